@@ -1,0 +1,15 @@
+package soundalike
+
+import "errors"
+
+// Sentinel errors, checked with errors.Is.
+var (
+	// ErrNotFound: the track is not in the catalogue.
+	ErrNotFound = errors.New("track not found")
+	// ErrNoModel: no model has been trained yet; run `soundalike train`.
+	ErrNoModel = errors.New("no model: run `soundalike train` first")
+	// ErrNoIndex: no index has been built yet; run `soundalike reindex`.
+	ErrNoIndex = errors.New("no index: run `soundalike reindex` first")
+	// ErrDimension: a vector does not have the model's dimension.
+	ErrDimension = errors.New("vector has the wrong dimension")
+)

@@ -1,0 +1,191 @@
+package soundalike
+
+import (
+	"fmt"
+	"math"
+)
+
+// Features are Spotify's eleven audio features of a track.
+type Features struct {
+	Acousticness     float64 // [0,1]
+	Danceability     float64 // [0,1]
+	Energy           float64 // [0,1]
+	Instrumentalness float64 // [0,1]
+	Key              int     // pitch class 0..11, -1 = unknown
+	Liveness         float64 // [0,1]
+	Loudness         float64 // dB, [-100, 10]
+	Mode             int     // 1 major, 0 minor
+	Speechiness      float64 // [0,1]
+	Tempo            float64 // BPM, [0, 400]
+	Valence          float64 // [0,1]
+}
+
+// FeatureNames are the Spotify names of the eleven features, in the order
+// of Features.Values.
+var FeatureNames = [NumFeatures]string{
+	"acousticness", "danceability", "energy", "instrumentalness", "key",
+	"liveness", "loudness", "mode", "speechiness", "tempo", "valence",
+}
+
+// NumFeatures is the number of Spotify audio features.
+const NumFeatures = 11
+
+// FeatureRange is the accepted range of one feature, both ends included.
+type FeatureRange struct{ Min, Max float64 }
+
+// FeatureRanges are the documented ranges that Validate enforces, in the
+// order of FeatureNames. Loudness allows a little above 0 dB and tempo 0,
+// because real Spotify data has both.
+var FeatureRanges = [NumFeatures]FeatureRange{
+	{0, 1}, {0, 1}, {0, 1}, {0, 1}, {-1, 11},
+	{0, 1}, {-100, 10}, {0, 1}, {0, 1}, {0, 400}, {0, 1},
+}
+
+// Values returns the features in the order of FeatureNames.
+func (f *Features) Values() [NumFeatures]float64 {
+	return [NumFeatures]float64{
+		f.Acousticness, f.Danceability, f.Energy, f.Instrumentalness, float64(f.Key),
+		f.Liveness, f.Loudness, float64(f.Mode), f.Speechiness, f.Tempo, f.Valence,
+	}
+}
+
+// Set sets feature i (an index into FeatureNames) to v. Key and Mode are
+// truncated to integers; Validate reports values that are not whole.
+func (f *Features) Set(i int, v float64) {
+	switch i {
+	case 0:
+		f.Acousticness = v
+	case 1:
+		f.Danceability = v
+	case 2:
+		f.Energy = v
+	case 3:
+		f.Instrumentalness = v
+	case 4:
+		f.Key = int(v)
+	case 5:
+		f.Liveness = v
+	case 6:
+		f.Loudness = v
+	case 7:
+		f.Mode = int(v)
+	case 8:
+		f.Speechiness = v
+	case 9:
+		f.Tempo = v
+	case 10:
+		f.Valence = v
+	default:
+		panic(fmt.Sprintf("soundalike: feature index %d out of range", i))
+	}
+}
+
+// ValidateFeature checks one raw feature value (index i into FeatureNames).
+// The error names the feature and what would be accepted.
+func ValidateFeature(i int, v float64) error {
+	name := FeatureNames[i]
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return fmt.Errorf("%s: %v is not a finite number", name, v)
+	}
+	r := FeatureRanges[i]
+	if v < r.Min || v > r.Max {
+		switch name {
+		case "key":
+			return fmt.Errorf("key: %v is outside -1..11 (pitch class, -1 = unknown)", v)
+		case "mode":
+			return fmt.Errorf("mode: %v is not 0 (minor) or 1 (major)", v)
+		}
+		return fmt.Errorf("%s: %v is outside [%g, %g]", name, v, r.Min, r.Max)
+	}
+	if (name == "key" || name == "mode") && v != math.Trunc(v) {
+		return fmt.Errorf("%s: %v is not a whole number", name, v)
+	}
+	return nil
+}
+
+// Validate checks every feature against FeatureRanges and returns the
+// first problem.
+func (f *Features) Validate() error {
+	vals := f.Values()
+	for i, v := range vals {
+		if err := ValidateFeature(i, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Validate checks a track before it is stored: an id, valid features and
+// sane metadata.
+func (t *Track) Validate() error {
+	if t.ID == "" {
+		return fmt.Errorf("missing track id")
+	}
+	if err := t.Features.Validate(); err != nil {
+		return err
+	}
+	if t.Popularity < 0 || t.Popularity > 100 {
+		return fmt.Errorf("popularity: %d is outside 0..100", t.Popularity)
+	}
+	if t.DurationMS < 0 {
+		return fmt.Errorf("duration_ms: %d is negative", t.DurationMS)
+	}
+	return nil
+}
+
+// Raw input names beyond the eleven features, understood by RawInputs.
+const (
+	InputDurationMS  = "duration_ms"
+	InputReleaseYear = "release_year"
+	InputPopularity  = "popularity"
+)
+
+// RawInputs returns the raw (un-encoded) model inputs of t for the named
+// columns: the eleven FeatureNames plus InputDurationMS, InputReleaseYear
+// and InputPopularity. A value that is unknown is NaN; the model's encoding
+// decides what NaN becomes. It returns an error for an unknown name.
+func RawInputs(t *Track, names []string, dst []float32) ([]float32, error) {
+	dst = dst[:0]
+	vals := t.Features.Values()
+	nan := float32(math.NaN())
+	for _, n := range names {
+		var v float32
+		switch n {
+		case InputDurationMS:
+			v = nan
+			if t.DurationMS > 0 {
+				v = float32(t.DurationMS)
+			}
+		case InputReleaseYear:
+			v = nan
+			if y := t.ReleaseYear(); y > 0 {
+				v = float32(y)
+			}
+		case InputPopularity:
+			v = nan
+			if t.Popularity > 0 {
+				v = float32(t.Popularity)
+			}
+		default:
+			i := featureIndex(n)
+			if i < 0 {
+				return dst, fmt.Errorf("unknown model input %q", n)
+			}
+			v = float32(vals[i])
+			if n == "key" && t.Features.Key < 0 {
+				v = nan
+			}
+		}
+		dst = append(dst, v)
+	}
+	return dst, nil
+}
+
+func featureIndex(name string) int {
+	for i, n := range FeatureNames {
+		if n == name {
+			return i
+		}
+	}
+	return -1
+}
