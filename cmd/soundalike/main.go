@@ -1,0 +1,138 @@
+// Command soundalike imports a music catalogue, trains track embeddings,
+// builds a similarity index and serves "tracks that sound like this one".
+// See doc.go (printed by `soundalike help`) for the manual.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// command is one subcommand. Each lives in its own file and registers itself
+// in init, so adding a command touches no other file.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, stdio stdio) error
+}
+
+// stdio is the process's standard streams, passed explicitly so that tests
+// can call run with buffers.
+type stdio struct {
+	in       io.Reader
+	out, err io.Writer
+}
+
+var commands = map[string]command{}
+
+func register(c command) {
+	if _, dup := commands[c.name]; dup {
+		panic("duplicate command " + c.name)
+	}
+	commands[c.name] = c
+}
+
+// usageError marks an error caused by how the command was called: exit 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+// errSilent is returned when the command has already reported the problem
+// (e.g. import printed its rejected rows) and only the exit code is left.
+var errSilent = errors.New("")
+
+func run(ctx context.Context, args []string, in io.Reader, out, errw io.Writer) error {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		if len(args) > 1 {
+			if c, ok := commands[args[1]]; ok {
+				return c.run(ctx, []string{"-h"}, stdio{in, out, errw})
+			}
+		}
+		printUsage(out)
+		if len(args) == 0 {
+			return usagef("no command given")
+		}
+		return nil
+	}
+	c, ok := commands[args[0]]
+	if !ok {
+		printUsage(errw)
+		return usagef("unknown command %q", args[0])
+	}
+	err := c.run(ctx, args[1:], stdio{in, out, errw})
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	return err
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprint(w, manual)
+	fmt.Fprintln(w, "\nCommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "\nRun `soundalike COMMAND -h` for a command's flags.")
+}
+
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	if err != errSilent {
+		fmt.Fprintln(stderr, "soundalike:", err)
+	}
+	var ue usageError
+	if errors.As(err, &ue) {
+		return 2
+	}
+	return 1
+}
+
+// newFlagSet returns a flag set for a subcommand that reports errors
+// instead of exiting, with the --db flag every command shares.
+func newFlagSet(name string, stdio stdio, db *string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stdio.err)
+	if db != nil {
+		def := os.Getenv("SOUNDALIKE_DB")
+		if def == "" {
+			def = "soundalike.db"
+		}
+		fs.StringVar(db, "db", def, "database `path` (default from $SOUNDALIKE_DB, else soundalike.db)")
+	}
+	return fs
+}
+
+// parseFlags parses args, turning a flag error into a usage error.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	return nil
+}
