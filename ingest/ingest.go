@@ -6,6 +6,7 @@ package ingest
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/audotics/soundalike"
 )
@@ -84,31 +85,9 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 func formatRowError(e *RowError) string {
 	switch {
 	case e.Line > 0:
-		return e.File + ":" + itoa(e.Line) + ": " + e.Reason
+		return e.File + ":" + strconv.Itoa(e.Line) + ": " + e.Reason
 	case e.Row != "":
 		return e.File + ": row " + e.Row + ": " + e.Reason
 	}
 	return e.File + ": " + e.Reason
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	if neg {
-		i--
-		b[i] = '-'
-	}
-	return string(b[i:])
 }
