@@ -1,0 +1,52 @@
+package soundalike
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// SearchOptions refine a similarity search. The zero value (or nil) means:
+// no exclusions, deduplication on, the index's default beam width.
+type SearchOptions struct {
+	// Exclude drops these tracks from the results.
+	Exclude []TrackID
+	// ExcludeArtist drops tracks that share an artist with the query
+	// track(s).
+	ExcludeArtist bool
+	// NoDedupe turns off song deduplication. By default results never offer
+	// the query's own song again (another id with the same normalised name
+	// and artists, or identical features), nor one song twice.
+	NoDedupe bool
+	// EfSearch overrides the index's beam width for this query; 0 means the
+	// index default.
+	EfSearch int
+}
+
+// Query is what SimilarTo searches by: exactly one of Tracks (the mean of
+// their embeddings; the seeds are excluded from the results), Track (a track
+// that need not be in the catalogue, embedded on the spot: cold start) or
+// Vector (a raw vector of the model's dimension).
+type Query struct {
+	Tracks []TrackID
+	Track  *Track
+	Vector []float32
+}
+
+// ModelInfo describes a stored model version.
+type ModelInfo struct {
+	Version   string
+	Created   time.Time
+	Dim       int
+	Inputs    []string        // raw input names the model reads (see RawInputs)
+	Config    json.RawMessage // the training run's config, as recorded
+	Metrics   json.RawMessage // the training run's evaluation figures
+	IndexSize int             // tracks in the index built with this model
+}
+
+// Stats is a snapshot of what an Engine is serving.
+type Stats struct {
+	Tracks       int    // tracks in the catalogue snapshot
+	Indexed      int    // live vectors in the index
+	ModelVersion string // "" when there is no model
+	Generation   uint64 // database generation the snapshot was loaded from
+}
