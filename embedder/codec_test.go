@@ -3,9 +3,9 @@ package embedder
 import (
 	"bytes"
 	"encoding/binary"
-	"hash/crc32"
 	"errors"
 	"flag"
+	"hash/crc32"
 	"os"
 	"testing"
 )
