@@ -126,10 +126,10 @@ func Open(path string, opts *Options) (*DB, error) {
 		return nil, fmt.Errorf("open %s: %w (file too small to be a bbolt database)", path, ErrNotSoundalike)
 	}
 	bdb, err := bolt.Open(path, o.Mode, &bolt.Options{
-		Timeout:        o.Timeout,
-		ReadOnly:       o.ReadOnly,
-		NoSync:         o.NoSync,
-		FreelistType:   bolt.FreelistMapType,
+		Timeout:      o.Timeout,
+		ReadOnly:     o.ReadOnly,
+		NoSync:       o.NoSync,
+		FreelistType: bolt.FreelistMapType,
 	})
 	if err != nil {
 		switch {
