@@ -142,4 +142,3 @@ func compareResults(a, b Result) int {
 	}
 	return 0
 }
-
