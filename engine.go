@@ -33,8 +33,9 @@ type Engine struct {
 }
 
 // Open opens the engine on the database at path, creating the file when it
-// does not exist (unless ReadOnly or Detached). With a model and an index
-// stored, they are loaded and the engine is ready to answer queries.
+// does not exist (unless ReadOnly or Detached). A Detached engine loads the
+// catalogue, model and index at once and releases the file; an attached one
+// loads them on its first query.
 func Open(path string, opts *Options) (*Engine, error) {
 	o, err := opts.withDefaults()
 	if err != nil {
@@ -45,17 +46,13 @@ func Open(path string, opts *Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.Detached {
-		err = e.loadFrom(db)
-		db.Close()
-	} else {
-		e.db = db
-		err = e.loadFrom(db)
+	if !o.Detached {
+		e.db = db // the snapshot loads on first query
+		return e, nil
 	}
+	err = e.loadFrom(db, nil)
+	db.Close()
 	if err != nil {
-		if e.db != nil {
-			e.db.Close()
-		}
 		return nil, err
 	}
 	return e, nil
@@ -142,7 +139,7 @@ func (e *Engine) Tracks(ctx context.Context) ([]Track, error) {
 // Track returns one catalogue track, from the loaded snapshot when there is
 // one, else from the database.
 func (e *Engine) Track(ctx context.Context, id TrackID) (*Track, error) {
-	if s := e.snap.Load(); s != nil && s.tracks != nil {
+	if s := e.snap.Load(); s != nil {
 		if n, ok := s.byID[id]; ok {
 			t := s.tracks[n]
 			return &t, nil

@@ -51,6 +51,9 @@ func (e *Engine) Import(ctx context.Context, fn func(tx *ImportTx) error) error 
 	if errors.Is(err, ErrRollback) {
 		return nil
 	}
+	if err == nil {
+		e.snap.Store(nil) // stale: the next query reloads
+	}
 	return err
 }
 
