@@ -46,6 +46,11 @@ func TestParity(t *testing.T) {
 	}
 	m := res.Model
 	names := m.Inputs()
+	// Compare on the shared testdata sample (other tracks than trained on).
+	tracks, _, err = devdata.Load("../testdata/spotify_sample.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
 	n := len(tracks)
 	batch := (n + 1) / 2
 	cfg := smallConfig()
