@@ -190,6 +190,7 @@ func Train(ctx context.Context, tracks []soundalike.Track, interactions []sounda
 	var best *embedder.Model
 	bestP, since := math.Inf(-1), 0
 	pairs := firstPairs
+	warned := false
 	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
 		t0 := time.Now()
 		if epoch > 1 {
@@ -229,8 +230,9 @@ func Train(ctx context.Context, tracks []soundalike.Track, interactions []sounda
 		m.Spread = eval.MeanPairwiseCosine(vecs, model.Dim(), 2000, cfg.Seed)
 		// A fresh ReLU network starts with a high spread; warn when it is
 		// high and not falling.
-		if m.Spread > CollapseThreshold && epoch > 1 && m.Spread >= res.Epochs[len(res.Epochs)-1].Spread {
+		if m.Spread > CollapseThreshold && epoch > 1 && m.Spread >= res.Epochs[len(res.Epochs)-1].Spread && !warned {
 			warn(collapseWarning(epoch, m.Spread, cfg.Loss))
+			warned = true // once per run, and once more at the end
 		}
 		m.Seconds = time.Since(t0).Seconds()
 		m.ETA = time.Duration(float64(cfg.Epochs-epoch) * float64(time.Since(start)) / float64(epoch))
