@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/audotics/soundalike"
@@ -140,6 +141,10 @@ func Train(ctx context.Context, tracks []soundalike.Track, interactions []sounda
 		}
 	}
 	trainIdx, valIdx := splitUsers(len(users), cfg.ValidationSplit, rng)
+	// Users in name order, as eval.GroupUsers gives them, so that `eval`
+	// on the recorded validation users samples the same queries.
+	slices.Sort(trainIdx)
+	slices.Sort(valIdx)
 	pick := func(idx []int) [][]uint32 {
 		out := make([][]uint32, len(idx))
 		for i, u := range idx {
