@@ -40,7 +40,7 @@ type EpochMetrics struct {
 
 // maxValPairs caps the validation pairs the validation loss is computed on
 // each epoch.
-const maxValPairs = 4096
+const maxValPairs = 2048
 
 // CollapseThreshold is the mean cosine between random tracks above which
 // the embeddings count as collapsed.
