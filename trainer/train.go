@@ -71,7 +71,7 @@ var ErrTooFewTracks = errors.New("trainer: need at least two tracks")
 
 // Train fits a model. tracks is the catalogue; interactions say which
 // tracks belong together (by user). Whole users are held out for
-// validation; the epoch with the best validation precision@k is kept. It
+// validation; the epoch with the lowest validation loss is kept. It
 // stops early after Patience epochs without improvement, and when ctx is
 // done (returning ctx's error).
 func Train(ctx context.Context, tracks []soundalike.Track, interactions []soundalike.Interaction, cfg Config) (*Result, error) {
@@ -193,7 +193,7 @@ func Train(ctx context.Context, tracks []soundalike.Track, interactions []sounda
 
 	valQueries := eval.Sample(valUsers, cfg.EvalQueries, cfg.Seed)
 	var best *embedder.Model
-	bestP, since := math.Inf(-1), 0
+	bestScore, since := math.Inf(-1), 0
 	pairs := firstPairs
 	warned := false
 	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
@@ -248,10 +248,17 @@ func Train(ctx context.Context, tracks []soundalike.Track, interactions []sounda
 			log.Info(fmt.Sprintf("epoch %d/%d: loss %.4f, val_loss %.4f, val precision@%d %.4f, spread %.3f, %.0f pairs/s, ETA %s",
 				epoch, cfg.Epochs, m.Loss, m.ValLoss, cfg.EvalK, m.ValPrecision, m.Spread, m.PairsPerSec, m.ETA.Round(time.Second)))
 		}
-		if m.ValPrecision > bestP {
-			bestP, best, res.BestEpoch, since = m.ValPrecision, model, epoch, 0
+		// The validation loss is the selection score: it is computed on a
+		// fixed set of pairs and moves smoothly, where precision@k on a few
+		// hundred queries jumps by more than the epochs differ.
+		score := -m.ValLoss
+		if math.IsNaN(score) {
+			score = m.ValPrecision
+		}
+		if score > bestScore {
+			bestScore, best, res.BestEpoch, since = score, model, epoch, 0
 		} else if since++; cfg.Patience > 0 && since >= cfg.Patience {
-			log.Info(fmt.Sprintf("early stop: no better validation precision for %d epochs (--patience); keeping epoch %d", since, res.BestEpoch))
+			log.Info(fmt.Sprintf("early stop: no better validation loss for %d epochs (--patience); keeping epoch %d", since, res.BestEpoch))
 			break
 		}
 	}
