@@ -4,8 +4,6 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
-
-	"github.com/audotics/soundalike/embedder"
 )
 
 // benchWidth is the encoded width of the default (auto) features on the
@@ -58,8 +56,6 @@ func BenchmarkTrainStepHand(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*cfg.BatchSize)/b.Elapsed().Seconds(), "pairs/s")
 }
-
-var _ = embedder.NormEps
 
 // BenchmarkTrainStepInterleaved alternates one gorgonia step and one
 // hand-written step of the same network on the same batch, timing each, so
