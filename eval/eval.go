@@ -95,32 +95,46 @@ func Score(vecs []float32, dim int, users [][]uint32, queries []Query, genres []
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			top := make([]hit, 0, k+1)
-			for qi := w; qi < len(queries); qi += workers {
-				q := queries[qi]
-				top = topK(vecs, dim, q.Track, k, top[:0])
-				set := sets[q.User]
-				others := len(set)
-				if set[q.Track] {
-					others--
+			var tops [4][]hit
+			for i := range tops {
+				tops[i] = make([]hit, 0, k)
+			}
+			// Queries go four at a time (each catalogue vector is read once
+			// for four queries); worker w takes groups w, w+workers, …
+			for g := w * 4; g < len(queries); g += workers * 4 {
+				var ids [4]uint32
+				nq := min(4, len(queries)-g)
+				for i := 0; i < 4; i++ {
+					ids[i] = queries[g+min(i, nq-1)].Track
 				}
-				hits, ghits := 0, 0
-				for _, h := range top {
-					if set[h.id] && h.id != q.Track {
-						hits++
+				topK4(vecs, dim, ids, k, &tops)
+				for i := 0; i < nq; i++ {
+					qi := g + i
+					q := queries[qi]
+					top := tops[i]
+					set := sets[q.User]
+					others := len(set)
+					if set[q.Track] {
+						others--
 					}
-					if genres != nil && genres[q.Track]&genres[h.id] != 0 {
-						ghits++
+					hits, ghits := 0, 0
+					for _, h := range top {
+						if set[h.id] && h.id != q.Track {
+							hits++
+						}
+						if genres != nil && genres[q.Track]&genres[h.id] != 0 {
+							ghits++
+						}
 					}
+					r := res{p: float64(hits) / float64(k)}
+					if d := min(k, others); d > 0 {
+						r.r = float64(hits) / float64(d)
+					}
+					if genres != nil && genres[q.Track] != 0 {
+						r.g, r.hasG = float64(ghits)/float64(k), true
+					}
+					out[qi] = r
 				}
-				r := res{p: float64(hits) / float64(k)}
-				if d := min(k, others); d > 0 {
-					r.r = float64(hits) / float64(d)
-				}
-				if genres != nil && genres[q.Track] != 0 {
-					r.g, r.hasG = float64(ghits)/float64(k), true
-				}
-				out[qi] = r
 			}
 		}()
 	}
@@ -164,20 +178,57 @@ func topK(vecs []float32, dim int, q uint32, k int, top []hit) []hit {
 		if len(top) == k && s <= worst {
 			continue
 		}
-		// insert keeping top sorted by score descending
-		j := len(top)
-		if len(top) < k {
-			top = append(top, hit{})
-		} else {
-			j = k - 1
-		}
-		for j > 0 && top[j-1].score < s {
-			top[j] = top[j-1]
-			j--
-		}
-		top[j] = hit{uint32(i), s}
+		top = insertHit(top, k, hit{uint32(i), s})
 		worst = top[len(top)-1].score
 	}
+	return top
+}
+
+// topK4 is topK for four queries at once.
+func topK4(vecs []float32, dim int, q [4]uint32, k int, tops *[4][]hit) {
+	n := len(vecs) / dim
+	q0 := vecs[int(q[0])*dim : int(q[0]+1)*dim]
+	q1 := vecs[int(q[1])*dim : int(q[1]+1)*dim][:len(q0)]
+	q2 := vecs[int(q[2])*dim : int(q[2]+1)*dim][:len(q0)]
+	q3 := vecs[int(q[3])*dim : int(q[3]+1)*dim][:len(q0)]
+	var worst [4]float32
+	for i := range tops {
+		tops[i] = tops[i][:0]
+		worst[i] = float32(math.Inf(-1))
+	}
+	for i := 0; i < n; i++ {
+		v := vecs[i*dim : (i+1)*dim][:len(q0)]
+		var s [4]float32
+		for j, x := range v {
+			s[0] += q0[j] * x
+			s[1] += q1[j] * x
+			s[2] += q2[j] * x
+			s[3] += q3[j] * x
+		}
+		for t := 0; t < 4; t++ {
+			if uint32(i) == q[t] || (len(tops[t]) == k && s[t] <= worst[t]) {
+				continue
+			}
+			tops[t] = insertHit(tops[t], k, hit{uint32(i), s[t]})
+			worst[t] = tops[t][len(tops[t])-1].score
+		}
+	}
+}
+
+// insertHit inserts h into top (sorted by score, best first, at most k
+// long); an equal score goes after the ones already there.
+func insertHit(top []hit, k int, h hit) []hit {
+	j := len(top)
+	if len(top) < k {
+		top = append(top, hit{})
+	} else {
+		j = k - 1
+	}
+	for j > 0 && top[j-1].score < h.score {
+		top[j] = top[j-1]
+		j--
+	}
+	top[j] = h
 	return top
 }
 

@@ -136,3 +136,25 @@ func TestRawFeaturesStandardised(t *testing.T) {
 		t.Fatalf("cosine(row 0, row 2) = %v, want -1", c)
 	}
 }
+
+// TestTopK4MatchesTopK: the four-at-a-time ranking gives the same lists as
+// one query at a time (up to float rounding, which random vectors make
+// irrelevant).
+func TestTopK4MatchesTopK(t *testing.T) {
+	const n, dim, k = 500, 16, 10
+	vecs := Random(n, dim, 3)
+	q := [4]uint32{0, 17, 17, 499}
+	var tops [4][]hit
+	topK4(vecs, dim, q, k, &tops)
+	for i, id := range q {
+		want := topK(vecs, dim, id, k, nil)
+		if len(tops[i]) != k {
+			t.Fatalf("topK4 query %d: %d hits, want %d", id, len(tops[i]), k)
+		}
+		for j := range want {
+			if tops[i][j].id != want[j].id {
+				t.Fatalf("topK4 query %d = %v, topK = %v", id, tops[i], want)
+			}
+		}
+	}
+}
