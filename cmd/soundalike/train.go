@@ -94,16 +94,9 @@ func runTrain(ctx context.Context, args []string, stdio stdio) error {
 		return usagef("--no-save: the model would be thrown away; give --out FILE too")
 	}
 
-	eng, err := soundalike.Open(dbPath, &soundalike.Options{ReadOnly: noSave})
-	if err != nil {
-		return err
-	}
-	defer eng.Close()
-	tracks, err := eng.Tracks(ctx)
-	if err != nil {
-		return err
-	}
-	ins, err := eng.Interactions(ctx, cfg.Actions)
+	// Read the data and let go of the database while training, so that
+	// `runs`, `eval` or a server's reload are not locked out for minutes.
+	tracks, ins, err := loadTrainingData(ctx, dbPath, cfg.Actions)
 	if err != nil {
 		return err
 	}
@@ -133,7 +126,12 @@ func runTrain(ctx context.Context, args []string, stdio stdio) error {
 		Warnings: hist.Warnings, Seconds: res.Duration.Seconds(), Files: map[string]string{}}
 	runID := time.Now().UTC().Format("20060102T150405Z")
 	if !noSave {
+		eng, err := soundalike.Open(dbPath, nil)
+		if err != nil {
+			return fmt.Errorf("train: save the model: %w", err)
+		}
 		info, err := eng.SaveModel(ctx, res.Model, soundalike.ModelRun{Config: cj, Metrics: mj, History: hj})
+		eng.Close()
 		if err != nil {
 			return err
 		}
@@ -181,6 +179,25 @@ func runTrain(ctx context.Context, args []string, stdio stdio) error {
 		fmt.Fprintln(stdio.out, "next: soundalike reindex")
 	}
 	return nil
+}
+
+// loadTrainingData reads the catalogue and the similarity interactions
+// under a brief read-only open.
+func loadTrainingData(ctx context.Context, dbPath string, actions []string) ([]soundalike.Track, []soundalike.Interaction, error) {
+	eng, err := soundalike.Open(dbPath, &soundalike.Options{ReadOnly: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	defer eng.Close()
+	tracks, err := eng.Tracks(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	ins, err := eng.Interactions(ctx, actions)
+	if err != nil {
+		return nil, nil, err
+	}
+	return tracks, ins, nil
 }
 
 func ratio(a, b float64) float64 {
