@@ -78,7 +78,7 @@ func DefaultConfig() Config {
 		Seed:            1,
 		Patience:        10,
 		Actions:         soundalike.DefaultSimilarityActions(),
-		MaxPairsPerUser: 100,
+		MaxPairsPerUser: 64,
 		EvalK:           20,
 		EvalQueries:     300,
 	}
