@@ -206,3 +206,20 @@ func writeJSONString(buf *bytes.Buffer, s string) {
 	}
 	buf.WriteByte('"')
 }
+
+// BenchmarkGunzipBaseline is decompression alone: the floor of
+// BenchmarkCSVGzip.
+func BenchmarkGunzipBaseline(b *testing.B) {
+	_, data := benchData(b)
+	gz := gzipped(b, data)
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := gzip.NewReader(bytes.NewReader(gz))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.Copy(io.Discard, r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
