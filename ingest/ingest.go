@@ -171,20 +171,16 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 		if err == io.EOF {
 			break
 		}
-		if err != nil {
-			if re, ok := errors.AsType[*RowError](err); ok {
-				rows++
-				sum.reject(re)
-				continue
-			}
+		if re, ok := errors.AsType[*RowError](err); ok {
+			sum.reject(re)
+		} else if err != nil {
+			return sum, err
+		} else if err := put(&sum, rec, sink, opts.NoInteractions); err != nil {
 			return sum, err
 		}
 		rows++
 		if rows%every == 0 {
 			progress()
-		}
-		if err := put(&sum, rec, sink, opts.NoInteractions); err != nil {
-			return sum, err
 		}
 	}
 	progress()

@@ -78,9 +78,9 @@ func DefaultConfig() Config {
 		Seed:            1,
 		Patience:        10,
 		Actions:         soundalike.DefaultSimilarityActions(),
-		MaxPairsPerUser: 200,
+		MaxPairsPerUser: 100,
 		EvalK:           20,
-		EvalQueries:     500,
+		EvalQueries:     300,
 	}
 }
 

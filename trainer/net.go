@@ -30,6 +30,7 @@ type net struct {
 	negv    *tensor.Dense
 	ws, bs  []*G.Node
 	emb     *G.Node
+	embVal  G.Value // emb as computed, copied by a read op (later ops may reuse emb's memory)
 	loss    *G.Node
 	learn   G.Nodes
 	vm      G.VM
@@ -113,6 +114,7 @@ func newNet(batch, width int, hidden []int, dim int, cfg *Config, layers []embed
 	if n.emb, err = G.BroadcastHadamardDiv(h, norm, nil, []byte{1}); err != nil {
 		return nil, err
 	}
+	G.Read(n.emb, &n.embVal)
 	if err := n.buildLoss(cfg); err != nil {
 		return nil, err
 	}
@@ -277,6 +279,6 @@ func (n *net) layers() []embedder.Layer {
 }
 
 // embeddings returns the graph's normalised output of the last run.
-func (n *net) embeddings() []float32 { return n.emb.Value().Data().([]float32) }
+func (n *net) embeddings() []float32 { return n.embVal.Data().([]float32) }
 
 func (n *net) close() { n.vm.Close() }

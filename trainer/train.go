@@ -37,6 +37,10 @@ type EpochMetrics struct {
 	ETA         time.Duration `json:"-"`
 }
 
+// maxValPairs caps the validation pairs the validation loss is computed on
+// each epoch.
+const maxValPairs = 4096
+
 // CollapseThreshold is the mean cosine between random tracks above which
 // the embeddings count as collapsed.
 const CollapseThreshold = 0.9
@@ -148,6 +152,9 @@ func Train(ctx context.Context, tracks []soundalike.Track, interactions []sounda
 		res.ValidationUsers = append(res.ValidationUsers, names[u])
 	}
 	valPairs := samplePairs(valUsers, cfg.MaxPairsPerUser, sig, rand.New(rand.NewPCG(cfg.Seed, 0x7a1)))
+	if len(valPairs) > maxValPairs {
+		valPairs = valPairs[:maxValPairs] // already shuffled
+	}
 	firstPairs := samplePairs(trainUsers, cfg.MaxPairsPerUser, sig, rng)
 	if len(firstPairs) < 2 {
 		return nil, fmt.Errorf("trainer: only %d training pairs from %d training users; need at least 2 (more interactions, or a smaller --validation-split)", len(firstPairs), len(trainUsers))
@@ -220,7 +227,9 @@ func Train(ctx context.Context, tracks []soundalike.Track, interactions []sounda
 			m.ValPrecision, m.ValRecall = sc.Precision, sc.Recall
 		}
 		m.Spread = eval.MeanPairwiseCosine(vecs, model.Dim(), 2000, cfg.Seed)
-		if m.Spread > CollapseThreshold {
+		// A fresh ReLU network starts with a high spread; warn when it is
+		// high and not falling.
+		if m.Spread > CollapseThreshold && epoch > 1 && m.Spread >= res.Epochs[len(res.Epochs)-1].Spread {
 			warn(collapseWarning(epoch, m.Spread, cfg.Loss))
 		}
 		m.Seconds = time.Since(t0).Seconds()

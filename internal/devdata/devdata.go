@@ -1,89 +1,84 @@
-// Package devdata loads the shared Spotify dev CSV for the model's
-// experiments until the ingest package's readers land. Temporary.
+// Package devdata loads an import file (CSV, TSV or JSON Lines, gzipped or
+// not: whatever package ingest reads) into memory, for tests and
+// experiments that need tracks and interactions without a database.
 package devdata
 
 import (
-	"compress/gzip"
-	"encoding/csv"
+	"context"
 	"fmt"
-	"io"
-	"os"
 	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/ingest"
 )
 
 // DefaultPath is the shared dev file.
 const DefaultPath = "/work/shared/data/spotify_songs_dev.csv.gz"
 
-// Load reads the dev CSV (gzip or plain): one track per distinct
-// track_id (genres accumulated) and one addToPlaylist interaction per row,
-// with the playlist as the user.
+// Sink is an in-memory ingest.Sink: one track per id (features replaced,
+// genres accumulated, as the database does) and every interaction with a
+// known track.
+type Sink struct {
+	Tracks       []soundalike.Track
+	Interactions []soundalike.Interaction
+	byID         map[soundalike.TrackID]int
+}
+
+var _ ingest.Sink = (*Sink)(nil)
+
+// PutTrack implements ingest.Sink.
+func (s *Sink) PutTrack(t *soundalike.Track) (added, changed bool, err error) {
+	if s.byID == nil {
+		s.byID = map[soundalike.TrackID]int{}
+	}
+	i, ok := s.byID[t.ID]
+	if !ok {
+		s.byID[t.ID] = len(s.Tracks)
+		c := *t
+		c.Genres, c.Subgenres = slices.Clone(t.Genres), slices.Clone(t.Subgenres)
+		s.Tracks = append(s.Tracks, c)
+		return true, true, nil
+	}
+	old := &s.Tracks[i]
+	genres, subgenres := old.Genres, old.Subgenres
+	*old = *t
+	old.Genres, old.Subgenres = genres, subgenres
+	for _, g := range t.Genres {
+		if !slices.Contains(old.Genres, g) {
+			old.Genres = append(old.Genres, g)
+		}
+	}
+	for _, g := range t.Subgenres {
+		if !slices.Contains(old.Subgenres, g) {
+			old.Subgenres = append(old.Subgenres, g)
+		}
+	}
+	return false, true, nil
+}
+
+// PutInteraction implements ingest.Sink.
+func (s *Sink) PutInteraction(in *soundalike.Interaction) (bool, error) {
+	if _, ok := s.byID[in.Track]; !ok {
+		return false, fmt.Errorf("track %s: %w", in.Track, soundalike.ErrNotFound)
+	}
+	s.Interactions = append(s.Interactions, *in)
+	return true, nil
+}
+
+// Load reads the file at path. A rejected row is an error.
 func Load(path string) ([]soundalike.Track, []soundalike.Interaction, error) {
-	f, err := os.Open(path)
+	src, err := ingest.Open(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer f.Close()
-	var r io.Reader = f
-	if strings.HasSuffix(path, ".gz") {
-		gz, err := gzip.NewReader(f)
-		if err != nil {
-			return nil, nil, err
-		}
-		r = gz
-	}
-	cr := csv.NewReader(r)
-	head, err := cr.Read()
+	defer src.Close()
+	var s Sink
+	sum, err := ingest.Run(context.Background(), src, &s, nil)
 	if err != nil {
 		return nil, nil, err
 	}
-	col := map[string]int{}
-	for i, h := range head {
-		col[h] = i
+	if sum.Rejected > 0 {
+		return nil, nil, fmt.Errorf("%s: %d rows rejected, the first: %v", path, sum.Rejected, &sum.Errors[0])
 	}
-	var tracks []soundalike.Track
-	byID := map[string]int{}
-	var ins []soundalike.Interaction
-	for line := 2; ; line++ {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		get := func(n string) string { return rec[col[n]] }
-		num := func(n string) float64 {
-			v, err := strconv.ParseFloat(get(n), 64)
-			if err != nil {
-				panic(fmt.Sprintf("%s:%d: %s: %v", path, line, n, err))
-			}
-			return v
-		}
-		id := get("track_id")
-		i, ok := byID[id]
-		if !ok {
-			t := soundalike.Track{ID: soundalike.TrackID(id), Name: get("track_name"), Artists: []string{get("track_artist")},
-				Album: get("track_album_name"), Popularity: int(num("track_popularity")), DurationMS: int(num("duration_ms")),
-				ReleaseDate: get("track_album_release_date")}
-			for fi, n := range soundalike.FeatureNames {
-				t.Features.Set(fi, num(n))
-			}
-			i = len(tracks)
-			byID[id] = i
-			tracks = append(tracks, t)
-		}
-		t := &tracks[i]
-		if g := get("playlist_genre"); g != "" && !slices.Contains(t.Genres, g) {
-			t.Genres = append(t.Genres, g)
-		}
-		if g := get("playlist_subgenre"); g != "" && !slices.Contains(t.Subgenres, g) {
-			t.Subgenres = append(t.Subgenres, g)
-		}
-		ins = append(ins, soundalike.Interaction{User: get("playlist_id"), Track: soundalike.TrackID(id), Action: soundalike.ActionAddToPlaylist})
-	}
-	return tracks, ins, nil
+	return s.Tracks, s.Interactions, nil
 }
