@@ -109,18 +109,22 @@ is then 1. Everything is written in one transaction.
 // openSources opens each named file ("-" is in), closing what it opened
 // when one fails.
 func openSources(names []string, in io.Reader) ([]*ingest.FileSource, error) {
+	stdin := 0
+	for _, name := range names {
+		if name == "-" {
+			stdin++
+		}
+	}
+	if stdin > 1 {
+		return nil, usagef("import: - (stdin) given %d times; it can be read only once", stdin)
+	}
 	var srcs []*ingest.FileSource
-	stdin := false
 	for _, name := range names {
 		var (
 			src *ingest.FileSource
 			err error
 		)
 		if name == "-" {
-			if stdin {
-				return srcs, usagef("import: - (stdin) given twice")
-			}
-			stdin = true
 			src, err = ingest.NewReader("stdin", in)
 		} else {
 			src, err = ingest.Open(name)
