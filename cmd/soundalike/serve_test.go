@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -17,39 +16,8 @@ import (
 	"time"
 
 	"github.com/audotics/soundalike"
-	"github.com/audotics/soundalike/embedder"
 	"github.com/audotics/soundalike/server"
 )
-
-// testModel is a small random MLP over the eleven features.
-func testModel(t testing.TB, dim int) *embedder.Model {
-	t.Helper()
-	rng := rand.New(rand.NewPCG(7, 7))
-	var inputs []embedder.Input
-	for _, n := range soundalike.FeatureNames {
-		inputs = append(inputs, embedder.Input{Name: n})
-	}
-	width := len(inputs)
-	mean, std := make([]float32, width), make([]float32, width)
-	for i := range std {
-		std[i] = 1
-	}
-	mean[6], std[6] = -8, 4
-	mean[9], std[9] = 120, 30
-	mean[4], std[4] = 5.5, 3.5
-	layer := func(in, out int, act embedder.Activation) embedder.Layer {
-		l := embedder.Layer{In: in, Out: out, W: make([]float32, in*out), B: make([]float32, out), Activation: act}
-		for i := range l.W {
-			l.W[i] = float32(rng.NormFloat64()) / float32(math.Sqrt(float64(in)))
-		}
-		return l
-	}
-	m, err := embedder.New(inputs, mean, std, []embedder.Layer{layer(width, 32, embedder.ReLU), layer(32, dim, embedder.Identity)}, []byte(`{}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
 
 func testTrack(rng *rand.Rand, i int) *soundalike.Track {
 	return &soundalike.Track{
@@ -87,7 +55,11 @@ func testDB(t testing.TB, n int) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := eng.SaveModel(ctx, testModel(t, 16), soundalike.ModelRun{}); err != nil {
+	m, err := syntheticModel(16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.SaveModel(ctx, m, soundalike.ModelRun{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := eng.Reindex(ctx, nil); err != nil {
@@ -290,5 +262,29 @@ func TestServeCommandFlags(t *testing.T) {
 	ps, err := parsePrefixes("10.0.0.0/8, 192.168.1.7,fd00::/8")
 	if err != nil || len(ps) != 3 || ps[1].Bits() != 32 {
 		t.Errorf("parsePrefixes = %v, %v, want 3 prefixes, the bare address as /32", ps, err)
+	}
+}
+
+// bench serve builds a small synthetic catalogue, serves it and reports
+// every measured request, with no errors and ordered percentiles.
+func TestBenchServe(t *testing.T) {
+	out, _, err := runCmd(t.Context(), "bench", "serve", "--n", "500", "--dim", "16", "--conns", "4",
+		"--requests", "300", "--warmup", "20", "--baseline", "50", "--json")
+	if err != nil {
+		t.Fatalf("bench serve: %v", err)
+	}
+	var rep serveBenchReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("bench serve --json = %s: %v", out, err)
+	}
+	if rep.Tracks != 500 || rep.Indexed != 500 || rep.Requests != 300 || rep.Errors != 0 || rep.QPS <= 0 {
+		t.Errorf("report = %+v, want 500 tracks indexed, 300 requests, no errors", rep)
+	}
+	if !(0 < rep.ServerP50US && rep.ServerP50US <= rep.ServerP99US && rep.ServerP99US <= rep.ServerMaxUS) ||
+		!(0 < rep.ClientP50US && rep.ClientP50US <= rep.ClientP99US) || rep.BaselineP50US <= 0 || rep.HeapMiB <= 0 {
+		t.Errorf("report = %+v, want positive, ordered percentiles and memory", rep)
+	}
+	if _, _, err := runCmd(t.Context(), "bench", "serve", "--conns", "0"); err == nil || exitCode(err, io.Discard) != 2 {
+		t.Errorf("bench serve --conns 0 = %v, want a usage error", err)
 	}
 }
