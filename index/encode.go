@@ -1,0 +1,565 @@
+package index
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"unsafe"
+)
+
+// The persisted format, version 1. The stream is the 8-byte magic
+// "SNDLKIDX" followed by frames; a frame is
+//
+//	length  uint32 little-endian, 1..frameMax (0 ends the stream)
+//	crc     uint32 little-endian, CRC-32C (Castagnoli) of the payload
+//	payload length bytes
+//
+// so a stream cut anywhere into storage chunks (bbolt values) can be
+// checked frame by frame when it is put back together, and a reader never
+// trusts more than one frame of unchecked bytes. Concatenated, the payloads
+// hold, all little-endian:
+//
+//	version uint32 (1), kind uint32 (1 = HNSW, 2 = Flat), dim uint32
+//	HNSW: M, EfConstruction, EfSearch uint32, Seed int64,
+//	      MaxTombstoneRatio float64, nodes, live uint32, maxLevel int32,
+//	      entry, upperLen uint32;
+//	      ids [nodes]uint32, levels [nodes]uint8, dead [nodes]uint8,
+//	      vectors [nodes·dim]float32,
+//	      layer-0 lists [nodes·(2M+1)]uint32 (count, then neighbour slots),
+//	      upper lists [upperLen]uint32 (per node with level L > 0, in slot
+//	      order, L lists of M+1)
+//	Flat: n uint32; ids [n]uint32, vectors [n·dim]float32
+//
+// Every count in the header is checked against what the arrays hold, every
+// link against the node count, and arrays are allocated as their bytes
+// arrive, so a corrupt length cannot force a huge allocation.
+const (
+	magic       = "SNDLKIDX"
+	formatV1    = 1
+	kindHNSW    = 1
+	kindFlat    = 2
+	frameMax    = 64 << 10
+	growElems   = 1 << 20 // allocate arrays at most this many elements ahead of the data
+	maxReadDim  = MaxDim
+	maxReadNode = math.MaxUint32 - 1
+)
+
+// ErrCorrupt is wrapped by every error that Read and ReadFlat return for a
+// stream that is truncated, damaged, or not an index: check it with
+// errors.Is.
+var ErrCorrupt = errors.New("corrupt or truncated index")
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+// frameWriter buffers payload bytes and writes them as checksummed frames.
+type frameWriter struct {
+	w   io.Writer
+	buf []byte
+	n   int64
+	err error
+}
+
+func newFrameWriter(w io.Writer) *frameWriter {
+	fw := &frameWriter{w: w, buf: make([]byte, 8, 8+frameMax)}
+	fw.raw([]byte(magic))
+	return fw
+}
+
+func (fw *frameWriter) raw(p []byte) {
+	if fw.err != nil {
+		return
+	}
+	n, err := fw.w.Write(p)
+	fw.n += int64(n)
+	fw.err = err
+}
+
+func (fw *frameWriter) Write(p []byte) (int, error) {
+	total := len(p)
+	for len(p) > 0 && fw.err == nil {
+		room := 8 + frameMax - len(fw.buf)
+		k := min(room, len(p))
+		fw.buf = append(fw.buf, p[:k]...)
+		p = p[k:]
+		if len(fw.buf) == 8+frameMax {
+			fw.flush()
+		}
+	}
+	return total, fw.err
+}
+
+func (fw *frameWriter) flush() {
+	payload := fw.buf[8:]
+	if len(payload) == 0 {
+		return
+	}
+	binary.LittleEndian.PutUint32(fw.buf[0:], uint32(len(payload)))
+	binary.LittleEndian.PutUint32(fw.buf[4:], crc32.Checksum(payload, castagnoli))
+	fw.raw(fw.buf)
+	fw.buf = fw.buf[:8]
+}
+
+// close flushes the last frame and writes the end marker.
+func (fw *frameWriter) close() error {
+	fw.flush()
+	fw.raw(make([]byte, 8))
+	return fw.err
+}
+
+func (fw *frameWriter) u32(v uint32) {
+	var b [4]byte
+	binary.LittleEndian.PutUint32(b[:], v)
+	fw.Write(b[:])
+}
+
+func (fw *frameWriter) u64(v uint64) {
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], v)
+	fw.Write(b[:])
+}
+
+func writeArray[T uint32 | float32 | uint8](fw *frameWriter, xs []T) {
+	if len(xs) == 0 {
+		return
+	}
+	size := int(unsafe.Sizeof(xs[0]))
+	if littleEndian || size == 1 {
+		fw.Write(unsafe.Slice((*byte)(unsafe.Pointer(&xs[0])), len(xs)*size))
+		return
+	}
+	var b [4]byte
+	for _, x := range xs {
+		binary.LittleEndian.PutUint32(b[:], *(*uint32)(unsafe.Pointer(&x)))
+		fw.Write(b[:])
+	}
+}
+
+// WriteTo writes the index in the persisted format (see the package
+// documentation). It holds the read lock, so searches continue meanwhile.
+func (g *HNSW) WriteTo(w io.Writer) (int64, error) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	fw := newFrameWriter(w)
+	for _, v := range []uint32{formatV1, kindHNSW, uint32(g.dim), uint32(g.m), uint32(g.opt.EfConstruction), uint32(g.opt.EfSearch)} {
+		fw.u32(v)
+	}
+	fw.u64(uint64(g.opt.Seed))
+	fw.u64(math.Float64bits(g.opt.MaxTombstoneRatio))
+	fw.u32(uint32(len(g.ids)))
+	fw.u32(uint32(len(g.slots)))
+	fw.u32(uint32(int32(g.maxLevel)))
+	fw.u32(g.entry)
+	fw.u32(uint32(len(g.upper)))
+	writeArray(fw, g.ids)
+	writeArray(fw, g.levels)
+	dead := make([]uint8, len(g.dead))
+	for i, d := range g.dead {
+		if d {
+			dead[i] = 1
+		}
+	}
+	writeArray(fw, dead)
+	writeArray(fw, g.vecs)
+	writeArray(fw, g.links0)
+	writeArray(fw, g.upper)
+	err := fw.close()
+	if err != nil {
+		err = fmt.Errorf("index: write: %w", err)
+	}
+	return fw.n, err
+}
+
+// WriteTo writes the index in the persisted format.
+func (x *Flat) WriteTo(w io.Writer) (int64, error) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	fw := newFrameWriter(w)
+	fw.u32(formatV1)
+	fw.u32(kindFlat)
+	fw.u32(uint32(x.dim))
+	fw.u32(uint32(len(x.ids)))
+	writeArray(fw, x.ids)
+	writeArray(fw, x.vecs)
+	err := fw.close()
+	if err != nil {
+		err = fmt.Errorf("index: write: %w", err)
+	}
+	return fw.n, err
+}
+
+// frameReader checks frames and hands out their payload bytes.
+type frameReader struct {
+	r     io.Reader
+	buf   []byte
+	pos   int   // next unread byte of buf
+	off   int64 // stream offset of the next frame
+	frame int
+	ended bool
+}
+
+func corruptf(format string, a ...any) error {
+	return fmt.Errorf("index: read: %w: %s", ErrCorrupt, fmt.Sprintf(format, a...))
+}
+
+func (fr *frameReader) next() error {
+	var h [8]byte
+	if _, err := io.ReadFull(fr.r, h[:]); err != nil {
+		return fr.ioErr(err, "frame header")
+	}
+	n := binary.LittleEndian.Uint32(h[:])
+	sum := binary.LittleEndian.Uint32(h[4:])
+	if n == 0 {
+		if sum != 0 {
+			return corruptf("frame %d at byte %d: end marker has checksum %#x, want 0", fr.frame, fr.off, sum)
+		}
+		fr.ended = true
+		return nil
+	}
+	if n > frameMax {
+		return corruptf("frame %d at byte %d: length %d exceeds %d", fr.frame, fr.off, n, frameMax)
+	}
+	fr.buf = fr.buf[:n]
+	if _, err := io.ReadFull(fr.r, fr.buf); err != nil {
+		return fr.ioErr(err, "frame payload")
+	}
+	if got := crc32.Checksum(fr.buf, castagnoli); got != sum {
+		return corruptf("frame %d at byte %d: checksum %#x, want %#x", fr.frame, fr.off, got, sum)
+	}
+	fr.pos = 0
+	fr.off += 8 + int64(n)
+	fr.frame++
+	return nil
+}
+
+func (fr *frameReader) ioErr(err error, what string) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return corruptf("truncated in %s of frame %d at byte %d", what, fr.frame, fr.off)
+	}
+	return fmt.Errorf("index: read: %w", err)
+}
+
+// read fills p from the frames' payloads.
+func (fr *frameReader) read(p []byte, what string) error {
+	for len(p) > 0 {
+		if fr.pos == len(fr.buf) {
+			if fr.ended {
+				return corruptf("stream ends inside %s", what)
+			}
+			if err := fr.next(); err != nil {
+				return err
+			}
+			continue
+		}
+		n := copy(p, fr.buf[fr.pos:])
+		fr.pos += n
+		p = p[n:]
+	}
+	return nil
+}
+
+// end checks that the payload is used up and the end marker follows.
+func (fr *frameReader) end() error {
+	if fr.pos != len(fr.buf) {
+		return corruptf("%d unexpected bytes after the index", len(fr.buf)-fr.pos)
+	}
+	if !fr.ended {
+		if err := fr.next(); err != nil {
+			return err
+		}
+		if !fr.ended {
+			return corruptf("frame %d: unexpected data after the index", fr.frame-1)
+		}
+	}
+	return nil
+}
+
+func (fr *frameReader) u32(what string) (uint32, error) {
+	var b [4]byte
+	if err := fr.read(b[:], what); err != nil {
+		return 0, err
+	}
+	return binary.LittleEndian.Uint32(b[:]), nil
+}
+
+func (fr *frameReader) u64(what string) (uint64, error) {
+	var b [8]byte
+	if err := fr.read(b[:], what); err != nil {
+		return 0, err
+	}
+	return binary.LittleEndian.Uint64(b[:]), nil
+}
+
+// readArray reads n elements, growing the slice as bytes arrive.
+func readArray[T uint32 | float32 | uint8](fr *frameReader, n int, what string) ([]T, error) {
+	var zero T
+	size := int(unsafe.Sizeof(zero))
+	out := make([]T, 0, min(n, growElems))
+	for len(out) < n {
+		k := min(n-len(out), growElems)
+		if cap(out)-len(out) < k {
+			out = slices.Grow(out, min(n-len(out), max(len(out), k)))
+		}
+		chunk := out[len(out) : len(out)+k]
+		b := unsafe.Slice((*byte)(unsafe.Pointer(&chunk[0])), k*size)
+		if err := fr.read(b, what); err != nil {
+			return nil, err
+		}
+		if !littleEndian && size == 4 {
+			for i := range chunk {
+				u := binary.LittleEndian.Uint32(b[i*4:])
+				chunk[i] = *(*T)(unsafe.Pointer(&u))
+			}
+		}
+		out = out[:len(out)+k]
+	}
+	return out, nil
+}
+
+func readHeader(r io.Reader) (*frameReader, uint32, int, error) {
+	var m [len(magic)]byte
+	if _, err := io.ReadFull(r, m[:]); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, 0, 0, corruptf("truncated in the magic number")
+		}
+		return nil, 0, 0, fmt.Errorf("index: read: %w", err)
+	}
+	if string(m[:]) != magic {
+		return nil, 0, 0, corruptf("magic %q, want %q: not a soundalike index", m[:], magic)
+	}
+	fr := &frameReader{r: r, buf: make([]byte, 0, frameMax), off: int64(len(magic))}
+	ver, err := fr.u32("version")
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	if ver != formatV1 {
+		return nil, 0, 0, corruptf("format version %d: this build reads version %d", ver, formatV1)
+	}
+	kind, err := fr.u32("kind")
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	dim, err := fr.u32("dim")
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	if dim < 1 || dim > maxReadDim {
+		return nil, 0, 0, corruptf("dimension %d: want 1..%d", dim, maxReadDim)
+	}
+	return fr, kind, int(dim), nil
+}
+
+func kindName(k uint32) string {
+	switch k {
+	case kindHNSW:
+		return "an HNSW index"
+	case kindFlat:
+		return "a flat index"
+	}
+	return fmt.Sprintf("unknown kind %d", k)
+}
+
+// Read decodes an HNSW written by (*HNSW).WriteTo. A damaged or truncated
+// stream gives an error wrapping ErrCorrupt, never a panic. The loaded index
+// returns exactly the results the saved one did. Options.Workers takes its
+// default.
+func Read(r io.Reader) (*HNSW, error) {
+	fr, kind, dim, err := readHeader(r)
+	if err != nil {
+		return nil, err
+	}
+	if kind != kindHNSW {
+		return nil, corruptf("stream holds %s, want an HNSW index", kindName(kind))
+	}
+	var h [6]uint32
+	for i, what := range []string{"M", "EfConstruction", "EfSearch"} {
+		if h[i], err = fr.u32(what); err != nil {
+			return nil, err
+		}
+	}
+	seed, err := fr.u64("seed")
+	if err != nil {
+		return nil, err
+	}
+	ratio, err := fr.u64("tombstone ratio")
+	if err != nil {
+		return nil, err
+	}
+	o := Options{M: int(h[0]), EfConstruction: int(h[1]), EfSearch: int(h[2]), Seed: int64(seed), MaxTombstoneRatio: math.Float64frombits(ratio)}
+	if o.M < 2 || o.EfConstruction < 1 || o.EfSearch < 1 || o.Seed == 0 || o.MaxTombstoneRatio <= 0 {
+		return nil, corruptf("options %+v: want every field set", o)
+	}
+	if err := o.Validate(); err != nil {
+		return nil, corruptf("%v", err)
+	}
+	var nodes, live, maxLevel, entry, upperLen uint32
+	for _, p := range []struct {
+		v    *uint32
+		what string
+	}{{&nodes, "node count"}, {&live, "live count"}, {&maxLevel, "max level"}, {&entry, "entry point"}, {&upperLen, "upper layer size"}} {
+		if *p.v, err = fr.u32(p.what); err != nil {
+			return nil, err
+		}
+	}
+	if nodes > maxReadNode || live > nodes {
+		return nil, corruptf("%d live of %d nodes", live, nodes)
+	}
+	g := &HNSW{dim: dim}
+	g.init(o.withDefaults())
+	g.rng = rand.New(rand.NewPCG(uint64(o.Seed), uint64(nodes)))
+	n := int(nodes)
+	if g.ids, err = readArray[uint32](fr, n, "ids"); err != nil {
+		return nil, err
+	}
+	if g.levels, err = readArray[uint8](fr, n, "levels"); err != nil {
+		return nil, err
+	}
+	dead, err := readArray[uint8](fr, n, "tombstones")
+	if err != nil {
+		return nil, err
+	}
+	if g.vecs, err = readArray[float32](fr, n*dim, "vectors"); err != nil {
+		return nil, err
+	}
+	if g.links0, err = readArray[uint32](fr, n*(g.m0+1), "layer-0 links"); err != nil {
+		return nil, err
+	}
+	if g.upper, err = readArray[uint32](fr, int(upperLen), "upper links"); err != nil {
+		return nil, err
+	}
+	if err := fr.end(); err != nil {
+		return nil, err
+	}
+
+	// Check the structure so that a search can trust it.
+	g.dead = make([]bool, n)
+	g.upperOff = make([]uint32, n)
+	g.slots = make(map[uint32]uint32, live)
+	top, off := -1, 0
+	for s := range n {
+		switch dead[s] {
+		case 0:
+			id := g.ids[s]
+			if prev, dup := g.slots[id]; dup {
+				return nil, corruptf("id %d is live in nodes %d and %d", id, prev, s)
+			}
+			g.slots[id] = uint32(s)
+		case 1:
+			g.dead[s] = true
+			g.nDead++
+		default:
+			return nil, corruptf("node %d: tombstone flag %d, want 0 or 1", s, dead[s])
+		}
+		lv := int(g.levels[s])
+		if lv > maxLevelCap {
+			return nil, corruptf("node %d: level %d exceeds %d", s, lv, maxLevelCap)
+		}
+		top = max(top, lv)
+		if lv > 0 {
+			g.upperOff[s] = uint32(off)
+			off += lv * (g.m + 1)
+			if off > int(upperLen) {
+				return nil, corruptf("upper links hold %d entries, levels need more", upperLen)
+			}
+		}
+	}
+	if off != int(upperLen) {
+		return nil, corruptf("upper links hold %d entries, levels need %d", upperLen, off)
+	}
+	if len(g.slots) != int(live) {
+		return nil, corruptf("%d live nodes, header says %d", len(g.slots), live)
+	}
+	g.maxLevel = int(int32(maxLevel))
+	if g.maxLevel != top {
+		return nil, corruptf("max level %d, levels say %d", g.maxLevel, top)
+	}
+	if n > 0 {
+		if entry >= nodes || int(g.levels[entry]) != top {
+			return nil, corruptf("entry point %d is not a node on the top layer %d", entry, top)
+		}
+		g.entry = entry
+	}
+	for s := range n {
+		for l := 0; l <= int(g.levels[s]); l++ {
+			lst := g.list(uint32(s), l)
+			c := int(lst[0])
+			if (l == 0 && c > g.m0) || (l > 0 && c > g.m) {
+				return nil, corruptf("node %d layer %d: %d neighbours exceeds the maximum", s, l, c)
+			}
+			for _, nb := range lst[1 : 1+c] {
+				if nb >= nodes || int(g.levels[nb]) < l {
+					return nil, corruptf("node %d layer %d: neighbour %d is not a node on that layer", s, l, nb)
+				}
+			}
+		}
+	}
+	if err := checkVectors(g.vecs, dim); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// checkVectors verifies every vector is finite and of unit length (within
+// float32 rounding), as Add stores them.
+func checkVectors(vecs []float32, dim int) error {
+	for i := 0; i < len(vecs); i += dim {
+		var ss float64
+		for _, x := range vecs[i : i+dim] {
+			f := float64(x)
+			if math.IsNaN(f) || math.IsInf(f, 0) {
+				return corruptf("vector %d: component %v", i/dim, x)
+			}
+			ss += f * f
+		}
+		if math.Abs(ss-1) > 1e-3 {
+			return corruptf("vector %d: squared norm %v, want 1", i/dim, ss)
+		}
+	}
+	return nil
+}
+
+// ReadFlat decodes a Flat written by (*Flat).WriteTo, with the same
+// guarantees as Read.
+func ReadFlat(r io.Reader) (*Flat, error) {
+	fr, kind, dim, err := readHeader(r)
+	if err != nil {
+		return nil, err
+	}
+	if kind != kindFlat {
+		return nil, corruptf("stream holds %s, want a flat index", kindName(kind))
+	}
+	n32, err := fr.u32("count")
+	if err != nil {
+		return nil, err
+	}
+	if n32 > maxReadNode {
+		return nil, corruptf("count %d", n32)
+	}
+	n := int(n32)
+	x := &Flat{dim: dim, slots: make(map[uint32]uint32)}
+	if x.ids, err = readArray[uint32](fr, n, "ids"); err != nil {
+		return nil, err
+	}
+	if x.vecs, err = readArray[float32](fr, n*dim, "vectors"); err != nil {
+		return nil, err
+	}
+	if err := fr.end(); err != nil {
+		return nil, err
+	}
+	for s, id := range x.ids {
+		if prev, dup := x.slots[id]; dup {
+			return nil, corruptf("id %d at positions %d and %d", id, prev, s)
+		}
+		x.slots[id] = uint32(s)
+	}
+	if err := checkVectors(x.vecs, dim); err != nil {
+		return nil, err
+	}
+	return x, nil
+}

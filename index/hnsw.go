@@ -1,0 +1,360 @@
+package index
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sync"
+)
+
+// Result is one neighbour found by a search. Score is the cosine similarity
+// (the dot product of unit vectors): higher is closer, 1 is identical.
+type Result struct {
+	ID    uint32
+	Score float32
+}
+
+// Filter decides which ids a search may return: true keeps id. A nil Filter
+// keeps every id. Filtered-out nodes still guide the search through the
+// graph; they are only left out of the results. A Filter must be cheap and
+// safe to call from the searching goroutine while the index's read lock is
+// held (it must not call back into the index).
+type Filter func(id uint32) bool
+
+// nStripes is the number of locks guarding neighbour lists during a
+// parallel build. A power of two.
+const nStripes = 1 << 12
+
+// HNSW is a Hierarchical Navigable Small World graph (Malkov & Yashunin,
+// arXiv:1603.09320) over unit vectors, searched by cosine similarity.
+//
+// HNSW is safe for concurrent use. Searches share a read lock and run in
+// parallel. Add, AddBatch, Delete and Compact take the write lock: a search
+// waits for at most the one write in progress (one insert is ~0.1–1 ms, a
+// batch or a Compact much longer). To rebuild a large index while serving,
+// build a new one and swap it in.
+type HNSW struct {
+	mu sync.RWMutex
+
+	dim  int
+	opt  Options // defaults filled in
+	m    int     // neighbours per node on layers ≥ 1
+	m0   int     // neighbours per node on layer 0 (2·m)
+	mult float64 // level multiplier mL = 1/ln(M)
+	rng  *rand.Rand
+
+	// Per slot. A slot is a node in the graph; a deleted or superseded node
+	// keeps its slot (a tombstone) until Compact.
+	vecs     []float32 // slot*dim: the unit vector
+	ids      []uint32  // the caller's id
+	levels   []uint8   // top layer of the node
+	dead     []bool    // tombstone
+	links0   []uint32  // slot*(m0+1): count, then up to m0 neighbour slots
+	upperOff []uint32  // offset into upper when levels[slot] > 0
+	upper    []uint32  // per layer l ≥ 1 of a node: count, then up to m slots
+
+	slots    map[uint32]uint32 // live id → slot
+	entry    uint32
+	maxLevel int // -1 when the graph is empty
+	nDead    int
+
+	pool   sync.Pool // *scratch
+	stripe [nStripes]sync.Mutex
+	epMu   sync.Mutex // entry and maxLevel during a parallel build
+}
+
+// scratch is the per-search working memory, pooled so that steady-state
+// searches do not allocate.
+type scratch struct {
+	visited []uint32 // generation stamp per slot
+	gen     uint32
+	cands   minHeap
+	res     maxHeap
+	q       []float32 // the normalised query
+	nbuf    []uint32  // neighbour list copy (parallel build)
+	sel     []cand    // neighbour selection
+	tmp     []cand    // a layer's candidates, closest first
+	lk      []cand    // addLink candidates
+	keep    []cand    // addLink selection
+}
+
+// New returns an empty HNSW for vectors of dim dimensions. opts may be nil
+// for the defaults; it is validated and copied.
+func New(dim int, opts *Options) (*HNSW, error) {
+	if dim < 1 || dim > MaxDim {
+		return nil, fmt.Errorf("index: dimension %d: want 1..%d", dim, MaxDim)
+	}
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	o := opts.withDefaults()
+	g := &HNSW{dim: dim}
+	g.init(o)
+	return g, nil
+}
+
+func (g *HNSW) init(o Options) {
+	g.opt = o
+	g.m = o.M
+	g.m0 = 2 * o.M
+	g.mult = 1 / math.Log(float64(o.M))
+	g.rng = rand.New(rand.NewPCG(uint64(o.Seed), 0x5eed_50da_11ce))
+	g.slots = make(map[uint32]uint32)
+	g.maxLevel = -1
+	g.vecs, g.ids, g.levels, g.dead = nil, nil, nil, nil
+	g.links0, g.upperOff, g.upper = nil, nil, nil
+	g.entry, g.nDead = 0, 0
+}
+
+// Dim returns the dimension of the vectors.
+func (g *HNSW) Dim() int { return g.dim }
+
+// Options returns the options in effect, defaults filled in.
+func (g *HNSW) Options() Options { return g.opt }
+
+// Len returns the number of live (not deleted) vectors.
+func (g *HNSW) Len() int {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return len(g.slots)
+}
+
+// Contains reports whether id is live in the index.
+func (g *HNSW) Contains(id uint32) bool {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	_, ok := g.slots[id]
+	return ok
+}
+
+// Vector returns a copy of the stored (unit-length) vector of id.
+func (g *HNSW) Vector(id uint32) ([]float32, bool) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	s, ok := g.slots[id]
+	if !ok {
+		return nil, false
+	}
+	return slices.Clone(g.vec(s)), true
+}
+
+func (g *HNSW) vec(s uint32) []float32 {
+	o := int(s) * g.dim
+	return g.vecs[o : o+g.dim : o+g.dim]
+}
+
+// neighbours returns the neighbour list of slot s on layer l, count
+// included at index 0.
+func (g *HNSW) list(s uint32, l int) []uint32 {
+	if l == 0 {
+		o := int(s) * (g.m0 + 1)
+		return g.links0[o : o+g.m0+1 : o+g.m0+1]
+	}
+	o := int(g.upperOff[s]) + (l-1)*(g.m+1)
+	return g.upper[o : o+g.m+1 : o+g.m+1]
+}
+
+// Add inserts vec under id, or, when id is already present with a different
+// vector, re-links it: the old node becomes a tombstone and the new vector is
+// inserted as a fresh node. vec is normalised to unit length (a copy is
+// stored); it must have Dim components, all finite, not all zero.
+func (g *HNSW) Add(id uint32, vec []float32) error {
+	buf := make([]float32, g.dim)
+	if err := normalizeInto(buf, vec, g.dim); err != nil {
+		return fmt.Errorf("index: add %d: %w", id, err)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if s, ok := g.slots[id]; ok && slices.Equal(g.vec(s), buf) {
+		return nil
+	}
+	if err := g.roomFor(1); err != nil {
+		return err
+	}
+	first := g.appendSlot(id, buf)
+	g.link(first, first+1, 1)
+	return nil
+}
+
+// AddBatch inserts or updates len(ids) vectors, linking them in parallel on
+// Options.Workers goroutines. vecs holds the vectors one after another
+// (len(ids)·Dim floats). Every vector is checked before any is added, so on
+// error the index is unchanged. An id may appear once per batch.
+func (g *HNSW) AddBatch(ids []uint32, vecs []float32) error {
+	if len(vecs) != len(ids)*g.dim {
+		return fmt.Errorf("index: add batch: %d floats for %d ids of dimension %d: want %d", len(vecs), len(ids), g.dim, len(ids)*g.dim)
+	}
+	norm := make([]float32, len(vecs))
+	seen := make(map[uint32]int, len(ids))
+	for i, id := range ids {
+		if j, dup := seen[id]; dup {
+			return fmt.Errorf("index: add batch: ids[%d] = %d repeats ids[%d]", i, id, j)
+		}
+		seen[id] = i
+		o := i * g.dim
+		if err := normalizeInto(norm[o:o+g.dim], vecs[o:o+g.dim], g.dim); err != nil {
+			return fmt.Errorf("index: add batch: vector %d (id %d): %w", i, id, err)
+		}
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if err := g.roomFor(len(ids)); err != nil {
+		return err
+	}
+	first := uint32(len(g.ids))
+	for i, id := range ids {
+		v := norm[i*g.dim : (i+1)*g.dim]
+		if s, ok := g.slots[id]; ok && slices.Equal(g.vec(s), v) {
+			continue
+		}
+		g.appendSlot(id, v)
+	}
+	g.link(first, uint32(len(g.ids)), g.opt.Workers)
+	return nil
+}
+
+// roomFor checks that n more slots fit in uint32 slot numbers.
+func (g *HNSW) roomFor(n int) error {
+	if len(g.ids)+n > math.MaxUint32-1 {
+		return errors.New("index: full: more than 2³²−2 nodes; Compact or shard")
+	}
+	return nil
+}
+
+// appendSlot allocates a node for id with the unit vector v, draws its
+// level, and makes it the live slot of id (the previous one, if any,
+// becomes a tombstone). The node is not linked yet. g.mu must be held.
+func (g *HNSW) appendSlot(id uint32, v []float32) uint32 {
+	s := uint32(len(g.ids))
+	if old, ok := g.slots[id]; ok {
+		g.dead[old] = true
+		g.nDead++
+	}
+	g.slots[id] = s
+	g.ids = append(g.ids, id)
+	g.vecs = append(g.vecs, v...)
+	g.dead = append(g.dead, false)
+	lvl := g.randomLevel()
+	g.levels = append(g.levels, uint8(lvl))
+	g.links0 = append(g.links0, make([]uint32, g.m0+1)...)
+	if lvl > 0 {
+		g.upperOff = append(g.upperOff, uint32(len(g.upper)))
+		g.upper = append(g.upper, make([]uint32, lvl*(g.m+1))...)
+	} else {
+		g.upperOff = append(g.upperOff, 0)
+	}
+	return s
+}
+
+func (g *HNSW) randomLevel() int {
+	u := 1 - g.rng.Float64() // (0, 1]
+	l := int(-math.Log(u) * g.mult)
+	return min(l, maxLevelCap)
+}
+
+// Delete removes id, leaving a tombstone that still guides searches but is
+// never returned. It reports whether id was present.
+func (g *HNSW) Delete(id uint32) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	s, ok := g.slots[id]
+	if !ok {
+		return false
+	}
+	delete(g.slots, id)
+	g.dead[s] = true
+	g.nDead++
+	return true
+}
+
+// NeedsCompact reports whether tombstones (deleted and superseded nodes)
+// exceed Options.MaxTombstoneRatio of all nodes. Compaction is explicit:
+// the index never rebuilds itself behind the caller's back.
+func (g *HNSW) NeedsCompact() bool {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return g.nDead > 0 && float64(g.nDead) > g.opt.MaxTombstoneRatio*float64(len(g.ids))
+}
+
+// Compact rebuilds the graph from the live vectors, dropping every
+// tombstone. It holds the write lock for the whole rebuild (about as long
+// as AddBatch of Len vectors).
+func (g *HNSW) Compact() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.nDead == 0 {
+		return
+	}
+	n := len(g.slots)
+	ids := make([]uint32, 0, n)
+	vecs := make([]float32, 0, n*g.dim)
+	for s, id := range g.ids {
+		if !g.dead[s] {
+			ids = append(ids, id)
+			vecs = append(vecs, g.vec(uint32(s))...)
+		}
+	}
+	g.init(g.opt)
+	g.pool = sync.Pool{}
+	for i, id := range ids {
+		g.appendSlot(id, vecs[i*g.dim:(i+1)*g.dim])
+	}
+	g.link(0, uint32(len(g.ids)), g.opt.Workers)
+}
+
+// Stats describes the index.
+type Stats struct {
+	Len            int     // live vectors
+	Nodes          int     // graph nodes, tombstones included
+	Tombstones     int     // deleted or superseded nodes
+	TombstoneRatio float64 // Tombstones / Nodes
+	MaxLevel       int     // top layer, -1 when empty
+	Dim, M         int
+	// MemoryBytes is the size of the vector and graph arrays (capacity,
+	// not length) plus an estimate of the id map.
+	MemoryBytes int64
+}
+
+// Stats returns a snapshot of the index's size and shape.
+func (g *HNSW) Stats() Stats {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	st := Stats{
+		Len:        len(g.slots),
+		Nodes:      len(g.ids),
+		Tombstones: g.nDead,
+		MaxLevel:   g.maxLevel,
+		Dim:        g.dim,
+		M:          g.m,
+	}
+	if st.Nodes > 0 {
+		st.TombstoneRatio = float64(st.Tombstones) / float64(st.Nodes)
+	}
+	st.MemoryBytes = int64(4*cap(g.vecs) + 4*cap(g.ids) + cap(g.levels) + cap(g.dead) +
+		4*cap(g.links0) + 4*cap(g.upperOff) + 4*cap(g.upper))
+	st.MemoryBytes += idMapBytes(len(g.slots))
+	return st
+}
+
+// idMapBytes estimates a map[uint32]uint32 of n entries: 8 bytes per slot
+// plus a control byte, at a load factor of about 7/8.
+func idMapBytes(n int) int64 { return int64(n) * 9 * 8 / 7 }
+
+func (g *HNSW) getScratch() *scratch {
+	sc, _ := g.pool.Get().(*scratch)
+	if sc == nil {
+		sc = &scratch{q: make([]float32, g.dim)}
+	}
+	if len(sc.visited) < len(g.ids) {
+		sc.visited = make([]uint32, len(g.ids)+len(g.ids)/4+64)
+		sc.gen = 0
+	}
+	sc.gen++
+	if sc.gen == 0 { // wrapped: clear the stamps
+		clear(sc.visited)
+		sc.gen = 1
+	}
+	return sc
+}

@@ -1,0 +1,236 @@
+package index
+
+import (
+	"slices"
+	"sync"
+	"sync/atomic"
+)
+
+// link connects the unlinked slots [first, end) into the graph. With more
+// than one worker the slots are linked in parallel and every neighbour list
+// access takes the slot's stripe lock. g.mu must be held for writing.
+func (g *HNSW) link(first, end uint32, workers int) {
+	n := int(end - first)
+	if n <= 0 {
+		return
+	}
+	// The first node of an empty graph is its entry point; link it alone so
+	// that workers always start from an existing node.
+	if g.maxLevel < 0 {
+		g.entry = first
+		g.maxLevel = int(g.levels[first])
+		first++
+		n--
+	}
+	workers = min(workers, n)
+	if workers <= 1 {
+		sc := g.getScratch()
+		for s := first; s < end; s++ {
+			g.insert(sc, s, false)
+		}
+		g.pool.Put(sc)
+		return
+	}
+	var next atomic.Uint32
+	next.Store(first)
+	var wg sync.WaitGroup
+	for range workers {
+		sc := g.getScratch() // sized while no worker runs
+		wg.Go(func() {
+			defer g.pool.Put(sc)
+			for {
+				s := next.Add(1) - 1
+				if s >= end {
+					return
+				}
+				sc.gen++
+				if sc.gen == 0 {
+					clear(sc.visited)
+					sc.gen = 1
+				}
+				g.insert(sc, s, true)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// insert links slot q (Algorithm 1 of the paper). locked says whether other
+// goroutines are linking at the same time.
+func (g *HNSW) insert(sc *scratch, q uint32, locked bool) {
+	level := int(g.levels[q])
+	if locked {
+		g.epMu.Lock()
+	}
+	ep, top := g.entry, g.maxLevel
+	if locked && level <= top {
+		g.epMu.Unlock()
+	} // else keep epMu: this node becomes the new entry point
+	qv := g.vec(q)
+	cur := cand{dist: -dot(qv, g.vec(ep)), slot: ep}
+	for l := top; l > level; l-- {
+		cur = g.greedy(sc, qv, cur, l, locked)
+	}
+	for l := min(level, top); l >= 0; l-- {
+		sc.gen++
+		if sc.gen == 0 {
+			clear(sc.visited)
+			sc.gen = 1
+		}
+		sc.visited[q] = sc.gen // never link to itself
+		g.searchLayer(sc, qv, cur, g.opt.EfConstruction, l, nil, locked)
+		// Results come out of the max-heap furthest first.
+		sc.tmp = sc.tmp[:0]
+		for len(sc.res) > 0 {
+			sc.tmp = append(sc.tmp, sc.res.pop())
+		}
+		slices.Reverse(sc.tmp)
+		if len(sc.tmp) == 0 {
+			continue
+		}
+		cur = sc.tmp[0]
+		sel := g.selectNeighbours(sc, sc.tmp, g.m)
+		g.setList(q, l, sel, locked)
+		maxN := g.m
+		if l == 0 {
+			maxN = g.m0
+		}
+		for _, c := range sel {
+			g.addLink(sc, c.slot, q, c.dist, l, maxN, locked)
+		}
+	}
+	if level > top {
+		g.entry = q
+		g.maxLevel = level
+		if locked {
+			g.epMu.Unlock()
+		}
+	}
+}
+
+// greedy walks layer l from cur to the node closest to qv (a beam of one).
+func (g *HNSW) greedy(sc *scratch, qv []float32, cur cand, l int, locked bool) cand {
+	for changed := true; changed; {
+		changed = false
+		nb := g.neighbours(sc, cur.slot, l, locked)
+		for _, s := range nb {
+			if d := -dot(qv, g.vec(s)); d < cur.dist {
+				cur = cand{d, s}
+				changed = true
+			}
+		}
+	}
+	return cur
+}
+
+// neighbours returns the neighbour slots of s on layer l: the list itself,
+// or, when locked, a copy in sc.nbuf taken under the stripe lock.
+func (g *HNSW) neighbours(sc *scratch, s uint32, l int, locked bool) []uint32 {
+	lst := g.list(s, l)
+	if !locked {
+		return lst[1 : 1+lst[0]]
+	}
+	mu := &g.stripe[s&(nStripes-1)]
+	mu.Lock()
+	sc.nbuf = append(sc.nbuf[:0], lst[1:1+lst[0]]...)
+	mu.Unlock()
+	return sc.nbuf
+}
+
+// selectNeighbours is the heuristic of Algorithm 4: walking the candidates
+// from closest, keep one only if it is closer to the base than to every
+// neighbour kept so far, up to m. cs must be sorted closest first. The
+// result aliases sc.sel.
+func (g *HNSW) selectNeighbours(sc *scratch, cs []cand, m int) []cand {
+	sel := sc.sel[:0]
+	for _, c := range cs {
+		if len(sel) >= m {
+			break
+		}
+		cv := g.vec(c.slot)
+		good := true
+		for _, s := range sel {
+			if -dot(cv, g.vec(s.slot)) < c.dist {
+				good = false
+				break
+			}
+		}
+		if good {
+			sel = append(sel, c)
+		}
+	}
+	sc.sel = sel
+	return sel
+}
+
+func (g *HNSW) setList(s uint32, l int, sel []cand, locked bool) {
+	if locked {
+		g.stripe[s&(nStripes-1)].Lock()
+	}
+	lst := g.list(s, l)
+	lst[0] = uint32(len(sel))
+	for i, c := range sel {
+		lst[1+i] = c.slot
+	}
+	if locked {
+		g.stripe[s&(nStripes-1)].Unlock()
+	}
+}
+
+// addLink adds q (at distance d) to the neighbours of e on layer l; when the
+// list is full, it re-selects maxN of the old neighbours plus q with the
+// heuristic.
+func (g *HNSW) addLink(sc *scratch, e, q uint32, d float32, l, maxN int, locked bool) {
+	if locked {
+		g.stripe[e&(nStripes-1)].Lock()
+		defer g.stripe[e&(nStripes-1)].Unlock()
+	}
+	lst := g.list(e, l)
+	n := int(lst[0])
+	if slices.Contains(lst[1:1+n], q) {
+		return
+	}
+	if n < maxN {
+		lst[1+n] = q
+		lst[0]++
+		return
+	}
+	ev := g.vec(e)
+	cs := append(sc.lk[:0], cand{d, q})
+	for _, s := range lst[1 : 1+n] {
+		cs = append(cs, cand{-dot(ev, g.vec(s)), s})
+	}
+	slices.SortFunc(cs, func(a, b cand) int {
+		if a.dist < b.dist {
+			return -1
+		}
+		if a.dist > b.dist {
+			return 1
+		}
+		return 0
+	})
+	// selectNeighbours writes sc.sel, which the caller is iterating; use a
+	// separate buffer.
+	keep := sc.keep[:0]
+	for _, c := range cs {
+		if len(keep) >= maxN {
+			break
+		}
+		cv := g.vec(c.slot)
+		good := true
+		for _, s := range keep {
+			if -dot(cv, g.vec(s.slot)) < c.dist {
+				good = false
+				break
+			}
+		}
+		if good {
+			keep = append(keep, c)
+		}
+	}
+	lst[0] = uint32(len(keep))
+	for i, c := range keep {
+		lst[1+i] = c.slot
+	}
+	sc.lk, sc.keep = cs, keep
+}

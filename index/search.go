@@ -1,0 +1,144 @@
+package index
+
+import (
+	"fmt"
+	"slices"
+)
+
+// searchLayer is SEARCH-LAYER (Algorithm 2) from the single entry point ep
+// with a beam of ef, leaving in sc.res the up-to-ef closest nodes that pass
+// (not a tombstone and kept by f). Nodes that do not pass still extend the
+// search; while fewer than ef have passed, the search goes on past the
+// paper's stopping point (as hnswlib does), so a selective filter widens
+// the beam until ef results pass or the reachable graph is exhausted. The
+// caller has advanced sc.gen.
+func (g *HNSW) searchLayer(sc *scratch, qv []float32, ep cand, ef, l int, f Filter, locked bool) {
+	filtered := f != nil || g.nDead > 0
+	sc.cands = sc.cands[:0]
+	sc.res = sc.res[:0]
+	visited := sc.visited
+	gen := sc.gen
+	visited[ep.slot] = gen
+	bound := float32(3) // distances are in [-1, 1] (plus rounding)
+	if g.passes(ep.slot, f) {
+		sc.res.push(ep)
+		bound = ep.dist
+	}
+	sc.cands.push(ep)
+	for len(sc.cands) > 0 {
+		c := sc.cands.pop()
+		if c.dist > bound && (len(sc.res) >= ef || !filtered) {
+			break
+		}
+		for _, s := range g.neighbours(sc, c.slot, l, locked) {
+			if visited[s] == gen {
+				continue
+			}
+			visited[s] = gen
+			d := -dot(qv, g.vec(s))
+			if len(sc.res) < ef || d < bound {
+				sc.cands.push(cand{d, s})
+				if g.passes(s, f) {
+					sc.res.push(cand{d, s})
+					if len(sc.res) > ef {
+						sc.res.pop()
+					}
+				}
+				if len(sc.res) > 0 {
+					bound = sc.res[0].dist
+				}
+			}
+		}
+	}
+}
+
+func (g *HNSW) passes(s uint32, f Filter) bool {
+	return !g.dead[s] && (f == nil || f(g.ids[s]))
+}
+
+// Search returns the k live vectors most similar to q that f keeps (nil
+// keeps all), closest first, with a beam of max(Options.EfSearch, k). It
+// returns fewer than k only when fewer pass. q is normalised internally; it
+// must have Dim finite components, not all zero.
+func (g *HNSW) Search(q []float32, k int, f Filter) ([]Result, error) {
+	return g.SearchInto(nil, q, k, f, 0)
+}
+
+// SearchInto is Search with a caller-owned result buffer and a per-query
+// beam: it appends the results to dst[:0] and returns it. ef = 0 means
+// Options.EfSearch; the beam is max(ef, k). With dst of capacity k it does
+// not allocate in the steady state.
+func (g *HNSW) SearchInto(dst []Result, q []float32, k int, f Filter, ef int) ([]Result, error) {
+	dst = dst[:0]
+	if k < 0 {
+		return dst, fmt.Errorf("index: search: k = %d: want k ≥ 0", k)
+	}
+	if ef < 0 || ef > MaxEf {
+		return dst, fmt.Errorf("index: search: ef = %d: want 0 (default) or 1..%d", ef, MaxEf)
+	}
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if k == 0 || g.maxLevel < 0 || len(g.slots) == 0 {
+		if err := checkQuery(q, g.dim); err != nil {
+			return dst, err
+		}
+		return dst, nil
+	}
+	sc := g.getScratch()
+	defer g.pool.Put(sc)
+	if err := normalizeInto(sc.q, q, g.dim); err != nil {
+		return dst, fmt.Errorf("index: search: %w", err)
+	}
+	if ef == 0 {
+		ef = g.opt.EfSearch
+	}
+	ef = max(ef, k)
+	qv := sc.q
+	cur := cand{dist: -dot(qv, g.vec(g.entry)), slot: g.entry}
+	for l := g.maxLevel; l > 0; l-- {
+		cur = g.greedy(sc, qv, cur, l, false)
+	}
+	g.searchLayer(sc, qv, cur, ef, 0, f, false)
+	for len(sc.res) > k {
+		sc.res.pop()
+	}
+	for _, c := range sc.res {
+		dst = append(dst, Result{ID: g.ids[c.slot], Score: -c.dist})
+	}
+	sortResults(dst)
+	return dst, nil
+}
+
+// checkQuery validates q without normalising it.
+func checkQuery(q []float32, dim int) error {
+	var buf [64]float32
+	tmp := buf[:0]
+	if dim <= len(buf) {
+		tmp = buf[:dim]
+	} else {
+		tmp = make([]float32, dim)
+	}
+	if err := normalizeInto(tmp, q, dim); err != nil {
+		return fmt.Errorf("index: search: %w", err)
+	}
+	return nil
+}
+
+// sortResults orders rs by score, highest first, ties by id ascending.
+func sortResults(rs []Result) {
+	slices.SortFunc(rs, compareResults)
+}
+
+func compareResults(a, b Result) int {
+	switch {
+	case a.Score > b.Score:
+		return -1
+	case a.Score < b.Score:
+		return 1
+	case a.ID < b.ID:
+		return -1
+	case a.ID > b.ID:
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,225 @@
+package ingest_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/csv"
+	"io"
+	"os"
+	"testing"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/ingest"
+)
+
+// benchData is the input of the parse benchmarks: the dev file
+// decompressed when it is available (25,762 rows), else the committed
+// sample (3,074 rows).
+func benchData(b *testing.B) (name string, data []byte) {
+	b.Helper()
+	p := os.Getenv("SOUNDALIKE_DEV_DATA")
+	if p == "" {
+		p = "/work/shared/data/spotify_songs_dev.csv.gz"
+	}
+	if f, err := os.Open(p); err == nil {
+		defer f.Close()
+		gz, err := gzip.NewReader(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		data, err := io.ReadAll(gz)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return "dev.csv", data
+	}
+	data, err := os.ReadFile(sample)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return "sample.csv", data
+}
+
+func reportRows(b *testing.B, rows int) {
+	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
+	b.SetBytes(0)
+}
+
+// BenchmarkCSVBaseline is encoding/csv alone (ReuseRecord), no mapping:
+// the floor BenchmarkCSV is compared with.
+func BenchmarkCSVBaseline(b *testing.B) {
+	_, data := benchData(b)
+	b.ReportAllocs()
+	rows := 0
+	for b.Loop() {
+		r := csv.NewReader(bytes.NewReader(data))
+		r.ReuseRecord = true
+		for {
+			_, err := r.Read()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			rows++
+		}
+	}
+	reportRows(b, rows)
+}
+
+// BenchmarkCSV reads, maps and validates every row: what import does
+// before the database.
+func BenchmarkCSV(b *testing.B) {
+	name, data := benchData(b)
+	b.ReportAllocs()
+	rows := 0
+	for b.Loop() {
+		src, err := ingest.NewReader(name, bytes.NewReader(data))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			_, err := src.Next(b.Context())
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			rows++
+		}
+	}
+	reportRows(b, rows)
+}
+
+// BenchmarkCSVGzip is BenchmarkCSV on the gzip-compressed input.
+func BenchmarkCSVGzip(b *testing.B) {
+	name, data := benchData(b)
+	gz := gzipped(b, data)
+	b.ReportAllocs()
+	rows := 0
+	for b.Loop() {
+		src, err := ingest.NewReader(name+".gz", bytes.NewReader(gz))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			_, err := src.Next(b.Context())
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			rows++
+		}
+	}
+	reportRows(b, rows)
+}
+
+type nopSink struct{}
+
+func (nopSink) PutTrack(*soundalike.Track) (bool, bool, error)       { return true, true, nil }
+func (nopSink) PutInteraction(*soundalike.Interaction) (bool, error) { return true, nil }
+
+// BenchmarkRun is BenchmarkCSV through Run into a sink that stores
+// nothing: Run's own overhead on top of parsing.
+func BenchmarkRun(b *testing.B) {
+	name, data := benchData(b)
+	b.ReportAllocs()
+	rows := 0
+	for b.Loop() {
+		src, err := ingest.NewReader(name, bytes.NewReader(data))
+		if err != nil {
+			b.Fatal(err)
+		}
+		sum, err := ingest.Run(b.Context(), src, nopSink{}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rows += sum.TracksAdded + sum.Rejected
+	}
+	reportRows(b, rows)
+}
+
+// BenchmarkJSONL reads the same rows as JSON Lines.
+func BenchmarkJSONL(b *testing.B) {
+	name, data := benchData(b)
+	src, err := ingest.NewReader(name, bytes.NewReader(data))
+	if err != nil {
+		b.Fatal(err)
+	}
+	header := src.Mapper().Columns()
+	r := csv.NewReader(bytes.NewReader(data))
+	r.Read()
+	var buf bytes.Buffer
+	for {
+		rec, err := r.Read()
+		if err != nil {
+			break
+		}
+		buf.WriteByte('{')
+		for i, h := range header {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			buf.WriteString(`"` + h + `":`)
+			writeJSONString(&buf, rec[i])
+		}
+		buf.WriteString("}\n")
+	}
+	data = buf.Bytes()
+	b.ReportAllocs()
+	rows := 0
+	for b.Loop() {
+		src, err := ingest.NewReader("bench.jsonl", bytes.NewReader(data))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			_, err := src.Next(b.Context())
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			rows++
+		}
+	}
+	reportRows(b, rows)
+}
+
+func writeJSONString(buf *bytes.Buffer, s string) {
+	buf.WriteByte('"')
+	for _, c := range s {
+		switch c {
+		case '"', '\\':
+			buf.WriteByte('\\')
+			buf.WriteRune(c)
+		case '\n':
+			buf.WriteString(`\n`)
+		default:
+			buf.WriteRune(c)
+		}
+	}
+	buf.WriteByte('"')
+}
+
+// BenchmarkGunzipBaseline is decompression alone: the floor of
+// BenchmarkCSVGzip.
+func BenchmarkGunzipBaseline(b *testing.B) {
+	_, data := benchData(b)
+	gz := gzipped(b, data)
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := gzip.NewReader(bytes.NewReader(gz))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.Copy(io.Discard, r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

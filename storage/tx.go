@@ -1,0 +1,258 @@
+package storage
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Tx is a transaction. Byte slices it returns are valid only until the
+// transaction ends: copy what you keep.
+type Tx struct {
+	tx *bolt.Tx
+}
+
+// present is the value of set-like keys (bbolt's Get cannot tell an empty
+// value from a missing key).
+var present = []byte{1}
+
+// ErrUnknownTrack: an interaction refers to a track that is not stored.
+var ErrUnknownTrack = errors.New("unknown track")
+
+func (tx *Tx) meta() *bolt.Bucket { return tx.tx.Bucket(bucketMeta) }
+
+// Writable reports whether tx can write.
+func (tx *Tx) Writable() bool { return tx.tx.Writable() }
+
+// Generation returns the generation the transaction sees.
+func (tx *Tx) Generation() uint64 { return getU64(tx.meta(), keyGeneration) }
+
+func (tx *Tx) bumpGeneration() error {
+	m := tx.meta()
+	return putU64(m, keyGeneration, getU64(m, keyGeneration)+1)
+}
+
+// CatalogSeq returns the catalogue's change sequence: every track write or
+// delete takes the next value, so "changed since S" is "seq > S".
+func (tx *Tx) CatalogSeq() uint64 { return getU64(tx.meta(), keyCatalogSeq) }
+
+// Counts are the sizes of the catalogue.
+type Counts struct {
+	Tracks       int
+	Users        int
+	Interactions int
+}
+
+// Counts returns the catalogue's sizes, kept as counters (O(1)).
+func (tx *Tx) Counts() Counts {
+	m := tx.meta()
+	return Counts{
+		Tracks:       int(getU64(m, keyNTracks)),
+		Users:        int(getU64(m, keyNUsers)),
+		Interactions: int(getU64(m, keyNInteract)),
+	}
+}
+
+func (tx *Tx) addCounter(k []byte, d int64) error {
+	m := tx.meta()
+	return putU64(m, k, uint64(int64(getU64(m, k))+d))
+}
+
+// trackHeader is the storage-owned prefix of a track value.
+const trackHeader = 12 // seq u64, node u32
+
+// Track returns the stored bytes and node id of a track.
+func (tx *Tx) Track(id string) (node uint32, data []byte, ok bool) {
+	v := tx.tx.Bucket(bucketTracks).Get([]byte(id))
+	if len(v) < trackHeader {
+		return 0, nil, false
+	}
+	return binary.BigEndian.Uint32(v[8:12]), v[trackHeader:], true
+}
+
+// TrackByNode returns the track stored under a node id.
+func (tx *Tx) TrackByNode(node uint32) (id string, data []byte, ok bool) {
+	idb := tx.tx.Bucket(bucketNodes).Get(u32key(node))
+	if idb == nil {
+		return "", nil, false
+	}
+	_, data, ok = tx.Track(string(idb))
+	return string(idb), data, ok
+}
+
+// PutTrack stores data as the track id. A new track gets the next node id;
+// a known one keeps its node. When data equals what is stored nothing is
+// written and changed is false.
+func (tx *Tx) PutTrack(id string, data []byte) (node uint32, added, changed bool, err error) {
+	if id == "" {
+		return 0, false, false, errors.New("put track: empty id")
+	}
+	b := tx.tx.Bucket(bucketTracks)
+	m := tx.meta()
+	old := b.Get([]byte(id))
+	if len(old) >= trackHeader {
+		node = binary.BigEndian.Uint32(old[8:12])
+		if bytes.Equal(old[trackHeader:], data) {
+			return node, false, false, nil
+		}
+	} else {
+		next := getU64(m, keyNextNode)
+		if next > 1<<32-1 {
+			return 0, false, false, errors.New("put track: more than 2^32 tracks")
+		}
+		node = uint32(next)
+		if err := putU64(m, keyNextNode, next+1); err != nil {
+			return 0, false, false, err
+		}
+		if err := tx.tx.Bucket(bucketNodes).Put(u32key(node), []byte(id)); err != nil {
+			return 0, false, false, err
+		}
+		// A node that comes back is no longer deleted.
+		if err := tx.tx.Bucket(bucketDeleted).Delete(u32key(node)); err != nil {
+			return 0, false, false, err
+		}
+		if err := tx.addCounter(keyNTracks, 1); err != nil {
+			return 0, false, false, err
+		}
+		added = true
+	}
+	seq := getU64(m, keyCatalogSeq) + 1
+	if err := putU64(m, keyCatalogSeq, seq); err != nil {
+		return 0, false, false, err
+	}
+	v := make([]byte, trackHeader+len(data))
+	binary.BigEndian.PutUint64(v[0:8], seq)
+	binary.BigEndian.PutUint32(v[8:12], node)
+	copy(v[trackHeader:], data)
+	if err := b.Put([]byte(id), v); err != nil {
+		return 0, false, false, fmt.Errorf("put track %q: %w", id, err)
+	}
+	return node, added, true, nil
+}
+
+// DeleteTrack removes a track and records a tombstone for the next
+// incremental reindex. Its interactions stay (they are history).
+func (tx *Tx) DeleteTrack(id string) (bool, error) {
+	node, _, ok := tx.Track(id)
+	if !ok {
+		return false, nil
+	}
+	m := tx.meta()
+	seq := getU64(m, keyCatalogSeq) + 1
+	if err := putU64(m, keyCatalogSeq, seq); err != nil {
+		return false, err
+	}
+	if err := tx.tx.Bucket(bucketTracks).Delete([]byte(id)); err != nil {
+		return false, err
+	}
+	if err := tx.tx.Bucket(bucketNodes).Delete(u32key(node)); err != nil {
+		return false, err
+	}
+	if err := tx.tx.Bucket(bucketDeleted).Put(u32key(node), u64key(seq)); err != nil {
+		return false, err
+	}
+	return true, tx.addCounter(keyNTracks, -1)
+}
+
+// TrackEntry is one stored track as ForEachTrack sees it.
+type TrackEntry struct {
+	ID   string
+	Node uint32
+	Seq  uint64 // the catalogue seq of its last change
+	Data []byte // valid only during the callback's transaction
+}
+
+// ForEachTrack calls fn for every track, in id order.
+func (tx *Tx) ForEachTrack(fn func(e TrackEntry) error) error {
+	return tx.tx.Bucket(bucketTracks).ForEach(func(k, v []byte) error {
+		if len(v) < trackHeader {
+			return fmt.Errorf("track %q: corrupt record (%d bytes)", k, len(v))
+		}
+		return fn(TrackEntry{
+			ID:   string(k),
+			Seq:  binary.BigEndian.Uint64(v[0:8]),
+			Node: binary.BigEndian.Uint32(v[8:12]),
+			Data: v[trackHeader:],
+		})
+	})
+}
+
+// ForEachDeleted calls fn for every track node deleted at a seq after since.
+func (tx *Tx) ForEachDeleted(since uint64, fn func(node uint32) error) error {
+	return tx.tx.Bucket(bucketDeleted).ForEach(func(k, v []byte) error {
+		if len(k) == 4 && len(v) == 8 && binary.BigEndian.Uint64(v) > since {
+			return fn(binary.BigEndian.Uint32(k))
+		}
+		return nil
+	})
+}
+
+// PutInteraction stores an interaction once; the same (user, track, action,
+// time) again adds nothing. The track must be stored.
+func (tx *Tx) PutInteraction(user, track, action string, unixNano int64) (added bool, err error) {
+	if user == "" || track == "" || action == "" {
+		return false, errors.New("put interaction: empty user, track or action")
+	}
+	if _, _, ok := tx.Track(track); !ok {
+		return false, fmt.Errorf("%w %q", ErrUnknownTrack, track)
+	}
+	key := interactionKey(user, track, action, unixNano)
+	b := tx.tx.Bucket(bucketInteractions)
+	if b.Get(key) != nil {
+		return false, nil
+	}
+	if err := b.Put(key, present); err != nil {
+		return false, err
+	}
+	users := tx.tx.Bucket(bucketUsers)
+	n, _ := binary.Uvarint(users.Get([]byte(user)))
+	if n == 0 {
+		if err := tx.addCounter(keyNUsers, 1); err != nil {
+			return false, err
+		}
+	}
+	if err := users.Put([]byte(user), binary.AppendUvarint(nil, n+1)); err != nil {
+		return false, err
+	}
+	return true, tx.addCounter(keyNInteract, 1)
+}
+
+// ForEachInteraction calls fn for every interaction, grouped by user.
+func (tx *Tx) ForEachInteraction(fn func(user, track, action string, unixNano int64) error) error {
+	return tx.tx.Bucket(bucketInteractions).ForEach(func(k, _ []byte) error {
+		u, t, a, ts, err := parseInteractionKey(k)
+		if err != nil {
+			return err
+		}
+		return fn(u, t, a, ts)
+	})
+}
+
+func interactionKey(user, track, action string, ts int64) []byte {
+	k := make([]byte, 0, len(user)+len(track)+len(action)+3*binary.MaxVarintLen16+8)
+	for _, s := range [...]string{user, track, action} {
+		k = binary.AppendUvarint(k, uint64(len(s)))
+		k = append(k, s...)
+	}
+	return binary.BigEndian.AppendUint64(k, uint64(ts))
+}
+
+func parseInteractionKey(k []byte) (user, track, action string, ts int64, err error) {
+	var parts [3]string
+	rest := k
+	for i := range parts {
+		n, w := binary.Uvarint(rest)
+		if w <= 0 || uint64(len(rest)-w) < n {
+			return "", "", "", 0, fmt.Errorf("corrupt interaction key %x", k)
+		}
+		parts[i] = string(rest[w : w+int(n)])
+		rest = rest[w+int(n):]
+	}
+	if len(rest) != 8 {
+		return "", "", "", 0, fmt.Errorf("corrupt interaction key %x", k)
+	}
+	return parts[0], parts[1], parts[2], int64(binary.BigEndian.Uint64(rest)), nil
+}
