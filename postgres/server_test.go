@@ -3,15 +3,13 @@ package postgres
 // Helpers for the tests that need a real PostgreSQL server: the server comes
 // from $SOUNDALIKE_TEST_POSTGRES (set by .ci/run and scripts/pg-test-server),
 // each test gets its own schema holding the app's tables, loaded with the
-// sample in testdata/.
+// shared sample in ../testdata/.
 
 import (
 	"context"
 	"crypto/sha1"
 	"encoding/csv"
-	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"os"
 	"strconv"
@@ -139,6 +137,7 @@ func uuidFor(s string) string {
 type fixture struct {
 	Tracks       map[soundalike.TrackID]soundalike.Track
 	Interactions []soundalike.Interaction // every row of "TrackInteraction"
+	Playlists    int                      // distinct playlists in the sample
 }
 
 // countAction returns how many interactions have one of actions.
@@ -162,7 +161,10 @@ var extraTracks = []soundalike.Track{
 	{Name: "Ünïcødé 曲 ; {braces}", Artists: []string{"{Curly}", "Comma,Inside"}, Album: "Al'bum", Popularity: 100},
 }
 
-// loadSample creates the app's schema in db and loads testdata/sample.csv:
+// samplePath is the shared sample of whole playlists from the dev file.
+const samplePath = "../testdata/spotify_sample.csv"
+
+// loadSample creates the app's schema in db and loads samplePath:
 // one "Track" (with a generated UUID id) and "TrackFeatures" row per track,
 // one addToPlaylist "TrackInteraction" per CSV row (user = playlist), and
 // extra play, like and skip interactions for the action filter.
@@ -172,14 +174,14 @@ func loadSample(t testing.TB, db *testDB) *fixture {
 	if _, err := db.Conn.Exec(ctx, appSchema); err != nil {
 		t.Fatalf("create the app's schema: %v", err)
 	}
-	f, err := os.Open("testdata/sample.csv")
+	f, err := os.Open(samplePath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
 	rows, err := csv.NewReader(f).ReadAll()
 	if err != nil {
-		t.Fatalf("testdata/sample.csv: %v", err)
+		t.Fatalf("%s: %v", samplePath, err)
 	}
 	col := map[string]int{}
 	for i, h := range rows[0] {
@@ -203,6 +205,7 @@ func loadSample(t testing.TB, db *testDB) *fixture {
 		interactionRows = append(interactionRows, []any{uuidFor(fmt.Sprint("interaction ", n)), in.User, string(in.Track), in.Action, in.Time})
 	}
 	var ids []soundalike.TrackID
+	playlists := map[string]bool{}
 	for _, r := range rows[1:] {
 		sid := r[col["track_id"]]
 		id := soundalike.TrackID(uuidFor(sid))
@@ -215,7 +218,7 @@ func loadSample(t testing.TB, db *testDB) *fixture {
 			for i, name := range soundalike.FeatureNames {
 				v, err := strconv.ParseFloat(r[col[name]], 64)
 				if err != nil {
-					t.Fatalf("sample %s: %v", name, err)
+					t.Fatalf("%s: %s: %v", samplePath, name, err)
 				}
 				tr.Features.Set(i, v)
 			}
@@ -223,7 +226,9 @@ func loadSample(t testing.TB, db *testDB) *fixture {
 			ids = append(ids, id)
 		}
 		addInteraction(r[col["playlist_id"]], id, soundalike.ActionAddToPlaylist)
+		playlists[r[col["playlist_id"]]] = true
 	}
+	fx.Playlists = len(playlists)
 	for i, tr := range extraTracks {
 		tr.SpotifyID = fmt.Sprintf("extra%017d", i)
 		tr.ID = soundalike.TrackID(uuidFor(tr.SpotifyID))
@@ -296,8 +301,6 @@ func (db *testDB) withQuery(t testing.TB, key, value string) string {
 	return u.String()
 }
 
-var errUnknownTrack = errors.New("unknown track")
-
 type interactionKey struct {
 	user   string
 	track  soundalike.TrackID
@@ -328,7 +331,7 @@ func (s *memSink) PutTrack(t *soundalike.Track) (added, changed bool, err error)
 
 func (s *memSink) PutInteraction(in *soundalike.Interaction) (bool, error) {
 	if _, ok := s.tracks[in.Track]; !ok {
-		return false, errUnknownTrack
+		return false, ingest.ErrUnknownTrack
 	}
 	k := interactionKey{in.User, in.Track, in.Action, in.Time.UnixNano()}
 	if _, ok := s.interactions[k]; ok {
@@ -346,49 +349,14 @@ func (s *memSink) users() int {
 	return len(u)
 }
 
-// importAll reads src to the end into sink, as ingest.Run does, and returns
-// the summary.
+// importAll runs ingest.Run from src into sink.
 func importAll(t testing.TB, src ingest.Source, sink ingest.Sink) ingest.Summary {
 	t.Helper()
-	ctx := context.Background()
-	var sum ingest.Summary
-	for {
-		rec, err := src.Next(ctx)
-		if errors.Is(err, io.EOF) {
-			return sum
-		}
-		var re *ingest.RowError
-		if errors.As(err, &re) {
-			sum.Rejected++
-			sum.Errors = append(sum.Errors, *re)
-			continue
-		}
-		if err != nil {
-			t.Fatalf("Next: %v", err)
-		}
-		if rec.Track != nil {
-			added, changed, err := sink.PutTrack(rec.Track)
-			if err != nil {
-				t.Fatalf("PutTrack: %v", err)
-			}
-			if added {
-				sum.TracksAdded++
-			} else if changed {
-				sum.TracksUpdated++
-			}
-		}
-		if rec.Interaction != nil {
-			added, err := sink.PutInteraction(rec.Interaction)
-			if err != nil {
-				sum.Rejected++
-				sum.Errors = append(sum.Errors, ingest.RowError{File: rec.Source, Row: rec.RowID, Reason: err.Error()})
-				continue
-			}
-			if added {
-				sum.InteractionsAdded++
-			}
-		}
+	sum, err := ingest.Run(t.Context(), src, sink, nil)
+	if err != nil {
+		t.Fatalf("ingest.Run: %v", err)
 	}
+	return sum
 }
 
 // openSource opens a Source on url and closes it when the test ends.

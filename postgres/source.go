@@ -45,24 +45,29 @@ const (
 	TableUserInteraction  = `"UserInteraction"`
 )
 
-// DefaultInteractionsQuery returns the query that reads the interactions of
-// the given actions from table (TableTrackInteraction or
-// TableUserInteraction). Actions are compared ignoring case, '_', '-' and
-// spaces, as import compares them.
-func DefaultInteractionsQuery(table string, actions []string) string {
-	lits := make([]string, len(actions))
-	for i, a := range actions {
-		lits[i] = quoteLiteral(normalizeColumn(a))
-	}
-	in := strings.Join(lits, ", ")
+// DefaultInteractionsQuery returns the query that reads interactions from
+// table (TableTrackInteraction or TableUserInteraction) whose action column
+// holds one of values, exactly as stored; nil values reads every row. Open
+// passes the stored spellings that ingest.CanonicalAction maps to the
+// chosen actions, so the server drops the rest (skips, usually most rows).
+func DefaultInteractionsQuery(table string, values []string) string {
+	col, q := "i.type", `SELECT i.id, i."userId", i."trackId", i.type, i."timestamp"
+FROM "TrackInteraction" i`
 	if table == TableUserInteraction {
-		return `SELECT u."userId", u."trackId", u.action
-FROM "UserInteraction" u
-WHERE lower(translate(u.action, '_- ', '')) IN (` + in + `)`
+		col, q = "u.action", `SELECT u."userId", u."trackId", u.action
+FROM "UserInteraction" u`
 	}
-	return `SELECT i.id, i."userId", i."trackId", i.type, i."timestamp"
-FROM "TrackInteraction" i
-WHERE lower(translate(i.type, '_- ', '')) IN (` + in + `)`
+	switch {
+	case values == nil:
+		return q
+	case len(values) == 0:
+		return q + "\nWHERE false"
+	}
+	lits := make([]string, len(values))
+	for i, v := range values {
+		lits[i] = quoteLiteral(v)
+	}
+	return q + "\nWHERE " + col + " IN (" + strings.Join(lits, ", ") + ")"
 }
 
 // quoteLiteral quotes s as an SQL string literal. The session runs with
@@ -133,23 +138,22 @@ const (
 type column struct {
 	name  string
 	kind  int
-	drop  bool // not given to the mapper (row id or Spotify id side columns)
+	drop  bool // not given to the mapper (an interaction's row id)
 	field string
 }
 
 // phase is one query: tracks or interactions.
 type phase struct {
-	which     string // "tracks" or "interactions"
-	flag      string // the option that set a custom query, "" for the default
-	query     string
-	source    string // Record.Source and RowError.File
-	mapper    rowMapper
-	cols      []column
-	rowID     int // column holding the row id, -1: the row's ordinal
-	spotifyID int // column holding the Spotify id when the id is the app's, -1
-	n         int64
-	declared  bool
-	done      bool
+	which    string // "tracks" or "interactions"
+	flag     string // the option that set a custom query, "" for the default
+	query    string
+	source   string // Record.Source and RowError.File
+	mapper   rowMapper
+	cols     []column
+	rowID    int // column holding the row id, -1: the row's ordinal
+	n        int64
+	declared bool
+	done     bool
 }
 
 // Open connects to the database at connString (a postgres:// URL or a
@@ -186,7 +190,7 @@ func Open(ctx context.Context, connString string, opts *Options) (*Source, error
 	}
 	s.allow = map[string]bool{}
 	for _, a := range o.Actions {
-		s.allow[normalizeColumn(a)] = true
+		s.allow[ingest.CanonicalAction(a)] = true
 	}
 	timeout := o.ConnectTimeout.String()
 	if cfg.ConnectTimeout == 0 {
@@ -241,7 +245,11 @@ func (s *Source) start(ctx context.Context, o *Options) error {
 				return err
 			}
 			s.table = table
-			in.query, in.flag = DefaultInteractionsQuery(table, o.Actions), ""
+			values, err := s.storedActions(ctx, table)
+			if err != nil {
+				return err
+			}
+			in.query, in.flag = DefaultInteractionsQuery(table, values), ""
 		}
 		s.phases = append(s.phases, in)
 	}
@@ -271,6 +279,44 @@ func (s *Source) interactionsTable(ctx context.Context) (string, error) {
 	}
 	s.log.Warn(`no "TrackInteraction" table: reading interactions from the older "UserInteraction" table`, "server", s.where)
 	return TableUserInteraction, nil
+}
+
+// maxActionValues bounds the distinct action spellings the server-side
+// filter lists; past it, every row is read and filtered here.
+const maxActionValues = 1000
+
+// storedActions returns the distinct action values stored in table that
+// are among the chosen actions (after ingest.CanonicalAction), or nil when
+// there are too many distinct values to list.
+func (s *Source) storedActions(ctx context.Context, table string) ([]string, error) {
+	col := "type"
+	if table == TableUserInteraction {
+		col = "action"
+	}
+	rows, err := s.conn.Query(ctx, "SELECT DISTINCT "+col+" FROM "+table+" LIMIT "+strconv.Itoa(maxActionValues+1))
+	if err != nil {
+		return nil, queryError(err, "the interaction actions", "", s.where, s.sec)
+	}
+	values := []string{}
+	n := 0
+	for rows.Next() {
+		var v *string
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return nil, queryError(err, "the interaction actions", "", s.where, s.sec)
+		}
+		n++
+		if v != nil && s.allow[ingest.CanonicalAction(*v)] {
+			values = append(values, *v)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, queryError(err, "the interaction actions", "", s.where, s.sec)
+	}
+	if n > maxActionValues {
+		return nil, nil
+	}
+	return values, nil
 }
 
 // missingTables returns those of tables (quoted identifiers, resolved
@@ -304,7 +350,7 @@ func (s *Source) describe(ctx context.Context, p *phase) error {
 	}
 	names := make([]string, len(sd.Fields))
 	p.cols = make([]column, len(sd.Fields))
-	p.rowID, p.spotifyID = -1, -1
+	p.rowID = -1
 	idx := map[string]int{}
 	for i, f := range sd.Fields {
 		names[i] = f.Name
@@ -333,10 +379,6 @@ func (s *Source) describe(ctx context.Context, p *phase) error {
 	if p.which == "tracks" {
 		if i, ok := has("id"); ok {
 			p.rowID = i
-			if j, ok := has("spotifyid"); ok {
-				p.spotifyID = j
-				p.cols[j].drop = true
-			}
 		} else if i, ok := has("trackid"); ok {
 			p.rowID = i
 		} else if i, ok := has("spotifyid"); ok {
@@ -461,28 +503,24 @@ func (s *Source) mapRow(p *phase, raw [][]byte) (rec ingest.Record, keep bool, e
 			case "subgenres":
 				arrays[2] = elems
 			}
-			v = strings.Join(elems, ", ")
+			v = "" // set on the track below, element by element
+			if c.field == "" {
+				v = strings.Join(elems, ", ")
+			}
 		case colTime:
 			v = rfc3339Timestamp(v)
 		}
 		vals = append(vals, v)
 	}
 	s.vals = vals
-	rec, err = p.mapper.Map(int(p.n), vals)
+	rec, err = p.mapper.MapRow(rowID, vals)
 	if err != nil {
-		var re *ingest.RowError
-		if errors.As(err, &re) {
-			out := *re
-			out.File, out.Line, out.Row = p.source, 0, rowID
-			return ingest.Record{}, true, &out
+		if _, ok := errors.AsType[*ingest.RowError](err); ok {
+			return ingest.Record{}, true, err
 		}
 		return ingest.Record{}, true, &ingest.RowError{File: p.source, Row: rowID, Reason: err.Error()}
 	}
-	rec.Source, rec.Line, rec.RowID = p.source, 0, rowID
 	if t := rec.Track; t != nil {
-		if p.spotifyID >= 0 && raw[p.spotifyID] != nil {
-			t.SpotifyID = string(raw[p.spotifyID])
-		}
 		for i, c := range p.cols {
 			if c.kind != colArray || raw[i] == nil {
 				continue
@@ -497,7 +535,7 @@ func (s *Source) mapRow(p *phase, raw [][]byte) (rec ingest.Record, keep bool, e
 			}
 		}
 	}
-	if in := rec.Interaction; in != nil && p.which == "interactions" && !s.allow[normalizeColumn(in.Action)] {
+	if in := rec.Interaction; in != nil && p.which == "interactions" && !s.allow[in.Action] {
 		s.skipped++
 		return ingest.Record{}, false, nil
 	}

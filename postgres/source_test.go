@@ -29,7 +29,7 @@ func TestImportCounts(t *testing.T) {
 			if sum.TracksAdded != len(fx.Tracks) || sum.InteractionsAdded != similar || sum.Rejected != 0 {
 				t.Errorf("import = %+v, want %d tracks, %d interactions, 0 rejected", sum, len(fx.Tracks), similar)
 			}
-			if got, want := sink.users(), 5+1; got != want { // 5 playlists and listener-1 (play, like); listener-2 only skips
+			if got, want := sink.users(), fx.Playlists+1; got != want { // the playlists and listener-1 (play, like); listener-2 only skips
 				t.Errorf("users = %d, want %d", got, want)
 			}
 			if got, want := src.Rows(), int64(len(fx.Tracks)+similar); got != want {
