@@ -71,7 +71,9 @@ type shortError struct {
 	n  int
 }
 
-func (e *shortError) Error() string { return fmt.Sprintf("Similar(%s) returned %d results, want 10", e.id, e.n) }
+func (e *shortError) Error() string {
+	return fmt.Sprintf("Similar(%s) returned %d results, want 10", e.id, e.n)
+}
 
 // TestReindexChild is the child process of TestKilledReindex: it reindexes
 // with a new model and reports its stages on stdout until it is killed.
