@@ -74,6 +74,7 @@ type scratch struct {
 	res     maxHeap
 	q       []float32 // the normalised query
 	nbuf    []uint32  // neighbour list copy (parallel build)
+	todo    []uint32  // unvisited neighbours of the current node
 	sel     []cand    // neighbour selection
 	tmp     []cand    // a layer's candidates, closest first
 	lk      []cand    // addLink candidates

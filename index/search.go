@@ -30,11 +30,19 @@ func (g *HNSW) searchLayer(sc *scratch, qv []float32, ep cand, ef, l int, f Filt
 		if c.dist > bound && (len(sc.res) >= ef || !filtered) {
 			break
 		}
+		// First the unvisited neighbours, prefetching their vectors so
+		// that the loads overlap, then their distances.
+		todo := sc.todo[:0]
 		for _, s := range g.neighbours(sc, c.slot, l, locked) {
 			if visited[s] == gen {
 				continue
 			}
 			visited[s] = gen
+			todo = append(todo, s)
+			prefetch(&g.vecs[int(s)*g.dim])
+		}
+		sc.todo = todo
+		for _, s := range todo {
 			d := -dot(qv, g.vec(s))
 			if len(sc.res) < ef || d < bound {
 				sc.cands.push(cand{d, s})
