@@ -204,6 +204,7 @@ func (g *HNSW) AddBatch(ids []uint32, vecs []float32) error {
 	if err := g.roomFor(len(ids)); err != nil {
 		return err
 	}
+	g.reserve(len(ids))
 	first := uint32(len(g.ids))
 	for i, id := range ids {
 		v := norm[i*g.dim : (i+1)*g.dim]
@@ -214,6 +215,17 @@ func (g *HNSW) AddBatch(ids []uint32, vecs []float32) error {
 	}
 	g.link(first, uint32(len(g.ids)), g.opt.Workers)
 	return nil
+}
+
+// reserve grows the per-slot arrays for n more nodes at once, so that a
+// batch does not leave append's spare capacity behind.
+func (g *HNSW) reserve(n int) {
+	g.vecs = slices.Grow(g.vecs, n*g.dim)
+	g.ids = slices.Grow(g.ids, n)
+	g.levels = slices.Grow(g.levels, n)
+	g.dead = slices.Grow(g.dead, n)
+	g.links0 = slices.Grow(g.links0, n*(g.m0+1))
+	g.upperOff = slices.Grow(g.upperOff, n)
 }
 
 // roomFor checks that n more slots fit in uint32 slot numbers.
@@ -299,6 +311,7 @@ func (g *HNSW) Compact() {
 	}
 	g.init(g.opt)
 	g.pool = sync.Pool{}
+	g.reserve(len(ids))
 	for i, id := range ids {
 		g.appendSlot(id, vecs[i*g.dim:(i+1)*g.dim])
 	}
