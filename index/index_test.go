@@ -103,13 +103,14 @@ func bothKinds(t *testing.T, dim int, data []float32, f func(t *testing.T, x gra
 }
 
 func TestDeleteAndUpdate(t *testing.T) {
-	const n, dim, k = 2000, 16, 10
+	const dim, k = 16, 10
+	n := small(2000)
 	data := clustered(n, dim, 11, 12)
 	bothKinds(t, dim, data, func(t *testing.T, x graphIndex) {
 		// Delete: a deleted id is never returned, and searches still
 		// return k results.
 		deleted := map[uint32]bool{}
-		for id := uint32(0); id < n; id += 3 {
+		for id := uint32(0); id < uint32(n); id += 3 {
 			if !x.Delete(id) {
 				t.Fatalf("Delete(%d) = false, want true", id)
 			}
@@ -187,8 +188,9 @@ func TestDeleteAndUpdate(t *testing.T) {
 }
 
 func TestCompact(t *testing.T) {
-	const n, dim = 3000, 16
-	data := clustered(n, dim, 1, 2)
+	const dim = 16
+	n := uint32(small(3000))
+	data := clustered(int(n), dim, 1, 2)
 	g := mustHNSW(t, dim, nil, data)
 	for id := uint32(0); id < n; id += 4 {
 		g.Delete(id)
@@ -200,8 +202,9 @@ func TestCompact(t *testing.T) {
 	before, _ := g.Search(q, 10, nil)
 	g.Compact()
 	st := g.Stats()
-	if st.Tombstones != 0 || st.Nodes != n-n/4 || st.Len != n-n/4 || g.NeedsCompact() {
-		t.Errorf("Stats after Compact = %+v, want no tombstones and %d nodes", st, n-n/4)
+	live := int(n - (n+3)/4)
+	if st.Tombstones != 0 || st.Nodes != live || st.Len != live || g.NeedsCompact() {
+		t.Errorf("Stats after Compact = %+v, want no tombstones and %d nodes", st, live)
 	}
 	after, _ := g.Search(q, 10, nil)
 	if recall(after, before) < 0.9 {
@@ -215,8 +218,9 @@ func TestCompact(t *testing.T) {
 }
 
 func TestFilteredSearch(t *testing.T) {
-	const n, dim, k = 5000, 16, 20
-	data := clustered(n, dim, 21, 22)
+	const dim, k = 16, 20
+	n := uint32(small(5000))
+	data := clustered(int(n), dim, 21, 22)
 	queries := clustered(20, dim, 21, 23)
 	filters := []struct {
 		name string
