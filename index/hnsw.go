@@ -113,7 +113,11 @@ func (g *HNSW) init(o Options) {
 func (g *HNSW) Dim() int { return g.dim }
 
 // Options returns the options in effect, defaults filled in.
-func (g *HNSW) Options() Options { return g.opt }
+func (g *HNSW) Options() Options {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return g.opt
+}
 
 // Len returns the number of live (not deleted) vectors.
 func (g *HNSW) Len() int {
@@ -310,7 +314,6 @@ func (g *HNSW) Compact() {
 		}
 	}
 	g.init(g.opt)
-	g.pool = sync.Pool{}
 	g.reserve(len(ids))
 	for i, id := range ids {
 		g.appendSlot(id, vecs[i*g.dim:(i+1)*g.dim])

@@ -187,6 +187,42 @@ func TestDeleteAndUpdate(t *testing.T) {
 	})
 }
 
+// TestDeleteAllThenAdd: new nodes must stay reachable when every node
+// around them, the entry point included, is a tombstone.
+func TestDeleteAllThenAdd(t *testing.T) {
+	const dim, k = 16, 10
+	data := clustered(1200, dim, 41, 42)
+	g := mustHNSW(t, dim, nil, data[:600*dim])
+	for id := range uint32(600) {
+		g.Delete(id)
+	}
+	ids := seqIDs(1200)[600:]
+	for _, id := range ids[:300] {
+		if err := g.Add(id, data[int(id)*dim:][:dim]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := g.AddBatch(ids[300:], data[900*dim:]); err != nil {
+		t.Fatal(err)
+	}
+	flat := mustFlat(t, dim, nil)
+	flat.AddBatch(ids, data[600*dim:])
+	queries := clustered(30, dim, 41, 43)
+	var sum float64
+	for qi := range 30 {
+		q := queries[qi*dim : (qi+1)*dim]
+		got, _ := g.Search(q, k, nil)
+		want, _ := flat.Search(q, k, nil)
+		if len(got) != k {
+			t.Fatalf("query %d: %d results, want %d", qi, len(got), k)
+		}
+		sum += recall(got, want)
+	}
+	if r := sum / 30; r < 0.95 {
+		t.Errorf("recall@%d after deleting all and adding anew = %.3f, want ≥ 0.95", k, r)
+	}
+}
+
 func TestCompact(t *testing.T) {
 	const dim = 16
 	n := uint32(small(3000))
