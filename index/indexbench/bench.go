@@ -41,6 +41,11 @@ type Config struct {
 	// which at 1M vectors costs minutes.
 	SkipBuild1 bool
 
+	// SaveData, if set, is a path prefix: the indexed vectors and the
+	// queries are written to PREFIX.base.fvecs and PREFIX.query.fvecs
+	// (see hnswlib_ref.py, which measures hnswlib on them).
+	SaveData string
+
 	// Progress, if set, receives one line per step.
 	Progress io.Writer
 }
@@ -141,6 +146,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	data, queries, err := cfg.load()
 	if err != nil {
 		return nil, err
+	}
+	if cfg.SaveData != "" {
+		if err := WriteFvecs(cfg.SaveData+".base.fvecs", data, cfg.Dim); err != nil {
+			return nil, err
+		}
+		if err := WriteFvecs(cfg.SaveData+".query.fvecs", queries, cfg.Dim); err != nil {
+			return nil, err
+		}
 	}
 	n := len(data) / cfg.Dim
 	threads := runtime.GOMAXPROCS(0)
@@ -295,6 +308,8 @@ func measureBuild(mk func() (searcher, error), ids []uint32, data []float32) (se
 var lastBuildCPU time.Duration
 
 func heapAlloc() int64 {
+	// Twice: sync.Pool contents survive one collection.
+	runtime.GC()
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
