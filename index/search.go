@@ -51,9 +51,10 @@ func (g *HNSW) searchLayer(sc *scratch, qv []float32, ep cand, ef, l int, f Filt
 			if len(sc.res) < ef || d < bound {
 				sc.cands.push(cand{d, s})
 				if build || g.passes(s, f) {
-					sc.res.push(cand{d, s})
-					if len(sc.res) > ef {
-						sc.res.pop()
+					if len(sc.res) < ef {
+						sc.res.push(cand{d, s})
+					} else {
+						sc.res.replaceTop(cand{d, s})
 					}
 				}
 				if len(sc.res) > 0 {
