@@ -5,8 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
+	"strings"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -76,12 +76,21 @@ func (tx *Tx) flush() error {
 }
 
 func flushSorted(b *bolt.Bucket, m map[string][]byte) error {
-	for _, k := range slices.Sorted(maps.Keys(m)) {
+	type kv struct {
+		k string
+		v []byte
+	}
+	all := make([]kv, 0, len(m))
+	for k, v := range m {
+		all = append(all, kv{k, v})
+	}
+	slices.SortFunc(all, func(a, b kv) int { return strings.Compare(a.k, b.k) })
+	for _, e := range all {
 		var err error
-		if v := m[k]; v == nil {
-			err = b.Delete([]byte(k))
+		if e.v == nil {
+			err = b.Delete([]byte(e.k))
 		} else {
-			err = b.Put([]byte(k), v)
+			err = b.Put([]byte(e.k), e.v)
 		}
 		if err != nil {
 			return err
