@@ -109,13 +109,16 @@ func TestRunRejectsAndErrorCap(t *testing.T) {
 		sourceItem{rec: ingest.Record{Source: "pg", RowID: "8", Interaction: &soundalike.Interaction{User: "u", Track: "known", Action: "play"}}},
 		sourceItem{rec: ingest.Record{Source: "pg", RowID: "9", Interaction: &soundalike.Interaction{Track: "known"}}},
 		sourceItem{rec: ingest.Record{Source: "f.csv", Line: 200, Track: &soundalike.Track{ID: "x", Features: soundalike.Features{Danceability: 2}}}},
+		sourceItem{rec: ingest.Record{Source: "f.csv", Line: 201, Track: &soundalike.Track{ID: "a\x00b"}}},
+		sourceItem{rec: ingest.Record{Source: "f.csv", Line: 202, Track: &soundalike.Track{ID: soundalike.TrackID(strings.Repeat("x", 2000))}}},
+		sourceItem{rec: ingest.Record{Source: "pg", RowID: "10", Interaction: &soundalike.Interaction{User: "u\x00", Track: "known", Action: "play"}}},
 	)
 	sum, err := ingest.Run(t.Context(), &sliceSource{items: items}, db.begin(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Rejected != 153 || len(sum.Errors) != ingest.MaxErrors || sum.InteractionsAdded != 1 {
-		t.Errorf("summary: rejected %d, %d errors, %d interactions; want 153, %d, 1", sum.Rejected, len(sum.Errors), sum.InteractionsAdded, ingest.MaxErrors)
+	if sum.Rejected != 156 || len(sum.Errors) != ingest.MaxErrors || sum.InteractionsAdded != 1 {
+		t.Errorf("summary: rejected %d, %d errors, %d interactions; want 156, %d, 1", sum.Rejected, len(sum.Errors), sum.InteractionsAdded, ingest.MaxErrors)
 	}
 	// Past the cap the rows are still counted but not listed; check the
 	// reasons Run itself gives by running them alone.
@@ -128,6 +131,9 @@ func TestRunRejectsAndErrorCap(t *testing.T) {
 		`pg: row 7: track "unknown" is not in the catalogue: import its features first`,
 		`pg: row 9: interaction: missing user`,
 		`f.csv:200: danceability: 2 is outside [0, 1]`,
+		`f.csv:201: track id "a\x00b" contains a NUL byte`,
+		`f.csv:202: track id is 2000 bytes long; at most 1024 are accepted`,
+		`pg: row 10: interaction: user "u\x00" contains a NUL byte`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("errors (-want +got):\n%s", diff)

@@ -66,6 +66,9 @@ func TestImportSampleTwice(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("import: exit %d: %s", code, errOut)
 	}
+	if errOut != "" {
+		t.Errorf("stderr = %q, want nothing (no progress bar when it is not a terminal)", errOut)
+	}
 	if want := "tracks: " + strconv.Itoa(tracks) + " added"; !strings.Contains(out, want) {
 		t.Errorf("import output %q, want it to contain %q", out, want)
 	}
