@@ -12,7 +12,7 @@ import (
 )
 
 func init() {
-	register(command{name: "import", summary: "import tracks and interactions from CSV, TSV or JSON Lines files", run: runImport})
+	register(command{name: "import", summary: "import tracks and interactions from CSV, TSV or JSON Lines files, or the app's PostgreSQL database", run: runImport})
 }
 
 // importFlags are import's options.
@@ -21,8 +21,6 @@ type importFlags struct {
 	strict         bool
 	noInteractions bool
 	asJSON         bool
-	// The PostgreSQL source adds its flags here (--postgres DSN, …) and
-	// its sources to openSources' result.
 }
 
 func runImport(ctx context.Context, args []string, stdio stdio) error {
@@ -31,8 +29,11 @@ func runImport(ctx context.Context, args []string, stdio stdio) error {
 	fs.BoolVar(&f.strict, "strict", false, "write nothing if any row is rejected")
 	fs.BoolVar(&f.noInteractions, "no-interactions", false, "import tracks only, ignoring user columns")
 	fs.BoolVar(&f.asJSON, "json", false, "print the summary as JSON")
+	pg := addPostgresFlags(fs) // import_postgres.go
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: soundalike import [--db PATH] [--strict] [--no-interactions] [--json] FILE...
+       soundalike import [--db PATH] [--strict] [--no-interactions] [--json] --postgres [URL]
+                         [--tracks-query SQL] [--interactions-query SQL] [--actions LIST]
 
 Imports CSV, TSV or JSON Lines files, each optionally gzip-compressed ("-" is
 stdin). Columns are found by name: the track id (track_id, id, spotify_id,
@@ -41,10 +42,23 @@ uri), the eleven Spotify audio features, metadata (track_name, track_artist,
 timestamp. Rejected rows are listed with file, line and reason; the exit code
 is then 1. Everything is written in one transaction.
 
+With --postgres, reads the app's PostgreSQL database instead (URL, or
+$DATABASE_URL when none is given): "Track" joined with "TrackFeatures", then
+"TrackInteraction" (or the older "UserInteraction") filtered to --actions.
+Rejected rows are listed with their id. The password is never printed.
+
 `)
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if pg.given() {
+		return runImportPostgres(ctx, pg, fs, f.db, f.strict, f.noInteractions, stdio, func(sum ingest.Summary, rolledBack bool) error {
+			return printImport(stdio, sum, f.asJSON, rolledBack)
+		})
+	}
+	if err := pg.checkUnused(fs); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
