@@ -92,13 +92,13 @@ type Options struct {
 type Progress struct {
 	Source string // the source's name (file name), "" when unknown
 	Rows   int64  // rows read so far, rejected ones included
-	Bytes  int64  // bytes of the source read so far; 0 when unknown
+	Bytes  int64  // bytes of the source read so far (for sources with a Position method, like FileSource); 0 when unknown
 	Size   int64  // the source's size in bytes; -1 when unknown
 }
 
-// Positioner is implemented by sources that know how far they have read
+// positioner is implemented by sources that know how far they have read
 // (FileSource does). Run uses it to fill Progress.Bytes and Size.
-type Positioner interface {
+type positioner interface {
 	Position() (read, size int64)
 }
 
@@ -147,7 +147,7 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 		every = 10_000
 	}
 	var rows int64
-	pos, _ := src.(Positioner)
+	pos, _ := src.(positioner)
 	name := ""
 	if n, ok := src.(interface{ Name() string }); ok {
 		name = n.Name()

@@ -86,9 +86,8 @@ type MapperOptions struct {
 }
 
 // Mapper turns rows of string values into Records, by column name. It is
-// built once per header and is not safe for concurrent use by several
-// goroutines (Map itself only reads the Mapper, so concurrent Map calls
-// are fine once it is built).
+// built once per header; Map and MapRow only read it, so they may be
+// called from several goroutines.
 type Mapper struct {
 	source  string
 	columns []string
