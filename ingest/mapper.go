@@ -147,6 +147,36 @@ func (m *Mapper) addColumn(name string) bool {
 	return true
 }
 
+// checkFile is check for a file, whose columns say what it holds: tracks
+// (a track id and the features), or an interaction log (a track id and a
+// user, and nothing about the track itself: no feature or metadata column),
+// which is mapped InteractionsOnly.
+func (m *Mapper) checkFile() error {
+	err := m.check()
+	if err == nil || m.opts.InteractionsOnly || !errors.Is(err, ErrColumns) || !m.isInteractionLog() {
+		return err
+	}
+	m.opts.InteractionsOnly = true
+	return m.check()
+}
+
+// isInteractionLog reports whether the columns are a track id and a user,
+// with no column that describes the track.
+func (m *Mapper) isInteractionLog() bool {
+	if m.col[fUser] < 0 || (m.col[fTrackID] < 0 && m.col[fSpotifyID] < 0) {
+		return false
+	}
+	for f := fName; f < numFields; f++ {
+		if f >= fUser && f <= fTime {
+			continue
+		}
+		if m.col[f] >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
 func (m *Mapper) check() error {
 	if m.col[fTrackID] < 0 && m.col[fSpotifyID] < 0 {
 		return m.columnsError("no track id column", acceptedNames(fTrackID, fSpotifyID))
@@ -165,7 +195,9 @@ func (m *Mapper) check() error {
 	}
 	switch {
 	case len(missing) == soundalike.NumFeatures:
-		return m.columnsError("no audio feature columns", "the eleven Spotify audio features "+strings.Join(soundalike.FeatureNames[:], ", "))
+		return m.columnsError("no audio feature columns", "the eleven Spotify audio features "+strings.Join(soundalike.FeatureNames[:], ", ")+
+			"; or, for a file of interactions alone, a track id and a user column ("+strings.Join(fieldAliases[fUser], ", ")+
+			") with optional action and timestamp, and no other track columns")
 	case len(missing) > 0:
 		return m.columnsError("missing feature column(s) "+strings.Join(missing, ", "),
 			"all eleven Spotify audio features "+strings.Join(soundalike.FeatureNames[:], ", "))

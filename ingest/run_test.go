@@ -38,6 +38,46 @@ func (s *sliceSource) Next(context.Context) (ingest.Record, error) {
 
 func (s *sliceSource) Close() error { return nil }
 
+// TestInteractionLog: a file of user, track id, action and timestamp (no
+// track columns) adds interactions to tracks already imported.
+func TestInteractionLog(t *testing.T) {
+	src := mustOpen(t, "../testdata/plays.csv")
+	if got := strings.Join(src.Mapper().Mapping(), " "); got != "id←track_id user←user_id action←action timestamp←timestamp" {
+		t.Errorf("Mapping() = %s", got)
+	}
+	db := newFakeDB()
+	sum, err := ingest.Run(t.Context(), src, db.begin(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.InteractionsAdded != 0 || sum.Rejected != 8 {
+		t.Errorf("into an empty catalogue: %+v, want every row rejected", sum)
+	}
+
+	importFile(t, db, sample, &ingest.Options{NoInteractions: true})
+	sum = importFile(t, db, "../testdata/plays.csv", nil)
+	if sum.InteractionsAdded != 5 || sum.TracksAdded != 0 || sum.Rejected != 3 {
+		t.Errorf("after the sample: %+v, want 5 interactions (one twice), 3 rejected", sum)
+	}
+	want := map[int]string{
+		7: `track "0000000000000000000000" is not in the catalogue: import its features first`,
+		8: "missing user (column user_id is empty)",
+		9: `timestamp: "tomorrow" is not a time`,
+	}
+	for _, e := range sum.Errors {
+		if !strings.Contains(e.Reason, want[e.Line]) || want[e.Line] == "" {
+			t.Errorf("line %d: %q, want %q", e.Line, e.Reason, want[e.Line])
+		}
+	}
+	k := interactionKey{"bob", "65RTyZesurf9xxf7FZVL1u", soundalike.ActionLike, time.Unix(1709294700, 0).UTC()}
+	if db.interactions[k] != 1 {
+		t.Errorf("interaction %+v stored %d times, want 1 (the spotify: prefix stripped, Like canonical)", k, db.interactions[k])
+	}
+	if again := importFile(t, db, "../testdata/plays.csv", nil); again.InteractionsAdded != 0 {
+		t.Errorf("re-import added %d interactions, want 0", again.InteractionsAdded)
+	}
+}
+
 func TestRunNoInteractions(t *testing.T) {
 	db := newFakeDB()
 	sum := importFile(t, db, sample, &ingest.Options{NoInteractions: true})

@@ -198,6 +198,22 @@ func TestImportNoInteractionsAndStdin(t *testing.T) {
 	}
 }
 
+// TestImportInteractionLog: tracks and an interaction log in one import.
+func TestImportInteractionLog(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "p.db")
+	tracks, users, rows := sampleCounts(t)
+	out, errOut, code := cli(t, "", "import", "--db", db, testdata+"spotify_sample.csv", testdata+"plays.csv")
+	if code != 1 || !strings.Contains(errOut, "plays.csv:7: track \"0000000000000000000000\" is not in the catalogue") {
+		t.Errorf("exit %d, stderr %q; want 1 and the unknown track on line 7", code, errOut)
+	}
+	if want := "interactions: " + strconv.Itoa(rows+5) + " added; rejected rows: 3"; !strings.Contains(out, want) {
+		t.Errorf("stdout %q, want %q", out, want)
+	}
+	if got := info(t, db); got.Tracks != tracks || got.Users != users+2 || got.Interactions != rows+5 {
+		t.Errorf("info = %+v, want %d tracks, %d users, %d interactions", got, tracks, users+2, rows+5)
+	}
+}
+
 func TestImportUsage(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
