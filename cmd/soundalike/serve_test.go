@@ -198,7 +198,26 @@ func TestServeCommand(t *testing.T) {
 		t.Fatalf("GET /tracks/t9999 = %d, want 404 before the import", code)
 	}
 
-	// Another writer (as `import` and `reindex` would be) adds a track.
+	// Queries run in a loop while another writer (as `import` and
+	// `reindex` would be) adds a track and the server reloads: none fails.
+	stopLoop := make(chan struct{})
+	loopDone := make(chan [2]int)
+	go func() {
+		n, failed := 0, 0
+		for {
+			select {
+			case <-stopLoop:
+				loopDone <- [2]int{n, failed}
+				return
+			default:
+			}
+			if code, body := get(t, base+"/similar?track=t0003&k=10"); code != 200 {
+				failed++
+				t.Errorf("during reindex and reload: GET /similar = %d %s", code, body)
+			}
+			n++
+		}
+	}()
 	w, err := soundalike.Open(db, &soundalike.Options{NoSync: true, LockTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -221,6 +240,14 @@ func TestServeCommand(t *testing.T) {
 			t.Fatalf("GET /similar?track=t9999 = %d 10s after the reindex, want 200 (reload)", code)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+
+	close(stopLoop)
+	if r := <-loopDone; r[0] == 0 || r[1] != 0 {
+		t.Errorf("queries during reindex and reload: %d sent, %d failed; want some sent and none failed", r[0], r[1])
+	}
+	if !strings.Contains(errw.String(), `"msg":"reloaded"`) {
+		t.Errorf("serve logs lack the reload:\n%s", errw.String())
 	}
 
 	cancel()
