@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/graph_v1.bin and its golden results")
@@ -238,7 +239,8 @@ func TestReadFixtureV1(t *testing.T) {
 	for _, rs := range searchAll(t, h, queries, 8, 5) {
 		got = append(got, rs...)
 	}
-	if d := cmp.Diff(got, want); d != "" {
+	// Scores may differ in the last bits between the SIMD and pure-Go dot.
+	if d := cmp.Diff(got, want, cmpopts.EquateApprox(0, 1e-6)); d != "" {
 		t.Errorf("fixture results differ from golden (-got +want):\n%s", d)
 	}
 	// The fixture is also what the current code writes: a format change

@@ -71,8 +71,9 @@ type Summary struct {
 const MaxErrors = 100
 
 // ErrUnknownTrack is what Sink.PutInteraction returns (possibly wrapped)
-// for an interaction whose track is not stored. Run rejects that row.
-var ErrUnknownTrack = errors.New("unknown track")
+// for an interaction whose track is not stored; Run rejects that row. It is
+// soundalike.ErrNotFound, which the Engine's import transaction wraps.
+var ErrUnknownTrack = soundalike.ErrNotFound
 
 // Options control Run. The zero value (or nil) imports tracks and
 // interactions without progress reports.

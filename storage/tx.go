@@ -190,8 +190,13 @@ func (tx *Tx) ForEachDeleted(since uint64, fn func(node uint32) error) error {
 	})
 }
 
-// PutInteraction stores an interaction once; the same (user, track, action,
-// time) again adds nothing. The track must be stored.
+// PutInteraction stores one occurrence of an interaction. Identical
+// interactions (same user, track, action and time) are counted rather than
+// merged: the stored count is the most times the interaction occurred in
+// any one write transaction. So re-importing a file adds nothing, while a
+// file that lists the same interaction twice (the dev file has playlists
+// listed under two genres, without timestamps) stores it twice. added
+// reports whether the count grew. The track must be stored.
 func (tx *Tx) PutInteraction(user, track, action string, unixNano int64) (added bool, err error) {
 	if user == "" || track == "" || action == "" {
 		return false, errors.New("put interaction: empty user, track or action")
@@ -201,11 +206,20 @@ func (tx *Tx) PutInteraction(user, track, action string, unixNano int64) (added 
 	}
 	key := interactionKey(user, track, action, unixNano)
 	b := tx.tx.Bucket(bucketInteractions)
-	if b.Get(key) != nil {
-		return false, nil
+	count, txid, seen := decodeInteraction(b.Get(key))
+	if cur := uint64(tx.tx.ID()); txid != cur {
+		txid, seen = cur, 0
 	}
-	if err := b.Put(key, present); err != nil {
+	seen++
+	added = seen > count
+	if added {
+		count = seen
+	}
+	if err := b.Put(key, encodeInteraction(count, txid, seen)); err != nil {
 		return false, err
+	}
+	if !added {
+		return false, nil
 	}
 	users := tx.tx.Bucket(bucketUsers)
 	n, _ := binary.Uvarint(users.Get([]byte(user)))
@@ -218,6 +232,30 @@ func (tx *Tx) PutInteraction(user, track, action string, unixNano int64) (added 
 		return false, err
 	}
 	return true, tx.addCounter(keyNInteract, 1)
+}
+
+// An interaction's value is uvarints: how many times it is stored, and the
+// id of the last write transaction that put it with how many times it did.
+// The first format's value, present (a single 1), reads as a count of 1.
+func encodeInteraction(count, txid, seen uint64) []byte {
+	v := make([]byte, 0, 3*binary.MaxVarintLen64)
+	v = binary.AppendUvarint(v, count)
+	v = binary.AppendUvarint(v, txid)
+	return binary.AppendUvarint(v, seen)
+}
+
+func decodeInteraction(v []byte) (count, txid, seen uint64) {
+	count, n := binary.Uvarint(v)
+	if n <= 0 {
+		return 0, 0, 0
+	}
+	v = v[n:]
+	txid, n = binary.Uvarint(v)
+	if n <= 0 {
+		return count, 0, 0
+	}
+	seen, _ = binary.Uvarint(v[n:])
+	return count, txid, seen
 }
 
 // ForEachInteraction calls fn for every interaction, grouped by user.

@@ -237,9 +237,10 @@ func Train(ctx context.Context, tracks []soundalike.Track, interactions []sounda
 		res.Epochs = append(res.Epochs, m)
 		if cfg.Progress != nil {
 			cfg.Progress(m)
+		} else {
+			log.Info(fmt.Sprintf("epoch %d/%d: loss %.4f, val_loss %.4f, val precision@%d %.4f, spread %.3f, %.0f pairs/s, ETA %s",
+				epoch, cfg.Epochs, m.Loss, m.ValLoss, cfg.EvalK, m.ValPrecision, m.Spread, m.PairsPerSec, m.ETA.Round(time.Second)))
 		}
-		log.Info(fmt.Sprintf("epoch %d/%d: loss %.4f, val_loss %.4f, val precision@%d %.4f, spread %.3f, %.0f pairs/s, ETA %s",
-			epoch, cfg.Epochs, m.Loss, m.ValLoss, cfg.EvalK, m.ValPrecision, m.Spread, m.PairsPerSec, m.ETA.Round(time.Second)))
 		if m.ValPrecision > bestP {
 			bestP, best, res.BestEpoch, since = m.ValPrecision, model, epoch, 0
 		} else if since++; cfg.Patience > 0 && since >= cfg.Patience {
