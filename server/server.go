@@ -199,7 +199,9 @@ func New(s Searcher, opts *Options) *Server {
 	e.POST("/similar", srv.postSimilar)
 	e.GET("/tracks/:id", srv.getTrack)
 	e.GET("/healthz", srv.healthz)
+	e.HEAD("/healthz", srv.healthz) // load balancers often probe with HEAD
 	e.GET("/readyz", srv.readyz)
+	e.HEAD("/readyz", srv.readyz)
 	e.GET("/model", srv.model)
 	e.GET("/metrics", srv.metrics.handler)
 	srv.e = e
