@@ -66,6 +66,9 @@ func TestImportSampleTwice(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("import: exit %d: %s", code, errOut)
 	}
+	if errOut != "" {
+		t.Errorf("stderr = %q, want nothing (no progress bar when it is not a terminal)", errOut)
+	}
 	if want := "tracks: " + strconv.Itoa(tracks) + " added"; !strings.Contains(out, want) {
 		t.Errorf("import output %q, want it to contain %q", out, want)
 	}
@@ -192,6 +195,22 @@ func TestImportNoInteractionsAndStdin(t *testing.T) {
 	got := info(t, db)
 	if got.Tracks != 4 || got.Interactions != 0 || got.Users != 0 {
 		t.Errorf("info = %+v, want 4 tracks (3 from the TSV, 3 from the JSONL, 2 ids shared) and no interactions", got)
+	}
+}
+
+// TestImportInteractionLog: tracks and an interaction log in one import.
+func TestImportInteractionLog(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "p.db")
+	tracks, users, rows := sampleCounts(t)
+	out, errOut, code := cli(t, "", "import", "--db", db, testdata+"spotify_sample.csv", testdata+"plays.csv")
+	if code != 1 || !strings.Contains(errOut, "plays.csv:7: track \"0000000000000000000000\" is not in the catalogue") {
+		t.Errorf("exit %d, stderr %q; want 1 and the unknown track on line 7", code, errOut)
+	}
+	if want := "interactions: " + strconv.Itoa(rows+5) + " added; rejected rows: 3"; !strings.Contains(out, want) {
+		t.Errorf("stdout %q, want %q", out, want)
+	}
+	if got := info(t, db); got.Tracks != tracks || got.Users != users+2 || got.Interactions != rows+5 {
+		t.Errorf("info = %+v, want %d tracks, %d users, %d interactions", got, tracks, users+2, rows+5)
 	}
 }
 
