@@ -118,8 +118,9 @@ func union(a, b []string) []string {
 	return out
 }
 
-// PutInteraction stores an interaction once: the same user, track, action
-// and time again adds nothing. The track must already be stored; otherwise
+// PutInteraction stores an interaction. Identical interactions (same user,
+// track, action and time) are counted: the stored count is the most times
+// one import held it, so importing the same rows again adds nothing. The track must already be stored; otherwise
 // the error wraps ErrNotFound.
 func (tx *ImportTx) PutInteraction(in *Interaction) (added bool, err error) {
 	if err := checkText("user", in.User); err != nil {

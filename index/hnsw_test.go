@@ -6,7 +6,7 @@ import (
 
 func TestHNSWRecall(t *testing.T) {
 	n, dim, k, nq := 10000, 64, 20, 200
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		n, nq = 3000, 100
 	}
 	data := clustered(n, dim, 7, 1)

@@ -436,7 +436,7 @@ func TestJSONL(t *testing.T) {
 	if diff := cmp.Diff(want, gots); diff != "" {
 		t.Errorf("records (-want +got):\n%s", diff)
 	}
-	wantErrs := map[int]string{4: "invalid JSON", 5: "not a JSON object", 6: "tempo: missing value", 7: "text after the object"}
+	wantErrs := map[int]string{4: "invalid JSON", 5: "not a JSON object", 6: "tempo: missing value", 7: "invalid JSON"}
 	lines := errLines(errs)
 	for l, w := range wantErrs {
 		if !strings.Contains(lines[l], w) {

@@ -33,7 +33,7 @@ func newCSVRows(name string, br *bufio.Reader, mo *MapperOptions) (rowReader, *M
 		return nil, nil, err
 	}
 	c.ncols = len(header)
-	m, err := NewMapper(name, header, mo)
+	m, err := newFileMapper(name, header, mo)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -72,6 +72,18 @@ func (c *csvRows) next() (int, []string, error) {
 	return rowErr("%v", pe.Err)
 }
 
+// newFileMapper is NewMapper for a file's header: see Mapper.checkFile.
+func newFileMapper(name string, header []string, mo *MapperOptions) (*Mapper, error) {
+	m := newMapper(name, mo)
+	for _, c := range header {
+		m.addColumn(c)
+	}
+	if err := m.checkFile(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
 // tsvRows reads tab-separated values: no quoting rules except that a field
 // wholly enclosed in double quotes is unquoted ("" inside becomes ").
 // Fields cannot contain tabs or newlines.
@@ -93,7 +105,7 @@ func newTSVRows(name string, br *bufio.Reader, mo *MapperOptions) (rowReader, *M
 	}
 	header = append([]string(nil), header...)
 	t.ncols = len(header)
-	m, err := NewMapper(name, header, mo)
+	m, err := newFileMapper(name, header, mo)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -147,6 +159,8 @@ type jsonlRows struct {
 	m       *Mapper
 	index   map[string]int // key → column
 	values  []string
+	keys    []string // reused by decodeObject
+	vals    []string
 	pending *pendingRow
 }
 
@@ -191,7 +205,7 @@ func newJSONLRows(name string, br *bufio.Reader, mo *MapperOptions) (rowReader, 
 		m.addColumn(k)
 		first = append(first, vals[i])
 	}
-	if err := m.check(); err != nil {
+	if err := m.checkFile(); err != nil {
 		return nil, nil, err
 	}
 	j.m = m
@@ -219,10 +233,11 @@ func (j *jsonlRows) next() (int, []string, error) {
 		rowErr := func(err error) (int, []string, error) {
 			return line, nil, &RowError{File: j.name, Line: line, Reason: err.Error()}
 		}
-		keys, vals, err := decodeObject(b, nil, nil)
+		keys, vals, err := decodeObject(b, j.keys[:0], j.vals[:0])
 		if err != nil {
 			return rowErr(err)
 		}
+		j.keys, j.vals = keys, vals
 		j.values = j.values[:0]
 		for range j.m.columns {
 			j.values = append(j.values, "")
@@ -250,58 +265,119 @@ func (j *jsonlRows) next() (int, []string, error) {
 // decodeObject decodes one JSON object into its keys, in order, and its
 // values as text: strings unquoted, null and nested objects as "", and
 // numbers, booleans and arrays as their JSON text (a list cell accepts a
-// JSON array).
+// JSON array). The line is checked with json.Valid and then scanned by
+// hand: encoding/json's token API costs hundreds of allocations a row.
 func decodeObject(b []byte, keys, vals []string) ([]string, []string, error) {
 	if !utf8.Valid(b) {
 		return nil, nil, errors.New("invalid UTF-8 (the file must be UTF-8 encoded)")
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, nil, fmt.Errorf("invalid JSON: %v", err)
+	if !json.Valid(b) {
+		var v any
+		err := json.Unmarshal(b, &v)
+		if err == nil {
+			err = errors.New("not a single JSON value")
+		}
+		return nil, nil, fmt.Errorf("invalid JSON: %v (each line must be exactly one {…} object)", err)
 	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, nil, fmt.Errorf("not a JSON object (each line must be one {…} object)")
+	line := string(b) // one allocation; unescaped strings are slices of it
+	i := skipSpace(line, 0)
+	if line[i] != '{' {
+		return nil, nil, errors.New("not a JSON object (each line must be one {…} object)")
 	}
-	for dec.More() {
-		tok, err := dec.Token()
+	i = skipSpace(line, i+1)
+	for line[i] != '}' {
+		end := scanValue(line, i)
+		key, err := jsonText(line[i:end])
 		if err != nil {
 			return nil, nil, fmt.Errorf("invalid JSON: %v", err)
 		}
-		key, _ := tok.(string)
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, nil, fmt.Errorf("invalid JSON at key %q: %v", key, err)
-		}
-		v, err := jsonText(raw)
+		i = skipSpace(line, end)
+		i = skipSpace(line, i+1) // the colon
+		end = scanValue(line, i)
+		v, err := jsonText(line[i:end])
 		if err != nil {
 			return nil, nil, fmt.Errorf("invalid JSON at key %q: %v", key, err)
 		}
 		keys = append(keys, key)
 		vals = append(vals, v)
-	}
-	if _, err := dec.Token(); err != nil {
-		return nil, nil, fmt.Errorf("invalid JSON: %v", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, nil, errors.New("invalid JSON: text after the object (each line must be exactly one object)")
+		i = skipSpace(line, end)
+		if line[i] == ',' {
+			i = skipSpace(line, i+1)
+		}
 	}
 	return keys, vals, nil
 }
 
-func jsonText(raw json.RawMessage) (string, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
+func skipSpace(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// scanValue returns the end of the JSON value starting at s[i], which
+// json.Valid has vouched for.
+func scanValue(s string, i int) int {
+	switch s[i] {
+	case '"':
+		return scanString(s, i)
+	case '{', '[':
+		depth := 0
+		for i < len(s) {
+			switch s[i] {
+			case '"':
+				i = scanString(s, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return i
+	}
+	for i < len(s) {
+		switch s[i] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return i
+		}
+		i++
+	}
+	return i
+}
+
+// scanString returns the end of the JSON string starting at s[i].
+func scanString(s string, i int) int {
+	for i++; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return i
+}
+
+// jsonText turns one JSON value into cell text (see decodeObject).
+func jsonText(raw string) (string, error) {
+	if raw == "" {
 		return "", nil
 	}
 	switch raw[0] {
 	case '"':
+		if strings.IndexByte(raw, '\\') < 0 {
+			return raw[1 : len(raw)-1], nil
+		}
 		var s string
-		err := json.Unmarshal(raw, &s)
+		err := json.Unmarshal([]byte(raw), &s)
 		return s, err
 	case 'n', '{':
 		return "", nil // null; nested objects are ignored
 	}
-	return string(raw), nil
+	return raw, nil
 }

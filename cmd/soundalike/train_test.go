@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -43,13 +42,6 @@ func importFile(t *testing.T, file string) string {
 	return db
 }
 
-func runCmd(t *testing.T, args ...string) (stdout, stderr string, err error) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	err = run(context.Background(), args, strings.NewReader(""), &out, &errb)
-	return out.String(), errb.String(), err
-}
-
 const smallTrain = "--epochs=3 --batch-size=16 --hidden-layers=32,16 --embedding-size=8 --validation-split=0.25"
 
 func TestTrainEvalRuns(t *testing.T) {
@@ -57,7 +49,7 @@ func TestTrainEvalRuns(t *testing.T) {
 	dir := t.TempDir()
 	modelFile := filepath.Join(dir, "model.bin")
 	args := append([]string{"train", "--db", db, "--out", modelFile, "--runs", dir, "--json"}, strings.Fields(smallTrain)...)
-	stdout, stderr, err := runCmd(t, args...)
+	stdout, stderr, err := runCmd(t.Context(), args...)
 	if err != nil {
 		t.Fatalf("train: %v\n%s", err, stderr)
 	}
@@ -91,7 +83,7 @@ func TestTrainEvalRuns(t *testing.T) {
 	}
 
 	// eval on the model's validation users prints exactly the shape.
-	stdout, stderr, err = runCmd(t, "eval", "--db", db, "--json")
+	stdout, stderr, err = runCmd(t.Context(), "eval", "--db", db, "--json")
 	if err != nil {
 		t.Fatalf("eval: %v\n%s", err, stderr)
 	}
@@ -114,20 +106,20 @@ func TestTrainEvalRuns(t *testing.T) {
 	}
 
 	// --holdout with a file of interactions: the testdata sample itself.
-	stdout, stderr, err = runCmd(t, "eval", "--db", db, "--holdout", "../../trainer/testdata/tracks.csv", "-k", "5")
+	stdout, stderr, err = runCmd(t.Context(), "eval", "--db", db, "--holdout", "../../trainer/testdata/tracks.csv", "-k", "5")
 	if err != nil || !strings.Contains(stdout, "raw_features") || !strings.Contains(stdout, "k=5") {
 		t.Fatalf("eval --holdout: %v\n%s\n%s", err, stdout, stderr)
 	}
 
 	// runs lists the run; a second run becomes current.
-	if _, stderr, err := runCmd(t, append([]string{"train", "--db", db, "--runs", dir, "--loss", "cosine", "--seed", "2"}, strings.Fields(smallTrain)...)...); err != nil {
+	if _, stderr, err := runCmd(t.Context(), append([]string{"train", "--db", db, "--runs", dir, "--loss", "cosine", "--seed", "2"}, strings.Fields(smallTrain)...)...); err != nil {
 		t.Fatalf("second train: %v\n%s", err, stderr)
 	}
-	stdout, _, err = runCmd(t, "runs", "--db", db)
+	stdout, _, err = runCmd(t.Context(), "runs", "--db", db)
 	if err != nil || !strings.Contains(stdout, "v1 ") || !strings.Contains(stdout, "v2*") || !strings.Contains(stdout, "cosine") {
 		t.Fatalf("runs: %v\n%s", err, stdout)
 	}
-	stdout, _, err = runCmd(t, "runs", "--db", db, "--json")
+	stdout, _, err = runCmd(t.Context(), "runs", "--db", db, "--json")
 	var rows []runSummary
 	if err != nil || json.Unmarshal([]byte(stdout), &rows) != nil || len(rows) != 2 || rows[0].Config.Loss != "contrastive" || !rows[1].Current {
 		t.Fatalf("runs --json: %v\n%s", err, stdout)
@@ -158,7 +150,7 @@ func TestTrainFlagErrors(t *testing.T) {
 		{"--batch-size=1", "--batch-size"},
 		{"--learning-rate=-0.1", "--learning-rate"},
 	} {
-		_, _, err := runCmd(t, "train", "--db", db, tt.args)
+		_, _, err := runCmd(t.Context(), "train", "--db", db, tt.args)
 		if err == nil || !strings.Contains(err.Error(), tt.flag) {
 			t.Errorf("train %s = %v, want an error naming %s", tt.args, err, tt.flag)
 		}
@@ -167,7 +159,7 @@ func TestTrainFlagErrors(t *testing.T) {
 		}
 	}
 	for _, tt := range []struct{ args, flag string }{{"-k=0", "-k"}, {"--queries=0", "--queries"}, {"--model=x", "--model"}} {
-		if _, _, err := runCmd(t, "eval", "--db", db, tt.args); err == nil || !strings.Contains(err.Error(), tt.flag) {
+		if _, _, err := runCmd(t.Context(), "eval", "--db", db, tt.args); err == nil || !strings.Contains(err.Error(), tt.flag) {
 			t.Errorf("eval %s = %v, want an error naming %s", tt.args, err, tt.flag)
 		}
 	}
