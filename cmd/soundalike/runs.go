@@ -191,15 +191,19 @@ func runRuns(ctx context.Context, args []string, stdio stdio) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(stdio.out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "VERSION\tCREATED\tLOSS\tFEATURES\tLAYERS\tEPOCHS\tBEST\tP@K\tRAW P@K\t×RAW\tGENRE P@K\tSPREAD\tTIME\tNOTE")
+	fmt.Fprintln(tw, "VERSION\tCREATED\tLOSS\tT\tFEATURES\tLAYERS\tPAIRS/USER\tSEED\tEPOCHS\tBEST\tP@K\tRAW P@K\t×RAW\tGENRE P@K\tSPREAD\tTIME\tNOTE")
 	for _, r := range rows {
 		v := r.Version
 		if r.Current {
 			v += "*"
 		}
-		loss, feats, layers := "-", "-", "-"
+		loss, temp, feats, layers, pairs, seed := "-", "-", "-", "-", "-", "-"
 		if c := r.Config; c != nil {
 			loss, feats, layers = c.Loss, c.Features, fmt.Sprint(c.HiddenLayers)
+			pairs, seed = fmt.Sprint(c.MaxPairsPerUser), fmt.Sprint(c.Seed)
+			if c.Loss == "contrastive" {
+				temp = fmt.Sprint(c.Temperature)
+			}
 		}
 		p, raw, x, g, sp := "-", "-", "-", "-", "-"
 		if f := r.Metrics; f != nil {
@@ -210,7 +214,7 @@ func runRuns(ctx context.Context, args []string, stdio stdio) error {
 		if r.Metrics != nil && r.Metrics.MeanPairwiseCosine > trainer.CollapseThreshold {
 			note = "COLLAPSED"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v, r.Created.Format("2006-01-02 15:04"), loss, feats, layers,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v, r.Created.Format("2006-01-02 15:04"), loss, temp, feats, layers, pairs, seed,
 			r.EpochsRun, r.BestEpoch, p, raw, x, g, sp, (time.Duration(r.Seconds) * time.Second).String(), note)
 	}
 	if err := tw.Flush(); err != nil {
