@@ -143,23 +143,50 @@ const normEps = 1e-12
 const NormEps = normEps
 
 // dense computes y = act(x·W + B) for rows rows, x rows×In, y rows×Out.
+// Each output starts at its bias and adds x[i]·W[i][j] in input order,
+// skipping zero inputs (half the hidden units after a ReLU), whether rows
+// come four at a time or one: Embed and EmbedBatch agree exactly.
 func dense(x, y []float32, l *Layer, rows int) {
 	in, out := l.In, l.Out
-	for r := 0; r < rows; r++ {
+	r := 0
+	for ; r+4 <= rows; r += 4 {
+		// Four rows share each pass over a weight row.
+		y0 := y[r*out : (r+1)*out]
+		y1 := y[(r+1)*out : (r+2)*out][:len(y0)]
+		y2 := y[(r+2)*out : (r+3)*out][:len(y0)]
+		y3 := y[(r+3)*out : (r+4)*out][:len(y0)]
+		copy(y0, l.B)
+		copy(y1, l.B)
+		copy(y2, l.B)
+		copy(y3, l.B)
+		for i := 0; i < in; i++ {
+			a0, a1, a2, a3 := x[r*in+i], x[(r+1)*in+i], x[(r+2)*in+i], x[(r+3)*in+i]
+			if a0 == 0 && a1 == 0 && a2 == 0 && a3 == 0 {
+				continue
+			}
+			w := l.W[i*out : (i+1)*out][:len(y0)]
+			for j, wj := range w {
+				y0[j] += a0 * wj
+				y1[j] += a1 * wj
+				y2[j] += a2 * wj
+				y3[j] += a3 * wj
+			}
+		}
+	}
+	for ; r < rows; r++ {
 		yr := y[r*out : (r+1)*out]
 		copy(yr, l.B)
-		xr := x[r*in : (r+1)*in]
-		for i, xi := range xr {
+		for i, xi := range x[r*in : (r+1)*in] {
 			if xi == 0 {
 				continue
 			}
 			axpy(xi, l.W[i*out:(i+1)*out], yr)
 		}
-		if l.Activation == ReLU {
-			for j, v := range yr {
-				if v < 0 {
-					yr[j] = 0
-				}
+	}
+	if l.Activation == ReLU {
+		for j, v := range y[:rows*out] {
+			if v < 0 {
+				y[j] = 0
 			}
 		}
 	}

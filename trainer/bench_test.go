@@ -29,13 +29,14 @@ func BenchmarkTrainStepGorgonia(b *testing.B) {
 	defer nt.close()
 	copy(nt.input(), benchInput(2*cfg.BatchSize, benchWidth))
 	b.ReportAllocs()
+	c0 := cpuTime()
 	for b.Loop() {
 		nt.setDropout(true, rng)
 		if _, err := nt.run(true); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.N*cfg.BatchSize)/b.Elapsed().Seconds(), "pairs/s")
+	reportRates(b, cfg.BatchSize, cpuTime()-c0)
 }
 
 func BenchmarkTrainStepHand(b *testing.B) {
@@ -50,11 +51,12 @@ func BenchmarkTrainStepHand(b *testing.B) {
 	h := newHandNet(cfg.BatchSize, benchWidth, cfg.HiddenLayers, cfg.EmbeddingSize, cfg.Temperature, cfg.LearningRate, layers)
 	copy(h.h[0], benchInput(2*cfg.BatchSize, benchWidth))
 	b.ReportAllocs()
+	c0 := cpuTime()
 	for b.Loop() {
 		h.setDropout(float32(cfg.DropoutRate), rng)
 		h.step(true)
 	}
-	b.ReportMetric(float64(b.N*cfg.BatchSize)/b.Elapsed().Seconds(), "pairs/s")
+	reportRates(b, cfg.BatchSize, cpuTime()-c0)
 }
 
 // BenchmarkTrainStepInterleaved alternates one gorgonia step and one
@@ -73,23 +75,38 @@ func BenchmarkTrainStepInterleaved(b *testing.B) {
 	x := benchInput(2*cfg.BatchSize, benchWidth)
 	copy(nt.input(), x)
 	copy(h.h[0], x)
-	var tg, th time.Duration
+	var tg, th, cg, ch time.Duration
 	b.ReportAllocs()
 	for b.Loop() {
-		t0 := time.Now()
+		t0, c0 := time.Now(), cpuTime()
 		nt.setDropout(true, rng)
 		if _, err := nt.run(true); err != nil {
 			b.Fatal(err)
 		}
-		t1 := time.Now()
+		t1, c1 := time.Now(), cpuTime()
 		h.setDropout(float32(cfg.DropoutRate), rng)
 		h.step(true)
-		t2 := time.Now()
+		t2, c2 := time.Now(), cpuTime()
 		tg += t1.Sub(t0)
 		th += t2.Sub(t1)
+		cg += c1 - c0
+		ch += c2 - c1
 	}
 	pairs := float64(b.N * cfg.BatchSize)
 	b.ReportMetric(pairs/tg.Seconds(), "gorgonia-pairs/s")
 	b.ReportMetric(pairs/th.Seconds(), "hand-pairs/s")
 	b.ReportMetric(tg.Seconds()/th.Seconds(), "gorgonia/hand")
+	if cg > 0 && ch > 0 {
+		b.ReportMetric(pairs/cg.Seconds(), "gorgonia-pairs/cpu-s")
+		b.ReportMetric(pairs/ch.Seconds(), "hand-pairs/cpu-s")
+		b.ReportMetric(cg.Seconds()/ch.Seconds(), "gorgonia/hand-cpu")
+	}
+}
+
+func reportRates(b *testing.B, batch int, cpu time.Duration) {
+	pairs := float64(b.N * batch)
+	b.ReportMetric(pairs/b.Elapsed().Seconds(), "pairs/s")
+	if cpu > 0 {
+		b.ReportMetric(pairs/cpu.Seconds(), "pairs/cpu-s")
+	}
 }
