@@ -12,9 +12,6 @@ import (
 	"github.com/audotics/soundalike/ingest"
 )
 
-// DefaultPath is the shared dev file.
-const DefaultPath = "/work/shared/data/spotify_songs_dev.csv.gz"
-
 // Sink is an in-memory ingest.Sink: one track per id (features replaced,
 // genres accumulated, as the database does) and every interaction with a
 // known track.
