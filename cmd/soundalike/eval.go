@@ -86,6 +86,9 @@ and genre precision@k for the model, the eleven features standardised
 			fmt.Fprintf(stdio.err, "warning: --holdout %s: %d interactions name tracks that are not in the catalogue; they are left out (import the file with --no-interactions first)\n", holdout, missing)
 		}
 	} else {
+		if cfg.Synthetic {
+			return fmt.Errorf("eval: model %s was trained on synthetic users (the database had no usable interactions), so it has no real held-out users; give --holdout FILE", info.Version)
+		}
 		valUsers, err := validationUsers(ctx, eng, info.Version)
 		if err != nil {
 			return err

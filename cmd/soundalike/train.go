@@ -63,6 +63,7 @@ func runTrain(ctx context.Context, args []string, stdio stdio) error {
 	fs.IntVar(&cfg.Patience, "patience", cfg.Patience, "stop after this many epochs without a lower validation loss (0: never)")
 	fs.StringVar(&actions, "actions", strings.Join(cfg.Actions, ","), "interactions that count as similarity, comma-separated (skips never do)")
 	fs.IntVar(&cfg.MaxPairsPerUser, "max-pairs-per-user", cfg.MaxPairsPerUser, "training pairs sampled per user and epoch")
+	fs.BoolVar(&cfg.HardNegatives, "hard-negatives", cfg.HardNegatives, "build batches from users of one genre, so the negatives are same-genre tracks")
 	fs.BoolVar(&asJSON, "json", false, "print the run summary as JSON")
 	fs.StringVar(&out, "out", "", "also write the model to this `file` (the embedder's model file format)")
 	fs.StringVar(&runsDir, "runs", "", "`directory` for the run's JSON Lines log and PNG curves (default: runs/ next to the database)")

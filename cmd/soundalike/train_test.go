@@ -164,3 +164,28 @@ func TestTrainFlagErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestTrainSyntheticThenEval: a catalogue without interactions trains on
+// the original's synthetic users with a loud warning; eval then needs
+// --holdout, and with it measures against real users.
+func TestTrainSyntheticThenEval(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "tracks-only.db")
+	const file = "../../trainer/testdata/tracks.csv"
+	if _, stderr, err := runCmd(t.Context(), "import", "--db", db, "--no-interactions", file); err != nil {
+		t.Fatalf("import --no-interactions: %v\n%s", err, stderr)
+	}
+	_, stderr, err := runCmd(t.Context(), append([]string{"train", "--db", db, "--runs", t.TempDir()}, strings.Fields(smallTrain)...)...)
+	if err != nil {
+		t.Fatalf("train: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr, "WARNING: NO USABLE INTERACTIONS") || !strings.Contains(stderr, "NOTHING REAL") {
+		t.Fatalf("train on synthetic users did not warn loudly:\n%s", stderr)
+	}
+	if _, _, err := runCmd(t.Context(), "eval", "--db", db); err == nil || !strings.Contains(err.Error(), "--holdout") {
+		t.Fatalf("eval of a synthetic-user model = %v, want an error asking for --holdout", err)
+	}
+	stdout, stderr, err := runCmd(t.Context(), "eval", "--db", db, "--holdout", file, "--json")
+	if err != nil || !strings.Contains(stdout, `"raw_features"`) {
+		t.Fatalf("eval --holdout: %v\n%s\n%s", err, stdout, stderr)
+	}
+}
