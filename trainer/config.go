@@ -51,6 +51,9 @@ type Config struct {
 	// MaxPairsPerUser caps the training pairs sampled per user and epoch
 	// (--max-pairs-per-user); a user with n tracks has n(n−1)/2 pairs.
 	MaxPairsPerUser int
+	// HardNegatives builds most batches from users of one genre
+	// (--hard-negatives), so the in-batch negatives are same-genre tracks.
+	HardNegatives bool
 	// EvalK and EvalQueries size the per-epoch validation
 	// precision/recall@k (k, and held-out tracks sampled as queries).
 	EvalK, EvalQueries int
@@ -187,6 +190,7 @@ type RunConfig struct {
 	Patience        int      `json:"patience"`
 	Actions         []string `json:"actions"`
 	MaxPairsPerUser int      `json:"max_pairs_per_user"`
+	HardNegatives   bool     `json:"hard_negatives,omitempty"`
 	NumUsers        int      `json:"num_users"`
 	NumValUsers     int      `json:"num_validation_users"`
 	Synthetic       bool     `json:"synthetic_users"`

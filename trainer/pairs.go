@@ -3,6 +3,7 @@ package trainer
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 )
 
 // pair is two catalogue indices that belong together: A is the anchor, B
@@ -116,4 +117,70 @@ func splitUsers(n int, fraction float64, rng *rand.Rand) (train, val []int) {
 	val = append(val, perm[:nv]...)
 	train = append(train, perm[nv:]...)
 	return train, val
+}
+
+// genreBatches reorders pairs so that most batches hold pairs of users of
+// one genre: their in-batch negatives are then tracks of the same genre
+// from other users, harder to tell apart than random ones. Pairs are taken
+// per user from perUser (each user's pairs, in order); group[u] is user u's
+// genre (−1 = unknown). Leftovers that do not fill a batch of one genre are
+// mixed into the last batches. The batch order is shuffled.
+func genreBatches(perUser [][]pair, group []int, batch int, rng *rand.Rand) []pair {
+	byGroup := map[int][]pair{}
+	var keys []int
+	for u, ps := range perUser {
+		g := group[u]
+		if _, ok := byGroup[g]; !ok {
+			keys = append(keys, g)
+		}
+		byGroup[g] = append(byGroup[g], ps...)
+	}
+	slices.Sort(keys)
+	var batches [][]pair
+	var rest []pair
+	for _, g := range keys {
+		ps := byGroup[g]
+		rng.Shuffle(len(ps), func(i, j int) { ps[i], ps[j] = ps[j], ps[i] })
+		if g < 0 {
+			rest = append(rest, ps...)
+			continue
+		}
+		n := len(ps) / batch * batch
+		for i := 0; i < n; i += batch {
+			batches = append(batches, ps[i:i+batch])
+		}
+		rest = append(rest, ps[n:]...)
+	}
+	rng.Shuffle(len(rest), func(i, j int) { rest[i], rest[j] = rest[j], rest[i] })
+	for i := 0; i+batch <= len(rest); i += batch {
+		batches = append(batches, rest[i:i+batch])
+	}
+	rng.Shuffle(len(batches), func(i, j int) { batches[i], batches[j] = batches[j], batches[i] })
+	out := make([]pair, 0, len(batches)*batch+batch)
+	for _, b := range batches {
+		out = append(out, b...)
+	}
+	return append(out, rest[len(rest)/batch*batch:]...)
+}
+
+// userGroups gives each user the genre most of its tracks carry (ties to
+// the genre seen first), or −1 when none of its tracks has a genre.
+func userGroups(users [][]uint32, genres []uint64) []int {
+	out := make([]int, len(users))
+	for u, ts := range users {
+		var counts [64]int
+		best, bestN := -1, 0
+		for _, t := range ts {
+			for g := 0; g < 64; g++ {
+				if genres[t]&(1<<g) != 0 {
+					counts[g]++
+					if counts[g] > bestN {
+						best, bestN = g, counts[g]
+					}
+				}
+			}
+		}
+		out[u] = best
+	}
+	return out
 }

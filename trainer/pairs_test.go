@@ -151,3 +151,49 @@ func TestSplitUsers(t *testing.T) {
 		t.Fatalf("splitUsers(2, 0.01) = %d train, %d val; want 1, 1", len(train), len(val))
 	}
 }
+
+func TestGenreBatches(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	// Users 0–3 are genre 0, users 4–7 genre 1, user 8 has none.
+	group := []int{0, 0, 0, 0, 1, 1, 1, 1, -1}
+	var perUser [][]pair
+	total := 0
+	for u := range group {
+		var ps []pair
+		for i := 0; i < 10+u; i++ {
+			ps = append(ps, pair{uint32(u*100 + i), uint32(u*100 + i + 1)})
+		}
+		total += len(ps)
+		perUser = append(perUser, ps)
+	}
+	const batch = 8
+	out := genreBatches(perUser, group, batch, rng)
+	if len(out) != total {
+		t.Fatalf("genreBatches returned %d pairs, want all %d", len(out), total)
+	}
+	seen := map[pair]bool{}
+	for _, p := range out {
+		if seen[p] {
+			t.Fatalf("pair %v twice", p)
+		}
+		seen[p] = true
+	}
+	// Most full batches hold one genre.
+	pure, full := 0, len(out)/batch
+	for b := 0; b < full; b++ {
+		g := map[int]bool{}
+		for _, p := range out[b*batch : (b+1)*batch] {
+			g[group[p.A/100]] = true
+		}
+		if len(g) == 1 {
+			pure++
+		}
+	}
+	if pure < full-3 {
+		t.Fatalf("%d of %d batches hold one genre, want all but the leftovers", pure, full)
+	}
+	groups := userGroups([][]uint32{{0, 1, 2}, {3}}, []uint64{1, 2, 2, 0})
+	if groups[0] != 1 || groups[1] != -1 {
+		t.Fatalf("userGroups = %v, want [1 -1]", groups)
+	}
+}

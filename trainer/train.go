@@ -174,7 +174,7 @@ func Train(ctx context.Context, tracks []soundalike.Track, interactions []sounda
 		EmbeddingSize: cfg.EmbeddingSize, HiddenLayers: append([]int{}, cfg.HiddenLayers...), DropoutRate: cfg.DropoutRate,
 		FeatureDim: width, NumTracks: len(tracks), NumSimilarPairs: len(firstPairs),
 		Loss: cfg.Loss, Temperature: cfg.Temperature, Features: cfg.Features, Inputs: proto.Inputs(), Seed: cfg.Seed,
-		Patience: cfg.Patience, Actions: append([]string{}, cfg.Actions...), MaxPairsPerUser: cfg.MaxPairsPerUser,
+		Patience: cfg.Patience, Actions: append([]string{}, cfg.Actions...), MaxPairsPerUser: cfg.MaxPairsPerUser, HardNegatives: cfg.HardNegatives,
 		NumUsers: len(users), NumValUsers: len(valUsers), Synthetic: synthetic,
 	}
 	configJSON, err := json.Marshal(res.Config)
@@ -195,10 +195,20 @@ func Train(ctx context.Context, tracks []soundalike.Track, interactions []sounda
 	var best *embedder.Model
 	bestScore, since := math.Inf(-1), 0
 	pairs := firstPairs
+	var groups []int
+	if cfg.HardNegatives {
+		groups = userGroups(trainUsers, eval.GenreSets(tracks))
+	}
 	warned := false
 	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
 		t0 := time.Now()
-		if epoch > 1 {
+		if cfg.HardNegatives {
+			perUser := make([][]pair, len(trainUsers))
+			for u, ts := range trainUsers {
+				perUser[u] = userPairs(ts, cfg.MaxPairsPerUser, sig, rng, nil)
+			}
+			pairs = genreBatches(perUser, groups, batch, rng)
+		} else if epoch > 1 {
 			pairs = samplePairs(trainUsers, cfg.MaxPairsPerUser, sig, rng)
 		}
 		var lossSum float64
