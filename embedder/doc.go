@@ -57,7 +57,8 @@
 //
 // # Speed and concurrency
 //
-// A Model is immutable and safe for concurrent use. EmbedBatch splits large
-// batches over GOMAXPROCS goroutines; Embed and EmbedBatch do not allocate
-// in the steady state.
+// A Model is immutable and safe for concurrent use. Embed does not
+// allocate (scratch buffers come from a pool). EmbedBatch splits large
+// batches over GOMAXPROCS goroutines, four tracks per pass over each
+// layer's weights, and allocates only for those goroutines.
 package embedder
