@@ -44,7 +44,7 @@ SELECT 'f' || g, md5(g::text)::uuid::text, random(), random(), -60 * random(), r
   random(), random(), random(), 60 + 140 * random(), g % 12, g % 2
 FROM generate_series(1, $1) g`, n)
 	db.exec(b, `INSERT INTO "TrackInteraction" (id, "userId", "trackId", type, timestamp)
-SELECT 'i' || g, 'user' || (g % 20000), md5((1 + (g * 7919) % $1)::text)::uuid::text,
+SELECT 'i' || g, 'user' || (g % 20000), md5((1 + (g::bigint * 7919) % $1)::text)::uuid::text,
   (ARRAY['play','like','addToPlaylist','skip'])[1 + g % 4], timestamp '2025-01-01' + g * interval '1 second'
 FROM generate_series(1, $1) g`, n)
 	db.exec(b, `ANALYZE "Track", "TrackFeatures", "TrackInteraction"`)
