@@ -159,6 +159,10 @@ func benchRaw(b *testing.B, url string, want int) {
 	b.ReportMetric(float64(rowsRead)/b.Elapsed().Seconds(), "rows/s")
 }
 
+// benchBatch is Options.BatchSize for the benchmarks: $SOUNDALIKE_BENCH_BATCH,
+// else the default.
+var benchBatch, _ = strconv.Atoi(os.Getenv("SOUNDALIKE_BENCH_BATCH"))
+
 // benchSource reads through the Source and ingest.Run into a sink that
 // keeps nothing.
 func benchSource(b *testing.B, url string, want int) {
@@ -166,7 +170,7 @@ func benchSource(b *testing.B, url string, want int) {
 	b.ReportAllocs()
 	rowsRead := 0
 	for b.Loop() {
-		src, err := Open(ctx, url, nil)
+		src, err := Open(ctx, url, &Options{BatchSize: benchBatch})
 		if err != nil {
 			b.Fatal(err)
 		}
