@@ -17,3 +17,8 @@ func dot(a, b []float32) float32 {
 	}
 	return dotGo(a, b)
 }
+
+// prefetch hints that the vector at p will be read soon.
+//
+//go:noescape
+func prefetch(p *float32)

@@ -3,7 +3,6 @@ package postgres
 import (
 	"errors"
 	"strings"
-	"time"
 )
 
 // PostgreSQL type OIDs whose text form the source rewrites before mapping.
@@ -11,9 +10,8 @@ const (
 	oidTextArray    = 1009
 	oidVarcharArray = 1015
 	oidBpcharArray  = 1014
-	oidTimestamp    = 1114
-	oidTimestamptz  = 1184
 	oidNameArray    = 1003
+	oidTimestamp    = 1114
 )
 
 // isTextArray reports whether oid is a one-dimensional array of strings.
@@ -110,26 +108,4 @@ func parseTextArray(s string) ([]string, error) {
 		}
 		i++
 	}
-}
-
-// timestampLayouts are PostgreSQL's ISO output forms (DateStyle ISO, which
-// the source sets for its session, with TimeZone UTC).
-var timestampLayouts = []string{
-	"2006-01-02 15:04:05.999999999Z07:00:00",
-	"2006-01-02 15:04:05.999999999Z07:00",
-	"2006-01-02 15:04:05.999999999Z07",
-	"2006-01-02 15:04:05.999999999",
-}
-
-// rfc3339Timestamp rewrites a timestamp or timestamptz text value as
-// RFC 3339 (a timestamp without zone is taken as UTC). A value it cannot
-// parse ("infinity", a BC date) is returned as it is, for the mapper to
-// reject with the row's id.
-func rfc3339Timestamp(s string) string {
-	for _, l := range timestampLayouts {
-		if t, err := time.Parse(l, s); err == nil {
-			return t.UTC().Format(time.RFC3339Nano)
-		}
-	}
-	return s
 }

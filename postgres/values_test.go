@@ -55,23 +55,6 @@ func FuzzParseTextArray(f *testing.F) {
 	})
 }
 
-func TestRFC3339Timestamp(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"2025-03-01 12:00:00", "2025-03-01T12:00:00Z"},
-		{"2025-03-01 12:00:00.123", "2025-03-01T12:00:00.123Z"},
-		{"2025-03-01 12:00:00.123456+00", "2025-03-01T12:00:00.123456Z"},
-		{"2025-03-01 14:00:00+02", "2025-03-01T12:00:00Z"},
-		{"2025-03-01 12:00:00+05:30", "2025-03-01T06:30:00Z"},
-		{"infinity", "infinity"},
-		{"", ""},
-	}
-	for _, tt := range tests {
-		if got := rfc3339Timestamp(tt.in); got != tt.want {
-			t.Errorf("rfc3339Timestamp(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
 func TestDescribeHidesPassword(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"postgres://app:s3cr%40t@db.example:6543/music?sslmode=require", "app@db.example:6543/music"},

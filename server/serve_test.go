@@ -176,3 +176,27 @@ func BenchmarkServeHTTPSimilar(b *testing.B) {
 		b.Fatalf("GET /similar = %d %s", w.Code, w.Body)
 	}
 }
+
+// Bad input never gets a 500: whatever the query string, GET /similar
+// answers 200, 400 or 404, always as JSON.
+func FuzzGetSimilar(f *testing.F) {
+	for _, s := range []string{"track=a", "track=a&k=5", "k=0", "track=a&k=99999999999999999999", "track=%zz", "track=a&exclude=,,,&dedupe=0",
+		"track=a&exclude_artist=T", "track=a;k=3", "track=a&track=b", "=&&=", "track=nope"} {
+		f.Add(s)
+	}
+	h := server.New(newFake(), nil)
+	f.Fuzz(func(t *testing.T, q string) {
+		req := httptest.NewRequestWithContext(t.Context(), "GET", "/similar", nil)
+		req.URL.RawQuery = q
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		switch w.Code {
+		case 200, 400, 404:
+			if !json.Valid(w.Body.Bytes()) {
+				t.Fatalf("GET /similar?%s = %d with invalid JSON %s", q, w.Code, w.Body)
+			}
+		default:
+			t.Fatalf("GET /similar?%s = %d %s, want 200, 400 or 404", q, w.Code, w.Body)
+		}
+	})
+}

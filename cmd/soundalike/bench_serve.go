@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"net"
@@ -93,9 +94,9 @@ func runBenchServe(ctx context.Context, args []string, stdio stdio) error {
 Serves the database on a loopback port and sends GET /similar?track=ID&k=K
 from --conns keep-alive connections, with random catalogue tracks, until
 --requests or --duration. Reports the server-side latency (timed around the
-handler), the client latency, QPS, the server's memory, and a baseline: the
-same query answered in-process without HTTP. Client and server share the
-process and its cores.`)
+handler, access logs formatted as JSON and discarded), the client latency,
+QPS, the server's memory, and a baseline: the same query answered
+in-process without HTTP. Client and server share the process and its cores.`)
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -192,7 +193,9 @@ func benchServe(ctx context.Context, cfg serveBenchConfig, progress io.Writer) (
 	rep.BaselineP50US, rep.BaselineP99US = pctUS(base, 0.50), pctUS(base, 0.99)
 
 	// The server, timed around its handler.
-	srv := server.New(eng, nil)
+	// Access logs are formatted as `serve --log json` does, then dropped,
+	// so their cost is in the figures but the disk is not.
+	srv := server.New(eng, &server.Options{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	timed := &timedHandler{h: srv, d: make([]time.Duration, cfg.Warmup+cfg.Requests+cfg.Conns)}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

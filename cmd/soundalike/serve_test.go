@@ -68,16 +68,10 @@ func testDB(t testing.TB, n int) string {
 	return path
 }
 
-func runCmd(ctx context.Context, args ...string) (stdout, stderr string, err error) {
-	var out, errw bytes.Buffer
-	err = run(ctx, args, strings.NewReader(""), &out, &errw)
-	return out.String(), errw.String(), err
-}
-
 // `similar --json` prints what GET /similar answers, took_us aside.
 func TestSimilarCommandMatchesAPI(t *testing.T) {
 	db := testDB(t, 300)
-	out, _, err := runCmd(t.Context(), "similar", "--db", db, "--track", "t0007", "-k", "5", "--json")
+	out, _, err := runCmd(t, "similar", "--db", db, "--track", "t0007", "-k", "5", "--json")
 	if err != nil {
 		t.Fatalf("similar: %v", err)
 	}
@@ -109,7 +103,7 @@ func TestSimilarCommandMatchesAPI(t *testing.T) {
 		t.Errorf("similar --json = %s\nGET /similar = %s\nwant the same", cb, ab)
 	}
 
-	out, _, err = runCmd(t.Context(), "similar", "--db", db, "--track", "t0007", "-k", "3")
+	out, _, err = runCmd(t, "similar", "--db", db, "--track", "t0007", "-k", "3")
 	if err != nil {
 		t.Fatalf("similar: %v", err)
 	}
@@ -136,7 +130,7 @@ func TestSimilarCommandErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, _, err := runCmd(t.Context(), append([]string{"similar"}, tc.args...)...)
+			_, _, err := runCmd(t, append([]string{"similar"}, tc.args...)...)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("similar %v = %v, want an error mentioning %q", tc.args, err, tc.want)
 			}
@@ -198,7 +192,26 @@ func TestServeCommand(t *testing.T) {
 		t.Fatalf("GET /tracks/t9999 = %d, want 404 before the import", code)
 	}
 
-	// Another writer (as `import` and `reindex` would be) adds a track.
+	// Queries run in a loop while another writer (as `import` and
+	// `reindex` would be) adds a track and the server reloads: none fails.
+	stopLoop := make(chan struct{})
+	loopDone := make(chan [2]int)
+	go func() {
+		n, failed := 0, 0
+		for {
+			select {
+			case <-stopLoop:
+				loopDone <- [2]int{n, failed}
+				return
+			default:
+			}
+			if code, body := get(t, base+"/similar?track=t0003&k=10"); code != 200 {
+				failed++
+				t.Errorf("during reindex and reload: GET /similar = %d %s", code, body)
+			}
+			n++
+		}
+	}()
 	w, err := soundalike.Open(db, &soundalike.Options{NoSync: true, LockTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -221,6 +234,14 @@ func TestServeCommand(t *testing.T) {
 			t.Fatalf("GET /similar?track=t9999 = %d 10s after the reindex, want 200 (reload)", code)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+
+	close(stopLoop)
+	if r := <-loopDone; r[0] == 0 || r[1] != 0 {
+		t.Errorf("queries during reindex and reload: %d sent, %d failed; want some sent and none failed", r[0], r[1])
+	}
+	if !strings.Contains(errw.String(), `"msg":"reloaded"`) {
+		t.Errorf("serve logs lack the reload:\n%s", errw.String())
 	}
 
 	cancel()
@@ -253,7 +274,7 @@ func TestServeCommandFlags(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, _, err := runCmd(t.Context(), append([]string{"serve", "--db", filepath.Join(t.TempDir(), "x.db")}, tc.args...)...)
+			_, _, err := runCmd(t, append([]string{"serve", "--db", filepath.Join(t.TempDir(), "x.db")}, tc.args...)...)
 			if err == nil || !strings.Contains(err.Error(), tc.want) || exitCode(err, io.Discard) != 2 {
 				t.Fatalf("serve %v = %v, want a usage error mentioning %q", tc.args, err, tc.want)
 			}
@@ -268,7 +289,7 @@ func TestServeCommandFlags(t *testing.T) {
 // bench serve builds a small synthetic catalogue, serves it and reports
 // every measured request, with no errors and ordered percentiles.
 func TestBenchServe(t *testing.T) {
-	out, _, err := runCmd(t.Context(), "bench", "serve", "--n", "500", "--dim", "16", "--conns", "4",
+	out, _, err := runCmd(t, "bench", "serve", "--n", "500", "--dim", "16", "--conns", "4",
 		"--requests", "300", "--warmup", "20", "--baseline", "50", "--json")
 	if err != nil {
 		t.Fatalf("bench serve: %v", err)
@@ -284,7 +305,7 @@ func TestBenchServe(t *testing.T) {
 		!(0 < rep.ClientP50US && rep.ClientP50US <= rep.ClientP99US) || rep.BaselineP50US <= 0 || rep.HeapMiB <= 0 {
 		t.Errorf("report = %+v, want positive, ordered percentiles and memory", rep)
 	}
-	if _, _, err := runCmd(t.Context(), "bench", "serve", "--conns", "0"); err == nil || exitCode(err, io.Discard) != 2 {
+	if _, _, err := runCmd(t, "bench", "serve", "--conns", "0"); err == nil || exitCode(err, io.Discard) != 2 {
 		t.Errorf("bench serve --conns 0 = %v, want a usage error", err)
 	}
 }

@@ -60,7 +60,7 @@ func runTrain(ctx context.Context, args []string, stdio stdio) error {
 	fs.Float64Var(&cfg.Temperature, "temperature", cfg.Temperature, "softmax temperature of the contrastive loss")
 	fs.StringVar(&cfg.Features, "features", cfg.Features, "auto (the 11 audio features plus duration, release year, popularity) or spotify11")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random `seed`: the same seed, data and flags give the same model")
-	fs.IntVar(&cfg.Patience, "patience", cfg.Patience, "stop after this many epochs without a better validation precision (0: never)")
+	fs.IntVar(&cfg.Patience, "patience", cfg.Patience, "stop after this many epochs without a lower validation loss (0: never)")
 	fs.StringVar(&actions, "actions", strings.Join(cfg.Actions, ","), "interactions that count as similarity, comma-separated (skips never do)")
 	fs.IntVar(&cfg.MaxPairsPerUser, "max-pairs-per-user", cfg.MaxPairsPerUser, "training pairs sampled per user and epoch")
 	fs.BoolVar(&asJSON, "json", false, "print the run summary as JSON")
