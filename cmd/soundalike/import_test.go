@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -15,16 +14,6 @@ import (
 )
 
 const testdata = "../../testdata/"
-
-// cli runs the command line with buffers and returns stdout, stderr and
-// the exit code main would use.
-func cli(t *testing.T, stdin string, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	var out, errw bytes.Buffer
-	err := run(t.Context(), args, strings.NewReader(stdin), &out, &errw)
-	code = exitCode(err, &errw)
-	return out.String(), errw.String(), code
-}
 
 func info(t *testing.T, db string) infoJSON {
 	t.Helper()
