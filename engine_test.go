@@ -54,7 +54,7 @@ func TestImportUpsertAndAccumulate(t *testing.T) {
 			want bool
 		}{
 			{soundalike.Interaction{User: "u", Track: "a", Action: "play", Time: ts}, true},
-			{soundalike.Interaction{User: "u", Track: "a", Action: "play", Time: ts}, false},
+			{soundalike.Interaction{User: "u", Track: "a", Action: "play", Time: ts}, true}, // occurs twice
 			{soundalike.Interaction{User: "u", Track: "b", Action: "like"}, true},
 		} {
 			got, err := tx.PutInteraction(&c.in)
@@ -95,8 +95,21 @@ func TestImportUpsertAndAccumulate(t *testing.T) {
 		t.Errorf("Interactions(like) = %v, want one", likes)
 	}
 	c, _ := eng.Counts()
-	if c.Tracks != 2 || c.Users != 1 || c.Interactions != 2 {
-		t.Errorf("Counts = %+v", c)
+	if c.Tracks != 2 || c.Users != 1 || c.Interactions != 3 {
+		t.Errorf("Counts = %+v, want 2 tracks, 1 user, 3 interactions (one occurred twice)", c)
+	}
+	// Importing the same interactions again adds nothing.
+	eng.Import(ctx, func(tx *soundalike.ImportTx) error {
+		for i := range 2 {
+			in := soundalike.Interaction{User: "u", Track: "a", Action: "play", Time: ts}
+			if added, err := tx.PutInteraction(&in); added || err != nil {
+				t.Errorf("re-import PutInteraction #%d = %v %v, want false", i, added, err)
+			}
+		}
+		return nil
+	})
+	if c2, _ := eng.Counts(); c2 != c {
+		t.Errorf("Counts after re-import = %+v, want %+v", c2, c)
 	}
 	if _, err := eng.Track(ctx, "zzz"); !errors.Is(err, soundalike.ErrNotFound) {
 		t.Errorf("Track(zzz) error = %v, want ErrNotFound", err)

@@ -225,3 +225,34 @@ func sameBuild(a, b index.Options) bool {
 	}
 	return pick(a.M, d.M) == pick(b.M, d.M) && pick(a.EfConstruction, d.EfConstruction) == pick(b.EfConstruction, d.EfConstruction)
 }
+
+// IndexState describes the stored index, as `soundalike info` shows it.
+type IndexState struct {
+	Model   string        // the model version it was built with
+	Tracks  int           // live vectors
+	Created time.Time     // when the reindex stored it
+	Params  index.Options // the HNSW parameters it was built with
+	// Stale is true when tracks were imported, changed or deleted since,
+	// or a newer model exists: `soundalike reindex` would change it.
+	Stale bool
+}
+
+// IndexState reads the stored index's description (not the index itself).
+// It fails with ErrNoIndex when no index has been built.
+func (e *Engine) IndexState(ctx context.Context) (IndexState, error) {
+	var st IndexState
+	err := e.view(func(tx *storage.Tx) error {
+		ii, ok := tx.CurrentIndex()
+		if !ok {
+			return ErrNoIndex
+		}
+		var meta indexMeta
+		if err := json.Unmarshal(ii.Meta, &meta); err != nil {
+			return fmt.Errorf("index metadata: %w", err)
+		}
+		st = IndexState{Model: meta.Model, Tracks: meta.Tracks, Created: meta.Created, Params: meta.Params,
+			Stale: tx.CatalogSeq() > ii.CatalogSeq || formatVersion(tx.CurrentModel()) != meta.Model}
+		return nil
+	})
+	return st, err
+}

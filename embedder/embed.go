@@ -105,23 +105,20 @@ func (m *Model) forward(raw []float32, rows int, out []float32, s *scratch) {
 	for r := 0; r < rows; r++ {
 		m.Prepare(raw[r*ni:(r+1)*ni], x[r*w:r*w:(r+1)*w])
 	}
-	cur, next := s.a, s.b
+	// Layers alternate between the two scratch buffers; the last one
+	// writes straight into out.
+	cur, spare := x, s.b
+	last := len(m.layers) - 1
 	for li := range m.layers {
 		l := &m.layers[li]
-		y := next[:rows*l.Out]
-		if li == len(m.layers)-1 {
+		var y []float32
+		if li == last {
 			y = out[:rows*l.Out]
+		} else {
+			y = spare[:rows*l.Out]
 		}
 		dense(cur[:rows*l.In], y, l, rows)
-		cur, next = y, cur
-		if li == len(m.layers)-1 {
-			break
-		}
-		if &cur[0] == &s.a[0] {
-			next = s.b
-		} else {
-			next = s.a
-		}
+		spare, cur = cur[:cap(cur)], y
 	}
 	dim := m.Dim()
 	for r := 0; r < rows; r++ {

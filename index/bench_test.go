@@ -1,7 +1,13 @@
 package index
 
 import (
+	"bytes"
+	"io"
+	"math/rand/v2"
+	"slices"
 	"testing"
+
+	"github.com/viterin/vek/vek32"
 )
 
 // BenchmarkBuild1 links 10,000 clustered 64-d vectors on one worker.
@@ -54,4 +60,109 @@ func BenchmarkFlatSearchInto(b *testing.B) {
 		}
 		i++
 	}
+}
+
+// syntheticGraph returns an HNSW of n random unit vectors with random (but
+// structurally valid) links and the levels a build would draw: the shape
+// and size of a real graph without the cost of building one.
+func syntheticGraph(tb testing.TB, n, dim int) *HNSW {
+	tb.Helper()
+	g, err := New(dim, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	data := clustered(n, dim, 1, 2)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.vecs = slices.Grow(g.vecs, n*dim)
+	for i := range n {
+		g.appendSlot(uint32(i), data[i*dim:(i+1)*dim])
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	// Nodes by level, so that upper-layer links point at nodes on the layer.
+	byLevel := make([][]uint32, maxLevelCap+1)
+	for s, lv := range g.levels {
+		for l := 0; l <= int(lv); l++ {
+			byLevel[l] = append(byLevel[l], uint32(s))
+		}
+		if int(lv) > g.maxLevel {
+			g.maxLevel, g.entry = int(lv), uint32(s)
+		}
+	}
+	for s := range n {
+		for l := 0; l <= int(g.levels[s]); l++ {
+			lst := g.list(uint32(s), l)
+			c := len(lst) - 1
+			if len(byLevel[l]) < c {
+				c = len(byLevel[l])
+			}
+			lst[0] = uint32(c)
+			for i := 1; i <= c; i++ {
+				lst[i] = byLevel[l][r.IntN(len(byLevel[l]))]
+			}
+		}
+	}
+	return g
+}
+
+// BenchmarkRead1M decodes a 1,000,000 × 64-d graph from memory; the target
+// is at most 3 s. It is skipped under -short.
+func BenchmarkRead1M(b *testing.B) {
+	if testing.Short() {
+		b.Skip("1M graph")
+	}
+	g := syntheticGraph(b, 1_000_000, 64)
+	var buf bytes.Buffer
+	if _, err := g.WriteTo(&buf); err != nil {
+		b.Fatal(err)
+	}
+	g = nil
+	data := buf.Bytes()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		h, err := Read(bytes.NewReader(data))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if h.Len() != 1_000_000 {
+			b.Fatalf("Len() = %d", h.Len())
+		}
+	}
+}
+
+// BenchmarkWrite1M encodes the same graph.
+func BenchmarkWrite1M(b *testing.B) {
+	if testing.Short() {
+		b.Skip("1M graph")
+	}
+	g := syntheticGraph(b, 1_000_000, 64)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := g.WriteTo(io.Discard); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+var sinkF float32
+
+// BenchmarkDot compares the kernels on 64 dimensions.
+func BenchmarkDot(b *testing.B) {
+	x, y := clustered(1, 64, 1, 1), clustered(1, 64, 1, 2)
+	b.Run("dot", func(b *testing.B) {
+		for b.Loop() {
+			sinkF += dot(x, y)
+		}
+	})
+	b.Run("go", func(b *testing.B) {
+		for b.Loop() {
+			sinkF += dotGo(x, y)
+		}
+	})
+	b.Run("vek", func(b *testing.B) {
+		for b.Loop() {
+			sinkF += vek32.Dot(x, y)
+		}
+	})
 }

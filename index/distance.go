@@ -3,17 +3,7 @@ package index
 import (
 	"fmt"
 	"math"
-
-	"github.com/viterin/vek/vek32"
 )
-
-// dot returns the dot product of two equal-length, non-empty vectors. It uses
-// vek's AVX2 kernel when the CPU has AVX2 and FMA, and a pure-Go loop
-// otherwise (vek chooses at start-up). On the development machine the AVX2
-// kernel takes 4.9 ns for 64 dimensions against 20.7 ns for dotGo.
-func dot(a, b []float32) float32 {
-	return vek32.Dot(a, b)
-}
 
 // dotGo is the portable dot product, the reference the SIMD kernel is
 // tested against.

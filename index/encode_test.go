@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/graph_v1.bin and its golden results")
@@ -48,19 +49,20 @@ func searchAll(t testing.TB, s interface {
 
 func TestSaveLoadRoundTrip(t *testing.T) {
 	t.Run("hnsw", func(t *testing.T) {
-		data := clustered(3000, 32, 1, 2)
+		n := small(3000)
+		data := clustered(n, 32, 1, 2)
 		g := mustHNSW(t, 32, nil, data)
-		for id := uint32(0); id < 3000; id += 11 {
+		for id := uint32(0); id < uint32(n); id += 11 {
 			g.Delete(id)
 		}
 		queries := clustered(50, 32, 1, 3)
 		var buf bytes.Buffer
-		n, err := g.WriteTo(&buf)
+		written, err := g.WriteTo(&buf)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n != int64(buf.Len()) {
-			t.Errorf("WriteTo = %d bytes, buffer holds %d", n, buf.Len())
+		if written != int64(buf.Len()) {
+			t.Errorf("WriteTo = %d bytes, buffer holds %d", written, buf.Len())
 		}
 		h, err := Read(&buf)
 		if err != nil {
@@ -238,7 +240,8 @@ func TestReadFixtureV1(t *testing.T) {
 	for _, rs := range searchAll(t, h, queries, 8, 5) {
 		got = append(got, rs...)
 	}
-	if d := cmp.Diff(got, want); d != "" {
+	// Scores may differ in the last bits between the SIMD and pure-Go dot.
+	if d := cmp.Diff(got, want, cmpopts.EquateApprox(0, 1e-6)); d != "" {
 		t.Errorf("fixture results differ from golden (-got +want):\n%s", d)
 	}
 	// The fixture is also what the current code writes: a format change

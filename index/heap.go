@@ -75,6 +75,20 @@ func (h *maxHeap) pop() cand {
 	n := len(s) - 1
 	s[0] = s[n]
 	s = s[:n]
+	*h = s
+	h.down()
+	return top
+}
+
+// replaceTop swaps the furthest result for c (a push and a pop in one sift).
+func (h *maxHeap) replaceTop(c cand) {
+	(*h)[0] = c
+	h.down()
+}
+
+func (h *maxHeap) down() {
+	s := *h
+	n := len(s)
 	i := 0
 	for {
 		l := 2*i + 1
@@ -91,6 +105,4 @@ func (h *maxHeap) pop() cand {
 		s[i], s[m] = s[m], s[i]
 		i = m
 	}
-	*h = s
-	return top
 }

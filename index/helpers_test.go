@@ -81,3 +81,12 @@ func recall(got, want []Result) float64 {
 	}
 	return float64(hit) / float64(len(want))
 }
+
+// small shrinks a test's size under the race detector (ten times slower),
+// keeping the property it checks.
+func small(n int) int {
+	if raceEnabled {
+		return n / 3
+	}
+	return n
+}

@@ -74,6 +74,7 @@ type scratch struct {
 	res     maxHeap
 	q       []float32 // the normalised query
 	nbuf    []uint32  // neighbour list copy (parallel build)
+	todo    []uint32  // unvisited neighbours of the current node
 	sel     []cand    // neighbour selection
 	tmp     []cand    // a layer's candidates, closest first
 	lk      []cand    // addLink candidates
@@ -112,7 +113,11 @@ func (g *HNSW) init(o Options) {
 func (g *HNSW) Dim() int { return g.dim }
 
 // Options returns the options in effect, defaults filled in.
-func (g *HNSW) Options() Options { return g.opt }
+func (g *HNSW) Options() Options {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return g.opt
+}
 
 // Len returns the number of live (not deleted) vectors.
 func (g *HNSW) Len() int {
@@ -203,6 +208,7 @@ func (g *HNSW) AddBatch(ids []uint32, vecs []float32) error {
 	if err := g.roomFor(len(ids)); err != nil {
 		return err
 	}
+	g.reserve(len(ids))
 	first := uint32(len(g.ids))
 	for i, id := range ids {
 		v := norm[i*g.dim : (i+1)*g.dim]
@@ -213,6 +219,17 @@ func (g *HNSW) AddBatch(ids []uint32, vecs []float32) error {
 	}
 	g.link(first, uint32(len(g.ids)), g.opt.Workers)
 	return nil
+}
+
+// reserve grows the per-slot arrays for n more nodes at once, so that a
+// batch does not leave append's spare capacity behind.
+func (g *HNSW) reserve(n int) {
+	g.vecs = slices.Grow(g.vecs, n*g.dim)
+	g.ids = slices.Grow(g.ids, n)
+	g.levels = slices.Grow(g.levels, n)
+	g.dead = slices.Grow(g.dead, n)
+	g.links0 = slices.Grow(g.links0, n*(g.m0+1))
+	g.upperOff = slices.Grow(g.upperOff, n)
 }
 
 // roomFor checks that n more slots fit in uint32 slot numbers.
@@ -297,7 +314,7 @@ func (g *HNSW) Compact() {
 		}
 	}
 	g.init(g.opt)
-	g.pool = sync.Pool{}
+	g.reserve(len(ids))
 	for i, id := range ids {
 		g.appendSlot(id, vecs[i*g.dim:(i+1)*g.dim])
 	}

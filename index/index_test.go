@@ -103,13 +103,14 @@ func bothKinds(t *testing.T, dim int, data []float32, f func(t *testing.T, x gra
 }
 
 func TestDeleteAndUpdate(t *testing.T) {
-	const n, dim, k = 2000, 16, 10
+	const dim, k = 16, 10
+	n := small(2000)
 	data := clustered(n, dim, 11, 12)
 	bothKinds(t, dim, data, func(t *testing.T, x graphIndex) {
 		// Delete: a deleted id is never returned, and searches still
 		// return k results.
 		deleted := map[uint32]bool{}
-		for id := uint32(0); id < n; id += 3 {
+		for id := uint32(0); id < uint32(n); id += 3 {
 			if !x.Delete(id) {
 				t.Fatalf("Delete(%d) = false, want true", id)
 			}
@@ -186,9 +187,46 @@ func TestDeleteAndUpdate(t *testing.T) {
 	})
 }
 
+// TestDeleteAllThenAdd: new nodes must stay reachable when every node
+// around them, the entry point included, is a tombstone.
+func TestDeleteAllThenAdd(t *testing.T) {
+	const dim, k = 16, 10
+	data := clustered(1200, dim, 41, 42)
+	g := mustHNSW(t, dim, nil, data[:600*dim])
+	for id := range uint32(600) {
+		g.Delete(id)
+	}
+	ids := seqIDs(1200)[600:]
+	for _, id := range ids[:300] {
+		if err := g.Add(id, data[int(id)*dim:][:dim]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := g.AddBatch(ids[300:], data[900*dim:]); err != nil {
+		t.Fatal(err)
+	}
+	flat := mustFlat(t, dim, nil)
+	flat.AddBatch(ids, data[600*dim:])
+	queries := clustered(30, dim, 41, 43)
+	var sum float64
+	for qi := range 30 {
+		q := queries[qi*dim : (qi+1)*dim]
+		got, _ := g.Search(q, k, nil)
+		want, _ := flat.Search(q, k, nil)
+		if len(got) != k {
+			t.Fatalf("query %d: %d results, want %d", qi, len(got), k)
+		}
+		sum += recall(got, want)
+	}
+	if r := sum / 30; r < 0.95 {
+		t.Errorf("recall@%d after deleting all and adding anew = %.3f, want ≥ 0.95", k, r)
+	}
+}
+
 func TestCompact(t *testing.T) {
-	const n, dim = 3000, 16
-	data := clustered(n, dim, 1, 2)
+	const dim = 16
+	n := uint32(small(3000))
+	data := clustered(int(n), dim, 1, 2)
 	g := mustHNSW(t, dim, nil, data)
 	for id := uint32(0); id < n; id += 4 {
 		g.Delete(id)
@@ -200,8 +238,9 @@ func TestCompact(t *testing.T) {
 	before, _ := g.Search(q, 10, nil)
 	g.Compact()
 	st := g.Stats()
-	if st.Tombstones != 0 || st.Nodes != n-n/4 || st.Len != n-n/4 || g.NeedsCompact() {
-		t.Errorf("Stats after Compact = %+v, want no tombstones and %d nodes", st, n-n/4)
+	live := int(n - (n+3)/4)
+	if st.Tombstones != 0 || st.Nodes != live || st.Len != live || g.NeedsCompact() {
+		t.Errorf("Stats after Compact = %+v, want no tombstones and %d nodes", st, live)
 	}
 	after, _ := g.Search(q, 10, nil)
 	if recall(after, before) < 0.9 {
@@ -215,8 +254,9 @@ func TestCompact(t *testing.T) {
 }
 
 func TestFilteredSearch(t *testing.T) {
-	const n, dim, k = 5000, 16, 20
-	data := clustered(n, dim, 21, 22)
+	const dim, k = 16, 20
+	n := uint32(small(5000))
+	data := clustered(int(n), dim, 21, 22)
 	queries := clustered(20, dim, 21, 23)
 	filters := []struct {
 		name string

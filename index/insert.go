@@ -78,7 +78,7 @@ func (g *HNSW) insert(sc *scratch, q uint32, locked bool) {
 			sc.gen = 1
 		}
 		sc.visited[q] = sc.gen // never link to itself
-		g.searchLayer(sc, qv, cur, g.opt.EfConstruction, l, nil, locked)
+		g.searchLayer(sc, qv, cur, g.opt.EfConstruction, l, nil, true, locked)
 		// Results come out of the max-heap furthest first.
 		sc.tmp = sc.tmp[:0]
 		for len(sc.res) > 0 {

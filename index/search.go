@@ -12,15 +12,19 @@ import (
 // paper's stopping point (as hnswlib does), so a selective filter widens
 // the beam until ef results pass or the reachable graph is exhausted. The
 // caller has advanced sc.gen.
-func (g *HNSW) searchLayer(sc *scratch, qv []float32, ep cand, ef, l int, f Filter, locked bool) {
-	filtered := f != nil || g.nDead > 0
+//
+// While linking (build is true) tombstones pass like live nodes: a new node
+// may link to them, so that it stays reachable however many nodes around
+// it were deleted. Compact removes them.
+func (g *HNSW) searchLayer(sc *scratch, qv []float32, ep cand, ef, l int, f Filter, build, locked bool) {
+	filtered := f != nil || (g.nDead > 0 && !build)
 	sc.cands = sc.cands[:0]
 	sc.res = sc.res[:0]
 	visited := sc.visited
 	gen := sc.gen
 	visited[ep.slot] = gen
 	bound := float32(3) // distances are in [-1, 1] (plus rounding)
-	if g.passes(ep.slot, f) {
+	if build || g.passes(ep.slot, f) {
 		sc.res.push(ep)
 		bound = ep.dist
 	}
@@ -30,18 +34,27 @@ func (g *HNSW) searchLayer(sc *scratch, qv []float32, ep cand, ef, l int, f Filt
 		if c.dist > bound && (len(sc.res) >= ef || !filtered) {
 			break
 		}
+		// First the unvisited neighbours, prefetching their vectors so
+		// that the loads overlap, then their distances.
+		todo := sc.todo[:0]
 		for _, s := range g.neighbours(sc, c.slot, l, locked) {
 			if visited[s] == gen {
 				continue
 			}
 			visited[s] = gen
+			todo = append(todo, s)
+			prefetch(&g.vecs[int(s)*g.dim])
+		}
+		sc.todo = todo
+		for _, s := range todo {
 			d := -dot(qv, g.vec(s))
 			if len(sc.res) < ef || d < bound {
 				sc.cands.push(cand{d, s})
-				if g.passes(s, f) {
-					sc.res.push(cand{d, s})
-					if len(sc.res) > ef {
-						sc.res.pop()
+				if build || g.passes(s, f) {
+					if len(sc.res) < ef {
+						sc.res.push(cand{d, s})
+					} else {
+						sc.res.replaceTop(cand{d, s})
 					}
 				}
 				if len(sc.res) > 0 {
@@ -98,7 +111,7 @@ func (g *HNSW) SearchInto(dst []Result, q []float32, k int, f Filter, ef int) ([
 	for l := g.maxLevel; l > 0; l-- {
 		cur = g.greedy(sc, qv, cur, l, false)
 	}
-	g.searchLayer(sc, qv, cur, ef, 0, f, false)
+	g.searchLayer(sc, qv, cur, ef, 0, f, false, false)
 	for len(sc.res) > k {
 		sc.res.pop()
 	}

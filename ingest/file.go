@@ -24,6 +24,7 @@ const (
 	JSONL                   // JSON Lines: one object per line
 )
 
+// String returns the format's name, as used in messages.
 func (f Format) String() string {
 	switch f {
 	case CSV:
@@ -68,7 +69,10 @@ type rowReader interface {
 // TSV by whether the header line has more commas or tabs (the name's
 // extension, .csv/.tsv/.jsonl/.ndjson with an optional .gz, settles a
 // tie). It reads the header and fails, wrapping ErrColumns, if the columns
-// cannot make tracks: nothing has been imported at that point.
+// cannot make tracks: nothing has been imported at that point. A file whose
+// only columns are a track id, a user and optionally an action and a
+// timestamp (plus columns soundalike does not know) is an interaction log:
+// its records carry no Track, and their tracks must be in the catalogue.
 func Open(path string) (*FileSource, error) {
 	f, err := os.Open(path)
 	if err != nil {

@@ -92,13 +92,21 @@ type Options struct {
 type Progress struct {
 	Source string // the source's name (file name), "" when unknown
 	Rows   int64  // rows read so far, rejected ones included
-	Bytes  int64  // bytes of the source read so far; 0 when unknown
+	Bytes  int64  // bytes of the source read so far (for sources with a Position method, like FileSource); 0 when unknown
 	Size   int64  // the source's size in bytes; -1 when unknown
 }
 
-// Positioner is implemented by sources that know how far they have read
+// sourceBeginner is implemented by sinks that count identical
+// interactions per source (the Engine's import transaction): Run calls
+// BeginSource before reading src, so that giving a file twice in one
+// import does not store its interactions twice.
+type sourceBeginner interface {
+	BeginSource()
+}
+
+// positioner is implemented by sources that know how far they have read
 // (FileSource does). Run uses it to fill Progress.Bytes and Size.
-type Positioner interface {
+type positioner interface {
 	Position() (read, size int64)
 }
 
@@ -147,7 +155,7 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 		every = 10_000
 	}
 	var rows int64
-	pos, _ := src.(Positioner)
+	pos, _ := src.(positioner)
 	name := ""
 	if n, ok := src.(interface{ Name() string }); ok {
 		name = n.Name()
@@ -161,6 +169,9 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 			p.Bytes, p.Size = pos.Position()
 		}
 		opts.Progress(p)
+	}
+	if b, ok := sink.(sourceBeginner); ok {
+		b.BeginSource()
 	}
 	for {
 		if rows&1023 == 0 {
@@ -209,6 +220,10 @@ func put(sum *Summary, rec Record, sink Sink, noInteractions bool) error {
 			reject(err.Error())
 			return nil
 		}
+		if err := checkKey("track id", string(t.ID)); err != nil {
+			reject(err.Error())
+			return nil
+		}
 	}
 	if in != nil {
 		switch {
@@ -217,6 +232,15 @@ func put(sum *Summary, rec Record, sink Sink, noInteractions bool) error {
 			return nil
 		case in.Track == "":
 			reject("interaction: missing track id")
+			return nil
+		case checkKey("user", in.User) != nil:
+			reject("interaction: " + checkKey("user", in.User).Error())
+			return nil
+		case checkKey("track id", string(in.Track)) != nil:
+			reject("interaction: " + checkKey("track id", string(in.Track)).Error())
+			return nil
+		case len(in.Action) > MaxKeyLen:
+			reject(fmt.Sprintf("interaction: action is %d bytes long; at most %d are accepted", len(in.Action), MaxKeyLen))
 			return nil
 		case rec.Track != nil && in.Track != rec.Track.ID:
 			reject(fmt.Sprintf("interaction is for track %q but the row's track is %q", in.Track, rec.Track.ID))
@@ -246,6 +270,23 @@ func put(sum *Summary, rec Record, sink Sink, noInteractions bool) error {
 		case added:
 			sum.InteractionsAdded++
 		}
+	}
+	return nil
+}
+
+// MaxKeyLen is the longest track id, user or action Run accepts, in bytes.
+// They are database keys, and bbolt refuses keys over 32 KiB at commit,
+// which would fail the whole import instead of one row.
+const MaxKeyLen = 1024
+
+// checkKey rejects an id that cannot be a database key: NUL bytes (the
+// storage key encoding) or more than MaxKeyLen bytes.
+func checkKey(what, s string) error {
+	if len(s) > MaxKeyLen {
+		return fmt.Errorf("%s is %d bytes long; at most %d are accepted", what, len(s), MaxKeyLen)
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return fmt.Errorf("%s %q contains a NUL byte", what, clip(s))
 	}
 	return nil
 }

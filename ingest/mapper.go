@@ -86,9 +86,8 @@ type MapperOptions struct {
 }
 
 // Mapper turns rows of string values into Records, by column name. It is
-// built once per header and is not safe for concurrent use by several
-// goroutines (Map itself only reads the Mapper, so concurrent Map calls
-// are fine once it is built).
+// built once per header; Map and MapRow only read it, so they may be
+// called from several goroutines.
 type Mapper struct {
 	source  string
 	columns []string
@@ -148,6 +147,36 @@ func (m *Mapper) addColumn(name string) bool {
 	return true
 }
 
+// checkFile is check for a file, whose columns say what it holds: tracks
+// (a track id and the features), or an interaction log (a track id and a
+// user, and nothing about the track itself: no feature or metadata column),
+// which is mapped InteractionsOnly.
+func (m *Mapper) checkFile() error {
+	err := m.check()
+	if err == nil || m.opts.InteractionsOnly || !errors.Is(err, ErrColumns) || !m.isInteractionLog() {
+		return err
+	}
+	m.opts.InteractionsOnly = true
+	return m.check()
+}
+
+// isInteractionLog reports whether the columns are a track id and a user,
+// with no column that describes the track.
+func (m *Mapper) isInteractionLog() bool {
+	if m.col[fUser] < 0 || (m.col[fTrackID] < 0 && m.col[fSpotifyID] < 0) {
+		return false
+	}
+	for f := fName; f < numFields; f++ {
+		if f >= fUser && f <= fTime {
+			continue
+		}
+		if m.col[f] >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
 func (m *Mapper) check() error {
 	if m.col[fTrackID] < 0 && m.col[fSpotifyID] < 0 {
 		return m.columnsError("no track id column", acceptedNames(fTrackID, fSpotifyID))
@@ -166,7 +195,9 @@ func (m *Mapper) check() error {
 	}
 	switch {
 	case len(missing) == soundalike.NumFeatures:
-		return m.columnsError("no audio feature columns", "the eleven Spotify audio features "+strings.Join(soundalike.FeatureNames[:], ", "))
+		return m.columnsError("no audio feature columns", "the eleven Spotify audio features "+strings.Join(soundalike.FeatureNames[:], ", ")+
+			"; or, for a file of interactions alone, a track id and a user column ("+strings.Join(fieldAliases[fUser], ", ")+
+			") with optional action and timestamp, and no other track columns")
 	case len(missing) > 0:
 		return m.columnsError("missing feature column(s) "+strings.Join(missing, ", "),
 			"all eleven Spotify audio features "+strings.Join(soundalike.FeatureNames[:], ", "))

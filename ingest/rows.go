@@ -33,7 +33,7 @@ func newCSVRows(name string, br *bufio.Reader, mo *MapperOptions) (rowReader, *M
 		return nil, nil, err
 	}
 	c.ncols = len(header)
-	m, err := NewMapper(name, header, mo)
+	m, err := newFileMapper(name, header, mo)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -72,6 +72,18 @@ func (c *csvRows) next() (int, []string, error) {
 	return rowErr("%v", pe.Err)
 }
 
+// newFileMapper is NewMapper for a file's header: see Mapper.checkFile.
+func newFileMapper(name string, header []string, mo *MapperOptions) (*Mapper, error) {
+	m := newMapper(name, mo)
+	for _, c := range header {
+		m.addColumn(c)
+	}
+	if err := m.checkFile(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
 // tsvRows reads tab-separated values: no quoting rules except that a field
 // wholly enclosed in double quotes is unquoted ("" inside becomes ").
 // Fields cannot contain tabs or newlines.
@@ -93,7 +105,7 @@ func newTSVRows(name string, br *bufio.Reader, mo *MapperOptions) (rowReader, *M
 	}
 	header = append([]string(nil), header...)
 	t.ncols = len(header)
-	m, err := NewMapper(name, header, mo)
+	m, err := newFileMapper(name, header, mo)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -193,7 +205,7 @@ func newJSONLRows(name string, br *bufio.Reader, mo *MapperOptions) (rowReader, 
 		m.addColumn(k)
 		first = append(first, vals[i])
 	}
-	if err := m.check(); err != nil {
+	if err := m.checkFile(); err != nil {
 		return nil, nil, err
 	}
 	j.m = m

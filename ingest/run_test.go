@@ -38,6 +38,46 @@ func (s *sliceSource) Next(context.Context) (ingest.Record, error) {
 
 func (s *sliceSource) Close() error { return nil }
 
+// TestInteractionLog: a file of user, track id, action and timestamp (no
+// track columns) adds interactions to tracks already imported.
+func TestInteractionLog(t *testing.T) {
+	src := mustOpen(t, "../testdata/plays.csv")
+	if got := strings.Join(src.Mapper().Mapping(), " "); got != "id←track_id user←user_id action←action timestamp←timestamp" {
+		t.Errorf("Mapping() = %s", got)
+	}
+	db := newFakeDB()
+	sum, err := ingest.Run(t.Context(), src, db.begin(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.InteractionsAdded != 0 || sum.Rejected != 8 {
+		t.Errorf("into an empty catalogue: %+v, want every row rejected", sum)
+	}
+
+	importFile(t, db, sample, &ingest.Options{NoInteractions: true})
+	sum = importFile(t, db, "../testdata/plays.csv", nil)
+	if sum.InteractionsAdded != 5 || sum.TracksAdded != 0 || sum.Rejected != 3 {
+		t.Errorf("after the sample: %+v, want 5 interactions (one twice), 3 rejected", sum)
+	}
+	want := map[int]string{
+		7: `track "0000000000000000000000" is not in the catalogue: import its features first`,
+		8: "missing user (column user_id is empty)",
+		9: `timestamp: "tomorrow" is not a time`,
+	}
+	for _, e := range sum.Errors {
+		if !strings.Contains(e.Reason, want[e.Line]) || want[e.Line] == "" {
+			t.Errorf("line %d: %q, want %q", e.Line, e.Reason, want[e.Line])
+		}
+	}
+	k := interactionKey{"bob", "65RTyZesurf9xxf7FZVL1u", soundalike.ActionLike, time.Unix(1709294700, 0).UTC()}
+	if db.interactions[k] != 1 {
+		t.Errorf("interaction %+v stored %d times, want 1 (the spotify: prefix stripped, Like canonical)", k, db.interactions[k])
+	}
+	if again := importFile(t, db, "../testdata/plays.csv", nil); again.InteractionsAdded != 0 {
+		t.Errorf("re-import added %d interactions, want 0", again.InteractionsAdded)
+	}
+}
+
 func TestRunNoInteractions(t *testing.T) {
 	db := newFakeDB()
 	sum := importFile(t, db, sample, &ingest.Options{NoInteractions: true})
@@ -109,13 +149,16 @@ func TestRunRejectsAndErrorCap(t *testing.T) {
 		sourceItem{rec: ingest.Record{Source: "pg", RowID: "8", Interaction: &soundalike.Interaction{User: "u", Track: "known", Action: "play"}}},
 		sourceItem{rec: ingest.Record{Source: "pg", RowID: "9", Interaction: &soundalike.Interaction{Track: "known"}}},
 		sourceItem{rec: ingest.Record{Source: "f.csv", Line: 200, Track: &soundalike.Track{ID: "x", Features: soundalike.Features{Danceability: 2}}}},
+		sourceItem{rec: ingest.Record{Source: "f.csv", Line: 201, Track: &soundalike.Track{ID: "a\x00b"}}},
+		sourceItem{rec: ingest.Record{Source: "f.csv", Line: 202, Track: &soundalike.Track{ID: soundalike.TrackID(strings.Repeat("x", 2000))}}},
+		sourceItem{rec: ingest.Record{Source: "pg", RowID: "10", Interaction: &soundalike.Interaction{User: "u\x00", Track: "known", Action: "play"}}},
 	)
 	sum, err := ingest.Run(t.Context(), &sliceSource{items: items}, db.begin(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Rejected != 153 || len(sum.Errors) != ingest.MaxErrors || sum.InteractionsAdded != 1 {
-		t.Errorf("summary: rejected %d, %d errors, %d interactions; want 153, %d, 1", sum.Rejected, len(sum.Errors), sum.InteractionsAdded, ingest.MaxErrors)
+	if sum.Rejected != 156 || len(sum.Errors) != ingest.MaxErrors || sum.InteractionsAdded != 1 {
+		t.Errorf("summary: rejected %d, %d errors, %d interactions; want 156, %d, 1", sum.Rejected, len(sum.Errors), sum.InteractionsAdded, ingest.MaxErrors)
 	}
 	// Past the cap the rows are still counted but not listed; check the
 	// reasons Run itself gives by running them alone.
@@ -128,6 +171,9 @@ func TestRunRejectsAndErrorCap(t *testing.T) {
 		`pg: row 7: track "unknown" is not in the catalogue: import its features first`,
 		`pg: row 9: interaction: missing user`,
 		`f.csv:200: danceability: 2 is outside [0, 1]`,
+		`f.csv:201: track id "a\x00b" contains a NUL byte`,
+		`f.csv:202: track id is 2000 bytes long; at most 1024 are accepted`,
+		`pg: row 10: interaction: user "u\x00" contains a NUL byte`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("errors (-want +got):\n%s", diff)

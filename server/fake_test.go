@@ -29,6 +29,8 @@ type fake struct {
 	model   *soundalike.ModelInfo
 	fail    error              // returned by every search when set
 	panicOn soundalike.TrackID // a search for this id panics
+	slow    chan struct{}      // when set, Similar signals entered and waits for slow to close
+	entered chan struct{}
 
 	mu        sync.Mutex
 	lastK     int
@@ -54,7 +56,7 @@ func track(id, name, artist string, energy, tempo float64) *soundalike.Track {
 // (same song under another id), "x1".."x3" by the same artist as "a", a
 // track with a name that needs escaping, and fillers.
 func newFake() *fake {
-	f := &fake{tracks: map[soundalike.TrackID]*soundalike.Track{}}
+	f := &fake{tracks: map[soundalike.TrackID]*soundalike.Track{}, entered: make(chan struct{}, 1)}
 	add := func(t *soundalike.Track) {
 		f.tracks[t.ID] = t
 		f.order = append(f.order, t.ID)
@@ -115,6 +117,10 @@ func (f *fake) last() (int, soundalike.SearchOptions, soundalike.Query) {
 
 func (f *fake) Similar(ctx context.Context, id soundalike.TrackID, k int, opts *soundalike.SearchOptions) ([]soundalike.Neighbor, error) {
 	f.record(k, opts, soundalike.Query{Tracks: []soundalike.TrackID{id}})
+	if f.slow != nil {
+		f.entered <- struct{}{}
+		<-f.slow
+	}
 	if id == f.panicOn {
 		panic("fake: boom")
 	}

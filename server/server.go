@@ -12,10 +12,33 @@
 //	GET  /model     the current model's version, config and evaluation figures
 //	GET  /metrics   Prometheus
 //
-// Every error is JSON, {"error":"…"}; see errors.go for how errors map to
-// statuses. Bad input gets a 4xx, never a 500. A panic in a handler is
-// recovered, logged, counted (soundalike_http_panics_total) and answered
-// with a 500.
+// Every error is JSON, {"error":"…"}, and the status says whose fault it
+// is (the mapping lives in one place, errors.go):
+//
+//	400  bad input: a missing track parameter, k outside 1..1000, bad JSON,
+//	     unknown fields, NaN/Inf, a wrong vector length (ErrDimension),
+//	     missing features, nothing to search by (ErrInvalidQuery)
+//	404  unknown track (soundalike.ErrNotFound) or endpoint
+//	405  a method the endpoint does not take
+//	413  a body over Options.MaxBodyBytes
+//	503  no model or no index yet (ErrNoModel, ErrNoIndex), naming the
+//	     command to run: soundalike train, soundalike reindex
+//	500  anything else: logged, and the message hides the details
+//
+// Bad input never gets a 500. A panic in a handler is recovered, logged
+// with its stack, counted (soundalike_http_panics_total) and answered with
+// a 500.
+//
+// Metrics (GET /metrics): soundalike_http_requests_total and
+// soundalike_http_request_duration_seconds by route pattern (never the raw
+// URL), method and status; soundalike_http_panics_total;
+// soundalike_index_size, soundalike_catalogue_tracks,
+// soundalike_generation; soundalike_model_info{version}.
+//
+// Access logs go to Options.Logger at Info level, one record per request
+// with method, route, path, status, duration and client_ip. The client IP
+// is the peer address unless the peer is one of Options.TrustedProxies, so
+// X-Forwarded-For cannot be spoofed.
 //
 // The HTTP framework (echo v4) is private to this package: no echo type
 // appears in its API.
@@ -176,7 +199,9 @@ func New(s Searcher, opts *Options) *Server {
 	e.POST("/similar", srv.postSimilar)
 	e.GET("/tracks/:id", srv.getTrack)
 	e.GET("/healthz", srv.healthz)
+	e.HEAD("/healthz", srv.healthz) // load balancers often probe with HEAD
 	e.GET("/readyz", srv.readyz)
+	e.HEAD("/readyz", srv.readyz)
 	e.GET("/model", srv.model)
 	e.GET("/metrics", srv.metrics.handler)
 	srv.e = e

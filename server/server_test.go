@@ -461,6 +461,17 @@ func TestHealthReadyModel(t *testing.T) {
 			}
 		})
 	}
+	t.Run("given HEAD /healthz and /readyz, when sent, expect 200 and 503 without a body", func(t *testing.T) {
+		f := newFake()
+		h := server.New(f, nil)
+		if w := do(t, h, "HEAD", "/healthz", ""); w.Code != 200 {
+			t.Errorf("HEAD /healthz = %d, want 200", w.Code)
+		}
+		f.ready = soundalike.ErrNoIndex
+		if w := do(t, h, "HEAD", "/readyz", ""); w.Code != 503 {
+			t.Errorf("HEAD /readyz with no index = %d, want 503", w.Code)
+		}
+	})
 	t.Run("given DELETE /similar, when sent, expect 405 JSON", func(t *testing.T) {
 		w := do(t, server.New(newFake(), nil), "DELETE", "/similar", "")
 		if w.Code != 405 {

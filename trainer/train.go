@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/audotics/soundalike"
@@ -39,7 +40,7 @@ type EpochMetrics struct {
 
 // maxValPairs caps the validation pairs the validation loss is computed on
 // each epoch.
-const maxValPairs = 4096
+const maxValPairs = 2048
 
 // CollapseThreshold is the mean cosine between random tracks above which
 // the embeddings count as collapsed.
@@ -70,7 +71,7 @@ var ErrTooFewTracks = errors.New("trainer: need at least two tracks")
 
 // Train fits a model. tracks is the catalogue; interactions say which
 // tracks belong together (by user). Whole users are held out for
-// validation; the epoch with the best validation precision@k is kept. It
+// validation; the epoch with the lowest validation loss is kept. It
 // stops early after Patience epochs without improvement, and when ctx is
 // done (returning ctx's error).
 func Train(ctx context.Context, tracks []soundalike.Track, interactions []soundalike.Interaction, cfg Config) (*Result, error) {
@@ -140,6 +141,10 @@ func Train(ctx context.Context, tracks []soundalike.Track, interactions []sounda
 		}
 	}
 	trainIdx, valIdx := splitUsers(len(users), cfg.ValidationSplit, rng)
+	// Users in name order, as eval.GroupUsers gives them, so that `eval`
+	// on the recorded validation users samples the same queries.
+	slices.Sort(trainIdx)
+	slices.Sort(valIdx)
 	pick := func(idx []int) [][]uint32 {
 		out := make([][]uint32, len(idx))
 		for i, u := range idx {
@@ -188,8 +193,9 @@ func Train(ctx context.Context, tracks []soundalike.Track, interactions []sounda
 
 	valQueries := eval.Sample(valUsers, cfg.EvalQueries, cfg.Seed)
 	var best *embedder.Model
-	bestP, since := math.Inf(-1), 0
+	bestScore, since := math.Inf(-1), 0
 	pairs := firstPairs
+	warned := false
 	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
 		t0 := time.Now()
 		if epoch > 1 {
@@ -229,21 +235,30 @@ func Train(ctx context.Context, tracks []soundalike.Track, interactions []sounda
 		m.Spread = eval.MeanPairwiseCosine(vecs, model.Dim(), 2000, cfg.Seed)
 		// A fresh ReLU network starts with a high spread; warn when it is
 		// high and not falling.
-		if m.Spread > CollapseThreshold && epoch > 1 && m.Spread >= res.Epochs[len(res.Epochs)-1].Spread {
+		if m.Spread > CollapseThreshold && epoch > 1 && m.Spread >= res.Epochs[len(res.Epochs)-1].Spread && !warned {
 			warn(collapseWarning(epoch, m.Spread, cfg.Loss))
+			warned = true // once per run, and once more at the end
 		}
 		m.Seconds = time.Since(t0).Seconds()
 		m.ETA = time.Duration(float64(cfg.Epochs-epoch) * float64(time.Since(start)) / float64(epoch))
 		res.Epochs = append(res.Epochs, m)
 		if cfg.Progress != nil {
 			cfg.Progress(m)
+		} else {
+			log.Info(fmt.Sprintf("epoch %d/%d: loss %.4f, val_loss %.4f, val precision@%d %.4f, spread %.3f, %.0f pairs/s, ETA %s",
+				epoch, cfg.Epochs, m.Loss, m.ValLoss, cfg.EvalK, m.ValPrecision, m.Spread, m.PairsPerSec, m.ETA.Round(time.Second)))
 		}
-		log.Info(fmt.Sprintf("epoch %d/%d: loss %.4f, val_loss %.4f, val precision@%d %.4f, spread %.3f, %.0f pairs/s, ETA %s",
-			epoch, cfg.Epochs, m.Loss, m.ValLoss, cfg.EvalK, m.ValPrecision, m.Spread, m.PairsPerSec, m.ETA.Round(time.Second)))
-		if m.ValPrecision > bestP {
-			bestP, best, res.BestEpoch, since = m.ValPrecision, model, epoch, 0
+		// The validation loss is the selection score: it is computed on a
+		// fixed set of pairs and moves smoothly, where precision@k on a few
+		// hundred queries jumps by more than the epochs differ.
+		score := -m.ValLoss
+		if math.IsNaN(score) {
+			score = m.ValPrecision
+		}
+		if score > bestScore {
+			bestScore, best, res.BestEpoch, since = score, model, epoch, 0
 		} else if since++; cfg.Patience > 0 && since >= cfg.Patience {
-			log.Info(fmt.Sprintf("early stop: no better validation precision for %d epochs (--patience); keeping epoch %d", since, res.BestEpoch))
+			log.Info(fmt.Sprintf("early stop: no better validation loss for %d epochs (--patience); keeping epoch %d", since, res.BestEpoch))
 			break
 		}
 	}

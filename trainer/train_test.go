@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -154,6 +155,9 @@ func TestTrainReproducible(t *testing.T) {
 	}
 	if string(a.Model.Marshal()) != string(b.Model.Marshal()) {
 		t.Fatal("the same seed gave different models")
+	}
+	if !slices.IsSorted(a.ValidationUsers) || len(a.ValidationUsers) == 0 {
+		t.Fatalf("ValidationUsers = %q, want them sorted (eval samples queries in that order)", a.ValidationUsers)
 	}
 	if a.Config.NumTracks != len(tracks) || a.Config.FeatureDim != a.Model.EncodedWidth() || a.Config.NumSimilarPairs == 0 {
 		t.Fatalf("config record %+v does not describe the run", a.Config)

@@ -13,7 +13,7 @@ import (
 func init() {
 	register(command{
 		name:    "bench",
-		summary: "measure a component: bench index [flags]",
+		summary: "measure a component: bench index, bench reindex, bench serve",
 		run:     runBench,
 	})
 }
@@ -45,7 +45,12 @@ func runBench(ctx context.Context, args []string, stdio stdio) error {
 	}
 	m, ok := benchModes[args[0]]
 	if !ok {
-		return usagef("bench: unknown mode %q: want index", args[0])
+		names := make([]string, 0, len(benchModes))
+		for n := range benchModes {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return usagef("bench: unknown mode %q: want one of %s", args[0], strings.Join(names, ", "))
 	}
 	return m.run(ctx, args[1:], stdio)
 }
@@ -63,6 +68,8 @@ func runBenchIndex(ctx context.Context, args []string, stdio stdio) error {
 	fs.IntVar(&cfg.Options.M, "m", 16, "HNSW M")
 	fs.IntVar(&cfg.Options.EfConstruction, "ef-construction", 200, "HNSW efConstruction")
 	seed := fs.Int64("seed", 1, "HNSW level seed")
+	build1 := fs.Bool("build-1", true, "also time hnsw's build on one thread (minutes at 1M)")
+	fs.StringVar(&cfg.SaveData, "save-data", "", "write the vectors and queries to `PREFIX`.base.fvecs and PREFIX.query.fvecs")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
 	if err := parseFlags(fs, args); err != nil {
@@ -72,6 +79,7 @@ func runBenchIndex(ctx context.Context, args []string, stdio stdio) error {
 		return usagef("bench index: unexpected argument %q", fs.Arg(0))
 	}
 	cfg.Options.Seed = *seed
+	cfg.SkipBuild1 = !*build1
 	for _, s := range strings.Split(*ef, ",") {
 		v, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || v < 1 {

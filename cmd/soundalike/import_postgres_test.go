@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -81,20 +80,12 @@ INSERT INTO "TrackInteraction" VALUES
 	return u.String(), password
 }
 
-// runCLI runs the command line with buffers.
-func runCLI(t *testing.T, args ...string) (stdout, stderr string, err error) {
-	t.Helper()
-	var out, errw bytes.Buffer
-	err = run(t.Context(), args, strings.NewReader(""), &out, &errw)
-	return out.String(), errw.String(), err
-}
-
 func TestImportPostgres(t *testing.T) {
 	u, password := pgTestDB(t)
 	dbPath := filepath.Join(t.TempDir(), "s.db")
 
 	// The URL after the flag, and more flags after the URL.
-	out, stderr, err := runCLI(t, "import", "--db", dbPath, "--postgres", u, "--json")
+	out, stderr, err := runCmd(t.Context(), "import", "--db", dbPath, "--postgres", u, "--json")
 	if err != nil {
 		t.Fatalf("import: %v\n%s", err, stderr)
 	}
@@ -117,7 +108,7 @@ func TestImportPostgres(t *testing.T) {
 
 	// --postgres without a value reads $DATABASE_URL; a re-import adds nothing.
 	t.Setenv("DATABASE_URL", u)
-	out, stderr, err = runCLI(t, "import", "--postgres", "--db", dbPath, "--actions", "play,like,addToPlaylist,skip")
+	out, stderr, err = runCmd(t.Context(), "import", "--postgres", "--db", dbPath, "--actions", "play,like,addToPlaylist,skip")
 	if err != nil {
 		t.Fatalf("import --postgres with DATABASE_URL: %v\n%s", err, stderr)
 	}
@@ -138,7 +129,7 @@ func TestImportPostgresStrictAndRejects(t *testing.T) {
 	  f.speechiness, f.acousticness, f.instrumentalness, f.liveness, f.valence, f.tempo
 	  FROM "Track" t JOIN "TrackFeatures" f ON f."trackId" = t.id`
 
-	out, stderr, err := runCLI(t, "import", "--db", dbPath, "--strict", "--no-interactions", "--postgres="+u, "--tracks-query", bad)
+	out, stderr, err := runCmd(t.Context(), "import", "--db", dbPath, "--strict", "--no-interactions", "--postgres="+u, "--tracks-query", bad)
 	if !errors.Is(err, errSilent) {
 		t.Fatalf("strict import with bad rows: %v, want the silent non-zero exit", err)
 	}
@@ -185,7 +176,7 @@ func TestImportPostgresErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("DATABASE_URL", tt.env)
-			out, stderr, err := runCLI(t, append([]string{"import", "--db", dbPath}, tt.args...)...)
+			out, stderr, err := runCmd(t.Context(), append([]string{"import", "--db", dbPath}, tt.args...)...)
 			if err == nil {
 				t.Fatalf("import %v succeeded, want an error", tt.args)
 			}

@@ -3,11 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/audotics/soundalike"
-	"github.com/audotics/soundalike/storage"
 )
 
 func init() {
@@ -81,26 +81,10 @@ func runInfo(ctx context.Context, args []string, stdio stdio) error {
 			out.Model = &modelJSON{Version: m.Version, Dim: m.Dim, Created: m.Created, Inputs: m.Inputs}
 		}
 	}
-	err = eng.DB().View(func(tx *storage.Tx) error {
-		ii, ok := tx.CurrentIndex()
-		if !ok {
-			return nil
-		}
-		// The index's metadata document is written by Engine.Reindex.
-		var meta struct {
-			Model      string    `json:"model"`
-			Tracks     int       `json:"tracks"`
-			Created    time.Time `json:"created"`
-			CatalogSeq uint64    `json:"catalog_seq"`
-		}
-		if err := json.Unmarshal(ii.Meta, &meta); err != nil {
-			return fmt.Errorf("index metadata: %w", err)
-		}
-		out.Index = &indexJSON{Model: meta.Model, Tracks: meta.Tracks, Created: meta.Created,
-			Stale: tx.CatalogSeq() > ii.CatalogSeq}
-		return nil
-	})
-	if err != nil {
+	switch ix, err := eng.IndexState(ctx); {
+	case err == nil:
+		out.Index = &indexJSON{Model: ix.Model, Tracks: ix.Tracks, Created: ix.Created, Stale: ix.Stale}
+	case !errors.Is(err, soundalike.ErrNoIndex):
 		return err
 	}
 	if asJSON {

@@ -37,6 +37,15 @@ type Config struct {
 	// EfSearch are set by the benchmark.
 	Options index.Options
 
+	// SkipBuild1 skips hnsw's one-thread build (its build_s_1 is then 0),
+	// which at 1M vectors costs minutes.
+	SkipBuild1 bool
+
+	// SaveData, if set, is a path prefix: the indexed vectors and the
+	// queries are written to PREFIX.base.fvecs and PREFIX.query.fvecs
+	// (see hnswlib_ref.py, which measures hnswlib on them).
+	SaveData string
+
 	// Progress, if set, receives one line per step.
 	Progress io.Writer
 }
@@ -54,6 +63,12 @@ type Row struct {
 	BuildS      float64 `json:"build_s"`   // all threads
 	BuildS1     float64 `json:"build_s_1"` // one thread
 	MemoryBytes int64   `json:"memory_bytes"`
+
+	// CPU time, for a machine shared with other work: the mean on-CPU time
+	// of a single-thread query, and the process CPU time of the one-thread
+	// build (0 where the OS does not report it).
+	CPUMeanUS  float64 `json:"cpu_mean_us"`
+	BuildCPUS1 float64 `json:"build_cpu_s_1"`
 }
 
 // Report is the result of Run; its JSON is the --json output.
@@ -132,6 +147,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.SaveData != "" {
+		if err := WriteFvecs(cfg.SaveData+".base.fvecs", data, cfg.Dim); err != nil {
+			return nil, err
+		}
+		if err := WriteFvecs(cfg.SaveData+".query.fvecs", queries, cfg.Dim); err != nil {
+			return nil, err
+		}
+	}
 	n := len(data) / cfg.Dim
 	threads := runtime.GOMAXPROCS(0)
 	rep := &Report{N: n, Dim: cfg.Dim, K: cfg.K, Data: cfg.Data, Threads: threads}
@@ -162,28 +185,33 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			idx              searcher
 			build1, buildAll time.Duration
 			mem              int64
+			buildCPU1        time.Duration
 		)
 		switch name {
 		case "hnsw":
 			o := cfg.Options
-			o.Workers = 1
-			cfg.logf("hnsw: building on 1 thread")
-			_, build1, _, err = measureBuild(func() (searcher, error) { return index.New(cfg.Dim, &o) }, ids, data)
-			if err != nil {
-				return nil, err
+			if !cfg.SkipBuild1 {
+				o.Workers = 1
+				cfg.logf("hnsw: building on 1 thread")
+				_, build1, _, err = measureBuild(func() (searcher, error) { return index.New(cfg.Dim, &o) }, ids, data)
+				if err != nil {
+					return nil, err
+				}
+				buildCPU1 = lastBuildCPU
+				cfg.logf("hnsw: built in %.1fs on 1 thread", build1.Seconds())
 			}
 			o.Workers = threads
-			cfg.logf("hnsw: built in %.1fs; building on %d threads", build1.Seconds(), threads)
+			cfg.logf("hnsw: building on %d threads", threads)
 			idx, buildAll, mem, err = measureBuild(func() (searcher, error) { return index.New(cfg.Dim, &o) }, ids, data)
 		case "flat":
 			cfg.logf("flat: building")
 			idx, buildAll, mem, err = measureBuild(func() (searcher, error) { return index.NewFlat(cfg.Dim) }, ids, data)
-			build1 = buildAll
+			build1, buildCPU1 = buildAll, lastBuildCPU
 		case "coder":
 			o := cfg.Options
 			cfg.logf("coder: building on 1 thread (coder/hnsw cannot build in parallel)")
 			idx, build1, mem, err = measureBuild(func() (searcher, error) { return coder.New(cfg.Dim, &o) }, ids, data)
-			buildAll = build1
+			buildAll, buildCPU1 = build1, lastBuildCPU
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
@@ -203,6 +231,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			}
 			row.Index = name
 			row.BuildS, row.BuildS1, row.MemoryBytes = buildAll.Seconds(), build1.Seconds(), mem
+			row.BuildCPUS1 = buildCPU1.Seconds()
 			cfg.logf("%s ef=%d: recall %.4f, mean %.1fµs", name, ef, row.Recall, row.MeanUS)
 			rep.Results = append(rep.Results, row)
 		}
@@ -259,6 +288,8 @@ func permutation(n int, seed uint64) []int {
 // and the heap the index holds afterwards.
 func measureBuild(mk func() (searcher, error), ids []uint32, data []float32) (searcher, time.Duration, int64, error) {
 	before := heapAlloc()
+	lastBuildCPU = 0
+	cpu0 := processCPU()
 	start := time.Now()
 	idx, err := mk()
 	if err != nil {
@@ -268,11 +299,17 @@ func measureBuild(mk func() (searcher, error), ids []uint32, data []float32) (se
 		return nil, 0, 0, err
 	}
 	d := time.Since(start)
+	lastBuildCPU = processCPU() - cpu0
 	mem := heapAlloc() - before
 	return idx, d, mem, nil
 }
 
+// lastBuildCPU is the process CPU time of the last measureBuild.
+var lastBuildCPU time.Duration
+
 func heapAlloc() int64 {
+	// Twice: sync.Pool contents survive one collection.
+	runtime.GC()
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -319,6 +356,8 @@ func measureSearch(idx searcher, queries []float32, truth [][]index.Result, dim,
 	lat := make([]float64, nq)
 	var hits, total int
 	var sum time.Duration
+	runtime.LockOSThread()
+	cpu0 := threadCPU()
 	for i := range nq {
 		q := queries[i*dim : (i+1)*dim]
 		t0 := time.Now()
@@ -336,6 +375,8 @@ func measureSearch(idx searcher, queries []float32, truth [][]index.Result, dim,
 		}
 		total += len(truth[i])
 	}
+	cpu := threadCPU() - cpu0
+	runtime.UnlockOSThread()
 	slices.Sort(lat)
 	row := Row{
 		EfSearch: ef,
@@ -344,6 +385,8 @@ func measureSearch(idx searcher, queries []float32, truth [][]index.Result, dim,
 		P50US:    percentile(lat, 0.50),
 		P99US:    percentile(lat, 0.99),
 		QPS1:     float64(nq) / sum.Seconds(),
+		// Includes the recall bookkeeping, about 1 µs a query.
+		CPUMeanUS: float64(cpu.Nanoseconds()) / 1e3 / float64(nq),
 	}
 	// Throughput on all threads: three passes over the queries.
 	passes := 3
@@ -387,14 +430,14 @@ func (r *Report) WriteJSON(w io.Writer) error {
 func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "n=%d dim=%d k=%d data=%s threads=%d\n", r.N, r.Dim, r.K, r.Data, r.Threads)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "index\tefSearch\trecall@%d\tmean µs\tp50 µs\tp99 µs\tQPS 1\tQPS all\tbuild s\tbuild s 1\tmemory MiB\t\n", r.K)
+	fmt.Fprintf(tw, "index\tefSearch\trecall@%d\tmean µs\tp50 µs\tp99 µs\tQPS 1\tQPS all\tbuild s\tbuild s 1\tmemory MiB\tCPU µs\tbuild CPU s 1\t\n", r.K)
 	for _, x := range r.Results {
 		ef := "-"
 		if x.EfSearch > 0 {
 			ef = fmt.Sprint(x.EfSearch)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.4f\t%.1f\t%.1f\t%.1f\t%.0f\t%.0f\t%.2f\t%.2f\t%.1f\t\n",
-			x.Index, ef, x.Recall, x.MeanUS, x.P50US, x.P99US, x.QPS1, x.QPSAll, x.BuildS, x.BuildS1, float64(x.MemoryBytes)/(1<<20))
+		fmt.Fprintf(tw, "%s\t%s\t%.4f\t%.1f\t%.1f\t%.1f\t%.0f\t%.0f\t%.2f\t%.2f\t%.1f\t%.1f\t%.2f\t\n",
+			x.Index, ef, x.Recall, x.MeanUS, x.P50US, x.P99US, x.QPS1, x.QPSAll, x.BuildS, x.BuildS1, float64(x.MemoryBytes)/(1<<20), x.CPUMeanUS, x.BuildCPUS1)
 	}
 	return tw.Flush()
 }

@@ -150,3 +150,23 @@ func readText(r io.Reader, path string, max int) ([]float32, int, error) {
 }
 
 func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 3)) }
+
+// WriteFvecs writes vectors of dim dimensions to path in the .fvecs format
+// that ReadFile reads, so that another library can be measured on exactly
+// the benchmark's data.
+func WriteFvecs(path string, vecs []float32, dim int) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	for i := 0; i < len(vecs); i += dim {
+		binary.Write(w, binary.LittleEndian, int32(dim))
+		binary.Write(w, binary.LittleEndian, vecs[i:i+dim])
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestBenchIndex(t *testing.T) {
+	var out, errw bytes.Buffer
+	err := run(t.Context(), []string{"bench", "index", "--n", "400", "--dim", "8", "--k", "5", "--queries", "20", "--ef", "10,40", "--index", "hnsw,flat", "--json", "--quiet"}, nil, &out, &errw)
+	if err != nil {
+		t.Fatalf("run = %v; stderr %s", err, errw.String())
+	}
+	var rep struct {
+		N, Dim, K int
+		Data      string
+		Results   []struct {
+			Index    string  `json:"index"`
+			EfSearch int     `json:"ef_search"`
+			Recall   float64 `json:"recall"`
+		}
+	}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, out.String())
+	}
+	if rep.N != 400 || rep.Dim != 8 || rep.K != 5 || rep.Data != "clustered" || len(rep.Results) != 3 {
+		t.Errorf("report = %+v, want n 400 dim 8 k 5 clustered and 3 rows", rep)
+	}
+}
+
+func TestBenchUsage(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no mode", []string{"bench"}, "no mode"},
+		{"unknown mode", []string{"bench", "disk"}, `unknown mode "disk"`},
+		{"bad index", []string{"bench", "index", "--index", "annoy"}, `--index "annoy"`},
+		{"bad ef", []string{"bench", "index", "--ef", "10,x"}, "--ef"},
+		{"bad k", []string{"bench", "index", "--k", "0"}, "--k 0"},
+		{"bad m", []string{"bench", "index", "--m", "1"}, "M = 1"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var out, errw bytes.Buffer
+			err := run(t.Context(), c.args, nil, &out, &errw)
+			var ue usageError
+			if !errors.As(err, &ue) || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("run(%q) = %v, want a usage error containing %q", c.args, err, c.want)
+			}
+		})
+	}
+}
