@@ -381,9 +381,9 @@ func (s *Source) describe(ctx context.Context, p *phase) error {
 		case isTextArray(f.DataTypeOID):
 			c.kind = colArray
 			switch n {
-			case "artists", "artist", "trackartist", "trackartists":
+			case "artists", "artist", "trackartist", "trackartists", "artistname", "artistnames":
 				c.field = "artists"
-			case "genres", "genre", "playlistgenre":
+			case "genres", "genre", "playlistgenre", "trackgenre":
 				c.field = "genres"
 			case "subgenres", "subgenre", "playlistsubgenre":
 				c.field = "subgenres"
@@ -396,9 +396,11 @@ func (s *Source) describe(ctx context.Context, p *phase) error {
 	}
 	has := func(n string) (int, bool) { i, ok := idx[n]; return i, ok }
 	if p.which == "tracks" {
-		if i, ok := has("id"); ok {
+		// The row id is the track id, from the column the mapper takes it
+		// from (track_id/trackId before id).
+		if i, ok := has("trackid"); ok {
 			p.rowID = i
-		} else if i, ok := has("trackid"); ok {
+		} else if i, ok := has("id"); ok {
 			p.rowID = i
 		} else if i, ok := has("spotifyid"); ok {
 			p.rowID = i
