@@ -341,14 +341,10 @@ func (s *Source) storedActions(ctx context.Context, table string) ([]string, err
 // through the search path) that do not exist.
 func (s *Source) missingTables(ctx context.Context, tables ...string) ([]string, error) {
 	var missing []string
-	for _, t := range tables {
-		var exists bool
-		if err := s.conn.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", t).Scan(&exists); err != nil {
-			return nil, queryError(err, "the table list", "", s.where, s.sec)
-		}
-		if !exists {
-			missing = append(missing, t)
-		}
+	err := s.conn.QueryRow(ctx, `SELECT array_agg(t ORDER BY n) FROM unnest($1::text[]) WITH ORDINALITY AS u(t, n)
+WHERE to_regclass(t) IS NULL`, tables).Scan(&missing)
+	if err != nil {
+		return nil, queryError(err, "the table list", "", s.where, s.sec)
 	}
 	return missing, nil
 }
