@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"os/exec"
@@ -196,5 +197,61 @@ func TestImportPostgresErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(dbPath); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a failed import created %s (%v): want nothing touched", dbPath, err)
+	}
+}
+
+// TestPostgresFlagForms needs no server: it checks how --postgres finds its
+// URL.
+func TestPostgresFlagForms(t *testing.T) {
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == "DATABASE_URL" {
+				return v
+			}
+			return ""
+		}
+	}
+	const u, e = "postgres://a:pw@h/db", "postgres://b:pw@h/env"
+	tests := []struct {
+		args    []string
+		env     string
+		want    string
+		actions []string
+		json    bool
+		usage   bool
+	}{
+		{args: []string{"--postgres", u}, want: u},
+		{args: []string{"--postgres=" + u}, want: u},
+		{args: []string{"--postgres", u, "--json", "--actions", "like, play"}, want: u, json: true, actions: []string{"like", "play"}},
+		{args: []string{"--json", "--postgres"}, env: e, want: e, json: true},
+		{args: []string{"--postgres="}, env: e, want: e},
+		{args: []string{"--postgres", ""}, env: e, want: e},
+		{args: []string{"--postgres", "host=h user=a password=pw dbname=db"}, want: "host=h user=a password=pw dbname=db"},
+		{args: []string{"--postgres"}, usage: true},
+		{args: []string{"--postgres=" + u, "x.csv"}, usage: true},
+		{args: []string{"--postgres", u, "x.csv"}, usage: true},
+		{args: []string{"--postgres", u, "--actions", ""}, usage: true},
+	}
+	for _, tt := range tests {
+		fs := newFlagSet("import", stdio{err: io.Discard}, nil)
+		asJSON := fs.Bool("json", false, "")
+		p := addPostgresFlags(fs)
+		if err := parseFlags(fs, tt.args); err != nil {
+			t.Fatalf("parse %q: %v", tt.args, err)
+		}
+		if !p.given() {
+			t.Fatalf("%q: --postgres not seen", tt.args)
+		}
+		got, opts, err := p.resolve(fs, false, env(tt.env))
+		if tt.usage {
+			var ue usageError
+			if !errors.As(err, &ue) {
+				t.Errorf("%q: %v, want a usage error", tt.args, err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want || *asJSON != tt.json || strings.Join(opts.Actions, ",") != strings.Join(tt.actions, ",") {
+			t.Errorf("%q: url %q, json %v, actions %q, %v; want %q, %v, %q", tt.args, got, *asJSON, opts.Actions, err, tt.want, tt.json, tt.actions)
+		}
 	}
 }

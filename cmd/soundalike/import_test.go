@@ -187,6 +187,19 @@ func TestImportNoInteractionsAndStdin(t *testing.T) {
 	}
 }
 
+// TestImportSameFileTwiceInOneCommand: interactions are counted per
+// file, so giving a file twice stores them once.
+func TestImportSameFileTwiceInOneCommand(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "twice.db")
+	tracks, users, rows := sampleCounts(t)
+	if _, errOut, code := cli(t, "", "import", "--db", db, testdata+"spotify_sample.csv", testdata+"spotify_sample.csv"); code != 0 {
+		t.Fatalf("import: exit %d: %s", code, errOut)
+	}
+	if got := info(t, db); got.Tracks != tracks || got.Users != users || got.Interactions != rows {
+		t.Errorf("info = %+v, want %d tracks, %d users, %d interactions", got, tracks, users, rows)
+	}
+}
+
 // TestImportInteractionLog: tracks and an interaction log in one import.
 func TestImportInteractionLog(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "p.db")
