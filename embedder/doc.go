@@ -59,6 +59,6 @@
 //
 // A Model is immutable and safe for concurrent use. Embed does not
 // allocate (scratch buffers come from a pool). EmbedBatch splits large
-// batches over GOMAXPROCS goroutines, four tracks per pass over each
-// layer's weights, and allocates only for those goroutines.
+// batches over GOMAXPROCS goroutines, 64 tracks per matrix product (gonum's
+// Sgemm), and allocates only for those goroutines.
 package embedder

@@ -5,6 +5,9 @@ import (
 	"math"
 	"runtime"
 	"sync"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
 )
 
 // blockRows is how many tracks the batch kernel embeds at a time.
@@ -142,66 +145,23 @@ const normEps = 1e-12
 // L2 normalisation: y / sqrt(|y|² + NormEps).
 const NormEps = normEps
 
-// dense computes y = act(x·W + B) for rows rows, x rows×In, y rows×Out.
-// Each output starts at its bias and adds x[i]·W[i][j] in input order,
-// skipping zero inputs (half the hidden units after a ReLU), whether rows
-// come four at a time or one: Embed and EmbedBatch agree exactly.
+// dense computes y = act(x·W + B) for rows rows, x rows×In, y rows×Out,
+// with gonum's Sgemm (SIMD axpy kernels on amd64). Each output starts at its
+// bias and adds x[i]·W[i][j] in input order, skipping zero inputs (half the
+// hidden units after a ReLU), however many rows come at once: Embed and
+// EmbedBatch agree exactly.
 func dense(x, y []float32, l *Layer, rows int) {
 	in, out := l.In, l.Out
-	r := 0
-	for ; r+4 <= rows; r += 4 {
-		// Four rows share each pass over a weight row.
-		y0 := y[r*out : (r+1)*out]
-		y1 := y[(r+1)*out : (r+2)*out][:len(y0)]
-		y2 := y[(r+2)*out : (r+3)*out][:len(y0)]
-		y3 := y[(r+3)*out : (r+4)*out][:len(y0)]
-		copy(y0, l.B)
-		copy(y1, l.B)
-		copy(y2, l.B)
-		copy(y3, l.B)
-		for i := 0; i < in; i++ {
-			a0, a1, a2, a3 := x[r*in+i], x[(r+1)*in+i], x[(r+2)*in+i], x[(r+3)*in+i]
-			if a0 == 0 && a1 == 0 && a2 == 0 && a3 == 0 {
-				continue
-			}
-			w := l.W[i*out : (i+1)*out][:len(y0)]
-			for j, wj := range w {
-				y0[j] += a0 * wj
-				y1[j] += a1 * wj
-				y2[j] += a2 * wj
-				y3[j] += a3 * wj
-			}
-		}
+	y = y[:rows*out]
+	for r := 0; r < rows; r++ {
+		copy(y[r*out:(r+1)*out], l.B)
 	}
-	for ; r < rows; r++ {
-		yr := y[r*out : (r+1)*out]
-		copy(yr, l.B)
-		for i, xi := range x[r*in : (r+1)*in] {
-			if xi == 0 {
-				continue
-			}
-			axpy(xi, l.W[i*out:(i+1)*out], yr)
-		}
-	}
+	blas32.Implementation().Sgemm(blas.NoTrans, blas.NoTrans, rows, out, in, 1, x[:rows*in], in, l.W, out, 1, y, out)
 	if l.Activation == ReLU {
-		for j, v := range y[:rows*out] {
+		for j, v := range y {
 			if v < 0 {
 				y[j] = 0
 			}
 		}
-	}
-}
-
-func axpy(a float32, x, y []float32) {
-	y = y[:len(x)]
-	for len(x) >= 4 {
-		y[0] += a * x[0]
-		y[1] += a * x[1]
-		y[2] += a * x[2]
-		y[3] += a * x[3]
-		x, y = x[4:], y[4:]
-	}
-	for i, v := range x {
-		y[i] += a * v
 	}
 }
