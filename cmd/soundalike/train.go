@@ -49,7 +49,7 @@ func runTrain(ctx context.Context, args []string, stdio stdio) error {
 	)
 	cfg := trainer.DefaultConfig()
 	fs := newFlagSet("train", stdio, &dbPath)
-	fs.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "training `epochs`")
+	fs.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "training epochs (passes over the sampled pairs)")
 	fs.IntVar(&cfg.BatchSize, "batch-size", cfg.BatchSize, "pairs per batch (the contrastive loss's negatives are the batch's other pairs)")
 	fs.Float64Var(&cfg.ValidationSplit, "validation-split", cfg.ValidationSplit, "fraction of users held out for validation, in (0,1)")
 	fs.Float64Var(&cfg.LearningRate, "learning-rate", cfg.LearningRate, "Adam learning rate")
