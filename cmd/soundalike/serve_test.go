@@ -68,10 +68,18 @@ func testDB(t testing.TB, n int) string {
 	return path
 }
 
+// runCmd runs the command line args with buffers for stdio: the one test
+// helper the command tests share.
+func runCmd(ctx context.Context, args ...string) (stdout, stderr string, err error) {
+	var out, errw bytes.Buffer
+	err = run(ctx, args, strings.NewReader(""), &out, &errw)
+	return out.String(), errw.String(), err
+}
+
 // `similar --json` prints what GET /similar answers, took_us aside.
 func TestSimilarCommandMatchesAPI(t *testing.T) {
 	db := testDB(t, 300)
-	out, _, err := runCmd(t, "similar", "--db", db, "--track", "t0007", "-k", "5", "--json")
+	out, _, err := runCmd(t.Context(), "similar", "--db", db, "--track", "t0007", "-k", "5", "--json")
 	if err != nil {
 		t.Fatalf("similar: %v", err)
 	}
@@ -103,7 +111,7 @@ func TestSimilarCommandMatchesAPI(t *testing.T) {
 		t.Errorf("similar --json = %s\nGET /similar = %s\nwant the same", cb, ab)
 	}
 
-	out, _, err = runCmd(t, "similar", "--db", db, "--track", "t0007", "-k", "3")
+	out, _, err = runCmd(t.Context(), "similar", "--db", db, "--track", "t0007", "-k", "3")
 	if err != nil {
 		t.Fatalf("similar: %v", err)
 	}
@@ -130,7 +138,7 @@ func TestSimilarCommandErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, _, err := runCmd(t, append([]string{"similar"}, tc.args...)...)
+			_, _, err := runCmd(t.Context(), append([]string{"similar"}, tc.args...)...)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("similar %v = %v, want an error mentioning %q", tc.args, err, tc.want)
 			}
@@ -274,7 +282,7 @@ func TestServeCommandFlags(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, _, err := runCmd(t, append([]string{"serve", "--db", filepath.Join(t.TempDir(), "x.db")}, tc.args...)...)
+			_, _, err := runCmd(t.Context(), append([]string{"serve", "--db", filepath.Join(t.TempDir(), "x.db")}, tc.args...)...)
 			if err == nil || !strings.Contains(err.Error(), tc.want) || exitCode(err, io.Discard) != 2 {
 				t.Fatalf("serve %v = %v, want a usage error mentioning %q", tc.args, err, tc.want)
 			}
@@ -289,7 +297,7 @@ func TestServeCommandFlags(t *testing.T) {
 // bench serve builds a small synthetic catalogue, serves it and reports
 // every measured request, with no errors and ordered percentiles.
 func TestBenchServe(t *testing.T) {
-	out, _, err := runCmd(t, "bench", "serve", "--n", "500", "--dim", "16", "--conns", "4",
+	out, _, err := runCmd(t.Context(), "bench", "serve", "--n", "500", "--dim", "16", "--conns", "4",
 		"--requests", "300", "--warmup", "20", "--baseline", "50", "--json")
 	if err != nil {
 		t.Fatalf("bench serve: %v", err)
@@ -305,7 +313,7 @@ func TestBenchServe(t *testing.T) {
 		!(0 < rep.ClientP50US && rep.ClientP50US <= rep.ClientP99US) || rep.BaselineP50US <= 0 || rep.HeapMiB <= 0 {
 		t.Errorf("report = %+v, want positive, ordered percentiles and memory", rep)
 	}
-	if _, _, err := runCmd(t, "bench", "serve", "--conns", "0"); err == nil || exitCode(err, io.Discard) != 2 {
+	if _, _, err := runCmd(t.Context(), "bench", "serve", "--conns", "0"); err == nil || exitCode(err, io.Discard) != 2 {
 		t.Errorf("bench serve --conns 0 = %v, want a usage error", err)
 	}
 }
