@@ -310,7 +310,7 @@ func TestBenchServe(t *testing.T) {
 		t.Errorf("report = %+v, want 500 tracks indexed, 300 requests, no errors", rep)
 	}
 	if !(0 < rep.ServerP50US && rep.ServerP50US <= rep.ServerP99US && rep.ServerP99US <= rep.ServerMaxUS) ||
-		!(0 < rep.ClientP50US && rep.ClientP50US <= rep.ClientP99US) || rep.BaselineP50US <= 0 || rep.HeapMiB <= 0 {
+		!(0 < rep.ClientP50US && rep.ClientP50US <= rep.ClientP99US) || rep.BaselineP50US <= 0 || rep.HandlerP50US <= 0 || rep.HeapMiB <= 0 {
 		t.Errorf("report = %+v, want positive, ordered percentiles and memory", rep)
 	}
 	if _, _, err := runCmd(t.Context(), "bench", "serve", "--conns", "0"); err == nil || exitCode(err, io.Discard) != 2 {
