@@ -118,9 +118,15 @@ func union(a, b []string) []string {
 	return out
 }
 
+// BeginSource marks the start of another file or query in this import:
+// identical interactions are counted per source (see PutInteraction).
+// ingest.Run calls it.
+func (tx *ImportTx) BeginSource() { tx.tx.NewSource() }
+
 // PutInteraction stores an interaction. Identical interactions (same user,
 // track, action and time) are counted: the stored count is the most times
-// one import held it, so importing the same rows again adds nothing. The track must already be stored; otherwise
+// one source (file or query) held it, so importing the same rows again, in
+// this import or a later one, adds nothing. The track must already be stored; otherwise
 // the error wraps ErrNotFound.
 func (tx *ImportTx) PutInteraction(in *Interaction) (added bool, err error) {
 	if err := checkText("user", in.User); err != nil {

@@ -24,6 +24,7 @@ const (
 	JSONL                   // JSON Lines: one object per line
 )
 
+// String returns the format's name, as used in messages.
 func (f Format) String() string {
 	switch f {
 	case CSV:

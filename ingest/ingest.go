@@ -96,6 +96,14 @@ type Progress struct {
 	Size   int64  // the source's size in bytes; -1 when unknown
 }
 
+// sourceBeginner is implemented by sinks that count identical
+// interactions per source (the Engine's import transaction): Run calls
+// BeginSource before reading src, so that giving a file twice in one
+// import does not store its interactions twice.
+type sourceBeginner interface {
+	BeginSource()
+}
+
 // positioner is implemented by sources that know how far they have read
 // (FileSource does). Run uses it to fill Progress.Bytes and Size.
 type positioner interface {
@@ -161,6 +169,9 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 			p.Bytes, p.Size = pos.Position()
 		}
 		opts.Progress(p)
+	}
+	if b, ok := sink.(sourceBeginner); ok {
+		b.BeginSource()
 	}
 	for {
 		if rows&1023 == 0 {

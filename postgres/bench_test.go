@@ -44,7 +44,7 @@ SELECT 'f' || g, md5(g::text)::uuid::text, random(), random(), -60 * random(), r
   random(), random(), random(), 60 + 140 * random(), g % 12, g % 2
 FROM generate_series(1, $1) g`, n)
 	db.exec(b, `INSERT INTO "TrackInteraction" (id, "userId", "trackId", type, timestamp)
-SELECT 'i' || g, 'user' || (g % 20000), md5((1 + (g * 7919) % $1)::text)::uuid::text,
+SELECT 'i' || g, 'user' || (g % 20000), md5((1 + (g::bigint * 7919) % $1)::text)::uuid::text,
   (ARRAY['play','like','addToPlaylist','skip'])[1 + g % 4], timestamp '2025-01-01' + g * interval '1 second'
 FROM generate_series(1, $1) g`, n)
 	db.exec(b, `ANALYZE "Track", "TrackFeatures", "TrackInteraction"`)
@@ -80,57 +80,8 @@ func BenchmarkImport(b *testing.B) {
 	ctx := context.Background()
 	wantRows := n + n*3/4
 
-	b.Run("raw", func(b *testing.B) {
-		b.ReportAllocs()
-		conn, err := pgx.Connect(ctx, db.URL)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer conn.Close(ctx)
-		rowsRead := 0
-		for b.Loop() {
-			for _, q := range []string{DefaultTracksQuery, DefaultInteractionsQuery(TableTrackInteraction, soundalike.DefaultSimilarityActions())} {
-				rows, err := conn.Query(ctx, q, pgx.QueryExecModeSimpleProtocol)
-				if err != nil {
-					b.Fatal(err)
-				}
-				for rows.Next() {
-					_ = rows.RawValues()
-					rowsRead++
-				}
-				if err := rows.Err(); err != nil {
-					b.Fatal(err)
-				}
-			}
-		}
-		b.ReportMetric(float64(rowsRead)/b.Elapsed().Seconds(), "rows/s")
-		if rowsRead != b.N*wantRows {
-			b.Fatalf("read %d rows, want %d", rowsRead, b.N*wantRows)
-		}
-	})
-
-	b.Run("source", func(b *testing.B) {
-		b.ReportAllocs()
-		rowsRead := 0
-		for b.Loop() {
-			src, err := Open(ctx, db.URL, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			var sink countSink
-			sum, err := ingest.Run(ctx, src, &sink, nil)
-			if err != nil || sum.Rejected != 0 {
-				b.Fatalf("Run = %+v, %v", sum, err)
-			}
-			rowsRead += int(src.Rows())
-			src.Close()
-			if sink.tracks+sink.interactions != wantRows {
-				b.Fatalf("sink got %d tracks and %d interactions, want %d rows", sink.tracks, sink.interactions, wantRows)
-			}
-		}
-		b.ReportMetric(float64(rowsRead)/b.Elapsed().Seconds(), "rows/s")
-	})
-
+	b.Run("raw", func(b *testing.B) { benchRaw(b, db.URL, wantRows) })
+	b.Run("source", func(b *testing.B) { benchSource(b, db.URL, wantRows) })
 	b.Run("engine", func(b *testing.B) {
 		b.ReportAllocs()
 		dir := b.TempDir()
@@ -161,4 +112,78 @@ func BenchmarkImport(b *testing.B) {
 		}
 		b.ReportMetric(float64(rowsRead)/b.Elapsed().Seconds(), "rows/s")
 	})
+}
+
+// BenchmarkExisting reads the database at $SOUNDALIKE_BENCH_URL (e.g. the
+// dev file loaded by scripts/pg-load-devdata) raw and through the Source.
+func BenchmarkExisting(b *testing.B) {
+	u := os.Getenv("SOUNDALIKE_BENCH_URL")
+	if u == "" {
+		b.Skip("set $SOUNDALIKE_BENCH_URL to a database holding the app's tables")
+	}
+	b.Run("raw", func(b *testing.B) { benchRaw(b, u, -1) })
+	b.Run("source", func(b *testing.B) { benchSource(b, u, -1) })
+}
+
+// benchRaw reads the two default queries through pgx, values untouched.
+// want < 0 means any number of rows.
+func benchRaw(b *testing.B, url string, want int) {
+	ctx := context.Background()
+	b.ReportAllocs()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rowsRead := 0
+	for b.Loop() {
+		n := 0
+		for _, q := range []string{DefaultTracksQuery, DefaultInteractionsQuery(TableTrackInteraction, soundalike.DefaultSimilarityActions())} {
+			rows, err := conn.Query(ctx, q, pgx.QueryExecModeSimpleProtocol)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for rows.Next() {
+				_ = rows.RawValues()
+				n++
+			}
+			if err := rows.Err(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if want >= 0 && n != want {
+			b.Fatalf("read %d rows, want %d", n, want)
+		}
+		rowsRead += n
+	}
+	b.ReportMetric(float64(rowsRead)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// benchBatch is Options.BatchSize for the benchmarks: $SOUNDALIKE_BENCH_BATCH,
+// else the default.
+var benchBatch, _ = strconv.Atoi(os.Getenv("SOUNDALIKE_BENCH_BATCH"))
+
+// benchSource reads through the Source and ingest.Run into a sink that
+// keeps nothing.
+func benchSource(b *testing.B, url string, want int) {
+	ctx := context.Background()
+	b.ReportAllocs()
+	rowsRead := 0
+	for b.Loop() {
+		src, err := Open(ctx, url, &Options{BatchSize: benchBatch})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var sink countSink
+		sum, err := ingest.Run(ctx, src, &sink, nil)
+		if err != nil || sum.Rejected != 0 {
+			b.Fatalf("Run = %+v, %v", sum, err)
+		}
+		rowsRead += int(src.Rows())
+		src.Close()
+		if want >= 0 && sink.tracks+sink.interactions != want {
+			b.Fatalf("sink got %d tracks and %d interactions, want %d rows", sink.tracks, sink.interactions, want)
+		}
+	}
+	b.ReportMetric(float64(rowsRead)/b.Elapsed().Seconds(), "rows/s")
 }

@@ -134,7 +134,7 @@ func connectError(err error, cfg *pgconn.Config, sec secrets, timeout string) *E
 	case errors.As(err, &certErr), errors.As(err, &unknownAuth), errors.As(err, &hostErr):
 		return sec.errorf(ErrTLS, "the TLS certificate of %s is not trusted (%s): check sslrootcert or sslmode", where, innermost(err))
 	case strings.Contains(err.Error(), "server refused TLS connection"):
-		return sec.errorf(ErrTLS, "the server at %s does not accept TLS, which sslmode=%s needs: enable TLS on the server or use sslmode=prefer", where, sslMode(cfg))
+		return sec.errorf(ErrTLS, "the server at %s does not accept TLS, which the URL's sslmode requires: enable TLS on the server or use sslmode=prefer", where)
 	case errors.As(err, &recordErr), strings.Contains(err.Error(), "tls:"):
 		return sec.errorf(ErrTLS, "the TLS handshake with %s failed (%s): check sslmode and the server's TLS settings", where, innermost(err))
 	case errors.Is(err, syscall.ECONNREFUSED):
@@ -161,16 +161,6 @@ func innermost(err error) string {
 		}
 		err = next
 	}
-}
-
-func sslMode(cfg *pgconn.Config) string {
-	if cfg.TLSConfig == nil {
-		return "disable"
-	}
-	if cfg.TLSConfig.InsecureSkipVerify {
-		return "require"
-	}
-	return "verify-full"
 }
 
 // queryError explains a failed query. which is "tracks" or "interactions";

@@ -24,7 +24,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/ingest"
@@ -105,6 +104,10 @@ type Options struct {
 
 // Source reads tracks, then interactions, from a PostgreSQL database. It
 // implements ingest.Source. It is not safe for concurrent use.
+//
+// A reader goroutine, started by the first Next, fetches the next batch
+// from the cursor while Next maps the current one, so that the server and
+// the mapping work at the same time. At most three batches exist at once.
 type Source struct {
 	conn   *pgx.Conn
 	sec    secrets
@@ -113,16 +116,28 @@ type Source struct {
 	log    *slog.Logger
 	allow  map[string]bool
 	phases []*phase
-	cur    int
+	table  string
 
-	rr       *pgconn.ResultReader // the open FETCH, if any
-	rrRows   int                  // rows read from rr so far
-	table    string
+	started bool
+	stop    context.CancelFunc
+	batches chan *batch
+	cur     *batch // being mapped
+	i       int    // next row of cur
+	err     error  // sticky: the reader's failure
+
 	skipped  int64
 	rowsRead int64
 	vals     []string
-	buf      []byte
-	ends     []int
+}
+
+// batch is one FETCH worth of rows of one phase, copied out of the driver's
+// buffers: each row is one string holding its columns end to end.
+type batch struct {
+	phase int
+	ncols int
+	rows  []string
+	ends  []int // ncols per row: where each column ends in its row string
+	err   error // set on the reader's last batch when reading failed
 }
 
 var _ ingest.Source = (*Source)(nil)
@@ -146,16 +161,14 @@ type column struct {
 
 // phase is one query: tracks or interactions.
 type phase struct {
-	which    string // "tracks" or "interactions"
-	flag     string // the option that set a custom query, "" for the default
-	query    string
-	source   string // Record.Source and RowError.File
-	mapper   rowMapper
-	cols     []column
-	rowID    int // column holding the row id, -1: the row's ordinal
-	n        int64
-	declared bool
-	done     bool
+	which  string // "tracks" or "interactions"
+	flag   string // the option that set a custom query, "" for the default
+	query  string
+	source string // Record.Source and RowError.File
+	mapper rowMapper
+	cols   []column
+	rowID  int // column holding the row id, -1: the row's ordinal
+	n      int64
 }
 
 // Open connects to the database at connString (a postgres:// URL or a
@@ -328,14 +341,10 @@ func (s *Source) storedActions(ctx context.Context, table string) ([]string, err
 // through the search path) that do not exist.
 func (s *Source) missingTables(ctx context.Context, tables ...string) ([]string, error) {
 	var missing []string
-	for _, t := range tables {
-		var exists bool
-		if err := s.conn.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", t).Scan(&exists); err != nil {
-			return nil, queryError(err, "the table list", "", s.where, s.sec)
-		}
-		if !exists {
-			missing = append(missing, t)
-		}
+	err := s.conn.QueryRow(ctx, `SELECT array_agg(t ORDER BY n) FROM unnest($1::text[]) WITH ORDINALITY AS u(t, n)
+WHERE to_regclass(t) IS NULL`, tables).Scan(&missing)
+	if err != nil {
+		return nil, queryError(err, "the table list", "", s.where, s.sec)
 	}
 	return missing, nil
 }
@@ -368,9 +377,9 @@ func (s *Source) describe(ctx context.Context, p *phase) error {
 		case isTextArray(f.DataTypeOID):
 			c.kind = colArray
 			switch n {
-			case "artists", "artist", "trackartist", "trackartists":
+			case "artists", "artist", "trackartist", "trackartists", "artistname", "artistnames":
 				c.field = "artists"
-			case "genres", "genre", "playlistgenre":
+			case "genres", "genre", "playlistgenre", "trackgenre":
 				c.field = "genres"
 			case "subgenres", "subgenre", "playlistsubgenre":
 				c.field = "subgenres"
@@ -383,9 +392,11 @@ func (s *Source) describe(ctx context.Context, p *phase) error {
 	}
 	has := func(n string) (int, bool) { i, ok := idx[n]; return i, ok }
 	if p.which == "tracks" {
-		if i, ok := has("id"); ok {
+		// The row id is the track id, from the column the mapper takes it
+		// from (track_id/trackId before id).
+		if i, ok := has("trackid"); ok {
 			p.rowID = i
-		} else if i, ok := has("trackid"); ok {
+		} else if i, ok := has("id"); ok {
 			p.rowID = i
 		} else if i, ok := has("spotifyid"); ok {
 			p.rowID = i
@@ -431,66 +442,114 @@ func (s *Source) Skipped() int64 { return s.skipped }
 // returns a *ingest.RowError (with Row set to the row's id) for a rejected
 // row, io.EOF after the last row, and an *Error when reading fails.
 func (s *Source) Next(ctx context.Context) (ingest.Record, error) {
-	for s.cur < len(s.phases) {
-		p := s.phases[s.cur]
-		if s.rr == nil {
-			if p.done {
-				if err := s.exec(ctx, "CLOSE "+cursorName); err != nil {
-					return ingest.Record{}, queryError(err, p.which, p.flag, s.where, s.sec)
-				}
-				s.cur++
-				continue
-			}
-			if !p.declared {
-				if err := s.exec(ctx, "DECLARE "+cursorName+" NO SCROLL CURSOR FOR "+p.query); err != nil {
-					return ingest.Record{}, queryError(err, p.which, p.flag, s.where, s.sec)
-				}
-				p.declared = true
-			}
-			s.rr = s.conn.PgConn().ExecParams(ctx, "FETCH FORWARD "+strconv.Itoa(s.batch)+" FROM "+cursorName, nil, nil, nil, nil)
-			s.rrRows = 0
+	if !s.started {
+		s.started = true
+		rctx, cancel := context.WithCancel(context.Background())
+		s.stop = cancel
+		s.batches = make(chan *batch, 1)
+		go s.read(rctx)
+	}
+	for {
+		if s.err != nil {
+			return ingest.Record{}, s.err
 		}
-		if !s.rr.NextRow() {
-			_, err := s.rr.Close()
-			s.rr = nil
-			if err != nil {
-				return ingest.Record{}, queryError(err, p.which, p.flag, s.where, s.sec)
-			}
-			if s.rrRows < s.batch {
-				p.done = true
+		if s.cur == nil || s.i >= len(s.cur.rows) {
+			select {
+			case b, ok := <-s.batches:
+				if !ok {
+					s.err = io.EOF
+					continue
+				}
+				if b.err != nil {
+					s.err = b.err
+					continue
+				}
+				s.cur, s.i = b, 0
+			case <-ctx.Done():
+				return ingest.Record{}, ctx.Err()
 			}
 			continue
 		}
-		s.rrRows++
+		b := s.cur
+		row, ends := b.rows[s.i], b.ends[s.i*b.ncols:(s.i+1)*b.ncols]
+		s.i++
+		p := s.phases[b.phase]
 		s.rowsRead++
 		p.n++
-		rec, keep, err := s.mapRow(p, s.rr.Values())
-		if keep {
+		if rec, keep, err := s.mapRow(p, row, ends); keep {
 			return rec, err
 		}
 	}
-	return ingest.Record{}, io.EOF
+}
+
+// read runs in its own goroutine: it declares each phase's cursor and sends
+// its rows a batch at a time, then closes s.batches. A failure is sent as
+// the last batch.
+func (s *Source) read(ctx context.Context) {
+	defer close(s.batches)
+	send := func(b *batch) bool {
+		select {
+		case s.batches <- b:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	fail := func(p *phase, err error) {
+		send(&batch{err: queryError(err, p.which, p.flag, s.where, s.sec)})
+	}
+	fetch := "FETCH FORWARD " + strconv.Itoa(s.batch) + " FROM " + cursorName
+	for pi, p := range s.phases {
+		if err := s.exec(ctx, "DECLARE "+cursorName+" NO SCROLL CURSOR FOR "+p.query); err != nil {
+			fail(p, err)
+			return
+		}
+		ncols := len(p.cols)
+		for {
+			b := &batch{phase: pi, ncols: ncols, rows: make([]string, 0, s.batch), ends: make([]int, 0, s.batch*ncols)}
+			var buf []byte
+			rr := s.conn.PgConn().ExecParams(ctx, fetch, nil, nil, nil, nil)
+			for rr.NextRow() {
+				// One string per row, sliced per column by Next: one
+				// allocation instead of one per column. (NULL and ''
+				// both become "".)
+				buf = buf[:0]
+				for _, v := range rr.Values() {
+					buf = append(buf, v...)
+					b.ends = append(b.ends, len(buf))
+				}
+				b.rows = append(b.rows, string(buf))
+			}
+			if _, err := rr.Close(); err != nil {
+				fail(p, err)
+				return
+			}
+			n := len(b.rows)
+			if n > 0 && !send(b) {
+				return
+			}
+			if n < s.batch {
+				break
+			}
+		}
+		if err := s.exec(ctx, "CLOSE "+cursorName); err != nil {
+			fail(p, err)
+			return
+		}
+	}
 }
 
 // mapRow maps one row. keep is false for an interaction whose action is
 // filtered out.
-func (s *Source) mapRow(p *phase, raw [][]byte) (rec ingest.Record, keep bool, err error) {
+func (s *Source) mapRow(p *phase, row string, ends []int) (rec ingest.Record, keep bool, err error) {
 	vals := s.vals[:0]
 	var arrays [3][]string // artists, genres, subgenres
-	// One string for the whole row, sliced per column: one allocation
-	// instead of one per column. (NULL and '' both become "".)
-	s.buf, s.ends = s.buf[:0], s.ends[:0]
-	for _, r := range raw {
-		s.buf = append(s.buf, r...)
-		s.ends = append(s.ends, len(s.buf))
-	}
-	row := string(s.buf)
 	value := func(i int) string {
 		start := 0
 		if i > 0 {
-			start = s.ends[i-1]
+			start = ends[i-1]
 		}
-		return row[start:s.ends[i]]
+		return row[start:ends[i]]
 	}
 	rowID := ""
 	if p.rowID >= 0 {
@@ -512,7 +571,7 @@ func (s *Source) mapRow(p *phase, raw [][]byte) (rec ingest.Record, keep bool, e
 				v = v[:10] + "T" + v[11:] + "Z"
 			}
 		case colArray:
-			if raw[i] == nil {
+			if v == "" { // NULL
 				break
 			}
 			elems, err := parseTextArray(v)
@@ -544,7 +603,7 @@ func (s *Source) mapRow(p *phase, raw [][]byte) (rec ingest.Record, keep bool, e
 	}
 	if t := rec.Track; t != nil {
 		for i, c := range p.cols {
-			if c.kind != colArray || raw[i] == nil {
+			if c.kind != colArray || value(i) == "" {
 				continue
 			}
 			switch c.field {
@@ -569,14 +628,15 @@ func (s *Source) exec(ctx context.Context, sql string) error {
 	return err
 }
 
-// Close ends the snapshot and closes the connection.
+// Close stops the reader, ends the snapshot and closes the connection.
 func (s *Source) Close() error {
 	if s.conn == nil {
 		return nil
 	}
-	if s.rr != nil {
-		s.rr.Close()
-		s.rr = nil
+	if s.started {
+		s.stop()
+		for range s.batches { // wait for the reader to let go of the connection
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

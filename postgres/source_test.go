@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"log/slog"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -313,4 +315,47 @@ func TestConnectionErrors(t *testing.T) {
 	}
 	// The database is untouched by the two-statement query.
 	importAll(t, openSource(t, db.URL, nil), newMemSink())
+}
+
+func TestCloseEarlyAndCancel(t *testing.T) {
+	db := newTestDB(t)
+	loadSample(t, db)
+	for _, batch := range []int{0, 5} {
+		src, err := Open(t.Context(), db.URL, &Options{BatchSize: batch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			if _, err := src.Next(t.Context()); err != nil {
+				t.Fatalf("Next: %v", err)
+			}
+		}
+		start := time.Now()
+		if err := src.Close(); err != nil {
+			t.Errorf("Close after 3 of many rows: %v", err)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("Close took %v, want it to stop the reader at once", d)
+		}
+		if err := src.Close(); err != nil {
+			t.Errorf("second Close: %v", err)
+		}
+	}
+
+	src := openSource(t, db.URL, nil)
+	ctx, cancel := context.WithCancel(t.Context())
+	if _, err := src.Next(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	for {
+		_, err := src.Next(ctx)
+		if errors.Is(err, context.Canceled) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("Next after cancel: %v, want context.Canceled", err)
+		}
+		// Rows already fetched may still come; the cancel must show soon.
+	}
 }

@@ -24,6 +24,9 @@ type Tx struct {
 	pendTracks map[string][]byte
 	pendInter  map[string][]byte
 
+	// scope numbers the sources of this transaction (see NewSource).
+	scope uint64
+
 	// The catalogue's counters, read once and written by flush: every
 	// row of an import moves several of them.
 	ctr [numCounters]struct {
@@ -278,13 +281,23 @@ func (tx *Tx) ForEachDeleted(since uint64, fn func(node uint32) error) error {
 	})
 }
 
+// NewSource starts counting interaction occurrences afresh: call it before
+// each file (or query) of an import. See PutInteraction.
+func (tx *Tx) NewSource() { tx.scope++ }
+
+// occurrenceScope identifies the current source of the current write
+// transaction, uniquely over the database's life: bbolt's transaction id
+// (which grows with each committed write) and the source's number in it.
+func (tx *Tx) occurrenceScope() uint64 { return uint64(tx.tx.ID())<<16 | tx.scope&0xffff }
+
 // PutInteraction stores one occurrence of an interaction. Identical
 // interactions (same user, track, action and time) are counted rather than
-// merged: the stored count is the most times the interaction occurred in
-// any one write transaction. So re-importing a file adds nothing, while a
-// file that lists the same interaction twice (the dev file has playlists
-// listed under two genres, without timestamps) stores it twice. added
-// reports whether the count grew. The track must be stored.
+// merged: the stored count is the most times one source (one file or query
+// of an import, see NewSource) held the interaction. So re-importing a
+// file, or giving it twice, adds nothing, while a file that lists the same
+// interaction twice (the dev file has playlists listed under two genres,
+// without timestamps) stores it twice. added reports whether the count
+// grew. The track must be stored.
 func (tx *Tx) PutInteraction(user, track, action string, unixNano int64) (added bool, err error) {
 	if user == "" || track == "" || action == "" {
 		return false, errors.New("put interaction: empty user, track or action")
@@ -297,9 +310,9 @@ func (tx *Tx) PutInteraction(user, track, action string, unixNano int64) (added 
 	if !ok {
 		v = tx.tx.Bucket(bucketInteractions).Get(key)
 	}
-	count, txid, seen := decodeInteraction(v)
-	if cur := uint64(tx.tx.ID()); txid != cur {
-		txid, seen = cur, 0
+	count, scope, seen := decodeInteraction(v)
+	if cur := tx.occurrenceScope(); scope != cur {
+		scope, seen = cur, 0
 	}
 	seen++
 	added = seen > count
@@ -309,7 +322,7 @@ func (tx *Tx) PutInteraction(user, track, action string, unixNano int64) (added 
 	if tx.pendInter == nil {
 		tx.pendInter = make(map[string][]byte)
 	}
-	tx.pendInter[string(key)] = encodeInteraction(count, txid, seen)
+	tx.pendInter[string(key)] = encodeInteraction(count, scope, seen)
 	if !added {
 		return false, nil
 	}
@@ -327,7 +340,7 @@ func (tx *Tx) PutInteraction(user, track, action string, unixNano int64) (added 
 }
 
 // An interaction's value is uvarints: how many times it is stored, and the
-// id of the last write transaction that put it with how many times it did.
+// last source (occurrenceScope) that put it with how many times it did.
 // The first format's value, present (a single 1), reads as a count of 1.
 func encodeInteraction(count, txid, seen uint64) []byte {
 	v := make([]byte, 0, 3*binary.MaxVarintLen64)

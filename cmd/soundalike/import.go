@@ -39,7 +39,9 @@ Imports CSV, TSV or JSON Lines files, each optionally gzip-compressed ("-" is
 stdin). Columns are found by name: the track id (track_id, id, spotify_id,
 uri), the eleven Spotify audio features, metadata (track_name, track_artist,
 …) and, for interactions, a user (user_id, playlist_id) with action and
-timestamp. Rejected rows are listed with file, line and reason; the exit code
+timestamp. A file of only a track id, a user, an action and a timestamp adds
+interactions to tracks already imported (earlier files of the same command
+count). Rejected rows are listed with file, line and reason; the exit code
 is then 1. Everything is written in one transaction.
 
 With --postgres, reads the app's PostgreSQL database instead (URL, or

@@ -1,10 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"os/exec"
@@ -81,20 +81,12 @@ INSERT INTO "TrackInteraction" VALUES
 	return u.String(), password
 }
 
-// runCLI runs the command line with buffers.
-func runCLI(t *testing.T, args ...string) (stdout, stderr string, err error) {
-	t.Helper()
-	var out, errw bytes.Buffer
-	err = run(t.Context(), args, strings.NewReader(""), &out, &errw)
-	return out.String(), errw.String(), err
-}
-
 func TestImportPostgres(t *testing.T) {
 	u, password := pgTestDB(t)
 	dbPath := filepath.Join(t.TempDir(), "s.db")
 
 	// The URL after the flag, and more flags after the URL.
-	out, stderr, err := runCLI(t, "import", "--db", dbPath, "--postgres", u, "--json")
+	out, stderr, err := runCmd(t.Context(), "import", "--db", dbPath, "--postgres", u, "--json")
 	if err != nil {
 		t.Fatalf("import: %v\n%s", err, stderr)
 	}
@@ -117,7 +109,7 @@ func TestImportPostgres(t *testing.T) {
 
 	// --postgres without a value reads $DATABASE_URL; a re-import adds nothing.
 	t.Setenv("DATABASE_URL", u)
-	out, stderr, err = runCLI(t, "import", "--postgres", "--db", dbPath, "--actions", "play,like,addToPlaylist,skip")
+	out, stderr, err = runCmd(t.Context(), "import", "--postgres", "--db", dbPath, "--actions", "play,like,addToPlaylist,skip")
 	if err != nil {
 		t.Fatalf("import --postgres with DATABASE_URL: %v\n%s", err, stderr)
 	}
@@ -138,7 +130,7 @@ func TestImportPostgresStrictAndRejects(t *testing.T) {
 	  f.speechiness, f.acousticness, f.instrumentalness, f.liveness, f.valence, f.tempo
 	  FROM "Track" t JOIN "TrackFeatures" f ON f."trackId" = t.id`
 
-	out, stderr, err := runCLI(t, "import", "--db", dbPath, "--strict", "--no-interactions", "--postgres="+u, "--tracks-query", bad)
+	out, stderr, err := runCmd(t.Context(), "import", "--db", dbPath, "--strict", "--no-interactions", "--postgres="+u, "--tracks-query", bad)
 	if !errors.Is(err, errSilent) {
 		t.Fatalf("strict import with bad rows: %v, want the silent non-zero exit", err)
 	}
@@ -185,7 +177,7 @@ func TestImportPostgresErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("DATABASE_URL", tt.env)
-			out, stderr, err := runCLI(t, append([]string{"import", "--db", dbPath}, tt.args...)...)
+			out, stderr, err := runCmd(t.Context(), append([]string{"import", "--db", dbPath}, tt.args...)...)
 			if err == nil {
 				t.Fatalf("import %v succeeded, want an error", tt.args)
 			}
@@ -205,5 +197,61 @@ func TestImportPostgresErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(dbPath); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a failed import created %s (%v): want nothing touched", dbPath, err)
+	}
+}
+
+// TestPostgresFlagForms needs no server: it checks how --postgres finds its
+// URL.
+func TestPostgresFlagForms(t *testing.T) {
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == "DATABASE_URL" {
+				return v
+			}
+			return ""
+		}
+	}
+	const u, e = "postgres://a:pw@h/db", "postgres://b:pw@h/env"
+	tests := []struct {
+		args    []string
+		env     string
+		want    string
+		actions []string
+		json    bool
+		usage   bool
+	}{
+		{args: []string{"--postgres", u}, want: u},
+		{args: []string{"--postgres=" + u}, want: u},
+		{args: []string{"--postgres", u, "--json", "--actions", "like, play"}, want: u, json: true, actions: []string{"like", "play"}},
+		{args: []string{"--json", "--postgres"}, env: e, want: e, json: true},
+		{args: []string{"--postgres="}, env: e, want: e},
+		{args: []string{"--postgres", ""}, env: e, want: e},
+		{args: []string{"--postgres", "host=h user=a password=pw dbname=db"}, want: "host=h user=a password=pw dbname=db"},
+		{args: []string{"--postgres"}, usage: true},
+		{args: []string{"--postgres=" + u, "x.csv"}, usage: true},
+		{args: []string{"--postgres", u, "x.csv"}, usage: true},
+		{args: []string{"--postgres", u, "--actions", ""}, usage: true},
+	}
+	for _, tt := range tests {
+		fs := newFlagSet("import", stdio{err: io.Discard}, nil)
+		asJSON := fs.Bool("json", false, "")
+		p := addPostgresFlags(fs)
+		if err := parseFlags(fs, tt.args); err != nil {
+			t.Fatalf("parse %q: %v", tt.args, err)
+		}
+		if !p.given() {
+			t.Fatalf("%q: --postgres not seen", tt.args)
+		}
+		got, opts, err := p.resolve(fs, false, env(tt.env))
+		if tt.usage {
+			var ue usageError
+			if !errors.As(err, &ue) {
+				t.Errorf("%q: %v, want a usage error", tt.args, err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want || *asJSON != tt.json || strings.Join(opts.Actions, ",") != strings.Join(tt.actions, ",") {
+			t.Errorf("%q: url %q, json %v, actions %q, %v; want %q, %v, %q", tt.args, got, *asJSON, opts.Actions, err, tt.want, tt.json, tt.actions)
+		}
 	}
 }

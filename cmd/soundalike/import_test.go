@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -15,16 +14,6 @@ import (
 )
 
 const testdata = "../../testdata/"
-
-// cli runs the command line with buffers and returns stdout, stderr and
-// the exit code main would use.
-func cli(t *testing.T, stdin string, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	var out, errw bytes.Buffer
-	err := run(t.Context(), args, strings.NewReader(stdin), &out, &errw)
-	code = exitCode(err, &errw)
-	return out.String(), errw.String(), code
-}
 
 func info(t *testing.T, db string) infoJSON {
 	t.Helper()
@@ -195,6 +184,19 @@ func TestImportNoInteractionsAndStdin(t *testing.T) {
 	got := info(t, db)
 	if got.Tracks != 4 || got.Interactions != 0 || got.Users != 0 {
 		t.Errorf("info = %+v, want 4 tracks (3 from the TSV, 3 from the JSONL, 2 ids shared) and no interactions", got)
+	}
+}
+
+// TestImportSameFileTwiceInOneCommand: interactions are counted per
+// file, so giving a file twice stores them once.
+func TestImportSameFileTwiceInOneCommand(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "twice.db")
+	tracks, users, rows := sampleCounts(t)
+	if _, errOut, code := cli(t, "", "import", "--db", db, testdata+"spotify_sample.csv", testdata+"spotify_sample.csv"); code != 0 {
+		t.Fatalf("import: exit %d: %s", code, errOut)
+	}
+	if got := info(t, db); got.Tracks != tracks || got.Users != users || got.Interactions != rows {
+		t.Errorf("info = %+v, want %d tracks, %d users, %d interactions", got, tracks, users, rows)
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/server"
+	"github.com/audotics/soundalike/storage"
 )
 
 func init() {
@@ -75,7 +77,7 @@ without a restart. SIGINT or SIGTERM shuts it down gracefully.`)
 	}
 	defer ln.Close()
 
-	eng, err := soundalike.Open(dbPath, &soundalike.Options{Detached: true, Logger: logger})
+	eng, err := openDetached(ctx, dbPath, logger)
 	if err != nil {
 		return err
 	}
@@ -122,4 +124,24 @@ func parsePrefixes(s string) ([]netip.Prefix, error) {
 		ps = append(ps, p)
 	}
 	return ps, nil
+}
+
+// openDetached opens the engine for serving. A batch job (import, train,
+// reindex) holds the database for as long as it runs, so a lock is waited
+// out, with a line now and then, rather than treated as a failure.
+func openDetached(ctx context.Context, path string, logger *slog.Logger) (*soundalike.Engine, error) {
+	for i := 0; ; i++ {
+		eng, err := soundalike.Open(path, &soundalike.Options{Detached: true, Logger: logger})
+		if !errors.Is(err, storage.ErrLocked) {
+			return eng, err
+		}
+		if i%15 == 0 {
+			logger.Warn("the database is busy (a batch job is writing to it); waiting to load it", "db", path)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%s: still locked by another process when stopped: %w", path, ctx.Err())
+		case <-time.After(time.Second):
+		}
+	}
 }
