@@ -68,14 +68,6 @@ func testDB(t testing.TB, n int) string {
 	return path
 }
 
-// runCmd runs the command line args with buffers for stdio: the one test
-// helper the command tests share.
-func runCmd(ctx context.Context, args ...string) (stdout, stderr string, err error) {
-	var out, errw bytes.Buffer
-	err = run(ctx, args, strings.NewReader(""), &out, &errw)
-	return out.String(), errw.String(), err
-}
-
 // `similar --json` prints what GET /similar answers, took_us aside.
 func TestSimilarCommandMatchesAPI(t *testing.T) {
 	db := testDB(t, 300)
