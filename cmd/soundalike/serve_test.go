@@ -97,6 +97,11 @@ func TestSimilarCommandMatchesAPI(t *testing.T) {
 	if len(cli.Results) != 5 || cli.Track == nil || cli.Track.TrackID != "t0007" {
 		t.Fatalf("similar --json = %s, want t0007 and 5 results", out)
 	}
+	for _, r := range api.Results {
+		if r.TrackID == "t0007" {
+			t.Errorf("GET /similar?track=t0007 returned t0007 itself: %+v", api.Results)
+		}
+	}
 	cb, _ := json.Marshal(cli)
 	ab, _ := json.Marshal(api)
 	if !bytes.Equal(cb, ab) {
