@@ -26,7 +26,7 @@ import (
 	"time"
 
 	"github.com/audotics/soundalike"
-	"github.com/audotics/soundalike/embedder"
+	"github.com/audotics/soundalike/internal/synth"
 	"github.com/audotics/soundalike/server"
 )
 
@@ -403,13 +403,14 @@ func buildSyntheticDB(ctx context.Context, path string, n, dim int, say func(str
 		return err
 	}
 	defer eng.Close()
-	rng := rand.New(rand.NewPCG(1, 2))
 	start := time.Now()
 	const batch = 50_000
 	for lo := 0; lo < n; lo += batch {
 		err := eng.Import(ctx, func(tx *soundalike.ImportTx) error {
+			var t soundalike.Track
 			for i := lo; i < min(lo+batch, n); i++ {
-				if _, _, err := tx.PutTrack(syntheticTrack(rng, i)); err != nil {
+				synth.Track(1, i, &t)
+				if _, _, err := tx.PutTrack(&t); err != nil {
 					return err
 				}
 			}
@@ -420,7 +421,7 @@ func buildSyntheticDB(ctx context.Context, path string, n, dim int, say func(str
 		}
 	}
 	say("  imported %d tracks in %v", n, time.Since(start).Round(time.Millisecond))
-	m, err := syntheticModel(dim)
+	m, err := synth.Model(1, []int{128, 64}, dim)
 	if err != nil {
 		return err
 	}
@@ -440,49 +441,6 @@ func buildSyntheticDB(ctx context.Context, path string, n, dim int, say func(str
 	}
 	say("  indexed %d tracks in %v", rs.Inserted, rs.Took.Round(time.Millisecond))
 	return nil
-}
-
-// syntheticTrack is track i of a reproducible synthetic catalogue.
-func syntheticTrack(rng *rand.Rand, i int) *soundalike.Track {
-	return &soundalike.Track{
-		ID: soundalike.TrackID(fmt.Sprintf("s%07d", i)),
-		Features: soundalike.Features{
-			Acousticness: rng.Float64(), Danceability: rng.Float64(), Energy: rng.Float64(),
-			Instrumentalness: rng.Float64() * rng.Float64(), Key: rng.IntN(12), Liveness: rng.Float64(),
-			Loudness: -20 * rng.Float64(), Mode: rng.IntN(2), Speechiness: rng.Float64() / 2,
-			Tempo: 60 + 120*rng.Float64(), Valence: rng.Float64(),
-		},
-		Name: fmt.Sprintf("Song %d", i), Artists: []string{fmt.Sprintf("Artist %d", i%50_000)},
-		Popularity: rng.IntN(101), DurationMS: 120_000 + rng.IntN(240_000),
-		ReleaseDate: strconv.Itoa(1960 + rng.IntN(60)),
-	}
-}
-
-// syntheticModel is a reproducible random MLP (11 → 64 ReLU → dim) over
-// the eleven features: it gives every track a distinct embedding, though
-// not a meaningful one.
-func syntheticModel(dim int) (*embedder.Model, error) {
-	rng := rand.New(rand.NewPCG(7, 7))
-	var inputs []embedder.Input
-	for _, n := range soundalike.FeatureNames {
-		inputs = append(inputs, embedder.Input{Name: n})
-	}
-	width := len(inputs)
-	mean, std := make([]float32, width), make([]float32, width)
-	for i := range std {
-		std[i] = 1
-	}
-	mean[6], std[6] = -10, 6   // loudness
-	mean[9], std[9] = 120, 35  // tempo
-	mean[4], std[4] = 5.5, 3.5 // key
-	layer := func(in, out int, act embedder.Activation) embedder.Layer {
-		l := embedder.Layer{In: in, Out: out, W: make([]float32, in*out), B: make([]float32, out), Activation: act}
-		for i := range l.W {
-			l.W[i] = float32(rng.NormFloat64()) / float32(math.Sqrt(float64(in)))
-		}
-		return l
-	}
-	return embedder.New(inputs, mean, std, []embedder.Layer{layer(width, 64, embedder.ReLU), layer(64, dim, embedder.Identity)}, []byte(`{"synthetic":true}`))
 }
 
 func (r *serveBenchReport) writeTable(w io.Writer) error {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/internal/synth"
 	"github.com/audotics/soundalike/server"
 )
 
@@ -55,7 +56,7 @@ func testDB(t testing.TB, n int) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := syntheticModel(16)
+	m, err := synth.Model(1, []int{32}, 16)
 	if err != nil {
 		t.Fatal(err)
 	}
