@@ -137,12 +137,12 @@ func (e *Engine) Tracks(ctx context.Context) ([]Track, error) {
 }
 
 // Track returns one catalogue track, from the loaded snapshot when there is
-// one, else from the database.
+// one, else from the database. The track may be shared with the engine's
+// snapshot: treat it as read-only (copy it to change it).
 func (e *Engine) Track(ctx context.Context, id TrackID) (*Track, error) {
 	if s := e.snap.Load(); s != nil {
 		if n, ok := s.byID[id]; ok {
-			t := s.tracks[n]
-			return &t, nil
+			return &s.tracks[n], nil // no copy: 21 calls per /similar response
 		}
 		return nil, fmt.Errorf("track %q: %w", id, ErrNotFound)
 	}

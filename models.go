@@ -78,43 +78,6 @@ func (e *Engine) SaveModel(ctx context.Context, m *embedder.Model, run ModelRun)
 	return meta.info(v), nil
 }
 
-// UpdateModelMetrics replaces a stored model's evaluation figures (for
-// example after `soundalike eval`).
-func (e *Engine) UpdateModelMetrics(ctx context.Context, version string, metrics json.RawMessage) error {
-	db, err := e.writable()
-	if err != nil {
-		return err
-	}
-	v, err := ParseModelVersion(version)
-	if err != nil {
-		return err
-	}
-	e.writeMu.Lock()
-	defer e.writeMu.Unlock()
-	return db.Update(func(tx *storage.Tx) error {
-		if v == 0 {
-			v = tx.CurrentModel()
-		}
-		_, raw, ok, err := tx.Model(v)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return fmt.Errorf("model %s: %w", formatVersion(v), ErrNoModel)
-		}
-		var meta modelMeta
-		if err := json.Unmarshal(raw, &meta); err != nil {
-			return fmt.Errorf("model %s: metadata: %w", formatVersion(v), err)
-		}
-		meta.Metrics = metrics
-		b, err := json.Marshal(meta)
-		if err != nil {
-			return err
-		}
-		return tx.UpdateModelMeta(v, b)
-	})
-}
-
 // LoadModel returns a stored model ("" = the current one) and its
 // description. It fails with ErrNoModel when there is none.
 func (e *Engine) LoadModel(ctx context.Context, version string) (*embedder.Model, ModelInfo, error) {

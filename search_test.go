@@ -13,34 +13,14 @@ import (
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/embedder"
+	"github.com/audotics/soundalike/internal/synth"
 )
 
-// randomModel is a small random MLP over the eleven features: enough to
-// give every track a distinct, deterministic embedding.
+// randomModel is a small random MLP: enough to give every track a
+// distinct, deterministic embedding.
 func randomModel(t testing.TB, dim int) *embedder.Model {
 	t.Helper()
-	rng := rand.New(rand.NewPCG(7, 7))
-	var inputs []embedder.Input
-	for _, n := range soundalike.FeatureNames {
-		inputs = append(inputs, embedder.Input{Name: n})
-	}
-	width := len(inputs)
-	mean := make([]float32, width)
-	std := make([]float32, width)
-	for i := range std {
-		std[i] = 1
-	}
-	mean[6], std[6] = -8, 4    // loudness
-	mean[9], std[9] = 120, 30  // tempo
-	mean[4], std[4] = 5.5, 3.5 // key
-	layer := func(in, out int, act embedder.Activation) embedder.Layer {
-		l := embedder.Layer{In: in, Out: out, W: make([]float32, in*out), B: make([]float32, out), Activation: act}
-		for i := range l.W {
-			l.W[i] = float32(rng.NormFloat64()) / float32(math.Sqrt(float64(in)))
-		}
-		return l
-	}
-	m, err := embedder.New(inputs, mean, std, []embedder.Layer{layer(width, 32, embedder.ReLU), layer(32, dim, embedder.Identity)}, []byte(`{}`))
+	m, err := synth.Model(7, []int{32}, dim)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -654,3 +654,21 @@ func mustPrefix(t *testing.T, s string) netip.Prefix {
 	}
 	return p
 }
+
+// registererOnly hides the Gatherer side of a registry.
+type registererOnly struct{ prometheus.Registerer }
+
+// Given a Registerer that is not a Gatherer and an explicit Gatherer, when
+// GET /metrics, expect the Gatherer's metrics, including the server's.
+func TestMetricsExplicitGatherer(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	h := server.New(newFake(), &server.Options{Registerer: registererOnly{reg}, Gatherer: reg})
+	do(t, h, "GET", "/healthz", "")
+	w := do(t, h, "GET", "/metrics", "")
+	if w.Code != 200 || !strings.Contains(w.Body.String(), `soundalike_http_requests_total{method="GET",route="/healthz",status="200"} 1`) {
+		t.Errorf("GET /metrics = %d, want the healthz request counted:\n%.2000s", w.Code, w.Body)
+	}
+	if strings.Contains(w.Body.String(), "go_goroutines") {
+		t.Error("GET /metrics has the runtime collectors, want only what the caller's registry holds")
+	}
+}

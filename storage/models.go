@@ -69,16 +69,6 @@ func (tx *Tx) ForEachModel(fn func(version uint64, meta []byte) error) error {
 	})
 }
 
-// UpdateModelMeta replaces a stored model's metadata (e.g. to add
-// evaluation figures after training).
-func (tx *Tx) UpdateModelMeta(version uint64, meta []byte) error {
-	b := tx.tx.Bucket(bucketModels).Bucket(u64key(version))
-	if b == nil {
-		return fmt.Errorf("model version %d does not exist", version)
-	}
-	return b.Put(keyMeta, meta)
-}
-
 // putChunked stores a value that may exceed bbolt's comfortable value size
 // as a nested bucket of checksummed chunks.
 func putChunked(parent *bolt.Bucket, name, data []byte) error {

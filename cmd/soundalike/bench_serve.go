@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -20,11 +21,12 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/audotics/soundalike"
-	"github.com/audotics/soundalike/embedder"
+	"github.com/audotics/soundalike/internal/synth"
 	"github.com/audotics/soundalike/server"
 )
 
@@ -59,6 +61,8 @@ type serveBenchReport struct {
 	Errors        int     `json:"errors"`
 	Seconds       float64 `json:"seconds"`
 	QPS           float64 `json:"qps"`
+	CPUSeconds    float64 `json:"cpu_seconds"` // user+system CPU of the process (client and server) while measuring
+	CoresUsed     float64 `json:"cores_used"`  // CPUSeconds / Seconds: how much of the machine the process got
 	ServerP50US   float64 `json:"server_p50_us"`
 	ServerP90US   float64 `json:"server_p90_us"`
 	ServerP99US   float64 `json:"server_p99_us"`
@@ -68,6 +72,8 @@ type serveBenchReport struct {
 	ClientP99US   float64 `json:"client_p99_us"`
 	BaselineP50US float64 `json:"baseline_p50_us"`
 	BaselineP99US float64 `json:"baseline_p99_us"`
+	HandlerP50US  float64 `json:"handler_p50_us"`
+	HandlerP99US  float64 `json:"handler_p99_us"`
 	HeapMiB       float64 `json:"heap_mib"`
 	RSSMiB        float64 `json:"rss_mib"`
 	MaxRSSMiB     float64 `json:"max_rss_mib"`
@@ -178,9 +184,18 @@ func benchServe(ctx context.Context, cfg serveBenchConfig, progress io.Writer) (
 	say("loaded %d tracks, %d indexed, model %s in %.1fs; heap %.0f MiB, RSS %.0f MiB",
 		rep.Tracks, rep.Indexed, rep.Model, rep.LoadSeconds, rep.HeapMiB, rep.RSSMiB)
 
-	// Baseline: the same answer in-process, without HTTP.
+	// Access logs are formatted as `serve --log json` does, then dropped,
+	// so their cost is in the figures but the disk is not.
+	srv := server.New(eng, &server.Options{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+
+	// Baseline: the answer in-process without HTTP (server.Similar, which
+	// GET /similar calls), interleaved query by query with the whole
+	// handler called in-process (no network) on other random ids, so that
+	// both see the same machine load and their ratio is the handler's
+	// overhead.
 	rng := rand.New(rand.NewPCG(42, 42))
 	base := make([]time.Duration, 0, cfg.Baseline)
+	inproc := make([]time.Duration, 0, cfg.Baseline)
 	for range cfg.Baseline {
 		id := ids[rng.IntN(len(ids))]
 		t0 := time.Now()
@@ -188,14 +203,24 @@ func benchServe(ctx context.Context, cfg serveBenchConfig, progress io.Writer) (
 			return nil, fmt.Errorf("baseline similar %s: %w", id, err)
 		}
 		base = append(base, time.Since(t0))
+		// Another id: the same one would find its part of the graph in
+		// the cache the baseline call just warmed.
+		id = ids[rng.IntN(len(ids))]
+		req := httptest.NewRequestWithContext(ctx, "GET", "/similar?k="+strconv.Itoa(cfg.K)+"&track="+string(id), nil)
+		w := httptest.NewRecorder()
+		t0 = time.Now()
+		srv.ServeHTTP(w, req)
+		inproc = append(inproc, time.Since(t0))
+		if w.Code != 200 {
+			return nil, fmt.Errorf("in-process GET /similar?track=%s = %d %s", id, w.Code, w.Body)
+		}
 	}
 	slices.Sort(base)
+	slices.Sort(inproc)
 	rep.BaselineP50US, rep.BaselineP99US = pctUS(base, 0.50), pctUS(base, 0.99)
+	rep.HandlerP50US, rep.HandlerP99US = pctUS(inproc, 0.50), pctUS(inproc, 0.99)
 
-	// The server, timed around its handler.
-	// Access logs are formatted as `serve --log json` does, then dropped,
-	// so their cost is in the figures but the disk is not.
-	srv := server.New(eng, &server.Options{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	// The server on loopback, timed around its handler.
 	timed := &timedHandler{h: srv, d: make([]time.Duration, cfg.Warmup+cfg.Requests+cfg.Conns)}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -212,12 +237,15 @@ func benchServe(ctx context.Context, cfg serveBenchConfig, progress io.Writer) (
 		return nil, err
 	}
 	timed.n.Store(0)
+	cpu0 := cpuTime()
 	t0 := time.Now()
 	client, errs, err := load(ctx, url, ids, cfg.Conns, cfg.Requests, cfg.Duration, 2)
 	if err != nil {
 		return nil, err
 	}
 	rep.Seconds = time.Since(t0).Seconds()
+	rep.CPUSeconds = (cpuTime() - cpu0).Seconds()
+	rep.CoresUsed = rep.CPUSeconds / rep.Seconds
 	rep.Requests, rep.Errors = len(client), errs
 	rep.QPS = float64(len(client)) / rep.Seconds
 	slices.Sort(client)
@@ -318,6 +346,15 @@ func pctUS(sorted []time.Duration, p float64) float64 {
 	return float64(sorted[max(i, 0)]) / 1e3
 }
 
+// cpuTime is the process's user+system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // rssMiB is the process's resident set size from /proc (0 elsewhere).
 func rssMiB() float64 {
 	b, err := os.ReadFile("/proc/self/status")
@@ -366,13 +403,14 @@ func buildSyntheticDB(ctx context.Context, path string, n, dim int, say func(str
 		return err
 	}
 	defer eng.Close()
-	rng := rand.New(rand.NewPCG(1, 2))
 	start := time.Now()
 	const batch = 50_000
 	for lo := 0; lo < n; lo += batch {
 		err := eng.Import(ctx, func(tx *soundalike.ImportTx) error {
+			var t soundalike.Track
 			for i := lo; i < min(lo+batch, n); i++ {
-				if _, _, err := tx.PutTrack(syntheticTrack(rng, i)); err != nil {
+				synth.Track(1, i, &t)
+				if _, _, err := tx.PutTrack(&t); err != nil {
 					return err
 				}
 			}
@@ -383,7 +421,7 @@ func buildSyntheticDB(ctx context.Context, path string, n, dim int, say func(str
 		}
 	}
 	say("  imported %d tracks in %v", n, time.Since(start).Round(time.Millisecond))
-	m, err := syntheticModel(dim)
+	m, err := synth.Model(1, []int{128, 64}, dim)
 	if err != nil {
 		return err
 	}
@@ -405,57 +443,16 @@ func buildSyntheticDB(ctx context.Context, path string, n, dim int, say func(str
 	return nil
 }
 
-// syntheticTrack is track i of a reproducible synthetic catalogue.
-func syntheticTrack(rng *rand.Rand, i int) *soundalike.Track {
-	return &soundalike.Track{
-		ID: soundalike.TrackID(fmt.Sprintf("s%07d", i)),
-		Features: soundalike.Features{
-			Acousticness: rng.Float64(), Danceability: rng.Float64(), Energy: rng.Float64(),
-			Instrumentalness: rng.Float64() * rng.Float64(), Key: rng.IntN(12), Liveness: rng.Float64(),
-			Loudness: -20 * rng.Float64(), Mode: rng.IntN(2), Speechiness: rng.Float64() / 2,
-			Tempo: 60 + 120*rng.Float64(), Valence: rng.Float64(),
-		},
-		Name: fmt.Sprintf("Song %d", i), Artists: []string{fmt.Sprintf("Artist %d", i%50_000)},
-		Popularity: rng.IntN(101), DurationMS: 120_000 + rng.IntN(240_000),
-		ReleaseDate: strconv.Itoa(1960 + rng.IntN(60)),
-	}
-}
-
-// syntheticModel is a reproducible random MLP (11 → 64 ReLU → dim) over
-// the eleven features: it gives every track a distinct embedding, though
-// not a meaningful one.
-func syntheticModel(dim int) (*embedder.Model, error) {
-	rng := rand.New(rand.NewPCG(7, 7))
-	var inputs []embedder.Input
-	for _, n := range soundalike.FeatureNames {
-		inputs = append(inputs, embedder.Input{Name: n})
-	}
-	width := len(inputs)
-	mean, std := make([]float32, width), make([]float32, width)
-	for i := range std {
-		std[i] = 1
-	}
-	mean[6], std[6] = -10, 6   // loudness
-	mean[9], std[9] = 120, 35  // tempo
-	mean[4], std[4] = 5.5, 3.5 // key
-	layer := func(in, out int, act embedder.Activation) embedder.Layer {
-		l := embedder.Layer{In: in, Out: out, W: make([]float32, in*out), B: make([]float32, out), Activation: act}
-		for i := range l.W {
-			l.W[i] = float32(rng.NormFloat64()) / float32(math.Sqrt(float64(in)))
-		}
-		return l
-	}
-	return embedder.New(inputs, mean, std, []embedder.Layer{layer(width, 64, embedder.ReLU), layer(64, dim, embedder.Identity)}, []byte(`{"synthetic":true}`))
-}
-
 func (r *serveBenchReport) writeTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "catalogue\t%d tracks, %d indexed, model %s\n", r.Tracks, r.Indexed, r.Model)
 	fmt.Fprintf(tw, "load\t%d connections, k=%d, GOMAXPROCS=%d (client and server share the process)\n", r.Conns, r.K, r.GOMAXPROCS)
 	fmt.Fprintf(tw, "requests\t%d in %.1fs, %d errors, %.0f QPS\n", r.Requests, r.Seconds, r.Errors, r.QPS)
+	fmt.Fprintf(tw, "process CPU while measuring\t%.1fs, %.2f cores, %.0f µs per request (client + server)\n", r.CPUSeconds, r.CoresUsed, 1e6*r.CPUSeconds/float64(max(r.Requests, 1)))
 	fmt.Fprintf(tw, "server-side latency\tp50 %.0f µs, p90 %.0f µs, p99 %.0f µs, max %.0f µs\n", r.ServerP50US, r.ServerP90US, r.ServerP99US, r.ServerMaxUS)
 	fmt.Fprintf(tw, "client latency\tp50 %.0f µs, p90 %.0f µs, p99 %.0f µs\n", r.ClientP50US, r.ClientP90US, r.ClientP99US)
-	fmt.Fprintf(tw, "baseline (in-process, no HTTP, 1 caller)\tp50 %.0f µs, p99 %.0f µs\n", r.BaselineP50US, r.BaselineP99US)
+	fmt.Fprintf(tw, "baseline: server.Similar in-process, 1 caller\tp50 %.0f µs, p99 %.0f µs\n", r.BaselineP50US, r.BaselineP99US)
+	fmt.Fprintf(tw, "handler in-process (httptest), interleaved\tp50 %.0f µs, p99 %.0f µs (p50 ratio to baseline %.2f)\n", r.HandlerP50US, r.HandlerP99US, r.HandlerP50US/r.BaselineP50US)
 	fmt.Fprintf(tw, "load time\t%.1fs (detached: catalogue, model and index read into memory)\n", r.LoadSeconds)
 	fmt.Fprintf(tw, "server memory after load\theap %.0f MiB, RSS %.0f MiB (after the run %.0f MiB)\n", r.HeapMiB, r.RSSMiB, r.MaxRSSMiB)
 	return tw.Flush()

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/internal/synth"
 	"github.com/audotics/soundalike/server"
 )
 
@@ -55,7 +56,7 @@ func testDB(t testing.TB, n int) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := syntheticModel(16)
+	m, err := synth.Model(1, []int{32}, 16)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,6 +97,11 @@ func TestSimilarCommandMatchesAPI(t *testing.T) {
 	cli, api := norm(out), norm(w.Body.String())
 	if len(cli.Results) != 5 || cli.Track == nil || cli.Track.TrackID != "t0007" {
 		t.Fatalf("similar --json = %s, want t0007 and 5 results", out)
+	}
+	for _, r := range api.Results {
+		if r.TrackID == "t0007" {
+			t.Errorf("GET /similar?track=t0007 returned t0007 itself: %+v", api.Results)
+		}
 	}
 	cb, _ := json.Marshal(cli)
 	ab, _ := json.Marshal(api)
@@ -302,7 +308,7 @@ func TestBenchServe(t *testing.T) {
 		t.Errorf("report = %+v, want 500 tracks indexed, 300 requests, no errors", rep)
 	}
 	if !(0 < rep.ServerP50US && rep.ServerP50US <= rep.ServerP99US && rep.ServerP99US <= rep.ServerMaxUS) ||
-		!(0 < rep.ClientP50US && rep.ClientP50US <= rep.ClientP99US) || rep.BaselineP50US <= 0 || rep.HeapMiB <= 0 {
+		!(0 < rep.ClientP50US && rep.ClientP50US <= rep.ClientP99US) || rep.BaselineP50US <= 0 || rep.HandlerP50US <= 0 || rep.HeapMiB <= 0 {
 		t.Errorf("report = %+v, want positive, ordered percentiles and memory", rep)
 	}
 	if _, _, err := runCmd(t.Context(), "bench", "serve", "--conns", "0"); err == nil || exitCode(err, io.Discard) != 2 {
