@@ -268,3 +268,20 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatalf("Train(one track) = %v, want ErrTooFewTracks", err)
 	}
 }
+
+func TestTrainHardNegatives(t *testing.T) {
+	tracks, ins := loadSample(t)
+	cfg := smallConfig()
+	cfg.HardNegatives = true
+	a, err := Train(t.Context(), tracks, ins, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Train(t.Context(), tracks, ins, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.Config.HardNegatives || string(a.Model.Marshal()) != string(b.Model.Marshal()) {
+		t.Fatalf("--hard-negatives: recorded %v; two runs with one seed equal: %v", a.Config.HardNegatives, string(a.Model.Marshal()) == string(b.Model.Marshal()))
+	}
+}
