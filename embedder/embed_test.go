@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/audotics/soundalike/internal/cputime"
 )
 
 // randomModel returns a model of the default shape (the 14 raw inputs of
@@ -243,11 +245,11 @@ func BenchmarkEmbed(b *testing.B) {
 	raw := randomRaw(1, 3)
 	dst := make([]float32, m.Dim())
 	b.ReportAllocs()
-	c0 := cpuTime()
+	c0 := cputime.Process()
 	for b.Loop() {
 		dst = m.Embed(raw, dst)
 	}
-	reportRates(b, 1, cpuTime()-c0)
+	reportRates(b, 1, cputime.Process()-c0)
 }
 
 func BenchmarkEmbedBatch(b *testing.B) {
@@ -256,11 +258,11 @@ func BenchmarkEmbedBatch(b *testing.B) {
 	raw := randomRaw(n, 3)
 	dst := make([]float32, n*m.Dim())
 	b.ReportAllocs()
-	c0 := cpuTime()
+	c0 := cputime.Process()
 	for b.Loop() {
 		dst = m.EmbedBatch(raw, dst)
 	}
-	reportRates(b, n, cpuTime()-c0)
+	reportRates(b, n, cputime.Process()-c0)
 }
 
 // reportRates reports tracks per wall second and per CPU second (user+sys

@@ -8,9 +8,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/audotics/soundalike/internal/cputime"
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/ingest"
@@ -49,16 +50,7 @@ func benchData(b *testing.B) (name string, data []byte) {
 // (user+sys since start, GC included).
 func reportRows(b *testing.B, rows int, start time.Duration) {
 	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
-	b.ReportMetric(float64(rows)/(cpuTime()-start).Seconds(), "rows/cpu-s")
-}
-
-// cpuTime is the process's user+sys CPU time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64(rows)/(cputime.Process()-start).Seconds(), "rows/cpu-s")
 }
 
 // BenchmarkCSVBaseline is encoding/csv alone (ReuseRecord), no mapping:
@@ -66,7 +58,7 @@ func cpuTime() time.Duration {
 func BenchmarkCSVBaseline(b *testing.B) {
 	_, data := benchData(b)
 	b.ReportAllocs()
-	rows, cpu := 0, cpuTime()
+	rows, cpu := 0, cputime.Process()
 	for b.Loop() {
 		r := csv.NewReader(bytes.NewReader(data))
 		r.ReuseRecord = true
@@ -89,7 +81,7 @@ func BenchmarkCSVBaseline(b *testing.B) {
 func BenchmarkCSV(b *testing.B) {
 	name, data := benchData(b)
 	b.ReportAllocs()
-	rows, cpu := 0, cpuTime()
+	rows, cpu := 0, cputime.Process()
 	for b.Loop() {
 		src, err := ingest.NewReader(name, bytes.NewReader(data))
 		if err != nil {
@@ -114,7 +106,7 @@ func BenchmarkCSVGzip(b *testing.B) {
 	name, data := benchData(b)
 	gz := gzipped(b, data)
 	b.ReportAllocs()
-	rows, cpu := 0, cpuTime()
+	rows, cpu := 0, cputime.Process()
 	for b.Loop() {
 		src, err := ingest.NewReader(name+".gz", bytes.NewReader(gz))
 		if err != nil {
@@ -144,7 +136,7 @@ func (nopSink) PutInteraction(*soundalike.Interaction) (bool, error) { return tr
 func BenchmarkRun(b *testing.B) {
 	name, data := benchData(b)
 	b.ReportAllocs()
-	rows, cpu := 0, cpuTime()
+	rows, cpu := 0, cputime.Process()
 	for b.Loop() {
 		src, err := ingest.NewReader(name, bytes.NewReader(data))
 		if err != nil {
@@ -187,7 +179,7 @@ func BenchmarkJSONL(b *testing.B) {
 	}
 	data = buf.Bytes()
 	b.ReportAllocs()
-	rows, cpu := 0, cpuTime()
+	rows, cpu := 0, cputime.Process()
 	for b.Loop() {
 		src, err := ingest.NewReader("bench.jsonl", bytes.NewReader(data))
 		if err != nil {
@@ -253,7 +245,7 @@ func BenchmarkImportBolt(b *testing.B) {
 			srcName, data := benchData(b)
 			dir := b.TempDir()
 			b.ReportAllocs()
-			rows, i, cpu := 0, 0, cpuTime()
+			rows, i, cpu := 0, 0, cputime.Process()
 			for b.Loop() {
 				i++
 				eng, err := soundalike.Open(filepath.Join(dir, fmt.Sprintf("b%d.db", i)), &soundalike.Options{NoSync: !sync})

@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/audotics/soundalike/internal/cputime"
 )
 
 // benchWidth is the encoded width of the default (auto) features on the
@@ -29,14 +31,14 @@ func BenchmarkTrainStepGorgonia(b *testing.B) {
 	defer nt.close()
 	copy(nt.input(), benchInput(2*cfg.BatchSize, benchWidth))
 	b.ReportAllocs()
-	c0 := cpuTime()
+	c0 := cputime.Process()
 	for b.Loop() {
 		nt.setDropout(true, rng)
 		if _, err := nt.run(true); err != nil {
 			b.Fatal(err)
 		}
 	}
-	reportRates(b, cfg.BatchSize, cpuTime()-c0)
+	reportRates(b, cfg.BatchSize, cputime.Process()-c0)
 }
 
 func BenchmarkTrainStepHand(b *testing.B) {
@@ -51,12 +53,12 @@ func BenchmarkTrainStepHand(b *testing.B) {
 	h := newHandNet(cfg.BatchSize, benchWidth, cfg.HiddenLayers, cfg.EmbeddingSize, cfg.Temperature, cfg.LearningRate, layers)
 	copy(h.h[0], benchInput(2*cfg.BatchSize, benchWidth))
 	b.ReportAllocs()
-	c0 := cpuTime()
+	c0 := cputime.Process()
 	for b.Loop() {
 		h.setDropout(float32(cfg.DropoutRate), rng)
 		h.step(true)
 	}
-	reportRates(b, cfg.BatchSize, cpuTime()-c0)
+	reportRates(b, cfg.BatchSize, cputime.Process()-c0)
 }
 
 // BenchmarkTrainStepInterleaved alternates one gorgonia step and one
@@ -78,15 +80,15 @@ func BenchmarkTrainStepInterleaved(b *testing.B) {
 	var tg, th, cg, ch time.Duration
 	b.ReportAllocs()
 	for b.Loop() {
-		t0, c0 := time.Now(), cpuTime()
+		t0, c0 := time.Now(), cputime.Process()
 		nt.setDropout(true, rng)
 		if _, err := nt.run(true); err != nil {
 			b.Fatal(err)
 		}
-		t1, c1 := time.Now(), cpuTime()
+		t1, c1 := time.Now(), cputime.Process()
 		h.setDropout(float32(cfg.DropoutRate), rng)
 		h.step(true)
-		t2, c2 := time.Now(), cpuTime()
+		t2, c2 := time.Now(), cputime.Process()
 		tg += t1.Sub(t0)
 		th += t2.Sub(t1)
 		cg += c1 - c0

@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/audotics/soundalike/internal/cputime"
+
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/index"
 	"github.com/audotics/soundalike/internal/synth"
@@ -30,6 +32,9 @@ type benchReindexJSON struct {
 	BuildS       float64 `json:"build_s"`
 	ReindexS     float64 `json:"reindex_s"`
 	Ratio        float64 `json:"ratio"`
+	BuildCPUS    float64 `json:"build_cpu_s"`
+	ReindexCPUS  float64 `json:"reindex_cpu_s"`
+	CPURatio     float64 `json:"cpu_ratio"`
 	DBBytes      int64   `json:"db_bytes"`
 }
 
@@ -113,6 +118,7 @@ func runBenchReindex(ctx context.Context, args []string, stdio stdio) error {
 	say("building the index alone (%d workers)…", iopt.Workers)
 	runtime.GC()
 	start = time.Now()
+	cpu0 := cputime.Process()
 	g, err := index.New(64, &iopt)
 	if err != nil {
 		return err
@@ -121,6 +127,7 @@ func runBenchReindex(ctx context.Context, args []string, stdio stdio) error {
 		return err
 	}
 	out.BuildS = time.Since(start).Seconds()
+	out.BuildCPUS = (cputime.Process() - cpu0).Seconds()
 	g, vecs = nil, nil
 	runtime.GC()
 
@@ -128,6 +135,7 @@ func runBenchReindex(ctx context.Context, args []string, stdio stdio) error {
 	stages := map[string]time.Time{}
 	var order []string
 	rstart := time.Now()
+	cpu0 = cputime.Process()
 	sum, err := eng.Reindex(ctx, &soundalike.ReindexOptions{Full: true, Index: iopt, Progress: func(stage string, done, total int) {
 		if _, ok := stages[stage]; !ok {
 			stages[stage] = time.Now()
@@ -143,14 +151,16 @@ func runBenchReindex(ctx context.Context, args []string, stdio stdio) error {
 		return err
 	}
 	out.ReindexS = sum.Took.Seconds()
+	out.ReindexCPUS = (cputime.Process() - cpu0).Seconds()
 	out.Ratio = out.ReindexS / out.BuildS
+	out.CPURatio = out.ReindexCPUS / out.BuildCPUS
 	if st, err := os.Stat(path); err == nil {
 		out.DBBytes = st.Size()
 	}
 	if *asJSON {
 		return json.NewEncoder(stdio.out).Encode(out)
 	}
-	fmt.Fprintf(stdio.out, "n=%d workers=%d  embed %.2fs  build alone %.2fs  full reindex %.2fs  ratio %.3f  (import %.0f rows/s, db %d MiB)\n",
-		out.N, out.Workers, out.EmbedS, out.BuildS, out.ReindexS, out.Ratio, out.ImportRowsPS, out.DBBytes>>20)
+	fmt.Fprintf(stdio.out, "n=%d workers=%d  embed %.2fs  build alone %.2fs (%.1f CPU-s)  full reindex %.2fs (%.1f CPU-s)  ratio %.3f wall, %.3f CPU  (import %.0f rows/s, db %d MiB)\n",
+		out.N, out.Workers, out.EmbedS, out.BuildS, out.BuildCPUS, out.ReindexS, out.ReindexCPUS, out.Ratio, out.CPURatio, out.ImportRowsPS, out.DBBytes>>20)
 	return nil
 }

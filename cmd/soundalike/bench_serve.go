@@ -21,9 +21,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/audotics/soundalike/internal/cputime"
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/internal/synth"
@@ -237,14 +238,14 @@ func benchServe(ctx context.Context, cfg serveBenchConfig, progress io.Writer) (
 		return nil, err
 	}
 	timed.n.Store(0)
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	t0 := time.Now()
 	client, errs, err := load(ctx, url, ids, cfg.Conns, cfg.Requests, cfg.Duration, 2)
 	if err != nil {
 		return nil, err
 	}
 	rep.Seconds = time.Since(t0).Seconds()
-	rep.CPUSeconds = (cpuTime() - cpu0).Seconds()
+	rep.CPUSeconds = (cputime.Process() - cpu0).Seconds()
 	rep.CoresUsed = rep.CPUSeconds / rep.Seconds
 	rep.Requests, rep.Errors = len(client), errs
 	rep.QPS = float64(len(client)) / rep.Seconds
@@ -344,15 +345,6 @@ func pctUS(sorted []time.Duration, p float64) float64 {
 	}
 	i := int(math.Ceil(p*float64(len(sorted)))) - 1
 	return float64(sorted[max(i, 0)]) / 1e3
-}
-
-// cpuTime is the process's user+system CPU time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // rssMiB is the process's resident set size from /proc (0 elsewhere).
