@@ -37,6 +37,8 @@ def main():
     ap.add_argument("--m", type=int, default=16)
     ap.add_argument("--ef-construction", type=int, default=200)
     ap.add_argument("--build-1", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="time the query pass this many times, report the fastest")
     a = ap.parse_args()
     base = fvecs(a.prefix + ".base.fvecs")
     queries = fvecs(a.prefix + ".query.fvecs")
@@ -62,19 +64,26 @@ def main():
         idx.set_ef(ef)
         for q in queries[:200]:  # warm up
             idx.knn_query(q, k=k)
-        lat = []
-        hits = 0
-        cpu = 0
-        for i, q in enumerate(queries):
-            c0 = time.thread_time_ns()
-            t0 = time.perf_counter_ns()
-            labels, _ = idx.knn_query(q, k=k)
-            lat.append((time.perf_counter_ns() - t0) / 1e3)
-            cpu += time.thread_time_ns() - c0
-            hits += len(set(labels[0].tolist()) & set(truth[i].tolist()))
-        t0 = time.perf_counter()
-        idx.knn_query(queries, k=k, num_threads=1)
-        batch = (time.perf_counter() - t0) / len(queries) * 1e6
+        best = None
+        for _ in range(max(a.repeat, 1)):
+            lat = []
+            hits = 0
+            cpu = 0
+            for i, q in enumerate(queries):
+                c0 = time.thread_time_ns()
+                t0 = time.perf_counter_ns()
+                labels, _ = idx.knn_query(q, k=k)
+                lat.append((time.perf_counter_ns() - t0) / 1e3)
+                cpu += time.thread_time_ns() - c0
+                hits += len(set(labels[0].tolist()) & set(truth[i].tolist()))
+            if best is None or sum(lat) < sum(best[0]):
+                best = (lat, hits, cpu)
+        lat, hits, cpu = best
+        batch = float("inf")
+        for _ in range(max(a.repeat, 1)):
+            t0 = time.perf_counter()
+            idx.knn_query(queries, k=k, num_threads=1)
+            batch = min(batch, (time.perf_counter() - t0) / len(queries) * 1e6)
         lat.sort()
         mean = sum(lat) / len(lat)
         rows.append({
