@@ -47,7 +47,7 @@ type Config struct {
 
 	// SaveData, if set, is a path prefix: the indexed vectors and the
 	// queries are written to PREFIX.base.fvecs and PREFIX.query.fvecs
-	// (see hnswlib_ref.py, which measures hnswlib on them).
+	// (see ref/hnswlib_ref.cc and ref/hnswlib_ref.py, which measures hnswlib on them).
 	SaveData string
 
 	// Progress, if set, receives one line per step.
