@@ -13,3 +13,8 @@ var (
 	// ErrDimension: a vector does not have the model's dimension.
 	ErrDimension = errors.New("vector has the wrong dimension")
 )
+
+// ErrInvalidQuery: a query is malformed (nothing to search by, missing or
+// non-finite features, an unknown seed track in a multi-track query is
+// ErrNotFound instead). The wrapped message says what is wrong.
+var ErrInvalidQuery = errors.New("invalid query")

@@ -140,12 +140,12 @@ const (
 	InputPopularity  = "popularity"
 )
 
-// RawInputs returns the raw (un-encoded) model inputs of t for the named
-// columns: the eleven FeatureNames plus InputDurationMS, InputReleaseYear
-// and InputPopularity. A value that is unknown is NaN; the model's encoding
-// decides what NaN becomes. It returns an error for an unknown name.
+// RawInputs appends to dst the raw (un-encoded) model inputs of t for the
+// named columns: the eleven FeatureNames plus InputDurationMS,
+// InputReleaseYear and InputPopularity. A value that is unknown is NaN; the
+// model's encoding decides what NaN becomes. It returns an error for an
+// unknown name. Pass dst[:0] to reuse a buffer.
 func RawInputs(t *Track, names []string, dst []float32) ([]float32, error) {
-	dst = dst[:0]
 	vals := t.Features.Values()
 	nan := float32(math.NaN())
 	for _, n := range names {

@@ -6,7 +6,11 @@ package ingest
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"strconv"
+	"strings"
 
 	"github.com/audotics/soundalike"
 )
@@ -66,20 +70,231 @@ type Summary struct {
 // MaxErrors is how many row errors a Summary keeps.
 const MaxErrors = 100
 
-// Options control Run.
+// ErrUnknownTrack is what Sink.PutInteraction returns (possibly wrapped)
+// for an interaction whose track is not stored; Run rejects that row. It is
+// soundalike.ErrNotFound, which the Engine's import transaction wraps.
+var ErrUnknownTrack = soundalike.ErrNotFound
+
+// Options control Run. The zero value (or nil) imports tracks and
+// interactions without progress reports.
 type Options struct {
 	// NoInteractions imports tracks only.
 	NoInteractions bool
-	// Progress, when set, is called now and then with the rows read so far.
-	Progress func(rows int64)
+	// Progress, when set, is called every ProgressEvery rows and once at
+	// the end.
+	Progress func(Progress)
+	// ProgressEvery is how many rows pass between Progress calls; 0 means
+	// 10,000.
+	ProgressEvery int64
+}
+
+// Progress is a snapshot of a running import, passed to Options.Progress.
+type Progress struct {
+	Source string // the source's name (file name), "" when unknown
+	Rows   int64  // rows read so far, rejected ones included
+	Bytes  int64  // bytes of the source read so far (for sources with a Position method, like FileSource); 0 when unknown
+	Size   int64  // the source's size in bytes; -1 when unknown
+}
+
+// sourceBeginner is implemented by sinks that count identical
+// interactions per source (the Engine's import transaction): Run calls
+// BeginSource before reading src, so that giving a file twice in one
+// import does not store its interactions twice.
+type sourceBeginner interface {
+	BeginSource()
+}
+
+// positioner is implemented by sources that know how far they have read
+// (FileSource does). Run uses it to fill Progress.Bytes and Size.
+type positioner interface {
+	Position() (read, size int64)
+}
+
+// Add adds o's counts to s and appends o's errors while s holds fewer than
+// MaxErrors: the summary of several files.
+func (s *Summary) Add(o Summary) {
+	s.TracksAdded += o.TracksAdded
+	s.TracksUpdated += o.TracksUpdated
+	s.InteractionsAdded += o.InteractionsAdded
+	s.Rejected += o.Rejected
+	for _, e := range o.Errors {
+		if len(s.Errors) >= MaxErrors {
+			break
+		}
+		s.Errors = append(s.Errors, e)
+	}
+	if s.Errors == nil {
+		s.Errors = []RowError{}
+	}
+}
+
+func (s *Summary) reject(e *RowError) {
+	s.Rejected++
+	if len(s.Errors) < MaxErrors {
+		s.Errors = append(s.Errors, *e)
+	}
 }
 
 // Run reads src to the end, validates each record, and writes the good ones
-// to sink. It returns the summary; strictness (discarding everything when a
-// row was rejected) is the caller's decision, since only the caller holds
-// the transaction.
+// to sink: PutTrack for a record's track, then PutInteraction for its
+// interaction (unless NoInteractions). A rejected row (a *RowError from
+// src, a record that fails validation, an interaction whose track the sink
+// does not know) is counted and the first MaxErrors are kept; reading goes
+// on. Any other error from src or sink stops Run, which returns the summary
+// so far and the error; so does ctx being done.
+//
+// Strictness (discarding everything when a row was rejected) is the
+// caller's decision, since only the caller holds the transaction.
 func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, error) {
-	panic("ingest.Run: not implemented yet")
+	if opts == nil {
+		opts = &Options{}
+	}
+	sum := Summary{Errors: []RowError{}}
+	every := opts.ProgressEvery
+	if every <= 0 {
+		every = 10_000
+	}
+	var rows int64
+	pos, _ := src.(positioner)
+	name := ""
+	if n, ok := src.(interface{ Name() string }); ok {
+		name = n.Name()
+	}
+	progress := func() {
+		if opts.Progress == nil {
+			return
+		}
+		p := Progress{Source: name, Rows: rows, Size: -1}
+		if pos != nil {
+			p.Bytes, p.Size = pos.Position()
+		}
+		opts.Progress(p)
+	}
+	if b, ok := sink.(sourceBeginner); ok {
+		b.BeginSource()
+	}
+	for {
+		if rows&1023 == 0 {
+			if err := ctx.Err(); err != nil {
+				return sum, err
+			}
+		}
+		rec, err := src.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		if re, ok := errors.AsType[*RowError](err); ok {
+			sum.reject(re)
+		} else if err != nil {
+			return sum, err
+		} else if err := put(&sum, rec, sink, opts.NoInteractions); err != nil {
+			return sum, err
+		}
+		rows++
+		if rows%every == 0 {
+			progress()
+		}
+	}
+	progress()
+	return sum, nil
+}
+
+// put validates and stores one record, counting it in sum. It returns an
+// error only for a sink failure.
+func put(sum *Summary, rec Record, sink Sink, noInteractions bool) error {
+	reject := func(reason string) {
+		sum.reject(&RowError{File: rec.Source, Line: rec.Line, Row: rec.RowID, Reason: reason})
+	}
+	in := rec.Interaction
+	if noInteractions {
+		in = nil
+	}
+	if rec.Track == nil && in == nil {
+		if rec.Interaction == nil {
+			reject("row has neither a track nor an interaction")
+		}
+		return nil
+	}
+	if t := rec.Track; t != nil {
+		if err := t.Validate(); err != nil {
+			reject(err.Error())
+			return nil
+		}
+		if err := checkKey("track id", string(t.ID)); err != nil {
+			reject(err.Error())
+			return nil
+		}
+	}
+	if in != nil {
+		switch {
+		case in.User == "":
+			reject("interaction: missing user")
+			return nil
+		case in.Track == "":
+			reject("interaction: missing track id")
+			return nil
+		case checkKey("user", in.User) != nil:
+			reject("interaction: " + checkKey("user", in.User).Error())
+			return nil
+		case checkKey("track id", string(in.Track)) != nil:
+			reject("interaction: " + checkKey("track id", string(in.Track)).Error())
+			return nil
+		case len(in.Action) > MaxKeyLen:
+			reject(fmt.Sprintf("interaction: action is %d bytes long; at most %d are accepted", len(in.Action), MaxKeyLen))
+			return nil
+		case rec.Track != nil && in.Track != rec.Track.ID:
+			reject(fmt.Sprintf("interaction is for track %q but the row's track is %q", in.Track, rec.Track.ID))
+			return nil
+		}
+	}
+	if t := rec.Track; t != nil {
+		added, changed, err := sink.PutTrack(t)
+		if err != nil {
+			return fmt.Errorf("%s: store track %s: %w", where(rec), t.ID, err)
+		}
+		switch {
+		case added:
+			sum.TracksAdded++
+		case changed:
+			sum.TracksUpdated++
+		}
+	}
+	if in != nil {
+		added, err := sink.PutInteraction(in)
+		switch {
+		case errors.Is(err, ErrUnknownTrack):
+			reject(fmt.Sprintf("track %q is not in the catalogue: import its features first", in.Track))
+			return nil
+		case err != nil:
+			return fmt.Errorf("%s: store interaction: %w", where(rec), err)
+		case added:
+			sum.InteractionsAdded++
+		}
+	}
+	return nil
+}
+
+// MaxKeyLen is the longest track id, user or action Run accepts, in bytes.
+// They are database keys, and bbolt refuses keys over 32 KiB at commit,
+// which would fail the whole import instead of one row.
+const MaxKeyLen = 1024
+
+// checkKey rejects an id that cannot be a database key: NUL bytes (the
+// storage key encoding) or more than MaxKeyLen bytes.
+func checkKey(what, s string) error {
+	if len(s) > MaxKeyLen {
+		return fmt.Errorf("%s is %d bytes long; at most %d are accepted", what, len(s), MaxKeyLen)
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return fmt.Errorf("%s %q contains a NUL byte", what, clip(s))
+	}
+	return nil
+}
+
+// where names a record's position for an error message.
+func where(rec Record) string {
+	e := RowError{File: rec.Source, Line: rec.Line, Row: rec.RowID}
+	return strings.TrimSuffix(formatRowError(&e), ": ")
 }
 
 func formatRowError(e *RowError) string {

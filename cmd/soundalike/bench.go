@@ -13,7 +13,7 @@ import (
 func init() {
 	register(command{
 		name:    "bench",
-		summary: "measure a component: bench index [flags]",
+		summary: "measure a component: bench index, bench reindex, bench serve",
 		run:     runBench,
 	})
 }
@@ -45,7 +45,12 @@ func runBench(ctx context.Context, args []string, stdio stdio) error {
 	}
 	m, ok := benchModes[args[0]]
 	if !ok {
-		return usagef("bench: unknown mode %q: want index", args[0])
+		names := make([]string, 0, len(benchModes))
+		for n := range benchModes {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return usagef("bench: unknown mode %q: want one of %s", args[0], strings.Join(names, ", "))
 	}
 	return m.run(ctx, args[1:], stdio)
 }

@@ -1,10 +1,27 @@
 package main
 
-// manual is printed by `soundalike help`.
+// manual is printed by `soundalike help`: the whole manual in one screen,
+// each command's flags under `soundalike COMMAND -h`.
 const manual = `soundalike: which tracks sound like this one?
 
 Usage: soundalike COMMAND [flags] [args]
 
+The usual order:
+
+  soundalike import tracks.csv.gz        CSV, TSV or JSON Lines (gzipped or not), or
+  soundalike import --postgres URL       the app's PostgreSQL database
+  soundalike train                       learn embeddings (a new model version)
+  soundalike eval                        precision/recall@20 against baselines
+  soundalike reindex                     embed every track, build the HNSW index
+  soundalike serve                       GET /similar?track=ID&k=20 on 127.0.0.1:8080
+  soundalike similar --track ID          the same answer on the command line
+
+  soundalike demo                        all of it on the built-in sample
+
 Every command takes --db PATH (default $SOUNDALIKE_DB, else soundalike.db).
-Exit codes: 0 success, 1 failure (or rows rejected by import), 2 usage error.
+One database file holds the catalogue, the interactions, every model version
+and the index. import, train and reindex may run while serve is up: the
+server answers from memory and reloads when they are done.
+
+Exit codes: 0 success; 1 failure, or rows rejected by import; 2 usage error.
 `

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/ingest"
+	"github.com/audotics/soundalike/server"
+	"github.com/audotics/soundalike/trainer"
+)
+
+func init() {
+	register(command{name: "demo", summary: "import the built-in sample, train, reindex and serve it", run: runDemo})
+}
+
+func runDemo(ctx context.Context, args []string, stdio stdio) error {
+	var (
+		addr   string
+		keep   string
+		epochs int
+	)
+	fs := newFlagSet("demo", stdio, nil)
+	fs.StringVar(&addr, "addr", "127.0.0.1:8080", "`address` to serve on")
+	fs.StringVar(&keep, "db", "", "database `path` to build (default: a temporary file, deleted on exit)")
+	fs.IntVar(&epochs, "epochs", trainer.DefaultConfig().Epochs, "training epochs")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: soundalike demo [--addr 127.0.0.1:8080] [--db PATH] [--epochs N]\n\nImports the sample built into the binary (whole playlists of the public Spotify\nsongs set) into a fresh database, trains a model, builds the index and serves it.")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("demo takes no arguments, got %q", fs.Args())
+	}
+	if epochs < 1 {
+		return usagef("--epochs %d: want at least 1", epochs)
+	}
+	// Listen first: a busy port should fail before a minute of work.
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return usagef("--addr %s: %v (choose another with --addr 127.0.0.1:PORT)", addr, err)
+	}
+	defer ln.Close()
+
+	dbPath := keep
+	if dbPath == "" {
+		dir, err := os.MkdirTemp("", "soundalike-demo-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		dbPath = filepath.Join(dir, "demo.db")
+	} else if _, err := os.Stat(dbPath); err == nil {
+		return usagef("--db %s: the file exists; the demo builds a fresh database", dbPath)
+	}
+	say := func(format string, a ...any) { fmt.Fprintf(stdio.err, format+"\n", a...) }
+	start := time.Now()
+
+	eng, err := soundalike.Open(dbPath, nil)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+
+	say("[1/4] importing the built-in sample (whole playlists of the Spotify songs set)…")
+	var sum ingest.Summary
+	err = eng.Import(ctx, func(tx *soundalike.ImportTx) error {
+		src, err := ingest.NewReader("spotify_sample.csv.gz", bytes.NewReader(demoSample))
+		if err != nil {
+			return err
+		}
+		defer src.Close()
+		sum, err = ingest.Run(ctx, src, tx, nil)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("demo: import: %w", err)
+	}
+	counts, _ := eng.Counts()
+	say("      %d tracks, %d interactions from %d users (%d rows rejected)", counts.Tracks, counts.Interactions, counts.Users, sum.Rejected)
+
+	say("[2/4] training the embedding model (%d epochs)…", epochs)
+	tracks, err := eng.Tracks(ctx)
+	if err != nil {
+		return err
+	}
+	cfg := trainer.DefaultConfig()
+	cfg.Epochs = epochs
+	inter, err := eng.Interactions(ctx, cfg.Actions)
+	if err != nil {
+		return err
+	}
+	cfg.Progress = func(m trainer.EpochMetrics) {
+		if m.Epoch == 1 || m.Epoch%10 == 0 || m.Epoch == m.TotalEpochs {
+			say("      epoch %d/%d  loss %.4f  val_loss %.4f  val precision@20 %.4f", m.Epoch, m.TotalEpochs, m.Loss, m.ValLoss, m.ValPrecision)
+		}
+	}
+	res, err := trainer.Train(ctx, tracks, inter, cfg)
+	if err != nil {
+		return fmt.Errorf("demo: train: %w", err)
+	}
+	info, err := eng.SaveModel(ctx, res.Model, modelRun(res))
+	if err != nil {
+		return err
+	}
+	say("      model %s (best epoch %d)", info.Version, res.BestEpoch)
+
+	say("[3/4] embedding every track and building the index…")
+	rs, err := eng.Reindex(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("demo: reindex: %w", err)
+	}
+	say("      %d tracks indexed in %v", rs.Inserted, rs.Took.Round(time.Millisecond))
+
+	if _, err := eng.Reload(ctx); err != nil { // load before the first query
+		return err
+	}
+	base := "http://" + ln.Addr().String()
+	say("[4/4] serving on %s (ready after %v; Ctrl-C stops)\n", base, time.Since(start).Round(100*time.Millisecond))
+	printExamples(stdio, base, tracks)
+
+	logger := slog.New(slog.NewTextHandler(stdio.err, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	srv := server.New(eng, &server.Options{Logger: logger})
+	if err := srv.Serve(ctx, ln); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+// modelRun is the run record stored beside a trained model.
+func modelRun(res *trainer.Result) soundalike.ModelRun {
+	cfg, _ := json.Marshal(res.Config)
+	fin, _ := json.Marshal(res.Final)
+	hist, _ := json.Marshal(res.Epochs)
+	return soundalike.ModelRun{Config: cfg, Metrics: fin, History: hist}
+}
+
+// printExamples prints ready-to-paste requests about real tracks: the most
+// popular ones of the sample, one per artist.
+func printExamples(stdio stdio, base string, tracks []soundalike.Track) {
+	sorted := append([]soundalike.Track(nil), tracks...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Popularity > sorted[j].Popularity })
+	seen := map[string]bool{}
+	var picks []soundalike.Track
+	for _, t := range sorted {
+		if t.Name == "" || len(t.Artists) == 0 || seen[t.Artists[0]] {
+			continue
+		}
+		seen[t.Artists[0]] = true
+		picks = append(picks, t)
+		if len(picks) == 3 {
+			break
+		}
+	}
+	w := stdio.out
+	fmt.Fprintln(w, "Try:")
+	for _, t := range picks {
+		fmt.Fprintf(w, "  # tracks that sound like %q by %s\n", t.Name, strings.Join(t.Artists, ", "))
+		fmt.Fprintf(w, "  curl '%s/similar?track=%s&k=5'\n", base, url.QueryEscape(string(t.ID)))
+	}
+	if len(picks) >= 2 {
+		fmt.Fprintf(w, "  # a mix of two seeds, without their artists\n")
+		fmt.Fprintf(w, "  curl -X POST %s/similar -d '{\"tracks\":[\"%s\",\"%s\"],\"k\":5,\"exclude_artist\":true}'\n", base, picks[0].ID, picks[1].ID)
+	}
+	fmt.Fprintf(w, "  # a track that is not in the catalogue, by its audio features\n")
+	fmt.Fprintf(w, "  curl -X POST %s/similar -d '{\"features\":{\"acousticness\":0.1,\"danceability\":0.8,\"energy\":0.7,\"instrumentalness\":0,\"key\":5,\"liveness\":0.1,\"loudness\":-5,\"mode\":1,\"speechiness\":0.05,\"tempo\":120,\"valence\":0.6},\"k\":5}'\n", base)
+	if len(picks) > 0 {
+		fmt.Fprintf(w, "  curl %s/tracks/%s\n", base, url.PathEscape(string(picks[0].ID)))
+	}
+	fmt.Fprintf(w, "  curl %s/model\n  curl %s/metrics\n", base, base)
+}

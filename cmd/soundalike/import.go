@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/ingest"
+)
+
+func init() {
+	register(command{name: "import", summary: "import tracks and interactions from CSV, TSV or JSON Lines files, or the app's PostgreSQL database", run: runImport})
+}
+
+// importFlags are import's options.
+type importFlags struct {
+	db             string
+	strict         bool
+	noInteractions bool
+	asJSON         bool
+}
+
+func runImport(ctx context.Context, args []string, stdio stdio) error {
+	var f importFlags
+	fs := newFlagSet("import", stdio, &f.db)
+	fs.BoolVar(&f.strict, "strict", false, "write nothing if any row is rejected")
+	fs.BoolVar(&f.noInteractions, "no-interactions", false, "import tracks only, ignoring user columns")
+	fs.BoolVar(&f.asJSON, "json", false, "print the summary as JSON")
+	pg := addPostgresFlags(fs) // import_postgres.go
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `Usage: soundalike import [--db PATH] [--strict] [--no-interactions] [--json] FILE...
+       soundalike import [--db PATH] [--strict] [--no-interactions] [--json] --postgres [URL]
+                         [--tracks-query SQL] [--interactions-query SQL] [--actions LIST]
+
+Imports CSV, TSV or JSON Lines files, each optionally gzip-compressed ("-" is
+stdin). Columns are found by name: the track id (track_id, id, spotify_id,
+uri), the eleven Spotify audio features, metadata (track_name, track_artist,
+…) and, for interactions, a user (user_id, playlist_id) with action and
+timestamp. A file of only a track id, a user, an action and a timestamp adds
+interactions to tracks already imported (earlier files of the same command
+count). Rejected rows are listed with file, line and reason; the exit code
+is then 1. Everything is written in one transaction.
+
+With --postgres, reads the app's PostgreSQL database instead (URL, or
+$DATABASE_URL when none is given): "Track" joined with "TrackFeatures", then
+"TrackInteraction" (or the older "UserInteraction") filtered to --actions.
+Rejected rows are listed with their id. The password is never printed.
+
+`)
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if pg.given() {
+		return runImportPostgres(ctx, pg, fs, f.db, f.strict, f.noInteractions, stdio, func(sum ingest.Summary, rolledBack bool) error {
+			return printImport(stdio, sum, f.asJSON, rolledBack)
+		})
+	}
+	if err := pg.checkUnused(fs); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return usagef("import: no FILE given (give one or more CSV, TSV or JSON Lines files, or - for stdin)")
+	}
+
+	// Open every file first: one whose columns cannot make tracks is
+	// refused before anything is written.
+	srcs, err := openSources(fs.Args(), stdio.in)
+	defer func() {
+		for _, s := range srcs {
+			s.Close()
+		}
+	}()
+	if err != nil {
+		return err
+	}
+
+	eng, err := soundalike.Open(f.db, nil)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+
+	bar := newImportProgress(stdio.err, srcs)
+	var total ingest.Summary
+	total.Errors = []ingest.RowError{}
+	rolledBack := false
+	err = eng.Import(ctx, func(tx *soundalike.ImportTx) error {
+		for i, src := range srcs {
+			sum, err := ingest.Run(ctx, src, tx, &ingest.Options{
+				NoInteractions: f.noInteractions,
+				Progress:       func(p ingest.Progress) { bar.update(i, p) },
+			})
+			total.Add(sum)
+			if err != nil {
+				return err
+			}
+		}
+		if f.strict && total.Rejected > 0 {
+			rolledBack = true
+			return soundalike.ErrRollback
+		}
+		return nil
+	})
+	bar.done()
+	if err != nil {
+		return fmt.Errorf("import: nothing was written: %w", err)
+	}
+	if rolledBack {
+		total.TracksAdded, total.TracksUpdated, total.InteractionsAdded = 0, 0, 0
+	}
+	if err := printImport(stdio, total, f.asJSON, rolledBack); err != nil {
+		return err
+	}
+	if total.Rejected > 0 {
+		return errSilent
+	}
+	return nil
+}
+
+// openSources opens each named file ("-" is in), closing what it opened
+// when one fails.
+func openSources(names []string, in io.Reader) ([]*ingest.FileSource, error) {
+	stdin := 0
+	for _, name := range names {
+		if name == "-" {
+			stdin++
+		}
+	}
+	if stdin > 1 {
+		return nil, usagef("import: - (stdin) given %d times; it can be read only once", stdin)
+	}
+	var srcs []*ingest.FileSource
+	for _, name := range names {
+		var (
+			src *ingest.FileSource
+			err error
+		)
+		if name == "-" {
+			src, err = ingest.NewReader("stdin", in)
+		} else {
+			src, err = ingest.Open(name)
+		}
+		if err != nil {
+			return srcs, err
+		}
+		srcs = append(srcs, src)
+	}
+	return srcs, nil
+}
+
+func printImport(stdio stdio, sum ingest.Summary, asJSON, rolledBack bool) error {
+	if asJSON {
+		return json.NewEncoder(stdio.out).Encode(sum)
+	}
+	for _, e := range sum.Errors {
+		fmt.Fprintln(stdio.err, e.Error())
+	}
+	if more := sum.Rejected - len(sum.Errors); more > 0 {
+		fmt.Fprintf(stdio.err, "… and %d more rejected rows\n", more)
+	}
+	if rolledBack {
+		fmt.Fprintf(stdio.out, "--strict: %d rows rejected, nothing was written\n", sum.Rejected)
+		return nil
+	}
+	fmt.Fprintf(stdio.out, "tracks: %d added, %d updated; interactions: %d added; rejected rows: %d\n",
+		sum.TracksAdded, sum.TracksUpdated, sum.InteractionsAdded, sum.Rejected)
+	return nil
+}
+
+// importProgress draws one bar over all files: by bytes (so with a
+// percentage) when every size is known, else by rows. The label carries
+// the rows read and their rate.
+type importProgress struct {
+	bar    *progress
+	sizes  []int64
+	offset []int64 // bytes of the files before each one
+	byRows bool
+	start  time.Time
+	rows   []int64
+}
+
+func newImportProgress(w io.Writer, srcs []*ingest.FileSource) *importProgress {
+	p := &importProgress{start: time.Now(), rows: make([]int64, len(srcs))}
+	var total int64
+	for _, s := range srcs {
+		_, size := s.Position()
+		p.offset = append(p.offset, total)
+		if size < 0 {
+			p.byRows = true
+		}
+		total += size
+	}
+	if p.byRows {
+		total = -1
+	}
+	unit := "B"
+	if p.byRows {
+		unit = "rows"
+	}
+	p.bar = newProgress(w, total, "import", unit)
+	return p
+}
+
+func (p *importProgress) update(i int, pr ingest.Progress) {
+	p.rows[i] = pr.Rows
+	var rows int64
+	for _, r := range p.rows {
+		rows += r
+	}
+	rate := float64(rows) / max(time.Since(p.start).Seconds(), 1e-3)
+	p.bar.Describe(fmt.Sprintf("import %s: %d rows, %.0f rows/s", pr.Source, rows, rate))
+	if p.byRows {
+		p.bar.Set(rows)
+	} else {
+		p.bar.Set(p.offset[i] + pr.Bytes)
+	}
+}
+
+func (p *importProgress) done() { p.bar.Done() }

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/ingest"
+	"github.com/audotics/soundalike/postgres"
+)
+
+// postgresFlags are import's flags for reading straight from the app's
+// PostgreSQL database:
+//
+//	--postgres [URL] [--tracks-query SQL] [--interactions-query SQL] [--actions LIST]
+//
+// --postgres is a boolean-style flag so that it can be given without a
+// value, which means $DATABASE_URL, as the app does. Go's flag package does
+// not let a flag take an optional value, so the URL can follow it as
+// --postgres=URL or as --postgres URL (the one argument after the flags;
+// import takes no files with --postgres). --postgres= (empty) and
+// --postgres "" also mean $DATABASE_URL, so --postgres "$DATABASE_URL"
+// behaves the same whether or not the variable is set in the shell.
+type postgresFlags struct {
+	url               postgresURL
+	tracksQuery       string
+	interactionsQuery string
+	actions           string
+	actionsSet        bool
+}
+
+// postgresURL is the value of --postgres.
+type postgresURL struct {
+	given bool
+	url   string
+}
+
+func (u *postgresURL) String() string   { return "" } // never print a URL: it may hold a password
+func (u *postgresURL) IsBoolFlag() bool { return true }
+func (u *postgresURL) Set(s string) error {
+	u.given = true
+	if s == "true" { // --postgres alone
+		s = ""
+	}
+	if s == "false" {
+		u.given = false
+		s = ""
+	}
+	u.url = s
+	return nil
+}
+
+// addPostgresFlags adds the PostgreSQL flags to import's flag set.
+func addPostgresFlags(fs *flag.FlagSet) *postgresFlags {
+	p := &postgresFlags{}
+	fs.Var(&p.url, "postgres", "import from the app's PostgreSQL database at `URL` (postgres://user:password@host:port/db or a key=value DSN); without a value, $DATABASE_URL")
+	fs.StringVar(&p.tracksQuery, "tracks-query", "", "with --postgres: the `SQL` that reads tracks (default: \"Track\" joined with \"TrackFeatures\"); it returns columns named as in files")
+	fs.StringVar(&p.interactionsQuery, "interactions-query", "", "with --postgres: the `SQL` that reads interactions (default: \"TrackInteraction\", else \"UserInteraction\"); columns userId, trackId, action/type, timestamp, id")
+	fs.Func("actions", "with --postgres: the interaction actions to import, comma-separated `LIST` (default play,like,addToPlaylist; skips are not similarity)", func(s string) error {
+		p.actions, p.actionsSet = s, true
+		return nil
+	})
+	return p
+}
+
+// given reports whether --postgres was given.
+func (p *postgresFlags) given() bool { return p.url.given }
+
+// checkUnused refuses the PostgreSQL-only flags without --postgres.
+func (p *postgresFlags) checkUnused(fs *flag.FlagSet) error {
+	for _, name := range []string{"tracks-query", "interactions-query", "actions"} {
+		if isFlagSet(fs, name) {
+			return usagef("import: --%s needs --postgres (it applies to the PostgreSQL source, not to files)", name)
+		}
+	}
+	return nil
+}
+
+// resolve finishes parsing once fs has parsed args with --postgres given:
+// it takes the URL from the first remaining argument when --postgres had
+// no value (and parses the flags after it) and falls back to
+// $DATABASE_URL. It returns the URL and the source's options.
+func (p *postgresFlags) resolve(fs *flag.FlagSet, noInteractions bool, getenv func(string) string) (string, *postgres.Options, error) {
+	url := p.url.url
+	if fs.NArg() > 0 {
+		if url != "" {
+			return "", nil, usagef("import: --postgres=URL reads the database, so no FILE can be given too (got %q)", fs.Arg(0))
+		}
+		url = fs.Arg(0)
+		if err := parseFlags(fs, fs.Args()[1:]); err != nil {
+			return "", nil, err
+		}
+		if fs.NArg() > 0 {
+			return "", nil, usagef("import: --postgres reads the database, not files: unexpected argument %q after the URL", fs.Arg(0))
+		}
+	}
+	if url == "" {
+		url = getenv("DATABASE_URL")
+		if url == "" {
+			return "", nil, usagef("import: --postgres was given without a URL and $DATABASE_URL is not set (give --postgres postgres://user:password@host:port/db)")
+		}
+	}
+	opts := &postgres.Options{
+		TracksQuery:       p.tracksQuery,
+		InteractionsQuery: p.interactionsQuery,
+		NoInteractions:    noInteractions,
+	}
+	if p.actionsSet {
+		for _, a := range strings.Split(p.actions, ",") {
+			if a = strings.TrimSpace(a); a == "" {
+				return "", nil, usagef("import: --actions %q has an empty name: give a comma-separated list such as play,like,addToPlaylist", p.actions)
+			}
+			opts.Actions = append(opts.Actions, a)
+		}
+	}
+	if noInteractions && (p.interactionsQuery != "" || p.actionsSet) {
+		return "", nil, usagef("import: --no-interactions reads no interactions, so --interactions-query and --actions cannot be given with it")
+	}
+	return url, opts, nil
+}
+
+func isFlagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == name {
+			set = true
+		}
+	})
+	return set
+}
+
+// importPostgres imports the database at url into the soundalike database
+// at dbPath in one transaction. With strict, nothing is written when a row
+// was rejected (rolledBack is then true and the counts are zeroed).
+// Notices and progress go to stdio.err; nothing printed holds the password.
+func importPostgres(ctx context.Context, dbPath, url string, opts *postgres.Options, strict bool, stdio stdio) (sum ingest.Summary, rolledBack bool, err error) {
+	// Connect and check both queries before touching the soundalike
+	// database: a bad URL, password or query writes nothing.
+	src, err := postgres.Open(ctx, url, opts)
+	if err != nil {
+		return sum, false, fmt.Errorf("import: %w", err)
+	}
+	defer src.Close()
+	if src.InteractionsTable() == postgres.TableUserInteraction {
+		fmt.Fprintf(stdio.err, "import: no %s table in %s: reading interactions from the older %s table\n",
+			postgres.TableTrackInteraction, postgres.Describe(url), postgres.TableUserInteraction)
+	}
+
+	eng, err := soundalike.Open(dbPath, nil)
+	if err != nil {
+		return sum, false, err
+	}
+	defer eng.Close()
+
+	where := postgres.Describe(url)
+	bar := newProgress(stdio.err, -1, "import "+where, "rows")
+	start := time.Now()
+	err = eng.Import(ctx, func(tx *soundalike.ImportTx) error {
+		var err error
+		sum, err = ingest.Run(ctx, src, tx, &ingest.Options{
+			NoInteractions: opts.NoInteractions,
+			Progress: func(p ingest.Progress) {
+				rate := float64(p.Rows) / max(time.Since(start).Seconds(), 1e-3)
+				bar.Describe(fmt.Sprintf("import %s: %d rows, %.0f rows/s", where, p.Rows, rate))
+				bar.Set(p.Rows)
+			},
+		})
+		if err != nil {
+			return err
+		}
+		if strict && sum.Rejected > 0 {
+			rolledBack = true
+			return soundalike.ErrRollback
+		}
+		return nil
+	})
+	bar.Done()
+	if err != nil {
+		return sum, false, fmt.Errorf("import: nothing was written: %w", err)
+	}
+	if rolledBack {
+		sum.TracksAdded, sum.TracksUpdated, sum.InteractionsAdded = 0, 0, 0
+	}
+	return sum, rolledBack, nil
+}
+
+// runImportPostgres is import with --postgres, after flag parsing: print
+// is import's summary printer, so the output is the same as for files.
+func runImportPostgres(ctx context.Context, p *postgresFlags, fs *flag.FlagSet, dbPath string, strict, noInteractions bool, stdio stdio,
+	print func(sum ingest.Summary, rolledBack bool) error) error {
+	url, opts, err := p.resolve(fs, noInteractions, os.Getenv)
+	if err != nil {
+		return err
+	}
+	sum, rolledBack, err := importPostgres(ctx, dbPath, url, opts, strict, stdio)
+	if err != nil {
+		return err
+	}
+	if err := print(sum, rolledBack); err != nil {
+		return err
+	}
+	if sum.Rejected > 0 {
+		return errSilent
+	}
+	return nil
+}

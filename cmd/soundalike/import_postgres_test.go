@@ -1,0 +1,257 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/ingest"
+)
+
+// pgTestDB makes a schema on the test server ($SOUNDALIKE_TEST_POSTGRES,
+// see docs/development.md) holding a tiny copy of the app's tables, and
+// returns a URL whose search path starts with it. It uses psql, since only
+// package postgres imports pgx.
+func pgTestDB(t *testing.T) (dbURL, password string) {
+	t.Helper()
+	base := os.Getenv("SOUNDALIKE_TEST_POSTGRES")
+	if base == "" {
+		if os.Getenv("SOUNDALIKE_TEST_POSTGRES_REQUIRED") != "" || os.Getenv("CI") == "true" {
+			t.Fatal("$SOUNDALIKE_TEST_POSTGRES is not set, and the PostgreSQL tests must run here")
+		}
+		t.Skip("no PostgreSQL server: set $SOUNDALIKE_TEST_POSTGRES (scripts/pg-test-server start prints one; .ci/run sets it)")
+	}
+	psql, err := exec.LookPath("psql")
+	if err != nil {
+		t.Fatalf("psql is needed to set up the test schema: %v", err)
+	}
+	schema := fmt.Sprintf("cli_%d", time.Now().UnixNano())
+	run := func(u, sql string) {
+		t.Helper()
+		out, err := exec.Command(psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", u, "-c", sql).CombinedOutput()
+		if err != nil {
+			t.Fatalf("psql: %v\n%s", err, out)
+		}
+	}
+	run(base, "CREATE SCHEMA "+schema)
+	t.Cleanup(func() { run(base, "DROP SCHEMA "+schema+" CASCADE") })
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("options", "-csearch_path="+schema) // libpq's way, which pgx understands too
+	u.RawQuery = q.Encode()
+	password, _ = u.User.Password()
+	run(u.String(), `
+CREATE TABLE "Track" (id text PRIMARY KEY, "spotifyId" text UNIQUE NOT NULL, name text NOT NULL,
+  artists text[] NOT NULL, album text NOT NULL, popularity integer NOT NULL DEFAULT 0,
+  "createdAt" timestamp(3), "updatedAt" timestamp(3));
+CREATE TABLE "TrackFeatures" (id text PRIMARY KEY, "trackId" text UNIQUE NOT NULL REFERENCES "Track"(id),
+  danceability double precision NOT NULL, energy double precision NOT NULL, loudness double precision NOT NULL,
+  speechiness double precision NOT NULL, acousticness double precision NOT NULL,
+  instrumentalness double precision NOT NULL, liveness double precision NOT NULL,
+  valence double precision NOT NULL, tempo double precision NOT NULL, key integer NOT NULL,
+  mode integer NOT NULL, "updatedAt" timestamp(3));
+CREATE TABLE "TrackInteraction" (id text PRIMARY KEY, "userId" text NOT NULL,
+  "trackId" text NOT NULL REFERENCES "Track"(id), type text NOT NULL,
+  timestamp timestamp(3) NOT NULL DEFAULT now());
+INSERT INTO "Track" VALUES
+  ('a0000000-0000-4000-8000-000000000001', '6f807x0ima9a1j3VPbc7VN', 'I Don''t Care', '{"Ed Sheeran","Justin Bieber"}', 'No.6', 66),
+  ('a0000000-0000-4000-8000-000000000002', '0r7CVbZTWZgbTCYdfa2P31', 'Memories', '{"Maroon 5"}', 'Memories', 67),
+  ('a0000000-0000-4000-8000-000000000003', '1z1Hg7Vb0AhHDiEmnDE79l', 'All the Time', '{Zara Larsson}', 'All the Time', 70);
+INSERT INTO "TrackFeatures" VALUES
+  ('f1', 'a0000000-0000-4000-8000-000000000001', 0.748, 0.916, -2.634, 0.0583, 0.102, 0, 0.0653, 0.518, 122.036, 6, 1),
+  ('f2', 'a0000000-0000-4000-8000-000000000002', 0.726, 0.815, -4.969, 0.0373, 0.0724, 0.00421, 0.357, 0.693, 99.972, 11, 1),
+  ('f3', 'a0000000-0000-4000-8000-000000000003', 0.675, 0.931, -3.432, 0.0742, 0.0794, 0.0000233, 0.11, 0.613, 124.008, 1, 0);
+INSERT INTO "TrackInteraction" VALUES
+  ('i1', 'u1', 'a0000000-0000-4000-8000-000000000001', 'play', '2025-01-01 10:00:00.123'),
+  ('i2', 'u1', 'a0000000-0000-4000-8000-000000000002', 'like', '2025-01-01 10:05:00'),
+  ('i3', 'u2', 'a0000000-0000-4000-8000-000000000002', 'skip', '2025-01-01 10:06:00'),
+  ('i4', 'u2', 'a0000000-0000-4000-8000-000000000003', 'addToPlaylist', '2025-01-01 10:07:00');`)
+	return u.String(), password
+}
+
+func TestImportPostgres(t *testing.T) {
+	u, password := pgTestDB(t)
+	dbPath := filepath.Join(t.TempDir(), "s.db")
+
+	// The URL after the flag, and more flags after the URL.
+	out, stderr, err := runCmd(t.Context(), "import", "--db", dbPath, "--postgres", u, "--json")
+	if err != nil {
+		t.Fatalf("import: %v\n%s", err, stderr)
+	}
+	var sum ingest.Summary
+	if err := json.Unmarshal([]byte(out), &sum); err != nil {
+		t.Fatalf("--json output %q: %v", out, err)
+	}
+	if sum.TracksAdded != 3 || sum.InteractionsAdded != 3 || sum.Rejected != 0 || sum.Errors == nil {
+		t.Errorf("import = %+v, want 3 tracks and 3 interactions (the skip left out)", sum)
+	}
+	eng, err := soundalike.Open(dbPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := eng.Track(t.Context(), "a0000000-0000-4000-8000-000000000001")
+	eng.Close()
+	if err != nil || tr.SpotifyID != "6f807x0ima9a1j3VPbc7VN" || strings.Join(tr.Artists, "|") != "Ed Sheeran|Justin Bieber" {
+		t.Errorf("stored track = %+v, %v, want the Spotify id and both artists", tr, err)
+	}
+
+	// --postgres without a value reads $DATABASE_URL; a re-import adds nothing.
+	t.Setenv("DATABASE_URL", u)
+	out, stderr, err = runCmd(t.Context(), "import", "--postgres", "--db", dbPath, "--actions", "play,like,addToPlaylist,skip")
+	if err != nil {
+		t.Fatalf("import --postgres with DATABASE_URL: %v\n%s", err, stderr)
+	}
+	if want := "tracks: 0 added, 0 updated; interactions: 1 added; rejected rows: 0\n"; out != want {
+		t.Errorf("re-import with skips = %q, want %q", out, want)
+	}
+	for _, s := range []string{out, stderr} {
+		if strings.Contains(s, password) {
+			t.Errorf("output contains the password: %q", s)
+		}
+	}
+}
+
+func TestImportPostgresStrictAndRejects(t *testing.T) {
+	u, _ := pgTestDB(t)
+	dbPath := filepath.Join(t.TempDir(), "s.db")
+	bad := `SELECT t.id, t.name, f.danceability * 2 AS danceability, f.energy, f.key, f.loudness, f.mode,
+	  f.speechiness, f.acousticness, f.instrumentalness, f.liveness, f.valence, f.tempo
+	  FROM "Track" t JOIN "TrackFeatures" f ON f."trackId" = t.id`
+
+	out, stderr, err := runCmd(t.Context(), "import", "--db", dbPath, "--strict", "--no-interactions", "--postgres="+u, "--tracks-query", bad)
+	if !errors.Is(err, errSilent) {
+		t.Fatalf("strict import with bad rows: %v, want the silent non-zero exit", err)
+	}
+	if !strings.Contains(out, "--strict: 3 rows rejected, nothing was written") {
+		t.Errorf("stdout = %q, want the strict notice", out)
+	}
+	if !strings.Contains(stderr, "postgres:tracks: row a0000000-0000-4000-8000-000000000001: danceability") {
+		t.Errorf("stderr = %q, want each rejected row with its id", stderr)
+	}
+	eng, err := soundalike.Open(dbPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	if c, err := eng.Counts(); err != nil || c.Tracks != 0 {
+		t.Errorf("Counts() after --strict = %+v, %v, want nothing written", c, err)
+	}
+}
+
+func TestImportPostgresErrors(t *testing.T) {
+	u, password := pgTestDB(t)
+	wrong, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong.User = url.UserPassword(wrong.User.Username(), "Wrong-"+password)
+	dbPath := filepath.Join(t.TempDir(), "s.db")
+	tests := []struct {
+		name  string
+		env   string
+		args  []string
+		usage bool
+		want  string
+	}{
+		{"bad password", "", []string{"--postgres", wrong.String()}, false, "password authentication failed"},
+		{"no URL, no DATABASE_URL", "", []string{"--postgres"}, true, "DATABASE_URL is not set"},
+		{"empty URL, no DATABASE_URL", "", []string{"--postgres", ""}, true, "DATABASE_URL is not set"},
+		{"files too", "", []string{"--postgres", u, "tracks.csv"}, true, `unexpected argument "tracks.csv"`},
+		{"query without --postgres", "", []string{"--tracks-query", "SELECT 1", "x.csv"}, true, "--tracks-query needs --postgres"},
+		{"empty action", "", []string{"--postgres", u, "--actions", "play,,like"}, true, "--actions"},
+		{"bad query", "", []string{"--postgres", u, "--interactions-query", "SELECT nope FROM \"TrackInteraction\""}, false, "--interactions-query"},
+		{"bad password from DATABASE_URL", wrong.String(), []string{"--postgres"}, false, "password authentication failed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("DATABASE_URL", tt.env)
+			out, stderr, err := runCmd(t.Context(), append([]string{"import", "--db", dbPath}, tt.args...)...)
+			if err == nil {
+				t.Fatalf("import %v succeeded, want an error", tt.args)
+			}
+			var ue usageError
+			if errors.As(err, &ue) != tt.usage {
+				t.Errorf("import %v: %v, usage error = %v, want %v", tt.args, err, !tt.usage, tt.usage)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("import %v: %q, want it to contain %q", tt.args, err, tt.want)
+			}
+			for _, s := range []string{err.Error(), out, stderr} {
+				if strings.Contains(s, password) {
+					t.Errorf("output contains the password: %q", s)
+				}
+			}
+		})
+	}
+	if _, err := os.Stat(dbPath); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a failed import created %s (%v): want nothing touched", dbPath, err)
+	}
+}
+
+// TestPostgresFlagForms needs no server: it checks how --postgres finds its
+// URL.
+func TestPostgresFlagForms(t *testing.T) {
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == "DATABASE_URL" {
+				return v
+			}
+			return ""
+		}
+	}
+	const u, e = "postgres://a:pw@h/db", "postgres://b:pw@h/env"
+	tests := []struct {
+		args    []string
+		env     string
+		want    string
+		actions []string
+		json    bool
+		usage   bool
+	}{
+		{args: []string{"--postgres", u}, want: u},
+		{args: []string{"--postgres=" + u}, want: u},
+		{args: []string{"--postgres", u, "--json", "--actions", "like, play"}, want: u, json: true, actions: []string{"like", "play"}},
+		{args: []string{"--json", "--postgres"}, env: e, want: e, json: true},
+		{args: []string{"--postgres="}, env: e, want: e},
+		{args: []string{"--postgres", ""}, env: e, want: e},
+		{args: []string{"--postgres", "host=h user=a password=pw dbname=db"}, want: "host=h user=a password=pw dbname=db"},
+		{args: []string{"--postgres"}, usage: true},
+		{args: []string{"--postgres=" + u, "x.csv"}, usage: true},
+		{args: []string{"--postgres", u, "x.csv"}, usage: true},
+		{args: []string{"--postgres", u, "--actions", ""}, usage: true},
+	}
+	for _, tt := range tests {
+		fs := newFlagSet("import", stdio{err: io.Discard}, nil)
+		asJSON := fs.Bool("json", false, "")
+		p := addPostgresFlags(fs)
+		if err := parseFlags(fs, tt.args); err != nil {
+			t.Fatalf("parse %q: %v", tt.args, err)
+		}
+		if !p.given() {
+			t.Fatalf("%q: --postgres not seen", tt.args)
+		}
+		got, opts, err := p.resolve(fs, false, env(tt.env))
+		if tt.usage {
+			var ue usageError
+			if !errors.As(err, &ue) {
+				t.Errorf("%q: %v, want a usage error", tt.args, err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want || *asJSON != tt.json || strings.Join(opts.Actions, ",") != strings.Join(tt.actions, ",") {
+			t.Errorf("%q: url %q, json %v, actions %q, %v; want %q, %v, %q", tt.args, got, *asJSON, opts.Actions, err, tt.want, tt.json, tt.actions)
+		}
+	}
+}

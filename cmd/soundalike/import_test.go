@@ -1,0 +1,296 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const testdata = "../../testdata/"
+
+func info(t *testing.T, db string) infoJSON {
+	t.Helper()
+	out, errOut, code := cli(t, "", "info", "--db", db, "--json")
+	if code != 0 {
+		t.Fatalf("info: exit %d: %s", code, errOut)
+	}
+	var got infoJSON
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("info --json: %v: %s", err, out)
+	}
+	return got
+}
+
+// sampleCounts reads the sample independently: distinct tracks, users and
+// rows.
+func sampleCounts(t *testing.T) (tracks, users, rows int) {
+	f, err := os.Open(testdata + "spotify_sample.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	all, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, us := map[string]bool{}, map[string]bool{}
+	for _, r := range all[1:] {
+		ids[r[0]] = true
+		us[r[8]] = true // playlist_id
+	}
+	return len(ids), len(us), len(all) - 1
+}
+
+func TestImportSampleTwice(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "s.db")
+	tracks, users, rows := sampleCounts(t)
+	out, errOut, code := cli(t, "", "import", "--db", db, testdata+"spotify_sample.csv")
+	if code != 0 {
+		t.Fatalf("import: exit %d: %s", code, errOut)
+	}
+	if errOut != "" {
+		t.Errorf("stderr = %q, want nothing (no progress bar when it is not a terminal)", errOut)
+	}
+	if want := "tracks: " + strconv.Itoa(tracks) + " added"; !strings.Contains(out, want) {
+		t.Errorf("import output %q, want it to contain %q", out, want)
+	}
+	got := info(t, db)
+	if got.Tracks != tracks || got.Users != users || got.Interactions != rows || got.Model != nil || got.Index != nil {
+		t.Errorf("info = %+v, want %d tracks, %d users, %d interactions, no model or index", got, tracks, users, rows)
+	}
+	out, _, code = cli(t, "", "import", "--db", db, "--json", testdata+"spotify_sample.csv")
+	if code != 0 || strings.TrimSpace(out) != `{"tracks_added":0,"tracks_updated":0,"interactions_added":0,"rejected":0,"errors":[]}` {
+		t.Errorf("second import: exit %d, %s; want exit 0 and nothing added", code, out)
+	}
+	if again := info(t, db); again != got {
+		t.Errorf("info after the second import = %+v, want %+v", again, got)
+	}
+}
+
+func TestImportRejects(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "r.db")
+	out, errOut, code := cli(t, "", "import", "--db", db, testdata+"rejects.csv")
+	if code != 1 {
+		t.Errorf("exit %d, want 1 when rows are rejected", code)
+	}
+	for _, want := range []string{
+		"rejects.csv:3: missing track id (column track_id is empty)\n",
+		"rejects.csv:13: key: 5.5 is not a whole number\n",
+		"rejects.csv:27: row has 14 fields, the header has 16\n",
+	} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr %q, want it to contain %q", errOut, want)
+		}
+	}
+	if strings.Contains(errOut, "soundalike:") {
+		t.Errorf("stderr repeats an error after the rejected rows: %q", errOut)
+	}
+	if want := "tracks: 6 added, 0 updated; interactions: 0 added; rejected rows: 27\n"; out != want {
+		t.Errorf("stdout = %q, want %q", out, want)
+	}
+	if got := info(t, db); got.Tracks != 6 {
+		t.Errorf("tracks stored = %d, want the 6 good rows", got.Tracks)
+	}
+}
+
+func TestImportStrictWritesNothing(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "strict.db")
+	out, _, code := cli(t, "", "import", "--db", db, "--strict", testdata+"spotify_sample.csv", testdata+"rejects.csv")
+	if code != 1 || !strings.Contains(out, "--strict: 27 rows rejected, nothing was written") {
+		t.Errorf("exit %d, stdout %q; want 1 and the strict message", code, out)
+	}
+	if got := info(t, db); got.Tracks != 0 || got.Interactions != 0 {
+		t.Errorf("after a strict import with rejections: %+v, want an empty catalogue", got)
+	}
+	out, _, _ = cli(t, "", "import", "--db", db, "--strict", "--json", testdata+"rejects.csv")
+	var sum struct {
+		TracksAdded int `json:"tracks_added"`
+		Rejected    int `json:"rejected"`
+	}
+	if err := json.Unmarshal([]byte(out), &sum); err != nil || sum.TracksAdded != 0 || sum.Rejected != 27 {
+		t.Errorf("strict --json = %s (%v), want 0 added, 27 rejected", out, err)
+	}
+}
+
+func TestImportJSON(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "j.db")
+	out, _, code := cli(t, "", "import", "--db", db, "--json", testdata+"tracks.tsv")
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	var got map[string]any
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("--json output %q: %v", out, err)
+	}
+	want := map[string]any{
+		"tracks_added": 3.0, "tracks_updated": 0.0, "interactions_added": 3.0, "rejected": 2.0,
+		"errors": []any{
+			map[string]any{"file": testdata + "tracks.tsv", "line": 5.0, "reason": "row has 4 fields, the header has 16"},
+			map[string]any{"file": testdata + "tracks.tsv", "line": 6.0, "reason": `tempo: "fast" is not a number`},
+		},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("--json (-want +got):\n%s", diff)
+	}
+}
+
+// TestImportFailuresWriteNothing: a refused file stops the import before
+// the database is touched; a fatal error part-way rolls everything back.
+func TestImportFailuresWriteNothing(t *testing.T) {
+	for _, tc := range []struct {
+		files []string
+		want  string
+	}{
+		{[]string{"spotify_sample.csv", "no_id_column.csv"}, "no_id_column.csv: unusable columns: no track id column; found columns: track_name"},
+		{[]string{"spotify_sample.csv", "truncated.csv.gz"}, "import: nothing was written: " + testdata + "truncated.csv.gz: after line"},
+		{[]string{"unterminated_quote.csv"}, "unterminated_quote.csv:3: unterminated quoted field"},
+	} {
+		t.Run(tc.files[len(tc.files)-1], func(t *testing.T) {
+			db := filepath.Join(t.TempDir(), "f.db")
+			args := []string{"import", "--db", db}
+			for _, f := range tc.files {
+				args = append(args, testdata+f)
+			}
+			_, errOut, code := cli(t, "", args...)
+			if code != 1 || !strings.Contains(errOut, tc.want) {
+				t.Errorf("exit %d, stderr %q; want 1 and %q", code, errOut, tc.want)
+			}
+			if _, err := os.Stat(db); err == nil {
+				if got := info(t, db); got.Tracks != 0 {
+					t.Errorf("%d tracks written, want none", got.Tracks)
+				}
+			}
+		})
+	}
+}
+
+func TestImportNoInteractionsAndStdin(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "n.db")
+	tsv, err := os.ReadFile(testdata + "tracks.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := cli(t, string(tsv), "import", "--db", db, "--no-interactions", "-", testdata+"tracks.jsonl")
+	if code != 1 || !strings.Contains(errOut, "stdin:5: row has 4 fields") || !strings.Contains(errOut, "tracks.jsonl:4: invalid JSON") {
+		t.Errorf("exit %d, stderr %q; want 1 with stdin:5 and tracks.jsonl:4 rejected", code, errOut)
+	}
+	got := info(t, db)
+	if got.Tracks != 4 || got.Interactions != 0 || got.Users != 0 {
+		t.Errorf("info = %+v, want 4 tracks (3 from the TSV, 3 from the JSONL, 2 ids shared) and no interactions", got)
+	}
+}
+
+// TestImportSameFileTwiceInOneCommand: interactions are counted per
+// file, so giving a file twice stores them once.
+func TestImportSameFileTwiceInOneCommand(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "twice.db")
+	tracks, users, rows := sampleCounts(t)
+	if _, errOut, code := cli(t, "", "import", "--db", db, testdata+"spotify_sample.csv", testdata+"spotify_sample.csv"); code != 0 {
+		t.Fatalf("import: exit %d: %s", code, errOut)
+	}
+	if got := info(t, db); got.Tracks != tracks || got.Users != users || got.Interactions != rows {
+		t.Errorf("info = %+v, want %d tracks, %d users, %d interactions", got, tracks, users, rows)
+	}
+}
+
+// TestImportInteractionLog: tracks and an interaction log in one import.
+func TestImportInteractionLog(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "p.db")
+	tracks, users, rows := sampleCounts(t)
+	out, errOut, code := cli(t, "", "import", "--db", db, testdata+"spotify_sample.csv", testdata+"plays.csv")
+	if code != 1 || !strings.Contains(errOut, "plays.csv:7: track \"0000000000000000000000\" is not in the catalogue") {
+		t.Errorf("exit %d, stderr %q; want 1 and the unknown track on line 7", code, errOut)
+	}
+	if want := "interactions: " + strconv.Itoa(rows+5) + " added; rejected rows: 3"; !strings.Contains(out, want) {
+		t.Errorf("stdout %q, want %q", out, want)
+	}
+	if got := info(t, db); got.Tracks != tracks || got.Users != users+2 || got.Interactions != rows+5 {
+		t.Errorf("info = %+v, want %d tracks, %d users, %d interactions", got, tracks, users+2, rows+5)
+	}
+}
+
+func TestImportUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"import"}, "no FILE given"},
+		{[]string{"import", "--bogus", "x.csv"}, "flag provided but not defined: -bogus"},
+		{[]string{"import", "-", "-"}, "- (stdin) given 2 times"},
+		{[]string{"info", "extra"}, "info takes no arguments"},
+	} {
+		_, errOut, code := cli(t, "", tc.args...)
+		if code != 2 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, errOut, tc.want)
+		}
+	}
+}
+
+func TestInfoNoDatabase(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "missing.db")
+	_, errOut, code := cli(t, "", "info", "--db", db)
+	if code != 1 || !strings.Contains(errOut, "run `soundalike import` first") {
+		t.Errorf("exit %d, stderr %q; want 1 and a hint to import", code, errOut)
+	}
+	if _, err := os.Stat(db); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("info created %s", db)
+	}
+}
+
+func TestInfoText(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "t.db")
+	if _, errOut, code := cli(t, "", "import", "--db", db, testdata+"camel_case.csv"); code != 1 {
+		t.Fatalf("import: exit %d (%s), want 1 (one bad timestamp)", code, errOut)
+	}
+	out, errOut, code := cli(t, "", "info", "--db", db)
+	if code != 0 {
+		t.Fatalf("info: exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"tracks        6\n", "users         3\n", "interactions  5\n", "model         none: run `soundalike train`\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("info = %q, want it to contain %q", out, want)
+		}
+	}
+}
+
+// TestImportDevFile imports the shared dev file twice: the counts the
+// issue gives, then nothing new.
+func TestImportDevFile(t *testing.T) {
+	path := os.Getenv("SOUNDALIKE_DEV_DATA")
+	if path == "" {
+		path = "/work/shared/data/spotify_songs_dev.csv.gz"
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("dev data not available (%v); set SOUNDALIKE_DEV_DATA", err)
+	}
+	if testing.Short() {
+		t.Skip("short: 25,762 rows into bbolt")
+	}
+	db := filepath.Join(t.TempDir(), "dev.db")
+	for i, wantAdded := range []int{23009, 0} {
+		out, errOut, code := cli(t, "", "import", "--db", db, "--json", path)
+		if code != 0 {
+			t.Fatalf("import %d: exit %d: %s", i+1, code, errOut)
+		}
+		var sum struct {
+			TracksAdded int `json:"tracks_added"`
+			Rejected    int `json:"rejected"`
+		}
+		json.Unmarshal([]byte(out), &sum)
+		if sum.TracksAdded != wantAdded || sum.Rejected != 0 {
+			t.Errorf("import %d: %s, want %d added, 0 rejected", i+1, out, wantAdded)
+		}
+		got := info(t, db)
+		if got.Tracks != 23009 || got.Interactions != 25762 || got.Users != 377 {
+			t.Errorf("after import %d: %d tracks, %d interactions, %d users; want 23009, 25762, 377",
+				i+1, got.Tracks, got.Interactions, got.Users)
+		}
+	}
+}

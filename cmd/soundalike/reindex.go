@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/index"
+)
+
+func init() {
+	register(command{name: "reindex", summary: "embed every track with the model and build the HNSW index", run: runReindex})
+}
+
+// indexFlags binds the HNSW parameters onto o.
+func indexFlags(fs interface {
+	IntVar(*int, string, int, string)
+}, o *index.Options) {
+	d := index.DefaultOptions()
+	fs.IntVar(&o.M, "m", d.M, "HNSW `M`: neighbours per node (2M on layer 0)")
+	fs.IntVar(&o.EfConstruction, "ef-construction", d.EfConstruction, "HNSW beam width while building")
+	fs.IntVar(&o.EfSearch, "ef-search", d.EfSearch, "HNSW default beam width of a search")
+	fs.IntVar(&o.Workers, "workers", d.Workers, "goroutines that build the index")
+}
+
+type reindexJSON struct {
+	Tracks   int    `json:"tracks"`
+	Embedded int    `json:"embedded"`
+	Inserted int    `json:"inserted"`
+	Deleted  int    `json:"deleted"`
+	TookMS   int64  `json:"took_ms"`
+	Full     bool   `json:"full"`
+	Model    string `json:"model"`
+}
+
+func runReindex(ctx context.Context, args []string, stdio stdio) error {
+	var (
+		dbPath string
+		opts   soundalike.ReindexOptions
+		asJSON bool
+	)
+	fs := newFlagSet("reindex", stdio, &dbPath)
+	fs.StringVar(&opts.Model, "model", "", "model `version` to embed with (default: the current one)")
+	fs.BoolVar(&opts.Full, "full", false, "rebuild from scratch instead of updating what changed")
+	fs.BoolVar(&asJSON, "json", false, "print the summary as JSON")
+	indexFlags(fs, &opts.Index)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: soundalike reindex [--db PATH] [--model VERSION] [--full] [--json] [index flags]")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("reindex takes no arguments, got %q", fs.Args())
+	}
+	if err := opts.Index.Validate(); err != nil {
+		return usageError{err}
+	}
+	if _, err := soundalike.ParseModelVersion(opts.Model); err != nil {
+		return usagef("--model: %v", err)
+	}
+	eng, err := soundalike.Open(dbPath, nil)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+
+	bar := newProgress(stdio.err, -1, "reindex", "tracks")
+	stage := ""
+	opts.Progress = func(s string, done, total int) {
+		if s != stage {
+			stage = s
+			bar.Done()
+			bar = newProgress(stdio.err, int64(total), s, "tracks")
+		}
+		bar.Set(int64(done))
+	}
+	sum, err := eng.Reindex(ctx, &opts)
+	bar.Done()
+	if err != nil {
+		return err
+	}
+	out := reindexJSON{Tracks: sum.Tracks, Embedded: sum.Embedded, Inserted: sum.Inserted,
+		Deleted: sum.Deleted, TookMS: sum.Took.Milliseconds(), Full: sum.Full, Model: sum.Model}
+	if asJSON {
+		return json.NewEncoder(stdio.out).Encode(out)
+	}
+	kind := "incremental"
+	if sum.Full {
+		kind = "full"
+	}
+	fmt.Fprintf(stdio.out, "reindexed %d tracks with model %s (%s): %d embedded, %d inserted, %d deleted in %v\n",
+		sum.Tracks, sum.Model, kind, sum.Embedded, sum.Inserted, sum.Deleted, sum.Took.Round(1e6))
+	return nil
+}

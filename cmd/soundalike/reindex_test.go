@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/audotics/soundalike"
+)
+
+func TestReindexCommand(t *testing.T) {
+	db := testDB(t, 200)
+	out, _, err := runCmd(t.Context(), "reindex", "--db", db, "--json")
+	if err != nil {
+		t.Fatalf("reindex: %v", err)
+	}
+	var got reindexJSON
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("reindex --json printed %q: %v", out, err)
+	}
+	if got.Tracks != 200 || got.Embedded != 0 || got.Full {
+		t.Errorf("incremental reindex with nothing new = %+v, want 200 tracks, 0 embedded", got)
+	}
+	out, _, err = runCmd(t.Context(), "reindex", "--db", db, "--full", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.Unmarshal([]byte(out), &got)
+	if !got.Full || got.Embedded != 200 || got.Inserted != 200 || got.Model != "v1" {
+		t.Errorf("reindex --full = %+v, want 200 embedded and inserted with v1", got)
+	}
+	for _, args := range [][]string{
+		{"reindex", "--db", db, "--m", "1"},
+		{"reindex", "--db", db, "--model", "vX"},
+		{"reindex", "--db", db, "extra"},
+	} {
+		_, _, err := runCmd(t.Context(), args...)
+		if code := exitCode(err, io.Discard); code != 2 {
+			t.Errorf("%v: exit %d (%v), want 2", args, code, err)
+		}
+	}
+	_, _, err = runCmd(t.Context(), "reindex", "--db", db, "--model", "v9")
+	if err == nil || !strings.Contains(err.Error(), "v9") {
+		t.Errorf("reindex --model v9 = %v, want an error naming v9", err)
+	}
+}
+
+func TestReindexWithoutModel(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "empty.db")
+	_, _, err := runCmd(t.Context(), "reindex", "--db", db)
+	if err == nil || !strings.Contains(err.Error(), "soundalike train") {
+		t.Errorf("reindex without a model = %v, want an error naming `soundalike train`", err)
+	}
+}
+
+func TestExportCommand(t *testing.T) {
+	db := testDB(t, 150)
+	out := filepath.Join(t.TempDir(), "emb.jsonl")
+	if _, _, err := runCmd(t.Context(), "export", "--db", db, "--out", out); err != nil {
+		t.Fatalf("export: %v", err)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	eng, err := soundalike.Open(db, &soundalike.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	n := 0
+	for sc.Scan() {
+		var line exportLine
+		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
+			t.Fatalf("line %d: %v", n+1, err)
+		}
+		tr, err := eng.Track(t.Context(), soundalike.TrackID(line.TrackID))
+		if err != nil {
+			t.Fatalf("exported track %q: %v", line.TrackID, err)
+		}
+		want, _ := eng.Embed(tr)
+		if len(line.Embedding) != len(want) || line.Name != tr.Name {
+			t.Fatalf("line %d: %d values, name %q; want %d, %q", n+1, len(line.Embedding), line.Name, len(want), tr.Name)
+		}
+		for i := range want {
+			if d := line.Embedding[i] - want[i]; d > 1e-6 || d < -1e-6 {
+				t.Fatalf("%s: embedding[%d] = %v, want %v", line.TrackID, i, line.Embedding[i], want[i])
+			}
+		}
+		n++
+	}
+	if n != 150 {
+		t.Errorf("exported %d lines, want 150", n)
+	}
+}
+
+// The README's main command: the demo imports, trains, indexes and serves,
+// and the URLs it prints answer.
+func TestDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a model")
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"demo", "--addr", "127.0.0.1:0", "--epochs", "2"}, strings.NewReader(""), pw, io.Discard)
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	var url string
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if strings.HasPrefix(line, "curl '") {
+			url = strings.TrimSuffix(strings.TrimPrefix(line, "curl '"), "'")
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	if url == "" {
+		t.Fatalf("demo printed no example URL (err %v)", <-done)
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		Results []struct {
+			TrackID string `json:"track_id"`
+			Name    string `json:"name"`
+		} `json:"results"`
+	}
+	json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(body.Results) != 5 || body.Results[0].Name == "" {
+		t.Errorf("GET %s = %d with %d results, want 200 with 5 named results", url, resp.StatusCode, len(body.Results))
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("demo after cancel: %v", err)
+	}
+}

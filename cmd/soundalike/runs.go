@@ -1,0 +1,229 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"image/color"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/trainer"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+)
+
+func init() {
+	register(command{name: "runs", summary: "list and compare training runs (model versions)", run: runRuns})
+}
+
+// runLine is one line of a run's JSON Lines log.
+type runLine struct {
+	Type string `json:"type"` // config, epoch, final
+	Run  string `json:"run"`
+	Time string `json:"time,omitempty"`
+
+	Config *trainer.RunConfig    `json:"config,omitempty"`
+	Epoch  *trainer.EpochMetrics `json:"epoch,omitempty"`
+	Final  *trainer.Final        `json:"final,omitempty"`
+
+	Warnings []string `json:"warnings,omitempty"`
+	Seconds  float64  `json:"seconds,omitempty"`
+}
+
+// writeRunFiles writes dir/<run>.jsonl (config, one line per epoch, the
+// final figures) and dir/<run>.png (the curves).
+func writeRunFiles(dir, run string, res *trainer.Result) (logPath, plotPath string, err error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", "", err
+	}
+	var b []byte
+	add := func(l runLine) {
+		l.Run = run
+		j, _ := json.Marshal(l)
+		b = append(append(b, j...), '\n')
+	}
+	add(runLine{Type: "config", Time: time.Now().UTC().Format(time.RFC3339), Config: &res.Config})
+	for i := range res.Epochs {
+		add(runLine{Type: "epoch", Epoch: &res.Epochs[i]})
+	}
+	add(runLine{Type: "final", Final: &res.Final, Warnings: res.Warnings, Seconds: res.Duration.Seconds()})
+	logPath = filepath.Join(dir, run+".jsonl")
+	if err := writeFileAtomic(logPath, b); err != nil {
+		return "", "", err
+	}
+	plotPath = filepath.Join(dir, run+".png")
+	if err := plotRun(plotPath, run, res); err != nil {
+		return logPath, "", err
+	}
+	return logPath, plotPath, nil
+}
+
+// plotRun draws the loss curves and the validation precision and spread.
+func plotRun(path, run string, res *trainer.Result) error {
+	series := func(f func(m trainer.EpochMetrics) float64) plotter.XYs {
+		xy := make(plotter.XYs, len(res.Epochs))
+		for i, m := range res.Epochs {
+			xy[i].X, xy[i].Y = float64(m.Epoch), f(m)
+		}
+		return xy
+	}
+	top := plot.New()
+	top.Title.Text = fmt.Sprintf("run %s: %s loss, %s features", run, res.Config.Loss, res.Config.Features)
+	top.X.Label.Text = "epoch"
+	top.Y.Label.Text = "loss"
+	bottom := plot.New()
+	bottom.X.Label.Text = "epoch"
+	bottom.Y.Label.Text = "validation"
+	for i, s := range []struct {
+		p    *plot.Plot
+		name string
+		f    func(m trainer.EpochMetrics) float64
+	}{
+		{top, "loss", func(m trainer.EpochMetrics) float64 { return m.Loss }},
+		{top, "val_loss", func(m trainer.EpochMetrics) float64 { return m.ValLoss }},
+		{bottom, "precision@k", func(m trainer.EpochMetrics) float64 { return m.ValPrecision }},
+		{bottom, "recall@k", func(m trainer.EpochMetrics) float64 { return m.ValRecall }},
+		{bottom, "spread/10", func(m trainer.EpochMetrics) float64 { return m.Spread / 10 }},
+	} {
+		l, err := plotter.NewLine(series(s.f))
+		if err != nil {
+			return err
+		}
+		l.Color = plotColors[i%len(plotColors)]
+		s.p.Add(l)
+		s.p.Legend.Add(s.name, l)
+	}
+	top.Legend.Top = true
+	bottom.Legend.Top = true
+	img := vgimg.New(8*vg.Inch, 7*vg.Inch)
+	dc := draw.New(img)
+	tiles := draw.Tiles{Rows: 2, Cols: 1, PadX: vg.Millimeter, PadY: 3 * vg.Millimeter, PadTop: 2 * vg.Millimeter, PadBottom: 2 * vg.Millimeter, PadLeft: 2 * vg.Millimeter, PadRight: 2 * vg.Millimeter}
+	cs := plot.Align([][]*plot.Plot{{top}, {bottom}}, tiles, dc)
+	top.Draw(cs[0][0])
+	bottom.Draw(cs[1][0])
+	f, err := os.CreateTemp(filepath.Dir(path), ".plot-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// runSummary is one row of `soundalike runs`; --json prints a list of them.
+type runSummary struct {
+	Version            string             `json:"version"`
+	Created            time.Time          `json:"created"`
+	Current            bool               `json:"current"`
+	Config             *trainer.RunConfig `json:"config,omitempty"`
+	Metrics            *trainer.Final     `json:"metrics,omitempty"`
+	EpochsRun          int                `json:"epochs_run"`
+	BestEpoch          int                `json:"best_epoch"`
+	Seconds            float64            `json:"seconds"`
+	Warnings           []string           `json:"warnings,omitempty"`
+	ImprovementOverRaw float64            `json:"improvement_over_raw_features,omitempty"`
+}
+
+func runRuns(ctx context.Context, args []string, stdio stdio) error {
+	var (
+		dbPath string
+		asJSON bool
+	)
+	fs := newFlagSet("runs", stdio, &dbPath)
+	fs.BoolVar(&asJSON, "json", false, "print the runs as a JSON array")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: soundalike runs [--db PATH] [--json]\n\nLists the stored model versions (one per training run), oldest first,\nwith their config and validation figures beside the raw_features baseline.")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("runs takes no arguments, got %q", fs.Args())
+	}
+	eng, err := soundalike.Open(dbPath, &soundalike.Options{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	models, err := eng.Models(ctx)
+	if err != nil {
+		return err
+	}
+	rows := make([]runSummary, 0, len(models))
+	for _, m := range models {
+		r := runSummary{Version: m.Version, Created: m.Created, Current: m.Current}
+		var cfg trainer.RunConfig
+		if len(m.Config) > 0 && json.Unmarshal(m.Config, &cfg) == nil {
+			r.Config = &cfg
+		}
+		var fin trainer.Final
+		if len(m.Metrics) > 0 && json.Unmarshal(m.Metrics, &fin) == nil && fin.K > 0 {
+			r.Metrics = &fin
+			r.ImprovementOverRaw = ratio(fin.Model.Precision, fin.RawFeatures.Precision)
+		}
+		var h runHistory
+		if len(m.History) > 0 && json.Unmarshal(m.History, &h) == nil {
+			r.EpochsRun, r.BestEpoch, r.Seconds, r.Warnings = len(h.Epochs), h.BestEpoch, h.Seconds, h.Warnings
+		}
+		rows = append(rows, r)
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdio.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rows)
+	}
+	if len(rows) == 0 {
+		fmt.Fprintln(stdio.out, "no runs yet: soundalike train")
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdio.out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "VERSION\tCREATED\tLOSS\tFEATURES\tLAYERS\tEPOCHS\tBEST\tP@K\tRAW P@K\t×RAW\tGENRE P@K\tSPREAD\tTIME\tNOTE")
+	for _, r := range rows {
+		v := r.Version
+		if r.Current {
+			v += "*"
+		}
+		loss, feats, layers := "-", "-", "-"
+		if c := r.Config; c != nil {
+			loss, feats, layers = c.Loss, c.Features, fmt.Sprint(c.HiddenLayers)
+		}
+		p, raw, x, g, sp := "-", "-", "-", "-", "-"
+		if f := r.Metrics; f != nil {
+			p, raw, g = fmt.Sprintf("%.4f", f.Model.Precision), fmt.Sprintf("%.4f", f.RawFeatures.Precision), fmt.Sprintf("%.3f", f.Model.GenrePrecision)
+			x, sp = fmt.Sprintf("%.2f", r.ImprovementOverRaw), fmt.Sprintf("%.3f", f.MeanPairwiseCosine)
+		}
+		note := ""
+		if r.Metrics != nil && r.Metrics.MeanPairwiseCosine > trainer.CollapseThreshold {
+			note = "COLLAPSED"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v, r.Created.Format("2006-01-02 15:04"), loss, feats, layers,
+			r.EpochsRun, r.BestEpoch, p, raw, x, g, sp, (time.Duration(r.Seconds) * time.Second).String(), note)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdio.out, "* current model; P@K on the run's validation users")
+	return nil
+}
+
+var plotColors = []color.Color{
+	color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
+	color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
+	color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
+	color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
+	color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff},
+}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/server"
+	"github.com/audotics/soundalike/storage"
+)
+
+func init() {
+	register(command{name: "serve", summary: "serve the HTTP API (GET /similar?track=ID&k=20 …)", run: runServe})
+}
+
+func runServe(ctx context.Context, args []string, stdio stdio) error {
+	var (
+		dbPath, addr, proxies, logFormat string
+		reload                           time.Duration
+		maxBody                          int64
+	)
+	fs := newFlagSet("serve", stdio, &dbPath)
+	fs.StringVar(&addr, "addr", "127.0.0.1:8080", "`address` to listen on (host:port)")
+	fs.DurationVar(&reload, "reload", 2*time.Second, "how often to check the database for a new model or index (0: never)")
+	fs.StringVar(&proxies, "trusted-proxies", "", "comma-separated `CIDRs` of reverse proxies whose X-Forwarded-For is believed (default: none)")
+	fs.StringVar(&logFormat, "log", "text", "access log `format` on standard error: text, json or off")
+	fs.Int64Var(&maxBody, "max-body", server.DefaultMaxBodyBytes, "request body limit in `bytes`")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), `Usage: soundalike serve [--db PATH] [--addr 127.0.0.1:8080] [flags]
+
+Serves the HTTP API from memory: GET /similar?track=ID&k=20, POST /similar,
+GET /tracks/{id}, /healthz, /readyz, /model, /metrics. The database file is
+released after loading, so import, train and reindex can run beside the
+server; it picks up their new model and index every --reload interval
+without a restart. SIGINT or SIGTERM shuts it down gracefully.`)
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("serve takes no arguments, got %q", fs.Args())
+	}
+	if reload < 0 {
+		return usagef("--reload %v: want 0 (never) or a positive duration such as 2s", reload)
+	}
+	if maxBody < 1 {
+		return usagef("--max-body %d: want a positive number of bytes", maxBody)
+	}
+	trusted, err := parsePrefixes(proxies)
+	if err != nil {
+		return err
+	}
+	var logger *slog.Logger
+	switch logFormat {
+	case "text":
+		logger = slog.New(slog.NewTextHandler(stdio.err, nil))
+	case "json":
+		logger = slog.New(slog.NewJSONHandler(stdio.err, nil))
+	case "off":
+		logger = slog.New(slog.DiscardHandler)
+	default:
+		return usagef("--log %q: want text, json or off", logFormat)
+	}
+
+	// Listen first: a busy port fails before the catalogue is loaded.
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return usagef("--addr %s: %v", addr, err)
+	}
+	defer ln.Close()
+
+	eng, err := openDetached(ctx, dbPath, logger)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	st := eng.Stats()
+	if err := eng.Ready(); err != nil {
+		logger.Warn("not ready: /similar answers 503 until this is done; serving anyway", "reason", err.Error())
+	}
+	logger.Info("serving", "addr", "http://"+ln.Addr().String(), "db", dbPath,
+		"tracks", st.Tracks, "indexed", st.Indexed, "model", st.ModelVersion, "generation", st.Generation)
+	if reload > 0 {
+		wctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go eng.Watch(wctx, reload)
+	}
+	srv := server.New(eng, &server.Options{Logger: logger, TrustedProxies: trusted, MaxBodyBytes: maxBody})
+	if err := srv.Serve(ctx, ln); err != nil {
+		return err
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// parsePrefixes parses --trusted-proxies: CIDRs or single addresses.
+func parsePrefixes(s string) ([]netip.Prefix, error) {
+	var ps []netip.Prefix
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if !strings.Contains(f, "/") {
+			a, err := netip.ParseAddr(f)
+			if err != nil {
+				return nil, usagef("--trusted-proxies: %q is not an address or CIDR (e.g. 10.0.0.0/8)", f)
+			}
+			ps = append(ps, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return nil, usagef("--trusted-proxies: %q is not an address or CIDR (e.g. 10.0.0.0/8)", f)
+		}
+		ps = append(ps, p)
+	}
+	return ps, nil
+}
+
+// openDetached opens the engine for serving. A batch job (import, train,
+// reindex) holds the database for as long as it runs, so a lock is waited
+// out, with a line now and then, rather than treated as a failure.
+func openDetached(ctx context.Context, path string, logger *slog.Logger) (*soundalike.Engine, error) {
+	for i := 0; ; i++ {
+		eng, err := soundalike.Open(path, &soundalike.Options{Detached: true, Logger: logger})
+		if !errors.Is(err, storage.ErrLocked) {
+			return eng, err
+		}
+		if i%15 == 0 {
+			logger.Warn("the database is busy (a batch job is writing to it); waiting to load it", "db", path)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%s: still locked by another process when stopped: %w", path, ctx.Err())
+		case <-time.After(time.Second):
+		}
+	}
+}

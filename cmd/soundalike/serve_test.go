@@ -1,0 +1,317 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/internal/synth"
+	"github.com/audotics/soundalike/server"
+)
+
+func testTrack(rng *rand.Rand, i int) *soundalike.Track {
+	return &soundalike.Track{
+		ID: soundalike.TrackID(fmt.Sprintf("t%04d", i)),
+		Features: soundalike.Features{
+			Acousticness: rng.Float64(), Danceability: rng.Float64(), Energy: rng.Float64(),
+			Instrumentalness: rng.Float64() * rng.Float64(), Key: rng.IntN(12), Liveness: rng.Float64(),
+			Loudness: -20 * rng.Float64(), Mode: rng.IntN(2), Speechiness: rng.Float64() / 2,
+			Tempo: 60 + 120*rng.Float64(), Valence: rng.Float64(),
+		},
+		Name: fmt.Sprintf("Song %d", i), Artists: []string{fmt.Sprintf("Artist %d", i%40)},
+	}
+}
+
+// testDB builds a database of n random tracks with a model and an index,
+// closes it and returns its path.
+func testDB(t testing.TB, n int) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "test.db")
+	eng, err := soundalike.Open(path, &soundalike.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	rng := rand.New(rand.NewPCG(1, 2))
+	ctx := context.Background()
+	err = eng.Import(ctx, func(tx *soundalike.ImportTx) error {
+		for i := range n {
+			if _, _, err := tx.PutTrack(testTrack(rng, i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := synth.Model(1, []int{32}, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.SaveModel(ctx, m, soundalike.ModelRun{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.Reindex(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// `similar --json` prints what GET /similar answers, took_us aside.
+func TestSimilarCommandMatchesAPI(t *testing.T) {
+	db := testDB(t, 300)
+	out, _, err := runCmd(t.Context(), "similar", "--db", db, "--track", "t0007", "-k", "5", "--json")
+	if err != nil {
+		t.Fatalf("similar: %v", err)
+	}
+	eng, err := soundalike.Open(db, &soundalike.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	w := httptest.NewRecorder()
+	server.New(eng, nil).ServeHTTP(w, httptest.NewRequest("GET", "/similar?track=t0007&k=5", nil))
+	if w.Code != 200 {
+		t.Fatalf("GET /similar = %d %s", w.Code, w.Body)
+	}
+	norm := func(s string) server.SimilarResponse {
+		var r server.SimilarResponse
+		if err := json.Unmarshal([]byte(s), &r); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+		r.TookUS = 0
+		return r
+	}
+	cli, api := norm(out), norm(w.Body.String())
+	if len(cli.Results) != 5 || cli.Track == nil || cli.Track.TrackID != "t0007" {
+		t.Fatalf("similar --json = %s, want t0007 and 5 results", out)
+	}
+	for _, r := range api.Results {
+		if r.TrackID == "t0007" {
+			t.Errorf("GET /similar?track=t0007 returned t0007 itself: %+v", api.Results)
+		}
+	}
+	cb, _ := json.Marshal(cli)
+	ab, _ := json.Marshal(api)
+	if !bytes.Equal(cb, ab) {
+		t.Errorf("similar --json = %s\nGET /similar = %s\nwant the same", cb, ab)
+	}
+
+	out, _, err = runCmd(t.Context(), "similar", "--db", db, "--track", "t0007", "-k", "3")
+	if err != nil {
+		t.Fatalf("similar: %v", err)
+	}
+	for _, want := range []string{"Song 7", cli.Results[0].TrackID, cli.Results[0].Name, "SCORE"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("similar table = %q, want it to contain %q", out, want)
+		}
+	}
+}
+
+func TestSimilarCommandErrors(t *testing.T) {
+	db := testDB(t, 50)
+	cases := []struct {
+		name  string
+		args  []string
+		usage bool
+		want  string
+	}{
+		{"given no --track, when similar, expect a usage error", []string{"--db", db}, true, "--track"},
+		{"given -k 0, when similar, expect a usage error naming the range", []string{"--db", db, "--track", "t0001", "-k", "0"}, true, "1..1000"},
+		{"given -k 1001, when similar, expect a usage error", []string{"--db", db, "--track", "t0001", "-k", "1001"}, true, "-k"},
+		{"given an unknown track, when similar, expect not found", []string{"--db", db, "--track", "nope"}, false, "not found"},
+		{"given a stray argument, when similar, expect a usage error", []string{"--db", db, "t0001"}, true, "--track"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := runCmd(t.Context(), append([]string{"similar"}, tc.args...)...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("similar %v = %v, want an error mentioning %q", tc.args, err, tc.want)
+			}
+			if got := exitCode(err, io.Discard) == 2; got != tc.usage {
+				t.Errorf("similar %v: usage error = %v, want %v", tc.args, got, tc.usage)
+			}
+		})
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// serve answers, picks up a reindex made by another writer without a
+// restart, and stops cleanly when its context is done.
+func TestServeCommand(t *testing.T) {
+	db := testDB(t, 200)
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan error, 1)
+	var errw bytes.Buffer
+	go func() {
+		done <- run(ctx, []string{"serve", "--db", db, "--addr", addr, "--reload", "50ms", "--log", "json"}, strings.NewReader(""), io.Discard, &errw)
+	}()
+	base := "http://" + addr
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if code, _ := get(t, base+"/readyz"); code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve not ready after 10s; stderr: %s", errw.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if code, body := get(t, base+"/similar?track=t0003&k=4"); code != 200 || strings.Count(body, `"track_id"`) != 5 {
+		t.Fatalf("GET /similar = %d %s, want 200 with the track and 4 results", code, body)
+	}
+	if code, _ := get(t, base+"/tracks/t9999"); code != 404 {
+		t.Fatalf("GET /tracks/t9999 = %d, want 404 before the import", code)
+	}
+
+	// Queries run in a loop while another writer (as `import` and
+	// `reindex` would be) adds a track and the server reloads: none fails.
+	stopLoop := make(chan struct{})
+	loopDone := make(chan [2]int)
+	go func() {
+		n, failed := 0, 0
+		for {
+			select {
+			case <-stopLoop:
+				loopDone <- [2]int{n, failed}
+				return
+			default:
+			}
+			if code, body := get(t, base+"/similar?track=t0003&k=10"); code != 200 {
+				failed++
+				t.Errorf("during reindex and reload: GET /similar = %d %s", code, body)
+			}
+			n++
+		}
+	}()
+	w, err := soundalike.Open(db, &soundalike.Options{NoSync: true, LockTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nt := testTrack(rand.New(rand.NewPCG(9, 9)), 9999)
+	if err := w.Import(t.Context(), func(tx *soundalike.ImportTx) error { _, _, err := tx.PutTrack(nt); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Reindex(t.Context(), nil); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		code, _ := get(t, base+"/similar?track=t9999&k=3")
+		if code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET /similar?track=t9999 = %d 10s after the reindex, want 200 (reload)", code)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	close(stopLoop)
+	if r := <-loopDone; r[0] == 0 || r[1] != 0 {
+		t.Errorf("queries during reindex and reload: %d sent, %d failed; want some sent and none failed", r[0], r[1])
+	}
+	if !strings.Contains(errw.String(), `"msg":"reloaded"`) {
+		t.Errorf("serve logs lack the reload:\n%s", errw.String())
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve returned %v after its context was done, want nil", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not stop within 10s of its context being done")
+	}
+	logs := errw.String()
+	for _, want := range []string{`"msg":"serving"`, `"route":"/similar"`, `"client_ip":"127.0.0.1"`, `"msg":"stopped"`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("serve logs lack %s:\n%s", want, logs)
+		}
+	}
+}
+
+func TestServeCommandFlags(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"given a bad proxy CIDR, when serve, expect a usage error naming it", []string{"--trusted-proxies", "10.0.0.0/99"}, "10.0.0.0/99"},
+		{"given a bad log format, when serve, expect a usage error", []string{"--log", "xml"}, "--log"},
+		{"given a negative reload, when serve, expect a usage error", []string{"--reload", "-1s"}, "--reload"},
+		{"given a bad address, when serve, expect a usage error naming it", []string{"--addr", "127.0.0.1:notaport"}, "--addr"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := runCmd(t.Context(), append([]string{"serve", "--db", filepath.Join(t.TempDir(), "x.db")}, tc.args...)...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || exitCode(err, io.Discard) != 2 {
+				t.Fatalf("serve %v = %v, want a usage error mentioning %q", tc.args, err, tc.want)
+			}
+		})
+	}
+	ps, err := parsePrefixes("10.0.0.0/8, 192.168.1.7,fd00::/8")
+	if err != nil || len(ps) != 3 || ps[1].Bits() != 32 {
+		t.Errorf("parsePrefixes = %v, %v, want 3 prefixes, the bare address as /32", ps, err)
+	}
+}
+
+// bench serve builds a small synthetic catalogue, serves it and reports
+// every measured request, with no errors and ordered percentiles.
+func TestBenchServe(t *testing.T) {
+	out, _, err := runCmd(t.Context(), "bench", "serve", "--n", "500", "--dim", "16", "--conns", "4",
+		"--requests", "300", "--warmup", "20", "--baseline", "50", "--json")
+	if err != nil {
+		t.Fatalf("bench serve: %v", err)
+	}
+	var rep serveBenchReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("bench serve --json = %s: %v", out, err)
+	}
+	if rep.Tracks != 500 || rep.Indexed != 500 || rep.Requests != 300 || rep.Errors != 0 || rep.QPS <= 0 {
+		t.Errorf("report = %+v, want 500 tracks indexed, 300 requests, no errors", rep)
+	}
+	if !(0 < rep.ServerP50US && rep.ServerP50US <= rep.ServerP99US && rep.ServerP99US <= rep.ServerMaxUS) ||
+		!(0 < rep.ClientP50US && rep.ClientP50US <= rep.ClientP99US) || rep.BaselineP50US <= 0 || rep.HandlerP50US <= 0 || rep.HeapMiB <= 0 {
+		t.Errorf("report = %+v, want positive, ordered percentiles and memory", rep)
+	}
+	if _, _, err := runCmd(t.Context(), "bench", "serve", "--conns", "0"); err == nil || exitCode(err, io.Discard) != 2 {
+		t.Errorf("bench serve --conns 0 = %v, want a usage error", err)
+	}
+}

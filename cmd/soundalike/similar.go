@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/server"
+)
+
+func init() {
+	register(command{name: "similar", summary: "the tracks that sound like one track, as GET /similar answers", run: runSimilar})
+}
+
+func runSimilar(ctx context.Context, args []string, stdio stdio) error {
+	var (
+		dbPath, id, exclude string
+		k                   int
+		asJSON, exArtist    bool
+		noDedupe            bool
+	)
+	fs := newFlagSet("similar", stdio, &dbPath)
+	fs.StringVar(&id, "track", "", "`id` of the catalogue track to start from (required)")
+	fs.IntVar(&k, "k", server.DefaultK, fmt.Sprintf("number of results, 1..%d", server.MaxK))
+	fs.StringVar(&exclude, "exclude", "", "comma-separated track `ids` to leave out")
+	fs.BoolVar(&exArtist, "exclude-artist", false, "leave out tracks by the query track's artists")
+	fs.BoolVar(&noDedupe, "no-dedupe", false, "keep other copies of the query's song and repeated songs")
+	fs.BoolVar(&asJSON, "json", false, "print the JSON that GET /similar answers")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: soundalike similar [--db PATH] --track ID [-k 20] [--json]\n\nPrints the tracks that sound most like --track, with the same results as\nGET /similar (and, with --json, the same JSON).")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("similar takes no arguments, got %q (give the track with --track ID)", fs.Args())
+	}
+	if id == "" {
+		return usagef("--track is required: give the id of a catalogue track")
+	}
+	if k < 1 || k > server.MaxK {
+		return usagef("-k %d: want 1..%d", k, server.MaxK)
+	}
+	opts := &soundalike.SearchOptions{ExcludeArtist: exArtist, NoDedupe: noDedupe}
+	for _, x := range strings.Split(exclude, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			opts.Exclude = append(opts.Exclude, soundalike.TrackID(x))
+		}
+	}
+	eng, err := soundalike.Open(dbPath, &soundalike.Options{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	resp, err := server.Similar(ctx, eng, soundalike.TrackID(id), k, opts)
+	if err != nil {
+		return fmt.Errorf("similar --track %s: %w", id, err)
+	}
+	if asJSON {
+		_, err := stdio.out.Write(append(resp.AppendJSON(nil), '\n'))
+		return err
+	}
+	t := resp.Track
+	fmt.Fprintf(stdio.out, "Tracks that sound like %s: %s by %s (model %s)\n\n", t.TrackID, t.Name, strings.Join(t.Artists, ", "), resp.Model)
+	tw := tabwriter.NewWriter(stdio.out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "#\tSCORE\tTRACK\tNAME\tARTISTS")
+	for i, r := range resp.Results {
+		fmt.Fprintf(tw, "%d\t%.4f\t%s\t%s\t%s\n", i+1, r.Score, r.TrackID, r.Name, strings.Join(r.Artists, ", "))
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/trainer"
+)
+
+func init() {
+	register(command{name: "train", summary: "train the track embedding model on the catalogue's interactions", run: runTrain})
+}
+
+// runHistory is the per-run document stored with a model version (the
+// ModelRun History) and read back by `runs` and `eval`.
+type runHistory struct {
+	Epochs          []trainer.EpochMetrics `json:"epochs"`
+	BestEpoch       int                    `json:"best_epoch"`
+	ValidationUsers []string               `json:"validation_users"`
+	Warnings        []string               `json:"warnings"`
+	Seconds         float64                `json:"seconds"`
+}
+
+// trainJSON is what `train --json` prints.
+type trainJSON struct {
+	Version   string            `json:"version,omitempty"`
+	Config    trainer.RunConfig `json:"config"`
+	Metrics   trainer.Final     `json:"metrics"`
+	Epochs    int               `json:"epochs_run"`
+	Collapsed bool              `json:"collapsed"`
+	Warnings  []string          `json:"warnings"`
+	Seconds   float64           `json:"seconds"`
+	Files     map[string]string `json:"files,omitempty"`
+}
+
+func runTrain(ctx context.Context, args []string, stdio stdio) error {
+	var (
+		dbPath, layers, actions, out, runsDir string
+		asJSON, noSave                        bool
+	)
+	cfg := trainer.DefaultConfig()
+	fs := newFlagSet("train", stdio, &dbPath)
+	fs.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "training `epochs`")
+	fs.IntVar(&cfg.BatchSize, "batch-size", cfg.BatchSize, "pairs per batch (the contrastive loss's negatives are the batch's other pairs)")
+	fs.Float64Var(&cfg.ValidationSplit, "validation-split", cfg.ValidationSplit, "fraction of users held out for validation, in (0,1)")
+	fs.Float64Var(&cfg.LearningRate, "learning-rate", cfg.LearningRate, "Adam learning rate")
+	fs.IntVar(&cfg.EmbeddingSize, "embedding-size", cfg.EmbeddingSize, "embedding dimension")
+	fs.StringVar(&layers, "hidden-layers", "128,64", "hidden layer sizes, comma-separated")
+	fs.Float64Var(&cfg.DropoutRate, "dropout-rate", cfg.DropoutRate, "dropout after each hidden layer, in [0,1)")
+	fs.StringVar(&cfg.Loss, "loss", cfg.Loss, "contrastive (in-batch softmax) or cosine (the original; collapses)")
+	fs.Float64Var(&cfg.Temperature, "temperature", cfg.Temperature, "softmax temperature of the contrastive loss")
+	fs.StringVar(&cfg.Features, "features", cfg.Features, "auto (the 11 audio features plus duration, release year, popularity) or spotify11")
+	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random `seed`: the same seed, data and flags give the same model")
+	fs.IntVar(&cfg.Patience, "patience", cfg.Patience, "stop after this many epochs without a lower validation loss (0: never)")
+	fs.StringVar(&actions, "actions", strings.Join(cfg.Actions, ","), "interactions that count as similarity, comma-separated (skips never do)")
+	fs.IntVar(&cfg.MaxPairsPerUser, "max-pairs-per-user", cfg.MaxPairsPerUser, "training pairs sampled per user and epoch")
+	fs.BoolVar(&asJSON, "json", false, "print the run summary as JSON")
+	fs.StringVar(&out, "out", "", "also write the model to this `file` (the embedder's model file format)")
+	fs.StringVar(&runsDir, "runs", "", "`directory` for the run's JSON Lines log and PNG curves (default: runs/ next to the database)")
+	fs.BoolVar(&noSave, "no-save", false, "do not store the model in the database (use with --out)")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: soundalike train [--db PATH] [flags]\n\nTrains on the catalogue's interactions, stores the model as a new current version\n(run `soundalike reindex` next) and logs the run under --runs.")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("train takes no arguments, got %q", fs.Args())
+	}
+	var err error
+	if cfg.HiddenLayers, err = trainer.ParseLayers(layers); err != nil {
+		return usageError{err}
+	}
+	cfg.Actions = nil
+	for _, a := range strings.Split(actions, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			cfg.Actions = append(cfg.Actions, a)
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return usageError{err}
+	}
+	if noSave && out == "" {
+		return usagef("--no-save: the model would be thrown away; give --out FILE too")
+	}
+
+	eng, err := soundalike.Open(dbPath, &soundalike.Options{ReadOnly: noSave})
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	tracks, err := eng.Tracks(ctx)
+	if err != nil {
+		return err
+	}
+	ins, err := eng.Interactions(ctx, cfg.Actions)
+	if err != nil {
+		return err
+	}
+	if len(tracks) < 2 {
+		return fmt.Errorf("train: the catalogue in %s has %d tracks; import tracks first (soundalike import FILE)", dbPath, len(tracks))
+	}
+	fmt.Fprintf(stdio.err, "training on %d tracks and %d interactions (%s loss, %s features)\n", len(tracks), len(ins), cfg.Loss, cfg.Features)
+	cfg.Logger = slog.New(&lineHandler{w: stdio.err})
+	cfg.Progress = func(m trainer.EpochMetrics) {
+		fmt.Fprintf(stdio.err, "epoch %3d/%d  loss %.4f  val_loss %.4f  val p@%d %.4f  r@%d %.4f  spread %.3f  %6.0f pairs/s  ETA %s\n",
+			m.Epoch, m.TotalEpochs, m.Loss, m.ValLoss, cfg.EvalK, m.ValPrecision, cfg.EvalK, m.ValRecall, m.Spread, m.PairsPerSec, m.ETA.Round(time.Second))
+	}
+	res, err := trainer.Train(ctx, tracks, ins, cfg)
+	if err != nil {
+		return err
+	}
+
+	hist := runHistory{Epochs: res.Epochs, BestEpoch: res.BestEpoch, ValidationUsers: res.ValidationUsers,
+		Warnings: res.Warnings, Seconds: res.Duration.Seconds()}
+	if hist.Warnings == nil {
+		hist.Warnings = []string{}
+	}
+	cj, _ := json.Marshal(res.Config)
+	mj, _ := json.Marshal(res.Final)
+	hj, _ := json.Marshal(hist)
+	summary := trainJSON{Config: res.Config, Metrics: res.Final, Epochs: len(res.Epochs), Collapsed: res.Collapsed,
+		Warnings: hist.Warnings, Seconds: res.Duration.Seconds(), Files: map[string]string{}}
+	runID := time.Now().UTC().Format("20060102T150405Z")
+	if !noSave {
+		info, err := eng.SaveModel(ctx, res.Model, soundalike.ModelRun{Config: cj, Metrics: mj, History: hj})
+		if err != nil {
+			return err
+		}
+		summary.Version = info.Version
+		runID = info.Version
+	}
+	if out != "" {
+		if err := writeFileAtomic(out, res.Model.Marshal()); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
+		summary.Files["model"] = out
+	}
+	if runsDir == "" {
+		runsDir = filepath.Join(filepath.Dir(dbPath), "runs")
+	}
+	logPath, plotPath, err := writeRunFiles(runsDir, runID, res)
+	if err != nil {
+		fmt.Fprintf(stdio.err, "warning: run log not written: %v\n", err)
+	} else {
+		summary.Files["log"], summary.Files["plot"] = logPath, plotPath
+	}
+
+	if asJSON {
+		enc := json.NewEncoder(stdio.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(summary)
+	}
+	f := res.Final
+	fmt.Fprintf(stdio.out, "trained %s in %s: %d epochs, best epoch %d\n", orDash(summary.Version, "model"), res.Duration.Round(time.Second), len(res.Epochs), res.BestEpoch)
+	fmt.Fprintf(stdio.out, "validation users: %d, %d queries, k=%d\n", len(res.ValidationUsers), f.Queries, f.K)
+	fmt.Fprintf(stdio.out, "  precision@%d  model %.4f  raw_features %.4f  random %.4f  (%.2f× raw_features)\n",
+		f.K, f.Model.Precision, f.RawFeatures.Precision, f.Random.Precision, ratio(f.Model.Precision, f.RawFeatures.Precision))
+	fmt.Fprintf(stdio.out, "  recall@%d     model %.4f  raw_features %.4f  random %.4f\n", f.K, f.Model.Recall, f.RawFeatures.Recall, f.Random.Recall)
+	fmt.Fprintf(stdio.out, "  genre p@%d    model %.4f  raw_features %.4f  random %.4f\n", f.K, f.Model.GenrePrecision, f.RawFeatures.GenrePrecision, f.Random.GenrePrecision)
+	fmt.Fprintf(stdio.out, "  spread (mean cosine of random pairs) %.3f\n", f.MeanPairwiseCosine)
+	for _, k := range []string{"model", "log", "plot"} {
+		if p, ok := summary.Files[k]; ok {
+			fmt.Fprintf(stdio.out, "%s: %s\n", k, p)
+		}
+	}
+	if res.Collapsed {
+		fmt.Fprintln(stdio.out, "WARNING: the embeddings collapsed; this model is no better than random. Train with --loss contrastive.")
+	}
+	if !noSave {
+		fmt.Fprintln(stdio.out, "next: soundalike reindex")
+	}
+	return nil
+}
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+func orDash(s, alt string) string {
+	if s == "" {
+		return alt
+	}
+	return s
+}
+
+// writeFileAtomic writes data to a temporary file beside path and renames
+// it, so a failure never leaves a half-written file under the final name.
+func writeFileAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".soundalike-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// lineHandler is a slog.Handler that prints each record's message as one
+// plain line, warnings prefixed so they stand out.
+type lineHandler struct{ w io.Writer }
+
+func (h *lineHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
+	prefix := ""
+	if r.Level >= slog.LevelWarn {
+		prefix = "WARNING: "
+	}
+	_, err := fmt.Fprintf(h.w, "%s%s\n", prefix, r.Message)
+	return err
+}
+func (h *lineHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *lineHandler) WithGroup(string) slog.Handler      { return h }

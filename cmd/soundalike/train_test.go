@@ -1,0 +1,166 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/embedder"
+	"github.com/audotics/soundalike/eval"
+	"github.com/audotics/soundalike/ingest"
+)
+
+// importFile fills a new database with the tracks and interactions of an
+// import file and returns its path.
+func importFile(t *testing.T, file string) string {
+	t.Helper()
+	db := filepath.Join(t.TempDir(), "test.db")
+	eng, err := soundalike.Open(db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	err = eng.Import(t.Context(), func(tx *soundalike.ImportTx) error {
+		src, err := ingest.Open(file)
+		if err != nil {
+			return err
+		}
+		defer src.Close()
+		sum, err := ingest.Run(t.Context(), src, tx, nil)
+		if err == nil && sum.Rejected > 0 {
+			t.Fatalf("import %s: %d rows rejected: %v", file, sum.Rejected, sum.Errors)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+const smallTrain = "--epochs=3 --batch-size=16 --hidden-layers=32,16 --embedding-size=8 --validation-split=0.25"
+
+func TestTrainEvalRuns(t *testing.T) {
+	db := importFile(t, "../../trainer/testdata/tracks.csv")
+	dir := t.TempDir()
+	modelFile := filepath.Join(dir, "model.bin")
+	args := append([]string{"train", "--db", db, "--out", modelFile, "--runs", dir, "--json"}, strings.Fields(smallTrain)...)
+	stdout, stderr, err := runCmd(t.Context(), args...)
+	if err != nil {
+		t.Fatalf("train: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr, "epoch   1/3") || !strings.Contains(stderr, "pairs/s") || !strings.Contains(stderr, "ETA") {
+		t.Fatalf("train printed no per-epoch progress line:\n%s", stderr)
+	}
+	var sum trainJSON
+	if err := json.Unmarshal([]byte(stdout), &sum); err != nil {
+		t.Fatalf("train --json: %v\n%s", err, stdout)
+	}
+	if sum.Version != "v1" || sum.Config.Epochs != 3 || sum.Config.NumTracks == 0 || sum.Metrics.K != 20 {
+		t.Fatalf("train --json = %+v, want version v1 with the run's config and metrics", sum)
+	}
+	// The --out file loads and is the stored model.
+	b, err := os.ReadFile(modelFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := embedder.Unmarshal(b)
+	if err != nil || m.Dim() != 8 {
+		t.Fatalf("--out file: %v (dim %v), want an 8-d model", err, m)
+	}
+	// The JSON Lines log: config, one line per epoch, final.
+	lines := readLines(t, sum.Files["log"])
+	if len(lines) != 2+sum.Epochs || !strings.Contains(lines[0], `"type":"config"`) || !strings.Contains(lines[0], `"batch_size":16`) ||
+		!strings.Contains(lines[1], `"val_loss"`) || !strings.Contains(lines[len(lines)-1], `"type":"final"`) {
+		t.Fatalf("run log %s:\n%s", sum.Files["log"], strings.Join(lines, "\n"))
+	}
+	if fi, err := os.Stat(sum.Files["plot"]); err != nil || fi.Size() < 1000 {
+		t.Fatalf("run plot %s: %v", sum.Files["plot"], err)
+	}
+
+	// eval on the model's validation users prints exactly the issue's shape.
+	stdout, stderr, err = runCmd(t.Context(), "eval", "--db", db, "--json")
+	if err != nil {
+		t.Fatalf("eval: %v\n%s", err, stderr)
+	}
+	var shape map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(stdout), &shape); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"k", "queries", "model", "raw_features", "random", "mean_pairwise_cosine"} {
+		if _, ok := shape[k]; !ok {
+			t.Fatalf("eval --json has no %q: %s", k, stdout)
+		}
+	}
+	if len(shape) != 6 {
+		t.Fatalf("eval --json has extra keys: %s", stdout)
+	}
+	var rep eval.Report
+	json.Unmarshal([]byte(stdout), &rep)
+	if rep.K != 20 || rep.Queries == 0 || rep != sum.Metrics.Report {
+		t.Fatalf("eval = %+v, want the training run's final figures %+v", rep, sum.Metrics.Report)
+	}
+
+	// --holdout with a file of interactions: the testdata sample itself.
+	stdout, stderr, err = runCmd(t.Context(), "eval", "--db", db, "--holdout", "../../trainer/testdata/tracks.csv", "-k", "5")
+	if err != nil || !strings.Contains(stdout, "raw_features") || !strings.Contains(stdout, "k=5") {
+		t.Fatalf("eval --holdout: %v\n%s\n%s", err, stdout, stderr)
+	}
+
+	// runs lists the run; a second run becomes current.
+	if _, stderr, err := runCmd(t.Context(), append([]string{"train", "--db", db, "--runs", dir, "--loss", "cosine", "--seed", "2"}, strings.Fields(smallTrain)...)...); err != nil {
+		t.Fatalf("second train: %v\n%s", err, stderr)
+	}
+	stdout, _, err = runCmd(t.Context(), "runs", "--db", db)
+	if err != nil || !strings.Contains(stdout, "v1 ") || !strings.Contains(stdout, "v2*") || !strings.Contains(stdout, "cosine") {
+		t.Fatalf("runs: %v\n%s", err, stdout)
+	}
+	stdout, _, err = runCmd(t.Context(), "runs", "--db", db, "--json")
+	var rows []runSummary
+	if err != nil || json.Unmarshal([]byte(stdout), &rows) != nil || len(rows) != 2 || rows[0].Config.Loss != "contrastive" || !rows[1].Current {
+		t.Fatalf("runs --json: %v\n%s", err, stdout)
+	}
+}
+
+func readLines(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimSpace(string(b)), "\n")
+}
+
+func TestTrainFlagErrors(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "x.db")
+	for _, tt := range []struct{ args, flag string }{
+		{"--epochs=-1", "--epochs"},
+		{"--validation-split=1.5", "--validation-split"},
+		{"--embedding-size=1", "--embedding-size"},
+		{"--hidden-layers=128,,x", "--hidden-layers"},
+		{"--loss=mse", "--loss"},
+		{"--features=everything", "--features"},
+		{"--actions=skip", "--actions"},
+		{"--max-pairs-per-user=0", "--max-pairs-per-user"},
+		{"--dropout-rate=1", "--dropout-rate"},
+		{"--batch-size=1", "--batch-size"},
+		{"--learning-rate=-0.1", "--learning-rate"},
+	} {
+		_, _, err := runCmd(t.Context(), "train", "--db", db, tt.args)
+		if err == nil || !strings.Contains(err.Error(), tt.flag) {
+			t.Errorf("train %s = %v, want an error naming %s", tt.args, err, tt.flag)
+		}
+		if exitCode(err, &bytes.Buffer{}) != 2 {
+			t.Errorf("train %s: exit code %d, want 2", tt.args, exitCode(err, &bytes.Buffer{}))
+		}
+	}
+	for _, tt := range []struct{ args, flag string }{{"-k=0", "-k"}, {"--queries=0", "--queries"}, {"--model=x", "--model"}} {
+		if _, _, err := runCmd(t.Context(), "eval", "--db", db, tt.args); err == nil || !strings.Contains(err.Error(), tt.flag) {
+			t.Errorf("eval %s = %v, want an error naming %s", tt.args, err, tt.flag)
+		}
+	}
+}

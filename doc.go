@@ -1,0 +1,51 @@
+// Package soundalike answers "which tracks sound like this one?".
+//
+// It keeps a music catalogue (tracks with Spotify's eleven audio features,
+// and what users did with them) in one bbolt database, learns a 64-d
+// embedding of each track's audio features from what users play together,
+// indexes the embeddings in an HNSW cosine index, and answers similarity
+// queries in well under a millisecond.
+//
+// # Quick start
+//
+//	eng, err := soundalike.Open("soundalike.db", nil)
+//	if err != nil { ... }
+//	defer eng.Close()
+//	ns, err := eng.Similar(ctx, "6f807x0ima9a1j3VPbc7VN", 20, nil)
+//	for _, n := range ns {
+//		fmt.Println(n.ID, n.Score) // Score is cosine similarity: higher is closer
+//	}
+//
+// The command-line tool (cmd/soundalike) fills the database: `import` reads
+// files or the app's PostgreSQL database, `train` fits a model, `reindex`
+// embeds every track and builds the index, `serve` answers over HTTP.
+// Libraries do the same through Engine.Import (with package ingest),
+// package trainer and Engine.Reindex; server.New mounts the HTTP API.
+//
+// # Concurrency
+//
+// An Engine is safe for concurrent use. Queries read an immutable snapshot
+// (catalogue, model, index) through an atomic pointer: Reindex and Reload
+// build a complete new snapshot and swap it in, so no query fails or waits
+// behind them. Writes (Import, SaveModel, Reindex) are serialised, and
+// each is one atomic change to the database: a crash leaves the previous
+// state intact.
+//
+// bbolt lets one process write at a time. A serving process therefore opens
+// its engine Detached: it loads the snapshot into memory and releases the
+// file, so batch jobs in other processes can write; Watch polls the file and
+// reloads when its generation changes.
+//
+// # Scores and embeddings
+//
+// Embeddings are unit vectors of the model's dimension, so cosine
+// similarity is a dot product. Neighbor.Score is that similarity, in
+// [-1, 1], higher is closer.
+//
+// # Files
+//
+// The database layout is described in package storage, the model file
+// format in package embedder and the index encoding in package index. Each
+// carries a version, a checksum and a fixture of the current format that
+// tests keep loading.
+package soundalike

@@ -1,0 +1,30 @@
+package soundalike
+
+import "context"
+
+// ForEachEmbedding calls fn for every indexed track with its embedding, in
+// catalogue order. It is how `soundalike export` moves embeddings into other
+// systems. fn must not keep v after it returns.
+func (e *Engine) ForEachEmbedding(ctx context.Context, fn func(t *Track, v Embedding) error) error {
+	s, err := e.ready()
+	if err != nil {
+		return err
+	}
+	for n := range s.tracks {
+		t := &s.tracks[n]
+		if t.ID == "" {
+			continue
+		}
+		v, ok := s.graph.Vector(uint32(n))
+		if !ok {
+			continue // imported after the last reindex
+		}
+		if n%4096 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err := fn(t, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,309 @@
+// Package eval measures how well track vectors find tracks that belong
+// together: for held-out users (playlists), each of a user's tracks is a
+// query, every other catalogue track is ranked by exact cosine, and the
+// top k are scored against the user's other tracks. It reports the same
+// for two baselines, the eleven original features standardised
+// (raw_features) and random vectors, plus the spread of the vectors (mean
+// cosine of random pairs), which exposes collapsed embeddings.
+package eval
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"sync"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/embedder"
+)
+
+// Scores are means over the queries.
+type Scores struct {
+	// Precision is the mean fraction of a query's top k that are the
+	// user's other tracks.
+	Precision float64 `json:"precision"`
+	// Recall is |top k ∩ the user's other tracks| / min(k, n−1), where n
+	// is the user's track count.
+	Recall float64 `json:"recall"`
+	// GenrePrecision is the mean fraction of the top k sharing a genre with
+	// the query, over queries whose genres are known (neighbours with no
+	// known genre count as misses); 0 when no query has genres.
+	GenrePrecision float64 `json:"genre_precision"`
+}
+
+// Query is one held-out track: User indexes the users slice, Track the
+// catalogue.
+type Query struct {
+	User  int
+	Track uint32
+}
+
+// Sample returns up to max queries (every held-out track of a user with at
+// least two tracks when max ≤ 0 or there are fewer), chosen with seed.
+func Sample(users [][]uint32, max int, seed uint64) []Query {
+	var all []Query
+	for u, ts := range users {
+		if len(ts) < 2 {
+			continue
+		}
+		for _, t := range ts {
+			all = append(all, Query{User: u, Track: t})
+		}
+	}
+	if max <= 0 || len(all) <= max {
+		return all
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x5eed))
+	rng.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
+	all = all[:max]
+	slices.SortFunc(all, func(a, b Query) int {
+		if a.User != b.User {
+			return a.User - b.User
+		}
+		return int(a.Track) - int(b.Track)
+	})
+	return all
+}
+
+// Score ranks, for each query, every other catalogue vector by dot product
+// (cosine, since vectors are unit length; vecs holds n vectors of dim one
+// after another) and averages the scores of the top k. genres, when not
+// nil, holds each catalogue track's genre bit set (0 = unknown; see
+// GenreSets). The queries are spread over GOMAXPROCS goroutines; the result
+// does not depend on how.
+func Score(vecs []float32, dim int, users [][]uint32, queries []Query, genres []uint64, k int) Scores {
+	if dim <= 0 || len(vecs)%dim != 0 {
+		panic(fmt.Sprintf("eval: %d values are not vectors of %d", len(vecs), dim))
+	}
+	sets := make([]map[uint32]bool, len(users))
+	type res struct {
+		p, r, g float64
+		hasG    bool
+	}
+	out := make([]res, len(queries))
+	var wg sync.WaitGroup
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(queries)))
+	for u, ts := range users {
+		sets[u] = make(map[uint32]bool, len(ts))
+		for _, t := range ts {
+			sets[u][t] = true
+		}
+	}
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			top := make([]hit, 0, k+1)
+			for qi := w; qi < len(queries); qi += workers {
+				q := queries[qi]
+				top = topK(vecs, dim, q.Track, k, top[:0])
+				set := sets[q.User]
+				others := len(set)
+				if set[q.Track] {
+					others--
+				}
+				hits, ghits := 0, 0
+				for _, h := range top {
+					if set[h.id] && h.id != q.Track {
+						hits++
+					}
+					if genres != nil && genres[q.Track]&genres[h.id] != 0 {
+						ghits++
+					}
+				}
+				r := res{p: float64(hits) / float64(k)}
+				if d := min(k, others); d > 0 {
+					r.r = float64(hits) / float64(d)
+				}
+				if genres != nil && genres[q.Track] != 0 {
+					r.g, r.hasG = float64(ghits)/float64(k), true
+				}
+				out[qi] = r
+			}
+		}()
+	}
+	wg.Wait()
+	var s Scores
+	ng := 0
+	for _, r := range out {
+		s.Precision += r.p
+		s.Recall += r.r
+		if r.hasG {
+			s.GenrePrecision += r.g
+			ng++
+		}
+	}
+	if n := float64(len(out)); n > 0 {
+		s.Precision /= n
+		s.Recall /= n
+	}
+	if ng > 0 {
+		s.GenrePrecision /= float64(ng)
+	}
+	return s
+}
+
+type hit struct {
+	id    uint32
+	score float32
+}
+
+// topK returns the k vectors closest to vector q (q excluded), best first;
+// ties go to the lower index.
+func topK(vecs []float32, dim int, q uint32, k int, top []hit) []hit {
+	n := len(vecs) / dim
+	qv := vecs[int(q)*dim : int(q+1)*dim]
+	worst := float32(math.Inf(-1))
+	for i := 0; i < n; i++ {
+		if uint32(i) == q {
+			continue
+		}
+		s := dot(qv, vecs[i*dim:(i+1)*dim])
+		if len(top) == k && s <= worst {
+			continue
+		}
+		// insert keeping top sorted by score descending
+		j := len(top)
+		if len(top) < k {
+			top = append(top, hit{})
+		} else {
+			j = k - 1
+		}
+		for j > 0 && top[j-1].score < s {
+			top[j] = top[j-1]
+			j--
+		}
+		top[j] = hit{uint32(i), s}
+		worst = top[len(top)-1].score
+	}
+	return top
+}
+
+func dot(a, b []float32) float32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float32
+	for len(a) >= 4 {
+		s0 += a[0] * b[0]
+		s1 += a[1] * b[1]
+		s2 += a[2] * b[2]
+		s3 += a[3] * b[3]
+		a, b = a[4:], b[4:]
+	}
+	for i := range a {
+		s0 += a[i] * b[i]
+	}
+	return s0 + s1 + s2 + s3
+}
+
+// MeanPairwiseCosine is the mean dot product of pairs random distinct
+// vectors (chosen with seed): near 0 for well spread unit vectors, near 1
+// when the embeddings have collapsed to one point.
+func MeanPairwiseCosine(vecs []float32, dim, pairs int, seed uint64) float64 {
+	n := len(vecs) / dim
+	if n < 2 || pairs <= 0 {
+		return 0
+	}
+	rng := rand.New(rand.NewPCG(seed, 0xc05))
+	var sum float64
+	for p := 0; p < pairs; p++ {
+		i := rng.IntN(n)
+		j := rng.IntN(n - 1)
+		if j >= i {
+			j++
+		}
+		sum += float64(dot(vecs[i*dim:(i+1)*dim], vecs[j*dim:(j+1)*dim]))
+	}
+	return sum / float64(pairs)
+}
+
+// GenreSets maps each track's genres to a bit set (at most 64 distinct
+// genres are told apart; further ones share bits).
+func GenreSets(tracks []soundalike.Track) []uint64 {
+	ids := map[string]uint{}
+	out := make([]uint64, len(tracks))
+	for i := range tracks {
+		for _, g := range tracks[i].Genres {
+			id, ok := ids[g]
+			if !ok {
+				id = uint(len(ids))
+				ids[g] = id
+			}
+			out[i] |= 1 << (id % 64)
+		}
+	}
+	return out
+}
+
+// RawFeatures returns the raw_features baseline vectors: each track's
+// eleven Spotify features standardised over the catalogue (zero mean, unit
+// variance, a zero std treated as 1), as the original did, then scaled to
+// unit length so that a dot product is their cosine.
+func RawFeatures(tracks []soundalike.Track) []float32 {
+	const d = soundalike.NumFeatures
+	rows := make([]float32, 0, len(tracks)*d)
+	for i := range tracks {
+		for _, v := range tracks[i].Features.Values() {
+			rows = append(rows, float32(v))
+		}
+	}
+	if len(tracks) == 0 {
+		return rows
+	}
+	mean, std := embedder.FitStandardization(rows, d)
+	for r := 0; r < len(tracks); r++ {
+		v := rows[r*d : (r+1)*d]
+		for j := range v {
+			v[j] = (v[j] - mean[j]) / std[j]
+		}
+		normalize(v)
+	}
+	return rows
+}
+
+// Random returns n random unit vectors of dim, from seed.
+func Random(n, dim int, seed uint64) []float32 {
+	rng := rand.New(rand.NewPCG(seed, 0x4a4d))
+	out := make([]float32, n*dim)
+	for i := range out {
+		out[i] = float32(rng.NormFloat64())
+	}
+	for r := 0; r < n; r++ {
+		normalize(out[r*dim : (r+1)*dim])
+	}
+	return out
+}
+
+func normalize(v []float32) {
+	var ss float64
+	for _, e := range v {
+		ss += float64(e) * float64(e)
+	}
+	if ss == 0 {
+		return
+	}
+	inv := float32(1 / math.Sqrt(ss))
+	for j := range v {
+		v[j] *= inv
+	}
+}
+
+// Embed returns the model's embeddings of every track, one after another.
+func Embed(m *embedder.Model, tracks []soundalike.Track) ([]float32, error) {
+	names := m.Inputs()
+	raw := make([]float32, 0, len(tracks)*len(names))
+	var err error
+	for i := range tracks {
+		if raw, err = appendRaw(&tracks[i], names, raw); err != nil {
+			return nil, fmt.Errorf("eval: track %s: %w", tracks[i].ID, err)
+		}
+	}
+	return m.EmbedBatch(raw, nil), nil
+}
+
+func appendRaw(t *soundalike.Track, names []string, raw []float32) ([]float32, error) {
+	var buf [32]float32
+	v, err := soundalike.RawInputs(t, names, buf[:0])
+	return append(raw, v...), err
+}

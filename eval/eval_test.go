@@ -1,0 +1,138 @@
+package eval
+
+import (
+	"math"
+	"testing"
+
+	"github.com/audotics/soundalike"
+)
+
+func unit2(deg float64) []float32 {
+	r := deg * math.Pi / 180
+	return []float32{float32(math.Cos(r)), float32(math.Sin(r))}
+}
+
+// TestScoreHandMade: six tracks on a circle, two users. The answer is
+// worked out by hand in the comments.
+func TestScoreHandMade(t *testing.T) {
+	var vecs []float32
+	for _, deg := range []float64{0, 10, 22, 90, 100, 14} {
+		vecs = append(vecs, unit2(deg)...)
+	}
+	users := [][]uint32{{0, 1, 2}, {3, 4}, {5}}
+	tracks := []soundalike.Track{
+		{Genres: []string{"pop"}}, {Genres: []string{"pop"}}, {Genres: []string{"pop"}},
+		{Genres: []string{"rock"}}, {Genres: []string{"rock"}}, {Genres: []string{"pop"}},
+	}
+	qs := Sample(users, 0, 1)
+	if len(qs) != 5 {
+		t.Fatalf("Sample gave %d queries, want 5 (user 2 has one track)", len(qs))
+	}
+	// k=2. Top two per query, hits among the user's other tracks:
+	//   0 (0°):   1, 5      → 1 hit, recall 1/2, genres 2/2
+	//   1 (10°):  5, 0      → 1 hit, recall 1/2, genres 2/2
+	//   2 (22°):  5, 1      → 1 hit, recall 1/2, genres 2/2
+	//   3 (90°):  4, 2      → 1 hit, recall 1/1, genres 1/2
+	//   4 (100°): 3, 2      → 1 hit, recall 1/1, genres 1/2
+	got := Score(vecs, 2, users, qs, GenreSets(tracks), 2)
+	want := Scores{Precision: 0.5, Recall: 3.5 / 5, GenrePrecision: 4.0 / 5}
+	if math.Abs(got.Precision-want.Precision) > 1e-9 || math.Abs(got.Recall-want.Recall) > 1e-9 || math.Abs(got.GenrePrecision-want.GenrePrecision) > 1e-9 {
+		t.Fatalf("Score = %+v, want %+v", got, want)
+	}
+}
+
+func TestTopKOrder(t *testing.T) {
+	var vecs []float32
+	for _, deg := range []float64{0, 50, 5, 30, 5, 179} {
+		vecs = append(vecs, unit2(deg)...)
+	}
+	top := topK(vecs, 2, 0, 4, nil)
+	want := []uint32{2, 4, 3, 1} // 2 and 4 tie: lower index first
+	for i, h := range top {
+		if h.id != want[i] {
+			t.Fatalf("topK = %v, want ids %v", top, want)
+		}
+	}
+}
+
+func TestSampleCap(t *testing.T) {
+	users := [][]uint32{{0, 1, 2, 3}, {4, 5, 6}, {7}}
+	a, b := Sample(users, 4, 9), Sample(users, 4, 9)
+	if len(a) != 4 {
+		t.Fatalf("Sample(cap 4) = %d queries, want 4", len(a))
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("Sample is not reproducible: %v vs %v", a, b)
+		}
+		if a[i].User == 2 {
+			t.Fatalf("Sample picked user 2, who has one track")
+		}
+	}
+}
+
+func TestMeanPairwiseCosine(t *testing.T) {
+	same := make([]float32, 0, 200)
+	for range 100 {
+		same = append(same, 0.6, 0.8)
+	}
+	if c := MeanPairwiseCosine(same, 2, 1000, 1); math.Abs(c-1) > 1e-6 {
+		t.Fatalf("MeanPairwiseCosine(collapsed) = %v, want 1", c)
+	}
+	if c := MeanPairwiseCosine(Random(2000, 64, 1), 64, 5000, 1); math.Abs(c) > 0.02 {
+		t.Fatalf("MeanPairwiseCosine(random) = %v, want about 0", c)
+	}
+}
+
+func TestGroupUsers(t *testing.T) {
+	tracks := []soundalike.Track{{ID: "a"}, {ID: "b"}, {ID: "c"}}
+	ins := []soundalike.Interaction{
+		{User: "u2", Track: "b", Action: "play"},
+		{User: "u1", Track: "c", Action: "like"},
+		{User: "u1", Track: "a", Action: "play"},
+		{User: "u1", Track: "a", Action: "addToPlaylist"}, // same track again
+		{User: "u1", Track: "b", Action: "skip"},          // skips never count
+		{User: "u1", Track: "zz", Action: "play"},         // not in the catalogue
+	}
+	names, users, missing := GroupUsers(tracks, ins, nil, nil)
+	if len(names) != 2 || names[0] != "u1" || names[1] != "u2" || missing != 1 {
+		t.Fatalf("GroupUsers = %v, %v, missing %d; want [u1 u2], missing 1", names, users, missing)
+	}
+	if len(users[0]) != 2 || users[0][0] != 2 || users[0][1] != 0 || len(users[1]) != 1 || users[1][0] != 1 {
+		t.Fatalf("GroupUsers users = %v, want [[2 0] [1]]", users)
+	}
+	_, users, _ = GroupUsers(tracks, ins, []string{"play"}, func(u string) bool { return u == "u1" })
+	if len(users) != 1 || len(users[0]) != 1 || users[0][0] != 0 {
+		t.Fatalf("GroupUsers(play, u1 only) = %v, want [[0]]", users)
+	}
+}
+
+func TestRawFeaturesStandardised(t *testing.T) {
+	tracks := make([]soundalike.Track, 3)
+	for i := range tracks {
+		for f := range soundalike.NumFeatures {
+			tracks[i].Features.Set(f, float64(i*(f+1)))
+		}
+		tracks[i].Features.Mode = 1 // constant column: std 0, treated as 1
+	}
+	v := RawFeatures(tracks)
+	if len(v) != 3*soundalike.NumFeatures {
+		t.Fatalf("RawFeatures returned %d values", len(v))
+	}
+	for r := range 3 {
+		var ss float64
+		for _, e := range v[r*11 : (r+1)*11] {
+			if math.IsNaN(float64(e)) {
+				t.Fatalf("RawFeatures row %d has NaN: %v", r, v[r*11:(r+1)*11])
+			}
+			ss += float64(e) * float64(e)
+		}
+		if r != 1 && math.Abs(ss-1) > 1e-5 { // row 1 is the mean: all zero
+			t.Fatalf("RawFeatures row %d has norm² %v, want 1", r, ss)
+		}
+	}
+	// Rows 0 and 2 are mirror images around the mean: cosine −1.
+	if c := dot(v[0:11], v[22:33]); math.Abs(float64(c)+1) > 1e-5 {
+		t.Fatalf("cosine(row 0, row 2) = %v, want -1", c)
+	}
+}

@@ -1,0 +1,128 @@
+package eval
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/embedder"
+)
+
+// Report is what `soundalike eval --json` prints.
+type Report struct {
+	K                  int     `json:"k"`
+	Queries            int     `json:"queries"`
+	Model              Scores  `json:"model"`
+	RawFeatures        Scores  `json:"raw_features"`
+	Random             Scores  `json:"random"`
+	MeanPairwiseCosine float64 `json:"mean_pairwise_cosine"`
+}
+
+// Options control Evaluate. Zero fields mean the defaults.
+type Options struct {
+	K          int    // neighbours scored per query; default 20
+	MaxQueries int    // queries sampled from the held-out tracks; default 2000
+	Pairs      int    // random pairs for the collapse metric; default 10000
+	Seed       uint64 // sampling and the random baseline
+}
+
+func (o *Options) defaults() {
+	if o.K <= 0 {
+		o.K = 20
+	}
+	if o.MaxQueries <= 0 {
+		o.MaxQueries = 2000
+	}
+	if o.Pairs <= 0 {
+		o.Pairs = 10000
+	}
+}
+
+// ErrNoQueries: no held-out user has two tracks in the catalogue.
+var ErrNoQueries = errors.New("eval: no held-out user has two or more tracks in the catalogue")
+
+// Evaluate scores the model and the two baselines on the held-out users
+// (each a list of indices into tracks) and measures the model's spread.
+func Evaluate(m *embedder.Model, tracks []soundalike.Track, users [][]uint32, opts *Options) (Report, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	o.defaults()
+	qs := Sample(users, o.MaxQueries, o.Seed)
+	if len(qs) == 0 {
+		return Report{}, ErrNoQueries
+	}
+	vecs, err := Embed(m, tracks)
+	if err != nil {
+		return Report{}, err
+	}
+	genres := GenreSets(tracks)
+	r := Report{K: o.K, Queries: len(qs)}
+	r.Model = Score(vecs, m.Dim(), users, qs, genres, o.K)
+	r.RawFeatures = Score(RawFeatures(tracks), soundalike.NumFeatures, users, qs, genres, o.K)
+	r.Random = Score(Random(len(tracks), m.Dim(), o.Seed), m.Dim(), users, qs, genres, o.K)
+	r.MeanPairwiseCosine = MeanPairwiseCosine(vecs, m.Dim(), o.Pairs, o.Seed)
+	return r, nil
+}
+
+// GroupUsers collects, for each user that keep accepts (nil: every user),
+// the distinct catalogue indices of the tracks they interacted with through
+// one of actions (nil: soundalike.DefaultSimilarityActions). Users come out
+// sorted by name, tracks in first-interaction order. Interactions with
+// tracks that are not in the catalogue are counted in missing.
+func GroupUsers(tracks []soundalike.Track, interactions []soundalike.Interaction, actions []string, keep func(user string) bool) (names []string, users [][]uint32, missing int) {
+	if actions == nil {
+		actions = soundalike.DefaultSimilarityActions()
+	}
+	index := make(map[soundalike.TrackID]uint32, len(tracks))
+	for i := range tracks {
+		index[tracks[i].ID] = uint32(i)
+	}
+	byUser := map[string][]uint32{}
+	seen := map[struct {
+		u string
+		t uint32
+	}]bool{}
+	for i := range interactions {
+		in := &interactions[i]
+		if !slices.Contains(actions, in.Action) || (keep != nil && !keep(in.User)) {
+			continue
+		}
+		t, ok := index[in.Track]
+		if !ok {
+			missing++
+			continue
+		}
+		k := struct {
+			u string
+			t uint32
+		}{in.User, t}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		byUser[in.User] = append(byUser[in.User], t)
+	}
+	for u := range byUser {
+		names = append(names, u)
+	}
+	slices.Sort(names)
+	for _, u := range names {
+		users = append(users, byUser[u])
+	}
+	return names, users, missing
+}
+
+// String formats a report as a small table.
+func (r Report) String() string {
+	s := fmt.Sprintf("k=%d, %d queries\n%-14s %9s %9s %9s\n", r.K, r.Queries, "", "precision", "recall", "genre")
+	for _, row := range []struct {
+		name string
+		s    Scores
+	}{{"model", r.Model}, {"raw_features", r.RawFeatures}, {"random", r.Random}} {
+		s += fmt.Sprintf("%-14s %9.4f %9.4f %9.4f\n", row.name, row.s.Precision, row.s.Recall, row.s.GenrePrecision)
+	}
+	return s + fmt.Sprintf("mean pairwise cosine of model embeddings: %.4f\n", r.MeanPairwiseCosine)
+}

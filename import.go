@@ -1,0 +1,171 @@
+package soundalike
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/audotics/soundalike/storage"
+)
+
+// ErrRollback, returned by an Import callback, discards everything the
+// callback wrote without Import reporting an error. It is how strict
+// imports drop their work when a row was rejected.
+var ErrRollback = errors.New("import rolled back")
+
+// ImportTx is the write side of an import. Everything written through it is
+// committed together when the Import callback returns nil, or not at all.
+// It satisfies ingest.Sink.
+type ImportTx struct {
+	ctx context.Context
+	tx  *storage.Tx
+	buf []byte
+}
+
+// Import runs fn in one write transaction: a failed, cancelled or
+// interrupted import leaves the database exactly as it was. The file
+// readers in package ingest feed it:
+//
+//	err := eng.Import(ctx, func(tx *soundalike.ImportTx) error {
+//		src, err := ingest.Open("tracks.csv")
+//		...
+//		sum, err = ingest.Run(ctx, src, tx, nil)
+//		return err
+//	})
+func (e *Engine) Import(ctx context.Context, fn func(tx *ImportTx) error) error {
+	db, err := e.writable()
+	if err != nil {
+		return err
+	}
+	e.writeMu.Lock()
+	defer e.writeMu.Unlock()
+	err = db.Update(func(stx *storage.Tx) error {
+		if err := fn(&ImportTx{ctx: ctx, tx: stx}); err != nil {
+			return err
+		}
+		return ctx.Err()
+	})
+	if errors.Is(err, ErrRollback) {
+		return nil
+	}
+	if err == nil {
+		e.snap.Store(nil) // stale: the next query reloads
+	}
+	return err
+}
+
+// PutTrack inserts t, or updates the stored track with the same id: its
+// features and the metadata t gives are replaced, genres and subgenres
+// accumulate. It reports whether the track was new and whether anything
+// changed. Invalid tracks are refused with an error naming the field.
+func (tx *ImportTx) PutTrack(t *Track) (added, changed bool, err error) {
+	if err := t.Validate(); err != nil {
+		return false, false, fmt.Errorf("track %q: %w", t.ID, err)
+	}
+	if err := checkText("track id", string(t.ID)); err != nil {
+		return false, false, err
+	}
+	merged := *t
+	if _, old, ok := tx.tx.Track(string(t.ID)); ok {
+		var prev Track
+		if err := decodeTrack(old, &prev); err != nil {
+			return false, false, fmt.Errorf("track %q: stored record: %w", t.ID, err)
+		}
+		mergeTrack(&merged, &prev)
+	}
+	tx.buf = encodeTrack(tx.buf[:0], &merged)
+	_, added, changed, err = tx.tx.PutTrack(string(t.ID), tx.buf)
+	return added, changed, err
+}
+
+// mergeTrack fills what t leaves unknown from prev, and accumulates genres.
+func mergeTrack(t, prev *Track) {
+	if t.Name == "" {
+		t.Name = prev.Name
+	}
+	if len(t.Artists) == 0 {
+		t.Artists = prev.Artists
+	}
+	if t.Album == "" {
+		t.Album = prev.Album
+	}
+	if t.Popularity == 0 {
+		t.Popularity = prev.Popularity
+	}
+	if t.DurationMS == 0 {
+		t.DurationMS = prev.DurationMS
+	}
+	if t.ReleaseDate == "" {
+		t.ReleaseDate = prev.ReleaseDate
+	}
+	if t.SpotifyID == "" {
+		t.SpotifyID = prev.SpotifyID
+	}
+	t.Genres = union(prev.Genres, t.Genres)
+	t.Subgenres = union(prev.Subgenres, t.Subgenres)
+}
+
+func union(a, b []string) []string {
+	out := slices.Clone(a)
+	for _, s := range b {
+		if s != "" && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// BeginSource marks the start of another file or query in this import:
+// identical interactions are counted per source (see PutInteraction).
+// ingest.Run calls it.
+func (tx *ImportTx) BeginSource() { tx.tx.NewSource() }
+
+// PutInteraction stores an interaction. Identical interactions (same user,
+// track, action and time) are counted: the stored count is the most times
+// one source (file or query) held it, so importing the same rows again, in
+// this import or a later one, adds nothing. The track must already be stored; otherwise
+// the error wraps ErrNotFound.
+func (tx *ImportTx) PutInteraction(in *Interaction) (added bool, err error) {
+	if err := checkText("user", in.User); err != nil {
+		return false, err
+	}
+	action := in.Action
+	if action == "" {
+		action = ActionPlay
+	}
+	var ts int64
+	if !in.Time.IsZero() {
+		ts = in.Time.UnixNano()
+	}
+	added, err = tx.tx.PutInteraction(in.User, string(in.Track), action, ts)
+	if errors.Is(err, storage.ErrUnknownTrack) {
+		return false, fmt.Errorf("interaction of user %q: track %q: %w", in.User, in.Track, ErrNotFound)
+	}
+	return added, err
+}
+
+// DeleteTrack removes a track from the catalogue; the next reindex drops it
+// from the index.
+func (tx *ImportTx) DeleteTrack(id TrackID) (bool, error) {
+	return tx.tx.DeleteTrack(string(id))
+}
+
+func checkText(what, s string) error {
+	if s == "" {
+		return fmt.Errorf("missing %s", what)
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return fmt.Errorf("%s %q contains a NUL byte", what, s)
+	}
+	return nil
+}
+
+func unixNanoTime(ts int64) time.Time {
+	if ts == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ts).UTC()
+}

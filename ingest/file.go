@@ -1,0 +1,287 @@
+package ingest
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
+)
+
+// Format is a file format that Open and NewReader recognise.
+type Format int
+
+// The recognised formats. Each may also be gzip-compressed.
+const (
+	CSV   Format = iota + 1 // comma-separated, RFC 4180 quoting
+	TSV                     // tab-separated; a field wholly in double quotes is unquoted
+	JSONL                   // JSON Lines: one object per line
+)
+
+// String returns the format's name, as used in messages.
+func (f Format) String() string {
+	switch f {
+	case CSV:
+		return "CSV"
+	case TSV:
+		return "TSV"
+	case JSONL:
+		return "JSON Lines"
+	}
+	return fmt.Sprintf("Format(%d)", int(f))
+}
+
+// bufSize is the read buffer. Rows longer than this still work (they are
+// assembled), it only bounds how much is read ahead.
+const bufSize = 256 << 10
+
+// FileSource reads records from a CSV, TSV or JSON Lines stream, gzipped
+// or not. It reads one row at a time: memory does not grow with the file.
+type FileSource struct {
+	name       string
+	format     Format
+	compressed bool
+	size       int64 // bytes in the (compressed) file, -1 when unknown
+	counter    *countingReader
+	closers    []io.Closer
+	rows       rowReader
+	mapper     *Mapper
+	n          int
+}
+
+var _ Source = (*FileSource)(nil)
+
+// rowReader yields raw rows: the line a row starts on and its values,
+// aligned with the Mapper's columns. err is io.EOF at the end, a *RowError
+// for a row that cannot be read (reading goes on), or a fatal error.
+type rowReader interface {
+	next() (line int, values []string, err error)
+}
+
+// Open opens a file and recognises its format: gzip from its magic bytes,
+// then JSON Lines when the first non-space byte is '{', otherwise CSV or
+// TSV by whether the header line has more commas or tabs (the name's
+// extension, .csv/.tsv/.jsonl/.ndjson with an optional .gz, settles a
+// tie). It reads the header and fails, wrapping ErrColumns, if the columns
+// cannot make tracks: nothing has been imported at that point. A file whose
+// only columns are a track id, a user and optionally an action and a
+// timestamp (plus columns soundalike does not know) is an interaction log:
+// its records carry no Track, and their tracks must be in the catalogue.
+func Open(path string) (*FileSource, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	size := int64(-1)
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		size = fi.Size()
+	}
+	s, err := newSource(path, f, size, nil)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	s.closers = append(s.closers, f)
+	return s, nil
+}
+
+// NewReader is Open for a stream that is already open (stdin, an HTTP
+// body). name is used for errors and, when the content does not settle it,
+// for the format. The caller closes r.
+func NewReader(name string, r io.Reader) (*FileSource, error) {
+	return newSource(name, r, -1, nil)
+}
+
+func newSource(name string, r io.Reader, size int64, mo *MapperOptions) (*FileSource, error) {
+	s := &FileSource{name: name, size: size, counter: &countingReader{r: r}}
+	br := bufio.NewReaderSize(s.counter, bufSize)
+	head, _ := br.Peek(6)
+	switch {
+	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}):
+		gz, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("%s: not a valid gzip file: %w", name, err)
+		}
+		s.compressed = true
+		s.closers = append(s.closers, gz)
+		br = bufio.NewReaderSize(gz, bufSize)
+	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
+		return nil, fmt.Errorf("%s: is a zip archive; unzip it first (accepted: CSV, TSV or JSON Lines, optionally gzip-compressed)", name)
+	case bytes.HasPrefix(head, []byte("BZh")), bytes.HasPrefix(head, []byte{0xfd, '7', 'z', 'X', 'Z', 0}),
+		bytes.HasPrefix(head, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		return nil, fmt.Errorf("%s: is bzip2, xz or zstd compressed; only gzip is supported (accepted: CSV, TSV or JSON Lines, optionally gzip-compressed)", name)
+	}
+	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
+		br.Discard(3)
+	}
+	format, err := detect(name, br)
+	if err != nil {
+		return nil, err
+	}
+	s.format = format
+	switch format {
+	case JSONL:
+		s.rows, s.mapper, err = newJSONLRows(name, br, mo)
+	case TSV:
+		s.rows, s.mapper, err = newTSVRows(name, br, mo)
+	default:
+		s.rows, s.mapper, err = newCSVRows(name, br, mo)
+	}
+	if err != nil {
+		for _, c := range s.closers {
+			c.Close()
+		}
+		return nil, err
+	}
+	return s, nil
+}
+
+// detect recognises the format from the first bytes, falling back on the
+// name's extension.
+func detect(name string, br *bufio.Reader) (Format, error) {
+	head, err := br.Peek(64 << 10)
+	if len(head) == 0 && err != nil && err != io.EOF {
+		return 0, readError(name, 0, err)
+	}
+	// Any other read error (a gzip stream truncated after the first
+	// 64 KiB) comes back when the rows are read, with a line number.
+	trimmed := bytes.TrimLeft(head, " \t\r\n")
+	if len(trimmed) == 0 {
+		return 0, fmt.Errorf("%s: empty file: no header row (accepted: CSV, TSV or JSON Lines with a header naming the columns)", name)
+	}
+	switch trimmed[0] {
+	case '{':
+		return JSONL, nil
+	case '[':
+		return 0, fmt.Errorf("%s: is a JSON array; write one object per line instead (JSON Lines)", name)
+	}
+	line := head
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
+	}
+	if bytes.IndexByte(line, 0) >= 0 || !utf8.Valid(line) && len(line) < len(head) {
+		return 0, fmt.Errorf("%s: the header line is not UTF-8 text: not a CSV, TSV or JSON Lines file", name)
+	}
+	tabs, commas := bytes.Count(line, []byte{'\t'}), bytes.Count(line, []byte{','})
+	switch {
+	case tabs > commas:
+		return TSV, nil
+	case commas > tabs:
+		return CSV, nil
+	}
+	switch ext := strings.ToLower(filepath.Ext(strings.TrimSuffix(strings.ToLower(name), ".gz"))); ext {
+	case ".tsv", ".tab":
+		return TSV, nil
+	case ".jsonl", ".ndjson":
+		return JSONL, nil // the content will say what is wrong
+	}
+	return CSV, nil
+}
+
+// Next returns the next record. See Source.
+func (s *FileSource) Next(ctx context.Context) (Record, error) {
+	s.n++
+	if s.n&4095 == 0 {
+		if err := ctx.Err(); err != nil {
+			return Record{}, err
+		}
+	}
+	line, values, err := s.rows.next()
+	if err != nil {
+		return Record{}, err
+	}
+	return s.mapper.Map(line, values)
+}
+
+// Close releases the file (and the gzip reader). It does not close a
+// reader passed to NewReader.
+func (s *FileSource) Close() error {
+	var first error
+	for _, c := range s.closers {
+		if err := c.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	s.closers = nil
+	return first
+}
+
+// Name returns the file name used in errors.
+func (s *FileSource) Name() string { return s.name }
+
+// Format returns the recognised format.
+func (s *FileSource) Format() Format { return s.format }
+
+// Compressed reports whether the file is gzip-compressed.
+func (s *FileSource) Compressed() bool { return s.compressed }
+
+// Mapper returns the column mapping built from the header.
+func (s *FileSource) Mapper() *Mapper { return s.mapper }
+
+// Position reports how many bytes of the file have been read (compressed
+// bytes for a gzip file, read ahead by up to one buffer) and the file's
+// size, -1 when unknown. Run uses it for progress.
+func (s *FileSource) Position() (read, size int64) { return s.counter.n, s.size }
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// readError turns a failure of the underlying reader (a truncated or
+// corrupt gzip stream, an I/O error) into a fatal error naming the file.
+func readError(name string, line int, err error) error {
+	where := name
+	if line > 0 {
+		where = fmt.Sprintf("%s: after line %d", name, line)
+	}
+	var gzErr bool
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) {
+		gzErr = true
+	}
+	if gzErr || strings.HasPrefix(err.Error(), "flate:") {
+		return fmt.Errorf("%s: the file is truncated or corrupt (%w); nothing after this point could be read", where, err)
+	}
+	return fmt.Errorf("%s: %w", where, err)
+}
+
+// lineReader reads lines of any length, without their \n or \r\n.
+type lineReader struct {
+	br   *bufio.Reader
+	buf  []byte
+	line int
+}
+
+// next returns the next line (valid until the next call) and its number.
+// A read failure is returned as is, without the partial line.
+func (l *lineReader) next() ([]byte, error) {
+	b, err := l.br.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		l.buf = append(l.buf[:0], b...)
+		for err == bufio.ErrBufferFull {
+			b, err = l.br.ReadSlice('\n')
+			l.buf = append(l.buf, b...)
+		}
+		b = l.buf
+	}
+	if err != nil && !(err == io.EOF && len(b) > 0) {
+		return nil, err
+	}
+	l.line++
+	b = bytes.TrimSuffix(b, []byte{'\n'})
+	b = bytes.TrimSuffix(b, []byte{'\r'})
+	return b, nil
+}

@@ -1,0 +1,447 @@
+package ingest
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/audotics/soundalike"
+)
+
+// ErrColumns is wrapped by the error NewMapper (and so Open) returns when
+// the columns cannot make tracks: no track id column, or missing feature
+// columns. Nothing has been read or written at that point.
+var ErrColumns = errors.New("unusable columns")
+
+// field is a destination in Record that a column can feed.
+type field int
+
+const (
+	fTrackID   field = iota // track_id, trackId, id
+	fSpotifyID              // spotify_id, uri: the id when there is no fTrackID
+	fName
+	fArtists
+	fAlbum
+	fPopularity
+	fDuration
+	fRelease
+	fGenre
+	fSubgenre
+	fUser
+	fAction
+	fTime
+	fFeature  // fFeature+i is feature i of soundalike.FeatureNames
+	numFields = fFeature + soundalike.NumFeatures
+)
+
+// fieldAliases are the accepted column names of each field, best first, as
+// they are shown in error messages. Matching ignores case and any
+// character that is not a letter or digit.
+var fieldAliases = [...][]string{
+	fTrackID:    {"track_id", "trackId", "id"},
+	fSpotifyID:  {"spotify_id", "uri", "track_uri", "spotify_uri"},
+	fName:       {"track_name", "name", "title"},
+	fArtists:    {"track_artist", "track_artists", "artists", "artist", "artist_name", "artist_names"},
+	fAlbum:      {"track_album_name", "album", "album_name"},
+	fPopularity: {"track_popularity", "popularity"},
+	fDuration:   {"duration_ms", "track_duration_ms"},
+	fRelease:    {"track_album_release_date", "release_date", "album_release_date"},
+	fGenre:      {"playlist_genre", "genre", "genres", "track_genre"},
+	fSubgenre:   {"playlist_subgenre", "subgenre", "subgenres"},
+	fUser:       {"user_id", "userId", "user", "playlist_id"},
+	fAction:     {"action", "type", "event"},
+	fTime:       {"timestamp", "time", "ts", "played_at", "created_at"},
+}
+
+// aliasIndex maps a normalised column name to its field and rank (0 =
+// best alias).
+var aliasIndex = func() map[string]fieldRank {
+	m := make(map[string]fieldRank)
+	for f, names := range fieldAliases {
+		for r, n := range names {
+			m[normalizeName(n)] = fieldRank{field(f), r}
+		}
+	}
+	for i, n := range soundalike.FeatureNames {
+		m[normalizeName(n)] = fieldRank{fFeature + field(i), 0}
+	}
+	return m
+}()
+
+type fieldRank struct {
+	f    field
+	rank int
+}
+
+// MapperOptions change what a Mapper expects. The zero value (or nil)
+// means rows are tracks, and interactions too when there is a user column.
+type MapperOptions struct {
+	// InteractionsOnly maps rows that carry a user and a track id, and
+	// optionally an action and a timestamp, but no features: Record.Track
+	// stays nil. The track must already be in the catalogue.
+	InteractionsOnly bool
+}
+
+// Mapper turns rows of string values into Records, by column name. It is
+// built once per header; Map and MapRow only read it, so they may be
+// called from several goroutines.
+type Mapper struct {
+	source  string
+	columns []string
+	col     [numFields]int // column index per field, -1 when absent
+	rank    [numFields]int
+	idField field // fTrackID or fSpotifyID: where ID comes from
+	opts    MapperOptions
+}
+
+// NewMapper builds a Mapper for rows with the given column names. source
+// names the rows in errors (a file name, or "postgres"). It fails, wrapping
+// ErrColumns, when there is no track id column, or (unless
+// InteractionsOnly) when any of the eleven feature columns is missing, or
+// (with InteractionsOnly) when there is no user column; the error names the
+// columns found and the names accepted.
+func NewMapper(source string, columns []string, opts *MapperOptions) (*Mapper, error) {
+	m := newMapper(source, opts)
+	for _, c := range columns {
+		m.addColumn(c)
+	}
+	if err := m.check(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func newMapper(source string, opts *MapperOptions) *Mapper {
+	m := &Mapper{source: source}
+	if opts != nil {
+		m.opts = *opts
+	}
+	for i := range m.col {
+		m.col[i] = -1
+	}
+	return m
+}
+
+// addColumn appends a column and maps it to a field when its name is
+// known and no better-named column feeds that field. It reports whether
+// the column was mapped.
+func (m *Mapper) addColumn(name string) bool {
+	name = strings.TrimSpace(name)
+	i := len(m.columns)
+	m.columns = append(m.columns, name)
+	fr, ok := aliasIndex[normalizeName(name)]
+	if !ok {
+		return false
+	}
+	if m.col[fr.f] >= 0 && m.rank[fr.f] <= fr.rank {
+		return false
+	}
+	m.col[fr.f], m.rank[fr.f] = i, fr.rank
+	m.idField = fTrackID
+	if m.col[fTrackID] < 0 {
+		m.idField = fSpotifyID
+	}
+	return true
+}
+
+// checkFile is check for a file, whose columns say what it holds: tracks
+// (a track id and the features), or an interaction log (a track id and a
+// user, and nothing about the track itself: no feature or metadata column),
+// which is mapped InteractionsOnly.
+func (m *Mapper) checkFile() error {
+	err := m.check()
+	if err == nil || m.opts.InteractionsOnly || !errors.Is(err, ErrColumns) || !m.isInteractionLog() {
+		return err
+	}
+	m.opts.InteractionsOnly = true
+	return m.check()
+}
+
+// isInteractionLog reports whether the columns are a track id and a user,
+// with no column that describes the track.
+func (m *Mapper) isInteractionLog() bool {
+	if m.col[fUser] < 0 || (m.col[fTrackID] < 0 && m.col[fSpotifyID] < 0) {
+		return false
+	}
+	for f := fName; f < numFields; f++ {
+		if f >= fUser && f <= fTime {
+			continue
+		}
+		if m.col[f] >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func (m *Mapper) check() error {
+	if m.col[fTrackID] < 0 && m.col[fSpotifyID] < 0 {
+		return m.columnsError("no track id column", acceptedNames(fTrackID, fSpotifyID))
+	}
+	if m.opts.InteractionsOnly {
+		if m.col[fUser] < 0 {
+			return m.columnsError("no user column", acceptedNames(fUser))
+		}
+		return nil
+	}
+	var missing []string
+	for i, n := range soundalike.FeatureNames {
+		if m.col[fFeature+field(i)] < 0 {
+			missing = append(missing, n)
+		}
+	}
+	switch {
+	case len(missing) == soundalike.NumFeatures:
+		return m.columnsError("no audio feature columns", "the eleven Spotify audio features "+strings.Join(soundalike.FeatureNames[:], ", ")+
+			"; or, for a file of interactions alone, a track id and a user column ("+strings.Join(fieldAliases[fUser], ", ")+
+			") with optional action and timestamp, and no other track columns")
+	case len(missing) > 0:
+		return m.columnsError("missing feature column(s) "+strings.Join(missing, ", "),
+			"all eleven Spotify audio features "+strings.Join(soundalike.FeatureNames[:], ", "))
+	}
+	return nil
+}
+
+func (m *Mapper) columnsError(what, accepted string) error {
+	found := m.columns
+	more := ""
+	if len(found) > 40 {
+		more = fmt.Sprintf(" … (%d more)", len(found)-40)
+		found = found[:40]
+	}
+	list := strings.Join(found, ", ")
+	if len(found) == 0 {
+		list = "(none)"
+	}
+	return fmt.Errorf("%s: %w: %s; found columns: %s%s; accepted: %s (case, _ and - are ignored)",
+		m.source, ErrColumns, what, list, more, accepted)
+}
+
+func acceptedNames(fs ...field) string {
+	var names []string
+	for _, f := range fs {
+		names = append(names, fieldAliases[f]...)
+	}
+	return strings.Join(names, ", ")
+}
+
+// Columns returns the column names the Mapper was built with, in order.
+func (m *Mapper) Columns() []string { return m.columns }
+
+// Mapping describes which column feeds which field, e.g. "id←track_id",
+// for logs and `import -v`. Columns that feed nothing are not listed.
+func (m *Mapper) Mapping() []string {
+	var out []string
+	for f := field(0); f < numFields; f++ {
+		if m.col[f] < 0 {
+			continue
+		}
+		out = append(out, fieldName(f)+"←"+m.columns[m.col[f]])
+	}
+	return out
+}
+
+func fieldName(f field) string {
+	if f >= fFeature {
+		return soundalike.FeatureNames[f-fFeature]
+	}
+	return [...]string{"id", "spotify_id", "name", "artists", "album", "popularity", "duration_ms",
+		"release_date", "genre", "subgenre", "user", "action", "timestamp"}[f]
+}
+
+// Map turns the values of the row on the given line (1-based) into a
+// Record. A row that cannot become a valid track or interaction gives a
+// *RowError naming the source, the line and the reason.
+func (m *Mapper) Map(line int, values []string) (Record, error) {
+	return m.mapRow(Record{Source: m.source, Line: line}, values)
+}
+
+// MapRow is Map for rows that have an id rather than a line (database
+// rows): errors carry RowError.Row instead of Line.
+func (m *Mapper) MapRow(rowID string, values []string) (Record, error) {
+	return m.mapRow(Record{Source: m.source, RowID: rowID}, values)
+}
+
+// row holds everything one row allocates, so that mapping a row costs one
+// allocation; the Record's pointers and slices point into it.
+type row struct {
+	track   soundalike.Track
+	in      soundalike.Interaction
+	artist  [1]string
+	genre   [1]string
+	subgnre [1]string
+}
+
+func (m *Mapper) mapRow(rec Record, values []string) (Record, error) {
+	fail := func(format string, a ...any) (Record, error) {
+		return Record{}, &RowError{File: rec.Source, Line: rec.Line, Row: rec.RowID, Reason: fmt.Sprintf(format, a...)}
+	}
+	if len(values) != len(m.columns) {
+		return fail("row has %d fields, the header has %d", len(values), len(m.columns))
+	}
+	// text returns the trimmed value of field f, or "" when there is no
+	// such column; ok is false when the value is not valid UTF-8.
+	text := func(f field) (string, bool) {
+		i := m.col[f]
+		if i < 0 {
+			return "", true
+		}
+		v := strings.TrimSpace(values[i])
+		return v, utf8.ValidString(v)
+	}
+	badText := func(f field) (Record, error) {
+		return fail("%s: invalid UTF-8 (text must be UTF-8 encoded)", m.columns[m.col[f]])
+	}
+
+	r := new(row)
+	id, ok := text(m.idField)
+	if !ok {
+		return badText(m.idField)
+	}
+	id = trackID(id)
+	if id == "" {
+		return fail("missing track id (column %s is empty)", m.columns[m.col[m.idField]])
+	}
+	if m.idField == fTrackID && m.col[fSpotifyID] >= 0 {
+		sid, ok := text(fSpotifyID)
+		if !ok {
+			return badText(fSpotifyID)
+		}
+		if sid = trackID(sid); sid != id {
+			r.track.SpotifyID = sid
+		}
+	}
+
+	if !m.opts.InteractionsOnly {
+		t := &r.track
+		t.ID = soundalike.TrackID(id)
+		for i := range soundalike.NumFeatures {
+			c := m.col[fFeature+field(i)]
+			s := values[c]
+			name := soundalike.FeatureNames[i]
+			v, err := parseNumber(s)
+			switch {
+			case err != nil && strings.TrimSpace(s) == "":
+				return fail("%s: missing value", name)
+			case err != nil:
+				return fail("%s: %q is not a number", name, clip(s))
+			}
+			if err := soundalike.ValidateFeature(i, v); err != nil {
+				return fail("%s", err)
+			}
+			t.Features.Set(i, v)
+		}
+		var err error
+		if t.Popularity, err = m.wholeNumber(values, fPopularity, false); err != nil {
+			return fail("%s", err)
+		}
+		if t.DurationMS, err = m.wholeNumber(values, fDuration, true); err != nil {
+			return fail("%s", err)
+		}
+		for _, f := range [...]field{fName, fArtists, fAlbum, fRelease, fGenre, fSubgenre} {
+			v, ok := text(f)
+			if !ok {
+				return badText(f)
+			}
+			switch f {
+			case fName:
+				t.Name = v
+			case fArtists:
+				t.Artists = oneOrList(v, &r.artist)
+			case fAlbum:
+				t.Album = v
+			case fRelease:
+				t.ReleaseDate = releaseDate(v)
+			case fGenre:
+				t.Genres = oneOrList(v, &r.genre)
+			case fSubgenre:
+				t.Subgenres = oneOrList(v, &r.subgnre)
+			}
+		}
+		if err := t.Validate(); err != nil {
+			return fail("%s", err)
+		}
+		rec.Track = t
+	}
+
+	if m.col[fUser] >= 0 {
+		user, ok := text(fUser)
+		if !ok {
+			return badText(fUser)
+		}
+		if user == "" && m.opts.InteractionsOnly {
+			return fail("missing user (column %s is empty)", m.columns[m.col[fUser]])
+		}
+		if user != "" {
+			action, ok := text(fAction)
+			if !ok {
+				return badText(fAction)
+			}
+			ts, _ := text(fTime)
+			when, err := ParseTime(ts)
+			if err != nil {
+				return fail("%s: %s", m.columns[m.col[fTime]], err)
+			}
+			r.in = soundalike.Interaction{User: user, Track: soundalike.TrackID(id), Action: CanonicalAction(action), Time: when}
+			rec.Interaction = &r.in
+		}
+	}
+	return rec, nil
+}
+
+// oneOrList splits a list cell, storing a single element in *one to spare
+// an allocation.
+func oneOrList(v string, one *[1]string) []string {
+	if v == "" {
+		return nil
+	}
+	if !strings.ContainsAny(v, "[{;") {
+		one[0] = v
+		return one[:]
+	}
+	return splitList(v)
+}
+
+// wholeNumber parses an optional integer metadata field; "" is 0. A
+// fraction is an error unless round is set (durations in float ms).
+func (m *Mapper) wholeNumber(values []string, f field, round bool) (int, error) {
+	c := m.col[f]
+	if c < 0 {
+		return 0, nil
+	}
+	s := values[c]
+	v, err := parseNumber(s)
+	if err != nil {
+		if strings.TrimSpace(s) == "" {
+			return 0, nil
+		}
+		return 0, fmt.Errorf("%s: %q is not a number", m.columns[c], clip(s))
+	}
+	if round {
+		v = math.Round(v)
+	}
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return 0, fmt.Errorf("%s: %v is not a finite number", m.columns[c], v)
+	case v != math.Trunc(v):
+		return 0, fmt.Errorf("%s: %v is not a whole number", m.columns[c], v)
+	case math.Abs(v) > 1<<53:
+		return 0, fmt.Errorf("%s: %v is too large", m.columns[c], v)
+	}
+	return int(v), nil
+}
+
+// clip shortens a value quoted in an error message.
+func clip(s string) string {
+	if len(s) <= 40 {
+		return s
+	}
+	cut := 40
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…(" + strconv.Itoa(len(s)) + " bytes)"
+}

@@ -1,0 +1,383 @@
+package ingest
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+)
+
+// csvRows reads RFC 4180 CSV with encoding/csv, reusing its record slice.
+type csvRows struct {
+	name  string
+	br    *bufio.Reader
+	r     *csv.Reader
+	ncols int
+	last  int // line of the last row returned
+}
+
+func newCSVRows(name string, br *bufio.Reader, mo *MapperOptions) (rowReader, *Mapper, error) {
+	r := csv.NewReader(br) // uses br itself: it is a large enough *bufio.Reader
+	r.ReuseRecord = true
+	c := &csvRows{name: name, br: br, r: r}
+	_, header, err := c.next()
+	if err != nil {
+		if err == io.EOF {
+			return nil, nil, fmt.Errorf("%s: empty file: no header row", name)
+		}
+		return nil, nil, err
+	}
+	c.ncols = len(header)
+	m, err := newFileMapper(name, header, mo)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, m, nil
+}
+
+func (c *csvRows) next() (int, []string, error) {
+	rec, err := c.r.Read()
+	if err == nil {
+		c.last, _ = c.r.FieldPos(0)
+		return c.last, rec, nil
+	}
+	if err == io.EOF {
+		return 0, nil, err
+	}
+	var pe *csv.ParseError
+	if !errors.As(err, &pe) {
+		return 0, nil, readError(c.name, c.last, err)
+	}
+	c.last = pe.Line
+	rowErr := func(format string, a ...any) (int, []string, error) {
+		return pe.StartLine, nil, &RowError{File: c.name, Line: pe.StartLine, Reason: fmt.Sprintf(format, a...)}
+	}
+	switch pe.Err {
+	case csv.ErrFieldCount:
+		return rowErr("row has %d fields, the header has %d", len(rec), c.ncols)
+	case csv.ErrBareQuote:
+		return rowErr(`stray quote (") inside an unquoted field (line %d, byte %d): put the whole field in quotes and double the quotes inside it`, pe.Line, pe.Column)
+	case csv.ErrQuote:
+		if _, eof := c.br.Peek(1); eof == io.EOF && pe.Line > pe.StartLine {
+			return 0, nil, fmt.Errorf("%s:%d: unterminated quoted field: the quote opened on line %d is never closed, so lines %d-%d could not be read as rows: %w",
+				c.name, pe.StartLine, pe.StartLine, pe.StartLine, pe.Line, csv.ErrQuote)
+		}
+		return rowErr(`misplaced or unterminated quote (") (line %d, byte %d): a quoted field must end with a quote followed by a comma or the end of the line`, pe.Line, pe.Column)
+	}
+	return rowErr("%v", pe.Err)
+}
+
+// newFileMapper is NewMapper for a file's header: see Mapper.checkFile.
+func newFileMapper(name string, header []string, mo *MapperOptions) (*Mapper, error) {
+	m := newMapper(name, mo)
+	for _, c := range header {
+		m.addColumn(c)
+	}
+	if err := m.checkFile(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// tsvRows reads tab-separated values: no quoting rules except that a field
+// wholly enclosed in double quotes is unquoted ("" inside becomes ").
+// Fields cannot contain tabs or newlines.
+type tsvRows struct {
+	name   string
+	lr     lineReader
+	ncols  int
+	values []string
+}
+
+func newTSVRows(name string, br *bufio.Reader, mo *MapperOptions) (rowReader, *Mapper, error) {
+	t := &tsvRows{name: name, lr: lineReader{br: br}}
+	_, header, err := t.next()
+	if err != nil {
+		if err == io.EOF {
+			return nil, nil, fmt.Errorf("%s: empty file: no header row", name)
+		}
+		return nil, nil, err
+	}
+	header = append([]string(nil), header...)
+	t.ncols = len(header)
+	m, err := newFileMapper(name, header, mo)
+	if err != nil {
+		return nil, nil, err
+	}
+	return t, m, nil
+}
+
+func (t *tsvRows) next() (int, []string, error) {
+	for {
+		b, err := t.lr.next()
+		if err != nil {
+			if err == io.EOF {
+				return 0, nil, err
+			}
+			return 0, nil, readError(t.name, t.lr.line, err)
+		}
+		if len(bytes.TrimSpace(b)) == 0 {
+			continue
+		}
+		s := string(b)
+		t.values = t.values[:0]
+		for {
+			i := strings.IndexByte(s, '\t')
+			if i < 0 {
+				t.values = append(t.values, unquoteTSV(s))
+				break
+			}
+			t.values = append(t.values, unquoteTSV(s[:i]))
+			s = s[i+1:]
+		}
+		if t.ncols > 0 && len(t.values) != t.ncols {
+			return t.lr.line, nil, &RowError{File: t.name, Line: t.lr.line,
+				Reason: fmt.Sprintf("row has %d fields, the header has %d", len(t.values), t.ncols)}
+		}
+		return t.lr.line, t.values, nil
+	}
+}
+
+func unquoteTSV(s string) string {
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		return strings.ReplaceAll(s[1:len(s)-1], `""`, `"`)
+	}
+	return s
+}
+
+// jsonlRows reads JSON Lines. The first object's keys are the columns; a
+// later object may add a column the Mapper knows, and keys it does not
+// know are ignored. A key missing from an object reads as "".
+type jsonlRows struct {
+	name    string
+	lr      lineReader
+	m       *Mapper
+	index   map[string]int // key → column
+	values  []string
+	keys    []string // reused by decodeObject
+	vals    []string
+	pending *pendingRow
+}
+
+type pendingRow struct {
+	line   int
+	values []string
+}
+
+func newJSONLRows(name string, br *bufio.Reader, mo *MapperOptions) (rowReader, *Mapper, error) {
+	j := &jsonlRows{name: name, lr: lineReader{br: br}, index: map[string]int{}}
+	var (
+		keys []string
+		vals []string
+	)
+	for {
+		b, err := j.lr.next()
+		if err != nil {
+			if err == io.EOF {
+				return nil, nil, fmt.Errorf("%s: empty file: no JSON object", name)
+			}
+			return nil, nil, readError(name, j.lr.line, err)
+		}
+		if len(bytes.TrimSpace(b)) == 0 {
+			continue
+		}
+		keys, vals, err = decodeObject(b, nil, nil)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s:%d: the first object gives the columns, but %s", name, j.lr.line, err)
+		}
+		break
+	}
+	// The mapper is built key by key so that a duplicate key keeps one
+	// column (the last value wins, as in encoding/json).
+	m := newMapper(name, mo)
+	first := make([]string, 0, len(keys))
+	for i, k := range keys {
+		if c, dup := j.index[k]; dup {
+			first[c] = vals[i]
+			continue
+		}
+		j.index[k] = len(first)
+		m.addColumn(k)
+		first = append(first, vals[i])
+	}
+	if err := m.checkFile(); err != nil {
+		return nil, nil, err
+	}
+	j.m = m
+	j.pending = &pendingRow{line: j.lr.line, values: first}
+	return j, m, nil
+}
+
+func (j *jsonlRows) next() (int, []string, error) {
+	if p := j.pending; p != nil {
+		j.pending = nil
+		return p.line, p.values, nil
+	}
+	for {
+		b, err := j.lr.next()
+		if err != nil {
+			if err == io.EOF {
+				return 0, nil, err
+			}
+			return 0, nil, readError(j.name, j.lr.line, err)
+		}
+		if len(bytes.TrimSpace(b)) == 0 {
+			continue
+		}
+		line := j.lr.line
+		rowErr := func(err error) (int, []string, error) {
+			return line, nil, &RowError{File: j.name, Line: line, Reason: err.Error()}
+		}
+		keys, vals, err := decodeObject(b, j.keys[:0], j.vals[:0])
+		if err != nil {
+			return rowErr(err)
+		}
+		j.keys, j.vals = keys, vals
+		j.values = j.values[:0]
+		for range j.m.columns {
+			j.values = append(j.values, "")
+		}
+		for i, k := range keys {
+			c, ok := j.index[k]
+			if !ok {
+				// A key the first object did not have: take it only if it
+				// feeds a field that has no column yet.
+				fr, known := aliasIndex[normalizeName(k)]
+				if !known || j.m.col[fr.f] >= 0 {
+					continue
+				}
+				c = len(j.m.columns)
+				j.m.addColumn(k)
+				j.index[k] = c
+				j.values = append(j.values, "")
+			}
+			j.values[c] = vals[i]
+		}
+		return line, j.values, nil
+	}
+}
+
+// decodeObject decodes one JSON object into its keys, in order, and its
+// values as text: strings unquoted, null and nested objects as "", and
+// numbers, booleans and arrays as their JSON text (a list cell accepts a
+// JSON array). The line is checked with json.Valid and then scanned by
+// hand: encoding/json's token API costs hundreds of allocations a row.
+func decodeObject(b []byte, keys, vals []string) ([]string, []string, error) {
+	if !utf8.Valid(b) {
+		return nil, nil, errors.New("invalid UTF-8 (the file must be UTF-8 encoded)")
+	}
+	if !json.Valid(b) {
+		var v any
+		err := json.Unmarshal(b, &v)
+		if err == nil {
+			err = errors.New("not a single JSON value")
+		}
+		return nil, nil, fmt.Errorf("invalid JSON: %v (each line must be exactly one {…} object)", err)
+	}
+	line := string(b) // one allocation; unescaped strings are slices of it
+	i := skipSpace(line, 0)
+	if line[i] != '{' {
+		return nil, nil, errors.New("not a JSON object (each line must be one {…} object)")
+	}
+	i = skipSpace(line, i+1)
+	for line[i] != '}' {
+		end := scanValue(line, i)
+		key, err := jsonText(line[i:end])
+		if err != nil {
+			return nil, nil, fmt.Errorf("invalid JSON: %v", err)
+		}
+		i = skipSpace(line, end)
+		i = skipSpace(line, i+1) // the colon
+		end = scanValue(line, i)
+		v, err := jsonText(line[i:end])
+		if err != nil {
+			return nil, nil, fmt.Errorf("invalid JSON at key %q: %v", key, err)
+		}
+		keys = append(keys, key)
+		vals = append(vals, v)
+		i = skipSpace(line, end)
+		if line[i] == ',' {
+			i = skipSpace(line, i+1)
+		}
+	}
+	return keys, vals, nil
+}
+
+func skipSpace(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// scanValue returns the end of the JSON value starting at s[i], which
+// json.Valid has vouched for.
+func scanValue(s string, i int) int {
+	switch s[i] {
+	case '"':
+		return scanString(s, i)
+	case '{', '[':
+		depth := 0
+		for i < len(s) {
+			switch s[i] {
+			case '"':
+				i = scanString(s, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return i
+	}
+	for i < len(s) {
+		switch s[i] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return i
+		}
+		i++
+	}
+	return i
+}
+
+// scanString returns the end of the JSON string starting at s[i].
+func scanString(s string, i int) int {
+	for i++; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return i
+}
+
+// jsonText turns one JSON value into cell text (see decodeObject).
+func jsonText(raw string) (string, error) {
+	if raw == "" {
+		return "", nil
+	}
+	switch raw[0] {
+	case '"':
+		if strings.IndexByte(raw, '\\') < 0 {
+			return raw[1 : len(raw)-1], nil
+		}
+		var s string
+		err := json.Unmarshal([]byte(raw), &s)
+		return s, err
+	case 'n', '{':
+		return "", nil // null; nested objects are ignored
+	}
+	return raw, nil
+}

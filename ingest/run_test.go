@@ -1,0 +1,372 @@
+package ingest_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/ingest"
+)
+
+// sliceSource yields fixed results: a Record, or an error when err is set.
+type sliceSource struct {
+	items []sourceItem
+	i     int
+}
+
+type sourceItem struct {
+	rec ingest.Record
+	err error
+}
+
+func (s *sliceSource) Next(context.Context) (ingest.Record, error) {
+	if s.i >= len(s.items) {
+		return ingest.Record{}, io.EOF
+	}
+	it := s.items[s.i]
+	s.i++
+	return it.rec, it.err
+}
+
+func (s *sliceSource) Close() error { return nil }
+
+// TestInteractionLog: a file of user, track id, action and timestamp (no
+// track columns) adds interactions to tracks already imported.
+func TestInteractionLog(t *testing.T) {
+	src := mustOpen(t, "../testdata/plays.csv")
+	if got := strings.Join(src.Mapper().Mapping(), " "); got != "id←track_id user←user_id action←action timestamp←timestamp" {
+		t.Errorf("Mapping() = %s", got)
+	}
+	db := newFakeDB()
+	sum, err := ingest.Run(t.Context(), src, db.begin(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.InteractionsAdded != 0 || sum.Rejected != 8 {
+		t.Errorf("into an empty catalogue: %+v, want every row rejected", sum)
+	}
+
+	importFile(t, db, sample, &ingest.Options{NoInteractions: true})
+	sum = importFile(t, db, "../testdata/plays.csv", nil)
+	if sum.InteractionsAdded != 5 || sum.TracksAdded != 0 || sum.Rejected != 3 {
+		t.Errorf("after the sample: %+v, want 5 interactions (one twice), 3 rejected", sum)
+	}
+	want := map[int]string{
+		7: `track "0000000000000000000000" is not in the catalogue: import its features first`,
+		8: "missing user (column user_id is empty)",
+		9: `timestamp: "tomorrow" is not a time`,
+	}
+	for _, e := range sum.Errors {
+		if !strings.Contains(e.Reason, want[e.Line]) || want[e.Line] == "" {
+			t.Errorf("line %d: %q, want %q", e.Line, e.Reason, want[e.Line])
+		}
+	}
+	k := interactionKey{"bob", "65RTyZesurf9xxf7FZVL1u", soundalike.ActionLike, time.Unix(1709294700, 0).UTC()}
+	if db.interactions[k] != 1 {
+		t.Errorf("interaction %+v stored %d times, want 1 (the spotify: prefix stripped, Like canonical)", k, db.interactions[k])
+	}
+	if again := importFile(t, db, "../testdata/plays.csv", nil); again.InteractionsAdded != 0 {
+		t.Errorf("re-import added %d interactions, want 0", again.InteractionsAdded)
+	}
+}
+
+func TestRunNoInteractions(t *testing.T) {
+	db := newFakeDB()
+	sum := importFile(t, db, sample, &ingest.Options{NoInteractions: true})
+	if sum.InteractionsAdded != 0 || db.interactionCount() != 0 {
+		t.Errorf("interactions added %d (stored %d), want 0", sum.InteractionsAdded, db.interactionCount())
+	}
+	if sum.TracksAdded == 0 || sum.TracksAdded != len(db.tracks) {
+		t.Errorf("tracks added %d, stored %d; want the same, non-zero", sum.TracksAdded, len(db.tracks))
+	}
+}
+
+func TestRunProgress(t *testing.T) {
+	fi, err := os.Stat(sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls []ingest.Progress
+	db := newFakeDB()
+	importFile(t, db, sample, &ingest.Options{
+		ProgressEvery: 500,
+		Progress:      func(p ingest.Progress) { calls = append(calls, p) },
+	})
+	_, rows := readCSV(t, sample)
+	if want := len(rows)/500 + 1; len(calls) != want {
+		t.Fatalf("%d progress calls, want %d", len(calls), want)
+	}
+	for i, p := range calls[:len(calls)-1] {
+		if p.Rows != int64(500*(i+1)) || p.Size != fi.Size() || p.Bytes <= 0 || p.Bytes > p.Size || p.Source != sample {
+			t.Errorf("call %d = %+v, want %d rows, 0 < bytes <= size %d, source %s", i, p, 500*(i+1), fi.Size(), sample)
+		}
+	}
+	last := calls[len(calls)-1]
+	if want := (ingest.Progress{Source: sample, Rows: int64(len(rows)), Bytes: fi.Size(), Size: fi.Size()}); last != want {
+		t.Errorf("last progress = %+v, want %+v", last, want)
+	}
+}
+
+func TestRunCanceled(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	src := mustOpen(t, sample)
+	db := newFakeDB()
+	sum, err := ingest.Run(ctx, src, db.begin(), nil)
+	if !errors.Is(err, context.Canceled) || sum.TracksAdded != 0 {
+		t.Errorf("Run on a canceled context = %+v, %v; want nothing done and context.Canceled", sum, err)
+	}
+}
+
+func TestRunSinkError(t *testing.T) {
+	boom := errors.New("disk full")
+	src := mustOpen(t, sample)
+	sink := newFakeDB().begin()
+	sink.failTrack = boom
+	_, err := ingest.Run(t.Context(), src, sink, nil)
+	if !errors.Is(err, boom) || !strings.Contains(err.Error(), sample+":2: store track") {
+		t.Errorf("Run error = %v, want %q naming the line and wrapping the sink's error", err, sample+":2: store track …")
+	}
+}
+
+func TestRunRejectsAndErrorCap(t *testing.T) {
+	db := newFakeDB()
+	db.tracks["known"] = &soundalike.Track{ID: "known"}
+	var items []sourceItem
+	for i := range 150 {
+		items = append(items, sourceItem{err: &ingest.RowError{File: "f.csv", Line: i + 2, Reason: "bad"}})
+	}
+	items = append(items,
+		sourceItem{rec: ingest.Record{Source: "pg", RowID: "7", Interaction: &soundalike.Interaction{User: "u", Track: "unknown", Action: "play"}}},
+		sourceItem{rec: ingest.Record{Source: "pg", RowID: "8", Interaction: &soundalike.Interaction{User: "u", Track: "known", Action: "play"}}},
+		sourceItem{rec: ingest.Record{Source: "pg", RowID: "9", Interaction: &soundalike.Interaction{Track: "known"}}},
+		sourceItem{rec: ingest.Record{Source: "f.csv", Line: 200, Track: &soundalike.Track{ID: "x", Features: soundalike.Features{Danceability: 2}}}},
+		sourceItem{rec: ingest.Record{Source: "f.csv", Line: 201, Track: &soundalike.Track{ID: "a\x00b"}}},
+		sourceItem{rec: ingest.Record{Source: "f.csv", Line: 202, Track: &soundalike.Track{ID: soundalike.TrackID(strings.Repeat("x", 2000))}}},
+		sourceItem{rec: ingest.Record{Source: "pg", RowID: "10", Interaction: &soundalike.Interaction{User: "u\x00", Track: "known", Action: "play"}}},
+	)
+	sum, err := ingest.Run(t.Context(), &sliceSource{items: items}, db.begin(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Rejected != 156 || len(sum.Errors) != ingest.MaxErrors || sum.InteractionsAdded != 1 {
+		t.Errorf("summary: rejected %d, %d errors, %d interactions; want 156, %d, 1", sum.Rejected, len(sum.Errors), sum.InteractionsAdded, ingest.MaxErrors)
+	}
+	// Past the cap the rows are still counted but not listed; check the
+	// reasons Run itself gives by running them alone.
+	sum, _ = ingest.Run(t.Context(), &sliceSource{items: items[150:]}, db.begin(), nil)
+	got := []string{}
+	for _, e := range sum.Errors {
+		got = append(got, e.Error())
+	}
+	want := []string{
+		`pg: row 7: track "unknown" is not in the catalogue: import its features first`,
+		`pg: row 9: interaction: missing user`,
+		`f.csv:200: danceability: 2 is outside [0, 1]`,
+		`f.csv:201: track id "a\x00b" contains a NUL byte`,
+		`f.csv:202: track id is 2000 bytes long; at most 1024 are accepted`,
+		`pg: row 10: interaction: user "u\x00" contains a NUL byte`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("errors (-want +got):\n%s", diff)
+	}
+}
+
+func TestSummaryAdd(t *testing.T) {
+	var total ingest.Summary
+	a := ingest.Summary{TracksAdded: 1, TracksUpdated: 2, InteractionsAdded: 3, Rejected: 60}
+	for i := range 60 {
+		a.Errors = append(a.Errors, ingest.RowError{File: "a", Line: i})
+	}
+	total.Add(a)
+	total.Add(a)
+	if total.TracksAdded != 2 || total.TracksUpdated != 4 || total.InteractionsAdded != 6 || total.Rejected != 120 || len(total.Errors) != ingest.MaxErrors {
+		t.Errorf("total = %+v counts, %d errors; want doubled counts and %d errors", total, len(total.Errors), ingest.MaxErrors)
+	}
+}
+
+// TestMapperInteractionsOnly is the shape the PostgreSQL source uses:
+// column names from a result set, string values, rows named by id.
+func TestMapperInteractionsOnly(t *testing.T) {
+	m, err := ingest.NewMapper("postgres", []string{"id", "user_id", "track_id", "action", "created_at"}, &ingest.MapperOptions{InteractionsOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := m.MapRow("42", []string{"42", "u-1", "spotify:track:abc", "add_to_playlist", "2024-01-02 03:04:05.123456+00"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ingest.Record{Source: "postgres", RowID: "42", Interaction: &soundalike.Interaction{
+		User: "u-1", Track: "abc", Action: soundalike.ActionAddToPlaylist,
+		Time: time.Date(2024, 1, 2, 3, 4, 5, 123456000, time.UTC),
+	}}
+	if diff := cmp.Diff(want, rec); diff != "" {
+		t.Errorf("MapRow (-want +got):\n%s", diff)
+	}
+	_, err = m.MapRow("43", []string{"43", "", "abc", "", ""})
+	if re, ok := errors.AsType[*ingest.RowError](err); !ok || re.Error() != "postgres: row 43: missing user (column user_id is empty)" {
+		t.Errorf("MapRow with no user = %v, want a RowError for row 43", err)
+	}
+	_, err = ingest.NewMapper("postgres", []string{"track_id", "action"}, &ingest.MapperOptions{InteractionsOnly: true})
+	if !errors.Is(err, ingest.ErrColumns) || !strings.Contains(err.Error(), "no user column") {
+		t.Errorf("NewMapper without a user column = %v, want ErrColumns naming it", err)
+	}
+}
+
+var features = strings.Split("acousticness,danceability,energy,instrumentalness,key,liveness,loudness,mode,speechiness,tempo,valence", ",")
+
+// TestMapperColumns checks name matching and which column wins.
+func TestMapperColumns(t *testing.T) {
+	for _, tc := range []struct {
+		cols []string
+		want []string // Mapping() entries that must be present
+	}{
+		{[]string{"Track ID", "Track-Name", "ARTISTS"}, []string{"id←Track ID", "name←Track-Name", "artists←ARTISTS"}},
+		{[]string{"id", "track_id", "userId"}, []string{"id←track_id", "user←userId"}},
+		{[]string{"uri", "spotify_id", "playlist_id", "user_id"}, []string{"spotify_id←spotify_id", "user←user_id"}},
+		{[]string{"id", "trackAlbumReleaseDate", "release_date", "playlistSubgenre", "type"}, []string{"release_date←trackAlbumReleaseDate", "subgenre←playlistSubgenre", "action←type"}},
+	} {
+		m, err := ingest.NewMapper("t", append(tc.cols, features...), nil)
+		if err != nil {
+			t.Fatalf("NewMapper(%v): %v", tc.cols, err)
+		}
+		got := strings.Join(m.Mapping(), " ")
+		for _, w := range tc.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("NewMapper(%v).Mapping() = %s, want %s", tc.cols, got, w)
+			}
+		}
+	}
+
+	// id and spotify_id: ID from id, SpotifyID from spotify_id.
+	m, err := ingest.NewMapper("t", append([]string{"id", "spotify_id"}, features...), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals := append([]string{"uuid-1", "spotify:track:6f807x"}, "0.1", "0.2", "0.3", "0", "5", "0.1", "-5", "1", "0.1", "120", "0.5")
+	rec, err := m.Map(2, vals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Track.ID != "uuid-1" || rec.Track.SpotifyID != "6f807x" {
+		t.Errorf("ID, SpotifyID = %q, %q; want uuid-1, 6f807x", rec.Track.ID, rec.Track.SpotifyID)
+	}
+	want := soundalike.Features{Acousticness: 0.1, Danceability: 0.2, Energy: 0.3, Key: 5, Liveness: 0.1, Loudness: -5, Mode: 1, Speechiness: 0.1, Tempo: 120, Valence: 0.5}
+	if rec.Track.Features != want {
+		t.Errorf("features = %+v, want %+v", rec.Track.Features, want)
+	}
+}
+
+func TestArtistLists(t *testing.T) {
+	m, err := ingest.NewMapper("t", append([]string{"track_id", "artists"}, features...), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		in   string
+		want []string
+	}{
+		{"Tyler, The Creator", []string{"Tyler, The Creator"}},
+		{`["Maroon 5", "Dillon Francis"]`, []string{"Maroon 5", "Dillon Francis"}},
+		{`['Guns N\' Roses', "Sade"]`, []string{"Guns N' Roses", "Sade"}},
+		{`{"Tyler, The Creator",Frank Ocean,NULL}`, []string{"Tyler, The Creator", "Frank Ocean"}},
+		{`{"a \"quoted\" b"}`, []string{`a "quoted" b`}},
+		{"Ed Sheeran; Justin Bieber;", []string{"Ed Sheeran", "Justin Bieber"}},
+		{"[Unknown]", []string{"[Unknown]"}},
+		{"{}", nil},
+		{"  ", nil},
+		{`["", " "]`, nil},
+	} {
+		rec, err := m.Map(2, append([]string{"x", tc.in}, "0.1", "0.2", "0.3", "0", "5", "0.1", "-5", "1", "0.1", "120", "0.5"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tc.want, rec.Track.Artists); diff != "" {
+			t.Errorf("artists %q (-want +got):\n%s", tc.in, diff)
+		}
+	}
+}
+
+func TestParseTime(t *testing.T) {
+	base := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		in   string
+		want time.Time
+	}{
+		{"", time.Time{}},
+		{"2024-03-01T12:00:00Z", base},
+		{"2024-03-01T13:00:00+01:00", base},
+		{"2024-03-01T12:00:00.5Z", base.Add(500 * time.Millisecond)},
+		{"2024-03-01 12:00:00", base},
+		{"2024-03-01 12:00:00.250", base.Add(250 * time.Millisecond)},
+		{"2024-03-01 14:00:00+02", base},
+		{"2024-03-01 12:00:00.123456+00", base.Add(123456 * time.Microsecond)},
+		{"2024-03-01T12:00:00", base},
+		{"2024-03-01", base.Add(-12 * time.Hour)},
+		{"1709294400", base},
+		{"1709294400.5", base.Add(500 * time.Millisecond)},
+		{"1709294400000", base},
+		{"1709294400000000", base},
+		{" 1709294400 ", base},
+	} {
+		got, err := ingest.ParseTime(tc.in)
+		if err != nil || !got.Equal(tc.want) {
+			t.Errorf("ParseTime(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+		}
+	}
+	for _, in := range []string{"yesterday", "2024-13-01", "12:00", "1e400", "--1", "."} {
+		if got, err := ingest.ParseTime(in); err == nil {
+			t.Errorf("ParseTime(%q) = %v, nil; want an error", in, got)
+		} else if !strings.Contains(err.Error(), "RFC 3339") {
+			t.Errorf("ParseTime(%q) error %q does not say what is accepted", in, err)
+		}
+	}
+}
+
+func TestCanonicalAction(t *testing.T) {
+	for in, want := range map[string]string{
+		"": "play", "PLAY": "play", "played": "play", "stream": "play",
+		"like": "like", "Liked": "like", "favourite": "like", "save": "like",
+		"add_to_playlist": "addToPlaylist", "AddToPlaylist": "addToPlaylist", "add-to-playlist": "addToPlaylist", "addToPlaylist": "addToPlaylist", "playlist_add": "addToPlaylist",
+		"skip": "skip", "Skipped": "skip",
+		" share ": "share", "Download": "Download",
+	} {
+		if got := ingest.CanonicalAction(in); got != want {
+			t.Errorf("CanonicalAction(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func ExampleRun() {
+	src, err := ingest.NewReader("tracks.csv", strings.NewReader(
+		"track_id,track_name,danceability,energy,key,loudness,mode,speechiness,acousticness,instrumentalness,liveness,valence,tempo,playlist_id\n"+
+			"6f807x0ima9a1j3VPbc7VN,I Don't Care,0.748,0.916,6,-2.634,1,0.0583,0.102,0,0.0653,0.518,122.036,p1\n"+
+			",No id,0.748,0.916,6,-2.634,1,0.0583,0.102,0,0.0653,0.518,122.036,p1\n"+
+			"0r7CVbZTWZgbTCYdfa2P31,Memories,0.726,0.815,11,-4.969,1,0.0373,0.0724,0.00421,0.357,0.693,-1,p1\n"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer src.Close()
+	sum, err := ingest.Run(context.Background(), src, newFakeDB().begin(), nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("added %d, interactions %d, rejected %d\n", sum.TracksAdded, sum.InteractionsAdded, sum.Rejected)
+	for _, e := range sum.Errors {
+		fmt.Println(e.Error())
+	}
+	// Output:
+	// added 1, interactions 1, rejected 2
+	// tracks.csv:3: missing track id (column track_id is empty)
+	// tracks.csv:4: tempo: -1 is outside [0, 400]
+}

@@ -1,0 +1,296 @@
+package ingest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/audotics/soundalike"
+)
+
+// normalizeName folds a column name for matching: lower case, letters and
+// digits only, so that track_id, trackId, Track-ID and "track id" are the
+// same name.
+func normalizeName(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+			b.WriteByte(c)
+		case c >= 'A' && c <= 'Z':
+			b.WriteByte(c + 'a' - 'A')
+		}
+	}
+	return b.String()
+}
+
+// CanonicalAction maps the usual spellings of an interaction's action to
+// the root's Action constants: "" and play/played/listen/stream → play,
+// like/liked/love/favorite/save/saved → like, add_to_playlist/AddToPlaylist/
+// playlist_add → addToPlaylist, skip/skipped → skip. Any other action is
+// kept as given (trimmed): the app may have its own.
+func CanonicalAction(s string) string {
+	s = strings.TrimSpace(s)
+	switch normalizeName(s) {
+	case "", "play", "played", "listen", "listened", "stream", "streamed":
+		return soundalike.ActionPlay
+	case "like", "liked", "love", "loved", "favorite", "favourite", "favorited", "save", "saved":
+		return soundalike.ActionLike
+	case "addtoplaylist", "addedtoplaylist", "playlistadd", "addtolist":
+		return soundalike.ActionAddToPlaylist
+	case "skip", "skipped":
+		return soundalike.ActionSkip
+	}
+	return s
+}
+
+// timeLayouts are tried in order by ParseTime. When parsing, Go accepts a
+// fractional second after the seconds even if the layout has none.
+var timeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02 15:04:05Z07:00",
+	"2006-01-02 15:04:05Z07",    // PostgreSQL text output: 2024-01-02 03:04:05.123+00
+	"2006-01-02T15:04:05Z07",    // the same with a T
+	"2006-01-02 15:04:05 -0700", // Go's time.Time.String without the zone name
+	"2006-01-02T15:04:05",       // no zone: UTC
+	"2006-01-02 15:04:05",       // no zone: UTC
+	"2006-01-02",                // a date: midnight UTC
+}
+
+// timeAccepted describes what ParseTime accepts, for error messages.
+const timeAccepted = "RFC 3339, YYYY-MM-DD HH:MM:SS[.fff][±hh[:mm]], YYYY-MM-DD, or unix seconds/milliseconds"
+
+// ParseTime parses an interaction's timestamp: RFC 3339, "YYYY-MM-DD
+// HH:MM:SS[.fff]" with or without a zone offset (no offset means UTC), a
+// bare date, or a unix time in seconds or milliseconds (microseconds and
+// nanoseconds are recognised by magnitude; a fraction is allowed). "" is
+// the zero time. Times are returned in UTC.
+func ParseTime(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, ok := parseUnix(s); ok {
+		return t, nil
+	}
+	for _, layout := range timeLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a time (accepted: %s)", s, timeAccepted)
+}
+
+// parseUnix parses an all-digit time (optionally signed, with a fraction)
+// as unix seconds, milliseconds, microseconds or nanoseconds, by magnitude.
+func parseUnix(s string) (time.Time, bool) {
+	digits := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '.' || (i == 0 && (c == '-' || c == '+')):
+		default:
+			return time.Time{}, false
+		}
+	}
+	if digits == 0 {
+		return time.Time{}, false
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsInf(f, 0) {
+		return time.Time{}, false
+	}
+	a := math.Abs(f)
+	var ns float64
+	switch {
+	case a < 1e11: // seconds until the year 5138
+		ns = f * 1e9
+	case a < 1e14:
+		ns = f * 1e6
+	case a < 1e17:
+		ns = f * 1e3
+	default:
+		ns = f
+	}
+	if math.Abs(ns) > math.MaxInt64 {
+		return time.Time{}, false
+	}
+	return time.Unix(0, int64(ns)).UTC(), true
+}
+
+// splitList reads a list-valued cell (artists, genres): a JSON array
+// (["a","b"]), a Python-style list (['a', 'b']), a PostgreSQL array literal
+// ({a,"b, c"}), or names separated by semicolons. Anything else is one
+// name, commas included: "Tyler, The Creator" is one artist. Empty
+// elements are dropped; "" gives nil.
+func splitList(s string) []string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil
+	}
+	n := len(s)
+	switch {
+	case s[0] == '[' && s[n-1] == ']':
+		var l []string
+		if err := json.Unmarshal([]byte(s), &l); err == nil {
+			return compact(l)
+		}
+		if l, ok := parseQuotedList(s[1:n-1], ',', false); ok {
+			return compact(l)
+		}
+	case s[0] == '{' && s[n-1] == '}':
+		if l, ok := parseQuotedList(s[1:n-1], ',', true); ok {
+			return compact(l)
+		}
+	case strings.IndexByte(s, ';') >= 0:
+		return compact(strings.Split(s, ";"))
+	}
+	return []string{s}
+}
+
+// compact trims the elements of l and drops the empty ones, in place.
+func compact(l []string) []string {
+	out := l[:0]
+	for _, e := range l {
+		if e = strings.TrimSpace(e); e != "" {
+			out = append(out, e)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// parseQuotedList splits the inside of a list literal at sep. Elements may
+// be quoted with " (and, for Python lists, '), with backslash escapes
+// inside quotes. For a PostgreSQL array (pg), an unquoted NULL element is
+// dropped. It reports false for anything malformed (nested lists, an
+// unterminated quote, text after a closing quote).
+func parseQuotedList(s string, sep byte, pg bool) ([]string, bool) {
+	var out []string
+	i := 0
+	for {
+		for i < len(s) && s[i] == ' ' {
+			i++
+		}
+		if i >= len(s) {
+			if len(out) == 0 {
+				return nil, true // "[]" or "{}"
+			}
+			return nil, false // trailing separator
+		}
+		var elem string
+		if q := s[i]; q == '"' || (!pg && q == '\'') {
+			var b strings.Builder
+			i++
+			closed := false
+			for i < len(s) {
+				c := s[i]
+				if c == '\\' && i+1 < len(s) {
+					b.WriteByte(s[i+1])
+					i += 2
+					continue
+				}
+				if c == q {
+					closed = true
+					i++
+					break
+				}
+				b.WriteByte(c)
+				i++
+			}
+			if !closed {
+				return nil, false
+			}
+			elem = b.String()
+			for i < len(s) && s[i] == ' ' {
+				i++
+			}
+			if i < len(s) && s[i] != sep {
+				return nil, false
+			}
+		} else {
+			j := strings.IndexByte(s[i:], sep)
+			if j < 0 {
+				j = len(s) - i
+			}
+			raw := strings.TrimSpace(s[i : i+j])
+			if strings.ContainsAny(raw, "{}[]\"") {
+				return nil, false
+			}
+			if !pg {
+				return nil, false // Python lists quote their strings
+			}
+			i += j
+			if raw == "NULL" {
+				raw = ""
+			}
+			elem = raw
+		}
+		out = append(out, elem)
+		if i >= len(s) {
+			return out, true
+		}
+		i++ // the separator
+	}
+}
+
+// trackID cleans an id cell: spaces trimmed, and a Spotify URI or URL
+// (spotify:track:ID, https://open.spotify.com/track/ID?si=…) reduced to the
+// bare id.
+func trackID(s string) string {
+	s = strings.TrimSpace(s)
+	if rest, ok := strings.CutPrefix(s, "spotify:track:"); ok {
+		return rest
+	}
+	for _, p := range [...]string{"https://open.spotify.com/track/", "http://open.spotify.com/track/", "open.spotify.com/track/"} {
+		if rest, ok := strings.CutPrefix(s, p); ok {
+			if i := strings.IndexAny(rest, "?#/"); i >= 0 {
+				rest = rest[:i]
+			}
+			return rest
+		}
+	}
+	return s
+}
+
+// parseNumber parses a numeric cell. Surrounding spaces are allowed.
+// Overflow gives ±Inf, which validation then reports.
+func parseNumber(s string) (float64, error) {
+	f, err := strconv.ParseFloat(s, 64)
+	if err == nil {
+		return f, nil
+	}
+	if t := strings.TrimSpace(s); t != s {
+		f, err = strconv.ParseFloat(t, 64)
+		if err == nil {
+			return f, nil
+		}
+	}
+	if errors.Is(err, strconv.ErrRange) {
+		return f, nil
+	}
+	return 0, err
+}
+
+// releaseDate keeps a release date as given, except that a timestamp
+// (2019-06-14 00:00:00, 2019-06-14T00:00:00Z: what databases print for a
+// date column read as a timestamp) is cut to its date.
+func releaseDate(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) > 10 && (s[10] == ' ' || s[10] == 'T') {
+		if _, err := time.Parse("2006-01-02", s[:10]); err == nil {
+			return s[:10]
+		}
+	}
+	return s
+}

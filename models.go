@@ -1,0 +1,144 @@
+package soundalike
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/audotics/soundalike/embedder"
+	"github.com/audotics/soundalike/storage"
+)
+
+// ModelRun is what a training run records beside its model: its config
+// (under the original recipe's keys), its final evaluation figures and its
+// per-epoch history. Each is a JSON document the trainer owns.
+type ModelRun struct {
+	Config  json.RawMessage
+	Metrics json.RawMessage
+	History json.RawMessage
+}
+
+// modelMeta is the metadata document stored with every model version.
+type modelMeta struct {
+	Created time.Time       `json:"created"`
+	Dim     int             `json:"dim"`
+	Inputs  []string        `json:"inputs"`
+	Config  json.RawMessage `json:"config,omitempty"`
+	Metrics json.RawMessage `json:"metrics,omitempty"`
+	History json.RawMessage `json:"history,omitempty"`
+}
+
+func formatVersion(v uint64) string { return "v" + strconv.FormatUint(v, 10) }
+
+// ParseModelVersion accepts "v3" or "3"; "" means the current model (0).
+func ParseModelVersion(s string) (uint64, error) {
+	if s == "" || s == "current" {
+		return 0, nil
+	}
+	v, err := strconv.ParseUint(strings.TrimPrefix(s, "v"), 10, 64)
+	if err != nil || v == 0 {
+		return 0, fmt.Errorf("model version %q: want v1, v2, … (see `soundalike runs`)", s)
+	}
+	return v, nil
+}
+
+func (m *modelMeta) info(version uint64) ModelInfo {
+	return ModelInfo{
+		Version: formatVersion(version), Created: m.Created, Dim: m.Dim, Inputs: m.Inputs,
+		Config: m.Config, Metrics: m.Metrics,
+	}
+}
+
+// SaveModel stores m as a new model version with its run record and makes
+// it the current model. The next Reindex embeds the catalogue with it.
+func (e *Engine) SaveModel(ctx context.Context, m *embedder.Model, run ModelRun) (ModelInfo, error) {
+	db, err := e.writable()
+	if err != nil {
+		return ModelInfo{}, err
+	}
+	meta := modelMeta{Created: time.Now().UTC(), Dim: m.Dim(), Inputs: m.Inputs(),
+		Config: run.Config, Metrics: run.Metrics, History: run.History}
+	mb, err := json.Marshal(meta)
+	if err != nil {
+		return ModelInfo{}, fmt.Errorf("save model: %w", err)
+	}
+	e.writeMu.Lock()
+	defer e.writeMu.Unlock()
+	var v uint64
+	err = db.Update(func(tx *storage.Tx) error {
+		v, err = tx.PutModel(m.Marshal(), mb)
+		return err
+	})
+	if err != nil {
+		return ModelInfo{}, fmt.Errorf("save model: %w", err)
+	}
+	return meta.info(v), nil
+}
+
+// LoadModel returns a stored model ("" = the current one) and its
+// description. It fails with ErrNoModel when there is none.
+func (e *Engine) LoadModel(ctx context.Context, version string) (*embedder.Model, ModelInfo, error) {
+	v, err := ParseModelVersion(version)
+	if err != nil {
+		return nil, ModelInfo{}, err
+	}
+	var m *embedder.Model
+	var info ModelInfo
+	err = e.view(func(tx *storage.Tx) error {
+		m, info, err = loadModelTx(tx, v)
+		return err
+	})
+	return m, info, err
+}
+
+func loadModelTx(tx *storage.Tx, v uint64) (*embedder.Model, ModelInfo, error) {
+	if v == 0 {
+		v = tx.CurrentModel()
+		if v == 0 {
+			return nil, ModelInfo{}, ErrNoModel
+		}
+	}
+	blob, raw, ok, err := tx.Model(v)
+	if err != nil {
+		return nil, ModelInfo{}, err
+	}
+	if !ok {
+		return nil, ModelInfo{}, fmt.Errorf("model %s does not exist: %w", formatVersion(v), ErrNoModel)
+	}
+	var meta modelMeta
+	if err := json.Unmarshal(raw, &meta); err != nil {
+		return nil, ModelInfo{}, fmt.Errorf("model %s: metadata: %w", formatVersion(v), err)
+	}
+	m, err := embedder.Unmarshal(blob)
+	if err != nil {
+		return nil, ModelInfo{}, fmt.Errorf("model %s: %w", formatVersion(v), err)
+	}
+	return m, meta.info(v), nil
+}
+
+// ModelVersion is one stored model, as `soundalike runs` lists them.
+type ModelVersion struct {
+	ModelInfo
+	Current bool
+	History json.RawMessage
+}
+
+// Models lists the stored model versions, oldest first.
+func (e *Engine) Models(ctx context.Context) ([]ModelVersion, error) {
+	var out []ModelVersion
+	err := e.view(func(tx *storage.Tx) error {
+		cur := tx.CurrentModel()
+		return tx.ForEachModel(func(v uint64, raw []byte) error {
+			var meta modelMeta
+			if err := json.Unmarshal(raw, &meta); err != nil {
+				return fmt.Errorf("model %s: metadata: %w", formatVersion(v), err)
+			}
+			out = append(out, ModelVersion{ModelInfo: meta.info(v), Current: v == cur, History: meta.History})
+			return nil
+		})
+	})
+	return out, err
+}

@@ -1,0 +1,51 @@
+package soundalike
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Options configure Open. A nil *Options, or a zero field, means the
+// documented default.
+type Options struct {
+	// Logger receives progress and warnings. Default: discard.
+	Logger *slog.Logger
+	// LockTimeout is how long Open waits for another process that holds the
+	// database before failing. Default 1s.
+	LockTimeout time.Duration
+	// ReadOnly opens the database without write access: import, train and
+	// reindex fail. Several read-only engines may share a file.
+	ReadOnly bool
+	// Detached loads what the engine serves (catalogue, model, index) into
+	// memory and releases the database file, so that batch commands in
+	// other processes can write to it. Reload (or Watch) picks up their
+	// work. It is what `soundalike serve` uses. Writes fail.
+	Detached bool
+	// NoSync skips fsync on commit. For tests and benchmarks only.
+	NoSync bool
+}
+
+// DefaultOptions returns the defaults, a fresh copy each call.
+func DefaultOptions() *Options {
+	return &Options{LockTimeout: time.Second}
+}
+
+func (o *Options) withDefaults() (Options, error) {
+	out := *DefaultOptions()
+	if o != nil {
+		out = *o
+	}
+	var errs []error
+	if out.LockTimeout < 0 {
+		errs = append(errs, fmt.Errorf("LockTimeout %v: must not be negative", out.LockTimeout))
+	}
+	if out.LockTimeout == 0 {
+		out.LockTimeout = time.Second
+	}
+	if out.Logger == nil {
+		out.Logger = slog.New(slog.DiscardHandler)
+	}
+	return out, errors.Join(errs...)
+}

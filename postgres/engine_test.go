@@ -1,0 +1,77 @@
+package postgres
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/ingest"
+	"github.com/audotics/soundalike/storage"
+)
+
+// importInto imports the database at url into eng in one transaction, as
+// `soundalike import --postgres` does.
+func importInto(t *testing.T, eng *soundalike.Engine, url string) ingest.Summary {
+	t.Helper()
+	var sum ingest.Summary
+	err := eng.Import(t.Context(), func(tx *soundalike.ImportTx) error {
+		src, err := Open(t.Context(), url, nil)
+		if err != nil {
+			return err
+		}
+		defer src.Close()
+		sum, err = ingest.Run(t.Context(), src, tx, nil)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("Import: %v", err)
+	}
+	return sum
+}
+
+// TestEndToEndThroughStorage imports the app's database into a real
+// soundalike database file, twice.
+func TestEndToEndThroughStorage(t *testing.T) {
+	db := newTestDB(t)
+	fx := loadSample(t, db)
+	eng, err := soundalike.Open(filepath.Join(t.TempDir(), "soundalike.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+
+	similar := fx.countAction(soundalike.DefaultSimilarityActions()...)
+	first := importInto(t, eng, db.URL)
+	if first.TracksAdded != len(fx.Tracks) || first.InteractionsAdded != similar || first.Rejected != 0 {
+		t.Errorf("first import = %+v, want %d tracks, %d interactions added", first, len(fx.Tracks), similar)
+	}
+	counts, err := eng.Counts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (storage.Counts{Tracks: len(fx.Tracks), Users: fx.Playlists + 1, Interactions: similar}); counts != want {
+		t.Errorf("Counts() = %+v, want %+v", counts, want)
+	}
+	stored, err := eng.Tracks(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[soundalike.TrackID]soundalike.Track{}
+	for _, tr := range stored {
+		got[tr.ID] = tr
+	}
+	if diff := cmp.Diff(fx.Tracks, got, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("stored tracks differ (-loaded into PostgreSQL +stored):\n%s", diff)
+	}
+
+	second := importInto(t, eng, db.URL)
+	if second.TracksAdded != 0 || second.TracksUpdated != 0 || second.InteractionsAdded != 0 || second.Rejected != 0 {
+		t.Errorf("second import = %+v, want nothing added or updated", second)
+	}
+	if again, _ := eng.Counts(); again != counts {
+		t.Errorf("Counts() after re-import = %+v, want %+v", again, counts)
+	}
+}

@@ -1,0 +1,649 @@
+// Package postgres imports tracks and interactions straight from the music
+// app's PostgreSQL database. It is the only package that imports pgx.
+//
+// A Source is an ingest.Source: it yields the tracks first (by default
+// "Track" joined with "TrackFeatures"), then the interactions (by default
+// "TrackInteraction" filtered to the similarity actions, or the older
+// "UserInteraction" table when "TrackInteraction" does not exist). Both are
+// read in one read-only, repeatable-read transaction through a server-side
+// cursor, a batch at a time, so memory stays flat however many rows there
+// are. Rows are mapped by column name with the same rules as file import;
+// a rejected row is reported with its id rather than a line.
+//
+// Errors never contain the password of the connection URL.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/ingest"
+)
+
+// DefaultTracksQuery reads the app's tracks with their audio features. The
+// track id is "Track".id (the app's own id); the Spotify id, name, artists,
+// album and popularity come along as metadata.
+const DefaultTracksQuery = `SELECT t.id, t."spotifyId", t.name, t.artists, t.album, t.popularity,
+  f.acousticness, f.danceability, f.energy, f.instrumentalness, f.key,
+  f.liveness, f.loudness, f.mode, f.speechiness, f.tempo, f.valence
+FROM "Track" t JOIN "TrackFeatures" f ON f."trackId" = t.id`
+
+// Interaction tables the default interactions query reads, in order of
+// preference.
+const (
+	TableTrackInteraction = `"TrackInteraction"`
+	TableUserInteraction  = `"UserInteraction"`
+)
+
+// DefaultInteractionsQuery returns the query that reads interactions from
+// table (TableTrackInteraction or TableUserInteraction) whose action column
+// holds one of values, exactly as stored; nil values reads every row. Open
+// passes the stored spellings that ingest.CanonicalAction maps to the
+// chosen actions, so the server drops the rest (skips, usually most rows).
+func DefaultInteractionsQuery(table string, values []string) string {
+	col, q := "i.type", `SELECT i.id, i."userId", i."trackId", i.type, i."timestamp"
+FROM "TrackInteraction" i`
+	if table == TableUserInteraction {
+		col, q = "u.action", `SELECT u."userId", u."trackId", u.action
+FROM "UserInteraction" u`
+	}
+	switch {
+	case values == nil:
+		return q
+	case len(values) == 0:
+		return q + "\nWHERE false"
+	}
+	lits := make([]string, len(values))
+	for i, v := range values {
+		lits[i] = quoteLiteral(v)
+	}
+	return q + "\nWHERE " + col + " IN (" + strings.Join(lits, ", ") + ")"
+}
+
+// quoteLiteral quotes s as an SQL string literal. The session runs with
+// standard_conforming_strings on, so only quotes need doubling.
+func quoteLiteral(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
+
+// Options control a Source. The zero value (or nil) means the defaults.
+type Options struct {
+	// TracksQuery replaces DefaultTracksQuery. It only needs to return
+	// columns named as file import expects them (id or track_id, the eleven
+	// feature names, and any metadata columns).
+	TracksQuery string
+	// InteractionsQuery replaces the default interactions query. It needs a
+	// user column (userId, user_id), a track column (trackId, track_id) and
+	// optionally action/type, timestamp and id (the row id for errors). Its
+	// rows are filtered to Actions too.
+	InteractionsQuery string
+	// Actions are the interaction actions to import; nil or empty means
+	// soundalike.DefaultSimilarityActions() (skips are not similarity).
+	Actions []string
+	// NoInteractions reads tracks only.
+	NoInteractions bool
+	// BatchSize is the number of rows fetched from the cursor at a time;
+	// 0 means 10,000.
+	BatchSize int
+	// ConnectTimeout bounds connecting when the URL sets no connect_timeout;
+	// 0 means 10 s.
+	ConnectTimeout time.Duration
+	// Logger receives notices, such as the fall-back to "UserInteraction";
+	// nil means discard.
+	Logger *slog.Logger
+}
+
+// Source reads tracks, then interactions, from a PostgreSQL database. It
+// implements ingest.Source. It is not safe for concurrent use.
+//
+// A reader goroutine, started by the first Next, fetches the next batch
+// from the cursor while Next maps the current one, so that the server and
+// the mapping work at the same time. At most three batches exist at once.
+type Source struct {
+	conn   *pgx.Conn
+	sec    secrets
+	where  string
+	batch  int
+	log    *slog.Logger
+	allow  map[string]bool
+	phases []*phase
+	table  string
+
+	started bool
+	stop    context.CancelFunc
+	batches chan *batch
+	cur     *batch // being mapped
+	i       int    // next row of cur
+	err     error  // sticky: the reader's failure
+
+	skipped  int64
+	rowsRead int64
+	vals     []string
+}
+
+// batch is one FETCH worth of rows of one phase, copied out of the driver's
+// buffers: each row is one string holding its columns end to end.
+type batch struct {
+	phase int
+	ncols int
+	rows  []string
+	ends  []int // ncols per row: where each column ends in its row string
+	err   error // set on the reader's last batch when reading failed
+}
+
+var _ ingest.Source = (*Source)(nil)
+
+// cursorName is the server-side cursor the source reads through.
+const cursorName = "soundalike_rows"
+
+// column kinds: how a column's text is rewritten before mapping.
+const (
+	colPlain = iota
+	colArray
+	colTimestamp // timestamp without time zone
+)
+
+type column struct {
+	name  string
+	kind  int
+	drop  bool // not given to the mapper (an interaction's row id)
+	field string
+}
+
+// phase is one query: tracks or interactions.
+type phase struct {
+	which  string // "tracks" or "interactions"
+	flag   string // the option that set a custom query, "" for the default
+	query  string
+	source string // Record.Source and RowError.File
+	mapper rowMapper
+	cols   []column
+	rowID  int // column holding the row id, -1: the row's ordinal
+	n      int64
+}
+
+// Open connects to the database at connString (a postgres:// URL or a
+// key=value DSN), starts a read-only snapshot and checks both queries, so
+// that a missing table, a bad custom query or a missing column fails here,
+// before anything is imported.
+func Open(ctx context.Context, connString string, opts *Options) (*Source, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 10000
+	}
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = 10 * time.Second
+	}
+	if len(o.Actions) == 0 {
+		o.Actions = soundalike.DefaultSimilarityActions()
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg, err := pgx.ParseConfig(connString)
+	if err != nil {
+		return nil, parseError()
+	}
+	s := &Source{sec: newSecrets(cfg.Password), where: target(&cfg.Config), batch: o.BatchSize, log: log}
+	for _, a := range o.Actions {
+		if strings.TrimSpace(a) == "" || strings.ContainsRune(a, 0) {
+			return nil, s.sec.errorf(nil, "invalid action %q: want names such as play, like, addToPlaylist", a)
+		}
+	}
+	s.allow = map[string]bool{}
+	for _, a := range o.Actions {
+		s.allow[ingest.CanonicalAction(a)] = true
+	}
+	timeout := o.ConnectTimeout.String()
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = o.ConnectTimeout
+	} else {
+		timeout = cfg.ConnectTimeout.String()
+	}
+	rp := cfg.RuntimeParams
+	rp["application_name"] = "soundalike import"
+	rp["TimeZone"] = "UTC"
+	rp["DateStyle"] = "ISO, MDY"
+	rp["extra_float_digits"] = "3"
+	// The cursor is read to the end: plan for all rows, not the first 10%
+	// (which picks nested loops over hash joins).
+	rp["cursor_tuple_fraction"] = "1"
+	rp["standard_conforming_strings"] = "on"
+	rp["client_encoding"] = "UTF8"
+
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, connectError(err, &cfg.Config, s.sec, timeout)
+	}
+	s.conn = conn
+	if err := s.start(ctx, &o); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// start begins the snapshot, picks the tables and describes the queries.
+func (s *Source) start(ctx context.Context, o *Options) error {
+	if err := s.exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
+		return queryError(err, "the database", "", s.where, s.sec)
+	}
+	tracks := &phase{which: "tracks", flag: "--tracks-query", query: trimQuery(o.TracksQuery), source: "postgres:tracks"}
+	if tracks.query == "" {
+		if missing, err := s.missingTables(ctx, `"Track"`, `"TrackFeatures"`); err != nil {
+			return err
+		} else if len(missing) > 0 {
+			what := "no table " + missing[0]
+			if len(missing) > 1 {
+				what = "no tables " + strings.Join(missing, " and ")
+			}
+			return s.sec.errorf(ErrMissingTable, "%s: %s, which the default tracks query reads (give --tracks-query to read tracks from elsewhere)", s.where, what)
+		}
+		tracks.query, tracks.flag = DefaultTracksQuery, ""
+	}
+	s.phases = append(s.phases, tracks)
+	if !o.NoInteractions {
+		in := &phase{which: "interactions", flag: "--interactions-query", query: trimQuery(o.InteractionsQuery), source: "postgres:interactions"}
+		if in.query == "" {
+			table, err := s.interactionsTable(ctx)
+			if err != nil {
+				return err
+			}
+			s.table = table
+			values, err := s.storedActions(ctx, table)
+			if err != nil {
+				return err
+			}
+			in.query, in.flag = DefaultInteractionsQuery(table, values), ""
+		}
+		s.phases = append(s.phases, in)
+	}
+	for _, p := range s.phases {
+		if err := s.describe(ctx, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// interactionsTable picks "TrackInteraction", or "UserInteraction" when only
+// that one exists, and says so.
+func (s *Source) interactionsTable(ctx context.Context) (string, error) {
+	missing, err := s.missingTables(ctx, TableTrackInteraction, TableUserInteraction)
+	if err != nil {
+		return "", err
+	}
+	switch len(missing) {
+	case 0:
+		return TableTrackInteraction, nil
+	case 2:
+		return "", s.sec.errorf(ErrMissingTable, "%s: neither %s nor %s exists, so there are no interactions to read (give --interactions-query, or --no-interactions to import tracks only)", s.where, TableTrackInteraction, TableUserInteraction)
+	}
+	if missing[0] == TableUserInteraction {
+		return TableTrackInteraction, nil
+	}
+	s.log.Warn(`no "TrackInteraction" table: reading interactions from the older "UserInteraction" table`, "server", s.where)
+	return TableUserInteraction, nil
+}
+
+// maxActionValues bounds the distinct action spellings the server-side
+// filter lists; past it, every row is read and filtered here.
+const maxActionValues = 1000
+
+// storedActions returns the distinct action values stored in table that
+// are among the chosen actions (after ingest.CanonicalAction), or nil when
+// there are too many distinct values to list.
+func (s *Source) storedActions(ctx context.Context, table string) ([]string, error) {
+	col := "type"
+	if table == TableUserInteraction {
+		col = "action"
+	}
+	rows, err := s.conn.Query(ctx, "SELECT DISTINCT "+col+" FROM "+table+" LIMIT "+strconv.Itoa(maxActionValues+1))
+	if err != nil {
+		return nil, queryError(err, "the interaction actions", "", s.where, s.sec)
+	}
+	values := []string{}
+	n := 0
+	for rows.Next() {
+		var v *string
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return nil, queryError(err, "the interaction actions", "", s.where, s.sec)
+		}
+		n++
+		if v != nil && s.allow[ingest.CanonicalAction(*v)] {
+			values = append(values, *v)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, queryError(err, "the interaction actions", "", s.where, s.sec)
+	}
+	if n > maxActionValues {
+		return nil, nil
+	}
+	return values, nil
+}
+
+// missingTables returns those of tables (quoted identifiers, resolved
+// through the search path) that do not exist.
+func (s *Source) missingTables(ctx context.Context, tables ...string) ([]string, error) {
+	var missing []string
+	err := s.conn.QueryRow(ctx, `SELECT array_agg(t ORDER BY n) FROM unnest($1::text[]) WITH ORDINALITY AS u(t, n)
+WHERE to_regclass(t) IS NULL`, tables).Scan(&missing)
+	if err != nil {
+		return nil, queryError(err, "the table list", "", s.where, s.sec)
+	}
+	return missing, nil
+}
+
+// trimQuery drops surrounding space and trailing semicolons, which cannot
+// follow a query inside DECLARE.
+func trimQuery(q string) string {
+	return strings.TrimRight(strings.TrimSpace(q), "; \t\r\n")
+}
+
+// describe asks the server for the query's columns without running it, and
+// builds the phase's column plan and mapper.
+func (s *Source) describe(ctx context.Context, p *phase) error {
+	sd, err := s.conn.PgConn().Prepare(ctx, "", p.query, nil)
+	if err != nil {
+		return queryError(err, p.which, p.flag, s.where, s.sec)
+	}
+	names := make([]string, len(sd.Fields))
+	p.cols = make([]column, len(sd.Fields))
+	p.rowID = -1
+	idx := map[string]int{}
+	for i, f := range sd.Fields {
+		names[i] = f.Name
+		n := normalizeColumn(f.Name)
+		if _, dup := idx[n]; !dup {
+			idx[n] = i
+		}
+		c := column{name: f.Name}
+		switch {
+		case isTextArray(f.DataTypeOID):
+			c.kind = colArray
+			switch n {
+			case "artists", "artist", "trackartist", "trackartists", "artistname", "artistnames":
+				c.field = "artists"
+			case "genres", "genre", "playlistgenre", "trackgenre":
+				c.field = "genres"
+			case "subgenres", "subgenre", "playlistsubgenre":
+				c.field = "subgenres"
+			}
+		}
+		if f.DataTypeOID == oidTimestamp {
+			c.kind = colTimestamp
+		}
+		p.cols[i] = c
+	}
+	has := func(n string) (int, bool) { i, ok := idx[n]; return i, ok }
+	if p.which == "tracks" {
+		// The row id is the track id, from the column the mapper takes it
+		// from (track_id/trackId before id).
+		if i, ok := has("trackid"); ok {
+			p.rowID = i
+		} else if i, ok := has("id"); ok {
+			p.rowID = i
+		} else if i, ok := has("spotifyid"); ok {
+			p.rowID = i
+		}
+	} else if i, ok := has("id"); ok {
+		if _, ok := has("trackid"); ok {
+			p.rowID = i
+			p.cols[i].drop = true
+		}
+	}
+	var mapped []string
+	for i, c := range p.cols {
+		if !c.drop {
+			mapped = append(mapped, names[i])
+		}
+	}
+	m, err := newRowMapper(p.source, mapped, p.which == "interactions")
+	if err != nil {
+		what := "the default " + p.which + " query"
+		if p.flag != "" {
+			what = "the " + p.which + " query (" + p.flag + ")"
+		}
+		return s.sec.errorf(ErrBadQuery, "%s returns columns import cannot use: %v", what, err)
+	}
+	p.mapper = m
+	return nil
+}
+
+// InteractionsTable returns the table the default interactions query reads
+// (TableTrackInteraction or TableUserInteraction), or "" when interactions
+// come from a custom query or are not read.
+func (s *Source) InteractionsTable() string { return s.table }
+
+// Rows returns the number of rows read so far, including rejected and
+// skipped ones.
+func (s *Source) Rows() int64 { return s.rowsRead }
+
+// Skipped returns the number of interaction rows left out because their
+// action is not one of Options.Actions.
+func (s *Source) Skipped() int64 { return s.skipped }
+
+// Next returns the next record: all tracks, then all interactions. It
+// returns a *ingest.RowError (with Row set to the row's id) for a rejected
+// row, io.EOF after the last row, and an *Error when reading fails.
+func (s *Source) Next(ctx context.Context) (ingest.Record, error) {
+	if !s.started {
+		s.started = true
+		rctx, cancel := context.WithCancel(context.Background())
+		s.stop = cancel
+		s.batches = make(chan *batch, 1)
+		go s.read(rctx)
+	}
+	for {
+		if s.err != nil {
+			return ingest.Record{}, s.err
+		}
+		if s.cur == nil || s.i >= len(s.cur.rows) {
+			select {
+			case b, ok := <-s.batches:
+				if !ok {
+					s.err = io.EOF
+					continue
+				}
+				if b.err != nil {
+					s.err = b.err
+					continue
+				}
+				s.cur, s.i = b, 0
+			case <-ctx.Done():
+				return ingest.Record{}, ctx.Err()
+			}
+			continue
+		}
+		b := s.cur
+		row, ends := b.rows[s.i], b.ends[s.i*b.ncols:(s.i+1)*b.ncols]
+		s.i++
+		p := s.phases[b.phase]
+		s.rowsRead++
+		p.n++
+		if rec, keep, err := s.mapRow(p, row, ends); keep {
+			return rec, err
+		}
+	}
+}
+
+// read runs in its own goroutine: it declares each phase's cursor and sends
+// its rows a batch at a time, then closes s.batches. A failure is sent as
+// the last batch.
+func (s *Source) read(ctx context.Context) {
+	defer close(s.batches)
+	send := func(b *batch) bool {
+		select {
+		case s.batches <- b:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	fail := func(p *phase, err error) {
+		send(&batch{err: queryError(err, p.which, p.flag, s.where, s.sec)})
+	}
+	fetch := "FETCH FORWARD " + strconv.Itoa(s.batch) + " FROM " + cursorName
+	for pi, p := range s.phases {
+		if err := s.exec(ctx, "DECLARE "+cursorName+" NO SCROLL CURSOR FOR "+p.query); err != nil {
+			fail(p, err)
+			return
+		}
+		ncols := len(p.cols)
+		for {
+			b := &batch{phase: pi, ncols: ncols, rows: make([]string, 0, s.batch), ends: make([]int, 0, s.batch*ncols)}
+			var buf []byte
+			rr := s.conn.PgConn().ExecParams(ctx, fetch, nil, nil, nil, nil)
+			for rr.NextRow() {
+				// One string per row, sliced per column by Next: one
+				// allocation instead of one per column. (NULL and ''
+				// both become "".)
+				buf = buf[:0]
+				for _, v := range rr.Values() {
+					buf = append(buf, v...)
+					b.ends = append(b.ends, len(buf))
+				}
+				b.rows = append(b.rows, string(buf))
+			}
+			if _, err := rr.Close(); err != nil {
+				fail(p, err)
+				return
+			}
+			n := len(b.rows)
+			if n > 0 && !send(b) {
+				return
+			}
+			if n < s.batch {
+				break
+			}
+		}
+		if err := s.exec(ctx, "CLOSE "+cursorName); err != nil {
+			fail(p, err)
+			return
+		}
+	}
+}
+
+// mapRow maps one row. keep is false for an interaction whose action is
+// filtered out.
+func (s *Source) mapRow(p *phase, row string, ends []int) (rec ingest.Record, keep bool, err error) {
+	vals := s.vals[:0]
+	var arrays [3][]string // artists, genres, subgenres
+	value := func(i int) string {
+		start := 0
+		if i > 0 {
+			start = ends[i-1]
+		}
+		return row[start:ends[i]]
+	}
+	rowID := ""
+	if p.rowID >= 0 {
+		rowID = value(p.rowID)
+	}
+	if rowID == "" {
+		rowID = "#" + strconv.FormatInt(p.n, 10)
+	}
+	for i, c := range p.cols {
+		if c.drop {
+			continue
+		}
+		v := value(i)
+		switch c.kind {
+		case colTimestamp:
+			// 2025-01-02 03:04:05.678 (UTC: the session's zone) as RFC 3339,
+			// the first form ingest.ParseTime tries.
+			if len(v) >= 19 && v[10] == ' ' {
+				v = v[:10] + "T" + v[11:] + "Z"
+			}
+		case colArray:
+			if v == "" { // NULL
+				break
+			}
+			elems, err := parseTextArray(v)
+			if err != nil {
+				return ingest.Record{}, true, &ingest.RowError{File: p.source, Row: rowID, Reason: fmt.Sprintf("%s: %v", c.name, err)}
+			}
+			switch c.field {
+			case "artists":
+				arrays[0] = elems
+			case "genres":
+				arrays[1] = elems
+			case "subgenres":
+				arrays[2] = elems
+			}
+			v = "" // set on the track below, element by element
+			if c.field == "" {
+				v = strings.Join(elems, ", ")
+			}
+		}
+		vals = append(vals, v)
+	}
+	s.vals = vals
+	rec, err = p.mapper.MapRow(rowID, vals)
+	if err != nil {
+		if _, ok := errors.AsType[*ingest.RowError](err); ok {
+			return ingest.Record{}, true, err
+		}
+		return ingest.Record{}, true, &ingest.RowError{File: p.source, Row: rowID, Reason: err.Error()}
+	}
+	if t := rec.Track; t != nil {
+		for i, c := range p.cols {
+			if c.kind != colArray || value(i) == "" {
+				continue
+			}
+			switch c.field {
+			case "artists":
+				t.Artists = arrays[0]
+			case "genres":
+				t.Genres = arrays[1]
+			case "subgenres":
+				t.Subgenres = arrays[2]
+			}
+		}
+	}
+	if in := rec.Interaction; in != nil && p.which == "interactions" && !s.allow[in.Action] {
+		s.skipped++
+		return ingest.Record{}, false, nil
+	}
+	return rec, true, nil
+}
+
+func (s *Source) exec(ctx context.Context, sql string) error {
+	_, err := s.conn.PgConn().Exec(ctx, sql).ReadAll()
+	return err
+}
+
+// Close stops the reader, ends the snapshot and closes the connection.
+func (s *Source) Close() error {
+	if s.conn == nil {
+		return nil
+	}
+	if s.started {
+		s.stop()
+		for range s.batches { // wait for the reader to let go of the connection
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.conn.Close(ctx)
+	s.conn = nil
+	if err != nil {
+		return s.sec.errorf(ErrConnect, "closing the connection to %s: %s", s.where, innermost(err))
+	}
+	return nil
+}

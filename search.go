@@ -1,0 +1,290 @@
+package soundalike
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+)
+
+// MaxK is the largest number of results a query may ask for.
+const MaxK = 1000
+
+// Similar returns the k tracks that sound most like the track id, closest
+// first. The track itself never appears, nor (unless opts.NoDedupe) another
+// copy of its song or the same song twice. Scores are cosine similarities.
+func (e *Engine) Similar(ctx context.Context, id TrackID, k int, opts *SearchOptions) ([]Neighbor, error) {
+	s, err := e.ready()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkK(k); err != nil {
+		return nil, err
+	}
+	node, ok := s.byID[id]
+	if !ok {
+		return nil, fmt.Errorf("track %q: %w", id, ErrNotFound)
+	}
+	q, err := s.vectorOf(node)
+	if err != nil {
+		return nil, err
+	}
+	return s.search(q, k, opts, []uint32{node})
+}
+
+// SimilarTo searches by a Query: seed tracks (the mean of their
+// embeddings; the seeds are excluded), a track's features (cold start:
+// embedded on the spot), or a raw vector of the model's dimension.
+func (e *Engine) SimilarTo(ctx context.Context, q Query, k int, opts *SearchOptions) ([]Neighbor, error) {
+	s, err := e.ready()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkK(k); err != nil {
+		return nil, err
+	}
+	given := 0
+	for _, b := range []bool{len(q.Tracks) > 0, q.Track != nil, q.Vector != nil} {
+		if b {
+			given++
+		}
+	}
+	if given != 1 {
+		return nil, fmt.Errorf("%w: give exactly one of tracks, features or vector (got %d)", ErrInvalidQuery, given)
+	}
+	dim := s.model.Dim()
+	switch {
+	case len(q.Tracks) > 0:
+		mean := make([]float32, dim)
+		seeds := make([]uint32, 0, len(q.Tracks))
+		for _, id := range q.Tracks {
+			node, ok := s.byID[id]
+			if !ok {
+				return nil, fmt.Errorf("seed track %q: %w", id, ErrNotFound)
+			}
+			v, err := s.vectorOf(node)
+			if err != nil {
+				return nil, err
+			}
+			for i, x := range v {
+				mean[i] += x
+			}
+			seeds = append(seeds, node)
+		}
+		if normalize(mean) == 0 {
+			return nil, fmt.Errorf("%w: the seed tracks' embeddings cancel out", ErrInvalidQuery)
+		}
+		return s.search(mean, k, opts, seeds)
+	case q.Track != nil:
+		v, err := s.embed(q.Track)
+		if err != nil {
+			return nil, err
+		}
+		return s.searchFor(v, k, opts, q.Track)
+	default:
+		if len(q.Vector) != dim {
+			return nil, fmt.Errorf("%w: vector has %d values, the model's dimension is %d", ErrDimension, len(q.Vector), dim)
+		}
+		v := slices.Clone(q.Vector)
+		for i, x := range v {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				return nil, fmt.Errorf("%w: vector[%d] is %v", ErrInvalidQuery, i, x)
+			}
+		}
+		if normalize(v) == 0 {
+			return nil, fmt.Errorf("%w: the vector is all zeros", ErrInvalidQuery)
+		}
+		return s.search(v, k, opts, nil)
+	}
+}
+
+// Embed returns the current model's embedding of a track's features and
+// metadata (a unit vector). It does not need the track to be stored.
+func (e *Engine) Embed(t *Track) (Embedding, error) {
+	s := e.current()
+	if s == nil || s.model == nil {
+		return nil, ErrNoModel
+	}
+	return s.embed(t)
+}
+
+func checkK(k int) error {
+	if k < 1 || k > MaxK {
+		return fmt.Errorf("%w: k = %d: want 1..%d", ErrInvalidQuery, k, MaxK)
+	}
+	return nil
+}
+
+func (s *snapshot) embed(t *Track) ([]float32, error) {
+	if err := t.Features.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidQuery, err)
+	}
+	raw, err := RawInputs(t, s.model.Inputs(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", s.modelInfo.Version, err)
+	}
+	return s.model.Embed(raw, nil), nil
+}
+
+// vectorOf returns the indexed vector of a node, or embeds the track when
+// it was imported after the last reindex.
+func (s *snapshot) vectorOf(node uint32) ([]float32, error) {
+	if v, ok := s.graph.Vector(node); ok {
+		return v, nil
+	}
+	return s.embed(&s.tracks[node])
+}
+
+func normalize(v []float32) float64 {
+	var n float64
+	for _, x := range v {
+		n += float64(x) * float64(x)
+	}
+	n = math.Sqrt(n)
+	if n == 0 {
+		return 0
+	}
+	inv := float32(1 / n)
+	for i := range v {
+		v[i] *= inv
+	}
+	return n
+}
+
+// searchFor searches for a track that is not (necessarily) in the
+// catalogue, deduplicating against its song.
+func (s *snapshot) searchFor(q []float32, k int, opts *SearchOptions, t *Track) ([]Neighbor, error) {
+	f := s.newFilter(opts, nil)
+	if t != nil && (opts == nil || !opts.NoDedupe) {
+		f.addSong(songKeyOf(t), featKeyOf(&t.Features))
+	}
+	if t != nil && opts != nil && opts.ExcludeArtist {
+		f.addArtists(t.Artists)
+	}
+	return s.run(q, k, opts, f)
+}
+
+// search searches around q, excluding the seed nodes, their songs (unless
+// NoDedupe) and, with ExcludeArtist, their artists.
+func (s *snapshot) search(q []float32, k int, opts *SearchOptions, seeds []uint32) ([]Neighbor, error) {
+	return s.run(q, k, opts, s.newFilter(opts, seeds))
+}
+
+// filter is one query's exclusions.
+type filter struct {
+	s        *snapshot
+	dedupe   bool
+	excluded map[uint32]bool
+	songs    map[uint64]bool // song keys (and feature keys) already taken
+	artists  map[string]bool // normalised artists to drop
+}
+
+func (s *snapshot) newFilter(opts *SearchOptions, seeds []uint32) *filter {
+	f := &filter{s: s, dedupe: opts == nil || !opts.NoDedupe, excluded: make(map[uint32]bool, len(seeds))}
+	for _, n := range seeds {
+		f.excluded[n] = true
+		if f.dedupe {
+			f.addSong(s.songKey[n], s.featKey[n])
+		}
+		if opts != nil && opts.ExcludeArtist {
+			f.addArtists(s.tracks[n].Artists)
+		}
+	}
+	if opts != nil {
+		for _, id := range opts.Exclude {
+			if n, ok := s.byID[id]; ok {
+				f.excluded[n] = true
+			}
+		}
+	}
+	return f
+}
+
+func (f *filter) addSong(song, feat uint64) {
+	if f.songs == nil {
+		f.songs = make(map[uint64]bool)
+	}
+	if song != 0 {
+		f.songs[song] = true
+	}
+	f.songs[feat^featSalt] = true
+}
+
+// featSalt keeps feature keys and song keys apart in one set.
+const featSalt = 0x9e3779b97f4a7c15
+
+func (f *filter) addArtists(as []string) {
+	if f.artists == nil {
+		f.artists = make(map[string]bool)
+	}
+	for _, a := range as {
+		if n := normalizeText(a); n != "" {
+			f.artists[n] = true
+		}
+	}
+}
+
+// keep is the static part, applied inside the index search.
+func (f *filter) keep(n uint32) bool {
+	if f.excluded[n] {
+		return false
+	}
+	if int(n) >= len(f.s.tracks) || f.s.tracks[n].ID == "" {
+		return false // indexed, but deleted from the catalogue since
+	}
+	if f.songs != nil && (f.songs[f.s.songKey[n]] || f.songs[f.s.featKey[n]^featSalt]) {
+		return false
+	}
+	if f.artists != nil {
+		for _, a := range f.s.tracks[n].Artists {
+			if f.artists[normalizeText(a)] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// run searches, then drops later copies of a song already in the results,
+// widening the search until k results survive or the index is exhausted.
+func (s *snapshot) run(q []float32, k int, opts *SearchOptions, f *filter) ([]Neighbor, error) {
+	ef := 0
+	if opts != nil {
+		ef = opts.EfSearch
+	}
+	want := k
+	if f.dedupe {
+		want = k + k/4 + 2 // room for duplicates among the results
+	}
+	for {
+		res, err := s.graph.SearchInto(nil, q, want, f.keep, max(ef, want))
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrInvalidQuery, err)
+		}
+		out := make([]Neighbor, 0, k)
+		var seen map[uint64]bool
+		if f.dedupe {
+			seen = make(map[uint64]bool, 2*len(res))
+		}
+		for _, r := range res {
+			if f.dedupe {
+				song, feat := s.songKey[r.ID], s.featKey[r.ID]^featSalt
+				if (song != 0 && seen[song]) || seen[feat] {
+					continue
+				}
+				if song != 0 {
+					seen[song] = true
+				}
+				seen[feat] = true
+			}
+			out = append(out, Neighbor{ID: s.tracks[r.ID].ID, Score: r.Score})
+			if len(out) == k {
+				return out, nil
+			}
+		}
+		if len(res) < want || want >= s.graph.Len() {
+			return out, nil // the index has no more that pass
+		}
+		want = min(2*want, s.graph.Len())
+	}
+}

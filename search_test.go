@@ -1,0 +1,396 @@
+package soundalike_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"sort"
+	"testing"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/embedder"
+	"github.com/audotics/soundalike/internal/synth"
+)
+
+// randomModel is a small random MLP: enough to give every track a
+// distinct, deterministic embedding.
+func randomModel(t testing.TB, dim int) *embedder.Model {
+	t.Helper()
+	m, err := synth.Model(7, []int{32}, dim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func randomTrack(rng *rand.Rand, i int) *soundalike.Track {
+	return &soundalike.Track{
+		ID: soundalike.TrackID(fmt.Sprintf("t%04d", i)),
+		Features: soundalike.Features{
+			Acousticness: rng.Float64(), Danceability: rng.Float64(), Energy: rng.Float64(),
+			Instrumentalness: rng.Float64() * rng.Float64(), Key: rng.IntN(12), Liveness: rng.Float64(),
+			Loudness: -20 * rng.Float64(), Mode: rng.IntN(2), Speechiness: rng.Float64() / 2,
+			Tempo: 60 + 120*rng.Float64(), Valence: rng.Float64(),
+		},
+		Name: fmt.Sprintf("Song %d", i), Artists: []string{fmt.Sprintf("Artist %d", i%40)},
+	}
+}
+
+// fixture is an engine with n random tracks, a model and an index. Track
+// t0000 has a duplicate t9000 (same song, identical features) and t0001 a
+// re-release t9001 (same name and artist, other features).
+func fixture(t testing.TB, path string, n int) (*soundalike.Engine, []*soundalike.Track) {
+	t.Helper()
+	ctx := context.Background()
+	eng, err := soundalike.Open(path, &soundalike.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eng.Close() })
+	rng := rand.New(rand.NewPCG(1, 2))
+	var tracks []*soundalike.Track
+	for i := range n {
+		tracks = append(tracks, randomTrack(rng, i))
+	}
+	dup := *tracks[0]
+	dup.ID = "t9000"
+	rerelease := *randomTrack(rng, 1)
+	rerelease.ID = "t9001"
+	tracks = append(tracks, &dup, &rerelease)
+	err = eng.Import(ctx, func(tx *soundalike.ImportTx) error {
+		for _, tr := range tracks {
+			if _, _, err := tx.PutTrack(tr); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.SaveModel(ctx, randomModel(t, 16), soundalike.ModelRun{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.Reindex(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	return eng, tracks
+}
+
+// bruteForce ranks every track by exact cosine to q, best first.
+func bruteForce(t testing.TB, eng *soundalike.Engine, tracks []*soundalike.Track, q []float32) []soundalike.Neighbor {
+	var out []soundalike.Neighbor
+	for _, tr := range tracks {
+		v, err := eng.Embed(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var dot float32
+		for i := range v {
+			dot += v[i] * q[i]
+		}
+		out = append(out, soundalike.Neighbor{ID: tr.ID, Score: dot})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Score > out[j].Score })
+	return out
+}
+
+func TestSimilarAgainstBruteForce(t *testing.T) {
+	ctx := t.Context()
+	eng, tracks := fixture(t, filepath.Join(t.TempDir(), "s.db"), 600)
+	const k = 20
+	hits, total := 0, 0
+	for _, tr := range tracks[2:102] {
+		got, err := eng.Similar(ctx, tr.ID, k, &soundalike.SearchOptions{NoDedupe: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != k {
+			t.Fatalf("Similar(%s) returned %d results, want %d", tr.ID, len(got), k)
+		}
+		q, _ := eng.Embed(tr)
+		var want []soundalike.TrackID
+		for _, nb := range bruteForce(t, eng, tracks, q) {
+			if nb.ID != tr.ID && len(want) < k {
+				want = append(want, nb.ID)
+			}
+		}
+		for i, nb := range got {
+			if nb.ID == tr.ID {
+				t.Errorf("Similar(%s) contains the query track", tr.ID)
+			}
+			if i > 0 && got[i-1].Score < nb.Score {
+				t.Errorf("Similar(%s) not sorted by score", tr.ID)
+			}
+			if slices.Contains(want, nb.ID) {
+				hits++
+			}
+		}
+		total += k
+	}
+	if r := float64(hits) / float64(total); r < 0.95 {
+		t.Errorf("recall@20 against brute force = %.3f, want ≥ 0.95", r)
+	}
+}
+
+func TestSimilarDedupesSongs(t *testing.T) {
+	ctx := t.Context()
+	eng, _ := fixture(t, filepath.Join(t.TempDir(), "d.db"), 300)
+	got, err := eng.Similar(ctx, "t0000", 50, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, nb := range got {
+		if nb.ID == "t9000" || nb.ID == "t0000" {
+			t.Errorf("Similar(t0000) offers %s, a copy of the query's song", nb.ID)
+		}
+	}
+	raw, _ := eng.Similar(ctx, "t0000", 1, &soundalike.SearchOptions{NoDedupe: true})
+	if len(raw) != 1 || raw[0].ID != "t9000" || raw[0].Score < 0.9999 {
+		t.Errorf("Similar(t0000, dedupe off)[0] = %v, want the identical copy t9000", raw)
+	}
+	// t0001 and t9001 are the same song (name + artist): at most one of them
+	// may appear in any result list.
+	for _, id := range []soundalike.TrackID{"t0002", "t0003", "t0100"} {
+		got, _ := eng.Similar(ctx, id, 300, nil)
+		n := 0
+		for _, nb := range got {
+			if nb.ID == "t0001" || nb.ID == "t9001" {
+				n++
+			}
+		}
+		if n > 1 {
+			t.Errorf("Similar(%s) offers the song of t0001 %d times", id, n)
+		}
+	}
+}
+
+func TestSimilarExclusions(t *testing.T) {
+	ctx := t.Context()
+	eng, tracks := fixture(t, filepath.Join(t.TempDir(), "e.db"), 300)
+	first, _ := eng.Similar(ctx, "t0005", 5, nil)
+	ex := []soundalike.TrackID{first[0].ID, first[1].ID}
+	got, err := eng.Similar(ctx, "t0005", 20, &soundalike.SearchOptions{Exclude: ex})
+	if err != nil || len(got) != 20 {
+		t.Fatalf("Similar with exclude = %d results, %v", len(got), err)
+	}
+	for _, nb := range got {
+		if slices.Contains(ex, nb.ID) {
+			t.Errorf("excluded %s returned", nb.ID)
+		}
+	}
+	got, _ = eng.Similar(ctx, "t0005", 20, &soundalike.SearchOptions{ExcludeArtist: true})
+	if len(got) != 20 {
+		t.Fatalf("Similar with exclude_artist = %d results, want 20", len(got))
+	}
+	byID := map[soundalike.TrackID]*soundalike.Track{}
+	for _, tr := range tracks {
+		byID[tr.ID] = tr
+	}
+	for _, nb := range got {
+		if byID[nb.ID].Artists[0] == byID["t0005"].Artists[0] {
+			t.Errorf("exclude_artist returned %s by the same artist", nb.ID)
+		}
+	}
+}
+
+func TestSimilarToAndErrors(t *testing.T) {
+	ctx := t.Context()
+	eng, tracks := fixture(t, filepath.Join(t.TempDir(), "q.db"), 200)
+	v, _ := eng.Embed(tracks[10])
+	byVec, err := eng.SimilarTo(ctx, soundalike.Query{Vector: v}, 5, nil)
+	if err != nil || len(byVec) != 5 || byVec[0].ID != tracks[10].ID {
+		t.Errorf("SimilarTo(vector of t0010) = %v, %v; want t0010 first", byVec, err)
+	}
+	cold := *tracks[10]
+	cold.ID = "not-in-catalogue"
+	cold.Name = "Other"
+	byFeat, err := eng.SimilarTo(ctx, soundalike.Query{Track: &cold}, 5, &soundalike.SearchOptions{NoDedupe: true})
+	if err != nil || byFeat[0].ID != tracks[10].ID {
+		t.Errorf("SimilarTo(features of t0010) = %v, %v; want t0010 first", byFeat, err)
+	}
+	seeds := []soundalike.TrackID{"t0010", "t0011"}
+	bySeeds, err := eng.SimilarTo(ctx, soundalike.Query{Tracks: seeds}, 10, nil)
+	if err != nil || len(bySeeds) != 10 {
+		t.Fatalf("SimilarTo(seeds) = %v, %v", bySeeds, err)
+	}
+	for _, nb := range bySeeds {
+		if slices.Contains(seeds, nb.ID) {
+			t.Errorf("SimilarTo(seeds) returned seed %s", nb.ID)
+		}
+	}
+	for _, c := range []struct {
+		name string
+		err  error
+		call func() error
+	}{
+		{"unknown track", soundalike.ErrNotFound, func() error { _, err := eng.Similar(ctx, "nope", 5, nil); return err }},
+		{"k = 0", soundalike.ErrInvalidQuery, func() error { _, err := eng.Similar(ctx, "t0001", 0, nil); return err }},
+		{"k too big", soundalike.ErrInvalidQuery, func() error { _, err := eng.Similar(ctx, "t0001", 1001, nil); return err }},
+		{"wrong dimension", soundalike.ErrDimension, func() error {
+			_, err := eng.SimilarTo(ctx, soundalike.Query{Vector: []float32{1, 2}}, 5, nil)
+			return err
+		}},
+		{"NaN vector", soundalike.ErrInvalidQuery, func() error {
+			bad := slices.Clone(v)
+			bad[3] = float32(math.NaN())
+			_, err := eng.SimilarTo(ctx, soundalike.Query{Vector: bad}, 5, nil)
+			return err
+		}},
+		{"nothing to search by", soundalike.ErrInvalidQuery, func() error { _, err := eng.SimilarTo(ctx, soundalike.Query{}, 5, nil); return err }},
+		{"two things to search by", soundalike.ErrInvalidQuery, func() error {
+			_, err := eng.SimilarTo(ctx, soundalike.Query{Vector: v, Tracks: seeds}, 5, nil)
+			return err
+		}},
+		{"unknown seed", soundalike.ErrNotFound, func() error {
+			_, err := eng.SimilarTo(ctx, soundalike.Query{Tracks: []soundalike.TrackID{"t0001", "nope"}}, 5, nil)
+			return err
+		}},
+		{"invalid features", soundalike.ErrInvalidQuery, func() error {
+			bad := cold
+			bad.Features.Danceability = 3
+			_, err := eng.SimilarTo(ctx, soundalike.Query{Track: &bad}, 5, nil)
+			return err
+		}},
+	} {
+		if err := c.call(); !errors.Is(err, c.err) {
+			t.Errorf("%s: error = %v, want %v", c.name, err, c.err)
+		}
+	}
+}
+
+func TestNotReady(t *testing.T) {
+	ctx := t.Context()
+	eng := MustOpen(t)
+	if err := eng.Ready(); !errors.Is(err, soundalike.ErrNoModel) {
+		t.Errorf("Ready on empty db = %v, want ErrNoModel", err)
+	}
+	eng.Import(ctx, func(tx *soundalike.ImportTx) error { _, _, err := tx.PutTrack(track("a", 0.5)); return err })
+	eng.SaveModel(ctx, randomModel(t, 8), soundalike.ModelRun{})
+	if err := eng.Ready(); !errors.Is(err, soundalike.ErrNoIndex) {
+		t.Errorf("Ready without index = %v, want ErrNoIndex", err)
+	}
+	if _, err := eng.Similar(ctx, "a", 5, nil); !errors.Is(err, soundalike.ErrNoIndex) {
+		t.Errorf("Similar without index = %v, want ErrNoIndex", err)
+	}
+}
+
+func TestReindexIncremental(t *testing.T) {
+	ctx := t.Context()
+	eng, tracks := fixture(t, filepath.Join(t.TempDir(), "i.db"), 300)
+	sum, err := eng.Reindex(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Full || sum.Embedded != 0 {
+		t.Errorf("reindex with nothing changed = %+v, want incremental with 0 embedded", sum)
+	}
+	changed := *tracks[3]
+	changed.Features.Energy = 1 - changed.Features.Energy
+	eng.Import(ctx, func(tx *soundalike.ImportTx) error {
+		tx.PutTrack(&changed)
+		tx.PutTrack(randomTrack(rand.New(rand.NewPCG(9, 9)), 5000))
+		_, err := tx.DeleteTrack(tracks[4].ID)
+		return err
+	})
+	sum, err = eng.Reindex(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Full || sum.Embedded != 2 || sum.Deleted != 1 {
+		t.Errorf("incremental reindex = %+v, want 2 embedded, 1 deleted", sum)
+	}
+	// The changed track is found by its new features, the deleted one never.
+	v, _ := eng.Embed(&changed)
+	got, _ := eng.SimilarTo(ctx, soundalike.Query{Vector: v}, 300, &soundalike.SearchOptions{NoDedupe: true})
+	if got[0].ID != changed.ID {
+		t.Errorf("nearest to the changed track's new vector = %s, want %s", got[0].ID, changed.ID)
+	}
+	for _, nb := range got {
+		if nb.ID == tracks[4].ID {
+			t.Errorf("deleted track %s still returned", nb.ID)
+		}
+	}
+	full, err := eng.Reindex(ctx, &soundalike.ReindexOptions{Full: true})
+	if err != nil || !full.Full || full.Embedded != full.Tracks {
+		t.Errorf("full reindex = %+v, %v", full, err)
+	}
+}
+
+func TestInterruptedReindexKeepsPreviousIndex(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "x.db")
+	eng, _ := fixture(t, path, 300)
+	before, _ := eng.Similar(ctx, "t0007", 10, nil)
+	// A new model, and a reindex that is cancelled part-way through.
+	eng.SaveModel(ctx, randomModel(t, 12), soundalike.ModelRun{})
+	cctx, cancel := context.WithCancel(ctx)
+	_, err := eng.Reindex(cctx, &soundalike.ReindexOptions{Progress: func(stage string, done, total int) {
+		if stage == "insert" {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted reindex error = %v, want context.Canceled", err)
+	}
+	eng.Close()
+	again, err := soundalike.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	after, err := again.Similar(ctx, "t0007", 10, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(before, after) {
+		t.Errorf("after an interrupted reindex: %v, want the previous index's %v", after, before)
+	}
+	if m, _ := again.Model(ctx); m.Version != "v1" {
+		t.Errorf("served model = %s, want v1 (the one the surviving index was built with)", m.Version)
+	}
+}
+
+func TestDetachedReload(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "w.db")
+	writer, _ := fixture(t, path, 200)
+	writer.Close() // a batch process ends
+
+	server, err := soundalike.Open(path, &soundalike.Options{Detached: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := server.Stats(); st.Indexed != 202 || st.ModelVersion != "v1" {
+		t.Fatalf("detached stats = %+v", st)
+	}
+	// Another "process" writes while the server runs from memory.
+	writer2, err := soundalike.Open(path, &soundalike.Options{NoSync: true})
+	if err != nil {
+		t.Fatalf("writer cannot open while a detached engine serves: %v", err)
+	}
+	writer2.Import(ctx, func(tx *soundalike.ImportTx) error {
+		_, _, err := tx.PutTrack(randomTrack(rand.New(rand.NewPCG(3, 3)), 7000))
+		return err
+	})
+	writer2.Reindex(ctx, nil)
+	writer2.Close()
+	changed, err := server.Reload(ctx)
+	if err != nil || !changed {
+		t.Fatalf("Reload = %v, %v; want a change", changed, err)
+	}
+	if st := server.Stats(); st.Indexed != 203 {
+		t.Errorf("after reload: %+v, want 203 indexed", st)
+	}
+	if _, err := server.Similar(ctx, "t7000", 5, nil); err != nil {
+		t.Errorf("Similar(new track) after reload: %v", err)
+	}
+	changed, _ = server.Reload(ctx)
+	if changed {
+		t.Error("second Reload with nothing new reported a change")
+	}
+}

@@ -1,0 +1,126 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/audotics/soundalike"
+	"github.com/labstack/echo/v4"
+)
+
+// This file is the one place where errors become HTTP statuses:
+//
+//	*httpError (bad input found by the server)   its own status, 400 or 413
+//	*http.MaxBytesError (body over MaxBodyBytes) 413
+//	*echo.HTTPError (echo's own, e.g. 405)       its status
+//	soundalike.ErrNotFound                       404
+//	soundalike.ErrNoModel                        503 "… run `soundalike train` first"
+//	soundalike.ErrNoIndex                        503 "… run `soundalike reindex` first"
+//	soundalike.ErrDimension, ErrInvalidQuery     400
+//	context.Canceled (the client went away)      499, not logged as an error
+//	context.DeadlineExceeded                     503
+//	anything else                                500 "internal server error", logged
+//
+// The body is always {"error":"…"}. Errors are matched with errors.Is and
+// errors.As, so handlers and the Searcher may wrap them freely.
+
+// httpError is bad input detected by the server itself.
+type httpError struct {
+	status int
+	msg    string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+// badRequest returns a 400 whose message says what is wrong and what would
+// be accepted.
+func badRequest(format string, a ...any) error {
+	return &httpError{http.StatusBadRequest, fmt.Sprintf(format, a...)}
+}
+
+// statusClientClosed is nginx's status for a client that closed the
+// connection before the answer; it is only ever logged and counted.
+const statusClientClosed = 499
+
+const (
+	endpoints      = "the endpoints are GET /similar, POST /similar, GET /tracks/{id}, GET /healthz, GET /readyz, GET /model, GET /metrics"
+	noSuchEndpoint = "no such endpoint: " + endpoints
+)
+
+// errPanic wraps a recovered panic value.
+type errPanic struct{ v any }
+
+func (e errPanic) Error() string { return fmt.Sprintf("panic: %v", e.v) }
+
+// statusOf maps err to a status and the message the client sees. internal
+// reports whether the error is the server's fault (logged at error level).
+func statusOf(err error) (status int, msg string, internal bool) {
+	var he *httpError
+	var mbe *http.MaxBytesError
+	var ee *echo.HTTPError
+	switch {
+	case errors.As(err, &he):
+		return he.status, he.msg, false
+	case errors.As(err, &mbe):
+		return http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is over the limit of %d bytes", mbe.Limit), false
+	case errors.As(err, &ee):
+		m := http.StatusText(ee.Code)
+		if s, ok := ee.Message.(string); ok {
+			m = s
+		}
+		switch ee.Code {
+		case http.StatusNotFound:
+			m = noSuchEndpoint
+		case http.StatusMethodNotAllowed:
+			m = "method not allowed: " + endpoints
+		}
+		return ee.Code, m, ee.Code >= 500
+	case errors.Is(err, soundalike.ErrNotFound):
+		return http.StatusNotFound, err.Error(), false
+	case errors.Is(err, soundalike.ErrNoModel):
+		return http.StatusServiceUnavailable, soundalike.ErrNoModel.Error(), false
+	case errors.Is(err, soundalike.ErrNoIndex):
+		return http.StatusServiceUnavailable, soundalike.ErrNoIndex.Error(), false
+	case errors.Is(err, soundalike.ErrDimension), errors.Is(err, soundalike.ErrInvalidQuery):
+		return http.StatusBadRequest, err.Error(), false
+	case errors.Is(err, context.Canceled):
+		return statusClientClosed, "request canceled", false
+	case errors.Is(err, context.DeadlineExceeded):
+		return http.StatusServiceUnavailable, "request timed out", false
+	}
+	var p errPanic
+	if errors.As(err, &p) {
+		return http.StatusInternalServerError, "internal server error", false // logged with its stack where recovered
+	}
+	return http.StatusInternalServerError, "internal server error", true
+}
+
+// writeError answers err as JSON. It is also echo's HTTPErrorHandler.
+func (srv *Server) writeError(err error, c echo.Context) {
+	status, msg, internal := statusOf(err)
+	if internal {
+		r := c.Request()
+		srv.log.LogAttrs(r.Context(), slog.LevelError, "internal error",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("error", err.Error()))
+	}
+	if c.Response().Committed {
+		return
+	}
+	if status == statusClientClosed {
+		c.Response().WriteHeader(status)
+		return
+	}
+	b := appendErrorJSON(make([]byte, 0, 32+len(msg)), msg)
+	if err := c.Blob(status, echo.MIMEApplicationJSON, b); err != nil {
+		srv.log.LogAttrs(c.Request().Context(), slog.LevelDebug, "write error response", slog.String("error", err.Error()))
+	}
+}
+
+func appendErrorJSON(b []byte, msg string) []byte {
+	b = append(b, `{"error":`...)
+	b = appendString(b, msg)
+	return append(b, "}\n"...)
+}

@@ -1,0 +1,147 @@
+package server
+
+import (
+	"errors"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metric names, all under the soundalike_ namespace:
+//
+//	soundalike_http_requests_total{route,method,status}            counter
+//	soundalike_http_request_duration_seconds{route,method,status}  histogram
+//	soundalike_http_panics_total                                   counter
+//	soundalike_index_size                                          gauge, live vectors in the index
+//	soundalike_catalogue_tracks                                    gauge, tracks in the catalogue
+//	soundalike_generation                                          gauge, database generation served
+//	soundalike_model_info{version}                                 gauge, 1 for the model served
+//
+// route is the route pattern ("/tracks/:id"), never the raw URL, so the
+// number of series stays bounded; requests that match no route share the
+// route "unmatched".
+type metrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	panics   prometheus.Counter
+	handler  echo.HandlerFunc
+
+	obs sync.Map // obsKey → *routeObservers
+}
+
+type obsKey struct {
+	route, method string
+	status        int
+}
+
+type routeObservers struct {
+	count    prometheus.Counter
+	duration prometheus.Observer
+}
+
+// latencyBuckets resolve the sub-millisecond range the API aims for.
+var latencyBuckets = []float64{
+	50e-6, 100e-6, 200e-6, 300e-6, 500e-6, 750e-6,
+	1e-3, 2e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 500e-3, 1, 2.5, 5, 10,
+}
+
+func newMetrics(s Searcher, reg prometheus.Registerer, g prometheus.Gatherer) *metrics {
+	if reg == nil {
+		own := prometheus.NewRegistry()
+		own.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		reg = own
+		if g == nil {
+			g = own
+		}
+	}
+	if g == nil {
+		if rg, ok := reg.(prometheus.Gatherer); ok {
+			g = rg
+		} else {
+			g = prometheus.DefaultGatherer
+		}
+	}
+	m := &metrics{
+		requests: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "soundalike_http_requests_total",
+			Help: "HTTP requests answered, by route pattern, method and status.",
+		}, []string{"route", "method", "status"})),
+		duration: register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "soundalike_http_request_duration_seconds",
+			Help:    "Time to answer HTTP requests in the handler, by route pattern, method and status.",
+			Buckets: latencyBuckets,
+		}, []string{"route", "method", "status"})),
+		panics: register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "soundalike_http_panics_total",
+			Help: "Panics recovered in HTTP handlers (each answered with a 500).",
+		})),
+	}
+	register(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "soundalike_index_size",
+		Help: "Live vectors in the similarity index being served.",
+	}, func() float64 { return float64(s.Stats().Indexed) }))
+	register(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "soundalike_catalogue_tracks",
+		Help: "Tracks in the catalogue snapshot being served.",
+	}, func() float64 { return float64(s.Stats().Tracks) }))
+	register(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "soundalike_generation",
+		Help: "Database generation the served snapshot was loaded from.",
+	}, func() float64 { return float64(s.Stats().Generation) }))
+	register[prometheus.Collector](reg, modelInfo{s})
+
+	h := promhttp.HandlerFor(g, promhttp.HandlerOpts{})
+	m.handler = echo.WrapHandler(h)
+	return m
+}
+
+// register registers c, or returns the collector already registered under
+// the same description (so two Servers on one Registerer share metrics
+// rather than panic).
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	if err := reg.Register(c); err != nil {
+		if are, ok := errors.AsType[prometheus.AlreadyRegisteredError](err); ok {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing
+			}
+		}
+		panic("server: register metric: " + err.Error())
+	}
+	return c
+}
+
+// observe records one answered request.
+func (m *metrics) observe(route, method string, status int, d time.Duration) {
+	k := obsKey{route, method, status}
+	v, ok := m.obs.Load(k)
+	if !ok {
+		code := strconv.Itoa(status)
+		v, _ = m.obs.LoadOrStore(k, &routeObservers{
+			count:    m.requests.WithLabelValues(route, method, code),
+			duration: m.duration.WithLabelValues(route, method, code),
+		})
+	}
+	o := v.(*routeObservers)
+	o.count.Inc()
+	o.duration.Observe(d.Seconds())
+}
+
+// modelInfo exports the served model version as a label:
+// soundalike_model_info{version="…"} 1, or nothing when there is no model.
+type modelInfo struct{ s Searcher }
+
+var modelInfoDesc = prometheus.NewDesc("soundalike_model_info",
+	"The model being served: 1, with its version as a label.", []string{"version"}, nil)
+
+func (m modelInfo) Describe(ch chan<- *prometheus.Desc) { ch <- modelInfoDesc }
+
+func (m modelInfo) Collect(ch chan<- prometheus.Metric) {
+	if v := m.s.Stats().ModelVersion; v != "" {
+		ch <- prometheus.MustNewConstMetric(modelInfoDesc, prometheus.GaugeValue, 1, v)
+	}
+}

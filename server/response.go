@@ -1,0 +1,341 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/audotics/soundalike"
+)
+
+// SimilarResponse is the answer to a similarity query: the body of
+// GET and POST /similar, and what `soundalike similar --json` prints.
+type SimilarResponse struct {
+	// Track is the query track: the catalogue track of GET /similar, or the
+	// track built from the features of POST /similar. It is nil (omitted)
+	// for queries by seed tracks or by vector.
+	Track   *TrackJSON `json:"track,omitempty"`
+	Results []Result   `json:"results"`
+	// Model is the version of the model that answered ("" if unknown).
+	Model string `json:"model"`
+	// TookUS is the time taken to answer, in microseconds, from the start
+	// of the search to the end of building the response.
+	TookUS int64 `json:"took_us"`
+}
+
+// Result is one similar track. Score is the cosine similarity, higher is
+// closer.
+type Result struct {
+	TrackID string   `json:"track_id"`
+	Name    string   `json:"name"`
+	Artists []string `json:"artists"`
+	Score   float32  `json:"score"`
+}
+
+// TrackJSON is a catalogue track as the API shows it. Unknown metadata is
+// a zero value; lists are [] rather than null.
+type TrackJSON struct {
+	TrackID     string       `json:"track_id"`
+	Name        string       `json:"name"`
+	Artists     []string     `json:"artists"`
+	Album       string       `json:"album"`
+	Popularity  int          `json:"popularity"`
+	DurationMS  int          `json:"duration_ms"`
+	ReleaseDate string       `json:"release_date"`
+	Genres      []string     `json:"genres"`
+	Subgenres   []string     `json:"subgenres"`
+	Features    FeaturesJSON `json:"features"`
+}
+
+// FeaturesJSON are the eleven Spotify audio features under their Spotify
+// names.
+type FeaturesJSON struct {
+	Acousticness     float64 `json:"acousticness"`
+	Danceability     float64 `json:"danceability"`
+	Energy           float64 `json:"energy"`
+	Instrumentalness float64 `json:"instrumentalness"`
+	Key              int     `json:"key"`
+	Liveness         float64 `json:"liveness"`
+	Loudness         float64 `json:"loudness"`
+	Mode             int     `json:"mode"`
+	Speechiness      float64 `json:"speechiness"`
+	Tempo            float64 `json:"tempo"`
+	Valence          float64 `json:"valence"`
+}
+
+// NewTrackJSON converts a track to its API form.
+func NewTrackJSON(t *soundalike.Track) *TrackJSON {
+	f := &t.Features
+	return &TrackJSON{
+		TrackID:     string(t.ID),
+		Name:        t.Name,
+		Artists:     nonNil(t.Artists),
+		Album:       t.Album,
+		Popularity:  t.Popularity,
+		DurationMS:  t.DurationMS,
+		ReleaseDate: t.ReleaseDate,
+		Genres:      nonNil(t.Genres),
+		Subgenres:   nonNil(t.Subgenres),
+		Features: FeaturesJSON{
+			Acousticness: f.Acousticness, Danceability: f.Danceability, Energy: f.Energy,
+			Instrumentalness: f.Instrumentalness, Key: f.Key, Liveness: f.Liveness,
+			Loudness: f.Loudness, Mode: f.Mode, Speechiness: f.Speechiness,
+			Tempo: f.Tempo, Valence: f.Valence,
+		},
+	}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// Similar answers "which tracks sound like catalogue track id?" the way
+// GET /similar does: the query track, its k nearest tracks with their
+// names and artists, and the model version. Errors wrap the Searcher's
+// (soundalike.ErrNotFound for an unknown id, ErrNoModel, ErrNoIndex).
+func Similar(ctx context.Context, s Searcher, id soundalike.TrackID, k int, opts *soundalike.SearchOptions) (*SimilarResponse, error) {
+	start := time.Now()
+	t, err := s.Track(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	ns, err := s.Similar(ctx, id, k, opts)
+	if err != nil {
+		return nil, err
+	}
+	return respond(ctx, s, start, NewTrackJSON(t), ns)
+}
+
+// SimilarTo answers a query by seed tracks, features or vector the way
+// POST /similar does. The response's Track is set only for a query by
+// features (q.Track).
+func SimilarTo(ctx context.Context, s Searcher, q soundalike.Query, k int, opts *soundalike.SearchOptions) (*SimilarResponse, error) {
+	start := time.Now()
+	ns, err := s.SimilarTo(ctx, q, k, opts)
+	if err != nil {
+		return nil, err
+	}
+	var tj *TrackJSON
+	if q.Track != nil {
+		tj = NewTrackJSON(q.Track)
+	}
+	return respond(ctx, s, start, tj, ns)
+}
+
+func respond(ctx context.Context, s Searcher, start time.Time, tj *TrackJSON, ns []soundalike.Neighbor) (*SimilarResponse, error) {
+	resp := &SimilarResponse{Track: tj, Results: make([]Result, len(ns))}
+	for i, n := range ns {
+		r := &resp.Results[i]
+		r.TrackID, r.Score, r.Artists = string(n.ID), n.Score, []string{}
+		t, err := s.Track(ctx, n.ID)
+		switch {
+		case err == nil:
+			r.Name, r.Artists = t.Name, nonNil(t.Artists)
+		case errors.Is(err, soundalike.ErrNotFound):
+			// Deleted by a reload between the search and this lookup: the
+			// result stands, without metadata.
+		default:
+			return nil, err
+		}
+	}
+	resp.Model = s.Stats().ModelVersion
+	resp.TookUS = time.Since(start).Microseconds()
+	return resp, nil
+}
+
+// AppendJSON appends r's JSON encoding to b. It produces exactly what
+// encoding/json's Marshal does (a test checks), without reflection, since
+// it is on the hot path of every query.
+func (r *SimilarResponse) AppendJSON(b []byte) []byte {
+	b = append(b, '{')
+	if r.Track != nil {
+		b = append(b, `"track":`...)
+		b = r.Track.AppendJSON(b)
+		b = append(b, ',')
+	}
+	b = append(b, `"results":`...)
+	if r.Results == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range r.Results {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			x := &r.Results[i]
+			b = append(b, `{"track_id":`...)
+			b = appendString(b, x.TrackID)
+			b = append(b, `,"name":`...)
+			b = appendString(b, x.Name)
+			b = append(b, `,"artists":`...)
+			b = appendStrings(b, x.Artists)
+			b = append(b, `,"score":`...)
+			b = appendFloat(b, float64(x.Score), 32)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"model":`...)
+	b = appendString(b, r.Model)
+	b = append(b, `,"took_us":`...)
+	b = strconv.AppendInt(b, r.TookUS, 10)
+	return append(b, '}')
+}
+
+// AppendJSON appends t's JSON encoding to b, exactly as encoding/json
+// would.
+func (t *TrackJSON) AppendJSON(b []byte) []byte {
+	b = append(b, `{"track_id":`...)
+	b = appendString(b, t.TrackID)
+	b = append(b, `,"name":`...)
+	b = appendString(b, t.Name)
+	b = append(b, `,"artists":`...)
+	b = appendStrings(b, t.Artists)
+	b = append(b, `,"album":`...)
+	b = appendString(b, t.Album)
+	b = append(b, `,"popularity":`...)
+	b = strconv.AppendInt(b, int64(t.Popularity), 10)
+	b = append(b, `,"duration_ms":`...)
+	b = strconv.AppendInt(b, int64(t.DurationMS), 10)
+	b = append(b, `,"release_date":`...)
+	b = appendString(b, t.ReleaseDate)
+	b = append(b, `,"genres":`...)
+	b = appendStrings(b, t.Genres)
+	b = append(b, `,"subgenres":`...)
+	b = appendStrings(b, t.Subgenres)
+	f := &t.Features
+	b = append(b, `,"features":{"acousticness":`...)
+	b = appendFloat(b, f.Acousticness, 64)
+	b = append(b, `,"danceability":`...)
+	b = appendFloat(b, f.Danceability, 64)
+	b = append(b, `,"energy":`...)
+	b = appendFloat(b, f.Energy, 64)
+	b = append(b, `,"instrumentalness":`...)
+	b = appendFloat(b, f.Instrumentalness, 64)
+	b = append(b, `,"key":`...)
+	b = strconv.AppendInt(b, int64(f.Key), 10)
+	b = append(b, `,"liveness":`...)
+	b = appendFloat(b, f.Liveness, 64)
+	b = append(b, `,"loudness":`...)
+	b = appendFloat(b, f.Loudness, 64)
+	b = append(b, `,"mode":`...)
+	b = strconv.AppendInt(b, int64(f.Mode), 10)
+	b = append(b, `,"speechiness":`...)
+	b = appendFloat(b, f.Speechiness, 64)
+	b = append(b, `,"tempo":`...)
+	b = appendFloat(b, f.Tempo, 64)
+	b = append(b, `,"valence":`...)
+	b = appendFloat(b, f.Valence, 64)
+	return append(b, "}}"...)
+}
+
+func appendStrings(b []byte, ss []string) []byte {
+	if ss == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, s)
+	}
+	return append(b, ']')
+}
+
+// appendFloat formats f as encoding/json does. Non-finite values, which
+// encoding/json refuses, become null; the Searcher never returns them.
+func appendFloat(b []byte, f float64, bits int) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return append(b, "null"...)
+	}
+	abs := math.Abs(f)
+	format := byte('f')
+	if abs != 0 {
+		if bits == 64 && (abs < 1e-6 || abs >= 1e21) || bits == 32 && (float32(abs) < 1e-6 || float32(abs) >= 1e21) {
+			format = 'e'
+		}
+	}
+	b = strconv.AppendFloat(b, f, format, -1, bits)
+	if format == 'e' {
+		// clean up e-09 to e-9
+		n := len(b)
+		if n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+const hex = "0123456789abcdef"
+
+// appendString appends s as a JSON string, escaped as encoding/json does
+// (including its HTML escaping of <, > and &, invalid UTF-8 as U+FFFD, and
+// U+2028/U+2029).
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// marshal is encoding/json for the endpoints off the hot path.
+func marshal(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}

@@ -1,0 +1,202 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/server"
+)
+
+// Serve answers until its context is done, then shuts down gracefully and
+// returns nil, letting a request in flight finish.
+func TestServeGracefulShutdown(t *testing.T) {
+	f := newFake()
+	slow := make(chan struct{})
+	h := server.New(f, &server.Options{ShutdownTimeout: 5 * time.Second})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- h.Serve(ctx, ln) }()
+
+	url := "http://" + ln.Addr().String()
+	resp, err := http.Get(url + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET /healthz = %d, want 200", resp.StatusCode)
+	}
+
+	// A request in flight when shutdown starts still gets its answer.
+	f.slow = slow
+	inflight := make(chan int, 1)
+	go func() {
+		resp, err := http.Get(url + "/similar?track=a")
+		if err != nil {
+			inflight <- -1
+			return
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		inflight <- resp.StatusCode
+	}()
+	<-f.entered
+	cancel()
+	time.Sleep(50 * time.Millisecond) // let Shutdown close the listener
+	close(slow)
+	if code := <-inflight; code != 200 {
+		t.Errorf("request in flight during shutdown = %d, want 200", code)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Serve = %v, want nil after a graceful shutdown", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve did not return after its context was done")
+	}
+	if _, err := http.Get(url + "/healthz"); err == nil {
+		t.Error("GET /healthz after shutdown succeeded, want a connection error")
+	}
+}
+
+func TestListenAndServeBadAddress(t *testing.T) {
+	err := server.New(newFake(), nil).ListenAndServe(t.Context(), "127.0.0.1:http-nope")
+	if err == nil || !strings.Contains(err.Error(), "serve") {
+		t.Errorf("ListenAndServe(bad address) = %v, want an error", err)
+	}
+}
+
+func TestHTTPServerTimeouts(t *testing.T) {
+	hs := server.New(newFake(), nil).HTTPServer(":0")
+	d := server.DefaultOptions()
+	if hs.ReadHeaderTimeout != d.ReadHeaderTimeout || hs.ReadTimeout != d.ReadTimeout || hs.WriteTimeout != d.WriteTimeout || hs.IdleTimeout != d.IdleTimeout {
+		t.Errorf("HTTPServer timeouts = %v %v %v %v, want the defaults %v %v %v %v",
+			hs.ReadHeaderTimeout, hs.ReadTimeout, hs.WriteTimeout, hs.IdleTimeout,
+			d.ReadHeaderTimeout, d.ReadTimeout, d.WriteTimeout, d.IdleTimeout)
+	}
+	if d.ReadHeaderTimeout <= 0 || d.ReadTimeout <= 0 || d.WriteTimeout <= 0 || d.IdleTimeout <= 0 || d.MaxBodyBytes != 1<<20 {
+		t.Errorf("DefaultOptions = %+v, want positive timeouts and a 1 MiB body limit", d)
+	}
+	hs = server.New(newFake(), &server.Options{ReadTimeout: time.Second}).HTTPServer(":0")
+	if hs.ReadTimeout != time.Second || hs.WriteTimeout != d.WriteTimeout {
+		t.Errorf("HTTPServer with ReadTimeout 1s = %v / %v, want 1s / default", hs.ReadTimeout, hs.WriteTimeout)
+	}
+}
+
+// Bad input never gets a 500: whatever the body, POST /similar answers
+// 200, 400, 404 or 413, always as JSON.
+func FuzzPostSimilar(f *testing.F) {
+	for _, s := range []string{
+		`{"tracks":["a"]}`, `{"features":` + fullFeatures() + `}`, `{"vector":[0,0,0,0,0,0,0,0,0,0,0]}`,
+		`{"vector":[1e38,1e38,1e38,1e38,1e38,1e38,1e38,1e38,1e38,1e38,1e38]}`,
+		`{"features":{"key":-1}}`, `{"k":1e3,"tracks":["a"]}`, `null`, `{}`, `[]`, `"x"`, `{"tracks":null}`,
+		`{"features":null,"vector":null}`, `{"features":` + strings.Replace(fullFeatures(), `"mode":1`, `"mode":-0`, 1) + `}`,
+	} {
+		f.Add(s)
+	}
+	h := server.New(newFake(), nil)
+	f.Fuzz(func(t *testing.T, body string) {
+		req := httptest.NewRequestWithContext(t.Context(), "POST", "/similar", strings.NewReader(body))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		switch w.Code {
+		case 200:
+			var r server.SimilarResponse
+			if err := json.Unmarshal(w.Body.Bytes(), &r); err != nil {
+				t.Fatalf("POST %q = 200 with invalid JSON %s: %v", body, w.Body, err)
+			}
+		case 400, 404, 413:
+			var e map[string]string
+			if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || e["error"] == "" {
+				t.Fatalf("POST %q = %d %s, want {\"error\":…}", body, w.Code, w.Body)
+			}
+		default:
+			t.Fatalf("POST %q = %d %s, want 200, 400, 404 or 413", body, w.Code, w.Body)
+		}
+	})
+}
+
+// fixed is a Searcher that answers instantly with the same neighbours, so
+// a benchmark measures only the server's own work.
+type fixed struct {
+	t  *soundalike.Track
+	ns []soundalike.Neighbor
+}
+
+func newFixed(k int) *fixed {
+	f := newFake()
+	x := &fixed{t: f.tracks["a"]}
+	for i := range k {
+		x.ns = append(x.ns, soundalike.Neighbor{ID: f.order[2+i%(len(f.order)-2)], Score: 0.99 - float32(i)*0.001})
+	}
+	return x
+}
+
+func (x *fixed) Similar(context.Context, soundalike.TrackID, int, *soundalike.SearchOptions) ([]soundalike.Neighbor, error) {
+	return x.ns, nil
+}
+func (x *fixed) SimilarTo(context.Context, soundalike.Query, int, *soundalike.SearchOptions) ([]soundalike.Neighbor, error) {
+	return x.ns, nil
+}
+func (x *fixed) Track(context.Context, soundalike.TrackID) (*soundalike.Track, error) {
+	return x.t, nil
+}
+func (x *fixed) Model(context.Context) (soundalike.ModelInfo, error) {
+	return soundalike.ModelInfo{Version: "v1"}, nil
+}
+func (x *fixed) Stats() soundalike.Stats { return soundalike.Stats{ModelVersion: "v1"} }
+func (x *fixed) Ready() error            { return nil }
+
+// BenchmarkServeHTTPSimilar is the server's overhead per GET /similar
+// (k=20) around an instant Searcher: routing, parsing, metadata lookups,
+// encoding, metrics and access logging (to a discarding logger).
+func BenchmarkServeHTTPSimilar(b *testing.B) {
+	h := server.New(newFixed(20), nil)
+	req := httptest.NewRequest("GET", "/similar?track=a&k=20", nil)
+	w := httptest.NewRecorder()
+	b.ReportAllocs()
+	for b.Loop() {
+		w.Body.Reset()
+		h.ServeHTTP(w, req)
+	}
+	if w.Code != 200 {
+		b.Fatalf("GET /similar = %d %s", w.Code, w.Body)
+	}
+}
+
+// Bad input never gets a 500: whatever the query string, GET /similar
+// answers 200, 400 or 404, always as JSON.
+func FuzzGetSimilar(f *testing.F) {
+	for _, s := range []string{"track=a", "track=a&k=5", "k=0", "track=a&k=99999999999999999999", "track=%zz", "track=a&exclude=,,,&dedupe=0",
+		"track=a&exclude_artist=T", "track=a;k=3", "track=a&track=b", "=&&=", "track=nope"} {
+		f.Add(s)
+	}
+	h := server.New(newFake(), nil)
+	f.Fuzz(func(t *testing.T, q string) {
+		req := httptest.NewRequestWithContext(t.Context(), "GET", "/similar", nil)
+		req.URL.RawQuery = q
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		switch w.Code {
+		case 200, 400, 404:
+			if !json.Valid(w.Body.Bytes()) {
+				t.Fatalf("GET /similar?%s = %d with invalid JSON %s", q, w.Code, w.Body)
+			}
+		default:
+			t.Fatalf("GET /similar?%s = %d %s, want 200, 400 or 404", q, w.Code, w.Body)
+		}
+	})
+}

@@ -1,0 +1,674 @@
+package server_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/server"
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// do sends one request through ServeHTTP.
+func do(t *testing.T, h http.Handler, method, target, body string) *httptest.ResponseRecorder {
+	t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req := httptest.NewRequestWithContext(t.Context(), method, target, r)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	return w
+}
+
+// similarBody is SimilarResponse decoded strictly.
+func decodeSimilar(t *testing.T, body []byte) server.SimilarResponse {
+	t.Helper()
+	var r server.SimilarResponse
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		t.Fatalf("decode %s: %v", body, err)
+	}
+	return r
+}
+
+func ids(r server.SimilarResponse) []string {
+	var s []string
+	for _, x := range r.Results {
+		s = append(s, x.TrackID)
+	}
+	return s
+}
+
+// checkError asserts the body is exactly {"error":"…"} and the message
+// contains every want.
+func checkError(t *testing.T, w *httptest.ResponseRecorder, want ...string) {
+	t.Helper()
+	if ct := w.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Errorf("Content-Type = %q, want application/json", ct)
+	}
+	var e map[string]string
+	if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || len(e) != 1 || e["error"] == "" {
+		t.Fatalf("error body = %s (%v), want {\"error\":\"…\"}", w.Body, err)
+	}
+	for _, s := range want {
+		if !strings.Contains(e["error"], s) {
+			t.Errorf("error = %q, want it to mention %q", e["error"], s)
+		}
+	}
+}
+
+func fullFeatures(except ...string) string {
+	vals := map[string]string{
+		"acousticness": "0.1", "danceability": "0.7", "energy": "0.5", "instrumentalness": "0",
+		"key": "5", "liveness": "0.1", "loudness": "-6", "mode": "1", "speechiness": "0.05",
+		"tempo": "120", "valence": "0.5",
+	}
+	var parts []string
+	for _, n := range soundalike.FeatureNames {
+		if !slices.Contains(except, n) {
+			parts = append(parts, fmt.Sprintf("%q:%s", n, vals[n]))
+		}
+	}
+	return "{" + strings.Join(parts, ",") + "}"
+}
+
+func TestSimilar(t *testing.T) {
+	vector11 := "[0.1,0.7,0.5,0,0.45,0.1,-0.1,1,0.05,0.6,0.5]"
+	cases := []struct {
+		name   string
+		setup  func(f *fake)
+		method string
+		target string
+		body   string
+		status int
+		errs   []string                                              // for error statuses: words the message must hold
+		check  func(t *testing.T, f *fake, r server.SimilarResponse) // for 200
+	}{
+		{
+			name:   "given a catalogue track, when GET /similar, expect 20 results without the query track or its duplicate",
+			target: "/similar?track=a", status: 200,
+			check: func(t *testing.T, f *fake, r server.SimilarResponse) {
+				if r.Track == nil || r.Track.TrackID != "a" || r.Track.Name != "Song A" {
+					t.Errorf("track = %+v, want a / Song A", r.Track)
+				}
+				if len(r.Results) != server.DefaultK {
+					t.Errorf("len(results) = %d, want %d", len(r.Results), server.DefaultK)
+				}
+				if got := ids(r); slices.Contains(got, "a") || slices.Contains(got, "a-dup") {
+					t.Errorf("results = %v, want neither a nor its duplicate a-dup", got)
+				}
+				if r.Model != "v1" {
+					t.Errorf("model = %q, want v1", r.Model)
+				}
+				if !slices.IsSortedFunc(r.Results, func(a, b server.Result) int { return -cmpF(a.Score, b.Score) }) {
+					t.Errorf("scores not descending: %+v", r.Results)
+				}
+				x := r.Results[0]
+				ft := f.tracks[soundalike.TrackID(x.TrackID)]
+				if x.Name != ft.Name || !slices.Equal(x.Artists, ft.Artists) {
+					t.Errorf("result %+v, want name %q artists %v", x, ft.Name, ft.Artists)
+				}
+				if k, _, _ := f.last(); k != 20 {
+					t.Errorf("Searcher got k = %d, want the default 20", k)
+				}
+			},
+		},
+		{
+			name:   "given k=3, when GET /similar, expect 3 results",
+			target: "/similar?track=a&k=3", status: 200,
+			check: func(t *testing.T, f *fake, r server.SimilarResponse) {
+				if len(r.Results) != 3 {
+					t.Errorf("len(results) = %d, want 3", len(r.Results))
+				}
+			},
+		},
+		{
+			name:   "given k=1000, when GET /similar, expect the whole catalogue minus the query's song",
+			target: "/similar?track=a&k=1000", status: 200,
+			check: func(t *testing.T, f *fake, r server.SimilarResponse) {
+				if len(r.Results) != len(f.tracks)-2 {
+					t.Errorf("len(results) = %d, want %d", len(r.Results), len(f.tracks)-2)
+				}
+			},
+		},
+		{
+			name:   "given exclude=x1,x2, when GET /similar, expect them dropped and passed on",
+			target: "/similar?track=a&k=1000&exclude=x1,x2", status: 200,
+			check: func(t *testing.T, f *fake, r server.SimilarResponse) {
+				if got := ids(r); slices.Contains(got, "x1") || slices.Contains(got, "x2") || !slices.Contains(got, "x3") {
+					t.Errorf("results = %v, want x3 but not x1, x2", got)
+				}
+				_, o, _ := f.last()
+				if diff := cmp.Diff([]soundalike.TrackID{"x1", "x2"}, o.Exclude); diff != "" {
+					t.Errorf("Exclude (-want +got):\n%s", diff)
+				}
+			},
+		},
+		{
+			name:   "given exclude_artist=true, when GET /similar, expect no track by Artist X",
+			target: "/similar?track=a&k=1000&exclude_artist=true", status: 200,
+			check: func(t *testing.T, f *fake, r server.SimilarResponse) {
+				for _, x := range r.Results {
+					if slices.Contains(x.Artists, "Artist X") {
+						t.Errorf("result %+v is by Artist X", x)
+					}
+				}
+				if _, o, _ := f.last(); !o.ExcludeArtist || o.NoDedupe {
+					t.Errorf("opts = %+v, want ExcludeArtist and dedupe on", o)
+				}
+			},
+		},
+		{
+			name:   "given dedupe=false, when GET /similar, expect the duplicate back and NoDedupe passed",
+			target: "/similar?track=a&k=1000&dedupe=false", status: 200,
+			check: func(t *testing.T, f *fake, r server.SimilarResponse) {
+				if got := ids(r); !slices.Contains(got, "a-dup") || slices.Contains(got, "a") {
+					t.Errorf("results = %v, want a-dup but never a itself", got)
+				}
+				if _, o, _ := f.last(); !o.NoDedupe {
+					t.Errorf("opts = %+v, want NoDedupe", o)
+				}
+			},
+		},
+		{name: "given no track parameter, when GET /similar, expect 400", target: "/similar?k=3", status: 400, errs: []string{"track"}},
+		{name: "given an empty track, when GET /similar, expect 400", target: "/similar?track=", status: 400, errs: []string{"track"}},
+		{name: "given k=0, when GET /similar, expect 400 naming k and its range", target: "/similar?track=a&k=0", status: 400, errs: []string{"k", "1..1000"}},
+		{name: "given k=1001, when GET /similar, expect 400 naming k and its range", target: "/similar?track=a&k=1001", status: 400, errs: []string{"k", "1..1000"}},
+		{name: "given k=abc, when GET /similar, expect 400 naming k and its range", target: "/similar?track=a&k=abc", status: 400, errs: []string{"k", "1..1000"}},
+		{name: "given k=-5, when GET /similar, expect 400", target: "/similar?track=a&k=-5", status: 400, errs: []string{"k"}},
+		{name: "given k twice, when GET /similar, expect 400", target: "/similar?track=a&k=3&k=4", status: 400, errs: []string{"k"}},
+		{name: "given exclude_artist=maybe, when GET /similar, expect 400", target: "/similar?track=a&exclude_artist=maybe", status: 400, errs: []string{"exclude_artist", "true or false"}},
+		{name: "given dedupe=nah, when GET /similar, expect 400", target: "/similar?track=a&dedupe=nah", status: 400, errs: []string{"dedupe"}},
+		{name: "given a misspelt parameter, when GET /similar, expect 400 naming it", target: "/similar?track=a&exclude_artists=true", status: 400, errs: []string{"exclude_artists", "exclude_artist"}},
+		{name: "given an unknown track, when GET /similar, expect 404", target: "/similar?track=nope", status: 404, errs: []string{"nope", "not found"}},
+		{
+			name: "given no model, when GET /similar, expect 503 naming soundalike train", target: "/similar?track=a",
+			setup:  func(f *fake) { f.ready = fmt.Errorf("engine: %w", soundalike.ErrNoModel) },
+			status: 503, errs: []string{"soundalike train"},
+		},
+		{
+			name: "given no index, when GET /similar, expect 503 naming soundalike reindex", target: "/similar?track=a",
+			setup:  func(f *fake) { f.ready = fmt.Errorf("engine: %w", soundalike.ErrNoIndex) },
+			status: 503, errs: []string{"soundalike reindex"},
+		},
+		{
+			name: "given a failing engine, when GET /similar, expect 500 without internals", target: "/similar?track=a",
+			setup:  func(f *fake) { f.fail = errors.New("disk on fire at /secret/path") },
+			status: 500, errs: []string{"internal server error"},
+		},
+
+		// POST /similar
+		{
+			name:   "given seed tracks, when POST /similar, expect results without the seeds",
+			method: "POST", target: "/similar", body: `{"tracks":["a","t03"],"k":1000}`, status: 200,
+			check: func(t *testing.T, f *fake, r server.SimilarResponse) {
+				if got := ids(r); slices.Contains(got, "a") || slices.Contains(got, "t03") || len(got) == 0 {
+					t.Errorf("results = %v, want some, without the seeds a and t03", got)
+				}
+				if r.Track != nil {
+					t.Errorf("track = %+v, want omitted for a query by tracks", r.Track)
+				}
+				if _, _, q := f.last(); !slices.Equal(q.Tracks, []soundalike.TrackID{"a", "t03"}) {
+					t.Errorf("query = %+v, want Tracks [a t03]", q)
+				}
+			},
+		},
+		{
+			name:   "given features of an unknown track, when POST /similar, expect it embedded and echoed",
+			method: "POST", target: "/similar",
+			body:   `{"features":{"acousticness":0.1,"danceability":0.7,"energy":0.5,"instrumentalness":0,"key":5,"liveness":0.1,"loudness":-6,"mode":1,"speechiness":0.05,"tempo":120,"valence":0.5,"duration_ms":180000,"release_year":2001,"popularity":40,"name":"New one","artists":["Nobody"]},"k":5,"exclude":["x1"],"exclude_artist":true,"dedupe":false}`,
+			status: 200,
+			check: func(t *testing.T, f *fake, r server.SimilarResponse) {
+				if len(r.Results) != 5 {
+					t.Errorf("len(results) = %d, want 5", len(r.Results))
+				}
+				if r.Track == nil || r.Track.Name != "New one" || r.Track.Features.Tempo != 120 || r.Track.ReleaseDate != "2001" {
+					t.Errorf("track = %+v, want the posted one", r.Track)
+				}
+				_, o, q := f.last()
+				want := soundalike.Features{Acousticness: 0.1, Danceability: 0.7, Energy: 0.5, Key: 5, Liveness: 0.1, Loudness: -6, Mode: 1, Speechiness: 0.05, Tempo: 120, Valence: 0.5}
+				if q.Track == nil || q.Track.Features != want || q.Track.DurationMS != 180000 || q.Track.Popularity != 40 {
+					t.Errorf("query track = %+v, want features %+v, duration 180000, popularity 40", q.Track, want)
+				}
+				if !o.ExcludeArtist || !o.NoDedupe || !slices.Equal(o.Exclude, []soundalike.TrackID{"x1"}) {
+					t.Errorf("opts = %+v, want Exclude [x1], ExcludeArtist, NoDedupe", o)
+				}
+			},
+		},
+		{
+			name:   "given a vector of the model's dimension, when POST /similar, expect results",
+			method: "POST", target: "/similar", body: `{"vector":` + vector11 + `,"k":4}`, status: 200,
+			check: func(t *testing.T, f *fake, r server.SimilarResponse) {
+				if len(r.Results) != 4 {
+					t.Errorf("len(results) = %d, want 4", len(r.Results))
+				}
+				if _, _, q := f.last(); len(q.Vector) != fakeDim || q.Vector[6] != -0.1 {
+					t.Errorf("query vector = %v, want the posted one", q.Vector)
+				}
+			},
+		},
+		{name: "given a vector of the wrong length, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"vector":[1,2,3]}`, status: 400, errs: []string{"dimension"}},
+		{name: "given a vector value beyond float32, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"vector":[1e39,0,0,0,0,0,0,0,0,0,0]}`, status: 400, errs: []string{"vector[0]", "finite"}},
+		{name: "given a number beyond float64, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"vector":[1e999]}`, status: 400, errs: []string{"vector"}},
+		{name: "given NaN, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"vector":[NaN,0,0,0,0,0,0,0,0,0,0]}`, status: 400, errs: []string{"bad JSON", "NaN"}},
+		{name: "given Infinity in features, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"features":{"tempo":Infinity}}`, status: 400, errs: []string{"bad JSON"}},
+		{name: "given bad JSON, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"tracks":["a"]`, status: 400, errs: []string{"bad JSON"}},
+		{name: "given a JSON array, when POST /similar, expect 400", method: "POST", target: "/similar", body: `["a"]`, status: 400, errs: []string{"JSON object"}},
+		{name: "given two JSON values, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"tracks":["a"]} {"tracks":["b"]}`, status: 400, errs: []string{"more than one"}},
+		{name: "given an empty body, when POST /similar, expect 400", method: "POST", target: "/similar", body: ``, status: 400, errs: []string{"empty body"}},
+		{name: "given a wrong type, when POST /similar, expect 400 naming the field", method: "POST", target: "/similar", body: `{"tracks":"a"}`, status: 400, errs: []string{"tracks"}},
+		{name: "given k as a string, when POST /similar, expect 400 naming k", method: "POST", target: "/similar", body: `{"tracks":["a"],"k":"5"}`, status: 400, errs: []string{"k"}},
+		{name: "given an unknown field, when POST /similar, expect 400 naming it", method: "POST", target: "/similar", body: `{"tracks":["a"],"limit":5}`, status: 400, errs: []string{`"limit"`, "exclude_artist"}},
+		{name: "given an unknown feature, when POST /similar, expect 400 naming it", method: "POST", target: "/similar", body: `{"features":{"loudnes":-5}}`, status: 400, errs: []string{`"loudnes"`}},
+		{name: "given missing features, when POST /similar, expect 400 naming the missing ones", method: "POST", target: "/similar", body: `{"features":` + fullFeatures("tempo", "valence") + `}`, status: 400, errs: []string{"missing tempo, valence"}},
+		{name: "given a feature out of range, when POST /similar, expect 400 naming it", method: "POST", target: "/similar", body: `{"features":` + strings.Replace(fullFeatures(), `"energy":0.5`, `"energy":1.5`, 1) + `}`, status: 400, errs: []string{"energy", "1.5"}},
+		{name: "given a fractional key, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"features":` + strings.Replace(fullFeatures(), `"key":5`, `"key":5.5`, 1) + `}`, status: 400, errs: []string{"key"}},
+		{name: "given release_date and release_year, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"features":` + strings.TrimSuffix(fullFeatures(), "}") + `,"release_date":"2001","release_year":2001}}`, status: 400, errs: []string{"release_date or release_year"}},
+		{name: "given a bad release_date, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"features":` + strings.TrimSuffix(fullFeatures(), "}") + `,"release_date":"last year"}}`, status: 400, errs: []string{"release_date"}},
+		{name: "given popularity 101, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"features":` + strings.TrimSuffix(fullFeatures(), "}") + `,"popularity":101}}`, status: 400, errs: []string{"popularity"}},
+		{name: "given nothing to search by, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"k":5}`, status: 400, errs: []string{"nothing to search by"}},
+		{name: "given empty lists only, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"tracks":[],"vector":[]}`, status: 400, errs: []string{"nothing to search by"}},
+		{name: "given tracks and vector, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"tracks":["a"],"vector":` + vector11 + `}`, status: 400, errs: []string{"exactly one", "tracks and vector"}},
+		{name: "given an empty seed id, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"tracks":["a",""]}`, status: 400, errs: []string{"tracks[1]"}},
+		{name: "given k=0 in the body, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"tracks":["a"],"k":0}`, status: 400, errs: []string{"k", "1..1000"}},
+		{name: "given an unknown seed, when POST /similar, expect 404", method: "POST", target: "/similar", body: `{"tracks":["a","nope"]}`, status: 404, errs: []string{"nope"}},
+		{
+			name: "given no index, when POST /similar, expect 503", method: "POST", target: "/similar", body: `{"tracks":["a"]}`,
+			setup:  func(f *fake) { f.ready = soundalike.ErrNoIndex },
+			status: 503, errs: []string{"soundalike reindex"},
+		},
+		{name: "given a body over 1 MiB, when POST /similar, expect 413", method: "POST", target: "/similar", body: `{"tracks":["` + strings.Repeat("a", 1<<20) + `"]}`, status: 413, errs: []string{"1048576"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake()
+			if tc.setup != nil {
+				tc.setup(f)
+			}
+			h := server.New(f, nil)
+			method := tc.method
+			if method == "" {
+				method = "GET"
+			}
+			w := do(t, h, method, tc.target, tc.body)
+			if w.Code != tc.status {
+				t.Fatalf("%s %s = %d %s, want %d", method, tc.target, w.Code, w.Body, tc.status)
+			}
+			if tc.status >= 400 {
+				checkError(t, w, tc.errs...)
+				return
+			}
+			r := decodeSimilar(t, w.Body.Bytes())
+			if r.TookUS < 0 {
+				t.Errorf("took_us = %d, want >= 0", r.TookUS)
+			}
+			tc.check(t, f, r)
+		})
+	}
+}
+
+func cmpF(a, b float32) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// A query track never appears in its own results, whatever k and options.
+func TestSimilarNeverReturnsTheQueryTrack(t *testing.T) {
+	f := newFake()
+	h := server.New(f, nil)
+	for _, id := range f.order {
+		for _, q := range []string{"k=1000", "k=1000&dedupe=false", "k=1&dedupe=false", "k=1000&exclude_artist=true"} {
+			w := do(t, h, "GET", "/similar?track="+string(id)+"&"+q, "")
+			if id == "panic" {
+				continue
+			}
+			if w.Code != 200 {
+				t.Fatalf("GET /similar?track=%s&%s = %d %s, want 200", id, q, w.Code, w.Body)
+			}
+			if got := ids(decodeSimilar(t, w.Body.Bytes())); slices.Contains(got, string(id)) {
+				t.Errorf("GET /similar?track=%s&%s = %v, want no %s", id, q, got, id)
+			}
+		}
+	}
+}
+
+// A body over the limit without a Content-Length (chunked) is cut off at
+// the limit and gets 413 too, and the limit is configurable.
+func TestPostSimilarBodyLimit(t *testing.T) {
+	cases := []struct {
+		name  string
+		limit int64
+		size  int
+		want  int
+	}{
+		{"given a chunked body over the default 1 MiB, when POST /similar, expect 413", 0, 1<<20 + 10, 413},
+		{"given a body just under 1 MiB, when POST /similar, expect it parsed (404 for the unknown seed)", 0, 1<<20 - 100, 404},
+		{"given MaxBodyBytes 100 and a 200-byte body, when POST /similar, expect 413", 100, 200, 413},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := server.New(newFake(), &server.Options{MaxBodyBytes: tc.limit})
+			body := `{"tracks":["` + strings.Repeat("z", tc.size-len(`{"tracks":[""]}`)) + `"]}`
+			req := httptest.NewRequestWithContext(t.Context(), "POST", "/similar", io.MultiReader(strings.NewReader(body)))
+			req.ContentLength = -1 // unknown, as with chunked encoding
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			if w.Code != tc.want {
+				t.Fatalf("POST /similar (%d bytes) = %d %.200s, want %d", len(body), w.Code, w.Body, tc.want)
+			}
+			checkError(t, w)
+		})
+	}
+}
+
+func TestTrack(t *testing.T) {
+	f := newFake()
+	h := server.New(f, nil)
+	t.Run("given a catalogue track, when GET /tracks/{id}, expect its metadata and features", func(t *testing.T) {
+		w := do(t, h, "GET", "/tracks/a", "")
+		if w.Code != 200 {
+			t.Fatalf("GET /tracks/a = %d %s, want 200", w.Code, w.Body)
+		}
+		var got map[string]any
+		if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]any{
+			"track_id": "a", "name": "Song A", "artists": []any{"Artist X"}, "album": "Album of Song A",
+			"popularity": 50.0, "duration_ms": 200000.0, "release_date": "2019-01-02",
+			"genres": []any{"pop"}, "subgenres": []any{"dance pop"},
+			"features": map[string]any{
+				"acousticness": 0.1, "danceability": 0.7, "energy": 0.5, "instrumentalness": 0.0, "key": 5.0,
+				"liveness": 0.1, "loudness": -6.0, "mode": 1.0, "speechiness": 0.05, "tempo": 120.0, "valence": 0.5,
+			},
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("GET /tracks/a (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("given an escaped id, when GET /tracks/{id}, expect it unescaped", func(t *testing.T) {
+		f.tracks["a/b c"] = track("a/b c", "Slashed", "S", 0.5, 100)
+		w := do(t, h, "GET", "/tracks/a%2Fb%20c", "")
+		if w.Code != 200 || !strings.Contains(w.Body.String(), `"track_id":"a/b c"`) {
+			t.Fatalf("GET /tracks/a%%2Fb%%20c = %d %s, want 200 for a/b c", w.Code, w.Body)
+		}
+	})
+	t.Run("given an unknown id, when GET /tracks/{id}, expect 404", func(t *testing.T) {
+		w := do(t, h, "GET", "/tracks/nope", "")
+		if w.Code != 404 {
+			t.Fatalf("GET /tracks/nope = %d, want 404", w.Code)
+		}
+		checkError(t, w, "nope")
+	})
+}
+
+func TestHealthReadyModel(t *testing.T) {
+	cases := []struct {
+		name   string
+		setup  func(f *fake)
+		target string
+		status int
+		want   []string // substrings of the body
+	}{
+		{"given a running server, when GET /healthz, expect 200", nil, "/healthz", 200, []string{`"status":"ok"`}},
+		{"given no model, when GET /healthz, expect 200 still", func(f *fake) { f.ready = soundalike.ErrNoModel }, "/healthz", 200, []string{`"ok"`}},
+		{"given a model and index, when GET /readyz, expect 200", nil, "/readyz", 200, []string{`"status":"ready"`, `"model":"v1"`, `"indexed":30`}},
+		{"given no model, when GET /readyz, expect 503 naming soundalike train", func(f *fake) { f.ready = fmt.Errorf("load: %w", soundalike.ErrNoModel) }, "/readyz", 503, []string{"soundalike train"}},
+		{"given no index, when GET /readyz, expect 503 naming soundalike reindex", func(f *fake) { f.ready = soundalike.ErrNoIndex }, "/readyz", 503, []string{"soundalike reindex"}},
+		{"given a model, when GET /model, expect its version, config and figures", nil, "/model", 200, []string{`"version":"v1"`, `"config":{"epochs":3}`, `"metrics":{"precision_at_20":0.31}`, `"dim":11`, `"index_size":30`, `"created":"2026-11-27T08:00:00Z"`}},
+		{"given no model, when GET /model, expect 503", func(f *fake) { f.model = nil }, "/model", 503, []string{"soundalike train"}},
+		{"given an unknown path, when GET, expect 404 JSON", nil, "/nope", 404, []string{"no such endpoint"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake()
+			if tc.setup != nil {
+				tc.setup(f)
+			}
+			w := do(t, server.New(f, nil), "GET", tc.target, "")
+			if w.Code != tc.status {
+				t.Fatalf("GET %s = %d %s, want %d", tc.target, w.Code, w.Body, tc.status)
+			}
+			if tc.status >= 400 {
+				checkError(t, w)
+			}
+			for _, s := range tc.want {
+				if !strings.Contains(w.Body.String(), s) {
+					t.Errorf("GET %s = %s, want it to contain %s", tc.target, w.Body, s)
+				}
+			}
+		})
+	}
+	t.Run("given HEAD /healthz and /readyz, when sent, expect 200 and 503 without a body", func(t *testing.T) {
+		f := newFake()
+		h := server.New(f, nil)
+		if w := do(t, h, "HEAD", "/healthz", ""); w.Code != 200 {
+			t.Errorf("HEAD /healthz = %d, want 200", w.Code)
+		}
+		f.ready = soundalike.ErrNoIndex
+		if w := do(t, h, "HEAD", "/readyz", ""); w.Code != 503 {
+			t.Errorf("HEAD /readyz with no index = %d, want 503", w.Code)
+		}
+	})
+	t.Run("given DELETE /similar, when sent, expect 405 JSON", func(t *testing.T) {
+		w := do(t, server.New(newFake(), nil), "DELETE", "/similar", "")
+		if w.Code != 405 {
+			t.Fatalf("DELETE /similar = %d, want 405", w.Code)
+		}
+		checkError(t, w)
+	})
+}
+
+// A panic in the Searcher is recovered, answered 500 JSON, logged,
+// counted, and the server keeps answering.
+func TestPanicRecovered(t *testing.T) {
+	f := newFake()
+	f.panicOn = "panic"
+	var logs bytes.Buffer
+	reg := prometheus.NewRegistry()
+	h := server.New(f, &server.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil)), Registerer: reg})
+
+	for i := range 2 {
+		w := do(t, h, "GET", "/similar?track=panic", "")
+		if w.Code != 500 {
+			t.Fatalf("GET /similar?track=panic #%d = %d %s, want 500", i, w.Code, w.Body)
+		}
+		checkError(t, w, "internal server error")
+	}
+	if w := do(t, h, "GET", "/similar?track=a", ""); w.Code != 200 {
+		t.Fatalf("after panics, GET /similar?track=a = %d, want 200", w.Code)
+	}
+	if got := counterValue(t, reg, "soundalike_http_panics_total", nil); got != 2 {
+		t.Errorf("soundalike_http_panics_total = %v, want 2", got)
+	}
+	if got := counterValue(t, reg, "soundalike_http_requests_total", map[string]string{"route": "/similar", "status": "500"}); got != 2 {
+		t.Errorf(`soundalike_http_requests_total{route="/similar",status="500"} = %v, want 2`, got)
+	}
+	if !strings.Contains(logs.String(), `"msg":"panic recovered"`) || !strings.Contains(logs.String(), "fake: boom") || !strings.Contains(logs.String(), "goroutine") {
+		t.Errorf("logs = %s, want the recovered panic with its value and stack", logs.String())
+	}
+}
+
+// counterValue returns the value of the counter (or histogram count)
+// name{labels}, or -1 when there is no such series.
+func counterValue(t *testing.T, g prometheus.Gatherer, name string, labels map[string]string) float64 {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	metric:
+		for _, m := range mf.GetMetric() {
+			for k, v := range labels {
+				found := false
+				for _, lp := range m.GetLabel() {
+					found = found || lp.GetName() == k && lp.GetValue() == v
+				}
+				if !found {
+					continue metric
+				}
+			}
+			switch {
+			case m.Counter != nil:
+				return m.GetCounter().GetValue()
+			case m.Gauge != nil:
+				return m.GetGauge().GetValue()
+			case m.Histogram != nil:
+				return float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	return -1
+}
+
+func TestMetrics(t *testing.T) {
+	f := newFake()
+	h := server.New(f, nil)
+	for _, target := range []string{"/similar?track=a", "/similar?track=a", "/similar?track=nope", "/tracks/a", "/tracks/x1", "/nope/deeper"} {
+		do(t, h, "GET", target, "")
+	}
+	w := do(t, h, "GET", "/metrics", "")
+	if w.Code != 200 {
+		t.Fatalf("GET /metrics = %d, want 200", w.Code)
+	}
+	body := w.Body.String()
+	for _, want := range []string{
+		`soundalike_http_requests_total{method="GET",route="/similar",status="200"} 2`,
+		`soundalike_http_requests_total{method="GET",route="/similar",status="404"} 1`,
+		`soundalike_http_requests_total{method="GET",route="/tracks/:id",status="200"} 2`,
+		`soundalike_http_requests_total{method="GET",route="unmatched",status="404"} 1`,
+		`soundalike_http_request_duration_seconds_bucket{method="GET",route="/similar",status="200",le="0.001"}`,
+		`soundalike_http_request_duration_seconds_count{method="GET",route="/similar",status="200"} 2`,
+		`soundalike_http_panics_total 0`,
+		`soundalike_index_size 30`,
+		`soundalike_catalogue_tracks 30`,
+		`soundalike_generation 7`,
+		`soundalike_model_info{version="v1"} 1`,
+		`go_goroutines`,
+		`process_resident_memory_bytes`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("GET /metrics lacks %s", want)
+		}
+	}
+	for _, raw := range []string{`route="/tracks/a"`, `/nope/deeper`, `track=`} {
+		if strings.Contains(body, raw) {
+			t.Errorf("GET /metrics has a raw URL label %s, want route patterns only", raw)
+		}
+	}
+}
+
+// Two servers on one registry share the metrics instead of panicking.
+func TestMetricsSharedRegisterer(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	a := server.New(newFake(), &server.Options{Registerer: reg})
+	b := server.New(newFake(), &server.Options{Registerer: reg})
+	do(t, a, "GET", "/healthz", "")
+	do(t, b, "GET", "/healthz", "")
+	if got := counterValue(t, reg, "soundalike_http_requests_total", map[string]string{"route": "/healthz"}); got != 2 {
+		t.Errorf("requests to /healthz = %v, want 2", got)
+	}
+}
+
+// The access log names method, route, status, duration and a client IP
+// that X-Forwarded-For cannot spoof unless the peer is a trusted proxy.
+func TestAccessLogClientIP(t *testing.T) {
+	cases := []struct {
+		name    string
+		trusted []string
+		remote  string
+		xff     string
+		want    string
+	}{
+		{"given no trusted proxies, when a client sends X-Forwarded-For, expect the peer address", nil, "203.0.113.5:4321", "1.2.3.4", "203.0.113.5"},
+		{"given no trusted proxies, when a loopback peer sends X-Forwarded-For, expect the peer address", nil, "127.0.0.1:4321", "1.2.3.4", "127.0.0.1"},
+		{"given no trusted proxies, when a private-network peer sends X-Forwarded-For, expect the peer address", nil, "10.1.2.3:4321", "1.2.3.4", "10.1.2.3"},
+		{"given a trusted proxy, when it forwards a client, expect the client", []string{"10.0.0.0/8"}, "10.1.2.3:4321", "1.2.3.4", "1.2.3.4"},
+		{"given a trusted proxy, when the client prepends a forged hop, expect the nearest untrusted hop", []string{"10.0.0.0/8"}, "10.1.2.3:4321", "6.6.6.6, 1.2.3.4", "1.2.3.4"},
+		{"given a trusted proxy, when an untrusted peer sends X-Forwarded-For, expect the peer address", []string{"10.0.0.0/8"}, "203.0.113.5:4321", "1.2.3.4", "203.0.113.5"},
+		{"given a trusted IPv6 proxy, when it forwards a client, expect the client", []string{"fd00::/8"}, "[fd00::1]:4321", "2001:db8::7", "2001:db8::7"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			opts := &server.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
+			for _, p := range tc.trusted {
+				opts.TrustedProxies = append(opts.TrustedProxies, mustPrefix(t, p))
+			}
+			h := server.New(newFake(), opts)
+			req := httptest.NewRequestWithContext(t.Context(), "GET", "/tracks/a", nil)
+			req.RemoteAddr = tc.remote
+			req.Header.Set("X-Forwarded-For", tc.xff)
+			h.ServeHTTP(httptest.NewRecorder(), req)
+
+			var rec map[string]any
+			if err := json.Unmarshal(logs.Bytes(), &rec); err != nil {
+				t.Fatalf("access log %q: %v", logs.String(), err)
+			}
+			if rec["client_ip"] != tc.want {
+				t.Errorf("client_ip = %v, want %s", rec["client_ip"], tc.want)
+			}
+			for k, v := range map[string]any{"msg": "request", "method": "GET", "route": "/tracks/:id", "path": "/tracks/a", "status": 200.0} {
+				if rec[k] != v {
+					t.Errorf("access log %s = %v, want %v", k, rec[k], v)
+				}
+			}
+			if _, ok := rec["duration"].(float64); !ok {
+				t.Errorf("access log duration = %v, want a number", rec["duration"])
+			}
+		})
+	}
+}
+
+func mustPrefix(t *testing.T, s string) netip.Prefix {
+	t.Helper()
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// registererOnly hides the Gatherer side of a registry.
+type registererOnly struct{ prometheus.Registerer }
+
+// Given a Registerer that is not a Gatherer and an explicit Gatherer, when
+// GET /metrics, expect the Gatherer's metrics, including the server's.
+func TestMetricsExplicitGatherer(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	h := server.New(newFake(), &server.Options{Registerer: registererOnly{reg}, Gatherer: reg})
+	do(t, h, "GET", "/healthz", "")
+	w := do(t, h, "GET", "/metrics", "")
+	if w.Code != 200 || !strings.Contains(w.Body.String(), `soundalike_http_requests_total{method="GET",route="/healthz",status="200"} 1`) {
+		t.Errorf("GET /metrics = %d, want the healthz request counted:\n%.2000s", w.Code, w.Body)
+	}
+	if strings.Contains(w.Body.String(), "go_goroutines") {
+		t.Error("GET /metrics has the runtime collectors, want only what the caller's registry holds")
+	}
+}

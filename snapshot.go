@@ -1,0 +1,317 @@
+package soundalike
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"math"
+	"os"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/audotics/soundalike/embedder"
+	"github.com/audotics/soundalike/index"
+	"github.com/audotics/soundalike/storage"
+)
+
+// snapshot is what an Engine serves: immutable once published.
+type snapshot struct {
+	gen       uint64
+	tracks    []Track // by node id; a zero Track (empty ID) where a node is free
+	byID      map[TrackID]uint32
+	songKey   []uint64 // by node: hash of normalised name + artists, 0 = unknown
+	featKey   []uint64 // by node: hash of the eleven features
+	model     *embedder.Model
+	modelInfo ModelInfo
+	graph     *index.HNSW
+	indexMeta indexMeta
+	fileStamp fileStamp
+}
+
+// indexMeta is the metadata document stored with every index.
+type indexMeta struct {
+	Model      string        `json:"model"`
+	Dim        int           `json:"dim"`
+	Params     index.Options `json:"params"`
+	Tracks     int           `json:"tracks"`
+	Created    time.Time     `json:"created"`
+	CatalogSeq uint64        `json:"catalog_seq"`
+}
+
+// fileStamp is the cheap change check a Detached engine polls.
+type fileStamp struct {
+	size  int64
+	mtime time.Time
+}
+
+func stampOf(path string) fileStamp {
+	st, err := os.Stat(path)
+	if err != nil {
+		return fileStamp{}
+	}
+	return fileStamp{st.Size(), st.ModTime()}
+}
+
+var hashSeed = maphash.MakeSeed()
+
+// normalizeText folds case, drops punctuation and collapses spaces, so that
+// "Don't Start Now" and "dont start now" compare equal.
+func normalizeText(s string) string {
+	var b strings.Builder
+	space := false
+	for _, r := range strings.ToLower(s) {
+		switch {
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			if space && b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			space = false
+			b.WriteRune(r)
+		case unicode.IsSpace(r) || r == '-' || r == '_' || r == '/':
+			space = true
+		}
+	}
+	return b.String()
+}
+
+func songKeyOf(t *Track) uint64 {
+	name := normalizeText(t.Name)
+	if name == "" {
+		return 0
+	}
+	var h maphash.Hash
+	h.SetSeed(hashSeed)
+	h.WriteString(name)
+	for _, a := range t.Artists {
+		h.WriteByte(0)
+		h.WriteString(normalizeText(a))
+	}
+	return h.Sum64() | 1 // never 0
+}
+
+func featKeyOf(f *Features) uint64 {
+	var h maphash.Hash
+	h.SetSeed(hashSeed)
+	var buf [8]byte
+	for _, v := range f.Values() {
+		bits := math.Float64bits(v)
+		for i := range buf {
+			buf[i] = byte(bits >> (8 * i))
+		}
+		h.Write(buf[:])
+	}
+	return h.Sum64()
+}
+
+// loadSnapshot reads a complete snapshot in one read transaction: the
+// catalogue, the current index and the model that built it. built, when
+// not nil, is the index just written by this process: it is used instead of
+// decoding the stored copy.
+func loadSnapshot(tx *storage.Tx, built *index.HNSW) (*snapshot, error) {
+	s := &snapshot{gen: tx.Generation(), byID: make(map[TrackID]uint32, tx.Counts().Tracks)}
+	err := tx.ForEachTrack(func(en storage.TrackEntry) error {
+		n := int(en.Node)
+		if n >= len(s.tracks) {
+			grow := max(n+1, 2*len(s.tracks), 1024)
+			s.tracks = append(s.tracks, make([]Track, grow-len(s.tracks))...)
+		}
+		t := &s.tracks[n]
+		t.ID = TrackID(en.ID)
+		if err := decodeTrack(en.Data, t); err != nil {
+			return fmt.Errorf("track %s: %w", en.ID, err)
+		}
+		s.byID[t.ID] = en.Node
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.songKey = make([]uint64, len(s.tracks))
+	s.featKey = make([]uint64, len(s.tracks))
+	for i := range s.tracks {
+		if s.tracks[i].ID != "" {
+			s.songKey[i] = songKeyOf(&s.tracks[i])
+			s.featKey[i] = featKeyOf(&s.tracks[i].Features)
+		}
+	}
+	// Serve the index with the model that built it, even when a newer model
+	// has been trained since: the next reindex moves both forward together.
+	err = tx.ReadIndex(func(ii storage.IndexInfo, r io.Reader) error {
+		if err := json.Unmarshal(ii.Meta, &s.indexMeta); err != nil {
+			return fmt.Errorf("index metadata: %w", err)
+		}
+		if built != nil {
+			s.graph = built
+			return nil
+		}
+		g, err := index.Read(r)
+		if err != nil {
+			return fmt.Errorf("index: %w; run `soundalike reindex --full`", err)
+		}
+		s.graph = g
+		return nil
+	})
+	if err != nil && !errors.Is(err, storage.ErrNoIndex) {
+		return nil, err
+	}
+	var version uint64
+	if s.graph != nil {
+		if version, err = ParseModelVersion(s.indexMeta.Model); err != nil {
+			return nil, fmt.Errorf("index metadata: %w", err)
+		}
+	}
+	m, info, err := loadModelTx(tx, version)
+	switch {
+	case errors.Is(err, ErrNoModel):
+		s.graph = nil
+		return s, nil
+	case err != nil:
+		return nil, err
+	}
+	s.model, s.modelInfo = m, info
+	if s.graph == nil {
+		return s, nil
+	}
+	s.modelInfo.IndexSize = s.graph.Len()
+	return s, nil
+}
+
+// loadFrom loads and publishes a snapshot from an open database.
+func (e *Engine) loadFrom(db *storage.DB, built *index.HNSW) error {
+	stamp := stampOf(e.path)
+	var s *snapshot
+	err := db.View(func(tx *storage.Tx) (err error) {
+		s, err = loadSnapshot(tx, built)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("load %s: %w", e.path, err)
+	}
+	s.fileStamp = stamp
+	e.snap.Store(s)
+	return nil
+}
+
+// Reload loads a new snapshot if the database changed since the last one,
+// and reports whether it did. Queries keep running on the old snapshot
+// until the new one is complete, then switch atomically.
+func (e *Engine) Reload(ctx context.Context) (bool, error) {
+	e.loadMu.Lock()
+	defer e.loadMu.Unlock()
+	old := e.snap.Load()
+	if e.db != nil {
+		g, err := e.db.Generation()
+		if err != nil {
+			return false, err
+		}
+		if old != nil && g == old.gen {
+			return false, nil
+		}
+		return true, e.loadFrom(e.db, nil)
+	}
+	if old != nil && stampOf(e.path) == old.fileStamp {
+		return false, nil
+	}
+	db, err := e.openDB(true)
+	if err != nil {
+		return false, err
+	}
+	defer db.Close()
+	g, err := db.Generation()
+	if err != nil {
+		return false, err
+	}
+	if old != nil && g == old.gen {
+		// Touched but unchanged: remember the stamp to skip the next open.
+		cp := *old
+		cp.fileStamp = stampOf(e.path)
+		e.snap.Store(&cp)
+		return false, nil
+	}
+	return true, e.loadFrom(db, nil)
+}
+
+// Watch calls Reload every interval until ctx is done, logging failures
+// (a writer holding the lock just means "try again next tick").
+func (e *Engine) Watch(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			changed, err := e.Reload(ctx)
+			if err != nil {
+				if !errors.Is(err, storage.ErrLocked) {
+					e.opts.Logger.Warn("reload failed; still serving the previous snapshot", "err", err)
+				}
+				continue
+			}
+			if changed {
+				st := e.Stats()
+				e.opts.Logger.Info("reloaded", "generation", st.Generation, "model", st.ModelVersion, "indexed", st.Indexed)
+			}
+		}
+	}
+}
+
+// Stats describes the snapshot being served.
+func (e *Engine) Stats() Stats {
+	s := e.current()
+	if s == nil {
+		return Stats{}
+	}
+	st := Stats{Tracks: len(s.byID), Generation: s.gen}
+	if s.model != nil {
+		st.ModelVersion = s.modelInfo.Version
+	}
+	if s.graph != nil {
+		st.Indexed = s.graph.Len()
+	}
+	return st
+}
+
+// Ready reports whether the engine can answer similarity queries: nil, or
+// ErrNoModel / ErrNoIndex naming the command to run.
+func (e *Engine) Ready() error {
+	_, err := e.ready()
+	return err
+}
+
+func (e *Engine) ready() (*snapshot, error) {
+	s := e.current()
+	switch {
+	case s == nil || s.model == nil:
+		return nil, ErrNoModel
+	case s.graph == nil:
+		return nil, ErrNoIndex
+	}
+	return s, nil
+}
+
+// current returns the published snapshot. An attached engine loads it on
+// first use, so commands that never query (import, train) never pay for
+// decoding the index.
+func (e *Engine) current() *snapshot {
+	if s := e.snap.Load(); s != nil || e.db == nil {
+		return s
+	}
+	if _, err := e.Reload(context.Background()); err != nil {
+		e.opts.Logger.Warn("loading the catalogue, model and index failed", "err", err)
+	}
+	return e.snap.Load()
+}
+
+// Model describes the model being served.
+func (e *Engine) Model(ctx context.Context) (ModelInfo, error) {
+	s := e.current()
+	if s == nil || s.model == nil {
+		return ModelInfo{}, ErrNoModel
+	}
+	return s.modelInfo, nil
+}

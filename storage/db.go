@@ -1,0 +1,271 @@
+// Package storage is soundalike's bbolt schema: one database file holding
+// the catalogue, the interactions, model versions and persisted indexes.
+//
+// It is a leaf: it deals in ids, byte slices and integers, and the root
+// package owns the encoding of its own types. That keeps the import graph
+// one-way (soundalike → storage → bbolt) while letting soundalike.Open take
+// a path.
+//
+// # Layout (schema version 1)
+//
+//	meta          magic, schema, generation, counters, current model/index
+//	tracks        track id → [seq u64][node u32][root-encoded track]
+//	nodes         node u32 → track id
+//	deleted       node u32 → seq u64 (tombstones since the last reindex)
+//	interactions  uvarint-prefixed user, track, action + ts i64 → ""
+//	users         user → interaction count (uvarint)
+//	models        version u64 → bucket {blob, meta}
+//	indexes       id u64 → bucket {meta, chunks: u32 → [crc32c u32][bytes]}
+//
+// Every committed write increments the generation, so a reader (a serving
+// process) can tell cheaply whether anything changed.
+package storage
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// SchemaVersion is the version of the layout this package reads and writes.
+const SchemaVersion = 1
+
+const magic = "soundalike"
+
+var (
+	bucketMeta         = []byte("meta")
+	bucketTracks       = []byte("tracks")
+	bucketNodes        = []byte("nodes")
+	bucketDeleted      = []byte("deleted")
+	bucketInteractions = []byte("interactions")
+	bucketUsers        = []byte("users")
+	bucketModels       = []byte("models")
+	bucketIndexes      = []byte("indexes")
+
+	allBuckets = [][]byte{bucketMeta, bucketTracks, bucketNodes, bucketDeleted,
+		bucketInteractions, bucketUsers, bucketModels, bucketIndexes}
+
+	keyMagic        = []byte("magic")
+	keySchema       = []byte("schema")
+	keyGeneration   = []byte("generation")
+	keyNextNode     = []byte("next_node")
+	keyCatalogSeq   = []byte("catalog_seq")
+	keyNTracks      = []byte("n_tracks")
+	keyNInteract    = []byte("n_interactions")
+	keyNUsers       = []byte("n_users")
+	keyCurrentModel = []byte("current_model")
+	keyNextModel    = []byte("next_model")
+	keyCurrentIndex = []byte("current_index")
+	keyNextIndex    = []byte("next_index")
+)
+
+// Errors returned by Open.
+var (
+	// ErrLocked: another process holds the database.
+	ErrLocked = errors.New("database is locked by another process")
+	// ErrNotSoundalike: the file is not a soundalike database.
+	ErrNotSoundalike = errors.New("not a soundalike database")
+	// ErrSchema: the file has a schema version this build does not know.
+	ErrSchema = errors.New("unknown schema version")
+	// ErrNoDatabase: a read-only open of a file that does not exist.
+	ErrNoDatabase = errors.New("no database")
+)
+
+// Options configure Open. The zero value means the documented defaults.
+type Options struct {
+	// Timeout is how long Open waits for another process's lock before it
+	// fails with ErrLocked. Default 1s.
+	Timeout time.Duration
+	// ReadOnly opens with a shared lock; writes fail. The file must exist.
+	ReadOnly bool
+	// Mode is the permission of a new file. Default 0600.
+	Mode os.FileMode
+	// NoSync skips fsync on commit: for tests and benchmarks only.
+	NoSync bool
+}
+
+// DB is an open soundalike database. It is safe for concurrent use; bbolt
+// allows many readers and one writer at a time within the process, and one
+// writing process at a time across processes.
+type DB struct {
+	bolt *bolt.DB
+	path string
+}
+
+// Open opens or creates the database at path. A file that is not a
+// soundalike database, or has an unknown schema version, is refused without
+// being modified.
+func Open(path string, opts *Options) (*DB, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = time.Second
+	}
+	if o.Mode == 0 {
+		o.Mode = 0o600
+	}
+	st, statErr := os.Stat(path)
+	if statErr != nil && !errors.Is(statErr, os.ErrNotExist) {
+		return nil, fmt.Errorf("open %s: %w", path, statErr)
+	}
+	exists := statErr == nil
+	if !exists && o.ReadOnly {
+		return nil, fmt.Errorf("open %s: %w there yet: run `soundalike import` first", path, ErrNoDatabase)
+	}
+	if exists && st.IsDir() {
+		return nil, fmt.Errorf("open %s: is a directory, want a database file", path)
+	}
+	if exists && st.Size() > 0 && st.Size() < 4096 {
+		return nil, fmt.Errorf("open %s: %w (file too small to be a bbolt database)", path, ErrNotSoundalike)
+	}
+	bdb, err := bolt.Open(path, o.Mode, &bolt.Options{
+		Timeout:      o.Timeout,
+		ReadOnly:     o.ReadOnly,
+		NoSync:       o.NoSync,
+		FreelistType: bolt.FreelistMapType,
+		// Map 256 MiB up front (address space, not file size): each time a
+		// write transaction outgrows the mapping, bbolt remaps and copies
+		// every key and value it holds in memory to the heap, which made
+		// a large import allocate ~70 objects a row.
+		InitialMmapSize: 256 << 20,
+	})
+	if err != nil {
+		switch {
+		case errors.Is(err, berrors.ErrTimeout):
+			return nil, fmt.Errorf("open %s: %w (waited %v; another import, train or reindex is running, or a server is reloading): try again when it has finished", path, ErrLocked, o.Timeout)
+		case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum):
+			return nil, fmt.Errorf("open %s: %w (%v)", path, ErrNotSoundalike, err)
+		}
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db := &DB{bolt: bdb, path: path}
+	if err := db.init(o.ReadOnly); err != nil {
+		bdb.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// init checks the magic and schema of an existing file, or lays out a new
+// one. A file with buckets but no magic is foreign and left untouched.
+func (db *DB) init(readOnly bool) error {
+	check := func(tx *bolt.Tx) (fresh bool, err error) {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil {
+			empty := true
+			tx.ForEach(func([]byte, *bolt.Bucket) error { empty = false; return nil })
+			if !empty {
+				return false, fmt.Errorf("%w: it is a bbolt database without soundalike's meta bucket", ErrNotSoundalike)
+			}
+			return true, nil
+		}
+		if string(meta.Get(keyMagic)) != magic {
+			return false, fmt.Errorf("%w: bad magic in the meta bucket", ErrNotSoundalike)
+		}
+		v := meta.Get(keySchema)
+		if len(v) != 4 {
+			return false, fmt.Errorf("%w: no schema version", ErrNotSoundalike)
+		}
+		if s := binary.BigEndian.Uint32(v); s != SchemaVersion {
+			return false, fmt.Errorf("%w %d: this soundalike reads schema %d; use a soundalike release that matches the file", ErrSchema, s, SchemaVersion)
+		}
+		return false, nil
+	}
+	var fresh bool
+	if err := db.bolt.View(func(tx *bolt.Tx) (err error) { fresh, err = check(tx); return err }); err != nil {
+		return err
+	}
+	if !fresh {
+		if !readOnly {
+			return db.bolt.Update(dropPendingIndexes)
+		}
+		return nil
+	}
+	if readOnly {
+		return fmt.Errorf("%w: the file is empty", ErrNotSoundalike)
+	}
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		var s [4]byte
+		binary.BigEndian.PutUint32(s[:], SchemaVersion)
+		if err := meta.Put(keyMagic, []byte(magic)); err != nil {
+			return err
+		}
+		if err := meta.Put(keySchema, s[:]); err != nil {
+			return err
+		}
+		return putU64(meta, keyGeneration, 1)
+	})
+}
+
+// Close releases the database file and its lock.
+func (db *DB) Close() error { return db.bolt.Close() }
+
+// Path returns the file the database was opened from.
+func (db *DB) Path() string { return db.path }
+
+// View runs fn in a read-only transaction.
+func (db *DB) View(fn func(*Tx) error) error {
+	return db.bolt.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx}) })
+}
+
+// Update runs fn in a read-write transaction. If fn returns an error,
+// nothing it wrote is kept. On success the generation is incremented.
+func (db *DB) Update(fn func(*Tx) error) error {
+	return db.bolt.Update(func(btx *bolt.Tx) error {
+		tx := &Tx{tx: btx}
+		if err := fn(tx); err != nil {
+			return err
+		}
+		if err := tx.flush(); err != nil {
+			return err
+		}
+		return tx.bumpGeneration()
+	})
+}
+
+// Generation returns the database's generation: it changes with every
+// committed write.
+func (db *DB) Generation() (uint64, error) {
+	var g uint64
+	err := db.View(func(tx *Tx) error { g = tx.Generation(); return nil })
+	return g, err
+}
+
+func getU64(b *bolt.Bucket, k []byte) uint64 {
+	v := b.Get(k)
+	if len(v) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}
+
+func putU64(b *bolt.Bucket, k []byte, v uint64) error {
+	var buf [8]byte
+	binary.BigEndian.PutUint64(buf[:], v)
+	return b.Put(k, buf[:])
+}
+
+func u64key(v uint64) []byte {
+	var buf [8]byte
+	binary.BigEndian.PutUint64(buf[:], v)
+	return buf[:]
+}
+
+func u32key(v uint32) []byte {
+	var buf [4]byte
+	binary.BigEndian.PutUint32(buf[:], v)
+	return buf[:]
+}

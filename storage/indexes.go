@@ -1,0 +1,211 @@
+package storage
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+var (
+	keyPending    = []byte("pending")
+	keyChunks     = []byte("chunks")
+	keyIndexSeq   = []byte("catalog_seq")
+	batchBytes    = 64 << 20 // index bytes committed per write transaction
+	errIndexAbort = errors.New("index write aborted")
+)
+
+// ErrNoIndex: no index has been stored yet.
+var ErrNoIndex = errors.New("no index stored")
+
+// IndexInfo describes the current index.
+type IndexInfo struct {
+	ID         uint64
+	CatalogSeq uint64 // the catalogue seq the index reflects
+	Meta       []byte // the caller's metadata document
+}
+
+// WriteIndex stores a new index and makes it current in one atomic switch.
+//
+// write streams the index's bytes; they are cut into checksummed chunks and
+// committed in bounded batches under a pending entry that no reader sees.
+// Only the last transaction makes the new index current, drops the old one
+// and clears the tombstones it has absorbed (those up to catalogSeq). A
+// failure or crash at any point before that leaves the previous index
+// current; a pending entry left by a crash is removed the next time the
+// database is opened for writing.
+func (db *DB) WriteIndex(meta []byte, catalogSeq uint64, write func(w io.Writer) error) (id uint64, err error) {
+	err = db.bolt.Update(func(btx *bolt.Tx) error {
+		m := btx.Bucket(bucketMeta)
+		id = getU64(m, keyNextIndex) + 1
+		if err := putU64(m, keyNextIndex, id); err != nil {
+			return err
+		}
+		b, err := btx.Bucket(bucketIndexes).CreateBucket(u64key(id))
+		if err != nil {
+			return err
+		}
+		if err := b.Put(keyPending, []byte{1}); err != nil {
+			return err
+		}
+		_, err = b.CreateBucket(keyChunks)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("write index: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			db.bolt.Update(func(btx *bolt.Tx) error {
+				return btx.Bucket(bucketIndexes).DeleteBucket(u64key(id))
+			})
+		}
+	}()
+
+	type kv struct {
+		seq  uint32
+		data []byte
+	}
+	var batch []kv
+	size := 0
+	commit := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := db.bolt.Update(func(btx *bolt.Tx) error {
+			b := btx.Bucket(bucketIndexes).Bucket(u64key(id))
+			if b == nil || b.Get(keyPending) == nil {
+				return errIndexAbort
+			}
+			cb := b.Bucket(keyChunks)
+			cb.FillPercent = 1.0 // keys only ever increase
+			for _, c := range batch {
+				if err := cb.Put(u32key(c.seq), c.data); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		batch, size = batch[:0], 0
+		return err
+	}
+	w := &chunkWriter{put: func(seq uint32, chunk []byte) error {
+		batch = append(batch, kv{seq, append([]byte(nil), chunk...)})
+		size += len(chunk)
+		if size >= batchBytes {
+			return commit()
+		}
+		return nil
+	}}
+	if err := write(w); err != nil {
+		return 0, fmt.Errorf("write index: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return 0, fmt.Errorf("write index: %w", err)
+	}
+	if err := commit(); err != nil {
+		return 0, fmt.Errorf("write index: %w", err)
+	}
+	err = db.Update(func(tx *Tx) error {
+		btx := tx.tx
+		idx := btx.Bucket(bucketIndexes)
+		b := idx.Bucket(u64key(id))
+		if err := b.Put(keyMeta, meta); err != nil {
+			return err
+		}
+		if err := putU64(b, keyIndexSeq, catalogSeq); err != nil {
+			return err
+		}
+		if err := b.Delete(keyPending); err != nil {
+			return err
+		}
+		var old [][]byte
+		idx.ForEachBucket(func(k []byte) error {
+			if binary.BigEndian.Uint64(k) != id {
+				old = append(old, append([]byte(nil), k...))
+			}
+			return nil
+		})
+		for _, k := range old {
+			if err := idx.DeleteBucket(k); err != nil {
+				return err
+			}
+		}
+		if err := putU64(tx.meta(), keyCurrentIndex, id); err != nil {
+			return err
+		}
+		return tx.clearDeleted(catalogSeq)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("write index: switch: %w", err)
+	}
+	return id, nil
+}
+
+func (tx *Tx) clearDeleted(upTo uint64) error {
+	b := tx.tx.Bucket(bucketDeleted)
+	var drop [][]byte
+	b.ForEach(func(k, v []byte) error {
+		if len(v) == 8 && binary.BigEndian.Uint64(v) <= upTo {
+			drop = append(drop, append([]byte(nil), k...))
+		}
+		return nil
+	})
+	for _, k := range drop {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CurrentIndex returns the current index's description.
+func (tx *Tx) CurrentIndex() (IndexInfo, bool) {
+	id := getU64(tx.meta(), keyCurrentIndex)
+	if id == 0 {
+		return IndexInfo{}, false
+	}
+	b := tx.tx.Bucket(bucketIndexes).Bucket(u64key(id))
+	if b == nil {
+		return IndexInfo{}, false
+	}
+	return IndexInfo{ID: id, CatalogSeq: getU64(b, keyIndexSeq), Meta: b.Get(keyMeta)}, true
+}
+
+// ReadIndex streams the current index to fn inside a read transaction. The
+// reader checks every chunk's checksum; fn must not keep it after
+// returning.
+func (tx *Tx) ReadIndex(fn func(info IndexInfo, r io.Reader) error) error {
+	info, ok := tx.CurrentIndex()
+	if !ok {
+		return ErrNoIndex
+	}
+	cb := tx.tx.Bucket(bucketIndexes).Bucket(u64key(info.ID)).Bucket(keyChunks)
+	if cb == nil {
+		return fmt.Errorf("index %d: no chunks: the stored index is corrupt; run `soundalike reindex --full`", info.ID)
+	}
+	return fn(info, newChunkReader(cb))
+}
+
+// dropPendingIndexes removes index entries left pending by a crashed write.
+func dropPendingIndexes(btx *bolt.Tx) error {
+	idx := btx.Bucket(bucketIndexes)
+	if idx == nil {
+		return nil
+	}
+	var drop [][]byte
+	idx.ForEachBucket(func(k []byte) error {
+		if idx.Bucket(k).Get(keyPending) != nil {
+			drop = append(drop, append([]byte(nil), k...))
+		}
+		return nil
+	})
+	for _, k := range drop {
+		if err := idx.DeleteBucket(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,404 @@
+package storage
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Tx is a transaction. Byte slices it returns are valid only until the
+// transaction ends: copy what you keep.
+type Tx struct {
+	tx *bolt.Tx
+
+	// Writes to the two big buckets, tracks and interactions, wait here
+	// and are written in key order by flush, before commit or any scan.
+	// bbolt splits nodes only at commit, so puts in random key order into
+	// one large transaction memmove ever larger leaves (quadratic): the
+	// import was 10x slower that way. A nil value is a pending delete.
+	pendTracks map[string][]byte
+	pendInter  map[string][]byte
+
+	// scope numbers the sources of this transaction (see NewSource).
+	scope uint64
+
+	// The catalogue's counters, read once and written by flush: every
+	// row of an import moves several of them.
+	ctr [numCounters]struct {
+		v             uint64
+		loaded, dirty bool
+	}
+}
+
+// The counters Tx caches, indexes into Tx.ctr and counterKeys.
+const (
+	cNextNode = iota
+	cNTracks
+	cCatalogSeq
+	cNUsers
+	cNInteract
+	numCounters
+)
+
+var counterKeys = [numCounters][]byte{keyNextNode, keyNTracks, keyCatalogSeq, keyNUsers, keyNInteract}
+
+func (tx *Tx) counter(c int) uint64 {
+	if e := &tx.ctr[c]; !e.loaded {
+		e.v, e.loaded = getU64(tx.meta(), counterKeys[c]), true
+	}
+	return tx.ctr[c].v
+}
+
+func (tx *Tx) setCounter(c int, v uint64) {
+	tx.ctr[c].v, tx.ctr[c].loaded, tx.ctr[c].dirty = v, true, true
+}
+
+// flush writes the pending puts in key order.
+func (tx *Tx) flush() error {
+	if err := flushSorted(tx.tx.Bucket(bucketTracks), tx.pendTracks); err != nil {
+		return err
+	}
+	if err := flushSorted(tx.tx.Bucket(bucketInteractions), tx.pendInter); err != nil {
+		return err
+	}
+	tx.pendTracks, tx.pendInter = nil, nil
+	for c := range tx.ctr {
+		if e := &tx.ctr[c]; e.dirty {
+			if err := putU64(tx.meta(), counterKeys[c], e.v); err != nil {
+				return err
+			}
+			e.dirty = false
+		}
+	}
+	return nil
+}
+
+func flushSorted(b *bolt.Bucket, m map[string][]byte) error {
+	type kv struct {
+		k string
+		v []byte
+	}
+	all := make([]kv, 0, len(m))
+	for k, v := range m {
+		all = append(all, kv{k, v})
+	}
+	slices.SortFunc(all, func(a, b kv) int { return strings.Compare(a.k, b.k) })
+	for _, e := range all {
+		var err error
+		if e.v == nil {
+			err = b.Delete([]byte(e.k))
+		} else {
+			err = b.Put([]byte(e.k), e.v)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// trackValue returns the stored (or pending) value of a track.
+func (tx *Tx) trackValue(id string) []byte {
+	if v, ok := tx.pendTracks[id]; ok {
+		return v
+	}
+	return tx.tx.Bucket(bucketTracks).Get([]byte(id))
+}
+
+// present is the value of set-like keys (bbolt's Get cannot tell an empty
+// value from a missing key).
+var present = []byte{1}
+
+// ErrUnknownTrack: an interaction refers to a track that is not stored.
+var ErrUnknownTrack = errors.New("unknown track")
+
+func (tx *Tx) meta() *bolt.Bucket { return tx.tx.Bucket(bucketMeta) }
+
+// Writable reports whether tx can write.
+func (tx *Tx) Writable() bool { return tx.tx.Writable() }
+
+// Generation returns the generation the transaction sees.
+func (tx *Tx) Generation() uint64 { return getU64(tx.meta(), keyGeneration) }
+
+func (tx *Tx) bumpGeneration() error {
+	m := tx.meta()
+	return putU64(m, keyGeneration, getU64(m, keyGeneration)+1)
+}
+
+// CatalogSeq returns the catalogue's change sequence: every track write or
+// delete takes the next value, so "changed since S" is "seq > S".
+func (tx *Tx) CatalogSeq() uint64 { return tx.counter(cCatalogSeq) }
+
+// Counts are the sizes of the catalogue.
+type Counts struct {
+	Tracks       int
+	Users        int
+	Interactions int
+}
+
+// Counts returns the catalogue's sizes, kept as counters (O(1)).
+func (tx *Tx) Counts() Counts {
+	return Counts{
+		Tracks:       int(tx.counter(cNTracks)),
+		Users:        int(tx.counter(cNUsers)),
+		Interactions: int(tx.counter(cNInteract)),
+	}
+}
+
+func (tx *Tx) addCounter(c int, d int64) error {
+	tx.setCounter(c, uint64(int64(tx.counter(c))+d))
+	return nil
+}
+
+// trackHeader is the storage-owned prefix of a track value.
+const trackHeader = 12 // seq u64, node u32
+
+// Track returns the stored bytes and node id of a track.
+func (tx *Tx) Track(id string) (node uint32, data []byte, ok bool) {
+	v := tx.trackValue(id)
+	if len(v) < trackHeader {
+		return 0, nil, false
+	}
+	return binary.BigEndian.Uint32(v[8:12]), v[trackHeader:], true
+}
+
+// TrackByNode returns the track stored under a node id.
+func (tx *Tx) TrackByNode(node uint32) (id string, data []byte, ok bool) {
+	idb := tx.tx.Bucket(bucketNodes).Get(u32key(node))
+	if idb == nil {
+		return "", nil, false
+	}
+	_, data, ok = tx.Track(string(idb))
+	return string(idb), data, ok
+}
+
+// PutTrack stores data as the track id. A new track gets the next node id;
+// a known one keeps its node. When data equals what is stored nothing is
+// written and changed is false.
+func (tx *Tx) PutTrack(id string, data []byte) (node uint32, added, changed bool, err error) {
+	if id == "" {
+		return 0, false, false, errors.New("put track: empty id")
+	}
+	old := tx.trackValue(id)
+	if len(old) >= trackHeader {
+		node = binary.BigEndian.Uint32(old[8:12])
+		if bytes.Equal(old[trackHeader:], data) {
+			return node, false, false, nil
+		}
+	} else {
+		next := tx.counter(cNextNode)
+		if next > 1<<32-1 {
+			return 0, false, false, errors.New("put track: more than 2^32 tracks")
+		}
+		node = uint32(next)
+		tx.setCounter(cNextNode, next+1)
+		if err := tx.tx.Bucket(bucketNodes).Put(u32key(node), []byte(id)); err != nil {
+			return 0, false, false, err
+		}
+		// A node that comes back is no longer deleted.
+		if err := tx.tx.Bucket(bucketDeleted).Delete(u32key(node)); err != nil {
+			return 0, false, false, err
+		}
+		if err := tx.addCounter(cNTracks, 1); err != nil {
+			return 0, false, false, err
+		}
+		added = true
+	}
+	seq := tx.counter(cCatalogSeq) + 1
+	tx.setCounter(cCatalogSeq, seq)
+	v := make([]byte, trackHeader+len(data))
+	binary.BigEndian.PutUint64(v[0:8], seq)
+	binary.BigEndian.PutUint32(v[8:12], node)
+	copy(v[trackHeader:], data)
+	if tx.pendTracks == nil {
+		tx.pendTracks = make(map[string][]byte)
+	}
+	tx.pendTracks[id] = v
+	return node, added, true, nil
+}
+
+// DeleteTrack removes a track and records a tombstone for the next
+// incremental reindex. Its interactions stay (they are history).
+func (tx *Tx) DeleteTrack(id string) (bool, error) {
+	node, _, ok := tx.Track(id)
+	if !ok {
+		return false, nil
+	}
+	seq := tx.counter(cCatalogSeq) + 1
+	tx.setCounter(cCatalogSeq, seq)
+	if _, ok := tx.pendTracks[id]; ok {
+		tx.pendTracks[id] = nil // deleted at flush, in case it is stored
+	} else if err := tx.tx.Bucket(bucketTracks).Delete([]byte(id)); err != nil {
+		return false, err
+	}
+	if err := tx.tx.Bucket(bucketNodes).Delete(u32key(node)); err != nil {
+		return false, err
+	}
+	if err := tx.tx.Bucket(bucketDeleted).Put(u32key(node), u64key(seq)); err != nil {
+		return false, err
+	}
+	return true, tx.addCounter(cNTracks, -1)
+}
+
+// TrackEntry is one stored track as ForEachTrack sees it.
+type TrackEntry struct {
+	ID   string
+	Node uint32
+	Seq  uint64 // the catalogue seq of its last change
+	Data []byte // valid only during the callback's transaction
+}
+
+// ForEachTrack calls fn for every track, in id order.
+func (tx *Tx) ForEachTrack(fn func(e TrackEntry) error) error {
+	if err := tx.flush(); err != nil {
+		return err
+	}
+	return tx.tx.Bucket(bucketTracks).ForEach(func(k, v []byte) error {
+		if len(v) < trackHeader {
+			return fmt.Errorf("track %q: corrupt record (%d bytes)", k, len(v))
+		}
+		return fn(TrackEntry{
+			ID:   string(k),
+			Seq:  binary.BigEndian.Uint64(v[0:8]),
+			Node: binary.BigEndian.Uint32(v[8:12]),
+			Data: v[trackHeader:],
+		})
+	})
+}
+
+// ForEachDeleted calls fn for every track node deleted at a seq after since.
+func (tx *Tx) ForEachDeleted(since uint64, fn func(node uint32) error) error {
+	return tx.tx.Bucket(bucketDeleted).ForEach(func(k, v []byte) error {
+		if len(k) == 4 && len(v) == 8 && binary.BigEndian.Uint64(v) > since {
+			return fn(binary.BigEndian.Uint32(k))
+		}
+		return nil
+	})
+}
+
+// NewSource starts counting interaction occurrences afresh: call it before
+// each file (or query) of an import. See PutInteraction.
+func (tx *Tx) NewSource() { tx.scope++ }
+
+// occurrenceScope identifies the current source of the current write
+// transaction, uniquely over the database's life: bbolt's transaction id
+// (which grows with each committed write) and the source's number in it.
+func (tx *Tx) occurrenceScope() uint64 { return uint64(tx.tx.ID())<<16 | tx.scope&0xffff }
+
+// PutInteraction stores one occurrence of an interaction. Identical
+// interactions (same user, track, action and time) are counted rather than
+// merged: the stored count is the most times one source (one file or query
+// of an import, see NewSource) held the interaction. So re-importing a
+// file, or giving it twice, adds nothing, while a file that lists the same
+// interaction twice (the dev file has playlists listed under two genres,
+// without timestamps) stores it twice. added reports whether the count
+// grew. The track must be stored.
+func (tx *Tx) PutInteraction(user, track, action string, unixNano int64) (added bool, err error) {
+	if user == "" || track == "" || action == "" {
+		return false, errors.New("put interaction: empty user, track or action")
+	}
+	if _, _, ok := tx.Track(track); !ok {
+		return false, fmt.Errorf("%w %q", ErrUnknownTrack, track)
+	}
+	key := interactionKey(user, track, action, unixNano)
+	v, ok := tx.pendInter[string(key)]
+	if !ok {
+		v = tx.tx.Bucket(bucketInteractions).Get(key)
+	}
+	count, scope, seen := decodeInteraction(v)
+	if cur := tx.occurrenceScope(); scope != cur {
+		scope, seen = cur, 0
+	}
+	seen++
+	added = seen > count
+	if added {
+		count = seen
+	}
+	if tx.pendInter == nil {
+		tx.pendInter = make(map[string][]byte)
+	}
+	tx.pendInter[string(key)] = encodeInteraction(count, scope, seen)
+	if !added {
+		return false, nil
+	}
+	users := tx.tx.Bucket(bucketUsers)
+	n, _ := binary.Uvarint(users.Get([]byte(user)))
+	if n == 0 {
+		if err := tx.addCounter(cNUsers, 1); err != nil {
+			return false, err
+		}
+	}
+	if err := users.Put([]byte(user), binary.AppendUvarint(nil, n+1)); err != nil {
+		return false, err
+	}
+	return true, tx.addCounter(cNInteract, 1)
+}
+
+// An interaction's value is uvarints: how many times it is stored, and the
+// last source (occurrenceScope) that put it with how many times it did.
+// The first format's value, present (a single 1), reads as a count of 1.
+func encodeInteraction(count, txid, seen uint64) []byte {
+	v := make([]byte, 0, 3*binary.MaxVarintLen64)
+	v = binary.AppendUvarint(v, count)
+	v = binary.AppendUvarint(v, txid)
+	return binary.AppendUvarint(v, seen)
+}
+
+func decodeInteraction(v []byte) (count, txid, seen uint64) {
+	count, n := binary.Uvarint(v)
+	if n <= 0 {
+		return 0, 0, 0
+	}
+	v = v[n:]
+	txid, n = binary.Uvarint(v)
+	if n <= 0 {
+		return count, 0, 0
+	}
+	seen, _ = binary.Uvarint(v[n:])
+	return count, txid, seen
+}
+
+// ForEachInteraction calls fn for every interaction, grouped by user.
+func (tx *Tx) ForEachInteraction(fn func(user, track, action string, unixNano int64) error) error {
+	if err := tx.flush(); err != nil {
+		return err
+	}
+	return tx.tx.Bucket(bucketInteractions).ForEach(func(k, _ []byte) error {
+		u, t, a, ts, err := parseInteractionKey(k)
+		if err != nil {
+			return err
+		}
+		return fn(u, t, a, ts)
+	})
+}
+
+func interactionKey(user, track, action string, ts int64) []byte {
+	k := make([]byte, 0, len(user)+len(track)+len(action)+3*binary.MaxVarintLen16+8)
+	for _, s := range [...]string{user, track, action} {
+		k = binary.AppendUvarint(k, uint64(len(s)))
+		k = append(k, s...)
+	}
+	return binary.BigEndian.AppendUint64(k, uint64(ts))
+}
+
+func parseInteractionKey(k []byte) (user, track, action string, ts int64, err error) {
+	var parts [3]string
+	rest := k
+	for i := range parts {
+		n, w := binary.Uvarint(rest)
+		if w <= 0 || uint64(len(rest)-w) < n {
+			return "", "", "", 0, fmt.Errorf("corrupt interaction key %x", k)
+		}
+		parts[i] = string(rest[w : w+int(n)])
+		rest = rest[w+int(n):]
+	}
+	if len(rest) != 8 {
+		return "", "", "", 0, fmt.Errorf("corrupt interaction key %x", k)
+	}
+	return parts[0], parts[1], parts[2], int64(binary.BigEndian.Uint64(rest)), nil
+}

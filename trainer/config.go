@@ -1,0 +1,193 @@
+package trainer
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/audotics/soundalike"
+)
+
+// Losses and feature sets.
+const (
+	// LossContrastive is the in-batch softmax (InfoNCE) two-tower loss:
+	// each anchor must pick its positive among the batch's positives.
+	LossContrastive = "contrastive"
+	// LossCosine is the original loss, mean(1 − cos(anchor, positive)). It
+	// has no negatives, and its minimum maps every track to one point; it
+	// is kept so the original can be reproduced.
+	LossCosine = "cosine"
+
+	// FeaturesAuto uses the eleven Spotify features plus the catalogue's
+	// other content columns (duration, release year, popularity) that most
+	// tracks have.
+	FeaturesAuto = "auto"
+	// FeaturesSpotify11 uses exactly the original eleven features.
+	FeaturesSpotify11 = "spotify11"
+)
+
+// Config is one training run's settings. Start from DefaultConfig: Train
+// uses every field as given and rejects invalid values with an error that
+// names the command-line flag.
+type Config struct {
+	Epochs          int     // --epochs
+	BatchSize       int     // --batch-size
+	ValidationSplit float64 // --validation-split: fraction of users held out, in (0, 1)
+	LearningRate    float64 // --learning-rate (Adam)
+	EmbeddingSize   int     // --embedding-size
+	HiddenLayers    []int   // --hidden-layers
+	DropoutRate     float64 // --dropout-rate, in [0, 1)
+	Loss            string  // --loss: LossContrastive or LossCosine
+	Temperature     float64 // --temperature of the contrastive loss
+	Features        string  // --features: FeaturesAuto or FeaturesSpotify11
+	Seed            uint64  // --seed: all randomness comes from it
+	Patience        int     // --patience: stop after this many epochs without a lower validation loss; 0 never stops early
+	// Actions are the interactions that count as "these tracks belong
+	// together" (--actions). Skips never do.
+	Actions []string
+	// MaxPairsPerUser caps the training pairs sampled per user and epoch
+	// (--max-pairs-per-user); a user with n tracks has n(n−1)/2 pairs.
+	MaxPairsPerUser int
+	// EvalK and EvalQueries size the per-epoch validation
+	// precision/recall@k (k, and held-out tracks sampled as queries).
+	EvalK, EvalQueries int
+
+	// Logger receives progress and warnings; nil discards them.
+	Logger *slog.Logger `json:"-"`
+	// Progress, when set, is called after every epoch.
+	Progress func(EpochMetrics) `json:"-"`
+}
+
+// DefaultConfig returns the original recipe's defaults plus the defaults of
+// the new settings. It returns a fresh value on every call.
+func DefaultConfig() Config {
+	return Config{
+		Epochs:          50,
+		BatchSize:       64,
+		ValidationSplit: 0.2,
+		LearningRate:    0.001,
+		EmbeddingSize:   64,
+		HiddenLayers:    []int{128, 64},
+		DropoutRate:     0.2,
+		Loss:            LossContrastive,
+		Temperature:     0.1,
+		Features:        FeaturesAuto,
+		Seed:            1,
+		Patience:        10,
+		Actions:         soundalike.DefaultSimilarityActions(),
+		MaxPairsPerUser: 100,
+		EvalK:           20,
+		EvalQueries:     300,
+	}
+}
+
+// Validate checks every field and reports every problem, each naming its
+// flag and what would be accepted.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if c.Epochs < 1 {
+		bad("--epochs: %d is not a positive number of epochs", c.Epochs)
+	}
+	if c.BatchSize < 2 {
+		bad("--batch-size: %d is too small; want 2 or more (the contrastive loss compares each pair with the batch's others)", c.BatchSize)
+	}
+	if !(c.ValidationSplit > 0 && c.ValidationSplit < 1) {
+		bad("--validation-split: %v is outside (0, 1); it is the fraction of users held out", c.ValidationSplit)
+	}
+	if !(c.LearningRate > 0) || math.IsInf(c.LearningRate, 0) {
+		bad("--learning-rate: %v is not a positive number", c.LearningRate)
+	}
+	if c.EmbeddingSize < 2 || c.EmbeddingSize > 4096 {
+		bad("--embedding-size: %d is outside 2..4096", c.EmbeddingSize)
+	}
+	for _, h := range c.HiddenLayers {
+		if h < 1 || h > 4096 {
+			bad("--hidden-layers: layer size %d is outside 1..4096", h)
+		}
+	}
+	if len(c.HiddenLayers) > 16 {
+		bad("--hidden-layers: %d layers, at most 16", len(c.HiddenLayers))
+	}
+	if !(c.DropoutRate >= 0 && c.DropoutRate < 1) {
+		bad("--dropout-rate: %v is outside [0, 1)", c.DropoutRate)
+	}
+	if c.Loss != LossContrastive && c.Loss != LossCosine {
+		bad("--loss: %q is not %q or %q", c.Loss, LossContrastive, LossCosine)
+	}
+	if !(c.Temperature > 0) || math.IsInf(c.Temperature, 0) {
+		bad("--temperature: %v is not a positive number", c.Temperature)
+	}
+	if c.Features != FeaturesAuto && c.Features != FeaturesSpotify11 {
+		bad("--features: %q is not %q or %q", c.Features, FeaturesAuto, FeaturesSpotify11)
+	}
+	if c.Patience < 0 {
+		bad("--patience: %d is negative; 0 means no early stopping", c.Patience)
+	}
+	if len(c.Actions) == 0 {
+		bad("--actions: empty; want one or more of %s,%s,%s", soundalike.ActionPlay, soundalike.ActionLike, soundalike.ActionAddToPlaylist)
+	}
+	for _, a := range c.Actions {
+		if a == soundalike.ActionSkip {
+			bad("--actions: %q never counts as similarity", a)
+		} else if a == "" {
+			bad("--actions: empty action name")
+		}
+	}
+	if c.MaxPairsPerUser < 1 {
+		bad("--max-pairs-per-user: %d is not a positive number", c.MaxPairsPerUser)
+	}
+	if c.EvalK < 1 {
+		bad("-k: %d is not a positive number", c.EvalK)
+	}
+	if c.EvalQueries < 1 {
+		bad("eval queries: %d is not a positive number", c.EvalQueries)
+	}
+	return errors.Join(errs...)
+}
+
+// ParseLayers parses a --hidden-layers value such as "128,64" (an empty
+// string means no hidden layer).
+func ParseLayers(s string) ([]int, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("--hidden-layers: %q is not a comma-separated list of positive layer sizes, like 128,64", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// RunConfig is the config record of a run, under the original's keys.
+type RunConfig struct {
+	Epochs          int     `json:"epochs"`
+	BatchSize       int     `json:"batch_size"`
+	ValidationSplit float64 `json:"validation_split"`
+	LearningRate    float64 `json:"learning_rate"`
+	EmbeddingSize   int     `json:"embedding_size"`
+	HiddenLayers    []int   `json:"hidden_layers"`
+	DropoutRate     float64 `json:"dropout_rate"`
+	FeatureDim      int     `json:"feature_dim"`
+	NumTracks       int     `json:"num_tracks"`
+	NumSimilarPairs int     `json:"num_similar_pairs"`
+
+	Loss            string   `json:"loss"`
+	Temperature     float64  `json:"temperature"`
+	Features        string   `json:"features"`
+	Inputs          []string `json:"inputs"`
+	Seed            uint64   `json:"seed"`
+	Patience        int      `json:"patience"`
+	Actions         []string `json:"actions"`
+	MaxPairsPerUser int      `json:"max_pairs_per_user"`
+	NumUsers        int      `json:"num_users"`
+	NumValUsers     int      `json:"num_validation_users"`
+	Synthetic       bool     `json:"synthetic_users"`
+}

@@ -1,0 +1,284 @@
+package trainer
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/audotics/soundalike/embedder"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// net is the two-tower network as one gorgonia graph, built once and run
+// for every batch: the first batch rows of x are the anchors, the next
+// batch rows their positives (the towers share weights). Dropout is a mask
+// input that the trainer fills from its seeded generator (all ones at
+// validation), so runs are reproducible.
+type net struct {
+	batch, width int
+	hidden       []int
+	dim          int
+	dropout      float32
+
+	g       *G.ExprGraph
+	x       *G.Node
+	xv      *tensor.Dense
+	masks   []*G.Node
+	maskv   []*tensor.Dense
+	neg     *G.Node // (batch, batch) additive logit mask: −big where a negative is the positive's own song
+	negv    *tensor.Dense
+	ws, bs  []*G.Node
+	emb     *G.Node
+	embVal  G.Value // emb as computed, copied by a read op (later ops may reuse emb's memory)
+	loss    *G.Node
+	learn   G.Nodes
+	vm      G.VM
+	solver  *G.AdamSolver
+	grads   []G.ValueGrad
+	lossVal float32
+}
+
+// maskedLogit is added to the logit of an in-batch "negative" that is the
+// same song as the positive.
+const maskedLogit = -1e4
+
+// newNet builds the graph. layers, when not nil, sets the initial weights
+// (a model's, for the parity test); otherwise they are Glorot-uniform from
+// rng and the biases zero.
+func newNet(batch, width int, hidden []int, dim int, cfg *Config, layers []embedder.Layer, rng *rand.Rand) (*net, error) {
+	n := &net{batch: batch, width: width, hidden: hidden, dim: dim, dropout: float32(cfg.DropoutRate)}
+	g := G.NewGraph()
+	n.g = g
+	rows := 2 * batch
+	n.xv = tensor.New(tensor.WithShape(rows, width), tensor.Of(tensor.Float32))
+	n.x = G.NewMatrix(g, G.Float32, G.WithShape(rows, width), G.WithName("x"), G.WithValue(n.xv))
+	sizes := append(append([]int{}, hidden...), dim)
+	h, in := n.x, width
+	for li, out := range sizes {
+		wv := tensor.New(tensor.WithShape(in, out), tensor.Of(tensor.Float32))
+		bv := tensor.New(tensor.WithShape(1, out), tensor.Of(tensor.Float32))
+		wd, bd := wv.Data().([]float32), bv.Data().([]float32)
+		if layers != nil {
+			copy(wd, layers[li].W)
+			copy(bd, layers[li].B)
+		} else {
+			limit := math.Sqrt(6 / float64(in+out))
+			for i := range wd {
+				wd[i] = float32((2*rng.Float64() - 1) * limit)
+			}
+		}
+		w := G.NewMatrix(g, G.Float32, G.WithShape(in, out), G.WithName(fmt.Sprintf("w%d", li)), G.WithValue(wv))
+		b := G.NewMatrix(g, G.Float32, G.WithShape(1, out), G.WithName(fmt.Sprintf("b%d", li)), G.WithValue(bv))
+		n.ws, n.bs = append(n.ws, w), append(n.bs, b)
+		n.learn = append(n.learn, w, b)
+		var err error
+		if h, err = G.Mul(h, w); err != nil {
+			return nil, err
+		}
+		if h, err = G.BroadcastAdd(h, b, nil, []byte{0}); err != nil {
+			return nil, err
+		}
+		if li < len(hidden) {
+			if h, err = G.Rectify(h); err != nil {
+				return nil, err
+			}
+			if n.dropout > 0 {
+				mv := tensor.New(tensor.WithShape(rows, out), tensor.Of(tensor.Float32))
+				m := G.NewMatrix(g, G.Float32, G.WithShape(rows, out), G.WithName(fmt.Sprintf("drop%d", li)), G.WithValue(mv))
+				n.masks, n.maskv = append(n.masks, m), append(n.maskv, mv)
+				if h, err = G.HadamardProd(h, m); err != nil {
+					return nil, err
+				}
+			}
+		}
+		in = out
+	}
+	// L2 normalisation: y / sqrt(|y|² + eps), as the embedder does.
+	sq, err := G.Square(h)
+	if err != nil {
+		return nil, err
+	}
+	ss, err := G.Sum(sq, 1)
+	if err != nil {
+		return nil, err
+	}
+	ss, err = G.Add(ss, G.NewConstant(float32(embedder.NormEps)))
+	if err != nil {
+		return nil, err
+	}
+	norm, err := G.Sqrt(ss)
+	if err != nil {
+		return nil, err
+	}
+	if n.emb, err = G.BroadcastHadamardDiv(h, norm, nil, []byte{1}); err != nil {
+		return nil, err
+	}
+	G.Read(n.emb, &n.embVal)
+	if err := n.buildLoss(cfg); err != nil {
+		return nil, err
+	}
+	if _, err := G.Grad(n.loss, n.learn...); err != nil {
+		return nil, fmt.Errorf("gradient: %w", err)
+	}
+	n.vm = G.NewTapeMachine(g, G.BindDualValues(n.learn...))
+	n.solver = G.NewAdamSolver(G.WithLearnRate(cfg.LearningRate))
+	n.grads = G.NodesToValueGrads(n.learn)
+	return n, nil
+}
+
+func (n *net) buildLoss(cfg *Config) error {
+	b := n.batch
+	a, err := G.Slice(n.emb, G.S(0, b))
+	if err != nil {
+		return err
+	}
+	p, err := G.Slice(n.emb, G.S(b, 2*b))
+	if err != nil {
+		return err
+	}
+	if cfg.Loss == LossCosine {
+		// mean(1 − cos(anchor, positive))
+		prod, err := G.HadamardProd(a, p)
+		if err != nil {
+			return err
+		}
+		s, err := G.Sum(prod)
+		if err != nil {
+			return err
+		}
+		s, err = G.HadamardDiv(s, G.NewConstant(float32(b)))
+		if err != nil {
+			return err
+		}
+		n.loss, err = G.Sub(G.NewConstant(float32(1)), s)
+		return err
+	}
+	// In-batch softmax: logits[i][j] = cos(a_i, p_j)/T; the target of row
+	// i is column i. Symmetric: rows (anchor → positives) and columns.
+	pt, err := G.Transpose(p)
+	if err != nil {
+		return err
+	}
+	logits, err := G.Mul(a, pt)
+	if err != nil {
+		return err
+	}
+	if logits, err = G.HadamardProd(logits, G.NewConstant(float32(1/cfg.Temperature))); err != nil {
+		return err
+	}
+	n.negv = tensor.New(tensor.WithShape(b, b), tensor.Of(tensor.Float32))
+	n.neg = G.NewMatrix(n.g, G.Float32, G.WithShape(b, b), G.WithName("negmask"), G.WithValue(n.negv))
+	if logits, err = G.Add(logits, n.neg); err != nil {
+		return err
+	}
+	eyev := tensor.New(tensor.WithShape(b, b), tensor.Of(tensor.Float32))
+	eye := eyev.Data().([]float32)
+	for i := 0; i < b; i++ {
+		eye[i*b+i] = 1
+	}
+	eyeN := G.NewMatrix(n.g, G.Float32, G.WithShape(b, b), G.WithName("eye"), G.WithValue(eyev))
+	var terms G.Nodes
+	for _, axis := range []int{1, 0} {
+		ls, err := G.LogSoftMax(logits, axis)
+		if err != nil {
+			return err
+		}
+		d, err := G.HadamardProd(ls, eyeN)
+		if err != nil {
+			return err
+		}
+		s, err := G.Sum(d)
+		if err != nil {
+			return err
+		}
+		terms = append(terms, s)
+	}
+	sum, err := G.Add(terms[0], terms[1])
+	if err != nil {
+		return err
+	}
+	n.loss, err = G.HadamardProd(sum, G.NewConstant(float32(-0.5/float64(b))))
+	return err
+}
+
+// input returns the x buffer to fill: anchors in rows 0..batch−1, their
+// positives in rows batch..2·batch−1.
+func (n *net) input() []float32 { return n.xv.Data().([]float32) }
+
+// setDropout fills the dropout masks: each unit kept with probability
+// 1 − rate and scaled by 1/(1 − rate), or all ones when train is false.
+func (n *net) setDropout(train bool, rng *rand.Rand) {
+	keep := 1 - n.dropout
+	scale := 1 / keep
+	for _, mv := range n.maskv {
+		d := mv.Data().([]float32)
+		for i := range d {
+			switch {
+			case !train:
+				d[i] = 1
+			case rng.Float32() < keep:
+				d[i] = scale
+			default:
+				d[i] = 0
+			}
+		}
+	}
+}
+
+// setNegatives masks in-batch negatives that are the same song as the
+// positive (same signature), which would otherwise push a song away from
+// itself.
+func (n *net) setNegatives(batch []pair, sig []uint64) {
+	if n.negv == nil {
+		return
+	}
+	d := n.negv.Data().([]float32)
+	b := n.batch
+	for i := 0; i < b; i++ {
+		for j := 0; j < b; j++ {
+			v := float32(0)
+			if i != j && (sig[batch[j].B] == sig[batch[i].B] || sig[batch[j].B] == sig[batch[i].A]) {
+				v = maskedLogit
+			}
+			d[i*b+j] = v
+		}
+	}
+}
+
+// run runs the graph once and returns the loss; with step it also applies
+// one Adam update.
+func (n *net) run(step bool) (float32, error) {
+	defer n.vm.Reset()
+	if err := n.vm.RunAll(); err != nil {
+		return 0, err
+	}
+	l := n.loss.Value().Data().(float32)
+	if step {
+		if err := n.solver.Step(n.grads); err != nil {
+			return 0, err
+		}
+	}
+	return l, nil
+}
+
+// layers copies the current weights out as embedder layers.
+func (n *net) layers() []embedder.Layer {
+	out := make([]embedder.Layer, len(n.ws))
+	for i := range n.ws {
+		w := n.ws[i].Value().Data().([]float32)
+		b := n.bs[i].Value().Data().([]float32)
+		s := n.ws[i].Shape()
+		act := embedder.ReLU
+		if i == len(n.ws)-1 {
+			act = embedder.Identity
+		}
+		out[i] = embedder.Layer{In: s[0], Out: s[1], W: append([]float32(nil), w...), B: append([]float32(nil), b...), Activation: act}
+	}
+	return out
+}
+
+// embeddings returns the graph's normalised output of the last run.
+func (n *net) embeddings() []float32 { return n.embVal.Data().([]float32) }
+
+func (n *net) close() { n.vm.Close() }

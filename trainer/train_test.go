@@ -1,0 +1,270 @@
+package trainer
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/internal/devdata"
+)
+
+// loadSample reads testdata/tracks.csv: every row of four whole playlists
+// (one per genre: rap, latin, pop, rock) of the shared dev file.
+func loadSample(t testing.TB) ([]soundalike.Track, []soundalike.Interaction) {
+	t.Helper()
+	tracks, ins, err := devdata.Load("testdata/tracks.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tracks, ins
+}
+
+func smallConfig() Config {
+	cfg := DefaultConfig()
+	cfg.Epochs = 3
+	cfg.BatchSize = 16
+	cfg.HiddenLayers = []int{32, 16}
+	cfg.EmbeddingSize = 8
+	cfg.ValidationSplit = 0.25
+	cfg.MaxPairsPerUser = 100
+	cfg.Seed = 7
+	return cfg
+}
+
+// TestParity: gorgonia's forward pass (inference mode: no dropout) and the
+// pure-Go embedder give the same embeddings, within 1e-5 per component, on
+// the testdata tracks, for a model trained by Train.
+func TestParity(t *testing.T) {
+	tracks, ins := loadSample(t)
+	res, err := Train(t.Context(), tracks, ins, smallConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := res.Model
+	names := m.Inputs()
+	// Compare on the shared testdata sample (other tracks than trained on).
+	tracks, _, err = devdata.Load("../testdata/spotify_sample.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(tracks)
+	batch := (n + 1) / 2
+	cfg := smallConfig()
+	nt, err := newNet(batch, m.EncodedWidth(), cfg.HiddenLayers, cfg.EmbeddingSize, &cfg, m.Layers(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nt.close()
+	in := nt.input()
+	var raws [][]float32
+	for i := range tracks {
+		raw, err := soundalike.RawInputs(&tracks[i], names, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raws = append(raws, raw)
+		m.Prepare(raw, in[i*m.EncodedWidth():i*m.EncodedWidth()])
+	}
+	nt.setDropout(false, nil)
+	if _, err := nt.run(false); err != nil {
+		t.Fatal(err)
+	}
+	got := nt.embeddings()
+	dim := m.Dim()
+	worst := 0.0
+	for i := range tracks {
+		want := m.Embed(raws[i], nil)
+		for j := range want {
+			d := math.Abs(float64(got[i*dim+j] - want[j]))
+			worst = max(worst, d)
+			if d > 1e-5 {
+				t.Fatalf("track %s component %d: gorgonia %v, embedder %v", tracks[i].ID, j, got[i*dim+j], want[j])
+			}
+		}
+	}
+	t.Logf("%d tracks, largest difference %.2g", n, worst)
+}
+
+// TestGraphMatchesHandWritten: the gorgonia graph's loss and Adam updates
+// match the hand-written gonum network on the same weights and batches,
+// which checks the graph's loss and gradients.
+func TestGraphMatchesHandWritten(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.DropoutRate = 0
+	cfg.BatchSize = 8
+	cfg.HiddenLayers = []int{16, 8}
+	cfg.EmbeddingSize = 4
+	const width = 5
+	rng := rand.New(rand.NewPCG(3, 3))
+	nt, err := newNet(cfg.BatchSize, width, cfg.HiddenLayers, cfg.EmbeddingSize, &cfg, nil, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nt.close()
+	h := newHandNet(cfg.BatchSize, width, cfg.HiddenLayers, cfg.EmbeddingSize, cfg.Temperature, cfg.LearningRate, nt.layers())
+	for _, m := range h.masks {
+		for i := range m {
+			m[i] = 1
+		}
+	}
+	for step := 0; step < 5; step++ {
+		x := benchInput(2*cfg.BatchSize, width)
+		for i := range x {
+			x[i] += float32(step)
+		}
+		copy(nt.input(), x)
+		copy(h.h[0], x)
+		gl, err := nt.run(true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hl := h.step(true)
+		if math.Abs(float64(gl-hl)) > 1e-4 {
+			t.Fatalf("step %d: gorgonia loss %v, hand-written %v", step, gl, hl)
+		}
+	}
+	for l, layer := range nt.layers() {
+		for i, w := range layer.W {
+			if math.Abs(float64(w-h.w[l][i])) > 1e-4 {
+				t.Fatalf("after 5 steps, layer %d weight %d: gorgonia %v, hand-written %v", l, i, w, h.w[l][i])
+			}
+		}
+	}
+}
+
+func TestTrainReproducible(t *testing.T) {
+	tracks, ins := loadSample(t)
+	a, err := Train(t.Context(), tracks, ins, smallConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Train(t.Context(), tracks, ins, smallConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range a.Epochs {
+		ea, eb := a.Epochs[i], b.Epochs[i]
+		if ea.Loss != eb.Loss || ea.ValLoss != eb.ValLoss || ea.ValPrecision != eb.ValPrecision || ea.Spread != eb.Spread {
+			t.Fatalf("epoch %d differs between two runs with the same seed: %+v vs %+v", i+1, ea, eb)
+		}
+	}
+	if string(a.Model.Marshal()) != string(b.Model.Marshal()) {
+		t.Fatal("the same seed gave different models")
+	}
+	if !slices.IsSorted(a.ValidationUsers) || len(a.ValidationUsers) == 0 {
+		t.Fatalf("ValidationUsers = %q, want them sorted (eval samples queries in that order)", a.ValidationUsers)
+	}
+	if a.Config.NumTracks != len(tracks) || a.Config.FeatureDim != a.Model.EncodedWidth() || a.Config.NumSimilarPairs == 0 {
+		t.Fatalf("config record %+v does not describe the run", a.Config)
+	}
+}
+
+// TestCollapseGuard: a tiny run of the original cosine loss collapses the
+// embeddings, and the guard says so in plain words naming --loss
+// contrastive; the contrastive loss on the same data does not.
+func TestCollapseGuard(t *testing.T) {
+	tracks, ins := loadSample(t)
+	cfg := smallConfig()
+	cfg.Loss = LossCosine
+	cfg.Epochs = 8
+	cfg.LearningRate = 0.01
+	res, err := Train(t.Context(), tracks, ins, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Collapsed {
+		t.Fatalf("cosine loss: mean pairwise cosine %.3f, want above %.1f (collapsed)", res.Final.MeanPairwiseCosine, CollapseThreshold)
+	}
+	if !containsWarning(res.Warnings, "--loss contrastive") {
+		t.Fatalf("cosine loss collapsed but no warning names --loss contrastive: %q", res.Warnings)
+	}
+	cfg.Loss = LossContrastive
+	res, err = Train(t.Context(), tracks, ins, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Collapsed || containsWarning(res.Warnings, "COLLAPSED") {
+		t.Fatalf("contrastive loss: collapsed (spread %.3f), warnings %q", res.Final.MeanPairwiseCosine, res.Warnings)
+	}
+}
+
+func containsWarning(ws []string, s string) bool {
+	for _, w := range ws {
+		if strings.Contains(w, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestSyntheticFallback: with no usable interactions Train still trains,
+// on the original's synthetic users, and warns loudly.
+func TestSyntheticFallback(t *testing.T) {
+	tracks, ins := loadSample(t)
+	for i := range ins {
+		ins[i].Action = soundalike.ActionSkip // skips never count
+	}
+	res, err := Train(t.Context(), tracks, ins, smallConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One user per 5 tracks, clamped to 10..50.
+	if want := min(max(len(tracks)/5, 10), 50); !res.Config.Synthetic || res.Config.NumUsers != want {
+		t.Fatalf("synthetic users: %v, %d users; want true, %d", res.Config.Synthetic, res.Config.NumUsers, want)
+	}
+	if !containsWarning(res.Warnings, "NOTHING REAL") {
+		t.Fatalf("no loud warning about synthetic users: %q", res.Warnings)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		flag string
+		mod  func(*Config)
+	}{
+		{"--epochs", func(c *Config) { c.Epochs = -1 }},
+		{"--batch-size", func(c *Config) { c.BatchSize = 0 }},
+		{"--validation-split", func(c *Config) { c.ValidationSplit = 1 }},
+		{"--validation-split", func(c *Config) { c.ValidationSplit = 0 }},
+		{"--learning-rate", func(c *Config) { c.LearningRate = 0 }},
+		{"--embedding-size", func(c *Config) { c.EmbeddingSize = 1 }},
+		{"--hidden-layers", func(c *Config) { c.HiddenLayers = []int{128, 0} }},
+		{"--dropout-rate", func(c *Config) { c.DropoutRate = 1 }},
+		{"--loss", func(c *Config) { c.Loss = "mse" }},
+		{"--temperature", func(c *Config) { c.Temperature = 0 }},
+		{"--features", func(c *Config) { c.Features = "all" }},
+		{"--patience", func(c *Config) { c.Patience = -2 }},
+		{"--actions", func(c *Config) { c.Actions = []string{"play", "skip"} }},
+		{"--actions", func(c *Config) { c.Actions = nil }},
+		{"--max-pairs-per-user", func(c *Config) { c.MaxPairsPerUser = 0 }},
+	}
+	for _, tt := range tests {
+		cfg := DefaultConfig()
+		tt.mod(&cfg)
+		err := cfg.Validate()
+		if err == nil || !strings.Contains(err.Error(), tt.flag) {
+			t.Errorf("Validate() = %v, want an error naming %s", err, tt.flag)
+		}
+		if _, err := Train(context.Background(), nil, nil, cfg); err == nil || !strings.Contains(err.Error(), tt.flag) {
+			t.Errorf("Train() = %v, want an error naming %s", err, tt.flag)
+		}
+	}
+	def := DefaultConfig()
+	if err := def.Validate(); err != nil {
+		t.Fatalf("DefaultConfig().Validate() = %v", err)
+	}
+	if _, err := ParseLayers("128,x"); err == nil || !strings.Contains(err.Error(), "--hidden-layers") {
+		t.Fatalf("ParseLayers(128,x) = %v, want an error naming --hidden-layers", err)
+	}
+	if l, err := ParseLayers("128, 64"); err != nil || len(l) != 2 || l[0] != 128 || l[1] != 64 {
+		t.Fatalf("ParseLayers(128, 64) = %v, %v", l, err)
+	}
+	if _, err := Train(context.Background(), []soundalike.Track{{ID: "a"}}, nil, def); !errors.Is(err, ErrTooFewTracks) {
+		t.Fatalf("Train(one track) = %v, want ErrTooFewTracks", err)
+	}
+}
