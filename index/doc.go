@@ -16,12 +16,13 @@
 // same methods for comparison only.
 //
 // Flat is the right choice for small catalogues: it needs no build, is
-// exact, and scanning is cheap. On the development machine (64-d, k = 20,
-// clustered data; docs/benchmarks-index.md) a Flat search takes a median
-// 26 µs at 3,000 vectors against 39 µs for HNSW at the default EfSearch, and
-// 72 µs at 10,000 against 41 µs: Flat stops being the right choice at about
-// 5,000 vectors, and its cost grows linearly after that (250 µs at 30,000)
-// while HNSW's grows with log n.
+// exact, and scanning is cheap. Measured on the development machine (64-d,
+// k = 20, clustered data, HNSW at the default EfSearch; median latency,
+// docs/benchmarks-index.md): Flat 12 µs against HNSW 33 µs at 1,000
+// vectors, 26 against 37 at 3,000, 43 against 38 at 5,000, 74 against 34 at
+// 10,000 and 208 against 43 at 30,000. Flat stops being the right choice at
+// about 4,000–5,000 vectors; past that its cost grows linearly while
+// HNSW's barely moves.
 //
 // # Vectors and scores
 //

@@ -68,6 +68,7 @@ func runBenchIndex(ctx context.Context, args []string, stdio stdio) error {
 	fs.IntVar(&cfg.Options.M, "m", 16, "HNSW M")
 	fs.IntVar(&cfg.Options.EfConstruction, "ef-construction", 200, "HNSW efConstruction")
 	seed := fs.Int64("seed", 1, "HNSW level seed")
+	fs.IntVar(&cfg.Repeat, "repeat", 1, "time the single-thread query pass this many times and report the fastest (for a busy machine)")
 	build1 := fs.Bool("build-1", true, "also time hnsw's build on one thread (minutes at 1M)")
 	fs.StringVar(&cfg.SaveData, "save-data", "", "write the vectors and queries to `PREFIX`.base.fvecs and PREFIX.query.fvecs")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
