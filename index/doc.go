@@ -18,7 +18,7 @@
 // Flat is the right choice for small catalogues: it needs no build, is
 // exact, and scanning is cheap. Measured on the development machine (64-d,
 // k = 20, clustered data, HNSW at the default EfSearch; median latency,
-// docs/benchmarks-index.md): Flat 12 µs against HNSW 33 µs at 1,000
+// docs/benchmarks.md): Flat 12 µs against HNSW 33 µs at 1,000
 // vectors, 26 against 37 at 3,000, 43 against 38 at 5,000, 74 against 34 at
 // 10,000 and 208 against 43 at 30,000. Flat stops being the right choice at
 // about 4,000–5,000 vectors; past that its cost grows linearly while

@@ -20,7 +20,7 @@ type Options struct {
 
 	// EfSearch is the default beam width of a search; a search uses
 	// max(EfSearch, k). Default 80: on 100,000 clustered 64-d vectors it
-	// gives recall@20 ≥ 0.99 (docs/benchmarks-index.md). Search calls can
+	// gives recall@20 ≥ 0.99 (docs/benchmarks.md). Search calls can
 	// override it per query (SearchEf, SearchInto).
 	EfSearch int
 

@@ -2,7 +2,7 @@
 // index.HNSW, so that the benchmark can put it beside the project's own
 // index. It is a comparison backend, not a default: v0.6.1 stops its search
 // as soon as a step fails to improve and bounds its result heap by k instead
-// of ef, so its recall on clustered data is low (docs/benchmarks-index.md).
+// of ef, so its recall on clustered data is low (docs/benchmarks.md).
 // A future release can be dropped in here.
 //
 // It lives in its own package so that importing index does not pull in
