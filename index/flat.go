@@ -175,7 +175,7 @@ func (x *Flat) SearchInto(dst []Result, q []float32, k int, f Filter, ef int) ([
 	}
 	sc.res = h
 	dst = append(dst, h...)
-	sortResults(dst)
+	SortResults(dst)
 	return dst, nil
 }
 

@@ -118,7 +118,7 @@ func (g *HNSW) SearchInto(dst []Result, q []float32, k int, f Filter, ef int) ([
 	for _, c := range sc.res {
 		dst = append(dst, Result{ID: g.ids[c.slot], Score: -c.dist})
 	}
-	sortResults(dst)
+	SortResults(dst)
 	return dst, nil
 }
 
@@ -137,8 +137,9 @@ func checkQuery(q []float32, dim int) error {
 	return nil
 }
 
-// sortResults orders rs by score, highest first, ties by id ascending.
-func sortResults(rs []Result) {
+// SortResults orders rs the way every search returns results: by score,
+// highest first, ties by id ascending.
+func SortResults(rs []Result) {
 	slices.SortFunc(rs, compareResults)
 }
 

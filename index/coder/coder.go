@@ -194,19 +194,7 @@ func (x *Index) SearchInto(dst []index.Result, q []float32, k int, f index.Filte
 		}
 		dst = append(dst, index.Result{ID: n.Key, Score: s})
 	}
-	slices.SortFunc(dst, func(a, b index.Result) int {
-		switch {
-		case a.Score > b.Score:
-			return -1
-		case a.Score < b.Score:
-			return 1
-		case a.ID < b.ID:
-			return -1
-		case a.ID > b.ID:
-			return 1
-		}
-		return 0
-	})
+	index.SortResults(dst)
 	if len(dst) > k {
 		dst = dst[:k]
 	}

@@ -17,6 +17,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/audotics/soundalike/internal/cputime"
+
 	"github.com/audotics/soundalike/index"
 	"github.com/audotics/soundalike/index/coder"
 )
@@ -293,7 +295,7 @@ func permutation(n int, seed uint64) []int {
 func measureBuild(mk func() (searcher, error), ids []uint32, data []float32) (searcher, time.Duration, int64, error) {
 	before := heapAlloc()
 	lastBuildCPU = 0
-	cpu0 := processCPU()
+	cpu0 := cputime.Process()
 	start := time.Now()
 	idx, err := mk()
 	if err != nil {
@@ -303,7 +305,7 @@ func measureBuild(mk func() (searcher, error), ids []uint32, data []float32) (se
 		return nil, 0, 0, err
 	}
 	d := time.Since(start)
-	lastBuildCPU = processCPU() - cpu0
+	lastBuildCPU = cputime.Process() - cpu0
 	mem := heapAlloc() - before
 	return idx, d, mem, nil
 }
@@ -381,7 +383,7 @@ func singleThread(idx searcher, queries []float32, truth [][]index.Result, dim, 
 	var hits, total int
 	var sum time.Duration
 	runtime.LockOSThread()
-	cpu0 := threadCPU()
+	cpu0 := cputime.Thread()
 	for i := range nq {
 		q := queries[i*dim : (i+1)*dim]
 		t0 := time.Now()
@@ -399,7 +401,7 @@ func singleThread(idx searcher, queries []float32, truth [][]index.Result, dim, 
 		}
 		total += len(truth[i])
 	}
-	cpu := threadCPU() - cpu0
+	cpu := cputime.Thread() - cpu0
 	runtime.UnlockOSThread()
 	slices.Sort(lat)
 	row := Row{
