@@ -3,7 +3,6 @@ package soundalike_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -27,19 +26,6 @@ func randomModel(t testing.TB, dim int) *embedder.Model {
 	return m
 }
 
-func randomTrack(rng *rand.Rand, i int) *soundalike.Track {
-	return &soundalike.Track{
-		ID: soundalike.TrackID(fmt.Sprintf("t%04d", i)),
-		Features: soundalike.Features{
-			Acousticness: rng.Float64(), Danceability: rng.Float64(), Energy: rng.Float64(),
-			Instrumentalness: rng.Float64() * rng.Float64(), Key: rng.IntN(12), Liveness: rng.Float64(),
-			Loudness: -20 * rng.Float64(), Mode: rng.IntN(2), Speechiness: rng.Float64() / 2,
-			Tempo: 60 + 120*rng.Float64(), Valence: rng.Float64(),
-		},
-		Name: fmt.Sprintf("Song %d", i), Artists: []string{fmt.Sprintf("Artist %d", i%40)},
-	}
-}
-
 // fixture is an engine with n random tracks, a model and an index. Track
 // t0000 has a duplicate t9000 (same song, identical features) and t0001 a
 // re-release t9001 (same name and artist, other features).
@@ -54,11 +40,11 @@ func fixture(t testing.TB, path string, n int) (*soundalike.Engine, []*soundalik
 	rng := rand.New(rand.NewPCG(1, 2))
 	var tracks []*soundalike.Track
 	for i := range n {
-		tracks = append(tracks, randomTrack(rng, i))
+		tracks = append(tracks, synth.SmallTrack(rng, i))
 	}
 	dup := *tracks[0]
 	dup.ID = "t9000"
-	rerelease := *randomTrack(rng, 1)
+	rerelease := *synth.SmallTrack(rng, 1)
 	rerelease.ID = "t9001"
 	tracks = append(tracks, &dup, &rerelease)
 	err = eng.Import(ctx, func(tx *soundalike.ImportTx) error {
@@ -293,7 +279,7 @@ func TestReindexIncremental(t *testing.T) {
 	changed.Features.Energy = 1 - changed.Features.Energy
 	eng.Import(ctx, func(tx *soundalike.ImportTx) error {
 		tx.PutTrack(&changed)
-		tx.PutTrack(randomTrack(rand.New(rand.NewPCG(9, 9)), 5000))
+		tx.PutTrack(synth.SmallTrack(rand.New(rand.NewPCG(9, 9)), 5000))
 		_, err := tx.DeleteTrack(tracks[4].ID)
 		return err
 	})
@@ -374,7 +360,7 @@ func TestDetachedReload(t *testing.T) {
 		t.Fatalf("writer cannot open while a detached engine serves: %v", err)
 	}
 	writer2.Import(ctx, func(tx *soundalike.ImportTx) error {
-		_, _, err := tx.PutTrack(randomTrack(rand.New(rand.NewPCG(3, 3)), 7000))
+		_, _, err := tx.PutTrack(synth.SmallTrack(rand.New(rand.NewPCG(3, 3)), 7000))
 		return err
 	})
 	writer2.Reindex(ctx, nil)

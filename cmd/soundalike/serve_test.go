@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -20,19 +19,6 @@ import (
 	"github.com/audotics/soundalike/server"
 )
 
-func testTrack(rng *rand.Rand, i int) *soundalike.Track {
-	return &soundalike.Track{
-		ID: soundalike.TrackID(fmt.Sprintf("t%04d", i)),
-		Features: soundalike.Features{
-			Acousticness: rng.Float64(), Danceability: rng.Float64(), Energy: rng.Float64(),
-			Instrumentalness: rng.Float64() * rng.Float64(), Key: rng.IntN(12), Liveness: rng.Float64(),
-			Loudness: -20 * rng.Float64(), Mode: rng.IntN(2), Speechiness: rng.Float64() / 2,
-			Tempo: 60 + 120*rng.Float64(), Valence: rng.Float64(),
-		},
-		Name: fmt.Sprintf("Song %d", i), Artists: []string{fmt.Sprintf("Artist %d", i%40)},
-	}
-}
-
 // testDB builds a database of n random tracks with a model and an index,
 // closes it and returns its path.
 func testDB(t testing.TB, n int) string {
@@ -47,7 +33,7 @@ func testDB(t testing.TB, n int) string {
 	ctx := context.Background()
 	err = eng.Import(ctx, func(tx *soundalike.ImportTx) error {
 		for i := range n {
-			if _, _, err := tx.PutTrack(testTrack(rng, i)); err != nil {
+			if _, _, err := tx.PutTrack(synth.SmallTrack(rng, i)); err != nil {
 				return err
 			}
 		}
@@ -222,7 +208,7 @@ func TestServeCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nt := testTrack(rand.New(rand.NewPCG(9, 9)), 9999)
+	nt := synth.SmallTrack(rand.New(rand.NewPCG(9, 9)), 9999)
 	if err := w.Import(t.Context(), func(tx *soundalike.ImportTx) error { _, _, err := tx.PutTrack(nt); return err }); err != nil {
 		t.Fatal(err)
 	}

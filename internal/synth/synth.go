@@ -98,3 +98,19 @@ func Model(seed uint64, hidden []int, dim int) (*embedder.Model, error) {
 	}
 	return embedder.New(inputs, mean, std, layers, []byte(`{"synthetic":true}`))
 }
+
+// SmallTrack returns track i of a small test catalogue drawn from rng:
+// id "t%04d", features uniform in their ranges, metadata only a name and
+// one of 40 artists (so that artist exclusions leave most tracks).
+func SmallTrack(rng *rand.Rand, i int) *soundalike.Track {
+	return &soundalike.Track{
+		ID: soundalike.TrackID(fmt.Sprintf("t%04d", i)),
+		Features: soundalike.Features{
+			Acousticness: rng.Float64(), Danceability: rng.Float64(), Energy: rng.Float64(),
+			Instrumentalness: rng.Float64() * rng.Float64(), Key: rng.IntN(12), Liveness: rng.Float64(),
+			Loudness: -20 * rng.Float64(), Mode: rng.IntN(2), Speechiness: rng.Float64() / 2,
+			Tempo: 60 + 120*rng.Float64(), Valence: rng.Float64(),
+		},
+		Name: fmt.Sprintf("Song %d", i), Artists: []string{fmt.Sprintf("Artist %d", i%40)},
+	}
+}
