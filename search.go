@@ -176,7 +176,7 @@ type filter struct {
 	dedupe   bool
 	excluded map[uint32]bool
 	songs    map[uint64]bool // song keys (and feature keys) already taken
-	artists  map[string]bool // normalised artists to drop
+	artists  map[uint64]bool // artist keys to drop
 }
 
 func (s *snapshot) newFilter(opts *SearchOptions, seeds []uint32) *filter {
@@ -215,11 +215,11 @@ const featSalt = 0x9e3779b97f4a7c15
 
 func (f *filter) addArtists(as []string) {
 	if f.artists == nil {
-		f.artists = make(map[string]bool)
+		f.artists = make(map[uint64]bool)
 	}
 	for _, a := range as {
-		if n := normalizeText(a); n != "" {
-			f.artists[n] = true
+		if k := artistKeyOf(a); k != 0 {
+			f.artists[k] = true
 		}
 	}
 }
@@ -236,8 +236,8 @@ func (f *filter) keep(n uint32) bool {
 		return false
 	}
 	if f.artists != nil {
-		for _, a := range f.s.tracks[n].Artists {
-			if f.artists[normalizeText(a)] {
+		for _, k := range f.s.artistKey[f.s.artistOff[n]:f.s.artistOff[n+1]] {
+			if f.artists[k] {
 				return false
 			}
 		}

@@ -25,6 +25,10 @@ type snapshot struct {
 	byID      map[TrackID]uint32
 	songKey   []uint64 // by node: hash of normalised name + artists, 0 = unknown
 	featKey   []uint64 // by node: hash of the eleven features
+	// Artist keys (hashes of normalised artist names) by node, packed:
+	// node n's are artistKey[artistOff[n]:artistOff[n+1]].
+	artistOff []uint32
+	artistKey []uint64
 	model     *embedder.Model
 	modelInfo ModelInfo
 	graph     *index.HNSW
@@ -93,6 +97,15 @@ func songKeyOf(t *Track) uint64 {
 	return h.Sum64() | 1 // never 0
 }
 
+// artistKeyOf hashes a normalised artist name; 0 for an empty one.
+func artistKeyOf(a string) uint64 {
+	n := normalizeText(a)
+	if n == "" {
+		return 0
+	}
+	return maphash.String(hashSeed, n) | 1
+}
+
 func featKeyOf(f *Features) uint64 {
 	var h maphash.Hash
 	h.SetSeed(hashSeed)
@@ -132,11 +145,18 @@ func loadSnapshot(tx *storage.Tx, built *index.HNSW) (*snapshot, error) {
 	}
 	s.songKey = make([]uint64, len(s.tracks))
 	s.featKey = make([]uint64, len(s.tracks))
+	s.artistOff = make([]uint32, len(s.tracks)+1)
 	for i := range s.tracks {
-		if s.tracks[i].ID != "" {
-			s.songKey[i] = songKeyOf(&s.tracks[i])
-			s.featKey[i] = featKeyOf(&s.tracks[i].Features)
+		if t := &s.tracks[i]; t.ID != "" {
+			s.songKey[i] = songKeyOf(t)
+			s.featKey[i] = featKeyOf(&t.Features)
+			for _, a := range t.Artists {
+				if k := artistKeyOf(a); k != 0 {
+					s.artistKey = append(s.artistKey, k)
+				}
+			}
 		}
+		s.artistOff[i+1] = uint32(len(s.artistKey))
 	}
 	// Serve the index with the model that built it, even when a newer model
 	// has been trained since: the next reindex moves both forward together.
