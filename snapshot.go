@@ -20,11 +20,11 @@ import (
 
 // snapshot is what an Engine serves: immutable once published.
 type snapshot struct {
-	gen       uint64
-	tracks    []Track // by node id; a zero Track (empty ID) where a node is free
-	byID      map[TrackID]uint32
-	songKey   []uint64 // by node: hash of normalised name + artists, 0 = unknown
-	featKey   []uint64 // by node: hash of the eleven features
+	gen     uint64
+	tracks  []Track // by node id; a zero Track (empty ID) where a node is free
+	byID    map[TrackID]uint32
+	songKey []uint64 // by node: hash of normalised name + artists, 0 = unknown
+	featKey []uint64 // by node: hash of the eleven features
 	// Artist keys (hashes of normalised artist names) by node, packed:
 	// node n's are artistKey[artistOff[n]:artistOff[n+1]].
 	artistOff []uint32
