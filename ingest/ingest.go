@@ -40,6 +40,10 @@ func (e *RowError) Error() string { return formatRowError(e) }
 // *RowError for a row that is rejected (the source goes on), and any other
 // error for a failure that stops the import (a truncated gzip, a refused
 // connection).
+//
+// Run calls Next from a goroutine of its own, reading ahead of the sink,
+// so a Record (and what it points to) must stay valid and unchanged after
+// later calls to Next.
 type Source interface {
 	Next(ctx context.Context) (Record, error)
 	Close() error
@@ -154,7 +158,7 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 	if every <= 0 {
 		every = 10_000
 	}
-	var rows int64
+	var rows, read, size int64 = 0, 0, -1
 	pos, _ := src.(positioner)
 	name := ""
 	if n, ok := src.(interface{ Name() string }); ok {
@@ -164,39 +168,138 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 		if opts.Progress == nil {
 			return
 		}
-		p := Progress{Source: name, Rows: rows, Size: -1}
-		if pos != nil {
-			p.Bytes, p.Size = pos.Position()
-		}
+		p := Progress{Source: name, Rows: rows, Bytes: read, Size: size}
 		opts.Progress(p)
 	}
 	if b, ok := sink.(sourceBeginner); ok {
 		b.BeginSource()
 	}
+	rd := startReadAhead(ctx, src, pos)
+	defer rd.stop()
 	for {
-		if rows&1023 == 0 {
-			if err := ctx.Err(); err != nil {
-				return sum, err
-			}
-		}
-		rec, err := src.Next(ctx)
-		if err == io.EOF {
+		b, ok := <-rd.full
+		if !ok {
 			break
 		}
-		if re, ok := errors.AsType[*RowError](err); ok {
-			sum.reject(re)
-		} else if err != nil {
-			return sum, err
-		} else if err := put(&sum, rec, sink, opts.NoInteractions); err != nil {
+		if err := ctx.Err(); err != nil {
 			return sum, err
 		}
-		rows++
-		if rows%every == 0 {
-			progress()
+		if pos != nil {
+			read, size = b.read, b.size
 		}
+		for _, it := range b.items {
+			if re, ok := errors.AsType[*RowError](it.err); ok {
+				sum.reject(re)
+			} else if it.err != nil {
+				return sum, it.err
+			} else if err := put(&sum, it.rec, sink, opts.NoInteractions); err != nil {
+				return sum, err
+			}
+			rows++
+			if rows%every == 0 {
+				progress()
+			}
+		}
+		rd.recycle(b)
+	}
+	if err := ctx.Err(); err != nil {
+		return sum, err
 	}
 	progress()
 	return sum, nil
+}
+
+// readAhead runs a Source on its own goroutine, a batch of records ahead
+// of the sink: parsing and storing each take about one core, so an import
+// runs at the speed of the slower of the two rather than of their sum.
+// Records must therefore stay valid after later calls to Next, which all
+// sources here guarantee (Source says so).
+type readAhead struct {
+	full, free chan *readBatch
+	quit       chan struct{}
+	done       chan struct{}
+}
+
+type readBatch struct {
+	items      []readItem
+	read, size int64 // the source's Position after the batch
+}
+
+type readItem struct {
+	rec Record
+	err error
+}
+
+// readAheadBatch is the number of records handed over at a time; the
+// channels hold a few batches, so memory stays bounded.
+const readAheadBatch = 256
+
+func startReadAhead(ctx context.Context, src Source, pos positioner) *readAhead {
+	const depth = 4
+	rd := &readAhead{
+		full: make(chan *readBatch, depth),
+		free: make(chan *readBatch, depth+2),
+		quit: make(chan struct{}),
+		done: make(chan struct{}),
+	}
+	for range depth + 2 {
+		rd.free <- &readBatch{items: make([]readItem, 0, readAheadBatch)}
+	}
+	go func() {
+		defer close(rd.done)
+		defer close(rd.full)
+		for {
+			var b *readBatch
+			select {
+			case b = <-rd.free:
+			case <-rd.quit:
+				return
+			}
+			last := false
+			for len(b.items) < readAheadBatch {
+				rec, err := src.Next(ctx)
+				if err == io.EOF {
+					last = true
+					break
+				}
+				b.items = append(b.items, readItem{rec, err})
+				if err != nil {
+					if _, ok := errors.AsType[*RowError](err); !ok {
+						last = true // Run stops at this error
+						break
+					}
+				}
+			}
+			if pos != nil {
+				b.read, b.size = pos.Position()
+			}
+			if len(b.items) > 0 || last {
+				select {
+				case rd.full <- b:
+				case <-rd.quit:
+					return
+				}
+			}
+			if last || ctx.Err() != nil {
+				return
+			}
+		}
+	}()
+	return rd
+}
+
+// recycle hands a consumed batch back to the reader.
+func (rd *readAhead) recycle(b *readBatch) {
+	clear(b.items) // drop the records for the collector
+	b.items = b.items[:0]
+	rd.free <- b
+}
+
+// stop ends the reader and waits for it, so that the caller may close
+// the source.
+func (rd *readAhead) stop() {
+	close(rd.quit)
+	<-rd.done
 }
 
 // put validates and stores one record, counting it in sum. It returns an

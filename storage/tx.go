@@ -5,8 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
+	"sync"
+	"unsafe"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -16,13 +16,31 @@ import (
 type Tx struct {
 	tx *bolt.Tx
 
-	// Writes to the two big buckets, tracks and interactions, wait here
-	// and are written in key order by flush, before commit or any scan.
-	// bbolt splits nodes only at commit, so puts in random key order into
-	// one large transaction memmove ever larger leaves (quadratic): the
-	// import was 10x slower that way. A nil value is a pending delete.
-	pendTracks map[string][]byte
-	pendInter  map[string][]byte
+	// Writes to the big buckets wait here and are written in key order by
+	// flush, before commit or any scan. bbolt splits nodes only at commit,
+	// so puts in random key order into one large transaction memmove ever
+	// larger leaves (quadratic): the import was 10x slower that way.
+	//
+	// pendTracks holds whole stored values (nil: a pending delete);
+	// pendInter the decoded interaction values; pendUsers each touched
+	// user's interaction count; pendNodes the ids of the nodes this
+	// transaction allocated, from firstNode on ("" once deleted).
+	pendTracks pending[[]byte]
+	pendInter  pending[interValue]
+	pendUsers  pending[uint64]
+	pendNodes  []string
+	firstNode  uint32
+
+	// arena backs the keys and values of the pending maps: one allocation
+	// per 256 KiB instead of two or three per row, and map keys that do
+	// not pin the caller's input line. It is append-only, so strings made
+	// over it never change; bbolt keeps the values it is given until
+	// commit, so they must not be reused either.
+	arena []byte
+	// missID is the last id Track did not find, so that PutTrack right
+	// after it (an import's usual sequence) skips the second lookup.
+	missID string
+	keyBuf []byte
 
 	// scope numbers the sources of this transaction (see NewSource).
 	scope uint64
@@ -34,6 +52,10 @@ type Tx struct {
 		loaded, dirty bool
 	}
 }
+
+// interValue is an interaction's stored value, decoded (see
+// encodeInteraction).
+type interValue struct{ count, scope, seen uint64 }
 
 // The counters Tx caches, indexes into Tx.ctr and counterKeys.
 const (
@@ -58,15 +80,86 @@ func (tx *Tx) setCounter(c int, v uint64) {
 	tx.ctr[c].v, tx.ctr[c].loaded, tx.ctr[c].dirty = v, true, true
 }
 
-// flush writes the pending puts in key order.
+const arenaChunk = 256 << 10
+
+// alloc returns n bytes of the arena, never handed out before.
+func (tx *Tx) alloc(n int) []byte {
+	if cap(tx.arena)-len(tx.arena) < n {
+		tx.arena = make([]byte, 0, max(n, arenaChunk))
+	}
+	l := len(tx.arena)
+	tx.arena = tx.arena[:l+n]
+	return tx.arena[l : l+n : l+n]
+}
+
+// keep copies s into the arena and returns it as a string.
+func (tx *Tx) keep(s []byte) string {
+	if len(s) == 0 {
+		return ""
+	}
+	b := tx.alloc(len(s))
+	copy(b, s)
+	return unsafe.String(&b[0], len(b))
+}
+
+// bytesOf views a string's bytes without copying, for bbolt calls that do
+// not keep or modify them (Get, Delete, and Put's key, which it clones).
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// flush writes the pending puts in key order. The two big buckets are
+// sorted concurrently.
 func (tx *Tx) flush() error {
-	if err := flushSorted(tx.tx.Bucket(bucketTracks), tx.pendTracks); err != nil {
-		return err
+	var tracks []pendEntry[[]byte]
+	var inter []pendEntry[interValue]
+	var wg sync.WaitGroup
+	wg.Go(func() { tracks = tx.pendTracks.sorted() })
+	wg.Go(func() { inter = tx.pendInter.sorted() })
+	users := tx.pendUsers.sorted()
+	wg.Wait()
+
+	b := tx.tx.Bucket(bucketTracks)
+	if len(tracks) > 0 {
+		appendOnly(b, tracks[0].key)
 	}
-	if err := flushSorted(tx.tx.Bucket(bucketInteractions), tx.pendInter); err != nil {
-		return err
+	for _, e := range tracks {
+		var err error
+		if e.val == nil {
+			err = b.Delete(bytesOf(e.key))
+		} else {
+			err = b.Put(bytesOf(e.key), e.val)
+		}
+		if err != nil {
+			return err
+		}
 	}
-	tx.pendTracks, tx.pendInter = nil, nil
+	b = tx.tx.Bucket(bucketNodes)
+	for i, id := range tx.pendNodes {
+		if id == "" {
+			continue
+		}
+		b.FillPercent = 1.0 // node ids only ever increase
+		if err := b.Put(u32key(tx.firstNode+uint32(i)), bytesOf(id)); err != nil {
+			return err
+		}
+	}
+	b = tx.tx.Bucket(bucketInteractions)
+	if len(inter) > 0 {
+		appendOnly(b, inter[0].key)
+	}
+	for _, e := range inter {
+		if err := b.Put(bytesOf(e.key), tx.encodeInteraction(e.val)); err != nil {
+			return err
+		}
+	}
+	b = tx.tx.Bucket(bucketUsers)
+	for _, e := range users {
+		v := tx.alloc(binary.MaxVarintLen64)
+		if err := b.Put(bytesOf(e.key), v[:binary.PutUvarint(v, e.val)]); err != nil {
+			return err
+		}
+	}
+	tx.pendNodes = nil
+	tx.missID = ""
 	for c := range tx.ctr {
 		if e := &tx.ctr[c]; e.dirty {
 			if err := putU64(tx.meta(), counterKeys[c], e.v); err != nil {
@@ -78,36 +171,30 @@ func (tx *Tx) flush() error {
 	return nil
 }
 
-func flushSorted(b *bolt.Bucket, m map[string][]byte) error {
-	type kv struct {
-		k string
-		v []byte
+// appendOnly packs b's new pages full when every sorted key goes after the
+// keys b holds (a first import, ids that only grow): no later insert will
+// split them, and the file and the commit are half the size. Inserts
+// among existing keys keep bbolt's default of half-full pages.
+func appendOnly(b *bolt.Bucket, first string) {
+	last, _ := b.Cursor().Last()
+	if last == nil || bytes.Compare(bytesOf(first), last) > 0 {
+		b.FillPercent = 1.0
 	}
-	all := make([]kv, 0, len(m))
-	for k, v := range m {
-		all = append(all, kv{k, v})
-	}
-	slices.SortFunc(all, func(a, b kv) int { return strings.Compare(a.k, b.k) })
-	for _, e := range all {
-		var err error
-		if e.v == nil {
-			err = b.Delete([]byte(e.k))
-		} else {
-			err = b.Put([]byte(e.k), e.v)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // trackValue returns the stored (or pending) value of a track.
 func (tx *Tx) trackValue(id string) []byte {
-	if v, ok := tx.pendTracks[id]; ok {
-		return v
+	if v := tx.pendTracks.get(id); v != nil {
+		return *v
 	}
-	return tx.tx.Bucket(bucketTracks).Get([]byte(id))
+	if id == tx.missID {
+		return nil
+	}
+	v := tx.tx.Bucket(bucketTracks).Get(bytesOf(id))
+	if v == nil {
+		tx.missID = id
+	}
+	return v
 }
 
 // present is the value of set-like keys (bbolt's Get cannot tell an empty
@@ -169,12 +256,16 @@ func (tx *Tx) Track(id string) (node uint32, data []byte, ok bool) {
 
 // TrackByNode returns the track stored under a node id.
 func (tx *Tx) TrackByNode(node uint32) (id string, data []byte, ok bool) {
-	idb := tx.tx.Bucket(bucketNodes).Get(u32key(node))
-	if idb == nil {
+	if i := int64(node) - int64(tx.firstNode); tx.pendNodes != nil && i >= 0 && i < int64(len(tx.pendNodes)) {
+		id = tx.pendNodes[i]
+	} else if idb := tx.tx.Bucket(bucketNodes).Get(u32key(node)); idb != nil {
+		id = string(idb)
+	}
+	if id == "" {
 		return "", nil, false
 	}
-	_, data, ok = tx.Track(string(idb))
-	return string(idb), data, ok
+	_, data, ok = tx.Track(id)
+	return id, data, ok
 }
 
 // PutTrack stores data as the track id. A new track gets the next node id;
@@ -197,28 +288,29 @@ func (tx *Tx) PutTrack(id string, data []byte) (node uint32, added, changed bool
 		}
 		node = uint32(next)
 		tx.setCounter(cNextNode, next+1)
-		if err := tx.tx.Bucket(bucketNodes).Put(u32key(node), []byte(id)); err != nil {
-			return 0, false, false, err
+		// Node ids are never reused (next_node only grows), so a new
+		// node has no tombstone to clear.
+		if tx.pendNodes == nil {
+			tx.firstNode = node
 		}
-		// A node that comes back is no longer deleted.
-		if err := tx.tx.Bucket(bucketDeleted).Delete(u32key(node)); err != nil {
-			return 0, false, false, err
-		}
-		if err := tx.addCounter(cNTracks, 1); err != nil {
-			return 0, false, false, err
-		}
+		tx.addCounter(cNTracks, 1)
 		added = true
 	}
 	seq := tx.counter(cCatalogSeq) + 1
 	tx.setCounter(cCatalogSeq, seq)
-	v := make([]byte, trackHeader+len(data))
+	v := tx.alloc(trackHeader + len(data))
 	binary.BigEndian.PutUint64(v[0:8], seq)
 	binary.BigEndian.PutUint32(v[8:12], node)
 	copy(v[trackHeader:], data)
-	if tx.pendTracks == nil {
-		tx.pendTracks = make(map[string][]byte)
+	if p := tx.pendTracks.get(id); p != nil {
+		*p = v
+	} else {
+		id = tx.keep(bytesOf(id))
+		tx.pendTracks.add(id, v)
 	}
-	tx.pendTracks[id] = v
+	if added {
+		tx.pendNodes = append(tx.pendNodes, id)
+	}
 	return node, added, true, nil
 }
 
@@ -231,12 +323,14 @@ func (tx *Tx) DeleteTrack(id string) (bool, error) {
 	}
 	seq := tx.counter(cCatalogSeq) + 1
 	tx.setCounter(cCatalogSeq, seq)
-	if _, ok := tx.pendTracks[id]; ok {
-		tx.pendTracks[id] = nil // deleted at flush, in case it is stored
-	} else if err := tx.tx.Bucket(bucketTracks).Delete([]byte(id)); err != nil {
+	if p := tx.pendTracks.get(id); p != nil {
+		*p = nil // deleted at flush, in case it is stored
+	} else if err := tx.tx.Bucket(bucketTracks).Delete(bytesOf(id)); err != nil {
 		return false, err
 	}
-	if err := tx.tx.Bucket(bucketNodes).Delete(u32key(node)); err != nil {
+	if i := int64(node) - int64(tx.firstNode); tx.pendNodes != nil && i >= 0 && i < int64(len(tx.pendNodes)) {
+		tx.pendNodes[i] = ""
+	} else if err := tx.tx.Bucket(bucketNodes).Delete(u32key(node)); err != nil {
 		return false, err
 	}
 	if err := tx.tx.Bucket(bucketDeleted).Put(u32key(node), u64key(seq)); err != nil {
@@ -305,48 +399,51 @@ func (tx *Tx) PutInteraction(user, track, action string, unixNano int64) (added 
 	if _, _, ok := tx.Track(track); !ok {
 		return false, fmt.Errorf("%w %q", ErrUnknownTrack, track)
 	}
-	key := interactionKey(user, track, action, unixNano)
-	v, ok := tx.pendInter[string(key)]
-	if !ok {
-		v = tx.tx.Bucket(bucketInteractions).Get(key)
+	tx.keyBuf = appendInteractionKey(tx.keyBuf[:0], user, track, action, unixNano)
+	var v interValue
+	p := tx.pendInter.getBytes(tx.keyBuf)
+	if p != nil {
+		v = *p
+	} else {
+		v.count, v.scope, v.seen = decodeInteraction(tx.tx.Bucket(bucketInteractions).Get(tx.keyBuf))
 	}
-	count, scope, seen := decodeInteraction(v)
-	if cur := tx.occurrenceScope(); scope != cur {
-		scope, seen = cur, 0
+	if cur := tx.occurrenceScope(); v.scope != cur {
+		v.scope, v.seen = cur, 0
 	}
-	seen++
-	added = seen > count
+	v.seen++
+	added = v.seen > v.count
 	if added {
-		count = seen
+		v.count = v.seen
 	}
-	if tx.pendInter == nil {
-		tx.pendInter = make(map[string][]byte)
+	if p != nil {
+		*p = v
+	} else {
+		tx.pendInter.add(tx.keep(tx.keyBuf), v)
 	}
-	tx.pendInter[string(key)] = encodeInteraction(count, scope, seen)
 	if !added {
 		return false, nil
 	}
-	users := tx.tx.Bucket(bucketUsers)
-	n, _ := binary.Uvarint(users.Get([]byte(user)))
-	if n == 0 {
-		if err := tx.addCounter(cNUsers, 1); err != nil {
-			return false, err
-		}
+	n := tx.pendUsers.get(user)
+	if n == nil {
+		stored, _ := binary.Uvarint(tx.tx.Bucket(bucketUsers).Get(bytesOf(user)))
+		tx.pendUsers.add(tx.keep(bytesOf(user)), stored)
+		n = tx.pendUsers.get(user)
 	}
-	if err := users.Put([]byte(user), binary.AppendUvarint(nil, n+1)); err != nil {
-		return false, err
+	if *n == 0 {
+		tx.addCounter(cNUsers, 1)
 	}
+	*n++
 	return true, tx.addCounter(cNInteract, 1)
 }
 
 // An interaction's value is uvarints: how many times it is stored, and the
 // last source (occurrenceScope) that put it with how many times it did.
 // The first format's value, present (a single 1), reads as a count of 1.
-func encodeInteraction(count, txid, seen uint64) []byte {
-	v := make([]byte, 0, 3*binary.MaxVarintLen64)
-	v = binary.AppendUvarint(v, count)
-	v = binary.AppendUvarint(v, txid)
-	return binary.AppendUvarint(v, seen)
+func (tx *Tx) encodeInteraction(v interValue) []byte {
+	b := tx.alloc(3 * binary.MaxVarintLen64)[:0]
+	b = binary.AppendUvarint(b, v.count)
+	b = binary.AppendUvarint(b, v.scope)
+	return binary.AppendUvarint(b, v.seen)
 }
 
 func decodeInteraction(v []byte) (count, txid, seen uint64) {
@@ -378,7 +475,10 @@ func (tx *Tx) ForEachInteraction(fn func(user, track, action string, unixNano in
 }
 
 func interactionKey(user, track, action string, ts int64) []byte {
-	k := make([]byte, 0, len(user)+len(track)+len(action)+3*binary.MaxVarintLen16+8)
+	return appendInteractionKey(nil, user, track, action, ts)
+}
+
+func appendInteractionKey(k []byte, user, track, action string, ts int64) []byte {
 	for _, s := range [...]string{user, track, action} {
 		k = binary.AppendUvarint(k, uint64(len(s)))
 		k = append(k, s...)
