@@ -118,6 +118,11 @@ func union(a, b []string) []string {
 	return out
 }
 
+// Reserve prepares the transaction for about rows more rows (an estimate;
+// more or fewer are fine): ingest.Run calls it when the source's size is
+// known, so the write buffers are sized once instead of growing.
+func (tx *ImportTx) Reserve(rows int) { tx.tx.Reserve(rows, rows) }
+
 // BeginSource marks the start of another file or query in this import:
 // identical interactions are counted per source (see PutInteraction).
 // ingest.Run calls it.

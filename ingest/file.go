@@ -95,7 +95,11 @@ func Open(path string) (*FileSource, error) {
 // body). name is used for errors and, when the content does not settle it,
 // for the format. The caller closes r.
 func NewReader(name string, r io.Reader) (*FileSource, error) {
-	return newSource(name, r, -1, nil)
+	size := int64(-1)
+	if l, ok := r.(interface{ Len() int }); ok { // bytes.Reader, strings.Reader
+		size = int64(l.Len())
+	}
+	return newSource(name, r, size, nil)
 }
 
 func newSource(name string, r io.Reader, size int64, mo *MapperOptions) (*FileSource, error) {

@@ -108,6 +108,13 @@ type sourceBeginner interface {
 	BeginSource()
 }
 
+// reserver is implemented by sinks that can prepare for a number of rows
+// (the Engine's import transaction sizes its buffers): Run calls Reserve
+// once, with an estimate from the source's size, when it has one.
+type reserver interface {
+	Reserve(rows int)
+}
+
 // positioner is implemented by sources that know how far they have read
 // (FileSource does). Run uses it to fill Progress.Bytes and Size.
 type positioner interface {
@@ -187,6 +194,9 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 		if pos != nil {
 			read, size = b.read, b.size
 		}
+		if r, ok := sink.(reserver); ok && b.estimate > 0 {
+			r.Reserve(b.estimate)
+		}
 		for _, it := range b.items {
 			if re, ok := errors.AsType[*RowError](it.err); ok {
 				sum.reject(re)
@@ -223,6 +233,7 @@ type readAhead struct {
 type readBatch struct {
 	items      []readItem
 	read, size int64 // the source's Position after the batch
+	estimate   int   // when > 0: the rows the source will yield, estimated
 }
 
 type readItem struct {
@@ -233,6 +244,11 @@ type readItem struct {
 // readAheadBatch is the number of records handed over at a time; the
 // channels hold a few batches, so memory stays bounded.
 const readAheadBatch = 256
+
+const (
+	estimateAfter = 8192
+	maxEstimate   = 1 << 26
+)
 
 func startReadAhead(ctx context.Context, src Source, pos positioner) *readAhead {
 	const depth = 4
@@ -248,6 +264,7 @@ func startReadAhead(ctx context.Context, src Source, pos positioner) *readAhead 
 	go func() {
 		defer close(rd.done)
 		defer close(rd.full)
+		rows, estimated := 0, false
 		for {
 			var b *readBatch
 			select {
@@ -270,8 +287,16 @@ func startReadAhead(ctx context.Context, src Source, pos positioner) *readAhead 
 					}
 				}
 			}
+			rows += len(b.items)
+			b.estimate = 0
 			if pos != nil {
 				b.read, b.size = pos.Position()
+				// Estimate once enough rows have been read that the
+				// reader's buffering (64 KiB) no longer skews bytes/row.
+				if !estimated && !last && rows >= estimateAfter && b.read > 0 && b.size > b.read {
+					estimated = true
+					b.estimate = int(min(float64(b.size)/float64(b.read)*float64(rows)*1.05, maxEstimate))
+				}
 			}
 			if len(b.items) > 0 || last {
 				select {

@@ -1,6 +1,7 @@
 package ingest_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -369,4 +370,40 @@ func ExampleRun() {
 	// added 1, interactions 1, rejected 2
 	// tracks.csv:3: missing track id (column track_id is empty)
 	// tracks.csv:4: tempo: -1 is outside [0, 400]
+}
+
+// reserveSink records Reserve calls.
+type reserveSink struct {
+	ingest.Sink
+	calls []int
+}
+
+func (s *reserveSink) Reserve(rows int) { s.calls = append(s.calls, rows) }
+
+// TestRunReserves: with a source of known size, Run tells the sink once
+// roughly how many rows are coming.
+func TestRunReserves(t *testing.T) {
+	data, err := os.ReadFile(sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	header, body, _ := bytes.Cut(data, []byte("\n"))
+	big := append(append([]byte(nil), header...), '\n')
+	for range 10 {
+		big = append(big, body...)
+	}
+	_, rows := readCSV(t, sample)
+	want := 10 * len(rows)
+	src, err := ingest.NewReader("big.csv", bytes.NewReader(big))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &reserveSink{Sink: newFakeDB().begin()}
+	sum, err := ingest.Run(t.Context(), src, sink, nil)
+	if err != nil || sum.Rejected != 0 {
+		t.Fatalf("Run = %+v, %v", sum, err)
+	}
+	if len(sink.calls) != 1 || sink.calls[0] < want*8/10 || sink.calls[0] > want*13/10 {
+		t.Errorf("Reserve calls = %v, want one estimate near %d rows", sink.calls, want)
+	}
 }

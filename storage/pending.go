@@ -5,13 +5,16 @@ import (
 	"strings"
 )
 
-// pending is one bucket's buffered writes: a map from key to an entry in a
-// slice. Updates change the entry in place, so the key string stored first
-// (the transaction arena's copy) stays the map's key rather than being
-// replaced by the caller's string, and flush sorts the slice directly.
+// pending is one bucket's buffered writes: a map from key to an entry.
+// Updates change the entry in place, so the key string stored first (the
+// transaction arena's copy) stays the map's key rather than being replaced
+// by the caller's string. Entries live in fixed-size chunks: a large
+// import never copies them to grow (fresh memory is what costs here: on
+// this kind of VM a page fault costs microseconds).
 type pending[V any] struct {
-	idx  map[string]int
-	ents []pendEntry[V]
+	idx    map[string]int
+	chunks [][]pendEntry[V]
+	n      int
 }
 
 type pendEntry[V any] struct {
@@ -19,12 +22,24 @@ type pendEntry[V any] struct {
 	val V
 }
 
-func (p *pending[V]) len() int { return len(p.ents) }
+const pendChunk = 4096
 
-// get returns the entry of key, or nil.
+// reserve sizes the map for n more entries, if it has not grown yet.
+func (p *pending[V]) reserve(n int) {
+	if p.n == 0 && n > 0 {
+		p.idx = make(map[string]int, n)
+	}
+}
+
+func (p *pending[V]) len() int { return p.n }
+
+func (p *pending[V]) at(i int) *V { return &p.chunks[i/pendChunk][i%pendChunk].val }
+
+// get returns the entry of key, or nil. The pointer is valid until the
+// next add.
 func (p *pending[V]) get(key string) *V {
 	if i, ok := p.idx[key]; ok {
-		return &p.ents[i].val
+		return p.at(i)
 	}
 	return nil
 }
@@ -32,7 +47,7 @@ func (p *pending[V]) get(key string) *V {
 // getBytes is get for a key in a byte slice (no conversion allocation).
 func (p *pending[V]) getBytes(key []byte) *V {
 	if i, ok := p.idx[string(key)]; ok {
-		return &p.ents[i].val
+		return p.at(i)
 	}
 	return nil
 }
@@ -42,14 +57,22 @@ func (p *pending[V]) add(key string, v V) {
 	if p.idx == nil {
 		p.idx = make(map[string]int)
 	}
-	p.idx[key] = len(p.ents)
-	p.ents = append(p.ents, pendEntry[V]{key, v})
+	if p.n%pendChunk == 0 {
+		p.chunks = append(p.chunks, make([]pendEntry[V], 0, pendChunk))
+	}
+	c := &p.chunks[len(p.chunks)-1]
+	*c = append(*c, pendEntry[V]{key, v})
+	p.idx[key] = p.n
+	p.n++
 }
 
 // sorted returns the entries in key order. p is empty afterwards.
 func (p *pending[V]) sorted() []pendEntry[V] {
-	ents := p.ents
-	slices.SortFunc(ents, func(a, b pendEntry[V]) int { return strings.Compare(a.key, b.key) })
+	ents := make([]pendEntry[V], 0, p.n)
+	for _, c := range p.chunks {
+		ents = append(ents, c...)
+	}
 	*p = pending[V]{}
+	slices.SortFunc(ents, func(a, b pendEntry[V]) int { return strings.Compare(a.key, b.key) })
 	return ents
 }

@@ -40,7 +40,10 @@ type Tx struct {
 	// missID is the last id Track did not find, so that PutTrack right
 	// after it (an import's usual sequence) skips the second lookup.
 	missID string
-	keyBuf []byte
+	// lastPut is the id PutTrack last stored, so that PutInteraction for
+	// the same row need not look it up again.
+	lastPut string
+	keyBuf  []byte
 
 	// scope numbers the sources of this transaction (see NewSource).
 	scope uint64
@@ -159,7 +162,7 @@ func (tx *Tx) flush() error {
 		}
 	}
 	tx.pendNodes = nil
-	tx.missID = ""
+	tx.missID, tx.lastPut = "", ""
 	for c := range tx.ctr {
 		if e := &tx.ctr[c]; e.dirty {
 			if err := putU64(tx.meta(), counterKeys[c], e.v); err != nil {
@@ -180,6 +183,13 @@ func appendOnly(b *bolt.Bucket, first string) {
 	if last == nil || bytes.Compare(bytesOf(first), last) > 0 {
 		b.FillPercent = 1.0
 	}
+}
+
+// Reserve is a hint that about tracks tracks and interactions interactions
+// are coming: the write buffers are sized for them.
+func (tx *Tx) Reserve(tracks, interactions int) {
+	tx.pendTracks.reserve(tracks)
+	tx.pendInter.reserve(interactions)
 }
 
 // trackValue returns the stored (or pending) value of a track.
@@ -275,7 +285,18 @@ func (tx *Tx) PutTrack(id string, data []byte) (node uint32, added, changed bool
 	if id == "" {
 		return 0, false, false, errors.New("put track: empty id")
 	}
-	old := tx.trackValue(id)
+	// One lookup: the pending entry (updated in place below, with no add
+	// in between to move it), else the stored value, unless Track has
+	// just found neither.
+	var p *[]byte
+	var old []byte
+	if id != tx.missID {
+		if p = tx.pendTracks.get(id); p != nil {
+			old = *p
+		} else {
+			old = tx.tx.Bucket(bucketTracks).Get(bytesOf(id))
+		}
+	}
 	if len(old) >= trackHeader {
 		node = binary.BigEndian.Uint32(old[8:12])
 		if bytes.Equal(old[trackHeader:], data) {
@@ -302,12 +323,16 @@ func (tx *Tx) PutTrack(id string, data []byte) (node uint32, added, changed bool
 	binary.BigEndian.PutUint64(v[0:8], seq)
 	binary.BigEndian.PutUint32(v[8:12], node)
 	copy(v[trackHeader:], data)
-	if p := tx.pendTracks.get(id); p != nil {
+	if p != nil {
 		*p = v
 	} else {
+		if id == tx.missID {
+			tx.missID = ""
+		}
 		id = tx.keep(bytesOf(id))
 		tx.pendTracks.add(id, v)
 	}
+	tx.lastPut = id
 	if added {
 		tx.pendNodes = append(tx.pendNodes, id)
 	}
@@ -321,6 +346,7 @@ func (tx *Tx) DeleteTrack(id string) (bool, error) {
 	if !ok {
 		return false, nil
 	}
+	tx.lastPut = ""
 	seq := tx.counter(cCatalogSeq) + 1
 	tx.setCounter(cCatalogSeq, seq)
 	if p := tx.pendTracks.get(id); p != nil {
@@ -396,8 +422,10 @@ func (tx *Tx) PutInteraction(user, track, action string, unixNano int64) (added 
 	if user == "" || track == "" || action == "" {
 		return false, errors.New("put interaction: empty user, track or action")
 	}
-	if _, _, ok := tx.Track(track); !ok {
-		return false, fmt.Errorf("%w %q", ErrUnknownTrack, track)
+	if track != tx.lastPut {
+		if _, _, ok := tx.Track(track); !ok {
+			return false, fmt.Errorf("%w %q", ErrUnknownTrack, track)
+		}
 	}
 	tx.keyBuf = appendInteractionKey(tx.keyBuf[:0], user, track, action, unixNano)
 	var v interValue
