@@ -10,7 +10,8 @@
 //
 //	meta          magic, schema, generation, counters, current model/index
 //	tracks        track id → [seq u64][node u32][root-encoded track]
-//	nodes         node u32 → track id
+//	nodes         retired: node u32 → track id, written by the first
+//	              releases and never read; kept so that those files open
 //	deleted       node u32 → seq u64 (tombstones since the last reindex)
 //	interactions  uvarint-prefixed user, track, action + ts i64 → ""
 //	users         user → interaction count (uvarint)

@@ -168,9 +168,8 @@ func TestTracksAndInteractions(t *testing.T) {
 		if !ok || string(data) != "A2" {
 			t.Errorf("Track(a) = %q %v, want A2", data, ok)
 		}
-		id, _, ok := tx.TrackByNode(1)
-		if !ok || id != "b" {
-			t.Errorf("TrackByNode(1) = %q, want b", id)
+		if node, _, ok := tx.Track("b"); !ok || node != 1 {
+			t.Errorf("Track(b) node = %d %v, want 1", node, ok)
 		}
 		var got []string
 		tx.ForEachInteraction(func(u, tr, a string, ts int64) error {

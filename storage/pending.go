@@ -1,20 +1,32 @@
 package storage
 
 import (
+	"hash/maphash"
 	"slices"
 	"strings"
 )
 
-// pending is one bucket's buffered writes: a map from key to an entry.
-// Updates change the entry in place, so the key string stored first (the
-// transaction arena's copy) stays the map's key rather than being replaced
-// by the caller's string. Entries live in fixed-size chunks: a large
-// import never copies them to grow (fresh memory is what costs here: on
-// this kind of VM a page fault costs microseconds).
+// pending is one bucket's buffered writes: entries (key, value) in
+// fixed-size chunks, found through an open-addressing hash table of their
+// indexes. It does what a map[string]int would, but
+//   - a miss leaves the slot where the key would go, so the insert that
+//     follows (an import's usual sequence) does not hash and probe again;
+//   - the table is 8 bytes a slot and the entries never move: a large
+//     import neither copies them to grow nor pins the caller's strings
+//     (keys are the transaction arena's copies, set once).
+//
+// Fresh memory is what costs most here: on this kind of VM a page fault
+// costs microseconds.
 type pending[V any] struct {
-	idx    map[string]int
+	seed   maphash.Seed
+	slots  []uint64 // 0: empty; else tag<<32 | entry index+1
 	chunks [][]pendEntry[V]
 	n      int
+
+	// The slot and hash of the last miss, for add.
+	missKey  string
+	missSlot int
+	missHash uint64
 }
 
 type pendEntry[V any] struct {
@@ -24,29 +36,69 @@ type pendEntry[V any] struct {
 
 const pendChunk = 4096
 
-// reserve sizes the map for n more entries, if it has not grown yet.
-func (p *pending[V]) reserve(n int) {
-	if p.n == 0 && n > 0 {
-		p.idx = make(map[string]int, n)
-	}
-}
-
 func (p *pending[V]) len() int { return p.n }
 
 func (p *pending[V]) at(i int) *V { return &p.chunks[i/pendChunk][i%pendChunk].val }
 
-// get returns the entry of key, or nil. The pointer is valid until the
-// next add.
-func (p *pending[V]) get(key string) *V {
-	if i, ok := p.idx[key]; ok {
-		return p.at(i)
+func (p *pending[V]) keyAt(i int) string { return p.chunks[i/pendChunk][i%pendChunk].key }
+
+// reserve sizes the table for n entries, if it has none yet.
+func (p *pending[V]) reserve(n int) {
+	if p.n == 0 && n > 0 {
+		p.resize(n)
 	}
-	return nil
 }
 
-// getBytes is get for a key in a byte slice (no conversion allocation).
-func (p *pending[V]) getBytes(key []byte) *V {
-	if i, ok := p.idx[string(key)]; ok {
+// resize makes a table for n entries at a load of at most 3/4 and puts the
+// entries back.
+func (p *pending[V]) resize(n int) {
+	size := 16
+	for size*3/4 < n {
+		size *= 2
+	}
+	if p.slots == nil {
+		p.seed = maphash.MakeSeed()
+	}
+	p.slots = make([]uint64, size)
+	mask := uint64(size - 1)
+	for i := range p.n {
+		h := maphash.String(p.seed, p.keyAt(i))
+		s := h & mask
+		for p.slots[s] != 0 {
+			s = (s + 1) & mask
+		}
+		p.slots[s] = h>>32<<32 | uint64(i+1)
+	}
+	p.missKey = "" // slots moved
+}
+
+// find returns the entry index of key, or -1 and, for add, the free slot
+// where key goes.
+func (p *pending[V]) find(key string) int {
+	if p.slots == nil {
+		p.resize(0)
+	}
+	h := maphash.String(p.seed, key)
+	mask := uint64(len(p.slots) - 1)
+	tag := h >> 32 << 32
+	for s := h & mask; ; s = (s + 1) & mask {
+		e := p.slots[s]
+		if e == 0 {
+			p.missKey, p.missSlot, p.missHash = key, int(s), h
+			return -1
+		}
+		if e&^(1<<32-1) == tag {
+			if i := int(uint32(e)) - 1; p.keyAt(i) == key {
+				return i
+			}
+		}
+	}
+}
+
+// get returns the value of key, or nil. The pointer stays valid (entries
+// never move).
+func (p *pending[V]) get(key string) *V {
+	if i := p.find(key); i >= 0 {
 		return p.at(i)
 	}
 	return nil
@@ -54,16 +106,22 @@ func (p *pending[V]) getBytes(key []byte) *V {
 
 // add adds a key that get did not find; key must not change later.
 func (p *pending[V]) add(key string, v V) {
-	if p.idx == nil {
-		p.idx = make(map[string]int)
+	if (p.n+1)*4 > len(p.slots)*3 {
+		p.resize(p.n + 1)
+	}
+	if key == "" || p.missKey != key {
+		if p.find(key) >= 0 {
+			panic("storage: pending.add of a key already present")
+		}
 	}
 	if p.n%pendChunk == 0 {
 		p.chunks = append(p.chunks, make([]pendEntry[V], 0, pendChunk))
 	}
 	c := &p.chunks[len(p.chunks)-1]
 	*c = append(*c, pendEntry[V]{key, v})
-	p.idx[key] = p.n
+	p.slots[p.missSlot] = p.missHash>>32<<32 | uint64(p.n+1)
 	p.n++
+	p.missKey = ""
 }
 
 // sorted returns the entries in key order. p is empty afterwards.

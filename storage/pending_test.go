@@ -64,12 +64,6 @@ func TestWritesMatchModel(t *testing.T) {
 					if ok != had || (ok && (node != want.node || string(data) != want.data)) {
 						t.Fatalf("round %d: Track(%s) = %d %q %v, model %+v %v", round, k, node, data, ok, want, had)
 					}
-					if ok {
-						gotID, data, ok := tx.TrackByNode(node)
-						if !ok || gotID != k || string(data) != want.data {
-							t.Fatalf("round %d: TrackByNode(%d) = %q %q %v, want %s", round, node, gotID, data, ok, k)
-						}
-					}
 				case op < 9:
 					u, k := fmt.Sprintf("u%d", rng.IntN(5)), id()
 					added, err := tx.PutInteraction(u, k, "play", 0)
@@ -125,8 +119,8 @@ func TestWritesMatchModel(t *testing.T) {
 				t.Fatalf("round %d: Counts = %+v, model %+v", round, got, want)
 			}
 			for k, want := range tracks {
-				if id, data, ok := tx.TrackByNode(want.node); !ok || id != k || string(data) != want.data {
-					t.Fatalf("round %d: committed TrackByNode(%d) = %q %q %v, want %s", round, want.node, id, data, ok, k)
+				if node, data, ok := tx.Track(k); !ok || node != want.node || string(data) != want.data {
+					t.Fatalf("round %d: committed Track(%s) = %d %q %v, model %+v", round, k, node, data, ok, want)
 				}
 			}
 			return nil

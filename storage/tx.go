@@ -23,13 +23,10 @@ type Tx struct {
 	//
 	// pendTracks holds whole stored values (nil: a pending delete);
 	// pendInter the decoded interaction values; pendUsers each touched
-	// user's interaction count; pendNodes the ids of the nodes this
-	// transaction allocated, from firstNode on ("" once deleted).
+	// user's interaction count.
 	pendTracks pending[[]byte]
 	pendInter  pending[interValue]
 	pendUsers  pending[uint64]
-	pendNodes  []string
-	firstNode  uint32
 
 	// arena backs the keys and values of the pending maps: one allocation
 	// per 256 KiB instead of two or three per row, and map keys that do
@@ -105,6 +102,13 @@ func (tx *Tx) keep(s []byte) string {
 	return unsafe.String(&b[0], len(b))
 }
 
+// unkeep gives back the bytes of s, the string keep returned last.
+func (tx *Tx) unkeep(s string) {
+	if l := len(tx.arena) - len(s); l >= 0 && len(s) > 0 && unsafe.StringData(s) == &tx.arena[l] {
+		tx.arena = tx.arena[:l]
+	}
+}
+
 // bytesOf views a string's bytes without copying, for bbolt calls that do
 // not keep or modify them (Get, Delete, and Put's key, which it clones).
 func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
@@ -135,16 +139,6 @@ func (tx *Tx) flush() error {
 			return err
 		}
 	}
-	b = tx.tx.Bucket(bucketNodes)
-	for i, id := range tx.pendNodes {
-		if id == "" {
-			continue
-		}
-		b.FillPercent = 1.0 // node ids only ever increase
-		if err := b.Put(u32key(tx.firstNode+uint32(i)), bytesOf(id)); err != nil {
-			return err
-		}
-	}
 	b = tx.tx.Bucket(bucketInteractions)
 	if len(inter) > 0 {
 		appendOnly(b, inter[0].key)
@@ -161,7 +155,6 @@ func (tx *Tx) flush() error {
 			return err
 		}
 	}
-	tx.pendNodes = nil
 	tx.missID, tx.lastPut = "", ""
 	for c := range tx.ctr {
 		if e := &tx.ctr[c]; e.dirty {
@@ -264,20 +257,6 @@ func (tx *Tx) Track(id string) (node uint32, data []byte, ok bool) {
 	return binary.BigEndian.Uint32(v[8:12]), v[trackHeader:], true
 }
 
-// TrackByNode returns the track stored under a node id.
-func (tx *Tx) TrackByNode(node uint32) (id string, data []byte, ok bool) {
-	if i := int64(node) - int64(tx.firstNode); tx.pendNodes != nil && i >= 0 && i < int64(len(tx.pendNodes)) {
-		id = tx.pendNodes[i]
-	} else if idb := tx.tx.Bucket(bucketNodes).Get(u32key(node)); idb != nil {
-		id = string(idb)
-	}
-	if id == "" {
-		return "", nil, false
-	}
-	_, data, ok = tx.Track(id)
-	return id, data, ok
-}
-
 // PutTrack stores data as the track id. A new track gets the next node id;
 // a known one keeps its node. When data equals what is stored nothing is
 // written and changed is false.
@@ -311,9 +290,6 @@ func (tx *Tx) PutTrack(id string, data []byte) (node uint32, added, changed bool
 		tx.setCounter(cNextNode, next+1)
 		// Node ids are never reused (next_node only grows), so a new
 		// node has no tombstone to clear.
-		if tx.pendNodes == nil {
-			tx.firstNode = node
-		}
 		tx.addCounter(cNTracks, 1)
 		added = true
 	}
@@ -333,9 +309,6 @@ func (tx *Tx) PutTrack(id string, data []byte) (node uint32, added, changed bool
 		tx.pendTracks.add(id, v)
 	}
 	tx.lastPut = id
-	if added {
-		tx.pendNodes = append(tx.pendNodes, id)
-	}
 	return node, added, true, nil
 }
 
@@ -354,9 +327,9 @@ func (tx *Tx) DeleteTrack(id string) (bool, error) {
 	} else if err := tx.tx.Bucket(bucketTracks).Delete(bytesOf(id)); err != nil {
 		return false, err
 	}
-	if i := int64(node) - int64(tx.firstNode); tx.pendNodes != nil && i >= 0 && i < int64(len(tx.pendNodes)) {
-		tx.pendNodes[i] = ""
-	} else if err := tx.tx.Bucket(bucketNodes).Delete(u32key(node)); err != nil {
+	// Files written before the nodes bucket was retired still hold
+	// entries there: drop the track's.
+	if err := tx.tx.Bucket(bucketNodes).Delete(u32key(node)); err != nil {
 		return false, err
 	}
 	if err := tx.tx.Bucket(bucketDeleted).Put(u32key(node), u64key(seq)); err != nil {
@@ -428,9 +401,14 @@ func (tx *Tx) PutInteraction(user, track, action string, unixNano int64) (added 
 		}
 	}
 	tx.keyBuf = appendInteractionKey(tx.keyBuf[:0], user, track, action, unixNano)
+	// The key goes into the arena before the lookup, so that a miss (the
+	// usual case) is added with the slot the lookup found; a hit gives
+	// the bytes back.
+	key := tx.keep(tx.keyBuf)
 	var v interValue
-	p := tx.pendInter.getBytes(tx.keyBuf)
+	p := tx.pendInter.get(key)
 	if p != nil {
+		tx.unkeep(key)
 		v = *p
 	} else {
 		v.count, v.scope, v.seen = decodeInteraction(tx.tx.Bucket(bucketInteractions).Get(tx.keyBuf))
@@ -446,7 +424,7 @@ func (tx *Tx) PutInteraction(user, track, action string, unixNano int64) (added 
 	if p != nil {
 		*p = v
 	} else {
-		tx.pendInter.add(tx.keep(tx.keyBuf), v)
+		tx.pendInter.add(key, v)
 	}
 	if !added {
 		return false, nil
