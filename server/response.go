@@ -106,11 +106,31 @@ func Similar(ctx context.Context, s Searcher, id soundalike.TrackID, k int, opts
 	if err != nil {
 		return nil, err
 	}
-	ns, err := s.Similar(ctx, id, k, opts)
+	ns, model, err := searchWithModel(s, func() ([]soundalike.Neighbor, error) { return s.Similar(ctx, id, k, opts) })
 	if err != nil {
 		return nil, err
 	}
-	return respond(ctx, s, start, NewTrackJSON(t), ns)
+	return respond(ctx, s, start, NewTrackJSON(t), ns, model)
+}
+
+// searchWithModel runs search and returns the version of the model that
+// answered it: the version read before and after the search agree (a
+// reload in between switches model and index together, and versions only
+// grow), else the search runs again on the new snapshot.
+func searchWithModel(s Searcher, search func() ([]soundalike.Neighbor, error)) ([]soundalike.Neighbor, string, error) {
+	for range 3 {
+		before := s.Stats().ModelVersion
+		ns, err := search()
+		if err != nil {
+			return nil, "", err
+		}
+		if after := s.Stats().ModelVersion; after == before {
+			return ns, before, nil
+		}
+	}
+	// Three reloads during three searches: answer with the last, unlabelled.
+	ns, err := search()
+	return ns, "", err
 }
 
 // SimilarTo answers a query by seed tracks, features or vector the way
@@ -118,7 +138,7 @@ func Similar(ctx context.Context, s Searcher, id soundalike.TrackID, k int, opts
 // features (q.Track).
 func SimilarTo(ctx context.Context, s Searcher, q soundalike.Query, k int, opts *soundalike.SearchOptions) (*SimilarResponse, error) {
 	start := time.Now()
-	ns, err := s.SimilarTo(ctx, q, k, opts)
+	ns, model, err := searchWithModel(s, func() ([]soundalike.Neighbor, error) { return s.SimilarTo(ctx, q, k, opts) })
 	if err != nil {
 		return nil, err
 	}
@@ -126,10 +146,10 @@ func SimilarTo(ctx context.Context, s Searcher, q soundalike.Query, k int, opts 
 	if q.Track != nil {
 		tj = NewTrackJSON(q.Track)
 	}
-	return respond(ctx, s, start, tj, ns)
+	return respond(ctx, s, start, tj, ns, model)
 }
 
-func respond(ctx context.Context, s Searcher, start time.Time, tj *TrackJSON, ns []soundalike.Neighbor) (*SimilarResponse, error) {
+func respond(ctx context.Context, s Searcher, start time.Time, tj *TrackJSON, ns []soundalike.Neighbor, model string) (*SimilarResponse, error) {
 	resp := &SimilarResponse{Track: tj, Results: make([]Result, len(ns))}
 	for i, n := range ns {
 		r := &resp.Results[i]
@@ -145,7 +165,7 @@ func respond(ctx context.Context, s Searcher, start time.Time, tj *TrackJSON, ns
 			return nil, err
 		}
 	}
-	resp.Model = s.Stats().ModelVersion
+	resp.Model = model
 	resp.TookUS = time.Since(start).Microseconds()
 	return resp, nil
 }

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -670,5 +671,51 @@ func TestMetricsExplicitGatherer(t *testing.T) {
 	}
 	if strings.Contains(w.Body.String(), "go_goroutines") {
 		t.Error("GET /metrics has the runtime collectors, want only what the caller's registry holds")
+	}
+}
+
+// reloadingSearcher switches its model version while the first search runs,
+// as a reload between the search and the response would.
+type reloadingSearcher struct {
+	*fake
+	versions []string // the version Stats reports, one per call; the last repeats
+	calls    int
+	searches int
+}
+
+func (r *reloadingSearcher) Stats() soundalike.Stats {
+	st := r.fake.Stats()
+	st.ModelVersion = r.versions[min(r.calls, len(r.versions)-1)]
+	r.calls++
+	return st
+}
+
+func (r *reloadingSearcher) Similar(ctx context.Context, id soundalike.TrackID, k int, opts *soundalike.SearchOptions) ([]soundalike.Neighbor, error) {
+	r.searches++
+	return r.fake.Similar(ctx, id, k, opts)
+}
+
+// TestResponseModelIsTheOneThatAnswered: when the model changes during a
+// search, the search runs again and the response names the new model, never
+// the old results under the new label.
+func TestResponseModelIsTheOneThatAnswered(t *testing.T) {
+	for _, tc := range []struct {
+		versions []string
+		model    string
+		searches int
+	}{
+		{[]string{"v1"}, "v1", 1},
+		{[]string{"v1", "v2"}, "v2", 2},                             // reloaded during the first search
+		{[]string{"v1", "v2", "v3", "v4", "v5", "v6", "v7"}, "", 4}, // reloading all the time
+	} {
+		r := &reloadingSearcher{fake: newFake(), versions: tc.versions}
+		resp, err := server.Similar(t.Context(), r, "a", 5, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Model != tc.model || r.searches != tc.searches || len(resp.Results) != 5 {
+			t.Errorf("versions %v: model %q after %d searches (%d results), want %q after %d",
+				tc.versions, resp.Model, r.searches, len(resp.Results), tc.model, tc.searches)
+		}
 	}
 }
