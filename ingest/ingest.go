@@ -110,7 +110,8 @@ type sourceBeginner interface {
 
 // reserver is implemented by sinks that can prepare for a number of rows
 // (the Engine's import transaction sizes its buffers): Run calls Reserve
-// once, with an estimate from the source's size, when it has one.
+// once, with the rows still to come estimated from the source's size, when
+// it has one.
 type reserver interface {
 	Reserve(rows int)
 }
@@ -194,8 +195,8 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 		if pos != nil {
 			read, size = b.read, b.size
 		}
-		if r, ok := sink.(reserver); ok && b.estimate > 0 {
-			r.Reserve(b.estimate)
+		if r, ok := sink.(reserver); ok && b.estimate > int(rows) {
+			r.Reserve(b.estimate - int(rows))
 		}
 		for _, it := range b.items {
 			if re, ok := errors.AsType[*RowError](it.err); ok {

@@ -42,10 +42,10 @@ func (p *pending[V]) at(i int) *V { return &p.chunks[i/pendChunk][i%pendChunk].v
 
 func (p *pending[V]) keyAt(i int) string { return p.chunks[i/pendChunk][i%pendChunk].key }
 
-// reserve sizes the table for n entries, if it has none yet.
+// reserve makes room in the table for n more entries.
 func (p *pending[V]) reserve(n int) {
-	if p.n == 0 && n > 0 {
-		p.resize(n)
+	if want := p.n + n; n > 0 && want*4 > len(p.slots)*3 {
+		p.resize(want)
 	}
 }
 

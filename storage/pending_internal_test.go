@@ -18,6 +18,12 @@ func TestPendingMatchesMap(t *testing.T) {
 		want := map[string]int{}
 		rng := rand.New(rand.NewPCG(3, uint64(reserve)))
 		for i := range 30_000 {
+			if i == 5_000 {
+				p.reserve(reserve) // with entries in the table
+				if (p.n+reserve)*4 > len(p.slots)*3 {
+					t.Fatalf("reserve(%d) with %d entries left %d slots", reserve, p.n, len(p.slots))
+				}
+			}
 			k := fmt.Sprintf("k%d", rng.IntN(20_000))
 			v := p.get(k)
 			w, ok := want[k]
