@@ -8,8 +8,11 @@ package postgres
 import (
 	"context"
 	"crypto/sha1"
+	"encoding/binary"
 	"encoding/csv"
 	"fmt"
+	"io"
+	"net"
 	"net/url"
 	"os"
 	"strconv"
@@ -44,6 +47,46 @@ func serverURL(t testing.TB) string {
 		t.Skipf("no PostgreSQL server: set $%s (scripts/pg-test-server start prints one; .ci/run sets it)", envServer)
 	}
 	return u
+}
+
+// serverTLS reports whether the test server accepts TLS (SHOW ssl).
+func serverTLS(t testing.TB, db *testDB) bool {
+	t.Helper()
+	var ssl string
+	if err := db.Conn.QueryRow(context.Background(), "SHOW ssl").Scan(&ssl); err != nil {
+		t.Fatalf("SHOW ssl: %v", err)
+	}
+	return ssl == "on"
+}
+
+// refusingTLS returns the address of a server that answers every TLS
+// request with 'N', as PostgreSQL does with ssl off, and then hangs up.
+func refusingTLS(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				// SSLRequest: length 8, code 80877103.
+				var req [8]byte
+				if _, err := io.ReadFull(c, req[:]); err != nil || binary.BigEndian.Uint32(req[4:]) != 80877103 {
+					return
+				}
+				c.Write([]byte{'N'})
+			}()
+		}
+	}()
+	return l.Addr().String()
 }
 
 // testDB is one test's own schema on the test server.
@@ -291,12 +334,20 @@ func (db *testDB) withHost(t testing.TB, host string) string {
 
 // withQuery returns db.URL with one query parameter set.
 func (db *testDB) withQuery(t testing.TB, key, value string) string {
-	u, err := url.Parse(db.URL)
+	return setQuery(t, db.URL, key, value)
+}
+
+// setQuery returns rawURL with query parameters set from key, value pairs.
+func setQuery(t testing.TB, rawURL string, kv ...string) string {
+	t.Helper()
+	u, err := url.Parse(rawURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	q := u.Query()
-	q.Set(key, value)
+	for i := 0; i+1 < len(kv); i += 2 {
+		q.Set(kv[i], kv[i+1])
+	}
 	u.RawQuery = q.Encode()
 	return u.String()
 }

@@ -271,16 +271,17 @@ func TestConnectionErrors(t *testing.T) {
 	l.Close()
 	refused := db.withHost(t, "127.0.0.1:"+strconv.Itoa(closedPort))
 
-	tests := []struct {
+	type test struct {
 		name string
 		url  string
 		opts *Options
 		kind error
 		want []string // in the message
-	}{
+	}
+	tests := []test{
 		{"bad password", db.withPassword(t, "not-"+db.Password), nil, ErrAuth, []string{"password authentication failed", "soundalike@127.0.0.1"}},
 		{"refused", refused, nil, ErrConnect, []string{"connection refused", strconv.Itoa(closedPort)}},
-		{"TLS", db.withQuery(t, "sslmode", "require"), nil, ErrTLS, []string{"does not accept TLS", "sslmode"}},
+		{"TLS refused", setQuery(t, db.withHost(t, refusingTLS(t)), "sslmode", "require"), nil, ErrTLS, []string{"does not accept TLS", "sslmode"}},
 		{"no database", strings.Replace(db.URL, "/soundalike?", "/nosuchdb?", 1), nil, ErrConnect, []string{`database "nosuchdb" does not exist`}},
 		{"missing table", empty.URL, nil, ErrMissingTable, []string{`"Track"`, `"TrackFeatures"`, "--tracks-query"}},
 		{"bad tracks query", db.URL, &Options{TracksQuery: "SELEC id FROM \"Track\""}, ErrBadQuery, []string{"--tracks-query", "syntax error"}},
@@ -289,6 +290,10 @@ func TestConnectionErrors(t *testing.T) {
 		{"two statements", db.URL, &Options{TracksQuery: `SELECT 1; DROP TABLE "Track"`}, ErrBadQuery, []string{"--tracks-query"}},
 		{"bad action", db.URL, &Options{Actions: []string{"play", ""}}, nil, []string{"invalid action"}},
 		{"unparsable URL", "postgres://soundalike:" + db.Password + "@127.0.0.1:notaport/soundalike", nil, ErrURL, []string{"cannot be parsed"}},
+	}
+	if !serverTLS(t, db) {
+		// The same refusal from the real server.
+		tests = append(tests, test{"TLS refused by the server", db.withQuery(t, "sslmode", "require"), nil, ErrTLS, []string{"does not accept TLS", "sslmode"}})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
