@@ -7,11 +7,22 @@ package postgres
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha1"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/binary"
 	"encoding/csv"
+	"encoding/pem"
 	"fmt"
+	"io"
+	"math/big"
+	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -26,10 +37,19 @@ import (
 const (
 	envServer   = "SOUNDALIKE_TEST_POSTGRES"
 	envRequired = "SOUNDALIKE_TEST_POSTGRES_REQUIRED"
+	// envRootCert names the test server's self-signed TLS certificate
+	// (scripts/pg-test-server makes DIR/data/server.crt; .ci/run sets it).
+	envRootCert = "SOUNDALIKE_TEST_POSTGRES_ROOTCERT"
 )
 
+// mustRun reports whether the postgres tests must run here rather than skip:
+// with $SOUNDALIKE_TEST_POSTGRES_REQUIRED or CI=true.
+func mustRun() bool {
+	return os.Getenv(envRequired) != "" || os.Getenv("CI") == "true"
+}
+
 func TestMain(m *testing.M) {
-	if os.Getenv(envServer) == "" && (os.Getenv(envRequired) != "" || os.Getenv("CI") == "true") {
+	if os.Getenv(envServer) == "" && mustRun() {
 		fmt.Fprintf(os.Stderr, "postgres tests: $%s is not set, and they must run here ($%s or CI=true): start a server with scripts/pg-test-server, or run .ci/run\n", envServer, envRequired)
 		os.Exit(1)
 	}
@@ -44,6 +64,98 @@ func serverURL(t testing.TB) string {
 		t.Skipf("no PostgreSQL server: set $%s (scripts/pg-test-server start prints one; .ci/run sets it)", envServer)
 	}
 	return u
+}
+
+// serverTLS reports whether the test server accepts TLS (SHOW ssl).
+func serverTLS(t testing.TB, db *testDB) bool {
+	t.Helper()
+	var ssl string
+	if err := db.Conn.QueryRow(context.Background(), "SHOW ssl").Scan(&ssl); err != nil {
+		t.Fatalf("SHOW ssl: %v", err)
+	}
+	return ssl == "on"
+}
+
+// rootCert returns the file of the test server's TLS certificate, to use as
+// sslrootcert. Without TLS on the server or without $SOUNDALIKE_TEST_POSTGRES_ROOTCERT
+// it skips the test saying why, or fails it where the tests must run.
+func rootCert(t testing.TB, db *testDB) string {
+	t.Helper()
+	why := ""
+	file := os.Getenv(envRootCert)
+	switch {
+	case !serverTLS(t, db):
+		why = "the test server does not accept TLS (SHOW ssl is off; scripts/pg-test-server turns it on)"
+	case file == "":
+		why = fmt.Sprintf("$%s is not set: set it to the server's certificate (DIR/data/server.crt from scripts/pg-test-server; .ci/run sets it)", envRootCert)
+	}
+	if why != "" {
+		if mustRun() {
+			t.Fatalf("%s, and the TLS tests must run here ($%s or CI=true)", why, envRequired)
+		}
+		t.Skip(why)
+	}
+	return file
+}
+
+// refusingTLS returns the address of a server that answers every TLS
+// request with 'N', as PostgreSQL does with ssl off, and then hangs up.
+func refusingTLS(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				// SSLRequest: length 8, code 80877103.
+				var req [8]byte
+				if _, err := io.ReadFull(c, req[:]); err != nil || binary.BigEndian.Uint32(req[4:]) != 80877103 {
+					return
+				}
+				c.Write([]byte{'N'})
+			}()
+		}
+	}()
+	return l.Addr().String()
+}
+
+// selfSignedCert writes a self-signed certificate for the test server's
+// names (localhost, 127.0.0.1, ::1) that is not the server's, and returns
+// its file.
+func selfSignedCert(t testing.TB) string {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "localhost"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		DNSNames:              []string{"localhost"},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "other.crt")
+	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
 }
 
 // testDB is one test's own schema on the test server.
@@ -289,14 +401,32 @@ func (db *testDB) withHost(t testing.TB, host string) string {
 	return u.String()
 }
 
-// withQuery returns db.URL with one query parameter set.
-func (db *testDB) withQuery(t testing.TB, key, value string) string {
+// port returns the port in db.URL.
+func (db *testDB) port(t testing.TB) string {
+	t.Helper()
 	u, err := url.Parse(db.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return u.Port()
+}
+
+// withQuery returns db.URL with one query parameter set.
+func (db *testDB) withQuery(t testing.TB, key, value string) string {
+	return setQuery(t, db.URL, key, value)
+}
+
+// setQuery returns rawURL with query parameters set from key, value pairs.
+func setQuery(t testing.TB, rawURL string, kv ...string) string {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
 	q := u.Query()
-	q.Set(key, value)
+	for i := 0; i+1 < len(kv); i += 2 {
+		q.Set(kv[i], kv[i+1])
+	}
 	u.RawQuery = q.Encode()
 	return u.String()
 }

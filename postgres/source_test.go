@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/ingest"
@@ -271,16 +272,17 @@ func TestConnectionErrors(t *testing.T) {
 	l.Close()
 	refused := db.withHost(t, "127.0.0.1:"+strconv.Itoa(closedPort))
 
-	tests := []struct {
+	type test struct {
 		name string
 		url  string
 		opts *Options
 		kind error
 		want []string // in the message
-	}{
+	}
+	tests := []test{
 		{"bad password", db.withPassword(t, "not-"+db.Password), nil, ErrAuth, []string{"password authentication failed", "soundalike@127.0.0.1"}},
 		{"refused", refused, nil, ErrConnect, []string{"connection refused", strconv.Itoa(closedPort)}},
-		{"TLS", db.withQuery(t, "sslmode", "require"), nil, ErrTLS, []string{"does not accept TLS", "sslmode"}},
+		{"TLS refused", setQuery(t, db.withHost(t, refusingTLS(t)), "sslmode", "require"), nil, ErrTLS, []string{"does not accept TLS", "sslmode"}},
 		{"no database", strings.Replace(db.URL, "/soundalike?", "/nosuchdb?", 1), nil, ErrConnect, []string{`database "nosuchdb" does not exist`}},
 		{"missing table", empty.URL, nil, ErrMissingTable, []string{`"Track"`, `"TrackFeatures"`, "--tracks-query"}},
 		{"bad tracks query", db.URL, &Options{TracksQuery: "SELEC id FROM \"Track\""}, ErrBadQuery, []string{"--tracks-query", "syntax error"}},
@@ -289,6 +291,11 @@ func TestConnectionErrors(t *testing.T) {
 		{"two statements", db.URL, &Options{TracksQuery: `SELECT 1; DROP TABLE "Track"`}, ErrBadQuery, []string{"--tracks-query"}},
 		{"bad action", db.URL, &Options{Actions: []string{"play", ""}}, nil, []string{"invalid action"}},
 		{"unparsable URL", "postgres://soundalike:" + db.Password + "@127.0.0.1:notaport/soundalike", nil, ErrURL, []string{"cannot be parsed"}},
+	}
+	if !serverTLS(t, db) {
+		// The same refusal from the real server; with TLS on, TestTLS
+		// checks that sslmode=require connects instead.
+		tests = append(tests, test{"TLS refused by the server", db.withQuery(t, "sslmode", "require"), nil, ErrTLS, []string{"does not accept TLS", "sslmode"}})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -315,6 +322,82 @@ func TestConnectionErrors(t *testing.T) {
 	}
 	// The database is untouched by the two-statement query.
 	importAll(t, openSource(t, db.URL, nil), newMemSink())
+}
+
+// TestTLS connects over TLS to the test server, whose certificate is
+// self-signed: trusted through sslrootcert, it imports; not trusted, the
+// error says so and what to check.
+func TestTLS(t *testing.T) {
+	db := newTestDB(t)
+	fx := loadSample(t, db)
+	cert := rootCert(t, db)
+	other := selfSignedCert(t)
+	// Without sslrootcert in the URL, only the system's roots are trusted.
+	t.Setenv("PGSSLROOTCERT", "")
+	similar := fx.countAction(soundalike.DefaultSimilarityActions()...)
+	localhost := setQuery(t, db.withHost(t, net.JoinHostPort("localhost", db.port(t))), "sslmode", "verify-full", "sslrootcert", cert)
+
+	trusted := []struct {
+		name string
+		url  string
+	}{
+		{"verify-full", setQuery(t, db.URL, "sslmode", "verify-full", "sslrootcert", cert)},
+		{"verify-full localhost", localhost},
+		{"verify-ca", setQuery(t, db.URL, "sslmode", "verify-ca", "sslrootcert", cert)},
+		{"require", setQuery(t, db.URL, "sslmode", "require")}, // encrypted, not verified
+	}
+	for _, tt := range trusted {
+		t.Run(tt.name, func(t *testing.T) {
+			sum := importAll(t, openSource(t, tt.url, nil), newMemSink())
+			if sum.TracksAdded != len(fx.Tracks) || sum.InteractionsAdded != similar || sum.Rejected != 0 {
+				t.Errorf("import = %+v, want %d tracks, %d interactions, 0 rejected", sum, len(fx.Tracks), similar)
+			}
+			conn, err := pgx.Connect(t.Context(), tt.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close(context.Background())
+			var ssl bool
+			if err := conn.QueryRow(t.Context(), "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").Scan(&ssl); err != nil {
+				t.Fatal(err)
+			}
+			if !ssl {
+				t.Errorf("pg_stat_ssl.ssl = false for %s, want a TLS connection", tt.name)
+			}
+		})
+	}
+
+	untrusted := []struct {
+		name string
+		url  string
+	}{
+		{"verify-full without sslrootcert", setQuery(t, db.URL, "sslmode", "verify-full")},
+		{"verify-full with another certificate", setQuery(t, db.URL, "sslmode", "verify-full", "sslrootcert", other)},
+		{"verify-ca with another certificate", setQuery(t, db.URL, "sslmode", "verify-ca", "sslrootcert", other)},
+	}
+	for _, tt := range untrusted {
+		t.Run(tt.name, func(t *testing.T) {
+			src, err := Open(t.Context(), tt.url, nil)
+			if err == nil {
+				src.Close()
+				t.Fatalf("Open succeeded, want an error")
+			}
+			if !errors.Is(err, ErrTLS) {
+				t.Errorf("Open: %v, want errors.Is %v", err, ErrTLS)
+			}
+			msg := err.Error()
+			t.Logf("Open: %s", msg)
+			for _, w := range []string{"the TLS certificate of soundalike@127.0.0.1:" + db.port(t), "is not trusted", "sslrootcert", "sslmode"} {
+				if !strings.Contains(msg, w) {
+					t.Errorf("Open: %q, want it to contain %q", msg, w)
+				}
+			}
+			if strings.Contains(msg, "\n") {
+				t.Errorf("Open: %q, want one line", msg)
+			}
+			noSecret(t, "error", msg, db.Password)
+		})
+	}
 }
 
 func TestCloseEarlyAndCancel(t *testing.T) {
