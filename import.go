@@ -52,7 +52,7 @@ func (e *Engine) Import(ctx context.Context, fn func(tx *ImportTx) error) error 
 		return nil
 	}
 	if err == nil {
-		e.snap.Store(nil) // stale: the next query reloads
+		e.refresh(db)
 	}
 	return err
 }

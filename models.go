@@ -75,6 +75,7 @@ func (e *Engine) SaveModel(ctx context.Context, m *embedder.Model, run ModelRun)
 	if err != nil {
 		return ModelInfo{}, fmt.Errorf("save model: %w", err)
 	}
+	e.refresh(db) // without an index, queries by features use the current model
 	return meta.info(v), nil
 }
 

@@ -380,3 +380,46 @@ func TestDetachedReload(t *testing.T) {
 		t.Error("second Reload with nothing new reported a change")
 	}
 }
+
+// TestImportRefreshesServingEngine: an engine that serves queries sees an
+// import's changes at once (renames, deletions), with the index unchanged.
+func TestImportRefreshesServingEngine(t *testing.T) {
+	ctx := t.Context()
+	eng, tracks := fixture(t, filepath.Join(t.TempDir(), "r.db"), 200)
+	q := tracks[10]
+	before, err := eng.Similar(ctx, q.ID, 5, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := before[0].ID
+	renamed := *tracks[20]
+	renamed.Name = "A New Name"
+	err = eng.Import(ctx, func(tx *soundalike.ImportTx) error {
+		if _, err := tx.DeleteTrack(gone); err != nil {
+			return err
+		}
+		_, _, err := tx.PutTrack(&renamed)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := eng.Track(ctx, renamed.ID); err != nil || got.Name != "A New Name" {
+		t.Errorf("Track(%s) after the import = %+v, %v; want the new name", renamed.ID, got, err)
+	}
+	if _, err := eng.Track(ctx, gone); !errors.Is(err, soundalike.ErrNotFound) {
+		t.Errorf("Track(%s) after its deletion: err = %v, want ErrNotFound", gone, err)
+	}
+	after, err := eng.Similar(ctx, q.ID, 5, nil)
+	if err != nil || len(after) != 5 {
+		t.Fatalf("Similar after the import = %v, %v", after, err)
+	}
+	for _, n := range after {
+		if n.ID == gone {
+			t.Errorf("deleted track %s still served", gone)
+		}
+	}
+	if st := eng.Stats(); st.Tracks != len(tracks)-1 || st.Indexed != len(tracks) {
+		t.Errorf("Stats after the import = %+v, want %d tracks and the unchanged index of %d", st, len(tracks)-1, len(tracks))
+	}
+}

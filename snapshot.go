@@ -32,6 +32,7 @@ type snapshot struct {
 	model     *embedder.Model
 	modelInfo ModelInfo
 	graph     *index.HNSW
+	indexID   uint64 // storage's id of the index graph was read from
 	indexMeta indexMeta
 	fileStamp fileStamp
 }
@@ -124,7 +125,12 @@ func featKeyOf(f *Features) uint64 {
 // catalogue, the current index and the model that built it. built, when
 // not nil, is the index just written by this process: it is used instead of
 // decoding the stored copy.
-func loadSnapshot(tx *storage.Tx, built *index.HNSW) (*snapshot, error) {
+//
+// built, when set, is the current index already in memory (Reindex has just
+// written it). keep, when set, is a previous snapshot whose graph is reused
+// if the current index is still the one it was read from (a catalogue
+// change does not touch the index).
+func loadSnapshot(tx *storage.Tx, built *index.HNSW, keep *snapshot) (*snapshot, error) {
 	s := &snapshot{gen: tx.Generation(), byID: make(map[TrackID]uint32, tx.Counts().Tracks)}
 	err := tx.ForEachTrack(func(en storage.TrackEntry) error {
 		n := int(en.Node)
@@ -164,6 +170,10 @@ func loadSnapshot(tx *storage.Tx, built *index.HNSW) (*snapshot, error) {
 		if err := json.Unmarshal(ii.Meta, &s.indexMeta); err != nil {
 			return fmt.Errorf("index metadata: %w", err)
 		}
+		s.indexID = ii.ID
+		if built == nil && keep != nil && keep.graph != nil && keep.indexID == ii.ID {
+			built = keep.graph
+		}
 		if built != nil {
 			s.graph = built
 			return nil
@@ -200,12 +210,28 @@ func loadSnapshot(tx *storage.Tx, built *index.HNSW) (*snapshot, error) {
 	return s, nil
 }
 
+// refresh follows a committed write (import, new model). An engine that
+// serves queries reloads now, so that the next query does not wait for it;
+// queries meanwhile use the previous snapshot. An unchanged index's graph is
+// reused rather than decoded. An engine that has not served yet stays lazy.
+func (e *Engine) refresh(db *storage.DB) {
+	if e.snap.Load() == nil {
+		return
+	}
+	e.loadMu.Lock()
+	defer e.loadMu.Unlock()
+	if err := e.loadFrom(db, nil); err != nil {
+		e.snap.Store(nil) // the next query retries, and reports the failure
+	}
+}
+
 // loadFrom loads and publishes a snapshot from an open database.
 func (e *Engine) loadFrom(db *storage.DB, built *index.HNSW) error {
 	stamp := stampOf(e.path)
 	var s *snapshot
+	keep := e.snap.Load()
 	err := db.View(func(tx *storage.Tx) (err error) {
-		s, err = loadSnapshot(tx, built)
+		s, err = loadSnapshot(tx, built, keep)
 		return err
 	})
 	if err != nil {
