@@ -123,13 +123,10 @@ func featKeyOf(f *Features) uint64 {
 
 // loadSnapshot reads a complete snapshot in one read transaction: the
 // catalogue, the current index and the model that built it. built, when
-// not nil, is the index just written by this process: it is used instead of
-// decoding the stored copy.
-//
-// built, when set, is the current index already in memory (Reindex has just
-// written it). keep, when set, is a previous snapshot whose graph is reused
-// if the current index is still the one it was read from (a catalogue
-// change does not touch the index).
+// set, is the current index already in memory (Reindex has just written
+// it): it is used instead of decoding the stored copy. keep, when set, is a
+// previous snapshot whose graph is reused if the current index is still
+// the one it was read from (a catalogue change does not touch the index).
 func loadSnapshot(tx *storage.Tx, built *index.HNSW, keep *snapshot) (*snapshot, error) {
 	s := &snapshot{gen: tx.Generation(), byID: make(map[TrackID]uint32, tx.Counts().Tracks)}
 	err := tx.ForEachTrack(func(en storage.TrackEntry) error {
