@@ -9,7 +9,10 @@ import (
 	"io"
 	"math"
 	"os"
+	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -129,41 +132,12 @@ func featKeyOf(f *Features) uint64 {
 // the one it was read from (a catalogue change does not touch the index).
 func loadSnapshot(tx *storage.Tx, built *index.HNSW, keep *snapshot) (*snapshot, error) {
 	s := &snapshot{gen: tx.Generation(), byID: make(map[TrackID]uint32, tx.Counts().Tracks)}
-	err := tx.ForEachTrack(func(en storage.TrackEntry) error {
-		n := int(en.Node)
-		if n >= len(s.tracks) {
-			grow := max(n+1, 2*len(s.tracks), 1024)
-			s.tracks = append(s.tracks, make([]Track, grow-len(s.tracks))...)
-		}
-		t := &s.tracks[n]
-		t.ID = TrackID(en.ID)
-		if err := decodeTrack(en.Data, t); err != nil {
-			return fmt.Errorf("track %s: %w", en.ID, err)
-		}
-		s.byID[t.ID] = en.Node
-		return nil
-	})
-	if err != nil {
+	if err := s.loadTracks(tx); err != nil {
 		return nil, err
-	}
-	s.songKey = make([]uint64, len(s.tracks))
-	s.featKey = make([]uint64, len(s.tracks))
-	s.artistOff = make([]uint32, len(s.tracks)+1)
-	for i := range s.tracks {
-		if t := &s.tracks[i]; t.ID != "" {
-			s.songKey[i] = songKeyOf(t)
-			s.featKey[i] = featKeyOf(&t.Features)
-			for _, a := range t.Artists {
-				if k := artistKeyOf(a); k != 0 {
-					s.artistKey = append(s.artistKey, k)
-				}
-			}
-		}
-		s.artistOff[i+1] = uint32(len(s.artistKey))
 	}
 	// Serve the index with the model that built it, even when a newer model
 	// has been trained since: the next reindex moves both forward together.
-	err = tx.ReadIndex(func(ii storage.IndexInfo, r io.Reader) error {
+	err := tx.ReadIndex(func(ii storage.IndexInfo, r io.Reader) error {
 		if err := json.Unmarshal(ii.Meta, &s.indexMeta); err != nil {
 			return fmt.Errorf("index metadata: %w", err)
 		}
@@ -220,6 +194,108 @@ func (e *Engine) refresh(db *storage.DB) {
 	if err := e.loadFrom(db, nil); err != nil {
 		e.snap.Store(nil) // the next query retries, and reports the failure
 	}
+}
+
+// loadTracks decodes the catalogue into s: tracks by node, byID, and the
+// per-node keys the search filters use. This goroutine walks the bucket and
+// fills byID while workers decode and hash batches of records (decoding
+// is most of the work: at 1M tracks, seconds).
+func (s *snapshot) loadTracks(tx *storage.Tx) error {
+	n := int(tx.NodeLimit())
+	s.tracks = make([]Track, n)
+	s.songKey = make([]uint64, n)
+	s.featKey = make([]uint64, n)
+
+	type record struct {
+		node uint32
+		id   string
+		data []byte // valid for the transaction, which outlives the workers
+	}
+	// artist keys found by one worker, in order: (node, key) pairs.
+	type artistKeys struct {
+		nodes []uint32
+		keys  []uint64
+	}
+	workers := max(1, min(runtime.GOMAXPROCS(0), 4))
+	batches := make(chan []record, 2*workers)
+	found := make([]artistKeys, workers)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			ak := &found[w]
+			for b := range batches {
+				if errs[w] != nil {
+					continue // drain
+				}
+				for _, r := range b {
+					t := &s.tracks[r.node]
+					t.ID = TrackID(r.id)
+					if err := decodeTrack(r.data, t); err != nil {
+						errs[w] = fmt.Errorf("track %s: %w", r.id, err)
+						break
+					}
+					s.songKey[r.node] = songKeyOf(t)
+					s.featKey[r.node] = featKeyOf(&t.Features)
+					for _, a := range t.Artists {
+						if k := artistKeyOf(a); k != 0 {
+							ak.nodes = append(ak.nodes, r.node)
+							ak.keys = append(ak.keys, k)
+						}
+					}
+				}
+			}
+		})
+	}
+	const batchSize = 512
+	batch := make([]record, 0, batchSize)
+	err := tx.ForEachTrack(func(en storage.TrackEntry) error {
+		if int(en.Node) >= n {
+			return fmt.Errorf("track %s: node %d beyond the catalogue's %d", en.ID, en.Node, n)
+		}
+		s.byID[TrackID(en.ID)] = en.Node
+		batch = append(batch, record{en.Node, en.ID, en.Data})
+		if len(batch) == batchSize {
+			batches <- batch
+			batch = make([]record, 0, batchSize)
+		}
+		return nil
+	})
+	if len(batch) > 0 {
+		batches <- batch
+	}
+	close(batches)
+	wg.Wait()
+	if err != nil {
+		return err
+	}
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+
+	// Pack the artist keys by node, each node's in its artists' order.
+	s.artistOff = make([]uint32, n+1)
+	total := 0
+	for _, ak := range found {
+		for _, node := range ak.nodes {
+			s.artistOff[node+1]++
+		}
+		total += len(ak.keys)
+	}
+	for i := range n {
+		s.artistOff[i+1] += s.artistOff[i]
+	}
+	s.artistKey = make([]uint64, total)
+	next := slices.Clone(s.artistOff[:n])
+	for _, ak := range found {
+		for i, node := range ak.nodes {
+			s.artistKey[next[node]] = ak.keys[i]
+			next[node]++
+		}
+	}
+	return nil
 }
 
 // loadFrom loads and publishes a snapshot from an open database.

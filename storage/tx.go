@@ -220,6 +220,10 @@ func (tx *Tx) bumpGeneration() error {
 	return putU64(m, keyGeneration, getU64(m, keyGeneration)+1)
 }
 
+// NodeLimit returns one more than the highest node id ever given to a
+// track: every node id is below it.
+func (tx *Tx) NodeLimit() uint32 { return uint32(min(tx.counter(cNextNode), 1<<32-1)) }
+
 // CatalogSeq returns the catalogue's change sequence: every track write or
 // delete takes the next value, so "changed since S" is "seq > S".
 func (tx *Tx) CatalogSeq() uint64 { return tx.counter(cCatalogSeq) }
