@@ -71,6 +71,8 @@ func runBenchIndex(ctx context.Context, args []string, stdio stdio) error {
 	fs.IntVar(&cfg.Repeat, "repeat", 1, "time the single-thread query pass this many times and report the fastest (for a busy machine)")
 	build1 := fs.Bool("build-1", true, "also time hnsw's build on one thread (minutes at 1M)")
 	fs.StringVar(&cfg.SaveData, "save-data", "", "write the vectors and queries to `PREFIX`.base.fvecs and PREFIX.query.fvecs")
+	fs.StringVar(&cfg.SaveIndex, "save-index", "", "write the built hnsw index to `FILE`")
+	fs.StringVar(&cfg.LoadIndex, "load-index", "", "read the hnsw index from `FILE` (saved with --save-index from the same --n, --dim and --data) instead of building it")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
 	if err := parseFlags(fs, args); err != nil {
