@@ -43,6 +43,30 @@ func BenchmarkSearchInto(b *testing.B) {
 	}
 }
 
+// BenchmarkSearch50k is BenchmarkSearchInto on 50,000 vectors, a graph
+// whose vectors (13 MB) no longer fit in the L2 caches, so the memory
+// layout shows. The graph is built once per process.
+func BenchmarkSearch50k(b *testing.B) {
+	const dim = 64
+	if g50k == nil {
+		g50k = mustHNSW(b, dim, nil, clustered(50000, dim, 42, 1))
+	}
+	queries := clustered(1000, dim, 42, 2)
+	dst := make([]Result, 0, 20)
+	var err error
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		q := queries[(i%1000)*dim : (i%1000+1)*dim]
+		if dst, err = g50k.SearchInto(dst, q, 20, nil, 0); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+var g50k *HNSW
+
 // BenchmarkFlatSearchInto is the exact scan of 20,000 vectors.
 func BenchmarkFlatSearchInto(b *testing.B) {
 	const dim = 64
