@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"io"
 	"math/rand/v2"
-	"slices"
 	"testing"
 
 	"github.com/viterin/vek/vek32"
@@ -98,7 +97,7 @@ func syntheticGraph(tb testing.TB, n, dim int) *HNSW {
 	data := clustered(n, dim, 1, 2)
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.vecs = slices.Grow(g.vecs, n*dim)
+	g.reserve(n)
 	for i := range n {
 		g.appendSlot(uint32(i), data[i*dim:(i+1)*dim])
 	}
@@ -115,15 +114,16 @@ func syntheticGraph(tb testing.TB, n, dim int) *HNSW {
 	}
 	for s := range n {
 		for l := 0; l <= int(g.levels[s]); l++ {
-			lst := g.list(uint32(s), l)
-			c := len(lst) - 1
-			if len(byLevel[l]) < c {
-				c = len(byLevel[l])
+			c := g.m
+			if l == 0 {
+				c = g.m0
 			}
-			lst[0] = uint32(c)
-			for i := 1; i <= c; i++ {
-				lst[i] = byLevel[l][r.IntN(len(byLevel[l]))]
+			c = min(c, len(byLevel[l]))
+			xs := make([]uint32, c)
+			for i := range xs {
+				xs[i] = byLevel[l][r.IntN(len(byLevel[l]))]
 			}
+			g.setNbrs(uint32(s), l, xs)
 		}
 	}
 	return g

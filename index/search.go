@@ -29,10 +29,16 @@ func (g *HNSW) searchLayer(sc *scratch, qv []float32, ep cand, ef, l int, f Filt
 		bound = ep.dist
 	}
 	sc.cands.push(ep)
+	l0, stride, dim := g.l0, g.stride, g.dim
 	for len(sc.cands) > 0 {
 		c := sc.cands.pop()
 		if c.dist > bound && (len(sc.res) >= ef || !filtered) {
 			break
+		}
+		// The next candidate's links, to be read after this node's
+		// neighbours are scored.
+		if l == 0 && len(sc.cands) > 0 {
+			prefetchLinks(&l0[int(sc.cands[0].slot)*stride+dim])
 		}
 		// First the unvisited neighbours, prefetching their vectors so
 		// that the loads overlap, then their distances.
@@ -43,13 +49,16 @@ func (g *HNSW) searchLayer(sc *scratch, qv []float32, ep cand, ef, l int, f Filt
 			}
 			visited[s] = gen
 			todo = append(todo, s)
-			prefetch(&g.vecs[int(s)*g.dim])
+			prefetch(&l0[int(s)*stride])
 		}
 		sc.todo = todo
 		for _, s := range todo {
 			d := -dot(qv, g.vec(s))
 			if len(sc.res) < ef || d < bound {
 				sc.cands.push(cand{d, s})
+				if l == 0 && sc.cands[0].slot == s {
+					prefetchLinks(&l0[int(s)*stride+dim])
+				}
 				if build || g.passes(s, f) {
 					if len(sc.res) < ef {
 						sc.res.push(cand{d, s})
