@@ -24,7 +24,7 @@ func (g *HNSW) searchLayer(sc *scratch, qv []float32, ep cand, ef, l int, f Filt
 	gen := sc.gen
 	visited[ep.slot] = gen
 	bound := float32(3) // distances are in [-1, 1] (plus rounding)
-	if build || g.passes(ep.slot, f) {
+	if !filtered || g.passes(ep.slot, f) {
 		sc.res.push(ep)
 		bound = ep.dist
 	}
@@ -59,7 +59,7 @@ func (g *HNSW) searchLayer(sc *scratch, qv []float32, ep cand, ef, l int, f Filt
 				if l == 0 && sc.cands[0].slot == s {
 					prefetchLinks(&l0[int(s)*stride+dim])
 				}
-				if build || g.passes(s, f) {
+				if !filtered || g.passes(s, f) {
 					if len(sc.res) < ef {
 						sc.res.push(cand{d, s})
 					} else {
