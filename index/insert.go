@@ -43,11 +43,7 @@ func (g *HNSW) link(first, end uint32, workers int) {
 				if s >= end {
 					return
 				}
-				sc.gen++
-				if sc.gen == 0 {
-					clear(sc.visited)
-					sc.gen = 1
-				}
+				sc.nextGen()
 				g.insert(sc, s, true)
 			}
 		})
@@ -72,11 +68,7 @@ func (g *HNSW) insert(sc *scratch, q uint32, locked bool) {
 		cur = g.greedy(sc, qv, cur, l, locked)
 	}
 	for l := min(level, top); l >= 0; l-- {
-		sc.gen++
-		if sc.gen == 0 {
-			clear(sc.visited)
-			sc.gen = 1
-		}
+		sc.nextGen()
 		sc.visited[q] = sc.gen // never link to itself
 		g.searchLayer(sc, qv, cur, g.opt.EfConstruction, l, nil, true, locked)
 		// Results come out of the max-heap furthest first.
