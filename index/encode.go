@@ -516,47 +516,60 @@ func Read(r io.Reader) (*HNSW, error) {
 }
 
 // readLayer0 reads n vectors and then n layer-0 lists (count, then m0
-// slots) into the blocks of l0, growing it as the bytes arrive.
+// slots) into the blocks of l0, growing it as the bytes arrive. Both are
+// read a chunk of nodes at a time into a buffer and scattered from there.
 func (g *HNSW) readLayer0(fr *frameReader, n int) error {
-	g.l0 = alignedWords(0, min(n, max(1, growElems/g.stride))*g.stride)
-	for s := range n {
-		if len(g.l0)+g.stride > cap(g.l0) {
-			c := min(n, 2*cap(g.l0)/g.stride) * g.stride
-			nl := alignedWords(len(g.l0), c)
+	const chunk = 4096 // nodes
+	g.l0 = alignedWords(0, min(n, max(chunk, growElems/g.stride))*g.stride)
+	buf := make([]uint32, chunk*max(g.dim, 1+g.m0))
+	read := func(words []uint32, what string) error {
+		b := unsafe.Slice((*byte)(unsafe.Pointer(&words[0])), 4*len(words))
+		if err := fr.read(b, what); err != nil {
+			return err
+		}
+		if !littleEndian {
+			for i, x := range words {
+				words[i] = bits.ReverseBytes32(x)
+			}
+		}
+		return nil
+	}
+	for first := 0; first < n; first += chunk {
+		k := min(chunk, n-first)
+		vs := buf[:k*g.dim]
+		if err := read(vs, "vectors"); err != nil {
+			return err
+		}
+		if need := (first + k) * g.stride; need > cap(g.l0) {
+			nl := alignedWords(len(g.l0), min(n, max(first+k, 2*cap(g.l0)/g.stride))*g.stride)
 			copy(nl, g.l0)
 			g.l0 = nl
 		}
-		g.l0 = g.l0[:len(g.l0)+g.stride]
-		v := g.vec(uint32(s))
-		if err := fr.read(unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), 4*len(v)), "vectors"); err != nil {
-			return err
-		}
-		if !littleEndian {
-			for i, x := range v {
-				u := math.Float32bits(x)
-				v[i] = math.Float32frombits(bits.ReverseBytes32(u))
-			}
+		g.l0 = g.l0[:(first+k)*g.stride]
+		for i := range k {
+			o := (first + i) * g.stride
+			copy(g.l0[o:o+g.dim], vs[i*g.dim:(i+1)*g.dim])
 		}
 	}
-	lst := make([]uint32, 1+g.m0)
-	b := unsafe.Slice((*byte)(unsafe.Pointer(&lst[0])), 4*len(lst))
-	for s := range n {
-		if err := fr.read(b, "layer-0 links"); err != nil {
+	w := 1 + g.m0
+	for first := 0; first < n; first += chunk {
+		k := min(chunk, n-first)
+		ls := buf[:k*w]
+		if err := read(ls, "layer-0 links"); err != nil {
 			return err
 		}
-		if !littleEndian {
-			for i, x := range lst {
-				lst[i] = bits.ReverseBytes32(x)
+		for i := range k {
+			lst := ls[i*w : (i+1)*w]
+			s := first + i
+			if c := int(lst[0]); c > g.m0 {
+				return corruptf("node %d layer 0: %d neighbours exceeds the maximum", s, c)
 			}
+			nb := lst[1 : 1+lst[0]]
+			if slices.Contains(nb, noSlot) {
+				return corruptf("node %d layer 0: neighbour %d is not a node", s, uint32(noSlot))
+			}
+			g.setNbrs(uint32(s), 0, nb)
 		}
-		if c := int(lst[0]); c > g.m0 {
-			return corruptf("node %d layer 0: %d neighbours exceeds the maximum", s, c)
-		}
-		nb := lst[1 : 1+lst[0]]
-		if slices.Contains(nb, noSlot) {
-			return corruptf("node %d layer 0: neighbour %d is not a node", s, uint32(noSlot))
-		}
-		g.setNbrs(uint32(s), 0, nb)
 	}
 	return nil
 }
