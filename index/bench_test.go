@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"io"
 	"math/rand/v2"
-	"slices"
 	"testing"
 
 	"github.com/viterin/vek/vek32"
@@ -43,6 +42,30 @@ func BenchmarkSearchInto(b *testing.B) {
 	}
 }
 
+// BenchmarkSearch50k is BenchmarkSearchInto on 50,000 vectors, a graph
+// whose vectors (13 MB) no longer fit in the L2 caches, so the memory
+// layout shows. The graph is built once per process.
+func BenchmarkSearch50k(b *testing.B) {
+	const dim = 64
+	if g50k == nil {
+		g50k = mustHNSW(b, dim, nil, clustered(50000, dim, 42, 1))
+	}
+	queries := clustered(1000, dim, 42, 2)
+	dst := make([]Result, 0, 20)
+	var err error
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		q := queries[(i%1000)*dim : (i%1000+1)*dim]
+		if dst, err = g50k.SearchInto(dst, q, 20, nil, 0); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+var g50k *HNSW
+
 // BenchmarkFlatSearchInto is the exact scan of 20,000 vectors.
 func BenchmarkFlatSearchInto(b *testing.B) {
 	const dim = 64
@@ -74,7 +97,7 @@ func syntheticGraph(tb testing.TB, n, dim int) *HNSW {
 	data := clustered(n, dim, 1, 2)
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.vecs = slices.Grow(g.vecs, n*dim)
+	g.reserve(n)
 	for i := range n {
 		g.appendSlot(uint32(i), data[i*dim:(i+1)*dim])
 	}
@@ -91,15 +114,16 @@ func syntheticGraph(tb testing.TB, n, dim int) *HNSW {
 	}
 	for s := range n {
 		for l := 0; l <= int(g.levels[s]); l++ {
-			lst := g.list(uint32(s), l)
-			c := len(lst) - 1
-			if len(byLevel[l]) < c {
-				c = len(byLevel[l])
+			c := g.m
+			if l == 0 {
+				c = g.m0
 			}
-			lst[0] = uint32(c)
-			for i := 1; i <= c; i++ {
-				lst[i] = byLevel[l][r.IntN(len(byLevel[l]))]
+			c = min(c, len(byLevel[l]))
+			xs := make([]uint32, c)
+			for i := range xs {
+				xs[i] = byLevel[l][r.IntN(len(byLevel[l]))]
 			}
+			g.setNbrs(uint32(s), l, xs)
 		}
 	}
 	return g

@@ -18,7 +18,13 @@ func dot(a, b []float32) float32 {
 	return dotGo(a, b)
 }
 
-// prefetch hints that the vector at p will be read soon.
+// prefetch hints that the 256 bytes (a 64-d vector) at p will be read
+// soon.
 //
 //go:noescape
-func prefetch(p *float32)
+func prefetch(p *uint32)
+
+// prefetchLinks hints that the 128 bytes (32 links) at p will be read soon.
+//
+//go:noescape
+func prefetchLinks(p *uint32)

@@ -64,7 +64,15 @@ done:
 	MOVSS X0, ret+24(FP)
 	RET
 
-// func prefetch(p *float32)
+// func prefetchLinks(p *uint32)
+// Brings the first 128 bytes (32 uint32) at p towards L1.
+TEXT ·prefetchLinks(SB), NOSPLIT, $0-8
+	MOVQ p+0(FP), AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	RET
+
+// func prefetch(p *uint32)
 // Brings the first 256 bytes (64 float32) at p towards L1.
 TEXT ·prefetch(SB), NOSPLIT, $0-8
 	MOVQ p+0(FP), AX

@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"io"
 	"math"
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 	"unsafe"
@@ -166,8 +167,18 @@ func (g *HNSW) WriteTo(w io.Writer) (int64, error) {
 		}
 	}
 	writeArray(fw, dead)
-	writeArray(fw, g.vecs)
-	writeArray(fw, g.links0)
+	// In memory each node's vector and layer-0 links share a block; the
+	// stream keeps version 1's separate arrays.
+	for s := range len(g.ids) {
+		writeArray(fw, g.vec(uint32(s)))
+	}
+	lst := make([]uint32, 1+g.m0)
+	for s := range len(g.ids) {
+		nb := g.nbrs(uint32(s), 0)
+		lst[0] = uint32(len(nb))
+		clear(lst[1+copy(lst[1:], nb):])
+		writeArray(fw, lst)
+	}
 	writeArray(fw, g.upper)
 	err := fw.close()
 	if err != nil {
@@ -424,10 +435,7 @@ func Read(r io.Reader) (*HNSW, error) {
 	if err != nil {
 		return nil, err
 	}
-	if g.vecs, err = readArray[float32](fr, n*dim, "vectors"); err != nil {
-		return nil, err
-	}
-	if g.links0, err = readArray[uint32](fr, n*(g.m0+1), "layer-0 links"); err != nil {
+	if err := g.readLayer0(fr, n); err != nil {
 		return nil, err
 	}
 	if g.upper, err = readArray[uint32](fr, int(upperLen), "upper links"); err != nil {
@@ -487,22 +495,83 @@ func Read(r io.Reader) (*HNSW, error) {
 	}
 	for s := range n {
 		for l := 0; l <= int(g.levels[s]); l++ {
-			lst := g.list(uint32(s), l)
-			c := int(lst[0])
-			if (l == 0 && c > g.m0) || (l > 0 && c > g.m) {
-				return nil, corruptf("node %d layer %d: %d neighbours exceeds the maximum", s, l, c)
+			if l > 0 {
+				if c := int(g.list(uint32(s), l)[0]); c > g.m {
+					return nil, corruptf("node %d layer %d: %d neighbours exceeds the maximum", s, l, c)
+				}
 			}
-			for _, nb := range lst[1 : 1+c] {
+			for _, nb := range g.nbrs(uint32(s), l) {
 				if nb >= nodes || int(g.levels[nb]) < l {
 					return nil, corruptf("node %d layer %d: neighbour %d is not a node on that layer", s, l, nb)
 				}
 			}
 		}
 	}
-	if err := checkVectors(g.vecs, dim); err != nil {
-		return nil, err
+	for s := range n {
+		if err := checkVectors(g.vec(uint32(s)), dim); err != nil {
+			return nil, err
+		}
 	}
 	return g, nil
+}
+
+// readLayer0 reads n vectors and then n layer-0 lists (count, then m0
+// slots) into the blocks of l0, growing it as the bytes arrive. Both are
+// read a chunk of nodes at a time into a buffer and scattered from there.
+func (g *HNSW) readLayer0(fr *frameReader, n int) error {
+	const chunk = 4096 // nodes
+	g.l0 = alignedWords(0, min(n, max(chunk, growElems/g.stride))*g.stride)
+	buf := make([]uint32, chunk*max(g.dim, 1+g.m0))
+	read := func(words []uint32, what string) error {
+		b := unsafe.Slice((*byte)(unsafe.Pointer(&words[0])), 4*len(words))
+		if err := fr.read(b, what); err != nil {
+			return err
+		}
+		if !littleEndian {
+			for i, x := range words {
+				words[i] = bits.ReverseBytes32(x)
+			}
+		}
+		return nil
+	}
+	for first := 0; first < n; first += chunk {
+		k := min(chunk, n-first)
+		vs := buf[:k*g.dim]
+		if err := read(vs, "vectors"); err != nil {
+			return err
+		}
+		if need := (first + k) * g.stride; need > cap(g.l0) {
+			nl := alignedWords(len(g.l0), min(n, max(first+k, 2*cap(g.l0)/g.stride))*g.stride)
+			copy(nl, g.l0)
+			g.l0 = nl
+		}
+		g.l0 = g.l0[:(first+k)*g.stride]
+		for i := range k {
+			o := (first + i) * g.stride
+			copy(g.l0[o:o+g.dim], vs[i*g.dim:(i+1)*g.dim])
+		}
+	}
+	w := 1 + g.m0
+	for first := 0; first < n; first += chunk {
+		k := min(chunk, n-first)
+		ls := buf[:k*w]
+		if err := read(ls, "layer-0 links"); err != nil {
+			return err
+		}
+		for i := range k {
+			lst := ls[i*w : (i+1)*w]
+			s := first + i
+			if c := int(lst[0]); c > g.m0 {
+				return corruptf("node %d layer 0: %d neighbours exceeds the maximum", s, c)
+			}
+			nb := lst[1 : 1+lst[0]]
+			if slices.Contains(nb, noSlot) {
+				return corruptf("node %d layer 0: neighbour %d is not a node", s, uint32(noSlot))
+			}
+			g.setNbrs(uint32(s), 0, nb)
+		}
+	}
+	return nil
 }
 
 // checkVectors verifies every vector is finite and of unit length (within

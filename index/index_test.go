@@ -469,3 +469,17 @@ func TestConcurrentSearchAndWrite(t *testing.T) {
 		t.Errorf("Len() = %d (flat %d), want %d", g.Len(), x.Len(), want)
 	}
 }
+
+// TestVisitedStampsWrap: when the 16-bit generation wraps, every stamp is
+// cleared, so no slot stamped 65,535 searches ago counts as visited.
+func TestVisitedStampsWrap(t *testing.T) {
+	sc := &scratch{visited: []stamp{1, 0, math.MaxUint16, 1}, gen: math.MaxUint16 - 1}
+	sc.nextGen()
+	if sc.gen != math.MaxUint16 || sc.visited[2] != sc.gen {
+		t.Fatalf("gen = %d, visited = %v: want gen %d and slot 2 still marked", sc.gen, sc.visited, math.MaxUint16)
+	}
+	sc.nextGen()
+	if sc.gen == 0 || slices.Contains(sc.visited, sc.gen) {
+		t.Errorf("after the wrap gen = %d, visited = %v: want gen ≠ 0 and no slot stamped with it", sc.gen, sc.visited)
+	}
+}

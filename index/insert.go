@@ -43,11 +43,7 @@ func (g *HNSW) link(first, end uint32, workers int) {
 				if s >= end {
 					return
 				}
-				sc.gen++
-				if sc.gen == 0 {
-					clear(sc.visited)
-					sc.gen = 1
-				}
+				sc.nextGen()
 				g.insert(sc, s, true)
 			}
 		})
@@ -72,11 +68,7 @@ func (g *HNSW) insert(sc *scratch, q uint32, locked bool) {
 		cur = g.greedy(sc, qv, cur, l, locked)
 	}
 	for l := min(level, top); l >= 0; l-- {
-		sc.gen++
-		if sc.gen == 0 {
-			clear(sc.visited)
-			sc.gen = 1
-		}
+		sc.nextGen()
 		sc.visited[q] = sc.gen // never link to itself
 		g.searchLayer(sc, qv, cur, g.opt.EfConstruction, l, nil, true, locked)
 		// Results come out of the max-heap furthest first.
@@ -90,7 +82,7 @@ func (g *HNSW) insert(sc *scratch, q uint32, locked bool) {
 		}
 		cur = sc.tmp[0]
 		sel := g.selectNeighbours(sc, sc.tmp, g.m)
-		g.setList(q, l, sel, locked)
+		g.setList(sc, q, l, sel, locked)
 		maxN := g.m
 		if l == 0 {
 			maxN = g.m0
@@ -126,13 +118,12 @@ func (g *HNSW) greedy(sc *scratch, qv []float32, cur cand, l int, locked bool) c
 // neighbours returns the neighbour slots of s on layer l: the list itself,
 // or, when locked, a copy in sc.nbuf taken under the stripe lock.
 func (g *HNSW) neighbours(sc *scratch, s uint32, l int, locked bool) []uint32 {
-	lst := g.list(s, l)
 	if !locked {
-		return lst[1 : 1+lst[0]]
+		return g.nbrs(s, l)
 	}
 	mu := &g.stripe[s&(nStripes-1)]
 	mu.Lock()
-	sc.nbuf = append(sc.nbuf[:0], lst[1:1+lst[0]]...)
+	sc.nbuf = append(sc.nbuf[:0], g.nbrs(s, l)...)
 	mu.Unlock()
 	return sc.nbuf
 }
@@ -163,15 +154,16 @@ func (g *HNSW) selectNeighbours(sc *scratch, cs []cand, m int) []cand {
 	return sel
 }
 
-func (g *HNSW) setList(s uint32, l int, sel []cand, locked bool) {
+func (g *HNSW) setList(sc *scratch, s uint32, l int, sel []cand, locked bool) {
+	xs := sc.xbuf[:0]
+	for _, c := range sel {
+		xs = append(xs, c.slot)
+	}
+	sc.xbuf = xs
 	if locked {
 		g.stripe[s&(nStripes-1)].Lock()
 	}
-	lst := g.list(s, l)
-	lst[0] = uint32(len(sel))
-	for i, c := range sel {
-		lst[1+i] = c.slot
-	}
+	g.setNbrs(s, l, xs)
 	if locked {
 		g.stripe[s&(nStripes-1)].Unlock()
 	}
@@ -185,19 +177,24 @@ func (g *HNSW) addLink(sc *scratch, e, q uint32, d float32, l, maxN int, locked 
 		g.stripe[e&(nStripes-1)].Lock()
 		defer g.stripe[e&(nStripes-1)].Unlock()
 	}
-	lst := g.list(e, l)
-	n := int(lst[0])
-	if slices.Contains(lst[1:1+n], q) {
+	nb := g.nbrs(e, l)
+	n := len(nb)
+	if slices.Contains(nb, q) {
 		return
 	}
 	if n < maxN {
-		lst[1+n] = q
-		lst[0]++
+		if l == 0 {
+			g.links0(e)[n] = q
+		} else {
+			lst := g.list(e, l)
+			lst[1+n] = q
+			lst[0]++
+		}
 		return
 	}
 	ev := g.vec(e)
 	cs := append(sc.lk[:0], cand{d, q})
-	for _, s := range lst[1 : 1+n] {
+	for _, s := range nb {
 		cs = append(cs, cand{-dot(ev, g.vec(s)), s})
 	}
 	slices.SortFunc(cs, func(a, b cand) int {
@@ -228,9 +225,10 @@ func (g *HNSW) addLink(sc *scratch, e, q uint32, d float32, l, maxN int, locked 
 			keep = append(keep, c)
 		}
 	}
-	lst[0] = uint32(len(keep))
-	for i, c := range keep {
-		lst[1+i] = c.slot
+	xs := sc.xbuf[:0]
+	for _, c := range keep {
+		xs = append(xs, c.slot)
 	}
-	sc.lk, sc.keep = cs, keep
+	g.setNbrs(e, l, xs)
+	sc.lk, sc.keep, sc.xbuf = cs, keep, xs
 }

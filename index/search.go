@@ -24,15 +24,21 @@ func (g *HNSW) searchLayer(sc *scratch, qv []float32, ep cand, ef, l int, f Filt
 	gen := sc.gen
 	visited[ep.slot] = gen
 	bound := float32(3) // distances are in [-1, 1] (plus rounding)
-	if build || g.passes(ep.slot, f) {
+	if !filtered || g.passes(ep.slot, f) {
 		sc.res.push(ep)
 		bound = ep.dist
 	}
 	sc.cands.push(ep)
+	l0, stride, dim := g.l0, g.stride, g.dim
 	for len(sc.cands) > 0 {
 		c := sc.cands.pop()
 		if c.dist > bound && (len(sc.res) >= ef || !filtered) {
 			break
+		}
+		// The next candidate's links, to be read after this node's
+		// neighbours are scored.
+		if l == 0 && len(sc.cands) > 0 {
+			prefetchLinks(&l0[int(sc.cands[0].slot)*stride+dim])
 		}
 		// First the unvisited neighbours, prefetching their vectors so
 		// that the loads overlap, then their distances.
@@ -43,14 +49,17 @@ func (g *HNSW) searchLayer(sc *scratch, qv []float32, ep cand, ef, l int, f Filt
 			}
 			visited[s] = gen
 			todo = append(todo, s)
-			prefetch(&g.vecs[int(s)*g.dim])
+			prefetch(&l0[int(s)*stride])
 		}
 		sc.todo = todo
 		for _, s := range todo {
 			d := -dot(qv, g.vec(s))
 			if len(sc.res) < ef || d < bound {
 				sc.cands.push(cand{d, s})
-				if build || g.passes(s, f) {
+				if l == 0 && sc.cands[0].slot == s {
+					prefetchLinks(&l0[int(s)*stride+dim])
+				}
+				if !filtered || g.passes(s, f) {
 					if len(sc.res) < ef {
 						sc.res.push(cand{d, s})
 					} else {

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -71,6 +73,9 @@ func runBenchIndex(ctx context.Context, args []string, stdio stdio) error {
 	fs.IntVar(&cfg.Repeat, "repeat", 1, "time the single-thread query pass this many times and report the fastest (for a busy machine)")
 	build1 := fs.Bool("build-1", true, "also time hnsw's build on one thread (minutes at 1M)")
 	fs.StringVar(&cfg.SaveData, "save-data", "", "write the vectors and queries to `PREFIX`.base.fvecs and PREFIX.query.fvecs")
+	fs.StringVar(&cfg.SaveIndex, "save-index", "", "write the built hnsw index to `FILE`")
+	fs.StringVar(&cfg.LoadIndex, "load-index", "", "read the hnsw index from `FILE` (saved with --save-index from the same --n, --dim and --data) instead of building it")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to `FILE` (go tool pprof)")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
 	if err := parseFlags(fs, args); err != nil {
@@ -110,6 +115,17 @@ func runBenchIndex(ctx context.Context, args []string, stdio stdio) error {
 	}
 	if !*quiet {
 		cfg.Progress = stdio.err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("bench index: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("bench index: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	rep, err := indexbench.Run(ctx, cfg)
 	if err != nil {

@@ -5,11 +5,14 @@
 package indexbench
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"sync"
@@ -51,6 +54,14 @@ type Config struct {
 	// queries are written to PREFIX.base.fvecs and PREFIX.query.fvecs
 	// (see ref/hnswlib_ref.cc and ref/hnswlib_ref.py, which measures hnswlib on them).
 	SaveData string
+
+	// SaveIndex, if set, is a file the hnsw index is written to after its
+	// build (index.HNSW.WriteTo). LoadIndex, if set, is such a file: hnsw
+	// is read from it instead of built (build_s is then the load time and
+	// the one-thread build is skipped), so that experiments on a large
+	// graph need not rebuild it. The file must have been saved from the
+	// same data (N, Dim, Data); Run checks the count and dimension.
+	SaveIndex, LoadIndex string
 
 	// Progress, if set, receives one line per step.
 	Progress io.Writer
@@ -195,6 +206,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		)
 		switch name {
 		case "hnsw":
+			if cfg.LoadIndex != "" {
+				cfg.logf("hnsw: loading %s", cfg.LoadIndex)
+				idx, buildAll, mem, err = loadHNSW(cfg.LoadIndex, n, cfg.Dim)
+				break
+			}
 			o := cfg.Options
 			if !cfg.SkipBuild1 {
 				o.Workers = 1
@@ -209,6 +225,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			o.Workers = threads
 			cfg.logf("hnsw: building on %d threads", threads)
 			idx, buildAll, mem, err = measureBuild(func() (searcher, error) { return index.New(cfg.Dim, &o) }, ids, data)
+			if err == nil && cfg.SaveIndex != "" {
+				cfg.logf("hnsw: saving %s", cfg.SaveIndex)
+				err = saveHNSW(cfg.SaveIndex, idx.(*index.HNSW))
+			}
 		case "flat":
 			cfg.logf("flat: building")
 			idx, buildAll, mem, err = measureBuild(func() (searcher, error) { return index.NewFlat(cfg.Dim) }, ids, data)
@@ -308,6 +328,51 @@ func measureBuild(mk func() (searcher, error), ids []uint32, data []float32) (se
 	lastBuildCPU = cputime.Process() - cpu0
 	mem := heapAlloc() - before
 	return idx, d, mem, nil
+}
+
+// loadHNSW reads an index saved by saveHNSW, returning the load time as the
+// build time and the heap it holds.
+func loadHNSW(path string, n, dim int) (searcher, time.Duration, int64, error) {
+	before := heapAlloc()
+	start := time.Now()
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	defer f.Close()
+	g, err := index.Read(bufio.NewReaderSize(f, 1<<20))
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("%s: %w", path, err)
+	}
+	d := time.Since(start)
+	if st := g.Stats(); st.Len != n || st.Dim != dim {
+		return nil, 0, 0, fmt.Errorf("%s holds %d vectors of dimension %d, the data %d of %d: saved from other data", path, st.Len, st.Dim, n, dim)
+	}
+	lastBuildCPU = 0
+	return g, d, heapAlloc() - before, nil
+}
+
+// saveHNSW writes g to path (through a temporary file, renamed when
+// complete).
+func saveHNSW(path string, g *index.HNSW) error {
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	w := bufio.NewWriterSize(f, 1<<20)
+	if _, err := g.WriteTo(w); err != nil {
+		f.Close()
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }
 
 // lastBuildCPU is the process CPU time of the last measureBuild.

@@ -4,8 +4,11 @@
 //
 //   g++ -O3 -march=native -std=c++17 -pthread -o /tmp/hnswlib_ref \
 //       index/indexbench/ref/hnswlib_ref.cc
-//   /tmp/hnswlib_ref PREFIX K EF1,EF2,... REPEAT BUILD1(0|1)
+//   /tmp/hnswlib_ref PREFIX K EF1,EF2,... REPEAT BUILD1(0|1) [INDEXFILE]
 //
+// With INDEXFILE, the graph is loaded from that file if it exists (build_s
+// is then the load time), and otherwise built and saved there, so that
+// repeated 1M runs need not rebuild it.
 // Inner-product space on the unit vectors (= cosine), M=16,
 // efConstruction=200, seed 1. Prints one JSON object like bench --json.
 #include <hnswlib/hnswlib.h>
@@ -94,9 +97,18 @@ int main(int argc, char **argv) {
     return idx;
   };
   double b1 = 0, c1 = 0, ball = 0, call = 0;
-  if (build1) delete build(1, b1, c1);
-  int threads = std::thread::hardware_concurrency();
-  auto *idx = build(threads, ball, call);
+  std::string file = argc > 6 ? argv[6] : "";
+  hnswlib::HierarchicalNSW<float> *idx = nullptr;
+  if (!file.empty() && std::ifstream(file).good()) {
+    double t0 = now();
+    idx = new hnswlib::HierarchicalNSW<float>(&space, file, false, n);
+    ball = now() - t0;
+  } else {
+    if (build1) delete build(1, b1, c1);
+    int threads = std::thread::hardware_concurrency();
+    idx = build(threads, ball, call);
+    if (!file.empty()) idx->saveIndex(file);
+  }
 
   printf("{\"n\":%zu,\"dim\":%d,\"k\":%d,\"results\":[", n, dim, k);
   for (size_t e = 0; e < efs.size(); e++) {
