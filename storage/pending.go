@@ -21,7 +21,11 @@ type pending[V any] struct {
 	seed   maphash.Seed
 	slots  []uint64 // 0: empty; else tag<<32 | entry index+1
 	chunks [][]pendEntry[V]
-	n      int
+	// perms[c] lists chunk c's entries in key order, sorted as soon as
+	// the chunk is full: during an import the storing goroutine has time
+	// to spare while it waits for the reader, and flush then only merges.
+	perms [][]uint16
+	n     int
 
 	// The slot and hash of the last miss, for add.
 	missKey  string
@@ -115,6 +119,9 @@ func (p *pending[V]) add(key string, v V) {
 		}
 	}
 	if p.n%pendChunk == 0 {
+		if len(p.chunks) > 0 {
+			p.perms = append(p.perms, sortChunk(p.chunks[len(p.chunks)-1]))
+		}
 		p.chunks = append(p.chunks, make([]pendEntry[V], 0, pendChunk))
 	}
 	c := &p.chunks[len(p.chunks)-1]
@@ -124,13 +131,61 @@ func (p *pending[V]) add(key string, v V) {
 	p.missKey = ""
 }
 
-// sorted returns the entries in key order. p is empty afterwards.
+// sortChunk returns the order of c's entries by key.
+func sortChunk[V any](c []pendEntry[V]) []uint16 {
+	perm := make([]uint16, len(c))
+	for i := range perm {
+		perm[i] = uint16(i)
+	}
+	slices.SortFunc(perm, func(a, b uint16) int { return strings.Compare(c[a].key, c[b].key) })
+	return perm
+}
+
+// sorted returns the entries in key order, merging the chunks' sorted
+// orders. p is empty afterwards.
 func (p *pending[V]) sorted() []pendEntry[V] {
+	for c := len(p.perms); c < len(p.chunks); c++ {
+		p.perms = append(p.perms, sortChunk(p.chunks[c]))
+	}
 	ents := make([]pendEntry[V], 0, p.n)
-	for _, c := range p.chunks {
-		ents = append(ents, c...)
+	// A binary min-heap of chunk cursors, by their current key.
+	type cursor struct{ c, i int }
+	key := func(x cursor) string { return p.chunks[x.c][p.perms[x.c][x.i]].key }
+	h := make([]cursor, 0, len(p.chunks))
+	less := func(a, b int) bool { return key(h[a]) < key(h[b]) }
+	down := func(i int) {
+		for {
+			l, m := 2*i+1, i
+			if l < len(h) && less(l, m) {
+				m = l
+			}
+			if r := l + 1; r < len(h) && less(r, m) {
+				m = r
+			}
+			if m == i {
+				return
+			}
+			h[i], h[m] = h[m], h[i]
+			i = m
+		}
+	}
+	for c := range p.chunks {
+		if len(p.chunks[c]) > 0 {
+			h = append(h, cursor{c, 0})
+		}
+	}
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		down(i)
+	}
+	for len(h) > 0 {
+		top := &h[0]
+		ents = append(ents, p.chunks[top.c][p.perms[top.c][top.i]])
+		if top.i++; top.i == len(p.chunks[top.c]) {
+			h[0] = h[len(h)-1]
+			h = h[:len(h)-1]
+		}
+		down(0)
 	}
 	*p = pending[V]{}
-	slices.SortFunc(ents, func(a, b pendEntry[V]) int { return strings.Compare(a.key, b.key) })
 	return ents
 }
