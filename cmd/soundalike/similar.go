@@ -55,6 +55,11 @@ func runSimilar(ctx context.Context, args []string, stdio stdio) error {
 		return err
 	}
 	defer eng.Close()
+	// A query loads the whole catalogue and index first: seconds at a
+	// million tracks, so say so on a terminal.
+	if c, err := eng.Counts(); err == nil && c.Tracks >= 100_000 && isTerminal(stdio.err) {
+		fmt.Fprintf(stdio.err, "loading %d tracks and the index from %s…\n", c.Tracks, dbPath)
+	}
 	resp, err := server.Similar(ctx, eng, soundalike.TrackID(id), k, opts)
 	if err != nil {
 		return fmt.Errorf("similar --track %s: %w", id, err)
