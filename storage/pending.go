@@ -40,8 +40,6 @@ type pendEntry[V any] struct {
 
 const pendChunk = 4096
 
-func (p *pending[V]) len() int { return p.n }
-
 func (p *pending[V]) at(i int) *V { return &p.chunks[i/pendChunk][i%pendChunk].val }
 
 func (p *pending[V]) keyAt(i int) string { return p.chunks[i/pendChunk][i%pendChunk].key }
@@ -108,8 +106,9 @@ func (p *pending[V]) get(key string) *V {
 	return nil
 }
 
-// add adds a key that get did not find; key must not change later.
-func (p *pending[V]) add(key string, v V) {
+// add adds a key that get did not find and returns its entry; key must
+// not change later.
+func (p *pending[V]) add(key string, v V) *V {
 	if (p.n+1)*4 > len(p.slots)*3 {
 		p.resize(p.n + 1)
 	}
@@ -129,6 +128,7 @@ func (p *pending[V]) add(key string, v V) {
 	p.slots[p.missSlot] = p.missHash>>32<<32 | uint64(p.n+1)
 	p.n++
 	p.missKey = ""
+	return &(*c)[len(*c)-1].val
 }
 
 // sortChunk returns the order of c's entries by key.

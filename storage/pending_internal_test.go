@@ -42,8 +42,8 @@ func TestPendingMatchesMap(t *testing.T) {
 			}
 			want[k] = i
 		}
-		if p.len() != len(want) {
-			t.Fatalf("reserve %d: %d entries, map has %d", reserve, p.len(), len(want))
+		if p.n != len(want) {
+			t.Fatalf("reserve %d: %d entries, map has %d", reserve, p.n, len(want))
 		}
 		ents := p.sorted()
 		keys := make([]string, 0, len(want))

@@ -185,24 +185,22 @@ func (tx *Tx) Reserve(tracks, interactions int) {
 	tx.pendInter.reserve(interactions)
 }
 
-// trackValue returns the stored (or pending) value of a track.
-func (tx *Tx) trackValue(id string) []byte {
-	if v := tx.pendTracks.get(id); v != nil {
-		return *v
-	}
+// lookupTrack returns the stored value of a track: its pending entry p
+// (nil when there is none), or else what the bucket holds. A miss is
+// remembered in missID, so that the PutTrack that usually follows a failed
+// Track does not look again.
+func (tx *Tx) lookupTrack(id string) (p *[]byte, v []byte) {
 	if id == tx.missID {
-		return nil
+		return nil, nil
 	}
-	v := tx.tx.Bucket(bucketTracks).Get(bytesOf(id))
-	if v == nil {
+	if p = tx.pendTracks.get(id); p != nil {
+		return p, *p
+	}
+	if v = tx.tx.Bucket(bucketTracks).Get(bytesOf(id)); v == nil {
 		tx.missID = id
 	}
-	return v
+	return nil, v
 }
-
-// present is the value of set-like keys (bbolt's Get cannot tell an empty
-// value from a missing key).
-var present = []byte{1}
 
 // ErrUnknownTrack: an interaction refers to a track that is not stored.
 var ErrUnknownTrack = errors.New("unknown track")
@@ -254,7 +252,7 @@ const trackHeader = 12 // seq u64, node u32
 
 // Track returns the stored bytes and node id of a track.
 func (tx *Tx) Track(id string) (node uint32, data []byte, ok bool) {
-	v := tx.trackValue(id)
+	_, v := tx.lookupTrack(id)
 	if len(v) < trackHeader {
 		return 0, nil, false
 	}
@@ -268,18 +266,7 @@ func (tx *Tx) PutTrack(id string, data []byte) (node uint32, added, changed bool
 	if id == "" {
 		return 0, false, false, errors.New("put track: empty id")
 	}
-	// One lookup: the pending entry (updated in place below, with no add
-	// in between to move it), else the stored value, unless Track has
-	// just found neither.
-	var p *[]byte
-	var old []byte
-	if id != tx.missID {
-		if p = tx.pendTracks.get(id); p != nil {
-			old = *p
-		} else {
-			old = tx.tx.Bucket(bucketTracks).Get(bytesOf(id))
-		}
-	}
+	p, old := tx.lookupTrack(id) // p is updated in place below
 	if len(old) >= trackHeader {
 		node = binary.BigEndian.Uint32(old[8:12])
 		if bytes.Equal(old[trackHeader:], data) {
@@ -319,14 +306,15 @@ func (tx *Tx) PutTrack(id string, data []byte) (node uint32, added, changed bool
 // DeleteTrack removes a track and records a tombstone for the next
 // incremental reindex. Its interactions stay (they are history).
 func (tx *Tx) DeleteTrack(id string) (bool, error) {
-	node, _, ok := tx.Track(id)
-	if !ok {
+	p, v := tx.lookupTrack(id)
+	if len(v) < trackHeader {
 		return false, nil
 	}
+	node := binary.BigEndian.Uint32(v[8:12])
 	tx.lastPut = ""
 	seq := tx.counter(cCatalogSeq) + 1
 	tx.setCounter(cCatalogSeq, seq)
-	if p := tx.pendTracks.get(id); p != nil {
+	if p != nil {
 		*p = nil // deleted at flush, in case it is stored
 	} else if err := tx.tx.Bucket(bucketTracks).Delete(bytesOf(id)); err != nil {
 		return false, err
@@ -436,8 +424,7 @@ func (tx *Tx) PutInteraction(user, track, action string, unixNano int64) (added 
 	n := tx.pendUsers.get(user)
 	if n == nil {
 		stored, _ := binary.Uvarint(tx.tx.Bucket(bucketUsers).Get(bytesOf(user)))
-		tx.pendUsers.add(tx.keep(bytesOf(user)), stored)
-		n = tx.pendUsers.get(user)
+		n = tx.pendUsers.add(tx.keep(bytesOf(user)), stored)
 	}
 	if *n == 0 {
 		tx.addCounter(cNUsers, 1)
@@ -482,10 +469,6 @@ func (tx *Tx) ForEachInteraction(fn func(user, track, action string, unixNano in
 		}
 		return fn(u, t, a, ts)
 	})
-}
-
-func interactionKey(user, track, action string, ts int64) []byte {
-	return appendInteractionKey(nil, user, track, action, ts)
 }
 
 func appendInteractionKey(k []byte, user, track, action string, ts int64) []byte {
