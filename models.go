@@ -75,7 +75,11 @@ func (e *Engine) SaveModel(ctx context.Context, m *embedder.Model, run ModelRun)
 	if err != nil {
 		return ModelInfo{}, fmt.Errorf("save model: %w", err)
 	}
-	e.refresh(db) // without an index, queries by features use the current model
+	// The served index keeps the model that built it; only an engine
+	// serving without an index (queries by features) takes the new model.
+	if s := e.snap.Load(); s != nil && s.graph == nil {
+		e.refresh(db)
+	}
 	return meta.info(v), nil
 }
 

@@ -35,7 +35,7 @@ type snapshot struct {
 	model     *embedder.Model
 	modelInfo ModelInfo
 	graph     *index.HNSW
-	indexID   uint64 // storage's id of the index graph was read from
+	indexID   uint64 // storage's id of the index that graph was read from
 	indexMeta indexMeta
 	fileStamp fileStamp
 }

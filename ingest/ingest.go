@@ -182,6 +182,7 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 	if b, ok := sink.(sourceBeginner); ok {
 		b.BeginSource()
 	}
+	res, _ := sink.(reserver)
 	rd := startReadAhead(ctx, src, pos)
 	defer rd.stop()
 	for {
@@ -195,8 +196,8 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 		if pos != nil {
 			read, size = b.read, b.size
 		}
-		if r, ok := sink.(reserver); ok && b.estimate > int(rows) {
-			r.Reserve(b.estimate - int(rows))
+		if res != nil && b.estimate > int(rows) {
+			res.Reserve(b.estimate - int(rows))
 		}
 		for _, it := range b.items {
 			if re, ok := errors.AsType[*RowError](it.err); ok {
