@@ -79,6 +79,26 @@ func BenchmarkCSVBaseline(b *testing.B) {
 	reportRows(b, rows, cpu)
 }
 
+// countRecords reads a source over data to the end and returns how many
+// records it gave; any error fails the benchmark.
+func countRecords(b *testing.B, name string, data []byte) int {
+	src, err := ingest.NewReader(name, bytes.NewReader(data))
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := 0
+	for {
+		_, err := src.Next(b.Context())
+		if err == io.EOF {
+			return n
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+}
+
 // BenchmarkCSV reads, maps and validates every row: what import does
 // before the database.
 func BenchmarkCSV(b *testing.B) {
@@ -86,20 +106,7 @@ func BenchmarkCSV(b *testing.B) {
 	b.ReportAllocs()
 	rows, cpu := 0, cputime.Process()
 	for b.Loop() {
-		src, err := ingest.NewReader(name, bytes.NewReader(data))
-		if err != nil {
-			b.Fatal(err)
-		}
-		for {
-			_, err := src.Next(b.Context())
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			rows++
-		}
+		rows += countRecords(b, name, data)
 	}
 	reportRows(b, rows, cpu)
 }
@@ -111,20 +118,7 @@ func BenchmarkCSVGzip(b *testing.B) {
 	b.ReportAllocs()
 	rows, cpu := 0, cputime.Process()
 	for b.Loop() {
-		src, err := ingest.NewReader(name+".gz", bytes.NewReader(gz))
-		if err != nil {
-			b.Fatal(err)
-		}
-		for {
-			_, err := src.Next(b.Context())
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			rows++
-		}
+		rows += countRecords(b, name+".gz", gz)
 	}
 	reportRows(b, rows, cpu)
 }
@@ -184,20 +178,7 @@ func BenchmarkJSONL(b *testing.B) {
 	b.ReportAllocs()
 	rows, cpu := 0, cputime.Process()
 	for b.Loop() {
-		src, err := ingest.NewReader("bench.jsonl", bytes.NewReader(data))
-		if err != nil {
-			b.Fatal(err)
-		}
-		for {
-			_, err := src.Next(b.Context())
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			rows++
-		}
+		rows += countRecords(b, "bench.jsonl", data)
 	}
 	reportRows(b, rows, cpu)
 }
