@@ -144,10 +144,36 @@ func sortChunk[V any](c []pendEntry[V]) []uint16 {
 // sorted returns the entries in key order, merging the chunks' sorted
 // orders. p is empty afterwards.
 func (p *pending[V]) sorted() []pendEntry[V] {
+	ents := make([]pendEntry[V], 0, p.n)
+	p.merge(func(block []pendEntry[V]) { ents = append(ents, block...) })
+	return ents
+}
+
+// mergeBlock is how many entries merge hands over at a time.
+const mergeBlock = 1024
+
+// sortedAsync merges the entries into key order on a goroutine of its own
+// and sends them in blocks, in order; the channel is closed after the
+// last. The channel holds every block, so the goroutine never waits for
+// the receiver (nor leaks when it stops receiving). p is empty as soon as
+// sortedAsync returns: the goroutine owns the entries.
+func (p *pending[V]) sortedAsync() <-chan []pendEntry[V] {
+	own := *p
+	*p = pending[V]{}
+	ch := make(chan []pendEntry[V], own.n/mergeBlock+1)
+	go func() {
+		defer close(ch)
+		own.merge(func(block []pendEntry[V]) { ch <- block })
+	}()
+	return ch
+}
+
+// merge calls emit with the entries in key order, in blocks of at most
+// mergeBlock that emit may keep, and leaves p empty.
+func (p *pending[V]) merge(emit func([]pendEntry[V])) {
 	for c := len(p.perms); c < len(p.chunks); c++ {
 		p.perms = append(p.perms, sortChunk(p.chunks[c]))
 	}
-	ents := make([]pendEntry[V], 0, p.n)
 	// A binary min-heap of chunk cursors, by their current key.
 	type cursor struct{ c, i int }
 	key := func(x cursor) string { return p.chunks[x.c][p.perms[x.c][x.i]].key }
@@ -177,15 +203,22 @@ func (p *pending[V]) sorted() []pendEntry[V] {
 	for i := len(h)/2 - 1; i >= 0; i-- {
 		down(i)
 	}
+	block := make([]pendEntry[V], 0, min(p.n, mergeBlock))
 	for len(h) > 0 {
 		top := &h[0]
-		ents = append(ents, p.chunks[top.c][p.perms[top.c][top.i]])
+		block = append(block, p.chunks[top.c][p.perms[top.c][top.i]])
+		if len(block) == cap(block) {
+			emit(block)
+			block = make([]pendEntry[V], 0, min(p.n, mergeBlock))
+		}
 		if top.i++; top.i == len(p.chunks[top.c]) {
 			h[0] = h[len(h)-1]
 			h = h[:len(h)-1]
 		}
 		down(0)
 	}
+	if len(block) > 0 {
+		emit(block)
+	}
 	*p = pending[V]{}
-	return ents
 }

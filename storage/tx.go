@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"sync"
 	"unsafe"
 
 	bolt "go.etcd.io/bbolt"
@@ -114,38 +113,43 @@ func (tx *Tx) unkeep(s string) {
 func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // flush writes the pending puts in key order. The two big buckets are
-// sorted concurrently.
+// merged into order on goroutines of their own while this one writes what
+// they have merged so far.
 func (tx *Tx) flush() error {
-	var tracks []pendEntry[[]byte]
-	var inter []pendEntry[interValue]
-	var wg sync.WaitGroup
-	wg.Go(func() { tracks = tx.pendTracks.sorted() })
-	wg.Go(func() { inter = tx.pendInter.sorted() })
+	tracks := tx.pendTracks.sortedAsync()
+	inter := tx.pendInter.sortedAsync()
 	users := tx.pendUsers.sorted()
-	wg.Wait()
 
 	b := tx.tx.Bucket(bucketTracks)
-	if len(tracks) > 0 {
-		appendOnly(b, tracks[0].key)
-	}
-	for _, e := range tracks {
-		var err error
-		if e.val == nil {
-			err = b.Delete(bytesOf(e.key))
-		} else {
-			err = b.Put(bytesOf(e.key), e.val)
+	first := true
+	for block := range tracks {
+		if first {
+			appendOnly(b, block[0].key)
+			first = false
 		}
-		if err != nil {
-			return err
+		for _, e := range block {
+			var err error
+			if e.val == nil {
+				err = b.Delete(bytesOf(e.key))
+			} else {
+				err = b.Put(bytesOf(e.key), e.val)
+			}
+			if err != nil {
+				return err
+			}
 		}
 	}
 	b = tx.tx.Bucket(bucketInteractions)
-	if len(inter) > 0 {
-		appendOnly(b, inter[0].key)
-	}
-	for _, e := range inter {
-		if err := b.Put(bytesOf(e.key), tx.encodeInteraction(e.val)); err != nil {
-			return err
+	first = true
+	for block := range inter {
+		if first {
+			appendOnly(b, block[0].key)
+			first = false
+		}
+		for _, e := range block {
+			if err := b.Put(bytesOf(e.key), tx.encodeInteraction(e.val)); err != nil {
+				return err
+			}
 		}
 	}
 	b = tx.tx.Bucket(bucketUsers)
