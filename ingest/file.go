@@ -203,6 +203,9 @@ func (s *FileSource) Next(ctx context.Context) (Record, error) {
 	return s.mapper.Map(line, values)
 }
 
+// Recycle implements Recycler.
+func (s *FileSource) Recycle(rec Record) { s.mapper.Recycle(rec) }
+
 // Close releases the file (and the gzip reader). It does not close a
 // reader passed to NewReader.
 func (s *FileSource) Close() error {

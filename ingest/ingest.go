@@ -23,6 +23,8 @@ type Record struct {
 	RowID       string // the row's id where Line means nothing (database rows)
 	Track       *soundalike.Track
 	Interaction *soundalike.Interaction
+
+	row *row // the memory Track and Interaction point into, for Recycle
 }
 
 // RowError is one rejected row: where it was and why. It is what import
@@ -43,14 +45,24 @@ func (e *RowError) Error() string { return formatRowError(e) }
 //
 // Run calls Next from a goroutine of its own, reading ahead of the sink,
 // so a Record (and what it points to) must stay valid and unchanged after
-// later calls to Next.
+// later calls to Next: until Run gives it back through Recycle, when the
+// source is a Recycler.
 type Source interface {
 	Next(ctx context.Context) (Record, error)
 	Close() error
 }
 
+// Recycler is implemented by sources that can reuse a record's memory:
+// Run calls Recycle for each record once the sink is done with it, on the
+// goroutine that calls Next.
+type Recycler interface {
+	Recycle(rec Record)
+}
+
 // Sink stores records. storage's import transaction implements it; nothing
-// is visible to readers until the caller commits.
+// is visible to readers until the caller commits. A sink must not keep t or
+// in, nor the slices they hold, after the call returns: Run hands their
+// memory back to the source (see Recycler). Strings may be kept.
 type Sink interface {
 	// PutTrack inserts or replaces a track (features replaced, genres
 	// accumulated) and reports whether it was new and whether anything
@@ -225,7 +237,10 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 // of the sink: parsing and storing each take about one core, so an import
 // runs at the speed of the slower of the two rather than of their sum.
 // Records must therefore stay valid after later calls to Next, which all
-// sources here guarantee (Source says so).
+// sources here guarantee (Source says so), until the batch comes back
+// consumed: the reader then recycles their memory. Fresh memory costs a
+// page fault per 4 KiB here, and reusing the rows made the dev file's
+// read phase 52 ms instead of 63 (median of five alternated rounds).
 type readAhead struct {
 	full, free chan *readBatch
 	quit       chan struct{}
@@ -263,6 +278,7 @@ func startReadAhead(ctx context.Context, src Source, pos positioner) *readAhead 
 	for range depth + 2 {
 		rd.free <- &readBatch{items: make([]readItem, 0, readAheadBatch)}
 	}
+	rc, _ := src.(Recycler)
 	go func() {
 		defer close(rd.done)
 		defer close(rd.full)
@@ -274,6 +290,13 @@ func startReadAhead(ctx context.Context, src Source, pos positioner) *readAhead 
 			case <-rd.quit:
 				return
 			}
+			if rc != nil {
+				for _, it := range b.items {
+					rc.Recycle(it.rec)
+				}
+			}
+			clear(b.items) // drop the records for the collector
+			b.items = b.items[:0]
 			last := false
 			for len(b.items) < readAheadBatch {
 				rec, err := src.Next(ctx)
@@ -317,8 +340,6 @@ func startReadAhead(ctx context.Context, src Source, pos positioner) *readAhead 
 
 // recycle hands a consumed batch back to the reader.
 func (rd *readAhead) recycle(b *readBatch) {
-	clear(b.items) // drop the records for the collector
-	b.items = b.items[:0]
 	rd.free <- b
 }
 

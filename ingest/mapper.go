@@ -95,6 +95,7 @@ type Mapper struct {
 	rank    [numFields]int
 	idField field // fTrackID or fSpotifyID: where ID comes from
 	opts    MapperOptions
+	free    []*row // rows given back by Recycle
 }
 
 // NewMapper builds a Mapper for rows with the given column names. source
@@ -275,6 +276,14 @@ type row struct {
 	subgnre [1]string
 }
 
+// Recycle gives back the memory of a record Map returned, for a later
+// Map to reuse: nothing may use rec, or what it points to, afterwards.
+func (m *Mapper) Recycle(rec Record) {
+	if rec.row != nil {
+		m.free = append(m.free, rec.row)
+	}
+}
+
 func (m *Mapper) mapRow(rec Record, values []string) (Record, error) {
 	fail := func(format string, a ...any) (Record, error) {
 		return Record{}, &RowError{File: rec.Source, Line: rec.Line, Row: rec.RowID, Reason: fmt.Sprintf(format, a...)}
@@ -296,7 +305,14 @@ func (m *Mapper) mapRow(rec Record, values []string) (Record, error) {
 		return fail("%s: invalid UTF-8 (text must be UTF-8 encoded)", m.columns[m.col[f]])
 	}
 
-	r := new(row)
+	var r *row
+	if n := len(m.free); n > 0 {
+		r, m.free = m.free[n-1], m.free[:n-1]
+		*r = row{}
+	} else {
+		r = new(row)
+	}
+	rec.row = r
 	id, ok := text(m.idField)
 	if !ok {
 		return badText(m.idField)

@@ -9,6 +9,7 @@ import (
 // id.
 type rowMapper interface {
 	MapRow(rowID string, values []string) (ingest.Record, error)
+	Recycle(rec ingest.Record)
 }
 
 // newRowMapper builds the mapper for a query's columns, with the same

@@ -23,6 +23,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -452,7 +453,9 @@ func newMemSink() *memSink {
 
 func (s *memSink) PutTrack(t *soundalike.Track) (added, changed bool, err error) {
 	old, ok := s.tracks[t.ID]
-	s.tracks[t.ID] = *t
+	c := *t // Run reuses t's slices once PutTrack returns
+	c.Artists, c.Genres, c.Subgenres = slices.Clone(t.Artists), slices.Clone(t.Genres), slices.Clone(t.Subgenres)
+	s.tracks[t.ID] = c
 	if !ok {
 		return true, true, nil
 	}

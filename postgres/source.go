@@ -629,6 +629,14 @@ func (s *Source) exec(ctx context.Context, sql string) error {
 }
 
 // Close stops the reader, ends the snapshot and closes the connection.
+// Recycle implements ingest.Recycler: a record's memory goes back to a
+// mapper (any phase's: rows are all alike).
+func (s *Source) Recycle(rec ingest.Record) {
+	if len(s.phases) > 0 {
+		s.phases[0].mapper.Recycle(rec)
+	}
+}
+
 func (s *Source) Close() error {
 	if s.conn == nil {
 		return nil

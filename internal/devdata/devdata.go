@@ -31,14 +31,15 @@ func (s *Sink) PutTrack(t *soundalike.Track) (added, changed bool, err error) {
 	i, ok := s.byID[t.ID]
 	if !ok {
 		s.byID[t.ID] = len(s.Tracks)
-		c := *t
-		c.Genres, c.Subgenres = slices.Clone(t.Genres), slices.Clone(t.Subgenres)
+		c := *t // Run reuses t's slices once PutTrack returns
+		c.Artists, c.Genres, c.Subgenres = slices.Clone(t.Artists), slices.Clone(t.Genres), slices.Clone(t.Subgenres)
 		s.Tracks = append(s.Tracks, c)
 		return true, true, nil
 	}
 	old := &s.Tracks[i]
 	genres, subgenres := old.Genres, old.Subgenres
 	*old = *t
+	old.Artists = slices.Clone(t.Artists)
 	old.Genres, old.Subgenres = genres, subgenres
 	for _, g := range t.Genres {
 		if !slices.Contains(old.Genres, g) {
