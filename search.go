@@ -257,7 +257,9 @@ func (s *snapshot) run(q []float32, k int, opts *SearchOptions, f *filter) ([]Ne
 		want = k + k/4 + 2 // room for duplicates among the results
 	}
 	for {
-		res, err := s.graph.SearchInto(nil, q, want, f.keep, max(ef, want))
+		// ef 0 is the index's own EfSearch; the index widens the beam
+		// to want when that is larger.
+		res, err := s.graph.SearchInto(nil, q, want, f.keep, ef)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrInvalidQuery, err)
 		}

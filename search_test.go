@@ -12,6 +12,7 @@ import (
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/embedder"
+	"github.com/audotics/soundalike/index"
 	"github.com/audotics/soundalike/internal/synth"
 )
 
@@ -421,5 +422,42 @@ func TestImportRefreshesServingEngine(t *testing.T) {
 	}
 	if st := eng.Stats(); st.Tracks != len(tracks)-1 || st.Indexed != len(tracks) {
 		t.Errorf("Stats after the import = %+v, want %d tracks and the unchanged index of %d", st, len(tracks)-1, len(tracks))
+	}
+}
+
+// TestSimilarUsesTheIndexBeam: a search that sets no EfSearch searches
+// with the beam the index was built with (its EfSearch), however small k
+// is. A beam wider than the catalogue makes the search exact.
+func TestSimilarUsesTheIndexBeam(t *testing.T) {
+	ctx := t.Context()
+	eng, tracks := fixture(t, filepath.Join(t.TempDir(), "b.db"), 300)
+	io := index.DefaultOptions()
+	io.EfSearch = 2 * len(tracks)
+	if _, err := eng.Reindex(ctx, &soundalike.ReindexOptions{Full: true, Index: *io}); err != nil {
+		t.Fatal(err)
+	}
+	misses := 0
+	for _, tr := range tracks {
+		got, err := eng.Similar(ctx, tr.ID, 1, &soundalike.SearchOptions{NoDedupe: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, _ := eng.Embed(tr)
+		var best soundalike.Neighbor
+		for _, nb := range bruteForce(t, eng, tracks, q) {
+			if nb.ID != tr.ID {
+				best = nb
+				break
+			}
+		}
+		if len(got) != 1 || got[0].Score < best.Score-1e-5 {
+			misses++
+			if misses <= 3 {
+				t.Errorf("Similar(%s, k=1) = %v, want the nearest track, %s at %.5f", tr.ID, got, best.ID, best.Score)
+			}
+		}
+	}
+	if misses > 0 {
+		t.Errorf("%d of %d searches missed their nearest track", misses, len(tracks))
 	}
 }
