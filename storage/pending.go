@@ -152,20 +152,25 @@ func (p *pending[V]) sorted() []pendEntry[V] {
 // mergeBlock is how many entries merge hands over at a time.
 const mergeBlock = 1024
 
-// sortedAsync merges the entries into key order on a goroutine of its own
-// and sends them in blocks, in order; the channel is closed after the
-// last. The channel holds every block, so the goroutine never waits for
-// the receiver (nor leaks when it stops receiving). p is empty as soon as
-// sortedAsync returns: the goroutine owns the entries.
-func (p *pending[V]) sortedAsync() <-chan []pendEntry[V] {
+// take returns p's entries as a pending of their own and leaves p empty,
+// so that a goroutine can merge them (see send) while p takes new ones.
+func (p *pending[V]) take() *pending[V] {
 	own := *p
 	*p = pending[V]{}
-	ch := make(chan []pendEntry[V], own.n/mergeBlock+1)
-	go func() {
-		defer close(ch)
-		own.merge(func(block []pendEntry[V]) { ch <- block })
-	}()
-	return ch
+	return &own
+}
+
+// blocks returns a channel with room for every block merge will emit.
+func (p *pending[V]) blocks() chan []pendEntry[V] {
+	return make(chan []pendEntry[V], p.n/mergeBlock+1)
+}
+
+// send merges p's entries into key order, sends them in blocks on ch and
+// closes it. ch must come from p.blocks, so that send never waits for
+// the receiver, nor leaks when it stops receiving.
+func (p *pending[V]) send(ch chan<- []pendEntry[V]) {
+	p.merge(func(block []pendEntry[V]) { ch <- block })
+	close(ch)
 }
 
 // merge calls emit with the entries in key order, in blocks of at most

@@ -113,11 +113,16 @@ func (tx *Tx) unkeep(s string) {
 func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // flush writes the pending puts in key order. The two big buckets are
-// merged into order on goroutines of their own while this one writes what
-// they have merged so far.
+// merged into order, one after the other, on a goroutine of its own while
+// this one writes what it has merged so far. (One goroutine, not one per
+// bucket: on two cores, two merges took both while the writer waited.)
 func (tx *Tx) flush() error {
-	tracks := tx.pendTracks.sortedAsync()
-	inter := tx.pendInter.sortedAsync()
+	pt, pi := tx.pendTracks.take(), tx.pendInter.take()
+	tracks, inter := pt.blocks(), pi.blocks()
+	go func() {
+		pt.send(tracks)
+		pi.send(inter)
+	}()
 	users := tx.pendUsers.sorted()
 
 	b := tx.tx.Bucket(bucketTracks)
