@@ -225,17 +225,27 @@ func (db *DB) View(fn func(*Tx) error) error {
 // Update runs fn in a read-write transaction. If fn returns an error,
 // nothing it wrote is kept. On success the generation is incremented.
 func (db *DB) Update(fn func(*Tx) error) error {
+	stop := func() {}
+	defer func() { stop() }()
 	return db.bolt.Update(func(btx *bolt.Tx) error {
 		tx := &Tx{tx: btx}
 		if err := fn(tx); err != nil {
 			return err
 		}
+		n := tx.pendTracks.n + tx.pendInter.n
 		if err := tx.flush(); err != nil {
 			return err
+		}
+		if n >= writebackAfter && !db.bolt.NoSync {
+			stop = startWriteback(db.path)
 		}
 		return tx.bumpGeneration()
 	})
 }
+
+// writebackAfter is how many buffered puts make a commit large enough to
+// start writeback early (see startWriteback): about 1 MiB of pages.
+const writebackAfter = 4096
 
 // Generation returns the database's generation: it changes with every
 // committed write.
