@@ -71,14 +71,14 @@ func TestPlainCSVLines(t *testing.T) {
 		}
 	}
 	for name, data := range map[string]string{
-		"long":             long.String(),
-		"crlf":             strings.ReplaceAll(long.String(), "\n", "\r\n"),
-		"no final newline": header + "a,0.1,0.2,0.3,0,1,0.2,-5.5,1,0.05,120,0.5,n",
-		"ragged then good": header + "a,1\n" + fmt.Sprintf(row, 1, "n"),
+		"long":              long.String(),
+		"crlf":              strings.ReplaceAll(long.String(), "\n", "\r\n"),
+		"no final newline":  header + "a,0.1,0.2,0.3,0,1,0.2,-5.5,1,0.05,120,0.5,n",
+		"ragged then good":  header + "a,1\n" + fmt.Sprintf(row, 1, "n"),
 		"multi-line ragged": header + "\"a\nb\",1\n" + fmt.Sprintf(row, 1, "n") + "c,2\n",
-		"bare quote":       header + "a\"b,0.1,0.2,0.3,0,1,0.2,-5.5,1,0.05,120,0.5,n\n" + fmt.Sprintf(row, 2, "n"),
-		"unterminated":     header + fmt.Sprintf(row, 1, "n") + "\"open,0.1\n" + fmt.Sprintf(row, 3, "n"),
-		"quoted header":    "\"track_id\",acousticness,danceability,energy,instrumentalness,key,liveness,loudness,mode,speechiness,tempo,valence\n" + "a,0.1,0.2,0.3,0,1,0.2,-5.5,1,0.05,120,0.5\n",
+		"bare quote":        header + "a\"b,0.1,0.2,0.3,0,1,0.2,-5.5,1,0.05,120,0.5,n\n" + fmt.Sprintf(row, 2, "n"),
+		"unterminated":      header + fmt.Sprintf(row, 1, "n") + "\"open,0.1\n" + fmt.Sprintf(row, 3, "n"),
+		"quoted header":     "\"track_id\",acousticness,danceability,energy,instrumentalness,key,liveness,loudness,mode,speechiness,tempo,valence\n" + "a,0.1,0.2,0.3,0,1,0.2,-5.5,1,0.05,120,0.5\n",
 	} {
 		t.Run(name, func(t *testing.T) { checkPlainCSV(t, []byte(data)) })
 	}
