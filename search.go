@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/audotics/soundalike/index"
 )
 
 // MaxK is the largest number of results a query may ask for.
@@ -170,21 +172,25 @@ func (s *snapshot) search(q []float32, k int, opts *SearchOptions, seeds []uint3
 	return s.run(q, k, opts, s.newFilter(opts, seeds))
 }
 
-// filter is one query's exclusions.
+// filter is one query's exclusions. keep runs for every candidate the
+// index considers (hundreds a query at 1M), so it reads one 16-byte entry
+// of the node and compares with a few values: no maps unless artists are
+// excluded.
 type filter struct {
 	s        *snapshot
 	dedupe   bool
-	excluded map[uint32]bool
-	songs    map[uint64]bool // song keys (and feature keys) already taken
-	artists  map[uint64]bool // artist keys to drop
+	excluded []uint32 // sorted
+	// songs are the song keys and feature keys already taken (the seeds'),
+	// feature keys salted so that the two kinds never match each other.
+	songs   []uint64
+	artists map[uint64]bool // artist keys to drop
 }
 
 func (s *snapshot) newFilter(opts *SearchOptions, seeds []uint32) *filter {
-	f := &filter{s: s, dedupe: opts == nil || !opts.NoDedupe, excluded: make(map[uint32]bool, len(seeds))}
+	f := &filter{s: s, dedupe: opts == nil || !opts.NoDedupe, excluded: slices.Clone(seeds)}
 	for _, n := range seeds {
-		f.excluded[n] = true
 		if f.dedupe {
-			f.addSong(s.songKey[n], s.featKey[n])
+			f.addSong(s.keys[n].song, s.keys[n].feat)
 		}
 		if opts != nil && opts.ExcludeArtist {
 			f.addArtists(s.tracks[n].Artists)
@@ -193,21 +199,19 @@ func (s *snapshot) newFilter(opts *SearchOptions, seeds []uint32) *filter {
 	if opts != nil {
 		for _, id := range opts.Exclude {
 			if n, ok := s.byID[id]; ok {
-				f.excluded[n] = true
+				f.excluded = append(f.excluded, n)
 			}
 		}
 	}
+	slices.Sort(f.excluded)
 	return f
 }
 
 func (f *filter) addSong(song, feat uint64) {
-	if f.songs == nil {
-		f.songs = make(map[uint64]bool)
-	}
 	if song != 0 {
-		f.songs[song] = true
+		f.songs = append(f.songs, song)
 	}
-	f.songs[feat^featSalt] = true
+	f.songs = append(f.songs, feat^featSalt)
 }
 
 // featSalt keeps feature keys and song keys apart in one set.
@@ -226,18 +230,26 @@ func (f *filter) addArtists(as []string) {
 
 // keep is the static part, applied inside the index search.
 func (f *filter) keep(n uint32) bool {
-	if f.excluded[n] {
+	if int(n) >= len(f.s.keys) {
 		return false
 	}
-	if int(n) >= len(f.s.tracks) || f.s.tracks[n].ID == "" {
+	k := f.s.keys[n]
+	if k.feat == 0 {
 		return false // indexed, but deleted from the catalogue since
 	}
-	if f.songs != nil && (f.songs[f.s.songKey[n]] || f.songs[f.s.featKey[n]^featSalt]) {
-		return false
+	for _, x := range f.songs {
+		if x == k.song || x == k.feat^featSalt {
+			return false
+		}
+	}
+	if len(f.excluded) > 0 {
+		if _, found := slices.BinarySearch(f.excluded, n); found {
+			return false
+		}
 	}
 	if f.artists != nil {
-		for _, k := range f.s.artistKey[f.s.artistOff[n]:f.s.artistOff[n+1]] {
-			if f.artists[k] {
+		for _, a := range f.s.artistKey[f.s.artistOff[n]:f.s.artistOff[n+1]] {
+			if f.artists[a] {
 				return false
 			}
 		}
@@ -247,37 +259,48 @@ func (f *filter) keep(n uint32) bool {
 
 // run searches, then drops later copies of a song already in the results,
 // widening the search until k results survive or the index is exhausted.
+//
+// Excluded tracks (the seeds, their songs, Exclude) are few, so they are
+// searched for like any other and dropped from the results: a filter
+// inside the index would run for every candidate, and at 1M tracks its
+// lookups were a fifth of a query. Excluding artists can drop many, so
+// that filter runs inside the search, which then keeps looking until the
+// beam holds enough tracks that pass.
 func (s *snapshot) run(q []float32, k int, opts *SearchOptions, f *filter) ([]Neighbor, error) {
 	ef := 0
 	if opts != nil {
 		ef = opts.EfSearch
 	}
-	want := k
+	want := k + len(f.excluded) + len(f.songs)
 	if f.dedupe {
-		want = k + k/4 + 2 // room for duplicates among the results
+		want += k/4 + 2 // room for duplicates among the results
+	}
+	var inside index.Filter
+	if f.artists != nil {
+		inside = f.keep
 	}
 	for {
 		// ef 0 is the index's own EfSearch; the index widens the beam
 		// to want when that is larger.
-		res, err := s.graph.SearchInto(nil, q, want, f.keep, ef)
+		res, err := s.graph.SearchInto(nil, q, want, inside, ef)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrInvalidQuery, err)
 		}
 		out := make([]Neighbor, 0, k)
-		var seen map[uint64]bool
-		if f.dedupe {
-			seen = make(map[uint64]bool, 2*len(res))
-		}
+		var seen []uint64 // the results' song and (salted) feature keys
 		for _, r := range res {
+			if inside == nil && !f.keep(r.ID) {
+				continue
+			}
 			if f.dedupe {
-				song, feat := s.songKey[r.ID], s.featKey[r.ID]^featSalt
-				if (song != 0 && seen[song]) || seen[feat] {
+				song, feat := s.keys[r.ID].song, s.keys[r.ID].feat^featSalt
+				if (song != 0 && slices.Contains(seen, song)) || slices.Contains(seen, feat) {
 					continue
 				}
 				if song != 0 {
-					seen[song] = true
+					seen = append(seen, song)
 				}
-				seen[feat] = true
+				seen = append(seen, feat)
 			}
 			out = append(out, Neighbor{ID: s.tracks[r.ID].ID, Score: r.Score})
 			if len(out) == k {
@@ -285,7 +308,7 @@ func (s *snapshot) run(q []float32, k int, opts *SearchOptions, f *filter) ([]Ne
 			}
 		}
 		if len(res) < want || want >= s.graph.Len() {
-			return out, nil // the index has no more that pass
+			return out, nil // the index has no more
 		}
 		want = min(2*want, s.graph.Len())
 	}

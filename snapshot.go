@@ -26,8 +26,9 @@ type snapshot struct {
 	gen     uint64
 	tracks  []Track // by node id; a zero Track (empty ID) where a node is free
 	byID    map[TrackID]uint32
-	songKey []uint64 // by node: hash of normalised name + artists, 0 = unknown
-	featKey []uint64 // by node: hash of the eleven features
+	// keys are by node: what the search filter reads for every candidate,
+	// in one 16-byte entry so that a candidate costs one cache miss.
+	keys []nodeKeys
 	// Artist keys (hashes of normalised artist names) by node, packed:
 	// node n's are artistKey[artistOff[n]:artistOff[n+1]].
 	artistOff []uint32
@@ -39,6 +40,11 @@ type snapshot struct {
 	indexMeta indexMeta
 	fileStamp fileStamp
 }
+
+// nodeKeys are a node's song key (hash of normalised name + artists, 0 =
+// unknown) and feature key (hash of the eleven features, never 0 for a
+// track; 0 where the node has no track).
+type nodeKeys struct{ song, feat uint64 }
 
 // indexMeta is the metadata document stored with every index.
 type indexMeta struct {
@@ -121,7 +127,7 @@ func featKeyOf(f *Features) uint64 {
 		}
 		h.Write(buf[:])
 	}
-	return h.Sum64()
+	return h.Sum64() | 1 // never 0: 0 marks a node without a track
 }
 
 // loadSnapshot reads a complete snapshot in one read transaction: the
@@ -203,8 +209,7 @@ func (e *Engine) refresh(db *storage.DB) {
 func (s *snapshot) loadTracks(tx *storage.Tx) error {
 	n := int(tx.NodeLimit())
 	s.tracks = make([]Track, n)
-	s.songKey = make([]uint64, n)
-	s.featKey = make([]uint64, n)
+	s.keys = make([]nodeKeys, n)
 
 	type record struct {
 		node uint32
@@ -235,8 +240,7 @@ func (s *snapshot) loadTracks(tx *storage.Tx) error {
 						errs[w] = fmt.Errorf("track %s: %w", r.id, err)
 						break
 					}
-					s.songKey[r.node] = songKeyOf(t)
-					s.featKey[r.node] = featKeyOf(&t.Features)
+					s.keys[r.node] = nodeKeys{songKeyOf(t), featKeyOf(&t.Features)}
 					for _, a := range t.Artists {
 						if k := artistKeyOf(a); k != 0 {
 							ak.nodes = append(ak.nodes, r.node)
