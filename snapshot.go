@@ -23,9 +23,9 @@ import (
 
 // snapshot is what an Engine serves: immutable once published.
 type snapshot struct {
-	gen     uint64
-	tracks  []Track // by node id; a zero Track (empty ID) where a node is free
-	byID    map[TrackID]uint32
+	gen    uint64
+	tracks []Track // by node id; a zero Track (empty ID) where a node is free
+	byID   map[TrackID]uint32
 	// keys are by node: what the search filter reads for every candidate,
 	// in one 16-byte entry so that a candidate costs one cache miss.
 	keys []nodeKeys
