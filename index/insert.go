@@ -82,11 +82,11 @@ func (g *HNSW) insert(sc *scratch, q uint32, locked bool) {
 		}
 		cur = sc.tmp[0]
 		sel := g.selectNeighbours(sc, sc.tmp, g.m)
-		g.setList(sc, q, l, sel, locked)
 		maxN := g.m
 		if l == 0 {
 			maxN = g.m0
 		}
+		g.setList(sc, q, l, sel, maxN, locked)
 		for _, c := range sel {
 			g.addLink(sc, c.slot, q, c.dist, l, maxN, locked)
 		}
@@ -154,19 +154,75 @@ func (g *HNSW) selectNeighbours(sc *scratch, cs []cand, m int) []cand {
 	return sel
 }
 
-func (g *HNSW) setList(sc *scratch, s uint32, l int, sel []cand, locked bool) {
+func (g *HNSW) setList(sc *scratch, s uint32, l int, sel []cand, maxN int, locked bool) {
+	if locked {
+		g.stripe[s&(nStripes-1)].Lock()
+		defer g.stripe[s&(nStripes-1)].Unlock()
+	}
+	keep := sel
+	// In a parallel build another worker may have linked itself to s on
+	// this layer already: it reached s through a link on a higher layer,
+	// found s's list here still empty, and took s as its neighbour. Those
+	// links stay (the heuristic chooses when there are too many), or that
+	// node has no way in: overwriting them left ~3 nodes in 10,000
+	// unreachable.
+	if cur := g.nbrs(s, l); len(cur) > 0 {
+		sv := g.vec(s)
+		cs := append(sc.lk[:0], sel...)
+		for _, x := range cur {
+			if !slices.ContainsFunc(sel, func(c cand) bool { return c.slot == x }) {
+				cs = append(cs, cand{-dot(sv, g.vec(x)), x})
+			}
+		}
+		sortCands(cs)
+		keep = cs
+		if len(cs) > maxN {
+			keep = g.prune(sc, cs, maxN)
+		}
+		sc.lk = cs
+	}
 	xs := sc.xbuf[:0]
-	for _, c := range sel {
+	for _, c := range keep {
 		xs = append(xs, c.slot)
 	}
 	sc.xbuf = xs
-	if locked {
-		g.stripe[s&(nStripes-1)].Lock()
-	}
 	g.setNbrs(s, l, xs)
-	if locked {
-		g.stripe[s&(nStripes-1)].Unlock()
+}
+
+func sortCands(cs []cand) {
+	slices.SortFunc(cs, func(a, b cand) int {
+		if a.dist < b.dist {
+			return -1
+		}
+		if a.dist > b.dist {
+			return 1
+		}
+		return 0
+	})
+}
+
+// prune keeps up to maxN of cs (sorted closest first) by the heuristic of
+// selectNeighbours, in sc.keep (not sc.sel, which insert is iterating).
+func (g *HNSW) prune(sc *scratch, cs []cand, maxN int) []cand {
+	keep := sc.keep[:0]
+	for _, c := range cs {
+		if len(keep) >= maxN {
+			break
+		}
+		cv := g.vec(c.slot)
+		good := true
+		for _, s := range keep {
+			if -dot(cv, g.vec(s.slot)) < c.dist {
+				good = false
+				break
+			}
+		}
+		if good {
+			keep = append(keep, c)
+		}
 	}
+	sc.keep = keep
+	return keep
 }
 
 // addLink adds q (at distance d) to the neighbours of e on layer l; when the
@@ -197,38 +253,12 @@ func (g *HNSW) addLink(sc *scratch, e, q uint32, d float32, l, maxN int, locked 
 	for _, s := range nb {
 		cs = append(cs, cand{-dot(ev, g.vec(s)), s})
 	}
-	slices.SortFunc(cs, func(a, b cand) int {
-		if a.dist < b.dist {
-			return -1
-		}
-		if a.dist > b.dist {
-			return 1
-		}
-		return 0
-	})
-	// selectNeighbours writes sc.sel, which the caller is iterating; use a
-	// separate buffer.
-	keep := sc.keep[:0]
-	for _, c := range cs {
-		if len(keep) >= maxN {
-			break
-		}
-		cv := g.vec(c.slot)
-		good := true
-		for _, s := range keep {
-			if -dot(cv, g.vec(s.slot)) < c.dist {
-				good = false
-				break
-			}
-		}
-		if good {
-			keep = append(keep, c)
-		}
-	}
+	sortCands(cs)
+	keep := g.prune(sc, cs, maxN)
 	xs := sc.xbuf[:0]
 	for _, c := range keep {
 		xs = append(xs, c.slot)
 	}
 	g.setNbrs(e, l, xs)
-	sc.lk, sc.keep, sc.xbuf = cs, keep, xs
+	sc.lk, sc.xbuf = cs, xs
 }
