@@ -86,8 +86,8 @@ type MapperOptions struct {
 }
 
 // Mapper turns rows of string values into Records, by column name. It is
-// built once per header; Map and MapRow only read it, so they may be
-// called from several goroutines.
+// built once per header. It keeps the rows given back by Recycle for later
+// Map and MapRow calls, so it is for one goroutine at a time.
 type Mapper struct {
 	source  string
 	columns []string

@@ -128,6 +128,7 @@ type Source struct {
 	skipped  int64
 	rowsRead int64
 	vals     []string
+	mapping  int // the phase whose rows Next maps now: see Recycle
 }
 
 // batch is one FETCH worth of rows of one phase, copied out of the driver's
@@ -474,11 +475,14 @@ func (s *Source) Next(ctx context.Context) (ingest.Record, error) {
 		row, ends := b.rows[s.i], b.ends[s.i*b.ncols:(s.i+1)*b.ncols]
 		s.i++
 		p := s.phases[b.phase]
+		s.mapping = b.phase
 		s.rowsRead++
 		p.n++
-		if rec, keep, err := s.mapRow(p, row, ends); keep {
+		rec, keep, err := s.mapRow(p, row, ends)
+		if keep {
 			return rec, err
 		}
+		p.mapper.Recycle(rec) // an action filtered out: nobody saw it
 	}
 }
 
@@ -618,7 +622,7 @@ func (s *Source) mapRow(p *phase, row string, ends []int) (rec ingest.Record, ke
 	}
 	if in := rec.Interaction; in != nil && p.which == "interactions" && !s.allow[in.Action] {
 		s.skipped++
-		return ingest.Record{}, false, nil
+		return rec, false, nil // rec only for Recycle
 	}
 	return rec, true, nil
 }
@@ -628,15 +632,16 @@ func (s *Source) exec(ctx context.Context, sql string) error {
 	return err
 }
 
-// Close stops the reader, ends the snapshot and closes the connection.
-// Recycle implements ingest.Recycler: a record's memory goes back to a
-// mapper (any phase's: rows are all alike).
+// Recycle implements ingest.Recycler: a record's memory goes back to the
+// mapper of the phase being read, which maps the next rows (rows of the
+// two phases are alike).
 func (s *Source) Recycle(rec ingest.Record) {
-	if len(s.phases) > 0 {
-		s.phases[0].mapper.Recycle(rec)
+	if s.mapping < len(s.phases) {
+		s.phases[s.mapping].mapper.Recycle(rec)
 	}
 }
 
+// Close stops the reader, ends the snapshot and closes the connection.
 func (s *Source) Close() error {
 	if s.conn == nil {
 		return nil
