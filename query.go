@@ -17,8 +17,10 @@ type SearchOptions struct {
 	// the query's own song again (another id with the same normalised name
 	// and artists, or identical features), nor one song twice.
 	NoDedupe bool
-	// EfSearch overrides the index's beam width for this query; 0 means the
-	// index default.
+	// EfSearch overrides the index's beam width for this query: 1 to
+	// index.MaxEf; 0 means the index's own (set at reindex, default 80).
+	// The beam is never narrower than the results asked for. Other values
+	// fail with ErrInvalidQuery.
 	EfSearch int
 }
 

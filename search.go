@@ -172,6 +172,50 @@ func (s *snapshot) search(q []float32, k int, opts *SearchOptions, seeds []uint3
 	return s.run(q, k, opts, s.newFilter(opts, seeds))
 }
 
+// maxDropped is how many excluded tracks run drops from the results rather
+// than filtering them inside the index search.
+const maxDropped = 64
+
+// keySet is a set of song and feature keys: a slice scanned for the usual
+// handful, a map once it holds more than smallKeys. The zero value is
+// empty.
+type keySet struct {
+	small []uint64
+	big   map[uint64]bool
+}
+
+const smallKeys = 64
+
+func (s *keySet) len() int { return len(s.small) + len(s.big) }
+
+func (s *keySet) has(k uint64) bool {
+	if s.big != nil {
+		return s.big[k]
+	}
+	return slices.Contains(s.small, k)
+}
+
+func (s *keySet) add(k uint64) {
+	switch {
+	case s.big != nil:
+		s.big[k] = true
+	case len(s.small) < smallKeys:
+		s.small = append(s.small, k)
+	default:
+		s.big = make(map[uint64]bool, 2*smallKeys)
+		for _, x := range s.small {
+			s.big[x] = true
+		}
+		s.big[k] = true
+		s.small = nil
+	}
+}
+
+func (s *keySet) reset() {
+	clear(s.big)
+	s.small = s.small[:0]
+}
+
 // filter is one query's exclusions. keep runs for every candidate the
 // index considers (hundreds a query at 1M), so it reads one 16-byte entry
 // of the node and compares with a few values: no maps unless artists are
@@ -182,7 +226,7 @@ type filter struct {
 	excluded []uint32 // sorted
 	// songs are the song keys and feature keys already taken (the seeds'),
 	// feature keys salted so that the two kinds never match each other.
-	songs   []uint64
+	songs   keySet
 	artists map[uint64]bool // artist keys to drop
 }
 
@@ -204,14 +248,15 @@ func (s *snapshot) newFilter(opts *SearchOptions, seeds []uint32) *filter {
 		}
 	}
 	slices.Sort(f.excluded)
+	f.excluded = slices.Compact(f.excluded)
 	return f
 }
 
 func (f *filter) addSong(song, feat uint64) {
 	if song != 0 {
-		f.songs = append(f.songs, song)
+		f.songs.add(song)
 	}
-	f.songs = append(f.songs, feat^featSalt)
+	f.songs.add(feat ^ featSalt)
 }
 
 // featSalt keeps feature keys and song keys apart in one set.
@@ -237,10 +282,8 @@ func (f *filter) keep(n uint32) bool {
 	if k.feat == 0 {
 		return false // indexed, but deleted from the catalogue since
 	}
-	for _, x := range f.songs {
-		if x == k.song || x == k.feat^featSalt {
-			return false
-		}
+	if (k.song != 0 && f.songs.has(k.song)) || f.songs.has(k.feat^featSalt) {
+		return false
 	}
 	if len(f.excluded) > 0 {
 		if _, found := slices.BinarySearch(f.excluded, n); found {
@@ -260,25 +303,30 @@ func (f *filter) keep(n uint32) bool {
 // run searches, then drops later copies of a song already in the results,
 // widening the search until k results survive or the index is exhausted.
 //
-// Excluded tracks (the seeds, their songs, Exclude) are few, so they are
+// A few excluded tracks (the seeds, their songs, a short Exclude list) are
 // searched for like any other and dropped from the results: a filter
-// inside the index would run for every candidate, and at 1M tracks its
-// lookups were a fifth of a query. Excluding artists can drop many, so
-// that filter runs inside the search, which then keeps looking until the
-// beam holds enough tracks that pass.
+// inside the index runs for every candidate, and at 1M tracks its lookups
+// were a fifth of a query. Many exclusions (more than maxDropped, or
+// ExcludeArtist, which can drop many tracks) go inside the search instead,
+// which then keeps looking until the beam holds enough tracks that pass:
+// widening the beam by each of them would let a long Exclude list buy a
+// huge search.
 func (s *snapshot) run(q []float32, k int, opts *SearchOptions, f *filter) ([]Neighbor, error) {
 	ef := 0
 	if opts != nil {
 		ef = opts.EfSearch
 	}
-	want := k + len(f.excluded) + len(f.songs)
+	want := k
 	if f.dedupe {
 		want += k/4 + 2 // room for duplicates among the results
 	}
 	var inside index.Filter
-	if f.artists != nil {
+	if extra := len(f.excluded) + f.songs.len(); f.artists != nil || extra > maxDropped {
 		inside = f.keep
+	} else {
+		want += extra
 	}
+	var seen keySet // the results' song and (salted) feature keys
 	for {
 		// ef 0 is the index's own EfSearch; the index widens the beam
 		// to want when that is larger.
@@ -287,20 +335,20 @@ func (s *snapshot) run(q []float32, k int, opts *SearchOptions, f *filter) ([]Ne
 			return nil, fmt.Errorf("%w: %v", ErrInvalidQuery, err)
 		}
 		out := make([]Neighbor, 0, k)
-		var seen []uint64 // the results' song and (salted) feature keys
+		seen.reset()
 		for _, r := range res {
 			if inside == nil && !f.keep(r.ID) {
 				continue
 			}
 			if f.dedupe {
 				song, feat := s.keys[r.ID].song, s.keys[r.ID].feat^featSalt
-				if (song != 0 && slices.Contains(seen, song)) || slices.Contains(seen, feat) {
+				if (song != 0 && seen.has(song)) || seen.has(feat) {
 					continue
 				}
 				if song != 0 {
-					seen = append(seen, song)
+					seen.add(song)
 				}
-				seen = append(seen, feat)
+				seen.add(feat)
 			}
 			out = append(out, Neighbor{ID: s.tracks[r.ID].ID, Score: r.Score})
 			if len(out) == k {

@@ -470,3 +470,34 @@ func TestSimilarUsesTheIndexBeam(t *testing.T) {
 		t.Fatalf("no search with a beam of k differs from one of %d: the fixture cannot tell beams apart", io.EfSearch)
 	}
 }
+
+// TestSimilarLongExcludeList: an Exclude list longer than the few dropped
+// from the results (maxDropped) is filtered inside the search, repeated ids
+// and all, and still leaves k results, none of them excluded.
+func TestSimilarLongExcludeList(t *testing.T) {
+	ctx := t.Context()
+	eng, tracks := fixture(t, filepath.Join(t.TempDir(), "x.db"), 300)
+	q, _ := eng.Embed(tracks[5])
+	var exclude []soundalike.TrackID
+	for _, nb := range bruteForce(t, eng, tracks, q)[:101] { // the query and its 100 nearest
+		exclude = append(exclude, nb.ID, nb.ID)
+	}
+	excluded := map[soundalike.TrackID]bool{}
+	for _, id := range exclude {
+		excluded[id] = true
+	}
+	for _, opts := range []*soundalike.SearchOptions{{Exclude: exclude}, {Exclude: exclude[:20]}, {Exclude: exclude, NoDedupe: true}} {
+		got, err := eng.Similar(ctx, tracks[5].ID, 20, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 20 {
+			t.Errorf("Similar with %d excluded ids: %d results, want 20", len(opts.Exclude), len(got))
+		}
+		for _, nb := range got {
+			if excluded[nb.ID] && slices.Contains(opts.Exclude, nb.ID) {
+				t.Errorf("Similar with %d excluded ids returned %s, which is excluded", len(opts.Exclude), nb.ID)
+			}
+		}
+	}
+}
