@@ -25,8 +25,8 @@ type csvRows struct {
 	last  int // line of the last row returned
 	// own counts the lines split here, which encoding/csv never saw: its
 	// line numbers are that many behind. lines is how many lines have
-	// been read, while synced: after encoding/csv reports an error the
-	// end of the bad row is not known, and every line goes to it.
+	// been read, while synced: after an error whose row's end is not
+	// known, every line goes to encoding/csv.
 	own    int
 	lines  int
 	synced bool
@@ -81,6 +81,17 @@ func (c *csvRows) next() (int, []string, error) {
 	c.last = pe.Line
 	rowErr := func(format string, a ...any) (int, []string, error) {
 		return pe.StartLine, nil, &RowError{File: c.name, Line: pe.StartLine, Reason: fmt.Sprintf(format, a...)}
+	}
+	// encoding/csv has read the bad row to its end: the plain path may go
+	// on from the next line.
+	switch pe.Err {
+	case csv.ErrFieldCount:
+		if len(rec) > 0 {
+			end, _ := c.r.FieldPos(len(rec) - 1)
+			c.lines, c.synced = end+strings.Count(rec[len(rec)-1], "\n")+c.own, true
+		}
+	case csv.ErrBareQuote, csv.ErrQuote:
+		c.lines, c.synced = pe.Line, true
 	}
 	switch pe.Err {
 	case csv.ErrFieldCount:
