@@ -25,6 +25,12 @@ type Options struct {
 	Detached bool
 	// NoSync skips fsync on commit. For tests and benchmarks only.
 	NoSync bool
+	// ImportMemory bounds what an import buffers in memory, in bytes. A
+	// larger import stages its writes in the database file as it goes
+	// (the file grows by a copy of the catalogue meanwhile) and switches
+	// them in at the end, still all or nothing. Default 128 MiB (about
+	// 400,000 rows); negative: never stage.
+	ImportMemory int
 }
 
 // DefaultOptions returns the defaults, a fresh copy each call.

@@ -88,14 +88,23 @@ type Options struct {
 	Mode os.FileMode
 	// NoSync skips fsync on commit: for tests and benchmarks only.
 	NoSync bool
+	// BulkAfter is how many bytes an import's write buffers hold before the
+	// import stages its writes in the file (see bulk.go), which bounds its
+	// memory. Default DefaultBulkAfter; negative: never.
+	BulkAfter int
 }
+
+// DefaultBulkAfter is Options.BulkAfter's default: 128 MiB of buffered
+// writes, about 400,000 rows.
+const DefaultBulkAfter = 128 << 20
 
 // DB is an open soundalike database. It is safe for concurrent use; bbolt
 // allows many readers and one writer at a time within the process, and one
 // writing process at a time across processes.
 type DB struct {
-	bolt *bolt.DB
-	path string
+	bolt      *bolt.DB
+	path      string
+	bulkAfter int // see Options.BulkAfter; ≤ 0: never
 }
 
 // Open opens or creates the database at path. A file that is not a
@@ -146,7 +155,10 @@ func Open(path string, opts *Options) (*DB, error) {
 		}
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	db := &DB{bolt: bdb, path: path}
+	if o.BulkAfter == 0 {
+		o.BulkAfter = DefaultBulkAfter
+	}
+	db := &DB{bolt: bdb, path: path, bulkAfter: o.BulkAfter}
 	if err := db.init(o.ReadOnly); err != nil {
 		bdb.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -185,7 +197,12 @@ func (db *DB) init(readOnly bool) error {
 	}
 	if !fresh {
 		if !readOnly {
-			return db.bolt.Update(dropPendingIndexes)
+			return db.bolt.Update(func(btx *bolt.Tx) error {
+				if err := dropStaging(btx); err != nil {
+					return err
+				}
+				return dropPendingIndexes(btx)
+			})
 		}
 		return nil
 	}
@@ -223,24 +240,40 @@ func (db *DB) View(fn func(*Tx) error) error {
 }
 
 // Update runs fn in a read-write transaction. If fn returns an error,
-// nothing it wrote is kept. On success the generation is incremented.
+// nothing it wrote is kept. On success the generation is incremented. An
+// import too large for its buffers commits several bolt transactions
+// under the hood (see bulk.go); it is still all or nothing.
 func (db *DB) Update(fn func(*Tx) error) error {
-	stop := func() {}
-	defer func() { stop() }()
-	return db.bolt.Update(func(btx *bolt.Tx) error {
-		tx := &Tx{tx: btx}
-		if err := fn(tx); err != nil {
-			return err
+	btx, err := db.bolt.Begin(true)
+	if err != nil {
+		return err
+	}
+	tx := &Tx{tx: btx, db: db, scopeBase: uint64(btx.ID())}
+	stop, committed := func() {}, false
+	defer func() {
+		stop()
+		if !committed {
+			tx.abort() // also when fn panics
 		}
-		n := tx.pendTracks.n + tx.pendInter.n
-		if err := tx.flush(); err != nil {
-			return err
-		}
-		if n >= writebackAfter && !db.bolt.NoSync {
-			stop = startWriteback(db.path)
-		}
-		return tx.bumpGeneration()
-	})
+	}()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	n := tx.pendTracks.n + tx.pendInter.n
+	if err := tx.finish(); err != nil {
+		return err
+	}
+	if err := tx.bumpGeneration(); err != nil {
+		return err
+	}
+	if n >= writebackAfter && !db.bolt.NoSync {
+		stop = startWriteback(db.path)
+	}
+	if err := tx.tx.Commit(); err != nil {
+		return err
+	}
+	committed = true
+	return nil
 }
 
 // writebackAfter is how many buffered puts make a commit large enough to

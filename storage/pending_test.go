@@ -3,6 +3,7 @@ package storage_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"testing"
 
 	"github.com/audotics/soundalike/storage"
@@ -12,8 +13,23 @@ import (
 // small id space, in several transactions, against a map: writes are
 // buffered and flushed in key order (at commit and before any scan), and
 // every read in between must see them.
+//
+// With a tiny BulkAfter every few writes spill into the staging bucket and
+// commit (bulk.go): the same model must hold, in every round.
 func TestWritesMatchModel(t *testing.T) {
-	db := MustOpen(t)
+	for _, bulkAfter := range []int{0, 2 << 10} {
+		t.Run(fmt.Sprintf("BulkAfter=%d", bulkAfter), func(t *testing.T) {
+			db, err := storage.Open(filepath.Join(t.TempDir(), "m.db"), &storage.Options{NoSync: true, BulkAfter: bulkAfter})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			writesMatchModel(t, db, bulkAfter > 0)
+		})
+	}
+}
+
+func writesMatchModel(t *testing.T, db *storage.DB, staged bool) {
 	type track struct {
 		node uint32
 		data string
@@ -25,8 +41,16 @@ func TestWritesMatchModel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	id := func() string { return fmt.Sprintf("t%02d", rng.IntN(40)) }
 
+	spilled := 0 // rounds that staged (a round whose first scan came before its first spill does not)
+	defer func() {
+		if staged && spilled < 15 {
+			t.Errorf("%d of 30 rounds staged with a tiny BulkAfter", spilled)
+		}
+	}()
 	for round := range 30 {
+		spills := 0
 		err := db.Update(func(tx *storage.Tx) error {
+			defer func() { spills = tx.Spills() }()
 			tx.NewSource()
 			seen := map[string]int{} // occurrences in this source
 			for range 200 {
@@ -108,6 +132,9 @@ func TestWritesMatchModel(t *testing.T) {
 		})
 		if err != nil {
 			t.Fatal(err)
+		}
+		if spills > 0 {
+			spilled++
 		}
 		db.View(func(tx *storage.Tx) error {
 			total := 0

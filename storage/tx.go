@@ -14,6 +14,24 @@ import (
 // transaction ends: copy what you keep.
 type Tx struct {
 	tx *bolt.Tx
+	db *DB // nil in a read-only transaction
+
+	// A large import stages its writes: see spill. bulk says the buffers
+	// flush into the staging buckets; staged that the staging bucket has
+	// been committed (and must be dropped if the import fails).
+	bulk, staged bool
+	noBulk       bool // this transaction wrote before it could stage
+	spills       int
+	puts         int // staged puts since the last node count check
+	// arenaUsed is the memory the buffers hold (arena chunks and entries),
+	// checked against DB.bulkAfter.
+	arenaUsed int
+	// tombs are the deletions' tombstones, written by flush (at the
+	// import's end when staged).
+	tombs []tomb
+	// scopeBase is the bolt id of the first transaction of this Update:
+	// a staged import commits several (see occurrenceScope).
+	scopeBase uint64
 
 	// Writes to the big buckets wait here and are written in key order by
 	// flush, before commit or any scan. bbolt splits nodes only at commit,
@@ -52,6 +70,12 @@ type Tx struct {
 	}
 }
 
+// tomb is a deleted track's node and the catalogue seq of its deletion.
+type tomb struct {
+	node uint32
+	seq  uint64
+}
+
 // interValue is an interaction's stored value, decoded (see
 // encodeInteraction).
 type interValue struct{ count, scope, seen uint64 }
@@ -84,7 +108,12 @@ const arenaChunk = 256 << 10
 // alloc returns n bytes of the arena, never handed out before.
 func (tx *Tx) alloc(n int) []byte {
 	if cap(tx.arena)-len(tx.arena) < n {
-		tx.arena = make([]byte, 0, max(n, arenaChunk))
+		chunk := arenaChunk
+		if tx.db != nil && tx.db.bulkAfter > 0 {
+			chunk = min(chunk, max(4096, tx.db.bulkAfter/8)) // a small budget: small chunks
+		}
+		tx.arena = make([]byte, 0, max(n, chunk))
+		tx.arenaUsed += cap(tx.arena)
 	}
 	l := len(tx.arena)
 	tx.arena = tx.arena[:l+n]
@@ -125,7 +154,7 @@ func (tx *Tx) flush() error {
 	}()
 	users := tx.pendUsers.sorted()
 
-	b := tx.tx.Bucket(bucketTracks)
+	b := tx.bucket(bucketTracks)
 	first := true
 	for block := range tracks {
 		if first {
@@ -139,12 +168,15 @@ func (tx *Tx) flush() error {
 			} else {
 				err = b.Put(bytesOf(e.key), e.val)
 			}
+			if err == nil {
+				b, err = tx.stagedCheckpoint(b, bucketTracks)
+			}
 			if err != nil {
 				return err
 			}
 		}
 	}
-	b = tx.tx.Bucket(bucketInteractions)
+	b = tx.bucket(bucketInteractions)
 	first = true
 	for block := range inter {
 		if first {
@@ -152,19 +184,47 @@ func (tx *Tx) flush() error {
 			first = false
 		}
 		for _, e := range block {
-			if err := b.Put(bytesOf(e.key), tx.encodeInteraction(e.val)); err != nil {
+			err := b.Put(bytesOf(e.key), tx.encodeInteraction(e.val))
+			if err == nil {
+				b, err = tx.stagedCheckpoint(b, bucketInteractions)
+			}
+			if err != nil {
 				return err
 			}
 		}
 	}
-	b = tx.tx.Bucket(bucketUsers)
+	b = tx.bucket(bucketUsers)
 	for _, e := range users {
 		v := tx.alloc(binary.MaxVarintLen64)
-		if err := b.Put(bytesOf(e.key), v[:binary.PutUvarint(v, e.val)]); err != nil {
+		err := b.Put(bytesOf(e.key), v[:binary.PutUvarint(v, e.val)])
+		if err == nil {
+			b, err = tx.stagedCheckpoint(b, bucketUsers)
+		}
+		if err != nil {
 			return err
 		}
 	}
 	tx.missID, tx.lastPut = "", ""
+	if tx.bulk {
+		return nil // tombstones and counters go with the final switch
+	}
+	return tx.flushLive()
+}
+
+// flushLive writes the tombstones and the counters, which live outside the
+// staged buckets.
+func (tx *Tx) flushLive() error {
+	for _, t := range tx.tombs {
+		// Files written before the nodes bucket was retired still hold
+		// entries there: drop the track's.
+		if err := tx.tx.Bucket(bucketNodes).Delete(u32key(t.node)); err != nil {
+			return err
+		}
+		if err := tx.tx.Bucket(bucketDeleted).Put(u32key(t.node), u64key(t.seq)); err != nil {
+			return err
+		}
+	}
+	tx.tombs = tx.tombs[:0]
 	for c := range tx.ctr {
 		if e := &tx.ctr[c]; e.dirty {
 			if err := putU64(tx.meta(), counterKeys[c], e.v); err != nil {
@@ -190,6 +250,10 @@ func appendOnly(b *bolt.Bucket, first string) {
 // Reserve is a hint that about tracks tracks and interactions interactions
 // are coming: the write buffers are sized for them.
 func (tx *Tx) Reserve(tracks, interactions int) {
+	if tx.db != nil && tx.db.bulkAfter > 0 {
+		most := tx.db.bulkAfter / 128 // the buffers spill long before
+		tracks, interactions = min(tracks, most), min(interactions, most)
+	}
 	tx.pendTracks.reserve(tracks)
 	tx.pendInter.reserve(interactions)
 }
@@ -205,7 +269,7 @@ func (tx *Tx) lookupTrack(id string) (p *[]byte, v []byte) {
 	if p = tx.pendTracks.get(id); p != nil {
 		return p, *p
 	}
-	if v = tx.tx.Bucket(bucketTracks).Get(bytesOf(id)); v == nil {
+	if v = tx.bucket(bucketTracks).Get(bytesOf(id)); v == nil {
 		tx.missID = id
 	}
 	return nil, v
@@ -275,6 +339,9 @@ func (tx *Tx) PutTrack(id string, data []byte) (node uint32, added, changed bool
 	if id == "" {
 		return 0, false, false, errors.New("put track: empty id")
 	}
+	if err := tx.maybeSpill(); err != nil {
+		return 0, false, false, err
+	}
 	p, old := tx.lookupTrack(id) // p is updated in place below
 	if len(old) >= trackHeader {
 		node = binary.BigEndian.Uint32(old[8:12])
@@ -315,6 +382,9 @@ func (tx *Tx) PutTrack(id string, data []byte) (node uint32, added, changed bool
 // DeleteTrack removes a track and records a tombstone for the next
 // incremental reindex. Its interactions stay (they are history).
 func (tx *Tx) DeleteTrack(id string) (bool, error) {
+	if err := tx.maybeSpill(); err != nil {
+		return false, err
+	}
 	p, v := tx.lookupTrack(id)
 	if len(v) < trackHeader {
 		return false, nil
@@ -325,17 +395,10 @@ func (tx *Tx) DeleteTrack(id string) (bool, error) {
 	tx.setCounter(cCatalogSeq, seq)
 	if p != nil {
 		*p = nil // deleted at flush, in case it is stored
-	} else if err := tx.tx.Bucket(bucketTracks).Delete(bytesOf(id)); err != nil {
-		return false, err
+	} else {
+		tx.pendTracks.add(tx.keep(bytesOf(id)), nil)
 	}
-	// Files written before the nodes bucket was retired still hold
-	// entries there: drop the track's.
-	if err := tx.tx.Bucket(bucketNodes).Delete(u32key(node)); err != nil {
-		return false, err
-	}
-	if err := tx.tx.Bucket(bucketDeleted).Put(u32key(node), u64key(seq)); err != nil {
-		return false, err
-	}
+	tx.tombs = append(tx.tombs, tomb{node, seq})
 	return true, tx.addCounter(cNTracks, -1)
 }
 
@@ -352,7 +415,7 @@ func (tx *Tx) ForEachTrack(fn func(e TrackEntry) error) error {
 	if err := tx.flush(); err != nil {
 		return err
 	}
-	return tx.tx.Bucket(bucketTracks).ForEach(func(k, v []byte) error {
+	return tx.bucket(bucketTracks).ForEach(func(k, v []byte) error {
 		if len(v) < trackHeader {
 			return fmt.Errorf("track %q: corrupt record (%d bytes)", k, len(v))
 		}
@@ -367,12 +430,28 @@ func (tx *Tx) ForEachTrack(fn func(e TrackEntry) error) error {
 
 // ForEachDeleted calls fn for every track node deleted at a seq after since.
 func (tx *Tx) ForEachDeleted(since uint64, fn func(node uint32) error) error {
-	return tx.tx.Bucket(bucketDeleted).ForEach(func(k, v []byte) error {
+	if !tx.bulk && len(tx.tombs) > 0 {
+		if err := tx.flush(); err != nil {
+			return err
+		}
+	}
+	err := tx.tx.Bucket(bucketDeleted).ForEach(func(k, v []byte) error {
 		if len(k) == 4 && len(v) == 8 && binary.BigEndian.Uint64(v) > since {
 			return fn(binary.BigEndian.Uint32(k))
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	for _, t := range tx.tombs { // a staged import's, written at its end
+		if t.seq > since {
+			if err := fn(t.node); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // NewSource starts counting interaction occurrences afresh: call it before
@@ -381,8 +460,15 @@ func (tx *Tx) NewSource() { tx.scope++ }
 
 // occurrenceScope identifies the current source of the current write
 // transaction, uniquely over the database's life: bbolt's transaction id
-// (which grows with each committed write) and the source's number in it.
-func (tx *Tx) occurrenceScope() uint64 { return uint64(tx.tx.ID())<<16 | tx.scope&0xffff }
+// (which grows with each committed write; the first one's, when a staged
+// import commits several) and the source's number in it.
+func (tx *Tx) occurrenceScope() uint64 {
+	base := tx.scopeBase
+	if base == 0 {
+		base = uint64(tx.tx.ID())
+	}
+	return base<<16 | tx.scope&0xffff
+}
 
 // PutInteraction stores one occurrence of an interaction. Identical
 // interactions (same user, track, action and time) are counted rather than
@@ -395,6 +481,9 @@ func (tx *Tx) occurrenceScope() uint64 { return uint64(tx.tx.ID())<<16 | tx.scop
 func (tx *Tx) PutInteraction(user, track, action string, unixNano int64) (added bool, err error) {
 	if user == "" || track == "" || action == "" {
 		return false, errors.New("put interaction: empty user, track or action")
+	}
+	if err := tx.maybeSpill(); err != nil {
+		return false, err
 	}
 	if track != tx.lastPut {
 		if _, _, ok := tx.Track(track); !ok {
@@ -412,7 +501,7 @@ func (tx *Tx) PutInteraction(user, track, action string, unixNano int64) (added 
 		tx.unkeep(key)
 		v = *p
 	} else {
-		v.count, v.scope, v.seen = decodeInteraction(tx.tx.Bucket(bucketInteractions).Get(tx.keyBuf))
+		v.count, v.scope, v.seen = decodeInteraction(tx.bucket(bucketInteractions).Get(tx.keyBuf))
 	}
 	if cur := tx.occurrenceScope(); v.scope != cur {
 		v.scope, v.seen = cur, 0
@@ -432,7 +521,7 @@ func (tx *Tx) PutInteraction(user, track, action string, unixNano int64) (added 
 	}
 	n := tx.pendUsers.get(user)
 	if n == nil {
-		stored, _ := binary.Uvarint(tx.tx.Bucket(bucketUsers).Get(bytesOf(user)))
+		stored, _ := binary.Uvarint(tx.bucket(bucketUsers).Get(bytesOf(user)))
 		n = tx.pendUsers.add(tx.keep(bytesOf(user)), stored)
 	}
 	if *n == 0 {
@@ -471,7 +560,7 @@ func (tx *Tx) ForEachInteraction(fn func(user, track, action string, unixNano in
 	if err := tx.flush(); err != nil {
 		return err
 	}
-	return tx.tx.Bucket(bucketInteractions).ForEach(func(k, _ []byte) error {
+	return tx.bucket(bucketInteractions).ForEach(func(k, _ []byte) error {
 		u, t, a, ts, err := parseInteractionKey(k)
 		if err != nil {
 			return err

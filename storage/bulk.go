@@ -1,0 +1,240 @@
+package storage
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// A large import stages its writes, so that its memory stays bounded and
+// it is still all or nothing.
+//
+// An import buffers its writes in memory (see Tx.flush). When the buffers
+// hold more than DB.bulkAfter bytes, the import "spills": it creates the
+// staging bucket, commits, and copies the catalogue's three import buckets
+// (tracks, interactions, users) into it, a batch of keys per transaction.
+// From then on the buffers flush into the staged copies, one transaction
+// per spill, and every lookup reads the staged copies. Nothing outside
+// the staging bucket changes, so readers (and a crash) see the catalogue
+// as it was. At the end, one transaction writes the tombstones and the
+// counters, drops the three buckets and moves the staged ones into their
+// place: bbolt moves a bucket by its root page, whatever its size. A
+// failed import drops the staging bucket; so does the next writable Open
+// when a process died in the middle.
+var (
+	bucketStaging = []byte("import_staging")
+	stagedBuckets = [][]byte{bucketTracks, bucketInteractions, bucketUsers}
+)
+
+// copyBatch is how many keys a transaction copies into the staging bucket.
+const copyBatch = 64 << 10
+
+// bucket returns one of the import buckets: the staged copy once the
+// import has spilled.
+func (tx *Tx) bucket(name []byte) *bolt.Bucket {
+	if tx.bulk {
+		return tx.tx.Bucket(bucketStaging).Bucket(name)
+	}
+	return tx.tx.Bucket(name)
+}
+
+// maybeSpill spills the buffers when they hold more than the DB allows.
+// It runs at the start of a write, when the caller holds no byte slice
+// from the transaction.
+func (tx *Tx) maybeSpill() error {
+	if tx.db == nil || tx.db.bulkAfter <= 0 || tx.noBulk {
+		return nil
+	}
+	if tx.arenaUsed+64*(tx.pendTracks.n+tx.pendInter.n) < tx.db.bulkAfter {
+		return nil
+	}
+	return tx.spill()
+}
+
+// Spills returns how many times this transaction has spilled its buffers
+// into the staging bucket (see bulk.go).
+func (tx *Tx) Spills() int { return tx.spills }
+
+// spill writes the buffers into the staging bucket (creating it and
+// copying the catalogue into it first) and commits, which frees them.
+func (tx *Tx) spill() error {
+	if !tx.bulk {
+		// Staging commits the transaction: only when it has written
+		// nothing yet (a scan in it flushed the buffers, or it wrote a
+		// model), else the import keeps its buffers in memory.
+		if st := tx.tx.Stats(); st.GetNodeCount() > 0 {
+			tx.noBulk = true
+			return nil
+		}
+		if err := tx.startBulk(); err != nil {
+			return fmt.Errorf("stage the import: %w", err)
+		}
+	}
+	if err := tx.flush(); err != nil {
+		return err
+	}
+	if err := tx.commitAndBegin(); err != nil {
+		return fmt.Errorf("stage the import: %w", err)
+	}
+	tx.arena, tx.arenaUsed = nil, 0 // committed: bbolt holds none of it
+	tx.spills++
+	return nil
+}
+
+// startBulk creates the staging bucket, commits it, and copies the import
+// buckets into it. The transaction it commits holds no other write (spill
+// checks): the buffers are not flushed yet, and deletions wait in
+// tx.tombs.
+func (tx *Tx) startBulk() error {
+	st, err := tx.tx.CreateBucket(bucketStaging)
+	if err != nil {
+		return err
+	}
+	for _, name := range stagedBuckets {
+		if _, err := st.CreateBucket(name); err != nil {
+			return err
+		}
+	}
+	if err := tx.commitAndBegin(); err != nil {
+		return err
+	}
+	tx.staged = true
+	for _, name := range stagedBuckets {
+		if err := tx.copyBucket(name); err != nil {
+			return fmt.Errorf("copy %s: %w", name, err)
+		}
+	}
+	tx.bulk = true
+	return nil
+}
+
+// copyBucket copies bucket name into its staged copy, copyBatch keys a
+// transaction, in key order (so the copy's pages are packed full). Each
+// batch is copied out of the pages before it is written, so that nothing
+// the puts hold points into a page that a commit may remap.
+func (tx *Tx) copyBucket(name []byte) error {
+	var after []byte
+	var kvs [][]byte // keys and values, alternating, owned
+	for {
+		c := tx.tx.Bucket(name).Cursor()
+		k, v := c.First()
+		if after != nil {
+			if k, v = c.Seek(after); bytes.Equal(k, after) {
+				k, v = c.Next()
+			}
+		}
+		kvs = kvs[:0]
+		for ; k != nil && len(kvs) < 2*copyBatch; k, v = c.Next() {
+			if v == nil {
+				return fmt.Errorf("key %q is a bucket", k)
+			}
+			kvs = append(kvs, bytes.Clone(k), bytes.Clone(v))
+		}
+		more := k != nil
+		dst := tx.tx.Bucket(bucketStaging).Bucket(name)
+		dst.FillPercent = 1.0
+		for i := 0; i < len(kvs); i += 2 {
+			if err := dst.Put(kvs[i], kvs[i+1]); err != nil {
+				return err
+			}
+		}
+		if !more {
+			return nil
+		}
+		after = kvs[len(kvs)-2]
+		if err := tx.commitAndBegin(); err != nil {
+			return err
+		}
+	}
+}
+
+// stagedCheckpoint commits a staged import's flush part way when its
+// transaction holds many dirty nodes, and returns bucket name of the next
+// transaction (b itself when it does not commit). A transaction that puts
+// keys scattered over a large bucket materialises a node for every leaf
+// it touches (bbolt keeps them until commit), so memory is bounded by
+// nodes, not by puts.
+func (tx *Tx) stagedCheckpoint(b *bolt.Bucket, name []byte) (*bolt.Bucket, error) {
+	if !tx.bulk {
+		return b, nil
+	}
+	if tx.puts++; tx.puts < 256 {
+		return b, nil
+	}
+	tx.puts = 0
+	if st := tx.tx.Stats(); st.GetNodeCount() < int64(max(64, tx.db.bulkAfter/(16<<10))) {
+		return b, nil
+	}
+	if err := tx.commitAndBegin(); err != nil {
+		return nil, fmt.Errorf("stage the import: %w", err)
+	}
+	return tx.bucket(name), nil
+}
+
+// commitAndBegin commits the bolt transaction and begins the next.
+func (tx *Tx) commitAndBegin() error {
+	if err := tx.tx.Commit(); err != nil {
+		return err
+	}
+	btx, err := tx.db.bolt.Begin(true)
+	if err != nil {
+		return err
+	}
+	tx.tx = btx
+	return nil
+}
+
+// finish writes everything the import buffered, ready for commit: the
+// buffers, and for a staged import the final switch.
+func (tx *Tx) finish() error {
+	if err := tx.flush(); err != nil {
+		return err
+	}
+	if !tx.bulk {
+		return nil
+	}
+	// bbolt's MoveBucket moves a bucket as its parent's page records it,
+	// dropping what the transaction changed in it: commit the last flush
+	// (into the staging bucket only) before the switch.
+	if err := tx.commitAndBegin(); err != nil {
+		return err
+	}
+	if err := tx.flushLive(); err != nil {
+		return err
+	}
+	st := tx.tx.Bucket(bucketStaging)
+	for _, name := range stagedBuckets {
+		if err := tx.tx.DeleteBucket(name); err != nil {
+			return fmt.Errorf("switch %s: %w", name, err)
+		}
+		if err := tx.tx.MoveBucket(name, st, nil); err != nil {
+			return fmt.Errorf("switch %s: %w", name, err)
+		}
+	}
+	tx.bulk = false
+	return tx.tx.DeleteBucket(bucketStaging)
+}
+
+// abort rolls back, and drops the staging bucket if one was committed.
+func (tx *Tx) abort() error {
+	tx.tx.Rollback()
+	if !tx.staged {
+		return nil
+	}
+	return tx.db.bolt.Update(dropStaging)
+}
+
+// dropStaging deletes a staging bucket left by an import that failed or
+// whose process died.
+func dropStaging(btx *bolt.Tx) error {
+	if btx.Bucket(bucketStaging) == nil {
+		return nil
+	}
+	err := btx.DeleteBucket(bucketStaging)
+	if errors.Is(err, bolt.ErrBucketNotFound) {
+		return nil
+	}
+	return err
+}

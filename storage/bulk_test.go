@@ -1,0 +1,181 @@
+package storage_test
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/audotics/soundalike/storage"
+)
+
+func openBulk(t *testing.T, path string, bulkAfter int) *storage.DB {
+	t.Helper()
+	db, err := storage.Open(path, &storage.Options{NoSync: true, BulkAfter: bulkAfter})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// putMany stores n tracks and an interaction with each.
+func putMany(tx *storage.Tx, prefix string, n int) error {
+	tx.NewSource()
+	for i := range n {
+		id := fmt.Sprintf("%s%05d", prefix, i)
+		if _, _, _, err := tx.PutTrack(id, []byte("features of "+id)); err != nil {
+			return err
+		}
+		if _, err := tx.PutInteraction("u"+prefix, id, "play", int64(i)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TestStagedImportIsAllOrNothing: an import that spills into the staging
+// bucket and then fails leaves the catalogue as it was, and no staging
+// bucket behind; one that succeeds holds everything.
+func TestStagedImportIsAllOrNothing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	db := openBulk(t, path, 64<<10)
+	defer db.Close()
+	if err := db.Update(func(tx *storage.Tx) error { return putMany(tx, "a", 100) }); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	spills := 0
+	err := db.Update(func(tx *storage.Tx) error {
+		if err := putMany(tx, "b", 5000); err != nil {
+			return err
+		}
+		if _, err := tx.DeleteTrack("a00007"); err != nil {
+			return err
+		}
+		spills = tx.Spills()
+		return boom
+	})
+	if !errors.Is(err, boom) || spills == 0 {
+		t.Fatalf("failed import: err %v after %d spills, want boom after some", err, spills)
+	}
+	db.View(func(tx *storage.Tx) error {
+		if got := tx.Counts(); got != (storage.Counts{Tracks: 100, Users: 1, Interactions: 100}) {
+			t.Errorf("after a failed staged import: %+v, want the 100 tracks before it", got)
+		}
+		if _, _, ok := tx.Track("a00007"); !ok {
+			t.Error("a track deleted by the failed import is gone")
+		}
+		return nil
+	})
+	err = db.Update(func(tx *storage.Tx) error {
+		if err := putMany(tx, "b", 5000); err != nil {
+			return err
+		}
+		_, err := tx.DeleteTrack("a00007")
+		spills = tx.Spills()
+		return err
+	})
+	if err != nil || spills == 0 {
+		t.Fatalf("staged import: %v after %d spills", err, spills)
+	}
+	db.View(func(tx *storage.Tx) error {
+		if got := tx.Counts(); got != (storage.Counts{Tracks: 5099, Users: 2, Interactions: 5100}) {
+			t.Errorf("after a staged import: %+v", got)
+		}
+		n := 0
+		tx.ForEachTrack(func(storage.TrackEntry) error { n++; return nil })
+		if n != 5099 {
+			t.Errorf("%d tracks stored, want 5099", n)
+		}
+		var deleted []uint32
+		tx.ForEachDeleted(0, func(node uint32) error { deleted = append(deleted, node); return nil })
+		if len(deleted) != 1 || deleted[0] != 7 {
+			t.Errorf("tombstones %v, want node 7's", deleted)
+		}
+		return nil
+	})
+	db.Close()
+	checkNoStaging(t, path)
+}
+
+// TestStagingLeftByADeadProcess: a staging bucket left in the file (the
+// process died mid-import) is dropped by the next writable Open.
+func TestStagingLeftByADeadProcess(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "d.db")
+	db := openBulk(t, path, 0)
+	if err := db.Update(func(tx *storage.Tx) error { return putMany(tx, "a", 10) }); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	bdb, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bdb.Update(func(btx *bolt.Tx) error {
+		st, err := btx.CreateBucket([]byte("import_staging"))
+		if err != nil {
+			return err
+		}
+		b, _ := st.CreateBucket([]byte("tracks"))
+		return b.Put([]byte("zz"), []byte("half an import"))
+	})
+	bdb.Close()
+	db = openBulk(t, path, 0)
+	db.View(func(tx *storage.Tx) error {
+		if got := tx.Counts().Tracks; got != 10 {
+			t.Errorf("%d tracks, want 10", got)
+		}
+		return nil
+	})
+	db.Close()
+	checkNoStaging(t, path)
+}
+
+// TestNoStagingAfterOtherWrites: a transaction that has written (here: a
+// scan flushed its buffers) cannot commit part of itself, so it keeps its
+// buffers in memory instead of staging, and a failure still undoes all.
+func TestNoStagingAfterOtherWrites(t *testing.T) {
+	db := openBulk(t, filepath.Join(t.TempDir(), "w.db"), 64<<10)
+	defer db.Close()
+	err := db.Update(func(tx *storage.Tx) error {
+		if err := putMany(tx, "a", 10); err != nil {
+			return err
+		}
+		if err := tx.ForEachTrack(func(storage.TrackEntry) error { return nil }); err != nil {
+			return err
+		}
+		if err := putMany(tx, "b", 5000); err != nil {
+			return err
+		}
+		if n := tx.Spills(); n != 0 {
+			t.Errorf("%d spills after the transaction wrote", n)
+		}
+		return errors.New("boom")
+	})
+	if err == nil {
+		t.Fatal("want the error")
+	}
+	db.View(func(tx *storage.Tx) error {
+		if got := tx.Counts().Tracks; got != 0 {
+			t.Errorf("%d tracks after a failed import, want 0", got)
+		}
+		return nil
+	})
+}
+
+func checkNoStaging(t *testing.T, path string) {
+	t.Helper()
+	bdb, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bdb.Close()
+	bdb.View(func(btx *bolt.Tx) error {
+		if btx.Bucket([]byte("import_staging")) != nil {
+			t.Error("a staging bucket is left in the file")
+		}
+		return nil
+	})
+}
