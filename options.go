@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/audotics/soundalike/storage"
 )
 
 // Options configure Open. A nil *Options, or a zero field, means the
@@ -28,10 +30,14 @@ type Options struct {
 	// ImportMemory bounds what an import buffers in memory, in bytes. A
 	// larger import stages its writes in the database file as it goes
 	// (the file grows by a copy of the catalogue meanwhile) and switches
-	// them in at the end, still all or nothing. Default 128 MiB (about
-	// 400,000 rows); negative: never stage.
+	// them in at the end, still all or nothing. Default
+	// DefaultImportMemory; negative: never stage.
 	ImportMemory int
 }
+
+// DefaultImportMemory is Options.ImportMemory's default: 128 MiB, about
+// 400,000 rows of the dev file.
+const DefaultImportMemory = storage.DefaultBulkAfter
 
 // DefaultOptions returns the defaults, a fresh copy each call.
 func DefaultOptions() *Options {

@@ -21,6 +21,14 @@ type importFlags struct {
 	strict         bool
 	noInteractions bool
 	asJSON         bool
+	memoryMiB      int
+}
+
+// engineOptions are the engine options the flags ask for.
+func (f *importFlags) engineOptions() *soundalike.Options {
+	o := soundalike.DefaultOptions()
+	o.ImportMemory = f.memoryMiB << 20
+	return o
 }
 
 func runImport(ctx context.Context, args []string, stdio stdio) error {
@@ -29,10 +37,11 @@ func runImport(ctx context.Context, args []string, stdio stdio) error {
 	fs.BoolVar(&f.strict, "strict", false, "write nothing if any row is rejected")
 	fs.BoolVar(&f.noInteractions, "no-interactions", false, "import tracks only, ignoring user columns")
 	fs.BoolVar(&f.asJSON, "json", false, "print the summary as JSON")
+	fs.IntVar(&f.memoryMiB, "memory", soundalike.DefaultImportMemory>>20, "MiB of writes to buffer in memory; a larger import stages them in the database file as it goes (still all or nothing)")
 	pg := addPostgresFlags(fs) // import_postgres.go
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `Usage: soundalike import [--db PATH] [--strict] [--no-interactions] [--json] FILE...
-       soundalike import [--db PATH] [--strict] [--no-interactions] [--json] --postgres [URL]
+		fmt.Fprint(fs.Output(), `Usage: soundalike import [--db PATH] [--strict] [--no-interactions] [--json] [--memory MiB] FILE...
+       soundalike import [--db PATH] [--strict] [--no-interactions] [--json] [--memory MiB] --postgres [URL]
                          [--tracks-query SQL] [--interactions-query SQL] [--actions LIST]
 
 Imports CSV, TSV or JSON Lines files, each optionally gzip-compressed ("-" is
@@ -42,7 +51,8 @@ uri), the eleven Spotify audio features, metadata (track_name, track_artist,
 timestamp. A file of only a track id, a user, an action and a timestamp adds
 interactions to tracks already imported (earlier files of the same command
 count). Rejected rows are listed with file, line and reason; the exit code
-is then 1. Everything is written in one transaction.
+is then 1. The import is all or nothing; one larger than --memory stages
+its writes in the database file as it goes, which keeps its memory flat.
 
 With --postgres, reads the app's PostgreSQL database instead (URL, or
 $DATABASE_URL when none is given): "Track" joined with "TrackFeatures", then
@@ -55,8 +65,11 @@ Rejected rows are listed with their id. The password is never printed.
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if f.memoryMiB < 1 {
+		return usagef("import: --memory %d: want at least 1 (MiB)", f.memoryMiB)
+	}
 	if pg.given() {
-		return runImportPostgres(ctx, pg, fs, f.db, f.strict, f.noInteractions, stdio, func(sum ingest.Summary, rolledBack bool) error {
+		return runImportPostgres(ctx, pg, fs, f.db, f.engineOptions(), f.strict, f.noInteractions, stdio, func(sum ingest.Summary, rolledBack bool) error {
 			return printImport(stdio, sum, f.asJSON, rolledBack)
 		})
 	}
@@ -79,7 +92,7 @@ Rejected rows are listed with their id. The password is never printed.
 		return err
 	}
 
-	eng, err := soundalike.Open(f.db, nil)
+	eng, err := soundalike.Open(f.db, f.engineOptions())
 	if err != nil {
 		return err
 	}

@@ -137,7 +137,7 @@ func isFlagSet(fs *flag.FlagSet, name string) bool {
 // at dbPath in one transaction. With strict, nothing is written when a row
 // was rejected (rolledBack is then true and the counts are zeroed).
 // Notices and progress go to stdio.err; nothing printed holds the password.
-func importPostgres(ctx context.Context, dbPath, url string, opts *postgres.Options, strict bool, stdio stdio) (sum ingest.Summary, rolledBack bool, err error) {
+func importPostgres(ctx context.Context, dbPath string, engOpts *soundalike.Options, url string, opts *postgres.Options, strict bool, stdio stdio) (sum ingest.Summary, rolledBack bool, err error) {
 	// Connect and check both queries before touching the soundalike
 	// database: a bad URL, password or query writes nothing.
 	src, err := postgres.Open(ctx, url, opts)
@@ -150,7 +150,7 @@ func importPostgres(ctx context.Context, dbPath, url string, opts *postgres.Opti
 			postgres.TableTrackInteraction, postgres.Describe(url), postgres.TableUserInteraction)
 	}
 
-	eng, err := soundalike.Open(dbPath, nil)
+	eng, err := soundalike.Open(dbPath, engOpts)
 	if err != nil {
 		return sum, false, err
 	}
@@ -190,13 +190,13 @@ func importPostgres(ctx context.Context, dbPath, url string, opts *postgres.Opti
 
 // runImportPostgres is import with --postgres, after flag parsing: print
 // is import's summary printer, so the output is the same as for files.
-func runImportPostgres(ctx context.Context, p *postgresFlags, fs *flag.FlagSet, dbPath string, strict, noInteractions bool, stdio stdio,
+func runImportPostgres(ctx context.Context, p *postgresFlags, fs *flag.FlagSet, dbPath string, engOpts *soundalike.Options, strict, noInteractions bool, stdio stdio,
 	print func(sum ingest.Summary, rolledBack bool) error) error {
 	url, opts, err := p.resolve(fs, noInteractions, os.Getenv)
 	if err != nil {
 		return err
 	}
-	sum, rolledBack, err := importPostgres(ctx, dbPath, url, opts, strict, stdio)
+	sum, rolledBack, err := importPostgres(ctx, dbPath, engOpts, url, opts, strict, stdio)
 	if err != nil {
 		return err
 	}

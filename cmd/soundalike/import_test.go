@@ -294,3 +294,27 @@ func TestImportDevFile(t *testing.T) {
 		}
 	}
 }
+
+// TestImportMemoryFlag: --memory 1 makes the sample's import stage its
+// writes in the file, with the same result; --memory 0 is refused.
+func TestImportMemoryFlag(t *testing.T) {
+	dir := t.TempDir()
+	var infos [2]infoJSON
+	var outs [2]string
+	for i, mem := range []string{"128", "1"} {
+		db := filepath.Join(dir, mem+".db")
+		out, errOut, code := cli(t, "", "import", "--db", db, "--memory", mem, "--json", testdata+"spotify_sample.csv", testdata+"spotify_sample.csv")
+		if code != 0 {
+			t.Fatalf("import --memory %s: exit %d: %s %s", mem, code, out, errOut)
+		}
+		infos[i], outs[i] = info(t, db), out
+		infos[i].DB = ""
+	}
+	if infos[0] != infos[1] || outs[0] != outs[1] {
+		t.Errorf("--memory 1: %s, info %+v; --memory 128: %s, info %+v: want the same", outs[1], infos[1], outs[0], infos[0])
+	}
+	_, errOut, code := cli(t, "", "import", "--db", filepath.Join(dir, "x.db"), "--memory", "0", testdata+"spotify_sample.csv")
+	if code != 2 || !strings.Contains(errOut, "--memory 0: want at least 1") {
+		t.Errorf("--memory 0: exit %d, %q; want a usage error naming the flag", code, errOut)
+	}
+}
