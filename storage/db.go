@@ -17,6 +17,8 @@
 //	users         user → interaction count (uvarint)
 //	models        version u64 → bucket {blob, meta}
 //	indexes       id u64 → bucket {meta, chunks: u32 → [crc32c u32][bytes]}
+//	import_staging  only during a large import (bulk.go): staged copies of
+//	              tracks, interactions and users; dropped when left behind
 //
 // Every committed write increments the generation, so a reader (a serving
 // process) can tell cheaply whether anything changed.
