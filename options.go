@@ -39,6 +39,10 @@ type Options struct {
 // 400,000 rows of the dev file.
 const DefaultImportMemory = storage.DefaultBulkAfter
 
+// minImportMemory is the smallest ImportMemory: below it an import would
+// commit every few rows.
+const minImportMemory = 64 << 10
+
 // DefaultOptions returns the defaults, a fresh copy each call.
 func DefaultOptions() *Options {
 	return &Options{LockTimeout: time.Second}
@@ -52,6 +56,9 @@ func (o *Options) withDefaults() (Options, error) {
 	var errs []error
 	if out.LockTimeout < 0 {
 		errs = append(errs, fmt.Errorf("LockTimeout %v: must not be negative", out.LockTimeout))
+	}
+	if out.ImportMemory > 0 && out.ImportMemory < minImportMemory {
+		errs = append(errs, fmt.Errorf("ImportMemory %d: want at least %d (64 KiB), 0 for the default, or negative to never stage", out.ImportMemory, minImportMemory))
 	}
 	if out.LockTimeout == 0 {
 		out.LockTimeout = time.Second

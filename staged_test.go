@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -137,4 +138,13 @@ func maxU(a, b uint64) uint64 {
 		return a
 	}
 	return b
+}
+
+// TestImportMemoryTooSmall: a budget that would commit every few rows is
+// refused, naming the option.
+func TestImportMemoryTooSmall(t *testing.T) {
+	_, err := soundalike.Open(filepath.Join(t.TempDir(), "x.db"), &soundalike.Options{ImportMemory: 100})
+	if err == nil || !strings.Contains(err.Error(), "ImportMemory 100") {
+		t.Errorf("Open with ImportMemory 100: %v, want an error naming it", err)
+	}
 }

@@ -35,7 +35,11 @@ const copyBatch = 64 << 10
 // import has spilled.
 func (tx *Tx) bucket(name []byte) *bolt.Bucket {
 	if tx.bulk {
-		return tx.tx.Bucket(bucketStaging).Bucket(name)
+		for i, n := range stagedBuckets {
+			if tx.stagedSet[i] && bytes.Equal(n, name) {
+				return tx.tx.Bucket(bucketStaging).Bucket(name)
+			}
+		}
 	}
 	return tx.tx.Bucket(name)
 }
@@ -44,23 +48,52 @@ func (tx *Tx) bucket(name []byte) *bolt.Bucket {
 // It runs at the start of a write, when the caller holds no byte slice
 // from the transaction.
 func (tx *Tx) maybeSpill() error {
+	if tx.err != nil {
+		return tx.err
+	}
 	if tx.db == nil || tx.db.bulkAfter <= 0 || tx.noBulk {
 		return nil
 	}
-	if tx.arenaUsed+64*(tx.pendTracks.n+tx.pendInter.n) < tx.db.bulkAfter {
+	if tx.arenaUsed+64*(tx.pendTracks.n+tx.pendInter.n+tx.pendUsers.n)+16*len(tx.tombs) < tx.db.bulkAfter {
 		return nil
 	}
-	return tx.spill()
+	if !tx.mayCommit() {
+		return nil // buffered until it may
+	}
+	if err := tx.spill(); err != nil {
+		tx.err = err
+		return err
+	}
+	return nil
+}
+
+// mayCommit reports whether a staged import may commit now: not inside a
+// scan of this transaction (its cursor would outlive the commit), and not
+// while a read transaction is open on the database (bbolt's remap waits
+// for it, forever if the importing goroutine holds it).
+func (tx *Tx) mayCommit() bool {
+	return tx.scanning == 0 && tx.db.views.Load() == 0
+}
+
+// direct is called by the writes that do not go through the buffers
+// (models): once an import has staged, its intermediate commits would
+// publish them early.
+func (tx *Tx) direct(what string) error {
+	if tx.staged {
+		return fmt.Errorf("%s: not in the transaction of an import that has staged its writes", what)
+	}
+	return nil
 }
 
 // Spills returns how many times this transaction has spilled its buffers
 // into the staging bucket (see bulk.go).
 func (tx *Tx) Spills() int { return tx.spills }
 
-// spill writes the buffers into the staging bucket (creating it and
-// copying the catalogue into it first) and commits, which frees them.
+// spill writes the buffers into the staging bucket (creating it, and
+// copying into it each bucket the buffers write to for the first time)
+// and commits, which frees them.
 func (tx *Tx) spill() error {
-	if !tx.bulk {
+	if !tx.staged {
 		// Staging commits the transaction: only when it has written
 		// nothing yet (a scan in it flushed the buffers, or it wrote a
 		// model), else the import keeps its buffers in memory.
@@ -72,7 +105,7 @@ func (tx *Tx) spill() error {
 			return fmt.Errorf("stage the import: %w", err)
 		}
 	}
-	if err := tx.flush(); err != nil {
+	if err := tx.flush(); err != nil { // stages what it writes to (stageNeeded)
 		return err
 	}
 	if err := tx.commitAndBegin(); err != nil {
@@ -83,11 +116,44 @@ func (tx *Tx) spill() error {
 	return nil
 }
 
-// startBulk creates the staging bucket, commits it, and copies the import
-// buckets into it. The transaction it commits holds no other write (spill
-// checks): the buffers are not flushed yet, and deletions wait in
-// tx.tombs.
+// stageNeeded copies into the staging bucket each import bucket that the
+// buffers write to and that is not staged yet, so that a staged import
+// never writes a live bucket before its final transaction. The copy
+// commits a batch at a time when it may (mayCommit), else it is one
+// transaction.
+func (tx *Tx) stageNeeded() error {
+	for i, name := range stagedBuckets {
+		if !tx.stagedSet[i] && tx.pendingFor(i) {
+			if err := tx.copyBucket(name, tx.mayCommit()); err != nil {
+				return fmt.Errorf("stage the import: copy %s: %w", name, err)
+			}
+			tx.stagedSet[i] = true
+		}
+	}
+	return nil
+}
+
+// pendingFor reports whether the buffers hold writes for stagedBuckets[i].
+func (tx *Tx) pendingFor(i int) bool {
+	switch i {
+	case 0:
+		return tx.pendTracks.n > 0
+	case 1:
+		return tx.pendInter.n > 0
+	default:
+		return tx.pendUsers.n > 0
+	}
+}
+
+// startBulk creates the staging bucket and commits it. The transaction it
+// commits holds no other write (spill checks): the buffers are not flushed
+// yet, and deletions wait in tx.tombs. A staging bucket left by a failed
+// import of this process is dropped first.
 func (tx *Tx) startBulk() error {
+	tx.staged = true // from here on, a failure drops the staging bucket
+	if err := dropStaging(tx.tx); err != nil {
+		return err
+	}
 	st, err := tx.tx.CreateBucket(bucketStaging)
 	if err != nil {
 		return err
@@ -100,12 +166,6 @@ func (tx *Tx) startBulk() error {
 	if err := tx.commitAndBegin(); err != nil {
 		return err
 	}
-	tx.staged = true
-	for _, name := range stagedBuckets {
-		if err := tx.copyBucket(name); err != nil {
-			return fmt.Errorf("copy %s: %w", name, err)
-		}
-	}
 	tx.bulk = true
 	return nil
 }
@@ -114,7 +174,7 @@ func (tx *Tx) startBulk() error {
 // transaction, in key order (so the copy's pages are packed full). Each
 // batch is copied out of the pages before it is written, so that nothing
 // the puts hold points into a page that a commit may remap.
-func (tx *Tx) copyBucket(name []byte) error {
+func (tx *Tx) copyBucket(name []byte, commit bool) error {
 	var after []byte
 	var kvs [][]byte // keys and values, alternating, owned
 	for {
@@ -126,13 +186,23 @@ func (tx *Tx) copyBucket(name []byte) error {
 			}
 		}
 		kvs = kvs[:0]
-		for ; k != nil && len(kvs) < 2*copyBatch; k, v = c.Next() {
+		batch := min(copyBatch, max(1024, tx.db.bulkAfter/256))
+		for ; k != nil && len(kvs) < 2*batch; k, v = c.Next() {
 			if v == nil {
 				return fmt.Errorf("key %q is a bucket", k)
 			}
 			kvs = append(kvs, bytes.Clone(k), bytes.Clone(v))
 		}
 		more := k != nil
+		if more && !commit {
+			for ; k != nil; k, v = c.Next() {
+				if v == nil {
+					return fmt.Errorf("key %q is a bucket", k)
+				}
+				kvs = append(kvs, bytes.Clone(k), bytes.Clone(v))
+			}
+			more = false
+		}
 		dst := tx.tx.Bucket(bucketStaging).Bucket(name)
 		dst.FillPercent = 1.0
 		for i := 0; i < len(kvs); i += 2 {
@@ -157,20 +227,33 @@ func (tx *Tx) copyBucket(name []byte) error {
 // it touches (bbolt keeps them until commit), so memory is bounded by
 // nodes, not by puts.
 func (tx *Tx) stagedCheckpoint(b *bolt.Bucket, name []byte) (*bolt.Bucket, error) {
-	if !tx.bulk {
+	if !tx.bulk || !tx.isStaged(name) {
 		return b, nil
 	}
 	if tx.puts++; tx.puts < 256 {
 		return b, nil
 	}
 	tx.puts = 0
-	if st := tx.tx.Stats(); st.GetNodeCount() < int64(max(64, tx.db.bulkAfter/(16<<10))) {
+	if st := tx.tx.Stats(); st.GetNodeCount() < int64(max(64, tx.db.bulkAfter/(16<<10))) || !tx.mayCommit() {
 		return b, nil
 	}
 	if err := tx.commitAndBegin(); err != nil {
-		return nil, fmt.Errorf("stage the import: %w", err)
+		tx.err = fmt.Errorf("stage the import: %w", err)
+		return nil, tx.err
 	}
-	return tx.bucket(name), nil
+	nb := tx.bucket(name)
+	nb.FillPercent = b.FillPercent
+	return nb, nil
+}
+
+// isStaged reports whether bucket name is read and written in staging.
+func (tx *Tx) isStaged(name []byte) bool {
+	for i, n := range stagedBuckets {
+		if bytes.Equal(n, name) {
+			return tx.stagedSet[i]
+		}
+	}
+	return false
 }
 
 // commitAndBegin commits the bolt transaction and begins the next.
@@ -189,7 +272,7 @@ func (tx *Tx) commitAndBegin() error {
 // finish writes everything the import buffered, ready for commit: the
 // buffers, and for a staged import the final switch.
 func (tx *Tx) finish() error {
-	if err := tx.flush(); err != nil {
+	if err := tx.flush(); err != nil { // in staging once staged: see stageNeeded
 		return err
 	}
 	if !tx.bulk {
@@ -205,7 +288,10 @@ func (tx *Tx) finish() error {
 		return err
 	}
 	st := tx.tx.Bucket(bucketStaging)
-	for _, name := range stagedBuckets {
+	for i, name := range stagedBuckets {
+		if !tx.stagedSet[i] {
+			continue // never written since staging: the live one is current
+		}
 		if err := tx.tx.DeleteBucket(name); err != nil {
 			return fmt.Errorf("switch %s: %w", name, err)
 		}
@@ -213,7 +299,7 @@ func (tx *Tx) finish() error {
 			return fmt.Errorf("switch %s: %w", name, err)
 		}
 	}
-	tx.bulk = false
+	tx.bulk, tx.stagedSet = false, [3]bool{}
 	return tx.tx.DeleteBucket(bucketStaging)
 }
 

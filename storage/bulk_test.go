@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
@@ -66,6 +67,16 @@ func TestStagedImportIsAllOrNothing(t *testing.T) {
 		}
 		if _, _, ok := tx.Track("a00007"); !ok {
 			t.Error("a track deleted by the failed import is gone")
+		}
+		if _, _, ok := tx.Track("b00042"); ok {
+			t.Error("a track of the failed import is stored")
+		}
+		n := 0
+		tx.ForEachTrack(func(storage.TrackEntry) error { n++; return nil })
+		m := 0
+		tx.ForEachInteraction(func(string, string, string, int64) error { m++; return nil })
+		if n != 100 || m != 100 {
+			t.Errorf("after a failed staged import: %d tracks and %d interactions stored, want 100 and 100", n, m)
 		}
 		return nil
 	})
@@ -178,4 +189,123 @@ func checkNoStaging(t *testing.T, path string) {
 		}
 		return nil
 	})
+}
+
+// TestStagedImportSerialisesWriters: another Update on the same DB waits
+// for a staged import, which commits several bolt transactions, instead of
+// slipping in between them and being overwritten by its final switch.
+func TestStagedImportSerialisesWriters(t *testing.T) {
+	db := openBulk(t, filepath.Join(t.TempDir(), "c.db"), 64<<10)
+	defer db.Close()
+	staged, other := make(chan struct{}), make(chan error)
+	go func() {
+		<-staged
+		other <- db.Update(func(tx *storage.Tx) error {
+			_, _, _, err := tx.PutTrack("zz-other-writer", []byte("x"))
+			return err
+		})
+	}()
+	err := db.Update(func(tx *storage.Tx) error {
+		for i := range 4000 {
+			if _, _, _, err := tx.PutTrack(fmt.Sprintf("b%05d", i), []byte("features")); err != nil {
+				return err
+			}
+			if i == 2000 {
+				if tx.Spills() == 0 {
+					t.Error("no spill after 2,000 tracks with a 64 KiB budget")
+				}
+				close(staged)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-other; err != nil {
+		t.Fatal(err)
+	}
+	db.View(func(tx *storage.Tx) error {
+		node, _, ok := tx.Track("zz-other-writer")
+		if !ok || node != 4000 || tx.Counts().Tracks != 4001 {
+			t.Errorf("the other writer's track: node %d, stored %v, %d tracks; want node 4000 and 4001 tracks", node, ok, tx.Counts().Tracks)
+		}
+		return nil
+	})
+}
+
+// TestStagedImportWritesInsideAScan: writes made in a scan's callback do
+// not commit under its cursor (they used to panic: "tx closed").
+func TestStagedImportWritesInsideAScan(t *testing.T) {
+	db := openBulk(t, filepath.Join(t.TempDir(), "scan.db"), 16<<10)
+	defer db.Close()
+	if err := db.Update(func(tx *storage.Tx) error { return putMany(tx, "a", 2000) }); err != nil {
+		t.Fatal(err)
+	}
+	err := db.Update(func(tx *storage.Tx) error {
+		return tx.ForEachTrack(func(e storage.TrackEntry) error {
+			_, _, _, err := tx.PutTrack(e.ID, []byte("rewritten"))
+			return err
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.View(func(tx *storage.Tx) error {
+		n := 0
+		tx.ForEachTrack(func(e storage.TrackEntry) error {
+			if string(e.Data) != "rewritten" {
+				t.Fatalf("%s: %q, want rewritten", e.ID, e.Data)
+			}
+			n++
+			return nil
+		})
+		if n != 2000 {
+			t.Errorf("%d tracks, want 2000", n)
+		}
+		return nil
+	})
+}
+
+// TestStagedImportRefusesModelWrites: once an import has staged, a model
+// written in the same transaction would be committed before the import
+// ends; it is refused instead.
+func TestStagedImportRefusesModelWrites(t *testing.T) {
+	db := openBulk(t, filepath.Join(t.TempDir(), "mw.db"), 16<<10)
+	defer db.Close()
+	err := db.Update(func(tx *storage.Tx) error {
+		if err := putMany(tx, "a", 2000); err != nil {
+			return err
+		}
+		if tx.Spills() == 0 {
+			t.Fatal("no spill")
+		}
+		_, err := tx.PutModel([]byte("blob"), []byte("{}"))
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "staged") {
+		t.Fatalf("PutModel in a staged import: %v, want it refused", err)
+	}
+}
+
+// TestKeyTooLong: a key bbolt cannot store fails on its own call, before
+// anything is buffered (it used to fail a later spill, on another row).
+func TestKeyTooLong(t *testing.T) {
+	db := openBulk(t, filepath.Join(t.TempDir(), "k.db"), 0)
+	defer db.Close()
+	err := db.Update(func(tx *storage.Tx) error {
+		if _, _, _, err := tx.PutTrack("t", []byte("x")); err != nil {
+			return err
+		}
+		if _, err := tx.PutInteraction(strings.Repeat("u", 40000), "t", "play", 0); err == nil {
+			t.Error("an interaction with a 40,000-byte user was accepted")
+		}
+		if _, _, _, err := tx.PutTrack(strings.Repeat("t", 40000), []byte("x")); err == nil {
+			t.Error("a 40,000-byte track id was accepted")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

@@ -29,6 +29,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -107,6 +109,14 @@ type DB struct {
 	bolt      *bolt.DB
 	path      string
 	bulkAfter int // see Options.BulkAfter; ≤ 0: never
+	// writeMu serialises Update and WriteIndex: a staged import commits
+	// several bolt transactions, and another writer must not slip in
+	// between them.
+	writeMu sync.Mutex
+	// views counts the read transactions open on this DB. A staged
+	// import does not commit while one is: bbolt's remap waits for every
+	// reader, and one held by the importing goroutine would never end.
+	views atomic.Int32
 }
 
 // Open opens or creates the database at path. A file that is not a
@@ -238,14 +248,24 @@ func (db *DB) Path() string { return db.path }
 
 // View runs fn in a read-only transaction.
 func (db *DB) View(fn func(*Tx) error) error {
+	db.views.Add(1)
+	defer db.views.Add(-1)
 	return db.bolt.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx}) })
 }
 
 // Update runs fn in a read-write transaction. If fn returns an error,
 // nothing it wrote is kept. On success the generation is incremented. An
 // import too large for its buffers commits several bolt transactions
-// under the hood (see bulk.go); it is still all or nothing.
+// under the hood (see bulk.go); it is still all or nothing. fn must not
+// hold a read transaction of the same database (View) while it writes.
 func (db *DB) Update(fn func(*Tx) error) error {
+	db.writeMu.Lock()
+	defer db.writeMu.Unlock()
+	return db.update(fn)
+}
+
+// update is Update for a caller that holds writeMu.
+func (db *DB) update(fn func(*Tx) error) error {
 	btx, err := db.bolt.Begin(true)
 	if err != nil {
 		return err
@@ -260,6 +280,9 @@ func (db *DB) Update(fn func(*Tx) error) error {
 	}()
 	if err := fn(tx); err != nil {
 		return err
+	}
+	if tx.err != nil {
+		return tx.err // a spill failed; fn may have gone on
 	}
 	n := tx.pendTracks.n + tx.pendInter.n
 	if err := tx.finish(); err != nil {

@@ -37,6 +37,8 @@ type IndexInfo struct {
 // current; a pending entry left by a crash is removed the next time the
 // database is opened for writing.
 func (db *DB) WriteIndex(meta []byte, catalogSeq uint64, write func(w io.Writer) error) (id uint64, err error) {
+	db.writeMu.Lock()
+	defer db.writeMu.Unlock()
 	err = db.bolt.Update(func(btx *bolt.Tx) error {
 		m := btx.Bucket(bucketMeta)
 		id = getU64(m, keyNextIndex) + 1
@@ -108,7 +110,7 @@ func (db *DB) WriteIndex(meta []byte, catalogSeq uint64, write func(w io.Writer)
 	if err := commit(); err != nil {
 		return 0, fmt.Errorf("write index: %w", err)
 	}
-	err = db.Update(func(tx *Tx) error {
+	err = db.update(func(tx *Tx) error {
 		btx := tx.tx
 		idx := btx.Bucket(bucketIndexes)
 		b := idx.Bucket(u64key(id))

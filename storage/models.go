@@ -16,6 +16,9 @@ var (
 // PutModel stores a new model version (its encoded weights and a metadata
 // document) and makes it current. Versions count up from 1.
 func (tx *Tx) PutModel(blob, meta []byte) (version uint64, err error) {
+	if err := tx.direct("put model"); err != nil {
+		return 0, err
+	}
 	m := tx.meta()
 	version = getU64(m, keyNextModel) + 1
 	b, err := tx.tx.Bucket(bucketModels).CreateBucket(u64key(version))
@@ -39,6 +42,9 @@ func (tx *Tx) CurrentModel() uint64 { return getU64(tx.meta(), keyCurrentModel) 
 
 // SetCurrentModel makes an existing version current.
 func (tx *Tx) SetCurrentModel(version uint64) error {
+	if err := tx.direct("set current model"); err != nil {
+		return err
+	}
 	if tx.tx.Bucket(bucketModels).Bucket(u64key(version)) == nil {
 		return fmt.Errorf("model version %d does not exist", version)
 	}

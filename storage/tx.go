@@ -11,7 +11,8 @@ import (
 )
 
 // Tx is a transaction. Byte slices it returns are valid only until the
-// transaction ends: copy what you keep.
+// transaction ends, or its next write (a large import commits as it goes:
+// see bulk.go): copy what you keep.
 type Tx struct {
 	tx *bolt.Tx
 	db *DB // nil in a read-only transaction
@@ -20,8 +21,15 @@ type Tx struct {
 	// flush into the staging buckets; staged that the staging bucket has
 	// been committed (and must be dropped if the import fails).
 	bulk, staged bool
-	noBulk       bool // this transaction wrote before it could stage
-	spills       int
+	stagedSet    [3]bool // which of stagedBuckets are staged
+	noBulk       bool    // this transaction wrote before it could stage
+	// err is the first failure of a spill: every later write and Update
+	// return it, so that an import cannot go on past lost writes.
+	err error
+	// scanning counts the scans (ForEachTrack, ...) running in this
+	// transaction: a write inside a scan's callback must not commit.
+	scanning int
+	spills   int
 	puts         int // staged puts since the last node count check
 	// arenaUsed is the memory the buffers hold (arena chunks and entries),
 	// checked against DB.bulkAfter.
@@ -146,6 +154,22 @@ func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)
 // this one writes what it has merged so far. (One goroutine, not one per
 // bucket: on two cores, two merges took both while the writer waited.)
 func (tx *Tx) flush() error {
+	if tx.err != nil {
+		return tx.err
+	}
+	if err := tx.flushBuffers(); err != nil {
+		tx.err = err // the buffers are gone: nothing may commit after this
+		return err
+	}
+	return nil
+}
+
+func (tx *Tx) flushBuffers() error {
+	if tx.bulk {
+		if err := tx.stageNeeded(); err != nil {
+			return err
+		}
+	}
 	pt, pi := tx.pendTracks.take(), tx.pendInter.take()
 	tracks, inter := pt.blocks(), pi.blocks()
 	go func() {
@@ -339,6 +363,9 @@ func (tx *Tx) PutTrack(id string, data []byte) (node uint32, added, changed bool
 	if id == "" {
 		return 0, false, false, errors.New("put track: empty id")
 	}
+	if len(id) > bolt.MaxKeySize {
+		return 0, false, false, fmt.Errorf("put track: id of %d bytes; at most %d", len(id), bolt.MaxKeySize)
+	}
 	if err := tx.maybeSpill(); err != nil {
 		return 0, false, false, err
 	}
@@ -415,6 +442,8 @@ func (tx *Tx) ForEachTrack(fn func(e TrackEntry) error) error {
 	if err := tx.flush(); err != nil {
 		return err
 	}
+	tx.scanning++
+	defer func() { tx.scanning-- }()
 	return tx.bucket(bucketTracks).ForEach(func(k, v []byte) error {
 		if len(v) < trackHeader {
 			return fmt.Errorf("track %q: corrupt record (%d bytes)", k, len(v))
@@ -435,6 +464,8 @@ func (tx *Tx) ForEachDeleted(since uint64, fn func(node uint32) error) error {
 			return err
 		}
 	}
+	tx.scanning++
+	defer func() { tx.scanning-- }()
 	err := tx.tx.Bucket(bucketDeleted).ForEach(func(k, v []byte) error {
 		if len(k) == 4 && len(v) == 8 && binary.BigEndian.Uint64(v) > since {
 			return fn(binary.BigEndian.Uint32(k))
@@ -481,6 +512,9 @@ func (tx *Tx) occurrenceScope() uint64 {
 func (tx *Tx) PutInteraction(user, track, action string, unixNano int64) (added bool, err error) {
 	if user == "" || track == "" || action == "" {
 		return false, errors.New("put interaction: empty user, track or action")
+	}
+	if n := len(user) + len(track) + len(action) + 3*binary.MaxVarintLen64 + 8; n > bolt.MaxKeySize {
+		return false, fmt.Errorf("put interaction: user, track and action of %d bytes together; at most %d", n, bolt.MaxKeySize-3*binary.MaxVarintLen64-8)
 	}
 	if err := tx.maybeSpill(); err != nil {
 		return false, err
@@ -560,6 +594,8 @@ func (tx *Tx) ForEachInteraction(fn func(user, track, action string, unixNano in
 	if err := tx.flush(); err != nil {
 		return err
 	}
+	tx.scanning++
+	defer func() { tx.scanning-- }()
 	return tx.bucket(bucketInteractions).ForEach(func(k, _ []byte) error {
 		u, t, a, ts, err := parseInteractionKey(k)
 		if err != nil {
