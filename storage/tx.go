@@ -30,7 +30,7 @@ type Tx struct {
 	// transaction: a write inside a scan's callback must not commit.
 	scanning int
 	spills   int
-	puts         int // staged puts since the last node count check
+	puts     int // staged puts since the last node count check
 	// arenaUsed is the memory the buffers hold (arena chunks and entries),
 	// checked against DB.bulkAfter.
 	arenaUsed int
