@@ -211,6 +211,13 @@ func (tx *Tx) copyBucket(name []byte, commit bool) error {
 			}
 		}
 		if !more {
+			// Commit the copy too: bbolt splits nodes only at commit, and
+			// the flush that follows would otherwise insert among one
+			// node holding the whole copy, shifting it at every put
+			// (15 s for 300,000 interactions before a 20,000-key copy).
+			if commit {
+				return tx.commitAndBegin()
+			}
 			return nil
 		}
 		after = kvs[len(kvs)-2]
