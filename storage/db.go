@@ -240,8 +240,14 @@ func (db *DB) init(readOnly bool) error {
 	})
 }
 
-// Close releases the database file and its lock.
-func (db *DB) Close() error { return db.bolt.Close() }
+// Close releases the database file and its lock. It waits for a write in
+// progress (a staged import releases bbolt's writer lock between its
+// commits, and must not lose its file there).
+func (db *DB) Close() error {
+	db.writeMu.Lock()
+	defer db.writeMu.Unlock()
+	return db.bolt.Close()
+}
 
 // Path returns the file the database was opened from.
 func (db *DB) Path() string { return db.path }
