@@ -54,7 +54,7 @@ func (tx *Tx) maybeSpill() error {
 	if tx.db == nil || tx.db.bulkAfter <= 0 || tx.noBulk {
 		return nil
 	}
-	if tx.arenaUsed+64*(tx.pendTracks.n+tx.pendInter.n+tx.pendUsers.n)+16*len(tx.tombs) < tx.db.bulkAfter {
+	if tx.arenaUsed+64*(tx.pendTracks.n+tx.pendInter.n+tx.pendUsers.n)+16*(len(tx.tombs)-tx.tombsSpilled) < tx.db.bulkAfter {
 		return nil
 	}
 	if !tx.mayCommit() {
@@ -68,12 +68,10 @@ func (tx *Tx) maybeSpill() error {
 }
 
 // mayCommit reports whether a staged import may commit now: not inside a
-// scan of this transaction (its cursor would outlive the commit), and not
-// while a read transaction is open on the database (bbolt's remap waits
-// for it, forever if the importing goroutine holds it).
-func (tx *Tx) mayCommit() bool {
-	return tx.scanning == 0 && tx.db.views.Load() == 0
-}
+// scan of this transaction, whose cursor would outlive the commit. (A read
+// transaction of another goroutine only delays a commit's remap; one of
+// the importing goroutine would block it for good, which Update forbids.)
+func (tx *Tx) mayCommit() bool { return tx.scanning == 0 }
 
 // direct is called by the writes that do not go through the buffers
 // (models): once an import has staged, its intermediate commits would
@@ -112,6 +110,7 @@ func (tx *Tx) spill() error {
 		return fmt.Errorf("stage the import: %w", err)
 	}
 	tx.arena, tx.arenaUsed = nil, 0 // committed: bbolt holds none of it
+	tx.tombsSpilled = len(tx.tombs) // they stay until the end, and count once
 	tx.spills++
 	return nil
 }
@@ -122,6 +121,9 @@ func (tx *Tx) spill() error {
 // commits a batch at a time when it may (mayCommit), else it is one
 // transaction.
 func (tx *Tx) stageNeeded() error {
+	if tx.final {
+		return nil // finish: unstaged buckets are written live, in the last transaction
+	}
 	for i, name := range stagedBuckets {
 		if !tx.stagedSet[i] && tx.pendingFor(i) {
 			if err := tx.copyBucket(name, tx.mayCommit()); err != nil {
@@ -277,18 +279,50 @@ func (tx *Tx) commitAndBegin() error {
 }
 
 // finish writes everything the import buffered, ready for commit: the
-// buffers, and for a staged import the final switch.
+// buffers, and for a staged import the final switch. A bucket the import
+// has not staged yet is not copied at the end: its last writes go straight
+// into the live bucket, in the final transaction.
 func (tx *Tx) finish() error {
-	if err := tx.flush(); err != nil { // in staging once staged: see stageNeeded
+	if !tx.bulk {
+		return tx.flush()
+	}
+	// Hold back the writes to unstaged buckets, flush the rest into
+	// staging and commit it: bbolt's MoveBucket moves a bucket as its
+	// parent's page records it, dropping what the transaction changed in
+	// it.
+	var held [3]bool
+	var tracks pending[[]byte]
+	var inter pending[interValue]
+	var users pending[uint64]
+	if !tx.stagedSet[0] && tx.pendTracks.n > 0 {
+		tracks, held[0] = *tx.pendTracks.take(), true
+	}
+	if !tx.stagedSet[1] && tx.pendInter.n > 0 {
+		inter, held[1] = *tx.pendInter.take(), true
+	}
+	if !tx.stagedSet[2] && tx.pendUsers.n > 0 {
+		users, held[2] = *tx.pendUsers.take(), true
+	}
+	if err := tx.flush(); err != nil {
 		return err
 	}
-	if !tx.bulk {
-		return nil
-	}
-	// bbolt's MoveBucket moves a bucket as its parent's page records it,
-	// dropping what the transaction changed in it: commit the last flush
-	// (into the staging bucket only) before the switch.
 	if err := tx.commitAndBegin(); err != nil {
+		return err
+	}
+	// The final transaction: the held writes into their live buckets (no
+	// staging: bucket returns the live one for an unstaged bucket), the
+	// tombstones and counters, the switch.
+	if held[0] {
+		tx.pendTracks = tracks
+	}
+	if held[1] {
+		tx.pendInter = inter
+	}
+	if held[2] {
+		tx.pendUsers = users
+	}
+	tx.final = true
+	if err := tx.flush(); err != nil {
 		return err
 	}
 	if err := tx.flushLive(); err != nil {
@@ -297,7 +331,7 @@ func (tx *Tx) finish() error {
 	st := tx.tx.Bucket(bucketStaging)
 	for i, name := range stagedBuckets {
 		if !tx.stagedSet[i] {
-			continue // never written since staging: the live one is current
+			continue // written above, if at all
 		}
 		if err := tx.tx.DeleteBucket(name); err != nil {
 			return fmt.Errorf("switch %s: %w", name, err)

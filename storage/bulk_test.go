@@ -309,3 +309,96 @@ func TestKeyTooLong(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestStagedImportLastWritesToUnstagedBuckets: writes to a bucket the
+// import has not staged yet when it ends go straight into the live bucket
+// in the final transaction (no copy of it at the end), all or nothing.
+func TestStagedImportLastWritesToUnstagedBuckets(t *testing.T) {
+	db := openBulk(t, filepath.Join(t.TempDir(), "u.db"), 64<<10)
+	defer db.Close()
+	if err := db.Update(func(tx *storage.Tx) error { return putMany(tx, "a", 50) }); err != nil {
+		t.Fatal(err)
+	}
+	write := func(tx *storage.Tx) error {
+		for i := range 4000 {
+			if _, _, _, err := tx.PutTrack(fmt.Sprintf("b%05d", i), []byte("features")); err != nil {
+				return err
+			}
+		}
+		if tx.Spills() == 0 {
+			t.Fatal("no spill")
+		}
+		tx.NewSource()
+		for i := range 10 {
+			if _, err := tx.PutInteraction("late", fmt.Sprintf("b%05d", i), "play", 0); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	boom := errors.New("boom")
+	if err := db.Update(func(tx *storage.Tx) error { write(tx); return boom }); !errors.Is(err, boom) {
+		t.Fatalf("failed import: %v", err)
+	}
+	if err := db.Update(write); err != nil {
+		t.Fatal(err)
+	}
+	db.View(func(tx *storage.Tx) error {
+		if got := tx.Counts(); got != (storage.Counts{Tracks: 4050, Users: 2, Interactions: 60}) {
+			t.Errorf("counts %+v, want 4050 tracks, 2 users, 60 interactions", got)
+		}
+		n := 0
+		tx.ForEachInteraction(func(u, _, _ string, _ int64) error {
+			if u == "late" {
+				n++
+			}
+			return nil
+		})
+		if n != 10 {
+			t.Errorf("%d of the last 10 interactions stored", n)
+		}
+		return nil
+	})
+}
+
+// TestStagedImportManyDeletions: deletions wait for the final transaction
+// but count once toward the budget, not at every later write (which made
+// every write after a few thousand deletions spill and commit).
+func TestStagedImportManyDeletions(t *testing.T) {
+	db := openBulk(t, filepath.Join(t.TempDir(), "del.db"), 64<<10)
+	defer db.Close()
+	if err := db.Update(func(tx *storage.Tx) error { return putMany(tx, "a", 6000) }); err != nil {
+		t.Fatal(err)
+	}
+	err := db.Update(func(tx *storage.Tx) error {
+		for i := range 6000 {
+			if _, err := tx.DeleteTrack(fmt.Sprintf("a%05d", i)); err != nil {
+				return err
+			}
+		}
+		before := tx.Spills()
+		for i := range 1000 {
+			if _, _, _, err := tx.PutTrack(fmt.Sprintf("c%05d", i), []byte("features")); err != nil {
+				return err
+			}
+		}
+		if n := tx.Spills() - before; n > 50 {
+			t.Errorf("%d spills for 1,000 puts after 6,000 deletions", n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.View(func(tx *storage.Tx) error {
+		if got := tx.Counts().Tracks; got != 1000 {
+			t.Errorf("%d tracks, want 1000", got)
+		}
+		var n int
+		tx.ForEachDeleted(0, func(uint32) error { n++; return nil })
+		if n != 6000 {
+			t.Errorf("%d tombstones, want 6000", n)
+		}
+		return nil
+	})
+}

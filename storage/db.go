@@ -30,7 +30,6 @@ import (
 	"fmt"
 	"os"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -113,10 +112,6 @@ type DB struct {
 	// several bolt transactions, and another writer must not slip in
 	// between them.
 	writeMu sync.Mutex
-	// views counts the read transactions open on this DB. A staged
-	// import does not commit while one is: bbolt's remap waits for every
-	// reader, and one held by the importing goroutine would never end.
-	views atomic.Int32
 }
 
 // Open opens or creates the database at path. A file that is not a
@@ -254,8 +249,6 @@ func (db *DB) Path() string { return db.path }
 
 // View runs fn in a read-only transaction.
 func (db *DB) View(fn func(*Tx) error) error {
-	db.views.Add(1)
-	defer db.views.Add(-1)
 	return db.bolt.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx}) })
 }
 

@@ -11,8 +11,8 @@ import (
 )
 
 // Tx is a transaction. Byte slices it returns are valid only until the
-// transaction ends, or its next write (a large import commits as it goes:
-// see bulk.go): copy what you keep.
+// transaction ends, or its next write or scan (a large import commits as
+// it goes: see bulk.go): copy what you keep.
 type Tx struct {
 	tx *bolt.Tx
 	db *DB // nil in a read-only transaction
@@ -23,6 +23,8 @@ type Tx struct {
 	bulk, staged bool
 	stagedSet    [3]bool // which of stagedBuckets are staged
 	noBulk       bool    // this transaction wrote before it could stage
+	final        bool    // finish's last transaction: see stageNeeded
+	tombsSpilled int     // len(tombs) at the last spill
 	// err is the first failure of a spill: every later write and Update
 	// return it, so that an import cannot go on past lost writes.
 	err error
