@@ -49,6 +49,91 @@ func (g *HNSW) link(first, end uint32, workers int) {
 		})
 	}
 	wg.Wait()
+	g.repairReach()
+}
+
+// repairReach gives a way in to every live slot that a walk of layer 0
+// from the entry point does not reach, so that searches can return it.
+// Concurrent inserts can still prune a node out of every list that pointed
+// to it (about one node in 100,000 after setList keeps concurrent links;
+// none in one-thread builds of the same data). Such a node is added to the
+// list of its closest reachable neighbour, replacing that list's farthest
+// entry among those with another way in. It runs after a parallel build:
+// a walk of every list, O(n·2M).
+func (g *HNSW) repairReach() {
+	n := len(g.ids)
+	if n == 0 || g.maxLevel < 0 {
+		return
+	}
+	indeg := make([]int32, n)
+	for s := range n {
+		for _, x := range g.nbrs(uint32(s), 0) {
+			indeg[x]++
+		}
+	}
+	seen := make([]bool, n)
+	var stack []uint32
+	walk := func(from uint32) {
+		seen[from] = true
+		stack = append(stack[:0], from)
+		for len(stack) > 0 {
+			s := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			for _, x := range g.nbrs(s, 0) {
+				if !seen[x] {
+					seen[x] = true
+					stack = append(stack, x)
+				}
+			}
+		}
+	}
+	walk(g.entry)
+	// A node whose neighbours are all unreached waits for a later pass.
+	for changed := true; changed; {
+		changed = false
+		for u := range uint32(n) {
+			if seen[u] || g.dead[u] {
+				continue
+			}
+			// u's own list is closest first: link u from the first
+			// reachable neighbour that can take it.
+			for _, v := range g.nbrs(u, 0) {
+				if seen[v] && g.linkIn(v, u, indeg) {
+					indeg[u]++
+					walk(u)
+					changed = true
+					break
+				}
+			}
+		}
+	}
+}
+
+// linkIn adds u to v's layer-0 list: in a free slot, else in place of the
+// farthest neighbour that has another way in. It reports false when every
+// neighbour of a full v depends on v.
+func (g *HNSW) linkIn(v, u uint32, indeg []int32) bool {
+	lst := g.links0(v)
+	if n := count0(lst); n < g.m0 {
+		lst[n] = u
+		return true
+	}
+	vv := g.vec(v)
+	worst, far := -1, float32(0)
+	for i, w := range lst {
+		if indeg[w] < 2 {
+			continue
+		}
+		if d := -dot(vv, g.vec(w)); worst < 0 || d > far {
+			worst, far = i, d
+		}
+	}
+	if worst < 0 {
+		return false
+	}
+	indeg[lst[worst]]--
+	lst[worst] = u
+	return true
 }
 
 // insert links slot q (Algorithm 1 of the paper). locked says whether other
