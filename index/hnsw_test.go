@@ -107,3 +107,35 @@ func TestRepairReach(t *testing.T) {
 		t.Errorf("%d of %d reachable after repairReach", got, n)
 	}
 }
+
+// TestRepairReachKeepsOthers: linking an unreached node in place of a
+// full list's entry must not cut off that entry and what hangs from it
+// (here w, reached only through v, and x, only through w).
+func TestRepairReachKeepsOthers(t *testing.T) {
+	o := DefaultOptions()
+	o.M, o.Workers = 2, 1 // layer-0 lists of 4
+	g := mustHNSW(t, 8, o, clustered(8, 8, 1, 2))
+	var others []uint32
+	for s := range uint32(8) {
+		if s != g.entry {
+			others = append(others, s)
+		}
+	}
+	e := g.entry
+	v, a, b, c, w, x, u := others[0], others[1], others[2], others[3], others[4], others[5], others[6]
+	g.setNbrs(e, 0, []uint32{v})
+	g.setNbrs(v, 0, []uint32{a, b, c, w})
+	for _, s := range []uint32{a, b, c} {
+		g.setNbrs(s, 0, []uint32{v})
+	}
+	g.setNbrs(w, 0, []uint32{x})
+	g.setNbrs(x, 0, []uint32{w})
+	g.setNbrs(u, 0, []uint32{v})
+	if got := reachable(g); got != 7 {
+		t.Fatalf("%d of 8 reachable before the repair, want 7", got)
+	}
+	g.repairReach()
+	if got := reachable(g); got != 8 {
+		t.Errorf("%d of 8 reachable after repairReach, want 8", got)
+	}
+}

@@ -55,85 +55,116 @@ func (g *HNSW) link(first, end uint32, workers int) {
 // repairReach gives a way in to every live slot that a walk of layer 0
 // from the entry point does not reach, so that searches can return it.
 // Concurrent inserts can still prune a node out of every list that pointed
-// to it (about one node in 100,000 after setList keeps concurrent links;
-// none in one-thread builds of the same data). Such a node is added to the
-// list of its closest reachable neighbour, replacing that list's farthest
-// entry among those with another way in. It runs after a parallel build:
-// a walk of every list, O(n·2M).
+// to it (about one node in 200,000 after setList keeps concurrent links;
+// none in one-thread builds of the same data). Such a node is added to a
+// reachable neighbour's list: in a free slot, or in place of an entry,
+// which then moves to the node's own list when it has room; a replacement
+// that would leave anything unreached is undone. It runs after a parallel
+// build: a walk of every list, O(n·2M), and one more per repair.
 func (g *HNSW) repairReach() {
 	n := len(g.ids)
 	if n == 0 || g.maxLevel < 0 {
 		return
 	}
-	indeg := make([]int32, n)
-	for s := range n {
-		for _, x := range g.nbrs(uint32(s), 0) {
-			indeg[x]++
-		}
-	}
-	seen := make([]bool, n)
+	seen, spare := make([]bool, n), make([]bool, n)
 	var stack []uint32
-	walk := func(from uint32) {
-		seen[from] = true
-		stack = append(stack[:0], from)
+	// reach walks layer 0 from the entry point into r and counts the nodes.
+	reach := func(r []bool) int {
+		clear(r)
+		r[g.entry] = true
+		stack = append(stack[:0], g.entry)
+		count := 1
 		for len(stack) > 0 {
 			s := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
 			for _, x := range g.nbrs(s, 0) {
-				if !seen[x] {
-					seen[x] = true
+				if !r[x] {
+					r[x] = true
+					count++
 					stack = append(stack, x)
 				}
 			}
 		}
+		return count
 	}
-	walk(g.entry)
-	// A node whose neighbours are all unreached waits for a later pass.
-	for changed := true; changed; {
-		changed = false
+	count := reach(seen)
+	if count == n {
+		return
+	}
+	// keeps reports whether a change kept every node seen reachable and
+	// reached u; if so the walk in spare becomes seen.
+	keeps := func(u uint32) bool {
+		c := reach(spare)
+		if !spare[u] || c <= count {
+			return false
+		}
+		for s := range seen {
+			if seen[s] && !spare[s] {
+				return false
+			}
+		}
+		seen, spare, count = spare, seen, c
+		return true
+	}
+	for range 4 {
+		progress := false
 		for u := range uint32(n) {
-			if seen[u] || g.dead[u] {
-				continue
+			if !seen[u] && !g.dead[u] && g.linkIn(u, seen, keeps) {
+				progress = true
 			}
-			// u's own list is closest first: link u from the first
-			// reachable neighbour that can take it.
-			for _, v := range g.nbrs(u, 0) {
-				if seen[v] && g.linkIn(v, u, indeg) {
-					indeg[u]++
-					walk(u)
-					changed = true
-					break
-				}
-			}
+		}
+		if !progress {
+			return
 		}
 	}
 }
 
-// linkIn adds u to v's layer-0 list: in a free slot, else in place of the
-// farthest neighbour that has another way in. It reports false when every
-// neighbour of a full v depends on v.
-func (g *HNSW) linkIn(v, u uint32, indeg []int32) bool {
-	lst := g.links0(v)
-	if n := count0(lst); n < g.m0 {
-		lst[n] = u
-		return true
-	}
-	vv := g.vec(v)
-	worst, far := -1, float32(0)
-	for i, w := range lst {
-		if indeg[w] < 2 {
-			continue
+// linkIn tries to give unreached u a way in from a reachable node: a free
+// slot in a reachable neighbour's list (or, failing that, any reachable
+// node's), else an entry of a neighbour's list, moved to u's own list when
+// it has room; keeps accepts or refuses the result of a replacement.
+func (g *HNSW) linkIn(u uint32, seen []bool, keeps func(u uint32) bool) bool {
+	free := func(v uint32) bool {
+		lst := g.links0(v)
+		if k := count0(lst); k < g.m0 {
+			lst[k] = u
+			return keeps(u) // always true: nothing was removed
 		}
-		if d := -dot(vv, g.vec(w)); worst < 0 || d > far {
-			worst, far = i, d
-		}
-	}
-	if worst < 0 {
 		return false
 	}
-	indeg[lst[worst]]--
-	lst[worst] = u
-	return true
+	for _, v := range g.nbrs(u, 0) {
+		if seen[v] && free(v) {
+			return true
+		}
+	}
+	own := g.links0(u)
+	for _, v := range g.nbrs(u, 0) {
+		if !seen[v] {
+			continue
+		}
+		lst := g.links0(v)
+		for i := len(lst) - 1; i >= 0 && i >= len(lst)-4; i-- { // a few entries, last first
+			w := lst[i]
+			lst[i] = u
+			moved := false
+			if k := count0(own); k < g.m0 && !slices.Contains(own[:k], w) {
+				own[k], moved = w, true
+			}
+			if keeps(u) {
+				return true
+			}
+			lst[i] = w
+			if moved {
+				own[count0(own)-1] = noSlot
+			}
+		}
+	}
+	for v := range uint32(len(g.ids)) {
+		if seen[v] && v != u && free(v) {
+			return true
+		}
+	}
+	return false
 }
 
 // insert links slot q (Algorithm 1 of the paper). locked says whether other
