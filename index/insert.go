@@ -145,17 +145,21 @@ func (g *HNSW) linkIn(u uint32, seen []bool, keeps func(u uint32) bool) bool {
 		lst := g.links0(v)
 		for i := len(lst) - 1; i >= 0 && i >= len(lst)-4; i-- { // a few entries, last first
 			w := lst[i]
+			if w == noSlot {
+				continue // a free slot: the first loop would have used it
+			}
 			lst[i] = u
-			moved := false
-			if k := count0(own); k < g.m0 && !slices.Contains(own[:k], w) {
-				own[k], moved = w, true
+			k := count0(own)
+			moved := k < g.m0 && !slices.Contains(own[:k], w)
+			if moved {
+				own[k] = w
 			}
 			if keeps(u) {
 				return true
 			}
 			lst[i] = w
 			if moved {
-				own[count0(own)-1] = noSlot
+				own[k] = noSlot
 			}
 		}
 	}
