@@ -280,8 +280,9 @@ func (tx *Tx) commitAndBegin() error {
 
 // finish writes everything the import buffered, ready for commit: the
 // buffers, and for a staged import the final switch. A bucket the import
-// has not staged yet is not copied at the end: its last writes go straight
-// into the live bucket, in the final transaction.
+// has not staged yet, and that has only a few writes left (a quarter of
+// the budget), is not copied at the end: its last writes go straight into
+// the live bucket, in the final transaction.
 func (tx *Tx) finish() error {
 	if !tx.bulk {
 		return tx.flush()
@@ -290,17 +291,20 @@ func (tx *Tx) finish() error {
 	// staging and commit it: bbolt's MoveBucket moves a bucket as its
 	// parent's page records it, dropping what the transaction changed in
 	// it.
+	// Only a few: the final transaction has no checkpoints, and a large
+	// leftover is staged (copied, then flushed with checkpoints) instead.
+	few := func(n int) bool { return n > 0 && 64*n <= tx.db.bulkAfter/4 }
 	var held [3]bool
 	var tracks pending[[]byte]
 	var inter pending[interValue]
 	var users pending[uint64]
-	if !tx.stagedSet[0] && tx.pendTracks.n > 0 {
+	if !tx.stagedSet[0] && few(tx.pendTracks.n) {
 		tracks, held[0] = *tx.pendTracks.take(), true
 	}
-	if !tx.stagedSet[1] && tx.pendInter.n > 0 {
+	if !tx.stagedSet[1] && few(tx.pendInter.n) {
 		inter, held[1] = *tx.pendInter.take(), true
 	}
-	if !tx.stagedSet[2] && tx.pendUsers.n > 0 {
+	if !tx.stagedSet[2] && few(tx.pendUsers.n) {
 		users, held[2] = *tx.pendUsers.take(), true
 	}
 	if err := tx.flush(); err != nil {

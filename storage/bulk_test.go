@@ -311,54 +311,63 @@ func TestKeyTooLong(t *testing.T) {
 }
 
 // TestStagedImportLastWritesToUnstagedBuckets: writes to a bucket the
-// import has not staged yet when it ends go straight into the live bucket
-// in the final transaction (no copy of it at the end), all or nothing.
+// import has not staged when it ends go straight into the live bucket in
+// the final transaction when they are few (no copy of it at the end), and
+// are staged first when they are many; all or nothing either way.
 func TestStagedImportLastWritesToUnstagedBuckets(t *testing.T) {
-	db := openBulk(t, filepath.Join(t.TempDir(), "u.db"), 64<<10)
-	defer db.Close()
-	if err := db.Update(func(tx *storage.Tx) error { return putMany(tx, "a", 50) }); err != nil {
-		t.Fatal(err)
-	}
-	write := func(tx *storage.Tx) error {
-		for i := range 4000 {
-			if _, _, _, err := tx.PutTrack(fmt.Sprintf("b%05d", i), []byte("features")); err != nil {
-				return err
+	for _, late := range []int{10, 400} {
+		t.Run(fmt.Sprint(late), func(t *testing.T) {
+			db := openBulk(t, filepath.Join(t.TempDir(), "u.db"), 64<<10)
+			defer db.Close()
+			if err := db.Update(func(tx *storage.Tx) error { return putMany(tx, "a", 50) }); err != nil {
+				t.Fatal(err)
 			}
-		}
-		if tx.Spills() == 0 {
-			t.Fatal("no spill")
-		}
-		tx.NewSource()
-		for i := range 10 {
-			if _, err := tx.PutInteraction("late", fmt.Sprintf("b%05d", i), "play", 0); err != nil {
-				return err
+			write := func(tx *storage.Tx) error {
+				for i := range 4000 {
+					if _, _, _, err := tx.PutTrack(fmt.Sprintf("b%05d", i), []byte("features")); err != nil {
+						return err
+					}
+				}
+				spills := tx.Spills()
+				if spills == 0 {
+					t.Fatal("no spill")
+				}
+				tx.NewSource()
+				for i := range late {
+					if _, err := tx.PutInteraction("late", fmt.Sprintf("b%05d", i), "play", 0); err != nil {
+						return err
+					}
+				}
+				if tx.Spills() != spills {
+					t.Fatalf("the %d late interactions spilled: the test wants them left for the end", late)
+				}
+				return nil
 			}
-		}
-		return nil
-	}
-	boom := errors.New("boom")
-	if err := db.Update(func(tx *storage.Tx) error { write(tx); return boom }); !errors.Is(err, boom) {
-		t.Fatalf("failed import: %v", err)
-	}
-	if err := db.Update(write); err != nil {
-		t.Fatal(err)
-	}
-	db.View(func(tx *storage.Tx) error {
-		if got := tx.Counts(); got != (storage.Counts{Tracks: 4050, Users: 2, Interactions: 60}) {
-			t.Errorf("counts %+v, want 4050 tracks, 2 users, 60 interactions", got)
-		}
-		n := 0
-		tx.ForEachInteraction(func(u, _, _ string, _ int64) error {
-			if u == "late" {
-				n++
+			boom := errors.New("boom")
+			if err := db.Update(func(tx *storage.Tx) error { write(tx); return boom }); !errors.Is(err, boom) {
+				t.Fatalf("failed import: %v", err)
 			}
-			return nil
+			if err := db.Update(write); err != nil {
+				t.Fatal(err)
+			}
+			db.View(func(tx *storage.Tx) error {
+				if got := tx.Counts(); got != (storage.Counts{Tracks: 4050, Users: 2, Interactions: 50 + late}) {
+					t.Errorf("counts %+v, want 4050 tracks, 2 users, %d interactions", got, 50+late)
+				}
+				n := 0
+				tx.ForEachInteraction(func(u, _, _ string, _ int64) error {
+					if u == "late" {
+						n++
+					}
+					return nil
+				})
+				if n != late {
+					t.Errorf("%d of the last %d interactions stored", n, late)
+				}
+				return nil
+			})
 		})
-		if n != 10 {
-			t.Errorf("%d of the last 10 interactions stored", n)
-		}
-		return nil
-	})
+	}
 }
 
 // TestStagedImportManyDeletions: deletions wait for the final transaction
