@@ -317,7 +317,7 @@ func startReadAhead(ctx context.Context, src Source, pos positioner) *readAhead 
 			if pos != nil {
 				b.read, b.size = pos.Position()
 				// Estimate once enough rows have been read that the
-				// reader's buffering (64 KiB) no longer skews bytes/row.
+				// reader's buffering (bufSize) no longer skews bytes/row.
 				if !estimated && !last && rows >= estimateAfter && b.read > 0 && b.size > b.read {
 					estimated = true
 					b.estimate = int(min(float64(b.size)/float64(b.read)*float64(rows)*1.05, maxEstimate))

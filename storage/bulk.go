@@ -2,8 +2,8 @@ package storage
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
+	"math"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -13,16 +13,17 @@ import (
 //
 // An import buffers its writes in memory (see Tx.flush). When the buffers
 // hold more than DB.bulkAfter bytes, the import "spills": it creates the
-// staging bucket, commits, and copies the catalogue's three import buckets
-// (tracks, interactions, users) into it, a batch of keys per transaction.
-// From then on the buffers flush into the staged copies, one transaction
-// per spill, and every lookup reads the staged copies. Nothing outside
-// the staging bucket changes, so readers (and a crash) see the catalogue
-// as it was. At the end, one transaction writes the tombstones and the
-// counters, drops the three buckets and moves the staged ones into their
-// place: bbolt moves a bucket by its root page, whatever its size. A
-// failed import drops the staging bucket; so does the next writable Open
-// when a process died in the middle.
+// staging bucket and commits; each import bucket (tracks, interactions,
+// users) is copied into it, a batch of keys per transaction, the first
+// time the buffers write to it. From then on the buffers flush into the
+// staged copies, committing as they go, and lookups read the staged
+// copies. Nothing outside the staging bucket changes, so readers (and a
+// crash) see the catalogue as it was. At the end, one transaction writes
+// the tombstones and the counters, drops the staged buckets' live
+// originals and moves the staged ones into their place: bbolt moves a
+// bucket by its root page, whatever its size. A failed import drops the
+// staging bucket; so does the next writable Open when a process died in
+// the middle.
 var (
 	bucketStaging = []byte("import_staging")
 	stagedBuckets = [][]byte{bucketTracks, bucketInteractions, bucketUsers}
@@ -34,12 +35,8 @@ const copyBatch = 64 << 10
 // bucket returns one of the import buckets: the staged copy once the
 // import has spilled.
 func (tx *Tx) bucket(name []byte) *bolt.Bucket {
-	if tx.bulk {
-		for i, n := range stagedBuckets {
-			if tx.stagedSet[i] && bytes.Equal(n, name) {
-				return tx.tx.Bucket(bucketStaging).Bucket(name)
-			}
-		}
+	if tx.bulk && tx.isStaged(name) {
+		return tx.tx.Bucket(bucketStaging).Bucket(name)
 	}
 	return tx.tx.Bucket(name)
 }
@@ -189,6 +186,9 @@ func (tx *Tx) copyBucket(name []byte, commit bool) error {
 		}
 		kvs = kvs[:0]
 		batch := min(copyBatch, max(1024, tx.db.bulkAfter/256))
+		if !commit {
+			batch = math.MaxInt // one transaction: all of it
+		}
 		for ; k != nil && len(kvs) < 2*batch; k, v = c.Next() {
 			if v == nil {
 				return fmt.Errorf("key %q is a bucket", k)
@@ -196,15 +196,6 @@ func (tx *Tx) copyBucket(name []byte, commit bool) error {
 			kvs = append(kvs, bytes.Clone(k), bytes.Clone(v))
 		}
 		more := k != nil
-		if more && !commit {
-			for ; k != nil; k, v = c.Next() {
-				if v == nil {
-					return fmt.Errorf("key %q is a bucket", k)
-				}
-				kvs = append(kvs, bytes.Clone(k), bytes.Clone(v))
-			}
-			more = false
-		}
 		dst := tx.tx.Bucket(bucketStaging).Bucket(name)
 		dst.FillPercent = 1.0
 		for i := 0; i < len(kvs); i += 2 {
@@ -287,26 +278,15 @@ func (tx *Tx) finish() error {
 	if !tx.bulk {
 		return tx.flush()
 	}
-	// Hold back the writes to unstaged buckets, flush the rest into
-	// staging and commit it: bbolt's MoveBucket moves a bucket as its
-	// parent's page records it, dropping what the transaction changed in
-	// it.
-	// Only a few: the final transaction has no checkpoints, and a large
-	// leftover is staged (copied, then flushed with checkpoints) instead.
-	few := func(n int) bool { return n > 0 && 64*n <= tx.db.bulkAfter/4 }
-	var held [3]bool
-	var tracks pending[[]byte]
-	var inter pending[interValue]
-	var users pending[uint64]
-	if !tx.stagedSet[0] && few(tx.pendTracks.n) {
-		tracks, held[0] = *tx.pendTracks.take(), true
-	}
-	if !tx.stagedSet[1] && few(tx.pendInter.n) {
-		inter, held[1] = *tx.pendInter.take(), true
-	}
-	if !tx.stagedSet[2] && few(tx.pendUsers.n) {
-		users, held[2] = *tx.pendUsers.take(), true
-	}
+	// Hold back a few writes to unstaged buckets (the final transaction
+	// has no checkpoints: more are staged, copied then flushed), flush
+	// the rest into staging and commit it: bbolt's MoveBucket moves a
+	// bucket as its parent's page records it, dropping what the
+	// transaction changed in it.
+	limit := tx.db.bulkAfter / 4 / 64
+	tracks := holdFew(&tx.pendTracks, !tx.stagedSet[0], limit)
+	inter := holdFew(&tx.pendInter, !tx.stagedSet[1], limit)
+	users := holdFew(&tx.pendUsers, !tx.stagedSet[2], limit)
 	if err := tx.flush(); err != nil {
 		return err
 	}
@@ -316,15 +296,7 @@ func (tx *Tx) finish() error {
 	// The final transaction: the held writes into their live buckets (no
 	// staging: bucket returns the live one for an unstaged bucket), the
 	// tombstones and counters, the switch.
-	if held[0] {
-		tx.pendTracks = tracks
-	}
-	if held[1] {
-		tx.pendInter = inter
-	}
-	if held[2] {
-		tx.pendUsers = users
-	}
+	tx.pendTracks, tx.pendInter, tx.pendUsers = tracks, inter, users
 	tx.final = true
 	if err := tx.flush(); err != nil {
 		return err
@@ -348,6 +320,15 @@ func (tx *Tx) finish() error {
 	return tx.tx.DeleteBucket(bucketStaging)
 }
 
+// holdFew takes p's entries out, leaving p empty, when hold is set and
+// they are at most limit; else it leaves p as it is and returns nothing.
+func holdFew[V any](p *pending[V], hold bool, limit int) pending[V] {
+	if !hold || p.n > limit {
+		return pending[V]{}
+	}
+	return *p.take()
+}
+
 // abort rolls back, and drops the staging bucket if one was committed.
 func (tx *Tx) abort() error {
 	tx.tx.Rollback()
@@ -363,9 +344,5 @@ func dropStaging(btx *bolt.Tx) error {
 	if btx.Bucket(bucketStaging) == nil {
 		return nil
 	}
-	err := btx.DeleteBucket(bucketStaging)
-	if errors.Is(err, bolt.ErrBucketNotFound) {
-		return nil
-	}
-	return err
+	return btx.DeleteBucket(bucketStaging)
 }

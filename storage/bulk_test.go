@@ -36,6 +36,14 @@ func putMany(tx *storage.Tx, prefix string, n int) error {
 	return nil
 }
 
+// mustPutMany commits putMany in a transaction of its own.
+func mustPutMany(t *testing.T, db *storage.DB, prefix string, n int) {
+	t.Helper()
+	if err := db.Update(func(tx *storage.Tx) error { return putMany(tx, prefix, n) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestStagedImportIsAllOrNothing: an import that spills into the staging
 // bucket and then fails leaves the catalogue as it was, and no staging
 // bucket behind; one that succeeds holds everything.
@@ -43,9 +51,7 @@ func TestStagedImportIsAllOrNothing(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.db")
 	db := openBulk(t, path, 64<<10)
 	defer db.Close()
-	if err := db.Update(func(tx *storage.Tx) error { return putMany(tx, "a", 100) }); err != nil {
-		t.Fatal(err)
-	}
+	mustPutMany(t, db, "a", 100)
 	boom := errors.New("boom")
 	spills := 0
 	err := db.Update(func(tx *storage.Tx) error {
@@ -116,9 +122,7 @@ func TestStagedImportIsAllOrNothing(t *testing.T) {
 func TestStagingLeftByADeadProcess(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "d.db")
 	db := openBulk(t, path, 0)
-	if err := db.Update(func(tx *storage.Tx) error { return putMany(tx, "a", 10) }); err != nil {
-		t.Fatal(err)
-	}
+	mustPutMany(t, db, "a", 10)
 	db.Close()
 	bdb, err := bolt.Open(path, 0o600, nil)
 	if err != nil {
@@ -239,9 +243,7 @@ func TestStagedImportSerialisesWriters(t *testing.T) {
 func TestStagedImportWritesInsideAScan(t *testing.T) {
 	db := openBulk(t, filepath.Join(t.TempDir(), "scan.db"), 16<<10)
 	defer db.Close()
-	if err := db.Update(func(tx *storage.Tx) error { return putMany(tx, "a", 2000) }); err != nil {
-		t.Fatal(err)
-	}
+	mustPutMany(t, db, "a", 2000)
 	err := db.Update(func(tx *storage.Tx) error {
 		return tx.ForEachTrack(func(e storage.TrackEntry) error {
 			_, _, _, err := tx.PutTrack(e.ID, []byte("rewritten"))
@@ -319,9 +321,7 @@ func TestStagedImportLastWritesToUnstagedBuckets(t *testing.T) {
 		t.Run(fmt.Sprint(late), func(t *testing.T) {
 			db := openBulk(t, filepath.Join(t.TempDir(), "u.db"), 64<<10)
 			defer db.Close()
-			if err := db.Update(func(tx *storage.Tx) error { return putMany(tx, "a", 50) }); err != nil {
-				t.Fatal(err)
-			}
+			mustPutMany(t, db, "a", 50)
 			write := func(tx *storage.Tx) error {
 				for i := range 4000 {
 					if _, _, _, err := tx.PutTrack(fmt.Sprintf("b%05d", i), []byte("features")); err != nil {
@@ -376,9 +376,7 @@ func TestStagedImportLastWritesToUnstagedBuckets(t *testing.T) {
 func TestStagedImportManyDeletions(t *testing.T) {
 	db := openBulk(t, filepath.Join(t.TempDir(), "del.db"), 64<<10)
 	defer db.Close()
-	if err := db.Update(func(tx *storage.Tx) error { return putMany(tx, "a", 6000) }); err != nil {
-		t.Fatal(err)
-	}
+	mustPutMany(t, db, "a", 6000)
 	err := db.Update(func(tx *storage.Tx) error {
 		for i := range 6000 {
 			if _, err := tx.DeleteTrack(fmt.Sprintf("a%05d", i)); err != nil {

@@ -98,7 +98,8 @@ type Options struct {
 }
 
 // DefaultBulkAfter is Options.BulkAfter's default: 128 MiB of buffered
-// writes, about 400,000 rows.
+// writes: the dev file ten times over (257,620 rows) imports below it, a
+// million rows of it do not.
 const DefaultBulkAfter = 128 << 20
 
 // DB is an open soundalike database. It is safe for concurrent use; bbolt

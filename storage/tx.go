@@ -178,63 +178,58 @@ func (tx *Tx) flushBuffers() error {
 		pt.send(tracks)
 		pi.send(inter)
 	}()
-	users := tx.pendUsers.sorted()
+	users := make(chan []pendEntry[uint64], 1)
+	users <- tx.pendUsers.sorted()
+	close(users)
 
-	b := tx.bucket(bucketTracks)
-	first := true
-	for block := range tracks {
-		if first {
-			appendOnly(b, block[0].key)
-			first = false
-		}
-		for _, e := range block {
-			var err error
-			if e.val == nil {
-				err = b.Delete(bytesOf(e.key))
-			} else {
-				err = b.Put(bytesOf(e.key), e.val)
-			}
-			if err == nil {
-				b, err = tx.stagedCheckpoint(b, bucketTracks)
-			}
-			if err != nil {
-				return err
-			}
-		}
+	err := writeSorted(tx, bucketTracks, tracks, func(e pendEntry[[]byte]) []byte { return e.val })
+	if err == nil {
+		err = writeSorted(tx, bucketInteractions, inter, func(e pendEntry[interValue]) []byte { return tx.encodeInteraction(e.val) })
 	}
-	b = tx.bucket(bucketInteractions)
-	first = true
-	for block := range inter {
-		if first {
-			appendOnly(b, block[0].key)
-			first = false
-		}
-		for _, e := range block {
-			err := b.Put(bytesOf(e.key), tx.encodeInteraction(e.val))
-			if err == nil {
-				b, err = tx.stagedCheckpoint(b, bucketInteractions)
-			}
-			if err != nil {
-				return err
-			}
-		}
+	if err == nil {
+		err = writeSorted(tx, bucketUsers, users, func(e pendEntry[uint64]) []byte {
+			v := tx.alloc(binary.MaxVarintLen64)
+			return v[:binary.PutUvarint(v, e.val)]
+		})
 	}
-	b = tx.bucket(bucketUsers)
-	for _, e := range users {
-		v := tx.alloc(binary.MaxVarintLen64)
-		err := b.Put(bytesOf(e.key), v[:binary.PutUvarint(v, e.val)])
-		if err == nil {
-			b, err = tx.stagedCheckpoint(b, bucketUsers)
-		}
-		if err != nil {
-			return err
-		}
+	if err != nil {
+		return err
 	}
 	tx.missID, tx.lastPut = "", ""
 	if tx.bulk {
 		return nil // tombstones and counters go with the final switch
 	}
 	return tx.flushLive()
+}
+
+// writeSorted writes blocks of entries, in key order, into bucket name:
+// value gives an entry's stored bytes, nil to delete it. A bucket whose
+// new keys all come after its old ones is packed full (appendOnly); a
+// staged import may commit along the way (stagedCheckpoint).
+func writeSorted[V any](tx *Tx, name []byte, blocks <-chan []pendEntry[V], value func(pendEntry[V]) []byte) error {
+	b := tx.bucket(name)
+	first := true
+	for block := range blocks {
+		if first && len(block) > 0 {
+			appendOnly(b, block[0].key)
+			first = false
+		}
+		for _, e := range block {
+			var err error
+			if v := value(e); v == nil {
+				err = b.Delete(bytesOf(e.key))
+			} else {
+				err = b.Put(bytesOf(e.key), v)
+			}
+			if err == nil {
+				b, err = tx.stagedCheckpoint(b, name)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // flushLive writes the tombstones and the counters, which live outside the
@@ -341,9 +336,8 @@ func (tx *Tx) Counts() Counts {
 	}
 }
 
-func (tx *Tx) addCounter(c int, d int64) error {
+func (tx *Tx) addCounter(c int, d int64) {
 	tx.setCounter(c, uint64(int64(tx.counter(c))+d))
-	return nil
 }
 
 // trackHeader is the storage-owned prefix of a track value.
@@ -428,7 +422,8 @@ func (tx *Tx) DeleteTrack(id string) (bool, error) {
 		tx.pendTracks.add(tx.keep(bytesOf(id)), nil)
 	}
 	tx.tombs = append(tx.tombs, tomb{node, seq})
-	return true, tx.addCounter(cNTracks, -1)
+	tx.addCounter(cNTracks, -1)
+	return true, nil
 }
 
 // TrackEntry is one stored track as ForEachTrack sees it.
@@ -495,13 +490,7 @@ func (tx *Tx) NewSource() { tx.scope++ }
 // transaction, uniquely over the database's life: bbolt's transaction id
 // (which grows with each committed write; the first one's, when a staged
 // import commits several) and the source's number in it.
-func (tx *Tx) occurrenceScope() uint64 {
-	base := tx.scopeBase
-	if base == 0 {
-		base = uint64(tx.tx.ID())
-	}
-	return base<<16 | tx.scope&0xffff
-}
+func (tx *Tx) occurrenceScope() uint64 { return tx.scopeBase<<16 | tx.scope&0xffff }
 
 // PutInteraction stores one occurrence of an interaction. Identical
 // interactions (same user, track, action and time) are counted rather than
@@ -564,7 +553,8 @@ func (tx *Tx) PutInteraction(user, track, action string, unixNano int64) (added 
 		tx.addCounter(cNUsers, 1)
 	}
 	*n++
-	return true, tx.addCounter(cNInteract, 1)
+	tx.addCounter(cNInteract, 1)
+	return true, nil
 }
 
 // An interaction's value is uvarints: how many times it is stored, and the
