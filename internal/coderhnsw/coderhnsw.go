@@ -1,13 +1,13 @@
-// Package coder adapts github.com/coder/hnsw v0.6.1 to the method set of
+// Package coderhnsw adapts github.com/coder/hnsw v0.6.1 to the method set of
 // index.HNSW, so that the benchmark can put it beside the project's own
 // index. It is a comparison backend, not a default: v0.6.1 stops its search
 // as soon as a step fails to improve and bounds its result heap by k instead
 // of ef, so its recall on clustered data is low (docs/benchmarks.md).
 // A future release can be dropped in here.
 //
-// It lives in its own package so that importing index does not pull in
-// coder/hnsw.
-package coder
+// It lives in its own internal package so that neither importing index nor
+// building the soundalike binary pulls in coder/hnsw.
+package coderhnsw
 
 import (
 	"fmt"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Measure hnswlib on the data of `soundalike bench index --save-data PREFIX`.
+"""Measure hnswlib on the data of `go run ./cmd/soundalike-bench index --save-data PREFIX`.
 
-    soundalike bench index --index flat --save-data /tmp/ib/c100k
+    go run ./cmd/soundalike-bench index --index flat --save-data /tmp/ib/c100k
     /usr/bin/python3 index/indexbench/ref/hnswlib_ref.py /tmp/ib/c100k --k 20 \
         --ef 40,80,160 > hnswlib.json
 

@@ -39,7 +39,7 @@ type benchReindexJSON struct {
 }
 
 func runBenchReindex(ctx context.Context, args []string, stdio stdio) error {
-	fs := newFlagSet("bench reindex", stdio, nil)
+	fs := newFlagSet("reindex", stdio)
 	n := fs.Int("n", 100_000, "synthetic tracks")
 	keep := fs.String("db", "", "build the catalogue in this database `path` and keep it (default: a temporary file); an existing file is reused as it is")
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -49,7 +49,7 @@ func runBenchReindex(ctx context.Context, args []string, stdio stdio) error {
 		return err
 	}
 	if *n < 1 {
-		return usagef("bench reindex: --n %d: want at least 1", *n)
+		return usagef("reindex: --n %d: want at least 1", *n)
 	}
 	if err := iopt.Validate(); err != nil {
 		return usageError{err}

@@ -1,5 +1,5 @@
 // hnswlib_ref.cc measures hnswlib (C++, Debian libhnswlib-dev 0.6.2) on the
-// data of `soundalike bench index --save-data PREFIX`, compiled for this
+// data of `go run ./cmd/soundalike-bench index --save-data PREFIX`, compiled for this
 // CPU, with no Python in the timed path:
 //
 //   g++ -O3 -march=native -std=c++17 -pthread -o /tmp/hnswlib_ref \

@@ -38,7 +38,7 @@ func init() {
 	}{"GET /similar latency (server-side and client), QPS and memory on loopback", runBenchServe}
 }
 
-// serveBenchConfig is what `soundalike bench serve` measures.
+// serveBenchConfig is what `soundalike-bench serve` measures.
 type serveBenchConfig struct {
 	DB       string        // database to serve; built with N synthetic tracks when missing
 	N        int           // synthetic catalogue size
@@ -84,7 +84,7 @@ type serveBenchReport struct {
 
 func runBenchServe(ctx context.Context, args []string, stdio stdio) error {
 	cfg := serveBenchConfig{}
-	fs := newFlagSet("bench serve", stdio, nil)
+	fs := newFlagSet("serve", stdio)
 	fs.StringVar(&cfg.DB, "db", "", "database `path` to serve; when it does not exist, a synthetic catalogue of --n tracks is built there (and kept for the next run). Default: a temporary file")
 	fs.IntVar(&cfg.N, "n", 1_000_000, "synthetic catalogue size (when building)")
 	fs.IntVar(&cfg.Dim, "dim", 64, "synthetic model's embedding dimension (when building)")
@@ -96,7 +96,7 @@ func runBenchServe(ctx context.Context, args []string, stdio stdio) error {
 	fs.IntVar(&cfg.Baseline, "baseline", 5_000, "direct in-process server.Similar calls (no HTTP) for the baseline")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), `Usage: soundalike bench serve [--db PATH] [--n 1000000] [--conns 16] [flags]
+		fmt.Fprintln(fs.Output(), `Usage: go run ./cmd/soundalike-bench serve [--db PATH] [--n 1000000] [--conns 16] [flags]
 
 Serves the database on a loopback port and sends GET /similar?track=ID&k=K
 from --conns keep-alive connections, with random catalogue tracks, until
@@ -111,25 +111,25 @@ in-process without HTTP. Client and server share the process and its cores.`)
 	}
 	switch {
 	case fs.NArg() > 0:
-		return usagef("bench serve: unexpected argument %q", fs.Arg(0))
+		return usagef("serve: unexpected argument %q", fs.Arg(0))
 	case cfg.N < 2:
-		return usagef("bench serve: --n %d: want ≥ 2", cfg.N)
+		return usagef("serve: --n %d: want ≥ 2", cfg.N)
 	case cfg.Dim < 2 || cfg.Dim > 4096:
-		return usagef("bench serve: --dim %d: want 2..4096", cfg.Dim)
+		return usagef("serve: --dim %d: want 2..4096", cfg.Dim)
 	case cfg.Conns < 1 || cfg.Conns > 1024:
-		return usagef("bench serve: --conns %d: want 1..1024", cfg.Conns)
+		return usagef("serve: --conns %d: want 1..1024", cfg.Conns)
 	case cfg.K < 1 || cfg.K > server.MaxK:
-		return usagef("bench serve: --k %d: want 1..%d", cfg.K, server.MaxK)
+		return usagef("serve: --k %d: want 1..%d", cfg.K, server.MaxK)
 	case cfg.Requests < 1:
-		return usagef("bench serve: --requests %d: want ≥ 1", cfg.Requests)
+		return usagef("serve: --requests %d: want ≥ 1", cfg.Requests)
 	case cfg.Warmup < 0 || cfg.Baseline < 0:
-		return usagef("bench serve: --warmup and --baseline must not be negative")
+		return usagef("serve: --warmup and --baseline must not be negative")
 	case cfg.Duration <= 0:
-		return usagef("bench serve: --duration %v: want a positive duration", cfg.Duration)
+		return usagef("serve: --duration %v: want a positive duration", cfg.Duration)
 	}
 	rep, err := benchServe(ctx, cfg, stdio.err)
 	if err != nil {
-		return fmt.Errorf("bench serve: %w", err)
+		return fmt.Errorf("serve: %w", err)
 	}
 	if *asJSON {
 		b, _ := json.Marshal(rep)

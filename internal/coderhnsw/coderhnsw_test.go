@@ -1,4 +1,4 @@
-package coder
+package coderhnsw
 
 import (
 	"math/rand/v2"

@@ -1,7 +1,7 @@
 // Package indexbench measures the vector indexes: recall@k against exact
 // search, single-thread latency, throughput, build time and memory, for
 // index.HNSW, index.Flat and the coder/hnsw adapter side by side. It is the
-// engine of `soundalike bench index`.
+// engine of `go run ./cmd/soundalike-bench index`.
 package indexbench
 
 import (
@@ -23,7 +23,7 @@ import (
 	"github.com/audotics/soundalike/internal/cputime"
 
 	"github.com/audotics/soundalike/index"
-	"github.com/audotics/soundalike/index/coder"
+	"github.com/audotics/soundalike/internal/coderhnsw"
 )
 
 // Config says what to measure. Zero fields take the defaults noted.
@@ -236,7 +236,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		case "coder":
 			o := cfg.Options
 			cfg.logf("coder: building on 1 thread (coder/hnsw cannot build in parallel)")
-			idx, build1, mem, err = measureBuild(func() (searcher, error) { return coder.New(cfg.Dim, &o) }, ids, data)
+			idx, build1, mem, err = measureBuild(func() (searcher, error) { return coderhnsw.New(cfg.Dim, &o) }, ids, data)
 			buildAll, buildCPU1 = build1, lastBuildCPU
 		}
 		if err != nil {
