@@ -85,10 +85,10 @@ type scratch struct {
 	q       []float32 // the normalised query
 	nbuf    []uint32  // neighbour list copy (parallel build)
 	todo    []uint32  // unvisited neighbours of the current node
-	sel     []cand    // neighbour selection
+	sel     []cand    // the new node's neighbours on a layer (insert)
 	tmp     []cand    // a layer's candidates, closest first
-	lk      []cand    // addLink candidates
-	keep    []cand    // addLink selection
+	lk      []cand    // candidates for a full list (setList, addLink)
+	keep    []cand    // a full list re-selected (setList, addLink)
 	xbuf    []uint32  // a neighbour list being written
 }
 

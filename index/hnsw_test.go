@@ -37,7 +37,7 @@ func TestHNSWRecall(t *testing.T) {
 }
 
 // reachable counts the slots a walk of layer 0 from the entry point
-// reaches: a slot it misses is never returned by any search.
+// reaches (the connectivity repairReach restores).
 func reachable(g *HNSW) int {
 	seen := make([]bool, len(g.ids))
 	stack := []uint32{g.entry}
@@ -58,11 +58,10 @@ func reachable(g *HNSW) int {
 }
 
 // TestParallelBuildReachesEveryNode: a build on several goroutines leaves
-// no node without a way in. It used to leave 6-8 in 20,000: a worker that
-// reached a node still being linked took it as its only neighbour, and the
-// node's own list then overwrote the link back. With that fixed, about one
-// build in ten still left one node, pruned out of every list by concurrent
-// inserts: repairReach links those.
+// no node without a way in from the entry point. Two things could cut one
+// off: a node's own list overwriting a link another worker had just made to
+// it (setList keeps such links), and concurrent inserts pruning a node out
+// of every list that pointed to it (repairReach links those back).
 func TestParallelBuildReachesEveryNode(t *testing.T) {
 	n := 20000
 	if raceEnabled {

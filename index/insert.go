@@ -53,14 +53,21 @@ func (g *HNSW) link(first, end uint32, workers int) {
 }
 
 // repairReach gives a way in to every live slot that a walk of layer 0
-// from the entry point does not reach, so that searches can return it.
-// Concurrent inserts can still prune a node out of every list that pointed
-// to it (about one node in 200,000 after setList keeps concurrent links;
-// none in one-thread builds of the same data). Such a node is added to a
+// from the entry point does not reach. That walk is the one an unbounded
+// search from the entry point would make; a real search enters layer 0
+// where its greedy descent through the upper layers ends and stops once its
+// beam of ef stops improving. So this restores the graph's connectivity
+// from the entry point; it does not promise that every search can return
+// every node, which no HNSW does.
+//
+// It runs after a parallel build, where concurrent inserts can prune a node
+// out of every list that pointed to it. Such a node is added to a
 // reachable neighbour's list: in a free slot, or in place of an entry,
 // which then moves to the node's own list when it has room; a replacement
-// that would leave anything unreached is undone. It runs after a parallel
-// build: a walk of every list, O(n·2M), and one more per repair.
+// that would leave anything unreached is undone. It makes at most four
+// passes and stops early when one links nobody in, so a node it cannot
+// link stays unreachable from the entry point. Cost: a walk of every list,
+// O(n·2M), and one more per repair.
 func (g *HNSW) repairReach() {
 	n := len(g.ids)
 	if n == 0 || g.maxLevel < 0 {
@@ -201,7 +208,8 @@ func (g *HNSW) insert(sc *scratch, q uint32, locked bool) {
 			continue
 		}
 		cur = sc.tmp[0]
-		sel := g.selectNeighbours(sc, sc.tmp, g.m)
+		sel := g.selectNeighbours(sc.sel, sc.tmp, g.m)
+		sc.sel = sel // setList and addLink select into sc.keep
 		maxN := g.m
 		if l == 0 {
 			maxN = g.m0
@@ -248,12 +256,16 @@ func (g *HNSW) neighbours(sc *scratch, s uint32, l int, locked bool) []uint32 {
 	return sc.nbuf
 }
 
-// selectNeighbours is the heuristic of Algorithm 4: walking the candidates
-// from closest, keep one only if it is closer to the base than to every
-// neighbour kept so far, up to m. cs must be sorted closest first. The
-// result aliases sc.sel.
-func (g *HNSW) selectNeighbours(sc *scratch, cs []cand, m int) []cand {
-	sel := sc.sel[:0]
+// selectNeighbours is the heuristic of Algorithm 4, the one neighbour
+// selection of both a new node and a full list being pruned: walking cs
+// (candidates for one base node, sorted closest first) it keeps a
+// candidate only if it is closer to the base than to every candidate kept
+// so far, up to m. Keeping a candidate that is closer to a kept neighbour
+// than to the base would add a redundant edge; skipping it keeps links that
+// lead in other directions. The result is appended to dst[:0], which must
+// not alias cs.
+func (g *HNSW) selectNeighbours(dst, cs []cand, m int) []cand {
+	sel := dst[:0]
 	for _, c := range cs {
 		if len(sel) >= m {
 			break
@@ -270,7 +282,6 @@ func (g *HNSW) selectNeighbours(sc *scratch, cs []cand, m int) []cand {
 			sel = append(sel, c)
 		}
 	}
-	sc.sel = sel
 	return sel
 }
 
@@ -283,9 +294,8 @@ func (g *HNSW) setList(sc *scratch, s uint32, l int, sel []cand, maxN int, locke
 	// In a parallel build another worker may have linked itself to s on
 	// this layer already: it reached s through a link on a higher layer,
 	// found s's list here still empty, and took s as its neighbour. Those
-	// links stay (the heuristic chooses when there are too many), or that
-	// node has no way in: overwriting them left ~3 nodes in 10,000
-	// unreachable.
+	// links stay (the heuristic chooses when there are too many): that node
+	// may have no other way in, and overwriting them would cut it off.
 	if cur := g.nbrs(s, l); len(cur) > 0 {
 		sv := g.vec(s)
 		cs := append(sc.lk[:0], sel...)
@@ -297,7 +307,8 @@ func (g *HNSW) setList(sc *scratch, s uint32, l int, sel []cand, maxN int, locke
 		sortCands(cs)
 		keep = cs
 		if len(cs) > maxN {
-			keep = g.prune(sc, cs, maxN)
+			keep = g.selectNeighbours(sc.keep, cs, maxN)
+			sc.keep = keep
 		}
 		sc.lk = cs
 	}
@@ -319,30 +330,6 @@ func sortCands(cs []cand) {
 		}
 		return 0
 	})
-}
-
-// prune keeps up to maxN of cs (sorted closest first) by the heuristic of
-// selectNeighbours, in sc.keep (not sc.sel, which insert is iterating).
-func (g *HNSW) prune(sc *scratch, cs []cand, maxN int) []cand {
-	keep := sc.keep[:0]
-	for _, c := range cs {
-		if len(keep) >= maxN {
-			break
-		}
-		cv := g.vec(c.slot)
-		good := true
-		for _, s := range keep {
-			if -dot(cv, g.vec(s.slot)) < c.dist {
-				good = false
-				break
-			}
-		}
-		if good {
-			keep = append(keep, c)
-		}
-	}
-	sc.keep = keep
-	return keep
 }
 
 // addLink adds q (at distance d) to the neighbours of e on layer l; when the
@@ -374,7 +361,8 @@ func (g *HNSW) addLink(sc *scratch, e, q uint32, d float32, l, maxN int, locked 
 		cs = append(cs, cand{-dot(ev, g.vec(s)), s})
 	}
 	sortCands(cs)
-	keep := g.prune(sc, cs, maxN)
+	keep := g.selectNeighbours(sc.keep, cs, maxN)
+	sc.keep = keep
 	xs := sc.xbuf[:0]
 	for _, c := range keep {
 		xs = append(xs, c.slot)
