@@ -12,17 +12,14 @@
 // and 2·M on layer 0. Flat is exact: it scores every vector. Both have the
 // same methods (Add, AddBatch, Delete, Search, SearchInto, Vector, Len,
 // Contains, Stats, WriteTo), so Flat is the ground truth in tests and
-// benchmarks. Package index/coder wraps github.com/coder/hnsw behind the
-// same methods for comparison only.
+// benchmarks (internal/coderhnsw puts github.com/coder/hnsw behind the same
+// methods, for the benchmark only).
 //
 // Flat is the right choice for small catalogues: it needs no build, is
-// exact, and scanning is cheap. Measured on the development machine (64-d,
-// k = 20, clustered data, HNSW at the default EfSearch; median latency,
-// docs/benchmarks.md): Flat 12 µs against HNSW 33 µs at 1,000
-// vectors, 26 against 37 at 3,000, 43 against 38 at 5,000, 74 against 34 at
-// 10,000 and 208 against 43 at 30,000. Flat stops being the right choice at
-// about 4,000–5,000 vectors; past that its cost grows linearly while
-// HNSW's barely moves.
+// exact, and a scan of a few thousand vectors is cheap. Its cost grows
+// linearly with the vectors while HNSW's grows roughly with their
+// logarithm, so past some size HNSW is faster; docs/benchmarks.md gives the
+// crossover measured on this project's vectors.
 //
 // # Vectors and scores
 //

@@ -380,6 +380,10 @@ func kindName(k uint32) string {
 // stream gives an error wrapping ErrCorrupt, never a panic. The loaded index
 // returns exactly the results the saved one did. Options.Workers takes its
 // default.
+//
+// It reads in the stream's order (header, options, counts, arrays), then
+// checks the structure a search will trust: tombstones and levels, the
+// entry point, and every link.
 func Read(r io.Reader) (*HNSW, error) {
 	fr, kind, dim, err := readHeader(r)
 	if err != nil {
@@ -388,131 +392,195 @@ func Read(r io.Reader) (*HNSW, error) {
 	if kind != kindHNSW {
 		return nil, corruptf("stream holds %s, want an HNSW index", kindName(kind))
 	}
-	var h [6]uint32
+	o, err := readOptions(fr)
+	if err != nil {
+		return nil, err
+	}
+	h, err := readCounts(fr)
+	if err != nil {
+		return nil, err
+	}
+	g := &HNSW{dim: dim}
+	g.init(o.withDefaults())
+	g.rng = rand.New(rand.NewPCG(uint64(o.Seed), uint64(h.nodes)))
+	dead, err := g.readArrays(fr, h)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.checkNodes(dead, h); err != nil {
+		return nil, err
+	}
+	if err := g.checkEntry(h); err != nil {
+		return nil, err
+	}
+	if err := g.checkLinks(); err != nil {
+		return nil, err
+	}
+	for s := range len(g.ids) {
+		if err := checkVectors(g.vec(uint32(s)), dim); err != nil {
+			return nil, err
+		}
+	}
+	return g, nil
+}
+
+// readOptions reads the persisted Options (M, EfConstruction, EfSearch,
+// Seed, MaxTombstoneRatio), each of which WriteTo always sets.
+func readOptions(fr *frameReader) (Options, error) {
+	var h [3]uint32
+	var err error
 	for i, what := range []string{"M", "EfConstruction", "EfSearch"} {
 		if h[i], err = fr.u32(what); err != nil {
-			return nil, err
+			return Options{}, err
 		}
 	}
 	seed, err := fr.u64("seed")
 	if err != nil {
-		return nil, err
+		return Options{}, err
 	}
 	ratio, err := fr.u64("tombstone ratio")
 	if err != nil {
-		return nil, err
+		return Options{}, err
 	}
 	o := Options{M: int(h[0]), EfConstruction: int(h[1]), EfSearch: int(h[2]), Seed: int64(seed), MaxTombstoneRatio: math.Float64frombits(ratio)}
 	if o.M < 2 || o.EfConstruction < 1 || o.EfSearch < 1 || o.Seed == 0 || o.MaxTombstoneRatio <= 0 {
-		return nil, corruptf("options %+v: want every field set", o)
+		return Options{}, corruptf("options %+v: want every field set", o)
 	}
 	if err := o.Validate(); err != nil {
-		return nil, corruptf("%v", err)
+		return Options{}, corruptf("%v", err)
 	}
+	return o, nil
+}
+
+// graphCounts is the HNSW header after the options: what the arrays that
+// follow must agree with.
+type graphCounts struct {
+	nodes, live, entry, upperLen uint32
+	maxLevel                     int
+}
+
+func readCounts(fr *frameReader) (graphCounts, error) {
 	var nodes, live, maxLevel, entry, upperLen uint32
 	for _, p := range []struct {
 		v    *uint32
 		what string
 	}{{&nodes, "node count"}, {&live, "live count"}, {&maxLevel, "max level"}, {&entry, "entry point"}, {&upperLen, "upper layer size"}} {
+		var err error
 		if *p.v, err = fr.u32(p.what); err != nil {
-			return nil, err
+			return graphCounts{}, err
 		}
 	}
 	if nodes > maxReadNode || live > nodes {
-		return nil, corruptf("%d live of %d nodes", live, nodes)
+		return graphCounts{}, corruptf("%d live of %d nodes", live, nodes)
 	}
-	g := &HNSW{dim: dim}
-	g.init(o.withDefaults())
-	g.rng = rand.New(rand.NewPCG(uint64(o.Seed), uint64(nodes)))
-	n := int(nodes)
+	return graphCounts{nodes: nodes, live: live, entry: entry, upperLen: upperLen, maxLevel: int(int32(maxLevel))}, nil
+}
+
+// readArrays reads the per-node arrays into g and returns the tombstone
+// flags, which checkNodes validates.
+func (g *HNSW) readArrays(fr *frameReader, h graphCounts) (dead []uint8, err error) {
+	n := int(h.nodes)
 	if g.ids, err = readArray[uint32](fr, n, "ids"); err != nil {
 		return nil, err
 	}
 	if g.levels, err = readArray[uint8](fr, n, "levels"); err != nil {
 		return nil, err
 	}
-	dead, err := readArray[uint8](fr, n, "tombstones")
-	if err != nil {
+	if dead, err = readArray[uint8](fr, n, "tombstones"); err != nil {
 		return nil, err
 	}
 	if err := g.readLayer0(fr, n); err != nil {
 		return nil, err
 	}
-	if g.upper, err = readArray[uint32](fr, int(upperLen), "upper links"); err != nil {
+	if g.upper, err = readArray[uint32](fr, int(h.upperLen), "upper links"); err != nil {
 		return nil, err
 	}
-	if err := fr.end(); err != nil {
-		return nil, err
-	}
+	return dead, fr.end()
+}
 
-	// Check the structure so that a search can trust it.
+// checkNodes fills the tombstones, the live id map and each node's offset
+// into the upper lists, checking that no id is live twice, levels are in
+// range, and the upper lists hold exactly what the levels need.
+func (g *HNSW) checkNodes(dead []uint8, h graphCounts) error {
+	n := len(g.ids)
 	g.dead = make([]bool, n)
 	g.upperOff = make([]uint32, n)
-	g.slots = make(map[uint32]uint32, live)
-	top, off := -1, 0
+	g.slots = make(map[uint32]uint32, h.live)
+	off := 0
 	for s := range n {
 		switch dead[s] {
 		case 0:
 			id := g.ids[s]
 			if prev, dup := g.slots[id]; dup {
-				return nil, corruptf("id %d is live in nodes %d and %d", id, prev, s)
+				return corruptf("id %d is live in nodes %d and %d", id, prev, s)
 			}
 			g.slots[id] = uint32(s)
 		case 1:
 			g.dead[s] = true
 			g.nDead++
 		default:
-			return nil, corruptf("node %d: tombstone flag %d, want 0 or 1", s, dead[s])
+			return corruptf("node %d: tombstone flag %d, want 0 or 1", s, dead[s])
 		}
 		lv := int(g.levels[s])
 		if lv > maxLevelCap {
-			return nil, corruptf("node %d: level %d exceeds %d", s, lv, maxLevelCap)
+			return corruptf("node %d: level %d exceeds %d", s, lv, maxLevelCap)
 		}
-		top = max(top, lv)
 		if lv > 0 {
 			g.upperOff[s] = uint32(off)
 			off += lv * (g.m + 1)
-			if off > int(upperLen) {
-				return nil, corruptf("upper links hold %d entries, levels need more", upperLen)
+			if off > int(h.upperLen) {
+				return corruptf("upper links hold %d entries, levels need more", h.upperLen)
 			}
 		}
 	}
-	if off != int(upperLen) {
-		return nil, corruptf("upper links hold %d entries, levels need %d", upperLen, off)
+	if off != int(h.upperLen) {
+		return corruptf("upper links hold %d entries, levels need %d", h.upperLen, off)
 	}
-	if len(g.slots) != int(live) {
-		return nil, corruptf("%d live nodes, header says %d", len(g.slots), live)
+	if len(g.slots) != int(h.live) {
+		return corruptf("%d live nodes, header says %d", len(g.slots), h.live)
 	}
-	g.maxLevel = int(int32(maxLevel))
+	return nil
+}
+
+// checkEntry sets the top layer and entry point from the header after
+// checking them against the levels: the entry is a node on the top layer.
+func (g *HNSW) checkEntry(h graphCounts) error {
+	top := -1
+	for _, lv := range g.levels {
+		top = max(top, int(lv))
+	}
+	g.maxLevel = h.maxLevel
 	if g.maxLevel != top {
-		return nil, corruptf("max level %d, levels say %d", g.maxLevel, top)
+		return corruptf("max level %d, levels say %d", g.maxLevel, top)
 	}
-	if n > 0 {
-		if entry >= nodes || int(g.levels[entry]) != top {
-			return nil, corruptf("entry point %d is not a node on the top layer %d", entry, top)
+	if len(g.ids) > 0 {
+		if h.entry >= h.nodes || int(g.levels[h.entry]) != top {
+			return corruptf("entry point %d is not a node on the top layer %d", h.entry, top)
 		}
-		g.entry = entry
+		g.entry = h.entry
 	}
-	for s := range n {
+	return nil
+}
+
+// checkLinks checks every upper list's count and that every neighbour is a
+// node present on that layer. (readLayer0 checked the layer-0 counts.)
+func (g *HNSW) checkLinks() error {
+	nodes := uint32(len(g.ids))
+	for s := range nodes {
 		for l := 0; l <= int(g.levels[s]); l++ {
 			if l > 0 {
-				if c := int(g.list(uint32(s), l)[0]); c > g.m {
-					return nil, corruptf("node %d layer %d: %d neighbours exceeds the maximum", s, l, c)
+				if c := int(g.list(s, l)[0]); c > g.m {
+					return corruptf("node %d layer %d: %d neighbours exceeds the maximum", s, l, c)
 				}
 			}
-			for _, nb := range g.nbrs(uint32(s), l) {
+			for _, nb := range g.nbrs(s, l) {
 				if nb >= nodes || int(g.levels[nb]) < l {
-					return nil, corruptf("node %d layer %d: neighbour %d is not a node on that layer", s, l, nb)
+					return corruptf("node %d layer %d: neighbour %d is not a node on that layer", s, l, nb)
 				}
 			}
 		}
 	}
-	for s := range n {
-		if err := checkVectors(g.vec(uint32(s)), dim); err != nil {
-			return nil, err
-		}
-	}
-	return g, nil
+	return nil
 }
 
 // readLayer0 reads n vectors and then n layer-0 lists (count, then m0

@@ -33,9 +33,9 @@ const nStripes = 1 << 12
 //
 // HNSW is safe for concurrent use. Searches share a read lock and run in
 // parallel. Add, AddBatch, Delete and Compact take the write lock: a search
-// waits for at most the one write in progress (one insert is ~0.1–1 ms, a
-// batch or a Compact much longer). To rebuild a large index while serving,
-// build a new one and swap it in.
+// waits for at most the one write in progress (an Add links one node; a
+// batch or a Compact links every node it holds, which takes far longer). To
+// rebuild a large index while serving, build a new one and swap it in.
 type HNSW struct {
 	mu sync.RWMutex
 

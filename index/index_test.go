@@ -107,84 +107,97 @@ func TestDeleteAndUpdate(t *testing.T) {
 	n := small(2000)
 	data := clustered(n, dim, 11, 12)
 	bothKinds(t, dim, data, func(t *testing.T, x graphIndex) {
-		// Delete: a deleted id is never returned, and searches still
-		// return k results.
-		deleted := map[uint32]bool{}
-		for id := uint32(0); id < uint32(n); id += 3 {
-			if !x.Delete(id) {
-				t.Fatalf("Delete(%d) = false, want true", id)
-			}
-			deleted[id] = true
+		live := checkDeletes(t, x, data, dim, k)
+		checkUpdate(t, x, data, dim, k, live)
+	})
+}
+
+// checkDeletes deletes every third id of data: a deleted id is never
+// returned, and searches still return k results. It returns the live count.
+func checkDeletes(t *testing.T, x graphIndex, data []float32, dim, k int) int {
+	t.Helper()
+	n := len(data) / dim
+	deleted := map[uint32]bool{}
+	for id := uint32(0); id < uint32(n); id += 3 {
+		if !x.Delete(id) {
+			t.Fatalf("Delete(%d) = false, want true", id)
 		}
-		if x.Delete(0) {
-			t.Errorf("second Delete(0) = true, want false")
-		}
-		if want := n - len(deleted); x.Len() != want {
-			t.Errorf("Len() = %d, want %d", x.Len(), want)
-		}
-		if x.Contains(0) || !x.Contains(1) {
-			t.Errorf("Contains(0), Contains(1) = %v, %v; want false, true", x.Contains(0), x.Contains(1))
-		}
-		if _, ok := x.Vector(0); ok {
-			t.Errorf("Vector(0) of a deleted id: ok = true")
-		}
-		for i := 0; i < 100; i++ {
-			q := data[i*dim : (i+1)*dim] // many queries hit a deleted vector exactly
-			got, err := x.Search(q, k, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != k {
-				t.Fatalf("Search after deletes: %d results, want %d", len(got), k)
-			}
-			for _, r := range got {
-				if deleted[r.ID] {
-					t.Fatalf("Search returned deleted id %d", r.ID)
-				}
-			}
-		}
-		// Update: id 1 moves to the vector of (deleted) id 0's neighbourhood
-		// opposite; searching the new vector finds id 1 first, the old
-		// vector no longer finds it at score 1.
-		old, _ := x.Vector(1)
-		nv := make([]float32, dim)
-		for i := range nv {
-			nv[i] = -old[i] + 0.01*float32(i)
-		}
-		if err := x.Add(1, nv); err != nil {
-			t.Fatal(err)
-		}
-		if want := n - len(deleted); x.Len() != want {
-			t.Errorf("Len() after update = %d, want %d", x.Len(), want)
-		}
-		got, err := x.Search(nv, 1, nil)
+		deleted[id] = true
+	}
+	if x.Delete(0) {
+		t.Errorf("second Delete(0) = true, want false")
+	}
+	if want := n - len(deleted); x.Len() != want {
+		t.Errorf("Len() = %d, want %d", x.Len(), want)
+	}
+	if x.Contains(0) || !x.Contains(1) {
+		t.Errorf("Contains(0), Contains(1) = %v, %v; want false, true", x.Contains(0), x.Contains(1))
+	}
+	if _, ok := x.Vector(0); ok {
+		t.Errorf("Vector(0) of a deleted id: ok = true")
+	}
+	for i := 0; i < 100; i++ {
+		q := data[i*dim : (i+1)*dim] // many queries hit a deleted vector exactly
+		got, err := x.Search(q, k, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(got) != 1 || got[0].ID != 1 || got[0].Score < 0.9999 {
-			t.Errorf("Search(new vector of 1) = %v, want id 1 with score ≈ 1", got)
+		if len(got) != k {
+			t.Fatalf("Search after deletes: %d results, want %d", len(got), k)
 		}
-		got, _ = x.Search(old, k, nil)
 		for _, r := range got {
-			if r.ID == 1 {
-				t.Errorf("Search(old vector of 1) still returns id 1: %v", got)
+			if deleted[r.ID] {
+				t.Fatalf("Search returned deleted id %d", r.ID)
 			}
 		}
-		v, _ := x.Vector(1)
-		want := slices.Clone(nv)
-		normalizeInto(want, nv, dim)
-		if !slices.Equal(v, want) {
-			t.Errorf("Vector(1) = %v, want %v", v, want)
+	}
+	return n - len(deleted)
+}
+
+// checkUpdate moves id 1 to a new vector and re-adds deleted id 0.
+func checkUpdate(t *testing.T, x graphIndex, data []float32, dim, k, live int) {
+	t.Helper()
+	// Update: id 1 moves to the vector of (deleted) id 0's neighbourhood
+	// opposite; searching the new vector finds id 1 first, the old
+	// vector no longer finds it at score 1.
+	old, _ := x.Vector(1)
+	nv := make([]float32, dim)
+	for i := range nv {
+		nv[i] = -old[i] + 0.01*float32(i)
+	}
+	if err := x.Add(1, nv); err != nil {
+		t.Fatal(err)
+	}
+	if x.Len() != live {
+		t.Errorf("Len() after update = %d, want %d", x.Len(), live)
+	}
+	got, err := x.Search(nv, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].ID != 1 || got[0].Score < 0.9999 {
+		t.Errorf("Search(new vector of 1) = %v, want id 1 with score ≈ 1", got)
+	}
+	got, _ = x.Search(old, k, nil)
+	for _, r := range got {
+		if r.ID == 1 {
+			t.Errorf("Search(old vector of 1) still returns id 1: %v", got)
 		}
-		// Re-adding a deleted id brings it back.
-		if err := x.Add(0, data[:dim]); err != nil {
-			t.Fatal(err)
-		}
-		got, _ = x.Search(data[:dim], 1, nil)
-		if len(got) != 1 || got[0].ID != 0 {
-			t.Errorf("Search after re-adding 0 = %v, want id 0 first", got)
-		}
-	})
+	}
+	v, _ := x.Vector(1)
+	want := slices.Clone(nv)
+	normalizeInto(want, nv, dim)
+	if !slices.Equal(v, want) {
+		t.Errorf("Vector(1) = %v, want %v", v, want)
+	}
+	// Re-adding a deleted id brings it back.
+	if err := x.Add(0, data[:dim]); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = x.Search(data[:dim], 1, nil)
+	if len(got) != 1 || got[0].ID != 0 {
+		t.Errorf("Search after re-adding 0 = %v, want id 0 first", got)
+	}
 }
 
 // TestDeleteAllThenAdd: new nodes must stay reachable when every node
