@@ -254,8 +254,9 @@ func fieldName(f field) string {
 }
 
 // Map turns the values of the row on the given line (1-based) into a
-// Record. A row that cannot become a valid track or interaction gives a
-// *RowError naming the source, the line and the reason.
+// Record. A row that cannot become a track or interaction that
+// soundalike.CheckTrack accepts gives a *RowError naming the source, the
+// line, the column and the reason.
 func (m *Mapper) Map(line int, values []string) (Record, error) {
 	return m.mapRow(Record{Source: m.source, Line: line}, values)
 }
@@ -345,6 +346,8 @@ func (m *Mapper) mapRow(rec Record, values []string) (Record, error) {
 			case err != nil:
 				return fail("%s: %q is not a number", name, clip(s))
 			}
+			// Checked as read: the typed field may not hold the
+			// value (Set rounds a key of 5.5).
 			if err := soundalike.ValidateFeature(i, v); err != nil {
 				return fail("%s", err)
 			}
@@ -377,7 +380,7 @@ func (m *Mapper) mapRow(rec Record, values []string) (Record, error) {
 				t.Subgenres = oneOrList(v, &r.subgnre)
 			}
 		}
-		if err := t.Validate(); err != nil {
+		if err := soundalike.CheckTrack(t); err != nil {
 			return fail("%s", err)
 		}
 		rec.Track = t

@@ -152,8 +152,8 @@ func TestTracksAndInteractions(t *testing.T) {
 				t.Errorf("PutInteraction #%d = %v, %v, want %v", i, got, err, in.want)
 			}
 		}
-		if _, err := tx.PutInteraction("u1", "zzz", "play", 1); !errors.Is(err, storage.ErrUnknownTrack) {
-			t.Errorf("PutInteraction(unknown track) error = %v, want ErrUnknownTrack", err)
+		if _, err := tx.PutInteraction("u1", "zzz", "play", 1); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("PutInteraction(unknown track) error = %v, want ErrNotFound", err)
 		}
 		return nil
 	})

@@ -14,17 +14,17 @@ import (
 // buffered and flushed in key order (at commit and before any scan), and
 // every read in between must see them.
 //
-// With a tiny BulkAfter every few writes spill into the staging bucket and
-// commit (bulk.go): the same model must hold, in every round.
+// With a tiny WriteBuffer every few writes are staged in the staging bucket and
+// commit (staging.go): the same model must hold, in every round.
 func TestWritesMatchModel(t *testing.T) {
-	for _, bulkAfter := range []int{0, 2 << 10} {
-		t.Run(fmt.Sprintf("BulkAfter=%d", bulkAfter), func(t *testing.T) {
-			db, err := storage.Open(filepath.Join(t.TempDir(), "m.db"), &storage.Options{NoSync: true, BulkAfter: bulkAfter})
+	for _, writeBuffer := range []int{0, 2 << 10} {
+		t.Run(fmt.Sprintf("WriteBuffer=%d", writeBuffer), func(t *testing.T) {
+			db, err := storage.Open(filepath.Join(t.TempDir(), "m.db"), &storage.Options{NoSync: true, WriteBuffer: writeBuffer})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer db.Close()
-			writesMatchModel(t, db, bulkAfter > 0)
+			writesMatchModel(t, db, writeBuffer > 0)
 		})
 	}
 }
@@ -41,16 +41,16 @@ func writesMatchModel(t *testing.T, db *storage.DB, staged bool) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	id := func() string { return fmt.Sprintf("t%02d", rng.IntN(40)) }
 
-	spilled := 0 // rounds that staged (a round whose first scan came before its first spill does not)
+	stagedRounds := 0 // rounds that staged (a round whose first scan came before its first staged flush does not)
 	defer func() {
-		if staged && spilled < 15 {
-			t.Errorf("%d of 30 rounds staged with a tiny BulkAfter", spilled)
+		if staged && stagedRounds < 15 {
+			t.Errorf("%d of 30 rounds staged with a tiny WriteBuffer", stagedRounds)
 		}
 	}()
 	for round := range 30 {
-		spills := 0
+		flushes := 0
 		err := db.Update(func(tx *storage.Tx) error {
-			defer func() { spills = tx.Spills() }()
+			defer func() { flushes = tx.StagedFlushes() }()
 			tx.NewSource()
 			seen := map[string]int{} // occurrences in this source
 			for range 200 {
@@ -133,8 +133,8 @@ func writesMatchModel(t *testing.T, db *storage.DB, staged bool) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if spills > 0 {
-			spilled++
+		if flushes > 0 {
+			stagedRounds++
 		}
 		db.View(func(tx *storage.Tx) error {
 			total := 0

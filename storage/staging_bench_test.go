@@ -15,11 +15,11 @@ import (
 // inserted before an uncommitted copy of the bucket (one node, shifted at
 // every put) took 5.9 s here instead of 2.1.
 func BenchmarkStagedInteractionLog(b *testing.B) {
-	for _, bulkAfter := range []int{-1, 8 << 20} {
-		b.Run(fmt.Sprintf("BulkAfter=%d", bulkAfter), func(b *testing.B) {
+	for _, writeBuffer := range []int{-1, 8 << 20} {
+		b.Run(fmt.Sprintf("WriteBuffer=%d", writeBuffer), func(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
-				db, err := storage.Open(filepath.Join(b.TempDir(), "p.db"), &storage.Options{NoSync: true, BulkAfter: bulkAfter})
+				db, err := storage.Open(filepath.Join(b.TempDir(), "p.db"), &storage.Options{NoSync: true, WriteBuffer: writeBuffer})
 				if err != nil {
 					b.Fatal(err)
 				}
