@@ -25,6 +25,9 @@ type Record struct {
 	Interaction *soundalike.Interaction
 
 	row *row // the memory Track and Interaction point into, for Recycle
+	// checked is the track the Mapper passed through soundalike.CheckTrack,
+	// which Run then need not check again.
+	checked *soundalike.Track
 }
 
 // RowError is one rejected row: where it was and why. It is what import
@@ -365,7 +368,7 @@ func put(sum *Summary, rec Record, sink Sink, noInteractions bool) error {
 		}
 		return nil // an interaction, and NoInteractions
 	}
-	if reason := checkRecord(rec.Track, in); reason != "" {
+	if reason := checkRecord(rec.Track, rec.Track != rec.checked, in); reason != "" {
 		reject(reason)
 		return nil
 	}
@@ -397,9 +400,10 @@ func put(sum *Summary, rec Record, sink Sink, noInteractions bool) error {
 }
 
 // checkRecord returns why a row of track t and interaction in (either may
-// be nil, not both) is rejected, or "".
-func checkRecord(t *soundalike.Track, in *soundalike.Interaction) string {
-	if t != nil {
+// be nil, not both) is rejected, or "". checkTrack is false for a track
+// that the Mapper has checked.
+func checkRecord(t *soundalike.Track, checkTrack bool, in *soundalike.Interaction) string {
+	if t != nil && checkTrack {
 		if err := soundalike.CheckTrack(t); err != nil {
 			return err.Error()
 		}

@@ -383,7 +383,7 @@ func (m *Mapper) mapRow(rec Record, values []string) (Record, error) {
 		if err := soundalike.CheckTrack(t); err != nil {
 			return fail("%s", err)
 		}
-		rec.Track = t
+		rec.Track, rec.checked = t, t
 	}
 
 	if m.col[fUser] >= 0 {

@@ -27,6 +27,7 @@ import (
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/ingest"
+	"github.com/audotics/soundalike/internal/pgarray"
 )
 
 // DefaultTracksQuery reads the app's tracks with their audio features. The
@@ -578,7 +579,7 @@ func (s *Source) mapRow(p *phase, row string, ends []int) (rec ingest.Record, ke
 			if v == "" { // NULL
 				break
 			}
-			elems, err := parseTextArray(v)
+			elems, err := pgarray.Parse(v)
 			if err != nil {
 				return ingest.Record{}, true, &ingest.RowError{File: p.source, Row: rowID, Reason: fmt.Sprintf("%s: %v", c.name, err)}
 			}

@@ -147,7 +147,7 @@ func Open(path string, opts *Options) (*DB, error) {
 	}
 	exists := statErr == nil
 	if !exists && o.ReadOnly {
-		return nil, fmt.Errorf("open %s: %w there yet: run `soundalike import` first", path, ErrNoDatabase)
+		return nil, fmt.Errorf("open %s: %w there yet: a read-only open needs a database that an import has created", path, ErrNoDatabase)
 	}
 	if exists && st.IsDir() {
 		return nil, fmt.Errorf("open %s: is a directory, want a database file", path)

@@ -186,7 +186,7 @@ func (tx *Tx) ReadIndex(fn func(info IndexInfo, r io.Reader) error) error {
 	}
 	cb := tx.tx.Bucket(bucketIndexes).Bucket(u64key(info.ID)).Bucket(keyChunks)
 	if cb == nil {
-		return fmt.Errorf("index %d: no chunks: the stored index is corrupt; run `soundalike reindex --full`", info.ID)
+		return fmt.Errorf("index %d: no chunks: the stored index is corrupt: a full reindex rebuilds it", info.ID)
 	}
 	return fn(info, newChunkReader(cb))
 }
