@@ -23,7 +23,8 @@ func (tx *Tx) occurrenceScope() uint64 { return tx.scopeBase<<16 | tx.scope&0xff
 // file, or giving it twice, adds nothing, while a file that lists the same
 // interaction twice (the dev file has playlists listed under two genres,
 // without timestamps) stores it twice. added reports whether the count
-// grew. The track must be stored.
+// grew. user, track and action are non-empty and at most MaxKeyLen bytes
+// each. The track must be stored; otherwise the error wraps ErrNotFound.
 func (tx *Tx) PutInteraction(user, track, action string, unixNano int64) (added bool, err error) {
 	if user == "" || track == "" || action == "" {
 		return false, errors.New("put interaction: empty user, track or action")

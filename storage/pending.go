@@ -15,8 +15,8 @@ import (
 //     import neither copies them to grow nor pins the caller's strings
 //     (keys are the transaction arena's copies, set once).
 //
-// Fresh memory is what costs most here: on this kind of VM a page fault
-// costs microseconds.
+// Fresh memory is what costs most here (each new page is a page fault),
+// so the table and the chunks are allocated once and never copied.
 type pending[V any] struct {
 	seed   maphash.Seed
 	slots  []uint64 // 0: empty; else tag<<32 | entry index+1

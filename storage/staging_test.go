@@ -239,7 +239,7 @@ func TestStagedImportSerialisesWriters(t *testing.T) {
 }
 
 // TestStagedImportWritesInsideAScan: writes made in a scan's callback do
-// not commit under its cursor (they used to panic: "tx closed").
+// not commit under its cursor, which would panic ("tx closed").
 func TestStagedImportWritesInsideAScan(t *testing.T) {
 	db := openStaging(t, filepath.Join(t.TempDir(), "scan.db"), 16<<10)
 	defer db.Close()

@@ -47,9 +47,10 @@ func (tx *Tx) Track(id string) (node uint32, data []byte, ok bool) {
 	return binary.BigEndian.Uint32(v[8:12]), v[trackHeader:], true
 }
 
-// PutTrack stores data as the track id. A new track gets the next node id;
-// a known one keeps its node. When data equals what is stored nothing is
-// written and changed is false.
+// PutTrack stores data as the track id, which is non-empty and at most
+// MaxKeyLen bytes. A new track gets the next node id; a known one keeps
+// its node. When data equals what is stored nothing is written and
+// changed is false.
 func (tx *Tx) PutTrack(id string, data []byte) (node uint32, added, changed bool, err error) {
 	if id == "" {
 		return 0, false, false, errors.New("put track: empty id")
