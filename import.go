@@ -66,9 +66,10 @@ const MaxKeyLen = storage.MaxKeyLen
 // CheckTrack reports why an import refuses t, or nil when it accepts it:
 // a track id of at most MaxKeyLen bytes without NUL bytes, features in
 // their ranges (Track.Validate) and sane metadata. It is the one
-// validation of an imported track: ImportTx.PutTrack calls it, and so does
-// ingest.Run before it stores a row. The error names the field and what is
-// accepted.
+// validation of an imported track: ImportTx.PutTrack calls it, and so do
+// ingest's Mapper and ingest.Run, so that a bad row is rejected on its
+// own (see docs/architecture.md, "The import path"). The error names the
+// field and what is accepted.
 func CheckTrack(t *Track) error {
 	if err := t.Validate(); err != nil {
 		return err
@@ -181,7 +182,7 @@ func union(a, b []string) []string {
 
 // Reserve prepares the transaction for about rows more rows (an estimate;
 // more or fewer are fine): ingest.Run calls it when the source's size is
-// known, so the write buffers are sized once instead of growing.
+// known, so the write buffer's tables are sized once instead of growing.
 func (tx *ImportTx) Reserve(rows int) { tx.tx.Reserve(rows, rows) }
 
 // BeginSource marks the start of another file or query in this import:

@@ -120,7 +120,7 @@ type sourceBeginner interface {
 }
 
 // reserver is implemented by sinks that can prepare for a number of rows
-// (the Engine's import transaction sizes its buffers): Run calls Reserve
+// (the Engine's import transaction sizes its write buffer): Run calls Reserve
 // once, with the rows still to come estimated from the source's size, when
 // it has one.
 type reserver interface {
