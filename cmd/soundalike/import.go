@@ -56,16 +56,8 @@ func (f *importFlags) addBufferFlags(fs *flag.FlagSet, stderr io.Writer) {
 	})
 }
 
-func runImport(ctx context.Context, args []string, stdio stdio) error {
-	var f importFlags
-	fs := newFlagSet("import", stdio, &f.db)
-	fs.BoolVar(&f.strict, "strict", false, "write nothing if any row is rejected")
-	fs.BoolVar(&f.noInteractions, "no-interactions", false, "import tracks only, ignoring user columns")
-	fs.BoolVar(&f.asJSON, "json", false, "print the summary as JSON")
-	f.addBufferFlags(fs, stdio.err)
-	pg := addPostgresFlags(fs) // import_postgres.go
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `Usage: soundalike import [--db PATH] [--strict] [--no-interactions] [--json] [--buffer-mib MiB] FILE...
+// importUsage is import's help text, before its flags.
+const importUsage = `Usage: soundalike import [--db PATH] [--strict] [--no-interactions] [--json] [--buffer-mib MiB] FILE...
        soundalike import [--db PATH] [--strict] [--no-interactions] [--json] [--buffer-mib MiB] --postgres [URL]
                          [--tracks-query SQL] [--interactions-query SQL] [--actions LIST]
 
@@ -85,7 +77,18 @@ $DATABASE_URL when none is given): "Track" joined with "TrackFeatures", then
 "TrackInteraction" (or the older "UserInteraction") filtered to --actions.
 Rejected rows are listed with their id. The password is never printed.
 
-`)
+`
+
+func runImport(ctx context.Context, args []string, stdio stdio) error {
+	var f importFlags
+	fs := newFlagSet("import", stdio, &f.db)
+	fs.BoolVar(&f.strict, "strict", false, "write nothing if any row is rejected")
+	fs.BoolVar(&f.noInteractions, "no-interactions", false, "import tracks only, ignoring user columns")
+	fs.BoolVar(&f.asJSON, "json", false, "print the summary as JSON")
+	f.addBufferFlags(fs, stdio.err)
+	pg := addPostgresFlags(fs) // import_postgres.go
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), importUsage)
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -105,10 +108,15 @@ Rejected rows are listed with their id. The password is never printed.
 	if fs.NArg() == 0 {
 		return usagef("import: no FILE given (give one or more CSV, TSV or JSON Lines files, or - for stdin)")
 	}
+	return importFiles(ctx, &f, fs.Args(), stdio)
+}
 
+// importFiles imports the named files in one transaction and prints the
+// summary.
+func importFiles(ctx context.Context, f *importFlags, names []string, stdio stdio) error {
 	// Open every file first: one whose columns cannot make tracks is
 	// refused before anything is written.
-	srcs, err := openSources(fs.Args(), stdio.in)
+	srcs, err := openSources(names, stdio.in)
 	defer func() {
 		for _, s := range srcs {
 			s.Close()
