@@ -1,6 +1,6 @@
-// Package ingest turns rows from files or databases into validated tracks
-// and interactions and hands them to a Sink (the storage package's import
-// transaction). File formats live here; the PostgreSQL source lives in
+// Package ingest turns rows from files or databases into tracks and
+// interactions checked by soundalike.CheckTrack and CheckInteraction, and
+// hands them to a Sink (the Engine's import transaction). File formats live here; the PostgreSQL source lives in
 // package postgres and reuses Mapper and Run.
 package ingest
 
@@ -158,7 +158,8 @@ func (s *Summary) reject(e *RowError) {
 	}
 }
 
-// Run reads src to the end, validates each record, and writes the good ones
+// Run reads src to the end, checks each record (soundalike.CheckTrack and
+// CheckInteraction), and writes the good ones
 // to sink: PutTrack for a record's track, then PutInteraction for its
 // interaction (unless NoInteractions). A rejected row (a *RowError from
 // src, a record that fails validation, an interaction whose track the sink
