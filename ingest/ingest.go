@@ -159,11 +159,10 @@ func (s *Summary) reject(e *RowError) {
 }
 
 // Run reads src to the end, checks each record (soundalike.CheckTrack and
-// CheckInteraction), and writes the good ones
-// to sink: PutTrack for a record's track, then PutInteraction for its
-// interaction (unless NoInteractions). A rejected row (a *RowError from
-// src, a record that fails validation, an interaction whose track the sink
-// does not know) is counted and the first MaxErrors are kept; reading goes
+// CheckInteraction), and writes the good ones to sink: PutTrack for a
+// record's track, then PutInteraction for its interaction (unless
+// NoInteractions). A rejected row (a *RowError from src, a record that
+// fails a check, an interaction whose track the sink does not know) is counted and the first MaxErrors are kept; reading goes
 // on. Any other error from src or sink stops Run, which returns the summary
 // so far and the error; so does ctx being done.
 //
