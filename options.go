@@ -33,7 +33,7 @@ type Options struct {
 	// it goes (the file grows by a copy of the catalogue meanwhile) and
 	// switches them in at the end, still all or nothing. It bounds the
 	// buffer, not the process, whose peak is several times larger (see
-	// docs/architecture.md, "The import path"). Default
+	// docs/architecture.md, "The database"). Default
 	// DefaultImportBuffer; negative: never stage.
 	ImportBuffer int
 	// ImportMemory is the former name of ImportBuffer, used when
