@@ -60,10 +60,10 @@ func Open(path string, opts *Options) (*Engine, error) {
 
 func (e *Engine) openDB(readOnly bool) (*storage.DB, error) {
 	return storage.Open(e.path, &storage.Options{
-		Timeout:   e.opts.LockTimeout,
-		ReadOnly:  readOnly,
-		NoSync:    e.opts.NoSync,
-		BulkAfter: e.opts.ImportMemory,
+		Timeout:     e.opts.LockTimeout,
+		ReadOnly:    readOnly,
+		NoSync:      e.opts.NoSync,
+		WriteBuffer: e.opts.ImportBuffer,
 	})
 }
 

@@ -1,11 +1,16 @@
 package soundalike
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/audotics/soundalike/storage"
+)
 
 // Sentinel errors, checked with errors.Is.
 var (
-	// ErrNotFound: the track is not in the catalogue.
-	ErrNotFound = errors.New("track not found")
+	// ErrNotFound: the track is not in the catalogue. It is
+	// storage.ErrNotFound, the one "unknown track" error of every layer.
+	ErrNotFound = storage.ErrNotFound
 	// ErrNoModel: no model has been trained yet; run `soundalike train`.
 	ErrNoModel = errors.New("no model: run `soundalike train` first")
 	// ErrNoIndex: no index has been built yet; run `soundalike reindex`.

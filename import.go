@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/audotics/soundalike/storage"
 )
@@ -57,16 +59,76 @@ func (e *Engine) Import(ctx context.Context, fn func(tx *ImportTx) error) error 
 	return err
 }
 
+// MaxKeyLen is the longest track id, user or action an import accepts, in
+// bytes: they are database keys (storage.MaxKeyLen).
+const MaxKeyLen = storage.MaxKeyLen
+
+// CheckTrack reports why an import refuses t, or nil when it accepts it:
+// a track id of at most MaxKeyLen bytes without NUL bytes, features in
+// their ranges (Track.Validate) and sane metadata. It is the one
+// validation of an imported track: ImportTx.PutTrack calls it, and so do
+// ingest's Mapper and ingest.Run, so that a bad row is rejected on its
+// own (see docs/architecture.md, "The import path"). The error names the
+// field and what is accepted.
+func CheckTrack(t *Track) error {
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	return checkKey("track id", string(t.ID))
+}
+
+// CheckInteraction reports why an import refuses in, or nil when it
+// accepts it: a user and a track id, and a user, track id and action of
+// at most MaxKeyLen bytes without NUL bytes (an empty action means
+// ActionPlay). It is the one validation of an imported interaction, called
+// by ImportTx.PutInteraction and ingest.Run. Whether the track is stored
+// is checked when the interaction is written (ErrNotFound).
+func CheckInteraction(in *Interaction) error {
+	switch {
+	case in.User == "":
+		return errors.New("interaction: missing user")
+	case in.Track == "":
+		return errors.New("interaction: missing track id")
+	}
+	for _, f := range [...]struct{ what, s string }{{"user", in.User}, {"track id", string(in.Track)}, {"action", in.Action}} {
+		if err := checkKey(f.what, f.s); err != nil {
+			return fmt.Errorf("interaction: %w", err)
+		}
+	}
+	return nil
+}
+
+// checkKey refuses a value that cannot be part of a database key: more
+// than MaxKeyLen bytes, or a NUL byte.
+func checkKey(what, s string) error {
+	if len(s) > MaxKeyLen {
+		return fmt.Errorf("%s is %d bytes long; at most %d are accepted", what, len(s), MaxKeyLen)
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return fmt.Errorf("%s %q contains a NUL byte", what, clip(s))
+	}
+	return nil
+}
+
+// clip shortens a value quoted in an error message.
+func clip(s string) string {
+	if len(s) <= 40 {
+		return s
+	}
+	cut := 40
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…(" + strconv.Itoa(len(s)) + " bytes)"
+}
+
 // PutTrack inserts t, or updates the stored track with the same id: its
 // features and the metadata t gives are replaced, genres and subgenres
 // accumulate. It reports whether the track was new and whether anything
-// changed. Invalid tracks are refused with an error naming the field.
+// changed. A track CheckTrack refuses is refused with its error.
 func (tx *ImportTx) PutTrack(t *Track) (added, changed bool, err error) {
-	if err := t.Validate(); err != nil {
-		return false, false, fmt.Errorf("track %q: %w", t.ID, err)
-	}
-	if err := checkText("track id", string(t.ID)); err != nil {
-		return false, false, err
+	if err := CheckTrack(t); err != nil {
+		return false, false, fmt.Errorf("track %q: %w", clip(string(t.ID)), err)
 	}
 	merged := *t
 	if _, old, ok := tx.tx.Track(string(t.ID)); ok {
@@ -120,7 +182,7 @@ func union(a, b []string) []string {
 
 // Reserve prepares the transaction for about rows more rows (an estimate;
 // more or fewer are fine): ingest.Run calls it when the source's size is
-// known, so the write buffers are sized once instead of growing.
+// known, so the write buffer's tables are sized once instead of growing.
 func (tx *ImportTx) Reserve(rows int) { tx.tx.Reserve(rows, rows) }
 
 // BeginSource marks the start of another file or query in this import:
@@ -131,10 +193,11 @@ func (tx *ImportTx) BeginSource() { tx.tx.NewSource() }
 // PutInteraction stores an interaction. Identical interactions (same user,
 // track, action and time) are counted: the stored count is the most times
 // one source (file or query) held it, so importing the same rows again, in
-// this import or a later one, adds nothing. The track must already be stored; otherwise
-// the error wraps ErrNotFound.
+// this import or a later one, adds nothing. An interaction
+// CheckInteraction refuses is refused with its error. The track must
+// already be stored; otherwise the error wraps ErrNotFound.
 func (tx *ImportTx) PutInteraction(in *Interaction) (added bool, err error) {
-	if err := checkText("user", in.User); err != nil {
+	if err := CheckInteraction(in); err != nil {
 		return false, err
 	}
 	action := in.Action
@@ -146,8 +209,8 @@ func (tx *ImportTx) PutInteraction(in *Interaction) (added bool, err error) {
 		ts = in.Time.UnixNano()
 	}
 	added, err = tx.tx.PutInteraction(in.User, string(in.Track), action, ts)
-	if errors.Is(err, storage.ErrUnknownTrack) {
-		return false, fmt.Errorf("interaction of user %q: track %q: %w", in.User, in.Track, ErrNotFound)
+	if errors.Is(err, ErrNotFound) {
+		return false, fmt.Errorf("interaction of user %q: track %q: %w", clip(in.User), in.Track, ErrNotFound)
 	}
 	return added, err
 }
@@ -156,16 +219,6 @@ func (tx *ImportTx) PutInteraction(in *Interaction) (added bool, err error) {
 // from the index.
 func (tx *ImportTx) DeleteTrack(id TrackID) (bool, error) {
 	return tx.tx.DeleteTrack(string(id))
-}
-
-func checkText(what, s string) error {
-	if s == "" {
-		return fmt.Errorf("missing %s", what)
-	}
-	if strings.IndexByte(s, 0) >= 0 {
-		return fmt.Errorf("%s %q contains a NUL byte", what, s)
-	}
-	return nil
 }
 
 func unixNanoTime(ts int64) time.Time {

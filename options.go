@@ -27,22 +27,33 @@ type Options struct {
 	Detached bool
 	// NoSync skips fsync on commit. For tests and benchmarks only.
 	NoSync bool
-	// ImportMemory bounds what an import buffers in memory, in bytes. A
-	// larger import stages its writes in the database file as it goes
-	// (the file grows by a copy of the catalogue meanwhile) and switches
-	// them in at the end, still all or nothing. Default
-	// DefaultImportMemory; negative: never stage.
+	// ImportBuffer is the size in bytes of an import's write buffer,
+	// which holds its writes until they are written in key order. An
+	// import whose writes outgrow it stages them in the database file as
+	// it goes (the file grows by a copy of the catalogue meanwhile) and
+	// switches them in at the end, still all or nothing. It bounds the
+	// buffer, not the process, whose peak is several times larger (see
+	// docs/architecture.md, "The database"). Default
+	// DefaultImportBuffer; negative: never stage.
+	ImportBuffer int
+	// ImportMemory is the former name of ImportBuffer, used when
+	// ImportBuffer is zero.
+	//
+	// Deprecated: use ImportBuffer.
 	ImportMemory int
 }
 
-// DefaultImportMemory is Options.ImportMemory's default: 128 MiB (the dev
-// file ten times over, 257,620 rows, imports below it; a million rows of
-// it do not).
-const DefaultImportMemory = storage.DefaultBulkAfter
+// DefaultImportBuffer is Options.ImportBuffer's default, 128 MiB.
+const DefaultImportBuffer = storage.DefaultWriteBuffer
 
-// minImportMemory is the smallest ImportMemory: below it an import would
+// DefaultImportMemory is the former name of DefaultImportBuffer.
+//
+// Deprecated: use DefaultImportBuffer.
+const DefaultImportMemory = DefaultImportBuffer
+
+// minImportBuffer is the smallest ImportBuffer: below it an import would
 // commit every few rows.
-const minImportMemory = 64 << 10
+const minImportBuffer = 64 << 10
 
 // DefaultOptions returns the defaults, a fresh copy each call.
 func DefaultOptions() *Options {
@@ -58,8 +69,12 @@ func (o *Options) withDefaults() (Options, error) {
 	if out.LockTimeout < 0 {
 		errs = append(errs, fmt.Errorf("LockTimeout %v: must not be negative", out.LockTimeout))
 	}
-	if out.ImportMemory > 0 && out.ImportMemory < minImportMemory {
-		errs = append(errs, fmt.Errorf("ImportMemory %d: want at least %d (64 KiB), 0 for the default, or negative to never stage", out.ImportMemory, minImportMemory))
+	bufferField := "ImportBuffer"
+	if out.ImportBuffer == 0 && out.ImportMemory != 0 {
+		out.ImportBuffer, bufferField = out.ImportMemory, "ImportMemory"
+	}
+	if out.ImportBuffer > 0 && out.ImportBuffer < minImportBuffer {
+		errs = append(errs, fmt.Errorf("%s %d: want at least %d (64 KiB), 0 for the default, or negative to never stage", bufferField, out.ImportBuffer, minImportBuffer))
 	}
 	if out.LockTimeout == 0 {
 		out.LockTimeout = time.Second

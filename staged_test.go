@@ -45,13 +45,13 @@ func importSample(t *testing.T, opts *soundalike.Options, files ...string) (*sou
 }
 
 // TestStagedImportMatchesInMemory: an import whose buffers are too small
-// for it (ImportMemory 64 KiB: it stages its writes in the file dozens of
+// for it (ImportBuffer 64 KiB: it stages its writes in the file dozens of
 // times) stores exactly what an import held in memory stores, and reports
 // the same counts.
 func TestStagedImportMatchesInMemory(t *testing.T) {
 	files := []string{"testdata/spotify_sample.csv", "testdata/plays.csv", "testdata/spotify_sample.csv"}
 	mem, memSum := importSample(t, &soundalike.Options{NoSync: true}, files...)
-	staged, stagedSum := importSample(t, &soundalike.Options{NoSync: true, ImportMemory: 64 << 10}, files...)
+	staged, stagedSum := importSample(t, &soundalike.Options{NoSync: true, ImportBuffer: 64 << 10}, files...)
 	if diff := cmp.Diff(memSum, stagedSum); diff != "" {
 		t.Errorf("summary (-in memory +staged):\n%s", diff)
 	}
@@ -75,16 +75,16 @@ func TestStagedImportMatchesInMemory(t *testing.T) {
 	}
 }
 
-// TestStagedImportMemoryIsBounded: with ImportMemory set, the live heap
+// TestStagedImportMemoryIsBounded: with ImportBuffer set, the live heap
 // of an import stays flat as its rows grow (three times the rows, less
 // than twice the heap plus 1 MiB: the samples land at different points
-// of a spill), where an import held in memory grows with them.
+// of a staged flush), where an import held in memory grows with them.
 func TestStagedImportMemoryIsBounded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("imports 60,000 rows")
 	}
-	peak := func(budget, rows int) uint64 {
-		eng, err := soundalike.Open(filepath.Join(t.TempDir(), "m.db"), &soundalike.Options{NoSync: true, ImportMemory: budget})
+	peak := func(buffer, rows int) uint64 {
+		eng, err := soundalike.Open(filepath.Join(t.TempDir(), "m.db"), &soundalike.Options{NoSync: true, ImportBuffer: buffer})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -115,7 +115,7 @@ func TestStagedImportMemoryIsBounded(t *testing.T) {
 	}
 	small, staged, inMemory := peak(1<<20, 20000), peak(1<<20, 60000), peak(-1, 60000)
 	mib := func(b uint64) float64 { return float64(b) / (1 << 20) }
-	t.Logf("live heap during the import: 60,000 rows in memory %.1f MiB; staged with a 1 MiB budget: 20,000 rows %.1f MiB, 60,000 rows %.1f MiB",
+	t.Logf("live heap during the import: 60,000 rows in memory %.1f MiB; staged with a 1 MiB write buffer: 20,000 rows %.1f MiB, 60,000 rows %.1f MiB",
 		mib(inMemory), mib(small), mib(staged))
 	if staged*5/2 > inMemory || staged > 2*small+1<<20 {
 		t.Errorf("staged import's live heap: %.1f MiB for 60,000 rows, %.1f MiB for 20,000 (in memory: %.1f MiB): want it flat, and a third of the in-memory import's",
@@ -140,11 +140,20 @@ func maxU(a, b uint64) uint64 {
 	return b
 }
 
-// TestImportMemoryTooSmall: a budget that would commit every few rows is
-// refused, naming the option.
-func TestImportMemoryTooSmall(t *testing.T) {
-	_, err := soundalike.Open(filepath.Join(t.TempDir(), "x.db"), &soundalike.Options{ImportMemory: 100})
-	if err == nil || !strings.Contains(err.Error(), "ImportMemory 100") {
-		t.Errorf("Open with ImportMemory 100: %v, want an error naming it", err)
+// TestImportBufferTooSmall: a write buffer that would commit every few
+// rows is refused, naming the option given (the deprecated ImportMemory
+// still counts).
+func TestImportBufferTooSmall(t *testing.T) {
+	for _, tt := range []struct {
+		opts soundalike.Options
+		want string
+	}{
+		{soundalike.Options{ImportBuffer: 100}, "ImportBuffer 100"},
+		{soundalike.Options{ImportMemory: 100}, "ImportMemory 100"},
+	} {
+		_, err := soundalike.Open(filepath.Join(t.TempDir(), "x.db"), &tt.opts)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Open(%+v) = %v, want an error naming %s", tt.opts, err, tt.want)
+		}
 	}
 }

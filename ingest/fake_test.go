@@ -98,7 +98,7 @@ func equalTracks(a, b *soundalike.Track) bool {
 
 func (s *fakeSink) PutInteraction(in *soundalike.Interaction) (bool, error) {
 	if _, ok := s.db.tracks[in.Track]; !ok {
-		return false, ingest.ErrUnknownTrack
+		return false, soundalike.ErrNotFound
 	}
 	k := interactionKey{in.User, string(in.Track), in.Action, in.Time}
 	s.seen[k]++

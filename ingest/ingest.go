@@ -1,6 +1,6 @@
-// Package ingest turns rows from files or databases into validated tracks
-// and interactions and hands them to a Sink (the storage package's import
-// transaction). File formats live here; the PostgreSQL source lives in
+// Package ingest turns rows from files or databases into tracks and
+// interactions checked by soundalike.CheckTrack and CheckInteraction, and
+// hands them to a Sink (the Engine's import transaction). File formats live here; the PostgreSQL source lives in
 // package postgres and reuses Mapper and Run.
 package ingest
 
@@ -25,6 +25,9 @@ type Record struct {
 	Interaction *soundalike.Interaction
 
 	row *row // the memory Track and Interaction point into, for Recycle
+	// checked is the track the Mapper passed through soundalike.CheckTrack,
+	// which Run then need not check again.
+	checked *soundalike.Track
 }
 
 // RowError is one rejected row: where it was and why. It is what import
@@ -69,7 +72,8 @@ type Sink interface {
 	// changed.
 	PutTrack(t *soundalike.Track) (added, changed bool, err error)
 	// PutInteraction stores an interaction once: re-importing it adds
-	// nothing. It fails with ErrUnknownTrack when the track is not stored.
+	// nothing. It fails with an error wrapping soundalike.ErrNotFound when
+	// the track is not stored; Run rejects that row.
 	PutInteraction(in *soundalike.Interaction) (added bool, err error)
 }
 
@@ -85,11 +89,6 @@ type Summary struct {
 
 // MaxErrors is how many row errors a Summary keeps.
 const MaxErrors = 100
-
-// ErrUnknownTrack is what Sink.PutInteraction returns (possibly wrapped)
-// for an interaction whose track is not stored; Run rejects that row. It is
-// soundalike.ErrNotFound, which the Engine's import transaction wraps.
-var ErrUnknownTrack = soundalike.ErrNotFound
 
 // Options control Run. The zero value (or nil) imports tracks and
 // interactions without progress reports.
@@ -121,7 +120,7 @@ type sourceBeginner interface {
 }
 
 // reserver is implemented by sinks that can prepare for a number of rows
-// (the Engine's import transaction sizes its buffers): Run calls Reserve
+// (the Engine's import transaction sizes its write buffer): Run calls Reserve
 // once, with the rows still to come estimated from the source's size, when
 // it has one.
 type reserver interface {
@@ -159,11 +158,11 @@ func (s *Summary) reject(e *RowError) {
 	}
 }
 
-// Run reads src to the end, validates each record, and writes the good ones
-// to sink: PutTrack for a record's track, then PutInteraction for its
-// interaction (unless NoInteractions). A rejected row (a *RowError from
-// src, a record that fails validation, an interaction whose track the sink
-// does not know) is counted and the first MaxErrors are kept; reading goes
+// Run reads src to the end, checks each record (soundalike.CheckTrack and
+// CheckInteraction), and writes the good ones to sink: PutTrack for a
+// record's track, then PutInteraction for its interaction (unless
+// NoInteractions). A rejected row (a *RowError from src, a record that
+// fails a check, an interaction whose track the sink does not know) is counted and the first MaxErrors are kept; reading goes
 // on. Any other error from src or sink stops Run, which returns the summary
 // so far and the error; so does ctx being done.
 //
@@ -351,7 +350,10 @@ func (rd *readAhead) stop() {
 }
 
 // put validates and stores one record, counting it in sum. It returns an
-// error only for a sink failure.
+// error only for a sink failure. Tracks and interactions are validated by
+// soundalike.CheckTrack and CheckInteraction, the checks the Engine's
+// import transaction makes; they run here first so that a row whose
+// interaction is refused is rejected whole, its track included.
 func put(sum *Summary, rec Record, sink Sink, noInteractions bool) error {
 	reject := func(reason string) {
 		sum.reject(&RowError{File: rec.Source, Line: rec.Line, Row: rec.RowID, Reason: reason})
@@ -364,39 +366,11 @@ func put(sum *Summary, rec Record, sink Sink, noInteractions bool) error {
 		if rec.Interaction == nil {
 			reject("row has neither a track nor an interaction")
 		}
+		return nil // an interaction, and NoInteractions
+	}
+	if reason := checkRecord(rec.Track, rec.Track != rec.checked, in); reason != "" {
+		reject(reason)
 		return nil
-	}
-	if t := rec.Track; t != nil {
-		if err := t.Validate(); err != nil {
-			reject(err.Error())
-			return nil
-		}
-		if err := checkKey("track id", string(t.ID)); err != nil {
-			reject(err.Error())
-			return nil
-		}
-	}
-	if in != nil {
-		switch {
-		case in.User == "":
-			reject("interaction: missing user")
-			return nil
-		case in.Track == "":
-			reject("interaction: missing track id")
-			return nil
-		case checkKey("user", in.User) != nil:
-			reject("interaction: " + checkKey("user", in.User).Error())
-			return nil
-		case checkKey("track id", string(in.Track)) != nil:
-			reject("interaction: " + checkKey("track id", string(in.Track)).Error())
-			return nil
-		case len(in.Action) > MaxKeyLen:
-			reject(fmt.Sprintf("interaction: action is %d bytes long; at most %d are accepted", len(in.Action), MaxKeyLen))
-			return nil
-		case rec.Track != nil && in.Track != rec.Track.ID:
-			reject(fmt.Sprintf("interaction is for track %q but the row's track is %q", in.Track, rec.Track.ID))
-			return nil
-		}
 	}
 	if t := rec.Track; t != nil {
 		added, changed, err := sink.PutTrack(t)
@@ -413,7 +387,7 @@ func put(sum *Summary, rec Record, sink Sink, noInteractions bool) error {
 	if in != nil {
 		added, err := sink.PutInteraction(in)
 		switch {
-		case errors.Is(err, ErrUnknownTrack):
+		case errors.Is(err, soundalike.ErrNotFound):
 			reject(fmt.Sprintf("track %q is not in the catalogue: import its features first", in.Track))
 			return nil
 		case err != nil:
@@ -425,21 +399,24 @@ func put(sum *Summary, rec Record, sink Sink, noInteractions bool) error {
 	return nil
 }
 
-// MaxKeyLen is the longest track id, user or action Run accepts, in bytes.
-// They are database keys, and bbolt refuses keys over 32 KiB at commit,
-// which would fail the whole import instead of one row.
-const MaxKeyLen = 1024
-
-// checkKey rejects an id that cannot be a database key: NUL bytes (the
-// storage key encoding) or more than MaxKeyLen bytes.
-func checkKey(what, s string) error {
-	if len(s) > MaxKeyLen {
-		return fmt.Errorf("%s is %d bytes long; at most %d are accepted", what, len(s), MaxKeyLen)
+// checkRecord returns why a row of track t and interaction in (either may
+// be nil, not both) is rejected, or "". checkTrack is false for a track
+// that the Mapper has checked.
+func checkRecord(t *soundalike.Track, checkTrack bool, in *soundalike.Interaction) string {
+	if t != nil && checkTrack {
+		if err := soundalike.CheckTrack(t); err != nil {
+			return err.Error()
+		}
 	}
-	if strings.IndexByte(s, 0) >= 0 {
-		return fmt.Errorf("%s %q contains a NUL byte", what, clip(s))
+	if in != nil {
+		if err := soundalike.CheckInteraction(in); err != nil {
+			return err.Error()
+		}
+		if t != nil && in.Track != t.ID {
+			return fmt.Sprintf("interaction is for track %q but the row's track is %q", in.Track, t.ID)
+		}
 	}
-	return nil
+	return ""
 }
 
 // where names a record's position for an error message.

@@ -254,8 +254,9 @@ func fieldName(f field) string {
 }
 
 // Map turns the values of the row on the given line (1-based) into a
-// Record. A row that cannot become a valid track or interaction gives a
-// *RowError naming the source, the line and the reason.
+// Record. A row that cannot become a track or interaction that
+// soundalike.CheckTrack accepts gives a *RowError naming the source, the
+// line, the column and the reason.
 func (m *Mapper) Map(line int, values []string) (Record, error) {
 	return m.mapRow(Record{Source: m.source, Line: line}, values)
 }
@@ -285,127 +286,168 @@ func (m *Mapper) Recycle(rec Record) {
 }
 
 func (m *Mapper) mapRow(rec Record, values []string) (Record, error) {
-	fail := func(format string, a ...any) (Record, error) {
-		return Record{}, &RowError{File: rec.Source, Line: rec.Line, Row: rec.RowID, Reason: fmt.Sprintf(format, a...)}
+	fail := func(err error) (Record, error) {
+		return Record{}, &RowError{File: rec.Source, Line: rec.Line, Row: rec.RowID, Reason: err.Error()}
 	}
 	if len(values) != len(m.columns) {
-		return fail("row has %d fields, the header has %d", len(values), len(m.columns))
+		return fail(fmt.Errorf("row has %d fields, the header has %d", len(values), len(m.columns)))
 	}
-	// text returns the trimmed value of field f, or "" when there is no
-	// such column; ok is false when the value is not valid UTF-8.
-	text := func(f field) (string, bool) {
-		i := m.col[f]
-		if i < 0 {
-			return "", true
-		}
-		v := strings.TrimSpace(values[i])
-		return v, utf8.ValidString(v)
-	}
-	badText := func(f field) (Record, error) {
-		return fail("%s: invalid UTF-8 (text must be UTF-8 encoded)", m.columns[m.col[f]])
-	}
-
-	var r *row
-	if n := len(m.free); n > 0 {
-		r, m.free = m.free[n-1], m.free[:n-1]
-		*r = row{}
-	} else {
-		r = new(row)
-	}
+	r := m.newRow()
 	rec.row = r
-	id, ok := text(m.idField)
-	if !ok {
-		return badText(m.idField)
+	id, err := m.readID(values, r)
+	if err != nil {
+		return fail(err)
 	}
-	id = trackID(id)
-	if id == "" {
-		return fail("missing track id (column %s is empty)", m.columns[m.col[m.idField]])
+	if !m.opts.InteractionsOnly {
+		if err := m.readTrack(values, id, r); err != nil {
+			return fail(err)
+		}
+		rec.Track, rec.checked = &r.track, &r.track
+	}
+	if m.col[fUser] >= 0 {
+		in, err := m.readInteraction(values, id, r)
+		if err != nil {
+			return fail(err)
+		}
+		rec.Interaction = in
+	}
+	return rec, nil
+}
+
+// newRow returns a recycled row, cleared, or a new one.
+func (m *Mapper) newRow() *row {
+	if n := len(m.free); n > 0 {
+		r := m.free[n-1]
+		m.free = m.free[:n-1]
+		*r = row{}
+		return r
+	}
+	return new(row)
+}
+
+// text returns the trimmed value of field f, or "" when there is no such
+// column; it fails when the value is not valid UTF-8.
+func (m *Mapper) text(values []string, f field) (string, error) {
+	i := m.col[f]
+	if i < 0 {
+		return "", nil
+	}
+	v := strings.TrimSpace(values[i])
+	if !utf8.ValidString(v) {
+		return "", fmt.Errorf("%s: invalid UTF-8 (text must be UTF-8 encoded)", m.columns[i])
+	}
+	return v, nil
+}
+
+// readID returns the row's track id, and sets r's Spotify id when the
+// row has one besides.
+func (m *Mapper) readID(values []string, r *row) (string, error) {
+	id, err := m.text(values, m.idField)
+	if err != nil {
+		return "", err
+	}
+	if id = trackID(id); id == "" {
+		return "", fmt.Errorf("missing track id (column %s is empty)", m.columns[m.col[m.idField]])
 	}
 	if m.idField == fTrackID && m.col[fSpotifyID] >= 0 {
-		sid, ok := text(fSpotifyID)
-		if !ok {
-			return badText(fSpotifyID)
+		sid, err := m.text(values, fSpotifyID)
+		if err != nil {
+			return "", err
 		}
 		if sid = trackID(sid); sid != id {
 			r.track.SpotifyID = sid
 		}
 	}
+	return id, nil
+}
 
-	if !m.opts.InteractionsOnly {
-		t := &r.track
-		t.ID = soundalike.TrackID(id)
-		for i := range soundalike.NumFeatures {
-			c := m.col[fFeature+field(i)]
-			s := values[c]
-			name := soundalike.FeatureNames[i]
-			v, err := parseNumber(s)
-			switch {
-			case err != nil && strings.TrimSpace(s) == "":
-				return fail("%s: missing value", name)
-			case err != nil:
-				return fail("%s: %q is not a number", name, clip(s))
-			}
-			if err := soundalike.ValidateFeature(i, v); err != nil {
-				return fail("%s", err)
-			}
-			t.Features.Set(i, v)
-		}
-		var err error
-		if t.Popularity, err = m.wholeNumber(values, fPopularity, false); err != nil {
-			return fail("%s", err)
-		}
-		if t.DurationMS, err = m.wholeNumber(values, fDuration, true); err != nil {
-			return fail("%s", err)
-		}
-		for _, f := range [...]field{fName, fArtists, fAlbum, fRelease, fGenre, fSubgenre} {
-			v, ok := text(f)
-			if !ok {
-				return badText(f)
-			}
-			switch f {
-			case fName:
-				t.Name = v
-			case fArtists:
-				t.Artists = oneOrList(v, &r.artist)
-			case fAlbum:
-				t.Album = v
-			case fRelease:
-				t.ReleaseDate = releaseDate(v)
-			case fGenre:
-				t.Genres = oneOrList(v, &r.genre)
-			case fSubgenre:
-				t.Subgenres = oneOrList(v, &r.subgnre)
-			}
-		}
-		if err := t.Validate(); err != nil {
-			return fail("%s", err)
-		}
-		rec.Track = t
+// readTrack reads the row's track into r.track and checks it with
+// soundalike.CheckTrack.
+func (m *Mapper) readTrack(values []string, id string, r *row) error {
+	t := &r.track
+	t.ID = soundalike.TrackID(id)
+	if err := m.readFeatures(values, &t.Features); err != nil {
+		return err
 	}
-
-	if m.col[fUser] >= 0 {
-		user, ok := text(fUser)
-		if !ok {
-			return badText(fUser)
+	var err error
+	if t.Popularity, err = m.wholeNumber(values, fPopularity, false); err != nil {
+		return err
+	}
+	if t.DurationMS, err = m.wholeNumber(values, fDuration, true); err != nil {
+		return err
+	}
+	for _, f := range [...]field{fName, fArtists, fAlbum, fRelease, fGenre, fSubgenre} {
+		v, err := m.text(values, f)
+		if err != nil {
+			return err
 		}
-		if user == "" && m.opts.InteractionsOnly {
-			return fail("missing user (column %s is empty)", m.columns[m.col[fUser]])
-		}
-		if user != "" {
-			action, ok := text(fAction)
-			if !ok {
-				return badText(fAction)
-			}
-			ts, _ := text(fTime)
-			when, err := ParseTime(ts)
-			if err != nil {
-				return fail("%s: %s", m.columns[m.col[fTime]], err)
-			}
-			r.in = soundalike.Interaction{User: user, Track: soundalike.TrackID(id), Action: CanonicalAction(action), Time: when}
-			rec.Interaction = &r.in
+		switch f {
+		case fName:
+			t.Name = v
+		case fArtists:
+			t.Artists = oneOrList(v, &r.artist)
+		case fAlbum:
+			t.Album = v
+		case fRelease:
+			t.ReleaseDate = releaseDate(v)
+		case fGenre:
+			t.Genres = oneOrList(v, &r.genre)
+		case fSubgenre:
+			t.Subgenres = oneOrList(v, &r.subgnre)
 		}
 	}
-	return rec, nil
+	return soundalike.CheckTrack(t)
+}
+
+// readFeatures reads the eleven audio features into f.
+func (m *Mapper) readFeatures(values []string, f *soundalike.Features) error {
+	for i := range soundalike.NumFeatures {
+		s := values[m.col[fFeature+field(i)]]
+		name := soundalike.FeatureNames[i]
+		v, err := parseNumber(s)
+		switch {
+		case err != nil && strings.TrimSpace(s) == "":
+			return fmt.Errorf("%s: missing value", name)
+		case err != nil:
+			return fmt.Errorf("%s: %q is not a number", name, clip(s))
+		}
+		// Checked as read: the typed field may not hold the value (Set
+		// rounds a key of 5.5).
+		if err := soundalike.ValidateFeature(i, v); err != nil {
+			return err
+		}
+		f.Set(i, v)
+	}
+	return nil
+}
+
+// readInteraction reads the row's interaction into r.in; nil when the
+// row has no user and may have none.
+func (m *Mapper) readInteraction(values []string, id string, r *row) (*soundalike.Interaction, error) {
+	user, err := m.text(values, fUser)
+	if err != nil {
+		return nil, err
+	}
+	if user == "" {
+		if m.opts.InteractionsOnly {
+			return nil, fmt.Errorf("missing user (column %s is empty)", m.columns[m.col[fUser]])
+		}
+		return nil, nil
+	}
+	action, err := m.text(values, fAction)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := m.text(values, fTime)
+	if err != nil {
+		return nil, err
+	}
+	when, err := ParseTime(ts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s", m.columns[m.col[fTime]], err)
+	}
+	r.in = soundalike.Interaction{User: user, Track: soundalike.TrackID(id), Action: CanonicalAction(action), Time: when}
+	return &r.in, nil
 }
 
 // oneOrList splits a list cell, storing a single element in *one to spare

@@ -464,7 +464,7 @@ func (s *memSink) PutTrack(t *soundalike.Track) (added, changed bool, err error)
 
 func (s *memSink) PutInteraction(in *soundalike.Interaction) (bool, error) {
 	if _, ok := s.tracks[in.Track]; !ok {
-		return false, ingest.ErrUnknownTrack
+		return false, soundalike.ErrNotFound
 	}
 	k := interactionKey{in.User, in.Track, in.Action, in.Time.UnixNano()}
 	if _, ok := s.interactions[k]; ok {

@@ -27,6 +27,7 @@ import (
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/ingest"
+	"github.com/audotics/soundalike/internal/pgarray"
 )
 
 // DefaultTracksQuery reads the app's tracks with their audio features. The
@@ -543,11 +544,26 @@ func (s *Source) read(ctx context.Context) {
 	}
 }
 
+// listFields are the track fields an array column sets element by
+// element.
+var listFields = [...]string{"artists", "genres", "subgenres"}
+
+// listField returns field's index in listFields, -1 when it is not one.
+func listField(field string) int {
+	for j, f := range listFields {
+		if f == field {
+			return j
+		}
+	}
+	return -1
+}
+
 // mapRow maps one row. keep is false for an interaction whose action is
 // filtered out.
 func (s *Source) mapRow(p *phase, row string, ends []int) (rec ingest.Record, keep bool, err error) {
 	vals := s.vals[:0]
-	var arrays [3][]string // artists, genres, subgenres
+	var arrays [len(listFields)][]string // the array columns' elements
+	var set [len(listFields)]bool        // which arrays a column gave
 	value := func(i int) string {
 		start := 0
 		if i > 0 {
@@ -578,17 +594,12 @@ func (s *Source) mapRow(p *phase, row string, ends []int) (rec ingest.Record, ke
 			if v == "" { // NULL
 				break
 			}
-			elems, err := parseTextArray(v)
+			elems, err := pgarray.Parse(v)
 			if err != nil {
 				return ingest.Record{}, true, &ingest.RowError{File: p.source, Row: rowID, Reason: fmt.Sprintf("%s: %v", c.name, err)}
 			}
-			switch c.field {
-			case "artists":
-				arrays[0] = elems
-			case "genres":
-				arrays[1] = elems
-			case "subgenres":
-				arrays[2] = elems
+			if j := listField(c.field); j >= 0 {
+				arrays[j], set[j] = elems, true
 			}
 			v = "" // set on the track below, element by element
 			if c.field == "" {
@@ -606,17 +617,10 @@ func (s *Source) mapRow(p *phase, row string, ends []int) (rec ingest.Record, ke
 		return ingest.Record{}, true, &ingest.RowError{File: p.source, Row: rowID, Reason: err.Error()}
 	}
 	if t := rec.Track; t != nil {
-		for i, c := range p.cols {
-			if c.kind != colArray || value(i) == "" {
-				continue
-			}
-			switch c.field {
-			case "artists":
-				t.Artists = arrays[0]
-			case "genres":
-				t.Genres = arrays[1]
-			case "subgenres":
-				t.Subgenres = arrays[2]
+		lists := [...]*[]string{&t.Artists, &t.Genres, &t.Subgenres}
+		for j := range set {
+			if set[j] {
+				*lists[j] = arrays[j]
 			}
 		}
 	}

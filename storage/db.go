@@ -13,12 +13,23 @@
 //	nodes         retired: node u32 → track id, written by the first
 //	              releases and never read; kept so that those files open
 //	deleted       node u32 → seq u64 (tombstones since the last reindex)
-//	interactions  uvarint-prefixed user, track, action + ts i64 → ""
+//	interactions  uvarint-prefixed user, track, action + ts i64 →
+//	              uvarints count, scope, seen (see encodeInteraction)
 //	users         user → interaction count (uvarint)
 //	models        version u64 → bucket {blob, meta}
 //	indexes       id u64 → bucket {meta, chunks: u32 → [crc32c u32][bytes]}
-//	import_staging  only during a large import (bulk.go): staged copies of
-//	              tracks, interactions and users; dropped when left behind
+//	import_staging  only while an import stages (staging.go): staged
+//	              copies of tracks, interactions and users; dropped when
+//	              left behind
+//
+// # Writes
+//
+// A write transaction (Update) buffers its writes to tracks, interactions
+// and users in a write buffer and writes them in key order at commit
+// (buffer.go). An import whose buffer outgrows Options.WriteBuffer stages
+// it: it flushes the buffer into copies of those buckets inside the file,
+// committing as it goes, and switches the copies in at the end, so that
+// it is still all or nothing (staging.go).
 //
 // Every committed write increments the generation, so a reader (a serving
 // process) can tell cheaply whether anything changed.
@@ -91,25 +102,26 @@ type Options struct {
 	Mode os.FileMode
 	// NoSync skips fsync on commit: for tests and benchmarks only.
 	NoSync bool
-	// BulkAfter is how many bytes an import's write buffers hold before the
-	// import stages its writes in the file (see bulk.go), which bounds its
-	// memory. Default DefaultBulkAfter; negative: never.
-	BulkAfter int
+	// WriteBuffer is the size in bytes of a write transaction's write
+	// buffer: an import whose buffered writes outgrow it stages them in
+	// the file (see staging.go). It bounds the buffer, not the process:
+	// bbolt's dirty pages, the merge at flush and the caller's own data
+	// come on top. Default DefaultWriteBuffer; negative: never stage.
+	WriteBuffer int
 }
 
-// DefaultBulkAfter is Options.BulkAfter's default: 128 MiB of buffered
-// writes: the dev file ten times over (257,620 rows) imports below it, a
-// million rows of it do not.
-const DefaultBulkAfter = 128 << 20
+// DefaultWriteBuffer is Options.WriteBuffer's default, 128 MiB: imports of
+// a few hundred thousand rows fit it and commit once; larger ones stage.
+const DefaultWriteBuffer = 128 << 20
 
 // DB is an open soundalike database. It is safe for concurrent use; bbolt
 // allows many readers and one writer at a time within the process, and one
 // writing process at a time across processes.
 type DB struct {
-	bolt      *bolt.DB
-	path      string
-	bulkAfter int // see Options.BulkAfter; ≤ 0: never
-	// writeMu serialises Update and WriteIndex: a staged import commits
+	bolt        *bolt.DB
+	path        string
+	writeBuffer int // see Options.WriteBuffer; ≤ 0: never stage
+	// writeMu serialises Update and WriteIndex: a staging import commits
 	// several bolt transactions, and another writer must not slip in
 	// between them.
 	writeMu sync.Mutex
@@ -135,7 +147,7 @@ func Open(path string, opts *Options) (*DB, error) {
 	}
 	exists := statErr == nil
 	if !exists && o.ReadOnly {
-		return nil, fmt.Errorf("open %s: %w there yet: run `soundalike import` first", path, ErrNoDatabase)
+		return nil, fmt.Errorf("open %s: %w there yet: a read-only open needs a database that an import has created", path, ErrNoDatabase)
 	}
 	if exists && st.IsDir() {
 		return nil, fmt.Errorf("open %s: is a directory, want a database file", path)
@@ -150,8 +162,7 @@ func Open(path string, opts *Options) (*DB, error) {
 		FreelistType: bolt.FreelistMapType,
 		// Map 256 MiB up front (address space, not file size): each time a
 		// write transaction outgrows the mapping, bbolt remaps and copies
-		// every key and value it holds in memory to the heap, which made
-		// a large import allocate ~70 objects a row.
+		// every key and value it holds in memory to the heap.
 		InitialMmapSize: 256 << 20,
 	})
 	if err != nil {
@@ -163,10 +174,10 @@ func Open(path string, opts *Options) (*DB, error) {
 		}
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	if o.BulkAfter == 0 {
-		o.BulkAfter = DefaultBulkAfter
+	if o.WriteBuffer == 0 {
+		o.WriteBuffer = DefaultWriteBuffer
 	}
-	db := &DB{bolt: bdb, path: path, bulkAfter: o.BulkAfter}
+	db := &DB{bolt: bdb, path: path, writeBuffer: o.WriteBuffer}
 	if err := db.init(o.ReadOnly); err != nil {
 		bdb.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -237,7 +248,7 @@ func (db *DB) init(readOnly bool) error {
 }
 
 // Close releases the database file and its lock. It waits for a write in
-// progress (a staged import releases bbolt's writer lock between its
+// progress (a staging import releases bbolt's writer lock between its
 // commits, and must not lose its file there).
 func (db *DB) Close() error {
 	db.writeMu.Lock()
@@ -255,8 +266,8 @@ func (db *DB) View(fn func(*Tx) error) error {
 
 // Update runs fn in a read-write transaction. If fn returns an error,
 // nothing it wrote is kept. On success the generation is incremented. An
-// import too large for its buffers commits several bolt transactions
-// under the hood (see bulk.go); it is still all or nothing. fn must not
+// import too large for its write buffer commits several bolt transactions
+// under the hood (see staging.go); it is still all or nothing. fn must not
 // hold a read transaction of the same database (View) while it writes.
 func (db *DB) Update(fn func(*Tx) error) error {
 	db.writeMu.Lock()
@@ -271,6 +282,7 @@ func (db *DB) update(fn func(*Tx) error) error {
 		return err
 	}
 	tx := &Tx{tx: btx, db: db, scopeBase: uint64(btx.ID())}
+	tx.buf.limit = db.writeBuffer
 	stop, committed := func() {}, false
 	defer func() {
 		stop()
@@ -282,9 +294,9 @@ func (db *DB) update(fn func(*Tx) error) error {
 		return err
 	}
 	if tx.err != nil {
-		return tx.err // a spill failed; fn may have gone on
+		return tx.err // a flush failed; fn may have gone on
 	}
-	n := tx.pendTracks.n + tx.pendInter.n
+	n := tx.buf.puts()
 	if err := tx.finish(); err != nil {
 		return err
 	}

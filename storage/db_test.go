@@ -152,8 +152,8 @@ func TestTracksAndInteractions(t *testing.T) {
 				t.Errorf("PutInteraction #%d = %v, %v, want %v", i, got, err, in.want)
 			}
 		}
-		if _, err := tx.PutInteraction("u1", "zzz", "play", 1); !errors.Is(err, storage.ErrUnknownTrack) {
-			t.Errorf("PutInteraction(unknown track) error = %v, want ErrUnknownTrack", err)
+		if _, err := tx.PutInteraction("u1", "zzz", "play", 1); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("PutInteraction(unknown track) error = %v, want ErrNotFound", err)
 		}
 		return nil
 	})
@@ -356,4 +356,34 @@ func TestCorruptIndexChunk(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "checksum mismatch") {
 		t.Fatalf("ReadIndex of corrupt chunk = %v, want a checksum error", err)
 	}
+}
+
+// TestFailedIndexWriteLeavesNoPending: a failed WriteIndex drops its
+// pending chunks at once, not only at the next writable Open.
+func TestFailedIndexWriteLeavesNoPending(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "fail.db")
+	db, err := storage.Open(path, &storage.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.WriteIndex([]byte("m"), 1, func(w io.Writer) error {
+		w.Write(bytes.Repeat([]byte{9}, storage.ChunkSize+5))
+		return errors.New("injected failure")
+	})
+	if err == nil {
+		t.Fatal("WriteIndex with a failing writer succeeded")
+	}
+	db.Close()
+	bdb, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bdb.Close()
+	bdb.View(func(tx *bolt.Tx) error {
+		n := tx.Bucket([]byte("indexes")).Stats().BucketN - 1 // itself
+		if n != 0 {
+			t.Errorf("%d buckets left in indexes after a failed write, want 0", n)
+		}
+		return nil
+	})
 }

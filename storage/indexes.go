@@ -39,6 +39,29 @@ type IndexInfo struct {
 func (db *DB) WriteIndex(meta []byte, catalogSeq uint64, write func(w io.Writer) error) (id uint64, err error) {
 	db.writeMu.Lock()
 	defer db.writeMu.Unlock()
+	pending, err := db.createPendingIndex()
+	if err != nil {
+		return 0, fmt.Errorf("write index: %w", err)
+	}
+	defer func() {
+		if err != nil { // drop the pending index now, not at the next Open
+			db.bolt.Update(func(btx *bolt.Tx) error {
+				return btx.Bucket(bucketIndexes).DeleteBucket(u64key(pending))
+			})
+		}
+	}()
+	id = pending
+	if err := db.writeIndexChunks(id, write); err != nil {
+		return 0, fmt.Errorf("write index: %w", err)
+	}
+	if err := db.update(func(tx *Tx) error { return tx.switchIndex(id, meta, catalogSeq) }); err != nil {
+		return 0, fmt.Errorf("write index: switch: %w", err)
+	}
+	return id, nil
+}
+
+// createPendingIndex commits the next index id's bucket, marked pending.
+func (db *DB) createPendingIndex() (id uint64, err error) {
 	err = db.bolt.Update(func(btx *bolt.Tx) error {
 		m := btx.Bucket(bucketMeta)
 		id = getU64(m, keyNextIndex) + 1
@@ -55,95 +78,91 @@ func (db *DB) WriteIndex(meta []byte, catalogSeq uint64, write func(w io.Writer)
 		_, err = b.CreateBucket(keyChunks)
 		return err
 	})
-	if err != nil {
-		return 0, fmt.Errorf("write index: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			db.bolt.Update(func(btx *bolt.Tx) error {
-				return btx.Bucket(bucketIndexes).DeleteBucket(u64key(id))
-			})
-		}
-	}()
+	return id, err
+}
 
-	type kv struct {
-		seq  uint32
-		data []byte
-	}
-	var batch []kv
+// indexChunk is one chunk of an index waiting for its batch's commit.
+type indexChunk struct {
+	seq  uint32
+	data []byte
+}
+
+// writeIndexChunks streams write's bytes into the chunks of pending index
+// id, committing a transaction every batchBytes.
+func (db *DB) writeIndexChunks(id uint64, write func(w io.Writer) error) error {
+	var batch []indexChunk
 	size := 0
-	commit := func() error {
-		if len(batch) == 0 {
+	w := &chunkWriter{put: func(seq uint32, chunk []byte) error {
+		batch = append(batch, indexChunk{seq, append([]byte(nil), chunk...)})
+		size += len(chunk)
+		if size < batchBytes {
 			return nil
 		}
-		err := db.bolt.Update(func(btx *bolt.Tx) error {
-			b := btx.Bucket(bucketIndexes).Bucket(u64key(id))
-			if b == nil || b.Get(keyPending) == nil {
-				return errIndexAbort
-			}
-			cb := b.Bucket(keyChunks)
-			cb.FillPercent = 1.0 // keys only ever increase
-			for _, c := range batch {
-				if err := cb.Put(u32key(c.seq), c.data); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+		err := db.putIndexChunks(id, batch)
 		batch, size = batch[:0], 0
 		return err
-	}
-	w := &chunkWriter{put: func(seq uint32, chunk []byte) error {
-		batch = append(batch, kv{seq, append([]byte(nil), chunk...)})
-		size += len(chunk)
-		if size >= batchBytes {
-			return commit()
-		}
-		return nil
 	}}
 	if err := write(w); err != nil {
-		return 0, fmt.Errorf("write index: %w", err)
+		return err
 	}
 	if err := w.Close(); err != nil {
-		return 0, fmt.Errorf("write index: %w", err)
+		return err
 	}
-	if err := commit(); err != nil {
-		return 0, fmt.Errorf("write index: %w", err)
+	return db.putIndexChunks(id, batch)
+}
+
+// putIndexChunks commits batch into the chunks of pending index id; it
+// fails with errIndexAbort when the index is no longer pending.
+func (db *DB) putIndexChunks(id uint64, batch []indexChunk) error {
+	if len(batch) == 0 {
+		return nil
 	}
-	err = db.update(func(tx *Tx) error {
-		btx := tx.tx
-		idx := btx.Bucket(bucketIndexes)
-		b := idx.Bucket(u64key(id))
-		if err := b.Put(keyMeta, meta); err != nil {
-			return err
+	return db.bolt.Update(func(btx *bolt.Tx) error {
+		b := btx.Bucket(bucketIndexes).Bucket(u64key(id))
+		if b == nil || b.Get(keyPending) == nil {
+			return errIndexAbort
 		}
-		if err := putU64(b, keyIndexSeq, catalogSeq); err != nil {
-			return err
-		}
-		if err := b.Delete(keyPending); err != nil {
-			return err
-		}
-		var old [][]byte
-		idx.ForEachBucket(func(k []byte) error {
-			if binary.BigEndian.Uint64(k) != id {
-				old = append(old, append([]byte(nil), k...))
-			}
-			return nil
-		})
-		for _, k := range old {
-			if err := idx.DeleteBucket(k); err != nil {
+		cb := b.Bucket(keyChunks)
+		cb.FillPercent = 1.0 // keys only ever increase
+		for _, c := range batch {
+			if err := cb.Put(u32key(c.seq), c.data); err != nil {
 				return err
 			}
 		}
-		if err := putU64(tx.meta(), keyCurrentIndex, id); err != nil {
+		return nil
+	})
+}
+
+// switchIndex makes pending index id current: it stores its metadata,
+// drops every other index and the tombstones up to catalogSeq.
+func (tx *Tx) switchIndex(id uint64, meta []byte, catalogSeq uint64) error {
+	idx := tx.tx.Bucket(bucketIndexes)
+	b := idx.Bucket(u64key(id))
+	if err := b.Put(keyMeta, meta); err != nil {
+		return err
+	}
+	if err := putU64(b, keyIndexSeq, catalogSeq); err != nil {
+		return err
+	}
+	if err := b.Delete(keyPending); err != nil {
+		return err
+	}
+	var old [][]byte
+	idx.ForEachBucket(func(k []byte) error {
+		if binary.BigEndian.Uint64(k) != id {
+			old = append(old, append([]byte(nil), k...))
+		}
+		return nil
+	})
+	for _, k := range old {
+		if err := idx.DeleteBucket(k); err != nil {
 			return err
 		}
-		return tx.clearDeleted(catalogSeq)
-	})
-	if err != nil {
-		return 0, fmt.Errorf("write index: switch: %w", err)
 	}
-	return id, nil
+	if err := putU64(tx.meta(), keyCurrentIndex, id); err != nil {
+		return err
+	}
+	return tx.clearDeleted(catalogSeq)
 }
 
 func (tx *Tx) clearDeleted(upTo uint64) error {
@@ -186,7 +205,7 @@ func (tx *Tx) ReadIndex(fn func(info IndexInfo, r io.Reader) error) error {
 	}
 	cb := tx.tx.Bucket(bucketIndexes).Bucket(u64key(info.ID)).Bucket(keyChunks)
 	if cb == nil {
-		return fmt.Errorf("index %d: no chunks: the stored index is corrupt; run `soundalike reindex --full`", info.ID)
+		return fmt.Errorf("index %d: no chunks: the stored index is corrupt: a full reindex rebuilds it", info.ID)
 	}
 	return fn(info, newChunkReader(cb))
 }

@@ -13,10 +13,10 @@ import (
 //     follows (an import's usual sequence) does not hash and probe again;
 //   - the table is 8 bytes a slot and the entries never move: a large
 //     import neither copies them to grow nor pins the caller's strings
-//     (keys are the transaction arena's copies, set once).
+//     (keys are the write buffer's arena copies, set once).
 //
-// Fresh memory is what costs most here: on this kind of VM a page fault
-// costs microseconds.
+// Fresh memory is what costs most here (each new page is a page fault),
+// so the table and the chunks are allocated once and never copied.
 type pending[V any] struct {
 	seed   maphash.Seed
 	slots  []uint64 // 0: empty; else tag<<32 | entry index+1

@@ -10,8 +10,8 @@ import (
 // startWriteback has the kernel start writing the file's dirty pages to
 // disk every millisecond while a commit writes the rest, as PostgreSQL's
 // *_flush_after and RocksDB's bytes_per_sync do: the commit's fdatasync
-// then waits only for the tail. On the dev import it takes 4 ms off a
-// 30 ms commit. stop ends it; errors only mean it did not help.
+// then waits only for the tail. stop ends it; errors only mean it did
+// not help.
 func startWriteback(path string) (stop func()) {
 	f, err := os.Open(path)
 	if err != nil {

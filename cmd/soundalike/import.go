@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/audotics/soundalike"
@@ -21,27 +24,41 @@ type importFlags struct {
 	strict         bool
 	noInteractions bool
 	asJSON         bool
-	memoryMiB      int
+	bufferMiB      int
+	// bufferFlag is the flag that set bufferMiB: --buffer-mib, or its
+	// deprecated alias --memory.
+	bufferFlag string
 }
 
 // engineOptions are the engine options the flags ask for.
 func (f *importFlags) engineOptions() *soundalike.Options {
 	o := soundalike.DefaultOptions()
-	o.ImportMemory = f.memoryMiB << 20
+	o.ImportBuffer = f.bufferMiB << 20
 	return o
 }
 
-func runImport(ctx context.Context, args []string, stdio stdio) error {
-	var f importFlags
-	fs := newFlagSet("import", stdio, &f.db)
-	fs.BoolVar(&f.strict, "strict", false, "write nothing if any row is rejected")
-	fs.BoolVar(&f.noInteractions, "no-interactions", false, "import tracks only, ignoring user columns")
-	fs.BoolVar(&f.asJSON, "json", false, "print the summary as JSON")
-	fs.IntVar(&f.memoryMiB, "memory", soundalike.DefaultImportMemory>>20, "MiB of writes to buffer in memory; a larger import stages them in the database file as it goes (still all or nothing)")
-	pg := addPostgresFlags(fs) // import_postgres.go
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `Usage: soundalike import [--db PATH] [--strict] [--no-interactions] [--json] [--memory MiB] FILE...
-       soundalike import [--db PATH] [--strict] [--no-interactions] [--json] [--memory MiB] --postgres [URL]
+// bufferMiBUsage documents --buffer-mib.
+const bufferMiBUsage = "size of the write buffer in MiB: an import whose writes outgrow it stages them in the database file as it goes (still all or nothing). It bounds the buffer, not the process, which peaks at several times it"
+
+// addBufferFlags binds --buffer-mib, and --memory, its deprecated alias,
+// to f.bufferMiB.
+func (f *importFlags) addBufferFlags(fs *flag.FlagSet, stderr io.Writer) {
+	f.bufferMiB, f.bufferFlag = soundalike.DefaultImportBuffer>>20, "--buffer-mib"
+	fs.IntVar(&f.bufferMiB, "buffer-mib", f.bufferMiB, bufferMiBUsage)
+	fs.Func("memory", "`MiB`: deprecated, the former name of --buffer-mib", func(s string) error {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return errors.New("want a whole number of MiB")
+		}
+		fmt.Fprintln(stderr, "import: --memory is deprecated: use --buffer-mib (it sizes the write buffer; the process peaks at several times it)")
+		f.bufferMiB, f.bufferFlag = n, "--memory"
+		return nil
+	})
+}
+
+// importUsage is import's help text, before its flags.
+const importUsage = `Usage: soundalike import [--db PATH] [--strict] [--no-interactions] [--json] [--buffer-mib MiB] FILE...
+       soundalike import [--db PATH] [--strict] [--no-interactions] [--json] [--buffer-mib MiB] --postgres [URL]
                          [--tracks-query SQL] [--interactions-query SQL] [--actions LIST]
 
 Imports CSV, TSV or JSON Lines files, each optionally gzip-compressed ("-" is
@@ -51,22 +68,34 @@ uri), the eleven Spotify audio features, metadata (track_name, track_artist,
 timestamp. A file of only a track id, a user, an action and a timestamp adds
 interactions to tracks already imported (earlier files of the same command
 count). Rejected rows are listed with file, line and reason; the exit code
-is then 1. The import is all or nothing; one larger than --memory stages
-its writes in the database file as it goes, which keeps its memory flat.
+is then 1. The import is all or nothing; one whose writes outgrow the write
+buffer (--buffer-mib) stages them in the database file as it goes, which
+keeps its memory flat.
 
 With --postgres, reads the app's PostgreSQL database instead (URL, or
 $DATABASE_URL when none is given): "Track" joined with "TrackFeatures", then
 "TrackInteraction" (or the older "UserInteraction") filtered to --actions.
 Rejected rows are listed with their id. The password is never printed.
 
-`)
+`
+
+func runImport(ctx context.Context, args []string, stdio stdio) error {
+	var f importFlags
+	fs := newFlagSet("import", stdio, &f.db)
+	fs.BoolVar(&f.strict, "strict", false, "write nothing if any row is rejected")
+	fs.BoolVar(&f.noInteractions, "no-interactions", false, "import tracks only, ignoring user columns")
+	fs.BoolVar(&f.asJSON, "json", false, "print the summary as JSON")
+	f.addBufferFlags(fs, stdio.err)
+	pg := addPostgresFlags(fs) // import_postgres.go
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), importUsage)
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if f.memoryMiB < 1 {
-		return usagef("import: --memory %d: want at least 1 (MiB)", f.memoryMiB)
+	if f.bufferMiB < 1 {
+		return usagef("import: %s %d: want at least 1 (MiB)", f.bufferFlag, f.bufferMiB)
 	}
 	if pg.given() {
 		return runImportPostgres(ctx, pg, fs, f.db, f.engineOptions(), f.strict, f.noInteractions, stdio, func(sum ingest.Summary, rolledBack bool) error {
@@ -79,10 +108,15 @@ Rejected rows are listed with their id. The password is never printed.
 	if fs.NArg() == 0 {
 		return usagef("import: no FILE given (give one or more CSV, TSV or JSON Lines files, or - for stdin)")
 	}
+	return importFiles(ctx, &f, fs.Args(), stdio)
+}
 
+// importFiles imports the named files in one transaction and prints the
+// summary.
+func importFiles(ctx context.Context, f *importFlags, names []string, stdio stdio) error {
 	// Open every file first: one whose columns cannot make tracks is
 	// refused before anything is written.
-	srcs, err := openSources(fs.Args(), stdio.in)
+	srcs, err := openSources(names, stdio.in)
 	defer func() {
 		for _, s := range srcs {
 			s.Close()

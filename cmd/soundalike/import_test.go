@@ -236,7 +236,7 @@ func TestImportUsage(t *testing.T) {
 func TestInfoNoDatabase(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "missing.db")
 	_, errOut, code := cli(t, "", "info", "--db", db)
-	if code != 1 || !strings.Contains(errOut, "run `soundalike import` first") {
+	if code != 1 || !strings.Contains(errOut, "a database that an import has created") {
 		t.Errorf("exit %d, stderr %q; want 1 and a hint to import", code, errOut)
 	}
 	if _, err := os.Stat(db); !errors.Is(err, os.ErrNotExist) {
@@ -295,26 +295,36 @@ func TestImportDevFile(t *testing.T) {
 	}
 }
 
-// TestImportMemoryFlag: --memory 1 makes the sample's import stage its
-// writes in the file, with the same result; --memory 0 is refused.
-func TestImportMemoryFlag(t *testing.T) {
+// TestImportBufferFlag: --buffer-mib 1 makes the sample's import stage its
+// writes in the file, with the same result; --memory, its deprecated
+// alias, does the same with a warning; 0 is refused, naming the flag.
+func TestImportBufferFlag(t *testing.T) {
 	dir := t.TempDir()
-	var infos [2]infoJSON
-	var outs [2]string
-	for i, mem := range []string{"128", "1"} {
-		db := filepath.Join(dir, mem+".db")
-		out, errOut, code := cli(t, "", "import", "--db", db, "--memory", mem, "--json", testdata+"spotify_sample.csv", testdata+"spotify_sample.csv")
+	var infos [3]infoJSON
+	var outs [3]string
+	for i, args := range [][]string{{"--buffer-mib", "128"}, {"--buffer-mib", "1"}, {"--memory", "1"}} {
+		db := filepath.Join(dir, args[0][2:]+args[1]+".db")
+		argv := append([]string{"import", "--db", db}, args...)
+		argv = append(argv, "--json", testdata+"spotify_sample.csv", testdata+"spotify_sample.csv")
+		out, errOut, code := cli(t, "", argv...)
 		if code != 0 {
-			t.Fatalf("import --memory %s: exit %d: %s %s", mem, code, out, errOut)
+			t.Fatalf("import %v: exit %d: %s %s", args, code, out, errOut)
+		}
+		if deprecated := strings.Contains(errOut, "--memory is deprecated: use --buffer-mib"); deprecated != (args[0] == "--memory") {
+			t.Errorf("import %v: stderr %q: want the deprecation warning only for --memory", args, errOut)
 		}
 		infos[i], outs[i] = info(t, db), out
 		infos[i].DB = ""
 	}
-	if infos[0] != infos[1] || outs[0] != outs[1] {
-		t.Errorf("--memory 1: %s, info %+v; --memory 128: %s, info %+v: want the same", outs[1], infos[1], outs[0], infos[0])
+	for i := 1; i < 3; i++ {
+		if infos[i] != infos[0] || outs[i] != outs[0] {
+			t.Errorf("import %d: %s, info %+v; --buffer-mib 128: %s, info %+v: want the same", i, outs[i], infos[i], outs[0], infos[0])
+		}
 	}
-	_, errOut, code := cli(t, "", "import", "--db", filepath.Join(dir, "x.db"), "--memory", "0", testdata+"spotify_sample.csv")
-	if code != 2 || !strings.Contains(errOut, "--memory 0: want at least 1") {
-		t.Errorf("--memory 0: exit %d, %q; want a usage error naming the flag", code, errOut)
+	for _, flag := range []string{"--buffer-mib", "--memory"} {
+		_, errOut, code := cli(t, "", "import", "--db", filepath.Join(dir, "x.db"), flag, "0", testdata+"spotify_sample.csv")
+		if code != 2 || !strings.Contains(errOut, flag+" 0: want at least 1") {
+			t.Errorf("%s 0: exit %d, %q; want a usage error naming the flag", flag, code, errOut)
+		}
 	}
 }

@@ -12,9 +12,9 @@ import (
 	"github.com/audotics/soundalike/storage"
 )
 
-func openBulk(t *testing.T, path string, bulkAfter int) *storage.DB {
+func openStaging(t *testing.T, path string, writeBuffer int) *storage.DB {
 	t.Helper()
-	db, err := storage.Open(path, &storage.Options{NoSync: true, BulkAfter: bulkAfter})
+	db, err := storage.Open(path, &storage.Options{NoSync: true, WriteBuffer: writeBuffer})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,16 +44,16 @@ func mustPutMany(t *testing.T, db *storage.DB, prefix string, n int) {
 	}
 }
 
-// TestStagedImportIsAllOrNothing: an import that spills into the staging
+// TestStagedImportIsAllOrNothing: an import that flushes into the staging
 // bucket and then fails leaves the catalogue as it was, and no staging
 // bucket behind; one that succeeds holds everything.
 func TestStagedImportIsAllOrNothing(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.db")
-	db := openBulk(t, path, 64<<10)
+	db := openStaging(t, path, 64<<10)
 	defer db.Close()
 	mustPutMany(t, db, "a", 100)
 	boom := errors.New("boom")
-	spills := 0
+	flushes := 0
 	err := db.Update(func(tx *storage.Tx) error {
 		if err := putMany(tx, "b", 5000); err != nil {
 			return err
@@ -61,11 +61,11 @@ func TestStagedImportIsAllOrNothing(t *testing.T) {
 		if _, err := tx.DeleteTrack("a00007"); err != nil {
 			return err
 		}
-		spills = tx.Spills()
+		flushes = tx.StagedFlushes()
 		return boom
 	})
-	if !errors.Is(err, boom) || spills == 0 {
-		t.Fatalf("failed import: err %v after %d spills, want boom after some", err, spills)
+	if !errors.Is(err, boom) || flushes == 0 {
+		t.Fatalf("failed import: err %v after %d flushes, want boom after some staged flushes", err, flushes)
 	}
 	db.View(func(tx *storage.Tx) error {
 		if got := tx.Counts(); got != (storage.Counts{Tracks: 100, Users: 1, Interactions: 100}) {
@@ -91,11 +91,11 @@ func TestStagedImportIsAllOrNothing(t *testing.T) {
 			return err
 		}
 		_, err := tx.DeleteTrack("a00007")
-		spills = tx.Spills()
+		flushes = tx.StagedFlushes()
 		return err
 	})
-	if err != nil || spills == 0 {
-		t.Fatalf("staged import: %v after %d spills", err, spills)
+	if err != nil || flushes == 0 {
+		t.Fatalf("staged import: %v after %d flushes", err, flushes)
 	}
 	db.View(func(tx *storage.Tx) error {
 		if got := tx.Counts(); got != (storage.Counts{Tracks: 5099, Users: 2, Interactions: 5100}) {
@@ -121,7 +121,7 @@ func TestStagedImportIsAllOrNothing(t *testing.T) {
 // process died mid-import) is dropped by the next writable Open.
 func TestStagingLeftByADeadProcess(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "d.db")
-	db := openBulk(t, path, 0)
+	db := openStaging(t, path, 0)
 	mustPutMany(t, db, "a", 10)
 	db.Close()
 	bdb, err := bolt.Open(path, 0o600, nil)
@@ -137,7 +137,7 @@ func TestStagingLeftByADeadProcess(t *testing.T) {
 		return b.Put([]byte("zz"), []byte("half an import"))
 	})
 	bdb.Close()
-	db = openBulk(t, path, 0)
+	db = openStaging(t, path, 0)
 	db.View(func(tx *storage.Tx) error {
 		if got := tx.Counts().Tracks; got != 10 {
 			t.Errorf("%d tracks, want 10", got)
@@ -152,7 +152,7 @@ func TestStagingLeftByADeadProcess(t *testing.T) {
 // scan flushed its buffers) cannot commit part of itself, so it keeps its
 // buffers in memory instead of staging, and a failure still undoes all.
 func TestNoStagingAfterOtherWrites(t *testing.T) {
-	db := openBulk(t, filepath.Join(t.TempDir(), "w.db"), 64<<10)
+	db := openStaging(t, filepath.Join(t.TempDir(), "w.db"), 64<<10)
 	defer db.Close()
 	err := db.Update(func(tx *storage.Tx) error {
 		if err := putMany(tx, "a", 10); err != nil {
@@ -164,8 +164,8 @@ func TestNoStagingAfterOtherWrites(t *testing.T) {
 		if err := putMany(tx, "b", 5000); err != nil {
 			return err
 		}
-		if n := tx.Spills(); n != 0 {
-			t.Errorf("%d spills after the transaction wrote", n)
+		if n := tx.StagedFlushes(); n != 0 {
+			t.Errorf("%d flushes after the transaction wrote", n)
 		}
 		return errors.New("boom")
 	})
@@ -199,7 +199,7 @@ func checkNoStaging(t *testing.T, path string) {
 // for a staged import, which commits several bolt transactions, instead of
 // slipping in between them and being overwritten by its final switch.
 func TestStagedImportSerialisesWriters(t *testing.T) {
-	db := openBulk(t, filepath.Join(t.TempDir(), "c.db"), 64<<10)
+	db := openStaging(t, filepath.Join(t.TempDir(), "c.db"), 64<<10)
 	defer db.Close()
 	staged, other := make(chan struct{}), make(chan error)
 	go func() {
@@ -215,8 +215,8 @@ func TestStagedImportSerialisesWriters(t *testing.T) {
 				return err
 			}
 			if i == 2000 {
-				if tx.Spills() == 0 {
-					t.Error("no spill after 2,000 tracks with a 64 KiB budget")
+				if tx.StagedFlushes() == 0 {
+					t.Error("no staged flush after 2,000 tracks with a 64 KiB write buffer")
 				}
 				close(staged)
 			}
@@ -239,9 +239,9 @@ func TestStagedImportSerialisesWriters(t *testing.T) {
 }
 
 // TestStagedImportWritesInsideAScan: writes made in a scan's callback do
-// not commit under its cursor (they used to panic: "tx closed").
+// not commit under its cursor, which would panic ("tx closed").
 func TestStagedImportWritesInsideAScan(t *testing.T) {
-	db := openBulk(t, filepath.Join(t.TempDir(), "scan.db"), 16<<10)
+	db := openStaging(t, filepath.Join(t.TempDir(), "scan.db"), 16<<10)
 	defer db.Close()
 	mustPutMany(t, db, "a", 2000)
 	err := db.Update(func(tx *storage.Tx) error {
@@ -273,37 +273,55 @@ func TestStagedImportWritesInsideAScan(t *testing.T) {
 // written in the same transaction would be committed before the import
 // ends; it is refused instead.
 func TestStagedImportRefusesModelWrites(t *testing.T) {
-	db := openBulk(t, filepath.Join(t.TempDir(), "mw.db"), 16<<10)
+	db := openStaging(t, filepath.Join(t.TempDir(), "mw.db"), 16<<10)
 	defer db.Close()
 	err := db.Update(func(tx *storage.Tx) error {
 		if err := putMany(tx, "a", 2000); err != nil {
 			return err
 		}
-		if tx.Spills() == 0 {
-			t.Fatal("no spill")
+		if tx.StagedFlushes() == 0 {
+			t.Fatal("no staged flush")
 		}
 		_, err := tx.PutModel([]byte("blob"), []byte("{}"))
 		return err
 	})
-	if err == nil || !strings.Contains(err.Error(), "staged") {
+	if err == nil || !strings.Contains(err.Error(), "stages its writes") {
 		t.Fatalf("PutModel in a staged import: %v, want it refused", err)
 	}
 }
 
-// TestKeyTooLong: a key bbolt cannot store fails on its own call, before
-// anything is buffered (it used to fail a later spill, on another row).
+// TestKeyTooLong: a key over MaxKeyLen fails on its own call, before
+// anything is buffered, rather than failing the commit of the whole
+// transaction; a key of MaxKeyLen is stored.
 func TestKeyTooLong(t *testing.T) {
-	db := openBulk(t, filepath.Join(t.TempDir(), "k.db"), 0)
+	db := openStaging(t, filepath.Join(t.TempDir(), "k.db"), 0)
 	defer db.Close()
+	long, longest := strings.Repeat("k", storage.MaxKeyLen+1), strings.Repeat("k", storage.MaxKeyLen)
 	err := db.Update(func(tx *storage.Tx) error {
 		if _, _, _, err := tx.PutTrack("t", []byte("x")); err != nil {
 			return err
 		}
-		if _, err := tx.PutInteraction(strings.Repeat("u", 40000), "t", "play", 0); err == nil {
-			t.Error("an interaction with a 40,000-byte user was accepted")
+		if _, err := tx.PutInteraction(long, "t", "play", 0); err == nil {
+			t.Errorf("an interaction with a %d-byte user was accepted", len(long))
 		}
-		if _, _, _, err := tx.PutTrack(strings.Repeat("t", 40000), []byte("x")); err == nil {
-			t.Error("a 40,000-byte track id was accepted")
+		if _, err := tx.PutInteraction("u", "t", long, 0); err == nil {
+			t.Errorf("an interaction with a %d-byte action was accepted", len(long))
+		}
+		if _, _, _, err := tx.PutTrack(long, []byte("x")); err == nil {
+			t.Errorf("a %d-byte track id was accepted", len(long))
+		}
+		if _, _, _, err := tx.PutTrack(longest, []byte("x")); err != nil {
+			return err
+		}
+		_, err := tx.PutInteraction(longest, longest, longest, 0)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.View(func(tx *storage.Tx) error {
+		if c := tx.Counts(); c.Tracks != 2 || c.Interactions != 1 {
+			t.Errorf("Counts() = %+v, want 2 tracks and 1 interaction", c)
 		}
 		return nil
 	})
@@ -319,7 +337,7 @@ func TestKeyTooLong(t *testing.T) {
 func TestStagedImportLastWritesToUnstagedBuckets(t *testing.T) {
 	for _, late := range []int{10, 400} {
 		t.Run(fmt.Sprint(late), func(t *testing.T) {
-			db := openBulk(t, filepath.Join(t.TempDir(), "u.db"), 64<<10)
+			db := openStaging(t, filepath.Join(t.TempDir(), "u.db"), 64<<10)
 			defer db.Close()
 			mustPutMany(t, db, "a", 50)
 			write := func(tx *storage.Tx) error {
@@ -328,9 +346,9 @@ func TestStagedImportLastWritesToUnstagedBuckets(t *testing.T) {
 						return err
 					}
 				}
-				spills := tx.Spills()
-				if spills == 0 {
-					t.Fatal("no spill")
+				flushes := tx.StagedFlushes()
+				if flushes == 0 {
+					t.Fatal("no staged flush")
 				}
 				tx.NewSource()
 				for i := range late {
@@ -338,8 +356,8 @@ func TestStagedImportLastWritesToUnstagedBuckets(t *testing.T) {
 						return err
 					}
 				}
-				if tx.Spills() != spills {
-					t.Fatalf("the %d late interactions spilled: the test wants them left for the end", late)
+				if tx.StagedFlushes() != flushes {
+					t.Fatalf("the %d late interactions stagedRounds: the test wants them left for the end", late)
 				}
 				return nil
 			}
@@ -371,10 +389,10 @@ func TestStagedImportLastWritesToUnstagedBuckets(t *testing.T) {
 }
 
 // TestStagedImportManyDeletions: deletions wait for the final transaction
-// but count once toward the budget, not at every later write (which made
-// every write after a few thousand deletions spill and commit).
+// but count once toward the write buffer, not at every later write (which made
+// every write after a few thousand deletions stage and commit).
 func TestStagedImportManyDeletions(t *testing.T) {
-	db := openBulk(t, filepath.Join(t.TempDir(), "del.db"), 64<<10)
+	db := openStaging(t, filepath.Join(t.TempDir(), "del.db"), 64<<10)
 	defer db.Close()
 	mustPutMany(t, db, "a", 6000)
 	err := db.Update(func(tx *storage.Tx) error {
@@ -383,14 +401,14 @@ func TestStagedImportManyDeletions(t *testing.T) {
 				return err
 			}
 		}
-		before := tx.Spills()
+		before := tx.StagedFlushes()
 		for i := range 1000 {
 			if _, _, _, err := tx.PutTrack(fmt.Sprintf("c%05d", i), []byte("features")); err != nil {
 				return err
 			}
 		}
-		if n := tx.Spills() - before; n > 50 {
-			t.Errorf("%d spills for 1,000 puts after 6,000 deletions", n)
+		if n := tx.StagedFlushes() - before; n > 50 {
+			t.Errorf("%d flushes for 1,000 puts after 6,000 deletions", n)
 		}
 		return nil
 	})

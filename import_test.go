@@ -1,0 +1,81 @@
+package soundalike_test
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/storage"
+)
+
+// TestImportTxRefusesWhatCheckRefuses: ImportTx refuses what CheckTrack and
+// CheckInteraction refuse, with an error naming the field, and writes
+// nothing for it; a key of exactly MaxKeyLen bytes is stored.
+func TestImportTxRefusesWhatCheckRefuses(t *testing.T) {
+	eng, err := soundalike.Open(filepath.Join(t.TempDir(), "c.db"), &soundalike.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	long, longest := strings.Repeat("x", soundalike.MaxKeyLen+1), strings.Repeat("x", soundalike.MaxKeyLen)
+	badFeature := track("bad", 0.5)
+	badFeature.Features.Danceability = 2
+	tracks := []struct {
+		t    *soundalike.Track
+		want string
+	}{
+		{track(long, 0.5), "track id is 1025 bytes long; at most 1024"},
+		{track("a\x00b", 0.5), "contains a NUL byte"},
+		{badFeature, "danceability: 2 is outside [0, 1]"},
+		{track("", 0.5), "missing track id"},
+	}
+	interactions := []struct {
+		in   soundalike.Interaction
+		want string
+	}{
+		{soundalike.Interaction{User: long, Track: "ok"}, "interaction: user is 1025 bytes long"},
+		{soundalike.Interaction{User: "u", Track: "ok", Action: long}, "interaction: action is 1025 bytes long"},
+		{soundalike.Interaction{Track: "ok"}, "interaction: missing user"},
+		{soundalike.Interaction{User: "u"}, "interaction: missing track id"},
+	}
+	err = eng.Import(t.Context(), func(tx *soundalike.ImportTx) error {
+		for _, tt := range tracks {
+			if soundalike.CheckTrack(tt.t) == nil {
+				t.Errorf("CheckTrack(%.20q) = nil, want an error", tt.t.ID)
+			}
+			if _, _, err := tx.PutTrack(tt.t); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("PutTrack(%.20q) = %v, want an error containing %q", tt.t.ID, err, tt.want)
+			}
+		}
+		for _, id := range []string{"ok", longest} {
+			if _, _, err := tx.PutTrack(track(id, 0.5)); err != nil {
+				return err
+			}
+		}
+		for _, tt := range interactions {
+			if soundalike.CheckInteraction(&tt.in) == nil {
+				t.Errorf("CheckInteraction(%+.20v) = nil, want an error", tt.in)
+			}
+			if _, err := tx.PutInteraction(&tt.in); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("PutInteraction(%.20q, %.20q) = %v, want an error containing %q", tt.in.User, tt.in.Action, err, tt.want)
+			}
+		}
+		if _, err := tx.PutInteraction(&soundalike.Interaction{User: "u", Track: "nope"}); !errors.Is(err, soundalike.ErrNotFound) || !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("PutInteraction(unknown track) = %v, want ErrNotFound (storage's too)", err)
+		}
+		_, err := tx.PutInteraction(&soundalike.Interaction{User: longest, Track: soundalike.TrackID(longest), Action: longest})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := eng.Counts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Tracks != 2 || c.Interactions != 1 {
+		t.Errorf("Counts() = %+v, want the 2 valid tracks and 1 valid interaction", c)
+	}
+}
