@@ -71,7 +71,7 @@ func TestFirstReleaseDatabase(t *testing.T) {
 	if err != nil || m.Version != "v1" || m.IndexSize != 397 {
 		t.Fatalf("Model = %+v, %v; want v1 serving an index of 397", m, err)
 	}
-	ns, err := eng.Similar(ctx, tr.ID, 5, nil)
+	ns, err := neighbors(eng.Similar(ctx, tr.ID, 5, nil))
 	if err != nil || len(ns) != 5 {
 		t.Fatalf("Similar = %v, %v", ns, err)
 	}
@@ -112,7 +112,7 @@ func TestFirstReleaseDatabase(t *testing.T) {
 	if c, _ := eng.Counts(); c.Tracks != 397 {
 		t.Errorf("tracks after -1 +1 = %d, want 397", c.Tracks)
 	}
-	ns2, err := eng.Similar(ctx, "new-track-0001", 5, nil)
+	ns2, err := neighbors(eng.Similar(ctx, "new-track-0001", 5, nil))
 	if err != nil || len(ns2) != 5 {
 		t.Fatalf("Similar(new track) = %v, %v", ns2, err)
 	}

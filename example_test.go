@@ -113,7 +113,7 @@ func Example() {
 		log.Fatal(err)
 	}
 
-	ns, err := eng.Similar(ctx, "0sf12qNH5qcw8qpgymFOqD", 5, nil) // Blinding Lights
+	ns, err := neighbors(eng.Similar(ctx, "0sf12qNH5qcw8qpgymFOqD", 5, nil)) // Blinding Lights
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func ExampleEngine_Similar() {
 	defer eng.Close()
 
 	query := soundalike.TrackID("0sf12qNH5qcw8qpgymFOqD") // Blinding Lights
-	ns, err := eng.Similar(ctx, query, 20, &soundalike.SearchOptions{ExcludeArtist: true})
+	ns, err := neighbors(eng.Similar(ctx, query, 20, &soundalike.SearchOptions{ExcludeArtist: true}))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -158,13 +158,13 @@ func ExampleEngine_SimilarTo() {
 		Acousticness: 0.1, Danceability: 0.8, Energy: 0.7, Key: 5, Liveness: 0.1,
 		Loudness: -5, Mode: 1, Speechiness: 0.05, Tempo: 120, Valence: 0.6,
 	}}
-	byFeatures, err := eng.SimilarTo(ctx, soundalike.Query{Track: newTrack}, 10, nil)
+	byFeatures, err := neighbors(eng.SimilarTo(ctx, soundalike.Query{Track: newTrack}, 10, nil))
 	if err != nil {
 		log.Fatal(err)
 	}
 	// Several seeds: the mean of their embeddings; the seeds are excluded.
 	seeds := []soundalike.TrackID{"0sf12qNH5qcw8qpgymFOqD", "7k4t7uLgtOxPwTpFmtJNTY"}
-	bySeeds, err := eng.SimilarTo(ctx, soundalike.Query{Tracks: seeds}, 10, nil)
+	bySeeds, err := neighbors(eng.SimilarTo(ctx, soundalike.Query{Tracks: seeds}, 10, nil))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -13,10 +13,11 @@ import (
 	"github.com/audotics/soundalike"
 )
 
-// Limits on k, the number of results.
+// Limits on k, the number of results. MaxK is the library's limit,
+// soundalike.MaxK, under this package's name.
 const (
 	DefaultK = 20
-	MaxK     = 1000
+	MaxK     = soundalike.MaxK
 )
 
 var getSimilarParams = []string{"track", "k", "exclude", "exclude_artist", "dedupe"}

@@ -60,13 +60,15 @@ import (
 )
 
 // Searcher is what the server needs from an engine. *soundalike.Engine
-// implements it; tests use a fake.
+// implements it; tests use it, and a fake with canned answers where an
+// engine cannot be made to fail or stall.
 type Searcher interface {
 	// Similar returns the k tracks most similar to the catalogue track id,
-	// never id itself.
-	Similar(ctx context.Context, id soundalike.TrackID, k int, opts *soundalike.SearchOptions) ([]soundalike.Neighbor, error)
-	// SimilarTo returns the k tracks most similar to q.
-	SimilarTo(ctx context.Context, q soundalike.Query, k int, opts *soundalike.SearchOptions) ([]soundalike.Neighbor, error)
+	// never id itself, with the query track, the neighbours' tracks and
+	// the model that answered.
+	Similar(ctx context.Context, id soundalike.TrackID, k int, opts *soundalike.SearchOptions) (soundalike.Results, error)
+	// SimilarTo returns the k tracks most similar to q, likewise.
+	SimilarTo(ctx context.Context, q soundalike.Query, k int, opts *soundalike.SearchOptions) (soundalike.Results, error)
 	// Track returns a catalogue track, or an error wrapping
 	// soundalike.ErrNotFound.
 	Track(ctx context.Context, id soundalike.TrackID) (*soundalike.Track, error)
