@@ -84,7 +84,7 @@ func fullFeatures(except ...string) string {
 		"tempo": "120", "valence": "0.5",
 	}
 	var parts []string
-	for _, n := range soundalike.FeatureNames {
+	for _, n := range soundalike.FeatureNames() {
 		if !slices.Contains(except, n) {
 			parts = append(parts, fmt.Sprintf("%q:%s", n, vals[n]))
 		}
