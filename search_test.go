@@ -470,6 +470,24 @@ func TestSimilarUsesTheIndexBeam(t *testing.T) {
 	if narrow == 0 {
 		t.Fatalf("no search with a beam of k differs from one of %d: the fixture cannot tell beams apart", io.EfSearch)
 	}
+
+	// A new EfSearch applies on an incremental reindex: stored, and the
+	// beam of every search that sets none.
+	io.EfSearch = 2
+	sum, err := eng.Reindex(ctx, &soundalike.ReindexOptions{Index: *io})
+	if err != nil || sum.Full {
+		t.Fatalf("Reindex with a new EfSearch = %+v, %v; want an incremental update", sum, err)
+	}
+	if st, err := eng.IndexState(ctx); err != nil || st.Params.EfSearch != 2 || st.Params.M != 4 || st.Params.Workers != 0 {
+		t.Fatalf("IndexState = %+v, %v; want EfSearch 2, M 4, no Workers", st.Params, err)
+	}
+	for _, tr := range tracks {
+		def, _ := neighbors(eng.Similar(ctx, tr.ID, 20, nil))
+		two, _ := neighbors(eng.Similar(ctx, tr.ID, 20, &soundalike.SearchOptions{EfSearch: 2}))
+		if !slices.Equal(ids(def), ids(two)) {
+			t.Fatalf("Similar(%s) = %v with the default beam, %v with EfSearch 2 (the index's now): want the same", tr.ID, ids(def), ids(two))
+		}
+	}
 }
 
 // TestSimilarLongExcludeList: an Exclude list longer than the few dropped
@@ -507,4 +525,62 @@ func TestSimilarLongExcludeList(t *testing.T) {
 // neighbours alone.
 func neighbors(r soundalike.Results, err error) ([]soundalike.Neighbor, error) {
 	return r.Neighbors, err
+}
+
+// TestResultsCarryTheirContext: Similar's Results name the model and
+// generation that answered and hold the query's and the neighbours' tracks
+// as stored; they are copies, so changing them changes nothing served.
+func TestResultsCarryTheirContext(t *testing.T) {
+	ctx := t.Context()
+	eng, tracks := fixture(t, filepath.Join(t.TempDir(), "c.db"), 100)
+	byID := map[soundalike.TrackID]*soundalike.Track{}
+	for _, tr := range tracks {
+		byID[tr.ID] = tr
+	}
+	res, err := eng.Similar(ctx, "t0007", 10, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := eng.Stats(); res.Model != "v1" || res.Generation != st.Generation {
+		t.Errorf("Results model %q, generation %d; want v1 and the served %d", res.Model, res.Generation, st.Generation)
+	}
+	if res.Query == nil || !cmp.Equal(*res.Query, *byID["t0007"]) {
+		t.Errorf("Results.Query = %+v, want the stored t0007 %+v", res.Query, byID["t0007"])
+	}
+	for _, n := range res.Neighbors {
+		if n.Track.ID != n.ID || !cmp.Equal(n.Track, *byID[n.ID]) {
+			t.Errorf("neighbour %s carries %+v, want the stored track %+v", n.ID, n.Track, byID[n.ID])
+		}
+	}
+	// Scribble over everything the caller got.
+	for i := range res.Neighbors {
+		tr := &res.Neighbors[i].Track
+		tr.Name = "scribbled"
+		if len(tr.Artists) > 0 {
+			tr.Artists[0] = "scribbled"
+		}
+		tr.Artists = append(tr.Artists, "more")
+	}
+	got, err := eng.Track(ctx, res.Neighbors[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.Artists[0] = "scribbled too"
+	again, err := eng.Similar(ctx, "t0007", 10, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range again.Neighbors {
+		if !cmp.Equal(n.Track, *byID[n.ID]) {
+			t.Errorf("after changing the returned copies, neighbour %s = %+v, want %+v", n.ID, n.Track, byID[n.ID])
+		}
+	}
+	byFeat, err := eng.SimilarTo(ctx, soundalike.Query{Track: byID["t0009"]}, 3, nil)
+	if err != nil || byFeat.Query != byID["t0009"] {
+		t.Errorf("SimilarTo(features).Query = %p, %v; want the query's own track %p", byFeat.Query, err, byID["t0009"])
+	}
+	bySeeds, err := eng.SimilarTo(ctx, soundalike.Query{Tracks: []soundalike.TrackID{"t0009"}}, 3, nil)
+	if err != nil || bySeeds.Query != nil || len(bySeeds.Neighbors) != 3 {
+		t.Errorf("SimilarTo(seeds) = %+v, %v; want 3 neighbours and no query track", bySeeds, err)
+	}
 }
