@@ -23,12 +23,13 @@ import (
 // generation. A query loads the pointer once and uses nothing else, so
 // whatever it returns (Results) comes from that one snapshot.
 //
-// Snapshots are published by one path, Engine.load, always under loadMu:
-// Open of a Detached engine, the first query of an attached one, Reload
-// and Watch, the refresh after Import and SaveModel, and Reindex's swap to
-// the index it built. load reads a complete new snapshot in one read
-// transaction, then swaps the pointer: queries in flight finish on the old
-// snapshot, new ones see the new one, nobody waits.
+// Snapshots change by one path, always under loadMu: Engine.load reads a
+// complete new snapshot in one read transaction and Engine.publish swaps
+// the pointer. Every publish goes through it: Open of a Detached engine,
+// the first query of an attached one, Reload and Watch, the refresh after
+// Import and SaveModel, and Reindex's swap to the index it built. Queries
+// in flight finish on the old snapshot, new ones see the new one, nobody
+// waits.
 //
 // A load that fails publishes nothing. The last good snapshot keeps
 // serving; the error is returned to whoever asked for the load (Reload,

@@ -33,7 +33,10 @@
 // soundalike_http_request_duration_seconds by route pattern (never the raw
 // URL), method and status; soundalike_http_panics_total;
 // soundalike_index_size, soundalike_catalogue_tracks,
-// soundalike_generation; soundalike_model_info{version}.
+// soundalike_generation; soundalike_model_info{version};
+// soundalike_reload_failures_total and
+// soundalike_reload_last_success_timestamp_seconds (a failed reload keeps
+// the previous snapshot serving: see soundalike.Engine.Reload).
 //
 // Access logs go to Options.Logger at Info level, one record per request
 // with method, route, path, status, duration and client_ip. The client IP
