@@ -88,7 +88,7 @@ func TestFailedReloadKeepsServing(t *testing.T) {
 	})
 
 	changed, err := eng.Reload(ctx)
-	if err == nil || !strings.Contains(err.Error(), "t0010") || !strings.Contains(err.Error(), "version 99") {
+	if err == nil || changed || !strings.Contains(err.Error(), "t0010") || !strings.Contains(err.Error(), "version 99") {
 		t.Fatalf("Reload over a corrupt record = %v, %v; want an error naming the track and the bad version", changed, err)
 	}
 	st := eng.Stats()

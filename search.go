@@ -53,29 +53,34 @@ func (e *Engine) SimilarTo(ctx context.Context, q Query, k int, opts *SearchOpti
 	if err := q.check(); err != nil {
 		return Results{}, err
 	}
+	v, seeds, err := s.queryVector(&q)
+	if err != nil {
+		return Results{}, err
+	}
 	var ns []Neighbor
-	switch {
-	case len(q.Tracks) > 0:
-		var v []float32
-		var seeds []uint32
-		if v, seeds, err = s.meanOf(q.Tracks); err == nil {
-			ns, err = s.search(v, k, opts, seeds)
-		}
-	case q.Track != nil:
-		var v []float32
-		if v, err = s.embed(q.Track); err == nil {
-			ns, err = s.searchFor(v, k, opts, q.Track)
-		}
-	default:
-		var v []float32
-		if v, err = s.checkVector(q.Vector); err == nil {
-			ns, err = s.search(v, k, opts, nil)
-		}
+	if q.Track != nil {
+		ns, err = s.searchFor(v, k, opts, q.Track)
+	} else {
+		ns, err = s.search(v, k, opts, seeds)
 	}
 	if err != nil {
 		return Results{}, err
 	}
 	return s.results(ns, q.Track), nil
+}
+
+// queryVector returns the unit vector a Query searches around and, for
+// seed tracks, their nodes.
+func (s *snapshot) queryVector(q *Query) ([]float32, []uint32, error) {
+	switch {
+	case len(q.Tracks) > 0:
+		return s.meanOf(q.Tracks)
+	case q.Track != nil:
+		v, err := s.embed(q.Track)
+		return v, nil, err
+	}
+	v, err := s.checkVector(q.Vector)
+	return v, nil, err
 }
 
 // check reports a Query that does not give exactly one thing to search by.

@@ -13,6 +13,9 @@ import (
 func BenchmarkSimilar(b *testing.B) {
 	ctx := b.Context()
 	eng, tracks := fixture(b, filepath.Join(b.TempDir(), "bench.db"), 20_000)
+	if _, err := eng.Similar(ctx, tracks[0].ID, 1, nil); err != nil { // loads the snapshot
+		b.Fatal(err)
+	}
 	for _, bc := range []struct {
 		name string
 		k    int

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"runtime"
 	"slices"
@@ -114,15 +115,22 @@ func (e *Engine) publish(s *snapshot) {
 }
 
 // loadFailed records and logs a failed load, keeping the served snapshot,
-// and returns err. The caller holds loadMu.
+// and returns err. The caller holds loadMu. A failure that repeats the
+// last one (Watch retrying a broken file every tick) is logged at debug
+// level, so the log says when the failure began, not every retry.
 func (e *Engine) loadFailed(err error) error {
-	st := loadStatus{failures: e.loadStatus().failures + 1, err: err}
+	prev := e.loadStatus()
+	st := loadStatus{failures: prev.failures + 1, err: err}
 	e.status.Store(&st)
 	var gen uint64
 	if s := e.snap.Load(); s != nil {
 		gen = s.gen
 	}
-	e.opts.Logger.Error("loading a new snapshot failed; still serving the previous one",
+	level := slog.LevelError
+	if prev.err != nil && prev.err.Error() == err.Error() {
+		level = slog.LevelDebug
+	}
+	e.opts.Logger.Log(context.Background(), level, "loading a new snapshot failed; still serving the previous one",
 		"err", err, "generation", gen, "failures", st.failures)
 	return err
 }
@@ -184,7 +192,10 @@ func (e *Engine) reloadFrom(db *storage.DB) (bool, error) {
 		return false, e.loadFailed(fmt.Errorf("load %s: %w", e.path, err))
 	}
 	if old == nil || g != old.gen {
-		return true, e.load(db, nil)
+		if err := e.load(db, nil); err != nil {
+			return false, err
+		}
+		return true, nil
 	}
 	if e.db == nil {
 		// Touched but unchanged: remember the stamp to skip the next open.
