@@ -56,8 +56,16 @@ func firstRelease(t *testing.T) (*soundalike.Engine, []byte) {
 }
 
 func TestFirstReleaseDatabase(t *testing.T) {
-	ctx := t.Context()
 	eng, rows := firstRelease(t)
+	tr, ns := checkFirstReleaseReads(t, eng)
+	checkFirstReleaseWrites(t, eng, rows, tr, ns[0].ID)
+}
+
+// checkFirstReleaseReads checks what the first release stored reads as it
+// was written, and returns a track and its neighbours.
+func checkFirstReleaseReads(t *testing.T, eng *soundalike.Engine) (*soundalike.Track, []soundalike.Neighbor) {
+	t.Helper()
+	ctx := t.Context()
 	c, err := eng.Counts()
 	if err != nil || c.Tracks != 397 || c.Users != 5 || c.Interactions != 400 {
 		t.Fatalf("Counts = %+v, %v; want 397 tracks, 5 users, 400 interactions", c, err)
@@ -71,15 +79,30 @@ func TestFirstReleaseDatabase(t *testing.T) {
 	if err != nil || m.Version != "v1" || m.IndexSize != 397 {
 		t.Fatalf("Model = %+v, %v; want v1 serving an index of 397", m, err)
 	}
-	ns, err := eng.Similar(ctx, tr.ID, 5, nil)
+	// The first release stored the index parameters as untagged
+	// index.Options, Workers included; they still read.
+	if st, err := eng.IndexState(ctx); err != nil || st.Params.M != 16 || st.Params.EfConstruction != 200 ||
+		st.Params.EfSearch != 80 || st.Params.Seed != 1 || st.Params.Workers != 0 || st.Tracks != 397 {
+		t.Fatalf("IndexState = %+v, %v; want the first release's M 16, EfConstruction 200, EfSearch 80, seed 1", st, err)
+	}
+	ns, err := neighbors(eng.Similar(ctx, tr.ID, 5, nil))
 	if err != nil || len(ns) != 5 {
 		t.Fatalf("Similar = %v, %v", ns, err)
 	}
+	return tr, ns
+}
+
+// checkFirstReleaseWrites checks that this release writes on the old
+// file: a re-import of the same rows, a deletion, a new track and an
+// incremental reindex.
+func checkFirstReleaseWrites(t *testing.T, eng *soundalike.Engine, rows []byte, tr *soundalike.Track, gone soundalike.TrackID) {
+	t.Helper()
+	ctx := t.Context()
 
 	// The same rows again add nothing: the old interaction values and
 	// track records are read as this release writes them.
 	var sum ingest.Summary
-	err = eng.Import(ctx, func(tx *soundalike.ImportTx) error {
+	err := eng.Import(ctx, func(tx *soundalike.ImportTx) error {
 		src, err := ingest.NewReader("small.csv", bytes.NewReader(rows))
 		if err != nil {
 			return err
@@ -96,8 +119,8 @@ func TestFirstReleaseDatabase(t *testing.T) {
 	added := *tr
 	added.ID, added.Name = "new-track-0001", "Brand New"
 	err = eng.Import(ctx, func(tx *soundalike.ImportTx) error {
-		if ok, err := tx.DeleteTrack(ns[0].ID); !ok || err != nil {
-			t.Errorf("DeleteTrack(%s) = %v, %v", ns[0].ID, ok, err)
+		if ok, err := tx.DeleteTrack(gone); !ok || err != nil {
+			t.Errorf("DeleteTrack(%s) = %v, %v", gone, ok, err)
 		}
 		_, _, err := tx.PutTrack(&added)
 		return err
@@ -109,15 +132,18 @@ func TestFirstReleaseDatabase(t *testing.T) {
 	if err != nil || rs.Full || rs.Deleted != 1 || rs.Inserted != 1 {
 		t.Fatalf("Reindex = %+v, %v; want incremental, 1 deleted, 1 inserted", rs, err)
 	}
+	if st, err := eng.IndexState(ctx); err != nil || st.Params.EfSearch != 80 || st.Params.M != 16 || st.Tracks != 397 {
+		t.Errorf("IndexState after the update = %+v, %v; want the parameters kept", st, err)
+	}
 	if c, _ := eng.Counts(); c.Tracks != 397 {
 		t.Errorf("tracks after -1 +1 = %d, want 397", c.Tracks)
 	}
-	ns2, err := eng.Similar(ctx, "new-track-0001", 5, nil)
+	ns2, err := neighbors(eng.Similar(ctx, "new-track-0001", 5, nil))
 	if err != nil || len(ns2) != 5 {
 		t.Fatalf("Similar(new track) = %v, %v", ns2, err)
 	}
 	for _, n := range ns2 {
-		if n.ID == ns[0].ID {
+		if n.ID == gone {
 			t.Errorf("deleted track %s served", n.ID)
 		}
 	}

@@ -11,9 +11,9 @@
 //	eng, err := soundalike.Open("soundalike.db", nil)
 //	if err != nil { ... }
 //	defer eng.Close()
-//	ns, err := eng.Similar(ctx, "6f807x0ima9a1j3VPbc7VN", 20, nil)
-//	for _, n := range ns {
-//		fmt.Println(n.ID, n.Score) // Score is cosine similarity: higher is closer
+//	res, err := eng.Similar(ctx, "6f807x0ima9a1j3VPbc7VN", 20, nil)
+//	for _, n := range res.Neighbors {
+//		fmt.Println(n.ID, n.Track.Name, n.Score) // Score is cosine similarity: higher is closer
 //	}
 //
 // The command-line tool (cmd/soundalike) fills the database: `import` reads
@@ -25,11 +25,14 @@
 // # Concurrency
 //
 // An Engine is safe for concurrent use. Queries read an immutable snapshot
-// (catalogue, model, index) through an atomic pointer: Reindex and Reload
-// build a complete new snapshot and swap it in, so no query fails or waits
-// behind them. Writes (Import, SaveModel, Reindex) are serialised, and
-// each is one atomic change to the database: a crash leaves the previous
-// state intact.
+// (catalogue, model, index) through an atomic pointer, and their Results
+// (the model that answered, the neighbours and copies of their tracks) all
+// come from that one snapshot. Reindex and Reload build a complete new
+// snapshot and swap it in, so no query fails or waits behind them; a load
+// that fails leaves the previous snapshot serving and is reported by the
+// call that asked for it and in Stats. Writes (Import, SaveModel, Reindex)
+// are serialised, and each is one atomic change to the database: a crash
+// leaves the previous state intact.
 //
 // bbolt lets one process write at a time. A serving process therefore opens
 // its engine Detached: it loads the snapshot into memory and releases the

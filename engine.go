@@ -28,8 +28,11 @@ type Engine struct {
 	db *storage.DB
 
 	writeMu sync.Mutex // serialises Import, SaveModel, Reindex
-	loadMu  sync.Mutex // serialises snapshot loads
-	snap    atomic.Pointer[snapshot]
+	// loadMu is held by every load and publish of a snapshot (snapshot.go):
+	// one path, one at a time. Taken after writeMu, never before it.
+	loadMu sync.Mutex
+	snap   atomic.Pointer[snapshot]
+	status atomic.Pointer[loadStatus] // how the loads since Open went
 }
 
 // Open opens the engine on the database at path, creating the file when it
@@ -50,7 +53,9 @@ func Open(path string, opts *Options) (*Engine, error) {
 		e.db = db // the snapshot loads on first query
 		return e, nil
 	}
-	err = e.loadFrom(db, nil)
+	e.loadMu.Lock()
+	err = e.load(db, nil)
+	e.loadMu.Unlock()
 	db.Close()
 	if err != nil {
 		return nil, err
@@ -79,11 +84,6 @@ func (e *Engine) Close() error {
 // Path returns the database file's path.
 func (e *Engine) Path() string { return e.path }
 
-// DB returns the open database for commands that need lower-level access
-// (training reads interactions, eval reads held-out users). It is nil for a
-// Detached engine.
-func (e *Engine) DB() *storage.DB { return e.db }
-
 func (e *Engine) writable() (*storage.DB, error) {
 	if e.db == nil || e.opts.ReadOnly {
 		return nil, fmt.Errorf("%s: %w", e.path, ErrReadOnly)
@@ -105,10 +105,21 @@ func (e *Engine) view(fn func(tx *storage.Tx) error) error {
 	return db.View(fn)
 }
 
-// Counts returns the catalogue's sizes.
-func (e *Engine) Counts() (storage.Counts, error) {
-	var c storage.Counts
-	err := e.view(func(tx *storage.Tx) error { c = tx.Counts(); return nil })
+// Counts are the catalogue's sizes.
+type Counts struct {
+	Tracks       int // tracks in the catalogue
+	Users        int // users with at least one interaction
+	Interactions int // stored interactions
+}
+
+// Counts returns the catalogue's sizes, read from the database.
+func (e *Engine) Counts() (Counts, error) {
+	var c Counts
+	err := e.view(func(tx *storage.Tx) error {
+		sc := tx.Counts()
+		c = Counts{Tracks: sc.Tracks, Users: sc.Users, Interactions: sc.Interactions}
+		return nil
+	})
 	return c, err
 }
 
@@ -138,12 +149,12 @@ func (e *Engine) Tracks(ctx context.Context) ([]Track, error) {
 }
 
 // Track returns one catalogue track, from the loaded snapshot when there is
-// one, else from the database. The track may be shared with the engine's
-// snapshot: treat it as read-only (copy it to change it).
+// one, else from the database. The track is the caller's: a copy, sharing
+// nothing with the engine.
 func (e *Engine) Track(ctx context.Context, id TrackID) (*Track, error) {
 	if s := e.snap.Load(); s != nil {
 		if n, ok := s.byID[id]; ok {
-			return &s.tracks[n], nil // no copy: 21 calls per /similar response
+			return cloneTrack(&s.tracks[n]), nil
 		}
 		return nil, fmt.Errorf("track %q: %w", id, ErrNotFound)
 	}

@@ -2,24 +2,45 @@ package soundalike
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/audotics/soundalike/storage"
 )
 
-// Sentinel errors, checked with errors.Is.
+// Sentinel errors, checked with errors.Is. Their messages name the library
+// call that resolves them; the command line adds its own hints.
 var (
 	// ErrNotFound: the track is not in the catalogue. It is
 	// storage.ErrNotFound, the one "unknown track" error of every layer.
 	ErrNotFound = storage.ErrNotFound
-	// ErrNoModel: no model has been trained yet; run `soundalike train`.
-	ErrNoModel = errors.New("no model: run `soundalike train` first")
-	// ErrNoIndex: no index has been built yet; run `soundalike reindex`.
-	ErrNoIndex = errors.New("no index: run `soundalike reindex` first")
+	// ErrNoModel: no model has been stored yet.
+	ErrNoModel = errors.New("no model: train one with trainer.Train and Engine.SaveModel")
+	// ErrNoIndex: no index has been built yet (Engine.Reindex builds one).
+	// It is the storage layer's sentinel, so a missing index is one error
+	// however deep it is found.
+	ErrNoIndex = storage.ErrNoIndex
 	// ErrDimension: a vector does not have the model's dimension.
 	ErrDimension = errors.New("vector has the wrong dimension")
 )
+
+// errNoIndexYet is ErrNoIndex as a query returns it: with what to call.
+var errNoIndexYet = fmt.Errorf("%w: build one with Engine.Reindex", ErrNoIndex)
 
 // ErrInvalidQuery: a query is malformed (nothing to search by, missing or
 // non-finite features, an unknown seed track in a multi-track query is
 // ErrNotFound instead). The wrapped message says what is wrong.
 var ErrInvalidQuery = errors.New("invalid query")
+
+// Errors of opening the database file, checked with errors.Is. They are
+// storage's sentinels, so callers need not import storage.
+var (
+	// ErrLocked: another process holds the database (a writer, or a
+	// reader while a writer waits) beyond Options.LockTimeout.
+	ErrLocked = storage.ErrLocked
+	// ErrNotSoundalike: the file is not a soundalike database.
+	ErrNotSoundalike = storage.ErrNotSoundalike
+	// ErrSchema: the file has a schema version this build does not know.
+	ErrSchema = storage.ErrSchema
+	// ErrNoDatabase: a read-only open of a file that does not exist.
+	ErrNoDatabase = storage.ErrNoDatabase
+)

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 
@@ -113,14 +114,14 @@ func Example() {
 		log.Fatal(err)
 	}
 
-	ns, err := eng.Similar(ctx, "0sf12qNH5qcw8qpgymFOqD", 5, nil) // Blinding Lights
+	res, err := eng.Similar(ctx, "0sf12qNH5qcw8qpgymFOqD", 5, nil) // Blinding Lights
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("results:", len(ns))
+	fmt.Println("results:", len(res.Neighbors), "model:", res.Model)
 	// Output:
 	// tracks: 3041 users: 42
-	// results: 5
+	// results: 5 model: v1
 }
 
 func ExampleEngine_Similar() {
@@ -132,17 +133,24 @@ func ExampleEngine_Similar() {
 	defer eng.Close()
 
 	query := soundalike.TrackID("0sf12qNH5qcw8qpgymFOqD") // Blinding Lights
-	ns, err := eng.Similar(ctx, query, 20, &soundalike.SearchOptions{ExcludeArtist: true})
+	res, err := eng.Similar(ctx, query, 20, &soundalike.SearchOptions{ExcludeArtist: true})
 	if err != nil {
 		log.Fatal(err)
 	}
-	self, sorted := false, true
+	// The results carry the query track, each neighbour's track and the
+	// model that answered, all from one snapshot.
+	ns := res.Neighbors
+	self, sorted, sameArtist := false, true, false
 	for i, n := range ns {
 		self = self || n.ID == query
 		sorted = sorted && (i == 0 || ns[i-1].Score >= n.Score)
+		sameArtist = sameArtist || slices.Contains(n.Track.Artists, res.Query.Artists[0])
 	}
-	fmt.Println(len(ns), "results; contains the query:", self, "; closest first:", sorted)
-	// Output: 20 results; contains the query: false ; closest first: true
+	fmt.Println(res.Query.Name, "by", res.Query.Artists[0])
+	fmt.Println(len(ns), "results; contains the query:", self, "; closest first:", sorted, "; by The Weeknd:", sameArtist)
+	// Output:
+	// Blinding Lights by The Weeknd
+	// 20 results; contains the query: false ; closest first: true ; by The Weeknd: false
 }
 
 func ExampleEngine_SimilarTo() {
@@ -168,7 +176,7 @@ func ExampleEngine_SimilarTo() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(len(byFeatures), len(bySeeds))
+	fmt.Println(len(byFeatures.Neighbors), len(bySeeds.Neighbors))
 	// Output: 10 10
 }
 

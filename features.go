@@ -3,6 +3,7 @@ package soundalike
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Features are Spotify's eleven audio features of a track.
@@ -20,9 +21,9 @@ type Features struct {
 	Valence          float64 // [0,1]
 }
 
-// FeatureNames are the Spotify names of the eleven features, in the order
+// featureNames are the Spotify names of the eleven features, in the order
 // of Features.Values.
-var FeatureNames = [NumFeatures]string{
+var featureNames = [NumFeatures]string{
 	"acousticness", "danceability", "energy", "instrumentalness", "key",
 	"liveness", "loudness", "mode", "speechiness", "tempo", "valence",
 }
@@ -33,13 +34,26 @@ const NumFeatures = 11
 // FeatureRange is the accepted range of one feature, both ends included.
 type FeatureRange struct{ Min, Max float64 }
 
-// FeatureRanges are the documented ranges that Validate enforces, in the
-// order of FeatureNames. Loudness allows a little above 0 dB and tempo 0,
+// featureRanges are the documented ranges that Validate enforces, in the
+// order of featureNames. Loudness allows a little above 0 dB and tempo 0,
 // because real Spotify data has both.
-var FeatureRanges = [NumFeatures]FeatureRange{
+var featureRanges = [NumFeatures]FeatureRange{
 	{0, 1}, {0, 1}, {0, 1}, {0, 1}, {-1, 11},
 	{0, 1}, {-100, 10}, {0, 1}, {0, 1}, {0, 400}, {0, 1},
 }
+
+// FeatureNames returns the Spotify names of the eleven features, in the
+// order of Features.Values: a new slice each call.
+func FeatureNames() []string { return slices.Clone(featureNames[:]) }
+
+// FeatureName returns the Spotify name of feature i (an index into
+// FeatureNames). It panics if i is not in 0..NumFeatures-1.
+func FeatureName(i int) string { return featureNames[i] }
+
+// FeatureRanges returns the ranges Validate enforces, in the order of
+// FeatureNames: a new slice each call. Loudness allows a little above 0 dB
+// and tempo 0, because real Spotify data has both.
+func FeatureRanges() []FeatureRange { return slices.Clone(featureRanges[:]) }
 
 // Values returns the features in the order of FeatureNames.
 func (f *Features) Values() [NumFeatures]float64 {
@@ -83,11 +97,11 @@ func (f *Features) Set(i int, v float64) {
 // ValidateFeature checks one raw feature value (index i into FeatureNames).
 // The error names the feature and what would be accepted.
 func ValidateFeature(i int, v float64) error {
-	name := FeatureNames[i]
+	name := featureNames[i]
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return fmt.Errorf("%s: %v is not a finite number", name, v)
 	}
-	r := FeatureRanges[i]
+	r := featureRanges[i]
 	if v < r.Min || v > r.Max {
 		switch name {
 		case "key":
@@ -103,7 +117,7 @@ func ValidateFeature(i int, v float64) error {
 	return nil
 }
 
-// Validate checks every feature against FeatureRanges and returns the
+// Validate checks every feature against FeatureRanges() and returns the
 // first problem.
 func (f *Features) Validate() error {
 	vals := f.Values()
@@ -182,7 +196,7 @@ func RawInputs(t *Track, names []string, dst []float32) ([]float32, error) {
 }
 
 func featureIndex(name string) int {
-	for i, n := range FeatureNames {
+	for i, n := range featureNames {
 		if n == name {
 			return i
 		}

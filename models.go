@@ -40,7 +40,7 @@ func ParseModelVersion(s string) (uint64, error) {
 	}
 	v, err := strconv.ParseUint(strings.TrimPrefix(s, "v"), 10, 64)
 	if err != nil || v == 0 {
-		return 0, fmt.Errorf("model version %q: want v1, v2, … (see `soundalike runs`)", s)
+		return 0, fmt.Errorf("model version %q: want v1, v2, … (see Engine.Models)", s)
 	}
 	return v, nil
 }

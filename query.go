@@ -45,10 +45,32 @@ type ModelInfo struct {
 	IndexSize int             // tracks in the index built with this model
 }
 
-// Stats is a snapshot of what an Engine is serving.
+// Stats describes the snapshot an Engine is serving and how its loads
+// went (see Reload).
 type Stats struct {
-	Tracks       int    // tracks in the catalogue snapshot
-	Indexed      int    // live vectors in the index
-	ModelVersion string // "" when there is no model
-	Generation   uint64 // database generation the snapshot was loaded from
+	Tracks       int       // tracks in the catalogue snapshot
+	Indexed      int       // live vectors in the index
+	ModelVersion string    // "" when there is no model
+	Generation   uint64    // database generation the snapshot was loaded from
+	Loaded       time.Time // when the snapshot was loaded; zero before the first load
+	// ReloadFailures counts the loads that failed since Open (the
+	// snapshot being served stayed).
+	ReloadFailures int
+	// ReloadError is why the last load failed; nil once a load succeeds.
+	ReloadError error
+}
+
+// Results answer one similarity query. Everything in them comes from the
+// one snapshot that answered: the model, the neighbours and their tracks.
+// They share no memory with the engine.
+type Results struct {
+	// Model is the version of the model whose index answered.
+	Model string
+	// Generation is the database generation the answer was read from.
+	Generation uint64
+	// Query is the track searched from: the catalogue track of Similar, or
+	// the Track of a SimilarTo Query. nil for seed tracks or a vector.
+	Query *Track
+	// Neighbors are the results, closest first.
+	Neighbors []Neighbor
 }

@@ -2,7 +2,10 @@ package soundalike
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/audotics/soundalike/storage"
 )
 
 // TestImportRefreshesLoadedSnapshot: after an import, an engine that has
@@ -37,5 +40,50 @@ func TestImportRefreshesLoadedSnapshot(t *testing.T) {
 	s := eng.snap.Load()
 	if s == nil || len(s.byID) != 2 {
 		t.Fatalf("snapshot after the import = %v, want one already holding both tracks", s)
+	}
+}
+
+// TestFailedRefreshKeepsSnapshot: when the refresh after an import meets a
+// corrupt record, the import stands, the engine keeps its snapshot, and the
+// failure is recorded in Stats; it never serves nil.
+func TestFailedRefreshKeepsSnapshot(t *testing.T) {
+	ctx := t.Context()
+	eng, err := Open(filepath.Join(t.TempDir(), "r.db"), &Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	put := func(id TrackID) error {
+		return eng.Import(ctx, func(tx *ImportTx) error {
+			_, _, err := tx.PutTrack(&Track{ID: id, Name: string(id), Features: Features{
+				Danceability: 0.5, Energy: 0.5, Key: 1, Loudness: -6, Tempo: 120, Valence: 0.5}})
+			return err
+		})
+	}
+	for _, id := range []TrackID{"a", "b"} {
+		if err := put(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	served := eng.Stats() // loads the snapshot
+	// A corrupt record written below the engine, then an import.
+	if err := eng.db.Update(func(tx *storage.Tx) error {
+		_, _, _, err := tx.PutTrack("b", []byte{trackCodecVersion, 1, 2})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := put("c"); err != nil {
+		t.Fatalf("Import = %v, want nil: its write committed; only the refresh failed", err)
+	}
+	if s := eng.snap.Load(); s == nil || s.gen != served.Generation {
+		t.Fatalf("snapshot after a failed refresh = %v, want the previous one (generation %d)", s, served.Generation)
+	}
+	st := eng.Stats()
+	if st.ReloadFailures != 1 || st.ReloadError == nil || !strings.Contains(st.ReloadError.Error(), `track b`) {
+		t.Errorf("Stats = %+v, want 1 failure naming track b", st)
+	}
+	if tr, err := eng.Track(ctx, "b"); err != nil || tr.Name != "b" {
+		t.Errorf("Track(b) = %+v, %v; want the previous snapshot's track", tr, err)
 	}
 }

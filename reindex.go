@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"runtime"
 	"time"
 
@@ -21,8 +22,12 @@ type ReindexOptions struct {
 	Model string
 	// Full rebuilds from scratch even when an incremental update would do.
 	Full bool
-	// Index are the HNSW parameters (M, EfConstruction, EfSearch, Workers).
-	// Changing M or EfConstruction forces a full rebuild.
+	// Index are the parameters of the new index; zero fields mean the
+	// defaults. They describe the index as a whole: a changed M,
+	// EfConstruction or Seed rebuilds it from scratch; a changed EfSearch
+	// or MaxTombstoneRatio applies to the updated index too (EfSearch is
+	// the beam of every search that sets none). Workers only says how many
+	// goroutines build it and is not stored.
 	Index index.Options
 	// Progress, when set, is called with the stage ("embed", "insert",
 	// "save") and how far it is.
@@ -41,24 +46,27 @@ type ReindexSummary struct {
 	Took     time.Duration
 }
 
+// reindexBatch is how many tracks are embedded or inserted between
+// progress reports and context checks.
+const reindexBatch = 16384
+
 // Reindex embeds the catalogue with the model and stores a new index. By
 // default it is incremental: only tracks added, changed or deleted since the
-// last reindex are embedded and re-linked, unless the model or the index
-// parameters changed. The new index replaces the old one in one atomic
-// switch: a crash at any moment leaves the previous index intact. This
-// engine's own queries move to the new index when it is stored.
+// last reindex are embedded and re-linked, unless the model or the index's
+// build parameters changed. The new index replaces the old one in one
+// atomic switch: a crash at any moment leaves the previous index intact.
+// This engine's own queries move to the new index when it is stored; if
+// loading it fails, they keep the previous one and Reindex returns the
+// error (the new index is stored all the same).
+//
+// Its phases: plan (one read transaction: the model, the previous index,
+// the tracks to embed), embed, build (insert, delete, compact), save, and
+// swap.
 func (e *Engine) Reindex(ctx context.Context, opts *ReindexOptions) (ReindexSummary, error) {
 	start := time.Now()
-	var o ReindexOptions
-	if opts != nil {
-		o = *opts
-	}
-	if err := o.Index.Validate(); err != nil {
+	o, err := opts.withDefaults()
+	if err != nil {
 		return ReindexSummary{}, fmt.Errorf("reindex: %w", err)
-	}
-	progress := o.Progress
-	if progress == nil {
-		progress = func(string, int, int) {}
 	}
 	db, err := e.writable()
 	if err != nil {
@@ -67,163 +75,228 @@ func (e *Engine) Reindex(ctx context.Context, opts *ReindexOptions) (ReindexSumm
 	e.writeMu.Lock()
 	defer e.writeMu.Unlock()
 
-	version, err := ParseModelVersion(o.Model)
+	p, err := planReindex(db, o, e.opts.Logger)
 	if err != nil {
-		return ReindexSummary{}, err
+		return ReindexSummary{}, fmt.Errorf("reindex: %w", err)
 	}
+	vecs, err := p.embed(ctx, o.Progress)
+	if err != nil {
+		return ReindexSummary{}, fmt.Errorf("reindex: %w", err)
+	}
+	g, err := p.build(ctx, vecs, o.Index.Workers, o.Progress)
+	if err != nil {
+		return ReindexSummary{}, fmt.Errorf("reindex: %w", err)
+	}
+	if err := p.save(ctx, db, g, o.Progress); err != nil {
+		return ReindexSummary{}, fmt.Errorf("reindex: %w", err)
+	}
+	if err := e.swapIndex(db, g); err != nil {
+		return ReindexSummary{}, fmt.Errorf("reindex: the new index is stored, but this engine still serves the previous one: %w", err)
+	}
+	p.sum.Took = time.Since(start)
+	return p.sum, nil
+}
 
-	// One read transaction: the model, the previous index, and the tracks to
-	// embed, all as of the same catalogue seq.
-	var (
-		model    *embedder.Model
-		info     ModelInfo
-		prev     *index.HNSW
-		prevMeta indexMeta
-		seq      uint64
-		nodes    []uint32
-		raws     []float32
-		deleted  []uint32
-		sum      ReindexSummary
-	)
-	params := o.Index
-	err = db.View(func(tx *storage.Tx) error {
+// withDefaults returns a copy of o (which may be nil), checked, with a
+// Progress that does nothing when none is given.
+func (o *ReindexOptions) withDefaults() (ReindexOptions, error) {
+	var r ReindexOptions
+	if o != nil {
+		r = *o
+	}
+	if err := r.Index.Validate(); err != nil {
+		return r, err
+	}
+	if _, err := ParseModelVersion(r.Model); err != nil {
+		return r, err
+	}
+	if r.Progress == nil {
+		r.Progress = func(string, int, int) {}
+	}
+	return r, nil
+}
+
+// reindexPlan is what the plan phase read, all as of one catalogue seq,
+// and what the later phases add to the summary.
+type reindexPlan struct {
+	model   *embedder.Model
+	info    ModelInfo
+	params  indexParams // the new index's
+	prev    *index.HNSW // the index to update; nil for a full build
+	since   uint64      // prev's catalogue seq
+	seq     uint64      // the catalogue seq the new index matches
+	nodes   []uint32    // tracks to embed, by node
+	raws    []float32   // their raw model inputs, len(model.Inputs()) each
+	deleted []uint32    // nodes deleted since prev
+	sum     ReindexSummary
+}
+
+// planReindex reads, in one read transaction, the model, the previous
+// index (unless the update must be full) and the tracks to embed.
+func planReindex(db *storage.DB, o ReindexOptions, log *slog.Logger) (*reindexPlan, error) {
+	version, _ := ParseModelVersion(o.Model) // checked by withDefaults
+	p := &reindexPlan{params: paramsOf(o.Index)}
+	err := db.View(func(tx *storage.Tx) error {
 		var err error
-		if model, info, err = loadModelTx(tx, version); err != nil {
+		if p.model, p.info, err = loadModelTx(tx, version); err != nil {
 			return err
 		}
-		seq = tx.CatalogSeq()
-		sum.Tracks = tx.Counts().Tracks
-		since := uint64(0)
+		p.seq = tx.CatalogSeq()
+		p.sum.Tracks = tx.Counts().Tracks
 		if !o.Full {
-			err := tx.ReadIndex(func(ii storage.IndexInfo, r io.Reader) error {
-				if err := json.Unmarshal(ii.Meta, &prevMeta); err != nil {
-					return nil // unreadable metadata: rebuild
-				}
-				if prevMeta.Model != info.Version || prevMeta.Dim != model.Dim() || !sameBuild(prevMeta.Params, params) {
-					return nil
-				}
-				g, err := index.Read(r)
-				if err != nil {
-					e.opts.Logger.Warn("previous index unreadable; rebuilding", "err", err)
-					return nil
-				}
-				prev, since = g, ii.CatalogSeq
-				return nil
-			})
-			if err != nil && !errors.Is(err, storage.ErrNoIndex) {
+			if err := p.readPrevious(tx, log); err != nil {
 				return err
 			}
 		}
-		names := model.Inputs()
-		var t Track
-		var rerr error
-		err = tx.ForEachTrack(func(en storage.TrackEntry) error {
-			if prev != nil && en.Seq <= since && prev.Contains(en.Node) {
-				return nil
-			}
-			t = Track{ID: TrackID(en.ID)}
-			if err := decodeTrack(en.Data, &t); err != nil {
-				return fmt.Errorf("track %s: %w", en.ID, err)
-			}
-			raws, rerr = RawInputs(&t, names, raws)
-			nodes = append(nodes, en.Node)
-			return rerr
-		})
-		if err != nil {
+		if err := p.readTracks(tx); err != nil {
 			return err
 		}
-		if prev != nil {
-			return tx.ForEachDeleted(since, func(n uint32) error { deleted = append(deleted, n); return nil })
+		if p.prev == nil {
+			return nil
 		}
-		return nil
+		return tx.ForEachDeleted(p.since, func(n uint32) error { p.deleted = append(p.deleted, n); return nil })
 	})
 	if err != nil {
-		return ReindexSummary{}, fmt.Errorf("reindex: %w", err)
+		return nil, err
 	}
-	sum.Model, sum.Full = info.Version, prev == nil
+	p.sum.Model, p.sum.Full = p.info.Version, p.prev == nil
+	return p, nil
+}
 
-	// Embed in batches so progress moves and ctx is honoured.
-	dim, ni := model.Dim(), len(model.Inputs())
-	vecs := make([]float32, len(nodes)*dim)
-	const batch = 16384
-	for lo := 0; lo < len(nodes); lo += batch {
-		if err := ctx.Err(); err != nil {
-			return ReindexSummary{}, fmt.Errorf("reindex: %w", err)
+// readPrevious decodes the stored index into p.prev when it can be
+// updated in place: built with this model, at this dimension, with the
+// same build parameters. Otherwise p.prev stays nil and the build is full.
+func (p *reindexPlan) readPrevious(tx *storage.Tx, log *slog.Logger) error {
+	err := tx.ReadIndex(func(ii storage.IndexInfo, r io.Reader) error {
+		meta, err := decodeIndexMeta(ii.Meta)
+		if err != nil {
+			log.Warn("previous index metadata unreadable; rebuilding", "err", err)
+			return nil
 		}
-		hi := min(lo+batch, len(nodes))
-		model.EmbedBatch(raws[lo*ni:hi*ni], vecs[lo*dim:hi*dim])
-		progress("embed", hi, len(nodes))
+		if meta.Model != p.info.Version || meta.Dim != p.model.Dim() || !meta.Params.sameBuild(p.params) {
+			return nil
+		}
+		g, err := index.Read(r)
+		if err != nil {
+			log.Warn("previous index unreadable; rebuilding", "err", err)
+			return nil
+		}
+		p.prev, p.since = g, ii.CatalogSeq
+		return nil
+	})
+	if errors.Is(err, ErrNoIndex) {
+		return nil
 	}
-	raws = nil
-	sum.Embedded = len(nodes)
+	return err
+}
 
-	g := prev
+// readTracks collects the raw inputs of the tracks to embed: all of them
+// for a full build, else those added or changed since p.since or missing
+// from p.prev.
+func (p *reindexPlan) readTracks(tx *storage.Tx) error {
+	names := p.model.Inputs()
+	var t Track
+	return tx.ForEachTrack(func(en storage.TrackEntry) error {
+		if p.prev != nil && en.Seq <= p.since && p.prev.Contains(en.Node) {
+			return nil
+		}
+		t = Track{ID: TrackID(en.ID)}
+		if err := decodeTrack(en.Data, &t); err != nil {
+			return fmt.Errorf("track %s: %w", en.ID, err)
+		}
+		var err error
+		p.raws, err = RawInputs(&t, names, p.raws)
+		p.nodes = append(p.nodes, en.Node)
+		return err
+	})
+}
+
+// embed embeds the planned tracks in batches, so that progress moves and
+// ctx is honoured. It releases the raw inputs.
+func (p *reindexPlan) embed(ctx context.Context, progress func(string, int, int)) ([]float32, error) {
+	dim, ni := p.model.Dim(), len(p.model.Inputs())
+	vecs := make([]float32, len(p.nodes)*dim)
+	for lo := 0; lo < len(p.nodes); lo += reindexBatch {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		hi := min(lo+reindexBatch, len(p.nodes))
+		p.model.EmbedBatch(p.raws[lo*ni:hi*ni], vecs[lo*dim:hi*dim])
+		progress("embed", hi, len(p.nodes))
+	}
+	p.raws = nil
+	p.sum.Embedded = len(p.nodes)
+	return vecs, nil
+}
+
+// build inserts the vectors into the previous index, or a new one, drops
+// the deleted nodes, and compacts when tombstones exceed the new index's
+// MaxTombstoneRatio.
+func (p *reindexPlan) build(ctx context.Context, vecs []float32, workers int, progress func(string, int, int)) (*index.HNSW, error) {
+	dim := p.model.Dim()
+	g := p.prev
 	if g == nil {
-		if params.Workers == 0 {
-			params.Workers = runtime.GOMAXPROCS(0)
+		if workers == 0 {
+			workers = runtime.GOMAXPROCS(0)
 		}
-		if g, err = index.New(dim, &params); err != nil {
-			return ReindexSummary{}, fmt.Errorf("reindex: %w", err)
+		opts := p.params.options(workers)
+		var err error
+		if g, err = index.New(dim, &opts); err != nil {
+			return nil, err
 		}
 	}
-	for lo := 0; lo < len(nodes); lo += batch {
+	for lo := 0; lo < len(p.nodes); lo += reindexBatch {
 		if err := ctx.Err(); err != nil {
-			return ReindexSummary{}, fmt.Errorf("reindex: %w", err)
+			return nil, err
 		}
-		hi := min(lo+batch, len(nodes))
-		if err := g.AddBatch(nodes[lo:hi], vecs[lo*dim:hi*dim]); err != nil {
-			return ReindexSummary{}, fmt.Errorf("reindex: insert: %w", err)
+		hi := min(lo+reindexBatch, len(p.nodes))
+		if err := g.AddBatch(p.nodes[lo:hi], vecs[lo*dim:hi*dim]); err != nil {
+			return nil, fmt.Errorf("insert: %w", err)
 		}
-		progress("insert", hi, len(nodes))
+		progress("insert", hi, len(p.nodes))
 	}
-	sum.Inserted = len(nodes)
-	for _, n := range deleted {
+	p.sum.Inserted = len(p.nodes)
+	for _, n := range p.deleted {
 		if g.Delete(n) {
-			sum.Deleted++
+			p.sum.Deleted++
 		}
 	}
-	if g.NeedsCompact() {
+	if st := g.Stats(); st.Tombstones > 0 && st.TombstoneRatio > p.params.MaxTombstoneRatio {
 		g.Compact()
 	}
+	return g, nil
+}
 
-	meta, err := json.Marshal(indexMeta{Model: info.Version, Dim: dim, Params: g.Options(),
-		Tracks: g.Len(), Created: time.Now().UTC(), CatalogSeq: seq})
+// save stores g with its metadata as the current index.
+func (p *reindexPlan) save(ctx context.Context, db *storage.DB, g *index.HNSW, progress func(string, int, int)) error {
+	meta, err := json.Marshal(indexMeta{Model: p.info.Version, Dim: p.model.Dim(), Params: p.params,
+		Tracks: g.Len(), Created: time.Now().UTC(), CatalogSeq: p.seq})
 	if err != nil {
-		return ReindexSummary{}, err
+		return err
 	}
 	if err := ctx.Err(); err != nil {
-		return ReindexSummary{}, fmt.Errorf("reindex: %w", err)
+		return err
 	}
 	progress("save", 0, 1)
-	if _, err := db.WriteIndex(meta, seq, func(w io.Writer) error {
+	if _, err := db.WriteIndex(meta, p.seq, func(w io.Writer) error {
 		_, err := g.WriteTo(w)
 		return err
 	}); err != nil {
-		return ReindexSummary{}, fmt.Errorf("reindex: %w", err)
+		return err
 	}
 	progress("save", 1, 1)
-	if e.snap.Load() != nil {
-		// Queries move to the new index now; an engine that has not served
-		// yet loads it on first use.
-		if err := e.loadFrom(db, g); err != nil {
-			return ReindexSummary{}, err
-		}
-	}
-	sum.Took = time.Since(start)
-	return sum, nil
+	return nil
 }
 
-// sameBuild reports whether an index built with a can be updated in place
-// under b (zero fields mean the defaults).
-func sameBuild(a, b index.Options) bool {
-	d := index.DefaultOptions()
-	pick := func(x, def int) int {
-		if x == 0 {
-			return def
-		}
-		return x
+// swapIndex publishes a snapshot serving g, the index just stored. An
+// engine that has not served yet loads it on first use instead.
+func (e *Engine) swapIndex(db *storage.DB, g *index.HNSW) error {
+	e.loadMu.Lock()
+	defer e.loadMu.Unlock()
+	if e.snap.Load() == nil {
+		return nil
 	}
-	return pick(a.M, d.M) == pick(b.M, d.M) && pick(a.EfConstruction, d.EfConstruction) == pick(b.EfConstruction, d.EfConstruction)
+	return e.load(db, g)
 }
 
 // IndexState describes the stored index, as `soundalike info` shows it.
@@ -231,9 +304,9 @@ type IndexState struct {
 	Model   string        // the model version it was built with
 	Tracks  int           // live vectors
 	Created time.Time     // when the reindex stored it
-	Params  index.Options // the HNSW parameters it was built with
+	Params  index.Options // the parameters it was built with (Workers is not stored: 0)
 	// Stale is true when tracks were imported, changed or deleted since,
-	// or a newer model exists: `soundalike reindex` would change it.
+	// or a newer model exists: Reindex would change it.
 	Stale bool
 }
 
@@ -244,13 +317,13 @@ func (e *Engine) IndexState(ctx context.Context) (IndexState, error) {
 	err := e.view(func(tx *storage.Tx) error {
 		ii, ok := tx.CurrentIndex()
 		if !ok {
-			return ErrNoIndex
+			return errNoIndexYet
 		}
-		var meta indexMeta
-		if err := json.Unmarshal(ii.Meta, &meta); err != nil {
-			return fmt.Errorf("index metadata: %w", err)
+		meta, err := decodeIndexMeta(ii.Meta)
+		if err != nil {
+			return err
 		}
-		st = IndexState{Model: meta.Model, Tracks: meta.Tracks, Created: meta.Created, Params: meta.Params,
+		st = IndexState{Model: meta.Model, Tracks: meta.Tracks, Created: meta.Created, Params: meta.Params.options(0),
 			Stale: tx.CatalogSeq() > ii.CatalogSeq || formatVersion(tx.CurrentModel()) != meta.Model}
 		return nil
 	})

@@ -15,36 +15,76 @@ const MaxK = 1000
 // Similar returns the k tracks that sound most like the track id, closest
 // first. The track itself never appears, nor (unless opts.NoDedupe) another
 // copy of its song or the same song twice. Scores are cosine similarities.
-func (e *Engine) Similar(ctx context.Context, id TrackID, k int, opts *SearchOptions) ([]Neighbor, error) {
+// The Results' Query is the track id.
+func (e *Engine) Similar(ctx context.Context, id TrackID, k int, opts *SearchOptions) (Results, error) {
 	s, err := e.ready()
 	if err != nil {
-		return nil, err
+		return Results{}, err
 	}
 	if err := checkK(k); err != nil {
-		return nil, err
+		return Results{}, err
 	}
 	node, ok := s.byID[id]
 	if !ok {
-		return nil, fmt.Errorf("track %q: %w", id, ErrNotFound)
+		return Results{}, fmt.Errorf("track %q: %w", id, ErrNotFound)
 	}
 	q, err := s.vectorOf(node)
 	if err != nil {
-		return nil, err
+		return Results{}, err
 	}
-	return s.search(q, k, opts, []uint32{node})
+	ns, err := s.search(q, k, opts, []uint32{node})
+	if err != nil {
+		return Results{}, err
+	}
+	return s.results(ns, cloneTrack(&s.tracks[node])), nil
 }
 
 // SimilarTo searches by a Query: seed tracks (the mean of their
 // embeddings; the seeds are excluded), a track's features (cold start:
 // embedded on the spot), or a raw vector of the model's dimension.
-func (e *Engine) SimilarTo(ctx context.Context, q Query, k int, opts *SearchOptions) ([]Neighbor, error) {
+func (e *Engine) SimilarTo(ctx context.Context, q Query, k int, opts *SearchOptions) (Results, error) {
 	s, err := e.ready()
 	if err != nil {
-		return nil, err
+		return Results{}, err
 	}
 	if err := checkK(k); err != nil {
-		return nil, err
+		return Results{}, err
 	}
+	if err := q.check(); err != nil {
+		return Results{}, err
+	}
+	v, seeds, err := s.queryVector(&q)
+	if err != nil {
+		return Results{}, err
+	}
+	var ns []Neighbor
+	if q.Track != nil {
+		ns, err = s.searchFor(v, k, opts, q.Track)
+	} else {
+		ns, err = s.search(v, k, opts, seeds)
+	}
+	if err != nil {
+		return Results{}, err
+	}
+	return s.results(ns, q.Track), nil
+}
+
+// queryVector returns the unit vector a Query searches around and, for
+// seed tracks, their nodes.
+func (s *snapshot) queryVector(q *Query) ([]float32, []uint32, error) {
+	switch {
+	case len(q.Tracks) > 0:
+		return s.meanOf(q.Tracks)
+	case q.Track != nil:
+		v, err := s.embed(q.Track)
+		return v, nil, err
+	}
+	v, err := s.checkVector(q.Vector)
+	return v, nil, err
+}
+
+// check reports a Query that does not give exactly one thing to search by.
+func (q *Query) check() error {
 	given := 0
 	for _, b := range []bool{len(q.Tracks) > 0, q.Track != nil, q.Vector != nil} {
 		if b {
@@ -52,59 +92,69 @@ func (e *Engine) SimilarTo(ctx context.Context, q Query, k int, opts *SearchOpti
 		}
 	}
 	if given != 1 {
-		return nil, fmt.Errorf("%w: give exactly one of tracks, features or vector (got %d)", ErrInvalidQuery, given)
+		return fmt.Errorf("%w: give exactly one of tracks, features or vector (got %d)", ErrInvalidQuery, given)
 	}
-	dim := s.model.Dim()
-	switch {
-	case len(q.Tracks) > 0:
-		mean := make([]float32, dim)
-		seeds := make([]uint32, 0, len(q.Tracks))
-		for _, id := range q.Tracks {
-			node, ok := s.byID[id]
-			if !ok {
-				return nil, fmt.Errorf("seed track %q: %w", id, ErrNotFound)
-			}
-			v, err := s.vectorOf(node)
-			if err != nil {
-				return nil, err
-			}
-			for i, x := range v {
-				mean[i] += x
-			}
-			seeds = append(seeds, node)
+	return nil
+}
+
+// results wraps a search's neighbours with the snapshot's context,
+// detaching their tracks from the snapshot.
+func (s *snapshot) results(ns []Neighbor, query *Track) Results {
+	detachTracks(ns)
+	return Results{Model: s.modelInfo.Version, Generation: s.gen, Query: query, Neighbors: ns}
+}
+
+// meanOf returns the normalised mean of the seed tracks' vectors and their
+// nodes.
+func (s *snapshot) meanOf(ids []TrackID) ([]float32, []uint32, error) {
+	mean := make([]float32, s.model.Dim())
+	seeds := make([]uint32, 0, len(ids))
+	for _, id := range ids {
+		node, ok := s.byID[id]
+		if !ok {
+			return nil, nil, fmt.Errorf("seed track %q: %w", id, ErrNotFound)
 		}
-		if normalize(mean) == 0 {
-			return nil, fmt.Errorf("%w: the seed tracks' embeddings cancel out", ErrInvalidQuery)
-		}
-		return s.search(mean, k, opts, seeds)
-	case q.Track != nil:
-		v, err := s.embed(q.Track)
+		v, err := s.vectorOf(node)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return s.searchFor(v, k, opts, q.Track)
-	default:
-		if len(q.Vector) != dim {
-			return nil, fmt.Errorf("%w: vector has %d values, the model's dimension is %d", ErrDimension, len(q.Vector), dim)
-		}
-		v := slices.Clone(q.Vector)
 		for i, x := range v {
-			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-				return nil, fmt.Errorf("%w: vector[%d] is %v", ErrInvalidQuery, i, x)
-			}
+			mean[i] += x
 		}
-		if normalize(v) == 0 {
-			return nil, fmt.Errorf("%w: the vector is all zeros", ErrInvalidQuery)
-		}
-		return s.search(v, k, opts, nil)
+		seeds = append(seeds, node)
 	}
+	if normalize(mean) == 0 {
+		return nil, nil, fmt.Errorf("%w: the seed tracks' embeddings cancel out", ErrInvalidQuery)
+	}
+	return mean, seeds, nil
+}
+
+// checkVector returns a normalised copy of a query vector, or why it cannot
+// be searched for.
+func (s *snapshot) checkVector(vec []float32) ([]float32, error) {
+	if dim := s.model.Dim(); len(vec) != dim {
+		return nil, fmt.Errorf("%w: vector has %d values, the model's dimension is %d", ErrDimension, len(vec), dim)
+	}
+	v := slices.Clone(vec)
+	for i, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return nil, fmt.Errorf("%w: vector[%d] is %v", ErrInvalidQuery, i, x)
+		}
+	}
+	if normalize(v) == 0 {
+		return nil, fmt.Errorf("%w: the vector is all zeros", ErrInvalidQuery)
+	}
+	return v, nil
 }
 
 // Embed returns the current model's embedding of a track's features and
 // metadata (a unit vector). It does not need the track to be stored.
 func (e *Engine) Embed(t *Track) (Embedding, error) {
-	s := e.current()
-	if s == nil || s.model == nil {
+	s, err := e.current()
+	if err != nil {
+		return nil, err
+	}
+	if s.model == nil {
 		return nil, ErrNoModel
 	}
 	return s.embed(t)
@@ -312,8 +362,8 @@ func (f *filter) keep(n uint32) bool {
 // widening the beam by each of them would let a long Exclude list buy a
 // huge search.
 func (s *snapshot) run(q []float32, k int, opts *SearchOptions, f *filter) ([]Neighbor, error) {
-	ef := 0
-	if opts != nil {
+	ef := s.indexMeta.Params.EfSearch // the index's own beam, as last reindexed
+	if opts != nil && opts.EfSearch != 0 {
 		ef = opts.EfSearch
 	}
 	want := k
@@ -328,8 +378,7 @@ func (s *snapshot) run(q []float32, k int, opts *SearchOptions, f *filter) ([]Ne
 	}
 	var seen keySet // the results' song and (salted) feature keys
 	for {
-		// ef 0 is the index's own EfSearch; the index widens the beam
-		// to want when that is larger.
+		// The index widens the beam to want when that is larger.
 		res, err := s.graph.SearchInto(nil, q, want, inside, ef)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrInvalidQuery, err)
@@ -350,7 +399,7 @@ func (s *snapshot) run(q []float32, k int, opts *SearchOptions, f *filter) ([]Ne
 				}
 				seen.add(feat)
 			}
-			out = append(out, Neighbor{ID: s.tracks[r.ID].ID, Score: r.Score})
+			out = append(out, Neighbor{ID: s.tracks[r.ID].ID, Score: r.Score, Track: s.tracks[r.ID]})
 			if len(out) == k {
 				return out, nil
 			}

@@ -14,6 +14,7 @@ import (
 	"github.com/audotics/soundalike/embedder"
 	"github.com/audotics/soundalike/index"
 	"github.com/audotics/soundalike/internal/synth"
+	"github.com/google/go-cmp/cmp"
 )
 
 // randomModel is a small random MLP: enough to give every track a
@@ -92,7 +93,7 @@ func TestSimilarAgainstBruteForce(t *testing.T) {
 	const k = 20
 	hits, total := 0, 0
 	for _, tr := range tracks[2:102] {
-		got, err := eng.Similar(ctx, tr.ID, k, &soundalike.SearchOptions{NoDedupe: true})
+		got, err := neighbors(eng.Similar(ctx, tr.ID, k, &soundalike.SearchOptions{NoDedupe: true}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,7 +128,7 @@ func TestSimilarAgainstBruteForce(t *testing.T) {
 func TestSimilarDedupesSongs(t *testing.T) {
 	ctx := t.Context()
 	eng, _ := fixture(t, filepath.Join(t.TempDir(), "d.db"), 300)
-	got, err := eng.Similar(ctx, "t0000", 50, nil)
+	got, err := neighbors(eng.Similar(ctx, "t0000", 50, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,14 +137,14 @@ func TestSimilarDedupesSongs(t *testing.T) {
 			t.Errorf("Similar(t0000) offers %s, a copy of the query's song", nb.ID)
 		}
 	}
-	raw, _ := eng.Similar(ctx, "t0000", 1, &soundalike.SearchOptions{NoDedupe: true})
+	raw, _ := neighbors(eng.Similar(ctx, "t0000", 1, &soundalike.SearchOptions{NoDedupe: true}))
 	if len(raw) != 1 || raw[0].ID != "t9000" || raw[0].Score < 0.9999 {
 		t.Errorf("Similar(t0000, dedupe off)[0] = %v, want the identical copy t9000", raw)
 	}
 	// t0001 and t9001 are the same song (name + artist): at most one of them
 	// may appear in any result list.
 	for _, id := range []soundalike.TrackID{"t0002", "t0003", "t0100"} {
-		got, _ := eng.Similar(ctx, id, 300, nil)
+		got, _ := neighbors(eng.Similar(ctx, id, 300, nil))
 		n := 0
 		for _, nb := range got {
 			if nb.ID == "t0001" || nb.ID == "t9001" {
@@ -159,9 +160,9 @@ func TestSimilarDedupesSongs(t *testing.T) {
 func TestSimilarExclusions(t *testing.T) {
 	ctx := t.Context()
 	eng, tracks := fixture(t, filepath.Join(t.TempDir(), "e.db"), 300)
-	first, _ := eng.Similar(ctx, "t0005", 5, nil)
+	first, _ := neighbors(eng.Similar(ctx, "t0005", 5, nil))
 	ex := []soundalike.TrackID{first[0].ID, first[1].ID}
-	got, err := eng.Similar(ctx, "t0005", 20, &soundalike.SearchOptions{Exclude: ex})
+	got, err := neighbors(eng.Similar(ctx, "t0005", 20, &soundalike.SearchOptions{Exclude: ex}))
 	if err != nil || len(got) != 20 {
 		t.Fatalf("Similar with exclude = %d results, %v", len(got), err)
 	}
@@ -170,7 +171,7 @@ func TestSimilarExclusions(t *testing.T) {
 			t.Errorf("excluded %s returned", nb.ID)
 		}
 	}
-	got, _ = eng.Similar(ctx, "t0005", 20, &soundalike.SearchOptions{ExcludeArtist: true})
+	got, _ = neighbors(eng.Similar(ctx, "t0005", 20, &soundalike.SearchOptions{ExcludeArtist: true}))
 	if len(got) != 20 {
 		t.Fatalf("Similar with exclude_artist = %d results, want 20", len(got))
 	}
@@ -189,19 +190,19 @@ func TestSimilarToAndErrors(t *testing.T) {
 	ctx := t.Context()
 	eng, tracks := fixture(t, filepath.Join(t.TempDir(), "q.db"), 200)
 	v, _ := eng.Embed(tracks[10])
-	byVec, err := eng.SimilarTo(ctx, soundalike.Query{Vector: v}, 5, nil)
+	byVec, err := neighbors(eng.SimilarTo(ctx, soundalike.Query{Vector: v}, 5, nil))
 	if err != nil || len(byVec) != 5 || byVec[0].ID != tracks[10].ID {
 		t.Errorf("SimilarTo(vector of t0010) = %v, %v; want t0010 first", byVec, err)
 	}
 	cold := *tracks[10]
 	cold.ID = "not-in-catalogue"
 	cold.Name = "Other"
-	byFeat, err := eng.SimilarTo(ctx, soundalike.Query{Track: &cold}, 5, &soundalike.SearchOptions{NoDedupe: true})
+	byFeat, err := neighbors(eng.SimilarTo(ctx, soundalike.Query{Track: &cold}, 5, &soundalike.SearchOptions{NoDedupe: true}))
 	if err != nil || byFeat[0].ID != tracks[10].ID {
 		t.Errorf("SimilarTo(features of t0010) = %v, %v; want t0010 first", byFeat, err)
 	}
 	seeds := []soundalike.TrackID{"t0010", "t0011"}
-	bySeeds, err := eng.SimilarTo(ctx, soundalike.Query{Tracks: seeds}, 10, nil)
+	bySeeds, err := neighbors(eng.SimilarTo(ctx, soundalike.Query{Tracks: seeds}, 10, nil))
 	if err != nil || len(bySeeds) != 10 {
 		t.Fatalf("SimilarTo(seeds) = %v, %v", bySeeds, err)
 	}
@@ -293,7 +294,7 @@ func TestReindexIncremental(t *testing.T) {
 	}
 	// The changed track is found by its new features, the deleted one never.
 	v, _ := eng.Embed(&changed)
-	got, _ := eng.SimilarTo(ctx, soundalike.Query{Vector: v}, 300, &soundalike.SearchOptions{NoDedupe: true})
+	got, _ := neighbors(eng.SimilarTo(ctx, soundalike.Query{Vector: v}, 300, &soundalike.SearchOptions{NoDedupe: true}))
 	if got[0].ID != changed.ID {
 		t.Errorf("nearest to the changed track's new vector = %s, want %s", got[0].ID, changed.ID)
 	}
@@ -312,7 +313,7 @@ func TestInterruptedReindexKeepsPreviousIndex(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "x.db")
 	eng, _ := fixture(t, path, 300)
-	before, _ := eng.Similar(ctx, "t0007", 10, nil)
+	before, _ := neighbors(eng.Similar(ctx, "t0007", 10, nil))
 	// A new model, and a reindex that is cancelled part-way through.
 	eng.SaveModel(ctx, randomModel(t, 12), soundalike.ModelRun{})
 	cctx, cancel := context.WithCancel(ctx)
@@ -330,12 +331,12 @@ func TestInterruptedReindexKeepsPreviousIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer again.Close()
-	after, err := again.Similar(ctx, "t0007", 10, nil)
+	after, err := neighbors(again.Similar(ctx, "t0007", 10, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(before, after) {
-		t.Errorf("after an interrupted reindex: %v, want the previous index's %v", after, before)
+	if diff := cmp.Diff(before, after); diff != "" {
+		t.Errorf("after an interrupted reindex (-before +after):\n%s", diff)
 	}
 	if m, _ := again.Model(ctx); m.Version != "v1" {
 		t.Errorf("served model = %s, want v1 (the one the surviving index was built with)", m.Version)
@@ -388,7 +389,7 @@ func TestImportRefreshesServingEngine(t *testing.T) {
 	ctx := t.Context()
 	eng, tracks := fixture(t, filepath.Join(t.TempDir(), "r.db"), 200)
 	q := tracks[10]
-	before, err := eng.Similar(ctx, q.ID, 5, nil)
+	before, err := neighbors(eng.Similar(ctx, q.ID, 5, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -411,7 +412,7 @@ func TestImportRefreshesServingEngine(t *testing.T) {
 	if _, err := eng.Track(ctx, gone); !errors.Is(err, soundalike.ErrNotFound) {
 		t.Errorf("Track(%s) after its deletion: err = %v, want ErrNotFound", gone, err)
 	}
-	after, err := eng.Similar(ctx, q.ID, 5, nil)
+	after, err := neighbors(eng.Similar(ctx, q.ID, 5, nil))
 	if err != nil || len(after) != 5 {
 		t.Fatalf("Similar after the import = %v, %v", after, err)
 	}
@@ -451,15 +452,15 @@ func TestSimilarUsesTheIndexBeam(t *testing.T) {
 	narrow := 0
 	for _, tr := range tracks {
 		for _, k := range []int{1, 20} {
-			def, err := eng.Similar(ctx, tr.ID, k, nil)
+			def, err := neighbors(eng.Similar(ctx, tr.ID, k, nil))
 			if err != nil {
 				t.Fatal(err)
 			}
-			wide, _ := eng.Similar(ctx, tr.ID, k, &soundalike.SearchOptions{EfSearch: io.EfSearch})
+			wide, _ := neighbors(eng.Similar(ctx, tr.ID, k, &soundalike.SearchOptions{EfSearch: io.EfSearch}))
 			if !slices.Equal(ids(def), ids(wide)) {
 				t.Fatalf("Similar(%s, k=%d) = %v with the default beam, %v with EfSearch %d (the index's): want the same", tr.ID, k, ids(def), ids(wide), io.EfSearch)
 			}
-			small, _ := eng.Similar(ctx, tr.ID, k, &soundalike.SearchOptions{EfSearch: 1})
+			small, _ := neighbors(eng.Similar(ctx, tr.ID, k, &soundalike.SearchOptions{EfSearch: 1}))
 			if !slices.Equal(ids(small), ids(wide)) {
 				narrow++
 			}
@@ -468,6 +469,24 @@ func TestSimilarUsesTheIndexBeam(t *testing.T) {
 	// The check means something only if the beam changes results here.
 	if narrow == 0 {
 		t.Fatalf("no search with a beam of k differs from one of %d: the fixture cannot tell beams apart", io.EfSearch)
+	}
+
+	// A new EfSearch applies on an incremental reindex: stored, and the
+	// beam of every search that sets none.
+	io.EfSearch = 2
+	sum, err := eng.Reindex(ctx, &soundalike.ReindexOptions{Index: *io})
+	if err != nil || sum.Full {
+		t.Fatalf("Reindex with a new EfSearch = %+v, %v; want an incremental update", sum, err)
+	}
+	if st, err := eng.IndexState(ctx); err != nil || st.Params.EfSearch != 2 || st.Params.M != 4 || st.Params.Workers != 0 {
+		t.Fatalf("IndexState = %+v, %v; want EfSearch 2, M 4, no Workers", st.Params, err)
+	}
+	for _, tr := range tracks {
+		def, _ := neighbors(eng.Similar(ctx, tr.ID, 20, nil))
+		two, _ := neighbors(eng.Similar(ctx, tr.ID, 20, &soundalike.SearchOptions{EfSearch: 2}))
+		if !slices.Equal(ids(def), ids(two)) {
+			t.Fatalf("Similar(%s) = %v with the default beam, %v with EfSearch 2 (the index's now): want the same", tr.ID, ids(def), ids(two))
+		}
 	}
 }
 
@@ -487,7 +506,7 @@ func TestSimilarLongExcludeList(t *testing.T) {
 		excluded[id] = true
 	}
 	for _, opts := range []*soundalike.SearchOptions{{Exclude: exclude}, {Exclude: exclude[:20]}, {Exclude: exclude, NoDedupe: true}} {
-		got, err := eng.Similar(ctx, tracks[5].ID, 20, opts)
+		got, err := neighbors(eng.Similar(ctx, tracks[5].ID, 20, opts))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -499,5 +518,69 @@ func TestSimilarLongExcludeList(t *testing.T) {
 				t.Errorf("Similar with %d excluded ids returned %s, which is excluded", len(opts.Exclude), nb.ID)
 			}
 		}
+	}
+}
+
+// neighbors drops the context of a query's Results, for tests about the
+// neighbours alone.
+func neighbors(r soundalike.Results, err error) ([]soundalike.Neighbor, error) {
+	return r.Neighbors, err
+}
+
+// TestResultsCarryTheirContext: Similar's Results name the model and
+// generation that answered and hold the query's and the neighbours' tracks
+// as stored; they are copies, so changing them changes nothing served.
+func TestResultsCarryTheirContext(t *testing.T) {
+	ctx := t.Context()
+	eng, tracks := fixture(t, filepath.Join(t.TempDir(), "c.db"), 100)
+	byID := map[soundalike.TrackID]*soundalike.Track{}
+	for _, tr := range tracks {
+		byID[tr.ID] = tr
+	}
+	res, err := eng.Similar(ctx, "t0007", 10, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := eng.Stats(); res.Model != "v1" || res.Generation != st.Generation {
+		t.Errorf("Results model %q, generation %d; want v1 and the served %d", res.Model, res.Generation, st.Generation)
+	}
+	if res.Query == nil || !cmp.Equal(*res.Query, *byID["t0007"]) {
+		t.Errorf("Results.Query = %+v, want the stored t0007 %+v", res.Query, byID["t0007"])
+	}
+	for _, n := range res.Neighbors {
+		if n.Track.ID != n.ID || !cmp.Equal(n.Track, *byID[n.ID]) {
+			t.Errorf("neighbour %s carries %+v, want the stored track %+v", n.ID, n.Track, byID[n.ID])
+		}
+	}
+	// Scribble over everything the caller got.
+	for i := range res.Neighbors {
+		tr := &res.Neighbors[i].Track
+		tr.Name = "scribbled"
+		if len(tr.Artists) > 0 {
+			tr.Artists[0] = "scribbled"
+		}
+		tr.Artists = append(tr.Artists, "more")
+	}
+	got, err := eng.Track(ctx, res.Neighbors[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.Artists[0] = "scribbled too"
+	again, err := eng.Similar(ctx, "t0007", 10, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range again.Neighbors {
+		if !cmp.Equal(n.Track, *byID[n.ID]) {
+			t.Errorf("after changing the returned copies, neighbour %s = %+v, want %+v", n.ID, n.Track, byID[n.ID])
+		}
+	}
+	byFeat, err := eng.SimilarTo(ctx, soundalike.Query{Track: byID["t0009"]}, 3, nil)
+	if err != nil || byFeat.Query != byID["t0009"] {
+		t.Errorf("SimilarTo(features).Query = %p, %v; want the query's own track %p", byFeat.Query, err, byID["t0009"])
+	}
+	bySeeds, err := eng.SimilarTo(ctx, soundalike.Query{Tracks: []soundalike.TrackID{"t0009"}}, 3, nil)
+	if err != nil || bySeeds.Query != nil || len(bySeeds.Neighbors) != 3 {
+		t.Errorf("SimilarTo(seeds) = %+v, %v; want 3 neighbours and no query track", bySeeds, err)
 	}
 }

@@ -2,24 +2,44 @@ package soundalike
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"io"
-	"math"
+	"log/slog"
 	"os"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"time"
-	"unicode"
 
 	"github.com/audotics/soundalike/embedder"
 	"github.com/audotics/soundalike/index"
 	"github.com/audotics/soundalike/storage"
 )
+
+// The snapshot discipline.
+//
+// An Engine answers every query from one immutable snapshot: the
+// catalogue, the model and the index it built, as of one database
+// generation. A query loads the pointer once and uses nothing else, so
+// whatever it returns (Results) comes from that one snapshot.
+//
+// Snapshots change by one path, always under loadMu: Engine.load reads a
+// complete new snapshot in one read transaction and Engine.publish swaps
+// the pointer. Every publish goes through it: Open of a Detached engine,
+// the first query of an attached one, Reload and Watch, the refresh after
+// Import and SaveModel, and Reindex's swap to the index it built. Queries
+// in flight finish on the old snapshot, new ones see the new one, nobody
+// waits.
+//
+// A load that fails publishes nothing. The last good snapshot keeps
+// serving; the error is returned to whoever asked for the load (Reload,
+// Reindex, Open, or the first query of an attached engine), logged, and
+// recorded in Stats (ReloadFailures, ReloadError), which the server
+// exports in /metrics. The refresh after an import or a new model has no
+// caller to return to: its failure is logged and recorded the same way,
+// and the next Reload tries again. An engine that never loaded a snapshot
+// answers queries with the load's error, never with ErrNoModel.
 
 // snapshot is what an Engine serves: immutable once published.
 type snapshot struct {
@@ -39,22 +59,13 @@ type snapshot struct {
 	indexID   uint64 // storage's id of the index that graph was read from
 	indexMeta indexMeta
 	fileStamp fileStamp
+	loaded    time.Time // when load published it
 }
 
 // nodeKeys are a node's song key (hash of normalised name + artists, 0 =
 // unknown) and feature key (hash of the eleven features, never 0 for a
 // track; 0 where the node has no track).
 type nodeKeys struct{ song, feat uint64 }
-
-// indexMeta is the metadata document stored with every index.
-type indexMeta struct {
-	Model      string        `json:"model"`
-	Dim        int           `json:"dim"`
-	Params     index.Options `json:"params"`
-	Tracks     int           `json:"tracks"`
-	Created    time.Time     `json:"created"`
-	CatalogSeq uint64        `json:"catalog_seq"`
-}
 
 // fileStamp is the cheap change check a Detached engine polls.
 type fileStamp struct {
@@ -70,64 +81,214 @@ func stampOf(path string) fileStamp {
 	return fileStamp{st.Size(), st.ModTime()}
 }
 
-var hashSeed = maphash.MakeSeed()
+// loadStatus is how the loads since Open went. It is replaced whole
+// (under loadMu) and read without a lock by Stats.
+type loadStatus struct {
+	failures int   // loads that failed since Open
+	err      error // the last load's error; nil once a load succeeds
+}
 
-// normalizeText folds case, drops punctuation and collapses spaces, so that
-// "Don't Start Now" and "dont start now" compare equal.
-func normalizeText(s string) string {
-	var b strings.Builder
-	space := false
-	for _, r := range strings.ToLower(s) {
-		switch {
-		case unicode.IsLetter(r) || unicode.IsDigit(r):
-			if space && b.Len() > 0 {
-				b.WriteByte(' ')
+// load reads a new snapshot from db and publishes it: the one path by
+// which an Engine's snapshot changes. The caller holds loadMu. built, when
+// set, is the index Reindex has just stored, used instead of decoding the
+// stored copy. A failure publishes nothing (see the discipline above).
+func (e *Engine) load(db *storage.DB, built *index.HNSW) error {
+	stamp := stampOf(e.path)
+	keep := e.snap.Load()
+	var s *snapshot
+	err := db.View(func(tx *storage.Tx) (err error) {
+		s, err = loadSnapshot(tx, built, keep)
+		return err
+	})
+	if err != nil {
+		return e.loadFailed(fmt.Errorf("load %s: %w", e.path, err))
+	}
+	s.fileStamp, s.loaded = stamp, time.Now()
+	e.publish(s)
+	return nil
+}
+
+// publish makes s the served snapshot. The caller holds loadMu.
+func (e *Engine) publish(s *snapshot) {
+	e.snap.Store(s)
+	e.status.Store(&loadStatus{failures: e.loadStatus().failures})
+}
+
+// loadFailed records and logs a failed load, keeping the served snapshot,
+// and returns err. The caller holds loadMu. A failure that repeats the
+// last one (Watch retrying a broken file every tick) is logged at debug
+// level, so the log says when the failure began, not every retry.
+func (e *Engine) loadFailed(err error) error {
+	prev := e.loadStatus()
+	st := loadStatus{failures: prev.failures + 1, err: err}
+	e.status.Store(&st)
+	var gen uint64
+	if s := e.snap.Load(); s != nil {
+		gen = s.gen
+	}
+	level := slog.LevelError
+	if prev.err != nil && prev.err.Error() == err.Error() {
+		level = slog.LevelDebug
+	}
+	e.opts.Logger.Log(context.Background(), level, "loading a new snapshot failed; still serving the previous one",
+		"err", err, "generation", gen, "failures", st.failures)
+	return err
+}
+
+func (e *Engine) loadStatus() loadStatus {
+	if st := e.status.Load(); st != nil {
+		return *st
+	}
+	return loadStatus{}
+}
+
+// refresh follows a committed write (import, new model). An engine that
+// serves queries reloads now, so that the next query does not wait for it;
+// queries meanwhile use the previous snapshot. An unchanged index's graph is
+// reused rather than decoded. An engine that has not served yet stays lazy.
+// A failure is logged and recorded in Stats, not returned: the write it
+// follows has committed.
+func (e *Engine) refresh(db *storage.DB) {
+	if e.snap.Load() == nil {
+		return
+	}
+	e.loadMu.Lock()
+	defer e.loadMu.Unlock()
+	e.load(db, nil)
+}
+
+// Reload loads a new snapshot if the database changed since the last one,
+// and reports whether it did. Queries keep running on the old snapshot
+// until the new one is complete, then switch atomically. When the load
+// fails, the old snapshot keeps serving and the error is returned (and
+// recorded in Stats); a database locked by a writer (ErrLocked) is not a
+// failure, just a reason to try again later.
+func (e *Engine) Reload(ctx context.Context) (bool, error) {
+	e.loadMu.Lock()
+	defer e.loadMu.Unlock()
+	if e.db != nil {
+		return e.reloadFrom(e.db)
+	}
+	if old := e.snap.Load(); old != nil && stampOf(e.path) == old.fileStamp {
+		return false, nil
+	}
+	db, err := e.openDB(true)
+	if errors.Is(err, ErrLocked) {
+		return false, err
+	}
+	if err != nil {
+		return false, e.loadFailed(err)
+	}
+	defer db.Close()
+	return e.reloadFrom(db)
+}
+
+// reloadFrom loads from db unless the served snapshot is of its
+// generation already. The caller holds loadMu.
+func (e *Engine) reloadFrom(db *storage.DB) (bool, error) {
+	old := e.snap.Load()
+	g, err := db.Generation()
+	if err != nil {
+		return false, e.loadFailed(fmt.Errorf("load %s: %w", e.path, err))
+	}
+	if old == nil || g != old.gen {
+		if err := e.load(db, nil); err != nil {
+			return false, err
+		}
+		return true, nil
+	}
+	if e.db == nil {
+		// Touched but unchanged: remember the stamp to skip the next open.
+		cp := *old
+		cp.fileStamp = stampOf(e.path)
+		e.publish(&cp)
+	}
+	return false, nil
+}
+
+// Watch calls Reload every interval until ctx is done. Reload logs and
+// records its failures; a writer holding the lock just means "try again
+// next tick".
+func (e *Engine) Watch(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if changed, err := e.Reload(ctx); err == nil && changed {
+				st := e.Stats()
+				e.opts.Logger.Info("reloaded", "generation", st.Generation, "model", st.ModelVersion, "indexed", st.Indexed)
 			}
-			space = false
-			b.WriteRune(r)
-		case unicode.IsSpace(r) || r == '-' || r == '_' || r == '/':
-			space = true
 		}
 	}
-	return b.String()
 }
 
-func songKeyOf(t *Track) uint64 {
-	name := normalizeText(t.Name)
-	if name == "" {
-		return 0
+// Stats describes the snapshot being served and how loading went.
+func (e *Engine) Stats() Stats {
+	ls := e.loadStatus()
+	st := Stats{ReloadFailures: ls.failures, ReloadError: ls.err}
+	s, _ := e.current()
+	if s == nil {
+		return st
 	}
-	var h maphash.Hash
-	h.SetSeed(hashSeed)
-	h.WriteString(name)
-	for _, a := range t.Artists {
-		h.WriteByte(0)
-		h.WriteString(normalizeText(a))
+	st.Tracks, st.Generation, st.Loaded = len(s.byID), s.gen, s.loaded
+	if s.model != nil {
+		st.ModelVersion = s.modelInfo.Version
 	}
-	return h.Sum64() | 1 // never 0
+	if s.graph != nil {
+		st.Indexed = s.graph.Len()
+	}
+	return st
 }
 
-// artistKeyOf hashes a normalised artist name; 0 for an empty one.
-func artistKeyOf(a string) uint64 {
-	n := normalizeText(a)
-	if n == "" {
-		return 0
-	}
-	return maphash.String(hashSeed, n) | 1
+// Ready reports whether the engine can answer similarity queries: nil,
+// ErrNoModel or ErrNoIndex, or the error of a first load that failed.
+func (e *Engine) Ready() error {
+	_, err := e.ready()
+	return err
 }
 
-func featKeyOf(f *Features) uint64 {
-	var h maphash.Hash
-	h.SetSeed(hashSeed)
-	var buf [8]byte
-	for _, v := range f.Values() {
-		bits := math.Float64bits(v)
-		for i := range buf {
-			buf[i] = byte(bits >> (8 * i))
-		}
-		h.Write(buf[:])
+func (e *Engine) ready() (*snapshot, error) {
+	s, err := e.current()
+	switch {
+	case err != nil:
+		return nil, err
+	case s.model == nil:
+		return nil, ErrNoModel
+	case s.graph == nil:
+		return nil, errNoIndexYet
 	}
-	return h.Sum64() | 1 // never 0: 0 marks a node without a track
+	return s, nil
+}
+
+// current returns the published snapshot. An attached engine loads it on
+// first use, so commands that never query (import, train) never pay for
+// decoding the index; when that load fails, current returns its error.
+func (e *Engine) current() (*snapshot, error) {
+	if s := e.snap.Load(); s != nil {
+		return s, nil
+	}
+	if _, err := e.Reload(context.Background()); err != nil {
+		return nil, err
+	}
+	if s := e.snap.Load(); s != nil {
+		return s, nil
+	}
+	return nil, fmt.Errorf("%s: no snapshot loaded", e.path) // unreachable: a successful Reload publishes
+}
+
+// Model describes the model being served.
+func (e *Engine) Model(ctx context.Context) (ModelInfo, error) {
+	s, err := e.current()
+	if err != nil {
+		return ModelInfo{}, err
+	}
+	if s.model == nil {
+		return ModelInfo{}, ErrNoModel
+	}
+	return s.modelInfo, nil
 }
 
 // loadSnapshot reads a complete snapshot in one read transaction: the
@@ -141,32 +302,14 @@ func loadSnapshot(tx *storage.Tx, built *index.HNSW, keep *snapshot) (*snapshot,
 	if err := s.loadTracks(tx); err != nil {
 		return nil, err
 	}
-	// Serve the index with the model that built it, even when a newer model
-	// has been trained since: the next reindex moves both forward together.
-	err := tx.ReadIndex(func(ii storage.IndexInfo, r io.Reader) error {
-		if err := json.Unmarshal(ii.Meta, &s.indexMeta); err != nil {
-			return fmt.Errorf("index metadata: %w", err)
-		}
-		s.indexID = ii.ID
-		if built == nil && keep != nil && keep.graph != nil && keep.indexID == ii.ID {
-			built = keep.graph
-		}
-		if built != nil {
-			s.graph = built
-			return nil
-		}
-		g, err := index.Read(r)
-		if err != nil {
-			return fmt.Errorf("index: %w; run `soundalike reindex --full`", err)
-		}
-		s.graph = g
-		return nil
-	})
-	if err != nil && !errors.Is(err, storage.ErrNoIndex) {
+	if err := s.loadIndex(tx, built, keep); err != nil {
 		return nil, err
 	}
+	// Serve the index with the model that built it, even when a newer model
+	// has been trained since: the next reindex moves both forward together.
 	var version uint64
 	if s.graph != nil {
+		var err error
 		if version, err = ParseModelVersion(s.indexMeta.Model); err != nil {
 			return nil, fmt.Errorf("index metadata: %w", err)
 		}
@@ -180,26 +323,55 @@ func loadSnapshot(tx *storage.Tx, built *index.HNSW, keep *snapshot) (*snapshot,
 		return nil, err
 	}
 	s.model, s.modelInfo = m, info
-	if s.graph == nil {
-		return s, nil
+	if s.graph != nil {
+		s.modelInfo.IndexSize = s.graph.Len()
 	}
-	s.modelInfo.IndexSize = s.graph.Len()
 	return s, nil
 }
 
-// refresh follows a committed write (import, new model). An engine that
-// serves queries reloads now, so that the next query does not wait for it;
-// queries meanwhile use the previous snapshot. An unchanged index's graph is
-// reused rather than decoded. An engine that has not served yet stays lazy.
-func (e *Engine) refresh(db *storage.DB) {
-	if e.snap.Load() == nil {
-		return
+// loadIndex reads the current index's metadata and graph into s: built or
+// keep's graph when they are that index, else decoded. No index is not an
+// error (s.graph stays nil).
+func (s *snapshot) loadIndex(tx *storage.Tx, built *index.HNSW, keep *snapshot) error {
+	err := tx.ReadIndex(func(ii storage.IndexInfo, r io.Reader) error {
+		meta, err := decodeIndexMeta(ii.Meta)
+		if err != nil {
+			return err
+		}
+		s.indexMeta, s.indexID = meta, ii.ID
+		if built == nil && keep != nil && keep.graph != nil && keep.indexID == ii.ID {
+			built = keep.graph
+		}
+		if built != nil {
+			s.graph = built
+			return nil
+		}
+		g, err := index.Read(r)
+		if err != nil {
+			return fmt.Errorf("index: %w; rebuild it with Engine.Reindex and ReindexOptions.Full", err)
+		}
+		s.graph = g
+		return nil
+	})
+	if errors.Is(err, ErrNoIndex) {
+		return nil
 	}
-	e.loadMu.Lock()
-	defer e.loadMu.Unlock()
-	if err := e.loadFrom(db, nil); err != nil {
-		e.snap.Store(nil) // the next query retries, and reports the failure
-	}
+	return err
+}
+
+// trackRecord is one stored track handed to a decoding worker. data is
+// valid for the read transaction, which outlives the workers.
+type trackRecord struct {
+	node uint32
+	id   string
+	data []byte
+}
+
+// artistKeys are the artist keys one worker found, in order: (node, key)
+// pairs.
+type artistKeys struct {
+	nodes []uint32
+	keys  []uint64
 }
 
 // loadTracks decodes the catalogue into s: tracks by node, byID, and the
@@ -211,75 +383,76 @@ func (s *snapshot) loadTracks(tx *storage.Tx) error {
 	s.tracks = make([]Track, n)
 	s.keys = make([]nodeKeys, n)
 
-	type record struct {
-		node uint32
-		id   string
-		data []byte // valid for the transaction, which outlives the workers
-	}
-	// artist keys found by one worker, in order: (node, key) pairs.
-	type artistKeys struct {
-		nodes []uint32
-		keys  []uint64
-	}
 	workers := max(1, min(runtime.GOMAXPROCS(0), 4))
-	batches := make(chan []record, 2*workers)
+	batches := make(chan []trackRecord, 2*workers)
 	found := make([]artistKeys, workers)
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
-		wg.Go(func() {
-			ak := &found[w]
-			for b := range batches {
-				if errs[w] != nil {
-					continue // drain
-				}
-				for _, r := range b {
-					t := &s.tracks[r.node]
-					t.ID = TrackID(r.id)
-					if err := decodeTrack(r.data, t); err != nil {
-						errs[w] = fmt.Errorf("track %s: %w", r.id, err)
-						break
-					}
-					s.keys[r.node] = nodeKeys{songKeyOf(t), featKeyOf(&t.Features)}
-					for _, a := range t.Artists {
-						if k := artistKeyOf(a); k != 0 {
-							ak.nodes = append(ak.nodes, r.node)
-							ak.keys = append(ak.keys, k)
-						}
-					}
-				}
-			}
-		})
+		wg.Go(func() { errs[w] = s.decodeBatches(batches, &found[w]) })
 	}
+	err := s.walkTracks(tx, n, batches)
+	close(batches)
+	wg.Wait()
+	if err := errors.Join(append([]error{err}, errs...)...); err != nil {
+		return err
+	}
+	s.packArtistKeys(n, found)
+	return nil
+}
+
+// walkTracks reads the tracks bucket in key order, fills byID, and sends
+// the records to the decoding workers in batches.
+func (s *snapshot) walkTracks(tx *storage.Tx, n int, batches chan<- []trackRecord) error {
 	const batchSize = 512
-	batch := make([]record, 0, batchSize)
+	batch := make([]trackRecord, 0, batchSize)
 	err := tx.ForEachTrack(func(en storage.TrackEntry) error {
 		if int(en.Node) >= n {
 			return fmt.Errorf("track %s: node %d beyond the catalogue's %d", en.ID, en.Node, n)
 		}
 		s.byID[TrackID(en.ID)] = en.Node
-		batch = append(batch, record{en.Node, en.ID, en.Data})
+		batch = append(batch, trackRecord{en.Node, en.ID, en.Data})
 		if len(batch) == batchSize {
 			batches <- batch
-			batch = make([]record, 0, batchSize)
+			batch = make([]trackRecord, 0, batchSize)
 		}
 		return nil
 	})
 	if len(batch) > 0 {
 		batches <- batch
 	}
-	close(batches)
-	wg.Wait()
-	if err != nil {
-		return err
-	}
-	for _, e := range errs {
-		if e != nil {
-			return e
+	return err
+}
+
+// decodeBatches is one decoding worker: it decodes and hashes the records
+// of every batch into s, appending artist keys to ak. After the first
+// corrupt record it drains the channel and returns that record's error.
+func (s *snapshot) decodeBatches(batches <-chan []trackRecord, ak *artistKeys) error {
+	var err error
+	for b := range batches {
+		for i := 0; i < len(b) && err == nil; i++ {
+			r := &b[i]
+			t := &s.tracks[r.node]
+			t.ID = TrackID(r.id)
+			if derr := decodeTrack(r.data, t); derr != nil {
+				err = fmt.Errorf("track %s: %w", r.id, derr)
+				continue
+			}
+			s.keys[r.node] = nodeKeys{songKeyOf(t), featKeyOf(&t.Features)}
+			for _, a := range t.Artists {
+				if k := artistKeyOf(a); k != 0 {
+					ak.nodes = append(ak.nodes, r.node)
+					ak.keys = append(ak.keys, k)
+				}
+			}
 		}
 	}
+	return err
+}
 
-	// Pack the artist keys by node, each node's in its artists' order.
+// packArtistKeys packs the workers' artist keys by node, each node's in its
+// artists' order.
+func (s *snapshot) packArtistKeys(n int, found []artistKeys) {
 	s.artistOff = make([]uint32, n+1)
 	total := 0
 	for _, ak := range found {
@@ -299,142 +472,4 @@ func (s *snapshot) loadTracks(tx *storage.Tx) error {
 			next[node]++
 		}
 	}
-	return nil
-}
-
-// loadFrom loads and publishes a snapshot from an open database.
-func (e *Engine) loadFrom(db *storage.DB, built *index.HNSW) error {
-	stamp := stampOf(e.path)
-	var s *snapshot
-	keep := e.snap.Load()
-	err := db.View(func(tx *storage.Tx) (err error) {
-		s, err = loadSnapshot(tx, built, keep)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("load %s: %w", e.path, err)
-	}
-	s.fileStamp = stamp
-	e.snap.Store(s)
-	return nil
-}
-
-// Reload loads a new snapshot if the database changed since the last one,
-// and reports whether it did. Queries keep running on the old snapshot
-// until the new one is complete, then switch atomically.
-func (e *Engine) Reload(ctx context.Context) (bool, error) {
-	e.loadMu.Lock()
-	defer e.loadMu.Unlock()
-	old := e.snap.Load()
-	if e.db != nil {
-		g, err := e.db.Generation()
-		if err != nil {
-			return false, err
-		}
-		if old != nil && g == old.gen {
-			return false, nil
-		}
-		return true, e.loadFrom(e.db, nil)
-	}
-	if old != nil && stampOf(e.path) == old.fileStamp {
-		return false, nil
-	}
-	db, err := e.openDB(true)
-	if err != nil {
-		return false, err
-	}
-	defer db.Close()
-	g, err := db.Generation()
-	if err != nil {
-		return false, err
-	}
-	if old != nil && g == old.gen {
-		// Touched but unchanged: remember the stamp to skip the next open.
-		cp := *old
-		cp.fileStamp = stampOf(e.path)
-		e.snap.Store(&cp)
-		return false, nil
-	}
-	return true, e.loadFrom(db, nil)
-}
-
-// Watch calls Reload every interval until ctx is done, logging failures
-// (a writer holding the lock just means "try again next tick").
-func (e *Engine) Watch(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			changed, err := e.Reload(ctx)
-			if err != nil {
-				if !errors.Is(err, storage.ErrLocked) {
-					e.opts.Logger.Warn("reload failed; still serving the previous snapshot", "err", err)
-				}
-				continue
-			}
-			if changed {
-				st := e.Stats()
-				e.opts.Logger.Info("reloaded", "generation", st.Generation, "model", st.ModelVersion, "indexed", st.Indexed)
-			}
-		}
-	}
-}
-
-// Stats describes the snapshot being served.
-func (e *Engine) Stats() Stats {
-	s := e.current()
-	if s == nil {
-		return Stats{}
-	}
-	st := Stats{Tracks: len(s.byID), Generation: s.gen}
-	if s.model != nil {
-		st.ModelVersion = s.modelInfo.Version
-	}
-	if s.graph != nil {
-		st.Indexed = s.graph.Len()
-	}
-	return st
-}
-
-// Ready reports whether the engine can answer similarity queries: nil, or
-// ErrNoModel / ErrNoIndex naming the command to run.
-func (e *Engine) Ready() error {
-	_, err := e.ready()
-	return err
-}
-
-func (e *Engine) ready() (*snapshot, error) {
-	s := e.current()
-	switch {
-	case s == nil || s.model == nil:
-		return nil, ErrNoModel
-	case s.graph == nil:
-		return nil, ErrNoIndex
-	}
-	return s, nil
-}
-
-// current returns the published snapshot. An attached engine loads it on
-// first use, so commands that never query (import, train) never pay for
-// decoding the index.
-func (e *Engine) current() *snapshot {
-	if s := e.snap.Load(); s != nil || e.db == nil {
-		return s
-	}
-	if _, err := e.Reload(context.Background()); err != nil {
-		e.opts.Logger.Warn("loading the catalogue, model and index failed", "err", err)
-	}
-	return e.snap.Load()
-}
-
-// Model describes the model being served.
-func (e *Engine) Model(ctx context.Context) (ModelInfo, error) {
-	s := e.current()
-	if s == nil || s.model == nil {
-		return ModelInfo{}, ErrNoModel
-	}
-	return s.modelInfo, nil
 }

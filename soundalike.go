@@ -1,6 +1,7 @@
 package soundalike
 
 import (
+	"slices"
 	"time"
 )
 
@@ -74,8 +75,48 @@ func DefaultSimilarityActions() []string {
 type Embedding []float32
 
 // Neighbor is one search result. Score is the cosine similarity between the
-// query and the result, in [-1, 1]: higher is closer.
+// query and the result, in [-1, 1]: higher is closer. Track is the
+// catalogue track (its ID is ID), a copy taken from the snapshot that
+// answered.
 type Neighbor struct {
 	ID    TrackID
 	Score float32
+	Track Track
+}
+
+// cloneTrack returns a copy of t that shares no slice with it.
+func cloneTrack(t *Track) *Track {
+	c := *t
+	c.Artists = slices.Clone(t.Artists)
+	c.Genres = slices.Clone(t.Genres)
+	c.Subgenres = slices.Clone(t.Subgenres)
+	return &c
+}
+
+// detachTracks gives each neighbour's track slices of its own, so that
+// they share nothing with the snapshot. All the strings' headers go into
+// one allocation; each slice is capped, so that appending to one
+// reallocates rather than overwrites the next.
+func detachTracks(ns []Neighbor) {
+	n := 0
+	for i := range ns {
+		t := &ns[i].Track
+		n += len(t.Artists) + len(t.Genres) + len(t.Subgenres)
+	}
+	if n == 0 {
+		return
+	}
+	buf := make([]string, 0, n)
+	take := func(ss []string) []string {
+		if ss == nil {
+			return nil
+		}
+		lo := len(buf)
+		buf = append(buf, ss...)
+		return buf[lo:len(buf):len(buf)]
+	}
+	for i := range ns {
+		t := &ns[i].Track
+		t.Artists, t.Genres, t.Subgenres = take(t.Artists), take(t.Genres), take(t.Subgenres)
+	}
 }

@@ -19,9 +19,8 @@ type Options struct {
 	EfConstruction int
 
 	// EfSearch is the default beam width of a search; a search uses
-	// max(EfSearch, k). Default 80: on 100,000 clustered 64-d vectors it
-	// gives recall@20 ≥ 0.99 (docs/benchmarks.md). Search calls can
-	// override it per query (SearchEf, SearchInto).
+	// max(EfSearch, k). Default 80 (its recall is in docs/benchmarks.md).
+	// SearchInto overrides it per query.
 	EfSearch int
 
 	// Seed drives the level draws. With Workers = 1 a build is fully

@@ -124,12 +124,12 @@ func FuzzRoundTrip(f *testing.F) {
 			want.Artists = []string{artist}
 		}
 		vals := want.Features.Values()
-		header := append([]string{"track_id", "track_name", "track_artist", "track_popularity", "user_id"}, soundalike.FeatureNames[:]...)
+		header := append([]string{"track_id", "track_name", "track_artist", "track_popularity", "user_id"}, soundalike.FeatureNames()...)
 		row := []string{id, name, artist, strconv.Itoa(want.Popularity), user}
 		obj := map[string]any{"track_id": id, "track_name": name, "track_artist": artist, "track_popularity": want.Popularity, "user_id": user}
 		for i, x := range vals {
 			row = append(row, strconv.FormatFloat(x, 'g', -1, 64))
-			obj[soundalike.FeatureNames[i]] = x
+			obj[soundalike.FeatureName(i)] = x
 		}
 
 		var csvBuf bytes.Buffer

@@ -114,7 +114,7 @@ func TestSample(t *testing.T) {
 		if r["track_artist"] != "" {
 			want.Artists = []string{r["track_artist"]}
 		}
-		for i, n := range soundalike.FeatureNames {
+		for i, n := range soundalike.FeatureNames() {
 			want.Features.Set(i, num(t, r[n]))
 		}
 		// Subgenres accumulate too; compare as a set below.

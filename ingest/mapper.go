@@ -33,7 +33,7 @@ const (
 	fUser
 	fAction
 	fTime
-	fFeature  // fFeature+i is feature i of soundalike.FeatureNames
+	fFeature  // fFeature+i is feature i of soundalike.FeatureNames()
 	numFields = fFeature + soundalike.NumFeatures
 )
 
@@ -65,7 +65,7 @@ var aliasIndex = func() map[string]fieldRank {
 			m[normalizeName(n)] = fieldRank{field(f), r}
 		}
 	}
-	for i, n := range soundalike.FeatureNames {
+	for i, n := range soundalike.FeatureNames() {
 		m[normalizeName(n)] = fieldRank{fFeature + field(i), 0}
 	}
 	return m
@@ -189,19 +189,19 @@ func (m *Mapper) check() error {
 		return nil
 	}
 	var missing []string
-	for i, n := range soundalike.FeatureNames {
+	for i, n := range soundalike.FeatureNames() {
 		if m.col[fFeature+field(i)] < 0 {
 			missing = append(missing, n)
 		}
 	}
 	switch {
 	case len(missing) == soundalike.NumFeatures:
-		return m.columnsError("no audio feature columns", "the eleven Spotify audio features "+strings.Join(soundalike.FeatureNames[:], ", ")+
+		return m.columnsError("no audio feature columns", "the eleven Spotify audio features "+strings.Join(soundalike.FeatureNames(), ", ")+
 			"; or, for a file of interactions alone, a track id and a user column ("+strings.Join(fieldAliases[fUser], ", ")+
 			") with optional action and timestamp, and no other track columns")
 	case len(missing) > 0:
 		return m.columnsError("missing feature column(s) "+strings.Join(missing, ", "),
-			"all eleven Spotify audio features "+strings.Join(soundalike.FeatureNames[:], ", "))
+			"all eleven Spotify audio features "+strings.Join(soundalike.FeatureNames(), ", "))
 	}
 	return nil
 }
@@ -247,7 +247,7 @@ func (m *Mapper) Mapping() []string {
 
 func fieldName(f field) string {
 	if f >= fFeature {
-		return soundalike.FeatureNames[f-fFeature]
+		return soundalike.FeatureName(int(f - fFeature))
 	}
 	return [...]string{"id", "spotify_id", "name", "artists", "album", "popularity", "duration_ms",
 		"release_date", "genre", "subgenre", "user", "action", "timestamp"}[f]
@@ -403,7 +403,7 @@ func (m *Mapper) readTrack(values []string, id string, r *row) error {
 func (m *Mapper) readFeatures(values []string, f *soundalike.Features) error {
 	for i := range soundalike.NumFeatures {
 		s := values[m.col[fFeature+field(i)]]
-		name := soundalike.FeatureNames[i]
+		name := soundalike.FeatureName(i)
 		v, err := parseNumber(s)
 		switch {
 		case err != nil && strings.TrimSpace(s) == "":

@@ -9,7 +9,6 @@ import (
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/ingest"
-	"github.com/audotics/soundalike/storage"
 )
 
 // importInto imports the database at url into eng in one transaction, as
@@ -52,7 +51,7 @@ func TestEndToEndThroughStorage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (storage.Counts{Tracks: len(fx.Tracks), Users: fx.Playlists + 1, Interactions: similar}); counts != want {
+	if want := (soundalike.Counts{Tracks: len(fx.Tracks), Users: fx.Playlists + 1, Interactions: similar}); counts != want {
 		t.Errorf("Counts() = %+v, want %+v", counts, want)
 	}
 	stored, err := eng.Tracks(t.Context())

@@ -328,7 +328,7 @@ func loadSample(t testing.TB, db *testDB) *fixture {
 			if tr.Popularity, err = strconv.Atoi(r[col["track_popularity"]]); err != nil {
 				t.Fatal(err)
 			}
-			for i, name := range soundalike.FeatureNames {
+			for i, name := range soundalike.FeatureNames() {
 				v, err := strconv.ParseFloat(r[col[name]], 64)
 				if err != nil {
 					t.Fatalf("%s: %s: %v", samplePath, name, err)

@@ -50,6 +50,13 @@ const (
 	noSuchEndpoint = "no such endpoint: " + endpoints
 )
 
+// The 503 answers name the commands an operator runs; the library's
+// errors name library calls instead.
+const (
+	msgNoModel = "no model: run `soundalike train` first"
+	msgNoIndex = "no index: run `soundalike reindex` first"
+)
+
 // errPanic wraps a recovered panic value.
 type errPanic struct{ v any }
 
@@ -81,9 +88,9 @@ func statusOf(err error) (status int, msg string, internal bool) {
 	case errors.Is(err, soundalike.ErrNotFound):
 		return http.StatusNotFound, err.Error(), false
 	case errors.Is(err, soundalike.ErrNoModel):
-		return http.StatusServiceUnavailable, soundalike.ErrNoModel.Error(), false
+		return http.StatusServiceUnavailable, msgNoModel, false
 	case errors.Is(err, soundalike.ErrNoIndex):
-		return http.StatusServiceUnavailable, soundalike.ErrNoIndex.Error(), false
+		return http.StatusServiceUnavailable, msgNoIndex, false
 	case errors.Is(err, soundalike.ErrDimension), errors.Is(err, soundalike.ErrInvalidQuery):
 		return http.StatusBadRequest, err.Error(), false
 	case errors.Is(err, context.Canceled):

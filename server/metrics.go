@@ -20,6 +20,8 @@ import (
 //	soundalike_index_size                                          gauge, live vectors in the index
 //	soundalike_catalogue_tracks                                    gauge, tracks in the catalogue
 //	soundalike_generation                                          gauge, database generation served
+//	soundalike_reload_failures_total                               counter, snapshot loads that failed (the previous one kept serving)
+//	soundalike_reload_last_success_timestamp_seconds               gauge, when the served snapshot was loaded (Unix time)
 //	soundalike_model_info{version}                                 gauge, 1 for the model served
 //
 // route is the route pattern ("/tracks/:id"), never the raw URL, so the
@@ -93,6 +95,19 @@ func newMetrics(s Searcher, reg prometheus.Registerer, g prometheus.Gatherer) *m
 		Name: "soundalike_generation",
 		Help: "Database generation the served snapshot was loaded from.",
 	}, func() float64 { return float64(s.Stats().Generation) }))
+	register(reg, prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "soundalike_reload_failures_total",
+		Help: "Snapshot loads (reloads, refreshes after writes) that failed; the previous snapshot kept serving.",
+	}, func() float64 { return float64(s.Stats().ReloadFailures) }))
+	register(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "soundalike_reload_last_success_timestamp_seconds",
+		Help: "When the snapshot being served was loaded, in Unix seconds (0 before the first load).",
+	}, func() float64 {
+		if t := s.Stats().Loaded; !t.IsZero() {
+			return float64(t.UnixNano()) / 1e9
+		}
+		return 0
+	}))
 	register[prometheus.Collector](reg, modelInfo{s})
 
 	h := promhttp.HandlerFor(g, promhttp.HandlerOpts{})

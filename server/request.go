@@ -13,10 +13,11 @@ import (
 	"github.com/audotics/soundalike"
 )
 
-// Limits on k, the number of results.
+// Limits on k, the number of results. MaxK is the library's limit,
+// soundalike.MaxK, under this package's name.
 const (
 	DefaultK = 20
-	MaxK     = 1000
+	MaxK     = soundalike.MaxK
 )
 
 var getSimilarParams = []string{"track", "k", "exclude", "exclude_artist", "dedupe"}
@@ -137,7 +138,7 @@ type featuresRequest struct {
 	Artists     []string `json:"artists"`
 }
 
-// values returns the features in the order of soundalike.FeatureNames.
+// values returns the features in the order of soundalike.FeatureNames().
 func (f *featuresRequest) values() [soundalike.NumFeatures]*float64 {
 	return [soundalike.NumFeatures]*float64{
 		f.Acousticness, f.Danceability, f.Energy, f.Instrumentalness, f.Key,
@@ -151,7 +152,7 @@ func (f *featuresRequest) track() (*soundalike.Track, error) {
 	var missing []string
 	for i, v := range f.values() {
 		if v == nil {
-			missing = append(missing, soundalike.FeatureNames[i])
+			missing = append(missing, soundalike.FeatureName(i))
 			continue
 		}
 		if err := soundalike.ValidateFeature(i, *v); err != nil {
@@ -161,7 +162,7 @@ func (f *featuresRequest) track() (*soundalike.Track, error) {
 	}
 	if len(missing) > 0 {
 		return nil, badRequest("features: missing %s: all eleven Spotify features are required (%s)",
-			strings.Join(missing, ", "), strings.Join(soundalike.FeatureNames[:], ", "))
+			strings.Join(missing, ", "), strings.Join(soundalike.FeatureNames(), ", "))
 	}
 	if f.DurationMS != nil {
 		if *f.DurationMS < 0 {

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"math"
 	"strconv"
 	"time"
@@ -102,35 +101,11 @@ func nonNil(s []string) []string {
 // (soundalike.ErrNotFound for an unknown id, ErrNoModel, ErrNoIndex).
 func Similar(ctx context.Context, s Searcher, id soundalike.TrackID, k int, opts *soundalike.SearchOptions) (*SimilarResponse, error) {
 	start := time.Now()
-	t, err := s.Track(ctx, id)
+	res, err := s.Similar(ctx, id, k, opts)
 	if err != nil {
 		return nil, err
 	}
-	ns, model, err := searchWithModel(s, func() ([]soundalike.Neighbor, error) { return s.Similar(ctx, id, k, opts) })
-	if err != nil {
-		return nil, err
-	}
-	return respond(ctx, s, start, NewTrackJSON(t), ns, model)
-}
-
-// searchWithModel runs search and returns the version of the model that
-// answered it: the version read before and after the search agree (a
-// reload in between switches model and index together, and versions only
-// grow), else the search runs again on the new snapshot.
-func searchWithModel(s Searcher, search func() ([]soundalike.Neighbor, error)) ([]soundalike.Neighbor, string, error) {
-	for range 3 {
-		before := s.Stats().ModelVersion
-		ns, err := search()
-		if err != nil {
-			return nil, "", err
-		}
-		if after := s.Stats().ModelVersion; after == before {
-			return ns, before, nil
-		}
-	}
-	// Three reloads during three searches: answer with the last, unlabelled.
-	ns, err := search()
-	return ns, "", err
+	return respond(start, res), nil
 }
 
 // SimilarTo answers a query by seed tracks, features or vector the way
@@ -138,36 +113,25 @@ func searchWithModel(s Searcher, search func() ([]soundalike.Neighbor, error)) (
 // features (q.Track).
 func SimilarTo(ctx context.Context, s Searcher, q soundalike.Query, k int, opts *soundalike.SearchOptions) (*SimilarResponse, error) {
 	start := time.Now()
-	ns, model, err := searchWithModel(s, func() ([]soundalike.Neighbor, error) { return s.SimilarTo(ctx, q, k, opts) })
+	res, err := s.SimilarTo(ctx, q, k, opts)
 	if err != nil {
 		return nil, err
 	}
-	var tj *TrackJSON
-	if q.Track != nil {
-		tj = NewTrackJSON(q.Track)
-	}
-	return respond(ctx, s, start, tj, ns, model)
+	return respond(start, res), nil
 }
 
-func respond(ctx context.Context, s Searcher, start time.Time, tj *TrackJSON, ns []soundalike.Neighbor, model string) (*SimilarResponse, error) {
-	resp := &SimilarResponse{Track: tj, Results: make([]Result, len(ns))}
-	for i, n := range ns {
-		r := &resp.Results[i]
-		r.TrackID, r.Score, r.Artists = string(n.ID), n.Score, []string{}
-		t, err := s.Track(ctx, n.ID)
-		switch {
-		case err == nil:
-			r.Name, r.Artists = t.Name, nonNil(t.Artists)
-		case errors.Is(err, soundalike.ErrNotFound):
-			// Deleted by a reload between the search and this lookup: the
-			// result stands, without metadata.
-		default:
-			return nil, err
-		}
+// respond translates the Searcher's results to the API's form.
+func respond(start time.Time, res soundalike.Results) *SimilarResponse {
+	resp := &SimilarResponse{Results: make([]Result, len(res.Neighbors)), Model: res.Model}
+	if res.Query != nil {
+		resp.Track = NewTrackJSON(res.Query)
 	}
-	resp.Model = model
+	for i := range res.Neighbors {
+		n := &res.Neighbors[i]
+		resp.Results[i] = Result{TrackID: string(n.ID), Name: n.Track.Name, Artists: nonNil(n.Track.Artists), Score: n.Score}
+	}
 	resp.TookUS = time.Since(start).Microseconds()
-	return resp, nil
+	return resp
 }
 
 // AppendJSON appends r's JSON encoding to b. It produces exactly what

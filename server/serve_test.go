@@ -18,8 +18,8 @@ import (
 // Serve answers until its context is done, then shuts down gracefully and
 // returns nil, letting a request in flight finish.
 func TestServeGracefulShutdown(t *testing.T) {
-	f := newFake()
-	slow := make(chan struct{})
+	f := &hooked{Engine: newEngine(t, ready)}
+	slow, entered := make(chan struct{}), make(chan struct{}, 1)
 	h := server.New(f, &server.Options{ShutdownTimeout: 5 * time.Second})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -40,7 +40,9 @@ func TestServeGracefulShutdown(t *testing.T) {
 	}
 
 	// A request in flight when shutdown starts still gets its answer.
-	f.slow = slow
+	f.mu.Lock()
+	f.hook = func(soundalike.Query) error { entered <- struct{}{}; <-slow; return nil }
+	f.mu.Unlock()
 	inflight := make(chan int, 1)
 	go func() {
 		resp, err := http.Get(url + "/similar?track=a")
@@ -52,7 +54,7 @@ func TestServeGracefulShutdown(t *testing.T) {
 		resp.Body.Close()
 		inflight <- resp.StatusCode
 	}()
-	<-f.entered
+	<-entered
 	cancel()
 	time.Sleep(50 * time.Millisecond) // let Shutdown close the listener
 	close(slow)
@@ -73,14 +75,14 @@ func TestServeGracefulShutdown(t *testing.T) {
 }
 
 func TestListenAndServeBadAddress(t *testing.T) {
-	err := server.New(newFake(), nil).ListenAndServe(t.Context(), "127.0.0.1:http-nope")
+	err := server.New(&canned{}, nil).ListenAndServe(t.Context(), "127.0.0.1:http-nope")
 	if err == nil || !strings.Contains(err.Error(), "serve") {
 		t.Errorf("ListenAndServe(bad address) = %v, want an error", err)
 	}
 }
 
 func TestHTTPServerTimeouts(t *testing.T) {
-	hs := server.New(newFake(), nil).HTTPServer(":0")
+	hs := server.New(&canned{}, nil).HTTPServer(":0")
 	d := server.DefaultOptions()
 	if hs.ReadHeaderTimeout != d.ReadHeaderTimeout || hs.ReadTimeout != d.ReadTimeout || hs.WriteTimeout != d.WriteTimeout || hs.IdleTimeout != d.IdleTimeout {
 		t.Errorf("HTTPServer timeouts = %v %v %v %v, want the defaults %v %v %v %v",
@@ -90,7 +92,7 @@ func TestHTTPServerTimeouts(t *testing.T) {
 	if d.ReadHeaderTimeout <= 0 || d.ReadTimeout <= 0 || d.WriteTimeout <= 0 || d.IdleTimeout <= 0 || d.MaxBodyBytes != 1<<20 {
 		t.Errorf("DefaultOptions = %+v, want positive timeouts and a 1 MiB body limit", d)
 	}
-	hs = server.New(newFake(), &server.Options{ReadTimeout: time.Second}).HTTPServer(":0")
+	hs = server.New(&canned{}, &server.Options{ReadTimeout: time.Second}).HTTPServer(":0")
 	if hs.ReadTimeout != time.Second || hs.WriteTimeout != d.WriteTimeout {
 		t.Errorf("HTTPServer with ReadTimeout 1s = %v / %v, want 1s / default", hs.ReadTimeout, hs.WriteTimeout)
 	}
@@ -100,14 +102,15 @@ func TestHTTPServerTimeouts(t *testing.T) {
 // 200, 400, 404 or 413, always as JSON.
 func FuzzPostSimilar(f *testing.F) {
 	for _, s := range []string{
-		`{"tracks":["a"]}`, `{"features":` + fullFeatures() + `}`, `{"vector":[0,0,0,0,0,0,0,0,0,0,0]}`,
-		`{"vector":[1e38,1e38,1e38,1e38,1e38,1e38,1e38,1e38,1e38,1e38,1e38]}`,
+		`{"tracks":["a"]}`, `{"features":` + fullFeatures() + `}`, `{"vector":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]}`,
+		`{"vector":[1e38,1e38,1e38,1e38,1e38,1e38,1e38,1e38,1e38,1e38,1e38,1e38,1e38,1e38,1e38,1e38]}`,
+		`{"vector":[1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0],"exclude":["a","a"],"exclude_artist":true,"dedupe":false,"k":1000}`,
 		`{"features":{"key":-1}}`, `{"k":1e3,"tracks":["a"]}`, `null`, `{}`, `[]`, `"x"`, `{"tracks":null}`,
 		`{"features":null,"vector":null}`, `{"features":` + strings.Replace(fullFeatures(), `"mode":1`, `"mode":-0`, 1) + `}`,
 	} {
 		f.Add(s)
 	}
-	h := server.New(newFake(), nil)
+	h := server.New(newEngine(f, ready), nil)
 	f.Fuzz(func(t *testing.T, body string) {
 		req := httptest.NewRequestWithContext(t.Context(), "POST", "/similar", strings.NewReader(body))
 		w := httptest.NewRecorder()
@@ -129,42 +132,23 @@ func FuzzPostSimilar(f *testing.F) {
 	})
 }
 
-// fixed is a Searcher that answers instantly with the same neighbours, so
-// a benchmark measures only the server's own work.
-type fixed struct {
-	t  *soundalike.Track
-	ns []soundalike.Neighbor
-}
-
-func newFixed(k int) *fixed {
-	f := newFake()
-	x := &fixed{t: f.tracks["a"]}
+// fixed answers every search with k neighbours of the test catalogue, so
+// that a benchmark measures only the server's own work.
+func fixed(k int) *canned {
+	ts := catalogue()
+	c := &canned{res: soundalike.Results{Model: "v1", Query: ts[0]}, stats: soundalike.Stats{ModelVersion: "v1"}}
 	for i := range k {
-		x.ns = append(x.ns, soundalike.Neighbor{ID: f.order[2+i%(len(f.order)-2)], Score: 0.99 - float32(i)*0.001})
+		t := ts[2+i%(len(ts)-2)]
+		c.res.Neighbors = append(c.res.Neighbors, soundalike.Neighbor{ID: t.ID, Score: 0.99 - float32(i)*0.001, Track: *t})
 	}
-	return x
+	return c
 }
-
-func (x *fixed) Similar(context.Context, soundalike.TrackID, int, *soundalike.SearchOptions) ([]soundalike.Neighbor, error) {
-	return x.ns, nil
-}
-func (x *fixed) SimilarTo(context.Context, soundalike.Query, int, *soundalike.SearchOptions) ([]soundalike.Neighbor, error) {
-	return x.ns, nil
-}
-func (x *fixed) Track(context.Context, soundalike.TrackID) (*soundalike.Track, error) {
-	return x.t, nil
-}
-func (x *fixed) Model(context.Context) (soundalike.ModelInfo, error) {
-	return soundalike.ModelInfo{Version: "v1"}, nil
-}
-func (x *fixed) Stats() soundalike.Stats { return soundalike.Stats{ModelVersion: "v1"} }
-func (x *fixed) Ready() error            { return nil }
 
 // BenchmarkServeHTTPSimilar is the server's overhead per GET /similar
-// (k=20) around an instant Searcher: routing, parsing, metadata lookups,
-// encoding, metrics and access logging (to a discarding logger).
+// (k=20) around an instant Searcher: routing, parsing, translating the
+// results, encoding, metrics and access logging (to a discarding logger).
 func BenchmarkServeHTTPSimilar(b *testing.B) {
-	h := server.New(newFixed(20), nil)
+	h := server.New(fixed(20), nil)
 	req := httptest.NewRequest("GET", "/similar?track=a&k=20", nil)
 	w := httptest.NewRecorder()
 	b.ReportAllocs()
@@ -184,7 +168,7 @@ func FuzzGetSimilar(f *testing.F) {
 		"track=a&exclude_artist=T", "track=a;k=3", "track=a&track=b", "=&&=", "track=nope"} {
 		f.Add(s)
 	}
-	h := server.New(newFake(), nil)
+	h := server.New(newEngine(f, ready), nil)
 	f.Fuzz(func(t *testing.T, q string) {
 		req := httptest.NewRequestWithContext(t.Context(), "GET", "/similar", nil)
 		req.URL.RawQuery = q

@@ -33,7 +33,10 @@
 // soundalike_http_request_duration_seconds by route pattern (never the raw
 // URL), method and status; soundalike_http_panics_total;
 // soundalike_index_size, soundalike_catalogue_tracks,
-// soundalike_generation; soundalike_model_info{version}.
+// soundalike_generation; soundalike_model_info{version};
+// soundalike_reload_failures_total and
+// soundalike_reload_last_success_timestamp_seconds (a failed reload keeps
+// the previous snapshot serving: see soundalike.Engine.Reload).
 //
 // Access logs go to Options.Logger at Info level, one record per request
 // with method, route, path, status, duration and client_ip. The client IP
@@ -60,13 +63,15 @@ import (
 )
 
 // Searcher is what the server needs from an engine. *soundalike.Engine
-// implements it; tests use a fake.
+// implements it; tests use it, and a fake with canned answers where an
+// engine cannot be made to fail or stall.
 type Searcher interface {
 	// Similar returns the k tracks most similar to the catalogue track id,
-	// never id itself.
-	Similar(ctx context.Context, id soundalike.TrackID, k int, opts *soundalike.SearchOptions) ([]soundalike.Neighbor, error)
-	// SimilarTo returns the k tracks most similar to q.
-	SimilarTo(ctx context.Context, q soundalike.Query, k int, opts *soundalike.SearchOptions) ([]soundalike.Neighbor, error)
+	// never id itself, with the query track, the neighbours' tracks and
+	// the model that answered.
+	Similar(ctx context.Context, id soundalike.TrackID, k int, opts *soundalike.SearchOptions) (soundalike.Results, error)
+	// SimilarTo returns the k tracks most similar to q, likewise.
+	SimilarTo(ctx context.Context, q soundalike.Query, k int, opts *soundalike.SearchOptions) (soundalike.Results, error)
 	// Track returns a catalogue track, or an error wrapping
 	// soundalike.ErrNotFound.
 	Track(ctx context.Context, id soundalike.TrackID) (*soundalike.Track, error)

@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,11 +10,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/internal/synth"
 	"github.com/audotics/soundalike/server"
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
@@ -82,7 +84,7 @@ func fullFeatures(except ...string) string {
 		"tempo": "120", "valence": "0.5",
 	}
 	var parts []string
-	for _, n := range soundalike.FeatureNames {
+	for _, n := range soundalike.FeatureNames() {
 		if !slices.Contains(except, n) {
 			parts = append(parts, fmt.Sprintf("%q:%s", n, vals[n]))
 		}
@@ -90,22 +92,36 @@ func fullFeatures(except ...string) string {
 	return "{" + strings.Join(parts, ",") + "}"
 }
 
+// trackOf returns a catalogue track by id.
+func trackOf(t *testing.T, id string) *soundalike.Track {
+	t.Helper()
+	for _, tr := range catalogue() {
+		if string(tr.ID) == id {
+			return tr
+		}
+	}
+	t.Fatalf("no track %q in the test catalogue", id)
+	return nil
+}
+
 func TestSimilar(t *testing.T) {
-	vector11 := "[0.1,0.7,0.5,0,0.45,0.1,-0.1,1,0.05,0.6,0.5]"
+	vector16 := "[0.1,0.7,0.5,0,0.45,0.1,-0.1,1,0.05,0.6,0.5,0.2,0.3,-0.4,0.1,0.9]"
+	eng := newEngine(t, ready)
 	cases := []struct {
 		name   string
-		setup  func(f *fake)
+		stage  int                            // how far the engine is built (default ready)
+		hook   func(q soundalike.Query) error // runs before each search
 		method string
 		target string
 		body   string
 		status int
-		errs   []string                                              // for error statuses: words the message must hold
-		check  func(t *testing.T, f *fake, r server.SimilarResponse) // for 200
+		errs   []string                                                // for error statuses: words the message must hold
+		check  func(t *testing.T, f *hooked, r server.SimilarResponse) // for 200
 	}{
 		{
 			name:   "given a catalogue track, when GET /similar, expect 20 results without the query track or its duplicate",
 			target: "/similar?track=a", status: 200,
-			check: func(t *testing.T, f *fake, r server.SimilarResponse) {
+			check: func(t *testing.T, f *hooked, r server.SimilarResponse) {
 				if r.Track == nil || r.Track.TrackID != "a" || r.Track.Name != "Song A" {
 					t.Errorf("track = %+v, want a / Song A", r.Track)
 				}
@@ -122,7 +138,7 @@ func TestSimilar(t *testing.T) {
 					t.Errorf("scores not descending: %+v", r.Results)
 				}
 				x := r.Results[0]
-				ft := f.tracks[soundalike.TrackID(x.TrackID)]
+				ft := trackOf(t, x.TrackID)
 				if x.Name != ft.Name || !slices.Equal(x.Artists, ft.Artists) {
 					t.Errorf("result %+v, want name %q artists %v", x, ft.Name, ft.Artists)
 				}
@@ -134,7 +150,7 @@ func TestSimilar(t *testing.T) {
 		{
 			name:   "given k=3, when GET /similar, expect 3 results",
 			target: "/similar?track=a&k=3", status: 200,
-			check: func(t *testing.T, f *fake, r server.SimilarResponse) {
+			check: func(t *testing.T, f *hooked, r server.SimilarResponse) {
 				if len(r.Results) != 3 {
 					t.Errorf("len(results) = %d, want 3", len(r.Results))
 				}
@@ -143,16 +159,16 @@ func TestSimilar(t *testing.T) {
 		{
 			name:   "given k=1000, when GET /similar, expect the whole catalogue minus the query's song",
 			target: "/similar?track=a&k=1000", status: 200,
-			check: func(t *testing.T, f *fake, r server.SimilarResponse) {
-				if len(r.Results) != len(f.tracks)-2 {
-					t.Errorf("len(results) = %d, want %d", len(r.Results), len(f.tracks)-2)
+			check: func(t *testing.T, f *hooked, r server.SimilarResponse) {
+				if len(r.Results) != len(catalogue())-2 {
+					t.Errorf("len(results) = %d, want %d", len(r.Results), len(catalogue())-2)
 				}
 			},
 		},
 		{
 			name:   "given exclude=x1,x2, when GET /similar, expect them dropped and passed on",
 			target: "/similar?track=a&k=1000&exclude=x1,x2", status: 200,
-			check: func(t *testing.T, f *fake, r server.SimilarResponse) {
+			check: func(t *testing.T, f *hooked, r server.SimilarResponse) {
 				if got := ids(r); slices.Contains(got, "x1") || slices.Contains(got, "x2") || !slices.Contains(got, "x3") {
 					t.Errorf("results = %v, want x3 but not x1, x2", got)
 				}
@@ -165,7 +181,7 @@ func TestSimilar(t *testing.T) {
 		{
 			name:   "given exclude_artist=true, when GET /similar, expect no track by Artist X",
 			target: "/similar?track=a&k=1000&exclude_artist=true", status: 200,
-			check: func(t *testing.T, f *fake, r server.SimilarResponse) {
+			check: func(t *testing.T, f *hooked, r server.SimilarResponse) {
 				for _, x := range r.Results {
 					if slices.Contains(x.Artists, "Artist X") {
 						t.Errorf("result %+v is by Artist X", x)
@@ -179,7 +195,7 @@ func TestSimilar(t *testing.T) {
 		{
 			name:   "given dedupe=false, when GET /similar, expect the duplicate back and NoDedupe passed",
 			target: "/similar?track=a&k=1000&dedupe=false", status: 200,
-			check: func(t *testing.T, f *fake, r server.SimilarResponse) {
+			check: func(t *testing.T, f *hooked, r server.SimilarResponse) {
 				if got := ids(r); !slices.Contains(got, "a-dup") || slices.Contains(got, "a") {
 					t.Errorf("results = %v, want a-dup but never a itself", got)
 				}
@@ -201,17 +217,17 @@ func TestSimilar(t *testing.T) {
 		{name: "given an unknown track, when GET /similar, expect 404", target: "/similar?track=nope", status: 404, errs: []string{"nope", "not found"}},
 		{
 			name: "given no model, when GET /similar, expect 503 naming soundalike train", target: "/similar?track=a",
-			setup:  func(f *fake) { f.ready = fmt.Errorf("engine: %w", soundalike.ErrNoModel) },
+			stage:  noModel,
 			status: 503, errs: []string{"soundalike train"},
 		},
 		{
 			name: "given no index, when GET /similar, expect 503 naming soundalike reindex", target: "/similar?track=a",
-			setup:  func(f *fake) { f.ready = fmt.Errorf("engine: %w", soundalike.ErrNoIndex) },
+			stage:  noIndex,
 			status: 503, errs: []string{"soundalike reindex"},
 		},
 		{
 			name: "given a failing engine, when GET /similar, expect 500 without internals", target: "/similar?track=a",
-			setup:  func(f *fake) { f.fail = errors.New("disk on fire at /secret/path") },
+			hook:   func(soundalike.Query) error { return errors.New("disk on fire at /secret/path") },
 			status: 500, errs: []string{"internal server error"},
 		},
 
@@ -219,7 +235,7 @@ func TestSimilar(t *testing.T) {
 		{
 			name:   "given seed tracks, when POST /similar, expect results without the seeds",
 			method: "POST", target: "/similar", body: `{"tracks":["a","t03"],"k":1000}`, status: 200,
-			check: func(t *testing.T, f *fake, r server.SimilarResponse) {
+			check: func(t *testing.T, f *hooked, r server.SimilarResponse) {
 				if got := ids(r); slices.Contains(got, "a") || slices.Contains(got, "t03") || len(got) == 0 {
 					t.Errorf("results = %v, want some, without the seeds a and t03", got)
 				}
@@ -236,7 +252,7 @@ func TestSimilar(t *testing.T) {
 			method: "POST", target: "/similar",
 			body:   `{"features":{"acousticness":0.1,"danceability":0.7,"energy":0.5,"instrumentalness":0,"key":5,"liveness":0.1,"loudness":-6,"mode":1,"speechiness":0.05,"tempo":120,"valence":0.5,"duration_ms":180000,"release_year":2001,"popularity":40,"name":"New one","artists":["Nobody"]},"k":5,"exclude":["x1"],"exclude_artist":true,"dedupe":false}`,
 			status: 200,
-			check: func(t *testing.T, f *fake, r server.SimilarResponse) {
+			check: func(t *testing.T, f *hooked, r server.SimilarResponse) {
 				if len(r.Results) != 5 {
 					t.Errorf("len(results) = %d, want 5", len(r.Results))
 				}
@@ -255,18 +271,18 @@ func TestSimilar(t *testing.T) {
 		},
 		{
 			name:   "given a vector of the model's dimension, when POST /similar, expect results",
-			method: "POST", target: "/similar", body: `{"vector":` + vector11 + `,"k":4}`, status: 200,
-			check: func(t *testing.T, f *fake, r server.SimilarResponse) {
+			method: "POST", target: "/similar", body: `{"vector":` + vector16 + `,"k":4}`, status: 200,
+			check: func(t *testing.T, f *hooked, r server.SimilarResponse) {
 				if len(r.Results) != 4 {
 					t.Errorf("len(results) = %d, want 4", len(r.Results))
 				}
-				if _, _, q := f.last(); len(q.Vector) != fakeDim || q.Vector[6] != -0.1 {
+				if _, _, q := f.last(); len(q.Vector) != modelDim || q.Vector[6] != -0.1 {
 					t.Errorf("query vector = %v, want the posted one", q.Vector)
 				}
 			},
 		},
 		{name: "given a vector of the wrong length, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"vector":[1,2,3]}`, status: 400, errs: []string{"dimension"}},
-		{name: "given a vector value beyond float32, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"vector":[1e39,0,0,0,0,0,0,0,0,0,0]}`, status: 400, errs: []string{"vector[0]", "finite"}},
+		{name: "given a vector value beyond float32, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"vector":[1e39,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]}`, status: 400, errs: []string{"vector[0]", "finite"}},
 		{name: "given a number beyond float64, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"vector":[1e999]}`, status: 400, errs: []string{"vector"}},
 		{name: "given NaN, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"vector":[NaN,0,0,0,0,0,0,0,0,0,0]}`, status: 400, errs: []string{"bad JSON", "NaN"}},
 		{name: "given Infinity in features, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"features":{"tempo":Infinity}}`, status: 400, errs: []string{"bad JSON"}},
@@ -286,22 +302,22 @@ func TestSimilar(t *testing.T) {
 		{name: "given popularity 101, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"features":` + strings.TrimSuffix(fullFeatures(), "}") + `,"popularity":101}}`, status: 400, errs: []string{"popularity"}},
 		{name: "given nothing to search by, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"k":5}`, status: 400, errs: []string{"nothing to search by"}},
 		{name: "given empty lists only, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"tracks":[],"vector":[]}`, status: 400, errs: []string{"nothing to search by"}},
-		{name: "given tracks and vector, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"tracks":["a"],"vector":` + vector11 + `}`, status: 400, errs: []string{"exactly one", "tracks and vector"}},
+		{name: "given tracks and vector, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"tracks":["a"],"vector":` + vector16 + `}`, status: 400, errs: []string{"exactly one", "tracks and vector"}},
 		{name: "given an empty seed id, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"tracks":["a",""]}`, status: 400, errs: []string{"tracks[1]"}},
 		{name: "given k=0 in the body, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"tracks":["a"],"k":0}`, status: 400, errs: []string{"k", "1..1000"}},
 		{name: "given an unknown seed, when POST /similar, expect 404", method: "POST", target: "/similar", body: `{"tracks":["a","nope"]}`, status: 404, errs: []string{"nope"}},
 		{
 			name: "given no index, when POST /similar, expect 503", method: "POST", target: "/similar", body: `{"tracks":["a"]}`,
-			setup:  func(f *fake) { f.ready = soundalike.ErrNoIndex },
+			stage:  noIndex,
 			status: 503, errs: []string{"soundalike reindex"},
 		},
 		{name: "given a body over 1 MiB, when POST /similar, expect 413", method: "POST", target: "/similar", body: `{"tracks":["` + strings.Repeat("a", 1<<20) + `"]}`, status: 413, errs: []string{"1048576"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFake()
-			if tc.setup != nil {
-				tc.setup(f)
+			f := &hooked{Engine: eng, hook: tc.hook}
+			if tc.stage != ready {
+				f.Engine = newEngine(t, tc.stage)
 			}
 			h := server.New(f, nil)
 			method := tc.method
@@ -337,14 +353,11 @@ func cmpF(a, b float32) int {
 
 // A query track never appears in its own results, whatever k and options.
 func TestSimilarNeverReturnsTheQueryTrack(t *testing.T) {
-	f := newFake()
-	h := server.New(f, nil)
-	for _, id := range f.order {
+	h := server.New(newEngine(t, ready), nil)
+	for _, tr := range catalogue() {
+		id := tr.ID
 		for _, q := range []string{"k=1000", "k=1000&dedupe=false", "k=1&dedupe=false", "k=1000&exclude_artist=true"} {
-			w := do(t, h, "GET", "/similar?track="+string(id)+"&"+q, "")
-			if id == "panic" {
-				continue
-			}
+			w := do(t, h, "GET", "/similar?track="+url.QueryEscape(string(id))+"&"+q, "")
 			if w.Code != 200 {
 				t.Fatalf("GET /similar?track=%s&%s = %d %s, want 200", id, q, w.Code, w.Body)
 			}
@@ -368,9 +381,10 @@ func TestPostSimilarBodyLimit(t *testing.T) {
 		{"given a body just under 1 MiB, when POST /similar, expect it parsed (404 for the unknown seed)", 0, 1<<20 - 100, 404},
 		{"given MaxBodyBytes 100 and a 200-byte body, when POST /similar, expect 413", 100, 200, 413},
 	}
+	eng := newEngine(t, ready)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			h := server.New(newFake(), &server.Options{MaxBodyBytes: tc.limit})
+			h := server.New(eng, &server.Options{MaxBodyBytes: tc.limit})
 			body := `{"tracks":["` + strings.Repeat("z", tc.size-len(`{"tracks":[""]}`)) + `"]}`
 			req := httptest.NewRequestWithContext(t.Context(), "POST", "/similar", io.MultiReader(strings.NewReader(body)))
 			req.ContentLength = -1 // unknown, as with chunked encoding
@@ -385,8 +399,7 @@ func TestPostSimilarBodyLimit(t *testing.T) {
 }
 
 func TestTrack(t *testing.T) {
-	f := newFake()
-	h := server.New(f, nil)
+	h := server.New(newEngine(t, ready), nil)
 	t.Run("given a catalogue track, when GET /tracks/{id}, expect its metadata and features", func(t *testing.T) {
 		w := do(t, h, "GET", "/tracks/a", "")
 		if w.Code != 200 {
@@ -410,7 +423,6 @@ func TestTrack(t *testing.T) {
 		}
 	})
 	t.Run("given an escaped id, when GET /tracks/{id}, expect it unescaped", func(t *testing.T) {
-		f.tracks["a/b c"] = track("a/b c", "Slashed", "S", 0.5, 100)
 		w := do(t, h, "GET", "/tracks/a%2Fb%20c", "")
 		if w.Code != 200 || !strings.Contains(w.Body.String(), `"track_id":"a/b c"`) {
 			t.Fatalf("GET /tracks/a%%2Fb%%20c = %d %s, want 200 for a/b c", w.Code, w.Body)
@@ -426,29 +438,31 @@ func TestTrack(t *testing.T) {
 }
 
 func TestHealthReadyModel(t *testing.T) {
+	engines := map[int]*soundalike.Engine{ready: newEngine(t, ready), noIndex: newEngine(t, noIndex), noModel: newEngine(t, noModel)}
+	m, err := engines[ready].Model(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := `"created":"` + m.Created.Format(time.RFC3339Nano) + `"`
 	cases := []struct {
 		name   string
-		setup  func(f *fake)
+		stage  int
 		target string
 		status int
 		want   []string // substrings of the body
 	}{
-		{"given a running server, when GET /healthz, expect 200", nil, "/healthz", 200, []string{`"status":"ok"`}},
-		{"given no model, when GET /healthz, expect 200 still", func(f *fake) { f.ready = soundalike.ErrNoModel }, "/healthz", 200, []string{`"ok"`}},
-		{"given a model and index, when GET /readyz, expect 200", nil, "/readyz", 200, []string{`"status":"ready"`, `"model":"v1"`, `"indexed":30`}},
-		{"given no model, when GET /readyz, expect 503 naming soundalike train", func(f *fake) { f.ready = fmt.Errorf("load: %w", soundalike.ErrNoModel) }, "/readyz", 503, []string{"soundalike train"}},
-		{"given no index, when GET /readyz, expect 503 naming soundalike reindex", func(f *fake) { f.ready = soundalike.ErrNoIndex }, "/readyz", 503, []string{"soundalike reindex"}},
-		{"given a model, when GET /model, expect its version, config and figures", nil, "/model", 200, []string{`"version":"v1"`, `"config":{"epochs":3}`, `"metrics":{"precision_at_20":0.31}`, `"dim":11`, `"index_size":30`, `"created":"2026-11-27T08:00:00Z"`}},
-		{"given no model, when GET /model, expect 503", func(f *fake) { f.model = nil }, "/model", 503, []string{"soundalike train"}},
-		{"given an unknown path, when GET, expect 404 JSON", nil, "/nope", 404, []string{"no such endpoint"}},
+		{"given a running server, when GET /healthz, expect 200", ready, "/healthz", 200, []string{`"status":"ok"`}},
+		{"given no model, when GET /healthz, expect 200 still", noModel, "/healthz", 200, []string{`"ok"`}},
+		{"given a model and index, when GET /readyz, expect 200", ready, "/readyz", 200, []string{`"status":"ready"`, `"model":"v1"`, `"tracks":30`, `"indexed":30`}},
+		{"given no model, when GET /readyz, expect 503 naming soundalike train", noModel, "/readyz", 503, []string{"soundalike train"}},
+		{"given no index, when GET /readyz, expect 503 naming soundalike reindex", noIndex, "/readyz", 503, []string{"soundalike reindex"}},
+		{"given a model, when GET /model, expect its version, config and figures", ready, "/model", 200, []string{`"version":"v1"`, `"config":{"epochs":3}`, `"metrics":{"precision_at_20":0.31}`, `"dim":16`, `"index_size":30`, created}},
+		{"given no model, when GET /model, expect 503", noModel, "/model", 503, []string{"soundalike train"}},
+		{"given an unknown path, when GET, expect 404 JSON", ready, "/nope", 404, []string{"no such endpoint"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFake()
-			if tc.setup != nil {
-				tc.setup(f)
-			}
-			w := do(t, server.New(f, nil), "GET", tc.target, "")
+			w := do(t, server.New(engines[tc.stage], nil), "GET", tc.target, "")
 			if w.Code != tc.status {
 				t.Fatalf("GET %s = %d %s, want %d", tc.target, w.Code, w.Body, tc.status)
 			}
@@ -463,18 +477,16 @@ func TestHealthReadyModel(t *testing.T) {
 		})
 	}
 	t.Run("given HEAD /healthz and /readyz, when sent, expect 200 and 503 without a body", func(t *testing.T) {
-		f := newFake()
-		h := server.New(f, nil)
+		h := server.New(engines[noIndex], nil)
 		if w := do(t, h, "HEAD", "/healthz", ""); w.Code != 200 {
 			t.Errorf("HEAD /healthz = %d, want 200", w.Code)
 		}
-		f.ready = soundalike.ErrNoIndex
 		if w := do(t, h, "HEAD", "/readyz", ""); w.Code != 503 {
 			t.Errorf("HEAD /readyz with no index = %d, want 503", w.Code)
 		}
 	})
 	t.Run("given DELETE /similar, when sent, expect 405 JSON", func(t *testing.T) {
-		w := do(t, server.New(newFake(), nil), "DELETE", "/similar", "")
+		w := do(t, server.New(engines[ready], nil), "DELETE", "/similar", "")
 		if w.Code != 405 {
 			t.Fatalf("DELETE /similar = %d, want 405", w.Code)
 		}
@@ -485,16 +497,15 @@ func TestHealthReadyModel(t *testing.T) {
 // A panic in the Searcher is recovered, answered 500 JSON, logged,
 // counted, and the server keeps answering.
 func TestPanicRecovered(t *testing.T) {
-	f := newFake()
-	f.panicOn = "panic"
+	f := &hooked{Engine: newEngine(t, ready), hook: panicOn("x1")}
 	var logs bytes.Buffer
 	reg := prometheus.NewRegistry()
 	h := server.New(f, &server.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil)), Registerer: reg})
 
 	for i := range 2 {
-		w := do(t, h, "GET", "/similar?track=panic", "")
+		w := do(t, h, "GET", "/similar?track=x1", "")
 		if w.Code != 500 {
-			t.Fatalf("GET /similar?track=panic #%d = %d %s, want 500", i, w.Code, w.Body)
+			t.Fatalf("GET /similar?track=x1 #%d = %d %s, want 500", i, w.Code, w.Body)
 		}
 		checkError(t, w, "internal server error")
 	}
@@ -507,7 +518,7 @@ func TestPanicRecovered(t *testing.T) {
 	if got := counterValue(t, reg, "soundalike_http_requests_total", map[string]string{"route": "/similar", "status": "500"}); got != 2 {
 		t.Errorf(`soundalike_http_requests_total{route="/similar",status="500"} = %v, want 2`, got)
 	}
-	if !strings.Contains(logs.String(), `"msg":"panic recovered"`) || !strings.Contains(logs.String(), "fake: boom") || !strings.Contains(logs.String(), "goroutine") {
+	if !strings.Contains(logs.String(), `"msg":"panic recovered"`) || !strings.Contains(logs.String(), "test hook: boom") || !strings.Contains(logs.String(), "goroutine") {
 		t.Errorf("logs = %s, want the recovered panic with its value and stack", logs.String())
 	}
 }
@@ -549,8 +560,9 @@ func counterValue(t *testing.T, g prometheus.Gatherer, name string, labels map[s
 }
 
 func TestMetrics(t *testing.T) {
-	f := newFake()
-	h := server.New(f, nil)
+	eng := newEngine(t, ready)
+	st := eng.Stats()
+	h := server.New(eng, nil)
 	for _, target := range []string{"/similar?track=a", "/similar?track=a", "/similar?track=nope", "/tracks/a", "/tracks/x1", "/nope/deeper"} {
 		do(t, h, "GET", target, "")
 	}
@@ -569,7 +581,9 @@ func TestMetrics(t *testing.T) {
 		`soundalike_http_panics_total 0`,
 		`soundalike_index_size 30`,
 		`soundalike_catalogue_tracks 30`,
-		`soundalike_generation 7`,
+		fmt.Sprintf("soundalike_generation %d\n", st.Generation),
+		`soundalike_reload_failures_total 0`,
+		fmt.Sprintf("soundalike_reload_last_success_timestamp_seconds %g\n", float64(st.Loaded.UnixNano())/1e9),
 		`soundalike_model_info{version="v1"} 1`,
 		`go_goroutines`,
 		`process_resident_memory_bytes`,
@@ -588,8 +602,9 @@ func TestMetrics(t *testing.T) {
 // Two servers on one registry share the metrics instead of panicking.
 func TestMetricsSharedRegisterer(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	a := server.New(newFake(), &server.Options{Registerer: reg})
-	b := server.New(newFake(), &server.Options{Registerer: reg})
+	eng := newEngine(t, ready)
+	a := server.New(eng, &server.Options{Registerer: reg})
+	b := server.New(eng, &server.Options{Registerer: reg})
 	do(t, a, "GET", "/healthz", "")
 	do(t, b, "GET", "/healthz", "")
 	if got := counterValue(t, reg, "soundalike_http_requests_total", map[string]string{"route": "/healthz"}); got != 2 {
@@ -600,6 +615,7 @@ func TestMetricsSharedRegisterer(t *testing.T) {
 // The access log names method, route, status, duration and a client IP
 // that X-Forwarded-For cannot spoof unless the peer is a trusted proxy.
 func TestAccessLogClientIP(t *testing.T) {
+	eng := newEngine(t, ready)
 	cases := []struct {
 		name    string
 		trusted []string
@@ -622,7 +638,7 @@ func TestAccessLogClientIP(t *testing.T) {
 			for _, p := range tc.trusted {
 				opts.TrustedProxies = append(opts.TrustedProxies, mustPrefix(t, p))
 			}
-			h := server.New(newFake(), opts)
+			h := server.New(eng, opts)
 			req := httptest.NewRequestWithContext(t.Context(), "GET", "/tracks/a", nil)
 			req.RemoteAddr = tc.remote
 			req.Header.Set("X-Forwarded-For", tc.xff)
@@ -663,7 +679,7 @@ type registererOnly struct{ prometheus.Registerer }
 // GET /metrics, expect the Gatherer's metrics, including the server's.
 func TestMetricsExplicitGatherer(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	h := server.New(newFake(), &server.Options{Registerer: registererOnly{reg}, Gatherer: reg})
+	h := server.New(newEngine(t, ready), &server.Options{Registerer: registererOnly{reg}, Gatherer: reg})
 	do(t, h, "GET", "/healthz", "")
 	w := do(t, h, "GET", "/metrics", "")
 	if w.Code != 200 || !strings.Contains(w.Body.String(), `soundalike_http_requests_total{method="GET",route="/healthz",status="200"} 1`) {
@@ -674,48 +690,71 @@ func TestMetricsExplicitGatherer(t *testing.T) {
 	}
 }
 
-// reloadingSearcher switches its model version while the first search runs,
-// as a reload between the search and the response would.
-type reloadingSearcher struct {
-	*fake
-	versions []string // the version Stats reports, one per call; the last repeats
-	calls    int
-	searches int
+// TestResponseRendersTheResults: the response is a translation of the
+// Searcher's Results and nothing else: the query track, each neighbour's
+// name and artists from its own track, and the model that answered (here
+// tracks the Searcher's Track method does not know, and a model that is
+// not the one Stats reports).
+func TestResponseRendersTheResults(t *testing.T) {
+	q := track("q", "Query", "Q", 0.5, 100)
+	c := &canned{
+		res: soundalike.Results{Model: "v9", Query: q, Neighbors: []soundalike.Neighbor{
+			{ID: "n1", Score: 0.9, Track: *track("n1", "First", "One", 0.4, 90)},
+			{ID: "n2", Score: 0.5, Track: soundalike.Track{ID: "n2", Name: "No artists"}},
+		}},
+		stats: soundalike.Stats{ModelVersion: "v8"},
+	}
+	w := do(t, server.New(c, nil), "GET", "/similar?track=q&k=2", "")
+	if w.Code != 200 {
+		t.Fatalf("GET /similar = %d %s, want 200", w.Code, w.Body)
+	}
+	got := decodeSimilar(t, w.Body.Bytes())
+	got.TookUS = 0
+	want := server.SimilarResponse{
+		Track: server.NewTrackJSON(q), Model: "v9",
+		Results: []server.Result{
+			{TrackID: "n1", Name: "First", Artists: []string{"One"}, Score: 0.9},
+			{TrackID: "n2", Name: "No artists", Artists: []string{}, Score: 0.5},
+		},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("GET /similar (-want +got):\n%s", diff)
+	}
+	c.res.Query = nil
+	w = do(t, server.New(c, nil), "POST", "/similar", `{"tracks":["q"]}`)
+	if got := decodeSimilar(t, w.Body.Bytes()); w.Code != 200 || got.Track != nil || len(got.Results) != 2 {
+		t.Errorf("POST /similar = %d %s, want 200 without a query track", w.Code, w.Body)
+	}
 }
 
-func (r *reloadingSearcher) Stats() soundalike.Stats {
-	st := r.fake.Stats()
-	st.ModelVersion = r.versions[min(r.calls, len(r.versions)-1)]
-	r.calls++
-	return st
-}
-
-func (r *reloadingSearcher) Similar(ctx context.Context, id soundalike.TrackID, k int, opts *soundalike.SearchOptions) ([]soundalike.Neighbor, error) {
-	r.searches++
-	return r.fake.Similar(ctx, id, k, opts)
-}
-
-// TestResponseModelIsTheOneThatAnswered: when the model changes during a
-// search, the search runs again and the response names the new model, never
-// the old results under the new label.
-func TestResponseModelIsTheOneThatAnswered(t *testing.T) {
-	for _, tc := range []struct {
-		versions []string
-		model    string
-		searches int
-	}{
-		{[]string{"v1"}, "v1", 1},
-		{[]string{"v1", "v2"}, "v2", 2},                             // reloaded during the first search
-		{[]string{"v1", "v2", "v3", "v4", "v5", "v6", "v7"}, "", 4}, // reloading all the time
-	} {
-		r := &reloadingSearcher{fake: newFake(), versions: tc.versions}
-		resp, err := server.Similar(t.Context(), r, "a", 5, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if resp.Model != tc.model || r.searches != tc.searches || len(resp.Results) != 5 {
-			t.Errorf("versions %v: model %q after %d searches (%d results), want %q after %d",
-				tc.versions, resp.Model, r.searches, len(resp.Results), tc.model, tc.searches)
-		}
+// TestResponseModelFollowsReindex: after a new model is indexed, answers
+// name it, and their neighbours come from its index.
+func TestResponseModelFollowsReindex(t *testing.T) {
+	ctx := t.Context()
+	eng := newEngine(t, ready)
+	h := server.New(eng, nil)
+	if r := decodeSimilar(t, do(t, h, "GET", "/similar?track=a", "").Body.Bytes()); r.Model != "v1" {
+		t.Fatalf("model = %q, want v1", r.Model)
+	}
+	m, err := synth.Model(4, []int{8}, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.SaveModel(ctx, m, soundalike.ModelRun{}); err != nil {
+		t.Fatal(err)
+	}
+	if r := decodeSimilar(t, do(t, h, "GET", "/similar?track=a", "").Body.Bytes()); r.Model != "v1" {
+		t.Errorf("model after training v2 = %q, want v1 until a reindex", r.Model)
+	}
+	if _, err := eng.Reindex(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	r := decodeSimilar(t, do(t, h, "GET", "/similar?track=a&k=5", "").Body.Bytes())
+	want, err := eng.Similar(ctx, "a", 5, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Model != "v2" || want.Model != "v2" || len(r.Results) != 5 || r.Results[0].TrackID != string(want.Neighbors[0].ID) {
+		t.Errorf("after reindexing with v2: model %q, results %v; want v2 and %v", r.Model, ids(r), want.Neighbors)
 	}
 }

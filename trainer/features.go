@@ -48,7 +48,7 @@ const minCoverage = 0.5
 // of the known ones, and an indicator column is added when any track lacks
 // the value. It returns the inputs and every track's raw values.
 func chooseInputs(tracks []soundalike.Track, features string) ([]embedder.Input, []float32, []string, error) {
-	names := slices.Clone(soundalike.FeatureNames[:])
+	names := slices.Clone(soundalike.FeatureNames())
 	var notes []string
 	if features == FeaturesAuto {
 		for _, n := range extraInputs {

@@ -66,7 +66,7 @@ func runExport(ctx context.Context, args []string, stdio stdio) error {
 		err = bw.Flush()
 	}
 	if err != nil {
-		return fmt.Errorf("export: %w", err)
+		return fmt.Errorf("export: %w", withHint(err))
 	}
 	if f != nil {
 		if err := f.Sync(); err != nil {

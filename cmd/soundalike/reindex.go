@@ -80,7 +80,7 @@ func runReindex(ctx context.Context, args []string, stdio stdio) error {
 	sum, err := eng.Reindex(ctx, &opts)
 	bar.Done()
 	if err != nil {
-		return err
+		return withHint(err)
 	}
 	out := reindexJSON{Tracks: sum.Tracks, Embedded: sum.Embedded, Inserted: sum.Inserted,
 		Deleted: sum.Deleted, TookMS: sum.Took.Milliseconds(), Full: sum.Full, Model: sum.Model}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/server"
-	"github.com/audotics/soundalike/storage"
 )
 
 func init() {
@@ -132,7 +131,7 @@ func parsePrefixes(s string) ([]netip.Prefix, error) {
 func openDetached(ctx context.Context, path string, logger *slog.Logger) (*soundalike.Engine, error) {
 	for i := 0; ; i++ {
 		eng, err := soundalike.Open(path, &soundalike.Options{Detached: true, Logger: logger})
-		if !errors.Is(err, storage.ErrLocked) {
+		if !errors.Is(err, soundalike.ErrLocked) {
 			return eng, err
 		}
 		if i%15 == 0 {

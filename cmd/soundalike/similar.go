@@ -23,7 +23,7 @@ func runSimilar(ctx context.Context, args []string, stdio stdio) error {
 	)
 	fs := newFlagSet("similar", stdio, &dbPath)
 	fs.StringVar(&id, "track", "", "`id` of the catalogue track to start from (required)")
-	fs.IntVar(&k, "k", server.DefaultK, fmt.Sprintf("number of results, 1..%d", server.MaxK))
+	fs.IntVar(&k, "k", server.DefaultK, fmt.Sprintf("number of results, 1..%d", soundalike.MaxK))
 	fs.StringVar(&exclude, "exclude", "", "comma-separated track `ids` to leave out")
 	fs.BoolVar(&exArtist, "exclude-artist", false, "leave out tracks by the query track's artists")
 	fs.BoolVar(&noDedupe, "no-dedupe", false, "keep other copies of the query's song and repeated songs")
@@ -41,8 +41,8 @@ func runSimilar(ctx context.Context, args []string, stdio stdio) error {
 	if id == "" {
 		return usagef("--track is required: give the id of a catalogue track")
 	}
-	if k < 1 || k > server.MaxK {
-		return usagef("-k %d: want 1..%d", k, server.MaxK)
+	if k < 1 || k > soundalike.MaxK {
+		return usagef("-k %d: want 1..%d", k, soundalike.MaxK)
 	}
 	opts := &soundalike.SearchOptions{ExcludeArtist: exArtist, NoDedupe: noDedupe}
 	for _, x := range strings.Split(exclude, ",") {
@@ -62,7 +62,7 @@ func runSimilar(ctx context.Context, args []string, stdio stdio) error {
 	}
 	resp, err := server.Similar(ctx, eng, soundalike.TrackID(id), k, opts)
 	if err != nil {
-		return fmt.Errorf("similar --track %s: %w", id, err)
+		return fmt.Errorf("similar --track %s: %w", id, withHint(err))
 	}
 	if asJSON {
 		_, err := stdio.out.Write(append(resp.AppendJSON(nil), '\n'))

@@ -48,7 +48,7 @@ func Track(seed uint64, i int, t *soundalike.Track) {
 func Model(seed uint64, hidden []int, dim int) (*embedder.Model, error) {
 	rng := rand.New(rand.NewPCG(seed, 0))
 	var inputs []embedder.Input
-	for _, n := range soundalike.FeatureNames {
+	for _, n := range soundalike.FeatureNames() {
 		in := embedder.Input{Name: n}
 		switch n {
 		case "key":

@@ -1,0 +1,22 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/audotics/soundalike"
+)
+
+// withHint adds the command that resolves err, when it is one the library
+// reports in terms of library calls (no model, no index).
+func withHint(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, soundalike.ErrNoModel):
+		return fmt.Errorf("%w; run `soundalike train` first", err)
+	case errors.Is(err, soundalike.ErrNoIndex):
+		return fmt.Errorf("%w; run `soundalike reindex` first", err)
+	}
+	return err
+}
