@@ -23,12 +23,61 @@ func (m *Model) scratch(rows int) *scratch {
 }
 
 // Prepare appends to dst[:0] the network input for one track: its raw
-// inputs (in the order of Inputs; NaN = missing) encoded and standardised.
+// inputs (in the order of Inputs; NaN = missing) encoded and standardised,
+// then each table's mean row over the track's present tokens.
 // It panics if len(raw) != len(m.Inputs()).
 func (m *Model) Prepare(raw, dst []float32) []float32 {
 	dst = Encode(m.inputs, raw, dst)
 	for j := range dst {
 		dst[j] = (dst[j] - m.mean[j]) / m.std[j]
+	}
+	for ti := range m.tables {
+		dst = m.appendTableMean(ti, raw, dst)
+	}
+	return dst
+}
+
+// appendTableMean appends table ti's mean row over the present tokens of
+// raw (zeros when none is present).
+func (m *Model) appendTableMean(ti int, raw, dst []float32) []float32 {
+	t := &m.tables[ti]
+	at := len(dst)
+	dst = append(dst, make([]float32, t.Dim)...)
+	out := dst[at:]
+	n := 0
+	for _, i := range m.slots[ti] {
+		v := raw[i]
+		if v != v || v < 0 || v >= 1<<24 {
+			continue // absent, or not a token id: no row
+		}
+		row := t.W[t.Row(uint32(v))*t.Dim:][:t.Dim]
+		for j, w := range row {
+			out[j] += w
+		}
+		n++
+	}
+	if n > 1 {
+		inv := 1 / float32(n)
+		for j := range out {
+			out[j] *= inv
+		}
+	}
+	return dst
+}
+
+// TokenRows appends to dst[:0] the table rows of table ti's tokens in raw,
+// −1 for an absent slot, in the order of the table's inputs. The trainer
+// feeds its graph with them.
+func (m *Model) TokenRows(ti int, raw []float32, dst []int) []int {
+	dst = dst[:0]
+	t := &m.tables[ti]
+	for _, i := range m.slots[ti] {
+		v := raw[i]
+		if v != v || v < 0 || v >= 1<<24 {
+			dst = append(dst, -1)
+			continue
+		}
+		dst = append(dst, t.Row(uint32(v)))
 	}
 	return dst
 }

@@ -24,7 +24,7 @@ func benchInput(rows, width int) []float32 {
 func BenchmarkTrainStepGorgonia(b *testing.B) {
 	cfg := DefaultConfig()
 	rng := rand.New(rand.NewPCG(1, 2))
-	nt, err := newNet(cfg.BatchSize, benchWidth, cfg.HiddenLayers, cfg.EmbeddingSize, &cfg, nil, rng)
+	nt, err := newNet(cfg.BatchSize, benchWidth, nil, cfg.HiddenLayers, cfg.EmbeddingSize, &cfg, nil, rng)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func BenchmarkTrainStepGorgonia(b *testing.B) {
 func BenchmarkTrainStepHand(b *testing.B) {
 	cfg := DefaultConfig()
 	rng := rand.New(rand.NewPCG(1, 2))
-	nt, err := newNet(cfg.BatchSize, benchWidth, cfg.HiddenLayers, cfg.EmbeddingSize, &cfg, nil, rng)
+	nt, err := newNet(cfg.BatchSize, benchWidth, nil, cfg.HiddenLayers, cfg.EmbeddingSize, &cfg, nil, rng)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func BenchmarkTrainStepHand(b *testing.B) {
 func BenchmarkTrainStepInterleaved(b *testing.B) {
 	cfg := DefaultConfig()
 	rng := rand.New(rand.NewPCG(1, 2))
-	nt, err := newNet(cfg.BatchSize, benchWidth, cfg.HiddenLayers, cfg.EmbeddingSize, &cfg, nil, rng)
+	nt, err := newNet(cfg.BatchSize, benchWidth, nil, cfg.HiddenLayers, cfg.EmbeddingSize, &cfg, nil, rng)
 	if err != nil {
 		b.Fatal(err)
 	}

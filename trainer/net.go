@@ -24,6 +24,7 @@ type net struct {
 	g       *G.ExprGraph
 	x       *G.Node
 	xv      *tensor.Dense
+	tables  []*lookup
 	masks   []*G.Node
 	maskv   []*tensor.Dense
 	neg     *G.Node // (batch, batch) additive logit mask: −big where a negative is the positive's own song
@@ -43,18 +44,116 @@ type net struct {
 // same song as the positive.
 const maskedLogit = -1e4
 
-// newNet builds the graph. layers, when not nil, sets the initial weights
-// (a model's, for the parity test); otherwise they are Glorot-uniform from
-// rng and the biases zero.
-func newNet(batch, width int, hidden []int, dim int, cfg *Config, layers []embedder.Layer, rng *rand.Rand) (*net, error) {
+// lookup is one embedding table in the graph: the mean of the rows of a
+// track's present tokens. Slot s of row r is at s·rows + r of idx and wt;
+// an absent slot points at row 0 with weight 0.
+type lookup struct {
+	slots int
+	table *G.Node
+	idx   *tensor.Dense // int, slots·rows
+	wt    *tensor.Dense // float32, (slots·rows, dim): 1/present or 0
+	spec  embedder.Table
+}
+
+// newLookup adds table t (its W the initial weights) to g for rows rows and
+// slots token slots, and returns the (rows, t.Dim) node of mean rows.
+func newLookup(g *G.ExprGraph, t embedder.Table, slots, rows int) (*lookup, *G.Node, error) {
+	lk := &lookup{slots: slots, spec: t}
+	tv := tensor.New(tensor.WithShape(t.Rows(), t.Dim), tensor.Of(tensor.Float32), tensor.WithBacking(append([]float32(nil), t.W...)))
+	lk.table = G.NewMatrix(g, G.Float32, G.WithShape(t.Rows(), t.Dim), G.WithName("table_"+t.Name), G.WithValue(tv))
+	lk.idx = tensor.New(tensor.WithShape(slots*rows), tensor.Of(tensor.Int))
+	idx := G.NewVector(g, tensor.Int, G.WithShape(slots*rows), G.WithName("idx_"+t.Name), G.WithValue(lk.idx))
+	lk.wt = tensor.New(tensor.WithShape(slots*rows, t.Dim), tensor.Of(tensor.Float32))
+	wt := G.NewMatrix(g, G.Float32, G.WithShape(slots*rows, t.Dim), G.WithName("wt_"+t.Name), G.WithValue(lk.wt))
+	e, err := G.ByIndices(lk.table, idx, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	if e, err = G.HadamardProd(e, wt); err != nil {
+		return nil, nil, err
+	}
+	if e, err = G.Reshape(e, tensor.Shape{slots, rows * t.Dim}); err != nil {
+		return nil, nil, err
+	}
+	if e, err = G.Sum(e, 0); err != nil {
+		return nil, nil, err
+	}
+	if e, err = G.Reshape(e, tensor.Shape{rows, t.Dim}); err != nil {
+		return nil, nil, err
+	}
+	return lk, e, nil
+}
+
+// set fills graph row r from a track's token rows (−1 = absent slot).
+func (lk *lookup) set(r int, rows []int) {
+	n := lk.idx.Shape()[0] / lk.slots
+	idx := lk.idx.Data().([]int)
+	wt := lk.wt.Data().([]float32)
+	present := 0
+	for _, row := range rows {
+		if row >= 0 {
+			present++
+		}
+	}
+	d := lk.spec.Dim
+	for s, row := range rows {
+		k := s*n + r
+		w := float32(0)
+		if row >= 0 {
+			idx[k], w = row, 1/float32(present)
+		} else {
+			idx[k] = 0
+		}
+		for j := range d {
+			wt[k*d+j] = w
+		}
+	}
+}
+
+// weights returns a copy of the table with its current weights.
+func (lk *lookup) weights() embedder.Table {
+	t := lk.spec
+	t.W = append([]float32(nil), lk.table.Value().Data().([]float32)...)
+	return t
+}
+
+// tableInput is an embedding table and the number of token slots a track
+// has for it.
+type tableInput struct {
+	embedder.Table
+	Slots int
+}
+
+// newNet builds the graph: x holds the width numeric columns, each table
+// adds its mean-row columns after them. layers, when not nil, sets the
+// initial weights (a model's, for the parity test); otherwise they are
+// Glorot-uniform from rng and the biases zero. Tables start from their W.
+func newNet(batch, width int, tables []tableInput, hidden []int, dim int, cfg *Config, layers []embedder.Layer, rng *rand.Rand) (*net, error) {
 	n := &net{batch: batch, width: width, hidden: hidden, dim: dim, dropout: float32(cfg.DropoutRate)}
 	g := G.NewGraph()
 	n.g = g
 	rows := 2 * batch
 	n.xv = tensor.New(tensor.WithShape(rows, width), tensor.Of(tensor.Float32))
 	n.x = G.NewMatrix(g, G.Float32, G.WithShape(rows, width), G.WithName("x"), G.WithValue(n.xv))
-	sizes := append(append([]int{}, hidden...), dim)
 	h, in := n.x, width
+	if len(tables) > 0 {
+		cols := G.Nodes{n.x}
+		for _, t := range tables {
+			lk, e, err := newLookup(g, t.Table, t.Slots, rows)
+			if err != nil {
+				return nil, fmt.Errorf("table %s: %w", t.Name, err)
+			}
+			n.tables = append(n.tables, lk)
+			n.learn = append(n.learn, lk.table)
+			cols = append(cols, e)
+			in += t.Dim
+		}
+		var err error
+		if h, err = G.Concat(1, cols...); err != nil {
+			return nil, err
+		}
+	}
+	sizes := append(append([]int{}, hidden...), dim)
 	for li, out := range sizes {
 		wv := tensor.New(tensor.WithShape(in, out), tensor.Of(tensor.Float32))
 		bv := tensor.New(tensor.WithShape(1, out), tensor.Of(tensor.Float32))
@@ -274,6 +373,15 @@ func (n *net) layers() []embedder.Layer {
 			act = embedder.Identity
 		}
 		out[i] = embedder.Layer{In: s[0], Out: s[1], W: append([]float32(nil), w...), B: append([]float32(nil), b...), Activation: act}
+	}
+	return out
+}
+
+// tableWeights returns copies of the tables with their current weights.
+func (n *net) tableWeights() []embedder.Table {
+	out := make([]embedder.Table, len(n.tables))
+	for i, lk := range n.tables {
+		out[i] = lk.weights()
 	}
 	return out
 }
