@@ -90,6 +90,36 @@ func naiveEmbed(m *Model, raw []float32) []float64 {
 	for j := range x {
 		h[j] = (float64(x[j]) - float64(m.mean[j])) / float64(m.std[j])
 	}
+	// Each table: the mean of the rows of the present tokens.
+	for ti, t := range m.tables {
+		sum := make([]float64, t.Dim)
+		n := 0
+		for i, in := range m.inputs {
+			if in.Encoding != Token || in.Table != ti || math.IsNaN(float64(raw[i])) {
+				continue
+			}
+			id := uint32(raw[i])
+			row := -1
+			for r, v := range t.Vocab {
+				if v == id {
+					row = r
+				}
+			}
+			if row < 0 {
+				row = len(t.Vocab) + int(bucket(id, t.Seed)%uint32(t.Buckets))
+			}
+			for j := range sum {
+				sum[j] += float64(t.W[row*t.Dim+j])
+			}
+			n++
+		}
+		for j := range sum {
+			if n > 0 {
+				sum[j] /= float64(n)
+			}
+		}
+		h = append(h, sum...)
+	}
 	for _, l := range m.layers {
 		y := make([]float64, l.Out)
 		for j := range y {

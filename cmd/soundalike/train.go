@@ -166,10 +166,12 @@ func runTrain(ctx context.Context, args []string, stdio stdio) error {
 	f := res.Final
 	fmt.Fprintf(stdio.out, "trained %s in %s: %d epochs, best epoch %d\n", orDash(summary.Version, "model"), res.Duration.Round(time.Second), len(res.Epochs), res.BestEpoch)
 	fmt.Fprintf(stdio.out, "validation users: %d, %d queries, k=%d\n", len(res.ValidationUsers), f.Queries, f.K)
-	fmt.Fprintf(stdio.out, "  precision@%d  model %.4f  raw_features %.4f  random %.4f  (%.2f× raw_features)\n",
-		f.K, f.Model.Precision, f.RawFeatures.Precision, f.Random.Precision, ratio(f.Model.Precision, f.RawFeatures.Precision))
-	fmt.Fprintf(stdio.out, "  recall@%d     model %.4f  raw_features %.4f  random %.4f\n", f.K, f.Model.Recall, f.RawFeatures.Recall, f.Random.Recall)
-	fmt.Fprintf(stdio.out, "  genre p@%d    model %.4f  raw_features %.4f  random %.4f\n", f.K, f.Model.GenrePrecision, f.RawFeatures.GenrePrecision, f.Random.GenrePrecision)
+	fmt.Fprintf(stdio.out, "  precision@%d  model %.4f  raw_features %.4f  same_artist %.4f  random %.4f  (%.2f× raw_features, %.2f× same_artist)\n",
+		f.K, f.Model.Precision, f.RawFeatures.Precision, f.SameArtist.Precision, f.Random.Precision, ratio(f.Model.Precision, f.RawFeatures.Precision), ratio(f.Model.Precision, f.SameArtist.Precision))
+	fmt.Fprintf(stdio.out, "  recall@%d     model %.4f  raw_features %.4f  same_artist %.4f  random %.4f\n", f.K, f.Model.Recall, f.RawFeatures.Recall, f.SameArtist.Recall, f.Random.Recall)
+	fmt.Fprintf(stdio.out, "  genre p@%d    model %.4f  raw_features %.4f  same_artist %.4f  random %.4f\n", f.K, f.Model.GenrePrecision, f.RawFeatures.GenrePrecision, f.SameArtist.GenrePrecision, f.Random.GenrePrecision)
+	fmt.Fprintf(stdio.out, "  cross-artist p@%d  model %.4f  raw_features %.4f  random %.4f\n", f.K, f.Model.PrecisionCrossArtist, f.RawFeatures.PrecisionCrossArtist, f.Random.PrecisionCrossArtist)
+	fmt.Fprintf(stdio.out, "  cross-artist r@%d  model %.4f  raw_features %.4f  random %.4f\n", f.K, f.Model.RecallCrossArtist, f.RawFeatures.RecallCrossArtist, f.Random.RecallCrossArtist)
 	fmt.Fprintf(stdio.out, "  spread (mean cosine of random pairs) %.3f\n", f.MeanPairwiseCosine)
 	for _, k := range []string{"model", "log", "plot"} {
 		if p, ok := summary.Files[k]; ok {

@@ -91,7 +91,7 @@ func TestTrainEvalRuns(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &shape); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"k", "queries", "model", "raw_features", "random", "mean_pairwise_cosine"} {
+	for _, k := range []string{"k", "queries", "model", "raw_features", "same_artist", "random", "mean_pairwise_cosine"} {
 		if _, ok := shape[k]; !ok {
 			t.Fatalf("eval --json has no %q: %s", k, stdout)
 		}
