@@ -23,7 +23,8 @@ const (
 
 	// FeaturesAuto uses everything the catalogue has about a track that
 	// most tracks have: FeaturesAudioExtras plus learned embeddings of its
-	// artists, album and name tokens. Never the playlist columns.
+	// artists and album (and its name's tokens with NameTokens). Never the
+	// playlist columns.
 	FeaturesAuto = "auto"
 	// FeaturesAudioExtras uses the eleven Spotify features plus the
 	// catalogue's other numeric content columns (duration, release year,
@@ -63,6 +64,10 @@ type Config struct {
 	// (--token-buckets), VocabMinCount how often a token must occur in
 	// the catalogue to get its own row (--vocab-min-count).
 	TokenDim, TokenBuckets, VocabMinCount int
+	// NameTokens is how many of a track name's tokens (words, then
+	// character 3-grams) the auto features read (--name-tokens); 0 reads
+	// none, the default: on the dev data they lowered precision.
+	NameTokens int
 	// EvalK and EvalQueries size the per-epoch validation
 	// precision/recall@k (k, and held-out tracks sampled as queries).
 	EvalK, EvalQueries int
@@ -92,7 +97,7 @@ func DefaultConfig() Config {
 		Actions:         soundalike.DefaultSimilarityActions(),
 		MaxPairsPerUser: 64,
 		TokenDim:        16,
-		TokenBuckets:    1 << 14,
+		TokenBuckets:    1 << 12,
 		VocabMinCount:   2,
 		EvalK:           20,
 		EvalQueries:     300,
@@ -144,6 +149,9 @@ func (c *Config) Validate() error {
 	}
 	if c.TokenBuckets < 1 || c.TokenBuckets > 1<<22 {
 		bad("--token-buckets: %d is outside 1..%d", c.TokenBuckets, 1<<22)
+	}
+	if c.NameTokens < 0 || c.NameTokens > soundalike.MaxNameTokenInputs {
+		bad("--name-tokens: %d is outside 0..%d", c.NameTokens, soundalike.MaxNameTokenInputs)
 	}
 	if c.VocabMinCount < 1 {
 		bad("--vocab-min-count: %d is not a positive number", c.VocabMinCount)
@@ -213,6 +221,7 @@ type RunConfig struct {
 	MaxPairsPerUser int           `json:"max_pairs_per_user"`
 	HardNegatives   bool          `json:"hard_negatives,omitempty"`
 	Tables          []TableRecord `json:"tables,omitempty"`
+	NameTokens      int           `json:"name_tokens,omitempty"`
 	NumUsers        int           `json:"num_users"`
 	NumValUsers     int           `json:"num_validation_users"`
 	Synthetic       bool          `json:"synthetic_users"`

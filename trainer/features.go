@@ -69,13 +69,10 @@ var tokenFields = []tokenField{
 		}
 		return 0
 	}},
-	{"name", soundalike.InputNameTokenPrefix, maxNameSlots, func(t *soundalike.Track) int {
-		return len(embedder.NameTokens(t.Name, maxNameSlots, nil))
+	{"name", soundalike.InputNameTokenPrefix, soundalike.MaxNameTokenInputs, func(t *soundalike.Track) int {
+		return len(embedder.NameTokens(t.Name, soundalike.MaxNameTokenInputs, nil))
 	}},
 }
-
-// maxNameSlots caps the tokens read from a track name: words, then 3-grams.
-const maxNameSlots = 32
 
 // maxVocab caps a table's vocabulary (the most frequent ids are kept).
 const maxVocab = 1 << 16
@@ -94,7 +91,8 @@ type featureSet struct {
 // median of the known ones, and an indicator column is added when any
 // track lacks the value. For FeaturesAuto it adds the token inputs of each
 // metadata field enough tracks have, with a table whose vocabulary is the
-// ids seen at least cfg.VocabMinCount times.
+// ids seen at least cfg.VocabMinCount times. rng seeds the tables'
+// bucket hashes and initial weights.
 func chooseInputs(tracks []soundalike.Track, cfg *Config, rng *rand.Rand) (featureSet, error) {
 	var fs featureSet
 	names := slices.Clone(soundalike.FeatureNames[:])
@@ -104,7 +102,7 @@ func chooseInputs(tracks []soundalike.Track, cfg *Config, rng *rand.Rand) (featu
 	nNumeric := len(names)
 	var fields []tokenField
 	if cfg.Features == FeaturesAuto {
-		fields = fs.tokenFields(tracks)
+		fields = fs.tokenFields(tracks, cfg.NameTokens)
 	}
 	for _, f := range fields {
 		names = append(names, f.slotNames(tracks)...)
@@ -160,10 +158,17 @@ func (fs *featureSet) covered(tracks []soundalike.Track) []string {
 }
 
 // tokenFields returns the metadata fields at least minCoverage of the
-// tracks have, noting the others.
-func (fs *featureSet) tokenFields(tracks []soundalike.Track) []tokenField {
+// tracks have, noting the others. The name's tokens count only when
+// nameTokens > 0, and at most that many are read.
+func (fs *featureSet) tokenFields(tracks []soundalike.Track, nameTokens int) []tokenField {
 	var out []tokenField
 	for _, f := range tokenFields {
+		if f.table == "name" {
+			if nameTokens == 0 {
+				continue
+			}
+			f.maxSlots = nameTokens
+		}
 		known := 0
 		for i := range tracks {
 			if f.count(&tracks[i]) > 0 {

@@ -147,7 +147,9 @@ func (r *run) warn(msg string) {
 // prepareInputs chooses the inputs, fits the standardisation and prepares
 // every track's numeric row and token rows.
 func (r *run) prepareInputs() error {
-	fs, err := chooseInputs(r.tracks, r.cfg, r.rng)
+	// The tables draw from their own generator, so that every feature set
+	// holds out the same validation users for a seed.
+	fs, err := chooseInputs(r.tracks, r.cfg, rand.New(rand.NewPCG(r.cfg.Seed, 0x7ab1e)))
 	if err != nil {
 		return err
 	}
@@ -266,7 +268,7 @@ func (r *run) recordConfig() error {
 		FeatureDim: r.width + tableDims(r.fs.tables), NumTracks: len(r.tracks), NumSimilarPairs: len(r.firstPairs),
 		Loss: cfg.Loss, Temperature: cfg.Temperature, Features: cfg.Features, Inputs: r.proto.Inputs(), Seed: cfg.Seed,
 		Patience: cfg.Patience, Actions: append([]string{}, cfg.Actions...), MaxPairsPerUser: cfg.MaxPairsPerUser, HardNegatives: cfg.HardNegatives,
-		NumUsers: r.numUsers, NumValUsers: len(r.val), Synthetic: r.synthetic,
+		NumUsers: r.numUsers, NumValUsers: len(r.val), Synthetic: r.synthetic, NameTokens: cfg.NameTokens,
 	}
 	for _, t := range r.fs.tables {
 		rc.Tables = append(rc.Tables, TableRecord{Name: t.Name, Slots: t.Slots, Vocab: len(t.Vocab), Buckets: t.Buckets, Dim: t.Dim})

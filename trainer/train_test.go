@@ -34,6 +34,7 @@ func smallConfig() Config {
 	cfg.ValidationSplit = 0.25
 	cfg.MaxPairsPerUser = 100
 	cfg.Seed = 7
+	cfg.NameTokens = 8 // every metadata table is exercised
 	return cfg
 }
 
