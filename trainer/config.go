@@ -68,6 +68,9 @@ type Config struct {
 	// character 3-grams) the auto features read (--name-tokens); 0 reads
 	// none, the default: on the dev data they lowered precision.
 	NameTokens int
+	// TableRateScale multiplies LearningRate for the metadata tables
+	// (--table-rate-scale).
+	TableRateScale float64
 	// EvalK and EvalQueries size the per-epoch validation
 	// precision/recall@k (k, and held-out tracks sampled as queries).
 	EvalK, EvalQueries int
@@ -99,6 +102,7 @@ func DefaultConfig() Config {
 		TokenDim:        16,
 		TokenBuckets:    1 << 12,
 		VocabMinCount:   2,
+		TableRateScale:  10,
 		EvalK:           20,
 		EvalQueries:     300,
 	}
@@ -135,6 +139,13 @@ func (c *Config) Validate() error {
 	if !(c.DropoutRate >= 0 && c.DropoutRate < 1) {
 		bad("--dropout-rate: %v is outside [0, 1)", c.DropoutRate)
 	}
+	return errors.Join(append(errs, c.validateInputs(), c.validatePairs())...)
+}
+
+// validateInputs checks the loss and the feature settings.
+func (c *Config) validateInputs() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 	if c.Loss != LossContrastive && c.Loss != LossCosine {
 		bad("--loss: %q is not %q or %q", c.Loss, LossContrastive, LossCosine)
 	}
@@ -153,9 +164,20 @@ func (c *Config) Validate() error {
 	if c.NameTokens < 0 || c.NameTokens > soundalike.MaxNameTokenInputs {
 		bad("--name-tokens: %d is outside 0..%d", c.NameTokens, soundalike.MaxNameTokenInputs)
 	}
+	if !(c.TableRateScale > 0) || math.IsInf(c.TableRateScale, 0) {
+		bad("--table-rate-scale: %v is not a positive number", c.TableRateScale)
+	}
 	if c.VocabMinCount < 1 {
 		bad("--vocab-min-count: %d is not a positive number", c.VocabMinCount)
 	}
+	return errors.Join(errs...)
+}
+
+// validatePairs checks what decides the training pairs, the stopping rule
+// and the per-epoch evaluation.
+func (c *Config) validatePairs() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 	if c.Patience < 0 {
 		bad("--patience: %d is negative; 0 means no early stopping", c.Patience)
 	}
@@ -222,6 +244,7 @@ type RunConfig struct {
 	HardNegatives   bool          `json:"hard_negatives,omitempty"`
 	Tables          []TableRecord `json:"tables,omitempty"`
 	NameTokens      int           `json:"name_tokens,omitempty"`
+	TableRateScale  float64       `json:"table_rate_scale,omitempty"`
 	NumUsers        int           `json:"num_users"`
 	NumValUsers     int           `json:"num_validation_users"`
 	Synthetic       bool          `json:"synthetic_users"`

@@ -21,23 +21,27 @@ type net struct {
 	dim          int
 	dropout      float32
 
-	g       *G.ExprGraph
-	x       *G.Node
-	xv      *tensor.Dense
-	tables  []*lookup
-	masks   []*G.Node
-	maskv   []*tensor.Dense
-	neg     *G.Node // (batch, batch) additive logit mask: −big where a negative is the positive's own song
-	negv    *tensor.Dense
-	ws, bs  []*G.Node
-	emb     *G.Node
-	embVal  G.Value // emb as computed, copied by a read op (later ops may reuse emb's memory)
-	loss    *G.Node
-	learn   G.Nodes
-	vm      G.VM
-	solver  *G.AdamSolver
-	grads   []G.ValueGrad
-	lossVal float32
+	g      *G.ExprGraph
+	x      *G.Node
+	xv     *tensor.Dense
+	tables []*lookup
+	masks  []*G.Node
+	maskv  []*tensor.Dense
+	neg    *G.Node // (batch, batch) additive logit mask: −big where a negative is the positive's own song
+	negv   *tensor.Dense
+	ws, bs []*G.Node
+	emb    *G.Node
+	embVal G.Value // emb as computed, copied by a read op (later ops may reuse emb's memory)
+	loss   *G.Node
+	learn  G.Nodes
+	vm     G.VM
+	solver *G.AdamSolver
+	grads  []G.ValueGrad
+	// tableSolver updates the embedding tables at a higher rate: a row
+	// gets a gradient only in the batches its token appears in.
+	tableSolver *G.AdamSolver
+	tableGrads  []G.ValueGrad
+	lossVal     float32
 }
 
 // maskedLogit is added to the logit of an in-batch "negative" that is the
@@ -130,30 +134,65 @@ type tableInput struct {
 // Glorot-uniform from rng and the biases zero. Tables start from their W.
 func newNet(batch, width int, tables []tableInput, hidden []int, dim int, cfg *Config, layers []embedder.Layer, rng *rand.Rand) (*net, error) {
 	n := &net{batch: batch, width: width, hidden: hidden, dim: dim, dropout: float32(cfg.DropoutRate)}
-	g := G.NewGraph()
-	n.g = g
-	rows := 2 * batch
-	n.xv = tensor.New(tensor.WithShape(rows, width), tensor.Of(tensor.Float32))
-	n.x = G.NewMatrix(g, G.Float32, G.WithShape(rows, width), G.WithName("x"), G.WithValue(n.xv))
-	h, in := n.x, width
-	if len(tables) > 0 {
-		cols := G.Nodes{n.x}
-		for _, t := range tables {
-			lk, e, err := newLookup(g, t.Table, t.Slots, rows)
-			if err != nil {
-				return nil, fmt.Errorf("table %s: %w", t.Name, err)
-			}
-			n.tables = append(n.tables, lk)
-			n.learn = append(n.learn, lk.table)
-			cols = append(cols, e)
-			in += t.Dim
-		}
-		var err error
-		if h, err = G.Concat(1, cols...); err != nil {
-			return nil, err
-		}
+	n.g = G.NewGraph()
+	h, in, err := n.buildInputs(tables)
+	if err != nil {
+		return nil, err
 	}
-	sizes := append(append([]int{}, hidden...), dim)
+	if h, err = n.buildMLP(h, in, layers, rng); err != nil {
+		return nil, err
+	}
+	if n.emb, err = l2Normalise(h); err != nil {
+		return nil, err
+	}
+	G.Read(n.emb, &n.embVal)
+	if err := n.buildLoss(cfg); err != nil {
+		return nil, err
+	}
+	if _, err := G.Grad(n.loss, n.learn...); err != nil {
+		return nil, fmt.Errorf("gradient: %w", err)
+	}
+	n.vm = G.NewTapeMachine(n.g, G.BindDualValues(n.learn...))
+	n.solver = G.NewAdamSolver(G.WithLearnRate(cfg.LearningRate))
+	nt := len(n.tables)
+	n.grads = G.NodesToValueGrads(n.learn[nt:])
+	if nt > 0 {
+		n.tableSolver = G.NewAdamSolver(G.WithLearnRate(cfg.LearningRate * cfg.TableRateScale))
+		n.tableGrads = G.NodesToValueGrads(n.learn[:nt])
+	}
+	return n, nil
+}
+
+// buildInputs adds x and the tables' lookups, and returns the first
+// layer's input node and its width.
+func (n *net) buildInputs(tables []tableInput) (*G.Node, int, error) {
+	rows := 2 * n.batch
+	n.xv = tensor.New(tensor.WithShape(rows, n.width), tensor.Of(tensor.Float32))
+	n.x = G.NewMatrix(n.g, G.Float32, G.WithShape(rows, n.width), G.WithName("x"), G.WithValue(n.xv))
+	if len(tables) == 0 {
+		return n.x, n.width, nil
+	}
+	cols, in := G.Nodes{n.x}, n.width
+	for _, t := range tables {
+		lk, e, err := newLookup(n.g, t.Table, t.Slots, rows)
+		if err != nil {
+			return nil, 0, fmt.Errorf("table %s: %w", t.Name, err)
+		}
+		n.tables = append(n.tables, lk)
+		n.learn = append(n.learn, lk.table)
+		cols = append(cols, e)
+		in += t.Dim
+	}
+	h, err := G.Concat(1, cols...)
+	return h, in, err
+}
+
+// buildMLP adds the dense layers (ReLU and dropout after each hidden one)
+// on h, in columns wide. layers, when not nil, gives the initial weights;
+// otherwise they are Glorot-uniform from rng and the biases zero.
+func (n *net) buildMLP(h *G.Node, in int, layers []embedder.Layer, rng *rand.Rand) (*G.Node, error) {
+	rows := 2 * n.batch
+	sizes := append(append([]int{}, n.hidden...), n.dim)
 	for li, out := range sizes {
 		wv := tensor.New(tensor.WithShape(in, out), tensor.Of(tensor.Float32))
 		bv := tensor.New(tensor.WithShape(1, out), tensor.Of(tensor.Float32))
@@ -167,8 +206,8 @@ func newNet(batch, width int, tables []tableInput, hidden []int, dim int, cfg *C
 				wd[i] = float32((2*rng.Float64() - 1) * limit)
 			}
 		}
-		w := G.NewMatrix(g, G.Float32, G.WithShape(in, out), G.WithName(fmt.Sprintf("w%d", li)), G.WithValue(wv))
-		b := G.NewMatrix(g, G.Float32, G.WithShape(1, out), G.WithName(fmt.Sprintf("b%d", li)), G.WithValue(bv))
+		w := G.NewMatrix(n.g, G.Float32, G.WithShape(in, out), G.WithName(fmt.Sprintf("w%d", li)), G.WithValue(wv))
+		b := G.NewMatrix(n.g, G.Float32, G.WithShape(1, out), G.WithName(fmt.Sprintf("b%d", li)), G.WithValue(bv))
 		n.ws, n.bs = append(n.ws, w), append(n.bs, b)
 		n.learn = append(n.learn, w, b)
 		var err error
@@ -178,13 +217,13 @@ func newNet(batch, width int, tables []tableInput, hidden []int, dim int, cfg *C
 		if h, err = G.BroadcastAdd(h, b, nil, []byte{0}); err != nil {
 			return nil, err
 		}
-		if li < len(hidden) {
+		if li < len(n.hidden) {
 			if h, err = G.Rectify(h); err != nil {
 				return nil, err
 			}
 			if n.dropout > 0 {
 				mv := tensor.New(tensor.WithShape(rows, out), tensor.Of(tensor.Float32))
-				m := G.NewMatrix(g, G.Float32, G.WithShape(rows, out), G.WithName(fmt.Sprintf("drop%d", li)), G.WithValue(mv))
+				m := G.NewMatrix(n.g, G.Float32, G.WithShape(rows, out), G.WithName(fmt.Sprintf("drop%d", li)), G.WithValue(mv))
 				n.masks, n.maskv = append(n.masks, m), append(n.maskv, mv)
 				if h, err = G.HadamardProd(h, m); err != nil {
 					return nil, err
@@ -193,7 +232,11 @@ func newNet(batch, width int, tables []tableInput, hidden []int, dim int, cfg *C
 		}
 		in = out
 	}
-	// L2 normalisation: y / sqrt(|y|² + eps), as the embedder does.
+	return h, nil
+}
+
+// l2Normalise is y / sqrt(|y|² + eps) per row, as the embedder does.
+func l2Normalise(h *G.Node) (*G.Node, error) {
 	sq, err := G.Square(h)
 	if err != nil {
 		return nil, err
@@ -202,28 +245,14 @@ func newNet(batch, width int, tables []tableInput, hidden []int, dim int, cfg *C
 	if err != nil {
 		return nil, err
 	}
-	ss, err = G.Add(ss, G.NewConstant(float32(embedder.NormEps)))
-	if err != nil {
+	if ss, err = G.Add(ss, G.NewConstant(float32(embedder.NormEps))); err != nil {
 		return nil, err
 	}
 	norm, err := G.Sqrt(ss)
 	if err != nil {
 		return nil, err
 	}
-	if n.emb, err = G.BroadcastHadamardDiv(h, norm, nil, []byte{1}); err != nil {
-		return nil, err
-	}
-	G.Read(n.emb, &n.embVal)
-	if err := n.buildLoss(cfg); err != nil {
-		return nil, err
-	}
-	if _, err := G.Grad(n.loss, n.learn...); err != nil {
-		return nil, fmt.Errorf("gradient: %w", err)
-	}
-	n.vm = G.NewTapeMachine(g, G.BindDualValues(n.learn...))
-	n.solver = G.NewAdamSolver(G.WithLearnRate(cfg.LearningRate))
-	n.grads = G.NodesToValueGrads(n.learn)
-	return n, nil
+	return G.BroadcastHadamardDiv(h, norm, nil, []byte{1})
 }
 
 func (n *net) buildLoss(cfg *Config) error {
@@ -356,6 +385,11 @@ func (n *net) run(step bool) (float32, error) {
 	if step {
 		if err := n.solver.Step(n.grads); err != nil {
 			return 0, err
+		}
+		if n.tableSolver != nil {
+			if err := n.tableSolver.Step(n.tableGrads); err != nil {
+				return 0, err
+			}
 		}
 	}
 	return l, nil

@@ -269,6 +269,7 @@ func (r *run) recordConfig() error {
 		Loss: cfg.Loss, Temperature: cfg.Temperature, Features: cfg.Features, Inputs: r.proto.Inputs(), Seed: cfg.Seed,
 		Patience: cfg.Patience, Actions: append([]string{}, cfg.Actions...), MaxPairsPerUser: cfg.MaxPairsPerUser, HardNegatives: cfg.HardNegatives,
 		NumUsers: r.numUsers, NumValUsers: len(r.val), Synthetic: r.synthetic, NameTokens: cfg.NameTokens,
+		TableRateScale: cfg.TableRateScale,
 	}
 	for _, t := range r.fs.tables {
 		rc.Tables = append(rc.Tables, TableRecord{Name: t.Name, Slots: t.Slots, Vocab: len(t.Vocab), Buckets: t.Buckets, Dim: t.Dim})

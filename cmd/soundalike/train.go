@@ -66,6 +66,7 @@ func runTrain(ctx context.Context, args []string, stdio stdio) error {
 	fs.IntVar(&cfg.TokenDim, "token-dim", cfg.TokenDim, "dimensions of each metadata embedding table (auto features)")
 	fs.IntVar(&cfg.TokenBuckets, "token-buckets", cfg.TokenBuckets, "hashed rows per metadata table for rare and unseen artists, albums and name tokens")
 	fs.IntVar(&cfg.NameTokens, "name-tokens", cfg.NameTokens, "track-name tokens (words, then character 3-grams) the auto features read; 0: none")
+	fs.Float64Var(&cfg.TableRateScale, "table-rate-scale", cfg.TableRateScale, "the metadata tables' learning rate as a multiple of --learning-rate")
 	fs.IntVar(&cfg.VocabMinCount, "vocab-min-count", cfg.VocabMinCount, "occurrences in the catalogue a token needs for a row of its own")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random `seed`: the same seed, data and flags give the same model")
 	fs.IntVar(&cfg.Patience, "patience", cfg.Patience, "stop after this many epochs without a lower validation loss (0: never)")
