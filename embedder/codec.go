@@ -67,6 +67,7 @@ func (m *Model) Marshal() []byte {
 			p = le.AppendUint16(p, uint16(len(t.Name)))
 			p = append(p, t.Name...)
 			p = le.AppendUint32(p, uint32(t.Dim))
+			p = le.AppendUint32(p, uint32(t.OutDim))
 			p = le.AppendUint32(p, uint32(len(t.Vocab)))
 			for _, id := range t.Vocab {
 				p = le.AppendUint32(p, id)
@@ -280,6 +281,7 @@ func (d *decoder) tables() []Table {
 		var t Table
 		t.Name = string(d.bytes(d.u16("table name length"), "table name"))
 		t.Dim = d.u32("table dimension")
+		t.OutDim = d.u32("table output dimension")
 		nv := d.u32("vocabulary size")
 		if nv > maxTableRows || nv > len(d.b)/4 {
 			d.fail("table %d: vocabulary of %d ids, at most %d and what the file holds", i, nv, maxTableRows)
@@ -289,10 +291,10 @@ func (d *decoder) tables() []Table {
 		}
 		t.Buckets = d.u32("buckets")
 		t.Seed = uint32(d.u32("hash seed"))
-		if t.Dim > maxWidth || t.Buckets > maxTableRows {
-			d.fail("table %d: %d buckets of %d, at most %d of %d", i, t.Buckets, t.Dim, maxTableRows, maxWidth)
+		if t.Dim > maxWidth || t.OutDim > maxWidth || t.Buckets > maxTableRows {
+			d.fail("table %d: %d buckets of %d+%d, at most %d of %d", i, t.Buckets, t.Dim, t.OutDim, maxTableRows, maxWidth)
 		}
-		t.W = d.floats((nv+t.Buckets)*t.Dim, "table weights")
+		t.W = d.floats((nv+t.Buckets)*(t.Dim+t.OutDim), "table weights")
 		tables = append(tables, t)
 	}
 	return tables

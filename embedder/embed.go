@@ -37,32 +37,47 @@ func (m *Model) Prepare(raw, dst []float32) []float32 {
 	return dst
 }
 
-// appendTableMean appends table ti's mean row over the present tokens of
-// raw (zeros when none is present).
+// appendTableMean appends the first-layer columns of table ti's mean row
+// over the present tokens of raw (zeros when none is present).
 func (m *Model) appendTableMean(ti int, raw, dst []float32) []float32 {
-	t := &m.tables[ti]
 	at := len(dst)
-	dst = append(dst, make([]float32, t.Dim)...)
-	out := dst[at:]
+	dst = append(dst, make([]float32, m.tables[ti].Dim)...)
+	m.addTableMean(ti, raw, 0, dst[at:])
+	return dst
+}
+
+// addTableMean adds to out the columns lo..lo+len(out) of table ti's mean
+// row over the present tokens of raw.
+func (m *Model) addTableMean(ti int, raw []float32, lo int, out []float32) {
+	t := &m.tables[ti]
+	rw := t.RowWidth()
+	var rows [64]int
 	n := 0
 	for _, i := range m.slots[ti] {
 		v := raw[i]
 		if v != v || v < 0 || v >= 1<<24 {
 			continue // absent, or not a token id: no row
 		}
-		row := t.W[t.Row(uint32(v))*t.Dim:][:t.Dim]
-		for j, w := range row {
-			out[j] += w
+		if n == len(rows) {
+			break
 		}
+		rows[n] = t.Row(uint32(v))
 		n++
 	}
-	if n > 1 {
-		inv := 1 / float32(n)
-		for j := range out {
-			out[j] *= inv
+	if n == 0 {
+		return
+	}
+	inv := 1 / float32(n)
+	for _, r := range rows[:n] {
+		row := t.W[r*rw+lo:][:len(out)]
+		for j, w := range row {
+			if n == 1 {
+				out[j] += w
+			} else {
+				out[j] += w * inv
+			}
 		}
 	}
-	return dst
 }
 
 // TokenRows appends to dst[:0] the table rows of table ti's tokens in raw,
@@ -173,6 +188,13 @@ func (m *Model) forward(raw []float32, rows int, out []float32, s *scratch) {
 		spare, cur = cur[:cap(cur)], y
 	}
 	dim := m.Dim()
+	for ti := range m.tables {
+		if t := &m.tables[ti]; t.OutDim > 0 {
+			for r := 0; r < rows; r++ {
+				m.addTableMean(ti, raw[r*ni:(r+1)*ni], t.Dim, out[r*dim:(r+1)*dim])
+			}
+		}
+	}
 	for r := 0; r < rows; r++ {
 		v := out[r*dim : (r+1)*dim]
 		var ss float32

@@ -91,8 +91,9 @@ func naiveEmbed(m *Model, raw []float32) []float64 {
 		h[j] = (float64(x[j]) - float64(m.mean[j])) / float64(m.std[j])
 	}
 	// Each table: the mean of the rows of the present tokens.
+	outs := make([]float64, m.Dim())
 	for ti, t := range m.tables {
-		sum := make([]float64, t.Dim)
+		sum := make([]float64, t.RowWidth())
 		n := 0
 		for i, in := range m.inputs {
 			if in.Encoding != Token || in.Table != ti || math.IsNaN(float64(raw[i])) {
@@ -109,7 +110,7 @@ func naiveEmbed(m *Model, raw []float32) []float64 {
 				row = len(t.Vocab) + int(bucket(id, t.Seed)%uint32(t.Buckets))
 			}
 			for j := range sum {
-				sum[j] += float64(t.W[row*t.Dim+j])
+				sum[j] += float64(t.W[row*t.RowWidth()+j])
 			}
 			n++
 		}
@@ -118,7 +119,10 @@ func naiveEmbed(m *Model, raw []float32) []float64 {
 				sum[j] /= float64(n)
 			}
 		}
-		h = append(h, sum...)
+		h = append(h, sum[:t.Dim]...)
+		for j := range t.OutDim {
+			outs[j] += sum[t.Dim+j]
+		}
 	}
 	for _, l := range m.layers {
 		y := make([]float64, l.Out)
@@ -132,6 +136,9 @@ func naiveEmbed(m *Model, raw []float32) []float64 {
 			}
 		}
 		h = y
+	}
+	for j := range h {
+		h[j] += outs[j]
 	}
 	var ss float64
 	for _, v := range h {

@@ -193,6 +193,11 @@ func Build(p Parts) (*Model, error) {
 	if err := m.setLayers(p.Layers); err != nil {
 		return nil, err
 	}
+	for _, t := range m.tables {
+		if t.OutDim != 0 && t.OutDim != m.Dim() {
+			return nil, fmt.Errorf("embedder: table %s adds %d columns to an output of %d", t.Name, t.OutDim, m.Dim())
+		}
+	}
 	if len(p.Config) > maxConfig {
 		return nil, fmt.Errorf("embedder: config is %d bytes, more than %d", len(p.Config), maxConfig)
 	}

@@ -17,14 +17,24 @@ import (
 // exactly in a float32. Its row is its position in Vocab when the id is
 // there, else len(Vocab) + bucket(id, Seed) mod Buckets: rare and unseen
 // tokens share hashed rows, so a new artist still gets a vector.
+//
+// A row has Dim columns that feed the first layer and OutDim columns (0 or
+// the model's output dimension) that are added to the last layer's output
+// before the normalisation: a direct path from, say, the artist to the
+// embedding, so that tracks of one artist can sit close together whatever
+// their audio.
 type Table struct {
 	Name    string
-	Dim     int
+	Dim     int       // columns into the first layer
+	OutDim  int       // columns added to the output, 0 or the model's Dim()
 	Vocab   []uint32  // ids with their own row, strictly increasing
 	Buckets int       // hashed rows after the vocabulary's, ≥ 1
 	Seed    uint32    // mixes ids into buckets
-	W       []float32 // (len(Vocab)+Buckets) rows of Dim, row-major
+	W       []float32 // (len(Vocab)+Buckets) rows of Dim+OutDim, row-major
 }
+
+// RowWidth is Dim + OutDim, the length of a row of W.
+func (t *Table) RowWidth() int { return t.Dim + t.OutDim }
 
 // Rows is the number of rows of the table.
 func (t *Table) Rows() int { return len(t.Vocab) + t.Buckets }
@@ -53,8 +63,8 @@ func (t *Table) validate() error {
 	if t.Name == "" || len(t.Name) > maxNameLen {
 		return fmt.Errorf("table name of %d bytes, want 1..%d", len(t.Name), maxNameLen)
 	}
-	if t.Dim < 1 || t.Dim > maxWidth {
-		return fmt.Errorf("table %s: dimension %d, want 1..%d", t.Name, t.Dim, maxWidth)
+	if t.Dim < 1 || t.Dim > maxWidth || t.OutDim < 0 || t.OutDim > maxWidth {
+		return fmt.Errorf("table %s: dimensions %d and %d, want 1..%d and 0..%d", t.Name, t.Dim, t.OutDim, maxWidth, maxWidth)
 	}
 	if t.Buckets < 1 || t.Buckets > maxTableRows {
 		return fmt.Errorf("table %s: %d buckets, want 1..%d", t.Name, t.Buckets, maxTableRows)
@@ -70,8 +80,8 @@ func (t *Table) validate() error {
 			return fmt.Errorf("table %s: vocabulary ids are not strictly increasing at %d", t.Name, i)
 		}
 	}
-	if len(t.W) != t.Rows()*t.Dim {
-		return fmt.Errorf("table %s: %d weights, want %d rows of %d", t.Name, len(t.W), t.Rows(), t.Dim)
+	if len(t.W) != t.Rows()*t.RowWidth() {
+		return fmt.Errorf("table %s: %d weights, want %d rows of %d", t.Name, len(t.W), t.Rows(), t.RowWidth())
 	}
 	for _, v := range t.W {
 		if !finite(v) {

@@ -17,14 +17,14 @@ import (
 const fixtureV2 = "testdata/model_v2.bin"
 
 // tableShape is one table of randomTableModel: its slots, vocabulary size,
-// buckets and dimension.
+// buckets, and first-layer and output dimensions.
 type tableShape struct {
-	name                       string
-	slots, vocab, buckets, dim int
+	name                               string
+	slots, vocab, buckets, dim, outDim int
 }
 
 // autoShape is the shape of the default (auto) feature set's tables.
-var autoShape = []tableShape{{"artists", 2, 3500, 4096, 16}, {"album", 1, 3200, 4096, 16}}
+var autoShape = []tableShape{{"artists", 2, 3500, 4096, 16, 64}, {"album", 1, 3200, 4096, 16, 0}}
 
 // randomTableModel returns randomModel's inputs plus token inputs and
 // tables of the given shapes, with seeded random weights, vocabularies
@@ -39,7 +39,7 @@ func randomTableModel(t testing.TB, seed uint64, shapes []tableShape) *Model {
 		for k := 1; k <= s.slots; k++ {
 			inputs = append(inputs, Input{Name: s.name + "_" + strconv.Itoa(k), Encoding: Token, Table: ti})
 		}
-		tb := Table{Name: s.name, Dim: s.dim, Buckets: s.buckets, Seed: rng.Uint32()}
+		tb := Table{Name: s.name, Dim: s.dim, OutDim: s.outDim, Buckets: s.buckets, Seed: rng.Uint32()}
 		seen := map[uint32]bool{}
 		for len(tb.Vocab) < s.vocab {
 			id := uint32(rng.IntN(1 << 24))
@@ -49,7 +49,7 @@ func randomTableModel(t testing.TB, seed uint64, shapes []tableShape) *Model {
 			}
 		}
 		slices.Sort(tb.Vocab)
-		tb.W = make([]float32, tb.Rows()*tb.Dim)
+		tb.W = make([]float32, tb.Rows()*tb.RowWidth())
 		for i := range tb.W {
 			tb.W[i] = float32(rng.NormFloat64())
 		}
@@ -105,7 +105,7 @@ func randomTableRaw(m *Model, n int, seed uint64) []float32 {
 }
 
 func TestTableEmbedMatchesDefinition(t *testing.T) {
-	m := randomTableModel(t, 1, []tableShape{{"artists", 3, 50, 7, 4}, {"album", 1, 20, 3, 3}, {"name", 8, 100, 16, 5}})
+	m := randomTableModel(t, 1, []tableShape{{"artists", 3, 50, 7, 4, 64}, {"album", 1, 20, 3, 3, 0}, {"name", 8, 100, 16, 5, 64}})
 	n := 200
 	raw := randomTableRaw(m, n, 3)
 	ni, dim := len(m.Inputs()), m.Dim()
@@ -173,7 +173,7 @@ func TestNameTokens(t *testing.T) {
 }
 
 func TestMarshalV2RoundTrip(t *testing.T) {
-	m := randomTableModel(t, 5, []tableShape{{"artists", 2, 30, 5, 4}, {"album", 1, 10, 2, 3}})
+	m := randomTableModel(t, 5, []tableShape{{"artists", 2, 30, 5, 4, 64}, {"album", 1, 10, 2, 3, 0}})
 	b := m.Marshal()
 	if v := binary.LittleEndian.Uint32(b[len(Magic):]); v != 2 {
 		t.Fatalf("a model with tables is written as version %d, want 2", v)
@@ -208,7 +208,7 @@ func TestMarshalV2RoundTrip(t *testing.T) {
 // still loads and embeds the same way. Regenerate only when the format
 // version changes (keeping the old file), with -update.
 func TestFixtureV2(t *testing.T) {
-	shapes := []tableShape{{"artists", 2, 40, 8, 4}, {"album", 1, 20, 4, 3}}
+	shapes := []tableShape{{"artists", 2, 40, 8, 4, 64}, {"album", 1, 20, 4, 3, 0}}
 	if *update {
 		if err := os.WriteFile(fixtureV2, randomTableModel(t, 42, shapes).Marshal(), 0o644); err != nil {
 			t.Fatal(err)

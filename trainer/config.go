@@ -71,6 +71,10 @@ type Config struct {
 	// TableRateScale multiplies LearningRate for the metadata tables
 	// (--table-rate-scale).
 	TableRateScale float64
+	// Direct names the metadata tables whose rows also get columns added
+	// straight to the network's output (--direct): tracks of one artist
+	// can then sit close together whatever their audio.
+	Direct []string
 	// EvalK and EvalQueries size the per-epoch validation
 	// precision/recall@k (k, and held-out tracks sampled as queries).
 	EvalK, EvalQueries int
@@ -103,6 +107,7 @@ func DefaultConfig() Config {
 		TokenBuckets:    1 << 12,
 		VocabMinCount:   2,
 		TableRateScale:  10,
+		Direct:          []string{"artists"},
 		EvalK:           20,
 		EvalQueries:     300,
 	}
@@ -166,6 +171,11 @@ func (c *Config) validateInputs() error {
 	}
 	if !(c.TableRateScale > 0) || math.IsInf(c.TableRateScale, 0) {
 		bad("--table-rate-scale: %v is not a positive number", c.TableRateScale)
+	}
+	for _, d := range c.Direct {
+		if d != "artists" && d != "album" && d != "name" {
+			bad("--direct: %q is not a metadata table (artists, album, name)", d)
+		}
 	}
 	if c.VocabMinCount < 1 {
 		bad("--vocab-min-count: %d is not a positive number", c.VocabMinCount)
@@ -245,6 +255,7 @@ type RunConfig struct {
 	Tables          []TableRecord `json:"tables,omitempty"`
 	NameTokens      int           `json:"name_tokens,omitempty"`
 	TableRateScale  float64       `json:"table_rate_scale,omitempty"`
+	Direct          []string      `json:"direct,omitempty"`
 	NumUsers        int           `json:"num_users"`
 	NumValUsers     int           `json:"num_validation_users"`
 	Synthetic       bool          `json:"synthetic_users"`
@@ -257,4 +268,5 @@ type TableRecord struct {
 	Vocab   int    `json:"vocab"`
 	Buckets int    `json:"buckets"`
 	Dim     int    `json:"dim"`
+	OutDim  int    `json:"out_dim,omitempty"`
 }

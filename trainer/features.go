@@ -126,8 +126,8 @@ func chooseInputs(tracks []soundalike.Track, cfg *Config, rng *rand.Rand) (featu
 			fs.inputs = append(fs.inputs, embedder.Input{Name: n, Encoding: embedder.Token, Table: ti})
 		}
 		t := fs.table(f.table, col, slots, ni, cfg, rng)
-		fs.notes = append(fs.notes, fmt.Sprintf("features: %s: %d token slots, a vocabulary of %d ids seen %d+ times, %d hashed buckets, %d dimensions",
-			f.table, slots, len(t.Vocab), cfg.VocabMinCount, t.Buckets, t.Dim))
+		fs.notes = append(fs.notes, fmt.Sprintf("features: %s: %d token slots, a vocabulary of %d ids seen %d+ times, %d hashed buckets, %d dimensions (+%d added to the output)",
+			f.table, slots, len(t.Vocab), cfg.VocabMinCount, t.Buckets, t.Dim, t.OutDim))
 		fs.tables = append(fs.tables, tableInput{Table: t, Slots: slots})
 		col += slots
 	}
@@ -250,7 +250,10 @@ func (fs *featureSet) table(name string, col, slots, ni int, cfg *Config, rng *r
 	}
 	slices.Sort(vocab)
 	t := embedder.Table{Name: name, Dim: cfg.TokenDim, Vocab: vocab, Buckets: cfg.TokenBuckets, Seed: rng.Uint32()}
-	t.W = make([]float32, t.Rows()*t.Dim)
+	if slices.Contains(cfg.Direct, name) {
+		t.OutDim = cfg.EmbeddingSize
+	}
+	t.W = make([]float32, t.Rows()*t.RowWidth())
 	for i := range t.W {
 		t.W[i] = float32((2*rng.Float64() - 1) * tableInitScale)
 	}

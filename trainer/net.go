@@ -60,15 +60,17 @@ type lookup struct {
 }
 
 // newLookup adds table t (its W the initial weights) to g for rows rows and
-// slots token slots, and returns the (rows, t.Dim) node of mean rows.
+// slots token slots, and returns the (rows, t.RowWidth()) node of mean
+// rows.
 func newLookup(g *G.ExprGraph, t embedder.Table, slots, rows int) (*lookup, *G.Node, error) {
 	lk := &lookup{slots: slots, spec: t}
-	tv := tensor.New(tensor.WithShape(t.Rows(), t.Dim), tensor.Of(tensor.Float32), tensor.WithBacking(append([]float32(nil), t.W...)))
-	lk.table = G.NewMatrix(g, G.Float32, G.WithShape(t.Rows(), t.Dim), G.WithName("table_"+t.Name), G.WithValue(tv))
+	rw := t.RowWidth()
+	tv := tensor.New(tensor.WithShape(t.Rows(), rw), tensor.Of(tensor.Float32), tensor.WithBacking(append([]float32(nil), t.W...)))
+	lk.table = G.NewMatrix(g, G.Float32, G.WithShape(t.Rows(), rw), G.WithName("table_"+t.Name), G.WithValue(tv))
 	lk.idx = tensor.New(tensor.WithShape(slots*rows), tensor.Of(tensor.Int))
 	idx := G.NewVector(g, tensor.Int, G.WithShape(slots*rows), G.WithName("idx_"+t.Name), G.WithValue(lk.idx))
-	lk.wt = tensor.New(tensor.WithShape(slots*rows, t.Dim), tensor.Of(tensor.Float32))
-	wt := G.NewMatrix(g, G.Float32, G.WithShape(slots*rows, t.Dim), G.WithName("wt_"+t.Name), G.WithValue(lk.wt))
+	lk.wt = tensor.New(tensor.WithShape(slots*rows, rw), tensor.Of(tensor.Float32))
+	wt := G.NewMatrix(g, G.Float32, G.WithShape(slots*rows, rw), G.WithName("wt_"+t.Name), G.WithValue(lk.wt))
 	e, err := G.ByIndices(lk.table, idx, 0)
 	if err != nil {
 		return nil, nil, err
@@ -76,13 +78,13 @@ func newLookup(g *G.ExprGraph, t embedder.Table, slots, rows int) (*lookup, *G.N
 	if e, err = G.HadamardProd(e, wt); err != nil {
 		return nil, nil, err
 	}
-	if e, err = G.Reshape(e, tensor.Shape{slots, rows * t.Dim}); err != nil {
+	if e, err = G.Reshape(e, tensor.Shape{slots, rows * rw}); err != nil {
 		return nil, nil, err
 	}
 	if e, err = G.Sum(e, 0); err != nil {
 		return nil, nil, err
 	}
-	if e, err = G.Reshape(e, tensor.Shape{rows, t.Dim}); err != nil {
+	if e, err = G.Reshape(e, tensor.Shape{rows, rw}); err != nil {
 		return nil, nil, err
 	}
 	return lk, e, nil
@@ -99,7 +101,7 @@ func (lk *lookup) set(r int, rows []int) {
 			present++
 		}
 	}
-	d := lk.spec.Dim
+	d := lk.spec.RowWidth()
 	for s, row := range rows {
 		k := s*n + r
 		w := float32(0)
@@ -135,12 +137,17 @@ type tableInput struct {
 func newNet(batch, width int, tables []tableInput, hidden []int, dim int, cfg *Config, layers []embedder.Layer, rng *rand.Rand) (*net, error) {
 	n := &net{batch: batch, width: width, hidden: hidden, dim: dim, dropout: float32(cfg.DropoutRate)}
 	n.g = G.NewGraph()
-	h, in, err := n.buildInputs(tables)
+	h, in, direct, err := n.buildInputs(tables)
 	if err != nil {
 		return nil, err
 	}
 	if h, err = n.buildMLP(h, in, layers, rng); err != nil {
 		return nil, err
+	}
+	for _, d := range direct {
+		if h, err = G.Add(h, d); err != nil {
+			return nil, err
+		}
 	}
 	if n.emb, err = l2Normalise(h); err != nil {
 		return nil, err
@@ -164,27 +171,41 @@ func newNet(batch, width int, tables []tableInput, hidden []int, dim int, cfg *C
 }
 
 // buildInputs adds x and the tables' lookups, and returns the first
-// layer's input node and its width.
-func (n *net) buildInputs(tables []tableInput) (*G.Node, int, error) {
+// layer's input node and its width, and the tables' direct output columns
+// (to add to the last layer's output).
+func (n *net) buildInputs(tables []tableInput) (*G.Node, int, G.Nodes, error) {
 	rows := 2 * n.batch
 	n.xv = tensor.New(tensor.WithShape(rows, n.width), tensor.Of(tensor.Float32))
 	n.x = G.NewMatrix(n.g, G.Float32, G.WithShape(rows, n.width), G.WithName("x"), G.WithValue(n.xv))
 	if len(tables) == 0 {
-		return n.x, n.width, nil
+		return n.x, n.width, nil, nil
 	}
 	cols, in := G.Nodes{n.x}, n.width
+	var direct G.Nodes
 	for _, t := range tables {
 		lk, e, err := newLookup(n.g, t.Table, t.Slots, rows)
 		if err != nil {
-			return nil, 0, fmt.Errorf("table %s: %w", t.Name, err)
+			return nil, 0, nil, fmt.Errorf("table %s: %w", t.Name, err)
 		}
 		n.tables = append(n.tables, lk)
 		n.learn = append(n.learn, lk.table)
-		cols = append(cols, e)
 		in += t.Dim
+		if t.OutDim == 0 {
+			cols = append(cols, e)
+			continue
+		}
+		first, err := G.Slice(e, nil, G.S(0, t.Dim))
+		if err != nil {
+			return nil, 0, nil, err
+		}
+		out, err := G.Slice(e, nil, G.S(t.Dim, t.RowWidth()))
+		if err != nil {
+			return nil, 0, nil, err
+		}
+		cols, direct = append(cols, first), append(direct, out)
 	}
 	h, err := G.Concat(1, cols...)
-	return h, in, err
+	return h, in, direct, err
 }
 
 // buildMLP adds the dense layers (ReLU and dropout after each hidden one)

@@ -164,7 +164,9 @@ func (r *run) prepareInputs() error {
 		enc = append(enc, embedder.Encode(fs.inputs, fs.raw[i*ni:(i+1)*ni], nil)...)
 	}
 	mean, std := embedder.FitStandardization(enc, r.width)
-	r.proto, err = r.model(mean, std, tableWeights(fs.tables), []embedder.Layer{{In: r.width + tableDims(fs.tables), Out: 1, W: make([]float32, r.width+tableDims(fs.tables)), B: []float32{0}}})
+	// A zero layer of the right shape: proto only prepares rows.
+	in, out := r.width+tableDims(fs.tables), r.cfg.EmbeddingSize
+	r.proto, err = r.model(mean, std, tableWeights(fs.tables), []embedder.Layer{{In: in, Out: out, W: make([]float32, in*out), B: make([]float32, out)}})
 	if err != nil {
 		return err
 	}
@@ -269,10 +271,10 @@ func (r *run) recordConfig() error {
 		Loss: cfg.Loss, Temperature: cfg.Temperature, Features: cfg.Features, Inputs: r.proto.Inputs(), Seed: cfg.Seed,
 		Patience: cfg.Patience, Actions: append([]string{}, cfg.Actions...), MaxPairsPerUser: cfg.MaxPairsPerUser, HardNegatives: cfg.HardNegatives,
 		NumUsers: r.numUsers, NumValUsers: len(r.val), Synthetic: r.synthetic, NameTokens: cfg.NameTokens,
-		TableRateScale: cfg.TableRateScale,
+		TableRateScale: cfg.TableRateScale, Direct: slices.Clone(cfg.Direct),
 	}
 	for _, t := range r.fs.tables {
-		rc.Tables = append(rc.Tables, TableRecord{Name: t.Name, Slots: t.Slots, Vocab: len(t.Vocab), Buckets: t.Buckets, Dim: t.Dim})
+		rc.Tables = append(rc.Tables, TableRecord{Name: t.Name, Slots: t.Slots, Vocab: len(t.Vocab), Buckets: t.Buckets, Dim: t.Dim, OutDim: t.OutDim})
 	}
 	r.res.Config = rc
 	var err error

@@ -48,8 +48,8 @@ type trainJSON struct {
 
 func runTrain(ctx context.Context, args []string, stdio stdio) error {
 	var (
-		dbPath, layers, actions, out, runsDir, promote string
-		asJSON, noSave                                 bool
+		dbPath, layers, actions, out, runsDir, promote, direct string
+		asJSON, noSave                                         bool
 	)
 	cfg := trainer.DefaultConfig()
 	fs := newFlagSet("train", stdio, &dbPath)
@@ -67,6 +67,7 @@ func runTrain(ctx context.Context, args []string, stdio stdio) error {
 	fs.IntVar(&cfg.TokenBuckets, "token-buckets", cfg.TokenBuckets, "hashed rows per metadata table for rare and unseen artists, albums and name tokens")
 	fs.IntVar(&cfg.NameTokens, "name-tokens", cfg.NameTokens, "track-name tokens (words, then character 3-grams) the auto features read; 0: none")
 	fs.Float64Var(&cfg.TableRateScale, "table-rate-scale", cfg.TableRateScale, "the metadata tables' learning rate as a multiple of --learning-rate")
+	fs.StringVar(&direct, "direct", strings.Join(cfg.Direct, ","), "metadata tables (artists, album, name) whose rows are also added straight to the embedding, comma-separated; empty for none")
 	fs.IntVar(&cfg.VocabMinCount, "vocab-min-count", cfg.VocabMinCount, "occurrences in the catalogue a token needs for a row of its own")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random `seed`: the same seed, data and flags give the same model")
 	fs.IntVar(&cfg.Patience, "patience", cfg.Patience, "stop after this many epochs without a lower validation loss (0: never)")
@@ -91,6 +92,12 @@ func runTrain(ctx context.Context, args []string, stdio stdio) error {
 	var err error
 	if cfg.HiddenLayers, err = trainer.ParseLayers(layers); err != nil {
 		return usageError{err}
+	}
+	cfg.Direct = nil
+	for _, d := range strings.Split(direct, ",") {
+		if d = strings.TrimSpace(d); d != "" {
+			cfg.Direct = append(cfg.Direct, d)
+		}
 	}
 	cfg.Actions = nil
 	for _, a := range strings.Split(actions, ",") {
