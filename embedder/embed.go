@@ -67,15 +67,18 @@ func (m *Model) addTableMean(ti int, raw []float32, lo int, out []float32) {
 	if n == 0 {
 		return
 	}
+	if n == 1 {
+		row := t.W[rows[0]*rw+lo:][:len(out)]
+		for j, w := range row {
+			out[j] += w
+		}
+		return
+	}
 	inv := 1 / float32(n)
 	for _, r := range rows[:n] {
 		row := t.W[r*rw+lo:][:len(out)]
 		for j, w := range row {
-			if n == 1 {
-				out[j] += w
-			} else {
-				out[j] += w * inv
-			}
+			out[j] += w * inv
 		}
 	}
 }

@@ -232,23 +232,34 @@ func TestFixtureV2(t *testing.T) {
 	}
 }
 
-// BenchmarkEmbedAuto embeds on one goroutine with a model of the default
-// auto shape (the 14 numeric inputs plus the artist and album tables).
-func BenchmarkEmbedAuto(b *testing.B) {
-	m := randomTableModel(b, 1, autoShape)
-	const n = 10000
-	raw := randomTableRaw(m, n, 3)
+// BenchmarkEmbedOneCore embeds blocks of 64 tracks on one goroutine, with
+// a model of the audio+extras shape (v1: 14 numeric inputs) and of the
+// default auto shape (plus the artist table, with its direct output
+// columns, and the album table).
+func BenchmarkEmbedOneCore(b *testing.B) {
+	b.Run("v1", func(b *testing.B) {
+		m := randomModel(b, 1)
+		embedOneCore(b, m, randomRaw(10000, 3))
+	})
+	b.Run("auto", func(b *testing.B) {
+		m := randomTableModel(b, 1, autoShape)
+		embedOneCore(b, m, randomTableRaw(m, 10000, 3))
+	})
+}
+
+func embedOneCore(b *testing.B, m *Model, raw []float32) {
 	ni, dim := len(m.Inputs()), m.Dim()
+	n := len(raw) / ni
 	dst := make([]float32, n*dim)
 	b.ReportAllocs()
 	c0 := cputime.Process()
 	for b.Loop() {
+		s := m.scratch(blockRows)
 		for lo := 0; lo < n; lo += blockRows {
 			hi := min(n, lo+blockRows)
-			s := m.scratch(blockRows)
 			m.forward(raw[lo*ni:hi*ni], hi-lo, dst[lo*dim:hi*dim], s)
-			m.pool.Put(s)
 		}
+		m.pool.Put(s)
 	}
 	reportRates(b, n, cputime.Process()-c0)
 }
