@@ -2,7 +2,6 @@ package trainer
 
 import (
 	"math"
-	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -156,89 +155,4 @@ func featureDistance(a, b []float32) float64 {
 		s += float64(a[i]) * float64(b[i])
 	}
 	return 1 - s
-}
-
-// TestLazyAdamDenseRows: when every row of a table is used in every step,
-// the lazy update is Adam's textbook rule, here in float64: three steps
-// of fixed gradients.
-func TestLazyAdamDenseRows(t *testing.T) {
-	const rows, width, eta = 3, 2, 0.01
-	a := &lazyAdam{eta: eta, m: [][]float32{make([]float32, rows*width)}, v: [][]float32{make([]float32, rows*width)}}
-	w := []float32{0.5, -0.5, 1, 0, -1, 2}
-	want := make([]float64, len(w))
-	m, v := make([]float64, len(w)), make([]float64, len(w))
-	for i := range w {
-		want[i] = float64(w[i])
-	}
-	for it := 1; it <= 3; it++ {
-		g := []float32{0.1, -0.2, 0.3 * float32(it), 0, -0.5, 0.05}
-		for i := range want {
-			gi := float64(g[i])
-			m[i] = 0.9*m[i] + 0.1*gi
-			v[i] = 0.999*v[i] + 0.001*gi*gi
-			mh, vh := m[i]/(1-math.Pow(0.9, float64(it))), v[i]/(1-math.Pow(0.999, float64(it)))
-			want[i] -= eta * mh / (math.Sqrt(vh) + 1e-8)
-		}
-		a.iter++
-		c1 := float32(1 / (1 - math.Pow(adamBeta1, float64(a.iter))))
-		c2 := float32(1 / (1 - math.Pow(adamBeta2, float64(a.iter))))
-		for r := 0; r < rows; r++ {
-			a.update(w[r*width:][:width], g[r*width:][:width], a.m[0][r*width:][:width], a.v[0][r*width:][:width], c1, c2)
-		}
-		for i, x := range g {
-			if x != 0 {
-				t.Fatalf("step %d: gradient %d not cleared", it, i)
-			}
-		}
-	}
-	for i := range w {
-		if math.Abs(float64(w[i])-want[i]) > 1e-5 {
-			t.Fatalf("weight %d = %v, Adam gives %v", i, w[i], want[i])
-		}
-	}
-}
-
-// TestLazyAdamTouchesOnlyUsedRows: a training step moves the table rows
-// of the batch's tokens and no other.
-func TestLazyAdamTouchesOnlyUsedRows(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.BatchSize, cfg.DropoutRate = 4, 0
-	rng := rand.New(rand.NewPCG(5, 5))
-	tb := tableInput{Slots: 2}
-	tb.Name, tb.Dim, tb.OutDim, tb.Buckets = "artists", 3, cfg.EmbeddingSize, 20
-	tb.W = make([]float32, tb.Rows()*tb.RowWidth())
-	for i := range tb.W {
-		tb.W[i] = float32(rng.NormFloat64())
-	}
-	nt, err := newNet(cfg.BatchSize, 4, []tableInput{tb}, []int{8}, cfg.EmbeddingSize, &cfg, nil, rng)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nt.close()
-	copy(nt.input(), benchInput(2*cfg.BatchSize, 4))
-	used := map[int]bool{}
-	for r := range 2 * cfg.BatchSize {
-		rows := []int{r, -1} // rows 0..7 used; the second slot absent
-		if r%2 == 0 {
-			rows[1] = 10 + r
-		}
-		for _, x := range rows {
-			if x >= 0 {
-				used[x] = true
-			}
-		}
-		nt.tables[0].set(r, rows)
-	}
-	nt.setDropout(false, nil)
-	if _, err := nt.run(true); err != nil {
-		t.Fatal(err)
-	}
-	after := nt.tableWeights()[0].W
-	rw := tb.RowWidth()
-	for row := range tb.Rows() {
-		moved := !slices.Equal(after[row*rw:(row+1)*rw], tb.W[row*rw:(row+1)*rw])
-		if moved != used[row] {
-			t.Fatalf("row %d: moved %v, used by the batch %v", row, moved, used[row])
-		}
-	}
 }

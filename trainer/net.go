@@ -37,9 +37,10 @@ type net struct {
 	vm     G.VM
 	solver *G.AdamSolver
 	grads  []G.ValueGrad
-	// tableSolver updates the embedding tables, at a higher rate: a row
+	// tableSolver updates the embedding tables at a higher rate: a row
 	// gets a gradient only in the batches its token appears in.
-	tableSolver *lazyAdam
+	tableSolver *G.AdamSolver
+	tableGrads  []G.ValueGrad
 	lossVal     float32
 }
 
@@ -163,7 +164,8 @@ func newNet(batch, width int, tables []tableInput, hidden []int, dim int, cfg *C
 	nt := len(n.tables)
 	n.grads = G.NodesToValueGrads(n.learn[nt:])
 	if nt > 0 {
-		n.tableSolver = newLazyAdam(float32(cfg.LearningRate*cfg.TableRateScale), n.tables)
+		n.tableSolver = G.NewAdamSolver(G.WithLearnRate(cfg.LearningRate * cfg.TableRateScale))
+		n.tableGrads = G.NodesToValueGrads(n.learn[:nt])
 	}
 	return n, nil
 }
@@ -406,7 +408,7 @@ func (n *net) run(step bool) (float32, error) {
 			return 0, err
 		}
 		if n.tableSolver != nil {
-			if err := n.tableSolver.step(n.tables); err != nil {
+			if err := n.tableSolver.Step(n.tableGrads); err != nil {
 				return 0, err
 			}
 		}
@@ -443,68 +445,3 @@ func (n *net) tableWeights() []embedder.Table {
 func (n *net) embeddings() []float32 { return n.embVal.Data().([]float32) }
 
 func (n *net) close() { n.vm.Close() }
-
-// lazyAdam is Adam for the embedding tables that updates only the rows the
-// batch used (TensorFlow's LazyAdam). Gorgonia's dense Adam would update
-// every row of every table each step, most of them with a zero gradient,
-// which made a training step four times slower. The gradients themselves
-// come from the graph (ByIndices' scatter-add).
-type lazyAdam struct {
-	eta   float32
-	iter  int
-	m, v  [][]float32 // per table, like its weights
-	stamp [][]int     // per table and row, the last step that updated it
-}
-
-const (
-	adamBeta1 = 0.9
-	adamBeta2 = 0.999
-	adamEps   = 1e-8
-)
-
-func newLazyAdam(eta float32, tables []*lookup) *lazyAdam {
-	a := &lazyAdam{eta: eta}
-	for _, lk := range tables {
-		n := lk.spec.Rows() * lk.spec.RowWidth()
-		a.m, a.v = append(a.m, make([]float32, n)), append(a.v, make([]float32, n))
-		a.stamp = append(a.stamp, make([]int, lk.spec.Rows()))
-	}
-	return a
-}
-
-// step applies one update to the rows of each table the batch used, and
-// clears their gradient.
-func (a *lazyAdam) step(tables []*lookup) error {
-	a.iter++
-	c1 := float32(1 / (1 - math.Pow(adamBeta1, float64(a.iter))))
-	c2 := float32(1 / (1 - math.Pow(adamBeta2, float64(a.iter))))
-	for ti, lk := range tables {
-		gv, err := lk.table.Grad()
-		if err != nil {
-			return fmt.Errorf("table %s: %w", lk.spec.Name, err)
-		}
-		g := gv.Data().([]float32)
-		w := lk.table.Value().Data().([]float32)
-		rw := lk.spec.RowWidth()
-		idx, wt := lk.idx.Data().([]int), lk.wt.Data().([]float32)
-		for k, row := range idx {
-			if wt[k*rw] == 0 || a.stamp[ti][row] == a.iter {
-				continue // an absent slot, or a row already updated
-			}
-			a.stamp[ti][row] = a.iter
-			a.update(w[row*rw:][:rw], g[row*rw:][:rw], a.m[ti][row*rw:][:rw], a.v[ti][row*rw:][:rw], c1, c2)
-		}
-	}
-	return nil
-}
-
-// update is Adam's rule on one row (c1, c2: the bias corrections'
-// reciprocals); it clears the row's gradient.
-func (a *lazyAdam) update(w, g, m, v []float32, c1, c2 float32) {
-	for j := range w {
-		m[j] = adamBeta1*m[j] + (1-adamBeta1)*g[j]
-		v[j] = adamBeta2*v[j] + (1-adamBeta2)*g[j]*g[j]
-		w[j] -= a.eta * (m[j] * c1) / (float32(math.Sqrt(float64(v[j]*c2))) + adamEps)
-		g[j] = 0
-	}
-}
