@@ -156,13 +156,19 @@ const (
 
 // RawInputs appends to dst the raw (un-encoded) model inputs of t for the
 // named columns: the eleven FeatureNames plus InputDurationMS,
-// InputReleaseYear and InputPopularity. A value that is unknown is NaN; the
+// InputReleaseYear, InputPopularity and the token inputs (see
+// InputArtistPrefix). A value that is unknown is NaN; the
 // model's encoding decides what NaN becomes. It returns an error for an
 // unknown name. Pass dst[:0] to reuse a buffer.
 func RawInputs(t *Track, names []string, dst []float32) ([]float32, error) {
 	vals := t.Features.Values()
 	nan := float32(math.NaN())
+	var tokens tokenInputs
 	for _, n := range names {
+		if v, ok := tokens.value(t, n); ok {
+			dst = append(dst, v)
+			continue
+		}
 		var v float32
 		switch n {
 		case InputDurationMS:

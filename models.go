@@ -55,6 +55,14 @@ func (m *modelMeta) info(version uint64) ModelInfo {
 // SaveModel stores m as a new model version with its run record and makes
 // it the current model. The next Reindex embeds the catalogue with it.
 func (e *Engine) SaveModel(ctx context.Context, m *embedder.Model, run ModelRun) (ModelInfo, error) {
+	return e.SaveModelVersion(ctx, m, run, true)
+}
+
+// SaveModelVersion stores m as a new model version with its run record.
+// It becomes the current model when makeCurrent is true or when there is
+// no current model yet; otherwise the current model stays (PromoteModel
+// makes the new version current later).
+func (e *Engine) SaveModelVersion(ctx context.Context, m *embedder.Model, run ModelRun, makeCurrent bool) (ModelInfo, error) {
 	db, err := e.writable()
 	if err != nil {
 		return ModelInfo{}, err
@@ -68,19 +76,74 @@ func (e *Engine) SaveModel(ctx context.Context, m *embedder.Model, run ModelRun)
 	e.writeMu.Lock()
 	defer e.writeMu.Unlock()
 	var v uint64
+	current := makeCurrent
 	err = db.Update(func(tx *storage.Tx) error {
-		v, err = tx.PutModel(m.Marshal(), mb)
-		return err
+		prev := tx.CurrentModel()
+		if v, err = tx.PutModel(m.Marshal(), mb); err != nil {
+			return err
+		}
+		if makeCurrent || prev == 0 {
+			current = true
+			return nil
+		}
+		return tx.SetCurrentModel(prev)
 	})
 	if err != nil {
 		return ModelInfo{}, fmt.Errorf("save model: %w", err)
 	}
-	// The served index keeps the model that built it; only an engine
-	// serving without an index (queries by features) takes the new model.
+	if current {
+		e.modelChanged(db)
+	}
+	return meta.info(v), nil
+}
+
+// modelChanged follows a change of the current model. The served index
+// keeps the model that built it; only an engine serving without an index
+// (queries by features) takes the new model.
+func (e *Engine) modelChanged(db *storage.DB) {
 	if s := e.snap.Load(); s != nil && s.graph == nil {
 		e.refresh(db)
 	}
-	return meta.info(v), nil
+}
+
+// PromoteModel makes a stored model version ("v3" or "3") the current
+// model, for a rollback or to adopt a version saved without becoming
+// current. The next Reindex embeds the catalogue with it.
+func (e *Engine) PromoteModel(ctx context.Context, version string) (ModelInfo, error) {
+	v, err := ParseModelVersion(version)
+	if err != nil {
+		return ModelInfo{}, err
+	}
+	if v == 0 {
+		return ModelInfo{}, fmt.Errorf("promote model: name a version, like v2")
+	}
+	db, err := e.writable()
+	if err != nil {
+		return ModelInfo{}, err
+	}
+	e.writeMu.Lock()
+	defer e.writeMu.Unlock()
+	var info ModelInfo
+	err = db.Update(func(tx *storage.Tx) error {
+		_, raw, ok, err := tx.Model(v)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("model %s does not exist: %w", formatVersion(v), ErrNoModel)
+		}
+		var meta modelMeta
+		if err := json.Unmarshal(raw, &meta); err != nil {
+			return fmt.Errorf("model %s: metadata: %w", formatVersion(v), err)
+		}
+		info = meta.info(v)
+		return tx.SetCurrentModel(v)
+	})
+	if err != nil {
+		return ModelInfo{}, fmt.Errorf("promote model: %w", err)
+	}
+	e.modelChanged(db)
+	return info, nil
 }
 
 // LoadModel returns a stored model ("" = the current one) and its

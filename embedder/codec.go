@@ -13,9 +13,10 @@ import (
 // Magic opens every model file.
 const Magic = "SNDLKMDL"
 
-// FormatVersion is the version of the model file format that Marshal
-// writes. Unmarshal reads every version up to it.
-const FormatVersion = 1
+// FormatVersion is the newest version of the model file format. Marshal
+// writes version 1 for a model without tables (so older builds still read
+// it) and version 2 for a model with tables; Unmarshal reads both.
+const FormatVersion = 2
 
 // ErrFormat is wrapped by every error about a malformed model file.
 var ErrFormat = errors.New("not a valid soundalike model file")
@@ -31,6 +32,10 @@ func (m *Model) Marshal() []byte {
 	var p []byte
 	le := binary.LittleEndian
 	f32 := func(v float32) { p = le.AppendUint32(p, math.Float32bits(v)) }
+	version := uint32(1)
+	if len(m.tables) > 0 {
+		version = 2
+	}
 	p = le.AppendUint32(p, uint32(len(m.inputs)))
 	for _, in := range m.inputs {
 		p = le.AppendUint16(p, uint16(len(in.Name)))
@@ -44,13 +49,35 @@ func (m *Model) Marshal() []byte {
 		f32(in.Impute)
 		f32(in.Min)
 		f32(in.Max)
+		if version >= 2 {
+			p = le.AppendUint16(p, uint16(in.Table))
+		}
 	}
-	p = le.AppendUint32(p, uint32(m.width))
+	p = le.AppendUint32(p, uint32(m.numW))
 	for _, v := range m.mean {
 		f32(v)
 	}
 	for _, v := range m.std {
 		f32(v)
+	}
+	if version >= 2 {
+		p = le.AppendUint32(p, TokenizerVersion)
+		p = le.AppendUint32(p, uint32(len(m.tables)))
+		for _, t := range m.tables {
+			p = le.AppendUint16(p, uint16(len(t.Name)))
+			p = append(p, t.Name...)
+			p = le.AppendUint32(p, uint32(t.Dim))
+			p = le.AppendUint32(p, uint32(t.OutDim))
+			p = le.AppendUint32(p, uint32(len(t.Vocab)))
+			for _, id := range t.Vocab {
+				p = le.AppendUint32(p, id)
+			}
+			p = le.AppendUint32(p, uint32(t.Buckets))
+			p = le.AppendUint32(p, t.Seed)
+			for _, v := range t.W {
+				f32(v)
+			}
+		}
 	}
 	p = le.AppendUint32(p, uint32(len(m.layers)))
 	for _, l := range m.layers {
@@ -69,7 +96,7 @@ func (m *Model) Marshal() []byte {
 
 	b := make([]byte, 0, headerLen+len(p)+4)
 	b = append(b, Magic...)
-	b = le.AppendUint32(b, FormatVersion)
+	b = le.AppendUint32(b, version)
 	b = le.AppendUint32(b, uint32(len(p)))
 	b = append(b, p...)
 	return le.AppendUint32(b, crc32.ChecksumIEEE(b))
@@ -180,6 +207,41 @@ func Unmarshal(b []byte) (*Model, error) {
 		return nil, fmt.Errorf("embedder: %w: checksum %08x, stored %08x (corrupted)", ErrFormat, got, want)
 	}
 	d := &decoder{b: b[headerLen : headerLen+n]}
+	p := d.parts(int(version))
+	if d.err != nil {
+		return nil, d.err
+	}
+	m, err := Build(p)
+	if err != nil {
+		return nil, fmt.Errorf("%w (%w)", err, ErrFormat)
+	}
+	return m, nil
+}
+
+// parts decodes the payload of a file of the given format version.
+func (d *decoder) parts(version int) Parts {
+	var p Parts
+	p.Inputs = d.inputs(version)
+	w := d.u32("encoded width")
+	p.Mean = d.floats(w, "means")
+	p.Std = d.floats(w, "stds")
+	for _, s := range p.Std {
+		if s == 0 {
+			d.fail("a standard deviation of 0 (stored as 1 by the writer)")
+		}
+	}
+	if version >= 2 {
+		p.Tables = d.tables()
+	}
+	p.Layers = d.layers()
+	p.Config = bytes.Clone(d.bytes(d.u32("config length"), "config"))
+	if d.err == nil && len(d.b) != 0 {
+		d.fail("%d bytes after the config", len(d.b))
+	}
+	return p
+}
+
+func (d *decoder) inputs(version int) []Input {
 	ni := d.u32("input count")
 	if ni > maxInputs {
 		d.fail("%d inputs, at most %d", ni, maxInputs)
@@ -198,16 +260,47 @@ func Unmarshal(b []byte) (*Model, error) {
 		in.Impute = d.f32("impute")
 		in.Min = d.f32("min")
 		in.Max = d.f32("max")
+		if version >= 2 {
+			in.Table = d.u16("input table")
+		}
 		inputs = append(inputs, in)
 	}
-	w := d.u32("encoded width")
-	mean := d.floats(w, "means")
-	std := d.floats(w, "stds")
-	for _, s := range std {
-		if s == 0 {
-			d.fail("a standard deviation of 0 (stored as 1 by the writer)")
-		}
+	return inputs
+}
+
+func (d *decoder) tables() []Table {
+	if tv := d.u32("tokenizer version"); d.err == nil && tv != TokenizerVersion {
+		d.fail("tokenizer version %d, this build tokenizes by version %d", tv, TokenizerVersion)
 	}
+	nt := d.u32("table count")
+	if nt > maxTables {
+		d.fail("%d tables, at most %d", nt, maxTables)
+	}
+	var tables []Table
+	for i := 0; i < nt && d.err == nil; i++ {
+		var t Table
+		t.Name = string(d.bytes(d.u16("table name length"), "table name"))
+		t.Dim = d.u32("table dimension")
+		t.OutDim = d.u32("table output dimension")
+		nv := d.u32("vocabulary size")
+		if nv > maxTableRows || nv > len(d.b)/4 {
+			d.fail("table %d: vocabulary of %d ids, at most %d and what the file holds", i, nv, maxTableRows)
+		}
+		for j := 0; j < nv && d.err == nil; j++ {
+			t.Vocab = append(t.Vocab, uint32(d.u32("vocabulary id")))
+		}
+		t.Buckets = d.u32("buckets")
+		t.Seed = uint32(d.u32("hash seed"))
+		if t.Dim > maxWidth || t.OutDim > maxWidth || t.Buckets > maxTableRows {
+			d.fail("table %d: %d buckets of %d+%d, at most %d of %d", i, t.Buckets, t.Dim, t.OutDim, maxTableRows, maxWidth)
+		}
+		t.W = d.floats((nv+t.Buckets)*(t.Dim+t.OutDim), "table weights")
+		tables = append(tables, t)
+	}
+	return tables
+}
+
+func (d *decoder) layers() []Layer {
 	nl := d.u32("layer count")
 	if nl > maxLayers {
 		d.fail("%d layers, at most %d", nl, maxLayers)
@@ -225,16 +318,5 @@ func Unmarshal(b []byte) (*Model, error) {
 		l.B = d.floats(l.Out, "biases")
 		layers = append(layers, l)
 	}
-	config := d.bytes(d.u32("config length"), "config")
-	if d.err == nil && len(d.b) != 0 {
-		d.fail("%d bytes after the config", len(d.b))
-	}
-	if d.err != nil {
-		return nil, d.err
-	}
-	m, err := New(inputs, mean, std, layers, bytes.Clone(config))
-	if err != nil {
-		return nil, fmt.Errorf("%w (%w)", err, ErrFormat)
-	}
-	return m, nil
+	return layers
 }

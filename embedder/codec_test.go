@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/model_v1.bin")
+var update = flag.Bool("update", false, "rewrite testdata/model_v1.bin and model_v2.bin")
 
 const fixture = "testdata/model_v1.bin"
 
@@ -87,7 +87,7 @@ func TestUnmarshalRejects(t *testing.T) {
 	}{
 		{"empty", nil},
 		{"other magic", append([]byte("NOTAMODL"), good[8:]...)},
-		{"future version", func() []byte { b := bytes.Clone(good); b[8] = 2; return b }()},
+		{"future version", func() []byte { b := bytes.Clone(good); b[8] = 3; return b }()},
 		{"truncated", good[:len(good)-10]},
 		{"padded", append(bytes.Clone(good), 0)},
 		{"flipped payload bit", flip(100)},

@@ -6,7 +6,9 @@
 // columns, runs a stack of dense layers and L2-normalises the result. The
 // model carries its input names, encodings, standardisation, weights and
 // training config, so inference always matches training. The package
-// deals only in []float32; it never imports gorgonia (package trainer
+// deals only in []float32 and uint32 token ids (TokenID, Key and
+// NameTokens define how the root package turns names into ids); it never
+// imports gorgonia (package trainer
 // trains models) or the soundalike root package.
 //
 // # Encoding
@@ -21,16 +23,22 @@
 //
 // followed, when Indicator is set, by a column that is 1 if the value was
 // missing. Each encoded column j is then standardised as (x−mean[j])/std[j].
+// A Token input (encoding 4) adds no column of its own: its raw value is a
+// token id (TokenID, below 2^24, exact in a float32; NaN when absent), and
+// after the standardised columns come, for each Table in order, the first
+// Dim columns of the mean of the rows of the track's present tokens (zeros
+// when none). A table's other OutDim columns of that mean are added to the
+// last layer's output before the normalisation.
 // Each layer computes act(x·W + B) with W stored row-major, In rows of Out
 // columns; the output y becomes y / sqrt(|y|² + NormEps).
 //
-// # Model file format, version 1
+// # Model file format, versions 1 and 2
 //
 // A model file (also the database's model blob) is little-endian:
 //
 //	offset  size  field
 //	0       8     magic "SNDLKMDL"
-//	8       4     format version, uint32 = 1
+//	8       4     format version, uint32: 1 or 2
 //	12      4     payload length N, uint32
 //	16      N     payload
 //	16+N    4     CRC-32 (IEEE) of bytes [0, 16+N)
@@ -49,11 +57,22 @@
 //	    float32[in*out] weights (row-major), float32[out] biases
 //	uint32 config length, config (the training run's config, JSON)
 //
+// Version 2 (written for a model with tables) adds, per input after max, a
+// uint16 table index; and after the standard deviations:
+//
+//	uint32 tokenizer version (TokenizerVersion; others are refused)
+//	uint32 number of tables, then per table:
+//	    uint16 name length, name
+//	    uint32 Dim, uint32 OutDim
+//	    uint32 vocabulary size V, uint32[V] token ids (increasing)
+//	    uint32 buckets, uint32 hash seed
+//	    float32[(V+buckets)*(Dim+OutDim)] rows
+//
 // Readers reject unknown versions, bad checksums, trailing bytes, counts
 // that exceed the data present, layers that do not chain (the first
 // layer's in must be W), and non-finite numbers. Writers produce exactly
 // what readers accept, so decoding and re-encoding a file gives the same
-// bytes. testdata/model_v1.bin is a version-1 file that must keep loading.
+// bytes. testdata/model_v1.bin and model_v2.bin must keep loading.
 //
 // # Speed and concurrency
 //

@@ -23,12 +23,79 @@ func (m *Model) scratch(rows int) *scratch {
 }
 
 // Prepare appends to dst[:0] the network input for one track: its raw
-// inputs (in the order of Inputs; NaN = missing) encoded and standardised.
+// inputs (in the order of Inputs; NaN = missing) encoded and standardised,
+// then each table's mean row over the track's present tokens.
 // It panics if len(raw) != len(m.Inputs()).
 func (m *Model) Prepare(raw, dst []float32) []float32 {
 	dst = Encode(m.inputs, raw, dst)
 	for j := range dst {
 		dst[j] = (dst[j] - m.mean[j]) / m.std[j]
+	}
+	for ti := range m.tables {
+		dst = m.appendTableMean(ti, raw, dst)
+	}
+	return dst
+}
+
+// appendTableMean appends the first-layer columns of table ti's mean row
+// over the present tokens of raw (zeros when none is present).
+func (m *Model) appendTableMean(ti int, raw, dst []float32) []float32 {
+	at := len(dst)
+	dst = append(dst, make([]float32, m.tables[ti].Dim)...)
+	m.addTableMean(ti, raw, 0, dst[at:])
+	return dst
+}
+
+// addTableMean adds to out the columns lo..lo+len(out) of table ti's mean
+// row over the present tokens of raw.
+func (m *Model) addTableMean(ti int, raw []float32, lo int, out []float32) {
+	t := &m.tables[ti]
+	rw := t.RowWidth()
+	var rows [64]int
+	n := 0
+	for _, i := range m.slots[ti] {
+		v := raw[i]
+		if v != v || v < 0 || v >= 1<<24 {
+			continue // absent, or not a token id: no row
+		}
+		if n == len(rows) {
+			break
+		}
+		rows[n] = t.Row(uint32(v))
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	if n == 1 {
+		row := t.W[rows[0]*rw+lo:][:len(out)]
+		for j, w := range row {
+			out[j] += w
+		}
+		return
+	}
+	inv := 1 / float32(n)
+	for _, r := range rows[:n] {
+		row := t.W[r*rw+lo:][:len(out)]
+		for j, w := range row {
+			out[j] += w * inv
+		}
+	}
+}
+
+// TokenRows appends to dst[:0] the table rows of table ti's tokens in raw,
+// −1 for an absent slot, in the order of the table's inputs. The trainer
+// feeds its graph with them.
+func (m *Model) TokenRows(ti int, raw []float32, dst []int) []int {
+	dst = dst[:0]
+	t := &m.tables[ti]
+	for _, i := range m.slots[ti] {
+		v := raw[i]
+		if v != v || v < 0 || v >= 1<<24 {
+			dst = append(dst, -1)
+			continue
+		}
+		dst = append(dst, t.Row(uint32(v)))
 	}
 	return dst
 }
@@ -124,6 +191,13 @@ func (m *Model) forward(raw []float32, rows int, out []float32, s *scratch) {
 		spare, cur = cur[:cap(cur)], y
 	}
 	dim := m.Dim()
+	for ti := range m.tables {
+		if t := &m.tables[ti]; t.OutDim > 0 {
+			for r := 0; r < rows; r++ {
+				m.addTableMean(ti, raw[r*ni:(r+1)*ni], t.Dim, out[r*dim:(r+1)*dim])
+			}
+		}
+	}
 	for r := 0; r < rows; r++ {
 		v := out[r*dim : (r+1)*dim]
 		var ss float32

@@ -90,6 +90,40 @@ func naiveEmbed(m *Model, raw []float32) []float64 {
 	for j := range x {
 		h[j] = (float64(x[j]) - float64(m.mean[j])) / float64(m.std[j])
 	}
+	// Each table: the mean of the rows of the present tokens.
+	outs := make([]float64, m.Dim())
+	for ti, t := range m.tables {
+		sum := make([]float64, t.RowWidth())
+		n := 0
+		for i, in := range m.inputs {
+			if in.Encoding != Token || in.Table != ti || math.IsNaN(float64(raw[i])) {
+				continue
+			}
+			id := uint32(raw[i])
+			row := -1
+			for r, v := range t.Vocab {
+				if v == id {
+					row = r
+				}
+			}
+			if row < 0 {
+				row = len(t.Vocab) + int(bucket(id, t.Seed)%uint32(t.Buckets))
+			}
+			for j := range sum {
+				sum[j] += float64(t.W[row*t.RowWidth()+j])
+			}
+			n++
+		}
+		for j := range sum {
+			if n > 0 {
+				sum[j] /= float64(n)
+			}
+		}
+		h = append(h, sum[:t.Dim]...)
+		for j := range t.OutDim {
+			outs[j] += sum[t.Dim+j]
+		}
+	}
 	for _, l := range m.layers {
 		y := make([]float64, l.Out)
 		for j := range y {
@@ -102,6 +136,9 @@ func naiveEmbed(m *Model, raw []float32) []float64 {
 			}
 		}
 		h = y
+	}
+	for j := range h {
+		h[j] += outs[j]
 	}
 	var ss float64
 	for _, v := range h {

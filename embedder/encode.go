@@ -15,7 +15,8 @@ func EncodedWidth(inputs []Input) int {
 }
 
 // Encode appends to dst[:0] the encoded, not yet standardised, columns of
-// one track's raw inputs (in the order of inputs; NaN = missing). The
+// one track's raw numeric inputs (in the order of inputs; NaN = missing;
+// Token inputs add no column here, see Model.Prepare). The
 // trainer uses it to fit the standardisation; Model.Embed applies the same
 // code. It panics if len(raw) != len(inputs).
 func Encode(inputs []Input, raw, dst []float32) []float32 {
@@ -24,6 +25,9 @@ func Encode(inputs []Input, raw, dst []float32) []float32 {
 	}
 	dst = dst[:0]
 	for i, in := range inputs {
+		if in.Encoding == Token {
+			continue // its table's columns come after the numeric ones
+		}
 		v := raw[i]
 		missing := v != v
 		if missing {

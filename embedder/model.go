@@ -23,6 +23,11 @@ const (
 	Cyclic Encoding = 2
 	// Binary is 1 when x ≥ 0.5, else 0.
 	Binary Encoding = 3
+	// Token reads a token id (see TokenID), NaN when absent, and adds no
+	// column of its own: the input's Table averages the rows of its
+	// present tokens into that table's columns. Impute, Min, Max,
+	// Param and Indicator are unused (zero).
+	Token Encoding = 4
 )
 
 func (e Encoding) String() string {
@@ -35,13 +40,18 @@ func (e Encoding) String() string {
 		return "cyclic"
 	case Binary:
 		return "binary"
+	case Token:
+		return "token"
 	}
 	return fmt.Sprintf("Encoding(%d)", uint8(e))
 }
 
 func (e Encoding) width() int {
-	if e == Cyclic {
+	switch e {
+	case Cyclic:
 		return 2
+	case Token:
+		return 0
 	}
 	return 1
 }
@@ -56,6 +66,8 @@ type Input struct {
 	Indicator bool
 	// Min and Max clip the raw value when Min < Max.
 	Min, Max float32
+	// Table is the index of the table a Token input reads its rows from.
+	Table int
 }
 
 // Width is the number of encoded columns the input produces.
@@ -74,8 +86,14 @@ func (in Input) validate() error {
 	if len(in.Name) > maxNameLen {
 		return fmt.Errorf("name is %d bytes long, more than %d", len(in.Name), maxNameLen)
 	}
-	if in.Encoding > Binary {
-		return fmt.Errorf("%s: unknown encoding %d (0 linear, 1 log, 2 cyclic, 3 binary)", in.Name, in.Encoding)
+	if in.Encoding > Token {
+		return fmt.Errorf("%s: unknown encoding %d (0 linear, 1 log, 2 cyclic, 3 binary, 4 token)", in.Name, in.Encoding)
+	}
+	if in.Encoding == Token && (in.Indicator || in.Param != 0 || in.Impute != 0 || in.Min != 0 || in.Max != 0) {
+		return fmt.Errorf("%s: a token input has no parameter, imputation, clipping or indicator", in.Name)
+	}
+	if in.Encoding != Token && in.Table != 0 {
+		return fmt.Errorf("%s: only a token input reads a table", in.Name)
 	}
 	for _, v := range []float32{in.Param, in.Impute, in.Min, in.Max} {
 		if !finite(v) {
@@ -118,9 +136,12 @@ type Model struct {
 	names  []string
 	mean   []float32
 	std    []float32
+	tables []Table
+	slots  [][]int // per table, the indices of the inputs that read it
 	layers []Layer
 	config []byte
-	width  int // encoded columns
+	numW   int // encoded columns of the numeric inputs (standardised)
+	width  int // numW plus the tables' columns: the first layer's In
 	maxW   int // widest layer
 	pool   sync.Pool
 }
@@ -133,15 +154,58 @@ const (
 	maxWidth   = 1 << 16
 	maxParams  = 1 << 26
 	maxConfig  = 1 << 24
+	maxTables  = 16
+	// maxTableRows bounds a table's vocabulary and its buckets.
+	maxTableRows = 1 << 22
 )
 
-// New validates and copies the parts of a model. mean and std are the
-// standardisation of the encoded columns (see EncodedWidth); a zero std is
-// stored as 1, so the column is only centred. Layers chain: the first takes
-// the encoded columns, each next one the previous one's output; the last
-// one's Out is the embedding dimension. config is an opaque record of how
-// the model was trained (JSON by convention).
+// New validates and copies the parts of a model without tables. mean and
+// std are the standardisation of the encoded columns (see EncodedWidth); a
+// zero std is stored as 1, so the column is only centred. Layers chain: the
+// first takes the encoded columns, each next one the previous one's output;
+// the last one's Out is the embedding dimension. config is an opaque record
+// of how the model was trained (JSON by convention).
 func New(inputs []Input, mean, std []float32, layers []Layer, config []byte) (*Model, error) {
+	return Build(Parts{Inputs: inputs, Mean: mean, Std: std, Layers: layers, Config: config})
+}
+
+// Parts are what a model is built from (see New). Tables are the embedding
+// tables that Token inputs read; their columns follow the numeric inputs'
+// standardised columns, unstandardised, in table order, so the first
+// layer takes EncodedWidth(Inputs) + the tables' Dims columns.
+type Parts struct {
+	Inputs    []Input
+	Mean, Std []float32
+	Tables    []Table
+	Layers    []Layer
+	Config    []byte
+}
+
+// Build validates and copies p into a model.
+func Build(p Parts) (*Model, error) {
+	m, err := buildInputs(p.Inputs, p.Tables)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.setStandardization(p.Mean, p.Std); err != nil {
+		return nil, err
+	}
+	if err := m.setLayers(p.Layers); err != nil {
+		return nil, err
+	}
+	for _, t := range m.tables {
+		if t.OutDim != 0 && t.OutDim != m.Dim() {
+			return nil, fmt.Errorf("embedder: table %s adds %d columns to an output of %d", t.Name, t.OutDim, m.Dim())
+		}
+	}
+	if len(p.Config) > maxConfig {
+		return nil, fmt.Errorf("embedder: config is %d bytes, more than %d", len(p.Config), maxConfig)
+	}
+	m.config = slices.Clone(p.Config)
+	return m, nil
+}
+
+func buildInputs(inputs []Input, tables []Table) (*Model, error) {
 	if len(inputs) == 0 || len(inputs) > maxInputs {
 		return nil, fmt.Errorf("embedder: %d inputs, want 1..%d", len(inputs), maxInputs)
 	}
@@ -155,63 +219,92 @@ func New(inputs []Input, mean, std []float32, layers []Layer, config []byte) (*M
 			return nil, fmt.Errorf("embedder: input %q appears twice", in.Name)
 		}
 		seen[in.Name] = true
+		if in.Encoding == Token && (in.Table < 0 || in.Table >= len(tables)) {
+			return nil, fmt.Errorf("embedder: input %q reads table %d of %d", in.Name, in.Table, len(tables))
+		}
 		m.names = append(m.names, in.Name)
-		m.width += in.Width()
+		m.numW += in.Width()
 	}
-	if len(mean) != m.width || len(std) != m.width {
-		return nil, fmt.Errorf("embedder: standardisation has %d means and %d stds for %d encoded columns", len(mean), len(std), m.width)
+	if len(tables) > maxTables {
+		return nil, fmt.Errorf("embedder: %d tables, at most %d", len(tables), maxTables)
+	}
+	m.width = m.numW
+	m.slots = make([][]int, len(tables))
+	for i := range tables {
+		if err := tables[i].validate(); err != nil {
+			return nil, fmt.Errorf("embedder: %w", err)
+		}
+		m.tables = append(m.tables, tables[i].clone())
+		m.width += tables[i].Dim
+	}
+	for i, in := range inputs {
+		if in.Encoding == Token {
+			m.slots[in.Table] = append(m.slots[in.Table], i)
+		}
+	}
+	for i, s := range m.slots {
+		if len(s) == 0 {
+			return nil, fmt.Errorf("embedder: no input reads table %s", tables[i].Name)
+		}
+	}
+	return m, nil
+}
+
+func (m *Model) setStandardization(mean, std []float32) error {
+	if len(mean) != m.numW || len(std) != m.numW {
+		return fmt.Errorf("embedder: standardisation has %d means and %d stds for %d encoded columns", len(mean), len(std), m.numW)
 	}
 	m.mean = slices.Clone(mean)
 	m.std = slices.Clone(std)
 	for i := range m.std {
 		if !finite(m.mean[i]) || !finite(m.std[i]) || m.std[i] < 0 {
-			return nil, fmt.Errorf("embedder: column %d: mean %v, std %v: want finite values and std ≥ 0", i, m.mean[i], m.std[i])
+			return fmt.Errorf("embedder: column %d: mean %v, std %v: want finite values and std ≥ 0", i, m.mean[i], m.std[i])
 		}
 		if m.std[i] == 0 {
 			m.std[i] = 1
 		}
 	}
+	return nil
+}
+
+func (m *Model) setLayers(layers []Layer) error {
 	if len(layers) == 0 || len(layers) > maxLayers {
-		return nil, fmt.Errorf("embedder: %d layers, want 1..%d", len(layers), maxLayers)
+		return fmt.Errorf("embedder: %d layers, want 1..%d", len(layers), maxLayers)
 	}
 	in, params := m.width, 0
 	m.maxW = m.width
 	for i, l := range layers {
 		if l.In != in {
-			return nil, fmt.Errorf("embedder: layer %d takes %d inputs, the previous output has %d", i, l.In, in)
+			return fmt.Errorf("embedder: layer %d takes %d inputs, the previous output has %d", i, l.In, in)
 		}
 		if l.Out < 1 || l.Out > maxWidth {
-			return nil, fmt.Errorf("embedder: layer %d has %d outputs, want 1..%d", i, l.Out, maxWidth)
+			return fmt.Errorf("embedder: layer %d has %d outputs, want 1..%d", i, l.Out, maxWidth)
 		}
 		if len(l.W) != l.In*l.Out || len(l.B) != l.Out {
-			return nil, fmt.Errorf("embedder: layer %d has %d weights and %d biases, want %d and %d", i, len(l.W), len(l.B), l.In*l.Out, l.Out)
+			return fmt.Errorf("embedder: layer %d has %d weights and %d biases, want %d and %d", i, len(l.W), len(l.B), l.In*l.Out, l.Out)
 		}
 		if l.Activation > ReLU {
-			return nil, fmt.Errorf("embedder: layer %d: unknown activation %d", i, l.Activation)
+			return fmt.Errorf("embedder: layer %d: unknown activation %d", i, l.Activation)
 		}
 		params += len(l.W) + len(l.B)
 		if params > maxParams {
-			return nil, fmt.Errorf("embedder: more than %d parameters", maxParams)
+			return fmt.Errorf("embedder: more than %d parameters", maxParams)
 		}
 		for _, v := range l.W {
 			if !finite(v) {
-				return nil, fmt.Errorf("embedder: layer %d has a non-finite weight", i)
+				return fmt.Errorf("embedder: layer %d has a non-finite weight", i)
 			}
 		}
 		for _, v := range l.B {
 			if !finite(v) {
-				return nil, fmt.Errorf("embedder: layer %d has a non-finite bias", i)
+				return fmt.Errorf("embedder: layer %d has a non-finite bias", i)
 			}
 		}
 		m.layers = append(m.layers, Layer{In: l.In, Out: l.Out, W: slices.Clone(l.W), B: slices.Clone(l.B), Activation: l.Activation})
 		in = l.Out
 		m.maxW = max(m.maxW, l.Out)
 	}
-	if len(config) > maxConfig {
-		return nil, fmt.Errorf("embedder: config is %d bytes, more than %d", len(config), maxConfig)
-	}
-	m.config = slices.Clone(config)
-	return m, nil
+	return nil
 }
 
 // Inputs returns the raw input names the model reads, in the order Embed
@@ -231,6 +324,19 @@ func (m *Model) EncodedWidth() int { return m.width }
 // the encoded columns.
 func (m *Model) Standardization() (mean, std []float32) {
 	return slices.Clone(m.mean), slices.Clone(m.std)
+}
+
+// NumericWidth is the number of standardised columns the numeric inputs
+// encode to; the tables' columns follow them.
+func (m *Model) NumericWidth() int { return m.numW }
+
+// Tables returns deep copies of the embedding tables.
+func (m *Model) Tables() []Table {
+	out := make([]Table, len(m.tables))
+	for i := range m.tables {
+		out[i] = m.tables[i].clone()
+	}
+	return out
 }
 
 // Layers returns deep copies of the dense layers.

@@ -31,6 +31,25 @@ type Scores struct {
 	// the query, over queries whose genres are known (neighbours with no
 	// known genre count as misses); 0 when no query has genres.
 	GenrePrecision float64 `json:"genre_precision"`
+	// PrecisionCrossArtist and RecallCrossArtist are Precision and Recall
+	// when every track sharing an artist with the query is removed before
+	// taking the top k (what a user sees with exclude_artist=true); the
+	// recall's denominator counts only the user's other tracks by other
+	// artists, and queries with none are left out of its mean. Both are 0
+	// when the artists are not given.
+	PrecisionCrossArtist float64 `json:"precision_cross_artist"`
+	RecallCrossArtist    float64 `json:"recall_cross_artist"`
+}
+
+// Labels are what the neighbours of a query are judged by beside the
+// held-out user's tracks. A nil field turns its metrics off.
+type Labels struct {
+	Genres  []uint64   // per track, see GenreSets: genre precision
+	Artists [][]uint32 // per track, see ArtistSets: cross-artist metrics
+	// SameArtistFirst ranks the tracks sharing an artist with the query
+	// before all others (exact cosine inside each group): the same_artist
+	// baseline. It needs Artists.
+	SameArtistFirst bool
 }
 
 // Query is one held-out track: User indexes the users slice, Track the
@@ -74,31 +93,38 @@ func Sample(users [][]uint32, max int, seed uint64) []Query {
 // GenreSets). The queries are spread over GOMAXPROCS goroutines; the result
 // does not depend on how.
 func Score(vecs []float32, dim int, users [][]uint32, queries []Query, genres []uint64, k int) Scores {
+	return ScoreLabels(vecs, dim, users, queries, &Labels{Genres: genres}, k)
+}
+
+// queryScore is one query's figures; the has fields say which count.
+type queryScore struct {
+	p, r, g, pc, rc float64
+	hasG, hasRC     bool
+}
+
+// ScoreLabels is Score with the labels lab (nil: none).
+func ScoreLabels(vecs []float32, dim int, users [][]uint32, queries []Query, lab *Labels, k int) Scores {
 	if dim <= 0 || len(vecs)%dim != 0 {
 		panic(fmt.Sprintf("eval: %d values are not vectors of %d", len(vecs), dim))
 	}
-	sets := make([]map[uint32]bool, len(users))
-	type res struct {
-		p, r, g float64
-		hasG    bool
+	if lab == nil {
+		lab = &Labels{}
 	}
-	out := make([]res, len(queries))
-	var wg sync.WaitGroup
-	workers := max(1, min(runtime.GOMAXPROCS(0), len(queries)))
+	sets := make([]map[uint32]bool, len(users))
 	for u, ts := range users {
 		sets[u] = make(map[uint32]bool, len(ts))
 		for _, t := range ts {
 			sets[u][t] = true
 		}
 	}
+	out := make([]queryScore, len(queries))
+	var wg sync.WaitGroup
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(queries)))
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var tops [4][]hit
-			for i := range tops {
-				tops[i] = make([]hit, 0, k)
-			}
+			tk := newTopK4(vecs, dim, k, lab)
 			// Queries go four at a time (each catalogue vector is read once
 			// for four queries); worker w takes groups w, w+workers, …
 			for g := w * 4; g < len(queries); g += workers * 4 {
@@ -107,56 +133,123 @@ func Score(vecs []float32, dim int, users [][]uint32, queries []Query, genres []
 				for i := 0; i < 4; i++ {
 					ids[i] = queries[g+min(i, nq-1)].Track
 				}
-				topK4(vecs, dim, ids, k, &tops)
+				tk.run(ids)
 				for i := 0; i < nq; i++ {
-					qi := g + i
-					q := queries[qi]
-					top := tops[i]
-					set := sets[q.User]
-					others := len(set)
-					if set[q.Track] {
-						others--
-					}
-					hits, ghits := 0, 0
-					for _, h := range top {
-						if set[h.id] && h.id != q.Track {
-							hits++
-						}
-						if genres != nil && genres[q.Track]&genres[h.id] != 0 {
-							ghits++
-						}
-					}
-					r := res{p: float64(hits) / float64(k)}
-					if d := min(k, others); d > 0 {
-						r.r = float64(hits) / float64(d)
-					}
-					if genres != nil && genres[q.Track] != 0 {
-						r.g, r.hasG = float64(ghits)/float64(k), true
-					}
-					out[qi] = r
+					q := queries[g+i]
+					out[g+i] = scoreQuery(q, sets[q.User], tk.tops[i], tk.cross[i], lab, k)
 				}
 			}
 		}()
 	}
 	wg.Wait()
+	return meanScores(out)
+}
+
+// scoreQuery scores one query's top k (and its cross-artist top k).
+func scoreQuery(q Query, set map[uint32]bool, top, cross []hit, lab *Labels, k int) queryScore {
+	others := len(set)
+	if set[q.Track] {
+		others--
+	}
+	hits, ghits := 0, 0
+	for _, h := range top {
+		if set[h.id] && h.id != q.Track {
+			hits++
+		}
+		if lab.Genres != nil && lab.Genres[q.Track]&lab.Genres[h.id] != 0 {
+			ghits++
+		}
+	}
+	r := queryScore{p: float64(hits) / float64(k)}
+	if d := min(k, others); d > 0 {
+		r.r = float64(hits) / float64(d)
+	}
+	if lab.Genres != nil && lab.Genres[q.Track] != 0 {
+		r.g, r.hasG = float64(ghits)/float64(k), true
+	}
+	if lab.Artists == nil {
+		return r
+	}
+	chits, cothers := 0, 0
+	for _, h := range cross {
+		if set[h.id] {
+			chits++
+		}
+	}
+	for t := range set {
+		if t != q.Track && !shareArtist(lab.Artists[q.Track], lab.Artists[t]) {
+			cothers++
+		}
+	}
+	r.pc = float64(chits) / float64(k)
+	if d := min(k, cothers); d > 0 {
+		r.rc, r.hasRC = float64(chits)/float64(d), true
+	}
+	return r
+}
+
+func meanScores(out []queryScore) Scores {
 	var s Scores
-	ng := 0
+	ng, nrc := 0, 0
 	for _, r := range out {
 		s.Precision += r.p
 		s.Recall += r.r
+		s.PrecisionCrossArtist += r.pc
 		if r.hasG {
 			s.GenrePrecision += r.g
 			ng++
+		}
+		if r.hasRC {
+			s.RecallCrossArtist += r.rc
+			nrc++
 		}
 	}
 	if n := float64(len(out)); n > 0 {
 		s.Precision /= n
 		s.Recall /= n
+		s.PrecisionCrossArtist /= n
 	}
 	if ng > 0 {
 		s.GenrePrecision /= float64(ng)
 	}
+	if nrc > 0 {
+		s.RecallCrossArtist /= float64(nrc)
+	}
 	return s
+}
+
+// shareArtist reports whether two tracks' artist id lists meet.
+func shareArtist(a, b []uint32) bool {
+	for _, x := range a {
+		for _, y := range b {
+			if x == y {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ArtistSets maps each track's artists (by embedder.Key of the name) to
+// small ids; a track with no artist gets an empty list.
+func ArtistSets(tracks []soundalike.Track) [][]uint32 {
+	ids := map[string]uint32{}
+	out := make([][]uint32, len(tracks))
+	for i := range tracks {
+		for _, a := range tracks[i].Artists {
+			k := embedder.Key(a)
+			if k == "" {
+				continue
+			}
+			id, ok := ids[k]
+			if !ok {
+				id = uint32(len(ids))
+				ids[k] = id
+			}
+			out[i] = append(out[i], id)
+		}
+	}
+	return out
 }
 
 type hit struct {
@@ -184,18 +277,48 @@ func topK(vecs []float32, dim int, q uint32, k int, top []hit) []hit {
 	return top
 }
 
-// topK4 is topK for four queries at once.
-func topK4(vecs []float32, dim int, q [4]uint32, k int, tops *[4][]hit) {
+// topK4 finds the top k of four queries at once: by score (plus
+// sameArtistBonus for tracks sharing an artist when SameArtistFirst), and,
+// when the artists are known, the cross-artist top k without them.
+type topK4 struct {
+	vecs  []float32
+	dim   int
+	k     int
+	lab   *Labels
+	tops  [4][]hit
+	cross [4][]hit
+}
+
+// sameArtistBonus lifts a same-artist track above every other: cosines
+// lie in [−1, 1].
+const sameArtistBonus = 4
+
+func newTopK4(vecs []float32, dim, k int, lab *Labels) *topK4 {
+	t := &topK4{vecs: vecs, dim: dim, k: k, lab: lab}
+	for i := range t.tops {
+		t.tops[i] = make([]hit, 0, k)
+		t.cross[i] = make([]hit, 0, k)
+	}
+	return t
+}
+
+func (t *topK4) run(q [4]uint32) {
+	vecs, dim, k := t.vecs, t.dim, t.k
 	n := len(vecs) / dim
 	q0 := vecs[int(q[0])*dim : int(q[0]+1)*dim]
 	q1 := vecs[int(q[1])*dim : int(q[1]+1)*dim][:len(q0)]
 	q2 := vecs[int(q[2])*dim : int(q[2]+1)*dim][:len(q0)]
 	q3 := vecs[int(q[3])*dim : int(q[3]+1)*dim][:len(q0)]
-	var worst [4]float32
-	for i := range tops {
-		tops[i] = tops[i][:0]
-		worst[i] = float32(math.Inf(-1))
+	var worst, cworst [4]float32
+	var qa [4][]uint32
+	for i := range t.tops {
+		t.tops[i], t.cross[i] = t.tops[i][:0], t.cross[i][:0]
+		worst[i], cworst[i] = float32(math.Inf(-1)), float32(math.Inf(-1))
+		if t.lab.Artists != nil {
+			qa[i] = t.lab.Artists[q[i]]
+		}
 	}
+	arts := t.lab.Artists
 	for i := 0; i < n; i++ {
 		v := vecs[i*dim : (i+1)*dim][:len(q0)]
 		var s [4]float32
@@ -205,12 +328,26 @@ func topK4(vecs []float32, dim int, q [4]uint32, k int, tops *[4][]hit) {
 			s[2] += q2[j] * x
 			s[3] += q3[j] * x
 		}
-		for t := 0; t < 4; t++ {
-			if uint32(i) == q[t] || (len(tops[t]) == k && s[t] <= worst[t]) {
+		for j := 0; j < 4; j++ {
+			if uint32(i) == q[j] {
 				continue
 			}
-			tops[t] = insertHit(tops[t], k, hit{uint32(i), s[t]})
-			worst[t] = tops[t][len(tops[t])-1].score
+			sc, shared := s[j], false
+			if arts != nil && len(qa[j]) > 0 {
+				shared = shareArtist(qa[j], arts[i])
+			}
+			if arts != nil && !shared && (len(t.cross[j]) < k || sc > cworst[j]) {
+				t.cross[j] = insertHit(t.cross[j], k, hit{uint32(i), sc})
+				cworst[j] = t.cross[j][len(t.cross[j])-1].score
+			}
+			if shared && t.lab.SameArtistFirst {
+				sc += sameArtistBonus
+			}
+			if len(t.tops[j]) == k && sc <= worst[j] {
+				continue
+			}
+			t.tops[j] = insertHit(t.tops[j], k, hit{uint32(i), sc})
+			worst[j] = t.tops[j][len(t.tops[j])-1].score
 		}
 	}
 }

@@ -41,6 +41,40 @@ func TestScoreHandMade(t *testing.T) {
 	}
 }
 
+// TestScoreArtistsHandMade: the circle of TestScoreHandMade with artists
+// 0:A 1:B 2:A 3:C 4:D 5:B; k=2, worked out by hand.
+func TestScoreArtistsHandMade(t *testing.T) {
+	var vecs []float32
+	for _, deg := range []float64{0, 10, 22, 90, 100, 14} {
+		vecs = append(vecs, unit2(deg)...)
+	}
+	users := [][]uint32{{0, 1, 2}, {3, 4}, {5}}
+	var tracks []soundalike.Track
+	for _, a := range []string{"A", "b", "a ", "C", "D", "B"} { // Key folds case and space
+		tracks = append(tracks, soundalike.Track{Artists: []string{a}})
+	}
+	qs := Sample(users, 0, 1)
+	// Cross-artist top two (same-artist tracks removed), hits, user's
+	// other tracks by other artists:
+	//   0 (A):  1, 5  → 1 hit of {1}
+	//   1 (B):  0, 2  → 2 hits of {0, 2}
+	//   2 (A):  5, 1  → 1 hit of {1}
+	//   3 (C):  4, 2  → 1 hit of {4}
+	//   4 (D):  3, 2  → 1 hit of {3}
+	lab := &Labels{Artists: ArtistSets(tracks)}
+	got := ScoreLabels(vecs, 2, users, qs, lab, 2)
+	if got.Precision != 0.5 || math.Abs(got.PrecisionCrossArtist-0.6) > 1e-9 || got.RecallCrossArtist != 1 {
+		t.Fatalf("ScoreLabels = %+v, want precision 0.5, cross-artist precision 0.6 and recall 1", got)
+	}
+	// Same artist first: 0 → 2, 1 (2 hits); 1 → 5, 0; 2 → 0, 5; 3 → 4, 2;
+	// 4 → 3, 2 (one hit each).
+	lab.SameArtistFirst = true
+	got = ScoreLabels(vecs, 2, users, qs, lab, 2)
+	if math.Abs(got.Precision-0.6) > 1e-9 || math.Abs(got.PrecisionCrossArtist-0.6) > 1e-9 {
+		t.Fatalf("same artist first: %+v, want precision 0.6 and the same cross-artist precision 0.6", got)
+	}
+}
+
 func TestTopKOrder(t *testing.T) {
 	var vecs []float32
 	for _, deg := range []float64{0, 50, 5, 30, 5, 179} {
@@ -144,8 +178,9 @@ func TestTopK4MatchesTopK(t *testing.T) {
 	const n, dim, k = 500, 16, 10
 	vecs := Random(n, dim, 3)
 	q := [4]uint32{0, 17, 17, 499}
-	var tops [4][]hit
-	topK4(vecs, dim, q, k, &tops)
+	tk := newTopK4(vecs, dim, k, &Labels{})
+	tk.run(q)
+	tops := tk.tops
 	for i, id := range q {
 		want := topK(vecs, dim, id, k, nil)
 		if len(tops[i]) != k {

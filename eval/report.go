@@ -15,6 +15,7 @@ type Report struct {
 	Queries            int     `json:"queries"`
 	Model              Scores  `json:"model"`
 	RawFeatures        Scores  `json:"raw_features"`
+	SameArtist         Scores  `json:"same_artist"`
 	Random             Scores  `json:"random"`
 	MeanPairwiseCosine float64 `json:"mean_pairwise_cosine"`
 }
@@ -42,7 +43,9 @@ func (o *Options) defaults() {
 // ErrNoQueries: no held-out user has two tracks in the catalogue.
 var ErrNoQueries = errors.New("eval: no held-out user has two or more tracks in the catalogue")
 
-// Evaluate scores the model and the two baselines on the held-out users
+// Evaluate scores the model and the three baselines (raw_features,
+// same_artist: raw features with the query's artists' tracks first, and
+// random) on the held-out users
 // (each a list of indices into tracks) and measures the model's spread.
 func Evaluate(m *embedder.Model, tracks []soundalike.Track, users [][]uint32, opts *Options) (Report, error) {
 	var o Options
@@ -58,11 +61,13 @@ func Evaluate(m *embedder.Model, tracks []soundalike.Track, users [][]uint32, op
 	if err != nil {
 		return Report{}, err
 	}
-	genres := GenreSets(tracks)
+	lab := &Labels{Genres: GenreSets(tracks), Artists: ArtistSets(tracks)}
 	r := Report{K: o.K, Queries: len(qs)}
-	r.Model = Score(vecs, m.Dim(), users, qs, genres, o.K)
-	r.RawFeatures = Score(RawFeatures(tracks), soundalike.NumFeatures, users, qs, genres, o.K)
-	r.Random = Score(Random(len(tracks), m.Dim(), o.Seed), m.Dim(), users, qs, genres, o.K)
+	r.Model = ScoreLabels(vecs, m.Dim(), users, qs, lab, o.K)
+	raw := RawFeatures(tracks)
+	r.RawFeatures = ScoreLabels(raw, soundalike.NumFeatures, users, qs, lab, o.K)
+	r.SameArtist = ScoreLabels(raw, soundalike.NumFeatures, users, qs, &Labels{Genres: lab.Genres, Artists: lab.Artists, SameArtistFirst: true}, o.K)
+	r.Random = ScoreLabels(Random(len(tracks), m.Dim(), o.Seed), m.Dim(), users, qs, lab, o.K)
 	r.MeanPairwiseCosine = MeanPairwiseCosine(vecs, m.Dim(), o.Pairs, o.Seed)
 	return r, nil
 }
@@ -117,12 +122,12 @@ func GroupUsers(tracks []soundalike.Track, interactions []soundalike.Interaction
 
 // String formats a report as a small table.
 func (r Report) String() string {
-	s := fmt.Sprintf("k=%d, %d queries\n%-14s %9s %9s %9s\n", r.K, r.Queries, "", "precision", "recall", "genre")
+	s := fmt.Sprintf("k=%d, %d queries\n%-14s %9s %9s %9s %9s %9s\n", r.K, r.Queries, "", "precision", "recall", "genre", "p_cross", "r_cross")
 	for _, row := range []struct {
 		name string
 		s    Scores
-	}{{"model", r.Model}, {"raw_features", r.RawFeatures}, {"random", r.Random}} {
-		s += fmt.Sprintf("%-14s %9.4f %9.4f %9.4f\n", row.name, row.s.Precision, row.s.Recall, row.s.GenrePrecision)
+	}{{"model", r.Model}, {"raw_features", r.RawFeatures}, {"same_artist", r.SameArtist}, {"random", r.Random}} {
+		s += fmt.Sprintf("%-14s %9.4f %9.4f %9.4f %9.4f %9.4f\n", row.name, row.s.Precision, row.s.Recall, row.s.GenrePrecision, row.s.PrecisionCrossArtist, row.s.RecallCrossArtist)
 	}
 	return s + fmt.Sprintf("mean pairwise cosine of model embeddings: %.4f\n", r.MeanPairwiseCosine)
 }

@@ -24,7 +24,7 @@ func benchInput(rows, width int) []float32 {
 func BenchmarkTrainStepGorgonia(b *testing.B) {
 	cfg := DefaultConfig()
 	rng := rand.New(rand.NewPCG(1, 2))
-	nt, err := newNet(cfg.BatchSize, benchWidth, cfg.HiddenLayers, cfg.EmbeddingSize, &cfg, nil, rng)
+	nt, err := newNet(cfg.BatchSize, benchWidth, nil, cfg.HiddenLayers, cfg.EmbeddingSize, &cfg, nil, rng)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func BenchmarkTrainStepGorgonia(b *testing.B) {
 func BenchmarkTrainStepHand(b *testing.B) {
 	cfg := DefaultConfig()
 	rng := rand.New(rand.NewPCG(1, 2))
-	nt, err := newNet(cfg.BatchSize, benchWidth, cfg.HiddenLayers, cfg.EmbeddingSize, &cfg, nil, rng)
+	nt, err := newNet(cfg.BatchSize, benchWidth, nil, cfg.HiddenLayers, cfg.EmbeddingSize, &cfg, nil, rng)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func BenchmarkTrainStepHand(b *testing.B) {
 func BenchmarkTrainStepInterleaved(b *testing.B) {
 	cfg := DefaultConfig()
 	rng := rand.New(rand.NewPCG(1, 2))
-	nt, err := newNet(cfg.BatchSize, benchWidth, cfg.HiddenLayers, cfg.EmbeddingSize, &cfg, nil, rng)
+	nt, err := newNet(cfg.BatchSize, benchWidth, nil, cfg.HiddenLayers, cfg.EmbeddingSize, &cfg, nil, rng)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -111,4 +111,48 @@ func reportRates(b *testing.B, batch int, cpu time.Duration) {
 	if cpu > 0 {
 		b.ReportMetric(pairs/cpu.Seconds(), "pairs/cpu-s")
 	}
+}
+
+// BenchmarkTrainStepTables is BenchmarkTrainStepGorgonia with the default
+// auto tables of the dev file: artists (3,474 + 4,096 rows, 16 + 64
+// columns, 2 slots) and album (3,215 + 4,096 rows, 16 columns).
+var benchBuckets = DefaultConfig().TokenBuckets
+
+func BenchmarkTrainStepTables(b *testing.B) {
+	cfg := DefaultConfig()
+	rng := rand.New(rand.NewPCG(1, 2))
+	mk := func(name string, vocab, dim, outDim, slots int) tableInput {
+		t := tableInput{Slots: slots}
+		t.Name, t.Dim, t.OutDim, t.Buckets = name, dim, outDim, benchBuckets
+		for i := range vocab {
+			t.Vocab = append(t.Vocab, uint32(i))
+		}
+		t.W = make([]float32, t.Rows()*t.RowWidth())
+		return t
+	}
+	tables := []tableInput{mk("artists", 3474, cfg.TokenDim, cfg.EmbeddingSize, 2), mk("album", 3215, cfg.TokenDim, 0, 1)}
+	nt, err := newNet(cfg.BatchSize, benchWidth, tables, cfg.HiddenLayers, cfg.EmbeddingSize, &cfg, nil, rng)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nt.close()
+	copy(nt.input(), benchInput(2*cfg.BatchSize, benchWidth))
+	for r := range 2 * cfg.BatchSize {
+		for ti, lk := range nt.tables {
+			rows := make([]int, lk.slots)
+			for s := range rows {
+				rows[s] = rng.IntN(tables[ti].Rows())
+			}
+			lk.set(r, rows)
+		}
+	}
+	b.ReportAllocs()
+	c0 := cputime.Process()
+	for b.Loop() {
+		nt.setDropout(true, rng)
+		if _, err := nt.run(true); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportRates(b, cfg.BatchSize, cputime.Process()-c0)
 }

@@ -21,10 +21,15 @@ const (
 	// is kept so the original can be reproduced.
 	LossCosine = "cosine"
 
-	// FeaturesAuto uses the eleven Spotify features plus the catalogue's
-	// other content columns (duration, release year, popularity) that most
-	// tracks have.
+	// FeaturesAuto uses everything the catalogue has about a track that
+	// most tracks have: FeaturesAudioExtras plus learned embeddings of its
+	// artists and album (and its name's tokens with NameTokens). Never the
+	// playlist columns.
 	FeaturesAuto = "auto"
+	// FeaturesAudioExtras uses the eleven Spotify features plus the
+	// catalogue's other numeric content columns (duration, release year,
+	// popularity) that most tracks have.
+	FeaturesAudioExtras = "audio+extras"
 	// FeaturesSpotify11 uses exactly the original eleven features.
 	FeaturesSpotify11 = "spotify11"
 )
@@ -42,7 +47,7 @@ type Config struct {
 	DropoutRate     float64 // --dropout-rate, in [0, 1)
 	Loss            string  // --loss: LossContrastive or LossCosine
 	Temperature     float64 // --temperature of the contrastive loss
-	Features        string  // --features: FeaturesAuto or FeaturesSpotify11
+	Features        string  // --features: FeaturesAuto, FeaturesAudioExtras or FeaturesSpotify11
 	Seed            uint64  // --seed: all randomness comes from it
 	Patience        int     // --patience: stop after this many epochs without a lower validation loss; 0 never stops early
 	// Actions are the interactions that count as "these tracks belong
@@ -54,6 +59,22 @@ type Config struct {
 	// HardNegatives builds most batches from users of one genre
 	// (--hard-negatives), so the in-batch negatives are same-genre tracks.
 	HardNegatives bool
+	// TokenDim is the dimension of each metadata table (--token-dim),
+	// TokenBuckets its hashed rows for rare and unseen tokens
+	// (--token-buckets), VocabMinCount how often a token must occur in
+	// the catalogue to get its own row (--vocab-min-count).
+	TokenDim, TokenBuckets, VocabMinCount int
+	// NameTokens is how many of a track name's tokens (words, then
+	// character 3-grams) the auto features read (--name-tokens); 0 reads
+	// none, the default: on the dev data they lowered precision.
+	NameTokens int
+	// TableRateScale multiplies LearningRate for the metadata tables
+	// (--table-rate-scale).
+	TableRateScale float64
+	// Direct names the metadata tables whose rows also get columns added
+	// straight to the network's output (--direct): tracks of one artist
+	// can then sit close together whatever their audio.
+	Direct []string
 	// EvalK and EvalQueries size the per-epoch validation
 	// precision/recall@k (k, and held-out tracks sampled as queries).
 	EvalK, EvalQueries int
@@ -82,6 +103,11 @@ func DefaultConfig() Config {
 		Patience:        10,
 		Actions:         soundalike.DefaultSimilarityActions(),
 		MaxPairsPerUser: 64,
+		TokenDim:        16,
+		TokenBuckets:    1 << 12,
+		VocabMinCount:   2,
+		TableRateScale:  10,
+		Direct:          []string{"artists"},
 		EvalK:           20,
 		EvalQueries:     300,
 	}
@@ -118,15 +144,50 @@ func (c *Config) Validate() error {
 	if !(c.DropoutRate >= 0 && c.DropoutRate < 1) {
 		bad("--dropout-rate: %v is outside [0, 1)", c.DropoutRate)
 	}
+	return errors.Join(append(errs, c.validateInputs(), c.validatePairs())...)
+}
+
+// validateInputs checks the loss and the feature settings.
+func (c *Config) validateInputs() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 	if c.Loss != LossContrastive && c.Loss != LossCosine {
 		bad("--loss: %q is not %q or %q", c.Loss, LossContrastive, LossCosine)
 	}
 	if !(c.Temperature > 0) || math.IsInf(c.Temperature, 0) {
 		bad("--temperature: %v is not a positive number", c.Temperature)
 	}
-	if c.Features != FeaturesAuto && c.Features != FeaturesSpotify11 {
-		bad("--features: %q is not %q or %q", c.Features, FeaturesAuto, FeaturesSpotify11)
+	if c.Features != FeaturesAuto && c.Features != FeaturesAudioExtras && c.Features != FeaturesSpotify11 {
+		bad("--features: %q is not %q, %q or %q", c.Features, FeaturesAuto, FeaturesAudioExtras, FeaturesSpotify11)
 	}
+	if c.TokenDim < 1 || c.TokenDim > 1024 {
+		bad("--token-dim: %d is outside 1..1024", c.TokenDim)
+	}
+	if c.TokenBuckets < 1 || c.TokenBuckets > 1<<22 {
+		bad("--token-buckets: %d is outside 1..%d", c.TokenBuckets, 1<<22)
+	}
+	if c.NameTokens < 0 || c.NameTokens > soundalike.MaxNameTokenInputs {
+		bad("--name-tokens: %d is outside 0..%d", c.NameTokens, soundalike.MaxNameTokenInputs)
+	}
+	if !(c.TableRateScale > 0) || math.IsInf(c.TableRateScale, 0) {
+		bad("--table-rate-scale: %v is not a positive number", c.TableRateScale)
+	}
+	for _, d := range c.Direct {
+		if d != "artists" && d != "album" && d != "name" {
+			bad("--direct: %q is not a metadata table (artists, album, name)", d)
+		}
+	}
+	if c.VocabMinCount < 1 {
+		bad("--vocab-min-count: %d is not a positive number", c.VocabMinCount)
+	}
+	return errors.Join(errs...)
+}
+
+// validatePairs checks what decides the training pairs, the stopping rule
+// and the per-epoch evaluation.
+func (c *Config) validatePairs() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 	if c.Patience < 0 {
 		bad("--patience: %d is negative; 0 means no early stopping", c.Patience)
 	}
@@ -182,16 +243,30 @@ type RunConfig struct {
 	NumTracks       int     `json:"num_tracks"`
 	NumSimilarPairs int     `json:"num_similar_pairs"`
 
-	Loss            string   `json:"loss"`
-	Temperature     float64  `json:"temperature"`
-	Features        string   `json:"features"`
-	Inputs          []string `json:"inputs"`
-	Seed            uint64   `json:"seed"`
-	Patience        int      `json:"patience"`
-	Actions         []string `json:"actions"`
-	MaxPairsPerUser int      `json:"max_pairs_per_user"`
-	HardNegatives   bool     `json:"hard_negatives,omitempty"`
-	NumUsers        int      `json:"num_users"`
-	NumValUsers     int      `json:"num_validation_users"`
-	Synthetic       bool     `json:"synthetic_users"`
+	Loss            string        `json:"loss"`
+	Temperature     float64       `json:"temperature"`
+	Features        string        `json:"features"`
+	Inputs          []string      `json:"inputs"`
+	Seed            uint64        `json:"seed"`
+	Patience        int           `json:"patience"`
+	Actions         []string      `json:"actions"`
+	MaxPairsPerUser int           `json:"max_pairs_per_user"`
+	HardNegatives   bool          `json:"hard_negatives,omitempty"`
+	Tables          []TableRecord `json:"tables,omitempty"`
+	NameTokens      int           `json:"name_tokens,omitempty"`
+	TableRateScale  float64       `json:"table_rate_scale,omitempty"`
+	Direct          []string      `json:"direct,omitempty"`
+	NumUsers        int           `json:"num_users"`
+	NumValUsers     int           `json:"num_validation_users"`
+	Synthetic       bool          `json:"synthetic_users"`
+}
+
+// TableRecord is one metadata table's sizes in a run's config record.
+type TableRecord struct {
+	Name    string `json:"name"`
+	Slots   int    `json:"slots"`
+	Vocab   int    `json:"vocab"`
+	Buckets int    `json:"buckets"`
+	Dim     int    `json:"dim"`
+	OutDim  int    `json:"out_dim,omitempty"`
 }

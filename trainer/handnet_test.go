@@ -68,6 +68,19 @@ func gemm(tA, tB blas.Transpose, m, n, k int, a []float32, lda int, b []float32,
 // step runs forward and backward on the input in h[0] and, when update is
 // set, applies Adam. It returns the loss.
 func (n *handNet) step(update bool) float32 {
+	n.forward()
+	norms := n.normalise()
+	loss := n.loss()
+	if !update {
+		return loss
+	}
+	n.backward(norms)
+	n.adam()
+	return loss
+}
+
+// forward runs the dense layers from h[0] to h[L].
+func (n *handNet) forward() {
 	rows, L := 2*n.batch, len(n.w)
 	for l := 0; l < L; l++ {
 		in, out := n.sizes[l], n.sizes[l+1]
@@ -88,8 +101,12 @@ func (n *handNet) step(update bool) float32 {
 			copy(h, z)
 		}
 	}
-	d, B := n.dim, n.batch
-	y := n.h[L]
+}
+
+// normalise writes the unit-length embeddings to e and returns the norms.
+func (n *handNet) normalise() []float32 {
+	rows, d := 2*n.batch, n.dim
+	y := n.h[len(n.w)]
 	norms := make([]float32, rows)
 	for r := 0; r < rows; r++ {
 		var ss float32
@@ -101,6 +118,13 @@ func (n *handNet) step(update bool) float32 {
 			n.e[r*d+j] = y[r*d+j] / norms[r]
 		}
 	}
+	return norms
+}
+
+// loss is the symmetric in-batch softmax loss; it leaves the row and
+// column softmax probabilities in pr and pc.
+func (n *handNet) loss() float32 {
+	d, B := n.dim, n.batch
 	ea, ep := n.e[:B*d], n.e[B*d:]
 	gemm(blas.NoTrans, blas.Trans, B, B, d, ea, d, ep, d, 0, n.s, B)
 	inv := 1 / n.temp
@@ -140,9 +164,14 @@ func (n *handNet) step(update bool) float32 {
 		}
 	}
 	loss *= 0.5 / float64(B)
-	if !update {
-		return float32(loss)
-	}
+	return float32(loss)
+}
+
+// backward fills the weight and bias gradients gw and gb.
+func (n *handNet) backward(norms []float32) {
+	rows, L, d, B := 2*n.batch, len(n.w), n.dim, n.batch
+	ea, ep := n.e[:B*d], n.e[B*d:]
+	inv := 1 / n.temp
 	// dL/dS, then through S = Ea·Epᵀ/T.
 	ds := n.pr
 	c := float32(0.5 / float64(B))
@@ -191,6 +220,10 @@ func (n *handNet) step(update bool) float32 {
 			}
 		}
 	}
+}
+
+// adam applies one Adam step with the gradients.
+func (n *handNet) adam() {
 	n.iter++
 	c1 := float32(1 / (1 - math.Pow(0.9, float64(n.iter))))
 	c2 := float32(1 / (1 - math.Pow(0.999, float64(n.iter))))
@@ -205,7 +238,6 @@ func (n *handNet) step(update bool) float32 {
 		adam(n.w[l], n.gw[l], n.mw[l], n.vw[l])
 		adam(n.b[l], n.gb[l], n.mb[l], n.vb[l])
 	}
-	return float32(loss)
 }
 
 func (n *handNet) setDropout(rate float32, rng *rand.Rand) {

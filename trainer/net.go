@@ -21,40 +21,199 @@ type net struct {
 	dim          int
 	dropout      float32
 
-	g       *G.ExprGraph
-	x       *G.Node
-	xv      *tensor.Dense
-	masks   []*G.Node
-	maskv   []*tensor.Dense
-	neg     *G.Node // (batch, batch) additive logit mask: −big where a negative is the positive's own song
-	negv    *tensor.Dense
-	ws, bs  []*G.Node
-	emb     *G.Node
-	embVal  G.Value // emb as computed, copied by a read op (later ops may reuse emb's memory)
-	loss    *G.Node
-	learn   G.Nodes
-	vm      G.VM
-	solver  *G.AdamSolver
-	grads   []G.ValueGrad
-	lossVal float32
+	g      *G.ExprGraph
+	x      *G.Node
+	xv     *tensor.Dense
+	tables []*lookup
+	masks  []*G.Node
+	maskv  []*tensor.Dense
+	neg    *G.Node // (batch, batch) additive logit mask: −big where a negative is the positive's own song
+	negv   *tensor.Dense
+	ws, bs []*G.Node
+	emb    *G.Node
+	embVal G.Value // emb as computed, copied by a read op (later ops may reuse emb's memory)
+	loss   *G.Node
+	learn  G.Nodes
+	vm     G.VM
+	solver *G.AdamSolver
+	grads  []G.ValueGrad
+	// tableSolver updates the embedding tables at a higher rate: a row
+	// gets a gradient only in the batches its token appears in.
+	tableSolver *G.AdamSolver
+	tableGrads  []G.ValueGrad
+	lossVal     float32
 }
 
 // maskedLogit is added to the logit of an in-batch "negative" that is the
 // same song as the positive.
 const maskedLogit = -1e4
 
-// newNet builds the graph. layers, when not nil, sets the initial weights
-// (a model's, for the parity test); otherwise they are Glorot-uniform from
-// rng and the biases zero.
-func newNet(batch, width int, hidden []int, dim int, cfg *Config, layers []embedder.Layer, rng *rand.Rand) (*net, error) {
+// lookup is one embedding table in the graph: the mean of the rows of a
+// track's present tokens. Slot s of row r is at s·rows + r of idx and wt;
+// an absent slot points at row 0 with weight 0.
+type lookup struct {
+	slots int
+	table *G.Node
+	idx   *tensor.Dense // int, slots·rows
+	wt    *tensor.Dense // float32, (slots·rows, dim): 1/present or 0
+	spec  embedder.Table
+}
+
+// newLookup adds table t (its W the initial weights) to g for rows rows and
+// slots token slots, and returns the (rows, t.RowWidth()) node of mean
+// rows.
+func newLookup(g *G.ExprGraph, t embedder.Table, slots, rows int) (*lookup, *G.Node, error) {
+	lk := &lookup{slots: slots, spec: t}
+	rw := t.RowWidth()
+	tv := tensor.New(tensor.WithShape(t.Rows(), rw), tensor.Of(tensor.Float32), tensor.WithBacking(append([]float32(nil), t.W...)))
+	lk.table = G.NewMatrix(g, G.Float32, G.WithShape(t.Rows(), rw), G.WithName("table_"+t.Name), G.WithValue(tv))
+	lk.idx = tensor.New(tensor.WithShape(slots*rows), tensor.Of(tensor.Int))
+	idx := G.NewVector(g, tensor.Int, G.WithShape(slots*rows), G.WithName("idx_"+t.Name), G.WithValue(lk.idx))
+	lk.wt = tensor.New(tensor.WithShape(slots*rows, rw), tensor.Of(tensor.Float32))
+	wt := G.NewMatrix(g, G.Float32, G.WithShape(slots*rows, rw), G.WithName("wt_"+t.Name), G.WithValue(lk.wt))
+	e, err := G.ByIndices(lk.table, idx, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	if e, err = G.HadamardProd(e, wt); err != nil {
+		return nil, nil, err
+	}
+	if e, err = G.Reshape(e, tensor.Shape{slots, rows * rw}); err != nil {
+		return nil, nil, err
+	}
+	if e, err = G.Sum(e, 0); err != nil {
+		return nil, nil, err
+	}
+	if e, err = G.Reshape(e, tensor.Shape{rows, rw}); err != nil {
+		return nil, nil, err
+	}
+	return lk, e, nil
+}
+
+// set fills graph row r from a track's token rows (−1 = absent slot).
+func (lk *lookup) set(r int, rows []int) {
+	n := lk.idx.Shape()[0] / lk.slots
+	idx := lk.idx.Data().([]int)
+	wt := lk.wt.Data().([]float32)
+	present := 0
+	for _, row := range rows {
+		if row >= 0 {
+			present++
+		}
+	}
+	d := lk.spec.RowWidth()
+	for s, row := range rows {
+		k := s*n + r
+		w := float32(0)
+		if row >= 0 {
+			idx[k], w = row, 1/float32(present)
+		} else {
+			idx[k] = 0
+		}
+		for j := range d {
+			wt[k*d+j] = w
+		}
+	}
+}
+
+// weights returns a copy of the table with its current weights.
+func (lk *lookup) weights() embedder.Table {
+	t := lk.spec
+	t.W = append([]float32(nil), lk.table.Value().Data().([]float32)...)
+	return t
+}
+
+// tableInput is an embedding table and the number of token slots a track
+// has for it.
+type tableInput struct {
+	embedder.Table
+	Slots int
+}
+
+// newNet builds the graph: x holds the width numeric columns, each table
+// adds its mean-row columns after them. layers, when not nil, sets the
+// initial weights (a model's, for the parity test); otherwise they are
+// Glorot-uniform from rng and the biases zero. Tables start from their W.
+func newNet(batch, width int, tables []tableInput, hidden []int, dim int, cfg *Config, layers []embedder.Layer, rng *rand.Rand) (*net, error) {
 	n := &net{batch: batch, width: width, hidden: hidden, dim: dim, dropout: float32(cfg.DropoutRate)}
-	g := G.NewGraph()
-	n.g = g
-	rows := 2 * batch
-	n.xv = tensor.New(tensor.WithShape(rows, width), tensor.Of(tensor.Float32))
-	n.x = G.NewMatrix(g, G.Float32, G.WithShape(rows, width), G.WithName("x"), G.WithValue(n.xv))
-	sizes := append(append([]int{}, hidden...), dim)
-	h, in := n.x, width
+	n.g = G.NewGraph()
+	h, in, direct, err := n.buildInputs(tables)
+	if err != nil {
+		return nil, err
+	}
+	if h, err = n.buildMLP(h, in, layers, rng); err != nil {
+		return nil, err
+	}
+	for _, d := range direct {
+		if h, err = G.Add(h, d); err != nil {
+			return nil, err
+		}
+	}
+	if n.emb, err = l2Normalise(h); err != nil {
+		return nil, err
+	}
+	G.Read(n.emb, &n.embVal)
+	if err := n.buildLoss(cfg); err != nil {
+		return nil, err
+	}
+	if _, err := G.Grad(n.loss, n.learn...); err != nil {
+		return nil, fmt.Errorf("gradient: %w", err)
+	}
+	n.vm = G.NewTapeMachine(n.g, G.BindDualValues(n.learn...))
+	n.solver = G.NewAdamSolver(G.WithLearnRate(cfg.LearningRate))
+	nt := len(n.tables)
+	n.grads = G.NodesToValueGrads(n.learn[nt:])
+	if nt > 0 {
+		n.tableSolver = G.NewAdamSolver(G.WithLearnRate(cfg.LearningRate * cfg.TableRateScale))
+		n.tableGrads = G.NodesToValueGrads(n.learn[:nt])
+	}
+	return n, nil
+}
+
+// buildInputs adds x and the tables' lookups, and returns the first
+// layer's input node and its width, and the tables' direct output columns
+// (to add to the last layer's output).
+func (n *net) buildInputs(tables []tableInput) (*G.Node, int, G.Nodes, error) {
+	rows := 2 * n.batch
+	n.xv = tensor.New(tensor.WithShape(rows, n.width), tensor.Of(tensor.Float32))
+	n.x = G.NewMatrix(n.g, G.Float32, G.WithShape(rows, n.width), G.WithName("x"), G.WithValue(n.xv))
+	if len(tables) == 0 {
+		return n.x, n.width, nil, nil
+	}
+	cols, in := G.Nodes{n.x}, n.width
+	var direct G.Nodes
+	for _, t := range tables {
+		lk, e, err := newLookup(n.g, t.Table, t.Slots, rows)
+		if err != nil {
+			return nil, 0, nil, fmt.Errorf("table %s: %w", t.Name, err)
+		}
+		n.tables = append(n.tables, lk)
+		n.learn = append(n.learn, lk.table)
+		in += t.Dim
+		if t.OutDim == 0 {
+			cols = append(cols, e)
+			continue
+		}
+		first, err := G.Slice(e, nil, G.S(0, t.Dim))
+		if err != nil {
+			return nil, 0, nil, err
+		}
+		out, err := G.Slice(e, nil, G.S(t.Dim, t.RowWidth()))
+		if err != nil {
+			return nil, 0, nil, err
+		}
+		cols, direct = append(cols, first), append(direct, out)
+	}
+	h, err := G.Concat(1, cols...)
+	return h, in, direct, err
+}
+
+// buildMLP adds the dense layers (ReLU and dropout after each hidden one)
+// on h, in columns wide. layers, when not nil, gives the initial weights;
+// otherwise they are Glorot-uniform from rng and the biases zero.
+func (n *net) buildMLP(h *G.Node, in int, layers []embedder.Layer, rng *rand.Rand) (*G.Node, error) {
+	rows := 2 * n.batch
+	sizes := append(append([]int{}, n.hidden...), n.dim)
 	for li, out := range sizes {
 		wv := tensor.New(tensor.WithShape(in, out), tensor.Of(tensor.Float32))
 		bv := tensor.New(tensor.WithShape(1, out), tensor.Of(tensor.Float32))
@@ -68,8 +227,8 @@ func newNet(batch, width int, hidden []int, dim int, cfg *Config, layers []embed
 				wd[i] = float32((2*rng.Float64() - 1) * limit)
 			}
 		}
-		w := G.NewMatrix(g, G.Float32, G.WithShape(in, out), G.WithName(fmt.Sprintf("w%d", li)), G.WithValue(wv))
-		b := G.NewMatrix(g, G.Float32, G.WithShape(1, out), G.WithName(fmt.Sprintf("b%d", li)), G.WithValue(bv))
+		w := G.NewMatrix(n.g, G.Float32, G.WithShape(in, out), G.WithName(fmt.Sprintf("w%d", li)), G.WithValue(wv))
+		b := G.NewMatrix(n.g, G.Float32, G.WithShape(1, out), G.WithName(fmt.Sprintf("b%d", li)), G.WithValue(bv))
 		n.ws, n.bs = append(n.ws, w), append(n.bs, b)
 		n.learn = append(n.learn, w, b)
 		var err error
@@ -79,13 +238,13 @@ func newNet(batch, width int, hidden []int, dim int, cfg *Config, layers []embed
 		if h, err = G.BroadcastAdd(h, b, nil, []byte{0}); err != nil {
 			return nil, err
 		}
-		if li < len(hidden) {
+		if li < len(n.hidden) {
 			if h, err = G.Rectify(h); err != nil {
 				return nil, err
 			}
 			if n.dropout > 0 {
 				mv := tensor.New(tensor.WithShape(rows, out), tensor.Of(tensor.Float32))
-				m := G.NewMatrix(g, G.Float32, G.WithShape(rows, out), G.WithName(fmt.Sprintf("drop%d", li)), G.WithValue(mv))
+				m := G.NewMatrix(n.g, G.Float32, G.WithShape(rows, out), G.WithName(fmt.Sprintf("drop%d", li)), G.WithValue(mv))
 				n.masks, n.maskv = append(n.masks, m), append(n.maskv, mv)
 				if h, err = G.HadamardProd(h, m); err != nil {
 					return nil, err
@@ -94,7 +253,11 @@ func newNet(batch, width int, hidden []int, dim int, cfg *Config, layers []embed
 		}
 		in = out
 	}
-	// L2 normalisation: y / sqrt(|y|² + eps), as the embedder does.
+	return h, nil
+}
+
+// l2Normalise is y / sqrt(|y|² + eps) per row, as the embedder does.
+func l2Normalise(h *G.Node) (*G.Node, error) {
 	sq, err := G.Square(h)
 	if err != nil {
 		return nil, err
@@ -103,28 +266,14 @@ func newNet(batch, width int, hidden []int, dim int, cfg *Config, layers []embed
 	if err != nil {
 		return nil, err
 	}
-	ss, err = G.Add(ss, G.NewConstant(float32(embedder.NormEps)))
-	if err != nil {
+	if ss, err = G.Add(ss, G.NewConstant(float32(embedder.NormEps))); err != nil {
 		return nil, err
 	}
 	norm, err := G.Sqrt(ss)
 	if err != nil {
 		return nil, err
 	}
-	if n.emb, err = G.BroadcastHadamardDiv(h, norm, nil, []byte{1}); err != nil {
-		return nil, err
-	}
-	G.Read(n.emb, &n.embVal)
-	if err := n.buildLoss(cfg); err != nil {
-		return nil, err
-	}
-	if _, err := G.Grad(n.loss, n.learn...); err != nil {
-		return nil, fmt.Errorf("gradient: %w", err)
-	}
-	n.vm = G.NewTapeMachine(g, G.BindDualValues(n.learn...))
-	n.solver = G.NewAdamSolver(G.WithLearnRate(cfg.LearningRate))
-	n.grads = G.NodesToValueGrads(n.learn)
-	return n, nil
+	return G.BroadcastHadamardDiv(h, norm, nil, []byte{1})
 }
 
 func (n *net) buildLoss(cfg *Config) error {
@@ -258,6 +407,11 @@ func (n *net) run(step bool) (float32, error) {
 		if err := n.solver.Step(n.grads); err != nil {
 			return 0, err
 		}
+		if n.tableSolver != nil {
+			if err := n.tableSolver.Step(n.tableGrads); err != nil {
+				return 0, err
+			}
+		}
 	}
 	return l, nil
 }
@@ -274,6 +428,15 @@ func (n *net) layers() []embedder.Layer {
 			act = embedder.Identity
 		}
 		out[i] = embedder.Layer{In: s[0], Out: s[1], W: append([]float32(nil), w...), B: append([]float32(nil), b...), Activation: act}
+	}
+	return out
+}
+
+// tableWeights returns copies of the tables with their current weights.
+func (n *net) tableWeights() []embedder.Table {
+	out := make([]embedder.Table, len(n.tables))
+	for i, lk := range n.tables {
+		out[i] = lk.weights()
 	}
 	return out
 }

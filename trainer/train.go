@@ -81,47 +81,142 @@ func Train(ctx context.Context, tracks []soundalike.Track, interactions []sounda
 	if len(tracks) < 2 {
 		return nil, ErrTooFewTracks
 	}
-	start := time.Now()
+	r := newRun(tracks, &cfg)
+	if err := r.prepareInputs(); err != nil {
+		return nil, fmt.Errorf("trainer: %w", err)
+	}
+	if err := r.splitUsers(interactions); err != nil {
+		return nil, fmt.Errorf("trainer: %w", err)
+	}
+	if err := r.recordConfig(); err != nil {
+		return nil, fmt.Errorf("trainer: %w", err)
+	}
+	nt, err := newNet(r.res.Config.BatchSize, r.width, r.fs.tables, cfg.HiddenLayers, cfg.EmbeddingSize, &cfg, nil, r.rng)
+	if err != nil {
+		return nil, fmt.Errorf("trainer: build graph: %w", err)
+	}
+	defer nt.close()
+	best, err := r.fit(ctx, nt)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.finish(best); err != nil {
+		return nil, err
+	}
+	return r.res, nil
+}
+
+// run is one training run's state, filled phase by phase.
+type run struct {
+	cfg    *Config
+	tracks []soundalike.Track
+	log    *slog.Logger
+	rng    *rand.Rand
+	start  time.Time
+	res    *Result
+
+	// prepareInputs
+	fs    featureSet
+	proto *embedder.Model // the inputs and tables, for preparing rows
+	width int             // numeric columns of x
+	x     []float32       // every track's prepared numeric row
+	rows  [][]int         // per table, every track's token rows (slots each)
+	sig   []uint64
+
+	// splitUsers
+	train, val           [][]uint32
+	valPairs, firstPairs []pair
+	synthetic            bool
+	numUsers             int
+	configJSON           []byte
+}
+
+func newRun(tracks []soundalike.Track, cfg *Config) *run {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	res := &Result{}
-	warn := func(msg string) {
-		res.Warnings = append(res.Warnings, msg)
-		log.Warn(msg)
-	}
-	rng := rand.New(rand.NewPCG(cfg.Seed, 0x7ea1))
+	return &run{cfg: cfg, tracks: tracks, log: log, rng: rand.New(rand.NewPCG(cfg.Seed, 0x7ea1)), start: time.Now(), res: &Result{}}
+}
 
-	// Features: encoding, standardisation, the prepared input rows.
-	inputs, raw, notes, err := chooseInputs(tracks, cfg.Features)
-	if err != nil {
-		return nil, fmt.Errorf("trainer: %w", err)
-	}
-	for _, n := range notes {
-		log.Info(n)
-	}
-	ni := len(inputs)
-	width := embedder.EncodedWidth(inputs)
-	enc := make([]float32, 0, len(tracks)*width)
-	for i := range tracks {
-		enc = append(enc, embedder.Encode(inputs, raw[i*ni:(i+1)*ni], nil)...)
-	}
-	mean, std := embedder.FitStandardization(enc, width)
-	proto, err := embedder.New(inputs, mean, std, []embedder.Layer{{In: width, Out: 1, W: make([]float32, width), B: []float32{0}}}, nil)
-	if err != nil {
-		return nil, fmt.Errorf("trainer: %w", err)
-	}
-	x := make([]float32, 0, len(tracks)*width)
-	for i := range tracks {
-		x = append(x, proto.Prepare(raw[i*ni:(i+1)*ni], nil)...)
-	}
-	sig := signatures(x, width)
+func (r *run) warn(msg string) {
+	r.res.Warnings = append(r.res.Warnings, msg)
+	r.log.Warn(msg)
+}
 
-	// Users and pairs.
-	names, users, missing := eval.GroupUsers(tracks, interactions, cfg.Actions, nil)
+// prepareInputs chooses the inputs, fits the standardisation and prepares
+// every track's numeric row and token rows.
+func (r *run) prepareInputs() error {
+	// The tables draw from their own generator, so that every feature set
+	// holds out the same validation users for a seed.
+	fs, err := chooseInputs(r.tracks, r.cfg, rand.New(rand.NewPCG(r.cfg.Seed, 0x7ab1e)))
+	if err != nil {
+		return err
+	}
+	r.fs = fs
+	for _, n := range fs.notes {
+		r.log.Info(n)
+	}
+	ni := len(fs.inputs)
+	r.width = embedder.EncodedWidth(fs.inputs)
+	enc := make([]float32, 0, len(r.tracks)*r.width)
+	for i := range r.tracks {
+		enc = append(enc, embedder.Encode(fs.inputs, fs.raw[i*ni:(i+1)*ni], nil)...)
+	}
+	mean, std := embedder.FitStandardization(enc, r.width)
+	// A zero layer of the right shape: proto only prepares rows.
+	in, out := r.width+tableDims(fs.tables), r.cfg.EmbeddingSize
+	r.proto, err = r.model(mean, std, tableWeights(fs.tables), []embedder.Layer{{In: in, Out: out, W: make([]float32, in*out), B: make([]float32, out)}})
+	if err != nil {
+		return err
+	}
+	r.x = make([]float32, 0, len(r.tracks)*r.width)
+	var buf []float32
+	for i := range r.tracks {
+		buf = r.proto.Prepare(fs.raw[i*ni:(i+1)*ni], buf)
+		r.x = append(r.x, buf[:r.width]...)
+	}
+	r.rows = make([][]int, len(fs.tables))
+	var tok []int
+	for ti := range fs.tables {
+		for i := range r.tracks {
+			tok = r.proto.TokenRows(ti, fs.raw[i*ni:(i+1)*ni], tok)
+			r.rows[ti] = append(r.rows[ti], tok...)
+		}
+	}
+	r.sig = signatures(r.x, r.width, r.rows)
+	return nil
+}
+
+// model builds a model of the run's inputs from the given parts.
+func (r *run) model(mean, std []float32, tables []embedder.Table, layers []embedder.Layer) (*embedder.Model, error) {
+	return embedder.Build(embedder.Parts{Inputs: r.fs.inputs, Mean: mean, Std: std, Tables: tables, Layers: layers, Config: r.configJSON})
+}
+
+func tableWeights(ts []tableInput) []embedder.Table {
+	out := make([]embedder.Table, len(ts))
+	for i, t := range ts {
+		out[i] = t.Table
+	}
+	return out
+}
+
+func tableDims(ts []tableInput) int {
+	d := 0
+	for _, t := range ts {
+		d += t.Dim
+	}
+	return d
+}
+
+// splitUsers groups the interactions by user (or falls back to synthetic
+// users), holds whole users out for validation and samples the first
+// epoch's pairs and the validation pairs.
+func (r *run) splitUsers(interactions []soundalike.Interaction) error {
+	cfg := r.cfg
+	names, users, missing := eval.GroupUsers(r.tracks, interactions, cfg.Actions, nil)
 	if missing > 0 {
-		warn(fmt.Sprintf("%d interactions name tracks that are not in the catalogue; they are ignored", missing))
+		r.warn(fmt.Sprintf("%d interactions name tracks that are not in the catalogue; they are ignored", missing))
 	}
 	usable := 0
 	for _, u := range users {
@@ -129,135 +224,101 @@ func Train(ctx context.Context, tracks []soundalike.Track, interactions []sounda
 			usable++
 		}
 	}
-	synthetic := usable == 0
-	if synthetic {
-		warn(fmt.Sprintf("NO USABLE INTERACTIONS (no user has two or more %v interactions with catalogue tracks): "+
+	r.synthetic = usable == 0
+	if r.synthetic {
+		r.warn(fmt.Sprintf("NO USABLE INTERACTIONS (no user has two or more %v interactions with catalogue tracks): "+
 			"falling back to the original's synthetic users, random groups of tracks. "+
 			"The model then learns NOTHING REAL about which tracks belong together; import interactions and train again", cfg.Actions))
-		users = syntheticUsers(len(tracks), rng)
+		users = syntheticUsers(len(r.tracks), r.rng)
 		names = make([]string, len(users))
 		for i := range names {
 			names[i] = fmt.Sprintf("synthetic-%d", i)
 		}
 	}
-	trainIdx, valIdx := splitUsers(len(users), cfg.ValidationSplit, rng)
+	r.numUsers = len(users)
+	trainIdx, valIdx := splitUsers(len(users), cfg.ValidationSplit, r.rng)
 	// Users in name order, as eval.GroupUsers gives them, so that `eval`
 	// on the recorded validation users samples the same queries.
 	slices.Sort(trainIdx)
 	slices.Sort(valIdx)
-	pick := func(idx []int) [][]uint32 {
-		out := make([][]uint32, len(idx))
-		for i, u := range idx {
-			out[i] = users[u]
-		}
-		return out
+	for _, u := range trainIdx {
+		r.train = append(r.train, users[u])
 	}
-	trainUsers, valUsers := pick(trainIdx), pick(valIdx)
 	for _, u := range valIdx {
-		res.ValidationUsers = append(res.ValidationUsers, names[u])
+		r.val = append(r.val, users[u])
+		r.res.ValidationUsers = append(r.res.ValidationUsers, names[u])
 	}
-	valPairs := samplePairs(valUsers, cfg.MaxPairsPerUser, sig, rand.New(rand.NewPCG(cfg.Seed, 0x7a1)))
-	if len(valPairs) > maxValPairs {
-		valPairs = valPairs[:maxValPairs] // already shuffled
+	r.valPairs = samplePairs(r.val, cfg.MaxPairsPerUser, r.sig, rand.New(rand.NewPCG(cfg.Seed, 0x7a1)))
+	if len(r.valPairs) > maxValPairs {
+		r.valPairs = r.valPairs[:maxValPairs] // already shuffled
 	}
-	firstPairs := samplePairs(trainUsers, cfg.MaxPairsPerUser, sig, rng)
-	if len(firstPairs) < 2 {
-		return nil, fmt.Errorf("trainer: only %d training pairs from %d training users; need at least 2 (more interactions, or a smaller --validation-split)", len(firstPairs), len(trainUsers))
+	r.firstPairs = samplePairs(r.train, cfg.MaxPairsPerUser, r.sig, r.rng)
+	if len(r.firstPairs) < 2 {
+		return fmt.Errorf("only %d training pairs from %d training users; need at least 2 (more interactions, or a smaller --validation-split)", len(r.firstPairs), len(r.train))
 	}
-	possible := possiblePairs(trainUsers)
-	log.Info(fmt.Sprintf("pairs: %d training pairs per epoch from %d training users (%d possible; at most %d per user, resampled each epoch: --max-pairs-per-user); %d validation pairs from %d held-out users",
-		len(firstPairs), len(trainUsers), possible, cfg.MaxPairsPerUser, len(valPairs), len(valUsers)))
+	r.log.Info(fmt.Sprintf("pairs: %d training pairs per epoch from %d training users (%d possible; at most %d per user, resampled each epoch: --max-pairs-per-user); %d validation pairs from %d held-out users",
+		len(r.firstPairs), len(r.train), possiblePairs(r.train), cfg.MaxPairsPerUser, len(r.valPairs), len(r.val)))
+	return nil
+}
 
-	batch := min(cfg.BatchSize, len(firstPairs))
-	res.Config = RunConfig{
-		Epochs: cfg.Epochs, BatchSize: batch, ValidationSplit: cfg.ValidationSplit, LearningRate: cfg.LearningRate,
+// recordConfig fills the run's config record.
+func (r *run) recordConfig() error {
+	cfg := r.cfg
+	rc := RunConfig{
+		Epochs: cfg.Epochs, BatchSize: min(cfg.BatchSize, len(r.firstPairs)), ValidationSplit: cfg.ValidationSplit, LearningRate: cfg.LearningRate,
 		EmbeddingSize: cfg.EmbeddingSize, HiddenLayers: append([]int{}, cfg.HiddenLayers...), DropoutRate: cfg.DropoutRate,
-		FeatureDim: width, NumTracks: len(tracks), NumSimilarPairs: len(firstPairs),
-		Loss: cfg.Loss, Temperature: cfg.Temperature, Features: cfg.Features, Inputs: proto.Inputs(), Seed: cfg.Seed,
+		FeatureDim: r.width + tableDims(r.fs.tables), NumTracks: len(r.tracks), NumSimilarPairs: len(r.firstPairs),
+		Loss: cfg.Loss, Temperature: cfg.Temperature, Features: cfg.Features, Inputs: r.proto.Inputs(), Seed: cfg.Seed,
 		Patience: cfg.Patience, Actions: append([]string{}, cfg.Actions...), MaxPairsPerUser: cfg.MaxPairsPerUser, HardNegatives: cfg.HardNegatives,
-		NumUsers: len(users), NumValUsers: len(valUsers), Synthetic: synthetic,
+		NumUsers: r.numUsers, NumValUsers: len(r.val), Synthetic: r.synthetic, NameTokens: cfg.NameTokens,
+		TableRateScale: cfg.TableRateScale, Direct: slices.Clone(cfg.Direct),
 	}
-	configJSON, err := json.Marshal(res.Config)
-	if err != nil {
-		return nil, err
+	for _, t := range r.fs.tables {
+		rc.Tables = append(rc.Tables, TableRecord{Name: t.Name, Slots: t.Slots, Vocab: len(t.Vocab), Buckets: t.Buckets, Dim: t.Dim, OutDim: t.OutDim})
 	}
+	r.res.Config = rc
+	var err error
+	r.configJSON, err = json.Marshal(rc)
+	return err
+}
 
-	nt, err := newNet(batch, width, cfg.HiddenLayers, cfg.EmbeddingSize, &cfg, nil, rng)
-	if err != nil {
-		return nil, fmt.Errorf("trainer: build graph: %w", err)
-	}
-	defer nt.close()
-	snapshot := func() (*embedder.Model, error) {
-		return embedder.New(inputs, mean, std, nt.layers(), configJSON)
-	}
-
-	valQueries := eval.Sample(valUsers, cfg.EvalQueries, cfg.Seed)
+// fit runs the epochs and returns the model of the epoch with the best
+// validation score.
+func (r *run) fit(ctx context.Context, nt *net) (*embedder.Model, error) {
+	cfg := r.cfg
+	mean, std := r.proto.Standardization()
+	valQueries := eval.Sample(r.val, cfg.EvalQueries, cfg.Seed)
 	var best *embedder.Model
 	bestScore, since := math.Inf(-1), 0
-	pairs := firstPairs
 	var groups []int
 	if cfg.HardNegatives {
-		groups = userGroups(trainUsers, eval.GenreSets(tracks))
+		groups = userGroups(r.train, eval.GenreSets(r.tracks))
 	}
 	warned := false
 	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
 		t0 := time.Now()
-		if cfg.HardNegatives {
-			perUser := make([][]pair, len(trainUsers))
-			for u, ts := range trainUsers {
-				perUser[u] = userPairs(ts, cfg.MaxPairsPerUser, sig, rng, nil)
-			}
-			pairs = genreBatches(perUser, groups, batch, rng)
-		} else if epoch > 1 {
-			pairs = samplePairs(trainUsers, cfg.MaxPairsPerUser, sig, rng)
+		m, err := r.trainEpoch(ctx, nt, epoch, groups)
+		if err != nil {
+			return nil, err
 		}
-		var lossSum float64
-		steps := len(pairs) / batch
-		for s := 0; s < steps; s++ {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			bp := pairs[s*batch : (s+1)*batch]
-			fill(nt, bp, x, width)
-			nt.setNegatives(bp, sig)
-			nt.setDropout(true, rng)
-			l, err := nt.run(true)
-			if err != nil {
-				return nil, fmt.Errorf("trainer: epoch %d: %w", epoch, err)
-			}
-			lossSum += float64(l)
-		}
-		trainSecs := time.Since(t0).Seconds()
-		m := EpochMetrics{Epoch: epoch, TotalEpochs: cfg.Epochs, Loss: lossSum / float64(max(steps, 1))}
-		m.PairsPerSec = float64(steps*batch) / trainSecs
-		if m.ValLoss, err = validationLoss(nt, valPairs, x, width, sig); err != nil {
+		if m.ValLoss, err = validationLoss(nt, r.valPairs, r); err != nil {
 			return nil, fmt.Errorf("trainer: epoch %d: validation: %w", epoch, err)
 		}
-		model, err := snapshot()
+		model, err := r.model(mean, std, nt.tableWeights(), nt.layers())
 		if err != nil {
 			return nil, fmt.Errorf("trainer: epoch %d: %w", epoch, err)
 		}
-		vecs := model.EmbedBatch(raw, nil)
-		if len(valQueries) > 0 {
-			sc := eval.Score(vecs, model.Dim(), valUsers, valQueries, nil, cfg.EvalK)
-			m.ValPrecision, m.ValRecall = sc.Precision, sc.Recall
-		}
-		m.Spread = eval.MeanPairwiseCosine(vecs, model.Dim(), 2000, cfg.Seed)
+		r.scoreEpoch(&m, model, valQueries)
 		// A fresh ReLU network starts with a high spread; warn when it is
 		// high and not falling.
-		if m.Spread > CollapseThreshold && epoch > 1 && m.Spread >= res.Epochs[len(res.Epochs)-1].Spread && !warned {
-			warn(collapseWarning(epoch, m.Spread, cfg.Loss))
+		if m.Spread > CollapseThreshold && epoch > 1 && m.Spread >= r.res.Epochs[len(r.res.Epochs)-1].Spread && !warned {
+			r.warn(collapseWarning(epoch, m.Spread, cfg.Loss))
 			warned = true // once per run, and once more at the end
 		}
 		m.Seconds = time.Since(t0).Seconds()
-		m.ETA = time.Duration(float64(cfg.Epochs-epoch) * float64(time.Since(start)) / float64(epoch))
-		res.Epochs = append(res.Epochs, m)
-		if cfg.Progress != nil {
-			cfg.Progress(m)
-		} else {
-			log.Info(fmt.Sprintf("epoch %d/%d: loss %.4f, val_loss %.4f, val precision@%d %.4f, spread %.3f, %.0f pairs/s, ETA %s",
-				epoch, cfg.Epochs, m.Loss, m.ValLoss, cfg.EvalK, m.ValPrecision, m.Spread, m.PairsPerSec, m.ETA.Round(time.Second)))
-		}
+		m.ETA = time.Duration(float64(cfg.Epochs-epoch) * float64(time.Since(r.start)) / float64(epoch))
+		r.res.Epochs = append(r.res.Epochs, m)
+		r.report(m)
 		// The validation loss is the selection score: it is computed on a
 		// fixed set of pairs and moves smoothly, where precision@k on a few
 		// hundred queries jumps by more than the epochs differ.
@@ -266,30 +327,99 @@ func Train(ctx context.Context, tracks []soundalike.Track, interactions []sounda
 			score = m.ValPrecision
 		}
 		if score > bestScore {
-			bestScore, best, res.BestEpoch, since = score, model, epoch, 0
+			bestScore, best, r.res.BestEpoch, since = score, model, epoch, 0
 		} else if since++; cfg.Patience > 0 && since >= cfg.Patience {
-			log.Info(fmt.Sprintf("early stop: no better validation loss for %d epochs (--patience); keeping epoch %d", since, res.BestEpoch))
+			r.log.Info(fmt.Sprintf("early stop: no better validation loss for %d epochs (--patience); keeping epoch %d", since, r.res.BestEpoch))
 			break
 		}
 	}
-	res.Model = best
+	return best, nil
+}
 
-	final, err := eval.Evaluate(best, tracks, valUsers, &eval.Options{K: cfg.EvalK, Seed: cfg.Seed})
+// epochPairs returns the training pairs of an epoch: the first sample for
+// epoch 1, a fresh one after, in genre batches with HardNegatives.
+func (r *run) epochPairs(epoch, batch int, groups []int) []pair {
+	cfg := r.cfg
+	switch {
+	case cfg.HardNegatives:
+		perUser := make([][]pair, len(r.train))
+		for u, ts := range r.train {
+			perUser[u] = userPairs(ts, cfg.MaxPairsPerUser, r.sig, r.rng, nil)
+		}
+		return genreBatches(perUser, groups, batch, r.rng)
+	case epoch > 1:
+		return samplePairs(r.train, cfg.MaxPairsPerUser, r.sig, r.rng)
+	}
+	return r.firstPairs
+}
+
+// trainEpoch runs one epoch of Adam steps and returns its training figures.
+func (r *run) trainEpoch(ctx context.Context, nt *net, epoch int, groups []int) (EpochMetrics, error) {
+	t0 := time.Now()
+	batch := nt.batch
+	pairs := r.epochPairs(epoch, batch, groups)
+	var lossSum float64
+	steps := len(pairs) / batch
+	for s := 0; s < steps; s++ {
+		if err := ctx.Err(); err != nil {
+			return EpochMetrics{}, err
+		}
+		bp := pairs[s*batch : (s+1)*batch]
+		r.fill(nt, bp)
+		nt.setNegatives(bp, r.sig)
+		nt.setDropout(true, r.rng)
+		l, err := nt.run(true)
+		if err != nil {
+			return EpochMetrics{}, fmt.Errorf("trainer: epoch %d: %w", epoch, err)
+		}
+		lossSum += float64(l)
+	}
+	m := EpochMetrics{Epoch: epoch, TotalEpochs: r.cfg.Epochs, Loss: lossSum / float64(max(steps, 1))}
+	m.PairsPerSec = float64(steps*batch) / time.Since(t0).Seconds()
+	return m, nil
+}
+
+// scoreEpoch adds the validation precision, recall and spread of the
+// epoch's model.
+func (r *run) scoreEpoch(m *EpochMetrics, model *embedder.Model, valQueries []eval.Query) {
+	vecs := model.EmbedBatch(r.fs.raw, nil)
+	if len(valQueries) > 0 {
+		sc := eval.Score(vecs, model.Dim(), r.val, valQueries, nil, r.cfg.EvalK)
+		m.ValPrecision, m.ValRecall = sc.Precision, sc.Recall
+	}
+	m.Spread = eval.MeanPairwiseCosine(vecs, model.Dim(), 2000, r.cfg.Seed)
+}
+
+func (r *run) report(m EpochMetrics) {
+	if r.cfg.Progress != nil {
+		r.cfg.Progress(m)
+		return
+	}
+	r.log.Info(fmt.Sprintf("epoch %d/%d: loss %.4f, val_loss %.4f, val precision@%d %.4f, spread %.3f, %.0f pairs/s, ETA %s",
+		m.Epoch, r.cfg.Epochs, m.Loss, m.ValLoss, r.cfg.EvalK, m.ValPrecision, m.Spread, m.PairsPerSec, m.ETA.Round(time.Second)))
+}
+
+// finish evaluates the best model on the validation users beside the
+// baselines and completes the result.
+func (r *run) finish(best *embedder.Model) error {
+	res, cfg := r.res, r.cfg
+	res.Model = best
+	final, err := eval.Evaluate(best, r.tracks, r.val, &eval.Options{K: cfg.EvalK, Seed: cfg.Seed})
 	if err != nil && !errors.Is(err, eval.ErrNoQueries) {
-		return nil, fmt.Errorf("trainer: final evaluation: %w", err)
+		return fmt.Errorf("trainer: final evaluation: %w", err)
 	}
 	if err != nil {
-		warn("no validation user has two tracks: no validation precision")
-		vecs, _ := eval.Embed(best, tracks)
+		r.warn("no validation user has two tracks: no validation precision")
+		vecs, _ := eval.Embed(best, r.tracks)
 		final.MeanPairwiseCosine = eval.MeanPairwiseCosine(vecs, best.Dim(), 10000, cfg.Seed)
 	}
 	res.Final = Final{Report: final, BestEpoch: res.BestEpoch}
 	res.Collapsed = final.MeanPairwiseCosine > CollapseThreshold
 	if res.Collapsed {
-		warn(collapseWarning(res.BestEpoch, final.MeanPairwiseCosine, cfg.Loss))
+		r.warn(collapseWarning(res.BestEpoch, final.MeanPairwiseCosine, cfg.Loss))
 	}
-	res.Duration = time.Since(start)
-	return res, nil
+	res.Duration = time.Since(r.start)
+	return nil
 }
 
 func collapseWarning(epoch int, spread float64, loss string) string {
@@ -300,19 +430,31 @@ func collapseWarning(epoch int, spread float64, loss string) string {
 	return msg + " Try a higher --temperature or --learning-rate lower; --loss contrastive is the loss that prevents this"
 }
 
-// fill writes the batch's anchors and positives into the graph input.
-func fill(nt *net, bp []pair, x []float32, width int) {
+// fill writes the batch's anchors and positives into the graph inputs.
+func (r *run) fill(nt *net, bp []pair) {
+	fillBatch(nt, bp, r.x, r.width, r.rows)
+}
+
+// fillBatch writes the batch's anchors (rows 0..batch−1) and positives
+// (rows batch..2·batch−1): their numeric rows from x and, per table,
+// their token rows.
+func fillBatch(nt *net, bp []pair, x []float32, width int, rows [][]int) {
 	in := nt.input()
 	b := nt.batch
 	for i, p := range bp {
 		copy(in[i*width:(i+1)*width], x[int(p.A)*width:int(p.A+1)*width])
 		copy(in[(b+i)*width:(b+i+1)*width], x[int(p.B)*width:int(p.B+1)*width])
+		for ti, lk := range nt.tables {
+			s := lk.slots
+			lk.set(i, rows[ti][int(p.A)*s:int(p.A+1)*s])
+			lk.set(b+i, rows[ti][int(p.B)*s:int(p.B+1)*s])
+		}
 	}
 }
 
 // validationLoss is the loss over the validation pairs without dropout or
 // updates; the last partial batch wraps around to the first pairs.
-func validationLoss(nt *net, pairs []pair, x []float32, width int, sig []uint64) (float64, error) {
+func validationLoss(nt *net, pairs []pair, r *run) (float64, error) {
 	if len(pairs) == 0 {
 		return math.NaN(), nil
 	}
@@ -325,8 +467,8 @@ func validationLoss(nt *net, pairs []pair, x []float32, width int, sig []uint64)
 		for i := range bp {
 			bp[i] = pairs[(s*b+i)%len(pairs)]
 		}
-		fill(nt, bp, x, width)
-		nt.setNegatives(bp, sig)
+		r.fill(nt, bp)
+		nt.setNegatives(bp, r.sig)
 		l, err := nt.run(false)
 		if err != nil {
 			return 0, err
@@ -336,18 +478,26 @@ func validationLoss(nt *net, pairs []pair, x []float32, width int, sig []uint64)
 	return sum / float64(steps), nil
 }
 
-// signatures hashes each track's prepared input row: two ids with the same
-// signature are the same song as far as the model can tell.
-func signatures(x []float32, width int) []uint64 {
+// signatures hashes each track's prepared numeric row and token rows: two
+// ids with the same signature are the same song as far as the model can
+// tell.
+func signatures(x []float32, width int, rows [][]int) []uint64 {
 	n := len(x) / width
 	out := make([]uint64, n)
 	h := fnv.New64a()
-	var b [4]byte
+	var b [8]byte
 	for i := 0; i < n; i++ {
 		h.Reset()
 		for _, v := range x[i*width : (i+1)*width] {
-			binary.LittleEndian.PutUint32(b[:], math.Float32bits(v))
-			h.Write(b[:])
+			binary.LittleEndian.PutUint32(b[:4], math.Float32bits(v))
+			h.Write(b[:4])
+		}
+		for _, tr := range rows {
+			s := len(tr) / n
+			for _, row := range tr[i*s : (i+1)*s] {
+				binary.LittleEndian.PutUint64(b[:], uint64(row))
+				h.Write(b[:])
+			}
 		}
 		out[i] = h.Sum64()
 	}

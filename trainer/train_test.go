@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/embedder"
 	"github.com/audotics/soundalike/internal/devdata"
 )
 
@@ -33,6 +34,7 @@ func smallConfig() Config {
 	cfg.ValidationSplit = 0.25
 	cfg.MaxPairsPerUser = 100
 	cfg.Seed = 7
+	cfg.NameTokens = 8 // every metadata table is exercised
 	return cfg
 }
 
@@ -55,20 +57,28 @@ func TestParity(t *testing.T) {
 	n := len(tracks)
 	batch := (n + 1) / 2
 	cfg := smallConfig()
-	nt, err := newNet(batch, m.EncodedWidth(), cfg.HiddenLayers, cfg.EmbeddingSize, &cfg, m.Layers(), nil)
+	nt, err := newNet(batch, m.NumericWidth(), modelTables(m), cfg.HiddenLayers, cfg.EmbeddingSize, &cfg, m.Layers(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer nt.close()
+	if len(nt.tables) != 3 {
+		t.Fatalf("the default features learn %d tables, want 3 (artists, album, name)", len(nt.tables))
+	}
 	in := nt.input()
+	w := m.NumericWidth()
 	var raws [][]float32
+	var tok []int
 	for i := range tracks {
 		raw, err := soundalike.RawInputs(&tracks[i], names, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		raws = append(raws, raw)
-		m.Prepare(raw, in[i*m.EncodedWidth():i*m.EncodedWidth()])
+		copy(in[i*w:(i+1)*w], m.Prepare(raw, nil))
+		for ti, lk := range nt.tables {
+			lk.set(i, m.TokenRows(ti, raw, tok))
+		}
 	}
 	nt.setDropout(false, nil)
 	if _, err := nt.run(false); err != nil {
@@ -90,6 +100,22 @@ func TestParity(t *testing.T) {
 	t.Logf("%d tracks, largest difference %.2g", n, worst)
 }
 
+// modelTables returns m's tables with the number of token slots of each.
+func modelTables(m *embedder.Model) []tableInput {
+	var out []tableInput
+	specs := m.InputSpecs()
+	for ti, t := range m.Tables() {
+		slots := 0
+		for _, in := range specs {
+			if in.Encoding == embedder.Token && in.Table == ti {
+				slots++
+			}
+		}
+		out = append(out, tableInput{Table: t, Slots: slots})
+	}
+	return out
+}
+
 // TestGraphMatchesHandWritten: the gorgonia graph's loss and Adam updates
 // match the hand-written gonum network on the same weights and batches,
 // which checks the graph's loss and gradients.
@@ -101,7 +127,7 @@ func TestGraphMatchesHandWritten(t *testing.T) {
 	cfg.EmbeddingSize = 4
 	const width = 5
 	rng := rand.New(rand.NewPCG(3, 3))
-	nt, err := newNet(cfg.BatchSize, width, cfg.HiddenLayers, cfg.EmbeddingSize, &cfg, nil, rng)
+	nt, err := newNet(cfg.BatchSize, width, nil, cfg.HiddenLayers, cfg.EmbeddingSize, &cfg, nil, rng)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 )
 
 func init() {
-	register(command{name: "eval", summary: "measure the model on held-out users against the raw-feature and random baselines", run: runEval})
+	register(command{name: "eval", summary: "measure the model on held-out users against the raw-feature, same-artist and random baselines", run: runEval})
 }
 
 func runEval(ctx context.Context, args []string, stdio stdio) error {
@@ -37,7 +37,10 @@ func runEval(ctx context.Context, args []string, stdio stdio) error {
 For each held-out user's tracks (a seeded sample), ranks every other catalogue
 track by exact cosine and reports precision@k, recall@k (hits / min(k, n-1))
 and genre precision@k for the model, the eleven features standardised
-(raw_features) and random vectors, plus the model's mean pairwise cosine.`)
+(raw_features), the same with the query's artists' tracks first
+(same_artist) and random vectors, plus the model's mean pairwise cosine.
+p_cross and r_cross are precision and recall when every track sharing an
+artist with the query is removed before taking the top k.`)
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -114,7 +117,7 @@ and genre precision@k for the model, the eleven features standardised
 		return json.NewEncoder(stdio.out).Encode(rep)
 	}
 	fmt.Fprintf(stdio.out, "model %s, %d held-out users\n%s", info.Version, len(users), rep)
-	fmt.Fprintf(stdio.out, "model precision@%d is %.2f× raw_features\n", rep.K, ratio(rep.Model.Precision, rep.RawFeatures.Precision))
+	fmt.Fprintf(stdio.out, "model precision@%d is %.2f× raw_features and %.2f× same_artist\n", rep.K, ratio(rep.Model.Precision, rep.RawFeatures.Precision), ratio(rep.Model.Precision, rep.SameArtist.Precision))
 	if rep.MeanPairwiseCosine > trainer.CollapseThreshold {
 		fmt.Fprintln(stdio.out, "WARNING: the model's embeddings have collapsed (mean cosine of random pairs above 0.9); retrain with --loss contrastive.")
 	}

@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -37,9 +38,24 @@ type runLine struct {
 	Seconds  float64  `json:"seconds,omitempty"`
 }
 
-// writeRunFiles writes dir/<run>.jsonl (config, one line per epoch, the
-// final figures) and dir/<run>.png (the curves).
-func writeRunFiles(dir, run string, res *trainer.Result) (logPath, plotPath string, err error) {
+// defaultRunsDir is where train writes run files by default: runs/ beside
+// the database file.
+func defaultRunsDir(dbPath string) string { return filepath.Join(filepath.Dir(dbPath), "runs") }
+
+// runFileStem names a run's files after its database and the run, as in
+// dev-v3 for run v3 of dev.db, so that two databases in one folder never
+// overwrite each other's runs.
+func runFileStem(dbPath, run string) string {
+	base := filepath.Base(dbPath)
+	if ext := filepath.Ext(base); ext != "" && ext != base {
+		base = strings.TrimSuffix(base, ext)
+	}
+	return base + "-" + run
+}
+
+// writeRunFiles writes dir/<stem>.jsonl (config, one line per epoch, the
+// final figures) and dir/<stem>.png (the curves) of the run.
+func writeRunFiles(dir, stem, run string, res *trainer.Result) (logPath, plotPath string, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", "", err
 	}
@@ -54,11 +70,11 @@ func writeRunFiles(dir, run string, res *trainer.Result) (logPath, plotPath stri
 		add(runLine{Type: "epoch", Epoch: &res.Epochs[i]})
 	}
 	add(runLine{Type: "final", Final: &res.Final, Warnings: res.Warnings, Seconds: res.Duration.Seconds()})
-	logPath = filepath.Join(dir, run+".jsonl")
+	logPath = filepath.Join(dir, stem+".jsonl")
 	if err := writeFileAtomic(logPath, b); err != nil {
 		return "", "", err
 	}
-	plotPath = filepath.Join(dir, run+".png")
+	plotPath = filepath.Join(dir, stem+".png")
 	if err := plotRun(plotPath, run, res); err != nil {
 		return logPath, "", err
 	}
@@ -137,6 +153,26 @@ type runSummary struct {
 	ImprovementOverRaw float64            `json:"improvement_over_raw_features,omitempty"`
 }
 
+// summarise decodes a stored version's run record; parts that do not
+// decode stay empty.
+func summarise(m soundalike.ModelVersion) runSummary {
+	r := runSummary{Version: m.Version, Created: m.Created, Current: m.Current}
+	var cfg trainer.RunConfig
+	if len(m.Config) > 0 && json.Unmarshal(m.Config, &cfg) == nil {
+		r.Config = &cfg
+	}
+	var fin trainer.Final
+	if len(m.Metrics) > 0 && json.Unmarshal(m.Metrics, &fin) == nil && fin.K > 0 {
+		r.Metrics = &fin
+		r.ImprovementOverRaw = ratio(fin.Model.Precision, fin.RawFeatures.Precision)
+	}
+	var h runHistory
+	if len(m.History) > 0 && json.Unmarshal(m.History, &h) == nil {
+		r.EpochsRun, r.BestEpoch, r.Seconds, r.Warnings = len(h.Epochs), h.BestEpoch, h.Seconds, h.Warnings
+	}
+	return r
+}
+
 func runRuns(ctx context.Context, args []string, stdio stdio) error {
 	var (
 		dbPath string
@@ -165,21 +201,7 @@ func runRuns(ctx context.Context, args []string, stdio stdio) error {
 	}
 	rows := make([]runSummary, 0, len(models))
 	for _, m := range models {
-		r := runSummary{Version: m.Version, Created: m.Created, Current: m.Current}
-		var cfg trainer.RunConfig
-		if len(m.Config) > 0 && json.Unmarshal(m.Config, &cfg) == nil {
-			r.Config = &cfg
-		}
-		var fin trainer.Final
-		if len(m.Metrics) > 0 && json.Unmarshal(m.Metrics, &fin) == nil && fin.K > 0 {
-			r.Metrics = &fin
-			r.ImprovementOverRaw = ratio(fin.Model.Precision, fin.RawFeatures.Precision)
-		}
-		var h runHistory
-		if len(m.History) > 0 && json.Unmarshal(m.History, &h) == nil {
-			r.EpochsRun, r.BestEpoch, r.Seconds, r.Warnings = len(h.Epochs), h.BestEpoch, h.Seconds, h.Warnings
-		}
-		rows = append(rows, r)
+		rows = append(rows, summarise(m))
 	}
 	if asJSON {
 		enc := json.NewEncoder(stdio.out)

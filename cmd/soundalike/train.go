@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
-
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -40,12 +40,16 @@ type trainJSON struct {
 	Warnings  []string          `json:"warnings"`
 	Seconds   float64           `json:"seconds"`
 	Files     map[string]string `json:"files,omitempty"`
+	// Current says whether the new version became the current model, and
+	// Promotion why (see --promote).
+	Current   bool   `json:"current"`
+	Promotion string `json:"promotion,omitempty"`
 }
 
 func runTrain(ctx context.Context, args []string, stdio stdio) error {
 	var (
-		dbPath, layers, actions, out, runsDir string
-		asJSON, noSave                        bool
+		dbPath, layers, actions, out, runsDir, promote, direct string
+		asJSON, noSave                                         bool
 	)
 	cfg := trainer.DefaultConfig()
 	fs := newFlagSet("train", stdio, &dbPath)
@@ -58,7 +62,13 @@ func runTrain(ctx context.Context, args []string, stdio stdio) error {
 	fs.Float64Var(&cfg.DropoutRate, "dropout-rate", cfg.DropoutRate, "dropout after each hidden layer, in [0,1)")
 	fs.StringVar(&cfg.Loss, "loss", cfg.Loss, "contrastive (in-batch softmax) or cosine (the original; collapses)")
 	fs.Float64Var(&cfg.Temperature, "temperature", cfg.Temperature, "softmax temperature of the contrastive loss")
-	fs.StringVar(&cfg.Features, "features", cfg.Features, "auto (the 11 audio features plus duration, release year, popularity) or spotify11")
+	fs.StringVar(&cfg.Features, "features", cfg.Features, "auto (audio+extras plus learned embeddings of artists and album; see --name-tokens), audio+extras (the 11 audio features plus duration, release year, popularity) or spotify11")
+	fs.IntVar(&cfg.TokenDim, "token-dim", cfg.TokenDim, "dimensions of each metadata embedding table (auto features)")
+	fs.IntVar(&cfg.TokenBuckets, "token-buckets", cfg.TokenBuckets, "hashed rows per metadata table for rare and unseen artists, albums and name tokens")
+	fs.IntVar(&cfg.NameTokens, "name-tokens", cfg.NameTokens, "track-name tokens (words, then character 3-grams) the auto features read; 0: none")
+	fs.Float64Var(&cfg.TableRateScale, "table-rate-scale", cfg.TableRateScale, "the metadata tables' learning rate as a multiple of --learning-rate")
+	fs.StringVar(&direct, "direct", strings.Join(cfg.Direct, ","), "metadata tables (artists, album, name) whose rows are also added straight to the embedding, comma-separated; empty for none")
+	fs.IntVar(&cfg.VocabMinCount, "vocab-min-count", cfg.VocabMinCount, "occurrences in the catalogue a token needs for a row of its own")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random `seed`: the same seed, data and flags give the same model")
 	fs.IntVar(&cfg.Patience, "patience", cfg.Patience, "stop after this many epochs without a lower validation loss (0: never)")
 	fs.StringVar(&actions, "actions", strings.Join(cfg.Actions, ","), "interactions that count as similarity, comma-separated (skips never do)")
@@ -66,8 +76,9 @@ func runTrain(ctx context.Context, args []string, stdio stdio) error {
 	fs.BoolVar(&cfg.HardNegatives, "hard-negatives", cfg.HardNegatives, "build batches from users of one genre, so the negatives are same-genre tracks")
 	fs.BoolVar(&asJSON, "json", false, "print the run summary as JSON")
 	fs.StringVar(&out, "out", "", "also write the model to this `file` (the embedder's model file format)")
-	fs.StringVar(&runsDir, "runs", "", "`directory` for the run's JSON Lines log and PNG curves (default: runs/ next to the database)")
+	fs.StringVar(&runsDir, "runs", "", "`directory` for the run's JSON Lines log and PNG curves, named <database>-<version> (default: runs/ next to the database)")
 	fs.BoolVar(&noSave, "no-save", false, "do not store the model in the database (use with --out)")
+	fs.StringVar(&promote, "promote", promoteAuto, "whether the new version becomes the current model: auto (when its validation precision@k is not below the current model's), always or never")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: soundalike train [--db PATH] [flags]\n\nTrains on the catalogue's interactions, stores the model as a new current version\n(run `soundalike reindex` next) and logs the run under --runs.")
 		fs.PrintDefaults()
@@ -82,6 +93,12 @@ func runTrain(ctx context.Context, args []string, stdio stdio) error {
 	if cfg.HiddenLayers, err = trainer.ParseLayers(layers); err != nil {
 		return usageError{err}
 	}
+	cfg.Direct = nil
+	for _, d := range strings.Split(direct, ",") {
+		if d = strings.TrimSpace(d); d != "" {
+			cfg.Direct = append(cfg.Direct, d)
+		}
+	}
 	cfg.Actions = nil
 	for _, a := range strings.Split(actions, ",") {
 		if a = strings.TrimSpace(a); a != "" {
@@ -90,6 +107,9 @@ func runTrain(ctx context.Context, args []string, stdio stdio) error {
 	}
 	if err := cfg.Validate(); err != nil {
 		return usageError{err}
+	}
+	if promote != promoteAuto && promote != promoteAlways && promote != promoteNever {
+		return usagef("--promote: %q is not auto, always or never", promote)
 	}
 	if noSave && out == "" {
 		return usagef("--no-save: the model would be thrown away; give --out FILE too")
@@ -127,16 +147,11 @@ func runTrain(ctx context.Context, args []string, stdio stdio) error {
 		Warnings: hist.Warnings, Seconds: res.Duration.Seconds(), Files: map[string]string{}}
 	runID := time.Now().UTC().Format("20060102T150405Z")
 	if !noSave {
-		eng, err := soundalike.Open(dbPath, nil)
-		if err != nil {
-			return fmt.Errorf("train: save the model: %w", err)
-		}
-		info, err := eng.SaveModel(ctx, res.Model, soundalike.ModelRun{Config: cj, Metrics: mj, History: hj})
-		eng.Close()
+		info, current, why, err := saveModel(ctx, dbPath, promote, res, soundalike.ModelRun{Config: cj, Metrics: mj, History: hj})
 		if err != nil {
 			return err
 		}
-		summary.Version = info.Version
+		summary.Version, summary.Current, summary.Promotion = info.Version, current, why
 		runID = info.Version
 	}
 	if out != "" {
@@ -146,9 +161,9 @@ func runTrain(ctx context.Context, args []string, stdio stdio) error {
 		summary.Files["model"] = out
 	}
 	if runsDir == "" {
-		runsDir = filepath.Join(filepath.Dir(dbPath), "runs")
+		runsDir = defaultRunsDir(dbPath)
 	}
-	logPath, plotPath, err := writeRunFiles(runsDir, runID, res)
+	logPath, plotPath, err := writeRunFiles(runsDir, runFileStem(dbPath, runID), runID, res)
 	if err != nil {
 		fmt.Fprintf(stdio.err, "warning: run log not written: %v\n", err)
 	} else {
@@ -163,10 +178,12 @@ func runTrain(ctx context.Context, args []string, stdio stdio) error {
 	f := res.Final
 	fmt.Fprintf(stdio.out, "trained %s in %s: %d epochs, best epoch %d\n", orDash(summary.Version, "model"), res.Duration.Round(time.Second), len(res.Epochs), res.BestEpoch)
 	fmt.Fprintf(stdio.out, "validation users: %d, %d queries, k=%d\n", len(res.ValidationUsers), f.Queries, f.K)
-	fmt.Fprintf(stdio.out, "  precision@%d  model %.4f  raw_features %.4f  random %.4f  (%.2f× raw_features)\n",
-		f.K, f.Model.Precision, f.RawFeatures.Precision, f.Random.Precision, ratio(f.Model.Precision, f.RawFeatures.Precision))
-	fmt.Fprintf(stdio.out, "  recall@%d     model %.4f  raw_features %.4f  random %.4f\n", f.K, f.Model.Recall, f.RawFeatures.Recall, f.Random.Recall)
-	fmt.Fprintf(stdio.out, "  genre p@%d    model %.4f  raw_features %.4f  random %.4f\n", f.K, f.Model.GenrePrecision, f.RawFeatures.GenrePrecision, f.Random.GenrePrecision)
+	fmt.Fprintf(stdio.out, "  precision@%d  model %.4f  raw_features %.4f  same_artist %.4f  random %.4f  (%.2f× raw_features, %.2f× same_artist)\n",
+		f.K, f.Model.Precision, f.RawFeatures.Precision, f.SameArtist.Precision, f.Random.Precision, ratio(f.Model.Precision, f.RawFeatures.Precision), ratio(f.Model.Precision, f.SameArtist.Precision))
+	fmt.Fprintf(stdio.out, "  recall@%d     model %.4f  raw_features %.4f  same_artist %.4f  random %.4f\n", f.K, f.Model.Recall, f.RawFeatures.Recall, f.SameArtist.Recall, f.Random.Recall)
+	fmt.Fprintf(stdio.out, "  genre p@%d    model %.4f  raw_features %.4f  same_artist %.4f  random %.4f\n", f.K, f.Model.GenrePrecision, f.RawFeatures.GenrePrecision, f.SameArtist.GenrePrecision, f.Random.GenrePrecision)
+	fmt.Fprintf(stdio.out, "  cross-artist p@%d  model %.4f  raw_features %.4f  random %.4f\n", f.K, f.Model.PrecisionCrossArtist, f.RawFeatures.PrecisionCrossArtist, f.Random.PrecisionCrossArtist)
+	fmt.Fprintf(stdio.out, "  cross-artist r@%d  model %.4f  raw_features %.4f  random %.4f\n", f.K, f.Model.RecallCrossArtist, f.RawFeatures.RecallCrossArtist, f.Random.RecallCrossArtist)
 	fmt.Fprintf(stdio.out, "  spread (mean cosine of random pairs) %.3f\n", f.MeanPairwiseCosine)
 	for _, k := range []string{"model", "log", "plot"} {
 		if p, ok := summary.Files[k]; ok {
@@ -177,9 +194,70 @@ func runTrain(ctx context.Context, args []string, stdio stdio) error {
 		fmt.Fprintln(stdio.out, "WARNING: the embeddings collapsed; this model is no better than random. Train with --loss contrastive.")
 	}
 	if !noSave {
-		fmt.Fprintln(stdio.out, "next: soundalike reindex")
+		fmt.Fprintln(stdio.out, summary.Promotion)
+		if summary.Current {
+			fmt.Fprintln(stdio.out, "next: soundalike reindex")
+		}
 	}
 	return nil
+}
+
+// --promote values.
+const (
+	promoteAuto   = "auto"
+	promoteAlways = "always"
+	promoteNever  = "never"
+)
+
+// saveModel stores the run's model as a new version and makes it current
+// as --promote says; it returns whether it did and why.
+func saveModel(ctx context.Context, dbPath, promote string, res *trainer.Result, run soundalike.ModelRun) (soundalike.ModelInfo, bool, string, error) {
+	eng, err := soundalike.Open(dbPath, nil)
+	if err != nil {
+		return soundalike.ModelInfo{}, false, "", fmt.Errorf("train: save the model: %w", err)
+	}
+	defer eng.Close()
+	var cur *soundalike.ModelInfo
+	if _, info, err := eng.LoadModel(ctx, ""); err == nil {
+		cur = &info
+	} else if !errors.Is(err, soundalike.ErrNoModel) {
+		return soundalike.ModelInfo{}, false, "", fmt.Errorf("train: read the current model: %w", err)
+	}
+	makeCurrent, why := promotion(promote, cur, res.Final)
+	info, err := eng.SaveModelVersion(ctx, res.Model, run, makeCurrent)
+	if err != nil {
+		return soundalike.ModelInfo{}, false, "", err
+	}
+	if cur == nil {
+		makeCurrent = true
+	}
+	if makeCurrent {
+		return info, true, fmt.Sprintf("%s is now the current model: %s", info.Version, why), nil
+	}
+	return info, false, fmt.Sprintf("%s stays the current model: %s (soundalike models promote %s makes %s current)", cur.Version, why, info.Version, info.Version), nil
+}
+
+// promotion decides whether a new model with the validation figures fin
+// replaces the current model cur (nil: none) under the --promote policy.
+func promotion(policy string, cur *soundalike.ModelInfo, fin trainer.Final) (bool, string) {
+	if cur == nil {
+		return true, "there was no current model"
+	}
+	switch policy {
+	case promoteAlways:
+		return true, "--promote always"
+	case promoteNever:
+		return false, "--promote never"
+	}
+	var old trainer.Final
+	if len(cur.Metrics) == 0 || json.Unmarshal(cur.Metrics, &old) != nil || old.K == 0 {
+		return true, fmt.Sprintf("the current model %s has no validation figures to compare", cur.Version)
+	}
+	p, q := fin.Model.Precision, old.Model.Precision
+	if p >= q {
+		return true, fmt.Sprintf("validation precision@%d %.4f is not below %s's %.4f", fin.K, p, cur.Version, q)
+	}
+	return false, fmt.Sprintf("the new validation precision@%d %.4f is below %s's %.4f", fin.K, p, cur.Version, q)
 }
 
 // loadTrainingData reads the catalogue and the similarity interactions

@@ -12,6 +12,7 @@ import (
 	"github.com/audotics/soundalike/embedder"
 	"github.com/audotics/soundalike/eval"
 	"github.com/audotics/soundalike/ingest"
+	"github.com/audotics/soundalike/trainer"
 )
 
 // importFile fills a new database with the tracks and interactions of an
@@ -72,6 +73,10 @@ func TestTrainEvalRuns(t *testing.T) {
 	if err != nil || m.Dim() != 8 {
 		t.Fatalf("--out file: %v (dim %v), want an 8-d model", err, m)
 	}
+	// The run files are named after the database (test.db) and version.
+	if filepath.Base(sum.Files["log"]) != "test-v1.jsonl" || filepath.Base(sum.Files["plot"]) != "test-v1.png" || !sum.Current {
+		t.Fatalf("run files %v, current %v: want test-v1.jsonl and test-v1.png, and v1 current", sum.Files, sum.Current)
+	}
 	// The JSON Lines log: config, one line per epoch, final.
 	lines := readLines(t, sum.Files["log"])
 	if len(lines) != 2+sum.Epochs || !strings.Contains(lines[0], `"type":"config"`) || !strings.Contains(lines[0], `"batch_size":16`) ||
@@ -91,12 +96,12 @@ func TestTrainEvalRuns(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &shape); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"k", "queries", "model", "raw_features", "random", "mean_pairwise_cosine"} {
+	for _, k := range []string{"k", "queries", "model", "raw_features", "same_artist", "random", "mean_pairwise_cosine"} {
 		if _, ok := shape[k]; !ok {
 			t.Fatalf("eval --json has no %q: %s", k, stdout)
 		}
 	}
-	if len(shape) != 6 {
+	if len(shape) != 7 {
 		t.Fatalf("eval --json has extra keys: %s", stdout)
 	}
 	var rep eval.Report
@@ -111,18 +116,68 @@ func TestTrainEvalRuns(t *testing.T) {
 		t.Fatalf("eval --holdout: %v\n%s\n%s", err, stdout, stderr)
 	}
 
-	// runs lists the run; a second run becomes current.
-	if _, stderr, err := runCmd(t.Context(), append([]string{"train", "--db", db, "--runs", dir, "--loss", "cosine", "--seed", "2"}, strings.Fields(smallTrain)...)...); err != nil {
-		t.Fatalf("second train: %v\n%s", err, stderr)
+	// A second run under --promote never is stored but v1 stays current.
+	stdout, stderr, err = runCmd(t.Context(), append([]string{"train", "--db", db, "--runs", dir, "--loss", "cosine", "--seed", "2", "--promote", "never"}, strings.Fields(smallTrain)...)...)
+	if err != nil || !strings.Contains(stdout, "v1 stays the current model: --promote never") {
+		t.Fatalf("second train: %v\n%s\n%s", err, stdout, stderr)
+	}
+	stdout, _, err = runCmd(t.Context(), "models", "--db", db)
+	if err != nil || !strings.Contains(stdout, "v1* ") || !strings.Contains(stdout, "v2 ") {
+		t.Fatalf("models: %v\n%s", err, stdout)
+	}
+	// models promote makes v2 current (and back: a rollback).
+	if stdout, _, err = runCmd(t.Context(), "models", "--db", db, "promote", "v2"); err != nil || !strings.Contains(stdout, "v2 is now the current model") {
+		t.Fatalf("models promote v2: %v\n%s", err, stdout)
 	}
 	stdout, _, err = runCmd(t.Context(), "runs", "--db", db)
 	if err != nil || !strings.Contains(stdout, "v1 ") || !strings.Contains(stdout, "v2*") || !strings.Contains(stdout, "cosine") {
 		t.Fatalf("runs: %v\n%s", err, stdout)
 	}
+	if _, _, err = runCmd(t.Context(), "models", "--db", db, "promote", "v9"); err == nil {
+		t.Fatal("models promote v9 of 2 versions succeeded")
+	}
 	stdout, _, err = runCmd(t.Context(), "runs", "--db", db, "--json")
 	var rows []runSummary
 	if err != nil || json.Unmarshal([]byte(stdout), &rows) != nil || len(rows) != 2 || rows[0].Config.Loss != "contrastive" || !rows[1].Current {
 		t.Fatalf("runs --json: %v\n%s", err, stdout)
+	}
+}
+
+// TestPromotion: under --promote auto a new model becomes current only
+// when its validation precision is not below the current one's.
+func TestPromotion(t *testing.T) {
+	cur := &soundalike.ModelInfo{Version: "v3", Metrics: json.RawMessage(`{"k":20,"model":{"precision":0.15}}`)}
+	fin := func(p float64) trainer.Final {
+		var f trainer.Final
+		f.K, f.Model.Precision = 20, p
+		return f
+	}
+	for _, tt := range []struct {
+		policy string
+		cur    *soundalike.ModelInfo
+		p      float64
+		want   bool
+	}{
+		{promoteAuto, cur, 0.16, true},
+		{promoteAuto, cur, 0.15, true},
+		{promoteAuto, cur, 0.14, false},
+		{promoteAlways, cur, 0.01, true},
+		{promoteNever, cur, 0.99, false},
+		{promoteNever, nil, 0.01, true}, // the first model is always current
+		{promoteAuto, &soundalike.ModelInfo{Version: "v1"}, 0.01, true},
+	} {
+		if got, why := promotion(tt.policy, tt.cur, fin(tt.p)); got != tt.want {
+			t.Errorf("promotion(%s, precision %v) = %v (%s), want %v", tt.policy, tt.p, got, why, tt.want)
+		}
+	}
+}
+
+// TestRunFileStem: run files of two databases in one folder differ.
+func TestRunFileStem(t *testing.T) {
+	for db, want := range map[string]string{"/d/dev.db": "dev-v3", "/d/prod.bolt": "prod-v3", "/d/plain": "plain-v3", "/d/.hidden": ".hidden-v3"} {
+		if got := runFileStem(db, "v3"); got != want {
+			t.Errorf("runFileStem(%s) = %s, want %s", db, got, want)
+		}
 	}
 }
 
