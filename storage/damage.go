@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"os"
 	"runtime/debug"
+	"strings"
 )
 
 // ErrDamaged: the database file is damaged: a page that does not decode,
@@ -41,6 +42,9 @@ func corruptf(format string, a ...any) error {
 //
 // Every panic counts as damage, not only bbolt's: the bytes a decoder
 // panics on came from the file.
+//
+// An error of fn that wraps ErrDamaged (a record failing this package's own
+// checks, see corruptf) gets the file's name and the remedy too.
 func protect(path string, what func() string, fn func() error) (err error) {
 	old := debug.SetPanicOnFault(true)
 	defer func() {
@@ -49,7 +53,11 @@ func protect(path string, what func() string, fn func() error) (err error) {
 			err = damaged(path, what(), r)
 		}
 	}()
-	return fn()
+	err = fn()
+	if errors.Is(err, ErrDamaged) && !strings.Contains(err.Error(), remedy) {
+		err = fmt.Errorf("%s: %w: %s", path, err, remedy)
+	}
+	return err
 }
 
 // Guard runs fn, which reads bytes of tx on a goroutine of its own (a

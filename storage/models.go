@@ -95,7 +95,7 @@ func putChunked(parent *bolt.Bucket, name, data []byte) error {
 func getChunked(parent *bolt.Bucket, name []byte) ([]byte, error) {
 	b := parent.Bucket(name)
 	if b == nil {
-		return nil, fmt.Errorf("missing %s", name)
+		return nil, corruptf("missing %s", name)
 	}
 	r := newChunkReader(b)
 	out := make([]byte, 0, r.size())
