@@ -40,7 +40,9 @@ func (r *CheckReport) add(err error) {
 }
 
 // Check verifies the database file, in phases that each read it in a
-// transaction of their own: bbolt's page check; the schema (storage's
+// transaction of their own: the page structure (read from the file, so
+// that a page out of bounds is found without faulting), then bbolt's page
+// check; the schema (storage's
 // buckets, counters and track headers); every track's and interaction's
 // decoding; every model's chunk checksums and decoding; the current index's
 // chunk checksums, metadata and decoding, and that its model is stored.
@@ -50,7 +52,12 @@ func (r *CheckReport) add(err error) {
 func (e *Engine) Check(ctx context.Context) (CheckReport, error) {
 	var r CheckReport
 	phases := []func(tx *storage.Tx) error{
-		func(tx *storage.Tx) error { tx.CheckPages(r.add); return nil },
+		func(tx *storage.Tx) error {
+			if tx.CheckStructure(r.add) {
+				tx.CheckPages(r.add)
+			}
+			return nil
+		},
 		func(tx *storage.Tx) error { tx.CheckSchema(r.add); return nil },
 		func(tx *storage.Tx) error { return r.checkTracks(ctx, tx) },
 		func(tx *storage.Tx) error { return r.checkInteractions(ctx, tx) },

@@ -86,6 +86,7 @@ func (tx *Tx) doing() string {
 const (
 	pageHeaderSize = 16
 	metaMagic      = 0xED0CDAED
+	metaFreeOff    = pageHeaderSize + 32
 	metaPgidOff    = pageHeaderSize + 40
 	metaTxidOff    = pageHeaderSize + 48
 	metaSumOff     = pageHeaderSize + 56
@@ -94,8 +95,8 @@ const (
 
 // metaPage is the part of a bbolt meta page checkSize needs.
 type metaPage struct {
-	pageSize   int64
-	pgid, txid uint64
+	pageSize             int64
+	freelist, pgid, txid uint64
 }
 
 // readMeta decodes the meta page at off in f; ok is false when it is not a
@@ -115,7 +116,7 @@ func readMeta(f *os.File, off int64) (m metaPage, ok bool) {
 		return m, false
 	}
 	m.pageSize = int64(le.Uint32(b[pageHeaderSize+8:]))
-	m.pgid, m.txid = le.Uint64(b[metaPgidOff:]), le.Uint64(b[metaTxidOff:])
+	m.freelist, m.pgid, m.txid = le.Uint64(b[metaFreeOff:]), le.Uint64(b[metaPgidOff:]), le.Uint64(b[metaTxidOff:])
 	return m, m.pageSize >= 512 && m.pageSize&(m.pageSize-1) == 0
 }
 
