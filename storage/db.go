@@ -146,8 +146,14 @@ func Open(path string, opts *Options) (*DB, error) {
 		return nil, fmt.Errorf("open %s: %w", path, statErr)
 	}
 	exists := statErr == nil
-	if !exists && o.ReadOnly {
-		return nil, fmt.Errorf("open %s: %w there yet: a read-only open needs a database that an import has created", path, ErrNoDatabase)
+	// An empty file is no database yet, as a missing one is: a reader
+	// refuses it, a writer lays a new database out in it.
+	if o.ReadOnly && (!exists || !st.IsDir() && st.Size() == 0) {
+		what := "there yet"
+		if exists {
+			what = "there yet (the file is empty)"
+		}
+		return nil, fmt.Errorf("open %s: %w %s: a read-only open needs a database that an import has created", path, ErrNoDatabase, what)
 	}
 	if exists && st.IsDir() {
 		return nil, fmt.Errorf("open %s: is a directory, want a database file", path)

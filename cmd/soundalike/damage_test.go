@@ -378,3 +378,69 @@ func slicesContains(s []string, v string) bool {
 	}
 	return false
 }
+
+// An empty --db file is what a missing one is to every command: readers
+// say there is no database yet, writers lay one out in it.
+func TestEmptyDatabaseFile(t *testing.T) {
+	for _, args := range [][]string{
+		{"info"}, {"similar", "--track", "x"}, {"export"}, {"check"}, {"backup", "--out", "b.db"},
+	} {
+		for _, missing := range []bool{true, false} {
+			db := filepath.Join(t.TempDir(), "empty.db")
+			if !missing {
+				os.WriteFile(db, nil, 0o600)
+			}
+			_, _, err := runCmd(t.Context(), append(args, "--db", db)...)
+			if !errors.Is(err, soundalike.ErrNoDatabase) || !strings.Contains(err.Error(), "an import has created") {
+				t.Errorf("%s on an empty file (missing %v): %v, want ErrNoDatabase with a hint to import", args[0], missing, err)
+			}
+		}
+	}
+	db := filepath.Join(t.TempDir(), "empty.db")
+	os.WriteFile(db, nil, 0o600)
+	csv := filepath.Join(t.TempDir(), "t.csv")
+	os.WriteFile(csv, []byte("track_id,track_name,track_artist,danceability,energy,key,loudness,mode,speechiness,acousticness,instrumentalness,liveness,valence,tempo\n"+
+		"t1,A,B,0.5,0.5,1,-5,1,0.1,0.1,0,0.1,0.5,120\n"), 0o600)
+	if _, _, err := runCmd(t.Context(), "import", "--db", db, csv); err != nil {
+		t.Fatalf("import into an empty file: %v", err)
+	}
+	if got := info(t, db); got.Tracks != 1 {
+		t.Errorf("after import into an empty file: %d tracks, want 1", got.Tracks)
+	}
+	if _, _, err := runCmd(t.Context(), "reindex", "--db", db); !errors.Is(err, soundalike.ErrNoModel) {
+		t.Errorf("reindex of a database without a model: %v, want ErrNoModel", err)
+	}
+}
+
+// A corrupt index chunk is damage, never "no model" (issue 14, item 5).
+func TestCorruptIndexIsNotNoModel(t *testing.T) {
+	db := damageDB(t)
+	bdb, err := bolt.Open(db, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = bdb.Update(func(tx *bolt.Tx) error {
+		var chunks *bolt.Bucket
+		tx.Bucket([]byte("indexes")).ForEachBucket(func(k []byte) error {
+			chunks = tx.Bucket([]byte("indexes")).Bucket(k).Bucket([]byte("chunks"))
+			return nil
+		})
+		k, v := chunks.Cursor().First()
+		bad := append([]byte(nil), v...)
+		bad[len(bad)/2] ^= 0xff
+		return chunks.Put(k, bad)
+	})
+	bdb.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"similar", "--track", firstTrack(t, db)}, {"export"}} {
+		_, _, err := runCmd(t.Context(), append(args, "--db", db)...)
+		if !errors.Is(err, soundalike.ErrDamaged) || errors.Is(err, soundalike.ErrNoModel) || !strings.Contains(err.Error(), "checksum") {
+			t.Errorf("%s with a corrupt index chunk: %v, want a damage error naming the checksum", args[0], err)
+		}
+	}
+	if out, _, code := cli(t, "", "check", "--db", db); code != 1 || !strings.Contains(out, "checksum") {
+		t.Errorf("check with a corrupt index chunk: exit %d\n%s", code, out)
+	}
+}
