@@ -44,3 +44,9 @@ var (
 	// ErrNoDatabase: a read-only open of a file that does not exist.
 	ErrNoDatabase = storage.ErrNoDatabase
 )
+
+// ErrDamaged: the database file is damaged (a corrupt page, a file shorter
+// than its own pages). Every read and write of the file returns it rather
+// than crashing, naming the file and what was being read; restore the
+// file from a backup (Engine.Backup), and Engine.Check lists the damage.
+var ErrDamaged = storage.ErrDamaged

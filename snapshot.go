@@ -389,7 +389,14 @@ func (s *snapshot) loadTracks(tx *storage.Tx) error {
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
-		wg.Go(func() { errs[w] = s.decodeBatches(batches, &found[w]) })
+		wg.Go(func() {
+			// The records are the memory map's bytes: a worker needs the
+			// protection from damage its transaction has, and after a
+			// panic it drains the batches so that the walk can finish.
+			errs[w] = tx.Guard("decoding the tracks bucket", func() error { return s.decodeBatches(batches, &found[w]) })
+			for range batches {
+			}
+		})
 	}
 	err := s.walkTracks(tx, n, batches)
 	close(batches)

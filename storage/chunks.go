@@ -2,7 +2,6 @@ package storage
 
 import (
 	"encoding/binary"
-	"fmt"
 	"hash/crc32"
 	"io"
 
@@ -98,16 +97,16 @@ func (r *chunkReader) load() error {
 		return io.EOF
 	}
 	if len(k) != 4 {
-		return fmt.Errorf("chunk key %x: corrupt", k)
+		return corruptf("chunk key %x: not a chunk number", k)
 	}
 	if seq := binary.BigEndian.Uint32(k); seq != r.next {
-		return fmt.Errorf("chunk %d missing (found %d): the stored data is incomplete", r.next, seq)
+		return corruptf("chunk %d missing (found %d)", r.next, seq)
 	}
 	if len(v) < 4 {
-		return fmt.Errorf("chunk %d: truncated (%d bytes)", r.next, len(v))
+		return corruptf("chunk %d: truncated (%d bytes)", r.next, len(v))
 	}
 	if got, want := crc32.Checksum(v[4:], castagnoli), binary.BigEndian.Uint32(v[:4]); got != want {
-		return fmt.Errorf("chunk %d: checksum mismatch (crc32c %08x, stored %08x): the stored data is corrupt", r.next, got, want)
+		return corruptf("chunk %d: checksum mismatch (crc32c %08x, stored %08x)", r.next, got, want)
 	}
 	r.cur = v[4:]
 	r.next++

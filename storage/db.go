@@ -146,8 +146,14 @@ func Open(path string, opts *Options) (*DB, error) {
 		return nil, fmt.Errorf("open %s: %w", path, statErr)
 	}
 	exists := statErr == nil
-	if !exists && o.ReadOnly {
-		return nil, fmt.Errorf("open %s: %w there yet: a read-only open needs a database that an import has created", path, ErrNoDatabase)
+	// An empty file is no database yet, as a missing one is: a reader
+	// refuses it, a writer lays a new database out in it.
+	if o.ReadOnly && (!exists || !st.IsDir() && st.Size() == 0) {
+		what := "there yet"
+		if exists {
+			what = "there yet (the file is empty)"
+		}
+		return nil, fmt.Errorf("open %s: %w %s: a read-only open needs a database that an import has created", path, ErrNoDatabase, what)
 	}
 	if exists && st.IsDir() {
 		return nil, fmt.Errorf("open %s: is a directory, want a database file", path)
@@ -155,15 +161,15 @@ func Open(path string, opts *Options) (*DB, error) {
 	if exists && st.Size() > 0 && st.Size() < 4096 {
 		return nil, fmt.Errorf("open %s: %w (file too small to be a bbolt database)", path, ErrNotSoundalike)
 	}
-	bdb, err := bolt.Open(path, o.Mode, &bolt.Options{
-		Timeout:      o.Timeout,
-		ReadOnly:     o.ReadOnly,
-		NoSync:       o.NoSync,
-		FreelistType: bolt.FreelistMapType,
-		// Map 256 MiB up front (address space, not file size): each time a
-		// write transaction outgrows the mapping, bbolt remaps and copies
-		// every key and value it holds in memory to the heap.
-		InitialMmapSize: 256 << 20,
+	if exists {
+		if err := checkSize(path); err != nil {
+			return nil, fmt.Errorf("open %w", err)
+		}
+	}
+	var bdb *bolt.DB
+	err := protect(path, func() string { return "opening it (its meta pages and freelist)" }, func() (err error) {
+		bdb, err = openBolt(path, o)
+		return err
 	})
 	if err != nil {
 		switch {
@@ -171,6 +177,8 @@ func Open(path string, opts *Options) (*DB, error) {
 			return nil, fmt.Errorf("open %s: %w (waited %v; another import, train or reindex is running, or a server is reloading): try again when it has finished", path, ErrLocked, o.Timeout)
 		case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum):
 			return nil, fmt.Errorf("open %s: %w (%v)", path, ErrNotSoundalike, err)
+		case errors.Is(err, ErrDamaged):
+			return nil, fmt.Errorf("open %w", err)
 		}
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -180,9 +188,26 @@ func Open(path string, opts *Options) (*DB, error) {
 	db := &DB{bolt: bdb, path: path, writeBuffer: o.WriteBuffer}
 	if err := db.init(o.ReadOnly); err != nil {
 		bdb.Close()
+		if errors.Is(err, ErrDamaged) {
+			return nil, fmt.Errorf("open %w", err)
+		}
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// openBolt opens the bbolt file with soundalike's settings.
+func openBolt(path string, o Options) (*bolt.DB, error) {
+	return bolt.Open(path, o.Mode, &bolt.Options{
+		Timeout:      o.Timeout,
+		ReadOnly:     o.ReadOnly,
+		NoSync:       o.NoSync,
+		FreelistType: bolt.FreelistMapType,
+		// Map 256 MiB up front (address space, not file size): each time a
+		// write transaction outgrows the mapping, bbolt remaps and copies
+		// every key and value it holds in memory to the heap.
+		InitialMmapSize: 256 << 20,
+	})
 }
 
 // init checks the magic and schema of an existing file, or lays out a new
@@ -211,12 +236,15 @@ func (db *DB) init(readOnly bool) error {
 		return false, nil
 	}
 	var fresh bool
-	if err := db.bolt.View(func(tx *bolt.Tx) (err error) { fresh, err = check(tx); return err }); err != nil {
+	err := db.protect("reading the meta bucket", func() error {
+		return db.bolt.View(func(tx *bolt.Tx) (err error) { fresh, err = check(tx); return err })
+	})
+	if err != nil {
 		return err
 	}
 	if !fresh {
 		if !readOnly {
-			return db.bolt.Update(func(btx *bolt.Tx) error {
+			return db.protectedUpdate("dropping what a failed import or reindex left", func(btx *bolt.Tx) error {
 				if err := dropStaging(btx); err != nil {
 					return err
 				}
@@ -228,7 +256,7 @@ func (db *DB) init(readOnly bool) error {
 	if readOnly {
 		return fmt.Errorf("%w: the file is empty", ErrNotSoundalike)
 	}
-	return db.bolt.Update(func(tx *bolt.Tx) error {
+	return db.protectedUpdate("creating the buckets", func(tx *bolt.Tx) error {
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
@@ -259,9 +287,28 @@ func (db *DB) Close() error {
 // Path returns the file the database was opened from.
 func (db *DB) Path() string { return db.path }
 
-// View runs fn in a read-only transaction.
+// View runs fn in a read-only transaction. Damage met in it is an error
+// wrapping ErrDamaged (see protect).
 func (db *DB) View(fn func(*Tx) error) error {
-	return db.bolt.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx}) })
+	var tx *Tx
+	return protect(db.path, func() string { return tx.doing() }, func() error {
+		return db.bolt.View(func(btx *bolt.Tx) error {
+			tx = &Tx{tx: btx, path: db.path}
+			return fn(tx)
+		})
+	})
+}
+
+// protect runs fn, a use of db.bolt outside a Tx, protected from damage
+// (see protect): what names what it reads.
+func (db *DB) protect(what string, fn func() error) error {
+	return protect(db.path, func() string { return what }, fn)
+}
+
+// protectedUpdate is bbolt's Update protected from damage; bbolt rolls the
+// transaction back when fn panics.
+func (db *DB) protectedUpdate(what string, fn func(*bolt.Tx) error) error {
+	return db.protect(what, func() error { return db.bolt.Update(fn) })
 }
 
 // Update runs fn in a read-write transaction. If fn returns an error,
@@ -275,13 +322,22 @@ func (db *DB) Update(fn func(*Tx) error) error {
 	return db.update(fn)
 }
 
-// update is Update for a caller that holds writeMu.
+// update is Update for a caller that holds writeMu. Damage met in it rolls
+// the transaction back and returns an error wrapping ErrDamaged.
 func (db *DB) update(fn func(*Tx) error) error {
-	btx, err := db.bolt.Begin(true)
-	if err != nil {
-		return err
-	}
-	tx := &Tx{tx: btx, db: db, scopeBase: uint64(btx.ID())}
+	var tx *Tx
+	return protect(db.path, func() string { return tx.doing() }, func() error {
+		btx, err := db.bolt.Begin(true)
+		if err != nil {
+			return err
+		}
+		tx = &Tx{tx: btx, db: db, path: db.path, scopeBase: uint64(btx.ID())}
+		return db.run(tx, fn)
+	})
+}
+
+// run runs fn in tx and commits, or rolls back when fn fails or panics.
+func (db *DB) run(tx *Tx, fn func(*Tx) error) error {
 	tx.buf.limit = db.writeBuffer
 	stop, committed := func() {}, false
 	defer func() {

@@ -45,7 +45,7 @@ func (db *DB) WriteIndex(meta []byte, catalogSeq uint64, write func(w io.Writer)
 	}
 	defer func() {
 		if err != nil { // drop the pending index now, not at the next Open
-			db.bolt.Update(func(btx *bolt.Tx) error {
+			db.protectedUpdate("dropping a failed index", func(btx *bolt.Tx) error {
 				return btx.Bucket(bucketIndexes).DeleteBucket(u64key(pending))
 			})
 		}
@@ -62,7 +62,7 @@ func (db *DB) WriteIndex(meta []byte, catalogSeq uint64, write func(w io.Writer)
 
 // createPendingIndex commits the next index id's bucket, marked pending.
 func (db *DB) createPendingIndex() (id uint64, err error) {
-	err = db.bolt.Update(func(btx *bolt.Tx) error {
+	err = db.protectedUpdate("creating an index", func(btx *bolt.Tx) error {
 		m := btx.Bucket(bucketMeta)
 		id = getU64(m, keyNextIndex) + 1
 		if err := putU64(m, keyNextIndex, id); err != nil {
@@ -117,7 +117,7 @@ func (db *DB) putIndexChunks(id uint64, batch []indexChunk) error {
 	if len(batch) == 0 {
 		return nil
 	}
-	return db.bolt.Update(func(btx *bolt.Tx) error {
+	return db.protectedUpdate("writing an index", func(btx *bolt.Tx) error {
 		b := btx.Bucket(bucketIndexes).Bucket(u64key(id))
 		if b == nil || b.Get(keyPending) == nil {
 			return errIndexAbort
@@ -184,6 +184,7 @@ func (tx *Tx) clearDeleted(upTo uint64) error {
 
 // CurrentIndex returns the current index's description.
 func (tx *Tx) CurrentIndex() (IndexInfo, bool) {
+	tx.setReading("reading the indexes bucket")
 	id := getU64(tx.meta(), keyCurrentIndex)
 	if id == 0 {
 		return IndexInfo{}, false
@@ -205,7 +206,7 @@ func (tx *Tx) ReadIndex(fn func(info IndexInfo, r io.Reader) error) error {
 	}
 	cb := tx.tx.Bucket(bucketIndexes).Bucket(u64key(info.ID)).Bucket(keyChunks)
 	if cb == nil {
-		return fmt.Errorf("index %d: no chunks: the stored index is corrupt: a full reindex rebuilds it", info.ID)
+		return corruptf("index %d: no chunks: a full reindex rebuilds it", info.ID)
 	}
 	return fn(info, newChunkReader(cb))
 }

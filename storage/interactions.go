@@ -51,6 +51,7 @@ func (tx *Tx) PutInteraction(user, track, action string, unixNano int64) (added 
 		tx.buf.unkeep(key)
 		v = *p
 	} else {
+		tx.setReading("reading the interactions bucket")
 		v.count, v.scope, v.seen = decodeInteraction(tx.bucket(bucketInteractions).Get(tx.buf.keyBuf))
 	}
 	if cur := tx.occurrenceScope(); v.scope != cur {
@@ -71,6 +72,7 @@ func (tx *Tx) PutInteraction(user, track, action string, unixNano int64) (added 
 	}
 	n := tx.buf.users.get(user)
 	if n == nil {
+		tx.setReading("reading the users bucket")
 		stored, _ := binary.Uvarint(tx.bucket(bucketUsers).Get(bytesOf(user)))
 		n = tx.buf.users.add(tx.buf.keep(bytesOf(user)), stored)
 	}
@@ -113,6 +115,7 @@ func (tx *Tx) ForEachInteraction(fn func(user, track, action string, unixNano in
 	}
 	tx.scanning++
 	defer func() { tx.scanning-- }()
+	tx.setReading("reading the interactions bucket")
 	return tx.bucket(bucketInteractions).ForEach(func(k, _ []byte) error {
 		u, t, a, ts, err := parseInteractionKey(k)
 		if err != nil {
@@ -136,13 +139,13 @@ func parseInteractionKey(k []byte) (user, track, action string, ts int64, err er
 	for i := range parts {
 		n, w := binary.Uvarint(rest)
 		if w <= 0 || uint64(len(rest)-w) < n {
-			return "", "", "", 0, fmt.Errorf("corrupt interaction key %x", k)
+			return "", "", "", 0, corruptf("interaction key %x does not decode", k)
 		}
 		parts[i] = string(rest[w : w+int(n)])
 		rest = rest[w+int(n):]
 	}
 	if len(rest) != 8 {
-		return "", "", "", 0, fmt.Errorf("corrupt interaction key %x", k)
+		return "", "", "", 0, corruptf("interaction key %x does not decode", k)
 	}
 	return parts[0], parts[1], parts[2], int64(binary.BigEndian.Uint64(rest)), nil
 }

@@ -54,6 +54,7 @@ func (tx *Tx) SetCurrentModel(version uint64) error {
 // Model returns a stored model's blob and metadata. ok is false when the
 // version does not exist.
 func (tx *Tx) Model(version uint64) (blob, meta []byte, ok bool, err error) {
+	tx.setReading("reading the models bucket")
 	b := tx.tx.Bucket(bucketModels).Bucket(u64key(version))
 	if b == nil {
 		return nil, nil, false, nil
@@ -67,6 +68,7 @@ func (tx *Tx) Model(version uint64) (blob, meta []byte, ok bool, err error) {
 
 // ForEachModel calls fn for every stored model, oldest first.
 func (tx *Tx) ForEachModel(fn func(version uint64, meta []byte) error) error {
+	tx.setReading("reading the models bucket")
 	return tx.tx.Bucket(bucketModels).ForEachBucket(func(k []byte) error {
 		if len(k) != 8 {
 			return nil
@@ -93,7 +95,7 @@ func putChunked(parent *bolt.Bucket, name, data []byte) error {
 func getChunked(parent *bolt.Bucket, name []byte) ([]byte, error) {
 	b := parent.Bucket(name)
 	if b == nil {
-		return nil, fmt.Errorf("missing %s", name)
+		return nil, corruptf("missing %s", name)
 	}
 	r := newChunkReader(b)
 	out := make([]byte, 0, r.size())

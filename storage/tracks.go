@@ -29,6 +29,7 @@ func (tx *Tx) lookupTrack(id string) (p *[]byte, v []byte) {
 	if p = tx.buf.tracks.get(id); p != nil {
 		return p, *p
 	}
+	tx.setReading("reading the tracks bucket")
 	if v = tx.bucket(bucketTracks).Get(bytesOf(id)); v == nil {
 		tx.buf.missID = id
 	}
@@ -137,9 +138,10 @@ func (tx *Tx) ForEachTrack(fn func(e TrackEntry) error) error {
 	}
 	tx.scanning++
 	defer func() { tx.scanning-- }()
+	tx.setReading("reading the tracks bucket")
 	return tx.bucket(bucketTracks).ForEach(func(k, v []byte) error {
 		if len(v) < trackHeader {
-			return fmt.Errorf("track %q: corrupt record (%d bytes)", k, len(v))
+			return corruptf("track %q: a record of %d bytes, shorter than its header", k, len(v))
 		}
 		return fn(TrackEntry{
 			ID:   string(k),
@@ -159,6 +161,7 @@ func (tx *Tx) ForEachDeleted(since uint64, fn func(node uint32) error) error {
 	}
 	tx.scanning++
 	defer func() { tx.scanning-- }()
+	tx.setReading("reading the deleted bucket")
 	err := tx.tx.Bucket(bucketDeleted).ForEach(func(k, v []byte) error {
 		if len(k) == 4 && len(v) == 8 && binary.BigEndian.Uint64(v) > since {
 			return fn(binary.BigEndian.Uint32(k))

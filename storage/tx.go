@@ -31,6 +31,10 @@ type Tx struct {
 	// scanning counts the scans (ForEachTrack, ...) running in this
 	// transaction: a write inside a scan's callback must not commit.
 	scanning int
+	// path is the file's, and reading what the transaction reads now:
+	// the error of damage met there names both (damage.go).
+	path, reading string
+
 	// err is the first failure of a flush: every later write and Update
 	// return it, so that an import cannot go on past lost writes.
 	err error
@@ -77,6 +81,7 @@ func (tx *Tx) flush() error {
 	if tx.err != nil {
 		return tx.err
 	}
+	tx.setReading("writing the import's buffered tracks and interactions")
 	if err := tx.flushBuffer(); err != nil {
 		tx.err = err
 		return err

@@ -18,10 +18,17 @@ The usual order:
 
   soundalike demo                        all of it on the built-in sample
 
+  soundalike backup --out FILE           a consistent copy of the database
+  soundalike check                       what is damaged in the file, if anything
+
 Every command takes --db PATH (default $SOUNDALIKE_DB, else soundalike.db).
 One database file holds the catalogue, the interactions, every model version
 and the index. import, train and reindex may run while serve is up: the
 server answers from memory and reloads when they are done.
 
-Exit codes: 0 success; 1 failure, or rows rejected by import; 2 usage error.
+A damaged file (a corrupt page, a truncated file) is an error, never a crash:
+restore a backup; check lists the damage.
+
+Exit codes: 0 success; 1 failure, rows rejected by import, or damage found by
+check; 2 usage error.
 `

@@ -20,3 +20,12 @@ func withHint(err error) error {
 	}
 	return err
 }
+
+// damageHint adds what to do about a damaged database file, whichever
+// command met it.
+func damageHint(err error) error {
+	if errors.Is(err, soundalike.ErrDamaged) {
+		return fmt.Errorf("%w; `soundalike check` on the file lists what is damaged", err)
+	}
+	return err
+}

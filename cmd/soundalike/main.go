@@ -80,7 +80,7 @@ func run(ctx context.Context, args []string, in io.Reader, out, errw io.Writer) 
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
-	return err
+	return damageHint(err)
 }
 
 func printUsage(w io.Writer) {

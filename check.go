@@ -1,0 +1,170 @@
+package soundalike
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/audotics/soundalike/embedder"
+	"github.com/audotics/soundalike/index"
+	"github.com/audotics/soundalike/storage"
+)
+
+// CheckReport is what Engine.Check found in the database file.
+type CheckReport struct {
+	Tracks       int // track records read and decoded
+	Interactions int // interactions read and decoded
+	Models       int // model versions read and decoded
+	Indexed      int // nodes of the current index, 0 when there is none
+	// Problems says what is wrong, each naming where; empty when the file
+	// is sound. At most maxProblems are kept; Omitted counts the rest.
+	Problems []string
+	Omitted  int
+}
+
+// OK reports whether the check found nothing wrong.
+func (r *CheckReport) OK() bool { return len(r.Problems) == 0 }
+
+// maxProblems bounds CheckReport.Problems: a badly damaged file has a
+// problem on every page.
+const maxProblems = 1000
+
+func (r *CheckReport) add(err error) {
+	if len(r.Problems) < maxProblems {
+		r.Problems = append(r.Problems, err.Error())
+	} else {
+		r.Omitted++
+	}
+}
+
+// Check verifies the database file, in phases that each read it in a
+// transaction of their own: the page structure (read from the file, so
+// that a page out of bounds is found without faulting), then bbolt's page
+// check; the schema (storage's
+// buckets, counters and track headers); every track's and interaction's
+// decoding; every model's chunk checksums and decoding; the current index's
+// chunk checksums, metadata and decoding, and that its model is stored.
+// Damage is a problem in the report, never an error; a phase that meets
+// damage it cannot read past reports it and the next phase goes on. The
+// error is for a check that could not run: the file locked, ctx done.
+func (e *Engine) Check(ctx context.Context) (CheckReport, error) {
+	var r CheckReport
+	phases := []func(tx *storage.Tx) error{
+		func(tx *storage.Tx) error {
+			if tx.CheckStructure(r.add) {
+				tx.CheckPages(r.add)
+			}
+			return nil
+		},
+		func(tx *storage.Tx) error { tx.CheckSchema(r.add); return nil },
+		func(tx *storage.Tx) error { return r.checkTracks(ctx, tx) },
+		func(tx *storage.Tx) error { return r.checkInteractions(ctx, tx) },
+		r.checkModels,
+		r.checkIndex,
+	}
+	for _, phase := range phases {
+		if err := ctx.Err(); err != nil {
+			return r, err
+		}
+		err := e.view(phase)
+		switch {
+		case err == nil:
+		case errors.Is(err, ErrLocked), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+			return r, err
+		default:
+			r.add(err)
+		}
+	}
+	return r, nil
+}
+
+func (r *CheckReport) checkTracks(ctx context.Context, tx *storage.Tx) error {
+	return tx.ForEachTrack(func(en storage.TrackEntry) error {
+		if r.Tracks++; r.Tracks%4096 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		t := Track{ID: TrackID(en.ID)}
+		if err := decodeTrack(en.Data, &t); err != nil {
+			r.add(fmt.Errorf("track %q: %w", en.ID, err))
+		}
+		return nil
+	})
+}
+
+func (r *CheckReport) checkInteractions(ctx context.Context, tx *storage.Tx) error {
+	return tx.ForEachInteraction(func(string, string, string, int64) error {
+		if r.Interactions++; r.Interactions%4096 == 0 {
+			return ctx.Err()
+		}
+		return nil
+	})
+}
+
+func (r *CheckReport) checkModels(tx *storage.Tx) error {
+	return tx.ForEachModelBlob(func(v uint64, blob []byte, err error) {
+		r.Models++
+		if err == nil {
+			_, err = embedder.Unmarshal(blob)
+		}
+		if err != nil {
+			r.add(fmt.Errorf("model %s: %w", formatVersion(v), err))
+		}
+	})
+}
+
+func (r *CheckReport) checkIndex(tx *storage.Tx) error {
+	err := tx.ReadIndex(func(ii storage.IndexInfo, rd io.Reader) error {
+		meta, err := decodeIndexMeta(ii.Meta)
+		if err != nil {
+			return fmt.Errorf("index %d: %w", ii.ID, err)
+		}
+		if v, err := ParseModelVersion(meta.Model); err != nil {
+			r.add(fmt.Errorf("index %d: metadata: %w", ii.ID, err))
+		} else if _, _, ok, _ := tx.Model(v); !ok {
+			r.add(fmt.Errorf("index %d: built with model %s, which is not stored", ii.ID, meta.Model))
+		}
+		g, err := index.Read(rd)
+		if err != nil {
+			return fmt.Errorf("index %d: %w", ii.ID, err)
+		}
+		r.Indexed = g.Len()
+		return nil
+	})
+	if errors.Is(err, ErrNoIndex) {
+		return nil
+	}
+	return err
+}
+
+// Backup writes a consistent copy of the database file to path, as of one
+// read transaction: bbolt's hot copy, so that this engine's writes go on
+// meanwhile (another process's writer holds the file's lock, and a
+// Detached engine's backup waits for it up to Options.LockTimeout). The
+// copy is written beside path and renamed into place; it returns its size.
+// path must not be the database itself.
+func (e *Engine) Backup(ctx context.Context, path string) (int64, error) {
+	if same(path, e.path) {
+		return 0, fmt.Errorf("backup to %s: that is the database itself; name another file", path)
+	}
+	if e.db != nil {
+		return e.db.Backup(path)
+	}
+	db, err := e.openDB(true)
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	return db.Backup(path)
+}
+
+// same reports whether paths a and b name one existing file.
+func same(a, b string) bool {
+	sa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	sb, err := os.Stat(b)
+	return err == nil && os.SameFile(sa, sb)
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/audotics/soundalike"
+)
+
+func init() {
+	register(command{name: "check", summary: "verify the database file: pages, schema, records, model and index checksums", run: runCheck})
+}
+
+// checkJSON is what `check --json` prints.
+type checkJSON struct {
+	DB           string   `json:"db"`
+	OK           bool     `json:"ok"`
+	Tracks       int      `json:"tracks"`
+	Interactions int      `json:"interactions"`
+	Models       int      `json:"models"`
+	Indexed      int      `json:"indexed"`
+	Problems     []string `json:"problems"`
+	Omitted      int      `json:"omitted,omitempty"`
+}
+
+// errCheckFailed: check found problems (it has printed them): exit 1.
+var errCheckFailed = errors.New("check found problems")
+
+func runCheck(ctx context.Context, args []string, stdio stdio) error {
+	var (
+		dbPath string
+		asJSON bool
+	)
+	fs := newFlagSet("check", stdio, &dbPath)
+	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: soundalike check [--db PATH] [--json]\n\n"+
+			"Verifies the database: bbolt's page check, the schema, every record's decoding,\n"+
+			"the models' and the index chunks' checksums. Prints what is wrong; exit 1 when anything is.")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("check takes no arguments, got %q", fs.Args())
+	}
+	out := checkJSON{DB: dbPath, Problems: []string{}}
+	eng, err := soundalike.Open(dbPath, &soundalike.Options{ReadOnly: true})
+	switch {
+	case errors.Is(err, soundalike.ErrDamaged), errors.Is(err, soundalike.ErrNotSoundalike):
+		// Not readable at all: that is the check's finding.
+		out.Problems = append(out.Problems, err.Error())
+	case err != nil:
+		return err
+	default:
+		defer eng.Close()
+		r, err := eng.Check(ctx)
+		if err != nil {
+			return err
+		}
+		out.Tracks, out.Interactions, out.Models, out.Indexed = r.Tracks, r.Interactions, r.Models, r.Indexed
+		out.Problems, out.Omitted = append(out.Problems, r.Problems...), r.Omitted
+	}
+	out.OK = len(out.Problems) == 0
+	if asJSON {
+		if err := json.NewEncoder(stdio.out).Encode(out); err != nil {
+			return err
+		}
+	} else {
+		printCheck(stdio, out)
+	}
+	if !out.OK {
+		return errSilent
+	}
+	return nil
+}
+
+func printCheck(stdio stdio, r checkJSON) {
+	w := stdio.out
+	fmt.Fprintf(w, "database      %s\n", r.DB)
+	fmt.Fprintf(w, "checked       %d tracks, %d interactions, %d models, an index of %d tracks\n",
+		r.Tracks, r.Interactions, r.Models, r.Indexed)
+	if r.OK {
+		fmt.Fprintln(w, "result        ok: no damage found")
+		return
+	}
+	fmt.Fprintf(w, "result        DAMAGED: %d problems\n", len(r.Problems)+r.Omitted)
+	for _, p := range r.Problems {
+		fmt.Fprintf(w, "  %s\n", p)
+	}
+	if r.Omitted > 0 {
+		fmt.Fprintf(w, "  ... and %d more\n", r.Omitted)
+	}
+	fmt.Fprintln(w, "Restore the file from a backup (`soundalike backup` makes them). A damaged index alone is rebuilt by `soundalike reindex --full`.")
+}

@@ -1,0 +1,132 @@
+package storage
+
+import (
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// CheckPages runs bbolt's page check on the file as tx sees it: pages
+// reachable twice or freed and in use, pages out of bounds, keys out of
+// order. It calls report for each problem found.
+func (tx *Tx) CheckPages(report func(error)) {
+	tx.setReading("checking its pages")
+	for err := range tx.tx.Check() {
+		report(fmt.Errorf("page check: %w", err))
+	}
+}
+
+// CheckSchema checks what storage owns: the schema's buckets, the meta
+// counters against the buckets they count, and every track record's
+// header (a node below the node limit, each node used once). It calls
+// report for each problem found.
+func (tx *Tx) CheckSchema(report func(error)) {
+	tx.setReading("checking the schema")
+	for _, name := range allBuckets {
+		if tx.tx.Bucket(name) == nil {
+			report(corruptf("bucket %s is missing", name))
+		}
+	}
+	m := tx.meta()
+	if m == nil {
+		return
+	}
+	for _, k := range [][]byte{keyGeneration, keyNextNode, keyCatalogSeq, keyNTracks, keyNUsers, keyNInteract} {
+		if v := m.Get(k); v != nil && len(v) != 8 {
+			report(corruptf("meta %s: %d bytes, want 8", k, len(v)))
+		}
+	}
+	if b := tx.tx.Bucket(bucketTracks); b != nil {
+		tx.checkTracks(b, report)
+	}
+	if b := tx.tx.Bucket(bucketUsers); b != nil {
+		if n, want := b.Stats().KeyN, tx.Counts().Users; n != want {
+			report(corruptf("users bucket holds %d users, the meta counter says %d", n, want))
+		}
+	}
+}
+
+// checkTracks checks the tracks bucket's records and count.
+func (tx *Tx) checkTracks(b *bolt.Bucket, report func(error)) {
+	tx.setReading("checking the tracks bucket")
+	limit := tx.NodeLimit()
+	seen := make(map[uint32]string)
+	n := 0
+	b.ForEach(func(k, v []byte) error {
+		n++
+		if len(v) < trackHeader {
+			report(corruptf("track %q: a record of %d bytes, shorter than its header", k, len(v)))
+			return nil
+		}
+		node := binary.BigEndian.Uint32(v[8:12])
+		if node >= limit {
+			report(corruptf("track %q: node %d beyond the node limit %d", k, node, limit))
+		}
+		if other, dup := seen[node]; dup {
+			report(corruptf("tracks %q and %q share node %d", other, k, node))
+		}
+		seen[node] = string(k)
+		return nil
+	})
+	if want := tx.Counts().Tracks; n != want {
+		report(corruptf("tracks bucket holds %d tracks, the meta counter says %d", n, want))
+	}
+}
+
+// ForEachModelBlob reads every stored model's chunks, checking their
+// checksums, and calls fn with each model's blob (for the caller to
+// decode) or the error reading it.
+func (tx *Tx) ForEachModelBlob(fn func(version uint64, blob []byte, err error)) error {
+	return tx.ForEachModel(func(v uint64, _ []byte) error {
+		blob, _, _, err := tx.Model(v)
+		fn(v, blob, err)
+		return nil
+	})
+}
+
+// Backup writes a consistent copy of the database to path, as of one read
+// transaction (bbolt's hot copy: writers in this process go on meanwhile).
+// It writes a temporary file beside path and renames it into place, so a
+// failed backup leaves no partial file under the name. It returns the
+// copy's size.
+func (db *DB) Backup(path string) (n int64, err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), ".backup-*")
+	if err != nil {
+		return 0, fmt.Errorf("backup to %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	err = db.protect("copying it", func() error {
+		return db.bolt.View(func(btx *bolt.Tx) (err error) {
+			n, err = btx.WriteTo(f)
+			return err
+		})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("backup to %s: %w", path, err)
+	}
+	if err := f.Chmod(0o600); err != nil {
+		return 0, fmt.Errorf("backup to %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		return 0, fmt.Errorf("backup to %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return 0, fmt.Errorf("backup to %s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return 0, fmt.Errorf("backup to %s: %w", path, err)
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil { // make the rename durable
+		d.Sync()
+		d.Close()
+	}
+	return n, nil
+}

@@ -1,0 +1,163 @@
+package storage
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"os"
+	"runtime/debug"
+	"strings"
+)
+
+// ErrDamaged: the database file is damaged: a page that does not decode,
+// a fault reading the memory map, or a file shorter than its own pages.
+// bbolt reports such damage by panicking, and a read past the end of a
+// truncated file faults; every transaction of this package turns both into
+// an error wrapping ErrDamaged that names the file and what was being
+// read (see protect). A write transaction that meets damage rolls back.
+var ErrDamaged = errors.New("database file is damaged")
+
+// remedy is what a damaged-file error tells its reader to do.
+const remedy = "restore it from a backup"
+
+// damaged is the error of damage found at path while doing what; cause is
+// what bbolt or the runtime panicked with, or what was found.
+func damaged(path, what string, cause any) error {
+	return fmt.Errorf("%s: %w: %s: %v: %s", path, ErrDamaged, what, cause, remedy)
+}
+
+// corruptf is the error of a record that does not decode: damage found by
+// this package's own checks (a checksum, a record's length) rather than by
+// bbolt. The caller's wrapping names the file.
+func corruptf(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", ErrDamaged, fmt.Sprintf(format, a...))
+}
+
+// protect runs fn so that damage cannot crash the process: a fault on the
+// memory map panics instead of killing the process (SetPanicOnFault, for
+// this goroutine and only while fn runs), and any panic of fn becomes an
+// error wrapping ErrDamaged. what names what fn reads, the description
+// used when the panic comes before any read has named itself (see Tx.reading).
+//
+// Every panic counts as damage, not only bbolt's: the bytes a decoder
+// panics on came from the file.
+//
+// An error of fn that wraps ErrDamaged (a record failing this package's own
+// checks, see corruptf) gets the file's name and the remedy too.
+func protect(path string, what func() string, fn func() error) (err error) {
+	old := debug.SetPanicOnFault(true)
+	defer func() {
+		debug.SetPanicOnFault(old)
+		if r := recover(); r != nil {
+			err = damaged(path, what(), r)
+		}
+	}()
+	err = fn()
+	if errors.Is(err, ErrDamaged) && !strings.Contains(err.Error(), remedy) {
+		err = fmt.Errorf("%s: %w: %s", path, err, remedy)
+	}
+	return err
+}
+
+// Guard runs fn, which reads bytes of tx on a goroutine of its own (a
+// decoding worker), with the protection every transaction has: a fault or
+// panic becomes an error wrapping ErrDamaged, naming what.
+func (tx *Tx) Guard(what string, fn func() error) error {
+	return protect(tx.path, func() string { return what }, fn)
+}
+
+// reading names what the transaction reads from here on, for the error
+// that damage met there returns.
+func (tx *Tx) setReading(what string) { tx.reading = what }
+
+// doing describes what the transaction was doing, for a damage error.
+func (tx *Tx) doing() string {
+	if tx == nil || tx.reading == "" {
+		return "reading the meta bucket"
+	}
+	return tx.reading
+}
+
+// bbolt's meta page, as laid out in the file (little-endian, after the
+// 16-byte page header): magic u32, version u32, page size u32, flags u32,
+// root bucket {pgid, sequence}, freelist pgid, high-water pgid, txid,
+// checksum (FNV-64a of the fields before it).
+const (
+	pageHeaderSize = 16
+	metaMagic      = 0xED0CDAED
+	metaFreeOff    = pageHeaderSize + 32
+	metaPgidOff    = pageHeaderSize + 40
+	metaTxidOff    = pageHeaderSize + 48
+	metaSumOff     = pageHeaderSize + 56
+	metaSize       = metaSumOff + 8
+)
+
+// metaPage is the part of a bbolt meta page checkSize needs.
+type metaPage struct {
+	pageSize             int64
+	freelist, pgid, txid uint64
+}
+
+// readMeta decodes the meta page at off in f; ok is false when it is not a
+// valid one (short, wrong magic or checksum).
+func readMeta(f *os.File, off int64) (m metaPage, ok bool) {
+	var b [metaSize]byte
+	if _, err := f.ReadAt(b[:], off); err != nil {
+		return m, false
+	}
+	le := binary.LittleEndian
+	if le.Uint32(b[pageHeaderSize:]) != metaMagic {
+		return m, false
+	}
+	h := fnv.New64a()
+	h.Write(b[pageHeaderSize:metaSumOff])
+	if h.Sum64() != le.Uint64(b[metaSumOff:]) {
+		return m, false
+	}
+	m.pageSize = int64(le.Uint32(b[pageHeaderSize+8:]))
+	m.freelist, m.pgid, m.txid = le.Uint64(b[metaFreeOff:]), le.Uint64(b[metaPgidOff:]), le.Uint64(b[metaTxidOff:])
+	return m, m.pageSize >= 512 && m.pageSize&(m.pageSize-1) == 0
+}
+
+// checkSize finds truncation before bbolt maps the file: the file must
+// hold every page its newest valid meta page counts (its high-water mark,
+// pgid × page size). A read past the end of a mapped file faults, so a
+// truncated file would crash its first reader instead. A file with no
+// valid meta page is left to bbolt, which refuses it.
+func checkSize(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil // bbolt's open reports it
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || st.Size() == 0 {
+		return nil
+	}
+	m0, ok0 := readMeta(f, 0)
+	var m1 metaPage
+	ok1 := false
+	if ok0 {
+		m1, ok1 = readMeta(f, m0.pageSize)
+	} else {
+		// Meta 0 is damaged: try meta 1 at the usual page sizes.
+		for _, ps := range []int64{4096, 8192, 16384, 65536} {
+			if m1, ok1 = readMeta(f, ps); ok1 && m1.pageSize == ps {
+				break
+			}
+			ok1 = false
+		}
+	}
+	m := m0
+	switch {
+	case ok0 && ok1 && m1.txid > m0.txid, !ok0 && ok1:
+		m = m1
+	case !ok0 && !ok1:
+		return nil
+	}
+	if want := int64(m.pgid) * m.pageSize; m.pgid > 0 && st.Size() < want {
+		return damaged(path, "reading its meta pages", fmt.Sprintf("truncated: the file is %d bytes, its pages need %d", st.Size(), want))
+	}
+	return nil
+}

@@ -1,0 +1,203 @@
+package storage_test
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/audotics/soundalike/storage"
+	bolt "go.etcd.io/bbolt"
+)
+
+// buildSmall writes a database with tracks, interactions, a model and an
+// index, large enough that each big bucket spans pages of its own.
+func buildSmall(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "small.db")
+	db, err := storage.Open(path, &storage.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *storage.Tx) error {
+		for i := range 600 {
+			id := fmt.Sprintf("track-%04d", i)
+			if _, _, _, err := tx.PutTrack(id, []byte(strings.Repeat("x", 40))); err != nil {
+				return err
+			}
+			if _, err := tx.PutInteraction(fmt.Sprintf("user-%03d", i%50), id, "play", int64(i)); err != nil {
+				return err
+			}
+		}
+		_, err := tx.PutModel(make([]byte, 20000), []byte("meta"))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.WriteIndex([]byte("meta"), 1, func(w io.Writer) error {
+		_, err := w.Write(make([]byte, 30000))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// readAll reads everything in the file the way the engine does.
+func readAll(path string) error {
+	db, err := storage.Open(path, &storage.Options{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return db.View(func(tx *storage.Tx) error {
+		if err := tx.ForEachTrack(func(storage.TrackEntry) error { return nil }); err != nil {
+			return err
+		}
+		if err := tx.ForEachInteraction(func(string, string, string, int64) error { return nil }); err != nil {
+			return err
+		}
+		if err := tx.ForEachModel(func(v uint64, _ []byte) error { _, _, _, err := tx.Model(v); return err }); err != nil {
+			return err
+		}
+		return tx.ReadIndex(func(_ storage.IndexInfo, r io.Reader) error { _, err := io.Copy(io.Discard, r); return err })
+	})
+}
+
+// bucketRoots returns each top-level bucket's root page.
+func bucketRoots(t *testing.T, path string) map[string]uint64 {
+	t.Helper()
+	bdb, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bdb.Close()
+	roots := map[string]uint64{}
+	bdb.View(func(tx *bolt.Tx) error {
+		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			roots[string(name)] = uint64(b.Root())
+			return nil
+		})
+	})
+	return roots
+}
+
+// highWater returns the size the file's pages need (bbolt allocates the
+// file in larger steps).
+func highWater(t *testing.T, path string) int64 {
+	t.Helper()
+	bdb, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bdb.Close()
+	var n int64
+	bdb.View(func(tx *bolt.Tx) error { n = tx.Size(); return nil })
+	return n
+}
+
+func copyFile(t *testing.T, src, dst string) {
+	t.Helper()
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTruncatedFileIsDamaged(t *testing.T) {
+	path := buildSmall(t)
+	hw := highWater(t, path)
+	for _, size := range []int64{8192, 3 * 4096, hw / 2, hw - 4096} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			c := filepath.Join(t.TempDir(), "c.db")
+			copyFile(t, path, c)
+			if err := os.Truncate(c, size); err != nil {
+				t.Fatal(err)
+			}
+			for _, ro := range []bool{true, false} {
+				_, err := storage.Open(c, &storage.Options{ReadOnly: ro})
+				if !errors.Is(err, storage.ErrDamaged) {
+					t.Fatalf("open (read-only %v) of a file truncated to %d: %v, want ErrDamaged", ro, size, err)
+				}
+				for _, want := range []string{c, "truncated", "backup"} {
+					if !strings.Contains(err.Error(), want) {
+						t.Errorf("error %q does not say %q", err, want)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestDamagedPageIsAnError flips the header of each bucket's root page: bbolt
+// panics on such a page, and every read must return ErrDamaged naming the
+// file instead; a write transaction meeting it must write nothing.
+func TestDamagedPageIsAnError(t *testing.T) {
+	path := buildSmall(t)
+	roots := bucketRoots(t, path)
+	for _, name := range []string{"tracks", "interactions", "models", "indexes"} {
+		t.Run(name, func(t *testing.T) {
+			root := roots[name]
+			if root == 0 {
+				t.Skipf("bucket %s is inline", name)
+			}
+			c := filepath.Join(t.TempDir(), "c.db")
+			copyFile(t, path, c)
+			f, err := os.OpenFile(c, os.O_RDWR, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			junk := []byte("\xde\xad\xbe\xef\xde\xad\xbe\xef\xde\xad\xbe\xef\xde\xad\xbe\xef")
+			if _, err := f.WriteAt(junk, int64(root)*4096); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			err = readAll(c)
+			if !errors.Is(err, storage.ErrDamaged) {
+				t.Fatalf("reading a file with bucket %s's root page damaged: %v, want ErrDamaged", name, err)
+			}
+			for _, want := range []string{c, "bucket", "backup"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not say %q", err, want)
+				}
+			}
+			db, err := storage.Open(c, nil)
+			if err != nil {
+				if errors.Is(err, storage.ErrDamaged) {
+					return
+				}
+				t.Fatalf("open for writing: %v", err)
+			}
+			var gen uint64
+			db.View(func(tx *storage.Tx) error { gen = tx.Generation(); return nil })
+			err = db.Update(func(tx *storage.Tx) error {
+				if err := tx.ForEachTrack(func(storage.TrackEntry) error { return nil }); err != nil {
+					return err
+				}
+				if err := tx.ForEachInteraction(func(string, string, string, int64) error { return nil }); err != nil {
+					return err
+				}
+				return tx.ReadIndex(func(_ storage.IndexInfo, r io.Reader) error { _, err := io.Copy(io.Discard, r); return err })
+			})
+			if name != "models" && !errors.Is(err, storage.ErrDamaged) {
+				t.Errorf("write transaction: %v, want ErrDamaged", err)
+			}
+			var after uint64
+			db.View(func(tx *storage.Tx) error { after = tx.Generation(); return nil })
+			if err != nil && after != gen {
+				t.Errorf("a failed write moved the generation from %d to %d", gen, after)
+			}
+			db.Close()
+		})
+	}
+}
