@@ -46,6 +46,12 @@ type snapshot struct {
 	gen    uint64
 	tracks []Track // by node id; a zero Track (empty ID) where a node is free
 	byID   map[TrackID]uint32
+	// bySpotify maps Track.SpotifyID to the node where it differs from
+	// the id (nil when no track has one): track references resolve
+	// through it.
+	bySpotify map[string]uint32
+	// words is the track search's inverted index (tracksearch.go).
+	words wordIndex
 	// keys are by node: what the search filter reads for every candidate,
 	// in one 16-byte entry so that a candidate costs one cache miss.
 	keys []nodeKeys
@@ -398,6 +404,8 @@ func (s *snapshot) loadTracks(tx *storage.Tx) error {
 		return err
 	}
 	s.packArtistKeys(n, found)
+	s.indexSpotifyIDs()
+	s.words = buildWordIndex(s.tracks)
 	return nil
 }
 

@@ -1,0 +1,5 @@
+package soundalike
+
+func buildWordIndex(ts []Track) wordIndex { return wordIndex{} }
+
+type wordIndex struct{}
