@@ -40,10 +40,11 @@ func (e *Engine) SearchTracks(ctx context.Context, text string, k int) ([]Track,
 	if err != nil {
 		return nil, err
 	}
-	ranks := s.words.search(words, k)
+	x := s.words()
+	ranks := x.search(words, k)
 	out := make([]Track, len(ranks))
 	for i, r := range ranks {
-		out[i] = *cloneTrack(&s.tracks[s.words.byRank[r]])
+		out[i] = *cloneTrack(&s.tracks[x.byRank[r]])
 	}
 	return out, nil
 }
@@ -66,8 +67,8 @@ type wordIndex struct {
 }
 
 // buildWordIndex indexes the words of every track's name and artists.
-func buildWordIndex(ts []Track) wordIndex {
-	var x wordIndex
+func buildWordIndex(ts []Track) *wordIndex {
+	x := &wordIndex{}
 	x.byRank = ranksByPopularity(ts)
 	ids := make(map[string]uint32)
 	x.fwdOff = make([]uint32, 1, len(x.byRank)+1)
@@ -363,14 +364,10 @@ func appendWords(words []string, buf []byte, s string) []string {
 // and their spans to spans.
 func foldWords(buf []byte, spans []wordSpan, s string) ([]byte, []wordSpan) {
 	from := len(buf)
-	end := func() {
-		if len(buf) > from {
-			spans = append(spans, wordSpan{from, len(buf)})
-		}
-		from = len(buf)
-	}
+	var table map[rune]string
 	for i := 0; i < len(s); {
 		c := s[i]
+		sep := false
 		if c < utf8.RuneSelf {
 			i++
 			switch {
@@ -381,26 +378,37 @@ func foldWords(buf []byte, spans []wordSpan, s string) ([]byte, []wordSpan) {
 			case c == '\'' || c == '.':
 				// joins: "don't" is "dont", "P.O.D." is "pod"
 			default:
-				end()
+				sep = true
 			}
-			continue
+		} else {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			i += size
+			if table == nil {
+				table = foldTable()
+			}
+			if f, ok := table[r]; ok {
+				buf = append(buf, f...)
+				continue
+			}
+			switch {
+			case r == '\u2019' || unicode.Is(unicode.Mn, r):
+				// a typographic apostrophe joins; a combining accent is dropped
+			case unicode.IsLetter(r) || unicode.IsDigit(r):
+				buf = utf8.AppendRune(buf, unicode.ToLower(r))
+			default:
+				sep = true
+			}
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		i += size
-		if f, ok := foldTable()[r]; ok {
-			buf = append(buf, f...)
-			continue
-		}
-		switch {
-		case r == '\u2019' || unicode.Is(unicode.Mn, r):
-			// a typographic apostrophe joins; a combining accent is dropped
-		case unicode.IsLetter(r) || unicode.IsDigit(r):
-			buf = utf8.AppendRune(buf, unicode.ToLower(r))
-		default:
-			end()
+		if sep {
+			if len(buf) > from {
+				spans = append(spans, wordSpan{from, len(buf)})
+			}
+			from = len(buf)
 		}
 	}
-	end()
+	if len(buf) > from {
+		spans = append(spans, wordSpan{from, len(buf)})
+	}
 	return buf, spans
 }
 
