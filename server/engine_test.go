@@ -182,6 +182,9 @@ func (c *canned) Similar(context.Context, soundalike.TrackID, int, *soundalike.S
 func (c *canned) SimilarTo(context.Context, soundalike.Query, int, *soundalike.SearchOptions) (soundalike.Results, error) {
 	return c.res, nil
 }
+func (c *canned) SearchTracks(context.Context, string, int) ([]soundalike.Track, error) {
+	return nil, nil
+}
 func (c *canned) Track(ctx context.Context, id soundalike.TrackID) (*soundalike.Track, error) {
 	return nil, fmt.Errorf("track %q: %w", id, soundalike.ErrNotFound)
 }
