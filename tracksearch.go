@@ -210,48 +210,132 @@ func (x *wordIndex) search(words []string, k int) []uint32 {
 	if len(whole) == 0 {
 		return x.searchPrefix(lo, hi, exact, k)
 	}
-	// Walk the shortest list of a whole word, in rank order.
-	driver := whole[0]
-	for _, w := range whole[1:] {
-		if x.postOff[w+1]-x.postOff[w] < x.postOff[driver+1]-x.postOff[driver] {
-			driver = w
+	// Merging lists costs a few times what walking one does.
+	if 4*(x.postOff[hi]-x.postOff[lo]) < x.size(x.shortest(whole)) {
+		return x.searchPrefixLists(whole, lo, hi, exact, k)
+	}
+	// Tracks holding the last word whole, then those holding a longer word
+	// it begins: each found by walking the shortest list that every one
+	// of them is on, in rank order, up to the number still wanted, and
+	// galloping along the others.
+	var out []uint32
+	if exact {
+		out = x.intersect(out, append(slices.Clone(whole), lo), k, nil)
+		if len(out) == k {
+			return out
 		}
 	}
-	var best, prefixed []uint32
-	for _, r := range x.postings(driver) {
+	var wholeLo *cursor
+	if exact {
+		wholeLo = x.cursor(lo)
+	}
+	return x.intersect(out, whole, k, func(r uint32) bool {
+		if wholeLo != nil && wholeLo.has(r) {
+			return false // found above
+		}
 		ws := x.wordsOf(r)
-		if !containsAll(ws, whole) {
-			continue
-		}
 		i, _ := slices.BinarySearch(ws, lo)
-		switch {
-		case i == len(ws) || ws[i] >= hi:
-			continue
-		case exact && ws[i] == lo:
-			best = append(best, r)
-			if len(best) == k {
-				return best
-			}
-		case len(prefixed) < k:
-			prefixed = append(prefixed, r)
-		}
-	}
-	return append(best, prefixed[:min(len(prefixed), k-len(best))]...)
+		return i < len(ws) && ws[i] < hi
+	})
 }
 
-// containsAll reports whether the sorted ws holds every one of the sorted
-// want.
-func containsAll(ws, want []uint32) bool {
-	i := 0
-	for _, w := range want {
-		for i < len(ws) && ws[i] < w {
-			i++
-		}
-		if i == len(ws) || ws[i] != w {
-			return false
+func (x *wordIndex) size(w uint32) uint32 { return x.postOff[w+1] - x.postOff[w] }
+
+// shortest returns the word of ws with the fewest tracks.
+func (x *wordIndex) shortest(ws []uint32) uint32 {
+	best := ws[0]
+	for _, w := range ws[1:] {
+		if x.size(w) < x.size(best) {
+			best = w
 		}
 	}
-	return true
+	return best
+}
+
+// intersect appends to out, in rank order, the tracks on the lists of
+// every word of ws that match accepts (nil accepts all), until out holds
+// k.
+func (x *wordIndex) intersect(out []uint32, ws []uint32, k int, match func(r uint32) bool) []uint32 {
+	driver := x.shortest(ws)
+	var others []*cursor
+	for _, w := range ws {
+		if w != driver {
+			others = append(others, x.cursor(w))
+		}
+	}
+next:
+	for _, r := range x.postings(driver) {
+		for _, c := range others {
+			if !c.has(r) {
+				continue next
+			}
+		}
+		if match == nil || match(r) {
+			out = append(out, r)
+			if len(out) >= k {
+				break
+			}
+		}
+	}
+	return out
+}
+
+// searchPrefixLists is search when the tracks holding a word that begins
+// with the last are fewer than those on any whole word's list: it takes
+// the last word's own list, then merges the lists of the longer words.
+func (x *wordIndex) searchPrefixLists(whole []uint32, lo, hi uint32, exact bool, k int) []uint32 {
+	var out []uint32
+	if exact {
+		out = x.intersect(out, append(slices.Clone(whole), lo), k, nil)
+		if len(out) == k || lo+1 == hi {
+			return out
+		}
+	}
+	var holds []*cursor
+	for _, w := range whole {
+		holds = append(holds, x.cursor(w))
+	}
+	var wholeLo *cursor
+	from := lo
+	if exact {
+		wholeLo, from = x.cursor(lo), lo+1
+	}
+	return x.prefixByMerge(out, from, hi, k, func(r uint32) bool {
+		for _, c := range holds {
+			if !c.has(r) {
+				return true
+			}
+		}
+		return wholeLo != nil && wholeLo.has(r)
+	})
+}
+
+// cursor is a position in a postings list, for membership tests of
+// ascending ranks.
+type cursor struct {
+	list []uint32
+	i    int
+}
+
+func (x *wordIndex) cursor(w uint32) *cursor { return &cursor{list: x.postings(w)} }
+
+// has reports whether the list holds r. r must not be below a rank asked
+// before: the cursor gallops forward to the first rank at or after r.
+func (c *cursor) has(r uint32) bool {
+	l := c.list
+	if c.i >= len(l) || l[c.i] >= r {
+		return c.i < len(l) && l[c.i] == r
+	}
+	lo, step := c.i, 1 // l[lo] < r
+	hi := lo + step
+	for hi < len(l) && l[hi] < r {
+		lo, step = hi, 2*step
+		hi = lo + step
+	}
+	hi = min(hi, len(l))
+	j, _ := slices.BinarySearch(l[lo+1:hi], r)
+	c.i = lo + 1 + j
+	return c.i < len(l) && l[c.i] == r
 }
 
 // searchPrefix answers a one-word query: the tracks holding the word
@@ -302,7 +386,7 @@ func (x *wordIndex) prefixByScan(out []uint32, lo, hi uint32, k int, skip func(u
 
 // prefixByMerge is prefixByScan by merging the words' postings lists.
 func (x *wordIndex) prefixByMerge(out []uint32, lo, hi uint32, k int, skip func(uint32) bool) []uint32 {
-	h := make(cursors, 0, hi-lo)
+	h := make(listHeap, 0, hi-lo)
 	for w := lo; w < hi; w++ {
 		if p := x.postings(w); len(p) > 0 {
 			h = append(h, p)
@@ -325,14 +409,14 @@ func (x *wordIndex) prefixByMerge(out []uint32, lo, hi uint32, k int, skip func(
 	return out
 }
 
-// cursors is a min-heap of non-empty postings lists by their first rank.
-type cursors [][]uint32
+// listHeap is a min-heap of non-empty postings lists by their first rank.
+type listHeap [][]uint32
 
-func (h cursors) Len() int           { return len(h) }
-func (h cursors) Less(i, j int) bool { return h[i][0] < h[j][0] }
-func (h cursors) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *cursors) Push(x any)        { *h = append(*h, x.([]uint32)) }
-func (h *cursors) Pop() any {
+func (h listHeap) Len() int           { return len(h) }
+func (h listHeap) Less(i, j int) bool { return h[i][0] < h[j][0] }
+func (h listHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *listHeap) Push(x any)        { *h = append(*h, x.([]uint32)) }
+func (h *listHeap) Pop() any {
 	old := *h
 	x := old[len(old)-1]
 	*h = old[:len(old)-1]
