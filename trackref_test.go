@@ -104,3 +104,52 @@ func TestTrackRefsResolve(t *testing.T) {
 		t.Errorf("Similar(unknown URI) = %v, want ErrNotFound", err)
 	}
 }
+
+// Similar leaves out another remaster of the query's recording, unless
+// NoDedupe; a live recording stays.
+func TestSimilarDedupesRemasters(t *testing.T) {
+	ctx := context.Background()
+	eng, tracks := fixture(t, filepath.Join(t.TempDir(), "remaster.db"), 300)
+	mk := func(id, name string, dTempo float64) *soundalike.Track {
+		tr := *tracks[3]
+		tr.ID, tr.Name, tr.Artists = soundalike.TrackID(id), name, []string{"Led Zeppelin"}
+		tr.Features.Tempo += dTempo
+		return &tr
+	}
+	err := eng.Import(ctx, func(tx *soundalike.ImportTx) error {
+		for _, tr := range []*soundalike.Track{mk("k1990", "Kashmir - 1990 Remaster", 0), mk("k2012", "Kashmir - 2012 Remaster", 0.5), mk("klive", "Kashmir - Live", 1)} {
+			if _, _, err := tx.PutTrack(tr); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.Reindex(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	has := func(res soundalike.Results, id soundalike.TrackID) bool {
+		for _, n := range res.Neighbors {
+			if n.ID == id {
+				return true
+			}
+		}
+		return false
+	}
+	res, err := eng.Similar(ctx, "k1990", 20, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if has(res, "k2012") || !has(res, "klive") {
+		t.Errorf("Similar(k1990) = %v: want klive and not k2012", res.Neighbors)
+	}
+	res, err = eng.Similar(ctx, "k1990", 20, &soundalike.SearchOptions{NoDedupe: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !has(res, "k2012") {
+		t.Errorf("Similar(k1990, NoDedupe) = %v: want k2012", res.Neighbors)
+	}
+}
