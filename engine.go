@@ -149,22 +149,34 @@ func (e *Engine) Tracks(ctx context.Context) ([]Track, error) {
 }
 
 // Track returns one catalogue track, from the loaded snapshot when there is
-// one, else from the database. The track is the caller's: a copy, sharing
+// one, else from the database. id may be any reference ParseTrackRef
+// accepts; a Spotify id kept in Track.SpotifyID is found once a snapshot
+// is loaded. The track is the caller's: a copy, sharing
 // nothing with the engine.
 func (e *Engine) Track(ctx context.Context, id TrackID) (*Track, error) {
 	if s := e.snap.Load(); s != nil {
-		if n, ok := s.byID[id]; ok {
-			return cloneTrack(&s.tracks[n]), nil
+		n, err := s.resolve(id)
+		if err != nil {
+			return nil, err
 		}
-		return nil, fmt.Errorf("track %q: %w", id, ErrNotFound)
+		return cloneTrack(&s.tracks[n]), nil
+	}
+	ref, err := ParseTrackRef(string(id))
+	if err != nil {
+		return nil, err
 	}
 	var t *Track
-	err := e.view(func(tx *storage.Tx) error {
-		_, data, ok := tx.Track(string(id))
+	err = e.view(func(tx *storage.Tx) error {
+		key := id // an id as stored, even one that looks like a URI
+		_, data, ok := tx.Track(string(key))
+		if !ok {
+			key = ref
+			_, data, ok = tx.Track(string(key))
+		}
 		if !ok {
 			return fmt.Errorf("track %q: %w", id, ErrNotFound)
 		}
-		t = &Track{ID: id}
+		t = &Track{ID: key}
 		return decodeTrack(data, t)
 	})
 	return t, err

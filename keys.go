@@ -35,7 +35,7 @@ func normalizeText(s string) string {
 }
 
 func songKeyOf(t *Track) uint64 {
-	name := normalizeText(t.Name)
+	name := normalizeText(songTitle(t.Name))
 	if name == "" {
 		return 0
 	}
@@ -47,6 +47,39 @@ func songKeyOf(t *Track) uint64 {
 		h.WriteString(normalizeText(a))
 	}
 	return h.Sum64() | 1 // never 0
+}
+
+// songTitle drops a trailing remaster note from a track's name, so that
+// the versions of one recording are one song: "Kashmir - 1990 Remaster",
+// "Kashmir - 2012 Remaster", "Pour Some Sugar On Me - Remastered 2017",
+// "Queen (2011 Remaster)". A note that also says live ("- Live at …",
+// "(Live)") is another recording and stays.
+func songTitle(name string) string {
+	trimmed := strings.TrimSpace(name)
+	var note, base string
+	switch {
+	case strings.HasSuffix(trimmed, ")") || strings.HasSuffix(trimmed, "]"):
+		open := "("
+		if strings.HasSuffix(trimmed, "]") {
+			open = "["
+		}
+		i := strings.LastIndex(trimmed, open)
+		if i <= 0 {
+			return name
+		}
+		base, note = trimmed[:i], trimmed[i:]
+	default:
+		i := strings.LastIndex(trimmed, " - ")
+		if i <= 0 {
+			return name
+		}
+		base, note = trimmed[:i], trimmed[i:]
+	}
+	lower := strings.ToLower(note)
+	if !strings.Contains(lower, "remaster") || strings.Contains(lower, "live") || strings.TrimSpace(base) == "" {
+		return name
+	}
+	return base
 }
 
 // artistKeyOf hashes a normalised artist name; 0 for an empty one.

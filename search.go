@@ -24,9 +24,9 @@ func (e *Engine) Similar(ctx context.Context, id TrackID, k int, opts *SearchOpt
 	if err := checkK(k); err != nil {
 		return Results{}, err
 	}
-	node, ok := s.byID[id]
-	if !ok {
-		return Results{}, fmt.Errorf("track %q: %w", id, ErrNotFound)
+	node, err := s.resolve(id)
+	if err != nil {
+		return Results{}, err
 	}
 	q, err := s.vectorOf(node)
 	if err != nil {
@@ -110,9 +110,9 @@ func (s *snapshot) meanOf(ids []TrackID) ([]float32, []uint32, error) {
 	mean := make([]float32, s.model.Dim())
 	seeds := make([]uint32, 0, len(ids))
 	for _, id := range ids {
-		node, ok := s.byID[id]
-		if !ok {
-			return nil, nil, fmt.Errorf("seed track %q: %w", id, ErrNotFound)
+		node, err := s.resolve(id)
+		if err != nil {
+			return nil, nil, fmt.Errorf("seed %w", err)
 		}
 		v, err := s.vectorOf(node)
 		if err != nil {
@@ -292,7 +292,7 @@ func (s *snapshot) newFilter(opts *SearchOptions, seeds []uint32) *filter {
 	}
 	if opts != nil {
 		for _, id := range opts.Exclude {
-			if n, ok := s.byID[id]; ok {
+			if n, err := s.resolve(id); err == nil {
 				f.excluded = append(f.excluded, n)
 			}
 		}

@@ -46,6 +46,14 @@ type snapshot struct {
 	gen    uint64
 	tracks []Track // by node id; a zero Track (empty ID) where a node is free
 	byID   map[TrackID]uint32
+	// bySpotify maps Track.SpotifyID to the node where it differs from
+	// the id (nil when no track has one): track references resolve
+	// through it.
+	bySpotify map[string]uint32
+	// words is the track search's inverted index (tracksearch.go), built
+	// once per snapshot on first use, or in the background after load
+	// publishes the snapshot.
+	words func() *wordIndex
 	// keys are by node: what the search filter reads for every candidate,
 	// in one 16-byte entry so that a candidate costs one cache miss.
 	keys []nodeKeys
@@ -105,6 +113,7 @@ func (e *Engine) load(db *storage.DB, built *index.HNSW) error {
 	}
 	s.fileStamp, s.loaded = stamp, time.Now()
 	e.publish(s)
+	go s.words() // ready for the first track search, off the load's path
 	return nil
 }
 
@@ -405,6 +414,8 @@ func (s *snapshot) loadTracks(tx *storage.Tx) error {
 		return err
 	}
 	s.packArtistKeys(n, found)
+	s.indexSpotifyIDs()
+	s.words = sync.OnceValue(func() *wordIndex { return buildWordIndex(s.tracks) })
 	return nil
 }
 

@@ -31,7 +31,8 @@ func track(id, name, artist string, energy, tempo float64) *soundalike.Track {
 
 // catalogue is 30 tracks: "a" and its duplicate "a-dup" (same song under
 // another id), "x1".."x3" by the same artist as "a", a track with a name
-// that needs escaping, one whose id needs escaping in a path, and fillers.
+// that needs escaping, one whose id needs escaping in a path, and fillers,
+// the last (t22) with a Spotify id.
 // No two other tracks share a song or all their features.
 func catalogue() []*soundalike.Track {
 	ts := []*soundalike.Track{
@@ -47,8 +48,12 @@ func catalogue() []*soundalike.Track {
 	for i := range 23 {
 		ts = append(ts, track(fmt.Sprintf("t%02d", i), fmt.Sprintf("Filler %d", i), fmt.Sprintf("Artist %d", i), 0.31+0.02*float64(i), 90+3*float64(i)))
 	}
+	ts[len(ts)-1].SpotifyID = spotifyOfT22 // a catalogue keeping Spotify ids beside its own
 	return ts
 }
+
+// spotifyOfT22 is the Spotify id of filler t22.
+const spotifyOfT22 = "4uLU6hMCjMI75M1A2tKUQC"
 
 // modelDim is the test model's embedding dimension.
 const modelDim = 16
@@ -176,6 +181,9 @@ func (c *canned) Similar(context.Context, soundalike.TrackID, int, *soundalike.S
 }
 func (c *canned) SimilarTo(context.Context, soundalike.Query, int, *soundalike.SearchOptions) (soundalike.Results, error) {
 	return c.res, nil
+}
+func (c *canned) SearchTracks(context.Context, string, int) ([]soundalike.Track, error) {
+	return nil, nil
 }
 func (c *canned) Track(ctx context.Context, id soundalike.TrackID) (*soundalike.Track, error) {
 	return nil, fmt.Errorf("track %q: %w", id, soundalike.ErrNotFound)

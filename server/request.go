@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -46,9 +47,12 @@ func parseSimilarQuery(q url.Values) (similarParams, error) {
 	}
 	id := q.Get("track")
 	if id == "" {
-		return p, badRequest("missing query parameter track: give the id of a catalogue track, e.g. /similar?track=ID")
+		return p, badRequest("missing query parameter track: give %s, e.g. /similar?track=ID", soundalike.TrackRefForms)
 	}
-	p.track = soundalike.TrackID(id)
+	var err error
+	if p.track, err = trackRef("track", id); err != nil {
+		return p, err
+	}
 	if s, ok := q["k"]; ok {
 		k, err := parseK(s[0])
 		if err != nil {
@@ -59,11 +63,14 @@ func parseSimilarQuery(q url.Values) (similarParams, error) {
 	for _, s := range q["exclude"] {
 		for _, x := range strings.Split(s, ",") {
 			if x = strings.TrimSpace(x); x != "" {
-				p.opts.Exclude = append(p.opts.Exclude, soundalike.TrackID(x))
+				ref, err := trackRef("exclude", x)
+				if err != nil {
+					return p, err
+				}
+				p.opts.Exclude = append(p.opts.Exclude, ref)
 			}
 		}
 	}
-	var err error
 	if p.opts.ExcludeArtist, err = parseBool(q, "exclude_artist", false); err != nil {
 		return p, err
 	}
@@ -223,8 +230,12 @@ func decodeSimilarRequest(w http.ResponseWriter, r *http.Request, limit int64) (
 			return q, 0, opts, err
 		}
 	}
-	for _, x := range req.Exclude {
-		opts.Exclude = append(opts.Exclude, soundalike.TrackID(x))
+	for i, x := range req.Exclude {
+		ref, err := trackRef(fmt.Sprintf("exclude[%d]", i), x)
+		if err != nil {
+			return q, 0, opts, err
+		}
+		opts.Exclude = append(opts.Exclude, ref)
 	}
 	opts.ExcludeArtist = req.ExcludeArtist
 	opts.NoDedupe = req.Dedupe != nil && !*req.Dedupe
@@ -233,10 +244,11 @@ func decodeSimilarRequest(w http.ResponseWriter, r *http.Request, limit int64) (
 	if len(req.Tracks) > 0 {
 		given = append(given, "tracks")
 		for i, id := range req.Tracks {
-			if id == "" {
-				return q, 0, opts, badRequest("tracks[%d]: empty track id", i)
+			ref, err := trackRef(fmt.Sprintf("tracks[%d]", i), id)
+			if err != nil {
+				return q, 0, opts, err
 			}
-			q.Tracks = append(q.Tracks, soundalike.TrackID(id))
+			q.Tracks = append(q.Tracks, ref)
 		}
 	}
 	if req.Features != nil {
@@ -297,11 +309,21 @@ func jsonError(err error) error {
 	return badRequest("bad JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
 }
 
-// pathID unescapes a track id from the path.
+// pathID unescapes a track reference from the path.
 func pathID(raw string) (soundalike.TrackID, error) {
 	id, err := url.PathUnescape(raw)
 	if err != nil || id == "" {
 		return "", badRequest("track id %q in the path is not a valid escaped path segment", raw)
 	}
-	return soundalike.TrackID(id), nil
+	return trackRef("the path's track", id)
+}
+
+// trackRef parses the track reference given as param: a 400 naming param
+// and the accepted forms when it is none.
+func trackRef(param, s string) (soundalike.TrackID, error) {
+	id, err := soundalike.ParseTrackRef(s)
+	if err != nil {
+		return "", badRequest("%s: %s", param, strings.TrimPrefix(err.Error(), soundalike.ErrInvalidQuery.Error()+": "))
+	}
+	return id, nil
 }

@@ -6,7 +6,9 @@
 //
 //	GET  /similar?track=ID&k=20[&exclude=ID,ID][&exclude_artist=true][&dedupe=false]
 //	POST /similar   {"tracks":[…]} | {"features":{…}} | {"vector":[…]}, plus "k", "exclude", "exclude_artist", "dedupe"
-//	GET  /tracks/{id}
+//	GET  /tracks/{id}   a track by id, spotify:track:ID URI or open.spotify.com link
+//	GET  /tracks?q=TEXT&k=10   tracks by words of their name and artists
+//	GET  /tracks?ids=ID,ID     a batch; ids not in the catalogue are listed in "missing"
 //	GET  /healthz   200 while the process is up
 //	GET  /readyz    200 when a model and an index are loaded, else 503 naming the command to run
 //	GET  /model     the current model's version, config and evaluation figures
@@ -15,7 +17,8 @@
 // Every error is JSON, {"error":"…"}, and the status says whose fault it
 // is (the mapping lives in one place, errors.go):
 //
-//	400  bad input: a missing track parameter, k outside 1..1000, bad JSON,
+//	400  bad input: a missing track parameter, k outside 1..1000 (1..100
+//	     for /tracks), a reference that is no track id, URI or link, bad JSON,
 //	     unknown fields, NaN/Inf, a wrong vector length (ErrDimension),
 //	     missing features, nothing to search by (ErrInvalidQuery)
 //	404  unknown track (soundalike.ErrNotFound) or endpoint
@@ -72,8 +75,12 @@ type Searcher interface {
 	Similar(ctx context.Context, id soundalike.TrackID, k int, opts *soundalike.SearchOptions) (soundalike.Results, error)
 	// SimilarTo returns the k tracks most similar to q, likewise.
 	SimilarTo(ctx context.Context, q soundalike.Query, k int, opts *soundalike.SearchOptions) (soundalike.Results, error)
+	// SearchTracks returns up to k catalogue tracks whose name and artists
+	// hold the words of text, best match first.
+	SearchTracks(ctx context.Context, text string, k int) ([]soundalike.Track, error)
 	// Track returns a catalogue track, or an error wrapping
-	// soundalike.ErrNotFound.
+	// soundalike.ErrNotFound. id is any reference soundalike.ParseTrackRef
+	// accepts.
 	Track(ctx context.Context, id soundalike.TrackID) (*soundalike.Track, error)
 	// Model describes the model being served, or returns an error wrapping
 	// soundalike.ErrNoModel.
@@ -202,6 +209,7 @@ func New(s Searcher, opts *Options) *Server {
 
 	e.GET("/similar", srv.getSimilar)
 	e.POST("/similar", srv.postSimilar)
+	e.GET("/tracks", srv.getTracks)
 	e.GET("/tracks/:id", srv.getTrack)
 	e.GET("/healthz", srv.healthz)
 	e.HEAD("/healthz", srv.healthz) // load balancers often probe with HEAD

@@ -378,7 +378,7 @@ func TestPostSimilarBodyLimit(t *testing.T) {
 		want  int
 	}{
 		{"given a chunked body over the default 1 MiB, when POST /similar, expect 413", 0, 1<<20 + 10, 413},
-		{"given a body just under 1 MiB, when POST /similar, expect it parsed (404 for the unknown seed)", 0, 1<<20 - 100, 404},
+		{"given a body just under 1 MiB, when POST /similar, expect it parsed (400: the seed is longer than an id can be)", 0, 1<<20 - 100, 400},
 		{"given MaxBodyBytes 100 and a 200-byte body, when POST /similar, expect 413", 100, 200, 413},
 	}
 	eng := newEngine(t, ready)

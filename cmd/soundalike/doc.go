@@ -14,7 +14,9 @@ The usual order:
   soundalike eval                        precision/recall@20 against baselines
   soundalike reindex                     embed every track, build the HNSW index
   soundalike serve                       GET /similar?track=ID&k=20 on 127.0.0.1:8080
+  soundalike search blinding lights      find a track's id by words of its name and artists
   soundalike similar --track ID          the same answer on the command line
+                                         (ID, spotify:track:ID or an open.spotify.com link)
 
   soundalike demo                        all of it on the built-in sample
 

@@ -22,7 +22,7 @@ func runSimilar(ctx context.Context, args []string, stdio stdio) error {
 		noDedupe            bool
 	)
 	fs := newFlagSet("similar", stdio, &dbPath)
-	fs.StringVar(&id, "track", "", "`id` of the catalogue track to start from (required)")
+	fs.StringVar(&id, "track", "", "the catalogue track to start from (required): its `id`, a spotify:track:ID URI or an open.spotify.com/track/ID link")
 	fs.IntVar(&k, "k", server.DefaultK, fmt.Sprintf("number of results, 1..%d", soundalike.MaxK))
 	fs.StringVar(&exclude, "exclude", "", "comma-separated track `ids` to leave out")
 	fs.BoolVar(&exArtist, "exclude-artist", false, "leave out tracks by the query track's artists")
@@ -39,7 +39,11 @@ func runSimilar(ctx context.Context, args []string, stdio stdio) error {
 		return usagef("similar takes no arguments, got %q (give the track with --track ID)", fs.Args())
 	}
 	if id == "" {
-		return usagef("--track is required: give the id of a catalogue track")
+		return usagef("--track is required: give %s", soundalike.TrackRefForms)
+	}
+	ref, err := soundalike.ParseTrackRef(id)
+	if err != nil {
+		return usagef("--track: %v", err)
 	}
 	if k < 1 || k > soundalike.MaxK {
 		return usagef("-k %d: want 1..%d", k, soundalike.MaxK)
@@ -47,7 +51,11 @@ func runSimilar(ctx context.Context, args []string, stdio stdio) error {
 	opts := &soundalike.SearchOptions{ExcludeArtist: exArtist, NoDedupe: noDedupe}
 	for _, x := range strings.Split(exclude, ",") {
 		if x = strings.TrimSpace(x); x != "" {
-			opts.Exclude = append(opts.Exclude, soundalike.TrackID(x))
+			ex, err := soundalike.ParseTrackRef(x)
+			if err != nil {
+				return usagef("--exclude: %v", err)
+			}
+			opts.Exclude = append(opts.Exclude, ex)
 		}
 	}
 	eng, err := soundalike.Open(dbPath, &soundalike.Options{ReadOnly: true})
@@ -60,7 +68,7 @@ func runSimilar(ctx context.Context, args []string, stdio stdio) error {
 	if c, err := eng.Counts(); err == nil && c.Tracks >= 100_000 && isTerminal(stdio.err) {
 		fmt.Fprintf(stdio.err, "loading %d tracks and the index from %s…\n", c.Tracks, dbPath)
 	}
-	resp, err := server.Similar(ctx, eng, soundalike.TrackID(id), k, opts)
+	resp, err := server.Similar(ctx, eng, ref, k, opts)
 	if err != nil {
 		return fmt.Errorf("similar --track %s: %w", id, withHint(err))
 	}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/server"
+)
+
+func init() {
+	register(command{name: "search", summary: "find tracks by words of their name and artists, as GET /tracks?q= answers", run: runSearch})
+}
+
+func runSearch(ctx context.Context, args []string, stdio stdio) error {
+	var (
+		dbPath string
+		k      int
+		asJSON bool
+	)
+	fs := newFlagSet("search", stdio, &dbPath)
+	fs.IntVar(&k, "k", server.DefaultTracksK, fmt.Sprintf("number of results, 1..%d", soundalike.MaxSearchK))
+	fs.BoolVar(&asJSON, "json", false, "print the JSON that GET /tracks?q= answers")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), `Usage: soundalike search [--db PATH] TEXT [-k 10] [--json]
+
+Prints the catalogue tracks whose name and artists hold the words of TEXT
+("blinding lights weeknd"; the last word may be cut short), tracks holding
+every word whole first, then the more popular: the same results as
+GET /tracks?q=TEXT (and, with --json, the same JSON). Print a track's id to
+pass to similar --track.`)
+		fs.PrintDefaults()
+	}
+	// Flags may come before or after the words.
+	var words []string
+	for {
+		if err := parseFlags(fs, args); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		words = append(words, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	text := strings.Join(words, " ")
+	if strings.TrimSpace(text) == "" {
+		return usagef("search needs TEXT: words of a track's name and artists, e.g. soundalike search blinding lights weeknd")
+	}
+	if k < 1 || k > soundalike.MaxSearchK {
+		return usagef("-k %d: want 1..%d", k, soundalike.MaxSearchK)
+	}
+	eng, err := soundalike.Open(dbPath, &soundalike.Options{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	if c, err := eng.Counts(); err == nil && c.Tracks >= 100_000 && isTerminal(stdio.err) {
+		fmt.Fprintf(stdio.err, "loading %d tracks from %s…\n", c.Tracks, dbPath)
+	}
+	resp, err := server.SearchTracks(ctx, eng, text, k)
+	if err != nil {
+		return fmt.Errorf("search %q: %w", text, withHint(err))
+	}
+	if asJSON {
+		_, err := stdio.out.Write(append(resp.AppendJSON(nil), '\n'))
+		return err
+	}
+	if len(resp.Results) == 0 {
+		fmt.Fprintf(stdio.out, "No track holds the words %q.\n", text)
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdio.out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "#\tTRACK\tNAME\tARTISTS\tPOPULARITY")
+	for i, t := range resp.Results {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\n", i+1, t.TrackID, t.Name, strings.Join(t.Artists, ", "), t.Popularity)
+	}
+	return tw.Flush()
+}

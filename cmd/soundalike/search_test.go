@@ -1,0 +1,96 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/server"
+)
+
+// `search --json` prints what GET /tracks?q= answers.
+func TestSearchCommandMatchesAPI(t *testing.T) {
+	db := testDB(t, 300)
+	out, _, err := runCmd(t.Context(), "search", "--db", db, "song", "7", "-k", "10", "--json")
+	if err != nil {
+		t.Fatalf("search: %v", err)
+	}
+	eng, err := soundalike.Open(db, &soundalike.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	server.New(eng, nil).ServeHTTP(w, httptest.NewRequest("GET", "/tracks?q=song+7&k=10", nil))
+	eng.Close()
+	if w.Code != 200 || strings.TrimSpace(out) != strings.TrimSpace(w.Body.String()) {
+		t.Fatalf("search --json = %s\nGET /tracks?q=song+7&k=10 = %d %s\nwant the same", out, w.Code, w.Body)
+	}
+	var r server.TracksResponse
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	// Song 7 and the songs of Artist 7 (the words whole), then Song 70..79.
+	found := false
+	for _, x := range r.Results {
+		found = found || x.TrackID == "t0007"
+		if !strings.HasPrefix(x.Name, "Song 7") && x.Artists[0] != "Artist 7" {
+			t.Errorf("search song 7 returned %q by %v", x.Name, x.Artists)
+		}
+	}
+	if len(r.Results) != 10 || !found {
+		t.Fatalf("search song 7 = %s, want 10 with t0007", out)
+	}
+
+	out, _, err = runCmd(t.Context(), "search", "--db", db, "-k", "100", "song 7")
+	if err != nil {
+		t.Fatalf("search: %v", err)
+	}
+	for _, want := range []string{"t0007", "Song 7", "Artist 7", "POPULARITY"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("search table = %q, want it to contain %q", out, want)
+		}
+	}
+	out, _, err = runCmd(t.Context(), "search", "--db", db, "nothing here")
+	if err != nil || !strings.Contains(out, "No track") {
+		t.Errorf("search nothing here = %q, %v; want no track", out, err)
+	}
+
+	// similar --track takes URIs and links too.
+	for _, ref := range []string{"spotify:track:t0007", "https://open.spotify.com/intl-de/track/t0007?si=abc"} {
+		out, _, err := runCmd(t.Context(), "similar", "--db", db, "--track", ref, "-k", "2", "--json")
+		if err != nil || !strings.Contains(out, `"track_id":"t0007"`) {
+			t.Errorf("similar --track %s = %.200s, %v; want t0007's answer", ref, out, err)
+		}
+	}
+}
+
+func TestSearchCommandErrors(t *testing.T) {
+	db := testDB(t, 20)
+	cases := []struct {
+		name  string
+		args  []string
+		usage bool
+		want  string
+	}{
+		{"given no text, when search, expect a usage error", []string{"search", "--db", db}, true, "TEXT"},
+		{"given -k 0, when search, expect the range", []string{"search", "--db", db, "song", "-k", "0"}, true, "1..100"},
+		{"given -k 101, when search, expect the range", []string{"search", "--db", db, "-k", "101", "song"}, true, "1..100"},
+		{"given only punctuation, when search, expect no word", []string{"search", "--db", db, "--", "!!"}, false, "no word"},
+		{"given an album URI, when similar, expect a usage error naming --track", []string{"similar", "--db", db, "--track", "spotify:album:abc"}, true, "--track"},
+		{"given a bad exclusion, when similar, expect a usage error naming --exclude", []string{"similar", "--db", db, "--track", "t0001", "--exclude", "https://example.com/x"}, true, "--exclude"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := runCmd(t.Context(), tc.args...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("%v = %v, want an error mentioning %q", tc.args, err, tc.want)
+			}
+			if got := exitCode(err, io.Discard) == 2; got != tc.usage {
+				t.Errorf("%v: usage error = %v, want %v", tc.args, got, tc.usage)
+			}
+		})
+	}
+}

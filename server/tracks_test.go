@@ -1,0 +1,114 @@
+package server_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/audotics/soundalike/server"
+)
+
+// decodeTracks decodes a GET /tracks body strictly.
+func decodeTracks(t *testing.T, body []byte) server.TracksResponse {
+	t.Helper()
+	var r server.TracksResponse
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		t.Fatalf("decode %s: %v", body, err)
+	}
+	return r
+}
+
+func trackIDs(r server.TracksResponse) []string {
+	var s []string
+	for _, x := range r.Results {
+		s = append(s, x.TrackID)
+	}
+	return s
+}
+
+func TestTracks(t *testing.T) {
+	h := server.New(newEngine(t, ready), nil)
+	cases := []struct {
+		name, target string
+		want         []string
+		missing      []string
+	}{
+		{"given words of names, when GET /tracks?q=, expect the tracks holding them", "/tracks?q=song", []string{"a", "a-dup", "x1", "x2", "x3"}, nil},
+		{"given a name and an artist, expect only the tracks with both", "/tracks?q=" + url.QueryEscape("x song 2 artist"), []string{"x2"}, nil},
+		{"given a prefix, expect tracks whose word starts with it", "/tracks?q=" + url.QueryEscape("song a") + "&k=2", []string{"a", "a-dup"}, nil},
+		{"given an accent-free query, expect the accented artist", "/tracks?q=unicode", []string{"esc"}, nil},
+		{"given k, expect at most k", "/tracks?q=fill&k=3", []string{"t00", "t01", "t02"}, nil},
+		{"given no match, expect no results", "/tracks?q=zzz", []string{}, nil},
+		{"given ids, URIs and links, expect the tracks in order and the unknown ones missing", "/tracks?ids=" + url.QueryEscape("a,spotify:track:"+spotifyOfT22+", nope ,https://open.spotify.com/track/t01?si=1") + "&ids=x2",
+			[]string{"a", "t22", "t01", "x2"}, []string{"nope"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := do(t, h, "GET", tc.target, "")
+			if w.Code != 200 {
+				t.Fatalf("GET %s = %d %s, want 200", tc.target, w.Code, w.Body)
+			}
+			r := decodeTracks(t, w.Body.Bytes())
+			if got := trackIDs(r); !slices.Equal(got, tc.want) || r.Results == nil {
+				t.Errorf("GET %s = %v, want %v", tc.target, got, tc.want)
+			}
+			if !slices.Equal(r.Missing, tc.missing) {
+				t.Errorf("GET %s: missing %v, want %v", tc.target, r.Missing, tc.missing)
+			}
+			if tc.missing == nil && strings.Contains(w.Body.String(), "missing") {
+				t.Errorf("GET %s = %s: missing should be omitted", tc.target, w.Body)
+			}
+			// Each result is exactly what GET /tracks/{id} answers.
+			for i, tr := range r.Results {
+				one := do(t, h, "GET", "/tracks/"+url.PathEscape(tr.TrackID), "")
+				b, _ := json.Marshal(r.Results[i])
+				if strings.TrimSpace(one.Body.String()) != string(b) {
+					t.Errorf("result %d = %s, GET /tracks/%s = %s", i, b, tr.TrackID, one.Body)
+				}
+			}
+			var std map[string]any
+			if err := json.Unmarshal(w.Body.Bytes(), &std); err != nil {
+				t.Errorf("body %s is not JSON: %v", w.Body, err)
+			}
+		})
+	}
+	t.Run("given no model, when GET /tracks?q=, expect tracks all the same", func(t *testing.T) {
+		h := server.New(newEngine(t, noModel), nil)
+		w := do(t, h, "GET", "/tracks?q=slashed", "")
+		if w.Code != 200 || !slices.Equal(trackIDs(decodeTracks(t, w.Body.Bytes())), []string{"a/b c"}) {
+			t.Errorf("GET /tracks?q=slashed = %d %s, want a/b c", w.Code, w.Body)
+		}
+	})
+	many := strings.TrimSuffix(strings.Repeat("a,", 101), ",")
+	bad := []struct{ target, want string }{
+		{"/tracks", "q or ids"},
+		{"/tracks?q=", "q: empty"},
+		{"/tracks?q=%20", "q: empty"},
+		{"/tracks?q=" + url.QueryEscape("!! --"), "no word"},
+		{"/tracks?q=a&k=0", "k: 0 is outside the range 1..100"},
+		{"/tracks?q=a&k=101", "k: 101 is outside the range 1..100"},
+		{"/tracks?q=a&k=ten", "k: \"ten\" is not a whole number"},
+		{"/tracks?q=a&k=1&k=2", "k is given 2 times"},
+		{"/tracks?q=a&ids=b", "not both"},
+		{"/tracks?ids=a&k=3", "k: applies to q"},
+		{"/tracks?ids=", "ids: empty"},
+		{"/tracks?ids=a," + url.QueryEscape("spotify:album:x"), "ids[1]: "},
+		{"/tracks?ids=" + many, "ids: 101 tracks: at most 100"},
+		{"/tracks?query=a", `unknown query parameter "query"`},
+	}
+	for _, tc := range bad {
+		t.Run(fmt.Sprintf("given %s, expect 400 naming %q", tc.target, tc.want), func(t *testing.T) {
+			w := do(t, h, "GET", tc.target, "")
+			if w.Code != 400 {
+				t.Fatalf("GET %s = %d %s, want 400", tc.target, w.Code, w.Body)
+			}
+			checkError(t, w, tc.want)
+		})
+	}
+}
