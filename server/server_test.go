@@ -104,20 +104,25 @@ func trackOf(t *testing.T, id string) *soundalike.Track {
 	return nil
 }
 
-func TestSimilar(t *testing.T) {
-	vector16 := "[0.1,0.7,0.5,0,0.45,0.1,-0.1,1,0.05,0.6,0.5,0.2,0.3,-0.4,0.1,0.9]"
-	eng := newEngine(t, ready)
-	cases := []struct {
-		name   string
-		stage  int                            // how far the engine is built (default ready)
-		hook   func(q soundalike.Query) error // runs before each search
-		method string
-		target string
-		body   string
-		status int
-		errs   []string                                                // for error statuses: words the message must hold
-		check  func(t *testing.T, f *hooked, r server.SimilarResponse) // for 200
-	}{
+// similarCase is one request of TestSimilar and what it must answer.
+type similarCase struct {
+	name   string
+	stage  int                            // how far the engine is built (default ready)
+	hook   func(q soundalike.Query) error // runs before each search
+	method string
+	target string
+	body   string
+	status int
+	errs   []string                                                // for error statuses: words the message must hold
+	check  func(t *testing.T, f *hooked, r server.SimilarResponse) // for 200
+}
+
+// vector16 is a query vector of the test model's dimension.
+const vector16 = "[0.1,0.7,0.5,0,0.45,0.1,-0.1,1,0.05,0.6,0.5,0.2,0.3,-0.4,0.1,0.9]"
+
+// similarGETCases are TestSimilar's GET /similar requests.
+func similarGETCases() []similarCase {
+	return []similarCase{
 		{
 			name:   "given a catalogue track, when GET /similar, expect 20 results without the query track or its duplicate",
 			target: "/similar?track=a", status: 200,
@@ -230,8 +235,12 @@ func TestSimilar(t *testing.T) {
 			hook:   func(soundalike.Query) error { return errors.New("disk on fire at /secret/path") },
 			status: 500, errs: []string{"internal server error"},
 		},
+	}
+}
 
-		// POST /similar
+// similarPOSTCases are TestSimilar's POST /similar requests.
+func similarPOSTCases() []similarCase {
+	return []similarCase{
 		{
 			name:   "given seed tracks, when POST /similar, expect results without the seeds",
 			method: "POST", target: "/similar", body: `{"tracks":["a","t03"],"k":1000}`, status: 200,
@@ -313,6 +322,11 @@ func TestSimilar(t *testing.T) {
 		},
 		{name: "given a body over 1 MiB, when POST /similar, expect 413", method: "POST", target: "/similar", body: `{"tracks":["` + strings.Repeat("a", 1<<20) + `"]}`, status: 413, errs: []string{"1048576"}},
 	}
+}
+
+func TestSimilar(t *testing.T) {
+	eng := newEngine(t, ready)
+	cases := append(similarGETCases(), similarPOSTCases()...)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &hooked{Engine: eng, hook: tc.hook}
