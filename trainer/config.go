@@ -49,7 +49,7 @@ type Config struct {
 	Temperature     float64 // --temperature of the contrastive loss
 	Features        string  // --features: FeaturesAuto, FeaturesAudioExtras or FeaturesSpotify11
 	Seed            uint64  // --seed: all randomness comes from it
-	Patience        int     // --patience: stop after this many epochs without a higher validation precision@EvalK; 0 never stops early
+	Patience        int     // --patience: stop after this many epochs without a lower validation loss; 0 never stops early
 	// Actions are the interactions that count as "these tracks belong
 	// together" (--actions). Skips never do.
 	Actions []string

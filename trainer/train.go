@@ -72,8 +72,8 @@ var ErrTooFewTracks = errors.New("trainer: need at least two tracks")
 // Train fits a model. tracks is the catalogue; interactions say which
 // tracks belong together (by user). Whole users are held out for
 // validation; the epoch with the highest validation precision@EvalK is
-// kept (see better). It stops early after Patience epochs without
-// improvement, and when ctx is
+// kept (see better). It stops early after Patience epochs without a
+// lower validation loss, and when ctx is
 // done (returning ctx's error).
 func Train(ctx context.Context, tracks []soundalike.Track, interactions []soundalike.Interaction, cfg Config) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
@@ -291,7 +291,7 @@ func (r *run) fit(ctx context.Context, nt *net) (*embedder.Model, error) {
 	valQueries := eval.Sample(r.val, cfg.EvalQueries, cfg.Seed)
 	var best *embedder.Model
 	var bestM EpochMetrics
-	since := 0
+	bestLoss, since := math.Inf(1), 0
 	var groups []int
 	if cfg.HardNegatives {
 		groups = userGroups(r.train, eval.GenreSets(r.tracks))
@@ -322,9 +322,15 @@ func (r *run) fit(ctx context.Context, nt *net) (*embedder.Model, error) {
 		r.res.Epochs = append(r.res.Epochs, m)
 		r.report(m)
 		if best == nil || better(&m, &bestM) {
-			bestM, best, r.res.BestEpoch, since = m, model, epoch, 0
+			bestM, best, r.res.BestEpoch = m, model, epoch
+		}
+		// Early stopping follows the loss, which moves smoothly: the
+		// precision on a few hundred queries is noisy, and on some seeds
+		// it climbs again long after a dip.
+		if m.ValLoss < bestLoss || math.IsNaN(m.ValLoss) {
+			bestLoss, since = m.ValLoss, 0
 		} else if since++; cfg.Patience > 0 && since >= cfg.Patience {
-			r.log.Info(fmt.Sprintf("early stop: no better validation precision@%d for %d epochs (--patience); keeping epoch %d", cfg.EvalK, since, r.res.BestEpoch))
+			r.log.Info(fmt.Sprintf("early stop: no lower validation loss for %d epochs (--patience); keeping epoch %d", since, r.res.BestEpoch))
 			break
 		}
 	}

@@ -70,7 +70,7 @@ func runTrain(ctx context.Context, args []string, stdio stdio) error {
 	fs.StringVar(&direct, "direct", strings.Join(cfg.Direct, ","), "metadata tables (artists, album, name) whose rows are also added straight to the embedding, comma-separated; empty for none")
 	fs.IntVar(&cfg.VocabMinCount, "vocab-min-count", cfg.VocabMinCount, "occurrences in the catalogue a token needs for a row of its own")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random `seed`: the same seed, data and flags give the same model")
-	fs.IntVar(&cfg.Patience, "patience", cfg.Patience, "stop after this many epochs without a higher validation precision@20 (0: never)")
+	fs.IntVar(&cfg.Patience, "patience", cfg.Patience, "stop after this many epochs without a lower validation loss (0: never)")
 	fs.StringVar(&actions, "actions", strings.Join(cfg.Actions, ","), "interactions that count as similarity, comma-separated (skips never do)")
 	fs.IntVar(&cfg.MaxPairsPerUser, "max-pairs-per-user", cfg.MaxPairsPerUser, "training pairs sampled per user and epoch")
 	fs.BoolVar(&cfg.HardNegatives, "hard-negatives", cfg.HardNegatives, "build batches from users of one genre, so the negatives are same-genre tracks")
