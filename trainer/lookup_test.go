@@ -170,3 +170,62 @@ func TestTableStepMatchesGorgonia(t *testing.T) {
 	}
 	t.Logf("%d steps, %d table weights moved, largest difference %.2g", steps, moved, worst)
 }
+
+// TestRunWithoutStepLeavesNoTrace: a run without a step (a validation
+// batch) changes nothing the next training step does: the same weights
+// and tables as a net that never saw the validation batch.
+func TestRunWithoutStepLeavesNoTrace(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.DropoutRate = 0
+	const batch, width = 16, 5
+	rng := rand.New(rand.NewPCG(5, 6))
+	ti := tableInput{Slots: 2}
+	ti.Name, ti.Dim, ti.OutDim, ti.Buckets = "artists", 4, cfg.EmbeddingSize, 32
+	ti.W = make([]float32, ti.Rows()*ti.RowWidth())
+	for i := range ti.W {
+		ti.W[i] = float32(rng.NormFloat64() * 0.1)
+	}
+	nets := make([]*net, 2)
+	for i := range nets {
+		nt, err := newNet(batch, width, []tableInput{ti}, cfg.HiddenLayers, cfg.EmbeddingSize, &cfg, nil, rand.New(rand.NewPCG(1, 2)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nt.close()
+		nets[i] = nt
+	}
+	fill := func(nt *net, seed uint64) {
+		r := rand.New(rand.NewPCG(seed, 1))
+		for i := range nt.input() {
+			nt.input()[i] = float32(r.NormFloat64())
+		}
+		for row := range 2 * batch {
+			nt.tables[0].set(row, []int{r.IntN(ti.Rows()), r.IntN(ti.Rows())})
+		}
+		nt.setDropout(false, nil)
+	}
+	fill(nets[0], 1) // the validation batch, seen by net 0 only
+	if _, err := nets[0].run(false); err != nil {
+		t.Fatal(err)
+	}
+	for _, nt := range nets {
+		fill(nt, 2)
+		if _, err := nt.run(true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, b := nets[0].tables[0].w, nets[1].tables[0].w
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("table weight %d: %v after a validation run, %v without", i, a[i], b[i])
+		}
+	}
+	la, lb := nets[0].layers(), nets[1].layers()
+	for l := range la {
+		for i := range la[l].W {
+			if la[l].W[i] != lb[l].W[i] {
+				t.Fatalf("layer %d weight %d: %v after a validation run, %v without", l, i, la[l].W[i], lb[l].W[i])
+			}
+		}
+	}
+}

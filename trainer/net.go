@@ -324,7 +324,10 @@ func (n *net) setNegatives(batch []pair, sig []uint64) {
 }
 
 // run runs the graph once and returns the loss; with step it also applies
-// one Adam update to the layers and the tables.
+// one Adam update to the layers and the tables. Without step it leaves no
+// trace: gorgonia adds each run's gradients to the previous ones, so a
+// validation batch's gradients would otherwise be applied with the next
+// training step, training on the held-out users.
 func (n *net) run(step bool) (float32, error) {
 	defer n.vm.Reset()
 	for _, lk := range n.tables {
@@ -335,9 +338,12 @@ func (n *net) run(step bool) (float32, error) {
 	}
 	l := n.loss.Value().Data().(float32)
 	if step {
+		// The solver clears the gradients it applies.
 		if err := n.solver.Step(n.grads); err != nil {
 			return 0, err
 		}
+	} else if err := n.clearGrads(); err != nil {
+		return 0, err
 	}
 	for _, lk := range n.tables {
 		if err := lk.backward(step); err != nil {
@@ -345,6 +351,22 @@ func (n *net) run(step bool) (float32, error) {
 		}
 	}
 	return l, nil
+}
+
+// clearGrads zeroes the layers' gradients.
+func (n *net) clearGrads() error {
+	for _, w := range n.learn {
+		g, err := w.Grad()
+		if err != nil {
+			return fmt.Errorf("%s: gradient: %w", w.Name(), err)
+		}
+		t, ok := g.(tensor.Tensor)
+		if !ok {
+			return fmt.Errorf("%s: gradient of type %T", w.Name(), g)
+		}
+		t.Zero()
+	}
+	return nil
 }
 
 // layers copies the current weights out as embedder layers.
