@@ -27,12 +27,18 @@ func (m *Model) scratch(rows int) *scratch {
 // then each table's mean row over the track's present tokens.
 // It panics if len(raw) != len(m.Inputs()).
 func (m *Model) Prepare(raw, dst []float32) []float32 {
+	dst = m.prepareNumeric(raw, dst)
+	for ti := range m.tables {
+		dst = m.appendTableMean(ti, raw, dst)
+	}
+	return dst
+}
+
+// prepareNumeric appends to dst[:0] the standardised numeric columns.
+func (m *Model) prepareNumeric(raw, dst []float32) []float32 {
 	dst = Encode(m.inputs, raw, dst)
 	for j := range dst {
 		dst[j] = (dst[j] - m.mean[j]) / m.std[j]
-	}
-	for ti := range m.tables {
-		dst = m.appendTableMean(ti, raw, dst)
 	}
 	return dst
 }
@@ -42,15 +48,16 @@ func (m *Model) Prepare(raw, dst []float32) []float32 {
 func (m *Model) appendTableMean(ti int, raw, dst []float32) []float32 {
 	at := len(dst)
 	dst = append(dst, make([]float32, m.tables[ti].Dim)...)
-	m.addTableMean(ti, raw, 0, dst[at:])
+	t := &m.tables[ti]
+	m.addTableMean(ti, raw, t.W, t.RowWidth(), 0, dst[at:])
 	return dst
 }
 
-// addTableMean adds to out the columns lo..lo+len(out) of table ti's mean
-// row over the present tokens of raw.
-func (m *Model) addTableMean(ti int, raw []float32, lo int, out []float32) {
+// addTableMean adds to out the columns lo..lo+len(out) of the mean over
+// the present tokens of raw of table ti's rows in w (rows of rw: the
+// table's own, or its folded rows).
+func (m *Model) addTableMean(ti int, raw, w []float32, rw, lo int, out []float32) {
 	t := &m.tables[ti]
-	rw := t.RowWidth()
 	var rows [64]int
 	n := 0
 	for _, i := range m.slots[ti] {
@@ -67,19 +74,14 @@ func (m *Model) addTableMean(ti int, raw []float32, lo int, out []float32) {
 	if n == 0 {
 		return
 	}
-	if n == 1 {
-		row := t.W[rows[0]*rw+lo:][:len(out)]
-		for j, w := range row {
-			out[j] += w
-		}
-		return
+	// Saxpy (SIMD on amd64): out += alpha·row, as the scalar loop would.
+	alpha := float32(1)
+	if n > 1 {
+		alpha = 1 / float32(n)
 	}
-	inv := 1 / float32(n)
+	k := len(out)
 	for _, r := range rows[:n] {
-		row := t.W[r*rw+lo:][:len(out)]
-		for j, w := range row {
-			out[j] += w * inv
-		}
+		blas32.Implementation().Saxpy(k, alpha, w[r*rw+lo:][:k], 1, out, 1)
 	}
 }
 
@@ -168,12 +170,14 @@ func grow(dst []float32, n int) []float32 {
 	return dst[:n]
 }
 
-// forward embeds rows tracks (rows ≤ blockRows) from raw into out.
+// forward embeds rows tracks (rows ≤ blockRows) from raw into out. The
+// first layer multiplies only the numeric columns; each table adds the
+// mean of its tokens' folded rows.
 func (m *Model) forward(raw []float32, rows int, out []float32, s *scratch) {
-	ni, w := len(m.inputs), m.width
+	ni, w := len(m.inputs), m.numW
 	x := s.a[:rows*w]
 	for r := 0; r < rows; r++ {
-		m.Prepare(raw[r*ni:(r+1)*ni], x[r*w:r*w:(r+1)*w])
+		m.prepareNumeric(raw[r*ni:(r+1)*ni], x[r*w:r*w:(r+1)*w])
 	}
 	// Layers alternate between the two scratch buffers; the last one
 	// writes straight into out.
@@ -187,14 +191,18 @@ func (m *Model) forward(raw []float32, rows int, out []float32, s *scratch) {
 		} else {
 			y = spare[:rows*l.Out]
 		}
-		dense(cur[:rows*l.In], y, l, rows)
+		if li == 0 {
+			m.first(cur, raw, y, rows)
+		} else {
+			dense(cur[:rows*l.In], y, l, rows)
+		}
 		spare, cur = cur[:cap(cur)], y
 	}
 	dim := m.Dim()
 	for ti := range m.tables {
 		if t := &m.tables[ti]; t.OutDim > 0 {
 			for r := 0; r < rows; r++ {
-				m.addTableMean(ti, raw[r*ni:(r+1)*ni], t.Dim, out[r*dim:(r+1)*dim])
+				m.addTableMean(ti, raw[r*ni:(r+1)*ni], t.W, t.RowWidth(), t.Dim, out[r*dim:(r+1)*dim])
 			}
 		}
 	}
@@ -208,6 +216,32 @@ func (m *Model) forward(raw []float32, rows int, out []float32, s *scratch) {
 		for j := range v {
 			v[j] *= inv
 		}
+	}
+}
+
+// first computes the first layer into y from the numeric columns x and
+// the tables' folded rows of each track's tokens in raw.
+func (m *Model) first(x, raw, y []float32, rows int) {
+	l := &m.layers[0]
+	if len(m.tables) == 0 {
+		dense(x[:rows*l.In], y, l, rows)
+		return
+	}
+	ni, out := len(m.inputs), l.Out
+	y = y[:rows*out]
+	for r := 0; r < rows; r++ {
+		copy(y[r*out:(r+1)*out], l.B)
+	}
+	if w := m.numW; w > 0 {
+		blas32.Implementation().Sgemm(blas.NoTrans, blas.NoTrans, rows, out, w, 1, x[:rows*w], w, l.W[:w*out], out, 1, y, out)
+	}
+	for ti := range m.tables {
+		for r := 0; r < rows; r++ {
+			m.addTableMean(ti, raw[r*ni:(r+1)*ni], m.folded[ti], out, 0, y[r*out:(r+1)*out])
+		}
+	}
+	if l.Activation == ReLU {
+		relu(y)
 	}
 }
 
@@ -232,10 +266,14 @@ func dense(x, y []float32, l *Layer, rows int) {
 	}
 	blas32.Implementation().Sgemm(blas.NoTrans, blas.NoTrans, rows, out, in, 1, x[:rows*in], in, l.W, out, 1, y, out)
 	if l.Activation == ReLU {
-		for j, v := range y {
-			if v < 0 {
-				y[j] = 0
-			}
+		relu(y)
+	}
+}
+
+func relu(y []float32) {
+	for j, v := range y {
+		if v < 0 {
+			y[j] = 0
 		}
 	}
 }

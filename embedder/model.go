@@ -3,6 +3,8 @@ package embedder
 import (
 	"errors"
 	"fmt"
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
 	"math"
 	"slices"
 	"sync"
@@ -138,6 +140,11 @@ type Model struct {
 	std    []float32
 	tables []Table
 	slots  [][]int // per table, the indices of the inputs that read it
+	// folded holds, per table, each row's first-layer columns times the
+	// first layer's weights for them (Rows × layers[0].Out): the first
+	// layer is linear in a mean row, so a track adds the mean of its
+	// tokens' folded rows instead of multiplying its mean row by W.
+	folded [][]float32
 	layers []Layer
 	config []byte
 	numW   int // encoded columns of the numeric inputs (standardised)
@@ -198,11 +205,26 @@ func Build(p Parts) (*Model, error) {
 			return nil, fmt.Errorf("embedder: table %s adds %d columns to an output of %d", t.Name, t.OutDim, m.Dim())
 		}
 	}
+	m.fold()
 	if len(p.Config) > maxConfig {
 		return nil, fmt.Errorf("embedder: config is %d bytes, more than %d", len(p.Config), maxConfig)
 	}
 	m.config = slices.Clone(p.Config)
 	return m, nil
+}
+
+// fold computes folded from the tables and the first layer.
+func (m *Model) fold() {
+	l := &m.layers[0]
+	at := m.numW
+	m.folded = make([][]float32, len(m.tables))
+	for ti := range m.tables {
+		t := &m.tables[ti]
+		f := make([]float32, t.Rows()*l.Out)
+		blas32.Implementation().Sgemm(blas.NoTrans, blas.NoTrans, t.Rows(), l.Out, t.Dim, 1, t.W, t.RowWidth(), l.W[at*l.Out:], l.Out, 0, f, l.Out)
+		m.folded[ti] = f
+		at += t.Dim
+	}
 }
 
 func buildInputs(inputs []Input, tables []Table) (*Model, error) {

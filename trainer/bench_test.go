@@ -114,8 +114,8 @@ func reportRates(b *testing.B, batch int, cpu time.Duration) {
 }
 
 // BenchmarkTrainStepTables is BenchmarkTrainStepGorgonia with the default
-// auto tables of the dev file: artists (3,474 + 4,096 rows, 16 + 64
-// columns, 2 slots) and album (3,215 + 4,096 rows, 16 columns).
+// auto tables of the dev file: artists (3,474 + 4,096 rows, 8 + 64
+// columns, 2 slots) and album (3,215 + 4,096 rows, 8 columns).
 var benchBuckets = DefaultConfig().TokenBuckets
 
 func BenchmarkTrainStepTables(b *testing.B) {

@@ -103,7 +103,7 @@ func DefaultConfig() Config {
 		Patience:        10,
 		Actions:         soundalike.DefaultSimilarityActions(),
 		MaxPairsPerUser: 64,
-		TokenDim:        16,
+		TokenDim:        8,
 		TokenBuckets:    1 << 12,
 		VocabMinCount:   2,
 		TableRateScale:  10,

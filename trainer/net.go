@@ -33,162 +33,90 @@ type net struct {
 	emb    *G.Node
 	embVal G.Value // emb as computed, copied by a read op (later ops may reuse emb's memory)
 	loss   *G.Node
-	learn  G.Nodes
+	learn  G.Nodes // the layers' weights and biases, which the solver updates
 	vm     G.VM
 	solver *G.AdamSolver
 	grads  []G.ValueGrad
-	// tableSolver updates the embedding tables at a higher rate: a row
-	// gets a gradient only in the batches its token appears in.
-	tableSolver *G.AdamSolver
-	tableGrads  []G.ValueGrad
-	lossVal     float32
 }
 
 // maskedLogit is added to the logit of an in-batch "negative" that is the
 // same song as the positive.
 const maskedLogit = -1e4
 
-// lookup is one embedding table in the graph: the mean of the rows of a
-// track's present tokens. Slot s of row r is at s·rows + r of idx and wt;
-// an absent slot points at row 0 with weight 0.
-type lookup struct {
-	slots int
-	table *G.Node
-	idx   *tensor.Dense // int, slots·rows
-	wt    *tensor.Dense // float32, (slots·rows, dim): 1/present or 0
-	spec  embedder.Table
-}
-
-// newLookup adds table t (its W the initial weights) to g for rows rows and
-// slots token slots, and returns the (rows, t.RowWidth()) node of mean
-// rows.
-func newLookup(g *G.ExprGraph, t embedder.Table, slots, rows int) (*lookup, *G.Node, error) {
-	lk := &lookup{slots: slots, spec: t}
-	rw := t.RowWidth()
-	tv := tensor.New(tensor.WithShape(t.Rows(), rw), tensor.Of(tensor.Float32), tensor.WithBacking(append([]float32(nil), t.W...)))
-	lk.table = G.NewMatrix(g, G.Float32, G.WithShape(t.Rows(), rw), G.WithName("table_"+t.Name), G.WithValue(tv))
-	lk.idx = tensor.New(tensor.WithShape(slots*rows), tensor.Of(tensor.Int))
-	idx := G.NewVector(g, tensor.Int, G.WithShape(slots*rows), G.WithName("idx_"+t.Name), G.WithValue(lk.idx))
-	lk.wt = tensor.New(tensor.WithShape(slots*rows, rw), tensor.Of(tensor.Float32))
-	wt := G.NewMatrix(g, G.Float32, G.WithShape(slots*rows, rw), G.WithName("wt_"+t.Name), G.WithValue(lk.wt))
-	e, err := G.ByIndices(lk.table, idx, 0)
-	if err != nil {
-		return nil, nil, err
-	}
-	if e, err = G.HadamardProd(e, wt); err != nil {
-		return nil, nil, err
-	}
-	if e, err = G.Reshape(e, tensor.Shape{slots, rows * rw}); err != nil {
-		return nil, nil, err
-	}
-	if e, err = G.Sum(e, 0); err != nil {
-		return nil, nil, err
-	}
-	if e, err = G.Reshape(e, tensor.Shape{rows, rw}); err != nil {
-		return nil, nil, err
-	}
-	return lk, e, nil
-}
-
-// set fills graph row r from a track's token rows (−1 = absent slot).
-func (lk *lookup) set(r int, rows []int) {
-	n := lk.idx.Shape()[0] / lk.slots
-	idx := lk.idx.Data().([]int)
-	wt := lk.wt.Data().([]float32)
-	present := 0
-	for _, row := range rows {
-		if row >= 0 {
-			present++
-		}
-	}
-	d := lk.spec.RowWidth()
-	for s, row := range rows {
-		k := s*n + r
-		w := float32(0)
-		if row >= 0 {
-			idx[k], w = row, 1/float32(present)
-		} else {
-			idx[k] = 0
-		}
-		for j := range d {
-			wt[k*d+j] = w
-		}
-	}
-}
-
-// weights returns a copy of the table with its current weights.
-func (lk *lookup) weights() embedder.Table {
-	t := lk.spec
-	t.W = append([]float32(nil), lk.table.Value().Data().([]float32)...)
-	return t
-}
-
-// tableInput is an embedding table and the number of token slots a track
-// has for it.
-type tableInput struct {
-	embedder.Table
-	Slots int
-}
-
 // newNet builds the graph: x holds the width numeric columns, each table
 // adds its mean-row columns after them. layers, when not nil, sets the
 // initial weights (a model's, for the parity test); otherwise they are
 // Glorot-uniform from rng and the biases zero. Tables start from their W.
 func newNet(batch, width int, tables []tableInput, hidden []int, dim int, cfg *Config, layers []embedder.Layer, rng *rand.Rand) (*net, error) {
-	n := &net{batch: batch, width: width, hidden: hidden, dim: dim, dropout: float32(cfg.DropoutRate)}
-	n.g = G.NewGraph()
-	h, in, direct, err := n.buildInputs(tables)
-	if err != nil {
+	n := newNetInput(batch, width, hidden, dim, cfg)
+	rows := 2 * batch
+	means := make(G.Nodes, len(tables))
+	for i, t := range tables {
+		lk := newLookup(n.g, t, rows, cfg.LearningRate*cfg.TableRateScale)
+		n.tables = append(n.tables, lk)
+		means[i] = lk.mean
+	}
+	if err := n.build(tables, means, means, cfg, layers, rng); err != nil {
 		return nil, err
-	}
-	if h, err = n.buildMLP(h, in, layers, rng); err != nil {
-		return nil, err
-	}
-	for _, d := range direct {
-		if h, err = G.Add(h, d); err != nil {
-			return nil, err
-		}
-	}
-	if n.emb, err = l2Normalise(h); err != nil {
-		return nil, err
-	}
-	G.Read(n.emb, &n.embVal)
-	if err := n.buildLoss(cfg); err != nil {
-		return nil, err
-	}
-	if _, err := G.Grad(n.loss, n.learn...); err != nil {
-		return nil, fmt.Errorf("gradient: %w", err)
-	}
-	n.vm = G.NewTapeMachine(n.g, G.BindDualValues(n.learn...))
-	n.solver = G.NewAdamSolver(G.WithLearnRate(cfg.LearningRate))
-	nt := len(n.tables)
-	n.grads = G.NodesToValueGrads(n.learn[nt:])
-	if nt > 0 {
-		n.tableSolver = G.NewAdamSolver(G.WithLearnRate(cfg.LearningRate * cfg.TableRateScale))
-		n.tableGrads = G.NodesToValueGrads(n.learn[:nt])
 	}
 	return n, nil
 }
 
-// buildInputs adds x and the tables' lookups, and returns the first
-// layer's input node and its width, and the tables' direct output columns
-// (to add to the last layer's output).
-func (n *net) buildInputs(tables []tableInput) (*G.Node, int, G.Nodes, error) {
-	rows := 2 * n.batch
+// newNetInput starts the graph with its numeric input x.
+func newNetInput(batch, width int, hidden []int, dim int, cfg *Config) *net {
+	n := &net{batch: batch, width: width, hidden: hidden, dim: dim, dropout: float32(cfg.DropoutRate)}
+	n.g = G.NewGraph()
+	rows := 2 * batch
 	n.xv = tensor.New(tensor.WithShape(rows, n.width), tensor.Of(tensor.Float32))
 	n.x = G.NewMatrix(n.g, G.Float32, G.WithShape(rows, n.width), G.WithName("x"), G.WithValue(n.xv))
+	return n
+}
+
+// build adds the rest of the graph on x and the tables' mean rows (means,
+// one node of (rows, RowWidth) per table): the MLP, the direct columns,
+// the normalisation, the loss and its gradients with respect to the
+// layers and to wrt, and the layers' solver.
+func (n *net) build(tables []tableInput, means, wrt G.Nodes, cfg *Config, layers []embedder.Layer, rng *rand.Rand) error {
+	h, in, direct, err := n.joinInputs(tables, means)
+	if err != nil {
+		return err
+	}
+	if h, err = n.buildMLP(h, in, layers, rng); err != nil {
+		return err
+	}
+	for _, d := range direct {
+		if h, err = G.Add(h, d); err != nil {
+			return err
+		}
+	}
+	if n.emb, err = l2Normalise(h); err != nil {
+		return err
+	}
+	G.Read(n.emb, &n.embVal)
+	if err := n.buildLoss(cfg); err != nil {
+		return err
+	}
+	all := append(append(G.Nodes{}, n.learn...), wrt...)
+	if _, err := G.Grad(n.loss, all...); err != nil {
+		return fmt.Errorf("gradient: %w", err)
+	}
+	n.vm = G.NewTapeMachine(n.g, G.BindDualValues(all...))
+	n.solver = G.NewAdamSolver(G.WithLearnRate(cfg.LearningRate))
+	n.grads = G.NodesToValueGrads(n.learn)
+	return nil
+}
+
+// joinInputs concatenates x with the tables' first-layer columns, and
+// returns the first layer's input node and its width, and the tables'
+// direct output columns (to add to the last layer's output).
+func (n *net) joinInputs(tables []tableInput, means G.Nodes) (*G.Node, int, G.Nodes, error) {
 	if len(tables) == 0 {
 		return n.x, n.width, nil, nil
 	}
 	cols, in := G.Nodes{n.x}, n.width
 	var direct G.Nodes
-	for _, t := range tables {
-		lk, e, err := newLookup(n.g, t.Table, t.Slots, rows)
-		if err != nil {
-			return nil, 0, nil, fmt.Errorf("table %s: %w", t.Name, err)
-		}
-		n.tables = append(n.tables, lk)
-		n.learn = append(n.learn, lk.table)
+	for i, t := range tables {
+		e := means[i]
 		in += t.Dim
 		if t.OutDim == 0 {
 			cols = append(cols, e)
@@ -196,11 +124,11 @@ func (n *net) buildInputs(tables []tableInput) (*G.Node, int, G.Nodes, error) {
 		}
 		first, err := G.Slice(e, nil, G.S(0, t.Dim))
 		if err != nil {
-			return nil, 0, nil, err
+			return nil, 0, nil, fmt.Errorf("table %s: %w", t.Name, err)
 		}
 		out, err := G.Slice(e, nil, G.S(t.Dim, t.RowWidth()))
 		if err != nil {
-			return nil, 0, nil, err
+			return nil, 0, nil, fmt.Errorf("table %s: %w", t.Name, err)
 		}
 		cols, direct = append(cols, first), append(direct, out)
 	}
@@ -396,24 +324,49 @@ func (n *net) setNegatives(batch []pair, sig []uint64) {
 }
 
 // run runs the graph once and returns the loss; with step it also applies
-// one Adam update.
+// one Adam update to the layers and the tables. Without step it leaves no
+// trace: gorgonia adds each run's gradients to the previous ones, so a
+// validation batch's gradients would otherwise be applied with the next
+// training step, training on the held-out users.
 func (n *net) run(step bool) (float32, error) {
 	defer n.vm.Reset()
+	for _, lk := range n.tables {
+		lk.gather()
+	}
 	if err := n.vm.RunAll(); err != nil {
 		return 0, err
 	}
 	l := n.loss.Value().Data().(float32)
 	if step {
+		// The solver clears the gradients it applies.
 		if err := n.solver.Step(n.grads); err != nil {
 			return 0, err
 		}
-		if n.tableSolver != nil {
-			if err := n.tableSolver.Step(n.tableGrads); err != nil {
-				return 0, err
-			}
+	} else if err := n.clearGrads(); err != nil {
+		return 0, err
+	}
+	for _, lk := range n.tables {
+		if err := lk.backward(step); err != nil {
+			return 0, err
 		}
 	}
 	return l, nil
+}
+
+// clearGrads zeroes the layers' gradients.
+func (n *net) clearGrads() error {
+	for _, w := range n.learn {
+		g, err := w.Grad()
+		if err != nil {
+			return fmt.Errorf("%s: gradient: %w", w.Name(), err)
+		}
+		t, ok := g.(tensor.Tensor)
+		if !ok {
+			return fmt.Errorf("%s: gradient of type %T", w.Name(), g)
+		}
+		t.Zero()
+	}
+	return nil
 }
 
 // layers copies the current weights out as embedder layers.

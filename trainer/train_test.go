@@ -190,6 +190,35 @@ func TestTrainReproducible(t *testing.T) {
 	}
 }
 
+// TestKeepsBestPrecision: the kept epoch is the one with the highest
+// validation precision (the lowest validation loss among ties), on a run
+// where the lowest validation loss is at another epoch.
+func TestKeepsBestPrecision(t *testing.T) {
+	tracks, ins := loadSample(t)
+	cfg := smallConfig()
+	cfg.Epochs = 12
+	cfg.Patience = 0
+	cfg.LearningRate = 0.01 // the precision peaks, then falls while the loss keeps falling
+	res, err := Train(t.Context(), tracks, ins, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := res.Epochs[res.BestEpoch-1]
+	lowest := kept
+	for _, e := range res.Epochs {
+		if e.ValPrecision > kept.ValPrecision || e.ValPrecision == kept.ValPrecision && e.ValLoss < kept.ValLoss {
+			t.Fatalf("kept epoch %d (precision %v, loss %v), but epoch %d has precision %v, loss %v", res.BestEpoch, kept.ValPrecision, kept.ValLoss, e.Epoch, e.ValPrecision, e.ValLoss)
+		}
+		if e.ValLoss < lowest.ValLoss {
+			lowest = e
+		}
+	}
+	if lowest.Epoch == kept.Epoch {
+		t.Fatalf("the lowest validation loss is at the kept epoch %d: the run does not tell the two selections apart", kept.Epoch)
+	}
+	t.Logf("kept epoch %d (precision %.4f); lowest loss at epoch %d (precision %.4f)", kept.Epoch, kept.ValPrecision, lowest.Epoch, lowest.ValPrecision)
+}
+
 // TestCollapseGuard: a tiny run of the original cosine loss collapses the
 // embeddings, and the guard says so in plain words naming --loss
 // contrastive; the contrastive loss on the same data does not.
