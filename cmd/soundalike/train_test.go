@@ -45,9 +45,20 @@ func importFile(t *testing.T, file string) string {
 
 const smallTrain = "--epochs=3 --batch-size=16 --hidden-layers=32,16 --embedding-size=8 --validation-split=0.25"
 
+// TestTrainEvalRuns: train writes its model, run log and plot; eval
+// repeats the run's figures; a second version can be kept aside, listed and
+// promoted.
 func TestTrainEvalRuns(t *testing.T) {
 	db := importFile(t, "../../trainer/testdata/tracks.csv")
 	dir := t.TempDir()
+	sum := checkTrain(t, db, dir)
+	checkEval(t, db, sum)
+	checkModels(t, db, dir)
+}
+
+// checkTrain runs train with --json and checks its outputs and files.
+func checkTrain(t *testing.T, db, dir string) trainJSON {
+	t.Helper()
 	modelFile := filepath.Join(dir, "model.bin")
 	args := append([]string{"train", "--db", db, "--out", modelFile, "--runs", dir, "--json"}, strings.Fields(smallTrain)...)
 	stdout, stderr, err := runCmd(t.Context(), args...)
@@ -86,9 +97,14 @@ func TestTrainEvalRuns(t *testing.T) {
 	if fi, err := os.Stat(sum.Files["plot"]); err != nil || fi.Size() < 1000 {
 		t.Fatalf("run plot %s: %v", sum.Files["plot"], err)
 	}
+	return sum
+}
 
+// checkEval runs eval and checks it gives the training run's figures.
+func checkEval(t *testing.T, db string, sum trainJSON) {
+	t.Helper()
 	// eval on the model's validation users prints exactly the shape.
-	stdout, stderr, err = runCmd(t.Context(), "eval", "--db", db, "--json")
+	stdout, stderr, err := runCmd(t.Context(), "eval", "--db", db, "--json")
 	if err != nil {
 		t.Fatalf("eval: %v\n%s", err, stderr)
 	}
@@ -115,9 +131,14 @@ func TestTrainEvalRuns(t *testing.T) {
 	if err != nil || !strings.Contains(stdout, "raw_features") || !strings.Contains(stdout, "k=5") {
 		t.Fatalf("eval --holdout: %v\n%s\n%s", err, stdout, stderr)
 	}
+}
 
+// checkModels trains a second version under --promote never, then lists,
+// promotes and rolls back with models and runs.
+func checkModels(t *testing.T, db, dir string) {
+	t.Helper()
 	// A second run under --promote never is stored but v1 stays current.
-	stdout, stderr, err = runCmd(t.Context(), append([]string{"train", "--db", db, "--runs", dir, "--loss", "cosine", "--seed", "2", "--promote", "never"}, strings.Fields(smallTrain)...)...)
+	stdout, stderr, err := runCmd(t.Context(), append([]string{"train", "--db", db, "--runs", dir, "--loss", "cosine", "--seed", "2", "--promote", "never"}, strings.Fields(smallTrain)...)...)
 	if err != nil || !strings.Contains(stdout, "v1 stays the current model: --promote never") {
 		t.Fatalf("second train: %v\n%s\n%s", err, stdout, stderr)
 	}
