@@ -15,7 +15,7 @@ import (
 func csvRowsOf(t *testing.T, data []byte, plain bool) []string {
 	t.Helper()
 	br := bufio.NewReaderSize(bytes.NewReader(data), 4096)
-	rr, _, err := newCSVRows("f.csv", br, &MapperOptions{})
+	rr, _, err := newCSVRows("f.csv", br, nil, &MapperOptions{})
 	if err != nil {
 		return []string{"open: " + err.Error()}
 	}

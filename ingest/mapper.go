@@ -213,7 +213,11 @@ func (m *Mapper) columnsError(what, accepted string) error {
 		more = fmt.Sprintf(" … (%d more)", len(found)-40)
 		found = found[:40]
 	}
-	list := strings.Join(found, ", ")
+	clipped := make([]string, len(found))
+	for i, c := range found {
+		clipped[i] = clip(c) // a header is quoted, never echoed whole
+	}
+	list := strings.Join(clipped, ", ")
 	if len(found) == 0 {
 		list = "(none)"
 	}

@@ -25,6 +25,7 @@ type importFlags struct {
 	noInteractions bool
 	asJSON         bool
 	bufferMiB      int
+	maxLineBytes   int
 	// bufferFlag is the flag that set bufferMiB: --buffer-mib, or its
 	// deprecated alias --memory.
 	bufferFlag string
@@ -57,7 +58,7 @@ func (f *importFlags) addBufferFlags(fs *flag.FlagSet, stderr io.Writer) {
 }
 
 // importUsage is import's help text, before its flags.
-const importUsage = `Usage: soundalike import [--db PATH] [--strict] [--no-interactions] [--json] [--buffer-mib MiB] FILE...
+const importUsage = `Usage: soundalike import [--db PATH] [--strict] [--no-interactions] [--json] [--buffer-mib MiB] [--max-line-bytes N] FILE...
        soundalike import [--db PATH] [--strict] [--no-interactions] [--json] [--buffer-mib MiB] --postgres [URL]
                          [--tracks-query SQL] [--interactions-query SQL] [--actions LIST]
 
@@ -70,7 +71,8 @@ interactions to tracks already imported (earlier files of the same command
 count). Rejected rows are listed with file, line and reason; the exit code
 is then 1. The import is all or nothing; one whose writes outgrow the write
 buffer (--buffer-mib) stages them in the database file as it goes, which
-keeps its memory flat.
+keeps its memory flat. A line longer than --max-line-bytes (1 MiB) stops
+the import: it is almost always a damaged or wrong file.
 
 With --postgres, reads the app's PostgreSQL database instead (URL, or
 $DATABASE_URL when none is given): "Track" joined with "TrackFeatures", then
@@ -86,6 +88,7 @@ func runImport(ctx context.Context, args []string, stdio stdio) error {
 	fs.BoolVar(&f.noInteractions, "no-interactions", false, "import tracks only, ignoring user columns")
 	fs.BoolVar(&f.asJSON, "json", false, "print the summary as JSON")
 	f.addBufferFlags(fs, stdio.err)
+	fs.IntVar(&f.maxLineBytes, "max-line-bytes", ingest.DefaultMaxLineBytes, "longest line (or CSV record) a file may have, in bytes; a longer one stops the import")
 	pg := addPostgresFlags(fs) // import_postgres.go
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), importUsage)
@@ -96,6 +99,9 @@ func runImport(ctx context.Context, args []string, stdio stdio) error {
 	}
 	if f.bufferMiB < 1 {
 		return usagef("import: %s %d: want at least 1 (MiB)", f.bufferFlag, f.bufferMiB)
+	}
+	if f.maxLineBytes < 1 {
+		return usagef("import: --max-line-bytes %d: want at least 1 (bytes)", f.maxLineBytes)
 	}
 	if pg.given() {
 		return runImportPostgres(ctx, pg, fs, f.db, f.engineOptions(), f.strict, f.noInteractions, stdio, func(sum ingest.Summary, rolledBack bool) error {
@@ -116,7 +122,7 @@ func runImport(ctx context.Context, args []string, stdio stdio) error {
 func importFiles(ctx context.Context, f *importFlags, names []string, stdio stdio) error {
 	// Open every file first: one whose columns cannot make tracks is
 	// refused before anything is written.
-	srcs, err := openSources(names, stdio.in)
+	srcs, err := openSources(names, stdio.in, &ingest.FileOptions{MaxLineBytes: f.maxLineBytes})
 	defer func() {
 		for _, s := range srcs {
 			s.Close()
@@ -171,7 +177,7 @@ func importFiles(ctx context.Context, f *importFlags, names []string, stdio stdi
 
 // openSources opens each named file ("-" is in), closing what it opened
 // when one fails.
-func openSources(names []string, in io.Reader) ([]*ingest.FileSource, error) {
+func openSources(names []string, in io.Reader, opts *ingest.FileOptions) ([]*ingest.FileSource, error) {
 	stdin := 0
 	for _, name := range names {
 		if name == "-" {
@@ -188,9 +194,9 @@ func openSources(names []string, in io.Reader) ([]*ingest.FileSource, error) {
 			err error
 		)
 		if name == "-" {
-			src, err = ingest.NewReader("stdin", in)
+			src, err = ingest.NewFileReader("stdin", in, opts)
 		} else {
-			src, err = ingest.Open(name)
+			src, err = ingest.OpenFile(name, opts)
 		}
 		if err != nil {
 			return srcs, err

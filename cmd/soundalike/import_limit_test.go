@@ -1,0 +1,47 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestImportMaxLineBytes: a line over the limit stops the import, names
+// file, line, limit and flag, and quotes the line clipped; the flag
+// raises the limit.
+func TestImportMaxLineBytes(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "s.db")
+	sample, err := os.ReadFile(testdata + "spotify_sample.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitN(string(sample), "\n", 3)
+	// A 2 MiB track name on line 2.
+	cols := strings.Split(lines[1], ",")
+	cols[1] = strings.Repeat("n", 2<<20)
+	file := filepath.Join(dir, "long.csv")
+	if err := os.WriteFile(file, []byte(lines[0]+"\n"+strings.Join(cols, ",")+"\n"+lines[2]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := cli(t, "", "import", "--db", db, file)
+	if code == 0 {
+		t.Fatalf("import of a 2 MiB line: exit 0, want a failure")
+	}
+	for _, want := range []string{"long.csv:2:", "1 MiB", "--max-line-bytes", "nothing was written"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr does not say %q: %.300s", want, errOut)
+		}
+	}
+	if len(errOut) > 1000 {
+		t.Errorf("stderr is %d bytes: the line is echoed", len(errOut))
+	}
+	out, errOut, code := cli(t, "", "import", "--db", db, "--max-line-bytes", "4194304", file)
+	if code != 0 && !strings.Contains(out, "added") {
+		t.Fatalf("import --max-line-bytes 4 MiB: exit %d: %.300s", code, errOut)
+	}
+	if got := info(t, db); got.Tracks == 0 {
+		t.Errorf("after a raised limit: %d tracks, want the file's", got.Tracks)
+	}
+}
