@@ -166,13 +166,14 @@ func newSource(name string, r io.Reader, size int64, opts *FileOptions, mo *Mapp
 
 // detect recognises the format from the first bytes, falling back on the
 // name's extension. crOnly reports lines ended by a lone \r (classic Mac
-// OS): the first 64 KiB hold a \r and no \n.
+// OS): the first line ends with a \r that no \n follows.
 func detect(name string, br *bufio.Reader) (f Format, crOnly bool, err error) {
 	head, err := br.Peek(64 << 10)
 	if len(head) == 0 && err != nil && err != io.EOF {
 		return 0, false, readError(name, 0, err)
 	}
-	crOnly = bytes.IndexByte(head, '\n') < 0 && bytes.IndexByte(head, '\r') >= 0
+	cr, lf := bytes.IndexByte(head, '\r'), bytes.IndexByte(head, '\n')
+	crOnly = cr >= 0 && (lf < 0 || cr < lf) && (cr+1 == len(head) || head[cr+1] != '\n')
 	f, err = detectFormat(name, head, crOnly)
 	return f, crOnly, err
 }

@@ -6,9 +6,12 @@ package ingest
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 
@@ -85,6 +88,13 @@ type Summary struct {
 	InteractionsAdded int        `json:"interactions_added"`
 	Rejected          int        `json:"rejected"`
 	Errors            []RowError `json:"errors"` // the first MaxErrors
+	// RepeatedIDs counts rows whose track id an earlier row of the same
+	// source has, with other values: the last row's values are stored.
+	RepeatedIDs int `json:"repeated_ids"`
+	// Warnings are what was read but may not be what was meant: a source
+	// without rows, repeated column names, repeated track ids (one
+	// warning per source, with counts). --strict refuses them.
+	Warnings []RowError `json:"warnings"`
 }
 
 // MaxErrors is how many row errors a Summary keeps.
@@ -140,6 +150,8 @@ func (s *Summary) Add(o Summary) {
 	s.TracksUpdated += o.TracksUpdated
 	s.InteractionsAdded += o.InteractionsAdded
 	s.Rejected += o.Rejected
+	s.RepeatedIDs += o.RepeatedIDs
+	s.Warnings = append(s.Warnings, o.Warnings...)
 	for _, e := range o.Errors {
 		if len(s.Errors) >= MaxErrors {
 			break
@@ -148,6 +160,9 @@ func (s *Summary) Add(o Summary) {
 	}
 	if s.Errors == nil {
 		s.Errors = []RowError{}
+	}
+	if s.Warnings == nil {
+		s.Warnings = []RowError{}
 	}
 }
 
@@ -172,7 +187,7 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 	if opts == nil {
 		opts = &Options{}
 	}
-	sum := Summary{Errors: []RowError{}}
+	sum := Summary{Errors: []RowError{}, Warnings: []RowError{}}
 	every := opts.ProgressEvery
 	if every <= 0 {
 		every = 10_000
@@ -190,9 +205,16 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 		p := Progress{Source: name, Rows: rows, Bytes: read, Size: size}
 		opts.Progress(p)
 	}
+	if ms, ok := src.(interface{ Mapper() *Mapper }); ok {
+		for _, r := range ms.Mapper().RepeatedColumns() {
+			sum.Warnings = append(sum.Warnings, RowError{File: name, Line: 1,
+				Reason: "column " + r + "; the first is read, the others are ignored"})
+		}
+	}
 	if b, ok := sink.(sourceBeginner); ok {
 		b.BeginSource()
 	}
+	repeats := newRepeatTracker()
 	res, _ := sink.(reserver)
 	rd := startReadAhead(ctx, src, pos)
 	defer rd.stop()
@@ -215,7 +237,7 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 				sum.reject(re)
 			} else if it.err != nil {
 				return sum, it.err
-			} else if err := put(&sum, it.rec, sink, opts.NoInteractions); err != nil {
+			} else if err := put(&sum, it.rec, sink, opts.NoInteractions, repeats); err != nil {
 				return sum, err
 			}
 			rows++
@@ -228,8 +250,72 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 	if err := ctx.Err(); err != nil {
 		return sum, err
 	}
+	repeats.warn(&sum, name)
+	if rows == 0 && name != "" {
+		sum.Warnings = append(sum.Warnings, RowError{File: name,
+			Reason: "no rows after the header (is it the file meant? lines must end with LF, CRLF or CR)"})
+	}
 	progress()
 	return sum, nil
+}
+
+// repeatTracker finds rows that repeat an earlier row's track id with
+// other values (genres aside, which accumulate): the dev file lists a
+// track once per playlist, with the same values, which is no conflict. It
+// keeps 16 bytes a track: hashes of the id and of the values.
+type repeatTracker struct {
+	seed  maphash.Seed
+	seen  map[uint64]uint64
+	count int
+	first RowError // the first repeat
+}
+
+func newRepeatTracker() *repeatTracker {
+	return &repeatTracker{seed: maphash.MakeSeed(), seen: map[uint64]uint64{}}
+}
+
+// add records stored track t, read at rec.
+func (r *repeatTracker) add(rec Record, t *soundalike.Track) {
+	id := maphash.String(r.seed, string(t.ID))
+	var h maphash.Hash
+	h.SetSeed(r.seed)
+	var b [8]byte
+	for _, v := range t.Features.Values() {
+		binary.LittleEndian.PutUint64(b[:], math.Float64bits(float64(v)))
+		h.Write(b[:])
+	}
+	for _, s := range t.Artists {
+		h.WriteString(s)
+		h.WriteByte(0)
+	}
+	for _, s := range [...]string{t.Name, t.Album, t.ReleaseDate, t.SpotifyID, strconv.Itoa(t.Popularity), strconv.Itoa(t.DurationMS)} {
+		h.WriteString(s)
+		h.WriteByte(0)
+	}
+	sum := h.Sum64()
+	old, ok := r.seen[id]
+	r.seen[id] = sum
+	if !ok || old == sum {
+		return
+	}
+	if r.count == 0 {
+		r.first = RowError{File: rec.Source, Line: rec.Line, Row: rec.RowID, Reason: string(t.ID)}
+	}
+	r.count++
+}
+
+// warn adds the source's repeats to sum.
+func (r *repeatTracker) warn(sum *Summary, name string) {
+	if r.count == 0 {
+		return
+	}
+	sum.RepeatedIDs += r.count
+	w := r.first
+	w.Reason = fmt.Sprintf("%d rows repeat the track id of an earlier row with other values, the first %q here; the last row's values are kept", r.count, clip(w.Reason))
+	if w.File == "" {
+		w.File = name
+	}
+	sum.Warnings = append(sum.Warnings, w)
 }
 
 // readAhead runs a Source on its own goroutine, a batch of records ahead
@@ -354,7 +440,7 @@ func (rd *readAhead) stop() {
 // soundalike.CheckTrack and CheckInteraction, the checks the Engine's
 // import transaction makes; they run here first so that a row whose
 // interaction is refused is rejected whole, its track included.
-func put(sum *Summary, rec Record, sink Sink, noInteractions bool) error {
+func put(sum *Summary, rec Record, sink Sink, noInteractions bool, repeats *repeatTracker) error {
 	reject := func(reason string) {
 		sum.reject(&RowError{File: rec.Source, Line: rec.Line, Row: rec.RowID, Reason: reason})
 	}
@@ -383,6 +469,7 @@ func put(sum *Summary, rec Record, sink Sink, noInteractions bool) error {
 		case changed:
 			sum.TracksUpdated++
 		}
+		repeats.add(rec, t)
 	}
 	if in != nil {
 		added, err := sink.PutInteraction(in)

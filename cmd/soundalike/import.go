@@ -69,7 +69,10 @@ uri), the eleven Spotify audio features, metadata (track_name, track_artist,
 timestamp. A file of only a track id, a user, an action and a timestamp adds
 interactions to tracks already imported (earlier files of the same command
 count). Rejected rows are listed with file, line and reason; the exit code
-is then 1. The import is all or nothing; one whose writes outgrow the write
+is then 1. Warnings (repeated column names, a track id repeated with other
+values, where the last row wins; a file without rows) are listed too, and
+--strict writes nothing when there is any. Files with CR, LF or CRLF line
+ends are read alike. The import is all or nothing; one whose writes outgrow the write
 buffer (--buffer-mib) stages them in the database file as it goes, which
 keeps its memory flat. A line longer than --max-line-bytes (1 MiB) stops
 the import: it is almost always a damaged or wrong file.
@@ -84,7 +87,7 @@ Rejected rows are listed with their id. The password is never printed.
 func runImport(ctx context.Context, args []string, stdio stdio) error {
 	var f importFlags
 	fs := newFlagSet("import", stdio, &f.db)
-	fs.BoolVar(&f.strict, "strict", false, "write nothing if any row is rejected")
+	fs.BoolVar(&f.strict, "strict", false, "write nothing if any row is rejected or any warning is given (repeated track ids or column names, a file without rows)")
 	fs.BoolVar(&f.noInteractions, "no-interactions", false, "import tracks only, ignoring user columns")
 	fs.BoolVar(&f.asJSON, "json", false, "print the summary as JSON")
 	f.addBufferFlags(fs, stdio.err)
@@ -153,7 +156,7 @@ func importFiles(ctx context.Context, f *importFlags, names []string, stdio stdi
 				return err
 			}
 		}
-		if f.strict && total.Rejected > 0 {
+		if f.strict && strictRefuses(total) {
 			rolledBack = true
 			return soundalike.ErrRollback
 		}
@@ -169,7 +172,7 @@ func importFiles(ctx context.Context, f *importFlags, names []string, stdio stdi
 	if err := printImport(stdio, total, f.asJSON, rolledBack); err != nil {
 		return err
 	}
-	if total.Rejected > 0 {
+	if total.Rejected > 0 || rolledBack {
 		return errSilent
 	}
 	return nil
@@ -206,9 +209,19 @@ func openSources(names []string, in io.Reader, opts *ingest.FileOptions) ([]*ing
 	return srcs, nil
 }
 
+// strictRefuses reports whether --strict writes nothing after sum: a row
+// was rejected, or something was read that may not be what was meant
+// (Summary.Warnings).
+func strictRefuses(sum ingest.Summary) bool {
+	return sum.Rejected > 0 || len(sum.Warnings) > 0
+}
+
 func printImport(stdio stdio, sum ingest.Summary, asJSON, rolledBack bool) error {
 	if asJSON {
 		return json.NewEncoder(stdio.out).Encode(sum)
+	}
+	for _, w := range sum.Warnings {
+		fmt.Fprintln(stdio.err, "warning: "+w.Error())
 	}
 	for _, e := range sum.Errors {
 		fmt.Fprintln(stdio.err, e.Error())
@@ -217,7 +230,11 @@ func printImport(stdio stdio, sum ingest.Summary, asJSON, rolledBack bool) error
 		fmt.Fprintf(stdio.err, "… and %d more rejected rows\n", more)
 	}
 	if rolledBack {
-		fmt.Fprintf(stdio.out, "--strict: %d rows rejected, nothing was written\n", sum.Rejected)
+		warnings := ""
+		if len(sum.Warnings) > 0 {
+			warnings = fmt.Sprintf(", %d warnings", len(sum.Warnings))
+		}
+		fmt.Fprintf(stdio.out, "--strict: %d rows rejected%s, nothing was written\n", sum.Rejected, warnings)
 		return nil
 	}
 	fmt.Fprintf(stdio.out, "tracks: %d added, %d updated; interactions: %d added; rejected rows: %d\n",

@@ -172,7 +172,7 @@ func importPostgres(ctx context.Context, dbPath string, engOpts *soundalike.Opti
 		if err != nil {
 			return err
 		}
-		if strict && sum.Rejected > 0 {
+		if strict && strictRefuses(sum) {
 			rolledBack = true
 			return soundalike.ErrRollback
 		}
@@ -203,7 +203,7 @@ func runImportPostgres(ctx context.Context, p *postgresFlags, fs *flag.FlagSet, 
 	if err := print(sum, rolledBack); err != nil {
 		return err
 	}
-	if sum.Rejected > 0 {
+	if sum.Rejected > 0 || rolledBack {
 		return errSilent
 	}
 	return nil
