@@ -80,7 +80,9 @@ the import: it is almost always a damaged or wrong file.
 With --postgres, reads the app's PostgreSQL database instead (URL, or
 $DATABASE_URL when none is given): "Track" joined with "TrackFeatures", then
 "TrackInteraction" (or the older "UserInteraction") filtered to --actions.
-Rejected rows are listed with their id. The password is never printed.
+Rejected rows are listed with their id. The password is never printed;
+give it through $DATABASE_URL (--postgres alone), ~/.pgpass or $PGPASSWORD,
+since other local users can read a command line.
 
 `
 
