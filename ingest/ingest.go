@@ -288,10 +288,12 @@ func (r *repeatTracker) add(rec Record, t *soundalike.Track) {
 		h.WriteString(s)
 		h.WriteByte(0)
 	}
-	for _, s := range [...]string{t.Name, t.Album, t.ReleaseDate, t.SpotifyID, strconv.Itoa(t.Popularity), strconv.Itoa(t.DurationMS)} {
+	for _, s := range [...]string{t.Name, t.Album, t.ReleaseDate, t.SpotifyID} {
 		h.WriteString(s)
 		h.WriteByte(0)
 	}
+	binary.LittleEndian.PutUint64(b[:], uint64(t.Popularity)<<32^uint64(t.DurationMS))
+	h.Write(b[:])
 	sum := h.Sum64()
 	old, ok := r.seen[id]
 	r.seen[id] = sum
