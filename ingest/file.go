@@ -138,9 +138,8 @@ func newSource(name string, r io.Reader, size int64, opts *FileOptions, mo *Mapp
 		return nil, err
 	}
 	s.format = format
-	// The row readers read through the limiter; it reads br directly
-	// (bufio hands a whole-buffer read straight through), so plain bytes
-	// are copied once more only for the 64 KiB detect peeked.
+	// The row readers read through the limiter, which reads br: one more
+	// copy of each byte, little beside parsing it.
 	var in io.Reader = br
 	if crOnly {
 		in = crReader{br}

@@ -52,8 +52,14 @@ func (e *LineTooLongError) Error() string {
 		what = "record (its quoted fields span lines)"
 	}
 	head := e.Head
-	for len(head) > 0 && !utf8.ValidString(head) { // a rune cut at headBytes
-		head = head[:len(head)-1]
+	// Drop a rune cut at headBytes; other bad bytes are quoted as \x.
+	for i := 1; i <= utf8.UTFMax && i <= len(head); i++ {
+		if tail := head[len(head)-i:]; utf8.RuneStart(tail[0]) {
+			if !utf8.FullRuneInString(tail) {
+				head = head[:len(head)-i]
+			}
+			break
+		}
 	}
 	return fmt.Sprintf("%s:%d: %s longer than the limit of %s; it starts %q…; if the file really has rows this long, raise the limit with --max-line-bytes (FileOptions.MaxLineBytes): %v",
 		e.File, e.Line, what, formatBytes(e.Limit), head, ErrLineTooLong)
