@@ -84,7 +84,7 @@ func TestRepeatedIDsWarn(t *testing.T) {
 	if sum.RepeatedIDs != 2 {
 		t.Errorf("RepeatedIDs = %d, want 2", sum.RepeatedIDs)
 	}
-	if len(sum.Warnings) != 1 || !strings.HasPrefix(sum.Warnings[0].Error(), `rep.csv:5: 2 rows repeat the track id of an earlier row with other values, the first "t1" here`) {
+	if len(sum.Warnings) != 1 || !strings.HasPrefix(sum.Warnings[0].Error(), `rep.csv:5: 2 rows repeat the track id of an earlier row with other values; the last row's values are kept`) {
 		t.Errorf("warnings %+v", sum.Warnings)
 	}
 	if got := db.tracks["t1"].Name; got != "eins" {
