@@ -208,7 +208,13 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 		opts.Progress(p)
 	}
 	if ms, ok := src.(interface{ Mapper() *Mapper }); ok {
-		for _, r := range ms.Mapper().RepeatedColumns() {
+		reps := ms.Mapper().RepeatedColumns()
+		for i, r := range reps {
+			if i == MaxErrors {
+				sum.Warnings = append(sum.Warnings, RowError{File: name, Line: 1,
+					Reason: fmt.Sprintf("… and %d more repeated column names", len(reps)-i)})
+				break
+			}
 			sum.Warnings = append(sum.Warnings, RowError{File: name, Line: 1,
 				Reason: "column " + r + "; the first is read, the others are ignored"})
 		}

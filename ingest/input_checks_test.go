@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -112,5 +113,19 @@ func TestReleaseDate(t *testing.T) {
 	sum, _ := importText(t, "dates.csv", file)
 	if sum.TracksAdded != 1 || sum.Rejected != 1 || !strings.Contains(sum.Errors[0].Error(), `dates.csv:2: release_date: "9999-99-99" has no month 99`) {
 		t.Errorf("summary %+v, want line 2 rejected for its month", sum)
+	}
+}
+
+// TestRepeatedColumnsCapped: a header of many repeated names gives at
+// most MaxErrors warnings and a count of the rest.
+func TestRepeatedColumnsCapped(t *testing.T) {
+	var h, r strings.Builder
+	for i := range 150 {
+		fmt.Fprintf(&h, ",c%d,c%d", i, i)
+		r.WriteString(",x,y")
+	}
+	sum, _ := importText(t, "many.csv", featuresHeader+h.String()+"\n"+row1+r.String()+"\n")
+	if len(sum.Warnings) != ingest.MaxErrors+1 || !strings.Contains(sum.Warnings[ingest.MaxErrors].Reason, "and 50 more repeated column names") {
+		t.Errorf("%d warnings, the last %+v; want %d and a count of 50 more", len(sum.Warnings), sum.Warnings[len(sum.Warnings)-1], ingest.MaxErrors+1)
 	}
 }
