@@ -74,7 +74,60 @@ func CheckTrack(t *Track) error {
 	if err := t.Validate(); err != nil {
 		return err
 	}
+	if err := checkReleaseDate(t.ReleaseDate); err != nil {
+		return err
+	}
 	return checkKey("track id", string(t.ID))
+}
+
+// checkReleaseDate accepts "" (unknown), YYYY, YYYY-MM and YYYY-MM-DD with
+// a month of 01-12 and a day that the month has.
+func checkReleaseDate(s string) error {
+	if s == "" {
+		return nil
+	}
+	digits := func(s string) (int, bool) {
+		n := 0
+		for i := 0; i < len(s); i++ {
+			if s[i] < '0' || s[i] > '9' {
+				return 0, false
+			}
+			n = n*10 + int(s[i]-'0')
+		}
+		return n, true
+	}
+	bad := func(why string) error {
+		return fmt.Errorf("release_date: %q %s (accepted: YYYY, YYYY-MM or YYYY-MM-DD, e.g. 2019, 2019-06 or 2019-06-14)", clip(s), why)
+	}
+	if len(s) != 4 && len(s) != 7 && len(s) != 10 || len(s) > 4 && s[4] != '-' || len(s) > 7 && s[7] != '-' {
+		return bad("is not a date")
+	}
+	year, ok := digits(s[:4])
+	if !ok {
+		return bad("is not a date")
+	}
+	if len(s) == 4 {
+		return nil
+	}
+	month, ok := digits(s[5:7])
+	if !ok {
+		return bad("is not a date")
+	}
+	if month < 1 || month > 12 {
+		return bad("has no month " + s[5:7])
+	}
+	if len(s) == 7 {
+		return nil
+	}
+	day, ok := digits(s[8:10])
+	if !ok {
+		return bad("is not a date")
+	}
+	// Day 0 of the next month is the last day of this one.
+	if last := time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day(); day < 1 || day > last {
+		return bad(fmt.Sprintf("has no day %s (the month has %d days)", s[8:10], last))
+	}
+	return nil
 }
 
 // CheckInteraction reports why an import refuses in, or nil when it

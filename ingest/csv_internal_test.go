@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -11,11 +12,19 @@ import (
 )
 
 // csvRowsOf reads every row of data as csvRows does; plain false sends
-// every line to encoding/csv (the reader before the plain-line path).
+// every line to encoding/csv (the reader before the plain-line path). The
+// plain reader reads through a lineLimiter whose limit no input reaches,
+// which must change nothing.
 func csvRowsOf(t *testing.T, data []byte, plain bool) []string {
 	t.Helper()
-	br := bufio.NewReaderSize(bytes.NewReader(data), 4096)
-	rr, _, err := newCSVRows("f.csv", br, &MapperOptions{})
+	var lim *lineLimiter
+	var in io.Reader = bytes.NewReader(data)
+	if plain {
+		lim = newLineLimiter("f.csv", in, int64(len(data))+1)
+		in = lim
+	}
+	br := bufio.NewReaderSize(in, 4096)
+	rr, _, err := newCSVRows("f.csv", br, lim, &MapperOptions{})
 	if err != nil {
 		return []string{"open: " + err.Error()}
 	}

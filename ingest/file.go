@@ -73,7 +73,10 @@ type rowReader interface {
 // only columns are a track id, a user and optionally an action and a
 // timestamp (plus columns soundalike does not know) is an interaction log:
 // its records carry no Track, and their tracks must be in the catalogue.
-func Open(path string) (*FileSource, error) {
+func Open(path string) (*FileSource, error) { return OpenFile(path, nil) }
+
+// OpenFile is Open with options; nil means the defaults.
+func OpenFile(path string, opts *FileOptions) (*FileSource, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -82,7 +85,7 @@ func Open(path string) (*FileSource, error) {
 	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
 		size = fi.Size()
 	}
-	s, err := newSource(path, f, size, nil)
+	s, err := newSource(path, f, size, opts, nil)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -94,15 +97,18 @@ func Open(path string) (*FileSource, error) {
 // NewReader is Open for a stream that is already open (stdin, an HTTP
 // body). name is used for errors and, when the content does not settle it,
 // for the format. The caller closes r.
-func NewReader(name string, r io.Reader) (*FileSource, error) {
+func NewReader(name string, r io.Reader) (*FileSource, error) { return NewFileReader(name, r, nil) }
+
+// NewFileReader is NewReader with options; nil means the defaults.
+func NewFileReader(name string, r io.Reader, opts *FileOptions) (*FileSource, error) {
 	size := int64(-1)
 	if l, ok := r.(interface{ Len() int }); ok { // bytes.Reader, strings.Reader
 		size = int64(l.Len())
 	}
-	return newSource(name, r, size, nil)
+	return newSource(name, r, size, opts, nil)
 }
 
-func newSource(name string, r io.Reader, size int64, mo *MapperOptions) (*FileSource, error) {
+func newSource(name string, r io.Reader, size int64, opts *FileOptions, mo *MapperOptions) (*FileSource, error) {
 	s := &FileSource{name: name, size: size, counter: &countingReader{r: r}}
 	br := bufio.NewReaderSize(s.counter, bufSize)
 	head, _ := br.Peek(6)
@@ -124,18 +130,29 @@ func newSource(name string, r io.Reader, size int64, mo *MapperOptions) (*FileSo
 	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
 		br.Discard(3)
 	}
-	format, err := detect(name, br)
+	format, crOnly, err := detect(name, br)
 	if err != nil {
+		for _, c := range s.closers {
+			c.Close()
+		}
 		return nil, err
 	}
 	s.format = format
+	// The row readers read through the limiter, which reads br: one more
+	// copy of each byte, little beside parsing it.
+	var in io.Reader = br
+	if crOnly {
+		in = crReader{br}
+	}
+	lim := newLineLimiter(name, in, opts.maxLineBytes())
+	br = bufio.NewReaderSize(lim, bufSize)
 	switch format {
 	case JSONL:
 		s.rows, s.mapper, err = newJSONLRows(name, br, mo)
 	case TSV:
 		s.rows, s.mapper, err = newTSVRows(name, br, mo)
 	default:
-		s.rows, s.mapper, err = newCSVRows(name, br, mo)
+		s.rows, s.mapper, err = newCSVRows(name, br, lim, mo)
 	}
 	if err != nil {
 		for _, c := range s.closers {
@@ -147,11 +164,23 @@ func newSource(name string, r io.Reader, size int64, mo *MapperOptions) (*FileSo
 }
 
 // detect recognises the format from the first bytes, falling back on the
-// name's extension.
-func detect(name string, br *bufio.Reader) (Format, error) {
+// name's extension. crOnly reports lines ended by a lone \r (classic Mac
+// OS): the first line ends with a \r that no \n follows.
+func detect(name string, br *bufio.Reader) (f Format, crOnly bool, err error) {
 	head, err := br.Peek(64 << 10)
 	if len(head) == 0 && err != nil && err != io.EOF {
-		return 0, readError(name, 0, err)
+		return 0, false, readError(name, 0, err)
+	}
+	cr, lf := bytes.IndexByte(head, '\r'), bytes.IndexByte(head, '\n')
+	crOnly = cr >= 0 && (lf < 0 || cr < lf) && (cr+1 == len(head) || head[cr+1] != '\n')
+	f, err = detectFormat(name, head, crOnly)
+	return f, crOnly, err
+}
+
+func detectFormat(name string, head []byte, crOnly bool) (Format, error) {
+	eol := byte('\n')
+	if crOnly {
+		eol = '\r'
 	}
 	// Any other read error (a gzip stream truncated after the first
 	// 64 KiB) comes back when the rows are read, with a line number.
@@ -166,7 +195,7 @@ func detect(name string, br *bufio.Reader) (Format, error) {
 		return 0, fmt.Errorf("%s: is a JSON array; write one object per line instead (JSON Lines)", name)
 	}
 	line := head
-	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+	if i := bytes.IndexByte(line, eol); i >= 0 {
 		line = line[:i]
 	}
 	if bytes.IndexByte(line, 0) >= 0 || !utf8.Valid(line) && len(line) < len(head) {
@@ -251,6 +280,9 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // readError turns a failure of the underlying reader (a truncated or
 // corrupt gzip stream, an I/O error) into a fatal error naming the file.
 func readError(name string, line int, err error) error {
+	if _, ok := errors.AsType[*LineTooLongError](err); ok {
+		return err
+	}
 	where := name
 	if line > 0 {
 		where = fmt.Sprintf("%s: after line %d", name, line)
@@ -263,6 +295,21 @@ func readError(name string, line int, err error) error {
 		return fmt.Errorf("%s: the file is truncated or corrupt (%w); nothing after this point could be read", where, err)
 	}
 	return fmt.Errorf("%s: %w", where, err)
+}
+
+// crReader reads a file whose lines end with a lone \r as if they ended
+// with \n. A \r\n further on becomes two line ends, and every reader skips
+// the empty line between them.
+type crReader struct{ r io.Reader }
+
+func (c crReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	for i, b := range p[:n] {
+		if b == '\r' {
+			p[i] = '\n'
+		}
+	}
+	return n, err
 }
 
 // lineReader reads lines of any length, without their \n or \r\n.

@@ -5,10 +5,15 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -85,6 +90,13 @@ type Summary struct {
 	InteractionsAdded int        `json:"interactions_added"`
 	Rejected          int        `json:"rejected"`
 	Errors            []RowError `json:"errors"` // the first MaxErrors
+	// RepeatedIDs counts rows whose track id an earlier row of the same
+	// source has, with other values: the last row's values are stored.
+	RepeatedIDs int `json:"repeated_ids"`
+	// Warnings are what was read but may not be what was meant: a source
+	// without rows, repeated column names, repeated track ids (one
+	// warning per source, with counts). --strict refuses them.
+	Warnings []RowError `json:"warnings"`
 }
 
 // MaxErrors is how many row errors a Summary keeps.
@@ -140,6 +152,8 @@ func (s *Summary) Add(o Summary) {
 	s.TracksUpdated += o.TracksUpdated
 	s.InteractionsAdded += o.InteractionsAdded
 	s.Rejected += o.Rejected
+	s.RepeatedIDs += o.RepeatedIDs
+	s.Warnings = append(s.Warnings, o.Warnings...)
 	for _, e := range o.Errors {
 		if len(s.Errors) >= MaxErrors {
 			break
@@ -148,6 +162,9 @@ func (s *Summary) Add(o Summary) {
 	}
 	if s.Errors == nil {
 		s.Errors = []RowError{}
+	}
+	if s.Warnings == nil {
+		s.Warnings = []RowError{}
 	}
 }
 
@@ -172,7 +189,7 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 	if opts == nil {
 		opts = &Options{}
 	}
-	sum := Summary{Errors: []RowError{}}
+	sum := Summary{Errors: []RowError{}, Warnings: []RowError{}}
 	every := opts.ProgressEvery
 	if every <= 0 {
 		every = 10_000
@@ -190,9 +207,22 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 		p := Progress{Source: name, Rows: rows, Bytes: read, Size: size}
 		opts.Progress(p)
 	}
+	if ms, ok := src.(interface{ Mapper() *Mapper }); ok {
+		reps := ms.Mapper().RepeatedColumns()
+		for i, r := range reps {
+			if i == MaxErrors {
+				sum.Warnings = append(sum.Warnings, RowError{File: name, Line: 1,
+					Reason: fmt.Sprintf("… and %d more repeated column names", len(reps)-i)})
+				break
+			}
+			sum.Warnings = append(sum.Warnings, RowError{File: name, Line: 1,
+				Reason: "column " + r + "; the first is read, the others are ignored"})
+		}
+	}
 	if b, ok := sink.(sourceBeginner); ok {
 		b.BeginSource()
 	}
+	repeats := newRepeatTracker()
 	res, _ := sink.(reserver)
 	rd := startReadAhead(ctx, src, pos)
 	defer rd.stop()
@@ -215,7 +245,7 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 				sum.reject(re)
 			} else if it.err != nil {
 				return sum, it.err
-			} else if err := put(&sum, it.rec, sink, opts.NoInteractions); err != nil {
+			} else if err := put(&sum, it.rec, sink, opts.NoInteractions, repeats); err != nil {
 				return sum, err
 			}
 			rows++
@@ -228,8 +258,90 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 	if err := ctx.Err(); err != nil {
 		return sum, err
 	}
+	repeats.warn(&sum)
+	if rows == 0 && name != "" {
+		sum.Warnings = append(sum.Warnings, RowError{File: name,
+			Reason: "no rows after the header (is it the file meant? lines must end with LF, CRLF or CR)"})
+	}
 	progress()
 	return sum, nil
+}
+
+// repeatTracker finds rows that repeat an earlier row's track id with
+// other values (genres aside, which accumulate): the dev file lists a
+// track once per playlist, with the same values, which is no conflict. It
+// notes 24 bytes a stored track (hashes of the id and of the values, and
+// where the row was) and compares them when the source ends: appending is
+// a fraction of what a map lookup per row costs.
+type repeatTracker struct {
+	seed   maphash.Seed
+	rows   []trackSeen
+	source string // Record.Source
+	byLine bool   // the records have lines
+	buf    []byte // a track's values, to hash
+}
+
+type trackSeen struct {
+	id, values uint64
+	at         int // Record.Line, or the row's ordinal when rows have no lines
+}
+
+func newRepeatTracker() *repeatTracker {
+	return &repeatTracker{seed: maphash.MakeSeed()}
+}
+
+// add notes stored track t, read at rec.
+func (r *repeatTracker) add(rec Record, t *soundalike.Track) {
+	b := r.buf[:0]
+	for _, v := range t.Features.Values() {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
+	}
+	for _, s := range t.Artists {
+		b = append(append(b, s...), 0)
+	}
+	for _, s := range [...]string{t.Name, t.Album, t.ReleaseDate, t.SpotifyID} {
+		b = append(append(b, s...), 0)
+	}
+	b = binary.LittleEndian.AppendUint64(b, uint64(t.Popularity)<<32^uint64(t.DurationMS))
+	r.buf = b
+	r.source, r.byLine = rec.Source, rec.Line > 0
+	at := rec.Line
+	if at <= 0 {
+		at = len(r.rows) + 1
+	}
+	r.rows = append(r.rows, trackSeen{id: maphash.String(r.seed, string(t.ID)), values: maphash.Bytes(r.seed, b), at: at})
+}
+
+// warn adds the source's repeats to sum: each row whose values differ
+// from the previous row with its id.
+func (r *repeatTracker) warn(sum *Summary) {
+	slices.SortFunc(r.rows, func(a, b trackSeen) int {
+		if c := cmp.Compare(a.id, b.id); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.at, b.at)
+	})
+	count, first := 0, 0
+	for i := 1; i < len(r.rows); i++ {
+		if a, b := r.rows[i-1], r.rows[i]; a.id == b.id && a.values != b.values {
+			count++
+			if first == 0 || b.at < first {
+				first = b.at
+			}
+		}
+	}
+	r.rows = nil
+	if count == 0 {
+		return
+	}
+	sum.RepeatedIDs += count
+	w := RowError{File: r.source, Reason: fmt.Sprintf("%d rows repeat the track id of an earlier row with other values; the last row's values are kept", count)}
+	if r.byLine {
+		w.Line = first
+	} else {
+		w.Reason = fmt.Sprintf("%d rows repeat the track id of an earlier row with other values, the first the %d-th row read; the last row's values are kept", count, first)
+	}
+	sum.Warnings = append(sum.Warnings, w)
 }
 
 // readAhead runs a Source on its own goroutine, a batch of records ahead
@@ -354,7 +466,7 @@ func (rd *readAhead) stop() {
 // soundalike.CheckTrack and CheckInteraction, the checks the Engine's
 // import transaction makes; they run here first so that a row whose
 // interaction is refused is rejected whole, its track included.
-func put(sum *Summary, rec Record, sink Sink, noInteractions bool) error {
+func put(sum *Summary, rec Record, sink Sink, noInteractions bool, repeats *repeatTracker) error {
 	reject := func(reason string) {
 		sum.reject(&RowError{File: rec.Source, Line: rec.Line, Row: rec.RowID, Reason: reason})
 	}
@@ -383,6 +495,7 @@ func put(sum *Summary, rec Record, sink Sink, noInteractions bool) error {
 		case changed:
 			sum.TracksUpdated++
 		}
+		repeats.add(rec, t)
 	}
 	if in != nil {
 		added, err := sink.PutInteraction(in)

@@ -96,6 +96,11 @@ type Mapper struct {
 	idField field // fTrackID or fSpotifyID: where ID comes from
 	opts    MapperOptions
 	free    []*row // rows given back by Recycle
+	// seen maps each normalised column name to its first column; repeats
+	// counts, by that first column, the later columns of the same name,
+	// which are ignored.
+	seen    map[string]int
+	repeats map[int]int
 }
 
 // NewMapper builds a Mapper for rows with the given column names. source
@@ -133,7 +138,16 @@ func (m *Mapper) addColumn(name string) bool {
 	name = strings.TrimSpace(name)
 	i := len(m.columns)
 	m.columns = append(m.columns, name)
-	fr, ok := aliasIndex[normalizeName(name)]
+	norm := normalizeName(name)
+	if m.seen == nil {
+		m.seen, m.repeats = map[string]int{}, map[int]int{}
+	}
+	if first, dup := m.seen[norm]; dup {
+		m.repeats[first]++
+		return false
+	}
+	m.seen[norm] = i
+	fr, ok := aliasIndex[norm]
 	if !ok {
 		return false
 	}
@@ -213,7 +227,11 @@ func (m *Mapper) columnsError(what, accepted string) error {
 		more = fmt.Sprintf(" … (%d more)", len(found)-40)
 		found = found[:40]
 	}
-	list := strings.Join(found, ", ")
+	clipped := make([]string, len(found))
+	for i, c := range found {
+		clipped[i] = clip(c) // a header is quoted, never echoed whole
+	}
+	list := strings.Join(clipped, ", ")
 	if len(found) == 0 {
 		list = "(none)"
 	}
@@ -227,6 +245,20 @@ func acceptedNames(fs ...field) string {
 		names = append(names, fieldAliases[f]...)
 	}
 	return strings.Join(names, ", ")
+}
+
+// RepeatedColumns describes the columns whose name (case, _ and -
+// ignored) an earlier column already has, e.g. `"energy" appears 2 times`:
+// the first of them is read, the others are ignored. It is nil when every
+// name is distinct.
+func (m *Mapper) RepeatedColumns() []string {
+	var out []string
+	for i, c := range m.columns {
+		if n, ok := m.repeats[i]; ok {
+			out = append(out, fmt.Sprintf("%q appears %d times", clip(c), n+1))
+		}
+	}
+	return out
 }
 
 // Columns returns the column names the Mapper was built with, in order.

@@ -20,6 +20,7 @@ import (
 type csvRows struct {
 	name  string
 	br    *bufio.Reader
+	lim   *lineLimiter // under br; nil in tests that read without a limit
 	r     *csv.Reader
 	ncols int
 	last  int // line of the last row returned
@@ -33,10 +34,10 @@ type csvRows struct {
 	fields []string
 }
 
-func newCSVRows(name string, br *bufio.Reader, mo *MapperOptions) (rowReader, *Mapper, error) {
+func newCSVRows(name string, br *bufio.Reader, lim *lineLimiter, mo *MapperOptions) (rowReader, *Mapper, error) {
 	r := csv.NewReader(br) // uses br itself: it is a large enough *bufio.Reader
 	r.ReuseRecord = true
-	c := &csvRows{name: name, br: br, r: r, synced: true}
+	c := &csvRows{name: name, br: br, lim: lim, r: r, synced: true}
 	_, header, err := c.next()
 	if err != nil {
 		if err == io.EOF {
@@ -58,7 +59,7 @@ func (c *csvRows) next() (int, []string, error) {
 			return line, values, err
 		}
 	}
-	rec, err := c.r.Read()
+	rec, err := c.readRecord()
 	if err == nil {
 		c.last, _ = c.r.FieldPos(0)
 		c.last += c.own
@@ -106,6 +107,25 @@ func (c *csvRows) next() (int, []string, error) {
 		return rowErr(`misplaced or unterminated quote (") (line %d, byte %d): a quoted field must end with a quote followed by a comma or the end of the line`, pe.Line, pe.Column)
 	}
 	return rowErr("%v", pe.Err)
+}
+
+// readRecord reads a record with encoding/csv, failing with a
+// *LineTooLongError when it is over the limit (see lineLimiter).
+func (c *csvRows) readRecord() ([]string, error) {
+	if c.lim == nil {
+		return c.r.Read()
+	}
+	line := c.last + 1
+	if c.synced {
+		line = c.lines + 1
+	}
+	head, _ := c.br.Peek(min(c.br.Buffered(), headBytes))
+	c.lim.startRecord(c.lim.n-int64(c.br.Buffered()), line, head)
+	rec, err := c.r.Read()
+	if lerr := c.lim.endRecord(c.lim.n - int64(c.br.Buffered())); lerr != nil && err == nil {
+		return nil, lerr
+	}
+	return rec, err
 }
 
 // plain splits the next line when it has no quote and is whole in the

@@ -25,6 +25,7 @@ type importFlags struct {
 	noInteractions bool
 	asJSON         bool
 	bufferMiB      int
+	maxLineBytes   int
 	// bufferFlag is the flag that set bufferMiB: --buffer-mib, or its
 	// deprecated alias --memory.
 	bufferFlag string
@@ -57,7 +58,7 @@ func (f *importFlags) addBufferFlags(fs *flag.FlagSet, stderr io.Writer) {
 }
 
 // importUsage is import's help text, before its flags.
-const importUsage = `Usage: soundalike import [--db PATH] [--strict] [--no-interactions] [--json] [--buffer-mib MiB] FILE...
+const importUsage = `Usage: soundalike import [--db PATH] [--strict] [--no-interactions] [--json] [--buffer-mib MiB] [--max-line-bytes N] FILE...
        soundalike import [--db PATH] [--strict] [--no-interactions] [--json] [--buffer-mib MiB] --postgres [URL]
                          [--tracks-query SQL] [--interactions-query SQL] [--actions LIST]
 
@@ -68,24 +69,31 @@ uri), the eleven Spotify audio features, metadata (track_name, track_artist,
 timestamp. A file of only a track id, a user, an action and a timestamp adds
 interactions to tracks already imported (earlier files of the same command
 count). Rejected rows are listed with file, line and reason; the exit code
-is then 1. The import is all or nothing; one whose writes outgrow the write
+is then 1. Warnings (repeated column names, a track id repeated with other
+values, where the last row wins; a file without rows) are listed too, and
+--strict writes nothing when there is any. Files with CR, LF or CRLF line
+ends are read alike. The import is all or nothing; one whose writes outgrow the write
 buffer (--buffer-mib) stages them in the database file as it goes, which
-keeps its memory flat.
+keeps its memory flat. A line longer than --max-line-bytes (1 MiB) stops
+the import: it is almost always a damaged or wrong file.
 
 With --postgres, reads the app's PostgreSQL database instead (URL, or
 $DATABASE_URL when none is given): "Track" joined with "TrackFeatures", then
 "TrackInteraction" (or the older "UserInteraction") filtered to --actions.
-Rejected rows are listed with their id. The password is never printed.
+Rejected rows are listed with their id. The password is never printed;
+give it through $DATABASE_URL (--postgres alone), ~/.pgpass or $PGPASSWORD,
+since other local users can read a command line.
 
 `
 
 func runImport(ctx context.Context, args []string, stdio stdio) error {
 	var f importFlags
 	fs := newFlagSet("import", stdio, &f.db)
-	fs.BoolVar(&f.strict, "strict", false, "write nothing if any row is rejected")
+	fs.BoolVar(&f.strict, "strict", false, "write nothing if any row is rejected or any warning is given (repeated track ids or column names, a file without rows)")
 	fs.BoolVar(&f.noInteractions, "no-interactions", false, "import tracks only, ignoring user columns")
 	fs.BoolVar(&f.asJSON, "json", false, "print the summary as JSON")
 	f.addBufferFlags(fs, stdio.err)
+	fs.IntVar(&f.maxLineBytes, "max-line-bytes", ingest.DefaultMaxLineBytes, "longest line (or CSV record) a file may have, in bytes; a longer one stops the import")
 	pg := addPostgresFlags(fs) // import_postgres.go
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), importUsage)
@@ -96,6 +104,9 @@ func runImport(ctx context.Context, args []string, stdio stdio) error {
 	}
 	if f.bufferMiB < 1 {
 		return usagef("import: %s %d: want at least 1 (MiB)", f.bufferFlag, f.bufferMiB)
+	}
+	if f.maxLineBytes < 1 {
+		return usagef("import: --max-line-bytes %d: want at least 1 (bytes)", f.maxLineBytes)
 	}
 	if pg.given() {
 		return runImportPostgres(ctx, pg, fs, f.db, f.engineOptions(), f.strict, f.noInteractions, stdio, func(sum ingest.Summary, rolledBack bool) error {
@@ -116,7 +127,7 @@ func runImport(ctx context.Context, args []string, stdio stdio) error {
 func importFiles(ctx context.Context, f *importFlags, names []string, stdio stdio) error {
 	// Open every file first: one whose columns cannot make tracks is
 	// refused before anything is written.
-	srcs, err := openSources(names, stdio.in)
+	srcs, err := openSources(names, stdio.in, &ingest.FileOptions{MaxLineBytes: f.maxLineBytes})
 	defer func() {
 		for _, s := range srcs {
 			s.Close()
@@ -147,7 +158,7 @@ func importFiles(ctx context.Context, f *importFlags, names []string, stdio stdi
 				return err
 			}
 		}
-		if f.strict && total.Rejected > 0 {
+		if f.strict && strictRefuses(total) {
 			rolledBack = true
 			return soundalike.ErrRollback
 		}
@@ -163,7 +174,7 @@ func importFiles(ctx context.Context, f *importFlags, names []string, stdio stdi
 	if err := printImport(stdio, total, f.asJSON, rolledBack); err != nil {
 		return err
 	}
-	if total.Rejected > 0 {
+	if total.Rejected > 0 || rolledBack {
 		return errSilent
 	}
 	return nil
@@ -171,7 +182,7 @@ func importFiles(ctx context.Context, f *importFlags, names []string, stdio stdi
 
 // openSources opens each named file ("-" is in), closing what it opened
 // when one fails.
-func openSources(names []string, in io.Reader) ([]*ingest.FileSource, error) {
+func openSources(names []string, in io.Reader, opts *ingest.FileOptions) ([]*ingest.FileSource, error) {
 	stdin := 0
 	for _, name := range names {
 		if name == "-" {
@@ -188,9 +199,9 @@ func openSources(names []string, in io.Reader) ([]*ingest.FileSource, error) {
 			err error
 		)
 		if name == "-" {
-			src, err = ingest.NewReader("stdin", in)
+			src, err = ingest.NewFileReader("stdin", in, opts)
 		} else {
-			src, err = ingest.Open(name)
+			src, err = ingest.OpenFile(name, opts)
 		}
 		if err != nil {
 			return srcs, err
@@ -200,9 +211,19 @@ func openSources(names []string, in io.Reader) ([]*ingest.FileSource, error) {
 	return srcs, nil
 }
 
+// strictRefuses reports whether --strict writes nothing after sum: a row
+// was rejected, or something was read that may not be what was meant
+// (Summary.Warnings).
+func strictRefuses(sum ingest.Summary) bool {
+	return sum.Rejected > 0 || len(sum.Warnings) > 0
+}
+
 func printImport(stdio stdio, sum ingest.Summary, asJSON, rolledBack bool) error {
 	if asJSON {
 		return json.NewEncoder(stdio.out).Encode(sum)
+	}
+	for _, w := range sum.Warnings {
+		fmt.Fprintln(stdio.err, "warning: "+w.Error())
 	}
 	for _, e := range sum.Errors {
 		fmt.Fprintln(stdio.err, e.Error())
@@ -211,7 +232,11 @@ func printImport(stdio stdio, sum ingest.Summary, asJSON, rolledBack bool) error
 		fmt.Fprintf(stdio.err, "… and %d more rejected rows\n", more)
 	}
 	if rolledBack {
-		fmt.Fprintf(stdio.out, "--strict: %d rows rejected, nothing was written\n", sum.Rejected)
+		warnings := ""
+		if len(sum.Warnings) > 0 {
+			warnings = fmt.Sprintf(", %d warnings", len(sum.Warnings))
+		}
+		fmt.Fprintf(stdio.out, "--strict: %d rows rejected%s, nothing was written\n", sum.Rejected, warnings)
 		return nil
 	}
 	fmt.Fprintf(stdio.out, "tracks: %d added, %d updated; interactions: %d added; rejected rows: %d\n",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	neturl "net/url"
 	"os"
 	"strings"
 	"time"
@@ -31,6 +32,9 @@ type postgresFlags struct {
 	interactionsQuery string
 	actions           string
 	actionsSet        bool
+	// urlInArgs is set by resolve when the URL came from the command
+	// line rather than $DATABASE_URL.
+	urlInArgs bool
 }
 
 // postgresURL is the value of --postgres.
@@ -98,10 +102,11 @@ func (p *postgresFlags) resolve(fs *flag.FlagSet, noInteractions bool, getenv fu
 			return "", nil, usagef("import: --postgres reads the database, not files: unexpected argument %q after the URL", fs.Arg(0))
 		}
 	}
+	p.urlInArgs = url != ""
 	if url == "" {
 		url = getenv("DATABASE_URL")
 		if url == "" {
-			return "", nil, usagef("import: --postgres was given without a URL and $DATABASE_URL is not set (give --postgres postgres://user:password@host:port/db)")
+			return "", nil, usagef("import: --postgres was given without a URL and $DATABASE_URL is not set (export DATABASE_URL=postgres://user:password@host:port/db; a URL given on the command line is readable by other local users)")
 		}
 	}
 	opts := &postgres.Options{
@@ -121,6 +126,26 @@ func (p *postgresFlags) resolve(fs *flag.FlagSet, noInteractions bool, getenv fu
 		return "", nil, usagef("import: --no-interactions reads no interactions, so --interactions-query and --actions cannot be given with it")
 	}
 	return url, opts, nil
+}
+
+// passwordInArgsWarning is printed when the URL on the command line holds
+// a password: a process's arguments are readable by every local user.
+const passwordInArgsWarning = "import: warning: the --postgres URL on the command line holds a password, which every local user can read (ps, /proc/PID/cmdline) while import runs; " +
+	"export DATABASE_URL and give --postgres alone, or keep the password in ~/.pgpass or $PGPASSWORD"
+
+// hasPassword reports whether a PostgreSQL URL (postgres://user:pw@host/db)
+// or key=value DSN (password=pw) holds a password.
+func hasPassword(dsn string) bool {
+	if u, err := neturl.Parse(dsn); err == nil && u.Scheme != "" {
+		_, ok := u.User.Password()
+		return ok || u.Query().Has("password")
+	}
+	for _, f := range strings.Fields(dsn) {
+		if k, _, ok := strings.Cut(f, "="); ok && strings.TrimSpace(k) == "password" {
+			return true
+		}
+	}
+	return false
 }
 
 func isFlagSet(fs *flag.FlagSet, name string) bool {
@@ -172,7 +197,7 @@ func importPostgres(ctx context.Context, dbPath string, engOpts *soundalike.Opti
 		if err != nil {
 			return err
 		}
-		if strict && sum.Rejected > 0 {
+		if strict && strictRefuses(sum) {
 			rolledBack = true
 			return soundalike.ErrRollback
 		}
@@ -196,6 +221,9 @@ func runImportPostgres(ctx context.Context, p *postgresFlags, fs *flag.FlagSet, 
 	if err != nil {
 		return err
 	}
+	if p.urlInArgs && hasPassword(url) {
+		fmt.Fprintln(stdio.err, passwordInArgsWarning)
+	}
 	sum, rolledBack, err := importPostgres(ctx, dbPath, engOpts, url, opts, strict, stdio)
 	if err != nil {
 		return err
@@ -203,7 +231,7 @@ func runImportPostgres(ctx context.Context, p *postgresFlags, fs *flag.FlagSet, 
 	if err := print(sum, rolledBack); err != nil {
 		return err
 	}
-	if sum.Rejected > 0 {
+	if sum.Rejected > 0 || rolledBack {
 		return errSilent
 	}
 	return nil

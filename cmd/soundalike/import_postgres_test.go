@@ -255,3 +255,32 @@ func TestPostgresFlagForms(t *testing.T) {
 		}
 	}
 }
+
+// TestPostgresPasswordInArgsWarns: a URL with a password on the command
+// line is warned about (without printing it); $DATABASE_URL is not.
+func TestPostgresPasswordInArgsWarns(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "pg.db")
+	// Port 1 refuses the connection: the warning comes before it.
+	for _, tc := range []struct {
+		args []string
+		env  string
+		warn bool
+	}{
+		{[]string{"--postgres", "postgres://u:s3cret@127.0.0.1:1/db?connect_timeout=1"}, "", true},
+		{[]string{"--postgres=host=127.0.0.1 port=1 user=u password=s3cret dbname=db connect_timeout=1"}, "", true},
+		{[]string{"--postgres", "postgres://u@127.0.0.1:1/db?connect_timeout=1"}, "", false},
+		{[]string{"--postgres"}, "postgres://u:s3cret@127.0.0.1:1/db?connect_timeout=1", false},
+	} {
+		t.Setenv("DATABASE_URL", tc.env)
+		_, errOut, code := cli(t, "", append([]string{"import", "--db", db}, tc.args...)...)
+		if code == 0 {
+			t.Errorf("%q: exit 0 with no server", tc.args)
+		}
+		if got := strings.Contains(errOut, "holds a password, which every local user can read"); got != tc.warn {
+			t.Errorf("%q (DATABASE_URL %q): warned %v, want %v: %s", tc.args, tc.env, got, tc.warn, errOut)
+		}
+		if strings.Contains(errOut, "s3cret") {
+			t.Errorf("%q: the password is printed: %s", tc.args, errOut)
+		}
+	}
+}

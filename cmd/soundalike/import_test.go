@@ -66,7 +66,7 @@ func TestImportSampleTwice(t *testing.T) {
 		t.Errorf("info = %+v, want %d tracks, %d users, %d interactions, no model or index", got, tracks, users, rows)
 	}
 	out, _, code = cli(t, "", "import", "--db", db, "--json", testdata+"spotify_sample.csv")
-	if code != 0 || strings.TrimSpace(out) != `{"tracks_added":0,"tracks_updated":0,"interactions_added":0,"rejected":0,"errors":[]}` {
+	if code != 0 || strings.TrimSpace(out) != `{"tracks_added":0,"tracks_updated":0,"interactions_added":0,"rejected":0,"errors":[],"repeated_ids":0,"warnings":[]}` {
 		t.Errorf("second import: exit %d, %s; want exit 0 and nothing added", code, out)
 	}
 	if again := info(t, db); again != got {
@@ -131,6 +131,7 @@ func TestImportJSON(t *testing.T) {
 	}
 	want := map[string]any{
 		"tracks_added": 3.0, "tracks_updated": 0.0, "interactions_added": 3.0, "rejected": 2.0,
+		"repeated_ids": 0.0, "warnings": []any{},
 		"errors": []any{
 			map[string]any{"file": testdata + "tracks.tsv", "line": 5.0, "reason": "row has 4 fields, the header has 16"},
 			map[string]any{"file": testdata + "tracks.tsv", "line": 6.0, "reason": `tempo: "fast" is not a number`},

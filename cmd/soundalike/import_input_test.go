@@ -1,0 +1,94 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestImportMaxLineBytes: a line over the limit stops the import, names
+// file, line, limit and flag, and quotes the line clipped; the flag
+// raises the limit.
+func TestImportMaxLineBytes(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "s.db")
+	sample, err := os.ReadFile(testdata + "spotify_sample.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitN(string(sample), "\n", 3)
+	// A 2 MiB track name on line 2.
+	cols := strings.Split(lines[1], ",")
+	cols[1] = strings.Repeat("n", 2<<20)
+	file := filepath.Join(dir, "long.csv")
+	if err := os.WriteFile(file, []byte(lines[0]+"\n"+strings.Join(cols, ",")+"\n"+lines[2]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := cli(t, "", "import", "--db", db, file)
+	if code == 0 {
+		t.Fatalf("import of a 2 MiB line: exit 0, want a failure")
+	}
+	for _, want := range []string{"long.csv:2:", "1 MiB", "--max-line-bytes", "nothing was written"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr does not say %q: %.300s", want, errOut)
+		}
+	}
+	if len(errOut) > 1000 {
+		t.Errorf("stderr is %d bytes: the line is echoed", len(errOut))
+	}
+	out, errOut, code := cli(t, "", "import", "--db", db, "--max-line-bytes", "4194304", file)
+	if code != 0 && !strings.Contains(out, "added") {
+		t.Fatalf("import --max-line-bytes 4 MiB: exit %d: %.300s", code, errOut)
+	}
+	if got := info(t, db); got.Tracks == 0 {
+		t.Errorf("after a raised limit: %d tracks, want the file's", got.Tracks)
+	}
+}
+
+// TestImportWarnings: repeated column names and track ids are warned
+// about with counts; --strict writes nothing then.
+func TestImportWarnings(t *testing.T) {
+	dir := t.TempDir()
+	sample, err := os.ReadFile(testdata + "spotify_sample.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(sample)), "\n")
+	// Repeat the energy column, and give line 2's track a second row
+	// with another name.
+	cols := strings.Split(lines[1], ",")
+	cols[1] = "another name"
+	var b strings.Builder
+	for i, l := range append(lines, strings.Join(cols, ",")) {
+		b.WriteString(l)
+		if i == 0 {
+			b.WriteString(",energy\n")
+		} else {
+			b.WriteString(",0.5\n")
+		}
+	}
+	file := filepath.Join(dir, "rep.csv")
+	if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	strictDB := filepath.Join(dir, "strict.db")
+	out, errOut, code := cli(t, "", "import", "--db", strictDB, "--strict", file)
+	if code != 1 || !strings.Contains(out, "--strict: 0 rows rejected, 2 warnings, nothing was written") {
+		t.Errorf("import --strict: exit %d, stdout %q, want 0 rows rejected, 2 warnings", code, out)
+	}
+	for _, want := range []string{`warning: ` + file + `:1: column "energy" appears 2 times`,
+		`warning: ` + file + `:` + strconv.Itoa(len(lines)+1) + `: 1 rows repeat the track id of an earlier row with other values`} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr does not say %q:\n%s", want, errOut)
+		}
+	}
+	if got := info(t, strictDB); got.Tracks != 0 {
+		t.Errorf("--strict wrote %d tracks", got.Tracks)
+	}
+	out, errOut, code = cli(t, "", "import", "--db", filepath.Join(dir, "lax.db"), file)
+	if code != 0 || !strings.Contains(errOut, "warning: ") || !strings.Contains(out, "added") {
+		t.Errorf("import without --strict: exit %d, stdout %q, stderr %q: want the import done, with warnings", code, out, errOut)
+	}
+}
