@@ -224,7 +224,7 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 	}
 	repeats := newRepeatTracker()
 	res, _ := sink.(reserver)
-	rd := startReadAhead(ctx, src, pos)
+	rd := startReadAhead(ctx, src, pos, repeats.seed)
 	defer rd.stop()
 	for {
 		b, ok := <-rd.full
@@ -245,7 +245,7 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 				sum.reject(re)
 			} else if it.err != nil {
 				return sum, it.err
-			} else if err := put(&sum, it.rec, sink, opts.NoInteractions, repeats); err != nil {
+			} else if err := put(&sum, it, sink, opts.NoInteractions, repeats); err != nil {
 				return sum, err
 			}
 			rows++
@@ -278,7 +278,6 @@ type repeatTracker struct {
 	rows   []trackSeen
 	source string // Record.Source
 	byLine bool   // the records have lines
-	buf    []byte // a track's values, to hash
 }
 
 type trackSeen struct {
@@ -290,9 +289,17 @@ func newRepeatTracker() *repeatTracker {
 	return &repeatTracker{seed: maphash.MakeSeed()}
 }
 
-// add notes stored track t, read at rec.
-func (r *repeatTracker) add(rec Record, t *soundalike.Track) {
-	b := r.buf[:0]
+// trackHasher hashes a track's id and values for a repeatTracker. The
+// read-ahead goroutine runs it, beside the parsing, so that the storing
+// goroutine (the import's bottleneck) only appends the two hashes.
+type trackHasher struct {
+	seed maphash.Seed
+	buf  []byte // a track's values, to hash
+}
+
+// hash returns the hashes of t's id and of its values (genres aside).
+func (h *trackHasher) hash(t *soundalike.Track) (id, values uint64) {
+	b := h.buf[:0]
 	for _, v := range t.Features.Values() {
 		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
 	}
@@ -303,13 +310,19 @@ func (r *repeatTracker) add(rec Record, t *soundalike.Track) {
 		b = append(append(b, s...), 0)
 	}
 	b = binary.LittleEndian.AppendUint64(b, uint64(t.Popularity)<<32^uint64(t.DurationMS))
-	r.buf = b
+	h.buf = b
+	return maphash.String(h.seed, string(t.ID)), maphash.Bytes(h.seed, b)
+}
+
+// add notes a stored track read at rec, by the hashes of its id and
+// values (trackHasher.hash with the tracker's seed).
+func (r *repeatTracker) add(rec Record, id, values uint64) {
 	r.source, r.byLine = rec.Source, rec.Line > 0
 	at := rec.Line
 	if at <= 0 {
 		at = len(r.rows) + 1
 	}
-	r.rows = append(r.rows, trackSeen{id: maphash.String(r.seed, string(t.ID)), values: maphash.Bytes(r.seed, b), at: at})
+	r.rows = append(r.rows, trackSeen{id: id, values: values, at: at})
 }
 
 // warn adds the source's repeats to sum: each row whose values differ
@@ -367,6 +380,9 @@ type readBatch struct {
 type readItem struct {
 	rec Record
 	err error
+	// idHash and valueHash are trackHasher.hash of rec.Track, when it is
+	// set, for the repeatTracker.
+	idHash, valueHash uint64
 }
 
 // readAheadBatch is the number of records handed over at a time; the
@@ -378,7 +394,7 @@ const (
 	maxEstimate   = 1 << 26
 )
 
-func startReadAhead(ctx context.Context, src Source, pos positioner) *readAhead {
+func startReadAhead(ctx context.Context, src Source, pos positioner, seed maphash.Seed) *readAhead {
 	const depth = 4
 	rd := &readAhead{
 		full: make(chan *readBatch, depth),
@@ -390,6 +406,7 @@ func startReadAhead(ctx context.Context, src Source, pos positioner) *readAhead 
 		rd.free <- &readBatch{items: make([]readItem, 0, readAheadBatch)}
 	}
 	rc, _ := src.(Recycler)
+	hasher := &trackHasher{seed: seed}
 	go func() {
 		defer close(rd.done)
 		defer close(rd.full)
@@ -415,7 +432,11 @@ func startReadAhead(ctx context.Context, src Source, pos positioner) *readAhead 
 					last = true
 					break
 				}
-				b.items = append(b.items, readItem{rec, err})
+				it := readItem{rec: rec, err: err}
+				if err == nil && rec.Track != nil {
+					it.idHash, it.valueHash = hasher.hash(rec.Track)
+				}
+				b.items = append(b.items, it)
 				if err != nil {
 					if _, ok := errors.AsType[*RowError](err); !ok {
 						last = true // Run stops at this error
@@ -466,7 +487,8 @@ func (rd *readAhead) stop() {
 // soundalike.CheckTrack and CheckInteraction, the checks the Engine's
 // import transaction makes; they run here first so that a row whose
 // interaction is refused is rejected whole, its track included.
-func put(sum *Summary, rec Record, sink Sink, noInteractions bool, repeats *repeatTracker) error {
+func put(sum *Summary, it readItem, sink Sink, noInteractions bool, repeats *repeatTracker) error {
+	rec := it.rec
 	reject := func(reason string) {
 		sum.reject(&RowError{File: rec.Source, Line: rec.Line, Row: rec.RowID, Reason: reason})
 	}
@@ -495,7 +517,7 @@ func put(sum *Summary, rec Record, sink Sink, noInteractions bool, repeats *repe
 		case changed:
 			sum.TracksUpdated++
 		}
-		repeats.add(rec, t)
+		repeats.add(rec, it.idHash, it.valueHash)
 	}
 	if in != nil {
 		added, err := sink.PutInteraction(in)
