@@ -5,11 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
+	clippkg "github.com/audotics/soundalike/internal/clip"
 	"github.com/audotics/soundalike/storage"
 )
 
@@ -164,16 +163,7 @@ func checkKey(what, s string) error {
 }
 
 // clip shortens a value quoted in an error message.
-func clip(s string) string {
-	if len(s) <= 40 {
-		return s
-	}
-	cut := 40
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…(" + strconv.Itoa(len(s)) + " bytes)"
-}
+func clip(s string) string { return clippkg.String(s) }
 
 // PutTrack inserts t, or updates the stored track with the same id: its
 // features and the metadata t gives are replaced, genres and subgenres

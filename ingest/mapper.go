@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/audotics/soundalike"
+	clippkg "github.com/audotics/soundalike/internal/clip"
 )
 
 // ErrColumns is wrapped by the error NewMapper (and so Open) returns when
@@ -525,13 +525,4 @@ func (m *Mapper) wholeNumber(values []string, f field, round bool) (int, error) 
 }
 
 // clip shortens a value quoted in an error message.
-func clip(s string) string {
-	if len(s) <= 40 {
-		return s
-	}
-	cut := 40
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…(" + strconv.Itoa(len(s)) + " bytes)"
-}
+func clip(s string) string { return clippkg.String(s) }
