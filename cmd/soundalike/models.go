@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 
@@ -101,9 +100,7 @@ func listModels(ctx context.Context, dbPath string, asJSON bool, stdio stdio) er
 		rows = append(rows, r)
 	}
 	if asJSON {
-		enc := json.NewEncoder(stdio.out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
+		return printIndentedJSON(stdio.out, rows)
 	}
 	if len(rows) == 0 {
 		fmt.Fprintln(stdio.out, "no models yet: soundalike train")

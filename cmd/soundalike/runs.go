@@ -204,9 +204,7 @@ func runRuns(ctx context.Context, args []string, stdio stdio) error {
 		rows = append(rows, summarise(m))
 	}
 	if asJSON {
-		enc := json.NewEncoder(stdio.out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
+		return printIndentedJSON(stdio.out, rows)
 	}
 	if len(rows) == 0 {
 		fmt.Fprintln(stdio.out, "no runs yet: soundalike train")

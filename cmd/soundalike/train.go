@@ -171,9 +171,7 @@ func runTrain(ctx context.Context, args []string, stdio stdio) error {
 	}
 
 	if asJSON {
-		enc := json.NewEncoder(stdio.out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(summary)
+		return printIndentedJSON(stdio.out, summary)
 	}
 	f := res.Final
 	fmt.Fprintf(stdio.out, "trained %s in %s: %d epochs, best epoch %d\n", orDash(summary.Version, "model"), res.Duration.Round(time.Second), len(res.Epochs), res.BestEpoch)
