@@ -87,3 +87,49 @@ func TestFailedRefreshKeepsSnapshot(t *testing.T) {
 		t.Errorf("Track(b) = %+v, %v; want the previous snapshot's track", tr, err)
 	}
 }
+
+// TestReloadReusesWordIndex: a new snapshot of an unchanged catalogue (a
+// new model or index) keeps the previous snapshot's track-search index;
+// one after a track write builds a new one that finds the new track.
+func TestReloadReusesWordIndex(t *testing.T) {
+	ctx := t.Context()
+	eng, err := Open(filepath.Join(t.TempDir(), "w.db"), &Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	put := func(id TrackID) {
+		t.Helper()
+		err := eng.Import(ctx, func(tx *ImportTx) error {
+			_, _, err := tx.PutTrack(&Track{ID: id, Name: "song " + string(id), Features: Features{
+				Danceability: 0.5, Energy: 0.5, Key: 1, Loudness: -6, Tempo: 120, Valence: 0.5}})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("a")
+	eng.Stats() // loads the first snapshot
+	first := eng.snap.Load()
+	eng.loadMu.Lock()
+	err = eng.load(eng.db, nil)
+	eng.loadMu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := eng.snap.Load()
+	if second == first || second.words() != first.words() {
+		t.Fatalf("reload of an unchanged catalogue: snapshot %p → %p, word index %p → %p, want a new snapshot with the same index",
+			first, second, first.words(), second.words())
+	}
+	put("b")
+	third := eng.snap.Load()
+	if third.words() == second.words() {
+		t.Fatal("the snapshot after a track write kept the old word index")
+	}
+	got, err := eng.SearchTracks(ctx, "song b", 5)
+	if err != nil || len(got) != 1 || got[0].ID != "b" {
+		t.Fatalf("SearchTracks(song b) = %v, %v, want track b", got, err)
+	}
+}

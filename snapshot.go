@@ -66,6 +66,10 @@ type snapshot struct {
 	graph     *index.HNSW
 	indexID   uint64 // storage's id of the index that graph was read from
 	indexMeta indexMeta
+	// catalogSeq is the catalogue's change sequence the tracks were read
+	// at: two snapshots of one database with the same sequence hold the
+	// same tracks, so the later one reuses the earlier one's word index.
+	catalogSeq uint64
 	fileStamp fileStamp
 	loaded    time.Time // when load published it
 }
@@ -307,9 +311,12 @@ func (e *Engine) Model(ctx context.Context) (ModelInfo, error) {
 // previous snapshot whose graph is reused if the current index is still
 // the one it was read from (a catalogue change does not touch the index).
 func loadSnapshot(tx *storage.Tx, built *index.HNSW, keep *snapshot) (*snapshot, error) {
-	s := &snapshot{gen: tx.Generation(), byID: make(map[TrackID]uint32, tx.Counts().Tracks)}
+	s := &snapshot{gen: tx.Generation(), byID: make(map[TrackID]uint32, tx.Counts().Tracks), catalogSeq: tx.CatalogSeq()}
 	if err := s.loadTracks(tx); err != nil {
 		return nil, err
+	}
+	if keep != nil && keep.catalogSeq == s.catalogSeq && len(keep.tracks) == len(s.tracks) {
+		s.words = keep.words // the same tracks: a new model or index only
 	}
 	if err := s.loadIndex(tx, built, keep); err != nil {
 		return nil, err
