@@ -70,8 +70,8 @@ type snapshot struct {
 	// at: two snapshots of one database with the same sequence hold the
 	// same tracks, so the later one reuses the earlier one's word index.
 	catalogSeq uint64
-	fileStamp fileStamp
-	loaded    time.Time // when load published it
+	fileStamp  fileStamp
+	loaded     time.Time // when load published it
 }
 
 // nodeKeys are a node's song key (hash of normalised name + artists, 0 =
