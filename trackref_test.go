@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/audotics/soundalike"
@@ -65,6 +66,9 @@ func TestTrackRefsResolve(t *testing.T) {
 	if err := eng.Import(ctx, func(tx *soundalike.ImportTx) error { _, _, err := tx.PutTrack(&moved); return err }); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := eng.Reindex(ctx, nil); err != nil { // the moved track is searchable
+		t.Fatal(err)
+	}
 	base, err := eng.Similar(ctx, tracks[10].ID, 5, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -87,13 +91,21 @@ func TestTrackRefsResolve(t *testing.T) {
 		if err != nil || res.Query.ID != uuid {
 			t.Errorf("Similar(%q): query %v, %v; want track %s", ref, res.Query, err, uuid)
 		}
-		res, err = eng.SimilarTo(ctx, soundalike.Query{Tracks: []soundalike.TrackID{soundalike.TrackID(ref)}}, 3, &soundalike.SearchOptions{Exclude: []soundalike.TrackID{soundalike.TrackID(ref)}})
-		if err != nil {
-			t.Errorf("SimilarTo(seed %q): %v", ref, err)
-		}
-		for _, n := range res.Neighbors {
-			if n.ID == uuid {
-				t.Errorf("SimilarTo(seed %q) returned the seed", ref)
+		// Exclude resolves the reference too: with another seed and a k
+		// that covers the catalogue, the track comes back unless excluded.
+		seed := soundalike.Query{Tracks: []soundalike.TrackID{tracks[10].ID}}
+		for _, exclude := range []bool{false, true} {
+			opts := &soundalike.SearchOptions{NoDedupe: true}
+			if exclude {
+				opts.Exclude = []soundalike.TrackID{soundalike.TrackID(ref)}
+			}
+			res, err = eng.SimilarTo(ctx, seed, 250, opts)
+			if err != nil {
+				t.Fatalf("SimilarTo(exclude %q): %v", ref, err)
+			}
+			found := slices.ContainsFunc(res.Neighbors, func(n soundalike.Neighbor) bool { return n.ID == uuid })
+			if found == exclude {
+				t.Errorf("SimilarTo with Exclude %q (%v): track %s returned = %v, want %v", ref, exclude, uuid, found, !exclude)
 			}
 		}
 	}

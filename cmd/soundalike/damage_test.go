@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -75,9 +77,10 @@ func TestCheckAndBackup(t *testing.T) {
 	}
 	backup := filepath.Join(t.TempDir(), "backup.db")
 	var wg sync.WaitGroup
+	var importErr error
 	wg.Go(func() {
 		rng := rand.New(rand.NewPCG(9, 9))
-		eng.Import(t.Context(), func(tx *soundalike.ImportTx) error {
+		importErr = eng.Import(t.Context(), func(tx *soundalike.ImportTx) error {
 			for i := range 300 {
 				if _, _, err := tx.PutTrack(synth.SmallTrack(rng, 1000+i)); err != nil {
 					return err
@@ -91,8 +94,14 @@ func TestCheckAndBackup(t *testing.T) {
 	}
 	wg.Wait()
 	eng.Close()
+	if importErr != nil {
+		t.Fatalf("the import beside the backup: %v", importErr)
+	}
 	out, _, code = cli(t, "", "check", "--db", backup, "--json")
-	json.Unmarshal([]byte(out), &r)
+	r = checkJSON{}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("check --json of the backup: %v\n%s", err, out)
+	}
 	if code != 0 || !r.OK || (r.Tracks != 400 && r.Tracks != 700) {
 		t.Errorf("check of a backup taken during an import: exit %d, %s; want ok with 400 or 700 tracks", code, out)
 	}
@@ -213,7 +222,13 @@ func damages(t testing.TB, path string) []damage {
 			f.WriteAt(buf, int64(pg)*4096+off)
 		}
 	}
-	for name, ps := range bucketPages(t, path) {
+	all := bucketPages(t, path)
+	for _, want := range []string{"tracks", "models", "indexes"} {
+		if len(all[want]) == 0 {
+			t.Fatalf("bucket %s has no pages of its own to damage (buckets with pages: %v)", want, slices.Collect(maps.Keys(all)))
+		}
+	}
+	for name, ps := range all {
 		for i, pg := range []uint64{ps[0], ps[len(ps)-1]} {
 			if i == 1 && len(ps) == 1 {
 				break
