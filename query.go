@@ -22,6 +22,75 @@ type SearchOptions struct {
 	// The beam is never narrower than the results asked for. Other values
 	// fail with ErrInvalidQuery.
 	EfSearch int
+
+	// Filter keeps only the tracks that match it. It is applied inside the
+	// index search (and, when it matches few tracks, by an exact scan of
+	// the matching ones), so k results come back whenever k tracks match.
+	// nil keeps every track.
+	Filter *Filter
+	// MaxPerArtist caps how many results may share one artist; 0 means no
+	// cap.
+	MaxPerArtist int
+	// Diversity is MMR's λ in [0, 1]: 0 ranks by similarity alone, 1 by
+	// difference from the results already chosen alone.
+	Diversity float64
+	// Offset skips this many results (after filtering, dedupe and
+	// diversity), for paging: K results from Offset on are returned.
+	Offset int
+	// ScoreThreshold, when set, drops results scoring below it.
+	ScoreThreshold *float64
+}
+
+// Filter restricts a search to tracks that match every condition given.
+// A nil bound or an empty list places no condition.
+type Filter struct {
+	// Genres: a track matches when it has any of them (case-insensitive).
+	Genres []string
+	// YearMin and YearMax bound Track.ReleaseYear, inclusive; a track of
+	// unknown year matches no year bound.
+	YearMin, YearMax *int
+	// PopularityMin and PopularityMax bound Track.Popularity, inclusive.
+	PopularityMin, PopularityMax *int
+	// Artists keeps tracks by any of these artists; ExcludeArtists drops
+	// tracks by any of them (both compared normalised, as dedupe does).
+	Artists, ExcludeArtists []string
+	// IDs is an allow-list of tracks (ids, spotify:track: URIs or links).
+	IDs []TrackID
+}
+
+// Strategy is how Recommend combines its examples.
+type Strategy string
+
+const (
+	// StrategyAverage searches around one vector: the weighted mean of the
+	// positives, moved away from the weighted mean of the negatives
+	// (Qdrant's average_vector).
+	StrategyAverage Strategy = "average"
+	// StrategyBestScore scores each candidate by its best similarity to a
+	// positive, and drops those closer to a negative than to every
+	// positive (Qdrant's best_score).
+	StrategyBestScore Strategy = "best_score"
+)
+
+// Example is one positive or negative example of a RecommendQuery:
+// exactly one of Track, Vector or Features.
+type Example struct {
+	Track    TrackID   // a catalogue track: id, spotify:track: URI or link
+	Vector   []float32 // a raw vector of the model's dimension
+	Features *Track    // a track described by its features: embedded on the spot
+	// Weight scales the example's pull; 0 means 1. Negative weights are
+	// refused.
+	Weight float64
+}
+
+// RecommendQuery is what Recommend answers: tracks like the positives and
+// unlike the negatives. The examples' catalogue tracks are excluded from
+// the results.
+type RecommendQuery struct {
+	Positive, Negative []Example
+	Strategy           Strategy // "" means StrategyAverage
+	K                  int
+	Options            SearchOptions
 }
 
 // Query is what SimilarTo searches by: exactly one of Tracks (the mean of
@@ -71,6 +140,9 @@ type Results struct {
 	// Query is the track searched from: the catalogue track of Similar, or
 	// the Track of a SimilarTo Query. nil for seed tracks or a vector.
 	Query *Track
+	// Strategy is the strategy that answered a Recommend; "" for Similar
+	// and SimilarTo.
+	Strategy Strategy
 	// Neighbors are the results, closest first.
 	Neighbors []Neighbor
 }
