@@ -11,6 +11,7 @@ import (
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/embedder"
+	"github.com/audotics/soundalike/eval"
 	"github.com/audotics/soundalike/internal/devdata"
 )
 
@@ -215,6 +216,26 @@ func TestKeepsBestPrecision(t *testing.T) {
 	}
 	if lowest.Epoch == kept.Epoch {
 		t.Fatalf("the lowest validation loss is at the kept epoch %d: the run does not tell the two selections apart", kept.Epoch)
+	}
+	// The returned model must hold the kept epoch's weights, not the
+	// last epoch's: re-score it on the same validation queries.
+	last := res.Epochs[len(res.Epochs)-1]
+	if last.ValPrecision == kept.ValPrecision {
+		t.Fatalf("the last epoch scores as the kept one (%v): the check below could not tell their weights apart", kept.ValPrecision)
+	}
+	valUser := make(map[string]bool)
+	for _, u := range res.ValidationUsers {
+		valUser[u] = true
+	}
+	_, val, _ := eval.GroupUsers(tracks, ins, cfg.Actions, func(u string) bool { return valUser[u] })
+	vecs, err := eval.Embed(res.Model, tracks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := eval.Score(vecs, res.Model.Dim(), val, eval.Sample(val, cfg.EvalQueries, cfg.Seed), nil, cfg.EvalK)
+	if math.Abs(got.Precision-kept.ValPrecision) > 1e-9 {
+		t.Fatalf("the returned model scores precision %v on the validation queries; the kept epoch %d scored %v (the last, %d, scored %v)",
+			got.Precision, kept.Epoch, kept.ValPrecision, last.Epoch, last.ValPrecision)
 	}
 	t.Logf("kept epoch %d (precision %.4f); lowest loss at epoch %d (precision %.4f)", kept.Epoch, kept.ValPrecision, lowest.Epoch, lowest.ValPrecision)
 }
