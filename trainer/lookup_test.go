@@ -53,16 +53,27 @@ func newRefNet(batch, width int, tables []tableInput, cfg *Config, rng *rand.Ran
 	return ref, nil
 }
 
-// setFrom copies the slots of the plain-Go lookups into the graph's
-// index and weight inputs.
-func (ref *refNet) setFrom(lks []*lookup) {
-	for ti, lk := range lks {
-		d := lk.spec.RowWidth()
-		copy(ref.idx[ti], lk.idx)
-		for k, w := range lk.wt {
-			for j := range d {
-				ref.wt[ti][k*d+j] = w
-			}
+// set gives graph row r of table ti the rows of its slots (−1: absent):
+// the reference's mean over the present rows, written as gorgonia's index
+// and weight inputs, independently of the plain-Go lookup's own set.
+func (ref *refNet) set(ti, r int, rows []int) {
+	present := 0
+	for _, row := range rows {
+		if row >= 0 {
+			present++
+		}
+	}
+	d := len(ref.wt[ti]) / len(ref.idx[ti])
+	nrows := len(ref.idx[ti]) / len(rows)
+	for s, row := range rows {
+		k := s*nrows + r
+		w := float32(0)
+		ref.idx[ti][k] = 0
+		if row >= 0 {
+			ref.idx[ti][k], w = row, 1/float32(present)
+		}
+		for j := range d {
+			ref.wt[ti][k*d+j] = w
 		}
 	}
 }
@@ -125,9 +136,9 @@ func TestTableStepMatchesGorgonia(t *testing.T) {
 					rows[k] = rng.IntN(tables[ti].Rows()/2) - 1 // the upper half never used; −1 absent
 				}
 				lk.set(r, rows)
+				ref.set(ti, r, rows)
 			}
 		}
-		ref.setFrom(nt.tables)
 		nt.setDropout(false, nil)
 		ref.setDropout(false, nil)
 		lg, err := nt.run(true)
