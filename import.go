@@ -80,53 +80,73 @@ func CheckTrack(t *Track) error {
 }
 
 // checkReleaseDate accepts "" (unknown), YYYY, YYYY-MM and YYYY-MM-DD with
-// a month of 01-12 and a day that the month has.
+// a month of 01-12 and a day that the month has. It runs twice for every
+// imported track (the reader's check and ImportTx.PutTrack's), so it only
+// reads bytes: no parsing into time.Time, no allocation unless refusing.
 func checkReleaseDate(s string) error {
 	if s == "" {
 		return nil
 	}
-	digits := func(s string) (int, bool) {
-		n := 0
-		for i := 0; i < len(s); i++ {
-			if s[i] < '0' || s[i] > '9' {
-				return 0, false
-			}
-			n = n*10 + int(s[i]-'0')
-		}
-		return n, true
+	n := len(s)
+	if n != 4 && n != 7 && n != 10 || n > 4 && s[4] != '-' || n > 7 && s[7] != '-' {
+		return badReleaseDate(s, "is not a date")
 	}
-	bad := func(why string) error {
-		return fmt.Errorf("release_date: %q %s (accepted: YYYY, YYYY-MM or YYYY-MM-DD, e.g. 2019, 2019-06 or 2019-06-14)", clip(s), why)
-	}
-	if len(s) != 4 && len(s) != 7 && len(s) != 10 || len(s) > 4 && s[4] != '-' || len(s) > 7 && s[7] != '-' {
-		return bad("is not a date")
-	}
-	year, ok := digits(s[:4])
+	year, ok := dateDigits(s[:4])
 	if !ok {
-		return bad("is not a date")
+		return badReleaseDate(s, "is not a date")
 	}
-	if len(s) == 4 {
+	if n == 4 {
 		return nil
 	}
-	month, ok := digits(s[5:7])
+	month, ok := dateDigits(s[5:7])
 	if !ok {
-		return bad("is not a date")
+		return badReleaseDate(s, "is not a date")
 	}
 	if month < 1 || month > 12 {
-		return bad("has no month " + s[5:7])
+		return badReleaseDate(s, "has no month "+s[5:7])
 	}
-	if len(s) == 7 {
+	if n == 7 {
 		return nil
 	}
-	day, ok := digits(s[8:10])
+	day, ok := dateDigits(s[8:10])
 	if !ok {
-		return bad("is not a date")
+		return badReleaseDate(s, "is not a date")
 	}
-	// Day 0 of the next month is the last day of this one.
-	if last := time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day(); day < 1 || day > last {
-		return bad(fmt.Sprintf("has no day %s (the month has %d days)", s[8:10], last))
+	if last := daysIn(year, month); day < 1 || day > last {
+		return badReleaseDate(s, fmt.Sprintf("has no day %s (the month has %d days)", s[8:10], last))
 	}
 	return nil
+}
+
+// dateDigits reads s as a decimal number of ASCII digits only.
+func dateDigits(s string) (int, bool) {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + int(s[i]-'0')
+	}
+	return n, true
+}
+
+// daysIn returns the number of days of month (1-12) in year, by the
+// proleptic Gregorian calendar as package time counts.
+func daysIn(year, month int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+func badReleaseDate(s, why string) error {
+	return fmt.Errorf("release_date: %q %s (accepted: YYYY, YYYY-MM or YYYY-MM-DD, e.g. 2019, 2019-06 or 2019-06-14)", clip(s), why)
 }
 
 // CheckInteraction reports why an import refuses in, or nil when it

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/ingest"
@@ -106,6 +107,19 @@ func TestReleaseDate(t *testing.T) {
 		}
 		if err != nil && (!strings.Contains(err.Error(), "release_date") || !strings.Contains(err.Error(), "YYYY, YYYY-MM or YYYY-MM-DD")) {
 			t.Errorf("error %q does not name the field and the accepted forms", err)
+		}
+	}
+	// Every day number of every month of leap and common years, centuries
+	// included, agrees with package time.
+	for _, year := range []int{1900, 1999, 2000, 2023, 2024, 2100, 2400} {
+		for month := 1; month <= 12; month++ {
+			for day := 0; day <= 32; day++ {
+				date := fmt.Sprintf("%04d-%02d-%02d", year, month, day)
+				_, perr := time.Parse(time.DateOnly, date)
+				if err := soundalike.CheckTrack(&soundalike.Track{ID: "t", ReleaseDate: date}); (err == nil) != (perr == nil) {
+					t.Errorf("CheckTrack(release_date %q) = %v; time.Parse: %v", date, err, perr)
+				}
+			}
 		}
 	}
 	file := "track_id,acousticness,danceability,energy,instrumentalness,key,liveness,loudness,mode,speechiness,tempo,valence,release_date\n" +

@@ -13,9 +13,10 @@
 //	GET  /readyz    200 when a model and an index are loaded, else 503 naming the command to run
 //	GET  /model     the current model's version, config and evaluation figures
 //	GET  /metrics   Prometheus
+//	GET  /openapi.json   the OpenAPI 3 document of these endpoints
 //
 // Every error is JSON, {"error":"…"}, and the status says whose fault it
-// is (the mapping lives in one place, errors.go):
+// is (the mapping lives in one place, errors.go; StatusOf exports it):
 //
 //	400  bad input: a missing track parameter, k outside 1..1000 (1..100
 //	     for /tracks), a reference that is no track id, URI or link, bad JSON,
@@ -217,6 +218,7 @@ func New(s Searcher, opts *Options) *Server {
 	e.HEAD("/readyz", srv.readyz)
 	e.GET("/model", srv.model)
 	e.GET("/metrics", srv.metrics.handler)
+	e.GET("/openapi.json", srv.openAPI)
 	srv.e = e
 	return srv
 }
