@@ -111,7 +111,7 @@ func (srv *Server) writeError(err error, c echo.Context) {
 	if internal {
 		r := c.Request()
 		srv.log.LogAttrs(r.Context(), slog.LevelError, "internal error",
-			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("error", err.Error()))
+			slog.String("method", r.Method), slog.String("path", shorten(r.URL.Path)), slog.String("error", shorten(err.Error())))
 	}
 	if c.Response().Committed {
 		return
@@ -120,6 +120,7 @@ func (srv *Server) writeError(err error, c echo.Context) {
 		c.Response().WriteHeader(status)
 		return
 	}
+	msg = shorten(msg) // a message quoting a client's input never echoes it whole
 	b := appendErrorJSON(make([]byte, 0, 32+len(msg)), msg)
 	if err := c.Blob(status, echo.MIMEApplicationJSON, b); err != nil {
 		srv.log.LogAttrs(c.Request().Context(), slog.LevelDebug, "write error response", slog.String("error", err.Error()))

@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,7 +38,11 @@ func writeJSON(c echo.Context, status int, v any) error {
 // GET /similar?track=ID&k=20&exclude=ID,ID&exclude_artist=true&dedupe=false
 func (srv *Server) getSimilar(c echo.Context) error {
 	r := c.Request()
-	p, err := parseSimilarQuery(r.URL.Query())
+	q, err := queryOf(r)
+	if err != nil {
+		return err
+	}
+	p, err := parseSimilarQuery(q)
 	if err != nil {
 		return err
 	}
@@ -64,7 +69,7 @@ func (srv *Server) postSimilar(c echo.Context) error {
 
 // GET /tracks/:id
 func (srv *Server) getTrack(c echo.Context) error {
-	id, err := pathID(c.Param("id"))
+	id, err := pathID(strings.TrimPrefix(c.Request().URL.EscapedPath(), "/tracks/"))
 	if err != nil {
 		return err
 	}

@@ -170,7 +170,11 @@ func containsString(ss []string, s string) bool {
 // GET /tracks?q=TEXT&k=10 | GET /tracks?ids=ID,ID
 func (srv *Server) getTracks(c echo.Context) error {
 	r := c.Request()
-	p, err := parseTracksQuery(r.URL.Query())
+	q, err := queryOf(r)
+	if err != nil {
+		return err
+	}
+	p, err := parseTracksQuery(q)
 	if err != nil {
 		return err
 	}
