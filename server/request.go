@@ -117,7 +117,6 @@ type similarRequest struct {
 	Dedupe        *bool            `json:"dedupe"`
 }
 
-
 // featuresRequest is a track that need not be in the catalogue: the eleven
 // Spotify features (all required) and optional metadata the model may use.
 type featuresRequest struct {
