@@ -46,6 +46,9 @@ func (srv *Server) getSimilar(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := checkWork(0, len(p.opts.Exclude)); err != nil {
+		return err
+	}
 	resp, err := Similar(r.Context(), srv.s, p.track, p.k, &p.opts)
 	if err != nil {
 		return err
@@ -58,6 +61,9 @@ func (srv *Server) postSimilar(c echo.Context) error {
 	r := c.Request()
 	q, k, opts, err := decodeSimilarRequest(c.Response(), r, srv.opts.MaxBodyBytes)
 	if err != nil {
+		return err
+	}
+	if err := checkWork(len(q.Tracks), len(opts.Exclude)); err != nil {
 		return err
 	}
 	resp, err := SimilarTo(r.Context(), srv.s, q, k, &opts)
