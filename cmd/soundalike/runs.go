@@ -190,7 +190,7 @@ func runRuns(ctx context.Context, args []string, stdio stdio) error {
 	if fs.NArg() > 0 {
 		return usagef("runs takes no arguments, got %q", fs.Args())
 	}
-	eng, err := soundalike.Open(dbPath, &soundalike.Options{ReadOnly: true})
+	eng, err := soundalike.Open(dbPath, stdio.engineOptions(&soundalike.Options{ReadOnly: true}))
 	if err != nil {
 		return err
 	}

@@ -52,7 +52,7 @@ pass to similar --track.`)
 	if k < 1 || k > soundalike.MaxSearchK {
 		return usagef("-k %d: want 1..%d", k, soundalike.MaxSearchK)
 	}
-	eng, err := soundalike.Open(dbPath, &soundalike.Options{ReadOnly: true})
+	eng, err := soundalike.Open(dbPath, stdio.engineOptions(&soundalike.Options{ReadOnly: true}))
 	if err != nil {
 		return err
 	}

@@ -58,7 +58,7 @@ func runSimilar(ctx context.Context, args []string, stdio stdio) error {
 			opts.Exclude = append(opts.Exclude, ex)
 		}
 	}
-	eng, err := soundalike.Open(dbPath, &soundalike.Options{ReadOnly: true})
+	eng, err := soundalike.Open(dbPath, stdio.engineOptions(&soundalike.Options{ReadOnly: true}))
 	if err != nil {
 		return err
 	}
