@@ -19,6 +19,7 @@ import (
 //	soundalike.ErrNotFound                       404
 //	soundalike.ErrNoModel                        503 "… run `soundalike train` first"
 //	soundalike.ErrNoIndex                        503 "… run `soundalike reindex` first"
+//	soundalike.ErrLocked                         503, saying whom it waits for
 //	soundalike.ErrDimension, ErrInvalidQuery     400
 //	context.Canceled (the client went away)      499, not logged as an error
 //	context.DeadlineExceeded                     503
@@ -93,6 +94,8 @@ func statusOf(err error) (status int, msg string, internal bool) {
 		return http.StatusServiceUnavailable, msgNoIndex, false
 	case errors.Is(err, soundalike.ErrDimension), errors.Is(err, soundalike.ErrInvalidQuery):
 		return http.StatusBadRequest, err.Error(), false
+	case errors.Is(err, soundalike.ErrLocked):
+		return http.StatusServiceUnavailable, err.Error(), false // e.g. serve waiting for the database at start
 	case errors.Is(err, context.Canceled):
 		return statusClientClosed, "request canceled", false
 	case errors.Is(err, context.DeadlineExceeded):

@@ -86,11 +86,17 @@ func (srv *Server) getTrack(c echo.Context) error {
 	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, append(NewTrackJSON(t).AppendJSON(nil), '\n'))
 }
 
+// statusJSON is the body of GET /readyz: status "ready", or "stale" when
+// the last reload failed and an older snapshot is serving (still 200: it
+// answers queries), with the generation on disk it could not load and why.
 type statusJSON struct {
-	Status  string `json:"status"`
-	Model   string `json:"model,omitempty"`
-	Tracks  int    `json:"tracks"`
-	Indexed int    `json:"indexed"`
+	Status           string `json:"status"`
+	Model            string `json:"model,omitempty"`
+	Tracks           int    `json:"tracks"`
+	Indexed          int    `json:"indexed"`
+	Generation       uint64 `json:"generation"`
+	GenerationOnDisk uint64 `json:"generation_on_disk,omitempty"`
+	ReloadError      string `json:"reload_error,omitempty"`
 }
 
 // GET /healthz: the process is up.
@@ -104,7 +110,13 @@ func (srv *Server) readyz(c echo.Context) error {
 		return err
 	}
 	st := srv.s.Stats()
-	return writeJSON(c, http.StatusOK, statusJSON{Status: "ready", Model: st.ModelVersion, Tracks: st.Tracks, Indexed: st.Indexed})
+	body := statusJSON{Status: "ready", Model: st.ModelVersion, Tracks: st.Tracks, Indexed: st.Indexed, Generation: st.Generation}
+	if st.ReloadError != nil {
+		body.Status = "stale"
+		body.GenerationOnDisk = st.ReloadGeneration
+		body.ReloadError = shorten(st.ReloadError.Error())
+	}
+	return writeJSON(c, http.StatusOK, body)
 }
 
 // ModelJSON is the body of GET /model.

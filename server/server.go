@@ -10,7 +10,10 @@
 //	GET  /tracks?q=TEXT&k=10   tracks by words of their name and artists
 //	GET  /tracks?ids=ID,ID     a batch; ids not in the catalogue are listed in "missing"
 //	GET  /healthz   200 while the process is up
-//	GET  /readyz    200 when a model and an index are loaded, else 503 naming the command to run
+//	GET  /readyz    200 when a model and an index are loaded (status "stale", with the
+//	                generation on disk and the error, when the last reload failed and an
+//	                older snapshot serves), else 503 naming the command to run or what
+//	                the server waits for
 //	GET  /model     the current model's version, config and evaluation figures
 //	GET  /metrics   Prometheus
 //
