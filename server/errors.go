@@ -19,7 +19,7 @@ import (
 //	soundalike.ErrNotFound                       404
 //	soundalike.ErrNoModel                        503 "… run `soundalike train` first"
 //	soundalike.ErrNoIndex                        503 "… run `soundalike reindex` first"
-//	soundalike.ErrLocked                         503, saying whom it waits for
+//	ErrStarting, soundalike.ErrLocked            503, saying what it waits for
 //	soundalike.ErrDimension, ErrInvalidQuery     400
 //	context.Canceled (the client went away)      499, not logged as an error
 //	context.DeadlineExceeded                     503
@@ -58,6 +58,12 @@ const (
 	msgNoIndex = "no index: run `soundalike reindex` first"
 )
 
+// ErrStarting is what a Searcher returns while it cannot answer yet
+// because it is still loading (its message says what it waits for, e.g.
+// the process holding the database): a 503 with that message, while
+// /healthz answers 200.
+var ErrStarting = errors.New("starting")
+
 // errPanic wraps a recovered panic value.
 type errPanic struct{ v any }
 
@@ -94,8 +100,8 @@ func statusOf(err error) (status int, msg string, internal bool) {
 		return http.StatusServiceUnavailable, msgNoIndex, false
 	case errors.Is(err, soundalike.ErrDimension), errors.Is(err, soundalike.ErrInvalidQuery):
 		return http.StatusBadRequest, err.Error(), false
-	case errors.Is(err, soundalike.ErrLocked):
-		return http.StatusServiceUnavailable, err.Error(), false // e.g. serve waiting for the database at start
+	case errors.Is(err, ErrStarting), errors.Is(err, soundalike.ErrLocked):
+		return http.StatusServiceUnavailable, err.Error(), false
 	case errors.Is(err, context.Canceled):
 		return statusClientClosed, "request canceled", false
 	case errors.Is(err, context.DeadlineExceeded):
