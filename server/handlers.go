@@ -46,9 +46,11 @@ func (srv *Server) getSimilar(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := checkWork(0, len(p.opts.Exclude)); err != nil {
+	release, err := srv.admit(c, work{k: p.k, exclude: len(p.opts.Exclude)})
+	if err != nil {
 		return err
 	}
+	defer release()
 	resp, err := Similar(r.Context(), srv.s, p.track, p.k, &p.opts)
 	if err != nil {
 		return err
@@ -63,9 +65,11 @@ func (srv *Server) postSimilar(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := checkWork(len(q.Tracks), len(opts.Exclude)); err != nil {
+	release, err := srv.admit(c, work{k: k, seeds: len(q.Tracks), exclude: len(opts.Exclude)})
+	if err != nil {
 		return err
 	}
+	defer release()
 	resp, err := SimilarTo(r.Context(), srv.s, q, k, &opts)
 	if err != nil {
 		return err

@@ -23,6 +23,34 @@ const (
 	MaxExclude = 1000
 )
 
+// A heavy search is one that asks for more than heavyK results, heavySeeds
+// seeds or heavyExclude exclusions: it costs tens of times a plain one, so
+// heavy searches run in at most half the slots (see limiter).
+const (
+	heavyK       = 100
+	heavySeeds   = 10
+	heavyExclude = 100
+)
+
+// work is what one search asks for.
+type work struct {
+	k, seeds, exclude int
+}
+
+func (w work) heavy() bool {
+	return w.k > heavyK || w.seeds > heavySeeds || w.exclude > heavyExclude
+}
+
+// admit checks w against the limits and waits for a slot for it (see
+// limiter); the caller calls release when its search is done. Every
+// handler that searches calls it once its request is parsed.
+func (srv *Server) admit(c echo.Context, w work) (release func(), err error) {
+	if err := checkWork(w.seeds, w.exclude); err != nil {
+		return nil, err
+	}
+	return srv.limiter.acquire(c.Request().Context(), w.heavy())
+}
+
 // checkWork refuses a query that asks for more work than the limits
 // allow: seeds seed tracks and exclude excluded references.
 func checkWork(seeds, exclude int) error {
@@ -39,9 +67,12 @@ func checkWork(seeds, exclude int) error {
 // MaxQueued wait their turn, and a search beyond both is refused at once
 // with a 503 and Retry-After, rather than slowing every other query down.
 // A search that waits longer than its RequestTimeout is refused the same
-// way.
+// way. Heavy searches also need one of half the slots (at least one), so
+// that however many arrive, plain ones find a slot free and do not queue
+// behind them.
 type limiter struct {
 	slots    chan struct{}
+	heavy    chan struct{}
 	maxQueue int64
 	queued   atomic.Int64
 
@@ -51,7 +82,7 @@ type limiter struct {
 }
 
 func newLimiter(inFlight, queued int, reg prometheus.Registerer) *limiter {
-	l := &limiter{slots: make(chan struct{}, inFlight), maxQueue: int64(queued)}
+	l := &limiter{slots: make(chan struct{}, inFlight), heavy: make(chan struct{}, max(1, inFlight/2)), maxQueue: int64(queued)}
 	register(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "soundalike_searches_in_flight",
 		Help: "Searches running now (at most Options.MaxInFlight).",
@@ -71,44 +102,58 @@ func newLimiter(inFlight, queued int, reg prometheus.Registerer) *limiter {
 // taken.
 var errBusy = errors.New("busy")
 
-// acquire takes a slot, waiting in the queue while there is room in it
-// and ctx allows. The caller calls release when its search is done.
-func (l *limiter) acquire(ctx context.Context) (release func(), err error) {
-	release = func() { <-l.slots }
+// acquire takes a slot (a heavy search first takes one of the heavy
+// slots), waiting in the queue while there is room in it and ctx allows.
+// The caller calls release when its search is done.
+func (l *limiter) acquire(ctx context.Context, heavy bool) (release func(), err error) {
+	if !heavy {
+		if err := l.take(ctx, l.slots); err != nil {
+			return nil, err
+		}
+		return func() { <-l.slots }, nil
+	}
+	if err := l.take(ctx, l.heavy); err != nil {
+		return nil, err
+	}
+	if err := l.take(ctx, l.slots); err != nil {
+		<-l.heavy
+		return nil, err
+	}
+	return func() { <-l.slots; <-l.heavy }, nil
+}
+
+// take takes a place in ch, waiting in the queue while there is room in it
+// and ctx allows.
+func (l *limiter) take(ctx context.Context, ch chan struct{}) error {
 	select {
-	case l.slots <- struct{}{}:
-		return release, nil
+	case ch <- struct{}{}:
+		return nil
 	default:
 	}
 	if l.queued.Add(1) > l.maxQueue {
 		l.queued.Add(-1)
-		return nil, errBusy
+		return errBusy
 	}
 	defer l.queued.Add(-1)
 	select {
-	case l.slots <- struct{}{}:
-		return release, nil
+	case ch <- struct{}{}:
+		return nil
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return ctx.Err()
 	}
 }
 
 // limit is the middleware of the routes that search: it gives the request
-// its deadline (Options.RequestTimeout, from the moment it arrives) and
-// runs it in a limiter slot.
+// its deadline (Options.RequestTimeout, from the moment it arrives), and
+// answers a search that admit refused (busy, or past its deadline) with
+// 503 and Retry-After.
 func (srv *Server) limit(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		ctx, cancel := context.WithTimeout(r.Context(), srv.opts.RequestTimeout)
 		defer cancel()
 		c.SetRequest(r.WithContext(ctx))
-		release, err := srv.limiter.acquire(ctx)
-		if err == nil {
-			err = func() error {
-				defer release() // a panic in next must not keep the slot
-				return next(c)
-			}()
-		}
+		err := next(c)
 		switch {
 		case err == nil:
 			return nil
@@ -116,7 +161,7 @@ func (srv *Server) limit(next echo.HandlerFunc) echo.HandlerFunc {
 			srv.limiter.rejected.WithLabelValues("busy").Inc()
 			c.Response().Header().Set("Retry-After", "1")
 			return &httpError{http.StatusServiceUnavailable, fmt.Sprintf(
-				"busy: %d searches running and %d waiting, the most this server takes: retry after a second", cap(srv.limiter.slots), srv.limiter.maxQueue)}
+				"busy: every search slot is taken and %d searches wait, the most this server takes: retry after a second", srv.limiter.maxQueue)}
 		case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == context.DeadlineExceeded && r.Context().Err() == nil:
 			srv.limiter.rejected.WithLabelValues("timeout").Inc()
 			c.Response().Header().Set("Retry-After", strconv.Itoa(retryAfter(srv.opts.RequestTimeout)))

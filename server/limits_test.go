@@ -141,3 +141,39 @@ func waitMetric(t *testing.T, h http.Handler, line string) {
 	}
 	t.Fatalf("metrics never showed %q", line)
 }
+
+// Heavy searches run in at most half the slots: with two slots, one heavy
+// search running and another waiting, a plain search still runs at once.
+func TestHeavySearchesLeavePlainOnesASlot(t *testing.T) {
+	entered, unblock := make(chan struct{}, 4), make(chan struct{})
+	f := &hooked{Engine: newEngine(t, ready), hook: func(q soundalike.Query) error {
+		if len(q.Tracks) > 10 { // the heavy ones
+			entered <- struct{}{}
+			<-unblock
+		}
+		return nil
+	}}
+	h := server.New(f, &server.Options{MaxInFlight: 2, MaxQueued: 4, RequestTimeout: 5 * time.Second})
+	heavy := `{"tracks":["t00","t01","t02","t03","t04","t05","t06","t07","t08","t09","t10"],"k":1000}`
+	codes := make(chan int, 2)
+	for range 2 {
+		go func() {
+			req := httptest.NewRequestWithContext(t.Context(), "POST", "/similar", strings.NewReader(heavy))
+			req.Header.Set("Content-Type", "application/json")
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			codes <- w.Code
+		}()
+	}
+	<-entered
+	waitMetric(t, h, "soundalike_searches_queued 1") // the second heavy one waits for the heavy slot
+	if w := do(t, h, "GET", "/similar?track=a", ""); w.Code != 200 {
+		t.Errorf("plain search beside heavy ones = %d %s, want 200 at once", w.Code, w.Body)
+	}
+	close(unblock)
+	for range 2 {
+		if c := <-codes; c != 200 {
+			t.Errorf("heavy search = %d, want 200 once its turn came", c)
+		}
+	}
+}

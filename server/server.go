@@ -48,8 +48,10 @@
 // most Options.MaxBodyBytes. It has Options.RequestTimeout (2s) from its
 // arrival to its answer, and runs in one of Options.MaxInFlight slots
 // (GOMAXPROCS: a search is CPU work), with Options.MaxQueued more waiting
-// their turn; beyond that it is refused at once, so a burst of heavy
-// queries cannot make every query slow.
+// their turn; beyond that it is refused at once. A heavy search (more
+// than 100 results, 10 seeds or 100 exclusions) also needs one of half the
+// slots, so that however many heavy queries arrive, plain ones find a slot
+// free and do not queue behind them.
 //
 // Bad input never gets a 500. A panic in a handler is recovered, logged
 // with its stack, counted (soundalike_http_panics_total) and answered with

@@ -178,6 +178,11 @@ func (srv *Server) getTracks(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	release, err := srv.admit(c, work{k: max(p.k, len(p.ids))})
+	if err != nil {
+		return err
+	}
+	defer release()
 	var resp *TracksResponse
 	if p.ids != nil {
 		resp, err = LookupTracks(r.Context(), srv.s, p.ids)
