@@ -34,10 +34,13 @@
 // are serialised, and each is one atomic change to the database: a crash
 // leaves the previous state intact.
 //
-// bbolt lets one process write at a time. A serving process therefore opens
-// its engine Detached: it loads the snapshot into memory and releases the
-// file, so batch jobs in other processes can write; Watch polls the file and
-// reloads when its generation changes.
+// bbolt lets one process write at a time. An engine opened with nil
+// Options therefore holds the file only while it loads or writes, and a
+// Detached one (what `soundalike serve` uses) only while it loads; batch
+// jobs in other processes can write meanwhile, and Watch polls the file and
+// reloads when its generation changes. A ReadOnly engine holds a shared
+// lock until Close. A process that finds the file locked waits up to
+// Options.LockTimeout and then names the process holding it.
 //
 // # Scores and embeddings
 //

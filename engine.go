@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -23,8 +24,9 @@ type Engine struct {
 	path string
 	opts Options
 
-	// db is open for the engine's lifetime unless it is Detached, in which
-	// case it is nil and each load opens the file briefly.
+	// db is open for the engine's lifetime when it is ReadOnly; otherwise
+	// it is nil, each load opens the file briefly, and each write opens it
+	// for the write (see Open).
 	db *storage.DB
 
 	writeMu sync.Mutex // serialises Import, SaveModel, Reindex
@@ -35,17 +37,38 @@ type Engine struct {
 	status atomic.Pointer[loadStatus] // how the loads since Open went
 }
 
-// Open opens the engine on the database at path, creating the file when it
-// does not exist (unless ReadOnly or Detached). A Detached engine loads the
-// catalogue, model and index at once and releases the file; an attached one
-// loads them on its first query.
+// Open opens the engine on the database at path. What it holds depends on
+// opts:
+//
+//   - By default (nil opts, neither ReadOnly nor Detached) the engine
+//     holds the file only while it uses it: it loads the catalogue, model
+//     and index on its first query (Reload and Watch pick up later
+//     changes), and each write (Import, SaveModel, PromoteModel, Reindex)
+//     opens the file for that write, creating it the first time. Between
+//     them the soundalike commands and other processes can use the file,
+//     so this is the mode to embed in a process that serves. Open itself
+//     creates nothing: it checks a file that exists, and a mistyped path
+//     fails at the first query with ErrNoDatabase naming it.
+//   - ReadOnly holds a shared lock until Close: other readers may share
+//     the file, writers wait for Close. The file must exist.
+//   - Detached loads everything at once and releases the file; writes
+//     fail. The file must exist.
+//
+// Waiting for another process's lock is bounded by Options.LockTimeout;
+// the error names the process holding it.
 func Open(path string, opts *Options) (*Engine, error) {
 	o, err := opts.withDefaults()
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	e := &Engine{path: path, opts: o}
-	db, err := e.openDB(o.ReadOnly || o.Detached)
+	if !o.ReadOnly && !o.Detached {
+		if err := e.checkFile(); err != nil {
+			return nil, err
+		}
+		return e, nil
+	}
+	db, err := e.openDB(true)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +92,23 @@ func (e *Engine) openDB(readOnly bool) (*storage.DB, error) {
 		ReadOnly:    readOnly,
 		NoSync:      e.opts.NoSync,
 		WriteBuffer: e.opts.ImportBuffer,
+		OnWait:      e.opts.OnLockWait,
 	})
+}
+
+// checkFile refuses, at Open, a file at the engine's path that is no
+// soundalike database (or is damaged). A missing or empty file is not
+// checked: the first write creates the database in it.
+func (e *Engine) checkFile() error {
+	st, err := os.Stat(e.path)
+	if errors.Is(err, os.ErrNotExist) || err == nil && st.Mode().IsRegular() && st.Size() == 0 {
+		return nil
+	}
+	db, err := e.openDB(true)
+	if err != nil {
+		return err
+	}
+	return db.Close()
 }
 
 // Close releases the database. Queries on a Detached engine keep working
@@ -84,11 +123,18 @@ func (e *Engine) Close() error {
 // Path returns the database file's path.
 func (e *Engine) Path() string { return e.path }
 
-func (e *Engine) writable() (*storage.DB, error) {
-	if e.db == nil || e.opts.ReadOnly {
-		return nil, fmt.Errorf("%s: %w", e.path, ErrReadOnly)
+// writable opens the database for a write, and returns the func that
+// closes it. The caller holds writeMu, so the engine's own writes never
+// wait for each other's lock.
+func (e *Engine) writable() (*storage.DB, func(), error) {
+	if e.opts.ReadOnly || e.opts.Detached {
+		return nil, nil, fmt.Errorf("%s: %w", e.path, ErrReadOnly)
 	}
-	return e.db, nil
+	db, err := e.openDB(false)
+	if err != nil {
+		return nil, nil, err
+	}
+	return db, func() { db.Close() }, nil
 }
 
 // view runs fn on a read transaction, opening the file briefly when the

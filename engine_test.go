@@ -156,6 +156,9 @@ func TestReadOnlyRefusesWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := eng.Import(t.Context(), func(*soundalike.ImportTx) error { return nil }); err != nil {
+		t.Fatal(err) // the first write creates the database
+	}
 	eng.Close()
 	ro, err := soundalike.Open(path, &soundalike.Options{ReadOnly: true})
 	if err != nil {

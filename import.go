@@ -37,12 +37,13 @@ type ImportTx struct {
 //		return err
 //	})
 func (e *Engine) Import(ctx context.Context, fn func(tx *ImportTx) error) error {
-	db, err := e.writable()
+	e.writeMu.Lock()
+	defer e.writeMu.Unlock()
+	db, release, err := e.writable()
 	if err != nil {
 		return err
 	}
-	e.writeMu.Lock()
-	defer e.writeMu.Unlock()
+	defer release()
 	err = db.Update(func(stx *storage.Tx) error {
 		if err := fn(&ImportTx{ctx: ctx, tx: stx}); err != nil {
 			return err

@@ -63,10 +63,6 @@ func (e *Engine) SaveModel(ctx context.Context, m *embedder.Model, run ModelRun)
 // no current model yet; otherwise the current model stays (PromoteModel
 // makes the new version current later).
 func (e *Engine) SaveModelVersion(ctx context.Context, m *embedder.Model, run ModelRun, makeCurrent bool) (ModelInfo, error) {
-	db, err := e.writable()
-	if err != nil {
-		return ModelInfo{}, err
-	}
 	meta := modelMeta{Created: time.Now().UTC(), Dim: m.Dim(), Inputs: m.Inputs(),
 		Config: run.Config, Metrics: run.Metrics, History: run.History}
 	mb, err := json.Marshal(meta)
@@ -75,6 +71,11 @@ func (e *Engine) SaveModelVersion(ctx context.Context, m *embedder.Model, run Mo
 	}
 	e.writeMu.Lock()
 	defer e.writeMu.Unlock()
+	db, release, err := e.writable()
+	if err != nil {
+		return ModelInfo{}, err
+	}
+	defer release()
 	var v uint64
 	current := makeCurrent
 	err = db.Update(func(tx *storage.Tx) error {
@@ -117,12 +118,13 @@ func (e *Engine) PromoteModel(ctx context.Context, version string) (ModelInfo, e
 	if v == 0 {
 		return ModelInfo{}, fmt.Errorf("promote model: name a version, like v2")
 	}
-	db, err := e.writable()
+	e.writeMu.Lock()
+	defer e.writeMu.Unlock()
+	db, release, err := e.writable()
 	if err != nil {
 		return ModelInfo{}, err
 	}
-	e.writeMu.Lock()
-	defer e.writeMu.Unlock()
+	defer release()
 	var info ModelInfo
 	err = db.Update(func(tx *storage.Tx) error {
 		_, raw, ok, err := tx.Model(v)

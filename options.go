@@ -14,11 +14,19 @@ import (
 type Options struct {
 	// Logger receives progress and warnings. Default: discard.
 	Logger *slog.Logger
-	// LockTimeout is how long Open waits for another process that holds the
-	// database before failing. Default 1s.
+	// LockTimeout is how long an open of the database file (at Open, for
+	// a load, for a write) waits for another process that holds it before
+	// failing with ErrLocked, which names the holder. Default 1s; the
+	// soundalike commands wait 60s (--lock-timeout), as long as a server's
+	// reload or a batch job can hold it.
 	LockTimeout time.Duration
-	// ReadOnly opens the database without write access: import, train and
-	// reindex fail. Several read-only engines may share a file.
+	// OnLockWait, when set, is called when an open of the file finds it
+	// locked and starts waiting, with who holds it ("held by soundalike
+	// import (pid 4242, writing since 16:02:11)").
+	OnLockWait func(holders string)
+	// ReadOnly opens the database without write access and holds a shared
+	// lock on it until Close: import, train and reindex fail, and writers
+	// in other processes wait. Several read-only engines may share a file.
 	ReadOnly bool
 	// Detached loads what the engine serves (catalogue, model, index) into
 	// memory and releases the database file, so that batch commands in

@@ -127,6 +127,10 @@ type Stats struct {
 	ReloadFailures int
 	// ReloadError is why the last load failed; nil once a load succeeds.
 	ReloadError error
+	// ReloadGeneration is the database generation the last failed load
+	// tried to read (the one on disk, newer than Generation); 0 when it
+	// is unknown or the last load succeeded.
+	ReloadGeneration uint64
 }
 
 // Results answer one similarity query. Everything in them comes from the

@@ -67,12 +67,17 @@ func TestFailedRefreshKeepsSnapshot(t *testing.T) {
 	}
 	served := eng.Stats() // loads the snapshot
 	// A corrupt record written below the engine, then an import.
-	if err := eng.db.Update(func(tx *storage.Tx) error {
+	db, err := storage.Open(eng.Path(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *storage.Tx) error {
 		_, _, _, err := tx.PutTrack("b", []byte{trackCodecVersion, 1, 2})
 		return err
 	}); err != nil {
 		t.Fatal(err)
 	}
+	db.Close()
 	if err := put("c"); err != nil {
 		t.Fatalf("Import = %v, want nil: its write committed; only the refresh failed", err)
 	}
@@ -112,9 +117,14 @@ func TestReloadReusesWordIndex(t *testing.T) {
 	put("a")
 	eng.Stats() // loads the first snapshot
 	first := eng.snap.Load()
+	db, err := storage.Open(eng.Path(), &storage.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	eng.loadMu.Lock()
-	err = eng.load(eng.db, nil)
+	err = eng.load(db, nil)
 	eng.loadMu.Unlock()
+	db.Close()
 	if err != nil {
 		t.Fatal(err)
 	}

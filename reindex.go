@@ -68,12 +68,13 @@ func (e *Engine) Reindex(ctx context.Context, opts *ReindexOptions) (ReindexSumm
 	if err != nil {
 		return ReindexSummary{}, fmt.Errorf("reindex: %w", err)
 	}
-	db, err := e.writable()
+	e.writeMu.Lock()
+	defer e.writeMu.Unlock()
+	db, release, err := e.writable()
 	if err != nil {
 		return ReindexSummary{}, err
 	}
-	e.writeMu.Lock()
-	defer e.writeMu.Unlock()
+	defer release()
 
 	p, err := planReindex(db, o, e.opts.Logger)
 	if err != nil {

@@ -32,6 +32,9 @@ func (e *Engine) Similar(ctx context.Context, id TrackID, k int, opts *SearchOpt
 	if err != nil {
 		return Results{}, err
 	}
+	if err := ctx.Err(); err != nil {
+		return Results{}, err // the caller's deadline passed while it waited
+	}
 	ns, err := s.search(q, k, opts, []uint32{node})
 	if err != nil {
 		return Results{}, err
@@ -56,6 +59,9 @@ func (e *Engine) SimilarTo(ctx context.Context, q Query, k int, opts *SearchOpti
 	v, seeds, err := s.queryVector(&q)
 	if err != nil {
 		return Results{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return Results{}, err // the caller's deadline passed while it waited
 	}
 	var ns []Neighbor
 	if q.Track != nil {

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/audotics/soundalike"
@@ -254,6 +256,15 @@ func TestSimilarToAndErrors(t *testing.T) {
 func TestNotReady(t *testing.T) {
 	ctx := t.Context()
 	eng := MustOpen(t)
+	if err := eng.Ready(); !errors.Is(err, soundalike.ErrNoDatabase) || !strings.Contains(err.Error(), eng.Path()) {
+		t.Errorf("Ready before any write = %v, want ErrNoDatabase naming %s", err, eng.Path())
+	}
+	if _, err := os.Stat(eng.Path()); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Open and a query created %s (%v), want nothing created before a write", eng.Path(), err)
+	}
+	if err := eng.Import(ctx, func(*soundalike.ImportTx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
 	if err := eng.Ready(); !errors.Is(err, soundalike.ErrNoModel) {
 		t.Errorf("Ready on empty db = %v, want ErrNoModel", err)
 	}

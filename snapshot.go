@@ -96,8 +96,9 @@ func stampOf(path string) fileStamp {
 // loadStatus is how the loads since Open went. It is replaced whole
 // (under loadMu) and read without a lock by Stats.
 type loadStatus struct {
-	failures int   // loads that failed since Open
-	err      error // the last load's error; nil once a load succeeds
+	failures int    // loads that failed since Open
+	err      error  // the last load's error; nil once a load succeeds
+	failedAt uint64 // the generation the last failed load read; 0 if unknown
 }
 
 // load reads a new snapshot from db and publishes it: the one path by
@@ -113,7 +114,8 @@ func (e *Engine) load(db *storage.DB, built *index.HNSW) error {
 		return err
 	})
 	if err != nil {
-		return e.loadFailed(fmt.Errorf("load %s: %w", e.path, err))
+		onDisk, _ := db.Generation() // for Stats: what the load failed to read
+		return e.loadFailedAt(fmt.Errorf("load %s: %w", e.path, err), onDisk)
 	}
 	s.fileStamp, s.loaded = stamp, time.Now()
 	e.publish(s)
@@ -131,9 +133,12 @@ func (e *Engine) publish(s *snapshot) {
 // and returns err. The caller holds loadMu. A failure that repeats the
 // last one (Watch retrying a broken file every tick) is logged at debug
 // level, so the log says when the failure began, not every retry.
-func (e *Engine) loadFailed(err error) error {
+func (e *Engine) loadFailed(err error) error { return e.loadFailedAt(err, 0) }
+
+// loadFailedAt is loadFailed of a load that read generation onDisk.
+func (e *Engine) loadFailedAt(err error, onDisk uint64) error {
 	prev := e.loadStatus()
-	st := loadStatus{failures: prev.failures + 1, err: err}
+	st := loadStatus{failures: prev.failures + 1, err: err, failedAt: onDisk}
 	e.status.Store(&st)
 	var gen uint64
 	if s := e.snap.Load(); s != nil {
@@ -242,6 +247,9 @@ func (e *Engine) Watch(ctx context.Context, interval time.Duration) {
 func (e *Engine) Stats() Stats {
 	ls := e.loadStatus()
 	st := Stats{ReloadFailures: ls.failures, ReloadError: ls.err}
+	if ls.err != nil {
+		st.ReloadGeneration = ls.failedAt
+	}
 	s, _ := e.current()
 	if s == nil {
 		return st

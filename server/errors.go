@@ -19,6 +19,7 @@ import (
 //	soundalike.ErrNotFound                       404
 //	soundalike.ErrNoModel                        503 "… run `soundalike train` first"
 //	soundalike.ErrNoIndex                        503 "… run `soundalike reindex` first"
+//	ErrStarting, soundalike.ErrLocked            503, saying what it waits for
 //	soundalike.ErrDimension, ErrInvalidQuery     400
 //	context.Canceled (the client went away)      499, not logged as an error
 //	context.DeadlineExceeded                     503
@@ -57,6 +58,12 @@ const (
 	msgNoIndex = "no index: run `soundalike reindex` first"
 )
 
+// ErrStarting is what a Searcher returns while it cannot answer yet
+// because it is still loading (its message says what it waits for, e.g.
+// the process holding the database): a 503 with that message, while
+// /healthz answers 200.
+var ErrStarting = errors.New("starting")
+
 // errPanic wraps a recovered panic value.
 type errPanic struct{ v any }
 
@@ -93,6 +100,8 @@ func statusOf(err error) (status int, msg string, internal bool) {
 		return http.StatusServiceUnavailable, msgNoIndex, false
 	case errors.Is(err, soundalike.ErrDimension), errors.Is(err, soundalike.ErrInvalidQuery):
 		return http.StatusBadRequest, err.Error(), false
+	case errors.Is(err, ErrStarting), errors.Is(err, soundalike.ErrLocked):
+		return http.StatusServiceUnavailable, err.Error(), false
 	case errors.Is(err, context.Canceled):
 		return statusClientClosed, "request canceled", false
 	case errors.Is(err, context.DeadlineExceeded):
@@ -111,7 +120,7 @@ func (srv *Server) writeError(err error, c echo.Context) {
 	if internal {
 		r := c.Request()
 		srv.log.LogAttrs(r.Context(), slog.LevelError, "internal error",
-			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("error", err.Error()))
+			slog.String("method", r.Method), slog.String("path", shorten(r.URL.Path)), slog.String("error", shorten(err.Error())))
 	}
 	if c.Response().Committed {
 		return
@@ -120,6 +129,7 @@ func (srv *Server) writeError(err error, c echo.Context) {
 		c.Response().WriteHeader(status)
 		return
 	}
+	msg = shorten(msg) // a message quoting a client's input never echoes it whole
 	b := appendErrorJSON(make([]byte, 0, 32+len(msg)), msg)
 	if err := c.Blob(status, echo.MIMEApplicationJSON, b); err != nil {
 		srv.log.LogAttrs(c.Request().Context(), slog.LevelDebug, "write error response", slog.String("error", err.Error()))

@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,10 +38,19 @@ func writeJSON(c echo.Context, status int, v any) error {
 // GET /similar?track=ID&k=20&exclude=ID,ID&exclude_artist=true&dedupe=false
 func (srv *Server) getSimilar(c echo.Context) error {
 	r := c.Request()
-	p, err := parseSimilarQuery(r.URL.Query())
+	q, err := queryOf(r)
 	if err != nil {
 		return err
 	}
+	p, err := parseSimilarQuery(q)
+	if err != nil {
+		return err
+	}
+	release, err := srv.admit(c, work{k: p.k, exclude: len(p.opts.Exclude)})
+	if err != nil {
+		return err
+	}
+	defer release()
 	resp, err := Similar(r.Context(), srv.s, p.track, p.k, &p.opts)
 	if err != nil {
 		return err
@@ -55,6 +65,11 @@ func (srv *Server) postSimilar(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	release, err := srv.admit(c, work{k: k, seeds: len(q.Tracks), exclude: len(opts.Exclude)})
+	if err != nil {
+		return err
+	}
+	defer release()
 	resp, err := SimilarTo(r.Context(), srv.s, q, k, &opts)
 	if err != nil {
 		return err
@@ -64,7 +79,7 @@ func (srv *Server) postSimilar(c echo.Context) error {
 
 // GET /tracks/:id
 func (srv *Server) getTrack(c echo.Context) error {
-	id, err := pathID(c.Param("id"))
+	id, err := pathID(strings.TrimPrefix(c.Request().URL.EscapedPath(), "/tracks/"))
 	if err != nil {
 		return err
 	}
@@ -75,11 +90,17 @@ func (srv *Server) getTrack(c echo.Context) error {
 	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, append(NewTrackJSON(t).AppendJSON(nil), '\n'))
 }
 
+// statusJSON is the body of GET /readyz: status "ready", or "stale" when
+// the last reload failed and an older snapshot is serving (still 200: it
+// answers queries), with the generation on disk it could not load and why.
 type statusJSON struct {
-	Status  string `json:"status"`
-	Model   string `json:"model,omitempty"`
-	Tracks  int    `json:"tracks"`
-	Indexed int    `json:"indexed"`
+	Status           string `json:"status"`
+	Model            string `json:"model,omitempty"`
+	Tracks           int    `json:"tracks"`
+	Indexed          int    `json:"indexed"`
+	Generation       uint64 `json:"generation"`
+	GenerationOnDisk uint64 `json:"generation_on_disk,omitempty"`
+	ReloadError      string `json:"reload_error,omitempty"`
 }
 
 // GET /healthz: the process is up.
@@ -93,7 +114,13 @@ func (srv *Server) readyz(c echo.Context) error {
 		return err
 	}
 	st := srv.s.Stats()
-	return writeJSON(c, http.StatusOK, statusJSON{Status: "ready", Model: st.ModelVersion, Tracks: st.Tracks, Indexed: st.Indexed})
+	body := statusJSON{Status: "ready", Model: st.ModelVersion, Tracks: st.Tracks, Indexed: st.Indexed, Generation: st.Generation}
+	if st.ReloadError != nil {
+		body.Status = "stale"
+		body.GenerationOnDisk = st.ReloadGeneration
+		body.ReloadError = shorten(st.ReloadError.Error())
+	}
+	return writeJSON(c, http.StatusOK, body)
 }
 
 // ModelJSON is the body of GET /model.

@@ -32,6 +32,7 @@ type metrics struct {
 	duration *prometheus.HistogramVec
 	panics   prometheus.Counter
 	handler  echo.HandlerFunc
+	reg      prometheus.Registerer // where the server's other metrics go (limits.go)
 
 	obs sync.Map // obsKey → *routeObservers
 }
@@ -82,6 +83,7 @@ func newMetrics(s Searcher, reg prometheus.Registerer, g prometheus.Gatherer) *m
 			Name: "soundalike_http_panics_total",
 			Help: "Panics recovered in HTTP handlers (each answered with a 500).",
 		})),
+		reg: reg,
 	}
 	register(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "soundalike_index_size",

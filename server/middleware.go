@@ -1,10 +1,16 @@
 package server
 
 import (
+	"errors"
+	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"os"
 	"runtime/debug"
+	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 )
@@ -15,27 +21,37 @@ import (
 func (srv *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
+		var clientErr string
 		if err := srv.recovering(next, c); err != nil {
-			srv.writeError(err, c)
+			if clientErr = clientFault(err, c); clientErr == "" {
+				srv.writeError(err, c)
+			}
 		}
 		d := time.Since(start)
 
 		r := c.Request()
 		status := c.Response().Status
+		if clientErr != "" {
+			status = statusClientClosed // not the 200 whose writing failed
+		}
 		route := c.Path()
 		if route == "" || route == "/*" {
 			route = "unmatched"
 		}
 		method := metricMethod(r.Method)
 		srv.metrics.observe(route, method, status, d)
-		srv.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		attrs := []slog.Attr{
 			slog.String("method", r.Method),
 			slog.String("route", route),
-			slog.String("path", r.URL.Path),
+			slog.String("path", shorten(r.URL.Path)),
 			slog.Int("status", status),
 			slog.Duration("duration", d),
 			slog.String("client_ip", c.RealIP()),
-		)
+		}
+		if clientErr != "" {
+			attrs = append(attrs, slog.String("client_error", clientErr))
+		}
+		srv.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 		return nil
 	}
 }
@@ -51,7 +67,7 @@ func (srv *Server) recovering(next echo.HandlerFunc, c echo.Context) (err error)
 			srv.metrics.panics.Inc()
 			r := c.Request()
 			srv.log.LogAttrs(r.Context(), slog.LevelError, "panic recovered",
-				slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.String("method", r.Method), slog.String("path", shorten(r.URL.Path)),
 				slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
 			err = errPanic{v}
 		}
@@ -67,4 +83,40 @@ func metricMethod(m string) string {
 		return m
 	}
 	return "other"
+}
+
+// clientFault describes an error that is the client's doing once the
+// answer is on its way: writing it timed out (the client reads too slowly
+// for Options.WriteTimeout) or the client went away. Such a request is
+// logged and counted as 499, not as the 200 whose writing failed nor as
+// an internal error. It returns "" for any other error.
+func clientFault(err error, c echo.Context) string {
+	if !c.Response().Committed {
+		return ""
+	}
+	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) {
+		return "client timeout: the client did not read the response within the write timeout"
+	}
+	if errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, net.ErrClosed) || errors.Is(err, http.ErrHandlerTimeout) {
+		return "client closed the connection before the response was written"
+	}
+	return ""
+}
+
+// maxLogged is how much of a client's input (a path, a message quoting
+// it) the server logs or answers: a megabyte-long id is never echoed
+// whole.
+const maxLogged = 512
+
+// shorten cuts s to maxLogged bytes on a rune boundary, saying how long
+// it was.
+func shorten(s string) string {
+	if len(s) <= maxLogged {
+		return s
+	}
+	cut := maxLogged
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d bytes)", s[:cut], len(s))
 }

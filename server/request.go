@@ -1,10 +1,7 @@
 package server
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"net/url"
@@ -120,8 +117,6 @@ type similarRequest struct {
 	Dedupe        *bool            `json:"dedupe"`
 }
 
-const postSimilarFields = "tracks, features, vector, k, exclude, exclude_artist, dedupe"
-
 // featuresRequest is a track that need not be in the catalogue: the eleven
 // Spotify features (all required) and optional metadata the model may use.
 type featuresRequest struct {
@@ -208,19 +203,8 @@ func decodeSimilarRequest(w http.ResponseWriter, r *http.Request, limit int64) (
 		opts soundalike.SearchOptions
 		req  similarRequest
 	)
-	if r.ContentLength > limit {
-		return q, 0, opts, &http.MaxBytesError{Limit: limit}
-	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		return q, 0, opts, jsonError(err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		if mbe, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return q, 0, opts, mbe
-		}
-		return q, 0, opts, badRequest("bad JSON: the body holds more than one JSON value")
+	if err := decodeBody(w, r, limit, &req); err != nil {
+		return q, 0, opts, err
 	}
 
 	k := DefaultK
@@ -280,40 +264,12 @@ func decodeSimilarRequest(w http.ResponseWriter, r *http.Request, limit int64) (
 	return q, k, opts, nil
 }
 
-// jsonError turns a decoding error into a 400 (or the 413 of a body over
-// the limit) naming what is wrong.
-func jsonError(err error) error {
-	if mbe, ok := errors.AsType[*http.MaxBytesError](err); ok {
-		return mbe
-	}
-	if se, ok := errors.AsType[*json.SyntaxError](err); ok {
-		return badRequest("bad JSON at byte %d: %v (NaN and Infinity are not JSON numbers)", se.Offset, se)
-	}
-	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
-		if te.Field == "" {
-			return badRequest("bad JSON: the body must be a JSON object with one of tracks, features or vector, not a %s", te.Value)
-		}
-		return badRequest("bad JSON: field %s: a %s is not a %v", te.Field, te.Value, te.Type)
-	}
-	switch {
-	case errors.Is(err, io.EOF):
-		return badRequest("empty body: send a JSON object with one of tracks, features or vector")
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return badRequest("bad JSON: the body ends before the JSON value does")
-	}
-	if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
-		return badRequest("unknown field %s: accepted are %s; features takes the eleven Spotify features plus duration_ms, release_date or release_year, popularity, name, artists",
-			strings.TrimPrefix(msg, "json: unknown field "), postSimilarFields)
-	}
-	// Numbers out of range (1e999) and other value errors.
-	return badRequest("bad JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
-}
-
-// pathID unescapes a track reference from the path.
+// pathID unescapes a track reference from the path's escaped segment,
+// once: an id holding "%" arrives as "%25".
 func pathID(raw string) (soundalike.TrackID, error) {
 	id, err := url.PathUnescape(raw)
 	if err != nil || id == "" {
-		return "", badRequest("track id %q in the path is not a valid escaped path segment", raw)
+		return "", badRequest("track id %s in the path is not a valid escaped path segment (escape %% as %%25)", quoteShort(raw))
 	}
 	return trackRef("the path's track", id)
 }

@@ -113,6 +113,7 @@ func FuzzPostSimilar(f *testing.F) {
 	h := server.New(newEngine(f, ready), nil)
 	f.Fuzz(func(t *testing.T, body string) {
 		req := httptest.NewRequestWithContext(t.Context(), "POST", "/similar", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, req)
 		switch w.Code {

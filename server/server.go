@@ -10,7 +10,10 @@
 //	GET  /tracks?q=TEXT&k=10   tracks by words of their name and artists
 //	GET  /tracks?ids=ID,ID     a batch; ids not in the catalogue are listed in "missing"
 //	GET  /healthz   200 while the process is up
-//	GET  /readyz    200 when a model and an index are loaded, else 503 naming the command to run
+//	GET  /readyz    200 when a model and an index are loaded (status "stale", with the
+//	                generation on disk and the error, when the last reload failed and an
+//	                older snapshot serves), else 503 naming the command to run or what
+//	                the server waits for
 //	GET  /model     the current model's version, config and evaluation figures
 //	GET  /metrics   Prometheus
 //	GET  /openapi.json   the OpenAPI 3 document of these endpoints
@@ -18,16 +21,38 @@
 // Every error is JSON, {"error":"…"}, and the status says whose fault it
 // is (the mapping lives in one place, errors.go; StatusOf exports it):
 //
-//	400  bad input: a missing track parameter, k outside 1..1000 (1..100
-//	     for /tracks), a reference that is no track id, URI or link, bad JSON,
-//	     unknown fields, NaN/Inf, a wrong vector length (ErrDimension),
-//	     missing features, nothing to search by (ErrInvalidQuery)
+//	400  bad input: a missing or badly escaped track parameter, k outside
+//	     1..1000 (1..100 for /tracks), a reference that is no track id, URI
+//	     or link, bad JSON, unknown, duplicate or miscased keys, NaN/Inf, a
+//	     wrong vector length (ErrDimension), missing features, nothing to
+//	     search by (ErrInvalidQuery), more than MaxSeeds seeds or
+//	     MaxExclude exclusions
 //	404  unknown track (soundalike.ErrNotFound) or endpoint
 //	405  a method the endpoint does not take
+//	408  a body not received within Options.ReadTimeout
 //	413  a body over Options.MaxBodyBytes
+//	415  a POST body that is not Content-Type application/json
 //	503  no model or no index yet (ErrNoModel, ErrNoIndex), naming the
-//	     command to run: soundalike train, soundalike reindex
+//	     command to run: soundalike train, soundalike reindex; or, with
+//	     Retry-After, a search refused because Options.MaxInFlight run and
+//	     Options.MaxQueued wait ("busy"), or one past Options.RequestTimeout
 //	500  anything else: logged, and the message hides the details
+//
+// POST bodies are decoded strictly: Content-Type application/json (with
+// charset=utf-8 at most), keys exactly as documented (case counts), each
+// key once, no unknown keys, one JSON value.
+//
+// # Bounded work
+//
+// A search (GET and POST /similar, GET /tracks) asks for at most MaxK
+// results, MaxSeeds seed tracks and MaxExclude exclusions, in a body of at
+// most Options.MaxBodyBytes. It has Options.RequestTimeout (2s) from its
+// arrival to its answer, and runs in one of Options.MaxInFlight slots
+// (GOMAXPROCS: a search is CPU work), with Options.MaxQueued more waiting
+// their turn; beyond that it is refused at once. A heavy search (more
+// than 100 results, 10 seeds or 100 exclusions) also needs one of half the
+// slots, so that however many heavy queries arrive, plain ones find a slot
+// free and do not queue behind them.
 //
 // Bad input never gets a 500. A panic in a handler is recovered, logged
 // with its stack, counted (soundalike_http_panics_total) and answered with
@@ -40,10 +65,16 @@
 // soundalike_generation; soundalike_model_info{version};
 // soundalike_reload_failures_total and
 // soundalike_reload_last_success_timestamp_seconds (a failed reload keeps
-// the previous snapshot serving: see soundalike.Engine.Reload).
+// the previous snapshot serving: see soundalike.Engine.Reload);
+// soundalike_searches_in_flight, soundalike_searches_queued and
+// soundalike_searches_rejected_total{reason="busy"|"timeout"}.
+// A response the client did not read within Options.WriteTimeout, or
+// hung up on, is counted and logged with status 499 and a client_error,
+// not as the 200 it started as.
 //
 // Access logs go to Options.Logger at Info level, one record per request
-// with method, route, path, status, duration and client_ip. The client IP
+// with method, route, path (cut to 512 bytes), status, duration and
+// client_ip. The client IP
 // is the peer address unless the peer is one of Options.TrustedProxies, so
 // X-Forwarded-For cannot be spoofed.
 //
@@ -59,6 +90,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"runtime"
 	"time"
 
 	"github.com/audotics/soundalike"
@@ -116,6 +148,19 @@ type Options struct {
 	// closed. Default 10s.
 	ShutdownTimeout time.Duration
 
+	// RequestTimeout is the deadline of a search (GET and POST /similar,
+	// GET /tracks), from its arrival to its answer, a wait for a slot
+	// included; past it the answer is 503 "request timed out" with
+	// Retry-After. 0 (or negative) means DefaultRequestTimeout.
+	RequestTimeout time.Duration
+	// MaxInFlight is how many searches run at once; MaxQueued more wait
+	// for a slot, and a search beyond both is answered 503 "busy" with
+	// Retry-After at once. Defaults: MaxInFlight runtime.GOMAXPROCS (a
+	// search is CPU work: more at once only makes each slower), MaxQueued
+	// twice MaxInFlight. 0 (or negative) means the default.
+	MaxInFlight int
+	MaxQueued   int
+
 	// Registerer receives the server's metrics. nil means a registry of the
 	// server's own, which also holds the Go runtime and process collectors.
 	// One Registerer serves one Server.
@@ -141,6 +186,7 @@ const (
 	DefaultWriteTimeout      = 10 * time.Second
 	DefaultIdleTimeout       = 2 * time.Minute
 	DefaultShutdownTimeout   = 10 * time.Second
+	DefaultRequestTimeout    = 2 * time.Second
 )
 
 // DefaultOptions returns a fresh Options with every default filled in.
@@ -153,6 +199,9 @@ func DefaultOptions() *Options {
 		WriteTimeout:      DefaultWriteTimeout,
 		IdleTimeout:       DefaultIdleTimeout,
 		ShutdownTimeout:   DefaultShutdownTimeout,
+		RequestTimeout:    DefaultRequestTimeout,
+		MaxInFlight:       runtime.GOMAXPROCS(0),
+		MaxQueued:         2 * runtime.GOMAXPROCS(0),
 	}
 }
 
@@ -176,10 +225,17 @@ func (o *Options) withDefaults() Options {
 		{&r.WriteTimeout, &d.WriteTimeout},
 		{&r.IdleTimeout, &d.IdleTimeout},
 		{&r.ShutdownTimeout, &d.ShutdownTimeout},
+		{&r.RequestTimeout, &d.RequestTimeout},
 	} {
 		if *p.v <= 0 {
 			*p.v = *p.def
 		}
+	}
+	if r.MaxInFlight <= 0 {
+		r.MaxInFlight = d.MaxInFlight
+	}
+	if r.MaxQueued <= 0 {
+		r.MaxQueued = 2 * r.MaxInFlight
 	}
 	return r
 }
@@ -192,6 +248,7 @@ type Server struct {
 	log     *slog.Logger
 	e       *echo.Echo
 	metrics *metrics
+	limiter *limiter
 }
 
 // New returns a Server answering from s. opts may be nil for the defaults.
@@ -199,6 +256,7 @@ func New(s Searcher, opts *Options) *Server {
 	o := opts.withDefaults()
 	srv := &Server{s: s, opts: o, log: o.Logger}
 	srv.metrics = newMetrics(s, o.Registerer, o.Gatherer)
+	srv.limiter = newLimiter(o.MaxInFlight, o.MaxQueued, srv.metrics.reg)
 
 	e := echo.New()
 	e.HideBanner = true
@@ -208,9 +266,10 @@ func New(s Searcher, opts *Options) *Server {
 	e.HTTPErrorHandler = srv.writeError
 	e.Use(srv.observe)
 
-	e.GET("/similar", srv.getSimilar)
-	e.POST("/similar", srv.postSimilar)
-	e.GET("/tracks", srv.getTracks)
+	// Routes that search take srv.limit: a deadline and a slot.
+	e.GET("/similar", srv.getSimilar, srv.limit)
+	e.POST("/similar", srv.postSimilar, srv.limit)
+	e.GET("/tracks", srv.getTracks, srv.limit)
 	e.GET("/tracks/:id", srv.getTrack)
 	e.GET("/healthz", srv.healthz)
 	e.HEAD("/healthz", srv.healthz) // load balancers often probe with HEAD

@@ -31,7 +31,7 @@ func do(t *testing.T, h http.Handler, method, target, body string) *httptest.Res
 		r = strings.NewReader(body)
 	}
 	req := httptest.NewRequestWithContext(t.Context(), method, target, r)
-	if body != "" {
+	if method == http.MethodPost {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	w := httptest.NewRecorder()
@@ -402,6 +402,7 @@ func TestPostSimilarBodyLimit(t *testing.T) {
 			body := `{"tracks":["` + strings.Repeat("z", tc.size-len(`{"tracks":[""]}`)) + `"]}`
 			req := httptest.NewRequestWithContext(t.Context(), "POST", "/similar", io.MultiReader(strings.NewReader(body)))
 			req.ContentLength = -1 // unknown, as with chunked encoding
+			req.Header.Set("Content-Type", "application/json")
 			w := httptest.NewRecorder()
 			h.ServeHTTP(w, req)
 			if w.Code != tc.want {

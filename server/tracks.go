@@ -170,10 +170,19 @@ func containsString(ss []string, s string) bool {
 // GET /tracks?q=TEXT&k=10 | GET /tracks?ids=ID,ID
 func (srv *Server) getTracks(c echo.Context) error {
 	r := c.Request()
-	p, err := parseTracksQuery(r.URL.Query())
+	q, err := queryOf(r)
 	if err != nil {
 		return err
 	}
+	p, err := parseTracksQuery(q)
+	if err != nil {
+		return err
+	}
+	release, err := srv.admit(c, work{k: max(p.k, len(p.ids))})
+	if err != nil {
+		return err
+	}
+	defer release()
 	var resp *TracksResponse
 	if p.ids != nil {
 		resp, err = LookupTracks(r.Context(), srv.s, p.ids)

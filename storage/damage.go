@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -120,6 +121,22 @@ func readMeta(f *os.File, off int64) (m metaPage, ok bool) {
 	return m, m.pageSize >= 512 && m.pageSize&(m.pageSize-1) == 0
 }
 
+// looksLikeBolt reports whether f, whose meta pages are both invalid, was
+// a bbolt database all the same: a meta page still carries bbolt's magic,
+// or the first MiB holds soundalike's own magic (the meta bucket's
+// "magic" value). Such a file is damaged, not foreign.
+func looksLikeBolt(f *os.File) bool {
+	var b [4]byte
+	for _, off := range []int64{0, 4096, 8192, 16384, 65536} {
+		if _, err := f.ReadAt(b[:], off+pageHeaderSize); err == nil && binary.LittleEndian.Uint32(b[:]) == metaMagic {
+			return true
+		}
+	}
+	head := make([]byte, 1<<20)
+	n, _ := f.ReadAt(head, 0)
+	return bytes.Contains(head[:n], []byte(magic))
+}
+
 // checkSize finds truncation before bbolt maps the file: the file must
 // hold every page its newest valid meta page counts (its high-water mark,
 // pgid × page size). A read past the end of a mapped file faults, so a
@@ -154,7 +171,10 @@ func checkSize(path string) error {
 	case ok0 && ok1 && m1.txid > m0.txid, !ok0 && ok1:
 		m = m1
 	case !ok0 && !ok1:
-		return nil
+		if looksLikeBolt(f) {
+			return damaged(path, "reading its meta pages", "both meta pages are damaged (neither has bbolt's magic and a valid checksum)")
+		}
+		return nil // not a bbolt file: bbolt refuses it
 	}
 	if want := int64(m.pgid) * m.pageSize; m.pgid > 0 && st.Size() < want {
 		return damaged(path, "reading its meta pages", fmt.Sprintf("truncated: the file is %d bytes, its pages need %d", st.Size(), want))

@@ -94,8 +94,17 @@ var (
 // Options configure Open. The zero value means the documented defaults.
 type Options struct {
 	// Timeout is how long Open waits for another process's lock before it
-	// fails with ErrLocked. Default 1s.
+	// fails with ErrLocked, naming the holder (see Holders). Default 1s.
 	Timeout time.Duration
+	// OnWait, when set, is called once when the lock is not free at once
+	// and Open starts waiting for it, with who holds it ("held by
+	// soundalike serve (pid 12, reading since 16:02:11)"): a command
+	// prints it so that a wait is not mistaken for a hang.
+	OnWait func(holders string)
+	// Command is how this process names itself in the lock-info file that
+	// tells a waiting process who holds the lock. Default: the program's
+	// name and its subcommand, e.g. "soundalike import".
+	Command string
 	// ReadOnly opens with a shared lock; writes fail. The file must exist.
 	ReadOnly bool
 	// Mode is the permission of a new file. Default 0600.
@@ -125,6 +134,9 @@ type DB struct {
 	// several bolt transactions, and another writer must not slip in
 	// between them.
 	writeMu sync.Mutex
+	// lockInfo is the file recording this open as a holder of the lock
+	// (lockinfo.go), removed at Close; "" if it could not be written.
+	lockInfo string
 }
 
 // Open opens or creates the database at path. A file that is not a
@@ -168,13 +180,13 @@ func Open(path string, opts *Options) (*DB, error) {
 	}
 	var bdb *bolt.DB
 	err := protect(path, func() string { return "opening it (its meta pages and freelist)" }, func() (err error) {
-		bdb, err = openBolt(path, o)
+		bdb, err = openWaiting(path, o)
 		return err
 	})
 	if err != nil {
 		switch {
 		case errors.Is(err, berrors.ErrTimeout):
-			return nil, fmt.Errorf("open %s: %w (waited %v; another import, train or reindex is running, or a server is reloading): try again when it has finished", path, ErrLocked, o.Timeout)
+			return nil, fmt.Errorf("open %s: %w: %s; waited %v: try again when it has finished", path, ErrLocked, describeHolders(Holders(path)), o.Timeout)
 		case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum):
 			return nil, fmt.Errorf("open %s: %w (%v)", path, ErrNotSoundalike, err)
 		case errors.Is(err, ErrDamaged):
@@ -186,7 +198,9 @@ func Open(path string, opts *Options) (*DB, error) {
 		o.WriteBuffer = DefaultWriteBuffer
 	}
 	db := &DB{bolt: bdb, path: path, writeBuffer: o.WriteBuffer}
+	db.lockInfo = writeLockInfo(path, o.Command, !o.ReadOnly)
 	if err := db.init(o.ReadOnly); err != nil {
+		db.removeLockInfo()
 		bdb.Close()
 		if errors.Is(err, ErrDamaged) {
 			return nil, fmt.Errorf("open %w", err)
@@ -194,6 +208,27 @@ func Open(path string, opts *Options) (*DB, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// firstTry is how long Open tries for the lock before it tells
+// Options.OnWait that it waits.
+const firstTry = 100 * time.Millisecond
+
+// openWaiting opens the bbolt file, waiting up to o.Timeout for the lock
+// and calling o.OnWait once if it has to wait.
+func openWaiting(path string, o Options) (*bolt.DB, error) {
+	if o.OnWait == nil || o.Timeout <= firstTry {
+		return openBolt(path, o)
+	}
+	first := o
+	first.Timeout = firstTry
+	bdb, err := openBolt(path, first)
+	if !errors.Is(err, berrors.ErrTimeout) {
+		return bdb, err
+	}
+	o.OnWait(describeHolders(Holders(path)))
+	o.Timeout -= firstTry
+	return openBolt(path, o)
 }
 
 // openBolt opens the bbolt file with soundalike's settings.
@@ -281,7 +316,16 @@ func (db *DB) init(readOnly bool) error {
 func (db *DB) Close() error {
 	db.writeMu.Lock()
 	defer db.writeMu.Unlock()
-	return db.bolt.Close()
+	err := db.bolt.Close()
+	db.removeLockInfo()
+	return err
+}
+
+func (db *DB) removeLockInfo() {
+	if db.lockInfo != "" {
+		os.Remove(db.lockInfo)
+		db.lockInfo = ""
+	}
 }
 
 // Path returns the file the database was opened from.

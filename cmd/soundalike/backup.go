@@ -30,7 +30,7 @@ func runBackup(ctx context.Context, args []string, stdio stdio) error {
 	if out == "" {
 		return usagef("backup needs --out FILE, the copy to write")
 	}
-	eng, err := soundalike.Open(dbPath, &soundalike.Options{ReadOnly: true})
+	eng, err := soundalike.Open(dbPath, stdio.engineOptions(&soundalike.Options{ReadOnly: true}))
 	if err != nil {
 		return err
 	}

@@ -48,7 +48,7 @@ func runCheck(ctx context.Context, args []string, stdio stdio) error {
 		return usagef("check takes no arguments, got %q", fs.Args())
 	}
 	out := checkJSON{DB: dbPath, Problems: []string{}}
-	eng, err := soundalike.Open(dbPath, &soundalike.Options{ReadOnly: true})
+	eng, err := soundalike.Open(dbPath, stdio.engineOptions(&soundalike.Options{ReadOnly: true}))
 	switch {
 	case errors.Is(err, soundalike.ErrDamaged), errors.Is(err, soundalike.ErrNotSoundalike):
 		// Not readable at all: that is the check's finding.

@@ -58,7 +58,7 @@ artist with the query is removed before taking the top k.`)
 	if _, err := soundalike.ParseModelVersion(version); err != nil {
 		return usagef("--model: %v", err)
 	}
-	eng, err := soundalike.Open(dbPath, &soundalike.Options{ReadOnly: true})
+	eng, err := soundalike.Open(dbPath, stdio.engineOptions(&soundalike.Options{ReadOnly: true}))
 	if err != nil {
 		return err
 	}

@@ -36,7 +36,7 @@ func runExport(ctx context.Context, args []string, stdio stdio) error {
 	if fs.NArg() > 0 {
 		return usagef("export takes no arguments, got %q", fs.Args())
 	}
-	eng, err := soundalike.Open(dbPath, &soundalike.Options{ReadOnly: true})
+	eng, err := soundalike.Open(dbPath, stdio.engineOptions(&soundalike.Options{ReadOnly: true}))
 	if err != nil {
 		return err
 	}

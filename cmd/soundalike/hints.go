@@ -21,6 +21,14 @@ func withHint(err error) error {
 	return err
 }
 
+// lockHint adds how to wait longer for a database another process holds.
+func lockHint(err error) error {
+	if errors.Is(err, soundalike.ErrLocked) {
+		return fmt.Errorf("%w (give --lock-timeout to wait longer)", err)
+	}
+	return err
+}
+
 // damageHint adds what to do about a damaged database file, whichever
 // command met it.
 func damageHint(err error) error {

@@ -109,7 +109,7 @@ func runImport(ctx context.Context, args []string, stdio stdio) error {
 		return usagef("import: --max-line-bytes %d: want at least 1 (bytes)", f.maxLineBytes)
 	}
 	if pg.given() {
-		return runImportPostgres(ctx, pg, fs, f.db, f.engineOptions(), f.strict, f.noInteractions, stdio, func(sum ingest.Summary, rolledBack bool) error {
+		return runImportPostgres(ctx, pg, fs, f.db, stdio.engineOptions(f.engineOptions()), f.strict, f.noInteractions, stdio, func(sum ingest.Summary, rolledBack bool) error {
 			return printImport(stdio, sum, f.asJSON, rolledBack)
 		})
 	}
@@ -137,7 +137,7 @@ func importFiles(ctx context.Context, f *importFlags, names []string, stdio stdi
 		return err
 	}
 
-	eng, err := soundalike.Open(f.db, f.engineOptions())
+	eng, err := soundalike.Open(f.db, stdio.engineOptions(f.engineOptions()))
 	if err != nil {
 		return err
 	}

@@ -59,7 +59,7 @@ func runInfo(ctx context.Context, args []string, stdio stdio) error {
 	if fs.NArg() > 0 {
 		return usagef("info takes no arguments, got %q", fs.Args())
 	}
-	eng, err := soundalike.Open(dbPath, &soundalike.Options{ReadOnly: true})
+	eng, err := soundalike.Open(dbPath, stdio.engineOptions(&soundalike.Options{ReadOnly: true}))
 	if err != nil {
 		return err
 	}

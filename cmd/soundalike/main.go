@@ -36,6 +36,9 @@ type command struct {
 type stdio struct {
 	in       io.Reader
 	out, err io.Writer
+	// lock holds --lock-timeout of the command being run (newFlagSet
+	// binds it); nil leaves the library's default.
+	lock *lockFlag
 }
 
 var commands = map[string]command{}
@@ -63,7 +66,7 @@ func run(ctx context.Context, args []string, in io.Reader, out, errw io.Writer) 
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		if len(args) > 1 {
 			if c, ok := commands[args[1]]; ok {
-				return c.run(ctx, []string{"-h"}, stdio{in, out, errw})
+				return c.run(ctx, []string{"-h"}, stdio{in, out, errw, &lockFlag{}})
 			}
 		}
 		printUsage(out)
@@ -77,11 +80,11 @@ func run(ctx context.Context, args []string, in io.Reader, out, errw io.Writer) 
 		printUsage(errw)
 		return usagef("unknown command %q", args[0])
 	}
-	err := c.run(ctx, args[1:], stdio{in, out, errw})
+	err := c.run(ctx, args[1:], stdio{in, out, errw, &lockFlag{}})
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
-	return damageHint(err)
+	return lockHint(damageHint(err))
 }
 
 func printUsage(w io.Writer) {
@@ -123,6 +126,10 @@ func newFlagSet(name string, stdio stdio, db *string) *flag.FlagSet {
 			def = "soundalike.db"
 		}
 		fs.StringVar(db, "db", def, "database `path` (default from $SOUNDALIKE_DB, else soundalike.db)")
+		if stdio.lock != nil {
+			fs.DurationVar(&stdio.lock.timeout, "lock-timeout", defaultLockTimeout,
+				"how long to wait for the database while another process (a batch job, a server reloading) holds it")
+		}
 	}
 	return fs
 }

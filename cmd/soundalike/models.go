@@ -62,7 +62,7 @@ func promoteModel(ctx context.Context, dbPath, version string, stdio stdio) erro
 	if _, err := soundalike.ParseModelVersion(version); err != nil {
 		return usagef("models promote: %v", err)
 	}
-	eng, err := soundalike.Open(dbPath, nil)
+	eng, err := soundalike.Open(dbPath, stdio.engineOptions(nil))
 	if err != nil {
 		return err
 	}
@@ -76,7 +76,7 @@ func promoteModel(ctx context.Context, dbPath, version string, stdio stdio) erro
 }
 
 func listModels(ctx context.Context, dbPath string, asJSON bool, stdio stdio) error {
-	eng, err := soundalike.Open(dbPath, &soundalike.Options{ReadOnly: true})
+	eng, err := soundalike.Open(dbPath, stdio.engineOptions(&soundalike.Options{ReadOnly: true}))
 	if err != nil {
 		return err
 	}

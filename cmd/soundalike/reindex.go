@@ -61,7 +61,7 @@ func runReindex(ctx context.Context, args []string, stdio stdio) error {
 	if _, err := soundalike.ParseModelVersion(opts.Model); err != nil {
 		return usagef("--model: %v", err)
 	}
-	eng, err := soundalike.Open(dbPath, nil)
+	eng, err := soundalike.Open(dbPath, stdio.engineOptions(nil))
 	if err != nil {
 		return err
 	}

@@ -53,12 +53,31 @@ func runFileStem(dbPath, run string) string {
 	return base + "-" + run
 }
 
+// staleTempAge is how old a run file's temporary file must be to be taken
+// for one left by a killed train: writing one takes well under a second,
+// and a train writing beside this one must keep its own.
+const staleTempAge = 10 * time.Minute
+
+// removeStaleTemps removes the temporary files (.plot-*, .soundalike-*)
+// that a train killed while saving its run files left in dir.
+func removeStaleTemps(dir string) {
+	for _, pattern := range []string{".plot-*", ".soundalike-*"} {
+		names, _ := filepath.Glob(filepath.Join(dir, pattern))
+		for _, name := range names {
+			if fi, err := os.Lstat(name); err == nil && fi.Mode().IsRegular() && time.Since(fi.ModTime()) > staleTempAge {
+				os.Remove(name)
+			}
+		}
+	}
+}
+
 // writeRunFiles writes dir/<stem>.jsonl (config, one line per epoch, the
 // final figures) and dir/<stem>.png (the curves) of the run.
 func writeRunFiles(dir, stem, run string, res *trainer.Result) (logPath, plotPath string, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", "", err
 	}
+	removeStaleTemps(dir)
 	var b []byte
 	add := func(l runLine) {
 		l.Run = run
@@ -190,7 +209,7 @@ func runRuns(ctx context.Context, args []string, stdio stdio) error {
 	if fs.NArg() > 0 {
 		return usagef("runs takes no arguments, got %q", fs.Args())
 	}
-	eng, err := soundalike.Open(dbPath, &soundalike.Options{ReadOnly: true})
+	eng, err := soundalike.Open(dbPath, stdio.engineOptions(&soundalike.Options{ReadOnly: true}))
 	if err != nil {
 		return err
 	}

@@ -52,7 +52,7 @@ pass to similar --track.`)
 	if k < 1 || k > soundalike.MaxSearchK {
 		return usagef("-k %d: want 1..%d", k, soundalike.MaxSearchK)
 	}
-	eng, err := soundalike.Open(dbPath, &soundalike.Options{ReadOnly: true})
+	eng, err := soundalike.Open(dbPath, stdio.engineOptions(&soundalike.Options{ReadOnly: true}))
 	if err != nil {
 		return err
 	}
@@ -69,13 +69,13 @@ pass to similar --track.`)
 		return err
 	}
 	if len(resp.Results) == 0 {
-		fmt.Fprintf(stdio.out, "No track holds the words %q.\n", text)
+		fmt.Fprintf(stdio.out, "No track holds the words %q.\n", text) // %q escapes
 		return nil
 	}
 	tw := tabwriter.NewWriter(stdio.out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "#\tTRACK\tNAME\tARTISTS\tPOPULARITY")
 	for i, t := range resp.Results {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\n", i+1, t.TrackID, t.Name, strings.Join(t.Artists, ", "), t.Popularity)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\n", i+1, printable(t.TrackID), printable(t.Name), printableJoin(t.Artists, ", "), t.Popularity)
 	}
 	return tw.Flush()
 }

@@ -21,7 +21,7 @@ func init() {
 func runServe(ctx context.Context, args []string, stdio stdio) error {
 	var (
 		dbPath, addr, proxies, logFormat string
-		reload                           time.Duration
+		reload, requestTimeout           time.Duration
 		maxBody                          int64
 	)
 	fs := newFlagSet("serve", stdio, &dbPath)
@@ -30,6 +30,7 @@ func runServe(ctx context.Context, args []string, stdio stdio) error {
 	fs.StringVar(&proxies, "trusted-proxies", "", "comma-separated `CIDRs` of reverse proxies whose X-Forwarded-For is believed (default: none)")
 	fs.StringVar(&logFormat, "log", "text", "access log `format` on standard error: text, json or off")
 	fs.Int64Var(&maxBody, "max-body", server.DefaultMaxBodyBytes, "request body limit in `bytes`")
+	fs.DurationVar(&requestTimeout, "request-timeout", server.DefaultRequestTimeout, "deadline of a search, from arrival to answer; past it the answer is 503 with Retry-After")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `Usage: soundalike serve [--db PATH] [--addr 127.0.0.1:8080] [flags]
 
@@ -37,7 +38,9 @@ Serves the HTTP API from memory: GET /similar?track=ID&k=20, POST /similar,
 GET /tracks/{id}, /healthz, /readyz, /model, /metrics. The database file is
 released after loading, so import, train and reindex can run beside the
 server; it picks up their new model and index every --reload interval
-without a restart. SIGINT or SIGTERM shuts it down gracefully.`)
+without a restart. While another process holds the database at start,
+/healthz answers 200 and /readyz 503 saying whom it waits for. SIGINT or
+SIGTERM shuts it down gracefully.`)
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -51,6 +54,9 @@ without a restart. SIGINT or SIGTERM shuts it down gracefully.`)
 	}
 	if maxBody < 1 {
 		return usagef("--max-body %d: want a positive number of bytes", maxBody)
+	}
+	if requestTimeout <= 0 {
+		return usagef("--request-timeout %v: want a positive duration such as 2s", requestTimeout)
 	}
 	trusted, err := parsePrefixes(proxies)
 	if err != nil {
@@ -76,11 +82,24 @@ without a restart. SIGINT or SIGTERM shuts it down gracefully.`)
 	}
 	defer ln.Close()
 
-	eng, err := openDetached(ctx, dbPath, logger)
+	// Answer while the database loads: /healthz 200, /readyz and queries
+	// 503 saying what the server waits for.
+	front := &startingSearcher{}
+	front.waitFor(fmt.Errorf("%w: loading the database %s", server.ErrStarting, dbPath))
+	srv := server.New(front, &server.Options{Logger: logger, TrustedProxies: trusted, MaxBodyBytes: maxBody, RequestTimeout: requestTimeout})
+	serveCtx, stopServing := context.WithCancel(ctx)
+	defer stopServing()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(serveCtx, ln) }()
+
+	eng, err := openDetached(ctx, dbPath, logger, stdio, front)
 	if err != nil {
+		stopServing()
+		<-served
 		return err
 	}
 	defer eng.Close()
+	front.serve(eng)
 	st := eng.Stats()
 	if err := eng.Ready(); err != nil {
 		logger.Warn("not ready: /similar answers 503 until this is done; serving anyway", "reason", err.Error())
@@ -92,8 +111,7 @@ without a restart. SIGINT or SIGTERM shuts it down gracefully.`)
 		defer stop()
 		go eng.Watch(wctx, reload)
 	}
-	srv := server.New(eng, &server.Options{Logger: logger, TrustedProxies: trusted, MaxBodyBytes: maxBody})
-	if err := srv.Serve(ctx, ln); err != nil {
+	if err := <-served; err != nil {
 		return err
 	}
 	logger.Info("stopped")
@@ -127,15 +145,21 @@ func parsePrefixes(s string) ([]netip.Prefix, error) {
 
 // openDetached opens the engine for serving. A batch job (import, train,
 // reindex) holds the database for as long as it runs, so a lock is waited
-// out, with a line now and then, rather than treated as a failure.
-func openDetached(ctx context.Context, path string, logger *slog.Logger) (*soundalike.Engine, error) {
+// out, with a line now and then naming the holder, rather than treated as
+// a failure; front tells /readyz what the server waits for.
+func openDetached(ctx context.Context, path string, logger *slog.Logger, stdio stdio, front *startingSearcher) (*soundalike.Engine, error) {
 	for i := 0; ; i++ {
-		eng, err := soundalike.Open(path, &soundalike.Options{Detached: true, Logger: logger})
+		opts := stdio.engineOptions(&soundalike.Options{Detached: true, Logger: logger})
+		opts.LockTimeout = time.Second // each try; the loop waits as long as it takes
+		opts.OnLockWait = func(holders string) {
+			front.waitFor(fmt.Errorf("%w: waiting to load the database %s, %s", server.ErrStarting, path, holders))
+			if i%15 == 0 {
+				logger.Warn("waiting to load the database: another process holds it", "db", path, "holder", holders)
+			}
+		}
+		eng, err := soundalike.Open(path, opts)
 		if !errors.Is(err, soundalike.ErrLocked) {
 			return eng, err
-		}
-		if i%15 == 0 {
-			logger.Warn("the database is busy (a batch job is writing to it); waiting to load it", "db", path)
 		}
 		select {
 		case <-ctx.Done():

@@ -58,7 +58,7 @@ func runSimilar(ctx context.Context, args []string, stdio stdio) error {
 			opts.Exclude = append(opts.Exclude, ex)
 		}
 	}
-	eng, err := soundalike.Open(dbPath, &soundalike.Options{ReadOnly: true})
+	eng, err := soundalike.Open(dbPath, stdio.engineOptions(&soundalike.Options{ReadOnly: true}))
 	if err != nil {
 		return err
 	}
@@ -77,11 +77,11 @@ func runSimilar(ctx context.Context, args []string, stdio stdio) error {
 		return err
 	}
 	t := resp.Track
-	fmt.Fprintf(stdio.out, "Tracks that sound like %s: %s by %s (model %s)\n\n", t.TrackID, t.Name, strings.Join(t.Artists, ", "), resp.Model)
+	fmt.Fprintf(stdio.out, "Tracks that sound like %s: %s by %s (model %s)\n\n", printable(t.TrackID), printable(t.Name), printableJoin(t.Artists, ", "), printable(resp.Model))
 	tw := tabwriter.NewWriter(stdio.out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "#\tSCORE\tTRACK\tNAME\tARTISTS")
 	for i, r := range resp.Results {
-		fmt.Fprintf(tw, "%d\t%.4f\t%s\t%s\t%s\n", i+1, r.Score, r.TrackID, r.Name, strings.Join(r.Artists, ", "))
+		fmt.Fprintf(tw, "%d\t%.4f\t%s\t%s\t%s\n", i+1, r.Score, printable(r.TrackID), printable(r.Name), printableJoin(r.Artists, ", "))
 	}
 	return tw.Flush()
 }

@@ -117,7 +117,7 @@ func runTrain(ctx context.Context, args []string, stdio stdio) error {
 
 	// Read the data and let go of the database while training, so that
 	// `runs`, `eval` or a server's reload are not locked out for minutes.
-	tracks, ins, err := loadTrainingData(ctx, dbPath, cfg.Actions)
+	tracks, ins, err := loadTrainingData(ctx, dbPath, cfg.Actions, stdio)
 	if err != nil {
 		return err
 	}
@@ -147,7 +147,7 @@ func runTrain(ctx context.Context, args []string, stdio stdio) error {
 		Warnings: hist.Warnings, Seconds: res.Duration.Seconds(), Files: map[string]string{}}
 	runID := time.Now().UTC().Format("20060102T150405Z")
 	if !noSave {
-		info, current, why, err := saveModel(ctx, dbPath, promote, res, soundalike.ModelRun{Config: cj, Metrics: mj, History: hj})
+		info, current, why, err := saveModel(ctx, dbPath, promote, res, soundalike.ModelRun{Config: cj, Metrics: mj, History: hj}, stdio)
 		if err != nil {
 			return err
 		}
@@ -209,8 +209,8 @@ const (
 
 // saveModel stores the run's model as a new version and makes it current
 // as --promote says; it returns whether it did and why.
-func saveModel(ctx context.Context, dbPath, promote string, res *trainer.Result, run soundalike.ModelRun) (soundalike.ModelInfo, bool, string, error) {
-	eng, err := soundalike.Open(dbPath, nil)
+func saveModel(ctx context.Context, dbPath, promote string, res *trainer.Result, run soundalike.ModelRun, stdio stdio) (soundalike.ModelInfo, bool, string, error) {
+	eng, err := soundalike.Open(dbPath, stdio.engineOptions(nil))
 	if err != nil {
 		return soundalike.ModelInfo{}, false, "", fmt.Errorf("train: save the model: %w", err)
 	}
@@ -260,8 +260,8 @@ func promotion(policy string, cur *soundalike.ModelInfo, fin trainer.Final) (boo
 
 // loadTrainingData reads the catalogue and the similarity interactions
 // under a brief read-only open.
-func loadTrainingData(ctx context.Context, dbPath string, actions []string) ([]soundalike.Track, []soundalike.Interaction, error) {
-	eng, err := soundalike.Open(dbPath, &soundalike.Options{ReadOnly: true})
+func loadTrainingData(ctx context.Context, dbPath string, actions []string, stdio stdio) ([]soundalike.Track, []soundalike.Interaction, error) {
+	eng, err := soundalike.Open(dbPath, stdio.engineOptions(&soundalike.Options{ReadOnly: true}))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/embedder"
@@ -51,7 +52,29 @@ const smallTrain = "--epochs=3 --batch-size=16 --hidden-layers=32,16 --embedding
 func TestTrainEvalRuns(t *testing.T) {
 	db := importFile(t, "../../trainer/testdata/tracks.csv")
 	dir := t.TempDir()
+	// What a train killed while saving its run files leaves, and what
+	// one writing beside it right now has.
+	stale, fresh := filepath.Join(dir, ".plot-1234"), filepath.Join(dir, ".plot-5678")
+	for _, f := range []string{stale, fresh} {
+		if err := os.WriteFile(f, []byte("half a png"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	staleLog := filepath.Join(dir, ".soundalike-99")
+	os.WriteFile(staleLog, []byte("{"), 0o644)
+	old := time.Now().Add(-time.Hour)
+	os.Chtimes(stale, old, old)
+	os.Chtimes(staleLog, old, old)
 	sum := checkTrain(t, db, dir)
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale %s after train: %v, want removed", stale, err)
+	}
+	if _, err := os.Stat(staleLog); !os.IsNotExist(err) {
+		t.Errorf("stale %s after train: %v, want removed", staleLog, err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("fresh %s after train: %v, want it kept (another train may be writing it)", fresh, err)
+	}
 	checkEval(t, db, sum)
 	checkModels(t, db, dir)
 }

@@ -1,0 +1,36 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/audotics/soundalike"
+)
+
+// defaultLockTimeout is --lock-timeout's default: as long as a server's
+// reload of a large catalogue or a short batch job holds the file, so
+// that commands started beside them wait their turn instead of failing.
+const defaultLockTimeout = 60 * time.Second
+
+// lockFlag is --lock-timeout, shared by every command that opens the
+// database.
+type lockFlag struct {
+	timeout time.Duration
+}
+
+// engineOptions returns o (nil: the defaults) with the command's
+// --lock-timeout, and a line on standard error, naming the holder, when an
+// open of the file has to wait for it.
+func (s stdio) engineOptions(o *soundalike.Options) *soundalike.Options {
+	if o == nil {
+		o = soundalike.DefaultOptions()
+	}
+	if s.lock != nil && s.lock.timeout > 0 {
+		o.LockTimeout = s.lock.timeout
+	}
+	wait := o.LockTimeout
+	o.OnLockWait = func(holders string) {
+		fmt.Fprintf(s.err, "soundalike: the database is %s; waiting up to %v (--lock-timeout)\n", holders, wait)
+	}
+	return o
+}

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/internal/synth"
+)
+
+func TestPrintable(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain Ünïcode 歌手":      "plain Ünïcode 歌手",
+		"\x1b[31mred\x1b[0m":    `\x1b[31mred\x1b[0m`,
+		"tab\there\nnewline":    `tab\x09here\x0anewline`,
+		"bell\x07 c1\u009b":     `bell\x07 c1\x9b`,
+		"bidi \u202eevil\u202c": `bidi \u202eevil\u202c`,
+		"bad utf8 \xff":         `bad utf8 \xff`,
+		"line\u2028sep":         `line\u2028sep`,
+	} {
+		if got := printable(in); got != want {
+			t.Errorf("printable(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// Given ids and names holding escape sequences, when similar and search
+// print for a person, expect no control character on the terminal.
+func TestHumanOutputEscapesControlCharacters(t *testing.T) {
+	db := testDB(t, 50)
+	evil := &soundalike.Track{ID: "evil\x1b]0;pwned\x07", Name: "Evil \x1b[2J song", Artists: []string{"Bad\u202eartist"}}
+	evil.Features = synth.SmallTrack(rand.New(rand.NewPCG(3, 4)), 0).Features
+	eng, err := soundalike.Open(db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.Import(t.Context(), func(tx *soundalike.ImportTx) error { _, _, err := tx.PutTrack(evil); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.Reindex(t.Context(), nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"similar", "--db", db, "--track", string(evil.ID), "--k", "50"},
+		{"similar", "--db", db, "--track", "t0000", "--k", "50"},
+		{"search", "--db", db, "evil song"},
+	} {
+		var out bytes.Buffer
+		if err := run(t.Context(), args, strings.NewReader(""), &out, io.Discard); err != nil {
+			t.Fatalf("%s: %v", args, err)
+		}
+		if !strings.Contains(out.String(), `Evil \x1b[2J song`) {
+			t.Errorf("%s printed %q, want the evil name escaped in it", args[0], out.String())
+		}
+		for _, r := range out.String() {
+			if r != '\n' && (r < 0x20 || r == 0x7f || r == 0x202e) {
+				t.Fatalf("%s printed %U raw: %q", args[0], r, out.String())
+			}
+		}
+	}
+}

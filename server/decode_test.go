@@ -1,0 +1,217 @@
+package server_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/server"
+)
+
+// post sends body to POST /similar with the given Content-Type ("" for
+// none).
+func post(t *testing.T, h http.Handler, contentType string, body io.Reader) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequestWithContext(t.Context(), "POST", "/similar", body)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	return w
+}
+
+func TestPostStrictJSON(t *testing.T) {
+	h := server.New(newEngine(t, ready), nil)
+	cases := []struct {
+		name, contentType, body string
+		status                  int
+		errs                    []string
+		not                     []string // words the message must not hold
+	}{
+		{name: "given application/json, when POST, expect 200", contentType: "application/json", body: `{"tracks":["a"]}`, status: 200},
+		{name: "given application/json; charset=utf-8, when POST, expect 200", contentType: "application/json; charset=utf-8", body: `{"tracks":["a"]}`, status: 200},
+		{name: "given APPLICATION/JSON;charset=UTF-8, when POST, expect 200", contentType: "APPLICATION/JSON;charset=UTF-8", body: `{"tracks":["a"]}`, status: 200},
+		{name: "given no Content-Type, when POST, expect 415", body: `{"tracks":["a"]}`, status: 415, errs: []string{"application/json"}},
+		{name: "given text/plain, when POST, expect 415 naming it", contentType: "text/plain", body: `{"tracks":["a"]}`, status: 415, errs: []string{`"text/plain"`, "application/json"}},
+		{name: "given a form, when POST, expect 415", contentType: "application/x-www-form-urlencoded", body: `tracks=a`, status: 415, errs: []string{"application/json"}},
+		{name: "given charset latin1, when POST, expect 415", contentType: "application/json; charset=iso-8859-1", body: `{"tracks":["a"]}`, status: 415, errs: []string{"UTF-8"}},
+		{name: "given a key twice, when POST, expect 400 naming it", contentType: "application/json", body: `{"tracks":["a"],"k":3,"k":4}`, status: 400, errs: []string{"duplicate key", `"k"`}},
+		{name: "given a nested key twice, when POST, expect 400 naming its path", contentType: "application/json", body: `{"features":{"tempo":1,"tempo":2}}`, status: 400, errs: []string{"duplicate key", `"features.tempo"`}},
+		{name: "given a key in the wrong case, when POST, expect 400 naming the right one", contentType: "application/json", body: `{"Tracks":["a"]}`, status: 400, errs: []string{`"Tracks"`, "case-sensitive", `"tracks"`}},
+		{name: "given a nested key in the wrong case, when POST, expect 400", contentType: "application/json", body: `{"features":{"Tempo":120}}`, status: 400, errs: []string{"features.Tempo", "case-sensitive", "features.tempo"}},
+		{name: "given an unknown key, when POST, expect 400 listing the accepted ones", contentType: "application/json", body: `{"tracks":["a"],"limit":5}`, status: 400, errs: []string{`"limit"`, "exclude_artist, features, k, tracks, vector"}},
+		{name: "given a syntax error without NaN, when POST, expect no NaN hint", contentType: "application/json", body: `{"tracks":["a"]]`, status: 400, errs: []string{"bad JSON"}, not: []string{"NaN"}},
+		{name: "given NaN, when POST, expect the NaN hint", contentType: "application/json", body: `{"vector":[NaN]}`, status: 400, errs: []string{"bad JSON", "NaN and Infinity"}},
+		{name: "given -Infinity, when POST, expect the NaN hint", contentType: "application/json", body: `{"vector":[-Infinity]}`, status: 400, errs: []string{"NaN and Infinity"}},
+		{name: "given features as a string, when POST, expect 400 without Go types", contentType: "application/json", body: `{"features":"x"}`, status: 400, errs: []string{"features", "an object"}, not: []string{"server.", "featuresRequest", "*"}},
+		{name: "given tracks of numbers, when POST, expect 400 without Go types", contentType: "application/json", body: `{"tracks":[1]}`, status: 400, errs: []string{"tracks", "a string"}, not: []string{"[]string", "server."}},
+		{name: "given k as a float, when POST, expect 400 saying a whole number", contentType: "application/json", body: `{"tracks":["a"],"k":2.5}`, status: 400, errs: []string{"k", "whole number"}, not: []string{"int"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := post(t, h, tc.contentType, strings.NewReader(tc.body))
+			if w.Code != tc.status {
+				t.Fatalf("POST %s with %q = %d %s, want %d", tc.body, tc.contentType, w.Code, w.Body, tc.status)
+			}
+			if tc.status == 200 {
+				return
+			}
+			checkError(t, w, tc.errs...)
+			for _, s := range tc.not {
+				if strings.Contains(w.Body.String(), s) {
+					t.Errorf("error = %s, want no %q in it", w.Body, s)
+				}
+			}
+		})
+	}
+}
+
+// failingReader returns part of a body, then err.
+type failingReader struct {
+	data []byte
+	err  error
+}
+
+func (r *failingReader) Read(p []byte) (int, error) {
+	if len(r.data) == 0 {
+		return 0, r.err
+	}
+	n := copy(p, r.data)
+	r.data = r.data[n:]
+	return n, nil
+}
+
+func TestPostBodyReadErrors(t *testing.T) {
+	h := server.New(newEngine(t, ready), nil)
+	cases := []struct {
+		name   string
+		err    error
+		status int
+		want   string
+	}{
+		{"given a body that times out, when POST, expect 408, not bad JSON", os.ErrDeadlineExceeded, 408, "timed out"},
+		{"given a body cut short, when POST, expect 400 saying so, not bad JSON", io.ErrUnexpectedEOF, 400, "Content-Length"},
+		{"given a connection reset, when POST, expect 400 saying the body could not be read", errors.New("connection reset by peer"), 400, "reading the request body"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := post(t, h, "application/json", &failingReader{data: []byte(`{"tracks":["a`), err: tc.err})
+			if w.Code != tc.status {
+				t.Fatalf("POST = %d %s, want %d", w.Code, w.Body, tc.status)
+			}
+			checkError(t, w, tc.want)
+			if strings.Contains(w.Body.String(), "JSON") {
+				t.Errorf("error = %s, want no mention of JSON: the body was never read whole", w.Body)
+			}
+		})
+	}
+}
+
+func TestQueryEscapes(t *testing.T) {
+	h := server.New(newEngine(t, ready), nil)
+	t.Run("given a bad escape in track, when GET /similar, expect 400 saying it is badly escaped", func(t *testing.T) {
+		w := do(t, h, "GET", "/similar?track=100%pure", "")
+		if w.Code != 400 {
+			t.Fatalf("GET = %d %s, want 400", w.Code, w.Body)
+		}
+		checkError(t, w, "track", "badly escaped", "%25")
+		if strings.Contains(w.Body.String(), "missing") {
+			t.Errorf("error = %s, want no claim that track is missing", w.Body)
+		}
+	})
+	t.Run("given a bad escape in q, when GET /tracks, expect 400 saying it is badly escaped", func(t *testing.T) {
+		w := do(t, h, "GET", "/tracks?q=%zz", "")
+		if w.Code != 400 {
+			t.Fatalf("GET = %d %s, want 400", w.Code, w.Body)
+		}
+		checkError(t, w, "q", "badly escaped")
+	})
+}
+
+func TestTrackIDDecodedOnce(t *testing.T) {
+	eng := newEngine(t, noModel)
+	err := eng.Import(t.Context(), func(tx *soundalike.ImportTx) error {
+		_, _, err := tx.PutTrack(track("100%pure", "Pure", "P", 0.5, 100))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := server.New(eng, nil)
+	w := do(t, h, "GET", "/tracks/100%25pure", "")
+	if w.Code != 200 || !strings.Contains(w.Body.String(), `"track_id":"100%pure"`) {
+		t.Fatalf("GET /tracks/100%%25pure = %d %s, want 200 for 100%%pure", w.Code, w.Body)
+	}
+	w = do(t, h, "GET", "/tracks/100%2525pure", "")
+	if w.Code != 404 || !strings.Contains(w.Body.String(), `100%25pure`) {
+		t.Fatalf("GET /tracks/100%%2525pure = %d %s, want 404 for the id 100%%25pure", w.Code, w.Body)
+	}
+}
+
+func TestLongIDNeverEchoedWhole(t *testing.T) {
+	var logs bytes.Buffer
+	h := server.New(newEngine(t, ready), &server.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	long := strings.Repeat("x", 1_000_000)
+	for _, target := range []string{"/tracks/" + long, "/similar?track=" + long, "/similar?track=a&k=" + long, "/similar?" + long + "=1", "/tracks?ids=" + long} {
+		logs.Reset()
+		w := do(t, h, "GET", target, "")
+		if w.Code != 400 && w.Code != 404 {
+			t.Errorf("GET %.40s… = %d, want 400 or 404", target, w.Code)
+		}
+		if w.Body.Len() > 2000 {
+			t.Errorf("GET %.40s… answered %d bytes, want the id cut short", target, w.Body.Len())
+		}
+		if logs.Len() > 2000 {
+			t.Errorf("GET %.40s… logged %d bytes, want the path cut short", target, logs.Len())
+		}
+	}
+}
+
+// slowWriter is a ResponseWriter whose client stopped reading: writes
+// time out as they do past http.Server's WriteTimeout.
+type slowWriter struct {
+	*httptest.ResponseRecorder
+}
+
+func (w slowWriter) Write([]byte) (int, error) { return 0, os.ErrDeadlineExceeded }
+
+func TestSlowClientIsNotA200(t *testing.T) {
+	var logs bytes.Buffer
+	h := server.New(newEngine(t, ready), &server.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	req := httptest.NewRequestWithContext(t.Context(), "GET", "/similar?track=a", nil)
+	h.ServeHTTP(slowWriter{httptest.NewRecorder()}, req)
+
+	var rec map[string]any
+	if err := json.Unmarshal(logs.Bytes(), &rec); err != nil {
+		t.Fatalf("log %q: want one access record: %v", logs.String(), err)
+	}
+	if rec["level"] != "INFO" || rec["msg"] != "request" || rec["status"] != 499.0 || !strings.Contains(rec["client_error"].(string), "client timeout") {
+		t.Errorf("log = %v, want one INFO request record, status 499, a client timeout", rec)
+	}
+	w := do(t, h, "GET", "/metrics", "")
+	if !strings.Contains(w.Body.String(), `soundalike_http_requests_total{method="GET",route="/similar",status="499"} 1`) {
+		t.Errorf("metrics lack the 499 of the slow client:\n%s", grepLines(w.Body.String(), "requests_total"))
+	}
+	if strings.Contains(w.Body.String(), `route="/similar",status="200"`) {
+		t.Errorf("the slow client was counted as a 200")
+	}
+}
+
+func grepLines(s, word string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, word) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}

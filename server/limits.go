@@ -1,0 +1,178 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Limits on the work one request may ask for. A request over one is a
+// 400 naming the limit; together with MaxK and Options.MaxBodyBytes they
+// bound the cost of the heaviest query.
+const (
+	// MaxSeeds is the most seed tracks a query by tracks may give.
+	MaxSeeds = 100
+	// MaxExclude is the most track references a query may exclude.
+	MaxExclude = 1000
+)
+
+// A heavy search is one that asks for more than heavyK results, heavySeeds
+// seeds or heavyExclude exclusions: it costs tens of times a plain one, so
+// heavy searches run in at most half the slots (see limiter).
+const (
+	heavyK       = 100
+	heavySeeds   = 10
+	heavyExclude = 100
+)
+
+// work is what one search asks for.
+type work struct {
+	k, seeds, exclude int
+}
+
+func (w work) heavy() bool {
+	return w.k > heavyK || w.seeds > heavySeeds || w.exclude > heavyExclude
+}
+
+// admit checks w against the limits and waits for a slot for it (see
+// limiter); the caller calls release when its search is done. Every
+// handler that searches calls it once its request is parsed.
+func (srv *Server) admit(c echo.Context, w work) (release func(), err error) {
+	if err := checkWork(w.seeds, w.exclude); err != nil {
+		return nil, err
+	}
+	return srv.limiter.acquire(c.Request().Context(), w.heavy())
+}
+
+// checkWork refuses a query that asks for more work than the limits
+// allow: seeds seed tracks and exclude excluded references.
+func checkWork(seeds, exclude int) error {
+	if seeds > MaxSeeds {
+		return badRequest("tracks: %d seed tracks: at most %d in one query", seeds, MaxSeeds)
+	}
+	if exclude > MaxExclude {
+		return badRequest("exclude: %d tracks: at most %d in one query", exclude, MaxExclude)
+	}
+	return nil
+}
+
+// limiter bounds the searches running at once: MaxInFlight run, up to
+// MaxQueued wait their turn, and a search beyond both is refused at once
+// with a 503 and Retry-After, rather than slowing every other query down.
+// A search that waits longer than its RequestTimeout is refused the same
+// way. Heavy searches also need one of half the slots (at least one), so
+// that however many arrive, plain ones find a slot free and do not queue
+// behind them.
+type limiter struct {
+	slots    chan struct{}
+	heavy    chan struct{}
+	maxQueue int64
+	queued   atomic.Int64
+
+	inFlightGauge prometheus.GaugeFunc
+	queuedGauge   prometheus.GaugeFunc
+	rejected      *prometheus.CounterVec // by reason: busy, timeout
+}
+
+func newLimiter(inFlight, queued int, reg prometheus.Registerer) *limiter {
+	l := &limiter{slots: make(chan struct{}, inFlight), heavy: make(chan struct{}, max(1, inFlight/2)), maxQueue: int64(queued)}
+	register(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "soundalike_searches_in_flight",
+		Help: "Searches running now (at most Options.MaxInFlight).",
+	}, func() float64 { return float64(len(l.slots)) }))
+	register(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "soundalike_searches_queued",
+		Help: "Searches waiting for a slot (at most Options.MaxQueued).",
+	}, func() float64 { return float64(l.queued.Load()) }))
+	l.rejected = register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "soundalike_searches_rejected_total",
+		Help: "Searches answered 503: busy (every slot and queue place taken) or timeout (over Options.RequestTimeout).",
+	}, []string{"reason"}))
+	return l
+}
+
+// errBusy is a search refused because every slot and queue place is
+// taken.
+var errBusy = errors.New("busy")
+
+// acquire takes a slot (a heavy search first takes one of the heavy
+// slots), waiting in the queue while there is room in it and ctx allows.
+// The caller calls release when its search is done.
+func (l *limiter) acquire(ctx context.Context, heavy bool) (release func(), err error) {
+	if !heavy {
+		if err := l.take(ctx, l.slots); err != nil {
+			return nil, err
+		}
+		return func() { <-l.slots }, nil
+	}
+	if err := l.take(ctx, l.heavy); err != nil {
+		return nil, err
+	}
+	if err := l.take(ctx, l.slots); err != nil {
+		<-l.heavy
+		return nil, err
+	}
+	return func() { <-l.slots; <-l.heavy }, nil
+}
+
+// take takes a place in ch, waiting in the queue while there is room in it
+// and ctx allows.
+func (l *limiter) take(ctx context.Context, ch chan struct{}) error {
+	select {
+	case ch <- struct{}{}:
+		return nil
+	default:
+	}
+	if l.queued.Add(1) > l.maxQueue {
+		l.queued.Add(-1)
+		return errBusy
+	}
+	defer l.queued.Add(-1)
+	select {
+	case ch <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// limit is the middleware of the routes that search: it gives the request
+// its deadline (Options.RequestTimeout, from the moment it arrives), and
+// answers a search that admit refused (busy, or past its deadline) with
+// 503 and Retry-After.
+func (srv *Server) limit(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		ctx, cancel := context.WithTimeout(r.Context(), srv.opts.RequestTimeout)
+		defer cancel()
+		c.SetRequest(r.WithContext(ctx))
+		err := next(c)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, errBusy):
+			srv.limiter.rejected.WithLabelValues("busy").Inc()
+			c.Response().Header().Set("Retry-After", "1")
+			return &httpError{http.StatusServiceUnavailable, fmt.Sprintf(
+				"busy: every search slot is taken and %d searches wait, the most this server takes: retry after a second", srv.limiter.maxQueue)}
+		case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == context.DeadlineExceeded && r.Context().Err() == nil:
+			srv.limiter.rejected.WithLabelValues("timeout").Inc()
+			c.Response().Header().Set("Retry-After", strconv.Itoa(retryAfter(srv.opts.RequestTimeout)))
+			return &httpError{http.StatusServiceUnavailable, fmt.Sprintf(
+				"request timed out: over the server's limit of %v per request (waiting for a slot included); ask for fewer seeds, exclusions or results, or retry", srv.opts.RequestTimeout)}
+		}
+		return err
+	}
+}
+
+// retryAfter is the Retry-After of a timed-out request, in whole seconds.
+func retryAfter(d time.Duration) int {
+	return max(1, int(d.Round(time.Second)/time.Second))
+}

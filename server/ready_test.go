@@ -1,0 +1,58 @@
+package server_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/audotics/soundalike/server"
+	"github.com/audotics/soundalike/storage"
+)
+
+// Given a reload that fails (a record damaged below the engine), when GET
+// /readyz, expect 200 still, saying the served generation is stale, the
+// generation on disk and why.
+func TestReadyzSaysStale(t *testing.T) {
+	eng := newEngine(t, ready)
+	h := server.New(eng, nil)
+	if w := do(t, h, "GET", "/readyz", ""); w.Code != 200 || !strings.Contains(w.Body.String(), `"status":"ready"`) {
+		t.Fatalf("GET /readyz = %d %s, want 200 ready", w.Code, w.Body)
+	}
+	served := eng.Stats().Generation
+
+	db, err := storage.Open(eng.Path(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *storage.Tx) error {
+		_, _, _, err := tx.PutTrack("x1", []byte{0xee, 1, 2}) // no track encoding
+		return err
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.Reload(t.Context()); err == nil {
+		t.Fatal("Reload of a damaged record = nil, want an error")
+	}
+
+	w := do(t, h, "GET", "/readyz", "")
+	if w.Code != 200 {
+		t.Fatalf("GET /readyz after a failed reload = %d %s, want 200: the old snapshot still answers", w.Code, w.Body)
+	}
+	var got struct {
+		Status           string `json:"status"`
+		Generation       uint64 `json:"generation"`
+		GenerationOnDisk uint64 `json:"generation_on_disk"`
+		ReloadError      string `json:"reload_error"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != "stale" || got.Generation != served || got.GenerationOnDisk <= served || !strings.Contains(got.ReloadError, "x1") {
+		t.Errorf("GET /readyz = %s, want status stale, generation %d, a newer generation on disk, and the error naming track x1", w.Body, served)
+	}
+	if w := do(t, h, "GET", "/similar?track=a", ""); w.Code != 200 {
+		t.Errorf("GET /similar while stale = %d, want 200 from the old snapshot", w.Code)
+	}
+}

@@ -1,0 +1,64 @@
+package storage_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/audotics/soundalike/storage"
+)
+
+// Given a process holding the database, when another Open waits for it,
+// expect it told once who holds the lock, and the timeout error to name
+// the holder; the record goes with Close.
+func TestOpenLockedNamesTheHolder(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "held.db")
+	holder, err := storage.Open(path, &storage.Options{Command: "soundalike import"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var waits []string
+	_, err = storage.Open(path, &storage.Options{Timeout: 300 * time.Millisecond, ReadOnly: true,
+		OnWait: func(h string) { waits = append(waits, h) }})
+	want := fmt.Sprintf("soundalike import (pid %d, writing since ", os.Getpid())
+	if !errors.Is(err, storage.ErrLocked) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), path) {
+		t.Errorf("Open of a held file = %v, want ErrLocked naming %s and %q", err, path, want)
+	}
+	if len(waits) != 1 || !strings.Contains(waits[0], want) {
+		t.Errorf("OnWait calls = %q, want one naming %q", waits, want)
+	}
+	if hs := storage.Holders(path); len(hs) != 1 || hs[0].Command != "soundalike import" || !hs[0].Writing || hs[0].PID != os.Getpid() {
+		t.Errorf("Holders = %+v, want this process writing as soundalike import", hs)
+	}
+	holder.Close()
+	if hs := storage.Holders(path); len(hs) != 0 {
+		t.Errorf("Holders after Close = %+v, want none", hs)
+	}
+	if m, _ := filepath.Glob(path + ".lock-info.*"); len(m) != 0 {
+		t.Errorf("lock-info files after Close = %v, want none", m)
+	}
+}
+
+// A record left by a process killed before Close is skipped and removed.
+func TestHoldersSkipsTheDead(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.db")
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Skip("no true command:", err)
+	}
+	stale := fmt.Sprintf("%s.lock-info.%d.1", path, cmd.Process.Pid)
+	if err := os.WriteFile(stale, []byte("soundalike reindex\twriting\t2026-01-01T00:00:00Z\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if hs := storage.Holders(path); len(hs) != 0 {
+		t.Errorf("Holders = %+v, want none: the recorded process is gone", hs)
+	}
+	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("stale record still there (%v), want it removed", err)
+	}
+}
