@@ -388,20 +388,55 @@ const (
 	costExpand = 400
 )
 
-// scanCheaper reports whether scanning p's lists beats a graph search with
-// a beam of ef over a graph of live nodes. The graph search expands about
-// ef/selectivity nodes before ef of them pass.
-func (p scanPlan) scanCheaper(ef, live int) bool {
+// scanCost is the estimated cost of scanning p's lists.
+func (p scanPlan) scanCost() float64 {
+	return float64(p.listed)*costCheck + p.matches*costScore
+}
+
+// graphCost is the estimated cost of a graph search with a beam of ef
+// when a share sel of the nodes it meets pass the filter: it expands
+// about ef/sel nodes before ef of them pass.
+func graphCost(ef int, sel float64) float64 {
+	if sel <= 0 {
+		return math.Inf(1)
+	}
+	return float64(ef) / sel * costExpand
+}
+
+// probeBelow is the estimated selectivity under which a filtered search
+// probes the query's neighbourhood before choosing the graph: year and
+// popularity are model inputs, so a filter on them can keep a tenth of
+// the catalogue and almost none of the tracks near the query.
+const probeBelow = 0.5
+
+// chooseScan reports whether the candidates of a search around q with a
+// beam of ef should come from an exact scan of p's lists rather than the
+// graph. The global estimate decides, unless it is below probeBelow: then
+// the share of the query's unfiltered neighbours that pass the filter
+// (one unfiltered search) stands for the selectivity the graph search
+// will meet.
+func (s *snapshot) chooseScan(q []float32, ef int, p scanPlan, c *condition) bool {
 	if !p.complete {
 		return false
 	}
-	scan := float64(p.listed)*costCheck + p.matches*costScore
-	sel := p.matches / float64(max(live, 1))
-	if sel <= 0 {
+	sel := p.matches / float64(max(c.fa.live, 1))
+	if p.scanCost() < graphCost(ef, sel) {
 		return true
 	}
-	graph := float64(ef) / sel * costExpand
-	return scan < graph
+	if sel >= probeBelow {
+		return false
+	}
+	res, err := s.graph.SearchInto(nil, q, ef, nil, ef)
+	if err != nil || len(res) == 0 {
+		return false
+	}
+	pass := 0.5 // as if half a neighbour passed: never a zero rate
+	for _, r := range res {
+		if int(r.ID) < len(s.keys) && s.keys[r.ID].feat != 0 && c.match(s, r.ID) {
+			pass++
+		}
+	}
+	return p.scanCost() < graphCost(ef, pass/float64(len(res)))
 }
 
 // scan scores every node of p's lists that f keeps: the candidates of an

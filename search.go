@@ -452,7 +452,7 @@ func (s *snapshot) candidatesFor(q []float32, opts *SearchOptions, f *filter) (c
 		ef = opts.EfSearch
 	}
 	if f.cond != nil {
-		if p := f.cond.plan(); p.scanCheaper(max(ef, 1), f.cond.fa.live) {
+		if p := f.cond.plan(); s.chooseScan(q, max(ef, 1), p, f.cond) {
 			next, err := s.scan(q, p, f)
 			return next, true, err
 		}

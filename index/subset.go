@@ -16,9 +16,21 @@ func (g *HNSW) ScoreIDs(dst []Result, q []float32, ids []uint32) ([]Result, erro
 	if err := normalizeInto(sc.q, q, g.dim); err != nil {
 		return dst, fmt.Errorf("index: score: %w", err)
 	}
-	for _, id := range ids {
-		if s, ok := g.slots[id]; ok {
-			dst = append(dst, Result{ID: id, Score: dot(sc.q, g.vec(s))})
+	// In batches: look the slots up and prefetch their vectors, then
+	// score them, so that the vectors' loads overlap.
+	const batch = 16
+	var slots [batch]uint32
+	for lo := 0; lo < len(ids); lo += batch {
+		n := 0
+		for _, id := range ids[lo:min(lo+batch, len(ids))] {
+			if s, ok := g.slots[id]; ok {
+				slots[n] = s
+				n++
+				prefetch(&g.l0[int(s)*g.stride])
+			}
+		}
+		for _, s := range slots[:n] {
+			dst = append(dst, Result{ID: g.ids[s], Score: dot(sc.q, g.vec(s))})
 		}
 	}
 	return dst, nil
