@@ -209,6 +209,7 @@ func New(s Searcher, opts *Options) *Server {
 
 	e.GET("/similar", srv.getSimilar)
 	e.POST("/similar", srv.postSimilar)
+	e.POST("/similar/batch", srv.postSimilarBatch)
 	e.GET("/tracks", srv.getTracks)
 	e.GET("/tracks/:id", srv.getTrack)
 	e.GET("/healthz", srv.healthz)
