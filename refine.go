@@ -53,7 +53,9 @@ func (s *snapshot) refine(next candidates, filtered bool, k int, opts *SearchOpt
 		pool = pool[:0]
 		seen.reset()
 		for _, r := range rs {
-			if o.ScoreThreshold != nil && float64(r.Score) < *o.ScoreThreshold {
+			// Compared as the float32 scores are, so that a threshold
+			// copied from a result's printed score keeps that result.
+			if o.ScoreThreshold != nil && r.Score < float32(*o.ScoreThreshold) {
 				exhausted = true // ranked by score: none further pass
 				break
 			}
