@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/audotics/soundalike/index"
 )
@@ -173,6 +174,59 @@ func checkK(k int) error {
 	return nil
 }
 
+// check reports every bad value of o for a search of k results in one
+// ErrInvalidQuery, naming the fields as the HTTP API does.
+func (o *SearchOptions) check(k int) error {
+	if o == nil {
+		return nil
+	}
+	var bad []string
+	add := func(format string, a ...any) { bad = append(bad, fmt.Sprintf(format, a...)) }
+	if !(o.Diversity >= 0 && o.Diversity <= 1) {
+		add("diversity = %v: want 0..1", o.Diversity)
+	}
+	switch {
+	case o.Offset < 0:
+		add("offset = %d: want 0 or more", o.Offset)
+	case o.Offset > MaxK-k:
+		add("offset + k = %d: want at most %d", o.Offset+k, MaxK)
+	}
+	if o.MaxPerArtist < 0 {
+		add("max_per_artist = %d: want 0 (no cap) or more", o.MaxPerArtist)
+	}
+	if t := o.ScoreThreshold; t != nil && !(*t >= -1 && *t <= 1) {
+		add("score_threshold = %v: want -1..1", *t)
+	}
+	if o.Filter != nil {
+		bad = append(bad, o.Filter.check()...)
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("%w: %s", ErrInvalidQuery, strings.Join(bad, "; "))
+	}
+	return nil
+}
+
+// check returns the filter's bad bounds.
+func (f *Filter) check() []string {
+	var bad []string
+	bounds := func(name string, lo, hi *int, min, max int) {
+		for _, b := range []struct {
+			name string
+			v    *int
+		}{{name + "_min", lo}, {name + "_max", hi}} {
+			if b.v != nil && (*b.v < min || *b.v > max) {
+				bad = append(bad, fmt.Sprintf("%s = %d: want %d..%d", b.name, *b.v, min, max))
+			}
+		}
+		if lo != nil && hi != nil && *lo > *hi {
+			bad = append(bad, fmt.Sprintf("%s_min = %d is above %s_max = %d: want min ≤ max", name, *lo, name, *hi))
+		}
+	}
+	bounds("year", f.YearMin, f.YearMax, 1, maxYear)
+	bounds("popularity", f.PopularityMin, f.PopularityMax, 0, maxPopularity)
+	return bad
+}
+
 func (s *snapshot) embed(t *Track) ([]float32, error) {
 	if err := t.Features.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidQuery, err)
@@ -272,10 +326,11 @@ func (s *keySet) reset() {
 	s.small = s.small[:0]
 }
 
-// filter is one query's exclusions. keep runs for every candidate the
-// index considers (hundreds a query at 1M), so it reads one 16-byte entry
-// of the node and compares with a few values: no maps unless artists are
-// excluded.
+// filter is one query's exclusions and conditions. keep runs for every
+// candidate the index considers (hundreds a query at 1M), so it reads one
+// 16-byte entry of the node's keys, and with a Filter one of its facets,
+// and compares with a few values: no maps unless artists are excluded or
+// asked for.
 type filter struct {
 	s        *snapshot
 	dedupe   bool
@@ -284,6 +339,7 @@ type filter struct {
 	// feature keys salted so that the two kinds never match each other.
 	songs   keySet
 	artists map[uint64]bool // artist keys to drop
+	cond    *condition      // the compiled SearchOptions.Filter; nil = none
 }
 
 func (s *snapshot) newFilter(opts *SearchOptions, seeds []uint32) *filter {
@@ -300,6 +356,12 @@ func (s *snapshot) newFilter(opts *SearchOptions, seeds []uint32) *filter {
 		for _, id := range opts.Exclude {
 			if n, err := s.resolve(id); err == nil {
 				f.excluded = append(f.excluded, n)
+			}
+		}
+		if opts.Filter != nil {
+			f.cond = s.compileFilter(opts.Filter)
+			if len(opts.Filter.ExcludeArtists) > 0 {
+				f.addArtists(opts.Filter.ExcludeArtists)
 			}
 		}
 	}
@@ -338,6 +400,9 @@ func (f *filter) keep(n uint32) bool {
 	if k.feat == 0 {
 		return false // indexed, but deleted from the catalogue since
 	}
+	if f.cond != nil && !f.cond.match(f.s, n) {
+		return false
+	}
 	if (k.song != 0 && f.songs.has(k.song)) || f.songs.has(k.feat^featSalt) {
 		return false
 	}
@@ -356,63 +421,59 @@ func (f *filter) keep(n uint32) bool {
 	return true
 }
 
-// run searches, then drops later copies of a song already in the results,
-// widening the search until k results survive or the index is exhausted.
+// candidates is a ranked list of candidates, best first: a call returns
+// the best n (fewer when there are no more) and whether there are none
+// beyond them. The ranking is stable: the best n of a longer call begin
+// with the best of a shorter one, as far as the source is exact.
+type candidates func(n int) (rs []index.Result, exhausted bool, err error)
+
+// run answers a search in two phases: candidates from the index (or, for
+// a filter that keeps few tracks, an exact scan of them), then refine.
+func (s *snapshot) run(q []float32, k int, opts *SearchOptions, f *filter) ([]Neighbor, error) {
+	if err := opts.check(k); err != nil {
+		return nil, err
+	}
+	next, filtered, err := s.candidatesFor(q, opts, f)
+	if err != nil {
+		return nil, err
+	}
+	return s.refine(next, filtered, k, opts, f)
+}
+
+// candidatesFor chooses where a search's candidates come from, and reports
+// whether they have passed f.keep already.
 //
 // A few excluded tracks (the seeds, their songs, a short Exclude list) are
-// searched for like any other and dropped from the results: a filter
-// inside the index runs for every candidate, and at 1M tracks its lookups
-// were a fifth of a query. Many exclusions (more than maxDropped, or
-// ExcludeArtist, which can drop many tracks) go inside the search instead,
-// which then keeps looking until the beam holds enough tracks that pass:
-// widening the beam by each of them would let a long Exclude list buy a
-// huge search.
-func (s *snapshot) run(q []float32, k int, opts *SearchOptions, f *filter) ([]Neighbor, error) {
+// searched for like any other and dropped by refine: a filter inside the
+// index runs for every candidate, and at 1M tracks its lookups were a fifth
+// of a query. Many exclusions (more than maxDropped, or artists, which can
+// drop many tracks) and every Filter go inside the search instead, which
+// then keeps looking until the beam holds enough tracks that pass: widening
+// the beam by each of them would let a long Exclude list buy a huge search.
+// A Filter estimated to keep few tracks is answered by an exact scan of the
+// tracks it keeps (filter.go).
+func (s *snapshot) candidatesFor(q []float32, opts *SearchOptions, f *filter) (candidates, bool, error) {
 	ef := s.indexMeta.Params.EfSearch // the index's own beam, as last reindexed
 	if opts != nil && opts.EfSearch != 0 {
 		ef = opts.EfSearch
 	}
-	want := k
-	if f.dedupe {
-		want += k/4 + 2 // room for duplicates among the results
+	if f.cond != nil {
+		if p := f.cond.plan(); s.chooseScan(q, max(ef, 1), p, f.cond) {
+			next, err := s.scan(q, p, f)
+			return next, true, err
+		}
 	}
 	var inside index.Filter
-	if extra := len(f.excluded) + f.songs.len(); f.artists != nil || extra > maxDropped {
+	if extra := len(f.excluded) + f.songs.len(); f.artists != nil || f.cond != nil || extra > maxDropped {
 		inside = f.keep
-	} else {
-		want += extra
 	}
-	var seen keySet // the results' song and (salted) feature keys
-	for {
-		// The index widens the beam to want when that is larger.
-		res, err := s.graph.SearchInto(nil, q, want, inside, ef)
+	return func(n int) ([]index.Result, bool, error) {
+		n = min(n, s.graph.Len())
+		// The index widens the beam to n when that is larger.
+		res, err := s.graph.SearchInto(nil, q, n, inside, ef)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrInvalidQuery, err)
+			return nil, false, fmt.Errorf("%w: %v", ErrInvalidQuery, err)
 		}
-		out := make([]Neighbor, 0, k)
-		seen.reset()
-		for _, r := range res {
-			if inside == nil && !f.keep(r.ID) {
-				continue
-			}
-			if f.dedupe {
-				song, feat := s.keys[r.ID].song, s.keys[r.ID].feat^featSalt
-				if (song != 0 && seen.has(song)) || seen.has(feat) {
-					continue
-				}
-				if song != 0 {
-					seen.add(song)
-				}
-				seen.add(feat)
-			}
-			out = append(out, Neighbor{ID: s.tracks[r.ID].ID, Score: r.Score, Track: s.tracks[r.ID]})
-			if len(out) == k {
-				return out, nil
-			}
-		}
-		if len(res) < want || want >= s.graph.Len() {
-			return out, nil // the index has no more
-		}
-		want = min(2*want, s.graph.Len())
-	}
+		return res, len(res) < n || n >= s.graph.Len(), nil
+	}, inside != nil, nil
 }

@@ -54,6 +54,9 @@ type snapshot struct {
 	// once per snapshot on first use, or in the background after load
 	// publishes the snapshot.
 	words func() *wordIndex
+	// facets are the columns and posting lists filters read (filter.go),
+	// built like words.
+	facets func() *facets
 	// keys are by node: what the search filter reads for every candidate,
 	// in one 16-byte entry so that a candidate costs one cache miss.
 	keys []nodeKeys
@@ -120,6 +123,7 @@ func (e *Engine) load(db *storage.DB, built *index.HNSW) error {
 	s.fileStamp, s.loaded = stamp, time.Now()
 	e.publish(s)
 	go s.words() // ready for the first track search, off the load's path
+	go s.facets()
 	return nil
 }
 
@@ -324,7 +328,7 @@ func loadSnapshot(tx *storage.Tx, built *index.HNSW, keep *snapshot) (*snapshot,
 		return nil, err
 	}
 	if keep != nil && keep.catalogSeq == s.catalogSeq && len(keep.tracks) == len(s.tracks) {
-		s.words = keep.words // the same tracks: a new model or index only
+		s.words, s.facets = keep.words, keep.facets // the same tracks: a new model or index only
 	}
 	if err := s.loadIndex(tx, built, keep); err != nil {
 		return nil, err
@@ -431,6 +435,7 @@ func (s *snapshot) loadTracks(tx *storage.Tx) error {
 	s.packArtistKeys(n, found)
 	s.indexSpotifyIDs()
 	s.words = sync.OnceValue(func() *wordIndex { return buildWordIndex(s.tracks) })
+	s.facets = sync.OnceValue(func() *facets { return buildFacets(s) })
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net"
 	"net/http"
@@ -58,6 +59,12 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, dst any) er
 	if len(bytes.TrimSpace(body)) == 0 {
 		return badRequest("empty body: send a JSON object")
 	}
+	return decodeValue(body, dst)
+}
+
+// decodeValue decodes one JSON value (a body, or one query of a batch)
+// into dst with decodeJSON's rules on keys and values.
+func decodeValue(body []byte, dst any) error {
 	t := reflect.TypeOf(dst)
 	if err := checkKeys(json.NewDecoder(bytes.NewReader(body)), t, ""); err != nil {
 		if _, ok := errors.AsType[*httpError](err); ok {
@@ -199,10 +206,16 @@ func jsonFields(t reflect.Type) map[string]reflect.Type {
 	fields := make(map[string]reflect.Type, t.NumField())
 	for i := range t.NumField() {
 		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			// An embedded struct's fields are the outer object's keys, as
+			// encoding/json promotes them.
+			maps.Copy(fields, jsonFields(f.Type))
+			continue
+		}
 		if !f.IsExported() {
 			continue
 		}
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 		switch name {
 		case "-":
 			continue

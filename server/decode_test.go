@@ -48,7 +48,7 @@ func TestPostStrictJSON(t *testing.T) {
 		{name: "given a nested key twice, when POST, expect 400 naming its path", contentType: "application/json", body: `{"features":{"tempo":1,"tempo":2}}`, status: 400, errs: []string{"duplicate key", `"features.tempo"`}},
 		{name: "given a key in the wrong case, when POST, expect 400 naming the right one", contentType: "application/json", body: `{"Tracks":["a"]}`, status: 400, errs: []string{`"Tracks"`, "case-sensitive", `"tracks"`}},
 		{name: "given a nested key in the wrong case, when POST, expect 400", contentType: "application/json", body: `{"features":{"Tempo":120}}`, status: 400, errs: []string{"features.Tempo", "case-sensitive", "features.tempo"}},
-		{name: "given an unknown key, when POST, expect 400 listing the accepted ones", contentType: "application/json", body: `{"tracks":["a"],"limit":5}`, status: 400, errs: []string{`"limit"`, "exclude_artist, features, k, tracks, vector"}},
+		{name: "given an unknown key, when POST, expect 400 listing the accepted ones", contentType: "application/json", body: `{"tracks":["a"],"limit":5}`, status: 400, errs: []string{`"limit"`, "exclude_artist, features, fields, filter, k, max_per_artist"}},
 		{name: "given a syntax error without NaN, when POST, expect no NaN hint", contentType: "application/json", body: `{"tracks":["a"]]`, status: 400, errs: []string{"bad JSON"}, not: []string{"NaN"}},
 		{name: "given NaN, when POST, expect the NaN hint", contentType: "application/json", body: `{"vector":[NaN]}`, status: 400, errs: []string{"bad JSON", "NaN and Infinity"}},
 		{name: "given -Infinity, when POST, expect the NaN hint", contentType: "application/json", body: `{"vector":[-Infinity]}`, status: 400, errs: []string{"NaN and Infinity"}},

@@ -19,6 +19,7 @@ import (
 //	soundalike.ErrNotFound                       404
 //	soundalike.ErrNoModel                        503 "… run `soundalike train` first"
 //	soundalike.ErrNoIndex                        503 "… run `soundalike reindex` first"
+//	soundalike.ErrNoDatabase                     503 "… run `soundalike import` first"
 //	ErrStarting, soundalike.ErrLocked            503, saying what it waits for
 //	soundalike.ErrDimension, ErrInvalidQuery     400
 //	context.Canceled (the client went away)      499, not logged as an error
@@ -47,15 +48,16 @@ func badRequest(format string, a ...any) error {
 const statusClientClosed = 499
 
 const (
-	endpoints      = "the endpoints are GET /similar, POST /similar, GET /tracks?q=TEXT, GET /tracks?ids=ID,ID, GET /tracks/{id}, GET /healthz, GET /readyz, GET /model, GET /metrics, GET /openapi.json"
+	endpoints      = "the endpoints are GET /similar, POST /similar, POST /similar/batch, GET /tracks?q=TEXT, GET /tracks?ids=ID,ID, GET /tracks/{id}, GET /healthz, GET /readyz, GET /model, GET /metrics, GET /openapi.json"
 	noSuchEndpoint = "no such endpoint: " + endpoints
 )
 
 // The 503 answers name the commands an operator runs; the library's
 // errors name library calls instead.
 const (
-	msgNoModel = "no model: run `soundalike train` first"
-	msgNoIndex = "no index: run `soundalike reindex` first"
+	msgNoModel    = "no model: run `soundalike train` first"
+	msgNoIndex    = "no index: run `soundalike reindex` first"
+	msgNoDatabase = "no database yet: run `soundalike import` first"
 )
 
 // ErrStarting is what a Searcher returns while it cannot answer yet
@@ -98,6 +100,8 @@ func statusOf(err error) (status int, msg string, internal bool) {
 		return http.StatusServiceUnavailable, msgNoModel, false
 	case errors.Is(err, soundalike.ErrNoIndex):
 		return http.StatusServiceUnavailable, msgNoIndex, false
+	case errors.Is(err, soundalike.ErrNoDatabase):
+		return http.StatusServiceUnavailable, msgNoDatabase, false
 	case errors.Is(err, soundalike.ErrDimension), errors.Is(err, soundalike.ErrInvalidQuery):
 		return http.StatusBadRequest, err.Error(), false
 	case errors.Is(err, ErrStarting), errors.Is(err, soundalike.ErrLocked):

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -35,7 +36,7 @@ func writeJSON(c echo.Context, status int, v any) error {
 	return c.Blob(status, echo.MIMEApplicationJSON, b)
 }
 
-// GET /similar?track=ID&k=20&exclude=ID,ID&exclude_artist=true&dedupe=false
+// GET /similar?track=ID&k=20 plus the search parameters (request.go)
 func (srv *Server) getSimilar(c echo.Context) error {
 	r := c.Request()
 	q, err := queryOf(r)
@@ -46,35 +47,95 @@ func (srv *Server) getSimilar(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	release, err := srv.admit(c, work{k: p.k, exclude: len(p.opts.Exclude)})
+	release, err := srv.admit(c, work{k: p.opts.Offset + p.k, exclude: len(p.opts.Exclude)})
 	if err != nil {
 		return err
 	}
 	defer release()
-	resp, err := Similar(r.Context(), srv.s, p.track, p.k, &p.opts)
+	start := time.Now()
+	res, err := srv.s.Similar(r.Context(), p.track, p.k, p.opts)
+	if err != nil {
+		return err
+	}
+	return writeSimilar(c, respond(start, res, p.fields))
+}
+
+// POST /similar {"tracks":[…]} | {"features":{…}} | {"vector":[…]}, plus
+// k and the search options (searchBody)
+func (srv *Server) postSimilar(c echo.Context) error {
+	r := c.Request()
+	sq, err := decodeSimilarRequest(c.Response(), r, srv.opts.MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	release, err := srv.admit(c, sq.work())
+	if err != nil {
+		return err
+	}
+	defer release()
+	resp, err := srv.similarTo(r.Context(), sq)
 	if err != nil {
 		return err
 	}
 	return writeSimilar(c, resp)
 }
 
-// POST /similar {"tracks":[…]} | {"features":{…}} | {"vector":[…]}
-func (srv *Server) postSimilar(c echo.Context) error {
+func (srv *Server) similarTo(ctx context.Context, sq similarQuery) (*SimilarResponse, error) {
+	start := time.Now()
+	res, err := srv.s.SimilarTo(ctx, sq.q, sq.k, sq.opts)
+	if err != nil {
+		return nil, err
+	}
+	return respond(start, res, sq.fields), nil
+}
+
+// POST /similar/batch {"queries":[a POST /similar body, …]}: up to
+// MaxBatch queries, answered in order. Every query is checked before any
+// runs; a query that fails fails the batch, naming its index.
+func (srv *Server) postSimilarBatch(c echo.Context) error {
 	r := c.Request()
-	q, k, opts, err := decodeSimilarRequest(c.Response(), r, srv.opts.MaxBodyBytes)
+	qs, err := decodeBatchRequest(c.Response(), r, srv.opts.MaxBodyBytes)
 	if err != nil {
 		return err
 	}
-	release, err := srv.admit(c, work{k: k, seeds: len(q.Tracks), exclude: len(opts.Exclude)})
+	// The batch takes one slot, as heavy as its queries together.
+	var w work
+	for _, sq := range qs {
+		qw := sq.work()
+		w.k += qw.k
+		w.seeds, w.exclude = max(w.seeds, qw.seeds), max(w.exclude, qw.exclude)
+	}
+	release, err := srv.admit(c, w)
 	if err != nil {
 		return err
 	}
 	defer release()
-	resp, err := SimilarTo(r.Context(), srv.s, q, k, &opts)
-	if err != nil {
-		return err
+	bp := bufPool.Get().(*[]byte)
+	b := append((*bp)[:0], `{"results":[`...)
+	for i, sq := range qs {
+		resp, err := srv.similarTo(r.Context(), sq)
+		if err != nil {
+			bufPool.Put(bp)
+			return inQuery(i, err)
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = resp.AppendJSON(b)
 	}
-	return writeSimilar(c, resp)
+	b = append(b, "]}\n"...)
+	err = c.Blob(http.StatusOK, echo.MIMEApplicationJSON, b)
+	if cap(b) <= 1<<20 {
+		*bp = b
+		bufPool.Put(bp)
+	}
+	return err
+}
+
+// BatchResponse is the body of POST /similar/batch: one response per
+// query, in the order of the queries.
+type BatchResponse struct {
+	Results []SimilarResponse `json:"results"`
 }
 
 // GET /tracks/:id

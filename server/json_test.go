@@ -54,6 +54,12 @@ func randomResponse(rng *rand.Rand) *SimilarResponse {
 				score = -0.25
 			}
 			r.Results[i] = Result{TrackID: str(), Name: str(), Artists: strs(), Score: score}
+			if rng.IntN(2) == 0 {
+				r.Results[i].ResultMetadata = &ResultMetadata{Album: str(), ReleaseDate: str(), Popularity: rng.IntN(101), Genres: strs()}
+			}
+			if rng.IntN(2) == 0 {
+				r.Results[i].Features = &FeaturesJSON{fl(), fl(), fl(), fl(), rng.IntN(13) - 1, fl(), fl(), rng.IntN(2), fl(), fl(), fl()}
+			}
 		}
 	}
 	return r

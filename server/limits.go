@@ -176,3 +176,8 @@ func (srv *Server) limit(next echo.HandlerFunc) echo.HandlerFunc {
 func retryAfter(d time.Duration) int {
 	return max(1, int(d.Round(time.Second)/time.Second))
 }
+
+// work is the size of a checked POST /similar query, for admit.
+func (sq *similarQuery) work() work {
+	return work{k: sq.opts.Offset + sq.k, seeds: len(sq.q.Tracks), exclude: len(sq.opts.Exclude)}
+}

@@ -1,10 +1,13 @@
 package server
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -18,29 +21,30 @@ const (
 	MaxK     = soundalike.MaxK
 )
 
-var getSimilarParams = []string{"track", "k", "exclude", "exclude_artist", "dedupe"}
+// searchParams are the query parameters parseSearchParams reads: the
+// search options of GET /similar and GET /users/{id}/recommend.
+var searchParams = []string{"exclude", "exclude_artist", "dedupe", "offset", "score_threshold", "genre",
+	"year_min", "year_max", "popularity_min", "popularity_max", "max_per_artist", "diversity", "fields"}
+
+// repeatable are the list parameters that may be given more than once
+// (their values add up) besides comma-separated.
+var repeatable = []string{"exclude", "genre", "fields"}
+
+var getSimilarParams = append([]string{"track", "k"}, searchParams...)
 
 // similarParams is a parsed GET /similar query.
 type similarParams struct {
-	track soundalike.TrackID
-	k     int
-	opts  soundalike.SearchOptions
+	track  soundalike.TrackID
+	k      int
+	opts   *soundalike.SearchOptions
+	fields fieldSet
 }
 
 // parseSimilarQuery parses and checks GET /similar's query string.
 func parseSimilarQuery(q url.Values) (similarParams, error) {
 	p := similarParams{k: DefaultK}
-	for name, vs := range q {
-		known := false
-		for _, n := range getSimilarParams {
-			known = known || n == name
-		}
-		if !known {
-			return p, badRequest("unknown query parameter %q: accepted are %s", name, strings.Join(getSimilarParams, ", "))
-		}
-		if len(vs) > 1 && name != "exclude" {
-			return p, badRequest("query parameter %s is given %d times: give it once", name, len(vs))
-		}
+	if err := checkParams(q, getSimilarParams); err != nil {
+		return p, err
 	}
 	id := q.Get("track")
 	if id == "" {
@@ -57,26 +61,161 @@ func parseSimilarQuery(q url.Values) (similarParams, error) {
 		}
 		p.k = k
 	}
-	for _, s := range q["exclude"] {
-		for _, x := range strings.Split(s, ",") {
-			if x = strings.TrimSpace(x); x != "" {
-				ref, err := trackRef("exclude", x)
-				if err != nil {
-					return p, err
-				}
-				p.opts.Exclude = append(p.opts.Exclude, ref)
-			}
+	p.opts, p.fields, err = parseSearchParams(q)
+	return p, err
+}
+
+// checkParams refuses parameters not in known, and parameters given more
+// than once that are not repeatable.
+func checkParams(q url.Values, known []string) error {
+	for name, vs := range q {
+		if !slices.Contains(known, name) {
+			return badRequest("unknown query parameter %q: accepted are %s", name, strings.Join(known, ", "))
+		}
+		if len(vs) > 1 && !slices.Contains(repeatable, name) {
+			return badRequest("query parameter %s is given %d times: give it once", name, len(vs))
 		}
 	}
-	if p.opts.ExcludeArtist, err = parseBool(q, "exclude_artist", false); err != nil {
-		return p, err
+	return nil
+}
+
+// parseSearchParams parses the search options of a GET query (the
+// parameters in searchParams; it ignores others, which the caller
+// checks): exclusions, dedupe, the filter, paging, diversity and the
+// result fields. Bad values get a 400 naming the parameter and what is
+// accepted; ranges that depend on k (offset + k) are checked by the search.
+func parseSearchParams(q url.Values) (*soundalike.SearchOptions, fieldSet, error) {
+	opts := &soundalike.SearchOptions{}
+	var fields fieldSet
+	for _, x := range listParam(q, "exclude") {
+		ref, err := trackRef("exclude", x)
+		if err != nil {
+			return nil, 0, err
+		}
+		opts.Exclude = append(opts.Exclude, ref)
+	}
+	var err error
+	if opts.ExcludeArtist, err = parseBool(q, "exclude_artist", false); err != nil {
+		return nil, 0, err
 	}
 	dedupe, err := parseBool(q, "dedupe", true)
 	if err != nil {
-		return p, err
+		return nil, 0, err
 	}
-	p.opts.NoDedupe = !dedupe
-	return p, nil
+	opts.NoDedupe = !dedupe
+	var flt soundalike.Filter
+	flt.Genres = listParam(q, "genre")
+	for _, b := range []struct {
+		name     string
+		dst      **int
+		min, max int
+	}{
+		{"year_min", &flt.YearMin, 1, 9999}, {"year_max", &flt.YearMax, 1, 9999},
+		{"popularity_min", &flt.PopularityMin, 0, 100}, {"popularity_max", &flt.PopularityMax, 0, 100},
+	} {
+		if *b.dst, err = intParam(q, b.name, b.min, b.max); err != nil {
+			return nil, 0, err
+		}
+	}
+	if len(flt.Genres) > 0 || flt.YearMin != nil || flt.YearMax != nil || flt.PopularityMin != nil || flt.PopularityMax != nil {
+		opts.Filter = &flt
+	}
+	if v, err := intParam(q, "offset", 0, MaxK-1); err != nil {
+		return nil, 0, err
+	} else if v != nil {
+		opts.Offset = *v
+	}
+	if v, err := intParam(q, "max_per_artist", 0, MaxK); err != nil {
+		return nil, 0, err
+	} else if v != nil {
+		opts.MaxPerArtist = *v
+	}
+	if opts.ScoreThreshold, err = floatParam(q, "score_threshold", -1, 1); err != nil {
+		return nil, 0, err
+	}
+	if v, err := floatParam(q, "diversity", 0, 1); err != nil {
+		return nil, 0, err
+	} else if v != nil {
+		opts.Diversity = *v
+	}
+	if fields, err = parseFields("fields", listParam(q, "fields")); err != nil {
+		return nil, 0, err
+	}
+	return opts, fields, nil
+}
+
+// listParam returns the comma-separated values of a parameter, over all
+// its occurrences, blanks dropped.
+func listParam(q url.Values, name string) []string {
+	var out []string
+	for _, s := range q[name] {
+		for _, x := range strings.Split(s, ",") {
+			if x = strings.TrimSpace(x); x != "" {
+				out = append(out, x)
+			}
+		}
+	}
+	return out
+}
+
+// intParam parses an optional whole-number parameter in lo..hi.
+func intParam(q url.Values, name string, lo, hi int) (*int, error) {
+	s, ok := q[name]
+	if !ok {
+		return nil, nil
+	}
+	v, err := strconv.Atoi(s[0])
+	if err != nil {
+		return nil, badRequest("%s: %q is not a whole number: want %d..%d", name, s[0], lo, hi)
+	}
+	if v < lo || v > hi {
+		return nil, badRequest("%s: %d is outside the range %d..%d", name, v, lo, hi)
+	}
+	return &v, nil
+}
+
+// floatParam parses an optional number parameter in lo..hi.
+func floatParam(q url.Values, name string, lo, hi float64) (*float64, error) {
+	s, ok := q[name]
+	if !ok {
+		return nil, nil
+	}
+	v, err := strconv.ParseFloat(s[0], 64)
+	if err != nil || math.IsNaN(v) {
+		return nil, badRequest("%s: %q is not a number: want %v..%v", name, s[0], lo, hi)
+	}
+	if v < lo || v > hi {
+		return nil, badRequest("%s: %v is outside the range %v..%v", name, v, lo, hi)
+	}
+	return &v, nil
+}
+
+// fieldSet is what a response adds to each result besides its id, name,
+// artists and score.
+type fieldSet uint8
+
+const (
+	fieldMetadata fieldSet = 1 << iota // album, release_date, popularity, genres
+	fieldFeatures                      // the eleven Spotify features
+)
+
+const fieldNames = "metadata, features"
+
+// parseFields parses the values of the fields parameter (or JSON field)
+// param.
+func parseFields(param string, vs []string) (fieldSet, error) {
+	var fs fieldSet
+	for _, v := range vs {
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case "metadata":
+			fs |= fieldMetadata
+		case "features":
+			fs |= fieldFeatures
+		default:
+			return 0, badRequest("%s: %q is not a field: accepted are %s", param, v, fieldNames)
+		}
+	}
+	return fs, nil
 }
 
 func parseK(s string) (int, error) {
@@ -106,16 +245,112 @@ func parseBool(q url.Values, name string, def bool) (bool, error) {
 	return v, nil
 }
 
-// similarRequest is the body of POST /similar.
-type similarRequest struct {
-	Tracks        []string         `json:"tracks"`
-	Features      *featuresRequest `json:"features"`
-	Vector        []float64        `json:"vector"`
-	K             *int             `json:"k"`
-	Exclude       []string         `json:"exclude"`
-	ExcludeArtist bool             `json:"exclude_artist"`
-	Dedupe        *bool            `json:"dedupe"`
+// searchBody is the search options of a POST body: POST /similar (and
+// each query of /similar/batch) and POST /recommend embed it.
+type searchBody struct {
+	Exclude        []string    `json:"exclude"`
+	ExcludeArtist  bool        `json:"exclude_artist"`
+	Dedupe         *bool       `json:"dedupe"`
+	Filter         *filterBody `json:"filter"`
+	Offset         *int        `json:"offset"`
+	ScoreThreshold *float64    `json:"score_threshold"`
+	MaxPerArtist   *int        `json:"max_per_artist"`
+	Diversity      *float64    `json:"diversity"`
+	Fields         []string    `json:"fields"`
 }
+
+const searchBodyFields = "exclude, exclude_artist, dedupe, filter, offset, score_threshold, max_per_artist, diversity, fields"
+
+// filterBody is a searchBody's filter.
+type filterBody struct {
+	Genres         []string `json:"genres"`
+	YearMin        *int     `json:"year_min"`
+	YearMax        *int     `json:"year_max"`
+	PopularityMin  *int     `json:"popularity_min"`
+	PopularityMax  *int     `json:"popularity_max"`
+	Artists        []string `json:"artists"`
+	ExcludeArtists []string `json:"exclude_artists"`
+	IDs            []string `json:"ids"`
+}
+
+// options checks b and returns its search options and result fields. Bad
+// values get a 400 naming the field and what is accepted; ranges that
+// depend on k (offset + k) are checked by the search.
+func (b *searchBody) options() (*soundalike.SearchOptions, fieldSet, error) {
+	opts := &soundalike.SearchOptions{ExcludeArtist: b.ExcludeArtist, NoDedupe: b.Dedupe != nil && !*b.Dedupe}
+	for i, x := range b.Exclude {
+		ref, err := trackRef(fmt.Sprintf("exclude[%d]", i), x)
+		if err != nil {
+			return nil, 0, err
+		}
+		opts.Exclude = append(opts.Exclude, ref)
+	}
+	if f := b.Filter; f != nil {
+		flt := &soundalike.Filter{Genres: f.Genres, Artists: f.Artists, ExcludeArtists: f.ExcludeArtists,
+			YearMin: f.YearMin, YearMax: f.YearMax, PopularityMin: f.PopularityMin, PopularityMax: f.PopularityMax}
+		for _, c := range []struct {
+			name     string
+			v        *int
+			min, max int
+		}{
+			{"year_min", f.YearMin, 1, 9999}, {"year_max", f.YearMax, 1, 9999},
+			{"popularity_min", f.PopularityMin, 0, 100}, {"popularity_max", f.PopularityMax, 0, 100},
+		} {
+			if c.v != nil && (*c.v < c.min || *c.v > c.max) {
+				return nil, 0, badRequest("filter.%s: %d is outside the range %d..%d", c.name, *c.v, c.min, c.max)
+			}
+		}
+		for i, x := range f.IDs {
+			ref, err := trackRef(fmt.Sprintf("filter.ids[%d]", i), x)
+			if err != nil {
+				return nil, 0, err
+			}
+			flt.IDs = append(flt.IDs, ref)
+		}
+		opts.Filter = flt
+	}
+	if b.Offset != nil {
+		if *b.Offset < 0 || *b.Offset >= MaxK {
+			return nil, 0, badRequest("offset: %d is outside the range 0..%d", *b.Offset, MaxK-1)
+		}
+		opts.Offset = *b.Offset
+	}
+	if b.MaxPerArtist != nil {
+		if *b.MaxPerArtist < 0 || *b.MaxPerArtist > MaxK {
+			return nil, 0, badRequest("max_per_artist: %d is outside the range 0..%d (0: no cap)", *b.MaxPerArtist, MaxK)
+		}
+		opts.MaxPerArtist = *b.MaxPerArtist
+	}
+	if t := b.ScoreThreshold; t != nil {
+		if *t < -1 || *t > 1 {
+			return nil, 0, badRequest("score_threshold: %v is outside the range -1..1", *t)
+		}
+		opts.ScoreThreshold = t
+	}
+	if d := b.Diversity; d != nil {
+		if *d < 0 || *d > 1 {
+			return nil, 0, badRequest("diversity: %v is outside the range 0..1", *d)
+		}
+		opts.Diversity = *d
+	}
+	fields, err := parseFields("fields", b.Fields)
+	if err != nil {
+		return nil, 0, err
+	}
+	return opts, fields, nil
+}
+
+// similarRequest is the body of POST /similar and of each query of POST
+// /similar/batch.
+type similarRequest struct {
+	Tracks   []string         `json:"tracks"`
+	Features *featuresRequest `json:"features"`
+	Vector   []float64        `json:"vector"`
+	K        *int             `json:"k"`
+	searchBody
+}
+
+const postSimilarFields = "tracks, features, vector, k, " + searchBodyFields
 
 // featuresRequest is a track that need not be in the catalogue: the eleven
 // Spotify features (all required) and optional metadata the model may use.
@@ -195,42 +430,45 @@ func (f *featuresRequest) track() (*soundalike.Track, error) {
 	return t, nil
 }
 
+// similarQuery is a checked POST /similar query.
+type similarQuery struct {
+	q      soundalike.Query
+	k      int
+	opts   *soundalike.SearchOptions
+	fields fieldSet
+}
+
 // decodeSimilarRequest reads and checks a POST /similar body of at most
 // limit bytes.
-func decodeSimilarRequest(w http.ResponseWriter, r *http.Request, limit int64) (soundalike.Query, int, soundalike.SearchOptions, error) {
-	var (
-		q    soundalike.Query
-		opts soundalike.SearchOptions
-		req  similarRequest
-	)
+func decodeSimilarRequest(w http.ResponseWriter, r *http.Request, limit int64) (similarQuery, error) {
+	var req similarRequest
 	if err := decodeBody(w, r, limit, &req); err != nil {
-		return q, 0, opts, err
+		return similarQuery{}, err
 	}
+	return req.query()
+}
 
-	k := DefaultK
+// query checks req and builds the query it asks for.
+func (req *similarRequest) query() (similarQuery, error) {
+	sq := similarQuery{k: DefaultK}
 	if req.K != nil {
-		k = *req.K
-		if err := checkK(k); err != nil {
-			return q, 0, opts, err
+		sq.k = *req.K
+		if err := checkK(sq.k); err != nil {
+			return sq, err
 		}
 	}
-	for i, x := range req.Exclude {
-		ref, err := trackRef(fmt.Sprintf("exclude[%d]", i), x)
-		if err != nil {
-			return q, 0, opts, err
-		}
-		opts.Exclude = append(opts.Exclude, ref)
+	var err error
+	if sq.opts, sq.fields, err = req.options(); err != nil {
+		return sq, err
 	}
-	opts.ExcludeArtist = req.ExcludeArtist
-	opts.NoDedupe = req.Dedupe != nil && !*req.Dedupe
-
+	q := &sq.q
 	var given []string
 	if len(req.Tracks) > 0 {
 		given = append(given, "tracks")
 		for i, id := range req.Tracks {
 			ref, err := trackRef(fmt.Sprintf("tracks[%d]", i), id)
 			if err != nil {
-				return q, 0, opts, err
+				return sq, err
 			}
 			q.Tracks = append(q.Tracks, ref)
 		}
@@ -239,7 +477,7 @@ func decodeSimilarRequest(w http.ResponseWriter, r *http.Request, limit int64) (
 		given = append(given, "features")
 		t, err := req.Features.track()
 		if err != nil {
-			return q, 0, opts, err
+			return sq, err
 		}
 		q.Track = t
 	}
@@ -249,19 +487,69 @@ func decodeSimilarRequest(w http.ResponseWriter, r *http.Request, limit int64) (
 		for i, v := range req.Vector {
 			f := float32(v)
 			if math.IsNaN(v) || math.IsInf(float64(f), 0) {
-				return q, 0, opts, badRequest("vector[%d]: %v is not a finite 32-bit float", i, v)
+				return sq, badRequest("vector[%d]: %v is not a finite 32-bit float", i, v)
 			}
 			q.Vector[i] = f
 		}
 	}
 	switch len(given) {
 	case 0:
-		return q, 0, opts, badRequest("nothing to search by: give exactly one of tracks (seed track ids), features (a track's eleven Spotify features) or vector (the model's dimension)")
+		return sq, badRequest("nothing to search by: give exactly one of tracks (seed track ids), features (a track's eleven Spotify features) or vector (the model's dimension)")
 	case 1:
 	default:
-		return q, 0, opts, badRequest("give exactly one of tracks, features or vector, not %s", strings.Join(given, " and "))
+		return sq, badRequest("give exactly one of tracks, features or vector, not %s", strings.Join(given, " and "))
 	}
-	return q, k, opts, nil
+	return sq, nil
+}
+
+// MaxBatch is the most queries one POST /similar/batch may hold.
+const MaxBatch = 100
+
+// batchRequest is the body of POST /similar/batch.
+type batchRequest struct {
+	Queries []json.RawMessage `json:"queries"`
+}
+
+// decodeBatchRequest reads and checks a POST /similar/batch body: every
+// query is checked before any runs, and a bad one gets a 400 naming its
+// index.
+func decodeBatchRequest(w http.ResponseWriter, r *http.Request, limit int64) ([]similarQuery, error) {
+	var req batchRequest
+	if err := decodeBody(w, r, limit, &req); err != nil {
+		return nil, err
+	}
+	switch {
+	case req.Queries == nil:
+		return nil, badRequest("queries: missing: send {\"queries\": [a POST /similar body, ...]}")
+	case len(req.Queries) == 0 || len(req.Queries) > MaxBatch:
+		return nil, badRequest("queries: %d queries: want 1..%d", len(req.Queries), MaxBatch)
+	}
+	qs := make([]similarQuery, len(req.Queries))
+	for i, raw := range req.Queries {
+		var sr similarRequest
+		err := decodeValue(raw, &sr)
+		if err == nil {
+			qs[i], err = sr.query()
+		}
+		if err != nil {
+			return nil, inQuery(i, err)
+		}
+	}
+	return qs, nil
+}
+
+// inQuery prefixes a query's error with its place in the batch:
+// "queries[3].k: …" or "queries[3]: …", keeping its status.
+func inQuery(i int, err error) error {
+	msg := err.Error()
+	if he, ok := errors.AsType[*httpError](err); ok {
+		sep := ": "
+		if j := strings.IndexAny(msg, ":[. "); j > 0 && msg[j] != ' ' {
+			sep = "."
+		}
+		return &httpError{he.status, fmt.Sprintf("queries[%d]%s%s", i, sep, msg)}
+	}
+	return fmt.Errorf("queries[%d]: %w", i, err)
 }
 
 // pathID unescapes a track reference from the path's escaped segment,

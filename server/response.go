@@ -27,12 +27,23 @@ type SimilarResponse struct {
 }
 
 // Result is one similar track. Score is the cosine similarity, higher is
-// closer.
+// closer. The metadata and features are there when the query's fields ask
+// for them, and absent otherwise.
 type Result struct {
 	TrackID string   `json:"track_id"`
 	Name    string   `json:"name"`
 	Artists []string `json:"artists"`
 	Score   float32  `json:"score"`
+	*ResultMetadata
+	Features *FeaturesJSON `json:"features,omitempty"`
+}
+
+// ResultMetadata is the metadata fields=metadata adds to a Result.
+type ResultMetadata struct {
+	Album       string   `json:"album"`
+	ReleaseDate string   `json:"release_date"`
+	Popularity  int      `json:"popularity"`
+	Genres      []string `json:"genres"`
 }
 
 // TrackJSON is a catalogue track as the API shows it. Unknown metadata is
@@ -68,7 +79,6 @@ type FeaturesJSON struct {
 
 // NewTrackJSON converts a track to its API form.
 func NewTrackJSON(t *soundalike.Track) *TrackJSON {
-	f := &t.Features
 	return &TrackJSON{
 		TrackID:     string(t.ID),
 		Name:        t.Name,
@@ -79,12 +89,16 @@ func NewTrackJSON(t *soundalike.Track) *TrackJSON {
 		ReleaseDate: t.ReleaseDate,
 		Genres:      nonNil(t.Genres),
 		Subgenres:   nonNil(t.Subgenres),
-		Features: FeaturesJSON{
-			Acousticness: f.Acousticness, Danceability: f.Danceability, Energy: f.Energy,
-			Instrumentalness: f.Instrumentalness, Key: f.Key, Liveness: f.Liveness,
-			Loudness: f.Loudness, Mode: f.Mode, Speechiness: f.Speechiness,
-			Tempo: f.Tempo, Valence: f.Valence,
-		},
+		Features:    newFeaturesJSON(&t.Features),
+	}
+}
+
+func newFeaturesJSON(f *soundalike.Features) FeaturesJSON {
+	return FeaturesJSON{
+		Acousticness: f.Acousticness, Danceability: f.Danceability, Energy: f.Energy,
+		Instrumentalness: f.Instrumentalness, Key: f.Key, Liveness: f.Liveness,
+		Loudness: f.Loudness, Mode: f.Mode, Speechiness: f.Speechiness,
+		Tempo: f.Tempo, Valence: f.Valence,
 	}
 }
 
@@ -105,7 +119,7 @@ func Similar(ctx context.Context, s Searcher, id soundalike.TrackID, k int, opts
 	if err != nil {
 		return nil, err
 	}
-	return respond(start, res), nil
+	return respond(start, res, 0), nil
 }
 
 // SimilarTo answers a query by seed tracks, features or vector the way
@@ -117,18 +131,27 @@ func SimilarTo(ctx context.Context, s Searcher, q soundalike.Query, k int, opts 
 	if err != nil {
 		return nil, err
 	}
-	return respond(start, res), nil
+	return respond(start, res, 0), nil
 }
 
-// respond translates the Searcher's results to the API's form.
-func respond(start time.Time, res soundalike.Results) *SimilarResponse {
+// respond translates the Searcher's results to the API's form, with the
+// fields asked for.
+func respond(start time.Time, res soundalike.Results, fields fieldSet) *SimilarResponse {
 	resp := &SimilarResponse{Results: make([]Result, len(res.Neighbors)), Model: res.Model}
 	if res.Query != nil {
 		resp.Track = NewTrackJSON(res.Query)
 	}
 	for i := range res.Neighbors {
 		n := &res.Neighbors[i]
-		resp.Results[i] = Result{TrackID: string(n.ID), Name: n.Track.Name, Artists: nonNil(n.Track.Artists), Score: n.Score}
+		r := &resp.Results[i]
+		*r = Result{TrackID: string(n.ID), Name: n.Track.Name, Artists: nonNil(n.Track.Artists), Score: n.Score}
+		if fields&fieldMetadata != 0 {
+			r.ResultMetadata = &ResultMetadata{Album: n.Track.Album, ReleaseDate: n.Track.ReleaseDate, Popularity: n.Track.Popularity, Genres: nonNil(n.Track.Genres)}
+		}
+		if fields&fieldFeatures != 0 {
+			f := newFeaturesJSON(&n.Track.Features)
+			r.Features = &f
+		}
 	}
 	resp.TookUS = time.Since(start).Microseconds()
 	return resp
@@ -162,6 +185,20 @@ func (r *SimilarResponse) AppendJSON(b []byte) []byte {
 			b = appendStrings(b, x.Artists)
 			b = append(b, `,"score":`...)
 			b = appendFloat(b, float64(x.Score), 32)
+			if m := x.ResultMetadata; m != nil {
+				b = append(b, `,"album":`...)
+				b = appendString(b, m.Album)
+				b = append(b, `,"release_date":`...)
+				b = appendString(b, m.ReleaseDate)
+				b = append(b, `,"popularity":`...)
+				b = strconv.AppendInt(b, int64(m.Popularity), 10)
+				b = append(b, `,"genres":`...)
+				b = appendStrings(b, m.Genres)
+			}
+			if x.Features != nil {
+				b = append(b, `,"features":`...)
+				b = x.Features.appendJSON(b)
+			}
 			b = append(b, '}')
 		}
 		b = append(b, ']')
@@ -194,8 +231,15 @@ func (t *TrackJSON) AppendJSON(b []byte) []byte {
 	b = appendStrings(b, t.Genres)
 	b = append(b, `,"subgenres":`...)
 	b = appendStrings(b, t.Subgenres)
-	f := &t.Features
-	b = append(b, `,"features":{"acousticness":`...)
+	b = append(b, `,"features":`...)
+	b = t.Features.appendJSON(b)
+	return append(b, '}')
+}
+
+// appendJSON appends f's JSON encoding to b, exactly as encoding/json
+// would.
+func (f *FeaturesJSON) appendJSON(b []byte) []byte {
+	b = append(b, `{"acousticness":`...)
 	b = appendFloat(b, f.Acousticness, 64)
 	b = append(b, `,"danceability":`...)
 	b = appendFloat(b, f.Danceability, 64)
@@ -217,7 +261,7 @@ func (t *TrackJSON) AppendJSON(b []byte) []byte {
 	b = appendFloat(b, f.Tempo, 64)
 	b = append(b, `,"valence":`...)
 	b = appendFloat(b, f.Valence, 64)
-	return append(b, "}}"...)
+	return append(b, '}')
 }
 
 func appendStrings(b []byte, ss []string) []byte {

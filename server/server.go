@@ -4,8 +4,13 @@
 //
 // Endpoints:
 //
-//	GET  /similar?track=ID&k=20[&exclude=ID,ID][&exclude_artist=true][&dedupe=false]
-//	POST /similar   {"tracks":[…]} | {"features":{…}} | {"vector":[…]}, plus "k", "exclude", "exclude_artist", "dedupe"
+//	GET  /similar?track=ID&k=20[&exclude=ID,ID][&exclude_artist=true][&dedupe=false] plus the search parameters:
+//	     [&offset=N][&score_threshold=S][&genre=G,G][&year_min=Y][&year_max=Y][&popularity_min=P]
+//	     [&popularity_max=P][&max_per_artist=N][&diversity=λ][&fields=metadata,features]
+//	POST /similar   {"tracks":[…]} | {"features":{…}} | {"vector":[…]}, plus "k", "exclude", "exclude_artist",
+//	     "dedupe", "filter":{"genres","year_min","year_max","popularity_min","popularity_max","artists",
+//	     "exclude_artists","ids"}, "offset", "score_threshold", "max_per_artist", "diversity", "fields":[…]
+//	POST /similar/batch   {"queries":[a POST /similar body, …]}: up to 100, answered {"results":[…]} in order
 //	GET  /tracks/{id}   a track by id, spotify:track:ID URI or open.spotify.com link
 //	GET  /tracks?q=TEXT&k=10   tracks by words of their name and artists
 //	GET  /tracks?ids=ID,ID     a batch; ids not in the catalogue are listed in "missing"
@@ -18,6 +23,16 @@
 //	GET  /metrics   Prometheus
 //	GET  /openapi.json   the OpenAPI 3 document of these endpoints
 //
+// The search parameters: offset skips results (a page is that slice of
+// the longer query's results), score_threshold drops results scoring
+// below it (-1..1), genre keeps tracks of any of the genres, year_* and
+// popularity_* bound the release year (1..9999) and popularity (0..100)
+// inclusively, max_per_artist caps the results one artist may have,
+// diversity is MMR's λ (0..1: 0 ranks by similarity alone), and fields adds
+// to each result its metadata (album, release_date, popularity, genres)
+// and/or its features; without fields a result is track_id, name, artists
+// and score.
+//
 // Every error is JSON, {"error":"…"}, and the status says whose fault it
 // is (the mapping lives in one place, errors.go; StatusOf exports it):
 //
@@ -25,8 +40,9 @@
 //	     1..1000 (1..100 for /tracks), a reference that is no track id, URI
 //	     or link, bad JSON, unknown, duplicate or miscased keys, NaN/Inf, a
 //	     wrong vector length (ErrDimension), missing features, nothing to
-//	     search by (ErrInvalidQuery), more than MaxSeeds seeds or
-//	     MaxExclude exclusions
+//	     search by, a search parameter out of its range, naming it
+//	     (ErrInvalidQuery), more than MaxSeeds seeds or MaxExclude
+//	     exclusions; in a batch, naming the query: queries[3].k
 //	404  unknown track (soundalike.ErrNotFound) or endpoint
 //	405  a method the endpoint does not take
 //	408  a body not received within Options.ReadTimeout
@@ -269,6 +285,7 @@ func New(s Searcher, opts *Options) *Server {
 	// Routes that search take srv.limit: a deadline and a slot.
 	e.GET("/similar", srv.getSimilar, srv.limit)
 	e.POST("/similar", srv.postSimilar, srv.limit)
+	e.POST("/similar/batch", srv.postSimilarBatch, srv.limit)
 	e.GET("/tracks", srv.getTracks, srv.limit)
 	e.GET("/tracks/:id", srv.getTrack)
 	e.GET("/healthz", srv.healthz)

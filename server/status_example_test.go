@@ -63,6 +63,6 @@ func ExampleWriteError() {
 		fmt.Print(w.Code, " ", w.Body)
 	}
 	// Output:
-	// 503 {"error":"no model: run `soundalike train` first"}
-	// 503 {"error":"no model: run `soundalike train` first"}
+	// 503 {"error":"no database yet: run `soundalike import` first"}
+	// 503 {"error":"no database yet: run `soundalike import` first"}
 }

@@ -165,7 +165,7 @@ func Open(path string, opts *Options) (*DB, error) {
 		if exists {
 			what = "there yet (the file is empty)"
 		}
-		return nil, fmt.Errorf("open %s: %w %s: a read-only open needs a database that an import has created", path, ErrNoDatabase, what)
+		return nil, fmt.Errorf("open %s: %w %s: run `soundalike import` to create it, or check the path", path, ErrNoDatabase, what)
 	}
 	if exists && st.IsDir() {
 		return nil, fmt.Errorf("open %s: is a directory, want a database file", path)

@@ -1,0 +1,385 @@
+package soundalike_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/internal/synth"
+)
+
+// facetGenres are the synthetic catalogue's genres: every track has one
+// of the first eight; 1% also have "niche" and 0.1% "micro".
+var facetGenres = []string{"pop", "rock", "rap", "latin", "edm", "r&b", "jazz", "folk"}
+
+// facetFixture is an engine over n synth.Track tracks (release years
+// 1960–2020, popularity 0–100, seven tracks an artist) with genres, plus
+// each track's embedding, computed once for the brute force.
+func facetFixture(t testing.TB, n int) (*soundalike.Engine, []*soundalike.Track, map[soundalike.TrackID][]float32) {
+	t.Helper()
+	ctx := context.Background()
+	eng, err := soundalike.Open(filepath.Join(t.TempDir(), "f.db"), &soundalike.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eng.Close() })
+	rng := rand.New(rand.NewPCG(3, 4))
+	tracks := make([]*soundalike.Track, n)
+	for i := range tracks {
+		tr := new(soundalike.Track)
+		synth.Track(11, i, tr)
+		tr.Genres = []string{facetGenres[rng.IntN(len(facetGenres))]}
+		if i%100 == 0 {
+			tr.Genres = append(tr.Genres, "Niche")
+		}
+		if i%1000 == 500 {
+			tr.Genres = append(tr.Genres, "micro")
+		}
+		tracks[i] = tr
+	}
+	err = eng.Import(ctx, func(tx *soundalike.ImportTx) error {
+		for _, tr := range tracks {
+			if _, _, err := tx.PutTrack(tr); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.SaveModel(ctx, randomModel(t, 16), soundalike.ModelRun{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.Reindex(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	vecs := make(map[soundalike.TrackID][]float32, n)
+	for _, tr := range tracks {
+		v, err := eng.Embed(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vecs[tr.ID] = v
+	}
+	return eng, tracks, vecs
+}
+
+// matches is the brute force's own reading of a Filter.
+func matches(tr *soundalike.Track, f *soundalike.Filter) bool {
+	if len(f.Genres) > 0 {
+		found := false
+		for _, g := range tr.Genres {
+			for _, w := range f.Genres {
+				found = found || strings.EqualFold(g, w)
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	y := tr.ReleaseYear()
+	if f.YearMin != nil && (y == 0 || y < *f.YearMin) || f.YearMax != nil && (y == 0 || y > *f.YearMax) {
+		return false
+	}
+	if f.PopularityMin != nil && tr.Popularity < *f.PopularityMin || f.PopularityMax != nil && tr.Popularity > *f.PopularityMax {
+		return false
+	}
+	if len(f.Artists) > 0 && !slices.ContainsFunc(tr.Artists, func(a string) bool { return slices.Contains(f.Artists, a) }) {
+		return false
+	}
+	if len(f.IDs) > 0 && !slices.Contains(f.IDs, tr.ID) {
+		return false
+	}
+	return true
+}
+
+// filteredBruteForce ranks the tracks other than skip that match f by
+// exact cosine to q, best first.
+func filteredBruteForce(tracks []*soundalike.Track, vecs map[soundalike.TrackID][]float32, q []float32, f *soundalike.Filter, skip soundalike.TrackID) []soundalike.Neighbor {
+	var out []soundalike.Neighbor
+	for _, tr := range tracks {
+		if tr.ID == skip || !matches(tr, f) {
+			continue
+		}
+		v := vecs[tr.ID]
+		var dot float32
+		for i := range v {
+			dot += v[i] * q[i]
+		}
+		out = append(out, soundalike.Neighbor{ID: tr.ID, Score: dot})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Score > out[j].Score })
+	return out
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// TestFilteredRecall checks filtered searches against an exact filtered
+// brute force at selectivities from half the catalogue to a thousandth,
+// which the search answers by the graph or by an exact scan.
+func TestFilteredRecall(t *testing.T) {
+	n := 30_000
+	if testing.Short() {
+		n = 10_000
+	}
+	eng, tracks, vecs := facetFixture(t, n)
+	ctx := t.Context()
+	const k = 20
+	for _, tc := range []struct {
+		name   string
+		filter soundalike.Filter
+	}{
+		{"50%/popularity", soundalike.Filter{PopularityMin: ptr(50)}},
+		{"10%/years", soundalike.Filter{YearMin: ptr(2011), YearMax: ptr(2016)}},
+		{"12%/genres", soundalike.Filter{Genres: []string{"POP", "unknown genre"}}},
+		{"1%/genre", soundalike.Filter{Genres: []string{"niche"}}},
+		{"1%/popularity", soundalike.Filter{PopularityMin: ptr(42), PopularityMax: ptr(42)}},
+		{"0.1%/years+popularity", soundalike.Filter{YearMin: ptr(2000), YearMax: ptr(2000), PopularityMin: ptr(10), PopularityMax: ptr(15)}},
+		{"0.1%/genre", soundalike.Filter{Genres: []string{"micro"}}},
+		{"artists", soundalike.Filter{Artists: []string{"Artist 3", "Artist 1000"}}},
+		{"ids", soundalike.Filter{IDs: []soundalike.TrackID{tracks[5].ID, tracks[50].ID, tracks[500].ID}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hits, total, matched := 0, 0, 0
+			for qi := range 25 {
+				tr := tracks[(qi*7919)%n]
+				opts := &soundalike.SearchOptions{Filter: &tc.filter, NoDedupe: true}
+				got, err := neighbors(eng.Similar(ctx, tr.ID, k, opts))
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := filteredBruteForce(tracks, vecs, vecs[tr.ID], &tc.filter, tr.ID)
+				matched = len(want)
+				want = want[:min(k, len(want))]
+				if len(got) != len(want) {
+					t.Fatalf("Similar(%s, %+v) returned %d results, want %d", tr.ID, tc.filter, len(got), len(want))
+				}
+				byID := make(map[soundalike.TrackID]*soundalike.Track, len(tracks))
+				for _, x := range tracks {
+					byID[x.ID] = x
+				}
+				for i, nb := range got {
+					if !matches(byID[nb.ID], &tc.filter) {
+						t.Errorf("Similar(%s) returned %s, which the filter drops", tr.ID, nb.ID)
+					}
+					if i > 0 && got[i-1].Score < nb.Score {
+						t.Errorf("Similar(%s) not sorted by score", tr.ID)
+					}
+					if slices.ContainsFunc(want, func(w soundalike.Neighbor) bool { return w.ID == nb.ID }) {
+						hits++
+					}
+				}
+				total += len(want)
+			}
+			if total == 0 {
+				t.Fatalf("no track matches %+v", tc.filter)
+			}
+			recall := float64(hits) / float64(total)
+			t.Logf("%d of %d tracks match; recall@%d %.4f", matched, n, k, recall)
+			if recall < 0.98 {
+				t.Errorf("recall@%d against the exact filtered search = %.4f, want ≥ 0.98", k, recall)
+			}
+		})
+	}
+}
+
+func TestFilterExcludeArtistsAndUnknownGenres(t *testing.T) {
+	eng, tracks, _ := facetFixture(t, 2000)
+	ctx := t.Context()
+	got, err := neighbors(eng.Similar(ctx, tracks[0].ID, 50, &soundalike.SearchOptions{Filter: &soundalike.Filter{Genres: []string{"no such genre"}}}))
+	if err != nil || len(got) != 0 {
+		t.Errorf("Similar(genre unknown) = %d results, %v; want none, no error", len(got), err)
+	}
+	all, err := neighbors(eng.Similar(ctx, tracks[0].ID, 50, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	drop := all[0].Track.Artists[0]
+	got, err = neighbors(eng.Similar(ctx, tracks[0].ID, 50, &soundalike.SearchOptions{Filter: &soundalike.Filter{ExcludeArtists: []string{strings.ToUpper(drop)}}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, nb := range got {
+		if slices.Contains(nb.Track.Artists, drop) {
+			t.Errorf("exclude_artists %q: result %s is by them", drop, nb.ID)
+		}
+	}
+	if len(got) != 50 {
+		t.Errorf("exclude_artists: %d results, want 50", len(got))
+	}
+}
+
+func TestSearchOptionsValidation(t *testing.T) {
+	eng, tracks, _ := facetFixture(t, 300)
+	ctx := t.Context()
+	for _, tc := range []struct {
+		opts soundalike.SearchOptions
+		k    int
+		want string
+	}{
+		{soundalike.SearchOptions{Diversity: 1.5}, 10, "diversity = 1.5: want 0..1"},
+		{soundalike.SearchOptions{Diversity: -0.1}, 10, "diversity"},
+		{soundalike.SearchOptions{Offset: -1}, 10, "offset = -1"},
+		{soundalike.SearchOptions{Offset: 995}, 10, "offset + k = 1005: want at most 1000"},
+		{soundalike.SearchOptions{MaxPerArtist: -2}, 10, "max_per_artist = -2"},
+		{soundalike.SearchOptions{ScoreThreshold: ptr(1.5)}, 10, "score_threshold = 1.5: want -1..1"},
+		{soundalike.SearchOptions{Filter: &soundalike.Filter{YearMin: ptr(2020), YearMax: ptr(2010)}}, 10, "year_min = 2020 is above year_max = 2010"},
+		{soundalike.SearchOptions{Filter: &soundalike.Filter{YearMax: ptr(12345)}}, 10, "year_max = 12345: want 1..9999"},
+		{soundalike.SearchOptions{Filter: &soundalike.Filter{PopularityMin: ptr(-1)}}, 10, "popularity_min = -1: want 0..100"},
+		{soundalike.SearchOptions{Filter: &soundalike.Filter{PopularityMin: ptr(90), PopularityMax: ptr(10)}}, 10, "popularity_min = 90 is above popularity_max = 10"},
+	} {
+		t.Run(tc.want, func(t *testing.T) {
+			_, err := eng.Similar(ctx, tracks[0].ID, tc.k, &tc.opts)
+			if !errors.Is(err, soundalike.ErrInvalidQuery) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Similar(%+v) = %v, want ErrInvalidQuery saying %q", tc.opts, err, tc.want)
+			}
+			_, err = eng.SimilarTo(ctx, soundalike.Query{Vector: make([]float32, 15)[:0:0]}, tc.k, &tc.opts)
+			if err == nil {
+				t.Errorf("SimilarTo(%+v) = nil error", tc.opts)
+			}
+		})
+	}
+}
+
+// TestPagingAndThreshold checks that a page is the slice of the longer
+// query's results, with and without diversity and caps, and that the
+// threshold drops exactly the results below it.
+func TestPagingAndThreshold(t *testing.T) {
+	eng, tracks, _ := facetFixture(t, 3000)
+	ctx := t.Context()
+	for _, base := range []soundalike.SearchOptions{
+		{},
+		{MaxPerArtist: 1},
+		{Diversity: 0.4},
+		{Diversity: 1, MaxPerArtist: 2},
+		{Filter: &soundalike.Filter{Genres: []string{"niche"}}},
+		{Filter: &soundalike.Filter{YearMin: ptr(1990)}, Diversity: 0.2},
+	} {
+		t.Run(fmt.Sprintf("%+v", base), func(t *testing.T) {
+			for _, tr := range tracks[:5] {
+				all, err := neighbors(eng.Similar(ctx, tr.ID, 30, &base))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, page := range []struct{ offset, k int }{{0, 10}, {10, 10}, {20, 10}, {5, 25}} {
+					o := base
+					o.Offset = page.offset
+					got, err := neighbors(eng.Similar(ctx, tr.ID, page.k, &o))
+					if err != nil {
+						t.Fatal(err)
+					}
+					full, err := neighbors(eng.Similar(ctx, tr.ID, page.offset+page.k, &base))
+					if err != nil {
+						t.Fatal(err)
+					}
+					want := full[min(page.offset, len(full)):]
+					if !slices.Equal(ids(got), ids(want)) {
+						t.Errorf("offset %d k %d = %v, want %v", page.offset, page.k, ids(got), ids(want))
+					}
+				}
+				if len(all) < 2 {
+					continue
+				}
+				thr := float64(all[len(all)/2].Score)
+				o := base
+				o.ScoreThreshold = &thr
+				got, err := neighbors(eng.Similar(ctx, tr.ID, 30, &o))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var want []soundalike.TrackID
+				for _, nb := range all {
+					if float64(nb.Score) >= thr {
+						want = append(want, nb.ID)
+					}
+				}
+				if base.Diversity == 0 && !slices.Equal(ids(got), want) {
+					t.Errorf("score_threshold %v = %v, want %v", thr, ids(got), want)
+				}
+				for _, nb := range got {
+					if float64(nb.Score) < thr {
+						t.Errorf("score_threshold %v: result %s scores %v", thr, nb.ID, nb.Score)
+					}
+				}
+			}
+		})
+	}
+}
+
+func ids(ns []soundalike.Neighbor) []soundalike.TrackID {
+	out := make([]soundalike.TrackID, len(ns))
+	for i, n := range ns {
+		out[i] = n.ID
+	}
+	return out
+}
+
+func TestMaxPerArtistAndDiversity(t *testing.T) {
+	eng, tracks, vecs := facetFixture(t, 3000)
+	ctx := t.Context()
+	const k = 20
+	var simPlain, simDiverse float64
+	for _, tr := range tracks[:20] {
+		got, err := neighbors(eng.Similar(ctx, tr.ID, k, &soundalike.SearchOptions{MaxPerArtist: 1}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != k {
+			t.Fatalf("max_per_artist 1: %d results, want %d", len(got), k)
+		}
+		seen := map[string]bool{}
+		for _, nb := range got {
+			for _, a := range nb.Track.Artists {
+				if seen[a] {
+					t.Errorf("max_per_artist 1: artist %s twice in %v", a, ids(got))
+				}
+				seen[a] = true
+			}
+		}
+		plain, err := neighbors(eng.Similar(ctx, tr.ID, k, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		diverse, err := neighbors(eng.Similar(ctx, tr.ID, k, &soundalike.SearchOptions{Diversity: 0.7}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(diverse) != k {
+			t.Fatalf("diversity: %d results, want %d", len(diverse), k)
+		}
+		if diverse[0].ID != plain[0].ID {
+			t.Errorf("diversity: first result %s, want the most similar %s", diverse[0].ID, plain[0].ID)
+		}
+		simPlain += meanPairwise(plain, vecs)
+		simDiverse += meanPairwise(diverse, vecs)
+	}
+	t.Logf("mean pairwise cosine of the results: plain %.3f, diversity 0.7 %.3f", simPlain/20, simDiverse/20)
+	if simDiverse >= simPlain {
+		t.Errorf("diversity 0.7: mean pairwise similarity %.3f, want below the plain search's %.3f", simDiverse/20, simPlain/20)
+	}
+}
+
+func meanPairwise(ns []soundalike.Neighbor, vecs map[soundalike.TrackID][]float32) float64 {
+	var sum float64
+	pairs := 0
+	for i := range ns {
+		for j := range i {
+			a, b := vecs[ns[i].ID], vecs[ns[j].ID]
+			var d float32
+			for x := range a {
+				d += a[x] * b[x]
+			}
+			sum += float64(d)
+			pairs++
+		}
+	}
+	return sum / float64(pairs)
+}

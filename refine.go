@@ -1,0 +1,215 @@
+package soundalike
+
+import (
+	"math"
+
+	"github.com/audotics/soundalike/index"
+)
+
+// mmrWindow is how many of the best remaining candidates MMR chooses
+// among at each step. It is a constant, not a multiple of k, so that
+// result i never depends on k or Offset: pages of one query agree.
+const mmrWindow = 50
+
+// refine is the post-processing every search shares, whatever ranked its
+// candidates (the index, an exact scan, or another scorer such as
+// Recommend's best score): from next's ranked candidates it drops those
+// the filter rejects (unless filtered says next applied f.keep already),
+// later copies of a song (unless NoDedupe) and those scoring below
+// ScoreThreshold; then it chooses results in rank order, or by MMR when
+// Diversity > 0, skipping tracks by an artist who has MaxPerArtist results
+// already; and it returns choices Offset to Offset+k-1. It asks next for
+// more candidates until the page is full or next has no more.
+//
+// Result i depends only on the candidates ranked above about i+mmrWindow,
+// and the number of candidates asked for depends only on Offset+k, so the
+// page at Offset is exactly that slice of the results of a query for
+// Offset+k from 0. opts has been checked (run does).
+func (s *snapshot) refine(next candidates, filtered bool, k int, opts *SearchOptions, f *filter) ([]Neighbor, error) {
+	var o SearchOptions
+	if opts != nil {
+		o = *opts
+	}
+	end := o.Offset + k
+	want := end
+	if f.dedupe {
+		want += end/4 + 2 // room for duplicates among the results
+	}
+	if !filtered {
+		want += len(f.excluded) + f.songs.len()
+	}
+	if o.Diversity > 0 {
+		want += mmrWindow
+	}
+	var (
+		seen keySet // the pool's song and (salted) feature keys
+		pool []index.Result
+	)
+	for {
+		rs, exhausted, err := next(want)
+		if err != nil {
+			return nil, err
+		}
+		pool = pool[:0]
+		seen.reset()
+		for _, r := range rs {
+			// Compared as the float32 scores are, so that a threshold
+			// copied from a result's printed score keeps that result.
+			if o.ScoreThreshold != nil && r.Score < float32(*o.ScoreThreshold) {
+				exhausted = true // ranked by score: none further pass
+				break
+			}
+			if !filtered && !f.keep(r.ID) {
+				continue
+			}
+			if f.dedupe {
+				song, feat := s.keys[r.ID].song, s.keys[r.ID].feat^featSalt
+				if (song != 0 && seen.has(song)) || seen.has(feat) {
+					continue
+				}
+				if song != 0 {
+					seen.add(song)
+				}
+				seen.add(feat)
+			}
+			pool = append(pool, r)
+		}
+		ch := chooser{s: s, lambda: o.Diversity, maxPerArtist: o.MaxPerArtist}
+		picked, complete := ch.choose(pool, end, exhausted)
+		if complete {
+			out := make([]Neighbor, 0, max(0, len(picked)-o.Offset))
+			for _, i := range picked[min(o.Offset, len(picked)):] {
+				r := pool[i]
+				out = append(out, Neighbor{ID: s.tracks[r.ID].ID, Score: r.Score, Track: s.tracks[r.ID]})
+			}
+			return out, nil
+		}
+		want *= 2
+	}
+}
+
+// chooser picks results from a pool of candidates, best first: in rank
+// order, or by maximal marginal relevance, under a per-artist cap.
+type chooser struct {
+	s            *snapshot
+	lambda       float64 // MMR's λ (SearchOptions.Diversity); 0 = rank order
+	maxPerArtist int     // 0 = no cap
+	perArtist    map[uint64]int
+}
+
+// choose picks up to n of pool, returning their indexes in the order
+// chosen, and whether the choice is final: n were chosen, or the pool
+// holds every candidate there is (exhausted), or no choice would change
+// with more candidates.
+func (c *chooser) choose(pool []index.Result, n int, exhausted bool) ([]int, bool) {
+	if c.lambda > 0 {
+		return c.mmr(pool, n, exhausted)
+	}
+	picked := make([]int, 0, n)
+	for i := 0; i < len(pool) && len(picked) < n; i++ {
+		if c.capped(pool[i].ID) {
+			continue
+		}
+		c.take(pool[i].ID)
+		picked = append(picked, i)
+	}
+	return picked, len(picked) == n || exhausted
+}
+
+// mmr chooses by maximal marginal relevance (Carbonell & Goldstein): at
+// each step, among the mmrWindow best remaining candidates, the one that
+// maximises (1−λ)·score − λ·(its greatest similarity to a result chosen
+// already), ties to the better ranked. Similarity is the cosine of the
+// embeddings.
+func (c *chooser) mmr(pool []index.Result, n int, exhausted bool) ([]int, bool) {
+	var (
+		picked = make([]int, 0, n)
+		out    = make([]bool, len(pool)) // chosen, or capped
+		vecs   = make([][]float32, len(pool))
+		maxSim = make([]float32, len(pool))
+		upto   = make([]int, len(pool)) // picked[:upto[i]] are in maxSim[i]
+		window []int
+	)
+	vec := func(i int) []float32 {
+		if vecs[i] == nil {
+			vecs[i], _ = c.s.graph.Vector(pool[i].ID)
+		}
+		return vecs[i]
+	}
+	for len(picked) < n {
+		window = window[:0]
+		for i := 0; i < len(pool) && len(window) < mmrWindow; i++ {
+			if out[i] {
+				continue
+			}
+			if c.capped(pool[i].ID) {
+				out[i] = true
+				continue
+			}
+			window = append(window, i)
+		}
+		if len(window) < mmrWindow && !exhausted {
+			return picked, false // the window reaches past the pool
+		}
+		if len(window) == 0 {
+			break
+		}
+		best, bestScore := -1, math.Inf(-1)
+		for _, i := range window {
+			for _, j := range picked[upto[i]:] {
+				if d := dot32(vec(i), vec(j)); upto[i] == 0 || d > maxSim[i] {
+					maxSim[i] = d
+				}
+				upto[i]++
+			}
+			m := (1 - c.lambda) * float64(pool[i].Score)
+			if len(picked) > 0 {
+				m -= c.lambda * float64(maxSim[i])
+			}
+			if m > bestScore {
+				best, bestScore = i, m
+			}
+		}
+		out[best] = true
+		c.take(pool[best].ID)
+		picked = append(picked, best)
+	}
+	return picked, true
+}
+
+// capped reports whether one of node's artists has maxPerArtist results.
+func (c *chooser) capped(node uint32) bool {
+	if c.maxPerArtist == 0 {
+		return false
+	}
+	for _, a := range c.s.artistKey[c.s.artistOff[node]:c.s.artistOff[node+1]] {
+		if c.perArtist[a] >= c.maxPerArtist {
+			return true
+		}
+	}
+	return false
+}
+
+// take counts a chosen result against its artists' caps.
+func (c *chooser) take(node uint32) {
+	if c.maxPerArtist == 0 {
+		return
+	}
+	if c.perArtist == nil {
+		c.perArtist = make(map[uint64]int)
+	}
+	for _, a := range c.s.artistKey[c.s.artistOff[node]:c.s.artistOff[node+1]] {
+		c.perArtist[a]++
+	}
+}
+
+func dot32(a, b []float32) float32 {
+	if len(a) != len(b) {
+		return 0
+	}
+	var d float32
+	for i := range a {
+		d += a[i] * b[i]
+	}
+	return d
+}

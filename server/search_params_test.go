@@ -1,0 +1,245 @@
+package server_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/audotics/soundalike/server"
+)
+
+// The search parameters reach the engine: given a GET or POST /similar
+// with filters, paging and fields, when it is served, expect the results
+// the engine's own search gives, rendered with the fields asked for.
+func TestSimilarSearchParameters(t *testing.T) {
+	eng := newEngine(t, ready)
+	h := server.New(eng, nil)
+	all := decodeSimilar(t, do(t, h, "GET", "/similar?track=a&k=20", "").Body.Bytes())
+	if len(all.Results) < 12 {
+		t.Fatalf("GET /similar?track=a&k=20: %d results", len(all.Results))
+	}
+	for _, tc := range []struct {
+		name, method, target, body string
+		want                       []string
+	}{
+		{"given offset, expect the later results", "GET", "/similar?track=a&k=5&offset=5", "", ids(all)[5:10]},
+		{"given offset in a body, expect the same", "POST", "/similar", `{"tracks":["a"],"k":5,"offset":5}`, ids(all)[5:10]},
+		{"given a threshold, expect the results above it", "GET", fmt.Sprintf("/similar?track=a&k=20&score_threshold=%v", all.Results[7].Score), "", ids(all)[:8]},
+		{"given a genre no track has, expect none", "GET", "/similar?track=a&genre=polka", "", nil},
+		{"given the catalogue's genre, expect all", "GET", "/similar?track=a&k=20&genre=POP,polka&year_min=2019&year_max=2019&popularity_min=50&popularity_max=50", "", ids(all)},
+		{"given years before the catalogue's, expect none", "GET", "/similar?track=a&year_max=2000", "", nil},
+		{"given a filter body, expect its matches", "POST", "/similar", `{"tracks":["a"],"k":20,"filter":{"genres":["pop"],"ids":["t01","t02","x1"],"exclude_artists":["artist x"]}}`, nil},
+		{"given max_per_artist 1, expect one track of Artist X", "GET", "/similar?track=t05&k=20&max_per_artist=1&dedupe=false", "", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := do(t, h, tc.method, tc.target, tc.body)
+			if w.Code != 200 {
+				t.Fatalf("%s %s %s = %d %s", tc.method, tc.target, tc.body, w.Code, w.Body)
+			}
+			got := decodeSimilar(t, w.Body.Bytes())
+			switch {
+			case strings.Contains(tc.body, "filter"):
+				if g := ids(got); len(g) != 2 || !slices.Contains(g, "t01") || !slices.Contains(g, "t02") {
+					t.Errorf("results %v, want t01 and t02", g)
+				}
+			case strings.Contains(tc.target, "max_per_artist"):
+				n := 0
+				for _, r := range got.Results {
+					if slices.Contains(r.Artists, "Artist X") {
+						n++
+					}
+				}
+				if n != 1 {
+					t.Errorf("%d results by Artist X in %v, want 1", n, ids(got))
+				}
+			default:
+				if !slices.Equal(ids(got), tc.want) {
+					t.Errorf("results %v, want %v", ids(got), tc.want)
+				}
+			}
+		})
+	}
+}
+
+// Given fields, expect the metadata and features beside each result;
+// without, expect exactly the four fields of before.
+func TestSimilarFields(t *testing.T) {
+	h := server.New(newEngine(t, ready), nil)
+	for _, tc := range []struct {
+		target string
+		body   string
+		want   []string
+	}{
+		{"/similar?track=a&k=3", "", []string{"artists", "name", "score", "track_id"}},
+		{"/similar?track=a&k=3&fields=metadata", "", []string{"album", "artists", "genres", "name", "popularity", "release_date", "score", "track_id"}},
+		{"/similar?track=a&k=3&fields=features", "", []string{"artists", "features", "name", "score", "track_id"}},
+		{"/similar?track=a&k=3&fields=metadata,features", "", []string{"album", "artists", "features", "genres", "name", "popularity", "release_date", "score", "track_id"}},
+		{"/similar", `{"tracks":["a"],"k":3,"fields":["features","metadata"]}`, []string{"album", "artists", "features", "genres", "name", "popularity", "release_date", "score", "track_id"}},
+	} {
+		method := "GET"
+		if tc.body != "" {
+			method = "POST"
+		}
+		w := do(t, h, method, tc.target, tc.body)
+		if w.Code != 200 {
+			t.Fatalf("%s %s = %d %s", method, tc.target, w.Code, w.Body)
+		}
+		var resp struct{ Results []map[string]json.RawMessage }
+		if err := json.Unmarshal(w.Body.Bytes(), &resp); err != nil || len(resp.Results) != 3 {
+			t.Fatalf("%s %s: %s (%v)", method, tc.target, w.Body, err)
+		}
+		for _, r := range resp.Results {
+			var keys []string
+			for k := range r {
+				keys = append(keys, k)
+			}
+			slices.Sort(keys)
+			if !slices.Equal(keys, tc.want) {
+				t.Errorf("%s %s %s: result fields %v, want %v", method, tc.target, tc.body, keys, tc.want)
+			}
+			if f, ok := r["features"]; ok && !strings.Contains(string(f), `"danceability":0.7`) {
+				t.Errorf("features = %s, want the track's", f)
+			}
+			if g, ok := r["genres"]; ok && string(g) != `["pop"]` {
+				t.Errorf("genres = %s, want [\"pop\"]", g)
+			}
+		}
+	}
+}
+
+// Every bad value gets a 400 naming the parameter and the accepted range.
+func TestSimilarSearchParametersRefused(t *testing.T) {
+	h := server.New(newEngine(t, ready), nil)
+	for _, tc := range []struct {
+		target, body string
+		want         []string
+	}{
+		{"/similar?track=a&offset=-1", "", []string{"offset", "0..999"}},
+		{"/similar?track=a&offset=x", "", []string{"offset", "not a whole number"}},
+		{"/similar?track=a&k=10&offset=995", "", []string{"offset + k = 1005", "1000"}},
+		{"/similar?track=a&score_threshold=2", "", []string{"score_threshold", "-1..1"}},
+		{"/similar?track=a&score_threshold=NaN", "", []string{"score_threshold", "not a number"}},
+		{"/similar?track=a&diversity=1.01", "", []string{"diversity", "0..1"}},
+		{"/similar?track=a&max_per_artist=-1", "", []string{"max_per_artist", "0..1000"}},
+		{"/similar?track=a&year_min=0", "", []string{"year_min", "1..9999"}},
+		{"/similar?track=a&year_min=2020&year_max=2010", "", []string{"year_min = 2020 is above year_max = 2010"}},
+		{"/similar?track=a&popularity_max=101", "", []string{"popularity_max", "0..100"}},
+		{"/similar?track=a&popularity_min=60&popularity_max=50", "", []string{"popularity_min", "popularity_max"}},
+		{"/similar?track=a&fields=lyrics", "", []string{"fields", `"lyrics"`, "metadata, features"}},
+		{"/similar?track=a&offset=1&offset=2", "", []string{"offset is given 2 times"}},
+		{"/similar", `{"tracks":["a"],"offset":-3}`, []string{"offset", "0..999"}},
+		{"/similar", `{"tracks":["a"],"k":900,"offset":200}`, []string{"offset + k = 1100"}},
+		{"/similar", `{"tracks":["a"],"diversity":-1}`, []string{"diversity", "0..1"}},
+		{"/similar", `{"tracks":["a"],"score_threshold":1.5}`, []string{"score_threshold", "-1..1"}},
+		{"/similar", `{"tracks":["a"],"max_per_artist":-2}`, []string{"max_per_artist"}},
+		{"/similar", `{"tracks":["a"],"fields":["all"]}`, []string{"fields", "metadata, features"}},
+		{"/similar", `{"tracks":["a"],"filter":{"year_max":100000}}`, []string{"filter.year_max", "1..9999"}},
+		{"/similar", `{"tracks":["a"],"filter":{"popularity_min":90,"popularity_max":10}}`, []string{"popularity_min = 90 is above popularity_max = 10"}},
+		{"/similar", `{"tracks":["a"],"filter":{"ids":["spotify:album:x"]}}`, []string{"filter.ids[0]"}},
+		{"/similar", `{"tracks":["a"],"filter":{"decade":1990}}`, []string{"unknown field", "decade"}},
+		{"/similar/batch", `{"queries":[{"tracks":["a"]},{"tracks":["a"]},{"tracks":["a"]},{"tracks":["a"],"k":0}]}`, []string{"queries[3].k", "1..1000"}},
+		{"/similar/batch", `{"queries":[{"tracks":["a"]},{"tracks":["a"],"filter":{"year_min":-5}}]}`, []string{"queries[1].filter.year_min"}},
+		{"/similar/batch", `{"queries":[{"tracks":["a"],"offset":999}]}`, []string{"queries[0]", "offset + k"}},
+		{"/similar/batch", `{"queries":[{"nope":1}]}`, []string{"queries[0]", "unknown field"}},
+		{"/similar/batch", `{"queries":[]}`, []string{"queries", "1..100"}},
+		{"/similar/batch", `{}`, []string{"queries", "missing"}},
+		{"/similar/batch", `{"queries":[` + strings.Repeat(`{"tracks":["a"]},`, 100) + `{"tracks":["a"]}]}`, []string{"101 queries", "1..100"}},
+	} {
+		method := "GET"
+		if tc.body != "" {
+			method = "POST"
+		}
+		w := do(t, h, method, tc.target, tc.body)
+		if w.Code != 400 {
+			t.Errorf("%s %s %.80s = %d %s, want 400", method, tc.target, tc.body, w.Code, w.Body)
+			continue
+		}
+		checkError(t, w, tc.want...)
+	}
+	// An unknown track in a batch is a 404 naming the query.
+	w := do(t, h, "POST", "/similar/batch", `{"queries":[{"tracks":["a"]},{"tracks":["nope"]}]}`)
+	if w.Code != 404 {
+		t.Errorf("batch with an unknown track = %d %s, want 404", w.Code, w.Body)
+	}
+	checkError(t, w, "queries[1]")
+}
+
+// Given a batch, expect each query's answer, in order, as its own POST
+// /similar would give.
+func TestSimilarBatch(t *testing.T) {
+	h := server.New(newEngine(t, ready), nil)
+	queries := []string{
+		`{"tracks":["a"],"k":3}`,
+		`{"tracks":["t05"],"k":4,"offset":2,"fields":["metadata"]}`,
+		`{"features":` + fullFeatures() + `,"k":2}`,
+		`{"tracks":["x1"],"k":5,"filter":{"genres":["pop"]},"diversity":0.5}`,
+	}
+	w := do(t, h, "POST", "/similar/batch", `{"queries":[`+strings.Join(queries, ",")+`]}`)
+	if w.Code != 200 {
+		t.Fatalf("POST /similar/batch = %d %s", w.Code, w.Body)
+	}
+	var got struct{ Results []json.RawMessage }
+	dec := json.NewDecoder(strings.NewReader(w.Body.String()))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&got); err != nil || len(got.Results) != len(queries) {
+		t.Fatalf("POST /similar/batch: %s (%v), want %d results", w.Body, err, len(queries))
+	}
+	for i, q := range queries {
+		one := do(t, h, "POST", "/similar", q)
+		if one.Code != 200 {
+			t.Fatalf("POST /similar %s = %d %s", q, one.Code, one.Body)
+		}
+		a, b := decodeSimilar(t, got.Results[i]), decodeSimilar(t, one.Body.Bytes())
+		a.TookUS, b.TookUS = 0, 0
+		if !slices.Equal(ids(a), ids(b)) || (a.Track == nil) != (b.Track == nil) || len(a.Results) == 0 {
+			t.Errorf("batch result %d = %v, want %v as POST /similar gives", i, ids(a), ids(b))
+		}
+		for j := range a.Results {
+			if (a.Results[j].ResultMetadata == nil) != (i != 1) {
+				t.Errorf("batch result %d: metadata %v, want it only where fields asks", i, a.Results[j].ResultMetadata)
+			}
+		}
+	}
+}
+
+// Bad input never gets a 500: whatever the body, POST /similar/batch
+// answers 200, 400, 404 or 413, always as JSON.
+func FuzzPostSimilarBatch(f *testing.F) {
+	for _, s := range []string{
+		`{"queries":[{"tracks":["a"]}]}`,
+		`{"queries":[{"tracks":["a"],"filter":{"genres":["pop"],"year_min":2015,"year_max":2020,"popularity_min":50,"popularity_max":100,"artists":["Artist X"],"exclude_artists":["S"],"ids":["a","t01"]},"offset":3,"score_threshold":0.5,"max_per_artist":2,"diversity":0.3,"fields":["metadata","features"]}]}`,
+		`{"queries":[{"vector":[1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0],"k":1000,"offset":0}]}`,
+		`{"queries":[null]}`, `{"queries":[[]]}`, `{"queries":null}`, `{"queries":[{"tracks":["a"],"filter":null}]}`,
+		`{"queries":[{"tracks":["a"],"filter":{"year_min":9999,"year_max":1}}]}`,
+	} {
+		f.Add(s)
+	}
+	h := server.New(newEngine(f, ready), nil)
+	f.Fuzz(func(t *testing.T, body string) {
+		for _, target := range []string{"/similar/batch", "/similar"} {
+			if target == "/similar" {
+				// The batch's first query, as a POST /similar body.
+				var b struct{ Queries []json.RawMessage }
+				if json.Unmarshal([]byte(body), &b) != nil || len(b.Queries) == 0 {
+					continue
+				}
+				body = string(b.Queries[0])
+			}
+			req := httptest.NewRequestWithContext(t.Context(), "POST", target, strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			switch w.Code {
+			case 200, 400, 404, 413:
+				if !json.Valid(w.Body.Bytes()) {
+					t.Fatalf("POST %s %q = %d with invalid JSON %s", target, body, w.Code, w.Body)
+				}
+			default:
+				t.Fatalf("POST %s %q = %d %s, want 200, 400, 404 or 413", target, body, w.Code, w.Body)
+			}
+		}
+	})
+}
