@@ -191,14 +191,17 @@ func averageVector(pos, neg []example) ([]float32, error) {
 	return v, nil
 }
 
+// weightedMean is the mean of the examples' vectors weighted by their
+// weights over the heaviest's (so that no weight, however large,
+// overflows).
 func weightedMean(exs []example) []float32 {
 	sum := make([]float64, len(exs[0].v))
 	var total float64
-	for i := range exs {
+	for i, scale := range weightScales(exs) {
 		for j, x := range exs[i].v {
-			sum[j] += exs[i].w * float64(x)
+			sum[j] += float64(scale) * float64(x)
 		}
-		total += exs[i].w
+		total += float64(scale)
 	}
 	out := make([]float32, len(sum))
 	for j := range sum {

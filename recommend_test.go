@@ -333,3 +333,30 @@ func TestRecommendRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestRecommendHugeWeights: weights count relative to each other, so
+// weights near the float64 limit answer as equal weights do.
+func TestRecommendHugeWeights(t *testing.T) {
+	ctx := t.Context()
+	eng, tracks := fixture(t, filepath.Join(t.TempDir(), "w.db"), 200)
+	for _, st := range []soundalike.Strategy{soundalike.StrategyAverage, soundalike.StrategyBestScore} {
+		q := soundalike.RecommendQuery{Positive: []soundalike.Example{trackEx(tracks[5].ID, 1e308), trackEx(tracks[9].ID, 1e308)},
+			Negative: []soundalike.Example{trackEx(tracks[7].ID, math.MaxFloat64)}, Strategy: st, K: 10}
+		huge, err := eng.Recommend(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, exs := range [][]soundalike.Example{q.Positive, q.Negative} {
+			for i := range exs {
+				exs[i].Weight = 0
+			}
+		}
+		equal, err := eng.Recommend(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(ids(huge.Neighbors), ids(equal.Neighbors)) {
+			t.Errorf("%s: huge weights %v, equal weights %v", st, ids(huge.Neighbors), ids(equal.Neighbors))
+		}
+	}
+}
