@@ -3,13 +3,17 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/eval"
 	"github.com/audotics/soundalike/server"
 )
 
@@ -136,5 +140,46 @@ func TestRecommendCommandErrors(t *testing.T) {
 				t.Errorf("recommend %v: usage error = %v, want %v", tc.args, got, tc.usage)
 			}
 		})
+	}
+}
+
+// eval --mode user runs Recommend's strategies and the single-seed mean on
+// the held-out users of a file (here every user of the test database).
+func TestEvalUserMode(t *testing.T) {
+	db := userDB(t)
+	hold := filepath.Join(t.TempDir(), "holdout.csv")
+	var rows strings.Builder
+	rows.WriteString("user_id,track_id,action\n")
+	for u := range 6 {
+		for i := range 8 {
+			fmt.Fprintf(&rows, "h%d,t%04d,play\n", u, (u*37+i*5)%300)
+		}
+	}
+	if err := os.WriteFile(hold, []byte(rows.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runCmd(t.Context(), "eval", "--db", db, "--mode", "user", "--holdout", hold, "--json")
+	if err != nil {
+		t.Fatalf("eval --mode user: %v", err)
+	}
+	var rep eval.UserReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%s: %v", out, err)
+	}
+	if rep.K != 20 || rep.Users != 6 {
+		t.Errorf("report %+v: want k 20 and 6 users", rep)
+	}
+	for name, s := range map[string]eval.UserScores{"average": rep.Average, "best_score": rep.BestScore, "single_seed": rep.SingleSeed} {
+		if s.Precision < 0 || s.Precision > 1 || s.Recall < 0 || s.Recall > 1 {
+			t.Errorf("%s: %+v outside [0, 1]", name, s)
+		}
+	}
+	out, _, err = runCmd(t.Context(), "eval", "--db", db, "--mode", "user", "--holdout", hold)
+	if err != nil || !strings.Contains(out, "best_score") || !strings.Contains(out, "single_seed") {
+		t.Errorf("eval --mode user table = %q (%v), want the three rows", out, err)
+	}
+	_, _, err = runCmd(t.Context(), "eval", "--db", db, "--mode", "users")
+	if err == nil || !strings.Contains(err.Error(), "--mode") || exitCode(err, io.Discard) != 2 {
+		t.Errorf("eval --mode users = %v, want a usage error naming --mode", err)
 	}
 }
