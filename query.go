@@ -67,8 +67,8 @@ const (
 	// (Qdrant's average_vector).
 	StrategyAverage Strategy = "average"
 	// StrategyBestScore scores each candidate by its best similarity to a
-	// positive, and drops those closer to a negative than to every
-	// positive (Qdrant's best_score).
+	// positive, and ranks those closer to a negative than to every
+	// positive after all others (Qdrant's best_score).
 	StrategyBestScore Strategy = "best_score"
 )
 

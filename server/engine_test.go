@@ -182,6 +182,15 @@ func (c *canned) Similar(context.Context, soundalike.TrackID, int, *soundalike.S
 func (c *canned) SimilarTo(context.Context, soundalike.Query, int, *soundalike.SearchOptions) (soundalike.Results, error) {
 	return c.res, nil
 }
+func (c *canned) Recommend(context.Context, soundalike.RecommendQuery) (soundalike.Results, error) {
+	return c.res, nil
+}
+func (c *canned) RecommendUser(context.Context, string, int, *soundalike.SearchOptions) (soundalike.Results, error) {
+	return c.res, nil
+}
+func (c *canned) UserHistory(ctx context.Context, user string) ([]soundalike.Interaction, error) {
+	return nil, fmt.Errorf("user %q: %w", user, soundalike.ErrNotFound)
+}
 func (c *canned) SearchTracks(context.Context, string, int) ([]soundalike.Track, error) {
 	return nil, nil
 }

@@ -11,6 +11,9 @@
 //	     "dedupe", "filter":{"genres","year_min","year_max","popularity_min","popularity_max","artists",
 //	     "exclude_artists","ids"}, "offset", "score_threshold", "max_per_artist", "diversity", "fields":[…]
 //	POST /similar/batch   {"queries":[a POST /similar body, …]}: up to 100, answered {"results":[…]} in order
+//	POST /recommend {"positive":[…],"negative":[…],"strategy":"average"|"best_score","k":20}, plus the search options of POST /similar
+//	GET  /users/{id}/recommend?k=20[&…the search parameters of GET /similar]
+//	GET  /users/{id}/history?limit=50   a user's interactions, newest first
 //	GET  /tracks/{id}   a track by id, spotify:track:ID URI or open.spotify.com link
 //	GET  /tracks?q=TEXT&k=10   tracks by words of their name and artists
 //	GET  /tracks?ids=ID,ID     a batch; ids not in the catalogue are listed in "missing"
@@ -124,6 +127,16 @@ type Searcher interface {
 	Similar(ctx context.Context, id soundalike.TrackID, k int, opts *soundalike.SearchOptions) (soundalike.Results, error)
 	// SimilarTo returns the k tracks most similar to q, likewise.
 	SimilarTo(ctx context.Context, q soundalike.Query, k int, opts *soundalike.SearchOptions) (soundalike.Results, error)
+	// Recommend returns tracks like q's positive examples and unlike its
+	// negative ones, never one of the examples' tracks.
+	Recommend(ctx context.Context, q soundalike.RecommendQuery) (soundalike.Results, error)
+	// RecommendUser returns k tracks for a user from their history, none
+	// they have interacted with; an error wrapping soundalike.ErrNotFound
+	// when the user has no history.
+	RecommendUser(ctx context.Context, user string, k int, opts *soundalike.SearchOptions) (soundalike.Results, error)
+	// UserHistory returns a user's interactions, newest first, or an error
+	// wrapping soundalike.ErrNotFound when there are none.
+	UserHistory(ctx context.Context, user string) ([]soundalike.Interaction, error)
 	// SearchTracks returns up to k catalogue tracks whose name and artists
 	// hold the words of text, best match first.
 	SearchTracks(ctx context.Context, text string, k int) ([]soundalike.Track, error)
@@ -286,6 +299,9 @@ func New(s Searcher, opts *Options) *Server {
 	e.GET("/similar", srv.getSimilar, srv.limit)
 	e.POST("/similar", srv.postSimilar, srv.limit)
 	e.POST("/similar/batch", srv.postSimilarBatch, srv.limit)
+	e.POST("/recommend", srv.postRecommend, srv.limit)
+	e.GET("/users/:id/recommend", srv.getUserRecommend, srv.limit)
+	e.GET("/users/:id/history", srv.getUserHistory)
 	e.GET("/tracks", srv.getTracks, srv.limit)
 	e.GET("/tracks/:id", srv.getTrack)
 	e.GET("/healthz", srv.healthz)

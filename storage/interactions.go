@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -148,4 +149,38 @@ func parseInteractionKey(k []byte) (user, track, action string, ts int64, err er
 		return "", "", "", 0, corruptf("interaction key %x does not decode", k)
 	}
 	return parts[0], parts[1], parts[2], int64(binary.BigEndian.Uint64(rest)), nil
+}
+
+// ForEachUserInteraction calls fn for every interaction of one user, in key
+// order (track, action, time). An interaction's key begins with its user
+// (uvarint length, then the bytes: see appendInteractionKey), so one
+// user's interactions are one contiguous range that a cursor seeks to:
+// reading them costs the user's own rows, not the bucket's. The length
+// prefix keeps the range exact: user "ab" never reads "abc"'s rows.
+func (tx *Tx) ForEachUserInteraction(user string, fn func(track, action string, unixNano int64) error) error {
+	if user == "" {
+		return nil
+	}
+	if err := tx.flush(); err != nil {
+		return err
+	}
+	tx.scanning++
+	defer func() { tx.scanning-- }()
+	tx.setReading("reading the interactions bucket")
+	prefix := binary.AppendUvarint(nil, uint64(len(user)))
+	prefix = append(prefix, user...)
+	c := tx.bucket(bucketInteractions).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		u, t, a, ts, err := parseInteractionKey(k)
+		if err != nil {
+			return err
+		}
+		if u != user {
+			return corruptf("interaction key %x is in user %q's range but names %q", k, user, u)
+		}
+		if err := fn(t, a, ts); err != nil {
+			return err
+		}
+	}
+	return nil
 }

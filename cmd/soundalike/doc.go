@@ -17,6 +17,7 @@ The usual order:
   soundalike search blinding lights      find a track's id by words of its name and artists
   soundalike similar --track ID          the same answer on the command line
                                          (ID, spotify:track:ID or an open.spotify.com link)
+  soundalike recommend --user ID         tracks for a user's history (or --positive ID,...)
 
   soundalike demo                        all of it on the built-in sample
 

@@ -20,9 +20,9 @@ func init() {
 
 func runEval(ctx context.Context, args []string, stdio stdio) error {
 	var (
-		dbPath, holdout, version string
-		asJSON                   bool
-		opts                     eval.Options
+		dbPath, holdout, version, mode string
+		asJSON                         bool
+		opts                           eval.Options
 	)
 	fs := newFlagSet("eval", stdio, &dbPath)
 	fs.IntVar(&opts.K, "k", 20, "neighbours scored per query")
@@ -30,9 +30,10 @@ func runEval(ctx context.Context, args []string, stdio stdio) error {
 	fs.StringVar(&version, "model", "", "model `version` to evaluate (default: the current one)")
 	fs.IntVar(&opts.MaxQueries, "queries", 2000, "held-out tracks sampled as queries")
 	fs.Uint64Var(&opts.Seed, "seed", 1, "`seed` of the query sample and the random baseline")
+	fs.StringVar(&mode, "mode", "tracks", "`tracks`: each held-out track a query, against the baselines; user: each held-out user seeded with half their tracks, Recommend's strategies against the single-seed mean")
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), `Usage: soundalike eval [--db PATH] [-k 20] [--holdout FILE] [--model VERSION] [--json]
+		fmt.Fprintln(fs.Output(), `Usage: soundalike eval [--db PATH] [-k 20] [--holdout FILE] [--model VERSION] [--mode tracks|user] [--json]
 
 For each held-out user's tracks (a seeded sample), ranks every other catalogue
 track by exact cosine and reports precision@k, recall@k (hits / min(k, n-1))
@@ -40,7 +41,14 @@ and genre precision@k for the model, the eleven features standardised
 (raw_features), the same with the query's artists' tracks first
 (same_artist) and random vectors, plus the model's mean pairwise cosine.
 p_cross and r_cross are precision and recall when every track sharing an
-artist with the query is removed before taking the top k.`)
+artist with the query is removed before taking the top k.
+
+--mode user splits each held-out user's tracks in two (a shuffle seeded by
+--seed), asks the served index for k recommendations from the first half and
+counts the hits among the other half: precision@k and recall@k for
+Recommend's average and best_score strategies and for the single-seed mean
+(each seed's own Similar answer, the user's other seeds left out, averaged
+over the seeds).`)
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -57,6 +65,9 @@ artist with the query is removed before taking the top k.`)
 	}
 	if _, err := soundalike.ParseModelVersion(version); err != nil {
 		return usagef("--model: %v", err)
+	}
+	if mode != "tracks" && mode != "user" {
+		return usagef("--mode %q: want tracks or user", mode)
 	}
 	eng, err := soundalike.Open(dbPath, stdio.engineOptions(&soundalike.Options{ReadOnly: true}))
 	if err != nil {
@@ -105,6 +116,9 @@ artist with the query is removed before taking the top k.`)
 			return err
 		}
 		_, users, _ = eval.GroupUsers(tracks, ins, actions, func(u string) bool { return keep[u] })
+	}
+	if mode == "user" {
+		return evalUsers(ctx, eng, info, tracks, users, &opts, asJSON, stdio)
 	}
 	rep, err := eval.Evaluate(m, tracks, users, &opts)
 	if errors.Is(err, eval.ErrNoQueries) {
@@ -175,4 +189,68 @@ func readHoldout(ctx context.Context, path string, errw io.Writer) ([]soundalike
 		return nil, fmt.Errorf("--holdout %s: no interactions (the file needs a user column, e.g. playlist_id or user_id)", path)
 	}
 	return ins, nil
+}
+
+// evalUsers is eval --mode user: Recommend's strategies and the
+// single-seed mean on the held-out users, through the served index.
+func evalUsers(ctx context.Context, eng *soundalike.Engine, info soundalike.ModelInfo, tracks []soundalike.Track, users [][]uint32, opts *eval.Options, asJSON bool, stdio stdio) error {
+	served, err := eng.Model(ctx)
+	if err != nil {
+		return err
+	}
+	if served.Version != info.Version {
+		return fmt.Errorf("eval --mode user: the index serves model %s, not %s: user mode measures the served index (run soundalike reindex to serve %s)", served.Version, info.Version, info.Version)
+	}
+	node := make(map[soundalike.TrackID]uint32, len(tracks))
+	for i := range tracks {
+		node[tracks[i].ID] = uint32(i)
+	}
+	indices := func(ns []soundalike.Neighbor) []uint32 {
+		out := make([]uint32, len(ns))
+		for i := range ns {
+			out[i] = node[ns[i].ID]
+		}
+		return out
+	}
+	refs := func(ts []uint32) []soundalike.TrackID {
+		out := make([]soundalike.TrackID, len(ts))
+		for i, t := range ts {
+			out[i] = tracks[t].ID
+		}
+		return out
+	}
+	splits := eval.SplitUsers(users, opts.Seed)
+	if len(splits) == 0 {
+		return fmt.Errorf("eval: no held-out user has two or more of their tracks in the catalogue (model %s)", info.Version)
+	}
+	recommend := func(st soundalike.Strategy) eval.Recommender {
+		return func(seeds []uint32, k int) ([]uint32, error) {
+			q := soundalike.RecommendQuery{Strategy: st, K: k}
+			for _, id := range refs(seeds) {
+				q.Positive = append(q.Positive, soundalike.Example{Track: id})
+			}
+			res, err := eng.Recommend(ctx, q)
+			return indices(res.Neighbors), err
+		}
+	}
+	rep := eval.UserReport{K: opts.K, Users: len(splits)}
+	if rep.Average, err = eval.ScoreUsers(splits, opts.K, recommend(soundalike.StrategyAverage)); err != nil {
+		return err
+	}
+	if rep.BestScore, err = eval.ScoreUsers(splits, opts.K, recommend(soundalike.StrategyBestScore)); err != nil {
+		return err
+	}
+	rep.SingleSeed, err = eval.ScoreSingleSeed(splits, opts.K, func(seed uint32, others []uint32, k int) ([]uint32, error) {
+		res, err := eng.Similar(ctx, tracks[seed].ID, k, &soundalike.SearchOptions{Exclude: refs(others)})
+		return indices(res.Neighbors), err
+	})
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return json.NewEncoder(stdio.out).Encode(rep)
+	}
+	fmt.Fprintf(stdio.out, "model %s, user mode\n%s", info.Version, rep)
+	fmt.Fprintf(stdio.out, "precision@%d: average %.2f× and best_score %.2f× the single-seed mean\n", rep.K, ratio(rep.Average.Precision, rep.SingleSeed.Precision), ratio(rep.BestScore.Precision, rep.SingleSeed.Precision))
+	return nil
 }

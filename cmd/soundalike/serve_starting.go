@@ -74,3 +74,24 @@ func (s *startingSearcher) Ready() error {
 	}
 	return s.why()
 }
+
+func (s *startingSearcher) Recommend(ctx context.Context, q soundalike.RecommendQuery) (soundalike.Results, error) {
+	if e := s.eng.Load(); e != nil {
+		return e.Recommend(ctx, q)
+	}
+	return soundalike.Results{}, s.why()
+}
+
+func (s *startingSearcher) RecommendUser(ctx context.Context, user string, k int, opts *soundalike.SearchOptions) (soundalike.Results, error) {
+	if e := s.eng.Load(); e != nil {
+		return e.RecommendUser(ctx, user, k, opts)
+	}
+	return soundalike.Results{}, s.why()
+}
+
+func (s *startingSearcher) UserHistory(ctx context.Context, user string) ([]soundalike.Interaction, error) {
+	if e := s.eng.Load(); e != nil {
+		return e.UserHistory(ctx, user)
+	}
+	return nil, s.why()
+}

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/server"
+)
+
+func init() {
+	register(command{name: "recommend", summary: "tracks for a user's history, or like and unlike given tracks, as the recommend endpoints answer", run: runRecommend})
+}
+
+func runRecommend(ctx context.Context, args []string, stdio stdio) error {
+	var (
+		dbPath, user, positive, negative, strategy, exclude string
+		k                                                   int
+		asJSON, exArtist, noDedupe                          bool
+	)
+	fs := newFlagSet("recommend", stdio, &dbPath)
+	fs.StringVar(&user, "user", "", "recommend for this user `id` from their history (likes, adds and plays; skips count against)")
+	fs.StringVar(&positive, "positive", "", "comma-separated `tracks` to recommend like (ids, spotify:track: URIs or open.spotify.com links)")
+	fs.StringVar(&negative, "negative", "", "comma-separated `tracks` to recommend unlike (with --positive)")
+	fs.StringVar(&strategy, "strategy", "", "how --positive and --negative combine: average or best_score (default average)")
+	fs.IntVar(&k, "k", server.DefaultK, fmt.Sprintf("number of results, 1..%d", soundalike.MaxK))
+	fs.StringVar(&exclude, "exclude", "", "comma-separated track `ids` to leave out")
+	fs.BoolVar(&exArtist, "exclude-artist", false, "leave out tracks by the examples' artists")
+	fs.BoolVar(&noDedupe, "no-dedupe", false, "keep other copies of the examples' songs and repeated songs")
+	fs.BoolVar(&asJSON, "json", false, "print the JSON that GET /users/{id}/recommend or POST /recommend answers")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), `Usage: soundalike recommend [--db PATH] --user ID [-k 20] [--json]
+       soundalike recommend [--db PATH] --positive ID,... [--negative ID,...] [--strategy average|best_score] [-k 20] [--json]
+
+Prints the tracks recommended for a user's history (as GET /users/{id}/recommend
+answers) or for positive and negative example tracks (as POST /recommend answers;
+with --json, the same JSON). The examples and the user's tracks are never
+recommended.`)
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("recommend takes no arguments, got %q (give --user ID or --positive ID,...)", fs.Args())
+	}
+	switch {
+	case user == "" && positive == "":
+		return usagef("give --user ID (a user's history) or --positive ID,... (example tracks)")
+	case user != "" && (positive != "" || negative != ""):
+		return usagef("--user and --positive/--negative are alternatives: give one")
+	case user != "" && strategy != "":
+		return usagef("--strategy applies to --positive; a user's recommendation uses %s", soundalike.StrategyAverage)
+	case negative != "" && positive == "":
+		return usagef("--negative needs --positive: at least one positive example")
+	}
+	if k < 1 || k > soundalike.MaxK {
+		return usagef("-k %d: want 1..%d", k, soundalike.MaxK)
+	}
+	switch soundalike.Strategy(strategy) {
+	case "", soundalike.StrategyAverage, soundalike.StrategyBestScore:
+	default:
+		return usagef("--strategy %q: want %s or %s", strategy, soundalike.StrategyAverage, soundalike.StrategyBestScore)
+	}
+	opts := soundalike.SearchOptions{ExcludeArtist: exArtist, NoDedupe: noDedupe}
+	var err error
+	if opts.Exclude, err = trackList("--exclude", exclude); err != nil {
+		return err
+	}
+	q := soundalike.RecommendQuery{Strategy: soundalike.Strategy(strategy), K: k, Options: opts}
+	for _, side := range []struct {
+		flag, list string
+		exs        *[]soundalike.Example
+	}{{"--positive", positive, &q.Positive}, {"--negative", negative, &q.Negative}} {
+		refs, err := trackList(side.flag, side.list)
+		if err != nil {
+			return err
+		}
+		for _, ref := range refs {
+			*side.exs = append(*side.exs, soundalike.Example{Track: ref})
+		}
+	}
+	if positive != "" && len(q.Positive) == 0 {
+		return usagef("--positive %q names no track", positive)
+	}
+
+	eng, err := soundalike.Open(dbPath, &soundalike.Options{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	if c, err := eng.Counts(); err == nil && c.Tracks >= 100_000 && isTerminal(stdio.err) {
+		fmt.Fprintf(stdio.err, "loading %d tracks and the index from %s…\n", c.Tracks, dbPath)
+	}
+	var resp *server.RecommendResponse
+	var title string
+	if user != "" {
+		resp, err = server.RecommendUser(ctx, eng, user, k, &opts)
+		if err != nil {
+			return fmt.Errorf("recommend --user %s: %w", user, withHint(err))
+		}
+		title = fmt.Sprintf("Recommended for user %s", user)
+	} else {
+		resp, err = server.Recommend(ctx, eng, q)
+		if err != nil {
+			return fmt.Errorf("recommend: %w", withHint(err))
+		}
+		title = fmt.Sprintf("Recommended like %d track(s)", len(q.Positive))
+		if len(q.Negative) > 0 {
+			title += fmt.Sprintf(" and unlike %d", len(q.Negative))
+		}
+	}
+	if asJSON {
+		_, err := stdio.out.Write(append(resp.AppendJSON(nil), '\n'))
+		return err
+	}
+	fmt.Fprintf(stdio.out, "%s (model %s, strategy %s)\n\n", title, resp.Model, resp.Strategy)
+	tw := tabwriter.NewWriter(stdio.out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "#\tSCORE\tTRACK\tNAME\tARTISTS")
+	for i, r := range resp.Results {
+		fmt.Fprintf(tw, "%d\t%.4f\t%s\t%s\t%s\n", i+1, r.Score, r.TrackID, r.Name, strings.Join(r.Artists, ", "))
+	}
+	return tw.Flush()
+}
+
+// trackList parses a comma-separated list of track references given to
+// flag; empty items are skipped.
+func trackList(flag, list string) ([]soundalike.TrackID, error) {
+	var out []soundalike.TrackID
+	for _, x := range strings.Split(list, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			ref, err := soundalike.ParseTrackRef(x)
+			if err != nil {
+				return nil, usagef("%s: %v", flag, err)
+			}
+			out = append(out, ref)
+		}
+	}
+	return out, nil
+}

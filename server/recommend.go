@@ -1,0 +1,394 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/audotics/soundalike"
+	"github.com/labstack/echo/v4"
+)
+
+// Limits of GET /users/{id}/history: limit is how many interactions,
+// newest first.
+const (
+	DefaultHistoryLimit = 50
+	MaxHistoryLimit     = 1000
+)
+
+// RecommendResponse is the body of POST /recommend and GET
+// /users/{id}/recommend, and what `soundalike recommend --json` prints: the
+// /similar response plus the strategy that answered.
+type RecommendResponse struct {
+	SimilarResponse
+	Strategy string `json:"strategy"`
+}
+
+// AppendJSON appends r's JSON encoding to b, exactly as encoding/json
+// would: the /similar response's fields, then "strategy".
+func (r *RecommendResponse) AppendJSON(b []byte) []byte {
+	b = r.SimilarResponse.AppendJSON(b)
+	b = b[:len(b)-1] // the closing brace
+	b = append(b, `,"strategy":`...)
+	b = appendString(b, r.Strategy)
+	return append(b, '}')
+}
+
+// Recommend answers a RecommendQuery the way POST /recommend does.
+func Recommend(ctx context.Context, s Searcher, q soundalike.RecommendQuery) (*RecommendResponse, error) {
+	return recommend(ctx, s, q, 0)
+}
+
+// recommend is Recommend with the fields each result carries beside id,
+// name, artists and score.
+func recommend(ctx context.Context, s Searcher, q soundalike.RecommendQuery, fields fieldSet) (*RecommendResponse, error) {
+	start := time.Now()
+	res, err := s.Recommend(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return &RecommendResponse{SimilarResponse: *respond(start, res, fields), Strategy: string(res.Strategy)}, nil
+}
+
+// RecommendUser answers the way GET /users/{id}/recommend does: k tracks
+// for user from their history (see soundalike.Engine.RecommendUser).
+func RecommendUser(ctx context.Context, s Searcher, user string, k int, opts *soundalike.SearchOptions) (*RecommendResponse, error) {
+	return recommendUser(ctx, s, user, k, opts, 0)
+}
+
+// recommendUser is RecommendUser with the fields each result carries.
+func recommendUser(ctx context.Context, s Searcher, user string, k int, opts *soundalike.SearchOptions, fields fieldSet) (*RecommendResponse, error) {
+	start := time.Now()
+	res, err := s.RecommendUser(ctx, user, k, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &RecommendResponse{SimilarResponse: *respond(start, res, fields), Strategy: string(res.Strategy)}, nil
+}
+
+// HistoryResponse is the body of GET /users/{id}/history: the user's
+// interactions, newest first.
+type HistoryResponse struct {
+	User         string            `json:"user"`
+	Interactions []InteractionJSON `json:"interactions"`
+}
+
+// InteractionJSON is one interaction of a user. Time is RFC 3339, or ""
+// when the interaction's time is unknown. A track deleted from the
+// catalogue since shows only its track_id.
+type InteractionJSON struct {
+	Track  *TrackJSON `json:"track"`
+	Action string     `json:"action"`
+	Time   string     `json:"time"`
+}
+
+// UserHistory answers GET /users/{id}/history: the newest limit
+// interactions of user, with their tracks. A user with no interaction is
+// an error wrapping soundalike.ErrNotFound.
+func UserHistory(ctx context.Context, s Searcher, user string, limit int) (*HistoryResponse, error) {
+	hist, err := s.UserHistory(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	hist = hist[:min(len(hist), limit)]
+	resp := &HistoryResponse{User: user, Interactions: make([]InteractionJSON, len(hist))}
+	for i, in := range hist {
+		t, err := s.Track(ctx, in.Track)
+		switch {
+		case errors.Is(err, soundalike.ErrNotFound):
+			t = &soundalike.Track{ID: in.Track}
+		case err != nil:
+			return nil, err
+		}
+		ij := InteractionJSON{Track: NewTrackJSON(t), Action: in.Action}
+		if !in.Time.IsZero() {
+			ij.Time = in.Time.UTC().Format(time.RFC3339Nano)
+		}
+		resp.Interactions[i] = ij
+	}
+	return resp, nil
+}
+
+// recommendRequest is the body of POST /recommend: Qdrant's recommend
+// body, with the search options of POST /similar.
+type recommendRequest struct {
+	Positive []json.RawMessage `json:"positive"`
+	Negative []json.RawMessage `json:"negative"`
+	Strategy string            `json:"strategy"`
+	K        *int              `json:"k"`
+	searchBody
+}
+
+// exampleRequest is an example given as an object: exactly one of track,
+// vector or features, optionally with a weight.
+type exampleRequest struct {
+	Track    *string          `json:"track"`
+	Vector   []float64        `json:"vector"`
+	Features *featuresRequest `json:"features"`
+	Weight   *float64         `json:"weight"`
+}
+
+const exampleForms = `a track id (or spotify:track: URI or open.spotify.com link), {"track": ID}, {"vector": [...]} or {"features": {...}}, each object optionally with "weight"`
+
+// decodeRecommendRequest reads and checks a POST /recommend body of at
+// most limit bytes.
+func decodeRecommendRequest(w http.ResponseWriter, r *http.Request, limit int64) (soundalike.RecommendQuery, fieldSet, error) {
+	var (
+		q   soundalike.RecommendQuery
+		req recommendRequest
+	)
+	if err := decodeBody(w, r, limit, &req); err != nil {
+		return q, 0, err
+	}
+	q, err := req.query()
+	if err != nil {
+		return q, 0, err
+	}
+	opts, fields, err := req.searchBody.options()
+	if err != nil {
+		return q, 0, err
+	}
+	q.Options = *opts
+	return q, fields, nil
+}
+
+// query checks req's examples, strategy and k.
+func (req *recommendRequest) query() (soundalike.RecommendQuery, error) {
+	var q soundalike.RecommendQuery
+	q.K = DefaultK
+	if req.K != nil {
+		q.K = *req.K
+		if err := checkK(q.K); err != nil {
+			return q, err
+		}
+	}
+	switch s := soundalike.Strategy(req.Strategy); s {
+	case "", soundalike.StrategyAverage, soundalike.StrategyBestScore:
+		q.Strategy = s
+	default:
+		return q, badRequest("strategy: %q is not a strategy: use %q or %q", req.Strategy, soundalike.StrategyAverage, soundalike.StrategyBestScore)
+	}
+	if len(req.Positive) == 0 {
+		return q, badRequest("positive: give at least one positive example: %s", exampleForms)
+	}
+	if n := len(req.Positive) + len(req.Negative); n > MaxSeeds {
+		return q, badRequest("positive, negative: %d examples: at most %d in one query", n, MaxSeeds)
+	}
+	var err error
+	if q.Positive, err = parseExamples("positive", req.Positive); err != nil {
+		return q, err
+	}
+	q.Negative, err = parseExamples("negative", req.Negative)
+	return q, err
+}
+
+// parseExamples parses the examples of one side, named by side in errors
+// ("positive[2]: …").
+func parseExamples(side string, raws []json.RawMessage) ([]soundalike.Example, error) {
+	out := make([]soundalike.Example, len(raws))
+	for i, raw := range raws {
+		name := fmt.Sprintf("%s[%d]", side, i)
+		ex, err := parseExample(name, raw)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = ex
+	}
+	return out, nil
+}
+
+func parseExample(name string, raw json.RawMessage) (soundalike.Example, error) {
+	var ex soundalike.Example
+	raw = bytes.TrimSpace(raw)
+	if len(raw) > 0 && raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return ex, badRequest("%s: %v", name, err)
+		}
+		ref, err := trackRef(name, s)
+		ex.Track = ref
+		return ex, err
+	}
+	if len(raw) == 0 || raw[0] != '{' {
+		return ex, badRequest("%s: %s is not an example: give %s", name, clipJSON(raw), exampleForms)
+	}
+	var er exampleRequest
+	if err := decodeValue(raw, &er); err != nil {
+		return ex, badRequest("%s: %v", name, err)
+	}
+	var given []string
+	if er.Track != nil {
+		given = append(given, "track")
+		ref, err := trackRef(name+".track", *er.Track)
+		if err != nil {
+			return ex, err
+		}
+		ex.Track = ref
+	}
+	if er.Vector != nil {
+		given = append(given, "vector")
+		ex.Vector = make([]float32, len(er.Vector))
+		for i, v := range er.Vector {
+			f := float32(v)
+			if math.IsNaN(v) || math.IsInf(float64(f), 0) {
+				return ex, badRequest("%s.vector[%d]: %v is not a finite 32-bit float", name, i, v)
+			}
+			ex.Vector[i] = f
+		}
+	}
+	if er.Features != nil {
+		given = append(given, "features")
+		t, err := er.Features.track()
+		if err != nil {
+			return ex, badRequest("%s.%v", name, err)
+		}
+		ex.Features = t
+	}
+	if len(given) != 1 {
+		return ex, badRequest("%s: give exactly one of track, vector or features (got %d: %s)", name, len(given), strings.Join(given, ", "))
+	}
+	if er.Weight != nil {
+		if w := *er.Weight; w < 0 || math.IsNaN(w) || math.IsInf(w, 0) {
+			return ex, badRequest("%s.weight: %v: want a number ≥ 0 (0 or none means 1)", name, w)
+		}
+		ex.Weight = *er.Weight
+	}
+	return ex, nil
+}
+
+// clipJSON shortens a JSON value for an error message.
+func clipJSON(raw []byte) string {
+	if len(raw) > 40 {
+		return string(raw[:40]) + "…"
+	}
+	return string(raw)
+}
+
+// POST /recommend
+func (srv *Server) postRecommend(c echo.Context) error {
+	r := c.Request()
+	q, fields, err := decodeRecommendRequest(c.Response(), r, srv.opts.MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	release, err := srv.admit(c, work{k: q.Options.Offset + q.K, seeds: len(q.Positive) + len(q.Negative), exclude: len(q.Options.Exclude)})
+	if err != nil {
+		return err
+	}
+	defer release()
+	resp, err := recommend(r.Context(), srv.s, q, fields)
+	if err != nil {
+		return err
+	}
+	return writeRecommend(c, resp)
+}
+
+var userRecommendParams = append([]string{"k"}, searchParams...)
+
+// GET /users/:id/recommend?k=20 and the search parameters of GET /similar
+func (srv *Server) getUserRecommend(c echo.Context) error {
+	r := c.Request()
+	user, err := pathUser(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	if err := checkParams(q, userRecommendParams); err != nil {
+		return err
+	}
+	k, err := takeInt(q, "k", DefaultK, MaxK)
+	if err != nil {
+		return err
+	}
+	opts, fields, err := parseSearchParams(q)
+	if err != nil {
+		return err
+	}
+	// The history's examples are capped (soundalike.UserHistoryCap): the
+	// query's weight is known only once it is read, so it counts as plain.
+	release, err := srv.admit(c, work{k: opts.Offset + k, exclude: len(opts.Exclude)})
+	if err != nil {
+		return err
+	}
+	defer release()
+	resp, err := recommendUser(r.Context(), srv.s, user, k, opts, fields)
+	if err != nil {
+		return err
+	}
+	return writeRecommend(c, resp)
+}
+
+// GET /users/:id/history?limit=50
+func (srv *Server) getUserHistory(c echo.Context) error {
+	r := c.Request()
+	user, err := pathUser(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	limit, err := takeInt(q, "limit", DefaultHistoryLimit, MaxHistoryLimit)
+	if err != nil {
+		return err
+	}
+	for name := range q {
+		return badRequest("unknown query parameter %q: GET /users/{id}/history takes only limit (1..%d)", name, MaxHistoryLimit)
+	}
+	resp, err := UserHistory(r.Context(), srv.s, user, limit)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, http.StatusOK, resp)
+}
+
+func writeRecommend(c echo.Context, resp *RecommendResponse) error {
+	bp := bufPool.Get().(*[]byte)
+	b := resp.AppendJSON((*bp)[:0])
+	b = append(b, '\n')
+	err := c.Blob(http.StatusOK, echo.MIMEApplicationJSON, b)
+	if cap(b) <= 1<<20 {
+		*bp = b
+		bufPool.Put(bp)
+	}
+	return err
+}
+
+// takeInt removes parameter name from q and returns its value in 1..max
+// (def when absent): a 400 naming it and the range otherwise.
+func takeInt(q url.Values, name string, def, max int) (int, error) {
+	vs, ok := q[name]
+	if !ok {
+		return def, nil
+	}
+	delete(q, name)
+	if len(vs) > 1 {
+		return 0, badRequest("query parameter %s is given %d times: give it once", name, len(vs))
+	}
+	n, err := strconv.Atoi(vs[0])
+	if err != nil {
+		return 0, badRequest("%s: %q is not a whole number: %s ranges over 1..%d", name, vs[0], name, max)
+	}
+	if n < 1 || n > max {
+		return 0, badRequest("%s: %d is outside the range 1..%d", name, n, max)
+	}
+	return n, nil
+}
+
+// pathUser unescapes a user id from the path.
+func pathUser(raw string) (string, error) {
+	u, err := url.PathUnescape(raw)
+	if err != nil || u == "" {
+		return "", badRequest("user id %q in the path is not a valid escaped path segment", raw)
+	}
+	if len(u) > soundalike.MaxKeyLen || strings.IndexByte(u, 0) >= 0 {
+		return "", badRequest("user id in the path: at most %d bytes and no NUL byte", soundalike.MaxKeyLen)
+	}
+	return u, nil
+}

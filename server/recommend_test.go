@@ -1,0 +1,286 @@
+package server_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/server"
+)
+
+// userEngine is the test engine with the history of user "alice" (newest
+// first: a skip of t05, a like of x1, a play of a; and a play of t07 of
+// unknown time) and of "bob".
+func userEngine(t testing.TB) *soundalike.Engine {
+	t.Helper()
+	eng := newEngine(t, ready)
+	t0 := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	ins := []soundalike.Interaction{
+		{User: "alice", Track: "a", Action: soundalike.ActionPlay, Time: t0},
+		{User: "alice", Track: "x1", Action: soundalike.ActionLike, Time: t0.Add(time.Hour)},
+		{User: "alice", Track: "t05", Action: soundalike.ActionSkip, Time: t0.Add(2 * time.Hour)},
+		{User: "alice", Track: "t07", Action: soundalike.ActionPlay},
+		{User: "bob", Track: "t10", Action: soundalike.ActionPlay, Time: t0},
+	}
+	err := eng.Import(t.Context(), func(tx *soundalike.ImportTx) error {
+		for i := range ins {
+			if _, err := tx.PutInteraction(&ins[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eng
+}
+
+// decodeRecommend is RecommendResponse decoded strictly; it also checks
+// the hand-rolled encoding is encoding/json's.
+func decodeRecommend(t *testing.T, body []byte) server.RecommendResponse {
+	t.Helper()
+	var r server.RecommendResponse
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		t.Fatalf("decode %s: %v", body, err)
+	}
+	std, err := json.Marshal(&r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.AppendJSON(nil); !bytes.Equal(got, std) {
+		t.Errorf("AppendJSON = %s\nencoding/json = %s", got, std)
+	}
+	return r
+}
+
+func recIDs(r server.RecommendResponse) []string { return ids(r.SimilarResponse) }
+
+func TestPostRecommend(t *testing.T) {
+	eng := newEngine(t, ready)
+	h := server.New(eng, nil)
+	sim := decodeSimilar(t, do(t, h, "GET", "/similar?track=a&k=5", "").Body.Bytes())
+	vec, err := eng.Embed(trackOf(t, "t03"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vecJSON, _ := json.Marshal(vec)
+
+	for _, c := range []struct {
+		name, body, strategy string
+		want                 []string // nil: only checked to answer
+	}{
+		{"one id is /similar", `{"positive":["a"],"k":5}`, "average", ids(sim)},
+		{"best_score, one id", `{"positive":["a"],"k":5,"strategy":"best_score"}`, "best_score", ids(sim)},
+		{"an object with a weight", `{"positive":[{"track":"a","weight":3}],"k":5,"strategy":"average"}`, "average", ids(sim)},
+		{"a link", `{"positive":["https://open.spotify.com/track/` + spotifyOfT22 + `"],"negative":["spotify:track:` + spotifyOfT22 + `"],"k":3}`, "", nil},
+		{"all kinds", `{"positive":["a",{"vector":` + string(vecJSON) + `},{"features":` + fullFeatures() + `,"weight":0.5}],"negative":["t10"],"k":7,"strategy":"best_score","exclude":["t11"],"exclude_artist":true,"dedupe":false}`, "best_score", nil},
+	} {
+		w := do(t, h, "POST", "/recommend", c.body)
+		if w.Code != 200 {
+			t.Errorf("%s: %d %s", c.name, w.Code, w.Body)
+			continue
+		}
+		r := decodeRecommend(t, w.Body.Bytes())
+		if st := c.strategy; st != "" && r.Strategy != st || r.Model != "v1" {
+			t.Errorf("%s: strategy %q model %q, want %q and v1", c.name, r.Strategy, r.Model, c.strategy)
+		}
+		if c.want != nil && !slices.Equal(recIDs(r), c.want) {
+			t.Errorf("%s: %v, want %v", c.name, recIDs(r), c.want)
+		}
+		if c.name == "all kinds" {
+			for _, id := range recIDs(r) {
+				if slices.Contains([]string{"a", "t10", "t11", "x1", "x2", "x3", "a-dup"}, id) {
+					t.Errorf("all kinds: %s is an example, excluded or by an example's artist", id)
+				}
+			}
+		}
+	}
+}
+
+func TestPostRecommendRefuses(t *testing.T) {
+	h := server.New(newEngine(t, ready), nil)
+	many := strings.Repeat(`"a",`, 1000) + `"a"`
+	for _, c := range []struct {
+		body string
+		code int
+		says []string
+	}{
+		{``, 400, []string{"empty body", "JSON object"}},
+		{`[]`, 400, []string{"JSON object"}},
+		{`{}`, 400, []string{"positive", "at least one"}},
+		{`{"negative":["a"]}`, 400, []string{"positive"}},
+		{`{"positive":["a"],"strategy":"best"}`, 400, []string{"strategy", `"best"`, `"average"`, `"best_score"`}},
+		{`{"positive":["a"],"k":0}`, 400, []string{"k", "1..1000"}},
+		{`{"positive":["a"],"k":"5"}`, 400, []string{"k"}},
+		{`{"positive":["a"],"tracks":["a"]}`, 400, []string{`unknown field "tracks"`, "negative, offset, positive"}},
+		{`{"positive":[5]}`, 400, []string{"positive[0]", "not an example"}},
+		{`{"positive":["a",null]}`, 400, []string{"positive[1]", "not an example"}},
+		{`{"positive":["a"],"negative":[""]}`, 400, []string{"negative[0]"}},
+		{`{"positive":[{"track":"a","vector":[1]}]}`, 400, []string{"positive[0]", "exactly one", "track, vector"}},
+		{`{"positive":[{}]}`, 400, []string{"positive[0]", "exactly one"}},
+		{`{"positive":[{"track":"a","weight":-1}]}`, 400, []string{"positive[0].weight", "-1", "≥ 0"}},
+		{`{"positive":[{"track":"a","id":"b"}]}`, 400, []string{"positive[0]", `unknown field "id"`}},
+		{`{"positive":[{"vector":"x"}]}`, 400, []string{"positive[0]", "vector"}},
+		{`{"positive":[{"vector":[1,2]}]}`, 400, []string{"positive[0]", "dimension"}},
+		{`{"positive":[{"vector":[1e39]}]}`, 400, []string{"positive[0].vector[0]", "finite"}},
+		{`{"positive":[{"features":{"energy":0.5}}]}`, 400, []string{"positive[0].features", "missing"}},
+		{`{"positive":["a"],"exclude":[""]}`, 400, []string{"exclude[0]"}},
+		{`{"positive":["nope"]}`, 404, []string{`"nope"`}},
+		{`{"positive":["a"]} {}`, 400, []string{"more than one JSON value"}},
+		{`{"positive":[` + many + `]}`, 400, []string{"1001 examples", "at most 100 "}},
+	} {
+		w := do(t, h, "POST", "/recommend", c.body)
+		if w.Code != c.code {
+			t.Errorf("POST /recommend %.60s = %d %s, want %d", c.body, w.Code, w.Body, c.code)
+			continue
+		}
+		checkError(t, w, c.says...)
+	}
+}
+
+func TestUserRecommend(t *testing.T) {
+	eng := userEngine(t)
+	h := server.New(eng, nil)
+	w := do(t, h, "GET", "/users/alice/recommend?k=6", "")
+	if w.Code != 200 {
+		t.Fatalf("GET /users/alice/recommend = %d %s", w.Code, w.Body)
+	}
+	r := decodeRecommend(t, w.Body.Bytes())
+	want, err := eng.RecommendUser(t.Context(), "alice", 6, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantIDs []string
+	for _, n := range want.Neighbors {
+		wantIDs = append(wantIDs, string(n.ID))
+	}
+	if !slices.Equal(recIDs(r), wantIDs) || r.Strategy != "average" || len(wantIDs) != 6 {
+		t.Errorf("alice: %v (%s), want the engine's %v (average)", recIDs(r), r.Strategy, wantIDs)
+	}
+	for _, id := range recIDs(r) {
+		if slices.Contains([]string{"a", "x1", "t05", "t07", "a-dup"}, id) {
+			t.Errorf("alice is recommended %s, from her history", id)
+		}
+	}
+	w = do(t, h, "GET", "/users/alice/recommend?k=6&exclude="+wantIDs[0]+"&dedupe=true", "")
+	if r := decodeRecommend(t, w.Body.Bytes()); slices.Contains(recIDs(r), wantIDs[0]) {
+		t.Errorf("exclude=%s: still recommended: %v", wantIDs[0], recIDs(r))
+	}
+
+	for _, c := range []struct {
+		target string
+		code   int
+		says   []string
+	}{
+		{"/users/nobody/recommend", 404, []string{`"nobody"`, "no interactions"}},
+		{"/users/alice/recommend?k=0", 400, []string{"k", "1..1000"}},
+		{"/users/alice/recommend?k=x", 400, []string{"k", `"x"`}},
+		{"/users/alice/recommend?k=1&k=2", 400, []string{"k", "once"}},
+		{"/users/alice/recommend?limit=3", 400, []string{`"limit"`}},
+		{"/users/alice/recommend?dedupe=maybe", 400, []string{"dedupe"}},
+		{"/users/" + strings.Repeat("u", soundalike.MaxKeyLen+1) + "/recommend", 400, []string{"user id", "at most"}},
+		{"/users/alice/history?limit=0", 400, []string{"limit", "1..1000"}},
+		{"/users/alice/history?k=3", 400, []string{`"k"`, "limit"}},
+		{"/users/nobody/history", 404, []string{`"nobody"`}},
+	} {
+		w := do(t, h, "GET", c.target, "")
+		if w.Code != c.code {
+			t.Errorf("GET %s = %d %s, want %d", c.target, w.Code, w.Body, c.code)
+			continue
+		}
+		checkError(t, w, c.says...)
+	}
+}
+
+func TestUserHistoryEndpoint(t *testing.T) {
+	eng := userEngine(t)
+	h := server.New(eng, nil)
+	w := do(t, h, "GET", "/users/alice/history", "")
+	if w.Code != 200 {
+		t.Fatalf("GET /users/alice/history = %d %s", w.Code, w.Body)
+	}
+	var r struct {
+		User         string `json:"user"`
+		Interactions []struct {
+			Track  json.RawMessage `json:"track"`
+			Action string          `json:"action"`
+			Time   string          `json:"time"`
+		} `json:"interactions"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(w.Body.Bytes()))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		t.Fatalf("decode %s: %v", w.Body, err)
+	}
+	var got []string
+	for _, in := range r.Interactions {
+		var tr struct {
+			TrackID string `json:"track_id"`
+		}
+		json.Unmarshal(in.Track, &tr)
+		got = append(got, fmt.Sprintf("%s %s %s", tr.TrackID, in.Action, in.Time))
+		// The track is what GET /tracks/{id} answers.
+		if want := do(t, h, "GET", "/tracks/"+tr.TrackID, "").Body.Bytes(); !bytes.Equal(append(in.Track, '\n'), want) {
+			t.Errorf("track %s = %s, want GET /tracks/%s's %s", tr.TrackID, in.Track, tr.TrackID, want)
+		}
+	}
+	want := []string{
+		"t05 skip 2026-05-01T14:00:00Z",
+		"x1 like 2026-05-01T13:00:00Z",
+		"a play 2026-05-01T12:00:00Z",
+		"t07 play ",
+	}
+	if r.User != "alice" || !slices.Equal(got, want) {
+		t.Errorf("history = %s %v, want alice %v", r.User, got, want)
+	}
+	w = do(t, h, "GET", "/users/alice/history?limit=2", "")
+	if err := json.Unmarshal(w.Body.Bytes(), &r); err != nil || len(r.Interactions) != 2 {
+		t.Errorf("limit=2: %d interactions (%v), want 2", len(r.Interactions), err)
+	}
+}
+
+// Bad input never gets a 500: whatever the body, POST /recommend answers
+// 200, 400, 404 or 413, always as JSON.
+func FuzzPostRecommend(f *testing.F) {
+	for _, s := range []string{
+		`{"positive":["a"]}`, `{"positive":["a"],"negative":["t01",{"track":"t02","weight":2}],"strategy":"best_score","k":1000}`,
+		`{"positive":[{"vector":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]}]}`,
+		`{"positive":[{"vector":[1e38,1e38,1e38,1e38,1e38,1e38,1e38,1e38,1e38,1e38,1e38,1e38,1e38,1e38,1e38,1e38]}],"negative":[{"vector":[-1e38,1e38,1e38,1e38,1e38,1e38,1e38,1e38,1e38,1e38,1e38,1e38,1e38,1e38,1e38,1e38]}]}`,
+		`{"positive":[{"features":` + fullFeatures() + `,"weight":1e308}],"exclude":["a"],"exclude_artist":true,"dedupe":false}`,
+		`{"positive":[{"track":"a","weight":0}],"negative":[{"track":"a","weight":1e-300}]}`,
+		`{"positive":["a","a","a"],"negative":["a"]}`, `null`, `{}`, `[]`, `"x"`, `{"positive":null}`, `{"positive":[[]]}`,
+		`{"positive":[{"features":{"key":-1}}]}`, `{"positive":["spotify:track:` + spotifyOfT22 + `"],"strategy":""}`,
+	} {
+		f.Add(s)
+	}
+	h := server.New(userEngine(f), nil)
+	f.Fuzz(func(t *testing.T, body string) {
+		req := httptest.NewRequestWithContext(t.Context(), "POST", "/recommend", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		switch w.Code {
+		case 200:
+			var r server.RecommendResponse
+			if err := json.Unmarshal(w.Body.Bytes(), &r); err != nil {
+				t.Fatalf("POST %q = 200 with invalid JSON %s: %v", body, w.Body, err)
+			}
+		case 400, 404, 413:
+			var e map[string]string
+			if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || e["error"] == "" {
+				t.Fatalf("POST %q = %d %s, want {\"error\":…}", body, w.Code, w.Body)
+			}
+		default:
+			t.Fatalf("POST %q = %d %s, want 200, 400, 404 or 413", body, w.Code, w.Body)
+		}
+	})
+}

@@ -1,0 +1,143 @@
+package soundalike
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/audotics/soundalike/storage"
+)
+
+// How RecommendUser reads a user's history.
+const (
+	// UserHistoryCap is how many of a user's interactions, newest first,
+	// RecommendUser turns into examples. Everything the user has
+	// interacted with is excluded from the results all the same.
+	UserHistoryCap = 200
+	// UserHalfLife is the recency decay of RecommendUser: an interaction
+	// this much older than the user's newest weighs half as much.
+	// Interactions of unknown time (the dev file's) weigh as the newest.
+	UserHalfLife = 30 * 24 * time.Hour
+)
+
+// actionWeight is how much one interaction of each action counts in
+// RecommendUser, before the recency decay: likes and playlist adds say
+// more than a play. Skips count against the track. Other actions count
+// for nothing (the track is still excluded).
+func actionWeight(action string) float64 {
+	switch action {
+	case ActionLike, ActionAddToPlaylist:
+		return 2
+	case ActionPlay:
+		return 1
+	case ActionSkip:
+		return -1
+	}
+	return 0
+}
+
+// UserHistory returns every stored interaction of user, newest first
+// (equal times in track order). A user with no interaction gets an error
+// wrapping ErrNotFound that names them. It reads one range of the
+// database, however many users there are.
+func (e *Engine) UserHistory(ctx context.Context, user string) ([]Interaction, error) {
+	var out []Interaction
+	err := e.view(func(tx *storage.Tx) error {
+		return tx.ForEachUserInteraction(user, func(track, action string, ts int64) error {
+			if len(out)%4096 == 4095 && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			out = append(out, Interaction{User: user, Track: TrackID(track), Action: action, Time: unixNanoTime(ts)})
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("user %q has no interactions: %w", user, ErrNotFound)
+	}
+	slices.SortStableFunc(out, func(a, b Interaction) int { return b.Time.Compare(a.Time) })
+	return out, nil
+}
+
+// RecommendUser recommends k tracks for user from their history: likes,
+// playlist adds and plays are positive examples, skips negative ones,
+// each weighted by its action (actionWeight) and its age (UserHalfLife),
+// summed per track (a track with more skips than weight for it becomes a
+// negative). Only the newest UserHistoryCap interactions are read as
+// examples; every track the user has interacted with is excluded from the
+// results. It answers with StrategyAverage. A user with no history, or
+// with no positive interaction with a catalogue track, gets an error
+// wrapping ErrNotFound that names them.
+func (e *Engine) RecommendUser(ctx context.Context, user string, k int, opts *SearchOptions) (Results, error) {
+	s, err := e.ready()
+	if err != nil {
+		return Results{}, err
+	}
+	if err := checkK(k); err != nil {
+		return Results{}, err
+	}
+	hist, err := e.UserHistory(ctx, user)
+	if err != nil {
+		return Results{}, err
+	}
+	q, err := s.userQuery(user, hist)
+	if err != nil {
+		return Results{}, err
+	}
+	q.K = k
+	if opts != nil {
+		q.Options = *opts
+	}
+	q.Options.Exclude = append(slices.Clone(q.Options.Exclude), historyTracks(hist)...)
+	return s.recommend(&q)
+}
+
+// userQuery turns a history (newest first) into the examples of a
+// RecommendQuery. Tracks no longer in the catalogue are left out.
+func (s *snapshot) userQuery(user string, hist []Interaction) (RecommendQuery, error) {
+	hist = hist[:min(len(hist), UserHistoryCap)]
+	newest := hist[0].Time // the history is newest first
+	weights := make(map[TrackID]float64)
+	var order []TrackID // first (newest) appearance
+	for _, in := range hist {
+		w := actionWeight(in.Action)
+		if !in.Time.IsZero() && !newest.IsZero() {
+			w *= math.Exp2(-float64(newest.Sub(in.Time)) / float64(UserHalfLife))
+		}
+		if _, ok := weights[in.Track]; !ok {
+			order = append(order, in.Track)
+		}
+		weights[in.Track] += w
+	}
+	var q RecommendQuery
+	for _, id := range order {
+		if _, err := s.resolve(id); err != nil {
+			continue // deleted from the catalogue since
+		}
+		switch w := weights[id]; {
+		case w > 0:
+			q.Positive = append(q.Positive, Example{Track: id, Weight: w})
+		case w < 0:
+			q.Negative = append(q.Negative, Example{Track: id, Weight: -w})
+		}
+	}
+	if len(q.Positive) == 0 {
+		return q, fmt.Errorf("user %q has no like, playlist add or play of a catalogue track among their newest %d interactions: %w", user, len(hist), ErrNotFound)
+	}
+	return q, nil
+}
+
+// historyTracks returns the distinct tracks of a history, in id order.
+func historyTracks(hist []Interaction) []TrackID {
+	ids := make([]TrackID, len(hist))
+	for i := range hist {
+		ids[i] = hist[i].Track
+	}
+	slices.SortFunc(ids, cmp.Compare)
+	return slices.Compact(ids)
+}
