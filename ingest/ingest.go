@@ -240,7 +240,7 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 			if res != nil {
 				res.Reserve(b.estimate - int(rows))
 			}
-			repeats.reserve(b.estimate - int(rows))
+			repeats.reserve(b.estimate-int(rows), int(rows))
 		}
 		for _, it := range b.items {
 			if re, ok := errors.AsType[*RowError](it.err); ok {
@@ -327,10 +327,16 @@ func (r *repeatTracker) add(rec Record, id, values uint64) {
 	r.rows = append(r.rows, trackSeen{id: id, values: values, at: at})
 }
 
-// reserve makes room for about n more tracks, so that the storing
-// goroutine (the import's bottleneck) does not copy the notes as they grow.
-func (r *repeatTracker) reserve(n int) {
-	r.rows = slices.Grow(r.rows, n)
+// reserve makes room for the tracks of about n more rows, read rows
+// having been read so far, so that the storing goroutine (the import's
+// bottleneck) does not copy the notes as they grow. The room is in the
+// proportion of the tracks among the rows read: none for an interaction
+// log.
+func (r *repeatTracker) reserve(n, read int) {
+	if read <= 0 || len(r.rows) == 0 {
+		return
+	}
+	r.rows = slices.Grow(r.rows, int(float64(n)*float64(len(r.rows))/float64(read)))
 }
 
 // warn adds the source's repeats to sum: each row whose values differ

@@ -33,3 +33,20 @@ func TestSortByID(t *testing.T) {
 		}
 	}
 }
+
+// TestRepeatReserve: the room reserved follows the share of tracks among
+// the rows read, and is none for an interaction log.
+func TestRepeatReserve(t *testing.T) {
+	r := newRepeatTracker()
+	r.reserve(1_000_000, 8192) // an interaction log: no track yet
+	if cap(r.rows) != 0 {
+		t.Errorf("an interaction log reserved room for %d tracks, want 0", cap(r.rows))
+	}
+	for i := range 100 {
+		r.add(Record{Source: "f.csv", Line: i + 2}, uint64(i), 0)
+	}
+	r.reserve(10_000, 200) // half the rows read had tracks
+	if c := cap(r.rows); c < 100+5000 || c > 2*(100+5000) {
+		t.Errorf("room for %d tracks after 100 of 200 rows and 10,000 more rows, want about 5,100", c)
+	}
+}
