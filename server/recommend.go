@@ -242,7 +242,7 @@ func parseExample(name string, raw json.RawMessage) (soundalike.Example, error) 
 	var er exampleRequest
 	if err := decodeStrict(bytes.NewReader(raw), &er); err != nil {
 		if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
-			return ex, badRequest("%s: unknown field %s: an example object takes track, vector or features, and weight", name, strings.TrimPrefix(msg, "json: unknown field "))
+			return ex, badRequest("%s: unknown field %s: an example object takes track, vector or features, and weight; features takes the eleven Spotify features plus duration_ms, release_date or release_year, popularity, name, artists", name, strings.TrimPrefix(msg, "json: unknown field "))
 		}
 		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
 			return ex, badRequest("%s.%s: a %s is not a %v", name, te.Field, te.Value, te.Type)

@@ -24,7 +24,8 @@
 //	     for /tracks), a reference that is no track id, URI or link, bad JSON,
 //	     unknown fields, NaN/Inf, a wrong vector length (ErrDimension),
 //	     missing features, nothing to search by (ErrInvalidQuery)
-//	404  unknown track (soundalike.ErrNotFound) or endpoint
+//	404  unknown track, a user with no history (soundalike.ErrNotFound), or
+//	     an unknown endpoint
 //	405  a method the endpoint does not take
 //	413  a body over Options.MaxBodyBytes
 //	503  no model or no index yet (ErrNoModel, ErrNoIndex), naming the
