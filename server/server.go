@@ -46,7 +46,8 @@
 //	     search by, a search parameter out of its range, naming it
 //	     (ErrInvalidQuery), more than MaxSeeds seeds or MaxExclude
 //	     exclusions; in a batch, naming the query: queries[3].k
-//	404  unknown track (soundalike.ErrNotFound) or endpoint
+//	404  unknown track, a user with no history (soundalike.ErrNotFound), or
+//	     an unknown endpoint
 //	405  a method the endpoint does not take
 //	408  a body not received within Options.ReadTimeout
 //	413  a body over Options.MaxBodyBytes
