@@ -28,21 +28,6 @@ import (
 // headers, body) against the document. TestOpenAPIRoutes checks that the
 // document and the server have the same routes.
 
-// awaitingMerge names the parts of the document that other branches build.
-// While one is listed, a case of apiNewCases for it is skipped when the
-// server answers as a server without it does (404 from an unknown route,
-// or 400 for an unknown query parameter or body field), and its routes may
-// be missing from the server. Empty this list when they are merged.
-var awaitingMerge = []string{
-	"GET /similar filters",  // offset, score_threshold, genre, year_min, year_max, popularity_min, popularity_max, max_per_artist, diversity, fields
-	"POST /similar filters", // filter, offset, score_threshold, max_per_artist, diversity, fields
-	"POST /similar/batch",
-	"POST /recommend",
-	"GET /users/{id}/recommend",
-	"GET /users/{id}/history",
-	"415 Content-Type", // a POST body not sent as application/json
-}
-
 // apiCase is one request and what the server answers.
 type apiCase struct {
 	name     string
@@ -53,7 +38,6 @@ type apiCase struct {
 	ctype    string // the body's Content-Type; "" means application/json
 	want     int    // the status
 	rejected bool   // the document refuses the request (as the server does)
-	awaiting string // apiNewCases: the awaitingMerge entry it needs
 }
 
 type apiServer int
@@ -122,53 +106,53 @@ func apiCases() []apiCase {
 	}
 }
 
-// apiNewCases are the endpoints and parameters of awaitingMerge.
-func apiNewCases() []apiCase {
-	const gs, ps, batch, rec, urec, hist, ct = "GET /similar filters", "POST /similar filters", "POST /similar/batch", "POST /recommend", "GET /users/{id}/recommend", "GET /users/{id}/history", "415 Content-Type"
+// apiSearchCases are the search parameters, batches, recommendations,
+// users' views and the Content-Type check.
+func apiSearchCases() []apiCase {
 	return []apiCase{
-		{awaiting: gs, name: "GET similar offset", method: "GET", target: "/similar?track=a&k=3&offset=2", want: 200},
-		{awaiting: gs, name: "GET similar score_threshold", method: "GET", target: "/similar?track=a&score_threshold=-0.5", want: 200},
-		{awaiting: gs, name: "GET similar filters", method: "GET", target: "/similar?track=a&genre=pop,rock&year_min=2015&year_max=2020&popularity_min=10&popularity_max=90", want: 200},
-		{awaiting: gs, name: "GET similar diversity", method: "GET", target: "/similar?track=a&k=5&max_per_artist=1&diversity=0.3", want: 200},
-		{awaiting: gs, name: "GET similar fields", method: "GET", target: "/similar?track=a&k=3&fields=metadata,features", want: 200},
-		{awaiting: gs, name: "GET similar offset negative", method: "GET", target: "/similar?track=a&offset=-1", want: 400, rejected: true},
-		{awaiting: gs, name: "GET similar diversity 2", method: "GET", target: "/similar?track=a&diversity=2", want: 400, rejected: true},
-		{awaiting: gs, name: "GET similar popularity_min 101", method: "GET", target: "/similar?track=a&popularity_min=101", want: 400, rejected: true},
-		{awaiting: gs, name: "GET similar max_per_artist negative", method: "GET", target: "/similar?track=a&max_per_artist=-1", want: 400, rejected: true},
-		{awaiting: gs, name: "GET similar unknown field", method: "GET", target: "/similar?track=a&fields=lyrics", want: 400, rejected: true},
+		{name: "GET similar offset", method: "GET", target: "/similar?track=a&k=3&offset=2", want: 200},
+		{name: "GET similar score_threshold", method: "GET", target: "/similar?track=a&score_threshold=-0.5", want: 200},
+		{name: "GET similar filters", method: "GET", target: "/similar?track=a&genre=pop,rock&year_min=2015&year_max=2020&popularity_min=10&popularity_max=90", want: 200},
+		{name: "GET similar diversity", method: "GET", target: "/similar?track=a&k=5&max_per_artist=1&diversity=0.3", want: 200},
+		{name: "GET similar fields", method: "GET", target: "/similar?track=a&k=3&fields=metadata,features", want: 200},
+		{name: "GET similar offset negative", method: "GET", target: "/similar?track=a&offset=-1", want: 400, rejected: true},
+		{name: "GET similar diversity 2", method: "GET", target: "/similar?track=a&diversity=2", want: 400, rejected: true},
+		{name: "GET similar popularity_min 101", method: "GET", target: "/similar?track=a&popularity_min=101", want: 400, rejected: true},
+		{name: "GET similar max_per_artist negative", method: "GET", target: "/similar?track=a&max_per_artist=-1", want: 400, rejected: true},
+		{name: "GET similar unknown field", method: "GET", target: "/similar?track=a&fields=lyrics", want: 400, rejected: true},
 
-		{awaiting: ps, name: "POST similar filter", method: "POST", target: "/similar", body: `{"tracks":["a"],"k":3,"offset":1,"score_threshold":-1,"filter":{"genres":["pop"],"year_min":2015,"year_max":2020,"popularity_min":10,"popularity_max":100,"artists":["Artist 3","Artist 4"],"exclude_artists":["Artist X"],"ids":["t03","t04","t05"]},"max_per_artist":1,"diversity":0.3,"fields":["metadata","features"]}`, want: 200},
-		{awaiting: ps, name: "POST similar filter year not a number", method: "POST", target: "/similar", body: `{"tracks":["a"],"filter":{"year_min":"2015"}}`, want: 400, rejected: true},
-		{awaiting: ps, name: "POST similar filter unknown condition", method: "POST", target: "/similar", body: `{"tracks":["a"],"filter":{"mood":"happy"}}`, want: 400, rejected: true},
-		{awaiting: ps, name: "POST similar diversity -0.1", method: "POST", target: "/similar", body: `{"tracks":["a"],"diversity":-0.1}`, want: 400, rejected: true},
+		{name: "POST similar filter", method: "POST", target: "/similar", body: `{"tracks":["a"],"k":3,"offset":1,"score_threshold":-1,"filter":{"genres":["pop"],"year_min":2015,"year_max":2020,"popularity_min":10,"popularity_max":100,"artists":["Artist 3","Artist 4"],"exclude_artists":["Artist X"],"ids":["t03","t04","t05"]},"max_per_artist":1,"diversity":0.3,"fields":["metadata","features"]}`, want: 200},
+		{name: "POST similar filter year not a number", method: "POST", target: "/similar", body: `{"tracks":["a"],"filter":{"year_min":"2015"}}`, want: 400, rejected: true},
+		{name: "POST similar filter unknown condition", method: "POST", target: "/similar", body: `{"tracks":["a"],"filter":{"mood":"happy"}}`, want: 400, rejected: true},
+		{name: "POST similar diversity -0.1", method: "POST", target: "/similar", body: `{"tracks":["a"],"diversity":-0.1}`, want: 400, rejected: true},
 
-		{awaiting: batch, name: "POST batch", method: "POST", target: "/similar/batch", body: `{"queries":[{"tracks":["a"],"k":2},{"vector":` + vec + `,"k":1},{"features":` + fullFeatures() + `}]}`, want: 200},
-		{awaiting: batch, name: "POST batch empty", method: "POST", target: "/similar/batch", body: `{"queries":[]}`, want: 400, rejected: true},
-		{awaiting: batch, name: "POST batch 101 queries", method: "POST", target: "/similar/batch", body: `{"queries":[` + strings.TrimSuffix(strings.Repeat(`{"tracks":["a"]},`, 101), ",") + `]}`, want: 400, rejected: true},
-		{awaiting: batch, name: "POST batch a bad query", method: "POST", target: "/similar/batch", body: `{"queries":[{"tracks":["a"]},{"k":3}]}`, want: 400, rejected: true},
-		{awaiting: batch, name: "POST batch without a model", server: srvNoModel, method: "POST", target: "/similar/batch", body: `{"queries":[{"tracks":["a"]}]}`, want: 503},
+		{name: "POST batch", method: "POST", target: "/similar/batch", body: `{"queries":[{"tracks":["a"],"k":2},{"vector":` + vec + `,"k":1},{"features":` + fullFeatures() + `}]}`, want: 200},
+		{name: "POST batch empty", method: "POST", target: "/similar/batch", body: `{"queries":[]}`, want: 400, rejected: true},
+		{name: "POST batch 101 queries", method: "POST", target: "/similar/batch", body: `{"queries":[` + strings.TrimSuffix(strings.Repeat(`{"tracks":["a"]},`, 101), ",") + `]}`, want: 400, rejected: true},
+		{name: "POST batch a bad query", method: "POST", target: "/similar/batch", body: `{"queries":[{"tracks":["a"]},{"k":3}]}`, want: 400, rejected: true},
+		{name: "POST batch without a model", server: srvNoModel, method: "POST", target: "/similar/batch", body: `{"queries":[{"tracks":["a"]}]}`, want: 503},
 
-		{awaiting: rec, name: "POST recommend", method: "POST", target: "/recommend", body: `{"positive":["a",{"track":"x1","weight":2}],"negative":["t00"],"strategy":"best_score","k":5,"fields":["metadata"]}`, want: 200},
-		{awaiting: rec, name: "POST recommend by vector and features", method: "POST", target: "/recommend", body: `{"positive":[{"vector":` + vec + `},{"features":` + fullFeatures() + `,"weight":0.5}],"k":3,"filter":{"popularity_min":0}}`, want: 200},
-		{awaiting: rec, name: "POST recommend unknown strategy", method: "POST", target: "/recommend", body: `{"positive":["a"],"strategy":"max"}`, want: 400, rejected: true},
-		{awaiting: rec, name: "POST recommend negative weight", method: "POST", target: "/recommend", body: `{"positive":["a"],"negative":[{"track":"x1","weight":-1}]}`, want: 400, rejected: true},
-		{awaiting: rec, name: "POST recommend example with two things", method: "POST", target: "/recommend", body: `{"positive":[{"track":"a","vector":` + vec + `}]}`, want: 400, rejected: true},
-		{awaiting: rec, name: "POST recommend unknown track", method: "POST", target: "/recommend", body: `{"positive":["nope"]}`, want: 404},
-		{awaiting: rec, name: "POST recommend without a model", server: srvNoModel, method: "POST", target: "/recommend", body: `{"positive":["a"]}`, want: 503},
+		{name: "POST recommend", method: "POST", target: "/recommend", body: `{"positive":["a",{"track":"x1","weight":2}],"negative":["t00"],"strategy":"best_score","k":5,"fields":["metadata"]}`, want: 200},
+		{name: "POST recommend by vector and features", method: "POST", target: "/recommend", body: `{"positive":[{"vector":` + vec + `},{"features":` + fullFeatures() + `,"weight":0.5}],"k":3,"filter":{"popularity_min":0}}`, want: 200},
+		{name: "POST recommend unknown strategy", method: "POST", target: "/recommend", body: `{"positive":["a"],"strategy":"max"}`, want: 400, rejected: true},
+		{name: "POST recommend negative weight", method: "POST", target: "/recommend", body: `{"positive":["a"],"negative":[{"track":"x1","weight":-1}]}`, want: 400, rejected: true},
+		{name: "POST recommend example with two things", method: "POST", target: "/recommend", body: `{"positive":[{"track":"a","vector":` + vec + `}]}`, want: 400, rejected: true},
+		{name: "POST recommend unknown track", method: "POST", target: "/recommend", body: `{"positive":["nope"]}`, want: 404},
+		{name: "POST recommend without a model", server: srvNoModel, method: "POST", target: "/recommend", body: `{"positive":["a"]}`, want: 503},
 
-		{awaiting: urec, name: "GET user recommend", method: "GET", target: "/users/u1/recommend?k=5", want: 200},
-		{awaiting: urec, name: "GET user recommend filtered", method: "GET", target: "/users/u1/recommend?k=3&genre=pop&popularity_min=0&fields=metadata", want: 200},
-		{awaiting: urec, name: "GET user recommend k=0", method: "GET", target: "/users/u1/recommend?k=0", want: 400, rejected: true},
-		{awaiting: urec, name: "GET user recommend no history", method: "GET", target: "/users/nobody/recommend", want: 404},
-		{awaiting: urec, name: "GET user recommend without a model", server: srvNoModel, method: "GET", target: "/users/u1/recommend", want: 503},
+		{name: "GET user recommend", method: "GET", target: "/users/u1/recommend?k=5", want: 200},
+		{name: "GET user recommend filtered", method: "GET", target: "/users/u1/recommend?k=3&genre=pop&popularity_min=0&fields=metadata", want: 200},
+		{name: "GET user recommend k=0", method: "GET", target: "/users/u1/recommend?k=0", want: 400, rejected: true},
+		{name: "GET user recommend no history", method: "GET", target: "/users/nobody/recommend", want: 404},
+		{name: "GET user recommend without a model", server: srvNoModel, method: "GET", target: "/users/u1/recommend", want: 503},
 
-		{awaiting: hist, name: "GET user history", method: "GET", target: "/users/u1/history", want: 200},
-		{awaiting: hist, name: "GET user history limit", method: "GET", target: "/users/u1/history?limit=2", want: 200},
-		{awaiting: hist, name: "GET user history limit=0", method: "GET", target: "/users/u1/history?limit=0", want: 400, rejected: true},
-		{awaiting: hist, name: "GET user history unknown user", method: "GET", target: "/users/nobody/history", want: 404},
+		{name: "GET user history", method: "GET", target: "/users/u1/history", want: 200},
+		{name: "GET user history limit", method: "GET", target: "/users/u1/history?limit=2", want: 200},
+		{name: "GET user history limit=0", method: "GET", target: "/users/u1/history?limit=0", want: 400, rejected: true},
+		{name: "GET user history unknown user", method: "GET", target: "/users/nobody/history", want: 404},
 
-		{awaiting: ct, name: "POST similar as text/plain", method: "POST", target: "/similar", body: `{"tracks":["a"]}`, ctype: "text/plain", want: 415, rejected: true},
-		{awaiting: ct, name: "POST recommend as form", method: "POST", target: "/recommend", body: `{"positive":["a"]}`, ctype: "application/x-www-form-urlencoded", want: 415, rejected: true},
+		{name: "POST similar as text/plain", method: "POST", target: "/similar", body: `{"tracks":["a"]}`, ctype: "text/plain", want: 415, rejected: true},
+		{name: "POST recommend as form", method: "POST", target: "/recommend", body: `{"positive":["a"]}`, ctype: "application/x-www-form-urlencoded", want: 415, rejected: true},
 	}
 }
 
@@ -231,8 +215,7 @@ func newAPIRequest(ctx context.Context, tc apiCase) *http.Request {
 }
 
 // checkAPICase sends tc to its server and checks the request and the
-// response against the document. A case awaiting a merge is skipped while
-// the server answers as one without it.
+// response against the document.
 func checkAPICase(t *testing.T, router routers.Router, srv *server.Server, tc apiCase) {
 	t.Helper()
 	ctx := t.Context()
@@ -240,9 +223,6 @@ func checkAPICase(t *testing.T, router routers.Router, srv *server.Server, tc ap
 
 	w := httptest.NewRecorder()
 	srv.ServeHTTP(w, newAPIRequest(ctx, tc))
-	if tc.awaiting != "" && slices.Contains(awaitingMerge, tc.awaiting) && notYetServed(srv, tc, w) {
-		t.Skipf("awaiting %s: the server answers %d %.120s", tc.awaiting, w.Code, w.Body)
-	}
 	if w.Code != tc.want {
 		t.Errorf("%s %s = %d %s, want %d", tc.method, tc.target, w.Code, w.Body, tc.want)
 	}
@@ -278,23 +258,6 @@ func checkAPICase(t *testing.T, router routers.Router, srv *server.Server, tc ap
 	}
 }
 
-// notYetServed reports whether w is what a server without tc's feature
-// answers: 404 for a route it does not have, a 400 refusing a query
-// parameter or body field it does not know, or anything but 415 for a body
-// not sent as JSON.
-func notYetServed(srv *server.Server, tc apiCase, w *httptest.ResponseRecorder) bool {
-	body := w.Body.String()
-	switch {
-	case w.Code == http.StatusNotFound && !servesPath(srv, tc.method, tc.target):
-		return true
-	case w.Code == http.StatusBadRequest && (strings.Contains(body, "unknown query parameter") || strings.Contains(body, "unknown field")):
-		return true
-	case tc.awaiting == "415 Content-Type" && w.Code != http.StatusUnsupportedMediaType:
-		return true
-	}
-	return false
-}
-
 // servesPath reports whether srv has a route for method and target's
 // path.
 func servesPath(srv *server.Server, method, target string) bool {
@@ -328,16 +291,8 @@ func TestOpenAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	servers := apiServers(t)
-	for _, tc := range apiCases() {
+	for _, tc := range append(apiCases(), apiSearchCases()...) {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.awaiting != "" {
-				t.Fatalf("case %q of apiCases names awaiting %q: move it to apiNewCases", tc.name, tc.awaiting)
-			}
-			checkAPICase(t, router, servers[tc.server], tc)
-		})
-	}
-	for _, tc := range apiNewCases() {
-		t.Run("new/"+tc.name, func(t *testing.T) {
 			checkAPICase(t, router, servers[tc.server], tc)
 		})
 	}
@@ -356,7 +311,7 @@ func operations(doc *openapi3.T) []string {
 }
 
 // TestOpenAPIRoutes checks that the document lists every route the server
-// serves and serves every operation it lists (but those awaiting a merge),
+// serves and serves every operation it lists,
 // and that the cases exercise every operation, with an error where the
 // operation has one.
 func TestOpenAPIRoutes(t *testing.T) {
@@ -370,7 +325,7 @@ func TestOpenAPIRoutes(t *testing.T) {
 		}
 	}
 	for _, op := range ops {
-		if !slices.Contains(served, op) && !slices.Contains(awaitingMerge, op) {
+		if !slices.Contains(served, op) {
 			t.Errorf("openapi.json lists %s; the server does not serve it", op)
 		}
 	}
@@ -381,7 +336,7 @@ func TestOpenAPIRoutes(t *testing.T) {
 	}
 	type coverage struct{ ok, failed bool }
 	covered := map[string]*coverage{}
-	for _, tc := range append(apiCases(), apiNewCases()...) {
+	for _, tc := range append(apiCases(), apiSearchCases()...) {
 		route, _, err := router.FindRoute(newAPIRequest(t.Context(), tc))
 		if err != nil {
 			t.Errorf("case %q: %s %s is no operation of the document: %v", tc.name, tc.method, tc.target, err)
