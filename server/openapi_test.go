@@ -258,32 +258,6 @@ func checkAPICase(t *testing.T, router routers.Router, srv *server.Server, tc ap
 	}
 }
 
-// servesPath reports whether srv has a route for method and target's
-// path.
-func servesPath(srv *server.Server, method, target string) bool {
-	path, _, _ := strings.Cut(target, "?")
-	for _, r := range srv.Routes() {
-		m, pattern, _ := strings.Cut(r, " ")
-		if m == method && pathMatches(pattern, path) {
-			return true
-		}
-	}
-	return false
-}
-
-func pathMatches(pattern, path string) bool {
-	ps, xs := strings.Split(pattern, "/"), strings.Split(path, "/")
-	if len(ps) != len(xs) {
-		return false
-	}
-	for i := range ps {
-		if ps[i] != xs[i] && !strings.HasPrefix(ps[i], "{") {
-			return false
-		}
-	}
-	return true
-}
-
 func TestOpenAPI(t *testing.T) {
 	doc := openAPIDoc(t)
 	router, err := legacy.NewRouter(doc)
