@@ -1,0 +1,80 @@
+package soundalike
+
+import "unsafe"
+
+// Footprint is the memory a served snapshot holds, in bytes, by part.
+// Maps are estimated from their entry size and load factor; the rest is
+// counted from the structures themselves.
+type Footprint struct {
+	Tracks     int   // catalogue tracks
+	Vectors    int64 // the index's unit vectors
+	Graph      int64 // the index's links, ids and id → slot map
+	Catalogue  int64 // the tracks' fields and strings, and the maps from ids to nodes
+	DedupeKeys int64 // the song, feature and artist keys the search filter reads
+	WordIndex  int64 // the track search's inverted and forward indexes
+}
+
+// Total is the sum of the parts.
+func (f Footprint) Total() int64 {
+	return f.Vectors + f.Graph + f.Catalogue + f.DedupeKeys + f.WordIndex
+}
+
+// Footprint measures the snapshot being served. It waits for the track
+// search's index when that is still being built.
+func (e *Engine) Footprint() Footprint {
+	s := e.snap.Load()
+	if s == nil {
+		return Footprint{}
+	}
+	f := Footprint{Tracks: len(s.byID)}
+	if s.graph != nil {
+		f.Vectors, f.Graph = s.graph.Footprint()
+	}
+	f.Catalogue = s.catalogueBytes()
+	f.DedupeKeys = int64(cap(s.keys))*int64(unsafe.Sizeof(nodeKeys{})) + int64(cap(s.artistOff))*4 + int64(cap(s.artistKey))*8
+	if s.words != nil {
+		f.WordIndex = s.words().bytes()
+	}
+	return f
+}
+
+// catalogueBytes counts the tracks, their strings and string slices, and
+// the id maps. A string shared by the map key and the track (the id) is
+// counted once.
+func (s *snapshot) catalogueBytes() int64 {
+	n := int64(cap(s.tracks)) * int64(unsafe.Sizeof(Track{}))
+	strs := func(ss []string) int64 {
+		b := int64(cap(ss)) * int64(unsafe.Sizeof(""))
+		for _, x := range ss {
+			b += int64(len(x))
+		}
+		return b
+	}
+	for i := range s.tracks {
+		t := &s.tracks[i]
+		n += int64(len(t.ID) + len(t.Name) + len(t.Album) + len(t.ReleaseDate) + len(t.SpotifyID))
+		n += strs(t.Artists) + strs(t.Genres) + strs(t.Subgenres)
+	}
+	entry := int(unsafe.Sizeof(TrackID(""))) + 4
+	n += mapBytes(len(s.byID), entry) + mapBytes(len(s.bySpotify), entry)
+	for k := range s.bySpotify {
+		n += int64(len(k))
+	}
+	return n
+}
+
+// mapBytes estimates the memory of a Go map of n entries of entry bytes
+// each (key and value): Go's swiss tables keep a control byte per slot and
+// fill their groups to at most 7/8.
+func mapBytes(n int, entry int) int64 {
+	return int64(n) * int64(entry+1) * 8 / 7
+}
+
+// bytes counts the word index's arrays and words.
+func (x *wordIndex) bytes() int64 {
+	n := int64(cap(x.words)) * int64(unsafe.Sizeof(""))
+	for _, w := range x.words {
+		n += int64(len(w))
+	}
+	return n + 4*int64(cap(x.postOff)+cap(x.post)+cap(x.fwdOff)+cap(x.fwd)+cap(x.byRank))
+}
