@@ -159,7 +159,7 @@ func (e *Engine) Track(ctx context.Context, id TrackID) (*Track, error) {
 		if err != nil {
 			return nil, err
 		}
-		return cloneTrack(&s.tracks[n]), nil
+		return s.cat.track(n), nil
 	}
 	ref, err := ParseTrackRef(string(id))
 	if err != nil {

@@ -26,7 +26,7 @@ func (e *Engine) Footprint() Footprint {
 	if s == nil {
 		return Footprint{}
 	}
-	f := Footprint{Tracks: len(s.byID)}
+	f := Footprint{Tracks: s.byID.len()}
 	if s.graph != nil {
 		f.Vectors, f.Graph = s.graph.Footprint()
 	}
@@ -38,25 +38,9 @@ func (e *Engine) Footprint() Footprint {
 	return f
 }
 
-// catalogueBytes counts the tracks, their strings and string slices, and
-// the id maps. A string shared by the map key and the track (the id) is
-// counted once.
+// catalogueBytes counts the catalog and the maps from ids to nodes.
 func (s *snapshot) catalogueBytes() int64 {
-	n := int64(cap(s.tracks)) * int64(unsafe.Sizeof(Track{}))
-	strs := func(ss []string) int64 {
-		b := int64(cap(ss)) * int64(unsafe.Sizeof(""))
-		for _, x := range ss {
-			b += int64(len(x))
-		}
-		return b
-	}
-	for i := range s.tracks {
-		t := &s.tracks[i]
-		n += int64(len(t.ID) + len(t.Name) + len(t.Album) + len(t.ReleaseDate) + len(t.SpotifyID))
-		n += strs(t.Artists) + strs(t.Genres) + strs(t.Subgenres)
-	}
-	entry := int(unsafe.Sizeof(TrackID(""))) + 4
-	n += mapBytes(len(s.byID), entry) + mapBytes(len(s.bySpotify), entry)
+	n := s.cat.bytes() + s.byID.bytes() + mapBytes(len(s.bySpotify), int(unsafe.Sizeof(""))+4)
 	for k := range s.bySpotify {
 		n += int64(len(k))
 	}

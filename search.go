@@ -36,7 +36,7 @@ func (e *Engine) Similar(ctx context.Context, id TrackID, k int, opts *SearchOpt
 	if err != nil {
 		return Results{}, err
 	}
-	return s.results(ns, cloneTrack(&s.tracks[node])), nil
+	return s.results(ns, s.cat.track(node)), nil
 }
 
 // SimilarTo searches by a Query: seed tracks (the mean of their
@@ -184,7 +184,7 @@ func (s *snapshot) vectorOf(node uint32) ([]float32, error) {
 	if v, ok := s.graph.Vector(node); ok {
 		return v, nil
 	}
-	return s.embed(&s.tracks[node])
+	return s.embed(s.cat.track(node))
 }
 
 func normalize(v []float32) float64 {
@@ -287,7 +287,7 @@ func (s *snapshot) newFilter(opts *SearchOptions, seeds []uint32) *filter {
 			f.addSong(s.keys[n].song, s.keys[n].feat)
 		}
 		if opts != nil && opts.ExcludeArtist {
-			f.addArtists(s.tracks[n].Artists)
+			f.addArtists(s.cat.track(n).Artists)
 		}
 	}
 	if opts != nil {
@@ -399,7 +399,8 @@ func (s *snapshot) run(q []float32, k int, opts *SearchOptions, f *filter) ([]Ne
 				}
 				seen.add(feat)
 			}
-			out = append(out, Neighbor{ID: s.tracks[r.ID].ID, Score: r.Score, Track: s.tracks[r.ID]})
+			t := s.cat.track(r.ID)
+			out = append(out, Neighbor{ID: t.ID, Score: r.Score, Track: *t})
 			if len(out) == k {
 				return out, nil
 			}

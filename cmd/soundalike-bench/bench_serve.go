@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/internal/cputime"
 	"github.com/audotics/soundalike/internal/synth"
 	"github.com/audotics/soundalike/server"
 )
@@ -56,16 +57,20 @@ type serveBenchConfig struct {
 
 // serveBenchReport is the outcome; its JSON form is what --json prints.
 type serveBenchReport struct {
-	Tracks        int               `json:"tracks"`
-	Indexed       int               `json:"indexed"`
-	Model         string            `json:"model"`
-	K             int               `json:"k"`
-	GOMAXPROCS    int               `json:"gomaxprocs"`
-	LoadSeconds   float64           `json:"load_seconds"`
-	HeapMiB       float64           `json:"heap_mib"`
-	RSSMiB        float64           `json:"rss_mib"`     // after load
-	MaxRSSMiB     float64           `json:"max_rss_mib"` // the peak (VmHWM), load included
-	EndRSSMiB     float64           `json:"end_rss_mib"` // after the measured phases
+	Tracks      int     `json:"tracks"`
+	Indexed     int     `json:"indexed"`
+	Model       string  `json:"model"`
+	K           int     `json:"k"`
+	GOMAXPROCS  int     `json:"gomaxprocs"`
+	LoadSeconds float64 `json:"load_seconds"`
+	HeapMiB     float64 `json:"heap_mib"`
+	RSSMiB      float64 `json:"rss_mib"`     // after load
+	MaxRSSMiB   float64 `json:"max_rss_mib"` // the peak (VmHWM), load included
+	EndRSSMiB   float64 `json:"end_rss_mib"` // after the measured phases
+	// GCCPUMS is the CPU time of one forced garbage collection with the
+	// snapshot loaded and nothing else running: the mark work the
+	// snapshot's shape costs every cycle.
+	GCCPUMS       float64           `json:"gc_cpu_ms"`
 	Footprint     snapshotFootprint `json:"footprint"`
 	BaselineP50US float64           `json:"baseline_p50_us"`
 	BaselineP99US float64           `json:"baseline_p99_us"`
@@ -206,6 +211,9 @@ func benchServe(ctx context.Context, cfg serveBenchConfig, progress io.Writer) (
 	rep.Tracks, rep.Indexed, rep.Model = st.Tracks, st.Indexed, st.ModelVersion
 	rep.Footprint = footprintOf(eng.Footprint())
 	rep.RSSMiB = procStatusMiB("VmRSS")
+	cpu0 := cputime.Process()
+	runtime.GC()
+	rep.GCCPUMS = float64(cputime.Process()-cpu0) / 1e6
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	rep.HeapMiB = float64(ms.HeapInuse) / (1 << 20)
@@ -542,6 +550,7 @@ func (r *serveBenchReport) writeTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "catalogue\t%d tracks, %d indexed, model %s, k=%d, GOMAXPROCS=%d\n", r.Tracks, r.Indexed, r.Model, r.K, r.GOMAXPROCS)
 	fmt.Fprintf(tw, "load time\t%.1fs (detached: catalogue, model and index read into memory)\n", r.LoadSeconds)
+	fmt.Fprintf(tw, "garbage collection\t%.0f ms CPU for one forced cycle after load\n", r.GCCPUMS)
 	fmt.Fprintf(tw, "memory\theap %.0f MiB and RSS %.0f MiB after load, RSS %.0f MiB after the phases, peak RSS %.0f MiB\n", r.HeapMiB, r.RSSMiB, r.EndRSSMiB, r.MaxRSSMiB)
 	fp := r.Footprint
 	fmt.Fprintf(tw, "snapshot bytes per track\t%.0f: vectors %.0f, graph %.0f, catalogue %.0f, dedupe keys %.0f, word index %.0f\n",
