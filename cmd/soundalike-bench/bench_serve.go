@@ -206,6 +206,9 @@ func benchServe(ctx context.Context, cfg serveBenchConfig, progress io.Writer) (
 	if err := eng.Ready(); err != nil {
 		return nil, err
 	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(soundalike.ServingGCPercent) // as serve does
+	}
 	rep := &serveBenchReport{K: cfg.K, GOMAXPROCS: runtime.GOMAXPROCS(0), LoadSeconds: time.Since(start).Seconds()}
 	st := eng.Stats()
 	rep.Tracks, rep.Indexed, rep.Model = st.Tracks, st.Indexed, st.ModelVersion

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -81,6 +83,9 @@ without a restart. SIGINT or SIGTERM shuts it down gracefully.`)
 		return err
 	}
 	defer eng.Close()
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(soundalike.ServingGCPercent)
+	}
 	st := eng.Stats()
 	if err := eng.Ready(); err != nil {
 		logger.Warn("not ready: /similar answers 503 until this is done; serving anyway", "reason", err.Error())
