@@ -116,19 +116,6 @@ func (w *catalogWriter) add(n uint32, id string, data []byte) (string, []byte, e
 	return rid, rdata, nil
 }
 
-// catalogOf builds the catalog of tracks by node (a zero Track is a free
-// node).
-func catalogOf(ts []Track) *catalog {
-	c := newCatalog(len(ts))
-	w := catalogWriter{c: &c}
-	for n := range ts {
-		if ts[n].ID != "" {
-			w.add(uint32(n), string(ts[n].ID), encodeTrack(nil, &ts[n]))
-		}
-	}
-	return &c
-}
-
 // bytes counts the catalog's chunks and locations.
 func (c *catalog) bytes() int64 {
 	n := int64(cap(c.loc)) * 8

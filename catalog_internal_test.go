@@ -66,3 +66,16 @@ func TestIDTable(t *testing.T) {
 		t.Errorf(`find("nope") found a node`)
 	}
 }
+
+// catalogOf builds the catalog of tracks by node (a zero Track is a free
+// node).
+func catalogOf(ts []Track) *catalog {
+	c := newCatalog(len(ts))
+	w := catalogWriter{c: &c}
+	for n := range ts {
+		if ts[n].ID != "" {
+			w.add(uint32(n), string(ts[n].ID), encodeTrack(nil, &ts[n]))
+		}
+	}
+	return &c
+}

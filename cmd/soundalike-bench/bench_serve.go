@@ -349,18 +349,12 @@ func runPhase(ctx context.Context, timed *timedHandler, name string, cc clientCo
 	if err := json.Unmarshal(out.Bytes(), p.Client); err != nil {
 		return nil, fmt.Errorf("client output %q: %w", out.Bytes(), err)
 	}
-	// The handler calls of the measured span: those that started after its
-	// first request was sent.
-	from := int64(math.MaxInt64)
-	measured := calls[:0:0]
-	if len(p.Client.Slowest) > 0 {
-		for _, r := range p.Client.Slowest {
-			from = min(from, r.Start)
-		}
-	}
-	cut := time.Now().Add(-cc.Duration).UnixNano() // measured phase's start, at the latest
+	// The handler calls of the measured span, which ended as the client
+	// exited.
+	from := time.Now().Add(-cc.Duration).UnixNano()
+	var measured []handlerCall
 	for _, c := range calls {
-		if c.start >= min(from, cut) {
+		if c.start >= from {
 			measured = append(measured, c)
 		}
 	}
