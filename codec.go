@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 // trackCodecVersion is the first byte of every encoded track.
@@ -52,6 +53,9 @@ var errCorruptTrack = errors.New("corrupt track record")
 type decoder struct {
 	b   []byte
 	err error
+	// alias makes str return strings that point into b rather than
+	// copies: for bytes that never change (the catalogue's, catalog.go).
+	alias bool
 }
 
 func (d *decoder) fail() {
@@ -96,7 +100,13 @@ func (d *decoder) str() string {
 		d.fail()
 		return ""
 	}
-	s := string(d.b[:n])
+	var s string
+	switch {
+	case d.alias && n > 0:
+		s = unsafe.String(&d.b[0], n)
+	default:
+		s = string(d.b[:n])
+	}
 	d.b = d.b[n:]
 	return s
 }
@@ -116,13 +126,23 @@ func (d *decoder) strs() []string {
 // decodeTrack decodes what encodeTrack wrote into t (whose ID the caller
 // sets). It never panics on corrupt input.
 func decodeTrack(b []byte, t *Track) error {
+	return decodeTrackWith(decoder{}, b, t)
+}
+
+// decodeTrackAliased is decodeTrack with t's strings pointing into b, which
+// must never change.
+func decodeTrackAliased(b []byte, t *Track) error {
+	return decodeTrackWith(decoder{alias: true}, b, t)
+}
+
+func decodeTrackWith(d decoder, b []byte, t *Track) error {
 	if len(b) == 0 {
 		return errCorruptTrack
 	}
 	if b[0] != trackCodecVersion {
 		return fmt.Errorf("track record version %d: this soundalike reads version %d", b[0], trackCodecVersion)
 	}
-	d := decoder{b: b[1:]}
+	d.b = b[1:]
 	f := &t.Features
 	f.Acousticness, f.Danceability, f.Energy, f.Instrumentalness = d.float(), d.float(), d.float(), d.float()
 	f.Liveness, f.Loudness, f.Speechiness, f.Tempo, f.Valence = d.float(), d.float(), d.float(), d.float(), d.float()

@@ -10,8 +10,8 @@ func (e *Engine) ForEachEmbedding(ctx context.Context, fn func(t *Track, v Embed
 	if err != nil {
 		return err
 	}
-	for n := range s.tracks {
-		t := &s.tracks[n]
+	for n := range s.cat.len() {
+		t := s.cat.track(uint32(n))
 		if t.ID == "" {
 			continue
 		}

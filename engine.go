@@ -198,14 +198,14 @@ func (e *Engine) Tracks(ctx context.Context) ([]Track, error) {
 // one, else from the database. id may be any reference ParseTrackRef
 // accepts; a Spotify id kept in Track.SpotifyID is found once a snapshot
 // is loaded. The track is the caller's: a copy, sharing
-// nothing with the engine.
+// nothing mutable with the engine.
 func (e *Engine) Track(ctx context.Context, id TrackID) (*Track, error) {
 	if s := e.snap.Load(); s != nil {
 		n, err := s.resolve(id)
 		if err != nil {
 			return nil, err
 		}
-		return cloneTrack(&s.tracks[n]), nil
+		return s.cat.track(n), nil
 	}
 	ref, err := ParseTrackRef(string(id))
 	if err != nil {

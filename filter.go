@@ -62,7 +62,8 @@ const (
 
 // buildFacets reads the facets of the snapshot's tracks.
 func buildFacets(s *snapshot) *facets {
-	n := len(s.tracks)
+	n := s.cat.len()
+	var t Track // decoded into, node by node
 	fa := &facets{attrs: make([]nodeAttrs, n), genreIDs: make(map[string]uint32)}
 	live := func(node int) bool { return s.keys[node].feat != 0 }
 
@@ -73,7 +74,8 @@ func buildFacets(s *snapshot) *facets {
 		if !live(node) {
 			continue
 		}
-		for _, g := range s.tracks[node].Genres {
+		s.cat.decode(uint32(node), &t)
+		for _, g := range t.Genres {
 			ng, ok := raw[g]
 			if !ok {
 				ng = normalizeText(g)
@@ -107,7 +109,7 @@ func buildFacets(s *snapshot) *facets {
 			continue
 		}
 		fa.live++
-		t := &s.tracks[node]
+		s.cat.decode(uint32(node), &t)
 		a := &fa.attrs[node]
 		for _, g := range t.Genres {
 			id, ok := fa.genreIDs[raw[g]]

@@ -80,7 +80,8 @@ func (s *snapshot) refine(next candidates, filtered bool, k int, opts *SearchOpt
 			out := make([]Neighbor, 0, max(0, len(picked)-o.Offset))
 			for _, i := range picked[min(o.Offset, len(picked)):] {
 				r := pool[i]
-				out = append(out, Neighbor{ID: s.tracks[r.ID].ID, Score: r.Score, Track: s.tracks[r.ID]})
+				t := s.cat.track(r.ID)
+				out = append(out, Neighbor{ID: t.ID, Score: r.Score, Track: *t})
 			}
 			return out, nil
 		}

@@ -38,7 +38,7 @@ func TestImportRefreshesLoadedSnapshot(t *testing.T) {
 	}
 	put("b")
 	s := eng.snap.Load()
-	if s == nil || len(s.byID) != 2 {
+	if s == nil || s.byID.len() != 2 {
 		t.Fatalf("snapshot after the import = %v, want one already holding both tracks", s)
 	}
 }

@@ -40,7 +40,7 @@ func (e *Engine) Similar(ctx context.Context, id TrackID, k int, opts *SearchOpt
 	if err != nil {
 		return Results{}, err
 	}
-	return s.results(ns, cloneTrack(&s.tracks[node])), nil
+	return s.results(ns, s.cat.track(node)), nil
 }
 
 // SimilarTo searches by a Query: seed tracks (the mean of their
@@ -244,7 +244,7 @@ func (s *snapshot) vectorOf(node uint32) ([]float32, error) {
 	if v, ok := s.graph.Vector(node); ok {
 		return v, nil
 	}
-	return s.embed(&s.tracks[node])
+	return s.embed(s.cat.track(node))
 }
 
 func normalize(v []float32) float64 {
@@ -349,7 +349,7 @@ func (s *snapshot) newFilter(opts *SearchOptions, seeds []uint32) *filter {
 			f.addSong(s.keys[n].song, s.keys[n].feat)
 		}
 		if opts != nil && opts.ExcludeArtist {
-			f.addArtists(s.tracks[n].Artists)
+			f.addArtists(s.cat.track(n).Artists)
 		}
 	}
 	if opts != nil {

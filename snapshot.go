@@ -43,9 +43,9 @@ import (
 
 // snapshot is what an Engine serves: immutable once published.
 type snapshot struct {
-	gen    uint64
-	tracks []Track // by node id; a zero Track (empty ID) where a node is free
-	byID   map[TrackID]uint32
+	gen  uint64
+	cat  catalog // the tracks by node (catalog.go)
+	byID idTable // track id → node, over cat
 	// bySpotify maps Track.SpotifyID to the node where it differs from
 	// the id (nil when no track has one): track references resolve
 	// through it.
@@ -258,7 +258,7 @@ func (e *Engine) Stats() Stats {
 	if s == nil {
 		return st
 	}
-	st.Tracks, st.Generation, st.Loaded = len(s.byID), s.gen, s.loaded
+	st.Tracks, st.Generation, st.Loaded = s.byID.len(), s.gen, s.loaded
 	if s.model != nil {
 		st.ModelVersion = s.modelInfo.Version
 	}
@@ -323,11 +323,11 @@ func (e *Engine) Model(ctx context.Context) (ModelInfo, error) {
 // previous snapshot whose graph is reused if the current index is still
 // the one it was read from (a catalogue change does not touch the index).
 func loadSnapshot(tx *storage.Tx, built *index.HNSW, keep *snapshot) (*snapshot, error) {
-	s := &snapshot{gen: tx.Generation(), byID: make(map[TrackID]uint32, tx.Counts().Tracks), catalogSeq: tx.CatalogSeq()}
+	s := &snapshot{gen: tx.Generation(), byID: newIDTable(tx.Counts().Tracks), catalogSeq: tx.CatalogSeq()}
 	if err := s.loadTracks(tx); err != nil {
 		return nil, err
 	}
-	if keep != nil && keep.catalogSeq == s.catalogSeq && len(keep.tracks) == len(s.tracks) {
+	if keep != nil && keep.catalogSeq == s.catalogSeq && keep.cat.len() == s.cat.len() {
 		s.words, s.facets = keep.words, keep.facets // the same tracks: a new model or index only
 	}
 	if err := s.loadIndex(tx, built, keep); err != nil {
@@ -387,8 +387,8 @@ func (s *snapshot) loadIndex(tx *storage.Tx, built *index.HNSW, keep *snapshot) 
 	return err
 }
 
-// trackRecord is one stored track handed to a decoding worker. data is
-// valid for the read transaction, which outlives the workers.
+// trackRecord is one stored track handed to a decoding worker: its id
+// and data as copied into the catalog.
 type trackRecord struct {
 	node uint32
 	id   string
@@ -408,7 +408,7 @@ type artistKeys struct {
 // is most of the work: at 1M tracks, seconds).
 func (s *snapshot) loadTracks(tx *storage.Tx) error {
 	n := int(tx.NodeLimit())
-	s.tracks = make([]Track, n)
+	s.cat = newCatalog(n)
 	s.keys = make([]nodeKeys, n)
 
 	workers := max(1, min(runtime.GOMAXPROCS(0), 4))
@@ -434,22 +434,28 @@ func (s *snapshot) loadTracks(tx *storage.Tx) error {
 	}
 	s.packArtistKeys(n, found)
 	s.indexSpotifyIDs()
-	s.words = sync.OnceValue(func() *wordIndex { return buildWordIndex(s.tracks) })
+	s.words = sync.OnceValue(func() *wordIndex { return buildWordIndex(&s.cat) })
 	s.facets = sync.OnceValue(func() *facets { return buildFacets(s) })
 	return nil
 }
 
-// walkTracks reads the tracks bucket in key order, fills byID, and sends
-// the records to the decoding workers in batches.
+// walkTracks reads the tracks bucket in key order, copies the records into
+// the catalog, fills byID, and sends the records to the decoding workers in
+// batches.
 func (s *snapshot) walkTracks(tx *storage.Tx, n int, batches chan<- []trackRecord) error {
 	const batchSize = 512
 	batch := make([]trackRecord, 0, batchSize)
+	w := catalogWriter{c: &s.cat}
 	err := tx.ForEachTrack(func(en storage.TrackEntry) error {
 		if int(en.Node) >= n {
 			return fmt.Errorf("track %s: node %d beyond the catalogue's %d", en.ID, en.Node, n)
 		}
-		s.byID[TrackID(en.ID)] = en.Node
-		batch = append(batch, trackRecord{en.Node, en.ID, en.Data})
+		id, data, err := w.add(en.Node, en.ID, en.Data)
+		if err != nil {
+			return err
+		}
+		s.byID.insert(&s.cat, en.Node)
+		batch = append(batch, trackRecord{en.Node, id, data})
 		if len(batch) == batchSize {
 			batches <- batch
 			batch = make([]trackRecord, 0, batchSize)
@@ -467,16 +473,16 @@ func (s *snapshot) walkTracks(tx *storage.Tx, n int, batches chan<- []trackRecor
 // corrupt record it drains the channel and returns that record's error.
 func (s *snapshot) decodeBatches(batches <-chan []trackRecord, ak *artistKeys) error {
 	var err error
+	var t Track
 	for b := range batches {
 		for i := 0; i < len(b) && err == nil; i++ {
 			r := &b[i]
-			t := &s.tracks[r.node]
 			t.ID = TrackID(r.id)
-			if derr := decodeTrack(r.data, t); derr != nil {
+			if derr := decodeTrackAliased(r.data, &t); derr != nil {
 				err = fmt.Errorf("track %s: %w", r.id, derr)
 				continue
 			}
-			s.keys[r.node] = nodeKeys{songKeyOf(t), featKeyOf(&t.Features)}
+			s.keys[r.node] = nodeKeys{songKeyOf(&t), featKeyOf(&t.Features)}
 			for _, a := range t.Artists {
 				if k := artistKeyOf(a); k != 0 {
 					ak.nodes = append(ak.nodes, r.node)

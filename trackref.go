@@ -101,14 +101,14 @@ func cutPrefixFold(s, prefix string) (string, bool) {
 
 // resolve finds the node of a track reference: by id, else by Spotify id.
 func (s *snapshot) resolve(ref TrackID) (uint32, error) {
-	if n, ok := s.byID[ref]; ok {
+	if n, ok := s.byID.find(&s.cat, string(ref)); ok {
 		return n, nil // an id as stored, even one that looks like a URI
 	}
 	id, err := ParseTrackRef(string(ref))
 	if err != nil {
 		return 0, err
 	}
-	if n, ok := s.byID[id]; ok {
+	if n, ok := s.byID.find(&s.cat, string(id)); ok {
 		return n, nil
 	}
 	if n, ok := s.bySpotify[string(id)]; ok {
@@ -120,8 +120,9 @@ func (s *snapshot) resolve(ref TrackID) (uint32, error) {
 // indexSpotifyIDs maps the Spotify ids of tracks whose id is another
 // system's (Track.SpotifyID set and different from ID) to their nodes.
 func (s *snapshot) indexSpotifyIDs() {
-	for n := range s.tracks {
-		t := &s.tracks[n]
+	var t Track
+	for n := range s.cat.len() {
+		s.cat.decode(uint32(n), &t)
 		if t.SpotifyID == "" || t.SpotifyID == string(t.ID) {
 			continue
 		}

@@ -44,7 +44,7 @@ func (e *Engine) SearchTracks(ctx context.Context, text string, k int) ([]Track,
 	ranks := x.search(words, k)
 	out := make([]Track, len(ranks))
 	for i, r := range ranks {
-		out[i] = *cloneTrack(&s.tracks[x.byRank[r]])
+		out[i] = *s.cat.track(x.byRank[r])
 	}
 	return out, nil
 }
@@ -67,16 +67,17 @@ type wordIndex struct {
 }
 
 // buildWordIndex indexes the words of every track's name and artists.
-func buildWordIndex(ts []Track) *wordIndex {
+func buildWordIndex(c *catalog) *wordIndex {
 	x := &wordIndex{}
-	x.byRank = ranksByPopularity(ts)
+	x.byRank = ranksByPopularity(c)
 	ids := make(map[string]uint32)
 	x.fwdOff = make([]uint32, 1, len(x.byRank)+1)
 	var buf []byte
 	var spans []wordSpan
+	var t Track
 	for _, node := range x.byRank {
-		t := &ts[node]
-		buf, spans = foldTrack(buf[:0], spans[:0], t)
+		c.decode(node, &t)
+		buf, spans = foldTrack(buf[:0], spans[:0], &t)
 		start := len(x.fwd)
 		for _, sp := range spans {
 			w := buf[sp.from:sp.to]
@@ -100,20 +101,25 @@ func buildWordIndex(ts []Track) *wordIndex {
 
 // ranksByPopularity returns the nodes that hold a track, most popular
 // first, then by node (a counting sort: popularity is 0..100).
-func ranksByPopularity(ts []Track) []uint32 {
+func ranksByPopularity(c *catalog) []uint32 {
 	var count [102]int
-	for i := range ts {
-		if ts[i].ID != "" {
-			count[100-clampPopularity(ts[i].Popularity)+1]++
+	pop := make([]int8, c.len()) // -1: a free node
+	var t Track
+	for i := range pop {
+		c.decode(uint32(i), &t)
+		pop[i] = -1
+		if t.ID != "" {
+			pop[i] = int8(clampPopularity(t.Popularity))
+			count[100-int(pop[i])+1]++
 		}
 	}
 	for p := 1; p < len(count); p++ {
 		count[p] += count[p-1]
 	}
 	out := make([]uint32, count[len(count)-1])
-	for i := range ts {
-		if ts[i].ID != "" {
-			p := 100 - clampPopularity(ts[i].Popularity)
+	for i, tp := range pop {
+		if tp >= 0 {
+			p := 100 - int(tp)
 			out[count[p]] = uint32(i)
 			count[p]++
 		}

@@ -23,7 +23,7 @@ func TestPrefixScanAndMergeAgree(t *testing.T) {
 	for i := range ts {
 		ts[i] = Track{ID: TrackID(fmt.Sprint(i)), Name: word() + " " + word(), Artists: []string{word()}, Popularity: rng.IntN(101)}
 	}
-	x := buildWordIndex(ts)
+	x := buildWordIndex(catalogOf(ts))
 	for _, p := range []string{"l", "la", "lal", "m", "ma", "mon", "n", "r", "s", "sa", "z"} {
 		lo, hi, exact := x.prefixRange(p)
 		if exact {
@@ -50,7 +50,7 @@ func TestPrefixScanAndMergeAgree(t *testing.T) {
 // on queries of one to three words from the catalogue's own tracks.
 func TestSearchAgreesWithBruteForce(t *testing.T) {
 	ts, rng := scaleTracks(5_000)
-	x := buildWordIndex(ts)
+	x := buildWordIndex(catalogOf(ts))
 	brute := func(q []string, k int) []uint32 {
 		var best, rest []uint32
 		last := q[len(q)-1]

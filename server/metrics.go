@@ -24,6 +24,11 @@ import (
 //	soundalike_reload_last_success_timestamp_seconds               gauge, when the served snapshot was loaded (Unix time)
 //	soundalike_model_info{version}                                 gauge, 1 for the model served
 //
+// A server with its own registry (Options.Registerer nil) also exports
+// the Go runtime's metrics (go_*, e.g. go_memstats_heap_inuse_bytes,
+// go_gc_gogc_percent) and the process's (process_*, e.g.
+// process_resident_memory_bytes, the RSS).
+//
 // route is the route pattern ("/tracks/:id"), never the raw URL, so the
 // number of series stays bounded; requests that match no route share the
 // route "unmatched".

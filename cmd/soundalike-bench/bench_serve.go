@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,20 +15,20 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/trace"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
-	"github.com/audotics/soundalike/internal/cputime"
-
 	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/internal/cputime"
 	"github.com/audotics/soundalike/internal/synth"
 	"github.com/audotics/soundalike/server"
 )
@@ -43,43 +45,64 @@ type serveBenchConfig struct {
 	DB       string        // database to serve; built with N synthetic tracks when missing
 	N        int           // synthetic catalogue size
 	Dim      int           // synthetic model's dimension
-	Conns    int           // concurrent client connections
+	Conns    int           // client connections of the peak and open-loop phases
+	Rate     float64       // open-loop rate; 0: half the measured peak
 	K        int           // results per query
-	Requests int           // measured requests (after Warmup)
-	Warmup   int           // unmeasured requests first
-	Duration time.Duration // time bound of the measured phase
+	Duration time.Duration // each measured phase
+	Warmup   time.Duration // unmeasured start of each phase
 	Baseline int           // direct (in-process, no HTTP) server.Similar calls
+	Reload   time.Duration // the Watch poller's interval, as serve --reload
+	Trace    string        // runtime/trace of the measured phases, when set
 }
 
 // serveBenchReport is the outcome; its JSON form is what --json prints.
 type serveBenchReport struct {
-	Tracks        int     `json:"tracks"`
-	Indexed       int     `json:"indexed"`
-	Model         string  `json:"model"`
-	Conns         int     `json:"conns"`
-	K             int     `json:"k"`
-	Requests      int     `json:"requests"`
-	Errors        int     `json:"errors"`
-	Seconds       float64 `json:"seconds"`
-	QPS           float64 `json:"qps"`
-	CPUSeconds    float64 `json:"cpu_seconds"` // user+system CPU of the process (client and server) while measuring
-	CoresUsed     float64 `json:"cores_used"`  // CPUSeconds / Seconds: how much of the machine the process got
-	ServerP50US   float64 `json:"server_p50_us"`
-	ServerP90US   float64 `json:"server_p90_us"`
-	ServerP99US   float64 `json:"server_p99_us"`
-	ServerMaxUS   float64 `json:"server_max_us"`
-	ClientP50US   float64 `json:"client_p50_us"`
-	ClientP90US   float64 `json:"client_p90_us"`
-	ClientP99US   float64 `json:"client_p99_us"`
-	BaselineP50US float64 `json:"baseline_p50_us"`
-	BaselineP99US float64 `json:"baseline_p99_us"`
-	HandlerP50US  float64 `json:"handler_p50_us"`
-	HandlerP99US  float64 `json:"handler_p99_us"`
-	HeapMiB       float64 `json:"heap_mib"`
-	RSSMiB        float64 `json:"rss_mib"`
-	MaxRSSMiB     float64 `json:"max_rss_mib"`
-	LoadSeconds   float64 `json:"load_seconds"`
-	GOMAXPROCS    int     `json:"gomaxprocs"`
+	Tracks      int     `json:"tracks"`
+	Indexed     int     `json:"indexed"`
+	Model       string  `json:"model"`
+	K           int     `json:"k"`
+	GOMAXPROCS  int     `json:"gomaxprocs"`
+	LoadSeconds float64 `json:"load_seconds"`
+	HeapMiB     float64 `json:"heap_mib"`
+	RSSMiB      float64 `json:"rss_mib"`     // after load
+	MaxRSSMiB   float64 `json:"max_rss_mib"` // the peak (VmHWM), load included
+	EndRSSMiB   float64 `json:"end_rss_mib"` // after the measured phases
+	// GCCPUMS is the CPU time of one forced garbage collection with the
+	// snapshot loaded and nothing else running: the mark work the
+	// snapshot's shape costs every cycle.
+	GCCPUMS       float64           `json:"gc_cpu_ms"`
+	Footprint     snapshotFootprint `json:"footprint"`
+	BaselineP50US float64           `json:"baseline_p50_us"`
+	BaselineP99US float64           `json:"baseline_p99_us"`
+	HandlerP50US  float64           `json:"handler_p50_us"`
+	HandlerP99US  float64           `json:"handler_p99_us"`
+	Phases        []servePhase      `json:"phases"`
+}
+
+// servePhase is one client run against the server: what the client saw
+// (its own process) beside the time the same requests spent in the
+// handler, and what the server's runtime did meanwhile.
+type servePhase struct {
+	Name         string        `json:"name"`
+	Client       *clientReport `json:"client"`
+	HandlerP50US float64       `json:"handler_p50_us"`
+	HandlerP99US float64       `json:"handler_p99_us"`
+	HandlerP999  float64       `json:"handler_p999_us"`
+	HandlerMaxUS float64       `json:"handler_max_us"`
+	GCs          uint32        `json:"gcs"`          // garbage collections during the phase
+	GCPauseUS    float64       `json:"gc_pause_us"`  // their total stop-the-world time
+	MinorFaults  int64         `json:"minor_faults"` // the process's minor page faults
+	RSSMiB       float64       `json:"rss_mib"`      // after the phase
+	// Slowest pairs the client's slowest requests with their handler time
+	// (the handler call that started after the send and closest to it).
+	Slowest []slowPair `json:"slowest,omitempty"`
+}
+
+type slowPair struct {
+	Start     int64   `json:"start_unix_ns"`
+	ClientUS  float64 `json:"client_us"`
+	HandlerUS float64 `json:"handler_us"`
+	WaitUS    float64 `json:"wait_us"` // from the send to the handler's start
 }
 
 func runBenchServe(ctx context.Context, args []string, stdio stdio) error {
@@ -88,22 +111,28 @@ func runBenchServe(ctx context.Context, args []string, stdio stdio) error {
 	fs.StringVar(&cfg.DB, "db", "", "database `path` to serve; when it does not exist, a synthetic catalogue of --n tracks is built there (and kept for the next run). Default: a temporary file")
 	fs.IntVar(&cfg.N, "n", 1_000_000, "synthetic catalogue size (when building)")
 	fs.IntVar(&cfg.Dim, "dim", 64, "synthetic model's embedding dimension (when building)")
-	fs.IntVar(&cfg.Conns, "conns", 16, "concurrent client connections")
+	fs.IntVar(&cfg.Conns, "conns", 8, "client connections of the peak and open-loop phases")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "requests per `second` of the open-loop phase; 0: half the peak measured with --conns")
 	fs.IntVar(&cfg.K, "k", 20, "results per query")
-	fs.IntVar(&cfg.Requests, "requests", 50_000, "measured requests (a count bound)")
-	fs.IntVar(&cfg.Warmup, "warmup", 2_000, "unmeasured requests first")
-	fs.DurationVar(&cfg.Duration, "duration", 60*time.Second, "time bound of the measured phase")
+	fs.DurationVar(&cfg.Duration, "duration", 20*time.Second, "measured time of each phase")
+	fs.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "unmeasured start of each phase")
 	fs.IntVar(&cfg.Baseline, "baseline", 5_000, "direct in-process server.Similar calls (no HTTP) for the baseline")
+	fs.DurationVar(&cfg.Reload, "reload", 2*time.Second, "run the engine's Watch poller at this interval, as serve --reload does (0: none)")
+	fs.StringVar(&cfg.Trace, "trace", "", "write a runtime/trace of the measured phases to `FILE` (go tool trace)")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), `Usage: go run ./cmd/soundalike-bench serve [--db PATH] [--n 1000000] [--conns 16] [flags]
+		fmt.Fprintln(fs.Output(), `Usage: go run ./cmd/soundalike-bench serve [--db PATH] [--n 1000000] [--conns 8] [flags]
 
-Serves the database on a loopback port and sends GET /similar?track=ID&k=K
-from --conns keep-alive connections, with random catalogue tracks, until
---requests or --duration. Reports the server-side latency (timed around the
-handler, access logs formatted as JSON and discarded), the client latency,
-QPS, the server's memory, and a baseline: the same query answered
-in-process without HTTP. Client and server share the process and its cores.`)
+Loads the database as serve does (detached, with the Watch poller) and
+serves it on a loopback port. A client in its own process (this command's
+client mode) then asks GET /similar?track=ID&k=K for random catalogue
+tracks in three phases: one connection in a closed loop; --conns
+connections in a closed loop (the peak rate); --conns connections at half
+that rate on a fixed schedule, timed from each request's intended send time.
+Each phase reports the client's p50, p99 and p99.9 beside the handler's
+(timed around the handler), the server's garbage collections, page faults
+and RSS. Also reported: load time, memory by part of the snapshot, and a
+baseline: the same query answered in-process without HTTP.`)
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -118,14 +147,14 @@ in-process without HTTP. Client and server share the process and its cores.`)
 		return usagef("serve: --dim %d: want 2..4096", cfg.Dim)
 	case cfg.Conns < 1 || cfg.Conns > 1024:
 		return usagef("serve: --conns %d: want 1..1024", cfg.Conns)
+	case cfg.Rate < 0:
+		return usagef("serve: --rate %v: want 0 (half the peak) or a positive rate", cfg.Rate)
 	case cfg.K < 1 || cfg.K > server.MaxK:
 		return usagef("serve: --k %d: want 1..%d", cfg.K, server.MaxK)
-	case cfg.Requests < 1:
-		return usagef("serve: --requests %d: want ≥ 1", cfg.Requests)
-	case cfg.Warmup < 0 || cfg.Baseline < 0:
-		return usagef("serve: --warmup and --baseline must not be negative")
-	case cfg.Duration <= 0:
-		return usagef("serve: --duration %v: want a positive duration", cfg.Duration)
+	case cfg.Baseline < 0:
+		return usagef("serve: --baseline must not be negative")
+	case cfg.Duration <= 0 || cfg.Warmup < 0 || cfg.Reload < 0:
+		return usagef("serve: --duration must be positive, --warmup and --reload not negative")
 	}
 	rep, err := benchServe(ctx, cfg, stdio.err)
 	if err != nil {
@@ -141,12 +170,12 @@ in-process without HTTP. Client and server share the process and its cores.`)
 
 func benchServe(ctx context.Context, cfg serveBenchConfig, progress io.Writer) (*serveBenchReport, error) {
 	say := func(format string, a ...any) { fmt.Fprintf(progress, format+"\n", a...) }
+	dir, err := os.MkdirTemp("", "soundalike-bench-serve-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
 	if cfg.DB == "" {
-		dir, err := os.MkdirTemp("", "soundalike-bench-serve-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(dir)
 		cfg.DB = filepath.Join(dir, "bench.db")
 	}
 	if _, err := os.Stat(cfg.DB); errors.Is(err, os.ErrNotExist) {
@@ -161,6 +190,10 @@ func benchServe(ctx context.Context, cfg serveBenchConfig, progress io.Writer) (
 	if err != nil {
 		return nil, err
 	}
+	idsFile := filepath.Join(dir, "ids.txt")
+	if err := writeIDs(idsFile, ids); err != nil {
+		return nil, err
+	}
 	runtime.GC()
 	debug.FreeOSMemory()
 	say("loading %s…", cfg.DB)
@@ -173,27 +206,89 @@ func benchServe(ctx context.Context, cfg serveBenchConfig, progress io.Writer) (
 	if err := eng.Ready(); err != nil {
 		return nil, err
 	}
-	rep := &serveBenchReport{Conns: cfg.Conns, K: cfg.K, GOMAXPROCS: runtime.GOMAXPROCS(0), LoadSeconds: time.Since(start).Seconds()}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(soundalike.ServingGCPercent) // as serve does
+	}
+	rep := &serveBenchReport{K: cfg.K, GOMAXPROCS: runtime.GOMAXPROCS(0), LoadSeconds: time.Since(start).Seconds()}
 	st := eng.Stats()
 	rep.Tracks, rep.Indexed, rep.Model = st.Tracks, st.Indexed, st.ModelVersion
+	rep.Footprint = footprintOf(eng.Footprint())
+	rep.RSSMiB = procStatusMiB("VmRSS")
+	cpu0 := cputime.Process()
 	runtime.GC()
-	debug.FreeOSMemory()
+	rep.GCCPUMS = float64(cputime.Process()-cpu0) / 1e6
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	rep.HeapMiB = float64(ms.HeapInuse) / (1 << 20)
-	rep.RSSMiB = rssMiB()
 	say("loaded %d tracks, %d indexed, model %s in %.1fs; heap %.0f MiB, RSS %.0f MiB",
 		rep.Tracks, rep.Indexed, rep.Model, rep.LoadSeconds, rep.HeapMiB, rep.RSSMiB)
+	if cfg.Reload > 0 {
+		wctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go eng.Watch(wctx, cfg.Reload)
+	}
 
 	// Access logs are formatted as `serve --log json` does, then dropped,
 	// so their cost is in the figures but the disk is not.
 	srv := server.New(eng, &server.Options{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	if err := baseline(ctx, eng, srv, ids, cfg, rep); err != nil {
+		return nil, err
+	}
 
-	// Baseline: the answer in-process without HTTP (server.Similar, which
-	// GET /similar calls), interleaved query by query with the whole
-	// handler called in-process (no network) on other random ids, so that
-	// both see the same machine load and their ratio is the handler's
-	// overhead.
+	// The server on loopback, timed around its handler.
+	timed := &timedHandler{h: srv}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	hs := srv.HTTPServer(ln.Addr().String())
+	hs.Handler = timed
+	go hs.Serve(ln)
+	defer hs.Close()
+	url := "http://" + ln.Addr().String() + "/similar?k=" + strconv.Itoa(cfg.K) + "&track="
+
+	if cfg.Trace != "" {
+		f, err := os.Create(cfg.Trace)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			return nil, err
+		}
+		defer trace.Stop()
+	}
+	phase := func(name string, conns int, rate float64) (*servePhase, error) {
+		say("%s: %v…", name, cfg.Warmup+cfg.Duration)
+		return runPhase(ctx, timed, name, clientConfig{URL: url, Conns: conns, Rate: rate, Duration: cfg.Duration, Warmup: cfg.Warmup, Slowest: 10}, idsFile)
+	}
+	one, err := phase("1 connection, closed loop", 1, 0)
+	if err != nil {
+		return nil, err
+	}
+	peak, err := phase(fmt.Sprintf("%d connections, closed loop (peak)", cfg.Conns), cfg.Conns, 0)
+	if err != nil {
+		return nil, err
+	}
+	rate := cfg.Rate
+	if rate == 0 {
+		rate = peak.Client.QPS / 2
+	}
+	open, err := phase(fmt.Sprintf("%d connections at %.0f/s, open loop", cfg.Conns, rate), cfg.Conns, rate)
+	if err != nil {
+		return nil, err
+	}
+	rep.Phases = []servePhase{*one, *peak, *open}
+	rep.EndRSSMiB = procStatusMiB("VmRSS")
+	rep.MaxRSSMiB = procStatusMiB("VmHWM")
+	return rep, nil
+}
+
+// baseline measures the answer in-process without HTTP (server.Similar,
+// which GET /similar calls), interleaved query by query with the whole
+// handler called in-process (no network) on other random ids, so that both
+// see the same machine load and their ratio is the handler's overhead.
+func baseline(ctx context.Context, eng *soundalike.Engine, srv *server.Server, ids []soundalike.TrackID, cfg serveBenchConfig, rep *serveBenchReport) error {
 	rng := rand.New(rand.NewPCG(42, 42))
 	base := make([]time.Duration, 0, cfg.Baseline)
 	inproc := make([]time.Duration, 0, cfg.Baseline)
@@ -201,7 +296,7 @@ func benchServe(ctx context.Context, cfg serveBenchConfig, progress io.Writer) (
 		id := ids[rng.IntN(len(ids))]
 		t0 := time.Now()
 		if _, err := server.Similar(ctx, eng, id, cfg.K, nil); err != nil {
-			return nil, fmt.Errorf("baseline similar %s: %w", id, err)
+			return fmt.Errorf("baseline similar %s: %w", id, err)
 		}
 		base = append(base, time.Since(t0))
 		// Another id: the same one would find its part of the graph in
@@ -213,130 +308,125 @@ func benchServe(ctx context.Context, cfg serveBenchConfig, progress io.Writer) (
 		srv.ServeHTTP(w, req)
 		inproc = append(inproc, time.Since(t0))
 		if w.Code != 200 {
-			return nil, fmt.Errorf("in-process GET /similar?track=%s = %d %s", id, w.Code, w.Body)
+			return fmt.Errorf("in-process GET /similar?track=%s = %d %s", id, w.Code, w.Body)
 		}
 	}
 	slices.Sort(base)
 	slices.Sort(inproc)
 	rep.BaselineP50US, rep.BaselineP99US = pctUS(base, 0.50), pctUS(base, 0.99)
 	rep.HandlerP50US, rep.HandlerP99US = pctUS(inproc, 0.50), pctUS(inproc, 0.99)
-
-	// The server on loopback, timed around its handler.
-	timed := &timedHandler{h: srv, d: make([]time.Duration, cfg.Warmup+cfg.Requests+cfg.Conns)}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	hs := srv.HTTPServer(ln.Addr().String())
-	hs.Handler = timed
-	go hs.Serve(ln)
-	defer hs.Close()
-	url := "http://" + ln.Addr().String() + "/similar?k=" + strconv.Itoa(cfg.K) + "&track="
-
-	say("warming up with %d requests, then measuring %d (at most %v) over %d connections…", cfg.Warmup, cfg.Requests, cfg.Duration, cfg.Conns)
-	if _, _, err := load(ctx, url, ids, cfg.Conns, cfg.Warmup, cfg.Duration, 1); err != nil {
-		return nil, err
-	}
-	timed.n.Store(0)
-	cpu0 := cputime.Process()
-	t0 := time.Now()
-	client, errs, err := load(ctx, url, ids, cfg.Conns, cfg.Requests, cfg.Duration, 2)
-	if err != nil {
-		return nil, err
-	}
-	rep.Seconds = time.Since(t0).Seconds()
-	rep.CPUSeconds = (cputime.Process() - cpu0).Seconds()
-	rep.CoresUsed = rep.CPUSeconds / rep.Seconds
-	rep.Requests, rep.Errors = len(client), errs
-	rep.QPS = float64(len(client)) / rep.Seconds
-	slices.Sort(client)
-	rep.ClientP50US, rep.ClientP90US, rep.ClientP99US = pctUS(client, 0.50), pctUS(client, 0.90), pctUS(client, 0.99)
-	sd := timed.d[:min(int(timed.n.Load()), len(timed.d))]
-	slices.Sort(sd)
-	rep.ServerP50US, rep.ServerP90US, rep.ServerP99US = pctUS(sd, 0.50), pctUS(sd, 0.90), pctUS(sd, 0.99)
-	if len(sd) > 0 {
-		rep.ServerMaxUS = float64(sd[len(sd)-1]) / 1e3
-	}
-	rep.MaxRSSMiB = max(rssMiB(), rep.RSSMiB)
-	return rep, nil
+	return nil
 }
 
-// timedHandler records how long each request spends in the handler.
+// runPhase runs the client in its own process (this command's client
+// mode) and pairs what it saw with the handler's times and the runtime's
+// counters over the same span.
+func runPhase(ctx context.Context, timed *timedHandler, name string, cc clientConfig, idsFile string) (*servePhase, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"client", "--url", cc.URL, "--ids", idsFile, "--conns", strconv.Itoa(cc.Conns),
+		"--rate", strconv.FormatFloat(cc.Rate, 'f', -1, 64), "--duration", cc.Duration.String(),
+		"--warmup", cc.Warmup.String(), "--slowest", strconv.Itoa(cc.Slowest), "--json"}
+	cmd := exec.CommandContext(ctx, exe, args...)
+	cmd.Env = append(os.Environ(), benchAsCommandEnv+"=1")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	f0 := minorFaults()
+	timed.reset()
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("client %s: %w: %s", strings.Join(args, " "), err, errb.Bytes())
+	}
+	calls := timed.calls()
+	f1 := minorFaults()
+	runtime.ReadMemStats(&ms1)
+	p := &servePhase{Name: name, Client: new(clientReport), GCs: ms1.NumGC - ms0.NumGC,
+		GCPauseUS: float64(ms1.PauseTotalNs-ms0.PauseTotalNs) / 1e3, MinorFaults: f1 - f0, RSSMiB: procStatusMiB("VmRSS")}
+	if err := json.Unmarshal(out.Bytes(), p.Client); err != nil {
+		return nil, fmt.Errorf("client output %q: %w", out.Bytes(), err)
+	}
+	// The handler calls of the measured span, which ended as the client
+	// exited.
+	from := time.Now().Add(-cc.Duration).UnixNano()
+	var measured []handlerCall
+	for _, c := range calls {
+		if c.start >= from {
+			measured = append(measured, c)
+		}
+	}
+	d := make([]time.Duration, len(measured))
+	for i, c := range measured {
+		d[i] = c.d
+	}
+	slices.Sort(d)
+	p.HandlerP50US, p.HandlerP99US, p.HandlerP999 = pctUS(d, 0.50), pctUS(d, 0.99), pctUS(d, 0.999)
+	if len(d) > 0 {
+		p.HandlerMaxUS = float64(d[len(d)-1]) / 1e3
+	}
+	for _, r := range p.Client.Slowest {
+		i, _ := slices.BinarySearchFunc(calls, r.Start, func(c handlerCall, t int64) int { return cmp.Compare(c.start, t) })
+		sp := slowPair{Start: r.Start, ClientUS: r.LatencyUS}
+		if i < len(calls) {
+			sp.HandlerUS, sp.WaitUS = float64(calls[i].d)/1e3, float64(calls[i].start-r.Start)/1e3
+		}
+		p.Slowest = append(p.Slowest, sp)
+	}
+	return p, nil
+}
+
+// benchAsCommandEnv set to 1 makes a test binary run this command's main
+// (bench_serve_test.go), so that serve can start its client by
+// re-executing itself under go test too.
+const benchAsCommandEnv = "SOUNDALIKE_BENCH_AS_COMMAND"
+
+func writeIDs(path string, ids []soundalike.TrackID) error {
+	var b strings.Builder
+	for _, id := range ids {
+		b.WriteString(string(id))
+		b.WriteByte('\n')
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o600)
+}
+
+// timedHandler records when each request entered the handler and how
+// long it spent there, in the order they started.
 type timedHandler struct {
-	h http.Handler
-	n atomic.Int64
-	d []time.Duration
+	h  http.Handler
+	mu sync.Mutex
+	c  []handlerCall
+}
+
+type handlerCall struct {
+	start int64 // Unix ns
+	d     time.Duration
 }
 
 func (t *timedHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	t.h.ServeHTTP(w, r)
 	d := time.Since(start)
-	if i := t.n.Add(1) - 1; int(i) < len(t.d) {
-		t.d[i] = d
-	}
+	t.mu.Lock()
+	t.c = append(t.c, handlerCall{start.UnixNano(), d})
+	t.mu.Unlock()
 }
 
-// load sends n requests for random ids over conns keep-alive connections,
-// stopping early after max, and returns the client latencies of the
-// successful ones and the number of failures.
-func load(ctx context.Context, url string, ids []soundalike.TrackID, conns, n int, max time.Duration, seed uint64) ([]time.Duration, int, error) {
-	ctx, cancel := context.WithTimeout(ctx, max)
-	defer cancel()
-	var (
-		next   atomic.Int64
-		errs   atomic.Int64
-		mu     sync.Mutex
-		all    = make([]time.Duration, 0, n)
-		wg     sync.WaitGroup
-		firstE atomic.Value
-	)
-	for c := range conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			tr := &http.Transport{MaxIdleConnsPerHost: 1, MaxConnsPerHost: 1, DisableCompression: true}
-			defer tr.CloseIdleConnections()
-			cl := &http.Client{Transport: tr, Timeout: 10 * time.Second}
-			rng := rand.New(rand.NewPCG(seed, uint64(c)))
-			local := make([]time.Duration, 0, n/conns+1)
-			buf := make([]byte, 32<<10)
-			for next.Add(1) <= int64(n) && ctx.Err() == nil {
-				req, _ := http.NewRequestWithContext(ctx, "GET", url+string(ids[rng.IntN(len(ids))]), nil)
-				t0 := time.Now()
-				resp, err := cl.Do(req)
-				if err != nil {
-					if ctx.Err() == nil {
-						errs.Add(1)
-						firstE.CompareAndSwap(nil, err)
-					}
-					continue
-				}
-				for {
-					if _, err := resp.Body.Read(buf); err != nil {
-						break
-					}
-				}
-				resp.Body.Close()
-				d := time.Since(t0)
-				if resp.StatusCode != 200 {
-					errs.Add(1)
-					firstE.CompareAndSwap(nil, fmt.Errorf("status %d", resp.StatusCode))
-					continue
-				}
-				local = append(local, d)
-			}
-			mu.Lock()
-			all = append(all, local...)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	if len(all) == 0 {
-		err, _ := firstE.Load().(error)
-		return nil, int(errs.Load()), fmt.Errorf("no request succeeded (first error: %v)", err)
-	}
-	return all, int(errs.Load()), nil
+func (t *timedHandler) reset() {
+	t.mu.Lock()
+	t.c = make([]handlerCall, 0, 1<<16)
+	t.mu.Unlock()
+}
+
+// calls returns the calls since reset, by start time.
+func (t *timedHandler) calls() []handlerCall {
+	t.mu.Lock()
+	c := slices.Clone(t.c)
+	t.mu.Unlock()
+	slices.SortFunc(c, func(a, b handlerCall) int { return cmp.Compare(a.start, b.start) })
+	return c
 }
 
 func pctUS(sorted []time.Duration, p float64) float64 {
@@ -347,19 +437,37 @@ func pctUS(sorted []time.Duration, p float64) float64 {
 	return float64(sorted[max(i, 0)]) / 1e3
 }
 
-// rssMiB is the process's resident set size from /proc (0 elsewhere).
-func rssMiB() float64 {
+// procStatusMiB is a size field of /proc/self/status (VmRSS, VmHWM) in
+// MiB, 0 where there is none.
+func procStatusMiB(field string) float64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == field+":" {
 			kb, _ := strconv.ParseFloat(f[1], 64)
 			return kb / 1024
 		}
 	}
 	return 0
+}
+
+// minorFaults is the process's minor page faults so far (field 10 of
+// /proc/self/stat), 0 where there is none.
+func minorFaults() int64 {
+	b, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return 0
+	}
+	// The command name, field 2, is in parentheses and may hold spaces.
+	i := strings.LastIndexByte(string(b), ')')
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 8 {
+		return 0
+	}
+	n, _ := strconv.ParseInt(f[7], 10, 64)
+	return n
 }
 
 // sampleIDs returns up to max catalogue track ids.
@@ -437,15 +545,43 @@ func buildSyntheticDB(ctx context.Context, path string, n, dim int, say func(str
 
 func (r *serveBenchReport) writeTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "catalogue\t%d tracks, %d indexed, model %s\n", r.Tracks, r.Indexed, r.Model)
-	fmt.Fprintf(tw, "load\t%d connections, k=%d, GOMAXPROCS=%d (client and server share the process)\n", r.Conns, r.K, r.GOMAXPROCS)
-	fmt.Fprintf(tw, "requests\t%d in %.1fs, %d errors, %.0f QPS\n", r.Requests, r.Seconds, r.Errors, r.QPS)
-	fmt.Fprintf(tw, "process CPU while measuring\t%.1fs, %.2f cores, %.0f µs per request (client + server)\n", r.CPUSeconds, r.CoresUsed, 1e6*r.CPUSeconds/float64(max(r.Requests, 1)))
-	fmt.Fprintf(tw, "server-side latency\tp50 %.0f µs, p90 %.0f µs, p99 %.0f µs, max %.0f µs\n", r.ServerP50US, r.ServerP90US, r.ServerP99US, r.ServerMaxUS)
-	fmt.Fprintf(tw, "client latency\tp50 %.0f µs, p90 %.0f µs, p99 %.0f µs\n", r.ClientP50US, r.ClientP90US, r.ClientP99US)
-	fmt.Fprintf(tw, "baseline: server.Similar in-process, 1 caller\tp50 %.0f µs, p99 %.0f µs\n", r.BaselineP50US, r.BaselineP99US)
-	fmt.Fprintf(tw, "handler in-process (httptest), interleaved\tp50 %.0f µs, p99 %.0f µs (p50 ratio to baseline %.2f)\n", r.HandlerP50US, r.HandlerP99US, r.HandlerP50US/r.BaselineP50US)
+	fmt.Fprintf(tw, "catalogue\t%d tracks, %d indexed, model %s, k=%d, GOMAXPROCS=%d\n", r.Tracks, r.Indexed, r.Model, r.K, r.GOMAXPROCS)
 	fmt.Fprintf(tw, "load time\t%.1fs (detached: catalogue, model and index read into memory)\n", r.LoadSeconds)
-	fmt.Fprintf(tw, "server memory after load\theap %.0f MiB, RSS %.0f MiB (after the run %.0f MiB)\n", r.HeapMiB, r.RSSMiB, r.MaxRSSMiB)
+	fmt.Fprintf(tw, "garbage collection\t%.0f ms CPU for one forced cycle after load\n", r.GCCPUMS)
+	fmt.Fprintf(tw, "memory\theap %.0f MiB and RSS %.0f MiB after load, RSS %.0f MiB after the phases, peak RSS %.0f MiB\n", r.HeapMiB, r.RSSMiB, r.EndRSSMiB, r.MaxRSSMiB)
+	fp := r.Footprint
+	fmt.Fprintf(tw, "snapshot bytes per track\t%.0f: vectors %.0f, graph %.0f, catalogue %.0f, dedupe keys %.0f, word index %.0f\n",
+		fp.Total, fp.Vectors, fp.Graph, fp.Catalogue, fp.DedupeKeys, fp.WordIndex)
+	fmt.Fprintf(tw, "baseline: server.Similar in-process, 1 caller\tp50 %.0f µs, p99 %.0f µs\n", r.BaselineP50US, r.BaselineP99US)
+	fmt.Fprintf(tw, "handler in-process (httptest), interleaved\tp50 %.0f µs, p99 %.0f µs\n", r.HandlerP50US, r.HandlerP99US)
+	for _, p := range r.Phases {
+		c := p.Client
+		fmt.Fprintf(tw, "%s\t%d requests, %.0f/s, %d errors\n", p.Name, c.Requests, c.QPS, c.Errors)
+		fmt.Fprintf(tw, "  client (own process)\tp50 %.0f µs, p99 %.0f µs, p99.9 %.0f µs, max %.0f µs\n", c.P50US, c.P99US, c.P999US, c.MaxUS)
+		fmt.Fprintf(tw, "  handler\tp50 %.0f µs, p99 %.0f µs, p99.9 %.0f µs, max %.0f µs\n", p.HandlerP50US, p.HandlerP99US, p.HandlerP999, p.HandlerMaxUS)
+		fmt.Fprintf(tw, "  server runtime\t%d GCs (%.0f µs stopped), %d minor faults, RSS %.0f MiB\n", p.GCs, p.GCPauseUS, p.MinorFaults, p.RSSMiB)
+	}
 	return tw.Flush()
+}
+
+// snapshotFootprint is soundalike.Footprint per track.
+type snapshotFootprint struct {
+	Vectors    float64 `json:"vectors"`
+	Graph      float64 `json:"graph"`
+	Catalogue  float64 `json:"catalogue"`
+	DedupeKeys float64 `json:"dedupe_keys"`
+	WordIndex  float64 `json:"word_index"`
+	Total      float64 `json:"total"`
+}
+
+func footprintOf(f soundalike.Footprint) snapshotFootprint {
+	n := float64(max(f.Tracks, 1))
+	return snapshotFootprint{
+		Vectors:    float64(f.Vectors) / n,
+		Graph:      float64(f.Graph) / n,
+		Catalogue:  float64(f.Catalogue) / n,
+		DedupeKeys: float64(f.DedupeKeys) / n,
+		WordIndex:  float64(f.WordIndex) / n,
+		Total:      float64(f.Total()) / n,
+	}
 }

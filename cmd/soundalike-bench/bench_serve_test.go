@@ -5,8 +5,18 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"os"
 	"testing"
 )
+
+// TestMain lets bench serve start its client by re-executing the test
+// binary, as it re-executes soundalike-bench outside tests.
+func TestMain(m *testing.M) {
+	if os.Getenv(benchAsCommandEnv) == "1" {
+		os.Exit(exitCode(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr), os.Stderr))
+	}
+	os.Exit(m.Run())
+}
 
 func runCmd(ctx context.Context, args ...string) (stdout, stderr string, err error) {
 	var out, errw bytes.Buffer
@@ -14,11 +24,12 @@ func runCmd(ctx context.Context, args ...string) (stdout, stderr string, err err
 	return out.String(), errw.String(), err
 }
 
-// bench serve builds a small synthetic catalogue, serves it and reports
-// every measured request, with no errors and ordered percentiles.
+// bench serve builds a small synthetic catalogue, serves it to a client
+// in another process in three phases, and reports each with no errors,
+// ordered percentiles, and the handler's times beside the client's.
 func TestBenchServe(t *testing.T) {
-	out, _, err := runCmd(t.Context(), "serve", "--n", "500", "--dim", "16", "--conns", "4",
-		"--requests", "300", "--warmup", "20", "--baseline", "50", "--json")
+	out, _, err := runCmd(t.Context(), "serve", "--n", "500", "--dim", "16", "--conns", "2",
+		"--duration", "300ms", "--warmup", "50ms", "--baseline", "50", "--json")
 	if err != nil {
 		t.Fatalf("bench serve: %v", err)
 	}
@@ -26,12 +37,27 @@ func TestBenchServe(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("bench serve --json = %s: %v", out, err)
 	}
-	if rep.Tracks != 500 || rep.Indexed != 500 || rep.Requests != 300 || rep.Errors != 0 || rep.QPS <= 0 {
-		t.Errorf("report = %+v, want 500 tracks indexed, 300 requests, no errors", rep)
+	if rep.Tracks != 500 || rep.Indexed != 500 || len(rep.Phases) != 3 {
+		t.Fatalf("report = %+v, want 500 tracks indexed and three phases", rep)
 	}
-	if !(0 < rep.ServerP50US && rep.ServerP50US <= rep.ServerP99US && rep.ServerP99US <= rep.ServerMaxUS) ||
-		!(0 < rep.ClientP50US && rep.ClientP50US <= rep.ClientP99US) || rep.BaselineP50US <= 0 || rep.HandlerP50US <= 0 || rep.HeapMiB <= 0 {
-		t.Errorf("report = %+v, want positive, ordered percentiles and memory", rep)
+	for _, p := range rep.Phases {
+		c := p.Client
+		if c.Requests == 0 || c.Errors != 0 || !(0 < c.P50US && c.P50US <= c.P99US && c.P99US <= c.P999US && c.P999US <= c.MaxUS) {
+			t.Errorf("phase %s: client = %+v, want requests, no errors and ordered percentiles", p.Name, c)
+		}
+		if !(0 < p.HandlerP50US && p.HandlerP50US <= p.HandlerP99US && p.HandlerP99US <= p.HandlerMaxUS) {
+			t.Errorf("phase %s: handler p50 %v p99 %v max %v, want positive and ordered", p.Name, p.HandlerP50US, p.HandlerP99US, p.HandlerMaxUS)
+		}
+		if len(p.Slowest) == 0 || p.Slowest[0].HandlerUS <= 0 || p.Slowest[0].HandlerUS > p.Slowest[0].ClientUS {
+			t.Errorf("phase %s: slowest = %+v, want each paired with a shorter handler time", p.Name, p.Slowest)
+		}
+	}
+	if rep.Phases[2].Client.Rate <= 0 || rep.BaselineP50US <= 0 || rep.HandlerP50US <= 0 || rep.HeapMiB <= 0 {
+		t.Errorf("report = %+v, want an open-loop rate, baselines and memory", rep)
+	}
+	fp := rep.Footprint
+	if fp.Vectors != 16*4 || fp.Graph <= 0 || fp.Catalogue <= 0 || fp.DedupeKeys <= 0 || fp.WordIndex <= 0 {
+		t.Errorf("footprint = %+v, want 64 bytes of vector per track and every part counted", fp)
 	}
 	if _, _, err := runCmd(t.Context(), "serve", "--conns", "0"); err == nil || exitCode(err, io.Discard) != 2 {
 		t.Errorf("bench serve --conns 0 = %v, want a usage error", err)

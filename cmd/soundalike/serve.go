@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -100,6 +102,9 @@ SIGTERM shuts it down gracefully.`)
 	}
 	defer eng.Close()
 	front.serve(eng)
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(soundalike.ServingGCPercent)
+	}
 	st := eng.Stats()
 	if err := eng.Ready(); err != nil {
 		logger.Warn("not ready: /similar answers 503 until this is done; serving anyway", "reason", err.Error())

@@ -1,0 +1,301 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+func init() {
+	benchModes["client"] = struct {
+		summary string
+		run     func(ctx context.Context, args []string, stdio stdio) error
+	}{"an HTTP load client: closed loop, or open loop at a fixed rate timed from each request's intended send time", runBenchClient}
+}
+
+// clientConfig is one run of the load client.
+type clientConfig struct {
+	URL      string        // the request URL up to the track id, e.g. http://host/similar?k=20&track=
+	IDs      []string      // track ids to ask for, at random
+	Conns    int           // keep-alive connections, one request in flight on each
+	Rate     float64       // requests per second over all connections; 0: closed loop
+	Duration time.Duration // measured phase
+	Warmup   time.Duration // unmeasured phase before it
+	Seed     uint64
+	Slowest  int // how many of the slowest requests to report with their times
+}
+
+// clientReport is what one client run saw. Latency is from the request's
+// intended send time in the open loop (so a request that waits behind a
+// slow one counts the wait, as wrk2 does: no coordinated omission), from
+// its actual send time in the closed loop.
+type clientReport struct {
+	Conns    int             `json:"conns"`
+	Rate     float64         `json:"rate"` // asked for; 0: closed loop
+	Requests int             `json:"requests"`
+	Errors   int             `json:"errors"`
+	Seconds  float64         `json:"seconds"`
+	QPS      float64         `json:"qps"`
+	P50US    float64         `json:"p50_us"`
+	P90US    float64         `json:"p90_us"`
+	P99US    float64         `json:"p99_us"`
+	P999US   float64         `json:"p999_us"`
+	MaxUS    float64         `json:"max_us"`
+	LagP99US float64         `json:"send_lag_p99_us"` // open loop: how late the client itself sent (its own scheduling)
+	Slowest  []clientRequest `json:"slowest,omitempty"`
+}
+
+// clientRequest is one measured request.
+type clientRequest struct {
+	Start     int64   `json:"start_unix_ns"` // when it was sent (wall clock, to match a server trace)
+	LatencyUS float64 `json:"latency_us"`
+	LagUS     float64 `json:"send_lag_us"` // sent this long after its intended time
+	Track     string  `json:"track"`
+}
+
+func runBenchClient(ctx context.Context, args []string, stdio stdio) error {
+	var cfg clientConfig
+	fs := newFlagSet("client", stdio)
+	fs.StringVar(&cfg.URL, "url", "", "request `URL` up to the track id, e.g. http://127.0.0.1:8080/similar?k=20&track=")
+	idsFile := fs.String("ids", "", "`file` of track ids, one a line, asked for at random")
+	fs.IntVar(&cfg.Conns, "conns", 1, "keep-alive connections, one request in flight on each")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "requests per `second` over all connections, sent on a fixed schedule (open loop); 0: each connection sends its next request when the last one is answered (closed loop)")
+	fs.DurationVar(&cfg.Duration, "duration", 20*time.Second, "measured phase")
+	fs.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "unmeasured phase before it")
+	seed := fs.Int64("seed", 1, "seed of the track choice")
+	fs.IntVar(&cfg.Slowest, "slowest", 20, "report this many of the slowest requests with their send times")
+	asJSON := fs.Bool("json", false, "print one JSON object instead of a line")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return usagef("client: unexpected argument %q", fs.Arg(0))
+	case cfg.URL == "":
+		return usagef("client: --url is required")
+	case *idsFile == "":
+		return usagef("client: --ids is required")
+	case cfg.Conns < 1 || cfg.Conns > 1024:
+		return usagef("client: --conns %d: want 1..1024", cfg.Conns)
+	case cfg.Rate < 0:
+		return usagef("client: --rate %v: want 0 (closed loop) or a positive rate", cfg.Rate)
+	case cfg.Duration <= 0 || cfg.Warmup < 0:
+		return usagef("client: --duration must be positive and --warmup not negative")
+	case cfg.Slowest < 0:
+		return usagef("client: --slowest %d: want ≥ 0", cfg.Slowest)
+	}
+	if _, err := url.Parse(cfg.URL); err != nil {
+		return usagef("client: --url: %v", err)
+	}
+	b, err := os.ReadFile(*idsFile)
+	if err != nil {
+		return fmt.Errorf("client: %w", err)
+	}
+	cfg.IDs = strings.Fields(string(b))
+	if len(cfg.IDs) == 0 {
+		return usagef("client: --ids %s holds no ids", *idsFile)
+	}
+	cfg.Seed = uint64(*seed)
+	rep, err := runClient(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("client: %w", err)
+	}
+	if *asJSON {
+		return json.NewEncoder(stdio.out).Encode(rep)
+	}
+	fmt.Fprintf(stdio.out, "%d conns, rate %s: %d requests in %.1fs (%.0f/s), %d errors; p50 %.0f µs, p90 %.0f µs, p99 %.0f µs, p99.9 %.0f µs, max %.0f µs\n",
+		rep.Conns, rateString(rep.Rate), rep.Requests, rep.Seconds, rep.QPS, rep.Errors, rep.P50US, rep.P90US, rep.P99US, rep.P999US, rep.MaxUS)
+	return nil
+}
+
+func rateString(r float64) string {
+	if r == 0 {
+		return "closed loop"
+	}
+	return fmt.Sprintf("%.0f/s", r)
+}
+
+// runClient runs the warm-up and the measured phase and summarises the
+// measured requests.
+func runClient(ctx context.Context, cfg clientConfig) (*clientReport, error) {
+	u, err := url.Parse(cfg.URL)
+	if err != nil {
+		return nil, err
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), "80")
+	}
+	conns := make([]*clientConn, cfg.Conns)
+	for i := range conns {
+		c, err := dialClient(ctx, host, u)
+		if err != nil {
+			return nil, err
+		}
+		defer c.conn.Close()
+		conns[i] = c
+	}
+	start := time.Now()
+	measureFrom := start.Add(cfg.Warmup)
+	end := measureFrom.Add(cfg.Duration)
+	var wg sync.WaitGroup
+	recs := make([][]clientRequest, cfg.Conns)
+	errs := make([]int, cfg.Conns)
+	var firstErr error
+	var errOnce sync.Once
+	for i, c := range conns {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(cfg.Seed, uint64(i)))
+			var next func() time.Time // the intended send time of the next request
+			if cfg.Rate > 0 {
+				interval := time.Duration(float64(cfg.Conns) / cfg.Rate * float64(time.Second))
+				at := start.Add(time.Duration(i) * interval / time.Duration(cfg.Conns))
+				next = func() time.Time { t := at; at = at.Add(interval); return t }
+			}
+			out := make([]clientRequest, 0, 1<<14)
+			for ctx.Err() == nil {
+				intended := time.Now()
+				if next != nil {
+					intended = next()
+					if d := time.Until(intended); d > 0 {
+						time.Sleep(d)
+					}
+				}
+				if !intended.Before(end) {
+					break
+				}
+				id := cfg.IDs[rng.IntN(len(cfg.IDs))]
+				sent := time.Now()
+				err := c.get(id)
+				done := time.Now()
+				if err != nil {
+					errs[i]++
+					errOnce.Do(func() { firstErr = err })
+					if errors.Is(err, errConnBroken) {
+						break
+					}
+					continue
+				}
+				if intended.Before(measureFrom) {
+					continue
+				}
+				out = append(out, clientRequest{Start: sent.UnixNano(), LatencyUS: float64(done.Sub(intended)) / 1e3, LagUS: float64(sent.Sub(intended)) / 1e3, Track: id})
+			}
+			recs[i] = out
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	all := slices.Concat(recs...)
+	rep := &clientReport{Conns: cfg.Conns, Rate: cfg.Rate, Requests: len(all), Seconds: cfg.Duration.Seconds()}
+	for _, e := range errs {
+		rep.Errors += e
+	}
+	if len(all) == 0 {
+		return nil, fmt.Errorf("no request succeeded (first error: %v)", firstErr)
+	}
+	rep.QPS = float64(len(all)) / rep.Seconds
+	lags := make([]float64, len(all))
+	for i, r := range all {
+		lags[i] = r.LagUS
+	}
+	slices.Sort(lags)
+	slices.SortFunc(all, func(a, b clientRequest) int { return cmpFloat(a.LatencyUS, b.LatencyUS) })
+	lat := make([]float64, len(all))
+	for i, r := range all {
+		lat[i] = r.LatencyUS
+	}
+	rep.P50US, rep.P90US, rep.P99US, rep.P999US = pct(lat, 0.50), pct(lat, 0.90), pct(lat, 0.99), pct(lat, 0.999)
+	rep.MaxUS = lat[len(lat)-1]
+	rep.LagP99US = pct(lags, 0.99)
+	for i := len(all) - 1; i >= 0 && len(rep.Slowest) < cfg.Slowest; i-- {
+		rep.Slowest = append(rep.Slowest, all[i])
+	}
+	return rep, nil
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// pct is the p-quantile of sorted values (nearest rank).
+func pct(sorted []float64, p float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(p*float64(len(sorted))+0.999999) - 1
+	return sorted[max(min(i, len(sorted)-1), 0)]
+}
+
+// clientConn is one keep-alive HTTP/1.1 connection with a request written
+// by hand: the client's own work per request stays a few allocations, so
+// that its garbage collection does not show up as server latency.
+type clientConn struct {
+	conn   net.Conn
+	r      *bufio.Reader
+	w      *bufio.Writer
+	prefix string // "GET /path?query"
+	suffix string // " HTTP/1.1\r\nHost: …\r\n\r\n"
+}
+
+// errConnBroken ends a connection's run: the server closed it or answered
+// something that is not HTTP.
+var errConnBroken = errors.New("connection broken")
+
+func dialClient(ctx context.Context, host string, u *url.URL) (*clientConn, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", host)
+	if err != nil {
+		return nil, err
+	}
+	return &clientConn{
+		conn:   conn,
+		r:      bufio.NewReaderSize(conn, 64<<10),
+		w:      bufio.NewWriter(conn),
+		prefix: "GET " + u.RequestURI(),
+		suffix: " HTTP/1.1\r\nHost: " + u.Host + "\r\nUser-Agent: soundalike-bench\r\n\r\n",
+	}, nil
+}
+
+// get sends one request for track id and reads the whole answer.
+func (c *clientConn) get(id string) error {
+	c.w.WriteString(c.prefix)
+	c.w.WriteString(url.QueryEscape(id))
+	c.w.WriteString(c.suffix)
+	if err := c.w.Flush(); err != nil {
+		return fmt.Errorf("%w: %v", errConnBroken, err)
+	}
+	resp, err := http.ReadResponse(c.r, nil)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errConnBroken, err)
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return fmt.Errorf("%w: %v", errConnBroken, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("track %s: status %d", id, resp.StatusCode)
+	}
+	return nil
+}

@@ -1,0 +1,75 @@
+package soundalike
+
+import "unsafe"
+
+// Footprint is the memory a served snapshot holds, in bytes, by part.
+// Maps are estimated from their entry size and load factor; the rest is
+// counted from the structures themselves.
+type Footprint struct {
+	Tracks     int   // catalogue tracks
+	Vectors    int64 // the index's unit vectors
+	Graph      int64 // the index's links, ids and id → slot map
+	Catalogue  int64 // the tracks' fields and strings, and the maps from ids to nodes
+	DedupeKeys int64 // the song, feature and artist keys the search filter reads
+	WordIndex  int64 // the track search's inverted and forward indexes
+}
+
+// Total is the sum of the parts.
+func (f Footprint) Total() int64 {
+	return f.Vectors + f.Graph + f.Catalogue + f.DedupeKeys + f.WordIndex
+}
+
+// Footprint measures the snapshot being served. It waits for the track
+// search's index when that is still being built.
+func (e *Engine) Footprint() Footprint {
+	s := e.snap.Load()
+	if s == nil {
+		return Footprint{}
+	}
+	f := Footprint{Tracks: s.byID.len()}
+	if s.graph != nil {
+		f.Vectors, f.Graph = s.graph.Footprint()
+	}
+	f.Catalogue = s.catalogueBytes()
+	f.DedupeKeys = int64(cap(s.keys))*int64(unsafe.Sizeof(nodeKeys{})) + int64(cap(s.artistOff))*4 + int64(cap(s.artistKey))*8
+	if s.words != nil {
+		f.WordIndex = s.words().bytes()
+	}
+	return f
+}
+
+// catalogueBytes counts the catalog and the maps from ids to nodes.
+func (s *snapshot) catalogueBytes() int64 {
+	n := s.cat.bytes() + s.byID.bytes() + mapBytes(len(s.bySpotify), int(unsafe.Sizeof(""))+4)
+	for k := range s.bySpotify {
+		n += int64(len(k))
+	}
+	return n
+}
+
+// mapBytes estimates the memory of a Go map of n entries of entry bytes
+// each (key and value): Go's swiss tables keep a control byte per slot and
+// fill their groups to at most 7/8.
+func mapBytes(n int, entry int) int64 {
+	return int64(n) * int64(entry+1) * 8 / 7
+}
+
+// bytes counts the word index's arrays and words.
+func (x *wordIndex) bytes() int64 {
+	n := int64(cap(x.words)) * int64(unsafe.Sizeof(""))
+	for _, w := range x.words {
+		n += int64(len(w))
+	}
+	return n + 4*int64(cap(x.postOff)+cap(x.post)+cap(x.fwdOff)+cap(x.fwd)+cap(x.byRank))
+}
+
+// ServingGCPercent is the garbage collector's target (GOGC) for a process
+// that serves an Engine, as soundalike serve runs. The snapshot is most of
+// the live heap and holds almost no pointers (the catalog, the index and
+// the keys are flat arrays), so a collection costs little however large
+// the catalogue; what a query allocates is small and short-lived. The
+// default target, 100, would let the process grow by as much garbage as
+// the snapshot is large before collecting (hundreds of megabytes at 1M
+// tracks), each new page of it a page fault on first touch; 25 keeps the
+// heap within a quarter of the snapshot and its pages warm.
+const ServingGCPercent = 25
