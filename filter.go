@@ -439,6 +439,11 @@ func (s *snapshot) chooseScan(q []float32, ef int, p scanPlan, c *condition) boo
 	return p.scanCost() < graphCost(ef, pass/float64(len(res)))
 }
 
+// forceScan, when set (by tests only), overrides the cost model: true
+// scans whenever a condition has a posting list, false always searches
+// the graph.
+var forceScan *bool
+
 // scan scores every node of p's lists that f keeps: the candidates of an
 // exact search.
 func (s *snapshot) scan(q []float32, p scanPlan, f *filter) (candidates, error) {
