@@ -447,7 +447,7 @@ var forceScan *bool
 // scan scores every node of p's lists that f keeps: the candidates of an
 // exact search.
 func (s *snapshot) scan(q []float32, p scanPlan, f *filter) (candidates, error) {
-	var nodes []uint32
+	nodes := make([]uint32, 0, min(p.listed, int(1.25*p.matches)+64))
 	for _, l := range p.lists {
 		for _, n := range l {
 			if f.keep(n) {
@@ -459,7 +459,7 @@ func (s *snapshot) scan(q []float32, p scanPlan, f *filter) (candidates, error) 
 		slices.Sort(nodes)
 		nodes = slices.Compact(nodes)
 	}
-	rs, err := s.graph.ScoreIDs(nil, q, nodes)
+	rs, err := s.graph.ScoreIDs(make([]index.Result, 0, len(nodes)), q, nodes)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidQuery, err)
 	}
