@@ -441,10 +441,15 @@ func (s *snapshot) chooseScan(q []float32, ef int, p scanPlan, c *condition) boo
 	return p.scanCost() < graphCost(ef, pass/float64(len(res)))
 }
 
+// forceScan, when set (by tests only), overrides the cost model: true
+// scans whenever a condition has a posting list, false always searches
+// the graph.
+var forceScan *bool
+
 // scan scores every node of p's lists that f keeps: the candidates of an
 // exact search.
 func (s *snapshot) scan(q []float32, p scanPlan, f *filter) (candidates, error) {
-	var nodes []uint32
+	nodes := make([]uint32, 0, min(p.listed, int(1.25*p.matches)+64))
 	for _, l := range p.lists {
 		for _, n := range l {
 			if f.keep(n) {
@@ -456,7 +461,7 @@ func (s *snapshot) scan(q []float32, p scanPlan, f *filter) (candidates, error) 
 		slices.Sort(nodes)
 		nodes = slices.Compact(nodes)
 	}
-	rs, err := s.graph.ScoreIDs(nil, q, nodes)
+	rs, err := s.graph.ScoreIDs(make([]index.Result, 0, len(nodes)), q, nodes)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidQuery, err)
 	}

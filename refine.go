@@ -50,6 +50,9 @@ func (s *snapshot) refine(next candidates, filtered bool, k int, opts *SearchOpt
 		if err != nil {
 			return nil, err
 		}
+		if cap(pool) < len(rs) {
+			pool = make([]index.Result, 0, len(rs))
+		}
 		pool = pool[:0]
 		seen.reset()
 		for _, r := range rs {

@@ -458,7 +458,12 @@ func (s *snapshot) candidatesFor(q []float32, opts *SearchOptions, f *filter) (c
 		ef = opts.EfSearch
 	}
 	if f.cond != nil {
-		if p := f.cond.plan(); s.chooseScan(q, max(ef, 1), p, f.cond) {
+		p := f.cond.plan()
+		scan := s.chooseScan(q, max(ef, 1), p, f.cond)
+		if forceScan != nil {
+			scan = p.complete && *forceScan
+		}
+		if scan {
 			next, err := s.scan(q, p, f)
 			return next, true, err
 		}

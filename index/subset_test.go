@@ -1,0 +1,56 @@
+package index
+
+import (
+	"math"
+	"testing"
+)
+
+// ScoreIDs scores exactly the live ids asked for, in their order, as the
+// dot product of the unit vectors; unknown and deleted ids are skipped.
+func TestScoreIDs(t *testing.T) {
+	const n, dim = 500, 16
+	vecs := clustered(n, dim, 1, 2)
+	g, err := New(dim, &Options{Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := NewFlat(dim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, idx := range []interface {
+		AddBatch([]uint32, []float32) error
+		Delete(uint32) bool
+		Vector(uint32) ([]float32, bool)
+		ScoreIDs([]Result, []float32, []uint32) ([]Result, error)
+	}{g, x} {
+		if err := idx.AddBatch(seqIDs(n), vecs); err != nil {
+			t.Fatal(err)
+		}
+		idx.Delete(7)
+		q := vecs[3*dim : 4*dim]
+		ids := []uint32{9, 7, 1_000_000, 3, 499, 9}
+		got, err := idx.ScoreIDs(nil, q, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []uint32{9, 3, 499, 9}
+		if len(got) != len(want) {
+			t.Fatalf("%T.ScoreIDs(%v) = %v, want ids %v", idx, ids, got, want)
+		}
+		qn, _ := idx.Vector(3)
+		for i, r := range got {
+			v, _ := idx.Vector(want[i])
+			var d float32
+			for j := range v {
+				d += v[j] * qn[j]
+			}
+			if r.ID != want[i] || math.Abs(float64(r.Score-d)) > 1e-5 {
+				t.Errorf("%T.ScoreIDs result %d = %+v, want {%d %v}", idx, i, r, want[i], d)
+			}
+		}
+		if _, err := idx.ScoreIDs(nil, make([]float32, dim), ids); err == nil {
+			t.Errorf("%T.ScoreIDs(zero vector) = nil error", idx)
+		}
+	}
+}
