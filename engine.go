@@ -38,7 +38,7 @@ type Engine struct {
 	// lock); nil between writes. Guarded by loadMu.
 	writing *storage.DB
 	snap    atomic.Pointer[snapshot]
-	status atomic.Pointer[loadStatus] // how the loads since Open went
+	status  atomic.Pointer[loadStatus] // how the loads since Open went
 }
 
 // Open opens the engine on the database at path. What it holds depends on
