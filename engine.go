@@ -33,8 +33,12 @@ type Engine struct {
 	// loadMu is held by every load and publish of a snapshot (snapshot.go):
 	// one path, one at a time. Taken after writeMu, never before it.
 	loadMu sync.Mutex
-	snap   atomic.Pointer[snapshot]
-	status atomic.Pointer[loadStatus] // how the loads since Open went
+	// writing is the database a write of this engine holds open, which a
+	// load reads from meanwhile (a second open would wait for the write's
+	// lock); nil between writes. Guarded by loadMu.
+	writing *storage.DB
+	snap    atomic.Pointer[snapshot]
+	status  atomic.Pointer[loadStatus] // how the loads since Open went
 }
 
 // Open opens the engine on the database at path. What it holds depends on
@@ -130,11 +134,23 @@ func (e *Engine) writable() (*storage.DB, func(), error) {
 	if e.opts.ReadOnly || e.opts.Detached {
 		return nil, nil, fmt.Errorf("%s: %w", e.path, ErrReadOnly)
 	}
+	// Open under loadMu, so that a load of this engine either finished
+	// with its own open before, or reads from this one.
+	e.loadMu.Lock()
 	db, err := e.openDB(false)
+	if err == nil {
+		e.writing = db
+	}
+	e.loadMu.Unlock()
 	if err != nil {
 		return nil, nil, err
 	}
-	return db, func() { db.Close() }, nil
+	return db, func() {
+		e.loadMu.Lock()
+		e.writing = nil
+		e.loadMu.Unlock()
+		db.Close()
+	}, nil
 }
 
 // view runs fn on a read transaction, opening the file briefly when the

@@ -191,6 +191,9 @@ func (e *Engine) Reload(ctx context.Context) (bool, error) {
 	if e.db != nil {
 		return e.reloadFrom(e.db)
 	}
+	if e.writing != nil {
+		return e.reloadFrom(e.writing) // this engine's own write holds the file
+	}
 	if old := e.snap.Load(); old != nil && stampOf(e.path) == old.fileStamp {
 		return false, nil
 	}

@@ -18,6 +18,12 @@ type lockFlag struct {
 	timeout time.Duration
 }
 
+// withoutLockFlag is s for a command that takes no --lock-timeout.
+func (s stdio) withoutLockFlag() stdio {
+	s.lock = nil
+	return s
+}
+
 // engineOptions returns o (nil: the defaults) with the command's
 // --lock-timeout, and a line on standard error, naming the holder, when an
 // open of the file has to wait for it.

@@ -26,7 +26,10 @@ func runServe(ctx context.Context, args []string, stdio stdio) error {
 		reload, requestTimeout           time.Duration
 		maxBody                          int64
 	)
-	fs := newFlagSet("serve", stdio, &dbPath)
+	// No --lock-timeout: serve waits at start as long as it takes (answering
+	// /readyz meanwhile), and a reload that finds the file held tries again
+	// at the next --reload tick.
+	fs := newFlagSet("serve", stdio.withoutLockFlag(), &dbPath)
 	fs.StringVar(&addr, "addr", "127.0.0.1:8080", "`address` to listen on (host:port)")
 	fs.DurationVar(&reload, "reload", 2*time.Second, "how often to check the database for a new model or index (0: never)")
 	fs.StringVar(&proxies, "trusted-proxies", "", "comma-separated `CIDRs` of reverse proxies whose X-Forwarded-For is believed (default: none)")
