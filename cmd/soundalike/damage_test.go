@@ -409,7 +409,7 @@ func TestEmptyDatabaseFile(t *testing.T) {
 				os.WriteFile(db, nil, 0o600)
 			}
 			_, _, err := runCmd(t.Context(), append(args, "--db", db)...)
-			if !errors.Is(err, soundalike.ErrNoDatabase) || !strings.Contains(err.Error(), "an import has created") {
+			if !errors.Is(err, soundalike.ErrNoDatabase) || !strings.Contains(err.Error(), "run `soundalike import` to create it") {
 				t.Errorf("%s on an empty file (missing %v): %v, want ErrNoDatabase with a hint to import", args[0], missing, err)
 			}
 		}

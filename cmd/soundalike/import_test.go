@@ -237,7 +237,7 @@ func TestImportUsage(t *testing.T) {
 func TestInfoNoDatabase(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "missing.db")
 	_, errOut, code := cli(t, "", "info", "--db", db)
-	if code != 1 || !strings.Contains(errOut, "a database that an import has created") {
+	if code != 1 || !strings.Contains(errOut, "run `soundalike import` to create it") {
 		t.Errorf("exit %d, stderr %q; want 1 and a hint to import", code, errOut)
 	}
 	if _, err := os.Stat(db); !errors.Is(err, os.ErrNotExist) {

@@ -84,8 +84,12 @@ func TestRecommendCommandMatchesAPI(t *testing.T) {
 		if c.body != "" {
 			body = strings.NewReader(c.body)
 		}
+		req := httptest.NewRequest(c.method, c.path, body)
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
 		w := httptest.NewRecorder()
-		h.ServeHTTP(w, httptest.NewRequest(c.method, c.path, body))
+		h.ServeHTTP(w, req)
 		if w.Code != 200 {
 			t.Fatalf("%s %s = %d %s", c.method, c.path, w.Code, w.Body)
 		}
