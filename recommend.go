@@ -33,11 +33,11 @@ func (e *Engine) Recommend(ctx context.Context, q RecommendQuery) (Results, erro
 	if err != nil {
 		return Results{}, err
 	}
-	return s.recommend(&q)
+	return s.recommend(ctx, &q)
 }
 
 // recommend is Recommend on one snapshot.
-func (s *snapshot) recommend(q *RecommendQuery) (Results, error) {
+func (s *snapshot) recommend(ctx context.Context, q *RecommendQuery) (Results, error) {
 	strategy, err := q.check()
 	if err != nil {
 		return Results{}, err
@@ -58,9 +58,9 @@ func (s *snapshot) recommend(q *RecommendQuery) (Results, error) {
 		if verr != nil {
 			return Results{}, verr
 		}
-		ns, err = s.run(v, q.K, &q.Options, f)
+		ns, err = s.run(ctx, v, q.K, &q.Options, f)
 	case StrategyBestScore:
-		ns, err = s.bestScoreSearch(pos, neg, q.K, &q.Options, f)
+		ns, err = s.bestScoreSearch(ctx, pos, neg, q.K, &q.Options, f)
 	}
 	if err != nil {
 		return Results{}, err
@@ -217,7 +217,7 @@ func weightedMean(exs []example) []float32 {
 // (bestScores), then the post-processing every search shares (refine),
 // which asks for more candidates until the page is full or the index has
 // no more.
-func (s *snapshot) bestScoreSearch(pos, neg []example, k int, opts *SearchOptions, f *filter) ([]Neighbor, error) {
+func (s *snapshot) bestScoreSearch(ctx context.Context, pos, neg []example, k int, opts *SearchOptions, f *filter) ([]Neighbor, error) {
 	if err := opts.check(k); err != nil {
 		return nil, err
 	}
@@ -251,7 +251,7 @@ func (s *snapshot) bestScoreSearch(pos, neg []example, k int, opts *SearchOption
 		cands = slices.Compact(cands)
 		return s.bestScores(cands, pos, neg), n >= s.graph.Len(), nil
 	}
-	return s.refine(next, inside != nil, k, opts, f)
+	return s.refine(ctx, next, inside != nil, k, opts, f)
 }
 
 // probeOrder returns the indexes of the positives to search around: the

@@ -1,6 +1,7 @@
 package soundalike
 
 import (
+	"context"
 	"math"
 
 	"github.com/audotics/soundalike/index"
@@ -25,7 +26,7 @@ const mmrWindow = 50
 // and the number of candidates asked for depends only on Offset+k, so the
 // page at Offset is exactly that slice of the results of a query for
 // Offset+k from 0. opts has been checked (run does).
-func (s *snapshot) refine(next candidates, filtered bool, k int, opts *SearchOptions, f *filter) ([]Neighbor, error) {
+func (s *snapshot) refine(ctx context.Context, next candidates, filtered bool, k int, opts *SearchOptions, f *filter) ([]Neighbor, error) {
 	var o SearchOptions
 	if opts != nil {
 		o = *opts
@@ -46,6 +47,10 @@ func (s *snapshot) refine(next candidates, filtered bool, k int, opts *SearchOpt
 		pool []index.Result
 	)
 	for {
+		// The request's deadline ends a search between its rounds.
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		rs, exhausted, err := next(want)
 		if err != nil {
 			return nil, err

@@ -36,7 +36,7 @@ func (e *Engine) Similar(ctx context.Context, id TrackID, k int, opts *SearchOpt
 	if err := ctx.Err(); err != nil {
 		return Results{}, err // the caller's deadline passed while it waited
 	}
-	ns, err := s.search(q, k, opts, []uint32{node})
+	ns, err := s.search(ctx, q, k, opts, []uint32{node})
 	if err != nil {
 		return Results{}, err
 	}
@@ -66,9 +66,9 @@ func (e *Engine) SimilarTo(ctx context.Context, q Query, k int, opts *SearchOpti
 	}
 	var ns []Neighbor
 	if q.Track != nil {
-		ns, err = s.searchFor(v, k, opts, q.Track)
+		ns, err = s.searchFor(ctx, v, k, opts, q.Track)
 	} else {
-		ns, err = s.search(v, k, opts, seeds)
+		ns, err = s.search(ctx, v, k, opts, seeds)
 	}
 	if err != nil {
 		return Results{}, err
@@ -265,7 +265,7 @@ func normalize(v []float32) float64 {
 
 // searchFor searches for a track that is not (necessarily) in the
 // catalogue, deduplicating against its song.
-func (s *snapshot) searchFor(q []float32, k int, opts *SearchOptions, t *Track) ([]Neighbor, error) {
+func (s *snapshot) searchFor(ctx context.Context, q []float32, k int, opts *SearchOptions, t *Track) ([]Neighbor, error) {
 	f := s.newFilter(opts, nil)
 	if t != nil && (opts == nil || !opts.NoDedupe) {
 		f.addSong(songKeyOf(t), featKeyOf(&t.Features))
@@ -273,13 +273,13 @@ func (s *snapshot) searchFor(q []float32, k int, opts *SearchOptions, t *Track) 
 	if t != nil && opts != nil && opts.ExcludeArtist {
 		f.addArtists(t.Artists)
 	}
-	return s.run(q, k, opts, f)
+	return s.run(ctx, q, k, opts, f)
 }
 
 // search searches around q, excluding the seed nodes, their songs (unless
 // NoDedupe) and, with ExcludeArtist, their artists.
-func (s *snapshot) search(q []float32, k int, opts *SearchOptions, seeds []uint32) ([]Neighbor, error) {
-	return s.run(q, k, opts, s.newFilter(opts, seeds))
+func (s *snapshot) search(ctx context.Context, q []float32, k int, opts *SearchOptions, seeds []uint32) ([]Neighbor, error) {
+	return s.run(ctx, q, k, opts, s.newFilter(opts, seeds))
 }
 
 // maxDropped is how many excluded tracks run drops from the results rather
@@ -429,7 +429,7 @@ type candidates func(n int) (rs []index.Result, exhausted bool, err error)
 
 // run answers a search in two phases: candidates from the index (or, for
 // a filter that keeps few tracks, an exact scan of them), then refine.
-func (s *snapshot) run(q []float32, k int, opts *SearchOptions, f *filter) ([]Neighbor, error) {
+func (s *snapshot) run(ctx context.Context, q []float32, k int, opts *SearchOptions, f *filter) ([]Neighbor, error) {
 	if err := opts.check(k); err != nil {
 		return nil, err
 	}
@@ -437,7 +437,7 @@ func (s *snapshot) run(q []float32, k int, opts *SearchOptions, f *filter) ([]Ne
 	if err != nil {
 		return nil, err
 	}
-	return s.refine(next, filtered, k, opts, f)
+	return s.refine(ctx, next, filtered, k, opts, f)
 }
 
 // candidatesFor chooses where a search's candidates come from, and reports

@@ -94,7 +94,7 @@ func (e *Engine) RecommendUser(ctx context.Context, user string, k int, opts *Se
 		q.Options = *opts
 	}
 	q.Options.Exclude = append(slices.Clone(q.Options.Exclude), historyTracks(hist)...)
-	return s.recommend(&q)
+	return s.recommend(ctx, &q)
 }
 
 // userQuery turns a history (newest first) into the examples of a
