@@ -13,6 +13,8 @@
 //	GET  /readyz    200 when a model and an index are loaded, else 503 naming the command to run
 //	GET  /model     the current model's version, config and evaluation figures
 //	GET  /metrics   Prometheus
+//	GET  /map?sample=N&ids=ID,ID   points of the 2-D map of the embedding space
+//	GET  /          the explorer: a web page over this API (explore.go)
 //
 // Every error is JSON, {"error":"…"}, and the status says whose fault it
 // is (the mapping lives in one place, errors.go):
@@ -217,6 +219,9 @@ func New(s Searcher, opts *Options) *Server {
 	e.HEAD("/readyz", srv.readyz)
 	e.GET("/model", srv.model)
 	e.GET("/metrics", srv.metrics.handler)
+	e.GET("/map", srv.getMap)
+	e.GET("/", srv.explorerFile)
+	e.GET("/explorer/:file", srv.explorerFile)
 	srv.e = e
 	return srv
 }

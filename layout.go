@@ -1,0 +1,455 @@
+package soundalike
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+
+	"github.com/audotics/soundalike/index"
+	"github.com/audotics/soundalike/storage"
+)
+
+// The map is a 2-D picture of the embedding space, computed by Reindex
+// and stored with the index as its "layout" part.
+//
+// Layout method: exact t-SNE on a fixed random sample of layoutSample
+// tracks, then every other track placed at the similarity-weighted mean
+// of its layoutPlaceK nearest sampled tracks. t-SNE keeps neighbours
+// together where PCA of a 64-d unit embedding smears clusters over each
+// other; running it on a sample bounds its O(n²) cost, and placing the rest
+// by their neighbours is one small-index search per track (see
+// docs/benchmarks.md for the times at 23k and 1M tracks).
+//
+// The points are stored in a seeded random order with the t-SNE sample
+// first, so any prefix is a uniform random sample of the catalogue: a map
+// of a large catalogue draws a prefix.
+
+const (
+	layoutPart       = "layout"
+	layoutMagic      = "SALAYOUT"
+	layoutVersion    = 1
+	layoutSample     = 2000 // tracks laid out by t-SNE
+	layoutPlaceK     = 5    // sampled neighbours that place every other track
+	layoutPerplexity = 30
+	layoutIters      = 400
+	layoutSeed       = 0x5a1a
+)
+
+// ErrNoLayout: the stored index has no map layout (it was built before
+// soundalike stored one); `soundalike reindex --full` computes it.
+var ErrNoLayout = errors.New("no map layout stored with the index: run soundalike reindex --full")
+
+// layout is the map: node i of nodes sits at xy[2i], xy[2i+1], both in
+// [-1, 1].
+type layout struct {
+	nodes []uint32
+	xy    []float32
+}
+
+// computeLayout lays out the live nodes of g (nodes, in any order).
+func computeLayout(ctx context.Context, g *index.HNSW, nodes []uint32) (*layout, error) {
+	rng := rand.New(rand.NewPCG(layoutSeed, uint64(len(nodes))))
+	order := append([]uint32(nil), nodes...)
+	rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+	dim := g.Dim()
+	s := min(len(order), layoutSample)
+	sample := make([]float32, s*dim)
+	for i, n := range order[:s] {
+		v, ok := g.Vector(n)
+		if !ok {
+			return nil, fmt.Errorf("layout: node %d has no vector", n)
+		}
+		copy(sample[i*dim:], v)
+	}
+	l := &layout{nodes: order, xy: make([]float32, 2*len(order))}
+	if err := tsne(ctx, sample, dim, l.xy[:2*s], rng); err != nil {
+		return nil, err
+	}
+	scaleToUnit(l.xy[:2*s])
+	if err := l.place(ctx, g, sample, s); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// place puts every node after the first s (the t-SNE sample, whose
+// vectors are sample) at the similarity-weighted mean of its nearest
+// sampled nodes.
+func (l *layout) place(ctx context.Context, g *index.HNSW, sample []float32, s int) error {
+	if s == len(l.nodes) {
+		return nil
+	}
+	dim := g.Dim()
+	small, err := index.New(dim, &index.Options{Seed: layoutSeed})
+	if err != nil {
+		return err
+	}
+	ids := make([]uint32, s)
+	for i := range ids {
+		ids[i] = uint32(i)
+	}
+	if err := small.AddBatch(ids, sample); err != nil {
+		return fmt.Errorf("layout: %w", err)
+	}
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	errs := make([]error, workers)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var res []index.Result
+			for i := s + w; i < len(l.nodes); i += workers {
+				if i%4096 == 0 && ctx.Err() != nil {
+					errs[w] = ctx.Err()
+					return
+				}
+				v, ok := g.Vector(l.nodes[i])
+				if !ok {
+					errs[w] = fmt.Errorf("layout: node %d has no vector", l.nodes[i])
+					return
+				}
+				if res, err = small.SearchInto(res[:0], v, layoutPlaceK, nil, 0); err != nil {
+					errs[w] = fmt.Errorf("layout: %w", err)
+					return
+				}
+				l.xy[2*i], l.xy[2*i+1] = l.weightedMean(res)
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// weightedMean is the mean position of the sampled nodes res, weighted so
+// that the closest dominates (a softmax of the cosine at temperature
+// 0.05).
+func (l *layout) weightedMean(res []index.Result) (x, y float32) {
+	var sx, sy, sw float64
+	for _, r := range res {
+		w := math.Exp(float64(r.Score-res[0].Score) / 0.05)
+		sx += w * float64(l.xy[2*r.ID])
+		sy += w * float64(l.xy[2*r.ID+1])
+		sw += w
+	}
+	if sw == 0 {
+		return 0, 0
+	}
+	return float32(sx / sw), float32(sy / sw)
+}
+
+// tsne writes into y (2 per point) the exact t-SNE embedding of the n unit
+// vectors x (dim each): Gaussian affinities at perplexity layoutPerplexity
+// over squared distances, Student-t similarities, gradient descent with
+// momentum, gains and early exaggeration, started from PCA.
+func tsne(ctx context.Context, x []float32, dim int, y []float32, rng *rand.Rand) error {
+	n := len(x) / dim
+	if n < 3 {
+		for i := range y {
+			y[i] = float32(i % 2)
+		}
+		return nil
+	}
+	p := affinities(x, dim, min(layoutPerplexity, float64(n-1)/3))
+	pcaInit(x, dim, y, rng)
+	var (
+		grad  = make([]float64, 2*n)
+		vel   = make([]float64, 2*n)
+		gains = make([]float64, 2*n)
+		num   = make([]float64, n*n)
+		yy    = make([]float64, 2*n)
+	)
+	for i := range gains {
+		gains[i] = 1
+		yy[i] = float64(y[i])
+	}
+	lr := max(float64(n)/12, 50)
+	for it := range layoutIters {
+		if it%50 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		exag, mom := 1.0, 0.8
+		if it < 100 {
+			exag, mom = 12, 0.5
+		}
+		tsneGradient(p, yy, num, grad, exag)
+		for i := range yy {
+			if (grad[i] > 0) != (vel[i] > 0) {
+				gains[i] += 0.2
+			} else {
+				gains[i] = max(gains[i]*0.8, 0.01)
+			}
+			vel[i] = mom*vel[i] - lr*gains[i]*grad[i]
+			yy[i] += vel[i]
+		}
+	}
+	for i := range y {
+		y[i] = float32(yy[i])
+	}
+	return nil
+}
+
+// tsneGradient writes the gradient of the t-SNE cost at y into grad; num
+// is n×n scratch.
+func tsneGradient(p, y, num, grad []float64, exag float64) {
+	n := len(y) / 2
+	var z float64
+	for i := range n {
+		for j := i + 1; j < n; j++ {
+			dx, dy := y[2*i]-y[2*j], y[2*i+1]-y[2*j+1]
+			q := 1 / (1 + dx*dx + dy*dy)
+			num[i*n+j], num[j*n+i] = q, q
+			z += 2 * q
+		}
+	}
+	for i := range n {
+		var gx, gy float64
+		pi, ni := p[i*n:(i+1)*n], num[i*n:(i+1)*n]
+		for j := range n {
+			if j == i {
+				continue
+			}
+			m := (exag*pi[j] - ni[j]/z) * ni[j]
+			gx += m * (y[2*i] - y[2*j])
+			gy += m * (y[2*i+1] - y[2*j+1])
+		}
+		grad[2*i], grad[2*i+1] = 4*gx, 4*gy
+	}
+}
+
+// affinities returns the symmetric t-SNE input affinities of the n unit
+// vectors x, n×n, summing to 1: each row's Gaussian bandwidth is found by
+// bisection so that its entropy matches perplexity.
+func affinities(x []float32, dim int, perplexity float64) []float64 {
+	n := len(x) / dim
+	d := make([]float64, n*n)
+	for i := range n {
+		for j := i + 1; j < n; j++ {
+			var dot float32
+			for k := range dim {
+				dot += x[i*dim+k] * x[j*dim+k]
+			}
+			v := max(2-2*float64(dot), 0)
+			d[i*n+j], d[j*n+i] = v, v
+		}
+	}
+	p := make([]float64, n*n)
+	target := math.Log(perplexity)
+	for i := range n {
+		row, di := p[i*n:(i+1)*n], d[i*n:(i+1)*n]
+		lo, hi, beta := 0.0, math.Inf(1), 1.0
+		for range 64 {
+			var sum, hsum float64
+			for j := range n {
+				if j == i {
+					row[j] = 0
+					continue
+				}
+				row[j] = math.Exp(-beta * di[j])
+				sum += row[j]
+				hsum += di[j] * row[j]
+			}
+			if sum == 0 {
+				sum = 1e-300
+			}
+			h := math.Log(sum) + beta*hsum/sum
+			if math.Abs(h-target) < 1e-5 {
+				break
+			}
+			if h > target {
+				lo = beta
+				if math.IsInf(hi, 1) {
+					beta *= 2
+				} else {
+					beta = (beta + hi) / 2
+				}
+			} else {
+				hi = beta
+				beta = (beta + lo) / 2
+			}
+		}
+		var sum float64
+		for _, v := range row {
+			sum += v
+		}
+		for j := range row {
+			row[j] /= max(sum, 1e-300)
+		}
+	}
+	for i := range n {
+		for j := i + 1; j < n; j++ {
+			v := max((p[i*n+j]+p[j*n+i])/(2*float64(n)), 1e-12)
+			p[i*n+j], p[j*n+i] = v, v
+		}
+	}
+	return p
+}
+
+// pcaInit writes into y the projection of x on its two principal axes
+// (found by power iteration), scaled to a standard deviation of 1e-2 as
+// t-SNE starts from.
+func pcaInit(x []float32, dim int, y []float32, rng *rand.Rand) {
+	n := len(x) / dim
+	mean := make([]float64, dim)
+	for i := range n {
+		for k := range dim {
+			mean[k] += float64(x[i*dim+k]) / float64(n)
+		}
+	}
+	var axes [2][]float64
+	for a := range axes {
+		v := make([]float64, dim)
+		for k := range v {
+			v[k] = rng.NormFloat64()
+		}
+		for range 50 {
+			next := make([]float64, dim)
+			for i := range n {
+				var t float64
+				for k := range dim {
+					t += (float64(x[i*dim+k]) - mean[k]) * v[k]
+				}
+				for k := range dim {
+					next[k] += t * (float64(x[i*dim+k]) - mean[k])
+				}
+			}
+			for b := range a { // deflate: stay orthogonal to earlier axes
+				var t float64
+				for k := range dim {
+					t += next[k] * axes[b][k]
+				}
+				for k := range dim {
+					next[k] -= t * axes[b][k]
+				}
+			}
+			var norm float64
+			for _, c := range next {
+				norm += c * c
+			}
+			if norm = math.Sqrt(norm); norm == 0 {
+				break
+			}
+			for k := range next {
+				v[k] = next[k] / norm
+			}
+		}
+		axes[a] = v
+	}
+	var ss float64
+	for i := range n {
+		for a := range axes {
+			var t float64
+			for k := range dim {
+				t += (float64(x[i*dim+k]) - mean[k]) * axes[a][k]
+			}
+			y[2*i+a] = float32(t)
+			ss += t * t
+		}
+	}
+	sd := math.Sqrt(ss / float64(2*n))
+	if sd == 0 {
+		sd = 1
+	}
+	for i := range y {
+		y[i] = float32(float64(y[i]) / sd * 1e-2)
+	}
+}
+
+// scaleToUnit centres xy (x, y pairs) and scales it so that the largest
+// coordinate is ±1.
+func scaleToUnit(xy []float32) {
+	n := len(xy) / 2
+	if n == 0 {
+		return
+	}
+	var cx, cy float64
+	for i := range n {
+		cx += float64(xy[2*i])
+		cy += float64(xy[2*i+1])
+	}
+	cx, cy = cx/float64(n), cy/float64(n)
+	var m float64
+	for i := range n {
+		m = max(m, math.Abs(float64(xy[2*i])-cx), math.Abs(float64(xy[2*i+1])-cy))
+	}
+	if m == 0 {
+		m = 1
+	}
+	for i := range n {
+		xy[2*i] = float32((float64(xy[2*i]) - cx) / m)
+		xy[2*i+1] = float32((float64(xy[2*i+1]) - cy) / m)
+	}
+}
+
+// writeTo stores l: the magic, version and count, then (node u32, x f32,
+// y f32) per point, little-endian.
+func (l *layout) writeTo(w io.Writer) error {
+	bw := bufio.NewWriter(w)
+	var hdr [16]byte
+	copy(hdr[:8], layoutMagic)
+	binary.LittleEndian.PutUint32(hdr[8:], layoutVersion)
+	binary.LittleEndian.PutUint32(hdr[12:], uint32(len(l.nodes)))
+	bw.Write(hdr[:])
+	var rec [12]byte
+	for i, n := range l.nodes {
+		binary.LittleEndian.PutUint32(rec[0:], n)
+		binary.LittleEndian.PutUint32(rec[4:], math.Float32bits(l.xy[2*i]))
+		binary.LittleEndian.PutUint32(rec[8:], math.Float32bits(l.xy[2*i+1]))
+		if _, err := bw.Write(rec[:]); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
+}
+
+// readLayout decodes what writeTo stored.
+func readLayout(r io.Reader) (*layout, error) {
+	br := bufio.NewReader(r)
+	var hdr [16]byte
+	if _, err := io.ReadFull(br, hdr[:]); err != nil {
+		return nil, fmt.Errorf("map layout: header: %w", err)
+	}
+	if string(hdr[:8]) != layoutMagic {
+		return nil, fmt.Errorf("map layout: not a layout (magic %q)", hdr[:8])
+	}
+	if v := binary.LittleEndian.Uint32(hdr[8:]); v != layoutVersion {
+		return nil, fmt.Errorf("map layout: version %d: this soundalike reads version %d; run soundalike reindex --full", v, layoutVersion)
+	}
+	n := int(binary.LittleEndian.Uint32(hdr[12:]))
+	if n > 1<<28 {
+		return nil, fmt.Errorf("map layout: %d points is more than any catalogue", n)
+	}
+	l := &layout{nodes: make([]uint32, n), xy: make([]float32, 2*n)}
+	var rec [12]byte
+	for i := range n {
+		if _, err := io.ReadFull(br, rec[:]); err != nil {
+			return nil, fmt.Errorf("map layout: point %d of %d: %w", i, n, err)
+		}
+		l.nodes[i] = binary.LittleEndian.Uint32(rec[0:])
+		l.xy[2*i] = math.Float32frombits(binary.LittleEndian.Uint32(rec[4:]))
+		l.xy[2*i+1] = math.Float32frombits(binary.LittleEndian.Uint32(rec[8:]))
+	}
+	return l, nil
+}
+
+// readLayoutTx reads the current index's layout, failing with ErrNoLayout
+// when it has none.
+func readLayoutTx(tx *storage.Tx) (*layout, error) {
+	var l *layout
+	err := tx.ReadIndexPart(layoutPart, func(_ storage.IndexInfo, r io.Reader) error {
+		var err error
+		l, err = readLayout(r)
+		return err
+	})
+	if errors.Is(err, storage.ErrNoIndexPart) {
+		return nil, ErrNoLayout
+	}
+	return l, err
+}

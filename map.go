@@ -1,0 +1,116 @@
+package soundalike
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/audotics/soundalike/storage"
+)
+
+// MapQuery asks for points of the map of the embedding space (layout.go).
+type MapQuery struct {
+	// Sample is how many points of the fixed random sample to return (the
+	// whole catalogue when it is larger). The sample is the same for every
+	// query on one index, and a larger one holds every smaller one.
+	Sample int
+	// IDs are tracks to return besides the sample (a query and its
+	// neighbours), by any reference ParseTrackRef accepts.
+	IDs []TrackID
+}
+
+// MapPoint is one track's place on the map: X and Y in [-1, 1]; Genre is
+// the track's first genre ("" when it has none).
+type MapPoint struct {
+	ID    TrackID
+	X, Y  float32
+	Genre string
+}
+
+// MapView answers a MapQuery: the sample's points first, then those of
+// the IDs not already in it; Missing are the IDs that name no track on the
+// map.
+type MapView struct {
+	Points  []MapPoint
+	Total   int // points on the whole map
+	Missing []TrackID
+}
+
+// mapCache is the layout of one index with where each node is in it.
+type mapCache struct {
+	indexID uint64
+	l       *layout
+	pos     map[uint32]int // node → index in l.nodes
+}
+
+// Map returns points of the map of the served index. It fails with
+// ErrNoLayout when the index was stored without one.
+func (e *Engine) Map(ctx context.Context, q MapQuery) (MapView, error) {
+	if q.Sample < 0 {
+		return MapView{}, fmt.Errorf("map: sample %d: %w", q.Sample, ErrInvalidQuery)
+	}
+	s, err := e.ready()
+	if err != nil {
+		return MapView{}, err
+	}
+	c, err := e.mapOf(s)
+	if err != nil {
+		return MapView{}, err
+	}
+	n := min(q.Sample, len(c.l.nodes))
+	v := MapView{Total: len(c.l.nodes), Points: make([]MapPoint, 0, n+len(q.IDs))}
+	for i := range n {
+		v.Points = append(v.Points, c.point(s, i))
+	}
+	for _, ref := range q.IDs {
+		node, err := s.resolve(ref)
+		i, ok := c.pos[node]
+		if err != nil || !ok {
+			v.Missing = append(v.Missing, ref)
+			continue
+		}
+		if i >= n {
+			v.Points = append(v.Points, c.point(s, i))
+		}
+	}
+	return v, nil
+}
+
+// point is the MapPoint of the i-th node of the layout.
+func (c *mapCache) point(s *snapshot, i int) MapPoint {
+	node := c.l.nodes[i]
+	p := MapPoint{X: c.l.xy[2*i], Y: c.l.xy[2*i+1]}
+	if int(node) < len(s.tracks) {
+		t := &s.tracks[node]
+		p.ID = t.ID
+		if len(t.Genres) > 0 {
+			p.Genre = t.Genres[0]
+		}
+	}
+	return p
+}
+
+// mapOf returns the layout of the index s serves, read once per index.
+func (e *Engine) mapOf(s *snapshot) (*mapCache, error) {
+	if c := e.maps.Load(); c != nil && c.indexID == s.indexID {
+		return c, nil
+	}
+	var l *layout
+	err := e.view(func(tx *storage.Tx) error {
+		ii, ok := tx.CurrentIndex()
+		if !ok || ii.ID != s.indexID {
+			return fmt.Errorf("map: the index served (%d) is no longer the stored one; the next reload serves the new one's map", s.indexID)
+		}
+		var err error
+		l, err = readLayoutTx(tx)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	c := &mapCache{indexID: s.indexID, l: l, pos: make(map[uint32]int, len(l.nodes))}
+	for i, n := range l.nodes {
+		c.pos[n] = i
+	}
+	e.maps.Store(c)
+	return c, nil
+}
