@@ -53,13 +53,14 @@ type layout struct {
 	xy    []float32
 }
 
-// computeLayout lays out the live nodes of g (nodes, in any order).
-func computeLayout(ctx context.Context, g *index.HNSW, nodes []uint32) (*layout, error) {
+// computeLayout lays out the live nodes of g (nodes, in any order), with
+// t-SNE on sampleSize of them (layoutSample but in tests).
+func computeLayout(ctx context.Context, g *index.HNSW, nodes []uint32, sampleSize int) (*layout, error) {
 	rng := rand.New(rand.NewPCG(layoutSeed, uint64(len(nodes))))
 	order := append([]uint32(nil), nodes...)
 	rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 	dim := g.Dim()
-	s := min(len(order), layoutSample)
+	s := min(len(order), sampleSize)
 	sample := make([]float32, s*dim)
 	for i, n := range order[:s] {
 		v, ok := g.Vector(n)

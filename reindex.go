@@ -282,7 +282,7 @@ func (p *reindexPlan) layout(ctx context.Context, g *index.HNSW, progress func(s
 			nodes = append(nodes, n)
 		}
 	}
-	l, err := computeLayout(ctx, g, nodes)
+	l, err := computeLayout(ctx, g, nodes, layoutSample)
 	if err != nil {
 		return nil, err
 	}

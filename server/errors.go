@@ -46,7 +46,7 @@ func badRequest(format string, a ...any) error {
 const statusClientClosed = 499
 
 const (
-	endpoints      = "the endpoints are GET /similar, POST /similar, GET /tracks?q=TEXT, GET /tracks?ids=ID,ID, GET /tracks/{id}, GET /healthz, GET /readyz, GET /model, GET /metrics"
+	endpoints      = "the endpoints are GET /similar, POST /similar, GET /tracks?q=TEXT, GET /tracks?ids=ID,ID, GET /tracks/{id}, GET /healthz, GET /readyz, GET /model, GET /metrics, GET /map, GET / (the explorer)"
 	noSuchEndpoint = "no such endpoint: " + endpoints
 )
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"math"
 	"net/http"
 	"net/url"
 	"path"
@@ -69,13 +70,17 @@ func (srv *Server) getMap(c echo.Context) error {
 	}
 	out := MapJSON{Total: v.Total, Points: make([]MapPointJSON, len(v.Points))}
 	for i, p := range v.Points {
-		out.Points[i] = MapPointJSON{TrackID: string(p.ID), X: p.X, Y: p.Y, Genre: p.Genre}
+		out.Points[i] = MapPointJSON{TrackID: string(p.ID), X: round4(p.X), Y: round4(p.Y), Genre: p.Genre}
 	}
 	for _, id := range v.Missing {
 		out.Missing = append(out.Missing, string(id))
 	}
 	return writeJSON(c, http.StatusOK, out)
 }
+
+// round4 rounds a map coordinate to 1e-4, a tenth of a pixel on a
+// 2000-pixel map, which shortens the JSON by a third.
+func round4(v float32) float32 { return float32(math.Round(float64(v)*1e4) / 1e4) }
 
 // parseMapQuery reads sample (0..MaxMapSample, default DefaultMapSample)
 // and ids (comma-separated, at most 1000).

@@ -319,6 +319,7 @@ func TestExplorerCatalogue(t *testing.T) {
 	mapped := time.Since(start)
 	t.Logf("first view of %s on %d tracks: neighbours listed after %v, map drawn after %v",
 		query, eng.Stats().Tracks, first.Round(time.Millisecond), mapped.Round(time.Millisecond))
+	t.Logf("requests: %s", eval[string](b, `performance.getEntriesByType("resource").map(e => e.name.replace(location.origin, "") + " " + Math.round(e.startTime) + "+" + Math.round(e.duration) + "ms").join("; ")`))
 	b.waitFor("the model panel", `document.querySelector("#model dl")`)
 	b.do("open the first neighbour's features", chromedp.Click("#results > li:first-child details summary"))
 	b.screenshot("explorer")

@@ -221,6 +221,7 @@ func New(s Searcher, opts *Options) *Server {
 	e.GET("/metrics", srv.metrics.handler)
 	e.GET("/map", srv.getMap)
 	e.GET("/", srv.explorerFile)
+	e.HEAD("/", srv.explorerFile)
 	e.GET("/explorer/:file", srv.explorerFile)
 	srv.e = e
 	return srv

@@ -135,18 +135,19 @@
       // The neighbours' metadata and features: from the results when the
       // server included them (fields=metadata,features), else one batch.
       const ids = sim.results.map((r) => r.track_id);
-      let byID = {};
-      if (ids.length && !(sim.results[0].features)) {
-        const tr = await api("/tracks?ids=" + ids.map(encodeURIComponent).join(","));
-        for (const t of tr.results) byID[t.track_id] = t;
-      } else {
-        for (const r of sim.results) byID[r.track_id] = r;
-      }
-      if (seq !== loadSeq) return;
       queryTrack = sim.track;
-      neighbours = sim.results.map((r) => ({ result: r, track: byID[r.track_id] || null }));
+      const withFeatures = ids.length && sim.results[0].features;
+      neighbours = sim.results.map((r) => ({ result: r, track: withFeatures ? r : null }));
       renderCard(queryTrack);
-      renderResults();
+      renderResults(); // listed now; their features follow
+      if (ids.length && !withFeatures) {
+        const tr = await api("/tracks?ids=" + ids.map(encodeURIComponent).join(","));
+        if (seq !== loadSeq) return;
+        const byID = {};
+        for (const t of tr.results) byID[t.track_id] = t;
+        for (const n of neighbours) n.track = byID[n.result.track_id] || null;
+        renderResults();
+      }
       document.title = queryTrack.name + " · soundalike explorer";
       setStatus(neighbours.length + " similar tracks, model " + sim.model + ", " + sim.took_us + " µs");
       document.body.dataset.view = similarURL();
@@ -340,9 +341,9 @@
       return { w: r.width, h: r.height, s: Math.min(r.width, r.height) / 2 * 0.92 };
     }
 
-    // toScreen maps a point to CSS pixels inside the canvas.
-    function toScreen(p) {
-      const b = base();
+    // toScreen maps a point to CSS pixels inside the canvas whose size is
+    // b (from base: reading it per point would cost a layout query each).
+    function toScreen(p, b) {
       return { x: b.w / 2 + p.x * b.s * scale + ox, y: b.h / 2 - p.y * b.s * scale + oy };
     }
 
@@ -351,19 +352,19 @@
       ctx.clearRect(0, 0, b.w, b.h);
       for (const p of points) {
         if (p === hover || near.has(p.track_id) || p.track_id === query) continue;
-        const s = toScreen(p);
+        const s = toScreen(p, b);
         if (s.x < -2 || s.y < -2 || s.x > b.w + 2 || s.y > b.h + 2) continue;
         ctx.fillStyle = colours.get(p.genre) || OTHER;
         ctx.fillRect(s.x - 1.5, s.y - 1.5, 3, 3);
       }
-      for (const id of near) ring(byID.get(id), 5, "#D55E00");
-      if (query) ring(byID.get(query), 8, "#0072B2");
-      if (hover) ring(hover, 6, "#000");
+      for (const id of near) ring(byID.get(id), 5, "#D55E00", b);
+      if (query) ring(byID.get(query), 8, "#0072B2", b);
+      if (hover) ring(hover, 6, "#000", b);
     }
 
-    function ring(p, r, colour) {
+    function ring(p, r, colour, b) {
       if (!p) return;
-      const s = toScreen(p);
+      const s = toScreen(p, b);
       ctx.beginPath();
       ctx.arc(s.x, s.y, r, 0, 2 * Math.PI);
       ctx.fillStyle = colours.get(p.genre) || OTHER;
@@ -423,8 +424,9 @@
 
     function nearest(mx, my) {
       let best = null, bd = 64; // within 8 px
+      const b = base();
       for (const p of points) {
-        const s = toScreen(p);
+        const s = toScreen(p, b);
         const d = (s.x - mx) ** 2 + (s.y - my) ** 2;
         if (d < bd) { bd = d; best = p; }
       }
@@ -504,7 +506,7 @@
     function screenOf(id) {
       const p = byID.get(id);
       if (!p) return null;
-      const s = toScreen(p), r = canvas.getBoundingClientRect();
+      const s = toScreen(p, base()), r = canvas.getBoundingClientRect();
       return { x: r.left + s.x, y: r.top + s.y };
     }
     return { init, highlight, screenOf, ids: () => points.map((p) => p.track_id) };
@@ -604,9 +606,10 @@
 
   readURL();
   writeURL(false);
-  load();
+  // The neighbours first: the map's sample is the largest answer, so it
+  // is asked for once they are listed.
+  load().finally(() => mapView.init());
   loadUser();
   loadModel();
-  mapView.init();
   window.soundalikeExplorer = { screenOf: mapView.screenOf, mapIDs: mapView.ids };
 })();
