@@ -25,7 +25,7 @@ import (
 // The explorer (the page at /) is tested in a real headless Chromium,
 // driven by chromedp. Without a browser the tests skip, saying how to
 // install one; with SOUNDALIKE_TEST_BROWSER_REQUIRED set (as .ci/run sets
-// it) they fail instead.
+// it) or CI=true they fail instead.
 //
 // SOUNDALIKE_EXPLORER_SCREENSHOTS=DIR keeps the screenshots in DIR (the
 // README's is docs/explorer.png, taken by TestExplorerCatalogue on the dev
@@ -41,8 +41,8 @@ func browserPath(t *testing.T) string {
 		}
 	}
 	msg := "no Chromium on PATH: install it (Debian/Ubuntu: apt-get install -y chromium) to run the explorer's browser tests"
-	if os.Getenv("SOUNDALIKE_TEST_BROWSER_REQUIRED") != "" {
-		t.Fatal(msg + " (SOUNDALIKE_TEST_BROWSER_REQUIRED is set)")
+	if os.Getenv("SOUNDALIKE_TEST_BROWSER_REQUIRED") != "" || os.Getenv("CI") == "true" {
+		t.Fatal(msg + " (they must run here: SOUNDALIKE_TEST_BROWSER_REQUIRED or CI=true is set)")
 	}
 	t.Skip(msg)
 	return ""
