@@ -37,6 +37,7 @@ const (
 	layoutVersion    = 1
 	layoutSample     = 2000 // tracks laid out by t-SNE
 	layoutPlaceK     = 5    // sampled neighbours that place every other track
+	layoutPlaceEf    = 16   // the search beam placing them: near is enough
 	layoutPerplexity = 30
 	layoutIters      = 400
 	layoutSeed       = 0x5a1a
@@ -117,7 +118,7 @@ func (l *layout) place(ctx context.Context, g *index.HNSW, sample []float32, s i
 					errs[w] = fmt.Errorf("layout: node %d has no vector", l.nodes[i])
 					return
 				}
-				if res, err = small.SearchInto(res[:0], v, layoutPlaceK, nil, 0); err != nil {
+				if res, err = small.SearchInto(res[:0], v, layoutPlaceK, nil, layoutPlaceEf); err != nil {
 					errs[w] = fmt.Errorf("layout: %w", err)
 					return
 				}
@@ -164,13 +165,13 @@ func tsne(ctx context.Context, x []float32, dim int, y []float32, rng *rand.Rand
 		grad  = make([]float64, 2*n)
 		vel   = make([]float64, 2*n)
 		gains = make([]float64, 2*n)
-		num   = make([]float64, n*n)
 		yy    = make([]float64, 2*n)
 	)
 	for i := range gains {
 		gains[i] = 1
 		yy[i] = float64(y[i])
 	}
+	tg := newTSNEGradient(n)
 	lr := max(float64(n)/12, 50)
 	for it := range layoutIters {
 		if it%50 == 0 && ctx.Err() != nil {
@@ -180,7 +181,7 @@ func tsne(ctx context.Context, x []float32, dim int, y []float32, rng *rand.Rand
 		if it < 100 {
 			exag, mom = 12, 0.5
 		}
-		tsneGradient(p, yy, num, grad, exag)
+		tg.compute(p, yy, grad, exag)
 		for i := range yy {
 			if (grad[i] > 0) != (vel[i] > 0) {
 				gains[i] += 0.2
@@ -197,31 +198,76 @@ func tsne(ctx context.Context, x []float32, dim int, y []float32, rng *rand.Rand
 	return nil
 }
 
-// tsneGradient writes the gradient of the t-SNE cost at y into grad; num
-// is n×n scratch.
-func tsneGradient(p, y, num, grad []float64, exag float64) {
-	n := len(y) / 2
-	var z float64
-	for i := range n {
-		for j := i + 1; j < n; j++ {
-			dx, dy := y[2*i]-y[2*j], y[2*i+1]-y[2*j+1]
-			q := 1 / (1 + dx*dx + dy*dy)
-			num[i*n+j], num[j*n+i] = q, q
-			z += 2 * q
-		}
+// tsneGradient computes the gradient of the t-SNE cost in one pass over
+// the pairs, split over the cores: each worker sums, for its rows, the
+// attractive forces (p·q·d) and the repulsive ones (q²·d) and the
+// normaliser Z, so the gradient needs no n×n matrix of q.
+type tsneGradient struct {
+	workers   int
+	attr, rep [][]float64 // per worker, 2n
+	z         []float64   // per worker
+}
+
+func newTSNEGradient(n int) *tsneGradient {
+	w := max(1, min(runtime.GOMAXPROCS(0), n/64))
+	g := &tsneGradient{workers: w, attr: make([][]float64, w), rep: make([][]float64, w), z: make([]float64, w)}
+	for i := range w {
+		g.attr[i], g.rep[i] = make([]float64, 2*n), make([]float64, 2*n)
 	}
-	for i := range n {
-		var gx, gy float64
-		pi, ni := p[i*n:(i+1)*n], num[i*n:(i+1)*n]
-		for j := range n {
-			if j == i {
-				continue
+	return g
+}
+
+// compute writes the gradient at y into grad, with the affinities p
+// multiplied by exag.
+func (g *tsneGradient) compute(p, y, grad []float64, exag float64) {
+	n := len(y) / 2
+	var wg sync.WaitGroup
+	for w := range g.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			attr, rep := g.attr[w], g.rep[w]
+			clear(attr)
+			clear(rep)
+			var z float64
+			for i := w; i < n; i += g.workers { // interleaved: rows shrink with i
+				yi0, yi1 := y[2*i], y[2*i+1]
+				pi := p[i*n : (i+1)*n]
+				var ax, ay, rx, ry float64
+				for j := i + 1; j < n; j++ {
+					dx, dy := yi0-y[2*j], yi1-y[2*j+1]
+					q := 1 / (1 + dx*dx + dy*dy)
+					z += 2 * q
+					a, r := pi[j]*q, q*q
+					ax += a * dx
+					ay += a * dy
+					rx += r * dx
+					ry += r * dy
+					attr[2*j] -= a * dx
+					attr[2*j+1] -= a * dy
+					rep[2*j] -= r * dx
+					rep[2*j+1] -= r * dy
+				}
+				attr[2*i] += ax
+				attr[2*i+1] += ay
+				rep[2*i] += rx
+				rep[2*i+1] += ry
 			}
-			m := (exag*pi[j] - ni[j]/z) * ni[j]
-			gx += m * (y[2*i] - y[2*j])
-			gy += m * (y[2*i+1] - y[2*j+1])
+			g.z[w] = z
+		}()
+	}
+	wg.Wait()
+	var z float64
+	for _, v := range g.z {
+		z += v
+	}
+	for k := range grad {
+		var a, r float64
+		for w := range g.workers {
+			a += g.attr[w][k]
+			r += g.rep[w][k]
 		}
-		grad[2*i], grad[2*i+1] = 4*gx, 4*gy
+		grad[k] = 4 * (exag*a - r/z)
 	}
 }
 
