@@ -30,6 +30,11 @@ import (
 // The points are stored in a seeded random order with the t-SNE sample
 // first, so any prefix is a uniform random sample of the catalogue: a map
 // of a large catalogue draws a prefix.
+//
+// An incremental reindex updates the previous layout instead (see
+// updateLayout): the tracks it did not re-embed keep their places, and the
+// new and changed ones are placed by the sample, so the map a person has
+// learnt does not move under them.
 
 const (
 	layoutPart       = "layout"
@@ -48,10 +53,12 @@ const (
 var ErrNoLayout = errors.New("no map layout stored with the index: run soundalike reindex --full")
 
 // layout is the map: node i of nodes sits at xy[2i], xy[2i+1], both in
-// [-1, 1].
+// [-1, 1]. The first sample nodes were laid out by t-SNE; the others were
+// placed by them.
 type layout struct {
-	nodes []uint32
-	xy    []float32
+	nodes  []uint32
+	xy     []float32
+	sample int
 }
 
 // computeLayout lays out the live nodes of g (nodes, in any order), with
@@ -70,7 +77,7 @@ func computeLayout(ctx context.Context, g *index.HNSW, nodes []uint32, sampleSiz
 		}
 		copy(sample[i*dim:], v)
 	}
-	l := &layout{nodes: order, xy: make([]float32, 2*len(order))}
+	l := &layout{nodes: order, xy: make([]float32, 2*len(order)), sample: s}
 	if err := tsne(ctx, sample, dim, l.xy[:2*s], rng); err != nil {
 		return nil, err
 	}
@@ -81,11 +88,72 @@ func computeLayout(ctx context.Context, g *index.HNSW, nodes []uint32, sampleSiz
 	return l, nil
 }
 
-// place puts every node after the first s (the t-SNE sample, whose
-// vectors are sample) at the similarity-weighted mean of its nearest
-// sampled nodes.
+// updateLayout returns prev updated to the live nodes of g, or nil when it
+// should be computed afresh. Nodes of prev that are live and not changed
+// (re-embedded) keep their places; the others are placed by the sample
+// nodes that are kept. When fewer than half the sample a fresh layout
+// would have is left, a fresh one is better.
+func updateLayout(ctx context.Context, g *index.HNSW, prev *layout, live []uint32, changed map[uint32]bool, sampleSize int) (*layout, error) {
+	isLive := make(map[uint32]bool, len(live))
+	for _, n := range live {
+		isLive[n] = true
+	}
+	keep := func(n uint32) bool { return isLive[n] && !changed[n] }
+	l := &layout{nodes: make([]uint32, 0, len(live)), xy: make([]float32, 0, 2*len(live))}
+	for pass := range 2 { // the sample first, then the placed nodes
+		lo, hi := 0, prev.sample
+		if pass == 1 {
+			lo, hi = prev.sample, len(prev.nodes)
+		}
+		for i := lo; i < hi; i++ {
+			if n := prev.nodes[i]; keep(n) {
+				l.nodes = append(l.nodes, n)
+				l.xy = append(l.xy, prev.xy[2*i], prev.xy[2*i+1])
+				delete(isLive, n)
+			}
+		}
+		if pass == 0 {
+			l.sample = len(l.nodes)
+		}
+	}
+	if l.sample == 0 || 2*l.sample < min(sampleSize, len(live)) {
+		return nil, nil
+	}
+	from := len(l.nodes)
+	for _, n := range live {
+		if isLive[n] { // not kept: new or changed
+			l.nodes = append(l.nodes, n)
+		}
+	}
+	rng := rand.New(rand.NewPCG(layoutSeed, uint64(len(live))))
+	added := l.nodes[from:]
+	rng.Shuffle(len(added), func(i, j int) { added[i], added[j] = added[j], added[i] })
+	l.xy = append(l.xy, make([]float32, 2*len(added))...)
+	dim := g.Dim()
+	sample := make([]float32, l.sample*dim)
+	for i, n := range l.nodes[:l.sample] {
+		v, ok := g.Vector(n)
+		if !ok {
+			return nil, fmt.Errorf("layout: node %d has no vector", n)
+		}
+		copy(sample[i*dim:], v)
+	}
+	if err := l.placeFrom(ctx, g, sample, from); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// place puts every node after the t-SNE sample (whose vectors are sample)
+// at the similarity-weighted mean of its nearest sampled nodes.
 func (l *layout) place(ctx context.Context, g *index.HNSW, sample []float32, s int) error {
-	if s == len(l.nodes) {
+	return l.placeFrom(ctx, g, sample, s)
+}
+
+// placeFrom places the nodes from index from on, as place does.
+func (l *layout) placeFrom(ctx context.Context, g *index.HNSW, sample []float32, from int) error {
+	s := l.sample
+	if from == len(l.nodes) {
 		return nil
 	}
 	dim := g.Dim()
@@ -108,7 +176,7 @@ func (l *layout) place(ctx context.Context, g *index.HNSW, sample []float32, s i
 		go func() {
 			defer wg.Done()
 			var res []index.Result
-			for i := s + w; i < len(l.nodes); i += workers {
+			for i := from + w; i < len(l.nodes); i += workers {
 				if i%4096 == 0 && ctx.Err() != nil {
 					errs[w] = ctx.Err()
 					return
@@ -435,14 +503,15 @@ func scaleToUnit(xy []float32) {
 	}
 }
 
-// writeTo stores l: the magic, version and count, then (node u32, x f32,
-// y f32) per point, little-endian.
+// writeTo stores l: the magic, version, count and sample size, then
+// (node u32, x f32, y f32) per point, little-endian.
 func (l *layout) writeTo(w io.Writer) error {
 	bw := bufio.NewWriter(w)
-	var hdr [16]byte
+	var hdr [20]byte
 	copy(hdr[:8], layoutMagic)
 	binary.LittleEndian.PutUint32(hdr[8:], layoutVersion)
 	binary.LittleEndian.PutUint32(hdr[12:], uint32(len(l.nodes)))
+	binary.LittleEndian.PutUint32(hdr[16:], uint32(l.sample))
 	bw.Write(hdr[:])
 	var rec [12]byte
 	for i, n := range l.nodes {
@@ -459,7 +528,7 @@ func (l *layout) writeTo(w io.Writer) error {
 // readLayout decodes what writeTo stored.
 func readLayout(r io.Reader) (*layout, error) {
 	br := bufio.NewReader(r)
-	var hdr [16]byte
+	var hdr [20]byte
 	if _, err := io.ReadFull(br, hdr[:]); err != nil {
 		return nil, fmt.Errorf("map layout: header: %w", err)
 	}
@@ -473,7 +542,11 @@ func readLayout(r io.Reader) (*layout, error) {
 	if n > 1<<28 {
 		return nil, fmt.Errorf("map layout: %d points is more than any catalogue", n)
 	}
-	l := &layout{nodes: make([]uint32, n), xy: make([]float32, 2*n)}
+	s := int(binary.LittleEndian.Uint32(hdr[16:]))
+	if s > n {
+		return nil, fmt.Errorf("map layout: a sample of %d points among %d", s, n)
+	}
+	l := &layout{nodes: make([]uint32, n), xy: make([]float32, 2*n), sample: s}
 	var rec [12]byte
 	for i := range n {
 		if _, err := io.ReadFull(br, rec[:]); err != nil {

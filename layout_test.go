@@ -134,14 +134,14 @@ func TestLayout(t *testing.T) {
 }
 
 func TestLayoutRoundTrip(t *testing.T) {
-	l := &layout{nodes: []uint32{4, 1, 9}, xy: []float32{0.5, -0.25, 1, -1, 0, 0.125}}
+	l := &layout{nodes: []uint32{4, 1, 9}, xy: []float32{0.5, -0.25, 1, -1, 0, 0.125}, sample: 2}
 	var buf bytes.Buffer
 	if err := l.writeTo(&buf); err != nil {
 		t.Fatal(err)
 	}
 	stored := buf.Bytes()
 	got, err := readLayout(bytes.NewReader(stored))
-	if err != nil || !slices.Equal(got.nodes, l.nodes) || !slices.Equal(got.xy, l.xy) {
+	if err != nil || !slices.Equal(got.nodes, l.nodes) || !slices.Equal(got.xy, l.xy) || got.sample != 2 {
 		t.Fatalf("round trip: %+v, %v; want %+v", got, err, l)
 	}
 	for _, c := range []struct {
@@ -153,6 +153,7 @@ func TestLayoutRoundTrip(t *testing.T) {
 		{"no header", stored[:10], "header"},
 		{"another file", append([]byte("SALAYOUX"), stored[8:]...), "not a layout"},
 		{"a later version", append(append([]byte("SALAYOUT"), 2, 0, 0, 0), stored[12:]...), "version 2"},
+		{"a sample beyond the points", append(append([]byte(nil), stored[:16]...), append([]byte{4, 0, 0, 0}, stored[20:]...)...), "a sample of 4 points among 3"},
 	} {
 		if _, err := readLayout(bytes.NewReader(c.data)); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an error saying %q", c.name, err, c.want)

@@ -39,7 +39,7 @@ type MapView struct {
 type mapCache struct {
 	indexID uint64
 	l       *layout
-	pos     map[uint32]int // node → index in l.nodes
+	pos     []int32 // by node: its index in l.nodes, -1 when it is not on the map
 }
 
 // Map returns points of the map of the served index. It fails with
@@ -59,16 +59,17 @@ func (e *Engine) Map(ctx context.Context, q MapQuery) (MapView, error) {
 	n := min(q.Sample, len(c.l.nodes))
 	v := MapView{Total: len(c.l.nodes), Points: make([]MapPoint, 0, n+len(q.IDs))}
 	for i := range n {
-		v.Points = append(v.Points, c.point(s, i))
+		if p := c.point(s, i); p.ID != "" { // "": deleted since the index was built
+			v.Points = append(v.Points, p)
+		}
 	}
 	for _, ref := range q.IDs {
 		node, err := s.resolve(ref)
-		i, ok := c.pos[node]
-		if err != nil || !ok {
+		if err != nil || int(node) >= len(c.pos) || c.pos[node] < 0 {
 			v.Missing = append(v.Missing, ref)
 			continue
 		}
-		if i >= n {
+		if i := int(c.pos[node]); i >= n && s.tracks[node].ID != "" {
 			v.Points = append(v.Points, c.point(s, i))
 		}
 	}
@@ -107,9 +108,17 @@ func (e *Engine) mapOf(s *snapshot) (*mapCache, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &mapCache{indexID: s.indexID, l: l, pos: make(map[uint32]int, len(l.nodes))}
+	c := &mapCache{indexID: s.indexID, l: l}
+	for _, n := range l.nodes {
+		if int(n) >= len(c.pos) {
+			c.pos = append(c.pos, make([]int32, int(n)+1-len(c.pos))...)
+		}
+	}
+	for i := range c.pos {
+		c.pos[i] = -1
+	}
 	for i, n := range l.nodes {
-		c.pos[n] = i
+		c.pos[n] = int32(i)
 	}
 	e.maps.Store(c)
 	return c, nil

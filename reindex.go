@@ -133,6 +133,7 @@ type reindexPlan struct {
 	raws    []float32   // their raw model inputs, len(model.Inputs()) each
 	deleted []uint32    // nodes deleted since prev
 	live    []uint32    // every track's node: the map layout's points
+	prevMap *layout     // prev's map layout, when it has one
 	sum     ReindexSummary
 }
 
@@ -189,10 +190,23 @@ func (p *reindexPlan) readPrevious(tx *storage.Tx, log *slog.Logger) error {
 		p.prev, p.since = g, ii.CatalogSeq
 		return nil
 	})
-	if errors.Is(err, ErrNoIndex) {
+	if err != nil {
+		if errors.Is(err, ErrNoIndex) {
+			return nil
+		}
+		return err
+	}
+	if p.prev == nil {
 		return nil
 	}
-	return err
+	p.prevMap, err = readLayoutTx(tx)
+	if err != nil {
+		if !errors.Is(err, ErrNoLayout) {
+			log.Warn("previous map layout unreadable; computing a new one", "err", err)
+		}
+		p.prevMap = nil
+	}
+	return nil
 }
 
 // readTracks collects the raw inputs of the tracks to embed: all of them
@@ -273,7 +287,8 @@ func (p *reindexPlan) build(ctx context.Context, vecs []float32, workers int, pr
 	return g, nil
 }
 
-// layout computes the map layout of g's tracks (layout.go).
+// layout computes the map layout of g's tracks (layout.go): an update of
+// the previous one when the index was updated, else a fresh one.
 func (p *reindexPlan) layout(ctx context.Context, g *index.HNSW, progress func(string, int, int)) (*layout, error) {
 	progress("layout", 0, 1)
 	nodes := p.live[:0:0]
@@ -282,9 +297,22 @@ func (p *reindexPlan) layout(ctx context.Context, g *index.HNSW, progress func(s
 			nodes = append(nodes, n)
 		}
 	}
-	l, err := computeLayout(ctx, g, nodes, layoutSample)
-	if err != nil {
-		return nil, err
+	var l *layout
+	var err error
+	if p.prevMap != nil {
+		changed := make(map[uint32]bool, len(p.nodes))
+		for _, n := range p.nodes {
+			changed[n] = true
+		}
+		if l, err = updateLayout(ctx, g, p.prevMap, nodes, changed, layoutSample); err != nil {
+			return nil, err
+		}
+		p.prevMap = nil
+	}
+	if l == nil {
+		if l, err = computeLayout(ctx, g, nodes, layoutSample); err != nil {
+			return nil, err
+		}
 	}
 	p.live = nil
 	progress("layout", 1, 1)
