@@ -40,11 +40,11 @@ const (
 	layoutPart       = "layout"
 	layoutMagic      = "SALAYOUT"
 	layoutVersion    = 1
-	layoutSample     = 2000 // tracks laid out by t-SNE
+	layoutSample     = 1500 // tracks laid out by t-SNE
 	layoutPlaceK     = 5    // sampled neighbours that place every other track
 	layoutPlaceEf    = 16   // the search beam placing them: near is enough
 	layoutPerplexity = 30
-	layoutIters      = 400
+	layoutIters      = 300
 	layoutSeed       = 0x5a1a
 )
 
@@ -157,7 +157,7 @@ func (l *layout) placeFrom(ctx context.Context, g *index.HNSW, sample []float32,
 		return nil
 	}
 	dim := g.Dim()
-	small, err := index.New(dim, &index.Options{Seed: layoutSeed})
+	small, err := index.New(dim, &index.Options{Seed: layoutSeed, Workers: 1}) // one worker: the same graph every time
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,12 @@
     year_min: "year-min", year_max: "year-max", popularity_min: "popularity-min", popularity_max: "popularity-max",
   };
 
+  // SIMILAR_FIELDS is asked of GET /similar: with "metadata,features" the
+  // results carry the neighbours' features and the page needs no second
+  // request (GET /tracks?ids=) for their bars. "" for a server without
+  // the fields parameter.
+  const SIMILAR_FIELDS = "";
+
   const state = { track: "", options: {}, user: "" };
   let queryTrack = null; // the query's track JSON
   let neighbours = [];   // [{result, track}]
@@ -114,6 +120,7 @@
   function similarURL() {
     const p = new URLSearchParams({ track: state.track, k: state.options.k || "10" });
     for (const [k, v] of Object.entries(state.options)) if (k !== "k") p.set(k, v);
+    if (SIMILAR_FIELDS) p.set("fields", SIMILAR_FIELDS);
     return "/similar?" + p.toString();
   }
 
@@ -190,9 +197,9 @@
   // Bars of the features f; with other, each bar pairs the query's
   // (upper, blue) with other's (lower, vermillion).
   function featureBars(q, other) {
-    const box = el("div", { class: "bars", role: "table", "aria-label": other ? "Features: query and this track" : "Features" });
+    const box = el("div", { class: "bars" });
     for (const [name, lo, hi] of FEATURES) {
-      const bar = el("div", { class: "bar" + (other ? " pair" : ""), role: "cell" });
+      const bar = el("div", { class: "bar" + (other ? " pair" : ""), role: "img" });
       const qs = el("span", { class: "q" });
       qs.style.width = (100 * fraction(q[name], lo, hi)) + "%";
       bar.append(qs);
@@ -203,7 +210,8 @@
         bar.append(rs);
         label = fmt(q[name]) + " / " + fmt(other[name]);
       }
-      box.append(el("div", { role: "rowheader", text: name }), bar, el("div", { class: "v", role: "cell", text: label }));
+      bar.setAttribute("aria-label", other ? name + ": query " + fmt(q[name]) + ", this track " + fmt(other[name]) : name + " " + fmt(q[name]));
+      box.append(el("div", { text: name }), bar, el("div", { class: "v", "aria-hidden": "true", text: label }));
     }
     return box;
   }
