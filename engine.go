@@ -33,7 +33,6 @@ type Engine struct {
 	loadMu sync.Mutex
 	snap   atomic.Pointer[snapshot]
 	status atomic.Pointer[loadStatus] // how the loads since Open went
-	maps   atomic.Pointer[mapCache]   // the map layout of the index served (map.go)
 }
 
 // Open opens the engine on the database at path, creating the file when it

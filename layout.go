@@ -49,8 +49,9 @@ const (
 )
 
 // ErrNoLayout: the stored index has no map layout (it was built before
-// soundalike stored one); `soundalike reindex --full` computes it.
-var ErrNoLayout = errors.New("no map layout stored with the index: run soundalike reindex --full")
+// soundalike stored one, or one of another layout version); any
+// `soundalike reindex` computes it.
+var ErrNoLayout = errors.New("no map layout of this version stored with the index: run soundalike reindex")
 
 // layout is the map: node i of nodes sits at xy[2i], xy[2i+1], both in
 // [-1, 1]. The first sample nodes were laid out by t-SNE; the others were
@@ -536,7 +537,7 @@ func readLayout(r io.Reader) (*layout, error) {
 		return nil, fmt.Errorf("map layout: not a layout (magic %q)", hdr[:8])
 	}
 	if v := binary.LittleEndian.Uint32(hdr[8:]); v != layoutVersion {
-		return nil, fmt.Errorf("map layout: version %d: this soundalike reads version %d; run soundalike reindex --full", v, layoutVersion)
+		return nil, fmt.Errorf("map layout: version %d: this soundalike reads version %d: %w", v, layoutVersion, ErrNoLayout)
 	}
 	n := int(binary.LittleEndian.Uint32(hdr[12:]))
 	if n > 1<<28 {

@@ -3,6 +3,7 @@ package soundalike
 import (
 	"bytes"
 	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -158,6 +159,10 @@ func TestLayoutRoundTrip(t *testing.T) {
 		if _, err := readLayout(bytes.NewReader(c.data)); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an error saying %q", c.name, err, c.want)
 		}
+	}
+	// A layout of another version is as good as none: a reindex replaces it.
+	if _, err := readLayout(bytes.NewReader(append(append([]byte("SALAYOUT"), 2, 0, 0, 0), stored[12:]...))); !errors.Is(err, ErrNoLayout) {
+		t.Errorf("a later version: %v, want ErrNoLayout", err)
 	}
 }
 

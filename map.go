@@ -2,6 +2,7 @@ package soundalike
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/audotics/soundalike/storage"
@@ -35,7 +36,9 @@ type MapView struct {
 	Missing []TrackID
 }
 
-// mapCache is the layout of one index with where each node is in it.
+// mapCache is the layout of one index with where each node is in it. A
+// snapshot loads it with its index, so the map always matches the index
+// served.
 type mapCache struct {
 	indexID uint64
 	l       *layout
@@ -52,9 +55,9 @@ func (e *Engine) Map(ctx context.Context, q MapQuery) (MapView, error) {
 	if err != nil {
 		return MapView{}, err
 	}
-	c, err := e.mapOf(s)
-	if err != nil {
-		return MapView{}, err
+	c := s.maps
+	if c == nil {
+		return MapView{}, ErrNoLayout
 	}
 	n := min(q.Sample, len(c.l.nodes))
 	v := MapView{Total: len(c.l.nodes), Points: make([]MapPoint, 0, n+len(q.IDs))}
@@ -90,36 +93,27 @@ func (c *mapCache) point(s *snapshot, i int) MapPoint {
 	return p
 }
 
-// mapOf returns the layout of the index s serves, read once per index.
-func (e *Engine) mapOf(s *snapshot) (*mapCache, error) {
-	if c := e.maps.Load(); c != nil && c.indexID == s.indexID {
-		return c, nil
+// loadMap reads the map layout of the current index, id; nil when it has
+// none (or one of another version).
+func loadMap(tx *storage.Tx, id uint64) (*mapCache, error) {
+	l, err := readLayoutTx(tx)
+	if errors.Is(err, ErrNoLayout) {
+		return nil, nil
 	}
-	var l *layout
-	err := e.view(func(tx *storage.Tx) error {
-		ii, ok := tx.CurrentIndex()
-		if !ok || ii.ID != s.indexID {
-			return fmt.Errorf("map: the index served (%d) is no longer the stored one; the next reload serves the new one's map", s.indexID)
-		}
-		var err error
-		l, err = readLayoutTx(tx)
-		return err
-	})
 	if err != nil {
 		return nil, err
 	}
-	c := &mapCache{indexID: s.indexID, l: l}
+	c := &mapCache{indexID: id, l: l}
+	var limit uint32
 	for _, n := range l.nodes {
-		if int(n) >= len(c.pos) {
-			c.pos = append(c.pos, make([]int32, int(n)+1-len(c.pos))...)
-		}
+		limit = max(limit, n+1)
 	}
+	c.pos = make([]int32, limit)
 	for i := range c.pos {
 		c.pos[i] = -1
 	}
 	for i, n := range l.nodes {
 		c.pos[n] = int32(i)
 	}
-	e.maps.Store(c)
 	return c, nil
 }

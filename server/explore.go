@@ -63,7 +63,7 @@ func (srv *Server) getMap(c echo.Context) error {
 	}
 	v, err := m.Map(c.Request().Context(), q)
 	if errors.Is(err, soundalike.ErrNoLayout) {
-		return &httpError{http.StatusServiceUnavailable, "no map: run `soundalike reindex --full` to compute it"}
+		return &httpError{http.StatusServiceUnavailable, "no map: run `soundalike reindex` to compute it"}
 	}
 	if err != nil {
 		return err
