@@ -177,6 +177,7 @@ func (l *layout) placeFrom(ctx context.Context, g *index.HNSW, sample []float32,
 		go func() {
 			defer wg.Done()
 			var res []index.Result
+			var err error
 			for i := from + w; i < len(l.nodes); i += workers {
 				if i%4096 == 0 && ctx.Err() != nil {
 					errs[w] = ctx.Err()
