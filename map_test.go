@@ -3,10 +3,12 @@ package soundalike_test
 import (
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/internal/synth"
+	bolt "go.etcd.io/bbolt"
 )
 
 // mapOf is the whole map, by track.
@@ -77,5 +79,47 @@ func TestMapFollowsReindex(t *testing.T) {
 	}
 	if full := mapOf(t, eng); len(full) != len(after) {
 		t.Errorf("after a full reindex the map has %d points, want %d", len(full), len(after))
+	}
+}
+
+// TestCheckFindsDamagedMap: check verifies the map layout's chunks, and a
+// damaged one fails the snapshot's load like any damage to the index.
+func TestCheckFindsDamagedMap(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.db")
+	eng, _ := fixture(t, path, 300)
+	eng.Close()
+	bdb, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flipped := false
+	bdb.Update(func(tx *bolt.Tx) error {
+		idx := tx.Bucket([]byte("indexes"))
+		return idx.ForEachBucket(func(k []byte) error {
+			pb := idx.Bucket(k).Bucket([]byte("part:layout"))
+			if pb == nil {
+				return nil
+			}
+			v := append([]byte(nil), pb.Get([]byte{0, 0, 0, 0})...)
+			v[100] ^= 0xff
+			flipped = true
+			return pb.Put([]byte{0, 0, 0, 0}, v)
+		})
+	})
+	bdb.Close()
+	if !flipped {
+		t.Fatal("no map layout chunk to damage")
+	}
+	eng, err = soundalike.Open(path, &soundalike.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	rep, err := eng.Check(t.Context())
+	if err != nil || !strings.Contains(strings.Join(rep.Problems, "; "), "map layout") {
+		t.Errorf("check of a damaged map layout: %+v, %v; want the layout named", rep.Problems, err)
+	}
+	if _, err := eng.Map(t.Context(), soundalike.MapQuery{Sample: 10}); err == nil {
+		t.Error("the map of a damaged layout answered")
 	}
 }
