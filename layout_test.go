@@ -183,7 +183,7 @@ func BenchmarkLayoutTSNE(b *testing.B) {
 func BenchmarkLayoutPlace(b *testing.B) {
 	const extra = 20000
 	g, nodes := clustered(b, layoutSample+extra, 12, 0.9)
-	l := &layout{nodes: nodes, xy: make([]float32, 2*len(nodes))}
+	l := &layout{nodes: nodes, xy: make([]float32, 2*len(nodes)), sample: layoutSample}
 	sample := make([]float32, 0, layoutSample*64)
 	for _, n := range nodes[:layoutSample] {
 		v, _ := g.Vector(n)
