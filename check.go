@@ -135,7 +135,14 @@ func (r *CheckReport) checkIndex(tx *storage.Tx) error {
 	if errors.Is(err, ErrNoIndex) {
 		return nil
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	// The map layout stored with it (none is no damage: reindex adds it).
+	if _, err := readLayoutTx(tx); err != nil && !errors.Is(err, ErrNoLayout) {
+		r.add(fmt.Errorf("index map layout: %w", err))
+	}
+	return nil
 }
 
 // Backup writes a consistent copy of the database file to path, as of one

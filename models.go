@@ -48,7 +48,7 @@ func ParseModelVersion(s string) (uint64, error) {
 func (m *modelMeta) info(version uint64) ModelInfo {
 	return ModelInfo{
 		Version: formatVersion(version), Created: m.Created, Dim: m.Dim, Inputs: m.Inputs,
-		Config: m.Config, Metrics: m.Metrics,
+		Config: m.Config, Metrics: m.Metrics, History: m.History,
 	}
 }
 
@@ -193,7 +193,6 @@ func loadModelTx(tx *storage.Tx, v uint64) (*embedder.Model, ModelInfo, error) {
 type ModelVersion struct {
 	ModelInfo
 	Current bool
-	History json.RawMessage
 }
 
 // Models lists the stored model versions, oldest first.
@@ -206,7 +205,7 @@ func (e *Engine) Models(ctx context.Context) ([]ModelVersion, error) {
 			if err := json.Unmarshal(raw, &meta); err != nil {
 				return fmt.Errorf("model %s: metadata: %w", formatVersion(v), err)
 			}
-			out = append(out, ModelVersion{ModelInfo: meta.info(v), Current: v == cur, History: meta.History})
+			out = append(out, ModelVersion{ModelInfo: meta.info(v), Current: v == cur})
 			return nil
 		})
 	})

@@ -111,6 +111,7 @@ type ModelInfo struct {
 	Inputs    []string        // raw input names the model reads (see RawInputs)
 	Config    json.RawMessage // the training run's config, as recorded
 	Metrics   json.RawMessage // the training run's evaluation figures
+	History   json.RawMessage // the training run's epochs (its curves), as recorded
 	IndexSize int             // tracks in the index built with this model
 }
 

@@ -30,7 +30,7 @@ type ReindexOptions struct {
 	// goroutines build it and is not stored.
 	Index index.Options
 	// Progress, when set, is called with the stage ("embed", "insert",
-	// "save") and how far it is.
+	// "layout", "save") and how far it is.
 	Progress func(stage string, done, total int)
 }
 
@@ -60,8 +60,8 @@ const reindexBatch = 16384
 // error (the new index is stored all the same).
 //
 // Its phases: plan (one read transaction: the model, the previous index,
-// the tracks to embed), embed, build (insert, delete, compact), save, and
-// swap.
+// the tracks to embed), embed, build (insert, delete, compact), layout
+// (the map, recomputed every time: layout.go), save, and swap.
 func (e *Engine) Reindex(ctx context.Context, opts *ReindexOptions) (ReindexSummary, error) {
 	start := time.Now()
 	o, err := opts.withDefaults()
@@ -88,7 +88,11 @@ func (e *Engine) Reindex(ctx context.Context, opts *ReindexOptions) (ReindexSumm
 	if err != nil {
 		return ReindexSummary{}, fmt.Errorf("reindex: %w", err)
 	}
-	if err := p.save(ctx, db, g, o.Progress); err != nil {
+	lay, err := p.layout(ctx, g, o.Progress)
+	if err != nil {
+		return ReindexSummary{}, fmt.Errorf("reindex: %w", err)
+	}
+	if err := p.save(ctx, db, g, lay, o.Progress); err != nil {
 		return ReindexSummary{}, fmt.Errorf("reindex: %w", err)
 	}
 	if err := e.swapIndex(db, g); err != nil {
@@ -129,6 +133,8 @@ type reindexPlan struct {
 	nodes   []uint32    // tracks to embed, by node
 	raws    []float32   // their raw model inputs, len(model.Inputs()) each
 	deleted []uint32    // nodes deleted since prev
+	live    []uint32    // every track's node: the map layout's points
+	prevMap *layout     // prev's map layout, when it has one
 	sum     ReindexSummary
 }
 
@@ -185,10 +191,23 @@ func (p *reindexPlan) readPrevious(tx *storage.Tx, log *slog.Logger) error {
 		p.prev, p.since = g, ii.CatalogSeq
 		return nil
 	})
-	if errors.Is(err, ErrNoIndex) {
+	if err != nil {
+		if errors.Is(err, ErrNoIndex) {
+			return nil
+		}
+		return err
+	}
+	if p.prev == nil {
 		return nil
 	}
-	return err
+	p.prevMap, err = readLayoutTx(tx)
+	if err != nil {
+		if !errors.Is(err, ErrNoLayout) {
+			log.Warn("previous map layout unreadable; computing a new one", "err", err)
+		}
+		p.prevMap = nil
+	}
+	return nil
 }
 
 // readTracks collects the raw inputs of the tracks to embed: all of them
@@ -198,6 +217,7 @@ func (p *reindexPlan) readTracks(tx *storage.Tx) error {
 	names := p.model.Inputs()
 	var t Track
 	return tx.ForEachTrack(func(en storage.TrackEntry) error {
+		p.live = append(p.live, en.Node)
 		if p.prev != nil && en.Seq <= p.since && p.prev.Contains(en.Node) {
 			return nil
 		}
@@ -268,8 +288,41 @@ func (p *reindexPlan) build(ctx context.Context, vecs []float32, workers int, pr
 	return g, nil
 }
 
-// save stores g with its metadata as the current index.
-func (p *reindexPlan) save(ctx context.Context, db *storage.DB, g *index.HNSW, progress func(string, int, int)) error {
+// layout computes the map layout of g's tracks (layout.go): an update of
+// the previous one when the index was updated, else a fresh one.
+func (p *reindexPlan) layout(ctx context.Context, g *index.HNSW, progress func(string, int, int)) (*layout, error) {
+	progress("layout", 0, 1)
+	nodes := p.live[:0:0]
+	for _, n := range p.live {
+		if g.Contains(n) {
+			nodes = append(nodes, n)
+		}
+	}
+	var l *layout
+	var err error
+	if p.prevMap != nil {
+		changed := make(map[uint32]bool, len(p.nodes))
+		for _, n := range p.nodes {
+			changed[n] = true
+		}
+		if l, err = updateLayout(ctx, g, p.prevMap, nodes, changed, layoutSample); err != nil {
+			return nil, err
+		}
+		p.prevMap = nil
+	}
+	if l == nil {
+		if l, err = computeLayout(ctx, g, nodes, layoutSample); err != nil {
+			return nil, err
+		}
+	}
+	p.live = nil
+	progress("layout", 1, 1)
+	return l, nil
+}
+
+// save stores g with its metadata, and its map layout, as the current
+// index.
+func (p *reindexPlan) save(ctx context.Context, db *storage.DB, g *index.HNSW, lay *layout, progress func(string, int, int)) error {
 	meta, err := json.Marshal(indexMeta{Model: p.info.Version, Dim: p.model.Dim(), Params: p.params,
 		Tracks: g.Len(), Created: time.Now().UTC(), CatalogSeq: p.seq})
 	if err != nil {
@@ -282,7 +335,7 @@ func (p *reindexPlan) save(ctx context.Context, db *storage.DB, g *index.HNSW, p
 	if _, err := db.WriteIndex(meta, p.seq, func(w io.Writer) error {
 		_, err := g.WriteTo(w)
 		return err
-	}); err != nil {
+	}, storage.IndexPart{Name: layoutPart, Write: lay.writeTo}); err != nil {
 		return err
 	}
 	progress("save", 1, 1)

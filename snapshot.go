@@ -69,6 +69,7 @@ type snapshot struct {
 	graph     *index.HNSW
 	indexID   uint64 // storage's id of the index that graph was read from
 	indexMeta indexMeta
+	maps      *mapCache // the index's map layout (map.go); nil when it has none
 	// catalogSeq is the catalogue's change sequence the tracks were read
 	// at: two snapshots of one database with the same sequence hold the
 	// same tracks, so the later one reuses the earlier one's word index.
@@ -387,6 +388,14 @@ func (s *snapshot) loadIndex(tx *storage.Tx, built *index.HNSW, keep *snapshot) 
 	if errors.Is(err, ErrNoIndex) {
 		return nil
 	}
+	if err != nil {
+		return err
+	}
+	if keep != nil && keep.indexID == s.indexID {
+		s.maps = keep.maps
+		return nil
+	}
+	s.maps, err = loadMap(tx, s.indexID)
 	return err
 }
 

@@ -48,7 +48,7 @@ func badRequest(format string, a ...any) error {
 const statusClientClosed = 499
 
 const (
-	endpoints      = "the endpoints are GET /similar, POST /similar, POST /similar/batch, POST /recommend, GET /users/{id}/recommend, GET /users/{id}/history, GET /tracks?q=TEXT, GET /tracks?ids=ID,ID, GET /tracks/{id}, GET /healthz, GET /readyz, GET /model, GET /metrics, GET /openapi.json"
+	endpoints      = "the endpoints are GET /similar, POST /similar, POST /similar/batch, POST /recommend, GET /users/{id}/recommend, GET /users/{id}/history, GET /tracks?q=TEXT, GET /tracks?ids=ID,ID, GET /tracks/{id}, GET /map, GET /healthz, GET /readyz, GET /model, GET /metrics, GET /openapi.json, GET / (the explorer)"
 	noSuchEndpoint = "no such endpoint: " + endpoints
 )
 

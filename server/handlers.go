@@ -186,12 +186,16 @@ func (srv *Server) readyz(c echo.Context) error {
 
 // ModelJSON is the body of GET /model.
 type ModelJSON struct {
-	Version   string          `json:"version"`
-	Created   time.Time       `json:"created"`
-	Dim       int             `json:"dim"`
-	Inputs    []string        `json:"inputs"`
-	Config    json.RawMessage `json:"config"`
-	Metrics   json.RawMessage `json:"metrics"`
+	Version string          `json:"version"`
+	Created time.Time       `json:"created"`
+	Dim     int             `json:"dim"`
+	Inputs  []string        `json:"inputs"`
+	Config  json.RawMessage `json:"config"`
+	Metrics json.RawMessage `json:"metrics"`
+	// History is the training run's record: its epochs (loss, val_loss,
+	// val_precision_at_k… per epoch) and best epoch; null when none was
+	// recorded.
+	History   json.RawMessage `json:"history"`
 	IndexSize int             `json:"index_size"`
 }
 
@@ -200,7 +204,7 @@ type ModelJSON struct {
 func NewModelJSON(m soundalike.ModelInfo) ModelJSON {
 	return ModelJSON{
 		Version: m.Version, Created: m.Created, Dim: m.Dim, Inputs: nonNil(m.Inputs),
-		Config: rawOrNull(m.Config), Metrics: rawOrNull(m.Metrics), IndexSize: m.IndexSize,
+		Config: rawOrNull(m.Config), Metrics: rawOrNull(m.Metrics), History: rawOrNull(m.History), IndexSize: m.IndexSize,
 	}
 }
 

@@ -103,6 +103,12 @@ func apiCases() []apiCase {
 		{name: "GET model without a model", server: srvNoModel, method: "GET", target: "/model", want: 503},
 		{name: "GET metrics", method: "GET", target: "/metrics", want: 200},
 		{name: "GET openapi.json", method: "GET", target: "/openapi.json", want: 200},
+		{name: "GET map", method: "GET", target: "/map?sample=5&ids=a", want: 200},
+		{name: "GET map sample -1", method: "GET", target: "/map?sample=-1", want: 400, rejected: true},
+		{name: "GET explorer", method: "GET", target: "/", want: 200},
+		{name: "HEAD explorer", method: "HEAD", target: "/", want: 200},
+		{name: "GET explorer script", method: "GET", target: "/explorer/explorer.js", want: 200},
+		{name: "GET explorer file missing", method: "GET", target: "/explorer/nope.js", want: 404},
 	}
 }
 
@@ -358,5 +364,16 @@ func TestOpenAPIServed(t *testing.T) {
 	var v map[string]any
 	if err := json.Unmarshal(w.Body.Bytes(), &v); err != nil || v["openapi"] == nil {
 		t.Errorf("GET /openapi.json is no OpenAPI document: %v", err)
+	}
+}
+
+// The explorer's page and files are text the validator reads as strings.
+func init() {
+	text := func(body io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
+		b, err := io.ReadAll(body)
+		return string(b), err
+	}
+	for _, ct := range []string{"text/html", "text/css", "text/javascript"} {
+		openapi3filter.RegisterBodyDecoder(ct, text)
 	}
 }

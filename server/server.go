@@ -24,6 +24,8 @@
 //	                the server waits for
 //	GET  /model     the current model's version, config and evaluation figures
 //	GET  /metrics   Prometheus
+//	GET  /map?sample=N&ids=ID,ID   points of the 2-D map of the embedding space
+//	GET  /          the explorer: a web page over this API (explore.go)
 //	GET  /openapi.json   the OpenAPI 3 document of these endpoints
 //
 // The search parameters: offset skips results (a page is that slice of
@@ -312,6 +314,10 @@ func New(s Searcher, opts *Options) *Server {
 	e.GET("/model", srv.model)
 	e.GET("/metrics", srv.metrics.handler)
 	e.GET("/openapi.json", srv.openAPI)
+	e.GET("/map", srv.getMap)
+	e.GET("/", srv.explorerFile)
+	e.HEAD("/", srv.explorerFile)
+	e.GET("/explorer/:file", srv.explorerFile)
 	srv.e = e
 	return srv
 }

@@ -27,6 +27,22 @@ type IndexInfo struct {
 	Meta       []byte // the caller's metadata document
 }
 
+// IndexPart is a named byte stream stored with an index, beside its
+// chunks, in checksummed chunks of its own (the map layout is one). It is
+// written before the index becomes current and dropped with the index, so
+// a reader never sees an index with another index's parts.
+type IndexPart struct {
+	Name  string
+	Write func(w io.Writer) error
+}
+
+// ErrNoIndexPart: the current index has no part of that name (it was
+// built by a soundalike that did not write it).
+var ErrNoIndexPart = errors.New("index part not stored")
+
+// partBucket names the bucket of index part name.
+func partBucket(name string) []byte { return []byte("part:" + name) }
+
 // WriteIndex stores a new index and makes it current in one atomic switch.
 //
 // write streams the index's bytes; they are cut into checksummed chunks and
@@ -36,7 +52,8 @@ type IndexInfo struct {
 // failure or crash at any point before that leaves the previous index
 // current; a pending entry left by a crash is removed the next time the
 // database is opened for writing.
-func (db *DB) WriteIndex(meta []byte, catalogSeq uint64, write func(w io.Writer) error) (id uint64, err error) {
+// The parts are stored the same way before the switch.
+func (db *DB) WriteIndex(meta []byte, catalogSeq uint64, write func(w io.Writer) error, parts ...IndexPart) (id uint64, err error) {
 	db.writeMu.Lock()
 	defer db.writeMu.Unlock()
 	pending, err := db.createPendingIndex()
@@ -51,8 +68,13 @@ func (db *DB) WriteIndex(meta []byte, catalogSeq uint64, write func(w io.Writer)
 		}
 	}()
 	id = pending
-	if err := db.writeIndexChunks(id, write); err != nil {
+	if err := db.writeIndexChunks(id, keyChunks, write); err != nil {
 		return 0, fmt.Errorf("write index: %w", err)
+	}
+	for _, part := range parts {
+		if err := db.writeIndexChunks(id, partBucket(part.Name), part.Write); err != nil {
+			return 0, fmt.Errorf("write index: %s: %w", part.Name, err)
+		}
 	}
 	if err := db.update(func(tx *Tx) error { return tx.switchIndex(id, meta, catalogSeq) }); err != nil {
 		return 0, fmt.Errorf("write index: switch: %w", err)
@@ -87,9 +109,9 @@ type indexChunk struct {
 	data []byte
 }
 
-// writeIndexChunks streams write's bytes into the chunks of pending index
-// id, committing a transaction every batchBytes.
-func (db *DB) writeIndexChunks(id uint64, write func(w io.Writer) error) error {
+// writeIndexChunks streams write's bytes into the chunk bucket named
+// bucket of pending index id, committing a transaction every batchBytes.
+func (db *DB) writeIndexChunks(id uint64, bucket []byte, write func(w io.Writer) error) error {
 	var batch []indexChunk
 	size := 0
 	w := &chunkWriter{put: func(seq uint32, chunk []byte) error {
@@ -98,7 +120,7 @@ func (db *DB) writeIndexChunks(id uint64, write func(w io.Writer) error) error {
 		if size < batchBytes {
 			return nil
 		}
-		err := db.putIndexChunks(id, batch)
+		err := db.putIndexChunks(id, bucket, batch)
 		batch, size = batch[:0], 0
 		return err
 	}}
@@ -108,21 +130,22 @@ func (db *DB) writeIndexChunks(id uint64, write func(w io.Writer) error) error {
 	if err := w.Close(); err != nil {
 		return err
 	}
-	return db.putIndexChunks(id, batch)
+	return db.putIndexChunks(id, bucket, batch)
 }
 
-// putIndexChunks commits batch into the chunks of pending index id; it
-// fails with errIndexAbort when the index is no longer pending.
-func (db *DB) putIndexChunks(id uint64, batch []indexChunk) error {
-	if len(batch) == 0 {
-		return nil
-	}
+// putIndexChunks commits batch into the chunk bucket named bucket of
+// pending index id, creating it; it fails with errIndexAbort when the
+// index is no longer pending.
+func (db *DB) putIndexChunks(id uint64, bucket []byte, batch []indexChunk) error {
 	return db.protectedUpdate("writing an index", func(btx *bolt.Tx) error {
 		b := btx.Bucket(bucketIndexes).Bucket(u64key(id))
 		if b == nil || b.Get(keyPending) == nil {
 			return errIndexAbort
 		}
-		cb := b.Bucket(keyChunks)
+		cb, err := b.CreateBucketIfNotExists(bucket)
+		if err != nil {
+			return err
+		}
 		cb.FillPercent = 1.0 // keys only ever increase
 		for _, c := range batch {
 			if err := cb.Put(u32key(c.seq), c.data); err != nil {
@@ -209,6 +232,22 @@ func (tx *Tx) ReadIndex(fn func(info IndexInfo, r io.Reader) error) error {
 		return corruptf("index %d: no chunks: a full reindex rebuilds it", info.ID)
 	}
 	return fn(info, newChunkReader(cb))
+}
+
+// ReadIndexPart streams the current index's part name to fn inside a read
+// transaction, checking every chunk's checksum. It fails with ErrNoIndex
+// when there is no index and ErrNoIndexPart when the index has no such
+// part.
+func (tx *Tx) ReadIndexPart(name string, fn func(info IndexInfo, r io.Reader) error) error {
+	info, ok := tx.CurrentIndex()
+	if !ok {
+		return ErrNoIndex
+	}
+	pb := tx.tx.Bucket(bucketIndexes).Bucket(u64key(info.ID)).Bucket(partBucket(name))
+	if pb == nil {
+		return fmt.Errorf("index %d: %q: %w", info.ID, name, ErrNoIndexPart)
+	}
+	return fn(info, newChunkReader(pb))
 }
 
 // dropPendingIndexes removes index entries left pending by a crashed write.

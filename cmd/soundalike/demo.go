@@ -166,6 +166,10 @@ func printExamples(stdio stdio, base string, tracks []soundalike.Track) {
 		}
 	}
 	w := stdio.out
+	fmt.Fprintf(w, "Explore in a browser: %s/\n", base)
+	if len(picks) > 0 {
+		fmt.Fprintf(w, "  or open a track's view: %s/?track=%s\n", base, url.QueryEscape(string(picks[0].ID)))
+	}
 	fmt.Fprintln(w, "Try:")
 	for _, t := range picks {
 		fmt.Fprintf(w, "  # tracks that sound like %q by %s\n", t.Name, strings.Join(t.Artists, ", "))

@@ -1,0 +1,125 @@
+package soundalike_test
+
+import (
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/internal/synth"
+	bolt "go.etcd.io/bbolt"
+)
+
+// mapOf is the whole map, by track.
+func mapOf(t *testing.T, eng *soundalike.Engine) map[soundalike.TrackID]soundalike.MapPoint {
+	t.Helper()
+	v, err := eng.Map(t.Context(), soundalike.MapQuery{Sample: 1 << 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := make(map[soundalike.TrackID]soundalike.MapPoint, len(v.Points))
+	for _, p := range v.Points {
+		if _, dup := m[p.ID]; dup || p.ID == "" {
+			t.Fatalf("the map holds %q twice, or a point of no track", p.ID)
+		}
+		m[p.ID] = p
+	}
+	if len(m) != v.Total {
+		t.Fatalf("the map has %d points, says %d", len(m), v.Total)
+	}
+	return m
+}
+
+// TestMapFollowsReindex: every reindex stores a map of the catalogue; an
+// incremental one keeps the places of the tracks it did not re-embed and
+// places the new and changed ones; a full one lays it all out afresh.
+func TestMapFollowsReindex(t *testing.T) {
+	ctx := t.Context()
+	eng, tracks := fixture(t, filepath.Join(t.TempDir(), "m.db"), 300)
+	before := mapOf(t, eng)
+	if len(before) != len(tracks) {
+		t.Fatalf("the map has %d points for %d tracks", len(before), len(tracks))
+	}
+
+	changed := *tracks[3]
+	changed.Features.Energy = 1 - changed.Features.Energy
+	added := synth.SmallTrack(rand.New(rand.NewPCG(9, 9)), 5000)
+	eng.Import(ctx, func(tx *soundalike.ImportTx) error {
+		tx.PutTrack(&changed)
+		tx.PutTrack(added)
+		_, err := tx.DeleteTrack(tracks[4].ID)
+		return err
+	})
+	if sum, err := eng.Reindex(ctx, nil); err != nil || sum.Full {
+		t.Fatalf("incremental reindex: %+v, %v", sum, err)
+	}
+	after := mapOf(t, eng)
+	if len(after) != len(tracks) { // one added, one deleted
+		t.Errorf("after the update the map has %d points, want %d", len(after), len(tracks))
+	}
+	if _, ok := after[tracks[4].ID]; ok {
+		t.Errorf("deleted track %s is still on the map", tracks[4].ID)
+	}
+	if _, ok := after[added.ID]; !ok {
+		t.Errorf("added track %s is not on the map", added.ID)
+	}
+	moved := 0
+	for id, p := range before {
+		if q, ok := after[id]; ok && id != changed.ID && q != p {
+			moved++
+		}
+	}
+	if moved > 0 {
+		t.Errorf("%d unchanged tracks moved on an incremental reindex", moved)
+	}
+
+	if _, err := eng.Reindex(ctx, &soundalike.ReindexOptions{Full: true}); err != nil {
+		t.Fatal(err)
+	}
+	if full := mapOf(t, eng); len(full) != len(after) {
+		t.Errorf("after a full reindex the map has %d points, want %d", len(full), len(after))
+	}
+}
+
+// TestCheckFindsDamagedMap: check verifies the map layout's chunks, and a
+// damaged one fails the snapshot's load like any damage to the index.
+func TestCheckFindsDamagedMap(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.db")
+	eng, _ := fixture(t, path, 300)
+	eng.Close()
+	bdb, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flipped := false
+	bdb.Update(func(tx *bolt.Tx) error {
+		idx := tx.Bucket([]byte("indexes"))
+		return idx.ForEachBucket(func(k []byte) error {
+			pb := idx.Bucket(k).Bucket([]byte("part:layout"))
+			if pb == nil {
+				return nil
+			}
+			v := append([]byte(nil), pb.Get([]byte{0, 0, 0, 0})...)
+			v[100] ^= 0xff
+			flipped = true
+			return pb.Put([]byte{0, 0, 0, 0}, v)
+		})
+	})
+	bdb.Close()
+	if !flipped {
+		t.Fatal("no map layout chunk to damage")
+	}
+	eng, err = soundalike.Open(path, &soundalike.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	rep, err := eng.Check(t.Context())
+	if err != nil || !strings.Contains(strings.Join(rep.Problems, "; "), "map layout") {
+		t.Errorf("check of a damaged map layout: %+v, %v; want the layout named", rep.Problems, err)
+	}
+	if _, err := eng.Map(t.Context(), soundalike.MapQuery{Sample: 10}); err == nil {
+		t.Error("the map of a damaged layout answered")
+	}
+}

@@ -1,0 +1,139 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"math"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/server/explorer"
+	"github.com/labstack/echo/v4"
+)
+
+// The explorer (package explorer) is a page at / that calls this API from
+// the browser. Its files are embedded in the binary and served with a
+// Content-Security-Policy allowing only this origin's scripts, styles,
+// images and requests: no inline script, no third party.
+const explorerCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// mapper is what GET /map needs besides a Searcher: *soundalike.Engine
+// has it. A Searcher without it answers 501, so Searchers that predate
+// the map keep working.
+type mapper interface {
+	Map(ctx context.Context, q soundalike.MapQuery) (soundalike.MapView, error)
+}
+
+// MapJSON is the body of GET /map.
+type MapJSON struct {
+	Total   int            `json:"total"` // points on the whole map
+	Points  []MapPointJSON `json:"points"`
+	Missing []string       `json:"missing,omitempty"`
+}
+
+// MapPointJSON is one track on the map, X and Y in [-1, 1].
+type MapPointJSON struct {
+	TrackID string  `json:"track_id"`
+	X       float32 `json:"x"`
+	Y       float32 `json:"y"`
+	Genre   string  `json:"genre"`
+}
+
+// Map sample sizes: the default, and the most one request may ask for.
+const (
+	DefaultMapSample = 25000
+	MaxMapSample     = 200000
+)
+
+// GET /map?sample=N&ids=ID,ID
+func (srv *Server) getMap(c echo.Context) error {
+	m, ok := srv.s.(mapper)
+	if !ok {
+		return &httpError{http.StatusNotImplemented, "this server's engine draws no map"}
+	}
+	q, err := parseMapQuery(c.Request().URL.Query())
+	if err != nil {
+		return err
+	}
+	v, err := m.Map(c.Request().Context(), q)
+	if errors.Is(err, soundalike.ErrNoLayout) {
+		return &httpError{http.StatusServiceUnavailable, "no map: run `soundalike reindex` to compute it"}
+	}
+	if err != nil {
+		return err
+	}
+	out := MapJSON{Total: v.Total, Points: make([]MapPointJSON, len(v.Points))}
+	for i, p := range v.Points {
+		out.Points[i] = MapPointJSON{TrackID: string(p.ID), X: round4(p.X), Y: round4(p.Y), Genre: p.Genre}
+	}
+	for _, id := range v.Missing {
+		out.Missing = append(out.Missing, string(id))
+	}
+	return writeJSON(c, http.StatusOK, out)
+}
+
+// round4 rounds a map coordinate to 1e-4, a tenth of a pixel on a
+// 2000-pixel map, which shortens the JSON by a third.
+func round4(v float32) float32 { return float32(math.Round(float64(v)*1e4) / 1e4) }
+
+// parseMapQuery reads sample (0..MaxMapSample, default DefaultMapSample)
+// and ids (comma-separated, at most 1000).
+func parseMapQuery(q url.Values) (soundalike.MapQuery, error) {
+	mq := soundalike.MapQuery{Sample: DefaultMapSample}
+	if s := q.Get("sample"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 || n > MaxMapSample {
+			return mq, badRequest("sample %q: want a whole number from 0 to %d", s, MaxMapSample)
+		}
+		mq.Sample = n
+	}
+	for _, v := range q["ids"] {
+		for id := range strings.SplitSeq(v, ",") {
+			if id = strings.TrimSpace(id); id != "" {
+				mq.IDs = append(mq.IDs, soundalike.TrackID(id))
+			}
+		}
+	}
+	if len(mq.IDs) > 1000 {
+		return mq, badRequest("ids: %d ids: want at most 1000", len(mq.IDs))
+	}
+	return mq, nil
+}
+
+// GET / and GET /explorer/{file}: the explorer's page and its files.
+func (srv *Server) explorerFile(c echo.Context) error {
+	name := "index.html"
+	if c.Path() != "/" {
+		name = path.Clean(c.Param("file"))
+	}
+	b, err := fs.ReadFile(explorer.Files, name)
+	if err != nil {
+		return echo.ErrNotFound
+	}
+	h := c.Response().Header()
+	h.Set("Content-Security-Policy", explorerCSP)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-cache")
+	return c.Blob(http.StatusOK, contentType(name), b)
+}
+
+func contentType(name string) string {
+	switch path.Ext(name) {
+	case ".html":
+		return "text/html; charset=utf-8"
+	case ".css":
+		return "text/css; charset=utf-8"
+	case ".js":
+		return "text/javascript; charset=utf-8"
+	case ".svg":
+		return "image/svg+xml"
+	}
+	return "application/octet-stream"
+}

@@ -1,0 +1,87 @@
+package server_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/audotics/soundalike/server"
+)
+
+// The explorer's files are served with their types and a CSP that allows
+// no inline script; unknown files are 404.
+func TestExplorerFiles(t *testing.T) {
+	srv := server.New(newEngine(t, ready), nil)
+	for _, c := range []struct{ path, ctype, holds string }{
+		{"/", "text/html", `<script src="/explorer/explorer.js"`},
+		{"/explorer/explorer.js", "text/javascript", "soundalikeExplorer"},
+		{"/explorer/explorer.css", "text/css", "#map"},
+	} {
+		w := do(t, srv, "GET", c.path, "")
+		if w.Code != http.StatusOK || !strings.HasPrefix(w.Header().Get("Content-Type"), c.ctype) || !strings.Contains(w.Body.String(), c.holds) {
+			t.Errorf("GET %s = %d %q, want 200 %s holding %q", c.path, w.Code, w.Header().Get("Content-Type"), c.ctype, c.holds)
+		}
+		if csp := w.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") || strings.Contains(csp, "unsafe") {
+			t.Errorf("GET %s: Content-Security-Policy %q", c.path, csp)
+		}
+	}
+	if w := do(t, srv, "GET", "/", ""); strings.Contains(w.Body.String(), "<script>") || strings.Contains(w.Body.String(), " style=") {
+		t.Error("the page has inline script or style, which its CSP blocks")
+	}
+	for _, p := range []string{"/explorer/nothing.js", "/explorer/..%2Fexplorer.go", "/explorer/explorer.go"} {
+		if w := do(t, srv, "GET", p, ""); w.Code != http.StatusNotFound {
+			t.Errorf("GET %s = %d, want 404", p, w.Code)
+		}
+	}
+}
+
+func TestMap(t *testing.T) {
+	eng := newEngine(t, ready)
+	srv := server.New(eng, nil)
+	get := func(target string) (server.MapJSON, int, string) {
+		w := do(t, srv, "GET", target, "")
+		var m server.MapJSON
+		json.Unmarshal(w.Body.Bytes(), &m)
+		return m, w.Code, w.Body.String()
+	}
+	all, code, body := get("/map")
+	if code != http.StatusOK || all.Total != len(catalogue()) || len(all.Points) != all.Total {
+		t.Fatalf("GET /map = %d %s; want all %d tracks", code, body, len(catalogue()))
+	}
+	seen := map[string]bool{}
+	for _, p := range all.Points {
+		if seen[p.TrackID] || p.X < -1 || p.X > 1 || p.Y < -1 || p.Y > 1 || p.Genre != "pop" {
+			t.Errorf("point %+v: a repeat, off the map or not the track's genre", p)
+		}
+		seen[p.TrackID] = true
+	}
+	// A sample is a prefix of the whole map; ids add what it lacks.
+	some, code, body := get("/map?sample=5&ids=" + all.Points[9].TrackID + "," + all.Points[2].TrackID + ",nope")
+	if code != http.StatusOK || len(some.Points) != 6 || some.Total != all.Total {
+		t.Fatalf("GET /map?sample=5&ids=… = %d %s", code, body)
+	}
+	for i := range 5 {
+		if some.Points[i] != all.Points[i] {
+			t.Errorf("sample point %d is %+v, the whole map's is %+v", i, some.Points[i], all.Points[i])
+		}
+	}
+	if some.Points[5] != all.Points[9] || len(some.Missing) != 1 || some.Missing[0] != "nope" {
+		t.Errorf("ids: points %+v, missing %v; want %s, missing [nope]", some.Points[5:], some.Missing, all.Points[9].TrackID)
+	}
+	if m, code, body := get("/map?sample=0&ids=spotify:track:" + spotifyOfT22); code != http.StatusOK || len(m.Points) != 1 || m.Points[0].TrackID != "t22" {
+		t.Errorf("the point of t22's Spotify URI: %d %s", code, body)
+	}
+	for _, q := range []string{"sample=-1", "sample=x", "sample=200001"} {
+		if _, code, body := get("/map?" + q); code != http.StatusBadRequest || !strings.Contains(body, "sample") || !strings.Contains(body, "200000") {
+			t.Errorf("GET /map?%s = %d %s, want 400 naming sample and its range", q, code, body)
+		}
+	}
+	if _, code, body := get("/map?sample=1&ids=" + strings.Repeat("a,", 1001)); code != http.StatusBadRequest || !strings.Contains(body, "at most 1000") {
+		t.Errorf("1001 ids: %d %s", code, body)
+	}
+	noIndex := server.New(newEngine(t, noIndex), nil)
+	if w := do(t, noIndex, "GET", "/map", ""); w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "reindex") {
+		t.Errorf("GET /map without an index = %d %s", w.Code, w.Body.String())
+	}
+}

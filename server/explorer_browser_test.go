@@ -1,0 +1,326 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/server"
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/chromedp"
+)
+
+// The explorer (the page at /) is tested in a real headless Chromium,
+// driven by chromedp. Without a browser the tests skip, saying how to
+// install one; with SOUNDALIKE_TEST_BROWSER_REQUIRED set (as .ci/run sets
+// it) or CI=true they fail instead.
+//
+// SOUNDALIKE_EXPLORER_SCREENSHOTS=DIR keeps the screenshots in DIR (the
+// README's is docs/explorer.png, taken by TestExplorerCatalogue on the dev
+// catalogue); otherwise they go to a temporary directory.
+
+// browserPath returns the Chromium to drive, or skips (or fails, when
+// required) without one.
+func browserPath(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "headless-shell"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	msg := "no Chromium on PATH: install it (Debian/Ubuntu: apt-get install -y chromium) to run the explorer's browser tests"
+	if os.Getenv("SOUNDALIKE_TEST_BROWSER_REQUIRED") != "" || os.Getenv("CI") == "true" {
+		t.Fatal(msg + " (they must run here: SOUNDALIKE_TEST_BROWSER_REQUIRED or CI=true is set)")
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// browser is a headless Chromium tab recording every console error.
+type browser struct {
+	t   *testing.T
+	ctx context.Context
+
+	mu     sync.Mutex
+	errors []string
+}
+
+// newBrowser starts a headless Chromium with one tab, for the test's life.
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	path := browserPath(t)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox, // CI runs as root
+		chromedp.WindowSize(1280, 1400),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	b := &browser{t: t, ctx: ctx}
+	if err := chromedp.Do(ctx); err != nil { // start the browser
+		t.Fatalf("start %s: %v", path, err)
+	}
+	messages := chromedp.Console(ctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.IsException() {
+				b.mu.Lock()
+				b.errors = append(b.errors, m.String()+" ("+m.URL+")")
+				b.mu.Unlock()
+			}
+		}
+	}()
+	t.Cleanup(b.checkConsole)
+	return b
+}
+
+// checkConsole fails the test on any console error or exception.
+func (b *browser) checkConsole() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, e := range b.errors {
+		b.t.Errorf("browser console: %s", e)
+	}
+	b.errors = nil
+}
+
+// do runs actions, failing the test on an error.
+func (b *browser) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// eval evaluates a JavaScript expression in the page into v.
+func eval[T any](b *browser, expr string) T {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		b.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// waitFor waits until the expression is true in the page. (chromedp.Poll
+// builds its predicate with new Function, which the page's CSP forbids.)
+func (b *browser) waitFor(what, expr string) {
+	b.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool]("!!("+expr+")"))
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("waiting for %s (%s): err %v; status %q", what, expr, err,
+				eval[string](b, `document.getElementById("status").textContent`))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// screenshot saves the page as name.png in the screenshot directory.
+func (b *browser) screenshot(name string) {
+	b.t.Helper()
+	dir := os.Getenv("SOUNDALIKE_EXPLORER_SCREENSHOTS")
+	if dir == "" {
+		dir = b.t.TempDir()
+	}
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// resultIDs are the ids the page lists as neighbours, in order.
+func (b *browser) resultIDs() []string {
+	return eval[[]string](b, `[...document.querySelectorAll("#results > li")].map(li => li.dataset.track)`)
+}
+
+// similarIDs asks GET /similar (with the extra parameters) for the ids
+// the page should list.
+func similarIDs(t *testing.T, base, id, extra string) []string {
+	t.Helper()
+	resp, err := http.Get(base + "/similar?track=" + url.QueryEscape(id) + "&k=10" + extra)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body server.SimilarResponse
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /similar?track=%s%s: %d %v", id, extra, resp.StatusCode, err)
+	}
+	ids := make([]string, len(body.Results))
+	for i, r := range body.Results {
+		ids[i] = r.TrackID
+	}
+	return ids
+}
+
+func TestExplorer(t *testing.T) {
+	b := newBrowser(t)
+	eng := newEngine(t, ready)
+	ts := httptest.NewServer(server.New(eng, nil))
+	defer ts.Close()
+
+	// The page loads with its CSP and nothing inline.
+	resp, err := http.Get(ts.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe") {
+		t.Errorf("GET / Content-Security-Policy = %q, want scripts from 'self' only", csp)
+	}
+	b.do("open /", chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible("#search"))
+	b.waitFor("the model panel", `document.querySelector("#model dl")`)
+	b.waitFor("the map", `document.getElementById("map-panel").dataset.points === "30"`)
+
+	// Type, pick a suggestion: the neighbours are GET /similar's.
+	b.do("type", chromedp.SendKeys("#search", "song a"))
+	b.waitFor("suggestions", `document.querySelector('#suggestions li[data-track="a"]')`)
+	b.do("pick", chromedp.Click(`#suggestions li[data-track="a"]`))
+	b.waitFor("the view of a", `document.body.dataset.loaded === "a"`)
+	if loc := eval[string](b, "location.search"); loc != "?track=a" {
+		t.Errorf("after picking a: location.search = %q, want ?track=a", loc)
+	}
+	ofA := b.resultIDs()
+	if want := similarIDs(t, ts.URL, "a", ""); !slices.Equal(ofA, want) || len(want) == 0 {
+		t.Errorf("neighbours of a: page lists %v, GET /similar answers %v", ofA, want)
+	}
+	if n := eval[int](b, `document.querySelectorAll("#query-card .bars .bar").length`); n != 11 {
+		t.Errorf("the query card has %d feature bars, want 11", n)
+	}
+	b.screenshot("explorer-fixture")
+
+	// Click a neighbour: it becomes the query, in the URL and the list.
+	next := ofA[0]
+	b.do("click a neighbour", chromedp.Click(fmt.Sprintf(`#results li[data-track=%q] button`, next)))
+	b.waitFor("the neighbour's view", fmt.Sprintf(`document.body.dataset.loaded === %q`, next))
+	if loc := eval[string](b, "location.search"); loc != "?track="+url.QueryEscape(next) {
+		t.Errorf("after clicking %s: location.search = %q", next, loc)
+	}
+	if got := b.resultIDs(); slices.Equal(got, ofA) || !slices.Equal(got, similarIDs(t, ts.URL, next, "")) {
+		t.Errorf("neighbours of %s: page lists %v (a's were %v)", next, got, ofA)
+	}
+
+	// Back returns to a's view.
+	b.do("back", chromedp.NavigateBack())
+	b.waitFor("a's view again", `document.body.dataset.loaded === "a" && location.search === "?track=a"`)
+
+	// Exclude the same artist: the list is GET /similar's with the flag,
+	// and none of a's artist is left.
+	b.do("exclude artist", chromedp.Click("#exclude-artist"))
+	b.waitFor("the excluded view", `location.search.includes("exclude_artist=true") && document.body.dataset.view.includes("exclude_artist=true")`)
+	excl := b.resultIDs()
+	if want := similarIDs(t, ts.URL, "a", "&exclude_artist=true"); !slices.Equal(excl, want) {
+		t.Errorf("excluding a's artist: page lists %v, GET /similar answers %v", excl, want)
+	}
+	for _, id := range excl {
+		if tr, err := eng.Track(context.Background(), soundalike.TrackID(id)); err != nil || slices.Contains(tr.Artists, "Artist X") {
+			t.Errorf("excluding a's artist, the page lists %s (%v)", id, err)
+		}
+	}
+	if slices.Equal(excl, ofA) {
+		t.Errorf("excluding a's artist changed nothing: %v", excl)
+	}
+
+	// Hover a point of the map: the tooltip names the track under the
+	// pointer.
+	target := "t10"
+	pos := eval[struct{ X, Y float64 }](b, `window.soundalikeExplorer.screenOf("t10")`)
+	b.do("scroll to the map", chromedp.ScrollIntoView("#map"))
+	pos = eval[struct{ X, Y float64 }](b, `window.soundalikeExplorer.screenOf("t10")`)
+	b.do("hover", chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, pos.X, pos.Y))
+	b.waitFor("the tooltip", `!document.getElementById("tooltip").hidden && document.getElementById("tooltip").dataset.name`)
+	under := eval[string](b, `document.getElementById("tooltip").dataset.track`)
+	tip := eval[string](b, `document.getElementById("tooltip").textContent`)
+	tr, err := eng.Track(context.Background(), soundalike.TrackID(under))
+	if err != nil || !strings.Contains(tip, tr.Name) {
+		t.Errorf("hovering %s: the tooltip says %q about %q (%v)", target, tip, under, err)
+	}
+	if p := eval[struct{ X, Y float64 }](b, fmt.Sprintf(`window.soundalikeExplorer.screenOf(%q)`, under)); (p.X-pos.X)*(p.X-pos.X)+(p.Y-pos.Y)*(p.Y-pos.Y) > 64 {
+		t.Errorf("hovering %s at (%.0f, %.0f): the tooltip names %s, drawn at (%.0f, %.0f)", target, pos.X, pos.Y, under, p.X, p.Y)
+	}
+	b.screenshot("explorer-fixture-map")
+
+	// Click the point: it becomes the query.
+	b.do("click the point", chromedp.MouseClickXY(pos.X, pos.Y))
+	b.waitFor("the point's view", fmt.Sprintf(`document.body.dataset.loaded === %q`, under))
+
+	// A shared link opens its view directly.
+	b.do("open a link", chromedp.Navigate(ts.URL+"/?track=t05&exclude_artist=true"))
+	b.waitFor("the linked view", `document.body.dataset.loaded === "t05"`)
+	if !eval[bool](b, `document.getElementById("exclude-artist").checked`) {
+		t.Error("opening /?track=t05&exclude_artist=true: the exclude-artist box is not ticked")
+	}
+}
+
+// TestExplorerCatalogue opens the explorer on a real database
+// (SOUNDALIKE_EXPLORER_DB, built by import, train and reindex) and
+// measures how long the first view takes: from navigation to the first
+// neighbours listed. It takes the README's screenshot.
+func TestExplorerCatalogue(t *testing.T) {
+	path := os.Getenv("SOUNDALIKE_EXPLORER_DB")
+	if path == "" {
+		t.Skip("SOUNDALIKE_EXPLORER_DB is not set: point it at a database with a model and an index")
+	}
+	b := newBrowser(t)
+	eng, err := soundalike.Open(path, &soundalike.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	ts := httptest.NewServer(server.New(eng, nil))
+	defer ts.Close()
+	query := os.Getenv("SOUNDALIKE_EXPLORER_TRACK")
+	if query == "" {
+		ts, err := eng.SearchTracks(context.Background(), "blinding lights", 1)
+		if err != nil || len(ts) == 0 {
+			t.Fatalf("no query track: %v", err)
+		}
+		query = string(ts[0].ID)
+	}
+	if err := eng.Ready(); err != nil { // load the snapshot before timing
+		t.Fatal(err)
+	}
+	if _, err := server.Similar(context.Background(), eng, soundalike.TrackID(query), 10, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	start := time.Now()
+	b.do("open", chromedp.Navigate(ts.URL+"/?track="+url.QueryEscape(query)))
+	b.waitFor("the first neighbours", `document.querySelectorAll("#results > li").length > 0`)
+	first := time.Since(start)
+	b.waitFor("the map", `Number(document.getElementById("map-panel").dataset.points) > 0`)
+	mapped := time.Since(start)
+	t.Logf("first view of %s on %d tracks: neighbours listed after %v, map drawn after %v",
+		query, eng.Stats().Tracks, first.Round(time.Millisecond), mapped.Round(time.Millisecond))
+	t.Logf("requests: %s", eval[string](b, `performance.getEntriesByType("resource").map(e => e.name.replace(location.origin, "") + " " + Math.round(e.startTime) + "+" + Math.round(e.duration) + "ms").join("; ")`))
+	b.waitFor("the model panel", `document.querySelector("#model dl")`)
+	b.do("open the first neighbour's features", chromedp.Click("#results > li:first-child details summary"))
+	b.screenshot("explorer")
+}
