@@ -180,6 +180,48 @@ func similarIDs(t *testing.T, base, id, extra string) []string {
 	return ids
 }
 
+// addHistory gives user a play of each track, an hour apart, in order.
+func addHistory(t *testing.T, eng *soundalike.Engine, user string, tracks ...string) {
+	t.Helper()
+	day := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	err := eng.Import(t.Context(), func(tx *soundalike.ImportTx) error {
+		for i, id := range tracks {
+			it := &soundalike.Interaction{User: user, Track: soundalike.TrackID(id), Action: soundalike.ActionPlay, Time: day.Add(time.Duration(i) * time.Hour)}
+			if _, err := tx.PutInteraction(it); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// userRecommendIDs asks GET /users/{user}/recommend?k=20 for the ids the
+// page should list.
+func userRecommendIDs(t *testing.T, base, user string) []string {
+	t.Helper()
+	resp, err := http.Get(base + "/users/" + url.PathEscape(user) + "/recommend?k=20")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET /users/%s/recommend: %v %v", user, resp, err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Results []struct {
+			TrackID string `json:"track_id"`
+		} `json:"results"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, len(body.Results))
+	for i, r := range body.Results {
+		ids[i] = r.TrackID
+	}
+	return ids
+}
+
 func TestExplorer(t *testing.T) {
 	b := newBrowser(t)
 	eng := newEngine(t, ready)
@@ -246,6 +288,28 @@ func TestExplorer(t *testing.T) {
 	}
 	if slices.Equal(excl, ofA) {
 		t.Errorf("excluding a's artist changed nothing: %v", excl)
+	}
+
+	// A per-artist cap and a popularity filter: the list is GET /similar's
+	// with the same parameters.
+	eval[bool](b, `document.getElementById("max-per-artist").value = "1";
+		document.getElementById("popularity-min").value = "1";
+		document.getElementById("options").dispatchEvent(new Event("change")); true`)
+	b.waitFor("the filtered view", `document.body.dataset.view.includes("max_per_artist=1") && document.body.dataset.view.includes("popularity_min=1")`)
+	if got, want := b.resultIDs(), similarIDs(t, ts.URL, "a", "&exclude_artist=true&max_per_artist=1&popularity_min=1"); !slices.Equal(got, want) || len(want) == 0 {
+		t.Errorf("with a per-artist cap and popularity ≥ 1: page lists %v, GET /similar answers %v", got, want)
+	}
+
+	// A user's view: their history and GET /users/{id}/recommend's answer.
+	addHistory(t, eng, "u1", "t03", "t07")
+	b.do("a user", chromedp.SetValue("#user-id", "u1"), chromedp.Click(`#user-form button[type="submit"]`))
+	b.waitFor("the user's view", `document.getElementById("user-view").dataset.user === "u1" && document.querySelectorAll("#user-view ol").length === 2`)
+	lists := eval[[][]string](b, `[...document.querySelectorAll("#user-view ol")].map(ol => [...ol.children].map(li => li.dataset.track))`)
+	if !slices.Equal(lists[0], []string{"t07", "t03"}) {
+		t.Errorf("u1's history on the page: %v, want t07, t03 (newest first)", lists[0])
+	}
+	if want := userRecommendIDs(t, ts.URL, "u1"); !slices.Equal(lists[1], want) || len(want) == 0 {
+		t.Errorf("u1's recommendations: page lists %v, GET /users/u1/recommend answers %v", lists[1], want)
 	}
 
 	// Hover a point of the map: the tooltip names the track under the

@@ -24,11 +24,10 @@
     year_min: "year-min", year_max: "year-max", popularity_min: "popularity-min", popularity_max: "popularity-max",
   };
 
-  // SIMILAR_FIELDS is asked of GET /similar: with "metadata,features" the
-  // results carry the neighbours' features and the page needs no second
-  // request (GET /tracks?ids=) for their bars. "" for a server without
-  // the fields parameter.
-  const SIMILAR_FIELDS = "";
+  // SIMILAR_FIELDS is asked of GET /similar: the results carry the
+  // neighbours' metadata and features, so one request draws the list and
+  // its bars.
+  const SIMILAR_FIELDS = "metadata,features";
 
   const state = { track: "", options: {}, user: "" };
   let queryTrack = null; // the query's track JSON
@@ -120,7 +119,7 @@
   function similarURL() {
     const p = new URLSearchParams({ track: state.track, k: state.options.k || "10" });
     for (const [k, v] of Object.entries(state.options)) if (k !== "k") p.set(k, v);
-    if (SIMILAR_FIELDS) p.set("fields", SIMILAR_FIELDS);
+    p.set("fields", SIMILAR_FIELDS);
     return "/similar?" + p.toString();
   }
 
@@ -139,22 +138,11 @@
     try {
       const sim = await api(similarURL());
       if (seq !== loadSeq) return;
-      // The neighbours' metadata and features: from the results when the
-      // server included them (fields=metadata,features), else one batch.
       const ids = sim.results.map((r) => r.track_id);
       queryTrack = sim.track;
-      const withFeatures = ids.length && sim.results[0].features;
-      neighbours = sim.results.map((r) => ({ result: r, track: withFeatures ? r : null }));
+      neighbours = sim.results.map((r) => ({ result: r, track: r })); // with their metadata and features
       renderCard(queryTrack);
-      renderResults(); // listed now; their features follow
-      if (ids.length && !withFeatures) {
-        const tr = await api("/tracks?ids=" + ids.map(encodeURIComponent).join(","));
-        if (seq !== loadSeq) return;
-        const byID = {};
-        for (const t of tr.results) byID[t.track_id] = t;
-        for (const n of neighbours) n.track = byID[n.result.track_id] || null;
-        renderResults();
-      }
+      renderResults();
       document.title = queryTrack.name + " · soundalike explorer";
       setStatus(neighbours.length + " similar tracks, model " + sim.model + ", " + sim.took_us + " µs");
       document.body.dataset.view = similarURL();
@@ -531,15 +519,16 @@
     const trackItem = (t, extra) => {
       const b = el("button", { type: "button", class: "link", text: t.name || t.track_id });
       b.addEventListener("click", () => go(t.track_id));
-      return el("li", {}, b, " — " + (t.artists || []).join(", ") + (extra ? " · " + extra : ""));
+      return el("li", { "data-track": t.track_id }, b, " — " + (t.artists || []).join(", ") + (extra ? " · " + extra : ""));
     };
     const histBody = hist.status === "fulfilled"
       ? el("ol", {}, ...hist.value.interactions.map((i) => trackItem(i.track, i.action + " " + (i.time || "").slice(0, 10))))
-      : el("p", { class: "hint", text: hist.reason.status === 404 && !/user/i.test(hist.reason.message) ? "This server has no user history endpoint." : hist.reason.message });
+      : el("p", { class: "hint", text: hist.reason.message });
     const recBody = rec.status === "fulfilled"
       ? el("ol", {}, ...rec.value.results.map((r) => trackItem(r, "score " + r.score.toFixed(3))))
-      : el("p", { class: "hint", text: rec.reason.status === 404 && !/user/i.test(rec.reason.message) ? "This server has no user recommendations endpoint." : rec.reason.message });
+      : el("p", { class: "hint", text: rec.reason.message });
     view.replaceChildren(el("div", { class: "cols" }, col("Recent history", histBody), col("Recommended" + (rec.status === "fulfilled" && rec.value.strategy ? " (" + rec.value.strategy + ")" : ""), recBody)));
+    view.dataset.user = state.user;
   }
 
   $("user-form").addEventListener("submit", (ev) => {
