@@ -181,7 +181,7 @@ func (s *snapshot) embed(t *Track) ([]float32, error) {
 // vectorOf returns the indexed vector of a node, or embeds the track when
 // it was imported after the last reindex.
 func (s *snapshot) vectorOf(node uint32) ([]float32, error) {
-	if v, ok := s.graph.Vector(node); ok {
+	if v, ok := s.storedVector(node); ok {
 		return v, nil
 	}
 	return s.embed(&s.tracks[node])
@@ -379,9 +379,9 @@ func (s *snapshot) run(q []float32, k int, opts *SearchOptions, f *filter) ([]Ne
 	var seen keySet // the results' song and (salted) feature keys
 	for {
 		// The index widens the beam to want when that is larger.
-		res, err := s.graph.SearchInto(nil, q, want, inside, ef)
+		res, err := s.nearest(q, want, inside, ef, opts) // vectorsource.go
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrInvalidQuery, err)
+			return nil, err
 		}
 		out := make([]Neighbor, 0, k)
 		seen.reset()
@@ -404,9 +404,9 @@ func (s *snapshot) run(q []float32, k int, opts *SearchOptions, f *filter) ([]Ne
 				return out, nil
 			}
 		}
-		if len(res) < want || want >= s.graph.Len() {
+		if len(res) < want || want >= s.indexLen() {
 			return out, nil // the index has no more
 		}
-		want = min(2*want, s.graph.Len())
+		want = min(2*want, s.indexLen())
 	}
 }
