@@ -65,7 +65,7 @@ type snapshot struct {
 	modelInfo ModelInfo
 	graph     *index.HNSW
 	vectors   VectorSource // Options.VectorSource; when set, graph stays nil
-	indexID   uint64 // storage's id of the index that graph was read from
+	indexID   uint64       // storage's id of the index that graph was read from
 	indexMeta indexMeta
 	// catalogSeq is the catalogue's change sequence the tracks were read
 	// at: two snapshots of one database with the same sequence hold the
