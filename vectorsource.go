@@ -119,3 +119,8 @@ func (s *snapshot) readySource() error {
 	defer cancel()
 	return s.vectors.Ready(ctx, s.modelInfo.Version)
 }
+
+// NormalizeArtist returns an artist name in the form Filter.Artists and
+// Filter.ExcludeArtists compare (case folded, punctuation dropped, spaces
+// collapsed), for a VectorSource that filters by artist itself.
+func NormalizeArtist(a string) string { return normalizeText(a) }

@@ -21,6 +21,7 @@ func init() {
 func runServe(ctx context.Context, args []string, stdio stdio) error {
 	var (
 		dbPath, addr, proxies, logFormat string
+		weaviateURLs, collection         string // publish.go
 		reload                           time.Duration
 		maxBody                          int64
 	)
@@ -30,6 +31,8 @@ func runServe(ctx context.Context, args []string, stdio stdio) error {
 	fs.StringVar(&proxies, "trusted-proxies", "", "comma-separated `CIDRs` of reverse proxies whose X-Forwarded-For is believed (default: none)")
 	fs.StringVar(&logFormat, "log", "text", "access log `format` on standard error: text, json or off")
 	fs.Int64Var(&maxBody, "max-body", server.DefaultMaxBodyBytes, "request body limit in `bytes`")
+	fs.StringVar(&weaviateURLs, "weaviate", "", "answer the nearest-neighbour step from this Weaviate cluster (node `URLs`, comma-separated, or a file listing them; see docs/scaling.md) instead of the local index")
+	fs.StringVar(&collection, "collection", "Tracks", "with --weaviate: the `alias` the catalogue was published under")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `Usage: soundalike serve [--db PATH] [--addr 127.0.0.1:8080] [flags]
 
@@ -76,7 +79,13 @@ without a restart. SIGINT or SIGTERM shuts it down gracefully.`)
 	}
 	defer ln.Close()
 
-	eng, err := openDetached(ctx, dbPath, logger)
+	opts := &soundalike.Options{Detached: true, Logger: logger}
+	if weaviateURLs != "" {
+		if opts.VectorSource, err = weaviateSource(weaviateURLs, collection); err != nil {
+			return err
+		}
+	}
+	eng, err := openDetached(ctx, dbPath, opts)
 	if err != nil {
 		return err
 	}
@@ -128,9 +137,10 @@ func parsePrefixes(s string) ([]netip.Prefix, error) {
 // openDetached opens the engine for serving. A batch job (import, train,
 // reindex) holds the database for as long as it runs, so a lock is waited
 // out, with a line now and then, rather than treated as a failure.
-func openDetached(ctx context.Context, path string, logger *slog.Logger) (*soundalike.Engine, error) {
+func openDetached(ctx context.Context, path string, opts *soundalike.Options) (*soundalike.Engine, error) {
+	logger := opts.Logger
 	for i := 0; ; i++ {
-		eng, err := soundalike.Open(path, &soundalike.Options{Detached: true, Logger: logger})
+		eng, err := soundalike.Open(path, opts)
 		if !errors.Is(err, soundalike.ErrLocked) {
 			return eng, err
 		}
