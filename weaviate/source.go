@@ -179,4 +179,3 @@ func artistKeys(as []string) []string {
 	}
 	return out
 }
-
