@@ -131,7 +131,7 @@ func (c *Cluster) do(ctx context.Context, fn func(*client.Client) error) error {
 		if !unreachable(err) {
 			return fmt.Errorf("weaviate %s: %w", n.url, err)
 		}
-		errs = append(errs, fmt.Errorf("%s: %w", n.url, err))
+		errs = append(errs, fmt.Errorf("%s: %w", n.url, cause(err)))
 		if ctx.Err() != nil {
 			break
 		}
@@ -152,6 +152,24 @@ func unreachable(err error) bool {
 	}
 	var ne net.Error
 	return errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// cause is the failure behind a client error that carries one (the
+// client's own message only says where to look).
+func cause(err error) error {
+	var we *fault.WeaviateClientError
+	if errors.As(err, &we) && we.DerivedFromError != nil {
+		return we.DerivedFromError
+	}
+	return err
+}
+
+// unavailable wraps err in soundalike.ErrIndexUnavailable once.
+func unavailable(err error) error {
+	if errors.Is(err, soundalike.ErrIndexUnavailable) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", soundalike.ErrIndexUnavailable, err)
 }
 
 // Nodes returns how many nodes the cluster has, as a node reports it.

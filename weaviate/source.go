@@ -78,7 +78,7 @@ func (s *Source) Nearest(ctx context.Context, model string, q []float32, k int, 
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", soundalike.ErrIndexUnavailable, err)
+		return nil, unavailable(err)
 	}
 	return out, nil
 }
@@ -99,7 +99,7 @@ func (s *Source) Ready(ctx context.Context, model string) error {
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("%w: %w", soundalike.ErrIndexUnavailable, err)
+		return unavailable(err)
 	}
 	if !exists {
 		return fmt.Errorf("%w: weaviate %s has no collection %s: publish model %s with `soundalike publish`",
