@@ -29,6 +29,7 @@ import (
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/internal/synth"
 	"github.com/audotics/soundalike/server"
+	"github.com/audotics/soundalike/weaviate"
 )
 
 func init() {
@@ -49,6 +50,7 @@ type serveBenchConfig struct {
 	Warmup   int           // unmeasured requests first
 	Duration time.Duration // time bound of the measured phase
 	Baseline int           // direct (in-process, no HTTP) server.Similar calls
+	Weaviate string        // node URLs: search through the catalogue published there
 }
 
 // serveBenchReport is the outcome; its JSON form is what --json prints.
@@ -94,6 +96,7 @@ func runBenchServe(ctx context.Context, args []string, stdio stdio) error {
 	fs.IntVar(&cfg.Warmup, "warmup", 2_000, "unmeasured requests first")
 	fs.DurationVar(&cfg.Duration, "duration", 60*time.Second, "time bound of the measured phase")
 	fs.IntVar(&cfg.Baseline, "baseline", 5_000, "direct in-process server.Similar calls (no HTTP) for the baseline")
+	fs.StringVar(&cfg.Weaviate, "weaviate", "", "search through the Weaviate cluster at these node `URLs` (comma-separated; the catalogue published there with `soundalike publish`) instead of the local index")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `Usage: go run ./cmd/soundalike-bench serve [--db PATH] [--n 1000000] [--conns 16] [flags]
@@ -165,7 +168,13 @@ func benchServe(ctx context.Context, cfg serveBenchConfig, progress io.Writer) (
 	debug.FreeOSMemory()
 	say("loading %s…", cfg.DB)
 	start := time.Now()
-	eng, err := soundalike.Open(cfg.DB, &soundalike.Options{Detached: true})
+	opts := &soundalike.Options{Detached: true}
+	if cfg.Weaviate != "" {
+		if opts.VectorSource, err = weaviateSource(cfg.Weaviate); err != nil {
+			return nil, err
+		}
+	}
+	eng, err := soundalike.Open(cfg.DB, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -448,4 +457,14 @@ func (r *serveBenchReport) writeTable(w io.Writer) error {
 	fmt.Fprintf(tw, "load time\t%.1fs (detached: catalogue, model and index read into memory)\n", r.LoadSeconds)
 	fmt.Fprintf(tw, "server memory after load\theap %.0f MiB, RSS %.0f MiB (after the run %.0f MiB)\n", r.HeapMiB, r.RSSMiB, r.MaxRSSMiB)
 	return tw.Flush()
+}
+
+// weaviateSource is --weaviate: the catalogue published under the default
+// alias.
+func weaviateSource(urls string) (soundalike.VectorSource, error) {
+	c, err := weaviate.Dial(weaviate.ParseURLs(urls), nil)
+	if err != nil {
+		return nil, err
+	}
+	return weaviate.NewSource(c, "")
 }
