@@ -128,13 +128,13 @@ func (c *Cluster) do(ctx context.Context, fn func(*client.Client) error) error {
 		if err == nil {
 			return nil
 		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("weaviate %s: %w", n.url, ctx.Err())
+		}
 		if !unreachable(err) {
 			return fmt.Errorf("weaviate %s: %w", n.url, err)
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", n.url, cause(err)))
-		if ctx.Err() != nil {
-			break
-		}
 	}
 	return fmt.Errorf("%w: weaviate cluster unreachable: %w", soundalike.ErrIndexUnavailable, errors.Join(errs...))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/audotics/soundalike"
@@ -29,8 +30,8 @@ type PublishOptions struct {
 	Replicas int
 	// BatchSize is how many objects one request sends. Default 500.
 	BatchSize int
-	// Progress, when set, is called after each batch with the objects
-	// sent and deleted so far and the total to send and delete.
+	// Progress, when set, is called now and then with the tracks examined
+	// plus the objects deleted so far, and the total of both known yet.
 	Progress func(done, total int)
 }
 
@@ -84,16 +85,11 @@ func Publish(ctx context.Context, eng *soundalike.Engine, c *Cluster, opts *Publ
 	if err != nil {
 		return sum, err
 	}
-	upserts, err := planUpserts(ctx, eng, sum.Collection, info.Version, published, &sum)
+	deletes, err := c.upload(ctx, eng, published, o, &sum)
 	if err != nil {
 		return sum, err
 	}
-	var deletes []string // what remains in published left the index
-	for id := range published {
-		deletes = append(deletes, id)
-	}
-	sum.Deleted = len(deletes)
-	if err := c.send(ctx, sum.Collection, upserts, deletes, o); err != nil {
+	if err := c.deleteAll(ctx, sum.Collection, deletes, o, sum.Tracks); err != nil {
 		return sum, err
 	}
 	if sum.Switched, err = c.pointAlias(ctx, o.Alias, sum.Collection); err != nil {
@@ -206,14 +202,32 @@ func getResults(res *models.GraphQLResponse, collection string) ([]map[string]an
 	return out, nil
 }
 
-// planUpserts lists the objects to send: the indexed tracks whose object
-// is missing or differs. It removes every indexed track from published,
-// leaving the objects to delete.
-func planUpserts(ctx context.Context, eng *soundalike.Engine, collection, model string, published map[string]string, sum *PublishSummary) ([]*models.Object, error) {
-	var out []*models.Object
+// upload sends, in batches, the indexed tracks whose object is missing or
+// differs from what published holds, and returns the ids of the objects
+// whose tracks left the index. Progress counts the tracks examined, out of
+// the index's size.
+func (c *Cluster) upload(ctx context.Context, eng *soundalike.Engine, published map[string]string, o PublishOptions, sum *PublishSummary) ([]string, error) {
+	total := eng.Stats().Indexed
+	batch := make([]*models.Object, 0, o.BatchSize)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := c.upsert(ctx, batch); err != nil {
+			return fmt.Errorf("publish to %s: %w", sum.Collection, err)
+		}
+		batch = batch[:0]
+		return nil
+	}
+	report := func() {
+		if o.Progress != nil {
+			o.Progress(sum.Tracks, max(total, sum.Tracks))
+		}
+	}
+	report()
 	err := eng.ForEachEmbedding(ctx, func(t *soundalike.Track, v soundalike.Embedding) error {
 		sum.Tracks++
-		obj := trackObject(collection, model, t, append([]float32(nil), v...))
+		obj := trackObject(sum.Collection, sum.Model, t, append([]float32(nil), v...))
 		h, ok := published[string(t.ID)]
 		delete(published, string(t.ID))
 		switch {
@@ -223,42 +237,46 @@ func planUpserts(ctx context.Context, eng *soundalike.Engine, collection, model 
 			sum.Changed++
 		default:
 			sum.Unchanged++
-			return nil
 		}
-		out = append(out, obj)
+		if !ok || h != obj.Properties.(map[string]any)[propContentHash] {
+			if batch = append(batch, obj); len(batch) == o.BatchSize {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		if sum.Tracks%o.BatchSize == 0 {
+			report()
+		}
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("publish: read the index: %w", err)
+	if err == nil {
+		err = flush()
 	}
-	return out, nil
-}
-
-// send writes the upserts and deletes the objects of the deleted track
-// ids, in batches.
-func (c *Cluster) send(ctx context.Context, collection string, upserts []*models.Object, deletes []string, o PublishOptions) error {
-	total, done := len(upserts)+len(deletes), 0
-	report := func() {
-		if o.Progress != nil {
-			o.Progress(done, total)
-		}
+	if err != nil {
+		return nil, err
 	}
 	report()
-	for lo := 0; lo < len(upserts); lo += o.BatchSize {
-		batch := upserts[lo:min(lo+o.BatchSize, len(upserts))]
-		if err := c.upsert(ctx, batch); err != nil {
-			return fmt.Errorf("publish to %s: %w", collection, err)
-		}
-		done += len(batch)
-		report()
+	deletes := make([]string, 0, len(published)) // what remains left the index
+	for id := range published {
+		deletes = append(deletes, id)
 	}
-	for lo := 0; lo < len(deletes); lo += o.BatchSize {
-		batch := deletes[lo:min(lo+o.BatchSize, len(deletes))]
+	slices.Sort(deletes)
+	sum.Deleted = len(deletes)
+	return deletes, nil
+}
+
+// deleteAll deletes the objects of the track ids, in batches. Progress
+// goes on from done, the tracks examined.
+func (c *Cluster) deleteAll(ctx context.Context, collection string, ids []string, o PublishOptions, done int) error {
+	for lo := 0; lo < len(ids); lo += o.BatchSize {
+		batch := ids[lo:min(lo+o.BatchSize, len(ids))]
 		if err := c.deleteTracks(ctx, collection, batch); err != nil {
 			return fmt.Errorf("publish to %s: %w", collection, err)
 		}
-		done += len(batch)
-		report()
+		if o.Progress != nil {
+			o.Progress(done+lo+len(batch), done+len(ids))
+		}
 	}
 	return nil
 }
