@@ -15,7 +15,7 @@ func (e *Engine) ForEachEmbedding(ctx context.Context, fn func(t *Track, v Embed
 		if t.ID == "" {
 			continue
 		}
-		v, ok := s.graph.Vector(uint32(n))
+		v, ok := s.storedVector(uint32(n))
 		if !ok {
 			continue // imported after the last reindex
 		}

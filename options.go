@@ -44,6 +44,11 @@ type Options struct {
 	// docs/architecture.md, "The database"). Default
 	// DefaultImportBuffer; negative: never stage.
 	ImportBuffer int
+	// VectorSource, when set, answers the nearest-neighbour step of every
+	// search (a Weaviate cluster: package weaviate). The engine then loads
+	// no index graph, only the current index's metadata, which names the
+	// model it serves with. Default nil: the local index.
+	VectorSource VectorSource
 	// ImportMemory is the former name of ImportBuffer, used when
 	// ImportBuffer is zero.
 	//

@@ -230,18 +230,16 @@ func (s *snapshot) bestScoreSearch(ctx context.Context, pos, neg []example, k in
 	if extra := len(f.excluded) + f.songs.len(); f.artists != nil || f.cond != nil || extra > maxDropped {
 		inside = f.keep
 	}
-	var res []index.Result
 	next := func(n int) ([]index.Result, bool, error) {
-		n = min(n, s.graph.Len())
+		n = min(n, s.indexLen())
 		if len(neg) > 0 {
-			n = min(n+n/2, s.graph.Len()) // room for candidates closer to a negative
+			n = min(n+n/2, s.indexLen()) // room for candidates closer to a negative
 		}
 		var cands []uint32
 		for _, p := range probes {
-			var err error
-			res, err = s.graph.SearchInto(res[:0], pos[p].v, n, inside, ef)
+			res, err := s.nearest(ctx, pos[p].v, n, inside, ef, opts) // vectorsource.go
 			if err != nil {
-				return nil, false, fmt.Errorf("%w: %v", ErrInvalidQuery, err)
+				return nil, false, err
 			}
 			for _, r := range res {
 				cands = append(cands, r.ID)
@@ -249,7 +247,7 @@ func (s *snapshot) bestScoreSearch(ctx context.Context, pos, neg []example, k in
 		}
 		slices.Sort(cands)
 		cands = slices.Compact(cands)
-		return s.bestScores(cands, pos, neg), n >= s.graph.Len(), nil
+		return s.bestScores(cands, pos, neg), n >= s.indexLen(), nil
 	}
 	return s.refine(ctx, next, inside != nil, k, opts, f)
 }
@@ -288,8 +286,8 @@ func (s *snapshot) bestScores(cands []uint32, pos, neg []example) []index.Result
 	out := make([]index.Result, 0, len(cands))
 	var losers []index.Result // closer to a negative than to every positive
 	for _, c := range cands {
-		v, ok := s.graph.Vector(c)
-		if !ok {
+		v, err := s.vectorOf(c)
+		if err != nil {
 			continue
 		}
 		bp := bestSim(v, pos, posScale)

@@ -141,7 +141,7 @@ func (c *chooser) mmr(pool []index.Result, n int, exhausted bool) ([]int, bool) 
 	)
 	vec := func(i int) []float32 {
 		if vecs[i] == nil {
-			vecs[i], _ = c.s.graph.Vector(pool[i].ID)
+			vecs[i], _ = c.s.vectorOf(pool[i].ID)
 		}
 		return vecs[i]
 	}

@@ -241,7 +241,7 @@ func (s *snapshot) embed(t *Track) ([]float32, error) {
 // vectorOf returns the indexed vector of a node, or embeds the track when
 // it was imported after the last reindex.
 func (s *snapshot) vectorOf(node uint32) ([]float32, error) {
-	if v, ok := s.graph.Vector(node); ok {
+	if v, ok := s.storedVector(node); ok {
 		return v, nil
 	}
 	return s.embed(s.cat.track(node))
@@ -433,7 +433,7 @@ func (s *snapshot) run(ctx context.Context, q []float32, k int, opts *SearchOpti
 	if err := opts.check(k); err != nil {
 		return nil, err
 	}
-	next, filtered, err := s.candidatesFor(q, opts, f)
+	next, filtered, err := s.candidatesFor(ctx, q, opts, f)
 	if err != nil {
 		return nil, err
 	}
@@ -451,13 +451,14 @@ func (s *snapshot) run(ctx context.Context, q []float32, k int, opts *SearchOpti
 // then keeps looking until the beam holds enough tracks that pass: widening
 // the beam by each of them would let a long Exclude list buy a huge search.
 // A Filter estimated to keep few tracks is answered by an exact scan of the
-// tracks it keeps (filter.go).
-func (s *snapshot) candidatesFor(q []float32, opts *SearchOptions, f *filter) (candidates, bool, error) {
+// tracks it keeps (filter.go). Through a VectorSource the filter goes to
+// the source as well, and keep checks what it returns.
+func (s *snapshot) candidatesFor(ctx context.Context, q []float32, opts *SearchOptions, f *filter) (candidates, bool, error) {
 	ef := s.indexMeta.Params.EfSearch // the index's own beam, as last reindexed
 	if opts != nil && opts.EfSearch != 0 {
 		ef = opts.EfSearch
 	}
-	if f.cond != nil {
+	if f.cond != nil && s.graph != nil { // a vector source filters by itself
 		p := f.cond.plan()
 		scan := s.chooseScan(q, max(ef, 1), p, f.cond)
 		if forceScan != nil {
@@ -473,12 +474,12 @@ func (s *snapshot) candidatesFor(q []float32, opts *SearchOptions, f *filter) (c
 		inside = f.keep
 	}
 	return func(n int) ([]index.Result, bool, error) {
-		n = min(n, s.graph.Len())
+		n = min(n, s.indexLen())
 		// The index widens the beam to n when that is larger.
-		res, err := s.graph.SearchInto(nil, q, n, inside, ef)
+		res, err := s.nearest(ctx, q, n, inside, ef, opts) // vectorsource.go
 		if err != nil {
-			return nil, false, fmt.Errorf("%w: %v", ErrInvalidQuery, err)
+			return nil, false, err
 		}
-		return res, len(res) < n || n >= s.graph.Len(), nil
+		return res, len(res) < n || n >= s.indexLen(), nil
 	}, inside != nil, nil
 }

@@ -67,7 +67,8 @@ type snapshot struct {
 	model     *embedder.Model
 	modelInfo ModelInfo
 	graph     *index.HNSW
-	indexID   uint64 // storage's id of the index that graph was read from
+	vectors   VectorSource // Options.VectorSource; when set, graph stays nil
+	indexID   uint64       // storage's id of the index that graph was read from
 	indexMeta indexMeta
 	maps      *mapCache // the index's map layout (map.go); nil when it has none
 	// catalogSeq is the catalogue's change sequence the tracks were read
@@ -114,7 +115,7 @@ func (e *Engine) load(db *storage.DB, built *index.HNSW) error {
 	keep := e.snap.Load()
 	var s *snapshot
 	err := db.View(func(tx *storage.Tx) (err error) {
-		s, err = loadSnapshot(tx, built, keep)
+		s, err = loadSnapshot(tx, built, keep, e.opts.VectorSource)
 		return err
 	})
 	if err != nil {
@@ -275,8 +276,11 @@ func (e *Engine) Stats() Stats {
 // Ready reports whether the engine can answer similarity queries: nil,
 // ErrNoModel or ErrNoIndex, or the error of a first load that failed.
 func (e *Engine) Ready() error {
-	_, err := e.ready()
-	return err
+	s, err := e.ready()
+	if err != nil {
+		return err
+	}
+	return s.readySource()
 }
 
 func (e *Engine) ready() (*snapshot, error) {
@@ -286,7 +290,7 @@ func (e *Engine) ready() (*snapshot, error) {
 		return nil, err
 	case s.model == nil:
 		return nil, ErrNoModel
-	case s.graph == nil:
+	case !s.hasIndex():
 		return nil, errNoIndexYet
 	}
 	return s, nil
@@ -326,8 +330,8 @@ func (e *Engine) Model(ctx context.Context) (ModelInfo, error) {
 // it): it is used instead of decoding the stored copy. keep, when set, is a
 // previous snapshot whose graph is reused if the current index is still
 // the one it was read from (a catalogue change does not touch the index).
-func loadSnapshot(tx *storage.Tx, built *index.HNSW, keep *snapshot) (*snapshot, error) {
-	s := &snapshot{gen: tx.Generation(), byID: newIDTable(tx.Counts().Tracks), catalogSeq: tx.CatalogSeq()}
+func loadSnapshot(tx *storage.Tx, built *index.HNSW, keep *snapshot, vectors VectorSource) (*snapshot, error) {
+	s := &snapshot{gen: tx.Generation(), byID: newIDTable(tx.Counts().Tracks), catalogSeq: tx.CatalogSeq(), vectors: vectors}
 	if err := s.loadTracks(tx); err != nil {
 		return nil, err
 	}
@@ -340,7 +344,7 @@ func loadSnapshot(tx *storage.Tx, built *index.HNSW, keep *snapshot) (*snapshot,
 	// Serve the index with the model that built it, even when a newer model
 	// has been trained since: the next reindex moves both forward together.
 	var version uint64
-	if s.graph != nil {
+	if s.hasIndex() {
 		var err error
 		if version, err = ParseModelVersion(s.indexMeta.Model); err != nil {
 			return nil, fmt.Errorf("index metadata: %w", err)
@@ -371,6 +375,9 @@ func (s *snapshot) loadIndex(tx *storage.Tx, built *index.HNSW, keep *snapshot) 
 			return err
 		}
 		s.indexMeta, s.indexID = meta, ii.ID
+		if s.vectors != nil {
+			return nil // the source holds the vectors: no graph in memory
+		}
 		if built == nil && keep != nil && keep.graph != nil && keep.indexID == ii.ID {
 			built = keep.graph
 		}

@@ -102,6 +102,8 @@ func statusOf(err error) (status int, msg string, internal bool) {
 		return http.StatusServiceUnavailable, msgNoIndex, false
 	case errors.Is(err, soundalike.ErrNoDatabase):
 		return http.StatusServiceUnavailable, msgNoDatabase, false
+	case errors.Is(err, soundalike.ErrIndexUnavailable):
+		return http.StatusServiceUnavailable, err.Error(), false
 	case errors.Is(err, soundalike.ErrDimension), errors.Is(err, soundalike.ErrInvalidQuery):
 		return http.StatusBadRequest, err.Error(), false
 	case errors.Is(err, ErrStarting), errors.Is(err, soundalike.ErrLocked):

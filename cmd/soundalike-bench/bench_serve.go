@@ -31,6 +31,7 @@ import (
 	"github.com/audotics/soundalike/internal/cputime"
 	"github.com/audotics/soundalike/internal/synth"
 	"github.com/audotics/soundalike/server"
+	"github.com/audotics/soundalike/weaviate"
 )
 
 func init() {
@@ -53,6 +54,7 @@ type serveBenchConfig struct {
 	Baseline int           // direct (in-process, no HTTP) server.Similar calls
 	Reload   time.Duration // the Watch poller's interval, as serve --reload
 	Trace    string        // runtime/trace of the measured phases, when set
+	Weaviate string        // node URLs: search through the catalogue published there
 }
 
 // serveBenchReport is the outcome; its JSON form is what --json prints.
@@ -119,6 +121,7 @@ func runBenchServe(ctx context.Context, args []string, stdio stdio) error {
 	fs.IntVar(&cfg.Baseline, "baseline", 5_000, "direct in-process server.Similar calls (no HTTP) for the baseline")
 	fs.DurationVar(&cfg.Reload, "reload", 2*time.Second, "run the engine's Watch poller at this interval, as serve --reload does (0: none)")
 	fs.StringVar(&cfg.Trace, "trace", "", "write a runtime/trace of the measured phases to `FILE` (go tool trace)")
+	fs.StringVar(&cfg.Weaviate, "weaviate", "", "search through the Weaviate cluster at these node `URLs` (comma-separated; the catalogue published there with `soundalike publish`) instead of the local index")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `Usage: go run ./cmd/soundalike-bench serve [--db PATH] [--n 1000000] [--conns 8] [flags]
@@ -198,7 +201,13 @@ func benchServe(ctx context.Context, cfg serveBenchConfig, progress io.Writer) (
 	debug.FreeOSMemory()
 	say("loading %s…", cfg.DB)
 	start := time.Now()
-	eng, err := soundalike.Open(cfg.DB, &soundalike.Options{Detached: true})
+	opts := &soundalike.Options{Detached: true}
+	if cfg.Weaviate != "" {
+		if opts.VectorSource, err = weaviateSource(cfg.Weaviate); err != nil {
+			return nil, err
+		}
+	}
+	eng, err := soundalike.Open(cfg.DB, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -584,4 +593,14 @@ func footprintOf(f soundalike.Footprint) snapshotFootprint {
 		WordIndex:  float64(f.WordIndex) / n,
 		Total:      float64(f.Total()) / n,
 	}
+}
+
+// weaviateSource is --weaviate: the catalogue published under the default
+// alias.
+func weaviateSource(urls string) (soundalike.VectorSource, error) {
+	c, err := weaviate.Dial(weaviate.ParseURLs(urls), nil)
+	if err != nil {
+		return nil, err
+	}
+	return weaviate.NewSource(c, "")
 }

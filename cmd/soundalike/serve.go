@@ -23,6 +23,7 @@ func init() {
 func runServe(ctx context.Context, args []string, stdio stdio) error {
 	var (
 		dbPath, addr, proxies, logFormat string
+		weaviateURLs, collection         string // publish.go
 		reload, requestTimeout           time.Duration
 		maxBody                          int64
 	)
@@ -36,6 +37,8 @@ func runServe(ctx context.Context, args []string, stdio stdio) error {
 	fs.StringVar(&logFormat, "log", "text", "access log `format` on standard error: text, json or off")
 	fs.Int64Var(&maxBody, "max-body", server.DefaultMaxBodyBytes, "request body limit in `bytes`")
 	fs.DurationVar(&requestTimeout, "request-timeout", server.DefaultRequestTimeout, "deadline of a search, from arrival to answer; past it the answer is 503 with Retry-After")
+	fs.StringVar(&weaviateURLs, "weaviate", "", "answer the nearest-neighbour step from this Weaviate cluster (node `URLs`, comma-separated, or a file listing them; see docs/scaling.md) instead of the local index")
+	fs.StringVar(&collection, "collection", "Tracks", "with --weaviate: the `alias` the catalogue was published under")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `Usage: soundalike serve [--db PATH] [--addr 127.0.0.1:8080] [flags]
 
@@ -87,6 +90,13 @@ SIGTERM shuts it down gracefully.`)
 	}
 	defer ln.Close()
 
+	var vectors soundalike.VectorSource
+	if weaviateURLs != "" {
+		if vectors, err = weaviateSource(weaviateURLs, collection); err != nil {
+			return err
+		}
+	}
+
 	// Answer while the database loads: /healthz 200, /readyz and queries
 	// 503 saying what the server waits for.
 	front := &startingSearcher{}
@@ -97,7 +107,7 @@ SIGTERM shuts it down gracefully.`)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(serveCtx, ln) }()
 
-	eng, err := openDetached(ctx, dbPath, logger, stdio, front)
+	eng, err := openDetached(ctx, dbPath, logger, stdio, front, vectors)
 	if err != nil {
 		stopServing()
 		<-served
@@ -154,10 +164,11 @@ func parsePrefixes(s string) ([]netip.Prefix, error) {
 // openDetached opens the engine for serving. A batch job (import, train,
 // reindex) holds the database for as long as it runs, so a lock is waited
 // out, with a line now and then naming the holder, rather than treated as
-// a failure; front tells /readyz what the server waits for.
-func openDetached(ctx context.Context, path string, logger *slog.Logger, stdio stdio, front *startingSearcher) (*soundalike.Engine, error) {
+// a failure; front tells /readyz what the server waits for. vectors, when
+// set, answers the nearest-neighbour step instead of a local index.
+func openDetached(ctx context.Context, path string, logger *slog.Logger, stdio stdio, front *startingSearcher, vectors soundalike.VectorSource) (*soundalike.Engine, error) {
 	for i := 0; ; i++ {
-		opts := stdio.engineOptions(&soundalike.Options{Detached: true, Logger: logger})
+		opts := stdio.engineOptions(&soundalike.Options{Detached: true, Logger: logger, VectorSource: vectors})
 		opts.LockTimeout = time.Second // each try; the loop waits as long as it takes
 		opts.OnLockWait = func(holders string) {
 			front.waitFor(fmt.Errorf("%w: waiting to load the database %s, %s", server.ErrStarting, path, holders))

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/weaviate"
+)
+
+func init() {
+	register(command{name: "publish", summary: "publish the index's embeddings to a Weaviate cluster", run: runPublish})
+}
+
+type publishJSON struct {
+	Alias      string  `json:"alias"`
+	Collection string  `json:"collection"`
+	Model      string  `json:"model"`
+	Created    bool    `json:"created"`
+	Switched   bool    `json:"switched"`
+	Tracks     int     `json:"tracks"`
+	Added      int     `json:"added"`
+	Changed    int     `json:"changed"`
+	Deleted    int     `json:"deleted"`
+	Unchanged  int     `json:"unchanged"`
+	TookMS     int64   `json:"took_ms"`
+	PerSecond  float64 `json:"sent_per_second"`
+}
+
+func runPublish(ctx context.Context, args []string, stdio stdio) error {
+	var (
+		dbPath, urls string
+		opts         weaviate.PublishOptions
+		asJSON       bool
+	)
+	fs := newFlagSet("publish", stdio, &dbPath)
+	fs.StringVar(&urls, "weaviate", "", "the cluster's node `URLs`, comma-separated, or a file listing them one a line (required)")
+	fs.StringVar(&opts.Alias, "collection", weaviate.DefaultAlias, "`alias` to publish under; each model version gets the collection ALIAS_vN")
+	fs.IntVar(&opts.Shards, "shards", 0, "shards of a new collection (default: one per node)")
+	fs.IntVar(&opts.Replicas, "replication", 0, "replicas of each shard of a new collection (default: 2 on 2 or more nodes, else 1)")
+	fs.IntVar(&opts.BatchSize, "batch-size", 500, "objects sent in one request")
+	fs.BoolVar(&asJSON, "json", false, "print the summary as JSON")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), `Usage: soundalike publish --weaviate URL[,URL…] [--db PATH] [--collection Tracks] [flags]
+
+Publishes every indexed track with its embedding to a Weaviate cluster, in
+the collection of the index's model version (Tracks_v3), created when
+missing, then points the alias (Tracks) to it. A re-run sends only the
+tracks added or changed since, and deletes those removed; it is safe to
+run again after a failure. See docs/scaling.md.`)
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("publish takes no arguments, got %q", fs.Args())
+	}
+	cluster, err := dialWeaviate(urls)
+	if err != nil {
+		return err
+	}
+	if err := weaviate.CheckAlias(opts.Alias); err != nil {
+		return usagef("--collection: %v", err)
+	}
+	if opts.Shards < 0 || opts.Replicas < 0 || opts.BatchSize < 1 {
+		return usagef("--shards %d, --replication %d, --batch-size %d: want positive numbers (0 for the default shards and replication)", opts.Shards, opts.Replicas, opts.BatchSize)
+	}
+	eng, err := soundalike.Open(dbPath, &soundalike.Options{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+
+	bar := newProgress(stdio.err, -1, "publish", "tracks")
+	opts.Progress = func(done, total int) {
+		if done == 0 {
+			bar.Done()
+			bar = newProgress(stdio.err, int64(total), "publish", "tracks")
+		}
+		bar.Set(int64(done))
+	}
+	start := time.Now()
+	sum, err := weaviate.Publish(ctx, eng, cluster, &opts)
+	bar.Done()
+	if err != nil {
+		return withHint(err)
+	}
+	took := time.Since(start)
+	out := publishJSON{Alias: sum.Alias, Collection: sum.Collection, Model: sum.Model, Created: sum.Created,
+		Switched: sum.Switched, Tracks: sum.Tracks, Added: sum.Added, Changed: sum.Changed, Deleted: sum.Deleted,
+		Unchanged: sum.Unchanged, TookMS: took.Milliseconds()}
+	if sent := sum.Added + sum.Changed + sum.Deleted; sent > 0 {
+		out.PerSecond = float64(sent) / took.Seconds()
+	}
+	if asJSON {
+		return json.NewEncoder(stdio.out).Encode(out)
+	}
+	fmt.Fprintf(stdio.out, "published %d tracks of model %s to %s: %d added, %d changed, %d deleted, %d unchanged in %v\n",
+		sum.Tracks, sum.Model, sum.Collection, sum.Added, sum.Changed, sum.Deleted, sum.Unchanged, took.Round(time.Millisecond))
+	if sum.Switched {
+		fmt.Fprintf(stdio.out, "alias %s now points to %s\n", sum.Alias, sum.Collection)
+	}
+	return nil
+}
+
+// dialWeaviate connects to the cluster named by --weaviate: node URLs,
+// comma-separated, or a file listing them one a line.
+func dialWeaviate(flag string) (*weaviate.Cluster, error) {
+	if flag == "" {
+		return nil, usagef("--weaviate: give the cluster's node URLs (http://host:port,…) or a file listing them")
+	}
+	list := flag
+	if st, err := os.Stat(flag); err == nil && st.Mode().IsRegular() {
+		b, err := os.ReadFile(flag)
+		if err != nil {
+			return nil, usagef("--weaviate %s: %v", flag, err)
+		}
+		list = string(b)
+	}
+	urls := weaviate.ParseURLs(list)
+	if len(urls) == 0 {
+		return nil, usagef("--weaviate %s: no URL in it", flag)
+	}
+	c, err := weaviate.Dial(urls, nil)
+	if err != nil {
+		return nil, usagef("--weaviate: %v", err)
+	}
+	return c, nil
+}
+
+// weaviateSource is serve's --weaviate: the vector source of the catalogue
+// published under alias.
+func weaviateSource(urls, alias string) (soundalike.VectorSource, error) {
+	c, err := dialWeaviate(urls)
+	if err != nil {
+		return nil, err
+	}
+	src, err := weaviate.NewSource(c, alias)
+	if err != nil {
+		return nil, usagef("--collection: %v", err)
+	}
+	return src, nil
+}

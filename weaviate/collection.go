@@ -1,0 +1,170 @@
+package weaviate
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"regexp"
+	"strings"
+
+	"github.com/audotics/soundalike"
+	"github.com/go-openapi/strfmt"
+	"github.com/google/uuid"
+	client "github.com/weaviate/weaviate-go-client/v5/weaviate"
+	"github.com/weaviate/weaviate/entities/models"
+)
+
+// DefaultAlias is the alias a catalogue is published under when none is
+// given: its collections are DefaultAlias_v1, DefaultAlias_v2, …
+const DefaultAlias = "Tracks"
+
+// The properties of a published track. Filters read the filterable ones;
+// the rest are for other readers of the collection (and contentHash for
+// the next publish).
+const (
+	propTrackID     = "trackId"
+	propName        = "name"
+	propArtists     = "artists"
+	propArtistKeys  = "artistKeys" // soundalike.NormalizeArtist of each artist
+	propAlbum       = "album"
+	propReleaseYear = "releaseYear" // 0 when unknown
+	propPopularity  = "popularity"
+	propGenres      = "genres" // lower case
+	propModel       = "modelVersion"
+	propContentHash = "contentHash"
+)
+
+var aliasName = regexp.MustCompile(`^[A-Z][A-Za-z0-9_]{0,200}$`)
+
+// CheckAlias reports an alias Weaviate would refuse as a collection name.
+func CheckAlias(alias string) error {
+	if !aliasName.MatchString(alias) {
+		return fmt.Errorf("collection %q: want a capital letter followed by letters, digits or _ (e.g. %s)", alias, DefaultAlias)
+	}
+	return nil
+}
+
+// CollectionName is the collection holding the embeddings of one model
+// version under an alias: Tracks_v3.
+func CollectionName(alias, model string) string { return alias + "_" + model }
+
+// objectID is a track's object UUID: derived from its id, so that every
+// publish of a track writes the same object (no duplicates after a crash).
+func objectID(id soundalike.TrackID) strfmt.UUID {
+	return strfmt.UUID(uuid.NewSHA1(trackNamespace, []byte(id)).String())
+}
+
+var trackNamespace = uuid.MustParse("6f0c4f2e-5b1a-4d8e-9a57-3c1f2b7d9e01")
+
+func boolp(b bool) *bool { return &b }
+
+// newCollection is the collection of one model version: no vectorizer
+// (soundalike sends its vectors), HNSW with cosine distance, shards and
+// replicas as asked.
+func newCollection(name string, shards, replicas int) *models.Class {
+	text := func(n string, filterable bool) *models.Property {
+		return &models.Property{Name: n, DataType: []string{"text"}, Tokenization: models.PropertyTokenizationField,
+			IndexFilterable: boolp(filterable), IndexSearchable: boolp(false)}
+	}
+	texts := func(n string, filterable bool) *models.Property {
+		p := text(n, filterable)
+		p.DataType = []string{"text[]"}
+		return p
+	}
+	integer := func(n string) *models.Property {
+		return &models.Property{Name: n, DataType: []string{"int"}, IndexFilterable: boolp(true), IndexRangeFilters: boolp(true)}
+	}
+	return &models.Class{
+		Class:             name,
+		Description:       "soundalike track embeddings of one model version",
+		Vectorizer:        "none",
+		VectorIndexType:   "hnsw",
+		VectorIndexConfig: map[string]any{"distance": "cosine"},
+		ShardingConfig:    map[string]any{"desiredCount": shards},
+		ReplicationConfig: &models.ReplicationConfig{Factor: int64(replicas)},
+		Properties: []*models.Property{
+			text(propTrackID, true),
+			text(propName, false),
+			texts(propArtists, false),
+			texts(propArtistKeys, true),
+			text(propAlbum, false),
+			integer(propReleaseYear),
+			integer(propPopularity),
+			texts(propGenres, true),
+			text(propModel, false),
+			text(propContentHash, false),
+		},
+	}
+}
+
+// trackObject is the object a track and its embedding publish as.
+func trackObject(collection, model string, t *soundalike.Track, v []float32) *models.Object {
+	genres := make([]string, len(t.Genres))
+	for i, g := range t.Genres {
+		genres[i] = strings.ToLower(g)
+	}
+	keys := make([]string, 0, len(t.Artists))
+	for _, a := range t.Artists {
+		if k := soundalike.NormalizeArtist(a); k != "" {
+			keys = append(keys, k)
+		}
+	}
+	props := map[string]any{
+		propTrackID:     string(t.ID),
+		propName:        t.Name,
+		propArtists:     nonNil(t.Artists),
+		propArtistKeys:  keys,
+		propAlbum:       t.Album,
+		propReleaseYear: t.ReleaseYear(),
+		propPopularity:  t.Popularity,
+		propGenres:      genres,
+		propModel:       model,
+	}
+	props[propContentHash] = contentHash(props, v)
+	return &models.Object{Class: collection, ID: objectID(t.ID), Properties: props, Vector: models.C11yVector(v)}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// contentHash is a hash of everything a track's object holds: equal hashes
+// mean the published object is up to date.
+func contentHash(props map[string]any, v []float32) string {
+	h := fnv.New128a()
+	for _, k := range []string{propTrackID, propName, propArtists, propAlbum, propReleaseYear, propPopularity, propGenres, propModel} {
+		fmt.Fprintf(h, "%s=%v\x00", k, props[k])
+	}
+	var b [4]byte
+	for _, x := range v {
+		binary.LittleEndian.PutUint32(b[:], math.Float32bits(x))
+		h.Write(b[:])
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// ensureCollection creates the collection when it does not exist and
+// reports whether it did.
+func (c *Cluster) ensureCollection(ctx context.Context, name string, shards, replicas int) (bool, error) {
+	var exists bool
+	err := c.do(ctx, func(wc *client.Client) (err error) {
+		exists, err = wc.Schema().ClassExistenceChecker().WithClassName(name).Do(ctx)
+		return err
+	})
+	if err != nil || exists {
+		return false, err
+	}
+	err = c.do(ctx, func(wc *client.Client) error {
+		return wc.Schema().ClassCreator().WithClass(newCollection(name, shards, replicas)).Do(ctx)
+	})
+	if err != nil {
+		return false, fmt.Errorf("create collection %s: %w", name, err)
+	}
+	return true, nil
+}

@@ -1,0 +1,181 @@
+package weaviate
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/audotics/soundalike"
+	client "github.com/weaviate/weaviate-go-client/v5/weaviate"
+	"github.com/weaviate/weaviate-go-client/v5/weaviate/filters"
+	"github.com/weaviate/weaviate-go-client/v5/weaviate/graphql"
+)
+
+// Source answers a soundalike Engine's nearest-neighbour step from a
+// published catalogue (Options.VectorSource). It queries the collection of
+// the model version the engine serves, not the alias: a serve replica
+// still on the previous model keeps getting that model's neighbours while
+// another has moved on, and every answer comes from a complete
+// collection. Reads are at consistency level ONE, so a query answers
+// while any replica of each shard is up.
+type Source struct {
+	cluster *Cluster
+	alias   string
+
+	mu    sync.Mutex
+	ready map[string]time.Time // collection → when it was last seen to exist
+}
+
+var _ soundalike.VectorSource = (*Source)(nil)
+
+// readyFor is how long Ready trusts a collection it has seen.
+const readyFor = 5 * time.Second
+
+// NewSource returns the vector source for the catalogue published under
+// alias ("" means DefaultAlias).
+func NewSource(c *Cluster, alias string) (*Source, error) {
+	if alias == "" {
+		alias = DefaultAlias
+	}
+	if err := CheckAlias(alias); err != nil {
+		return nil, err
+	}
+	return &Source{cluster: c, alias: alias, ready: make(map[string]time.Time)}, nil
+}
+
+// Nearest implements soundalike.VectorSource with a nearVector query
+// whose where clause is the filter.
+func (s *Source) Nearest(ctx context.Context, model string, q []float32, k int, f *soundalike.Filter) ([]soundalike.Neighbor, error) {
+	collection := CollectionName(s.alias, model)
+	where := whereOf(f)
+	var out []soundalike.Neighbor
+	err := s.cluster.do(ctx, func(wc *client.Client) error {
+		get := wc.GraphQL().Get().WithClassName(collection).WithLimit(k).
+			WithConsistencyLevel(readConsistency).
+			WithNearVector(wc.GraphQL().NearVectorArgBuilder().WithVector(q)).
+			WithFields(graphql.Field{Name: propTrackID},
+				graphql.Field{Name: "_additional", Fields: []graphql.Field{{Name: "distance"}}})
+		if where != nil {
+			get = get.WithWhere(where)
+		}
+		res, err := get.Do(ctx)
+		if err != nil {
+			return err
+		}
+		objs, err := getResults(res, collection)
+		if err != nil {
+			return err
+		}
+		out = out[:0]
+		for _, o := range objs {
+			id, _ := o[propTrackID].(string)
+			add, _ := o["_additional"].(map[string]any)
+			d, _ := add["distance"].(float64)
+			out = append(out, soundalike.Neighbor{ID: soundalike.TrackID(id), Score: float32(1 - d)})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	return out, nil
+}
+
+// Ready implements soundalike.VectorSource: the cluster answers and holds
+// the model version's collection.
+func (s *Source) Ready(ctx context.Context, model string) error {
+	collection := CollectionName(s.alias, model)
+	s.mu.Lock()
+	seen, ok := s.ready[collection]
+	s.mu.Unlock()
+	if ok && time.Since(seen) < readyFor {
+		return nil
+	}
+	var exists bool
+	err := s.cluster.do(ctx, func(wc *client.Client) (err error) {
+		exists, err = wc.Schema().ClassExistenceChecker().WithClassName(collection).Do(ctx)
+		return err
+	})
+	if err != nil {
+		return unavailable(err)
+	}
+	if !exists {
+		return fmt.Errorf("%w: weaviate %s has no collection %s: publish model %s with `soundalike publish`",
+			soundalike.ErrIndexUnavailable, strings.Join(s.cluster.URLs(), ","), collection, model)
+	}
+	s.mu.Lock()
+	s.ready[collection] = time.Now()
+	s.mu.Unlock()
+	return nil
+}
+
+// whereOf translates a soundalike.Filter into a where clause: nil when it
+// places no condition.
+func whereOf(f *soundalike.Filter) *filters.WhereBuilder {
+	if f == nil {
+		return nil
+	}
+	var ops []*filters.WhereBuilder
+	cond := func(path string, op filters.WhereOperator) *filters.WhereBuilder {
+		w := filters.Where().WithPath([]string{path}).WithOperator(op)
+		ops = append(ops, w)
+		return w
+	}
+	if len(f.Genres) > 0 {
+		gs := make([]string, len(f.Genres))
+		for i, g := range f.Genres {
+			gs[i] = strings.ToLower(g)
+		}
+		cond(propGenres, filters.ContainsAny).WithValueText(gs...)
+	}
+	if f.YearMin != nil || f.YearMax != nil {
+		cond(propReleaseYear, filters.GreaterThan).WithValueInt(0) // an unknown year matches no bound
+	}
+	if f.YearMin != nil {
+		cond(propReleaseYear, filters.GreaterThanEqual).WithValueInt(int64(*f.YearMin))
+	}
+	if f.YearMax != nil {
+		cond(propReleaseYear, filters.LessThanEqual).WithValueInt(int64(*f.YearMax))
+	}
+	if f.PopularityMin != nil {
+		cond(propPopularity, filters.GreaterThanEqual).WithValueInt(int64(*f.PopularityMin))
+	}
+	if f.PopularityMax != nil {
+		cond(propPopularity, filters.LessThanEqual).WithValueInt(int64(*f.PopularityMax))
+	}
+	if ks := artistKeys(f.Artists); len(ks) > 0 {
+		cond(propArtistKeys, filters.ContainsAny).WithValueText(ks...)
+	}
+	if ks := artistKeys(f.ExcludeArtists); len(ks) > 0 {
+		cond(propArtistKeys, filters.ContainsNone).WithValueText(ks...)
+	}
+	if len(f.IDs) > 0 {
+		ids := make([]string, 0, len(f.IDs))
+		for _, id := range f.IDs {
+			if ref, err := soundalike.ParseTrackRef(string(id)); err == nil {
+				ids = append(ids, string(ref))
+			}
+			ids = append(ids, string(id)) // an id as stored, even one that looks like a URI
+		}
+		cond(propTrackID, filters.ContainsAny).WithValueText(ids...)
+	}
+	switch len(ops) {
+	case 0:
+		return nil
+	case 1:
+		return ops[0]
+	}
+	return filters.Where().WithOperator(filters.And).WithOperands(ops)
+}
+
+func artistKeys(as []string) []string {
+	var out []string
+	for _, a := range as {
+		if k := soundalike.NormalizeArtist(a); k != "" {
+			out = append(out, k)
+		}
+	}
+	return out
+}
