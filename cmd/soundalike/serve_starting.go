@@ -95,3 +95,11 @@ func (s *startingSearcher) UserHistory(ctx context.Context, user string) ([]soun
 	}
 	return nil, s.why()
 }
+
+// Map serves the explorer's map (server's optional mapper interface).
+func (s *startingSearcher) Map(ctx context.Context, q soundalike.MapQuery) (soundalike.MapView, error) {
+	if e := s.eng.Load(); e != nil {
+		return e.Map(ctx, q)
+	}
+	return soundalike.MapView{}, s.why()
+}

@@ -180,6 +180,9 @@ func TestServeCommand(t *testing.T) {
 	if code, body := get(t, base+"/similar?track=t0003&k=4"); code != 200 || strings.Count(body, `"track_id"`) != 5 {
 		t.Fatalf("GET /similar = %d %s, want 200 with the track and 4 results", code, body)
 	}
+	if code, body := get(t, base+"/map?sample=5"); code != 200 || strings.Count(body, `"track_id"`) != 5 {
+		t.Fatalf("GET /map?sample=5 = %d %s, want 200 with 5 points (the explorer's map)", code, body)
+	}
 	if code, _ := get(t, base+"/tracks/t9999"); code != 404 {
 		t.Fatalf("GET /tracks/t9999 = %d, want 404 before the import", code)
 	}
