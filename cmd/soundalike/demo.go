@@ -177,10 +177,12 @@ func printExamples(stdio stdio, base string, tracks []soundalike.Track) {
 	}
 	if len(picks) >= 2 {
 		fmt.Fprintf(w, "  # a mix of two seeds, without their artists\n")
-		fmt.Fprintf(w, "  curl -X POST %s/similar -d '{\"tracks\":[\"%s\",\"%s\"],\"k\":5,\"exclude_artist\":true}'\n", base, picks[0].ID, picks[1].ID)
+		fmt.Fprintf(w, "  curl -X POST %s/similar -H 'Content-Type: application/json' -d '{\"tracks\":[\"%s\",\"%s\"],\"k\":5,\"exclude_artist\":true}'\n", base, picks[0].ID, picks[1].ID)
+		fmt.Fprintf(w, "  # recommendations: like the first, unlike the second, at most one per artist\n")
+		fmt.Fprintf(w, "  curl -X POST %s/recommend -H 'Content-Type: application/json' -d '{\"positive\":[\"%s\"],\"negative\":[\"%s\"],\"strategy\":\"best_score\",\"k\":5,\"max_per_artist\":1}'\n", base, picks[0].ID, picks[1].ID)
 	}
 	fmt.Fprintf(w, "  # a track that is not in the catalogue, by its audio features\n")
-	fmt.Fprintf(w, "  curl -X POST %s/similar -d '{\"features\":{\"acousticness\":0.1,\"danceability\":0.8,\"energy\":0.7,\"instrumentalness\":0,\"key\":5,\"liveness\":0.1,\"loudness\":-5,\"mode\":1,\"speechiness\":0.05,\"tempo\":120,\"valence\":0.6},\"k\":5}'\n", base)
+	fmt.Fprintf(w, "  curl -X POST %s/similar -H 'Content-Type: application/json' -d '{\"features\":{\"acousticness\":0.1,\"danceability\":0.8,\"energy\":0.7,\"instrumentalness\":0,\"key\":5,\"liveness\":0.1,\"loudness\":-5,\"mode\":1,\"speechiness\":0.05,\"tempo\":120,\"valence\":0.6},\"k\":5}'\n", base)
 	if len(picks) > 0 {
 		fmt.Fprintf(w, "  curl %s/tracks/%s\n", base, url.PathEscape(string(picks[0].ID)))
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -119,36 +120,116 @@ func TestDemo(t *testing.T) {
 		pw.Close()
 	}()
 	sc := bufio.NewScanner(pr)
-	var url string
+	var curls [][]string // every example command, split as a shell would
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
-		if strings.HasPrefix(line, "curl '") {
-			url = strings.TrimSuffix(strings.TrimPrefix(line, "curl '"), "'")
-			break
+		if strings.HasPrefix(line, "curl ") {
+			curls = append(curls, shellWords(line))
+			if strings.HasSuffix(line, "/metrics") {
+				break // the last example
+			}
 		}
 	}
 	go io.Copy(io.Discard, pr)
-	if url == "" {
-		t.Fatalf("demo printed no example URL (err %v)", <-done)
+	if len(curls) == 0 {
+		t.Fatalf("demo printed no example (err %v)", <-done)
 	}
 	client := &http.Client{Timeout: 10 * time.Second}
-	resp, err := client.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var body struct {
-		Results []struct {
-			TrackID string `json:"track_id"`
-			Name    string `json:"name"`
-		} `json:"results"`
-	}
-	json.NewDecoder(resp.Body).Decode(&body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || len(body.Results) != 5 || body.Results[0].Name == "" {
-		t.Errorf("GET %s = %d with %d results, want 200 with 5 named results", url, resp.StatusCode, len(body.Results))
+	for i, args := range curls {
+		req, err := curlRequest(args)
+		if err != nil {
+			t.Fatalf("demo's example %q: %v", args, err)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("the demo's example %q answers %d %s", args, resp.StatusCode, b)
+		}
+		if i == 0 { // a similar track: five named results
+			var body struct {
+				Results []struct {
+					Name string `json:"name"`
+				} `json:"results"`
+			}
+			json.Unmarshal(b, &body)
+			if len(body.Results) != 5 || body.Results[0].Name == "" {
+				t.Errorf("%q answers %d results, want 5 named ones: %s", args, len(body.Results), b)
+			}
+		}
 	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("demo after cancel: %v", err)
 	}
+}
+
+// shellWords splits a command line as the shell does for the demo's
+// examples: words separated by spaces, single quotes kept together.
+func shellWords(line string) []string {
+	var words []string
+	var w strings.Builder
+	inQuote, inWord := false, false
+	for _, r := range line {
+		switch {
+		case r == '\'':
+			inQuote, inWord = !inQuote, true
+		case r == ' ' && !inQuote:
+			if inWord {
+				words = append(words, w.String())
+				w.Reset()
+			}
+			inWord = false
+		default:
+			w.WriteRune(r)
+			inWord = true
+		}
+	}
+	if inWord {
+		words = append(words, w.String())
+	}
+	return words
+}
+
+// curlRequest builds the request of a curl command with -X, -H and -d.
+func curlRequest(args []string) (*http.Request, error) {
+	method, target, body := "GET", "", ""
+	var headers []string
+	for i := 1; i < len(args); i++ {
+		switch args[i] {
+		case "-X", "-H", "-d":
+			if i+1 == len(args) {
+				return nil, fmt.Errorf("%s without a value", args[i])
+			}
+			switch v := args[i+1]; args[i] {
+			case "-X":
+				method = v
+			case "-H":
+				headers = append(headers, v)
+			case "-d":
+				body = v
+				if method == "GET" {
+					method = "POST"
+				}
+			}
+			i++
+		default:
+			target = args[i]
+		}
+	}
+	req, err := http.NewRequest(method, target, strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded") // curl -d's default
+	}
+	for _, h := range headers {
+		k, v, _ := strings.Cut(h, ":")
+		req.Header.Set(strings.TrimSpace(k), strings.TrimSpace(v))
+	}
+	return req, nil
 }
