@@ -153,12 +153,20 @@ func (e *Engine) writable() (*storage.DB, func(), error) {
 	}, nil
 }
 
-// view runs fn on a read transaction, opening the file briefly when the
-// engine is Detached.
+// view runs fn on a read transaction: of the file the engine holds
+// (ReadOnly), of the one its own write holds open (a read inside an Import
+// callback, say: a second open would wait for that write's lock), or of
+// the file opened briefly.
 func (e *Engine) view(fn func(tx *storage.Tx) error) error {
 	if e.db != nil {
 		return e.db.View(fn)
 	}
+	e.loadMu.Lock()
+	if w := e.writing; w != nil {
+		defer e.loadMu.Unlock() // the write closes w under loadMu
+		return w.View(fn)
+	}
+	e.loadMu.Unlock()
 	db, err := e.openDB(true)
 	if err != nil {
 		return err

@@ -79,3 +79,37 @@ func TestImportTxRefusesWhatCheckRefuses(t *testing.T) {
 		t.Errorf("Counts() = %+v, want the 2 valid tracks and 1 valid interaction", c)
 	}
 }
+
+// TestReadsInsideAnImport: an Import callback may read the catalogue
+// through the engine (as a sync job reads the track it updates): the
+// engine's own write holds the file, and the read goes through it rather
+// than waiting for that write's lock.
+func TestReadsInsideAnImport(t *testing.T) {
+	eng, err := soundalike.Open(filepath.Join(t.TempDir(), "c.db"), &soundalike.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	put := func(tx *soundalike.ImportTx) error { _, _, err := tx.PutTrack(track("a", 0.5)); return err }
+	if err := eng.Import(t.Context(), put); err != nil {
+		t.Fatal(err)
+	}
+	err = eng.Import(t.Context(), func(tx *soundalike.ImportTx) error {
+		tr, err := eng.Track(t.Context(), "a")
+		if err != nil {
+			return err
+		}
+		if _, err := eng.Counts(); err != nil {
+			return err
+		}
+		tr.Name = "renamed"
+		_, _, err = tx.PutTrack(tr)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("reading the catalogue inside an Import: %v", err)
+	}
+	if tr, err := eng.Track(t.Context(), "a"); err != nil || tr.Name != "renamed" {
+		t.Fatalf("after the import: %+v, %v; want the renamed track", tr, err)
+	}
+}
