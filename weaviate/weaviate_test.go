@@ -327,6 +327,9 @@ func change(t *testing.T, path string, all []embedded) (eng *soundalike.Engine, 
 			}
 			nt := *tr
 			nt.ID, nt.SpotifyID, nt.Name = "newtrack000000000000001", "", "A new track"
+			// Its own sound and artist, so that its vector is nobody else's.
+			nt.Features.Valence, nt.Features.Danceability = 1-tr.Features.Valence, 1-tr.Features.Danceability
+			nt.Artists = []string{"A new artist"}
 			added = nt.ID
 			if _, _, err := tx.PutTrack(&nt); err != nil {
 				return err
