@@ -332,23 +332,7 @@ func weightScales(exs []example) []float32 {
 func bestSim(v []float32, exs []example, scale []float32) float32 {
 	best := float32(math.Inf(-1))
 	for i := range exs {
-		best = max(best, scale[i]*dot(v, exs[i].v))
+		best = max(best, scale[i]*index.Dot(v, exs[i].v))
 	}
 	return best
-}
-
-func dot(a, b []float32) float32 {
-	b = b[:len(a)]
-	var s0, s1, s2, s3 float32
-	for len(a) >= 4 {
-		s0 += a[0] * b[0]
-		s1 += a[1] * b[1]
-		s2 += a[2] * b[2]
-		s3 += a[3] * b[3]
-		a, b = a[4:], b[4:]
-	}
-	for i := range a {
-		s0 += a[i] * b[i]
-	}
-	return s0 + s1 + s2 + s3
 }

@@ -56,3 +56,7 @@ func normalizeInto(dst, v []float32, dim int) error {
 	}
 	return nil
 }
+
+// Dot returns the dot product of a and b (len(b) ≥ len(a)) with the kernel
+// the index searches with: the cosine similarity of two unit vectors.
+func Dot(a, b []float32) float32 { return dot(a, b) }

@@ -16,7 +16,11 @@ import (
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
 
 // writeSimilar encodes resp with its hand-rolled encoder.
-func writeSimilar(c echo.Context, resp *SimilarResponse) error {
+func writeSimilar(c echo.Context, resp *SimilarResponse) error { return writeAppended(c, resp) }
+
+// writeAppended answers 200 with the JSON a hand-rolled encoder appends
+// (a /similar or /recommend response), in a pooled buffer.
+func writeAppended(c echo.Context, resp interface{ AppendJSON([]byte) []byte }) error {
 	bp := bufPool.Get().(*[]byte)
 	b := resp.AppendJSON((*bp)[:0])
 	b = append(b, '\n')

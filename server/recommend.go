@@ -288,7 +288,7 @@ func (srv *Server) postRecommend(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeRecommend(c, resp)
+	return writeAppended(c, resp)
 }
 
 var userRecommendParams = append([]string{"k"}, searchParams...)
@@ -323,7 +323,7 @@ func (srv *Server) getUserRecommend(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeRecommend(c, resp)
+	return writeAppended(c, resp)
 }
 
 // GET /users/:id/history?limit=50
@@ -346,18 +346,6 @@ func (srv *Server) getUserHistory(c echo.Context) error {
 		return err
 	}
 	return writeJSON(c, http.StatusOK, resp)
-}
-
-func writeRecommend(c echo.Context, resp *RecommendResponse) error {
-	bp := bufPool.Get().(*[]byte)
-	b := resp.AppendJSON((*bp)[:0])
-	b = append(b, '\n')
-	err := c.Blob(http.StatusOK, echo.MIMEApplicationJSON, b)
-	if cap(b) <= 1<<20 {
-		*bp = b
-		bufPool.Put(bp)
-	}
-	return err
 }
 
 // takeInt removes parameter name from q and returns its value in 1..max
