@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -264,23 +263,6 @@ func FuzzPostRecommend(f *testing.F) {
 	}
 	h := server.New(userEngine(f), nil)
 	f.Fuzz(func(t *testing.T, body string) {
-		req := httptest.NewRequestWithContext(t.Context(), "POST", "/recommend", strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, req)
-		switch w.Code {
-		case 200:
-			var r server.RecommendResponse
-			if err := json.Unmarshal(w.Body.Bytes(), &r); err != nil {
-				t.Fatalf("POST %q = 200 with invalid JSON %s: %v", body, w.Body, err)
-			}
-		case 400, 404, 413:
-			var e map[string]string
-			if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || e["error"] == "" {
-				t.Fatalf("POST %q = %d %s, want {\"error\":…}", body, w.Code, w.Body)
-			}
-		default:
-			t.Fatalf("POST %q = %d %s, want 200, 400, 404 or 413", body, w.Code, w.Body)
-		}
+		fuzzPost(t, h, "/recommend", body, new(server.RecommendResponse))
 	})
 }

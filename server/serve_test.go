@@ -112,24 +112,7 @@ func FuzzPostSimilar(f *testing.F) {
 	}
 	h := server.New(newEngine(f, ready), nil)
 	f.Fuzz(func(t *testing.T, body string) {
-		req := httptest.NewRequestWithContext(t.Context(), "POST", "/similar", strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, req)
-		switch w.Code {
-		case 200:
-			var r server.SimilarResponse
-			if err := json.Unmarshal(w.Body.Bytes(), &r); err != nil {
-				t.Fatalf("POST %q = 200 with invalid JSON %s: %v", body, w.Body, err)
-			}
-		case 400, 404, 413:
-			var e map[string]string
-			if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || e["error"] == "" {
-				t.Fatalf("POST %q = %d %s, want {\"error\":…}", body, w.Code, w.Body)
-			}
-		default:
-			t.Fatalf("POST %q = %d %s, want 200, 400, 404 or 413", body, w.Code, w.Body)
-		}
+		fuzzPost(t, h, "/similar", body, new(server.SimilarResponse))
 	})
 }
 
@@ -184,4 +167,28 @@ func FuzzGetSimilar(f *testing.F) {
 			t.Fatalf("GET /similar?%s = %d %s, want 200, 400 or 404", q, w.Code, w.Body)
 		}
 	})
+}
+
+// fuzzPost sends body to target as JSON and fails unless the answer is a
+// 200 that decodes into ok or a 400, 404 or 413 with a JSON error: bad
+// input never gets a 500.
+func fuzzPost(t *testing.T, h http.Handler, target, body string, ok any) {
+	t.Helper()
+	req := httptest.NewRequestWithContext(t.Context(), "POST", target, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	switch w.Code {
+	case 200:
+		if err := json.Unmarshal(w.Body.Bytes(), ok); err != nil {
+			t.Fatalf("POST %s %q = 200 with invalid JSON %s: %v", target, body, w.Body, err)
+		}
+	case 400, 404, 413:
+		var e map[string]string
+		if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || e["error"] == "" {
+			t.Fatalf("POST %s %q = %d %s, want {\"error\":…}", target, body, w.Code, w.Body)
+		}
+	default:
+		t.Fatalf("POST %s %q = %d %s, want 200, 400, 404 or 413", target, body, w.Code, w.Body)
+	}
 }
