@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
-	"text/tabwriter"
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/server"
@@ -91,9 +89,7 @@ recommended.`)
 		return err
 	}
 	defer eng.Close()
-	if c, err := eng.Counts(); err == nil && c.Tracks >= 100_000 && isTerminal(stdio.err) {
-		fmt.Fprintf(stdio.err, "loading %d tracks and the index from %s…\n", c.Tracks, dbPath)
-	}
+	announceLoad(eng, dbPath, "the index", stdio)
 	var resp *server.RecommendResponse
 	var title string
 	if user != "" {
@@ -116,27 +112,6 @@ recommended.`)
 		_, err := stdio.out.Write(append(resp.AppendJSON(nil), '\n'))
 		return err
 	}
-	fmt.Fprintf(stdio.out, "%s (model %s, strategy %s)\n\n", title, resp.Model, resp.Strategy)
-	tw := tabwriter.NewWriter(stdio.out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "#\tSCORE\tTRACK\tNAME\tARTISTS")
-	for i, r := range resp.Results {
-		fmt.Fprintf(tw, "%d\t%.4f\t%s\t%s\t%s\n", i+1, r.Score, r.TrackID, r.Name, strings.Join(r.Artists, ", "))
-	}
-	return tw.Flush()
-}
-
-// trackList parses a comma-separated list of track references given to
-// flag; empty items are skipped.
-func trackList(flag, list string) ([]soundalike.TrackID, error) {
-	var out []soundalike.TrackID
-	for _, x := range strings.Split(list, ",") {
-		if x = strings.TrimSpace(x); x != "" {
-			ref, err := soundalike.ParseTrackRef(x)
-			if err != nil {
-				return nil, usagef("%s: %v", flag, err)
-			}
-			out = append(out, ref)
-		}
-	}
-	return out, nil
+	fmt.Fprintf(stdio.out, "%s (model %s, strategy %s)\n\n", printable(title), printable(resp.Model), resp.Strategy)
+	return writeResults(stdio.out, resp.Results)
 }

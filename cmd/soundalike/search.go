@@ -57,9 +57,7 @@ pass to similar --track.`)
 		return err
 	}
 	defer eng.Close()
-	if c, err := eng.Counts(); err == nil && c.Tracks >= 100_000 && isTerminal(stdio.err) {
-		fmt.Fprintf(stdio.err, "loading %d tracks from %s…\n", c.Tracks, dbPath)
-	}
+	announceLoad(eng, dbPath, "", stdio)
 	resp, err := server.SearchTracks(ctx, eng, text, k)
 	if err != nil {
 		return fmt.Errorf("search %q: %w", text, withHint(err))

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
-	"text/tabwriter"
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/server"
@@ -49,14 +47,8 @@ func runSimilar(ctx context.Context, args []string, stdio stdio) error {
 		return usagef("-k %d: want 1..%d", k, soundalike.MaxK)
 	}
 	opts := &soundalike.SearchOptions{ExcludeArtist: exArtist, NoDedupe: noDedupe}
-	for _, x := range strings.Split(exclude, ",") {
-		if x = strings.TrimSpace(x); x != "" {
-			ex, err := soundalike.ParseTrackRef(x)
-			if err != nil {
-				return usagef("--exclude: %v", err)
-			}
-			opts.Exclude = append(opts.Exclude, ex)
-		}
+	if opts.Exclude, err = trackList("--exclude", exclude); err != nil {
+		return err
 	}
 	eng, err := soundalike.Open(dbPath, stdio.engineOptions(&soundalike.Options{ReadOnly: true}))
 	if err != nil {
@@ -65,9 +57,7 @@ func runSimilar(ctx context.Context, args []string, stdio stdio) error {
 	defer eng.Close()
 	// A query loads the whole catalogue and index first: seconds at a
 	// million tracks, so say so on a terminal.
-	if c, err := eng.Counts(); err == nil && c.Tracks >= 100_000 && isTerminal(stdio.err) {
-		fmt.Fprintf(stdio.err, "loading %d tracks and the index from %s…\n", c.Tracks, dbPath)
-	}
+	announceLoad(eng, dbPath, "the index", stdio)
 	resp, err := server.Similar(ctx, eng, ref, k, opts)
 	if err != nil {
 		return fmt.Errorf("similar --track %s: %w", id, withHint(err))
@@ -78,10 +68,5 @@ func runSimilar(ctx context.Context, args []string, stdio stdio) error {
 	}
 	t := resp.Track
 	fmt.Fprintf(stdio.out, "Tracks that sound like %s: %s by %s (model %s)\n\n", printable(t.TrackID), printable(t.Name), printableJoin(t.Artists, ", "), printable(resp.Model))
-	tw := tabwriter.NewWriter(stdio.out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "#\tSCORE\tTRACK\tNAME\tARTISTS")
-	for i, r := range resp.Results {
-		fmt.Fprintf(tw, "%d\t%.4f\t%s\t%s\t%s\n", i+1, r.Score, printable(r.TrackID), printable(r.Name), printableJoin(r.Artists, ", "))
-	}
-	return tw.Flush()
+	return writeResults(stdio.out, resp.Results)
 }

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/server"
+)
+
+// trackList parses a comma-separated list of track references given to
+// flag; empty items are skipped.
+func trackList(flag, list string) ([]soundalike.TrackID, error) {
+	var out []soundalike.TrackID
+	for _, x := range strings.Split(list, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			ref, err := soundalike.ParseTrackRef(x)
+			if err != nil {
+				return nil, usagef("%s: %v", flag, err)
+			}
+			out = append(out, ref)
+		}
+	}
+	return out, nil
+}
+
+// announceLoad says on a terminal that a query first loads the catalogue
+// (and what else, e.g. "the index"): seconds at a million tracks.
+func announceLoad(eng *soundalike.Engine, dbPath, also string, stdio stdio) {
+	c, err := eng.Counts()
+	if err != nil || c.Tracks < 100_000 || !isTerminal(stdio.err) {
+		return
+	}
+	if also != "" {
+		also = " and " + also
+	}
+	fmt.Fprintf(stdio.err, "loading %d tracks%s from %s…\n", c.Tracks, also, dbPath)
+}
+
+// writeResults prints the results of similar and recommend as a table,
+// control characters escaped.
+func writeResults(w io.Writer, rs []server.Result) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "#\tSCORE\tTRACK\tNAME\tARTISTS")
+	for i, r := range rs {
+		fmt.Fprintf(tw, "%d\t%.4f\t%s\t%s\t%s\n", i+1, r.Score, printable(r.TrackID), printable(r.Name), printableJoin(r.Artists, ", "))
+	}
+	return tw.Flush()
+}
