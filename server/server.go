@@ -189,7 +189,11 @@ type Options struct {
 	// for a slot, and a search beyond both is answered 503 "busy" with
 	// Retry-After at once. Defaults: MaxInFlight runtime.GOMAXPROCS (a
 	// search is CPU work: more at once only makes each slower), MaxQueued
-	// twice MaxInFlight. 0 (or negative) means the default.
+	// 32 per slot: a plain search takes well under a millisecond of CPU, so
+	// a full queue of plain ones clears in a few milliseconds, and a load
+	// balancer's or client pool's usual few dozen connections never meet a
+	// 503 on an idle server. RequestTimeout bounds the wait of any search.
+	// 0 (or negative) means the default.
 	MaxInFlight int
 	MaxQueued   int
 
@@ -233,9 +237,12 @@ func DefaultOptions() *Options {
 		ShutdownTimeout:   DefaultShutdownTimeout,
 		RequestTimeout:    DefaultRequestTimeout,
 		MaxInFlight:       runtime.GOMAXPROCS(0),
-		MaxQueued:         2 * runtime.GOMAXPROCS(0),
+		MaxQueued:         queuePerSlot * runtime.GOMAXPROCS(0),
 	}
 }
+
+// queuePerSlot is the default MaxQueued per MaxInFlight slot.
+const queuePerSlot = 32
 
 // withDefaults returns a copy of o (which may be nil) with zero fields set
 // to their defaults.
@@ -267,7 +274,7 @@ func (o *Options) withDefaults() Options {
 		r.MaxInFlight = d.MaxInFlight
 	}
 	if r.MaxQueued <= 0 {
-		r.MaxQueued = 2 * r.MaxInFlight
+		r.MaxQueued = queuePerSlot * r.MaxInFlight
 	}
 	return r
 }
