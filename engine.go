@@ -115,6 +115,22 @@ func (e *Engine) checkFile() error {
 	return db.Close()
 }
 
+// needDatabase refuses, with ErrNoDatabase naming the path, a write that
+// needs what a database holds (Reindex needs a model) when the path holds
+// none (a missing or empty file), rather than lay a new database out at a
+// mistyped path.
+func (e *Engine) needDatabase() error {
+	st, err := os.Stat(e.path)
+	if errors.Is(err, os.ErrNotExist) || err == nil && st.Mode().IsRegular() && st.Size() == 0 {
+		db, err := e.openDB(true) // refuses it with storage's ErrNoDatabase
+		if err == nil {
+			db.Close()
+		}
+		return err
+	}
+	return nil
+}
+
 // Close releases the database. Queries on a Detached engine keep working
 // from memory until the engine is garbage.
 func (e *Engine) Close() error {

@@ -397,11 +397,13 @@ func slicesContains(s []string, v string) bool {
 	return false
 }
 
-// An empty --db file is what a missing one is to every command: readers
-// say there is no database yet, writers lay one out in it.
+// An empty --db file is what a missing one is to every command: readers,
+// and reindex and train (which need a model or tracks), say there is no
+// database yet and leave the path as it was; import lays one out in it.
 func TestEmptyDatabaseFile(t *testing.T) {
 	for _, args := range [][]string{
 		{"info"}, {"similar", "--track", "x"}, {"export"}, {"check"}, {"backup", "--out", "b.db"},
+		{"reindex"}, {"train", "--runs", t.TempDir()},
 	} {
 		for _, missing := range []bool{true, false} {
 			db := filepath.Join(t.TempDir(), "empty.db")
@@ -411,6 +413,9 @@ func TestEmptyDatabaseFile(t *testing.T) {
 			_, _, err := runCmd(t.Context(), append(args, "--db", db)...)
 			if !errors.Is(err, soundalike.ErrNoDatabase) || !strings.Contains(err.Error(), "run `soundalike import` to create it") {
 				t.Errorf("%s on an empty file (missing %v): %v, want ErrNoDatabase with a hint to import", args[0], missing, err)
+			}
+			if st, err := os.Stat(db); missing != errors.Is(err, os.ErrNotExist) || err == nil && st.Size() != 0 {
+				t.Errorf("%s on an empty file (missing %v) left %v, %v: want the path as it was", args[0], missing, st, err)
 			}
 		}
 	}
