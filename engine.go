@@ -48,7 +48,8 @@ type Engine struct {
 //     holds the file only while it uses it: it loads the catalogue, model
 //     and index on its first query (Reload and Watch pick up later
 //     changes), and each write (Import, SaveModel, PromoteModel, Reindex)
-//     opens the file for that write, creating it the first time. Between
+//     opens the file for that write, creating it the first time (but
+//     Reindex, which needs a model, refuses a missing file). Between
 //     them the soundalike commands and other processes can use the file,
 //     so this is the mode to embed in a process that serves. Open itself
 //     creates nothing: it checks a file that exists, and a mistyped path
