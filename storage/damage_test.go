@@ -158,3 +158,26 @@ func TestDamagedPageIsAnError(t *testing.T) {
 		})
 	}
 }
+
+// TestFaultOnTheMapIsAnError truncates the file under an open database (as
+// another process or a failing disk could): a read that reaches past the
+// new end faults on the memory map, and must return ErrDamaged naming the
+// file instead of killing the process.
+func TestFaultOnTheMapIsAnError(t *testing.T) {
+	c := filepath.Join(t.TempDir(), "c.db")
+	dbdamage.Copy(t, buildSmall(t), c)
+	db, err := storage.Open(c, &storage.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := os.Truncate(c, 2*dbdamage.PageSize); err != nil {
+		t.Fatal(err)
+	}
+	err = db.View(func(tx *storage.Tx) error {
+		return tx.ForEachTrack(func(storage.TrackEntry) error { return nil })
+	})
+	if !errors.Is(err, storage.ErrDamaged) || !strings.Contains(err.Error(), c) || !strings.Contains(err.Error(), "reading the tracks bucket") {
+		t.Fatalf("reading tracks past the end of a file truncated under the open database: %v, want ErrDamaged naming the file and the tracks bucket", err)
+	}
+}
