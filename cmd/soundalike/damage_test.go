@@ -364,7 +364,7 @@ func TestCorruptIndexIsNotNoModel(t *testing.T) {
 			t.Errorf("%s with a corrupt index chunk: %v, want a damage error naming the checksum", args[0], err)
 		}
 	}
-	if out, _, code := cli(t, "", "check", "--db", db); code != 1 || !strings.Contains(out, "checksum") {
+	if out, _, code := cli(t, "", "check", "--db", db); code != 1 || !strings.Contains(out, "checksum") || !strings.Contains(out, "DAMAGED: 1 problem\n") {
 		t.Errorf("check with a corrupt index chunk: exit %d\n%s", code, out)
 	}
 }
