@@ -85,6 +85,25 @@ func checkFirstReleaseReads(t *testing.T, eng *soundalike.Engine) (*soundalike.T
 		st.Params.EfSearch != 80 || st.Params.Seed != 1 || st.Params.Workers != 0 || st.Tracks != 397 {
 		t.Fatalf("IndexState = %+v, %v; want the first release's M 16, EfConstruction 200, EfSearch 80, seed 1", st, err)
 	}
+	// A user's history is one range of the interactions' keys, which
+	// schema 1 already ordered by user: it reads without a migration.
+	all, err := eng.Interactions(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perUser := map[string]int{}
+	for _, in := range all {
+		perUser[in.User]++
+	}
+	if len(perUser) != 5 {
+		t.Fatalf("Interactions name %d users, want 5", len(perUser))
+	}
+	for user, n := range perUser {
+		hist, err := eng.UserHistory(ctx, user)
+		if err != nil || len(hist) != n {
+			t.Errorf("UserHistory(%q) = %d interactions, %v; want the %d a full scan finds", user, len(hist), err, n)
+		}
+	}
 	ns, err := neighbors(eng.Similar(ctx, tr.ID, 5, nil))
 	if err != nil || len(ns) != 5 {
 		t.Fatalf("Similar = %v, %v", ns, err)

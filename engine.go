@@ -48,7 +48,8 @@ type Engine struct {
 //     holds the file only while it uses it: it loads the catalogue, model
 //     and index on its first query (Reload and Watch pick up later
 //     changes), and each write (Import, SaveModel, PromoteModel, Reindex)
-//     opens the file for that write, creating it the first time. Between
+//     opens the file for that write, creating it the first time (but
+//     Reindex, which needs a model, refuses a missing file). Between
 //     them the soundalike commands and other processes can use the file,
 //     so this is the mode to embed in a process that serves. Open itself
 //     creates nothing: it checks a file that exists, and a mistyped path
@@ -113,6 +114,22 @@ func (e *Engine) checkFile() error {
 		return err
 	}
 	return db.Close()
+}
+
+// needDatabase refuses, with ErrNoDatabase naming the path, a write that
+// needs what a database holds (Reindex needs a model) when the path holds
+// none (a missing or empty file), rather than lay a new database out at a
+// mistyped path.
+func (e *Engine) needDatabase() error {
+	st, err := os.Stat(e.path)
+	if errors.Is(err, os.ErrNotExist) || err == nil && st.Mode().IsRegular() && st.Size() == 0 {
+		db, err := e.openDB(true) // refuses it with storage's ErrNoDatabase
+		if err == nil {
+			db.Close()
+		}
+		return err
+	}
+	return nil
 }
 
 // Close releases the database. Queries on a Detached engine keep working

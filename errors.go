@@ -10,7 +10,8 @@ import (
 // Sentinel errors, checked with errors.Is. Their messages name the library
 // call that resolves them; the command line adds its own hints.
 var (
-	// ErrNotFound: the track is not in the catalogue. It is
+	// ErrNotFound: the track is not in the catalogue (or, from UserHistory
+	// and RecommendUser, the user has no interactions). It is
 	// storage.ErrNotFound, the one "unknown track" error of every layer.
 	ErrNotFound = storage.ErrNotFound
 	// ErrNoModel: no model has been stored yet.
@@ -50,3 +51,11 @@ var (
 // than crashing, naming the file and what was being read; restore the
 // file from a backup (Engine.Backup), and Engine.Check lists the damage.
 var ErrDamaged = storage.ErrDamaged
+
+// unknownUserError is ErrNotFound for a user with nothing to go by: its
+// message names the user and why, and says nothing of tracks.
+type unknownUserError struct{ user, why string }
+
+func (e unknownUserError) Error() string { return fmt.Sprintf("user %q %s", clip(e.user), e.why) }
+
+func (e unknownUserError) Is(target error) bool { return target == ErrNotFound }

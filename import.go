@@ -74,17 +74,19 @@ func CheckTrack(t *Track) error {
 	if err := t.Validate(); err != nil {
 		return err
 	}
-	if err := checkReleaseDate(t.ReleaseDate); err != nil {
+	if err := CheckReleaseDate(t.ReleaseDate); err != nil {
 		return err
 	}
 	return checkKey("track id", string(t.ID))
 }
 
-// checkReleaseDate accepts "" (unknown), YYYY, YYYY-MM and YYYY-MM-DD with
-// a month of 01-12 and a day that the month has. It runs twice for every
-// imported track (the reader's check and ImportTx.PutTrack's), so it only
-// reads bytes: no parsing into time.Time, no allocation unless refusing.
-func checkReleaseDate(s string) error {
+// CheckReleaseDate accepts "" (unknown), YYYY, YYYY-MM and YYYY-MM-DD with
+// a month of 01-12 and a day that the month has; the error says what is
+// accepted. CheckTrack uses it, and so does the server for a query's
+// features. It runs twice for every imported track (the reader's check and
+// ImportTx.PutTrack's), so it only reads bytes: no parsing into time.Time,
+// no allocation unless refusing.
+func CheckReleaseDate(s string) error {
 	if s == "" {
 		return nil
 	}

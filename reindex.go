@@ -70,6 +70,9 @@ func (e *Engine) Reindex(ctx context.Context, opts *ReindexOptions) (ReindexSumm
 	}
 	e.writeMu.Lock()
 	defer e.writeMu.Unlock()
+	if err := e.needDatabase(); err != nil {
+		return ReindexSummary{}, fmt.Errorf("reindex: %w", err)
+	}
 	db, release, err := e.writable()
 	if err != nil {
 		return ReindexSummary{}, err

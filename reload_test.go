@@ -2,6 +2,7 @@ package soundalike_test
 
 import (
 	"errors"
+	"log/slog"
 	"math/rand/v2"
 	"net/http/httptest"
 	"path/filepath"
@@ -67,7 +68,9 @@ func TestFailedReloadKeepsServing(t *testing.T) {
 	writer, _ := fixture(t, path, 200)
 	writer.Close()
 
-	eng, err := soundalike.Open(path, &soundalike.Options{Detached: true})
+	var logs strings.Builder
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	eng, err := soundalike.Open(path, &soundalike.Options{Detached: true, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,6 +124,15 @@ func TestFailedReloadKeepsServing(t *testing.T) {
 		t.Errorf("GET /similar after a failed reload = %d %s, want 200", w.Code, w.Body)
 	}
 
+	// Retried on the same damage, the failure is counted again but logged
+	// as an error only once: the log says when it began.
+	if _, err := eng.Reload(ctx); err == nil {
+		t.Fatal("a second Reload over the corrupt record succeeded")
+	}
+	if n := strings.Count(logs.String(), "level=ERROR msg=\"loading a new snapshot failed"); n != 1 {
+		t.Errorf("two reloads failing alike logged %d errors, want 1:\n%s", n, logs.String())
+	}
+
 	// Repaired by the next write: the reload succeeds and clears the error.
 	setRecord(t, path, "t0010", func([]byte) []byte { return good })
 	importTrack(t, path, 7002)
@@ -128,8 +140,8 @@ func TestFailedReloadKeepsServing(t *testing.T) {
 		t.Fatalf("Reload after the repair = %v, %v; want a change", changed, err)
 	}
 	st = eng.Stats()
-	if st.ReloadFailures != 1 || st.ReloadError != nil || st.Generation <= served.Generation || !st.Loaded.After(served.Loaded) {
-		t.Errorf("Stats after the repair = %+v, want a newer snapshot, 1 failure counted and no error", st)
+	if st.ReloadFailures != 2 || st.ReloadError != nil || st.Generation <= served.Generation || !st.Loaded.After(served.Loaded) {
+		t.Errorf("Stats after the repair = %+v, want a newer snapshot, 2 failures counted and no error", st)
 	}
 	if _, err := eng.Track(ctx, added); err != nil {
 		t.Errorf("Track(%s) after the repair: %v", added, err)

@@ -58,7 +58,7 @@ func (e *Engine) UserHistory(ctx context.Context, user string) ([]Interaction, e
 		return nil, err
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("user %q has no interactions: %w", user, ErrNotFound)
+		return nil, unknownUserError{user, "has no interactions: check the id, or import the user's interactions"}
 	}
 	slices.SortStableFunc(out, func(a, b Interaction) int { return b.Time.Compare(a.Time) })
 	return out, nil
@@ -127,7 +127,7 @@ func (s *snapshot) userQuery(user string, hist []Interaction) (RecommendQuery, e
 		}
 	}
 	if len(q.Positive) == 0 {
-		return q, fmt.Errorf("user %q has no like, playlist add or play of a catalogue track among their newest %d interactions: %w", user, len(hist), ErrNotFound)
+		return q, unknownUserError{user, fmt.Sprintf("has no like, playlist add or play of a catalogue track among their newest %d interactions", len(hist))}
 	}
 	return q, nil
 }

@@ -73,8 +73,8 @@ func TestUserHistory(t *testing.T) {
 	}
 
 	_, err = eng.UserHistory(ctx, "nobody")
-	if !errors.Is(err, soundalike.ErrNotFound) || !strings.Contains(err.Error(), `"nobody"`) {
-		t.Errorf("UserHistory(nobody) error = %v, want ErrNotFound naming the user", err)
+	if !errors.Is(err, soundalike.ErrNotFound) || !strings.Contains(err.Error(), `"nobody"`) || strings.Contains(err.Error(), "track") {
+		t.Errorf("UserHistory(nobody) error = %v, want ErrNotFound naming the user and no track", err)
 	}
 	_, err = eng.RecommendUser(ctx, "nobody", 10, nil)
 	if !errors.Is(err, soundalike.ErrNotFound) || !strings.Contains(err.Error(), `"nobody"`) {
@@ -179,7 +179,7 @@ func TestRecommendUserByConstruction(t *testing.T) {
 	}
 
 	_, err = eng.RecommendUser(ctx, "skipper", 10, nil)
-	if !errors.Is(err, soundalike.ErrNotFound) || !strings.Contains(err.Error(), `"skipper"`) {
+	if !errors.Is(err, soundalike.ErrNotFound) || !strings.Contains(err.Error(), `"skipper"`) || strings.Contains(err.Error(), "track not found") {
 		t.Errorf("a user with only skips: error %v, want ErrNotFound naming them", err)
 	}
 }

@@ -357,11 +357,15 @@ func (r *repeatTracker) warn(sum *Summary) {
 		return
 	}
 	sum.RepeatedIDs += count
-	w := RowError{File: r.source, Reason: fmt.Sprintf("%d rows repeat the track id of an earlier row with other values; the last row's values are kept", count)}
+	rows := fmt.Sprintf("%d rows repeat", count)
+	if count == 1 {
+		rows = "1 row repeats"
+	}
+	w := RowError{File: r.source, Reason: rows + " the track id of an earlier row with other values; the last row's values are kept"}
 	if r.byLine {
 		w.Line = first
 	} else {
-		w.Reason = fmt.Sprintf("%d rows repeat the track id of an earlier row with other values, the first the %d-th row read; the last row's values are kept", count, first)
+		w.Reason = fmt.Sprintf("%s the track id of an earlier row with other values, the first at row %d read; the last row's values are kept", rows, first)
 	}
 	sum.Warnings = append(sum.Warnings, w)
 }

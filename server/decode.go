@@ -250,9 +250,9 @@ func jsonError(err error, body []byte) error {
 	}
 	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
 		if te.Field == "" {
-			return badRequest("bad JSON: the body must be a JSON object, not a %s", te.Value)
+			return badRequest("bad JSON: the body must be a JSON object, not %s", withArticle(te.Value))
 		}
-		return badRequest("bad JSON: field %s: a %s is not %s", te.Field, te.Value, describeType(te.Type))
+		return badRequest("bad JSON: field %s: %s is not %s", te.Field, withArticle(te.Value), describeType(te.Type))
 	}
 	switch {
 	case errors.Is(err, io.EOF):
@@ -266,6 +266,15 @@ func jsonError(err error, body []byte) error {
 	}
 	// Numbers out of range (1e999) and other value errors.
 	return badRequest("bad JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+}
+
+// withArticle puts "a" or "an" before encoding/json's name of a JSON
+// value ("array", "object", "number 1.5", "bool").
+func withArticle(value string) string {
+	if value != "" && strings.ContainsRune("aeiou", rune(value[0])) {
+		return "an " + value
+	}
+	return "a " + value
 }
 
 // describeType says what JSON a Go type accepts, without naming Go types.

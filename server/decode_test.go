@@ -54,6 +54,8 @@ func TestPostStrictJSON(t *testing.T) {
 		{name: "given -Infinity, when POST, expect the NaN hint", contentType: "application/json", body: `{"vector":[-Infinity]}`, status: 400, errs: []string{"NaN and Infinity"}},
 		{name: "given features as a string, when POST, expect 400 without Go types", contentType: "application/json", body: `{"features":"x"}`, status: 400, errs: []string{"features", "an object"}, not: []string{"server.", "featuresRequest", "*"}},
 		{name: "given tracks of numbers, when POST, expect 400 without Go types", contentType: "application/json", body: `{"tracks":[1]}`, status: 400, errs: []string{"tracks", "a string"}, not: []string{"[]string", "server."}},
+		{name: "given features as an array, when POST, expect 400 with an article that fits", contentType: "application/json", body: `{"features":[1]}`, status: 400, errs: []string{"field features: an array is not an object"}},
+		{name: "given an object for a body of one value, when POST, expect 400 with an article that fits", contentType: "application/json", body: `{"tracks":{}}`, status: 400, errs: []string{"an object is not an array"}},
 		{name: "given k as a float, when POST, expect 400 saying a whole number", contentType: "application/json", body: `{"tracks":["a"],"k":2.5}`, status: 400, errs: []string{"k", "whole number"}, not: []string{"int"}},
 	}
 	for _, tc := range cases {

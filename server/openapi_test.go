@@ -78,6 +78,9 @@ func apiCases() []apiCase {
 		{name: "POST similar key out of range", method: "POST", target: "/similar", body: `{"features":` + strings.Replace(feats, `"key":5`, `"key":12`, 1) + `}`, want: 400, rejected: true},
 		{name: "POST similar k=0", method: "POST", target: "/similar", body: `{"tracks":["a"],"k":0}`, want: 400, rejected: true},
 		{name: "POST similar not JSON", method: "POST", target: "/similar", body: `{"tracks":`, want: 400, rejected: true},
+		{name: "POST similar 101 seeds", method: "POST", target: "/similar", body: `{"tracks":[` + strings.TrimSuffix(strings.Repeat(`"a",`, server.MaxSeeds+1), ",") + `]}`, want: 400, rejected: true},
+		{name: "POST similar 1001 exclusions", method: "POST", target: "/similar", body: `{"tracks":["a"],"exclude":[` + strings.TrimSuffix(strings.Repeat(`"t01",`, server.MaxExclude+1), ",") + `]}`, want: 400, rejected: true},
+		{name: "GET similar a reference over 1024 bytes", method: "GET", target: "/similar?track=" + strings.Repeat("a", soundalike.MaxKeyLen+1), want: 400, rejected: true},
 		{name: "POST similar wrong dimension", method: "POST", target: "/similar", body: `{"vector":[0.5,0.5]}`, want: 400},
 		{name: "POST similar unknown track", method: "POST", target: "/similar", body: `{"tracks":["nope"]}`, want: 404},
 		{name: "POST similar body over the limit", server: srvSmallBody, method: "POST", target: "/similar", body: `{"tracks":["a"],"exclude":[` + strings.Repeat(`"t01",`, 60) + `"t02"]}`, want: 413},
@@ -143,6 +146,7 @@ func apiSearchCases() []apiCase {
 		{name: "POST recommend unknown strategy", method: "POST", target: "/recommend", body: `{"positive":["a"],"strategy":"max"}`, want: 400, rejected: true},
 		{name: "POST recommend negative weight", method: "POST", target: "/recommend", body: `{"positive":["a"],"negative":[{"track":"x1","weight":-1}]}`, want: 400, rejected: true},
 		{name: "POST recommend example with two things", method: "POST", target: "/recommend", body: `{"positive":[{"track":"a","vector":` + vec + `}]}`, want: 400, rejected: true},
+		{name: "POST recommend 101 examples", method: "POST", target: "/recommend", body: `{"positive":[` + strings.TrimSuffix(strings.Repeat(`"a",`, 60), ",") + `],"negative":[` + strings.TrimSuffix(strings.Repeat(`"x1",`, 41), ",") + `]}`, want: 400, rejected: false},
 		{name: "POST recommend unknown track", method: "POST", target: "/recommend", body: `{"positive":["nope"]}`, want: 404},
 		{name: "POST recommend without a model", server: srvNoModel, method: "POST", target: "/recommend", body: `{"positive":["a"]}`, want: 503},
 

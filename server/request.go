@@ -417,10 +417,10 @@ func (f *featuresRequest) track() (*soundalike.Track, error) {
 	case f.ReleaseDate != nil && f.ReleaseYear != nil:
 		return nil, badRequest("features: give release_date or release_year, not both")
 	case f.ReleaseDate != nil:
-		t.ReleaseDate = *f.ReleaseDate
-		if t.ReleaseDate != "" && t.ReleaseYear() == 0 {
-			return nil, badRequest("features.release_date: %q is not YYYY, YYYY-MM or YYYY-MM-DD", t.ReleaseDate)
+		if err := soundalike.CheckReleaseDate(*f.ReleaseDate); err != nil {
+			return nil, badRequest("features.%v", err)
 		}
+		t.ReleaseDate = *f.ReleaseDate
 	case f.ReleaseYear != nil:
 		if *f.ReleaseYear < 1000 || *f.ReleaseYear > 9999 {
 			return nil, badRequest("features.release_year: %d is not a four-digit year", *f.ReleaseYear)

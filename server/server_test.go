@@ -308,6 +308,14 @@ func similarPOSTCases() []similarCase {
 		{name: "given a fractional key, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"features":` + strings.Replace(fullFeatures(), `"key":5`, `"key":5.5`, 1) + `}`, status: 400, errs: []string{"key"}},
 		{name: "given release_date and release_year, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"features":` + strings.TrimSuffix(fullFeatures(), "}") + `,"release_date":"2001","release_year":2001}}`, status: 400, errs: []string{"release_date or release_year"}},
 		{name: "given a bad release_date, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"features":` + strings.TrimSuffix(fullFeatures(), "}") + `,"release_date":"last year"}}`, status: 400, errs: []string{"release_date"}},
+		{name: "given a release_date with no month 99, when POST /similar, expect 400 naming the month", method: "POST", target: "/similar", body: `{"features":` + strings.TrimSuffix(fullFeatures(), "}") + `,"release_date":"9999-99-99"}}`, status: 400, errs: []string{"features.release_date", "has no month 99", "YYYY-MM-DD"}},
+		{name: "given a release_date of 31 February, when POST /similar, expect 400 naming the day", method: "POST", target: "/similar", body: `{"features":` + strings.TrimSuffix(fullFeatures(), "}") + `,"release_date":"2019-02-31"}}`, status: 400, errs: []string{"has no day 31"}},
+		{name: "given a leap day release_date, when POST /similar, expect 200", method: "POST", target: "/similar", body: `{"features":` + strings.TrimSuffix(fullFeatures(), "}") + `,"release_date":"2020-02-29"}}`, status: 200,
+			check: func(t *testing.T, f *hooked, r server.SimilarResponse) {
+				if _, _, q := f.last(); q.Track == nil || q.Track.ReleaseDate != "2020-02-29" {
+					t.Errorf("query track = %+v, want release_date 2020-02-29", q.Track)
+				}
+			}},
 		{name: "given popularity 101, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"features":` + strings.TrimSuffix(fullFeatures(), "}") + `,"popularity":101}}`, status: 400, errs: []string{"popularity"}},
 		{name: "given nothing to search by, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"k":5}`, status: 400, errs: []string{"nothing to search by"}},
 		{name: "given empty lists only, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"tracks":[],"vector":[]}`, status: 400, errs: []string{"nothing to search by"}},

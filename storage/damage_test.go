@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/audotics/soundalike/internal/dbdamage"
 	"github.com/audotics/soundalike/storage"
-	bolt "go.etcd.io/bbolt"
 )
 
 // buildSmall writes a database with tracks, interactions, a model and an
@@ -72,56 +72,13 @@ func readAll(path string) error {
 	})
 }
 
-// bucketRoots returns each top-level bucket's root page.
-func bucketRoots(t *testing.T, path string) map[string]uint64 {
-	t.Helper()
-	bdb, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bdb.Close()
-	roots := map[string]uint64{}
-	bdb.View(func(tx *bolt.Tx) error {
-		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
-			roots[string(name)] = uint64(b.Root())
-			return nil
-		})
-	})
-	return roots
-}
-
-// highWater returns the size the file's pages need (bbolt allocates the
-// file in larger steps).
-func highWater(t *testing.T, path string) int64 {
-	t.Helper()
-	bdb, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bdb.Close()
-	var n int64
-	bdb.View(func(tx *bolt.Tx) error { n = tx.Size(); return nil })
-	return n
-}
-
-func copyFile(t *testing.T, src, dst string) {
-	t.Helper()
-	data, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(dst, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestTruncatedFileIsDamaged(t *testing.T) {
 	path := buildSmall(t)
-	hw := highWater(t, path)
+	hw := dbdamage.HighWater(t, path)
 	for _, size := range []int64{8192, 3 * 4096, hw / 2, hw - 4096} {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
 			c := filepath.Join(t.TempDir(), "c.db")
-			copyFile(t, path, c)
+			dbdamage.Copy(t, path, c)
 			if err := os.Truncate(c, size); err != nil {
 				t.Fatal(err)
 			}
@@ -145,25 +102,16 @@ func TestTruncatedFileIsDamaged(t *testing.T) {
 // file instead; a write transaction meeting it must write nothing.
 func TestDamagedPageIsAnError(t *testing.T) {
 	path := buildSmall(t)
-	roots := bucketRoots(t, path)
+	pages := dbdamage.BucketPages(t, path)
 	for _, name := range []string{"tracks", "interactions", "models", "indexes"} {
 		t.Run(name, func(t *testing.T) {
-			root := roots[name]
-			if root == 0 {
+			if len(pages[name]) == 0 {
 				t.Fatalf("bucket %s is inline: buildSmall must give it pages of its own", name)
 			}
 			c := filepath.Join(t.TempDir(), "c.db")
-			copyFile(t, path, c)
-			f, err := os.OpenFile(c, os.O_RDWR, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			junk := []byte("\xde\xad\xbe\xef\xde\xad\xbe\xef\xde\xad\xbe\xef\xde\xad\xbe\xef")
-			if _, err := f.WriteAt(junk, int64(root)*4096); err != nil {
-				t.Fatal(err)
-			}
-			f.Close()
-			err = readAll(c)
+			dbdamage.Copy(t, path, c)
+			dbdamage.Flip(t, c, int64(pages[name][0])*dbdamage.PageSize, 16)
+			err := readAll(c)
 			if !errors.Is(err, storage.ErrDamaged) {
 				t.Fatalf("reading a file with bucket %s's root page damaged: %v, want ErrDamaged", name, err)
 			}
@@ -208,5 +156,28 @@ func TestDamagedPageIsAnError(t *testing.T) {
 				t.Errorf("a write transaction that failed on damage (%v) changed the file", err)
 			}
 		})
+	}
+}
+
+// TestFaultOnTheMapIsAnError truncates the file under an open database (as
+// another process or a failing disk could): a read that reaches past the
+// new end faults on the memory map, and must return ErrDamaged naming the
+// file instead of killing the process.
+func TestFaultOnTheMapIsAnError(t *testing.T) {
+	c := filepath.Join(t.TempDir(), "c.db")
+	dbdamage.Copy(t, buildSmall(t), c)
+	db, err := storage.Open(c, &storage.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := os.Truncate(c, 2*dbdamage.PageSize); err != nil {
+		t.Fatal(err)
+	}
+	err = db.View(func(tx *storage.Tx) error {
+		return tx.ForEachTrack(func(storage.TrackEntry) error { return nil })
+	})
+	if !errors.Is(err, storage.ErrDamaged) || !strings.Contains(err.Error(), c) || !strings.Contains(err.Error(), "reading the tracks bucket") {
+		t.Fatalf("reading tracks past the end of a file truncated under the open database: %v, want ErrDamaged naming the file and the tracks bucket", err)
 	}
 }

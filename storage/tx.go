@@ -81,6 +81,9 @@ func (tx *Tx) flush() error {
 	if tx.err != nil {
 		return tx.err
 	}
+	if tx.db == nil {
+		return nil // a read-only transaction has nothing buffered
+	}
 	tx.setReading("writing the import's buffered tracks and interactions")
 	if err := tx.flushBuffer(); err != nil {
 		tx.err = err

@@ -87,7 +87,11 @@ func printCheck(stdio stdio, r checkJSON) {
 		fmt.Fprintln(w, "result        ok: no damage found")
 		return
 	}
-	fmt.Fprintf(w, "result        DAMAGED: %d problems\n", len(r.Problems)+r.Omitted)
+	if n := len(r.Problems) + r.Omitted; n == 1 {
+		fmt.Fprintln(w, "result        DAMAGED: 1 problem")
+	} else {
+		fmt.Fprintf(w, "result        DAMAGED: %d problems\n", n)
+	}
 	for _, p := range r.Problems {
 		fmt.Fprintf(w, "  %s\n", p)
 	}

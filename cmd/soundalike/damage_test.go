@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/internal/dbdamage"
 	"github.com/audotics/soundalike/internal/synth"
 	bolt "go.etcd.io/bbolt"
 )
@@ -122,73 +122,6 @@ func TestCheckAndBackup(t *testing.T) {
 	}
 }
 
-// highWater is the size the file's pages need (bbolt grows the file in
-// larger steps, so its size is often more).
-func highWater(t testing.TB, path string) int64 {
-	t.Helper()
-	bdb, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bdb.Close()
-	var n int64
-	bdb.View(func(tx *bolt.Tx) error { n = tx.Size(); return nil })
-	return n
-}
-
-// bucketPages returns the pages of each top-level bucket (its branch and
-// leaf pages and those of the buckets nested in it), read from the file's
-// bytes: the page layout is bbolt's (a 16-byte header: id, flags, count,
-// overflow; 16-byte elements).
-func bucketPages(t testing.TB, path string) map[string][]uint64 {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const pageSize = 4096
-	le := binary.LittleEndian
-	var walk func(pg uint64, out *[]uint64)
-	walk = func(pg uint64, out *[]uint64) {
-		p := data[pg*pageSize:]
-		*out = append(*out, pg)
-		flags, count := le.Uint16(p[8:]), int(le.Uint16(p[10:]))
-		for i := range count {
-			e := p[16+16*i:]
-			switch {
-			case flags&0x01 != 0: // branch: pos, ksize, pgid
-				walk(le.Uint64(e[8:]), out)
-			case flags&0x02 != 0: // leaf: flags, pos, ksize, vsize
-				if le.Uint32(e[0:])&0x01 == 0 {
-					continue
-				}
-				pos, ks := le.Uint32(e[4:]), le.Uint32(e[8:])
-				v := e[pos+ks:]
-				if root := le.Uint64(v); root != 0 { // not inline
-					walk(root, out)
-				}
-			}
-		}
-	}
-	pages := map[string][]uint64{}
-	bdb, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bdb.Close()
-	bdb.View(func(tx *bolt.Tx) error {
-		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
-			if root := uint64(b.Root()); root != 0 {
-				var ps []uint64
-				walk(root, &ps)
-				pages[string(name)] = ps
-			}
-			return nil
-		})
-	})
-	return pages
-}
-
 // damage is one way to damage a copy of the database.
 type damage struct {
 	name   string
@@ -198,7 +131,7 @@ type damage struct {
 }
 
 func damages(t testing.TB, path string) []damage {
-	hw := highWater(t, path)
+	hw := dbdamage.HighWater(t, path)
 	var ds []damage
 	for _, size := range []int64{8192, 3 * 4096, hw / 3, hw / 2, hw - 4096} {
 		ds = append(ds, damage{fmt.Sprintf("truncated to %d", size), true, true, func(t testing.TB, p string) {
@@ -208,21 +141,9 @@ func damages(t testing.TB, path string) []damage {
 		}})
 	}
 	flip := func(pg uint64, off int64) func(testing.TB, string) {
-		return func(t testing.TB, p string) {
-			f, err := os.OpenFile(p, os.O_RDWR, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			buf := make([]byte, 16)
-			f.ReadAt(buf, int64(pg)*4096+off)
-			for i := range buf {
-				buf[i] ^= 0xa5
-			}
-			f.WriteAt(buf, int64(pg)*4096+off)
-		}
+		return func(t testing.TB, p string) { dbdamage.Flip(t, p, int64(pg)*dbdamage.PageSize+off, 16) }
 	}
-	all := bucketPages(t, path)
+	all := dbdamage.BucketPages(t, path)
 	for _, want := range []string{"tracks", "models", "indexes"} {
 		if len(all[want]) == 0 {
 			t.Fatalf("bucket %s has no pages of its own to damage (buckets with pages: %v)", want, slices.Collect(maps.Keys(all)))
@@ -262,7 +183,7 @@ func (d damage) mustFail(cmd, bucket string) bool {
 	if strings.HasPrefix(d.name, "truncated") {
 		return true
 	}
-	return d.header && (slicesContains(readsAll[cmd], bucket) || d.root && slicesContains(readsRoot[cmd], bucket))
+	return d.header && (slices.Contains(readsAll[cmd], bucket) || d.root && slices.Contains(readsRoot[cmd], bucket))
 }
 
 // TestDamagedFiles damages copies of a small database (truncated at several
@@ -276,7 +197,7 @@ func TestDamagedFiles(t *testing.T) {
 	orig := damageDB(t)
 	// next is orig one generation later, so that a serving engine reloads.
 	next := filepath.Join(t.TempDir(), "next.db")
-	copyDB(t, orig, next)
+	dbdamage.Copy(t, orig, next)
 	addRows(t, next, 5000, 5, 10)
 	track := firstTrack(t, orig)
 	csv := filepath.Join(t.TempDir(), "more.csv")
@@ -289,7 +210,7 @@ func TestDamagedFiles(t *testing.T) {
 		}
 		t.Run(d.name, func(t *testing.T) {
 			db := filepath.Join(t.TempDir(), "c.db")
-			copyDB(t, next, db)
+			dbdamage.Copy(t, next, db)
 			d.apply(t, db)
 			bucket := strings.Fields(d.name)[0]
 			for _, args := range [][]string{
@@ -301,7 +222,7 @@ func TestDamagedFiles(t *testing.T) {
 				{"check"},
 			} {
 				fresh := filepath.Join(t.TempDir(), "cmd.db")
-				copyDB(t, db, fresh)
+				dbdamage.Copy(t, db, fresh)
 				if args[0] == "import" {
 					args[2] = fresh
 				} else {
@@ -337,7 +258,7 @@ func TestDamagedFiles(t *testing.T) {
 func keepsServing(t *testing.T, orig, damaged, track string, mustFail bool) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "served.db")
-	copyDB(t, orig, path)
+	dbdamage.Copy(t, orig, path)
 	eng, err := soundalike.Open(path, &soundalike.Options{Detached: true})
 	if err != nil {
 		t.Fatal(err)
@@ -346,7 +267,7 @@ func keepsServing(t *testing.T, orig, damaged, track string, mustFail bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	copyDB(t, damaged, path)
+	dbdamage.Copy(t, damaged, path)
 	_, err = eng.Reload(t.Context())
 	if mustFail && err == nil {
 		t.Errorf("reload of the damaged file: no error")
@@ -357,17 +278,6 @@ func keepsServing(t *testing.T, orig, damaged, track string, mustFail bool) {
 	}
 	if err != nil && (after.Generation != before.Generation || eng.Stats().ReloadFailures != 1) {
 		t.Errorf("after a failed reload: generation %d (want %d), %d failures recorded", after.Generation, before.Generation, eng.Stats().ReloadFailures)
-	}
-}
-
-func copyDB(t testing.TB, src, dst string) {
-	t.Helper()
-	data, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(dst, data, 0o600); err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -388,20 +298,13 @@ func firstTrack(t testing.TB, path string) string {
 	return id
 }
 
-func slicesContains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
-// An empty --db file is what a missing one is to every command: readers
-// say there is no database yet, writers lay one out in it.
+// An empty --db file is what a missing one is to every command: readers,
+// and reindex and train (which need a model or tracks), say there is no
+// database yet and leave the path as it was; import lays one out in it.
 func TestEmptyDatabaseFile(t *testing.T) {
 	for _, args := range [][]string{
 		{"info"}, {"similar", "--track", "x"}, {"export"}, {"check"}, {"backup", "--out", "b.db"},
+		{"reindex"}, {"train", "--runs", t.TempDir()},
 	} {
 		for _, missing := range []bool{true, false} {
 			db := filepath.Join(t.TempDir(), "empty.db")
@@ -411,6 +314,9 @@ func TestEmptyDatabaseFile(t *testing.T) {
 			_, _, err := runCmd(t.Context(), append(args, "--db", db)...)
 			if !errors.Is(err, soundalike.ErrNoDatabase) || !strings.Contains(err.Error(), "run `soundalike import` to create it") {
 				t.Errorf("%s on an empty file (missing %v): %v, want ErrNoDatabase with a hint to import", args[0], missing, err)
+			}
+			if st, err := os.Stat(db); missing != errors.Is(err, os.ErrNotExist) || err == nil && st.Size() != 0 {
+				t.Errorf("%s on an empty file (missing %v) left %v, %v: want the path as it was", args[0], missing, st, err)
 			}
 		}
 	}
@@ -458,7 +364,7 @@ func TestCorruptIndexIsNotNoModel(t *testing.T) {
 			t.Errorf("%s with a corrupt index chunk: %v, want a damage error naming the checksum", args[0], err)
 		}
 	}
-	if out, _, code := cli(t, "", "check", "--db", db); code != 1 || !strings.Contains(out, "checksum") {
+	if out, _, code := cli(t, "", "check", "--db", db); code != 1 || !strings.Contains(out, "checksum") || !strings.Contains(out, "DAMAGED: 1 problem\n") {
 		t.Errorf("check with a corrupt index chunk: exit %d\n%s", code, out)
 	}
 }

@@ -79,7 +79,7 @@ func TestImportWarnings(t *testing.T) {
 		t.Errorf("import --strict: exit %d, stdout %q, want 0 rows rejected, 2 warnings", code, out)
 	}
 	for _, want := range []string{`warning: ` + file + `:1: column "energy" appears 2 times`,
-		`warning: ` + file + `:` + strconv.Itoa(len(lines)+1) + `: 1 rows repeat the track id of an earlier row with other values`} {
+		`warning: ` + file + `:` + strconv.Itoa(len(lines)+1) + `: 1 row repeats the track id of an earlier row with other values`} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("stderr does not say %q:\n%s", want, errOut)
 		}

@@ -54,7 +54,13 @@ func TestReindexCommand(t *testing.T) {
 }
 
 func TestReindexWithoutModel(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "empty.db")
+	db := filepath.Join(t.TempDir(), "tracks.db")
+	csv := filepath.Join(t.TempDir(), "t.csv")
+	os.WriteFile(csv, []byte("track_id,track_name,track_artist,danceability,energy,key,loudness,mode,speechiness,acousticness,instrumentalness,liveness,valence,tempo\n"+
+		"t1,A,B,0.5,0.5,1,-5,1,0.1,0.1,0,0.1,0.5,120\n"), 0o600)
+	if _, _, err := runCmd(t.Context(), "import", "--db", db, csv); err != nil {
+		t.Fatal(err)
+	}
 	_, _, err := runCmd(t.Context(), "reindex", "--db", db)
 	if err == nil || !strings.Contains(err.Error(), "soundalike train") {
 		t.Errorf("reindex without a model = %v, want an error naming `soundalike train`", err)
