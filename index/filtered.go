@@ -17,7 +17,7 @@ var ErrBudget = errors.New("index: filtered search: node budget spent")
 // every node nearer the query than the nearest kept ones before it finds
 // any. SearchFiltered instead moves only through nodes f keeps: it starts
 // from entries (ids f keeps, typically the best-scoring of a sample of
-// them) and from the usual entry point when f keeps it, and from each
+// them) and from the usual entry point, and from each
 // node it expands it scores the neighbours f keeps; when fewer than half
 // of them are kept, it also takes the kept neighbours of the dropped ones
 // (two hops, as ACORN-1 does), up to m0 in all, so that the kept nodes
@@ -65,7 +65,11 @@ func (g *HNSW) SearchFiltered(dst []Result, q []float32, k int, f Filter, ef int
 	for l := g.maxLevel; l > 0; l-- {
 		cur = g.greedy(sc, qv, cur, l, false)
 	}
-	seed(cur.slot)
+	if g.passes(cur.slot, f) {
+		seed(cur.slot)
+	} else { // expanded like a kept node, so that its kept neighbours seed the beam
+		sc.cands.push(cur)
+	}
 	for _, id := range entries {
 		if s, ok := g.slotOf(id); ok {
 			seed(s)
