@@ -457,7 +457,9 @@ func (s *snapshot) chooseScan(q []float32, ef int, p scanPlan, c *condition) boo
 	if p.scanCost() < graphCost(ef, sel) {
 		return true
 	}
-	if sel >= probeBelow {
+	if sel >= probeBelow || sel >= keptOnlyAbove {
+		// Moving only through kept tracks, the search's cost depends on
+		// the selectivity, not on the query's neighbourhood.
 		return false
 	}
 	res, err := s.graph.SearchInto(nil, q, ef, nil, ef)
