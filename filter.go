@@ -2,6 +2,7 @@ package soundalike
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -24,6 +25,12 @@ import (
 // built once per catalogue: a snapshot with the same tracks reuses them.
 type facets struct {
 	attrs []nodeAttrs // by node
+	// pops and years are attrs' popularity and release year (as years since
+	// yearLo-1, 0 = unknown; nil when the years span more than 255) again,
+	// a byte a node: small enough to stay in cache when a graph search
+	// checks nodes all over the catalogue.
+	pops  []uint8
+	years []uint8
 	// genreIDs maps a normalised genre to its id, the most frequent
 	// genres first: ids below 64 are bits of nodeAttrs.genres, the rest
 	// (rare) are listed by node in rareGenre[rareOff[n]:rareOff[n+1]].
@@ -161,6 +168,16 @@ func buildFacets(s *snapshot) *facets {
 	if len(fa.yearOff) > 0 {
 		fa.byYear = make([]uint32, fa.yearOff[len(fa.yearOff)-1])
 	}
+	fa.pops = make([]uint8, n)
+	if yearHi-yearLo < 255 {
+		fa.years = make([]uint8, n)
+	}
+	for node, a := range fa.attrs {
+		fa.pops[node] = a.popularity
+		if fa.years != nil && a.year > 0 {
+			fa.years[node] = uint8(int(a.year) - fa.yearLo + 1)
+		}
+	}
 	fa.byPopularity = make([]uint32, fa.live)
 	nextYear := slices.Clone(fa.yearOff)
 	nextPop := fa.popOff
@@ -207,6 +224,7 @@ type condition struct {
 	// years and popularity: inclusive bounds.
 	years            bool
 	yearMin, yearMax int
+	yMin, yMax       int // the bounds as match compares them (facets.years)
 	pops             bool
 	popMin, popMax   int
 	artists          map[uint64]bool // keep tracks by any of these; nil = any
@@ -241,6 +259,11 @@ func (s *snapshot) compileFilter(flt *Filter) *condition {
 		if flt.YearMax != nil {
 			c.yearMax = *flt.YearMax
 		}
+		c.yMin, c.yMax = c.yearMin, c.yearMax
+		if c.fa.years != nil { // shifted, and clamped into 1..255 (0 is unknown)
+			c.yMin = min(max(c.yearMin-c.fa.yearLo+1, 1), 256)
+			c.yMax = min(max(c.yearMax-c.fa.yearLo+1, 0), 255)
+		}
 	}
 	if flt.PopularityMin != nil || flt.PopularityMax != nil {
 		c.pops, c.popMin, c.popMax = true, 0, maxPopularity
@@ -274,15 +297,24 @@ func (s *snapshot) compileFilter(flt *Filter) *condition {
 
 // match reports whether node n passes every condition. n is a live node.
 func (c *condition) match(s *snapshot, n uint32) bool {
-	a := c.fa.attrs[n]
-	if c.genres && a.genres&c.genreMask == 0 && !(a.rare && c.matchRare(n)) {
+	fa := c.fa
+	if c.pops && (int(fa.pops[n]) < c.popMin || int(fa.pops[n]) > c.popMax) {
 		return false
 	}
-	if c.years && (int(a.year) < c.yearMin || int(a.year) > c.yearMax) {
-		return false // an unknown year (0) is below every bound
+	if c.years {
+		y := int(fa.attrs[n].year)
+		if fa.years != nil {
+			y = int(fa.years[n]) // years since yearLo-1: the bounds are shifted alike
+		}
+		if y < c.yMin || y > c.yMax {
+			return false // an unknown year (0) is below every bound
+		}
 	}
-	if c.pops && (int(a.popularity) < c.popMin || int(a.popularity) > c.popMax) {
-		return false
+	if c.genres {
+		a := &fa.attrs[n]
+		if a.genres&c.genreMask == 0 && !(a.rare && c.matchRare(n)) {
+			return false
+		}
 	}
 	if c.artists != nil {
 		found := false
@@ -425,7 +457,9 @@ func (s *snapshot) chooseScan(q []float32, ef int, p scanPlan, c *condition) boo
 	if p.scanCost() < graphCost(ef, sel) {
 		return true
 	}
-	if sel >= probeBelow {
+	if sel >= probeBelow || sel >= keptOnlyAbove {
+		// Moving only through kept tracks, the search's cost depends on
+		// the selectivity, not on the query's neighbourhood.
 		return false
 	}
 	res, err := s.graph.SearchInto(nil, q, ef, nil, ef)
@@ -523,4 +557,86 @@ func topResults(rs []index.Result, n int) []index.Result {
 	}
 	index.SortResults(h)
 	return h
+}
+
+// keptOnlyAbove is the estimated selectivity from which a filtered graph
+// search moves only through kept tracks (filteredGraph): below it the kept
+// tracks are too sparse in the graph to stay connected, and the search
+// lets dropped tracks guide it (index.HNSW.SearchInto with the filter).
+const keptOnlyAbove = 0.05
+
+// Entries of a filtered graph search: the best entryCount of entrySample
+// tracks the filter keeps, spread over the plan's lists, so that the
+// search starts among kept tracks near the query wherever the query is.
+const (
+	entrySample = 128
+	entryCount  = 8
+)
+
+// expandBudget is how many nodes a filtered graph search may expand, per
+// node of its beam, before it gives way to an exact scan.
+const expandBudget = 20
+
+// filteredGraph is the candidates of a graph search that moves only
+// through tracks f keeps (index.HNSW.SearchFiltered), from the usual entry
+// point and the best of a sample of kept tracks. A search that spends its
+// budget is answered by an exact scan of p's lists instead.
+func (s *snapshot) filteredGraph(q []float32, ef int, p scanPlan, f *filter) candidates {
+	entries := s.filterEntries(q, p, f)
+	var scanned candidates
+	return func(n int) ([]index.Result, bool, error) {
+		if scanned != nil {
+			return scanned(n)
+		}
+		n = min(n, s.indexLen())
+		res, err := s.graph.SearchFiltered(nil, q, n, f.keep, ef, entries, expandBudget*max(n, ef))
+		// Fewer than n results means the kept tracks the search reached
+		// were cut off from the rest: the scan finds them all.
+		short := err == nil && len(res) < n && n < s.indexLen()
+		if (short || errors.Is(err, index.ErrBudget)) && p.complete {
+			if scanned, err = s.scan(q, p, f); err != nil {
+				return nil, false, err
+			}
+			return scanned(n)
+		}
+		if errors.Is(err, index.ErrBudget) { // no list to scan: the unbounded search
+			res, err = s.graph.SearchInto(nil, q, n, f.keep, ef)
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("%w: %v", ErrInvalidQuery, err)
+		}
+		return res, len(res) < n || n >= s.indexLen(), nil
+	}
+}
+
+// filterEntries returns the best-scoring of a sample of the tracks f
+// keeps from p's lists.
+func (s *snapshot) filterEntries(q []float32, p scanPlan, f *filter) []uint32 {
+	if !p.complete || p.listed == 0 {
+		return nil
+	}
+	step := max(1, p.listed/entrySample)
+	var sample [entrySample + 1]uint32
+	ns := sample[:0]
+	i := 0
+	for _, l := range p.lists {
+		for ; i < len(l) && len(ns) < cap(ns); i += step {
+			if f.keep(l[i]) {
+				ns = append(ns, l[i])
+			}
+		}
+		i = max(0, i-len(l)) // the stride goes on into the next list
+	}
+	rs, err := s.graph.ScoreIDs(make([]index.Result, 0, len(ns)), q, ns)
+	if err != nil || len(rs) == 0 {
+		return nil
+	}
+	if len(rs) > entryCount {
+		rs = topResults(rs, entryCount)
+	}
+	entries := make([]uint32, len(rs))
+	for j, r := range rs {
+		entries[j] = r.ID
+	}
+	return entries
 }

@@ -396,12 +396,14 @@ func (f *filter) keep(n uint32) bool {
 	if int(n) >= len(f.s.keys) {
 		return false
 	}
+	// The condition first: its columns are small, and at a low
+	// selectivity it drops most nodes before their keys are read.
+	if f.cond != nil && !f.cond.match(f.s, n) {
+		return false
+	}
 	k := f.s.keys[n]
 	if k.feat == 0 {
 		return false // indexed, but deleted from the catalogue since
-	}
-	if f.cond != nil && !f.cond.match(f.s, n) {
-		return false
 	}
 	if (k.song != 0 && f.songs.has(k.song)) || f.songs.has(k.feat^featSalt) {
 		return false
@@ -467,6 +469,9 @@ func (s *snapshot) candidatesFor(ctx context.Context, q []float32, opts *SearchO
 		if scan {
 			next, err := s.scan(q, p, f)
 			return next, true, err
+		}
+		if forceScan == nil && p.matches >= keptOnlyAbove*float64(f.cond.fa.live) {
+			return s.filteredGraph(q, ef, p, f), true, nil
 		}
 	}
 	var inside index.Filter

@@ -84,6 +84,14 @@ func BenchmarkSimilarFiltered1M(b *testing.B) {
 				}
 				i++
 			}
+			b.StopTimer()
+			if bc.filter != nil {
+				r := filteredRecallVsScan(b, eng, ids[:50], opts)
+				b.ReportMetric(r, "recall@20")
+				if r < 0.98 {
+					b.Errorf("recall@20 against the exact filtered search = %.4f, want ≥ 0.98", r)
+				}
+			}
 			slices.Sort(took)
 			b.ReportMetric(float64(took[len(took)/2].Nanoseconds()), "p50-ns")
 			b.ReportMetric(float64(took[len(took)*99/100].Nanoseconds()), "p99-ns")
@@ -96,4 +104,29 @@ func BenchmarkSimilarFiltered1M(b *testing.B) {
 
 func synthID(i int) string {
 	return "synth" + string([]byte{byte('0' + i/1000000%10), byte('0' + i/100000%10), byte('0' + i/10000%10), byte('0' + i/1000%10), byte('0' + i/100%10), byte('0' + i/10%10), byte('0' + i%10)})
+}
+
+// filteredRecallVsScan is Similar's recall@20 under opts against the exact
+// filtered search (every matching track scored: ForceScan), over ids.
+func filteredRecallVsScan(b *testing.B, eng *soundalike.Engine, ids []soundalike.TrackID, opts *soundalike.SearchOptions) float64 {
+	hits, total := 0, 0
+	for _, id := range ids {
+		got, err := eng.Similar(b.Context(), id, 20, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		soundalike.ForceScan(ptr(true))
+		want, err := eng.Similar(b.Context(), id, 20, opts)
+		soundalike.ForceScan(nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, w := range want.Neighbors {
+			if slices.ContainsFunc(got.Neighbors, func(n soundalike.Neighbor) bool { return n.ID == w.ID }) {
+				hits++
+			}
+		}
+		total += len(want.Neighbors)
+	}
+	return float64(hits) / float64(max(total, 1))
 }

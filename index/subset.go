@@ -23,7 +23,7 @@ func (g *HNSW) ScoreIDs(dst []Result, q []float32, ids []uint32) ([]Result, erro
 	for lo := 0; lo < len(ids); lo += batch {
 		n := 0
 		for _, id := range ids[lo:min(lo+batch, len(ids))] {
-			if s, ok := g.slots[id]; ok {
+			if s, ok := g.slotOf(id); ok {
 				slots[n] = s
 				n++
 				prefetch(&g.l0[int(s)*g.stride])

@@ -1,0 +1,172 @@
+package index
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrBudget is returned by SearchFiltered when the search expanded its
+// budget of nodes before it converged: the caller should answer from an
+// exact scan of what the filter keeps instead.
+var ErrBudget = errors.New("index: filtered search: node budget spent")
+
+// SearchFiltered is SearchInto for a filter that may keep few of the
+// query's neighbours. Search lets dropped nodes guide the beam, so when
+// the query lies far from every node f keeps (a filter on a quantity the
+// vectors encode, such as a year range the query is not in), it expands
+// every node nearer the query than the nearest kept ones before it finds
+// any. SearchFiltered instead moves only through nodes f keeps: it starts
+// from entries (ids f keeps, typically the best-scoring of a sample of
+// them) and from the usual entry point, and from each
+// node it expands it scores the neighbours f keeps; when fewer than half
+// of them are kept, it also takes the kept neighbours of the dropped ones
+// (two hops, as ACORN-1 does), up to m0 in all, so that the kept nodes
+// stay connected. It expands at most budget nodes (0: no limit) and
+// returns ErrBudget beyond them. ef = 0 means Options.EfSearch; the beam
+// is max(ef, k).
+func (g *HNSW) SearchFiltered(dst []Result, q []float32, k int, f Filter, ef int, entries []uint32, budget int) ([]Result, error) {
+	dst = dst[:0]
+	if k < 0 {
+		return dst, fmt.Errorf("index: search: k = %d: want k ≥ 0", k)
+	}
+	if ef < 0 || ef > MaxEf {
+		return dst, fmt.Errorf("index: search: ef = %d: want 0 (default) or 1..%d", ef, MaxEf)
+	}
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	sc := g.getScratch()
+	defer g.pool.Put(sc)
+	if err := normalizeInto(sc.q, q, g.dim); err != nil {
+		return dst, fmt.Errorf("index: search: %w", err)
+	}
+	if k == 0 || g.maxLevel < 0 || len(g.slots) == 0 {
+		return dst, nil
+	}
+	if ef == 0 {
+		ef = g.opt.EfSearch
+	}
+	ef = max(ef, k)
+	qv := sc.q
+	sc.cands, sc.res = sc.cands[:0], sc.res[:0]
+	seed := func(s uint32) {
+		if sc.visited[s] == sc.gen || !g.passes(s, f) {
+			return
+		}
+		sc.visited[s] = sc.gen
+		c := cand{-dot(qv, g.vec(s)), s}
+		sc.cands.push(c)
+		if len(sc.res) < ef {
+			sc.res.push(c)
+		} else if c.dist < sc.res[0].dist {
+			sc.res.replaceTop(c)
+		}
+	}
+	cur := cand{dist: -dot(qv, g.vec(g.entry)), slot: g.entry}
+	for l := g.maxLevel; l > 0; l-- {
+		cur = g.greedy(sc, qv, cur, l, false)
+	}
+	if g.passes(cur.slot, f) {
+		seed(cur.slot)
+	} else { // expanded like a kept node, so that its kept neighbours seed the beam
+		sc.cands.push(cur)
+	}
+	for _, id := range entries {
+		if s, ok := g.slotOf(id); ok {
+			seed(s)
+		}
+	}
+	if err := g.searchKept(sc, qv, ef, f, budget); err != nil {
+		return dst, err
+	}
+	for len(sc.res) > k {
+		sc.res.pop()
+	}
+	for _, c := range sc.res {
+		dst = append(dst, Result{ID: g.ids[c.slot], Score: -c.dist})
+	}
+	SortResults(dst)
+	return dst, nil
+}
+
+// searchKept is the layer-0 search of SearchFiltered from the seeds in
+// sc.cands and sc.res.
+func (g *HNSW) searchKept(sc *scratch, qv []float32, ef int, f Filter, budget int) error {
+	visited, gen := sc.visited, sc.gen
+	bound := float32(3)
+	if len(sc.res) > 0 {
+		bound = sc.res[0].dist
+	}
+	l0, stride := g.l0, g.stride
+	expanded := 0
+	for len(sc.cands) > 0 {
+		c := sc.cands.pop()
+		if c.dist > bound && len(sc.res) >= ef {
+			break
+		}
+		if expanded++; budget > 0 && expanded > budget {
+			return ErrBudget
+		}
+		todo := sc.todo[:0]
+		nb := g.nbrs(c.slot, 0)
+		var dropped [hopLimit]uint32 // the first dropped neighbours, for two hops
+		nd, kept := 0, 0
+		for _, s := range nb {
+			if visited[s] == gen {
+				kept++ // only kept nodes are marked
+				continue
+			}
+			if g.passes(s, f) {
+				kept++
+				visited[s] = gen
+				todo = append(todo, s)
+				prefetch(&l0[int(s)*stride])
+			} else if nd < len(dropped) {
+				dropped[nd] = s
+				nd++
+			}
+		}
+		if 2*kept < len(nb) {
+			for _, h := range dropped[:nd] {
+				for _, s := range g.nbrs(h, 0) {
+					if len(todo) >= g.m0 {
+						break
+					}
+					if visited[s] == gen || !g.passes(s, f) {
+						continue
+					}
+					visited[s] = gen
+					todo = append(todo, s)
+					prefetch(&l0[int(s)*stride])
+				}
+			}
+		}
+		sc.todo = todo
+		for _, s := range todo {
+			d := -dot(qv, g.vec(s))
+			if len(sc.res) < ef || d < bound {
+				sc.cands.push(cand{d, s})
+				if len(sc.res) < ef {
+					sc.res.push(cand{d, s})
+				} else {
+					sc.res.replaceTop(cand{d, s})
+				}
+				bound = sc.res[0].dist
+			}
+		}
+	}
+	return nil
+}
+
+// slotOf returns the live slot of id. Ids are usually their own slots (an
+// index built or read in id order), so that is tried before the map.
+func (g *HNSW) slotOf(id uint32) (uint32, bool) {
+	if int(id) < len(g.ids) && g.ids[id] == id && !g.dead[id] {
+		return id, true
+	}
+	s, ok := g.slots[id]
+	return s, ok
+}
+
+// hopLimit is how many dropped neighbours of a node SearchFiltered looks
+// through for two-hop neighbours.
+const hopLimit = 16
