@@ -272,7 +272,7 @@ func (r *run) recordConfig() error {
 		Loss: cfg.Loss, Temperature: cfg.LossTemperature(), Features: cfg.Features, Inputs: r.proto.Inputs(), Seed: cfg.Seed,
 		Patience: cfg.Patience, Actions: append([]string{}, cfg.Actions...), MaxPairsPerUser: cfg.MaxPairsPerUser, HardNegatives: cfg.HardNegatives,
 		NumUsers: r.numUsers, NumValUsers: len(r.val), Synthetic: r.synthetic, NameTokens: cfg.NameTokens,
-		TableRateScale: cfg.TableRateScale, TableDecay: cfg.TableWeightDecay, AverageEpochs: cfg.AverageEpochs, Direct: slices.Clone(cfg.Direct),
+		TableRateScale: cfg.TableRateScale, TableDecay: cfg.TableWeightDecay, AverageEpochs: cfg.EpochsAveraged(), Direct: slices.Clone(cfg.Direct),
 	}
 	for _, t := range r.fs.tables {
 		rc.Tables = append(rc.Tables, TableRecord{Name: t.Name, Slots: t.Slots, Vocab: len(t.Vocab), Buckets: t.Buckets, Dim: t.Dim, OutDim: t.OutDim})
@@ -297,7 +297,7 @@ func (r *run) fit(ctx context.Context, nt *net) (*embedder.Model, error) {
 		groups = userGroups(r.train, eval.GenreSets(r.tracks))
 	}
 	warned := false
-	window := epochWindow{n: cfg.AverageEpochs}
+	window := epochWindow{n: cfg.EpochsAveraged()}
 	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
 		t0 := time.Now()
 		m, err := r.trainEpoch(ctx, nt, epoch, groups)

@@ -68,7 +68,7 @@ func runTrain(ctx context.Context, args []string, stdio stdio) error {
 	fs.IntVar(&cfg.NameTokens, "name-tokens", cfg.NameTokens, "track-name tokens (words, then character 3-grams) the auto features read; 0: none")
 	fs.Float64Var(&cfg.TableRateScale, "table-rate-scale", cfg.TableRateScale, "the metadata tables' learning rate as a multiple of --learning-rate")
 	fs.Float64Var(&cfg.TableWeightDecay, "table-weight-decay", cfg.TableWeightDecay, "decoupled weight decay of the metadata tables: each step shrinks their weights by this × their learning rate")
-	fs.IntVar(&cfg.AverageEpochs, "average-epochs", cfg.AverageEpochs, "each epoch's model is the mean of the last this many epochs' weights (1: its own)")
+	fs.IntVar(&cfg.AverageEpochs, "average-epochs", cfg.AverageEpochs, "each epoch's model is the mean of the last this many epochs' weights (1: its own; 0: the feature set's, 3 for auto, 1 for audio+extras and spotify11)")
 	fs.StringVar(&direct, "direct", strings.Join(cfg.Direct, ","), "metadata tables (artists, album, name) whose rows are also added straight to the embedding, comma-separated; empty for none")
 	fs.IntVar(&cfg.VocabMinCount, "vocab-min-count", cfg.VocabMinCount, "occurrences in the catalogue a token needs for a row of its own")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random `seed`: the same seed, data and flags give the same model")
