@@ -50,7 +50,7 @@ func BenchmarkTrainStepHand(b *testing.B) {
 	}
 	layers := nt.layers()
 	nt.close()
-	h := newHandNet(cfg.BatchSize, benchWidth, cfg.HiddenLayers, cfg.EmbeddingSize, cfg.Temperature, cfg.LearningRate, layers)
+	h := newHandNet(cfg.BatchSize, benchWidth, cfg.HiddenLayers, cfg.EmbeddingSize, cfg.LossTemperature(), cfg.LearningRate, layers)
 	copy(h.h[0], benchInput(2*cfg.BatchSize, benchWidth))
 	b.ReportAllocs()
 	c0 := cputime.Process()
@@ -73,7 +73,7 @@ func BenchmarkTrainStepInterleaved(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer nt.close()
-	h := newHandNet(cfg.BatchSize, benchWidth, cfg.HiddenLayers, cfg.EmbeddingSize, cfg.Temperature, cfg.LearningRate, nt.layers())
+	h := newHandNet(cfg.BatchSize, benchWidth, cfg.HiddenLayers, cfg.EmbeddingSize, cfg.LossTemperature(), cfg.LearningRate, nt.layers())
 	x := benchInput(2*cfg.BatchSize, benchWidth)
 	copy(nt.input(), x)
 	copy(h.h[0], x)

@@ -40,15 +40,16 @@ type lookup struct {
 }
 
 // newLookup adds the mean-row input of table t (its W the initial
-// weights) to g for rows graph rows; the table learns at rate.
-func newLookup(g *G.ExprGraph, t tableInput, rows int, rate float64) *lookup {
+// weights) to g for rows graph rows; the table learns at rate, with
+// decoupled weight decay decay.
+func newLookup(g *G.ExprGraph, t tableInput, rows int, rate, decay float64) *lookup {
 	rw := t.RowWidth()
 	lk := &lookup{slots: t.Slots, rows: rows, spec: t.Table, w: append([]float32(nil), t.W...)}
 	lk.idx = make([]int, t.Slots*rows)
 	lk.wt = make([]float32, t.Slots*rows)
 	lk.meanv = tensor.New(tensor.WithShape(rows, rw), tensor.Of(tensor.Float32))
 	lk.mean = G.NewMatrix(g, G.Float32, G.WithShape(rows, rw), G.WithName("mean_"+t.Name), G.WithValue(lk.meanv))
-	lk.adam = newTableAdam(len(lk.w), rate)
+	lk.adam = newTableAdam(len(lk.w), rate, decay)
 	return lk
 }
 
@@ -130,8 +131,11 @@ func (lk *lookup) weights() embedder.Table {
 // constants, bias corrections and float32 operations in the same order),
 // applied to every element each step as gorgonia's dense update was: an
 // element with no gradient still moves on its decaying first moment.
+// With decay > 0 each step first shrinks every weight by rate·decay
+// (AdamW's decoupled weight decay); with 0 it is gorgonia's update.
 type tableAdam struct {
 	rate    float64
+	decay   float64
 	iter    int
 	m, v, g []float32 // moments and the step's gradient, cleared after each step
 }
@@ -142,8 +146,8 @@ const (
 	adamEps   = 1e-8
 )
 
-func newTableAdam(n int, rate float64) tableAdam {
-	return tableAdam{rate: rate, m: make([]float32, n), v: make([]float32, n), g: make([]float32, n)}
+func newTableAdam(n int, rate, decay float64) tableAdam {
+	return tableAdam{rate: rate, decay: decay, m: make([]float32, n), v: make([]float32, n), g: make([]float32, n)}
 }
 
 // step applies one update to w from the gradient in a.g, and clears it.
@@ -155,6 +159,12 @@ func (a *tableAdam) step(w []float32) {
 	omb1, omb2 := float32(1)-beta1, float32(1)-beta2
 	eps, negEta := float32(adamEps), -float32(a.rate)
 	m, v, g := a.m[:len(w)], a.v[:len(w)], a.g[:len(w)]
+	if a.decay > 0 {
+		keep := float32(1 - a.rate*a.decay)
+		for i := range w {
+			w[i] *= keep
+		}
+	}
 	for i := range w {
 		gi := g[i]
 		mi := m[i]*beta1 + gi*omb1

@@ -52,7 +52,7 @@ func newNet(batch, width int, tables []tableInput, hidden []int, dim int, cfg *C
 	rows := 2 * batch
 	means := make(G.Nodes, len(tables))
 	for i, t := range tables {
-		lk := newLookup(n.g, t, rows, cfg.LearningRate*cfg.TableRateScale)
+		lk := newLookup(n.g, t, rows, cfg.LearningRate*cfg.TableRateScale, cfg.TableWeightDecay)
 		n.tables = append(n.tables, lk)
 		means[i] = lk.mean
 	}
@@ -241,7 +241,7 @@ func (n *net) buildLoss(cfg *Config) error {
 	if err != nil {
 		return err
 	}
-	if logits, err = G.HadamardProd(logits, G.NewConstant(float32(1/cfg.Temperature))); err != nil {
+	if logits, err = G.HadamardProd(logits, G.NewConstant(float32(1/cfg.LossTemperature()))); err != nil {
 		return err
 	}
 	n.negv = tensor.New(tensor.WithShape(b, b), tensor.Of(tensor.Float32))

@@ -269,10 +269,10 @@ func (r *run) recordConfig() error {
 		Epochs: cfg.Epochs, BatchSize: min(cfg.BatchSize, len(r.firstPairs)), ValidationSplit: cfg.ValidationSplit, LearningRate: cfg.LearningRate,
 		EmbeddingSize: cfg.EmbeddingSize, HiddenLayers: append([]int{}, cfg.HiddenLayers...), DropoutRate: cfg.DropoutRate,
 		FeatureDim: r.width + tableDims(r.fs.tables), NumTracks: len(r.tracks), NumSimilarPairs: len(r.firstPairs),
-		Loss: cfg.Loss, Temperature: cfg.Temperature, Features: cfg.Features, Inputs: r.proto.Inputs(), Seed: cfg.Seed,
+		Loss: cfg.Loss, Temperature: cfg.LossTemperature(), Features: cfg.Features, Inputs: r.proto.Inputs(), Seed: cfg.Seed,
 		Patience: cfg.Patience, Actions: append([]string{}, cfg.Actions...), MaxPairsPerUser: cfg.MaxPairsPerUser, HardNegatives: cfg.HardNegatives,
 		NumUsers: r.numUsers, NumValUsers: len(r.val), Synthetic: r.synthetic, NameTokens: cfg.NameTokens,
-		TableRateScale: cfg.TableRateScale, Direct: slices.Clone(cfg.Direct),
+		TableRateScale: cfg.TableRateScale, TableDecay: cfg.TableWeightDecay, AverageEpochs: cfg.EpochsAveraged(), Direct: slices.Clone(cfg.Direct),
 	}
 	for _, t := range r.fs.tables {
 		rc.Tables = append(rc.Tables, TableRecord{Name: t.Name, Slots: t.Slots, Vocab: len(t.Vocab), Buckets: t.Buckets, Dim: t.Dim, OutDim: t.OutDim})
@@ -297,6 +297,7 @@ func (r *run) fit(ctx context.Context, nt *net) (*embedder.Model, error) {
 		groups = userGroups(r.train, eval.GenreSets(r.tracks))
 	}
 	warned := false
+	window := epochWindow{n: cfg.EpochsAveraged()}
 	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
 		t0 := time.Now()
 		m, err := r.trainEpoch(ctx, nt, epoch, groups)
@@ -306,7 +307,8 @@ func (r *run) fit(ctx context.Context, nt *net) (*embedder.Model, error) {
 		if m.ValLoss, err = validationLoss(nt, r.valPairs, r); err != nil {
 			return nil, fmt.Errorf("trainer: epoch %d: validation: %w", epoch, err)
 		}
-		model, err := r.model(mean, std, nt.tableWeights(), nt.layers())
+		tables, layers := window.add(nt.tableWeights(), nt.layers())
+		model, err := r.model(mean, std, tables, layers)
 		if err != nil {
 			return nil, fmt.Errorf("trainer: epoch %d: %w", epoch, err)
 		}
