@@ -61,7 +61,28 @@ func (srv *Server) getSimilar(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeSimilar(c, respond(start, res, p.fields))
+	a := answerPool.Get().(*similarAnswer)
+	defer a.recycle()
+	a.resp.fill(start, res, p.fields, &a.track)
+	return writeSimilar(c, &a.resp)
+}
+
+// similarAnswer is the storage of one GET /similar answer, recycled once
+// it is written, so that the hot path allocates no response of its own.
+type similarAnswer struct {
+	resp  SimilarResponse
+	track TrackJSON
+}
+
+var answerPool = sync.Pool{New: func() any { return new(similarAnswer) }}
+
+// recycle clears a (its strings point into the snapshot, which a pooled
+// answer must not keep alive past a reload) and returns it to the pool.
+func (a *similarAnswer) recycle() {
+	clear(a.resp.Results)
+	a.resp = SimilarResponse{Results: a.resp.Results[:0]}
+	a.track = TrackJSON{}
+	answerPool.Put(a)
 }
 
 // POST /similar {"tracks":[…]} | {"features":{…}} | {"vector":[…]}, plus

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -190,5 +191,29 @@ func fuzzPost(t *testing.T, h http.Handler, target, body string, ok any) {
 		}
 	default:
 		t.Fatalf("POST %s %q = %d %s, want 200, 400, 404 or 413", target, body, w.Code, w.Body)
+	}
+}
+
+// GET /similar recycles the storage of its answers: an answer after one
+// with more results and every field is what the same query answers first.
+func TestGetSimilarRecycledAnswer(t *testing.T) {
+	h := server.New(newEngine(t, ready), nil)
+	get := func(target string) map[string]any {
+		t.Helper()
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequestWithContext(t.Context(), "GET", target, nil))
+		var m map[string]any
+		if err := json.Unmarshal(w.Body.Bytes(), &m); w.Code != 200 || err != nil {
+			t.Fatalf("GET %s = %d %s (%v)", target, w.Code, w.Body, err)
+		}
+		delete(m, "took_us")
+		return m
+	}
+	want := get("/similar?track=a&k=2")
+	for range 3 {
+		get("/similar?track=x1&k=5&fields=metadata,features")
+		if got := get("/similar?track=a&k=2"); !reflect.DeepEqual(got, want) {
+			t.Fatalf("after a larger answer, GET /similar?track=a&k=2 = %v, want %v", got, want)
+		}
 	}
 }

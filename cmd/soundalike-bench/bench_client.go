@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -42,19 +43,27 @@ type clientConfig struct {
 // slow one counts the wait, as wrk2 does: no coordinated omission), from
 // its actual send time in the closed loop.
 type clientReport struct {
-	Conns    int             `json:"conns"`
-	Rate     float64         `json:"rate"` // asked for; 0: closed loop
-	Requests int             `json:"requests"`
-	Errors   int             `json:"errors"`
-	Seconds  float64         `json:"seconds"`
-	QPS      float64         `json:"qps"`
-	P50US    float64         `json:"p50_us"`
-	P90US    float64         `json:"p90_us"`
-	P99US    float64         `json:"p99_us"`
-	P999US   float64         `json:"p999_us"`
-	MaxUS    float64         `json:"max_us"`
-	LagP99US float64         `json:"send_lag_p99_us"` // open loop: how late the client itself sent (its own scheduling)
-	Slowest  []clientRequest `json:"slowest,omitempty"`
+	Conns    int     `json:"conns"`
+	Rate     float64 `json:"rate"` // asked for; 0: closed loop
+	Requests int     `json:"requests"`
+	Errors   int     `json:"errors"`
+	Seconds  float64 `json:"seconds"`
+	QPS      float64 `json:"qps"`
+	P50US    float64 `json:"p50_us"`
+	P90US    float64 `json:"p90_us"`
+	P99US    float64 `json:"p99_us"`
+	P999US   float64 `json:"p999_us"`
+	MaxUS    float64 `json:"max_us"`
+	LagP99US float64 `json:"send_lag_p99_us"` // open loop: how late the client sent, both causes below
+	// BusyP99US is the part of the send lag spent waiting for the
+	// request's connection to answer the one before it (open loop).
+	BusyP99US float64 `json:"busy_lag_p99_us"`
+	// WakeP99US is the rest: the client's own scheduling (timer, goroutine
+	// and process wake-up) after the connection was free and the time due.
+	WakeP99US float64         `json:"wake_lag_p99_us"`
+	GCs       uint32          `json:"gcs"`         // the client's own garbage collections in the measured phase
+	GCPauseUS float64         `json:"gc_pause_us"` // and their stop-the-world time
+	Slowest   []clientRequest `json:"slowest,omitempty"`
 }
 
 // clientRequest is one measured request.
@@ -62,6 +71,7 @@ type clientRequest struct {
 	Start     int64   `json:"start_unix_ns"` // when it was sent (wall clock, to match a server trace)
 	LatencyUS float64 `json:"latency_us"`
 	LagUS     float64 `json:"send_lag_us"` // sent this long after its intended time
+	BusyUS    float64 `json:"busy_lag_us"` // of which waiting for the connection's previous answer
 	Track     string  `json:"track"`
 }
 
@@ -149,6 +159,8 @@ func runClient(ctx context.Context, cfg clientConfig) (*clientReport, error) {
 	}
 	start := time.Now()
 	measureFrom := start.Add(cfg.Warmup)
+	var gc0, gc1 runtime.MemStats
+	gcAt := time.AfterFunc(cfg.Warmup, func() { runtime.ReadMemStats(&gc0) })
 	end := measureFrom.Add(cfg.Duration)
 	var wg sync.WaitGroup
 	recs := make([][]clientRequest, cfg.Conns)
@@ -165,6 +177,7 @@ func runClient(ctx context.Context, cfg clientConfig) (*clientReport, error) {
 				next = func() time.Time { t := at; at = at.Add(interval); return t }
 			}
 			out := make([]clientRequest, 0, 1<<14)
+			var free time.Time // when the connection answered its last request
 			for ctx.Err() == nil {
 				intended := time.Now()
 				if next != nil {
@@ -180,6 +193,8 @@ func runClient(ctx context.Context, cfg clientConfig) (*clientReport, error) {
 				sent := time.Now()
 				err := c.get(id)
 				done := time.Now()
+				busy := max(free.Sub(intended), 0)
+				free = done
 				if err != nil {
 					errs[i]++
 					errOnce.Do(func() { firstErr = err })
@@ -191,12 +206,15 @@ func runClient(ctx context.Context, cfg clientConfig) (*clientReport, error) {
 				if intended.Before(measureFrom) {
 					continue
 				}
-				out = append(out, clientRequest{Start: sent.UnixNano(), LatencyUS: float64(done.Sub(intended)) / 1e3, LagUS: float64(sent.Sub(intended)) / 1e3, Track: id})
+				out = append(out, clientRequest{Start: sent.UnixNano(), LatencyUS: float64(done.Sub(intended)) / 1e3, LagUS: float64(sent.Sub(intended)) / 1e3, BusyUS: float64(busy) / 1e3, Track: id})
 			}
 			recs[i] = out
 		})
 	}
 	wg.Wait()
+	if !gcAt.Stop() {
+		runtime.ReadMemStats(&gc1)
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -209,11 +227,15 @@ func runClient(ctx context.Context, cfg clientConfig) (*clientReport, error) {
 		return nil, fmt.Errorf("no request succeeded (first error: %v)", firstErr)
 	}
 	rep.QPS = float64(len(all)) / rep.Seconds
-	lags := make([]float64, len(all))
+	rep.GCs, rep.GCPauseUS = gc1.NumGC-gc0.NumGC, float64(gc1.PauseTotalNs-gc0.PauseTotalNs)/1e3
+	lags, busy, wake := make([]float64, len(all)), make([]float64, len(all)), make([]float64, len(all))
 	for i, r := range all {
-		lags[i] = r.LagUS
+		lags[i], busy[i], wake[i] = r.LagUS, r.BusyUS, r.LagUS-r.BusyUS
 	}
 	slices.Sort(lags)
+	slices.Sort(busy)
+	slices.Sort(wake)
+	rep.BusyP99US, rep.WakeP99US = pct(busy, 0.99), pct(wake, 0.99)
 	slices.SortFunc(all, func(a, b clientRequest) int { return cmpFloat(a.LatencyUS, b.LatencyUS) })
 	lat := make([]float64, len(all))
 	for i, r := range all {
