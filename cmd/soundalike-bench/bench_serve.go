@@ -59,6 +59,7 @@ type serveBenchConfig struct {
 	Weaviate string        // node URLs: search through the catalogue published there
 	Phases   string        // which client phases run: one, peak, open (comma-separated)
 	MemProf  string        // allocation profile of the measured phases, when set
+	CPUProf  string        // the server's CPU profile of the measured phases, when set
 }
 
 // serveBenchReport is the outcome; its JSON form is what --json prints.
@@ -100,8 +101,12 @@ type servePhase struct {
 	GCPauseUS    float64       `json:"gc_pause_us"` // their total stop-the-world time
 	GCCPUMS      float64       `json:"gc_cpu_ms"`   // their CPU time, mark assists included
 	AllocPerReq  float64       `json:"alloc_bytes_per_request"`
-	MinorFaults  int64         `json:"minor_faults"` // the process's minor page faults
-	RSSMiB       float64       `json:"rss_mib"`      // after the phase
+	// CPUPerReqUS is the server process's CPU time (user and system, GC
+	// included) per request answered over the phase, warm-up included:
+	// the figure a busy, shared machine changes least.
+	CPUPerReqUS float64 `json:"cpu_per_request_us"`
+	MinorFaults int64   `json:"minor_faults"` // the process's minor page faults
+	RSSMiB      float64 `json:"rss_mib"`      // after the phase
 	// Slowest pairs the client's slowest requests with their handler time
 	// (the handler call that started after the send and closest to it).
 	Slowest []slowPair `json:"slowest,omitempty"`
@@ -134,6 +139,7 @@ func runBenchServe(ctx context.Context, args []string, stdio stdio) error {
 	fs.StringVar(&cfg.Weaviate, "weaviate", "", "search through the Weaviate cluster at these node `URLs` (comma-separated; the catalogue published there with `soundalike publish`) instead of the local index")
 	fs.StringVar(&cfg.Phases, "phases", "one,peak,open", "client `phases` to run, comma-separated: one (1 connection, closed loop), peak (--conns, closed loop), open (--conns at --rate; without peak, --rate is required)")
 	fs.StringVar(&cfg.MemProf, "memprofile", "", "write the server's allocation profile, taken after the phases, to `FILE` (go tool pprof -sample_index=alloc_space)")
+	fs.StringVar(&cfg.CPUProf, "cpuprofile", "", "write the server's CPU profile of the phases to `FILE` (go tool pprof)")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `Usage: go run ./cmd/soundalike-bench serve [--db PATH] [--n 1000000] [--conns 8] [flags]
@@ -290,6 +296,17 @@ func benchServe(ctx context.Context, cfg serveBenchConfig, progress io.Writer) (
 		}
 		defer trace.Stop()
 	}
+	if cfg.CPUProf != "" {
+		f, err := os.Create(cfg.CPUProf)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	phase := func(name string, conns int, rate float64) (*servePhase, error) {
 		say("%s: %v…", name, cfg.Warmup+cfg.Duration)
 		return runPhase(ctx, timed, name, clientConfig{URL: url, Conns: conns, Rate: rate, Duration: cfg.Duration, Warmup: cfg.Warmup, Slowest: 10}, idsFile)
@@ -382,12 +399,14 @@ func runPhase(ctx context.Context, timed *timedHandler, name string, cc clientCo
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
 	gcCPU0 := gcCPUSeconds()
+	cpu0 := cputime.Process()
 	f0 := minorFaults()
 	timed.reset()
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("client %s: %w: %s", strings.Join(args, " "), err, errb.Bytes())
 	}
 	calls := timed.calls()
+	cpu := cputime.Process() - cpu0
 	f1 := minorFaults()
 	runtime.ReadMemStats(&ms1)
 	p := &servePhase{Name: name, Client: new(clientReport), GCs: ms1.NumGC - ms0.NumGC,
@@ -395,6 +414,7 @@ func runPhase(ctx context.Context, timed *timedHandler, name string, cc clientCo
 		MinorFaults: f1 - f0, RSSMiB: procStatusMiB("VmRSS")}
 	if len(calls) > 0 {
 		p.AllocPerReq = float64(ms1.TotalAlloc-ms0.TotalAlloc) / float64(len(calls))
+		p.CPUPerReqUS = float64(cpu) / 1e3 / float64(len(calls))
 	}
 	if err := json.Unmarshal(out.Bytes(), p.Client); err != nil {
 		return nil, fmt.Errorf("client output %q: %w", out.Bytes(), err)
@@ -632,12 +652,12 @@ func (r *serveBenchReport) writeTable(w io.Writer) error {
 	for _, p := range r.Phases {
 		c := p.Client
 		fmt.Fprintf(tw, "%s\t%d requests, %.0f/s, %d errors\n", p.Name, c.Requests, c.QPS, c.Errors)
-		fmt.Fprintf(tw, "  client (own process)\tp50 %.0f µs, p99 %.0f µs, p99.9 %.0f µs, max %.0f µs; %d GCs\n", c.P50US, c.P99US, c.P999US, c.MaxUS, c.GCs)
+		fmt.Fprintf(tw, "  client (own process)\tp50 %.0f µs, p99 %.0f µs, p99.9 %.0f µs, max %.0f µs; %d GCs, %.0f µs CPU a request\n", c.P50US, c.P99US, c.P999US, c.MaxUS, c.GCs, c.CPUPerReqUS)
 		if c.Rate > 0 {
 			fmt.Fprintf(tw, "  client's send lag p99\t%.0f µs: %.0f waiting for the connection's previous answer, %.0f its own wake-up\n", c.LagP99US, c.BusyP99US, c.WakeP99US)
 		}
 		fmt.Fprintf(tw, "  handler\tp50 %.0f µs, p99 %.0f µs, p99.9 %.0f µs, max %.0f µs\n", p.HandlerP50US, p.HandlerP99US, p.HandlerP999, p.HandlerMaxUS)
-		fmt.Fprintf(tw, "  server runtime\t%d GCs (%.0f µs stopped, %.0f ms CPU), %.1f KiB allocated a request, %d minor faults, RSS %.0f MiB\n", p.GCs, p.GCPauseUS, p.GCCPUMS, p.AllocPerReq/1024, p.MinorFaults, p.RSSMiB)
+		fmt.Fprintf(tw, "  server runtime\t%.0f µs CPU a request; %d GCs (%.0f µs stopped, %.0f ms CPU), %.1f KiB allocated a request, %d minor faults, RSS %.0f MiB\n", p.CPUPerReqUS, p.GCs, p.GCPauseUS, p.GCCPUMS, p.AllocPerReq/1024, p.MinorFaults, p.RSSMiB)
 	}
 	return tw.Flush()
 }
