@@ -3,16 +3,13 @@ package server
 import (
 	"os"
 	"runtime/debug"
+
+	"github.com/audotics/soundalike"
 )
 
-// ServingGCPercent is the garbage collector's target (GOGC) that
-// SetServingGC sets: a collection starts once the heap has grown by half
-// the live heap.
-const ServingGCPercent = 50
-
 // SetServingGC sets the garbage collector's target for a process that
-// serves a loaded snapshot to ServingGCPercent, unless GOGC is set in the
-// environment, and returns the target in force (-1 for off).
+// serves a loaded snapshot to soundalike.ServingGCPercent, unless GOGC is
+// set in the environment, and returns the target in force (-1 for off).
 //
 // Why 50: the snapshot is most of the live heap and holds almost no
 // pointers, so a cycle costs little CPU (about 25 ms at 1M tracks), but
@@ -35,6 +32,6 @@ func SetServingGC() int {
 		debug.SetGCPercent(v)
 		return v
 	}
-	debug.SetGCPercent(ServingGCPercent)
-	return ServingGCPercent
+	debug.SetGCPercent(soundalike.ServingGCPercent)
+	return soundalike.ServingGCPercent
 }
