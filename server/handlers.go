@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +25,9 @@ func writeAppended(c echo.Context, resp interface{ AppendJSON([]byte) []byte }) 
 	bp := bufPool.Get().(*[]byte)
 	b := resp.AppendJSON((*bp)[:0])
 	b = append(b, '\n')
+	// With its length set, net/http writes the answer whole instead of
+	// in chunks (it chunks a body over 2 KiB whose length it was not told).
+	c.Response().Header()["Content-Length"] = []string{strconv.Itoa(len(b))}
 	err := c.Blob(http.StatusOK, echo.MIMEApplicationJSON, b)
 	if cap(b) <= 1<<20 {
 		*bp = b

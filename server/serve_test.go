@@ -217,3 +217,25 @@ func TestGetSimilarRecycledAnswer(t *testing.T) {
 		}
 	}
 }
+
+// A GET /similar answer, larger than net/http's 2 KiB before it chunks,
+// goes out whole with its Content-Length.
+func TestGetSimilarContentLength(t *testing.T) {
+	ts := httptest.NewServer(server.New(fixed(20), nil))
+	defer ts.Close()
+	resp, err := http.Get(ts.URL + "/similar?track=a&k=20&fields=metadata,features")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 || len(body) <= 2048 {
+		t.Fatalf("GET /similar = %d, %d bytes: want 200 and over 2 KiB", resp.StatusCode, len(body))
+	}
+	if resp.ContentLength != int64(len(body)) || len(resp.TransferEncoding) > 0 {
+		t.Errorf("Content-Length %d, Transfer-Encoding %v for a %d-byte body: want the length, not chunks", resp.ContentLength, resp.TransferEncoding, len(body))
+	}
+}
