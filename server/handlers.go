@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +25,9 @@ func writeAppended(c echo.Context, resp interface{ AppendJSON([]byte) []byte }) 
 	bp := bufPool.Get().(*[]byte)
 	b := resp.AppendJSON((*bp)[:0])
 	b = append(b, '\n')
+	// With its length set, net/http writes the answer whole instead of
+	// in chunks (it chunks a body over 2 KiB whose length it was not told).
+	c.Response().Header()["Content-Length"] = []string{strconv.Itoa(len(b))}
 	err := c.Blob(http.StatusOK, echo.MIMEApplicationJSON, b)
 	if cap(b) <= 1<<20 {
 		*bp = b
@@ -61,7 +65,28 @@ func (srv *Server) getSimilar(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeSimilar(c, respond(start, res, p.fields))
+	a := answerPool.Get().(*similarAnswer)
+	defer a.recycle()
+	a.resp.fill(start, res, p.fields, &a.track)
+	return writeSimilar(c, &a.resp)
+}
+
+// similarAnswer is the storage of one GET /similar answer, recycled once
+// it is written, so that the hot path allocates no response of its own.
+type similarAnswer struct {
+	resp  SimilarResponse
+	track TrackJSON
+}
+
+var answerPool = sync.Pool{New: func() any { return new(similarAnswer) }}
+
+// recycle clears a (its strings point into the snapshot, which a pooled
+// answer must not keep alive past a reload) and returns it to the pool.
+func (a *similarAnswer) recycle() {
+	clear(a.resp.Results)
+	a.resp = SimilarResponse{Results: a.resp.Results[:0]}
+	a.track = TrackJSON{}
+	answerPool.Put(a)
 }
 
 // POST /similar {"tracks":[…]} | {"features":{…}} | {"vector":[…]}, plus

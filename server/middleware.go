@@ -40,6 +40,9 @@ func (srv *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		method := metricMethod(r.Method)
 		srv.metrics.observe(route, method, status, d)
+		if !srv.log.Enabled(r.Context(), slog.LevelInfo) {
+			return nil // serve --log off: no access log to build
+		}
 		attrs := []slog.Attr{
 			slog.String("method", r.Method),
 			slog.String("route", route),

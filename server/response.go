@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -79,7 +80,12 @@ type FeaturesJSON struct {
 
 // NewTrackJSON converts a track to its API form.
 func NewTrackJSON(t *soundalike.Track) *TrackJSON {
-	return &TrackJSON{
+	tj := trackJSON(t)
+	return &tj
+}
+
+func trackJSON(t *soundalike.Track) TrackJSON {
+	return TrackJSON{
 		TrackID:     string(t.ID),
 		Name:        t.Name,
 		Artists:     nonNil(t.Artists),
@@ -137,24 +143,37 @@ func SimilarTo(ctx context.Context, s Searcher, q soundalike.Query, k int, opts 
 // respond translates the Searcher's results to the API's form, with the
 // fields asked for.
 func respond(start time.Time, res soundalike.Results, fields fieldSet) *SimilarResponse {
-	resp := &SimilarResponse{Results: make([]Result, len(res.Neighbors)), Model: res.Model}
+	resp := new(SimilarResponse)
+	resp.fill(start, res, fields, nil)
+	return resp
+}
+
+// fill sets r to the API's form of res, with the fields asked for, reusing
+// r's results array; the query track is written to track (a new one when
+// track is nil).
+func (r *SimilarResponse) fill(start time.Time, res soundalike.Results, fields fieldSet, track *TrackJSON) {
+	n := len(res.Neighbors)
+	r.Results = slices.Grow(r.Results[:0], n)[:n]
+	r.Model, r.Track = res.Model, nil
 	if res.Query != nil {
-		resp.Track = NewTrackJSON(res.Query)
+		if track == nil {
+			track = new(TrackJSON)
+		}
+		*track = trackJSON(res.Query)
+		r.Track = track
 	}
 	for i := range res.Neighbors {
-		n := &res.Neighbors[i]
-		r := &resp.Results[i]
-		*r = Result{TrackID: string(n.ID), Name: n.Track.Name, Artists: nonNil(n.Track.Artists), Score: n.Score}
+		n, out := &res.Neighbors[i], &r.Results[i]
+		*out = Result{TrackID: string(n.ID), Name: n.Track.Name, Artists: nonNil(n.Track.Artists), Score: n.Score}
 		if fields&fieldMetadata != 0 {
-			r.ResultMetadata = &ResultMetadata{Album: n.Track.Album, ReleaseDate: n.Track.ReleaseDate, Popularity: n.Track.Popularity, Genres: nonNil(n.Track.Genres)}
+			out.ResultMetadata = &ResultMetadata{Album: n.Track.Album, ReleaseDate: n.Track.ReleaseDate, Popularity: n.Track.Popularity, Genres: nonNil(n.Track.Genres)}
 		}
 		if fields&fieldFeatures != 0 {
 			f := newFeaturesJSON(&n.Track.Features)
-			r.Features = &f
+			out.Features = &f
 		}
 	}
-	resp.TookUS = time.Since(start).Microseconds()
-	return resp
+	r.TookUS = time.Since(start).Microseconds()
 }
 
 // AppendJSON appends r's JSON encoding to b. It produces exactly what

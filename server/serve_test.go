@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -190,5 +191,51 @@ func fuzzPost(t *testing.T, h http.Handler, target, body string, ok any) {
 		}
 	default:
 		t.Fatalf("POST %s %q = %d %s, want 200, 400, 404 or 413", target, body, w.Code, w.Body)
+	}
+}
+
+// GET /similar recycles the storage of its answers: an answer after one
+// with more results and every field is what the same query answers first.
+func TestGetSimilarRecycledAnswer(t *testing.T) {
+	h := server.New(newEngine(t, ready), nil)
+	get := func(target string) map[string]any {
+		t.Helper()
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequestWithContext(t.Context(), "GET", target, nil))
+		var m map[string]any
+		if err := json.Unmarshal(w.Body.Bytes(), &m); w.Code != 200 || err != nil {
+			t.Fatalf("GET %s = %d %s (%v)", target, w.Code, w.Body, err)
+		}
+		delete(m, "took_us")
+		return m
+	}
+	want := get("/similar?track=a&k=2")
+	for range 3 {
+		get("/similar?track=x1&k=5&fields=metadata,features")
+		if got := get("/similar?track=a&k=2"); !reflect.DeepEqual(got, want) {
+			t.Fatalf("after a larger answer, GET /similar?track=a&k=2 = %v, want %v", got, want)
+		}
+	}
+}
+
+// A GET /similar answer, larger than net/http's 2 KiB before it chunks,
+// goes out whole with its Content-Length.
+func TestGetSimilarContentLength(t *testing.T) {
+	ts := httptest.NewServer(server.New(fixed(20), nil))
+	defer ts.Close()
+	resp, err := http.Get(ts.URL + "/similar?track=a&k=20&fields=metadata,features")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 || len(body) <= 2048 {
+		t.Fatalf("GET /similar = %d, %d bytes: want 200 and over 2 KiB", resp.StatusCode, len(body))
+	}
+	if resp.ContentLength != int64(len(body)) || len(resp.TransferEncoding) > 0 {
+		t.Errorf("Content-Length %d, Transfer-Encoding %v for a %d-byte body: want the length, not chunks", resp.ContentLength, resp.TransferEncoding, len(body))
 	}
 }

@@ -19,6 +19,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
+	"runtime/pprof"
 	"runtime/trace"
 	"slices"
 	"strconv"
@@ -55,6 +57,9 @@ type serveBenchConfig struct {
 	Reload   time.Duration // the Watch poller's interval, as serve --reload
 	Trace    string        // runtime/trace of the measured phases, when set
 	Weaviate string        // node URLs: search through the catalogue published there
+	Phases   string        // which client phases run: one, peak, open (comma-separated)
+	MemProf  string        // allocation profile of the measured phases, when set
+	CPUProf  string        // the server's CPU profile of the measured phases, when set
 }
 
 // serveBenchReport is the outcome; its JSON form is what --json prints.
@@ -64,6 +69,7 @@ type serveBenchReport struct {
 	Model       string  `json:"model"`
 	K           int     `json:"k"`
 	GOMAXPROCS  int     `json:"gomaxprocs"`
+	GOGC        int     `json:"gogc"` // the serving target server.SetServingGC chose
 	LoadSeconds float64 `json:"load_seconds"`
 	HeapMiB     float64 `json:"heap_mib"`
 	RSSMiB      float64 `json:"rss_mib"`     // after load
@@ -91,10 +97,16 @@ type servePhase struct {
 	HandlerP99US float64       `json:"handler_p99_us"`
 	HandlerP999  float64       `json:"handler_p999_us"`
 	HandlerMaxUS float64       `json:"handler_max_us"`
-	GCs          uint32        `json:"gcs"`          // garbage collections during the phase
-	GCPauseUS    float64       `json:"gc_pause_us"`  // their total stop-the-world time
-	MinorFaults  int64         `json:"minor_faults"` // the process's minor page faults
-	RSSMiB       float64       `json:"rss_mib"`      // after the phase
+	GCs          uint32        `json:"gcs"`         // garbage collections during the phase
+	GCPauseUS    float64       `json:"gc_pause_us"` // their total stop-the-world time
+	GCCPUMS      float64       `json:"gc_cpu_ms"`   // their CPU time, mark assists included
+	AllocPerReq  float64       `json:"alloc_bytes_per_request"`
+	// CPUPerReqUS is the server process's CPU time (user and system, GC
+	// included) per request answered over the phase, warm-up included:
+	// the figure a busy, shared machine changes least.
+	CPUPerReqUS float64 `json:"cpu_per_request_us"`
+	MinorFaults int64   `json:"minor_faults"` // the process's minor page faults
+	RSSMiB      float64 `json:"rss_mib"`      // after the phase
 	// Slowest pairs the client's slowest requests with their handler time
 	// (the handler call that started after the send and closest to it).
 	Slowest []slowPair `json:"slowest,omitempty"`
@@ -104,7 +116,10 @@ type slowPair struct {
 	Start     int64   `json:"start_unix_ns"`
 	ClientUS  float64 `json:"client_us"`
 	HandlerUS float64 `json:"handler_us"`
-	WaitUS    float64 `json:"wait_us"` // from the send to the handler's start
+	LagUS     float64 `json:"send_lag_us"` // from the intended send to the send (open loop)
+	BusyUS    float64 `json:"busy_lag_us"` // of which the connection was busy with the request before
+	WaitUS    float64 `json:"wait_us"`     // from the send to the handler's start
+	AfterUS   float64 `json:"after_us"`    // from the handler's end to the client's reading the answer
 }
 
 func runBenchServe(ctx context.Context, args []string, stdio stdio) error {
@@ -122,6 +137,9 @@ func runBenchServe(ctx context.Context, args []string, stdio stdio) error {
 	fs.DurationVar(&cfg.Reload, "reload", 2*time.Second, "run the engine's Watch poller at this interval, as serve --reload does (0: none)")
 	fs.StringVar(&cfg.Trace, "trace", "", "write a runtime/trace of the measured phases to `FILE` (go tool trace)")
 	fs.StringVar(&cfg.Weaviate, "weaviate", "", "search through the Weaviate cluster at these node `URLs` (comma-separated; the catalogue published there with `soundalike publish`) instead of the local index")
+	fs.StringVar(&cfg.Phases, "phases", "one,peak,open", "client `phases` to run, comma-separated: one (1 connection, closed loop), peak (--conns, closed loop), open (--conns at --rate; without peak, --rate is required)")
+	fs.StringVar(&cfg.MemProf, "memprofile", "", "write the server's allocation profile, taken after the phases, to `FILE` (go tool pprof -sample_index=alloc_space)")
+	fs.StringVar(&cfg.CPUProf, "cpuprofile", "", "write the server's CPU profile of the phases to `FILE` (go tool pprof)")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `Usage: go run ./cmd/soundalike-bench serve [--db PATH] [--n 1000000] [--conns 8] [flags]
@@ -158,6 +176,18 @@ baseline: the same query answered in-process without HTTP.`)
 		return usagef("serve: --baseline must not be negative")
 	case cfg.Duration <= 0 || cfg.Warmup < 0 || cfg.Reload < 0:
 		return usagef("serve: --duration must be positive, --warmup and --reload not negative")
+	}
+	phases := map[string]bool{}
+	for _, p := range strings.Split(cfg.Phases, ",") {
+		switch p {
+		case "one", "peak", "open":
+			phases[p] = true
+		default:
+			return usagef("serve: --phases: %q is no phase: want one, peak or open, comma-separated", p)
+		}
+	}
+	if phases["open"] && !phases["peak"] && cfg.Rate == 0 {
+		return usagef("serve: --phases %s: the open phase without the peak one needs --rate", cfg.Phases)
 	}
 	rep, err := benchServe(ctx, cfg, stdio.err)
 	if err != nil {
@@ -215,10 +245,9 @@ func benchServe(ctx context.Context, cfg serveBenchConfig, progress io.Writer) (
 	if err := eng.Ready(); err != nil {
 		return nil, err
 	}
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(soundalike.ServingGCPercent) // as serve does
-	}
-	rep := &serveBenchReport{K: cfg.K, GOMAXPROCS: runtime.GOMAXPROCS(0), LoadSeconds: time.Since(start).Seconds()}
+	loadSeconds := time.Since(start).Seconds()
+	gogc := server.SetServingGC() // as serve does
+	rep := &serveBenchReport{K: cfg.K, GOMAXPROCS: runtime.GOMAXPROCS(0), GOGC: gogc, LoadSeconds: loadSeconds}
 	st := eng.Stats()
 	rep.Tracks, rep.Indexed, rep.Model = st.Tracks, st.Indexed, st.ModelVersion
 	rep.Footprint = footprintOf(eng.Footprint())
@@ -267,27 +296,51 @@ func benchServe(ctx context.Context, cfg serveBenchConfig, progress io.Writer) (
 		}
 		defer trace.Stop()
 	}
+	if cfg.CPUProf != "" {
+		f, err := os.Create(cfg.CPUProf)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	phase := func(name string, conns int, rate float64) (*servePhase, error) {
 		say("%s: %v…", name, cfg.Warmup+cfg.Duration)
 		return runPhase(ctx, timed, name, clientConfig{URL: url, Conns: conns, Rate: rate, Duration: cfg.Duration, Warmup: cfg.Warmup, Slowest: 10}, idsFile)
 	}
-	one, err := phase("1 connection, closed loop", 1, 0)
-	if err != nil {
-		return nil, err
+	run := func(p *servePhase, err error) error {
+		if err == nil {
+			rep.Phases = append(rep.Phases, *p)
+		}
+		return err
 	}
-	peak, err := phase(fmt.Sprintf("%d connections, closed loop (peak)", cfg.Conns), cfg.Conns, 0)
-	if err != nil {
-		return nil, err
+	if strings.Contains(cfg.Phases, "one") {
+		if err := run(phase("1 connection, closed loop", 1, 0)); err != nil {
+			return nil, err
+		}
 	}
 	rate := cfg.Rate
-	if rate == 0 {
-		rate = peak.Client.QPS / 2
+	if strings.Contains(cfg.Phases, "peak") {
+		if err := run(phase(fmt.Sprintf("%d connections, closed loop (peak)", cfg.Conns), cfg.Conns, 0)); err != nil {
+			return nil, err
+		}
+		if rate == 0 {
+			rate = rep.Phases[len(rep.Phases)-1].Client.QPS / 2
+		}
 	}
-	open, err := phase(fmt.Sprintf("%d connections at %.0f/s, open loop", cfg.Conns, rate), cfg.Conns, rate)
-	if err != nil {
-		return nil, err
+	if strings.Contains(cfg.Phases, "open") {
+		if err := run(phase(fmt.Sprintf("%d connections at %.0f/s, open loop", cfg.Conns, rate), cfg.Conns, rate)); err != nil {
+			return nil, err
+		}
 	}
-	rep.Phases = []servePhase{*one, *peak, *open}
+	if cfg.MemProf != "" {
+		if err := writeAllocProfile(cfg.MemProf); err != nil {
+			return nil, err
+		}
+	}
 	rep.EndRSSMiB = procStatusMiB("VmRSS")
 	rep.MaxRSSMiB = procStatusMiB("VmHWM")
 	return rep, nil
@@ -345,16 +398,24 @@ func runPhase(ctx context.Context, timed *timedHandler, name string, cc clientCo
 
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
+	gcCPU0 := gcCPUSeconds()
+	cpu0 := cputime.Process()
 	f0 := minorFaults()
 	timed.reset()
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("client %s: %w: %s", strings.Join(args, " "), err, errb.Bytes())
 	}
 	calls := timed.calls()
+	cpu := cputime.Process() - cpu0
 	f1 := minorFaults()
 	runtime.ReadMemStats(&ms1)
 	p := &servePhase{Name: name, Client: new(clientReport), GCs: ms1.NumGC - ms0.NumGC,
-		GCPauseUS: float64(ms1.PauseTotalNs-ms0.PauseTotalNs) / 1e3, MinorFaults: f1 - f0, RSSMiB: procStatusMiB("VmRSS")}
+		GCPauseUS: float64(ms1.PauseTotalNs-ms0.PauseTotalNs) / 1e3, GCCPUMS: (gcCPUSeconds() - gcCPU0) * 1e3,
+		MinorFaults: f1 - f0, RSSMiB: procStatusMiB("VmRSS")}
+	if len(calls) > 0 {
+		p.AllocPerReq = float64(ms1.TotalAlloc-ms0.TotalAlloc) / float64(len(calls))
+		p.CPUPerReqUS = float64(cpu) / 1e3 / float64(len(calls))
+	}
 	if err := json.Unmarshal(out.Bytes(), p.Client); err != nil {
 		return nil, fmt.Errorf("client output %q: %w", out.Bytes(), err)
 	}
@@ -378,9 +439,10 @@ func runPhase(ctx context.Context, timed *timedHandler, name string, cc clientCo
 	}
 	for _, r := range p.Client.Slowest {
 		i, _ := slices.BinarySearchFunc(calls, r.Start, func(c handlerCall, t int64) int { return cmp.Compare(c.start, t) })
-		sp := slowPair{Start: r.Start, ClientUS: r.LatencyUS}
+		sp := slowPair{Start: r.Start, ClientUS: r.LatencyUS, LagUS: r.LagUS, BusyUS: r.BusyUS}
 		if i < len(calls) {
 			sp.HandlerUS, sp.WaitUS = float64(calls[i].d)/1e3, float64(calls[i].start-r.Start)/1e3
+			sp.AfterUS = r.LatencyUS - r.LagUS - sp.WaitUS - sp.HandlerUS
 		}
 		p.Slowest = append(p.Slowest, sp)
 	}
@@ -444,6 +506,30 @@ func pctUS(sorted []time.Duration, p float64) float64 {
 	}
 	i := int(math.Ceil(p*float64(len(sorted)))) - 1
 	return float64(sorted[max(i, 0)]) / 1e3
+}
+
+// writeAllocProfile writes the process's allocation profile so far to path.
+func writeAllocProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// gcCPUSeconds is the CPU time the garbage collector has taken so far:
+// background marking, mark assists and pauses.
+func gcCPUSeconds() float64 {
+	s := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindFloat64 {
+		return 0
+	}
+	return s[0].Value.Float64()
 }
 
 // procStatusMiB is a size field of /proc/self/status (VmRSS, VmHWM) in
@@ -556,7 +642,7 @@ func (r *serveBenchReport) writeTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "catalogue\t%d tracks, %d indexed, model %s, k=%d, GOMAXPROCS=%d\n", r.Tracks, r.Indexed, r.Model, r.K, r.GOMAXPROCS)
 	fmt.Fprintf(tw, "load time\t%.1fs (detached: catalogue, model and index read into memory)\n", r.LoadSeconds)
-	fmt.Fprintf(tw, "garbage collection\t%.0f ms CPU for one forced cycle after load\n", r.GCCPUMS)
+	fmt.Fprintf(tw, "garbage collection\t%.0f ms CPU for one forced cycle after load; GOGC %d\n", r.GCCPUMS, r.GOGC)
 	fmt.Fprintf(tw, "memory\theap %.0f MiB and RSS %.0f MiB after load, RSS %.0f MiB after the phases, peak RSS %.0f MiB\n", r.HeapMiB, r.RSSMiB, r.EndRSSMiB, r.MaxRSSMiB)
 	fp := r.Footprint
 	fmt.Fprintf(tw, "snapshot bytes per track\t%.0f: vectors %.0f, graph %.0f, catalogue %.0f, dedupe keys %.0f, word index %.0f\n",
@@ -566,9 +652,12 @@ func (r *serveBenchReport) writeTable(w io.Writer) error {
 	for _, p := range r.Phases {
 		c := p.Client
 		fmt.Fprintf(tw, "%s\t%d requests, %.0f/s, %d errors\n", p.Name, c.Requests, c.QPS, c.Errors)
-		fmt.Fprintf(tw, "  client (own process)\tp50 %.0f µs, p99 %.0f µs, p99.9 %.0f µs, max %.0f µs\n", c.P50US, c.P99US, c.P999US, c.MaxUS)
+		fmt.Fprintf(tw, "  client (own process)\tp50 %.0f µs, p99 %.0f µs, p99.9 %.0f µs, max %.0f µs; %d GCs, %.0f µs CPU a request\n", c.P50US, c.P99US, c.P999US, c.MaxUS, c.GCs, c.CPUPerReqUS)
+		if c.Rate > 0 {
+			fmt.Fprintf(tw, "  client's send lag p99\t%.0f µs: %.0f waiting for the connection's previous answer, %.0f its own wake-up\n", c.LagP99US, c.BusyP99US, c.WakeP99US)
+		}
 		fmt.Fprintf(tw, "  handler\tp50 %.0f µs, p99 %.0f µs, p99.9 %.0f µs, max %.0f µs\n", p.HandlerP50US, p.HandlerP99US, p.HandlerP999, p.HandlerMaxUS)
-		fmt.Fprintf(tw, "  server runtime\t%d GCs (%.0f µs stopped), %d minor faults, RSS %.0f MiB\n", p.GCs, p.GCPauseUS, p.MinorFaults, p.RSSMiB)
+		fmt.Fprintf(tw, "  server runtime\t%.0f µs CPU a request; %d GCs (%.0f µs stopped, %.0f ms CPU), %.1f KiB allocated a request, %d minor faults, RSS %.0f MiB\n", p.CPUPerReqUS, p.GCs, p.GCPauseUS, p.GCCPUMS, p.AllocPerReq/1024, p.MinorFaults, p.RSSMiB)
 	}
 	return tw.Flush()
 }

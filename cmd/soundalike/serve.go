@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"os"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -115,9 +113,7 @@ SIGTERM shuts it down gracefully.`)
 	}
 	defer eng.Close()
 	front.serve(eng)
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(soundalike.ServingGCPercent)
-	}
+	server.SetServingGC()
 	st := eng.Stats()
 	if err := eng.Ready(); err != nil {
 		logger.Warn("not ready: /similar answers 503 until this is done; serving anyway", "reason", err.Error())
