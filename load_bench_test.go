@@ -5,8 +5,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"syscall"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/audotics/soundalike"
 )
