@@ -138,7 +138,7 @@ func (e *Engine) load(db *storage.DB, built *index.HNSW, release func()) error {
 	}
 	release()
 	s.loadRead = time.Since(start)
-	if err := s.decode(graph); err != nil {
+	if err := s.decode(e.path, graph); err != nil {
 		return e.loadFailedAt(fmt.Errorf("load %s: %w", e.path, err), s.gen)
 	}
 	s.fileStamp, s.loaded = stamp, time.Now()
@@ -454,22 +454,26 @@ func (s *snapshot) readTracks(tx *storage.Tx) error {
 	})
 }
 
-// decode finishes a snapshot that readSnapshot copied: it checks the
-// index graph on one goroutine while the others decode the catalogue.
-func (s *snapshot) decode(graph *index.Unchecked) error {
+// decode finishes a snapshot that readSnapshot copied from the file at
+// path: it checks the index graph on one goroutine while the others decode
+// the catalogue. The bytes came from the file, so a panic decoding them is
+// damage (storage.Protect), as it is inside a transaction.
+func (s *snapshot) decode(path string, graph *index.Unchecked) error {
 	var wg sync.WaitGroup
 	var graphErr error
 	if graph != nil {
 		wg.Go(func() {
-			g, err := graph.Check()
-			if err != nil {
-				graphErr = indexDamaged(err)
-				return
-			}
-			s.graph = g
+			graphErr = storage.Protect(path, "checking the index", func() error {
+				g, err := graph.Check()
+				if err != nil {
+					return indexDamaged(err)
+				}
+				s.graph = g
+				return nil
+			})
 		})
 	}
-	err := s.decodeTracks()
+	err := s.decodeTracks(path)
 	wg.Wait()
 	if err := errors.Join(err, graphErr); err != nil {
 		return err
@@ -491,7 +495,7 @@ type artistKeys struct {
 // per-node keys the search filters use. This goroutine fills byID while
 // workers decode and hash blocks of nodes (decoding is most of the work:
 // at 1M tracks, about a CPU-second).
-func (s *snapshot) decodeTracks() error {
+func (s *snapshot) decodeTracks(path string) error {
 	n := s.cat.len()
 	s.keys = make([]nodeKeys, n)
 	workers := max(1, min(runtime.GOMAXPROCS(0), 4))
@@ -500,7 +504,12 @@ func (s *snapshot) decodeTracks() error {
 	var next atomic.Int64 // the first node of the next block to decode
 	var wg sync.WaitGroup
 	for w := range workers {
-		wg.Go(func() { errs[w] = s.decodeBlocks(&next, &found[w]) })
+		wg.Go(func() {
+			errs[w] = storage.Protect(path, "decoding the tracks", func() error { return s.decodeBlocks(&next, &found[w]) })
+			if errs[w] != nil {
+				next.Store(int64(n)) // the others stop too
+			}
+		})
 	}
 	for node := range uint32(n) {
 		if s.cat.loc[node] != locFree {
@@ -541,7 +550,6 @@ func (s *snapshot) decodeBlocks(next *atomic.Int64, ak *artistKeys) error {
 			}
 			t.ID = TrackID(id)
 			if err := decodeTrackAliased(data, &t); err != nil {
-				next.Store(n) // the others stop too
 				return fmt.Errorf("track %s: %w", id, err)
 			}
 			s.keys[node] = nodeKeys{songKeyOf(&t), featKeyOf(&t.Features)}

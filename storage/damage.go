@@ -68,6 +68,14 @@ func (tx *Tx) Guard(what string, fn func() error) error {
 	return protect(tx.path, func() string { return what }, fn)
 }
 
+// Protect runs fn, which decodes bytes copied out of the file at path
+// after its transaction ended, with a transaction's protection from
+// damage: a panic becomes an error wrapping ErrDamaged, naming the file
+// and what.
+func Protect(path, what string, fn func() error) error {
+	return protect(path, func() string { return what }, fn)
+}
+
 // reading names what the transaction reads from here on, for the error
 // that damage met there returns.
 func (tx *Tx) setReading(what string) { tx.reading = what }
