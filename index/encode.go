@@ -642,6 +642,9 @@ func (g *HNSW) readLayer0(fr *frameReader, n int) error {
 		first = n // the stream holds them all: one allocation, no copies
 	}
 	g.l0 = alignedWords(0, first*g.stride)
+	if first == n {
+		adviseHugePages(g.l0)
+	}
 	buf := make([]uint32, chunk*max(g.dim, 1+g.m0))
 	read := func(words []uint32, what string) error {
 		b := unsafe.Slice((*byte)(unsafe.Pointer(&words[0])), 4*len(words))
