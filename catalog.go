@@ -93,13 +93,12 @@ type catalogWriter struct {
 	cur []byte // the chunk being filled
 }
 
-// add stores node n's record and returns its id and track bytes as they
-// sit in the catalog.
-func (w *catalogWriter) add(n uint32, id string, data []byte) (string, []byte, error) {
+// add stores node n's record.
+func (w *catalogWriter) add(n uint32, id string, data []byte) error {
 	size := binary.MaxVarintLen64*2 + len(id) + len(data)
 	if len(w.cur)+size > cap(w.cur) {
 		if len(w.c.chunks) == math.MaxUint32 {
-			return "", nil, fmt.Errorf("track %s: the catalogue does not fit in memory chunks", id)
+			return fmt.Errorf("track %s: the catalogue does not fit in memory chunks", id)
 		}
 		w.cur = make([]byte, 0, max(catalogChunk, size))
 		w.c.chunks = append(w.c.chunks, nil)
@@ -112,8 +111,7 @@ func (w *catalogWriter) add(n uint32, id string, data []byte) (string, []byte, e
 	ci := len(w.c.chunks) - 1
 	w.c.chunks[ci] = w.cur
 	w.c.loc[n] = uint64(ci)<<32 | uint64(off)
-	rid, rdata, _ := w.c.record(n)
-	return rid, rdata, nil
+	return nil
 }
 
 // bytes counts the catalog's chunks and locations.

@@ -82,9 +82,8 @@ func Open(path string, opts *Options) (*Engine, error) {
 		return e, nil
 	}
 	e.loadMu.Lock()
-	err = e.load(db, nil)
+	err = e.load(db, nil, func() { db.Close() }) // released before decoding
 	e.loadMu.Unlock()
-	db.Close()
 	if err != nil {
 		return nil, err
 	}

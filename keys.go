@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // The search filters compare tracks by keys computed once per snapshot:
@@ -16,35 +17,60 @@ var hashSeed = maphash.MakeSeed()
 
 // normalizeText folds case, drops punctuation and collapses spaces, so that
 // "Don't Start Now" and "dont start now" compare equal.
-func normalizeText(s string) string {
-	var b strings.Builder
+func normalizeText(s string) string { return string(appendNormalized(nil, s)) }
+
+// appendNormalized appends normalizeText(s) to dst. The keys of a million
+// tracks are computed at every load, so it allocates nothing beyond dst
+// and reads ASCII a byte at a time; other runes are lowered as
+// strings.ToLower lowers them.
+func appendNormalized(dst []byte, s string) []byte {
+	start := len(dst)
 	space := false
-	for _, r := range strings.ToLower(s) {
+	word := func(dst []byte) []byte {
+		if space && len(dst) > start {
+			dst = append(dst, ' ')
+		}
+		space = false
+		return dst
+	}
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			i++
+			switch {
+			case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+				dst = append(word(dst), c)
+			case 'A' <= c && c <= 'Z':
+				dst = append(word(dst), c+'a'-'A')
+			case c == ' ', '\t' <= c && c <= '\r', c == '-', c == '_', c == '/':
+				space = true
+			}
+			continue
+		}
+		r, w := utf8.DecodeRuneInString(s[i:])
+		i += w
+		r = unicode.ToLower(r)
 		switch {
 		case unicode.IsLetter(r) || unicode.IsDigit(r):
-			if space && b.Len() > 0 {
-				b.WriteByte(' ')
-			}
-			space = false
-			b.WriteRune(r)
-		case unicode.IsSpace(r) || r == '-' || r == '_' || r == '/':
+			dst = utf8.AppendRune(word(dst), r)
+		case unicode.IsSpace(r):
 			space = true
 		}
 	}
-	return b.String()
+	return dst
 }
 
 func songKeyOf(t *Track) uint64 {
-	name := normalizeText(songTitle(t.Name))
-	if name == "" {
+	var buf [256]byte
+	name := appendNormalized(buf[:0], songTitle(t.Name))
+	if len(name) == 0 {
 		return 0
 	}
 	var h maphash.Hash
 	h.SetSeed(hashSeed)
-	h.WriteString(name)
+	h.Write(name)
 	for _, a := range t.Artists {
 		h.WriteByte(0)
-		h.WriteString(normalizeText(a))
+		h.Write(appendNormalized(buf[:0], a))
 	}
 	return h.Sum64() | 1 // never 0
 }
@@ -84,11 +110,12 @@ func songTitle(name string) string {
 
 // artistKeyOf hashes a normalised artist name; 0 for an empty one.
 func artistKeyOf(a string) uint64 {
-	n := normalizeText(a)
-	if n == "" {
+	var buf [128]byte
+	n := appendNormalized(buf[:0], a)
+	if len(n) == 0 {
 		return 0
 	}
-	return maphash.String(hashSeed, n) | 1
+	return maphash.Bytes(hashSeed, n) | 1
 }
 
 func featKeyOf(f *Features) uint64 {

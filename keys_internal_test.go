@@ -1,6 +1,10 @@
 package soundalike
 
-import "testing"
+import (
+	"strings"
+	"testing"
+	"unicode"
+)
 
 // Versions of one recording are one song; live recordings and remixes are
 // others. The titles are from the dev file (spotify_songs_dev.csv.gz).
@@ -42,4 +46,35 @@ func TestSongKeyFoldsRemasters(t *testing.T) {
 			t.Errorf("songTitle(%q) is empty", name)
 		}
 	}
+}
+
+// normalizeTextByRunes is normalizeText as first written (strings.ToLower,
+// then a rune at a time): the byte-wise version must give the same keys.
+func normalizeTextByRunes(s string) string {
+	var b strings.Builder
+	space := false
+	for _, r := range strings.ToLower(s) {
+		switch {
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			if space && b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			space = false
+			b.WriteRune(r)
+		case unicode.IsSpace(r) || r == '-' || r == '_' || r == '/':
+			space = true
+		}
+	}
+	return b.String()
+}
+
+func FuzzNormalizeText(f *testing.F) {
+	for _, s := range []string{"", "Don't Start Now", "  AC/DC -- Back_in\tBlack ", "Beyoncé", "ÉMILIE SIMON", "İstanbul", "ǅemal", "a\u00a0b\u0085c", "x\xffy", "Σίσυφος ΟΔΟΣ", "東京 事変", "42nd-Street"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := normalizeText(s), normalizeTextByRunes(s); got != want {
+			t.Fatalf("normalizeText(%q) = %q, want %q", s, got, want)
+		}
+	})
 }

@@ -1,8 +1,12 @@
 package soundalike_test
 
 import (
+	"os"
 	"path/filepath"
+	"runtime"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/audotics/soundalike"
 )
@@ -31,4 +35,44 @@ func BenchmarkReload(b *testing.B) {
 		eng.Close()
 	}
 	b.ReportMetric(float64(want.Tracks)*float64(b.N)/b.Elapsed().Seconds(), "tracks/s")
+}
+
+// BenchmarkLoad1M is what `serve` pays at start on the database at
+// SOUNDALIKE_BENCH_DB (read-only; the 1M synthetic file): Open of a
+// Detached engine, which reads and decodes everything and releases the
+// file. It reports CPU seconds per load beside the wall time, and how long
+// the load held the file's lock (Stats.LoadRead) and decoded after.
+//
+//	SOUNDALIKE_BENCH_DB=/tmp/sa-1m.db go test . -run '^$' -bench Load1M -benchtime 1x -count 3
+func BenchmarkLoad1M(b *testing.B) {
+	path := os.Getenv("SOUNDALIKE_BENCH_DB")
+	if path == "" {
+		b.Skip("SOUNDALIKE_BENCH_DB is not set")
+	}
+	var cpu, read, decode time.Duration
+	for b.Loop() {
+		runtime.GC()
+		before := cpuTime()
+		eng, err := soundalike.Open(path, &soundalike.Options{Detached: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		cpu += cpuTime() - before
+		st := eng.Stats()
+		if st.Tracks == 0 || st.Indexed == 0 {
+			b.Fatalf("loaded %+v: want tracks and an index", st)
+		}
+		read, decode = read+st.LoadRead, decode+st.LoadDecode
+		eng.Close()
+	}
+	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
+	b.ReportMetric(read.Seconds()/float64(b.N), "locked-s/op")
+	b.ReportMetric(decode.Seconds()/float64(b.N), "decode-s/op")
+}
+
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

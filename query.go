@@ -132,6 +132,12 @@ type Stats struct {
 	// tried to read (the one on disk, newer than Generation); 0 when it
 	// is unknown or the last load succeeded.
 	ReloadGeneration uint64
+	// LoadRead is how long the load of the served snapshot held the
+	// database file (its read transaction, which copies the records and
+	// the index out of the file, under the file's shared lock), and
+	// LoadDecode how long it then decoded and checked the copy without
+	// the file.
+	LoadRead, LoadDecode time.Duration
 }
 
 // Results answer one similarity query. Everything in them comes from the

@@ -122,7 +122,7 @@ func TestReloadReusesWordIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	eng.loadMu.Lock()
-	err = eng.load(db, nil)
+	err = eng.load(db, nil, nil)
 	eng.loadMu.Unlock()
 	db.Close()
 	if err != nil {

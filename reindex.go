@@ -353,7 +353,7 @@ func (e *Engine) swapIndex(db *storage.DB, g *index.HNSW) error {
 	if e.snap.Load() == nil {
 		return nil
 	}
-	return e.load(db, g)
+	return e.load(db, g, nil)
 }
 
 // IndexState describes the stored index, as `soundalike info` shows it.

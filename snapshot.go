@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/audotics/soundalike/embedder"
@@ -77,6 +78,9 @@ type snapshot struct {
 	catalogSeq uint64
 	fileStamp  fileStamp
 	loaded     time.Time // when load published it
+	// loadRead is how long load held the file (its read transaction);
+	// loadDecode how long it then decoded and checked what it copied.
+	loadRead, loadDecode time.Duration
 }
 
 // nodeKeys are a node's song key (hash of normalised name + artists, 0 =
@@ -109,20 +113,36 @@ type loadStatus struct {
 // load reads a new snapshot from db and publishes it: the one path by
 // which an Engine's snapshot changes. The caller holds loadMu. built, when
 // set, is the index Reindex has just stored, used instead of decoding the
-// stored copy. A failure publishes nothing (see the discipline above).
-func (e *Engine) load(db *storage.DB, built *index.HNSW) error {
+// stored copy. release, when set, releases db; load calls it once the read
+// transaction has copied what the snapshot needs out of the file, before
+// decoding and checking the copy, so that a batch job waiting for the
+// file's lock waits for the copy only. A failure publishes nothing (see
+// the discipline above).
+func (e *Engine) load(db *storage.DB, built *index.HNSW, release func()) error {
+	if release == nil {
+		release = func() {}
+	}
 	stamp := stampOf(e.path)
 	keep := e.snap.Load()
+	start := time.Now()
 	var s *snapshot
+	var graph *index.Unchecked
 	err := db.View(func(tx *storage.Tx) (err error) {
-		s, err = loadSnapshot(tx, built, keep, e.opts.VectorSource)
+		s, graph, err = readSnapshot(tx, built, keep, e.opts.VectorSource)
 		return err
 	})
 	if err != nil {
 		onDisk, _ := db.Generation() // for Stats: what the load failed to read
+		release()
 		return e.loadFailedAt(fmt.Errorf("load %s: %w", e.path, err), onDisk)
 	}
+	release()
+	s.loadRead = time.Since(start)
+	if err := s.decode(e.path, graph); err != nil {
+		return e.loadFailedAt(fmt.Errorf("load %s: %w", e.path, err), s.gen)
+	}
 	s.fileStamp, s.loaded = stamp, time.Now()
+	s.loadDecode = s.loaded.Sub(start) - s.loadRead
 	e.publish(s)
 	go s.words() // ready for the first track search, off the load's path
 	go s.facets()
@@ -178,7 +198,7 @@ func (e *Engine) refresh(db *storage.DB) {
 	}
 	e.loadMu.Lock()
 	defer e.loadMu.Unlock()
-	e.load(db, nil)
+	e.load(db, nil, nil)
 }
 
 // Reload loads a new snapshot if the database changed since the last one,
@@ -191,10 +211,10 @@ func (e *Engine) Reload(ctx context.Context) (bool, error) {
 	e.loadMu.Lock()
 	defer e.loadMu.Unlock()
 	if e.db != nil {
-		return e.reloadFrom(e.db)
+		return e.reloadFrom(e.db, nil)
 	}
 	if e.writing != nil {
-		return e.reloadFrom(e.writing) // this engine's own write holds the file
+		return e.reloadFrom(e.writing, nil) // this engine's own write holds the file
 	}
 	if old := e.snap.Load(); old != nil && stampOf(e.path) == old.fileStamp {
 		return false, nil
@@ -206,20 +226,23 @@ func (e *Engine) Reload(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, e.loadFailed(err)
 	}
-	defer db.Close()
-	return e.reloadFrom(db)
+	var once sync.Once
+	release := func() { once.Do(func() { db.Close() }) }
+	defer release()
+	return e.reloadFrom(db, release)
 }
 
 // reloadFrom loads from db unless the served snapshot is of its
-// generation already. The caller holds loadMu.
-func (e *Engine) reloadFrom(db *storage.DB) (bool, error) {
+// generation already; release, when set, releases db (see load). The
+// caller holds loadMu.
+func (e *Engine) reloadFrom(db *storage.DB, release func()) (bool, error) {
 	old := e.snap.Load()
 	g, err := db.Generation()
 	if err != nil {
 		return false, e.loadFailed(fmt.Errorf("load %s: %w", e.path, err))
 	}
 	if old == nil || g != old.gen {
-		if err := e.load(db, nil); err != nil {
+		if err := e.load(db, nil, release); err != nil {
 			return false, err
 		}
 		return true, nil
@@ -246,7 +269,8 @@ func (e *Engine) Watch(ctx context.Context, interval time.Duration) {
 		case <-t.C:
 			if changed, err := e.Reload(ctx); err == nil && changed {
 				st := e.Stats()
-				e.opts.Logger.Info("reloaded", "generation", st.Generation, "model", st.ModelVersion, "indexed", st.Indexed)
+				e.opts.Logger.Info("reloaded", "generation", st.Generation, "model", st.ModelVersion, "indexed", st.Indexed,
+					"read_under_lock", st.LoadRead.Round(time.Millisecond), "decode", st.LoadDecode.Round(time.Millisecond))
 			}
 		}
 	}
@@ -264,6 +288,7 @@ func (e *Engine) Stats() Stats {
 		return st
 	}
 	st.Tracks, st.Generation, st.Loaded = s.byID.len(), s.gen, s.loaded
+	st.LoadRead, st.LoadDecode = s.loadRead, s.loadDecode
 	if s.model != nil {
 		st.ModelVersion = s.modelInfo.Version
 	}
@@ -324,51 +349,54 @@ func (e *Engine) Model(ctx context.Context) (ModelInfo, error) {
 	return s.modelInfo, nil
 }
 
-// loadSnapshot reads a complete snapshot in one read transaction: the
-// catalogue, the current index and the model that built it. built, when
-// set, is the current index already in memory (Reindex has just written
-// it): it is used instead of decoding the stored copy. keep, when set, is a
-// previous snapshot whose graph is reused if the current index is still
-// the one it was read from (a catalogue change does not touch the index).
-func loadSnapshot(tx *storage.Tx, built *index.HNSW, keep *snapshot, vectors VectorSource) (*snapshot, error) {
+// readSnapshot copies a complete snapshot out of one read transaction:
+// the catalogue's records, the current index's arrays and the model that
+// built it. What it returns refers to no byte of the file, so the caller
+// may release the file before decode finishes it: the catalogue's records
+// are copied but not decoded, and graph is the index read but not checked
+// (nil when there is none to check). built, when set, is the current
+// index already in memory (Reindex has just written it): it is used
+// instead of reading the stored copy. keep, when set, is a previous
+// snapshot whose graph is reused if the current index is still the one it
+// was read from (a catalogue change does not touch the index).
+func readSnapshot(tx *storage.Tx, built *index.HNSW, keep *snapshot, vectors VectorSource) (*snapshot, *index.Unchecked, error) {
 	s := &snapshot{gen: tx.Generation(), byID: newIDTable(tx.Counts().Tracks), catalogSeq: tx.CatalogSeq(), vectors: vectors}
-	if err := s.loadTracks(tx); err != nil {
-		return nil, err
+	if err := s.readTracks(tx); err != nil {
+		return nil, nil, err
 	}
 	if keep != nil && keep.catalogSeq == s.catalogSeq && keep.cat.len() == s.cat.len() {
 		s.words, s.facets = keep.words, keep.facets // the same tracks: a new model or index only
 	}
-	if err := s.loadIndex(tx, built, keep); err != nil {
-		return nil, err
+	graph, err := s.readIndex(tx, built, keep)
+	if err != nil {
+		return nil, nil, err
 	}
 	// Serve the index with the model that built it, even when a newer model
 	// has been trained since: the next reindex moves both forward together.
 	var version uint64
-	if s.hasIndex() {
+	if graph != nil || s.hasIndex() {
 		var err error
 		if version, err = ParseModelVersion(s.indexMeta.Model); err != nil {
-			return nil, fmt.Errorf("index metadata: %w", err)
+			return nil, nil, fmt.Errorf("index metadata: %w", err)
 		}
 	}
 	m, info, err := loadModelTx(tx, version)
 	switch {
 	case errors.Is(err, ErrNoModel):
 		s.graph = nil
-		return s, nil
+		return s, nil, nil
 	case err != nil:
-		return nil, err
+		return nil, nil, err
 	}
 	s.model, s.modelInfo = m, info
-	if s.graph != nil {
-		s.modelInfo.IndexSize = s.graph.Len()
-	}
-	return s, nil
+	return s, graph, nil
 }
 
-// loadIndex reads the current index's metadata and graph into s: built or
-// keep's graph when they are that index, else decoded. No index is not an
-// error (s.graph stays nil).
-func (s *snapshot) loadIndex(tx *storage.Tx, built *index.HNSW, keep *snapshot) error {
+// readIndex reads the current index's metadata into s, and its graph:
+// built or keep's graph when they are that index (set in s), else read
+// from the file and returned unchecked. No index is not an error.
+func (s *snapshot) readIndex(tx *storage.Tx, built *index.HNSW, keep *snapshot) (*index.Unchecked, error) {
+	var graph *index.Unchecked
 	err := tx.ReadIndex(func(ii storage.IndexInfo, r io.Reader) error {
 		meta, err := decodeIndexMeta(ii.Meta)
 		if err != nil {
@@ -385,33 +413,75 @@ func (s *snapshot) loadIndex(tx *storage.Tx, built *index.HNSW, keep *snapshot) 
 			s.graph = built
 			return nil
 		}
-		g, err := index.Read(r)
-		if err != nil {
-			return fmt.Errorf("index: %w; rebuild it with Engine.Reindex and ReindexOptions.Full", err)
+		if graph, err = index.ReadUnchecked(r); err != nil {
+			return indexDamaged(err)
 		}
-		s.graph = g
 		return nil
 	})
 	if errors.Is(err, ErrNoIndex) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if keep != nil && keep.indexID == s.indexID {
 		s.maps = keep.maps
-		return nil
+		return graph, nil
 	}
 	s.maps, err = loadMap(tx, s.indexID)
-	return err
+	return graph, err
 }
 
-// trackRecord is one stored track handed to a decoding worker: its id
-// and data as copied into the catalog.
-type trackRecord struct {
-	node uint32
-	id   string
-	data []byte
+// indexDamaged is the error of a stored index that fails to read or check.
+func indexDamaged(err error) error {
+	return fmt.Errorf("index: %w; rebuild it with Engine.Reindex and ReindexOptions.Full", err)
+}
+
+// readTracks copies the tracks bucket's records into s's catalog, in id
+// order; decodeTracks decodes them once the file is released.
+func (s *snapshot) readTracks(tx *storage.Tx) error {
+	n := int(tx.NodeLimit())
+	s.cat = newCatalog(n)
+	w := catalogWriter{c: &s.cat}
+	return tx.ForEachTrack(func(en storage.TrackEntry) error {
+		if int(en.Node) >= n {
+			return fmt.Errorf("track %s: node %d beyond the catalogue's %d", en.ID, en.Node, n)
+		}
+		if s.cat.loc[en.Node] != locFree {
+			return fmt.Errorf("track %s: node %d is track %s's too", en.ID, en.Node, s.cat.id(en.Node))
+		}
+		return w.add(en.Node, en.ID, en.Data)
+	})
+}
+
+// decode finishes a snapshot that readSnapshot copied from the file at
+// path: it checks the index graph on one goroutine while the others decode
+// the catalogue. The bytes came from the file, so a panic decoding them is
+// damage (storage.Protect), as it is inside a transaction.
+func (s *snapshot) decode(path string, graph *index.Unchecked) error {
+	var wg sync.WaitGroup
+	var graphErr error
+	if graph != nil {
+		wg.Go(func() {
+			graphErr = storage.Protect(path, "checking the index", func() error {
+				g, err := graph.Check()
+				if err != nil {
+					return indexDamaged(err)
+				}
+				s.graph = g
+				return nil
+			})
+		})
+	}
+	err := s.decodeTracks(path)
+	wg.Wait()
+	if err := errors.Join(err, graphErr); err != nil {
+		return err
+	}
+	if s.model != nil && s.graph != nil {
+		s.modelInfo.IndexSize = s.graph.Len()
+	}
+	return nil
 }
 
 // artistKeys are the artist keys one worker found, in order: (node, key)
@@ -421,96 +491,76 @@ type artistKeys struct {
 	keys  []uint64
 }
 
-// loadTracks decodes the catalogue into s: tracks by node, byID, and the
-// per-node keys the search filters use. This goroutine walks the bucket and
-// fills byID while workers decode and hash batches of records (decoding
-// is most of the work: at 1M tracks, seconds).
-func (s *snapshot) loadTracks(tx *storage.Tx) error {
-	n := int(tx.NodeLimit())
-	s.cat = newCatalog(n)
+// decodeTracks decodes the catalog's records into s: byID, and the
+// per-node keys the search filters use. This goroutine fills byID while
+// workers decode and hash blocks of nodes (decoding is most of the work:
+// at 1M tracks, about a CPU-second).
+func (s *snapshot) decodeTracks(path string) error {
+	n := s.cat.len()
 	s.keys = make([]nodeKeys, n)
-
 	workers := max(1, min(runtime.GOMAXPROCS(0), 4))
-	batches := make(chan []trackRecord, 2*workers)
 	found := make([]artistKeys, workers)
 	errs := make([]error, workers)
+	var next atomic.Int64 // the first node of the next block to decode
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
-			// The records are the memory map's bytes: a worker needs the
-			// protection from damage its transaction has, and after a
-			// panic it drains the batches so that the walk can finish.
-			errs[w] = tx.Guard("decoding the tracks bucket", func() error { return s.decodeBatches(batches, &found[w]) })
-			for range batches {
+			errs[w] = storage.Protect(path, "decoding the tracks", func() error { return s.decodeBlocks(&next, &found[w]) })
+			if errs[w] != nil {
+				next.Store(int64(n)) // the others stop too
 			}
 		})
 	}
-	err := s.walkTracks(tx, n, batches)
-	close(batches)
+	for node := range uint32(n) {
+		if s.cat.loc[node] != locFree {
+			s.byID.insert(&s.cat, node)
+		}
+	}
 	wg.Wait()
-	if err := errors.Join(append([]error{err}, errs...)...); err != nil {
+	if err := errors.Join(errs...); err != nil {
 		return err
 	}
 	s.packArtistKeys(n, found)
 	s.indexSpotifyIDs()
-	s.words = sync.OnceValue(func() *wordIndex { return buildWordIndex(&s.cat) })
-	s.facets = sync.OnceValue(func() *facets { return buildFacets(s) })
+	if s.words == nil { // else the previous snapshot's, of the same tracks
+		s.words = sync.OnceValue(func() *wordIndex { return buildWordIndex(&s.cat) })
+		s.facets = sync.OnceValue(func() *facets { return buildFacets(s) })
+	}
 	return nil
 }
 
-// walkTracks reads the tracks bucket in key order, copies the records into
-// the catalog, fills byID, and sends the records to the decoding workers in
-// batches.
-func (s *snapshot) walkTracks(tx *storage.Tx, n int, batches chan<- []trackRecord) error {
-	const batchSize = 512
-	batch := make([]trackRecord, 0, batchSize)
-	w := catalogWriter{c: &s.cat}
-	err := tx.ForEachTrack(func(en storage.TrackEntry) error {
-		if int(en.Node) >= n {
-			return fmt.Errorf("track %s: node %d beyond the catalogue's %d", en.ID, en.Node, n)
-		}
-		id, data, err := w.add(en.Node, en.ID, en.Data)
-		if err != nil {
-			return err
-		}
-		s.byID.insert(&s.cat, en.Node)
-		batch = append(batch, trackRecord{en.Node, id, data})
-		if len(batch) == batchSize {
-			batches <- batch
-			batch = make([]trackRecord, 0, batchSize)
-		}
-		return nil
-	})
-	if len(batch) > 0 {
-		batches <- batch
-	}
-	return err
-}
+// decodeBlock is how many nodes a decoding worker takes at a time.
+const decodeBlock = 4096
 
-// decodeBatches is one decoding worker: it decodes and hashes the records
-// of every batch into s, appending artist keys to ak. After the first
-// corrupt record it drains the channel and returns that record's error.
-func (s *snapshot) decodeBatches(batches <-chan []trackRecord, ak *artistKeys) error {
-	var err error
+// decodeBlocks is one decoding worker: it decodes and hashes the records
+// of the blocks of nodes it takes from next into s, appending artist keys
+// to ak. It stops at the first corrupt record and returns its error.
+func (s *snapshot) decodeBlocks(next *atomic.Int64, ak *artistKeys) error {
+	n := int64(s.cat.len())
 	var t Track
-	for b := range batches {
-		for i := 0; i < len(b) && err == nil; i++ {
-			r := &b[i]
-			t.ID = TrackID(r.id)
-			if derr := decodeTrackAliased(r.data, &t); derr != nil {
-				err = fmt.Errorf("track %s: %w", r.id, derr)
+	for {
+		first := next.Add(decodeBlock) - decodeBlock
+		if first >= n {
+			return nil
+		}
+		for node := uint32(first); int64(node) < min(n, first+decodeBlock); node++ {
+			id, data, ok := s.cat.record(node)
+			if !ok {
 				continue
 			}
-			s.keys[r.node] = nodeKeys{songKeyOf(&t), featKeyOf(&t.Features)}
+			t.ID = TrackID(id)
+			if err := decodeTrackAliased(data, &t); err != nil {
+				return fmt.Errorf("track %s: %w", id, err)
+			}
+			s.keys[node] = nodeKeys{songKeyOf(&t), featKeyOf(&t.Features)}
 			for _, a := range t.Artists {
 				if k := artistKeyOf(a); k != 0 {
-					ak.nodes = append(ak.nodes, r.node)
+					ak.nodes = append(ak.nodes, node)
 					ak.keys = append(ak.keys, k)
 				}
 			}
 		}
 	}
-	return err
 }
 
 // packArtistKeys packs the workers' artist keys by node, each node's in its

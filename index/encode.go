@@ -213,6 +213,17 @@ type frameReader struct {
 	off   int64 // stream offset of the next frame
 	frame int
 	ended bool
+	// avail is how many stream bytes are left after the header when the
+	// reader says (its Len method), else -1: an array whose bytes fit in
+	// it is allocated at once.
+	avail int64
+}
+
+// fits reports whether n elements of size bytes can still be in the
+// stream, so that allocating them at once is safe: a corrupt count cannot
+// ask for more memory than the stream holds.
+func (fr *frameReader) fits(n, size int) bool {
+	return fr.avail >= 0 && int64(n)*int64(size) <= fr.avail
 }
 
 func corruptf(format string, a ...any) error {
@@ -311,7 +322,11 @@ func (fr *frameReader) u64(what string) (uint64, error) {
 func readArray[T uint32 | float32 | uint8](fr *frameReader, n int, what string) ([]T, error) {
 	var zero T
 	size := int(unsafe.Sizeof(zero))
-	out := make([]T, 0, min(n, growElems))
+	ahead := growElems
+	if fr.fits(n, size) {
+		ahead = n
+	}
+	out := make([]T, 0, min(n, ahead))
 	for len(out) < n {
 		k := min(n-len(out), growElems)
 		if cap(out)-len(out) < k {
@@ -344,7 +359,10 @@ func readHeader(r io.Reader) (*frameReader, uint32, int, error) {
 	if string(m[:]) != magic {
 		return nil, 0, 0, corruptf("magic %q, want %q: not a soundalike index", m[:], magic)
 	}
-	fr := &frameReader{r: r, buf: make([]byte, 0, frameMax), off: int64(len(magic))}
+	fr := &frameReader{r: r, buf: make([]byte, 0, frameMax), off: int64(len(magic)), avail: -1}
+	if l, ok := r.(interface{ Len() int }); ok {
+		fr.avail = int64(l.Len())
+	}
 	ver, err := fr.u32("version")
 	if err != nil {
 		return nil, 0, 0, err
@@ -379,12 +397,31 @@ func kindName(k uint32) string {
 // Read decodes an HNSW written by (*HNSW).WriteTo. A damaged or truncated
 // stream gives an error wrapping ErrCorrupt, never a panic. The loaded index
 // returns exactly the results the saved one did. Options.Workers takes its
-// default.
-//
-// It reads in the stream's order (header, options, counts, arrays), then
-// checks the structure a search will trust: tombstones and levels, the
-// entry point, and every link.
+// default. It is ReadUnchecked followed by Check.
 func Read(r io.Reader) (*HNSW, error) {
+	u, err := ReadUnchecked(r)
+	if err != nil {
+		return nil, err
+	}
+	return u.Check()
+}
+
+// Unchecked is an HNSW read from its stream whose structure is not checked
+// yet: nothing may search it before Check. It holds no reference to the
+// stream, so a reader of a memory-mapped file may release the file before
+// checking (the structural checks are most of a load's CPU time).
+type Unchecked struct {
+	g    *HNSW
+	dead []uint8
+	h    graphCounts
+}
+
+// ReadUnchecked reads an HNSW stream in its order (header, options,
+// counts, arrays) into the index's own arrays, checking every frame's
+// checksum and every count the arrays' sizes depend on. A reader with a
+// Len method (bytes.Reader, storage's chunk reader) lets it allocate each
+// array once at its final size rather than grow it as the bytes arrive.
+func ReadUnchecked(r io.Reader) (*Unchecked, error) {
 	fr, kind, dim, err := readHeader(r)
 	if err != nil {
 		return nil, err
@@ -407,17 +444,29 @@ func Read(r io.Reader) (*HNSW, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := g.checkNodes(dead, h); err != nil {
+	return &Unchecked{g: g, dead: dead, h: h}, nil
+}
+
+// Check checks the structure a search will trust (tombstones and levels,
+// the entry point, every link, every vector) and returns the index. Check
+// is called once; a failure wraps ErrCorrupt.
+func (u *Unchecked) Check() (*HNSW, error) {
+	g := u.g
+	if g == nil {
+		return nil, corruptf("index checked twice")
+	}
+	u.g = nil
+	if err := g.checkNodes(u.dead, u.h); err != nil {
 		return nil, err
 	}
-	if err := g.checkEntry(h); err != nil {
+	if err := g.checkEntry(u.h); err != nil {
 		return nil, err
 	}
 	if err := g.checkLinks(); err != nil {
 		return nil, err
 	}
 	for s := range len(g.ids) {
-		if err := checkVectors(g.vec(uint32(s)), dim); err != nil {
+		if err := checkVectors(g.vec(uint32(s)), g.dim); err != nil {
 			return nil, err
 		}
 	}
@@ -588,7 +637,14 @@ func (g *HNSW) checkLinks() error {
 // read a chunk of nodes at a time into a buffer and scattered from there.
 func (g *HNSW) readLayer0(fr *frameReader, n int) error {
 	const chunk = 4096 // nodes
-	g.l0 = alignedWords(0, min(n, max(chunk, growElems/g.stride))*g.stride)
+	first := min(n, max(chunk, growElems/g.stride))
+	if fr.fits(n, 4*(g.dim+1+g.m0)) {
+		first = n // the stream holds them all: one allocation, no copies
+	}
+	g.l0 = alignedWords(0, first*g.stride)
+	if first == n {
+		adviseHugePages(g.l0)
+	}
 	buf := make([]uint32, chunk*max(g.dim, 1+g.m0))
 	read := func(words []uint32, what string) error {
 		b := unsafe.Slice((*byte)(unsafe.Pointer(&words[0])), 4*len(words))

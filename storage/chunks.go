@@ -67,6 +67,7 @@ type chunkReader struct {
 	cur  []byte
 	next uint32
 	done bool
+	read int // bytes returned so far
 }
 
 func newChunkReader(b *bolt.Bucket) *chunkReader {
@@ -84,6 +85,11 @@ func (r *chunkReader) size() int {
 	}
 	return n
 }
+
+// Len returns how many bytes are left to read, from the chunks' sizes
+// (a hint: no checksums checked), so that a decoder can allocate what they
+// hold at once.
+func (r *chunkReader) Len() int { return max(0, r.size()-r.read) }
 
 func (r *chunkReader) load() error {
 	var k, v []byte
@@ -124,5 +130,6 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 	}
 	n := copy(p, r.cur)
 	r.cur = r.cur[n:]
+	r.read += n
 	return n, nil
 }

@@ -61,11 +61,12 @@ func protect(path string, what func() string, fn func() error) (err error) {
 	return err
 }
 
-// Guard runs fn, which reads bytes of tx on a goroutine of its own (a
-// decoding worker), with the protection every transaction has: a fault or
-// panic becomes an error wrapping ErrDamaged, naming what.
-func (tx *Tx) Guard(what string, fn func() error) error {
-	return protect(tx.path, func() string { return what }, fn)
+// Protect runs fn, which decodes bytes copied out of the file at path
+// after its transaction ended, with a transaction's protection from
+// damage: a panic becomes an error wrapping ErrDamaged, naming the file
+// and what.
+func Protect(path, what string, fn func() error) error {
+	return protect(path, func() string { return what }, fn)
 }
 
 // reading names what the transaction reads from here on, for the error

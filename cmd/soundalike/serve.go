@@ -119,7 +119,8 @@ SIGTERM shuts it down gracefully.`)
 		logger.Warn("not ready: /similar answers 503 until this is done; serving anyway", "reason", err.Error())
 	}
 	logger.Info("serving", "addr", "http://"+ln.Addr().String(), "db", dbPath,
-		"tracks", st.Tracks, "indexed", st.Indexed, "model", st.ModelVersion, "generation", st.Generation)
+		"tracks", st.Tracks, "indexed", st.Indexed, "model", st.ModelVersion, "generation", st.Generation,
+		"read_under_lock", st.LoadRead.Round(time.Millisecond), "decode", st.LoadDecode.Round(time.Millisecond))
 	if reload > 0 {
 		wctx, stop := context.WithCancel(ctx)
 		defer stop()
