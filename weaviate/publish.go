@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/audotics/soundalike"
 	client "github.com/weaviate/weaviate-go-client/v5/weaviate"
@@ -30,6 +31,9 @@ type PublishOptions struct {
 	Replicas int
 	// BatchSize is how many objects one request sends. Default 500.
 	BatchSize int
+	// InFlight is how many batch requests may be outstanding at once,
+	// spread over the nodes. Default 4.
+	InFlight int
 	// Progress, when set, is called now and then with the tracks examined
 	// plus the objects deleted so far, and the total of both known yet.
 	Progress func(done, total int)
@@ -119,11 +123,17 @@ func (c *Cluster) publishDefaults(ctx context.Context, opts *PublishOptions) (Pu
 	if o.BatchSize < 0 {
 		errs = append(errs, fmt.Errorf("batch size %d: want 1 or more, or 0 for the default", o.BatchSize))
 	}
+	if o.InFlight < 0 {
+		errs = append(errs, fmt.Errorf("in flight %d: want 1 or more, or 0 for the default", o.InFlight))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return o, err
 	}
 	if o.BatchSize == 0 {
 		o.BatchSize = 500
+	}
+	if o.InFlight == 0 {
+		o.InFlight = 4
 	}
 	if o.Shards == 0 || o.Replicas == 0 {
 		nodes, err := c.Nodes(ctx)
@@ -202,23 +212,19 @@ func getResults(res *models.GraphQLResponse, collection string) ([]map[string]an
 	return out, nil
 }
 
-// upload sends, in batches, the indexed tracks whose object is missing or
-// differs from what published holds, and returns the ids of the objects
-// whose tracks left the index. Progress counts the tracks examined, out of
-// the index's size.
+// upload sends, in batches with up to o.InFlight requests outstanding, the
+// indexed tracks whose object is missing or differs from what published
+// holds, and returns the ids of the objects whose tracks left the index.
+// Progress counts the tracks examined, out of the index's size.
+//
+// Batches finish in any order; that is safe because an object's UUID and
+// content come from its track alone, and a failed run leaves the alias
+// where it was, so the next run re-reads the state and sends what is
+// still missing or stale.
 func (c *Cluster) upload(ctx context.Context, eng *soundalike.Engine, published map[string]string, o PublishOptions, sum *PublishSummary) ([]string, error) {
 	total := eng.Stats().Indexed
+	s := newSender(ctx, o.InFlight, c.upsert)
 	batch := make([]*models.Object, 0, o.BatchSize)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		if err := c.upsert(ctx, batch); err != nil {
-			return fmt.Errorf("publish to %s: %w", sum.Collection, err)
-		}
-		batch = batch[:0]
-		return nil
-	}
 	report := func() {
 		if o.Progress != nil {
 			o.Progress(sum.Tracks, max(total, sum.Tracks))
@@ -240,9 +246,10 @@ func (c *Cluster) upload(ctx context.Context, eng *soundalike.Engine, published 
 		}
 		if !ok || h != obj.Properties.(map[string]any)[propContentHash] {
 			if batch = append(batch, obj); len(batch) == o.BatchSize {
-				if err := flush(); err != nil {
+				if err := s.send(batch); err != nil {
 					return err
 				}
+				batch = make([]*models.Object, 0, o.BatchSize)
 			}
 		}
 		if sum.Tracks%o.BatchSize == 0 {
@@ -250,11 +257,14 @@ func (c *Cluster) upload(ctx context.Context, eng *soundalike.Engine, published 
 		}
 		return nil
 	})
-	if err == nil {
-		err = flush()
+	if err == nil && len(batch) > 0 {
+		err = s.send(batch)
+	}
+	if werr := s.wait(); werr != nil {
+		err = werr // the first failed batch, the cause of a stop
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("publish to %s: %w", sum.Collection, err)
 	}
 	report()
 	deletes := make([]string, 0, len(published)) // what remains left the index
@@ -264,6 +274,53 @@ func (c *Cluster) upload(ctx context.Context, eng *soundalike.Engine, published 
 	slices.Sort(deletes)
 	sum.Deleted = len(deletes)
 	return deletes, nil
+}
+
+// sender runs batch requests with at most a fixed number outstanding. The
+// first failure cancels the others and stops further sends.
+type sender struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	slots  chan struct{}
+	wg     sync.WaitGroup
+	fn     func(context.Context, []*models.Object) error
+	once   sync.Once
+	err    error
+}
+
+func newSender(ctx context.Context, inFlight int, fn func(context.Context, []*models.Object) error) *sender {
+	ctx, cancel := context.WithCancel(ctx)
+	return &sender{ctx: ctx, cancel: cancel, slots: make(chan struct{}, inFlight), fn: fn}
+}
+
+// send starts a request for batch once a slot is free. It returns an
+// error, and sends nothing, once a request has failed.
+func (s *sender) send(batch []*models.Object) error {
+	select {
+	case s.slots <- struct{}{}:
+	case <-s.ctx.Done():
+		return s.ctx.Err()
+	}
+	if s.ctx.Err() != nil {
+		<-s.slots
+		return s.ctx.Err()
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer func() { <-s.slots }()
+		if err := s.fn(s.ctx, batch); err != nil {
+			s.once.Do(func() { s.err = err; s.cancel() })
+		}
+	}()
+	return nil
+}
+
+// wait waits for every request sent and returns the first failure.
+func (s *sender) wait() error {
+	s.wg.Wait()
+	s.cancel()
+	return s.err
 }
 
 // deleteAll deletes the objects of the track ids, in batches. Progress

@@ -403,8 +403,10 @@ func TestPublishResumesAfterACrash(t *testing.T) {
 	all := embeddings(t, eng)
 
 	ctx, crash := context.WithCancel(context.Background())
-	_, err := weaviate.Publish(ctx, eng, c, &weaviate.PublishOptions{Alias: alias, BatchSize: 400, Progress: func(done, total int) {
-		if done >= 400 {
+	// One request in flight: sending the second batch waits for the first
+	// to land, so a crash at 800 tracks examined leaves the first 400 in.
+	_, err := weaviate.Publish(ctx, eng, c, &weaviate.PublishOptions{Alias: alias, BatchSize: 400, InFlight: 1, Progress: func(done, total int) {
+		if done >= 800 {
 			crash()
 		}
 	}})

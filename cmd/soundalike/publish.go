@@ -42,6 +42,7 @@ func runPublish(ctx context.Context, args []string, stdio stdio) error {
 	fs.IntVar(&opts.Shards, "shards", 0, "shards of a new collection (default: one per node)")
 	fs.IntVar(&opts.Replicas, "replication", 0, "replicas of each shard of a new collection (default: 2 on 2 or more nodes, else 1)")
 	fs.IntVar(&opts.BatchSize, "batch-size", 500, "objects sent in one request")
+	fs.IntVar(&opts.InFlight, "in-flight", 4, "batch requests outstanding at once, spread over the nodes")
 	fs.BoolVar(&asJSON, "json", false, "print the summary as JSON")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `Usage: soundalike publish --weaviate URL[,URL…] [--db PATH] [--collection Tracks] [flags]
@@ -66,8 +67,8 @@ run again after a failure. See docs/scaling.md.`)
 	if err := weaviate.CheckAlias(opts.Alias); err != nil {
 		return usagef("--collection: %v", err)
 	}
-	if opts.Shards < 0 || opts.Replicas < 0 || opts.BatchSize < 1 {
-		return usagef("--shards %d, --replication %d, --batch-size %d: want positive numbers (0 for the default shards and replication)", opts.Shards, opts.Replicas, opts.BatchSize)
+	if opts.Shards < 0 || opts.Replicas < 0 || opts.BatchSize < 1 || opts.InFlight < 1 {
+		return usagef("--shards %d, --replication %d, --batch-size %d, --in-flight %d: want positive numbers (0 for the default shards and replication)", opts.Shards, opts.Replicas, opts.BatchSize, opts.InFlight)
 	}
 	eng, err := soundalike.Open(dbPath, &soundalike.Options{ReadOnly: true})
 	if err != nil {
