@@ -126,10 +126,11 @@ func (g *HNSW) searchKept(sc *scratch, qv []float32, ef int, f Filter, budget in
 			}
 		}
 		if 2*kept < len(nb) {
+		twoHops:
 			for _, h := range dropped[:nd] {
 				for _, s := range g.nbrs(h, 0) {
 					if len(todo) >= g.m0 {
-						break
+						break twoHops // full: the next rows' reads would be wasted
 					}
 					if visited[s] == gen || !g.passes(s, f) {
 						continue
