@@ -65,15 +65,9 @@ func newBrowser(t *testing.T) *browser {
 		chromedp.ExecPath(path),
 		chromedp.NoSandbox, // CI runs as root
 		chromedp.WindowSize(1280, 1400),
-		chromedp.UserDataDir(t.TempDir()),
 	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
+	ctx := startBrowser(t, path, opts)
 	b := &browser{t: t, ctx: ctx}
-	if err := chromedp.Do(ctx); err != nil { // start the browser
-		t.Fatalf("start %s: %v", path, err)
-	}
 	messages := chromedp.Console(ctx)
 	go func() {
 		for m, err := range messages {
@@ -89,6 +83,31 @@ func newBrowser(t *testing.T) *browser {
 	}()
 	t.Cleanup(b.checkConsole)
 	return b
+}
+
+// startAttempts is how many times startBrowser launches Chromium. On a
+// loaded CI machine a launch can exit before it listens ("chrome failed
+// to start"); a fresh launch with a fresh profile starts.
+const startAttempts = 3
+
+// startBrowser launches Chromium at path with opts and a profile of its
+// own, and returns a context for a tab in it, closed when t ends.
+func startBrowser(t *testing.T, path string, opts []chromedp.ExecAllocatorOption) context.Context {
+	t.Helper()
+	var err error
+	for range startAttempts {
+		actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(opts, chromedp.UserDataDir(t.TempDir()))...)
+		ctx, cancel := chromedp.NewContext(actx)
+		if err = chromedp.Do(ctx); err == nil {
+			t.Cleanup(func() { cancel(); cancelAlloc() })
+			return ctx
+		}
+		cancel()
+		cancelAlloc()
+		t.Logf("start %s: %v; launching again", path, err)
+	}
+	t.Fatalf("start %s: %d launches failed, the last: %v", path, startAttempts, err)
+	return nil
 }
 
 // checkConsole fails the test on any console error or exception.
