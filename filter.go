@@ -398,6 +398,11 @@ func (c *condition) plan() scanPlan {
 	return p
 }
 
+// share is the estimated share of the catalogue that p's filter keeps.
+func (c *condition) share(p scanPlan) float64 {
+	return p.matches / float64(max(c.fa.live, 1))
+}
+
 // yearRange returns the nodes of a year in lo..hi.
 func (fa *facets) yearRange(lo, hi int) []uint32 {
 	if len(fa.yearOff) == 0 {
@@ -437,27 +442,23 @@ func graphCost(ef int, sel float64) float64 {
 	return float64(ef) / sel * costExpand
 }
 
-// probeBelow is the estimated selectivity under which a filtered search
-// probes the query's neighbourhood before choosing the graph: year and
-// popularity are model inputs, so a filter on them can keep a tenth of
-// the catalogue and almost none of the tracks near the query.
-const probeBelow = 0.5
-
 // chooseScan reports whether the candidates of a search around q with a
 // beam of ef should come from an exact scan of p's lists rather than the
-// graph. The global estimate decides, unless it is below probeBelow: then
-// the share of the query's unfiltered neighbours that pass the filter
-// (one unfiltered search) stands for the selectivity the graph search
-// will meet.
+// graph. The global estimate decides, unless it is below keptOnlyAbove
+// (where the graph search lets dropped tracks guide it): then the share
+// of the query's unfiltered neighbours that pass the filter (one
+// unfiltered search) stands for the selectivity the graph search will
+// meet, since year and popularity are model inputs and a filter on them
+// can keep almost none of the tracks near the query.
 func (s *snapshot) chooseScan(q []float32, ef int, p scanPlan, c *condition) bool {
 	if !p.complete {
 		return false
 	}
-	sel := p.matches / float64(max(c.fa.live, 1))
+	sel := c.share(p)
 	if p.scanCost() < graphCost(ef, sel) {
 		return true
 	}
-	if sel >= probeBelow || sel >= keptOnlyAbove {
+	if sel >= keptOnlyAbove {
 		// Moving only through kept tracks, the search's cost depends on
 		// the selectivity, not on the query's neighbourhood.
 		return false

@@ -67,10 +67,9 @@ func (x *wordIndex) bytes() int64 {
 // that serves an Engine, as soundalike serve runs (server.SetServingGC
 // sets it): a collection starts once the heap has grown by half the live
 // heap. The snapshot is most of the live heap and holds almost no
-// pointers, so a cycle costs little CPU, but for its mark phase (40-100 ms
-// on 2 cores at 1M tracks) a quarter of the CPU marks and allocating
-// queries assist, and queries queue: fewer cycles shorten the clients'
-// tail. 50 halves the cycles of the former 25 and keeps the heap within
-// 1.5 times the snapshot; a much larger runway lands each query's garbage
-// on fresh pages (minor page faults) instead of recycling warm ones.
+// pointers, so a cycle costs little CPU, but during its mark phase a
+// quarter of the CPU marks and allocating queries assist. 50 runs half the
+// cycles of 25 for a heap within 1.5 times the snapshot; a much larger
+// runway lands each query's garbage on fresh pages (minor page faults)
+// instead of recycling warm ones. docs/benchmarks.md has the figures.
 const ServingGCPercent = 50

@@ -470,7 +470,7 @@ func (s *snapshot) candidatesFor(ctx context.Context, q []float32, opts *SearchO
 			next, err := s.scan(q, p, f)
 			return next, true, err
 		}
-		if forceScan == nil && p.matches >= keptOnlyAbove*float64(f.cond.fa.live) {
+		if forceScan == nil && f.cond.share(p) >= keptOnlyAbove {
 			return s.filteredGraph(q, ef, p, f), true, nil
 		}
 	}

@@ -26,26 +26,20 @@ var ErrBudget = errors.New("index: filtered search: node budget spent")
 // is max(ef, k).
 func (g *HNSW) SearchFiltered(dst []Result, q []float32, k int, f Filter, ef int, entries []uint32, budget int) ([]Result, error) {
 	dst = dst[:0]
-	if k < 0 {
-		return dst, fmt.Errorf("index: search: k = %d: want k ≥ 0", k)
-	}
-	if ef < 0 || ef > MaxEf {
-		return dst, fmt.Errorf("index: search: ef = %d: want 0 (default) or 1..%d", ef, MaxEf)
+	if err := checkSearch(k, ef); err != nil {
+		return dst, err
 	}
 	g.mu.RLock()
 	defer g.mu.RUnlock()
+	if k == 0 || g.maxLevel < 0 || len(g.slots) == 0 {
+		return dst, checkQuery(q, g.dim)
+	}
 	sc := g.getScratch()
 	defer g.pool.Put(sc)
 	if err := normalizeInto(sc.q, q, g.dim); err != nil {
 		return dst, fmt.Errorf("index: search: %w", err)
 	}
-	if k == 0 || g.maxLevel < 0 || len(g.slots) == 0 {
-		return dst, nil
-	}
-	if ef == 0 {
-		ef = g.opt.EfSearch
-	}
-	ef = max(ef, k)
+	ef = g.beam(k, ef)
 	qv := sc.q
 	sc.cands, sc.res = sc.cands[:0], sc.res[:0]
 	seed := func(s uint32) {
@@ -54,17 +48,13 @@ func (g *HNSW) SearchFiltered(dst []Result, q []float32, k int, f Filter, ef int
 		}
 		sc.visited[s] = sc.gen
 		c := cand{-dot(qv, g.vec(s)), s}
-		sc.cands.push(c)
-		if len(sc.res) < ef {
-			sc.res.push(c)
-		} else if c.dist < sc.res[0].dist {
-			sc.res.replaceTop(c)
+		if len(sc.res) < ef || c.dist < sc.res[0].dist {
+			sc.offer(c, ef)
+		} else {
+			sc.cands.push(c)
 		}
 	}
-	cur := cand{dist: -dot(qv, g.vec(g.entry)), slot: g.entry}
-	for l := g.maxLevel; l > 0; l-- {
-		cur = g.greedy(sc, qv, cur, l, false)
-	}
+	cur := g.descend(sc, qv)
 	if g.passes(cur.slot, f) {
 		seed(cur.slot)
 	} else { // expanded like a kept node, so that its kept neighbours seed the beam
@@ -78,14 +68,7 @@ func (g *HNSW) SearchFiltered(dst []Result, q []float32, k int, f Filter, ef int
 	if err := g.searchKept(sc, qv, ef, f, budget); err != nil {
 		return dst, err
 	}
-	for len(sc.res) > k {
-		sc.res.pop()
-	}
-	for _, c := range sc.res {
-		dst = append(dst, Result{ID: g.ids[c.slot], Score: -c.dist})
-	}
-	SortResults(dst)
-	return dst, nil
+	return g.appendResults(dst, sc, k), nil
 }
 
 // searchKept is the layer-0 search of SearchFiltered from the seeds in
@@ -143,15 +126,8 @@ func (g *HNSW) searchKept(sc *scratch, qv []float32, ef int, f Filter, budget in
 		}
 		sc.todo = todo
 		for _, s := range todo {
-			d := -dot(qv, g.vec(s))
-			if len(sc.res) < ef || d < bound {
-				sc.cands.push(cand{d, s})
-				if len(sc.res) < ef {
-					sc.res.push(cand{d, s})
-				} else {
-					sc.res.replaceTop(cand{d, s})
-				}
-				bound = sc.res[0].dist
+			if d := -dot(qv, g.vec(s)); len(sc.res) < ef || d < bound {
+				bound = sc.offer(cand{d, s}, ef)
 			}
 		}
 	}
@@ -171,3 +147,16 @@ func (g *HNSW) slotOf(id uint32) (uint32, bool) {
 // hopLimit is how many dropped neighbours of a node SearchFiltered looks
 // through for two-hop neighbours.
 const hopLimit = 16
+
+// offer queues c for expansion and puts it in the beam of ef, dropping the
+// beam's furthest when it is full; it returns the beam's new bound, the
+// distance of its furthest.
+func (sc *scratch) offer(c cand, ef int) float32 {
+	sc.cands.push(c)
+	if len(sc.res) < ef {
+		sc.res.push(c)
+	} else {
+		sc.res.replaceTop(c)
+	}
+	return sc.res[0].dist
+}

@@ -92,35 +92,55 @@ func (g *HNSW) Search(q []float32, k int, f Filter) ([]Result, error) {
 // not allocate in the steady state.
 func (g *HNSW) SearchInto(dst []Result, q []float32, k int, f Filter, ef int) ([]Result, error) {
 	dst = dst[:0]
-	if k < 0 {
-		return dst, fmt.Errorf("index: search: k = %d: want k ≥ 0", k)
-	}
-	if ef < 0 || ef > MaxEf {
-		return dst, fmt.Errorf("index: search: ef = %d: want 0 (default) or 1..%d", ef, MaxEf)
+	if err := checkSearch(k, ef); err != nil {
+		return dst, err
 	}
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	if k == 0 || g.maxLevel < 0 || len(g.slots) == 0 {
-		if err := checkQuery(q, g.dim); err != nil {
-			return dst, err
-		}
-		return dst, nil
+		return dst, checkQuery(q, g.dim)
 	}
 	sc := g.getScratch()
 	defer g.pool.Put(sc)
 	if err := normalizeInto(sc.q, q, g.dim); err != nil {
 		return dst, fmt.Errorf("index: search: %w", err)
 	}
+	g.searchLayer(sc, sc.q, g.descend(sc, sc.q), g.beam(k, ef), 0, f, false, false)
+	return g.appendResults(dst, sc, k), nil
+}
+
+// checkSearch checks the k and ef of a search.
+func checkSearch(k, ef int) error {
+	if k < 0 {
+		return fmt.Errorf("index: search: k = %d: want k ≥ 0", k)
+	}
+	if ef < 0 || ef > MaxEf {
+		return fmt.Errorf("index: search: ef = %d: want 0 (default) or 1..%d", ef, MaxEf)
+	}
+	return nil
+}
+
+// beam is the beam of a search for k results with ef (0: Options.EfSearch).
+func (g *HNSW) beam(k, ef int) int {
 	if ef == 0 {
 		ef = g.opt.EfSearch
 	}
-	ef = max(ef, k)
-	qv := sc.q
+	return max(ef, k)
+}
+
+// descend walks the upper layers greedily from the entry point towards qv
+// and returns where layer 0's search starts.
+func (g *HNSW) descend(sc *scratch, qv []float32) cand {
 	cur := cand{dist: -dot(qv, g.vec(g.entry)), slot: g.entry}
 	for l := g.maxLevel; l > 0; l-- {
 		cur = g.greedy(sc, qv, cur, l, false)
 	}
-	g.searchLayer(sc, qv, cur, ef, 0, f, false, false)
+	return cur
+}
+
+// appendResults appends the k closest of the beam sc.res to dst, best
+// first.
+func (g *HNSW) appendResults(dst []Result, sc *scratch, k int) []Result {
 	for len(sc.res) > k {
 		sc.res.pop()
 	}
@@ -128,7 +148,7 @@ func (g *HNSW) SearchInto(dst []Result, q []float32, k int, f Filter, ef int) ([
 		dst = append(dst, Result{ID: g.ids[c.slot], Score: -c.dist})
 	}
 	SortResults(dst)
-	return dst, nil
+	return dst
 }
 
 // checkQuery validates q without normalising it.
