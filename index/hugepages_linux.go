@@ -11,9 +11,8 @@ const hugePagesMin = 32 << 20 // bytes
 // adviseHugePages asks the kernel to back words' memory with transparent
 // huge pages when the system leaves that to madvise (the common default).
 // The layer-0 block of a large index is hundreds of megabytes written once
-// at load: with 4 KiB pages, faulting it in is most of the load's time
-// (about 100,000 faults at 1M tracks), and a search's random reads of it
-// miss the TLB. Call it before the first write. The advice is a hint: a
+// at load: with 4 KiB pages, faulting it in is a large part of the load's
+// time, and a search's random reads of it miss the TLB. Call it before the first write. The advice is a hint: a
 // kernel that refuses it changes nothing but speed.
 func adviseHugePages(words []uint32) {
 	size := 4 * cap(words)

@@ -285,28 +285,16 @@ func benchServe(ctx context.Context, cfg serveBenchConfig, progress io.Writer) (
 	defer hs.Close()
 	url := "http://" + ln.Addr().String() + "/similar?k=" + strconv.Itoa(cfg.K) + "&track="
 
-	if cfg.Trace != "" {
-		f, err := os.Create(cfg.Trace)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		if err := trace.Start(f); err != nil {
-			return nil, err
-		}
-		defer trace.Stop()
+	stopTrace, err := record(cfg.Trace, trace.Start, trace.Stop)
+	if err != nil {
+		return nil, err
 	}
-	if cfg.CPUProf != "" {
-		f, err := os.Create(cfg.CPUProf)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return nil, err
-		}
-		defer pprof.StopCPUProfile()
+	defer stopTrace()
+	stopProfile, err := record(cfg.CPUProf, pprof.StartCPUProfile, pprof.StopCPUProfile)
+	if err != nil {
+		return nil, err
 	}
+	defer stopProfile()
 	phase := func(name string, conns int, rate float64) (*servePhase, error) {
 		say("%s: %v…", name, cfg.Warmup+cfg.Duration)
 		return runPhase(ctx, timed, name, clientConfig{URL: url, Conns: conns, Rate: rate, Duration: cfg.Duration, Warmup: cfg.Warmup, Slowest: 10}, idsFile)
@@ -692,4 +680,22 @@ func weaviateSource(urls string) (soundalike.VectorSource, error) {
 		return nil, err
 	}
 	return weaviate.NewSource(c, "")
+}
+
+// record starts a recorder of the measured phases (a runtime trace, a CPU
+// profile) writing to the file at path, and returns what stops it and
+// closes the file; with an empty path it records nothing.
+func record(path string, start func(io.Writer) error, stop func()) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := start(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { stop(); f.Close() }, nil
 }
