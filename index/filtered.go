@@ -1,9 +1,6 @@
 package index
 
-import (
-	"errors"
-	"fmt"
-)
+import "errors"
 
 // ErrBudget is returned by SearchFiltered when the search expanded its
 // budget of nodes before it converged: the caller should answer from an
@@ -25,21 +22,17 @@ var ErrBudget = errors.New("index: filtered search: node budget spent")
 // returns ErrBudget beyond them. ef = 0 means Options.EfSearch; the beam
 // is max(ef, k).
 func (g *HNSW) SearchFiltered(dst []Result, q []float32, k int, f Filter, ef int, entries []uint32, budget int) ([]Result, error) {
-	dst = dst[:0]
-	if err := checkSearch(k, ef); err != nil {
-		return dst, err
-	}
-	g.mu.RLock()
-	defer g.mu.RUnlock()
-	if k == 0 || g.maxLevel < 0 || len(g.slots) == 0 {
-		return dst, checkQuery(q, g.dim)
-	}
-	sc := g.getScratch()
-	defer g.pool.Put(sc)
-	if err := normalizeInto(sc.q, q, g.dim); err != nil {
-		return dst, fmt.Errorf("index: search: %w", err)
-	}
-	ef = g.beam(k, ef)
+	return g.search(dst, q, k, ef, func(sc *scratch, ef int) error {
+		g.seedKept(sc, f, ef, entries)
+		return g.searchKept(sc, sc.q, ef, f, budget)
+	})
+}
+
+// seedKept starts SearchFiltered's beam: the nodes among the greedy
+// descent's end and the entries that f keeps, and the descent's end even
+// when f drops it, expanded like a kept node so that its kept neighbours
+// join the beam.
+func (g *HNSW) seedKept(sc *scratch, f Filter, ef int, entries []uint32) {
 	qv := sc.q
 	sc.cands, sc.res = sc.cands[:0], sc.res[:0]
 	seed := func(s uint32) {
@@ -57,7 +50,7 @@ func (g *HNSW) SearchFiltered(dst []Result, q []float32, k int, f Filter, ef int
 	cur := g.descend(sc, qv)
 	if g.passes(cur.slot, f) {
 		seed(cur.slot)
-	} else { // expanded like a kept node, so that its kept neighbours seed the beam
+	} else {
 		sc.cands.push(cur)
 	}
 	for _, id := range entries {
@@ -65,10 +58,6 @@ func (g *HNSW) SearchFiltered(dst []Result, q []float32, k int, f Filter, ef int
 			seed(s)
 		}
 	}
-	if err := g.searchKept(sc, qv, ef, f, budget); err != nil {
-		return dst, err
-	}
-	return g.appendResults(dst, sc, k), nil
 }
 
 // searchKept is the layer-0 search of SearchFiltered from the seeds in

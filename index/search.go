@@ -91,6 +91,17 @@ func (g *HNSW) Search(q []float32, k int, f Filter) ([]Result, error) {
 // Options.EfSearch; the beam is max(ef, k). With dst of capacity k it does
 // not allocate in the steady state.
 func (g *HNSW) SearchInto(dst []Result, q []float32, k int, f Filter, ef int) ([]Result, error) {
+	return g.search(dst, q, k, ef, func(sc *scratch, ef int) error {
+		g.searchLayer(sc, sc.q, g.descend(sc, sc.q), ef, 0, f, false, false)
+		return nil
+	})
+}
+
+// search is the frame of a search for k results with ef: it checks the
+// arguments, holds the read lock and a scratch, normalises q into sc.q,
+// runs layer0 with the beam, which leaves its results in sc.res, and
+// appends the k best of them to dst[:0].
+func (g *HNSW) search(dst []Result, q []float32, k, ef int, layer0 func(sc *scratch, ef int) error) ([]Result, error) {
 	dst = dst[:0]
 	if err := checkSearch(k, ef); err != nil {
 		return dst, err
@@ -105,7 +116,9 @@ func (g *HNSW) SearchInto(dst []Result, q []float32, k int, f Filter, ef int) ([
 	if err := normalizeInto(sc.q, q, g.dim); err != nil {
 		return dst, fmt.Errorf("index: search: %w", err)
 	}
-	g.searchLayer(sc, sc.q, g.descend(sc, sc.q), g.beam(k, ef), 0, f, false, false)
+	if err := layer0(sc, g.beam(k, ef)); err != nil {
+		return dst, err
+	}
 	return g.appendResults(dst, sc, k), nil
 }
 
