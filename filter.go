@@ -302,9 +302,11 @@ func (c *condition) match(s *snapshot, n uint32) bool {
 		return false
 	}
 	if c.years {
-		y := int(fa.attrs[n].year)
+		var y int
 		if fa.years != nil {
 			y = int(fa.years[n]) // years since yearLo-1: the bounds are shifted alike
+		} else {
+			y = int(fa.attrs[n].year) // a wider read, only when the years need it
 		}
 		if y < c.yMin || y > c.yMax {
 			return false // an unknown year (0) is below every bound
@@ -331,6 +333,37 @@ func (c *condition) match(s *snapshot, n uint32) bool {
 		}
 	}
 	return true
+}
+
+// byteRange is the test on a byte column by node that the condition
+// implies and that drops the most nodes: the years' or the popularity's
+// bounds, or nil when it has neither.
+func (c *condition) byteRange() *index.Range {
+	if c == nil {
+		return nil
+	}
+	fa := c.fa
+	var r *index.Range
+	share := 1.0
+	if c.years && fa.years != nil && len(fa.yearOff) > 0 {
+		lo, hi := min(max(c.yMin, 0), 256), min(max(c.yMax, 0), 255)
+		if lo > hi {
+			return nil // keeps no node: the filter finds that as fast
+		}
+		r = &index.Range{Col: fa.years, Lo: uint8(lo), Hi: uint8(hi)}
+		share = float64(len(fa.yearRange(c.yearMin, c.yearMax))) / float64(max(fa.live, 1))
+	}
+	if c.pops {
+		lo, hi := min(max(c.popMin, 0), maxPopularity+1), min(max(c.popMax, 0), maxPopularity)
+		if lo > hi {
+			return nil
+		}
+		n := fa.popOff[hi+1] - fa.popOff[lo]
+		if sh := float64(n) / float64(max(fa.live, 1)); r == nil || sh < share {
+			r = &index.Range{Col: fa.pops, Lo: uint8(lo), Hi: uint8(hi)}
+		}
+	}
+	return r
 }
 
 func (c *condition) matchRare(n uint32) bool {
@@ -584,13 +617,14 @@ const expandBudget = 20
 // budget is answered by an exact scan of p's lists instead.
 func (s *snapshot) filteredGraph(q []float32, ef int, p scanPlan, f *filter) candidates {
 	entries := s.filterEntries(q, p, f)
+	rng := f.cond.byteRange()
 	var scanned candidates
 	return func(n int) ([]index.Result, bool, error) {
 		if scanned != nil {
 			return scanned(n)
 		}
 		n = min(n, s.indexLen())
-		res, err := s.graph.SearchFiltered(nil, q, n, f.keep, ef, entries, expandBudget*max(n, ef))
+		res, err := s.graph.SearchFiltered(nil, q, n, ef, &index.Kept{Filter: f.keep, Range: rng, Entries: entries, Budget: expandBudget * max(n, ef)})
 		// Fewer than n results means the kept tracks the search reached
 		// were cut off from the rest: the scan finds them all.
 		short := err == nil && len(res) < n && n < s.indexLen()

@@ -555,8 +555,10 @@ func (g *HNSW) checkNodes(dead []uint8, h graphCounts) error {
 	g.dead = make([]bool, n)
 	g.upperOff = make([]uint32, n)
 	g.slots = make(map[uint32]uint32, h.live)
+	g.idSlots = true
 	off := 0
 	for s := range n {
+		g.idSlots = g.idSlots && g.ids[s] == uint32(s)
 		switch dead[s] {
 		case 0:
 			id := g.ids[s]

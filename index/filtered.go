@@ -7,36 +7,83 @@ import "errors"
 // exact scan of what the filter keeps instead.
 var ErrBudget = errors.New("index: filtered search: node budget spent")
 
+// Kept is what SearchFiltered needs beyond the query.
+type Kept struct {
+	// Filter decides which ids the search may visit and return; required.
+	Filter Filter
+	// Range, when not nil, is a test Filter implies, applied first.
+	Range *Range
+	// Entries are ids Filter keeps to start from, typically the
+	// best-scoring of a sample of them.
+	Entries []uint32
+	// Budget is how many nodes the search may expand before it returns
+	// ErrBudget; 0 is no limit.
+	Budget int
+}
+
+// A Range is a test on a byte column by id: an id passes when
+// Lo ≤ Col[id] ≤ Hi. It must drop nothing the Filter keeps; a Range on the
+// filter's most selective byte-sized quantity (a release year, a
+// popularity) drops most of the nodes a search meets with one load each,
+// read in the search's own loop, before any call to the Filter. The graph
+// applies it only while every slot holds its own id (an index built or
+// read in id order): the column is then read by slot. A Range with
+// Hi < Lo is ignored.
+type Range struct {
+	Col    []uint8
+	Lo, Hi uint8
+}
+
 // SearchFiltered is SearchInto for a filter that may keep few of the
 // query's neighbours. Search lets dropped nodes guide the beam, so when
-// the query lies far from every node f keeps (a filter on a quantity the
-// vectors encode, such as a year range the query is not in), it expands
-// every node nearer the query than the nearest kept ones before it finds
-// any. SearchFiltered instead moves only through nodes f keeps: it starts
-// from entries (ids f keeps, typically the best-scoring of a sample of
-// them) and from the usual entry point, and from each
-// node it expands it scores the neighbours f keeps; when fewer than half
-// of them are kept, it also takes the kept neighbours of the dropped ones
-// (two hops, as ACORN-1 does), up to m0 in all, so that the kept nodes
-// stay connected. It expands at most budget nodes (0: no limit) and
+// the query lies far from every node the filter keeps (a filter on a
+// quantity the vectors encode, such as a year range the query is not in),
+// it expands every node nearer the query than the nearest kept ones before
+// it finds any. SearchFiltered instead moves only through kept nodes: it
+// starts from kept.Entries and from the usual entry point, and from each
+// node it expands it scores the neighbours the filter keeps; when fewer
+// than half of them are kept, it also takes the kept neighbours of the
+// dropped ones (two hops, as ACORN-1 does), up to m0 in all, so that the
+// kept nodes stay connected. It expands at most kept.Budget nodes and
 // returns ErrBudget beyond them. ef = 0 means Options.EfSearch; the beam
 // is max(ef, k).
-func (g *HNSW) SearchFiltered(dst []Result, q []float32, k int, f Filter, ef int, entries []uint32, budget int) ([]Result, error) {
+func (g *HNSW) SearchFiltered(dst []Result, q []float32, k, ef int, kept *Kept) ([]Result, error) {
 	return g.search(dst, q, k, ef, func(sc *scratch, ef int) error {
-		g.seedKept(sc, f, ef, entries)
-		return g.searchKept(sc, sc.q, ef, f, budget)
+		ks := keptSearch{f: kept.Filter, budget: kept.Budget}
+		if r := kept.Range; r != nil && r.Lo <= r.Hi && g.idSlots && len(r.Col) >= len(g.ids) {
+			ks.col, ks.lo, ks.span = r.Col, r.Lo, r.Hi-r.Lo
+		}
+		g.seedKept(sc, &ks, ef, kept.Entries)
+		return g.searchKept(sc, sc.q, ef, &ks)
 	})
+}
+
+// keptSearch is one SearchFiltered's tests.
+type keptSearch struct {
+	f        Filter
+	col      []uint8 // Range.Col by slot; nil: no range test
+	lo, span uint8   // a slot passes when col[s]-lo ≤ span (mod 256)
+	budget   int
+}
+
+// passesKept reports whether slot s is live and kept: the range test,
+// then the filter.
+func (g *HNSW) passesKept(s uint32, ks *keptSearch) bool {
+	if ks.col != nil && ks.col[s]-ks.lo > ks.span {
+		return false
+	}
+	return g.passes(s, ks.f)
 }
 
 // seedKept starts SearchFiltered's beam: the nodes among the greedy
 // descent's end and the entries that f keeps, and the descent's end even
 // when f drops it, expanded like a kept node so that its kept neighbours
 // join the beam.
-func (g *HNSW) seedKept(sc *scratch, f Filter, ef int, entries []uint32) {
+func (g *HNSW) seedKept(sc *scratch, ks *keptSearch, ef int, entries []uint32) {
 	qv := sc.q
 	sc.cands, sc.res = sc.cands[:0], sc.res[:0]
 	seed := func(s uint32) {
-		if sc.visited[s] == sc.gen || !g.passes(s, f) {
+		if sc.visited[s] == sc.gen || !g.passesKept(s, ks) {
 			return
 		}
 		sc.visited[s] = sc.gen
@@ -48,7 +95,7 @@ func (g *HNSW) seedKept(sc *scratch, f Filter, ef int, entries []uint32) {
 		}
 	}
 	cur := g.descend(sc, qv)
-	if g.passes(cur.slot, f) {
+	if g.passesKept(cur.slot, ks) {
 		seed(cur.slot)
 	} else {
 		sc.cands.push(cur)
@@ -62,7 +109,7 @@ func (g *HNSW) seedKept(sc *scratch, f Filter, ef int, entries []uint32) {
 
 // searchKept is the layer-0 search of SearchFiltered from the seeds in
 // sc.cands and sc.res.
-func (g *HNSW) searchKept(sc *scratch, qv []float32, ef int, f Filter, budget int) error {
+func (g *HNSW) searchKept(sc *scratch, qv []float32, ef int, ks *keptSearch) error {
 	visited, gen := sc.visited, sc.gen
 	bound := float32(3)
 	if len(sc.res) > 0 {
@@ -75,7 +122,7 @@ func (g *HNSW) searchKept(sc *scratch, qv []float32, ef int, f Filter, budget in
 		if c.dist > bound && len(sc.res) >= ef {
 			break
 		}
-		if expanded++; budget > 0 && expanded > budget {
+		if expanded++; ks.budget > 0 && expanded > ks.budget {
 			return ErrBudget
 		}
 		todo := sc.todo[:0]
@@ -83,11 +130,18 @@ func (g *HNSW) searchKept(sc *scratch, qv []float32, ef int, f Filter, budget in
 		var dropped [hopLimit]uint32 // the first dropped neighbours, for two hops
 		nd, kept := 0, 0
 		for _, s := range nb {
+			if ks.col != nil && ks.col[s]-ks.lo > ks.span {
+				if nd < len(dropped) {
+					dropped[nd] = s
+					nd++
+				}
+				continue
+			}
 			if visited[s] == gen {
 				kept++ // only kept nodes are marked
 				continue
 			}
-			if g.passes(s, f) {
+			if g.passes(s, ks.f) {
 				kept++
 				visited[s] = gen
 				todo = append(todo, s)
@@ -98,13 +152,19 @@ func (g *HNSW) searchKept(sc *scratch, qv []float32, ef int, f Filter, budget in
 			}
 		}
 		if 2*kept < len(nb) {
+			for _, h := range dropped[:nd] {
+				prefetch(&l0[int(h)*stride+g.dim]) // the row of its links
+			}
 		twoHops:
 			for _, h := range dropped[:nd] {
 				for _, s := range g.nbrs(h, 0) {
 					if len(todo) >= g.m0 {
 						break twoHops // full: the next rows' reads would be wasted
 					}
-					if visited[s] == gen || !g.passes(s, f) {
+					if ks.col != nil && ks.col[s]-ks.lo > ks.span {
+						continue
+					}
+					if visited[s] == gen || !g.passes(s, ks.f) {
 						continue
 					}
 					visited[s] = gen

@@ -1,7 +1,9 @@
 package index
 
 import (
+	"bytes"
 	"errors"
+	"slices"
 	"testing"
 )
 
@@ -20,7 +22,7 @@ func TestSearchFiltered(t *testing.T) {
 	for qi := range queries {
 		q := vecs[(qi*97%n)*dim : (qi*97%n+1)*dim]
 		entries := []uint32{0, 3, 300, 3000}
-		got, err := g.SearchFiltered(nil, q, k, keep, 64, entries, 0)
+		got, err := g.SearchFiltered(nil, q, k, 64, &Kept{Filter: keep, Entries: entries})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -36,10 +38,105 @@ func TestSearchFiltered(t *testing.T) {
 		t.Errorf("recall@%d of SearchFiltered against the filtered brute force = %.3f, want ≥ 0.95", k, r)
 	}
 	q := vecs[:dim]
-	if _, err := g.SearchFiltered(nil, q, k, keep, 400, nil, 2); !errors.Is(err, ErrBudget) {
+	if _, err := g.SearchFiltered(nil, q, k, 400, &Kept{Filter: keep, Budget: 2}); !errors.Is(err, ErrBudget) {
 		t.Errorf("SearchFiltered with a budget of 2 nodes: err = %v, want ErrBudget", err)
 	}
-	if _, err := g.SearchFiltered(nil, make([]float32, dim), k, keep, 64, nil, 0); err == nil {
+	if _, err := g.SearchFiltered(nil, make([]float32, dim), k, 64, &Kept{Filter: keep}); err == nil {
 		t.Errorf("SearchFiltered(zero vector) = nil error")
+	}
+}
+
+// A Range drops what it rejects before the Filter is asked, while the
+// graph's slots hold their own ids, and changes no result when the Filter
+// implies it; a graph whose slots hold other ids ignores it.
+func TestSearchFilteredRange(t *testing.T) {
+	n, dim := small(4000), 16
+	vecs := clustered(n, dim, 3, 4)
+	col := make([]uint8, n)
+	for id := range col {
+		col[id] = uint8(id % 10)
+	}
+	inRange := func(id uint32) bool { return col[id] >= 2 && col[id] <= 4 }
+	all := func(uint32) bool { return true }
+	rng := &Range{Col: col, Lo: 2, Hi: 4}
+
+	g := mustHNSW(t, dim, &Options{Workers: 1}, vecs)
+	const k = 10
+	for qi := range 30 {
+		q := vecs[(qi*131%n)*dim : (qi*131%n+1)*dim]
+		plain, err := g.SearchFiltered(nil, q, k, 64, &Kept{Filter: inRange})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ranged, err := g.SearchFiltered(nil, q, k, 64, &Kept{Filter: inRange, Range: rng})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(plain) != k || !slices.Equal(plain, ranged) {
+			t.Fatalf("query %d: with the Range %v, without %v", qi, ranged, plain)
+		}
+		// A Range narrower than the Filter shows that it is applied.
+		got, err := g.SearchFiltered(nil, q, k, 64, &Kept{Filter: all, Range: rng})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range got {
+			if !inRange(r.ID) {
+				t.Fatalf("query %d: result %d is outside the Range", qi, r.ID)
+			}
+		}
+		// An empty Range is ignored.
+		got, err = g.SearchFiltered(nil, q, k, 64, &Kept{Filter: inRange, Range: &Range{Col: col, Lo: 5, Hi: 4}})
+		if err != nil || !slices.Equal(got, plain) {
+			t.Fatalf("query %d: with an empty Range %v (%v), want %v", qi, got, err, plain)
+		}
+	}
+
+	// A graph read back knows its slots hold their ids.
+	var buf bytes.Buffer
+	if _, err := g.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	read, err := Read(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := read.SearchFiltered(nil, vecs[:dim], k, 64, &Kept{Filter: all, Range: rng})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range got {
+		if !inRange(r.ID) {
+			t.Fatalf("read back: result %d is outside the Range", r.ID)
+		}
+	}
+
+	// Slots that do not hold their own ids: the Range is not read.
+	ids := make([]uint32, n)
+	for i := range ids {
+		ids[i] = uint32(n - 1 - i)
+	}
+	h, err := New(dim, &Options{Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.AddBatch(ids, vecs); err != nil {
+		t.Fatal(err)
+	}
+	outside := 0
+	for qi := range 30 {
+		q := vecs[(qi*131%n)*dim : (qi*131%n+1)*dim]
+		got, err := h.SearchFiltered(nil, q, k, 64, &Kept{Filter: all, Range: rng})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range got {
+			if !inRange(r.ID) {
+				outside++
+			}
+		}
+	}
+	if outside == 0 {
+		t.Errorf("a graph of reordered ids applied the Range by slot: every result is inside it")
 	}
 }

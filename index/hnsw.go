@@ -66,6 +66,7 @@ type HNSW struct {
 	upper    []uint32 // per layer l ≥ 1 of a node: count, then up to m slots
 
 	slots    map[uint32]uint32 // live id → slot
+	idSlots  bool              // every slot s holds id s
 	entry    uint32
 	maxLevel int // -1 when the graph is empty
 	nDead    int
@@ -119,6 +120,7 @@ func (g *HNSW) init(o Options) {
 	g.l0, g.ids, g.levels, g.dead = nil, nil, nil, nil
 	g.upperOff, g.upper = nil, nil
 	g.entry, g.nDead = 0, 0
+	g.idSlots = true
 }
 
 // Dim returns the dimension of the vectors.
@@ -337,6 +339,7 @@ func (g *HNSW) appendSlot(id uint32, v []float32) uint32 {
 	}
 	g.slots[id] = s
 	g.ids = append(g.ids, id)
+	g.idSlots = g.idSlots && id == s
 	g.growL0(1)
 	g.l0 = g.l0[:len(g.l0)+g.stride]
 	copy(g.vec(s), v)

@@ -75,7 +75,16 @@ func (g *HNSW) searchLayer(sc *scratch, qv []float32, ep cand, ef, l int, f Filt
 }
 
 func (g *HNSW) passes(s uint32, f Filter) bool {
-	return !g.dead[s] && (f == nil || f(g.ids[s]))
+	if g.dead[s] {
+		return false
+	}
+	if f == nil {
+		return true
+	}
+	if g.idSlots {
+		return f(s) // spares a read of ids, a miss in a large index
+	}
+	return f(g.ids[s])
 }
 
 // Search returns the k live vectors most similar to q that f keeps (nil
