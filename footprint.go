@@ -56,10 +56,7 @@ func mapBytes(n int, entry int) int64 {
 
 // bytes counts the word index's arrays and words.
 func (x *wordIndex) bytes() int64 {
-	n := int64(cap(x.words)) * int64(unsafe.Sizeof(""))
-	for _, w := range x.words {
-		n += int64(len(w))
-	}
+	n := int64(cap(x.words.text)) + 4*int64(cap(x.words.off))
 	return n + 4*int64(cap(x.postOff)+cap(x.post)+cap(x.fwdOff)+cap(x.fwd)+cap(x.byRank))
 }
 

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -54,7 +55,7 @@ func (e *Engine) SearchTracks(ctx context.Context, text string, k int) ([]Track,
 // so that every list in rank order is also in the order results are
 // ranked, and a search can stop at the first k matches it meets.
 type wordIndex struct {
-	words []string // every distinct word, sorted: a prefix is a range
+	words wordList // every distinct word, sorted: a prefix is a range
 	// postings: the ranks of the tracks holding words[w], ascending, are
 	// post[postOff[w]:postOff[w+1]].
 	postOff []uint32
@@ -70,6 +71,7 @@ type wordIndex struct {
 func buildWordIndex(c *catalog) *wordIndex {
 	x := &wordIndex{}
 	x.byRank = ranksByPopularity(c)
+	var words []string // by id, in order of appearance
 	ids := make(map[string]uint32)
 	x.fwdOff = make([]uint32, 1, len(x.byRank)+1)
 	var buf []byte
@@ -83,9 +85,9 @@ func buildWordIndex(c *catalog) *wordIndex {
 			w := buf[sp.from:sp.to]
 			id, ok := ids[string(w)]
 			if !ok {
-				id = uint32(len(x.words))
-				x.words = append(x.words, string(w))
-				ids[x.words[id]] = id
+				id = uint32(len(words))
+				words = append(words, string(w))
+				ids[words[id]] = id
 			}
 			x.fwd = append(x.fwd, id)
 		}
@@ -94,7 +96,7 @@ func buildWordIndex(c *catalog) *wordIndex {
 		x.fwd = x.fwd[:start+len(slices.Compact(seg))]
 		x.fwdOff = append(x.fwdOff, uint32(len(x.fwd)))
 	}
-	x.sortWords()
+	x.sortWords(words)
 	x.invert()
 	return x
 }
@@ -129,20 +131,25 @@ func ranksByPopularity(c *catalog) []uint32 {
 
 func clampPopularity(p int) int { return min(max(p, 0), 100) }
 
-// sortWords sorts the words and renumbers the forward index to match.
-func (x *wordIndex) sortWords() {
-	order := make([]uint32, len(x.words))
+// sortWords stores words (by id) sorted, and renumbers the forward index
+// to match.
+func (x *wordIndex) sortWords(words []string) {
+	order := make([]uint32, len(words))
 	for i := range order {
 		order[i] = uint32(i)
 	}
-	slices.SortFunc(order, func(a, b uint32) int { return strings.Compare(x.words[a], x.words[b]) })
+	slices.SortFunc(order, func(a, b uint32) int { return strings.Compare(words[a], words[b]) })
 	renum := make([]uint32, len(order))
-	sorted := make([]string, len(order))
+	size := 0
+	for _, w := range words {
+		size += len(w)
+	}
+	x.words = wordList{text: make([]byte, 0, size), off: make([]uint32, 1, len(words)+1)}
 	for i, old := range order {
 		renum[old] = uint32(i)
-		sorted[i] = x.words[old]
+		x.words.text = append(x.words.text, words[old]...)
+		x.words.off = append(x.words.off, uint32(len(x.words.text)))
 	}
-	x.words = sorted
 	for i, w := range x.fwd {
 		x.fwd[i] = renum[w]
 	}
@@ -151,17 +158,44 @@ func (x *wordIndex) sortWords() {
 	}
 }
 
+// wordList is a sorted list of words in one byte array: word i is
+// text[off[i]:off[i+1]]. It holds no pointers, so the garbage collector
+// neither marks nor scans its words one by one: as a []string, a 1M-track
+// catalogue's words were a million objects, most of each serving
+// process's mark phase.
+type wordList struct {
+	text []byte
+	off  []uint32
+}
+
+func (l *wordList) len() int { return max(len(l.off)-1, 0) }
+
+// at returns word i, sharing the list's memory.
+func (l *wordList) at(i int) string {
+	lo, hi := l.off[i], l.off[i+1]
+	if lo == hi {
+		return ""
+	}
+	return unsafe.String(&l.text[lo], hi-lo)
+}
+
+// find returns the position of the first word ≥ w, and whether it is w.
+func (l *wordList) find(w string) (int, bool) {
+	i := sortSearch(l.len(), func(i int) bool { return l.at(i) >= w })
+	return i, i < l.len() && l.at(i) == w
+}
+
 // invert builds the postings from the forward index.
 func (x *wordIndex) invert() {
-	x.postOff = make([]uint32, len(x.words)+1)
+	x.postOff = make([]uint32, x.words.len()+1)
 	for _, w := range x.fwd {
 		x.postOff[w+1]++
 	}
-	for w := range x.words {
+	for w := range x.words.len() {
 		x.postOff[w+1] += x.postOff[w]
 	}
 	x.post = make([]uint32, len(x.fwd))
-	next := slices.Clone(x.postOff[:len(x.words)])
+	next := slices.Clone(x.postOff[:x.words.len()])
 	for r := range len(x.fwdOff) - 1 {
 		for _, w := range x.fwd[x.fwdOff[r]:x.fwdOff[r+1]] {
 			x.post[next[w]] = uint32(r)
@@ -176,10 +210,10 @@ func (x *wordIndex) wordsOf(r uint32) []uint32  { return x.fwd[x.fwdOff[r]:x.fwd
 // prefixRange returns the ids [lo, hi) of the words starting with p, and
 // whether words[lo] is p itself.
 func (x *wordIndex) prefixRange(p string) (lo, hi uint32, exact bool) {
-	l, _ := slices.BinarySearch(x.words, p)
-	n := len(x.words) - l
-	h := l + sortSearch(n, func(i int) bool { return !strings.HasPrefix(x.words[l+i], p) })
-	return uint32(l), uint32(h), l < h && x.words[l] == p
+	l, exact := x.words.find(p)
+	n := x.words.len() - l
+	h := l + sortSearch(n, func(i int) bool { return !strings.HasPrefix(x.words.at(l+i), p) })
+	return uint32(l), uint32(h), exact
 }
 
 func sortSearch(n int, f func(int) bool) int {
@@ -205,7 +239,7 @@ func (x *wordIndex) search(words []string, k int) []uint32 {
 	}
 	var whole []uint32 // the word ids of all words but the last
 	for _, w := range words[:len(words)-1] {
-		i, found := slices.BinarySearch(x.words, w)
+		i, found := x.words.find(w)
 		if !found {
 			return nil
 		}

@@ -57,7 +57,7 @@ func TestSearchAgreesWithBruteForce(t *testing.T) {
 		for r := range uint32(len(x.byRank)) {
 			var ws []string
 			for _, w := range x.wordsOf(r) {
-				ws = append(ws, x.words[w])
+				ws = append(ws, x.words.at(int(w)))
 			}
 			all := true
 			for _, w := range q[:len(q)-1] {
