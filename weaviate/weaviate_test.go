@@ -34,7 +34,7 @@ import (
 
 // clusterURLs returns the test cluster's node URLs and the cluster's
 // directory ("" when given as a list).
-func clusterURLs(t *testing.T) ([]string, string) {
+func clusterURLs(t testing.TB) ([]string, string) {
 	t.Helper()
 	v := os.Getenv("SOUNDALIKE_TEST_WEAVIATE")
 	if v == "" {
@@ -49,7 +49,7 @@ func clusterURLs(t *testing.T) ([]string, string) {
 	return weaviate.ParseURLs(v), ""
 }
 
-func dial(t *testing.T) (*weaviate.Cluster, string) {
+func dial(t testing.TB) (*weaviate.Cluster, string) {
 	t.Helper()
 	urls, dir := clusterURLs(t)
 	c, err := weaviate.Dial(urls, nil)
@@ -121,7 +121,7 @@ func write(t *testing.T, path string, fn func(*soundalike.Engine) error) {
 
 // local loads the database at path into memory (Detached), searching its
 // own index.
-func local(t *testing.T, path string) *soundalike.Engine {
+func local(t testing.TB, path string) *soundalike.Engine {
 	t.Helper()
 	eng, err := soundalike.Open(path, &soundalike.Options{Detached: true})
 	if err != nil {
@@ -132,7 +132,7 @@ func local(t *testing.T, path string) *soundalike.Engine {
 
 // served loads the database at path into memory (Detached), searching
 // through the cluster.
-func served(t *testing.T, path string, c *weaviate.Cluster, alias string) *soundalike.Engine {
+func served(t testing.TB, path string, c *weaviate.Cluster, alias string) *soundalike.Engine {
 	t.Helper()
 	src, err := weaviate.NewSource(c, alias)
 	if err != nil {
@@ -163,7 +163,7 @@ type embedded struct {
 	v  []float32
 }
 
-func embeddings(t *testing.T, eng *soundalike.Engine) []embedded {
+func embeddings(t testing.TB, eng *soundalike.Engine) []embedded {
 	t.Helper()
 	var out []embedded
 	err := eng.ForEachEmbedding(context.Background(), func(tr *soundalike.Track, v soundalike.Embedding) error {
