@@ -514,13 +514,15 @@ func (s *snapshot) chooseScan(q []float32, ef int, p scanPlan, c *condition) boo
 // the graph.
 var forceScan *bool
 
-// scan scores every node of p's lists that f keeps: the candidates of an
-// exact search.
+// scan scores every node of p's lists that f's condition matches: the
+// candidates of an exact search. What else f checks (f.admits) is checked
+// on the best only, as they are asked for: it reads each node's keys, a
+// cache miss a node, and a search wants a few dozen of thousands scanned.
 func (s *snapshot) scan(q []float32, p scanPlan, f *filter) (candidates, error) {
 	nodes := make([]uint32, 0, min(p.listed, int(1.25*p.matches)+64))
 	for _, l := range p.lists {
 		for _, n := range l {
-			if f.keep(n) {
+			if f.matches(n) {
 				nodes = append(nodes, n)
 			}
 		}
@@ -534,20 +536,34 @@ func (s *snapshot) scan(q []float32, p scanPlan, f *filter) (candidates, error) 
 		return nil, fmt.Errorf("%w: %v", ErrInvalidQuery, err)
 	}
 	sorted := false
-	return func(n int) ([]index.Result, bool, error) {
-		if n >= len(rs) || sorted {
-			if !sorted {
-				index.SortResults(rs)
-				sorted = true
-			}
-			return rs[:min(n, len(rs))], n >= len(rs), nil
+	best := func(m int) []index.Result { // the m best of rs, best first
+		if !sorted && 4*m < len(rs) {
+			return topResults(rs, m)
 		}
-		if 4*n >= len(rs) {
+		if !sorted {
 			index.SortResults(rs)
 			sorted = true
-			return rs[:n], false, nil
 		}
-		return topResults(rs, n), false, nil
+		return rs[:m]
+	}
+	return func(n int) ([]index.Result, bool, error) {
+		if n <= 0 {
+			return nil, len(rs) == 0, nil
+		}
+		for want := n + n/4 + 8; ; want *= 2 {
+			want = min(want, len(rs))
+			out := make([]index.Result, 0, n)
+			top := best(want)
+			i := 0
+			for ; i < len(top) && len(out) < n; i++ {
+				if f.admits(top[i].ID) {
+					out = append(out, top[i])
+				}
+			}
+			if all := want == len(rs) && i == len(top); all || len(out) == n {
+				return out, all, nil
+			}
+		}
 	}, nil
 }
 

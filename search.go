@@ -393,14 +393,21 @@ func (f *filter) addArtists(as []string) {
 
 // keep is the static part, applied inside the index search.
 func (f *filter) keep(n uint32) bool {
-	if int(n) >= len(f.s.keys) {
-		return false
-	}
 	// The condition first: its columns are small, and at a low
 	// selectivity it drops most nodes before their keys are read.
-	if f.cond != nil && !f.cond.match(f.s, n) {
-		return false
-	}
+	return f.matches(n) && f.admits(n)
+}
+
+// matches reports whether node n is in the catalogue's range and passes
+// the condition (SearchOptions.Filter), reading only its columns.
+func (f *filter) matches(n uint32) bool {
+	return int(n) < len(f.s.keys) && (f.cond == nil || f.cond.match(f.s, n))
+}
+
+// admits reports whether the search may return node n, a node in range:
+// it is still in the catalogue, neither a seed nor a duplicate of one,
+// not excluded, and not by an excluded artist. It reads the node's keys.
+func (f *filter) admits(n uint32) bool {
 	k := f.s.keys[n]
 	if k.feat == 0 {
 		return false // indexed, but deleted from the catalogue since

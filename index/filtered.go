@@ -155,7 +155,7 @@ func (g *HNSW) searchKept(sc *scratch, qv []float32, ef int, ks *keptSearch) err
 		}
 		if 2*kept < len(nb) {
 			for _, h := range dropped[:nd] {
-				prefetch(&l0[int(h)*stride+g.dim]) // the row of its links
+				prefetchLinks(&l0[int(h)*stride+g.dim])
 			}
 		twoHops:
 			for _, h := range dropped[:nd] {
@@ -188,8 +188,11 @@ func (g *HNSW) searchKept(sc *scratch, qv []float32, ef int, ks *keptSearch) err
 // slotOf returns the live slot of id. Ids are usually their own slots (an
 // index built or read in id order), so that is tried before the map.
 func (g *HNSW) slotOf(id uint32) (uint32, bool) {
-	if int(id) < len(g.ids) && g.ids[id] == id && !g.dead[id] {
+	if int(id) < len(g.ids) && (g.idSlots || g.ids[id] == id) && !g.dead[id] {
 		return id, true
+	}
+	if g.idSlots {
+		return 0, false
 	}
 	s, ok := g.slots[id]
 	return s, ok
