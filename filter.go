@@ -633,17 +633,27 @@ const expandBudget = 20
 // budget is answered by an exact scan of p's lists instead.
 func (s *snapshot) filteredGraph(q []float32, ef int, p scanPlan, f *filter) candidates {
 	entries := s.filterEntries(q, p, f)
-	rng := f.cond.byteRange()
+	kept := &index.Kept{Filter: f.keep, Range: f.cond.byteRange(), Entries: entries}
+	// When the search excludes few tracks, the walk tests the condition
+	// alone and the results are checked for the rest (f.admits), with room
+	// for the few it drops: f.admits reads a node's keys, a cache miss for
+	// every kept node the walk meets.
+	room := 0
+	if few := len(f.excluded) + f.songs.len(); f.artists == nil && few <= fewExclusions {
+		kept.Filter, room = f.matches, few
+	}
 	var scanned candidates
 	return func(n int) ([]index.Result, bool, error) {
 		if scanned != nil {
 			return scanned(n)
 		}
 		n = min(n, s.indexLen())
-		res, err := s.graph.SearchFiltered(nil, q, n, ef, &index.Kept{Filter: f.keep, Range: rng, Entries: entries, Budget: expandBudget * max(n, ef)})
-		// Fewer than n results means the kept tracks the search reached
+		m := min(n+room, s.indexLen())
+		kept.Budget = expandBudget * max(m, ef)
+		res, err := s.graph.SearchFiltered(nil, q, m, ef, kept)
+		// Fewer than m results means the kept tracks the search reached
 		// were cut off from the rest: the scan finds them all.
-		short := err == nil && len(res) < n && n < s.indexLen()
+		short := err == nil && len(res) < m && m < s.indexLen()
 		if (short || errors.Is(err, index.ErrBudget)) && p.complete {
 			if scanned, err = s.scan(q, p, f); err != nil {
 				return nil, false, err
@@ -651,14 +661,25 @@ func (s *snapshot) filteredGraph(q []float32, ef int, p scanPlan, f *filter) can
 			return scanned(n)
 		}
 		if errors.Is(err, index.ErrBudget) { // no list to scan: the unbounded search
-			res, err = s.graph.SearchInto(nil, q, n, f.keep, ef)
+			res, err = s.graph.SearchInto(nil, q, m, kept.Filter, ef)
 		}
 		if err != nil {
 			return nil, false, fmt.Errorf("%w: %v", ErrInvalidQuery, err)
 		}
-		return res, len(res) < n || n >= s.indexLen(), nil
+		exhausted := len(res) < m || m >= s.indexLen()
+		if room > 0 {
+			res = slices.DeleteFunc(res, func(r index.Result) bool { return !f.admits(r.ID) })
+			if len(res) > n {
+				res, exhausted = res[:n], false
+			}
+		}
+		return res, exhausted, nil
 	}
 }
+
+// fewExclusions is how many seeds, duplicate keys and excluded tracks a
+// filtered graph search checks on its results rather than on every node.
+const fewExclusions = 16
 
 // filterEntries returns the best-scoring of a sample of the tracks f
 // keeps from p's lists.

@@ -174,13 +174,18 @@ func filteredRecall(t *testing.T, eng *soundalike.Engine, tracks []*soundalike.T
 	hits, total, matched := 0, 0, 0
 	for qi := range 25 {
 		tr := tracks[(qi*7919)%n]
+		want := filteredBruteForce(tracks, vecs, vecs[tr.ID], &filter, tr.ID)
+		matched = len(want)
+		// Every other query excludes its best match too.
 		opts := &soundalike.SearchOptions{Filter: &filter, NoDedupe: true}
+		if qi%2 == 1 && len(want) > 0 {
+			opts.Exclude = []soundalike.TrackID{want[0].ID}
+			want = want[1:]
+		}
 		got, err := neighbors(eng.Similar(ctx, tr.ID, k, opts))
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := filteredBruteForce(tracks, vecs, vecs[tr.ID], &filter, tr.ID)
-		matched = len(want)
 		want = want[:min(k, len(want))]
 		if len(got) != len(want) {
 			t.Fatalf("Similar(%s, %+v) returned %d results, want %d", tr.ID, filter, len(got), len(want))
@@ -188,6 +193,9 @@ func filteredRecall(t *testing.T, eng *soundalike.Engine, tracks []*soundalike.T
 		for i, nb := range got {
 			if !matches(byID[nb.ID], &filter) {
 				t.Errorf("Similar(%s) returned %s, which the filter drops", tr.ID, nb.ID)
+			}
+			if nb.ID == tr.ID || slices.Contains(opts.Exclude, nb.ID) {
+				t.Errorf("Similar(%s, exclude %v) returned %s", tr.ID, opts.Exclude, nb.ID)
 			}
 			if i > 0 && got[i-1].Score < nb.Score {
 				t.Errorf("Similar(%s) not sorted by score", tr.ID)
