@@ -383,6 +383,7 @@ type scanPlan struct {
 	listed   int        // nodes in lists
 	matches  float64    // estimated matches of the whole filter
 	complete bool       // some condition has a posting list
+	exact    bool       // the condition is the driving one alone: every listed node matches
 }
 
 // plan estimates the filter's matches and picks the condition with the
@@ -390,7 +391,9 @@ type scanPlan struct {
 func (c *condition) plan() scanPlan {
 	fa := c.fa
 	p := scanPlan{matches: float64(fa.live), listed: math.MaxInt}
+	clauses := 0
 	consider := func(lists [][]uint32) {
+		clauses++
 		n := 0
 		for _, l := range lists {
 			n += len(l)
@@ -428,6 +431,7 @@ func (c *condition) plan() scanPlan {
 		}
 		consider(lists)
 	}
+	p.exact = clauses == 1
 	return p
 }
 
@@ -519,17 +523,22 @@ var forceScan *bool
 // on the best only, as they are asked for: it reads each node's keys, a
 // cache miss a node, and a search wants a few dozen of thousands scanned.
 func (s *snapshot) scan(q []float32, p scanPlan, f *filter) (candidates, error) {
-	nodes := make([]uint32, 0, min(p.listed, int(1.25*p.matches)+64))
-	for _, l := range p.lists {
-		for _, n := range l {
-			if f.matches(n) {
-				nodes = append(nodes, n)
+	var nodes []uint32
+	if p.exact && len(p.lists) == 1 {
+		nodes = p.lists[0] // every node of it matches
+	} else {
+		nodes = make([]uint32, 0, min(p.listed, int(1.25*p.matches)+64))
+		for _, l := range p.lists {
+			for _, n := range l {
+				if f.matches(n) {
+					nodes = append(nodes, n)
+				}
 			}
 		}
-	}
-	if len(p.lists) > 1 {
-		slices.Sort(nodes)
-		nodes = slices.Compact(nodes)
+		if len(p.lists) > 1 {
+			slices.Sort(nodes)
+			nodes = slices.Compact(nodes)
+		}
 	}
 	rs, err := s.graph.ScoreIDs(make([]index.Result, 0, len(nodes)), q, nodes)
 	if err != nil {
