@@ -68,13 +68,15 @@ type keptSearch struct {
 	budget   int
 }
 
+// outside reports whether the range test drops slot s.
+func (ks *keptSearch) outside(s uint32) bool {
+	return ks.col != nil && ks.col[s]-ks.lo > ks.span
+}
+
 // passesKept reports whether slot s is live and kept: the range test,
 // then the filter.
 func (g *HNSW) passesKept(s uint32, ks *keptSearch) bool {
-	if ks.col != nil && ks.col[s]-ks.lo > ks.span {
-		return false
-	}
-	return g.passes(s, ks.f)
+	return !ks.outside(s) && g.passes(s, ks.f)
 }
 
 // seedKept starts SearchFiltered's beam: the nodes among the greedy
@@ -132,7 +134,7 @@ func (g *HNSW) searchKept(sc *scratch, qv []float32, ef int, ks *keptSearch) err
 		var dropped [hopLimit]uint32 // the first dropped neighbours, for two hops
 		nd, kept := 0, 0
 		for _, s := range nb {
-			if ks.col != nil && ks.col[s]-ks.lo > ks.span {
+			if ks.outside(s) {
 				if nd < len(dropped) {
 					dropped[nd] = s
 					nd++
@@ -163,10 +165,7 @@ func (g *HNSW) searchKept(sc *scratch, qv []float32, ef int, ks *keptSearch) err
 					if len(todo) >= g.m {
 						break twoHops // full: the next rows' reads would be wasted
 					}
-					if ks.col != nil && ks.col[s]-ks.lo > ks.span {
-						continue
-					}
-					if visited[s] == gen || !g.passes(s, ks.f) {
+					if ks.outside(s) || visited[s] == gen || !g.passes(s, ks.f) {
 						continue
 					}
 					visited[s] = gen
