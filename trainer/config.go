@@ -62,7 +62,12 @@ type Config struct {
 	// TokenDim is the dimension of each metadata table (--token-dim),
 	// TokenBuckets its hashed rows for rare and unseen tokens
 	// (--token-buckets), VocabMinCount how often a token must occur in
-	// the catalogue to get its own row (--vocab-min-count).
+	// the catalogue to get its own row (--vocab-min-count). At 1, the
+	// default, every artist and album of the catalogue has its own row
+	// and the buckets serve only tokens the catalogue lacks: the thousands
+	// of one-track artists and albums no longer share a bucket's row (and
+	// its direct output columns) with unrelated tracks, which made them
+	// false neighbours (docs/quality.md).
 	TokenDim, TokenBuckets, VocabMinCount int
 	// NameTokens is how many of a track name's tokens (words, then
 	// character 3-grams) the auto features read (--name-tokens); 0 reads
@@ -114,7 +119,7 @@ func DefaultConfig() Config {
 		MaxPairsPerUser: 64,
 		TokenDim:        8,
 		TokenBuckets:    1 << 12,
-		VocabMinCount:   2,
+		VocabMinCount:   1,
 		TableRateScale:  10,
 		AverageEpochs:   0,
 		Direct:          []string{"artists"},
