@@ -87,8 +87,11 @@ type Config struct {
 	// 1 keeps each epoch's own, 0 the feature set's (EpochsAveraged).
 	AverageEpochs int
 	// Direct names the metadata tables whose rows also get columns added
-	// straight to the network's output (--direct): tracks of one artist
-	// can then sit close together whatever their audio.
+	// straight to the network's output (--direct): tracks of one artist,
+	// or of one album, can then sit close together whatever their audio.
+	// The default is artists and album; the album's direct columns only
+	// helped once one-track albums stopped sharing hashed rows
+	// (VocabMinCount 1; docs/quality.md).
 	Direct []string
 	// EvalK and EvalQueries size the per-epoch validation
 	// precision/recall@k (k, and held-out tracks sampled as queries).
@@ -123,7 +126,7 @@ func DefaultConfig() Config {
 		VocabMinCount:   1,
 		TableRateScale:  10,
 		AverageEpochs:   0,
-		Direct:          []string{"artists"},
+		Direct:          []string{"artists", "album"},
 		EvalK:           20,
 		EvalQueries:     300,
 	}
