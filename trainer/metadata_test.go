@@ -160,52 +160,57 @@ func featureDistance(a, b []float32) float64 {
 
 // TestEveryCatalogueTokenHasARow: with the default minimum count every
 // artist and album of the catalogue gets a row of its own, so two tracks
-// share an artists row only when they share an artist (a shared hashed
+// share a row only when they share the artist or album (a shared hashed
 // bucket would make unrelated one-track artists neighbours). With a
-// minimum count of 2 the one-track artists fall into the buckets.
+// minimum count of 2 the one-track ones fall into the buckets.
 func TestEveryCatalogueTokenHasARow(t *testing.T) {
 	tracks, _ := loadSample(t)
-	rowsOf := func(minCount int) (*run, int) {
+	prepared := func(minCount int) *run {
 		cfg := DefaultConfig()
 		cfg.VocabMinCount = minCount
 		r := newRun(tracks, &cfg)
 		if err := r.prepareInputs(); err != nil {
 			t.Fatal(err)
 		}
-		ti := slices.IndexFunc(r.fs.tables, func(ti tableInput) bool { return ti.Name == "artists" })
+		return r
+	}
+	names := map[string]func(tr *soundalike.Track, slot int) string{
+		"artists": func(tr *soundalike.Track, slot int) string { return tr.Artists[slot] },
+		"album":   func(tr *soundalike.Track, _ int) string { return tr.Album },
+	}
+	r, r2 := prepared(DefaultConfig().VocabMinCount), prepared(2)
+	for name, tokenOf := range names {
+		ti := slices.IndexFunc(r.fs.tables, func(ti tableInput) bool { return ti.Name == name })
 		if ti < 0 {
-			t.Fatal("no artists table")
+			t.Fatalf("no %s table", name)
 		}
-		return r, ti
-	}
-	r, ti := rowsOf(DefaultConfig().VocabMinCount)
-	slots, vocab := r.fs.tables[ti].Slots, len(r.fs.tables[ti].Vocab)
-	owner := map[int]string{}
-	for i, tr := range tracks {
-		for s, row := range r.rows[ti][i*slots : (i+1)*slots] {
-			if row < 0 {
-				continue
+		slots, vocab := r.fs.tables[ti].Slots, len(r.fs.tables[ti].Vocab)
+		owner := map[int]string{}
+		for i := range tracks {
+			for s, row := range r.rows[ti][i*slots : (i+1)*slots] {
+				if row < 0 {
+					continue
+				}
+				key := embedder.Key(tokenOf(&tracks[i], s))
+				if row >= vocab {
+					t.Fatalf("track %s: %s %q has bucket row %d, not a vocabulary row (< %d)", tracks[i].ID, name, key, row, vocab)
+				}
+				if o, ok := owner[row]; ok && o != key {
+					t.Fatalf("%s %q and %q share row %d", name, o, key, row)
+				}
+				owner[row] = key
 			}
-			if row >= vocab {
-				t.Fatalf("track %s: artist %q has bucket row %d, not a vocabulary row (< %d)", tr.ID, tr.Artists[s], row, vocab)
-			}
-			key := embedder.Key(tr.Artists[s])
-			if o, ok := owner[row]; ok && o != key {
-				t.Fatalf("artists %q and %q share row %d", o, key, row)
-			}
-			owner[row] = key
 		}
-	}
-	r2, ti2 := rowsOf(2)
-	slots2, vocab2 := r2.fs.tables[ti2].Slots, len(r2.fs.tables[ti2].Vocab)
-	buckets := 0
-	for _, row := range r2.rows[ti2] {
-		if row >= vocab2 {
-			buckets++
+		vocab2 := len(r2.fs.tables[ti].Vocab)
+		buckets := 0
+		for _, row := range r2.rows[ti] {
+			if row >= vocab2 {
+				buckets++
+			}
 		}
+		if buckets == 0 {
+			t.Fatalf("%s: with --vocab-min-count 2 no token of the %d tracks fell into a bucket: the sample has no one-track %s, and the test proves nothing", name, len(tracks), name)
+		}
+		t.Logf("%s: %d tokens with a row each; at min count 2, %d slots in buckets", name, len(owner), buckets)
 	}
-	if buckets == 0 {
-		t.Fatalf("with --vocab-min-count 2 no artist of the %d tracks (%d slots each) fell into a bucket: the sample has no one-track artist, and the test proves nothing", len(tracks), slots2)
-	}
-	t.Logf("%d artists with a row each; at min count 2, %d slots in buckets", len(owner), buckets)
 }
