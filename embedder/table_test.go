@@ -24,7 +24,7 @@ type tableShape struct {
 }
 
 // autoShape is the shape of the default (auto) feature set's tables.
-var autoShape = []tableShape{{"artists", 2, 3500, 4096, 8, 64}, {"album", 1, 3200, 4096, 8, 0}}
+var autoShape = []tableShape{{"artists", 2, 9200, 4096, 8, 64}, {"album", 1, 16300, 4096, 8, 64}}
 
 // randomTableModel returns randomModel's inputs plus token inputs and
 // tables of the given shapes, with seeded random weights, vocabularies

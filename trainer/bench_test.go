@@ -114,8 +114,8 @@ func reportRates(b *testing.B, batch int, cpu time.Duration) {
 }
 
 // BenchmarkTrainStepTables is BenchmarkTrainStepGorgonia with the default
-// auto tables of the dev file: artists (3,474 + 4,096 rows, 8 + 64
-// columns, 2 slots) and album (3,215 + 4,096 rows, 8 columns).
+// auto tables of the dev file: artists (9,157 + 4,096 rows, 8 + 64
+// columns, 2 slots) and album (16,294 + 4,096 rows, 8 + 64 columns).
 var benchBuckets = DefaultConfig().TokenBuckets
 
 func BenchmarkTrainStepTables(b *testing.B) {
@@ -130,7 +130,7 @@ func BenchmarkTrainStepTables(b *testing.B) {
 		t.W = make([]float32, t.Rows()*t.RowWidth())
 		return t
 	}
-	tables := []tableInput{mk("artists", 3474, cfg.TokenDim, cfg.EmbeddingSize, 2), mk("album", 3215, cfg.TokenDim, 0, 1)}
+	tables := []tableInput{mk("artists", 9157, cfg.TokenDim, cfg.EmbeddingSize, 2), mk("album", 16294, cfg.TokenDim, cfg.EmbeddingSize, 1)}
 	nt, err := newNet(cfg.BatchSize, benchWidth, tables, cfg.HiddenLayers, cfg.EmbeddingSize, &cfg, nil, rng)
 	if err != nil {
 		b.Fatal(err)

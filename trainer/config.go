@@ -62,11 +62,17 @@ type Config struct {
 	// TokenDim is the dimension of each metadata table (--token-dim),
 	// TokenBuckets its hashed rows for rare and unseen tokens
 	// (--token-buckets), VocabMinCount how often a token must occur in
-	// the catalogue to get its own row (--vocab-min-count).
+	// the catalogue to get its own row (--vocab-min-count). At 1, the
+	// default, every artist and album of the catalogue has its own row
+	// and the buckets serve only tokens the catalogue lacks: the thousands
+	// of one-track artists and albums no longer share a bucket's row (and
+	// its direct output columns) with unrelated tracks, which made them
+	// false neighbours (docs/quality.md).
 	TokenDim, TokenBuckets, VocabMinCount int
 	// NameTokens is how many of a track name's tokens (words, then
 	// character 3-grams) the auto features read (--name-tokens); 0 reads
-	// none, the default: on the dev data they lowered precision.
+	// none, the default: 8 gained a little precision on the dev data but
+	// slowed embedding below its target (docs/quality.md).
 	NameTokens int
 	// TableRateScale multiplies LearningRate for the metadata tables
 	// (--table-rate-scale).
@@ -81,8 +87,11 @@ type Config struct {
 	// 1 keeps each epoch's own, 0 the feature set's (EpochsAveraged).
 	AverageEpochs int
 	// Direct names the metadata tables whose rows also get columns added
-	// straight to the network's output (--direct): tracks of one artist
-	// can then sit close together whatever their audio.
+	// straight to the network's output (--direct): tracks of one artist,
+	// or of one album, can then sit close together whatever their audio.
+	// The default is artists and album; the album's direct columns only
+	// helped once one-track albums stopped sharing hashed rows
+	// (VocabMinCount 1; docs/quality.md).
 	Direct []string
 	// EvalK and EvalQueries size the per-epoch validation
 	// precision/recall@k (k, and held-out tracks sampled as queries).
@@ -114,10 +123,10 @@ func DefaultConfig() Config {
 		MaxPairsPerUser: 64,
 		TokenDim:        8,
 		TokenBuckets:    1 << 12,
-		VocabMinCount:   2,
+		VocabMinCount:   1,
 		TableRateScale:  10,
 		AverageEpochs:   0,
-		Direct:          []string{"artists"},
+		Direct:          []string{"artists", "album"},
 		EvalK:           20,
 		EvalQueries:     300,
 	}

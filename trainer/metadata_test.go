@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/embedder"
 	"github.com/audotics/soundalike/eval"
 )
 
@@ -155,4 +156,61 @@ func featureDistance(a, b []float32) float64 {
 		s += float64(a[i]) * float64(b[i])
 	}
 	return 1 - s
+}
+
+// TestEveryCatalogueTokenHasARow: with the default minimum count every
+// artist and album of the catalogue gets a row of its own, so two tracks
+// share a row only when they share the artist or album (a shared hashed
+// bucket would make unrelated one-track artists neighbours). With a
+// minimum count of 2 the one-track ones fall into the buckets.
+func TestEveryCatalogueTokenHasARow(t *testing.T) {
+	tracks, _ := loadSample(t)
+	prepared := func(minCount int) *run {
+		cfg := DefaultConfig()
+		cfg.VocabMinCount = minCount
+		r := newRun(tracks, &cfg)
+		if err := r.prepareInputs(); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	names := map[string]func(tr *soundalike.Track, slot int) string{
+		"artists": func(tr *soundalike.Track, slot int) string { return tr.Artists[slot] },
+		"album":   func(tr *soundalike.Track, _ int) string { return tr.Album },
+	}
+	r, r2 := prepared(DefaultConfig().VocabMinCount), prepared(2)
+	for name, tokenOf := range names {
+		ti := slices.IndexFunc(r.fs.tables, func(ti tableInput) bool { return ti.Name == name })
+		if ti < 0 {
+			t.Fatalf("no %s table", name)
+		}
+		slots, vocab := r.fs.tables[ti].Slots, len(r.fs.tables[ti].Vocab)
+		owner := map[int]string{}
+		for i := range tracks {
+			for s, row := range r.rows[ti][i*slots : (i+1)*slots] {
+				if row < 0 {
+					continue
+				}
+				key := embedder.Key(tokenOf(&tracks[i], s))
+				if row >= vocab {
+					t.Fatalf("track %s: %s %q has bucket row %d, not a vocabulary row (< %d)", tracks[i].ID, name, key, row, vocab)
+				}
+				if o, ok := owner[row]; ok && o != key {
+					t.Fatalf("%s %q and %q share row %d", name, o, key, row)
+				}
+				owner[row] = key
+			}
+		}
+		vocab2 := len(r2.fs.tables[ti].Vocab)
+		buckets := 0
+		for _, row := range r2.rows[ti] {
+			if row >= vocab2 {
+				buckets++
+			}
+		}
+		if buckets == 0 {
+			t.Fatalf("%s: with --vocab-min-count 2 no token of the %d tracks fell into a bucket: the sample has no one-track %s, and the test proves nothing", name, len(tracks), name)
+		}
+		t.Logf("%s: %d tokens with a row each; at min count 2, %d slots in buckets", name, len(owner), buckets)
+	}
 }
