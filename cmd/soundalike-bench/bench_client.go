@@ -38,7 +38,8 @@ type clientConfig struct {
 	Duration time.Duration // measured phase
 	Warmup   time.Duration // unmeasured phase before it
 	Seed     uint64
-	Slowest  int // how many of the slowest requests to report with their times
+	Slowest  int    // how many of the slowest requests to report with their times
+	Timeline string // file for every request's times as CSV, when set
 }
 
 // clientReport is what one client run saw. Latency is from the request's
@@ -92,6 +93,7 @@ func runBenchClient(ctx context.Context, args []string, stdio stdio) error {
 	fs.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "unmeasured phase before it")
 	seed := fs.Int64("seed", 1, "seed of the track choice")
 	fs.IntVar(&cfg.Slowest, "slowest", 20, "report this many of the slowest requests with their send times")
+	fs.StringVar(&cfg.Timeline, "timeline", "", "write every request, warm-up included, to `FILE` as CSV: connection, its local address, whether measured, and when it was due, sent and answered (Unix ns)")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a line")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -171,6 +173,7 @@ func runClient(ctx context.Context, cfg clientConfig) (*clientReport, error) {
 	end := measureFrom.Add(cfg.Duration)
 	var wg sync.WaitGroup
 	recs := make([][]clientRequest, cfg.Conns)
+	timelines := make([][]timelineRow, cfg.Conns)
 	errs := make([]int, cfg.Conns)
 	var firstErr error
 	var errOnce sync.Once
@@ -184,6 +187,10 @@ func runClient(ctx context.Context, cfg clientConfig) (*clientReport, error) {
 				next = func() time.Time { t := at; at = at.Add(interval); return t }
 			}
 			out := make([]clientRequest, 0, 1<<14)
+			var tl []timelineRow
+			if cfg.Timeline != "" {
+				tl = make([]timelineRow, 0, 1<<14)
+			}
 			var free time.Time // when the connection answered its last request
 			for ctx.Err() == nil {
 				intended := time.Now()
@@ -202,6 +209,9 @@ func runClient(ctx context.Context, cfg clientConfig) (*clientReport, error) {
 				done := time.Now()
 				busy := max(free.Sub(intended), 0)
 				free = done
+				if cfg.Timeline != "" {
+					tl = append(tl, timelineRow{due: intended.UnixNano(), sent: sent.UnixNano(), answered: done.UnixNano(), measured: !intended.Before(measureFrom), ok: err == nil})
+				}
 				if err != nil {
 					errs[i]++
 					errOnce.Do(func() { firstErr = err })
@@ -215,7 +225,7 @@ func runClient(ctx context.Context, cfg clientConfig) (*clientReport, error) {
 				}
 				out = append(out, clientRequest{Start: sent.UnixNano(), LatencyUS: float64(done.Sub(intended)) / 1e3, LagUS: float64(sent.Sub(intended)) / 1e3, BusyUS: float64(busy) / 1e3, Track: id})
 			}
-			recs[i] = out
+			recs[i], timelines[i] = out, tl
 		})
 	}
 	wg.Wait()
@@ -226,6 +236,11 @@ func runClient(ctx context.Context, cfg clientConfig) (*clientReport, error) {
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if cfg.Timeline != "" {
+		if err := writeClientTimeline(cfg.Timeline, conns, timelines); err != nil {
+			return nil, err
+		}
 	}
 	all := slices.Concat(recs...)
 	rep := &clientReport{Conns: cfg.Conns, Rate: cfg.Rate, Requests: len(all), Seconds: cfg.Duration.Seconds()}
@@ -258,6 +273,30 @@ func runClient(ctx context.Context, cfg clientConfig) (*clientReport, error) {
 		rep.Slowest = append(rep.Slowest, all[i])
 	}
 	return rep, nil
+}
+
+// timelineRow is one request's times for --timeline.
+type timelineRow struct {
+	due, sent, answered int64 // Unix ns
+	measured, ok        bool
+}
+
+// writeClientTimeline writes each connection's requests in the order they
+// were sent, with the connection's local address, by which the server
+// side (bench serve) pairs them with its handler calls.
+func writeClientTimeline(path string, conns []*clientConn, timelines [][]timelineRow) error {
+	var b bytes.Buffer
+	b.WriteString("conn,local_addr,measured,due_unix_ns,sent_unix_ns,answered_unix_ns,ok\n")
+	for i, rows := range timelines {
+		addr := conns[i].conn.LocalAddr().String()
+		for _, r := range rows {
+			fmt.Fprintf(&b, "%d,%s,%t,%d,%d,%d,%t\n", i, addr, r.measured, r.due, r.sent, r.answered, r.ok)
+		}
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("--timeline: %w", err)
+	}
+	return nil
 }
 
 func cmpFloat(a, b float64) int {

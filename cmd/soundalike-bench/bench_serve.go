@@ -56,6 +56,7 @@ type serveBenchConfig struct {
 	Baseline int           // direct (in-process, no HTTP) server.Similar calls
 	Reload   time.Duration // the Watch poller's interval, as serve --reload
 	Trace    string        // runtime/trace of the measured phases, when set
+	Timeline string        // every request's times as CSV, when set
 	Weaviate string        // node URLs: search through the catalogue published there
 	Phases   string        // which client phases run: one, peak, open (comma-separated)
 	MemProf  string        // allocation profile of the measured phases, when set
@@ -85,6 +86,10 @@ type serveBenchReport struct {
 	HandlerP50US  float64           `json:"handler_p50_us"`
 	HandlerP99US  float64           `json:"handler_p99_us"`
 	Phases        []servePhase      `json:"phases"`
+	// DAMON is whether the kernel's memory access monitor ran: on a
+	// 2-core machine its sampling takes a CPU for milliseconds at a time
+	// (docs/benchmarks.md), so the client's tail is not the server's.
+	DAMON bool `json:"damon_on"`
 }
 
 // servePhase is one client run against the server: what the client saw
@@ -107,6 +112,12 @@ type servePhase struct {
 	CPUPerReqUS float64 `json:"cpu_per_request_us"`
 	MinorFaults int64   `json:"minor_faults"` // the process's minor page faults
 	RSSMiB      float64 `json:"rss_mib"`      // after the phase
+	// OtherCPUMS is the CPU time per second of the phase (warm-up
+	// included) that the rest of the machine used beside the server and
+	// the client, and KdamondCPUMS the part of it the kernel's DAMON
+	// monitor took (machine.go). Both are 0 where /proc cannot tell.
+	OtherCPUMS   float64 `json:"other_cpu_ms_per_s"`
+	KdamondCPUMS float64 `json:"kdamond_cpu_ms_per_s"`
 	// Slowest pairs the client's slowest requests with their handler time
 	// (the handler call that started after the send and closest to it).
 	Slowest []slowPair `json:"slowest,omitempty"`
@@ -135,6 +146,7 @@ func runBenchServe(ctx context.Context, args []string, stdio stdio) error {
 	fs.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "unmeasured start of each phase")
 	fs.IntVar(&cfg.Baseline, "baseline", 5_000, "direct in-process server.Similar calls (no HTTP) for the baseline")
 	fs.DurationVar(&cfg.Reload, "reload", 2*time.Second, "run the engine's Watch poller at this interval, as serve --reload does (0: none)")
+	fs.StringVar(&cfg.Timeline, "timeline", "", "write every request of the phases, warm-up included, to `FILE` as CSV: the phase, the connection, and when the request was due, sent, entered and left the handler and was answered (Unix ns)")
 	fs.StringVar(&cfg.Trace, "trace", "", "write a runtime/trace of the measured phases to `FILE` (go tool trace)")
 	fs.StringVar(&cfg.Weaviate, "weaviate", "", "search through the Weaviate cluster at these node `URLs` (comma-separated; the catalogue published there with `soundalike publish`) instead of the local index")
 	fs.StringVar(&cfg.Phases, "phases", "one,peak,open", "client `phases` to run, comma-separated: one (1 connection, closed loop), peak (--conns, closed loop), open (--conns at --rate; without peak, --rate is required)")
@@ -152,8 +164,10 @@ connections in a closed loop (the peak rate); --conns connections at half
 that rate on a fixed schedule, timed from each request's intended send time.
 Each phase reports the client's p50, p99 and p99.9 beside the handler's
 (timed around the handler), the server's garbage collections, page faults
-and RSS. Also reported: load time, memory by part of the snapshot, and a
-baseline: the same query answered in-process without HTTP.`)
+and RSS, and the CPU the rest of the machine took meanwhile (kdamond, the
+kernel's DAMON monitor, named apart). Also reported: load time, memory by
+part of the snapshot, and a baseline: the same query answered in-process
+without HTTP. --timeline writes every request's times, to place a slow one.`)
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -295,9 +309,16 @@ func benchServe(ctx context.Context, cfg serveBenchConfig, progress io.Writer) (
 		return nil, err
 	}
 	defer stopProfile()
-	phase := func(name string, conns int, rate float64) (*servePhase, error) {
+	var tl *timelineFile
+	if cfg.Timeline != "" {
+		if tl, err = createTimeline(cfg.Timeline); err != nil {
+			return nil, err
+		}
+		defer tl.Close()
+	}
+	phase := func(key, name string, conns int, rate float64) (*servePhase, error) {
 		say("%s: %v…", name, cfg.Warmup+cfg.Duration)
-		return runPhase(ctx, timed, name, clientConfig{URL: url, Conns: conns, Rate: rate, Duration: cfg.Duration, Warmup: cfg.Warmup, Slowest: 10}, idsFile)
+		return runPhase(ctx, timed, name, clientConfig{URL: url, Conns: conns, Rate: rate, Duration: cfg.Duration, Warmup: cfg.Warmup, Slowest: 10}, idsFile, tl, key)
 	}
 	run := func(p *servePhase, err error) error {
 		if err == nil {
@@ -306,13 +327,13 @@ func benchServe(ctx context.Context, cfg serveBenchConfig, progress io.Writer) (
 		return err
 	}
 	if strings.Contains(cfg.Phases, "one") {
-		if err := run(phase("1 connection, closed loop", 1, 0)); err != nil {
+		if err := run(phase("one", "1 connection, closed loop", 1, 0)); err != nil {
 			return nil, err
 		}
 	}
 	rate := cfg.Rate
 	if strings.Contains(cfg.Phases, "peak") {
-		if err := run(phase(fmt.Sprintf("%d connections, closed loop (peak)", cfg.Conns), cfg.Conns, 0)); err != nil {
+		if err := run(phase("peak", fmt.Sprintf("%d connections, closed loop (peak)", cfg.Conns), cfg.Conns, 0)); err != nil {
 			return nil, err
 		}
 		if rate == 0 {
@@ -320,7 +341,7 @@ func benchServe(ctx context.Context, cfg serveBenchConfig, progress io.Writer) (
 		}
 	}
 	if strings.Contains(cfg.Phases, "open") {
-		if err := run(phase(fmt.Sprintf("%d connections at %.0f/s, open loop", cfg.Conns, rate), cfg.Conns, rate)); err != nil {
+		if err := run(phase("open", fmt.Sprintf("%d connections at %.0f/s, open loop", cfg.Conns, rate), cfg.Conns, rate)); err != nil {
 			return nil, err
 		}
 	}
@@ -329,6 +350,12 @@ func benchServe(ctx context.Context, cfg serveBenchConfig, progress io.Writer) (
 			return nil, err
 		}
 	}
+	if tl != nil {
+		if err := tl.Close(); err != nil {
+			return nil, err
+		}
+	}
+	rep.DAMON = damonOn()
 	rep.EndRSSMiB = procStatusMiB("VmRSS")
 	rep.MaxRSSMiB = procStatusMiB("VmHWM")
 	return rep, nil
@@ -371,7 +398,7 @@ func baseline(ctx context.Context, eng *soundalike.Engine, srv *server.Server, i
 // runPhase runs the client in its own process (this command's client
 // mode) and pairs what it saw with the handler's times and the runtime's
 // counters over the same span.
-func runPhase(ctx context.Context, timed *timedHandler, name string, cc clientConfig, idsFile string) (*servePhase, error) {
+func runPhase(ctx context.Context, timed *timedHandler, name string, cc clientConfig, idsFile string, tl *timelineFile, key string) (*servePhase, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -379,6 +406,10 @@ func runPhase(ctx context.Context, timed *timedHandler, name string, cc clientCo
 	args := []string{"client", "--url", cc.URL, "--ids", idsFile, "--conns", strconv.Itoa(cc.Conns),
 		"--rate", strconv.FormatFloat(cc.Rate, 'f', -1, 64), "--duration", cc.Duration.String(),
 		"--warmup", cc.Warmup.String(), "--slowest", strconv.Itoa(cc.Slowest), "--json"}
+	clientTimeline := filepath.Join(filepath.Dir(idsFile), "timeline.csv")
+	if tl != nil {
+		args = append(args, "--timeline", clientTimeline)
+	}
 	cmd := exec.CommandContext(ctx, exe, args...)
 	cmd.Env = append(os.Environ(), benchAsCommandEnv+"=1")
 	var out, errb bytes.Buffer
@@ -389,12 +420,14 @@ func runPhase(ctx context.Context, timed *timedHandler, name string, cc clientCo
 	gcCPU0 := gcCPUSeconds()
 	cpu0 := cputime.Process()
 	f0 := minorFaults()
+	m0, t0 := sampleMachine(), time.Now()
 	timed.reset()
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("client %s: %w: %s", strings.Join(args, " "), err, errb.Bytes())
 	}
 	calls := timed.calls()
 	cpu := cputime.Process() - cpu0
+	m1, wall := sampleMachine(), time.Since(t0).Seconds()
 	f1 := minorFaults()
 	runtime.ReadMemStats(&ms1)
 	p := &servePhase{Name: name, Client: new(clientReport), GCs: ms1.NumGC - ms0.NumGC,
@@ -404,8 +437,15 @@ func runPhase(ctx context.Context, timed *timedHandler, name string, cc clientCo
 		p.AllocPerReq = float64(ms1.TotalAlloc-ms0.TotalAlloc) / float64(len(calls))
 		p.CPUPerReqUS = float64(cpu) / 1e3 / float64(len(calls))
 	}
+	other, kdamond := m1.since(m0) // the client, exited, is in neither
+	p.OtherCPUMS, p.KdamondCPUMS = other.Seconds()*1e3/wall, kdamond.Seconds()*1e3/wall
 	if err := json.Unmarshal(out.Bytes(), p.Client); err != nil {
 		return nil, fmt.Errorf("client output %q: %w", out.Bytes(), err)
+	}
+	if tl != nil {
+		if err := tl.add(key, clientTimeline, calls); err != nil {
+			return nil, err
+		}
 	}
 	// The handler calls of the measured span, which ended as the client
 	// exited.
@@ -462,6 +502,7 @@ type timedHandler struct {
 type handlerCall struct {
 	start int64 // Unix ns
 	d     time.Duration
+	peer  string // the client's address: which connection
 }
 
 func (t *timedHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -469,7 +510,7 @@ func (t *timedHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	t.h.ServeHTTP(w, r)
 	d := time.Since(start)
 	t.mu.Lock()
-	t.c = append(t.c, handlerCall{start.UnixNano(), d})
+	t.c = append(t.c, handlerCall{start.UnixNano(), d, r.RemoteAddr})
 	t.mu.Unlock()
 }
 
@@ -629,6 +670,9 @@ func buildSyntheticDB(ctx context.Context, path string, n, dim int, say func(str
 func (r *serveBenchReport) writeTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "catalogue\t%d tracks, %d indexed, model %s, k=%d, GOMAXPROCS=%d\n", r.Tracks, r.Indexed, r.Model, r.K, r.GOMAXPROCS)
+	if r.DAMON {
+		fmt.Fprintf(tw, "note\tthe kernel's DAMON monitor (kdamond) is on: every sample interval it holds a CPU for milliseconds, which a 2-core machine's client sees in its tail (docs/benchmarks.md)\n")
+	}
 	fmt.Fprintf(tw, "load time\t%.1fs (detached: catalogue, model and index read into memory)\n", r.LoadSeconds)
 	fmt.Fprintf(tw, "garbage collection\t%.0f ms CPU for one forced cycle after load; GOGC %d\n", r.GCCPUMS, r.GOGC)
 	fmt.Fprintf(tw, "memory\theap %.0f MiB and RSS %.0f MiB after load, RSS %.0f MiB after the phases, peak RSS %.0f MiB\n", r.HeapMiB, r.RSSMiB, r.EndRSSMiB, r.MaxRSSMiB)
@@ -646,6 +690,7 @@ func (r *serveBenchReport) writeTable(w io.Writer) error {
 		}
 		fmt.Fprintf(tw, "  handler\tp50 %.0f µs, p99 %.0f µs, p99.9 %.0f µs, max %.0f µs\n", p.HandlerP50US, p.HandlerP99US, p.HandlerP999, p.HandlerMaxUS)
 		fmt.Fprintf(tw, "  server runtime\t%.0f µs CPU a request; %d GCs (%.0f µs stopped, %.0f ms CPU), %.1f KiB allocated a request, %d minor faults, RSS %.0f MiB\n", p.CPUPerReqUS, p.GCs, p.GCPauseUS, p.GCCPUMS, p.AllocPerReq/1024, p.MinorFaults, p.RSSMiB)
+		fmt.Fprintf(tw, "  rest of the machine\t%.0f ms of CPU a second beside server and client, kdamond %.0f ms of it\n", p.OtherCPUMS, p.KdamondCPUMS)
 	}
 	return tw.Flush()
 }

@@ -6,6 +6,10 @@ import (
 	"encoding/json"
 	"io"
 	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -28,8 +32,9 @@ func runCmd(ctx context.Context, args ...string) (stdout, stderr string, err err
 // in another process in three phases, and reports each with no errors,
 // ordered percentiles, and the handler's times beside the client's.
 func TestBenchServe(t *testing.T) {
+	timeline := filepath.Join(t.TempDir(), "timeline.csv")
 	out, _, err := runCmd(t.Context(), "serve", "--n", "500", "--dim", "16", "--conns", "2",
-		"--duration", "300ms", "--warmup", "50ms", "--baseline", "50", "--json")
+		"--duration", "300ms", "--warmup", "50ms", "--baseline", "50", "--timeline", timeline, "--json")
 	if err != nil {
 		t.Fatalf("bench serve: %v", err)
 	}
@@ -59,7 +64,48 @@ func TestBenchServe(t *testing.T) {
 	if fp.Vectors != 16*4 || fp.Graph <= 0 || fp.Catalogue <= 0 || fp.DedupeKeys <= 0 || fp.WordIndex <= 0 {
 		t.Errorf("footprint = %+v, want 64 bytes of vector per track and every part counted", fp)
 	}
+	checkTimeline(t, timeline, rep)
 	if _, _, err := runCmd(t.Context(), "serve", "--conns", "0"); err == nil || exitCode(err, io.Discard) != 2 {
 		t.Errorf("bench serve --conns 0 = %v, want a usage error", err)
+	}
+}
+
+// checkTimeline checks bench serve's --timeline: a row for every request,
+// each connection's paired with its own handler calls, whose times fall
+// in order (due ≤ sent ≤ handler start ≤ end ≤ answered), and as many
+// measured rows a phase as the client counted.
+func checkTimeline(t *testing.T, path string, rep serveBenchReport) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if lines[0]+"\n" != timelineHeader {
+		t.Fatalf("timeline header = %q, want %q", lines[0], timelineHeader)
+	}
+	measured := map[string]int{}
+	for i, line := range lines[1:] {
+		f := strings.Split(line, ",")
+		if len(f) != 9 || f[8] != "true" {
+			t.Fatalf("timeline line %d = %q, want 9 fields of a request that succeeded", i+2, line)
+		}
+		var ts [5]int64
+		for j, col := range []int{3, 4, 5, 6, 7} {
+			if ts[j], err = strconv.ParseInt(f[col], 10, 64); err != nil {
+				t.Fatalf("timeline line %d = %q: field %d: %v", i+2, line, col+1, err)
+			}
+		}
+		if !slices.IsSorted(ts[:]) {
+			t.Fatalf("timeline line %d = %q: times out of order", i+2, line)
+		}
+		if f[2] == "true" {
+			measured[f[0]]++
+		}
+	}
+	for key, p := range map[string]servePhase{"one": rep.Phases[0], "peak": rep.Phases[1], "open": rep.Phases[2]} {
+		if measured[key] != p.Client.Requests {
+			t.Errorf("timeline: %d measured requests in phase %s, the client counted %d", measured[key], key, p.Client.Requests)
+		}
 	}
 }
