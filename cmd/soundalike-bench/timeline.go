@@ -74,11 +74,17 @@ func (t *timelineFile) add(phase, clientCSV string, calls []handlerCall) error {
 	return nil
 }
 
+// Close flushes and closes the file; after the first call it does nothing,
+// so that a deferred Close can back up the checked one.
 func (t *timelineFile) Close() error {
+	if t.f == nil {
+		return nil
+	}
 	err := t.w.Flush()
 	if cerr := t.f.Close(); err == nil {
 		err = cerr
 	}
+	t.f = nil
 	if err != nil {
 		return fmt.Errorf("--timeline %s: %w", t.path, err)
 	}
