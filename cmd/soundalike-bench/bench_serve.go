@@ -72,6 +72,9 @@ type serveBenchReport struct {
 	GOMAXPROCS  int     `json:"gomaxprocs"`
 	GOGC        int     `json:"gogc"` // the serving target server.SetServingGC chose
 	LoadSeconds float64 `json:"load_seconds"`
+	// HugeHeapMiB is the heap server.ReserveHugeHeap advised onto huge
+	// pages before the load (0: the kernel's policy made it moot).
+	HugeHeapMiB float64 `json:"huge_heap_mib"`
 	HeapMiB     float64 `json:"heap_mib"`
 	RSSMiB      float64 `json:"rss_mib"`     // after load
 	MaxRSSMiB   float64 `json:"max_rss_mib"` // the peak (VmHWM), load included
@@ -243,6 +246,7 @@ func benchServe(ctx context.Context, cfg serveBenchConfig, progress io.Writer) (
 	}
 	runtime.GC()
 	debug.FreeOSMemory()
+	hugeHeap := server.ReserveHugeHeap(server.HugeHeapSize(cfg.DB)) // as serve does
 	say("loading %s…", cfg.DB)
 	start := time.Now()
 	opts := &soundalike.Options{Detached: true}
@@ -261,7 +265,8 @@ func benchServe(ctx context.Context, cfg serveBenchConfig, progress io.Writer) (
 	}
 	loadSeconds := time.Since(start).Seconds()
 	gogc := server.SetServingGC() // as serve does
-	rep := &serveBenchReport{K: cfg.K, GOMAXPROCS: runtime.GOMAXPROCS(0), GOGC: gogc, LoadSeconds: loadSeconds}
+	rep := &serveBenchReport{K: cfg.K, GOMAXPROCS: runtime.GOMAXPROCS(0), GOGC: gogc, LoadSeconds: loadSeconds,
+		HugeHeapMiB: float64(hugeHeap) / (1 << 20)}
 	st := eng.Stats()
 	rep.Tracks, rep.Indexed, rep.Model = st.Tracks, st.Indexed, st.ModelVersion
 	rep.Footprint = footprintOf(eng.Footprint())
@@ -674,6 +679,9 @@ func (r *serveBenchReport) writeTable(w io.Writer) error {
 		fmt.Fprintf(tw, "note\tthe kernel's DAMON monitor (kdamond) is on: every sample interval it holds a CPU for milliseconds, which a 2-core machine's client sees in its tail (docs/benchmarks.md)\n")
 	}
 	fmt.Fprintf(tw, "load time\t%.1fs (detached: catalogue, model and index read into memory)\n", r.LoadSeconds)
+	if r.HugeHeapMiB > 0 {
+		fmt.Fprintf(tw, "huge pages\t%.0f MiB of heap advised before the load (server.ReserveHugeHeap)\n", r.HugeHeapMiB)
+	}
 	fmt.Fprintf(tw, "garbage collection\t%.0f ms CPU for one forced cycle after load; GOGC %d\n", r.GCCPUMS, r.GOGC)
 	fmt.Fprintf(tw, "memory\theap %.0f MiB and RSS %.0f MiB after load, RSS %.0f MiB after the phases, peak RSS %.0f MiB\n", r.HeapMiB, r.RSSMiB, r.EndRSSMiB, r.MaxRSSMiB)
 	fp := r.Footprint

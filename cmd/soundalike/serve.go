@@ -105,6 +105,7 @@ SIGTERM shuts it down gracefully.`)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(serveCtx, ln) }()
 
+	hugeHeap := server.ReserveHugeHeap(server.HugeHeapSize(dbPath))
 	eng, err := openDetached(ctx, dbPath, logger, stdio, front, vectors)
 	if err != nil {
 		stopServing()
@@ -120,6 +121,7 @@ SIGTERM shuts it down gracefully.`)
 	}
 	logger.Info("serving", "addr", "http://"+ln.Addr().String(), "db", dbPath,
 		"tracks", st.Tracks, "indexed", st.Indexed, "model", st.ModelVersion, "generation", st.Generation,
+		"huge_heap_mib", hugeHeap>>20,
 		"read_under_lock", st.LoadRead.Round(time.Millisecond), "decode", st.LoadDecode.Round(time.Millisecond))
 	if reload > 0 {
 		wctx, stop := context.WithCancel(ctx)

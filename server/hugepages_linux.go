@@ -1,0 +1,63 @@
+package server
+
+import (
+	"bytes"
+	"os"
+	"runtime"
+	"syscall"
+	"unsafe"
+)
+
+// thpEnabled is the kernel's transparent huge page policy.
+const thpEnabled = "/sys/kernel/mm/transparent_hugepage/enabled"
+
+// ReserveHugeHeap prepares the heap of a serving process so that a snapshot
+// loaded after it lies on transparent huge pages, and returns the bytes it
+// advised (0 when the kernel's policy makes that moot). Call it before the
+// database loads, with the bytes the snapshot and the collector's headroom
+// will take (HugeHeapSize).
+//
+// Where the kernel's policy is "madvise" (the common default) the Go heap
+// gets 4 KiB pages, because the runtime does not advise it. A serving
+// process reads its snapshot at random, so 4 KiB pages cost TLB misses; and
+// on a virtual machine whose kernel runs the DAMON memory monitor, each of
+// the monitor's sampling passes over those pages stalls the server for
+// milliseconds, far less when the pages are huge (docs/benchmarks.md,
+// issue 17). The runtime has no setting for it, so this takes the heap's
+// next addresses first: it allocates size bytes, which the runtime maps
+// fresh and does not touch, advises them MADV_HUGEPAGE, and frees them.
+// The load then allocates in that advised range, and each first touch
+// gets a huge page. Memory never touched is never resident, so the reserve
+// costs address space, not RSS.
+//
+// Under "always" every heap is on huge pages already, and under "never"
+// advice is ignored: both return 0. So does a kernel that refuses the
+// advice; the server then runs as before.
+func ReserveHugeHeap(size int64) int64 {
+	if size < hugePageSize || !thpAdvised() {
+		return 0
+	}
+	b := make([]byte, size)
+	p := unsafe.Pointer(unsafe.SliceData(b))
+	base := uintptr(p)
+	start := (base + hugePageSize - 1) &^ (hugePageSize - 1)
+	end := (base + uintptr(size)) &^ (hugePageSize - 1)
+	if end <= start {
+		return 0
+	}
+	r := unsafe.Slice((*byte)(unsafe.Add(p, start-base)), end-start)
+	err := syscall.Madvise(r, syscall.MADV_HUGEPAGE)
+	runtime.KeepAlive(b)
+	runtime.GC() // return the range to the heap before the load allocates
+	if err != nil {
+		return 0
+	}
+	return int64(end - start)
+}
+
+// thpAdvised reports whether the kernel backs memory with transparent huge
+// pages only where a process advises it.
+func thpAdvised() bool {
+	b, err := os.ReadFile(thpEnabled)
+	return err == nil && bytes.Contains(b, []byte("[madvise]"))
+}
