@@ -12,12 +12,19 @@ const hugePageSize = 2 << 20
 // half of it again.
 const hugeHeapFactor = 2
 
+// hugeHeapMinFile is the smallest database file whose snapshot is served
+// from a reserved huge heap. A small snapshot gains nothing from it: at the
+// dev catalogue (23k tracks, a 34 MB file) the reserve left throughput as
+// it was and lengthened the open-loop tail, where at 1M (585 MB) it cut
+// that tail to a fifth (docs/benchmarks.md, issue 17).
+const hugeHeapMinFile = 256 << 20
+
 // HugeHeapSize returns the bytes ReserveHugeHeap should reserve for
-// serving the database file at path, or 0 when the file cannot be read
-// (the open that follows then reports why).
+// serving the database file at path: 0 for a file under hugeHeapMinFile,
+// and when the file cannot be read (the open that follows reports why).
 func HugeHeapSize(path string) int64 {
 	fi, err := os.Stat(path)
-	if err != nil {
+	if err != nil || fi.Size() < hugeHeapMinFile {
 		return 0
 	}
 	return hugeHeapFactor * fi.Size()
