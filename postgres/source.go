@@ -456,6 +456,11 @@ func (s *Source) Next(ctx context.Context) (ingest.Record, error) {
 			return ingest.Record{}, s.err
 		}
 		if s.cur == nil || s.i >= len(s.cur.rows) {
+			// A cancelled ctx wins over a batch or the end that is also
+			// ready: select would pick between them at random.
+			if err := ctx.Err(); err != nil {
+				return ingest.Record{}, err
+			}
 			select {
 			case b, ok := <-s.batches:
 				if !ok {
