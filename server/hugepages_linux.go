@@ -4,8 +4,9 @@ import (
 	"bytes"
 	"os"
 	"runtime"
-	"syscall"
 	"unsafe"
+
+	"github.com/audotics/soundalike/internal/hugepages"
 )
 
 // thpEnabled is the kernel's transparent huge page policy.
@@ -34,25 +35,14 @@ const thpEnabled = "/sys/kernel/mm/transparent_hugepage/enabled"
 // advice is ignored: both return 0. So does a kernel that refuses the
 // advice; the server then runs as before.
 func ReserveHugeHeap(size int64) int64 {
-	if size < hugePageSize || !thpAdvised() {
+	if size < hugepages.Size || !thpAdvised() {
 		return 0
 	}
 	b := make([]byte, size)
-	p := unsafe.Pointer(unsafe.SliceData(b))
-	base := uintptr(p)
-	start := (base + hugePageSize - 1) &^ (hugePageSize - 1)
-	end := (base + uintptr(size)) &^ (hugePageSize - 1)
-	if end <= start {
-		return 0
-	}
-	r := unsafe.Slice((*byte)(unsafe.Add(p, start-base)), end-start)
-	err := syscall.Madvise(r, syscall.MADV_HUGEPAGE)
+	n := hugepages.Advise(unsafe.Pointer(unsafe.SliceData(b)), uintptr(size))
 	runtime.KeepAlive(b)
 	runtime.GC() // return the range to the heap before the load allocates
-	if err != nil {
-		return 0
-	}
-	return int64(end - start)
+	return int64(n)
 }
 
 // thpAdvised reports whether the kernel backs memory with transparent huge

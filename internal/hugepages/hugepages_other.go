@@ -1,0 +1,9 @@
+//go:build !linux
+
+package hugepages
+
+import "unsafe"
+
+// Advise does nothing where transparent huge pages are not offered; it
+// returns 0.
+func Advise(p unsafe.Pointer, n uintptr) uintptr { return 0 }
