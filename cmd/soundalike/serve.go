@@ -24,6 +24,7 @@ func runServe(ctx context.Context, args []string, stdio stdio) error {
 		weaviateURLs, collection         string // publish.go
 		reload, requestTimeout           time.Duration
 		maxBody                          int64
+		hugeHeap                         bool
 	)
 	// No --lock-timeout: serve waits at start as long as it takes (answering
 	// /readyz meanwhile), and a reload that finds the file held tries again
@@ -37,6 +38,7 @@ func runServe(ctx context.Context, args []string, stdio stdio) error {
 	fs.DurationVar(&requestTimeout, "request-timeout", server.DefaultRequestTimeout, "deadline of a search, from arrival to answer; past it the answer is 503 with Retry-After")
 	fs.StringVar(&weaviateURLs, "weaviate", "", "answer the nearest-neighbour step from this Weaviate cluster (node `URLs`, comma-separated, or a file listing them; see docs/scaling.md) instead of the local index")
 	fs.StringVar(&collection, "collection", "Tracks", "with --weaviate: the `alias` the catalogue was published under")
+	fs.BoolVar(&hugeHeap, "huge-heap", true, "for a database of 256 MiB or more, load the snapshot onto transparent huge pages where the kernel leaves them to madvise (docs/scaling.md)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `Usage: soundalike serve [--db PATH] [--addr 127.0.0.1:8080] [flags]
 
@@ -105,7 +107,10 @@ SIGTERM shuts it down gracefully.`)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(serveCtx, ln) }()
 
-	hugeHeap := server.ReserveHugeHeap(server.HugeHeapSize(dbPath))
+	var reserved int64
+	if hugeHeap {
+		reserved = server.ReserveHugeHeap(server.HugeHeapSize(dbPath))
+	}
 	eng, err := openDetached(ctx, dbPath, logger, stdio, front, vectors)
 	if err != nil {
 		stopServing()
@@ -121,7 +126,7 @@ SIGTERM shuts it down gracefully.`)
 	}
 	logger.Info("serving", "addr", "http://"+ln.Addr().String(), "db", dbPath,
 		"tracks", st.Tracks, "indexed", st.Indexed, "model", st.ModelVersion, "generation", st.Generation,
-		"huge_heap_mib", hugeHeap>>20,
+		"huge_heap_mib", reserved>>20,
 		"read_under_lock", st.LoadRead.Round(time.Millisecond), "decode", st.LoadDecode.Round(time.Millisecond))
 	if reload > 0 {
 		wctx, stop := context.WithCancel(ctx)
