@@ -1,6 +1,10 @@
 package server
 
-import "os"
+import (
+	"os"
+
+	"github.com/audotics/soundalike/internal/hugepages"
+)
 
 // hugeHeapFactor sizes the reserve from the database file: the loaded
 // snapshot is about the file's size (642 bytes a track in memory, 585 in
@@ -23,4 +27,30 @@ func HugeHeapSize(path string) int64 {
 		return 0
 	}
 	return hugeHeapFactor * fi.Size()
+}
+
+// HugeHeap is the range of the heap ReserveHugeHeap advised onto huge
+// pages. The Go runtime never unmaps heap memory, so the range stays valid
+// after the reserve itself is freed.
+type HugeHeap struct {
+	at, size uintptr // the reserve's allocation
+	advised  int64   // bytes advised; 0 when the reserve did nothing
+}
+
+// Size returns the bytes advised onto huge pages: 0 when the reserve did
+// nothing.
+func (h HugeHeap) Size() int64 { return h.advised }
+
+// Seal withdraws the advice once the snapshot is loaded and the heap has
+// grown to its serving size (PrefaultHeap). The huge pages the heap has
+// touched stay. Memory it touches from then on gets base pages: a page
+// fault while serving costs a 4 KiB page, not the zeroing of 2 MiB
+// (milliseconds on a virtual machine; docs/benchmarks.md, issue 17). And
+// the kernel's khugepaged, which scans only advised ranges, no longer
+// collapses into full huge pages the ranges the runtime's scavenger has
+// partly returned to the kernel.
+func (h HugeHeap) Seal() {
+	if h.advised > 0 {
+		hugepages.Unadvise(h.at, h.size)
+	}
 }

@@ -32,17 +32,21 @@ const thpEnabled = "/sys/kernel/mm/transparent_hugepage/enabled"
 // costs address space, not RSS.
 //
 // Under "always" every heap is on huge pages already, and under "never"
-// advice is ignored: both return 0. So does a kernel that refuses the
-// advice; the server then runs as before.
-func ReserveHugeHeap(size int64) int64 {
+// advice is ignored: both return an empty HugeHeap. So does a kernel that
+// refuses the advice; the server then runs as before. Once the snapshot
+// is loaded and the heap prefaulted, the caller seals the reserve
+// (HugeHeap.Seal).
+func ReserveHugeHeap(size int64) HugeHeap {
 	if size < hugepages.Size || !thpAdvised() {
-		return 0
+		return HugeHeap{}
 	}
 	b := make([]byte, size)
-	n := hugepages.Advise(unsafe.Pointer(unsafe.SliceData(b)), uintptr(size))
+	p := unsafe.Pointer(unsafe.SliceData(b))
+	n := hugepages.Advise(p, uintptr(size))
+	h := HugeHeap{at: uintptr(p), size: uintptr(size), advised: int64(n)}
 	runtime.KeepAlive(b)
 	runtime.GC() // return the range to the heap before the load allocates
-	return int64(n)
+	return h
 }
 
 // thpAdvised reports whether the kernel backs memory with transparent huge

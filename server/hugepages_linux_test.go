@@ -11,24 +11,43 @@ import (
 	"unsafe"
 )
 
-// hugeHeapChild names the role a re-run of this test plays: "reserve" or
-// "control". The checks run in a fresh process because the reserve must come
+// hugeHeapChild names the role a re-run of this test plays: "reserve",
+// "control", "kept" or "sealed". The checks run in a fresh process because the reserve must come
 // before the heap's other large allocations, as it does in serve.
 const hugeHeapChild = "SOUNDALIKE_TEST_HUGE_HEAP"
 
 // TestReserveHugeHeap checks that a large allocation made after
 // ReserveHugeHeap is backed by transparent huge pages, and that without the
 // reserve the same allocation is not: the kernel's policy must be madvise.
+// After HugeHeap.Seal, memory touched before keeps its huge pages and
+// memory touched later in the reserve gets none.
 func TestReserveHugeHeap(t *testing.T) {
 	switch os.Getenv(hugeHeapChild) {
 	case "reserve":
-		if n := ReserveHugeHeap(128 << 20); n < 64<<20 {
+		if n := ReserveHugeHeap(128 << 20).Size(); n < 64<<20 {
 			t.Fatalf("ReserveHugeHeap(128 MiB) advised %d bytes, want most of it", n)
 		}
 		fmt.Printf("huge %d\n", touchedHugeBytes(t))
 		return
 	case "control":
 		fmt.Printf("huge %d\n", touchedHugeBytes(t))
+		return
+	case "kept":
+		h := ReserveHugeHeap(128 << 20)
+		b := make([]byte, 32<<20)
+		touch(b)
+		h.Seal()
+		fmt.Printf("huge %d\n", hugeBytesOf(t, b))
+		return
+	case "sealed":
+		h := ReserveHugeHeap(128 << 20)
+		h.Seal()
+		b := make([]byte, 32<<20)
+		if p := uintptr(unsafe.Pointer(unsafe.SliceData(b))); p < h.at || p+32<<20 > h.at+h.size {
+			t.Fatal("the allocation after Seal lies outside the reserve: the check cannot tell Seal's effect")
+		}
+		touch(b)
+		fmt.Printf("huge %d\n", hugeBytesOf(t, b))
 		return
 	}
 	if !thpAdvised() {
@@ -41,20 +60,32 @@ func TestReserveHugeHeap(t *testing.T) {
 	if control != 0 {
 		t.Errorf("without the reserve, a touched 32 MiB allocation has %d bytes on huge pages, want 0 (madvise policy)", control)
 	}
+	if kept := hugeBytesIn(t, "kept"); kept < 16<<20 {
+		t.Errorf("after Seal, an allocation touched before it has %d bytes on huge pages, want ≥ 16 MiB", kept)
+	}
+	if late := hugeBytesIn(t, "sealed"); late != 0 {
+		t.Errorf("after Seal, a touched 32 MiB allocation has %d bytes on huge pages, want 0", late)
+	}
 }
 
 // hugeBytesIn runs this test in a new process in the given role and returns
 // the huge-page bytes it reports.
 func hugeBytesIn(t *testing.T, role string) int64 {
+	return childFigure(t, "TestReserveHugeHeap", hugeHeapChild, role, "huge")
+}
+
+// childFigure runs the test named test in a new process with env=role set,
+// and returns the number the process printed on a line "name N".
+func childFigure(t *testing.T, test, env, role, name string) int64 {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestReserveHugeHeap$", "-test.count=1")
-	cmd.Env = append(os.Environ(), hugeHeapChild+"="+role)
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), env+"="+role)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s run: %v\n%s", role, err, out)
 	}
 	for _, line := range strings.Split(string(out), "\n") {
-		if v, ok := strings.CutPrefix(line, "huge "); ok {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
 				t.Fatalf("%s run: %q: %v", role, line, err)
@@ -62,7 +93,7 @@ func hugeBytesIn(t *testing.T, role string) int64 {
 			return n
 		}
 	}
-	t.Fatalf("%s run printed no huge-page figure:\n%s", role, out)
+	t.Fatalf("%s run printed no %q figure:\n%s", role, name, out)
 	return 0
 }
 
@@ -70,9 +101,19 @@ func hugeBytesIn(t *testing.T, role string) int64 {
 // AnonHugePages of the mappings that hold it.
 func touchedHugeBytes(t *testing.T) int64 {
 	b := make([]byte, 32<<20)
+	touch(b)
+	return hugeBytesOf(t, b)
+}
+
+// touch writes every byte of b.
+func touch(b []byte) {
 	for i := range b {
 		b[i] = 1
 	}
+}
+
+// hugeBytesOf returns the AnonHugePages of the mappings that hold b.
+func hugeBytesOf(t *testing.T, b []byte) int64 {
 	lo := uint64(uintptr(unsafe.Pointer(unsafe.SliceData(b))))
 	return anonHugeBytes(t, lo, lo+uint64(len(b)))
 }

@@ -55,6 +55,7 @@ type serveBenchConfig struct {
 	Warmup   time.Duration // unmeasured start of each phase
 	Baseline int           // direct (in-process, no HTTP) server.Similar calls
 	Reload   time.Duration // the Watch poller's interval, as serve --reload
+	Prefault bool          // server.PrefaultHeap after the load, as serve --prefault-heap
 	Trace    string        // runtime/trace of the measured phases, when set
 	Timeline string        // every request's times as CSV, when set
 	Weaviate string        // node URLs: search through the catalogue published there
@@ -75,6 +76,9 @@ type serveBenchReport struct {
 	// HugeHeapMiB is the heap server.ReserveHugeHeap advised onto huge
 	// pages before the load (0: the kernel's policy made it moot).
 	HugeHeapMiB float64 `json:"huge_heap_mib"`
+	// PrefaultMiB is what server.PrefaultHeap allocated after the load
+	// (0: --prefault-heap=false).
+	PrefaultMiB float64 `json:"prefault_mib"`
 	HeapMiB     float64 `json:"heap_mib"`
 	RSSMiB      float64 `json:"rss_mib"`     // after load
 	MaxRSSMiB   float64 `json:"max_rss_mib"` // the peak (VmHWM), load included
@@ -150,6 +154,7 @@ func runBenchServe(ctx context.Context, args []string, stdio stdio) error {
 	fs.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "unmeasured start of each phase")
 	fs.IntVar(&cfg.Baseline, "baseline", 5_000, "direct in-process server.Similar calls (no HTTP) for the baseline")
 	fs.DurationVar(&cfg.Reload, "reload", 2*time.Second, "run the engine's Watch poller at this interval, as serve --reload does (0: none)")
+	fs.BoolVar(&cfg.Prefault, "prefault-heap", true, "grow the heap to its serving size after the load, as serve --prefault-heap does")
 	fs.StringVar(&cfg.Timeline, "timeline", "", "write every request of the phases, warm-up included, to `FILE` as CSV: the phase, the connection, and when the request was due, sent, entered and left the handler and was answered (Unix ns)")
 	fs.StringVar(&cfg.Trace, "trace", "", "write a runtime/trace of the measured phases to `FILE` (go tool trace)")
 	fs.StringVar(&cfg.Weaviate, "weaviate", "", "search through the Weaviate cluster at these node `URLs` (comma-separated; the catalogue published there with `soundalike publish`) instead of the local index")
@@ -267,7 +272,7 @@ func benchServe(ctx context.Context, cfg serveBenchConfig, progress io.Writer) (
 	loadSeconds := time.Since(start).Seconds()
 	gogc := server.SetServingGC() // as serve does
 	rep := &serveBenchReport{K: cfg.K, GOMAXPROCS: runtime.GOMAXPROCS(0), GOGC: gogc, LoadSeconds: loadSeconds,
-		HugeHeapMiB: float64(hugeHeap) / (1 << 20)}
+		HugeHeapMiB: float64(hugeHeap.Size()) / (1 << 20)}
 	st := eng.Stats()
 	rep.Tracks, rep.Indexed, rep.Model = st.Tracks, st.Indexed, st.ModelVersion
 	rep.Footprint = footprintOf(eng.Footprint())
@@ -280,6 +285,10 @@ func benchServe(ctx context.Context, cfg serveBenchConfig, progress io.Writer) (
 	rep.HeapMiB = float64(ms.HeapInuse) / (1 << 20)
 	say("loaded %d tracks, %d indexed, model %s in %.1fs; heap %.0f MiB, RSS %.0f MiB",
 		rep.Tracks, rep.Indexed, rep.Model, rep.LoadSeconds, rep.HeapMiB, rep.RSSMiB)
+	if cfg.Prefault { // as serve does, after the forced cycle above (PrefaultHeap says why)
+		rep.PrefaultMiB = float64(server.PrefaultHeap()) / (1 << 20)
+	}
+	hugeHeap.Seal()
 	if cfg.Reload > 0 {
 		wctx, stop := context.WithCancel(ctx)
 		defer stop()
@@ -682,6 +691,9 @@ func (r *serveBenchReport) writeTable(w io.Writer) error {
 	fmt.Fprintf(tw, "load time\t%.1fs (detached: catalogue, model and index read into memory)\n", r.LoadSeconds)
 	if r.HugeHeapMiB > 0 {
 		fmt.Fprintf(tw, "huge pages\t%.0f MiB of heap advised before the load (server.ReserveHugeHeap)\n", r.HugeHeapMiB)
+	}
+	if r.PrefaultMiB > 0 {
+		fmt.Fprintf(tw, "heap prefault\t%.0f MiB allocated after the load to grow the heap to its serving size (server.PrefaultHeap)\n", r.PrefaultMiB)
 	}
 	fmt.Fprintf(tw, "garbage collection\t%.0f ms CPU for one forced cycle after load; GOGC %d\n", r.GCCPUMS, r.GOGC)
 	fmt.Fprintf(tw, "memory\theap %.0f MiB and RSS %.0f MiB after load, RSS %.0f MiB after the phases, peak RSS %.0f MiB\n", r.HeapMiB, r.RSSMiB, r.EndRSSMiB, r.MaxRSSMiB)

@@ -24,7 +24,7 @@ func runServe(ctx context.Context, args []string, stdio stdio) error {
 		weaviateURLs, collection         string // publish.go
 		reload, requestTimeout           time.Duration
 		maxBody                          int64
-		hugeHeap                         bool
+		hugeHeap, prefaultHeap           bool
 	)
 	// No --lock-timeout: serve waits at start as long as it takes (answering
 	// /readyz meanwhile), and a reload that finds the file held tries again
@@ -39,6 +39,7 @@ func runServe(ctx context.Context, args []string, stdio stdio) error {
 	fs.StringVar(&weaviateURLs, "weaviate", "", "answer the nearest-neighbour step from this Weaviate cluster (node `URLs`, comma-separated, or a file listing them; see docs/scaling.md) instead of the local index")
 	fs.StringVar(&collection, "collection", "Tracks", "with --weaviate: the `alias` the catalogue was published under")
 	fs.BoolVar(&hugeHeap, "huge-heap", true, "for a database of 256 MiB or more, load the snapshot onto transparent huge pages where the kernel leaves them to madvise (docs/scaling.md)")
+	fs.BoolVar(&prefaultHeap, "prefault-heap", true, "before answering queries, grow the heap to the size serving keeps it at, so the first seconds of serving take no page faults (docs/scaling.md)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `Usage: soundalike serve [--db PATH] [--addr 127.0.0.1:8080] [flags]
 
@@ -107,7 +108,7 @@ SIGTERM shuts it down gracefully.`)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(serveCtx, ln) }()
 
-	var reserved int64
+	var reserved server.HugeHeap
 	if hugeHeap {
 		reserved = server.ReserveHugeHeap(server.HugeHeapSize(dbPath))
 	}
@@ -118,15 +119,20 @@ SIGTERM shuts it down gracefully.`)
 		return err
 	}
 	defer eng.Close()
-	front.serve(eng)
 	server.SetServingGC()
+	var prefaulted int64
+	if prefaultHeap {
+		prefaulted = server.PrefaultHeap()
+	}
+	reserved.Seal()
+	front.serve(eng)
 	st := eng.Stats()
 	if err := eng.Ready(); err != nil {
 		logger.Warn("not ready: /similar answers 503 until this is done; serving anyway", "reason", err.Error())
 	}
 	logger.Info("serving", "addr", "http://"+ln.Addr().String(), "db", dbPath,
 		"tracks", st.Tracks, "indexed", st.Indexed, "model", st.ModelVersion, "generation", st.Generation,
-		"huge_heap_mib", reserved>>20,
+		"huge_heap_mib", reserved.Size()>>20, "prefaulted_mib", prefaulted>>20,
 		"read_under_lock", st.LoadRead.Round(time.Millisecond), "decode", st.LoadDecode.Round(time.Millisecond))
 	if reload > 0 {
 		wctx, stop := context.WithCancel(ctx)

@@ -12,9 +12,8 @@ import (
 // a kernel that ignores it changes nothing but speed.
 func Advise(p unsafe.Pointer, n uintptr) uintptr {
 	base := uintptr(p)
-	start := (base + Size - 1) &^ (Size - 1)
-	end := (base + n) &^ (Size - 1)
-	if end <= start {
+	start, end := Within(base, n)
+	if end == start {
 		return 0
 	}
 	r := unsafe.Slice((*byte)(unsafe.Add(p, start-base)), end-start)
@@ -22,4 +21,19 @@ func Advise(p unsafe.Pointer, n uintptr) uintptr {
 		return 0
 	}
 	return end - start
+}
+
+// Unadvise withdraws Advise's advice from the huge pages inside the n bytes
+// at address p (MADV_NOHUGEPAGE) and reports whether the kernel took it: the huge pages
+// already touched stay, memory touched later gets base pages, and the
+// kernel's khugepaged no longer collapses base pages there into huge ones.
+// It takes an address rather than a pointer so that a caller can keep a
+// range of memory it has freed, which the Go runtime keeps mapped.
+func Unadvise(p, n uintptr) bool {
+	start, end := Within(p, n)
+	if end == start {
+		return false
+	}
+	_, _, errno := syscall.Syscall(syscall.SYS_MADVISE, start, end-start, syscall.MADV_NOHUGEPAGE)
+	return errno == 0
 }

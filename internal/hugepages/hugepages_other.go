@@ -7,3 +7,7 @@ import "unsafe"
 // Advise does nothing where transparent huge pages are not offered; it
 // returns 0.
 func Advise(p unsafe.Pointer, n uintptr) uintptr { return 0 }
+
+// Unadvise does nothing where transparent huge pages are not offered; it
+// reports false.
+func Unadvise(p, n uintptr) bool { return false }
