@@ -13,8 +13,8 @@ import (
 const thpEnabled = "/sys/kernel/mm/transparent_hugepage/enabled"
 
 // ReserveHugeHeap prepares the heap of a serving process so that a snapshot
-// loaded after it lies on transparent huge pages, and returns the bytes it
-// advised (0 when the kernel's policy makes that moot). Call it before the
+// loaded after it lies on transparent huge pages, and returns the range it
+// advised (empty when the kernel's policy makes that moot). Call it before the
 // database loads, with the bytes the snapshot and the collector's headroom
 // will take (HugeHeapSize).
 //
@@ -25,9 +25,9 @@ const thpEnabled = "/sys/kernel/mm/transparent_hugepage/enabled"
 // the monitor's sampling passes over those pages stalls the server for
 // milliseconds, far less when the pages are huge (docs/benchmarks.md,
 // issue 17). The runtime has no setting for it, so this takes the heap's
-// next addresses first: it allocates size bytes, which the runtime maps
-// fresh and does not touch, advises them MADV_HUGEPAGE, and frees them.
-// The load then allocates in that advised range, and each first touch
+// next addresses first: it allocates size bytes, drops any of their pages
+// the runtime touched (it zeroes memory the heap used before), advises
+// them MADV_HUGEPAGE, and frees them. The load then allocates in that advised range, and each first touch
 // gets a huge page. Memory never touched is never resident, so the reserve
 // costs address space, not RSS.
 //
@@ -42,6 +42,10 @@ func ReserveHugeHeap(size int64) HugeHeap {
 	}
 	b := make([]byte, size)
 	p := unsafe.Pointer(unsafe.SliceData(b))
+	// Where the allocation reuses memory the heap had used, the runtime
+	// zeroed it: resident on 4 KiB pages, it would hold the snapshot on
+	// them. The reserve holds nothing, so its pages are dropped first.
+	hugepages.Discard(p, uintptr(size))
 	n := hugepages.Advise(p, uintptr(size))
 	h := HugeHeap{at: uintptr(p), size: uintptr(size), advised: int64(n)}
 	runtime.KeepAlive(b)

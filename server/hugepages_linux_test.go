@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -30,6 +31,18 @@ func TestReserveHugeHeap(t *testing.T) {
 		fmt.Printf("huge %d\n", touchedHugeBytes(t))
 		return
 	case "control":
+		fmt.Printf("huge %d\n", touchedHugeBytes(t))
+		return
+	case "dirty":
+		// Memory the heap used and freed: the reserve reuses it, and the
+		// runtime zeroes it, so its pages are resident before the advice.
+		old := make([]byte, 160<<20)
+		touch(old)
+		old = nil
+		runtime.GC()
+		if n := ReserveHugeHeap(128 << 20).Size(); n < 64<<20 {
+			t.Fatalf("ReserveHugeHeap(128 MiB) advised %d bytes, want most of it", n)
+		}
 		fmt.Printf("huge %d\n", touchedHugeBytes(t))
 		return
 	case "kept":
@@ -59,6 +72,9 @@ func TestReserveHugeHeap(t *testing.T) {
 	}
 	if control != 0 {
 		t.Errorf("without the reserve, a touched 32 MiB allocation has %d bytes on huge pages, want 0 (madvise policy)", control)
+	}
+	if dirty := hugeBytesIn(t, "dirty"); dirty < 16<<20 {
+		t.Errorf("after a reserve on memory the heap had used, a touched 32 MiB allocation has %d bytes on huge pages, want ≥ 16 MiB", dirty)
 	}
 	if kept := hugeBytesIn(t, "kept"); kept < 16<<20 {
 		t.Errorf("after Seal, an allocation touched before it has %d bytes on huge pages, want ≥ 16 MiB", kept)

@@ -23,6 +23,22 @@ func Advise(p unsafe.Pointer, n uintptr) uintptr {
 	return end - start
 }
 
+// Discard drops the contents of the whole huge pages inside the n bytes at
+// p (MADV_DONTNEED): they read as zeros afterwards, and the next touch
+// faults in a new page, a huge one where the range is advised. Memory the
+// Go runtime zeroed when it allocated it is resident on base pages, and a
+// fault can bring a huge page only where none of a huge page's range is
+// mapped; kernels from 6.14 also free the emptied page tables, which
+// makes that so again.
+func Discard(p unsafe.Pointer, n uintptr) {
+	base := uintptr(p)
+	start, end := Within(base, n)
+	if end == start {
+		return
+	}
+	syscall.Madvise(unsafe.Slice((*byte)(unsafe.Add(p, start-base)), end-start), syscall.MADV_DONTNEED)
+}
+
 // Unadvise withdraws Advise's advice from the huge pages inside the n bytes
 // at address p (MADV_NOHUGEPAGE) and reports whether the kernel took it: the huge pages
 // already touched stay, memory touched later gets base pages, and the
