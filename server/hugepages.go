@@ -45,10 +45,9 @@ func (h HugeHeap) Size() int64 { return h.advised }
 // grown to its serving size (PrefaultHeap). The huge pages the heap has
 // touched stay. Memory it touches from then on gets base pages: a page
 // fault while serving costs a 4 KiB page, not the zeroing of 2 MiB
-// (milliseconds on a virtual machine; docs/benchmarks.md, issue 17). And
-// the kernel's khugepaged, which scans only advised ranges, no longer
-// collapses into full huge pages the ranges the runtime's scavenger has
-// partly returned to the kernel.
+// (milliseconds on a virtual machine; docs/benchmarks.md, issue 17). The
+// kernel's khugepaged, which under the madvise policy scans only advised
+// ranges, leaves the range alone from then on.
 func (h HugeHeap) Seal() {
 	if h.advised > 0 {
 		hugepages.Unadvise(h.at, h.size)

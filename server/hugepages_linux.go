@@ -27,9 +27,9 @@ const thpEnabled = "/sys/kernel/mm/transparent_hugepage/enabled"
 // issue 17). The runtime has no setting for it, so this takes the heap's
 // next addresses first: it allocates size bytes, drops any of their pages
 // the runtime touched (it zeroes memory the heap used before), advises
-// them MADV_HUGEPAGE, and frees them. The load then allocates in that advised range, and each first touch
-// gets a huge page. Memory never touched is never resident, so the reserve
-// costs address space, not RSS.
+// them MADV_HUGEPAGE, and frees them. The load then allocates in that
+// advised range, and each first touch gets a huge page. Memory never
+// touched is never resident, so the reserve costs address space, not RSS.
 //
 // Under "always" every heap is on huge pages already, and under "never"
 // advice is ignored: both return an empty HugeHeap. So does a kernel that

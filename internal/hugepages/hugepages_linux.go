@@ -25,11 +25,11 @@ func Advise(p unsafe.Pointer, n uintptr) uintptr {
 
 // Discard drops the contents of the whole huge pages inside the n bytes at
 // p (MADV_DONTNEED): they read as zeros afterwards, and the next touch
-// faults in a new page, a huge one where the range is advised. Memory the
-// Go runtime zeroed when it allocated it is resident on base pages, and a
-// fault can bring a huge page only where none of a huge page's range is
-// mapped; kernels from 6.14 also free the emptied page tables, which
-// makes that so again.
+// faults in a new page. Memory the Go runtime zeroed when it allocated it
+// is resident on base pages, and a fault brings a huge page only where no
+// page table maps that huge page's range yet. Kernels that free the page
+// tables MADV_DONTNEED empties (this project's does; TestReserveHugeHeap
+// checks it) then give the range huge pages again.
 func Discard(p unsafe.Pointer, n uintptr) {
 	base := uintptr(p)
 	start, end := Within(base, n)
@@ -39,10 +39,10 @@ func Discard(p unsafe.Pointer, n uintptr) {
 	syscall.Madvise(unsafe.Slice((*byte)(unsafe.Add(p, start-base)), end-start), syscall.MADV_DONTNEED)
 }
 
-// Unadvise withdraws Advise's advice from the huge pages inside the n bytes
-// at address p (MADV_NOHUGEPAGE) and reports whether the kernel took it: the huge pages
-// already touched stay, memory touched later gets base pages, and the
-// kernel's khugepaged no longer collapses base pages there into huge ones.
+// Unadvise withdraws Advise's advice from the huge pages inside the n
+// bytes at address p (MADV_NOHUGEPAGE) and reports whether the kernel took
+// it: the huge pages already touched stay, memory touched later gets base
+// pages, and khugepaged no longer collapses base pages there.
 // It takes an address rather than a pointer so that a caller can keep a
 // range of memory it has freed, which the Go runtime keeps mapped.
 func Unadvise(p, n uintptr) bool {
