@@ -46,7 +46,7 @@ const prefaultOvershoot = 20
 // the first collection, and every page of that growth is new to the
 // process: the requests that first touch one take the page fault and the
 // kernel's zeroing, on huge pages 2 MiB at a time. At 1M tracks that is
-// about 300 MiB in the first seconds of serving, and it was most of the
+// about 260 MiB in the first seconds of serving, and it was most of the
 // client's p99 there (docs/benchmarks.md, issue 17). Once the collector has
 // run at its goal, it reuses the same pages, and the runtime's scavenger
 // keeps them resident because it retains what the heap held at the end of

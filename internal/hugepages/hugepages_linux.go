@@ -11,16 +11,7 @@ import (
 // memory not yet touched gets huge pages at once; the advice is a hint, and
 // a kernel that ignores it changes nothing but speed.
 func Advise(p unsafe.Pointer, n uintptr) uintptr {
-	base := uintptr(p)
-	start, end := Within(base, n)
-	if end == start {
-		return 0
-	}
-	r := unsafe.Slice((*byte)(unsafe.Add(p, start-base)), end-start)
-	if syscall.Madvise(r, syscall.MADV_HUGEPAGE) != nil {
-		return 0
-	}
-	return end - start
+	return madvise(uintptr(p), n, syscall.MADV_HUGEPAGE)
 }
 
 // Discard drops the contents of the whole huge pages inside the n bytes at
@@ -31,25 +22,29 @@ func Advise(p unsafe.Pointer, n uintptr) uintptr {
 // tables MADV_DONTNEED empties (this project's does; TestReserveHugeHeap
 // checks it) then give the range huge pages again.
 func Discard(p unsafe.Pointer, n uintptr) {
-	base := uintptr(p)
-	start, end := Within(base, n)
-	if end == start {
-		return
-	}
-	syscall.Madvise(unsafe.Slice((*byte)(unsafe.Add(p, start-base)), end-start), syscall.MADV_DONTNEED)
+	madvise(uintptr(p), n, syscall.MADV_DONTNEED)
 }
 
 // Unadvise withdraws Advise's advice from the huge pages inside the n
-// bytes at address p (MADV_NOHUGEPAGE) and reports whether the kernel took
-// it: the huge pages already touched stay, memory touched later gets base
-// pages, and khugepaged no longer collapses base pages there.
-// It takes an address rather than a pointer so that a caller can keep a
-// range of memory it has freed, which the Go runtime keeps mapped.
-func Unadvise(p, n uintptr) bool {
+// bytes at address p (MADV_NOHUGEPAGE): the huge pages already touched
+// stay, memory touched later gets base pages, and khugepaged no longer
+// collapses base pages there. It takes an address rather than a pointer so
+// that a caller can keep a range of memory it has freed, which the Go
+// runtime keeps mapped.
+func Unadvise(p, n uintptr) {
+	madvise(p, n, syscall.MADV_NOHUGEPAGE)
+}
+
+// madvise gives advice to the whole huge pages inside the n bytes at
+// address p and returns the bytes advised: 0 when none fits or the kernel
+// refuses.
+func madvise(p, n uintptr, advice int) uintptr {
 	start, end := Within(p, n)
 	if end == start {
-		return false
+		return 0
 	}
-	_, _, errno := syscall.Syscall(syscall.SYS_MADVISE, start, end-start, syscall.MADV_NOHUGEPAGE)
-	return errno == 0
+	if _, _, errno := syscall.Syscall(syscall.SYS_MADVISE, start, end-start, uintptr(advice)); errno != 0 {
+		return 0
+	}
+	return end - start
 }

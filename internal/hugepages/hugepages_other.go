@@ -11,6 +11,5 @@ func Advise(p unsafe.Pointer, n uintptr) uintptr { return 0 }
 // Discard does nothing where transparent huge pages are not offered.
 func Discard(p unsafe.Pointer, n uintptr) {}
 
-// Unadvise does nothing where transparent huge pages are not offered; it
-// reports false.
-func Unadvise(p, n uintptr) bool { return false }
+// Unadvise does nothing where transparent huge pages are not offered.
+func Unadvise(p, n uintptr) {}
