@@ -370,7 +370,7 @@ func benchServe(ctx context.Context, cfg serveBenchConfig, progress io.Writer) (
 			return nil, err
 		}
 	}
-	rep.DAMON = damonOn()
+	rep.DAMON = server.DAMONRunning()
 	rep.EndRSSMiB = procStatusMiB("VmRSS")
 	rep.MaxRSSMiB = procStatusMiB("VmHWM")
 	return rep, nil

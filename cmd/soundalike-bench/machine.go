@@ -61,14 +61,3 @@ func (s machineSample) since(s0 machineSample) (other, kdamond time.Duration) {
 	}
 	return other, kdamond
 }
-
-// damonOn reports whether a DAMON monitor runs on this machine.
-func damonOn() bool {
-	states, _ := filepath.Glob("/sys/kernel/mm/damon/admin/kdamonds/*/state")
-	for _, p := range states {
-		if b, err := os.ReadFile(p); err == nil && strings.TrimSpace(string(b)) == "on" {
-			return true
-		}
-	}
-	return false
-}

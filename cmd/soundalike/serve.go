@@ -134,6 +134,9 @@ SIGTERM shuts it down gracefully.`)
 		"tracks", st.Tracks, "indexed", st.Indexed, "model", st.ModelVersion, "generation", st.Generation,
 		"huge_heap_mib", reserved.Size()>>20, "prefaulted_mib", prefaulted>>20,
 		"read_under_lock", st.LoadRead.Round(time.Millisecond), "decode", st.LoadDecode.Round(time.Millisecond))
+	if server.DAMONRunning() {
+		logger.Warn("the kernel's DAMON monitor (kdamond) is running: each of its samples can hold a CPU for milliseconds, which clients see in the latency tail (docs/scaling.md)")
+	}
 	if reload > 0 {
 		wctx, stop := context.WithCancel(ctx)
 		defer stop()
