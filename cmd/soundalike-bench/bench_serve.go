@@ -131,6 +131,14 @@ type servePhase struct {
 	Slowest []slowPair `json:"slowest,omitempty"`
 }
 
+// CPUs returns how many CPUs the server and the client kept busy at the
+// phase's request rate. In the open loop at half the peak their sum is
+// above half the machine (a request wakes threads the closed loop keeps
+// running), so a stall that takes a CPU away queues requests until it ends.
+func (p servePhase) CPUs() (server, client float64) {
+	return p.CPUPerReqUS * p.Client.QPS / 1e6, p.Client.CPUPerReqUS * p.Client.QPS / 1e6
+}
+
 type slowPair struct {
 	Start     int64   `json:"start_unix_ns"`
 	ClientUS  float64 `json:"client_us"`
@@ -173,10 +181,10 @@ connections in a closed loop (the peak rate); --conns connections at half
 that rate on a fixed schedule, timed from each request's intended send time.
 Each phase reports the client's p50, p99 and p99.9 beside the handler's
 (timed around the handler), the server's garbage collections, page faults
-and RSS, and the CPU the rest of the machine took meanwhile (kdamond, the
-kernel's DAMON monitor, named apart). Also reported: load time, memory by
-part of the snapshot, and a baseline: the same query answered in-process
-without HTTP. --timeline writes every request's times, to place a slow one.`)
+and RSS, the CPUs server and client kept busy, and the CPU the rest of
+the machine took meanwhile (kdamond, the kernel's DAMON monitor, named
+apart). Also reported: load time, memory by part of the snapshot, and a
+baseline: the same query answered in-process without HTTP. --timeline writes every request's times, to place a slow one.`)
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -712,6 +720,8 @@ func (r *serveBenchReport) writeTable(w io.Writer) error {
 		fmt.Fprintf(tw, "  handler\tp50 %.0f µs, p99 %.0f µs, p99.9 %.0f µs, max %.0f µs\n", p.HandlerP50US, p.HandlerP99US, p.HandlerP999, p.HandlerMaxUS)
 		fmt.Fprintf(tw, "  server runtime\t%.0f µs CPU a request; %d GCs (%.0f µs stopped, %.0f ms CPU), %.1f KiB allocated a request, %d minor faults, RSS %.0f MiB\n", p.CPUPerReqUS, p.GCs, p.GCPauseUS, p.GCCPUMS, p.AllocPerReq/1024, p.MinorFaults, p.RSSMiB)
 		fmt.Fprintf(tw, "  rest of the machine\t%.0f ms of CPU a second beside server and client, kdamond %.0f ms of it\n", p.OtherCPUMS, p.KdamondCPUMS)
+		server, client := p.CPUs()
+		fmt.Fprintf(tw, "  CPUs in use\t%.2f of %d: server %.2f, client %.2f, the rest %.2f\n", server+client+p.OtherCPUMS/1e3, runtime.NumCPU(), server, client, p.OtherCPUMS/1e3)
 	}
 	return tw.Flush()
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -52,6 +53,11 @@ func TestBenchServe(t *testing.T) {
 		}
 		if !(0 < p.HandlerP50US && p.HandlerP50US <= p.HandlerP99US && p.HandlerP99US <= p.HandlerMaxUS) {
 			t.Errorf("phase %s: handler p50 %v p99 %v max %v, want positive and ordered", p.Name, p.HandlerP50US, p.HandlerP99US, p.HandlerMaxUS)
+		}
+		// What a phase's requests cost in CPU time, at its rate, fits the
+		// machine (a quarter over allows for the phases' edges).
+		if server, client := p.CPUs(); server <= 0 || client <= 0 || server+client > 1.25*float64(runtime.NumCPU()) {
+			t.Errorf("phase %s: server %.2f and client %.2f CPUs, want both positive and within %d", p.Name, server, client, runtime.NumCPU())
 		}
 		if len(p.Slowest) == 0 || p.Slowest[0].HandlerUS <= 0 || p.Slowest[0].HandlerUS > p.Slowest[0].ClientUS {
 			t.Errorf("phase %s: slowest = %+v, want each paired with a shorter handler time", p.Name, p.Slowest)
