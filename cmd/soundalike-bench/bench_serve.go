@@ -184,7 +184,8 @@ Each phase reports the client's p50, p99 and p99.9 beside the handler's
 and RSS, the CPUs server and client kept busy, and the CPU the rest of
 the machine took meanwhile (kdamond, the kernel's DAMON monitor, named
 apart). Also reported: load time, memory by part of the snapshot, and a
-baseline: the same query answered in-process without HTTP. --timeline writes every request's times, to place a slow one.`)
+baseline: the same query answered in-process without HTTP. --timeline
+writes every request's times, to place a slow one.`)
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -721,7 +722,8 @@ func (r *serveBenchReport) writeTable(w io.Writer) error {
 		fmt.Fprintf(tw, "  server runtime\t%.0f µs CPU a request; %d GCs (%.0f µs stopped, %.0f ms CPU), %.1f KiB allocated a request, %d minor faults, RSS %.0f MiB\n", p.CPUPerReqUS, p.GCs, p.GCPauseUS, p.GCCPUMS, p.AllocPerReq/1024, p.MinorFaults, p.RSSMiB)
 		fmt.Fprintf(tw, "  rest of the machine\t%.0f ms of CPU a second beside server and client, kdamond %.0f ms of it\n", p.OtherCPUMS, p.KdamondCPUMS)
 		server, client := p.CPUs()
-		fmt.Fprintf(tw, "  CPUs in use\t%.2f of %d: server %.2f, client %.2f, the rest %.2f\n", server+client+p.OtherCPUMS/1e3, runtime.NumCPU(), server, client, p.OtherCPUMS/1e3)
+		rest := p.OtherCPUMS / 1e3
+		fmt.Fprintf(tw, "  CPUs in use\t%.2f of %d: server %.2f, client %.2f, the rest %.2f\n", server+client+rest, runtime.NumCPU(), server, client, rest)
 	}
 	return tw.Flush()
 }
