@@ -10,12 +10,12 @@ import (
 const damonAdmin = "/sys/kernel/mm/damon/admin"
 
 // DAMONRunning reports whether a monitor of DAMON, the kernel's memory
-// access monitor, runs on this machine. On a kernel built without
-// preemption, each of its samples holds a CPU for milliseconds (it checks
-// a page in each of up to thousands of regions in a row), and the threads
-// the scheduler queues behind it wait that long: a serving process's
-// latency tail shows it (docs/scaling.md). It is false where the kernel
-// has no DAMON or its sysfs is not readable.
+// access monitor, runs on this machine. Each of its samples checks, and
+// clears, the accessed bits of pages across all of memory, the pages a
+// server reads at random among them; on a virtual machine that stalls the
+// server's next reads of those pages for milliseconds, and a serving
+// process's latency tail shows it (docs/scaling.md). It is false where the
+// kernel has no DAMON or its sysfs is not readable.
 func DAMONRunning() bool { return damonRunning(damonAdmin) }
 
 func damonRunning(admin string) bool {

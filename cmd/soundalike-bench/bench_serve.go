@@ -94,9 +94,9 @@ type serveBenchReport struct {
 	HandlerP99US  float64           `json:"handler_p99_us"`
 	Phases        []servePhase      `json:"phases"`
 	// DAMON is whether the kernel's memory access monitor ran: on a
-	// virtual machine its sampling stalls processes for milliseconds every
-	// sample interval (docs/benchmarks.md), so the client's tail is not
-	// the server's code.
+	// virtual machine its sampling of the pages the server reads stalls
+	// those reads for milliseconds every sample interval
+	// (docs/benchmarks.md), so the client's tail is not the server's code.
 	DAMON bool `json:"damon_on"`
 }
 
@@ -695,7 +695,7 @@ func (r *serveBenchReport) writeTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "catalogue\t%d tracks, %d indexed, model %s, k=%d, GOMAXPROCS=%d\n", r.Tracks, r.Indexed, r.Model, r.K, r.GOMAXPROCS)
 	if r.DAMON {
-		fmt.Fprintf(tw, "note\tthe kernel's DAMON monitor (kdamond) is on: every sample interval it stalls processes for milliseconds, which the client sees in its tail (docs/scaling.md)\n")
+		fmt.Fprintf(tw, "note\tthe kernel's DAMON monitor (kdamond) is on: every sample interval its checks of the pages the server reads stall it for milliseconds, which the client sees in its tail (docs/scaling.md)\n")
 	}
 	fmt.Fprintf(tw, "load time\t%.1fs (detached: catalogue, model and index read into memory)\n", r.LoadSeconds)
 	if r.HugeHeapMiB > 0 {

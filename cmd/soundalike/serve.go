@@ -135,7 +135,7 @@ SIGTERM shuts it down gracefully.`)
 		"huge_heap_mib", reserved.Size()>>20, "prefaulted_mib", prefaulted>>20,
 		"read_under_lock", st.LoadRead.Round(time.Millisecond), "decode", st.LoadDecode.Round(time.Millisecond))
 	if server.DAMONRunning() {
-		logger.Warn("the kernel's DAMON monitor (kdamond) is running: each of its samples can hold a CPU for milliseconds, which clients see in the latency tail (docs/scaling.md)")
+		logger.Warn("the kernel's DAMON monitor (kdamond) is running: its samples of the pages a query reads can stall queries for milliseconds, which clients see in the latency tail (docs/scaling.md)")
 	}
 	if reload > 0 {
 		wctx, stop := context.WithCancel(ctx)
