@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -83,11 +84,12 @@ func runBenchFloor(ctx context.Context, args []string, stdio stdio) error {
 // floor is the baseline server's state: its answer and the array its
 // reads go to.
 type floor struct {
-	cfg  floorConfig
-	body []byte
-	mem  []byte    // the mapping, unmapped by close
-	vecs []float32 // mem as vectors
-	sink atomic.Uint64
+	cfg   floorConfig
+	body  []byte
+	mem   []byte    // the mapping, unmapped by close
+	vecs  []float32 // mem as vectors
+	query [floorVector]float32
+	sink  atomic.Uint64
 }
 
 // newFloor checks cfg, maps and writes the array, and builds the answer.
@@ -103,10 +105,13 @@ func newFloor(cfg floorConfig) (*floor, error) {
 		return nil, usagef("--memory %d: want 0..1048576 MiB", cfg.MemoryMiB)
 	case cfg.Reads > 0 && cfg.MemoryMiB == 0:
 		return nil, usagef("--reads %d needs --memory: the size of the array to read", cfg.Reads)
-	case !strings.Contains(" "+strings.Join(floorPages, " ")+" ", " "+cfg.Pages+" "):
+	case !slices.Contains(floorPages, cfg.Pages):
 		return nil, usagef("--pages %q: want one of %s", cfg.Pages, strings.Join(floorPages, ", "))
 	}
 	f := &floor{cfg: cfg, body: floorBody(cfg.BodyBytes)}
+	for i := range f.query {
+		f.query[i] = float32(i) / floorVector
+	}
 	if cfg.MemoryMiB == 0 {
 		return f, nil
 	}
@@ -156,13 +161,9 @@ func (f *floor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var s float32
 	if n := len(f.vecs) / floorVector; n > 0 {
-		var q [floorVector]float32
-		for i := range q {
-			q[i] = float32(i) / floorVector
-		}
 		for range f.cfg.Reads {
 			v := f.vecs[rand.IntN(n)*floorVector:][:floorVector]
-			for i, a := range q {
+			for i, a := range f.query {
 				s += a * v[i]
 			}
 		}
