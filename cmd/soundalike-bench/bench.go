@@ -3,32 +3,33 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"runtime/pprof"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/audotics/soundalike/internal/indexbench"
 )
 
-// benchModes are the modes of soundalike-bench. Another mode is one more
-// entry and one more function.
-var benchModes = map[string]struct {
+// benchMode is one mode of soundalike-bench: its line in the usage text
+// and what runs it.
+type benchMode struct {
 	summary string
 	run     func(ctx context.Context, args []string, stdio stdio) error
-}{
+}
+
+// benchModes are the modes of soundalike-bench. Another mode is one more
+// entry and one more function.
+var benchModes = map[string]benchMode{
 	"index": {"recall, latency, QPS, build time and memory of hnsw, flat and coder/hnsw", runBenchIndex},
 }
 
 func runBench(ctx context.Context, args []string, stdio stdio) error {
+	names := slices.Sorted(maps.Keys(benchModes))
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprintln(stdio.err, "Usage: go run ./cmd/soundalike-bench MODE [flags]\n\nModes:")
-		names := make([]string, 0, len(benchModes))
-		for n := range benchModes {
-			names = append(names, n)
-		}
-		sort.Strings(names)
 		for _, n := range names {
 			fmt.Fprintf(stdio.err, "  %-8s %s\n", n, benchModes[n].summary)
 		}
@@ -39,11 +40,6 @@ func runBench(ctx context.Context, args []string, stdio stdio) error {
 	}
 	m, ok := benchModes[args[0]]
 	if !ok {
-		names := make([]string, 0, len(benchModes))
-		for n := range benchModes {
-			names = append(names, n)
-		}
-		sort.Strings(names)
 		return usagef("unknown mode %q: want one of %s", args[0], strings.Join(names, ", "))
 	}
 	return m.run(ctx, args[1:], stdio)

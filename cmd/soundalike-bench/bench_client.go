@@ -23,10 +23,7 @@ import (
 )
 
 func init() {
-	benchModes["client"] = struct {
-		summary string
-		run     func(ctx context.Context, args []string, stdio stdio) error
-	}{"an HTTP load client: closed loop, or open loop at a fixed rate timed from each request's intended send time", runBenchClient}
+	benchModes["client"] = benchMode{"an HTTP load client: closed loop, or open loop at a fixed rate timed from each request's intended send time", runBenchClient}
 }
 
 // clientConfig is one run of the load client.

@@ -22,10 +22,7 @@ import (
 )
 
 func init() {
-	benchModes["floor"] = struct {
-		summary string
-		run     func(ctx context.Context, args []string, stdio stdio) error
-	}{"a baseline HTTP server with none of soundalike's code: a fixed answer after set CPU work and random reads of memory, for bench client", runBenchFloor}
+	benchModes["floor"] = benchMode{"a baseline HTTP server with none of soundalike's code: a fixed answer after set CPU work and random reads of memory, for bench client", runBenchFloor}
 }
 
 // floorConfig is one baseline server: what each request costs it.

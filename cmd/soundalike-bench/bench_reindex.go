@@ -17,10 +17,7 @@ import (
 )
 
 func init() {
-	benchModes["reindex"] = struct {
-		summary string
-		run     func(ctx context.Context, args []string, stdio stdio) error
-	}{"full reindex (read, embed, build, save) against the index build alone, on a synthetic catalogue", runBenchReindex}
+	benchModes["reindex"] = benchMode{"full reindex (read, embed, build, save) against the index build alone, on a synthetic catalogue", runBenchReindex}
 }
 
 type benchReindexJSON struct {

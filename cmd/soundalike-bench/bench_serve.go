@@ -37,10 +37,7 @@ import (
 )
 
 func init() {
-	benchModes["serve"] = struct {
-		summary string
-		run     func(ctx context.Context, args []string, stdio stdio) error
-	}{"GET /similar latency (server-side and client), QPS and memory on loopback", runBenchServe}
+	benchModes["serve"] = benchMode{"GET /similar latency (server-side and client), QPS and memory on loopback", runBenchServe}
 }
 
 // serveBenchConfig is what `soundalike-bench serve` measures.
