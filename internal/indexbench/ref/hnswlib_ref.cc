@@ -3,7 +3,7 @@
 // CPU, with no Python in the timed path:
 //
 //   g++ -O3 -march=native -std=c++17 -pthread -o /tmp/hnswlib_ref \
-//       index/indexbench/ref/hnswlib_ref.cc
+//       internal/indexbench/ref/hnswlib_ref.cc
 //   /tmp/hnswlib_ref PREFIX K EF1,EF2,... REPEAT BUILD1(0|1) [INDEXFILE]
 //
 // With INDEXFILE, the graph is loaded from that file if it exists (build_s

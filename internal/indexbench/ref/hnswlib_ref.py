@@ -2,7 +2,7 @@
 """Measure hnswlib on the data of `go run ./cmd/soundalike-bench index --save-data PREFIX`.
 
     go run ./cmd/soundalike-bench index --index flat --save-data /tmp/ib/c100k
-    /usr/bin/python3 index/indexbench/ref/hnswlib_ref.py /tmp/ib/c100k --k 20 \
+    /usr/bin/python3 internal/indexbench/ref/hnswlib_ref.py /tmp/ib/c100k --k 20 \
         --ef 40,80,160 > hnswlib.json
 
 hnswlib comes from Debian's python3-hnswlib (0.6.2). M=16,
