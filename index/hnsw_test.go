@@ -1,6 +1,7 @@
 package index
 
 import (
+	"slices"
 	"testing"
 )
 
@@ -139,5 +140,41 @@ func TestRepairReachKeepsOthers(t *testing.T) {
 	g.repairReach()
 	if got := reachable(g); got != 8 {
 		t.Errorf("%d of 8 reachable after repairReach, want 8", got)
+	}
+}
+
+// TestRepairReachChecksFullList: when the unreached node's own list is
+// full, the entry it displaces cannot move there, so the replacement must
+// be checked by a whole walk and undone if it cuts anything off: here w,
+// reached only through a's last entry, which is tried first.
+func TestRepairReachChecksFullList(t *testing.T) {
+	o := DefaultOptions()
+	o.M, o.Workers = 2, 1 // layer-0 lists of 4
+	g := mustHNSW(t, 8, o, clustered(8, 8, 1, 2))
+	var others []uint32
+	for s := range uint32(8) {
+		if s != g.entry {
+			others = append(others, s)
+		}
+	}
+	e := g.entry
+	v, a, b, c, w, x, u := others[0], others[1], others[2], others[3], others[4], others[5], others[6]
+	g.setNbrs(e, 0, []uint32{v})
+	g.setNbrs(v, 0, []uint32{a, b, c, e})
+	g.setNbrs(a, 0, []uint32{v, b, c, w})
+	g.setNbrs(b, 0, []uint32{v, a, c, e})
+	g.setNbrs(c, 0, []uint32{v, a, b, e})
+	g.setNbrs(w, 0, []uint32{x})
+	g.setNbrs(x, 0, []uint32{w})
+	g.setNbrs(u, 0, []uint32{a, b, c, v})
+	if got := reachable(g); got != 7 {
+		t.Fatalf("%d of 8 reachable before the repair, want 7", got)
+	}
+	g.repairReach()
+	if got := reachable(g); got != 8 {
+		t.Errorf("%d of 8 reachable after repairReach, want 8", got)
+	}
+	if !slices.Contains(g.nbrs(a, 0), w) {
+		t.Errorf("a's list %v lost w (%d), its only way in", g.nbrs(a, 0), w)
 	}
 }

@@ -66,57 +66,26 @@ func (g *HNSW) link(first, end uint32, workers int) {
 // which then moves to the node's own list when it has room; a replacement
 // that would leave anything unreached is undone. It makes at most four
 // passes and stops early when one links nobody in, so a node it cannot
-// link stays unreachable from the entry point. Cost: a walk of every list,
-// O(n·2M), and one more per repair.
+// link stays unreachable from the entry point.
+//
+// Cost: one walk of every list, O(n·2M), and for each node linked in a
+// walk of what it newly reaches. Only a replacement whose entry cannot move
+// to the node's full list takes another whole walk, to check that nothing
+// was cut off. A build in batches pays the first walk once a batch.
 func (g *HNSW) repairReach() {
 	n := len(g.ids)
 	if n == 0 || g.maxLevel < 0 {
 		return
 	}
-	seen, spare := make([]bool, n), make([]bool, n)
-	var stack []uint32
-	// reach walks layer 0 from the entry point into r and counts the nodes.
-	reach := func(r []bool) int {
-		clear(r)
-		r[g.entry] = true
-		stack = append(stack[:0], g.entry)
-		count := 1
-		for len(stack) > 0 {
-			s := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			for _, x := range g.nbrs(s, 0) {
-				if !r[x] {
-					r[x] = true
-					count++
-					stack = append(stack, x)
-				}
-			}
-		}
-		return count
-	}
-	count := reach(seen)
-	if count == n {
+	r := &reach{g: g, seen: make([]bool, n)}
+	r.count = r.walk(r.seen)
+	if r.count == n {
 		return
-	}
-	// keeps reports whether a change kept every node seen reachable and
-	// reached u; if so the walk in spare becomes seen.
-	keeps := func(u uint32) bool {
-		c := reach(spare)
-		if !spare[u] || c <= count {
-			return false
-		}
-		for s := range seen {
-			if seen[s] && !spare[s] {
-				return false
-			}
-		}
-		seen, spare, count = spare, seen, c
-		return true
 	}
 	for range 4 {
 		progress := false
 		for u := range uint32(n) {
-			if !seen[u] && !g.dead[u] && g.linkIn(u, seen, keeps) {
+			if !r.seen[u] && !g.dead[u] && g.linkIn(u, r) {
 				progress = true
 			}
 		}
@@ -126,27 +95,92 @@ func (g *HNSW) repairReach() {
 	}
 }
 
+// reach is the set of slots a walk of layer 0 from the entry point
+// reaches, kept up to date while repairReach links unreached slots in.
+type reach struct {
+	g     *HNSW
+	seen  []bool // reached from the entry point
+	count int    // true entries of seen
+	spare []bool // a whole walk's result while it is checked (keeps)
+	stack []uint32
+}
+
+// walk walks layer 0 from the entry point into r and counts the slots.
+func (r *reach) walk(into []bool) int {
+	clear(into)
+	into[r.g.entry] = true
+	r.stack = append(r.stack[:0], r.g.entry)
+	return 1 + r.visit(into)
+}
+
+// visit marks in into the slots reachable from those on the stack that
+// into does not hold yet, and returns how many it marked.
+func (r *reach) visit(into []bool) int {
+	marked := 0
+	for len(r.stack) > 0 {
+		s := r.stack[len(r.stack)-1]
+		r.stack = r.stack[:len(r.stack)-1]
+		for _, x := range r.g.nbrs(s, 0) {
+			if !into[x] {
+				into[x] = true
+				marked++
+				r.stack = append(r.stack, x)
+			}
+		}
+	}
+	return marked
+}
+
+// grew adds u, which a reached slot now links to, and what u leads to. It
+// is for a change that removed no path: a link into a free slot, or one
+// whose displaced entry u links to.
+func (r *reach) grew(u uint32) {
+	r.seen[u] = true
+	r.stack = append(r.stack[:0], u)
+	r.count += 1 + r.visit(r.seen)
+}
+
+// keeps reports whether a change that may have removed a path kept every
+// slot reached and reached u; if so the new walk becomes seen.
+func (r *reach) keeps(u uint32) bool {
+	if r.spare == nil {
+		r.spare = make([]bool, len(r.seen))
+	}
+	c := r.walk(r.spare)
+	if !r.spare[u] || c <= r.count {
+		return false
+	}
+	for s, ok := range r.seen {
+		if ok && !r.spare[s] {
+			return false
+		}
+	}
+	r.seen, r.spare, r.count = r.spare, r.seen, c
+	return true
+}
+
 // linkIn tries to give unreached u a way in from a reachable node: a free
 // slot in a reachable neighbour's list (or, failing that, any reachable
 // node's), else an entry of a neighbour's list, moved to u's own list when
-// it has room; keeps accepts or refuses the result of a replacement.
-func (g *HNSW) linkIn(u uint32, seen []bool, keeps func(u uint32) bool) bool {
+// it has room; r accepts or refuses the result of a replacement.
+func (g *HNSW) linkIn(u uint32, r *reach) bool {
 	free := func(v uint32) bool {
 		lst := g.links0(v)
 		if k := count0(lst); k < g.m0 {
 			lst[k] = u
-			return keeps(u) // always true: nothing was removed
+			r.grew(u)
+			return true
 		}
 		return false
 	}
 	for _, v := range g.nbrs(u, 0) {
-		if seen[v] && free(v) {
+		if r.seen[v] && free(v) {
 			return true
 		}
 	}
 	own := g.links0(u)
 	for _, v := range g.nbrs(u, 0) {
-		if !seen[v] {
+		if !r.seen[v] {
 			continue
 		}
 		lst := g.links0(v)
@@ -157,21 +191,23 @@ func (g *HNSW) linkIn(u uint32, seen []bool, keeps func(u uint32) bool) bool {
 			}
 			lst[i] = u
 			k := count0(own)
-			moved := k < g.m0 && !slices.Contains(own[:k], w)
-			if moved {
-				own[k] = w
+			if slices.Contains(own[:k], w) {
+				r.grew(u) // v→w became v→u→w
+				return true
 			}
-			if keeps(u) {
+			if k < g.m0 {
+				own[k] = w
+				r.grew(u) // v→w became v→u→w
+				return true
+			}
+			if r.keeps(u) {
 				return true
 			}
 			lst[i] = w
-			if moved {
-				own[k] = noSlot
-			}
 		}
 	}
 	for v := range uint32(len(g.ids)) {
-		if seen[v] && v != u && free(v) {
+		if r.seen[v] && v != u && free(v) {
 			return true
 		}
 	}
