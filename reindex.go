@@ -46,9 +46,16 @@ type ReindexSummary struct {
 	Took     time.Duration
 }
 
-// reindexBatch is how many tracks are embedded or inserted between
-// progress reports and context checks.
+// reindexBatch is how many tracks are embedded, or at least how many are
+// inserted, between progress reports and context checks.
 const reindexBatch = 16384
+
+// insertBatches bounds how many batches a build inserts in. Each batch
+// ends with a single-threaded walk of the whole graph (the index's
+// reachability repair), so batches of reindexBatch would walk a 1M graph
+// 62 times. With at most this many, progress still moves every sixteenth
+// of the build.
+const insertBatches = 16
 
 // Reindex embeds the catalogue with the model and stores a new index. By
 // default it is incremental: only tracks added, changed or deleted since the
@@ -269,11 +276,12 @@ func (p *reindexPlan) build(ctx context.Context, vecs []float32, workers int, pr
 			return nil, err
 		}
 	}
-	for lo := 0; lo < len(p.nodes); lo += reindexBatch {
+	batch := max(reindexBatch, (len(p.nodes)+insertBatches-1)/insertBatches)
+	for lo := 0; lo < len(p.nodes); lo += batch {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		hi := min(lo+reindexBatch, len(p.nodes))
+		hi := min(lo+batch, len(p.nodes))
 		if err := g.AddBatch(p.nodes[lo:hi], vecs[lo*dim:hi*dim]); err != nil {
 			return nil, fmt.Errorf("insert: %w", err)
 		}
