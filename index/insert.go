@@ -105,7 +105,8 @@ type reach struct {
 	stack []uint32
 }
 
-// walk walks layer 0 from the entry point into r and counts the slots.
+// walk marks in into the slots a walk of layer 0 from the entry point
+// reaches, and counts them.
 func (r *reach) walk(into []bool) int {
 	clear(into)
 	into[r.g.entry] = true
@@ -162,7 +163,8 @@ func (r *reach) keeps(u uint32) bool {
 // linkIn tries to give unreached u a way in from a reachable node: a free
 // slot in a reachable neighbour's list (or, failing that, any reachable
 // node's), else an entry of a neighbour's list, moved to u's own list when
-// it has room; r accepts or refuses the result of a replacement.
+// it has room. r follows what is reached, and accepts or refuses a
+// replacement that could cut a path.
 func (g *HNSW) linkIn(u uint32, r *reach) bool {
 	free := func(v uint32) bool {
 		lst := g.links0(v)
