@@ -51,9 +51,9 @@ type ReindexSummary struct {
 const reindexBatch = 16384
 
 // insertBatches bounds how many batches a build inserts in. Each batch
-// ends with a single-threaded walk of the whole graph (the index's
-// reachability repair), so batches of reindexBatch would walk a 1M graph
-// 62 times. With at most this many, progress still moves every sixteenth
+// linked on more than one worker ends with a single-threaded walk of the
+// whole graph (the index's reachability repair), so batches of
+// reindexBatch would walk a 1M graph 62 times. With at most this many, progress still moves every sixteenth
 // of the build.
 const insertBatches = 16
 

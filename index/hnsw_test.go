@@ -178,3 +178,42 @@ func TestRepairReachChecksFullList(t *testing.T) {
 		t.Errorf("a's list %v lost w (%d), its only way in", g.nbrs(a, 0), w)
 	}
 }
+
+// TestRepairReachAcceptsChecked: a replacement the whole-walk check must
+// judge (the unreached node's list is full and lacks the entry it
+// displaces) is kept when the entry stays reachable another way: here w,
+// also reached through b.
+func TestRepairReachAcceptsChecked(t *testing.T) {
+	o := DefaultOptions()
+	o.M, o.Workers = 2, 1 // layer-0 lists of 4
+	g := mustHNSW(t, 8, o, clustered(8, 8, 1, 2))
+	var others []uint32
+	for s := range uint32(8) {
+		if s != g.entry {
+			others = append(others, s)
+		}
+	}
+	e := g.entry
+	v, a, b, c, w, x, u := others[0], others[1], others[2], others[3], others[4], others[5], others[6]
+	g.setNbrs(e, 0, []uint32{v})
+	g.setNbrs(v, 0, []uint32{a, b, c, e})
+	g.setNbrs(a, 0, []uint32{v, b, c, w})
+	g.setNbrs(b, 0, []uint32{v, a, c, w})
+	g.setNbrs(c, 0, []uint32{v, a, b, e})
+	g.setNbrs(w, 0, []uint32{x})
+	g.setNbrs(x, 0, []uint32{w})
+	g.setNbrs(u, 0, []uint32{a, b, c, v})
+	if got := reachable(g); got != 7 {
+		t.Fatalf("%d of 8 reachable before the repair, want 7", got)
+	}
+	g.repairReach()
+	if got := reachable(g); got != 8 {
+		t.Errorf("%d of 8 reachable after repairReach, want 8", got)
+	}
+	if got, want := g.nbrs(a, 0), []uint32{v, b, c, u}; !slices.Equal(got, want) {
+		t.Errorf("a's list %v, want %v: u in place of its last entry w", got, want)
+	}
+	if got, want := g.nbrs(u, 0), []uint32{a, b, c, v}; !slices.Equal(got, want) {
+		t.Errorf("u's list %v, want it unchanged %v", got, want)
+	}
+}

@@ -132,9 +132,9 @@ func (r *reach) visit(into []bool) int {
 	return marked
 }
 
-// grew adds u, which a reached slot now links to, and what u leads to. It
-// is for a change that removed no path: a link into a free slot, or one
-// whose displaced entry u links to.
+// grew adds u, not reached before and now linked to by a reached slot,
+// and what u leads to. It is for a change that removed no path: a link
+// into a free slot, or one whose displaced entry u links to.
 func (r *reach) grew(u uint32) {
 	r.seen[u] = true
 	r.stack = append(r.stack[:0], u)
@@ -163,8 +163,8 @@ func (r *reach) keeps(u uint32) bool {
 // linkIn tries to give unreached u a way in from a reachable node: a free
 // slot in a reachable neighbour's list (or, failing that, any reachable
 // node's), else an entry of a neighbour's list, moved to u's own list when
-// it has room. r follows what is reached, and accepts or refuses a
-// replacement that could cut a path.
+// it has room (or already there). r follows what is reached, and accepts
+// or refuses a replacement that could cut a path.
 func (g *HNSW) linkIn(u uint32, r *reach) bool {
 	free := func(v uint32) bool {
 		lst := g.links0(v)
