@@ -111,12 +111,18 @@ func TestRepairReach(t *testing.T) {
 	}
 }
 
-// TestRepairReachKeepsOthers: linking an unreached node in place of a
-// full list's entry must not cut off that entry and what hangs from it
-// (here w, reached only through v, and x, only through w).
-func TestRepairReachKeepsOthers(t *testing.T) {
+// eightNodes is a graph of eight nodes with layer-0 lists of 4 (M = 2)
+// that a repair test wires by hand: e is the entry point, u the node left
+// unreached, and v, a, b, c, w, x the others.
+type eightNodes struct {
+	g                      *HNSW
+	e, v, a, b, c, w, x, u uint32
+}
+
+func newEightNodes(t *testing.T) eightNodes {
+	t.Helper()
 	o := DefaultOptions()
-	o.M, o.Workers = 2, 1 // layer-0 lists of 4
+	o.M, o.Workers = 2, 1
 	g := mustHNSW(t, 8, o, clustered(8, 8, 1, 2))
 	var others []uint32
 	for s := range uint32(8) {
@@ -124,23 +130,53 @@ func TestRepairReachKeepsOthers(t *testing.T) {
 			others = append(others, s)
 		}
 	}
-	e := g.entry
-	v, a, b, c, w, x, u := others[0], others[1], others[2], others[3], others[4], others[5], others[6]
-	g.setNbrs(e, 0, []uint32{v})
-	g.setNbrs(v, 0, []uint32{a, b, c, w})
-	for _, s := range []uint32{a, b, c} {
-		g.setNbrs(s, 0, []uint32{v})
+	return eightNodes{g, g.entry, others[0], others[1], others[2], others[3], others[4], others[5], others[6]}
+}
+
+// repair sets the layer-0 lists, checks that all but u are reachable, runs
+// repairReach and checks that all eight are.
+func (f eightNodes) repair(t *testing.T, lists map[uint32][]uint32) {
+	t.Helper()
+	for s, l := range lists {
+		f.g.setNbrs(s, 0, l)
 	}
-	g.setNbrs(w, 0, []uint32{x})
-	g.setNbrs(x, 0, []uint32{w})
-	g.setNbrs(u, 0, []uint32{v})
-	if got := reachable(g); got != 7 {
+	if got := reachable(f.g); got != 7 {
 		t.Fatalf("%d of 8 reachable before the repair, want 7", got)
 	}
-	g.repairReach()
-	if got := reachable(g); got != 8 {
+	f.g.repairReach()
+	if got := reachable(f.g); got != 8 {
 		t.Errorf("%d of 8 reachable after repairReach, want 8", got)
 	}
+}
+
+// fullLists wires u's list and every list it links to full, so that u can
+// only come in by a replacement its own list cannot take the displaced
+// entry of: a's last entry is w, and b's is bLast (w gives w a second way
+// in).
+func (f eightNodes) fullLists(bLast uint32) map[uint32][]uint32 {
+	return map[uint32][]uint32{
+		f.e: {f.v},
+		f.v: {f.a, f.b, f.c, f.e},
+		f.a: {f.v, f.b, f.c, f.w},
+		f.b: {f.v, f.a, f.c, bLast},
+		f.c: {f.v, f.a, f.b, f.e},
+		f.w: {f.x}, f.x: {f.w},
+		f.u: {f.a, f.b, f.c, f.v},
+	}
+}
+
+// TestRepairReachKeepsOthers: linking an unreached node in place of a
+// full list's entry must not cut off that entry and what hangs from it
+// (here w, reached only through v, and x, only through w).
+func TestRepairReachKeepsOthers(t *testing.T) {
+	f := newEightNodes(t)
+	f.repair(t, map[uint32][]uint32{
+		f.e: {f.v},
+		f.v: {f.a, f.b, f.c, f.w},
+		f.a: {f.v}, f.b: {f.v}, f.c: {f.v},
+		f.w: {f.x}, f.x: {f.w},
+		f.u: {f.v},
+	})
 }
 
 // TestRepairReachChecksFullList: when the unreached node's own list is
@@ -148,34 +184,10 @@ func TestRepairReachKeepsOthers(t *testing.T) {
 // be checked by a whole walk and undone if it cuts anything off: here w,
 // reached only through a's last entry, which is tried first.
 func TestRepairReachChecksFullList(t *testing.T) {
-	o := DefaultOptions()
-	o.M, o.Workers = 2, 1 // layer-0 lists of 4
-	g := mustHNSW(t, 8, o, clustered(8, 8, 1, 2))
-	var others []uint32
-	for s := range uint32(8) {
-		if s != g.entry {
-			others = append(others, s)
-		}
-	}
-	e := g.entry
-	v, a, b, c, w, x, u := others[0], others[1], others[2], others[3], others[4], others[5], others[6]
-	g.setNbrs(e, 0, []uint32{v})
-	g.setNbrs(v, 0, []uint32{a, b, c, e})
-	g.setNbrs(a, 0, []uint32{v, b, c, w})
-	g.setNbrs(b, 0, []uint32{v, a, c, e})
-	g.setNbrs(c, 0, []uint32{v, a, b, e})
-	g.setNbrs(w, 0, []uint32{x})
-	g.setNbrs(x, 0, []uint32{w})
-	g.setNbrs(u, 0, []uint32{a, b, c, v})
-	if got := reachable(g); got != 7 {
-		t.Fatalf("%d of 8 reachable before the repair, want 7", got)
-	}
-	g.repairReach()
-	if got := reachable(g); got != 8 {
-		t.Errorf("%d of 8 reachable after repairReach, want 8", got)
-	}
-	if !slices.Contains(g.nbrs(a, 0), w) {
-		t.Errorf("a's list %v lost w (%d), its only way in", g.nbrs(a, 0), w)
+	f := newEightNodes(t)
+	f.repair(t, f.fullLists(f.e))
+	if !slices.Contains(f.g.nbrs(f.a, 0), f.w) {
+		t.Errorf("a's list %v lost w (%d), its only way in", f.g.nbrs(f.a, 0), f.w)
 	}
 }
 
@@ -184,36 +196,12 @@ func TestRepairReachChecksFullList(t *testing.T) {
 // displaces) is kept when the entry stays reachable another way: here w,
 // also reached through b.
 func TestRepairReachAcceptsChecked(t *testing.T) {
-	o := DefaultOptions()
-	o.M, o.Workers = 2, 1 // layer-0 lists of 4
-	g := mustHNSW(t, 8, o, clustered(8, 8, 1, 2))
-	var others []uint32
-	for s := range uint32(8) {
-		if s != g.entry {
-			others = append(others, s)
-		}
-	}
-	e := g.entry
-	v, a, b, c, w, x, u := others[0], others[1], others[2], others[3], others[4], others[5], others[6]
-	g.setNbrs(e, 0, []uint32{v})
-	g.setNbrs(v, 0, []uint32{a, b, c, e})
-	g.setNbrs(a, 0, []uint32{v, b, c, w})
-	g.setNbrs(b, 0, []uint32{v, a, c, w})
-	g.setNbrs(c, 0, []uint32{v, a, b, e})
-	g.setNbrs(w, 0, []uint32{x})
-	g.setNbrs(x, 0, []uint32{w})
-	g.setNbrs(u, 0, []uint32{a, b, c, v})
-	if got := reachable(g); got != 7 {
-		t.Fatalf("%d of 8 reachable before the repair, want 7", got)
-	}
-	g.repairReach()
-	if got := reachable(g); got != 8 {
-		t.Errorf("%d of 8 reachable after repairReach, want 8", got)
-	}
-	if got, want := g.nbrs(a, 0), []uint32{v, b, c, u}; !slices.Equal(got, want) {
+	f := newEightNodes(t)
+	f.repair(t, f.fullLists(f.w))
+	if got, want := f.g.nbrs(f.a, 0), []uint32{f.v, f.b, f.c, f.u}; !slices.Equal(got, want) {
 		t.Errorf("a's list %v, want %v: u in place of its last entry w", got, want)
 	}
-	if got, want := g.nbrs(u, 0), []uint32{a, b, c, v}; !slices.Equal(got, want) {
+	if got, want := f.g.nbrs(f.u, 0), []uint32{f.a, f.b, f.c, f.v}; !slices.Equal(got, want) {
 		t.Errorf("u's list %v, want it unchanged %v", got, want)
 	}
 }
