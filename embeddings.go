@@ -2,9 +2,10 @@ package soundalike
 
 import "context"
 
-// ForEachEmbedding calls fn for every indexed track with its embedding, in
-// catalogue order. It is how `soundalike export` moves embeddings into other
-// systems. fn must not keep v after it returns.
+// ForEachEmbedding calls fn for every indexed track with its embedding as
+// the index holds it (unit length, each component rounded to half
+// precision), in catalogue order. It is how `soundalike export` moves
+// embeddings into other systems. fn must not keep v after it returns.
 func (e *Engine) ForEachEmbedding(ctx context.Context, fn func(t *Track, v Embedding) error) error {
 	s, err := e.ready()
 	if err != nil {

@@ -98,8 +98,10 @@ func syntheticGraph(tb testing.TB, n, dim int) *HNSW {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.reserve(n)
+	hv := make([]uint16, dim)
 	for i := range n {
-		g.appendSlot(uint32(i), data[i*dim:(i+1)*dim])
+		toHalves(hv, data[i*dim:(i+1)*dim])
+		g.appendSlot(uint32(i), hv)
 	}
 	r := rand.New(rand.NewPCG(3, 4))
 	// Nodes by level, so that upper-layer links point at nodes on the layer.

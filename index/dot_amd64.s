@@ -73,11 +73,190 @@ TEXT ·prefetchLinks(SB), NOSPLIT, $0-8
 	RET
 
 // func prefetch(p *uint32)
-// Brings the first 256 bytes (64 float32) at p towards L1.
+// Brings the first 128 bytes (64 halves) at p towards L1.
 TEXT ·prefetch(SB), NOSPLIT, $0-8
 	MOVQ p+0(FP), AX
 	PREFETCHT0 (AX)
 	PREFETCHT0 64(AX)
-	PREFETCHT0 128(AX)
-	PREFETCHT0 192(AX)
+	RET
+
+// func dotHalfAVX2(q *float32, v *uint16, n int) float32
+// Requires AVX2, FMA and F16C. dotAVX2 with v's halves widened by
+// VCVTPH2PS as they are loaded.
+TEXT ·dotHalfAVX2(SB), NOSPLIT, $0-28
+	MOVQ q+0(FP), SI
+	MOVQ v+8(FP), DI
+	MOVQ n+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+hloop32:
+	CMPQ CX, $32
+	JL   hloop8
+	VCVTPH2PS (DI), Y4
+	VCVTPH2PS 16(DI), Y5
+	VCVTPH2PS 32(DI), Y6
+	VCVTPH2PS 48(DI), Y7
+	VFMADD231PS (SI), Y4, Y0
+	VFMADD231PS 32(SI), Y5, Y1
+	VFMADD231PS 64(SI), Y6, Y2
+	VFMADD231PS 96(SI), Y7, Y3
+	ADDQ $128, SI
+	ADDQ $64, DI
+	SUBQ $32, CX
+	JMP  hloop32
+
+hloop8:
+	CMPQ CX, $8
+	JL   hreduce
+	VCVTPH2PS (DI), Y4
+	VFMADD231PS (SI), Y4, Y0
+	ADDQ $32, SI
+	ADDQ $16, DI
+	SUBQ $8, CX
+	JMP  hloop8
+
+hreduce:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVHLPS X0, X1, X1
+	VADDPS X1, X0, X0
+	VMOVSHDUP X0, X1
+	VADDSS X1, X0, X0
+
+hscalar:
+	TESTQ CX, CX
+	JE    hdone
+	MOVWLZX (DI), AX
+	VMOVD AX, X1
+	VCVTPH2PS X1, X1
+	VFMADD231SS (SI), X1, X0
+	ADDQ $4, SI
+	ADDQ $2, DI
+	DECQ CX
+	JMP  hscalar
+
+hdone:
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+// func dotHalvesAVX2(a, b *uint16, n int) float32
+// Requires AVX2, FMA and F16C. Both operands widened as they are loaded.
+TEXT ·dotHalvesAVX2(SB), NOSPLIT, $0-28
+	MOVQ a+0(FP), SI
+	MOVQ b+8(FP), DI
+	MOVQ n+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+gloop32:
+	CMPQ CX, $32
+	JL   gloop8
+	VCVTPH2PS (SI), Y4
+	VCVTPH2PS 16(SI), Y5
+	VCVTPH2PS 32(SI), Y6
+	VCVTPH2PS 48(SI), Y7
+	VCVTPH2PS (DI), Y8
+	VCVTPH2PS 16(DI), Y9
+	VCVTPH2PS 32(DI), Y10
+	VCVTPH2PS 48(DI), Y11
+	VFMADD231PS Y8, Y4, Y0
+	VFMADD231PS Y9, Y5, Y1
+	VFMADD231PS Y10, Y6, Y2
+	VFMADD231PS Y11, Y7, Y3
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $32, CX
+	JMP  gloop32
+
+gloop8:
+	CMPQ CX, $8
+	JL   greduce
+	VCVTPH2PS (SI), Y4
+	VCVTPH2PS (DI), Y8
+	VFMADD231PS Y8, Y4, Y0
+	ADDQ $16, SI
+	ADDQ $16, DI
+	SUBQ $8, CX
+	JMP  gloop8
+
+greduce:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVHLPS X0, X1, X1
+	VADDPS X1, X0, X0
+	VMOVSHDUP X0, X1
+	VADDSS X1, X0, X0
+
+gscalar:
+	TESTQ CX, CX
+	JE    gdone
+	MOVWLZX (SI), AX
+	VMOVD AX, X1
+	VCVTPH2PS X1, X1
+	MOVWLZX (DI), AX
+	VMOVD AX, X2
+	VCVTPH2PS X2, X2
+	VFMADD231SS X2, X1, X0
+	ADDQ $2, SI
+	ADDQ $2, DI
+	DECQ CX
+	JMP  gscalar
+
+gdone:
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+// func toHalvesF16C(dst *uint16, src *float32, n int)
+// Requires AVX and F16C. Rounds to nearest, ties to even (imm8 0).
+TEXT ·toHalvesF16C(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+
+cloop8:
+	CMPQ CX, $8
+	JL   cscalar
+	VMOVUPS (SI), Y0
+	VCVTPS2PH $0, Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $16, DI
+	SUBQ $8, CX
+	JMP  cloop8
+
+cscalar:
+	TESTQ CX, CX
+	JE    cdone
+	VMOVSS (SI), X0
+	VCVTPS2PH $0, X0, X1
+	VMOVD X1, AX
+	MOVW AX, (DI)
+	ADDQ $4, SI
+	ADDQ $2, DI
+	DECQ CX
+	JMP  cscalar
+
+cdone:
+	VZEROUPPER
+	RET
+
+// func cpuidECX1() uint32
+// The ECX of CPUID leaf 1 (bit 29: F16C).
+TEXT ·cpuidECX1(SB), NOSPLIT, $0-4
+	MOVL $1, AX
+	XORL CX, CX
+	CPUID
+	MOVL CX, ret+0(FP)
 	RET

@@ -30,7 +30,7 @@ import (
 //	      MaxTombstoneRatio float64, nodes, live uint32, maxLevel int32,
 //	      entry, upperLen uint32;
 //	      ids [nodes]uint32, levels [nodes]uint8, dead [nodes]uint8,
-//	      vectors [nodes·dim]float32,
+//	      vectors [nodes·dim]float32 (each a half, as the index keeps them),
 //	      layer-0 lists [nodes·(2M+1)]uint32 (count, then neighbour slots),
 //	      upper lists [upperLen]uint32 (per node with level L > 0, in slot
 //	      order, L lists of M+1)
@@ -167,10 +167,13 @@ func (g *HNSW) WriteTo(w io.Writer) (int64, error) {
 		}
 	}
 	writeArray(fw, dead)
-	// In memory each node's vector and layer-0 links share a block; the
-	// stream keeps version 1's separate arrays.
+	// In memory each node's vector (in halves) and layer-0 links share a
+	// block; the stream keeps version 1's separate arrays and float32
+	// vectors, which hold the halves exactly.
+	v := make([]float32, g.dim)
 	for s := range len(g.ids) {
-		writeArray(fw, g.vec(uint32(s)))
+		fromHalves(v, g.vec(uint32(s)))
+		writeArray(fw, v)
 	}
 	lst := make([]uint32, 1+g.m0)
 	for s := range len(g.ids) {
@@ -465,11 +468,6 @@ func (u *Unchecked) Check() (*HNSW, error) {
 	if err := g.checkLinks(); err != nil {
 		return nil, err
 	}
-	for s := range len(g.ids) {
-		if err := checkVectors(g.vec(uint32(s)), g.dim); err != nil {
-			return nil, err
-		}
-	}
 	return g, nil
 }
 
@@ -636,7 +634,9 @@ func (g *HNSW) checkLinks() error {
 
 // readLayer0 reads n vectors and then n layer-0 lists (count, then m0
 // slots) into the blocks of l0, growing it as the bytes arrive. Both are
-// read a chunk of nodes at a time into a buffer and scattered from there.
+// read a chunk of nodes at a time into a buffer and scattered from there;
+// the vectors are checked (finite, unit length) as float32 and stored in
+// halves.
 func (g *HNSW) readLayer0(fr *frameReader, n int) error {
 	const chunk = 4096 // nodes
 	first := min(n, max(chunk, growElems/g.stride))
@@ -672,9 +672,12 @@ func (g *HNSW) readLayer0(fr *frameReader, n int) error {
 			g.l0 = nl
 		}
 		g.l0 = g.l0[:(first+k)*g.stride]
+		fs := unsafe.Slice((*float32)(unsafe.Pointer(&vs[0])), len(vs))
+		if err := checkVectors(fs, g.dim, first); err != nil {
+			return err
+		}
 		for i := range k {
-			o := (first + i) * g.stride
-			copy(g.l0[o:o+g.dim], vs[i*g.dim:(i+1)*g.dim])
+			toHalves(g.vec(uint32(first+i)), fs[i*g.dim:(i+1)*g.dim])
 		}
 	}
 	w := 1 + g.m0
@@ -701,19 +704,20 @@ func (g *HNSW) readLayer0(fr *frameReader, n int) error {
 }
 
 // checkVectors verifies every vector is finite and of unit length (within
-// float32 rounding), as Add stores them.
-func checkVectors(vecs []float32, dim int) error {
+// half-precision rounding), as Add stores them. first numbers the first
+// vector of vecs in the errors.
+func checkVectors(vecs []float32, dim, first int) error {
 	for i := 0; i < len(vecs); i += dim {
 		var ss float64
 		for _, x := range vecs[i : i+dim] {
 			f := float64(x)
 			if math.IsNaN(f) || math.IsInf(f, 0) {
-				return corruptf("vector %d: component %v", i/dim, x)
+				return corruptf("vector %d: component %v", first+i/dim, x)
 			}
 			ss += f * f
 		}
 		if math.Abs(ss-1) > 1e-3 {
-			return corruptf("vector %d: squared norm %v, want 1", i/dim, ss)
+			return corruptf("vector %d: squared norm %v, want 1", first+i/dim, ss)
 		}
 	}
 	return nil
@@ -753,7 +757,7 @@ func ReadFlat(r io.Reader) (*Flat, error) {
 		}
 		x.slots[id] = uint32(s)
 	}
-	if err := checkVectors(x.vecs, dim); err != nil {
+	if err := checkVectors(x.vecs, dim, 0); err != nil {
 		return nil, err
 	}
 	return x, nil

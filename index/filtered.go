@@ -91,7 +91,7 @@ func (g *HNSW) seedKept(sc *scratch, ks *keptSearch, ef int, entries []uint32) {
 			return
 		}
 		sc.visited[s] = sc.gen
-		c := cand{-dot(qv, g.vec(s)), s}
+		c := cand{-dotHalf(qv, g.vec(s)), s}
 		if len(sc.res) < ef || c.dist < sc.res[0].dist {
 			sc.offer(c, ef)
 		} else {
@@ -157,7 +157,7 @@ func (g *HNSW) searchKept(sc *scratch, qv []float32, ef int, ks *keptSearch) err
 		}
 		if 2*kept < len(nb) {
 			for _, h := range dropped[:nd] {
-				prefetchLinks(&l0[int(h)*stride+g.dim])
+				prefetchLinks(&l0[int(h)*stride+g.vw])
 			}
 		twoHops:
 			for _, h := range dropped[:nd] {
@@ -176,7 +176,7 @@ func (g *HNSW) searchKept(sc *scratch, qv []float32, ef int, ks *keptSearch) err
 		}
 		sc.todo = todo
 		for _, s := range todo {
-			if d := -dot(qv, g.vec(s)); len(sc.res) < ef || d < bound {
+			if d := -dotHalf(qv, g.vec(s)); len(sc.res) < ef || d < bound {
 				bound = sc.offer(cand{d, s}, ef)
 			}
 		}

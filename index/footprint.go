@@ -7,7 +7,7 @@ func (g *HNSW) Footprint() (vectors, graph int64) {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	slots := int64(len(g.ids))
-	vectors = slots * int64(g.dim) * 4
+	vectors = slots * int64(g.vw) * 4
 	graph = int64(cap(g.l0))*4 - vectors
 	graph += int64(cap(g.ids))*4 + int64(cap(g.levels)) + int64(cap(g.dead)) +
 		int64(cap(g.upperOff))*4 + int64(cap(g.upper))*4

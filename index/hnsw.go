@@ -50,15 +50,16 @@ type HNSW struct {
 	// keeps its slot (a tombstone) until Compact.
 	//
 	// Layer 0 is one block of stride words per slot, as in hnswlib's
-	// data_level0_memory_: the unit vector (dim float32s), then the layer-0
-	// neighbour slots (m0 words, the unused tail filled with noSlot), so
-	// that visiting a node touches one run of cache lines, not one in a
-	// vector array and another in a link array. The array starts on a
-	// 64-byte boundary and stride is padded to a multiple of 16 words when
-	// that costs at most an eighth (at dim 64, M 16 it is exactly 96 words,
-	// six cache lines).
+	// data_level0_memory_: the unit vector (vw words: dim halves, see
+	// half.go), then the layer-0 neighbour slots (m0 words, the unused tail
+	// filled with noSlot), so that visiting a node touches one run of cache
+	// lines, not one in a vector array and another in a link array. The
+	// array starts on a 64-byte boundary and stride is padded to a multiple
+	// of 16 words when that costs at most an eighth (at dim 64, M 16 it is
+	// exactly 64 words, four cache lines).
 	l0       []uint32
 	stride   int      // words per slot in l0
+	vw       int      // words of a block's vector: dim halves, two a word
 	ids      []uint32 // the caller's id
 	levels   []uint8  // top layer of the node
 	dead     []bool   // tombstone
@@ -83,7 +84,7 @@ type scratch struct {
 	gen     stamp
 	cands   minHeap
 	res     maxHeap
-	q       []float32 // the normalised query
+	q       []float32 // the query: normalised, or the node being linked widened
 	nbuf    []uint32  // neighbour list copy (parallel build)
 	todo    []uint32  // unvisited neighbours of the current node
 	sel     []cand    // the new node's neighbours on a layer (insert)
@@ -116,7 +117,8 @@ func (g *HNSW) init(o Options) {
 	g.rng = rand.New(rand.NewPCG(uint64(o.Seed), 0x5eed_50da_11ce))
 	g.slots = make(map[uint32]uint32)
 	g.maxLevel = -1
-	g.stride = blockStride(g.dim, g.m0)
+	g.vw = (g.dim + 1) / 2
+	g.stride = blockStride(g.vw, g.m0)
 	g.l0, g.ids, g.levels, g.dead = nil, nil, nil, nil
 	g.upperOff, g.upper = nil, nil
 	g.entry, g.nDead = 0, 0
@@ -148,7 +150,8 @@ func (g *HNSW) Contains(id uint32) bool {
 	return ok
 }
 
-// Vector returns a copy of the stored (unit-length) vector of id.
+// Vector returns the stored vector of id: unit length, each component
+// rounded to half precision (see half.go).
 func (g *HNSW) Vector(id uint32) ([]float32, bool) {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
@@ -156,18 +159,20 @@ func (g *HNSW) Vector(id uint32) ([]float32, bool) {
 	if !ok {
 		return nil, false
 	}
-	return slices.Clone(g.vec(s)), true
+	v := make([]float32, g.dim)
+	fromHalves(v, g.vec(s))
+	return v, true
 }
 
 // noSlot marks an unused entry of a layer-0 neighbour list. Slots stay
 // below math.MaxUint32-1 (roomFor), so it is never a node.
 const noSlot = math.MaxUint32
 
-// blockStride is the number of words of a layer-0 block: the vector and
-// m0 links, padded to whole 64-byte cache lines when that adds at most an
-// eighth.
-func blockStride(dim, m0 int) int {
-	w := dim + m0
+// blockStride is the number of words of a layer-0 block: the vector's vw
+// words and m0 links, padded to whole 64-byte cache lines when that adds
+// at most an eighth.
+func blockStride(vw, m0 int) int {
+	w := vw + m0
 	if pad := (16 - w%16) % 16; pad*8 <= w {
 		w += pad
 	}
@@ -182,16 +187,17 @@ func alignedWords(n, c int) []uint32 {
 	return buf[off : off+n : off+c]
 }
 
-// vec returns the stored unit vector of slot s (a view into its block).
-func (g *HNSW) vec(s uint32) []float32 {
+// vec returns the stored unit vector of slot s in halves (a view into its
+// block).
+func (g *HNSW) vec(s uint32) []uint16 {
 	o := int(s) * g.stride
-	return unsafe.Slice((*float32)(unsafe.Pointer(&g.l0[o])), g.dim)
+	return unsafe.Slice((*uint16)(unsafe.Pointer(&g.l0[o])), g.dim)
 }
 
 // links0 returns the layer-0 neighbour area of slot s: m0 words, the
 // neighbours first, then noSlot.
 func (g *HNSW) links0(s uint32) []uint32 {
-	o := int(s)*g.stride + g.dim
+	o := int(s)*g.stride + g.vw
 	return g.l0[o : o+g.m0 : o+g.m0]
 }
 
@@ -245,15 +251,17 @@ func (g *HNSW) Add(id uint32, vec []float32) error {
 	if err := normalizeInto(buf, vec, g.dim); err != nil {
 		return fmt.Errorf("index: add %d: %w", id, err)
 	}
+	hv := make([]uint16, g.dim)
+	toHalves(hv, buf)
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if s, ok := g.slots[id]; ok && slices.Equal(g.vec(s), buf) {
+	if s, ok := g.slots[id]; ok && slices.Equal(g.vec(s), hv) {
 		return nil
 	}
 	if err := g.roomFor(1); err != nil {
 		return err
 	}
-	first := g.appendSlot(id, buf)
+	first := g.appendSlot(id, hv)
 	g.link(first, first+1, 1)
 	return nil
 }
@@ -266,7 +274,8 @@ func (g *HNSW) AddBatch(ids []uint32, vecs []float32) error {
 	if len(vecs) != len(ids)*g.dim {
 		return fmt.Errorf("index: add batch: %d floats for %d ids of dimension %d: want %d", len(vecs), len(ids), g.dim, len(ids)*g.dim)
 	}
-	norm := make([]float32, len(vecs))
+	norm := make([]float32, g.dim)
+	hvs := make([]uint16, len(vecs))
 	seen := make(map[uint32]int, len(ids))
 	for i, id := range ids {
 		if j, dup := seen[id]; dup {
@@ -274,9 +283,10 @@ func (g *HNSW) AddBatch(ids []uint32, vecs []float32) error {
 		}
 		seen[id] = i
 		o := i * g.dim
-		if err := normalizeInto(norm[o:o+g.dim], vecs[o:o+g.dim], g.dim); err != nil {
+		if err := normalizeInto(norm, vecs[o:o+g.dim], g.dim); err != nil {
 			return fmt.Errorf("index: add batch: vector %d (id %d): %w", i, id, err)
 		}
+		toHalves(hvs[o:o+g.dim], norm)
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -286,7 +296,7 @@ func (g *HNSW) AddBatch(ids []uint32, vecs []float32) error {
 	g.reserve(len(ids))
 	first := uint32(len(g.ids))
 	for i, id := range ids {
-		v := norm[i*g.dim : (i+1)*g.dim]
+		v := hvs[i*g.dim : (i+1)*g.dim]
 		if s, ok := g.slots[id]; ok && slices.Equal(g.vec(s), v) {
 			continue
 		}
@@ -328,10 +338,10 @@ func (g *HNSW) roomFor(n int) error {
 	return nil
 }
 
-// appendSlot allocates a node for id with the unit vector v, draws its
-// level, and makes it the live slot of id (the previous one, if any,
-// becomes a tombstone). The node is not linked yet. g.mu must be held.
-func (g *HNSW) appendSlot(id uint32, v []float32) uint32 {
+// appendSlot allocates a node for id with the unit vector v (in halves),
+// draws its level, and makes it the live slot of id (the previous one, if
+// any, becomes a tombstone). The node is not linked yet. g.mu must be held.
+func (g *HNSW) appendSlot(id uint32, v []uint16) uint32 {
 	s := uint32(len(g.ids))
 	if old, ok := g.slots[id]; ok {
 		g.dead[old] = true
@@ -397,7 +407,7 @@ func (g *HNSW) Compact() {
 	}
 	n := len(g.slots)
 	ids := make([]uint32, 0, n)
-	vecs := make([]float32, 0, n*g.dim)
+	vecs := make([]uint16, 0, n*g.dim)
 	for s, id := range g.ids {
 		if !g.dead[s] {
 			ids = append(ids, id)

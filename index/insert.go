@@ -227,8 +227,9 @@ func (g *HNSW) insert(sc *scratch, q uint32, locked bool) {
 	if locked && level <= top {
 		g.epMu.Unlock()
 	} // else keep epMu: this node becomes the new entry point
-	qv := g.vec(q)
-	cur := cand{dist: -dot(qv, g.vec(ep)), slot: ep}
+	qv := sc.q
+	fromHalves(qv, g.vec(q))
+	cur := cand{dist: -dotHalf(qv, g.vec(ep)), slot: ep}
 	for l := top; l > level; l-- {
 		cur = g.greedy(sc, qv, cur, l, locked)
 	}
@@ -272,7 +273,7 @@ func (g *HNSW) greedy(sc *scratch, qv []float32, cur cand, l int, locked bool) c
 		changed = false
 		nb := g.neighbours(sc, cur.slot, l, locked)
 		for _, s := range nb {
-			if d := -dot(qv, g.vec(s)); d < cur.dist {
+			if d := -dotHalf(qv, g.vec(s)); d < cur.dist {
 				cur = cand{d, s}
 				changed = true
 			}
@@ -311,7 +312,7 @@ func (g *HNSW) selectNeighbours(dst, cs []cand, m int) []cand {
 		cv := g.vec(c.slot)
 		good := true
 		for _, s := range sel {
-			if -dot(cv, g.vec(s.slot)) < c.dist {
+			if -dotHalves(cv, g.vec(s.slot)) < c.dist {
 				good = false
 				break
 			}
@@ -339,7 +340,7 @@ func (g *HNSW) setList(sc *scratch, s uint32, l int, sel []cand, maxN int, locke
 		cs := append(sc.lk[:0], sel...)
 		for _, x := range cur {
 			if !slices.ContainsFunc(sel, func(c cand) bool { return c.slot == x }) {
-				cs = append(cs, cand{-dot(sv, g.vec(x)), x})
+				cs = append(cs, cand{-dotHalves(sv, g.vec(x)), x})
 			}
 		}
 		sortCands(cs)
@@ -396,7 +397,7 @@ func (g *HNSW) addLink(sc *scratch, e, q uint32, d float32, l, maxN int, locked 
 	ev := g.vec(e)
 	cs := append(sc.lk[:0], cand{d, q})
 	for _, s := range nb {
-		cs = append(cs, cand{-dot(ev, g.vec(s)), s})
+		cs = append(cs, cand{-dotHalves(ev, g.vec(s)), s})
 	}
 	sortCands(cs)
 	keep := g.selectNeighbours(sc.keep, cs, maxN)

@@ -29,7 +29,7 @@ func (g *HNSW) searchLayer(sc *scratch, qv []float32, ep cand, ef, l int, f Filt
 		bound = ep.dist
 	}
 	sc.cands.push(ep)
-	l0, stride, dim := g.l0, g.stride, g.dim
+	l0, stride, vw := g.l0, g.stride, g.vw
 	for len(sc.cands) > 0 {
 		c := sc.cands.pop()
 		if c.dist > bound && (len(sc.res) >= ef || !filtered) {
@@ -38,7 +38,7 @@ func (g *HNSW) searchLayer(sc *scratch, qv []float32, ep cand, ef, l int, f Filt
 		// The next candidate's links, to be read after this node's
 		// neighbours are scored.
 		if l == 0 && len(sc.cands) > 0 {
-			prefetchLinks(&l0[int(sc.cands[0].slot)*stride+dim])
+			prefetchLinks(&l0[int(sc.cands[0].slot)*stride+vw])
 		}
 		// First the unvisited neighbours, prefetching their vectors so
 		// that the loads overlap, then their distances.
@@ -53,11 +53,11 @@ func (g *HNSW) searchLayer(sc *scratch, qv []float32, ep cand, ef, l int, f Filt
 		}
 		sc.todo = todo
 		for _, s := range todo {
-			d := -dot(qv, g.vec(s))
+			d := -dotHalf(qv, g.vec(s))
 			if len(sc.res) < ef || d < bound {
 				sc.cands.push(cand{d, s})
 				if l == 0 && sc.cands[0].slot == s {
-					prefetchLinks(&l0[int(s)*stride+dim])
+					prefetchLinks(&l0[int(s)*stride+vw])
 				}
 				if !filtered || g.passes(s, f) {
 					if len(sc.res) < ef {
@@ -153,7 +153,7 @@ func (g *HNSW) beam(k, ef int) int {
 // descend walks the upper layers greedily from the entry point towards qv
 // and returns where layer 0's search starts.
 func (g *HNSW) descend(sc *scratch, qv []float32) cand {
-	cur := cand{dist: -dot(qv, g.vec(g.entry)), slot: g.entry}
+	cur := cand{dist: -dotHalf(qv, g.vec(g.entry)), slot: g.entry}
 	for l := g.maxLevel; l > 0; l-- {
 		cur = g.greedy(sc, qv, cur, l, false)
 	}

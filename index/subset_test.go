@@ -38,7 +38,8 @@ func TestScoreIDs(t *testing.T) {
 		if len(got) != len(want) {
 			t.Fatalf("%T.ScoreIDs(%v) = %v, want ids %v", idx, ids, got, want)
 		}
-		qn, _ := idx.Vector(3)
+		qn := make([]float32, dim) // the query as searched: normalised, not stored
+		normalizeInto(qn, q, dim)
 		for i, r := range got {
 			v, _ := idx.Vector(want[i])
 			var d float32

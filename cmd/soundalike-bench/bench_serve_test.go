@@ -67,8 +67,8 @@ func TestBenchServe(t *testing.T) {
 		t.Errorf("report = %+v, want an open-loop rate, baselines and memory", rep)
 	}
 	fp := rep.Footprint
-	if fp.Vectors != 16*4 || fp.Graph <= 0 || fp.Catalogue <= 0 || fp.DedupeKeys <= 0 || fp.WordIndex <= 0 {
-		t.Errorf("footprint = %+v, want 64 bytes of vector per track and every part counted", fp)
+	if fp.Vectors != 16*2 || fp.Graph <= 0 || fp.Catalogue <= 0 || fp.DedupeKeys <= 0 || fp.WordIndex <= 0 {
+		t.Errorf("footprint = %+v, want 32 bytes of vector per track (16 halves) and every part counted", fp)
 	}
 	checkTimeline(t, timeline, rep)
 	if _, _, err := runCmd(t.Context(), "serve", "--conns", "0"); err == nil || exitCode(err, io.Discard) != 2 {

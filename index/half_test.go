@@ -1,0 +1,180 @@
+package index
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// nearestHalf is the reference rounding: a binary search over the
+// non-negative halves (ordered as their bit patterns), the nearest value
+// winning and a tie going to the even pattern. f must be finite.
+func nearestHalf(f float32) uint16 {
+	var sign uint16
+	if math.Signbit(float64(f)) {
+		sign, f = 0x8000, -f
+	}
+	const maxFinite = 0x7bff // 65504
+	if top := float64(fromHalf(maxFinite)); float64(f) >= top+(top-float64(fromHalf(maxFinite-1)))/2 {
+		// At or past the midpoint to the next exponent's first value,
+		// 65520: infinity, as IEEE rounding gives.
+		return sign | 0x7c00
+	}
+	lo, hi := uint16(0), uint16(maxFinite) // fromHalf(lo) ≤ f < fromHalf(hi), or f past hi
+	if float64(f) >= float64(fromHalf(hi)) {
+		return sign | hi
+	}
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		if fromHalf(mid) <= f {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	dl, dh := float64(f)-float64(fromHalf(lo)), float64(fromHalf(hi))-float64(f)
+	switch {
+	case dl < dh:
+		return sign | lo
+	case dh < dl:
+		return sign | hi
+	case lo&1 == 0:
+		return sign | lo
+	}
+	return sign | hi
+}
+
+// halfInputs returns float32s that exercise rounding: every half, every
+// midpoint between neighbouring halves and the float32s either side of it,
+// values past the largest half and below the smallest, and random ones.
+func halfInputs() []float32 {
+	var fs []float32
+	for h := range uint16(0x7c00) { // non-negative finite halves
+		a := fromHalf(h)
+		b := fromHalf(h + 1) // 0x7c00 is infinity
+		mid := float32((float64(a) + float64(b)) / 2)
+		if h == 0x7bff {
+			mid = 65520
+		}
+		fs = append(fs, a, mid, math.Nextafter32(mid, 0), math.Nextafter32(mid, 1e9))
+	}
+	fs = append(fs, 1e-30, math.SmallestNonzeroFloat32, 1e9, math.MaxFloat32)
+	r := rand.New(rand.NewPCG(7, 7))
+	for range 100_000 {
+		fs = append(fs, float32(r.NormFloat64()), float32(r.NormFloat64()*1e-5), math.Float32frombits(r.Uint32()&0x7fffffff))
+	}
+	n := len(fs)
+	for i := range n {
+		fs = append(fs, -fs[i])
+	}
+	return fs
+}
+
+func TestToHalfRoundsToNearestEven(t *testing.T) {
+	for _, f := range halfInputs() {
+		if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+			continue
+		}
+		if got, want := toHalf(f), nearestHalf(f); got != want {
+			t.Fatalf("toHalf(%g = %#x) = %#04x (%g), want %#04x (%g)", f, math.Float32bits(f), got, fromHalf(got), want, fromHalf(want))
+		}
+	}
+	for _, c := range []struct {
+		f    float32
+		want uint16
+	}{
+		{float32(math.Inf(1)), 0x7c00},
+		{float32(math.Inf(-1)), 0xfc00},
+		{1, 0x3c00},
+		{-2, 0xc000},
+		{65504, 0x7bff},
+		{1.0 / (1 << 24), 0x0001}, // the smallest subnormal
+	} {
+		if got := toHalf(c.f); got != c.want {
+			t.Errorf("toHalf(%g) = %#04x, want %#04x", c.f, got, c.want)
+		}
+	}
+	if h := toHalf(float32(math.NaN())); h&0x7c00 != 0x7c00 || h&0x3ff == 0 {
+		t.Errorf("toHalf(NaN) = %#04x, want a NaN", h)
+	}
+}
+
+// Every half converts to a float32 and back to itself.
+func TestHalfRoundTrip(t *testing.T) {
+	for h := range 1 << 16 {
+		f := fromHalf(uint16(h))
+		if math.IsNaN(float64(f)) {
+			if h&0x7c00 != 0x7c00 || h&0x3ff == 0 {
+				t.Errorf("fromHalf(%#04x) = NaN, not a NaN pattern", h)
+			}
+			continue
+		}
+		if got := toHalf(f); got != uint16(h) {
+			t.Errorf("toHalf(fromHalf(%#04x) = %g) = %#04x", h, f, got)
+		}
+	}
+}
+
+// The F16C kernel rounds as toHalf does.
+func TestToHalvesMatchesGo(t *testing.T) {
+	if !hasAVX2 {
+		t.Skip("no F16C kernel on this CPU")
+	}
+	fs := halfInputs()
+	fs = append(fs, float32(math.NaN()), float32(math.Inf(1)))
+	got, want := make([]uint16, len(fs)), make([]uint16, len(fs))
+	toHalves(got, fs)
+	toHalvesGo(want, fs)
+	for i := range fs {
+		if got[i] != want[i] {
+			t.Fatalf("toHalves(%g = %#x) = %#04x, toHalvesGo %#04x", fs[i], math.Float32bits(fs[i]), got[i], want[i])
+		}
+	}
+	// Lengths that leave a scalar tail after the 8-lane loop.
+	for n := 1; n < 20; n++ {
+		g := make([]uint16, n+1)
+		toHalves(g, fs[:n])
+		for i := range n {
+			if g[i] != want[i] {
+				t.Errorf("toHalves(n=%d)[%d] = %#04x, want %#04x", n, i, g[i], want[i])
+			}
+		}
+		if g[n] != 0 {
+			t.Errorf("toHalves(n=%d) wrote past n", n)
+		}
+	}
+}
+
+// dotHalf and dotHalves, kernel and portable, against the float64 sum of
+// the widened halves.
+func TestDotHalfMatchesExact(t *testing.T) {
+	r := rand.New(rand.NewPCG(2, 2))
+	for _, n := range []int{1, 3, 7, 8, 15, 16, 31, 33, 63, 64, 65, 100, 128, 257, 1000} {
+		q := make([]float32, n)
+		a, b := make([]uint16, n), make([]uint16, n)
+		var exactQ, exactH, mag float64
+		for i := range n {
+			q[i] = float32(r.NormFloat64())
+			a[i] = toHalf(float32(r.NormFloat64()))
+			b[i] = toHalf(float32(r.NormFloat64()))
+			fa, fb := float64(fromHalf(a[i])), float64(fromHalf(b[i]))
+			exactQ += float64(q[i]) * fa
+			exactH += fa * fb
+			mag += math.Abs(float64(q[i])*fa) + math.Abs(fa*fb)
+		}
+		tol := 1e-5 * mag
+		for _, c := range []struct {
+			name       string
+			got, exact float32
+		}{
+			{"dotHalf", dotHalf(q, a), float32(exactQ)},
+			{"dotHalfGo", dotHalfGo(q, a), float32(exactQ)},
+			{"dotHalves", dotHalves(a, b), float32(exactH)},
+			{"dotHalvesGo", dotHalvesGo(a, b), float32(exactH)},
+		} {
+			if math.Abs(float64(c.got-c.exact)) > tol {
+				t.Errorf("%s(n=%d) = %v, want %v ± %v", c.name, n, c.got, c.exact, tol)
+			}
+		}
+	}
+}
