@@ -186,6 +186,18 @@ func BenchmarkDot(b *testing.B) {
 			sinkF += dotGo(x, y)
 		}
 	})
+	hy := make([]uint16, len(y))
+	toHalves(hy, y)
+	b.Run("half", func(b *testing.B) {
+		for b.Loop() {
+			sinkF += dotHalf(x, hy)
+		}
+	})
+	b.Run("half-go", func(b *testing.B) {
+		for b.Loop() {
+			sinkF += dotHalfGo(x, hy)
+		}
+	})
 	b.Run("vek", func(b *testing.B) {
 		for b.Loop() {
 			sinkF += vek32.Dot(x, y)

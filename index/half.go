@@ -49,22 +49,16 @@ func toHalf(f float32) uint16 {
 	return sign | uint16(h)
 }
 
-// fromHalf returns the float32 equal to the half h (exact).
+// fromHalf returns the float32 equal to the half h (exact). The half's
+// exponent and mantissa bits, moved to a float32's, read as a number
+// 2¹¹² times too small, subnormals included; one multiply scales it.
 func fromHalf(h uint16) float32 {
 	sign := uint32(h&0x8000) << 16
-	e := uint32(h>>10) & 0x1f
-	m := uint32(h & 0x3ff)
-	switch e {
-	case 0x1f:
-		return math.Float32frombits(sign | 0x7f800000 | m<<13)
-	case 0:
-		f := float32(m) * (1.0 / (1 << 24)) // zero or subnormal
-		if sign != 0 {
-			f = -f
-		}
-		return f
+	if h&0x7c00 == 0x7c00 { // infinity or NaN
+		return math.Float32frombits(sign | 0x7f800000 | uint32(h&0x3ff)<<13)
 	}
-	return math.Float32frombits(sign | (e+127-15)<<23 | m<<13)
+	f := math.Float32frombits(uint32(h&0x7fff)<<13) * 0x1p112
+	return math.Float32frombits(math.Float32bits(f) | sign)
 }
 
 // toHalvesGo writes the halves nearest to src to dst (len(dst) ≥ len(src)).

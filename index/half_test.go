@@ -115,6 +115,31 @@ func TestHalfRoundTrip(t *testing.T) {
 	}
 }
 
+// fromHalf widens every half as VCVTPH2PS does (through dotHalf's
+// one-component path: 1·h added to zero, so −0 reads as +0).
+func TestFromHalfMatchesF16C(t *testing.T) {
+	if !hasAVX2 {
+		t.Skip("no F16C kernel on this CPU")
+	}
+	one := []float32{1}
+	for h := range 1 << 16 {
+		v := []uint16{uint16(h)}
+		got, want := fromHalf(uint16(h)), dotHalf(one, v)
+		if math.IsNaN(float64(want)) {
+			if !math.IsNaN(float64(got)) {
+				t.Errorf("fromHalf(%#04x) = %g, want NaN", h, got)
+			}
+			continue
+		}
+		if got != want {
+			t.Errorf("fromHalf(%#04x) = %g, F16C %g", h, got, want)
+		}
+	}
+	if got := fromHalf(0x8000); !math.Signbit(float64(got)) || got != 0 {
+		t.Errorf("fromHalf(0x8000) = %g, want −0", got)
+	}
+}
+
 // The F16C kernel rounds as toHalf does.
 func TestToHalvesMatchesGo(t *testing.T) {
 	if !hasAVX2 {
