@@ -239,12 +239,19 @@ func (s *snapshot) embed(t *Track) ([]float32, error) {
 }
 
 // vectorOf returns the indexed vector of a node, or embeds the track when
-// it was imported after the last reindex.
+// it was imported after the last reindex. Served through a source, it
+// embeds the track and rounds the vector as the index that published it
+// stored it (index.Stored), so that a query asks the source for the very
+// vector it holds.
 func (s *snapshot) vectorOf(node uint32) ([]float32, error) {
 	if v, ok := s.storedVector(node); ok {
 		return v, nil
 	}
-	return s.embed(s.cat.track(node))
+	v, err := s.embed(s.cat.track(node))
+	if err != nil || s.graph != nil {
+		return v, err
+	}
+	return index.Stored(v)
 }
 
 func normalize(v []float32) float64 {

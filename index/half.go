@@ -1,6 +1,9 @@
 package index
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // The index keeps its vectors in IEEE 754 half precision (binary16): two
 // bytes a component instead of four, so that a node's block is four cache
@@ -110,4 +113,18 @@ func dotHalvesGo(a, b []uint16) float32 {
 		s0 += fromHalf(a[i]) * fromHalf(b[i])
 	}
 	return s0 + s1 + s2 + s3
+}
+
+// Stored returns v as an HNSW stores it: normalised to unit length, each
+// component rounded to half precision, the vector that Vector returns after
+// Add(id, v). v must have finite components, not all zero.
+func Stored(v []float32) ([]float32, error) {
+	out := make([]float32, len(v))
+	if err := normalizeInto(out, v, len(v)); err != nil {
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	h := make([]uint16, len(v))
+	toHalves(h, out)
+	fromHalves(out, h)
+	return out, nil
 }

@@ -3,6 +3,7 @@ package index
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -201,5 +202,32 @@ func TestDotHalfMatchesExact(t *testing.T) {
 				t.Errorf("%s(n=%d) = %v, want %v ± %v", c.name, n, c.got, c.exact, tol)
 			}
 		}
+	}
+}
+
+// Stored is what Vector returns after Add.
+func TestStoredIsVector(t *testing.T) {
+	const dim = 24
+	g, err := New(dim, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := clustered(50, dim, 1, 9)
+	for i := range 50 {
+		v := data[i*dim : (i+1)*dim]
+		for j := range v {
+			v[j] *= 3 // not unit length: Stored normalises as Add does
+		}
+		if err := g.Add(uint32(i), v); err != nil {
+			t.Fatal(err)
+		}
+		got, err := Stored(v)
+		want, _ := g.Vector(uint32(i))
+		if err != nil || !slices.Equal(got, want) {
+			t.Fatalf("Stored(vector %d) = %v, %v; Vector gives %v", i, got, err, want)
+		}
+	}
+	if _, err := Stored(make([]float32, dim)); err == nil {
+		t.Errorf("Stored(zero vector) = nil error")
 	}
 }
