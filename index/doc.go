@@ -26,9 +26,10 @@
 // Every vector must have the index's dimension, finite components, and not
 // be all zeros; otherwise Add and Search return an error naming the problem
 // (a *DimensionError for a wrong length). Vectors are normalised to unit
-// length on the way in (Vector returns the stored unit vector), so any
-// non-zero vector may be given and the score is always its cosine
-// similarity. Distance is 1 − dot; Result.Score is the dot product of the
+// length on the way in, so any non-zero vector may be given and the score
+// is always its cosine similarity. HNSW stores each component in half
+// precision (Vector returns the stored unit vector, Stored computes it),
+// which moves scores by about 1e-4; Flat stores float32. Distance is 1 − dot; Result.Score is the dot product of the
 // unit vectors, so higher is closer and 1 is identical. Results are sorted
 // by Score descending, ties by ID ascending.
 //

@@ -37,8 +37,8 @@ type floorConfig struct {
 // floorPages are the kinds of memory --pages accepts.
 var floorPages = []string{"thp", "hugetlb", "base"}
 
-// floorVector is the words of one read: a 64-d float32 vector, as an
-// index block's vector part at the serving dimension.
+// floorVector is the words of one read: 256 bytes, an index block at the
+// serving dimension (a 64-d vector in halves and its 32 layer-0 links).
 const floorVector = 64
 
 func runBenchFloor(ctx context.Context, args []string, stdio stdio) error {
