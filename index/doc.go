@@ -27,11 +27,13 @@
 // be all zeros; otherwise Add and Search return an error naming the problem
 // (a *DimensionError for a wrong length). Vectors are normalised to unit
 // length on the way in, so any non-zero vector may be given and the score
-// is always its cosine similarity. HNSW stores each component in half
-// precision (Vector returns the stored unit vector, Stored computes it),
-// which moves scores by about 1e-4; Flat stores float32. Distance is 1 − dot; Result.Score is the dot product of the
-// unit vectors, so higher is closer and 1 is identical. Results are sorted
-// by Score descending, ties by ID ascending.
+// is always its cosine similarity: higher is closer, 1 is identical. Flat
+// stores float32. HNSW stores each component in half precision (Vector
+// returns the stored vector, Stored computes it), which moves a score from
+// the float32 one by about 1e-4; it ranks by the dot product of the query
+// and the stored vector, whose length is 1 only up to that rounding, and
+// scores its results by their cosine. Results are sorted by Score
+// descending, ties by ID ascending.
 //
 // # Changes
 //

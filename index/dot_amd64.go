@@ -2,10 +2,11 @@ package index
 
 import "golang.org/x/sys/cpu"
 
-// hasAVX2 says whether the kernels in dot_amd64.s are used: they need AVX2,
-// FMA and F16C (CPUID leaf 1, ECX bit 29; every AVX2 CPU so far has it,
-// but it is a separate flag).
-var hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpuidECX1()&(1<<29) != 0
+// hasKernels says whether the kernels in dot_amd64.s are used: they need
+// AVX2, FMA and F16C (CPUID leaf 1, ECX bit 29; every AVX2 CPU so far has
+// it, but it is a separate flag). Without them every kernel falls back to
+// its portable Go version.
+var hasKernels = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpuidECX1()&(1<<29) != 0
 
 //go:noescape
 func dotAVX2(a, b *float32, n int) float32
@@ -22,9 +23,9 @@ func toHalvesF16C(dst *uint16, src *float32, n int)
 func cpuidECX1() uint32
 
 // dot returns the dot product of two equal-length, non-empty vectors: the
-// AVX2+FMA kernel in dot_amd64.s when the CPU has it, dotGo otherwise.
+// AVX2+FMA kernel in dot_amd64.s when hasKernels, dotGo otherwise.
 func dot(a, b []float32) float32 {
-	if hasAVX2 {
+	if hasKernels {
 		_ = b[len(a)-1]
 		return dotAVX2(&a[0], &b[0], len(a))
 	}
@@ -34,7 +35,7 @@ func dot(a, b []float32) float32 {
 // dotHalf returns the dot product of a non-empty float32 query and a
 // stored half vector of at least its length.
 func dotHalf(q []float32, v []uint16) float32 {
-	if hasAVX2 {
+	if hasKernels {
 		_ = v[len(q)-1]
 		return dotHalfAVX2(&q[0], &v[0], len(q))
 	}
@@ -44,7 +45,7 @@ func dotHalf(q []float32, v []uint16) float32 {
 // dotHalves returns the dot product of two non-empty stored half vectors,
 // b at least as long as a.
 func dotHalves(a, b []uint16) float32 {
-	if hasAVX2 {
+	if hasKernels {
 		_ = b[len(a)-1]
 		return dotHalvesAVX2(&a[0], &b[0], len(a))
 	}
@@ -53,7 +54,7 @@ func dotHalves(a, b []uint16) float32 {
 
 // toHalves writes the halves nearest to src to dst (len(dst) ≥ len(src)).
 func toHalves(dst []uint16, src []float32) {
-	if hasAVX2 && len(src) > 0 {
+	if hasKernels && len(src) > 0 {
 		_ = dst[len(src)-1]
 		toHalvesF16C(&dst[0], &src[0], len(src))
 		return

@@ -2,7 +2,7 @@
 
 package index
 
-const hasAVX2 = false
+const hasKernels = false
 
 // dot returns the dot product of two equal-length, non-empty vectors.
 func dot(a, b []float32) float32 { return dotGo(a, b) }

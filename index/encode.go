@@ -421,7 +421,8 @@ type Unchecked struct {
 
 // ReadUnchecked reads an HNSW stream in its order (header, options,
 // counts, arrays) into the index's own arrays, checking every frame's
-// checksum and every count the arrays' sizes depend on. A reader with a
+// checksum, every count the arrays' sizes depend on, and every vector
+// (finite, unit length) before it is rounded to halves. A reader with a
 // Len method (bytes.Reader, storage's chunk reader) lets it allocate each
 // array once at its final size rather than grow it as the bytes arrive.
 func ReadUnchecked(r io.Reader) (*Unchecked, error) {
@@ -451,7 +452,7 @@ func ReadUnchecked(r io.Reader) (*Unchecked, error) {
 }
 
 // Check checks the structure a search will trust (tombstones and levels,
-// the entry point, every link, every vector) and returns the index. Check
+// the entry point, every link) and returns the index. Check
 // is called once; a failure wraps ErrCorrupt.
 func (u *Unchecked) Check() (*HNSW, error) {
 	g := u.g

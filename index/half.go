@@ -80,6 +80,21 @@ func fromHalves(dst []float32, src []uint16) {
 	}
 }
 
+// sameHalves reports whether a and b hold the same values, −0 equal to +0
+// (as float32 comparison has it): a vector given again that rounds to the
+// stored one is the same vector.
+func sameHalves(a, b []uint16) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] && (a[i]|b[i])&0x7fff != 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // dotHalfGo is the portable dot product of a float32 query and a stored
 // half vector.
 func dotHalfGo(q []float32, v []uint16) float32 {
@@ -115,9 +130,9 @@ func dotHalvesGo(a, b []uint16) float32 {
 	return s0 + s1 + s2 + s3
 }
 
-// Stored returns v as an HNSW stores it: normalised to unit length, each
-// component rounded to half precision, the vector that Vector returns after
-// Add(id, v). v must have finite components, not all zero.
+// Stored returns v as an HNSW holds it, the vector that Vector returns
+// after Add(id, v): normalised, rounded to halves, and scaled back to unit
+// length. v must have finite components, not all zero.
 func Stored(v []float32) ([]float32, error) {
 	out := make([]float32, len(v))
 	if err := normalizeInto(out, v, len(v)); err != nil {
@@ -125,6 +140,20 @@ func Stored(v []float32) ([]float32, error) {
 	}
 	h := make([]uint16, len(v))
 	toHalves(h, out)
-	fromHalves(out, h)
+	widenUnit(out, h)
 	return out, nil
+}
+
+// widenUnit writes the stored vector h to dst scaled to unit length: the
+// rounding to halves moved its length from 1 by up to about 2.5e-4.
+func widenUnit(dst []float32, h []uint16) {
+	fromHalves(dst, h)
+	var ss float64
+	for _, x := range dst[:len(h)] {
+		ss += float64(x) * float64(x)
+	}
+	inv := 1 / math.Sqrt(ss)
+	for i, x := range dst[:len(h)] {
+		dst[i] = float32(float64(x) * inv)
+	}
 }

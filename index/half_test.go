@@ -119,7 +119,7 @@ func TestHalfRoundTrip(t *testing.T) {
 // fromHalf widens every half as VCVTPH2PS does (through dotHalf's
 // one-component path: 1·h added to zero, so −0 reads as +0).
 func TestFromHalfMatchesF16C(t *testing.T) {
-	if !hasAVX2 {
+	if !hasKernels {
 		t.Skip("no F16C kernel on this CPU")
 	}
 	one := []float32{1}
@@ -143,7 +143,7 @@ func TestFromHalfMatchesF16C(t *testing.T) {
 
 // The F16C kernel rounds as toHalf does.
 func TestToHalvesMatchesGo(t *testing.T) {
-	if !hasAVX2 {
+	if !hasKernels {
 		t.Skip("no F16C kernel on this CPU")
 	}
 	fs := halfInputs()
@@ -229,5 +229,67 @@ func TestStoredIsVector(t *testing.T) {
 	}
 	if _, err := Stored(make([]float32, dim)); err == nil {
 		t.Errorf("Stored(zero vector) = nil error")
+	}
+}
+
+// A search's scores are the cosines of the query and the stored vectors,
+// not their dot products (a stored vector's length is 1 only up to its
+// rounding), in order.
+func TestSearchScoresAreCosines(t *testing.T) {
+	const n, dim = 3000, 32
+	data := clustered(n, dim, 4, 5)
+	g := mustHNSW(t, dim, &Options{Workers: 2}, data)
+	qs := clustered(20, dim, 4, 6)
+	for qi := range 20 {
+		q := qs[qi*dim : (qi+1)*dim]
+		rs, err := g.Search(q, 10, nil)
+		if err != nil || len(rs) != 10 {
+			t.Fatalf("Search = %v, %v", rs, err)
+		}
+		var qq float64
+		for _, x := range q {
+			qq += float64(x) * float64(x)
+		}
+		for i, r := range rs {
+			v, _ := g.Vector(r.ID)
+			var d, vv float64
+			for j := range v {
+				d += float64(q[j]) * float64(v[j])
+				vv += float64(v[j]) * float64(v[j])
+			}
+			want := d / math.Sqrt(qq*vv)
+			if math.Abs(float64(r.Score)-want) > 2e-6 {
+				t.Errorf("query %d result %d (id %d): score %v, want the cosine %v", qi, i, r.ID, r.Score, want)
+			}
+			if i > 0 && r.Score > rs[i-1].Score {
+				t.Errorf("query %d: results out of order: %v", qi, rs)
+			}
+		}
+	}
+}
+
+// Adding an id's vector again, or one that rounds to the same halves
+// (a zero of the other sign), changes nothing.
+func TestAddSameHalvesKeepsNode(t *testing.T) {
+	g, err := New(2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range [][]float32{{1, 0}, {1, float32(math.Copysign(0, -1))}, {1, 1e-9}, {1, -1e-9}} {
+		if err := g.Add(1, v); err != nil {
+			t.Fatal(err)
+		}
+		if err := g.AddBatch([]uint32{1}, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := g.Stats(); st.Tombstones != 0 || st.Len != 1 {
+		t.Errorf("after re-adding equal vectors: %+v, want one node and no tombstone", st)
+	}
+	if err := g.Add(1, []float32{1, 0.01}); err != nil {
+		t.Fatal(err)
+	}
+	if st := g.Stats(); st.Tombstones != 1 {
+		t.Errorf("after a different vector: %d tombstones, want 1", st.Tombstones)
 	}
 }

@@ -91,15 +91,16 @@ func small(n int) int {
 	return n
 }
 
-// nearVector reports whether every component of v is want's rounded to
-// half precision or closer: the most an HNSW's stored vector may differ
-// from the unit vector it was given (a Flat's is exact).
+// nearVector reports whether every component of v is within what an
+// HNSW's Vector may differ from the unit vector want it was given: the
+// rounding to a half (2⁻¹¹ relative) and the scaling back to unit length
+// after it (at most as much again). A Flat's is exact.
 func nearVector(v, want []float32) bool {
 	if len(v) != len(want) {
 		return false
 	}
 	for i := range v {
-		if math.Abs(float64(v[i]-want[i])) > max(math.Abs(float64(want[i]))/2048, 1.0/(1<<25)) {
+		if math.Abs(float64(v[i]-want[i])) > max(math.Abs(float64(want[i]))/1024, 1.0/(1<<24)) {
 			return false
 		}
 	}

@@ -150,8 +150,9 @@ func (g *HNSW) Contains(id uint32) bool {
 	return ok
 }
 
-// Vector returns the stored vector of id: unit length, each component
-// rounded to half precision (see half.go).
+// Vector returns the vector of id as the index holds it: its direction in
+// half precision (see half.go), scaled to unit length, so that its dot
+// product with a unit query is the score a search gives id.
 func (g *HNSW) Vector(id uint32) ([]float32, bool) {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
@@ -160,7 +161,7 @@ func (g *HNSW) Vector(id uint32) ([]float32, bool) {
 		return nil, false
 	}
 	v := make([]float32, g.dim)
-	fromHalves(v, g.vec(s))
+	widenUnit(v, g.vec(s))
 	return v, true
 }
 
@@ -255,7 +256,7 @@ func (g *HNSW) Add(id uint32, vec []float32) error {
 	toHalves(hv, buf)
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if s, ok := g.slots[id]; ok && slices.Equal(g.vec(s), hv) {
+	if s, ok := g.slots[id]; ok && sameHalves(g.vec(s), hv) {
 		return nil
 	}
 	if err := g.roomFor(1); err != nil {
@@ -297,7 +298,7 @@ func (g *HNSW) AddBatch(ids []uint32, vecs []float32) error {
 	first := uint32(len(g.ids))
 	for i, id := range ids {
 		v := hvs[i*g.dim : (i+1)*g.dim]
-		if s, ok := g.slots[id]; ok && slices.Equal(g.vec(s), v) {
+		if s, ok := g.slots[id]; ok && sameHalves(g.vec(s), v) {
 			continue
 		}
 		g.appendSlot(id, v)

@@ -2,6 +2,7 @@ package index
 
 import (
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -161,16 +162,26 @@ func (g *HNSW) descend(sc *scratch, qv []float32) cand {
 }
 
 // appendResults appends the k closest of the beam sc.res to dst, best
-// first.
+// first, each scored by its cosine (see norm).
 func (g *HNSW) appendResults(dst []Result, sc *scratch, k int) []Result {
 	for len(sc.res) > k {
 		sc.res.pop()
 	}
 	for _, c := range sc.res {
-		dst = append(dst, Result{ID: g.ids[c.slot], Score: -c.dist})
+		dst = append(dst, Result{ID: g.ids[c.slot], Score: -c.dist / g.norm(c.slot)})
 	}
 	SortResults(dst)
 	return dst
+}
+
+// norm returns the length of slot s's stored vector: 1 before its rounding
+// to halves, which moves it by up to about 2.5e-4. A search ranks by the
+// dot product with the query; the scores it returns divide by norm, so a
+// score is the cosine of the query and the stored vector, as any other
+// store of the same vectors (a cluster they were published to) computes it.
+func (g *HNSW) norm(s uint32) float32 {
+	v := g.vec(s)
+	return float32(math.Sqrt(float64(dotHalves(v, v))))
 }
 
 // checkQuery validates q without normalising it.

@@ -5,8 +5,9 @@ import (
 	"testing"
 )
 
-// ScoreIDs scores exactly the live ids asked for, in their order, as the
-// dot product of the unit vectors; unknown and deleted ids are skipped.
+// ScoreIDs scores exactly the live ids asked for, in their order, by the
+// cosine of the query and the stored vector; unknown and deleted ids are
+// skipped.
 func TestScoreIDs(t *testing.T) {
 	const n, dim = 500, 16
 	vecs := clustered(n, dim, 1, 2)
@@ -42,10 +43,12 @@ func TestScoreIDs(t *testing.T) {
 		normalizeInto(qn, q, dim)
 		for i, r := range got {
 			v, _ := idx.Vector(want[i])
-			var d float32
+			var d, vv float32 // the cosine of the query and the stored vector
 			for j := range v {
 				d += v[j] * qn[j]
+				vv += v[j] * v[j]
 			}
+			d /= float32(math.Sqrt(float64(vv)))
 			if r.ID != want[i] || math.Abs(float64(r.Score-d)) > 1e-5 {
 				t.Errorf("%T.ScoreIDs result %d = %+v, want {%d %v}", idx, i, r, want[i], d)
 			}
