@@ -3,8 +3,8 @@ package soundalike
 import "context"
 
 // ForEachEmbedding calls fn for every indexed track with its embedding as
-// the index holds it (unit length, each component rounded to half
-// precision), in catalogue order. It is how `soundalike export` moves
+// the index holds it (its direction in half precision, scaled to unit
+// length: index.HNSW.Vector), in catalogue order. It is how `soundalike export` moves
 // embeddings into other systems. fn must not keep v after it returns.
 func (e *Engine) ForEachEmbedding(ctx context.Context, fn func(t *Track, v Embedding) error) error {
 	s, err := e.ready()

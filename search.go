@@ -251,7 +251,10 @@ func (s *snapshot) vectorOf(node uint32) ([]float32, error) {
 	if err != nil || s.graph != nil {
 		return v, err
 	}
-	return index.Stored(v)
+	if v, err = index.Stored(v); err != nil {
+		return nil, fmt.Errorf("%w: track %s: %v", ErrInvalidQuery, s.cat.id(node), err)
+	}
+	return v, nil
 }
 
 func normalize(v []float32) float64 {

@@ -55,7 +55,8 @@ func (s *snapshot) indexLen() int {
 
 // storedVector returns the indexed vector of a node from the graph; a
 // snapshot served through a source has none in memory (vectorOf then
-// embeds the track: the same model, so the same vector).
+// embeds the track with the same model and rounds it as the index did:
+// the same vector).
 func (s *snapshot) storedVector(node uint32) ([]float32, bool) {
 	if s.graph == nil {
 		return nil, false
