@@ -452,8 +452,8 @@ func ReadUnchecked(r io.Reader) (*Unchecked, error) {
 }
 
 // Check checks the structure a search will trust (tombstones and levels,
-// the entry point, every link) and returns the index. Check
-// is called once; a failure wraps ErrCorrupt.
+// the entry point, every link) and returns the index. Check is called
+// once; a failure wraps ErrCorrupt.
 func (u *Unchecked) Check() (*HNSW, error) {
 	g := u.g
 	if g == nil {
