@@ -18,6 +18,9 @@ func dotHalfAVX2(q *float32, v *uint16, n int) float32
 func dotHalvesAVX2(a, b *uint16, n int) float32
 
 //go:noescape
+func dotHalfNormAVX2(q *float32, v *uint16, n int) (dot, vv float32)
+
+//go:noescape
 func toHalvesF16C(dst *uint16, src *float32, n int)
 
 func cpuidECX1() uint32
@@ -40,6 +43,16 @@ func dotHalf(q []float32, v []uint16) float32 {
 		return dotHalfAVX2(&q[0], &v[0], len(q))
 	}
 	return dotHalfGo(q, v)
+}
+
+// dotHalfNorm returns q·v and v·v for a non-empty float32 query and a
+// stored half vector of at least its length, in one pass over v.
+func dotHalfNorm(q []float32, v []uint16) (dot, vv float32) {
+	if hasKernels {
+		_ = v[len(q)-1]
+		return dotHalfNormAVX2(&q[0], &v[0], len(q))
+	}
+	return dotHalfNormGo(q, v)
 }
 
 // dotHalves returns the dot product of two non-empty stored half vectors,

@@ -11,6 +11,10 @@ func dot(a, b []float32) float32 { return dotGo(a, b) }
 // vector of at least its length.
 func dotHalf(q []float32, v []uint16) float32 { return dotHalfGo(q, v) }
 
+// dotHalfNorm returns q·v and v·v for a float32 query and a stored half
+// vector of at least its length.
+func dotHalfNorm(q []float32, v []uint16) (dot, vv float32) { return dotHalfNormGo(q, v) }
+
 // dotHalves returns the dot product of two stored half vectors, b at least
 // as long as a.
 func dotHalves(a, b []uint16) float32 { return dotHalvesGo(a, b) }

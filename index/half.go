@@ -113,6 +113,18 @@ func dotHalfGo(q []float32, v []uint16) float32 {
 	return s0 + s1 + s2 + s3
 }
 
+// dotHalfNormGo is the portable q·v and v·v of a float32 query and a
+// stored half vector.
+func dotHalfNormGo(q []float32, v []uint16) (dot, vv float32) {
+	v = v[:len(q)]
+	for i, x := range q {
+		f := fromHalf(v[i])
+		dot += x * f
+		vv += f * f
+	}
+	return dot, vv
+}
+
 // dotHalvesGo is the portable dot product of two stored half vectors.
 func dotHalvesGo(a, b []uint16) float32 {
 	b = b[:len(a)]

@@ -189,10 +189,21 @@ func TestDotHalfMatchesExact(t *testing.T) {
 			mag += math.Abs(float64(q[i])*fa) + math.Abs(fa*fb)
 		}
 		tol := 1e-5 * mag
+		dn, vn := dotHalfNorm(q, a)
+		dg, vg := dotHalfNormGo(q, a)
+		var exactV float64
+		for i := range n {
+			fa := float64(fromHalf(a[i]))
+			exactV += fa * fa
+		}
 		for _, c := range []struct {
 			name       string
 			got, exact float32
 		}{
+			{"dotHalfNorm dot", dn, float32(exactQ)},
+			{"dotHalfNormGo dot", dg, float32(exactQ)},
+			{"dotHalfNorm vv", vn, float32(exactV)},
+			{"dotHalfNormGo vv", vg, float32(exactV)},
 			{"dotHalf", dotHalf(q, a), float32(exactQ)},
 			{"dotHalfGo", dotHalfGo(q, a), float32(exactQ)},
 			{"dotHalves", dotHalves(a, b), float32(exactH)},
