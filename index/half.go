@@ -157,7 +157,7 @@ func Stored(v []float32) ([]float32, error) {
 }
 
 // widenUnit writes the stored vector h to dst scaled to unit length: the
-// rounding to halves moved its length from 1 by up to about 2.5e-4.
+// rounding to halves moved its length from 1 by up to 5e-4.
 func widenUnit(dst []float32, h []uint16) {
 	fromHalves(dst, h)
 	var ss float64

@@ -161,7 +161,7 @@ func (g *HNSW) descend(sc *scratch, qv []float32) cand {
 }
 
 // appendResults appends the k closest of the beam sc.res to dst, best
-// first, each scored by its cosine (see norm).
+// first, each scored by its cosine (see cosine).
 func (g *HNSW) appendResults(dst []Result, sc *scratch, k int) []Result {
 	for len(sc.res) > k {
 		sc.res.pop()
@@ -177,8 +177,8 @@ func (g *HNSW) appendResults(dst []Result, sc *scratch, k int) []Result {
 // cosine returns the cosine of the unit query qv and slot s's stored
 // vector, in one pass over the vector: the score a search gives s.
 //
-// A stored vector's length is 1 only up to its rounding to halves (about
-// 2.5e-4 off). A search ranks by the dot product with the query, and the
+// A stored vector's length is 1 only up to its rounding to halves (at
+// most 5e-4 off: each component moves by at most 2⁻¹¹ of itself). A search ranks by the dot product with the query, and the
 // scores it returns are cosines, as any other store of the same vectors (a
 // cluster they were published to) computes them.
 func (g *HNSW) cosine(qv []float32, s uint32) float32 {
@@ -186,10 +186,11 @@ func (g *HNSW) cosine(qv []float32, s uint32) float32 {
 	return d * invLength(vv)
 }
 
-// invLength returns 1/√vv for a squared length vv within 1.5e-3 of 1 (a
-// stored vector's: Add normalises before rounding, Read checks): the
-// first-order expansion 1 − (vv−1)/2, off by at most 3/8·(vv−1)², under
-// 1e-6, with no square root or division on the path of every score.
+// invLength returns 1/√vv for a squared length vv within 2e-3 of 1 (a
+// stored vector's: Add normalises before rounding, Read checks to 1e-3,
+// rounding adds at most 1e-3): the first-order expansion 1 − (vv−1)/2, off
+// by at most 3/8·(vv−1)², 1.5e-6, with no square root or division on the
+// path of every score.
 func invLength(vv float32) float32 { return 1.5 - 0.5*vv }
 
 // checkQuery validates q without normalising it.
