@@ -304,3 +304,25 @@ func TestAddSameHalvesKeepsNode(t *testing.T) {
 		t.Errorf("after a different vector: %d tombstones, want 1", st.Tombstones)
 	}
 }
+
+// The results for k are the first k of those for a larger k with the same
+// beam: the beam is ranked by cosine before it is cut.
+func TestSearchPrefixOfLarger(t *testing.T) {
+	const n, dim = 3000, 16
+	data := clustered(n, dim, 7, 8)
+	g := mustHNSW(t, dim, &Options{Workers: 2}, data)
+	qs := clustered(200, dim, 7, 9)
+	for qi := range 200 {
+		q := qs[qi*dim : (qi+1)*dim]
+		big, err := g.SearchInto(nil, q, 40, nil, 80)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []int{1, 5, 20} {
+			small, _ := g.SearchInto(nil, q, k, nil, 80)
+			if !slices.Equal(small, big[:k]) {
+				t.Fatalf("query %d: k %d gives %v, the first %d of k 40 are %v", qi, k, small, k, big[:k])
+			}
+		}
+	}
+}

@@ -160,15 +160,19 @@ func (g *HNSW) descend(sc *scratch, qv []float32) cand {
 	return cur
 }
 
-// appendResults appends the k closest of the beam sc.res to dst, best
-// first, each scored by its cosine (see cosine).
+// appendResults appends the k best of the beam sc.res by cosine (see
+// cosine) to dst, best first. The whole beam is rescored before the cut,
+// so that the results for k are the first k of those for a larger k.
 func (g *HNSW) appendResults(dst []Result, sc *scratch, k int) []Result {
-	for len(sc.res) > k {
-		sc.res.pop()
-	}
+	cs := sc.tmp[:0]
 	for _, c := range sc.res {
 		v := g.vec(c.slot)
-		dst = append(dst, Result{ID: g.ids[c.slot], Score: -c.dist * invLength(dotHalves(v, v))})
+		cs = append(cs, cand{dist: c.dist * invLength(dotHalves(v, v)), slot: c.slot})
+	}
+	sc.tmp = cs
+	sortCands(cs)
+	for _, c := range cs[:min(k, len(cs))] {
+		dst = append(dst, Result{ID: g.ids[c.slot], Score: -c.dist})
 	}
 	SortResults(dst)
 	return dst
