@@ -1,5 +1,19 @@
 #include "textflag.h"
 
+// HSUM4 adds the four 8-lane accumulators ya..yd, (ya+yb)+(yc+yd), and
+// then the eight lanes of that sum into the low lane of xa (the low half
+// of ya); xt is scratch.
+#define HSUM4(ya, yb, yc, yd, xa, xt) \
+	VADDPS yb, ya, ya; \
+	VADDPS yd, yc, yc; \
+	VADDPS yc, ya, ya; \
+	VEXTRACTF128 $1, ya, xt; \
+	VADDPS xt, xa, xa; \
+	VMOVHLPS xa, xt, xt; \
+	VADDPS xt, xa, xa; \
+	VMOVSHDUP xa, xt; \
+	VADDSS xt, xa, xa
+
 // func dotAVX2(a, b *float32, n int) float32
 // Requires AVX2 and FMA. Four 8-lane accumulators over 32 floats a step,
 // then 8 at a time, then scalar.
@@ -39,15 +53,7 @@ loop8:
 	JMP  loop8
 
 reduce:
-	VADDPS Y1, Y0, Y0
-	VADDPS Y3, Y2, Y2
-	VADDPS Y2, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
-	VMOVHLPS X0, X1, X1
-	VADDPS X1, X0, X0
-	VMOVSHDUP X0, X1
-	VADDSS X1, X0, X0
+	HSUM4(Y0, Y1, Y2, Y3, X0, X1)
 
 scalar:
 	TESTQ CX, CX
@@ -119,15 +125,7 @@ hloop8:
 	JMP  hloop8
 
 hreduce:
-	VADDPS Y1, Y0, Y0
-	VADDPS Y3, Y2, Y2
-	VADDPS Y2, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
-	VMOVHLPS X0, X1, X1
-	VADDPS X1, X0, X0
-	VMOVSHDUP X0, X1
-	VADDSS X1, X0, X0
+	HSUM4(Y0, Y1, Y2, Y3, X0, X1)
 
 hscalar:
 	TESTQ CX, CX
@@ -189,15 +187,7 @@ gloop8:
 	JMP  gloop8
 
 greduce:
-	VADDPS Y1, Y0, Y0
-	VADDPS Y3, Y2, Y2
-	VADDPS Y2, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
-	VMOVHLPS X0, X1, X1
-	VADDPS X1, X0, X0
-	VMOVSHDUP X0, X1
-	VADDSS X1, X0, X0
+	HSUM4(Y0, Y1, Y2, Y3, X0, X1)
 
 gscalar:
 	TESTQ CX, CX
@@ -309,24 +299,8 @@ nloop8:
 	JMP  nloop8
 
 nreduce:
-	VADDPS Y1, Y0, Y0
-	VADDPS Y3, Y2, Y2
-	VADDPS Y2, Y0, Y0
-	VADDPS Y9, Y8, Y8
-	VADDPS Y11, Y10, Y10
-	VADDPS Y10, Y8, Y2
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
-	VMOVHLPS X0, X1, X1
-	VADDPS X1, X0, X0
-	VMOVSHDUP X0, X1
-	VADDSS X1, X0, X0
-	VEXTRACTF128 $1, Y2, X3
-	VADDPS X3, X2, X2
-	VMOVHLPS X2, X3, X3
-	VADDPS X3, X2, X2
-	VMOVSHDUP X2, X3
-	VADDSS X3, X2, X2
+	HSUM4(Y0, Y1, Y2, Y3, X0, X1)
+	HSUM4(Y8, Y9, Y10, Y11, X8, X1)
 
 nscalar:
 	TESTQ CX, CX
@@ -335,7 +309,7 @@ nscalar:
 	VMOVD AX, X1
 	VCVTPH2PS X1, X1
 	VFMADD231SS (SI), X1, X0
-	VFMADD231SS X1, X1, X2
+	VFMADD231SS X1, X1, X8
 	ADDQ $4, SI
 	ADDQ $2, DI
 	DECQ CX
@@ -344,5 +318,5 @@ nscalar:
 ndone:
 	VZEROUPPER
 	MOVSS X0, dot+24(FP)
-	MOVSS X2, vv+28(FP)
+	MOVSS X8, vv+28(FP)
 	RET
