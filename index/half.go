@@ -157,15 +157,11 @@ func Stored(v []float32) ([]float32, error) {
 }
 
 // widenUnit writes the stored vector h to dst scaled to unit length: the
-// rounding to halves moved its length from 1 by up to 5e-4.
+// rounding to halves moved its length from 1 by up to 5e-4. A stored
+// vector is finite and not zero (Add checked it before rounding), so the
+// normalisation cannot fail.
 func widenUnit(dst []float32, h []uint16) {
+	dst = dst[:len(h)]
 	fromHalves(dst, h)
-	var ss float64
-	for _, x := range dst[:len(h)] {
-		ss += float64(x) * float64(x)
-	}
-	inv := 1 / math.Sqrt(ss)
-	for i, x := range dst[:len(h)] {
-		dst[i] = float32(float64(x) * inv)
-	}
+	_ = normalizeInto(dst, dst, len(h))
 }
