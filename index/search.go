@@ -1,6 +1,7 @@
 package index
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 )
@@ -161,22 +162,49 @@ func (g *HNSW) descend(sc *scratch, qv []float32) cand {
 }
 
 // appendResults appends the k best of the beam sc.res by cosine (see
-// cosine) to dst, best first. The whole beam is rescored before the cut,
-// so that the results for k are the first k of those for a larger k.
+// cosine) to dst, best first, ties by id, so that the results for k are
+// the first k of those for a larger k.
+//
+// A member's cosine is its dot product times invLength, which is within
+// 1e-3 of 1; so a member whose dot product is more than rescoreMargin
+// below the k-th best cannot rank among the k best cosines. Only the k
+// best by dot product and the members within the margin of them are
+// rescored and sorted: a few more than k, not the whole beam.
 func (g *HNSW) appendResults(dst []Result, sc *scratch, k int) []Result {
 	cs := sc.tmp[:0]
-	for _, c := range sc.res {
-		v := g.vec(c.slot)
-		cs = append(cs, cand{dist: c.dist * invLength(dotHalves(v, v)), slot: c.slot})
+	for len(sc.res) > k {
+		cs = append(cs, sc.res.pop()) // worst first
 	}
+	i := len(cs)
+	if len(sc.res) > 0 {
+		cut := sc.res[0].dist + rescoreMargin // dist is −dot; sc.res[0] is the k-th best
+		for i > 0 && cs[i-1].dist <= cut {
+			i--
+		}
+	}
+	cs = append(cs, sc.res...)
 	sc.tmp = cs
-	sortCands(cs)
+	cs = cs[i:]
+	for j, c := range cs {
+		v := g.vec(c.slot)
+		cs[j].dist = c.dist * invLength(dotHalves(v, v))
+	}
+	slices.SortFunc(cs, func(a, b cand) int {
+		if a.dist != b.dist {
+			return cmp.Compare(a.dist, b.dist)
+		}
+		return cmp.Compare(g.ids[a.slot], g.ids[b.slot])
+	})
 	for _, c := range cs[:min(k, len(cs))] {
 		dst = append(dst, Result{ID: g.ids[c.slot], Score: -c.dist})
 	}
-	SortResults(dst)
 	return dst
 }
+
+// rescoreMargin bounds how far a dot product's rank can move when it is
+// scaled to a cosine: 2 · max|q·v| · max|invLength(vv) − 1| = 2 · 1.001 · 1e-3,
+// rounded up.
+const rescoreMargin = 2.5e-3
 
 // cosine returns the cosine of the unit query qv and slot s's stored
 // vector, in one pass over the vector: the score a search gives s.
