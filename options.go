@@ -49,6 +49,16 @@ type Options struct {
 	// no index graph, only the current index's metadata, which names the
 	// model it serves with. Default nil: the local index.
 	VectorSource VectorSource
+	// HugeTLB loads the index's layer 0 (its vectors and layer-0 links,
+	// 256 bytes a track at 64-d: 256 MB of a 1M snapshot) onto the pool of
+	// huge pages that sysctl vm.nr_hugepages reserves, when the pool has
+	// room. The kernel's page-access monitor (DAMON), where it runs, does
+	// not check those pages, so its checks do not stall the searches that
+	// read them (docs/scaling.md). A reload holds two snapshots for a
+	// moment: reserve room for two. Without room the index loads onto the
+	// heap and the load logs why; Stats.HugeTLB says where it went.
+	// Default false.
+	HugeTLB bool
 	// ImportMemory is the former name of ImportBuffer, used when
 	// ImportBuffer is zero.
 	//

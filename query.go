@@ -138,6 +138,10 @@ type Stats struct {
 	// LoadDecode how long it then decoded and checked the copy without
 	// the file.
 	LoadRead, LoadDecode time.Duration
+	// HugeTLB is the bytes of the index on the hugetlb pool
+	// (Options.HugeTLB), which the process's RSS does not count: 0 when
+	// the index is on the heap.
+	HugeTLB int64
 }
 
 // Results answer one similarity query. Everything in them comes from the

@@ -128,7 +128,7 @@ func (e *Engine) load(db *storage.DB, built *index.HNSW, release func()) error {
 	var s *snapshot
 	var graph *index.Unchecked
 	err := db.View(func(tx *storage.Tx) (err error) {
-		s, graph, err = readSnapshot(tx, built, keep, e.opts.VectorSource)
+		s, graph, err = readSnapshot(tx, built, keep, &e.opts)
 		return err
 	})
 	if err != nil {
@@ -138,6 +138,9 @@ func (e *Engine) load(db *storage.DB, built *index.HNSW, release func()) error {
 	}
 	release()
 	s.loadRead = time.Since(start)
+	if graph != nil && graph.PoolError() != nil {
+		e.opts.Logger.Warn("the index's layer 0 is on the heap, not the hugetlb pool that Options.HugeTLB asked for", "err", graph.PoolError())
+	}
 	if err := s.decode(e.path, graph); err != nil {
 		return e.loadFailedAt(fmt.Errorf("load %s: %w", e.path, err), s.gen)
 	}
@@ -294,6 +297,7 @@ func (e *Engine) Stats() Stats {
 	}
 	if s.graph != nil {
 		st.Indexed = s.graph.Len()
+		st.HugeTLB = s.graph.Stats().PoolBytes
 	}
 	return st
 }
@@ -359,15 +363,15 @@ func (e *Engine) Model(ctx context.Context) (ModelInfo, error) {
 // instead of reading the stored copy. keep, when set, is a previous
 // snapshot whose graph is reused if the current index is still the one it
 // was read from (a catalogue change does not touch the index).
-func readSnapshot(tx *storage.Tx, built *index.HNSW, keep *snapshot, vectors VectorSource) (*snapshot, *index.Unchecked, error) {
-	s := &snapshot{gen: tx.Generation(), byID: newIDTable(tx.Counts().Tracks), catalogSeq: tx.CatalogSeq(), vectors: vectors}
+func readSnapshot(tx *storage.Tx, built *index.HNSW, keep *snapshot, opts *Options) (*snapshot, *index.Unchecked, error) {
+	s := &snapshot{gen: tx.Generation(), byID: newIDTable(tx.Counts().Tracks), catalogSeq: tx.CatalogSeq(), vectors: opts.VectorSource}
 	if err := s.readTracks(tx); err != nil {
 		return nil, nil, err
 	}
 	if keep != nil && keep.catalogSeq == s.catalogSeq && keep.cat.len() == s.cat.len() {
 		s.words, s.facets = keep.words, keep.facets // the same tracks: a new model or index only
 	}
-	graph, err := s.readIndex(tx, built, keep)
+	graph, err := s.readIndex(tx, built, keep, &index.ReadOptions{HugeTLB: opts.HugeTLB})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -395,7 +399,7 @@ func readSnapshot(tx *storage.Tx, built *index.HNSW, keep *snapshot, vectors Vec
 // readIndex reads the current index's metadata into s, and its graph:
 // built or keep's graph when they are that index (set in s), else read
 // from the file and returned unchecked. No index is not an error.
-func (s *snapshot) readIndex(tx *storage.Tx, built *index.HNSW, keep *snapshot) (*index.Unchecked, error) {
+func (s *snapshot) readIndex(tx *storage.Tx, built *index.HNSW, keep *snapshot, ro *index.ReadOptions) (*index.Unchecked, error) {
 	var graph *index.Unchecked
 	err := tx.ReadIndex(func(ii storage.IndexInfo, r io.Reader) error {
 		meta, err := decodeIndexMeta(ii.Meta)
@@ -413,7 +417,7 @@ func (s *snapshot) readIndex(tx *storage.Tx, built *index.HNSW, keep *snapshot) 
 			s.graph = built
 			return nil
 		}
-		if graph, err = index.ReadUnchecked(r); err != nil {
+		if graph, err = index.ReadUnchecked(r, ro); err != nil {
 			return indexDamaged(err)
 		}
 		return nil

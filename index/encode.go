@@ -402,7 +402,7 @@ func kindName(k uint32) string {
 // returns exactly the results the saved one did. Options.Workers takes its
 // default. It is ReadUnchecked followed by Check.
 func Read(r io.Reader) (*HNSW, error) {
-	u, err := ReadUnchecked(r)
+	u, err := ReadUnchecked(r, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -414,10 +414,30 @@ func Read(r io.Reader) (*HNSW, error) {
 // stream, so a reader of a memory-mapped file may release the file before
 // checking (the structural checks are most of a load's CPU time).
 type Unchecked struct {
-	g    *HNSW
-	dead []uint8
-	h    graphCounts
+	g       *HNSW
+	dead    []uint8
+	h       graphCounts
+	poolErr error // why layer 0 is not on the hugetlb pool that ReadOptions asked for
 }
+
+// ReadOptions say where a read index keeps its arrays. The zero value
+// keeps them all on the Go heap.
+type ReadOptions struct {
+	// HugeTLB puts layer 0 (the vectors and their layer-0 links, 256 bytes
+	// a node at 64-d, most of a large index) on the pool of huge pages that
+	// sysctl vm.nr_hugepages reserves, when the pool has room for it and
+	// the stream says its size up front (a reader with a Len method). The
+	// kernel's page-access monitor (DAMON) does not check those pages, so
+	// its checks do not stall the searches that read them at random
+	// (docs/benchmarks.md, issue 17). Without room it stays on the heap:
+	// Unchecked.PoolError says why, and Stats.PoolBytes how much is on the
+	// pool. The pages go back to the pool once the index is unreachable.
+	HugeTLB bool
+}
+
+// PoolError returns why layer 0 is not on the hugetlb pool that
+// ReadOptions.HugeTLB asked for; nil when it is, or was not asked for.
+func (u *Unchecked) PoolError() error { return u.poolErr }
 
 // ReadUnchecked reads an HNSW stream in its order (header, options,
 // counts, arrays) into the index's own arrays, checking every frame's
@@ -425,7 +445,8 @@ type Unchecked struct {
 // (finite, unit length) before it is rounded to halves. A reader with a
 // Len method (bytes.Reader, storage's chunk reader) lets it allocate each
 // array once at its final size rather than grow it as the bytes arrive.
-func ReadUnchecked(r io.Reader) (*Unchecked, error) {
+// opts may be nil for the defaults.
+func ReadUnchecked(r io.Reader, opts *ReadOptions) (*Unchecked, error) {
 	fr, kind, dim, err := readHeader(r)
 	if err != nil {
 		return nil, err
@@ -444,11 +465,15 @@ func ReadUnchecked(r io.Reader) (*Unchecked, error) {
 	g := &HNSW{dim: dim}
 	g.init(o.withDefaults())
 	g.rng = rand.New(rand.NewPCG(uint64(o.Seed), uint64(h.nodes)))
-	dead, err := g.readArrays(fr, h)
-	if err != nil {
+	var ro ReadOptions
+	if opts != nil {
+		ro = *opts
+	}
+	u := &Unchecked{g: g, h: h}
+	if u.dead, u.poolErr, err = g.readArrays(fr, h, ro); err != nil {
 		return nil, err
 	}
-	return &Unchecked{g: g, dead: dead, h: h}, nil
+	return u, nil
 }
 
 // Check checks the structure a search will trust (tombstones and levels,
@@ -525,25 +550,26 @@ func readCounts(fr *frameReader) (graphCounts, error) {
 }
 
 // readArrays reads the per-node arrays into g and returns the tombstone
-// flags, which checkNodes validates.
-func (g *HNSW) readArrays(fr *frameReader, h graphCounts) (dead []uint8, err error) {
+// flags, which checkNodes validates, and why layer 0 is not on the hugetlb
+// pool when ro asked for it.
+func (g *HNSW) readArrays(fr *frameReader, h graphCounts, ro ReadOptions) (dead []uint8, poolErr error, err error) {
 	n := int(h.nodes)
 	if g.ids, err = readArray[uint32](fr, n, "ids"); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if g.levels, err = readArray[uint8](fr, n, "levels"); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if dead, err = readArray[uint8](fr, n, "tombstones"); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := g.readLayer0(fr, n); err != nil {
-		return nil, err
+	if poolErr, err = g.readLayer0(fr, n, ro); err != nil {
+		return nil, nil, err
 	}
 	if g.upper, err = readArray[uint32](fr, int(h.upperLen), "upper links"); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return dead, fr.end()
+	return dead, poolErr, fr.end()
 }
 
 // checkNodes fills the tombstones, the live id map and each node's offset
@@ -637,17 +663,15 @@ func (g *HNSW) checkLinks() error {
 // slots) into the blocks of l0, growing it as the bytes arrive. Both are
 // read a chunk of nodes at a time into a buffer and scattered from there;
 // the vectors are checked (finite, unit length) as float32 and stored in
-// halves.
-func (g *HNSW) readLayer0(fr *frameReader, n int) error {
+// halves. It returns why l0 is not on the hugetlb pool when ro asked for
+// it, beside the read's error.
+func (g *HNSW) readLayer0(fr *frameReader, n int, ro ReadOptions) (poolErr, err error) {
 	const chunk = 4096 // nodes
 	first := min(n, max(chunk, growElems/g.stride))
 	if fr.fits(n, 4*(g.dim+1+g.m0)) {
 		first = n // the stream holds them all: one allocation, no copies
 	}
-	g.l0 = alignedWords(0, first*g.stride)
-	if first == n {
-		adviseHugePages(g.l0)
-	}
+	g.l0, g.l0m, poolErr = g.layer0Memory(first*g.stride, first == n, ro)
 	buf := make([]uint32, chunk*max(g.dim, 1+g.m0))
 	read := func(words []uint32, what string) error {
 		b := unsafe.Slice((*byte)(unsafe.Pointer(&words[0])), 4*len(words))
@@ -665,17 +689,17 @@ func (g *HNSW) readLayer0(fr *frameReader, n int) error {
 		k := min(chunk, n-first)
 		vs := buf[:k*g.dim]
 		if err := read(vs, "vectors"); err != nil {
-			return err
+			return nil, err
 		}
 		if need := (first + k) * g.stride; need > cap(g.l0) {
 			nl := alignedWords(len(g.l0), min(n, max(first+k, 2*cap(g.l0)/g.stride))*g.stride)
 			copy(nl, g.l0)
-			g.l0 = nl
+			g.l0, g.l0m = nl, nil
 		}
 		g.l0 = g.l0[:(first+k)*g.stride]
 		fs := unsafe.Slice((*float32)(unsafe.Pointer(&vs[0])), len(vs))
 		if err := checkVectors(fs, g.dim, first); err != nil {
-			return err
+			return nil, err
 		}
 		for i := range k {
 			toHalves(g.vec(uint32(first+i)), fs[i*g.dim:(i+1)*g.dim])
@@ -686,22 +710,44 @@ func (g *HNSW) readLayer0(fr *frameReader, n int) error {
 		k := min(chunk, n-first)
 		ls := buf[:k*w]
 		if err := read(ls, "layer-0 links"); err != nil {
-			return err
+			return nil, err
 		}
 		for i := range k {
 			lst := ls[i*w : (i+1)*w]
 			s := first + i
 			if c := int(lst[0]); c > g.m0 {
-				return corruptf("node %d layer 0: %d neighbours exceeds the maximum", s, c)
+				return nil, corruptf("node %d layer 0: %d neighbours exceeds the maximum", s, c)
 			}
 			nb := lst[1 : 1+lst[0]]
 			if slices.Contains(nb, noSlot) {
-				return corruptf("node %d layer 0: neighbour %d is not a node", s, uint32(noSlot))
+				return nil, corruptf("node %d layer 0: neighbour %d is not a node", s, uint32(noSlot))
 			}
 			g.setNbrs(uint32(s), 0, nb)
 		}
 	}
-	return nil
+	return poolErr, nil
+}
+
+// layer0Memory returns room for c words of layer 0: from the hugetlb pool,
+// with the poolMem that owns it, when ro asks for it and the room is final
+// (c words hold the whole layer), else on the heap (with transparent huge
+// pages advised when final), with the reason when the pool was asked for.
+func (g *HNSW) layer0Memory(c int, final bool, ro ReadOptions) ([]uint32, *poolMem, error) {
+	var poolErr error
+	if ro.HugeTLB && c > 0 {
+		if !final {
+			poolErr = errors.New("the index's size is not known before it is read (a reader without a Len method)")
+		} else if words, m, err := poolWords(c); err == nil {
+			return words, m, nil
+		} else {
+			poolErr = err
+		}
+	}
+	words := alignedWords(0, c)
+	if final {
+		adviseHugePages(words)
+	}
+	return words, nil, poolErr
 }
 
 // checkVectors verifies every vector is finite and of unit length (within

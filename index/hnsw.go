@@ -58,6 +58,7 @@ type HNSW struct {
 	// of 16 words when that costs at most an eighth (at dim 64, M 16 it is
 	// exactly 64 words, four cache lines).
 	l0       []uint32
+	l0m      *poolMem // l0's memory when it is on the hugetlb pool, else nil
 	stride   int      // words per slot in l0
 	vw       int      // words of a block's vector: dim halves, two a word
 	ids      []uint32 // the caller's id
@@ -119,7 +120,7 @@ func (g *HNSW) init(o Options) {
 	g.maxLevel = -1
 	g.vw = (g.dim + 1) / 2
 	g.stride = blockStride(g.vw, g.m0)
-	g.l0, g.ids, g.levels, g.dead = nil, nil, nil, nil
+	g.l0, g.l0m, g.ids, g.levels, g.dead = nil, nil, nil, nil, nil
 	g.upperOff, g.upper = nil, nil
 	g.entry, g.nDead = 0, 0
 	g.idSlots = true
@@ -328,7 +329,7 @@ func (g *HNSW) growL0(n int) {
 	c -= c % g.stride
 	nl := alignedWords(len(g.l0), c)
 	copy(nl, g.l0)
-	g.l0 = nl
+	g.l0, g.l0m = nl, nil
 }
 
 // roomFor checks that n more slots fit in uint32 slot numbers.
@@ -434,6 +435,9 @@ type Stats struct {
 	// MemoryBytes is the size of the vector and graph arrays (capacity,
 	// not length) plus an estimate of the id map.
 	MemoryBytes int64
+	// PoolBytes is the part of MemoryBytes on the hugetlb pool
+	// (ReadOptions.HugeTLB): layer 0's, or 0 when it is on the heap.
+	PoolBytes int64
 }
 
 // Stats returns a snapshot of the index's size and shape.
@@ -454,6 +458,9 @@ func (g *HNSW) Stats() Stats {
 	st.MemoryBytes = int64(4*cap(g.l0) + 4*cap(g.ids) + cap(g.levels) + cap(g.dead) +
 		4*cap(g.upperOff) + 4*cap(g.upper))
 	st.MemoryBytes += idMapBytes(len(g.slots))
+	if g.l0m != nil {
+		st.PoolBytes = int64(4 * cap(g.l0))
+	}
 	return st
 }
 

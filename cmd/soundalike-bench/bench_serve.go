@@ -53,6 +53,7 @@ type serveBenchConfig struct {
 	Baseline int           // direct (in-process, no HTTP) server.Similar calls
 	Reload   time.Duration // the Watch poller's interval, as serve --reload
 	Prefault bool          // server.PrefaultHeap after the load, as serve --prefault-heap
+	HugeTLB  bool          // the index's layer 0 on the hugetlb pool, as serve --hugetlb
 	Trace    string        // runtime/trace of the measured phases, when set
 	Timeline string        // every request's times as CSV, when set
 	Weaviate string        // node URLs: search through the catalogue published there
@@ -76,10 +77,13 @@ type serveBenchReport struct {
 	// PrefaultMiB is what server.PrefaultHeap allocated after the load
 	// (0: --prefault-heap=false).
 	PrefaultMiB float64 `json:"prefault_mib"`
-	HeapMiB     float64 `json:"heap_mib"`
-	RSSMiB      float64 `json:"rss_mib"`     // after load
-	MaxRSSMiB   float64 `json:"max_rss_mib"` // the peak (VmHWM), load included
-	EndRSSMiB   float64 `json:"end_rss_mib"` // after the measured phases
+	// HugeTLBMiB is the index on the hugetlb pool (--hugetlb), which the
+	// RSS figures do not count.
+	HugeTLBMiB float64 `json:"hugetlb_mib"`
+	HeapMiB    float64 `json:"heap_mib"`
+	RSSMiB     float64 `json:"rss_mib"`     // after load
+	MaxRSSMiB  float64 `json:"max_rss_mib"` // the peak (VmHWM), load included
+	EndRSSMiB  float64 `json:"end_rss_mib"` // after the measured phases
 	// GCCPUMS is the CPU time of one forced garbage collection with the
 	// snapshot loaded and nothing else running: the mark work the
 	// snapshot's shape costs every cycle.
@@ -159,6 +163,7 @@ func runBenchServe(ctx context.Context, args []string, stdio stdio) error {
 	fs.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "unmeasured start of each phase")
 	fs.IntVar(&cfg.Baseline, "baseline", 5_000, "direct in-process server.Similar calls (no HTTP) for the baseline")
 	fs.DurationVar(&cfg.Reload, "reload", 2*time.Second, "run the engine's Watch poller at this interval, as serve --reload does (0: none)")
+	fs.BoolVar(&cfg.HugeTLB, "hugetlb", false, "load the index's layer 0 onto the hugetlb pool, as serve --hugetlb does")
 	fs.BoolVar(&cfg.Prefault, "prefault-heap", true, "grow the heap to its serving size after the load, as serve --prefault-heap does")
 	fs.StringVar(&cfg.Timeline, "timeline", "", "write every request of the phases, warm-up included, to `FILE` as CSV: the phase, the connection, and when the request was due, sent, entered and left the handler and was answered (Unix ns)")
 	fs.StringVar(&cfg.Trace, "trace", "", "write a runtime/trace of the measured phases to `FILE` (go tool trace)")
@@ -261,7 +266,7 @@ func benchServe(ctx context.Context, cfg serveBenchConfig, progress io.Writer) (
 	hugeHeap := server.ReserveHugeHeap(server.HugeHeapSize(cfg.DB)) // as serve does
 	say("loading %s…", cfg.DB)
 	start := time.Now()
-	opts := &soundalike.Options{Detached: true}
+	opts := &soundalike.Options{Detached: true, HugeTLB: cfg.HugeTLB}
 	if cfg.Weaviate != "" {
 		if opts.VectorSource, err = weaviateSource(cfg.Weaviate); err != nil {
 			return nil, err
@@ -281,6 +286,10 @@ func benchServe(ctx context.Context, cfg serveBenchConfig, progress io.Writer) (
 		HugeHeapMiB: float64(hugeHeap.Size()) / (1 << 20)}
 	st := eng.Stats()
 	rep.Tracks, rep.Indexed, rep.Model = st.Tracks, st.Indexed, st.ModelVersion
+	rep.HugeTLBMiB = float64(st.HugeTLB) / (1 << 20)
+	if cfg.HugeTLB && st.HugeTLB == 0 {
+		return nil, fmt.Errorf("--hugetlb: the index is on the heap, not the hugetlb pool (the engine's log says why; HugePages_Free in /proc/meminfo)")
+	}
 	rep.Footprint = footprintOf(eng.Footprint())
 	rep.RSSMiB = procStatusMiB("VmRSS")
 	cpu0 := cputime.Process()

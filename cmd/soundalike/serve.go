@@ -24,7 +24,7 @@ func runServe(ctx context.Context, args []string, stdio stdio) error {
 		weaviateURLs, collection         string // publish.go
 		reload, requestTimeout           time.Duration
 		maxBody                          int64
-		hugeHeap, prefaultHeap           bool
+		hugeHeap, prefaultHeap, hugeTLB  bool
 	)
 	// No --lock-timeout: serve waits at start as long as it takes (answering
 	// /readyz meanwhile), and a reload that finds the file held tries again
@@ -39,6 +39,7 @@ func runServe(ctx context.Context, args []string, stdio stdio) error {
 	fs.StringVar(&weaviateURLs, "weaviate", "", "answer the nearest-neighbour step from this Weaviate cluster (node `URLs`, comma-separated, or a file listing them; see docs/scaling.md) instead of the local index")
 	fs.StringVar(&collection, "collection", "Tracks", "with --weaviate: the `alias` the catalogue was published under")
 	fs.BoolVar(&hugeHeap, "huge-heap", true, "for a database of 256 MiB or more, load the snapshot onto transparent huge pages where the kernel leaves them to madvise (docs/scaling.md)")
+	fs.BoolVar(&hugeTLB, "hugetlb", false, "load the index's vectors and layer-0 links (256 MiB a million tracks) onto the huge pages that sysctl vm.nr_hugepages reserves, which the kernel's DAMON monitor does not check; reserve room for two indexes, as a reload holds both (docs/scaling.md)")
 	fs.BoolVar(&prefaultHeap, "prefault-heap", true, "before answering queries, grow the heap to the size serving keeps it at, so the first seconds of serving take no page faults (docs/scaling.md)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `Usage: soundalike serve [--db PATH] [--addr 127.0.0.1:8080] [flags]
@@ -112,7 +113,7 @@ SIGTERM shuts it down gracefully.`)
 	if hugeHeap {
 		reserved = server.ReserveHugeHeap(server.HugeHeapSize(dbPath))
 	}
-	eng, err := openDetached(ctx, dbPath, logger, stdio, front, vectors)
+	eng, err := openDetached(ctx, dbPath, stdio, front, soundalike.Options{Logger: logger, VectorSource: vectors, HugeTLB: hugeTLB})
 	if err != nil {
 		stopServing()
 		<-served
@@ -132,7 +133,7 @@ SIGTERM shuts it down gracefully.`)
 	}
 	logger.Info("serving", "addr", "http://"+ln.Addr().String(), "db", dbPath,
 		"tracks", st.Tracks, "indexed", st.Indexed, "model", st.ModelVersion, "generation", st.Generation,
-		"huge_heap_mib", reserved.Size()>>20, "prefaulted_mib", prefaulted>>20,
+		"huge_heap_mib", reserved.Size()>>20, "prefaulted_mib", prefaulted>>20, "hugetlb_mib", st.HugeTLB>>20,
 		"read_under_lock", st.LoadRead.Round(time.Millisecond), "decode", st.LoadDecode.Round(time.Millisecond))
 	if server.DAMONRunning() {
 		logger.Warn("the kernel's DAMON monitor (kdamond) is running: its samples of the pages a query reads can stall queries for milliseconds, which clients see in the latency tail (docs/scaling.md)")
@@ -177,11 +178,15 @@ func parsePrefixes(s string) ([]netip.Prefix, error) {
 // openDetached opens the engine for serving. A batch job (import, train,
 // reindex) holds the database for as long as it runs, so a lock is waited
 // out, with a line now and then naming the holder, rather than treated as
-// a failure; front tells /readyz what the server waits for. vectors, when
-// set, answers the nearest-neighbour step instead of a local index.
-func openDetached(ctx context.Context, path string, logger *slog.Logger, stdio stdio, front *startingSearcher, vectors soundalike.VectorSource) (*soundalike.Engine, error) {
+// a failure; front tells /readyz what the server waits for. base holds
+// the engine's options (Logger set), to which it adds Detached and the
+// lock's handling.
+func openDetached(ctx context.Context, path string, stdio stdio, front *startingSearcher, base soundalike.Options) (*soundalike.Engine, error) {
+	logger := base.Logger
 	for i := 0; ; i++ {
-		opts := stdio.engineOptions(&soundalike.Options{Detached: true, Logger: logger, VectorSource: vectors})
+		o := base
+		o.Detached = true
+		opts := stdio.engineOptions(&o)
 		opts.LockTimeout = time.Second // each try; the loop waits as long as it takes
 		opts.OnLockWait = func(holders string) {
 			front.waitFor(fmt.Errorf("%w: waiting to load the database %s, %s", server.ErrStarting, path, holders))

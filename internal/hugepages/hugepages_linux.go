@@ -1,6 +1,11 @@
 package hugepages
 
 import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
 	"syscall"
 	"unsafe"
 )
@@ -47,4 +52,43 @@ func madvise(p, n uintptr, advice int) uintptr {
 		return 0
 	}
 	return end - start
+}
+
+// MapPool maps n bytes, rounded up to whole huge pages, from the pool of
+// huge pages that sysctl vm.nr_hugepages reserves (hugetlb). The kernel
+// reserves the pages when it maps them, so a pool without room fails here
+// (ENOMEM), never at a later touch. The memory reads as zeros, lies outside
+// the Go heap and stays mapped until Unmap.
+func MapPool(n int) ([]byte, error) {
+	if n <= 0 {
+		return nil, fmt.Errorf("mapping %d bytes from the hugetlb pool: want more than 0", n)
+	}
+	size := (n + Size - 1) &^ (Size - 1)
+	b, err := syscall.Mmap(-1, 0, size, syscall.PROT_READ|syscall.PROT_WRITE,
+		syscall.MAP_ANON|syscall.MAP_PRIVATE|syscall.MAP_HUGETLB)
+	if err != nil {
+		return nil, fmt.Errorf("mapping %d MiB from the hugetlb pool: %w (it needs %d free 2 MiB pages: HugePages_Free in /proc/meminfo; sysctl vm.nr_hugepages reserves them)",
+			size>>20, err, size/Size)
+	}
+	return b[:n], nil
+}
+
+// Unmap unmaps memory that MapPool returned. Nothing may read it after.
+func Unmap(b []byte) error {
+	return syscall.Munmap(b[:cap(b)])
+}
+
+// FreePages returns the free pages of the hugetlb pool (HugePages_Free in
+// /proc/meminfo).
+func FreePages() (int, error) {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "HugePages_Free:"); ok {
+			return strconv.Atoi(strings.TrimSpace(v))
+		}
+	}
+	return 0, errors.New("/proc/meminfo has no HugePages_Free line")
 }

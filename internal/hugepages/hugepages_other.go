@@ -2,7 +2,10 @@
 
 package hugepages
 
-import "unsafe"
+import (
+	"errors"
+	"unsafe"
+)
 
 // Advise does nothing where transparent huge pages are not offered; it
 // returns 0.
@@ -13,3 +16,14 @@ func Discard(p unsafe.Pointer, n uintptr) {}
 
 // Unadvise does nothing where transparent huge pages are not offered.
 func Unadvise(p, n uintptr) {}
+
+// MapPool fails where there is no hugetlb pool.
+func MapPool(n int) ([]byte, error) {
+	return nil, errors.New("the hugetlb pool is a Linux facility")
+}
+
+// Unmap does nothing where there is no hugetlb pool.
+func Unmap(b []byte) error { return nil }
+
+// FreePages returns 0 where there is no hugetlb pool.
+func FreePages() (int, error) { return 0, nil }
