@@ -143,3 +143,39 @@ func TestReloadReusesWordIndex(t *testing.T) {
 		t.Fatalf("SearchTracks(song b) = %v, %v, want track b", got, err)
 	}
 }
+
+// TestPrepareBuildsDerivedIndexes: Prepare waits for the track search's
+// word index and the filters' facets of the served snapshot, and does
+// nothing before a snapshot is loaded.
+func TestPrepareBuildsDerivedIndexes(t *testing.T) {
+	ctx := t.Context()
+	eng, err := Open(filepath.Join(t.TempDir(), "p.db"), &Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	eng.Prepare() // nothing loaded yet: returns at once
+	err = eng.Import(ctx, func(tx *ImportTx) error {
+		_, _, err := tx.PutTrack(&Track{ID: "p1", Name: "Prepared", Features: Features{
+			Danceability: 0.5, Energy: 0.5, Key: 1, Loudness: -6, Tempo: 120, Valence: 0.5}})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := eng.current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nWords, nFacets int
+	w, f := s.words, s.facets
+	s.words = func() *wordIndex { nWords++; return w() }
+	s.facets = func() *facets { nFacets++; return f() }
+	eng.Prepare()
+	if nWords != 1 || nFacets != 1 {
+		t.Errorf("Prepare asked for the word index %d times and the facets %d times, want each once", nWords, nFacets)
+	}
+	if got, err := eng.SearchTracks(ctx, "prepared", 5); err != nil || len(got) != 1 {
+		t.Errorf("SearchTracks after Prepare = %v, %v; want the one track", got, err)
+	}
+}

@@ -282,6 +282,7 @@ func benchServe(ctx context.Context, cfg serveBenchConfig, progress io.Writer) (
 	}
 	loadSeconds := time.Since(start).Seconds()
 	gogc := server.SetServingGC() // as serve does
+	eng.Prepare()                 // as serve does
 	rep := &serveBenchReport{K: cfg.K, GOMAXPROCS: runtime.GOMAXPROCS(0), GOGC: gogc, LoadSeconds: loadSeconds,
 		HugeHeapMiB: float64(hugeHeap.Size()) / (1 << 20)}
 	st := eng.Stats()

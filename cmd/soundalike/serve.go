@@ -121,6 +121,7 @@ SIGTERM shuts it down gracefully.`)
 	}
 	defer eng.Close()
 	server.SetServingGC()
+	eng.Prepare() // before the heap is grown: its builds' garbage would outgrow it
 	var prefaulted int64
 	if prefaultHeap {
 		prefaulted = server.PrefaultHeap()
