@@ -95,6 +95,10 @@ func newMetrics(s Searcher, reg prometheus.Registerer, g prometheus.Gatherer) *m
 		Help: "Live vectors in the similarity index being served.",
 	}, func() float64 { return float64(s.Stats().Indexed) }))
 	register(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "soundalike_index_hugetlb_bytes",
+		Help: "Bytes of the served index on the hugetlb pool (serve --hugetlb), which process_resident_memory_bytes does not count.",
+	}, func() float64 { return float64(s.Stats().HugeTLB) }))
+	register(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "soundalike_catalogue_tracks",
 		Help: "Tracks in the catalogue snapshot being served.",
 	}, func() float64 { return float64(s.Stats().Tracks) }))

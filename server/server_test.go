@@ -603,6 +603,7 @@ func TestMetrics(t *testing.T) {
 		`soundalike_http_request_duration_seconds_count{method="GET",route="/similar",status="200"} 2`,
 		`soundalike_http_panics_total 0`,
 		`soundalike_index_size 30`,
+		`soundalike_index_hugetlb_bytes 0`,
 		`soundalike_catalogue_tracks 30`,
 		fmt.Sprintf("soundalike_generation %d\n", st.Generation),
 		`soundalike_reload_failures_total 0`,

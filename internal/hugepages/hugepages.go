@@ -1,5 +1,6 @@
-// Package hugepages asks the kernel to back memory with transparent huge
-// pages: the one place that knows the page size and how to advise it.
+// Package hugepages asks the kernel to back memory with huge pages: the one
+// place that knows the page size, how to advise memory onto transparent
+// huge pages, and how to map it from the hugetlb pool.
 package hugepages
 
 // Size is the size of a transparent huge page on the platforms that offer
