@@ -137,7 +137,11 @@ SIGTERM shuts it down gracefully.`)
 		"huge_heap_mib", reserved.Size()>>20, "prefaulted_mib", prefaulted>>20, "hugetlb_mib", st.HugeTLB>>20,
 		"read_under_lock", st.LoadRead.Round(time.Millisecond), "decode", st.LoadDecode.Round(time.Millisecond))
 	if server.DAMONRunning() {
-		logger.Warn("the kernel's DAMON monitor (kdamond) is running: its samples of the pages a query reads can stall queries for milliseconds, which clients see in the latency tail (docs/scaling.md)")
+		hint := "; --hugetlb keeps the index's layer 0 off its samples"
+		if hugeTLB {
+			hint = "" // on the pool, or the load said why not
+		}
+		logger.Warn("the kernel's DAMON monitor (kdamond) is running: its samples of the pages a query reads can stall queries for milliseconds, which clients see in the latency tail" + hint + " (docs/scaling.md)")
 	}
 	if reload > 0 {
 		wctx, stop := context.WithCancel(ctx)
