@@ -315,9 +315,9 @@ func (e *Engine) Ready() error {
 // Prepare returns once the served snapshot's track-search and filter
 // indexes are built. A load publishes its snapshot first and builds them
 // in the background, so that it serves at once; a server that calls
-// Prepare before it takes queries keeps those builds (a CPU-second and
-// some hundred MB of short-lived memory at 1M tracks) from competing with
-// its first queries for the CPU.
+// Prepare before it takes queries keeps those builds (hundreds of MB of
+// short-lived memory at 1M tracks) from competing with its first queries
+// for the CPU and the collector.
 func (e *Engine) Prepare() {
 	if s := e.snap.Load(); s != nil && s.words != nil {
 		s.words()

@@ -671,7 +671,7 @@ func (g *HNSW) readLayer0(fr *frameReader, n int, ro ReadOptions) (poolErr, err 
 	if fr.fits(n, 4*(g.dim+1+g.m0)) {
 		first = n // the stream holds them all: one allocation, no copies
 	}
-	g.l0, g.l0m, poolErr = g.layer0Memory(first*g.stride, first == n, ro)
+	g.l0, g.l0m, poolErr = layer0Memory(first*g.stride, first == n, ro)
 	buf := make([]uint32, chunk*max(g.dim, 1+g.m0))
 	read := func(words []uint32, what string) error {
 		b := unsafe.Slice((*byte)(unsafe.Pointer(&words[0])), 4*len(words))
@@ -694,7 +694,7 @@ func (g *HNSW) readLayer0(fr *frameReader, n int, ro ReadOptions) (poolErr, err 
 		if need := (first + k) * g.stride; need > cap(g.l0) {
 			nl := alignedWords(len(g.l0), min(n, max(first+k, 2*cap(g.l0)/g.stride))*g.stride)
 			copy(nl, g.l0)
-			g.l0, g.l0m = nl, nil
+			g.l0 = nl // never on the pool: its room is final
 		}
 		g.l0 = g.l0[:(first+k)*g.stride]
 		fs := unsafe.Slice((*float32)(unsafe.Pointer(&vs[0])), len(vs))
@@ -732,7 +732,7 @@ func (g *HNSW) readLayer0(fr *frameReader, n int, ro ReadOptions) (poolErr, err 
 // with the poolMem that owns it, when ro asks for it and the room is final
 // (c words hold the whole layer), else on the heap (with transparent huge
 // pages advised when final), with the reason when the pool was asked for.
-func (g *HNSW) layer0Memory(c int, final bool, ro ReadOptions) ([]uint32, *poolMem, error) {
+func layer0Memory(c int, final bool, ro ReadOptions) ([]uint32, *poolMem, error) {
 	var poolErr error
 	if ro.HugeTLB && c > 0 {
 		if !final {

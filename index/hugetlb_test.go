@@ -39,6 +39,17 @@ func poolBytesHeld(t testing.TB) int64 {
 	return 0
 }
 
+// writtenSmallGraph is smallGraph with its stream.
+func writtenSmallGraph(t testing.TB) (*HNSW, []float32, []byte) {
+	t.Helper()
+	g, queries := smallGraph(t)
+	var buf bytes.Buffer
+	if _, err := g.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	return g, queries, buf.Bytes()
+}
+
 // readPool reads b with layer 0 on the hugetlb pool and fails t unless it
 // went there.
 func readPool(t testing.TB, b []byte) *HNSW {
@@ -62,12 +73,8 @@ func readPool(t testing.TB, b []byte) *HNSW {
 
 func TestReadHugeTLB(t *testing.T) {
 	pooltest.Require(t, 2)
-	g, queries := smallGraph(t)
-	var buf bytes.Buffer
-	if _, err := g.WriteTo(&buf); err != nil {
-		t.Fatal(err)
-	}
-	onHeap, err := Read(bytes.NewReader(buf.Bytes()))
+	_, queries, written := writtenSmallGraph(t)
+	onHeap, err := Read(bytes.NewReader(written))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +82,7 @@ func TestReadHugeTLB(t *testing.T) {
 		t.Fatalf("read without HugeTLB: PoolBytes %d, want 0", st.PoolBytes)
 	}
 	held := poolBytesHeld(t)
-	pooled := readPool(t, buf.Bytes())
+	pooled := readPool(t, written)
 	if got := poolBytesHeld(t) - held; got < hugepages.Size {
 		t.Fatalf("the process maps %d more bytes of hugetlb pages after the read, want at least one page", got)
 	}
@@ -114,13 +121,9 @@ func TestReadHugeTLB(t *testing.T) {
 // The pool's pages go back once the index is unreachable.
 func TestHugeTLBFreedWhenUnreachable(t *testing.T) {
 	pooltest.Require(t, 2)
-	g, _ := smallGraph(t)
-	var buf bytes.Buffer
-	if _, err := g.WriteTo(&buf); err != nil {
-		t.Fatal(err)
-	}
+	_, _, written := writtenSmallGraph(t)
 	held := poolBytesHeld(t)
-	pooled := readPool(t, buf.Bytes())
+	pooled := readPool(t, written)
 	if poolBytesHeld(t) <= held {
 		t.Fatal("the read mapped no hugetlb pages")
 	}
@@ -141,15 +144,11 @@ func TestHugeTLBFreedWhenUnreachable(t *testing.T) {
 // reads alive until it returns (an unmapped read would crash the test).
 func TestHugeTLBSearchesDuringSwaps(t *testing.T) {
 	pooltest.Require(t, 4)
-	g, queries := smallGraph(t)
-	var buf bytes.Buffer
-	if _, err := g.WriteTo(&buf); err != nil {
-		t.Fatal(err)
-	}
+	g, queries, written := writtenSmallGraph(t)
 	const dim, k = 8, 10
 	want := searchAll(t, g, queries, dim, k)
 	var cur atomic.Pointer[HNSW]
-	cur.Store(readPool(t, buf.Bytes()))
+	cur.Store(readPool(t, written))
 	var stop atomic.Bool
 	var wg sync.WaitGroup
 	var mismatches atomic.Int64
@@ -171,7 +170,7 @@ func TestHugeTLBSearchesDuringSwaps(t *testing.T) {
 		swaps = 8
 	}
 	for range swaps {
-		cur.Store(readPool(t, buf.Bytes()))
+		cur.Store(readPool(t, written))
 		runtime.GC()
 		time.Sleep(5 * time.Millisecond)
 	}

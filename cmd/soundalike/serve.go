@@ -39,7 +39,7 @@ func runServe(ctx context.Context, args []string, stdio stdio) error {
 	fs.StringVar(&weaviateURLs, "weaviate", "", "answer the nearest-neighbour step from this Weaviate cluster (node `URLs`, comma-separated, or a file listing them; see docs/scaling.md) instead of the local index")
 	fs.StringVar(&collection, "collection", "Tracks", "with --weaviate: the `alias` the catalogue was published under")
 	fs.BoolVar(&hugeHeap, "huge-heap", true, "for a database of 256 MiB or more, load the snapshot onto transparent huge pages where the kernel leaves them to madvise (docs/scaling.md)")
-	fs.BoolVar(&hugeTLB, "hugetlb", false, "load the index's vectors and layer-0 links (256 MiB a million tracks) onto the huge pages that sysctl vm.nr_hugepages reserves, which the kernel's DAMON monitor does not check; reserve room for two indexes, as a reload holds both (docs/scaling.md)")
+	fs.BoolVar(&hugeTLB, "hugetlb", false, "load the index's vectors and layer-0 links (256 MB a million tracks) onto the huge pages that sysctl vm.nr_hugepages reserves, which the kernel's DAMON monitor does not check; reserve room for two indexes, as a reload holds both (docs/scaling.md)")
 	fs.BoolVar(&prefaultHeap, "prefault-heap", true, "before answering queries, grow the heap to the size serving keeps it at, so the first seconds of serving take no page faults (docs/scaling.md)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `Usage: soundalike serve [--db PATH] [--addr 127.0.0.1:8080] [flags]

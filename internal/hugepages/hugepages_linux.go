@@ -1,11 +1,7 @@
 package hugepages
 
 import (
-	"errors"
 	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"syscall"
 	"unsafe"
 )
@@ -76,19 +72,4 @@ func MapPool(n int) ([]byte, error) {
 // Unmap unmaps memory that MapPool returned. Nothing may read it after.
 func Unmap(b []byte) error {
 	return syscall.Munmap(b[:cap(b)])
-}
-
-// FreePages returns the free pages of the hugetlb pool (HugePages_Free in
-// /proc/meminfo).
-func FreePages() (int, error) {
-	b, err := os.ReadFile("/proc/meminfo")
-	if err != nil {
-		return 0, err
-	}
-	for line := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(line, "HugePages_Free:"); ok {
-			return strconv.Atoi(strings.TrimSpace(v))
-		}
-	}
-	return 0, errors.New("/proc/meminfo has no HugePages_Free line")
 }

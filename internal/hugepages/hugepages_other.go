@@ -24,6 +24,3 @@ func MapPool(n int) ([]byte, error) {
 
 // Unmap does nothing where there is no hugetlb pool.
 func Unmap(b []byte) error { return nil }
-
-// FreePages returns 0 where there is no hugetlb pool.
-func FreePages() (int, error) { return 0, nil }

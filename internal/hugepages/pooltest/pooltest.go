@@ -3,11 +3,12 @@
 package pooltest
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
-
-	"github.com/audotics/soundalike/internal/hugepages"
 )
 
 // RequiredEnv, when set, makes Require fail rather than skip a test
@@ -18,7 +19,7 @@ const RequiredEnv = "SOUNDALIKE_TEST_HUGETLB_REQUIRED"
 // it instead where RequiredEnv is set.
 func Require(t testing.TB, pages int) {
 	t.Helper()
-	free, err := hugepages.FreePages()
+	free, err := freePages()
 	if err == nil && free >= pages {
 		return
 	}
@@ -30,4 +31,19 @@ func Require(t testing.TB, pages int) {
 		t.Fatal(msg)
 	}
 	t.Skip(msg)
+}
+
+// freePages returns the free pages of the hugetlb pool (HugePages_Free in
+// /proc/meminfo; an error where there is none).
+func freePages() (int, error) {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "HugePages_Free:"); ok {
+			return strconv.Atoi(strings.TrimSpace(v))
+		}
+	}
+	return 0, errors.New("/proc/meminfo has no HugePages_Free line")
 }
