@@ -87,10 +87,10 @@ func (g *HNSW) seedKept(sc *scratch, ks *keptSearch, ef int, entries []uint32) {
 	qv := sc.q
 	sc.cands, sc.res = sc.cands[:0], sc.res[:0]
 	seed := func(s uint32) {
-		if sc.visited[s] == sc.gen || !g.passesKept(s, ks) {
+		if sc.visited.has(s) || !g.passesKept(s, ks) {
 			return
 		}
-		sc.visited[s] = sc.gen
+		sc.visited.add(s)
 		c := cand{-dotHalf(qv, g.vec(s)), s}
 		if len(sc.res) < ef || c.dist < sc.res[0].dist {
 			sc.offer(c, ef)
@@ -114,7 +114,7 @@ func (g *HNSW) seedKept(sc *scratch, ks *keptSearch, ef int, entries []uint32) {
 // searchKept is the layer-0 search of SearchFiltered from the seeds in
 // sc.cands and sc.res.
 func (g *HNSW) searchKept(sc *scratch, qv []float32, ef int, ks *keptSearch) error {
-	visited, gen := sc.visited, sc.gen
+	visited := &sc.visited
 	bound := float32(3)
 	if len(sc.res) > 0 {
 		bound = sc.res[0].dist
@@ -141,13 +141,13 @@ func (g *HNSW) searchKept(sc *scratch, qv []float32, ef int, ks *keptSearch) err
 				}
 				continue
 			}
-			if visited[s] == gen {
+			if visited.has(s) {
 				kept++ // only kept nodes are marked
 				continue
 			}
 			if g.passes(s, ks.f) {
 				kept++
-				visited[s] = gen
+				visited.add(s)
 				todo = append(todo, s)
 				prefetch(&l0[int(s)*stride])
 			} else if nd < len(dropped) {
@@ -165,10 +165,10 @@ func (g *HNSW) searchKept(sc *scratch, qv []float32, ef int, ks *keptSearch) err
 					if len(todo) >= g.m {
 						break twoHops // full: the next rows' reads would be wasted
 					}
-					if ks.outside(s) || visited[s] == gen || !g.passes(s, ks.f) {
+					if ks.outside(s) || visited.has(s) || !g.passes(s, ks.f) {
 						continue
 					}
-					visited[s] = gen
+					visited.add(s)
 					todo = append(todo, s)
 					prefetch(&l0[int(s)*stride])
 				}

@@ -81,8 +81,7 @@ type HNSW struct {
 // scratch is the per-search working memory, pooled so that steady-state
 // searches do not allocate.
 type scratch struct {
-	visited []stamp // generation stamp per slot
-	gen     stamp
+	visited visitedSet
 	cands   minHeap
 	res     maxHeap
 	q       []float32 // the query: normalised, or the node being linked widened
@@ -473,25 +472,7 @@ func (g *HNSW) getScratch() *scratch {
 	if sc == nil {
 		sc = &scratch{q: make([]float32, g.dim)}
 	}
-	if len(sc.visited) < len(g.ids) {
-		sc.visited = make([]stamp, len(g.ids)+len(g.ids)/4+64)
-		sc.gen = 0
-	}
-	sc.nextGen()
+	sc.visited.fit(len(g.ids))
+	sc.visited.reset()
 	return sc
-}
-
-// stamp is a visited-set generation. 16 bits, as hnswlib's, halve the
-// array the search touches at random (2 MB at 1M nodes); the stamps are
-// cleared once every 65,535 searches.
-type stamp = uint16
-
-// nextGen starts a new visited set: slots stamped with an older
-// generation count as unvisited.
-func (sc *scratch) nextGen() {
-	sc.gen++
-	if sc.gen == 0 { // wrapped: clear the stamps
-		clear(sc.visited)
-		sc.gen = 1
-	}
 }

@@ -483,16 +483,49 @@ func TestConcurrentSearchAndWrite(t *testing.T) {
 	}
 }
 
-// TestVisitedStampsWrap: when the 16-bit generation wraps, every stamp is
-// cleared, so no slot stamped 65,535 searches ago counts as visited.
-func TestVisitedStampsWrap(t *testing.T) {
-	sc := &scratch{visited: []stamp{1, 0, math.MaxUint16, 1}, gen: math.MaxUint16 - 1}
-	sc.nextGen()
-	if sc.gen != math.MaxUint16 || sc.visited[2] != sc.gen {
-		t.Fatalf("gen = %d, visited = %v: want gen %d and slot 2 still marked", sc.gen, sc.visited, math.MaxUint16)
-	}
-	sc.nextGen()
-	if sc.gen == 0 || slices.Contains(sc.visited, sc.gen) {
-		t.Errorf("after the wrap gen = %d, visited = %v: want gen ≠ 0 and no slot stamped with it", sc.gen, sc.visited)
+// TestVisitedSet: add reports only the first time, and reset empties the
+// set by each of its paths: a small set's sequential clear, a large set's
+// listed words, and a large set's clear once most words are set. fit keeps
+// the set when it has room.
+func TestVisitedSet(t *testing.T) {
+	for _, n := range []int{1000, listFrom * 64} {
+		var v visitedSet
+		v.fit(n)
+		if v.list != (n >= listFrom*64) {
+			t.Fatalf("n = %d: list = %v", n, v.list)
+		}
+		last := uint32(n - 1)
+		for round, slots := range [][]uint32{{0, 63, 64, last, 500}, {1, 2, 3}} {
+			for _, s := range slots {
+				if !v.add(s) {
+					t.Fatalf("n = %d, round %d: add(%d) = false on an emptied set", n, round, s)
+				}
+				if v.add(s) || !v.has(s) {
+					t.Fatalf("n = %d, round %d: add(%d) again = true or has = false", n, round, s)
+				}
+			}
+			if v.has(62) || v.has(last-1) {
+				t.Fatalf("n = %d, round %d: has a slot never added", n, round)
+			}
+			v.reset()
+			if i := slices.IndexFunc(v.bits, func(w uint64) bool { return w != 0 }); i >= 0 || len(v.dirty) != 0 {
+				t.Fatalf("n = %d, round %d: after reset word %d is set, dirty = %v", n, round, i, v.dirty)
+			}
+		}
+		for s := uint32(0); s < uint32(n); s += 7 { // most words: reset clears all
+			v.add(s)
+		}
+		v.fit(n / 2) // has room: must not drop the set
+		if !v.has(7) {
+			t.Fatalf("n = %d: fit(%d) on a set with room for %d emptied it", n, n/2, n)
+		}
+		v.reset()
+		if slices.ContainsFunc(v.bits, func(w uint64) bool { return w != 0 }) || len(v.dirty) != 0 {
+			t.Errorf("n = %d: after a reset of most words some are set or dirty = %d words", n, len(v.dirty))
+		}
+		v.fit(4 * n)
+		if len(v.bits)*64 < 4*n || v.has(7) {
+			t.Errorf("fit(%d): %d bits, has(7) = %v: want room and an empty set", 4*n, len(v.bits)*64, v.has(7))
+		}
 	}
 }

@@ -43,7 +43,7 @@ func (g *HNSW) link(first, end uint32, workers int) {
 				if s >= end {
 					return
 				}
-				sc.nextGen()
+				sc.visited.reset()
 				g.insert(sc, s, true)
 			}
 		})
@@ -234,8 +234,8 @@ func (g *HNSW) insert(sc *scratch, q uint32, locked bool) {
 		cur = g.greedy(sc, qv, cur, l, locked)
 	}
 	for l := min(level, top); l >= 0; l-- {
-		sc.nextGen()
-		sc.visited[q] = sc.gen // never link to itself
+		sc.visited.reset()
+		sc.visited.add(q) // never link to itself
 		g.searchLayer(sc, qv, cur, g.opt.EfConstruction, l, nil, true, locked)
 		// Results come out of the max-heap furthest first.
 		sc.tmp = sc.tmp[:0]

@@ -12,7 +12,7 @@ import (
 // search; while fewer than ef have passed, the search goes on past the
 // paper's stopping point (as hnswlib does), so a selective filter widens
 // the beam until ef results pass or the reachable graph is exhausted. The
-// caller has advanced sc.gen.
+// caller has emptied sc.visited.
 //
 // While linking (build is true) tombstones pass like live nodes: a new node
 // may link to them, so that it stays reachable however many nodes around
@@ -21,9 +21,8 @@ func (g *HNSW) searchLayer(sc *scratch, qv []float32, ep cand, ef, l int, f Filt
 	filtered := f != nil || (g.nDead > 0 && !build)
 	sc.cands = sc.cands[:0]
 	sc.res = sc.res[:0]
-	visited := sc.visited
-	gen := sc.gen
-	visited[ep.slot] = gen
+	visited := &sc.visited
+	visited.add(ep.slot)
 	bound := float32(3) // distances are in [-1, 1] (plus rounding)
 	if !filtered || g.passes(ep.slot, f) {
 		sc.res.push(ep)
@@ -45,10 +44,9 @@ func (g *HNSW) searchLayer(sc *scratch, qv []float32, ep cand, ef, l int, f Filt
 		// that the loads overlap, then their distances.
 		todo := sc.todo[:0]
 		for _, s := range g.neighbours(sc, c.slot, l, locked) {
-			if visited[s] == gen {
+			if !visited.add(s) {
 				continue
 			}
-			visited[s] = gen
 			todo = append(todo, s)
 			prefetch(&l0[int(s)*stride])
 		}
