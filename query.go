@@ -136,8 +136,10 @@ type Stats struct {
 	// database file (its read transaction, which copies the records and
 	// the index out of the file, under the file's shared lock), and
 	// LoadDecode how long it then decoded and checked the copy without
-	// the file.
-	LoadRead, LoadDecode time.Duration
+	// the file. LoadDerive is how long it then built the track-search and
+	// filter indexes before it replaced the snapshot served before; 0 for
+	// the first load, which serves at once and builds them after.
+	LoadRead, LoadDecode, LoadDerive time.Duration
 	// HugeTLB is the bytes of the index on the hugetlb pool
 	// (Options.HugeTLB), which the process's RSS does not count: 0 when
 	// the index is on the heap.

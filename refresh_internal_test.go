@@ -2,7 +2,9 @@ package soundalike
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/audotics/soundalike/storage"
@@ -177,5 +179,63 @@ func TestPrepareBuildsDerivedIndexes(t *testing.T) {
 	}
 	if got, err := eng.SearchTracks(ctx, "prepared", 5); err != nil || len(got) != 1 {
 		t.Errorf("SearchTracks after Prepare = %v, %v; want the one track", got, err)
+	}
+}
+
+// TestReloadBuildsDerivedBeforeSwap: a load that replaces a served
+// snapshot builds the new one's track-search and filter indexes while the
+// old one still serves, so that no query after the swap waits for them.
+func TestReloadBuildsDerivedBeforeSwap(t *testing.T) {
+	ctx := t.Context()
+	type build struct{ served, built uint64 } // generations
+	var (
+		mu     sync.Mutex
+		builds []build
+	)
+	eng, err := Open(filepath.Join(t.TempDir(), "swap.db"), &Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	hook := func(s *snapshot) {
+		mu.Lock()
+		defer mu.Unlock()
+		builds = append(builds, build{eng.snap.Load().gen, s.gen})
+	}
+	testHookBuildDerived.Store(&hook)
+	t.Cleanup(func() { testHookBuildDerived.Store(nil) })
+	put := func(id, name string) {
+		t.Helper()
+		err := eng.Import(ctx, func(tx *ImportTx) error {
+			_, _, err := tx.PutTrack(&Track{ID: TrackID(id), Name: name, Features: Features{
+				Danceability: 0.5, Energy: 0.5, Key: 1, Loudness: -6, Tempo: 120, Valence: 0.5}})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("s1", "First")
+	if _, err := eng.current(); err != nil { // the first load: serves at once
+		t.Fatal(err)
+	}
+	eng.Prepare()
+	put("s2", "Second") // a served engine reloads after the write
+	gen := eng.snap.Load().gen
+	mu.Lock()
+	seen := slices.Clone(builds)
+	mu.Unlock()
+	i := slices.IndexFunc(seen, func(b build) bool { return b.built == gen })
+	switch {
+	case i < 0:
+		t.Fatalf("no build of generation %d's derived indexes started (builds %v)", gen, seen)
+	case seen[i].served == gen:
+		t.Errorf("generation %d was served when its derived indexes started to build: want the previous one serving", gen)
+	}
+	if got, err := eng.SearchTracks(ctx, "second", 5); err != nil || len(got) != 1 {
+		t.Errorf("SearchTracks after the reload = %v, %v; want the new track", got, err)
+	}
+	if d := eng.Stats().LoadDerive; d <= 0 {
+		t.Errorf("Stats().LoadDerive = %v after a reload: want the time its builds took", d)
 	}
 }

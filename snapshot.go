@@ -52,8 +52,8 @@ type snapshot struct {
 	// through it.
 	bySpotify map[string]uint32
 	// words is the track search's inverted index (tracksearch.go), built
-	// once per snapshot on first use, or in the background after load
-	// publishes the snapshot.
+	// once per snapshot (buildDerived): before load publishes a snapshot
+	// that replaces another, in the background after the first.
 	words func() *wordIndex
 	// facets are the columns and posting lists filters read (filter.go),
 	// built like words.
@@ -79,8 +79,9 @@ type snapshot struct {
 	fileStamp  fileStamp
 	loaded     time.Time // when load published it
 	// loadRead is how long load held the file (its read transaction);
-	// loadDecode how long it then decoded and checked what it copied.
-	loadRead, loadDecode time.Duration
+	// loadDecode how long it then decoded and checked what it copied;
+	// loadDerive how long it built the derived indexes before publishing.
+	loadRead, loadDecode, loadDerive time.Duration
 }
 
 // nodeKeys are a node's song key (hash of normalised name + artists, 0 =
@@ -146,11 +147,34 @@ func (e *Engine) load(db *storage.DB, built *index.HNSW, release func()) error {
 	}
 	s.fileStamp, s.loaded = stamp, time.Now()
 	s.loadDecode = s.loaded.Sub(start) - s.loadRead
-	e.publish(s)
-	go s.words() // ready for the first track search, off the load's path
-	go s.facets()
+	if keep != nil {
+		// keep answers meanwhile; the swap must not leave the queries that
+		// follow it waiting for these builds (seconds at 1M tracks).
+		s.buildDerived()
+		s.loadDerive = time.Since(s.loaded)
+		e.publish(s)
+	} else {
+		e.publish(s) // the first load: serve at once (a server calls Prepare)
+		go s.words()
+		go s.facets()
+	}
 	return nil
 }
+
+// buildDerived returns once s's track-search and filter indexes are built.
+func (s *snapshot) buildDerived() {
+	if s.words == nil {
+		return
+	}
+	if hook := testHookBuildDerived.Load(); hook != nil {
+		(*hook)(s)
+	}
+	s.words()
+	s.facets()
+}
+
+// testHookBuildDerived, set by tests only, runs as buildDerived starts.
+var testHookBuildDerived atomic.Pointer[func(*snapshot)]
 
 // publish makes s the served snapshot. The caller holds loadMu.
 func (e *Engine) publish(s *snapshot) {
@@ -273,7 +297,8 @@ func (e *Engine) Watch(ctx context.Context, interval time.Duration) {
 			if changed, err := e.Reload(ctx); err == nil && changed {
 				st := e.Stats()
 				e.opts.Logger.Info("reloaded", "generation", st.Generation, "model", st.ModelVersion, "indexed", st.Indexed,
-					"read_under_lock", st.LoadRead.Round(time.Millisecond), "decode", st.LoadDecode.Round(time.Millisecond))
+					"read_under_lock", st.LoadRead.Round(time.Millisecond), "decode", st.LoadDecode.Round(time.Millisecond),
+					"derive", st.LoadDerive.Round(time.Millisecond))
 			}
 		}
 	}
@@ -291,7 +316,7 @@ func (e *Engine) Stats() Stats {
 		return st
 	}
 	st.Tracks, st.Generation, st.Loaded = s.byID.len(), s.gen, s.loaded
-	st.LoadRead, st.LoadDecode = s.loadRead, s.loadDecode
+	st.LoadRead, st.LoadDecode, st.LoadDerive = s.loadRead, s.loadDecode, s.loadDerive
 	if s.model != nil {
 		st.ModelVersion = s.modelInfo.Version
 	}
@@ -313,15 +338,15 @@ func (e *Engine) Ready() error {
 }
 
 // Prepare returns once the served snapshot's track-search and filter
-// indexes are built. A load publishes its snapshot first and builds them
-// in the background, so that it serves at once; a server that calls
-// Prepare before it takes queries keeps those builds (hundreds of MB of
-// short-lived memory at 1M tracks) from competing with its first queries
-// for the CPU and the collector.
+// indexes are built. The first load publishes its snapshot first and
+// builds them in the background, so that it serves at once; a server that
+// calls Prepare before it takes queries keeps those builds (hundreds of MB
+// of short-lived memory at 1M tracks) from competing with its first
+// queries for the CPU and the collector. A later load, which replaces a
+// served snapshot, builds them before the swap.
 func (e *Engine) Prepare() {
-	if s := e.snap.Load(); s != nil && s.words != nil {
-		s.words()
-		s.facets()
+	if s := e.snap.Load(); s != nil {
+		s.buildDerived()
 	}
 }
 
