@@ -52,8 +52,8 @@ type snapshot struct {
 	// through it.
 	bySpotify map[string]uint32
 	// words is the track search's inverted index (tracksearch.go), built
-	// once per snapshot (buildDerived): before load publishes a snapshot
-	// that replaces another, in the background after the first.
+	// once per catalogue (buildDerived): before load publishes a snapshot
+	// that replaces another, in the background after the first load.
 	words func() *wordIndex
 	// facets are the columns and posting lists filters read (filter.go),
 	// built like words.
@@ -145,16 +145,17 @@ func (e *Engine) load(db *storage.DB, built *index.HNSW, release func()) error {
 	if err := s.decode(e.path, graph); err != nil {
 		return e.loadFailedAt(fmt.Errorf("load %s: %w", e.path, err), s.gen)
 	}
-	s.fileStamp, s.loaded = stamp, time.Now()
-	s.loadDecode = s.loaded.Sub(start) - s.loadRead
+	decoded := time.Now()
+	s.fileStamp, s.loadDecode = stamp, decoded.Sub(start)-s.loadRead
 	if keep != nil {
 		// keep answers meanwhile; the swap must not leave the queries that
 		// follow it waiting for these builds (seconds at 1M tracks).
 		s.buildDerived()
-		s.loadDerive = time.Since(s.loaded)
-		e.publish(s)
-	} else {
-		e.publish(s) // the first load: serve at once (a server calls Prepare)
+		s.loadDerive = time.Since(decoded)
+	}
+	s.loaded = time.Now()
+	e.publish(s)
+	if keep == nil { // the first load serves at once (a server calls Prepare)
 		go s.words()
 		go s.facets()
 	}
