@@ -106,6 +106,7 @@ type serveBenchReport struct {
 // handler, and what the server's runtime did meanwhile.
 type servePhase struct {
 	Name         string        `json:"name"`
+	Key          string        `json:"key"` // one, peak or open, as --phases names it
 	Client       *clientReport `json:"client"`
 	HandlerP50US float64       `json:"handler_p50_us"`
 	HandlerP99US float64       `json:"handler_p99_us"`
@@ -171,6 +172,8 @@ func runBenchServe(ctx context.Context, args []string, stdio stdio) error {
 	fs.StringVar(&cfg.Phases, "phases", "one,peak,open", "client `phases` to run, comma-separated: one (1 connection, closed loop), peak (--conns, closed loop), open (--conns at --rate; without peak, --rate is required)")
 	fs.StringVar(&cfg.MemProf, "memprofile", "", "write the server's allocation profile, taken after the phases, to `FILE` (go tool pprof -sample_index=alloc_space)")
 	fs.StringVar(&cfg.CPUProf, "cpuprofile", "", "write the server's CPU profile of the phases to `FILE` (go tool pprof)")
+	rounds := fs.Int("rounds", 1, "run the whole bench `N` times, each in a fresh process, and report each phase's median client p99 beside every run")
+	against := fs.String("against", "", "alternate each round with another soundalike-bench `binary` (a baseline build) run with the same flags, and count the rounds in which this one's open-loop p99 is lower")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `Usage: go run ./cmd/soundalike-bench serve [--db PATH] [--n 1000000] [--conns 8] [flags]
@@ -187,7 +190,9 @@ and RSS, the CPUs server and client kept busy, and the CPU the rest of
 the machine took meanwhile (kdamond, the kernel's DAMON monitor, named
 apart). Also reported: load time, memory by part of the snapshot, and a
 baseline: the same query answered in-process without HTTP. --timeline
-writes every request's times, to place a slow one.`)
+writes every request's times, to place a slow one. --rounds repeats the
+whole run in fresh processes, alternated with --against's binary, and
+reports the medians: on a machine whose speed drifts, one run says little.`)
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -222,6 +227,12 @@ writes every request's times, to place a slow one.`)
 	}
 	if phases["open"] && !phases["peak"] && cfg.Rate == 0 {
 		return usagef("serve: --phases %s: the open phase without the peak one needs --rate", cfg.Phases)
+	}
+	if *rounds < 1 || *rounds > 1000 {
+		return usagef("serve: --rounds %d: want 1..1000", *rounds)
+	}
+	if *rounds > 1 || *against != "" {
+		return serveRoundsCommand(ctx, fs, cfg.DB, *rounds, *against, *asJSON, stdio)
 	}
 	rep, err := benchServe(ctx, cfg, stdio.err)
 	if err != nil {
@@ -461,7 +472,7 @@ func runPhase(ctx context.Context, timed *timedHandler, name string, cc clientCo
 	m1, wall := sampleMachine(), time.Since(t0).Seconds()
 	f1 := minorFaults()
 	runtime.ReadMemStats(&ms1)
-	p := &servePhase{Name: name, Client: new(clientReport), GCs: ms1.NumGC - ms0.NumGC,
+	p := &servePhase{Name: name, Key: key, Client: new(clientReport), GCs: ms1.NumGC - ms0.NumGC,
 		GCPauseUS: float64(ms1.PauseTotalNs-ms0.PauseTotalNs) / 1e3, GCCPUMS: (gcCPUSeconds() - gcCPU0) * 1e3,
 		MinorFaults: f1 - f0, RSSMiB: procStatusMiB("VmRSS")}
 	if len(calls) > 0 {

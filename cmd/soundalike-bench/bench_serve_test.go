@@ -115,3 +115,61 @@ func checkTimeline(t *testing.T, path string, rep serveBenchReport) {
 		}
 	}
 }
+
+// bench serve --rounds runs each round in a fresh process, alternated with
+// --against's binary, and summarises each binary's runs by phase: the
+// median and range of the client's p99 are those of its own runs.
+func TestBenchServeRounds(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(t.TempDir(), "rounds.db")
+	out, _, err := runCmd(t.Context(), "serve", "--db", db, "--n", "300", "--dim", "8", "--conns", "2",
+		"--duration", "200ms", "--warmup", "20ms", "--baseline", "10", "--phases", "peak,open",
+		"--rounds", "2", "--against", self, "--json")
+	if err != nil {
+		t.Fatalf("bench serve --rounds: %v", err)
+	}
+	var got serveRounds
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("bench serve --rounds --json = %s: %v", out, err)
+	}
+	if len(got.Runs) != 4 || len(got.Summary) != 2 {
+		t.Fatalf("%d runs and %d summaries, want 4 (2 rounds × 2 binaries) and 2", len(got.Runs), len(got.Summary))
+	}
+	lower := 0
+	for i, r := range got.Runs {
+		wantRole := []string{"this", "against"}[i%2]
+		if r.Round != i/2+1 || r.Role != wantRole || r.Report.Tracks != 300 || len(r.Report.Phases) != 2 {
+			t.Fatalf("run %d = round %d, %s, %d tracks, %d phases: want round %d, %s, 300 tracks, 2 phases",
+				i, r.Round, r.Role, r.Report.Tracks, len(r.Report.Phases), i/2+1, wantRole)
+		}
+		if i%2 == 1 && openP99(got.Runs[i-1].Report) < openP99(r.Report) {
+			lower++
+		}
+	}
+	if got.LowerPairs != lower {
+		t.Errorf("lower_pairs = %d, want %d", got.LowerPairs, lower)
+	}
+	for s, sum := range got.Summary {
+		if len(sum.Phases) != 2 || sum.Phases[0].Phase != "peak" || sum.Phases[1].Phase != "open" {
+			t.Fatalf("summary %d = %+v, want the peak and open phases", s, sum)
+		}
+		for k, ps := range sum.Phases {
+			a, b := got.Runs[s].Report.Phases[k].Client.P99US, got.Runs[s+2].Report.Phases[k].Client.P99US
+			if ps.MedianP99US != (a+b)/2 || ps.MinP99US != min(a, b) || ps.MaxP99US != max(a, b) {
+				t.Errorf("summary %s %s = %+v, want median %v of its runs' p99 %v and %v", sum.Role, ps.Phase, ps, (a+b)/2, a, b)
+			}
+		}
+	}
+	for _, args := range [][]string{
+		{"--rounds", "0"},
+		{"--rounds", "2", "--timeline", filepath.Join(t.TempDir(), "t.csv")},
+		{"--against", filepath.Join(t.TempDir(), "missing")},
+	} {
+		if _, _, err := runCmd(t.Context(), append([]string{"serve", "--db", db}, args...)...); err == nil || exitCode(err, io.Discard) != 2 {
+			t.Errorf("bench serve %v = %v, want a usage error", args, err)
+		}
+	}
+}
