@@ -237,6 +237,12 @@ func serveRoundsCommand(ctx context.Context, fs *flag.FlagSet, db string, rounds
 		if st, err := os.Stat(against); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
 			return usagef("serve: --against %q: want an executable soundalike-bench binary", against)
 		}
+		// The path as given, not a name looked up in $PATH as exec would.
+		abs, err := filepath.Abs(against)
+		if err != nil {
+			return err
+		}
+		against = abs
 	}
 	out, err := runServeRounds(ctx, fs, db, rounds, against, stdio.err)
 	if err != nil {
