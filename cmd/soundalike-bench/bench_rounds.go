@@ -23,9 +23,11 @@ import (
 type serveRounds struct {
 	Runs    []roundRun     `json:"runs"`
 	Summary []roundSummary `json:"summary"` // this binary first, then --against's
-	// LowerPairs counts the rounds in which this binary's open-phase
-	// client p99 was below --against's (with --against only).
-	LowerPairs int `json:"lower_pairs,omitempty"`
+	// Pairs counts the rounds in which both binaries ran an open phase
+	// (with --against and --phases open), and LowerPairs those in which
+	// this binary's open-loop client p99 was the lower.
+	Pairs      int `json:"pairs"`
+	LowerPairs int `json:"lower_pairs"`
 }
 
 // roundRun is one bench serve run of a binary: this one, or --against.
@@ -108,8 +110,11 @@ func runServeRounds(ctx context.Context, fs *flag.FlagSet, db string, rounds int
 	if against != "" {
 		for i := 0; i+1 < len(out.Runs); i += 2 {
 			a, b := openP99(out.Runs[i].Report), openP99(out.Runs[i+1].Report)
-			if a > 0 && b > 0 && a < b {
-				out.LowerPairs++
+			if a > 0 && b > 0 {
+				out.Pairs++
+				if a < b {
+					out.LowerPairs++
+				}
 			}
 		}
 	}
@@ -215,8 +220,8 @@ func (s *serveRounds) writeTable(w io.Writer) error {
 			fmt.Fprintf(tw, "median\t%s\t%s: %.0f/s, p99 %.0f µs (%.0f–%.0f)\n", sum.Role, p.Phase, p.MedianQPS, p.MedianP99US, p.MinP99US, p.MaxP99US)
 		}
 	}
-	if len(s.Summary) == 2 {
-		fmt.Fprintf(tw, "pairs\t%d of %d rounds with this binary's open-loop p99 lower\n", s.LowerPairs, len(s.Runs)/2)
+	if s.Pairs > 0 {
+		fmt.Fprintf(tw, "pairs\t%d of %d rounds with this binary's open-loop p99 lower\n", s.LowerPairs, s.Pairs)
 	}
 	return tw.Flush()
 }

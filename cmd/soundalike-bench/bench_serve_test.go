@@ -149,8 +149,8 @@ func TestBenchServeRounds(t *testing.T) {
 			lower++
 		}
 	}
-	if got.LowerPairs != lower {
-		t.Errorf("lower_pairs = %d, want %d", got.LowerPairs, lower)
+	if got.Pairs != 2 || got.LowerPairs != lower {
+		t.Errorf("pairs = %d, lower_pairs = %d, want 2 and %d", got.Pairs, got.LowerPairs, lower)
 	}
 	for s, sum := range got.Summary {
 		if len(sum.Phases) != 2 || sum.Phases[0].Phase != "peak" || sum.Phases[1].Phase != "open" {
