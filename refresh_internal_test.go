@@ -10,20 +10,19 @@ import (
 	"github.com/audotics/soundalike/storage"
 )
 
-// TestImportRefreshesLoadedSnapshot: after an import, an engine that has
-// loaded its snapshot holds a fresh one at once (the next query does not
-// reload), while an engine that has not served stays lazy.
-func TestImportRefreshesLoadedSnapshot(t *testing.T) {
-	ctx := t.Context()
-	eng, err := Open(filepath.Join(t.TempDir(), "r.db"), &Options{NoSync: true})
+// openPutEngine opens an engine on a new database file and returns it with
+// a function that imports one track of that id and name.
+func openPutEngine(t *testing.T, file string) (*Engine, func(id TrackID, name string)) {
+	t.Helper()
+	eng, err := Open(filepath.Join(t.TempDir(), file), &Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer eng.Close()
-	put := func(id TrackID) {
+	t.Cleanup(func() { eng.Close() })
+	put := func(id TrackID, name string) {
 		t.Helper()
-		err := eng.Import(ctx, func(tx *ImportTx) error {
-			_, _, err := tx.PutTrack(&Track{ID: id, Name: string(id), Features: Features{
+		err := eng.Import(t.Context(), func(tx *ImportTx) error {
+			_, _, err := tx.PutTrack(&Track{ID: id, Name: name, Features: Features{
 				Danceability: 0.5, Energy: 0.5, Key: 1, Loudness: -6, Tempo: 120, Valence: 0.5}})
 			return err
 		})
@@ -31,14 +30,22 @@ func TestImportRefreshesLoadedSnapshot(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	put("a")
+	return eng, put
+}
+
+// TestImportRefreshesLoadedSnapshot: after an import, an engine that has
+// loaded its snapshot holds a fresh one at once (the next query does not
+// reload), while an engine that has not served stays lazy.
+func TestImportRefreshesLoadedSnapshot(t *testing.T) {
+	eng, put := openPutEngine(t, "r.db")
+	put("a", "a")
 	if eng.snap.Load() != nil {
 		t.Fatal("an engine that has not served loaded a snapshot on import")
 	}
 	if st := eng.Stats(); st.Tracks != 1 { // loads it
 		t.Fatalf("Stats = %+v, want 1 track", st)
 	}
-	put("b")
+	put("b", "b")
 	s := eng.snap.Load()
 	if s == nil || s.byID.len() != 2 {
 		t.Fatalf("snapshot after the import = %v, want one already holding both tracks", s)
@@ -151,20 +158,9 @@ func TestReloadReusesWordIndex(t *testing.T) {
 // nothing before a snapshot is loaded.
 func TestPrepareBuildsDerivedIndexes(t *testing.T) {
 	ctx := t.Context()
-	eng, err := Open(filepath.Join(t.TempDir(), "p.db"), &Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
+	eng, put := openPutEngine(t, "p.db")
 	eng.Prepare() // nothing loaded yet: returns at once
-	err = eng.Import(ctx, func(tx *ImportTx) error {
-		_, _, err := tx.PutTrack(&Track{ID: "p1", Name: "Prepared", Features: Features{
-			Danceability: 0.5, Energy: 0.5, Key: 1, Loudness: -6, Tempo: 120, Valence: 0.5}})
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	put("p1", "Prepared")
 	s, err := eng.current()
 	if err != nil {
 		t.Fatal(err)
@@ -192,11 +188,7 @@ func TestReloadBuildsDerivedBeforeSwap(t *testing.T) {
 		mu     sync.Mutex
 		builds []build
 	)
-	eng, err := Open(filepath.Join(t.TempDir(), "swap.db"), &Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
+	eng, put := openPutEngine(t, "swap.db")
 	hook := func(s *snapshot) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -204,17 +196,6 @@ func TestReloadBuildsDerivedBeforeSwap(t *testing.T) {
 	}
 	testHookBuildDerived.Store(&hook)
 	t.Cleanup(func() { testHookBuildDerived.Store(nil) })
-	put := func(id, name string) {
-		t.Helper()
-		err := eng.Import(ctx, func(tx *ImportTx) error {
-			_, _, err := tx.PutTrack(&Track{ID: TrackID(id), Name: name, Features: Features{
-				Danceability: 0.5, Energy: 0.5, Key: 1, Loudness: -6, Tempo: 120, Valence: 0.5}})
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
 	put("s1", "First")
 	if _, err := eng.current(); err != nil { // the first load: serves at once
 		t.Fatal(err)
