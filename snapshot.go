@@ -155,7 +155,10 @@ func (e *Engine) load(db *storage.DB, built *index.HNSW, release func()) error {
 	}
 	s.loaded = time.Now()
 	e.publish(s)
-	if keep == nil { // the first load serves at once (a server calls Prepare)
+	if keep == nil {
+		// The first load serves at once (a server calls Prepare), with the
+		// builds side by side; a reload's run one after the other, beside
+		// the queries keep answers.
 		go s.words()
 		go s.facets()
 	}
