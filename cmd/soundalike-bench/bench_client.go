@@ -162,6 +162,17 @@ func runClient(ctx context.Context, cfg clientConfig) (*clientReport, error) {
 		defer c.conn.Close()
 		conns[i] = c
 	}
+	pacers := make([]*pacer, cfg.Conns)
+	if cfg.Rate > 0 {
+		for i := range pacers {
+			p, err := newPacer()
+			if err != nil {
+				return nil, err
+			}
+			defer p.close()
+			pacers[i] = p
+		}
+	}
 	start := time.Now()
 	measureFrom := start.Add(cfg.Warmup)
 	var gc0, gc1 runtime.MemStats
@@ -174,6 +185,7 @@ func runClient(ctx context.Context, cfg clientConfig) (*clientReport, error) {
 	errs := make([]int, cfg.Conns)
 	var firstErr error
 	var errOnce sync.Once
+	paceErrs := make([]error, cfg.Conns)
 	for i, c := range conns {
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(cfg.Seed, uint64(i)))
@@ -193,8 +205,9 @@ func runClient(ctx context.Context, cfg clientConfig) (*clientReport, error) {
 				intended := time.Now()
 				if next != nil {
 					intended = next()
-					if d := time.Until(intended); d > 0 {
-						time.Sleep(d)
+					if err := pacers[i].sleepUntil(intended); err != nil {
+						paceErrs[i] = err
+						break
 					}
 				}
 				if !intended.Before(end) {
@@ -232,6 +245,9 @@ func runClient(ctx context.Context, cfg clientConfig) (*clientReport, error) {
 		cpu = cputime.Process() - cpu0
 	}
 	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := errors.Join(paceErrs...); err != nil {
 		return nil, err
 	}
 	if cfg.Timeline != "" {

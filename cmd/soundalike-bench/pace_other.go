@@ -1,0 +1,20 @@
+//go:build !linux
+
+package main
+
+import "time"
+
+// A pacer sleeps an open-loop connection until its next request is due.
+// Outside Linux it is time.Sleep, whose resolution the runtime's poller
+// sets (a millisecond where the poller's timeout is in milliseconds).
+type pacer struct{}
+
+func newPacer() (*pacer, error) { return &pacer{}, nil }
+
+// sleepUntil returns at t, or at once when t has passed.
+func (p *pacer) sleepUntil(t time.Time) error {
+	time.Sleep(time.Until(t))
+	return nil
+}
+
+func (p *pacer) close() error { return nil }
