@@ -636,23 +636,30 @@ func minorFaults() int64 {
 	return n
 }
 
-// sampleIDs returns up to max catalogue track ids.
+// sampleIDs returns max catalogue track ids drawn uniformly at random
+// (a reservoir sample, fixed seed), or all of them when there are fewer.
+// Clients ask for random tracks of the whole catalogue: the first max in
+// id order would keep a run's query tracks in one part of memory and
+// flatter the tail.
 func sampleIDs(ctx context.Context, path string, max int) ([]soundalike.TrackID, error) {
 	eng, err := soundalike.Open(path, &soundalike.Options{ReadOnly: true})
 	if err != nil {
 		return nil, err
 	}
 	defer eng.Close()
-	var ids []soundalike.TrackID
-	errEnough := errors.New("enough")
+	rng := rand.New(rand.NewPCG(1, 2))
+	ids := make([]soundalike.TrackID, 0, max)
+	seen := 0
 	err = eng.ForEachTrack(ctx, func(t *soundalike.Track) error {
-		ids = append(ids, t.ID)
-		if len(ids) >= max {
-			return errEnough
+		seen++
+		if len(ids) < max {
+			ids = append(ids, t.ID)
+		} else if j := rng.IntN(seen); j < max {
+			ids[j] = t.ID
 		}
 		return nil
 	})
-	if err != nil && !errors.Is(err, errEnough) {
+	if err != nil {
 		return nil, err
 	}
 	if len(ids) == 0 {

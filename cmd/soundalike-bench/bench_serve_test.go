@@ -173,3 +173,39 @@ func TestBenchServeRounds(t *testing.T) {
 		}
 	}
 }
+
+// sampleIDs draws its ids from the whole catalogue, each once, and
+// returns every id of a catalogue smaller than asked.
+func TestSampleIDs(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "s.db")
+	if err := buildSyntheticDB(t.Context(), db, 400, 8, func(string, ...any) {}); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := sampleIDs(t.Context(), db, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	late := 0 // ids past the first 100 in id order
+	for _, id := range ids {
+		if seen[string(id)] {
+			t.Fatalf("id %s sampled twice", id)
+		}
+		seen[string(id)] = true
+		if string(id) >= "synth0000100" {
+			late++
+		}
+	}
+	// Uniform: three quarters of a sample come from past the first
+	// quarter; under 50 of 100 happens with probability below 1e-8.
+	if len(ids) != 100 || late < 50 {
+		t.Errorf("sample of 100 from 400: %d ids, %d past the first 100 in id order; want 100 and about 75", len(ids), late)
+	}
+	all, err := sampleIDs(t.Context(), db, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 400 {
+		t.Errorf("sample of 1000 from 400: %d ids, want all 400", len(all))
+	}
+}
