@@ -32,7 +32,8 @@ func newPacer() (*pacer, error) {
 	return &pacer{fd: fd, f: os.NewFile(uintptr(fd), "timerfd")}, nil
 }
 
-// sleepUntil returns at t, or at once when t has passed.
+// sleepUntil returns once t has come: never before it, at once when it
+// has passed.
 func (p *pacer) sleepUntil(t time.Time) error {
 	d := time.Until(t)
 	if d <= 0 {

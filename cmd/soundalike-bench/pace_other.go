@@ -11,7 +11,8 @@ type pacer struct{}
 
 func newPacer() (*pacer, error) { return &pacer{}, nil }
 
-// sleepUntil returns at t, or at once when t has passed.
+// sleepUntil returns once t has come: never before it, at once when it
+// has passed.
 func (p *pacer) sleepUntil(t time.Time) error {
 	time.Sleep(time.Until(t))
 	return nil
