@@ -84,6 +84,12 @@ type serveBenchReport struct {
 	RSSMiB     float64 `json:"rss_mib"`     // after load
 	MaxRSSMiB  float64 `json:"max_rss_mib"` // the peak (VmHWM), load included
 	EndRSSMiB  float64 `json:"end_rss_mib"` // after the measured phases
+	// AnonMiB is the process's anonymous memory after the measured phases
+	// and AnonHugeMiB the part of it on transparent huge pages
+	// (server.ReadHeapPages; both 0 where it cannot be read): under DAMON,
+	// a heap on 4 KiB pages costs the tail milliseconds (docs/scaling.md).
+	AnonMiB     float64 `json:"anon_mib"`
+	AnonHugeMiB float64 `json:"anon_huge_mib"`
 	// GCCPUMS is the CPU time of one forced garbage collection with the
 	// snapshot loaded and nothing else running: the mark work the
 	// snapshot's shape costs every cycle.
@@ -399,6 +405,9 @@ func benchServe(ctx context.Context, cfg serveBenchConfig, progress io.Writer) (
 	}
 	rep.DAMON = server.DAMONRunning()
 	rep.EndRSSMiB = procStatusMiB("VmRSS")
+	if hp, err := server.ReadHeapPages(); err == nil {
+		rep.AnonMiB, rep.AnonHugeMiB = float64(hp.Anon)/(1<<20), float64(hp.Huge)/(1<<20)
+	}
 	rep.MaxRSSMiB = procStatusMiB("VmHWM")
 	return rep, nil
 }
@@ -730,7 +739,8 @@ func (r *serveBenchReport) writeTable(w io.Writer) error {
 		fmt.Fprintf(tw, "heap prefault\t%.0f MiB allocated after the load to grow the heap to its serving size (server.PrefaultHeap)\n", r.PrefaultMiB)
 	}
 	fmt.Fprintf(tw, "garbage collection\t%.0f ms CPU for one forced cycle after load; GOGC %d\n", r.GCCPUMS, r.GOGC)
-	fmt.Fprintf(tw, "memory\theap %.0f MiB and RSS %.0f MiB after load, RSS %.0f MiB after the phases, peak RSS %.0f MiB\n", r.HeapMiB, r.RSSMiB, r.EndRSSMiB, r.MaxRSSMiB)
+	fmt.Fprintf(tw, "memory\theap %.0f MiB and RSS %.0f MiB after load, RSS %.0f MiB after the phases (%.0f MiB anonymous, %.0f of it on huge pages), peak RSS %.0f MiB\n",
+		r.HeapMiB, r.RSSMiB, r.EndRSSMiB, r.AnonMiB, r.AnonHugeMiB, r.MaxRSSMiB)
 	fp := r.Footprint
 	fmt.Fprintf(tw, "snapshot bytes per track\t%.0f: vectors %.0f, graph %.0f, catalogue %.0f, dedupe keys %.0f, word index %.0f\n",
 		fp.Total, fp.Vectors, fp.Graph, fp.Catalogue, fp.DedupeKeys, fp.WordIndex)
