@@ -4,14 +4,16 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"strings"
 )
 
-// HeapPages is how the process's anonymous memory (the Go heap, stacks and
-// the runtime's own structures; not the hugetlb pool) is backed: all of
-// it, and the part on transparent huge pages.
+// HeapPages is how the process's anonymous memory (the Go heap, stacks,
+// the runtime's own structures and private copies of file pages; not the
+// hugetlb pool) is backed: all of it, and the part on transparent huge
+// pages.
 type HeapPages struct {
 	Anon, Huge int64 // bytes
 }
@@ -33,12 +35,11 @@ func ReadHeapPages() (HeapPages, error) {
 // smaps_rollup.
 func parseHeapPages(b []byte) (HeapPages, error) {
 	var hp HeapPages
-	found := map[string]*int64{"Anonymous": &hp.Anon, "AnonHugePages": &hp.Huge}
-	seen := 0
+	want := map[string]*int64{"Anonymous": &hp.Anon, "AnonHugePages": &hp.Huge}
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
 		name, rest, ok := strings.Cut(sc.Text(), ":")
-		dst := found[name]
+		dst := want[name]
 		if !ok || dst == nil {
 			continue
 		}
@@ -47,14 +48,14 @@ func parseHeapPages(b []byte) (HeapPages, error) {
 			return HeapPages{}, fmt.Errorf("%s: %s: %q: want a number of kB", smapsRollup, name, strings.TrimSpace(rest))
 		}
 		kb, err := strconv.ParseInt(f[0], 10, 64)
-		if err != nil || kb < 0 {
+		if err != nil || kb < 0 || kb > math.MaxInt64>>10 {
 			return HeapPages{}, fmt.Errorf("%s: %s: %q: want a number of kB", smapsRollup, name, strings.TrimSpace(rest))
 		}
 		*dst = kb << 10
-		seen++
+		delete(want, name)
 	}
-	if seen != len(found) {
-		return HeapPages{}, fmt.Errorf("%s: want the lines Anonymous and AnonHugePages", smapsRollup)
+	for name := range want {
+		return HeapPages{}, fmt.Errorf("%s: no %s line: want the lines Anonymous and AnonHugePages", smapsRollup, name)
 	}
 	return hp, nil
 }
@@ -67,9 +68,9 @@ func parseHeapPages(b []byte) (HeapPages, error) {
 const basePagesWarnMin = 256 << 20
 
 // OnBasePages reports whether most of the anonymous memory, and at least
-// basePagesWarnMin of it, lies on 4 KiB pages: where serving a large
-// snapshot from such a heap costs the latency tail milliseconds
-// (docs/scaling.md).
+// basePagesWarnMin of it, lies on 4 KiB pages: serving a large snapshot
+// from such a heap can cost the latency tail milliseconds, as it did on
+// the project's virtual machine (docs/scaling.md).
 func (hp HeapPages) OnBasePages() bool {
 	base := hp.Anon - hp.Huge
 	return base >= basePagesWarnMin && base > hp.Anon/2

@@ -87,7 +87,7 @@ type serveBenchReport struct {
 	// AnonMiB is the process's anonymous memory after the measured phases
 	// and AnonHugeMiB the part of it on transparent huge pages
 	// (server.ReadHeapPages; both 0 where it cannot be read): under DAMON,
-	// a heap on 4 KiB pages costs the tail milliseconds (docs/scaling.md).
+	// a heap on 4 KiB pages can cost the tail milliseconds (docs/scaling.md).
 	AnonMiB     float64 `json:"anon_mib"`
 	AnonHugeMiB float64 `json:"anon_huge_mib"`
 	// GCCPUMS is the CPU time of one forced garbage collection with the
@@ -739,8 +739,12 @@ func (r *serveBenchReport) writeTable(w io.Writer) error {
 		fmt.Fprintf(tw, "heap prefault\t%.0f MiB allocated after the load to grow the heap to its serving size (server.PrefaultHeap)\n", r.PrefaultMiB)
 	}
 	fmt.Fprintf(tw, "garbage collection\t%.0f ms CPU for one forced cycle after load; GOGC %d\n", r.GCCPUMS, r.GOGC)
-	fmt.Fprintf(tw, "memory\theap %.0f MiB and RSS %.0f MiB after load, RSS %.0f MiB after the phases (%.0f MiB anonymous, %.0f of it on huge pages), peak RSS %.0f MiB\n",
-		r.HeapMiB, r.RSSMiB, r.EndRSSMiB, r.AnonMiB, r.AnonHugeMiB, r.MaxRSSMiB)
+	anon := ""
+	if r.AnonMiB > 0 {
+		anon = fmt.Sprintf(" (%.0f MiB anonymous, %.0f of it on huge pages)", r.AnonMiB, r.AnonHugeMiB)
+	}
+	fmt.Fprintf(tw, "memory\theap %.0f MiB and RSS %.0f MiB after load, RSS %.0f MiB after the phases%s, peak RSS %.0f MiB\n",
+		r.HeapMiB, r.RSSMiB, r.EndRSSMiB, anon, r.MaxRSSMiB)
 	fp := r.Footprint
 	fmt.Fprintf(tw, "snapshot bytes per track\t%.0f: vectors %.0f, graph %.0f, catalogue %.0f, dedupe keys %.0f, word index %.0f\n",
 		fp.Total, fp.Vectors, fp.Graph, fp.Catalogue, fp.DedupeKeys, fp.WordIndex)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"strings"
 	"time"
 
@@ -136,11 +137,13 @@ SIGTERM shuts it down gracefully.`)
 		"tracks", st.Tracks, "indexed", st.Indexed, "model", st.ModelVersion, "generation", st.Generation,
 		"huge_heap_mib", reserved.Size()>>20, "prefaulted_mib", prefaulted>>20, "hugetlb_mib", st.HugeTLB>>20,
 		"read_under_lock", st.LoadRead.Round(time.Millisecond), "decode", st.LoadDecode.Round(time.Millisecond))
-	if hp, err := server.ReadHeapPages(); err == nil && hp.OnBasePages() {
-		logger.Warn("most of the heap is on 4 KiB pages: a query's reads of it miss the TLB, and where the kernel's DAMON monitor runs, holding them "+
-			"costs the latency tail milliseconds; set /sys/kernel/mm/transparent_hugepage/enabled to madvise (serve then advises its heap) or always, "+
+	if hp, err := server.ReadHeapPages(); err != nil && !errors.Is(err, os.ErrNotExist) {
+		logger.Debug("heap pages unknown", "err", err.Error())
+	} else if err == nil && hp.OnBasePages() {
+		logger.Warn("most of the heap is on 4 KiB pages: a query's reads of it can miss the TLB, and where the kernel's DAMON monitor runs, holding them "+
+			"can cost the latency tail milliseconds; set /sys/kernel/mm/transparent_hugepage/enabled to madvise (serve then advises its heap) or always, "+
 			"and keep --huge-heap (docs/scaling.md)",
-			"anon_mib", hp.Anon>>20, "huge_mib", hp.Huge>>20)
+			"anon_mib", hp.Anon>>20, "anon_huge_mib", hp.Huge>>20)
 	}
 	if server.DAMONRunning() {
 		hint := "; --hugetlb keeps the index's layer 0 off its samples"
