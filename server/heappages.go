@@ -43,11 +43,10 @@ func parseHeapPages(b []byte) (HeapPages, error) {
 		if !ok || dst == nil {
 			continue
 		}
-		f := strings.Fields(rest)
-		if len(f) != 2 || f[1] != "kB" {
-			return HeapPages{}, fmt.Errorf("%s: %s: %q: want a number of kB", smapsRollup, name, strings.TrimSpace(rest))
+		kb, err := int64(-1), error(nil)
+		if f := strings.Fields(rest); len(f) == 2 && f[1] == "kB" {
+			kb, err = strconv.ParseInt(f[0], 10, 64)
 		}
-		kb, err := strconv.ParseInt(f[0], 10, 64)
 		if err != nil || kb < 0 || kb > math.MaxInt64>>10 {
 			return HeapPages{}, fmt.Errorf("%s: %s: %q: want a number of kB", smapsRollup, name, strings.TrimSpace(rest))
 		}
@@ -62,7 +61,7 @@ func parseHeapPages(b []byte) (HeapPages, error) {
 
 // basePagesWarnMin is the anonymous memory on 4 KiB pages from which
 // OnBasePages holds. On the project's virtual machine under DAMON, a bare
-// server holding 400 MiB of them, never read, had a client p99 of 5–73 ms
+// server holding 400 MiB of them, never read, had a client p99 of 5.3–73 ms
 // at half its peak; holding 50 MiB, or 400 MiB on huge pages, it kept
 // its 1.2–2.3 ms (docs/benchmarks.md, issue 17).
 const basePagesWarnMin = 256 << 20
