@@ -49,8 +49,9 @@ type facets struct {
 	popOff       [maxPopularity + 2]uint32
 	live         int // tracks in the catalogue
 	// byArtist maps an artist key to its tracks' nodes, ascending; built
-	// on the first filter by artists.
-	byArtist func() map[uint64][]uint32
+	// on the first filter by artists (artistNodes).
+	byArtist     map[uint64][]uint32
+	byArtistOnce sync.Once
 }
 
 // nodeAttrs are what a filter reads of a node.
@@ -194,10 +195,19 @@ func buildFacets(s *snapshot) *facets {
 		fa.byPopularity[nextPop[a.popularity]] = uint32(node)
 		nextPop[a.popularity]++
 	}
-	fa.byArtist = sync.OnceValue(func() map[uint64][]uint32 {
+	return fa
+}
+
+// artistNodes returns fa.byArtist, built from s's artist keys on the first
+// call; s is the snapshot that asks. Facets hold no snapshot: a reload of
+// the same tracks reuses its predecessor's facets, and a reference to the
+// predecessor would keep all of it (index, catalogue, hugetlb pages) alive
+// while they are served.
+func (fa *facets) artistNodes(s *snapshot) map[uint64][]uint32 {
+	fa.byArtistOnce.Do(func() {
 		m := make(map[uint64][]uint32)
-		for node := range n {
-			if !live(node) {
+		for node := range s.cat.len() {
+			if s.keys[node].feat == 0 { // no track
 				continue
 			}
 			for _, k := range s.artistKey[s.artistOff[node]:s.artistOff[node+1]] {
@@ -206,9 +216,9 @@ func buildFacets(s *snapshot) *facets {
 				}
 			}
 		}
-		return m
+		fa.byArtist = m
 	})
-	return fa
+	return fa.byArtist
 }
 
 // condition is a compiled Filter: what keep checks of each node.
@@ -387,8 +397,9 @@ type scanPlan struct {
 }
 
 // plan estimates the filter's matches and picks the condition with the
-// fewest nodes to drive an exact scan.
-func (c *condition) plan() scanPlan {
+// fewest nodes to drive an exact scan of s, the snapshot c was compiled
+// against.
+func (c *condition) plan(s *snapshot) scanPlan {
 	fa := c.fa
 	p := scanPlan{matches: float64(fa.live), listed: math.MaxInt}
 	clauses := 0
@@ -422,7 +433,7 @@ func (c *condition) plan() scanPlan {
 		consider([][]uint32{fa.byPopularity[fa.popOff[c.popMin]:fa.popOff[c.popMax+1]]})
 	}
 	if c.artists != nil {
-		byArtist := fa.byArtist()
+		byArtist := fa.artistNodes(s)
 		var lists [][]uint32
 		for k := range c.artists {
 			if l := byArtist[k]; len(l) > 0 {

@@ -478,7 +478,7 @@ func (s *snapshot) candidatesFor(ctx context.Context, q []float32, opts *SearchO
 		ef = opts.EfSearch
 	}
 	if f.cond != nil && s.graph != nil { // a vector source filters by itself
-		p := f.cond.plan()
+		p := f.cond.plan(s)
 		scan := s.chooseScan(q, max(ef, 1), p, f.cond)
 		if forceScan != nil {
 			scan = p.complete && *forceScan
