@@ -2,7 +2,9 @@ package soundalike_test
 
 import (
 	"path/filepath"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -70,4 +72,50 @@ func TestHugeTLBServesTheSameAnswers(t *testing.T) {
 		t.Errorf("after the reload: Stats.HugeTLB 0, want the new index's layer 0")
 	}
 	same("after a reload")
+}
+
+// A reload gives the old snapshot's hugetlb pages back once the collector
+// finds it unreachable: the engine keeps nothing of a snapshot it no longer
+// serves, so the room for two that Options.HugeTLB asks for is needed only
+// around the swap.
+func TestHugeTLBReloadGivesThePoolBack(t *testing.T) {
+	pooltest.Require(t, 4)
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "pool.db")
+	writer, _ := fixture(t, path, 300)
+	writer.Close()
+	eng, err := soundalike.Open(path, &soundalike.Options{Detached: true, HugeTLB: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	held := pooltest.Held(t)
+	if held == 0 {
+		t.Fatal("the open mapped no hugetlb pages")
+	}
+
+	writer, err = soundalike.Open(path, &soundalike.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := writer.Reindex(ctx, &soundalike.ReindexOptions{Full: true}); err != nil {
+		t.Fatal(err)
+	}
+	writer.Close()
+	if changed, err := eng.Reload(ctx); err != nil || !changed {
+		t.Fatalf("Reload after a reindex = %v, %v; want a new snapshot", changed, err)
+	}
+	if now := pooltest.Held(t); now <= held {
+		t.Fatalf("after the reload the process maps %d bytes of hugetlb pages, want the new index's on top of the old one's %d", now, held)
+	}
+	for deadline := time.Now().Add(30 * time.Second); pooltest.Held(t) > held; {
+		if time.Now().After(deadline) {
+			t.Fatalf("30 s after the reload the process maps %d bytes of hugetlb pages, want the new index's %d: the old snapshot is still reachable", pooltest.Held(t), held)
+		}
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := eng.Similar(ctx, "t0042", 10, nil); err != nil {
+		t.Fatalf("Similar after the old pages went back: %v", err)
+	}
 }

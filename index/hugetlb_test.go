@@ -2,11 +2,8 @@ package index
 
 import (
 	"bytes"
-	"os"
 	"runtime"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,27 +14,6 @@ import (
 	"github.com/audotics/soundalike/internal/hugepages"
 	"github.com/audotics/soundalike/internal/hugepages/pooltest"
 )
-
-// poolBytesHeld is the hugetlb memory this process maps (HugetlbPages in
-// /proc/self/status).
-func poolBytesHeld(t testing.TB) int64 {
-	t.Helper()
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for line := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(line, "HugetlbPages:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				t.Fatalf("HugetlbPages %q: %v", v, err)
-			}
-			return kb << 10
-		}
-	}
-	t.Fatal("/proc/self/status has no HugetlbPages line")
-	return 0
-}
 
 // writtenSmallGraph is smallGraph with its stream.
 func writtenSmallGraph(t testing.TB) (*HNSW, []float32, []byte) {
@@ -81,9 +57,9 @@ func TestReadHugeTLB(t *testing.T) {
 	if st := onHeap.Stats(); st.PoolBytes != 0 {
 		t.Fatalf("read without HugeTLB: PoolBytes %d, want 0", st.PoolBytes)
 	}
-	held := poolBytesHeld(t)
+	held := pooltest.Held(t)
 	pooled := readPool(t, written)
-	if got := poolBytesHeld(t) - held; got < hugepages.Size {
+	if got := pooltest.Held(t) - held; got < hugepages.Size {
 		t.Fatalf("the process maps %d more bytes of hugetlb pages after the read, want at least one page", got)
 	}
 
@@ -122,17 +98,17 @@ func TestReadHugeTLB(t *testing.T) {
 func TestHugeTLBFreedWhenUnreachable(t *testing.T) {
 	pooltest.Require(t, 2)
 	_, _, written := writtenSmallGraph(t)
-	held := poolBytesHeld(t)
+	held := pooltest.Held(t)
 	pooled := readPool(t, written)
-	if poolBytesHeld(t) <= held {
+	if pooltest.Held(t) <= held {
 		t.Fatal("the read mapped no hugetlb pages")
 	}
 	runtime.KeepAlive(pooled)
 	pooled = nil
 	deadline := time.Now().Add(30 * time.Second)
-	for poolBytesHeld(t) > held {
+	for pooltest.Held(t) > held {
 		if time.Now().After(deadline) {
-			t.Fatalf("the process still maps %d bytes of hugetlb pages 30 s after the index became unreachable, want %d", poolBytesHeld(t), held)
+			t.Fatalf("the process still maps %d bytes of hugetlb pages 30 s after the index became unreachable, want %d", pooltest.Held(t), held)
 		}
 		runtime.GC()
 		time.Sleep(10 * time.Millisecond)

@@ -33,6 +33,28 @@ func Require(t testing.TB, pages int) {
 	t.Skip(msg)
 }
 
+// Held returns the bytes of hugetlb pages this process maps (HugetlbPages
+// in /proc/self/status): unlike the pool's free pages, other processes'
+// use does not change it. It fails t where the line is missing.
+func Held(t testing.TB) int64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "HugetlbPages:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				t.Fatalf("/proc/self/status: HugetlbPages %q: %v", v, err)
+			}
+			return kb << 10
+		}
+	}
+	t.Fatal("/proc/self/status has no HugetlbPages line")
+	return 0
+}
+
 // freePages returns the free pages of the hugetlb pool (HugePages_Free in
 // /proc/meminfo; an error where there is none).
 func freePages() (int, error) {
