@@ -84,6 +84,7 @@ func TestHugeTLBReloadGivesThePoolBack(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "pool.db")
 	writer, _ := fixture(t, path, 300)
 	writer.Close()
+	pooltest.Settle(t)
 	eng, err := soundalike.Open(path, &soundalike.Options{Detached: true, HugeTLB: true})
 	if err != nil {
 		t.Fatal(err)

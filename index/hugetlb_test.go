@@ -57,6 +57,7 @@ func TestReadHugeTLB(t *testing.T) {
 	if st := onHeap.Stats(); st.PoolBytes != 0 {
 		t.Fatalf("read without HugeTLB: PoolBytes %d, want 0", st.PoolBytes)
 	}
+	pooltest.Settle(t)
 	held := pooltest.Held(t)
 	pooled := readPool(t, written)
 	if got := pooltest.Held(t) - held; got < hugepages.Size {
@@ -98,6 +99,7 @@ func TestReadHugeTLB(t *testing.T) {
 func TestHugeTLBFreedWhenUnreachable(t *testing.T) {
 	pooltest.Require(t, 2)
 	_, _, written := writtenSmallGraph(t)
+	pooltest.Settle(t)
 	held := pooltest.Held(t)
 	pooled := readPool(t, written)
 	if pooltest.Held(t) <= held {

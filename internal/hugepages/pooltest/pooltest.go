@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // RequiredEnv, when set, makes Require fail rather than skip a test
@@ -53,6 +55,22 @@ func Held(t testing.TB) int64 {
 	}
 	t.Fatal("/proc/self/status has no HugetlbPages line")
 	return 0
+}
+
+// Settle collects garbage until this process maps no hugetlb pages, so
+// that what a test then counts with Held is its own: an earlier test's
+// mapping is unmapped by a cleanup at some collection after that test,
+// possibly in the middle of the next one. It fails t after 30 s.
+func Settle(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for Held(t) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("30 s of collections left %d bytes of hugetlb pages mapped before the test, want none", Held(t))
+		}
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // freePages returns the free pages of the hugetlb pool (HugePages_Free in
