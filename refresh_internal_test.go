@@ -156,9 +156,9 @@ func TestReloadReusesWordIndex(t *testing.T) {
 }
 
 // TestReloadReleasesTheOldSnapshot: a reload of an unchanged catalogue
-// reuses the previous snapshot's word index and facets and nothing else of
-// it, so the collector frees the previous snapshot (at 1M tracks, hundreds
-// of megabytes), and a filter by artist on the new one still works.
+// reuses the previous snapshot's word index and facets, and neither holds
+// that snapshot, so the collector frees it (at 1M tracks, hundreds of
+// megabytes); the reused facets' artist lists are the new snapshot's.
 func TestReloadReleasesTheOldSnapshot(t *testing.T) {
 	eng, _ := openPutEngine(t, "f.db")
 	err := eng.Import(t.Context(), func(tx *ImportTx) error {

@@ -569,6 +569,9 @@ func (s *snapshot) decodeTracks(path string) error {
 	s.packArtistKeys(n, found)
 	s.indexSpotifyIDs()
 	if s.words == nil { // else the previous snapshot's, of the same tracks
+		// The closures hold s until they have run (sync.OnceValue then
+		// drops them), and a reload runs them before it publishes
+		// (buildDerived), so a successor that reuses them does not keep s.
 		s.words = sync.OnceValue(func() *wordIndex { return buildWordIndex(&s.cat) })
 		s.facets = sync.OnceValue(func() *facets { return buildFacets(s) })
 	}
