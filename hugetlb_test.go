@@ -2,9 +2,7 @@ package soundalike_test
 
 import (
 	"path/filepath"
-	"runtime"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -12,24 +10,55 @@ import (
 	"github.com/audotics/soundalike/internal/hugepages/pooltest"
 )
 
+// poolFixture writes fixture's 300 tracks with their model and index to a
+// new file and returns its path.
+func poolFixture(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "pool.db")
+	writer, _ := fixture(t, path, 300)
+	writer.Close()
+	return path
+}
+
+// openDetached opens path as a Detached engine, with Options.HugeTLB set
+// to huge, closed when t ends.
+func openDetached(t *testing.T, path string, huge bool) *soundalike.Engine {
+	t.Helper()
+	eng, err := soundalike.Open(path, &soundalike.Options{Detached: true, HugeTLB: huge})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eng.Close() })
+	return eng
+}
+
+// reindexAndReload writes a new index into path, as another process's
+// reindex does, and reloads each engine onto it.
+func reindexAndReload(t *testing.T, path string, engs ...*soundalike.Engine) {
+	t.Helper()
+	writer, err := soundalike.Open(path, &soundalike.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := writer.Reindex(t.Context(), &soundalike.ReindexOptions{Full: true}); err != nil {
+		writer.Close()
+		t.Fatal(err)
+	}
+	writer.Close()
+	for _, eng := range engs {
+		if changed, err := eng.Reload(t.Context()); err != nil || !changed {
+			t.Fatalf("Reload after a reindex = %v, %v; want a new snapshot", changed, err)
+		}
+	}
+}
+
 // An engine with Options.HugeTLB serves its index from the hugetlb pool
 // and answers as one with the index on the heap, through a reload too.
 func TestHugeTLBServesTheSameAnswers(t *testing.T) {
 	pooltest.Require(t, 4)
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "pool.db")
-	writer, _ := fixture(t, path, 300)
-	writer.Close()
-	open := func(huge bool) *soundalike.Engine {
-		t.Helper()
-		eng, err := soundalike.Open(path, &soundalike.Options{Detached: true, HugeTLB: huge})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { eng.Close() })
-		return eng
-	}
-	onHeap, pooled := open(false), open(true)
+	path := poolFixture(t)
+	onHeap, pooled := openDetached(t, path, false), openDetached(t, path, true)
 	if st := onHeap.Stats(); st.HugeTLB != 0 {
 		t.Errorf("without HugeTLB: Stats.HugeTLB %d, want 0", st.HugeTLB)
 	}
@@ -55,19 +84,7 @@ func TestHugeTLBServesTheSameAnswers(t *testing.T) {
 	same("after open")
 
 	// A new index: the reload reads it onto the pool too.
-	writer, err := soundalike.Open(path, &soundalike.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := writer.Reindex(ctx, &soundalike.ReindexOptions{Full: true}); err != nil {
-		t.Fatal(err)
-	}
-	writer.Close()
-	for _, eng := range []*soundalike.Engine{onHeap, pooled} {
-		if changed, err := eng.Reload(ctx); err != nil || !changed {
-			t.Fatalf("Reload after a reindex = %v, %v; want a new snapshot", changed, err)
-		}
-	}
+	reindexAndReload(t, path, onHeap, pooled)
 	if st := pooled.Stats(); st.HugeTLB == 0 {
 		t.Errorf("after the reload: Stats.HugeTLB 0, want the new index's layer 0")
 	}
@@ -80,43 +97,19 @@ func TestHugeTLBServesTheSameAnswers(t *testing.T) {
 // around the swap.
 func TestHugeTLBReloadGivesThePoolBack(t *testing.T) {
 	pooltest.Require(t, 4)
-	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "pool.db")
-	writer, _ := fixture(t, path, 300)
-	writer.Close()
+	path := poolFixture(t)
 	pooltest.Settle(t)
-	eng, err := soundalike.Open(path, &soundalike.Options{Detached: true, HugeTLB: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
+	eng := openDetached(t, path, true)
 	held := pooltest.Held(t)
 	if held == 0 {
 		t.Fatal("the open mapped no hugetlb pages")
 	}
-
-	writer, err = soundalike.Open(path, &soundalike.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := writer.Reindex(ctx, &soundalike.ReindexOptions{Full: true}); err != nil {
-		t.Fatal(err)
-	}
-	writer.Close()
-	if changed, err := eng.Reload(ctx); err != nil || !changed {
-		t.Fatalf("Reload after a reindex = %v, %v; want a new snapshot", changed, err)
-	}
+	reindexAndReload(t, path, eng)
 	if st := eng.Stats(); st.HugeTLB == 0 {
 		t.Fatal("after the reload: Stats.HugeTLB 0, want the new index on the pool")
 	}
-	for deadline := time.Now().Add(30 * time.Second); pooltest.Held(t) > held; {
-		if time.Now().After(deadline) {
-			t.Fatalf("30 s after the reload the process maps %d bytes of hugetlb pages, want the new index's %d: the old snapshot is still reachable", pooltest.Held(t), held)
-		}
-		runtime.GC()
-		time.Sleep(10 * time.Millisecond)
-	}
-	if _, err := eng.Similar(ctx, "t0042", 10, nil); err != nil {
+	pooltest.CollectUntil(t, held, "after the reload (the old snapshot is still reachable)")
+	if _, err := eng.Similar(t.Context(), "t0042", 10, nil); err != nil {
 		t.Fatalf("Similar after the old pages went back: %v", err)
 	}
 }

@@ -35,6 +35,22 @@ func openPutEngine(t *testing.T, file string) (*Engine, func(id TrackID, name st
 	return eng, put
 }
 
+// loadAgain loads a new snapshot of eng's file, of the same generation, as
+// a reload of a changed file does.
+func loadAgain(t *testing.T, eng *Engine) {
+	t.Helper()
+	db, err := storage.Open(eng.Path(), &storage.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	eng.loadMu.Lock()
+	defer eng.loadMu.Unlock()
+	if err := eng.load(db, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestImportRefreshesLoadedSnapshot: after an import, an engine that has
 // loaded its snapshot holds a fresh one at once (the next query does not
 // reload), while an engine that has not served stays lazy.
@@ -128,17 +144,7 @@ func TestReloadReusesWordIndex(t *testing.T) {
 	put("a")
 	eng.Stats() // loads the first snapshot
 	first := eng.snap.Load()
-	db, err := storage.Open(eng.Path(), &storage.Options{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng.loadMu.Lock()
-	err = eng.load(db, nil, nil)
-	eng.loadMu.Unlock()
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	loadAgain(t, eng)
 	second := eng.snap.Load()
 	if second == first || second.words() != first.words() {
 		t.Fatalf("reload of an unchanged catalogue: snapshot %p → %p, word index %p → %p, want a new snapshot with the same index",
@@ -177,17 +183,7 @@ func TestReloadReleasesTheOldSnapshot(t *testing.T) {
 	runtime.AddCleanup(first, func(ch chan struct{}) { close(ch) }, freed)
 	first = nil
 
-	db, err := storage.Open(eng.Path(), &storage.Options{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng.loadMu.Lock()
-	err = eng.load(db, nil, nil)
-	eng.loadMu.Unlock()
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	loadAgain(t, eng)
 	second := eng.snap.Load()
 	if second.facets() != fa {
 		t.Fatal("the reload of an unchanged catalogue built new facets, want the previous snapshot's")

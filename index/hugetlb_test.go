@@ -107,14 +107,7 @@ func TestHugeTLBFreedWhenUnreachable(t *testing.T) {
 	}
 	runtime.KeepAlive(pooled)
 	pooled = nil
-	deadline := time.Now().Add(30 * time.Second)
-	for pooltest.Held(t) > held {
-		if time.Now().After(deadline) {
-			t.Fatalf("the process still maps %d bytes of hugetlb pages 30 s after the index became unreachable, want %d", pooltest.Held(t), held)
-		}
-		runtime.GC()
-		time.Sleep(10 * time.Millisecond)
-	}
+	pooltest.CollectUntil(t, held, "after the index became unreachable")
 }
 
 // Searches run while the index they search is swapped for another and

@@ -60,13 +60,21 @@ func Held(t testing.TB) int64 {
 // Settle collects garbage until this process maps no hugetlb pages, so
 // that what a test then counts with Held is its own: an earlier test's
 // mapping is unmapped by a cleanup at some collection after that test,
-// possibly in the middle of the next one. It fails t after 30 s.
+// possibly in the middle of the next one.
 func Settle(t testing.TB) {
 	t.Helper()
+	CollectUntil(t, 0, "before the test")
+}
+
+// CollectUntil collects garbage until this process maps at most held bytes
+// of hugetlb pages: the cleanups of unreachable mappings unmap them. It
+// fails t after 30 s, naming when (what was to be collected).
+func CollectUntil(t testing.TB, held int64, when string) {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
-	for Held(t) > 0 {
+	for Held(t) > held {
 		if time.Now().After(deadline) {
-			t.Fatalf("30 s of collections left %d bytes of hugetlb pages mapped before the test, want none", Held(t))
+			t.Fatalf("30 s of collections %s: the process maps %d bytes of hugetlb pages, want at most %d", when, Held(t), held)
 		}
 		runtime.GC()
 		time.Sleep(10 * time.Millisecond)
