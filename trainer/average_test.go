@@ -32,21 +32,3 @@ func TestEpochWindow(t *testing.T) {
 		t.Fatalf("n = 1: weights %v, want the epoch's own [3 6]", tables[0].W)
 	}
 }
-
-// TestTableWeightDecay: with no gradient, a step with decay shrinks every
-// weight by rate·decay beside the Adam move of its moments (none here),
-// and decay 0 leaves it where gorgonia's update does.
-func TestTableWeightDecay(t *testing.T) {
-	w := []float32{1, -2}
-	a := newTableAdam(len(w), 0.01, 5)
-	a.step(w)
-	if w[0] != float32(1-0.05) || w[1] != float32(-2*(1-0.05)) {
-		t.Fatalf("after one decayed step: %v, want [0.95 -1.9]", w)
-	}
-	w = []float32{1, -2}
-	a = newTableAdam(len(w), 0.01, 0)
-	a.step(w)
-	if w[0] != 1 || w[1] != -2 {
-		t.Fatalf("without decay or gradient: %v, want [1 -2]", w)
-	}
-}

@@ -2,7 +2,6 @@ package trainer
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/audotics/soundalike/embedder"
 	G "gorgonia.org/gorgonia"
@@ -35,8 +34,9 @@ type lookup struct {
 	idx         []int     // slots·rows token rows
 	wt          []float32 // slots·rows: 1/present or 0
 	meanv       *tensor.Dense
-	mean        *G.Node // (rows, RowWidth): Σ_s wt·w[idx]
-	adam        tableAdam
+	mean        *G.Node   // (rows, RowWidth): Σ_s wt·w[idx]
+	grad        []float32 // the step's gradient of w, cleared by each update
+	adam        adam
 }
 
 // newLookup adds the mean-row input of table t (its W the initial
@@ -49,7 +49,8 @@ func newLookup(g *G.ExprGraph, t tableInput, rows int, rate, decay float64) *loo
 	lk.wt = make([]float32, t.Slots*rows)
 	lk.meanv = tensor.New(tensor.WithShape(rows, rw), tensor.Of(tensor.Float32))
 	lk.mean = G.NewMatrix(g, G.Float32, G.WithShape(rows, rw), G.WithName("mean_"+t.Name), G.WithValue(lk.meanv))
-	lk.adam = newTableAdam(len(lk.w), rate, decay)
+	lk.grad = make([]float32, len(lk.w))
+	lk.adam = newAdam(len(lk.w), rate, decay)
 	return lk
 }
 
@@ -103,7 +104,7 @@ func (lk *lookup) backward(step bool) error {
 	gm := grad.Data().([]float32)
 	if step {
 		d := lk.spec.RowWidth()
-		g := lk.adam.g
+		g := lk.grad
 		for k, wt := range lk.wt {
 			if wt == 0 {
 				continue
@@ -114,7 +115,7 @@ func (lk *lookup) backward(step bool) error {
 				dst[j] += wt * v
 			}
 		}
-		lk.adam.step(lk.w)
+		lk.adam.step(lk.w, lk.grad)
 	}
 	clear(gm)
 	return nil
@@ -125,53 +126,4 @@ func (lk *lookup) weights() embedder.Table {
 	t := lk.spec
 	t.W = append([]float32(nil), lk.w...)
 	return t
-}
-
-// tableAdam is gorgonia's AdamSolver for one float32 tensor (the same
-// constants, bias corrections and float32 operations in the same order),
-// applied to every element each step as gorgonia's dense update was: an
-// element with no gradient still moves on its decaying first moment.
-// With decay > 0 each step first shrinks every weight by rate·decay
-// (AdamW's decoupled weight decay); with 0 it is gorgonia's update.
-type tableAdam struct {
-	rate    float64
-	decay   float64
-	iter    int
-	m, v, g []float32 // moments and the step's gradient, cleared after each step
-}
-
-const (
-	adamBeta1 = 0.9
-	adamBeta2 = 0.999
-	adamEps   = 1e-8
-)
-
-func newTableAdam(n int, rate, decay float64) tableAdam {
-	return tableAdam{rate: rate, decay: decay, m: make([]float32, n), v: make([]float32, n), g: make([]float32, n)}
-}
-
-// step applies one update to w from the gradient in a.g, and clears it.
-func (a *tableAdam) step(w []float32) {
-	a.iter++
-	c1 := float32(1) / float32(1-math.Pow(adamBeta1, float64(a.iter)))
-	c2 := float32(1) / float32(1-math.Pow(adamBeta2, float64(a.iter)))
-	beta1, beta2 := float32(adamBeta1), float32(adamBeta2)
-	omb1, omb2 := float32(1)-beta1, float32(1)-beta2
-	eps, negEta := float32(adamEps), -float32(a.rate)
-	m, v, g := a.m[:len(w)], a.v[:len(w)], a.g[:len(w)]
-	if a.decay > 0 {
-		keep := float32(1 - a.rate*a.decay)
-		for i := range w {
-			w[i] *= keep
-		}
-	}
-	for i := range w {
-		gi := g[i]
-		mi := m[i]*beta1 + gi*omb1
-		vi := v[i]*beta2 + (gi*gi)*omb2
-		m[i], v[i], g[i] = mi, vi, 0
-		mh := mi * c1
-		vh := float32(math.Sqrt(float64(vi*c2))) + eps
-		w[i] += (mh * negEta) / vh
-	}
 }

@@ -17,9 +17,10 @@ type refNet struct {
 	*net
 	tables []*G.Node
 	idx    [][]int
-	wt     [][]float32 // per table, (slots·rows, RowWidth)
-	solver *G.AdamSolver
+	wt     [][]float32   // per table, (slots·rows, RowWidth)
+	solver *G.AdamSolver // the tables'
 	grads  []G.ValueGrad
+	layers gorgoniaAdam
 }
 
 func newRefNet(batch, width int, tables []tableInput, cfg *Config, rng *rand.Rand) (*refNet, error) {
@@ -50,6 +51,7 @@ func newRefNet(batch, width int, tables []tableInput, cfg *Config, rng *rand.Ran
 	}
 	ref.solver = G.NewAdamSolver(G.WithLearnRate(cfg.LearningRate * cfg.TableRateScale))
 	ref.grads = G.NodesToValueGrads(ref.tables)
+	ref.layers = newGorgoniaAdam(n, cfg)
 	return ref, nil
 }
 
@@ -79,12 +81,8 @@ func (ref *refNet) set(ti, r int, rows []int) {
 }
 
 func (ref *refNet) step() (float32, error) {
-	defer ref.vm.Reset()
-	if err := ref.vm.RunAll(); err != nil {
-		return 0, err
-	}
-	l := ref.loss.Value().Data().(float32)
-	if err := ref.net.solver.Step(ref.net.grads); err != nil {
+	l, err := ref.layers.step(ref.net)
+	if err != nil {
 		return 0, err
 	}
 	return l, ref.solver.Step(ref.grads)

@@ -33,10 +33,9 @@ type net struct {
 	emb    *G.Node
 	embVal G.Value // emb as computed, copied by a read op (later ops may reuse emb's memory)
 	loss   *G.Node
-	learn  G.Nodes // the layers' weights and biases, which the solver updates
+	learn  G.Nodes // the layers' weights and biases
+	adams  []adam  // learn's updates, one a node
 	vm     G.VM
-	solver *G.AdamSolver
-	grads  []G.ValueGrad
 }
 
 // maskedLogit is added to the logit of an in-batch "negative" that is the
@@ -101,8 +100,9 @@ func (n *net) build(tables []tableInput, means, wrt G.Nodes, cfg *Config, layers
 		return fmt.Errorf("gradient: %w", err)
 	}
 	n.vm = G.NewTapeMachine(n.g, G.BindDualValues(all...))
-	n.solver = G.NewAdamSolver(G.WithLearnRate(cfg.LearningRate))
-	n.grads = G.NodesToValueGrads(n.learn)
+	for _, w := range n.learn {
+		n.adams = append(n.adams, newAdam(w.Shape().TotalSize(), cfg.LearningRate, 0))
+	}
 	return nil
 }
 
@@ -337,12 +337,7 @@ func (n *net) run(step bool) (float32, error) {
 		return 0, err
 	}
 	l := n.loss.Value().Data().(float32)
-	if step {
-		// The solver clears the gradients it applies.
-		if err := n.solver.Step(n.grads); err != nil {
-			return 0, err
-		}
-	} else if err := n.clearGrads(); err != nil {
+	if err := n.updateLayers(step); err != nil {
 		return 0, err
 	}
 	for _, lk := range n.tables {
@@ -353,18 +348,23 @@ func (n *net) run(step bool) (float32, error) {
 	return l, nil
 }
 
-// clearGrads zeroes the layers' gradients.
-func (n *net) clearGrads() error {
-	for _, w := range n.learn {
+// updateLayers applies one Adam update to each layer from its gradient of
+// the last run when step is set, and clears the gradients either way.
+func (n *net) updateLayers(step bool) error {
+	for i, w := range n.learn {
 		g, err := w.Grad()
 		if err != nil {
 			return fmt.Errorf("%s: gradient: %w", w.Name(), err)
 		}
-		t, ok := g.(tensor.Tensor)
+		gd, ok := g.Data().([]float32)
 		if !ok {
-			return fmt.Errorf("%s: gradient of type %T", w.Name(), g)
+			return fmt.Errorf("%s: gradient of type %T", w.Name(), g.Data())
 		}
-		t.Zero()
+		if !step {
+			clear(gd)
+			continue
+		}
+		n.adams[i].step(w.Value().Data().([]float32), gd)
 	}
 	return nil
 }

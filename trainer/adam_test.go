@@ -1,0 +1,109 @@
+package trainer
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+)
+
+// gorgoniaAdam trains a net's layers as gorgonia alone would: a run of its
+// graph, then gorgonia's AdamSolver on the layers' gradients. It is the
+// reference the trainer's own adam must reproduce.
+type gorgoniaAdam struct {
+	solver *G.AdamSolver
+	grads  []G.ValueGrad
+}
+
+func newGorgoniaAdam(n *net, cfg *Config) gorgoniaAdam {
+	return gorgoniaAdam{G.NewAdamSolver(G.WithLearnRate(cfg.LearningRate)), G.NodesToValueGrads(n.learn)}
+}
+
+// step runs n's graph once and updates its layers; it returns the loss.
+func (r gorgoniaAdam) step(n *net) (float32, error) {
+	defer n.vm.Reset()
+	if err := n.vm.RunAll(); err != nil {
+		return 0, err
+	}
+	l := n.loss.Value().Data().(float32)
+	return l, r.solver.Step(r.grads)
+}
+
+// TestLayerStepMatchesGorgonia trains two nets of the same initial weights
+// on the same batches and dropout masks, one with the trainer's step and
+// one with gorgonia's AdamSolver, and checks that every loss and every
+// layer weight is the same float32, bit for bit.
+func TestLayerStepMatchesGorgonia(t *testing.T) {
+	cfg := DefaultConfig()
+	const batch, width, steps = 16, 7, 8
+	nt, err := newNet(batch, width, nil, cfg.HiddenLayers, cfg.EmbeddingSize, &cfg, nil, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nt.close()
+	ref, err := newNet(batch, width, nil, cfg.HiddenLayers, cfg.EmbeddingSize, &cfg, nil, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ref.close()
+	solver := newGorgoniaAdam(ref, &cfg)
+	start := nt.layers()
+	dn, dr := rand.New(rand.NewPCG(7, 8)), rand.New(rand.NewPCG(7, 8))
+	for s := range steps {
+		x := benchInput(2*batch, width)
+		for i := range x {
+			x[i] *= 1 + float32(s)/4
+		}
+		copy(nt.input(), x)
+		copy(ref.input(), x)
+		nt.setDropout(true, dn)
+		ref.setDropout(true, dr)
+		lg, err := nt.run(true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lr, err := solver.step(ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Float32bits(lg) != math.Float32bits(lr) {
+			t.Fatalf("step %d: loss %v, with gorgonia's solver %v", s, lg, lr)
+		}
+	}
+	moved := 0
+	want := ref.layers()
+	for i, l := range nt.layers() {
+		for j, w := range append(l.W, l.B...) {
+			r := append(want[i].W, want[i].B...)[j]
+			if math.Float32bits(w) != math.Float32bits(r) {
+				t.Fatalf("layer %d parameter %d: %v, with gorgonia's solver %v", i, j, w, r)
+			}
+			if w != append(start[i].W, start[i].B...)[j] {
+				moved++
+			}
+		}
+	}
+	if moved == 0 {
+		t.Fatal("no layer weight moved")
+	}
+	t.Logf("%d steps: %d layer parameters moved, all equal to gorgonia's", steps, moved)
+}
+
+// TestAdamWeightDecay: with no gradient, a step with decay shrinks every
+// weight by rate·decay beside the Adam move of its moments (none here),
+// and decay 0 leaves it where gorgonia's update does.
+func TestAdamWeightDecay(t *testing.T) {
+	w := []float32{1, -2}
+	a := newAdam(len(w), 0.01, 5)
+	a.step(w, make([]float32, len(w)))
+	if w[0] != float32(1-0.05) || w[1] != float32(-2*(1-0.05)) {
+		t.Fatalf("after one decayed step: %v, want [0.95 -1.9]", w)
+	}
+	w = []float32{1, -2}
+	a = newAdam(len(w), 0.01, 0)
+	a.step(w, make([]float32, len(w)))
+	if w[0] != 1 || w[1] != -2 {
+		t.Fatalf("without decay or gradient: %v, want [1 -2]", w)
+	}
+}
