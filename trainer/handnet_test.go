@@ -241,14 +241,7 @@ func (n *handNet) adam() {
 }
 
 func (n *handNet) setDropout(rate float32, rng *rand.Rand) {
-	keep := 1 - rate
 	for _, m := range n.masks {
-		for i := range m {
-			if rng.Float32() < keep {
-				m[i] = 1 / keep
-			} else {
-				m[i] = 0
-			}
-		}
+		fillDropout(m, 1-rate, rng)
 	}
 }

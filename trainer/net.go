@@ -286,20 +286,30 @@ func (n *net) input() []float32 { return n.xv.Data().([]float32) }
 // setDropout fills the dropout masks: each unit kept with probability
 // 1 − rate and scaled by 1/(1 − rate), or all ones when train is false.
 func (n *net) setDropout(train bool, rng *rand.Rand) {
-	keep := 1 - n.dropout
-	scale := 1 / keep
 	for _, mv := range n.maskv {
 		d := mv.Data().([]float32)
-		for i := range d {
-			switch {
-			case !train:
+		if !train {
+			for i := range d {
 				d[i] = 1
-			case rng.Float32() < keep:
-				d[i] = scale
-			default:
-				d[i] = 0
 			}
+			continue
 		}
+		fillDropout(d, 1-n.dropout, rng)
+	}
+}
+
+// fillDropout sets each unit of mask to 1/keep where rng.Float32() < keep
+// and to 0 elsewhere. It draws what rng.Float32 would, a Uint32 a unit,
+// and compares its low 24 bits (Float32's numerator over 2²⁴) with keep
+// scaled to 2²⁴ as integers: the same masks from the same generator,
+// without a division or a branch a unit.
+func fillDropout(mask []float32, keep float32, rng *rand.Rand) {
+	scale := 1 / keep
+	limit := uint32(math.Ceil(float64(keep) * (1 << 24))) // k/2²⁴ < keep ⟺ k < limit
+	for i := range mask {
+		k := rng.Uint32() << 8 >> 8
+		kept := (k - limit) >> 31 // 1 when k < limit (k − limit wraps)
+		mask[i] = scale * float32(kept)
 	}
 }
 
