@@ -88,7 +88,7 @@ func (n *net) build(tables []tableInput, means, wrt G.Nodes, cfg *Config, layers
 			return err
 		}
 	}
-	if n.emb, err = l2Normalise(h); err != nil {
+	if n.emb, err = normaliseRows(h); err != nil {
 		return err
 	}
 	G.Read(n.emb, &n.embVal)
@@ -163,20 +163,18 @@ func (n *net) buildMLP(h *G.Node, in int, layers []embedder.Layer, rng *rand.Ran
 		if h, err = G.Mul(h, w); err != nil {
 			return nil, err
 		}
-		if h, err = G.BroadcastAdd(h, b, nil, []byte{0}); err != nil {
+		if h, err = addBias(h, b); err != nil {
 			return nil, err
 		}
 		if li < len(n.hidden) {
-			if h, err = G.Rectify(h); err != nil {
-				return nil, err
-			}
+			var m *G.Node // the dropout mask
 			if n.dropout > 0 {
 				mv := tensor.New(tensor.WithShape(rows, out), tensor.Of(tensor.Float32))
-				m := G.NewMatrix(n.g, G.Float32, G.WithShape(rows, out), G.WithName(fmt.Sprintf("drop%d", li)), G.WithValue(mv))
+				m = G.NewMatrix(n.g, G.Float32, G.WithShape(rows, out), G.WithName(fmt.Sprintf("drop%d", li)), G.WithValue(mv))
 				n.masks, n.maskv = append(n.masks, m), append(n.maskv, mv)
-				if h, err = G.HadamardProd(h, m); err != nil {
-					return nil, err
-				}
+			}
+			if h, err = rectify(h, m); err != nil {
+				return nil, err
 			}
 		}
 		in = out
@@ -184,25 +182,17 @@ func (n *net) buildMLP(h *G.Node, in int, layers []embedder.Layer, rng *rand.Ran
 	return h, nil
 }
 
-// l2Normalise is y / sqrt(|y|² + eps) per row, as the embedder does.
-func l2Normalise(h *G.Node) (*G.Node, error) {
-	sq, err := G.Square(h)
-	if err != nil {
-		return nil, err
-	}
-	ss, err := G.Sum(sq, 1)
-	if err != nil {
-		return nil, err
-	}
-	if ss, err = G.Add(ss, G.NewConstant(float32(embedder.NormEps))); err != nil {
-		return nil, err
-	}
-	norm, err := G.Sqrt(ss)
-	if err != nil {
-		return nil, err
-	}
-	return G.BroadcastHadamardDiv(h, norm, nil, []byte{1})
-}
+// rectify adds the hidden layers' activation, max(x, 0), and their
+// dropout (a mask, when not nil, to multiply by), addBias a
+// layer's bias, normaliseRows the output's normalisation and softmaxLoss
+// the in-batch softmax loss. They are variables so that a test can build
+// gorgonia's own operations as the reference.
+var (
+	rectify       = relu
+	addBias       = biasAdd
+	normaliseRows = normalise
+	softmaxLoss   = inBatchLoss
+)
 
 func (n *net) buildLoss(cfg *Config) error {
 	b := n.batch
@@ -249,33 +239,7 @@ func (n *net) buildLoss(cfg *Config) error {
 	if logits, err = G.Add(logits, n.neg); err != nil {
 		return err
 	}
-	eyev := tensor.New(tensor.WithShape(b, b), tensor.Of(tensor.Float32))
-	eye := eyev.Data().([]float32)
-	for i := 0; i < b; i++ {
-		eye[i*b+i] = 1
-	}
-	eyeN := G.NewMatrix(n.g, G.Float32, G.WithShape(b, b), G.WithName("eye"), G.WithValue(eyev))
-	var terms G.Nodes
-	for _, axis := range []int{1, 0} {
-		ls, err := G.LogSoftMax(logits, axis)
-		if err != nil {
-			return err
-		}
-		d, err := G.HadamardProd(ls, eyeN)
-		if err != nil {
-			return err
-		}
-		s, err := G.Sum(d)
-		if err != nil {
-			return err
-		}
-		terms = append(terms, s)
-	}
-	sum, err := G.Add(terms[0], terms[1])
-	if err != nil {
-		return err
-	}
-	n.loss, err = G.HadamardProd(sum, G.NewConstant(float32(-0.5/float64(b))))
+	n.loss, err = softmaxLoss(logits)
 	return err
 }
 
