@@ -34,27 +34,35 @@ func newAdam(n int, rate, decay float64) adam {
 // step applies one update to w from its gradient g, and clears g.
 func (a *adam) step(w, g []float32) {
 	a.iter++
-	c1 := float32(1) / float32(1-math.Pow(adamBeta1, float64(a.iter)))
-	c2 := float32(1) / float32(1-math.Pow(adamBeta2, float64(a.iter)))
 	beta1, beta2 := float32(adamBeta1), float32(adamBeta2)
-	omb1, omb2 := float32(1)-beta1, float32(1)-beta2
-	eps, negEta := float32(adamEps), -float32(a.rate)
-	m, v, g := a.m[:len(w)], a.v[:len(w)], g[:len(w)]
+	k := adamConsts{
+		beta1: beta1, omb1: float32(1) - beta1,
+		beta2: beta2, omb2: float32(1) - beta2,
+		c1:  float32(1) / float32(1-math.Pow(adamBeta1, float64(a.iter))),
+		c2:  float32(1) / float32(1-math.Pow(adamBeta2, float64(a.iter))),
+		eps: float32(adamEps), negEta: -float32(a.rate),
+	}
 	if a.decay > 0 {
 		keep := float32(1 - a.rate*a.decay)
 		for i := range w {
 			w[i] *= keep
 		}
 	}
+	adamStep(w, g[:len(w)], a.m[:len(w)], a.v[:len(w)], &k)
+}
+
+// adamStepGo is the update of each element in Go; adamStep's kernel
+// computes the same float32s.
+func adamStepGo(w, g, m, v []float32, k *adamConsts) {
 	for i := range w {
 		gi := g[i]
 		// Each product is rounded (the conversions forbid fused
 		// multiply-adds) as gorgonia's separate tensor operations round it.
-		mi := float32(m[i]*beta1) + float32(gi*omb1)
-		vi := float32(v[i]*beta2) + float32(float32(gi*gi)*omb2)
+		mi := float32(m[i]*k.beta1) + float32(gi*k.omb1)
+		vi := float32(v[i]*k.beta2) + float32(float32(gi*gi)*k.omb2)
 		m[i], v[i], g[i] = mi, vi, 0
-		mh := mi * c1
-		vh := float32(math.Sqrt(float64(vi*c2))) + eps
-		w[i] += float32(mh*negEta) / vh
+		mh := mi * k.c1
+		vh := float32(math.Sqrt(float64(vi*k.c2))) + k.eps
+		w[i] += float32(mh*k.negEta) / vh
 	}
 }
