@@ -321,13 +321,17 @@ func (t *topK4) run(q [4]uint32) {
 	arts := t.lab.Artists
 	for i := 0; i < n; i++ {
 		v := vecs[i*dim : (i+1)*dim][:len(q0)]
-		var s [4]float32
+		// Four scalars, not an array: the compiler keeps them in
+		// registers, where an array's sums would go through memory at
+		// every element. The sums are the same float32s either way.
+		var s0, s1, s2, s3 float32
 		for j, x := range v {
-			s[0] += q0[j] * x
-			s[1] += q1[j] * x
-			s[2] += q2[j] * x
-			s[3] += q3[j] * x
+			s0 += q0[j] * x
+			s1 += q1[j] * x
+			s2 += q2[j] * x
+			s3 += q3[j] * x
 		}
+		s := [4]float32{s0, s1, s2, s3}
 		for j := 0; j < 4; j++ {
 			if uint32(i) == q[j] {
 				continue
