@@ -190,7 +190,9 @@ func (c *Config) Validate() error {
 	if len(c.HiddenLayers) > 16 {
 		bad("--hidden-layers: %d layers, at most 16", len(c.HiddenLayers))
 	}
-	if !(c.DropoutRate >= 0 && c.DropoutRate < 1) {
+	// The network holds the rate as a float32: a rate just under 1 that
+	// rounds to 1 there would keep no unit and scale by 1/0.
+	if !(c.DropoutRate >= 0 && c.DropoutRate < 1 && float32(c.DropoutRate) < 1) {
 		bad("--dropout-rate: %v is outside [0, 1)", c.DropoutRate)
 	}
 	return errors.Join(append(errs, c.validateInputs(), c.validatePairs())...)

@@ -117,9 +117,10 @@ func modelTables(m *embedder.Model) []tableInput {
 	return out
 }
 
-// TestGraphMatchesHandWritten: the gorgonia graph's loss and Adam updates
-// match the hand-written gonum network on the same weights and batches,
-// which checks the graph's loss and gradients.
+// TestGraphMatchesHandWritten: the gorgonia graph's loss and weights match
+// the hand-written gonum network's on the same weights and batches, which
+// checks the graph's loss and gradients (both apply the trainer's Adam,
+// which TestLayerStepMatchesGorgonia checks against gorgonia's).
 func TestGraphMatchesHandWritten(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.DropoutRate = 0
@@ -318,6 +319,7 @@ func TestConfigValidate(t *testing.T) {
 		{"--embedding-size", func(c *Config) { c.EmbeddingSize = 1 }},
 		{"--hidden-layers", func(c *Config) { c.HiddenLayers = []int{128, 0} }},
 		{"--dropout-rate", func(c *Config) { c.DropoutRate = 1 }},
+		{"--dropout-rate", func(c *Config) { c.DropoutRate = 0.99999999 }}, // 1 as a float32
 		{"--loss", func(c *Config) { c.Loss = "mse" }},
 		{"--temperature", func(c *Config) { c.Temperature = -0.1 }},
 		{"--table-weight-decay", func(c *Config) { c.TableWeightDecay = -1 }},
