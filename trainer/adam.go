@@ -4,8 +4,11 @@ import "math"
 
 // adam is gorgonia's AdamSolver for one float32 tensor: the same
 // constants, bias corrections and float32 operations in the same order,
-// so its weights are bit for bit those gorgonia's solver gives
-// (TestLayerStepMatchesGorgonia). It updates every element each step, as
+// each rounded on its own, so its weights are bit for bit those
+// gorgonia's solver gives on the default amd64 build
+// (TestLayerStepMatchesGorgonia; built with GOAMD64=v3, gorgonia's own
+// loops fuse multiply-adds and round differently, while adam's results
+// stay the same on every build). It updates every element each step, as
 // gorgonia's dense update does: an element with no gradient still moves on
 // its decaying first moment. With decay > 0 each step first shrinks every
 // weight by rate·decay (AdamW's decoupled weight decay); with 0 it is
@@ -26,6 +29,12 @@ const (
 	adamBeta2 = 0.999
 	adamEps   = 1e-8
 )
+
+// adamConsts are an update's float32 constants, in the order the AVX
+// kernel reads them.
+type adamConsts struct {
+	beta1, omb1, beta2, omb2, c1, c2, eps, negEta float32
+}
 
 func newAdam(n int, rate, decay float64) adam {
 	return adam{rate: rate, decay: decay, m: make([]float32, n), v: make([]float32, n)}

@@ -9,17 +9,12 @@ import "golang.org/x/sys/cpu"
 // is), so both give the same bits (TestAdamKernelMatchesGo).
 var hasAVX = cpu.X86.HasAVX
 
-// adamConsts are an update's float32 constants, in the order the kernel
-// reads them.
-type adamConsts struct {
-	beta1, omb1, beta2, omb2, c1, c2, eps, negEta float32
-}
-
 //go:noescape
 func adamAVX(w, grad, m, v *float32, n int, k *adamConsts)
 
-// adamStep applies the update to the first n of w, g, m and v (each at
-// least n long): eight elements at a time with AVX, the rest in Go.
+// adamStep applies the update to the first len(w) elements of w, g, m
+// and v (each at least that long): eight at a time with AVX, the rest in
+// Go.
 func adamStep(w, g, m, v []float32, k *adamConsts) {
 	n := len(w)
 	if hasAVX && n >= 8 {

@@ -74,7 +74,7 @@ func newNetInput(batch, width int, hidden []int, dim int, cfg *Config) *net {
 // build adds the rest of the graph on x and the tables' mean rows (means,
 // one node of (rows, RowWidth) per table): the MLP, the direct columns,
 // the normalisation, the loss and its gradients with respect to the
-// layers and to wrt, and the layers' solver.
+// layers and to wrt, and the layers' Adam updates.
 func (n *net) build(tables []tableInput, means, wrt G.Nodes, cfg *Config, layers []embedder.Layer, rng *rand.Rand) error {
 	h, in, direct, err := n.joinInputs(tables, means)
 	if err != nil {
@@ -88,7 +88,7 @@ func (n *net) build(tables []tableInput, means, wrt G.Nodes, cfg *Config, layers
 			return err
 		}
 	}
-	if n.emb, err = normaliseRows(h); err != nil {
+	if n.emb, err = ops.normalise(h); err != nil {
 		return err
 	}
 	G.Read(n.emb, &n.embVal)
@@ -163,7 +163,7 @@ func (n *net) buildMLP(h *G.Node, in int, layers []embedder.Layer, rng *rand.Ran
 		if h, err = G.Mul(h, w); err != nil {
 			return nil, err
 		}
-		if h, err = addBias(h, b); err != nil {
+		if h, err = ops.biasAdd(h, b); err != nil {
 			return nil, err
 		}
 		if li < len(n.hidden) {
@@ -173,7 +173,7 @@ func (n *net) buildMLP(h *G.Node, in int, layers []embedder.Layer, rng *rand.Ran
 				m = G.NewMatrix(n.g, G.Float32, G.WithShape(rows, out), G.WithName(fmt.Sprintf("drop%d", li)), G.WithValue(mv))
 				n.masks, n.maskv = append(n.masks, m), append(n.maskv, mv)
 			}
-			if h, err = rectify(h, m); err != nil {
+			if h, err = ops.relu(h, m); err != nil {
 				return nil, err
 			}
 		}
@@ -182,17 +182,19 @@ func (n *net) buildMLP(h *G.Node, in int, layers []embedder.Layer, rng *rand.Ran
 	return h, nil
 }
 
-// rectify adds the hidden layers' activation, max(x, 0), and their
-// dropout (a mask, when not nil, to multiply by), addBias a
-// layer's bias, normaliseRows the output's normalisation and softmaxLoss
-// the in-batch softmax loss. They are variables so that a test can build
-// gorgonia's own operations as the reference.
-var (
-	rectify       = relu
-	addBias       = biasAdd
-	normaliseRows = normalise
-	softmaxLoss   = inBatchLoss
-)
+// graphOps are the ops the graph is built of where the trainer has its
+// own: the hidden layers' activation with its dropout (mask nil for
+// none), a layer's bias, the output's normalisation and the loss.
+type graphOps struct {
+	relu      func(x, mask *G.Node) (*G.Node, error)
+	biasAdd   func(h, b *G.Node) (*G.Node, error)
+	normalise func(h *G.Node) (*G.Node, error)
+	loss      func(logits *G.Node) (*G.Node, error)
+}
+
+// ops are the trainer's own (ops.go); a test swaps in gorgonia's to build
+// the reference its results are compared with.
+var ops = graphOps{relu: relu, biasAdd: biasAdd, normalise: normalise, loss: inBatchLoss}
 
 func (n *net) buildLoss(cfg *Config) error {
 	b := n.batch
@@ -239,7 +241,7 @@ func (n *net) buildLoss(cfg *Config) error {
 	if logits, err = G.Add(logits, n.neg); err != nil {
 		return err
 	}
-	n.loss, err = softmaxLoss(logits)
+	n.loss, err = ops.loss(logits)
 	return err
 }
 

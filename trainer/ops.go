@@ -13,6 +13,12 @@ import (
 	"gorgonia.org/tensor"
 )
 
+// The ops of this file round every product, sum, quotient and root to
+// float32 on its own (a conversion wherever a product meets a sum forbids
+// a fused multiply-add), as gorgonia's tensor operations round them on
+// the default amd64 build (GOAMD64=v1), where the tests compare bits.
+// Their results are then the same on every build.
+
 // relu adds max(x, 0) to x's graph, times mask when it is not nil (the
 // dropout after the activation), as one op whose gradient is one op.
 // gorgonia's Rectify builds the activation from three (a ⩾ 0 comparison
@@ -56,7 +62,9 @@ func arity(masked bool) int {
 // reads an op's output only until the next run of that op, so one
 // tensor serves every run (a run of the graph may also overwrite it in
 // place once it has read it, as gorgonia does with a register whose
-// value nothing reads again).
+// value nothing reads again). A node's Value after a run may be that
+// tensor, which the next run overwrites: what is kept across runs is
+// copied, as G.Read copies the embeddings.
 type output struct{ t *tensor.Dense }
 
 // of returns the tensor, made anew when the shape differs from the last.
@@ -479,7 +487,7 @@ func diagonal(m []float32, b int) float32 {
 	var s float32
 	for r := 0; r < b; r++ {
 		for j, v := range m[r*b : (r+1)*b] {
-			s += v * identity(r, j)
+			s += float32(v * identity(r, j))
 		}
 	}
 	return s
@@ -577,21 +585,21 @@ func (op inBatchLossGradOp) Do(in ...G.Value) (G.Value, error) {
 	for r := 0; r < b; r++ {
 		sum := identity(r, 0) * e
 		for j := 1; j < b; j++ {
-			sum += identity(r, j) * e
+			sum += float32(identity(r, j) * e)
 		}
 		for j := 0; j < b; j++ {
 			i := r*b + j
-			d[i] = identity(r, j)*e - (math32.Exp(op.ls.rows[i]) * sum)
+			d[i] = float32(identity(r, j)*e) - float32(math32.Exp(op.ls.rows[i])*sum)
 		}
 	}
 	for c := 0; c < b; c++ {
 		sum := float32(0.0)
 		for j := 0; j < b; j++ {
-			sum += identity(j, c) * e
+			sum += float32(identity(j, c) * e)
 		}
 		for j := 0; j < b; j++ {
 			i := j*b + c
-			d[i] = d[i] + (identity(j, c)*e - math32.Exp(op.ls.cols[i])*sum)
+			d[i] = d[i] + (float32(identity(j, c)*e) - float32(math32.Exp(op.ls.cols[i])*sum))
 		}
 	}
 	return o, nil
@@ -629,10 +637,11 @@ func inferSame(in []G.DimSizer, n int) (tensor.Shape, error) {
 	return s.Clone(), nil
 }
 
-// checkRows accepts the shape of a matrix of at least one column.
+// checkRows accepts the shape of a matrix of at least one row and one
+// column.
 func checkRows(s tensor.Shape) error {
-	if s.Dims() != 2 || s[1] < 1 {
-		return fmt.Errorf("input of shape %v, want rows of at least one column", s)
+	if s.Dims() != 2 || s[0] < 1 || s[1] < 1 {
+		return fmt.Errorf("input of shape %v, want rows (at least one, of at least one column)", s)
 	}
 	return nil
 }

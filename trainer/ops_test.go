@@ -49,16 +49,7 @@ func TestReLUMatchesRectify(t *testing.T) {
 		if _, err := G.Grad(loss, xn); err != nil {
 			t.Fatal(err)
 		}
-		vm := G.NewTapeMachine(g, G.BindDualValues(xn))
-		defer vm.Close()
-		if err := vm.RunAll(); err != nil {
-			t.Fatal(err)
-		}
-		d, err := xn.Grad()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return append([]float32(nil), yv.Data().([]float32)...), append([]float32(nil), d.Data().([]float32)...)
+		return runTwice(t, g, yn, &yv, xn)
 	}
 	for _, masked := range []bool{false, true} {
 		y, dx := run(relu, masked)
@@ -149,16 +140,7 @@ func TestNormaliseMatchesGorgonia(t *testing.T) {
 		if _, err := G.Grad(loss, hn); err != nil {
 			t.Fatal(err)
 		}
-		vm := G.NewTapeMachine(g, G.BindDualValues(hn))
-		defer vm.Close()
-		if err := vm.RunAll(); err != nil {
-			t.Fatal(err)
-		}
-		gh, err := hn.Grad()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return append([]float32(nil), yv.Data().([]float32)...), append([]float32(nil), gh.Data().([]float32)...)
+		return runTwice(t, g, yn, &yv, hn)
 	}
 	y, dh := run(normalise)
 	wy, wdh := run(gorgoniaNormalise)
@@ -208,21 +190,47 @@ func TestInBatchLossMatchesGorgonia(t *testing.T) {
 		}
 		v, d := run(inBatchLoss)
 		wv, wd := run(gorgoniaInBatchLoss)
-		if math.Float32bits(v) != math.Float32bits(wv) {
+		if !sameFloat(v, wv) {
 			t.Errorf("first logit %v: loss %v, gorgonia's %v", first, v, wv)
 		}
 		sameBits(t, "gradient", d, wd)
 	}
 }
 
-// sameBits fails the test where got and want differ in any bit.
+// runTwice runs graph g twice (the second run reuses the ops' tensors)
+// and returns the second run's output y (read into *yv) and gradient of
+// x, which the first run's must not have changed: gorgonia adds each
+// run's gradients to the ones before, so they are cleared in between.
+func runTwice(t *testing.T, g *G.ExprGraph, y *G.Node, yv *G.Value, x *G.Node) (out, dx []float32) {
+	t.Helper()
+	vm := G.NewTapeMachine(g, G.BindDualValues(x))
+	defer vm.Close()
+	for run := range 2 {
+		if err := vm.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		d, err := x.Grad()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, dx = append(out[:0], (*yv).Data().([]float32)...), append(dx[:0], d.Data().([]float32)...)
+		if run == 0 {
+			clear(d.Data().([]float32))
+		}
+		vm.Reset()
+	}
+	return out, dx
+}
+
+// sameBits fails the test where got and want differ in any bit (on the
+// default amd64 build; see sameFloat).
 func sameBits(t *testing.T, what string, got, want []float32) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("%s: %d values, gorgonia's %d", what, len(got), len(want))
 	}
 	for i := range got {
-		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+		if !sameFloat(got[i], want[i]) {
 			t.Errorf("%s[%d] = %v, gorgonia's %v", what, i, got[i], want[i])
 		}
 	}
@@ -298,9 +306,10 @@ func TestNetOpsMatchGorgonia(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nt.close()
-	rectify, addBias, normaliseRows, softmaxLoss = gorgoniaReLU, broadcastAdd, gorgoniaNormalise, gorgoniaInBatchLoss
+	own := ops
+	ops = graphOps{relu: gorgoniaReLU, biasAdd: broadcastAdd, normalise: gorgoniaNormalise, loss: gorgoniaInBatchLoss}
 	ref, err := newNet(batch, width, nil, cfg.HiddenLayers, cfg.EmbeddingSize, &cfg, nil, rand.New(rand.NewPCG(1, 2)))
-	rectify, addBias, normaliseRows, softmaxLoss = relu, biasAdd, normalise, inBatchLoss
+	ops = own
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +333,7 @@ func TestNetOpsMatchGorgonia(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if math.Float32bits(ln) != math.Float32bits(lr) {
+		if !sameFloat(ln, lr) {
 			t.Fatalf("step %d: loss %v, with gorgonia's ops %v", s, ln, lr)
 		}
 	}
@@ -333,7 +342,7 @@ func TestNetOpsMatchGorgonia(t *testing.T) {
 	for i, l := range nt.layers() {
 		for j, w := range append(l.W, l.B...) {
 			r := append(want[i].W, want[i].B...)[j]
-			if math.Float32bits(w) != math.Float32bits(r) {
+			if !sameFloat(w, r) {
 				t.Fatalf("layer %d parameter %d: %v, with gorgonia's ops %v", i, j, w, r)
 			}
 			if w != append(start[i].W, start[i].B...)[j] {
@@ -359,7 +368,7 @@ func TestOpsRejectBadInputs(t *testing.T) {
 		{reluOp{"relu", new(output), false}, [][]G.Value{{}, {f64}}},
 		{reluOp{"relu", new(output), true}, [][]G.Value{{m(2, 2)}, {m(2, 2), m(3, 3)}}},
 		{reluGradOp{"relu grad", new(output), false}, [][]G.Value{{m(2, 2)}, {m(2, 2), m(1, 2)}}},
-		{biasAddOp{"bias", new(output)}, [][]G.Value{{m(2, 2)}, {m(2, 3), m(1, 2)}, {f64, m(1, 2)}}},
+		{biasAddOp{"bias", new(output)}, [][]G.Value{{m(2, 2)}, {m(2, 3), m(1, 2)}, {f64, m(1, 2)}, {m(0, 2), m(1, 2)}}},
 		{sumRowsOp{"sum rows", new(output)}, [][]G.Value{{vec}, {m(2, 0)}, {f64}}},
 		{normaliseOp{"normalise", new(output)}, [][]G.Value{{vec}, {m(3, 0)}}},
 		{normaliseGradOp{"normalise grad", new(output)}, [][]G.Value{{m(2, 2), m(2, 2)}, {vec, vec, vec}}},
