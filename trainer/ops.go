@@ -16,7 +16,7 @@ import (
 // The ops of this file round every product, sum, quotient and root to
 // float32 on its own (a conversion wherever a product meets a sum forbids
 // a fused multiply-add), as gorgonia's tensor operations round them on
-// the default amd64 build (GOAMD64=v1), where the tests compare bits.
+// the default amd64 build (GOAMD64 v1 or v2), where the tests compare bits.
 // Their results are then the same on every build.
 
 // relu adds max(x, 0) to x's graph, times mask when it is not nil (the
