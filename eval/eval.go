@@ -118,13 +118,14 @@ func ScoreLabels(vecs []float32, dim int, users [][]uint32, queries []Query, lab
 		}
 	}
 	out := make([]queryScore, len(queries))
+	blocks := blockVectors(vecs, dim)
 	var wg sync.WaitGroup
 	workers := max(1, min(runtime.GOMAXPROCS(0), len(queries)))
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			tk := newTopK4(vecs, dim, k, lab)
+			tk := newTopK4(vecs, blocks, dim, k, lab)
 			// Queries go four at a time (each catalogue vector is read once
 			// for four queries); worker w takes groups w, w+workers, …
 			for g := w * 4; g < len(queries); g += workers * 4 {
@@ -281,20 +282,28 @@ func topK(vecs []float32, dim int, q uint32, k int, top []hit) []hit {
 // sameArtistBonus for tracks sharing an artist when SameArtistFirst), and,
 // when the artists are known, the cross-artist top k without them.
 type topK4 struct {
-	vecs  []float32
-	dim   int
-	k     int
-	lab   *Labels
-	tops  [4][]hit
-	cross [4][]hit
+	vecs   []float32
+	blocks []float32 // vecs in blocks of eight (blockVectors), nil without AVX
+	dim    int
+	k      int
+	lab    *Labels
+	tops   [4][]hit
+	cross  [4][]hit
+
+	// The run's queries, their artists and the scores to beat.
+	q             [4]uint32
+	qa            [4][]uint32
+	worst, cworst [4]float32
 }
 
 // sameArtistBonus lifts a same-artist track above every other: cosines
 // lie in [−1, 1].
 const sameArtistBonus = 4
 
-func newTopK4(vecs []float32, dim, k int, lab *Labels) *topK4 {
-	t := &topK4{vecs: vecs, dim: dim, k: k, lab: lab}
+// newTopK4 ranks vecs; blocks is blockVectors(vecs, dim), shared by the
+// workers, or nil.
+func newTopK4(vecs, blocks []float32, dim, k int, lab *Labels) *topK4 {
+	t := &topK4{vecs: vecs, blocks: blocks, dim: dim, k: k, lab: lab}
 	for i := range t.tops {
 		t.tops[i] = make([]hit, 0, k)
 		t.cross[i] = make([]hit, 0, k)
@@ -302,24 +311,52 @@ func newTopK4(vecs []float32, dim, k int, lab *Labels) *topK4 {
 	return t
 }
 
+// blockVectors returns vecs (n vectors of dim) rearranged for the AVX
+// kernel: in blocks of eight vectors, element j of the block's eight at
+// 8·j, for the first n rounded down to eight. It returns nil without AVX.
+func blockVectors(vecs []float32, dim int) []float32 {
+	n := len(vecs) / dim &^ 7
+	if !hasAVX || n == 0 {
+		return nil
+	}
+	b := make([]float32, n*dim)
+	for v := 0; v < n; v++ {
+		blk, lane := v/8, v%8
+		for j, x := range vecs[v*dim : (v+1)*dim] {
+			b[(blk*dim+j)*8+lane] = x
+		}
+	}
+	return b
+}
+
+// run ranks the catalogue for the four queries q (which may repeat).
 func (t *topK4) run(q [4]uint32) {
-	vecs, dim, k := t.vecs, t.dim, t.k
+	vecs, dim := t.vecs, t.dim
 	n := len(vecs) / dim
 	q0 := vecs[int(q[0])*dim : int(q[0]+1)*dim]
 	q1 := vecs[int(q[1])*dim : int(q[1]+1)*dim][:len(q0)]
 	q2 := vecs[int(q[2])*dim : int(q[2]+1)*dim][:len(q0)]
 	q3 := vecs[int(q[3])*dim : int(q[3]+1)*dim][:len(q0)]
-	var worst, cworst [4]float32
-	var qa [4][]uint32
+	t.q = q
 	for i := range t.tops {
 		t.tops[i], t.cross[i] = t.tops[i][:0], t.cross[i][:0]
-		worst[i], cworst[i] = float32(math.Inf(-1)), float32(math.Inf(-1))
+		t.worst[i], t.cworst[i] = float32(math.Inf(-1)), float32(math.Inf(-1))
+		t.qa[i] = nil
 		if t.lab.Artists != nil {
-			qa[i] = t.lab.Artists[q[i]]
+			t.qa[i] = t.lab.Artists[q[i]]
 		}
 	}
-	arts := t.lab.Artists
-	for i := 0; i < n; i++ {
+	// The blocked vectors eight at a time, then the rest one at a time:
+	// both sum each product from zero in the order of the elements.
+	done := len(t.blocks) / dim
+	var sc [32]float32
+	for b := 0; b < done; b += 8 {
+		dot4x8(t.blocks[b*dim:(b+8)*dim], q0, q1, q2, q3, &sc)
+		for l := range 8 {
+			t.consider(b+l, [4]float32{sc[l], sc[8+l], sc[16+l], sc[24+l]})
+		}
+	}
+	for i := done; i < n; i++ {
 		v := vecs[i*dim : (i+1)*dim][:len(q0)]
 		// Four scalars, not an array: the compiler keeps them in
 		// registers, where an array's sums would go through memory at
@@ -331,28 +368,33 @@ func (t *topK4) run(q [4]uint32) {
 			s2 += q2[j] * x
 			s3 += q3[j] * x
 		}
-		s := [4]float32{s0, s1, s2, s3}
-		for j := 0; j < 4; j++ {
-			if uint32(i) == q[j] {
-				continue
-			}
-			sc, shared := s[j], false
-			if arts != nil && len(qa[j]) > 0 {
-				shared = shareArtist(qa[j], arts[i])
-			}
-			if arts != nil && !shared && (len(t.cross[j]) < k || sc > cworst[j]) {
-				t.cross[j] = insertHit(t.cross[j], k, hit{uint32(i), sc})
-				cworst[j] = t.cross[j][len(t.cross[j])-1].score
-			}
-			if shared && t.lab.SameArtistFirst {
-				sc += sameArtistBonus
-			}
-			if len(t.tops[j]) == k && sc <= worst[j] {
-				continue
-			}
-			t.tops[j] = insertHit(t.tops[j], k, hit{uint32(i), sc})
-			worst[j] = t.tops[j][len(t.tops[j])-1].score
+		t.consider(i, [4]float32{s0, s1, s2, s3})
+	}
+}
+
+// consider ranks catalogue vector i, of scores s for the four queries.
+func (t *topK4) consider(i int, s [4]float32) {
+	arts, k := t.lab.Artists, t.k
+	for j := 0; j < 4; j++ {
+		if uint32(i) == t.q[j] {
+			continue
 		}
+		sc, shared := s[j], false
+		if arts != nil && len(t.qa[j]) > 0 {
+			shared = shareArtist(t.qa[j], arts[i])
+		}
+		if arts != nil && !shared && (len(t.cross[j]) < k || sc > t.cworst[j]) {
+			t.cross[j] = insertHit(t.cross[j], k, hit{uint32(i), sc})
+			t.cworst[j] = t.cross[j][len(t.cross[j])-1].score
+		}
+		if shared && t.lab.SameArtistFirst {
+			sc += sameArtistBonus
+		}
+		if len(t.tops[j]) == k && sc <= t.worst[j] {
+			continue
+		}
+		t.tops[j] = insertHit(t.tops[j], k, hit{uint32(i), sc})
+		t.worst[j] = t.tops[j][len(t.tops[j])-1].score
 	}
 }
 

@@ -178,7 +178,7 @@ func TestTopK4MatchesTopK(t *testing.T) {
 	const n, dim, k = 500, 16, 10
 	vecs := Random(n, dim, 3)
 	q := [4]uint32{0, 17, 17, 499}
-	tk := newTopK4(vecs, dim, k, &Labels{})
+	tk := newTopK4(vecs, nil, dim, k, &Labels{})
 	tk.run(q)
 	tops := tk.tops
 	for i, id := range q {
@@ -189,6 +189,50 @@ func TestTopK4MatchesTopK(t *testing.T) {
 		for j := range want {
 			if tops[i][j].id != want[j].id {
 				t.Fatalf("topK4 query %d = %v, topK = %v", id, tops[i], want)
+			}
+		}
+	}
+}
+
+// TestTopK4Kernel: ranking with the AVX kernel (eight catalogue vectors at
+// a time) gives the same lists, ids and score bits, as the Go loop alone,
+// with and without artists, for a catalogue that leaves a tail of vectors
+// for Go and dimensions of 64 and 11.
+func TestTopK4Kernel(t *testing.T) {
+	if !hasAVX {
+		t.Skip("no AVX: topK4 scores in Go")
+	}
+	const n, k = 8*40 + 3, 10
+	for _, dim := range []int{64, 11} {
+		vecs := Random(n, dim, 5)
+		arts := make([][]uint32, n)
+		for i := range arts {
+			arts[i] = []uint32{uint32(i % 23)}
+		}
+		for _, lab := range []*Labels{{}, {Artists: arts}, {Artists: arts, SameArtistFirst: true}} {
+			blocks := blockVectors(vecs, dim)
+			if len(blocks) != (n&^7)*dim {
+				t.Fatalf("dim %d: %d blocked values, want %d", dim, len(blocks), (n&^7)*dim)
+			}
+			fast, slow := newTopK4(vecs, blocks, dim, k, lab), newTopK4(vecs, nil, dim, k, lab)
+			for _, q := range [][4]uint32{{0, 17, 17, n - 1}, {5, 320, 321, 322}} {
+				fast.run(q)
+				slow.run(q)
+				for i := range q {
+					for _, c := range []struct {
+						name      string
+						got, want []hit
+					}{{"top", fast.tops[i], slow.tops[i]}, {"cross-artist top", fast.cross[i], slow.cross[i]}} {
+						if len(c.got) != len(c.want) {
+							t.Fatalf("dim %d, query %d: %s of %d, Go's of %d", dim, q[i], c.name, len(c.got), len(c.want))
+						}
+						for j := range c.got {
+							if c.got[j].id != c.want[j].id || math.Float32bits(c.got[j].score) != math.Float32bits(c.want[j].score) {
+								t.Fatalf("dim %d, query %d: %s %d = %v, Go's %v", dim, q[i], c.name, j, c.got[j], c.want[j])
+							}
+						}
+					}
+				}
 			}
 		}
 	}
