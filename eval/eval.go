@@ -314,6 +314,8 @@ func newTopK4(vecs, blocks []float32, dim, k int, lab *Labels) *topK4 {
 // blockVectors returns vecs (n vectors of dim) rearranged for the AVX
 // kernel: in blocks of eight vectors, element j of the block's eight at
 // 8·j, for the first n rounded down to eight. It returns nil without AVX.
+// The copy is as large as vecs (5.9 MB for the dev file's 23k tracks at
+// 64 dimensions), made once per evaluation for all its queries.
 func blockVectors(vecs []float32, dim int) []float32 {
 	n := len(vecs) / dim &^ 7
 	if !hasAVX || n == 0 {

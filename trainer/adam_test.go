@@ -61,27 +61,38 @@ func TestLayerStepMatchesGorgonia(t *testing.T) {
 	}
 	defer ref.close()
 	solver := newGorgoniaAdam(ref, &cfg)
+	moved := trainAlike(t, nt, ref, solver.step, steps, "gorgonia's solver")
+	t.Logf("%d steps: %d layer parameters moved, all equal to gorgonia's (bit for bit: %t)", steps, moved, exactBuild)
+}
+
+// trainAlike runs steps training steps of nt (its own run) and of ref
+// (refStep) from the same batches and dropout masks, and fails the test
+// unless every loss and, after them, every layer parameter are the same
+// float32 (sameFloat) and some parameter moved; reference names ref's
+// way in messages. It returns the number of parameters that moved.
+func trainAlike(t *testing.T, nt, ref *net, refStep func(*net) (float32, error), steps int, reference string) int {
+	t.Helper()
 	start := nt.layers()
 	dn, dr := rand.New(rand.NewPCG(7, 8)), rand.New(rand.NewPCG(7, 8))
 	for s := range steps {
-		x := benchInput(2*batch, width)
+		x := benchInput(2*nt.batch, nt.width)
 		for i := range x {
-			x[i] *= 1 + float32(s)/4
+			x[i] = x[i]*(1+float32(s)/4) - 0.3
 		}
 		copy(nt.input(), x)
 		copy(ref.input(), x)
 		nt.setDropout(true, dn)
 		ref.setDropout(true, dr)
-		lg, err := nt.run(true)
+		ln, err := nt.run(true)
 		if err != nil {
 			t.Fatal(err)
 		}
-		lr, err := solver.step(ref)
+		lr, err := refStep(ref)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !sameFloat(lg, lr) {
-			t.Fatalf("step %d: loss %v, with gorgonia's solver %v", s, lg, lr)
+		if !sameFloat(ln, lr) {
+			t.Fatalf("step %d: loss %v, with %s %v", s, ln, reference, lr)
 		}
 	}
 	moved := 0
@@ -90,7 +101,7 @@ func TestLayerStepMatchesGorgonia(t *testing.T) {
 		for j, w := range append(l.W, l.B...) {
 			r := append(want[i].W, want[i].B...)[j]
 			if !sameFloat(w, r) {
-				t.Fatalf("layer %d parameter %d: %v, with gorgonia's solver %v", i, j, w, r)
+				t.Fatalf("layer %d parameter %d: %v, with %s %v", i, j, w, reference, r)
 			}
 			if w != append(start[i].W, start[i].B...)[j] {
 				moved++
@@ -100,7 +111,7 @@ func TestLayerStepMatchesGorgonia(t *testing.T) {
 	if moved == 0 {
 		t.Fatal("no layer weight moved")
 	}
-	t.Logf("%d steps: %d layer parameters moved, all equal to gorgonia's (bit for bit: %t)", steps, moved, exactBuild)
+	return moved
 }
 
 // TestAdamWeightDecay: with no gradient, a step with decay shrinks every

@@ -90,14 +90,8 @@ func reluMask(x float32) float32 {
 	return float32(1 - b>>31)
 }
 
-func (op reluOp) Arity() int { return arity(op.masked) }
-func (op reluOp) Type() hm.Type {
-	a := hm.TypeVariable('a')
-	if op.masked {
-		return hm.NewFnType(a, a, a)
-	}
-	return hm.NewFnType(a, a)
-}
+func (op reluOp) Arity() int    { return arity(op.masked) }
+func (op reluOp) Type() hm.Type { return sameType(op.Arity()) }
 func (op reluOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	return inferSame(in, op.Arity())
 }
@@ -137,14 +131,8 @@ func (op reluOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 	return G.Nodes{d}, nil
 }
 
-func (op reluGradOp) Arity() int { return arity(op.masked) + 1 }
-func (op reluGradOp) Type() hm.Type {
-	a := hm.TypeVariable('a')
-	if op.masked {
-		return hm.NewFnType(a, a, a, a)
-	}
-	return hm.NewFnType(a, a, a)
-}
+func (op reluGradOp) Arity() int    { return arity(op.masked) + 1 }
+func (op reluGradOp) Type() hm.Type { return sameType(op.Arity()) }
 func (op reluGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	return inferSame(in, op.Arity())
 }
@@ -206,11 +194,8 @@ type (
 	}
 )
 
-func (biasAddOp) Arity() int { return 2 }
-func (biasAddOp) Type() hm.Type {
-	a := hm.TypeVariable('a')
-	return hm.NewFnType(a, a, a)
-}
+func (biasAddOp) Arity() int                                        { return 2 }
+func (biasAddOp) Type() hm.Type                                     { return sameType(2) }
 func (biasAddOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) { return inferSame(in, 2) }
 
 // Do returns h + b, b added to each row.
@@ -248,11 +233,8 @@ func (biasAddOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 	return G.Nodes{grad, db}, nil
 }
 
-func (sumRowsOp) Arity() int { return 1 }
-func (sumRowsOp) Type() hm.Type {
-	a := hm.TypeVariable('a')
-	return hm.NewFnType(a, a)
-}
+func (sumRowsOp) Arity() int    { return 1 }
+func (sumRowsOp) Type() hm.Type { return sameType(1) }
 
 // InferShape is one row of the input's width.
 func (sumRowsOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
@@ -268,12 +250,8 @@ func (sumRowsOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 
 // Do returns the sum of the input's rows, added first to last.
 func (op sumRowsOp) Do(in ...G.Value) (G.Value, error) {
-	xs, err := float32Inputs(in, 1)
+	xs, s, err := rowsInputs(in, 1)
 	if err != nil {
-		return nil, err
-	}
-	s := in[0].Shape()
-	if err := checkRows(s); err != nil {
 		return nil, err
 	}
 	o := op.out.of(tensor.Shape{1, s[1]})
@@ -324,21 +302,14 @@ func rowNorm(row []float32) float32 {
 	return float32(math.Sqrt(float64(ss + float32(embedder.NormEps))))
 }
 
-func (normaliseOp) Arity() int { return 1 }
-func (normaliseOp) Type() hm.Type {
-	a := hm.TypeVariable('a')
-	return hm.NewFnType(a, a)
-}
+func (normaliseOp) Arity() int                                        { return 1 }
+func (normaliseOp) Type() hm.Type                                     { return sameType(1) }
 func (normaliseOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) { return inferSame(in, 1) }
 
 // Do returns h with each row divided by its norm.
 func (op normaliseOp) Do(in ...G.Value) (G.Value, error) {
-	xs, err := float32Inputs(in, 1)
+	xs, s, err := rowsInputs(in, 1)
 	if err != nil {
-		return nil, err
-	}
-	s := in[0].Shape()
-	if err := checkRows(s); err != nil {
 		return nil, err
 	}
 	o := op.out.of(s)
@@ -365,11 +336,8 @@ func (normaliseOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	return G.Nodes{d}, nil
 }
 
-func (normaliseGradOp) Arity() int { return 3 }
-func (normaliseGradOp) Type() hm.Type {
-	a := hm.TypeVariable('a')
-	return hm.NewFnType(a, a, a, a)
-}
+func (normaliseGradOp) Arity() int                                        { return 3 }
+func (normaliseGradOp) Type() hm.Type                                     { return sameType(3) }
 func (normaliseGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) { return inferSame(in, 3) }
 
 // Do returns the gradient of h from h, the output z = h/n and its
@@ -377,12 +345,8 @@ func (normaliseGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) { retu
 // the division's g/n and, through the norm, (h·2)·s with
 // s = Σ_j (−(z_j/n)·g_j) / (2·n).
 func (op normaliseGradOp) Do(in ...G.Value) (G.Value, error) {
-	xs, err := float32Inputs(in, 3)
+	xs, s, err := rowsInputs(in, 3)
 	if err != nil {
-		return nil, err
-	}
-	s := in[0].Shape()
-	if err := checkRows(s); err != nil {
 		return nil, err
 	}
 	o := op.out.of(s)
@@ -635,6 +599,32 @@ func inferSame(in []G.DimSizer, n int) (tensor.Shape, error) {
 		return nil, fmt.Errorf("input of type %T, want a shape", in[0])
 	}
 	return s.Clone(), nil
+}
+
+// sameType is the type of an op of n inputs of one type, and an output
+// of that type.
+func sameType(n int) hm.Type {
+	a := hm.TypeVariable('a')
+	ts := make([]hm.Type, n+1)
+	for i := range ts {
+		ts[i] = a
+	}
+	return hm.NewFnType(ts...)
+}
+
+// rowsInputs is float32Inputs for ops on rows: it also checks that the
+// first input is rows (checkRows) and returns its shape.
+func rowsInputs(in []G.Value, n int) ([][]float32, tensor.Shape, error) {
+	if len(in) > 0 {
+		if err := checkRows(in[0].Shape()); err != nil {
+			return nil, nil, err
+		}
+	}
+	xs, err := float32Inputs(in, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	return xs, in[0].Shape(), nil
 }
 
 // checkRows accepts the shape of a matrix of at least one row and one

@@ -314,45 +314,7 @@ func TestNetOpsMatchGorgonia(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ref.close()
-	start := nt.layers()
-	dn, dr := rand.New(rand.NewPCG(7, 8)), rand.New(rand.NewPCG(7, 8))
-	for s := range steps {
-		x := benchInput(2*batch, width)
-		for i := range x {
-			x[i] = x[i]*(1+float32(s)/4) - 0.3
-		}
-		copy(nt.input(), x)
-		copy(ref.input(), x)
-		nt.setDropout(true, dn)
-		ref.setDropout(true, dr)
-		ln, err := nt.run(true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		lr, err := ref.run(true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !sameFloat(ln, lr) {
-			t.Fatalf("step %d: loss %v, with gorgonia's ops %v", s, ln, lr)
-		}
-	}
-	moved := 0
-	want := ref.layers()
-	for i, l := range nt.layers() {
-		for j, w := range append(l.W, l.B...) {
-			r := append(want[i].W, want[i].B...)[j]
-			if !sameFloat(w, r) {
-				t.Fatalf("layer %d parameter %d: %v, with gorgonia's ops %v", i, j, w, r)
-			}
-			if w != append(start[i].W, start[i].B...)[j] {
-				moved++
-			}
-		}
-	}
-	if moved == 0 {
-		t.Fatal("no layer weight moved")
-	}
+	trainAlike(t, nt, ref, func(r *net) (float32, error) { return r.run(true) }, steps, "gorgonia's ops")
 }
 
 // TestOpsRejectBadInputs: each op answers inputs of the wrong number,
