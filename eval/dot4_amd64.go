@@ -12,8 +12,8 @@ var hasAVX = cpu.X86.HasAVX
 func dot4x8AVX(block, q0, q1, q2, q3 *float32, dim int, out *[32]float32)
 
 // dot4x8 sets out[8·i+l] to query i's dot product with vector l of the
-// block of eight (blockVectors' layout: element j of the eight vectors at
-// 8·j), for the dim elements of each query.
+// block of eight (topK4.block's layout: element j of the eight vectors
+// at 8·j), for the dim elements of each query.
 func dot4x8(block, q0, q1, q2, q3 []float32, out *[32]float32) {
 	dim := len(q0)
 	_, _, _, _ = block[8*dim-1], q1[dim-1], q2[dim-1], q3[dim-1]

@@ -118,26 +118,23 @@ func ScoreLabels(vecs []float32, dim int, users [][]uint32, queries []Query, lab
 		}
 	}
 	out := make([]queryScore, len(queries))
-	blocks := blockVectors(vecs, dim)
-	var wg sync.WaitGroup
+	// Each worker takes batches of queries, the catalogue read once per
+	// batch; a batch is at most 256 queries (their rankings), a multiple
+	// of four, and small enough that every worker gets one.
 	workers := max(1, min(runtime.GOMAXPROCS(0), len(queries)))
+	batch := min(256, ((len(queries)+workers-1)/workers+3)&^3)
+	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			tk := newTopK4(vecs, blocks, dim, k, lab)
-			// Queries go four at a time (each catalogue vector is read once
-			// for four queries); worker w takes groups w, w+workers, …
-			for g := w * 4; g < len(queries); g += workers * 4 {
-				var ids [4]uint32
-				nq := min(4, len(queries)-g)
-				for i := 0; i < 4; i++ {
-					ids[i] = queries[g+min(i, nq-1)].Track
-				}
-				tk.run(ids)
-				for i := 0; i < nq; i++ {
-					q := queries[g+i]
-					out[g+i] = scoreQuery(q, sets[q.User], tk.tops[i], tk.cross[i], lab, k)
+			tk := newTopK4(vecs, dim, k, lab, tileRows, hasAVX)
+			rs := make([]ranking, batch)
+			for b := w * batch; b < len(queries); b += workers * batch {
+				qs := queries[b:min(b+batch, len(queries))]
+				tk.rank(qs, rs[:len(qs)])
+				for i, q := range qs {
+					out[b+i] = scoreQuery(q, sets[q.User], rs[i].top, rs[i].cross, lab, k)
 				}
 			}
 		}()
@@ -278,71 +275,118 @@ func topK(vecs []float32, dim int, q uint32, k int, top []hit) []hit {
 	return top
 }
 
+// ranking is one query's running top k, and its cross-artist top k
+// (empty without artists), each with the score a vector must beat to
+// enter it once full.
+type ranking struct {
+	top, cross    []hit
+	worst, cworst float32
+}
+
+func (r *ranking) reset(k int) {
+	if cap(r.top) < k {
+		r.top, r.cross = make([]hit, 0, k), make([]hit, 0, k)
+	}
+	r.top, r.cross = r.top[:0], r.cross[:0]
+	r.worst, r.cworst = float32(math.Inf(-1)), float32(math.Inf(-1))
+}
+
+// tileRows is how many catalogue vectors topK4 ranks for a batch of
+// queries before it moves on: their blocked copy (256 KiB at 64
+// dimensions) is read once per group of four queries while it is in
+// cache, and a worker's copy stays this size whatever the catalogue's.
+const tileRows = 1024
+
 // topK4 finds the top k of four queries at once: by score (plus
 // sameArtistBonus for tracks sharing an artist when SameArtistFirst), and,
-// when the artists are known, the cross-artist top k without them.
+// when the artists are known, the cross-artist top k without them. It
+// ranks the catalogue a tile at a time: block copies a tile for the AVX
+// kernel, then run ranks it for each group of four queries, whose
+// rankings carry over from tile to tile.
 type topK4 struct {
-	vecs   []float32
-	blocks []float32 // vecs in blocks of eight (blockVectors), nil without AVX
-	dim    int
-	k      int
-	lab    *Labels
-	tops   [4][]hit
-	cross  [4][]hit
+	vecs []float32
+	dim  int
+	k    int
+	lab  *Labels
+	tile int  // vectors a tile
+	avx  bool // whether block copies tiles for the AVX kernel
 
-	// The run's queries, their artists and the scores to beat.
-	q             [4]uint32
-	qa            [4][]uint32
-	worst, cworst [4]float32
+	// The tile: vectors [from, to), the first of them in blocks of eight
+	// for the AVX kernel (element j of a block's eight at 8·j).
+	from, to int
+	blocks   []float32
+
+	// The run's queries, their artists and rankings.
+	q  [4]uint32
+	qa [4][]uint32
+	r  [4]*ranking
 }
 
 // sameArtistBonus lifts a same-artist track above every other: cosines
 // lie in [−1, 1].
 const sameArtistBonus = 4
 
-// newTopK4 ranks vecs; blocks is blockVectors(vecs, dim), shared by the
-// workers, or nil.
-func newTopK4(vecs, blocks []float32, dim, k int, lab *Labels) *topK4 {
-	t := &topK4{vecs: vecs, blocks: blocks, dim: dim, k: k, lab: lab}
-	for i := range t.tops {
-		t.tops[i] = make([]hit, 0, k)
-		t.cross[i] = make([]hit, 0, k)
-	}
-	return t
+// newTopK4 ranks vecs (n vectors of dim) tiles of tile vectors at a time,
+// with the AVX kernel when avx.
+func newTopK4(vecs []float32, dim, k int, lab *Labels, tile int, avx bool) *topK4 {
+	return &topK4{vecs: vecs, dim: dim, k: k, lab: lab, tile: tile, avx: avx}
 }
 
-// blockVectors returns vecs (n vectors of dim) rearranged for the AVX
-// kernel: in blocks of eight vectors, element j of the block's eight at
-// 8·j, for the first n rounded down to eight. It returns nil without AVX.
-// The copy is as large as vecs (5.9 MB for the dev file's 23k tracks at
-// 64 dimensions), made once per evaluation for all its queries.
-func blockVectors(vecs []float32, dim int) []float32 {
-	n := len(vecs) / dim &^ 7
-	if !hasAVX || n == 0 {
-		return nil
+// rank sets rs[i] to the rankings of queries qs[i]: every tile of the
+// catalogue in order, each for every group of four queries. A group short
+// of four repeats its last query into a spare ranking.
+func (t *topK4) rank(qs []Query, rs []ranking) {
+	for i := range rs {
+		rs[i].reset(t.k)
 	}
-	b := make([]float32, n*dim)
-	for v := 0; v < n; v++ {
-		blk, lane := v/8, v%8
-		for j, x := range vecs[v*dim : (v+1)*dim] {
-			b[(blk*dim+j)*8+lane] = x
+	var spare ranking
+	spare.reset(t.k)
+	n := len(t.vecs) / t.dim
+	for from := 0; from < n; from += t.tile {
+		t.block(from, min(n, from+t.tile))
+		for g := 0; g < len(qs); g += 4 {
+			var ids [4]uint32
+			var r [4]*ranking
+			for i := range 4 {
+				if g+i < len(qs) {
+					ids[i], r[i] = qs[g+i].Track, &rs[g+i]
+				} else {
+					ids[i], r[i] = ids[i-1], &spare
+				}
+			}
+			t.run(ids, r)
 		}
 	}
-	return b
 }
 
-// run ranks the catalogue for the four queries q (which may repeat).
-func (t *topK4) run(q [4]uint32) {
+// block makes [from, to) the tile and, with AVX, copies its first
+// vectors, rounded down to eight, into blocks.
+func (t *topK4) block(from, to int) {
+	t.from, t.to, t.blocks = from, to, t.blocks[:0]
+	m := (to - from) &^ 7
+	if !t.avx || m == 0 {
+		return
+	}
+	dim := t.dim
+	t.blocks = slices.Grow(t.blocks, m*dim)[:m*dim]
+	for v := 0; v < m; v++ {
+		blk, lane := v/8, v%8
+		for j, x := range t.vecs[(from+v)*dim : (from+v+1)*dim] {
+			t.blocks[(blk*dim+j)*8+lane] = x
+		}
+	}
+}
+
+// run ranks the tile for the four queries q (which may repeat) into the
+// rankings r.
+func (t *topK4) run(q [4]uint32, r [4]*ranking) {
 	vecs, dim := t.vecs, t.dim
-	n := len(vecs) / dim
 	q0 := vecs[int(q[0])*dim : int(q[0]+1)*dim]
 	q1 := vecs[int(q[1])*dim : int(q[1]+1)*dim][:len(q0)]
 	q2 := vecs[int(q[2])*dim : int(q[2]+1)*dim][:len(q0)]
 	q3 := vecs[int(q[3])*dim : int(q[3]+1)*dim][:len(q0)]
-	t.q = q
-	for i := range t.tops {
-		t.tops[i], t.cross[i] = t.tops[i][:0], t.cross[i][:0]
-		t.worst[i], t.cworst[i] = float32(math.Inf(-1)), float32(math.Inf(-1))
+	t.q, t.r = q, r
+	for i := range q {
 		t.qa[i] = nil
 		if t.lab.Artists != nil {
 			t.qa[i] = t.lab.Artists[q[i]]
@@ -350,15 +394,16 @@ func (t *topK4) run(q [4]uint32) {
 	}
 	// The blocked vectors eight at a time, then the rest one at a time:
 	// both sum each product from zero in the order of the elements.
-	done := len(t.blocks) / dim
+	done := t.from + len(t.blocks)/dim
 	var sc [32]float32
-	for b := 0; b < done; b += 8 {
-		dot4x8(t.blocks[b*dim:(b+8)*dim], q0, q1, q2, q3, &sc)
+	for b := t.from; b < done; b += 8 {
+		off := (b - t.from) * dim
+		dot4x8(t.blocks[off:off+8*dim], q0, q1, q2, q3, &sc)
 		for l := range 8 {
 			t.consider(b+l, [4]float32{sc[l], sc[8+l], sc[16+l], sc[24+l]})
 		}
 	}
-	for i := done; i < n; i++ {
+	for i := done; i < t.to; i++ {
 		v := vecs[i*dim : (i+1)*dim][:len(q0)]
 		// Four scalars, not an array: the compiler keeps them in
 		// registers, where an array's sums would go through memory at
@@ -381,22 +426,23 @@ func (t *topK4) consider(i int, s [4]float32) {
 		if uint32(i) == t.q[j] {
 			continue
 		}
+		r := t.r[j]
 		sc, shared := s[j], false
 		if arts != nil && len(t.qa[j]) > 0 {
 			shared = shareArtist(t.qa[j], arts[i])
 		}
-		if arts != nil && !shared && (len(t.cross[j]) < k || sc > t.cworst[j]) {
-			t.cross[j] = insertHit(t.cross[j], k, hit{uint32(i), sc})
-			t.cworst[j] = t.cross[j][len(t.cross[j])-1].score
+		if arts != nil && !shared && (len(r.cross) < k || sc > r.cworst) {
+			r.cross = insertHit(r.cross, k, hit{uint32(i), sc})
+			r.cworst = r.cross[len(r.cross)-1].score
 		}
 		if shared && t.lab.SameArtistFirst {
 			sc += sameArtistBonus
 		}
-		if len(t.tops[j]) == k && sc <= t.worst[j] {
+		if len(r.top) == k && sc <= r.worst {
 			continue
 		}
-		t.tops[j] = insertHit(t.tops[j], k, hit{uint32(i), sc})
-		t.worst[j] = t.tops[j][len(t.tops[j])-1].score
+		r.top = insertHit(r.top, k, hit{uint32(i), sc})
+		r.worst = r.top[len(r.top)-1].score
 	}
 }
 

@@ -171,38 +171,51 @@ func TestRawFeaturesStandardised(t *testing.T) {
 	}
 }
 
-// TestTopK4MatchesTopK: the four-at-a-time ranking gives the same lists as
-// one query at a time (up to float rounding, which random vectors make
-// irrelevant).
+// rankQueries ranks the catalogue for the queries ids with topK4.
+func rankQueries(vecs []float32, dim, k int, lab *Labels, tile int, avx bool, ids ...uint32) []ranking {
+	qs := make([]Query, len(ids))
+	for i, id := range ids {
+		qs[i].Track = id
+	}
+	rs := make([]ranking, len(qs))
+	newTopK4(vecs, dim, k, lab, tile, avx).rank(qs, rs)
+	return rs
+}
+
+// TestTopK4MatchesTopK: the four-at-a-time ranking, a tile at a time or
+// the catalogue in one, gives the same lists as one query at a time (up
+// to float rounding, which random vectors make irrelevant), for a last
+// group of four that is one query short.
 func TestTopK4MatchesTopK(t *testing.T) {
 	const n, dim, k = 500, 16, 10
 	vecs := Random(n, dim, 3)
-	q := [4]uint32{0, 17, 17, 499}
-	tk := newTopK4(vecs, nil, dim, k, &Labels{})
-	tk.run(q)
-	tops := tk.tops
-	for i, id := range q {
-		want := topK(vecs, dim, id, k, nil)
-		if len(tops[i]) != k {
-			t.Fatalf("topK4 query %d: %d hits, want %d", id, len(tops[i]), k)
-		}
-		for j := range want {
-			if tops[i][j].id != want[j].id {
-				t.Fatalf("topK4 query %d = %v, topK = %v", id, tops[i], want)
+	q := []uint32{0, 17, 17, 499, 250, 3, 499}
+	for _, tile := range []int{n, 64, 7} {
+		rs := rankQueries(vecs, dim, k, &Labels{}, tile, false, q...)
+		for i, id := range q {
+			want := topK(vecs, dim, id, k, nil)
+			if len(rs[i].top) != k {
+				t.Fatalf("tile %d, query %d: %d hits, want %d", tile, id, len(rs[i].top), k)
+			}
+			for j := range want {
+				if rs[i].top[j].id != want[j].id {
+					t.Fatalf("tile %d, query %d: topK4 = %v, topK = %v", tile, id, rs[i].top, want)
+				}
 			}
 		}
 	}
 }
 
 // TestTopK4Kernel: ranking with the AVX kernel (eight catalogue vectors at
-// a time) gives the same lists, ids and score bits, as the Go loop alone,
-// with and without artists, for a catalogue that leaves a tail of vectors
-// for Go and dimensions of 64 and 11.
+// a time, in tiles of several sizes, some leaving a tail of vectors for
+// Go) gives the same lists, ids and score bits, as the Go loop over the
+// whole catalogue, with and without artists, for dimensions of 64 and 11.
 func TestTopK4Kernel(t *testing.T) {
 	if !hasAVX {
 		t.Skip("no AVX: topK4 scores in Go")
 	}
 	const n, k = 8*40 + 3, 10
+	q := []uint32{0, 17, 17, n - 1, 5, 320, 321, 322, 100}
 	for _, dim := range []int{64, 11} {
 		vecs := Random(n, dim, 5)
 		arts := make([][]uint32, n)
@@ -210,25 +223,20 @@ func TestTopK4Kernel(t *testing.T) {
 			arts[i] = []uint32{uint32(i % 23)}
 		}
 		for _, lab := range []*Labels{{}, {Artists: arts}, {Artists: arts, SameArtistFirst: true}} {
-			blocks := blockVectors(vecs, dim)
-			if len(blocks) != (n&^7)*dim {
-				t.Fatalf("dim %d: %d blocked values, want %d", dim, len(blocks), (n&^7)*dim)
-			}
-			fast, slow := newTopK4(vecs, blocks, dim, k, lab), newTopK4(vecs, nil, dim, k, lab)
-			for _, q := range [][4]uint32{{0, 17, 17, n - 1}, {5, 320, 321, 322}} {
-				fast.run(q)
-				slow.run(q)
+			slow := rankQueries(vecs, dim, k, lab, n, false, q...)
+			for _, tile := range []int{n, 8, 24, 13, tileRows} {
+				fast := rankQueries(vecs, dim, k, lab, tile, true, q...)
 				for i := range q {
 					for _, c := range []struct {
 						name      string
 						got, want []hit
-					}{{"top", fast.tops[i], slow.tops[i]}, {"cross-artist top", fast.cross[i], slow.cross[i]}} {
+					}{{"top", fast[i].top, slow[i].top}, {"cross-artist top", fast[i].cross, slow[i].cross}} {
 						if len(c.got) != len(c.want) {
-							t.Fatalf("dim %d, query %d: %s of %d, Go's of %d", dim, q[i], c.name, len(c.got), len(c.want))
+							t.Fatalf("dim %d, tile %d, query %d: %s of %d, Go's of %d", dim, tile, q[i], c.name, len(c.got), len(c.want))
 						}
 						for j := range c.got {
 							if c.got[j].id != c.want[j].id || math.Float32bits(c.got[j].score) != math.Float32bits(c.want[j].score) {
-								t.Fatalf("dim %d, query %d: %s %d = %v, Go's %v", dim, q[i], c.name, j, c.got[j], c.want[j])
+								t.Fatalf("dim %d, tile %d, query %d: %s %d = %v, Go's %v", dim, tile, q[i], c.name, j, c.got[j], c.want[j])
 							}
 						}
 					}
