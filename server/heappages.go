@@ -1,14 +1,6 @@
 package server
 
-import (
-	"bufio"
-	"bytes"
-	"fmt"
-	"math"
-	"os"
-	"strconv"
-	"strings"
-)
+import "github.com/audotics/soundalike/internal/procfs"
 
 // HeapPages is how the process's anonymous memory (the Go heap, stacks,
 // the runtime's own structures and private copies of file pages; not the
@@ -21,42 +13,15 @@ type HeapPages struct {
 // smapsRollup sums the process's mappings (Linux 4.14 and later).
 const smapsRollup = "/proc/self/smaps_rollup"
 
-// ReadHeapPages reads the process's HeapPages from /proc/self/smaps_rollup.
-// It fails where that file does not exist (systems other than Linux).
+// ReadHeapPages reads the process's HeapPages from /proc/self/smaps_rollup
+// (its Anonymous and AnonHugePages lines). It fails where that file does
+// not exist (systems other than Linux).
 func ReadHeapPages() (HeapPages, error) {
-	b, err := os.ReadFile(smapsRollup)
+	v, err := procfs.Read(smapsRollup, "Anonymous", "AnonHugePages")
 	if err != nil {
 		return HeapPages{}, err
 	}
-	return parseHeapPages(b)
-}
-
-// parseHeapPages reads the Anonymous and AnonHugePages lines (in kB) of
-// smaps_rollup.
-func parseHeapPages(b []byte) (HeapPages, error) {
-	var hp HeapPages
-	want := map[string]*int64{"Anonymous": &hp.Anon, "AnonHugePages": &hp.Huge}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		name, rest, ok := strings.Cut(sc.Text(), ":")
-		dst := want[name]
-		if !ok || dst == nil {
-			continue
-		}
-		kb, err := int64(-1), error(nil)
-		if f := strings.Fields(rest); len(f) == 2 && f[1] == "kB" {
-			kb, err = strconv.ParseInt(f[0], 10, 64)
-		}
-		if err != nil || kb < 0 || kb > math.MaxInt64>>10 {
-			return HeapPages{}, fmt.Errorf("%s: %s: %q: want a number of kB", smapsRollup, name, strings.TrimSpace(rest))
-		}
-		*dst = kb << 10
-		delete(want, name)
-	}
-	for name := range want {
-		return HeapPages{}, fmt.Errorf("%s: no %s line: want the lines Anonymous and AnonHugePages", smapsRollup, name)
-	}
-	return hp, nil
+	return HeapPages{Anon: v[0], Huge: v[1]}, nil
 }
 
 // basePagesWarnMin is the anonymous memory on 4 KiB pages from which

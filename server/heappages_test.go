@@ -4,46 +4,8 @@ import (
 	"errors"
 	"io/fs"
 	"runtime"
-	"strings"
 	"testing"
 )
-
-// A serving process's smaps_rollup at 1M tracks with its heap on huge
-// pages (Anonymous rounded to 512 MiB; most lines ReadHeapPages does not
-// read left out).
-const rollup1M = `56116c74a000-7ffd14bec000 ---p 00000000 00:00 0                          [rollup]
-Rss:              535232 kB
-Pss:              534401 kB
-Anonymous:        524288 kB
-LazyFree:              0 kB
-AnonHugePages:    487424 kB
-ShmemPmdMapped:        0 kB
-Private_Hugetlb:  251904 kB
-`
-
-func TestParseHeapPages(t *testing.T) {
-	hp, err := parseHeapPages([]byte(rollup1M))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if hp.Anon != 524288<<10 || hp.Huge != 487424<<10 {
-		t.Fatalf("got %+v, want Anon %d and Huge %d bytes", hp, 524288<<10, 487424<<10)
-	}
-	for _, tc := range []struct{ name, text, want string }{
-		{"no AnonHugePages", "Anonymous: 10 kB\n", "no AnonHugePages line"},
-		{"no Anonymous", "AnonHugePages: 0 kB\n", "no Anonymous line"},
-		{"Anonymous twice", "Anonymous: 10 kB\nAnonymous: 10 kB\n", "no AnonHugePages line"},
-		{"too large", "Anonymous: 9223372036854775807 kB\nAnonHugePages: 0 kB\n", `Anonymous: "9223372036854775807 kB": want a number of kB`},
-		{"a count in pages", "Anonymous: 10 pages\nAnonHugePages: 0 kB\n", `Anonymous: "10 pages": want a number of kB`},
-		{"not a number", "Anonymous: 1e3 kB\nAnonHugePages: 0 kB\n", `Anonymous: "1e3 kB": want a number of kB`},
-		{"negative", "Anonymous: 10 kB\nAnonHugePages: -4 kB\n", `AnonHugePages: "-4 kB": want a number of kB`},
-	} {
-		_, err := parseHeapPages([]byte(tc.text))
-		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), smapsRollup) {
-			t.Errorf("%s: got error %v, want one naming %s and saying %q", tc.name, err, smapsRollup, tc.want)
-		}
-	}
-}
 
 func TestOnBasePages(t *testing.T) {
 	const mib = 1 << 20

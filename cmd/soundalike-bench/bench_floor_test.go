@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/audotics/soundalike/internal/procfs"
 )
 
 // The floor server answers every request with its fixed JSON body, and
@@ -66,14 +68,12 @@ func TestBenchFloorRefuses(t *testing.T) {
 			t.Errorf("floor %v: err = %v, want one naming %s", args, err, args[0])
 		}
 	}
-	b, err := os.ReadFile("/proc/meminfo")
+	free, err := procfs.Read("/proc/meminfo", "HugePages_Free")
 	if err != nil {
 		t.Skip(err)
 	}
-	for line := range strings.Lines(string(b)) {
-		if f := strings.Fields(line); len(f) == 2 && f[0] == "HugePages_Free:" && f[1] != "0" {
-			t.Skipf("%s huge pages are free here: the refusal needs an empty pool", f[1])
-		}
+	if free[0] != 0 {
+		t.Skipf("%d huge pages are free here: the refusal needs an empty pool", free[0])
 	}
 	_, err = newFloor(floorConfig{BodyBytes: 100, MemoryMiB: 4, Reads: 1, Pages: "hugetlb"})
 	if err == nil || !strings.Contains(err.Error(), "vm.nr_hugepages") {

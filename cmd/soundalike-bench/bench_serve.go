@@ -31,6 +31,7 @@ import (
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/internal/cputime"
+	"github.com/audotics/soundalike/internal/procfs"
 	"github.com/audotics/soundalike/internal/synth"
 	"github.com/audotics/soundalike/server"
 	"github.com/audotics/soundalike/weaviate"
@@ -615,17 +616,11 @@ func gcCPUSeconds() float64 {
 // procStatusMiB is a size field of /proc/self/status (VmRSS, VmHWM) in
 // MiB, 0 where there is none.
 func procStatusMiB(field string) float64 {
-	b, err := os.ReadFile("/proc/self/status")
+	v, err := procfs.Read("/proc/self/status", field)
 	if err != nil {
 		return 0
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == field+":" {
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
-		}
-	}
-	return 0
+	return float64(v[0]) / (1 << 20)
 }
 
 // minorFaults is the process's minor page faults so far (field 10 of

@@ -3,14 +3,13 @@
 package pooltest
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"runtime"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/audotics/soundalike/internal/procfs"
 )
 
 // RequiredEnv, when set, makes Require fail rather than skip a test
@@ -22,7 +21,7 @@ const RequiredEnv = "SOUNDALIKE_TEST_HUGETLB_REQUIRED"
 func Require(t testing.TB, pages int) {
 	t.Helper()
 	free, err := freePages()
-	if err == nil && free >= pages {
+	if err == nil && free >= int64(pages) {
 		return
 	}
 	msg := fmt.Sprintf("the hugetlb pool has %d free pages, want %d (sysctl vm.nr_hugepages reserves them)", free, pages)
@@ -40,21 +39,11 @@ func Require(t testing.TB, pages int) {
 // use does not change it. It fails t where the line is missing.
 func Held(t testing.TB) int64 {
 	t.Helper()
-	b, err := os.ReadFile("/proc/self/status")
+	v, err := procfs.Read("/proc/self/status", "HugetlbPages")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for line := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(line, "HugetlbPages:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				t.Fatalf("/proc/self/status: HugetlbPages %q: %v", v, err)
-			}
-			return kb << 10
-		}
-	}
-	t.Fatal("/proc/self/status has no HugetlbPages line")
-	return 0
+	return v[0]
 }
 
 // Settle collects garbage until this process maps no hugetlb pages, so
@@ -83,15 +72,10 @@ func CollectUntil(t testing.TB, held int64, when string) {
 
 // freePages returns the free pages of the hugetlb pool (HugePages_Free in
 // /proc/meminfo; an error where there is none).
-func freePages() (int, error) {
-	b, err := os.ReadFile("/proc/meminfo")
+func freePages() (int64, error) {
+	v, err := procfs.Read("/proc/meminfo", "HugePages_Free")
 	if err != nil {
 		return 0, err
 	}
-	for line := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(line, "HugePages_Free:"); ok {
-			return strconv.Atoi(strings.TrimSpace(v))
-		}
-	}
-	return 0, errors.New("/proc/meminfo has no HugePages_Free line")
+	return v[0], nil
 }
