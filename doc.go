@@ -2,7 +2,8 @@
 //
 // It keeps a music catalogue (tracks with Spotify's eleven audio features,
 // and what users did with them) in one bbolt database, learns a 64-d
-// embedding of each track's audio features from what users play together,
+// embedding of each track (its audio features, duration, release year,
+// popularity, artists and album) from what users play together,
 // indexes the embeddings in an HNSW cosine index, and answers similarity
 // queries in well under a millisecond.
 //

@@ -2,8 +2,9 @@
 // together: for held-out users (playlists), each of a user's tracks is a
 // query, every other catalogue track is ranked by exact cosine, and the
 // top k are scored against the user's other tracks. It reports the same
-// for two baselines, the eleven original features standardised
-// (raw_features) and random vectors, plus the spread of the vectors (mean
+// for three baselines, the eleven original features standardised
+// (raw_features), the same with the query's artists' tracks first
+// (same_artist) and random vectors, plus the spread of the vectors (mean
 // cosine of random pairs), which exposes collapsed embeddings.
 package eval
 
