@@ -160,7 +160,7 @@ func (n *net) buildMLP(h *G.Node, in int, layers []embedder.Layer, rng *rand.Ran
 		n.ws, n.bs = append(n.ws, w), append(n.bs, b)
 		n.learn = append(n.learn, w, b)
 		var err error
-		if h, err = G.Mul(h, w); err != nil {
+		if h, err = ops.matMul(h, w); err != nil {
 			return nil, err
 		}
 		if h, err = ops.biasAdd(h, b); err != nil {
@@ -183,9 +183,12 @@ func (n *net) buildMLP(h *G.Node, in int, layers []embedder.Layer, rng *rand.Ran
 }
 
 // graphOps are the ops the graph is built of where the trainer has its
-// own: the hidden layers' activation with its dropout (mask nil for
+// own: the layers' and the logits' matrix products, the transpose of the
+// positives, the hidden layers' activation with its dropout (mask nil for
 // none), a layer's bias, the output's normalisation and the loss.
 type graphOps struct {
+	matMul    func(a, b *G.Node) (*G.Node, error)
+	transpose func(x *G.Node) (*G.Node, error)
 	relu      func(x, mask *G.Node) (*G.Node, error)
 	biasAdd   func(h, b *G.Node) (*G.Node, error)
 	normalise func(h *G.Node) (*G.Node, error)
@@ -194,7 +197,7 @@ type graphOps struct {
 
 // ops are the trainer's own (ops.go); a test swaps in gorgonia's to build
 // the reference its results are compared with.
-var ops = graphOps{relu: relu, biasAdd: biasAdd, normalise: normalise, loss: inBatchLoss}
+var ops = graphOps{matMul: matMul, transpose: transpose, relu: relu, biasAdd: biasAdd, normalise: normalise, loss: inBatchLoss}
 
 func (n *net) buildLoss(cfg *Config) error {
 	b := n.batch
@@ -225,11 +228,11 @@ func (n *net) buildLoss(cfg *Config) error {
 	}
 	// In-batch softmax: logits[i][j] = cos(a_i, p_j)/T; the target of row
 	// i is column i. Symmetric: rows (anchor → positives) and columns.
-	pt, err := G.Transpose(p)
+	pt, err := ops.transpose(p)
 	if err != nil {
 		return err
 	}
-	logits, err := G.Mul(a, pt)
+	logits, err := ops.matMul(a, pt)
 	if err != nil {
 		return err
 	}

@@ -367,6 +367,200 @@ func (op normaliseGradOp) Do(in ...G.Value) (G.Value, error) {
 	return o, nil
 }
 
+// matMul is the matrix product a·b as an op whose gradients are two more
+// products, each op writing into one tensor of its own run after run.
+// gorgonia's Mul makes the same product through the same call
+// (tensor.MatMul into a given tensor, so gonum's Sgemm, with a transpose
+// passed as a flag), so the float32s are Mul's, bit for bit
+// (TestMatMulMatchesMul); but gorgonia's tape gives an op that calls
+// BLAS a new output tensor every run, most of a training step's garbage.
+func matMul(a, b *G.Node) (*G.Node, error) {
+	op := matMulOp{out: new(output)}
+	if _, err := op.shape(a.Shape(), b.Shape()); err != nil {
+		return nil, err
+	}
+	return G.ApplyOp(op.named(), a, b)
+}
+
+// matMulOp multiplies its two inputs, or their transposes when transA
+// or transB: the forms matMul's gradients take.
+type matMulOp struct {
+	opName
+	out            *output
+	transA, transB bool
+}
+
+// named returns op with the name of its form: a node's hash is its op's
+// name and its inputs', and a·b and aᵀ·b of the same inputs are two nodes.
+func (op matMulOp) named() matMulOp {
+	op.opName = "soundalike.MatMul"
+	if op.transA {
+		op.opName += "Aᵀ"
+	}
+	if op.transB {
+		op.opName += "Bᵀ"
+	}
+	return op
+}
+
+// shape is the product's shape for inputs of shapes as and bs.
+func (op matMulOp) shape(as, bs tensor.Shape) (tensor.Shape, error) {
+	if as.Dims() != 2 || bs.Dims() != 2 || as.TotalSize() == 0 || bs.TotalSize() == 0 {
+		return nil, fmt.Errorf("%v of shapes %v and %v, want two matrices", op.opName, as, bs)
+	}
+	m, k := as[0], as[1]
+	if op.transA {
+		m, k = k, m
+	}
+	k2, n := bs[0], bs[1]
+	if op.transB {
+		k2, n = n, k2
+	}
+	if k != k2 {
+		return nil, fmt.Errorf("%v of shapes %v and %v: %d columns against %d rows", op.opName, as, bs, k, k2)
+	}
+	return tensor.Shape{m, n}, nil
+}
+
+func (matMulOp) Arity() int    { return 2 }
+func (matMulOp) Type() hm.Type { return sameType(2) }
+func (op matMulOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	if len(in) != 2 {
+		return nil, fmt.Errorf("%d inputs, want 2", len(in))
+	}
+	as, ok1 := in[0].(tensor.Shape)
+	bs, ok2 := in[1].(tensor.Shape)
+	if !ok1 || !ok2 {
+		return nil, fmt.Errorf("inputs of types %T and %T, want shapes", in[0], in[1])
+	}
+	return op.shape(as, bs)
+}
+
+// Do returns the product, made as gorgonia's Mul makes it: a transposed
+// input is its own tensor seen transposed for the call (and seen as
+// before after it), and tensor.MatMul writes into the output.
+func (op matMulOp) Do(in ...G.Value) (G.Value, error) {
+	if len(in) != 2 {
+		return nil, fmt.Errorf("%d inputs, want 2", len(in))
+	}
+	a, ok1 := in[0].(*tensor.Dense)
+	b, ok2 := in[1].(*tensor.Dense)
+	if !ok1 || !ok2 || a.Dtype() != tensor.Float32 || b.Dtype() != tensor.Float32 {
+		return nil, fmt.Errorf("inputs of types %T and %T, want float32 tensors", in[0], in[1])
+	}
+	s, err := op.shape(a.Shape(), b.Shape())
+	if err != nil {
+		return nil, err
+	}
+	o := op.out.of(s)
+	if op.transA {
+		if err := a.T(); err != nil {
+			return nil, err
+		}
+		defer a.UT()
+	}
+	if op.transB {
+		if err := b.T(); err != nil {
+			return nil, err
+		}
+		defer b.UT()
+	}
+	if _, err := tensor.MatMul(a, b, tensor.WithReuse(o)); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+func (matMulOp) DiffWRT(int) []bool { return []bool{true, true} }
+
+// SymDiff returns the gradients of x and y in z = x·y (either transposed)
+// from z's gradient gz, in the forms gorgonia's Mul takes them: for
+// z = x·y, gz·yᵀ and xᵀ·gz.
+func (op matMulOp) SymDiff(in G.Nodes, _, gz *G.Node) (G.Nodes, error) {
+	x, y := in[0], in[1]
+	type form struct {
+		a, b           *G.Node
+		transA, transB bool
+	}
+	var dx, dy form
+	switch {
+	case op.transA && op.transB:
+		dx, dy = form{y, gz, true, true}, form{gz, x, true, true}
+	case op.transB:
+		dx, dy = form{gz, y, false, false}, form{gz, x, true, false}
+	case op.transA:
+		dx, dy = form{y, gz, false, true}, form{x, gz, false, false}
+	default:
+		dx, dy = form{gz, y, false, true}, form{x, gz, true, false}
+	}
+	out := make(G.Nodes, 2)
+	for i, f := range []form{dx, dy} {
+		d := matMulOp{out: new(output), transA: f.transA, transB: f.transB}.named()
+		var err error
+		if out[i], err = G.ApplyOp(d, f.a, f.b); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// transpose is the transpose of the matrix x as an op whose gradient is
+// the transpose of its output's, each writing into one tensor of its own
+// run after run, where gorgonia's Transpose makes a new one. The values
+// are only moved, so they are Transpose's.
+func transpose(x *G.Node) (*G.Node, error) {
+	if x.Shape().Dims() != 2 {
+		return nil, fmt.Errorf("transpose of shape %v, want a matrix", x.Shape())
+	}
+	return G.ApplyOp(transposeOp{"soundalike.Transpose", new(output)}, x)
+}
+
+type transposeOp struct {
+	opName
+	out *output
+}
+
+func (transposeOp) Arity() int    { return 1 }
+func (transposeOp) Type() hm.Type { return sameType(1) }
+func (transposeOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, err := inferSame(in, 1)
+	if err != nil {
+		return nil, err
+	}
+	if s.Dims() != 2 {
+		return nil, fmt.Errorf("input of shape %v, want a matrix", s)
+	}
+	return tensor.Shape{s[1], s[0]}, nil
+}
+
+// Do returns the input's transpose.
+func (op transposeOp) Do(in ...G.Value) (G.Value, error) {
+	xs, s, err := rowsInputs(in, 1)
+	if err != nil {
+		return nil, err
+	}
+	o := op.out.of(tensor.Shape{s[1], s[0]})
+	d := o.Data().([]float32)
+	m, n := s[0], s[1]
+	for i := range m {
+		for j, v := range xs[0][i*n : (i+1)*n] {
+			d[j*m+i] = v
+		}
+	}
+	return o, nil
+}
+
+func (transposeOp) DiffWRT(int) []bool { return []bool{true} }
+
+// SymDiff: the input's gradient is the transpose of the output's.
+func (op transposeOp) SymDiff(_ G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+	d, err := G.ApplyOp(transposeOp{op.opName + "Grad", new(output)}, grad)
+	if err != nil {
+		return nil, err
+	}
+	return G.Nodes{d}, nil
+}
+
 // inBatchLoss is the symmetric in-batch softmax loss of a (b, b) matrix
 // of logits whose diagonal holds the positives: −(Σᵢ log softmax over
 // row i at i + Σᵢ log softmax over column i at i) / (2b). gorgonia builds

@@ -236,6 +236,72 @@ func sameBits(t *testing.T, what string, got, want []float32) {
 	}
 }
 
+// gorgoniaTranspose is gorgonia's Transpose, the reference for transpose.
+func gorgoniaTranspose(x *G.Node) (*G.Node, error) { return G.Transpose(x) }
+
+// TestMatMulMatchesMul: matMul's and transpose's outputs and gradients
+// are gorgonia's Mul's and Transpose's, bit for bit, in y = h·w and
+// l = y·pᵀ (a layer and the logits), with values whose sums depend on
+// the order they are added in, on two runs of the graph.
+func TestMatMulMatchesMul(t *testing.T) {
+	const m, k, n, r = 9, 70, 6, 5 // k spans two of gonum's blocks of 64
+	rng := rand.New(rand.NewPCG(13, 14))
+	vals := func(size int) []float32 {
+		v := make([]float32, size)
+		for i := range v {
+			v[i] = float32(rng.NormFloat64() * math.Pow(10, float64(rng.IntN(12)-6)))
+		}
+		return v
+	}
+	h, w, p, c := vals(m*k), vals(k*n), vals(r*n), vals(m*r)
+	w[3] = float32(math.Inf(1))
+	type result struct{ y, l, dh, dw, dp []float32 }
+	run := func(mul func(a, b *G.Node) (*G.Node, error), tr func(x *G.Node) (*G.Node, error)) result {
+		g := G.NewGraph()
+		mat := func(name string, v []float32, rows, cols int) *G.Node {
+			return G.NewMatrix(g, G.Float32, G.WithShape(rows, cols), G.WithName(name), G.WithValue(tensor.New(tensor.WithShape(rows, cols), tensor.WithBacking(append([]float32(nil), v...)))))
+		}
+		hn, wn, pn, cn := mat("h", h, m, k), mat("w", w, k, n), mat("p", p, r, n), mat("c", c, m, r)
+		yn := G.Must(mul(hn, wn))
+		ln := G.Must(mul(yn, G.Must(tr(pn))))
+		var yv, lv G.Value
+		G.Read(yn, &yv)
+		G.Read(ln, &lv)
+		loss := G.Must(G.Sum(G.Must(G.HadamardProd(ln, cn))))
+		if _, err := G.Grad(loss, hn, wn, pn); err != nil {
+			t.Fatal(err)
+		}
+		vm := G.NewTapeMachine(g, G.BindDualValues(hn, wn, pn))
+		defer vm.Close()
+		var res result
+		for run := range 2 { // the second run reuses the ops' tensors
+			if err := vm.RunAll(); err != nil {
+				t.Fatal(err)
+			}
+			var grads [3][]float32
+			for i, x := range []*G.Node{hn, wn, pn} {
+				d, err := x.Grad()
+				if err != nil {
+					t.Fatal(err)
+				}
+				grads[i] = append([]float32(nil), d.Data().([]float32)...)
+				if run == 0 {
+					clear(d.Data().([]float32))
+				}
+			}
+			res = result{append([]float32(nil), yv.Data().([]float32)...), append([]float32(nil), lv.Data().([]float32)...), grads[0], grads[1], grads[2]}
+			vm.Reset()
+		}
+		return res
+	}
+	got, want := run(matMul, transpose), run(G.Mul, gorgoniaTranspose)
+	sameBits(t, "h·w", got.y, want.y)
+	sameBits(t, "(h·w)·pᵀ", got.l, want.l)
+	sameBits(t, "h's gradient", got.dh, want.dh)
+	sameBits(t, "w's gradient", got.dw, want.dw)
+	sameBits(t, "p's gradient", got.dp, want.dp)
+}
+
 // broadcastAdd is gorgonia's own bias add, the reference for biasAdd.
 func broadcastAdd(h, b *G.Node) (*G.Node, error) { return G.BroadcastAdd(h, b, nil, []byte{0}) }
 
@@ -293,11 +359,11 @@ func gorgoniaNormalise(h *G.Node) (*G.Node, error) {
 	return G.BroadcastHadamardDiv(h, norm, nil, []byte{1})
 }
 
-// TestNetOpsMatchGorgonia trains a net with the trainer's relu, biasAdd,
-// normalise and inBatchLoss and one with gorgonia's own operations, from
-// the same
-// weights on the same batches and dropout masks: every loss and every
-// layer weight is the same float32.
+// TestNetOpsMatchGorgonia trains a net with the trainer's matMul,
+// transpose, relu, biasAdd, normalise and inBatchLoss and one with
+// gorgonia's own operations, from the same weights on the same batches
+// and dropout masks: every loss and every layer weight is the same
+// float32.
 func TestNetOpsMatchGorgonia(t *testing.T) {
 	cfg := DefaultConfig()
 	const batch, width, steps = 16, 7, 8
@@ -307,7 +373,7 @@ func TestNetOpsMatchGorgonia(t *testing.T) {
 	}
 	defer nt.close()
 	own := ops
-	ops = graphOps{relu: gorgoniaReLU, biasAdd: broadcastAdd, normalise: gorgoniaNormalise, loss: gorgoniaInBatchLoss}
+	ops = graphOps{matMul: G.Mul, transpose: gorgoniaTranspose, relu: gorgoniaReLU, biasAdd: broadcastAdd, normalise: gorgoniaNormalise, loss: gorgoniaInBatchLoss}
 	ref, err := newNet(batch, width, nil, cfg.HiddenLayers, cfg.EmbeddingSize, &cfg, nil, rand.New(rand.NewPCG(1, 2)))
 	ops = own
 	if err != nil {
@@ -334,6 +400,9 @@ func TestOpsRejectBadInputs(t *testing.T) {
 		{sumRowsOp{"sum rows", new(output)}, [][]G.Value{{vec}, {m(2, 0)}, {f64}}},
 		{normaliseOp{"normalise", new(output)}, [][]G.Value{{vec}, {m(3, 0)}}},
 		{normaliseGradOp{"normalise grad", new(output)}, [][]G.Value{{m(2, 2), m(2, 2)}, {vec, vec, vec}}},
+		{matMulOp{opName: "product", out: new(output)}, [][]G.Value{{m(2, 3)}, {m(2, 3), m(2, 3)}, {f64, m(2, 2)}, {vec, m(3, 3)}, {m(0, 2), m(2, 2)}}},
+		{matMulOp{opName: "product", out: new(output), transA: true}, [][]G.Value{{m(2, 3), m(3, 2)}}},
+		{transposeOp{"transpose", new(output)}, [][]G.Value{{vec}, {m(0, 3)}, {f64}, {m(2, 2), m(2, 2)}}},
 		{inBatchLossOp{"loss", new(logSoftmaxes)}, [][]G.Value{{m(2, 3)}, {vec}, {f64}}},
 		{inBatchLossGradOp{"loss grad", new(logSoftmaxes), new(output)}, [][]G.Value{{m(2, 2), G.NewF32(1), G.NewF32(1)}, {m(2, 3), G.NewF32(1), G.NewF32(1)}, {m(2, 2)}}},
 	}
@@ -346,6 +415,12 @@ func TestOpsRejectBadInputs(t *testing.T) {
 	}
 	if _, err := biasAdd(G.NewMatrix(G.NewGraph(), G.Float32, G.WithShape(2, 3)), G.NewMatrix(G.NewGraph(), G.Float32, G.WithShape(1, 2))); err == nil {
 		t.Error("biasAdd of a (1, 2) bias to (2, 3) rows: nil error")
+	}
+	if _, err := matMul(G.NewMatrix(G.NewGraph(), G.Float32, G.WithShape(2, 3)), G.NewMatrix(G.NewGraph(), G.Float32, G.WithShape(2, 3))); err == nil {
+		t.Error("matMul of (2, 3) and (2, 3): nil error")
+	}
+	if _, err := transpose(G.NewVector(G.NewGraph(), G.Float32, G.WithShape(3))); err == nil {
+		t.Error("transpose of a vector: nil error")
 	}
 	if _, err := inBatchLoss(G.NewMatrix(G.NewGraph(), G.Float32, G.WithShape(2, 3))); err == nil {
 		t.Error("inBatchLoss of (2, 3) logits: nil error")
