@@ -148,11 +148,20 @@ func (s *snapshot) checkVector(vec []float32) ([]float32, error) {
 			return nil, fmt.Errorf("%w: vector[%d] is %v", ErrInvalidQuery, i, x)
 		}
 	}
-	if normalize(v) == 0 {
+	switch n := vectorLength(v); {
+	case n == 0:
 		return nil, fmt.Errorf("%w: the vector is all zeros", ErrInvalidQuery)
+	case n < minNorm:
+		return nil, fmt.Errorf("%w: vector: its length %.3g is too small to normalise: give one of length at least %.3g", ErrInvalidQuery, n, minNorm)
 	}
+	normalize(v)
 	return v, nil
 }
+
+// minNorm is the shortest vector normalize can scale to unit length: the
+// reciprocal of a shorter one's length overflows float32, and its values
+// would become infinite.
+const minNorm = 1 / math.MaxFloat32
 
 // Embed returns the current model's embedding of a track's features and
 // metadata (a unit vector). It does not need the track to be stored.
@@ -257,12 +266,11 @@ func (s *snapshot) vectorOf(node uint32) ([]float32, error) {
 	return v, nil
 }
 
+// normalize scales v to unit length and returns its length before; a
+// vector of length 0 is left as it is. A vector shorter than minNorm
+// comes out infinite: callers given a vector from outside check it first.
 func normalize(v []float32) float64 {
-	var n float64
-	for _, x := range v {
-		n += float64(x) * float64(x)
-	}
-	n = math.Sqrt(n)
+	n := vectorLength(v)
 	if n == 0 {
 		return 0
 	}
@@ -271,6 +279,16 @@ func normalize(v []float32) float64 {
 		v[i] *= inv
 	}
 	return n
+}
+
+// vectorLength is v's Euclidean length, summed in float64 so that it neither
+// overflows nor underflows for any float32 values.
+func vectorLength(v []float32) float64 {
+	var n float64
+	for _, x := range v {
+		n += float64(x) * float64(x)
+	}
+	return math.Sqrt(n)
 }
 
 // searchFor searches for a track that is not (necessarily) in the

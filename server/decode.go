@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"mime"
 	"net"
 	"net/http"
 	"net/url"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -25,7 +27,11 @@ import (
 //
 //   - a Content-Type other than application/json (a charset other than
 //     utf-8, or none at all) is a 415;
-//   - a body over limit is a 413 (*http.MaxBytesError);
+//   - a body over limit is a 413 (*http.MaxBytesError), before any of it
+//     is decoded;
+//   - arrays and objects nested deeper than MaxJSONDepth are a 400 naming
+//     the limit, found by the key walk at the first level past it, before
+//     encoding/json decodes anything;
 //   - keys match the json tags exactly: encoding/json would take "K" for
 //     "k", and a client that sends "Exclude" believes it excluded
 //     something;
@@ -66,7 +72,8 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, dst any) er
 // into dst with decodeJSON's rules on keys and values.
 func decodeValue(body []byte, dst any) error {
 	t := reflect.TypeOf(dst)
-	if err := checkKeys(json.NewDecoder(bytes.NewReader(body)), t, ""); err != nil {
+	path := make(jsonPath, 0, MaxJSONDepth)
+	if err := checkKeys(json.NewDecoder(bytes.NewReader(body)), t, &path); err != nil {
 		if _, ok := errors.AsType[*httpError](err); ok {
 			return err
 		}
@@ -75,7 +82,7 @@ func decodeValue(body []byte, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
-		return jsonError(err, body)
+		return jsonError(err, body, t)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return badRequest("bad JSON: the body holds more than one JSON value")
@@ -117,17 +124,62 @@ func bodyReadError(err error) error {
 	return badRequest("reading the request body: %v", err)
 }
 
+// MaxJSONDepth is how deeply the arrays and objects of a request body may
+// nest. The deepest body the API takes nests 5 levels (a batch query's
+// filter.genres, a recommendation example's features.artists); the rest
+// is margin. A deeper body is a 400 as soon as the walk of its keys
+// reaches the level past the limit, before anything else decodes it.
+const MaxJSONDepth = 10
+
+// jsonPath is where a value sits in a body: the keys and indexes that lead
+// to it, one a level. The walk of a body's keys pushes and pops one path
+// and renders it (String) only for an error, so that a wide or deep body
+// costs no string, nor allocation, per value. Empty is the body itself.
+type jsonPath []pathStep
+
+// pathStep is one level of a jsonPath: an object's key, or an array's
+// index.
+type pathStep struct {
+	key   string // when isKey
+	index int    // otherwise
+	isKey bool
+}
+
+// String renders p as messages name a value: features.tempo, queries[3].k.
+func (p jsonPath) String() string {
+	var b strings.Builder
+	for i, s := range p {
+		switch {
+		case !s.isKey:
+			fmt.Fprintf(&b, "[%d]", s.index)
+		case i > 0:
+			b.WriteString("." + s.key)
+		default:
+			b.WriteString(s.key)
+		}
+	}
+	return b.String()
+}
+
 // checkKeys walks one JSON value with dec, checking the keys of every
 // object against t, the Go type it decodes into: each key once, and
-// exactly one of the struct's json names. It returns an *httpError for a
-// key at fault, and the decoder's error for bad syntax.
-func checkKeys(dec *json.Decoder, t reflect.Type, path string) error {
+// exactly one of the struct's json names; and the nesting, at most
+// MaxJSONDepth levels. path is where the value sits; checkKeys leaves it
+// as it found it. It returns an *httpError for a key or a level at fault,
+// and the decoder's error for bad syntax.
+func checkKeys(dec *json.Decoder, t reflect.Type, path *jsonPath) error {
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	tok, err := dec.Token()
 	if err != nil {
 		return err
+	}
+	switch tok {
+	case json.Delim('{'), json.Delim('['):
+		if len(*path) >= MaxJSONDepth {
+			return badRequest("bad JSON at byte %d: arrays and objects nest deeper than %d levels: a request body may nest at most %d", dec.InputOffset(), MaxJSONDepth, MaxJSONDepth)
+		}
 	}
 	switch tok {
 	case json.Delim('{'):
@@ -146,20 +198,22 @@ func checkKeys(dec *json.Decoder, t reflect.Type, path string) error {
 				return err
 			}
 			key := tok.(string)
-			at := joinPath(path, key)
 			if seen[key] {
-				return badRequest("duplicate key %s: give each key once", quoteShort(at))
+				return badRequest("duplicate key %s: give each key once", quoteShort(append(*path, pathStep{key: key, isKey: true}).String()))
 			}
 			seen[key] = true
 			vt := elem
 			if fields != nil {
 				ft, ok := fields[key]
 				if !ok {
-					return unknownKey(path, key, fields)
+					return unknownKey(*path, key, fields)
 				}
 				vt = ft
 			}
-			if err := checkKeys(dec, vt, at); err != nil {
+			*path = append(*path, pathStep{key: key, isKey: true})
+			err = checkKeys(dec, vt, path)
+			*path = (*path)[:len(*path)-1]
+			if err != nil {
 				return err
 			}
 		}
@@ -171,7 +225,10 @@ func checkKeys(dec *json.Decoder, t reflect.Type, path string) error {
 			elem = t.Elem()
 		}
 		for i := 0; dec.More(); i++ {
-			if err := checkKeys(dec, elem, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+			*path = append(*path, pathStep{index: i})
+			err := checkKeys(dec, elem, path)
+			*path = (*path)[:len(*path)-1]
+			if err != nil {
 				return err
 			}
 		}
@@ -182,8 +239,9 @@ func checkKeys(dec *json.Decoder, t reflect.Type, path string) error {
 }
 
 // unknownKey is the 400 of a key that names no field of the object at
-// path, pointing out a field that differs only in case.
-func unknownKey(path, key string, fields map[string]reflect.Type) error {
+// at, pointing out a field that differs only in case.
+func unknownKey(at jsonPath, key string, fields map[string]reflect.Type) error {
+	path := at.String()
 	names := make([]string, 0, len(fields))
 	for n := range fields {
 		names = append(names, n)
@@ -236,8 +294,8 @@ func joinPath(path, key string) string {
 
 // jsonError turns encoding/json's error into a 400 naming what is wrong.
 // body is the input, to tell a NaN or Infinity (which JSON lacks) from
-// other syntax errors.
-func jsonError(err error, body []byte) error {
+// other syntax errors; t is the type it decodes into, to name its keys.
+func jsonError(err error, body []byte, t reflect.Type) error {
 	if se, ok := errors.AsType[*json.SyntaxError](err); ok {
 		hint := ""
 		if at := se.Offset - 1; at >= 0 && at < int64(len(body)) {
@@ -249,10 +307,7 @@ func jsonError(err error, body []byte) error {
 		return badRequest("bad JSON at byte %d: %v%s", se.Offset, se, hint)
 	}
 	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
-		if te.Field == "" {
-			return badRequest("bad JSON: the body must be a JSON object, not %s", withArticle(te.Value))
-		}
-		return badRequest("bad JSON: field %s: %s is not %s", te.Field, withArticle(te.Value), describeType(te.Type))
+		return typeError(te, t)
 	}
 	switch {
 	case errors.Is(err, io.EOF):
@@ -264,8 +319,95 @@ func jsonError(err error, body []byte) error {
 		// checkKeys reports these first; this is a fallback.
 		return badRequest("unknown field %s", strings.TrimPrefix(msg, "json: unknown field "))
 	}
-	// Numbers out of range (1e999) and other value errors.
 	return badRequest("bad JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+}
+
+// typeError is the 400 of a value of the wrong type, or of a number out
+// of its field's range, in a body decoded into t. It names the field by
+// its keys in the body and says what the field accepts.
+func typeError(te *json.UnmarshalTypeError, t reflect.Type) error {
+	if te.Field == "" {
+		return badRequest("bad JSON: the body must be a JSON object, not %s", withArticle(te.Value))
+	}
+	key, accepts := bodyKey(t, te.Field)
+	if num, ok := strings.CutPrefix(te.Value, "number "); ok && outOfRange(num, te.Type) {
+		return badRequest("bad JSON: field %s: the number %s is out of range for %s", key, quoteShort(num), key)
+	}
+	if accepts == "" {
+		accepts = describeType(te.Type)
+	}
+	return badRequest("bad JSON: field %s: %s is not %s", key, withArticle(te.Value), accepts)
+}
+
+// bodyKey turns encoding/json's name of a field of t into the keys the
+// body gives it, and says what the field accepts when its "accepts" tag
+// does (a json.RawMessage field, whose Go type says nothing). Since Go
+// 1.24 encoding/json names embedded structs in the path
+// ("searchBody.offset"); the body has no key for them ("offset").
+func bodyKey(t reflect.Type, field string) (key, accepts string) {
+	var keys []string
+	for seg := range strings.SplitSeq(field, ".") {
+		t = valueType(t)
+		if t == nil || t.Kind() != reflect.Struct {
+			keys, t, accepts = append(keys, seg), nil, ""
+			continue
+		}
+		if f, ok := t.FieldByName(seg); ok && f.Anonymous && f.Tag.Get("json") == "" {
+			t = f.Type // an embedded struct: its fields are the outer object's keys
+			continue
+		}
+		st := t
+		keys, t, accepts = append(keys, seg), nil, ""
+		for i := range st.NumField() {
+			if f := st.Field(i); jsonName(f) == seg {
+				t, accepts = f.Type, f.Tag.Get("accepts")
+				break
+			}
+		}
+	}
+	return strings.Join(keys, "."), accepts
+}
+
+// valueType is the type a JSON object's key or array's element decodes
+// into, when t is a pointer, slice, array or map of it; t otherwise.
+func valueType(t reflect.Type) reflect.Type {
+	for t != nil {
+		switch t.Kind() {
+		case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
+			t = t.Elem()
+		default:
+			return t
+		}
+	}
+	return nil
+}
+
+// jsonName is the key of a struct field as encoding/json sees it.
+func jsonName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+	if name == "" {
+		return f.Name
+	}
+	return name
+}
+
+// outOfRange reports whether num, a JSON number that encoding/json could
+// not store in a value of type t, is too large for t rather than of the
+// wrong kind (a fraction where t takes whole numbers). A float refuses
+// only numbers beyond its range. (The request types have no unsigned
+// fields.)
+func outOfRange(num string, t reflect.Type) bool {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Float32, reflect.Float64:
+		return true
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		f, err := strconv.ParseFloat(num, 64)
+		return err != nil || f == math.Trunc(f) && math.Abs(f) >= math.Ldexp(1, t.Bits()-1)
+	}
+	return false
 }
 
 // withArticle puts "a" or "an" before encoding/json's name of a JSON
@@ -277,27 +419,39 @@ func withArticle(value string) string {
 	return "a " + value
 }
 
-// describeType says what JSON a Go type accepts, without naming Go types.
+// describeType says what JSON a Go type accepts, without naming Go types:
+// "a whole number", "an array of strings".
 func describeType(t reflect.Type) string {
+	one, _ := nounOf(t)
+	return one
+}
+
+// nounOf names what JSON a Go type accepts, as one value ("a string") and
+// as many ("strings").
+func nounOf(t reflect.Type) (one, many string) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
+	if t == reflect.TypeFor[json.RawMessage]() {
+		return "a JSON value", "JSON values"
+	}
 	switch t.Kind() {
 	case reflect.Struct, reflect.Map:
-		return "an object"
+		return "an object", "objects"
 	case reflect.Slice, reflect.Array:
-		return "an array of " + strings.TrimPrefix(strings.TrimPrefix(describeType(t.Elem()), "an "), "a ") + "s"
+		_, elems := nounOf(t.Elem())
+		return "an array of " + elems, "arrays of " + elems
 	case reflect.String:
-		return "a string"
+		return "a string", "strings"
 	case reflect.Bool:
-		return "true or false"
+		return "true or false", "true or false values"
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "a whole number"
+		return "a whole number", "whole numbers"
 	case reflect.Float32, reflect.Float64:
-		return "a number"
+		return "a number", "numbers"
 	}
-	return "accepted here"
+	return "accepted here", "values accepted here"
 }
 
 // quoteShort quotes s for a message, cut to 200 bytes: a client's input is

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -216,4 +217,115 @@ func grepLines(s, word string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// nested returns a body that opens depth arrays under key, unclosed: the
+// nesting is refused before the end of the body matters.
+func nested(key string, depth int) string {
+	return `{"` + key + `":` + strings.Repeat("[", depth-1)
+}
+
+// Given a body nesting deeper than MaxJSONDepth, expect a 400 naming the
+// limit, found by the depth check as soon as the walk of the body reaches
+// the level past it: however deep the body, its refusal costs what the
+// refusal of a body one level too deep does, plus reading it.
+func TestPostDeepNesting(t *testing.T) {
+	h := server.New(newEngine(t, ready), nil)
+	limit := fmt.Sprint(server.MaxJSONDepth)
+	for _, c := range []struct{ target, key string }{
+		{"/similar", "tracks"}, {"/similar/batch", "queries"}, {"/recommend", "positive"},
+	} {
+		t.Run(c.target, func(t *testing.T) {
+			for _, depth := range []int{server.MaxJSONDepth + 1, 5000} {
+				w := do(t, h, "POST", c.target, nested(c.key, depth))
+				if w.Code != 400 {
+					t.Fatalf("POST %s nesting %d levels = %d %s, want 400", c.target, depth, w.Code, w.Body)
+				}
+				checkError(t, w, "nest deeper than "+limit+" levels")
+			}
+			w := do(t, h, "POST", c.target, nested(c.key, server.MaxJSONDepth)+strings.Repeat("]", server.MaxJSONDepth-1)+"}")
+			if w.Code != 400 || strings.Contains(w.Body.String(), "nest") {
+				t.Errorf("POST %s nesting %d levels = %d %s, want a 400 for the values, not the nesting", c.target, server.MaxJSONDepth, w.Code, w.Body)
+			}
+			allocs := func(depth int) float64 {
+				body := nested(c.key, depth)
+				return testing.AllocsPerRun(5, func() {
+					req := httptest.NewRequestWithContext(t.Context(), "POST", c.target, strings.NewReader(body))
+					req.Header.Set("Content-Type", "application/json")
+					h.ServeHTTP(httptest.NewRecorder(), req)
+				})
+			}
+			// Reading 5000 bytes rather than 11 takes a few more buffers;
+			// walking the levels took thousands of allocations.
+			if shallow, deep := allocs(server.MaxJSONDepth+1), allocs(5000); deep > shallow+20 {
+				t.Errorf("refusing %d levels took %.0f allocations, %d levels %.0f: want the walk to stop at the limit", 5000, deep, server.MaxJSONDepth+1, shallow)
+			}
+		})
+	}
+}
+
+// The deepest bodies the API takes (a batch query's filter.genres, a
+// recommendation example's features.artists) are within MaxJSONDepth.
+func TestPostDeepestBodies(t *testing.T) {
+	h := server.New(newEngine(t, ready), nil)
+	for _, c := range []struct{ target, body string }{
+		{"/similar/batch", `{"queries":[{"tracks":["a"],"filter":{"genres":["pop"]}}]}`},
+		{"/recommend", `{"positive":[{"features":` + strings.TrimSuffix(fullFeatures(), "}") + `,"artists":["Me"]}}]}`},
+	} {
+		if w := do(t, h, "POST", c.target, c.body); w.Code != 200 {
+			t.Errorf("POST %s %s = %d %s, want 200", c.target, c.body, w.Code, w.Body)
+		}
+	}
+}
+
+// Given a value of the wrong type, expect a 400 naming its key as the body
+// spells it and what the key accepts, in the API's words, not Go's.
+func TestPostTypeErrors(t *testing.T) {
+	h := server.New(newEngine(t, ready), nil)
+	goWords := []string{"searchBody", "server.", "RawMessage", "int", "float64", "[]", "numberss"}
+	for _, c := range []struct {
+		name, target, body string
+		want               []string
+	}{
+		{"given a string offset, when POST /similar, expect the key offset",
+			"/similar", `{"tracks":["x"],"offset":"1"}`, []string{"field offset: a string is not a whole number"}},
+		{"given a string offset, when POST /recommend, expect the key offset",
+			"/recommend", `{"positive":["a"],"offset":"1"}`, []string{"field offset: a string is not a whole number"}},
+		{"given a string year in the filter, when POST /recommend, expect its path",
+			"/recommend", `{"positive":["a"],"filter":{"year_min":"1999"}}`, []string{"field filter.year_min: a string is not a whole number"}},
+		{"given positive as a string, when POST /recommend, expect what positive accepts",
+			"/recommend", `{"positive":"T"}`, []string{"field positive: a string is not an array of examples: track references or example objects"}},
+		{"given negative as an object, when POST /recommend, expect what negative accepts",
+			"/recommend", `{"positive":["a"],"negative":{}}`, []string{"field negative: an object is not an array of examples"}},
+		{"given queries as an object, when POST /similar/batch, expect what queries accepts",
+			"/similar/batch", `{"queries":{}}`, []string{"field queries: an object is not an array of query objects"}},
+		{"given a string list of genres, when POST /similar, expect an array of strings",
+			"/similar", `{"tracks":["a"],"filter":{"genres":"pop"}}`, []string{"field filter.genres: a string is not an array of strings"}},
+		{"given diversity beyond float64, when POST /similar, expect out of range",
+			"/similar", `{"tracks":["a"],"diversity":1e400}`, []string{"field diversity", `"1e400" is out of range for diversity`}},
+		{"given k beyond int64, when POST /similar, expect out of range",
+			"/similar", `{"tracks":["a"],"k":1e30}`, []string{"field k", `"1e30" is out of range for k`}},
+		{"given an offset beyond int64, when POST /recommend, expect out of range",
+			"/recommend", `{"positive":["a"],"offset":1e400}`, []string{"field offset", "out of range for offset"}},
+		{"given a fractional k, when POST /similar, expect not a whole number",
+			"/similar", `{"tracks":["a"],"k":2.5}`, []string{"field k: a number 2.5 is not a whole number"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := do(t, h, "POST", c.target, c.body)
+			if w.Code != 400 {
+				t.Fatalf("POST %s %s = %d %s, want 400", c.target, c.body, w.Code, w.Body)
+			}
+			checkError(t, w, c.want...)
+			var e struct{ Error string }
+			json.Unmarshal(w.Body.Bytes(), &e)
+			for _, s := range goWords {
+				if strings.Contains(e.Error, s) {
+					t.Errorf("error = %q, want no %q in it", e.Error, s)
+				}
+			}
+			if strings.Contains(e.Error, "is not a number") {
+				t.Errorf("error = %q: a number is a number", e.Error)
+			}
+		})
+	}
 }

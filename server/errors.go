@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/audotics/soundalike"
 	"github.com/labstack/echo/v4"
@@ -20,7 +21,9 @@ import (
 //	soundalike.ErrNoModel                        503 "… run `soundalike train` first"
 //	soundalike.ErrNoIndex                        503 "… run `soundalike reindex` first"
 //	soundalike.ErrNoDatabase                     503 "… run `soundalike import` first"
-//	ErrStarting, soundalike.ErrLocked            503, saying what it waits for
+//	ErrStarting                                  503, saying what it waits for
+//	soundalike.ErrLocked                         503 with Retry-After: another process writes the
+//	                                             database (the user's history, for /users/…)
 //	soundalike.ErrDimension, ErrInvalidQuery     400
 //	context.Canceled (the client went away)      499, not logged as an error
 //	context.DeadlineExceeded                     503
@@ -66,6 +69,28 @@ const (
 // /healthz answers 200.
 var ErrStarting = errors.New("starting")
 
+// lockedRetryAfter is the Retry-After, in seconds, of the 503 for a
+// database file another process holds: an import, train or reindex holds
+// it for seconds to minutes, and a retry within the engine's lock timeout
+// (1s by default) would only wait it out again.
+const lockedRetryAfter = 5
+
+// historyError marks an error of reading a user's history, which the
+// /users endpoints read from the database file on every request: a lock
+// held by a writing process is answered as the history being rewritten.
+type historyError struct{ err error }
+
+func (e historyError) Error() string { return e.err.Error() }
+func (e historyError) Unwrap() error { return e.err }
+
+// inHistory marks err, if any, as historyError does.
+func inHistory(err error) error {
+	if err == nil {
+		return nil
+	}
+	return historyError{err}
+}
+
 // errPanic wraps a recovered panic value.
 type errPanic struct{ v any }
 
@@ -106,8 +131,17 @@ func statusOf(err error) (status int, msg string, internal bool) {
 		return http.StatusServiceUnavailable, err.Error(), false
 	case errors.Is(err, soundalike.ErrDimension), errors.Is(err, soundalike.ErrInvalidQuery):
 		return http.StatusBadRequest, err.Error(), false
-	case errors.Is(err, ErrStarting), errors.Is(err, soundalike.ErrLocked):
+	case errors.Is(err, ErrStarting):
 		return http.StatusServiceUnavailable, err.Error(), false
+	case errors.Is(err, soundalike.ErrLocked):
+		// The lock's error names the file and the holder's pid: the
+		// operator's business, not the client's.
+		what := "the database"
+		if _, ok := errors.AsType[historyError](err); ok {
+			what = "the user's history"
+		}
+		return http.StatusServiceUnavailable, fmt.Sprintf(
+			"%s is being rewritten by another process (soundalike import, train or reindex): retry after %d seconds", what, lockedRetryAfter), false
 	case errors.Is(err, context.Canceled):
 		return statusClientClosed, "request canceled", false
 	case errors.Is(err, context.DeadlineExceeded):
@@ -118,6 +152,16 @@ func statusOf(err error) (status int, msg string, internal bool) {
 		return http.StatusInternalServerError, "internal server error", false // logged with its stack where recovered
 	}
 	return http.StatusInternalServerError, "internal server error", true
+}
+
+// retryAfterOf is the Retry-After, in seconds, of the answer to err: 0
+// (no header) unless retrying soon can succeed where the request failed.
+// The limiter sets its own (busy, timed out) in the limit middleware.
+func retryAfterOf(err error) int {
+	if errors.Is(err, soundalike.ErrLocked) && !errors.Is(err, ErrStarting) {
+		return lockedRetryAfter
+	}
+	return 0
 }
 
 // writeError answers err as JSON. It is also echo's HTTPErrorHandler.
@@ -134,6 +178,9 @@ func (srv *Server) writeError(err error, c echo.Context) {
 	if status == statusClientClosed {
 		c.Response().WriteHeader(status)
 		return
+	}
+	if s := retryAfterOf(err); s > 0 {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(s))
 	}
 	msg = shorten(msg) // a message quoting a client's input never echoes it whole
 	b := appendErrorJSON(make([]byte, 0, 32+len(msg)), msg)

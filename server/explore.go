@@ -57,7 +57,11 @@ func (srv *Server) getMap(c echo.Context) error {
 	if !ok {
 		return &httpError{http.StatusNotImplemented, "this server's engine draws no map"}
 	}
-	q, err := parseMapQuery(c.Request().URL.Query())
+	params, err := queryOf(c.Request())
+	if err != nil {
+		return err
+	}
+	q, err := parseMapQuery(params)
 	if err != nil {
 		return err
 	}
@@ -82,10 +86,16 @@ func (srv *Server) getMap(c echo.Context) error {
 // 2000-pixel map, which shortens the JSON by a third.
 func round4(v float32) float32 { return float32(math.Round(float64(v)*1e4) / 1e4) }
 
+var getMapParams = []string{"sample", "ids"}
+
 // parseMapQuery reads sample (0..MaxMapSample, default DefaultMapSample)
-// and ids (comma-separated, at most 1000).
+// and ids (comma-separated or repeated, at most 1000); other parameters,
+// and sample given twice, are refused.
 func parseMapQuery(q url.Values) (soundalike.MapQuery, error) {
 	mq := soundalike.MapQuery{Sample: DefaultMapSample}
+	if err := checkParams(q, getMapParams); err != nil {
+		return mq, err
+	}
 	if s := q.Get("sample"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 0 || n > MaxMapSample {

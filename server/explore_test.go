@@ -85,3 +85,30 @@ func TestMap(t *testing.T) {
 		t.Errorf("GET /map without an index = %d %s", w.Code, w.Body.String())
 	}
 }
+
+// Given a badly escaped, unknown or repeated parameter, when GET /map,
+// expect a 400 naming it, as GET /similar answers, not the parameter
+// ignored; ids may repeat, their values adding up.
+func TestMapQueryStrict(t *testing.T) {
+	srv := server.New(newEngine(t, ready), nil)
+	for _, c := range []struct {
+		query string
+		want  []string
+	}{
+		{"sample=%ZZ", []string{`"sample"`, "badly escaped"}},
+		{"foo=1", []string{`"foo"`, "sample, ids"}},
+		{"sample=1&sample=abc", []string{"sample", "2 times"}},
+	} {
+		w := do(t, srv, "GET", "/map?"+c.query, "")
+		if w.Code != http.StatusBadRequest {
+			t.Errorf("GET /map?%s = %d %s, want 400", c.query, w.Code, w.Body)
+			continue
+		}
+		checkError(t, w, c.want...)
+	}
+	w := do(t, srv, "GET", "/map?sample=0&ids=a&ids=x1", "")
+	var m server.MapJSON
+	if err := json.Unmarshal(w.Body.Bytes(), &m); w.Code != http.StatusOK || err != nil || len(m.Points) != 2 {
+		t.Errorf("GET /map?sample=0&ids=a&ids=x1 = %d %s, want the points of a and x1", w.Code, w.Body)
+	}
+}

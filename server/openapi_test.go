@@ -129,11 +129,25 @@ func apiSearchCases() []apiCase {
 		{name: "GET similar popularity_min 101", method: "GET", target: "/similar?track=a&popularity_min=101", want: 400, rejected: true},
 		{name: "GET similar max_per_artist negative", method: "GET", target: "/similar?track=a&max_per_artist=-1", want: 400, rejected: true},
 		{name: "GET similar unknown field", method: "GET", target: "/similar?track=a&fields=lyrics", want: 400, rejected: true},
+		{name: "GET similar year_min 1", method: "GET", target: "/similar?track=a&year_min=1&year_max=1", want: 200},
+		{name: "GET similar year_min 0", method: "GET", target: "/similar?track=a&year_min=0", want: 400, rejected: true},
+		{name: "GET similar year_max 0", method: "GET", target: "/similar?track=a&year_max=0", want: 400, rejected: true},
+		{name: "GET similar offset 999", method: "GET", target: "/similar?track=a&k=1&offset=999", want: 200},
+		{name: "GET similar offset 1000", method: "GET", target: "/similar?track=a&k=1&offset=1000", want: 400, rejected: true},
+		{name: "GET similar nothing matches", method: "GET", target: "/similar?track=a&genre=nope", want: 200},
 
 		{name: "POST similar filter", method: "POST", target: "/similar", body: `{"tracks":["a"],"k":3,"offset":1,"score_threshold":-1,"filter":{"genres":["pop"],"year_min":2015,"year_max":2020,"popularity_min":10,"popularity_max":100,"artists":["Artist 3","Artist 4"],"exclude_artists":["Artist X"],"ids":["t03","t04","t05"]},"max_per_artist":1,"diversity":0.3,"fields":["metadata","features"]}`, want: 200},
 		{name: "POST similar filter year not a number", method: "POST", target: "/similar", body: `{"tracks":["a"],"filter":{"year_min":"2015"}}`, want: 400, rejected: true},
 		{name: "POST similar filter unknown condition", method: "POST", target: "/similar", body: `{"tracks":["a"],"filter":{"mood":"happy"}}`, want: 400, rejected: true},
 		{name: "POST similar diversity -0.1", method: "POST", target: "/similar", body: `{"tracks":["a"],"diversity":-0.1}`, want: 400, rejected: true},
+		{name: "POST similar filter year_min 0", method: "POST", target: "/similar", body: `{"tracks":["a"],"filter":{"year_min":0}}`, want: 400, rejected: true},
+		{name: "POST similar offset 1000", method: "POST", target: "/similar", body: `{"tracks":["a"],"k":1,"offset":1000}`, want: 400, rejected: true},
+		{name: "POST similar nothing matches", method: "POST", target: "/similar", body: `{"tracks":["a"],"filter":{"genres":["nope"]}}`, want: 200},
+		{name: "POST batch nothing matches", method: "POST", target: "/similar/batch", body: `{"queries":[{"tracks":["a"],"filter":{"genres":["nope"]}}]}`, want: 200},
+		{name: "POST recommend nothing matches", method: "POST", target: "/recommend", body: `{"positive":["a"],"filter":{"genres":["nope"]}}`, want: 200},
+		{name: "POST recommend offset 1000", method: "POST", target: "/recommend", body: `{"positive":["a"],"k":1,"offset":1000}`, want: 400, rejected: true},
+		{name: "POST recommend filter year_max 0", method: "POST", target: "/recommend", body: `{"positive":["a"],"filter":{"year_max":0}}`, want: 400, rejected: true},
+		{name: "GET user recommend nothing matches", method: "GET", target: "/users/u1/recommend?genre=nope", want: 200},
 
 		{name: "POST batch", method: "POST", target: "/similar/batch", body: `{"queries":[{"tracks":["a"],"k":2},{"vector":` + vec + `,"k":1},{"features":` + fullFeatures() + `}]}`, want: 200},
 		{name: "POST batch empty", method: "POST", target: "/similar/batch", body: `{"queries":[]}`, want: 400, rejected: true},
@@ -164,6 +178,19 @@ func apiSearchCases() []apiCase {
 		{name: "POST similar as text/plain", method: "POST", target: "/similar", body: `{"tracks":["a"]}`, ctype: "text/plain", want: 415, rejected: true},
 		{name: "POST recommend as form", method: "POST", target: "/recommend", body: `{"positive":["a"]}`, ctype: "application/x-www-form-urlencoded", want: 415, rejected: true},
 	}
+}
+
+// allAPICases are apiCases and apiSearchCases, each GET also sent as a
+// HEAD: every GET operation answers HEAD, with the same status.
+func allAPICases() []apiCase {
+	cases := append(apiCases(), apiSearchCases()...)
+	for _, tc := range cases {
+		if tc.method == "GET" {
+			tc.name, tc.method = "HEAD of "+tc.name, "HEAD"
+			cases = append(cases, tc)
+		}
+	}
+	return cases
 }
 
 // openAPIDoc loads and validates openapi.json.
@@ -275,7 +302,7 @@ func TestOpenAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	servers := apiServers(t)
-	for _, tc := range append(apiCases(), apiSearchCases()...) {
+	for _, tc := range allAPICases() {
 		t.Run(tc.name, func(t *testing.T) {
 			checkAPICase(t, router, servers[tc.server], tc)
 		})
@@ -320,7 +347,7 @@ func TestOpenAPIRoutes(t *testing.T) {
 	}
 	type coverage struct{ ok, failed bool }
 	covered := map[string]*coverage{}
-	for _, tc := range append(apiCases(), apiSearchCases()...) {
+	for _, tc := range allAPICases() {
 		route, _, err := router.FindRoute(newAPIRequest(t.Context(), tc))
 		if err != nil {
 			t.Errorf("case %q: %s %s is no operation of the document: %v", tc.name, tc.method, tc.target, err)

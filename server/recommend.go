@@ -120,8 +120,8 @@ func UserHistory(ctx context.Context, s Searcher, user string, limit int) (*Hist
 // recommendRequest is the body of POST /recommend: Qdrant's recommend
 // body, with the search options of POST /similar.
 type recommendRequest struct {
-	Positive []json.RawMessage `json:"positive"`
-	Negative []json.RawMessage `json:"negative"`
+	Positive []json.RawMessage `json:"positive" accepts:"an array of examples: track references or example objects"`
+	Negative []json.RawMessage `json:"negative" accepts:"an array of examples: track references or example objects"`
 	Strategy string            `json:"strategy"`
 	K        *int              `json:"k"`
 	searchBody
@@ -296,11 +296,14 @@ var userRecommendParams = append([]string{"k"}, searchParams...)
 // GET /users/:id/recommend?k=20 and the search parameters of GET /similar
 func (srv *Server) getUserRecommend(c echo.Context) error {
 	r := c.Request()
-	user, err := pathUser(c.Param("id"))
+	user, err := pathUser(r)
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
+	q, err := queryOf(r)
+	if err != nil {
+		return err
+	}
 	if err := checkParams(q, userRecommendParams); err != nil {
 		return err
 	}
@@ -321,7 +324,7 @@ func (srv *Server) getUserRecommend(c echo.Context) error {
 	defer release()
 	resp, err := recommendUser(r.Context(), srv.s, user, k, opts, fields)
 	if err != nil {
-		return err
+		return inHistory(err)
 	}
 	return writeAppended(c, resp)
 }
@@ -329,11 +332,14 @@ func (srv *Server) getUserRecommend(c echo.Context) error {
 // GET /users/:id/history?limit=50
 func (srv *Server) getUserHistory(c echo.Context) error {
 	r := c.Request()
-	user, err := pathUser(c.Param("id"))
+	user, err := pathUser(r)
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
+	q, err := queryOf(r)
+	if err != nil {
+		return err
+	}
 	limit, err := takeInt(q, "limit", DefaultHistoryLimit, MaxHistoryLimit)
 	if err != nil {
 		return err
@@ -343,7 +349,7 @@ func (srv *Server) getUserHistory(c echo.Context) error {
 	}
 	resp, err := UserHistory(r.Context(), srv.s, user, limit)
 	if err != nil {
-		return err
+		return inHistory(err)
 	}
 	return writeJSON(c, http.StatusOK, resp)
 }
@@ -369,11 +375,16 @@ func takeInt(q url.Values, name string, def, max int) (int, error) {
 	return n, nil
 }
 
-// pathUser unescapes a user id from the path.
-func pathUser(raw string) (string, error) {
+// pathUser unescapes the user id of r's path, /users/{id}/…, once from
+// its escaped segment, as pathID does a track's: an id holding "%" arrives
+// as "%25", one holding "/" as "%2F". (echo's id parameter is unescaped
+// already, except when the path escapes a slash: unescaping it again
+// would read "a%2541" as "aA".)
+func pathUser(r *http.Request) (string, error) {
+	raw, _, _ := strings.Cut(strings.TrimPrefix(r.URL.EscapedPath(), "/users/"), "/")
 	u, err := url.PathUnescape(raw)
 	if err != nil || u == "" {
-		return "", badRequest("user id %q in the path is not a valid escaped path segment", raw)
+		return "", badRequest("user id %s in the path is not a valid escaped path segment (escape %% as %%25 and / as %%2F)", quoteShort(raw))
 	}
 	if len(u) > soundalike.MaxKeyLen || strings.IndexByte(u, 0) >= 0 {
 		return "", badRequest("user id in the path: at most %d bytes and no NUL byte", soundalike.MaxKeyLen)

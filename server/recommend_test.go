@@ -4,13 +4,18 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/server"
+	"github.com/audotics/soundalike/storage"
+	"github.com/getkin/kin-openapi/routers/legacy"
 )
 
 // userEngine is the test engine with the history of user "alice" (newest
@@ -131,6 +136,7 @@ func TestPostRecommendRefuses(t *testing.T) {
 		{`{"positive":[{"vector":"x"}]}`, 400, []string{"positive[0]", "vector"}},
 		{`{"positive":[{"vector":[1,2]}]}`, 400, []string{"positive[0]", "dimension"}},
 		{`{"positive":[{"vector":[1e39]}]}`, 400, []string{"positive[0].vector[0]", "finite"}},
+		{`{"positive":[{"vector":` + tinyVector + `}]}`, 400, []string{"positive[0]", "vector", "too small to normalise"}},
 		{`{"positive":[{"features":{"energy":0.5}}]}`, 400, []string{"positive[0].features", "missing"}},
 		{`{"positive":["a"],"exclude":[""]}`, 400, []string{"exclude[0]"}},
 		{`{"positive":["nope"]}`, 404, []string{`"nope"`}},
@@ -265,4 +271,127 @@ func FuzzPostRecommend(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body string) {
 		fuzzPost(t, h, "/recommend", body, new(server.RecommendResponse))
 	})
+}
+
+// Given user ids holding "%" and "/", when their path segments are
+// escaped once, expect each id unescaped exactly once, as a track's is.
+func TestUserIDDecodedOnce(t *testing.T) {
+	eng := newEngine(t, ready)
+	err := eng.Import(t.Context(), func(tx *soundalike.ImportTx) error {
+		for _, user := range []string{"a%41", "aA", "50%off", "a/b"} {
+			if _, err := tx.PutInteraction(&soundalike.Interaction{User: user, Track: "a", Action: soundalike.ActionLike}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := server.New(eng, nil)
+	for _, c := range []struct{ target, user string }{
+		{"/users/a%2541/history", "a%41"},
+		{"/users/50%25off/history", "50%off"},
+		{"/users/a%2Fb/history", "a/b"},
+		{"/users/aA/history", "aA"},
+	} {
+		w := do(t, h, "GET", c.target, "")
+		var r struct{ User string }
+		if err := json.Unmarshal(w.Body.Bytes(), &r); w.Code != 200 || err != nil || r.User != c.user {
+			t.Errorf("GET %s = %d %s, want 200 for user %q", c.target, w.Code, w.Body, c.user)
+		}
+	}
+	for _, target := range []string{"/users/50%25off/recommend", "/users/a%2541/recommend", "/users/a%2Fb/recommend"} {
+		if w := do(t, h, "GET", target, ""); w.Code != 200 {
+			t.Errorf("GET %s = %d %s, want 200", target, w.Code, w.Body)
+		}
+	}
+}
+
+// Given a badly escaped query parameter, when GET /users/…, expect a 400
+// naming it, as GET /similar answers, not the parameter ignored.
+func TestUserQueryEscapes(t *testing.T) {
+	h := server.New(userEngine(t), nil)
+	for _, c := range []struct{ target, param string }{
+		{"/users/alice/recommend?k=%ZZ", `"k"`},
+		{"/users/alice/recommend?exclude=%ZZ", `"exclude"`},
+		{"/users/alice/recommend?%ZZ=1", `"%ZZ"`},
+		{"/users/alice/history?limit=%ZZ", `"limit"`},
+	} {
+		w := do(t, h, "GET", c.target, "")
+		if w.Code != 400 {
+			t.Errorf("GET %s = %d %s, want 400", c.target, w.Code, w.Body)
+			continue
+		}
+		checkError(t, w, c.param, "badly escaped", "%25")
+	}
+}
+
+// Given another process writing the database (an import, train or
+// reindex holds its lock), when GET /users/… reads a history, expect 503
+// with Retry-After, as the OpenAPI document says, saying the history is
+// being rewritten, without the file's path or the holder's pid; and the
+// history again once the lock is released.
+func TestUserEndpointsWhileTheDatabaseIsWritten(t *testing.T) {
+	path := userEngine(t).Path()
+	served, err := soundalike.Open(path, &soundalike.Options{Detached: true, LockTimeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { served.Close() })
+	h := server.New(served, nil)
+	targets := []string{"/users/alice/history", "/users/alice/recommend"}
+	router, err := legacy.NewRouter(openAPIDoc(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	holder, err := storage.Open(path, &storage.Options{Command: "soundalike reindex"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range targets {
+		w := do(t, h, "GET", target, "")
+		if w.Code != 503 {
+			t.Errorf("GET %s while the database is written = %d %s, want 503", target, w.Code, w.Body)
+			continue
+		}
+		if s, err := strconv.Atoi(w.Header().Get("Retry-After")); err != nil || s < 1 {
+			t.Errorf("GET %s: Retry-After %q, want whole seconds", target, w.Header().Get("Retry-After"))
+		}
+		checkError(t, w, "the user's history is being rewritten by another process", "retry")
+		checkAPICase(t, router, h, apiCase{method: "GET", target: target, want: 503})
+		for _, secret := range []string{filepath.Base(path), "pid", strconv.Itoa(os.Getpid())} {
+			if strings.Contains(w.Body.String(), secret) {
+				t.Errorf("GET %s = %s, want no %q in it", target, w.Body, secret)
+			}
+		}
+	}
+	holder.Close()
+	for _, target := range targets {
+		if w := do(t, h, "GET", target, ""); w.Code != 200 {
+			t.Errorf("GET %s once the lock is released = %d %s, want 200", target, w.Code, w.Body)
+		}
+	}
+}
+
+// Given a query nothing matches, when any endpoint answering results
+// searches, expect "results": [], as the OpenAPI document types it, never
+// null.
+func TestEmptyResultsAreArrays(t *testing.T) {
+	h := server.New(userEngine(t), nil)
+	for _, c := range []struct{ method, target, body string }{
+		{"GET", "/similar?track=a&genre=nope", ""},
+		{"POST", "/similar", `{"tracks":["a"],"filter":{"genres":["nope"]}}`},
+		{"POST", "/similar/batch", `{"queries":[{"tracks":["a"],"filter":{"genres":["nope"]}},{"vector":` + vector16 + `,"filter":{"genres":["nope"]}}]}`},
+		{"POST", "/recommend", `{"positive":["a"],"filter":{"genres":["nope"]}}`},
+		{"GET", "/users/alice/recommend?genre=nope", ""},
+		{"GET", "/tracks?q=nothing+like+this", ""},
+	} {
+		w := do(t, h, c.method, c.target, c.body)
+		body := w.Body.String()
+		if w.Code != 200 || !strings.Contains(body, `"results":[]`) || strings.Contains(body, "null") {
+			t.Errorf("%s %s %s = %d %s, want 200 with \"results\":[]", c.method, c.target, c.body, w.Code, body)
+		}
+	}
 }

@@ -28,7 +28,7 @@ var searchParams = []string{"exclude", "exclude_artist", "dedupe", "offset", "sc
 
 // repeatable are the list parameters that may be given more than once
 // (their values add up) besides comma-separated.
-var repeatable = []string{"exclude", "genre", "fields"}
+var repeatable = []string{"exclude", "genre", "fields", "ids"}
 
 var getSimilarParams = append([]string{"track", "k"}, searchParams...)
 
@@ -507,7 +507,7 @@ const MaxBatch = 100
 
 // batchRequest is the body of POST /similar/batch.
 type batchRequest struct {
-	Queries []json.RawMessage `json:"queries"`
+	Queries []json.RawMessage `json:"queries" accepts:"an array of query objects, each a POST /similar body"`
 }
 
 // decodeBatchRequest reads and checks a POST /similar/batch body: every

@@ -18,8 +18,10 @@ type SimilarResponse struct {
 	// Track is the query track: the catalogue track of GET /similar, or the
 	// track built from the features of POST /similar. It is nil (omitted)
 	// for queries by seed tracks or by vector.
-	Track   *TrackJSON `json:"track,omitempty"`
-	Results []Result   `json:"results"`
+	Track *TrackJSON `json:"track,omitempty"`
+	// Results are the similar tracks, closest first: [] when none
+	// matched (the responses the server builds never hold nil).
+	Results []Result `json:"results"`
 	// Model is the version of the model that answered ("" if unknown).
 	Model string `json:"model"`
 	// TookUS is the time taken to answer, in microseconds, from the start
@@ -154,6 +156,9 @@ func respond(start time.Time, res soundalike.Results, fields fieldSet) *SimilarR
 func (r *SimilarResponse) fill(start time.Time, res soundalike.Results, fields fieldSet, track *TrackJSON) {
 	n := len(res.Neighbors)
 	r.Results = slices.Grow(r.Results[:0], n)[:n]
+	if r.Results == nil {
+		r.Results = []Result{} // the API's results are an array, [] when nothing matched, never null
+	}
 	r.Model, r.Track = res.Model, nil
 	if res.Query != nil {
 		if track == nil {

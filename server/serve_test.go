@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -238,4 +239,53 @@ func TestGetSimilarContentLength(t *testing.T) {
 	if resp.ContentLength != int64(len(body)) || len(resp.TransferEncoding) > 0 {
 		t.Errorf("Content-Length %d, Transfer-Encoding %v for a %d-byte body: want the length, not chunks", resp.ContentLength, resp.TransferEncoding, len(body))
 	}
+}
+
+// Given any GET route, when asked with HEAD over HTTP (curl -I), expect
+// GET's status and Content-Type and no body, as net/http's ServeMux
+// answers.
+func TestHeadAnswersEveryGet(t *testing.T) {
+	srv := server.New(userEngine(t), nil)
+	routes := srv.Routes()
+	for _, r := range routes {
+		if path, ok := strings.CutPrefix(r, "GET "); ok && !slices.Contains(routes, "HEAD "+path) {
+			t.Errorf("the server serves %s and not HEAD %s", r, path)
+		}
+	}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	for _, target := range []string{
+		"/similar?track=a", "/similar?track=nope", "/similar?k=0", "/users/alice/recommend", "/users/alice/history",
+		"/tracks?q=song", "/tracks/a", "/healthz", "/readyz", "/model", "/metrics", "/openapi.json", "/map?sample=3", "/",
+		"/explorer/explorer.js",
+	} {
+		get, getBody := send(t, "GET", ts.URL+target)
+		head, headBody := send(t, "HEAD", ts.URL+target)
+		if head.StatusCode != get.StatusCode || head.Header.Get("Content-Type") != get.Header.Get("Content-Type") || len(getBody) == 0 {
+			t.Errorf("HEAD %s = %d %q, GET = %d %q: want the same status and Content-Type", target,
+				head.StatusCode, head.Header.Get("Content-Type"), get.StatusCode, get.Header.Get("Content-Type"))
+		}
+		if len(headBody) != 0 {
+			t.Errorf("HEAD %s answered a %d-byte body, want none", target, len(headBody))
+		}
+	}
+}
+
+// send makes one request and reads the whole answer.
+func send(t *testing.T, method, url string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, body
 }

@@ -28,6 +28,9 @@
 //	GET  /          the explorer: a web page over this API (explore.go)
 //	GET  /openapi.json   the OpenAPI 3 document of these endpoints
 //
+// Every GET endpoint also answers HEAD, as net/http's ServeMux does: the
+// same status and headers, no body.
+//
 // The search parameters: offset skips results (a page is that slice of
 // the longer query's results), score_threshold drops results scoring
 // below it (-1..1), genre keeps tracks of any of the genres, year_* and
@@ -47,7 +50,8 @@
 //	     wrong vector length (ErrDimension), missing features, nothing to
 //	     search by, a search parameter out of its range, naming it
 //	     (ErrInvalidQuery), more than MaxSeeds seeds or MaxExclude
-//	     exclusions; in a batch, naming the query: queries[3].k
+//	     exclusions, a body nesting deeper than MaxJSONDepth; in a batch,
+//	     naming the query: queries[3].k
 //	404  unknown track, a user with no history (soundalike.ErrNotFound), or
 //	     an unknown endpoint
 //	405  a method the endpoint does not take
@@ -57,7 +61,9 @@
 //	503  no model or no index yet (ErrNoModel, ErrNoIndex), naming the
 //	     command to run: soundalike train, soundalike reindex; or, with
 //	     Retry-After, a search refused because Options.MaxInFlight run and
-//	     Options.MaxQueued wait ("busy"), or one past Options.RequestTimeout
+//	     Options.MaxQueued wait ("busy"), or one past Options.RequestTimeout;
+//	     or, with Retry-After, a user's history that another process
+//	     (soundalike import, train or reindex) is rewriting (ErrLocked)
 //	500  anything else: logged, and the message hides the details
 //
 // POST bodies are decoded strictly: Content-Type application/json (with
@@ -68,7 +74,8 @@
 //
 // A search (GET and POST /similar, GET /tracks) asks for at most MaxK
 // results, MaxSeeds seed tracks and MaxExclude exclusions, in a body of at
-// most Options.MaxBodyBytes. It has Options.RequestTimeout (2s) from its
+// most Options.MaxBodyBytes nesting at most MaxJSONDepth levels (both
+// checked before the body is decoded). It has Options.RequestTimeout (2s) from its
 // arrival to its answer, and runs in one of Options.MaxInFlight slots
 // (GOMAXPROCS: a search is CPU work), with Options.MaxQueued more waiting
 // their turn; beyond that it is refused at once. A heavy search (more
@@ -305,26 +312,29 @@ func New(s Searcher, opts *Options) *Server {
 	e.HTTPErrorHandler = srv.writeError
 	e.Use(srv.observe)
 
+	// Every GET route answers HEAD too, as net/http's ServeMux does (load
+	// balancers probe /healthz with it, curl -I asks for any resource):
+	// the same handler, whose body net/http drops.
+	get := func(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
+		e.Match([]string{http.MethodGet, http.MethodHead}, path, h, m...)
+	}
 	// Routes that search take srv.limit: a deadline and a slot.
-	e.GET("/similar", srv.getSimilar, srv.limit)
+	get("/similar", srv.getSimilar, srv.limit)
 	e.POST("/similar", srv.postSimilar, srv.limit)
 	e.POST("/similar/batch", srv.postSimilarBatch, srv.limit)
 	e.POST("/recommend", srv.postRecommend, srv.limit)
-	e.GET("/users/:id/recommend", srv.getUserRecommend, srv.limit)
-	e.GET("/users/:id/history", srv.getUserHistory)
-	e.GET("/tracks", srv.getTracks, srv.limit)
-	e.GET("/tracks/:id", srv.getTrack)
-	e.GET("/healthz", srv.healthz)
-	e.HEAD("/healthz", srv.healthz) // load balancers often probe with HEAD
-	e.GET("/readyz", srv.readyz)
-	e.HEAD("/readyz", srv.readyz)
-	e.GET("/model", srv.model)
-	e.GET("/metrics", srv.metrics.handler)
-	e.GET("/openapi.json", srv.openAPI)
-	e.GET("/map", srv.getMap)
-	e.GET("/", srv.explorerFile)
-	e.HEAD("/", srv.explorerFile)
-	e.GET("/explorer/:file", srv.explorerFile)
+	get("/users/:id/recommend", srv.getUserRecommend, srv.limit)
+	get("/users/:id/history", srv.getUserHistory)
+	get("/tracks", srv.getTracks, srv.limit)
+	get("/tracks/:id", srv.getTrack)
+	get("/healthz", srv.healthz)
+	get("/readyz", srv.readyz)
+	get("/model", srv.model)
+	get("/metrics", srv.metrics.handler)
+	get("/openapi.json", srv.openAPI)
+	get("/map", srv.getMap)
+	get("/", srv.explorerFile)
+	get("/explorer/:file", srv.explorerFile)
 	srv.e = e
 	return srv
 }

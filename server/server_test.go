@@ -120,6 +120,11 @@ type similarCase struct {
 // vector16 is a query vector of the test model's dimension.
 const vector16 = "[0.1,0.7,0.5,0,0.45,0.1,-0.1,1,0.05,0.6,0.5,0.2,0.3,-0.4,0.1,0.9]"
 
+// tinyVector is a vector of the test model's dimension whose values are
+// float32's smallest (1e-45 rounds to 2^-149): finite, but too short for
+// the reciprocal of its length to be a float32.
+var tinyVector = "[" + strings.TrimSuffix(strings.Repeat("1e-45,", modelDim), ",") + "]"
+
 // similarGETCases are TestSimilar's GET /similar requests.
 func similarGETCases() []similarCase {
 	return []similarCase{
@@ -293,6 +298,8 @@ func similarPOSTCases() []similarCase {
 		{name: "given a vector of the wrong length, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"vector":[1,2,3]}`, status: 400, errs: []string{"dimension"}},
 		{name: "given a vector value beyond float32, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"vector":[1e39,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]}`, status: 400, errs: []string{"vector[0]", "finite"}},
 		{name: "given a number beyond float64, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"vector":[1e999]}`, status: 400, errs: []string{"vector"}},
+		{name: "given a vector too short to normalise, when POST /similar, expect 400 naming vector", method: "POST", target: "/similar", body: `{"vector":` + tinyVector + `}`, status: 400, errs: []string{"vector", "too small to normalise"}},
+		{name: "given a vector of zeros, when POST /similar, expect 400 naming vector", method: "POST", target: "/similar", body: `{"vector":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]}`, status: 400, errs: []string{"vector", "all zeros"}},
 		{name: "given NaN, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"vector":[NaN,0,0,0,0,0,0,0,0,0,0]}`, status: 400, errs: []string{"bad JSON", "NaN"}},
 		{name: "given Infinity in features, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"features":{"tempo":Infinity}}`, status: 400, errs: []string{"bad JSON"}},
 		{name: "given bad JSON, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"tracks":["a"]`, status: 400, errs: []string{"bad JSON"}},

@@ -1,11 +1,16 @@
 package server
 
-import "net/http"
+import (
+	"net/http"
+	"strconv"
+)
 
 // StatusOf returns the HTTP status and the message the server answers err
 // with, so that handlers mounted beside a Server answer the library's
 // errors as it does: 404 for soundalike.ErrNotFound; 503 for ErrNoModel
-// and ErrNoIndex, the message naming the command to run; 400 for
+// and ErrNoIndex, the message naming the command to run; 503 for
+// ErrLocked (another process writes the database; WriteError adds
+// Retry-After), the message naming neither file nor process; 400 for
 // ErrDimension and ErrInvalidQuery; 503 for context.DeadlineExceeded; 499
 // for context.Canceled (the client went away); and 500 "internal server
 // error" for anything else, the message hiding the details. err may be
@@ -19,9 +24,10 @@ func StatusOf(err error) (status int, msg string) {
 	return status, msg
 }
 
-// WriteError answers err as the server does: StatusOf's status and the
-// JSON body {"error":"…"} (no body for the 499 of a client that went
-// away). It does not log; a 500 is the caller's to log.
+// WriteError answers err as the server does: StatusOf's status, a
+// Retry-After where the server sends one, and the JSON body
+// {"error":"…"} (no body for the 499 of a client that went away). It
+// does not log; a 500 is the caller's to log.
 func WriteError(w http.ResponseWriter, err error) {
 	status, msg := StatusOf(err)
 	if status == statusClientClosed {
@@ -29,6 +35,9 @@ func WriteError(w http.ResponseWriter, err error) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if s := retryAfterOf(err); s > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(s))
+	}
 	w.WriteHeader(status)
 	w.Write(appendErrorJSON(make([]byte, 0, 32+len(msg)), msg)) // a failed write means the client went away
 }
