@@ -248,14 +248,18 @@ func (c *Config) validatePairs() error {
 	if c.Patience < 0 {
 		bad("--patience: %d is negative; 0 means no early stopping", c.Patience)
 	}
+	// Names other than the similarity actions are an app's own, which
+	// only the stored interactions can vouch for (the command checks them).
+	want := fmt.Sprintf("want one or more of %s, %s and %s, or another action the app records",
+		soundalike.ActionPlay, soundalike.ActionLike, soundalike.ActionAddToPlaylist)
 	if len(c.Actions) == 0 {
-		bad("--actions: empty; want one or more of %s,%s,%s", soundalike.ActionPlay, soundalike.ActionLike, soundalike.ActionAddToPlaylist)
+		bad("--actions: empty; %s", want)
 	}
 	for _, a := range c.Actions {
 		if a == soundalike.ActionSkip {
-			bad("--actions: %q never counts as similarity", a)
-		} else if a == "" {
-			bad("--actions: empty action name")
+			bad("--actions: %q never counts as similarity; %s", a, want)
+		} else if strings.TrimSpace(a) == "" {
+			bad("--actions: an empty action name; %s", want)
 		}
 	}
 	if c.MaxPairsPerUser < 1 {

@@ -356,6 +356,18 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
+// TestConfigValidateActions: a refused --actions says what is accepted.
+func TestConfigValidateActions(t *testing.T) {
+	for _, actions := range [][]string{{"skip"}, nil, {"play", " "}} {
+		cfg := DefaultConfig()
+		cfg.Actions = actions
+		err := cfg.Validate()
+		if err == nil || !strings.Contains(err.Error(), "--actions") || !strings.Contains(err.Error(), "play, like and addToPlaylist") {
+			t.Errorf("Validate(Actions %q) = %v, want an error naming --actions and play, like and addToPlaylist", actions, err)
+		}
+	}
+}
+
 func TestTrainHardNegatives(t *testing.T) {
 	tracks, ins := loadSample(t)
 	cfg := smallConfig()

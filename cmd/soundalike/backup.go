@@ -30,6 +30,9 @@ func runBackup(ctx context.Context, args []string, stdio stdio) error {
 	if out == "" {
 		return usagef("backup needs --out FILE, the copy to write")
 	}
+	if err := checkOutFile("--out", out, dbPath); err != nil {
+		return err
+	}
 	eng, err := soundalike.Open(dbPath, stdio.engineOptions(&soundalike.Options{ReadOnly: true}))
 	if err != nil {
 		return err

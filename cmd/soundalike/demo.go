@@ -48,6 +48,9 @@ func runDemo(ctx context.Context, args []string, stdio stdio) error {
 	if epochs < 1 {
 		return usagef("--epochs %d: want at least 1", epochs)
 	}
+	if err := checkAddr(addr); err != nil {
+		return err
+	}
 	// Listen first: a busy port should fail before a minute of work.
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

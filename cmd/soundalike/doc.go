@@ -25,6 +25,8 @@ The usual order:
   soundalike check                       what is damaged in the file, if anything
 
 Every command takes --db PATH (default $SOUNDALIKE_DB, else soundalike.db).
+Flags may come before or after a command's arguments; after -- every
+argument is taken as one (a file named -x).
 One database file holds the catalogue, the interactions, every model version
 and the index. import, train and reindex may run while serve is up: the
 server answers from memory and reloads when they are done.

@@ -76,7 +76,7 @@ over the seeds).`)
 	defer eng.Close()
 	m, info, err := eng.LoadModel(ctx, version)
 	if err != nil {
-		return err
+		return versionHint(ctx, eng, "--model", version, err)
 	}
 	tracks, err := eng.Tracks(ctx)
 	if err != nil {

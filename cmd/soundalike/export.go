@@ -36,6 +36,14 @@ func runExport(ctx context.Context, args []string, stdio stdio) error {
 	if fs.NArg() > 0 {
 		return usagef("export takes no arguments, got %q", fs.Args())
 	}
+	if out == "" {
+		return usagef("--out is empty: give a file to write, or - for standard output")
+	}
+	if out != "-" {
+		if err := checkOutFile("--out", out, dbPath); err != nil {
+			return err
+		}
+	}
 	eng, err := soundalike.Open(dbPath, stdio.engineOptions(&soundalike.Options{ReadOnly: true}))
 	if err != nil {
 		return err

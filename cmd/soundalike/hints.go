@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/audotics/soundalike"
 )
@@ -36,4 +38,30 @@ func damageHint(err error) error {
 		return fmt.Errorf("%w; `soundalike check` on the file lists what is damaged", err)
 	}
 	return err
+}
+
+// versionHint turns err, when it is the library's ErrNoModel for a model
+// version named by what (--model, models promote), into the command
+// line's terms: that version does not exist, and the versions that do.
+// Other errors, and ErrNoModel for the current model, are withHint's.
+func versionHint(ctx context.Context, eng *soundalike.Engine, what, version string, err error) error {
+	v, perr := soundalike.ParseModelVersion(version)
+	if perr != nil || v == 0 || !errors.Is(err, soundalike.ErrNoModel) {
+		return withHint(err)
+	}
+	models, lerr := eng.Models(ctx)
+	if lerr != nil {
+		return fmt.Errorf("%s %s: model version v%d does not exist (the stored versions could not be listed: %v)", what, version, v, lerr)
+	}
+	if len(models) == 0 {
+		return fmt.Errorf("%s %s: model version v%d does not exist: %s holds no model yet; run `soundalike train` first", what, version, v, eng.Path())
+	}
+	names := make([]string, len(models))
+	for i, m := range models {
+		names[i] = m.Version
+		if m.Current {
+			names[i] += " (current)"
+		}
+	}
+	return fmt.Errorf("%s %s: model version v%d does not exist; %s holds %s", what, version, v, eng.Path(), strings.Join(names, ", "))
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"time"
 
@@ -38,6 +39,12 @@ func (f *importFlags) engineOptions() *soundalike.Options {
 	return o
 }
 
+// maxBufferMiB is the largest --buffer-mib: 1 TiB, far beyond any
+// machine's memory, and small enough that its bytes fit an int (on a
+// 32-bit build, the largest that does), so that a huge value is refused
+// rather than wrapped round to 0 (the default) or a negative (never stage).
+const maxBufferMiB = min(1<<20, math.MaxInt>>20)
+
 // bufferMiBUsage documents --buffer-mib.
 const bufferMiBUsage = "size of the write buffer in MiB: an import whose writes outgrow it stages them in the database file as it goes (still all or nothing). It bounds the buffer, not the process, which peaks at several times it"
 
@@ -45,7 +52,7 @@ const bufferMiBUsage = "size of the write buffer in MiB: an import whose writes 
 // to f.bufferMiB.
 func (f *importFlags) addBufferFlags(fs *flag.FlagSet, stderr io.Writer) {
 	f.bufferMiB, f.bufferFlag = soundalike.DefaultImportBuffer>>20, "--buffer-mib"
-	fs.IntVar(&f.bufferMiB, "buffer-mib", f.bufferMiB, bufferMiBUsage)
+	fs.IntVar(&f.bufferMiB, "buffer-mib", f.bufferMiB, fmt.Sprintf("%s; 1..%d", bufferMiBUsage, maxBufferMiB))
 	fs.Func("memory", "`MiB`: deprecated, the former name of --buffer-mib", func(s string) error {
 		n, err := strconv.Atoi(s)
 		if err != nil {
@@ -102,8 +109,8 @@ func runImport(ctx context.Context, args []string, stdio stdio) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if f.bufferMiB < 1 {
-		return usagef("import: %s %d: want at least 1 (MiB)", f.bufferFlag, f.bufferMiB)
+	if f.bufferMiB < 1 || f.bufferMiB > maxBufferMiB {
+		return usagef("import: %s %d: want 1..%d (MiB)", f.bufferFlag, f.bufferMiB, maxBufferMiB)
 	}
 	if f.maxLineBytes < 1 {
 		return usagef("import: --max-line-bytes %d: want at least 1 (bytes)", f.maxLineBytes)

@@ -85,9 +85,9 @@ func (p *postgresFlags) checkUnused(fs *flag.FlagSet) error {
 }
 
 // resolve finishes parsing once fs has parsed args with --postgres given:
-// it takes the URL from the first remaining argument when --postgres had
-// no value (and parses the flags after it) and falls back to
-// $DATABASE_URL. It returns the URL and the source's options.
+// it takes the URL from the one positional argument when --postgres had
+// no value and falls back to $DATABASE_URL. It returns the URL and the
+// source's options.
 func (p *postgresFlags) resolve(fs *flag.FlagSet, noInteractions bool, getenv func(string) string) (string, *postgres.Options, error) {
 	url := p.url.url
 	if fs.NArg() > 0 {
@@ -95,11 +95,8 @@ func (p *postgresFlags) resolve(fs *flag.FlagSet, noInteractions bool, getenv fu
 			return "", nil, usagef("import: --postgres=URL reads the database, so no FILE can be given too (got %q)", fs.Arg(0))
 		}
 		url = fs.Arg(0)
-		if err := parseFlags(fs, fs.Args()[1:]); err != nil {
-			return "", nil, err
-		}
-		if fs.NArg() > 0 {
-			return "", nil, usagef("import: --postgres reads the database, not files: unexpected argument %q after the URL", fs.Arg(0))
+		if fs.NArg() > 1 {
+			return "", nil, usagef("import: --postgres reads the database, not files: unexpected argument %q after the URL", fs.Arg(1))
 		}
 	}
 	p.urlInArgs = url != ""

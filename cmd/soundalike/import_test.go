@@ -298,7 +298,9 @@ func TestImportDevFile(t *testing.T) {
 
 // TestImportBufferFlag: --buffer-mib 1 makes the sample's import stage its
 // writes in the file, with the same result; --memory, its deprecated
-// alias, does the same with a warning; 0 is refused, naming the flag.
+// alias, does the same with a warning; 0, and sizes whose bytes would
+// wrap round to the default (2^44 MiB) or to "never stage" (2^43 MiB), are
+// refused, naming the flag and the range.
 func TestImportBufferFlag(t *testing.T) {
 	dir := t.TempDir()
 	var infos [3]infoJSON
@@ -323,9 +325,15 @@ func TestImportBufferFlag(t *testing.T) {
 		}
 	}
 	for _, flag := range []string{"--buffer-mib", "--memory"} {
-		_, errOut, code := cli(t, "", "import", "--db", filepath.Join(dir, "x.db"), flag, "0", testdata+"spotify_sample.csv")
-		if code != 2 || !strings.Contains(errOut, flag+" 0: want at least 1") {
-			t.Errorf("%s 0: exit %d, %q; want a usage error naming the flag", flag, code, errOut)
+		for _, v := range []string{"0", "1048577", "8796093022208", "17592186044416"} {
+			db := filepath.Join(dir, "x.db")
+			_, errOut, code := cli(t, "", "import", "--db", db, flag, v, testdata+"spotify_sample.csv")
+			if want := flag + " " + v + ": want 1..1048576 (MiB)"; code != 2 || !strings.Contains(errOut, want) {
+				t.Errorf("%s %s: exit %d, %q; want a usage error saying %q", flag, v, code, errOut, want)
+			}
+			if _, err := os.Stat(db); !os.IsNotExist(err) {
+				t.Errorf("%s %s: the database was created (%v); want nothing written", flag, v, err)
+			}
 		}
 	}
 }

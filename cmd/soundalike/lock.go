@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -13,9 +14,30 @@ import (
 const defaultLockTimeout = 60 * time.Second
 
 // lockFlag is --lock-timeout, shared by every command that opens the
-// database.
+// database. It is positive: the engine has no "do not wait" (a zero
+// LockTimeout means its 1s default), so 0 is refused rather than quietly
+// turned into a second.
 type lockFlag struct {
 	timeout time.Duration
+}
+
+func (l *lockFlag) String() string {
+	if l == nil {
+		return ""
+	}
+	return l.timeout.String()
+}
+
+func (l *lockFlag) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return errors.New("want a duration such as 60s or 5m")
+	}
+	if d <= 0 {
+		return errors.New("want a positive duration such as 60s or 5m (how long to wait while another process holds the database)")
+	}
+	l.timeout = d
+	return nil
 }
 
 // withoutLockFlag is s for a command that takes no --lock-timeout.

@@ -70,3 +70,19 @@ func TestCommandsWaitTheirTurn(t *testing.T) {
 		})
 	}
 }
+
+// Given --lock-timeout 0 or a negative duration, when a command runs,
+// expect a usage error naming the flag and what it accepts: the database
+// cannot be opened without waiting, and a negative wait means nothing.
+func TestLockTimeoutMustBePositive(t *testing.T) {
+	db := testDB(t, 20)
+	for _, v := range []string{"0", "0s", "-1s", "-5m"} {
+		_, _, err := runCmd(t.Context(), "info", "--db", db, "--lock-timeout", v)
+		if err == nil || !strings.Contains(err.Error(), "-lock-timeout") || !strings.Contains(err.Error(), "want a positive duration such as 60s") || exitCode(err, io.Discard) != 2 {
+			t.Errorf("info --lock-timeout %s = %v, want a usage error naming --lock-timeout and a positive duration", v, err)
+		}
+	}
+	if _, _, err := runCmd(t.Context(), "info", "--db", db, "--lock-timeout", "2s"); err != nil {
+		t.Errorf("info --lock-timeout 2s = %v, want success", err)
+	}
+}

@@ -63,13 +63,28 @@ func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format
 var errSilent = errors.New("")
 
 func run(ctx context.Context, args []string, in io.Reader, out, errw io.Writer) error {
+	report := &reportWriter{w: out}
+	err := runCommand(ctx, args, stdio{in, report, errw, &lockFlag{}})
+	if report.err != nil && (err == nil || err == errSilent || errors.Is(err, report.err)) {
+		// The report, or part of it, never arrived: a full disk or a
+		// closed pipe must not pass for success, and says where it was.
+		return fmt.Errorf("write the report to standard output: %w", report.err)
+	}
+	return err
+}
+
+// runCommand runs the command args name, or prints the manual.
+func runCommand(ctx context.Context, args []string, stdio stdio) error {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		if len(args) > 1 {
 			if c, ok := commands[args[1]]; ok {
-				return c.run(ctx, []string{"-h"}, stdio{in, out, errw, &lockFlag{}})
+				if err := c.run(ctx, []string{"-h"}, stdio); !errors.Is(err, flag.ErrHelp) {
+					return err
+				}
+				return nil
 			}
 		}
-		printUsage(out)
+		printUsage(stdio.out)
 		if len(args) == 0 {
 			return usagef("no command given")
 		}
@@ -77,14 +92,35 @@ func run(ctx context.Context, args []string, in io.Reader, out, errw io.Writer) 
 	}
 	c, ok := commands[args[0]]
 	if !ok {
-		printUsage(errw)
+		printUsage(stdio.err)
 		return usagef("unknown command %q", args[0])
 	}
-	err := c.run(ctx, args[1:], stdio{in, out, errw, &lockFlag{}})
+	err := c.run(ctx, args[1:], stdio)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
 	return lockHint(damageHint(err))
+}
+
+// reportWriter is a command's standard output. It remembers the first
+// write error, after which it writes nothing more, so that run can fail a
+// command whose report was lost however the command wrote it (fmt.Fprintf
+// results go unchecked).
+type reportWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (r *reportWriter) Write(p []byte) (int, error) {
+	if r.err != nil {
+		return 0, r.err
+	}
+	n, err := r.w.Write(p)
+	if err == nil && n < len(p) {
+		err = io.ErrShortWrite
+	}
+	r.err = err
+	return n, err
 }
 
 func printUsage(w io.Writer) {
@@ -127,20 +163,44 @@ func newFlagSet(name string, stdio stdio, db *string) *flag.FlagSet {
 		}
 		fs.StringVar(db, "db", def, "database `path` (default from $SOUNDALIKE_DB, else soundalike.db)")
 		if stdio.lock != nil {
-			fs.DurationVar(&stdio.lock.timeout, "lock-timeout", defaultLockTimeout,
-				"how long to wait for the database while another process (a batch job, a server reloading) holds it")
+			stdio.lock.timeout = defaultLockTimeout
+			fs.Var(stdio.lock, "lock-timeout",
+				"how long to wait for the database while another process (a batch job, a server reloading) holds it: a positive `duration` such as 60s or 5m")
 		}
 	}
 	return fs
 }
 
-// parseFlags parses args, turning a flag error into a usage error.
+// parseFlags parses args, turning a flag error into a usage error. Flags
+// may come before, between or after the positional arguments (soundalike
+// import plays.csv --db w.db), as people type them; after "--" every
+// argument is positional. fs.Args then holds the positional arguments in
+// their order.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return usageError{err}
 		}
-		return usageError{err}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		// Parse stops at the first positional argument, or consumes a
+		// "--" and stops after it.
+		if parsed := args[:len(args)-len(rest)]; len(parsed) > 0 && parsed[len(parsed)-1] == "--" {
+			positional = append(positional, rest...)
+			break
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+	if len(positional) > 0 {
+		// Parsing "--" and the positional arguments sets fs.Args to them.
+		return fs.Parse(append([]string{"--"}, positional...))
 	}
 	return nil
 }

@@ -69,7 +69,7 @@ func promoteModel(ctx context.Context, dbPath, version string, stdio stdio) erro
 	defer eng.Close()
 	info, err := eng.PromoteModel(ctx, version)
 	if err != nil {
-		return err
+		return versionHint(ctx, eng, "models promote", version, err)
 	}
 	fmt.Fprintf(stdio.out, "%s is now the current model\nnext: soundalike reindex\n", info.Version)
 	return nil

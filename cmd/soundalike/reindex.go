@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/audotics/soundalike"
@@ -22,6 +23,34 @@ func indexFlags(fs interface {
 	fs.IntVar(&o.EfConstruction, "ef-construction", d.EfConstruction, "HNSW beam width while building")
 	fs.IntVar(&o.EfSearch, "ef-search", d.EfSearch, "HNSW default beam width of a search")
 	fs.IntVar(&o.Workers, "workers", d.Workers, "goroutines that build the index")
+}
+
+// maxIndexWorkers is index's limit on Options.Workers, which it does not
+// export; index.Options.Validate still has the last word.
+const maxIndexWorkers = 1024
+
+// checkIndexFlags reports every HNSW flag out of its range, naming the
+// flag and the range (index.Options.Validate names the option fields).
+func checkIndexFlags(o index.Options) error {
+	var errs []error
+	for _, f := range []struct {
+		flag        string
+		v, min, max int
+		zero        string
+	}{
+		{"--m", o.M, 2, index.MaxM, fmt.Sprintf("the default, %d", index.DefaultM)},
+		{"--ef-construction", o.EfConstruction, 1, index.MaxEf, fmt.Sprintf("the default, %d", index.DefaultEfConstruction)},
+		{"--ef-search", o.EfSearch, 1, index.MaxEf, fmt.Sprintf("the default, %d", index.DefaultEfSearch)},
+		{"--workers", o.Workers, 1, maxIndexWorkers, "all cores"},
+	} {
+		if f.v != 0 && (f.v < f.min || f.v > f.max) {
+			errs = append(errs, fmt.Errorf("%s %d: want %d..%d (0: %s)", f.flag, f.v, f.min, f.max, f.zero))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return usageError{err}
+	}
+	return nil
 }
 
 type reindexJSON struct {
@@ -55,7 +84,10 @@ func runReindex(ctx context.Context, args []string, stdio stdio) error {
 	if fs.NArg() > 0 {
 		return usagef("reindex takes no arguments, got %q", fs.Args())
 	}
-	if err := opts.Index.Validate(); err != nil {
+	if err := checkIndexFlags(opts.Index); err != nil {
+		return err
+	}
+	if err := opts.Index.Validate(); err != nil { // what checkIndexFlags does not know of
 		return usageError{err}
 	}
 	if _, err := soundalike.ParseModelVersion(opts.Model); err != nil {
@@ -80,7 +112,7 @@ func runReindex(ctx context.Context, args []string, stdio stdio) error {
 	sum, err := eng.Reindex(ctx, &opts)
 	bar.Done()
 	if err != nil {
-		return withHint(err)
+		return versionHint(ctx, eng, "--model", opts.Model, err)
 	}
 	out := reindexJSON{Tracks: sum.Tracks, Embedded: sum.Embedded, Inserted: sum.Inserted,
 		Deleted: sum.Deleted, TookMS: sum.Took.Milliseconds(), Full: sum.Full, Model: sum.Model}

@@ -242,3 +242,36 @@ func curlRequest(args []string) (*http.Request, error) {
 	}
 	return req, nil
 }
+
+// Given a model version the database does not hold, when reindex, eval or
+// models promote names it, expect an error saying that version does not
+// exist and listing those that do, in the command line's terms.
+func TestUnknownModelVersion(t *testing.T) {
+	db := testDB(t, 20) // v1
+	for _, args := range [][]string{
+		{"reindex", "--model", "v9"},
+		{"eval", "--model", "9"},
+		{"models", "promote", "v9"},
+	} {
+		_, _, err := runCmd(t.Context(), append(args, "--db", db)...)
+		if err == nil || !strings.Contains(err.Error(), "model version v9 does not exist; "+db+" holds v1 (current)") ||
+			!strings.Contains(err.Error(), args[len(args)-2]) || strings.Contains(err.Error(), "trainer.Train") {
+			t.Errorf("%v = %v, want an error naming %s, saying v9 does not exist and v1 does", args, err, args[len(args)-2])
+		}
+	}
+}
+
+// Given HNSW flags out of range, when reindex, expect a usage error naming
+// each flag and its range.
+func TestReindexIndexFlagErrors(t *testing.T) {
+	db := testDB(t, 20)
+	_, _, err := runCmd(t.Context(), "reindex", "--db", db, "--m", "-1", "--ef-construction", "-1", "--ef-search", "70000", "--workers", "-2")
+	for _, want := range []string{"--m -1: want 2..256", "--ef-construction -1: want 1..65536", "--ef-search 70000: want 1..65536", "--workers -2: want 1..1024"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("reindex with bad index flags = %v, want %q", err, want)
+		}
+	}
+	if code := exitCode(err, io.Discard); code != 2 {
+		t.Errorf("reindex with bad index flags: exit %d, want 2", code)
+	}
+}

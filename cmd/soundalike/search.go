@@ -33,19 +33,10 @@ GET /tracks?q=TEXT (and, with --json, the same JSON). Print a track's id to
 pass to similar --track.`)
 		fs.PrintDefaults()
 	}
-	// Flags may come before or after the words.
-	var words []string
-	for {
-		if err := parseFlags(fs, args); err != nil {
-			return err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		words = append(words, fs.Arg(0))
-		args = fs.Args()[1:]
+	if err := parseFlags(fs, args); err != nil { // flags may come among the words
+		return err
 	}
-	text := strings.Join(words, " ")
+	text := strings.Join(fs.Args(), " ")
 	if strings.TrimSpace(text) == "" {
 		return usagef("search needs TEXT: words of a track's name and artists, e.g. soundalike search blinding lights weeknd")
 	}

@@ -85,6 +85,9 @@ SIGTERM shuts it down gracefully.`)
 		return usagef("--log %q: want text, json or off", logFormat)
 	}
 
+	if err := checkAddr(addr); err != nil {
+		return err
+	}
 	// Listen first: a busy port fails before the catalogue is loaded.
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)
@@ -161,6 +164,16 @@ SIGTERM shuts it down gracefully.`)
 		return err
 	}
 	logger.Info("stopped")
+	return nil
+}
+
+// checkAddr refuses an empty --addr, which net.Listen would take for
+// every interface on a random port: a server no one could find, open to
+// the network.
+func checkAddr(addr string) error {
+	if strings.TrimSpace(addr) == "" {
+		return usagef("--addr is empty: give the host:port to listen on, such as 127.0.0.1:8080 (:8080 listens on every interface)")
+	}
 	return nil
 }
 

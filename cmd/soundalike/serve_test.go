@@ -266,6 +266,7 @@ func TestServeCommandFlags(t *testing.T) {
 		{"given a bad log format, when serve, expect a usage error", []string{"--log", "xml"}, "--log"},
 		{"given a negative reload, when serve, expect a usage error", []string{"--reload", "-1s"}, "--reload"},
 		{"given a bad address, when serve, expect a usage error naming it", []string{"--addr", "127.0.0.1:notaport"}, "--addr"},
+		{"given an empty address, when serve, expect a usage error naming it with an example", []string{"--addr", ""}, "--addr is empty: give the host:port to listen on, such as 127.0.0.1:8080"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -274,6 +275,14 @@ func TestServeCommandFlags(t *testing.T) {
 				t.Fatalf("serve %v = %v, want a usage error mentioning %q", tc.args, err, tc.want)
 			}
 		})
+	}
+	// demo serves too: an empty --addr is refused before its minute of
+	// work. (Stopped already, so that a demo that took it would not serve
+	// on.)
+	stopped, stop := context.WithCancel(t.Context())
+	stop()
+	if _, _, err := runCmd(stopped, "demo", "--addr", "", "--epochs", "1"); err == nil || !strings.Contains(err.Error(), "--addr is empty") || exitCode(err, io.Discard) != 2 {
+		t.Errorf("demo --addr '' = %v, want a usage error naming --addr", err)
 	}
 	ps, err := parsePrefixes("10.0.0.0/8, 192.168.1.7,fd00::/8")
 	if err != nil || len(ps) != 3 || ps[1].Bits() != 32 {

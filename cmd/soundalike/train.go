@@ -1,18 +1,22 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
-	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/ingest"
 	"github.com/audotics/soundalike/trainer"
 )
 
@@ -73,16 +77,26 @@ func runTrain(ctx context.Context, args []string, stdio stdio) error {
 	fs.IntVar(&cfg.VocabMinCount, "vocab-min-count", cfg.VocabMinCount, "occurrences in the catalogue a token needs for a row of its own")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random `seed`: the same seed, data and flags give the same model")
 	fs.IntVar(&cfg.Patience, "patience", cfg.Patience, "stop after this many epochs without a lower validation loss (0: never)")
-	fs.StringVar(&actions, "actions", strings.Join(cfg.Actions, ","), "interactions that count as similarity, comma-separated (skips never do)")
+	fs.StringVar(&actions, "actions", strings.Join(cfg.Actions, ","), "interactions that count as similarity, comma-separated, spelt as import accepts them (skips never count); another action must be one the database holds")
 	fs.IntVar(&cfg.MaxPairsPerUser, "max-pairs-per-user", cfg.MaxPairsPerUser, "training pairs sampled per user and epoch")
 	fs.BoolVar(&cfg.HardNegatives, "hard-negatives", cfg.HardNegatives, "build batches from users of one genre, so the negatives are same-genre tracks")
 	fs.BoolVar(&asJSON, "json", false, "print the run summary as JSON")
-	fs.StringVar(&out, "out", "", "also write the model to this `file` (the embedder's model file format)")
+	fs.StringVar(&out, "out", "", "also write the model to this `file` (the embedder's model file format), in a directory that exists; checked before training")
 	fs.StringVar(&runsDir, "runs", "", "`directory` for the run's JSON Lines log and PNG curves, named <database>-<version> (default: runs/ next to the database)")
 	fs.BoolVar(&noSave, "no-save", false, "do not store the model in the database (use with --out)")
 	fs.StringVar(&promote, "promote", promoteAuto, "whether the new version becomes the current model: auto (when its validation precision@k is not below the current model's), always or never")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: soundalike train [--db PATH] [flags]\n\nTrains on the catalogue's interactions, stores the model as a new current version\n(run `soundalike reindex` next) and logs the run under --runs.")
+		fmt.Fprintln(fs.Output(), `Usage: soundalike train [--db PATH] [flags]
+
+Trains on the catalogue's interactions, stores the model as a new current version
+(run soundalike reindex next) and logs the run under --runs. A database without
+any interactions trains on synthetic users (random groups of tracks), with a
+warning; --actions that select none of a database's interactions are an error.
+
+A finished run is never thrown away: --out is written first, and if another
+process holds the database when the model is to be stored, train waits for it
+as long as it takes (--lock-timeout at a time, saying whom it waits for);
+Ctrl-C gives the model up.`)
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -101,11 +115,8 @@ func runTrain(ctx context.Context, args []string, stdio stdio) error {
 			cfg.Direct = append(cfg.Direct, d)
 		}
 	}
-	cfg.Actions = nil
-	for _, a := range strings.Split(actions, ",") {
-		if a = strings.TrimSpace(a); a != "" {
-			cfg.Actions = append(cfg.Actions, a)
-		}
+	if cfg.Actions, err = parseActions(actions); err != nil {
+		return err
 	}
 	if err := cfg.Validate(); err != nil {
 		return usageError{err}
@@ -115,6 +126,12 @@ func runTrain(ctx context.Context, args []string, stdio stdio) error {
 	}
 	if noSave && out == "" {
 		return usagef("--no-save: the model would be thrown away; give --out FILE too")
+	}
+	// A run's minutes are not spent on a model that cannot be written.
+	if out != "" {
+		if err := checkOutFile("--out", out, dbPath); err != nil {
+			return err
+		}
 	}
 
 	// Read the data and let go of the database while training, so that
@@ -148,19 +165,32 @@ func runTrain(ctx context.Context, args []string, stdio stdio) error {
 	summary := trainJSON{Config: res.Config, Metrics: res.Final, Epochs: len(res.Epochs), Collapsed: res.Collapsed,
 		Warnings: hist.Warnings, Seconds: res.Duration.Seconds(), Files: map[string]string{}}
 	runID := time.Now().UTC().Format("20060102T150405Z")
+	// The model goes to --out first and to the database whatever became of
+	// that: a run is lost only if both fail.
+	var outErr error
+	if out != "" {
+		if outErr = writeFileAtomic(out, res.Model.Marshal()); outErr != nil {
+			outErr = fmt.Errorf("--out %s: %w", out, outErr)
+			if noSave {
+				return outErr
+			}
+		} else {
+			summary.Files["model"] = out
+		}
+	}
 	if !noSave {
-		info, current, why, err := saveModel(ctx, dbPath, promote, res, soundalike.ModelRun{Config: cj, Metrics: mj, History: hj}, stdio)
+		info, current, why, err := saveWhenFree(ctx, dbPath, promote, res, soundalike.ModelRun{Config: cj, Metrics: mj, History: hj}, stdio)
 		if err != nil {
-			return err
+			if outErr == nil && out != "" {
+				err = fmt.Errorf("%w (the model is in --out %s)", err, out)
+			}
+			return errors.Join(err, outErr)
 		}
 		summary.Version, summary.Current, summary.Promotion = info.Version, current, why
 		runID = info.Version
-	}
-	if out != "" {
-		if err := writeFileAtomic(out, res.Model.Marshal()); err != nil {
-			return fmt.Errorf("--out: %w", err)
+		if outErr != nil {
+			outErr = fmt.Errorf("%w (the model is stored as %s)", outErr, info.Version)
 		}
-		summary.Files["model"] = out
 	}
 	if runsDir == "" {
 		runsDir = defaultRunsDir(dbPath)
@@ -173,7 +203,10 @@ func runTrain(ctx context.Context, args []string, stdio stdio) error {
 	}
 
 	if asJSON {
-		return printIndentedJSON(stdio.out, summary)
+		if err := printIndentedJSON(stdio.out, summary); err != nil {
+			return err
+		}
+		return outErr
 	}
 	f := res.Final
 	fmt.Fprintf(stdio.out, "trained %s in %s: %d epochs, best epoch %d\n", orDash(summary.Version, "model"), res.Duration.Round(time.Second), len(res.Epochs), res.BestEpoch)
@@ -199,7 +232,7 @@ func runTrain(ctx context.Context, args []string, stdio stdio) error {
 			fmt.Fprintln(stdio.out, "next: soundalike reindex")
 		}
 	}
-	return nil
+	return outErr
 }
 
 // --promote values.
@@ -208,6 +241,24 @@ const (
 	promoteAlways = "always"
 	promoteNever  = "never"
 )
+
+// saveWhenFree is saveModel tried again for as long as another process
+// holds the database (an import, a reindex, a server's reload): the run
+// has finished, and its minutes or hours must not be thrown away over a
+// lock that will be released. Each try waits --lock-timeout, the wait
+// saying whom for; only ctx (Ctrl-C) gives up.
+func saveWhenFree(ctx context.Context, dbPath, promote string, res *trainer.Result, run soundalike.ModelRun, stdio stdio) (soundalike.ModelInfo, bool, string, error) {
+	for {
+		info, current, why, err := saveModel(ctx, dbPath, promote, res, run, stdio)
+		if !errors.Is(err, soundalike.ErrLocked) {
+			return info, current, why, err
+		}
+		if ctx.Err() != nil {
+			return soundalike.ModelInfo{}, false, "", fmt.Errorf("train: stopped before the model was saved: %w", err)
+		}
+		fmt.Fprintln(stdio.err, "train: the database is still held by another process; the trained model is kept and train tries again until it is free (Ctrl-C gives the model up)")
+	}
+}
 
 // saveModel stores the run's model as a new version and makes it current
 // as --promote says; it returns whether it did and why.
@@ -261,7 +312,8 @@ func promotion(policy string, cur *soundalike.ModelInfo, fin trainer.Final) (boo
 }
 
 // loadTrainingData reads the catalogue and the similarity interactions
-// under a brief read-only open.
+// under a brief read-only open, and refuses actions that select nothing
+// the database holds.
 func loadTrainingData(ctx context.Context, dbPath string, actions []string, stdio stdio) ([]soundalike.Track, []soundalike.Interaction, error) {
 	eng, err := soundalike.Open(dbPath, stdio.engineOptions(&soundalike.Options{ReadOnly: true}))
 	if err != nil {
@@ -276,7 +328,96 @@ func loadTrainingData(ctx context.Context, dbPath string, actions []string, stdi
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := checkSelection(ctx, eng, actions, ins); err != nil {
+		return nil, nil, err
+	}
 	return tracks, ins, nil
+}
+
+// parseActions reads --actions: comma-separated names, each spelt as
+// import accepts it (liked, add_to_playlist, …) and turned into the name
+// import stores (ingest.CanonicalAction), duplicates dropped. A skip is
+// refused: it says the tracks do not belong together.
+func parseActions(list string) ([]string, error) {
+	var out []string
+	for _, a := range strings.Split(list, ",") {
+		if a = strings.TrimSpace(a); a == "" {
+			continue // CanonicalAction would take it for a play
+		}
+		c := ingest.CanonicalAction(a)
+		if c == soundalike.ActionSkip {
+			return nil, usagef("--actions: %q is a skip, which never counts as similarity; want one or more of %s, or another action the database holds", a, similarityActions)
+		}
+		if !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// similarityActions names the actions --actions accepts in any database.
+const similarityActions = "play, like and addToPlaylist (or import's spellings of them, such as played, liked, add_to_playlist)"
+
+// checkSelection refuses the --actions whose interactions ins are: a name
+// that is no similarity action and that no stored interaction has (a
+// typo, or an action the app does not record), or, in a database that
+// holds interactions, names that select none of them. Training on them
+// would fall back to random synthetic users, a model that learns nothing
+// real, which --actions did not ask for. A database without any
+// interactions still trains on synthetic users, with a loud warning: that
+// is train's documented fallback.
+func checkSelection(ctx context.Context, eng *soundalike.Engine, actions []string, ins []soundalike.Interaction) error {
+	standard := soundalike.DefaultSimilarityActions()
+	var unknown []string
+	for _, a := range actions {
+		if !slices.Contains(standard, a) && !slices.ContainsFunc(ins, func(in soundalike.Interaction) bool { return in.Action == a }) {
+			unknown = append(unknown, a)
+		}
+	}
+	if len(unknown) == 0 && len(ins) > 0 {
+		return nil
+	}
+	c, err := eng.Counts()
+	if err != nil {
+		return err
+	}
+	if len(unknown) == 0 && c.Interactions == 0 {
+		return nil
+	}
+	stored, err := storedActions(ctx, eng)
+	if err != nil {
+		return err
+	}
+	if len(unknown) > 0 {
+		quoted := make([]string, len(unknown))
+		for i, a := range unknown {
+			quoted[i] = strconv.Quote(a)
+		}
+		return usagef("--actions: no such action %s; want one or more of %s, or another action that %s holds (its interactions: %s)",
+			strings.Join(quoted, ", "), similarityActions, eng.Path(), orDash(stored, "none"))
+	}
+	return fmt.Errorf("train: --actions %s selects none of the %d interactions in %s (their actions: %s); name the actions to learn from, or import interactions with them (train falls back to synthetic users only when a database has no interactions at all)",
+		strings.Join(actions, ","), c.Interactions, eng.Path(), stored)
+}
+
+// storedActions lists the actions of the stored interactions with their
+// counts, most frequent first: "like 120, skip 30".
+func storedActions(ctx context.Context, eng *soundalike.Engine) (string, error) {
+	all, err := eng.Interactions(ctx, nil)
+	if err != nil {
+		return "", err
+	}
+	n := map[string]int{}
+	for _, in := range all {
+		n[in.Action]++
+	}
+	names := slices.Collect(maps.Keys(n))
+	slices.SortFunc(names, func(a, b string) int { return cmp.Or(n[b]-n[a], strings.Compare(a, b)) })
+	parts := make([]string, len(names))
+	for i, a := range names {
+		parts[i] = fmt.Sprintf("%s %d", a, n[a])
+	}
+	return strings.Join(parts, ", "), nil
 }
 
 func ratio(a, b float64) float64 {
@@ -295,8 +436,10 @@ func orDash(s, alt string) string {
 
 // writeFileAtomic writes data to a temporary file beside path and renames
 // it, so a failure never leaves a half-written file under the final name.
+// The temporary file goes in path's directory as the system resolves it
+// (dirOf), which checkOutFile checks.
 func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".soundalike-*")
+	f, err := os.CreateTemp(dirOf(path), ".soundalike-*")
 	if err != nil {
 		return err
 	}

@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -286,5 +289,111 @@ func TestTrainSyntheticThenEval(t *testing.T) {
 	stdout, stderr, err := runCmd(t.Context(), "eval", "--db", db, "--holdout", file, "--json")
 	if err != nil || !strings.Contains(stdout, `"raw_features"`) {
 		t.Fatalf("eval --holdout: %v\n%s\n%s", err, stdout, stderr)
+	}
+}
+
+// Given --actions spelt as import accepts them, or naming an action of the
+// app's own that the database holds, when train, expect it to train on
+// them under their stored names. Given a name that no interaction has, a
+// skip, or names that select none of the database's interactions, expect
+// an error naming --actions and what is accepted, and no model stored.
+func TestTrainActions(t *testing.T) {
+	db := importFile(t, "../../trainer/testdata/tracks.csv") // plays only
+	ids := readLines(t, "../../trainer/testdata/tracks.csv")[1:]
+	log := "user_id,track_id,action,timestamp\n"
+	for u := range 10 {
+		for i := range 4 {
+			log += fmt.Sprintf("u%d,%s,share,2024-03-01T12:00:0%dZ\n", u, strings.Split(ids[u*4+i], ",")[0], i)
+		}
+	}
+	if _, stderr, err := runCmdStdin(t.Context(), log, "import", "--db", db, "-"); err != nil {
+		t.Fatalf("import the shares: %v\n%s", err, stderr)
+	}
+	for _, tc := range []struct {
+		actions, want string
+		usage         bool
+	}{
+		{"foo", `no such action "foo"`, true},
+		{"likes", `no such action "likes"`, true},
+		{"play,foo,bar", `no such action "foo", "bar"`, true},
+		{"skipped", `"skipped" is a skip`, true},
+		{"like", "--actions like selects none of the 200 interactions", false},
+		{"add_to_playlist, liked", "--actions addToPlaylist,like selects none of the 200 interactions", false},
+	} {
+		t.Run(tc.actions, func(t *testing.T) {
+			args := append([]string{"train", "--db", db, "--runs", t.TempDir(), "--actions", tc.actions}, strings.Fields(smallTrain)...)
+			_, _, err := runCmd(t.Context(), args...)
+			if err == nil || !strings.Contains(err.Error(), "--actions") || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("train --actions %q = %v, want an error naming --actions saying %q", tc.actions, err, tc.want)
+			}
+			if tc.usage && (!strings.Contains(err.Error(), "play, like and addToPlaylist") || exitCode(err, io.Discard) != 2) {
+				t.Errorf("train --actions %q = %v, want a usage error listing play, like and addToPlaylist", tc.actions, err)
+			}
+			if !tc.usage && !strings.Contains(err.Error(), "play 160, share 40") {
+				t.Errorf("train --actions %q = %v, want the actions the database holds", tc.actions, err)
+			}
+			if stdout, _, err := runCmd(t.Context(), "models", "--db", db, "--json"); err != nil || strings.TrimSpace(stdout) != "[]" {
+				t.Errorf("models after train --actions %q = %s (%v), want none stored", tc.actions, stdout, err)
+			}
+		})
+	}
+	args := append([]string{"train", "--db", db, "--runs", t.TempDir(), "--actions", "Played, share,play", "--json"}, strings.Fields(smallTrain)...)
+	stdout, stderr, err := runCmd(t.Context(), args...)
+	var sum trainJSON
+	if err != nil || json.Unmarshal([]byte(stdout), &sum) != nil {
+		t.Fatalf("train --actions 'Played, share,play': %v\n%s\n%s", err, stdout, stderr)
+	}
+	if got := strings.Join(sum.Config.Actions, ","); got != "play,share" || sum.Config.Synthetic {
+		t.Errorf("train --actions 'Played, share,play' trained on %s (synthetic users %v), want play,share and real users", got, sum.Config.Synthetic)
+	}
+}
+
+// lockAtSave is train's standard error in TestTrainWaitsToSave. When train
+// says it has read its data it takes the database's lock, as a batch job
+// starting meanwhile would; it lets go only when train says it will try
+// the save again, that is after a whole --lock-timeout of waiting.
+type lockAtSave struct {
+	t       *testing.T
+	db      string
+	mu      sync.Mutex
+	text    strings.Builder
+	release func()
+	retried bool
+}
+
+func (w *lockAtSave) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.text.Write(p)
+	switch {
+	case strings.HasPrefix(string(p), "training on"):
+		w.release = holdDB(w.t, w.db, "soundalike import")
+	case strings.Contains(string(p), "train tries again") && w.release != nil:
+		w.retried = true
+		w.release()
+	}
+	return len(p), nil
+}
+
+// Given another process holding the database when a run has finished,
+// when train comes to store the model, expect it to wait past
+// --lock-timeout, saying so, and store the model once the lock is gone.
+func TestTrainWaitsToSave(t *testing.T) {
+	db := importFile(t, "../../trainer/testdata/tracks.csv")
+	stderr := &lockAtSave{t: t, db: db}
+	var stdout strings.Builder
+	args := append([]string{"train", "--db", db, "--runs", t.TempDir(), "--lock-timeout", "300ms"}, strings.Fields(smallTrain)...)
+	err := run(t.Context(), args, strings.NewReader(""), &stdout, stderr)
+	if err != nil {
+		t.Fatalf("train while another process holds the database at the save = %v, want the model saved\n%s", err, stderr.text.String())
+	}
+	if !stderr.retried || !strings.Contains(stderr.text.String(), "held by soundalike import (pid") {
+		t.Errorf("stderr = %q, want the wait naming the holder and the save tried again", stderr.text.String())
+	}
+	if !strings.Contains(stdout.String(), "v1 is now the current model") {
+		t.Errorf("stdout = %q, want v1 stored and current", stdout.String())
+	}
+	if out, _, err := runCmd(t.Context(), "models", "--db", db); err != nil || !strings.Contains(out, "v1*") {
+		t.Errorf("models = %s (%v), want v1 current", out, err)
 	}
 }

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// checkOutFile refuses, before any work is done, a file that flag (--out)
+// names for a command to write when the write would fail at the end or
+// destroy data: an empty path, a directory or another file that is not
+// a regular one (a device, a named pipe), a directory that does not
+// exist or cannot be written, or the database file dbPath itself, however
+// it is spelt (./w.db, an absolute path, a symlink, a hard link), which
+// the write would replace. backup, export and train share it, so that
+// each refuses the same files in the same words.
+func checkOutFile(flag, path, dbPath string) error {
+	if path == "" {
+		return usagef("%s is empty: give the file to write, in a directory that exists", flag)
+	}
+	if sameFile(path, dbPath) {
+		return usagef("%s %s: that is the database itself; name another file", flag, path)
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return usagef("%s %s: is a directory; give a file to write, such as %s", flag, path, filepath.Join(path, "out"))
+	} else if err == nil && !st.Mode().IsRegular() {
+		// The write renames a new file over the name: it would replace
+		// a device (/dev/null) or a named pipe, not write into it.
+		return usagef("%s %s: is not a regular file (%v); give a file to write", flag, path, st.Mode().Type())
+	}
+	dir := dirOf(path) // as the system resolves it: a/x/../f needs a/x
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return usagef("%s %s: the directory %s does not exist; create it first or name a file in a directory that exists", flag, path, dir)
+	case err != nil:
+		return usagef("%s %s: %v", flag, path, err)
+	case !st.IsDir():
+		return usagef("%s %s: %s is not a directory", flag, path, dir)
+	}
+	// The file is written beside its final name and renamed: try that.
+	f, err := os.CreateTemp(dir, ".soundalike-*")
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return usagef("%s %s: cannot write in %s (%v); name a file in a directory you can write", flag, path, dir, err)
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil
+}
+
+// sameFile reports whether paths a and b name one existing file.
+func sameFile(a, b string) bool {
+	sa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	sb, err := os.Stat(b)
+	return err == nil && os.SameFile(sa, sb)
+}
