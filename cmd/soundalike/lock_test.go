@@ -32,22 +32,24 @@ func holdDB(t *testing.T, path, command string) func() {
 
 // Given a database held by another job, when a command's --lock-timeout
 // runs out, expect a line saying what it waited for and an error naming
-// the holder and the flag.
+// the holder and the flag, for each command that reads the database.
 func TestLockTimeoutNamesTheHolder(t *testing.T) {
 	db := testDB(t, 20)
 	holdDB(t, db, "soundalike reindex")
-	var stderr strings.Builder
-	start := time.Now()
-	err := run(t.Context(), []string{"info", "--db", db, "--lock-timeout", "400ms"}, strings.NewReader(""), io.Discard, &stderr)
 	holder := fmt.Sprintf("soundalike reindex (pid %d, writing since", os.Getpid())
-	if err == nil || !strings.Contains(err.Error(), holder) || !strings.Contains(err.Error(), "--lock-timeout") {
-		t.Fatalf("info on a held database = %v, want an error naming %q and --lock-timeout", err, holder)
-	}
-	if !strings.Contains(stderr.String(), "waiting up to 400ms") || !strings.Contains(stderr.String(), holder) {
-		t.Errorf("stderr = %q, want a line saying it waits up to 400ms for %s", stderr.String(), holder)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("info gave up after %v, want about --lock-timeout", d)
+	for _, args := range [][]string{{"info"}, {"recommend", "--positive", "t0000"}, {"publish", "--weaviate", "http://127.0.0.1:1"}} {
+		var stderr strings.Builder
+		start := time.Now()
+		err := run(t.Context(), append(args, "--db", db, "--lock-timeout", "400ms"), strings.NewReader(""), io.Discard, &stderr)
+		if err == nil || !strings.Contains(err.Error(), holder) || !strings.Contains(err.Error(), "--lock-timeout") {
+			t.Fatalf("%s on a held database = %v, want an error naming %q and --lock-timeout", args[0], err, holder)
+		}
+		if !strings.Contains(stderr.String(), "waiting up to 400ms") || !strings.Contains(stderr.String(), holder) {
+			t.Errorf("%s: stderr = %q, want a line saying it waits up to 400ms for %s", args[0], stderr.String(), holder)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("%s gave up after %v, want about --lock-timeout", args[0], d)
+		}
 	}
 }
 

@@ -70,7 +70,7 @@ run again after a failure. See docs/scaling.md.`)
 	if opts.Shards < 0 || opts.Replicas < 0 || opts.BatchSize < 1 || opts.InFlight < 1 {
 		return usagef("--shards %d, --replication %d, --batch-size %d, --in-flight %d: want positive numbers (0 for the default shards and replication)", opts.Shards, opts.Replicas, opts.BatchSize, opts.InFlight)
 	}
-	eng, err := soundalike.Open(dbPath, &soundalike.Options{ReadOnly: true})
+	eng, err := soundalike.Open(dbPath, stdio.engineOptions(&soundalike.Options{ReadOnly: true}))
 	if err != nil {
 		return err
 	}

@@ -84,7 +84,7 @@ recommended.`)
 		return usagef("--positive %q names no track", positive)
 	}
 
-	eng, err := soundalike.Open(dbPath, &soundalike.Options{ReadOnly: true})
+	eng, err := soundalike.Open(dbPath, stdio.engineOptions(&soundalike.Options{ReadOnly: true}))
 	if err != nil {
 		return err
 	}
