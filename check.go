@@ -51,6 +51,12 @@ func (r *CheckReport) add(err error) {
 // error is for a check that could not run: the file locked, ctx done.
 func (e *Engine) Check(ctx context.Context) (CheckReport, error) {
 	var r CheckReport
+	if err := checkCtx(ctx); err != nil {
+		return r, fmt.Errorf("check: %w", err)
+	}
+	if err := e.checkOpen(); err != nil {
+		return r, err
+	}
 	phases := []func(tx *storage.Tx) error{
 		func(tx *storage.Tx) error {
 			if tx.CheckStructure(r.add) {
@@ -71,7 +77,7 @@ func (e *Engine) Check(ctx context.Context) (CheckReport, error) {
 		err := e.view(phase)
 		switch {
 		case err == nil:
-		case errors.Is(err, ErrLocked), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		case errors.Is(err, ErrLocked), errors.Is(err, ErrClosed), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 			return r, err
 		default:
 			r.add(err)
@@ -152,11 +158,15 @@ func (r *CheckReport) checkIndex(tx *storage.Tx) error {
 // copy is written beside path and renamed into place; it returns its size.
 // path must not be the database itself.
 func (e *Engine) Backup(ctx context.Context, path string) (int64, error) {
+	if err := e.checkOpen(); err != nil {
+		return 0, err
+	}
 	if same(path, e.path) {
 		return 0, fmt.Errorf("backup to %s: that is the database itself; name another file", path)
 	}
 	if e.db != nil {
-		return e.db.Backup(path)
+		n, err := e.db.Backup(path)
+		return n, e.closedErr(err)
 	}
 	db, err := e.openDB(true)
 	if err != nil {

@@ -1,9 +1,11 @@
 package soundalike
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 func sampleTrack() Track {
@@ -65,5 +67,63 @@ func FuzzTrackCodec(f *testing.F) {
 		if string(encodeTrack(nil, &got2)) != string(again) {
 			t.Fatal("encoding not stable")
 		}
+	})
+}
+
+// validRoundTrip fails t unless tr, when Validate accepts it, encodes and
+// decodes to itself: Validate must refuse what the record cannot hold.
+func validRoundTrip(t *testing.T, tr *Track) {
+	t.Helper()
+	if tr.Validate() != nil {
+		return
+	}
+	var got Track
+	got.ID = tr.ID
+	if err := decodeTrack(encodeTrack(nil, tr), &got); err != nil {
+		t.Fatalf("Validate accepts %.80v, but its record does not decode: %v", *tr, err)
+	}
+	if diff := cmp.Diff(*tr, got, cmpopts.EquateEmpty()); diff != "" {
+		t.Fatalf("round trip of a track Validate accepts (-want +got):\n%s", diff)
+	}
+}
+
+// TestValidTracksRoundTrip: every track Validate accepts is stored and read
+// back unchanged, at and beyond each bound of Validate.
+func TestValidTracksRoundTrip(t *testing.T) {
+	long := strings.Repeat("x", MaxTextLen)
+	many := make([]string, MaxListLen)
+	for _, tr := range []Track{
+		{ID: "d", DurationMS: MaxDurationMS}, {ID: "d", DurationMS: MaxDurationMS + 1},
+		{ID: "d", DurationMS: 1 << 62}, {ID: "d", DurationMS: 3000000000},
+		{ID: "p", Popularity: 100}, {ID: "p", Popularity: 1 << 40},
+		{ID: "s", Name: long, Album: long, SpotifyID: long, Artists: []string{long}},
+		{ID: "l", Artists: many, Genres: many, Subgenres: many},
+		{ID: "l", Genres: append(many, "one more")},
+	} {
+		validRoundTrip(t, &tr)
+	}
+	for _, tr := range []Track{{ID: "d", DurationMS: MaxDurationMS + 1}, {ID: "d", DurationMS: -1},
+		{ID: "s", Name: long + "x"}, {ID: "l", Genres: append(many, "one more")}} {
+		if tr.Validate() == nil {
+			t.Errorf("Validate(%.60v) = nil, want an error", tr)
+		}
+	}
+}
+
+// FuzzValidTrackRoundTrip: a track Validate accepts, built from any
+// values, round-trips through the record codec.
+func FuzzValidTrackRoundTrip(f *testing.F) {
+	f.Add("n", "a", 0.5, 120.0, 66, int64(194754), "2019-06-14", "g", 1)
+	f.Add("n", "a", 0.5, 120.0, 0, int64(1)<<62, "", "", 0)
+	f.Add("\xff", "\x00", 0.0, 0.0, 100, int64(3000000000), "2019", "", 70000)
+	f.Fuzz(func(t *testing.T, name, artist string, energy, tempo float64, pop int, dur int64, date, genre string, nArtists int) {
+		artists := make([]string, min(max(nArtists, 0), 2*MaxListLen))
+		for i := range artists {
+			artists[i] = artist
+		}
+		tr := Track{ID: "f", Name: name, Artists: artists, Album: name, Popularity: pop, DurationMS: int(dur),
+			ReleaseDate: date, Genres: []string{genre}, SpotifyID: artist,
+			Features: Features{Energy: energy, Tempo: tempo}}
+		validRoundTrip(t, &tr)
 	})
 }

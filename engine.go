@@ -39,6 +39,9 @@ type Engine struct {
 	writing *storage.DB
 	snap    atomic.Pointer[snapshot]
 	status  atomic.Pointer[loadStatus] // how the loads since Open went
+	// closed is set by Close, holding writeMu and loadMu: no write or
+	// load starts after it, and every method returns ErrClosed.
+	closed atomic.Bool
 }
 
 // Open opens the engine on the database at path. What it holds depends on
@@ -62,6 +65,9 @@ type Engine struct {
 // Waiting for another process's lock is bounded by Options.LockTimeout;
 // the error names the process holding it.
 func Open(path string, opts *Options) (*Engine, error) {
+	if path == "" {
+		return nil, errors.New("open: path is empty: name the database file")
+	}
 	o, err := opts.withDefaults()
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -120,6 +126,9 @@ func (e *Engine) checkFile() error {
 // none (a missing or empty file), rather than lay a new database out at a
 // mistyped path.
 func (e *Engine) needDatabase() error {
+	if err := e.checkOpen(); err != nil {
+		return err
+	}
 	st, err := os.Stat(e.path)
 	if errors.Is(err, os.ErrNotExist) || err == nil && st.Mode().IsRegular() && st.Size() == 0 {
 		db, err := e.openDB(true) // refuses it with storage's ErrNoDatabase
@@ -131,13 +140,50 @@ func (e *Engine) needDatabase() error {
 	return nil
 }
 
-// Close releases the database. Queries on a Detached engine keep working
-// from memory until the engine is garbage.
+// Close releases the database and the snapshot the engine serves. It
+// waits for a write in progress (Import, SaveModel, Reindex, …) to finish:
+// cancel its context to end it sooner. Queries already running finish on
+// their snapshot; every call after Close returns an error wrapping
+// ErrClosed. Closing a closed engine does nothing and returns nil.
 func (e *Engine) Close() error {
+	e.writeMu.Lock()
+	defer e.writeMu.Unlock()
+	e.loadMu.Lock()
+	defer e.loadMu.Unlock()
+	if e.closed.Swap(true) {
+		return nil
+	}
+	e.snap.Store(nil)
 	if e.db == nil {
 		return nil
 	}
 	return e.db.Close()
+}
+
+// checkOpen returns an error wrapping ErrClosed once Close has begun.
+func (e *Engine) checkOpen() error {
+	if e.closed.Load() {
+		return fmt.Errorf("%s: %w", e.path, ErrClosed)
+	}
+	return nil
+}
+
+// closedErr returns err, or ErrClosed in its place when the engine was
+// closed meanwhile (a read of a ReadOnly engine's file racing with Close
+// fails with bbolt's "database not open").
+func (e *Engine) closedErr(err error) error {
+	if err != nil && e.closed.Load() {
+		return fmt.Errorf("%s: %w", e.path, ErrClosed)
+	}
+	return err
+}
+
+// checkCtx refuses a nil ctx, which would panic where it is first used.
+func checkCtx(ctx context.Context) error {
+	if ctx == nil {
+		return errors.New("ctx is nil: pass context.Background() when there is no other context")
+	}
+	return nil
 }
 
 // Path returns the database file's path.
@@ -147,6 +193,9 @@ func (e *Engine) Path() string { return e.path }
 // closes it. The caller holds writeMu, so the engine's own writes never
 // wait for each other's lock.
 func (e *Engine) writable() (*storage.DB, func(), error) {
+	if err := e.checkOpen(); err != nil {
+		return nil, nil, err
+	}
 	if e.opts.ReadOnly || e.opts.Detached {
 		return nil, nil, fmt.Errorf("%s: %w", e.path, ErrReadOnly)
 	}
@@ -174,10 +223,17 @@ func (e *Engine) writable() (*storage.DB, func(), error) {
 // callback, say: a second open would wait for that write's lock), or of
 // the file opened briefly.
 func (e *Engine) view(fn func(tx *storage.Tx) error) error {
+	if err := e.checkOpen(); err != nil {
+		return err
+	}
 	if e.db != nil {
-		return e.db.View(fn)
+		return e.closedErr(e.db.View(fn))
 	}
 	e.loadMu.Lock()
+	if err := e.checkOpen(); err != nil {
+		e.loadMu.Unlock()
+		return err
+	}
 	if w := e.writing; w != nil {
 		defer e.loadMu.Unlock() // the write closes w under loadMu
 		return w.View(fn)
@@ -211,7 +267,16 @@ func (e *Engine) Counts() (Counts, error) {
 
 // ForEachTrack calls fn for every catalogue track, in id order. The track
 // is fn's to keep.
+//
+// A panic in fn is fn's own: it reaches the caller as a panic, not as an
+// error (the read transaction is released first).
 func (e *Engine) ForEachTrack(ctx context.Context, fn func(t *Track) error) error {
+	if err := checkCtx(ctx); err != nil {
+		return fmt.Errorf("for each track: %w", err)
+	}
+	if fn == nil {
+		return errors.New("for each track: fn is nil: pass the func to call for each track")
+	}
 	return e.view(func(tx *storage.Tx) error {
 		i := 0
 		return tx.ForEachTrack(func(en storage.TrackEntry) error {
@@ -222,7 +287,7 @@ func (e *Engine) ForEachTrack(ctx context.Context, fn func(t *Track) error) erro
 			if err := decodeTrack(en.Data, t); err != nil {
 				return fmt.Errorf("track %s: %w", en.ID, err)
 			}
-			return fn(t)
+			return storage.RunCaller(func() error { return fn(t) })
 		})
 	})
 }
@@ -240,6 +305,9 @@ func (e *Engine) Tracks(ctx context.Context) ([]Track, error) {
 // is loaded. The track is the caller's: a copy, sharing
 // nothing mutable with the engine.
 func (e *Engine) Track(ctx context.Context, id TrackID) (*Track, error) {
+	if err := e.checkOpen(); err != nil {
+		return nil, err
+	}
 	if s := e.snap.Load(); s != nil {
 		n, err := s.resolve(id)
 		if err != nil {
@@ -271,6 +339,9 @@ func (e *Engine) Track(ctx context.Context, id TrackID) (*Track, error) {
 // Interactions returns every stored interaction whose action is in actions
 // (all of them when actions is empty), grouped by user.
 func (e *Engine) Interactions(ctx context.Context, actions []string) ([]Interaction, error) {
+	if err := checkCtx(ctx); err != nil {
+		return nil, fmt.Errorf("interactions: %w", err)
+	}
 	var out []Interaction
 	err := e.view(func(tx *storage.Tx) error {
 		return tx.ForEachInteraction(func(user, track, action string, ts int64) error {

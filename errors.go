@@ -46,6 +46,9 @@ var (
 	ErrNoDatabase = storage.ErrNoDatabase
 )
 
+// ErrClosed: the engine was closed (Engine.Close); open a new one.
+var ErrClosed = errors.New("engine is closed")
+
 // ErrDamaged: the database file is damaged (a corrupt page, a file shorter
 // than its own pages). Every read and write of the file returns it rather
 // than crashing, naming the file and what was being read; restore the

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
+	"unicode/utf8"
 )
 
 // Features are Spotify's eleven audio features of a track.
@@ -129,8 +131,28 @@ func (f *Features) Validate() error {
 	return nil
 }
 
+// Bounds of a track's metadata that Track.Validate enforces. The track
+// record stores its integers as 32-bit values and every track is held in
+// memory by a serving engine, so an unbounded field would either fail to
+// decode once stored or cost any amount of memory.
+const (
+	// MaxDurationMS is the largest Track.DurationMS: the record keeps it
+	// in 32 bits (about 24.8 days).
+	MaxDurationMS = math.MaxInt32
+	// MaxTextLen is the longest text field of a track (name, album,
+	// release date, Spotify id, and each artist, genre and subgenre), in
+	// bytes.
+	MaxTextLen = 64 << 10
+	// MaxListLen is the most entries of Track.Artists, Track.Genres and
+	// Track.Subgenres (genres accumulate over imports up to it).
+	MaxListLen = 1024
+)
+
 // Validate checks a track before it is stored: an id, valid features and
-// sane metadata.
+// sane metadata: popularity 0..100, duration_ms 0..MaxDurationMS, text
+// of valid UTF-8 without NUL bytes and at most MaxTextLen bytes, lists of
+// at most MaxListLen entries. Every track it accepts is stored and read
+// back unchanged. The error names the field and what is accepted.
 func (t *Track) Validate() error {
 	if t.ID == "" {
 		return fmt.Errorf("missing track id")
@@ -141,8 +163,52 @@ func (t *Track) Validate() error {
 	if t.Popularity < 0 || t.Popularity > 100 {
 		return fmt.Errorf("popularity: %d is outside 0..100", t.Popularity)
 	}
-	if t.DurationMS < 0 {
-		return fmt.Errorf("duration_ms: %d is negative", t.DurationMS)
+	if t.DurationMS < 0 || t.DurationMS > MaxDurationMS {
+		return fmt.Errorf("duration_ms: %d is outside 0..%d (milliseconds; 0 means unknown)", t.DurationMS, MaxDurationMS)
+	}
+	for _, f := range [...]struct{ name, s string }{
+		{"name", t.Name}, {"album", t.Album}, {"release_date", t.ReleaseDate}, {"spotify_id", t.SpotifyID},
+	} {
+		if err := checkText(f.name, f.s); err != nil {
+			return err
+		}
+	}
+	for _, f := range [...]struct {
+		name string
+		ss   []string
+	}{{"artists", t.Artists}, {"genres", t.Genres}, {"subgenres", t.Subgenres}} {
+		if err := checkList(f.name, f.ss); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkText refuses a text field that is not valid UTF-8, holds a NUL
+// byte or is longer than MaxTextLen bytes: what an import from a file
+// refuses too.
+func checkText(name, s string) error {
+	switch {
+	case len(s) > MaxTextLen:
+		return fmt.Errorf("%s is %d bytes long; at most %d are accepted", name, len(s), MaxTextLen)
+	case !utf8.ValidString(s):
+		return fmt.Errorf("%s %q is not valid UTF-8 (text must be UTF-8 encoded)", name, clip(s))
+	case strings.IndexByte(s, 0) >= 0:
+		return fmt.Errorf("%s %q contains a NUL byte", name, clip(s))
+	}
+	return nil
+}
+
+// checkList applies checkText to every entry of a list field, and bounds
+// its length by MaxListLen.
+func checkList(name string, ss []string) error {
+	if len(ss) > MaxListLen {
+		return fmt.Errorf("%s has %d entries; at most %d are accepted", name, len(ss), MaxListLen)
+	}
+	for i, s := range ss {
+		if err := checkText(fmt.Sprintf("%s[%d]", name, i), s); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -159,8 +225,11 @@ const (
 // InputReleaseYear, InputPopularity and the token inputs (see
 // InputArtistPrefix). A value that is unknown is NaN; the
 // model's encoding decides what NaN becomes. It returns an error for an
-// unknown name. Pass dst[:0] to reuse a buffer.
+// unknown name, or a nil t. Pass dst[:0] to reuse a buffer.
 func RawInputs(t *Track, names []string, dst []float32) ([]float32, error) {
+	if t == nil {
+		return dst, fmt.Errorf("raw inputs: track is nil")
+	}
 	vals := t.Features.Values()
 	nan := float32(math.NaN())
 	var tokens tokenInputs

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -24,7 +25,14 @@ type ImportTx struct {
 	ctx context.Context
 	tx  *storage.Tx
 	buf []byte
+	// ended is set when the Import callback has returned: the storage
+	// transaction is gone, and every method refuses with errImportEnded.
+	ended bool
 }
+
+// errImportEnded is the error of an ImportTx used after its Import
+// callback returned.
+var errImportEnded = errors.New("import tx: the import has ended (an ImportTx is valid only inside its Import callback)")
 
 // Import runs fn in one write transaction: a failed, cancelled or
 // interrupted import leaves the database exactly as it was. The file
@@ -37,6 +45,12 @@ type ImportTx struct {
 //		return err
 //	})
 func (e *Engine) Import(ctx context.Context, fn func(tx *ImportTx) error) error {
+	if err := checkCtx(ctx); err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	if fn == nil {
+		return errors.New("import: fn is nil: pass the func that writes the import")
+	}
 	e.writeMu.Lock()
 	defer e.writeMu.Unlock()
 	db, release, err := e.writable()
@@ -45,7 +59,9 @@ func (e *Engine) Import(ctx context.Context, fn func(tx *ImportTx) error) error 
 	}
 	defer release()
 	err = db.Update(func(stx *storage.Tx) error {
-		if err := fn(&ImportTx{ctx: ctx, tx: stx}); err != nil {
+		itx := &ImportTx{ctx: ctx, tx: stx}
+		defer func() { itx.ended = true }()
+		if err := storage.RunCaller(func() error { return fn(itx) }); err != nil {
 			return err
 		}
 		return ctx.Err()
@@ -71,6 +87,9 @@ const MaxKeyLen = storage.MaxKeyLen
 // own (see docs/architecture.md, "The import path"). The error names the
 // field and what is accepted.
 func CheckTrack(t *Track) error {
+	if t == nil {
+		return errors.New("track is nil")
+	}
 	if err := t.Validate(); err != nil {
 		return err
 	}
@@ -153,13 +172,17 @@ func badReleaseDate(s, why string) error {
 }
 
 // CheckInteraction reports why an import refuses in, or nil when it
-// accepts it: a user and a track id, and a user, track id and action of
-// at most MaxKeyLen bytes without NUL bytes (an empty action means
-// ActionPlay). It is the one validation of an imported interaction, called
+// accepts it: a user and a track id, a user, track id and action of at
+// most MaxKeyLen bytes without NUL bytes (an empty action means
+// ActionPlay), and a time that is zero (unknown) or within
+// 1677-09-21T00:12:43.145224192Z..2262-04-11T23:47:16.854775807Z, what
+// 64-bit nanoseconds since 1970 hold. It is the one validation of an imported interaction, called
 // by ImportTx.PutInteraction and ingest.Run. Whether the track is stored
 // is checked when the interaction is written (ErrNotFound).
 func CheckInteraction(in *Interaction) error {
 	switch {
+	case in == nil:
+		return errors.New("interaction is nil")
 	case in.User == "":
 		return errors.New("interaction: missing user")
 	case in.Track == "":
@@ -170,8 +193,21 @@ func CheckInteraction(in *Interaction) error {
 			return fmt.Errorf("interaction: %w", err)
 		}
 	}
+	if !in.Time.IsZero() && (in.Time.Before(minTime) || in.Time.After(maxTime)) {
+		return fmt.Errorf("interaction: time %s is outside %s..%s (it is stored as nanoseconds since 1970 in 64 bits); leave it zero when unknown",
+			in.Time.UTC().Format(time.RFC3339Nano), minTime.Format(time.RFC3339Nano), maxTime.Format(time.RFC3339Nano))
+	}
 	return nil
 }
+
+// minTime and maxTime are the earliest and latest Interaction.Time an
+// import accepts (besides the zero time, unknown): an interaction's time is
+// stored as nanoseconds since 1970 in 64 bits (time.Time.UnixNano), which
+// hold 1677-09-21T00:12:43.145224192Z to 2262-04-11T23:47:16.854775807Z.
+var (
+	minTime = time.Unix(0, math.MinInt64).UTC()
+	maxTime = time.Unix(0, math.MaxInt64).UTC()
+)
 
 // checkKey refuses a value that cannot be part of a database key: more
 // than MaxKeyLen bytes, or a NUL byte.
@@ -193,6 +229,12 @@ func clip(s string) string { return clippkg.String(s) }
 // accumulate. It reports whether the track was new and whether anything
 // changed. A track CheckTrack refuses is refused with its error.
 func (tx *ImportTx) PutTrack(t *Track) (added, changed bool, err error) {
+	if tx.ended {
+		return false, false, errImportEnded
+	}
+	if t == nil {
+		return false, false, errors.New("put track: track is nil")
+	}
 	if err := CheckTrack(t); err != nil {
 		return false, false, fmt.Errorf("track %q: %w", clip(string(t.ID)), err)
 	}
@@ -203,6 +245,13 @@ func (tx *ImportTx) PutTrack(t *Track) (added, changed bool, err error) {
 			return false, false, fmt.Errorf("track %q: stored record: %w", t.ID, err)
 		}
 		mergeTrack(&merged, &prev)
+		// Genres accumulate: the union must still fit a record.
+		if err := checkList("genres", merged.Genres); err != nil {
+			return false, false, fmt.Errorf("track %q: with the stored genres: %w", clip(string(t.ID)), err)
+		}
+		if err := checkList("subgenres", merged.Subgenres); err != nil {
+			return false, false, fmt.Errorf("track %q: with the stored subgenres: %w", clip(string(t.ID)), err)
+		}
 	}
 	tx.buf = encodeTrack(tx.buf[:0], &merged)
 	_, added, changed, err = tx.tx.PutTrack(string(t.ID), tx.buf)
@@ -249,12 +298,24 @@ func union(a, b []string) []string {
 // Reserve prepares the transaction for about rows more rows (an estimate;
 // more or fewer are fine): ingest.Run calls it when the source's size is
 // known, so the write buffer's tables are sized once instead of growing.
-func (tx *ImportTx) Reserve(rows int) { tx.tx.Reserve(rows, rows) }
+// It does nothing for rows ≤ 0 or after the import has ended.
+func (tx *ImportTx) Reserve(rows int) {
+	if tx.ended || rows <= 0 {
+		return
+	}
+	tx.tx.Reserve(rows, rows)
+}
 
 // BeginSource marks the start of another file or query in this import:
 // identical interactions are counted per source (see PutInteraction).
 // ingest.Run calls it.
-func (tx *ImportTx) BeginSource() { tx.tx.NewSource() }
+// It does nothing after the import has ended.
+func (tx *ImportTx) BeginSource() {
+	if tx.ended {
+		return
+	}
+	tx.tx.NewSource()
+}
 
 // PutInteraction stores an interaction. Identical interactions (same user,
 // track, action and time) are counted: the stored count is the most times
@@ -263,6 +324,9 @@ func (tx *ImportTx) BeginSource() { tx.tx.NewSource() }
 // CheckInteraction refuses is refused with its error. The track must
 // already be stored; otherwise the error wraps ErrNotFound.
 func (tx *ImportTx) PutInteraction(in *Interaction) (added bool, err error) {
+	if tx.ended {
+		return false, errImportEnded
+	}
 	if err := CheckInteraction(in); err != nil {
 		return false, err
 	}
@@ -270,6 +334,8 @@ func (tx *ImportTx) PutInteraction(in *Interaction) (added bool, err error) {
 	if action == "" {
 		action = ActionPlay
 	}
+	// 0 is "unknown": the Unix epoch itself reads back as the zero time
+	// (see Interaction.Time).
 	var ts int64
 	if !in.Time.IsZero() {
 		ts = in.Time.UnixNano()
@@ -284,6 +350,9 @@ func (tx *ImportTx) PutInteraction(in *Interaction) (added bool, err error) {
 // DeleteTrack removes a track from the catalogue; the next reindex drops it
 // from the index.
 func (tx *ImportTx) DeleteTrack(id TrackID) (bool, error) {
+	if tx.ended {
+		return false, errImportEnded
+	}
 	return tx.tx.DeleteTrack(string(id))
 }
 

@@ -48,6 +48,9 @@ type mapCache struct {
 // Map returns points of the map of the served index. It fails with
 // ErrNoLayout when the index was stored without one.
 func (e *Engine) Map(ctx context.Context, q MapQuery) (MapView, error) {
+	if err := checkCtx(ctx); err != nil {
+		return MapView{}, fmt.Errorf("map: %w", err)
+	}
 	if q.Sample < 0 {
 		return MapView{}, fmt.Errorf("map: sample %d: %w", q.Sample, ErrInvalidQuery)
 	}

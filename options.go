@@ -31,7 +31,9 @@ type Options struct {
 	// Detached loads what the engine serves (catalogue, model, index) into
 	// memory and releases the database file, so that batch commands in
 	// other processes can write to it. Reload (or Watch) picks up their
-	// work. It is what `soundalike serve` uses. Writes fail.
+	// work. It is what `soundalike serve` uses. Writes fail. With
+	// ReadOnly set as well, the engine is Detached: it holds no lock
+	// after loading.
 	Detached bool
 	// NoSync skips fsync on commit. For tests and benchmarks only.
 	NoSync bool

@@ -29,6 +29,9 @@ const maxProbes = 8
 // positive is required, and at most MaxExamples examples in all. Results
 // name the strategy and the model that answered.
 func (e *Engine) Recommend(ctx context.Context, q RecommendQuery) (Results, error) {
+	if err := checkCtx(ctx); err != nil {
+		return Results{}, fmt.Errorf("recommend: %w", err)
+	}
 	s, err := e.ready()
 	if err != nil {
 		return Results{}, err

@@ -70,6 +70,9 @@ const insertBatches = 16
 // the tracks to embed), embed, build (insert, delete, compact), layout
 // (the map, recomputed every time: layout.go), save, and swap.
 func (e *Engine) Reindex(ctx context.Context, opts *ReindexOptions) (ReindexSummary, error) {
+	if err := checkCtx(ctx); err != nil {
+		return ReindexSummary{}, fmt.Errorf("reindex: %w", err)
+	}
 	start := time.Now()
 	o, err := opts.withDefaults()
 	if err != nil {
@@ -378,6 +381,9 @@ type IndexState struct {
 // IndexState reads the stored index's description (not the index itself).
 // It fails with ErrNoIndex when no index has been built.
 func (e *Engine) IndexState(ctx context.Context) (IndexState, error) {
+	if err := checkCtx(ctx); err != nil {
+		return IndexState{}, fmt.Errorf("index state: %w", err)
+	}
 	var st IndexState
 	err := e.view(func(tx *storage.Tx) error {
 		ii, ok := tx.CurrentIndex()

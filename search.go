@@ -18,6 +18,9 @@ const MaxK = 1000
 // copy of its song or the same song twice. Scores are cosine similarities.
 // The Results' Query is the track id.
 func (e *Engine) Similar(ctx context.Context, id TrackID, k int, opts *SearchOptions) (Results, error) {
+	if err := checkCtx(ctx); err != nil {
+		return Results{}, fmt.Errorf("similar: %w", err)
+	}
 	s, err := e.ready()
 	if err != nil {
 		return Results{}, err
@@ -47,6 +50,9 @@ func (e *Engine) Similar(ctx context.Context, id TrackID, k int, opts *SearchOpt
 // embeddings; the seeds are excluded), a track's features (cold start:
 // embedded on the spot), or a raw vector of the model's dimension.
 func (e *Engine) SimilarTo(ctx context.Context, q Query, k int, opts *SearchOptions) (Results, error) {
+	if err := checkCtx(ctx); err != nil {
+		return Results{}, fmt.Errorf("similar to: %w", err)
+	}
 	s, err := e.ready()
 	if err != nil {
 		return Results{}, err
@@ -166,6 +172,9 @@ const minNorm = 1 / math.MaxFloat32
 // Embed returns the current model's embedding of a track's features and
 // metadata (a unit vector). It does not need the track to be stored.
 func (e *Engine) Embed(t *Track) (Embedding, error) {
+	if t == nil {
+		return nil, fmt.Errorf("embed: %w: track is nil", ErrInvalidQuery)
+	}
 	s, err := e.current()
 	if err != nil {
 		return nil, err
@@ -197,7 +206,9 @@ func (o *SearchOptions) check(k int) error {
 	switch {
 	case o.Offset < 0:
 		add("offset = %d: want 0 or more", o.Offset)
-	case o.Offset > MaxK-k:
+	case o.Offset > MaxK:
+		add("offset = %d: want 0..%d", o.Offset, MaxK)
+	case k > MaxK-o.Offset && k <= MaxK: // a larger k is checkK's to refuse
 		add("offset + k = %d: want at most %d", o.Offset+k, MaxK)
 	}
 	if o.MaxPerArtist < 0 {
@@ -233,6 +244,11 @@ func (f *Filter) check() []string {
 	}
 	bounds("year", f.YearMin, f.YearMax, 1, maxYear)
 	bounds("popularity", f.PopularityMin, f.PopularityMax, 0, maxPopularity)
+	for i, id := range f.IDs {
+		if id == "" {
+			bad = append(bad, fmt.Sprintf("filter ids[%d] is empty: want a track id, spotify:track: URI or link", i))
+		}
+	}
 	return bad
 }
 

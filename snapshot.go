@@ -241,6 +241,9 @@ func (e *Engine) refresh(db *storage.DB) {
 func (e *Engine) Reload(ctx context.Context) (bool, error) {
 	e.loadMu.Lock()
 	defer e.loadMu.Unlock()
+	if err := e.checkOpen(); err != nil {
+		return false, err
+	}
 	if e.db != nil {
 		return e.reloadFrom(e.db, nil)
 	}
@@ -287,10 +290,15 @@ func (e *Engine) reloadFrom(db *storage.DB, release func()) (bool, error) {
 	return false, nil
 }
 
-// Watch calls Reload every interval until ctx is done. Reload logs and
-// records its failures; a writer holding the lock just means "try again
-// next tick".
+// Watch calls Reload every interval until ctx is done or the engine is
+// closed. Reload logs and records its failures; a writer holding the lock
+// just means "try again next tick". A nil ctx, or an interval that is not
+// positive, returns at once.
 func (e *Engine) Watch(ctx context.Context, interval time.Duration) {
+	if ctx == nil || interval <= 0 {
+		e.opts.Logger.Error("watch: want a non-nil ctx and a positive interval", "interval", interval)
+		return
+	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -298,7 +306,11 @@ func (e *Engine) Watch(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if changed, err := e.Reload(ctx); err == nil && changed {
+			changed, err := e.Reload(ctx)
+			if errors.Is(err, ErrClosed) {
+				return
+			}
+			if err == nil && changed {
 				st := e.Stats()
 				e.opts.Logger.Info("reloaded", "generation", st.Generation, "model", st.ModelVersion, "indexed", st.Indexed,
 					"read_under_lock", st.LoadRead.Round(time.Millisecond), "decode", st.LoadDecode.Round(time.Millisecond),

@@ -52,7 +52,12 @@ type Interaction struct {
 	User   string
 	Track  TrackID
 	Action string // one of the Action constants, or another name the app uses
-	Time   time.Time
+	// Time is when it happened; the zero time means unknown. An import
+	// accepts years 1678 to 2262 (see CheckInteraction). It is stored as nanoseconds since the
+	// Unix epoch, 0 meaning unknown, so exactly the epoch
+	// (1970-01-01T00:00:00Z) reads back as unknown: in source data a
+	// timestamp of 0 is a placeholder for one that is missing.
+	Time time.Time
 }
 
 // Known actions. Import canonicalises the usual spellings (add_to_playlist,

@@ -28,9 +28,10 @@ const (
 )
 
 // TokenInputNames returns the raw input names of the first n slots of the
-// token input with the given prefix: prefix+"1" … prefix+n.
+// token input with the given prefix: prefix+"1" … prefix+n; none when n
+// is not positive.
 func TokenInputNames(prefix string, n int) []string {
-	out := make([]string, n)
+	out := make([]string, max(n, 0))
 	for i := range out {
 		out[i] = prefix + strconv.Itoa(i+1)
 	}

@@ -30,6 +30,9 @@ const MaxSearchK = 100
 // ErrInvalidQuery. The tracks are copies, the caller's to keep. Track
 // search needs no model or index.
 func (e *Engine) SearchTracks(ctx context.Context, text string, k int) ([]Track, error) {
+	if err := checkCtx(ctx); err != nil {
+		return nil, fmt.Errorf("search tracks: %w", err)
+	}
 	if k < 1 || k > MaxSearchK {
 		return nil, fmt.Errorf("%w: k = %d: want 1..%d", ErrInvalidQuery, k, MaxSearchK)
 	}

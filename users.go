@@ -44,6 +44,9 @@ func actionWeight(action string) float64 {
 // wrapping ErrNotFound that names them. It reads one range of the
 // database, however many users there are.
 func (e *Engine) UserHistory(ctx context.Context, user string) ([]Interaction, error) {
+	if err := checkCtx(ctx); err != nil {
+		return nil, fmt.Errorf("user history: %w", err)
+	}
 	var out []Interaction
 	err := e.view(func(tx *storage.Tx) error {
 		return tx.ForEachUserInteraction(user, func(track, action string, ts int64) error {
@@ -74,6 +77,9 @@ func (e *Engine) UserHistory(ctx context.Context, user string) ([]Interaction, e
 // with no positive interaction with a catalogue track, gets an error
 // wrapping ErrNotFound that names them.
 func (e *Engine) RecommendUser(ctx context.Context, user string, k int, opts *SearchOptions) (Results, error) {
+	if err := checkCtx(ctx); err != nil {
+		return Results{}, fmt.Errorf("recommend user: %w", err)
+	}
 	s, err := e.ready()
 	if err != nil {
 		return Results{}, err

@@ -37,12 +37,16 @@ func corruptf(format string, a ...any) error {
 
 // protect runs fn so that damage cannot crash the process: a fault on the
 // memory map panics instead of killing the process (SetPanicOnFault, for
-// this goroutine and only while fn runs), and any panic of fn becomes an
+// this goroutine and only while fn runs), and a panic of fn becomes an
 // error wrapping ErrDamaged. what names what fn reads, the description
 // used when the panic comes before any read has named itself (see Tx.reading).
 //
 // Every panic counts as damage, not only bbolt's: the bytes a decoder
-// panics on came from the file.
+// panics on came from the file. The one exception is a panic of the
+// application's own code, which RunCaller marks: the transaction is
+// rolled back (bbolt's View and Update roll back on a panic) and the
+// panic goes on with its own value, as database/sql and bbolt let a
+// callback's panic through.
 //
 // An error of fn that wraps ErrDamaged (a record failing this package's own
 // checks, see corruptf) gets the file's name and the remedy too.
@@ -50,7 +54,13 @@ func protect(path string, what func() string, fn func() error) (err error) {
 	old := debug.SetPanicOnFault(true)
 	defer func() {
 		debug.SetPanicOnFault(old)
-		if r := recover(); r != nil {
+		switch r := recover().(type) {
+		case nil:
+		case callerPanic:
+			panic(r.v)
+		case damagePanic:
+			err = damaged(path, what(), r.v)
+		default:
 			err = damaged(path, what(), r)
 		}
 	}()
@@ -59,6 +69,48 @@ func protect(path string, what func() string, fn func() error) (err error) {
 		err = fmt.Errorf("%s: %w: %s", path, err, remedy)
 	}
 	return err
+}
+
+// callerPanic carries a panic of the application's code (see RunCaller)
+// through protect, which re-panics with v.
+type callerPanic struct{ v any }
+
+// damagePanic carries a panic of this package's reads that happened inside
+// the application's code (see markDamage) through RunCaller, which would
+// otherwise take it for the application's own.
+type damagePanic struct{ v any }
+
+// RunCaller runs fn, code of the application (an import callback, a
+// scan's visitor), inside a transaction of this package. A panic in fn is
+// the application's bug, not damage: the transaction rolls back and the
+// panic reaches the caller of View or Update with its own value. A panic
+// of this package's own reads made from fn (Tx.PutTrack meeting a damaged
+// page, say) is still damage: those methods mark theirs (markDamage), and
+// a nested View or Update turns its damage into an error itself.
+func RunCaller(fn func() error) error {
+	defer func() {
+		if r := recover(); r != nil {
+			switch r.(type) {
+			case callerPanic, damagePanic:
+				panic(r)
+			}
+			panic(callerPanic{r})
+		}
+	}()
+	return fn()
+}
+
+// markDamage, deferred by a Tx method that the application's code calls
+// inside RunCaller, marks a panic of that method as damage, so that
+// RunCaller does not take it for the application's own.
+func markDamage() {
+	if r := recover(); r != nil {
+		switch r.(type) {
+		case callerPanic, damagePanic:
+			panic(r)
+		}
+		panic(damagePanic{r})
+	}
 }
 
 // Protect runs fn, which decodes bytes copied out of the file at path

@@ -226,7 +226,8 @@ func openWaiting(path string, o Options) (*bolt.DB, error) {
 	if !errors.Is(err, berrors.ErrTimeout) {
 		return bdb, err
 	}
-	o.OnWait(describeHolders(Holders(path)))
+	// OnWait is the application's code, run inside protect.
+	RunCaller(func() error { o.OnWait(describeHolders(Holders(path))); return nil })
 	o.Timeout -= firstTry
 	return openBolt(path, o)
 }

@@ -27,6 +27,7 @@ func (tx *Tx) occurrenceScope() uint64 { return tx.scopeBase<<16 | tx.scope&0xff
 // grew. user, track and action are non-empty and at most MaxKeyLen bytes
 // each. The track must be stored; otherwise the error wraps ErrNotFound.
 func (tx *Tx) PutInteraction(user, track, action string, unixNano int64) (added bool, err error) {
+	defer markDamage() // called from an import callback (RunCaller)
 	if user == "" || track == "" || action == "" {
 		return false, errors.New("put interaction: empty user, track or action")
 	}

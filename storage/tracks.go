@@ -41,6 +41,7 @@ const trackHeader = 12 // seq u64, node u32
 
 // Track returns the stored bytes and node id of a track.
 func (tx *Tx) Track(id string) (node uint32, data []byte, ok bool) {
+	defer markDamage() // called from an import callback (RunCaller)
 	_, v := tx.lookupTrack(id)
 	if len(v) < trackHeader {
 		return 0, nil, false
@@ -53,6 +54,7 @@ func (tx *Tx) Track(id string) (node uint32, data []byte, ok bool) {
 // its node. When data equals what is stored nothing is written and
 // changed is false.
 func (tx *Tx) PutTrack(id string, data []byte) (node uint32, added, changed bool, err error) {
+	defer markDamage() // called from an import callback (RunCaller)
 	if id == "" {
 		return 0, false, false, errors.New("put track: empty id")
 	}
@@ -102,6 +104,7 @@ func (tx *Tx) PutTrack(id string, data []byte) (node uint32, added, changed bool
 // DeleteTrack removes a track and records a tombstone for the next
 // incremental reindex. Its interactions stay (they are history).
 func (tx *Tx) DeleteTrack(id string) (bool, error) {
+	defer markDamage() // called from an import callback (RunCaller)
 	if err := tx.maybeStage(); err != nil {
 		return false, err
 	}

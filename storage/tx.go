@@ -202,6 +202,7 @@ func appendOnly(b *bolt.Bucket, first string) {
 // are coming: the write buffer's tables are sized for them, up to what
 // the buffer holds before it is staged.
 func (tx *Tx) Reserve(tracks, interactions int) {
+	defer markDamage() // called from an import callback (RunCaller)
 	if tx.buf.limit > 0 {
 		most := tx.buf.limit / 128 // the buffer is staged long before
 		tracks, interactions = min(tracks, most), min(interactions, most)

@@ -1,0 +1,435 @@
+package soundalike_test
+
+import (
+	"context"
+	"errors"
+	"math"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/audotics/soundalike"
+)
+
+// TestImportRefusesWhatTheRecordCannotHold: a track whose metadata the
+// record cannot hold, or an import from a file refuses (invalid UTF-8, a
+// NUL byte), is refused naming the field; nothing of it is stored, and the
+// catalogue still reads and checks clean.
+func TestImportRefusesWhatTheRecordCannotHold(t *testing.T) {
+	eng := MustOpen(t)
+	many := make([]string, soundalike.MaxListLen+1)
+	for i := range many {
+		many[i] = "x"
+	}
+	bad := []struct {
+		t    soundalike.Track
+		want string
+	}{
+		{soundalike.Track{ID: "w8", DurationMS: 1 << 62}, "duration_ms: 4611686018427387904 is outside 0..2147483647"},
+		{soundalike.Track{ID: "w9", DurationMS: 3000000000}, "duration_ms"},
+		{soundalike.Track{ID: "u", Name: "\xff\xfe"}, "name"},
+		{soundalike.Track{ID: "s", SpotifyID: "\x00"}, "spotify_id"},
+		{soundalike.Track{ID: "g", Genres: []string{"\x00"}}, "genres[0]"},
+		{soundalike.Track{ID: "a", Artists: many}, "artists has 1025 entries; at most 1024"},
+		{soundalike.Track{ID: "n", Name: strings.Repeat("x", 10<<20)}, "name is 10485760 bytes long"},
+	}
+	err := eng.Import(t.Context(), func(tx *soundalike.ImportTx) error {
+		for _, b := range bad {
+			if err := soundalike.CheckTrack(&b.t); err == nil || !strings.Contains(err.Error(), b.want) {
+				t.Errorf("CheckTrack(%.40s) = %v, want an error containing %q", b.t.ID, err, b.want)
+			}
+			if _, _, err := tx.PutTrack(&b.t); err == nil || !strings.Contains(err.Error(), b.want) {
+				t.Errorf("PutTrack(%.40s) = %v, want an error containing %q", b.t.ID, err, b.want)
+			}
+		}
+		_, _, err := tx.PutTrack(track("ok", 0.5))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tracks, err := eng.Tracks(t.Context())
+	if err != nil || len(tracks) != 1 {
+		t.Errorf("Tracks = %d tracks, %v; want 1 track", len(tracks), err)
+	}
+	rep, err := eng.Check(t.Context())
+	if err != nil || !rep.OK() {
+		t.Errorf("Check = %v, %v; want a clean report", rep.Problems, err)
+	}
+}
+
+// TestGenresAccumulateWithinBounds: genres accumulate over imports, but
+// not past MaxListLen.
+func TestGenresAccumulateWithinBounds(t *testing.T) {
+	eng := MustOpen(t)
+	put := func(genres []string) error {
+		return eng.Import(t.Context(), func(tx *soundalike.ImportTx) error {
+			_, _, err := tx.PutTrack(track("t", 0.5, genres...))
+			return err
+		})
+	}
+	first := make([]string, soundalike.MaxListLen)
+	for i := range first {
+		first[i] = "g" + strings.Repeat("x", i%40) + string(rune('a'+i%26)) + string(rune('a'+i/26%26))
+	}
+	if err := put(first); err != nil {
+		t.Fatal(err)
+	}
+	if err := put([]string{"one more"}); err == nil || !strings.Contains(err.Error(), "genres has 1025 entries") {
+		t.Errorf("import of a genre past MaxListLen = %v, want an error naming genres", err)
+	}
+	if _, err := eng.Tracks(t.Context()); err != nil {
+		t.Errorf("Tracks: %v", err)
+	}
+}
+
+// TestInteractionTimes: a time outside what 64-bit nanoseconds hold is
+// refused naming time; one inside round-trips; the Unix epoch reads back
+// as unknown (documented on Interaction.Time).
+func TestInteractionTimes(t *testing.T) {
+	eng := MustOpen(t)
+	latest := time.Unix(0, math.MaxInt64).UTC()
+	earliest := time.Unix(0, math.MinInt64).UTC()
+	cases := []struct {
+		in, want time.Time
+		err      string
+	}{
+		{in: time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), err: "time 3000-01-01T00:00:00Z is outside"},
+		{in: time.Date(1500, 1, 1, 0, 0, 0, 0, time.UTC), err: "time 1500-01-01T00:00:00Z is outside"},
+		{in: latest.Add(time.Nanosecond), err: "time"},
+		{in: latest, want: latest},
+		{in: earliest, want: earliest},
+		{in: time.Date(2020, 5, 1, 12, 0, 0, 7, time.UTC), want: time.Date(2020, 5, 1, 12, 0, 0, 7, time.UTC)},
+		{in: time.Unix(0, 0), want: time.Time{}},
+		{in: time.Time{}, want: time.Time{}},
+	}
+	for i, c := range cases {
+		user := string(rune('a' + i))
+		in := &soundalike.Interaction{User: user, Track: "t", Time: c.in}
+		err := eng.Import(t.Context(), func(tx *soundalike.ImportTx) error {
+			if _, _, err := tx.PutTrack(track("t", 0.5)); err != nil {
+				return err
+			}
+			_, err := tx.PutInteraction(in)
+			return err
+		})
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) || soundalike.CheckInteraction(in) == nil {
+				t.Errorf("PutInteraction(time %v) = %v, want an error containing %q", c.in, err, c.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("PutInteraction(time %v) = %v", c.in, err)
+			continue
+		}
+		h, err := eng.UserHistory(t.Context(), user)
+		if err != nil || len(h) != 1 || !h[0].Time.Equal(c.want) {
+			t.Errorf("UserHistory after PutInteraction(time %v) = %v, %v; want time %v", c.in, h, err, c.want)
+		}
+	}
+}
+
+// recovered runs f and returns what it panicked with, or nil.
+func recovered(f func()) (r any) {
+	defer func() { r = recover() }()
+	f()
+	return nil
+}
+
+// TestCallerMistakesAreNotDamage: nil arguments are errors that do not
+// wrap ErrDamaged, and a panic in the caller's own callback reaches the
+// caller as that panic; the engine stays usable and the file sound.
+func TestCallerMistakesAreNotDamage(t *testing.T) {
+	eng := MustOpen(t)
+	ctx := t.Context()
+	errs := map[string]error{
+		"Import(nil)": eng.Import(ctx, nil),
+		"PutTrack(nil)": eng.Import(ctx, func(tx *soundalike.ImportTx) error {
+			_, _, err := tx.PutTrack(nil)
+			return err
+		}),
+		"PutInteraction(nil)": eng.Import(ctx, func(tx *soundalike.ImportTx) error {
+			_, err := tx.PutInteraction(nil)
+			return err
+		}),
+		"ForEachTrack(nil)": eng.ForEachTrack(ctx, nil),
+	}
+	for name, err := range errs {
+		if err == nil || errors.Is(err, soundalike.ErrDamaged) {
+			t.Errorf("%s = %v, want an error that is not ErrDamaged", name, err)
+		}
+	}
+	bug := errors.New("caller bug")
+	if r := recovered(func() {
+		eng.Import(ctx, func(tx *soundalike.ImportTx) error {
+			tx.PutTrack(track("p", 0.5))
+			panic(bug)
+		})
+	}); r != bug {
+		t.Errorf("Import whose callback panics: recovered %v, want %v", r, bug)
+	}
+	if err := eng.Import(ctx, func(tx *soundalike.ImportTx) error {
+		_, _, err := tx.PutTrack(track("ok", 0.5))
+		return err
+	}); err != nil {
+		t.Fatalf("Import after a panicking one: %v", err)
+	}
+	if r := recovered(func() {
+		eng.ForEachTrack(ctx, func(*soundalike.Track) error { panic(bug) })
+	}); r != bug {
+		t.Errorf("ForEachTrack whose callback panics: recovered %v, want %v", r, bug)
+	}
+	if tracks, err := eng.Tracks(ctx); err != nil || len(tracks) != 1 || tracks[0].ID != "ok" {
+		t.Errorf("Tracks = %v, %v; want only ok (the panicking import rolled back)", tracks, err)
+	}
+	if rep, err := eng.Check(ctx); err != nil || !rep.OK() {
+		t.Errorf("Check = %v, %v; want a clean report", rep.Problems, err)
+	}
+}
+
+// TestNilAndInvalidArgumentsAreErrors: nil pointers, a nil ctx, an
+// ImportTx kept past its Import and a negative count are refused or
+// harmless, never a panic.
+func TestNilAndInvalidArgumentsAreErrors(t *testing.T) {
+	eng, _ := fixture(t, filepath.Join(t.TempDir(), "n.db"), 30)
+	var saved *soundalike.ImportTx
+	if err := eng.Import(t.Context(), func(tx *soundalike.ImportTx) error { saved = tx; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	var nilCtx context.Context
+	calls := map[string]func() (error, string){
+		"Embed(nil)": func() (error, string) { _, err := eng.Embed(nil); return err, "track is nil" },
+		"PutTrack after Import": func() (error, string) {
+			_, _, err := saved.PutTrack(track("late", 0.5))
+			return err, "the import has ended"
+		},
+		"PutInteraction after Import": func() (error, string) {
+			_, err := saved.PutInteraction(&soundalike.Interaction{User: "u", Track: "t0000"})
+			return err, "the import has ended"
+		},
+		"DeleteTrack after Import": func() (error, string) {
+			_, err := saved.DeleteTrack("t0000")
+			return err, "the import has ended"
+		},
+		"CheckTrack(nil)":       func() (error, string) { return soundalike.CheckTrack(nil), "track is nil" },
+		"CheckInteraction(nil)": func() (error, string) { return soundalike.CheckInteraction(nil), "interaction is nil" },
+		"RawInputs(nil)": func() (error, string) {
+			_, err := soundalike.RawInputs(nil, []string{"energy"}, nil)
+			return err, "track is nil"
+		},
+		"Similar(nil ctx)": func() (error, string) { _, err := eng.Similar(nilCtx, "t0000", 5, nil); return err, "ctx is nil" },
+		"SimilarTo(nil ctx)": func() (error, string) {
+			_, err := eng.SimilarTo(nilCtx, soundalike.Query{Tracks: []soundalike.TrackID{"t0000"}}, 5, nil)
+			return err, "ctx is nil"
+		},
+		"Import(nil ctx)": func() (error, string) {
+			return eng.Import(nilCtx, func(*soundalike.ImportTx) error { return nil }), "ctx is nil"
+		},
+		"ForEachTrack(nil ctx)": func() (error, string) {
+			return eng.ForEachTrack(nilCtx, func(*soundalike.Track) error { return nil }), "ctx is nil"
+		},
+		"Reindex(nil ctx)": func() (error, string) { _, err := eng.Reindex(nilCtx, nil); return err, "ctx is nil" },
+	}
+	for name, call := range calls {
+		var err error
+		var want string
+		if r := recovered(func() { err, want = call() }); r != nil {
+			t.Errorf("%s panicked: %v", name, r)
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s = %v, want an error containing %q", name, err, want)
+		}
+	}
+	if r := recovered(func() { saved.Reserve(-5); saved.BeginSource() }); r != nil {
+		t.Errorf("Reserve and BeginSource after Import panicked: %v", r)
+	}
+	if r := recovered(func() {
+		if got := soundalike.TokenInputNames("x", -1); len(got) != 0 {
+			t.Errorf("TokenInputNames(x, -1) = %v, want none", got)
+		}
+	}); r != nil {
+		t.Errorf("TokenInputNames(x, -1) panicked: %v", r)
+	}
+	if _, err := eng.Track(t.Context(), "late"); !errors.Is(err, soundalike.ErrNotFound) {
+		t.Errorf("Track(late) = %v, want ErrNotFound: a write after the import ended must not be stored", err)
+	}
+}
+
+// TestSearchOptionRefusals: an empty filter id and an offset whose sum
+// with k overflows are refused, naming the field and its range.
+func TestSearchOptionRefusals(t *testing.T) {
+	eng, _ := fixture(t, filepath.Join(t.TempDir(), "o.db"), 30)
+	for _, c := range []struct {
+		opts soundalike.SearchOptions
+		want string
+	}{
+		{soundalike.SearchOptions{Filter: &soundalike.Filter{IDs: []soundalike.TrackID{"t0001", ""}}}, "filter ids[1] is empty"},
+		{soundalike.SearchOptions{Offset: math.MaxInt}, "offset = 9223372036854775807: want 0..1000"},
+		{soundalike.SearchOptions{Offset: 1 << 40}, "offset = 1099511627776: want 0..1000"},
+	} {
+		_, err := eng.Similar(t.Context(), "t0000", 5, &c.opts)
+		if !errors.Is(err, soundalike.ErrInvalidQuery) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Similar(%+v) = %v, want ErrInvalidQuery containing %q", c.opts, err, c.want)
+		}
+	}
+}
+
+// TestOpenRefusesEmptyPath: Open names the empty path.
+func TestOpenRefusesEmptyPath(t *testing.T) {
+	if _, err := soundalike.Open("", nil); err == nil || !strings.Contains(err.Error(), "path is empty") {
+		t.Errorf(`Open("") = %v, want an error naming the path`, err)
+	}
+}
+
+// TestCloseEndsTheEngine: after Close, in every mode, every call fails
+// with ErrClosed and writes nothing; a second Close returns nil.
+func TestCloseEndsTheEngine(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "c.db")
+	eng, _ := fixture(t, path, 30)
+	eng.Close()
+	for _, opts := range []*soundalike.Options{{NoSync: true}, {ReadOnly: true}, {Detached: true}} {
+		eng, err := soundalike.Open(path, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := t.Context()
+		if _, err := eng.Similar(ctx, "t0000", 3, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := eng.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		backup := filepath.Join(dir, "backup.db")
+		calls := map[string]func() error{
+			"Import": func() error {
+				return eng.Import(ctx, func(tx *soundalike.ImportTx) error {
+					_, _, err := tx.PutTrack(track("after", 0.5))
+					return err
+				})
+			},
+			"Reindex":  func() error { _, err := eng.Reindex(ctx, nil); return err },
+			"Backup":   func() error { _, err := eng.Backup(ctx, backup); return err },
+			"Counts":   func() error { _, err := eng.Counts(); return err },
+			"Similar":  func() error { _, err := eng.Similar(ctx, "t0000", 3, nil); return err },
+			"Track":    func() error { _, err := eng.Track(ctx, "t0000"); return err },
+			"Tracks":   func() error { _, err := eng.Tracks(ctx); return err },
+			"Reload":   func() error { _, err := eng.Reload(ctx); return err },
+			"Check":    func() error { _, err := eng.Check(ctx); return err },
+			"Embed":    func() error { _, err := eng.Embed(track("x", 0.5)); return err },
+			"Ready":    eng.Ready,
+			"Search":   func() error { _, err := eng.SearchTracks(ctx, "song", 3); return err },
+			"History":  func() error { _, err := eng.UserHistory(ctx, "u"); return err },
+			"IndexSt.": func() error { _, err := eng.IndexState(ctx); return err },
+		}
+		for name, call := range calls {
+			if err := call(); !errors.Is(err, soundalike.ErrClosed) {
+				t.Errorf("%+v: %s after Close = %v, want ErrClosed", *opts, name, err)
+			}
+		}
+		if err := eng.Close(); err != nil {
+			t.Errorf("%+v: second Close = %v, want nil", *opts, err)
+		}
+		if m, _ := filepath.Glob(backup + "*"); len(m) > 0 {
+			t.Errorf("%+v: Backup after Close wrote %v", *opts, m)
+		}
+	}
+	check, err := soundalike.Open(path, &soundalike.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer check.Close()
+	if _, err := check.Track(t.Context(), "after"); !errors.Is(err, soundalike.ErrNotFound) {
+		t.Errorf("Track(after) = %v, want ErrNotFound: an Import after Close wrote to the file", err)
+	}
+}
+
+// TestCloseWaitsForTheWrite: Close during an Import returns only once the
+// import has committed. (No clock: the callback yields many times after
+// Close was called, and Close must not have returned meanwhile.)
+func TestCloseWaitsForTheWrite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "w.db")
+	eng, err := soundalike.Open(path, &soundalike.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closing := make(chan struct{})
+	var closed atomic.Bool
+	closeErr := make(chan error, 1)
+	importErr := make(chan error, 1)
+	go func() {
+		importErr <- eng.Import(t.Context(), func(tx *soundalike.ImportTx) error {
+			go func() {
+				close(closing)
+				err := eng.Close()
+				closed.Store(true)
+				closeErr <- err
+			}()
+			<-closing
+			for range 10000 {
+				runtime.Gosched()
+				if closed.Load() {
+					t.Error("Close returned while an Import callback ran")
+					break
+				}
+			}
+			_, _, err := tx.PutTrack(track("during", 0.5))
+			return err
+		})
+	}()
+	if err := <-importErr; err != nil {
+		t.Errorf("Import racing with Close = %v, want nil", err)
+	}
+	if err := <-closeErr; err != nil {
+		t.Errorf("Close = %v", err)
+	}
+	ro, err := soundalike.Open(path, &soundalike.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if _, err := ro.Track(t.Context(), "during"); err != nil {
+		t.Errorf("Track(during) = %v: the import Close waited for was not committed", err)
+	}
+}
+
+// TestQueriesRacingWithClose: queries racing with Close either answer or
+// fail with ErrClosed, in every mode (run it with -race).
+func TestQueriesRacingWithClose(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.db")
+	eng, _ := fixture(t, path, 30)
+	eng.Close()
+	for _, opts := range []*soundalike.Options{{NoSync: true}, {ReadOnly: true}, {Detached: true}} {
+		eng, err := soundalike.Open(path, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := t.Context()
+		var wg sync.WaitGroup
+		for g := range 4 {
+			wg.Go(func() {
+				for i := range 50 {
+					if g == 0 && i == 10 {
+						eng.Close()
+					}
+					_, e1 := eng.Similar(ctx, "t0000", 3, nil)
+					_, e2 := eng.Counts()
+					_, e3 := eng.Track(ctx, "t0001")
+					_, e4 := eng.Reload(ctx)
+					for _, err := range []error{e1, e2, e3, e4} {
+						if err != nil && !errors.Is(err, soundalike.ErrClosed) {
+							t.Errorf("%+v: a call racing with Close = %v, want nil or ErrClosed", *opts, err)
+						}
+					}
+				}
+			})
+		}
+		wg.Wait()
+	}
+}
