@@ -3,6 +3,7 @@ package soundalike
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -63,6 +64,12 @@ func (e *Engine) SaveModel(ctx context.Context, m *embedder.Model, run ModelRun)
 // no current model yet; otherwise the current model stays (PromoteModel
 // makes the new version current later).
 func (e *Engine) SaveModelVersion(ctx context.Context, m *embedder.Model, run ModelRun, makeCurrent bool) (ModelInfo, error) {
+	if err := checkModel(m); err != nil {
+		return ModelInfo{}, fmt.Errorf("save model: %w", err)
+	}
+	if err := run.check(); err != nil {
+		return ModelInfo{}, fmt.Errorf("save model: %w", err)
+	}
 	meta := modelMeta{Created: time.Now().UTC(), Dim: m.Dim(), Inputs: m.Inputs(),
 		Config: run.Config, Metrics: run.Metrics, History: run.History}
 	mb, err := json.Marshal(meta)
@@ -96,6 +103,50 @@ func (e *Engine) SaveModelVersion(ctx context.Context, m *embedder.Model, run Mo
 		e.modelChanged(db)
 	}
 	return meta.info(v), nil
+}
+
+// checkModel refuses a model the engine could store but never use: none,
+// the zero Model, one reading an input RawInputs cannot supply, or one
+// whose embedding of the zero Track cannot be normalised (an all-zero or
+// overflowing network), which Reindex would only find later.
+func checkModel(m *embedder.Model) error {
+	if m == nil {
+		return errors.New("model is nil: pass one from trainer.Train, embedder.New or LoadModel")
+	}
+	if m.Dim() == 0 {
+		return errors.New("model is empty (a zero embedder.Model): make it with embedder.New, embedder.Build or embedder.Unmarshal")
+	}
+	// RawInputs is what Reindex and Embed resolve the model's inputs with.
+	raw, err := RawInputs(&Track{}, m.Inputs(), nil)
+	if err != nil {
+		return fmt.Errorf("%w: the engine supplies %s", err, suppliedInputs())
+	}
+	if _, err := m.EmbedChecked(raw, nil); err != nil {
+		return fmt.Errorf("model's embedding of an empty track: %w", err)
+	}
+	return nil
+}
+
+// suppliedInputs describes the raw input names RawInputs understands.
+func suppliedInputs() string {
+	return fmt.Sprintf("%s, %s, %s, %s, %s, %s1..%s%d and %s1..%s%d",
+		strings.Join(FeatureNames(), ", "), InputDurationMS, InputReleaseYear, InputPopularity, InputAlbum,
+		InputArtistPrefix, InputArtistPrefix, MaxArtistInputs,
+		InputNameTokenPrefix, InputNameTokenPrefix, MaxNameTokenInputs)
+}
+
+// check refuses a run record that is not JSON: it is stored inside the
+// model's metadata document, which must stay readable.
+func (r ModelRun) check() error {
+	for _, f := range []struct {
+		name string
+		doc  json.RawMessage
+	}{{"Config", r.Config}, {"Metrics", r.Metrics}, {"History", r.History}} {
+		if len(f.doc) > 0 && !json.Valid(f.doc) {
+			return fmt.Errorf("ModelRun.%s is not valid JSON: want a JSON document, or nothing", f.name)
+		}
+	}
+	return nil
 }
 
 // modelChanged follows a change of the current model. The served index

@@ -3,9 +3,11 @@ package soundalike_test
 import (
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/embedder"
 )
 
 // TestSaveModelVersionAndPromote: a version saved without becoming current
@@ -53,5 +55,75 @@ func TestSaveModelVersionAndPromote(t *testing.T) {
 	}
 	if v := current(); v != "v1" {
 		t.Fatalf("a failed promote changed the current model to %s", v)
+	}
+}
+
+// lineModel is a model reading the named inputs with one dense layer of
+// dim outputs, every weight w and every bias b.
+func lineModel(t *testing.T, names []string, dim int, w, b float32) *embedder.Model {
+	t.Helper()
+	inputs := make([]embedder.Input, len(names))
+	mean := make([]float32, len(names))
+	std := make([]float32, len(names))
+	for i, n := range names {
+		inputs[i], std[i] = embedder.Input{Name: n}, 1
+	}
+	l := embedder.Layer{In: len(names), Out: dim, W: make([]float32, len(names)*dim), B: make([]float32, dim)}
+	for i := range l.W {
+		l.W[i] = w
+	}
+	for i := range l.B {
+		l.B[i] = b
+	}
+	m, err := embedder.New(inputs, mean, std, []embedder.Layer{l}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestSaveModelRefuses: SaveModel refuses, with an error that names the
+// problem, what the engine could store but never use, and stores nothing
+// beside the usable model saved first.
+func TestSaveModelRefuses(t *testing.T) {
+	ctx := t.Context()
+	eng, err := soundalike.Open(filepath.Join(t.TempDir(), "m.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	good := lineModel(t, []string{"energy", "tempo"}, 8, 0.1, 0.1)
+	if _, err := eng.SaveModel(ctx, good, soundalike.ModelRun{Config: []byte(`{"epochs":1}`)}); err != nil {
+		t.Fatalf("SaveModel(usable model) = %v", err)
+	}
+	tests := []struct {
+		name  string
+		model *embedder.Model
+		run   soundalike.ModelRun
+		want  []string // substrings of the error
+	}{
+		{"nil", nil, soundalike.ModelRun{}, []string{"nil"}},
+		{"zero Model", &embedder.Model{}, soundalike.ModelRun{}, []string{"empty", "embedder.New"}},
+		{"unknown input", lineModel(t, []string{"energy", "bogus"}, 8, 0.1, 0.1), soundalike.ModelRun{}, []string{`"bogus"`, "energy", "duration_ms", "artist_1..artist_8"}},
+		{"all-zero layer", lineModel(t, []string{"energy", "tempo"}, 8, 0, 0), soundalike.ModelRun{}, []string{"cannot be normalised"}},
+		{"overflowing weights", lineModel(t, []string{"energy", "tempo"}, 8, 3e38, 0), soundalike.ModelRun{}, []string{"cannot be normalised"}},
+		{"bad config", good, soundalike.ModelRun{Config: []byte("{not json")}, []string{"ModelRun.Config", "JSON"}},
+		{"bad history", good, soundalike.ModelRun{History: []byte("[1,")}, []string{"ModelRun.History"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := eng.SaveModel(ctx, tt.model, tt.run)
+			if err == nil {
+				t.Fatalf("SaveModel = nil error, want one naming %q", tt.want)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("SaveModel = %v, want it to mention %q", err, w)
+				}
+			}
+			if vs, err := eng.Models(ctx); err != nil || len(vs) != 1 || !vs[0].Current {
+				t.Errorf("Models after a refused save = %v, %v; want v1 alone, current", vs, err)
+			}
+		})
 	}
 }

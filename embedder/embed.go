@@ -1,6 +1,7 @@
 package embedder
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"runtime"
@@ -102,44 +103,122 @@ func (m *Model) TokenRows(ti int, raw []float32, dst []int) []int {
 	return dst
 }
 
+// ErrDegenerate is wrapped by the error EmbedChecked and EmbedBatchChecked
+// return for a track whose network output has no direction to scale to
+// unit length: a component is not finite (the forward pass overflowed), or
+// the output is so short (|y|² < 1000·NormEps, |y| < about 3e-5, an
+// all-zero output among them) that y / sqrt(|y|² + NormEps) would fall
+// visibly short of unit length.
+var ErrDegenerate = errors.New("network output cannot be normalised to unit length")
+
+// minSquaredNorm is the shortest squared output that normalises to a
+// squared length within 1e-3 of 1, the tolerance the index checks
+// vectors with: ss/(ss+NormEps) ≥ 1000/1001.
+const minSquaredNorm = 1000 * normEps
+
 // Embed writes the unit-length embedding of one track into dst (grown to
 // Dim if needed) and returns it. raw holds the track's raw inputs in the
 // order of Inputs, NaN for missing. It panics if len(raw) != len(Inputs()).
+// Embed does not report an output that cannot be normalised (see
+// ErrDegenerate): it writes that embedding as all NaN, which no consumer
+// can mistake for a direction. EmbedChecked reports it as an error.
 // Embed is safe for concurrent use.
 func (m *Model) Embed(raw, dst []float32) []float32 {
 	if len(raw) != len(m.inputs) {
 		panic(fmt.Sprintf("embedder: Embed got %d raw values, the model reads %d", len(raw), len(m.inputs)))
 	}
+	dst, _ = m.embedOne(raw, dst)
+	return dst
+}
+
+// EmbedChecked is Embed for input the caller has not checked: it returns
+// an error instead of panicking when len(raw) != len(Inputs()) or the
+// model is the zero Model, and an error wrapping ErrDegenerate instead of
+// a NaN embedding when the output cannot be normalised.
+func (m *Model) EmbedChecked(raw, dst []float32) ([]float32, error) {
+	if err := m.checkRaw(len(raw), 1); err != nil {
+		return dst, err
+	}
+	dst, ok := m.embedOne(raw, dst)
+	if !ok {
+		return dst, fmt.Errorf("embedder: %w", ErrDegenerate)
+	}
+	return dst, nil
+}
+
+// embedOne embeds one track and reports whether its output normalised.
+func (m *Model) embedOne(raw, dst []float32) ([]float32, bool) {
 	dst = grow(dst, m.Dim())
 	s := m.scratch(1)
-	m.forward(raw, 1, dst, s)
+	bad := m.forward(raw, 1, dst, s)
 	m.pool.Put(s)
-	return dst
+	return dst, bad < 0
+}
+
+// checkRaw reports why n raw values are not whole tracks for m (one track
+// when exact is 1, any number when it is 0).
+func (m *Model) checkRaw(n, exact int) error {
+	ni := len(m.inputs)
+	switch {
+	case len(m.layers) == 0:
+		return errors.New("embedder: the model is empty: make it with New, Build or Unmarshal")
+	case exact == 1 && n != ni:
+		return fmt.Errorf("embedder: raw has %d values, the model reads %d inputs (see Inputs)", n, ni)
+	case n%ni != 0:
+		return fmt.Errorf("embedder: raw has %d values, not a multiple of the model's %d inputs (see Inputs)", n, ni)
+	}
+	return nil
 }
 
 // EmbedBatch embeds n = len(raw)/len(Inputs()) tracks whose raw inputs are
 // stored one track after another in raw, and writes their embeddings one
 // after another into dst (grown to n*Dim if needed), which it returns.
 // Large batches are split across GOMAXPROCS goroutines. It panics if
-// len(raw) is not a multiple of len(Inputs()). EmbedBatch is safe for
-// concurrent use.
+// len(raw) is not a multiple of len(Inputs()). Like Embed, it writes an
+// embedding that cannot be normalised as all NaN; EmbedBatchChecked
+// reports it. EmbedBatch is safe for concurrent use.
 func (m *Model) EmbedBatch(raw, dst []float32) []float32 {
 	ni := len(m.inputs)
 	if len(raw)%ni != 0 {
 		panic(fmt.Sprintf("embedder: EmbedBatch got %d raw values, not a multiple of the model's %d inputs", len(raw), ni))
 	}
+	dst, _ = m.embedBatch(raw, dst)
+	return dst
+}
+
+// EmbedBatchChecked is EmbedBatch for input the caller has not checked:
+// it returns an error instead of panicking when len(raw) is not a
+// multiple of len(Inputs()) or the model is the zero Model, and an error
+// wrapping ErrDegenerate that names the first track (0-based, in raw's
+// order) whose output cannot be normalised. The other embeddings in dst
+// are written all the same.
+func (m *Model) EmbedBatchChecked(raw, dst []float32) ([]float32, error) {
+	if err := m.checkRaw(len(raw), 0); err != nil {
+		return dst, err
+	}
+	dst, bad := m.embedBatch(raw, dst)
+	if bad >= 0 {
+		return dst, fmt.Errorf("embedder: track %d: %w", bad, ErrDegenerate)
+	}
+	return dst, nil
+}
+
+// embedBatch embeds the tracks of raw into dst and returns the index of the
+// first track whose output did not normalise, or -1.
+func (m *Model) embedBatch(raw, dst []float32) ([]float32, int) {
+	ni := len(m.inputs)
 	n, dim := len(raw)/ni, m.Dim()
 	dst = grow(dst, n*dim)
 	blocks := (n + blockRows - 1) / blockRows
 	workers := min(runtime.GOMAXPROCS(0), blocks)
+	// firstBad records, per worker, the first track that did not normalise.
+	firstBad := make([]int, max(workers, 1))
+	for w := range firstBad {
+		firstBad[w] = -1
+	}
 	if workers <= 1 {
-		s := m.scratch(blockRows)
-		for b := 0; b < blocks; b++ {
-			lo, hi := b*blockRows, min(n, (b+1)*blockRows)
-			m.forward(raw[lo*ni:hi*ni], hi-lo, dst[lo*dim:hi*dim], s)
-		}
-		m.pool.Put(s)
-		return dst
+		firstBad[0] = m.embedBlocks(raw, dst, 0, blocks, n)
+		return dst, firstBad[0]
 	}
 	var wg sync.WaitGroup
 	per := (blocks + workers - 1) / workers
@@ -151,16 +230,34 @@ func (m *Model) EmbedBatch(raw, dst []float32) []float32 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s := m.scratch(blockRows)
-			for b := b0; b < b1; b++ {
-				lo, hi := b*blockRows, min(n, (b+1)*blockRows)
-				m.forward(raw[lo*ni:hi*ni], hi-lo, dst[lo*dim:hi*dim], s)
-			}
-			m.pool.Put(s)
+			firstBad[w] = m.embedBlocks(raw, dst, b0, b1, n)
 		}()
 	}
 	wg.Wait()
-	return dst
+	// Workers take increasing ranges: the first failing one has the
+	// first failing track.
+	for _, b := range firstBad {
+		if b >= 0 {
+			return dst, b
+		}
+	}
+	return dst, -1
+}
+
+// embedBlocks embeds blocks b0..b1 of the n tracks of raw into dst and
+// returns the first track whose output did not normalise, or -1.
+func (m *Model) embedBlocks(raw, dst []float32, b0, b1, n int) int {
+	ni, dim := len(m.inputs), m.Dim()
+	bad := -1
+	s := m.scratch(blockRows)
+	for b := b0; b < b1; b++ {
+		lo, hi := b*blockRows, min(n, (b+1)*blockRows)
+		if r := m.forward(raw[lo*ni:hi*ni], hi-lo, dst[lo*dim:hi*dim], s); r >= 0 && bad < 0 {
+			bad = lo + r
+		}
+	}
+	m.pool.Put(s)
+	return bad
 }
 
 func grow(dst []float32, n int) []float32 {
@@ -170,10 +267,11 @@ func grow(dst []float32, n int) []float32 {
 	return dst[:n]
 }
 
-// forward embeds rows tracks (rows ≤ blockRows) from raw into out. The
-// first layer multiplies only the numeric columns; each table adds the
-// mean of its tokens' folded rows.
-func (m *Model) forward(raw []float32, rows int, out []float32, s *scratch) {
+// forward embeds rows tracks (rows ≤ blockRows) from raw into out and
+// returns the first row whose output cannot be normalised (written as all
+// NaN), or -1. The first layer multiplies only the numeric columns; each
+// table adds the mean of its tokens' folded rows.
+func (m *Model) forward(raw []float32, rows int, out []float32, s *scratch) int {
 	ni, w := len(m.inputs), m.numW
 	x := s.a[:rows*w]
 	for r := 0; r < rows; r++ {
@@ -206,17 +304,32 @@ func (m *Model) forward(raw []float32, rows int, out []float32, s *scratch) {
 			}
 		}
 	}
+	bad := -1
+	nan := float32(math.NaN())
 	for r := 0; r < rows; r++ {
 		v := out[r*dim : (r+1)*dim]
 		var ss float32
 		for _, e := range v {
 			ss += e * e
 		}
+		// ss is NaN or +Inf when a component is not finite or the sum
+		// overflowed; either way, like a too short output, there is no
+		// unit vector to write.
+		if !(ss >= minSquaredNorm && ss <= math.MaxFloat32) {
+			for j := range v {
+				v[j] = nan
+			}
+			if bad < 0 {
+				bad = r
+			}
+			continue
+		}
 		inv := float32(1 / math.Sqrt(float64(ss)+normEps))
 		for j := range v {
 			v[j] *= inv
 		}
 	}
+	return bad
 }
 
 // first computes the first layer into y from the numeric columns x and

@@ -1,8 +1,10 @@
 package embedder
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -274,6 +276,109 @@ func TestNewRejects(t *testing.T) {
 				t.Fatalf("New accepted a model with %s", tt.name)
 			}
 		})
+	}
+}
+
+// TestNewRejectsTinyStd: standardising divides by std, so a std whose
+// reciprocal overflows float32 would turn the column into ±Inf.
+func TestNewRejectsTinyStd(t *testing.T) {
+	ok := Layer{In: 1, Out: 2, W: []float32{1, 1}, B: make([]float32, 2)}
+	for _, std := range []float32{1e-45, 1e-39} {
+		_, err := New([]Input{{Name: "a"}}, []float32{0}, []float32{std}, []Layer{ok}, nil)
+		if err == nil || !strings.Contains(err.Error(), "std") {
+			t.Errorf("New(std %v) = %v, want an error naming the std", std, err)
+		}
+	}
+	if _, err := New([]Input{{Name: "a"}}, []float32{0}, []float32{1e-30}, []Layer{ok}, nil); err != nil {
+		t.Errorf("New(std 1e-30) = %v, want a model", err)
+	}
+}
+
+// lineModel is a model of one linear input a and one layer of two outputs,
+// both w·a.
+func lineModel(t *testing.T, w float32) *Model {
+	t.Helper()
+	m, err := New([]Input{{Name: "a"}}, []float32{0}, []float32{1}, []Layer{{In: 1, Out: 2, W: []float32{w, w}, B: make([]float32, 2)}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestEmbedDegenerate: an output with no direction (zero, too short, or
+// overflowing) is an error from the checked forms and all NaN from the
+// others, never a zero or short vector passed off as an embedding.
+func TestEmbedDegenerate(t *testing.T) {
+	tests := []struct {
+		name string
+		w, a float32
+	}{
+		{"zero output", 0, 1},
+		{"zero input", 1, 0},
+		{"too short to normalise", 1e-10, 1},
+		{"overflow", 3e38, 1e30},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := lineModel(t, tt.w)
+			v, err := m.EmbedChecked([]float32{tt.a}, nil)
+			if !errors.Is(err, ErrDegenerate) {
+				t.Errorf("EmbedChecked = %v, %v; want an error wrapping ErrDegenerate", v, err)
+			}
+			for j, x := range m.Embed([]float32{tt.a}, nil) {
+				if !math.IsNaN(float64(x)) {
+					t.Errorf("Embed[%d] = %v, want NaN", j, x)
+				}
+			}
+		})
+	}
+	if v, err := lineModel(t, 1).EmbedChecked([]float32{1e-3}, nil); err != nil || math.Abs(float64(v[0]*v[0]+v[1]*v[1])-1) > 1e-6 {
+		t.Errorf("EmbedChecked(short but normalisable) = %v, %v; want a unit vector", v, err)
+	}
+}
+
+// TestEmbedBatchCheckedNamesTrack: over several blocks (and so several
+// goroutines), the error names the first track that cannot be normalised,
+// and the other tracks are embedded.
+func TestEmbedBatchCheckedNamesTrack(t *testing.T) {
+	m := lineModel(t, 1)
+	raw := make([]float32, 5*blockRows)
+	for i := range raw {
+		raw[i] = 1
+	}
+	raw[150], raw[250] = 0, 0
+	vecs, err := m.EmbedBatchChecked(raw, nil)
+	if !errors.Is(err, ErrDegenerate) || !strings.Contains(err.Error(), "track 150:") {
+		t.Fatalf("EmbedBatchChecked = %v, want ErrDegenerate naming track 150", err)
+	}
+	if len(vecs) != 2*len(raw) || math.Abs(float64(vecs[0])-math.Sqrt(0.5)) > 1e-6 {
+		t.Errorf("EmbedBatchChecked embedded %d values, first %v; want %d, %v", len(vecs), vecs[0], 2*len(raw), math.Sqrt(0.5))
+	}
+	raw[150], raw[250] = 1, 1
+	if _, err := m.EmbedBatchChecked(raw, nil); err != nil {
+		t.Errorf("EmbedBatchChecked(all normalisable) = %v", err)
+	}
+}
+
+// TestEmbedCheckedRejectsInput: the checked forms return errors where
+// Embed and EmbedBatch panic, and the zero Model embeds nothing.
+func TestEmbedCheckedRejectsInput(t *testing.T) {
+	m := lineModel(t, 1)
+	if _, err := m.EmbedChecked([]float32{1, 2}, nil); err == nil || !strings.Contains(err.Error(), "1 inputs") {
+		t.Errorf("EmbedChecked(2 values for 1 input) = %v, want an error naming the input count", err)
+	}
+	if _, err := m.EmbedChecked(nil, nil); err == nil {
+		t.Errorf("EmbedChecked(nil) = nil error")
+	}
+	var zero Model
+	if d := zero.Dim(); d != 0 {
+		t.Errorf("zero Model Dim() = %d, want 0", d)
+	}
+	if _, err := zero.EmbedChecked(nil, nil); err == nil || !strings.Contains(err.Error(), "empty") {
+		t.Errorf("zero Model EmbedChecked = %v, want an error saying it is empty", err)
+	}
+	if _, err := zero.EmbedBatchChecked([]float32{1}, nil); err == nil || !strings.Contains(err.Error(), "empty") {
+		t.Errorf("zero Model EmbedBatchChecked = %v, want an error saying it is empty", err)
 	}
 }
 

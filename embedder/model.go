@@ -132,7 +132,9 @@ type Layer struct {
 // Model is a trained embedding network with everything needed to apply it:
 // the raw inputs it reads, their encodings, the standardisation of the
 // encoded columns, the dense layers and the training config. Its output is
-// always L2-normalised. A Model is immutable and safe for concurrent use.
+// L2-normalised; an output that cannot be (see ErrDegenerate) is an error
+// from EmbedChecked and EmbedBatchChecked. A Model is immutable and safe
+// for concurrent use.
 type Model struct {
 	inputs []Input
 	names  []string
@@ -155,6 +157,9 @@ type Model struct {
 
 // Limits enforced by New and the decoder.
 const (
+	// minStd is a round figure above the smallest std whose reciprocal
+	// is a finite float32 (about 2.9e-39), quoted in errors.
+	minStd     = float32(1e-38)
 	maxNameLen = 1 << 10
 	maxInputs  = 1 << 12
 	maxLayers  = 64
@@ -282,6 +287,11 @@ func (m *Model) setStandardization(mean, std []float32) error {
 		if !finite(m.mean[i]) || !finite(m.std[i]) || m.std[i] < 0 {
 			return fmt.Errorf("embedder: column %d: mean %v, std %v: want finite values and std ≥ 0", i, m.mean[i], m.std[i])
 		}
+		// Standardising divides by std: a std whose reciprocal overflows
+		// would turn every non-zero value of the column into ±Inf.
+		if m.std[i] > 0 && !finite(1/m.std[i]) {
+			return fmt.Errorf("embedder: column %d: std %v is so small that 1/std overflows float32: want 0 (the column is only centred) or at least %v", i, m.std[i], minStd)
+		}
 		if m.std[i] == 0 {
 			m.std[i] = 1
 		}
@@ -336,8 +346,14 @@ func (m *Model) Inputs() []string { return slices.Clone(m.names) }
 // InputSpecs returns the inputs with their encodings.
 func (m *Model) InputSpecs() []Input { return slices.Clone(m.inputs) }
 
-// Dim is the embedding dimension.
-func (m *Model) Dim() int { return m.layers[len(m.layers)-1].Out }
+// Dim is the embedding dimension, 0 for the zero Model (one not made by
+// New, Build or Unmarshal), which cannot embed.
+func (m *Model) Dim() int {
+	if len(m.layers) == 0 {
+		return 0
+	}
+	return m.layers[len(m.layers)-1].Out
+}
 
 // EncodedWidth is the number of network input columns after encoding.
 func (m *Model) EncodedWidth() int { return m.width }

@@ -9,6 +9,7 @@
 package eval
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -92,8 +93,10 @@ func Sample(users [][]uint32, max int, seed uint64) []Query {
 // after another) and averages the scores of the top k. genres, when not
 // nil, holds each catalogue track's genre bit set (0 = unknown; see
 // GenreSets). The queries are spread over GOMAXPROCS goroutines; the result
-// does not depend on how.
-func Score(vecs []float32, dim int, users [][]uint32, queries []Query, genres []uint64, k int) Scores {
+// does not depend on how. It returns an error, before any work, when dim
+// or k is below 1, vecs is not whole vectors, a query or user names a
+// track or user that is not there, or genres is not one per vector.
+func Score(vecs []float32, dim int, users [][]uint32, queries []Query, genres []uint64, k int) (Scores, error) {
 	return ScoreLabels(vecs, dim, users, queries, &Labels{Genres: genres}, k)
 }
 
@@ -103,13 +106,14 @@ type queryScore struct {
 	hasG, hasRC     bool
 }
 
-// ScoreLabels is Score with the labels lab (nil: none).
-func ScoreLabels(vecs []float32, dim int, users [][]uint32, queries []Query, lab *Labels, k int) Scores {
-	if dim <= 0 || len(vecs)%dim != 0 {
-		panic(fmt.Sprintf("eval: %d values are not vectors of %d", len(vecs), dim))
-	}
+// ScoreLabels is Score with the labels lab (nil: none); a non-nil
+// Genres or Artists must hold one entry per vector.
+func ScoreLabels(vecs []float32, dim int, users [][]uint32, queries []Query, lab *Labels, k int) (Scores, error) {
 	if lab == nil {
 		lab = &Labels{}
+	}
+	if err := checkScoreArgs(len(vecs), dim, users, queries, lab, k); err != nil {
+		return Scores{}, err
 	}
 	sets := make([]map[uint32]bool, len(users))
 	for u, ts := range users {
@@ -141,7 +145,58 @@ func ScoreLabels(vecs []float32, dim int, users [][]uint32, queries []Query, lab
 		}()
 	}
 	wg.Wait()
-	return meanScores(out)
+	return meanScores(out), nil
+}
+
+// checkScoreArgs reports the first argument of ScoreLabels that would
+// index outside the vectors, users or labels, or make no ranking. It runs
+// before the workers start, so that bad input is an error and not a panic
+// in a goroutine the caller cannot recover.
+func checkScoreArgs(nvals, dim int, users [][]uint32, queries []Query, lab *Labels, k int) error {
+	if dim < 1 {
+		return fmt.Errorf("eval: dim = %d: want ≥ 1", dim)
+	}
+	if nvals%dim != 0 {
+		return fmt.Errorf("eval: %d values are not whole vectors of dim %d", nvals, dim)
+	}
+	if k < 1 {
+		return fmt.Errorf("eval: k = %d: want ≥ 1 neighbours a query", k)
+	}
+	n := nvals / dim
+	if err := checkUsers(users, n); err != nil {
+		return err
+	}
+	for i, q := range queries {
+		if q.User < 0 || q.User >= len(users) {
+			return fmt.Errorf("eval: query %d: user %d: want an index below the %d users", i, q.User, len(users))
+		}
+		if int64(q.Track) >= int64(n) {
+			return fmt.Errorf("eval: query %d: track %d: want an index below the %d vectors", i, q.Track, n)
+		}
+	}
+	if lab.Genres != nil && len(lab.Genres) != n {
+		return fmt.Errorf("eval: Labels.Genres has %d entries: want one per vector, %d", len(lab.Genres), n)
+	}
+	if lab.Artists != nil && len(lab.Artists) != n {
+		return fmt.Errorf("eval: Labels.Artists has %d entries: want one per vector, %d", len(lab.Artists), n)
+	}
+	if lab.SameArtistFirst && lab.Artists == nil {
+		return fmt.Errorf("eval: Labels.SameArtistFirst needs Labels.Artists")
+	}
+	return nil
+}
+
+// checkUsers reports the first user track that is not an index into a
+// catalogue of n tracks.
+func checkUsers(users [][]uint32, n int) error {
+	for u, ts := range users {
+		for _, t := range ts {
+			if int64(t) >= int64(n) {
+				return fmt.Errorf("eval: user %d: track index %d is outside the catalogue: want an index below its %d tracks", u, t, n)
+			}
+		}
+	}
+	return nil
 }
 
 // scoreQuery scores one query's top k (and its cross-artist top k).
@@ -284,9 +339,11 @@ type ranking struct {
 	worst, cworst float32
 }
 
-func (r *ranking) reset(k int) {
-	if cap(r.top) < k {
-		r.top, r.cross = make([]hit, 0, k), make([]hit, 0, k)
+// reset empties the ranking for a top k of a catalogue of n vectors; it
+// never holds more than n, however large k is.
+func (r *ranking) reset(k, n int) {
+	if c := min(k, n); cap(r.top) < c {
+		r.top, r.cross = make([]hit, 0, c), make([]hit, 0, c)
 	}
 	r.top, r.cross = r.top[:0], r.cross[:0]
 	r.worst, r.cworst = float32(math.Inf(-1)), float32(math.Inf(-1))
@@ -337,12 +394,12 @@ func newTopK4(vecs []float32, dim, k int, lab *Labels, tile int, avx bool) *topK
 // catalogue in order, each for every group of four queries. A group short
 // of four repeats its last query into a spare ranking.
 func (t *topK4) rank(qs []Query, rs []ranking) {
+	n := len(t.vecs) / t.dim
 	for i := range rs {
-		rs[i].reset(t.k)
+		rs[i].reset(t.k, n)
 	}
 	var spare ranking
-	spare.reset(t.k)
-	n := len(t.vecs) / t.dim
+	spare.reset(t.k, n)
 	for from := 0; from < n; from += t.tile {
 		t.block(from, min(n, from+t.tile))
 		for g := 0; g < len(qs); g += 4 {
@@ -482,11 +539,19 @@ func dot(a, b []float32) float32 {
 
 // MeanPairwiseCosine is the mean dot product of pairs random distinct
 // vectors (chosen with seed): near 0 for well spread unit vectors, near 1
-// when the embeddings have collapsed to one point.
-func MeanPairwiseCosine(vecs []float32, dim, pairs int, seed uint64) float64 {
+// when the embeddings have collapsed to one point; 0 when there are fewer
+// than two vectors or pairs is 0. It returns an error when dim is below 1,
+// vecs is not whole vectors or pairs is negative.
+func MeanPairwiseCosine(vecs []float32, dim, pairs int, seed uint64) (float64, error) {
+	if dim < 1 || len(vecs)%dim != 0 {
+		return 0, fmt.Errorf("eval: %d values are not whole vectors of dim %d (want dim ≥ 1)", len(vecs), dim)
+	}
+	if pairs < 0 {
+		return 0, fmt.Errorf("eval: pairs = %d: want ≥ 0", pairs)
+	}
 	n := len(vecs) / dim
-	if n < 2 || pairs <= 0 {
-		return 0
+	if n < 2 || pairs == 0 {
+		return 0, nil
 	}
 	rng := rand.New(rand.NewPCG(seed, 0xc05))
 	var sum float64
@@ -498,7 +563,7 @@ func MeanPairwiseCosine(vecs []float32, dim, pairs int, seed uint64) float64 {
 		}
 		sum += float64(dot(vecs[i*dim:(i+1)*dim], vecs[j*dim:(j+1)*dim]))
 	}
-	return sum / float64(pairs)
+	return sum / float64(pairs), nil
 }
 
 // GenreSets maps each track's genres to a bit set (at most 64 distinct
@@ -545,8 +610,13 @@ func RawFeatures(tracks []soundalike.Track) []float32 {
 	return rows
 }
 
-// Random returns n random unit vectors of dim, from seed.
-func Random(n, dim int, seed uint64) []float32 {
+// Random returns n random unit vectors of dim, from seed. It returns an
+// error when n is negative, dim is below 1 or n·dim values would not fit
+// in a slice.
+func Random(n, dim int, seed uint64) ([]float32, error) {
+	if n < 0 || dim < 1 || n > math.MaxInt32/dim {
+		return nil, fmt.Errorf("eval: %d random vectors of dim %d: want n ≥ 0, dim ≥ 1 and n·dim ≤ %d", n, dim, math.MaxInt32)
+	}
 	rng := rand.New(rand.NewPCG(seed, 0x4a4d))
 	out := make([]float32, n*dim)
 	for i := range out {
@@ -555,7 +625,7 @@ func Random(n, dim int, seed uint64) []float32 {
 	for r := 0; r < n; r++ {
 		normalize(out[r*dim : (r+1)*dim])
 	}
-	return out
+	return out, nil
 }
 
 func normalize(v []float32) {
@@ -573,7 +643,13 @@ func normalize(v []float32) {
 }
 
 // Embed returns the model's embeddings of every track, one after another.
+// It returns an error naming the track when the model reads an input
+// soundalike.RawInputs does not know or cannot normalise a track's
+// embedding (embedder.ErrDegenerate).
 func Embed(m *embedder.Model, tracks []soundalike.Track) ([]float32, error) {
+	if m == nil || m.Dim() == 0 {
+		return nil, errors.New("eval: the model is nil or empty: want one from trainer.Train or Engine.LoadModel")
+	}
 	names := m.Inputs()
 	raw := make([]float32, 0, len(tracks)*len(names))
 	var err error
@@ -582,7 +658,21 @@ func Embed(m *embedder.Model, tracks []soundalike.Track) ([]float32, error) {
 			return nil, fmt.Errorf("eval: track %s: %w", tracks[i].ID, err)
 		}
 	}
-	return m.EmbedBatch(raw, nil), nil
+	vecs, err := m.EmbedBatchChecked(raw, nil)
+	if errors.Is(err, embedder.ErrDegenerate) {
+		// EmbedBatchChecked numbers the track; name it. Its embedding is
+		// the first written as NaN.
+		dim := m.Dim()
+		for i := range tracks {
+			if v := vecs[i*dim]; v != v {
+				return nil, fmt.Errorf("eval: track %s: %w", tracks[i].ID, embedder.ErrDegenerate)
+			}
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("eval: %w", err)
+	}
+	return vecs, nil
 }
 
 func appendRaw(t *soundalike.Track, names []string, raw []float32) ([]float32, error) {

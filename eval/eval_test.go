@@ -7,6 +7,16 @@ import (
 	"github.com/audotics/soundalike"
 )
 
+// mustRandom is Random for arguments known to be good.
+func mustRandom(t *testing.T, n, dim int, seed uint64) []float32 {
+	t.Helper()
+	v, err := Random(n, dim, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
 func unit2(deg float64) []float32 {
 	r := deg * math.Pi / 180
 	return []float32{float32(math.Cos(r)), float32(math.Sin(r))}
@@ -34,7 +44,10 @@ func TestScoreHandMade(t *testing.T) {
 	//   2 (22°):  5, 1      → 1 hit, recall 1/2, genres 2/2
 	//   3 (90°):  4, 2      → 1 hit, recall 1/1, genres 1/2
 	//   4 (100°): 3, 2      → 1 hit, recall 1/1, genres 1/2
-	got := Score(vecs, 2, users, qs, GenreSets(tracks), 2)
+	got, err := Score(vecs, 2, users, qs, GenreSets(tracks), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := Scores{Precision: 0.5, Recall: 3.5 / 5, GenrePrecision: 4.0 / 5}
 	if math.Abs(got.Precision-want.Precision) > 1e-9 || math.Abs(got.Recall-want.Recall) > 1e-9 || math.Abs(got.GenrePrecision-want.GenrePrecision) > 1e-9 {
 		t.Fatalf("Score = %+v, want %+v", got, want)
@@ -62,14 +75,19 @@ func TestScoreArtistsHandMade(t *testing.T) {
 	//   3 (C):  4, 2  → 1 hit of {4}
 	//   4 (D):  3, 2  → 1 hit of {3}
 	lab := &Labels{Artists: ArtistSets(tracks)}
-	got := ScoreLabels(vecs, 2, users, qs, lab, 2)
+	got, err := ScoreLabels(vecs, 2, users, qs, lab, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got.Precision != 0.5 || math.Abs(got.PrecisionCrossArtist-0.6) > 1e-9 || got.RecallCrossArtist != 1 {
 		t.Fatalf("ScoreLabels = %+v, want precision 0.5, cross-artist precision 0.6 and recall 1", got)
 	}
 	// Same artist first: 0 → 2, 1 (2 hits); 1 → 5, 0; 2 → 0, 5; 3 → 4, 2;
 	// 4 → 3, 2 (one hit each).
 	lab.SameArtistFirst = true
-	got = ScoreLabels(vecs, 2, users, qs, lab, 2)
+	if got, err = ScoreLabels(vecs, 2, users, qs, lab, 2); err != nil {
+		t.Fatal(err)
+	}
 	if math.Abs(got.Precision-0.6) > 1e-9 || math.Abs(got.PrecisionCrossArtist-0.6) > 1e-9 {
 		t.Fatalf("same artist first: %+v, want precision 0.6 and the same cross-artist precision 0.6", got)
 	}
@@ -110,11 +128,11 @@ func TestMeanPairwiseCosine(t *testing.T) {
 	for range 100 {
 		same = append(same, 0.6, 0.8)
 	}
-	if c := MeanPairwiseCosine(same, 2, 1000, 1); math.Abs(c-1) > 1e-6 {
-		t.Fatalf("MeanPairwiseCosine(collapsed) = %v, want 1", c)
+	if c, err := MeanPairwiseCosine(same, 2, 1000, 1); err != nil || math.Abs(c-1) > 1e-6 {
+		t.Fatalf("MeanPairwiseCosine(collapsed) = %v, %v; want 1", c, err)
 	}
-	if c := MeanPairwiseCosine(Random(2000, 64, 1), 64, 5000, 1); math.Abs(c) > 0.02 {
-		t.Fatalf("MeanPairwiseCosine(random) = %v, want about 0", c)
+	if c, err := MeanPairwiseCosine(mustRandom(t, 2000, 64, 1), 64, 5000, 1); err != nil || math.Abs(c) > 0.02 {
+		t.Fatalf("MeanPairwiseCosine(random) = %v, %v; want about 0", c, err)
 	}
 }
 
@@ -188,7 +206,7 @@ func rankQueries(vecs []float32, dim, k int, lab *Labels, tile int, avx bool, id
 // group of four that is one query short.
 func TestTopK4MatchesTopK(t *testing.T) {
 	const n, dim, k = 500, 16, 10
-	vecs := Random(n, dim, 3)
+	vecs := mustRandom(t, n, dim, 3)
 	q := []uint32{0, 17, 17, 499, 250, 3, 499}
 	for _, tile := range []int{n, 64, 7} {
 		rs := rankQueries(vecs, dim, k, &Labels{}, tile, false, q...)
@@ -217,7 +235,7 @@ func TestTopK4Kernel(t *testing.T) {
 	const n, k = 8*40 + 3, 10
 	q := []uint32{0, 17, 17, n - 1, 5, 320, 321, 322, 100}
 	for _, dim := range []int{64, 11} {
-		vecs := Random(n, dim, 5)
+		vecs := mustRandom(t, n, dim, 5)
 		arts := make([][]uint32, n)
 		for i := range arts {
 			arts[i] = []uint32{uint32(i % 23)}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/embedder"
@@ -20,12 +21,31 @@ type Report struct {
 	MeanPairwiseCosine float64 `json:"mean_pairwise_cosine"`
 }
 
-// Options control Evaluate. Zero fields mean the defaults.
+// Options control Evaluate. Zero fields mean the defaults; negative ones
+// are refused.
 type Options struct {
 	K          int    // neighbours scored per query; default 20
 	MaxQueries int    // queries sampled from the held-out tracks; default 2000
 	Pairs      int    // random pairs for the collapse metric; default 10000
 	Seed       uint64 // sampling and the random baseline
+}
+
+// check reports every negative field.
+func (o *Options) check() error {
+	var bad []string
+	for _, f := range []struct {
+		name string
+		v    int
+		def  int
+	}{{"K", o.K, 20}, {"MaxQueries", o.MaxQueries, 2000}, {"Pairs", o.Pairs, 10000}} {
+		if f.v < 0 {
+			bad = append(bad, fmt.Sprintf("Options.%s = %d: want ≥ 1, or 0 for the default %d", f.name, f.v, f.def))
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("eval: %s", strings.Join(bad, "; "))
+	}
+	return nil
 }
 
 func (o *Options) defaults() {
@@ -47,12 +67,24 @@ var ErrNoQueries = errors.New("eval: no held-out user has two or more tracks in 
 // same_artist: raw features with the query's artists' tracks first, and
 // random) on the held-out users
 // (each a list of indices into tracks) and measures the model's spread.
+// It returns an error, before any work, for a nil or empty model, a user
+// track index outside tracks or a negative option, and ErrNoQueries when
+// no user has two tracks.
 func Evaluate(m *embedder.Model, tracks []soundalike.Track, users [][]uint32, opts *Options) (Report, error) {
 	var o Options
 	if opts != nil {
 		o = *opts
 	}
+	if err := o.check(); err != nil {
+		return Report{}, err
+	}
 	o.defaults()
+	if m == nil || m.Dim() == 0 {
+		return Report{}, errors.New("eval: the model is nil or empty: want one from trainer.Train or Engine.LoadModel")
+	}
+	if err := checkUsers(users, len(tracks)); err != nil {
+		return Report{}, err
+	}
 	qs := Sample(users, o.MaxQueries, o.Seed)
 	if len(qs) == 0 {
 		return Report{}, ErrNoQueries
@@ -61,14 +93,36 @@ func Evaluate(m *embedder.Model, tracks []soundalike.Track, users [][]uint32, op
 	if err != nil {
 		return Report{}, err
 	}
+	return score(vecs, m.Dim(), tracks, users, qs, &o)
+}
+
+// score fills the report of Evaluate from the model's vectors.
+func score(vecs []float32, dim int, tracks []soundalike.Track, users [][]uint32, qs []Query, o *Options) (Report, error) {
 	lab := &Labels{Genres: GenreSets(tracks), Artists: ArtistSets(tracks)}
 	r := Report{K: o.K, Queries: len(qs)}
-	r.Model = ScoreLabels(vecs, m.Dim(), users, qs, lab, o.K)
 	raw := RawFeatures(tracks)
-	r.RawFeatures = ScoreLabels(raw, soundalike.NumFeatures, users, qs, lab, o.K)
-	r.SameArtist = ScoreLabels(raw, soundalike.NumFeatures, users, qs, &Labels{Genres: lab.Genres, Artists: lab.Artists, SameArtistFirst: true}, o.K)
-	r.Random = ScoreLabels(Random(len(tracks), m.Dim(), o.Seed), m.Dim(), users, qs, lab, o.K)
-	r.MeanPairwiseCosine = MeanPairwiseCosine(vecs, m.Dim(), o.Pairs, o.Seed)
+	random, err := Random(len(tracks), dim, o.Seed)
+	if err != nil {
+		return Report{}, err
+	}
+	for _, s := range []struct {
+		out  *Scores
+		vecs []float32
+		dim  int
+		lab  *Labels
+	}{
+		{&r.Model, vecs, dim, lab},
+		{&r.RawFeatures, raw, soundalike.NumFeatures, lab},
+		{&r.SameArtist, raw, soundalike.NumFeatures, &Labels{Genres: lab.Genres, Artists: lab.Artists, SameArtistFirst: true}},
+		{&r.Random, random, dim, lab},
+	} {
+		if *s.out, err = ScoreLabels(s.vecs, s.dim, users, qs, s.lab, o.K); err != nil {
+			return Report{}, err
+		}
+	}
+	if r.MeanPairwiseCosine, err = MeanPairwiseCosine(vecs, dim, o.Pairs, o.Seed); err != nil {
+		return Report{}, err
+	}
 	return r, nil
 }
 

@@ -51,8 +51,13 @@ type UserScores struct {
 }
 
 // ScoreUsers asks rec for k tracks from each split's seeds and scores
-// them against its held-out half.
+// them against its held-out half. It returns an error, before calling rec,
+// when k is below 1, rec is nil or a split has no seed or no held-out
+// track (as SplitUsers never makes).
 func ScoreUsers(splits []UserSplit, k int, rec Recommender) (UserScores, error) {
+	if err := checkUserArgs(splits, k, rec == nil, "rec"); err != nil {
+		return UserScores{}, err
+	}
 	var s UserScores
 	for _, sp := range splits {
 		got, err := rec(sp.Seeds, k)
@@ -69,8 +74,11 @@ func ScoreUsers(splits []UserSplit, k int, rec Recommender) (UserScores, error) 
 // ScoreSingleSeed is the single-seed baseline: for each seed track of a
 // split, similar (one track's k nearest, as Similar answers, the seed's
 // fellow seeds left out) is scored against the held-out half; a user's
-// figure is the mean over their seeds.
+// figure is the mean over their seeds. It refuses what ScoreUsers refuses.
 func ScoreSingleSeed(splits []UserSplit, k int, similar func(seed uint32, others []uint32, k int) ([]uint32, error)) (UserScores, error) {
+	if err := checkUserArgs(splits, k, similar == nil, "similar"); err != nil {
+		return UserScores{}, err
+	}
 	var s UserScores
 	for _, sp := range splits {
 		var up, ur float64
@@ -88,6 +96,23 @@ func ScoreSingleSeed(splits []UserSplit, k int, similar func(seed uint32, others
 		s.Recall += ur / float64(len(sp.Seeds))
 	}
 	return s.mean(len(splits)), nil
+}
+
+// checkUserArgs reports why ScoreUsers or ScoreSingleSeed cannot score:
+// the rates divide by k, the seeds and the held-out tracks.
+func checkUserArgs(splits []UserSplit, k int, nilFunc bool, funcName string) error {
+	if k < 1 {
+		return fmt.Errorf("eval: k = %d: want ≥ 1 tracks a user", k)
+	}
+	if nilFunc {
+		return fmt.Errorf("eval: %s is nil: want a function that answers tracks", funcName)
+	}
+	for i, sp := range splits {
+		if len(sp.Seeds) == 0 || len(sp.Held) == 0 {
+			return fmt.Errorf("eval: split %d (user %d) has %d seeds and %d held-out tracks: want at least one of each", i, sp.User, len(sp.Seeds), len(sp.Held))
+		}
+	}
+	return nil
 }
 
 // hitRates returns the precision and recall of got (at most k answers are

@@ -96,7 +96,7 @@ func OpenFile(path string, opts *FileOptions) (*FileSource, error) {
 
 // NewReader is Open for a stream that is already open (stdin, an HTTP
 // body). name is used for errors and, when the content does not settle it,
-// for the format. The caller closes r.
+// for the format. The caller closes r; a nil r is an error.
 func NewReader(name string, r io.Reader) (*FileSource, error) { return NewFileReader(name, r, nil) }
 
 // NewFileReader is NewReader with options; nil means the defaults.
@@ -109,6 +109,12 @@ func NewFileReader(name string, r io.Reader, opts *FileOptions) (*FileSource, er
 }
 
 func newSource(name string, r io.Reader, size int64, opts *FileOptions, mo *MapperOptions) (*FileSource, error) {
+	if r == nil {
+		return nil, fmt.Errorf("ingest: %s: the reader is nil: want an open io.Reader", name)
+	}
+	if err := opts.check(); err != nil {
+		return nil, fmt.Errorf("ingest: %s: %w", name, err)
+	}
 	s := &FileSource{name: name, size: size, counter: &countingReader{r: r}}
 	br := bufio.NewReaderSize(s.counter, bufSize)
 	head, _ := br.Peek(6)

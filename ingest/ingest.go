@@ -110,7 +110,7 @@ type Options struct {
 	// the end.
 	Progress func(Progress)
 	// ProgressEvery is how many rows pass between Progress calls; 0 means
-	// 10,000.
+	// 10,000. A negative value is refused.
 	ProgressEvery int64
 }
 
@@ -184,13 +184,21 @@ func (s *Summary) reject(e *RowError) {
 //
 // Strictness (discarding everything when a row was rejected) is the
 // caller's decision, since only the caller holds the transaction.
+//
+// Run returns an error, before reading, for a nil ctx, src or sink or a
+// negative Options.ProgressEvery. src is read on a goroutine of Run's; a
+// panic in src.Next is raised again in the goroutine that called Run,
+// where the caller can recover it.
 func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
+	if err := checkRunArgs(ctx, src, sink, opts); err != nil {
+		return Summary{Errors: []RowError{}, Warnings: []RowError{}}, err
+	}
 	sum := Summary{Errors: []RowError{}, Warnings: []RowError{}}
 	every := opts.ProgressEvery
-	if every <= 0 {
+	if every == 0 {
 		every = 10_000
 	}
 	var rows, read, size int64 = 0, 0, -1
@@ -228,6 +236,9 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 	for {
 		b, ok := <-rd.full
 		if !ok {
+			if rd.panicked != nil {
+				panic(fmt.Sprintf("ingest: the source panicked: %v", rd.panicked))
+			}
 			break
 		}
 		if err := ctx.Err(); err != nil {
@@ -405,6 +416,21 @@ func sortByID(rows []trackSeen) []trackSeen {
 	return rows
 }
 
+// checkRunArgs reports the first argument Run cannot work with.
+func checkRunArgs(ctx context.Context, src Source, sink Sink, opts *Options) error {
+	switch {
+	case ctx == nil:
+		return errors.New("ingest: ctx is nil: want a context, such as context.Background()")
+	case src == nil:
+		return errors.New("ingest: src is nil: want a Source, such as one from Open or NewReader")
+	case sink == nil:
+		return errors.New("ingest: sink is nil: want a Sink, such as the Engine's import transaction")
+	case opts.ProgressEvery < 0:
+		return fmt.Errorf("ingest: Options.ProgressEvery = %d: want ≥ 1 rows, or 0 for the default 10,000", opts.ProgressEvery)
+	}
+	return nil
+}
+
 // readAhead runs a Source on its own goroutine, a batch of records ahead
 // of the sink: parsing and storing each take about one core, so an import
 // runs at the speed of the slower of the two rather than of their sum.
@@ -417,6 +443,9 @@ type readAhead struct {
 	full, free chan *readBatch
 	quit       chan struct{}
 	done       chan struct{}
+	// panicked is what src.Next panicked with, set before full is
+	// closed, so that Run raises it again on its own goroutine.
+	panicked any
 }
 
 type readBatch struct {
@@ -458,6 +487,7 @@ func startReadAhead(ctx context.Context, src Source, pos positioner, seed maphas
 	go func() {
 		defer close(rd.done)
 		defer close(rd.full)
+		defer func() { rd.panicked = recover() }()
 		rows, estimated := 0, false
 		for {
 			var b *readBatch

@@ -143,3 +143,73 @@ func TestRepeatedColumnsCapped(t *testing.T) {
 		t.Errorf("%d warnings, the last %+v; want %d and a count of 50 more", len(sum.Warnings), sum.Warnings[len(sum.Warnings)-1], ingest.MaxErrors+1)
 	}
 }
+
+// TestRunRefusesArgs: Run returns an error before reading for arguments
+// it cannot work with, instead of panicking on its read-ahead goroutine,
+// where no caller could recover.
+func TestRunRefusesArgs(t *testing.T) {
+	file := featuresHeader + "\n" + row1 + "\n" + row2 + "\n"
+	newSrc := func() ingest.Source {
+		src, err := ingest.NewReader("x.csv", strings.NewReader(file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return src
+	}
+	var nilCtx context.Context
+	calls := 0
+	tests := []struct {
+		name string
+		run  func() error
+		want string
+	}{
+		{"nil src", func() error { _, err := ingest.Run(t.Context(), nil, newFakeDB().begin(), nil); return err }, "src is nil"},
+		{"nil sink", func() error { _, err := ingest.Run(t.Context(), newSrc(), nil, nil); return err }, "sink is nil"},
+		{"nil ctx", func() error { _, err := ingest.Run(nilCtx, newSrc(), newFakeDB().begin(), nil); return err }, "ctx is nil"},
+		{"negative ProgressEvery", func() error {
+			_, err := ingest.Run(t.Context(), newSrc(), newFakeDB().begin(), &ingest.Options{ProgressEvery: -5, Progress: func(ingest.Progress) { calls++ }})
+			return err
+		}, "Options.ProgressEvery = -5"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.run(); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Run = %v, want an error mentioning %q", err, tt.want)
+			}
+		})
+	}
+	if calls != 0 {
+		t.Errorf("Progress was called %d times by a refused Run", calls)
+	}
+}
+
+// panicSource is a Source whose Next panics.
+type panicSource struct{}
+
+func (panicSource) Next(context.Context) (ingest.Record, error) { panic("broken source") }
+func (panicSource) Close() error                                { return nil }
+
+// TestRunRaisesSourcePanic: a panic in the source, which Run reads on its
+// own goroutine, comes out of Run, where the caller can recover it.
+func TestRunRaisesSourcePanic(t *testing.T) {
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "broken source") {
+			t.Errorf("Run raised %v, want the source's panic", r)
+		}
+	}()
+	ingest.Run(t.Context(), panicSource{}, newFakeDB().begin(), nil)
+	t.Error("Run returned; want it to raise the source's panic")
+}
+
+// TestNewReaderRefuses: a nil reader and a negative MaxLineBytes are
+// errors naming them.
+func TestNewReaderRefuses(t *testing.T) {
+	if _, err := ingest.NewReader("x.csv", nil); err == nil || !strings.Contains(err.Error(), "reader is nil") {
+		t.Errorf("NewReader(nil) = %v, want an error saying the reader is nil", err)
+	}
+	file := featuresHeader + "\n" + row1 + "\n"
+	_, err := ingest.NewFileReader("x.csv", strings.NewReader(file), &ingest.FileOptions{MaxLineBytes: -1})
+	if err == nil || !strings.Contains(err.Error(), "FileOptions.MaxLineBytes = -1") {
+		t.Errorf("NewFileReader(MaxLineBytes -1) = %v, want an error naming FileOptions.MaxLineBytes", err)
+	}
+}

@@ -19,8 +19,17 @@ type FileOptions struct {
 	// CSV record whose quoted fields span lines counts whole. A longer
 	// line stops the import with a *LineTooLongError, after reading at
 	// most MaxLineBytes plus one read buffer of it: holding a line whole
-	// could take any amount of memory. 0 means DefaultMaxLineBytes.
+	// could take any amount of memory. 0 means DefaultMaxLineBytes; a
+	// negative value is refused.
 	MaxLineBytes int
+}
+
+// check reports a negative MaxLineBytes; nil options are the defaults.
+func (o *FileOptions) check() error {
+	if o != nil && o.MaxLineBytes < 0 {
+		return fmt.Errorf("FileOptions.MaxLineBytes = %d: want ≥ 1 bytes, or 0 for the default %d", o.MaxLineBytes, DefaultMaxLineBytes)
+	}
+	return nil
 }
 
 func (o *FileOptions) maxLineBytes() int64 {

@@ -312,7 +312,9 @@ func (r *run) fit(ctx context.Context, nt *net) (*embedder.Model, error) {
 		if err != nil {
 			return nil, fmt.Errorf("trainer: epoch %d: %w", epoch, err)
 		}
-		r.scoreEpoch(&m, model, valQueries)
+		if err := r.scoreEpoch(&m, model, valQueries); err != nil {
+			return nil, fmt.Errorf("trainer: epoch %d: %w", epoch, err)
+		}
 		// A fresh ReLU network starts with a high spread; warn when it is
 		// high and not falling.
 		if m.Spread > CollapseThreshold && epoch > 1 && m.Spread >= r.res.Epochs[len(r.res.Epochs)-1].Spread && !warned {
@@ -397,13 +399,18 @@ func (r *run) trainEpoch(ctx context.Context, nt *net, epoch int, groups []int) 
 
 // scoreEpoch adds the validation precision, recall and spread of the
 // epoch's model.
-func (r *run) scoreEpoch(m *EpochMetrics, model *embedder.Model, valQueries []eval.Query) {
+func (r *run) scoreEpoch(m *EpochMetrics, model *embedder.Model, valQueries []eval.Query) error {
 	vecs := model.EmbedBatch(r.fs.raw, nil)
 	if len(valQueries) > 0 {
-		sc := eval.Score(vecs, model.Dim(), r.val, valQueries, nil, r.cfg.EvalK)
+		sc, err := eval.Score(vecs, model.Dim(), r.val, valQueries, nil, r.cfg.EvalK)
+		if err != nil {
+			return err
+		}
 		m.ValPrecision, m.ValRecall = sc.Precision, sc.Recall
 	}
-	m.Spread = eval.MeanPairwiseCosine(vecs, model.Dim(), 2000, r.cfg.Seed)
+	var err error
+	m.Spread, err = eval.MeanPairwiseCosine(vecs, model.Dim(), 2000, r.cfg.Seed)
+	return err
 }
 
 func (r *run) report(m EpochMetrics) {
@@ -427,7 +434,9 @@ func (r *run) finish(best *embedder.Model) error {
 	if err != nil {
 		r.warn("no validation user has two tracks: no validation precision")
 		vecs, _ := eval.Embed(best, r.tracks)
-		final.MeanPairwiseCosine = eval.MeanPairwiseCosine(vecs, best.Dim(), 10000, cfg.Seed)
+		if final.MeanPairwiseCosine, err = eval.MeanPairwiseCosine(vecs, best.Dim(), 10000, cfg.Seed); err != nil {
+			return fmt.Errorf("trainer: final evaluation: %w", err)
+		}
 	}
 	res.Final = Final{Report: final, BestEpoch: res.BestEpoch}
 	res.Collapsed = final.MeanPairwiseCosine > CollapseThreshold

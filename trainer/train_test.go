@@ -237,7 +237,10 @@ func TestKeepsBestPrecision(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := eval.Score(vecs, res.Model.Dim(), val, eval.Sample(val, cfg.EvalQueries, cfg.Seed), nil, cfg.EvalK)
+	got, err := eval.Score(vecs, res.Model.Dim(), val, eval.Sample(val, cfg.EvalQueries, cfg.Seed), nil, cfg.EvalK)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if math.Abs(got.Precision-kept.ValPrecision) > 1e-9 {
 		t.Fatalf("the returned model scores precision %v on the validation queries; the kept epoch %d scored %v (the last, %d, scored %v)",
 			got.Precision, kept.Epoch, kept.ValPrecision, last.Epoch, last.ValPrecision)
