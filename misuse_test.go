@@ -294,11 +294,7 @@ func TestCloseEndsTheEngine(t *testing.T) {
 	path := filepath.Join(dir, "c.db")
 	eng, _ := fixture(t, path, 30)
 	eng.Close()
-	for _, opts := range []*soundalike.Options{{NoSync: true}, {ReadOnly: true}, {Detached: true}} {
-		eng, err := soundalike.Open(path, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
+	inEachMode(t, path, func(opts *soundalike.Options, eng *soundalike.Engine) {
 		ctx := t.Context()
 		if _, err := eng.Similar(ctx, "t0000", 3, nil); err != nil {
 			t.Fatal(err)
@@ -339,7 +335,7 @@ func TestCloseEndsTheEngine(t *testing.T) {
 		if m, _ := filepath.Glob(backup + "*"); len(m) > 0 {
 			t.Errorf("%+v: Backup after Close wrote %v", *opts, m)
 		}
-	}
+	})
 	check, err := soundalike.Open(path, &soundalike.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
@@ -405,11 +401,7 @@ func TestQueriesRacingWithClose(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "r.db")
 	eng, _ := fixture(t, path, 30)
 	eng.Close()
-	for _, opts := range []*soundalike.Options{{NoSync: true}, {ReadOnly: true}, {Detached: true}} {
-		eng, err := soundalike.Open(path, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
+	inEachMode(t, path, func(opts *soundalike.Options, eng *soundalike.Engine) {
 		ctx := t.Context()
 		var wg sync.WaitGroup
 		for g := range 4 {
@@ -431,5 +423,18 @@ func TestQueriesRacingWithClose(t *testing.T) {
 			})
 		}
 		wg.Wait()
+	})
+}
+
+// inEachMode opens the database at path in each of the engine's modes
+// (writing, ReadOnly, Detached) and calls fn with the engine.
+func inEachMode(t *testing.T, path string, fn func(opts *soundalike.Options, eng *soundalike.Engine)) {
+	t.Helper()
+	for _, opts := range []*soundalike.Options{{NoSync: true}, {ReadOnly: true}, {Detached: true}} {
+		eng, err := soundalike.Open(path, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn(opts, eng)
 	}
 }
