@@ -224,15 +224,7 @@ func TestGetSimilarRecycledAnswer(t *testing.T) {
 func TestGetSimilarContentLength(t *testing.T) {
 	ts := httptest.NewServer(server.New(fixed(20), nil))
 	defer ts.Close()
-	resp, err := http.Get(ts.URL + "/similar?track=a&k=20&fields=metadata,features")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, body := send(t, http.MethodGet, ts.URL+"/similar?track=a&k=20&fields=metadata,features")
 	if resp.StatusCode != 200 || len(body) <= 2048 {
 		t.Fatalf("GET /similar = %d, %d bytes: want 200 and over 2 KiB", resp.StatusCode, len(body))
 	}
