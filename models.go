@@ -121,7 +121,7 @@ func checkModel(m *embedder.Model) error {
 	if err != nil {
 		return fmt.Errorf("%w: the engine supplies %s", err, suppliedInputs())
 	}
-	if _, err := m.EmbedChecked(raw, nil); err != nil {
+	if _, err := m.Embed(raw, nil); err != nil {
 		return fmt.Errorf("model's embedding of an empty track: %w", err)
 	}
 	return nil

@@ -127,3 +127,42 @@ func TestSaveModelRefuses(t *testing.T) {
 		})
 	}
 }
+
+// TestReindexNamesTrackTheModelCannotEmbed: a model that embeds the empty
+// track (so SaveModel takes it) but overflows on a real one fails the
+// reindex with an error naming that track, and a query for it fails
+// naming the model, rather than indexing or searching with NaN.
+func TestReindexNamesTrackTheModelCannotEmbed(t *testing.T) {
+	ctx := t.Context()
+	eng := MustOpen(t)
+	slow, fast := track("slow", 0.5), track("fast", 0.5)
+	slow.Features.Tempo, fast.Features.Tempo = 0, 120
+	if err := eng.Import(ctx, func(tx *soundalike.ImportTx) error {
+		for _, tr := range []*soundalike.Track{slow, fast} {
+			if _, _, err := tx.PutTrack(tr); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// tempo·1e37 is finite at tempo 0 and overflows at 120.
+	m := lineModel(t, []string{"tempo"}, 4, 1e37, 0.1)
+	if _, err := eng.SaveModel(ctx, m, soundalike.ModelRun{}); err != nil {
+		t.Fatalf("SaveModel = %v, want the model taken (it embeds the empty track)", err)
+	}
+	_, err := eng.Reindex(ctx, nil)
+	if !errors.Is(err, embedder.ErrDegenerate) || !strings.Contains(err.Error(), "track fast:") || !strings.Contains(err.Error(), "model v1") {
+		t.Fatalf("Reindex = %v, want ErrDegenerate naming track fast and model v1", err)
+	}
+	if st, err := eng.IndexState(ctx); !errors.Is(err, soundalike.ErrNoIndex) {
+		t.Errorf("IndexState after the failed reindex = %+v, %v; want ErrNoIndex", st, err)
+	}
+	if _, err := eng.Embed(fast); !errors.Is(err, embedder.ErrDegenerate) || !strings.Contains(err.Error(), "model v1") {
+		t.Errorf("Embed(fast) = %v, want ErrDegenerate naming model v1", err)
+	}
+	if v, err := eng.Embed(slow); err != nil || len(v) != 4 {
+		t.Errorf("Embed(slow) = %v, %v; want a 4-d vector", v, err)
+	}
+}

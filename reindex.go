@@ -94,6 +94,10 @@ func (e *Engine) Reindex(ctx context.Context, opts *ReindexOptions) (ReindexSumm
 		return ReindexSummary{}, fmt.Errorf("reindex: %w", err)
 	}
 	vecs, err := p.embed(ctx, o.Progress)
+	var bad *degenerateNode
+	if errors.As(err, &bad) {
+		err = p.nameDegenerate(db, bad)
+	}
 	if err != nil {
 		return ReindexSummary{}, fmt.Errorf("reindex: %w", err)
 	}
@@ -255,12 +259,49 @@ func (p *reindexPlan) embed(ctx context.Context, progress func(string, int, int)
 			return nil, err
 		}
 		hi := min(lo+reindexBatch, len(p.nodes))
-		p.model.EmbedBatch(p.raws[lo*ni:hi*ni], vecs[lo*dim:hi*dim])
+		if _, err := p.model.EmbedBatch(p.raws[lo*ni:hi*ni], vecs[lo*dim:hi*dim]); err != nil {
+			var bad *embedder.DegenerateError
+			if errors.As(err, &bad) {
+				return nil, &degenerateNode{node: p.nodes[lo+bad.Track]}
+			}
+			return nil, err
+		}
 		progress("embed", hi, len(p.nodes))
 	}
 	p.raws = nil
 	p.sum.Embedded = len(p.nodes)
 	return vecs, nil
+}
+
+// degenerateNode is the embed phase's error for a track, known by its
+// node, that the model cannot embed (embedder.ErrDegenerate).
+type degenerateNode struct{ node uint32 }
+
+func (e *degenerateNode) Error() string {
+	return fmt.Sprintf("track node %d: %v", e.node, embedder.ErrDegenerate)
+}
+
+func (e *degenerateNode) Unwrap() error { return embedder.ErrDegenerate }
+
+// nameDegenerate returns bad's error naming the track by its id, which
+// the plan does not keep: the catalogue is read again to find it.
+func (p *reindexPlan) nameDegenerate(db *storage.DB, bad *degenerateNode) error {
+	found := errors.New("found")
+	id := ""
+	err := db.View(func(tx *storage.Tx) error {
+		return tx.ForEachTrack(func(en storage.TrackEntry) error {
+			if en.Node == bad.node {
+				id = en.ID
+				return found
+			}
+			return nil
+		})
+	})
+	if !errors.Is(err, found) {
+		return bad
+	}
+	return fmt.Errorf("track %s: model %s cannot embed it: %w (the network overflows or outputs zeros for its inputs): retrain the model, or correct or delete the track",
+		id, p.info.Version, embedder.ErrDegenerate)
 }
 
 // build inserts the vectors into the previous index, or a new one, drops

@@ -260,7 +260,11 @@ func (s *snapshot) embed(t *Track) ([]float32, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", s.modelInfo.Version, err)
 	}
-	return s.model.Embed(raw, nil), nil
+	v, err := s.model.Embed(raw, nil)
+	if err != nil {
+		return nil, fmt.Errorf("model %s cannot embed the track: %w", s.modelInfo.Version, err)
+	}
+	return v, nil
 }
 
 // vectorOf returns the indexed vector of a node, or embeds the track when

@@ -32,9 +32,8 @@
 // Each layer computes act(x·W + B) with W stored row-major, In rows of Out
 // columns; the output y becomes y / sqrt(|y|² + NormEps). An output with a
 // non-finite component, or shorter than sqrt(1000·NormEps), has no
-// direction to normalise: EmbedChecked and EmbedBatchChecked return an
-// error wrapping ErrDegenerate for it, and Embed and EmbedBatch, which
-// return no error, write it as all NaN.
+// direction to normalise: Embed and EmbedBatch write it as all NaN and
+// return an error wrapping ErrDegenerate.
 //
 // # Model file format, versions 1 and 2
 //

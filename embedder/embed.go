@@ -103,12 +103,13 @@ func (m *Model) TokenRows(ti int, raw []float32, dst []int) []int {
 	return dst
 }
 
-// ErrDegenerate is wrapped by the error EmbedChecked and EmbedBatchChecked
-// return for a track whose network output has no direction to scale to
-// unit length: a component is not finite (the forward pass overflowed), or
-// the output is so short (|y|² < 1000·NormEps, |y| < about 3e-5, an
-// all-zero output among them) that y / sqrt(|y|² + NormEps) would fall
-// visibly short of unit length.
+// ErrDegenerate is wrapped by the error Embed and EmbedBatch return for a
+// track whose network output has no direction to scale to unit length: a
+// component is not finite (the forward pass overflowed), or the output is
+// so short (|y|² < 1000·NormEps, |y| < about 3e-5, an all-zero output
+// among them) that y / sqrt(|y|² + NormEps) would fall visibly short of
+// unit length. Such a track's embedding is written as all NaN, which no
+// consumer can mistake for a direction.
 var ErrDegenerate = errors.New("network output cannot be normalised to unit length")
 
 // minSquaredNorm is the shortest squared output that normalises to a
@@ -118,24 +119,11 @@ const minSquaredNorm = 1000 * normEps
 
 // Embed writes the unit-length embedding of one track into dst (grown to
 // Dim if needed) and returns it. raw holds the track's raw inputs in the
-// order of Inputs, NaN for missing. It panics if len(raw) != len(Inputs()).
-// Embed does not report an output that cannot be normalised (see
-// ErrDegenerate): it writes that embedding as all NaN, which no consumer
-// can mistake for a direction. EmbedChecked reports it as an error.
-// Embed is safe for concurrent use.
-func (m *Model) Embed(raw, dst []float32) []float32 {
-	if len(raw) != len(m.inputs) {
-		panic(fmt.Sprintf("embedder: Embed got %d raw values, the model reads %d", len(raw), len(m.inputs)))
-	}
-	dst, _ = m.embedOne(raw, dst)
-	return dst
-}
-
-// EmbedChecked is Embed for input the caller has not checked: it returns
-// an error instead of panicking when len(raw) != len(Inputs()) or the
-// model is the zero Model, and an error wrapping ErrDegenerate instead of
-// a NaN embedding when the output cannot be normalised.
-func (m *Model) EmbedChecked(raw, dst []float32) ([]float32, error) {
+// order of Inputs, NaN for missing. It returns an error when
+// len(raw) != len(Inputs()) or m is the zero Model, and one wrapping
+// ErrDegenerate when the output cannot be normalised. Embed is safe for
+// concurrent use.
+func (m *Model) Embed(raw, dst []float32) ([]float32, error) {
 	if err := m.checkRaw(len(raw), 1); err != nil {
 		return dst, err
 	}
@@ -173,35 +161,34 @@ func (m *Model) checkRaw(n, exact int) error {
 // EmbedBatch embeds n = len(raw)/len(Inputs()) tracks whose raw inputs are
 // stored one track after another in raw, and writes their embeddings one
 // after another into dst (grown to n*Dim if needed), which it returns.
-// Large batches are split across GOMAXPROCS goroutines. It panics if
-// len(raw) is not a multiple of len(Inputs()). Like Embed, it writes an
-// embedding that cannot be normalised as all NaN; EmbedBatchChecked
-// reports it. EmbedBatch is safe for concurrent use.
-func (m *Model) EmbedBatch(raw, dst []float32) []float32 {
-	ni := len(m.inputs)
-	if len(raw)%ni != 0 {
-		panic(fmt.Sprintf("embedder: EmbedBatch got %d raw values, not a multiple of the model's %d inputs", len(raw), ni))
-	}
-	dst, _ = m.embedBatch(raw, dst)
-	return dst
-}
-
-// EmbedBatchChecked is EmbedBatch for input the caller has not checked:
-// it returns an error instead of panicking when len(raw) is not a
-// multiple of len(Inputs()) or the model is the zero Model, and an error
-// wrapping ErrDegenerate that names the first track (0-based, in raw's
-// order) whose output cannot be normalised. The other embeddings in dst
-// are written all the same.
-func (m *Model) EmbedBatchChecked(raw, dst []float32) ([]float32, error) {
+// Large batches are split across GOMAXPROCS goroutines. It returns an
+// error when len(raw) is not a multiple of len(Inputs()) or m is the zero
+// Model, and one wrapping ErrDegenerate that names the first track
+// (0-based, in raw's order) whose output cannot be normalised; the other
+// embeddings in dst are written all the same. EmbedBatch is safe for
+// concurrent use.
+func (m *Model) EmbedBatch(raw, dst []float32) ([]float32, error) {
 	if err := m.checkRaw(len(raw), 0); err != nil {
 		return dst, err
 	}
 	dst, bad := m.embedBatch(raw, dst)
 	if bad >= 0 {
-		return dst, fmt.Errorf("embedder: track %d: %w", bad, ErrDegenerate)
+		return dst, &DegenerateError{Track: bad}
 	}
 	return dst, nil
 }
+
+// DegenerateError is EmbedBatch's error for the first track of a batch
+// whose output cannot be normalised. It wraps ErrDegenerate.
+type DegenerateError struct {
+	Track int // 0-based, in the batch's order
+}
+
+func (e *DegenerateError) Error() string {
+	return fmt.Sprintf("embedder: track %d: %v", e.Track, ErrDegenerate)
+}
+
+func (e *DegenerateError) Unwrap() error { return ErrDegenerate }
 
 // embedBatch embeds the tracks of raw into dst and returns the index of the
 // first track whose output did not normalise, or -1.

@@ -86,6 +86,26 @@ func randomRaw(n int, seed uint64) []float32 {
 
 // naiveEmbed is the definition Embed must meet, written for clarity in
 // float64.
+// mustEmbed is m.Embed for a test whose tracks all embed.
+func mustEmbed(t testing.TB, m *Model, raw []float32) []float32 {
+	t.Helper()
+	v, err := m.Embed(raw, nil)
+	if err != nil {
+		t.Fatalf("Embed: %v", err)
+	}
+	return v
+}
+
+// mustEmbedBatch is m.EmbedBatch for a test whose tracks all embed.
+func mustEmbedBatch(t testing.TB, m *Model, raw []float32) []float32 {
+	t.Helper()
+	v, err := m.EmbedBatch(raw, nil)
+	if err != nil {
+		t.Fatalf("EmbedBatch: %v", err)
+	}
+	return v
+}
+
 func naiveEmbed(m *Model, raw []float32) []float64 {
 	x := Encode(m.inputs, raw, nil)
 	h := make([]float64, len(x))
@@ -157,13 +177,13 @@ func TestEmbedMatchesDefinition(t *testing.T) {
 	n := 300
 	raw := randomRaw(n, 3)
 	ni, dim := len(m.Inputs()), m.Dim()
-	batch := m.EmbedBatch(raw, nil)
+	batch := mustEmbedBatch(t, m, raw)
 	if len(batch) != n*dim {
 		t.Fatalf("EmbedBatch returned %d values, want %d", len(batch), n*dim)
 	}
 	for r := 0; r < n; r++ {
 		want := naiveEmbed(m, raw[r*ni:(r+1)*ni])
-		one := m.Embed(raw[r*ni:(r+1)*ni], nil)
+		one := mustEmbed(t, m, raw[r*ni:(r+1)*ni])
 		var norm float64
 		for j := range want {
 			if d := math.Abs(float64(one[j]) - want[j]); d > 1e-5 {
@@ -321,64 +341,65 @@ func TestEmbedDegenerate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := lineModel(t, tt.w)
-			v, err := m.EmbedChecked([]float32{tt.a}, nil)
+			v, err := m.Embed([]float32{tt.a}, nil)
 			if !errors.Is(err, ErrDegenerate) {
-				t.Errorf("EmbedChecked = %v, %v; want an error wrapping ErrDegenerate", v, err)
+				t.Errorf("Embed = %v, %v; want an error wrapping ErrDegenerate", v, err)
 			}
-			for j, x := range m.Embed([]float32{tt.a}, nil) {
+			for j, x := range v {
 				if !math.IsNaN(float64(x)) {
 					t.Errorf("Embed[%d] = %v, want NaN", j, x)
 				}
 			}
 		})
 	}
-	if v, err := lineModel(t, 1).EmbedChecked([]float32{1e-3}, nil); err != nil || math.Abs(float64(v[0]*v[0]+v[1]*v[1])-1) > 1e-6 {
-		t.Errorf("EmbedChecked(short but normalisable) = %v, %v; want a unit vector", v, err)
+	if v, err := lineModel(t, 1).Embed([]float32{1e-3}, nil); err != nil || math.Abs(float64(v[0]*v[0]+v[1]*v[1])-1) > 1e-6 {
+		t.Errorf("Embed(short but normalisable) = %v, %v; want a unit vector", v, err)
 	}
 }
 
-// TestEmbedBatchCheckedNamesTrack: over several blocks (and so several
+// TestEmbedBatchNamesTrack: over several blocks (and so several
 // goroutines), the error names the first track that cannot be normalised,
 // and the other tracks are embedded.
-func TestEmbedBatchCheckedNamesTrack(t *testing.T) {
+func TestEmbedBatchNamesTrack(t *testing.T) {
 	m := lineModel(t, 1)
 	raw := make([]float32, 5*blockRows)
 	for i := range raw {
 		raw[i] = 1
 	}
 	raw[150], raw[250] = 0, 0
-	vecs, err := m.EmbedBatchChecked(raw, nil)
-	if !errors.Is(err, ErrDegenerate) || !strings.Contains(err.Error(), "track 150:") {
-		t.Fatalf("EmbedBatchChecked = %v, want ErrDegenerate naming track 150", err)
+	vecs, err := m.EmbedBatch(raw, nil)
+	var de *DegenerateError
+	if !errors.Is(err, ErrDegenerate) || !errors.As(err, &de) || de.Track != 150 || !strings.Contains(err.Error(), "track 150:") {
+		t.Fatalf("EmbedBatch = %v, want ErrDegenerate naming track 150", err)
 	}
 	if len(vecs) != 2*len(raw) || math.Abs(float64(vecs[0])-math.Sqrt(0.5)) > 1e-6 {
-		t.Errorf("EmbedBatchChecked embedded %d values, first %v; want %d, %v", len(vecs), vecs[0], 2*len(raw), math.Sqrt(0.5))
+		t.Errorf("EmbedBatch embedded %d values, first %v; want %d, %v", len(vecs), vecs[0], 2*len(raw), math.Sqrt(0.5))
 	}
 	raw[150], raw[250] = 1, 1
-	if _, err := m.EmbedBatchChecked(raw, nil); err != nil {
-		t.Errorf("EmbedBatchChecked(all normalisable) = %v", err)
+	if _, err := m.EmbedBatch(raw, nil); err != nil {
+		t.Errorf("EmbedBatch(all normalisable) = %v", err)
 	}
 }
 
-// TestEmbedCheckedRejectsInput: the checked forms return errors where
-// Embed and EmbedBatch panic, and the zero Model embeds nothing.
-func TestEmbedCheckedRejectsInput(t *testing.T) {
+// TestEmbedRejectsInput: raw values that are not whole tracks get errors,
+// and the zero Model embeds nothing.
+func TestEmbedRejectsInput(t *testing.T) {
 	m := lineModel(t, 1)
-	if _, err := m.EmbedChecked([]float32{1, 2}, nil); err == nil || !strings.Contains(err.Error(), "1 inputs") {
-		t.Errorf("EmbedChecked(2 values for 1 input) = %v, want an error naming the input count", err)
+	if _, err := m.Embed([]float32{1, 2}, nil); err == nil || !strings.Contains(err.Error(), "1 inputs") {
+		t.Errorf("Embed(2 values for 1 input) = %v, want an error naming the input count", err)
 	}
-	if _, err := m.EmbedChecked(nil, nil); err == nil {
-		t.Errorf("EmbedChecked(nil) = nil error")
+	if _, err := m.Embed(nil, nil); err == nil {
+		t.Errorf("Embed(nil) = nil error")
 	}
 	var zero Model
 	if d := zero.Dim(); d != 0 {
 		t.Errorf("zero Model Dim() = %d, want 0", d)
 	}
-	if _, err := zero.EmbedChecked(nil, nil); err == nil || !strings.Contains(err.Error(), "empty") {
-		t.Errorf("zero Model EmbedChecked = %v, want an error saying it is empty", err)
+	if _, err := zero.Embed(nil, nil); err == nil || !strings.Contains(err.Error(), "empty") {
+		t.Errorf("zero Model Embed = %v, want an error saying it is empty", err)
 	}
-	if _, err := zero.EmbedBatchChecked([]float32{1}, nil); err == nil || !strings.Contains(err.Error(), "empty") {
-		t.Errorf("zero Model EmbedBatchChecked = %v, want an error saying it is empty", err)
+	if _, err := zero.EmbedBatch([]float32{1}, nil); err == nil || !strings.Contains(err.Error(), "empty") {
+		t.Errorf("zero Model EmbedBatch = %v, want an error saying it is empty", err)
 	}
 }
 
@@ -389,7 +410,7 @@ func BenchmarkEmbed(b *testing.B) {
 	b.ReportAllocs()
 	c0 := cputime.Process()
 	for b.Loop() {
-		dst = m.Embed(raw, dst)
+		dst, _ = m.Embed(raw, dst)
 	}
 	reportRates(b, 1, cputime.Process()-c0)
 }
@@ -402,7 +423,7 @@ func BenchmarkEmbedBatch(b *testing.B) {
 	b.ReportAllocs()
 	c0 := cputime.Process()
 	for b.Loop() {
-		dst = m.EmbedBatch(raw, dst)
+		dst, _ = m.EmbedBatch(raw, dst)
 	}
 	reportRates(b, n, cputime.Process()-c0)
 }

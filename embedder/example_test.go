@@ -29,11 +29,16 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	v := m.Embed([]float32{3, 0.5}, nil) // key 3: sin 1, cos 0; energy at the mean
+	v, err := m.Embed([]float32{3, 0.5}, nil) // key 3: sin 1, cos 0; energy at the mean
+	if err != nil {
+		panic(err)
+	}
 	fmt.Printf("%v %.3f %.3f\n", m.Inputs(), v[0], math.Abs(float64(v[1])))
 
 	// Missing values (NaN) become the input's Impute value (0 here).
-	v = m.Embed([]float32{float32(math.NaN()), 0.5}, nil)
+	if v, err = m.Embed([]float32{float32(math.NaN()), 0.5}, nil); err != nil {
+		panic(err)
+	}
 	fmt.Printf("%.3f %.3f\n", math.Abs(float64(v[0])), v[1])
 
 	// Save and load.

@@ -133,7 +133,7 @@ type Layer struct {
 // the raw inputs it reads, their encodings, the standardisation of the
 // encoded columns, the dense layers and the training config. Its output is
 // L2-normalised; an output that cannot be (see ErrDegenerate) is an error
-// from EmbedChecked and EmbedBatchChecked. A Model is immutable and safe
+// from Embed and EmbedBatch. A Model is immutable and safe
 // for concurrent use.
 type Model struct {
 	inputs []Input

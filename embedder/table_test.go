@@ -109,10 +109,10 @@ func TestTableEmbedMatchesDefinition(t *testing.T) {
 	n := 200
 	raw := randomTableRaw(m, n, 3)
 	ni, dim := len(m.Inputs()), m.Dim()
-	batch := m.EmbedBatch(raw, nil)
+	batch := mustEmbedBatch(t, m, raw)
 	for r := 0; r < n; r++ {
 		want := naiveEmbed(m, raw[r*ni:(r+1)*ni])
-		one := m.Embed(raw[r*ni:(r+1)*ni], nil)
+		one := mustEmbed(t, m, raw[r*ni:(r+1)*ni])
 		for j := range want {
 			if d := math.Abs(float64(one[j]) - want[j]); d > 1e-5 {
 				t.Fatalf("track %d: Embed[%d] = %v, want %v", r, j, one[j], want[j])
@@ -189,7 +189,7 @@ func TestMarshalV2RoundTrip(t *testing.T) {
 		t.Fatal("Marshal(Unmarshal(b)) differs from b")
 	}
 	raw := randomTableRaw(m, 50, 9)
-	if !equal(m.EmbedBatch(raw, nil), got.EmbedBatch(raw, nil)) {
+	if !equal(mustEmbedBatch(t, m, raw), mustEmbedBatch(t, got, raw)) {
 		t.Fatal("the decoded model embeds differently")
 	}
 	// Another tokenizer's ids would find the wrong rows: refused.
@@ -227,7 +227,7 @@ func TestFixtureV2(t *testing.T) {
 	}
 	want := randomTableModel(t, 42, shapes)
 	raw := randomTableRaw(want, 20, 5)
-	if !equal(m.EmbedBatch(raw, nil), want.EmbedBatch(raw, nil)) {
+	if !equal(mustEmbedBatch(t, m, raw), mustEmbedBatch(t, want, raw)) {
 		t.Fatalf("%s embeds differently from the model it was written from", fixtureV2)
 	}
 }

@@ -658,16 +658,10 @@ func Embed(m *embedder.Model, tracks []soundalike.Track) ([]float32, error) {
 			return nil, fmt.Errorf("eval: track %s: %w", tracks[i].ID, err)
 		}
 	}
-	vecs, err := m.EmbedBatchChecked(raw, nil)
-	if errors.Is(err, embedder.ErrDegenerate) {
-		// EmbedBatchChecked numbers the track; name it. Its embedding is
-		// the first written as NaN.
-		dim := m.Dim()
-		for i := range tracks {
-			if v := vecs[i*dim]; v != v {
-				return nil, fmt.Errorf("eval: track %s: %w", tracks[i].ID, embedder.ErrDegenerate)
-			}
-		}
+	vecs, err := m.EmbedBatch(raw, nil)
+	var bad *embedder.DegenerateError
+	if errors.As(err, &bad) {
+		return nil, fmt.Errorf("eval: track %s: %w", tracks[bad.Track].ID, embedder.ErrDegenerate)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("eval: %w", err)

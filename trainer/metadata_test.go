@@ -93,7 +93,10 @@ func TestColdStart(t *testing.T) {
 				}
 			}
 		}
-		v := m.Embed(rv, nil)
+		v, err := m.Embed(rv, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
 		var norm float64
 		for _, x := range v {
 			norm += float64(x) * float64(x)

@@ -400,7 +400,12 @@ func (r *run) trainEpoch(ctx context.Context, nt *net, epoch int, groups []int) 
 // scoreEpoch adds the validation precision, recall and spread of the
 // epoch's model.
 func (r *run) scoreEpoch(m *EpochMetrics, model *embedder.Model, valQueries []eval.Query) error {
-	vecs := model.EmbedBatch(r.fs.raw, nil)
+	// A track the epoch's model cannot embed keeps its all-NaN vector,
+	// which ranks no neighbour: the epoch's precision counts it as a miss.
+	vecs, err := model.EmbedBatch(r.fs.raw, nil)
+	if err != nil && !errors.Is(err, embedder.ErrDegenerate) {
+		return err
+	}
 	if len(valQueries) > 0 {
 		sc, err := eval.Score(vecs, model.Dim(), r.val, valQueries, nil, r.cfg.EvalK)
 		if err != nil {
@@ -408,7 +413,6 @@ func (r *run) scoreEpoch(m *EpochMetrics, model *embedder.Model, valQueries []ev
 		}
 		m.ValPrecision, m.ValRecall = sc.Precision, sc.Recall
 	}
-	var err error
 	m.Spread, err = eval.MeanPairwiseCosine(vecs, model.Dim(), 2000, r.cfg.Seed)
 	return err
 }

@@ -89,7 +89,10 @@ func TestParity(t *testing.T) {
 	dim := m.Dim()
 	worst := 0.0
 	for i := range tracks {
-		want := m.Embed(raws[i], nil)
+		want, err := m.Embed(raws[i], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for j := range want {
 			d := math.Abs(float64(got[i*dim+j] - want[j]))
 			worst = max(worst, d)

@@ -109,7 +109,10 @@ func runBenchReindex(ctx context.Context, args []string, stdio stdio) error {
 		ids[i] = uint32(i)
 	}
 	start := time.Now()
-	vecs := model.EmbedBatch(raws, nil)
+	vecs, err := model.EmbedBatch(raws, nil)
+	if err != nil {
+		return err
+	}
 	out.EmbedS = time.Since(start).Seconds()
 	raws = nil
 	say("building the index alone (%d workers)…", iopt.Workers)
