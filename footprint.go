@@ -12,11 +12,12 @@ type Footprint struct {
 	Catalogue  int64 // the tracks' fields and strings, and the maps from ids to nodes
 	DedupeKeys int64 // the song, feature and artist keys the search filter reads
 	WordIndex  int64 // the track search's inverted and forward indexes
+	Histories  int64 // the users' interactions
 }
 
 // Total is the sum of the parts.
 func (f Footprint) Total() int64 {
-	return f.Vectors + f.Graph + f.Catalogue + f.DedupeKeys + f.WordIndex
+	return f.Vectors + f.Graph + f.Catalogue + f.DedupeKeys + f.WordIndex + f.Histories
 }
 
 // Footprint measures the snapshot being served. It waits for the track
@@ -34,6 +35,9 @@ func (e *Engine) Footprint() Footprint {
 	f.DedupeKeys = int64(cap(s.keys))*int64(unsafe.Sizeof(nodeKeys{})) + int64(cap(s.artistOff))*4 + int64(cap(s.artistKey))*8
 	if s.words != nil {
 		f.WordIndex = s.words().bytes()
+	}
+	if s.histories != nil {
+		f.Histories = s.histories.bytes()
 	}
 	return f
 }

@@ -65,6 +65,8 @@ type snapshot struct {
 	// node n's are artistKey[artistOff[n]:artistOff[n+1]].
 	artistOff []uint32
 	artistKey []uint64
+	// histories are the users' interactions (histories.go).
+	histories *histories
 	model     *embedder.Model
 	modelInfo ModelInfo
 	graph     *index.HNSW
@@ -420,6 +422,10 @@ func (e *Engine) Model(ctx context.Context) (ModelInfo, error) {
 func readSnapshot(tx *storage.Tx, built *index.HNSW, keep *snapshot, opts *Options) (*snapshot, *index.Unchecked, error) {
 	s := &snapshot{gen: tx.Generation(), byID: newIDTable(tx.Counts().Tracks), catalogSeq: tx.CatalogSeq(), vectors: opts.VectorSource}
 	if err := s.readTracks(tx); err != nil {
+		return nil, nil, err
+	}
+	var err error
+	if s.histories, err = readHistories(tx); err != nil {
 		return nil, nil, err
 	}
 	if keep != nil && keep.catalogSeq == s.catalogSeq && keep.cat.len() == s.cat.len() {

@@ -7,8 +7,6 @@ import (
 	"math"
 	"slices"
 	"time"
-
-	"github.com/audotics/soundalike/storage"
 )
 
 // How RecommendUser reads a user's history.
@@ -40,30 +38,27 @@ func actionWeight(action string) float64 {
 }
 
 // UserHistory returns every stored interaction of user, newest first
-// (equal times in track order). A user with no interaction gets an error
-// wrapping ErrNotFound that names them. It reads one range of the
-// database, however many users there are.
+// (equal times in track order), as of the served snapshot, like every
+// query: it reads memory, not the file, so it answers while another
+// process writes the database. A user with no interaction gets an error
+// wrapping ErrNotFound that names them.
 func (e *Engine) UserHistory(ctx context.Context, user string) ([]Interaction, error) {
 	if err := checkCtx(ctx); err != nil {
 		return nil, fmt.Errorf("user history: %w", err)
 	}
-	var out []Interaction
-	err := e.view(func(tx *storage.Tx) error {
-		return tx.ForEachUserInteraction(user, func(track, action string, ts int64) error {
-			if len(out)%4096 == 4095 && ctx.Err() != nil {
-				return ctx.Err()
-			}
-			out = append(out, Interaction{User: user, Track: TrackID(track), Action: action, Time: unixNanoTime(ts)})
-			return nil
-		})
-	})
+	s, err := e.current()
 	if err != nil {
 		return nil, err
 	}
+	return s.userHistory(user)
+}
+
+// userHistory is UserHistory of the snapshot s.
+func (s *snapshot) userHistory(user string) ([]Interaction, error) {
+	out := s.histories.of(user)
 	if len(out) == 0 {
 		return nil, unknownUserError{user, "has no interactions: check the id, or import the user's interactions"}
 	}
-	slices.SortStableFunc(out, func(a, b Interaction) int { return b.Time.Compare(a.Time) })
 	return out, nil
 }
 
@@ -87,7 +82,7 @@ func (e *Engine) RecommendUser(ctx context.Context, user string, k int, opts *Se
 	if err := checkK(k); err != nil {
 		return Results{}, err
 	}
-	hist, err := e.UserHistory(ctx, user)
+	hist, err := s.userHistory(user)
 	if err != nil {
 		return Results{}, err
 	}

@@ -245,3 +245,71 @@ func TestRecommendUserDev(t *testing.T) {
 		}
 	}
 }
+
+// TestHistoriesMatchTheFile: the served histories are the file's
+// interactions of each user, newest first, equal times in the file's order
+// (by track, then action): for users whose ids are prefixes of each other
+// or begin with a byte that is a length elsewhere, a track no longer in
+// the catalogue, and interactions imported after the snapshot was loaded.
+func TestHistoriesMatchTheFile(t *testing.T) {
+	ctx := t.Context()
+	eng, tracks := fixture(t, filepath.Join(t.TempDir(), "h.db"), 20)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	users := []string{"a", "ab", "abc", "\x02ab", "b", "zz", "é"}
+	actions := []string{soundalike.ActionPlay, soundalike.ActionLike, soundalike.ActionSkip, "share"}
+	var ins []soundalike.Interaction
+	for i, u := range users {
+		for j := range 2 + i {
+			ins = append(ins, soundalike.Interaction{User: u, Track: tracks[(5*i+j)%len(tracks)].ID,
+				Action: actions[(i+j)%len(actions)], Time: t0.Add(time.Duration(j%3) * time.Minute)})
+		}
+	}
+	ins = append(ins, soundalike.Interaction{User: "ab", Track: tracks[19].ID, Action: soundalike.ActionLike, Time: t0},
+		soundalike.Interaction{User: "abc", Track: tracks[0].ID, Action: soundalike.ActionPlay}) // time unknown
+	importInteractions(t, eng, ins[:len(ins)/2])
+	check := func(when string) {
+		t.Helper()
+		all, err := eng.Interactions(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range users {
+			var want []soundalike.Interaction
+			for _, in := range all {
+				if in.User == u {
+					want = append(want, in)
+				}
+			}
+			slices.SortStableFunc(want, func(a, b soundalike.Interaction) int { return b.Time.Compare(a.Time) })
+			got, err := eng.UserHistory(ctx, u)
+			if len(want) == 0 {
+				if !errors.Is(err, soundalike.ErrNotFound) {
+					t.Errorf("%s: UserHistory(%q) = %v, %v; want ErrNotFound", when, u, got, err)
+				}
+				continue
+			}
+			if err != nil || !slices.Equal(got, want) {
+				t.Errorf("%s: UserHistory(%q) =\n%v, %v\nwant (the file's, newest first)\n%v", when, u, got, err, want)
+			}
+		}
+		for _, u := range []string{"", "abcd", "\x02a", "nobody"} {
+			if got, err := eng.UserHistory(ctx, u); !errors.Is(err, soundalike.ErrNotFound) {
+				t.Errorf("%s: UserHistory(%q) = %v, %v; want ErrNotFound", when, u, got, err)
+			}
+		}
+	}
+	check("the first load")
+	importInteractions(t, eng, ins[len(ins)/2:])
+	check("after a second import")
+	err := eng.Import(ctx, func(tx *soundalike.ImportTx) error {
+		_, err := tx.DeleteTrack(tracks[19].ID)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("after a track's deletion") // its interactions stay in the history
+	if fp := eng.Footprint(); fp.Histories < 16*int64(len(ins)) {
+		t.Errorf("Footprint().Histories = %d, want at least 16 bytes for each of %d interactions", fp.Histories, len(ins))
+	}
+}

@@ -23,7 +23,7 @@ import (
 //	soundalike.ErrNoDatabase                     503 "… run `soundalike import` first"
 //	ErrStarting                                  503, saying what it waits for
 //	soundalike.ErrLocked                         503 with Retry-After: another process writes the
-//	                                             database (the user's history, for /users/…)
+//	                                             database the engine has not loaded yet
 //	soundalike.ErrDimension, ErrInvalidQuery     400
 //	context.Canceled (the client went away)      499, not logged as an error
 //	context.DeadlineExceeded                     503
@@ -75,22 +75,6 @@ var ErrStarting = errors.New("starting")
 // (1s by default) would only wait it out again.
 const lockedRetryAfter = 5
 
-// historyError marks an error of reading a user's history, which the
-// /users endpoints read from the database file on every request: a lock
-// held by a writing process is answered as the history being rewritten.
-type historyError struct{ err error }
-
-func (e historyError) Error() string { return e.err.Error() }
-func (e historyError) Unwrap() error { return e.err }
-
-// inHistory marks err, if any, as historyError does.
-func inHistory(err error) error {
-	if err == nil {
-		return nil
-	}
-	return historyError{err}
-}
-
 // errPanic wraps a recovered panic value.
 type errPanic struct{ v any }
 
@@ -136,12 +120,8 @@ func statusOf(err error) (status int, msg string, internal bool) {
 	case errors.Is(err, soundalike.ErrLocked):
 		// The lock's error names the file and the holder's pid: the
 		// operator's business, not the client's.
-		what := "the database"
-		if _, ok := errors.AsType[historyError](err); ok {
-			what = "the user's history"
-		}
 		return http.StatusServiceUnavailable, fmt.Sprintf(
-			"%s is being rewritten by another process (soundalike import, train or reindex): retry after %d seconds", what, lockedRetryAfter), false
+			"the database is being rewritten by another process (soundalike import, train or reindex): retry after %d seconds", lockedRetryAfter), false
 	case errors.Is(err, context.Canceled):
 		return statusClientClosed, "request canceled", false
 	case errors.Is(err, context.DeadlineExceeded):

@@ -324,7 +324,7 @@ func (srv *Server) getUserRecommend(c echo.Context) error {
 	defer release()
 	resp, err := recommendUser(r.Context(), srv.s, user, k, opts, fields)
 	if err != nil {
-		return inHistory(err)
+		return err
 	}
 	return writeAppended(c, resp)
 }
@@ -349,7 +349,7 @@ func (srv *Server) getUserHistory(c echo.Context) error {
 	}
 	resp, err := UserHistory(r.Context(), srv.s, user, limit)
 	if err != nil {
-		return inHistory(err)
+		return err
 	}
 	return writeJSON(c, http.StatusOK, resp)
 }

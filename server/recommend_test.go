@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -327,20 +329,39 @@ func TestUserQueryEscapes(t *testing.T) {
 	}
 }
 
-// Given another process writing the database (an import, train or
-// reindex holds its lock), when GET /users/… reads a history, expect 503
-// with Retry-After, as the OpenAPI document says, saying the history is
-// being rewritten, without the file's path or the holder's pid; and the
-// history again once the lock is released.
+// Given a server that has loaded its snapshot, when another process
+// writes the database (an import, train or reindex holds its lock), expect
+// GET /users/… to answer 200 with the same bodies as before: histories
+// are served from memory, like every query. Given a server that has not
+// loaded yet, expect 503 with Retry-After, as the OpenAPI document says,
+// without the file's path or the holder's pid; and answers once the lock
+// is released.
 func TestUserEndpointsWhileTheDatabaseIsWritten(t *testing.T) {
 	path := userEngine(t).Path()
-	served, err := soundalike.Open(path, &soundalike.Options{Detached: true, LockTimeout: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
+	// A Detached engine loads at Open; a default one at its first query.
+	open := func(detached bool) *server.Server {
+		served, err := soundalike.Open(path, &soundalike.Options{Detached: detached, LockTimeout: 50 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { served.Close() })
+		return server.New(served, nil)
 	}
-	t.Cleanup(func() { served.Close() })
-	h := server.New(served, nil)
 	targets := []string{"/users/alice/history", "/users/alice/recommend"}
+	// The bodies compared, without the time each took.
+	body := func(w *httptest.ResponseRecorder) string {
+		return regexp.MustCompile(`"took_us":[0-9]+`).ReplaceAllString(w.Body.String(), "")
+	}
+	loaded := open(true)
+	before := map[string]string{}
+	for _, target := range targets {
+		w := do(t, loaded, "GET", target, "")
+		if w.Code != 200 {
+			t.Fatalf("GET %s = %d %s, want 200", target, w.Code, w.Body)
+		}
+		before[target] = body(w)
+	}
+	notLoaded := open(false)
 	router, err := legacy.NewRouter(openAPIDoc(t))
 	if err != nil {
 		t.Fatal(err)
@@ -351,16 +372,19 @@ func TestUserEndpointsWhileTheDatabaseIsWritten(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, target := range targets {
-		w := do(t, h, "GET", target, "")
+		if w := do(t, loaded, "GET", target, ""); w.Code != 200 || body(w) != before[target] {
+			t.Errorf("GET %s while the database is written = %d %s, want 200 %s", target, w.Code, w.Body, before[target])
+		}
+		w := do(t, notLoaded, "GET", target, "")
 		if w.Code != 503 {
-			t.Errorf("GET %s while the database is written = %d %s, want 503", target, w.Code, w.Body)
+			t.Errorf("GET %s of a server that has not loaded, while the database is written = %d %s, want 503", target, w.Code, w.Body)
 			continue
 		}
 		if s, err := strconv.Atoi(w.Header().Get("Retry-After")); err != nil || s < 1 {
 			t.Errorf("GET %s: Retry-After %q, want whole seconds", target, w.Header().Get("Retry-After"))
 		}
-		checkError(t, w, "the user's history is being rewritten by another process", "retry")
-		checkAPICase(t, router, h, apiCase{method: "GET", target: target, want: 503})
+		checkError(t, w, "the database is being rewritten by another process", "retry")
+		checkAPICase(t, router, notLoaded, apiCase{method: "GET", target: target, want: 503})
 		for _, secret := range []string{filepath.Base(path), "pid", strconv.Itoa(os.Getpid())} {
 			if strings.Contains(w.Body.String(), secret) {
 				t.Errorf("GET %s = %s, want no %q in it", target, w.Body, secret)
@@ -369,8 +393,8 @@ func TestUserEndpointsWhileTheDatabaseIsWritten(t *testing.T) {
 	}
 	holder.Close()
 	for _, target := range targets {
-		if w := do(t, h, "GET", target, ""); w.Code != 200 {
-			t.Errorf("GET %s once the lock is released = %d %s, want 200", target, w.Code, w.Body)
+		if w := do(t, notLoaded, "GET", target, ""); w.Code != 200 || body(w) != before[target] {
+			t.Errorf("GET %s once the lock is released = %d %s, want 200 %s", target, w.Code, w.Body, before[target])
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -112,6 +111,17 @@ func decodeInteraction(v []byte) (count, txid, seen uint64) {
 
 // ForEachInteraction calls fn for every interaction, grouped by user.
 func (tx *Tx) ForEachInteraction(fn func(user, track, action string, unixNano int64) error) error {
+	return tx.ForEachInteractionBytes(func(user, track, action []byte, unixNano int64) error {
+		return fn(string(user), string(track), string(action), unixNano)
+	})
+}
+
+// ForEachInteractionBytes is ForEachInteraction for a caller that keeps
+// few of the strings (a snapshot's histories intern them): user, track
+// and action are valid only during the call, and must not be written.
+// Each user's interactions are contiguous, in key order (track, action,
+// time): a key begins with its user's length, then its bytes.
+func (tx *Tx) ForEachInteractionBytes(fn func(user, track, action []byte, unixNano int64) error) error {
 	if err := tx.flush(); err != nil {
 		return err
 	}
@@ -135,53 +145,20 @@ func appendInteractionKey(k []byte, user, track, action string, ts int64) []byte
 	return binary.BigEndian.AppendUint64(k, uint64(ts))
 }
 
-func parseInteractionKey(k []byte) (user, track, action string, ts int64, err error) {
-	var parts [3]string
+// parseInteractionKey splits k; the parts share k's memory.
+func parseInteractionKey(k []byte) (user, track, action []byte, ts int64, err error) {
+	var parts [3][]byte
 	rest := k
 	for i := range parts {
 		n, w := binary.Uvarint(rest)
 		if w <= 0 || uint64(len(rest)-w) < n {
-			return "", "", "", 0, corruptf("interaction key %x does not decode", k)
+			return nil, nil, nil, 0, corruptf("interaction key %x does not decode", k)
 		}
-		parts[i] = string(rest[w : w+int(n)])
+		parts[i] = rest[w : w+int(n) : w+int(n)]
 		rest = rest[w+int(n):]
 	}
 	if len(rest) != 8 {
-		return "", "", "", 0, corruptf("interaction key %x does not decode", k)
+		return nil, nil, nil, 0, corruptf("interaction key %x does not decode", k)
 	}
 	return parts[0], parts[1], parts[2], int64(binary.BigEndian.Uint64(rest)), nil
-}
-
-// ForEachUserInteraction calls fn for every interaction of one user, in key
-// order (track, action, time). An interaction's key begins with its user
-// (uvarint length, then the bytes: see appendInteractionKey), so one
-// user's interactions are one contiguous range that a cursor seeks to:
-// reading them costs the user's own rows, not the bucket's. The length
-// prefix keeps the range exact: user "ab" never reads "abc"'s rows.
-func (tx *Tx) ForEachUserInteraction(user string, fn func(track, action string, unixNano int64) error) error {
-	if user == "" {
-		return nil
-	}
-	if err := tx.flush(); err != nil {
-		return err
-	}
-	tx.scanning++
-	defer func() { tx.scanning-- }()
-	tx.setReading("reading the interactions bucket")
-	prefix := binary.AppendUvarint(nil, uint64(len(user)))
-	prefix = append(prefix, user...)
-	c := tx.bucket(bucketInteractions).Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		u, t, a, ts, err := parseInteractionKey(k)
-		if err != nil {
-			return err
-		}
-		if u != user {
-			return corruptf("interaction key %x is in user %q's range but names %q", k, user, u)
-		}
-		if err := fn(t, a, ts); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -1,0 +1,61 @@
+package soundalike
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/audotics/soundalike/storage"
+)
+
+// BenchmarkReadHistories is what the histories add to a snapshot's load:
+// one million interactions (50,000 users of 20 each, over 100,000
+// tracks and four actions) read and ordered, in the read transaction.
+//
+//	go test . -run '^$' -bench ReadHistories -benchtime 5x
+func BenchmarkReadHistories(b *testing.B) {
+	const users, per = 50_000, 20
+	db, err := storage.Open(filepath.Join(b.TempDir(), "h.db"), &storage.Options{NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	actions := []string{ActionPlay, ActionLike, ActionSkip, ActionAddToPlaylist}
+	const tracks = 100_000
+	trackID := func(i int) string { return fmt.Sprintf("%022d", i%tracks) }
+	err = db.Update(func(tx *storage.Tx) error {
+		for i := range tracks {
+			if _, _, _, err := tx.PutTrack(trackID(i), nil); err != nil {
+				return err
+			}
+		}
+		for u := range users {
+			for j := range per {
+				i := u*per + j
+				if _, err := tx.PutInteraction(fmt.Sprintf("user%07d", u), trackID(i*7919), actions[i%4], int64(1_700_000_000+i)*1e9); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var h *histories
+	b.ReportAllocs()
+	for b.Loop() {
+		err := db.View(func(tx *storage.Tx) error {
+			h, err = readHistories(tx)
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	if got := len(h.time); got != users*per {
+		b.Fatalf("read %d interactions, want %d", got, users*per)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*users*per), "ns/interaction")
+	b.ReportMetric(float64(h.bytes())/float64(users*per), "bytes/interaction")
+}
