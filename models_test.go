@@ -153,7 +153,7 @@ func TestReindexNamesTrackTheModelCannotEmbed(t *testing.T) {
 		t.Fatalf("SaveModel = %v, want the model taken (it embeds the empty track)", err)
 	}
 	_, err := eng.Reindex(ctx, nil)
-	if !errors.Is(err, embedder.ErrDegenerate) || !strings.Contains(err.Error(), "track fast:") || !strings.Contains(err.Error(), "model v1") {
+	if !errors.Is(err, embedder.ErrDegenerate) || !strings.Contains(err.Error(), `track "fast":`) || !strings.Contains(err.Error(), "model v1") {
 		t.Fatalf("Reindex = %v, want ErrDegenerate naming track fast and model v1", err)
 	}
 	if st, err := eng.IndexState(ctx); !errors.Is(err, soundalike.ErrNoIndex) {
@@ -164,5 +164,31 @@ func TestReindexNamesTrackTheModelCannotEmbed(t *testing.T) {
 	}
 	if v, err := eng.Embed(slow); err != nil || len(v) != 4 {
 		t.Errorf("Embed(slow) = %v, %v; want a 4-d vector", v, err)
+	}
+}
+
+// TestReindexQuotesTheTrackItCannotEmbed: the reindex's error quotes the
+// id of the track the model cannot embed, so that an id with spaces,
+// colons or control characters reads as one id, and `soundalike reindex`,
+// which prints the error as it is, writes no escape sequence of the
+// catalogue's to the terminal.
+func TestReindexQuotesTheTrackItCannotEmbed(t *testing.T) {
+	ctx := t.Context()
+	eng := MustOpen(t)
+	const id = "fast: one\x1b[2J"
+	tr := track(id, 0.5)
+	if err := eng.Import(ctx, func(tx *soundalike.ImportTx) error {
+		_, _, err := tx.PutTrack(tr)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// tempo·1e37 overflows at the track's tempo, 120.
+	if _, err := eng.SaveModel(ctx, lineModel(t, []string{"tempo"}, 4, 1e37, 0.1), soundalike.ModelRun{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := eng.Reindex(ctx, nil)
+	if !errors.Is(err, embedder.ErrDegenerate) || !strings.Contains(err.Error(), `track "fast: one\x1b[2J": model v1`) || strings.ContainsRune(err.Error(), 0x1b) {
+		t.Fatalf("Reindex = %q, want ErrDegenerate naming the track quoted, with no ESC byte", err)
 	}
 }

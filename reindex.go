@@ -284,7 +284,10 @@ func (e *degenerateNode) Error() string {
 func (e *degenerateNode) Unwrap() error { return embedder.ErrDegenerate }
 
 // nameDegenerate returns bad's error naming the track by its id, which
-// the plan does not keep: the catalogue is read again to find it.
+// the plan does not keep: the catalogue is read again to find it. The id
+// is quoted: it is the operator's to correct or delete, and a catalogue's
+// id may hold spaces, colons or control characters (any byte but NUL),
+// which the command line prints as the error says them.
 func (p *reindexPlan) nameDegenerate(db *storage.DB, bad *degenerateNode) error {
 	found := errors.New("found")
 	id := ""
@@ -300,7 +303,7 @@ func (p *reindexPlan) nameDegenerate(db *storage.DB, bad *degenerateNode) error 
 	if !errors.Is(err, found) {
 		return bad
 	}
-	return fmt.Errorf("track %s: model %s cannot embed it: %w (the network overflows or outputs zeros for its inputs): retrain the model, or correct or delete the track",
+	return fmt.Errorf("track %q: model %s cannot embed it: %w (the network overflows or outputs zeros for its inputs): retrain the model, or correct or delete the track",
 		id, p.info.Version, embedder.ErrDegenerate)
 }
 

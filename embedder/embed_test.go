@@ -84,8 +84,6 @@ func randomRaw(n int, seed uint64) []float32 {
 	return raw
 }
 
-// naiveEmbed is the definition Embed must meet, written for clarity in
-// float64.
 // mustEmbed is m.Embed for a test whose tracks all embed.
 func mustEmbed(t testing.TB, m *Model, raw []float32) []float32 {
 	t.Helper()
@@ -106,6 +104,8 @@ func mustEmbedBatch(t testing.TB, m *Model, raw []float32) []float32 {
 	return v
 }
 
+// naiveEmbed is the definition Embed must meet, written for clarity in
+// float64.
 func naiveEmbed(m *Model, raw []float32) []float64 {
 	x := Encode(m.inputs, raw, nil)
 	h := make([]float64, len(x))
