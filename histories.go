@@ -17,13 +17,23 @@ import (
 // collector to mark.
 type histories struct {
 	users wordList // the user ids, sorted
-	// first[u]..first[u+1] are user u's interactions, newest first
-	// (equal times in the file's order: by track, then action).
+	// first[u]..first[u+1] are user u's interactions, newest first,
+	// unknown times last (newerFirst); equal times in the file's key
+	// order: by track id, a shorter id first (a key holds each id's
+	// length before its bytes), then by action likewise.
 	first  []uint32
 	track  []uint32 // by interaction: the track id, an index into names
 	action []uint32 // the action, an index into names
 	time   []int64  // Unix nanoseconds; 0: unknown
 	names  wordList // the distinct track ids and actions, in first-seen order
+	// nUsers and nInteractions are the file's counters the histories were
+	// read at. Interactions are only ever added, each adding to the
+	// counter, so a later snapshot whose counters are the same reuses
+	// these histories instead of reading them again.
+	nUsers, nInteractions int
+	// read holds the users as read, in the file's order, until order
+	// sorts them: that happens after the file is released.
+	read []userSpan
 }
 
 // userSpan is one user's interactions while readHistories collects them.
@@ -32,11 +42,16 @@ type userSpan struct {
 	lo, hi int // in the columns as read
 }
 
-// readHistories copies every interaction of tx into histories. It
-// allocates per user and per distinct track or action, not per
-// interaction (BenchmarkReadHistories).
-func readHistories(tx *storage.Tx) (*histories, error) {
-	h := &histories{names: wordList{off: []uint32{0}}}
+// readHistories copies every interaction of tx into histories, to be
+// sorted by order once the file is released; or returns keep, which
+// holds the same ones. It allocates per user and per distinct track or
+// action, not per interaction (BenchmarkReadHistories).
+func readHistories(tx *storage.Tx, keep *histories) (*histories, error) {
+	c := tx.Counts()
+	if keep != nil && keep.nUsers == c.Users && keep.nInteractions == c.Interactions {
+		return keep, nil
+	}
+	h := &histories{names: wordList{off: []uint32{0}}, nUsers: c.Users, nInteractions: c.Interactions}
 	names := make(map[string]uint32)
 	intern := func(b []byte) uint32 {
 		if i, ok := names[string(b)]; ok {
@@ -48,11 +63,13 @@ func readHistories(tx *storage.Tx) (*histories, error) {
 		h.names.off = append(h.names.off, uint32(len(h.names.text)))
 		return i
 	}
-	// The counter counts repeats too: an upper bound, capped against a
-	// damaged one.
-	n := min(tx.Counts().Interactions, 1<<26)
+	// The counter counts repeats too: an upper bound, clamped against a
+	// damaged one (past MaxInt64 it is negative as an int), and capped
+	// so that a damaged positive one costs little. The counters only
+	// size the arrays.
+	n := min(max(c.Interactions, 0), 1<<22)
 	h.track, h.action, h.time = make([]uint32, 0, n), make([]uint32, 0, n), make([]int64, 0, n)
-	spans := make([]userSpan, 0, min(tx.Counts().Users, 1<<24))
+	spans := make([]userSpan, 0, min(max(c.Users, 0), 1<<20))
 	err := tx.ForEachInteractionBytes(func(user, track, action []byte, ts int64) error {
 		if n := len(spans); n == 0 || spans[n-1].id != string(user) {
 			spans = append(spans, userSpan{id: string(user), lo: len(h.time)})
@@ -70,12 +87,19 @@ func readHistories(tx *storage.Tx) (*histories, error) {
 		return nil, fmt.Errorf("interactions: %d of them, %d bytes of distinct tracks and actions: more than a snapshot holds (2³² each)",
 			len(h.time), len(h.names.text))
 	}
-	return h, h.order(spans)
+	h.read = spans
+	return h, nil
 }
 
-// order sorts the users by id and each user's interactions newest first,
-// rewriting the columns in that order.
-func (h *histories) order(spans []userSpan) error {
+// order sorts the users as read by id and each user's interactions
+// newest first, rewriting the columns in that order. Histories reused
+// from an earlier snapshot are sorted already.
+func (h *histories) order() error {
+	spans := h.read
+	if spans == nil && h.first != nil {
+		return nil
+	}
+	h.read = nil
 	slices.SortFunc(spans, func(a, b userSpan) int { return cmp.Compare(a.id, b.id) })
 	n := len(h.time)
 	track, action, time := make([]uint32, 0, n), make([]uint32, 0, n), make([]int64, 0, n)
@@ -94,7 +118,7 @@ func (h *histories) order(spans []userSpan) error {
 		for i := sp.lo; i < sp.hi; i++ {
 			idx = append(idx, i)
 		}
-		slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(h.time[b], h.time[a]) })
+		slices.SortStableFunc(idx, func(a, b int) int { return newerFirst(h.time[a], h.time[b]) })
 		for _, i := range idx {
 			track, action, time = append(track, h.track[i]), append(action, h.action[i]), append(time, h.time[i])
 		}
@@ -102,6 +126,21 @@ func (h *histories) order(spans []userSpan) error {
 	h.first = append(h.first, uint32(len(time)))
 	h.track, h.action, h.time = track, action, time
 	return nil
+}
+
+// newerFirst orders two interaction times newest first, as Time.Compare
+// orders the Interaction.Time they read as: 0, unknown, is the zero time,
+// older than any stored time, those before 1970 (negative) too. Stored
+// times are of the years 1678 to 2262, so none is math.MinInt64.
+func newerFirst(a, b int64) int {
+	return cmp.Compare(sortTime(b), sortTime(a))
+}
+
+func sortTime(t int64) int64 {
+	if t == 0 {
+		return math.MinInt64
+	}
+	return t
 }
 
 // of returns user's interactions, newest first; none for an unknown user.

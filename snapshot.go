@@ -424,8 +424,12 @@ func readSnapshot(tx *storage.Tx, built *index.HNSW, keep *snapshot, opts *Optio
 	if err := s.readTracks(tx); err != nil {
 		return nil, nil, err
 	}
+	var kept *histories
+	if keep != nil {
+		kept = keep.histories
+	}
 	var err error
-	if s.histories, err = readHistories(tx); err != nil {
+	if s.histories, err = readHistories(tx, kept); err != nil {
 		return nil, nil, err
 	}
 	if keep != nil && keep.catalogSeq == s.catalogSeq && keep.cat.len() == s.cat.len() {
@@ -519,8 +523,8 @@ func (s *snapshot) readTracks(tx *storage.Tx) error {
 }
 
 // decode finishes a snapshot that readSnapshot copied from the file at
-// path: it checks the index graph on one goroutine while the others decode
-// the catalogue. The bytes came from the file, so a panic decoding them is
+// path: it checks the index graph on one goroutine and sorts the
+// histories on another while the others decode the catalogue. The bytes came from the file, so a panic decoding them is
 // damage (storage.Protect), as it is inside a transaction.
 func (s *snapshot) decode(path string, graph *index.Unchecked) error {
 	var wg sync.WaitGroup
@@ -537,9 +541,11 @@ func (s *snapshot) decode(path string, graph *index.Unchecked) error {
 			})
 		})
 	}
+	var historiesErr error
+	wg.Go(func() { historiesErr = s.histories.order() })
 	err := s.decodeTracks(path)
 	wg.Wait()
-	if err := errors.Join(err, graphErr); err != nil {
+	if err := errors.Join(err, graphErr, historiesErr); err != nil {
 		return err
 	}
 	if s.model != nil && s.graph != nil {

@@ -37,8 +37,9 @@ func actionWeight(action string) float64 {
 	return 0
 }
 
-// UserHistory returns every stored interaction of user, newest first
-// (equal times in track order), as of the served snapshot, like every
+// UserHistory returns every stored interaction of user, newest first,
+// those of unknown time last (equal times by track id, a shorter id
+// first, then by action), as of the served snapshot, like every
 // query: it reads memory, not the file, so it answers while another
 // process writes the database. A user with no interaction gets an error
 // wrapping ErrNotFound that names them.
