@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/audotics/soundalike/embedder"
 	"github.com/audotics/soundalike/index"
+	"github.com/audotics/soundalike/internal/paths"
 	"github.com/audotics/soundalike/storage"
 )
 
@@ -161,7 +161,7 @@ func (e *Engine) Backup(ctx context.Context, path string) (int64, error) {
 	if err := e.checkOpen(); err != nil {
 		return 0, err
 	}
-	if same(path, e.path) {
+	if paths.Same(path, e.path) {
 		return 0, fmt.Errorf("backup to %s: that is the database itself; name another file", path)
 	}
 	if e.db != nil {
@@ -174,14 +174,4 @@ func (e *Engine) Backup(ctx context.Context, path string) (int64, error) {
 	}
 	defer db.Close()
 	return db.Backup(path)
-}
-
-// same reports whether paths a and b name one existing file.
-func same(a, b string) bool {
-	sa, err := os.Stat(a)
-	if err != nil {
-		return false
-	}
-	sb, err := os.Stat(b)
-	return err == nil && os.SameFile(sa, sb)
 }

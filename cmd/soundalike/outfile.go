@@ -5,6 +5,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/audotics/soundalike/internal/paths"
 )
 
 // checkOutFile refuses, before any work is done, a file that flag (--out)
@@ -19,7 +21,7 @@ func checkOutFile(flag, path, dbPath string) error {
 	if path == "" {
 		return usagef("%s is empty: give the file to write, in a directory that exists", flag)
 	}
-	if sameFile(path, dbPath) {
+	if paths.Same(path, dbPath) {
 		return usagef("%s %s: that is the database itself; name another file", flag, path)
 	}
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
@@ -51,14 +53,4 @@ func checkOutFile(flag, path, dbPath string) error {
 	f.Close()
 	os.Remove(f.Name())
 	return nil
-}
-
-// sameFile reports whether paths a and b name one existing file.
-func sameFile(a, b string) bool {
-	sa, err := os.Stat(a)
-	if err != nil {
-		return false
-	}
-	sb, err := os.Stat(b)
-	return err == nil && os.SameFile(sa, sb)
 }
