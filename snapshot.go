@@ -524,8 +524,9 @@ func (s *snapshot) readTracks(tx *storage.Tx) error {
 
 // decode finishes a snapshot that readSnapshot copied from the file at
 // path: it checks the index graph on one goroutine and sorts the
-// histories on another while the others decode the catalogue. The bytes came from the file, so a panic decoding them is
-// damage (storage.Protect), as it is inside a transaction.
+// histories on another while the others decode the catalogue. The bytes
+// came from the file, so a panic decoding them is damage
+// (storage.Protect), as it is inside a transaction.
 func (s *snapshot) decode(path string, graph *index.Unchecked) error {
 	var wg sync.WaitGroup
 	var graphErr error
