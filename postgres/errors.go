@@ -6,8 +6,10 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -28,7 +30,8 @@ var (
 	ErrAuth = errors.New("PostgreSQL authentication failed")
 	// ErrTLS: the TLS handshake failed or the server refused TLS.
 	ErrTLS = errors.New("PostgreSQL TLS failed")
-	// ErrMissingTable: a table the default queries read does not exist.
+	// ErrMissingTable: a table the default queries read does not exist,
+	// or lacks a column they read.
 	ErrMissingTable = errors.New("PostgreSQL table missing")
 	// ErrBadQuery: a custom query is invalid or lacks the columns import
 	// needs.
@@ -73,8 +76,28 @@ func (s secrets) scrub(msg string) string {
 	return msg
 }
 
+// errorf formats an *Error. The values in a (strings, errors, Stringers)
+// are scrubbed before they are formatted; format is not, since it is this
+// package's own text and holds no password. Scrubbing the whole message
+// garbled it when the password is a common word: with the password
+// "password", "******** authentication failed ... check the ******** in
+// the URL". Scrubbing before %q also catches a password that %q would
+// escape.
 func (s secrets) errorf(kind error, format string, a ...any) *Error {
-	return &Error{Kind: kind, Msg: s.scrub("postgres: " + fmt.Sprintf(format, a...))}
+	if len(s) > 0 {
+		a = slices.Clone(a)
+		for i, v := range a {
+			switch v := v.(type) {
+			case string:
+				a[i] = s.scrub(v)
+			case error:
+				a[i] = s.scrub(v.Error())
+			case fmt.Stringer:
+				a[i] = s.scrub(v.String())
+			}
+		}
+	}
+	return &Error{Kind: kind, Msg: "postgres: " + fmt.Sprintf(format, a...)}
 }
 
 // Describe returns a printable description of a connection URL or DSN,
@@ -99,12 +122,46 @@ func target(cfg *pgconn.Config) string {
 }
 
 // parseError explains a connection string that pgx cannot parse. pgx's own
-// message quotes the string with a best-effort redaction, so none of it is
-// used.
-func parseError() *Error {
+// message quotes the string with a best-effort redaction, so it is not
+// used; nor is the cause of a syntax error, which may quote part of the
+// string (a mislaid password). A TLS parameter that pgx cannot use is
+// named, from the cause's start in tlsParseErrors, since the URL then
+// parsed and the advice to check its syntax would mislead.
+func parseError(err error) *Error {
+	var pce *pgconn.ParseConfigError
+	if errors.As(err, &pce) && pce.Unwrap() != nil {
+		cause := pce.Unwrap().Error()
+		for _, e := range tlsParseErrors {
+			if !strings.HasPrefix(cause, e.prefix) {
+				continue
+			}
+			what := e.what
+			var pathErr *fs.PathError
+			if errors.As(pce.Unwrap(), &pathErr) { // an op, a file name and an errno
+				what += " (" + pathErr.Error() + ")"
+			}
+			return &Error{Kind: ErrURL, Msg: "postgres: the connection URL's TLS settings cannot be used: " + what}
+		}
+	}
 	return &Error{Kind: ErrURL, Msg: "postgres: the connection URL cannot be parsed: " +
 		"use postgres://user:password@host:port/database?sslmode=... or key=value pairs " +
 		"(host=... user=... dbname=...), percent-encoding special characters in the password"}
+}
+
+// tlsParseErrors explain the causes pgx gives for TLS parameters it cannot
+// use (pgconn's configTLS), by the start of their message.
+var tlsParseErrors = []struct{ prefix, what string }{
+	{"sslmode is invalid", "sslmode is not one of disable, allow, prefer, require, verify-ca, verify-full"},
+	{"unable to read CA file", "the sslrootcert file cannot be read"},
+	{"unable to add CA to cert pool", "the sslrootcert file holds no PEM certificate"},
+	{"unable to load system certificate pool", "the system's certificates (sslrootcert=system) cannot be loaded"},
+	{`both "sslcert" and "sslkey" are required`, "sslcert and sslkey must be given together"},
+	{"unable to read sslkey", "the sslkey file cannot be read"},
+	{"failed to decode sslkey", "the sslkey file holds no PEM key"},
+	{"unable to find sslpassword", "the sslkey file is encrypted and no sslpassword is given"},
+	{"unable to decrypt key", "the sslkey file cannot be decrypted with sslpassword"},
+	{"unable to read cert", "the sslcert file cannot be read"},
+	{"unable to load cert", "sslcert and sslkey are not a certificate and its key"},
 }
 
 // connectError turns a failed connection into one clear sentence.
@@ -133,7 +190,10 @@ func connectError(err error, cfg *pgconn.Config, sec secrets, timeout string) *E
 	switch {
 	case errors.As(err, &certErr), errors.As(err, &unknownAuth), errors.As(err, &hostErr):
 		return sec.errorf(ErrTLS, "the TLS certificate of %s is not trusted (%s): check sslrootcert or sslmode", where, innermost(err))
-	case strings.Contains(err.Error(), "server refused TLS connection"):
+	case tlsRequired(cfg) && strings.Contains(err.Error(), "server refused TLS connection"):
+		// Only then is the refusal why connecting failed: with sslmode
+		// prefer (the default) or allow, pgx tries without TLS too, and
+		// that attempt's failure is the one to report.
 		return sec.errorf(ErrTLS, "the server at %s does not accept TLS, which the URL's sslmode requires: enable TLS on the server or use sslmode=prefer", where)
 	case errors.As(err, &recordErr), strings.Contains(err.Error(), "tls:"):
 		return sec.errorf(ErrTLS, "the TLS handshake with %s failed (%s): check sslmode and the server's TLS settings", where, innermost(err))
@@ -151,13 +211,30 @@ func connectError(err error, cfg *pgconn.Config, sec secrets, timeout string) *E
 	return sec.errorf(ErrConnect, "cannot connect to %s: %s", where, innermost(err))
 }
 
+// tlsRequired reports whether every attempt cfg makes uses TLS (sslmode
+// require, verify-ca or verify-full): with prefer or allow, one of the
+// attempts is without it.
+func tlsRequired(cfg *pgconn.Config) bool {
+	if cfg.TLSConfig == nil {
+		return false
+	}
+	for _, fb := range cfg.Fallbacks {
+		if fb.TLSConfig == nil {
+			return false
+		}
+	}
+	return true
+}
+
 // innermost returns the message of the deepest error in err's chain, which
-// for pgx is the cause without the "failed to connect to ..." prefixes.
+// for pgx is the cause without the "failed to connect to ..." prefixes, on
+// one line: the failed attempts that pgx joins (one per host, and one
+// without TLS after one with it) are separated by "; ".
 func innermost(err error) string {
 	for {
 		next := errors.Unwrap(err)
 		if next == nil {
-			return err.Error()
+			return strings.ReplaceAll(err.Error(), "\n", "; ")
 		}
 		err = next
 	}

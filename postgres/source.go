@@ -8,7 +8,8 @@
 // read in one read-only, repeatable-read transaction through a server-side
 // cursor, a batch at a time, so memory stays flat however many rows there
 // are. Rows are mapped by column name with the same rules as file import;
-// a rejected row is reported with its id rather than a line.
+// a rejected row is reported with its id rather than a line (control
+// characters escaped, a long id cut: see rowLabel).
 //
 // Errors never contain the password of the connection URL.
 package postgres
@@ -19,11 +20,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/ingest"
@@ -50,6 +55,8 @@ const (
 // holds one of values, exactly as stored; nil values reads every row. Open
 // passes the stored spellings that ingest.CanonicalAction maps to the
 // chosen actions, so the server drops the rest (skips, usually most rows).
+// The value "" also matches NULL: the source reads a NULL action as "",
+// which is a play, as an empty action in a file is.
 func DefaultInteractionsQuery(table string, values []string) string {
 	col, q := "i.type", `SELECT i.id, i."userId", i."trackId", i.type, i."timestamp"
 FROM "TrackInteraction" i`
@@ -67,7 +74,11 @@ FROM "UserInteraction" u`
 	for i, v := range values {
 		lits[i] = quoteLiteral(v)
 	}
-	return q + "\nWHERE " + col + " IN (" + strings.Join(lits, ", ") + ")"
+	where := col + " IN (" + strings.Join(lits, ", ") + ")"
+	if slices.Contains(values, "") {
+		where += " OR " + col + " IS NULL"
+	}
+	return q + "\nWHERE " + where
 }
 
 // quoteLiteral quotes s as an SQL string literal. The session runs with
@@ -197,7 +208,7 @@ func Open(ctx context.Context, connString string, opts *Options) (*Source, error
 	}
 	cfg, err := pgx.ParseConfig(connString)
 	if err != nil {
-		return nil, parseError()
+		return nil, parseError(err)
 	}
 	s := &Source{sec: newSecrets(cfg.Password), where: target(&cfg.Config), batch: o.BatchSize, log: log}
 	for _, a := range o.Actions {
@@ -307,7 +318,8 @@ const maxActionValues = 1000
 
 // storedActions returns the distinct action values stored in table that
 // are among the chosen actions (after ingest.CanonicalAction), or nil when
-// there are too many distinct values to list.
+// there are too many distinct values to list. A NULL value is returned as
+// "", the action the source reads it as (see DefaultInteractionsQuery).
 func (s *Source) storedActions(ctx context.Context, table string) ([]string, error) {
 	col := "type"
 	if table == TableUserInteraction {
@@ -315,6 +327,9 @@ func (s *Source) storedActions(ctx context.Context, table string) ([]string, err
 	}
 	rows, err := s.conn.Query(ctx, "SELECT DISTINCT "+col+" FROM "+table+" LIMIT "+strconv.Itoa(maxActionValues+1))
 	if err != nil {
+		if e := s.missingColumnError(err, "interactions", table); e != nil {
+			return nil, e
+		}
 		return nil, queryError(err, "the interaction actions", "", s.where, s.sec)
 	}
 	values := []string{}
@@ -326,7 +341,10 @@ func (s *Source) storedActions(ctx context.Context, table string) ([]string, err
 			return nil, queryError(err, "the interaction actions", "", s.where, s.sec)
 		}
 		n++
-		if v != nil && s.allow[ingest.CanonicalAction(*v)] {
+		if v == nil {
+			v = new(string)
+		}
+		if s.allow[ingest.CanonicalAction(*v)] && !slices.Contains(values, *v) {
 			values = append(values, *v)
 		}
 	}
@@ -351,6 +369,29 @@ WHERE to_regclass(t) IS NULL`, tables).Scan(&missing)
 	return missing, nil
 }
 
+// missingColumnError explains the failure of a default query (of which,
+// "tracks" or "interactions", reading table for interactions) whose table
+// lacks a column it reads, SQLSTATE 42703: it names the columns the query
+// reads and the option that reads others. It returns nil for any other
+// failure. The server's position in the query is left out: the user never
+// saw the query.
+func (s *Source) missingColumnError(err error, which, table string) *Error {
+	pgErr, ok := errors.AsType[*pgconn.PgError](err)
+	if !ok || pgErr.Code != "42703" {
+		return nil
+	}
+	reads := `"TrackInteraction"(id, "userId", "trackId", type, "timestamp")`
+	switch {
+	case which == "tracks":
+		reads = `"Track"(id, "spotifyId", name, artists, album, popularity) joined with "TrackFeatures"("trackId", ` +
+			strings.Join(soundalike.FeatureNames(), ", ") + ")"
+	case table == TableUserInteraction:
+		reads = `"UserInteraction"("userId", "trackId", action)`
+	}
+	return s.sec.errorf(ErrMissingTable, "%s: %s; the default %s query reads %s (give --%s-query to read %s from other columns)",
+		s.where, pgErr.Message, which, reads, which, which)
+}
+
 // trimQuery drops surrounding space and trailing semicolons, which cannot
 // follow a query inside DECLARE.
 func trimQuery(q string) string {
@@ -362,6 +403,11 @@ func trimQuery(q string) string {
 func (s *Source) describe(ctx context.Context, p *phase) error {
 	sd, err := s.conn.PgConn().Prepare(ctx, "", p.query, nil)
 	if err != nil {
+		if p.flag == "" {
+			if e := s.missingColumnError(err, p.which, s.table); e != nil {
+				return e
+			}
+		}
 		return queryError(err, p.which, p.flag, s.where, s.sec)
 	}
 	names := make([]string, len(sd.Fields))
@@ -395,13 +441,13 @@ func (s *Source) describe(ctx context.Context, p *phase) error {
 	has := func(n string) (int, bool) { i, ok := idx[n]; return i, ok }
 	if p.which == "tracks" {
 		// The row id is the track id, from the column the mapper takes it
-		// from (track_id/trackId before id).
-		if i, ok := has("trackid"); ok {
-			p.rowID = i
-		} else if i, ok := has("id"); ok {
-			p.rowID = i
-		} else if i, ok := has("spotifyid"); ok {
-			p.rowID = i
+		// from: track_id/trackId before id, and without those the Spotify
+		// id or URI (ingest's aliases, in its order).
+		for _, n := range [...]string{"trackid", "id", "spotifyid", "uri", "trackuri", "spotifyuri"} {
+			if i, ok := has(n); ok {
+				p.rowID = i
+				break
+			}
 		}
 	} else if i, ok := has("id"); ok {
 		if _, ok := has("trackid"); ok {
@@ -424,6 +470,16 @@ func (s *Source) describe(ctx context.Context, p *phase) error {
 		return s.sec.errorf(ErrBadQuery, "%s returns columns import cannot use: %v", what, err)
 	}
 	p.mapper = m
+	// Declaring the cursor checks what preparing does not: the privileges
+	// on the tables read. A role that may not read one fails here, before
+	// the caller opens (and creates) its database, not at the first batch.
+	// No row is read: a cursor runs its query as it is fetched from.
+	if err := s.exec(ctx, "DECLARE "+cursorName+" NO SCROLL CURSOR FOR "+p.query); err != nil {
+		return queryError(err, p.which, p.flag, s.where, s.sec)
+	}
+	if err := s.exec(ctx, "CLOSE "+cursorName); err != nil {
+		return queryError(err, p.which, p.flag, s.where, s.sec)
+	}
 	return nil
 }
 
@@ -549,6 +605,73 @@ func (s *Source) read(ctx context.Context) {
 	}
 }
 
+// maxRowLabel bounds how much of a row's id an error quotes: more than any
+// real key (a UUID is 36 bytes, a SHA-256 in hex 64), few enough that an
+// error stays readable.
+const maxRowLabel = 128
+
+// rowLabel returns a row's id as errors name it (RowError.Row): control
+// characters (newlines and escapes included), bidirectional overrides,
+// line separators and invalid UTF-8 are written as Go escapes (\x1b,
+// \u202e), and an id longer than maxRowLabel bytes is cut, with its length.
+// The id comes from the database, and import prints errors to a terminal
+// one a line: an id must not inject escape sequences or break the line.
+func rowLabel(id string) string {
+	if len(id) <= maxRowLabel && !needsEscape(id) {
+		return id // the usual case: no allocation for each row
+	}
+	var b strings.Builder
+	for i := 0; i < len(id); {
+		if b.Len() >= maxRowLabel {
+			fmt.Fprintf(&b, "…(%d bytes)", len(id))
+			break
+		}
+		r, n := utf8.DecodeRuneInString(id[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, id[i])
+		case unsafeRune(r) && r < 0x100:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case unsafeRune(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(id[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
+
+// needsEscape reports whether s has a rune rowLabel escapes.
+func needsEscape(s string) bool {
+	for i := 0; i < len(s); {
+		if c := s[i]; c >= 0x20 && c < 0x7f { // printable ASCII
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 || unsafeRune(r) {
+			return true
+		}
+		i += n
+	}
+	return false
+}
+
+// unsafeRune reports whether r may not be printed as it is: a control
+// character, a bidirectional control or a line or paragraph separator.
+func unsafeRune(r rune) bool {
+	switch {
+	case unicode.IsControl(r):
+		return true
+	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e, r == 0x200f, r == 0x061c:
+		return true
+	case r == 0x2028 || r == 0x2029:
+		return true
+	}
+	return false
+}
+
 // listFields are the track fields an array column sets element by
 // element.
 var listFields = [...]string{"artists", "genres", "subgenres"}
@@ -561,6 +684,19 @@ func listField(field string) int {
 		}
 	}
 	return -1
+}
+
+// dropBlank drops the elements of a list that are empty or only spaces,
+// in place: an empty artist or genre names nobody, and file import drops it
+// too. The others are kept as stored, spaces included.
+func dropBlank(elems []string) []string {
+	out := elems[:0]
+	for _, e := range elems {
+		if strings.TrimSpace(e) != "" {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // mapRow maps one row. keep is false for an interaction whose action is
@@ -578,7 +714,7 @@ func (s *Source) mapRow(p *phase, row string, ends []int) (rec ingest.Record, ke
 	}
 	rowID := ""
 	if p.rowID >= 0 {
-		rowID = value(p.rowID)
+		rowID = rowLabel(value(p.rowID))
 	}
 	if rowID == "" {
 		rowID = "#" + strconv.FormatInt(p.n, 10)
@@ -591,8 +727,10 @@ func (s *Source) mapRow(p *phase, row string, ends []int) (rec ingest.Record, ke
 		switch c.kind {
 		case colTimestamp:
 			// 2025-01-02 03:04:05.678 (UTC: the session's zone) as RFC 3339,
-			// the first form ingest.ParseTime tries.
-			if len(v) >= 19 && v[10] == ' ' {
+			// the first form ingest.ParseTime tries. A time BC (… 10:00:00
+			// BC) is left as stored, so that the error refusing it quotes
+			// what the database holds.
+			if len(v) >= 19 && v[10] == ' ' && strings.IndexByte(v[19:], ' ') < 0 {
 				v = v[:10] + "T" + v[11:] + "Z"
 			}
 		case colArray:
@@ -604,7 +742,7 @@ func (s *Source) mapRow(p *phase, row string, ends []int) (rec ingest.Record, ke
 				return ingest.Record{}, true, &ingest.RowError{File: p.source, Row: rowID, Reason: fmt.Sprintf("%s: %v", c.name, err)}
 			}
 			if j := listField(c.field); j >= 0 {
-				arrays[j], set[j] = elems, true
+				arrays[j], set[j] = dropBlank(elems), true
 			}
 			v = "" // set on the track below, element by element
 			if c.field == "" {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -278,24 +279,41 @@ func TestConnectionErrors(t *testing.T) {
 		opts *Options
 		kind error
 		want []string // in the message
+		not  []string // not in the message
 	}
+	trustNone := setQuery(t, db.URL, "sslmode", "verify-full", "sslrootcert", "/nonexistent/root.crt")
 	tests := []test{
-		{"bad password", db.withPassword(t, "not-"+db.Password), nil, ErrAuth, []string{"password authentication failed", "soundalike@127.0.0.1"}},
-		{"refused", refused, nil, ErrConnect, []string{"connection refused", strconv.Itoa(closedPort)}},
-		{"TLS refused", setQuery(t, db.withHost(t, refusingTLS(t)), "sslmode", "require"), nil, ErrTLS, []string{"does not accept TLS", "sslmode"}},
-		{"no database", strings.Replace(db.URL, "/soundalike?", "/nosuchdb?", 1), nil, ErrConnect, []string{`database "nosuchdb" does not exist`}},
-		{"missing table", empty.URL, nil, ErrMissingTable, []string{`"Track"`, `"TrackFeatures"`, "--tracks-query"}},
-		{"bad tracks query", db.URL, &Options{TracksQuery: "SELEC id FROM \"Track\""}, ErrBadQuery, []string{"--tracks-query", "syntax error"}},
-		{"custom query missing table", db.URL, &Options{InteractionsQuery: `SELECT * FROM "Plays"`}, ErrBadQuery, []string{"--interactions-query", `"Plays" does not exist`}},
-		{"custom query missing columns", db.URL, &Options{TracksQuery: `SELECT id, name FROM "Track"`}, ErrBadQuery, []string{"--tracks-query", "danceability"}},
-		{"two statements", db.URL, &Options{TracksQuery: `SELECT 1; DROP TABLE "Track"`}, ErrBadQuery, []string{"--tracks-query"}},
-		{"bad action", db.URL, &Options{Actions: []string{"play", ""}}, nil, []string{"invalid action"}},
-		{"unparsable URL", "postgres://soundalike:" + db.Password + "@127.0.0.1:notaport/soundalike", nil, ErrURL, []string{"cannot be parsed"}},
+		{"bad password", db.withPassword(t, "not-"+db.Password), nil, ErrAuth, []string{"password authentication failed", "soundalike@127.0.0.1"}, nil},
+		{"refused", refused, nil, ErrConnect, []string{"connection refused", strconv.Itoa(closedPort)}, nil},
+		{"TLS refused", setQuery(t, db.withHost(t, refusingTLS(t)), "sslmode", "require"), nil, ErrTLS, []string{"does not accept TLS", "sslmode"}, nil},
+		{"no database", strings.Replace(db.URL, "/soundalike?", "/nosuchdb?", 1), nil, ErrConnect, []string{`database "nosuchdb" does not exist`}, nil},
+		{"missing table", empty.URL, nil, ErrMissingTable, []string{`"Track"`, `"TrackFeatures"`, "--tracks-query"}, nil},
+		{"bad tracks query", db.URL, &Options{TracksQuery: "SELEC id FROM \"Track\""}, ErrBadQuery, []string{"--tracks-query", "syntax error"}, nil},
+		{"custom query missing table", db.URL, &Options{InteractionsQuery: `SELECT * FROM "Plays"`}, ErrBadQuery, []string{"--interactions-query", `"Plays" does not exist`}, nil},
+		{"custom query missing columns", db.URL, &Options{TracksQuery: `SELECT id, name FROM "Track"`}, ErrBadQuery, []string{"--tracks-query", "danceability"}, nil},
+		{"two statements", db.URL, &Options{TracksQuery: `SELECT 1; DROP TABLE "Track"`}, ErrBadQuery, []string{"--tracks-query"}, nil},
+		{"bad action", db.URL, &Options{Actions: []string{"play", ""}}, nil, []string{"invalid action"}, nil},
+		{"unparsable URL", "postgres://soundalike:" + db.Password + "@127.0.0.1:notaport/soundalike", nil, ErrURL, []string{"cannot be parsed"}, nil},
+		// The password is scrubbed from the values in a message, not from
+		// its words: a wrong password that is a common word left
+		// "******** authentication failed".
+		{"a common word as password", db.withPassword(t, "password"), nil, ErrAuth, []string{"postgres: password authentication failed", "check the password in the URL"}, nil},
+		{"postgres as password", db.withPassword(t, "postgres"), nil, ErrAuth, []string{"postgres: password authentication failed"}, nil},
+		// With sslmode=prefer, a refused TLS request is followed by an
+		// attempt without TLS: that one's failure is the error, not the
+		// refusal, which the URL does not require.
+		{"TLS refused, then no answer without", setQuery(t, db.withHost(t, refusingTLS(t)), "sslmode", "prefer"), nil, ErrConnect,
+			[]string{"cannot connect to", "failed to receive message"}, []string{"does not accept TLS"}},
+		// A TLS file or sslmode pgx cannot use is named: the URL parsed,
+		// and checking its syntax or password would not help.
+		{"sslrootcert missing", trustNone, nil, ErrURL, []string{"sslrootcert", "/nonexistent/root.crt", "no such file"}, []string{"cannot be parsed", "password"}},
+		{"sslmode misspelt", db.withQuery(t, "sslmode", "verify_full"), nil, ErrURL, []string{"sslmode is not one of", "verify-full"}, []string{"cannot be parsed", "password"}},
+		{"sslcert without sslkey", setQuery(t, db.URL, "sslmode", "require", "sslcert", "/nonexistent/client.crt"), nil, ErrURL, []string{"sslcert and sslkey must be given together"}, nil},
 	}
 	if !serverTLS(t, db) {
 		// The same refusal from the real server; with TLS on, TestTLS
 		// checks that sslmode=require connects instead.
-		tests = append(tests, test{"TLS refused by the server", db.withQuery(t, "sslmode", "require"), nil, ErrTLS, []string{"does not accept TLS", "sslmode"}})
+		tests = append(tests, test{"TLS refused by the server", db.withQuery(t, "sslmode", "require"), nil, ErrTLS, []string{"does not accept TLS", "sslmode"}, nil})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -312,6 +330,11 @@ func TestConnectionErrors(t *testing.T) {
 			for _, w := range tt.want {
 				if !strings.Contains(msg, w) {
 					t.Errorf("Open: %q, want it to contain %q", msg, w)
+				}
+			}
+			for _, w := range tt.not {
+				if strings.Contains(msg, w) {
+					t.Errorf("Open: %q, want it not to contain %q", msg, w)
 				}
 			}
 			if strings.Contains(msg, "\n") {
@@ -440,5 +463,207 @@ func TestCloseEarlyAndCancel(t *testing.T) {
 			t.Fatalf("Next after cancel: %v, want context.Canceled", err)
 		}
 		// Rows already fetched may still come; the cancel must show soon.
+	}
+}
+
+// TestMissingColumnSaysWhatIsRead: when one of the app's tables lacks a
+// column a default query reads, the error names the column, the columns
+// the query reads and the option that reads others, rather than the
+// server's position in a query the user never saw.
+func TestMissingColumnSaysWhatIsRead(t *testing.T) {
+	tests := []struct {
+		name  string
+		alter []string
+		opts  *Options
+		want  []string
+	}{
+		{"no timestamp", []string{`ALTER TABLE "TrackInteraction" RENAME COLUMN "timestamp" TO "createdAt"`}, nil,
+			[]string{"timestamp does not exist", `"TrackInteraction"(id, "userId", "trackId", type, "timestamp")`, "--interactions-query"}},
+		{"no type", []string{`ALTER TABLE "TrackInteraction" RENAME COLUMN type TO action`}, nil,
+			[]string{`"type" does not exist`, `"TrackInteraction"(id, "userId", "trackId", type, "timestamp")`, "--interactions-query"}},
+		{"no tempo", []string{`ALTER TABLE "TrackFeatures" RENAME COLUMN tempo TO bpm`}, &Options{NoInteractions: true},
+			[]string{"tempo does not exist", `"TrackFeatures"("trackId", acousticness,`, "--tracks-query"}},
+		{"old table without action", []string{`DROP TABLE "TrackInteraction"`,
+			`CREATE TABLE "UserInteraction" ("userId" text NOT NULL, "trackId" text NOT NULL, kind text)`}, nil,
+			[]string{`"action" does not exist`, `"UserInteraction"("userId", "trackId", action)`, "--interactions-query"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db := newTestDB(t)
+			loadSample(t, db)
+			for _, sql := range tt.alter {
+				db.exec(t, sql)
+			}
+			src, err := Open(t.Context(), db.URL, tt.opts)
+			if err == nil {
+				src.Close()
+				t.Fatal("Open succeeded, want an error")
+			}
+			msg := err.Error()
+			t.Logf("Open: %s", msg)
+			if !errors.Is(err, ErrMissingTable) {
+				t.Errorf("Open: %v, want errors.Is ErrMissingTable", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("Open: %q, want it to contain %q", msg, w)
+				}
+			}
+			if strings.Contains(msg, "at character") {
+				t.Errorf("Open: %q, want no position in the default query", msg)
+			}
+		})
+	}
+}
+
+// TestRowIDIsPrintable: a rejected row is named by its id as errors print
+// it: control characters escaped (an id could otherwise recolour the
+// terminal or break the one line an error takes) and a long id cut.
+func TestRowIDIsPrintable(t *testing.T) {
+	db := newTestDB(t)
+	fx := loadSample(t, db)
+	var some soundalike.TrackID
+	for id := range fx.Tracks {
+		some = id
+		break
+	}
+	long := strings.Repeat("0123456789", 30)
+	for _, id := range []string{"ctl\x1b[31m\nid\u202e", long} {
+		db.exec(t, `INSERT INTO "Track" (id, "spotifyId", name, artists, album) VALUES ($1, $1, 'x', '{a}', '')`, id)
+		db.exec(t, `INSERT INTO "TrackFeatures" SELECT 'f' || $1, $1, 1.5, energy, loudness, speechiness, acousticness,
+		  instrumentalness, liveness, valence, tempo, key, mode FROM "TrackFeatures" WHERE "trackId" = $2`, id, string(some))
+	}
+	sum := importAll(t, openSource(t, db.URL, nil), newMemSink())
+	want := map[string]bool{`ctl\x1b[31m\x0aid\u202e`: false, long[:maxRowLabel] + "…(300 bytes)": false}
+	for _, e := range sum.Errors {
+		if _, ok := want[e.Row]; ok {
+			want[e.Row] = true
+		}
+		for _, r := range e.Error() {
+			if r < 0x20 || r == 0x7f || r == 0x202e {
+				t.Errorf("error %q holds the unprintable %U", e.Error(), r)
+				break
+			}
+		}
+	}
+	for row, found := range want {
+		if !found {
+			t.Errorf("no error for row %q in %+v", row, sum.Errors)
+		}
+	}
+}
+
+// TestBlankListElementsDropped: an empty (or all-space) element of an
+// artists or genres array names nobody, and is dropped as file import
+// drops it; the others are kept as stored.
+func TestBlankListElementsDropped(t *testing.T) {
+	db := newTestDB(t)
+	fx := loadSample(t, db)
+	var some soundalike.TrackID
+	for id := range fx.Tracks {
+		some = id
+		break
+	}
+	db.exec(t, `UPDATE "Track" SET artists = '{"", "  ", "  spaced  ", NULL, "b"}' WHERE id = $1`, string(some))
+	tracks := `SELECT t.id, t.artists, '{"",rock}'::text[] AS genres, f.* FROM "Track" t JOIN "TrackFeatures" f ON f."trackId" = t.id`
+	sink := newMemSink()
+	if sum := importAll(t, openSource(t, db.URL, &Options{TracksQuery: tracks, NoInteractions: true}), sink); sum.Rejected != 0 {
+		t.Fatalf("rejected %d rows: %v", sum.Rejected, sum.Errors)
+	}
+	got := sink.tracks[some]
+	if !slices.Equal(got.Artists, []string{"  spaced  ", "b"}) || !slices.Equal(got.Genres, []string{"rock"}) {
+		t.Errorf("artists %q, genres %q; want [\"  spaced  \" \"b\"] and [\"rock\"]", got.Artists, got.Genres)
+	}
+}
+
+// TestNullActionIsAPlay: a NULL action is read as an empty one, a play, as
+// in a file; the default query's filter on the server keeps those rows too,
+// so that it imports what a custom query returning every row imports.
+func TestNullActionIsAPlay(t *testing.T) {
+	db := newTestDB(t)
+	fx := loadSample(t, db)
+	db.exec(t, `ALTER TABLE "TrackInteraction" ALTER COLUMN type DROP NOT NULL`)
+	db.exec(t, `UPDATE "TrackInteraction" SET type = NULL WHERE type = 'play'`)
+	want := fx.countAction(soundalike.DefaultSimilarityActions()...)
+	if fx.countAction(soundalike.ActionPlay) == 0 {
+		t.Fatal("the sample has no plays")
+	}
+	custom := `SELECT id, "userId", "trackId", type AS action, "timestamp" FROM "TrackInteraction"`
+	for _, query := range []string{"", custom} {
+		sum := importAll(t, openSource(t, db.URL, &Options{InteractionsQuery: query}), newMemSink())
+		if sum.InteractionsAdded != want || sum.Rejected != 0 {
+			t.Errorf("query %q: import = %+v, want %d interactions (NULL actions are plays)", query, sum, want)
+		}
+	}
+	// Without plays among the actions, NULL rows stay on the server.
+	src := openSource(t, db.URL, &Options{Actions: []string{"like"}})
+	if sum := importAll(t, src, newMemSink()); sum.InteractionsAdded != fx.countAction(soundalike.ActionLike) {
+		t.Errorf("likes only: import = %+v, want %d interactions", sum, fx.countAction(soundalike.ActionLike))
+	}
+}
+
+// TestTimestampErrorQuotesStoredValue: a timestamp import refuses is quoted
+// as the database holds it, not as the source rewrote it for parsing.
+func TestTimestampErrorQuotesStoredValue(t *testing.T) {
+	db := newTestDB(t)
+	fx := loadSample(t, db)
+	var some soundalike.TrackID
+	for id := range fx.Tracks {
+		some = id
+		break
+	}
+	db.exec(t, `INSERT INTO "TrackInteraction" VALUES ('bc', 'u', $1, 'play', '0044-03-15 10:00:00 BC')`, string(some))
+	sum := importAll(t, openSource(t, db.URL, nil), newMemSink())
+	for _, e := range sum.Errors {
+		if e.Row == "bc" {
+			if !strings.Contains(e.Reason, `"0044-03-15 10:00:00 BC"`) {
+				t.Errorf("error = %q, want it to quote the stored 0044-03-15 10:00:00 BC", e.Reason)
+			}
+			return
+		}
+	}
+	t.Errorf("no error for row bc in %+v", sum.Errors)
+}
+
+// TestNoPrivilegeFailsOpen: a table the role may not read fails Open, as a
+// missing one does, rather than the first batch, once the caller has opened
+// its own database. Preparing a query does not check privileges.
+func TestNoPrivilegeFailsOpen(t *testing.T) {
+	db := newTestDB(t)
+	loadSample(t, db)
+	db.exec(t, `REVOKE SELECT ON "TrackFeatures" FROM CURRENT_USER`)
+	tracks := `SELECT f.*, f."trackId" AS id FROM "TrackFeatures" f`
+	for _, opts := range []*Options{nil, {TracksQuery: tracks}} {
+		src, err := Open(t.Context(), db.URL, opts)
+		if err == nil {
+			src.Close()
+			t.Fatalf("Open with %+v succeeded, want an error", opts)
+		}
+		if !strings.Contains(err.Error(), "permission denied for table TrackFeatures") {
+			t.Errorf("Open with %+v: %v, want it to say permission denied", opts, err)
+		}
+	}
+	db.exec(t, `GRANT SELECT ON "TrackFeatures" TO CURRENT_USER`)
+	importAll(t, openSource(t, db.URL, nil), newMemSink())
+}
+
+// TestRowIDFromURIColumn: a tracks query whose id is a Spotify URI names
+// its rejected rows by that id, as the mapper reads it, not by ordinal.
+func TestRowIDFromURIColumn(t *testing.T) {
+	db := newTestDB(t)
+	fx := loadSample(t, db)
+	var some soundalike.TrackID
+	for id := range fx.Tracks {
+		some = id
+		break
+	}
+	db.exec(t, `UPDATE "TrackFeatures" SET danceability = 1.5 WHERE "trackId" = $1`, string(some))
+	tracks := `SELECT 'spotify:track:' || t."spotifyId" AS uri, f.danceability, f.energy, f.key, f.loudness, f.mode,
+	  f.speechiness, f.acousticness, f.instrumentalness, f.liveness, f.valence, f.tempo
+	  FROM "Track" t JOIN "TrackFeatures" f ON f."trackId" = t.id`
+	sum := importAll(t, openSource(t, db.URL, &Options{TracksQuery: tracks, NoInteractions: true}), newMemSink())
+	want := "spotify:track:" + fx.Tracks[some].SpotifyID
+	if sum.Rejected != 1 || len(sum.Errors) != 1 || sum.Errors[0].Row != want {
+		t.Errorf("errors = %+v, want one for row %s", sum.Errors, want)
 	}
 }

@@ -92,11 +92,11 @@ func (p *postgresFlags) resolve(fs *flag.FlagSet, noInteractions bool, getenv fu
 	url := p.url.url
 	if fs.NArg() > 0 {
 		if url != "" {
-			return "", nil, usagef("import: --postgres=URL reads the database, so no FILE can be given too (got %q)", fs.Arg(0))
+			return "", nil, usagef("import: --postgres=URL reads the database, so no FILE can be given too (got %s)", quoteArg(fs.Arg(0)))
 		}
 		url = fs.Arg(0)
 		if fs.NArg() > 1 {
-			return "", nil, usagef("import: --postgres reads the database, not files: unexpected argument %q after the URL", fs.Arg(1))
+			return "", nil, usagef("import: --postgres reads the database, not files: unexpected argument %s after the URL", quoteArg(fs.Arg(1)))
 		}
 	}
 	p.urlInArgs = url != ""
@@ -123,6 +123,17 @@ func (p *postgresFlags) resolve(fs *flag.FlagSet, noInteractions bool, getenv fu
 		return "", nil, usagef("import: --no-interactions reads no interactions, so --interactions-query and --actions cannot be given with it")
 	}
 	return url, opts, nil
+}
+
+// quoteArg quotes a command-line argument for a usage error. One that
+// holds a password (a second connection URL) is shown as postgres.Describe
+// shows it, user@host:port/database: nothing import prints holds a
+// password.
+func quoteArg(s string) string {
+	if hasPassword(s) {
+		return fmt.Sprintf("%q (a connection URL; its password is not shown)", postgres.Describe(s))
+	}
+	return fmt.Sprintf("%q", s)
 }
 
 // passwordInArgsWarning is printed when the URL on the command line holds

@@ -284,3 +284,30 @@ func TestPostgresPasswordInArgsWarns(t *testing.T) {
 		}
 	}
 }
+
+// TestPostgresExtraArgumentHidesPassword: an argument import refuses is
+// quoted in the usage error, except the password of one that is a second
+// connection URL, which is never printed.
+func TestPostgresExtraArgumentHidesPassword(t *testing.T) {
+	const second = "postgres://u:s3cret@db.example:5433/music"
+	for _, args := range [][]string{
+		{"--postgres", "postgres://a@h/db", second},
+		{"--postgres=postgres://a@h/db", second},
+		{"--postgres", "postgres://a@h/db", "host=db.example port=5433 user=u password=s3cret dbname=music"},
+	} {
+		_, errOut, code := cli(t, "", append([]string{"import", "--db", filepath.Join(t.TempDir(), "s.db")}, args...)...)
+		if code != 2 {
+			t.Errorf("%q: exit %d, want 2 (a usage error)", args, code)
+		}
+		if strings.Contains(errOut, "s3cret") {
+			t.Errorf("%q: the password is printed: %s", args, errOut)
+		}
+		if !strings.Contains(errOut, "u@db.example:5433/music") {
+			t.Errorf("%q: %s, want the argument described as user@host:port/database", args, errOut)
+		}
+	}
+	_, errOut, _ := cli(t, "", "import", "--postgres=postgres://a@h/db", "tracks.csv")
+	if !strings.Contains(errOut, `(got "tracks.csv")`) {
+		t.Errorf("a FILE with --postgres=URL: %s, want the file quoted", errOut)
+	}
+}
