@@ -49,6 +49,7 @@ type FileSource struct {
 	compressed bool
 	size       int64 // bytes in the (compressed) file, -1 when unknown
 	counter    *countingReader
+	stream     *streamReader // under counter when the size is unknown
 	closers    []io.Closer
 	rows       rowReader
 	mapper     *Mapper
@@ -116,6 +117,10 @@ func newSource(name string, r io.Reader, size int64, opts *FileOptions, mo *Mapp
 		return nil, fmt.Errorf("ingest: %s: %w", name, err)
 	}
 	s := &FileSource{name: name, size: size, counter: &countingReader{r: r}}
+	if size < 0 {
+		s.stream = &streamReader{r: r, ctx: opts.context()}
+		s.counter.r = s.stream
+	}
 	br := bufio.NewReaderSize(s.counter, bufSize)
 	head, _ := br.Peek(6)
 	switch {
@@ -136,7 +141,7 @@ func newSource(name string, r io.Reader, size int64, opts *FileOptions, mo *Mapp
 	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
 		br.Discard(3)
 	}
-	format, crOnly, err := detect(name, br)
+	format, ends, err := detect(name, br)
 	if err != nil {
 		for _, c := range s.closers {
 			c.Close()
@@ -147,8 +152,11 @@ func newSource(name string, r io.Reader, size int64, opts *FileOptions, mo *Mapp
 	// The row readers read through the limiter, which reads br: one more
 	// copy of each byte, little beside parsing it.
 	var in io.Reader = br
-	if crOnly {
+	switch ends {
+	case crEnds:
 		in = crReader{br}
+	case crCRLFEnds:
+		in = &dropCRReader{r: br}
 	}
 	lim := newLineLimiter(name, in, opts.maxLineBytes())
 	br = bufio.NewReaderSize(lim, bufSize)
@@ -169,18 +177,40 @@ func newSource(name string, r io.Reader, size int64, opts *FileOptions, mo *Mapp
 	return s, nil
 }
 
+// lineEnds is how a file's lines end, as far as its readers must know:
+// they all split lines at \n and drop one \r before it.
+type lineEnds int
+
+const (
+	lfEnds     lineEnds = iota // \n or \r\n
+	crEnds                     // a lone \r (classic Mac OS)
+	crCRLFEnds                 // \r\r\n: see dropCRReader
+)
+
 // detect recognises the format from the first bytes, falling back on the
-// name's extension. crOnly reports lines ended by a lone \r (classic Mac
-// OS): the first line ends with a \r that no \n follows.
-func detect(name string, br *bufio.Reader) (f Format, crOnly bool, err error) {
+// name's extension, and how lines end, from how the first one does.
+func detect(name string, br *bufio.Reader) (f Format, ends lineEnds, err error) {
 	head, err := br.Peek(64 << 10)
 	if len(head) == 0 && err != nil && err != io.EOF {
-		return 0, false, readError(name, 0, err)
+		return 0, lfEnds, readError(name, 0, err)
 	}
 	cr, lf := bytes.IndexByte(head, '\r'), bytes.IndexByte(head, '\n')
-	crOnly = cr >= 0 && (lf < 0 || cr < lf) && (cr+1 == len(head) || head[cr+1] != '\n')
-	f, err = detectFormat(name, head, crOnly)
-	return f, crOnly, err
+	if cr >= 0 && (lf < 0 || cr < lf) {
+		// The first line end is a run of \r: with a \n after it, \r\n
+		// or \r\r\n; without one, lone \r's.
+		run := cr
+		for run < len(head) && head[run] == '\r' {
+			run++
+		}
+		switch {
+		case run == len(head) || head[run] != '\n':
+			ends = crEnds
+		case run-cr > 1:
+			ends = crCRLFEnds
+		}
+	}
+	f, err = detectFormat(name, head, ends == crEnds)
+	return f, ends, err
 }
 
 func detectFormat(name string, head []byte, crOnly bool) (Format, error) {
@@ -225,6 +255,9 @@ func detectFormat(name string, head []byte, crOnly bool) (Format, error) {
 
 // Next returns the next record. See Source.
 func (s *FileSource) Next(ctx context.Context) (Record, error) {
+	if s.stream != nil {
+		s.stream.ctx = ctx
+	}
 	s.n++
 	if s.n&4095 == 0 {
 		if err := ctx.Err(); err != nil {
@@ -236,6 +269,16 @@ func (s *FileSource) Next(ctx context.Context) (Record, error) {
 		return Record{}, err
 	}
 	return s.mapper.Map(line, values)
+}
+
+// joinedRows reports the rows read that may be the rows of several lines
+// joined by a stray quote, and the line of the first (CSV only; see
+// mayBeJoined). Run warns of them.
+func (s *FileSource) joinedRows() (n, first int) {
+	if j, ok := s.rows.(interface{ joinedRows() (int, int) }); ok {
+		return j.joinedRows()
+	}
+	return 0, 0
 }
 
 // Recycle implements Recycler.
@@ -283,6 +326,63 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// streamReader reads a stream (a pipe, a FIFO, a terminal) so that a
+// read that waits ends when ctx is done: a Read blocked in the kernel
+// cannot be called off, and an interrupted import waited, deaf to the
+// interrupt, for as long as the stream sent nothing. Each read runs on a
+// goroutine of its own, into a buffer of its own, while Read waits for it
+// or for ctx; a read given up on keeps its buffer and ends when the
+// stream gives or is closed, and every later Read fails with ctx's error.
+// A read fills up to a bufio buffer (bufSize; a pipe gives up to 64 KiB),
+// so the goroutine and the copy cost little beside parsing what it reads.
+// A file whose size is known (a regular file, a strings.Reader) does not
+// wait, and is read directly.
+type streamReader struct {
+	r io.Reader
+	// ctx is FileOptions.Context while the header is read, then the ctx
+	// of each FileSource.Next; nil reads directly.
+	ctx context.Context
+	buf []byte
+	res chan streamRead
+	err error // ctx's error, once a read was given up on
+}
+
+type streamRead struct {
+	n   int
+	err error
+}
+
+func (s *streamReader) Read(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	if s.ctx == nil || s.ctx.Done() == nil {
+		return s.r.Read(p)
+	}
+	if err := s.ctx.Err(); err != nil {
+		s.err = err
+		return 0, err
+	}
+	if cap(s.buf) < len(p) {
+		s.buf = make([]byte, len(p))
+	}
+	if s.res == nil {
+		s.res = make(chan streamRead, 1)
+	}
+	buf, res, r := s.buf[:len(p)], s.res, s.r
+	go func() {
+		n, err := r.Read(buf)
+		res <- streamRead{n, err}
+	}()
+	select {
+	case got := <-res:
+		return copy(p, buf[:got.n]), got.err
+	case <-s.ctx.Done():
+		s.buf, s.res, s.err = nil, nil, s.ctx.Err()
+		return 0, s.err
+	}
+}
+
 // readError turns a failure of the underlying reader (a truncated or
 // corrupt gzip stream, an I/O error) into a fatal error naming the file.
 func readError(name string, line int, err error) error {
@@ -316,6 +416,34 @@ func (c crReader) Read(p []byte) (int, error) {
 		}
 	}
 	return n, err
+}
+
+// dropCRReader reads a file whose lines end with \r\r\n as if they ended
+// with \n: it drops every \r. Python's csv module writes such files on
+// Windows when the file is opened without newline="": it ends a row with
+// \r\n, and the text mode writes each \n as \r\n. Line numbers then
+// count the \n's, as wc, grep -n and sed do; counting each \r as a line
+// end, as crReader does, put a row's line at 3n-2. The text mode wrote
+// the line ends inside quoted fields the same way, so the \r's there go
+// too.
+type dropCRReader struct{ r io.Reader }
+
+func (d *dropCRReader) Read(p []byte) (int, error) {
+	for {
+		n, err := d.r.Read(p)
+		kept := 0
+		for _, b := range p[:n] {
+			if b != '\r' {
+				p[kept] = b
+				kept++
+			}
+		}
+		// A read of only \r's is read again: bufio gives up after 100
+		// reads that return nothing.
+		if kept > 0 || err != nil || n == 0 {
+			return kept, err
+		}
+	}
 }
 
 // lineReader reads lines of any length, without their \n or \r\n.

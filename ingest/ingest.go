@@ -93,8 +93,9 @@ type Summary struct {
 	// source has, with other values: the last row's values are stored.
 	RepeatedIDs int `json:"repeated_ids"`
 	// Warnings are what was read but may not be what was meant: a source
-	// without rows, repeated column names, repeated track ids (one
-	// warning per source, with counts). --strict refuses them.
+	// without rows, repeated column names, repeated track ids, CSV rows
+	// that a stray quote may have joined (one warning per source, with
+	// counts). --strict refuses them.
 	Warnings []RowError `json:"warnings"`
 }
 
@@ -272,6 +273,16 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 		return sum, err
 	}
 	repeats.warn(&sum)
+	if j, ok := src.(interface{ joinedRows() (int, int) }); ok {
+		if n, first := j.joinedRows(); n > 0 {
+			rs, them := fmt.Sprintf("%d rows have", n), "them"
+			if n == 1 {
+				rs, them = "1 row has", "it"
+			}
+			sum.Warnings = append(sum.Warnings, RowError{File: name, Line: first,
+				Reason: fmt.Sprintf(`%s a quoted field holding a line end and then commas, as when a stray quote (") joins the rows of several lines into one: one track gets another's values and the others are lost; check %s`, rs, them)})
+		}
+	}
 	if rows == 0 && name != "" {
 		sum.Warnings = append(sum.Warnings, RowError{File: name,
 			Reason: "no rows after the header (is it the file meant? lines must end with LF, CRLF or CR)"})

@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -211,5 +212,149 @@ func TestNewReaderRefuses(t *testing.T) {
 	_, err := ingest.NewFileReader("x.csv", strings.NewReader(file), &ingest.FileOptions{MaxLineBytes: -1})
 	if err == nil || !strings.Contains(err.Error(), "FileOptions.MaxLineBytes = -1") {
 		t.Errorf("NewFileReader(MaxLineBytes -1) = %v, want an error naming FileOptions.MaxLineBytes", err)
+	}
+}
+
+// TestNamelessColumnsAreNotRepeats: columns whose names have no letter
+// or digit (the empty names of a spreadsheet's trailing columns, names
+// in another script) feed no field, and are not one name repeated: they
+// gave a warning, which --strict refuses.
+func TestNamelessColumnsAreNotRepeats(t *testing.T) {
+	file := featuresHeader + ",,,名前,備考,#,%\n" + row1 + ",,,a,b,c,d\n"
+	sum, db := importText(t, "sheet.csv", file)
+	if len(sum.Warnings) != 0 {
+		t.Errorf("warnings %+v, want none", sum.Warnings)
+	}
+	if sum.TracksAdded != 1 || db.tracks["t1"] == nil {
+		t.Errorf("summary %+v, want t1 added", sum)
+	}
+}
+
+// TestOtherSeparatorNamed: a file separated by semicolons (what
+// spreadsheets save where 0,5 is a half) or bars is read as one column;
+// Open says which separator it has and which are accepted, rather than
+// "no track id column" with track_id in sight.
+func TestOtherSeparatorNamed(t *testing.T) {
+	for _, sep := range []string{";", "|"} {
+		file := strings.ReplaceAll(featuresHeader+"\n"+row1+"\n", ",", sep)
+		_, err := ingest.NewReader("sep.csv", strings.NewReader(file))
+		if !errors.Is(err, ingest.ErrColumns) {
+			t.Fatalf("NewReader(%q-separated) error %v, want one wrapping ErrColumns", sep, err)
+		}
+		for _, w := range []string{"sep.csv: ", fmt.Sprintf("with '%s' between its names", sep), "accepted: comma-separated CSV or tab-separated TSV"} {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("error %q, want it to contain %q", err, w)
+			}
+		}
+	}
+	// A header of one column without a separator keeps the usual error.
+	if _, err := ingest.NewReader("one.csv", strings.NewReader("track_id\nt1\n")); err == nil || strings.Contains(err.Error(), "between its names") {
+		t.Errorf("one column: error %v, want the usual columns error", err)
+	}
+}
+
+// TestReleaseDateTimestamp: a release date written as a timestamp is cut
+// to its date; other text after a date is refused, not cut away.
+func TestReleaseDateTimestamp(t *testing.T) {
+	header := "track_id,acousticness,danceability,energy,instrumentalness,key,liveness,loudness,mode,speechiness,tempo,valence,release_date\n"
+	dates := []struct {
+		cell, want string // want "" is refused
+	}{
+		{"2019-06-14 00:00:00", "2019-06-14"},
+		{"2019-06-14T00:00:00Z", "2019-06-14"},
+		{"2019-06-14 00:00:00.000+00", "2019-06-14"},
+		{"2019-06-14T23:30:00-05:00", "2019-06-14"}, // the date where it was released
+		{"2019-06-14 00:00", "2019-06-14"},
+		{"2019-06-14 reissue", ""},
+		{"2019-06-14 garbage", ""},
+		{"2019-06-14T", ""},
+		{"2019-06-14 99:99:99", ""},
+	}
+	var file strings.Builder
+	file.WriteString(header)
+	for i, d := range dates {
+		fmt.Fprintf(&file, "t%d,0.1,0.2,0.3,0.4,5,0.6,-7,1,0.08,120,0.9,%s\n", i, d.cell)
+	}
+	sum, db := importText(t, "dates.csv", file.String())
+	rejected := errLines(sum.Errors)
+	for i, d := range dates {
+		line := i + 2
+		got := db.tracks[soundalike.TrackID(fmt.Sprintf("t%d", i))]
+		switch {
+		case d.want == "" && got != nil:
+			t.Errorf("%q: stored release date %q, want the row refused", d.cell, got.ReleaseDate)
+		case d.want == "" && !strings.Contains(rejected[line], "release_date"):
+			t.Errorf("%q: line %d reason %q, want the release date named", d.cell, line, rejected[line])
+		case d.want != "" && (got == nil || got.ReleaseDate != d.want):
+			t.Errorf("%q: stored %+v (rejected: %q), want release date %q", d.cell, got, rejected[line], d.want)
+		}
+	}
+}
+
+// TestCRCRLFLineEnds: lines ended by \r\r\n (Python's csv module on
+// Windows, with the file opened without newline="") are read as lines
+// ended by \n, and an error names the line that wc, grep -n and sed
+// count; each \r counted as a line end put it at 3n-2.
+func TestCRCRLFLineEnds(t *testing.T) {
+	bad := strings.Replace(row2, "0.9", "x", 1)
+	quoted := strings.Replace(row1, "one", "\"one\r\r\nline two\"", 1)
+	for _, tc := range []struct{ name, file string }{
+		{"win.csv", featuresHeader + "\r\r\n" + quoted + "\r\r\n" + bad + "\r\r\n" + strings.Replace(row1, "t1", "t3", 1) + "\r\r\n"},
+		{"win.tsv", strings.ReplaceAll(featuresHeader+"\r\r\n"+row1+"\r\r\n\r\r\n"+bad+"\r\r\n"+strings.Replace(row1, "t1", "t3", 1), ",", "\t")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sum, db := importText(t, tc.name, tc.file)
+			if sum.TracksAdded != 2 || sum.Rejected != 1 {
+				t.Fatalf("summary %+v, want 2 tracks added, 1 row rejected", sum)
+			}
+			want := tc.name + `:4: valence: "x" is not a number`
+			if got := sum.Errors[0].Error(); got != want {
+				t.Errorf("error %q, want %q", got, want)
+			}
+			if got := db.tracks["t1"]; got == nil || strings.ContainsRune(got.Name, '\r') {
+				t.Errorf("track t1 = %+v, want its name without \\r", got)
+			}
+			if got := db.tracks["t3"]; got == nil || got.Name != "one" {
+				t.Errorf("track t3 = %+v, want the last row read whole", got)
+			}
+		})
+	}
+}
+
+// TestJoinedRowsWarn: a stray quote that opens a field of one row and
+// closes in the same column of the next joins the two into one row with
+// the header's number of fields: t1 took t2's values and t2 was lost,
+// without a rejection or a warning. It is warned of now; a quoted field
+// that holds a line end without commas after it is not.
+func TestJoinedRowsWarn(t *testing.T) {
+	joined := featuresHeader + "\n" + strings.Replace(row1, "one", `"one`, 1) + "\n" + strings.Replace(row2, "two", `two"`, 1) + "\n"
+	sum, _ := importText(t, "joined.csv", joined)
+	if len(sum.Warnings) != 1 || sum.Warnings[0].Line != 2 || !strings.Contains(sum.Warnings[0].Reason, `1 row has a quoted field holding a line end and then commas, as when a stray quote (") joins`) {
+		t.Errorf("warnings %+v, want one for the row on line 2", sum.Warnings)
+	}
+	twoLines := featuresHeader + "\n" + strings.Replace(row1, "one", "\"one\ntwo\"", 1) + "\n" + row2 + "\n"
+	sum, db := importText(t, "names.csv", twoLines)
+	if len(sum.Warnings) != 0 || db.tracks["t1"] == nil || db.tracks["t1"].Name != "one\ntwo" {
+		t.Errorf("warnings %+v, track t1 %+v; want none, and the name of two lines", sum.Warnings, db.tracks["t1"])
+	}
+}
+
+// TestJoinedRowRejectedNamesItsLines: a row that a stray quote joined
+// with the next and that is then rejected names every line it took: the
+// error named only the first, and the count of one rejected row hid the
+// second.
+func TestJoinedRowRejectedNamesItsLines(t *testing.T) {
+	for _, tc := range []struct{ name, second string }{
+		{"quote.csv", strings.Replace(row2, "two", `tw"o`, 1)},                      // the quote closes a field, then more text
+		{"count.csv", strings.Replace(row2, "0.9,two", `0.9",two`, 1) + "," + row1}, // too many fields
+	} {
+		file := featuresHeader + "\n" + strings.Replace(row1, "one", `"one`, 1) + "\n" + tc.second + "\n" + strings.Replace(row1, "t1", "t3", 1) + "\n"
+		sum, db := importText(t, tc.name, file)
+		if sum.Rejected != 1 || !strings.HasPrefix(sum.Errors[0].Error(), tc.name+":2: lines 2-3 were read as one row (a quoted field holds their line ends) and rejected: ") {
+			t.Errorf("%s: errors %v, want line 2 naming lines 2-3", tc.name, sum.Errors)
+		}
+		if db.tracks["t3"] == nil {
+			t.Errorf("%s: t3, after the joined row, was not stored", tc.name)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +23,14 @@ type FileOptions struct {
 	// could take any amount of memory. 0 means DefaultMaxLineBytes; a
 	// negative value is refused.
 	MaxLineBytes int
+	// Context, when set, ends a read that waits on a stream (a pipe, a
+	// FIFO, a terminal: a file of no known size) once it is done, so that
+	// OpenFile and NewFileReader, which read the header, fail with its
+	// error instead of waiting for as long as the stream sends nothing.
+	// Rows are read under the ctx passed to Next, which does the same. A
+	// read given up on goes on until the stream sends or is closed. nil
+	// waits.
+	Context context.Context
 }
 
 // check reports a negative MaxLineBytes; nil options are the defaults.
@@ -30,6 +39,13 @@ func (o *FileOptions) check() error {
 		return fmt.Errorf("FileOptions.MaxLineBytes = %d: want ≥ 1 bytes, or 0 for the default %d", o.MaxLineBytes, DefaultMaxLineBytes)
 	}
 	return nil
+}
+
+func (o *FileOptions) context() context.Context {
+	if o == nil {
+		return nil
+	}
+	return o.Context
 }
 
 func (o *FileOptions) maxLineBytes() int64 {

@@ -98,7 +98,8 @@ type Mapper struct {
 	free    []*row // rows given back by Recycle
 	// seen maps each normalised column name to its first column; repeats
 	// counts, by that first column, the later columns of the same name,
-	// which are ignored.
+	// which are ignored. A name that normalises to "" is in neither: see
+	// addColumn.
 	seen    map[string]int
 	repeats map[int]int
 }
@@ -139,6 +140,13 @@ func (m *Mapper) addColumn(name string) bool {
 	i := len(m.columns)
 	m.columns = append(m.columns, name)
 	norm := normalizeName(name)
+	if norm == "" {
+		// No letter or digit: an empty name (spreadsheets write one per
+		// trailing empty column), or one in another script ("名前",
+		// "備考"). It feeds no field, and two of them are not the same
+		// name, so they are not counted as repeats.
+		return false
+	}
 	if m.seen == nil {
 		m.seen, m.repeats = map[string]int{}, map[int]int{}
 	}

@@ -32,6 +32,9 @@ type csvRows struct {
 	lines  int
 	synced bool
 	fields []string
+	// joined counts the rows read that may be several joined by a stray
+	// quote (see joinedRows); firstJoined is the line of the first.
+	joined, firstJoined int
 }
 
 func newCSVRows(name string, br *bufio.Reader, lim *lineLimiter, mo *MapperOptions) (rowReader, *Mapper, error) {
@@ -67,6 +70,12 @@ func (c *csvRows) next() (int, []string, error) {
 		// quoted fields are line breaks of the file.
 		end, _ := c.r.FieldPos(len(rec) - 1)
 		c.lines = end + strings.Count(rec[len(rec)-1], "\n") + c.own
+		if c.lines > c.last && mayBeJoined(rec) {
+			c.joined++
+			if c.firstJoined == 0 {
+				c.firstJoined = c.last
+			}
+		}
 		return c.last, rec, nil
 	}
 	c.synced = false
@@ -80,19 +89,28 @@ func (c *csvRows) next() (int, []string, error) {
 	pe.StartLine += c.own
 	pe.Line += c.own
 	c.last = pe.Line
-	rowErr := func(format string, a ...any) (int, []string, error) {
-		return pe.StartLine, nil, &RowError{File: c.name, Line: pe.StartLine, Reason: fmt.Sprintf(format, a...)}
-	}
 	// encoding/csv has read the bad row to its end: the plain path may go
 	// on from the next line.
+	end := pe.StartLine // the row's last line, when known
 	switch pe.Err {
 	case csv.ErrFieldCount:
 		if len(rec) > 0 {
-			end, _ := c.r.FieldPos(len(rec) - 1)
-			c.lines, c.synced = end+strings.Count(rec[len(rec)-1], "\n")+c.own, true
+			last, _ := c.r.FieldPos(len(rec) - 1)
+			end = last + strings.Count(rec[len(rec)-1], "\n") + c.own
+			c.lines, c.synced = end, true
 		}
 	case csv.ErrBareQuote, csv.ErrQuote:
+		end = pe.Line
 		c.lines, c.synced = pe.Line, true
+	}
+	rowErr := func(format string, a ...any) (int, []string, error) {
+		reason := fmt.Sprintf(format, a...)
+		if end > pe.StartLine {
+			// A stray quote can join the rows of several lines into
+			// one: each of them is rejected, though one error is given.
+			reason = fmt.Sprintf("lines %d-%d were read as one row (a quoted field holds their line ends) and rejected: %s", pe.StartLine, end, reason)
+		}
+		return pe.StartLine, nil, &RowError{File: c.name, Line: pe.StartLine, Reason: reason}
 	}
 	switch pe.Err {
 	case csv.ErrFieldCount:
@@ -108,6 +126,25 @@ func (c *csvRows) next() (int, []string, error) {
 	}
 	return rowErr("%v", pe.Err)
 }
+
+// mayBeJoined reports whether a row that spans lines has a field with a
+// comma after a line end: what a stray quote (") makes of the rows of
+// several lines, read as one field until a quote closes it. When it
+// closes in the column it opened in, the row has the header's number of
+// fields and is taken: one track with another's values, the other lost,
+// and no row rejected. A name that holds a line end ("Two\nlines") seldom
+// has a comma after it, and is not warned of.
+func mayBeJoined(rec []string) bool {
+	for _, f := range rec {
+		if i := strings.IndexByte(f, '\n'); i >= 0 && strings.IndexByte(f[i:], ',') >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// joinedRows reports how many rows mayBeJoined and the line of the first.
+func (c *csvRows) joinedRows() (n, first int) { return c.joined, c.firstJoined }
 
 // readRecord reads a record with encoding/csv, failing with a
 // *LineTooLongError when it is over the limit (see lineLimiter).
@@ -175,9 +212,34 @@ func newFileMapper(name string, header []string, mo *MapperOptions) (*Mapper, er
 		m.addColumn(c)
 	}
 	if err := m.checkFile(); err != nil {
+		if sep, ok := otherSeparator(header); ok {
+			// "no track id column" would be all the error said, with
+			// the track_id column in plain sight.
+			return nil, fmt.Errorf("%s: %w: the header is one column, %q, with %q between its names: a %q-separated file is not read (accepted: comma-separated CSV or tab-separated TSV, numbers with a decimal point: 0.5, not 0,5)",
+				name, ErrColumns, clip(header[0]), sep, sep)
+		}
 		return nil, err
 	}
 	return m, nil
+}
+
+// otherSeparator reports the separator, ';' or '|', of a header that is
+// read as one column because it has neither a comma nor a tab: the
+// spreadsheets of countries that write 0,5 for a half save CSV with
+// semicolons. No file of one column can make tracks, so it is never
+// wrong to say so.
+func otherSeparator(header []string) (byte, bool) {
+	if len(header) != 1 {
+		return 0, false
+	}
+	semi, bar := strings.Count(header[0], ";"), strings.Count(header[0], "|")
+	switch {
+	case semi > 0 && semi >= bar:
+		return ';', true
+	case bar > 0:
+		return '|', true
+	}
+	return 0, false
 }
 
 // tsvRows reads tab-separated values: no quoting rules except that a field

@@ -1,10 +1,14 @@
 package ingest_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"runtime"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/audotics/soundalike/ingest"
 )
@@ -75,4 +79,69 @@ func TestStreamingMemory(t *testing.T) {
 	if peak > 8<<20 {
 		t.Errorf("heap peaked at %d MiB while streaming %d rows (~%d MiB): reading is not streamed", peak>>20, rows, bytes>>20)
 	}
+}
+
+// TestInterruptWhileStreamWaits: a stream that sends nothing more (a
+// terminal, a stalled pipe) does not hold an interrupted import: Run and
+// NewFileReader return the context's error while the read still waits.
+// They waited for as long as the stream did.
+func TestInterruptWhileStreamWaits(t *testing.T) {
+	const within = 10 * time.Second
+	t.Run("rows", func(t *testing.T) {
+		pr, pw := io.Pipe()
+		defer pw.Close() // ends the read given up on
+		// More than the 64 KiB that opening reads ahead, then nothing.
+		var file strings.Builder
+		file.WriteString(featuresHeader + "\n")
+		for i := 0; file.Len() < 256<<10; i++ {
+			fmt.Fprintf(&file, "%s%d\n", row1, i)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		go func() {
+			pw.Write([]byte(file.String()))
+			// Interrupted once every row is read and the next read waits.
+			time.Sleep(100 * time.Millisecond)
+			cancel()
+		}()
+		src, err := ingest.NewReader("stdin", pr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer src.Close()
+		done := make(chan error, 1)
+		go func() {
+			_, err := ingest.Run(ctx, src, newFakeDB().begin(), nil)
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("Run = %v, want context.Canceled", err)
+			}
+		case <-time.After(within):
+			t.Fatalf("Run still waits on the stream %v after the interrupt", within)
+		}
+	})
+	t.Run("header", func(t *testing.T) {
+		pr, pw := io.Pipe()
+		defer pw.Close()
+		ctx, cancel := context.WithCancel(t.Context())
+		time.AfterFunc(50*time.Millisecond, cancel)
+		done := make(chan error, 1)
+		go func() {
+			src, err := ingest.NewFileReader("stdin", pr, &ingest.FileOptions{Context: ctx})
+			if err == nil {
+				src.Close()
+			}
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("NewFileReader = %v, want context.Canceled", err)
+			}
+		case <-time.After(within):
+			t.Fatalf("NewFileReader still waits on the stream %v after the interrupt", within)
+		}
+	})
 }

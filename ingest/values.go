@@ -273,16 +273,31 @@ func parseNumber(s string) (float64, error) {
 }
 
 // releaseDate keeps a release date as given, except that a timestamp
-// (2019-06-14 00:00:00, 2019-06-14T00:00:00Z: what databases print for a
-// date column read as a timestamp) is cut to its date.
+// (2019-06-14 00:00:00, 2019-06-14T00:00:00Z, 2019-06-14 00:00: what
+// databases and spreadsheets print for a date column read as a
+// timestamp) is cut to its date. Other text after a date ("2019-06-14
+// reissue", "2019-06-14T") is kept, for CheckReleaseDate to refuse: the
+// cell may not mean that date, and cutting it would store it silently.
 func releaseDate(s string) string {
 	s = strings.TrimSpace(s)
-	if len(s) > 10 && (s[10] == ' ' || s[10] == 'T') {
-		if _, err := time.Parse("2006-01-02", s[:10]); err == nil {
-			return s[:10]
-		}
+	if len(s) > 10 && (s[10] == ' ' || s[10] == 'T') && isTimestamp(s) {
+		return s[:10]
 	}
 	return s
+}
+
+// isTimestamp reports whether s is a date and a time of day: one that
+// ParseTime accepts, or one to the minute.
+func isTimestamp(s string) bool {
+	if _, err := ParseTime(s); err == nil {
+		return true
+	}
+	for _, layout := range [...]string{"2006-01-02 15:04", "2006-01-02T15:04"} {
+		if _, err := time.Parse(layout, s); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // pow10 are the powers of ten a float64 holds exactly.

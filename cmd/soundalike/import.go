@@ -77,12 +77,13 @@ timestamp. A file of only a track id, a user, an action and a timestamp adds
 interactions to tracks already imported (earlier files of the same command
 count). Rejected rows are listed with file, line and reason; the exit code
 is then 1. Warnings (repeated column names, a track id repeated with other
-values, where the last row wins; a file without rows) are listed too, and
---strict writes nothing when there is any. Files with CR, LF or CRLF line
-ends are read alike. The import is all or nothing; one whose writes outgrow the write
-buffer (--buffer-mib) stages them in the database file as it goes, which
-keeps its memory flat. A line longer than --max-line-bytes (1 MiB) stops
-the import: it is almost always a damaged or wrong file.
+values, where the last row wins; a file without rows; a CSV row that a
+stray quote may have joined with the next) are listed too, and --strict
+writes nothing when there is any. Files with CR, LF, CRLF or CR CR LF line
+ends are read alike. The import is all or nothing; one whose writes outgrow
+the write buffer (--buffer-mib) stages them in the database file as it goes,
+which keeps its memory flat. A line longer than --max-line-bytes (1 MiB)
+stops the import: it is almost always a damaged or wrong file.
 
 With --postgres, reads the app's PostgreSQL database instead (URL, or
 $DATABASE_URL when none is given): "Track" joined with "TrackFeatures", then
@@ -96,7 +97,7 @@ since other local users can read a command line.
 func runImport(ctx context.Context, args []string, stdio stdio) error {
 	var f importFlags
 	fs := newFlagSet("import", stdio, &f.db)
-	fs.BoolVar(&f.strict, "strict", false, "write nothing if any row is rejected or any warning is given (repeated track ids or column names, a file without rows)")
+	fs.BoolVar(&f.strict, "strict", false, "write nothing if any row is rejected or any warning is given (repeated track ids or column names, a file without rows, rows a stray quote may have joined)")
 	fs.BoolVar(&f.noInteractions, "no-interactions", false, "import tracks only, ignoring user columns")
 	fs.BoolVar(&f.asJSON, "json", false, "print the summary as JSON")
 	f.addBufferFlags(fs, stdio.err)
@@ -133,14 +134,18 @@ func runImport(ctx context.Context, args []string, stdio stdio) error {
 // summary.
 func importFiles(ctx context.Context, f *importFlags, names []string, stdio stdio) error {
 	// Open every file first: one whose columns cannot make tracks is
-	// refused before anything is written.
-	srcs, err := openSources(names, stdio.in, &ingest.FileOptions{MaxLineBytes: f.maxLineBytes})
+	// refused before anything is written. ctx ends the wait for a header
+	// that a pipe or a terminal does not send.
+	srcs, err := openSources(names, stdio.in, &ingest.FileOptions{MaxLineBytes: f.maxLineBytes, Context: ctx})
 	defer func() {
 		for _, s := range srcs {
 			s.Close()
 		}
 	}()
 	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("import: nothing was written: %w", ctx.Err())
+		}
 		return err
 	}
 

@@ -1,11 +1,16 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestImportMaxLineBytes: a line over the limit stops the import, names
@@ -90,5 +95,32 @@ func TestImportWarnings(t *testing.T) {
 	out, errOut, code = cli(t, "", "import", "--db", filepath.Join(dir, "lax.db"), file)
 	if code != 0 || !strings.Contains(errOut, "warning: ") || !strings.Contains(out, "added") {
 		t.Errorf("import without --strict: exit %d, stdout %q, stderr %q: want the import done, with warnings", code, out, errOut)
+	}
+}
+
+// TestImportInterruptedWhileStdinWaits: an interrupt ends an import whose
+// stdin sends nothing (a terminal, a stalled pipe), writing nothing. It
+// waited, deaf to the interrupt, for as long as stdin sent nothing.
+func TestImportInterruptedWhileStdinWaits(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "w.db")
+	pr, pw := io.Pipe()
+	defer pw.Close() // ends the read given up on
+	ctx, cancel := context.WithCancel(t.Context())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	done := make(chan error, 1)
+	go func() {
+		var out, errw bytes.Buffer
+		done <- run(ctx, []string{"import", "--db", db, "-"}, pr, &out, &errw)
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "nothing was written") {
+			t.Errorf("import = %v, want nothing was written and context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("import still waits on stdin 10s after the interrupt")
+	}
+	if _, err := os.Stat(db); !os.IsNotExist(err) {
+		t.Errorf("the database was created (%v), want nothing written", err)
 	}
 }
