@@ -24,8 +24,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -33,6 +31,7 @@ import (
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/ingest"
 	"github.com/audotics/soundalike/internal/pgarray"
+	"github.com/audotics/soundalike/internal/printable"
 )
 
 // DefaultTracksQuery reads the app's tracks with their audio features. The
@@ -610,67 +609,11 @@ func (s *Source) read(ctx context.Context) {
 // error stays readable.
 const maxRowLabel = 128
 
-// rowLabel returns a row's id as errors name it (RowError.Row): control
-// characters (newlines and escapes included), bidirectional overrides,
-// line separators and invalid UTF-8 are written as Go escapes (\x1b,
-// \u202e), and an id longer than maxRowLabel bytes is cut, with its length.
-// The id comes from the database, and import prints errors to a terminal
-// one a line: an id must not inject escape sequences or break the line.
-func rowLabel(id string) string {
-	if len(id) <= maxRowLabel && !needsEscape(id) {
-		return id // the usual case: no allocation for each row
-	}
-	var b strings.Builder
-	for i := 0; i < len(id); {
-		if b.Len() >= maxRowLabel {
-			fmt.Fprintf(&b, "…(%d bytes)", len(id))
-			break
-		}
-		r, n := utf8.DecodeRuneInString(id[i:])
-		switch {
-		case r == utf8.RuneError && n == 1:
-			fmt.Fprintf(&b, `\x%02x`, id[i])
-		case unsafeRune(r) && r < 0x100:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case unsafeRune(r):
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			b.WriteString(id[i : i+n])
-		}
-		i += n
-	}
-	return b.String()
-}
-
-// needsEscape reports whether s has a rune rowLabel escapes.
-func needsEscape(s string) bool {
-	for i := 0; i < len(s); {
-		if c := s[i]; c >= 0x20 && c < 0x7f { // printable ASCII
-			i++
-			continue
-		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && n == 1 || unsafeRune(r) {
-			return true
-		}
-		i += n
-	}
-	return false
-}
-
-// unsafeRune reports whether r may not be printed as it is: a control
-// character, a bidirectional control or a line or paragraph separator.
-func unsafeRune(r rune) bool {
-	switch {
-	case unicode.IsControl(r):
-		return true
-	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e, r == 0x200f, r == 0x061c:
-		return true
-	case r == 0x2028 || r == 0x2029:
-		return true
-	}
-	return false
-}
+// rowLabel returns a row's id as errors name it (RowError.Row), escaped
+// and cut at maxRowLabel bytes (printable.Cut): the id comes from the
+// database, and import prints errors to a terminal one a line, so an id
+// must not inject escape sequences or break the line.
+func rowLabel(id string) string { return printable.Cut(id, maxRowLabel) }
 
 // listFields are the track fields an array column sets element by
 // element.

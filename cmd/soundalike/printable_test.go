@@ -11,22 +11,6 @@ import (
 	"github.com/audotics/soundalike/internal/synth"
 )
 
-func TestPrintable(t *testing.T) {
-	for in, want := range map[string]string{
-		"plain Ünïcode 歌手":      "plain Ünïcode 歌手",
-		"\x1b[31mred\x1b[0m":    `\x1b[31mred\x1b[0m`,
-		"tab\there\nnewline":    `tab\x09here\x0anewline`,
-		"bell\x07 c1\u009b":     `bell\x07 c1\x9b`,
-		"bidi \u202eevil\u202c": `bidi \u202eevil\u202c`,
-		"bad utf8 \xff":         `bad utf8 \xff`,
-		"line\u2028sep":         `line\u2028sep`,
-	} {
-		if got := printable(in); got != want {
-			t.Errorf("printable(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // Given ids and names holding escape sequences, when similar and search
 // print for a person, expect no control character on the terminal.
 func TestHumanOutputEscapesControlCharacters(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/internal/printable"
 	"github.com/audotics/soundalike/server"
 )
 
@@ -112,6 +113,6 @@ recommended.`)
 		_, err := stdio.out.Write(append(resp.AppendJSON(nil), '\n'))
 		return err
 	}
-	fmt.Fprintf(stdio.out, "%s (model %s, strategy %s)\n\n", printable(title), printable(resp.Model), resp.Strategy)
+	fmt.Fprintf(stdio.out, "%s (model %s, strategy %s)\n\n", printable.String(title), printable.String(resp.Model), resp.Strategy)
 	return writeResults(stdio.out, resp.Results)
 }

@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/internal/printable"
 	"github.com/audotics/soundalike/server"
 )
 
@@ -45,7 +46,7 @@ func writeResults(w io.Writer, rs []server.Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "#\tSCORE\tTRACK\tNAME\tARTISTS")
 	for i, r := range rs {
-		fmt.Fprintf(tw, "%d\t%.4f\t%s\t%s\t%s\n", i+1, r.Score, printable(r.TrackID), printable(r.Name), printableJoin(r.Artists, ", "))
+		fmt.Fprintf(tw, "%d\t%.4f\t%s\t%s\t%s\n", i+1, r.Score, printable.String(r.TrackID), printable.String(r.Name), printableJoin(r.Artists, ", "))
 	}
 	return tw.Flush()
 }

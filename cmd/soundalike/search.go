@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/internal/printable"
 	"github.com/audotics/soundalike/server"
 )
 
@@ -64,7 +65,7 @@ pass to similar --track.`)
 	tw := tabwriter.NewWriter(stdio.out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "#\tTRACK\tNAME\tARTISTS\tPOPULARITY")
 	for i, t := range resp.Results {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\n", i+1, printable(t.TrackID), printable(t.Name), printableJoin(t.Artists, ", "), t.Popularity)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\n", i+1, printable.String(t.TrackID), printable.String(t.Name), printableJoin(t.Artists, ", "), t.Popularity)
 	}
 	return tw.Flush()
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/internal/printable"
 	"github.com/audotics/soundalike/server"
 )
 
@@ -67,6 +68,6 @@ func runSimilar(ctx context.Context, args []string, stdio stdio) error {
 		return err
 	}
 	t := resp.Track
-	fmt.Fprintf(stdio.out, "Tracks that sound like %s: %s by %s (model %s)\n\n", printable(t.TrackID), printable(t.Name), printableJoin(t.Artists, ", "), printable(resp.Model))
+	fmt.Fprintf(stdio.out, "Tracks that sound like %s: %s by %s (model %s)\n\n", printable.String(t.TrackID), printable.String(t.Name), printableJoin(t.Artists, ", "), printable.String(resp.Model))
 	return writeResults(stdio.out, resp.Results)
 }
