@@ -281,6 +281,14 @@ const samplePath = "../testdata/spotify_sample.csv"
 // one "Track" (with a generated UUID id) and "TrackFeatures" row per track,
 // one addToPlaylist "TrackInteraction" per CSV row (user = playlist), and
 // extra play, like and skip interactions for the action filter.
+// anyTrack returns the id of one of the fixture's tracks.
+func (fx *fixture) anyTrack() soundalike.TrackID {
+	for id := range fx.Tracks {
+		return id
+	}
+	return ""
+}
+
 func loadSample(t testing.TB, db *testDB) *fixture {
 	t.Helper()
 	ctx := context.Background()

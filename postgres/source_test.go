@@ -229,11 +229,7 @@ func TestCustomQueries(t *testing.T) {
 func TestRowErrorCarriesID(t *testing.T) {
 	db := newTestDB(t)
 	fx := loadSample(t, db)
-	var some soundalike.TrackID
-	for id := range fx.Tracks {
-		some = id
-		break
-	}
+	some := fx.anyTrack()
 	db.exec(t, `UPDATE "TrackFeatures" SET danceability = 1.5 WHERE "trackId" = $1`, string(some))
 	db.exec(t, `UPDATE "TrackInteraction" SET "userId" = '' WHERE id = $1`, uuidFor("interaction 0"))
 
@@ -522,11 +518,7 @@ func TestMissingColumnSaysWhatIsRead(t *testing.T) {
 func TestRowIDIsPrintable(t *testing.T) {
 	db := newTestDB(t)
 	fx := loadSample(t, db)
-	var some soundalike.TrackID
-	for id := range fx.Tracks {
-		some = id
-		break
-	}
+	some := fx.anyTrack()
 	long := strings.Repeat("0123456789", 30)
 	for _, id := range []string{"ctl\x1b[31m\nid\u202e", long} {
 		db.exec(t, `INSERT INTO "Track" (id, "spotifyId", name, artists, album) VALUES ($1, $1, 'x', '{a}', '')`, id)
@@ -559,11 +551,7 @@ func TestRowIDIsPrintable(t *testing.T) {
 func TestBlankListElementsDropped(t *testing.T) {
 	db := newTestDB(t)
 	fx := loadSample(t, db)
-	var some soundalike.TrackID
-	for id := range fx.Tracks {
-		some = id
-		break
-	}
+	some := fx.anyTrack()
 	db.exec(t, `UPDATE "Track" SET artists = '{"", "  ", "  spaced  ", NULL, "b"}' WHERE id = $1`, string(some))
 	tracks := `SELECT t.id, t.artists, '{"",rock}'::text[] AS genres, f.* FROM "Track" t JOIN "TrackFeatures" f ON f."trackId" = t.id`
 	sink := newMemSink()
@@ -607,11 +595,7 @@ func TestNullActionIsAPlay(t *testing.T) {
 func TestTimestampErrorQuotesStoredValue(t *testing.T) {
 	db := newTestDB(t)
 	fx := loadSample(t, db)
-	var some soundalike.TrackID
-	for id := range fx.Tracks {
-		some = id
-		break
-	}
+	some := fx.anyTrack()
 	db.exec(t, `INSERT INTO "TrackInteraction" VALUES ('bc', 'u', $1, 'play', '0044-03-15 10:00:00 BC')`, string(some))
 	sum := importAll(t, openSource(t, db.URL, nil), newMemSink())
 	for _, e := range sum.Errors {
@@ -652,11 +636,7 @@ func TestNoPrivilegeFailsOpen(t *testing.T) {
 func TestRowIDFromURIColumn(t *testing.T) {
 	db := newTestDB(t)
 	fx := loadSample(t, db)
-	var some soundalike.TrackID
-	for id := range fx.Tracks {
-		some = id
-		break
-	}
+	some := fx.anyTrack()
 	db.exec(t, `UPDATE "TrackFeatures" SET danceability = 1.5 WHERE "trackId" = $1`, string(some))
 	tracks := `SELECT 'spotify:track:' || t."spotifyId" AS uri, f.danceability, f.energy, f.key, f.loudness, f.mode,
 	  f.speechiness, f.acousticness, f.instrumentalness, f.liveness, f.valence, f.tempo
