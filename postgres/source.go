@@ -126,6 +126,7 @@ type Source struct {
 	batch  int
 	log    *slog.Logger
 	allow  map[string]bool
+	chosen bool // Options.Actions was given, not the default
 	phases []*phase
 	table  string
 
@@ -198,7 +199,8 @@ func Open(ctx context.Context, connString string, opts *Options) (*Source, error
 	if o.ConnectTimeout <= 0 {
 		o.ConnectTimeout = 10 * time.Second
 	}
-	if len(o.Actions) == 0 {
+	chosen := len(o.Actions) > 0
+	if !chosen {
 		o.Actions = soundalike.DefaultSimilarityActions()
 	}
 	log := o.Logger
@@ -209,7 +211,7 @@ func Open(ctx context.Context, connString string, opts *Options) (*Source, error
 	if err != nil {
 		return nil, parseError(err)
 	}
-	s := &Source{sec: newSecrets(cfg.Password), where: target(&cfg.Config), batch: o.BatchSize, log: log}
+	s := &Source{sec: newSecrets(cfg.Password), where: target(&cfg.Config), batch: o.BatchSize, log: log, chosen: chosen}
 	for _, a := range o.Actions {
 		if strings.TrimSpace(a) == "" || strings.ContainsRune(a, 0) {
 			return nil, s.sec.errorf(nil, "invalid action %q: want names such as play, like, addToPlaylist", a)
@@ -319,6 +321,9 @@ const maxActionValues = 1000
 // are among the chosen actions (after ingest.CanonicalAction), or nil when
 // there are too many distinct values to list. A NULL value is returned as
 // "", the action the source reads it as (see DefaultInteractionsQuery).
+// Actions given in Options that match none of a table's stored ones are an
+// error naming those: a misspelt action ("plays") would otherwise import
+// no interaction, and say nothing.
 func (s *Source) storedActions(ctx context.Context, table string) ([]string, error) {
 	col := "type"
 	if table == TableUserInteraction {
@@ -331,7 +336,7 @@ func (s *Source) storedActions(ctx context.Context, table string) ([]string, err
 		}
 		return nil, queryError(err, "the interaction actions", "", s.where, s.sec)
 	}
-	values := []string{}
+	values, stored := []string{}, []string{}
 	n := 0
 	for rows.Next() {
 		var v *string
@@ -343,6 +348,7 @@ func (s *Source) storedActions(ctx context.Context, table string) ([]string, err
 		if v == nil {
 			v = new(string)
 		}
+		stored = append(stored, strconv.Quote(*v))
 		if s.allow[ingest.CanonicalAction(*v)] && !slices.Contains(values, *v) {
 			values = append(values, *v)
 		}
@@ -352,6 +358,16 @@ func (s *Source) storedActions(ctx context.Context, table string) ([]string, err
 	}
 	if n > maxActionValues {
 		return nil, nil
+	}
+	if s.chosen && len(values) == 0 && n > 0 {
+		slices.Sort(stored)
+		var chosen []string
+		for a := range s.allow {
+			chosen = append(chosen, strconv.Quote(a))
+		}
+		slices.Sort(chosen)
+		return nil, s.sec.errorf(nil, "%s: none of the chosen actions (%s) is among those %s holds (%s): choose from those",
+			s.where, strings.Join(chosen, ", "), table, strings.Join(stored, ", "))
 	}
 	return values, nil
 }

@@ -647,3 +647,24 @@ func TestRowIDFromURIColumn(t *testing.T) {
 		t.Errorf("errors = %+v, want one for row %s", sum.Errors, want)
 	}
 }
+
+// TestActionsMatchingNoStoredAction: actions given in Options that match
+// none of the interactions table's stored actions (a misspelling) fail
+// Open naming the stored ones, instead of importing no interaction
+// without a word; the default actions never fail so.
+func TestActionsMatchingNoStoredAction(t *testing.T) {
+	db := newTestDB(t)
+	loadSample(t, db)
+	src, err := Open(t.Context(), db.URL, &Options{Actions: []string{"plays"}})
+	if err == nil {
+		src.Close() // it holds a transaction the update below would wait for
+	}
+	if err == nil || !strings.Contains(err.Error(), `"plays"`) || !strings.Contains(err.Error(), `"play"`) {
+		t.Fatalf("Open(--actions plays) = %v, want an error naming the chosen and the stored actions", err)
+	}
+	db.exec(t, `UPDATE "TrackInteraction" SET type = 'skip'`)
+	src = openSource(t, db.URL, nil)
+	if sum := importAll(t, src, newMemSink()); sum.InteractionsAdded != 0 {
+		t.Errorf("the default actions over a table of skips imported %d interactions, want 0", sum.InteractionsAdded)
+	}
+}
