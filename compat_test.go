@@ -85,8 +85,8 @@ func checkFirstReleaseReads(t *testing.T, eng *soundalike.Engine) (*soundalike.T
 		st.Params.EfSearch != 80 || st.Params.Seed != 1 || st.Params.Workers != 0 || st.Tracks != 397 {
 		t.Fatalf("IndexState = %+v, %v; want the first release's M 16, EfConstruction 200, EfSearch 80, seed 1", st, err)
 	}
-	// A user's history is one range of the interactions' keys, which
-	// schema 1 already ordered by user: it reads without a migration.
+	// A user's history is a run of the interactions' keys, which schema 1
+	// already ordered by user: it reads without a migration.
 	all, err := eng.Interactions(ctx, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -185,9 +185,9 @@ func TestRecommendUserByConstruction(t *testing.T) {
 }
 
 // TestRecommendUserDev: on the dev catalogue (SOUNDALIKE_DEV_DATA), each
-// of a sample of playlists (users) gets its history from one range scan,
-// the same rows the full scan holds, and recommendations that never offer
-// a track of the playlist.
+// of a sample of playlists (users) gets as its history the rows the full
+// scan holds, and recommendations that never offer a track of the
+// playlist.
 func TestRecommendUserDev(t *testing.T) {
 	ctx := t.Context()
 	path := devDB(t)
