@@ -3,7 +3,6 @@ package weaviate
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	client "github.com/weaviate/weaviate-go-client/v5/weaviate"
 	"github.com/weaviate/weaviate-go-client/v5/weaviate/fault"
@@ -36,7 +35,7 @@ func (c *Cluster) Count(ctx context.Context, collection string) (int, error) {
 }
 
 // Unpublish deletes the alias and every collection published under it
-// (<alias>_v1, <alias>_v2, …).
+// (<alias>_v1, <alias>_v2, …), and no other alias's (<alias>_vinyl_v1).
 func (c *Cluster) Unpublish(ctx context.Context, alias string) error {
 	if err := CheckAlias(alias); err != nil {
 		return err
@@ -56,7 +55,7 @@ func (c *Cluster) Unpublish(ctx context.Context, alias string) error {
 			return err
 		}
 		for _, cl := range sch.Classes {
-			if strings.HasPrefix(cl.Class, alias+"_v") {
+			if isCollectionOf(alias, cl.Class) {
 				if err := wc.Schema().ClassDeleter().WithClassName(cl.Class).Do(ctx); err != nil {
 					return err
 				}

@@ -4,16 +4,19 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"math"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/audotics/soundalike"
 	"github.com/go-openapi/strfmt"
 	"github.com/google/uuid"
 	client "github.com/weaviate/weaviate-go-client/v5/weaviate"
+	"github.com/weaviate/weaviate-go-client/v5/weaviate/fault"
 	"github.com/weaviate/weaviate/entities/models"
 )
 
@@ -37,14 +40,28 @@ const (
 	propContentHash = "contentHash"
 )
 
-var aliasName = regexp.MustCompile(`^[A-Z][A-Za-z0-9_]{0,200}$`)
+var (
+	aliasName = regexp.MustCompile(`^[A-Z][A-Za-z0-9_]{0,200}$`)
+	// versionSuffix ends the name of a model version's collection (_v3).
+	versionSuffix = regexp.MustCompile(`_v[0-9]+$`)
+)
 
-// CheckAlias reports an alias Weaviate would refuse as a collection name.
+// CheckAlias reports an alias Weaviate would refuse as a collection name,
+// and one that ends like a model version's collection (Tracks_v1): such an
+// alias could name another alias's collection, and its own collections
+// (Tracks_v1_v1) would be taken for another alias's.
 func CheckAlias(alias string) error {
-	if !aliasName.MatchString(alias) {
-		return fmt.Errorf("collection %q: want a capital letter followed by letters, digits or _ (e.g. %s)", alias, DefaultAlias)
+	if !aliasName.MatchString(alias) || versionSuffix.MatchString(alias) {
+		return fmt.Errorf("collection %q: want a capital letter followed by letters, digits or _, not ending in _v and a number (e.g. %s)", alias, DefaultAlias)
 	}
 	return nil
+}
+
+// isCollectionOf reports whether a collection name is one of alias's
+// (<alias>_v<N>), not another alias's that starts alike (<alias>_vinyl_v1).
+func isCollectionOf(alias, name string) bool {
+	rest, ok := strings.CutPrefix(name, alias+"_v")
+	return ok && rest != "" && strings.Trim(rest, "0123456789") == ""
 }
 
 // CollectionName is the collection holding the embeddings of one model
@@ -61,10 +78,28 @@ var trackNamespace = uuid.MustParse("6f0c4f2e-5b1a-4d8e-9a57-3c1f2b7d9e01")
 
 func boolp(b bool) *bool { return &b }
 
+// The description of a model version's collection names the model (its
+// version, dimension and training time), so that a publish of another
+// model that happens to have the same version (another database, or one
+// rebuilt) does not overwrite it. While a publish has not completed it,
+// the description ends with publishingMark; Source.Ready refuses such a
+// collection, which holds only part of the catalogue.
+const (
+	descriptionPrefix = "soundalike track embeddings of model "
+	publishingMark    = "; publishing, incomplete until `soundalike publish` completes"
+)
+
+// modelDescription is the description of a complete collection of the
+// model's embeddings.
+func modelDescription(m soundalike.ModelInfo) string {
+	return fmt.Sprintf("%s%s (dim %d, trained %s)", descriptionPrefix, m.Version, m.Dim, m.Created.UTC().Format(time.RFC3339Nano))
+}
+
 // newCollection is the collection of one model version: no vectorizer
 // (soundalike sends its vectors), HNSW with cosine distance, shards and
-// replicas as asked.
-func newCollection(name string, shards, replicas int) *models.Class {
+// replicas as asked. Its description marks it incomplete until Publish
+// has sent every track.
+func newCollection(name string, m soundalike.ModelInfo, shards, replicas int) *models.Class {
 	text := func(n string, filterable bool) *models.Property {
 		return &models.Property{Name: n, DataType: []string{"text"}, Tokenization: models.PropertyTokenizationField,
 			IndexFilterable: boolp(filterable), IndexSearchable: boolp(false)}
@@ -79,7 +114,7 @@ func newCollection(name string, shards, replicas int) *models.Class {
 	}
 	return &models.Class{
 		Class:             name,
-		Description:       "soundalike track embeddings of one model version",
+		Description:       modelDescription(m) + publishingMark,
 		Vectorizer:        "none",
 		VectorIndexType:   "hnsw",
 		VectorIndexConfig: map[string]any{"distance": "cosine"},
@@ -150,21 +185,70 @@ func contentHash(props map[string]any, v []float32) string {
 }
 
 // ensureCollection creates the collection when it does not exist and
-// reports whether it did.
-func (c *Cluster) ensureCollection(ctx context.Context, name string, shards, replicas int) (bool, error) {
-	var exists bool
-	err := c.do(ctx, func(wc *client.Client) (err error) {
-		exists, err = wc.Schema().ClassExistenceChecker().WithClassName(name).Do(ctx)
-		return err
-	})
-	if err != nil || exists {
+// reports whether it did. It refuses an existing collection that holds
+// another model's embeddings, by its description (a collection published
+// before descriptions named the model is taken as it is).
+func (c *Cluster) ensureCollection(ctx context.Context, name string, m soundalike.ModelInfo, shards, replicas int) (bool, error) {
+	cl, err := c.collection(ctx, name)
+	if err != nil {
 		return false, err
 	}
+	if cl != nil {
+		have := strings.TrimSuffix(cl.Description, publishingMark)
+		if strings.HasPrefix(have, descriptionPrefix) && have != modelDescription(m) {
+			return false, fmt.Errorf("collection %s holds the embeddings of %s, not of this database's %s: "+
+				"publish under another alias (--collection), or delete %s if nothing reads it",
+				name, strings.TrimPrefix(have, descriptionPrefix), strings.TrimPrefix(modelDescription(m), descriptionPrefix), name)
+		}
+		return false, nil
+	}
 	err = c.do(ctx, func(wc *client.Client) error {
-		return wc.Schema().ClassCreator().WithClass(newCollection(name, shards, replicas)).Do(ctx)
+		return wc.Schema().ClassCreator().WithClass(newCollection(name, m, shards, replicas)).Do(ctx)
 	})
 	if err != nil {
 		return false, fmt.Errorf("create collection %s: %w", name, err)
 	}
 	return true, nil
+}
+
+// collection returns the schema of a collection, nil when there is none.
+// (A name that is an alias gets its target's schema.)
+func (c *Cluster) collection(ctx context.Context, name string) (*models.Class, error) {
+	var cl *models.Class
+	err := c.do(ctx, func(wc *client.Client) error {
+		got, err := wc.Schema().ClassGetter().WithClassName(name).Do(ctx)
+		var we *fault.WeaviateClientError
+		if errors.As(err, &we) && we.StatusCode == 404 {
+			return nil
+		}
+		cl = got
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("collection %s: %w", name, err)
+	}
+	return cl, nil
+}
+
+// markComplete gives a collection the description of a complete one, when
+// it has another (the publishing mark, or none of the model's).
+func (c *Cluster) markComplete(ctx context.Context, name string, m soundalike.ModelInfo) error {
+	cl, err := c.collection(ctx, name)
+	if err != nil {
+		return err
+	}
+	if cl == nil {
+		return fmt.Errorf("collection %s was deleted during the publish", name)
+	}
+	if cl.Description == modelDescription(m) {
+		return nil
+	}
+	cl.Description = modelDescription(m)
+	err = c.do(ctx, func(wc *client.Client) error {
+		return wc.Schema().ClassUpdater().WithClass(cl).Do(ctx)
+	})
+	if err != nil {
+		return fmt.Errorf("mark collection %s complete: %w", name, err)
+	}
+	return nil
 }

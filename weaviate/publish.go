@@ -70,8 +70,11 @@ const (
 // content hashes already in the collection, sends only the tracks that are
 // missing or differ (objects keyed by a UUID derived from the track id, so
 // a re-sent track overwrites itself) and deletes the objects of tracks no
-// longer indexed. The alias moves only after all of that succeeded, so
-// readers of the alias never see a model version half published.
+// longer indexed. The collection is marked complete, and the alias moves,
+// only after all of that succeeded, so neither readers of the alias nor a
+// Source (which reads the model version's collection) see a model version
+// half published. A collection that holds another model of the same
+// version is refused.
 func Publish(ctx context.Context, eng *soundalike.Engine, c *Cluster, opts *PublishOptions) (PublishSummary, error) {
 	o, err := c.publishDefaults(ctx, opts)
 	if err != nil {
@@ -82,7 +85,10 @@ func Publish(ctx context.Context, eng *soundalike.Engine, c *Cluster, opts *Publ
 		return PublishSummary{}, fmt.Errorf("publish: %w", err)
 	}
 	sum := PublishSummary{Alias: o.Alias, Model: info.Version, Collection: CollectionName(o.Alias, info.Version)}
-	if sum.Created, err = c.ensureCollection(ctx, sum.Collection, o.Shards, o.Replicas); err != nil {
+	if err := c.checkAliasFree(ctx, o.Alias); err != nil {
+		return sum, err
+	}
+	if sum.Created, err = c.ensureCollection(ctx, sum.Collection, info, o.Shards, o.Replicas); err != nil {
 		return sum, err
 	}
 	published, err := c.publishedState(ctx, sum.Collection)
@@ -94,6 +100,9 @@ func Publish(ctx context.Context, eng *soundalike.Engine, c *Cluster, opts *Publ
 		return sum, err
 	}
 	if err := c.deleteAll(ctx, sum.Collection, deletes, o, sum.Tracks); err != nil {
+		return sum, err
+	}
+	if err := c.markComplete(ctx, sum.Collection, info); err != nil {
 		return sum, err
 	}
 	if sum.Switched, err = c.pointAlias(ctx, o.Alias, sum.Collection); err != nil {
@@ -368,6 +377,24 @@ func (c *Cluster) deleteTracks(ctx context.Context, collection string, ids []str
 		}
 		return nil
 	})
+}
+
+// checkAliasFree refuses an alias that is the name of a collection, before
+// anything is sent: Weaviate would refuse the alias only at the end of the
+// upload, leaving the whole upload in a collection no alias names.
+func (c *Cluster) checkAliasFree(ctx context.Context, name string) error {
+	target, err := c.aliasTarget(ctx, name)
+	if err != nil || target != "" {
+		return err
+	}
+	cl, err := c.collection(ctx, name)
+	if err != nil {
+		return err
+	}
+	if cl != nil {
+		return fmt.Errorf("alias %s: the cluster has a collection of that name, and an alias cannot share it: publish under another alias (--collection)", name)
+	}
+	return nil
 }
 
 // pointAlias makes alias point to collection and reports whether it had

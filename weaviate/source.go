@@ -46,8 +46,15 @@ func NewSource(c *Cluster, alias string) (*Source, error) {
 }
 
 // Nearest implements soundalike.VectorSource with a nearVector query
-// whose where clause is the filter.
+// whose where clause is the filter. It first checks, as Ready does (whose
+// answer holds for a few seconds), that the collection is completely
+// published: a server's queries do not wait for its /readyz, and a
+// collection still being published would answer without the tracks not
+// yet sent.
 func (s *Source) Nearest(ctx context.Context, model string, q []float32, k int, f *soundalike.Filter) ([]soundalike.Neighbor, error) {
+	if err := s.Ready(ctx, model); err != nil {
+		return nil, err
+	}
 	collection := CollectionName(s.alias, model)
 	where := whereOf(f)
 	var out []soundalike.Neighbor
@@ -84,7 +91,7 @@ func (s *Source) Nearest(ctx context.Context, model string, q []float32, k int, 
 }
 
 // Ready implements soundalike.VectorSource: the cluster answers and holds
-// the model version's collection.
+// the model version's collection, completely published.
 func (s *Source) Ready(ctx context.Context, model string) error {
 	collection := CollectionName(s.alias, model)
 	s.mu.Lock()
@@ -93,17 +100,17 @@ func (s *Source) Ready(ctx context.Context, model string) error {
 	if ok && time.Since(seen) < readyFor {
 		return nil
 	}
-	var exists bool
-	err := s.cluster.do(ctx, func(wc *client.Client) (err error) {
-		exists, err = wc.Schema().ClassExistenceChecker().WithClassName(collection).Do(ctx)
-		return err
-	})
+	cl, err := s.cluster.collection(ctx, collection)
 	if err != nil {
 		return unavailable(err)
 	}
-	if !exists {
+	if cl == nil {
 		return fmt.Errorf("%w: weaviate %s has no collection %s: publish model %s with `soundalike publish`",
 			soundalike.ErrIndexUnavailable, strings.Join(s.cluster.URLs(), ","), collection, model)
+	}
+	if strings.HasSuffix(cl.Description, publishingMark) {
+		return fmt.Errorf("%w: weaviate %s: collection %s holds only part of model %s's tracks, a publish is under way or stopped: "+
+			"run `soundalike publish` to complete it", soundalike.ErrIndexUnavailable, strings.Join(s.cluster.URLs(), ","), collection, model)
 	}
 	s.mu.Lock()
 	s.ready[collection] = time.Now()

@@ -77,6 +77,12 @@ func newAlias(t *testing.T, c *weaviate.Cluster) string {
 // own, and returns its path. Nothing holds the file afterwards.
 func catalogue(t *testing.T) string {
 	t.Helper()
+	return catalogueOf(t, 7)
+}
+
+// catalogueOf is catalogue with the random model of another seed.
+func catalogueOf(t *testing.T, seed uint64) string {
+	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "sample.db")
 	write(t, path, func(eng *soundalike.Engine) error {
@@ -92,7 +98,7 @@ func catalogue(t *testing.T) string {
 		if err != nil {
 			return err
 		}
-		m, err := synth.Model(7, []int{32}, 64)
+		m, err := synth.Model(seed, []int{32}, 64)
 		if err != nil {
 			return err
 		}
@@ -691,5 +697,128 @@ func TestUnreachableCluster(t *testing.T) {
 	_, err = weaviate.Publish(context.Background(), eng, c, nil)
 	if !errors.Is(err, soundalike.ErrIndexUnavailable) || !strings.Contains(err.Error(), url) {
 		t.Fatalf("Publish with no cluster: %v", err)
+	}
+}
+
+// TestReadyRefusesAPartialPublish: a serve replica of a model whose publish
+// stopped half way must not answer from the part published (its answers
+// would silently miss tracks): Ready says so until a publish completes.
+func TestReadyRefusesAPartialPublish(t *testing.T) {
+	c, _ := dial(t)
+	alias := newAlias(t, c)
+	path := catalogue(t)
+	eng := local(t, path)
+	ctx, crash := context.WithCancel(context.Background())
+	_, err := weaviate.Publish(ctx, eng, c, &weaviate.PublishOptions{Alias: alias, BatchSize: 400, InFlight: 1, Progress: func(done, total int) {
+		if done >= 800 {
+			crash()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("publish stopped after a batch: %v, want context.Canceled", err)
+	}
+	info, err := eng.Model(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, _ := weaviate.NewSource(c, alias)
+	collection := weaviate.CollectionName(alias, info.Version)
+	err = src.Ready(context.Background(), info.Version)
+	if !errors.Is(err, soundalike.ErrIndexUnavailable) || !strings.Contains(err.Error(), collection) || !strings.Contains(err.Error(), "soundalike publish") {
+		t.Fatalf("Ready of a half-published collection: %v, want ErrIndexUnavailable naming %s and soundalike publish", err, collection)
+	}
+	q := make([]float32, 64)
+	q[0] = 1
+	if ns, err := src.Nearest(context.Background(), info.Version, q, 10, nil); !errors.Is(err, soundalike.ErrIndexUnavailable) {
+		t.Fatalf("Nearest in a half-published collection: %d neighbours, %v; want ErrIndexUnavailable", len(ns), err)
+	}
+	publish(t, eng, c, &weaviate.PublishOptions{Alias: alias})
+	if err := src.Ready(context.Background(), info.Version); err != nil {
+		t.Fatalf("Ready once the publish completed: %v", err)
+	}
+}
+
+// TestPublishRefusesAnotherModelOfTheSameVersion: a second database whose
+// model is also v1 must not overwrite the collection that the first
+// database's serve replicas read.
+func TestPublishRefusesAnotherModelOfTheSameVersion(t *testing.T) {
+	c, _ := dial(t)
+	alias := newAlias(t, c)
+	first := publish(t, local(t, catalogue(t)), c, &weaviate.PublishOptions{Alias: alias})
+	eng := local(t, catalogueOf(t, 9)) // the same tracks, another model v1
+	if info, _ := eng.Model(context.Background()); info.Version != first.Model {
+		t.Fatalf("the other database's model is %s, want %s", info.Version, first.Model)
+	}
+	sum, err := weaviate.Publish(context.Background(), eng, c, &weaviate.PublishOptions{Alias: alias})
+	if err == nil || !strings.Contains(err.Error(), first.Collection) || !strings.Contains(err.Error(), "--collection") {
+		t.Fatalf("publish of another model v1: %+v, %v; want an error naming %s and --collection", sum, err, first.Collection)
+	}
+	if sum.Added+sum.Changed != 0 {
+		t.Fatalf("publish of another model v1 sent objects: %+v", sum)
+	}
+}
+
+// TestAliasThatNamesACollection: an alias that is a collection's name is
+// refused before anything is uploaded, and so is one that ends like a
+// model version's collection.
+func TestAliasThatNamesACollection(t *testing.T) {
+	c, _ := dial(t)
+	urls, _ := clusterURLs(t)
+	alias := newAlias(t, c)
+	eng := local(t, catalogue(t))
+	first := publish(t, eng, c, &weaviate.PublishOptions{Alias: alias})
+
+	// A collection someone made by hand, of a name without a version.
+	plain := alias + "Plain"
+	schema := func(method, path, body string) {
+		req, _ := http.NewRequest(method, urls[0]+"/v1/schema"+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s /v1/schema%s: %s", method, path, resp.Status)
+		}
+	}
+	schema(http.MethodPost, "", `{"class":"`+plain+`","vectorizer":"none"}`)
+	t.Cleanup(func() { schema(http.MethodDelete, "/"+plain, "") })
+
+	for _, name := range []string{first.Collection, plain} {
+		_, err := weaviate.Publish(context.Background(), eng, c, &weaviate.PublishOptions{Alias: name})
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("publish under alias %s, a collection's name: %v, want an error naming it", name, err)
+		}
+		orphan := weaviate.CollectionName(name, first.Model)
+		if n, err := c.Count(context.Background(), orphan); err == nil {
+			t.Errorf("publish under alias %s left %d objects in %s", name, n, orphan)
+			c.Unpublish(context.Background(), name)
+		}
+	}
+}
+
+// TestUnpublishKeepsOtherAliases: Unpublish of Tracks deletes Tracks_v1,
+// not the collections of an alias that starts alike (Tracks_vinyl_v1).
+func TestUnpublishKeepsOtherAliases(t *testing.T) {
+	c, _ := dial(t)
+	alias := newAlias(t, c)
+	eng := local(t, catalogue(t))
+	publish(t, eng, c, &weaviate.PublishOptions{Alias: alias, BatchSize: 1000})
+	vinyl := alias + "_vinyl"
+	t.Cleanup(func() { c.Unpublish(context.Background(), vinyl) })
+	other := publish(t, eng, c, &weaviate.PublishOptions{Alias: vinyl, BatchSize: 1000})
+	if err := c.Unpublish(context.Background(), alias); err != nil {
+		t.Fatal(err)
+	}
+	src, _ := weaviate.NewSource(c, vinyl)
+	if err := src.Ready(context.Background(), other.Model); err != nil {
+		t.Fatalf("after unpublishing %s, %s: %v", alias, other.Collection, err)
+	}
+	if n, err := c.Count(context.Background(), other.Collection); err != nil || n != other.Tracks {
+		t.Fatalf("after unpublishing %s, %s holds %d objects (%v), want %d", alias, other.Collection, n, err, other.Tracks)
+	}
+	if err := weaviate.CheckAlias(alias + "_v2"); err == nil {
+		t.Fatalf("alias %s_v2 accepted: it is the name of %s's collection of model v2", alias, alias)
 	}
 }
