@@ -398,6 +398,23 @@ func mustTrack(t *testing.T, eng *soundalike.Engine, id soundalike.TrackID) *sou
 	return tr
 }
 
+// crashedPublish publishes eng under alias and stops it after 800 tracks
+// examined. One request in flight: sending the second batch waits for the
+// first to land, so the crash leaves the first 400 tracks in.
+func crashedPublish(t *testing.T, eng *soundalike.Engine, c *weaviate.Cluster, alias string) {
+	t.Helper()
+	ctx, crash := context.WithCancel(context.Background())
+	defer crash()
+	_, err := weaviate.Publish(ctx, eng, c, &weaviate.PublishOptions{Alias: alias, BatchSize: 400, InFlight: 1, Progress: func(done, total int) {
+		if done >= 800 {
+			crash()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("publish stopped after a batch: %v, want context.Canceled", err)
+	}
+}
+
 // TestPublishResumesAfterACrash stops a publish after its first batch of
 // uploads, and another after its first delete: the next run finishes the
 // job with no duplicate and no delete lost, and the alias moves only then.
@@ -408,17 +425,7 @@ func TestPublishResumesAfterACrash(t *testing.T) {
 	eng := local(t, path)
 	all := embeddings(t, eng)
 
-	ctx, crash := context.WithCancel(context.Background())
-	// One request in flight: sending the second batch waits for the first
-	// to land, so a crash at 800 tracks examined leaves the first 400 in.
-	_, err := weaviate.Publish(ctx, eng, c, &weaviate.PublishOptions{Alias: alias, BatchSize: 400, InFlight: 1, Progress: func(done, total int) {
-		if done >= 800 {
-			crash()
-		}
-	}})
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("publish stopped after a batch: %v, want context.Canceled", err)
-	}
+	crashedPublish(t, eng, c, alias)
 	if target, err := c.Published(context.Background(), alias); err != nil || target != "" {
 		t.Fatalf("alias after a crashed first publish → %q (%v), want none", target, err)
 	}
@@ -442,8 +449,9 @@ func TestPublishResumesAfterACrash(t *testing.T) {
 		})
 	})
 	eng = local(t, path)
-	ctx, crash = context.WithCancel(context.Background())
-	_, err = weaviate.Publish(ctx, eng, c, &weaviate.PublishOptions{Alias: alias, BatchSize: 1, Progress: func(done, total int) {
+	ctx, crash := context.WithCancel(context.Background())
+	defer crash()
+	_, err := weaviate.Publish(ctx, eng, c, &weaviate.PublishOptions{Alias: alias, BatchSize: 1, Progress: func(done, total int) {
 		if done > len(all)-3 { // the tracks examined, then one delete
 			crash()
 		}
@@ -708,15 +716,7 @@ func TestReadyRefusesAPartialPublish(t *testing.T) {
 	alias := newAlias(t, c)
 	path := catalogue(t)
 	eng := local(t, path)
-	ctx, crash := context.WithCancel(context.Background())
-	_, err := weaviate.Publish(ctx, eng, c, &weaviate.PublishOptions{Alias: alias, BatchSize: 400, InFlight: 1, Progress: func(done, total int) {
-		if done >= 800 {
-			crash()
-		}
-	}})
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("publish stopped after a batch: %v, want context.Canceled", err)
-	}
+	crashedPublish(t, eng, c, alias)
 	info, err := eng.Model(context.Background())
 	if err != nil {
 		t.Fatal(err)
