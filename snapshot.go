@@ -338,9 +338,14 @@ func (e *Engine) Stats() Stats {
 	if s.model != nil {
 		st.ModelVersion = s.modelInfo.Version
 	}
-	if s.graph != nil {
+	switch {
+	case s.graph != nil:
 		st.Indexed = s.graph.Len()
 		st.HugeTLB = s.graph.Stats().PoolBytes
+	case s.vectors != nil && s.hasIndex():
+		// The source holds the vectors the index was built with: as
+		// many as its metadata counted (Publish sends them all).
+		st.Indexed = s.indexMeta.Tracks
 	}
 	return st
 }

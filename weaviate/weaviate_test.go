@@ -222,6 +222,9 @@ func TestPublishRecallAgainstExactSearch(t *testing.T) {
 	}
 
 	remote := served(t, path, c, alias)
+	if st := remote.Stats(); st.Indexed != len(all) {
+		t.Errorf("Stats().Indexed through the cluster = %d, want the %d tracks published", st.Indexed, len(all))
+	}
 	const k, queries = 20, 200
 	hits := 0
 	for i := 0; i < queries; i++ {
