@@ -32,7 +32,8 @@ type histories struct {
 	// these histories instead of reading them again.
 	nUsers, nInteractions int
 	// read holds the users as read, in the file's order, until order
-	// sorts them: that happens after the file is released.
+	// sorts them (and sets first): that happens after the file is
+	// released.
 	read []userSpan
 }
 
@@ -95,10 +96,10 @@ func readHistories(tx *storage.Tx, keep *histories) (*histories, error) {
 // newest first, rewriting the columns in that order. Histories reused
 // from an earlier snapshot are sorted already.
 func (h *histories) order() error {
-	spans := h.read
-	if spans == nil && h.first != nil {
+	if h.first != nil {
 		return nil
 	}
+	spans := h.read
 	h.read = nil
 	slices.SortFunc(spans, func(a, b userSpan) int { return cmp.Compare(a.id, b.id) })
 	n := len(h.time)

@@ -2,7 +2,6 @@ package soundalike_test
 
 import (
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,11 +13,7 @@ import (
 // leaves the current model alone until PromoteModel, which also rolls back.
 func TestSaveModelVersionAndPromote(t *testing.T) {
 	ctx := t.Context()
-	eng, err := soundalike.Open(filepath.Join(t.TempDir(), "m.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
+	eng := MustOpen(t)
 	current := func() string {
 		t.Helper()
 		_, info, err := eng.LoadModel(ctx, "")
@@ -87,11 +82,7 @@ func lineModel(t *testing.T, names []string, dim int, w, b float32) *embedder.Mo
 // beside the usable model saved first.
 func TestSaveModelRefuses(t *testing.T) {
 	ctx := t.Context()
-	eng, err := soundalike.Open(filepath.Join(t.TempDir(), "m.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
+	eng := MustOpen(t)
 	good := lineModel(t, []string{"energy", "tempo"}, 8, 0.1, 0.1)
 	if _, err := eng.SaveModel(ctx, good, soundalike.ModelRun{Config: []byte(`{"epochs":1}`)}); err != nil {
 		t.Fatalf("SaveModel(usable model) = %v", err)

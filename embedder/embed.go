@@ -127,20 +127,14 @@ func (m *Model) Embed(raw, dst []float32) ([]float32, error) {
 	if err := m.checkRaw(len(raw), 1); err != nil {
 		return dst, err
 	}
-	dst, ok := m.embedOne(raw, dst)
-	if !ok {
-		return dst, fmt.Errorf("embedder: %w", ErrDegenerate)
-	}
-	return dst, nil
-}
-
-// embedOne embeds one track and reports whether its output normalised.
-func (m *Model) embedOne(raw, dst []float32) ([]float32, bool) {
 	dst = grow(dst, m.Dim())
 	s := m.scratch(1)
 	bad := m.forward(raw, 1, dst, s)
 	m.pool.Put(s)
-	return dst, bad < 0
+	if bad >= 0 {
+		return dst, fmt.Errorf("embedder: %w", ErrDegenerate)
+	}
+	return dst, nil
 }
 
 // checkRaw reports why n raw values are not whole tracks for m (one track
@@ -198,14 +192,13 @@ func (m *Model) embedBatch(raw, dst []float32) ([]float32, int) {
 	dst = grow(dst, n*dim)
 	blocks := (n + blockRows - 1) / blockRows
 	workers := min(runtime.GOMAXPROCS(0), blocks)
+	if workers <= 1 {
+		return dst, m.embedBlocks(raw, dst, 0, blocks, n)
+	}
 	// firstBad records, per worker, the first track that did not normalise.
-	firstBad := make([]int, max(workers, 1))
+	firstBad := make([]int, workers)
 	for w := range firstBad {
 		firstBad[w] = -1
-	}
-	if workers <= 1 {
-		firstBad[0] = m.embedBlocks(raw, dst, 0, blocks, n)
-		return dst, firstBad[0]
 	}
 	var wg sync.WaitGroup
 	per := (blocks + workers - 1) / workers
