@@ -50,13 +50,22 @@ type trainJSON struct {
 	Promotion string `json:"promotion,omitempty"`
 }
 
-func runTrain(ctx context.Context, args []string, stdio stdio) error {
+// trainRun is what the train command was asked to do.
+type trainRun struct {
+	cfg                           trainer.Config
+	dbPath, out, runsDir, promote string
+	asJSON, noSave                bool
+}
+
+// parseTrainArgs reads train's flags and refuses what would waste a run:
+// a model that could not be written or would be thrown away.
+func parseTrainArgs(args []string, stdio stdio) (*trainRun, error) {
 	var (
-		dbPath, layers, actions, out, runsDir, promote, direct string
-		asJSON, noSave                                         bool
+		layers, actions, direct string
+		r                       = &trainRun{cfg: trainer.DefaultConfig()}
+		cfg                     = &r.cfg
 	)
-	cfg := trainer.DefaultConfig()
-	fs := newFlagSet("train", stdio, &dbPath)
+	fs := newFlagSet("train", stdio, &r.dbPath)
 	fs.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "training epochs (passes over the sampled pairs)")
 	fs.IntVar(&cfg.BatchSize, "batch-size", cfg.BatchSize, "pairs per batch (the contrastive loss's negatives are the batch's other pairs)")
 	fs.Float64Var(&cfg.ValidationSplit, "validation-split", cfg.ValidationSplit, "fraction of users held out for validation, in (0,1)")
@@ -80,11 +89,11 @@ func runTrain(ctx context.Context, args []string, stdio stdio) error {
 	fs.StringVar(&actions, "actions", strings.Join(cfg.Actions, ","), "interactions that count as similarity, comma-separated, spelt as import accepts them (skips never count); another action must be one the database holds")
 	fs.IntVar(&cfg.MaxPairsPerUser, "max-pairs-per-user", cfg.MaxPairsPerUser, "training pairs sampled per user and epoch")
 	fs.BoolVar(&cfg.HardNegatives, "hard-negatives", cfg.HardNegatives, "build batches from users of one genre, so the negatives are same-genre tracks")
-	fs.BoolVar(&asJSON, "json", false, "print the run summary as JSON")
-	fs.StringVar(&out, "out", "", "also write the model to this `file` (the embedder's model file format), in a directory that exists; checked before training")
-	fs.StringVar(&runsDir, "runs", "", "`directory` for the run's JSON Lines log and PNG curves, named <database>-<version> (default: runs/ next to the database)")
-	fs.BoolVar(&noSave, "no-save", false, "do not store the model in the database (use with --out)")
-	fs.StringVar(&promote, "promote", promoteAuto, "whether the new version becomes the current model: auto (when its validation precision@k is not below the current model's), always or never")
+	fs.BoolVar(&r.asJSON, "json", false, "print the run summary as JSON")
+	fs.StringVar(&r.out, "out", "", "also write the model to this `file` (the embedder's model file format), in a directory that exists; checked before training")
+	fs.StringVar(&r.runsDir, "runs", "", "`directory` for the run's JSON Lines log and PNG curves, named <database>-<version> (default: runs/ next to the database)")
+	fs.BoolVar(&r.noSave, "no-save", false, "do not store the model in the database (use with --out)")
+	fs.StringVar(&r.promote, "promote", promoteAuto, "whether the new version becomes the current model: auto (when its validation precision@k is not below the current model's), always or never")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `Usage: soundalike train [--db PATH] [flags]
 
@@ -100,14 +109,14 @@ Ctrl-C gives the model up.`)
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
-		return err
+		return nil, err
 	}
 	if fs.NArg() > 0 {
-		return usagef("train takes no arguments, got %q", fs.Args())
+		return nil, usagef("train takes no arguments, got %q", fs.Args())
 	}
 	var err error
 	if cfg.HiddenLayers, err = trainer.ParseLayers(layers); err != nil {
-		return usageError{err}
+		return nil, usageError{err}
 	}
 	cfg.Direct = nil
 	for _, d := range strings.Split(direct, ",") {
@@ -116,33 +125,44 @@ Ctrl-C gives the model up.`)
 		}
 	}
 	if cfg.Actions, err = parseActions(actions); err != nil {
-		return err
+		return nil, err
 	}
 	if err := cfg.Validate(); err != nil {
-		return usageError{err}
+		return nil, usageError{err}
 	}
-	if promote != promoteAuto && promote != promoteAlways && promote != promoteNever {
-		return usagef("--promote: %q is not auto, always or never", promote)
+	if r.promote != promoteAuto && r.promote != promoteAlways && r.promote != promoteNever {
+		return nil, usagef("--promote: %q is not auto, always or never", r.promote)
 	}
-	if noSave && out == "" {
-		return usagef("--no-save: the model would be thrown away; give --out FILE too")
+	if r.noSave && r.out == "" {
+		return nil, usagef("--no-save: the model would be thrown away; give --out FILE too")
 	}
 	// A run's minutes are not spent on a model that cannot be written.
-	if out != "" {
-		if err := checkOutFile("--out", out, dbPath); err != nil {
-			return err
+	if r.out != "" {
+		if err := checkOutFile("--out", r.out, r.dbPath); err != nil {
+			return nil, err
 		}
 	}
+	if r.runsDir == "" {
+		r.runsDir = defaultRunsDir(r.dbPath)
+	}
+	return r, nil
+}
 
+func runTrain(ctx context.Context, args []string, stdio stdio) error {
+	r, err := parseTrainArgs(args, stdio)
+	if err != nil {
+		return err
+	}
 	// Read the data and let go of the database while training, so that
 	// `runs`, `eval` or a server's reload are not locked out for minutes.
-	tracks, ins, err := loadTrainingData(ctx, dbPath, cfg.Actions, stdio)
+	tracks, ins, err := loadTrainingData(ctx, r.dbPath, r.cfg.Actions, stdio)
 	if err != nil {
 		return err
 	}
 	if len(tracks) < 2 {
-		return fmt.Errorf("train: the catalogue in %s has %d tracks; import tracks first (soundalike import FILE)", dbPath, len(tracks))
+		return fmt.Errorf("train: the catalogue in %s has %d tracks; import tracks first (soundalike import FILE)", r.dbPath, len(tracks))
 	}
+	cfg := r.cfg
 	fmt.Fprintf(stdio.err, "training on %d tracks and %d interactions (%s loss, %s features)\n", len(tracks), len(ins), cfg.Loss, cfg.Features)
 	cfg.Logger = slog.New(&lineHandler{w: stdio.err})
 	cfg.Progress = func(m trainer.EpochMetrics) {
@@ -153,7 +173,26 @@ Ctrl-C gives the model up.`)
 	if err != nil {
 		return err
 	}
+	summary, outErr, err := keepModel(ctx, r, res, stdio)
+	if err != nil {
+		return err
+	}
+	if r.asJSON {
+		if err := printIndentedJSON(stdio.out, summary); err != nil {
+			return err
+		}
+		return outErr
+	}
+	printTrainReport(stdio.out, res, summary, r.noSave)
+	return outErr
+}
 
+// keepModel writes a trained model where the run asked (--out, then the
+// database, then the run's log and curves) and returns the run's summary.
+// The model goes to --out first and to the database whatever became of
+// that: a run is lost only if both fail. outErr is --out's failure when
+// the database kept the model; err ends the command.
+func keepModel(ctx context.Context, r *trainRun, res *trainer.Result, stdio stdio) (summary trainJSON, outErr, err error) {
 	hist := runHistory{Epochs: res.Epochs, BestEpoch: res.BestEpoch, ValidationUsers: res.ValidationUsers,
 		Warnings: res.Warnings, Seconds: res.Duration.Seconds()}
 	if hist.Warnings == nil {
@@ -162,29 +201,26 @@ Ctrl-C gives the model up.`)
 	cj, _ := json.Marshal(res.Config)
 	mj, _ := json.Marshal(res.Final)
 	hj, _ := json.Marshal(hist)
-	summary := trainJSON{Config: res.Config, Metrics: res.Final, Epochs: len(res.Epochs), Collapsed: res.Collapsed,
+	summary = trainJSON{Config: res.Config, Metrics: res.Final, Epochs: len(res.Epochs), Collapsed: res.Collapsed,
 		Warnings: hist.Warnings, Seconds: res.Duration.Seconds(), Files: map[string]string{}}
 	runID := time.Now().UTC().Format("20060102T150405Z")
-	// The model goes to --out first and to the database whatever became of
-	// that: a run is lost only if both fail.
-	var outErr error
-	if out != "" {
-		if outErr = writeFileAtomic(out, res.Model.Marshal()); outErr != nil {
-			outErr = fmt.Errorf("--out %s: %w", out, outErr)
-			if noSave {
-				return outErr
+	if r.out != "" {
+		if outErr = writeFileAtomic(r.out, res.Model.Marshal()); outErr != nil {
+			outErr = fmt.Errorf("--out %s: %w", r.out, outErr)
+			if r.noSave {
+				return summary, nil, outErr
 			}
 		} else {
-			summary.Files["model"] = out
+			summary.Files["model"] = r.out
 		}
 	}
-	if !noSave {
-		info, current, why, err := saveWhenFree(ctx, dbPath, promote, res, soundalike.ModelRun{Config: cj, Metrics: mj, History: hj}, stdio)
+	if !r.noSave {
+		info, current, why, err := saveWhenFree(ctx, r.dbPath, r.promote, res, soundalike.ModelRun{Config: cj, Metrics: mj, History: hj}, stdio)
 		if err != nil {
-			if outErr == nil && out != "" {
-				err = fmt.Errorf("%w (the model is in --out %s)", err, out)
+			if outErr == nil && r.out != "" {
+				err = fmt.Errorf("%w (the model is in --out %s)", err, r.out)
 			}
-			return errors.Join(err, outErr)
+			return summary, nil, errors.Join(err, outErr)
 		}
 		summary.Version, summary.Current, summary.Promotion = info.Version, current, why
 		runID = info.Version
@@ -192,47 +228,42 @@ Ctrl-C gives the model up.`)
 			outErr = fmt.Errorf("%w (the model is stored as %s)", outErr, info.Version)
 		}
 	}
-	if runsDir == "" {
-		runsDir = defaultRunsDir(dbPath)
-	}
-	logPath, plotPath, err := writeRunFiles(runsDir, runFileStem(dbPath, runID), runID, res)
+	logPath, plotPath, err := writeRunFiles(r.runsDir, runFileStem(r.dbPath, runID), runID, res)
 	if err != nil {
 		fmt.Fprintf(stdio.err, "warning: run log not written: %v\n", err)
 	} else {
 		summary.Files["log"], summary.Files["plot"] = logPath, plotPath
 	}
+	return summary, outErr, nil
+}
 
-	if asJSON {
-		if err := printIndentedJSON(stdio.out, summary); err != nil {
-			return err
-		}
-		return outErr
-	}
+// printTrainReport prints a finished run for a person: its validation
+// figures against the baselines, the files written and what to do next.
+func printTrainReport(w io.Writer, res *trainer.Result, summary trainJSON, noSave bool) {
 	f := res.Final
-	fmt.Fprintf(stdio.out, "trained %s in %s: %d epochs, best epoch %d\n", orDash(summary.Version, "model"), res.Duration.Round(time.Second), len(res.Epochs), res.BestEpoch)
-	fmt.Fprintf(stdio.out, "validation users: %d, %d queries, k=%d\n", len(res.ValidationUsers), f.Queries, f.K)
-	fmt.Fprintf(stdio.out, "  precision@%d  model %.4f  raw_features %.4f  same_artist %.4f  random %.4f  (%.2f× raw_features, %.2f× same_artist)\n",
+	fmt.Fprintf(w, "trained %s in %s: %d epochs, best epoch %d\n", orDash(summary.Version, "model"), res.Duration.Round(time.Second), len(res.Epochs), res.BestEpoch)
+	fmt.Fprintf(w, "validation users: %d, %d queries, k=%d\n", len(res.ValidationUsers), f.Queries, f.K)
+	fmt.Fprintf(w, "  precision@%d  model %.4f  raw_features %.4f  same_artist %.4f  random %.4f  (%.2f× raw_features, %.2f× same_artist)\n",
 		f.K, f.Model.Precision, f.RawFeatures.Precision, f.SameArtist.Precision, f.Random.Precision, ratio(f.Model.Precision, f.RawFeatures.Precision), ratio(f.Model.Precision, f.SameArtist.Precision))
-	fmt.Fprintf(stdio.out, "  recall@%d     model %.4f  raw_features %.4f  same_artist %.4f  random %.4f\n", f.K, f.Model.Recall, f.RawFeatures.Recall, f.SameArtist.Recall, f.Random.Recall)
-	fmt.Fprintf(stdio.out, "  genre p@%d    model %.4f  raw_features %.4f  same_artist %.4f  random %.4f\n", f.K, f.Model.GenrePrecision, f.RawFeatures.GenrePrecision, f.SameArtist.GenrePrecision, f.Random.GenrePrecision)
-	fmt.Fprintf(stdio.out, "  cross-artist p@%d  model %.4f  raw_features %.4f  random %.4f\n", f.K, f.Model.PrecisionCrossArtist, f.RawFeatures.PrecisionCrossArtist, f.Random.PrecisionCrossArtist)
-	fmt.Fprintf(stdio.out, "  cross-artist r@%d  model %.4f  raw_features %.4f  random %.4f\n", f.K, f.Model.RecallCrossArtist, f.RawFeatures.RecallCrossArtist, f.Random.RecallCrossArtist)
-	fmt.Fprintf(stdio.out, "  spread (mean cosine of random pairs) %.3f\n", f.MeanPairwiseCosine)
+	fmt.Fprintf(w, "  recall@%d     model %.4f  raw_features %.4f  same_artist %.4f  random %.4f\n", f.K, f.Model.Recall, f.RawFeatures.Recall, f.SameArtist.Recall, f.Random.Recall)
+	fmt.Fprintf(w, "  genre p@%d    model %.4f  raw_features %.4f  same_artist %.4f  random %.4f\n", f.K, f.Model.GenrePrecision, f.RawFeatures.GenrePrecision, f.SameArtist.GenrePrecision, f.Random.GenrePrecision)
+	fmt.Fprintf(w, "  cross-artist p@%d  model %.4f  raw_features %.4f  random %.4f\n", f.K, f.Model.PrecisionCrossArtist, f.RawFeatures.PrecisionCrossArtist, f.Random.PrecisionCrossArtist)
+	fmt.Fprintf(w, "  cross-artist r@%d  model %.4f  raw_features %.4f  random %.4f\n", f.K, f.Model.RecallCrossArtist, f.RawFeatures.RecallCrossArtist, f.Random.RecallCrossArtist)
+	fmt.Fprintf(w, "  spread (mean cosine of random pairs) %.3f\n", f.MeanPairwiseCosine)
 	for _, k := range []string{"model", "log", "plot"} {
 		if p, ok := summary.Files[k]; ok {
-			fmt.Fprintf(stdio.out, "%s: %s\n", k, p)
+			fmt.Fprintf(w, "%s: %s\n", k, p)
 		}
 	}
 	if res.Collapsed {
-		fmt.Fprintln(stdio.out, "WARNING: the embeddings collapsed; this model is no better than random. Train with --loss contrastive.")
+		fmt.Fprintln(w, "WARNING: the embeddings collapsed; this model is no better than random. Train with --loss contrastive.")
 	}
 	if !noSave {
-		fmt.Fprintln(stdio.out, summary.Promotion)
+		fmt.Fprintln(w, summary.Promotion)
 		if summary.Current {
-			fmt.Fprintln(stdio.out, "next: soundalike reindex")
+			fmt.Fprintln(w, "next: soundalike reindex")
 		}
 	}
-	return outErr
 }
 
 // --promote values.
