@@ -70,24 +70,30 @@ const (
 
 // buildFacets reads the facets of the snapshot's tracks.
 func buildFacets(s *snapshot) *facets {
-	n := s.cat.len()
-	var t Track // decoded into, node by node
-	fa := &facets{attrs: make([]nodeAttrs, n), genreIDs: make(map[string]uint32)}
-	live := func(node int) bool { return s.keys[node].feat != 0 }
+	fa := &facets{attrs: make([]nodeAttrs, s.cat.len())}
+	normal := fa.rankGenres(s)
+	fa.readAttrs(s, normal)
+	fa.sortByYearAndPopularity(s)
+	return fa
+}
 
-	// Genre ids by frequency, most frequent first.
-	raw := make(map[string]string) // as stored → normalised
+// rankGenres numbers the catalogue's normalised genres by frequency, most
+// frequent first, in fa.genreIDs, and sizes fa.byGenre. It returns each
+// genre as stored mapped to its normalised form.
+func (fa *facets) rankGenres(s *snapshot) (normal map[string]string) {
+	var t Track // decoded into, node by node
+	normal = make(map[string]string)
 	count := make(map[string]int)
-	for node := range n {
-		if !live(node) {
+	for node := range s.cat.len() {
+		if !s.holdsTrack(node) {
 			continue
 		}
 		s.cat.decode(uint32(node), &t)
 		for _, g := range t.Genres {
-			ng, ok := raw[g]
+			ng, ok := normal[g]
 			if !ok {
 				ng = normalizeText(g)
-				raw[g] = ng
+				normal[g] = ng
 			}
 			if ng != "" {
 				count[ng]++
@@ -101,26 +107,31 @@ func buildFacets(s *snapshot) *facets {
 	slices.SortFunc(names, func(a, b string) int {
 		return cmp.Or(cmp.Compare(count[b], count[a]), cmp.Compare(a, b))
 	})
-	for i, g := range names {
-		fa.genreIDs[g] = uint32(i)
-	}
+	fa.genreIDs = make(map[string]uint32, len(names))
 	fa.byGenre = make([][]uint32, len(names))
 	for i, g := range names {
+		fa.genreIDs[g] = uint32(i)
 		fa.byGenre[i] = make([]uint32, 0, count[g])
 	}
+	return normal
+}
 
-	yearLo, yearHi := maxYear+1, 0
+// readAttrs fills each node's attributes, its rare genres and the nodes of
+// each genre, and counts the tracks. normal is rankGenres's map.
+func (fa *facets) readAttrs(s *snapshot, normal map[string]string) {
+	var t Track
+	n := s.cat.len()
 	fa.rareOff = make([]uint32, n+1)
 	for node := range n {
 		fa.rareOff[node+1] = fa.rareOff[node]
-		if !live(node) {
+		if !s.holdsTrack(node) {
 			continue
 		}
 		fa.live++
 		s.cat.decode(uint32(node), &t)
 		a := &fa.attrs[node]
 		for _, g := range t.Genres {
-			id, ok := fa.genreIDs[raw[g]]
+			id, ok := fa.genreIDs[normal[g]]
 			if !ok {
 				continue
 			}
@@ -141,18 +152,27 @@ func buildFacets(s *snapshot) *facets {
 		}
 		if y := t.ReleaseYear(); y > 0 {
 			a.year = uint16(y)
-			yearLo, yearHi = min(yearLo, y), max(yearHi, y)
 		}
 		a.popularity = uint8(min(max(t.Popularity, 0), maxPopularity))
 	}
+}
 
-	// Counting sorts by year and by popularity, nodes ascending within each.
+// sortByYearAndPopularity lists the tracks by year and by popularity
+// (counting sorts, nodes ascending within each) and copies both into the
+// byte-a-node columns pops and years.
+func (fa *facets) sortByYearAndPopularity(s *snapshot) {
+	yearLo, yearHi := maxYear+1, 0
+	for _, a := range fa.attrs {
+		if a.year > 0 {
+			yearLo, yearHi = min(yearLo, int(a.year)), max(yearHi, int(a.year))
+		}
+	}
 	if yearHi >= yearLo {
 		fa.yearLo = yearLo
 		fa.yearOff = make([]uint32, yearHi-yearLo+2)
 	}
-	for node := range n {
-		if !live(node) {
+	for node := range fa.attrs {
+		if !s.holdsTrack(node) {
 			continue
 		}
 		if y := fa.attrs[node].year; y > 0 {
@@ -169,9 +189,9 @@ func buildFacets(s *snapshot) *facets {
 	if len(fa.yearOff) > 0 {
 		fa.byYear = make([]uint32, fa.yearOff[len(fa.yearOff)-1])
 	}
-	fa.pops = make([]uint8, n)
+	fa.pops = make([]uint8, len(fa.attrs))
 	if yearHi-yearLo < 255 {
-		fa.years = make([]uint8, n)
+		fa.years = make([]uint8, len(fa.attrs))
 	}
 	for node, a := range fa.attrs {
 		fa.pops[node] = a.popularity
@@ -182,8 +202,8 @@ func buildFacets(s *snapshot) *facets {
 	fa.byPopularity = make([]uint32, fa.live)
 	nextYear := slices.Clone(fa.yearOff)
 	nextPop := fa.popOff
-	for node := range n {
-		if !live(node) {
+	for node := range fa.attrs {
+		if !s.holdsTrack(node) {
 			continue
 		}
 		a := fa.attrs[node]
@@ -195,7 +215,6 @@ func buildFacets(s *snapshot) *facets {
 		fa.byPopularity[nextPop[a.popularity]] = uint32(node)
 		nextPop[a.popularity]++
 	}
-	return fa
 }
 
 // artistNodes returns fa.byArtist, built from s's artist keys on the first
@@ -207,7 +226,7 @@ func (fa *facets) artistNodes(s *snapshot) map[uint64][]uint32 {
 	fa.byArtistOnce.Do(func() {
 		m := make(map[uint64][]uint32)
 		for node := range s.cat.len() {
-			if s.keys[node].feat == 0 { // no track
+			if !s.holdsTrack(node) {
 				continue
 			}
 			for _, k := range s.artistKey[s.artistOff[node]:s.artistOff[node+1]] {
@@ -517,7 +536,7 @@ func (s *snapshot) chooseScan(q []float32, ef int, p scanPlan, c *condition) boo
 	}
 	pass := 0.5 // as if half a neighbour passed: never a zero rate
 	for _, r := range res {
-		if int(r.ID) < len(s.keys) && s.keys[r.ID].feat != 0 && c.match(s, r.ID) {
+		if int(r.ID) < len(s.keys) && s.holdsTrack(int(r.ID)) && c.match(s, r.ID) {
 			pass++
 		}
 	}

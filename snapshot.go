@@ -167,6 +167,10 @@ func (e *Engine) load(db *storage.DB, built *index.HNSW, release func()) error {
 	return nil
 }
 
+// holdsTrack reports whether node is a track of the catalogue: an index
+// node whose track was deleted since has no keys.
+func (s *snapshot) holdsTrack(node int) bool { return s.keys[node].feat != 0 }
+
 // buildDerived returns once s's track-search and filter indexes are built.
 func (s *snapshot) buildDerived() {
 	if s.words == nil {
