@@ -19,29 +19,100 @@ func init() {
 	register(command{name: "serve", summary: "serve the HTTP API (GET /similar?track=ID&k=20 …)", run: runServe})
 }
 
+// serveRun is what the serve command was asked to do.
+type serveRun struct {
+	dbPath, addr                    string
+	weaviateURLs, collection        string // publish.go
+	reload, requestTimeout          time.Duration
+	maxBody                         int64
+	hugeHeap, prefaultHeap, hugeTLB bool
+	trusted                         []netip.Prefix
+	logger                          *slog.Logger
+}
+
 func runServe(ctx context.Context, args []string, stdio stdio) error {
+	r, err := parseServeArgs(args, stdio)
+	if err != nil {
+		return err
+	}
+	// Listen first: a busy port fails before the catalogue is loaded.
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", r.addr)
+	if err != nil {
+		return usagef("--addr %s: %v", r.addr, err)
+	}
+	defer ln.Close()
+
+	var vectors soundalike.VectorSource
+	if r.weaviateURLs != "" {
+		if vectors, err = weaviateSource(r.weaviateURLs, r.collection); err != nil {
+			return err
+		}
+	}
+
+	// Answer while the database loads: /healthz 200, /readyz and queries
+	// 503 saying what the server waits for.
+	front := &startingSearcher{}
+	front.waitFor(fmt.Errorf("%w: loading the database %s", server.ErrStarting, r.dbPath))
+	srv := server.New(front, &server.Options{Logger: r.logger, TrustedProxies: r.trusted, MaxBodyBytes: r.maxBody, RequestTimeout: r.requestTimeout})
+	serveCtx, stopServing := context.WithCancel(ctx)
+	defer stopServing()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(serveCtx, ln) }()
+
+	var reserved server.HugeHeap
+	if r.hugeHeap {
+		reserved = server.ReserveHugeHeap(server.HugeHeapSize(r.dbPath))
+	}
+	eng, err := openDetached(ctx, r.dbPath, stdio, front, soundalike.Options{Logger: r.logger, VectorSource: vectors, HugeTLB: r.hugeTLB})
+	if err != nil {
+		stopServing()
+		<-served
+		return err
+	}
+	defer eng.Close()
+	server.SetServingGC()
+	eng.Prepare() // before the heap is grown: its builds' garbage would outgrow it
+	var prefaulted int64
+	if r.prefaultHeap {
+		prefaulted = server.PrefaultHeap()
+	}
+	reserved.Seal()
+	front.serve(eng)
+	logServing(r, eng, ln.Addr(), reserved.Size(), prefaulted)
+	if r.reload > 0 {
+		wctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go eng.Watch(wctx, r.reload)
+	}
+	if err := <-served; err != nil {
+		return err
+	}
+	r.logger.Info("stopped")
+	return nil
+}
+
+// parseServeArgs reads serve's flags.
+func parseServeArgs(args []string, stdio stdio) (*serveRun, error) {
 	var (
-		dbPath, addr, proxies, logFormat string
-		weaviateURLs, collection         string // publish.go
-		reload, requestTimeout           time.Duration
-		maxBody                          int64
-		hugeHeap, prefaultHeap, hugeTLB  bool
+		r                  = &serveRun{}
+		proxies, logFormat string
 	)
 	// No --lock-timeout: serve waits at start as long as it takes (answering
 	// /readyz meanwhile), and a reload that finds the file held tries again
 	// at the next --reload tick.
-	fs := newFlagSet("serve", stdio.withoutLockFlag(), &dbPath)
-	fs.StringVar(&addr, "addr", "127.0.0.1:8080", "`address` to listen on (host:port)")
-	fs.DurationVar(&reload, "reload", 2*time.Second, "how often to check the database for a new model or index (0: never)")
+	fs := newFlagSet("serve", stdio.withoutLockFlag(), &r.dbPath)
+	fs.StringVar(&r.addr, "addr", "127.0.0.1:8080", "`address` to listen on (host:port)")
+	fs.DurationVar(&r.reload, "reload", 2*time.Second, "how often to check the database for a new model or index (0: never)")
 	fs.StringVar(&proxies, "trusted-proxies", "", "comma-separated `CIDRs` of reverse proxies whose X-Forwarded-For is believed (default: none)")
 	fs.StringVar(&logFormat, "log", "text", "access log `format` on standard error: text, json or off")
-	fs.Int64Var(&maxBody, "max-body", server.DefaultMaxBodyBytes, "request body limit in `bytes`")
-	fs.DurationVar(&requestTimeout, "request-timeout", server.DefaultRequestTimeout, "deadline of a search, from arrival to answer; past it the answer is 503 with Retry-After")
-	fs.StringVar(&weaviateURLs, "weaviate", "", "answer the nearest-neighbour step from this Weaviate cluster (node `URLs`, comma-separated, or a file listing them; see docs/scaling.md) instead of the local index")
-	fs.StringVar(&collection, "collection", "Tracks", "with --weaviate: the `alias` the catalogue was published under")
-	fs.BoolVar(&hugeHeap, "huge-heap", true, "for a database of 256 MiB or more, load the snapshot onto transparent huge pages where the kernel leaves them to madvise (docs/scaling.md)")
-	fs.BoolVar(&hugeTLB, "hugetlb", false, "load the index's vectors and layer-0 links (256 MB a million tracks) onto the huge pages that sysctl vm.nr_hugepages reserves, which the kernel's DAMON monitor does not check; reserve room for two indexes, as a reload holds both (docs/scaling.md)")
-	fs.BoolVar(&prefaultHeap, "prefault-heap", true, "before answering queries, grow the heap to the size serving keeps it at, so the first seconds of serving take no page faults (docs/scaling.md)")
+	fs.Int64Var(&r.maxBody, "max-body", server.DefaultMaxBodyBytes, "request body limit in `bytes`")
+	fs.DurationVar(&r.requestTimeout, "request-timeout", server.DefaultRequestTimeout, "deadline of a search, from arrival to answer; past it the answer is 503 with Retry-After")
+	fs.StringVar(&r.weaviateURLs, "weaviate", "", "answer the nearest-neighbour step from this Weaviate cluster (node `URLs`, comma-separated, or a file listing them; see docs/scaling.md) instead of the local index")
+	fs.StringVar(&r.collection, "collection", "Tracks", "with --weaviate: the `alias` the catalogue was published under")
+	fs.BoolVar(&r.hugeHeap, "huge-heap", true, "for a database of 256 MiB or more, load the snapshot onto transparent huge pages where the kernel leaves them to madvise (docs/scaling.md)")
+	fs.BoolVar(&r.hugeTLB, "hugetlb", false, "load the index's vectors and layer-0 links (256 MB a million tracks) onto the huge pages that sysctl vm.nr_hugepages reserves, which the kernel's DAMON monitor does not check; reserve room for two indexes, as a reload holds both (docs/scaling.md)")
+	fs.BoolVar(&r.prefaultHeap, "prefault-heap", true, "before answering queries, grow the heap to the size serving keeps it at, so the first seconds of serving take no page faults (docs/scaling.md)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `Usage: soundalike serve [--db PATH] [--addr 127.0.0.1:8080] [flags]
 
@@ -55,116 +126,66 @@ SIGTERM shuts it down gracefully.`)
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
-		return err
+		return nil, err
 	}
 	if fs.NArg() > 0 {
-		return usagef("serve takes no arguments, got %q", fs.Args())
+		return nil, usagef("serve takes no arguments, got %q", fs.Args())
 	}
-	if reload < 0 {
-		return usagef("--reload %v: want 0 (never) or a positive duration such as 2s", reload)
+	if r.reload < 0 {
+		return nil, usagef("--reload %v: want 0 (never) or a positive duration such as 2s", r.reload)
 	}
-	if maxBody < 1 {
-		return usagef("--max-body %d: want a positive number of bytes", maxBody)
+	if r.maxBody < 1 {
+		return nil, usagef("--max-body %d: want a positive number of bytes", r.maxBody)
 	}
-	if requestTimeout <= 0 {
-		return usagef("--request-timeout %v: want a positive duration such as 2s", requestTimeout)
+	if r.requestTimeout <= 0 {
+		return nil, usagef("--request-timeout %v: want a positive duration such as 2s", r.requestTimeout)
 	}
-	trusted, err := parsePrefixes(proxies)
-	if err != nil {
-		return err
+	var err error
+	if r.trusted, err = parsePrefixes(proxies); err != nil {
+		return nil, err
 	}
-	var logger *slog.Logger
 	switch logFormat {
 	case "text":
-		logger = slog.New(slog.NewTextHandler(stdio.err, nil))
+		r.logger = slog.New(slog.NewTextHandler(stdio.err, nil))
 	case "json":
-		logger = slog.New(slog.NewJSONHandler(stdio.err, nil))
+		r.logger = slog.New(slog.NewJSONHandler(stdio.err, nil))
 	case "off":
-		logger = slog.New(slog.DiscardHandler)
+		r.logger = slog.New(slog.DiscardHandler)
 	default:
-		return usagef("--log %q: want text, json or off", logFormat)
+		return nil, usagef("--log %q: want text, json or off", logFormat)
 	}
+	if err := checkAddr(r.addr); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
 
-	if err := checkAddr(addr); err != nil {
-		return err
-	}
-	// Listen first: a busy port fails before the catalogue is loaded.
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", addr)
-	if err != nil {
-		return usagef("--addr %s: %v", addr, err)
-	}
-	defer ln.Close()
-
-	var vectors soundalike.VectorSource
-	if weaviateURLs != "" {
-		if vectors, err = weaviateSource(weaviateURLs, collection); err != nil {
-			return err
-		}
-	}
-
-	// Answer while the database loads: /healthz 200, /readyz and queries
-	// 503 saying what the server waits for.
-	front := &startingSearcher{}
-	front.waitFor(fmt.Errorf("%w: loading the database %s", server.ErrStarting, dbPath))
-	srv := server.New(front, &server.Options{Logger: logger, TrustedProxies: trusted, MaxBodyBytes: maxBody, RequestTimeout: requestTimeout})
-	serveCtx, stopServing := context.WithCancel(ctx)
-	defer stopServing()
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(serveCtx, ln) }()
-
-	var reserved server.HugeHeap
-	if hugeHeap {
-		reserved = server.ReserveHugeHeap(server.HugeHeapSize(dbPath))
-	}
-	eng, err := openDetached(ctx, dbPath, stdio, front, soundalike.Options{Logger: logger, VectorSource: vectors, HugeTLB: hugeTLB})
-	if err != nil {
-		stopServing()
-		<-served
-		return err
-	}
-	defer eng.Close()
-	server.SetServingGC()
-	eng.Prepare() // before the heap is grown: its builds' garbage would outgrow it
-	var prefaulted int64
-	if prefaultHeap {
-		prefaulted = server.PrefaultHeap()
-	}
-	reserved.Seal()
-	front.serve(eng)
+// logServing logs what the server serves and warns about what will cost
+// its queries latency: a heap on 4 KiB pages, the kernel's DAMON monitor.
+func logServing(r *serveRun, eng *soundalike.Engine, addr net.Addr, reserved, prefaulted int64) {
 	st := eng.Stats()
 	if err := eng.Ready(); err != nil {
-		logger.Warn("not ready: /similar answers 503 until this is done; serving anyway", "reason", err.Error())
+		r.logger.Warn("not ready: /similar answers 503 until this is done; serving anyway", "reason", err.Error())
 	}
-	logger.Info("serving", "addr", "http://"+ln.Addr().String(), "db", dbPath,
+	r.logger.Info("serving", "addr", "http://"+addr.String(), "db", r.dbPath,
 		"tracks", st.Tracks, "indexed", st.Indexed, "model", st.ModelVersion, "generation", st.Generation,
-		"huge_heap_mib", reserved.Size()>>20, "prefaulted_mib", prefaulted>>20, "hugetlb_mib", st.HugeTLB>>20,
+		"huge_heap_mib", reserved>>20, "prefaulted_mib", prefaulted>>20, "hugetlb_mib", st.HugeTLB>>20,
 		"read_under_lock", st.LoadRead.Round(time.Millisecond), "decode", st.LoadDecode.Round(time.Millisecond))
 	if hp, err := server.ReadHeapPages(); err != nil && !errors.Is(err, os.ErrNotExist) {
-		logger.Debug("heap pages unknown", "err", err.Error())
+		r.logger.Debug("heap pages unknown", "err", err.Error())
 	} else if err == nil && hp.OnBasePages() {
-		logger.Warn("most of the heap is on 4 KiB pages: a query's reads of it can miss the TLB, and where the kernel's DAMON monitor runs, holding them "+
+		r.logger.Warn("most of the heap is on 4 KiB pages: a query's reads of it can miss the TLB, and where the kernel's DAMON monitor runs, holding them "+
 			"can cost the latency tail milliseconds; set /sys/kernel/mm/transparent_hugepage/enabled to madvise (serve then advises its heap) or always, "+
 			"and keep --huge-heap (docs/scaling.md)",
 			"anon_mib", hp.Anon>>20, "anon_huge_mib", hp.Huge>>20)
 	}
 	if server.DAMONRunning() {
 		hint := "; --hugetlb keeps the index's layer 0 off its samples"
-		if hugeTLB {
+		if r.hugeTLB {
 			hint = "" // on the pool, or the load said why not
 		}
-		logger.Warn("the kernel's DAMON monitor (kdamond) is running: its samples of the pages a query reads can stall queries for milliseconds, which clients see in the latency tail" + hint + " (docs/scaling.md)")
+		r.logger.Warn("the kernel's DAMON monitor (kdamond) is running: its samples of the pages a query reads can stall queries for milliseconds, which clients see in the latency tail" + hint + " (docs/scaling.md)")
 	}
-	if reload > 0 {
-		wctx, stop := context.WithCancel(ctx)
-		defer stop()
-		go eng.Watch(wctx, reload)
-	}
-	if err := <-served; err != nil {
-		return err
-	}
-	logger.Info("stopped")
-	return nil
 }
 
 // checkAddr refuses an empty --addr, which net.Listen would take for
