@@ -13,6 +13,7 @@ package weaviate
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -117,11 +118,22 @@ func (c *Cluster) URLs() []string {
 // do runs fn on one node after another, starting with the next in turn,
 // until one answers: fn's error says whether the node was unreachable
 // (then the next is tried) or answered with a failure (returned as it
-// is). When no node answers, the error wraps soundalike.ErrIndexUnavailable
-// and names every URL tried.
+// is). When no node answers, or every node answers with a 5xx, the error
+// wraps soundalike.ErrIndexUnavailable and names every URL tried with what
+// went wrong there.
+//
+// A ctx that ends while a node has not answered ends the request. A
+// cancellation is the caller's and is returned as it is. A deadline that
+// passes is the node's failure to answer in time: the error wraps
+// soundalike.ErrIndexUnavailable, not context.DeadlineExceeded, and names
+// the node and the time it had, because a server that sees
+// context.DeadlineExceeded answers with its own timeout message, which
+// does not say that the vector database is what was slow.
 func (c *Cluster) do(ctx context.Context, fn func(*client.Client) error) error {
+	began := time.Now()
 	start := int(c.next.Add(1))
 	var errs []error
+	answered := false // a node answered, with a failure
 	for i := range c.nodes {
 		n := c.nodes[(start+i)%len(c.nodes)]
 		err := fn(n.client)
@@ -129,14 +141,38 @@ func (c *Cluster) do(ctx context.Context, fn func(*client.Client) error) error {
 			return nil
 		}
 		if ctx.Err() != nil {
-			return fmt.Errorf("weaviate %s: %w", n.url, ctx.Err())
+			return ended(ctx, n.url, began)
 		}
 		if !unreachable(err) {
 			return fmt.Errorf("weaviate %s: %w", n.url, err)
 		}
+		var we *fault.WeaviateClientError
+		answered = answered || errors.As(err, &we) && we.DerivedFromError == nil && we.StatusCode > 0
 		errs = append(errs, fmt.Errorf("%s: %w", n.url, cause(err)))
 	}
+	if answered {
+		return fmt.Errorf("%w: every weaviate node failed the request: %w", soundalike.ErrIndexUnavailable, errors.Join(errs...))
+	}
 	return fmt.Errorf("%w: weaviate cluster unreachable: %w", soundalike.ErrIndexUnavailable, errors.Join(errs...))
+}
+
+// ended is the error of a request to the node at url that ctx ended (see
+// do), began when the request started.
+func ended(ctx context.Context, url string, began time.Time) error {
+	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("weaviate %s: %w", url, ctx.Err())
+	}
+	had := time.Since(began)
+	if dl, ok := ctx.Deadline(); ok {
+		had = max(0, dl.Sub(began))
+	}
+	if had >= time.Second {
+		had = had.Round(100 * time.Millisecond)
+	} else {
+		had = had.Round(time.Millisecond)
+	}
+	return fmt.Errorf("%w: weaviate node %s did not answer within %v, the time it was given: check that node's load and log",
+		soundalike.ErrIndexUnavailable, url, had)
 }
 
 // unreachable reports whether err means the node could not answer (a
@@ -155,13 +191,27 @@ func unreachable(err error) bool {
 }
 
 // cause is the failure behind a client error that carries one (the
-// client's own message only says where to look).
+// client's own message only says where to look), or what the node said in
+// the error body of its answer.
 func cause(err error) error {
 	var we *fault.WeaviateClientError
-	if errors.As(err, &we) && we.DerivedFromError != nil {
+	if !errors.As(err, &we) {
+		return err
+	}
+	if we.DerivedFromError != nil {
 		return we.DerivedFromError
 	}
-	return err
+	var body struct {
+		Error []struct{ Message string }
+	}
+	if json.Unmarshal([]byte(we.Msg), &body) != nil || len(body.Error) == 0 {
+		return err
+	}
+	msgs := make([]string, len(body.Error))
+	for i, e := range body.Error {
+		msgs[i] = e.Message
+	}
+	return fmt.Errorf("status %d: %s", we.StatusCode, strings.Join(msgs, "; "))
 }
 
 // unavailable wraps err in soundalike.ErrIndexUnavailable once.

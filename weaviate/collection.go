@@ -184,31 +184,35 @@ func contentHash(props map[string]any, v []float32) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// ensureCollection creates the collection when it does not exist and
-// reports whether it did. It refuses an existing collection that holds
-// another model's embeddings, by its description (a collection published
-// before descriptions named the model is taken as it is).
-func (c *Cluster) ensureCollection(ctx context.Context, name string, m soundalike.ModelInfo, shards, replicas int) (bool, error) {
+// ensureCollection creates the collection when it does not exist, and
+// says whether it did and whether the collection is marked incomplete. It
+// refuses an existing collection that holds another model's embeddings, by
+// its description (a collection published before descriptions named the
+// model is taken as it is).
+func (c *Cluster) ensureCollection(ctx context.Context, name string, m soundalike.ModelInfo, shards, replicas int) (collectionState, error) {
+	st := collectionState{name: name}
 	cl, err := c.collection(ctx, name)
 	if err != nil {
-		return false, err
+		return st, err
 	}
 	if cl != nil {
 		have := strings.TrimSuffix(cl.Description, publishingMark)
 		if strings.HasPrefix(have, descriptionPrefix) && have != modelDescription(m) {
-			return false, fmt.Errorf("collection %s holds the embeddings of %s, not of this database's %s: "+
+			return st, fmt.Errorf("collection %s holds the embeddings of %s, not of this database's %s: "+
 				"publish under another alias (--collection), or delete %s if nothing reads it",
 				name, strings.TrimPrefix(have, descriptionPrefix), strings.TrimPrefix(modelDescription(m), descriptionPrefix), name)
 		}
-		return false, nil
+		st.incomplete = strings.HasSuffix(cl.Description, publishingMark)
+		return st, nil
 	}
 	err = c.do(ctx, func(wc *client.Client) error {
 		return wc.Schema().ClassCreator().WithClass(newCollection(name, m, shards, replicas)).Do(ctx)
 	})
 	if err != nil {
-		return false, fmt.Errorf("create collection %s: %w", name, err)
+		return st, fmt.Errorf("create collection %s: %w", name, err)
 	}
-	return true, nil
+	st.created, st.incomplete = true, true
+	return st, nil
 }
 
 // collection returns the schema of a collection, nil when there is none.

@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/audotics/soundalike"
+	"github.com/go-openapi/strfmt"
 	client "github.com/weaviate/weaviate-go-client/v5/weaviate"
 	"github.com/weaviate/weaviate-go-client/v5/weaviate/alias"
 	"github.com/weaviate/weaviate-go-client/v5/weaviate/fault"
@@ -75,10 +78,17 @@ const (
 // Source (which reads the model version's collection) see a model version
 // half published. A collection that holds another model of the same
 // version is refused.
+//
+// An error once the collection exists says what state the collection is
+// left in and that a re-run completes it. A publish stopped by ctx wraps
+// ctx.Err() and names context.Cause (the signal). A failure of the
+// cluster also names the nodes that do not answer: writes go to every
+// replica (consistency ALL), so a publish completes only with every node
+// up.
 func Publish(ctx context.Context, eng *soundalike.Engine, c *Cluster, opts *PublishOptions) (PublishSummary, error) {
 	o, err := c.publishDefaults(ctx, opts)
 	if err != nil {
-		return PublishSummary{}, err
+		return PublishSummary{}, c.publishFailed(ctx, err, nil)
 	}
 	info, err := eng.Model(ctx)
 	if err != nil {
@@ -86,30 +96,125 @@ func Publish(ctx context.Context, eng *soundalike.Engine, c *Cluster, opts *Publ
 	}
 	sum := PublishSummary{Alias: o.Alias, Model: info.Version, Collection: CollectionName(o.Alias, info.Version)}
 	if err := c.checkAliasFree(ctx, o.Alias); err != nil {
-		return sum, err
+		return sum, c.publishFailed(ctx, err, nil)
 	}
-	if sum.Created, err = c.ensureCollection(ctx, sum.Collection, info, o.Shards, o.Replicas); err != nil {
-		return sum, err
+	var st collectionState
+	if st, err = c.ensureCollection(ctx, sum.Collection, info, o.Shards, o.Replicas); err != nil {
+		return sum, c.publishFailed(ctx, err, nil)
+	}
+	sum.Created = st.created
+	fail := func(err error) (PublishSummary, error) {
+		return sum, c.publishFailed(ctx, fmt.Errorf("publish to %s: %w", sum.Collection, err), &st)
 	}
 	published, err := c.publishedState(ctx, sum.Collection)
 	if err != nil {
-		return sum, err
+		return fail(err)
 	}
 	deletes, err := c.upload(ctx, eng, published, o, &sum)
 	if err != nil {
-		return sum, err
+		return fail(err)
 	}
 	if err := c.deleteAll(ctx, sum.Collection, deletes, o, sum.Tracks); err != nil {
-		return sum, err
+		return fail(err)
 	}
 	if err := c.markComplete(ctx, sum.Collection, info); err != nil {
-		return sum, err
+		return fail(err)
 	}
+	st.incomplete = false
 	if sum.Switched, err = c.pointAlias(ctx, o.Alias, sum.Collection); err != nil {
-		return sum, err
+		return fail(err)
 	}
 	return sum, nil
 }
+
+// publishFailed completes the error of a failed Publish: what state the
+// collection is left in (st; nil when the publish failed before it had
+// one) and that a re-run completes it. After a failure of the cluster
+// (unavailable, or objects refused) it also names the nodes that do not
+// answer; a refusal of the request itself (an alias that names a
+// collection) has nothing to do with them, and reads no node.
+func (c *Cluster) publishFailed(ctx context.Context, err error, st *collectionState) error {
+	if ctx.Err() != nil {
+		why := ctx.Err().Error()
+		if cause := context.Cause(ctx); cause != ctx.Err() {
+			why = cause.Error()
+		}
+		if st == nil {
+			return fmt.Errorf("publish stopped (%s) before it sent any track: %w", why, ctx.Err())
+		}
+		return fmt.Errorf("publish to %s stopped (%s) before it completed: %w; %s", st.name, why, ctx.Err(), st.rerun(""))
+	}
+	var refused *objectsRefused
+	if errors.Is(err, soundalike.ErrIndexUnavailable) || errors.As(err, &refused) {
+		if silent := c.silentNodes(ctx); len(silent) > 0 {
+			which := "node " + silent[0] + " does not answer"
+			if len(silent) > 1 {
+				which = "nodes " + strings.Join(silent, ", ") + " do not answer"
+			}
+			next := "start it again, then run `soundalike publish` again"
+			if st != nil {
+				next = "start it again; " + st.rerun(" once every node is up")
+			}
+			return fmt.Errorf("%w; %s, and a publish writes to every replica (consistency ALL): %s", err, which, next)
+		}
+	}
+	if st == nil {
+		return err
+	}
+	return fmt.Errorf("%w; %s", err, st.rerun(" once that is fixed"))
+}
+
+// collectionState is what Publish knows of the collection it publishes to.
+type collectionState struct {
+	name       string
+	created    bool // by this publish
+	incomplete bool // its description marks it incomplete
+}
+
+// rerun says what state a publish that failed leaves the collection in,
+// and that running it again (when: once what) completes it.
+func (st *collectionState) rerun(when string) string {
+	if st.incomplete {
+		return fmt.Sprintf("%s stays marked incomplete (a serve --weaviate of its model answers 503) until a publish completes: "+
+			"run `soundalike publish` again%s to complete it; it sends only what is missing", st.name, when)
+	}
+	return fmt.Sprintf("%s may hold only part of this publish's changes: run `soundalike publish` again%s to complete it; "+
+		"it sends only what is missing or changed", st.name, when)
+}
+
+// silentNodes returns the URLs of the nodes that do not answer a liveness
+// check, each with why, when some do: a publish needs them all. When none
+// answers, it returns nothing: the request's own error names them all.
+func (c *Cluster) silentNodes(ctx context.Context) []string {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), checkTimeout)
+	defer cancel()
+	silent := make([]string, len(c.nodes))
+	var wg sync.WaitGroup
+	for i, n := range c.nodes {
+		wg.Go(func() {
+			live, err := n.client.Misc().LiveChecker().Do(ctx)
+			switch {
+			case err != nil:
+				err = cause(err)
+				if ue, ok := errors.AsType[*url.Error](err); ok {
+					err = ue.Err // the URL is named already
+				}
+				silent[i] = fmt.Sprintf("%s (%v)", n.url, err)
+			case !live:
+				silent[i] = n.url + " (not live)"
+			}
+		})
+	}
+	wg.Wait()
+	out := slices.DeleteFunc(silent, func(s string) bool { return s == "" })
+	if len(out) == len(c.nodes) {
+		return nil
+	}
+	return out
+}
+
+// checkTimeout bounds the liveness check of a node after a failure.
+const checkTimeout = 2 * time.Second
 
 func (c *Cluster) publishDefaults(ctx context.Context, opts *PublishOptions) (PublishOptions, error) {
 	var o PublishOptions
@@ -147,7 +252,7 @@ func (c *Cluster) publishDefaults(ctx context.Context, opts *PublishOptions) (Pu
 	if o.Shards == 0 || o.Replicas == 0 {
 		nodes, err := c.Nodes(ctx)
 		if err != nil {
-			return o, err
+			return o, fmt.Errorf("publish: count the cluster's nodes for the default shards and replicas: %w", err)
 		}
 		if o.Shards == 0 {
 			o.Shards = max(1, nodes)
@@ -273,7 +378,7 @@ func (c *Cluster) upload(ctx context.Context, eng *soundalike.Engine, published 
 		err = werr // the first failed batch, the cause of a stop
 	}
 	if err != nil {
-		return nil, fmt.Errorf("publish to %s: %w", sum.Collection, err)
+		return nil, err
 	}
 	report()
 	deletes := make([]string, 0, len(published)) // what remains left the index
@@ -338,7 +443,7 @@ func (c *Cluster) deleteAll(ctx context.Context, collection string, ids []string
 	for lo := 0; lo < len(ids); lo += o.BatchSize {
 		batch := ids[lo:min(lo+o.BatchSize, len(ids))]
 		if err := c.deleteTracks(ctx, collection, batch); err != nil {
-			return fmt.Errorf("publish to %s: %w", collection, err)
+			return err
 		}
 		if o.Progress != nil {
 			o.Progress(done+lo+len(batch), done+len(ids))
@@ -347,37 +452,105 @@ func (c *Cluster) deleteAll(ctx context.Context, collection string, ids []string
 	return nil
 }
 
+// upsert writes a batch of objects. Objects the cluster refuses one by
+// one (a replica that did not take the write, a vector of another
+// dimension) fail the batch with what the cluster said, and are not sent
+// to another node: any node coordinates the write to the same replicas.
 func (c *Cluster) upsert(ctx context.Context, batch []*models.Object) error {
 	return c.do(ctx, func(wc *client.Client) error {
 		res, err := wc.Batch().ObjectsBatcher().WithObjects(batch...).WithConsistencyLevel(writeConsistency).Do(ctx)
 		if err != nil {
 			return err
 		}
-		for _, r := range res {
-			if r.Result != nil && r.Result.Errors != nil && len(r.Result.Errors.Error) > 0 {
-				// A replica that failed the write: the batch is retried
-				// on another node, then by the next run.
-				return &fault.WeaviateClientError{StatusCode: 500, Msg: fmt.Sprintf("object %s: %s", r.ID, r.Result.Errors.Error[0].Message)}
+		track := make(map[strfmt.UUID]any, len(batch))
+		for _, o := range batch {
+			props, _ := o.Properties.(map[string]any) // as trackObject builds it
+			track[o.ID] = props[propTrackID]
+		}
+		var r refusals
+		for _, o := range res {
+			if o.Result != nil {
+				r.add(track[o.ID], o.Result.Errors)
 			}
 		}
-		return nil
+		return r.err("writes", len(batch))
 	})
 }
 
+// deleteTracks deletes the objects of the track ids. Deletes the cluster
+// fails one by one fail the batch as upsert's writes do.
 func (c *Cluster) deleteTracks(ctx context.Context, collection string, ids []string) error {
 	where := filters.Where().WithPath([]string{propTrackID}).WithOperator(filters.ContainsAny).WithValueText(ids...)
 	return c.do(ctx, func(wc *client.Client) error {
 		res, err := wc.Batch().ObjectsBatchDeleter().WithClassName(collection).WithWhere(where).
-			WithConsistencyLevel(writeConsistency).Do(ctx)
+			WithConsistencyLevel(writeConsistency).WithOutput("verbose").Do(ctx)
 		if err != nil {
 			return err
 		}
-		if res.Results != nil && res.Results.Failed > 0 {
-			return &fault.WeaviateClientError{StatusCode: 500, Msg: fmt.Sprintf("%d of %d deletes failed", res.Results.Failed, res.Results.Matches)}
+		if res.Results == nil || res.Results.Failed == 0 {
+			return nil
 		}
-		return nil
+		track := make(map[strfmt.UUID]string, len(ids))
+		for _, id := range ids {
+			track[objectID(soundalike.TrackID(id))] = id
+		}
+		var r refusals
+		for _, o := range res.Results.Objects {
+			if o.Status != nil && *o.Status == models.BatchDeleteResponseResultsObjectsItems0StatusFAILED {
+				errs := o.Errors
+				if errs == nil {
+					errs = &models.ErrorResponse{Error: []*models.ErrorResponseErrorItems0{{Message: "failed, with no reason given"}}}
+				}
+				r.add(track[o.ID], errs)
+			}
+		}
+		if r.n == 0 { // no object listed: the count is all there is
+			return &objectsRefused{fmt.Sprintf("the cluster failed %d of the %d deletes of a batch", res.Results.Failed, res.Results.Matches)}
+		}
+		return r.err("deletes", int(res.Results.Matches))
 	})
 }
+
+// refusals collects the objects of a batch request that the cluster
+// refused, with what it said of the first few.
+type refusals struct {
+	n    int
+	msgs []string
+}
+
+// add counts the object of a track as refused when errs holds a message.
+func (r *refusals) add(track any, errs *models.ErrorResponse) {
+	if errs == nil || len(errs.Error) == 0 {
+		return
+	}
+	if r.n++; len(r.msgs) < 3 {
+		said := make([]string, len(errs.Error))
+		for i, e := range errs.Error {
+			// Weaviate ends some messages with the nil error it wrapped.
+			said[i] = strings.TrimSuffix(e.Message, ": <nil>")
+		}
+		r.msgs = append(r.msgs, fmt.Sprintf("track %v: %s", track, strings.Join(said, "; ")))
+	}
+}
+
+// err is the error of a batch of total writes or deletes (what) with the
+// refusals, nil when there is none.
+func (r *refusals) err(what string, total int) error {
+	if r.n == 0 {
+		return nil
+	}
+	more := ""
+	if r.n > len(r.msgs) {
+		more = fmt.Sprintf("; and %d more", r.n-len(r.msgs))
+	}
+	return &objectsRefused{fmt.Sprintf("the cluster refused %d of the %d %s of a batch: %s%s", r.n, total, what, strings.Join(r.msgs, "; "), more)}
+}
+
+// objectsRefused is a batch request the cluster took but of which it
+// refused some objects.
+type objectsRefused struct{ msg string }
+
+func (e *objectsRefused) Error() string { return e.msg }
 
 // checkAliasFree refuses an alias that is the name of a collection, before
 // anything is sent: Weaviate would refuse the alias only at the end of the

@@ -85,7 +85,7 @@ func (s *Source) Nearest(ctx context.Context, model string, q []float32, k int, 
 		return nil
 	})
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, unavailable(fmt.Errorf("query %s: %w", collection, err))
 	}
 	return out, nil
 }

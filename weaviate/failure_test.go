@@ -1,0 +1,249 @@
+package weaviate_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/audotics/soundalike/server"
+	"github.com/audotics/soundalike/weaviate"
+)
+
+// TestPublishReportsObjectErrors: a batch the cluster takes but whose
+// objects it refuses one by one (vectors of another dimension than the
+// collection's) fails the publish with what the cluster said of which
+// track, not as an unreachable cluster.
+func TestPublishReportsObjectErrors(t *testing.T) {
+	c, _ := dial(t)
+	urls, _ := clusterURLs(t)
+	alias := newAlias(t, c)
+	eng := local(t, catalogue(t))
+	info, err := eng.Model(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The model version's collection, made by hand with one shard of
+	// 3-dimensional vectors: every 64-dimensional one publish sends is
+	// refused.
+	collection := weaviate.CollectionName(alias, info.Version)
+	post := func(path, body string) {
+		resp, err := http.Post(urls[0]+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST %s: %s", path, resp.Status)
+		}
+	}
+	post("/v1/schema", `{"class":"`+collection+`","vectorizer":"none","replicationConfig":{"factor":2},"shardingConfig":{"desiredCount":1},
+		"properties":[{"name":"trackId","dataType":["text"]},{"name":"contentHash","dataType":["text"]}]}`)
+	post("/v1/objects", `{"class":"`+collection+`","vector":[1,0,0]}`)
+
+	_, err = weaviate.Publish(context.Background(), eng, c, &weaviate.PublishOptions{Alias: alias, BatchSize: 100, InFlight: 1})
+	t.Logf("%v", err)
+	first := embeddings(t, eng)[0].id
+	if err == nil || strings.Contains(err.Error(), "unreachable") || !strings.Contains(err.Error(), string(first)) ||
+		!strings.Contains(err.Error(), "length") || !strings.Contains(err.Error(), collection) {
+		t.Fatalf("publish of 64-dimensional vectors into a collection of 3: %v; want an error naming %s, track %s and what the cluster said", err, collection, first)
+	}
+	if n := strings.Count(err.Error(), "http://"); n != 1 {
+		t.Fatalf("publish of refused objects: %v; want the answer of the one node asked (names %d node URLs), not the batch sent to every node", err, n)
+	}
+}
+
+// TestSlowNodeTimesOutSimilar: a node that takes the connection but
+// answers late fails GET /similar with a 503 that names the node, the
+// collection and the time the node was given, not the server's own
+// timeout message.
+func TestSlowNodeTimesOutSimilar(t *testing.T) {
+	c, _ := dial(t)
+	urls, _ := clusterURLs(t)
+	alias := newAlias(t, c)
+	path := catalogue(t)
+	eng := local(t, path)
+	sum := publish(t, eng, c, &weaviate.PublishOptions{Alias: alias})
+
+	// A proxy in front of a real node that holds each request for delay
+	// before passing it on.
+	var delay atomic.Int64
+	node, err := url.Parse(urls[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(node)
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Read the body first: only then does the server notice a client
+		// that hangs up (and end r's context).
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		select {
+		case <-time.After(time.Duration(delay.Load())):
+		case <-r.Context().Done():
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer slow.Close()
+	sc, err := weaviate.Dial([]string{slow.URL}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	remote := served(t, path, sc, alias) // ready while the node is quick
+	delay.Store(int64(time.Minute))
+
+	const timeout = time.Second
+	srv := httptest.NewServer(server.New(remote, &server.Options{RequestTimeout: timeout}))
+	defer srv.Close()
+	start := time.Now()
+	resp, err := http.Get(srv.URL + "/similar?track=" + string(embeddings(t, eng)[0].id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct{ Error string }
+	json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	t.Logf("%v: %d %s", time.Since(start), resp.StatusCode, body.Error)
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body.Error, slow.URL) ||
+		!strings.Contains(body.Error, sum.Collection) || !strings.Contains(body.Error, "within "+timeout.String()) {
+		t.Fatalf("GET /similar through a node that answers late: %d %q; want 503 naming node %s, collection %s and the %v it had",
+			resp.StatusCode, body.Error, slow.URL, sum.Collection, timeout)
+	}
+}
+
+// TestStoppedPublishSaysHowToComplete: a publish stopped half way (an
+// interrupt) says that the collection stays incomplete and that running
+// soundalike publish again completes it.
+func TestStoppedPublishSaysHowToComplete(t *testing.T) {
+	c, _ := dial(t)
+	alias := newAlias(t, c)
+	path := catalogue(t)
+	eng := local(t, path)
+	interrupt := errors.New("interrupt signal received")
+	ctx, stop := context.WithCancelCause(context.Background())
+	defer stop(nil)
+	sum, err := weaviate.Publish(ctx, eng, c, &weaviate.PublishOptions{Alias: alias, BatchSize: 400, InFlight: 1, Progress: func(done, total int) {
+		if done >= 800 {
+			stop(interrupt)
+		}
+	}})
+	t.Logf("%v", err)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), interrupt.Error()) ||
+		!strings.Contains(err.Error(), sum.Collection+" stays marked incomplete") || !strings.Contains(err.Error(), "run `soundalike publish` again") {
+		t.Fatalf("publish stopped half way: %v; want context.Canceled, saying why, that %s stays incomplete and to run `soundalike publish` again",
+			err, sum.Collection)
+	}
+	// A stop during the publish of changes to a complete collection
+	// leaves it complete but behind: the message says so.
+	publish(t, eng, c, &weaviate.PublishOptions{Alias: alias})
+	all := embeddings(t, eng)
+	eng, _, _, _ = change(t, path, all)
+	ctx, stop = context.WithCancelCause(context.Background())
+	_, err = weaviate.Publish(ctx, eng, c, &weaviate.PublishOptions{Alias: alias, BatchSize: 1000, Progress: func(done, total int) {
+		if done >= 1000 {
+			stop(interrupt)
+		}
+	}})
+	t.Logf("%v", err)
+	if !errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "incomplete") || !strings.Contains(err.Error(), "run `soundalike publish` again") {
+		t.Fatalf("publish of changes stopped: %v; want context.Canceled and to run `soundalike publish` again", err)
+	}
+}
+
+// TestPublishWhenANodeDies kills a node of the cluster during a publish:
+// the error names that node and says what to do; a re-run while the node
+// is down says the same, and one after the node is back completes the
+// collection with every track, once.
+func TestPublishWhenANodeDies(t *testing.T) {
+	c, dir := dial(t)
+	if dir == "" || len(c.URLs()) != 3 {
+		t.Skip("needs the 3-node cluster of scripts/weaviate-test-cluster (SOUNDALIKE_TEST_WEAVIATE=DIR/urls)")
+	}
+	alias := newAlias(t, c)
+	eng := local(t, catalogue(t))
+	all := embeddings(t, eng)
+	script, err := filepath.Abs("../scripts/weaviate-test-cluster")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := c.URLs()[2]
+	t.Cleanup(func() { // whatever happens, the next test gets 3 nodes
+		if out, err := exec.Command(script, "start-node", dir, "3").CombinedOutput(); err != nil {
+			t.Errorf("start-node 3: %v\n%s", err, out)
+		}
+	})
+	kill := func() {
+		// It runs in Progress: t.Error, not t.Fatal, and the checks of
+		// the publish's error fail.
+		b, err := os.ReadFile(filepath.Join(dir, "node3.pid"))
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Errorf("kill node 3 (pid %d): %v", pid, err)
+			return
+		}
+		// Until it has exited, start-node takes it for running.
+		for deadline := time.Now().Add(10 * time.Second); syscall.Kill(pid, 0) == nil; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Errorf("node 3 (pid %d) still runs 10s after SIGKILL", pid)
+				return
+			}
+		}
+	}
+	var once sync.Once
+	sum, err := weaviate.Publish(context.Background(), eng, c, &weaviate.PublishOptions{Alias: alias, Replicas: 2, BatchSize: 200, InFlight: 1,
+		Progress: func(done, total int) {
+			if done >= 400 {
+				once.Do(kill)
+			}
+		}})
+	check := func(when string, err error, want ...string) {
+		t.Helper()
+		t.Logf("%s: %v", when, err)
+		if err == nil || strings.Contains(err.Error(), "cluster unreachable") || !strings.Contains(err.Error(), "run `soundalike publish` again") ||
+			slices.ContainsFunc(want, func(w string) bool { return !strings.Contains(err.Error(), w) }) {
+			t.Fatalf("publish %s: %v; want an error naming %q and saying what to do", when, err, want)
+		}
+	}
+	check("with node 3 killed during it", err, dead+" (", "does not answer", sum.Collection+" stays marked incomplete")
+	_, err = weaviate.Publish(context.Background(), eng, c, &weaviate.PublishOptions{Alias: alias})
+	check("again while node 3 is down", err, dead+" (", "does not answer")
+
+	if out, err := exec.Command(script, "start-node", dir, "3").CombinedOutput(); err != nil {
+		t.Fatalf("start-node 3: %v\n%s", err, out)
+	}
+	again := publish(t, eng, c, &weaviate.PublishOptions{Alias: alias})
+	if again.Added+again.Unchanged != len(all) || !again.Switched {
+		t.Fatalf("the run after node 3 came back: %+v", again)
+	}
+	if n, err := c.Count(context.Background(), again.Collection); err != nil || n != len(all) {
+		t.Fatalf("collection holds %d objects (%v), want %d", n, err, len(all))
+	}
+}
