@@ -36,6 +36,9 @@ var (
 	// ErrBadQuery: a custom query is invalid or lacks the columns import
 	// needs.
 	ErrBadQuery = errors.New("invalid PostgreSQL query")
+	// ErrStalled: the server sent nothing for Options.StallTimeout while
+	// the source waited for it.
+	ErrStalled = errors.New("PostgreSQL server stopped answering")
 )
 
 // Error is a failure of the PostgreSQL source. Its message is safe to print:

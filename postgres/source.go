@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -108,8 +109,16 @@ type Options struct {
 	// ConnectTimeout bounds connecting when the URL sets no connect_timeout;
 	// 0 means 10 s.
 	ConnectTimeout time.Duration
-	// Logger receives notices, such as the fall-back to "UserInteraction";
-	// nil means discard.
+	// StallTimeout bounds how long the source waits for the server to send
+	// something, once connected: the answer to a request, or the next rows
+	// of a query. Each row restarts it, so it bounds silence, not how long
+	// a query or an import takes. A server that stays silent longer fails
+	// Open or Next with ErrStalled. 0 means DefaultStallTimeout; a negative
+	// value waits for as long as it takes (ctx still ends the wait).
+	StallTimeout time.Duration
+	// Logger receives notices, each message a sentence that names the
+	// server: the fall-back to "UserInteraction", and an interactions table
+	// that holds none of the default actions. nil means discard.
 	Logger *slog.Logger
 }
 
@@ -124,6 +133,8 @@ type Source struct {
 	sec    secrets
 	where  string
 	batch  int
+	stall  time.Duration // Options.StallTimeout; ≤ 0: none
+	watch  *stallWatch   // of the requests being made: Open's, then the reader's
 	log    *slog.Logger
 	allow  map[string]bool
 	chosen bool // Options.Actions was given, not the default
@@ -155,9 +166,6 @@ type batch struct {
 
 var _ ingest.Source = (*Source)(nil)
 
-// cursorName is the server-side cursor the source reads through.
-const cursorName = "soundalike_rows"
-
 // column kinds: how a column's text is rewritten before mapping.
 const (
 	colPlain = iota
@@ -177,6 +185,7 @@ type phase struct {
 	which  string // "tracks" or "interactions"
 	flag   string // the option that set a custom query, "" for the default
 	query  string
+	cursor string // the server-side cursor Open declares and read reads
 	source string // Record.Source and RowError.File
 	mapper rowMapper
 	cols   []column
@@ -186,8 +195,8 @@ type phase struct {
 
 // Open connects to the database at connString (a postgres:// URL or a
 // key=value DSN), starts a read-only snapshot and checks both queries, so
-// that a missing table, a bad custom query or a missing column fails here,
-// before anything is imported.
+// that a missing table, a bad custom query, a missing column or a table
+// the role may not read fails here, before anything is imported.
 func Open(ctx context.Context, connString string, opts *Options) (*Source, error) {
 	var o Options
 	if opts != nil {
@@ -198,6 +207,9 @@ func Open(ctx context.Context, connString string, opts *Options) (*Source, error
 	}
 	if o.ConnectTimeout <= 0 {
 		o.ConnectTimeout = 10 * time.Second
+	}
+	if o.StallTimeout == 0 {
+		o.StallTimeout = DefaultStallTimeout
 	}
 	chosen := len(o.Actions) > 0
 	if !chosen {
@@ -211,7 +223,7 @@ func Open(ctx context.Context, connString string, opts *Options) (*Source, error
 	if err != nil {
 		return nil, parseError(err)
 	}
-	s := &Source{sec: newSecrets(cfg.Password), where: target(&cfg.Config), batch: o.BatchSize, log: log, chosen: chosen}
+	s := &Source{sec: newSecrets(cfg.Password), where: target(&cfg.Config), batch: o.BatchSize, stall: o.StallTimeout, log: log, chosen: chosen}
 	for _, a := range o.Actions {
 		if strings.TrimSpace(a) == "" || strings.ContainsRune(a, 0) {
 			return nil, s.sec.errorf(nil, "invalid action %q: want names such as play, like, addToPlaylist", a)
@@ -243,19 +255,24 @@ func Open(ctx context.Context, connString string, opts *Options) (*Source, error
 		return nil, connectError(err, &cfg.Config, s.sec, timeout)
 	}
 	s.conn = conn
-	if err := s.start(ctx, &o); err != nil {
+	wctx, w := watch(ctx, s.stall)
+	s.watch = w
+	err = s.start(wctx, &o)
+	w.stop()
+	if err != nil {
 		s.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-// start begins the snapshot, picks the tables and describes the queries.
+// start begins the snapshot, picks the tables, describes the queries and
+// declares their cursors. ctx is from watch.
 func (s *Source) start(ctx context.Context, o *Options) error {
 	if err := s.exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
-		return queryError(err, "the database", "", s.where, s.sec)
+		return s.queryError(ctx, err, "the database", "")
 	}
-	tracks := &phase{which: "tracks", flag: "--tracks-query", query: trimQuery(o.TracksQuery), source: "postgres:tracks"}
+	tracks := &phase{which: "tracks", flag: "--tracks-query", query: trimQuery(o.TracksQuery), source: "postgres:tracks", cursor: "soundalike_tracks"}
 	if tracks.query == "" {
 		if missing, err := s.missingTables(ctx, `"Track"`, `"TrackFeatures"`); err != nil {
 			return err
@@ -270,7 +287,7 @@ func (s *Source) start(ctx context.Context, o *Options) error {
 	}
 	s.phases = append(s.phases, tracks)
 	if !o.NoInteractions {
-		in := &phase{which: "interactions", flag: "--interactions-query", query: trimQuery(o.InteractionsQuery), source: "postgres:interactions"}
+		in := &phase{which: "interactions", flag: "--interactions-query", query: trimQuery(o.InteractionsQuery), source: "postgres:interactions", cursor: "soundalike_interactions"}
 		if in.query == "" {
 			table, err := s.interactionsTable(ctx)
 			if err != nil {
@@ -309,7 +326,7 @@ func (s *Source) interactionsTable(ctx context.Context) (string, error) {
 	if missing[0] == TableUserInteraction {
 		return TableTrackInteraction, nil
 	}
-	s.log.Warn(`no "TrackInteraction" table: reading interactions from the older "UserInteraction" table`, "server", s.where)
+	s.log.Warn(fmt.Sprintf(`no %s table in %s: reading interactions from the older %s table`, TableTrackInteraction, s.where, TableUserInteraction))
 	return TableUserInteraction, nil
 }
 
@@ -321,65 +338,94 @@ const maxActionValues = 1000
 // are among the chosen actions (after ingest.CanonicalAction), or nil when
 // there are too many distinct values to list. A NULL value is returned as
 // "", the action the source reads it as (see DefaultInteractionsQuery).
-// Actions given in Options that match none of a table's stored ones are an
-// error naming those: a misspelt action ("plays") would otherwise import
-// no interaction, and say nothing.
+//
+// When the table holds actions but none of the chosen ones, nothing of it
+// would be imported, without a word. Actions given in Options are then an
+// error naming the stored ones: a misspelt action ("plays") is the likely
+// cause. The default actions are a warning (Options.Logger) instead: they
+// are nobody's typing mistake, and the tracks are still worth importing,
+// as they are from a table without rows.
 func (s *Source) storedActions(ctx context.Context, table string) ([]string, error) {
 	col := "type"
 	if table == TableUserInteraction {
 		col = "action"
 	}
+	s.watch.begin()
+	defer s.watch.end()
 	rows, err := s.conn.Query(ctx, "SELECT DISTINCT "+col+" FROM "+table+" LIMIT "+strconv.Itoa(maxActionValues+1))
 	if err != nil {
 		if e := s.missingColumnError(err, "interactions", table); e != nil {
 			return nil, e
 		}
-		return nil, queryError(err, "the interaction actions", "", s.where, s.sec)
+		return nil, s.queryError(ctx, err, "the interaction actions", "")
 	}
 	values, stored := []string{}, []string{}
 	n := 0
 	for rows.Next() {
+		s.watch.heard()
 		var v *string
 		if err := rows.Scan(&v); err != nil {
 			rows.Close()
-			return nil, queryError(err, "the interaction actions", "", s.where, s.sec)
+			return nil, s.queryError(ctx, err, "the interaction actions", "")
 		}
 		n++
 		if v == nil {
 			v = new(string)
 		}
-		stored = append(stored, strconv.Quote(*v))
+		stored = append(stored, *v)
 		if s.allow[ingest.CanonicalAction(*v)] && !slices.Contains(values, *v) {
 			values = append(values, *v)
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, queryError(err, "the interaction actions", "", s.where, s.sec)
+		return nil, s.queryError(ctx, err, "the interaction actions", "")
 	}
-	if n > maxActionValues {
+	switch {
+	case n > maxActionValues:
 		return nil, nil
+	case len(values) > 0 || n == 0:
+		return values, nil
 	}
-	if s.chosen && len(values) == 0 && n > 0 {
-		slices.Sort(stored)
-		var chosen []string
-		for a := range s.allow {
-			chosen = append(chosen, strconv.Quote(a))
-		}
-		slices.Sort(chosen)
+	chosen := slices.Collect(maps.Keys(s.allow))
+	if s.chosen {
 		return nil, s.sec.errorf(nil, "%s: none of the chosen actions (%s) is among those %s holds (%s): choose from those",
-			s.where, strings.Join(chosen, ", "), table, strings.Join(stored, ", "))
+			s.where, quotedList(chosen), table, quotedList(stored))
 	}
+	s.log.Warn(fmt.Sprintf("%s: %s holds none of the default actions (%s), only (%s): no interaction is imported from it; give --actions (Options.Actions) to import some of those",
+		s.where, table, quotedList(chosen), quotedList(stored)))
 	return values, nil
+}
+
+// maxListed bounds the values quotedList lists.
+const maxListed = 20
+
+// quotedList returns the distinct values of vs sorted, each quoted (and
+// so escaped) as Go quotes it, joined by commas: at most maxListed of
+// them, then how many more there are.
+func quotedList(vs []string) string {
+	vs = slices.Compact(slices.Sorted(slices.Values(vs)))
+	more := ""
+	if len(vs) > maxListed {
+		more = fmt.Sprintf(" and %d more", len(vs)-maxListed)
+		vs = vs[:maxListed]
+	}
+	q := make([]string, len(vs))
+	for i, v := range vs {
+		q[i] = strconv.Quote(v)
+	}
+	return strings.Join(q, ", ") + more
 }
 
 // missingTables returns those of tables (quoted identifiers, resolved
 // through the search path) that do not exist.
 func (s *Source) missingTables(ctx context.Context, tables ...string) ([]string, error) {
 	var missing []string
+	s.watch.begin()
+	defer s.watch.end()
 	err := s.conn.QueryRow(ctx, `SELECT array_agg(t ORDER BY n) FROM unnest($1::text[]) WITH ORDINALITY AS u(t, n)
 WHERE to_regclass(t) IS NULL`, tables).Scan(&missing)
 	if err != nil {
-		return nil, queryError(err, "the table list", "", s.where, s.sec)
+		return nil, s.queryError(ctx, err, "the table list", "")
 	}
 	return missing, nil
 }
@@ -416,14 +462,16 @@ func trimQuery(q string) string {
 // describe asks the server for the query's columns without running it, and
 // builds the phase's column plan and mapper.
 func (s *Source) describe(ctx context.Context, p *phase) error {
+	s.watch.begin()
 	sd, err := s.conn.PgConn().Prepare(ctx, "", p.query, nil)
+	s.watch.end()
 	if err != nil {
 		if p.flag == "" {
 			if e := s.missingColumnError(err, p.which, s.table); e != nil {
 				return e
 			}
 		}
-		return queryError(err, p.which, p.flag, s.where, s.sec)
+		return s.queryError(ctx, err, p.which, p.flag)
 	}
 	names := make([]string, len(sd.Fields))
 	p.cols = make([]column, len(sd.Fields))
@@ -485,15 +533,13 @@ func (s *Source) describe(ctx context.Context, p *phase) error {
 		return s.sec.errorf(ErrBadQuery, "%s returns columns import cannot use: %v", what, err)
 	}
 	p.mapper = m
-	// Declaring the cursor checks what preparing does not: the privileges
-	// on the tables read. A role that may not read one fails here, before
-	// the caller opens (and creates) its database, not at the first batch.
-	// No row is read: a cursor runs its query as it is fetched from.
-	if err := s.exec(ctx, "DECLARE "+cursorName+" NO SCROLL CURSOR FOR "+p.query); err != nil {
-		return queryError(err, p.which, p.flag, s.where, s.sec)
-	}
-	if err := s.exec(ctx, "CLOSE "+cursorName); err != nil {
-		return queryError(err, p.which, p.flag, s.where, s.sec)
+	// The cursor is declared here, and read fetches from it. Declaring it
+	// checks what preparing does not: the privileges on the tables read.
+	// A role that may not read one fails here, before the caller opens
+	// (and creates) its database, not at the first batch. No row is read:
+	// a cursor runs its query as it is fetched from.
+	if err := s.exec(ctx, "DECLARE "+p.cursor+" NO SCROLL CURSOR FOR "+p.query); err != nil {
+		return s.queryError(ctx, err, p.which, p.flag)
 	}
 	return nil
 }
@@ -563,11 +609,17 @@ func (s *Source) Next(ctx context.Context) (ingest.Record, error) {
 	}
 }
 
-// read runs in its own goroutine: it declares each phase's cursor and sends
-// its rows a batch at a time, then closes s.batches. A failure is sent as
-// the last batch.
+// read runs in its own goroutine: it fetches each phase's rows from the
+// cursor Open declared, a batch at a time, sends them, and closes the
+// cursor; then it closes s.batches. A failure is sent as the last batch.
 func (s *Source) read(ctx context.Context) {
 	defer close(s.batches)
+	// Requests are made under wctx, which the watch cancels when the
+	// server stops answering; sending waits on ctx alone, so that the
+	// failure is sent.
+	wctx, w := watch(ctx, s.stall)
+	s.watch = w
+	defer w.stop()
 	send := func(b *batch) bool {
 		select {
 		case s.batches <- b:
@@ -577,20 +629,18 @@ func (s *Source) read(ctx context.Context) {
 		}
 	}
 	fail := func(p *phase, err error) {
-		send(&batch{err: queryError(err, p.which, p.flag, s.where, s.sec)})
+		send(&batch{err: s.queryError(wctx, err, p.which, p.flag)})
 	}
-	fetch := "FETCH FORWARD " + strconv.Itoa(s.batch) + " FROM " + cursorName
 	for pi, p := range s.phases {
-		if err := s.exec(ctx, "DECLARE "+cursorName+" NO SCROLL CURSOR FOR "+p.query); err != nil {
-			fail(p, err)
-			return
-		}
+		fetch := "FETCH FORWARD " + strconv.Itoa(s.batch) + " FROM " + p.cursor
 		ncols := len(p.cols)
 		for {
 			b := &batch{phase: pi, ncols: ncols, rows: make([]string, 0, s.batch), ends: make([]int, 0, s.batch*ncols)}
 			var buf []byte
-			rr := s.conn.PgConn().ExecParams(ctx, fetch, nil, nil, nil, nil)
+			w.begin()
+			rr := s.conn.PgConn().ExecParams(wctx, fetch, nil, nil, nil, nil)
 			for rr.NextRow() {
+				w.heard()
 				// One string per row, sliced per column by Next: one
 				// allocation instead of one per column. (NULL and ''
 				// both become "".)
@@ -601,7 +651,9 @@ func (s *Source) read(ctx context.Context) {
 				}
 				b.rows = append(b.rows, string(buf))
 			}
-			if _, err := rr.Close(); err != nil {
+			_, err := rr.Close()
+			w.end()
+			if err != nil {
 				fail(p, err)
 				return
 			}
@@ -613,7 +665,7 @@ func (s *Source) read(ctx context.Context) {
 				break
 			}
 		}
-		if err := s.exec(ctx, "CLOSE "+cursorName); err != nil {
+		if err := s.exec(wctx, "CLOSE "+p.cursor); err != nil {
 			fail(p, err)
 			return
 		}
@@ -698,7 +750,7 @@ func (s *Source) mapRow(p *phase, row string, ends []int) (rec ingest.Record, ke
 			}
 			elems, err := pgarray.Parse(v)
 			if err != nil {
-				return ingest.Record{}, true, &ingest.RowError{File: p.source, Row: rowID, Reason: fmt.Sprintf("%s: %v", c.name, err)}
+				return ingest.Record{}, true, &ingest.RowError{File: p.source, Row: rowID, Reason: fmt.Sprintf("%s: %v", printable.String(c.name), err)}
 			}
 			if j := listField(c.field); j >= 0 {
 				arrays[j], set[j] = dropBlank(elems), true
@@ -733,9 +785,24 @@ func (s *Source) mapRow(p *phase, row string, ends []int) (rec ingest.Record, ke
 	return rec, true, nil
 }
 
+// exec runs sql, a statement without rows, under s.watch.
 func (s *Source) exec(ctx context.Context, sql string) error {
+	s.watch.begin()
+	defer s.watch.end()
 	_, err := s.conn.PgConn().Exec(ctx, sql).ReadAll()
 	return err
+}
+
+// queryError is queryError for a request made under ctx, a context from
+// watch: one cut off because the server stopped answering says so, and
+// how to wait longer.
+func (s *Source) queryError(ctx context.Context, err error, which, flag string) *Error {
+	if stalled(ctx) {
+		return s.sec.errorf(ErrStalled, "reading %s from %s: the server sent nothing for %s, so import stopped waiting: "+
+			"if the server is busy rather than gone (a long sort before the first row, a query waiting for a migration's lock), raise --stall-timeout (Options.StallTimeout); otherwise check the server and the network",
+			which, s.where, s.stall)
+	}
+	return queryError(err, which, flag, s.where, s.sec)
 }
 
 // Recycle implements ingest.Recycler: a record's memory goes back to the

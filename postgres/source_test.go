@@ -651,10 +651,12 @@ func TestRowIDFromURIColumn(t *testing.T) {
 // TestActionsMatchingNoStoredAction: actions given in Options that match
 // none of the interactions table's stored actions (a misspelling) fail
 // Open naming the stored ones, instead of importing no interaction
-// without a word; the default actions never fail so.
+// without a word. The default actions never fail so: they warn, naming
+// the server, the table, the default actions and the stored ones, and the
+// tracks are imported.
 func TestActionsMatchingNoStoredAction(t *testing.T) {
 	db := newTestDB(t)
-	loadSample(t, db)
+	fx := loadSample(t, db)
 	src, err := Open(t.Context(), db.URL, &Options{Actions: []string{"plays"}})
 	if err == nil {
 		src.Close() // it holds a transaction the update below would wait for
@@ -662,9 +664,163 @@ func TestActionsMatchingNoStoredAction(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `"plays"`) || !strings.Contains(err.Error(), `"play"`) {
 		t.Fatalf("Open(--actions plays) = %v, want an error naming the chosen and the stored actions", err)
 	}
+
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	src = openSource(t, db.URL, &Options{Logger: logger})
+	if logs.Len() > 0 {
+		t.Errorf("Open over a table holding the default actions logged %q, want nothing", logs.String())
+	}
+	src.Close()
+
 	db.exec(t, `UPDATE "TrackInteraction" SET type = 'skip'`)
-	src = openSource(t, db.URL, nil)
-	if sum := importAll(t, src, newMemSink()); sum.InteractionsAdded != 0 {
-		t.Errorf("the default actions over a table of skips imported %d interactions, want 0", sum.InteractionsAdded)
+	db.exec(t, `UPDATE "TrackInteraction" SET type = 'pause' WHERE id IN (SELECT id FROM "TrackInteraction" LIMIT 1)`)
+	src = openSource(t, db.URL, &Options{Logger: logger})
+	sum := importAll(t, src, newMemSink())
+	if sum.InteractionsAdded != 0 || sum.TracksAdded != len(fx.Tracks) {
+		t.Errorf("the default actions over a table of skips and pauses imported %+v, want the %d tracks and no interaction", sum, len(fx.Tracks))
+	}
+	msg := logs.String()
+	t.Logf("log: %s", msg)
+	for _, want := range []string{"level=WARN", "soundalike@", `\"TrackInteraction\" holds none of the default actions`,
+		`\"addToPlaylist\", \"like\", \"play\"`, `only (\"pause\", \"skip\")`, "--actions"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("log = %q, want it to contain %q", msg, want)
+		}
+	}
+	noSecret(t, "log", msg, db.Password)
+}
+
+// TestOpenDeclaresTheCursors: Open declares each query's cursor, which
+// checks the role may read its tables (TestNoPrivilegeFailsOpen), and
+// leaves it for the reads to fetch from: one round trip a query.
+func TestOpenDeclaresTheCursors(t *testing.T) {
+	db := newTestDB(t)
+	fx := loadSample(t, db)
+	src := openSource(t, db.URL, nil)
+	var names []string
+	if err := src.conn.QueryRow(t.Context(), `SELECT array_agg(name::text ORDER BY name) FROM pg_cursors WHERE name <> ''`).Scan(&names); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"soundalike_interactions", "soundalike_tracks"}; !slices.Equal(names, want) {
+		t.Errorf("cursors after Open = %q, want %q", names, want)
+	}
+	sum := importAll(t, src, newMemSink())
+	if want := fx.countAction(soundalike.DefaultSimilarityActions()...); sum.TracksAdded != len(fx.Tracks) || sum.InteractionsAdded != want {
+		t.Errorf("import = %+v, want %d tracks and %d interactions", sum, len(fx.Tracks), want)
+	}
+}
+
+// TestStallTimeout: a server that sends nothing for StallTimeout, while
+// Open or Next waits for it, fails with ErrStalled naming what was being
+// read, the server, the timeout and the flag that raises it; and the
+// server is asked to cancel the query, which stops holding its locks. A
+// slow server that keeps sending is not cut off, however long the import,
+// nor is one left waiting while the caller is busy.
+func TestStallTimeout(t *testing.T) {
+	const stall = 300 * time.Millisecond
+	wantErr := func(t *testing.T, err error, what string) {
+		t.Helper()
+		if !errors.Is(err, ErrStalled) {
+			t.Fatalf("error = %v, want ErrStalled", err)
+		}
+		msg := err.Error()
+		t.Logf("error: %s", msg)
+		for _, w := range []string{what, "soundalike@127.0.0.1:", "300ms", "--stall-timeout"} {
+			if !strings.Contains(msg, w) {
+				t.Errorf("error = %q, want it to contain %q", msg, w)
+			}
+		}
+	}
+
+	t.Run("open", func(t *testing.T) {
+		db := newTestDB(t)
+		loadSample(t, db)
+		// Another session's lock keeps Open's reading of the actions waiting.
+		lock, err := pgx.Connect(t.Context(), db.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer lock.Close(context.Background())
+		if _, err := lock.Exec(t.Context(), `BEGIN; LOCK TABLE "TrackInteraction" IN ACCESS EXCLUSIVE MODE`); err != nil {
+			t.Fatal(err)
+		}
+		src, err := Open(t.Context(), db.URL, &Options{StallTimeout: stall})
+		if err == nil {
+			src.Close()
+		}
+		wantErr(t, err, "reading the interaction actions from")
+		waitNoImport(t, db, "Lock")
+	})
+
+	t.Run("rows", func(t *testing.T) {
+		db := newTestDB(t)
+		loadSample(t, db)
+		// Three rows, then a minute of silence in the second FETCH.
+		tracks := `(SELECT f.* FROM "TrackFeatures" f LIMIT 3) UNION ALL (SELECT f.* FROM "TrackFeatures" f, pg_sleep(60) LIMIT 1)`
+		src := openSource(t, db.URL, &Options{TracksQuery: tracks, NoInteractions: true, BatchSize: 2, StallTimeout: stall})
+		rows := 0
+		var err error
+		for {
+			if _, err = src.Next(t.Context()); err != nil {
+				break
+			}
+			rows++
+		}
+		if rows < 2 || rows > 3 {
+			t.Errorf("read %d rows before the error, want the first batch's 2 (and the third, if the server sent it)", rows)
+		}
+		wantErr(t, err, "reading tracks from")
+		waitNoImport(t, db, "PgSleep")
+	})
+
+	t.Run("slow but steady", func(t *testing.T) {
+		db := newTestDB(t)
+		loadSample(t, db)
+		// A row every 50 ms, 12 of them: longer in all than the timeout.
+		const slow = 3 * stall
+		tracks := `SELECT f.*, pg_sleep(0.05) FROM "TrackFeatures" f LIMIT 12`
+		src := openSource(t, db.URL, &Options{TracksQuery: tracks, NoInteractions: true, BatchSize: 1, StallTimeout: slow})
+		start := time.Now()
+		if _, err := src.Next(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		// The caller away for longer than the timeout: the reader waits
+		// for it, not for the server.
+		time.Sleep(2 * slow)
+		sum := importAll(t, src, newMemSink())
+		if sum.TracksAdded != 11 {
+			t.Errorf("import = %+v, want the 11 rows after the first", sum)
+		}
+		if d := time.Since(start); d < slow {
+			t.Errorf("the import took %v, want longer than the %v timeout for the test to mean anything", d, slow)
+		}
+	})
+}
+
+// waitNoImport waits until no session of import waits on the server for
+// waitEvent (pg_stat_activity's wait_event_type or wait_event, e.g. Lock
+// or PgSleep), once it
+// stopped waiting for a server that went silent, and fails the test if one
+// still does after a few seconds (then ending it, so that the test's schema
+// can be dropped).
+func waitNoImport(t *testing.T, db *testDB, waitEvent string) {
+	t.Helper()
+	const q = `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'soundalike import' AND $1 IN (wait_event_type, wait_event)`
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var n int
+		if err := db.Conn.QueryRow(t.Context(), q, waitEvent).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("%d import sessions still wait on %s: the query was not cancelled", n, waitEvent)
+			db.exec(t, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'soundalike import' AND $1 IN (wait_event_type, wait_event)`, waitEvent)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -67,7 +67,7 @@ func (f *importFlags) addBufferFlags(fs *flag.FlagSet, stderr io.Writer) {
 // importUsage is import's help text, before its flags.
 const importUsage = `Usage: soundalike import [--db PATH] [--strict] [--no-interactions] [--json] [--buffer-mib MiB] [--max-line-bytes N] FILE...
        soundalike import [--db PATH] [--strict] [--no-interactions] [--json] [--buffer-mib MiB] --postgres [URL]
-                         [--tracks-query SQL] [--interactions-query SQL] [--actions LIST]
+                         [--tracks-query SQL] [--interactions-query SQL] [--actions LIST] [--stall-timeout D]
 
 Imports CSV, TSV or JSON Lines files, each optionally gzip-compressed ("-" is
 stdin). Columns are found by name: the track id (track_id, id, spotify_id,
@@ -88,7 +88,8 @@ stops the import: it is almost always a damaged or wrong file.
 With --postgres, reads the app's PostgreSQL database instead (URL, or
 $DATABASE_URL when none is given): "Track" joined with "TrackFeatures", then
 "TrackInteraction" (or the older "UserInteraction") filtered to --actions.
-Rejected rows are listed with their id. The password is never printed;
+Rejected rows are listed with their id. A server that sends nothing for
+--stall-timeout (10m) stops the import. The password is never printed;
 give it through $DATABASE_URL (--postgres alone), ~/.pgpass or $PGPASSWORD,
 since other local users can read a command line.
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
+	"log/slog"
 	neturl "net/url"
 	"os"
 	"strings"
@@ -11,13 +13,14 @@ import (
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/ingest"
+	"github.com/audotics/soundalike/internal/printable"
 	"github.com/audotics/soundalike/postgres"
 )
 
 // postgresFlags are import's flags for reading straight from the app's
 // PostgreSQL database:
 //
-//	--postgres [URL] [--tracks-query SQL] [--interactions-query SQL] [--actions LIST]
+//	--postgres [URL] [--tracks-query SQL] [--interactions-query SQL] [--actions LIST] [--stall-timeout D]
 //
 // --postgres is a boolean-style flag so that it can be given without a
 // value, which means $DATABASE_URL, as the app does. Go's flag package does
@@ -32,6 +35,7 @@ type postgresFlags struct {
 	interactionsQuery string
 	actions           string
 	actionsSet        bool
+	stallTimeout      time.Duration
 	// urlInArgs is set by resolve when the URL came from the command
 	// line rather than $DATABASE_URL.
 	urlInArgs bool
@@ -68,6 +72,7 @@ func addPostgresFlags(fs *flag.FlagSet) *postgresFlags {
 		p.actions, p.actionsSet = s, true
 		return nil
 	})
+	fs.DurationVar(&p.stallTimeout, "stall-timeout", postgres.DefaultStallTimeout, "with --postgres: how long the server may send nothing (no answer, no row) before import stops waiting, e.g. 30m; it restarts at every row, so a long import is not cut short; 0 waits for ever")
 	return p
 }
 
@@ -76,7 +81,7 @@ func (p *postgresFlags) given() bool { return p.url.given }
 
 // checkUnused refuses the PostgreSQL-only flags without --postgres.
 func (p *postgresFlags) checkUnused(fs *flag.FlagSet) error {
-	for _, name := range []string{"tracks-query", "interactions-query", "actions"} {
+	for _, name := range []string{"tracks-query", "interactions-query", "actions", "stall-timeout"} {
 		if isFlagSet(fs, name) {
 			return usagef("import: --%s needs --postgres (it applies to the PostgreSQL source, not to files)", name)
 		}
@@ -106,10 +111,17 @@ func (p *postgresFlags) resolve(fs *flag.FlagSet, noInteractions bool, getenv fu
 			return "", nil, usagef("import: --postgres was given without a URL and $DATABASE_URL is not set (export DATABASE_URL=postgres://user:password@host:port/db; a URL given on the command line is readable by other local users)")
 		}
 	}
+	if p.stallTimeout < 0 {
+		return "", nil, usagef("import: --stall-timeout %s: want a duration such as 10m or 1h, or 0 to wait for ever", p.stallTimeout)
+	}
 	opts := &postgres.Options{
 		TracksQuery:       p.tracksQuery,
 		InteractionsQuery: p.interactionsQuery,
 		NoInteractions:    noInteractions,
+		StallTimeout:      p.stallTimeout,
+	}
+	if p.stallTimeout == 0 {
+		opts.StallTimeout = -1 // the option's 0 is the default
 	}
 	if p.actionsSet {
 		for _, a := range strings.Split(p.actions, ",") {
@@ -173,15 +185,13 @@ func isFlagSet(fs *flag.FlagSet, name string) bool {
 func importPostgres(ctx context.Context, dbPath string, engOpts *soundalike.Options, url string, opts *postgres.Options, strict bool, stdio stdio) (sum ingest.Summary, rolledBack bool, err error) {
 	// Connect and check both queries before touching the soundalike
 	// database: a bad URL, password or query writes nothing.
-	src, err := postgres.Open(ctx, url, opts)
+	o := *opts
+	o.Logger = slog.New(noticeHandler{stdio.err})
+	src, err := postgres.Open(ctx, url, &o)
 	if err != nil {
 		return sum, false, fmt.Errorf("import: %w", err)
 	}
 	defer src.Close()
-	if src.InteractionsTable() == postgres.TableUserInteraction {
-		fmt.Fprintf(stdio.err, "import: no %s table in %s: reading interactions from the older %s table\n",
-			postgres.TableTrackInteraction, postgres.Describe(url), postgres.TableUserInteraction)
-	}
 
 	eng, err := soundalike.Open(dbPath, engOpts)
 	if err != nil {
@@ -220,6 +230,23 @@ func importPostgres(ctx context.Context, dbPath string, engOpts *soundalike.Opti
 	}
 	return sum, rolledBack, nil
 }
+
+// noticeHandler prints the PostgreSQL source's notices (Options.Logger)
+// on stderr as import prints its own, one line each: "import: warning: "
+// and the message, which names the server. Attributes are left out.
+type noticeHandler struct{ w io.Writer }
+
+func (h noticeHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h noticeHandler) Handle(_ context.Context, r slog.Record) error {
+	prefix := "import: "
+	if r.Level >= slog.LevelWarn {
+		prefix = "import: warning: "
+	}
+	_, err := fmt.Fprintln(h.w, prefix+printable.String(r.Message))
+	return err
+}
+func (h noticeHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h noticeHandler) WithGroup(string) slog.Handler      { return h }
 
 // runImportPostgres is import with --postgres, after flag parsing: print
 // is import's summary printer, so the output is the same as for files.

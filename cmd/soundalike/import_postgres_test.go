@@ -15,6 +15,7 @@ import (
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/ingest"
+	"github.com/audotics/soundalike/postgres"
 )
 
 // pgTestDB makes a schema on the test server ($SOUNDALIKE_TEST_POSTGRES,
@@ -30,18 +31,8 @@ func pgTestDB(t *testing.T) (dbURL, password string) {
 		}
 		t.Skip("no PostgreSQL server: set $SOUNDALIKE_TEST_POSTGRES (scripts/pg-test-server start prints one; .ci/run sets it)")
 	}
-	psql, err := exec.LookPath("psql")
-	if err != nil {
-		t.Fatalf("psql is needed to set up the test schema: %v", err)
-	}
 	schema := fmt.Sprintf("cli_%d", time.Now().UnixNano())
-	run := func(u, sql string) {
-		t.Helper()
-		out, err := exec.Command(psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", u, "-c", sql).CombinedOutput()
-		if err != nil {
-			t.Fatalf("psql: %v\n%s", err, out)
-		}
-	}
+	run := func(u, sql string) { t.Helper(); psqlRun(t, u, sql) }
 	run(base, "CREATE SCHEMA "+schema)
 	t.Cleanup(func() { run(base, "DROP SCHEMA "+schema+" CASCADE") })
 	u, err := url.Parse(base)
@@ -79,6 +70,20 @@ INSERT INTO "TrackInteraction" VALUES
   ('i3', 'u2', 'a0000000-0000-4000-8000-000000000002', 'skip', '2025-01-01 10:06:00'),
   ('i4', 'u2', 'a0000000-0000-4000-8000-000000000003', 'addToPlaylist', '2025-01-01 10:07:00');`)
 	return u.String(), password
+}
+
+// psqlRun runs sql on the database at u with psql, failing the test if
+// it fails.
+func psqlRun(t *testing.T, u, sql string) {
+	t.Helper()
+	psql, err := exec.LookPath("psql")
+	if err != nil {
+		t.Fatalf("psql is needed to set up the test schema: %v", err)
+	}
+	out, err := exec.Command(psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", u, "-c", sql).CombinedOutput()
+	if err != nil {
+		t.Fatalf("psql: %v\n%s", err, out)
+	}
 }
 
 func TestImportPostgres(t *testing.T) {
@@ -170,6 +175,8 @@ func TestImportPostgresErrors(t *testing.T) {
 		{"empty URL, no DATABASE_URL", "", []string{"--postgres", ""}, true, "DATABASE_URL is not set"},
 		{"files too", "", []string{"--postgres", u, "tracks.csv"}, true, `unexpected argument "tracks.csv"`},
 		{"query without --postgres", "", []string{"--tracks-query", "SELECT 1", "x.csv"}, true, "--tracks-query needs --postgres"},
+		{"stall timeout without --postgres", "", []string{"--stall-timeout", "1m", "x.csv"}, true, "--stall-timeout needs --postgres"},
+		{"negative stall timeout", "", []string{"--postgres", u, "--stall-timeout", "-1s"}, true, "--stall-timeout -1s: want a duration such as 10m"},
 		{"empty action", "", []string{"--postgres", u, "--actions", "play,,like"}, true, "--actions"},
 		{"bad query", "", []string{"--postgres", u, "--interactions-query", "SELECT nope FROM \"TrackInteraction\""}, false, "--interactions-query"},
 		{"bad password from DATABASE_URL", wrong.String(), []string{"--postgres"}, false, "password authentication failed"},
@@ -197,6 +204,51 @@ func TestImportPostgresErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(dbPath); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a failed import created %s (%v): want nothing touched", dbPath, err)
+	}
+}
+
+// TestImportPostgresDefaultActionsMatchNothing: an interactions table that
+// holds none of the default actions imports its tracks, and no
+// interaction, with a warning naming the server, the table, the default
+// actions, those it holds and --actions. It said nothing.
+func TestImportPostgresDefaultActionsMatchNothing(t *testing.T) {
+	u, _ := pgTestDB(t)
+	psqlRun(t, u, `UPDATE "TrackInteraction" SET type = 'skip'`)
+	t.Setenv("DATABASE_URL", u)
+	out, stderr, err := runCmd(t.Context(), "import", "--db", filepath.Join(t.TempDir(), "s.db"), "--postgres")
+	if err != nil {
+		t.Fatalf("import: %v\n%s", err, stderr)
+	}
+	if want := "tracks: 3 added, 0 updated; interactions: 0 added; rejected rows: 0\n"; out != want {
+		t.Errorf("stdout = %q, want %q", out, want)
+	}
+	for _, want := range []string{"import: warning: soundalike@127.0.0.1:",
+		`"TrackInteraction" holds none of the default actions ("addToPlaylist", "like", "play"), only ("skip")`, "--actions"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr = %q, want it to contain %q", stderr, want)
+		}
+	}
+}
+
+// TestImportPostgresStalls: a server that sends nothing for
+// --stall-timeout stops the import, writing nothing, with an error that
+// names what was read, the server, the timeout and the flag.
+func TestImportPostgresStalls(t *testing.T) {
+	u, _ := pgTestDB(t)
+	dbPath := filepath.Join(t.TempDir(), "s.db")
+	sleepy := `(SELECT f.* FROM "TrackFeatures" f LIMIT 2) UNION ALL (SELECT f.* FROM "TrackFeatures" f, pg_sleep(30) LIMIT 1)`
+	t.Setenv("DATABASE_URL", u)
+	_, stderr, err := runCmd(t.Context(), "import", "--db", dbPath, "--postgres", "--no-interactions", "--tracks-query", sleepy, "--stall-timeout", "300ms")
+	if err == nil {
+		t.Fatalf("import from a server that stalls succeeded, want an error\n%s", stderr)
+	}
+	for _, want := range []string{"nothing was written", "reading tracks from soundalike@127.0.0.1:", "sent nothing for 300ms", "raise --stall-timeout"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("import: %q, want it to contain %q", err, want)
+		}
+	}
+	if exitCode(err, io.Discard) != 1 {
+		t.Errorf("import: exit %d, want 1", exitCode(err, io.Discard))
 	}
 }
 
@@ -252,6 +304,30 @@ func TestPostgresFlagForms(t *testing.T) {
 		}
 		if err != nil || got != tt.want || *asJSON != tt.json || strings.Join(opts.Actions, ",") != strings.Join(tt.actions, ",") {
 			t.Errorf("%q: url %q, json %v, actions %q, %v; want %q, %v, %q", tt.args, got, *asJSON, opts.Actions, err, tt.want, tt.json, tt.actions)
+		}
+	}
+
+	// --stall-timeout: the default, a value, and 0, which waits for ever
+	// (the option's 0 is its default, a negative value waits for ever).
+	for _, tc := range []struct {
+		args []string
+		want time.Duration
+	}{
+		{nil, postgres.DefaultStallTimeout},
+		{[]string{"--stall-timeout", "1h"}, time.Hour},
+		{[]string{"--stall-timeout", "0"}, -1},
+	} {
+		fs := newFlagSet("import", stdio{err: io.Discard}, nil)
+		p := addPostgresFlags(fs)
+		if err := parseFlags(fs, append([]string{"--postgres", u}, tc.args...)); err != nil {
+			t.Fatalf("parse %q: %v", tc.args, err)
+		}
+		_, opts, err := p.resolve(fs, false, env(""))
+		if err != nil {
+			t.Fatalf("%q: %v", tc.args, err)
+		}
+		if opts.StallTimeout != tc.want {
+			t.Errorf("%q: StallTimeout %v, want %v", tc.args, opts.StallTimeout, tc.want)
 		}
 	}
 }
