@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
@@ -78,7 +77,7 @@ func Open(path string) (*FileSource, error) { return OpenFile(path, nil) }
 
 // OpenFile is Open with options; nil means the defaults.
 func OpenFile(path string, opts *FileOptions) (*FileSource, error) {
-	f, err := os.Open(path)
+	f, err := openContext(opts.context(), path)
 	if err != nil {
 		return nil, err
 	}

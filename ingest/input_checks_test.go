@@ -358,3 +358,59 @@ func TestJoinedRowRejectedNamesItsLines(t *testing.T) {
 		}
 	}
 }
+
+// unprintable returns the first rune of s that a terminal would act on
+// rather than show (a control character, a bidirectional override, a
+// line separator), or -1.
+func unprintable(s string) rune {
+	for _, r := range s {
+		if r < 0x20 || r >= 0x7f && r < 0xa0 || r >= 0x202a && r <= 0x202e || r == 0x2028 || r == 0x2029 {
+			return r
+		}
+	}
+	return -1
+}
+
+// TestHeaderNamesEscapedInErrors: a column name from a file's header is
+// printed escaped in every error and warning that names it: a quoted CSV
+// field or a JSON key may hold a line end or an escape sequence, which
+// would otherwise reach the terminal raw. Each header below still maps to
+// its field (matching ignores what is not a letter or digit).
+func TestHeaderNamesEscapedInErrors(t *testing.T) {
+	feats := "acousticness,danceability,energy,instrumentalness,key,liveness,loudness,mode,speechiness,tempo,valence"
+	vals := "0.1,0.2,0.3,0.4,5,0.6,-7,1,0.08,120,0.9"
+	for _, tc := range []struct {
+		name, file string
+		want       string // in the error, escaped
+	}{
+		{"empty id.csv", "\"track\x1b\x07_id\"," + feats + "\n," + vals + "\n", `column track\x1b\x07_id is empty`},
+		{"bad number.csv", "track_id," + feats + ",\"popu\nlarity\"\nt1," + vals + ",many\n", `popu\x0alarity: "many" is not a number`},
+		{"bad time.csv", "track_id,user_id,\"time\u202estamp\"\nt1,u1,yesterday\n", `time\u202estamp: "yesterday" is not a time`},
+		{"empty user.csv", "track_id,\"user\r\n_id\",action\nt1,,play\n", `column user\x0a_id is empty`},
+		{"bad utf8.csv", "track_id,\"user\a_id\"\nt1,u\xff1\n", `user\x07_id: invalid UTF-8`},
+		{"empty user.jsonl", `{"track_id":"t1","user\u001b_id":""}` + "\n", `column user\x1b_id is empty`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sum, _ := importText(t, tc.name, tc.file)
+			if len(sum.Errors) != 1 {
+				t.Fatalf("errors %+v, want one", sum.Errors)
+			}
+			msg := sum.Errors[0].Error()
+			if r := unprintable(msg); r >= 0 {
+				t.Errorf("error %q holds the unprintable %U", msg, r)
+			}
+			if !strings.Contains(msg, tc.want) {
+				t.Errorf("error %q, want it to contain %q", msg, tc.want)
+			}
+		})
+	}
+
+	// A header that cannot make tracks is listed escaped.
+	_, err := ingest.NewReader("cols.csv", strings.NewReader("\"a\x1b]0;title\x07\",\"b\nc\"\n1,2\n"))
+	if err == nil {
+		t.Fatal("NewReader succeeded, want an error for the columns")
+	}
+	if r := unprintable(err.Error()); r >= 0 || !strings.Contains(err.Error(), `found columns: a\x1b]0;title\x07, b\x0ac`) {
+		t.Errorf("NewReader error %q, want the found columns escaped (unprintable %U)", err, r)
+	}
+}

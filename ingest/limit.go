@@ -26,7 +26,8 @@ type FileOptions struct {
 	// Context, when set, ends a read that waits on a stream (a pipe, a
 	// FIFO, a terminal: a file of no known size) once it is done, so that
 	// OpenFile and NewFileReader, which read the header, fail with its
-	// error instead of waiting for as long as the stream sends nothing.
+	// error instead of waiting for as long as the stream sends nothing;
+	// OpenFile's open of a FIFO that no writer has opened yet ends too.
 	// Rows are read under the ctx passed to Next, which does the same. A
 	// read given up on goes on until the stream sends or is closed. nil
 	// waits.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/audotics/soundalike"
 	clippkg "github.com/audotics/soundalike/internal/clip"
+	"github.com/audotics/soundalike/internal/printable"
 )
 
 // ErrColumns is wrapped by the error NewMapper (and so Open) returns when
@@ -237,7 +238,7 @@ func (m *Mapper) columnsError(what, accepted string) error {
 	}
 	clipped := make([]string, len(found))
 	for i, c := range found {
-		clipped[i] = clip(c) // a header is quoted, never echoed whole
+		clipped[i] = columnName(c)
 	}
 	list := strings.Join(clipped, ", ")
 	if len(found) == 0 {
@@ -374,7 +375,7 @@ func (m *Mapper) text(values []string, f field) (string, error) {
 	}
 	v := strings.TrimSpace(values[i])
 	if !utf8.ValidString(v) {
-		return "", fmt.Errorf("%s: invalid UTF-8 (text must be UTF-8 encoded)", m.columns[i])
+		return "", fmt.Errorf("%s: invalid UTF-8 (text must be UTF-8 encoded)", m.column(i))
 	}
 	return v, nil
 }
@@ -387,7 +388,7 @@ func (m *Mapper) readID(values []string, r *row) (string, error) {
 		return "", err
 	}
 	if id = trackID(id); id == "" {
-		return "", fmt.Errorf("missing track id (column %s is empty)", m.columns[m.col[m.idField]])
+		return "", fmt.Errorf("missing track id (column %s is empty)", m.column(m.col[m.idField]))
 	}
 	if m.idField == fTrackID && m.col[fSpotifyID] >= 0 {
 		sid, err := m.text(values, fSpotifyID)
@@ -470,7 +471,7 @@ func (m *Mapper) readInteraction(values []string, id string, r *row) (*soundalik
 	}
 	if user == "" {
 		if m.opts.InteractionsOnly {
-			return nil, fmt.Errorf("missing user (column %s is empty)", m.columns[m.col[fUser]])
+			return nil, fmt.Errorf("missing user (column %s is empty)", m.column(m.col[fUser]))
 		}
 		return nil, nil
 	}
@@ -484,7 +485,7 @@ func (m *Mapper) readInteraction(values []string, id string, r *row) (*soundalik
 	}
 	when, err := ParseTime(ts)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %s", m.columns[m.col[fTime]], err)
+		return nil, fmt.Errorf("%s: %s", m.column(m.col[fTime]), err)
 	}
 	r.in = soundalike.Interaction{User: user, Track: soundalike.TrackID(id), Action: CanonicalAction(action), Time: when}
 	return &r.in, nil
@@ -516,21 +517,31 @@ func (m *Mapper) wholeNumber(values []string, f field, round bool) (int, error) 
 		if strings.TrimSpace(s) == "" {
 			return 0, nil
 		}
-		return 0, fmt.Errorf("%s: %q is not a number", m.columns[c], clip(s))
+		return 0, fmt.Errorf("%s: %q is not a number", m.column(c), clip(s))
 	}
 	if round {
 		v = math.Round(v)
 	}
 	switch {
 	case math.IsNaN(v) || math.IsInf(v, 0):
-		return 0, fmt.Errorf("%s: %v is not a finite number", m.columns[c], v)
+		return 0, fmt.Errorf("%s: %v is not a finite number", m.column(c), v)
 	case v != math.Trunc(v):
-		return 0, fmt.Errorf("%s: %v is not a whole number", m.columns[c], v)
+		return 0, fmt.Errorf("%s: %v is not a whole number", m.column(c), v)
 	case math.Abs(v) > 1<<53:
-		return 0, fmt.Errorf("%s: %v is too large", m.columns[c], v)
+		return 0, fmt.Errorf("%s: %v is too large", m.column(c), v)
 	}
 	return int(v), nil
 }
 
 // clip shortens a value quoted in an error message.
 func clip(s string) string { return clippkg.String(s) }
+
+// columnName returns a column name from a file's header as errors and
+// warnings print it: escaped (printable.Cut), since import prints them to
+// a terminal one a line and a header may hold an escape sequence or, in a
+// quoted CSV field or a JSON key, a line end; and cut as clip cuts, since
+// a header is quoted, never echoed whole.
+func columnName(s string) string { return printable.Cut(s, clippkg.Max) }
+
+// column returns the name of column i as errors print it: see columnName.
+func (m *Mapper) column(i int) string { return columnName(m.columns[i]) }

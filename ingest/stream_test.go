@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -144,4 +147,60 @@ func TestInterruptWhileStreamWaits(t *testing.T) {
 			t.Fatalf("NewFileReader still waits on the stream %v after the interrupt", within)
 		}
 	})
+	t.Run("fifo without a writer", func(t *testing.T) {
+		// Opening a FIFO waits in open(2) for a writer, before any read.
+		fifo := filepath.Join(t.TempDir(), "in.csv")
+		if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		time.AfterFunc(50*time.Millisecond, cancel)
+		done := make(chan error, 1)
+		go func() {
+			src, err := ingest.OpenFile(fifo, &ingest.FileOptions{Context: ctx})
+			if err == nil {
+				src.Close()
+			}
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("OpenFile = %v, want context.Canceled", err)
+			}
+		case <-time.After(within):
+			t.Fatalf("OpenFile still waits for a writer %v after the interrupt", within)
+		}
+		// The open given up on holds no file: a writer finds no reader.
+		w, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+		if err == nil {
+			w.Close()
+		}
+		if !errors.Is(err, syscall.ENXIO) {
+			t.Errorf("opening the FIFO for writing after OpenFile gave up = %v, want ENXIO (no reader left)", err)
+		}
+	})
+}
+
+// TestOpenFIFO: a FIFO opened with a Context is read as a file is, its
+// writer coming after the open began.
+func TestOpenFIFO(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "in.csv")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wrote := make(chan error, 1)
+	go func() { wrote <- os.WriteFile(fifo, []byte(featuresHeader+"\n"+row1+"\n"), 0) }()
+	src, err := ingest.OpenFile(fifo, &ingest.FileOptions{Context: t.Context()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	sum, err := ingest.Run(t.Context(), src, newFakeDB().begin(), nil)
+	if err != nil || sum.TracksAdded != 1 {
+		t.Errorf("Run = %+v, %v, want 1 track added", sum, err)
+	}
+	if err := <-wrote; err != nil {
+		t.Errorf("writing the FIFO: %v", err)
+	}
 }

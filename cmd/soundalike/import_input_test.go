@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -119,6 +120,35 @@ func TestImportInterruptedWhileStdinWaits(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("import still waits on stdin 10s after the interrupt")
+	}
+	if _, err := os.Stat(db); !os.IsNotExist(err) {
+		t.Errorf("the database was created (%v), want nothing written", err)
+	}
+}
+
+// TestImportInterruptedWhileFIFOWaits: an interrupt ends an import of a
+// FIFO that no writer has opened, writing nothing. Opening it waited in
+// the kernel for a writer, deaf to the interrupt.
+func TestImportInterruptedWhileFIFOWaits(t *testing.T) {
+	dir := t.TempDir()
+	db, fifo := filepath.Join(dir, "w.db"), filepath.Join(dir, "in.csv")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	done := make(chan error, 1)
+	go func() {
+		var out, errw bytes.Buffer
+		done <- run(ctx, []string{"import", "--db", db, fifo}, strings.NewReader(""), &out, &errw)
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "nothing was written") {
+			t.Errorf("import = %v, want nothing was written and context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("import still waits for a writer of the FIFO 10s after the interrupt")
 	}
 	if _, err := os.Stat(db); !os.IsNotExist(err) {
 		t.Errorf("the database was created (%v), want nothing written", err)
