@@ -24,6 +24,8 @@ import (
 //	ErrStarting                                  503, saying what it waits for
 //	soundalike.ErrLocked                         503 with Retry-After: another process writes the
 //	                                             database the engine has not loaded yet
+//	soundalike.ErrIndexUnavailable               503 with Retry-After, its message: the vector
+//	                                             source (serve --weaviate) did not answer
 //	soundalike.ErrDimension, ErrInvalidQuery     400
 //	context.Canceled (the client went away)      499, not logged as an error
 //	context.DeadlineExceeded                     503
@@ -74,6 +76,12 @@ var ErrStarting = errors.New("starting")
 // it for seconds to minutes, and a retry within the engine's lock timeout
 // (1s by default) would only wait it out again.
 const lockedRetryAfter = 5
+
+// unavailableRetryAfter is the Retry-After, in seconds, of the 503 for a
+// vector source that did not answer (soundalike.ErrIndexUnavailable): a
+// node restarting or a collection still being published takes seconds
+// to minutes, and the request has already tried every node.
+const unavailableRetryAfter = 5
 
 // errPanic wraps a recovered panic value.
 type errPanic struct{ v any }
@@ -138,8 +146,11 @@ func statusOf(err error) (status int, msg string, internal bool) {
 // (no header) unless retrying soon can succeed where the request failed.
 // The limiter sets its own (busy, timed out) in the limit middleware.
 func retryAfterOf(err error) int {
-	if errors.Is(err, soundalike.ErrLocked) && !errors.Is(err, ErrStarting) {
+	switch {
+	case errors.Is(err, soundalike.ErrLocked) && !errors.Is(err, ErrStarting):
 		return lockedRetryAfter
+	case errors.Is(err, soundalike.ErrIndexUnavailable):
+		return unavailableRetryAfter
 	}
 	return 0
 }

@@ -129,6 +129,9 @@ func TestSlowNodeTimesOutSimilar(t *testing.T) {
 		t.Fatalf("GET /similar through a node that answers late: %d %q; want 503 naming node %s, collection %s and the %v it had",
 			resp.StatusCode, body.Error, slow.URL, sum.Collection, timeout)
 	}
+	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || s < 1 {
+		t.Errorf("GET /similar through a node that answers late: Retry-After %q, want whole seconds", resp.Header.Get("Retry-After"))
+	}
 }
 
 // TestStoppedPublishSaysHowToComplete: a publish stopped half way (an
