@@ -69,6 +69,13 @@ const (
 // says, with model v1 (if any) recorded with a config and evaluation
 // figures.
 func newEngine(t testing.TB, stage int) *soundalike.Engine {
+	run := soundalike.ModelRun{Config: json.RawMessage(`{"epochs":3}`), Metrics: json.RawMessage(`{"precision_at_20":0.31}`)}
+	return engineOf(t, catalogue(), run, stage)
+}
+
+// engineOf returns an engine on tracks, built as far as stage says, with
+// model v1 (if any) recorded with run.
+func engineOf(t testing.TB, tracks []*soundalike.Track, run soundalike.ModelRun, stage int) *soundalike.Engine {
 	t.Helper()
 	ctx := context.Background()
 	eng, err := soundalike.Open(filepath.Join(t.TempDir(), "server.db"), &soundalike.Options{NoSync: true})
@@ -77,7 +84,7 @@ func newEngine(t testing.TB, stage int) *soundalike.Engine {
 	}
 	t.Cleanup(func() { eng.Close() })
 	err = eng.Import(ctx, func(tx *soundalike.ImportTx) error {
-		for _, tr := range catalogue() {
+		for _, tr := range tracks {
 			if _, _, err := tx.PutTrack(tr); err != nil {
 				return err
 			}
@@ -94,7 +101,6 @@ func newEngine(t testing.TB, stage int) *soundalike.Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := soundalike.ModelRun{Config: json.RawMessage(`{"epochs":3}`), Metrics: json.RawMessage(`{"precision_at_20":0.31}`)}
 	if _, err := eng.SaveModel(ctx, m, run); err != nil {
 		t.Fatal(err)
 	}

@@ -19,9 +19,13 @@ import (
 // The explorer (package explorer) is a page at / that calls this API from
 // the browser. Its files are embedded in the binary and served with a
 // Content-Security-Policy allowing only this origin's scripts, styles,
-// images and requests: no inline script, no third party.
+// images and requests: no inline script, no third party. It also requires
+// Trusted Types and allows no policy, so the browser refuses any string
+// written as HTML or script (innerHTML, insertAdjacentHTML, a script's
+// text): the page writes catalogue data only as text.
 const explorerCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-	"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+	"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; " +
+	"require-trusted-types-for 'script'; trusted-types 'none'"
 
 // mapper is what GET /map needs besides a Searcher: *soundalike.Engine
 // has it. A Searcher without it answers 501, so Searchers that predate

@@ -55,6 +55,18 @@ type browser struct {
 
 	mu     sync.Mutex
 	errors []string
+	// refusals is set when the test makes the server refuse requests:
+	// the browser's log entries for them are then no error.
+	refusals bool
+}
+
+// expectRefusals stops counting the browser's log entries for requests
+// the server answered with an error status ("Failed to load resource"),
+// for a test that makes the server refuse some.
+func (b *browser) expectRefusals() {
+	b.mu.Lock()
+	b.refusals = true
+	b.mu.Unlock()
 }
 
 // newBrowser starts a headless Chromium with one tab, for the test's life.
@@ -76,7 +88,9 @@ func newBrowser(t *testing.T) *browser {
 			}
 			if m.Type == chromedp.ConsoleError || m.IsException() {
 				b.mu.Lock()
-				b.errors = append(b.errors, m.String()+" ("+m.URL+")")
+				if !b.refusals || m.Source != "network" {
+					b.errors = append(b.errors, m.String()+" ("+m.URL+")")
+				}
 				b.mu.Unlock()
 			}
 		}

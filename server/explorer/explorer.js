@@ -52,6 +52,8 @@
     return body;
   }
 
+  // el builds an element. Catalogue data enters the page only through it,
+  // as text nodes and attribute values, never as HTML.
   function el(tag, attrs, ...children) {
     const e = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs || {})) {
@@ -62,6 +64,19 @@
     for (const c of children) if (c != null) e.append(c);
     return e;
   }
+
+  // Catalogue text is shown bidi-isolated: each name in a <bdi>, so that a
+  // right-to-left override in one cannot reorder the text after it (the
+  // artist, the year) and pass one track off as another.
+  function iso(text) { return el("bdi", { text }); }
+  function isoList(list) { return list.flatMap((s, i) => (i ? [", ", iso(s)] : [iso(s)])); }
+  // isoText isolates text where no element can: the document's title.
+  function isoText(text) { return "\u2068" + text + "\u2069"; }
+
+  // nameOf names track t: its name, or its id when the name shows nothing
+  // (empty, spaces, or only invisible format characters), so that every
+  // track has something to read and click.
+  function nameOf(t) { return t.name && !/^[\s\p{Cc}\p{Cf}]*$/u.test(t.name) ? t.name : t.track_id; }
 
   // A pasted Spotify link or URI becomes its id; anything else is text.
   function trackRef(text) {
@@ -125,13 +140,21 @@
 
   // ---- the query and its neighbours ----
 
+  // clearView shows no query track: the hint, no neighbours, no rings.
+  function clearView() {
+    queryTrack = null; neighbours = [];
+    $("card").replaceChildren(el("p", { class: "hint", text: "Search for a track, or pick one on the map." }));
+    $("results").replaceChildren();
+    document.title = "soundalike explorer";
+    delete document.body.dataset.loaded;
+    delete document.body.dataset.view;
+    mapView.highlight(null, []);
+  }
+
   async function load() {
     const seq = ++loadSeq;
     if (!state.track) {
-      queryTrack = null; neighbours = [];
-      $("card").replaceChildren(el("p", { class: "hint", text: "Search for a track, or pick one on the map." }));
-      $("results").replaceChildren();
-      mapView.highlight(null, []);
+      clearView();
       return;
     }
     setStatus("Loading…");
@@ -143,14 +166,23 @@
       neighbours = sim.results.map((r) => ({ result: r, track: r })); // with their metadata and features
       renderCard(queryTrack);
       renderResults();
-      document.title = queryTrack.name + " · soundalike explorer";
+      document.title = isoText(nameOf(queryTrack)) + " · soundalike explorer";
       setStatus(neighbours.length + " similar tracks, model " + sim.model + ", " + sim.took_us + " µs");
       document.body.dataset.view = similarURL();
       document.body.dataset.loaded = state.track;
       mapView.highlight(queryTrack.track_id, ids);
     } catch (e) {
       if (seq !== loadSeq) return;
-      $("results").replaceChildren();
+      // The card stays only while it is of the track asked for (an option
+      // was refused); a track that failed to load leaves none of another's.
+      if (state.track === document.body.dataset.loaded) {
+        neighbours = [];
+        $("results").replaceChildren();
+        delete document.body.dataset.view;
+        mapView.highlight(queryTrack.track_id, []);
+      } else {
+        clearView();
+      }
       setStatus(e.message, true);
     }
   }
@@ -159,13 +191,13 @@
 
   function renderCard(t) {
     const card = el("div", { class: "card" },
-      el("h3", { text: t.name }),
-      el("div", { text: t.artists.join(", ") }),
+      el("h3", {}, iso(nameOf(t))),
+      el("div", {}, ...isoList(t.artists)),
       el("dl", {},
         el("dt", { text: "Album" }), el("dd", { text: t.album || "—" }),
         el("dt", { text: "Year" }), el("dd", { text: year(t) || "—" }),
         el("dt", { text: "Popularity" }), el("dd", { text: String(t.popularity) }),
-        el("dt", { text: "Genres" }), el("dd", { text: [...t.genres, ...t.subgenres].join(", ") || "—" }),
+        el("dt", { text: "Genres" }), el("dd", {}, ...(t.genres.length + t.subgenres.length ? isoList([...t.genres, ...t.subgenres]) : ["—"])),
         el("dt", { text: "Id" }), el("dd", { text: t.track_id })),
       spotifyLink(t),
       featureBars(t.features, null));
@@ -206,10 +238,10 @@
 
   function renderResults() {
     const items = neighbours.map(({ result: r, track: t }) => {
-      const open = el("button", { type: "button", "data-track": r.track_id, text: r.name });
+      const open = el("button", { type: "button", "data-track": r.track_id, text: nameOf(r) });
       open.addEventListener("click", () => go(r.track_id));
       const head = el("div", { class: "result-head" }, open,
-        el("span", { text: r.artists.join(", ") }),
+        el("span", {}, ...isoList(r.artists)),
         el("span", { class: "score", text: "score " + r.score.toFixed(3) }),
         t ? el("span", { class: "score", text: [year(t), "popularity " + t.popularity].filter(Boolean).join(" · ") }) : null);
       const li = el("li", { "data-track": r.track_id }, head);
@@ -254,7 +286,7 @@
         const list = $("suggestions");
         list.replaceChildren(...res.results.map((t, i) => {
           const li = el("li", { id: "suggestion-" + i, role: "option", "aria-selected": "false", "data-track": t.track_id },
-            el("strong", { text: t.name }), " — " + t.artists.join(", ") + (year(t) ? " (" + year(t) + ")" : ""));
+            el("strong", {}, iso(nameOf(t))), " — ", ...isoList(t.artists), year(t) ? " (" + year(t) + ")" : null);
           li.addEventListener("mousedown", (ev) => { ev.preventDefault(); pick(t); });
           return li;
         }));
@@ -269,7 +301,7 @@
   }
 
   function pick(t) {
-    $("search").value = t.name + " — " + t.artists.join(", ");
+    $("search").value = nameOf(t) + " — " + t.artists.join(", ");
     go(t.track_id);
   }
 
@@ -434,15 +466,27 @@
       tip.hidden = false;
       tip.style.left = (mx + 12) + "px";
       tip.style.top = (my + 12) + "px";
-      tip.textContent = p.track_id + (p.genre ? " · " + p.genre : "");
+      const genre = p.genre ? [" · ", iso(p.genre)] : [];
+      tip.replaceChildren(iso(p.track_id), ...genre);
       tip.dataset.track = p.track_id;
+      delete tip.dataset.name;
       const seq = ++tipSeq;
       try {
-        const t = await api("/tracks/" + encodeURIComponent(p.track_id));
+        const t = await trackOf(p.track_id);
         if (seq !== tipSeq || hover !== p) return;
-        tip.textContent = t.name + " — " + t.artists.join(", ") + (p.genre ? " · " + p.genre : "");
-        tip.dataset.name = t.name;
+        tip.replaceChildren(iso(nameOf(t)), " — ", ...isoList(t.artists), ...genre);
+        tip.dataset.name = nameOf(t);
       } catch (e) { /* the id stays */ }
+    }
+
+    // trackOf fetches track id. An id that is a dot segment ("." or "..")
+    // goes in the query: the browser would resolve it out of a path,
+    // escaped or not, and ask for another resource.
+    async function trackOf(id) {
+      if (id !== "." && id !== "..") return api("/tracks/" + encodeURIComponent(id));
+      const res = await api("/tracks?ids=" + encodeURIComponent(id));
+      if (!res.results.length) throw new Error("track " + id + " not found");
+      return res.results[0];
     }
 
     function local(ev) {
@@ -510,16 +554,20 @@
 
   // ---- a user ----
 
+  let userSeq = 0; // drops answers to superseded user views
+
   async function loadUser() {
     const view = $("user-view");
-    if (!state.user) { view.replaceChildren(); return; }
-    const u = encodeURIComponent(state.user);
+    const seq = ++userSeq, user = state.user;
+    if (!user) { view.replaceChildren(); delete view.dataset.user; return; }
+    const u = encodeURIComponent(user);
     const [hist, rec] = await Promise.allSettled([api("/users/" + u + "/history?limit=50"), api("/users/" + u + "/recommend?k=20")]);
+    if (seq !== userSeq) return;
     const col = (title, body) => el("div", {}, el("h3", { text: title }), body);
     const trackItem = (t, extra) => {
-      const b = el("button", { type: "button", class: "link", text: t.name || t.track_id });
+      const b = el("button", { type: "button", class: "link", text: nameOf(t) });
       b.addEventListener("click", () => go(t.track_id));
-      return el("li", { "data-track": t.track_id }, b, " — " + (t.artists || []).join(", ") + (extra ? " · " + extra : ""));
+      return el("li", { "data-track": t.track_id }, b, " — ", ...isoList(t.artists || []), extra ? " · " + extra : null);
     };
     const histBody = hist.status === "fulfilled"
       ? el("ol", {}, ...hist.value.interactions.map((i) => trackItem(i.track, i.action + " " + (i.time || "").slice(0, 10))))
@@ -528,7 +576,7 @@
       ? el("ol", {}, ...rec.value.results.map((r) => trackItem(r, "score " + r.score.toFixed(3))))
       : el("p", { class: "hint", text: rec.reason.message });
     view.replaceChildren(el("div", { class: "cols" }, col("Recent history", histBody), col("Recommended" + (rec.status === "fulfilled" && rec.value.strategy ? " (" + rec.value.strategy + ")" : ""), recBody)));
-    view.dataset.user = state.user;
+    view.dataset.user = user;
   }
 
   $("user-form").addEventListener("submit", (ev) => {
@@ -549,26 +597,35 @@
       el("dt", { text: "Trained" }), el("dd", { text: (m.created || "").replace("T", " ").slice(0, 19) }),
       el("dt", { text: "Dimension" }), el("dd", { text: String(m.dim) }),
       el("dt", { text: "Tracks indexed" }), el("dd", { text: String(m.index_size) })))];
+    // metrics and history are what the model was saved with: the
+    // trainer's shape is drawn, and whatever else is skipped.
     const met = m.metrics;
     const rows = [["model", "this model"], ["raw_features", "raw features"], ["same_artist", "same artist"], ["random", "random"]];
-    if (met && met.model) {
-      const num = (v) => el("td", { class: "num", text: v == null ? "—" : v.toFixed(4) });
+    if (isObject(met) && isObject(met.model)) {
+      const num = (v) => el("td", { class: "num", text: isNumber(v) ? v.toFixed(4) : "—" });
       parts.push(el("table", { "aria-label": "Evaluation against baselines" },
         el("caption", { text: "Held-out users, k = " + met.k + ", " + met.queries + " queries" }),
         el("thead", {}, el("tr", {}, el("th", { text: "ranker" }), el("th", { text: "precision@k" }), el("th", { text: "recall@k" }), el("th", { text: "genre precision" }))),
-        el("tbody", {}, ...rows.filter(([k]) => met[k]).map(([k, label]) =>
+        el("tbody", {}, ...rows.filter(([k]) => isObject(met[k])).map(([k, label]) =>
           el("tr", {}, el("th", { text: label }), num(met[k].precision), num(met[k].recall), num(met[k].genre_precision))))));
     }
-    const epochs = m.history && m.history.epochs;
-    if (epochs && epochs.length) {
-      parts.push(curve("Loss per epoch", epochs, [["loss", "#0072B2", "training"], ["val_loss", "#D55E00", "validation"]]));
-      parts.push(curve("Validation precision@k per epoch", epochs, [["val_precision_at_k", "#009E73", "precision@k"]]));
+    const epochs = isObject(m.history) && Array.isArray(m.history.epochs) ? m.history.epochs : [];
+    const drawn = (series) => series.filter(([f]) => epochs.length && epochs.every((e) => isObject(e) && isNumber(e[f])));
+    const curves = [
+      ["Loss per epoch", drawn([["loss", "#0072B2", "training"], ["val_loss", "#D55E00", "validation"]])],
+      ["Validation precision@k per epoch", drawn([["val_precision_at_k", "#009E73", "precision@k"]])],
+    ].filter(([, series]) => series.length);
+    if (curves.length) {
+      for (const [title, series] of curves) parts.push(curve(title, epochs, series));
     } else {
       parts.push(el("p", { class: "hint", text: "No training curves were recorded with this model." }));
     }
     box.replaceChildren(...parts);
     box.querySelectorAll("canvas.curve").forEach((c) => c.draw());
   }
+
+  function isObject(v) { return v !== null && typeof v === "object" && !Array.isArray(v); }
+  function isNumber(v) { return typeof v === "number" && Number.isFinite(v); }
 
   // curve is a small line chart of series (field, colour, label) over epochs.
   function curve(title, epochs, series) {
