@@ -562,12 +562,14 @@ func pathID(raw string) (soundalike.TrackID, error) {
 	return trackRef("the path's track", id)
 }
 
-// trackRef parses the track reference given as param: a 400 naming param
-// and the accepted forms when it is none.
+// trackRef checks the track reference given as param: a 400 naming param
+// and the accepted forms when it is none. It returns the reference as
+// given, not the id ParseTrackRef makes of it: the engine looks a
+// reference up as a stored id first, so that a track whose id has spaces
+// around it or the form of a Spotify URI is found too.
 func trackRef(param, s string) (soundalike.TrackID, error) {
-	id, err := soundalike.ParseTrackRef(s)
-	if err != nil {
+	if _, err := soundalike.ParseTrackRef(s); err != nil {
 		return "", badRequest("%s: %s", param, strings.TrimPrefix(err.Error(), soundalike.ErrInvalidQuery.Error()+": "))
 	}
-	return id, nil
+	return soundalike.TrackID(s), nil
 }

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/server"
 )
 
@@ -68,6 +69,39 @@ func TestTrackRefs(t *testing.T) {
 			}
 			checkError(t, w, tc.param, "spotify:track:ID")
 		})
+	}
+}
+
+// Given tracks whose stored ids have spaces around them or the form of a
+// Spotify URI, when a request names them as stored, expect those tracks:
+// the engine finds a stored id before it reads a reference as a URI, and
+// the server passes references on as given.
+func TestStoredIDsThatLookLikeReferences(t *testing.T) {
+	weird := []string{" padded ", "spotify:track:" + spotifyOfT22}
+	tracks := catalogue()
+	for i, id := range weird {
+		tr := track(id, "weird "+id, "", 0.1*float64(i+1), 100)
+		tracks = append(tracks, tr)
+	}
+	h := server.New(engineOf(t, tracks, soundalike.ModelRun{}, ready), nil)
+	for _, id := range weird {
+		w := do(t, h, "GET", "/tracks/"+url.PathEscape(id), "")
+		if w.Code != 200 || trackOfBody(t, w.Body.Bytes()).TrackID != id {
+			t.Errorf("GET /tracks/%s = %d %s, want track %q", url.PathEscape(id), w.Code, w.Body, id)
+		}
+		w = do(t, h, "GET", "/similar?k=3&track="+url.QueryEscape(id), "")
+		if w.Code != 200 {
+			t.Fatalf("GET /similar?track=%s = %d %s", url.QueryEscape(id), w.Code, w.Body)
+		}
+		if r := decodeSimilar(t, w.Body.Bytes()); r.Track.TrackID != id {
+			t.Errorf("GET /similar?track=%s answered for %q, want %q", url.QueryEscape(id), r.Track.TrackID, id)
+		}
+	}
+	// The same spellings still name the catalogue's t22 where no stored
+	// id is spelt so.
+	w := do(t, h, "GET", "/tracks/"+url.PathEscape("spotify:track:"+spotifyOfT22+" "), "")
+	if w.Code != 200 || trackOfBody(t, w.Body.Bytes()).TrackID != "t22" {
+		t.Errorf("GET /tracks/spotify:track:%s%%20 = %d %s, want t22", spotifyOfT22, w.Code, w.Body)
 	}
 }
 
