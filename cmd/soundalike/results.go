@@ -17,11 +17,10 @@ func trackList(flag, list string) ([]soundalike.TrackID, error) {
 	var out []soundalike.TrackID
 	for _, x := range strings.Split(list, ",") {
 		if x = strings.TrimSpace(x); x != "" {
-			ref, err := soundalike.ParseTrackRef(x)
-			if err != nil {
+			if _, err := soundalike.ParseTrackRef(x); err != nil {
 				return nil, usagef("%s: %v", flag, err)
 			}
-			out = append(out, ref)
+			out = append(out, soundalike.TrackID(x)) // as given, as the server passes it
 		}
 	}
 	return out, nil

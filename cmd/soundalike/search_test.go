@@ -3,11 +3,13 @@ package main
 import (
 	"encoding/json"
 	"io"
+	"math/rand/v2"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/internal/synth"
 	"github.com/audotics/soundalike/server"
 )
 
@@ -64,6 +66,34 @@ func TestSearchCommandMatchesAPI(t *testing.T) {
 		if err != nil || !strings.Contains(out, `"track_id":"t0007"`) {
 			t.Errorf("similar --track %s = %.200s, %v; want t0007's answer", ref, out, err)
 		}
+	}
+}
+
+// TestSimilarStoredIDWithSpaces: similar --track finds a track whose
+// stored id has spaces around it (the engine tries the stored id before
+// reading a reference), and --exclude a track named as a URI.
+func TestSimilarStoredIDWithSpaces(t *testing.T) {
+	db := testDB(t, 50)
+	eng, err := soundalike.Open(db, &soundalike.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	padded := synth.SmallTrack(rand.New(rand.NewPCG(3, 4)), 50)
+	padded.ID = " padded "
+	err = eng.Import(t.Context(), func(tx *soundalike.ImportTx) error {
+		_, _, err := tx.PutTrack(padded)
+		return err
+	})
+	if err == nil {
+		_, err = eng.Reindex(t.Context(), nil)
+	}
+	eng.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runCmd(t.Context(), "similar", "--db", db, "--track", " padded ", "-k", "3", "--exclude", "spotify:track:t0001", "--json")
+	if err != nil || !strings.Contains(out, `"track_id":" padded "`) || strings.Contains(out, `"t0001"`) {
+		t.Errorf("similar --track ' padded ' = %.300s, %v; want the answer for \" padded \" without t0001", out, err)
 	}
 }
 

@@ -40,14 +40,16 @@ func runSimilar(ctx context.Context, args []string, stdio stdio) error {
 	if id == "" {
 		return usagef("--track is required: give %s", soundalike.TrackRefForms)
 	}
-	ref, err := soundalike.ParseTrackRef(id)
-	if err != nil {
+	// Checked, then passed on as given: the engine finds a stored id
+	// spelt so before it reads the reference as a URI or a link.
+	if _, err := soundalike.ParseTrackRef(id); err != nil {
 		return usagef("--track: %v", err)
 	}
 	if k < 1 || k > soundalike.MaxK {
 		return usagef("-k %d: want 1..%d", k, soundalike.MaxK)
 	}
 	opts := &soundalike.SearchOptions{ExcludeArtist: exArtist, NoDedupe: noDedupe}
+	var err error
 	if opts.Exclude, err = trackList("--exclude", exclude); err != nil {
 		return err
 	}
@@ -59,7 +61,7 @@ func runSimilar(ctx context.Context, args []string, stdio stdio) error {
 	// A query loads the whole catalogue and index first: seconds at a
 	// million tracks, so say so on a terminal.
 	announceLoad(eng, dbPath, "the index", stdio)
-	resp, err := server.Similar(ctx, eng, ref, k, opts)
+	resp, err := server.Similar(ctx, eng, soundalike.TrackID(id), k, opts)
 	if err != nil {
 		return fmt.Errorf("similar --track %s: %w", id, withHint(err))
 	}
