@@ -132,7 +132,6 @@ func (srv *Server) explorerFile(c echo.Context) error {
 	}
 	h := c.Response().Header()
 	h.Set("Content-Security-Policy", explorerCSP)
-	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-cache")
 	return c.Blob(http.StatusOK, contentType(name), b)

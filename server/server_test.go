@@ -789,3 +789,24 @@ func TestResponseModelFollowsReindex(t *testing.T) {
 		t.Errorf("after reindexing with v2: model %q, results %v; want v2 and %v", r.Model, ids(r), want.Neighbors)
 	}
 }
+
+// Every answer, success or error, JSON or the explorer's page, tells the
+// browser not to sniff it: the API's bodies quote catalogue text.
+func TestAnswersAreNosniff(t *testing.T) {
+	h := server.New(newEngine(t, ready), nil)
+	for _, r := range []struct{ method, target, body string }{
+		{"GET", "/similar?track=a&k=3", ""},
+		{"GET", "/similar", ""},
+		{"GET", "/tracks/nosuch", ""},
+		{"GET", "/nowhere", ""},
+		{"POST", "/similar", "{"},
+		{"GET", "/metrics", ""},
+		{"GET", "/", ""},
+		{"HEAD", "/healthz", ""},
+	} {
+		w := do(t, h, r.method, r.target, r.body)
+		if got := w.Header().Values("X-Content-Type-Options"); len(got) != 1 || got[0] != "nosniff" {
+			t.Errorf("%s %s = %d with X-Content-Type-Options %q, want one nosniff", r.method, r.target, w.Code, got)
+		}
+	}
+}
