@@ -73,7 +73,11 @@ func Dial(urls []string, opts *Options) (*Cluster, error) {
 	if len(urls) == 0 {
 		return nil, errors.New("weaviate: no node URL given")
 	}
-	hc := &http.Client{Transport: &http.Transport{
+	// The client carries the timeout: Weaviate's client applies its
+	// Config.Timeout only to a client of its own making. A node that takes
+	// a request and never answers (a coordinator waiting on a replica that
+	// died mid-write) then fails it, and the next node is tried.
+	hc := &http.Client{Timeout: o.Timeout, Transport: &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: o.DialTimeout}).DialContext,
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     90 * time.Second,

@@ -81,30 +81,7 @@ func TestSlowNodeTimesOutSimilar(t *testing.T) {
 	eng := local(t, path)
 	sum := publish(t, eng, c, &weaviate.PublishOptions{Alias: alias})
 
-	// A proxy in front of a real node that holds each request for delay
-	// before passing it on.
-	var delay atomic.Int64
-	node, err := url.Parse(urls[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := httputil.NewSingleHostReverseProxy(node)
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// Read the body first: only then does the server notice a client
-		// that hangs up (and end r's context).
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		select {
-		case <-time.After(time.Duration(delay.Load())):
-		case <-r.Context().Done():
-			return
-		}
-		proxy.ServeHTTP(w, r)
-	}))
-	defer slow.Close()
+	slow, delay := slowProxy(t, urls[0])
 	sc, err := weaviate.Dial([]string{slow.URL}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -131,6 +108,68 @@ func TestSlowNodeTimesOutSimilar(t *testing.T) {
 	}
 	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || s < 1 {
 		t.Errorf("GET /similar through a node that answers late: Retry-After %q, want whole seconds", resp.Header.Get("Retry-After"))
+	}
+}
+
+// slowProxy is a proxy in front of the node at nodeURL that holds each
+// request for *delay (0 at first) before passing it on.
+func slowProxy(t *testing.T, nodeURL string) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	delay := new(atomic.Int64)
+	node, err := url.Parse(nodeURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(node)
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Read the body first: only then does the server notice a client
+		// that hangs up (and end r's context).
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		select {
+		case <-time.After(time.Duration(delay.Load())):
+		case <-r.Context().Done():
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(slow.Close)
+	return slow, delay
+}
+
+// TestTimeoutBoundsARequest: a node that takes a request and does not
+// answer fails it after Options.Timeout, and the next node answers; with
+// no other node, the error names the node. (Without the timeout a publish
+// waited for as long as a node held a batch: minutes, when a replica died
+// mid-write.)
+func TestTimeoutBoundsARequest(t *testing.T) {
+	c, _ := dial(t)
+	urls, _ := clusterURLs(t)
+	alias := newAlias(t, c)
+	sum := publish(t, local(t, catalogue(t)), c, &weaviate.PublishOptions{Alias: alias})
+	slow, delay := slowProxy(t, urls[0])
+	delay.Store(int64(30 * time.Second))
+	opts := &weaviate.Options{Timeout: time.Second}
+	both, err := weaviate.Dial([]string{slow.URL, urls[1]}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // each node first once
+		if n, err := both.Count(t.Context(), sum.Collection); err != nil || n != sum.Tracks {
+			t.Fatalf("Count through a node that does not answer and one that does = %d, %v; want %d", n, err, sum.Tracks)
+		}
+	}
+	alone, err := weaviate.Dial([]string{slow.URL}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = alone.Count(t.Context(), sum.Collection)
+	t.Logf("%v", err)
+	if err == nil || !strings.Contains(err.Error(), slow.URL) || !strings.Contains(err.Error(), "Timeout") {
+		t.Fatalf("Count through a node that does not answer = %v; want a timeout naming %s", err, slow.URL)
 	}
 }
 
@@ -181,6 +220,12 @@ func TestPublishWhenANodeDies(t *testing.T) {
 	c, dir := dial(t)
 	if dir == "" || len(c.URLs()) != 3 {
 		t.Skip("needs the 3-node cluster of scripts/weaviate-test-cluster (SOUNDALIKE_TEST_WEAVIATE=DIR/urls)")
+	}
+	// A batch whose replica dies under it can be held by its coordinator
+	// until the client's timeout: a short one keeps the test short.
+	c, err := weaviate.Dial(c.URLs(), &weaviate.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
 	}
 	alias := newAlias(t, c)
 	eng := local(t, catalogue(t))
