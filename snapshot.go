@@ -403,7 +403,11 @@ func (e *Engine) current() (*snapshot, error) {
 	if s := e.snap.Load(); s != nil {
 		return s, nil
 	}
-	return nil, fmt.Errorf("%s: no snapshot loaded", e.path) // unreachable: a successful Reload publishes
+	// A successful Reload publishes: only a Close since takes it away.
+	if err := e.checkOpen(); err != nil {
+		return nil, err
+	}
+	return nil, fmt.Errorf("%s: no snapshot loaded", e.path)
 }
 
 // Model describes the model being served.
