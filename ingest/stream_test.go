@@ -128,24 +128,9 @@ func TestInterruptWhileStreamWaits(t *testing.T) {
 	t.Run("header", func(t *testing.T) {
 		pr, pw := io.Pipe()
 		defer pw.Close()
-		ctx, cancel := context.WithCancel(t.Context())
-		time.AfterFunc(50*time.Millisecond, cancel)
-		done := make(chan error, 1)
-		go func() {
-			src, err := ingest.NewFileReader("stdin", pr, &ingest.FileOptions{Context: ctx})
-			if err == nil {
-				src.Close()
-			}
-			done <- err
-		}()
-		select {
-		case err := <-done:
-			if !errors.Is(err, context.Canceled) {
-				t.Errorf("NewFileReader = %v, want context.Canceled", err)
-			}
-		case <-time.After(within):
-			t.Fatalf("NewFileReader still waits on the stream %v after the interrupt", within)
-		}
+		endsOnInterrupt(t, within, "NewFileReader", func(ctx context.Context) (*ingest.FileSource, error) {
+			return ingest.NewFileReader("stdin", pr, &ingest.FileOptions{Context: ctx})
+		})
 	})
 	t.Run("fifo without a writer", func(t *testing.T) {
 		// Opening a FIFO waits in open(2) for a writer, before any read.
@@ -153,24 +138,9 @@ func TestInterruptWhileStreamWaits(t *testing.T) {
 		if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		ctx, cancel := context.WithCancel(t.Context())
-		time.AfterFunc(50*time.Millisecond, cancel)
-		done := make(chan error, 1)
-		go func() {
-			src, err := ingest.OpenFile(fifo, &ingest.FileOptions{Context: ctx})
-			if err == nil {
-				src.Close()
-			}
-			done <- err
-		}()
-		select {
-		case err := <-done:
-			if !errors.Is(err, context.Canceled) {
-				t.Errorf("OpenFile = %v, want context.Canceled", err)
-			}
-		case <-time.After(within):
-			t.Fatalf("OpenFile still waits for a writer %v after the interrupt", within)
-		}
+		endsOnInterrupt(t, within, "OpenFile", func(ctx context.Context) (*ingest.FileSource, error) {
+			return ingest.OpenFile(fifo, &ingest.FileOptions{Context: ctx})
+		})
 		// The open given up on holds no file: a writer finds no reader.
 		w, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0)
 		if err == nil {
@@ -180,6 +150,30 @@ func TestInterruptWhileStreamWaits(t *testing.T) {
 			t.Errorf("opening the FIFO for writing after OpenFile gave up = %v, want ENXIO (no reader left)", err)
 		}
 	})
+}
+
+// endsOnInterrupt calls open (what) with a context cancelled after 50 ms
+// and fails t unless it returns context.Canceled within the given time.
+func endsOnInterrupt(t *testing.T, within time.Duration, what string, open func(context.Context) (*ingest.FileSource, error)) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	done := make(chan error, 1)
+	go func() {
+		src, err := open(ctx)
+		if err == nil {
+			src.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("%s = %v, want context.Canceled", what, err)
+		}
+	case <-time.After(within):
+		t.Fatalf("%s still waits %v after the interrupt", what, within)
+	}
 }
 
 // TestOpenFIFO: a FIFO opened with a Context is read as a file is, its
