@@ -124,3 +124,40 @@ func TestSearchCommandErrors(t *testing.T) {
 		})
 	}
 }
+
+// Given the flags that name tracks, when similar -h and recommend -h
+// describe them, expect each to say it takes every form of a track
+// reference, as it does (trackList, ParseTrackRef): --exclude said "track
+// ids" while it took URIs and links too.
+func TestTrackFlagsNameTheirForms(t *testing.T) {
+	for cmd, flags := range map[string][]string{
+		"similar":   {"track", "exclude"},
+		"recommend": {"positive", "negative", "exclude"},
+	} {
+		_, help, err := runCmd(t.Context(), cmd, "-h")
+		if err != nil {
+			t.Fatalf("%s -h = %v", cmd, err)
+		}
+		for _, f := range flags {
+			u := flagUsage(help, f)
+			if u == "" {
+				t.Errorf("%s -h: no -%s in\n%s", cmd, f, help)
+				continue
+			}
+			if !strings.Contains(u, "spotify:track:") || !strings.Contains(u, "open.spotify.com") {
+				t.Errorf("%s -h: -%s says %q; want it to name spotify:track: URIs and open.spotify.com links", cmd, f, u)
+			}
+		}
+	}
+}
+
+// flagUsage returns the lines flag.PrintDefaults wrote for -name in help,
+// or "".
+func flagUsage(help, name string) string {
+	for _, block := range strings.Split(help, "\n  -")[1:] {
+		if n, _, _ := strings.Cut(block, " "); n == name || strings.HasPrefix(block, name+"\n") {
+			return block
+		}
+	}
+	return ""
+}

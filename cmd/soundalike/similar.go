@@ -23,7 +23,7 @@ func runSimilar(ctx context.Context, args []string, stdio stdio) error {
 	fs := newFlagSet("similar", stdio, &dbPath)
 	fs.StringVar(&id, "track", "", "the catalogue track to start from (required): its `id`, a spotify:track:ID URI or an open.spotify.com/track/ID link")
 	fs.IntVar(&k, "k", server.DefaultK, fmt.Sprintf("number of results, 1..%d", soundalike.MaxK))
-	fs.StringVar(&exclude, "exclude", "", "comma-separated track `ids` to leave out")
+	fs.StringVar(&exclude, "exclude", "", "comma-separated `tracks` to leave out (ids, spotify:track: URIs or open.spotify.com links)")
 	fs.BoolVar(&exArtist, "exclude-artist", false, "leave out tracks by the query track's artists")
 	fs.BoolVar(&noDedupe, "no-dedupe", false, "keep other copies of the query's song and repeated songs")
 	fs.BoolVar(&asJSON, "json", false, "print the JSON that GET /similar answers")
