@@ -131,7 +131,7 @@ over the seeds).`)
 		return json.NewEncoder(stdio.out).Encode(rep)
 	}
 	fmt.Fprintf(stdio.out, "model %s, %d held-out users\n%s", info.Version, len(users), rep)
-	fmt.Fprintf(stdio.out, "model precision@%d is %.2f× raw_features and %.2f× same_artist\n", rep.K, ratio(rep.Model.Precision, rep.RawFeatures.Precision), ratio(rep.Model.Precision, rep.SameArtist.Precision))
+	fmt.Fprintf(stdio.out, "model precision@%d is %s raw_features and %s same_artist\n", rep.K, times(rep.Model.Precision, rep.RawFeatures.Precision), times(rep.Model.Precision, rep.SameArtist.Precision))
 	if rep.MeanPairwiseCosine > trainer.CollapseThreshold {
 		fmt.Fprintln(stdio.out, "WARNING: the model's embeddings have collapsed (mean cosine of random pairs above 0.9); retrain with --loss contrastive.")
 	}
@@ -251,6 +251,6 @@ func evalUsers(ctx context.Context, eng *soundalike.Engine, info soundalike.Mode
 		return json.NewEncoder(stdio.out).Encode(rep)
 	}
 	fmt.Fprintf(stdio.out, "model %s, user mode\n%s", info.Version, rep)
-	fmt.Fprintf(stdio.out, "precision@%d: average %.2f× and best_score %.2f× the single-seed mean\n", rep.K, ratio(rep.Average.Precision, rep.SingleSeed.Precision), ratio(rep.BestScore.Precision, rep.SingleSeed.Precision))
+	fmt.Fprintf(stdio.out, "precision@%d: average %s and best_score %s the single-seed mean\n", rep.K, times(rep.Average.Precision, rep.SingleSeed.Precision), times(rep.BestScore.Precision, rep.SingleSeed.Precision))
 	return nil
 }

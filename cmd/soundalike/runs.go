@@ -247,7 +247,7 @@ func runRuns(ctx context.Context, args []string, stdio stdio) error {
 		p, raw, x, g, sp := "-", "-", "-", "-", "-"
 		if f := r.Metrics; f != nil {
 			p, raw, g = fmt.Sprintf("%.4f", f.Model.Precision), fmt.Sprintf("%.4f", f.RawFeatures.Precision), fmt.Sprintf("%.3f", f.Model.GenrePrecision)
-			x, sp = fmt.Sprintf("%.2f", r.ImprovementOverRaw), fmt.Sprintf("%.3f", f.MeanPairwiseCosine)
+			x, sp = strings.TrimSuffix(times(f.Model.Precision, f.RawFeatures.Precision), "×"), fmt.Sprintf("%.3f", f.MeanPairwiseCosine)
 		}
 		note := ""
 		if r.Metrics != nil && r.Metrics.MeanPairwiseCosine > trainer.CollapseThreshold {

@@ -243,8 +243,8 @@ func printTrainReport(w io.Writer, res *trainer.Result, summary trainJSON, noSav
 	f := res.Final
 	fmt.Fprintf(w, "trained %s in %s: %d epochs, best epoch %d\n", orDash(summary.Version, "model"), res.Duration.Round(time.Second), len(res.Epochs), res.BestEpoch)
 	fmt.Fprintf(w, "validation users: %d, %d queries, k=%d\n", len(res.ValidationUsers), f.Queries, f.K)
-	fmt.Fprintf(w, "  precision@%d  model %.4f  raw_features %.4f  same_artist %.4f  random %.4f  (%.2f× raw_features, %.2f× same_artist)\n",
-		f.K, f.Model.Precision, f.RawFeatures.Precision, f.SameArtist.Precision, f.Random.Precision, ratio(f.Model.Precision, f.RawFeatures.Precision), ratio(f.Model.Precision, f.SameArtist.Precision))
+	fmt.Fprintf(w, "  precision@%d  model %.4f  raw_features %.4f  same_artist %.4f  random %.4f  (%s raw_features, %s same_artist)\n",
+		f.K, f.Model.Precision, f.RawFeatures.Precision, f.SameArtist.Precision, f.Random.Precision, times(f.Model.Precision, f.RawFeatures.Precision), times(f.Model.Precision, f.SameArtist.Precision))
 	fmt.Fprintf(w, "  recall@%d     model %.4f  raw_features %.4f  same_artist %.4f  random %.4f\n", f.K, f.Model.Recall, f.RawFeatures.Recall, f.SameArtist.Recall, f.Random.Recall)
 	fmt.Fprintf(w, "  genre p@%d    model %.4f  raw_features %.4f  same_artist %.4f  random %.4f\n", f.K, f.Model.GenrePrecision, f.RawFeatures.GenrePrecision, f.SameArtist.GenrePrecision, f.Random.GenrePrecision)
 	fmt.Fprintf(w, "  cross-artist p@%d  model %.4f  raw_features %.4f  random %.4f\n", f.K, f.Model.PrecisionCrossArtist, f.RawFeatures.PrecisionCrossArtist, f.Random.PrecisionCrossArtist)
@@ -451,11 +451,21 @@ func storedActions(ctx context.Context, eng *soundalike.Engine) (string, error) 
 	return strings.Join(parts, ", "), nil
 }
 
+// ratio is a/b, 0 when b is 0 (JSON's "no ratio": the field is left out).
 func ratio(a, b float64) float64 {
 	if b == 0 {
 		return 0
 	}
 	return a / b
+}
+
+// times prints a/b as "1.23×", or "—" when b is 0: a baseline that scored
+// nothing (a tiny held-out set) has no ratio, and 0.00× would claim one.
+func times(a, b float64) string {
+	if b == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f×", a/b)
 }
 
 func orDash(s, alt string) string {

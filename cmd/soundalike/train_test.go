@@ -397,3 +397,17 @@ func TestTrainWaitsToSave(t *testing.T) {
 		t.Errorf("models = %s (%v), want v1 current", out, err)
 	}
 }
+
+// A baseline that scored 0 (a tiny held-out set) has no ratio: the
+// reports print "—", not "0.00×", which would claim the model scored 0
+// times the baseline.
+func TestTimesWithoutABaseline(t *testing.T) {
+	for _, c := range []struct {
+		a, b float64
+		want string
+	}{{0.3, 0.1, "3.00×"}, {0.3, 0, "—"}, {0, 0, "—"}, {0, 0.2, "0.00×"}} {
+		if got := times(c.a, c.b); got != c.want {
+			t.Errorf("times(%v, %v) = %q, want %q", c.a, c.b, got, c.want)
+		}
+	}
+}
