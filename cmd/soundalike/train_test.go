@@ -180,6 +180,10 @@ func checkModels(t *testing.T, db, dir string) {
 	if err != nil || !strings.Contains(stdout, "v1 ") || !strings.Contains(stdout, "v2*") || !strings.Contains(stdout, "cosine") {
 		t.Fatalf("runs: %v\n%s", err, stdout)
 	}
+	// Promoting the current model changes nothing, and says so.
+	if stdout, _, err = runCmd(t.Context(), "models", "--db", db, "promote", "v2"); err != nil || !strings.Contains(stdout, "v2 is already the current model") || strings.Contains(stdout, "reindex") {
+		t.Fatalf("models promote v2 again: %v\n%s", err, stdout)
+	}
 	if _, _, err = runCmd(t.Context(), "models", "--db", db, "promote", "v9"); err == nil {
 		t.Fatal("models promote v9 of 2 versions succeeded")
 	}
