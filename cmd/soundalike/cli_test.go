@@ -73,7 +73,7 @@ func TestFlagsAfterArguments(t *testing.T) {
 	if _, _, err := runCmd(t.Context(), append([]string{"train", "--db", db, "--runs", t.TempDir()}, strings.Fields(smallTrain)...)...); err != nil {
 		t.Fatal(err)
 	}
-	if stdout, _, err := runCmd(t.Context(), "models", "promote", "v1", "--db", db); err != nil || !strings.Contains(stdout, "v1 is now the current model") {
+	if stdout, _, err := runCmd(t.Context(), "models", "promote", "v1", "--db", db); err != nil || !strings.Contains(stdout, "v1 is already the current model") {
 		t.Errorf("models promote v1 --db %s = %v, %q; want v1 current", db, err, stdout)
 	}
 	// "--" still ends the flags: "--json" is then a file name.
