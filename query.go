@@ -88,9 +88,13 @@ type Example struct {
 // the results.
 type RecommendQuery struct {
 	Positive, Negative []Example
-	Strategy           Strategy // "" means StrategyAverage
-	K                  int
-	Options            SearchOptions
+	// User, when set, takes the examples from the user's history instead,
+	// as RecommendUser reads it (Positive and Negative must be empty), and
+	// excludes every track of the history.
+	User     string
+	Strategy Strategy // "" means StrategyAverage
+	K        int
+	Options  SearchOptions
 }
 
 // Query is what SimilarTo searches by: exactly one of Tracks (the mean of

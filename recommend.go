@@ -41,6 +41,14 @@ func (e *Engine) Recommend(ctx context.Context, q RecommendQuery) (Results, erro
 
 // recommend is Recommend on one snapshot.
 func (s *snapshot) recommend(ctx context.Context, q *RecommendQuery) (Results, error) {
+	if q.User != "" {
+		if err := checkK(q.K); err != nil {
+			return Results{}, err
+		}
+		if err := s.takeUserExamples(q); err != nil {
+			return Results{}, err
+		}
+	}
 	strategy, err := q.check()
 	if err != nil {
 		return Results{}, err

@@ -69,9 +69,11 @@ func (s *snapshot) userHistory(user string) ([]Interaction, error) {
 // summed per track (a track with more skips than weight for it becomes a
 // negative). Only the newest UserHistoryCap interactions are read as
 // examples; every track the user has interacted with is excluded from the
-// results. It answers with StrategyAverage. A user with no history, or
-// with no positive interaction with a catalogue track, gets an error
-// wrapping ErrNotFound that names them.
+// results. It answers with StrategyAverage, one index search; Recommend
+// with RecommendQuery.User can ask for StrategyBestScore, which finds
+// more of a user's tracks for several searches (docs/quality.md). A user
+// with no history, or with no positive interaction with a catalogue
+// track, gets an error wrapping ErrNotFound that names them.
 func (e *Engine) RecommendUser(ctx context.Context, user string, k int, opts *SearchOptions) (Results, error) {
 	if err := checkCtx(ctx); err != nil {
 		return Results{}, fmt.Errorf("recommend user: %w", err)
@@ -80,23 +82,30 @@ func (e *Engine) RecommendUser(ctx context.Context, user string, k int, opts *Se
 	if err != nil {
 		return Results{}, err
 	}
-	if err := checkK(k); err != nil {
-		return Results{}, err
-	}
-	hist, err := s.userHistory(user)
-	if err != nil {
-		return Results{}, err
-	}
-	q, err := s.userQuery(user, hist)
-	if err != nil {
-		return Results{}, err
-	}
-	q.K = k
+	q := RecommendQuery{User: user, K: k}
 	if opts != nil {
 		q.Options = *opts
 	}
-	q.Options.Exclude = append(slices.Clone(q.Options.Exclude), historyTracks(hist)...)
 	return s.recommend(ctx, &q)
+}
+
+// takeUserExamples fills q's examples from q.User's history and excludes
+// the history's tracks (see RecommendQuery.User).
+func (s *snapshot) takeUserExamples(q *RecommendQuery) error {
+	if len(q.Positive) > 0 || len(q.Negative) > 0 {
+		return fmt.Errorf("%w: a query by user %q takes its examples from the history: give no positive or negative examples", ErrInvalidQuery, q.User)
+	}
+	hist, err := s.userHistory(q.User)
+	if err != nil {
+		return err
+	}
+	uq, err := s.userQuery(q.User, hist)
+	if err != nil {
+		return err
+	}
+	q.Positive, q.Negative = uq.Positive, uq.Negative
+	q.Options.Exclude = append(slices.Clone(q.Options.Exclude), historyTracks(hist)...)
+	return nil
 }
 
 // userQuery turns a history (newest first) into the examples of a

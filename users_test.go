@@ -160,6 +160,28 @@ func TestRecommendUserByConstruction(t *testing.T) {
 		}
 	}
 
+	// Recommend by User with best_score answers what best_score answers
+	// for the same examples given by hand, the history still excluded.
+	q.Strategy = soundalike.StrategyBestScore
+	wantB, err := eng.Recommend(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotB, err := eng.Recommend(ctx, soundalike.RecommendQuery{User: "w", Strategy: soundalike.StrategyBestScore, K: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ids(gotB.Neighbors), ids(wantB.Neighbors)) || gotB.Strategy != soundalike.StrategyBestScore {
+		t.Errorf("user w, best_score:\n got %v (%s)\nwant %v", ids(gotB.Neighbors), gotB.Strategy, ids(wantB.Neighbors))
+	}
+	if slices.Equal(ids(gotB.Neighbors), ids(got.Neighbors)) {
+		t.Errorf("user w: best_score answered as average did, %v", ids(got.Neighbors))
+	}
+	_, err = eng.Recommend(ctx, soundalike.RecommendQuery{User: "w", Positive: []soundalike.Example{trackEx(id(30), 1)}, K: 5})
+	if !errors.Is(err, soundalike.ErrInvalidQuery) || !strings.Contains(err.Error(), `"w"`) {
+		t.Errorf("a query by user with examples too: %v, want ErrInvalidQuery naming the user", err)
+	}
+
 	// Only the newest UserHistoryCap interactions are examples; the older
 	// ones are still excluded.
 	var older []soundalike.TrackID

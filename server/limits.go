@@ -32,13 +32,15 @@ const (
 	heavyExclude = 100
 )
 
-// work is what one search asks for.
+// work is what one search asks for. probes marks a query answered by
+// several index searches (StrategyBestScore).
 type work struct {
 	k, seeds, exclude int
+	probes            bool
 }
 
 func (w work) heavy() bool {
-	return w.k > heavyK || w.seeds > heavySeeds || w.exclude > heavyExclude
+	return w.probes || w.k > heavyK || w.seeds > heavySeeds || w.exclude > heavyExclude
 }
 
 // admit checks w against the limits and waits for a slot for it (see

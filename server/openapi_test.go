@@ -166,6 +166,8 @@ func apiSearchCases() []apiCase {
 
 		{name: "GET user recommend", method: "GET", target: "/users/u1/recommend?k=5", want: 200},
 		{name: "GET user recommend filtered", method: "GET", target: "/users/u1/recommend?k=3&genre=pop&popularity_min=0&fields=metadata", want: 200},
+		{name: "GET user recommend best_score", method: "GET", target: "/users/u1/recommend?k=5&strategy=best_score", want: 200},
+		{name: "GET user recommend unknown strategy", method: "GET", target: "/users/u1/recommend?strategy=max", want: 400, rejected: true},
 		{name: "GET user recommend k=0", method: "GET", target: "/users/u1/recommend?k=0", want: 400, rejected: true},
 		{name: "GET user recommend no history", method: "GET", target: "/users/nobody/recommend", want: 404},
 		{name: "GET user recommend without a model", server: srvNoModel, method: "GET", target: "/users/u1/recommend", want: 503},

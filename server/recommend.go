@@ -58,22 +58,6 @@ func recommend(ctx context.Context, s Searcher, q soundalike.RecommendQuery, fie
 	return &RecommendResponse{SimilarResponse: *respond(start, res, fields), Strategy: string(res.Strategy)}, nil
 }
 
-// RecommendUser answers the way GET /users/{id}/recommend does: k tracks
-// for user from their history (see soundalike.Engine.RecommendUser).
-func RecommendUser(ctx context.Context, s Searcher, user string, k int, opts *soundalike.SearchOptions) (*RecommendResponse, error) {
-	return recommendUser(ctx, s, user, k, opts, 0)
-}
-
-// recommendUser is RecommendUser with the fields each result carries.
-func recommendUser(ctx context.Context, s Searcher, user string, k int, opts *soundalike.SearchOptions, fields fieldSet) (*RecommendResponse, error) {
-	start := time.Now()
-	res, err := s.RecommendUser(ctx, user, k, opts)
-	if err != nil {
-		return nil, err
-	}
-	return &RecommendResponse{SimilarResponse: *respond(start, res, fields), Strategy: string(res.Strategy)}, nil
-}
-
 // HistoryResponse is the body of GET /users/{id}/history: the user's
 // interactions, newest first.
 type HistoryResponse struct {
@@ -160,6 +144,16 @@ func decodeRecommendRequest(w http.ResponseWriter, r *http.Request, limit int64)
 	return q, fields, nil
 }
 
+// parseStrategy checks a strategy as a request gives it ("" is the
+// default, StrategyAverage).
+func parseStrategy(s string) (soundalike.Strategy, error) {
+	switch st := soundalike.Strategy(s); st {
+	case "", soundalike.StrategyAverage, soundalike.StrategyBestScore:
+		return st, nil
+	}
+	return "", badRequest("strategy: %s is not a strategy: use %q or %q", quoteShort(s), soundalike.StrategyAverage, soundalike.StrategyBestScore)
+}
+
 // query checks req's examples, strategy and k.
 func (req *recommendRequest) query() (soundalike.RecommendQuery, error) {
 	var q soundalike.RecommendQuery
@@ -170,11 +164,9 @@ func (req *recommendRequest) query() (soundalike.RecommendQuery, error) {
 			return q, err
 		}
 	}
-	switch s := soundalike.Strategy(req.Strategy); s {
-	case "", soundalike.StrategyAverage, soundalike.StrategyBestScore:
-		q.Strategy = s
-	default:
-		return q, badRequest("strategy: %q is not a strategy: use %q or %q", req.Strategy, soundalike.StrategyAverage, soundalike.StrategyBestScore)
+	var err error
+	if q.Strategy, err = parseStrategy(req.Strategy); err != nil {
+		return q, err
 	}
 	if len(req.Positive) == 0 {
 		return q, badRequest("positive: give at least one positive example: %s", exampleForms)
@@ -182,7 +174,6 @@ func (req *recommendRequest) query() (soundalike.RecommendQuery, error) {
 	if n := len(req.Positive) + len(req.Negative); n > MaxSeeds {
 		return q, badRequest("positive, negative: %d examples: at most %d in one query", n, MaxSeeds)
 	}
-	var err error
 	if q.Positive, err = parseExamples("positive", req.Positive); err != nil {
 		return q, err
 	}
@@ -291,7 +282,7 @@ func (srv *Server) postRecommend(c echo.Context) error {
 	return writeAppended(c, resp)
 }
 
-var userRecommendParams = append([]string{"k"}, searchParams...)
+var userRecommendParams = append([]string{"k", "strategy"}, searchParams...)
 
 // GET /users/:id/recommend?k=20 and the search parameters of GET /similar
 func (srv *Server) getUserRecommend(c echo.Context) error {
@@ -311,18 +302,23 @@ func (srv *Server) getUserRecommend(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	strategy, err := parseStrategy(q.Get("strategy"))
+	if err != nil {
+		return err
+	}
 	opts, fields, err := parseSearchParams(q)
 	if err != nil {
 		return err
 	}
 	// The history's examples are capped (soundalike.UserHistoryCap): the
-	// query's weight is known only once it is read, so it counts as plain.
-	release, err := srv.admit(c, work{k: opts.Offset + k, exclude: len(opts.Exclude)})
+	// query's weight is known only once it is read, so average counts as
+	// plain; best_score searches around several examples, so it is heavy.
+	release, err := srv.admit(c, work{k: opts.Offset + k, exclude: len(opts.Exclude), probes: strategy == soundalike.StrategyBestScore})
 	if err != nil {
 		return err
 	}
 	defer release()
-	resp, err := recommendUser(r.Context(), srv.s, user, k, opts, fields)
+	resp, err := recommend(r.Context(), srv.s, soundalike.RecommendQuery{User: user, Strategy: strategy, K: k, Options: *opts}, fields)
 	if err != nil {
 		return err
 	}

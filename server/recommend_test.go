@@ -183,6 +183,23 @@ func TestUserRecommend(t *testing.T) {
 		t.Errorf("exclude=%s: still recommended: %v", wantIDs[0], recIDs(r))
 	}
 
+	// strategy=best_score: the engine's best_score answer for her history.
+	w = do(t, h, "GET", "/users/alice/recommend?k=6&strategy=best_score", "")
+	if w.Code != 200 {
+		t.Fatalf("GET /users/alice/recommend?strategy=best_score = %d %s", w.Code, w.Body)
+	}
+	best, err := eng.Recommend(t.Context(), soundalike.RecommendQuery{User: "alice", Strategy: soundalike.StrategyBestScore, K: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bestIDs []string
+	for _, n := range best.Neighbors {
+		bestIDs = append(bestIDs, string(n.ID))
+	}
+	if r := decodeRecommend(t, w.Body.Bytes()); !slices.Equal(recIDs(r), bestIDs) || r.Strategy != "best_score" {
+		t.Errorf("alice, best_score: %v (%s), want the engine's %v (best_score)", recIDs(r), r.Strategy, bestIDs)
+	}
+
 	for _, c := range []struct {
 		target string
 		code   int
@@ -194,6 +211,7 @@ func TestUserRecommend(t *testing.T) {
 		{"/users/alice/recommend?k=1&k=2", 400, []string{"k", "once"}},
 		{"/users/alice/recommend?limit=3", 400, []string{`"limit"`}},
 		{"/users/alice/recommend?dedupe=maybe", 400, []string{"dedupe"}},
+		{"/users/alice/recommend?strategy=max", 400, []string{"strategy", `"max"`, "best_score"}},
 		{"/users/" + strings.Repeat("u", soundalike.MaxKeyLen+1) + "/recommend", 400, []string{"user id", "at most"}},
 		{"/users/alice/history?limit=0", 400, []string{"limit", "1..1000"}},
 		{"/users/alice/history?k=3", 400, []string{`"k"`, "limit"}},

@@ -23,14 +23,14 @@ func runRecommend(ctx context.Context, args []string, stdio stdio) error {
 	fs.StringVar(&user, "user", "", "recommend for this user `id` from their history (likes, adds and plays; skips count against)")
 	fs.StringVar(&positive, "positive", "", "comma-separated `tracks` to recommend like (ids, spotify:track: URIs or open.spotify.com links)")
 	fs.StringVar(&negative, "negative", "", "comma-separated `tracks` to recommend unlike, with --positive (ids, spotify:track: URIs or open.spotify.com links)")
-	fs.StringVar(&strategy, "strategy", "", "how --positive and --negative combine: average or best_score (default average)")
+	fs.StringVar(&strategy, "strategy", "", "how the examples combine: average (one index search) or best_score (several; it finds more of a user's tracks, docs/quality.md); default average")
 	fs.IntVar(&k, "k", server.DefaultK, fmt.Sprintf("number of results, 1..%d", soundalike.MaxK))
 	fs.StringVar(&exclude, "exclude", "", "comma-separated `tracks` to leave out (ids, spotify:track: URIs or open.spotify.com links)")
 	fs.BoolVar(&exArtist, "exclude-artist", false, "leave out tracks by the examples' artists")
 	fs.BoolVar(&noDedupe, "no-dedupe", false, "keep other copies of the examples' songs and repeated songs")
 	fs.BoolVar(&asJSON, "json", false, "print the JSON that GET /users/{id}/recommend or POST /recommend answers")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), `Usage: soundalike recommend [--db PATH] --user ID [-k 20] [--json]
+		fmt.Fprintln(fs.Output(), `Usage: soundalike recommend [--db PATH] --user ID [--strategy average|best_score] [-k 20] [--json]
        soundalike recommend [--db PATH] --positive ID,... [--negative ID,...] [--strategy average|best_score] [-k 20] [--json]
 
 Prints the tracks recommended for a user's history (as GET /users/{id}/recommend
@@ -50,8 +50,6 @@ recommended.`)
 		return usagef("give --user ID (a user's history) or --positive ID,... (example tracks)")
 	case user != "" && (positive != "" || negative != ""):
 		return usagef("--user and --positive/--negative are alternatives: give one")
-	case user != "" && strategy != "":
-		return usagef("--strategy applies to --positive; a user's recommendation uses %s", soundalike.StrategyAverage)
 	case negative != "" && positive == "":
 		return usagef("--negative needs --positive: at least one positive example")
 	}
@@ -68,7 +66,7 @@ recommended.`)
 	if opts.Exclude, err = trackList("--exclude", exclude); err != nil {
 		return err
 	}
-	q := soundalike.RecommendQuery{Strategy: soundalike.Strategy(strategy), K: k, Options: opts}
+	q := soundalike.RecommendQuery{User: user, Strategy: soundalike.Strategy(strategy), K: k, Options: opts}
 	for _, side := range []struct {
 		flag, list string
 		exs        *[]soundalike.Example
@@ -94,7 +92,7 @@ recommended.`)
 	var resp *server.RecommendResponse
 	var title string
 	if user != "" {
-		resp, err = server.RecommendUser(ctx, eng, user, k, &opts)
+		resp, err = server.Recommend(ctx, eng, q)
 		if err != nil {
 			return fmt.Errorf("recommend --user %s: %w", user, withHint(err))
 		}

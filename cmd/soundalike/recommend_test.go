@@ -71,6 +71,7 @@ func TestRecommendCommandMatchesAPI(t *testing.T) {
 		body         string
 	}{
 		{[]string{"--user", "u1"}, "GET", "/users/u1/recommend?k=5", ""},
+		{[]string{"--user", "u1", "--strategy", "best_score"}, "GET", "/users/u1/recommend?k=5&strategy=best_score", ""},
 		{[]string{"--positive", "t0007,t0010", "--negative", "t0020", "--strategy", "best_score"}, "POST", "/recommend",
 			`{"positive":["t0007","t0010"],"negative":["t0020"],"strategy":"best_score","k":5}`},
 		{[]string{"--positive", "t0007", "--exclude", "t0001", "--exclude-artist", "--no-dedupe"}, "POST", "/recommend",
@@ -125,7 +126,7 @@ func TestRecommendCommandErrors(t *testing.T) {
 	}{
 		{"given nothing to recommend from, expect a usage error", []string{"--db", db}, true, "--user"},
 		{"given --user and --positive, expect a usage error", []string{"--db", db, "--user", "u1", "--positive", "t0001"}, true, "alternatives"},
-		{"given --user and --strategy, expect a usage error", []string{"--db", db, "--user", "u1", "--strategy", "best_score"}, true, "--strategy"},
+		{"given --user and an unknown strategy, expect a usage error", []string{"--db", db, "--user", "u1", "--strategy", "max"}, true, "--strategy"},
 		{"given --negative alone, expect a usage error", []string{"--db", db, "--negative", "t0001"}, true, "--positive"},
 		{"given an unknown strategy, expect a usage error naming both", []string{"--db", db, "--positive", "t0001", "--strategy", "best"}, true, "average or best_score"},
 		{"given -k 0, expect a usage error naming the range", []string{"--db", db, "--user", "u1", "-k", "0"}, true, "1..1000"},
