@@ -15,7 +15,7 @@ import (
 // CheckReport is what Engine.Check found in the database file.
 type CheckReport struct {
 	Tracks       int // track records read and decoded
-	Interactions int // interactions read and decoded
+	Interactions int // interactions read and decoded, as Counts counts them (a record of count 2 twice)
 	Models       int // model versions read and decoded
 	Indexed      int // nodes of the current index, 0 when there is none
 	// Problems says what is wrong, each naming where; empty when the file
@@ -100,12 +100,15 @@ func (r *CheckReport) checkTracks(ctx context.Context, tx *storage.Tx) error {
 }
 
 func (r *CheckReport) checkInteractions(ctx context.Context, tx *storage.Tx) error {
-	return tx.ForEachInteraction(func(string, string, string, int64) error {
-		if r.Interactions++; r.Interactions%4096 == 0 {
+	n := 0
+	sum, err := tx.CheckInteractions(r.add, func() error {
+		if n++; n%4096 == 0 {
 			return ctx.Err()
 		}
 		return nil
 	})
+	r.Interactions = sum
+	return err
 }
 
 func (r *CheckReport) checkModels(tx *storage.Tx) error {

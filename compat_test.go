@@ -55,6 +55,16 @@ func firstRelease(t *testing.T) (*soundalike.Engine, []byte) {
 	return eng, bytes.Join(lines[:401], nil)
 }
 
+// TestFirstReleaseChecks: Check finds nothing wrong in the first
+// release's file and counts its interactions as Counts does.
+func TestFirstReleaseChecks(t *testing.T) {
+	eng, _ := firstRelease(t)
+	r, err := eng.Check(t.Context())
+	if err != nil || !r.OK() || r.Interactions != 400 || r.Tracks != 397 {
+		t.Fatalf("Check of the first release's database = %+v, %v; want OK with 397 tracks and 400 interactions", r, err)
+	}
+}
+
 func TestFirstReleaseDatabase(t *testing.T) {
 	eng, rows := firstRelease(t)
 	tr, ns := checkFirstReleaseReads(t, eng)

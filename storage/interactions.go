@@ -109,6 +109,42 @@ func decodeInteraction(v []byte) (count, txid, seen uint64) {
 	return count, txid, seen
 }
 
+// CheckInteractions reads every interaction record for Check: each key
+// must parse (a key that does not is returned as the error that ends the
+// scan) and each value hold a count of at least 1. The counts' sum is
+// what the meta counter holds (Counts().Interactions: an interaction a
+// source lists twice is one record of count 2); a difference is reported.
+// each runs after every record; its error ends the scan. The sum is
+// returned.
+func (tx *Tx) CheckInteractions(report func(error), each func() error) (int, error) {
+	if err := tx.flush(); err != nil {
+		return 0, err
+	}
+	tx.setReading("checking the interactions bucket")
+	sum, records := 0, 0
+	err := tx.bucket(bucketInteractions).ForEach(func(k, v []byte) error {
+		u, t, a, _, err := parseInteractionKey(k)
+		if err != nil {
+			return err
+		}
+		records++
+		count, _, _ := decodeInteraction(v)
+		if count == 0 {
+			report(corruptf("interaction of user %q, track %q, action %q: no count in its %d-byte value", u, t, a, len(v)))
+			count = 1
+		}
+		sum += int(min(count, 1<<31))
+		return each()
+	})
+	if err != nil {
+		return sum, err
+	}
+	if want := tx.Counts().Interactions; sum != want {
+		report(corruptf("interactions bucket holds %d occurrences in %d records, the meta counter says %d", sum, records, want))
+	}
+	return sum, nil
+}
+
 // ForEachInteraction calls fn for every interaction, grouped by user.
 func (tx *Tx) ForEachInteraction(fn func(user, track, action string, unixNano int64) error) error {
 	return tx.ForEachInteractionBytes(func(user, track, action []byte, unixNano int64) error {

@@ -58,6 +58,29 @@ func addRows(t testing.TB, path string, first, tracks, n int) {
 	}
 }
 
+// TestCheckCountsAsInfo: check and info count the interactions alike
+// when a file lists one twice (testdata/plays.csv: one record of count 2).
+func TestCheckCountsAsInfo(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "p.db")
+	// plays.csv's rejected rows make the exit code 1; the rest is stored.
+	if _, errOut, code := cli(t, "", "import", "--db", db, "../../testdata/spotify_sample.csv", "../../testdata/plays.csv"); code > 1 {
+		t.Fatalf("import: exit %d: %s", code, errOut)
+	}
+	out, _, code := cli(t, "", "check", "--db", db, "--json")
+	var r checkJSON
+	if err := json.Unmarshal([]byte(out), &r); err != nil || code != 0 || !r.OK {
+		t.Fatalf("check: exit %d, %s", code, out)
+	}
+	out, _, code = cli(t, "", "info", "--db", db, "--json")
+	var info struct{ Interactions int }
+	if err := json.Unmarshal([]byte(out), &info); err != nil || code != 0 {
+		t.Fatalf("info: exit %d, %s", code, out)
+	}
+	if r.Interactions != info.Interactions {
+		t.Errorf("check counted %d interactions, info %d: want the same", r.Interactions, info.Interactions)
+	}
+}
+
 func TestCheckAndBackup(t *testing.T) {
 	db := damageDB(t)
 	out, _, code := cli(t, "", "check", "--db", db, "--json")
