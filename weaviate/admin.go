@@ -11,27 +11,24 @@ import (
 
 // Count returns how many objects a collection holds.
 func (c *Cluster) Count(ctx context.Context, collection string) (int, error) {
-	var n int
-	err := c.do(ctx, func(wc *client.Client) error {
+	return read(ctx, c, func(ctx context.Context, wc *client.Client) (int, error) {
 		res, err := wc.GraphQL().Aggregate().WithClassName(collection).
 			WithFields(graphql.Field{Name: "meta", Fields: []graphql.Field{{Name: "count"}}}).Do(ctx)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if len(res.Errors) > 0 {
-			return &fault.WeaviateClientError{StatusCode: 500, Msg: res.Errors[0].Message}
+			return 0, &fault.WeaviateClientError{StatusCode: 500, Msg: res.Errors[0].Message}
 		}
 		agg, _ := res.Data["Aggregate"].(map[string]any)
 		list, _ := agg[collection].([]any)
 		if len(list) != 1 {
-			return fmt.Errorf("aggregate of %s: %d groups, want 1", collection, len(list))
+			return 0, fmt.Errorf("aggregate of %s: %d groups, want 1", collection, len(list))
 		}
 		meta, _ := list[0].(map[string]any)["meta"].(map[string]any)
 		f, _ := meta["count"].(float64)
-		n = int(f)
-		return nil
+		return int(f), nil
 	})
-	return n, err
 }
 
 // Unpublish deletes the alias and every collection published under it

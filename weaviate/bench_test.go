@@ -9,7 +9,55 @@ import (
 	"time"
 
 	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/server"
+	"github.com/audotics/soundalike/weaviate"
 )
+
+// BenchmarkNearest is one Source.Nearest (k 20, no filter) through the
+// test cluster, under a server's default deadline. It searches the
+// database SOUNDALIKE_BENCH_DB names, published under the default alias,
+// or else the sample catalogue (3,041 tracks) published under an alias of
+// its own just before. Run alternately against a build without a change
+// to the read path, it gives that change's cost to a healthy cluster's
+// searches:
+//
+//	soundalike publish --db dev.db --weaviate DIR/urls
+//	SOUNDALIKE_BENCH_DB=dev.db SOUNDALIKE_TEST_WEAVIATE=DIR/urls \
+//	  go test ./weaviate -run '^$' -bench 'Nearest$' -benchtime 3000x
+func BenchmarkNearest(b *testing.B) {
+	c, _ := dial(b)
+	path, alias := os.Getenv("SOUNDALIKE_BENCH_DB"), weaviate.DefaultAlias
+	if path == "" {
+		path, alias = catalogue(b), newAlias(b, c)
+		publish(b, local(b, path), c, &weaviate.PublishOptions{Alias: alias})
+	}
+	eng := local(b, path)
+	defer eng.Close()
+	info, err := eng.Model(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	src, err := weaviate.NewSource(c, alias)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := src.Ready(context.Background(), info.Version); err != nil {
+		b.Fatal(err)
+	}
+	all := embeddings(b, eng)
+	runtime.GC()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		ctx, cancel := context.WithTimeout(context.Background(), server.DefaultRequestTimeout)
+		ns, err := src.Nearest(ctx, info.Version, all[(i*7919)%len(all)].v, 20, nil)
+		cancel()
+		if err != nil || len(ns) != 20 {
+			b.Fatalf("Nearest: %d neighbours, %v", len(ns), err)
+		}
+		i++
+	}
+}
 
 // BenchmarkPublished measures a catalogue already published to the test
 // cluster under the default alias: recall@20 of SimilarTo answered

@@ -30,12 +30,39 @@ import (
 
 // Options configure Dial. A nil *Options or a zero field means the default.
 type Options struct {
-	// Timeout bounds one request to a node. Default 30s (a batch of
-	// objects replicated to every replica takes a while under load).
+	// Timeout bounds one request to a node. Default DefaultTimeout.
 	Timeout time.Duration
-	// DialTimeout bounds connecting to a node. Default 2s.
+	// DialTimeout bounds connecting to a node. Default DefaultDialTimeout.
 	DialTimeout time.Duration
+	// HedgeDelay is how long a read (a search, a lookup of a collection,
+	// an alias, a count) waits for the node asked before it asks the next
+	// node too: the first answer wins and the other requests are
+	// cancelled, so a node that takes requests but answers late costs a
+	// search HedgeDelay, not its whole deadline. Writes and deletes are
+	// never sent twice. A read hedges no later than halfway to its
+	// context's deadline, so the node asked next still has time to answer.
+	// Default DefaultHedgeDelay; negative: never hedge (a read moves to the
+	// next node only when a node fails or its Timeout passes).
+	HedgeDelay time.Duration
 }
+
+// Default option values.
+const (
+	// DefaultTimeout: a batch of objects replicated to every replica takes
+	// a while under load.
+	DefaultTimeout     = 30 * time.Second
+	DefaultDialTimeout = 2 * time.Second
+	// DefaultHedgeDelay is fixed, well above a healthy search: through a
+	// 3-node cluster on loopback with 1M tracks, on two cores shared with
+	// the client, a search's p99 was 34 ms (docs/scaling.md), and on a LAN
+	// of real machines it is lower. So a healthy cluster's searches do not
+	// hedge and see no extra request. It is an eighth of serve's default
+	// 2 s deadline, so a search that meets a slow node still answers well
+	// within it. A delay derived from observed latency (a running p95)
+	// would by design hedge the slowest twentieth of a healthy cluster's
+	// searches, and it would drift up with a node that turns slow.
+	DefaultHedgeDelay = 250 * time.Millisecond
+)
 
 func (o *Options) withDefaults() Options {
 	var out Options
@@ -43,21 +70,26 @@ func (o *Options) withDefaults() Options {
 		out = *o
 	}
 	if out.Timeout <= 0 {
-		out.Timeout = 30 * time.Second
+		out.Timeout = DefaultTimeout
 	}
 	if out.DialTimeout <= 0 {
-		out.DialTimeout = 2 * time.Second
+		out.DialTimeout = DefaultDialTimeout
+	}
+	if out.HedgeDelay == 0 {
+		out.HedgeDelay = DefaultHedgeDelay
 	}
 	return out
 }
 
 // Cluster is a connection to the nodes of one Weaviate cluster. A request
 // goes to the next node in turn and, when that node cannot be reached, to
-// the others: any node answers for the whole cluster. It is safe for
-// concurrent use.
+// the others: any node answers for the whole cluster. A read also goes to
+// the next node when the one asked is slow to answer (Options.HedgeDelay).
+// It is safe for concurrent use.
 type Cluster struct {
 	nodes []node
 	next  atomic.Uint32
+	hedge time.Duration // Options.HedgeDelay; negative: never
 }
 
 type node struct {
@@ -82,7 +114,7 @@ func Dial(urls []string, opts *Options) (*Cluster, error) {
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     90 * time.Second,
 	}}
-	c := &Cluster{}
+	c := &Cluster{hedge: o.HedgeDelay}
 	for _, raw := range urls {
 		u, err := url.Parse(strings.TrimSpace(raw))
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
@@ -124,7 +156,8 @@ func (c *Cluster) URLs() []string {
 // (then the next is tried) or answered with a failure (returned as it
 // is). When no node answers, or every node answers with a 5xx, the error
 // wraps soundalike.ErrIndexUnavailable and names every URL tried with what
-// went wrong there.
+// went wrong there. A request that only reads goes through read instead,
+// which does not wait for a slow node.
 //
 // A ctx that ends while a node has not answered ends the request. A
 // cancellation is the caller's and is returned as it is. A deadline that
@@ -136,8 +169,7 @@ func (c *Cluster) URLs() []string {
 func (c *Cluster) do(ctx context.Context, fn func(*client.Client) error) error {
 	began := time.Now()
 	start := int(c.next.Add(1))
-	var errs []error
-	answered := false // a node answered, with a failure
+	var failed failures
 	for i := range c.nodes {
 		n := c.nodes[(start+i)%len(c.nodes)]
 		err := fn(n.client)
@@ -145,26 +177,41 @@ func (c *Cluster) do(ctx context.Context, fn func(*client.Client) error) error {
 			return nil
 		}
 		if ctx.Err() != nil {
-			return ended(ctx, n.url, began)
+			return ended(ctx, began, n.url)
 		}
 		if !unreachable(err) {
 			return fmt.Errorf("weaviate %s: %w", n.url, err)
 		}
-		var we *fault.WeaviateClientError
-		answered = answered || errors.As(err, &we) && we.DerivedFromError == nil && we.StatusCode > 0
-		errs = append(errs, fmt.Errorf("%s: %w", n.url, cause(err)))
+		failed.add(n.url, err)
 	}
-	if answered {
-		return fmt.Errorf("%w: every weaviate node failed the request: %w", soundalike.ErrIndexUnavailable, errors.Join(errs...))
-	}
-	return fmt.Errorf("%w: weaviate cluster unreachable: %w", soundalike.ErrIndexUnavailable, errors.Join(errs...))
+	return failed.err()
 }
 
-// ended is the error of a request to the node at url that ctx ended (see
-// do), began when the request started.
-func ended(ctx context.Context, url string, began time.Time) error {
+// failures are the errors of the nodes that could not answer a request.
+type failures struct {
+	errs     []error
+	answered bool // a node answered, with a failure
+}
+
+func (f *failures) add(url string, err error) {
+	var we *fault.WeaviateClientError
+	f.answered = f.answered || errors.As(err, &we) && we.DerivedFromError == nil && we.StatusCode > 0
+	f.errs = append(f.errs, fmt.Errorf("%s: %w", url, cause(err)))
+}
+
+// err is the error of a request that every node failed.
+func (f *failures) err() error {
+	if f.answered {
+		return fmt.Errorf("%w: every weaviate node failed the request: %w", soundalike.ErrIndexUnavailable, errors.Join(f.errs...))
+	}
+	return fmt.Errorf("%w: weaviate cluster unreachable: %w", soundalike.ErrIndexUnavailable, errors.Join(f.errs...))
+}
+
+// ended is the error of a request, begun at began, that ctx ended while
+// the nodes at urls had not answered it (see do).
+func ended(ctx context.Context, began time.Time, urls ...string) error {
 	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return fmt.Errorf("weaviate %s: %w", url, ctx.Err())
+		return fmt.Errorf("weaviate %s: %w", strings.Join(urls, ", "), ctx.Err())
 	}
 	had := time.Since(began)
 	if dl, ok := ctx.Deadline(); ok {
@@ -175,8 +222,12 @@ func ended(ctx context.Context, url string, began time.Time) error {
 	} else {
 		had = had.Round(time.Millisecond)
 	}
-	return fmt.Errorf("%w: weaviate node %s did not answer within %v, the time it was given: check that node's load and log",
-		soundalike.ErrIndexUnavailable, url, had)
+	if len(urls) == 1 {
+		return fmt.Errorf("%w: weaviate node %s did not answer within %v, the time it was given: check that node's load and log",
+			soundalike.ErrIndexUnavailable, urls[0], had)
+	}
+	return fmt.Errorf("%w: weaviate nodes %s did not answer within %v, the time the request was given: check those nodes' load and logs",
+		soundalike.ErrIndexUnavailable, strings.Join(urls, ", "), had)
 }
 
 // unreachable reports whether err means the node could not answer (a
@@ -228,14 +279,11 @@ func unavailable(err error) error {
 
 // Nodes returns how many nodes the cluster has, as a node reports it.
 func (c *Cluster) Nodes(ctx context.Context) (int, error) {
-	var n int
-	err := c.do(ctx, func(wc *client.Client) error {
+	return read(ctx, c, func(ctx context.Context, wc *client.Client) (int, error) {
 		st, err := wc.Cluster().NodesStatusGetter().Do(ctx)
 		if err != nil {
-			return err
+			return 0, err
 		}
-		n = len(st.Nodes)
-		return nil
+		return len(st.Nodes), nil
 	})
-	return n, err
 }

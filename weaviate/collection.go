@@ -218,15 +218,13 @@ func (c *Cluster) ensureCollection(ctx context.Context, name string, m soundalik
 // collection returns the schema of a collection, nil when there is none.
 // (A name that is an alias gets its target's schema.)
 func (c *Cluster) collection(ctx context.Context, name string) (*models.Class, error) {
-	var cl *models.Class
-	err := c.do(ctx, func(wc *client.Client) error {
-		got, err := wc.Schema().ClassGetter().WithClassName(name).Do(ctx)
+	cl, err := read(ctx, c, func(ctx context.Context, wc *client.Client) (*models.Class, error) {
+		cl, err := wc.Schema().ClassGetter().WithClassName(name).Do(ctx)
 		var we *fault.WeaviateClientError
 		if errors.As(err, &we) && we.StatusCode == 404 {
-			return nil
+			return nil, nil
 		}
-		cl = got
-		return err
+		return cl, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("collection %s: %w", name, err)

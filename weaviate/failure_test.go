@@ -81,13 +81,13 @@ func TestSlowNodeTimesOutSimilar(t *testing.T) {
 	eng := local(t, path)
 	sum := publish(t, eng, c, &weaviate.PublishOptions{Alias: alias})
 
-	slow, delay := slowProxy(t, urls[0])
+	slow := slowProxy(t, urls[0])
 	sc, err := weaviate.Dial([]string{slow.URL}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	remote := served(t, path, sc, alias) // ready while the node is quick
-	delay.Store(int64(time.Minute))
+	slow.delay.Store(int64(time.Minute))
 
 	const timeout = time.Second
 	srv := httptest.NewServer(server.New(remote, &server.Options{RequestTimeout: timeout}))
@@ -111,17 +111,30 @@ func TestSlowNodeTimesOutSimilar(t *testing.T) {
 	}
 }
 
-// slowProxy is a proxy in front of the node at nodeURL that holds each
-// request for *delay (0 at first) before passing it on.
-func slowProxy(t *testing.T, nodeURL string) (*httptest.Server, *atomic.Int64) {
+// proxy is a proxy in front of a node that holds each request for delay
+// (0 at first) before passing it on, and counts what it gets.
+type proxy struct {
+	*httptest.Server
+	delay    atomic.Int64 // nanoseconds
+	searches atomic.Int64 // GraphQL requests (searches, counts) received
+	inFlight atomic.Int64 // requests received and not yet answered or given up
+}
+
+// slowProxy is a proxy in front of the node at nodeURL.
+func slowProxy(t *testing.T, nodeURL string) *proxy {
 	t.Helper()
-	delay := new(atomic.Int64)
 	node, err := url.Parse(nodeURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := httputil.NewSingleHostReverseProxy(node)
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	p := &proxy{}
+	rp := httputil.NewSingleHostReverseProxy(node)
+	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.inFlight.Add(1)
+		defer p.inFlight.Add(-1)
+		if r.URL.Path == "/v1/graphql" {
+			p.searches.Add(1)
+		}
 		// Read the body first: only then does the server notice a client
 		// that hangs up (and end r's context).
 		body, err := io.ReadAll(r.Body)
@@ -130,29 +143,30 @@ func slowProxy(t *testing.T, nodeURL string) (*httptest.Server, *atomic.Int64) {
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		select {
-		case <-time.After(time.Duration(delay.Load())):
+		case <-time.After(time.Duration(p.delay.Load())):
 		case <-r.Context().Done():
 			return
 		}
-		proxy.ServeHTTP(w, r)
+		rp.ServeHTTP(w, r)
 	}))
-	t.Cleanup(slow.Close)
-	return slow, delay
+	t.Cleanup(p.Close)
+	return p
 }
 
 // TestTimeoutBoundsARequest: a node that takes a request and does not
 // answer fails it after Options.Timeout, and the next node answers; with
 // no other node, the error names the node. (Without the timeout a publish
 // waited for as long as a node held a batch: minutes, when a replica died
-// mid-write.)
+// mid-write.) Reads do not hedge here, so that the timeout is what moves
+// the read on.
 func TestTimeoutBoundsARequest(t *testing.T) {
 	c, _ := dial(t)
 	urls, _ := clusterURLs(t)
 	alias := newAlias(t, c)
 	sum := publish(t, local(t, catalogue(t)), c, &weaviate.PublishOptions{Alias: alias})
-	slow, delay := slowProxy(t, urls[0])
-	delay.Store(int64(30 * time.Second))
-	opts := &weaviate.Options{Timeout: time.Second}
+	slow := slowProxy(t, urls[0])
+	slow.delay.Store(int64(30 * time.Second))
+	opts := &weaviate.Options{Timeout: time.Second, HedgeDelay: -1}
 	both, err := weaviate.Dial([]string{slow.URL, urls[1]}, opts)
 	if err != nil {
 		t.Fatal(err)

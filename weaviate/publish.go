@@ -596,18 +596,16 @@ func (c *Cluster) pointAlias(ctx context.Context, name, collection string) (bool
 // aliasTarget returns the collection an alias points to, "" when there is
 // no such alias.
 func (c *Cluster) aliasTarget(ctx context.Context, name string) (string, error) {
-	var target string
-	err := c.do(ctx, func(wc *client.Client) error {
+	target, err := read(ctx, c, func(ctx context.Context, wc *client.Client) (string, error) {
 		a, err := wc.Alias().AliasGetter().WithAliasName(name).Do(ctx)
 		var we *fault.WeaviateClientError
 		if errors.As(err, &we) && we.StatusCode == 404 {
-			return nil
+			return "", nil
 		}
 		if err != nil {
-			return err
+			return "", err
 		}
-		target = a.Class
-		return nil
+		return a.Class, nil
 	})
 	if err != nil {
 		return "", fmt.Errorf("alias %s: %w", name, err)

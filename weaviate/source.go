@@ -46,19 +46,19 @@ func NewSource(c *Cluster, alias string) (*Source, error) {
 }
 
 // Nearest implements soundalike.VectorSource with a nearVector query
-// whose where clause is the filter. It first checks, as Ready does (whose
-// answer holds for a few seconds), that the collection is completely
-// published: a server's queries do not wait for its /readyz, and a
-// collection still being published would answer without the tracks not
-// yet sent.
+// whose where clause is the filter, sent to another node too when the
+// node asked is slow to answer (Options.HedgeDelay). It first checks, as
+// Ready does (whose answer holds for a few seconds), that the collection
+// is completely published: a server's queries do not wait for its
+// /readyz, and a collection still being published would answer without
+// the tracks not yet sent.
 func (s *Source) Nearest(ctx context.Context, model string, q []float32, k int, f *soundalike.Filter) ([]soundalike.Neighbor, error) {
 	if err := s.Ready(ctx, model); err != nil {
 		return nil, err
 	}
 	collection := CollectionName(s.alias, model)
 	where := whereOf(f)
-	var out []soundalike.Neighbor
-	err := s.cluster.do(ctx, func(wc *client.Client) error {
+	out, err := read(ctx, s.cluster, func(ctx context.Context, wc *client.Client) ([]soundalike.Neighbor, error) {
 		get := wc.GraphQL().Get().WithClassName(collection).WithLimit(k).
 			WithConsistencyLevel(readConsistency).
 			WithNearVector(wc.GraphQL().NearVectorArgBuilder().WithVector(q)).
@@ -69,20 +69,20 @@ func (s *Source) Nearest(ctx context.Context, model string, q []float32, k int, 
 		}
 		res, err := get.Do(ctx)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		objs, err := getResults(res, collection)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		out = out[:0]
+		out := make([]soundalike.Neighbor, 0, len(objs))
 		for _, o := range objs {
 			id, _ := o[propTrackID].(string)
 			add, _ := o["_additional"].(map[string]any)
 			d, _ := add["distance"].(float64)
 			out = append(out, soundalike.Neighbor{ID: soundalike.TrackID(id), Score: float32(1 - d)})
 		}
-		return nil
+		return out, nil
 	})
 	if err != nil {
 		return nil, unavailable(fmt.Errorf("query %s: %w", collection, err))

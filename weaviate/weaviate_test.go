@@ -60,7 +60,7 @@ func dial(t testing.TB) (*weaviate.Cluster, string) {
 }
 
 // newAlias is a fresh alias for one test, unpublished when it ends.
-func newAlias(t *testing.T, c *weaviate.Cluster) string {
+func newAlias(t testing.TB, c *weaviate.Cluster) string {
 	var b [4]byte
 	rand.Read(b[:])
 	alias := "T" + hex.EncodeToString(b[:])
@@ -75,13 +75,13 @@ func newAlias(t *testing.T, c *weaviate.Cluster) string {
 // catalogue builds the sample catalogue (testdata/spotify_sample.csv,
 // 3,041 tracks) with a small random model's index, in a database of its
 // own, and returns its path. Nothing holds the file afterwards.
-func catalogue(t *testing.T) string {
+func catalogue(t testing.TB) string {
 	t.Helper()
 	return catalogueOf(t, 7)
 }
 
 // catalogueOf is catalogue with the random model of another seed.
-func catalogueOf(t *testing.T, seed uint64) string {
+func catalogueOf(t testing.TB, seed uint64) string {
 	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "sample.db")
@@ -110,7 +110,7 @@ func catalogueOf(t *testing.T, seed uint64) string {
 
 // write opens the database at path for writing, runs fn, reindexes and
 // closes it.
-func write(t *testing.T, path string, fn func(*soundalike.Engine) error) {
+func write(t testing.TB, path string, fn func(*soundalike.Engine) error) {
 	t.Helper()
 	eng, err := soundalike.Open(path, &soundalike.Options{NoSync: true})
 	if err != nil {
@@ -154,7 +154,7 @@ func served(t testing.TB, path string, c *weaviate.Cluster, alias string) *sound
 	return eng
 }
 
-func publish(t *testing.T, eng *soundalike.Engine, c *weaviate.Cluster, o *weaviate.PublishOptions) weaviate.PublishSummary {
+func publish(t testing.TB, eng *soundalike.Engine, c *weaviate.Cluster, o *weaviate.PublishOptions) weaviate.PublishSummary {
 	t.Helper()
 	sum, err := weaviate.Publish(context.Background(), eng, c, o)
 	if err != nil {

@@ -34,6 +34,7 @@ func runPublish(ctx context.Context, args []string, stdio stdio) error {
 	var (
 		dbPath, urls string
 		opts         weaviate.PublishOptions
+		timeout      time.Duration
 		asJSON       bool
 	)
 	fs := newFlagSet("publish", stdio, &dbPath)
@@ -43,6 +44,7 @@ func runPublish(ctx context.Context, args []string, stdio stdio) error {
 	fs.IntVar(&opts.Replicas, "replication", 0, "replicas of each shard of a new collection (default: 2 on 2 or more nodes, else 1)")
 	fs.IntVar(&opts.BatchSize, "batch-size", 500, "objects sent in one request")
 	fs.IntVar(&opts.InFlight, "in-flight", 4, "batch requests outstanding at once, spread over the nodes")
+	fs.DurationVar(&timeout, "request-timeout", weaviate.DefaultTimeout, "how long each request to a Weaviate node (a batch, a read) may take; a node that has not answered by then counts as failed and the request goes to the next node (not a limit on the whole publish)")
 	fs.BoolVar(&asJSON, "json", false, "print the summary as JSON")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `Usage: soundalike publish --weaviate URL[,URL…] [--db PATH] [--collection Tracks] [flags]
@@ -60,7 +62,10 @@ run again after a failure. See docs/scaling.md.`)
 	if fs.NArg() > 0 {
 		return usagef("publish takes no arguments, got %q", fs.Args())
 	}
-	cluster, err := dialWeaviate(urls)
+	if timeout <= 0 {
+		return usagef("--request-timeout %v: want a positive duration such as 30s, the time each request to a Weaviate node may take", timeout)
+	}
+	cluster, err := dialWeaviate(urls, &weaviate.Options{Timeout: timeout})
 	if err != nil {
 		return err
 	}
@@ -109,8 +114,9 @@ run again after a failure. See docs/scaling.md.`)
 }
 
 // dialWeaviate connects to the cluster named by --weaviate: node URLs,
-// comma-separated, or a file listing them one a line.
-func dialWeaviate(flag string) (*weaviate.Cluster, error) {
+// comma-separated, or a file listing them one a line. nil opts means the
+// defaults.
+func dialWeaviate(flag string, opts *weaviate.Options) (*weaviate.Cluster, error) {
 	if flag == "" {
 		return nil, usagef("--weaviate: give the cluster's node URLs (http://host:port,…) or a file listing them")
 	}
@@ -126,7 +132,7 @@ func dialWeaviate(flag string) (*weaviate.Cluster, error) {
 	if len(urls) == 0 {
 		return nil, usagef("--weaviate %s: no URL in it", flag)
 	}
-	c, err := weaviate.Dial(urls, nil)
+	c, err := weaviate.Dial(urls, opts)
 	if err != nil {
 		return nil, usagef("--weaviate: %v", err)
 	}
@@ -134,9 +140,13 @@ func dialWeaviate(flag string) (*weaviate.Cluster, error) {
 }
 
 // weaviateSource is serve's --weaviate: the vector source of the catalogue
-// published under alias.
+// published under alias. It dials with the default options: each of a
+// search's requests to a node already ends with the search's deadline
+// (serve's --request-timeout, and the engine's 5 s bound on a call to its
+// vector source), well before weaviate.DefaultTimeout, and a node slow to
+// answer has the next one asked too (weaviate.DefaultHedgeDelay).
 func weaviateSource(urls, alias string) (soundalike.VectorSource, error) {
-	c, err := dialWeaviate(urls)
+	c, err := dialWeaviate(urls, nil)
 	if err != nil {
 		return nil, err
 	}

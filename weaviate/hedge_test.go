@@ -1,0 +1,204 @@
+package weaviate_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/server"
+	"github.com/audotics/soundalike/weaviate"
+)
+
+// threeNodes skips a test that needs the 3-node cluster.
+func threeNodes(t *testing.T) []string {
+	t.Helper()
+	urls, _ := clusterURLs(t)
+	if len(urls) != 3 {
+		t.Skip("needs the 3-node cluster of scripts/weaviate-test-cluster (SOUNDALIKE_TEST_WEAVIATE=DIR/urls)")
+	}
+	return urls
+}
+
+// TestSlowNodeIsHedged: with one node of three taking searches and
+// holding them for a minute, GET /similar answers 200 every time, the
+// queries that ask the slow node first included: after the hedge delay
+// the next node is asked too and answers. The searches left at the slow
+// node are then cancelled, not held for their minute. (Before hedging, a
+// query that asked the slow node first waited for it until the request's
+// deadline and answered 503.)
+func TestSlowNodeIsHedged(t *testing.T) {
+	urls := threeNodes(t)
+	c, _ := dial(t)
+	alias := newAlias(t, c)
+	path := catalogue(t)
+	eng := local(t, path)
+	publish(t, eng, c, &weaviate.PublishOptions{Alias: alias})
+
+	slow := slowProxy(t, urls[0])
+	hc, err := weaviate.Dial([]string{slow.URL, urls[1], urls[2]}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	remote := served(t, path, hc, alias) // ready while every node is quick
+	slow.delay.Store(int64(time.Minute))
+
+	const deadline = 5 * time.Second
+	srv := httptest.NewServer(server.New(remote, &server.Options{RequestTimeout: deadline}))
+	defer srv.Close()
+	all := embeddings(t, eng)
+	for i := range 6 { // nodes are asked first in turn: the slow one at least twice
+		id := all[i*397].id
+		start := time.Now()
+		resp, err := http.Get(srv.URL + "/similar?track=" + string(id) + "&k=10")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct{ Error string }
+		json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		t.Logf("query %d: %d in %v (slow node: %d searches received, %d held)", i, resp.StatusCode,
+			time.Since(start).Round(time.Millisecond), slow.searches.Load(), slow.inFlight.Load())
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET /similar with node %s holding searches for a minute: %d %q; want 200 from the other nodes within the %v deadline",
+				slow.URL, resp.StatusCode, body.Error, deadline)
+		}
+	}
+	if slow.searches.Load() == 0 {
+		t.Fatalf("the slow node %s got no search: the test did not exercise a hedge", slow.URL)
+	}
+	// Cancelled when another node answered: the client hung up, so the
+	// proxy stops holding them long before their minute.
+	for until := time.Now().Add(20 * time.Second); slow.inFlight.Load() > 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(until) {
+			t.Fatalf("the slow node still holds %d requests 20s after every query was answered: the requests hedged against were not cancelled",
+				slow.inFlight.Load())
+		}
+	}
+}
+
+// TestEveryNodeSlow: when every node takes searches and holds them,
+// GET /similar answers 503 at the request's deadline, as without hedging,
+// naming every node asked (each was, in turn, after the hedge delay), and
+// Nearest's error wraps soundalike.ErrIndexUnavailable.
+func TestEveryNodeSlow(t *testing.T) {
+	urls := threeNodes(t)
+	c, _ := dial(t)
+	alias := newAlias(t, c)
+	path := catalogue(t)
+	eng := local(t, path)
+	sum := publish(t, eng, c, &weaviate.PublishOptions{Alias: alias})
+
+	var slow []*proxy
+	var slowURLs []string
+	for _, u := range urls {
+		p := slowProxy(t, u)
+		slow, slowURLs = append(slow, p), append(slowURLs, p.URL)
+	}
+	sc, err := weaviate.Dial(slowURLs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	remote := served(t, path, sc, alias) // ready while every node is quick
+	for _, p := range slow {
+		p.delay.Store(int64(time.Minute))
+	}
+
+	const timeout = time.Second
+	srv := httptest.NewServer(server.New(remote, &server.Options{RequestTimeout: timeout}))
+	defer srv.Close()
+	all := embeddings(t, eng)
+	resp, err := http.Get(srv.URL + "/similar?track=" + string(all[0].id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct{ Error string }
+	json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	t.Logf("%d %s", resp.StatusCode, body.Error)
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body.Error, "within "+timeout.String()) {
+		t.Fatalf("GET /similar with every node holding searches: %d %q; want 503 saying the nodes did not answer within %v",
+			resp.StatusCode, body.Error, timeout)
+	}
+	for _, u := range slowURLs {
+		if !strings.Contains(body.Error, u) {
+			t.Errorf("GET /similar with every node holding searches: %q does not name node %s", body.Error, u)
+		}
+	}
+	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || s < 1 {
+		t.Errorf("Retry-After %q, want whole seconds", resp.Header.Get("Retry-After"))
+	}
+
+	src, err := weaviate.NewSource(sc, alias)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
+	defer cancel()
+	_, err = src.Nearest(ctx, sum.Model, all[0].v, 10, nil)
+	t.Logf("%v", err)
+	if !errors.Is(err, soundalike.ErrIndexUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Nearest with every node holding searches: %v; want ErrIndexUnavailable", err)
+	}
+}
+
+// TestHealthySearchSendsOneRequest: through a healthy cluster, each
+// search is one request to one node: none waits long enough to be hedged.
+// The proxies hold nothing and count the searches they pass on. A search
+// that did take as long as the hedge delay (a loaded machine) may have
+// been sent to another node too, and only such a one.
+func TestHealthySearchSendsOneRequest(t *testing.T) {
+	urls := threeNodes(t)
+	c, _ := dial(t)
+	alias := newAlias(t, c)
+	eng := local(t, catalogue(t))
+	sum := publish(t, eng, c, &weaviate.PublishOptions{Alias: alias})
+
+	var proxies []*proxy
+	var proxied []string
+	for _, u := range urls {
+		p := slowProxy(t, u)
+		proxies, proxied = append(proxies, p), append(proxied, p.URL)
+	}
+	pc, err := weaviate.Dial(proxied, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := weaviate.NewSource(pc, alias)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := embeddings(t, eng)
+	const queries = 300
+	allowed, slowest := 0, time.Duration(0)
+	for i := range queries {
+		// A server's deadline: the hedge delay is the default, not a
+		// fraction of a short deadline.
+		ctx, cancel := context.WithTimeout(t.Context(), server.DefaultRequestTimeout)
+		start := time.Now()
+		ns, err := src.Nearest(ctx, sum.Model, all[(i*7919)%len(all)].v, 20, nil)
+		took := time.Since(start)
+		cancel()
+		if err != nil || len(ns) != 20 {
+			t.Fatalf("Nearest through a healthy cluster: %d neighbours, %v", len(ns), err)
+		}
+		slowest = max(slowest, took)
+		allowed += min(len(urls)-1, int(took/weaviate.DefaultHedgeDelay))
+	}
+	var sent int64
+	for _, p := range proxies {
+		sent += p.searches.Load()
+	}
+	t.Logf("%d searches: %d requests sent; slowest %v; %d hedges allowed for searches that took %v or more",
+		queries, sent, slowest.Round(time.Microsecond), allowed, weaviate.DefaultHedgeDelay)
+	if sent < queries || sent > int64(queries+allowed) {
+		t.Fatalf("%d searches through a healthy cluster sent %d requests; want one each (and at most %d more for the searches as slow as the hedge delay)",
+			queries, sent, allowed)
+	}
+}
