@@ -15,7 +15,7 @@ import (
 // CheckReport is what Engine.Check found in the database file.
 type CheckReport struct {
 	Tracks       int // track records read and decoded
-	Interactions int // interactions read and decoded, as Counts counts them (a record of count 2 twice)
+	Interactions int // interactions read and decoded, counted as Counts counts them: a record of count 2 is two
 	Models       int // model versions read and decoded
 	Indexed      int // nodes of the current index, 0 when there is none
 	// Problems says what is wrong, each naming where; empty when the file
