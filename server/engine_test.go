@@ -191,9 +191,6 @@ func (c *canned) SimilarTo(context.Context, soundalike.Query, int, *soundalike.S
 func (c *canned) Recommend(context.Context, soundalike.RecommendQuery) (soundalike.Results, error) {
 	return c.res, nil
 }
-func (c *canned) RecommendUser(context.Context, string, int, *soundalike.SearchOptions) (soundalike.Results, error) {
-	return c.res, nil
-}
 func (c *canned) UserHistory(ctx context.Context, user string) ([]soundalike.Interaction, error) {
 	return nil, fmt.Errorf("user %q: %w", user, soundalike.ErrNotFound)
 }

@@ -270,7 +270,7 @@ func (srv *Server) postRecommend(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	release, err := srv.admit(c, work{k: q.Options.Offset + q.K, seeds: len(q.Positive) + len(q.Negative), exclude: len(q.Options.Exclude)})
+	release, err := srv.admit(c, work{k: q.Options.Offset + q.K, seeds: len(q.Positive) + len(q.Negative), exclude: len(q.Options.Exclude), probes: q.Strategy == soundalike.StrategyBestScore})
 	if err != nil {
 		return err
 	}

@@ -138,12 +138,10 @@ type Searcher interface {
 	// SimilarTo returns the k tracks most similar to q, likewise.
 	SimilarTo(ctx context.Context, q soundalike.Query, k int, opts *soundalike.SearchOptions) (soundalike.Results, error)
 	// Recommend returns tracks like q's positive examples and unlike its
-	// negative ones, never one of the examples' tracks.
+	// negative ones, or for q.User from their history, never one of the
+	// examples' tracks; an error wrapping soundalike.ErrNotFound when the
+	// user has no history.
 	Recommend(ctx context.Context, q soundalike.RecommendQuery) (soundalike.Results, error)
-	// RecommendUser returns k tracks for a user from their history, none
-	// they have interacted with; an error wrapping soundalike.ErrNotFound
-	// when the user has no history.
-	RecommendUser(ctx context.Context, user string, k int, opts *soundalike.SearchOptions) (soundalike.Results, error)
 	// UserHistory returns a user's interactions, newest first, or an error
 	// wrapping soundalike.ErrNotFound when there are none.
 	UserHistory(ctx context.Context, user string) ([]soundalike.Interaction, error)

@@ -82,13 +82,6 @@ func (s *startingSearcher) Recommend(ctx context.Context, q soundalike.Recommend
 	return soundalike.Results{}, s.why()
 }
 
-func (s *startingSearcher) RecommendUser(ctx context.Context, user string, k int, opts *soundalike.SearchOptions) (soundalike.Results, error) {
-	if e := s.eng.Load(); e != nil {
-		return e.RecommendUser(ctx, user, k, opts)
-	}
-	return soundalike.Results{}, s.why()
-}
-
 func (s *startingSearcher) UserHistory(ctx context.Context, user string) ([]soundalike.Interaction, error) {
 	if e := s.eng.Load(); e != nil {
 		return e.UserHistory(ctx, user)
