@@ -140,13 +140,13 @@ func dialWeaviate(flag string, opts *weaviate.Options) (*weaviate.Cluster, error
 }
 
 // weaviateSource is serve's --weaviate: the vector source of the catalogue
-// published under alias. It dials with the default options: each of a
-// search's requests to a node already ends with the search's deadline
-// (serve's --request-timeout, and the engine's 5 s bound on a call to its
-// vector source), well before weaviate.DefaultTimeout, and a node slow to
-// answer has the next one asked too (weaviate.DefaultHedgeDelay).
-func weaviateSource(urls, alias string) (soundalike.VectorSource, error) {
-	c, err := dialWeaviate(urls, nil)
+// published under alias, whose reads hedge after hedgeDelay (serve's
+// --weaviate-hedge-delay; negative: never). The per-node timeout is the
+// default: each of a search's requests to a node already ends with the
+// search's deadline (serve's --request-timeout, and the engine's 5 s bound
+// on a call to its vector source), well before weaviate.DefaultTimeout.
+func weaviateSource(urls, alias string, hedgeDelay time.Duration) (soundalike.VectorSource, error) {
+	c, err := dialWeaviate(urls, &weaviate.Options{HedgeDelay: hedgeDelay})
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/server"
+	"github.com/audotics/soundalike/weaviate"
 )
 
 func init() {
@@ -24,6 +25,7 @@ type serveRun struct {
 	dbPath, addr                    string
 	weaviateURLs, collection        string // publish.go
 	reload, requestTimeout          time.Duration
+	hedgeDelay                      time.Duration // with --weaviate
 	maxBody                         int64
 	hugeHeap, prefaultHeap, hugeTLB bool
 	trusted                         []netip.Prefix
@@ -45,7 +47,7 @@ func runServe(ctx context.Context, args []string, stdio stdio) error {
 
 	var vectors soundalike.VectorSource
 	if r.weaviateURLs != "" {
-		if vectors, err = weaviateSource(r.weaviateURLs, r.collection); err != nil {
+		if vectors, err = weaviateSource(r.weaviateURLs, r.collection, r.hedgeDelay); err != nil {
 			return err
 		}
 	}
@@ -110,6 +112,7 @@ func parseServeArgs(args []string, stdio stdio) (*serveRun, error) {
 	fs.DurationVar(&r.requestTimeout, "request-timeout", server.DefaultRequestTimeout, "deadline of a search, from arrival to answer; past it the answer is 503 with Retry-After")
 	fs.StringVar(&r.weaviateURLs, "weaviate", "", "answer the nearest-neighbour step from this Weaviate cluster (node `URLs`, comma-separated, or a file listing them; see docs/scaling.md) instead of the local index")
 	fs.StringVar(&r.collection, "collection", "Tracks", "with --weaviate: the `alias` the catalogue was published under")
+	fs.DurationVar(&r.hedgeDelay, "weaviate-hedge-delay", weaviate.DefaultHedgeDelay, "with --weaviate: how long a search waits for the node it asked before it asks the next node too (the first answer wins); negative: never")
 	fs.BoolVar(&r.hugeHeap, "huge-heap", true, "for a database of 256 MiB or more, load the snapshot onto transparent huge pages where the kernel leaves them to madvise (docs/scaling.md)")
 	fs.BoolVar(&r.hugeTLB, "hugetlb", false, "load the index's vectors and layer-0 links (256 MB a million tracks) onto the huge pages that sysctl vm.nr_hugepages reserves, which the kernel's DAMON monitor does not check; reserve room for two indexes, as a reload holds both (docs/scaling.md)")
 	fs.BoolVar(&r.prefaultHeap, "prefault-heap", true, "before answering queries, grow the heap to the size serving keeps it at, so the first seconds of serving take no page faults (docs/scaling.md)")
@@ -139,6 +142,12 @@ SIGTERM shuts it down gracefully.`)
 	}
 	if r.requestTimeout <= 0 {
 		return nil, usagef("--request-timeout %v: want a positive duration such as 2s", r.requestTimeout)
+	}
+	if isFlagSet(fs, "weaviate-hedge-delay") && r.weaviateURLs == "" {
+		return nil, usagef("--weaviate-hedge-delay needs --weaviate: it applies to searches through a Weaviate cluster")
+	}
+	if r.hedgeDelay == 0 {
+		return nil, usagef("--weaviate-hedge-delay 0: want a positive duration such as 250ms, or a negative one (-1s) to never hedge")
 	}
 	var err error
 	if r.trusted, err = parsePrefixes(proxies); err != nil {

@@ -267,6 +267,8 @@ func TestServeCommandFlags(t *testing.T) {
 		{"given a negative reload, when serve, expect a usage error", []string{"--reload", "-1s"}, "--reload"},
 		{"given a bad address, when serve, expect a usage error naming it", []string{"--addr", "127.0.0.1:notaport"}, "--addr"},
 		{"given an empty address, when serve, expect a usage error naming it with an example", []string{"--addr", ""}, "--addr is empty: give the host:port to listen on, such as 127.0.0.1:8080"},
+		{"given a hedge delay without --weaviate, when serve, expect a usage error", []string{"--weaviate-hedge-delay", "100ms"}, "needs --weaviate"},
+		{"given a hedge delay of 0, when serve, expect a usage error saying what it takes", []string{"--weaviate", "http://127.0.0.1:1", "--weaviate-hedge-delay", "0"}, "negative one (-1s) to never hedge"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
