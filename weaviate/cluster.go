@@ -52,11 +52,11 @@ const (
 	// a while under load.
 	DefaultTimeout     = 30 * time.Second
 	DefaultDialTimeout = 2 * time.Second
-	// DefaultHedgeDelay is fixed, well above a healthy search: through a
-	// 3-node cluster on loopback with 1M tracks, on two cores shared with
-	// the client, a search's p99 was 34 ms (docs/scaling.md), and on a LAN
-	// of real machines it is lower. So a healthy cluster's searches do not
-	// hedge and see no extra request. It is an eighth of serve's default
+	// DefaultHedgeDelay is fixed, several times a healthy search's p99
+	// through a 3-node cluster at 1M tracks on two cores shared with the
+	// client (the figure is in docs/benchmarks.md; on a LAN of real
+	// machines it is lower). So a healthy cluster's searches do not hedge
+	// and see no extra request. It is an eighth of serve's default
 	// 2 s deadline, so a search that meets a slow node still answers well
 	// within it. A delay derived from observed latency (a running p95)
 	// would by design hedge the slowest twentieth of a healthy cluster's

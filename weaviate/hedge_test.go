@@ -26,6 +26,18 @@ func threeNodes(t *testing.T) []string {
 	return urls
 }
 
+// proxies puts a slowProxy in front of each node and returns them with
+// their URLs.
+func proxies(t *testing.T, urls []string) ([]*proxy, []string) {
+	var ps []*proxy
+	var at []string
+	for _, u := range urls {
+		p := slowProxy(t, u)
+		ps, at = append(ps, p), append(at, p.URL)
+	}
+	return ps, at
+}
+
 // TestSlowNodeIsHedged: with one node of three taking searches and
 // holding them for a minute, GET /similar answers 200 every time, the
 // queries that ask the slow node first included: after the hedge delay
@@ -95,12 +107,7 @@ func TestEveryNodeSlow(t *testing.T) {
 	eng := local(t, path)
 	sum := publish(t, eng, c, &weaviate.PublishOptions{Alias: alias})
 
-	var slow []*proxy
-	var slowURLs []string
-	for _, u := range urls {
-		p := slowProxy(t, u)
-		slow, slowURLs = append(slow, p), append(slowURLs, p.URL)
-	}
+	slow, slowURLs := proxies(t, urls)
 	sc, err := weaviate.Dial(slowURLs, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -160,12 +167,7 @@ func TestHealthySearchSendsOneRequest(t *testing.T) {
 	eng := local(t, catalogue(t))
 	sum := publish(t, eng, c, &weaviate.PublishOptions{Alias: alias})
 
-	var proxies []*proxy
-	var proxied []string
-	for _, u := range urls {
-		p := slowProxy(t, u)
-		proxies, proxied = append(proxies, p), append(proxied, p.URL)
-	}
+	counted, proxied := proxies(t, urls)
 	pc, err := weaviate.Dial(proxied, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -192,7 +194,7 @@ func TestHealthySearchSendsOneRequest(t *testing.T) {
 		allowed += min(len(urls)-1, int(took/weaviate.DefaultHedgeDelay))
 	}
 	var sent int64
-	for _, p := range proxies {
+	for _, p := range counted {
 		sent += p.searches.Load()
 	}
 	t.Logf("%d searches: %d requests sent; slowest %v; %d hedges allowed for searches that took %v or more",

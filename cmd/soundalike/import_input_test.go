@@ -103,44 +103,35 @@ func TestImportWarnings(t *testing.T) {
 // stdin sends nothing (a terminal, a stalled pipe), writing nothing. It
 // waited, deaf to the interrupt, for as long as stdin sent nothing.
 func TestImportInterruptedWhileStdinWaits(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "w.db")
 	pr, pw := io.Pipe()
 	defer pw.Close() // ends the read given up on
-	ctx, cancel := context.WithCancel(t.Context())
-	time.AfterFunc(50*time.Millisecond, cancel)
-	done := make(chan error, 1)
-	go func() {
-		var out, errw bytes.Buffer
-		done <- run(ctx, []string{"import", "--db", db, "-"}, pr, &out, &errw)
-	}()
-	select {
-	case err := <-done:
-		if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "nothing was written") {
-			t.Errorf("import = %v, want nothing was written and context.Canceled", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("import still waits on stdin 10s after the interrupt")
-	}
-	if _, err := os.Stat(db); !os.IsNotExist(err) {
-		t.Errorf("the database was created (%v), want nothing written", err)
-	}
+	importEndsOnInterrupt(t, "waits on stdin", "-", pr)
 }
 
 // TestImportInterruptedWhileFIFOWaits: an interrupt ends an import of a
 // FIFO that no writer has opened, writing nothing. Opening it waited in
 // the kernel for a writer, deaf to the interrupt.
 func TestImportInterruptedWhileFIFOWaits(t *testing.T) {
-	dir := t.TempDir()
-	db, fifo := filepath.Join(dir, "w.db"), filepath.Join(dir, "in.csv")
+	fifo := filepath.Join(t.TempDir(), "in.csv")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	importEndsOnInterrupt(t, "waits for a writer of the FIFO", fifo, strings.NewReader(""))
+}
+
+// importEndsOnInterrupt runs `import FILE` with stdin, interrupted after
+// 50 ms, and fails t unless it ends within 10 s with context.Canceled,
+// saying that nothing was written, and creates no database. waits says
+// what the import was waiting on.
+func importEndsOnInterrupt(t *testing.T, waits, file string, stdin io.Reader) {
+	t.Helper()
+	db := filepath.Join(t.TempDir(), "w.db")
 	ctx, cancel := context.WithCancel(t.Context())
 	time.AfterFunc(50*time.Millisecond, cancel)
 	done := make(chan error, 1)
 	go func() {
 		var out, errw bytes.Buffer
-		done <- run(ctx, []string{"import", "--db", db, fifo}, strings.NewReader(""), &out, &errw)
+		done <- run(ctx, []string{"import", "--db", db, file}, stdin, &out, &errw)
 	}()
 	select {
 	case err := <-done:
@@ -148,7 +139,7 @@ func TestImportInterruptedWhileFIFOWaits(t *testing.T) {
 			t.Errorf("import = %v, want nothing was written and context.Canceled", err)
 		}
 	case <-time.After(10 * time.Second):
-		t.Fatal("import still waits for a writer of the FIFO 10s after the interrupt")
+		t.Fatalf("import still %s 10s after the interrupt", waits)
 	}
 	if _, err := os.Stat(db); !os.IsNotExist(err) {
 		t.Errorf("the database was created (%v), want nothing written", err)
