@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"log/slog"
 	"testing"
 
 	"github.com/audotics/soundalike"
@@ -32,6 +33,7 @@ func TestRecycleGoesToThePhaseBeingRead(t *testing.T) {
 		allow:   map[string]bool{"play": true},
 		started: true,
 		batches: make(chan *batch, 2),
+		log:     slog.New(slog.DiscardHandler),
 	}
 	s.batches <- &batch{phase: 1, rows: []string{"", ""}}
 	close(s.batches)

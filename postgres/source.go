@@ -117,8 +117,9 @@ type Options struct {
 	// value waits for as long as it takes (ctx still ends the wait).
 	StallTimeout time.Duration
 	// Logger receives notices, each message a sentence that names the
-	// server: the fall-back to "UserInteraction", and an interactions table
-	// that holds none of the default actions. nil means discard.
+	// server: the fall-back to "UserInteraction", interaction rows read
+	// and skipped for their action (Source.Skipped), and interactions
+	// that hold none of the default actions. nil means discard.
 	Logger *slog.Logger
 }
 
@@ -148,10 +149,13 @@ type Source struct {
 	i       int    // next row of cur
 	err     error  // sticky: the reader's failure
 
-	skipped  int64
-	rowsRead int64
-	vals     []string
-	mapping  int // the phase whose rows Next maps now: see Recycle
+	skipped int64
+	// skippedActions are the distinct actions of the skipped rows, at
+	// most maxActionValues of them, for what the end of the import says.
+	skippedActions map[string]bool
+	rowsRead       int64
+	vals           []string
+	mapping        int // the phase whose rows Next maps now: see Recycle
 }
 
 // batch is one FETCH worth of rows of one phase, copied out of the driver's
@@ -557,6 +561,47 @@ func (s *Source) Rows() int64 { return s.rowsRead }
 // action is not one of Options.Actions.
 func (s *Source) Skipped() int64 { return s.skipped }
 
+// end is what Next returns after the last row: io.EOF, once it has said
+// what the filter on actions left out here. The server filters the default
+// query's rows (DefaultInteractionsQuery) unless the table holds more than
+// maxActionValues distinct actions; a custom query's rows are filtered
+// here. Skipped rows are a notice (Options.Logger); when every interaction
+// row was skipped, nothing of them is imported, which storedActions makes
+// an error for chosen actions and a warning for the default ones: so is it
+// here, where it is found only at the end.
+func (s *Source) end() error {
+	if s.skipped == 0 {
+		return io.EOF
+	}
+	var read int64
+	for _, p := range s.phases {
+		if p.which == "interactions" {
+			read = p.n
+		}
+	}
+	from := "the rows of " + s.table
+	if s.table == "" {
+		from = "the rows of --interactions-query"
+	}
+	skipped := quotedList(slices.Collect(maps.Keys(s.skippedActions)))
+	if len(s.skippedActions) == maxActionValues {
+		skipped += " and maybe more"
+	}
+	chosen := quotedList(slices.Collect(maps.Keys(s.allow)))
+	switch {
+	case s.skipped < read:
+		s.log.Info(fmt.Sprintf("%s: skipped %d of %d interaction rows, whose actions (%s) are none of those imported (%s)",
+			s.where, s.skipped, read, skipped, chosen))
+	case s.chosen:
+		return s.sec.errorf(nil, "%s: none of the chosen actions (%s) is among those of %s (%s): choose from those",
+			s.where, chosen, from, skipped)
+	default:
+		s.log.Warn(fmt.Sprintf("%s: %s hold none of the default actions (%s), only (%s): no interaction is imported from them; give --actions (Options.Actions) to import some of those",
+			s.where, from, chosen, skipped))
+	}
+	return io.EOF
+}
+
 // Next returns the next record: all tracks, then all interactions. It
 // returns a *ingest.RowError (with Row set to the row's id) for a rejected
 // row, io.EOF after the last row, and an *Error when reading fails.
@@ -581,7 +626,7 @@ func (s *Source) Next(ctx context.Context) (ingest.Record, error) {
 			select {
 			case b, ok := <-s.batches:
 				if !ok {
-					s.err = io.EOF
+					s.err = s.end()
 					continue
 				}
 				if b.err != nil {
@@ -780,6 +825,12 @@ func (s *Source) mapRow(p *phase, row string, ends []int) (rec ingest.Record, ke
 	}
 	if in := rec.Interaction; in != nil && p.which == "interactions" && !s.allow[in.Action] {
 		s.skipped++
+		if len(s.skippedActions) < maxActionValues {
+			if s.skippedActions == nil {
+				s.skippedActions = map[string]bool{}
+			}
+			s.skippedActions[in.Action] = true
+		}
 		return rec, false, nil // rec only for Recycle
 	}
 	return rec, true, nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"slices"
@@ -822,5 +823,53 @@ func waitNoImport(t *testing.T, db *testDB, waitEvent string) {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestActionsFilteredHereAreReported: rows whose action is not chosen,
+// when the filter runs here (a custom query; a table of more distinct
+// actions than the server-side filter lists), are counted in a notice;
+// when they are every interaction row, chosen actions are an error and
+// the default ones a warning, as when the server filters
+// (TestActionsMatchingNoStoredAction).
+func TestActionsFilteredHereAreReported(t *testing.T) {
+	db := newTestDB(t)
+	fx := loadSample(t, db)
+	custom := `SELECT id, "userId", "trackId", type AS action, "timestamp" FROM "TrackInteraction"`
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+
+	src := openSource(t, db.URL, &Options{InteractionsQuery: custom, Actions: []string{"like"}, Logger: logger})
+	sum := importAll(t, src, newMemSink())
+	if want := fx.countAction(soundalike.ActionLike); sum.InteractionsAdded != want || want == 0 {
+		t.Fatalf("--actions like imported %d interactions, want %d (> 0)", sum.InteractionsAdded, want)
+	}
+	want := fmt.Sprintf("skipped %d of %d interaction rows", len(fx.Interactions)-sum.InteractionsAdded, len(fx.Interactions))
+	if msg := logs.String(); !strings.Contains(msg, "level=INFO") || !strings.Contains(msg, want) || !strings.Contains(msg, `\"play\"`) {
+		t.Errorf("log = %q, want an INFO line saying %q and naming the skipped \"play\"", msg, want)
+	}
+
+	src = openSource(t, db.URL, &Options{InteractionsQuery: custom, Actions: []string{"plays"}})
+	_, err := ingest.Run(t.Context(), src, newMemSink(), nil)
+	if err == nil || !strings.Contains(err.Error(), `"plays"`) || !strings.Contains(err.Error(), `"play"`) || !strings.Contains(err.Error(), "--interactions-query") {
+		t.Errorf("import with --actions plays over a custom query = %v, want an error naming the chosen and the read actions and the query", err)
+	}
+
+	// More distinct actions than the server-side filter lists: the
+	// default query reads every row, and none is a default action.
+	db.exec(t, `UPDATE "TrackInteraction" SET type = 'kind' || (random() * 3000)::int`)
+	db.exec(t, `INSERT INTO "TrackInteraction" (id, "userId", "trackId", type)
+		SELECT 'extra' || g, "userId", "trackId", 'extra' || g FROM (SELECT * FROM "TrackInteraction" LIMIT 1) r, generate_series(1, 1001) g`)
+	logs.Reset()
+	src = openSource(t, db.URL, &Options{Logger: logger})
+	sum = importAll(t, src, newMemSink())
+	if sum.InteractionsAdded != 0 || sum.TracksAdded != len(fx.Tracks) {
+		t.Errorf("the default actions over %d+ distinct others imported %+v, want the %d tracks and no interaction", maxActionValues, sum, len(fx.Tracks))
+	}
+	if msg := logs.String(); !strings.Contains(msg, "level=WARN") || !strings.Contains(msg, `\"TrackInteraction\" hold none of the default actions`) || !strings.Contains(msg, "--actions") {
+		t.Errorf("log = %q, want a warning that the table holds none of the default actions", msg)
+	}
+	if src.Skipped() != int64(len(fx.Interactions)+1001) {
+		t.Errorf("Skipped() = %d, want every row: %d", src.Skipped(), len(fx.Interactions)+1001)
 	}
 }
