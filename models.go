@@ -160,23 +160,24 @@ func (e *Engine) modelChanged(db *storage.DB) {
 
 // PromoteModel makes a stored model version ("v3" or "3") the current
 // model, for a rollback or to adopt a version saved without becoming
-// current. The next Reindex embeds the catalogue with it.
-func (e *Engine) PromoteModel(ctx context.Context, version string) (ModelInfo, error) {
+// current. The next Reindex embeds the catalogue with it. changed is
+// false when the version was already the current model, and nothing
+// else changed.
+func (e *Engine) PromoteModel(ctx context.Context, version string) (info ModelInfo, changed bool, err error) {
 	v, err := ParseModelVersion(version)
 	if err != nil {
-		return ModelInfo{}, err
+		return ModelInfo{}, false, err
 	}
 	if v == 0 {
-		return ModelInfo{}, fmt.Errorf("promote model: name a version, like v2")
+		return ModelInfo{}, false, fmt.Errorf("promote model: name a version, like v2")
 	}
 	e.writeMu.Lock()
 	defer e.writeMu.Unlock()
 	db, release, err := e.writable()
 	if err != nil {
-		return ModelInfo{}, err
+		return ModelInfo{}, false, err
 	}
 	defer release()
-	var info ModelInfo
 	err = db.Update(func(tx *storage.Tx) error {
 		_, raw, ok, err := tx.Model(v)
 		if err != nil {
@@ -190,13 +191,19 @@ func (e *Engine) PromoteModel(ctx context.Context, version string) (ModelInfo, e
 			return fmt.Errorf("model %s: metadata: %w", formatVersion(v), err)
 		}
 		info = meta.info(v)
+		if tx.CurrentModel() == v {
+			return nil
+		}
+		changed = true
 		return tx.SetCurrentModel(v)
 	})
 	if err != nil {
-		return ModelInfo{}, fmt.Errorf("promote model: %w", err)
+		return ModelInfo{}, false, fmt.Errorf("promote model: %w", err)
 	}
-	e.modelChanged(db)
-	return info, nil
+	if changed {
+		e.modelChanged(db)
+	}
+	return info, changed, nil
 }
 
 // LoadModel returns a stored model ("" = the current one) and its

@@ -36,16 +36,19 @@ func TestSaveModelVersionAndPromote(t *testing.T) {
 	if v := current(); v != "v1" {
 		t.Fatalf("current after saving v2 aside = %s, want v1", v)
 	}
-	if _, err := eng.PromoteModel(ctx, "v2"); err != nil {
-		t.Fatal(err)
+	if _, changed, err := eng.PromoteModel(ctx, "v2"); err != nil || !changed {
+		t.Fatalf("promote v2 = changed %v, %v; want a change", changed, err)
+	}
+	if _, changed, err := eng.PromoteModel(ctx, "v2"); err != nil || changed {
+		t.Fatalf("promote v2 again = changed %v, %v; want no change", changed, err)
 	}
 	if m, info, err := eng.LoadModel(ctx, ""); err != nil || info.Version != "v2" || m.Dim() != 16 {
 		t.Fatalf("after promote v2: %s (dim %d), %v", info.Version, m.Dim(), err)
 	}
-	if _, err := eng.PromoteModel(ctx, "1"); err != nil || current() != "v1" {
+	if _, _, err := eng.PromoteModel(ctx, "1"); err != nil || current() != "v1" {
 		t.Fatalf("rollback to v1: %v, current %s", err, current())
 	}
-	if _, err := eng.PromoteModel(ctx, "v9"); !errors.Is(err, soundalike.ErrNoModel) {
+	if _, _, err := eng.PromoteModel(ctx, "v9"); !errors.Is(err, soundalike.ErrNoModel) {
 		t.Fatalf("promote v9: %v, want ErrNoModel", err)
 	}
 	if v := current(); v != "v1" {

@@ -67,29 +67,16 @@ func promoteModel(ctx context.Context, dbPath, version string, stdio stdio) erro
 		return err
 	}
 	defer eng.Close()
-	was := currentVersion(ctx, eng)
-	info, err := eng.PromoteModel(ctx, version)
+	info, changed, err := eng.PromoteModel(ctx, version)
 	if err != nil {
 		return versionHint(ctx, eng, "models promote", version, err)
 	}
-	if info.Version == was {
+	if !changed {
 		fmt.Fprintf(stdio.out, "%s is already the current model: nothing changed\n", info.Version)
 		return nil
 	}
 	fmt.Fprintf(stdio.out, "%s is now the current model\nnext: soundalike reindex\n", info.Version)
 	return nil
-}
-
-// currentVersion returns the current model's version, "" when there is
-// none or the list cannot be read (promote then reports as for a change).
-func currentVersion(ctx context.Context, eng *soundalike.Engine) string {
-	ms, _ := eng.Models(ctx)
-	for _, m := range ms {
-		if m.Current {
-			return m.Version
-		}
-	}
-	return ""
 }
 
 func listModels(ctx context.Context, dbPath string, asJSON bool, stdio stdio) error {
