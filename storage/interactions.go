@@ -117,16 +117,8 @@ func decodeInteraction(v []byte) (count, txid, seen uint64) {
 // each runs after every record; its error ends the scan. The sum is
 // returned.
 func (tx *Tx) CheckInteractions(report func(error), each func() error) (int, error) {
-	if err := tx.flush(); err != nil {
-		return 0, err
-	}
-	tx.setReading("checking the interactions bucket")
 	sum, records := 0, 0
-	err := tx.bucket(bucketInteractions).ForEach(func(k, v []byte) error {
-		u, t, a, _, err := parseInteractionKey(k)
-		if err != nil {
-			return err
-		}
+	err := tx.scanInteractions("checking the interactions bucket", func(u, t, a []byte, _ int64, v []byte) error {
 		records++
 		count, _, _ := decodeInteraction(v)
 		if count == 0 {
@@ -158,18 +150,28 @@ func (tx *Tx) ForEachInteraction(fn func(user, track, action string, unixNano in
 // Each user's interactions are contiguous, in key order (track, action,
 // time): a key begins with its user's length, then its bytes.
 func (tx *Tx) ForEachInteractionBytes(fn func(user, track, action []byte, unixNano int64) error) error {
+	return tx.scanInteractions("reading the interactions bucket", func(u, t, a []byte, ts int64, _ []byte) error {
+		return fn(u, t, a, ts)
+	})
+}
+
+// scanInteractions calls fn with every interaction record's key, parsed,
+// and its value, in key order, after the staged writes are flushed; a
+// key that does not parse ends the scan with its error. reading names
+// the scan in the error of damage met during it (setReading).
+func (tx *Tx) scanInteractions(reading string, fn func(user, track, action []byte, unixNano int64, v []byte) error) error {
 	if err := tx.flush(); err != nil {
 		return err
 	}
 	tx.scanning++
 	defer func() { tx.scanning-- }()
-	tx.setReading("reading the interactions bucket")
-	return tx.bucket(bucketInteractions).ForEach(func(k, _ []byte) error {
+	tx.setReading(reading)
+	return tx.bucket(bucketInteractions).ForEach(func(k, v []byte) error {
 		u, t, a, ts, err := parseInteractionKey(k)
 		if err != nil {
 			return err
 		}
-		return fn(u, t, a, ts)
+		return fn(u, t, a, ts, v)
 	})
 }
 
