@@ -2,7 +2,10 @@ package soundalike
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
+
+	"github.com/audotics/soundalike/internal/printable"
 )
 
 // SearchOptions refine a similarity search. The zero value (or nil) means:
@@ -71,6 +74,20 @@ const (
 	// positive after all others (Qdrant's best_score).
 	StrategyBestScore Strategy = "best_score"
 )
+
+// ParseStrategy returns the strategy called name; "" is StrategyAverage.
+// Any other name is an error wrapping ErrInvalidQuery that quotes it
+// (escaped, cut to a line) and names the strategies there are: the one
+// check of a strategy, whether it comes from Go, a request or a flag.
+func ParseStrategy(name string) (Strategy, error) {
+	switch st := Strategy(name); st {
+	case "":
+		return StrategyAverage, nil
+	case StrategyAverage, StrategyBestScore:
+		return st, nil
+	}
+	return "", fmt.Errorf("%w: strategy \"%s\": want %q or %q", ErrInvalidQuery, printable.Cut(name, 100), StrategyAverage, StrategyBestScore)
+}
 
 // Example is one positive or negative example of a RecommendQuery:
 // exactly one of Track, Vector or Features.

@@ -93,13 +93,7 @@ func (q *RecommendQuery) check() (Strategy, error) {
 	if n := len(q.Positive) + len(q.Negative); n > MaxExamples {
 		return "", fmt.Errorf("%w: %d examples (%d positive, %d negative): at most %d in all", ErrInvalidQuery, n, len(q.Positive), len(q.Negative), MaxExamples)
 	}
-	switch q.Strategy {
-	case "":
-		return StrategyAverage, nil
-	case StrategyAverage, StrategyBestScore:
-		return q.Strategy, nil
-	}
-	return "", fmt.Errorf("%w: strategy %q: want %q or %q", ErrInvalidQuery, q.Strategy, StrategyAverage, StrategyBestScore)
+	return ParseStrategy(string(q.Strategy))
 }
 
 // example is a resolved Example: its unit vector and weight, and what the

@@ -352,3 +352,21 @@ func TestRecommendHugeWeights(t *testing.T) {
 		}
 	}
 }
+
+// TestParseStrategy: the one check of a strategy's name, which the
+// server and the command use too: "" is average; another name is an
+// ErrInvalidQuery that quotes it on one short line.
+func TestParseStrategy(t *testing.T) {
+	for name, want := range map[string]soundalike.Strategy{"": soundalike.StrategyAverage, "average": soundalike.StrategyAverage, "best_score": soundalike.StrategyBestScore} {
+		if st, err := soundalike.ParseStrategy(name); st != want || err != nil {
+			t.Errorf("ParseStrategy(%q) = %q, %v; want %q", name, st, err, want)
+		}
+	}
+	for _, name := range []string{"max", "Average", " average", strings.Repeat("x", 10000) + "\n\x1b[2J"} {
+		_, err := soundalike.ParseStrategy(name)
+		if !errors.Is(err, soundalike.ErrInvalidQuery) || !strings.Contains(err.Error(), `want "average" or "best_score"`) ||
+			len(err.Error()) > 200 || strings.ContainsAny(err.Error(), "\n\x1b") {
+			t.Errorf("ParseStrategy(%.20q…) = %.300q, want a one-line ErrInvalidQuery naming the strategies", name, err)
+		}
+	}
+}

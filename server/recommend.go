@@ -144,16 +144,6 @@ func decodeRecommendRequest(w http.ResponseWriter, r *http.Request, limit int64)
 	return q, fields, nil
 }
 
-// parseStrategy checks a strategy as a request gives it ("" is the
-// default, StrategyAverage).
-func parseStrategy(s string) (soundalike.Strategy, error) {
-	switch st := soundalike.Strategy(s); st {
-	case "", soundalike.StrategyAverage, soundalike.StrategyBestScore:
-		return st, nil
-	}
-	return "", badRequest("strategy: %s is not a strategy: use %q or %q", quoteShort(s), soundalike.StrategyAverage, soundalike.StrategyBestScore)
-}
-
 // query checks req's examples, strategy and k.
 func (req *recommendRequest) query() (soundalike.RecommendQuery, error) {
 	var q soundalike.RecommendQuery
@@ -165,7 +155,7 @@ func (req *recommendRequest) query() (soundalike.RecommendQuery, error) {
 		}
 	}
 	var err error
-	if q.Strategy, err = parseStrategy(req.Strategy); err != nil {
+	if q.Strategy, err = soundalike.ParseStrategy(req.Strategy); err != nil {
 		return q, err
 	}
 	if len(req.Positive) == 0 {
@@ -302,7 +292,7 @@ func (srv *Server) getUserRecommend(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	strategy, err := parseStrategy(q.Get("strategy"))
+	strategy, err := soundalike.ParseStrategy(q.Get("strategy"))
 	if err != nil {
 		return err
 	}

@@ -56,17 +56,15 @@ recommended.`)
 	if k < 1 || k > soundalike.MaxK {
 		return usagef("-k %d: want 1..%d", k, soundalike.MaxK)
 	}
-	switch soundalike.Strategy(strategy) {
-	case "", soundalike.StrategyAverage, soundalike.StrategyBestScore:
-	default:
-		return usagef("--strategy %q: want %s or %s", strategy, soundalike.StrategyAverage, soundalike.StrategyBestScore)
+	st, err := soundalike.ParseStrategy(strategy)
+	if err != nil {
+		return usagef("--strategy: %v", err)
 	}
 	opts := soundalike.SearchOptions{ExcludeArtist: exArtist, NoDedupe: noDedupe}
-	var err error
 	if opts.Exclude, err = trackList("--exclude", exclude); err != nil {
 		return err
 	}
-	q := soundalike.RecommendQuery{User: user, Strategy: soundalike.Strategy(strategy), K: k, Options: opts}
+	q := soundalike.RecommendQuery{User: user, Strategy: st, K: k, Options: opts}
 	for _, side := range []struct {
 		flag, list string
 		exs        *[]soundalike.Example

@@ -128,7 +128,7 @@ func TestRecommendCommandErrors(t *testing.T) {
 		{"given --user and --positive, expect a usage error", []string{"--db", db, "--user", "u1", "--positive", "t0001"}, true, "alternatives"},
 		{"given --user and an unknown strategy, expect a usage error", []string{"--db", db, "--user", "u1", "--strategy", "max"}, true, "--strategy"},
 		{"given --negative alone, expect a usage error", []string{"--db", db, "--negative", "t0001"}, true, "--positive"},
-		{"given an unknown strategy, expect a usage error naming both", []string{"--db", db, "--positive", "t0001", "--strategy", "best"}, true, "average or best_score"},
+		{"given an unknown strategy, expect a usage error naming both", []string{"--db", db, "--positive", "t0001", "--strategy", "best"}, true, `"average" or "best_score"`},
 		{"given -k 0, expect a usage error naming the range", []string{"--db", db, "--user", "u1", "-k", "0"}, true, "1..1000"},
 		{"given a bad reference, expect a usage error naming the flag", []string{"--db", db, "--positive", "spotify:album:x"}, true, "--positive"},
 		{"given only commas, expect a usage error", []string{"--db", db, "--positive", ",,"}, true, "names no track"},
