@@ -26,29 +26,8 @@ func init() {
 }
 
 func runDemo(ctx context.Context, args []string, stdio stdio) error {
-	var (
-		addr   string
-		keep   string
-		epochs int
-	)
-	fs := newFlagSet("demo", stdio, nil)
-	fs.StringVar(&addr, "addr", "127.0.0.1:8080", "`address` to serve on")
-	fs.StringVar(&keep, "db", "", "database `path` to build (default: a temporary file, deleted on exit)")
-	fs.IntVar(&epochs, "epochs", trainer.DefaultConfig().Epochs, "training epochs")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: soundalike demo [--addr 127.0.0.1:8080] [--db PATH] [--epochs N]\n\nImports the sample built into the binary (whole playlists of the public Spotify\nsongs set) into a fresh database, trains a model, builds the index and serves it.")
-		fs.PrintDefaults()
-	}
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("demo takes no arguments, got %q", fs.Args())
-	}
-	if epochs < 1 {
-		return usagef("--epochs %d: want at least 1", epochs)
-	}
-	if err := checkAddr(addr); err != nil {
+	addr, keep, epochs, err := parseDemoArgs(args, stdio)
+	if err != nil {
 		return err
 	}
 	// Listen first: a busy port should fail before a minute of work.
@@ -79,47 +58,14 @@ func runDemo(ctx context.Context, args []string, stdio stdio) error {
 	defer eng.Close()
 
 	say("[1/4] importing the built-in sample (whole playlists of the Spotify songs set)…")
-	var sum ingest.Summary
-	err = eng.Import(ctx, func(tx *soundalike.ImportTx) error {
-		src, err := ingest.NewReader("spotify_sample.csv.gz", bytes.NewReader(demoSample))
-		if err != nil {
-			return err
-		}
-		defer src.Close()
-		sum, err = ingest.Run(ctx, src, tx, nil)
+	if err := demoImport(ctx, eng, say); err != nil {
 		return err
-	})
-	if err != nil {
-		return fmt.Errorf("demo: import: %w", err)
 	}
-	counts, _ := eng.Counts()
-	say("      %d tracks, %d interactions from %d users (%d rows rejected)", counts.Tracks, counts.Interactions, counts.Users, sum.Rejected)
-
 	say("[2/4] training the embedding model (%d epochs)…", epochs)
-	tracks, err := eng.Tracks(ctx)
+	tracks, err := demoTrain(ctx, eng, epochs, say)
 	if err != nil {
 		return err
 	}
-	cfg := trainer.DefaultConfig()
-	cfg.Epochs = epochs
-	inter, err := eng.Interactions(ctx, cfg.Actions)
-	if err != nil {
-		return err
-	}
-	cfg.Progress = func(m trainer.EpochMetrics) {
-		if m.Epoch == 1 || m.Epoch%10 == 0 || m.Epoch == m.TotalEpochs {
-			say("      epoch %d/%d  loss %.4f  val_loss %.4f  val precision@20 %.4f", m.Epoch, m.TotalEpochs, m.Loss, m.ValLoss, m.ValPrecision)
-		}
-	}
-	res, err := trainer.Train(ctx, tracks, inter, cfg)
-	if err != nil {
-		return fmt.Errorf("demo: train: %w", err)
-	}
-	info, err := eng.SaveModel(ctx, res.Model, modelRun(res))
-	if err != nil {
-		return err
-	}
-	say("      model %s (best epoch %d)", info.Version, res.BestEpoch)
 
 	say("[3/4] embedding every track and building the index…")
 	rs, err := eng.Reindex(ctx, nil)
@@ -141,6 +87,80 @@ func runDemo(ctx context.Context, args []string, stdio stdio) error {
 		return err
 	}
 	return nil
+}
+
+// parseDemoArgs reads demo's flags: the address to serve on, the
+// database to build ("" for a temporary one) and the training epochs.
+func parseDemoArgs(args []string, stdio stdio) (addr, keep string, epochs int, err error) {
+	fs := newFlagSet("demo", stdio, nil)
+	fs.StringVar(&addr, "addr", "127.0.0.1:8080", "`address` to serve on")
+	fs.StringVar(&keep, "db", "", "database `path` to build (default: a temporary file, deleted on exit)")
+	fs.IntVar(&epochs, "epochs", trainer.DefaultConfig().Epochs, "training epochs")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: soundalike demo [--addr 127.0.0.1:8080] [--db PATH] [--epochs N]\n\nImports the sample built into the binary (whole playlists of the public Spotify\nsongs set) into a fresh database, trains a model, builds the index and serves it.")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return "", "", 0, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return "", "", 0, usagef("demo takes no arguments, got %q", fs.Args())
+	case epochs < 1:
+		return "", "", 0, usagef("--epochs %d: want at least 1", epochs)
+	}
+	return addr, keep, epochs, checkAddr(addr)
+}
+
+// demoImport imports the sample built into the binary into eng.
+func demoImport(ctx context.Context, eng *soundalike.Engine, say func(string, ...any)) error {
+	var sum ingest.Summary
+	err := eng.Import(ctx, func(tx *soundalike.ImportTx) error {
+		src, err := ingest.NewReader("spotify_sample.csv.gz", bytes.NewReader(demoSample))
+		if err != nil {
+			return err
+		}
+		defer src.Close()
+		sum, err = ingest.Run(ctx, src, tx, nil)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("demo: import: %w", err)
+	}
+	counts, _ := eng.Counts()
+	say("      %d tracks, %d interactions from %d users (%d rows rejected)", counts.Tracks, counts.Interactions, counts.Users, sum.Rejected)
+	return nil
+}
+
+// demoTrain trains a model on eng's tracks and interactions, with the
+// default configuration but epochs, and saves it as the current model. It
+// returns the tracks, which the demo's example queries name.
+func demoTrain(ctx context.Context, eng *soundalike.Engine, epochs int, say func(string, ...any)) ([]soundalike.Track, error) {
+	tracks, err := eng.Tracks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cfg := trainer.DefaultConfig()
+	cfg.Epochs = epochs
+	inter, err := eng.Interactions(ctx, cfg.Actions)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Progress = func(m trainer.EpochMetrics) {
+		if m.Epoch == 1 || m.Epoch%10 == 0 || m.Epoch == m.TotalEpochs {
+			say("      epoch %d/%d  loss %.4f  val_loss %.4f  val precision@20 %.4f", m.Epoch, m.TotalEpochs, m.Loss, m.ValLoss, m.ValPrecision)
+		}
+	}
+	res, err := trainer.Train(ctx, tracks, inter, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("demo: train: %w", err)
+	}
+	info, err := eng.SaveModel(ctx, res.Model, modelRun(res))
+	if err != nil {
+		return nil, err
+	}
+	say("      model %s (best epoch %d)", info.Version, res.BestEpoch)
+	return tracks, nil
 }
 
 // modelRun is the run record stored beside a trained model.
