@@ -14,10 +14,37 @@ func init() {
 }
 
 func runRecommend(ctx context.Context, args []string, stdio stdio) error {
+	dbPath, q, asJSON, err := parseRecommendArgs(args, stdio)
+	if err != nil {
+		return err
+	}
+	eng, err := soundalike.Open(dbPath, stdio.engineOptions(&soundalike.Options{ReadOnly: true}))
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	announceLoad(eng, dbPath, "the index", stdio)
+	resp, err := server.Recommend(ctx, eng, q)
+	if err != nil {
+		if q.User != "" {
+			return fmt.Errorf("recommend --user %s: %w", q.User, withHint(err))
+		}
+		return fmt.Errorf("recommend: %w", withHint(err))
+	}
+	if asJSON {
+		_, err := stdio.out.Write(append(resp.AppendJSON(nil), '\n'))
+		return err
+	}
+	fmt.Fprintf(stdio.out, "%s (model %s, strategy %s)\n\n", printable.String(recommendTitle(q)), printable.String(resp.Model), resp.Strategy)
+	return writeResults(stdio.out, resp.Results)
+}
+
+// parseRecommendArgs reads recommend's flags into the query they ask.
+func parseRecommendArgs(args []string, stdio stdio) (dbPath string, q soundalike.RecommendQuery, asJSON bool, err error) {
 	var (
-		dbPath, user, positive, negative, strategy, exclude string
-		k                                                   int
-		asJSON, exArtist, noDedupe                          bool
+		user, positive, negative, strategy, exclude string
+		k                                           int
+		exArtist, noDedupe                          bool
 	)
 	fs := newFlagSet("recommend", stdio, &dbPath)
 	fs.StringVar(&user, "user", "", "recommend for this user `id` from their history (likes, adds and plays; skips count against)")
@@ -40,75 +67,57 @@ recommended.`)
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
-		return err
+		return "", q, false, err
 	}
 	if fs.NArg() > 0 {
-		return usagef("recommend takes no arguments, got %q (give --user ID or --positive ID,...)", fs.Args())
+		return "", q, false, usagef("recommend takes no arguments, got %q (give --user ID or --positive ID,...)", fs.Args())
 	}
 	switch {
 	case user == "" && positive == "":
-		return usagef("give --user ID (a user's history) or --positive ID,... (example tracks)")
+		return "", q, false, usagef("give --user ID (a user's history) or --positive ID,... (example tracks)")
 	case user != "" && (positive != "" || negative != ""):
-		return usagef("--user and --positive/--negative are alternatives: give one")
+		return "", q, false, usagef("--user and --positive/--negative are alternatives: give one")
 	case negative != "" && positive == "":
-		return usagef("--negative needs --positive: at least one positive example")
+		return "", q, false, usagef("--negative needs --positive: at least one positive example")
 	}
 	if k < 1 || k > soundalike.MaxK {
-		return usagef("-k %d: want 1..%d", k, soundalike.MaxK)
+		return "", q, false, usagef("-k %d: want 1..%d", k, soundalike.MaxK)
 	}
 	st, err := soundalike.ParseStrategy(strategy)
 	if err != nil {
-		return usagef("--strategy: %v", err)
+		return "", q, false, usagef("--strategy: %v", err)
 	}
 	opts := soundalike.SearchOptions{ExcludeArtist: exArtist, NoDedupe: noDedupe}
 	if opts.Exclude, err = trackList("--exclude", exclude); err != nil {
-		return err
+		return "", q, false, err
 	}
-	q := soundalike.RecommendQuery{User: user, Strategy: st, K: k, Options: opts}
+	q = soundalike.RecommendQuery{User: user, Strategy: st, K: k, Options: opts}
 	for _, side := range []struct {
 		flag, list string
 		exs        *[]soundalike.Example
 	}{{"--positive", positive, &q.Positive}, {"--negative", negative, &q.Negative}} {
 		refs, err := trackList(side.flag, side.list)
 		if err != nil {
-			return err
+			return "", q, false, err
 		}
 		for _, ref := range refs {
 			*side.exs = append(*side.exs, soundalike.Example{Track: ref})
 		}
 	}
 	if positive != "" && len(q.Positive) == 0 {
-		return usagef("--positive %q names no track", positive)
+		return "", q, false, usagef("--positive %q names no track", positive)
 	}
+	return dbPath, q, asJSON, nil
+}
 
-	eng, err := soundalike.Open(dbPath, stdio.engineOptions(&soundalike.Options{ReadOnly: true}))
-	if err != nil {
-		return err
+// recommendTitle is the line above the results of q.
+func recommendTitle(q soundalike.RecommendQuery) string {
+	if q.User != "" {
+		return fmt.Sprintf("Recommended for user %s", q.User)
 	}
-	defer eng.Close()
-	announceLoad(eng, dbPath, "the index", stdio)
-	var resp *server.RecommendResponse
-	var title string
-	if user != "" {
-		resp, err = server.Recommend(ctx, eng, q)
-		if err != nil {
-			return fmt.Errorf("recommend --user %s: %w", user, withHint(err))
-		}
-		title = fmt.Sprintf("Recommended for user %s", user)
-	} else {
-		resp, err = server.Recommend(ctx, eng, q)
-		if err != nil {
-			return fmt.Errorf("recommend: %w", withHint(err))
-		}
-		title = fmt.Sprintf("Recommended like %d track(s)", len(q.Positive))
-		if len(q.Negative) > 0 {
-			title += fmt.Sprintf(" and unlike %d", len(q.Negative))
-		}
+	title := fmt.Sprintf("Recommended like %d track(s)", len(q.Positive))
+	if len(q.Negative) > 0 {
+		title += fmt.Sprintf(" and unlike %d", len(q.Negative))
 	}
-	if asJSON {
-		_, err := stdio.out.Write(append(resp.AppendJSON(nil), '\n'))
-		return err
-	}
-	fmt.Fprintf(stdio.out, "%s (model %s, strategy %s)\n\n", printable.String(title), printable.String(resp.Model), resp.Strategy)
-	return writeResults(stdio.out, resp.Results)
+	return title
 }
