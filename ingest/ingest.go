@@ -215,18 +215,7 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 		p := Progress{Source: name, Rows: rows, Bytes: read, Size: size}
 		opts.Progress(p)
 	}
-	if ms, ok := src.(interface{ Mapper() *Mapper }); ok {
-		reps := ms.Mapper().RepeatedColumns()
-		for i, r := range reps {
-			if i == MaxErrors {
-				sum.Warnings = append(sum.Warnings, RowError{File: name, Line: 1,
-					Reason: fmt.Sprintf("… and %d more repeated column names", len(reps)-i)})
-				break
-			}
-			sum.Warnings = append(sum.Warnings, RowError{File: name, Line: 1,
-				Reason: "column " + r + "; the first is read, the others are ignored"})
-		}
-	}
+	sum.Warnings = append(sum.Warnings, repeatedColumnWarnings(src, name)...)
 	if b, ok := sink.(sourceBeginner); ok {
 		b.BeginSource()
 	}
@@ -273,15 +262,8 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 		return sum, err
 	}
 	repeats.warn(&sum)
-	if j, ok := src.(interface{ joinedRows() (int, int) }); ok {
-		if n, first := j.joinedRows(); n > 0 {
-			rs, them := fmt.Sprintf("%d rows have", n), "them"
-			if n == 1 {
-				rs, them = "1 row has", "it"
-			}
-			sum.Warnings = append(sum.Warnings, RowError{File: name, Line: first,
-				Reason: fmt.Sprintf(`%s a quoted field holding a line end and then commas, as when a stray quote (") joins the rows of several lines into one: one track gets another's values and the others are lost; check %s`, rs, them)})
-		}
+	if w, ok := joinedRowsWarning(src, name); ok {
+		sum.Warnings = append(sum.Warnings, w)
 	}
 	if rows == 0 && name != "" {
 		sum.Warnings = append(sum.Warnings, RowError{File: name,
@@ -289,6 +271,45 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 	}
 	progress()
 	return sum, nil
+}
+
+// repeatedColumnWarnings are the warnings of a source whose header names a
+// column twice (the first is read): at most MaxErrors, then how many more.
+func repeatedColumnWarnings(src Source, name string) []RowError {
+	ms, ok := src.(interface{ Mapper() *Mapper })
+	if !ok {
+		return nil
+	}
+	var out []RowError
+	reps := ms.Mapper().RepeatedColumns()
+	for i, r := range reps {
+		if i == MaxErrors {
+			return append(out, RowError{File: name, Line: 1,
+				Reason: fmt.Sprintf("… and %d more repeated column names", len(reps)-i)})
+		}
+		out = append(out, RowError{File: name, Line: 1,
+			Reason: "column " + r + "; the first is read, the others are ignored"})
+	}
+	return out
+}
+
+// joinedRowsWarning is the warning of a CSV source some of whose rows may have
+// been joined by a stray quote, if it has any.
+func joinedRowsWarning(src Source, name string) (RowError, bool) {
+	j, ok := src.(interface{ joinedRows() (int, int) })
+	if !ok {
+		return RowError{}, false
+	}
+	n, first := j.joinedRows()
+	if n == 0 {
+		return RowError{}, false
+	}
+	rs, them := fmt.Sprintf("%d rows have", n), "them"
+	if n == 1 {
+		rs, them = "1 row has", "it"
+	}
+	return RowError{File: name, Line: first,
+		Reason: fmt.Sprintf(`%s a quoted field holding a line end and then commas, as when a stray quote (") joins the rows of several lines into one: one track gets another's values and the others are lost; check %s`, rs, them)}, true
 }
 
 // repeatTracker finds rows that repeat an earlier row's track id with
