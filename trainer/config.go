@@ -178,6 +178,8 @@ func (c *Config) Validate() error {
 	}
 	if !(c.LearningRate > 0) || math.IsInf(c.LearningRate, 0) {
 		bad("--learning-rate: %v is not a positive number", c.LearningRate)
+	} else if !float32Normal(c.LearningRate) {
+		bad("--learning-rate: %v is beyond the network's float32 arithmetic, where it would train nothing or overflow; want %.3g..%.3g", c.LearningRate, minNormalFloat32, math.MaxFloat32)
 	}
 	if c.EmbeddingSize < 2 || c.EmbeddingSize > 4096 {
 		bad("--embedding-size: %d is outside 2..4096", c.EmbeddingSize)
@@ -207,6 +209,11 @@ func (c *Config) validateInputs() error {
 	}
 	if !(c.Temperature >= 0) || math.IsInf(c.Temperature, 0) {
 		bad("--temperature: %v is not a positive number (or 0: the feature set's)", c.Temperature)
+	} else if c.Temperature > 0 && !float32Normal(1/c.Temperature) {
+		// The loss divides by it in float32: 1/T must be a float32 (a
+		// huge T makes every logit 0 and trains nothing, a tiny one an
+		// infinity).
+		bad("--temperature: %v is beyond the network's float32 arithmetic; want %.3g..%.3g (or 0: the feature set's)", c.Temperature, 1/math.MaxFloat32, 1/minNormalFloat32)
 	}
 	if c.Features != FeaturesAuto && c.Features != FeaturesAudioExtras && c.Features != FeaturesSpotify11 {
 		bad("--features: %q is not %q, %q or %q", c.Features, FeaturesAuto, FeaturesAudioExtras, FeaturesSpotify11)
@@ -222,6 +229,8 @@ func (c *Config) validateInputs() error {
 	}
 	if !(c.TableRateScale > 0) || math.IsInf(c.TableRateScale, 0) {
 		bad("--table-rate-scale: %v is not a positive number", c.TableRateScale)
+	} else if float32Normal(c.LearningRate) && !float32Normal(c.LearningRate*c.TableRateScale) {
+		bad("--table-rate-scale: %v × --learning-rate %v, the tables' rate, is beyond the network's float32 arithmetic; want a product in %.3g..%.3g", c.TableRateScale, c.LearningRate, minNormalFloat32, math.MaxFloat32)
 	}
 	if !(c.TableWeightDecay >= 0) || c.TableWeightDecay*c.LearningRate*c.TableRateScale >= 1 {
 		bad("--table-weight-decay: %v is outside [0, 1/(--learning-rate × --table-rate-scale))", c.TableWeightDecay)
@@ -272,6 +281,16 @@ func (c *Config) validatePairs() error {
 		bad("eval queries: %d is not a positive number", c.EvalQueries)
 	}
 	return errors.Join(errs...)
+}
+
+// minNormalFloat32 is the smallest normal float32.
+const minNormalFloat32 = 0x1p-126
+
+// float32Normal reports whether v is a normal float32 step size: the
+// trainer computes in float32, where a smaller rate is 0 or subnormal
+// (no step at all) and a larger one infinite.
+func float32Normal(v float64) bool {
+	return v >= minNormalFloat32 && v <= math.MaxFloat32
 }
 
 // ParseLayers parses a --hidden-layers value such as "128,64" (an empty

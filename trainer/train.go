@@ -38,6 +38,50 @@ type EpochMetrics struct {
 	ETA         time.Duration `json:"-"`
 }
 
+// epochJSON is EpochMetrics as JSON: a figure an epoch has none of (NaN:
+// the validation loss of a run without validation pairs) is null, which
+// encoding/json can write, where a NaN would make the whole run's record
+// fail to encode.
+type epochJSON struct {
+	Epoch        int      `json:"epoch"`
+	Loss         *float64 `json:"loss"`
+	ValLoss      *float64 `json:"val_loss"`
+	ValPrecision *float64 `json:"val_precision_at_k"`
+	ValRecall    *float64 `json:"val_recall_at_k"`
+	Spread       *float64 `json:"spread"`
+	PairsPerSec  *float64 `json:"pairs_per_sec"`
+	Seconds      *float64 `json:"seconds"`
+}
+
+// MarshalJSON writes the metrics with every non-finite figure as null.
+func (m EpochMetrics) MarshalJSON() ([]byte, error) {
+	num := func(v float64) *float64 {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil
+		}
+		return &v
+	}
+	return json.Marshal(epochJSON{Epoch: m.Epoch, Loss: num(m.Loss), ValLoss: num(m.ValLoss), ValPrecision: num(m.ValPrecision),
+		ValRecall: num(m.ValRecall), Spread: num(m.Spread), PairsPerSec: num(m.PairsPerSec), Seconds: num(m.Seconds)})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes: a null figure is NaN.
+func (m *EpochMetrics) UnmarshalJSON(b []byte) error {
+	var j epochJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	num := func(p *float64) float64 {
+		if p == nil {
+			return math.NaN()
+		}
+		return *p
+	}
+	*m = EpochMetrics{Epoch: j.Epoch, Loss: num(j.Loss), ValLoss: num(j.ValLoss), ValPrecision: num(j.ValPrecision),
+		ValRecall: num(j.ValRecall), Spread: num(j.Spread), PairsPerSec: num(j.PairsPerSec), Seconds: num(j.Seconds)}
+	return nil
+}
+
 // maxValPairs caps the validation pairs the validation loss is computed on
 // each epoch.
 const maxValPairs = 2048
@@ -69,12 +113,20 @@ type Result struct {
 // ErrTooFewTracks: training needs at least two tracks.
 var ErrTooFewTracks = errors.New("trainer: need at least two tracks")
 
+// ErrDiverged is wrapped by Train's error when training diverged before
+// any epoch gave a model worth keeping: the weights became non-finite, or
+// the network maps a track to a vector that cannot be normalised. The
+// error names the settings that set the step size.
+var ErrDiverged = errors.New("training diverged")
+
 // Train fits a model. tracks is the catalogue; interactions say which
 // tracks belong together (by user). Whole users are held out for
 // validation; the epoch with the highest validation precision@EvalK is
 // kept (see better). It stops early after Patience epochs without a
-// lower validation loss, and when ctx is
-// done (returning ctx's error).
+// lower validation loss; when an epoch diverges (non-finite weights, or a
+// track the network cannot embed), keeping the best earlier epoch with a
+// warning, or failing with ErrDiverged when there is none; and when ctx is
+// done (returning an error wrapping ctx's).
 func Train(ctx context.Context, tracks []soundalike.Track, interactions []soundalike.Interaction, cfg Config) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -106,6 +158,10 @@ func Train(ctx context.Context, tracks []soundalike.Track, interactions []sounda
 	}
 	return r.res, nil
 }
+
+// afterEpochSteps, when set (by tests only), is called after each epoch's
+// steps with the network, before the epoch is checked and scored.
+var afterEpochSteps func(epoch int, nt *net)
 
 // run is one training run's state, filled phase by phase.
 type run struct {
@@ -304,16 +360,26 @@ func (r *run) fit(ctx context.Context, nt *net) (*embedder.Model, error) {
 		if err != nil {
 			return nil, err
 		}
+		if afterEpochSteps != nil {
+			afterEpochSteps(epoch, nt)
+		}
 		if m.ValLoss, err = validationLoss(nt, r.valPairs, r); err != nil {
 			return nil, fmt.Errorf("trainer: epoch %d: validation: %w", epoch, err)
 		}
 		tables, layers := window.add(nt.tableWeights(), nt.layers())
+		if why := nonFinite(m, tables, layers); why != "" {
+			return r.diverged(epoch, why, best)
+		}
 		model, err := r.model(mean, std, tables, layers)
 		if err != nil {
 			return nil, fmt.Errorf("trainer: epoch %d: %w", epoch, err)
 		}
-		if err := r.scoreEpoch(&m, model, valQueries); err != nil {
+		bad, err := r.scoreEpoch(&m, model, valQueries)
+		if err != nil {
 			return nil, fmt.Errorf("trainer: epoch %d: %w", epoch, err)
+		}
+		if bad >= 0 {
+			return r.diverged(epoch, fmt.Sprintf("the network maps track %s to a zero or non-finite vector", r.tracks[bad].ID), best)
 		}
 		// A fresh ReLU network starts with a high spread; warn when it is
 		// high and not falling.
@@ -347,9 +413,14 @@ func (r *run) fit(ctx context.Context, nt *net) (*embedder.Model, error) {
 // is for, and on some seeds the loss keeps falling after it peaks. It is
 // measured on the same validation users the final figures are, which
 // makes those mildly optimistic; docs/quality.md gives both selections.
+// Without any validation figure (no held-out user has a pair: a catalogue
+// of one user) the later epoch wins, having trained longer.
 func better(m, best *EpochMetrics) bool {
 	if m.ValPrecision != best.ValPrecision {
 		return m.ValPrecision > best.ValPrecision
+	}
+	if math.IsNaN(m.ValLoss) && math.IsNaN(best.ValLoss) {
+		return true
 	}
 	return m.ValLoss < best.ValLoss || math.IsNaN(best.ValLoss) && !math.IsNaN(m.ValLoss)
 }
@@ -380,7 +451,7 @@ func (r *run) trainEpoch(ctx context.Context, nt *net, epoch int, groups []int) 
 	steps := len(pairs) / batch
 	for s := 0; s < steps; s++ {
 		if err := ctx.Err(); err != nil {
-			return EpochMetrics{}, err
+			return EpochMetrics{}, fmt.Errorf("trainer: interrupted in epoch %d of %d, before a model was kept: %w", epoch, r.cfg.Epochs, err)
 		}
 		bp := pairs[s*batch : (s+1)*batch]
 		r.fill(nt, bp)
@@ -398,23 +469,78 @@ func (r *run) trainEpoch(ctx context.Context, nt *net, epoch int, groups []int) 
 }
 
 // scoreEpoch adds the validation precision, recall and spread of the
-// epoch's model.
-func (r *run) scoreEpoch(m *EpochMetrics, model *embedder.Model, valQueries []eval.Query) error {
-	// A track the epoch's model cannot embed keeps its all-NaN vector,
-	// which ranks no neighbour: the epoch's precision counts it as a miss.
+// epoch's model. It returns the index of the first track the model
+// cannot embed (embedder.ErrDegenerate), or −1 when it embeds them all:
+// such a model could be neither evaluated nor indexed.
+func (r *run) scoreEpoch(m *EpochMetrics, model *embedder.Model, valQueries []eval.Query) (int, error) {
 	vecs, err := model.EmbedBatch(r.fs.raw, nil)
-	if err != nil && !errors.Is(err, embedder.ErrDegenerate) {
-		return err
+	if bad, ok := errors.AsType[*embedder.DegenerateError](err); ok {
+		return bad.Track, nil
+	}
+	if err != nil {
+		return -1, err
 	}
 	if len(valQueries) > 0 {
 		sc, err := eval.Score(vecs, model.Dim(), r.val, valQueries, nil, r.cfg.EvalK)
 		if err != nil {
-			return err
+			return -1, err
 		}
 		m.ValPrecision, m.ValRecall = sc.Precision, sc.Recall
 	}
 	m.Spread, err = eval.MeanPairwiseCosine(vecs, model.Dim(), 2000, r.cfg.Seed)
-	return err
+	return -1, err
+}
+
+// nonFinite says what of an epoch is not finite (its training loss, a
+// table or layer weight), or "" when all of it is. Adam carries a NaN or
+// an infinity into every later step, so the run cannot recover from it.
+func nonFinite(m EpochMetrics, tables []embedder.Table, layers []embedder.Layer) string {
+	if math.IsNaN(m.Loss) || math.IsInf(m.Loss, 0) {
+		return fmt.Sprintf("the training loss is %v", m.Loss)
+	}
+	for _, t := range tables {
+		if !allFinite(t.W) {
+			return fmt.Sprintf("the %s table has non-finite weights", t.Name)
+		}
+	}
+	for i, l := range layers {
+		if !allFinite(l.W) || !allFinite(l.B) {
+			return fmt.Sprintf("layer %d has non-finite weights", i)
+		}
+	}
+	return ""
+}
+
+func allFinite(v []float32) bool {
+	for _, x := range v {
+		if x-x != 0 { // NaN or ±Inf
+			return false
+		}
+	}
+	return true
+}
+
+// diverged ends a run whose epoch's model cannot be kept (why says what
+// went wrong). The best earlier epoch, when there is one, is kept with a
+// warning: the run's good epochs are not thrown away over a later blow-up.
+// Without one the run fails with an error wrapping ErrDiverged that names
+// the settings to change.
+func (r *run) diverged(epoch int, why string, best *embedder.Model) (*embedder.Model, error) {
+	cfg := r.cfg
+	hint := fmt.Sprintf("a lower --learning-rate (now %v)", cfg.LearningRate)
+	if len(r.fs.tables) > 0 {
+		hint += fmt.Sprintf(" or --table-rate-scale (now %v)", cfg.TableRateScale)
+	}
+	if cfg.Loss == LossContrastive {
+		hint += fmt.Sprintf(", or a higher --temperature (now %v)", cfg.LossTemperature())
+	}
+	if best == nil {
+		return nil, fmt.Errorf("trainer: %w in epoch %d of %d: %s, so no epoch gave a model to keep; train again with %s",
+			ErrDiverged, epoch, cfg.Epochs, why, hint)
+	}
+	r.warn(fmt.Sprintf("TRAINING DIVERGED in epoch %d of %d (%s): stopped, keeping epoch %d; %s trains steadily",
+		epoch, cfg.Epochs, why, r.res.BestEpoch, hint))
+	return best, nil
 }
 
 func (r *run) report(m EpochMetrics) {

@@ -328,6 +328,14 @@ func TestConfigValidate(t *testing.T) {
 		{"--dropout-rate", func(c *Config) { c.DropoutRate = 0.99999999 }}, // 1 as a float32
 		{"--loss", func(c *Config) { c.Loss = "mse" }},
 		{"--temperature", func(c *Config) { c.Temperature = -0.1 }},
+		// Beyond float32, where the loss and the steps are computed: no
+		// step at all, or infinite ones.
+		{"--learning-rate", func(c *Config) { c.LearningRate = 1e-50 }},
+		{"--learning-rate", func(c *Config) { c.LearningRate = 1e300 }},
+		{"--temperature", func(c *Config) { c.Temperature = 1e300 }},
+		{"--temperature", func(c *Config) { c.Temperature = 1e-300 }},
+		{"--table-rate-scale", func(c *Config) { c.TableRateScale = 1e-40 }},
+		{"--table-rate-scale", func(c *Config) { c.TableRateScale = 1e300 }},
 		{"--table-weight-decay", func(c *Config) { c.TableWeightDecay = -1 }},
 		{"--average-epochs", func(c *Config) { c.AverageEpochs = -1 }},
 		{"--features", func(c *Config) { c.Features = "all" }},

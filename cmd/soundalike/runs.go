@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image/color"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -102,10 +103,14 @@ func writeRunFiles(dir, stem, run string, res *trainer.Result) (logPath, plotPat
 
 // plotRun draws the loss curves and the validation precision and spread.
 func plotRun(path, run string, res *trainer.Result) error {
+	// A figure an epoch lacks (NaN: the validation loss of a run without
+	// validation pairs) is left out of its curve, which plotter refuses.
 	series := func(f func(m trainer.EpochMetrics) float64) plotter.XYs {
-		xy := make(plotter.XYs, len(res.Epochs))
-		for i, m := range res.Epochs {
-			xy[i].X, xy[i].Y = float64(m.Epoch), f(m)
+		var xy plotter.XYs
+		for _, m := range res.Epochs {
+			if y := f(m); !math.IsNaN(y) && !math.IsInf(y, 0) {
+				xy = append(xy, plotter.XY{X: float64(m.Epoch), Y: y})
+			}
 		}
 		return xy
 	}
@@ -127,7 +132,11 @@ func plotRun(path, run string, res *trainer.Result) error {
 		{bottom, "recall@k", func(m trainer.EpochMetrics) float64 { return m.ValRecall }},
 		{bottom, "spread/10", func(m trainer.EpochMetrics) float64 { return m.Spread / 10 }},
 	} {
-		l, err := plotter.NewLine(series(s.f))
+		xy := series(s.f)
+		if len(xy) == 0 {
+			continue
+		}
+		l, err := plotter.NewLine(xy)
 		if err != nil {
 			return err
 		}

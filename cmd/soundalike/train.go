@@ -170,6 +170,9 @@ func runTrain(ctx context.Context, args []string, stdio stdio) error {
 			m.Epoch, m.TotalEpochs, m.Loss, m.ValLoss, cfg.EvalK, m.ValPrecision, cfg.EvalK, m.ValRecall, m.Spread, m.PairsPerSec, m.ETA.Round(time.Second))
 	}
 	res, err := trainer.Train(ctx, tracks, ins, cfg)
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("train: %w; nothing was stored, %s is unchanged", err, r.dbPath)
+	}
 	if err != nil {
 		return err
 	}
@@ -198,9 +201,16 @@ func keepModel(ctx context.Context, r *trainRun, res *trainer.Result, stdio stdi
 	if hist.Warnings == nil {
 		hist.Warnings = []string{}
 	}
-	cj, _ := json.Marshal(res.Config)
-	mj, _ := json.Marshal(res.Final)
-	hj, _ := json.Marshal(hist)
+	// A record that does not encode is stored empty, with a warning: the
+	// model matters more than its record.
+	record := func(what string, v any) []byte {
+		b, err := json.Marshal(v)
+		if err != nil {
+			fmt.Fprintf(stdio.err, "warning: the run's %s is not stored with the model: %v\n", what, err)
+		}
+		return b
+	}
+	cj, mj, hj := record("config", res.Config), record("figures", res.Final), record("history", hist)
 	summary = trainJSON{Config: res.Config, Metrics: res.Final, Epochs: len(res.Epochs), Collapsed: res.Collapsed,
 		Warnings: hist.Warnings, Seconds: res.Duration.Seconds(), Files: map[string]string{}}
 	runID := time.Now().UTC().Format("20060102T150405Z")
@@ -242,21 +252,20 @@ func keepModel(ctx context.Context, r *trainRun, res *trainer.Result, stdio stdi
 func printTrainReport(w io.Writer, res *trainer.Result, summary trainJSON, noSave bool) {
 	f := res.Final
 	fmt.Fprintf(w, "trained %s in %s: %d epochs, best epoch %d\n", orDash(summary.Version, "model"), res.Duration.Round(time.Second), len(res.Epochs), res.BestEpoch)
-	fmt.Fprintf(w, "validation users: %d, %d queries, k=%d\n", len(res.ValidationUsers), f.Queries, f.K)
-	fmt.Fprintf(w, "  precision@%d  model %.4f  raw_features %.4f  same_artist %.4f  random %.4f  (%s raw_features, %s same_artist)\n",
-		f.K, f.Model.Precision, f.RawFeatures.Precision, f.SameArtist.Precision, f.Random.Precision, times(f.Model.Precision, f.RawFeatures.Precision), times(f.Model.Precision, f.SameArtist.Precision))
-	fmt.Fprintf(w, "  recall@%d     model %.4f  raw_features %.4f  same_artist %.4f  random %.4f\n", f.K, f.Model.Recall, f.RawFeatures.Recall, f.SameArtist.Recall, f.Random.Recall)
-	fmt.Fprintf(w, "  genre p@%d    model %.4f  raw_features %.4f  same_artist %.4f  random %.4f\n", f.K, f.Model.GenrePrecision, f.RawFeatures.GenrePrecision, f.SameArtist.GenrePrecision, f.Random.GenrePrecision)
-	fmt.Fprintf(w, "  cross-artist p@%d  model %.4f  raw_features %.4f  random %.4f\n", f.K, f.Model.PrecisionCrossArtist, f.RawFeatures.PrecisionCrossArtist, f.Random.PrecisionCrossArtist)
-	fmt.Fprintf(w, "  cross-artist r@%d  model %.4f  raw_features %.4f  random %.4f\n", f.K, f.Model.RecallCrossArtist, f.RawFeatures.RecallCrossArtist, f.Random.RecallCrossArtist)
-	fmt.Fprintf(w, "  spread (mean cosine of random pairs) %.3f\n", f.MeanPairwiseCosine)
+	if f.Queries == 0 {
+		// The figures below would all be zeros at k=0, which no model scores.
+		fmt.Fprintf(w, "no validation figures: %d users held out, none with two tracks in the catalogue (import more users' interactions, or change --validation-split)\n", len(res.ValidationUsers))
+		fmt.Fprintf(w, "  spread (mean cosine of random pairs) %.3f\n", f.MeanPairwiseCosine)
+	} else {
+		printValidation(w, len(res.ValidationUsers), f)
+	}
 	for _, k := range []string{"model", "log", "plot"} {
 		if p, ok := summary.Files[k]; ok {
 			fmt.Fprintf(w, "%s: %s\n", k, p)
 		}
 	}
 	if res.Collapsed {
-		fmt.Fprintln(w, "WARNING: the embeddings collapsed; this model is no better than random. Train with --loss contrastive.")
+		fmt.Fprintln(w, "WARNING: the embeddings collapsed; this model is no better than random. "+collapseAdvice(res.Config.Loss))
 	}
 	if !noSave {
 		fmt.Fprintln(w, summary.Promotion)
@@ -264,6 +273,29 @@ func printTrainReport(w io.Writer, res *trainer.Result, summary trainJSON, noSav
 			fmt.Fprintln(w, "next: soundalike reindex")
 		}
 	}
+}
+
+// collapseAdvice says what to change after a collapse under loss: the
+// cosine loss collapses by design; the contrastive one with too sharp or
+// too fast a step.
+func collapseAdvice(loss string) string {
+	if loss == trainer.LossCosine {
+		return "Train with --loss contrastive."
+	}
+	return "Train with a higher --temperature or a lower --learning-rate."
+}
+
+// printValidation prints a run's validation figures on its held-out
+// users against the baselines.
+func printValidation(w io.Writer, users int, f trainer.Final) {
+	fmt.Fprintf(w, "validation users: %d, %d queries, k=%d\n", users, f.Queries, f.K)
+	fmt.Fprintf(w, "  precision@%d  model %.4f  raw_features %.4f  same_artist %.4f  random %.4f  (%s raw_features, %s same_artist)\n",
+		f.K, f.Model.Precision, f.RawFeatures.Precision, f.SameArtist.Precision, f.Random.Precision, times(f.Model.Precision, f.RawFeatures.Precision), times(f.Model.Precision, f.SameArtist.Precision))
+	fmt.Fprintf(w, "  recall@%d     model %.4f  raw_features %.4f  same_artist %.4f  random %.4f\n", f.K, f.Model.Recall, f.RawFeatures.Recall, f.SameArtist.Recall, f.Random.Recall)
+	fmt.Fprintf(w, "  genre p@%d    model %.4f  raw_features %.4f  same_artist %.4f  random %.4f\n", f.K, f.Model.GenrePrecision, f.RawFeatures.GenrePrecision, f.SameArtist.GenrePrecision, f.Random.GenrePrecision)
+	fmt.Fprintf(w, "  cross-artist p@%d  model %.4f  raw_features %.4f  random %.4f\n", f.K, f.Model.PrecisionCrossArtist, f.RawFeatures.PrecisionCrossArtist, f.Random.PrecisionCrossArtist)
+	fmt.Fprintf(w, "  cross-artist r@%d  model %.4f  raw_features %.4f  random %.4f\n", f.K, f.Model.RecallCrossArtist, f.RawFeatures.RecallCrossArtist, f.Random.RecallCrossArtist)
+	fmt.Fprintf(w, "  spread (mean cosine of random pairs) %.3f\n", f.MeanPairwiseCosine)
 }
 
 // --promote values.

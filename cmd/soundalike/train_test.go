@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -412,6 +414,102 @@ func TestTimesWithoutABaseline(t *testing.T) {
 	}{{0.3, 0.1, "3.00×"}, {0.3, 0, "—"}, {0, 0, "—"}, {0, 0.2, "0.00×"}} {
 		if got := times(c.a, c.b); got != c.want {
 			t.Errorf("times(%v, %v) = %q, want %q", c.a, c.b, got, c.want)
+		}
+	}
+}
+
+// Given a database of one user, when train (no user is left to hold out,
+// so no epoch has a validation loss), expect the run's history stored with
+// the model (its epochs, read back by runs) and its log and plot written,
+// and the last epoch kept.
+func TestTrainWithoutValidation(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "one-user.db")
+	const file = "../../trainer/testdata/tracks.csv"
+	if _, stderr, err := runCmd(t.Context(), "import", "--db", db, "--no-interactions", file); err != nil {
+		t.Fatalf("import --no-interactions: %v\n%s", err, stderr)
+	}
+	log := "user_id,track_id,action,timestamp\n"
+	for _, l := range readLines(t, file)[1:41] {
+		log += fmt.Sprintf("only,%s,play,2024-03-01T12:00:00Z\n", strings.Split(l, ",")[0])
+	}
+	if _, stderr, err := runCmdStdin(t.Context(), log, "import", "--db", db, "-"); err != nil {
+		t.Fatalf("import the plays: %v\n%s", err, stderr)
+	}
+	dir := t.TempDir()
+	stdout, stderr, err := runCmd(t.Context(), append([]string{"train", "--db", db, "--runs", dir, "--json"}, strings.Fields(smallTrain)...)...)
+	if err != nil {
+		t.Fatalf("train: %v\n%s", err, stderr)
+	}
+	var sum trainJSON
+	if err := json.Unmarshal([]byte(stdout), &sum); err != nil {
+		t.Fatalf("train --json: %v\n%s", err, stdout)
+	}
+	if strings.Contains(stderr, "warning:") || sum.Files["log"] == "" || sum.Files["plot"] == "" {
+		t.Fatalf("train wrote files %v, stderr:\n%s\nwant the run log and plot written without a warning", sum.Files, stderr)
+	}
+	if lines := readLines(t, sum.Files["log"]); len(lines) != 2+3 || !strings.Contains(lines[1], `"val_loss":null`) {
+		t.Fatalf("run log:\n%s\nwant config, 3 epochs with val_loss null, final", strings.Join(lines, "\n"))
+	}
+	// The human report says there are no figures rather than print zeros at k=0.
+	stdout, _, err = runCmd(t.Context(), append([]string{"train", "--db", db, "--runs", dir, "--promote", "never"}, strings.Fields(smallTrain)...)...)
+	if err != nil || !strings.Contains(stdout, "no validation figures: 0 users held out") || strings.Contains(stdout, "@0") {
+		t.Fatalf("train = %v\n%s\nwant \"no validation figures\" and no figures at k=0", err, stdout)
+	}
+	out, _, err := runCmd(t.Context(), "runs", "--db", db, "--json")
+	var runs []runSummary
+	if err != nil || json.Unmarshal([]byte(out), &runs) != nil || len(runs) != 2 {
+		t.Fatalf("runs --json = %s (%v), want two runs", out, err)
+	}
+	if runs[0].EpochsRun != 3 || runs[0].BestEpoch != 3 {
+		t.Fatalf("runs: %d epochs run, best %d; want the stored history's 3, best 3 (the last: no validation figures)", runs[0].EpochsRun, runs[0].BestEpoch)
+	}
+}
+
+// cancelAt is train's standard error in TestTrainInterrupted: it cancels
+// the run (as Ctrl-C does) when train reports its first epoch.
+type cancelAt struct {
+	mu     sync.Mutex
+	text   strings.Builder
+	cancel func()
+}
+
+func (w *cancelAt) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.text.Write(p)
+	if strings.HasPrefix(string(p), "epoch   1/") {
+		w.cancel()
+	}
+	return len(p), nil
+}
+
+// Given a train interrupted (Ctrl-C) after its first epoch, expect an
+// error that says in which epoch it stopped and that nothing was stored,
+// still wrapping context.Canceled, and no model version in the database.
+func TestTrainInterrupted(t *testing.T) {
+	db := importFile(t, "../../trainer/testdata/tracks.csv")
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	stderr := &cancelAt{cancel: cancel}
+	args := []string{"train", "--db", db, "--runs", t.TempDir(), "--epochs", "5", "--batch-size", "16", "--hidden-layers", "32,16", "--embedding-size", "8"}
+	err := run(ctx, args, strings.NewReader(""), io.Discard, stderr)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "interrupted in epoch 2 of 5") || !strings.Contains(err.Error(), db+" is unchanged") {
+		t.Fatalf("train interrupted after epoch 1 = %v, want context.Canceled saying epoch 2 of 5 and that %s is unchanged\n%s", err, db, stderr.text.String())
+	}
+	if out, _, err := runCmd(t.Context(), "models", "--db", db, "--json"); err != nil || strings.TrimSpace(out) != "[]" {
+		t.Fatalf("models after an interrupted train = %s (%v), want none", out, err)
+	}
+}
+
+// A collapsed run's report advises what would help under its loss: the
+// contrastive loss is never told to switch to itself.
+func TestCollapseAdvice(t *testing.T) {
+	for loss, want := range map[string]string{trainer.LossContrastive: "--temperature", trainer.LossCosine: "--loss contrastive"} {
+		res := &trainer.Result{Collapsed: true, Config: trainer.RunConfig{Loss: loss}}
+		var b strings.Builder
+		printTrainReport(&b, res, trainJSON{}, true)
+		if !strings.Contains(b.String(), "collapsed") || !strings.Contains(b.String(), want) || loss == trainer.LossContrastive && strings.Contains(b.String(), "--loss") {
+			t.Errorf("report of a collapsed %s run:\n%s\nwant advice naming %s", loss, b.String(), want)
 		}
 	}
 }
