@@ -201,6 +201,20 @@ func evalUsers(ctx context.Context, eng *soundalike.Engine, info soundalike.Mode
 	if served.Version != info.Version {
 		return fmt.Errorf("eval --mode user: the index serves model %s, not %s: user mode measures the served index (run soundalike reindex to serve %s)", served.Version, info.Version, info.Version)
 	}
+	splits := eval.SplitUsers(users, opts.Seed)
+	if len(splits) == 0 {
+		return fmt.Errorf("eval: no held-out user has two or more of their tracks in the catalogue (model %s)", info.Version)
+	}
+	err = evalUserSplits(ctx, eng, info, tracks, splits, opts, asJSON, stdio)
+	if errors.Is(err, soundalike.ErrNoIndex) {
+		return fmt.Errorf("eval --mode user: %s has no index, and user mode measures the served index: run soundalike reindex first (or eval without --mode user)", eng.Path())
+	}
+	return err
+}
+
+// evalUserSplits scores the held-out users' splits through the served
+// index and prints the report.
+func evalUserSplits(ctx context.Context, eng *soundalike.Engine, info soundalike.ModelInfo, tracks []soundalike.Track, splits []eval.UserSplit, opts *eval.Options, asJSON bool, stdio stdio) error {
 	node := make(map[soundalike.TrackID]uint32, len(tracks))
 	for i := range tracks {
 		node[tracks[i].ID] = uint32(i)
@@ -219,10 +233,6 @@ func evalUsers(ctx context.Context, eng *soundalike.Engine, info soundalike.Mode
 		}
 		return out
 	}
-	splits := eval.SplitUsers(users, opts.Seed)
-	if len(splits) == 0 {
-		return fmt.Errorf("eval: no held-out user has two or more of their tracks in the catalogue (model %s)", info.Version)
-	}
 	recommend := func(st soundalike.Strategy) eval.Recommender {
 		return func(seeds []uint32, k int) ([]uint32, error) {
 			q := soundalike.RecommendQuery{Strategy: st, K: k}
@@ -233,6 +243,7 @@ func evalUsers(ctx context.Context, eng *soundalike.Engine, info soundalike.Mode
 			return indices(res.Neighbors), err
 		}
 	}
+	var err error
 	rep := eval.UserReport{K: opts.K, Users: len(splits)}
 	if rep.Average, err = eval.ScoreUsers(splits, opts.K, recommend(soundalike.StrategyAverage)); err != nil {
 		return err
