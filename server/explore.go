@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
@@ -55,7 +56,7 @@ const (
 	MaxMapSample     = 200000
 )
 
-// GET /map?sample=N&ids=ID,ID
+// GET /map?sample=N&ids=ID,ID | GET /map?sample=N&id=ID&id=ID
 func (srv *Server) getMap(c echo.Context) error {
 	m, ok := srv.s.(mapper)
 	if !ok {
@@ -90,14 +91,18 @@ func (srv *Server) getMap(c echo.Context) error {
 // 2000-pixel map, which shortens the JSON by a third.
 func round4(v float32) float32 { return float32(math.Round(float64(v)*1e4) / 1e4) }
 
-var getMapParams = []string{"sample", "ids"}
+var getMapParams = []string{"sample", "ids", "id"}
 
 // parseMapQuery reads sample (0..MaxMapSample, default DefaultMapSample)
-// and ids (comma-separated or repeated, at most 1000); other parameters,
-// and sample given twice, are refused.
+// and ids (comma-separated or repeated) or id (one whole reference each,
+// repeated: for ids holding a comma), at most 1000 tracks; other
+// parameters, sample given twice, and ids with id are refused.
 func parseMapQuery(q url.Values) (soundalike.MapQuery, error) {
 	mq := soundalike.MapQuery{Sample: DefaultMapSample}
-	if err := checkParams(q, getMapParams); err != nil {
+	whole, hasID := q["id"]
+	rest := maps.Clone(q)
+	delete(rest, "id") // repeatable here, which checkParams does not know
+	if err := checkParams(rest, getMapParams); err != nil {
 		return mq, err
 	}
 	if s := q.Get("sample"); s != "" {
@@ -107,12 +112,13 @@ func parseMapQuery(q url.Values) (soundalike.MapQuery, error) {
 		}
 		mq.Sample = n
 	}
-	for _, v := range q["ids"] {
-		for id := range strings.SplitSeq(v, ",") {
-			if id = strings.TrimSpace(id); id != "" {
-				mq.IDs = append(mq.IDs, soundalike.TrackID(id))
-			}
-		}
+	switch _, hasIDs := q["ids"]; {
+	case hasIDs && hasID:
+		return mq, badRequest("give ids (comma-separated track references) or id (one whole reference each, for ids holding a comma), not both")
+	case hasID:
+		mq.IDs = idParams(whole, false)
+	default:
+		mq.IDs = idParams(q["ids"], true)
 	}
 	if len(mq.IDs) > 1000 {
 		return mq, badRequest("ids: %d ids: want at most 1000", len(mq.IDs))
@@ -120,11 +126,60 @@ func parseMapQuery(q url.Values) (soundalike.MapQuery, error) {
 	return mq, nil
 }
 
+// The page's URLs (its files, the API it calls, its own links) are all
+// relative to the page, so that it works wherever the server is mounted:
+// at / or under a prefix a reverse proxy strips (https://host/soundalike/
+// served by this server's /). The page is at / and its files under
+// /explorer/, so those URLs resolve right only when the browser's URL of
+// the page ends in "/". A proxy that strips "/soundalike" from
+// "/soundalike" passes on an empty path: the page answers it with a
+// redirect to the same URL with the slash (see pageRedirect).
+
+// rootPath is a pre-routing middleware: it makes a path that does not
+// begin with "/" begin with one. A proxy that strips a prefix with its
+// trailing slash ("/soundalike/") passes on "" for the page and
+// "similar" for /similar; routes are matched on rooted paths.
+func rootPath(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		u := c.Request().URL
+		if !strings.HasPrefix(u.Path, "/") && u.Path != "*" {
+			u.Path = "/" + u.Path
+			if u.RawPath != "" {
+				u.RawPath = "/" + u.RawPath
+			}
+		}
+		return next(c)
+	}
+}
+
+// pageRedirect returns where to send a request for the page whose own
+// target (the request line's, which http.StripPrefix and rootPath leave
+// alone) does not end in "/", or "" when it does. The target's last
+// segment with a slash appended names the same prefix from the
+// browser's URL: "/soundalike?track=a" goes to "./soundalike/?track=a".
+func pageRedirect(r *http.Request) string {
+	target, err := url.ParseRequestURI(r.RequestURI)
+	if err != nil {
+		return ""
+	}
+	p := target.EscapedPath()
+	if p == "" || strings.HasSuffix(p, "/") {
+		return ""
+	}
+	loc := "./" + p[strings.LastIndexByte(p, '/')+1:] + "/"
+	if r.URL.RawQuery != "" {
+		loc += "?" + r.URL.RawQuery
+	}
+	return loc
+}
+
 // GET / and GET /explorer/{file}: the explorer's page and its files.
 func (srv *Server) explorerFile(c echo.Context) error {
 	name := "index.html"
 	if c.Path() != "/" {
 		name = path.Clean(c.Param("file"))
+	} else if loc := pageRedirect(c.Request()); loc != "" {
+		return c.Redirect(http.StatusMovedPermanently, loc)
 	}
 	b, err := fs.ReadFile(explorer.Files, name)
 	if err != nil {

@@ -3,9 +3,12 @@ package server_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/server"
 )
 
@@ -14,7 +17,7 @@ import (
 func TestExplorerFiles(t *testing.T) {
 	srv := server.New(newEngine(t, ready), nil)
 	for _, c := range []struct{ path, ctype, holds string }{
-		{"/", "text/html", `<script src="/explorer/explorer.js"`},
+		{"/", "text/html", `<script src="explorer/explorer.js"`},
 		{"/explorer/explorer.js", "text/javascript", "soundalikeExplorer"},
 		{"/explorer/explorer.css", "text/css", "#map"},
 	} {
@@ -32,6 +35,34 @@ func TestExplorerFiles(t *testing.T) {
 	for _, p := range []string{"/explorer/nothing.js", "/explorer/..%2Fexplorer.go", "/explorer/explorer.go"} {
 		if w := do(t, srv, "GET", p, ""); w.Code != http.StatusNotFound {
 			t.Errorf("GET %s = %d, want 404", p, w.Code)
+		}
+	}
+}
+
+// Given the server under a prefix a proxy strips, with or without the
+// prefix's trailing slash, when the page and the API are asked for,
+// expect the page at the prefix with a slash (a request without it
+// redirected there, relative to itself) and the API's answers.
+func TestExplorerMounted(t *testing.T) {
+	srv := server.New(newEngine(t, ready), nil)
+	for _, c := range []struct {
+		strip, target string
+		code          int
+		location      string
+	}{
+		{"/soundalike", "/soundalike", http.StatusMovedPermanently, "./soundalike/"},
+		{"/soundalike", "/soundalike?track=a&k=3", http.StatusMovedPermanently, "./soundalike/?track=a&k=3"},
+		{"/a/b", "/a/b", http.StatusMovedPermanently, "./b/"},
+		{"/soundalike", "/soundalike/?track=a", http.StatusOK, ""},
+		{"/soundalike", "/soundalike/similar?track=a&k=3", http.StatusOK, ""},
+		{"/soundalike/", "/soundalike/", http.StatusOK, ""},
+		{"/soundalike/", "/soundalike/similar?track=a&k=3", http.StatusOK, ""},
+		{"/soundalike/", "/soundalike/explorer/explorer.js", http.StatusOK, ""},
+		{"", "/?track=a", http.StatusOK, ""},
+	} {
+		w := do(t, http.StripPrefix(c.strip, srv), "GET", c.target, "")
+		if w.Code != c.code || w.Header().Get("Location") != c.location {
+			t.Errorf("under %q, GET %s = %d, Location %q; want %d, Location %q", c.strip, c.target, w.Code, w.Header().Get("Location"), c.code, c.location)
 		}
 	}
 }
@@ -110,5 +141,34 @@ func TestMapQueryStrict(t *testing.T) {
 	var m server.MapJSON
 	if err := json.Unmarshal(w.Body.Bytes(), &m); w.Code != http.StatusOK || err != nil || len(m.Points) != 2 {
 		t.Errorf("GET /map?sample=0&ids=a&ids=x1 = %d %s, want the points of a and x1", w.Code, w.Body)
+	}
+}
+
+// Given a track id holding a comma, when GET /map names it with ids
+// (split at commas) and with id (each value whole), expect ids to look
+// for its halves and id to add its point; ids and id together are
+// refused.
+func TestMapCommaID(t *testing.T) {
+	srv := server.New(engineOf(t, hostileCatalogue(), soundalike.ModelRun{}, ready), nil)
+	get := func(target string) (server.MapJSON, int, string) {
+		w := do(t, srv, "GET", target, "")
+		var m server.MapJSON
+		json.Unmarshal(w.Body.Bytes(), &m)
+		return m, w.Code, w.Body.String()
+	}
+	comma := url.QueryEscape("x,y")
+	if m, code, body := get("/map?sample=0&ids=" + comma); code != http.StatusOK || len(m.Points) != 0 || !slices.Equal(m.Missing, []string{"x", "y"}) {
+		t.Errorf("GET /map?sample=0&ids=x%%2Cy = %d %s, want x and y missing", code, body)
+	}
+	m, code, body := get("/map?sample=0&id=" + comma + "&id=f1&id=nope")
+	var got []string
+	for _, p := range m.Points {
+		got = append(got, p.TrackID)
+	}
+	if code != http.StatusOK || !slices.Equal(got, []string{"x,y", "f1"}) || !slices.Equal(m.Missing, []string{"nope"}) {
+		t.Errorf("GET /map?sample=0&id=x%%2Cy&id=f1&id=nope = %d %s, want x,y and f1, nope missing", code, body)
+	}
+	if _, code, body := get("/map?ids=f1&id=f2"); code != http.StatusBadRequest || !strings.Contains(body, "not both") {
+		t.Errorf("GET /map?ids=f1&id=f2 = %d %s, want 400 not both", code, body)
 	}
 }

@@ -376,6 +376,99 @@ func TestExplorer(t *testing.T) {
 	}
 }
 
+// prefixed serves h under prefix, as a reverse proxy that strips it
+// does, and records every request that reaches the server outside it.
+type prefixed struct {
+	prefix string
+	h      http.Handler
+
+	mu      sync.Mutex
+	outside []string
+}
+
+func (p *prefixed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != p.prefix && !strings.HasPrefix(r.URL.Path, p.prefix+"/") {
+		p.mu.Lock()
+		p.outside = append(p.outside, r.Method+" "+r.RequestURI)
+		p.mu.Unlock()
+		http.NotFound(w, r)
+		return
+	}
+	http.StripPrefix(p.prefix, p.h).ServeHTTP(w, r)
+}
+
+func (p *prefixed) requestsOutside() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.outside)
+}
+
+// Given the server mounted under /soundalike by a proxy that strips the
+// prefix, when the explorer is opened there (without the trailing slash
+// too), searched, clicked through, and its map, tooltip, user view and
+// model panel used, expect the page to work and every request it makes
+// to stay under the prefix.
+func TestExplorerUnderPrefix(t *testing.T) {
+	b := newBrowser(t)
+	eng := newEngine(t, ready)
+	addHistory(t, eng, "u1", "t03", "t07")
+	p := &prefixed{prefix: "/soundalike", h: server.New(eng, nil)}
+	ts := httptest.NewServer(p)
+	defer ts.Close()
+	base := ts.URL + "/soundalike"
+
+	// Without the trailing slash, the page redirects to it: its relative
+	// URLs resolve under the prefix only from there.
+	b.do("open /soundalike", chromedp.Navigate(base+"?track=a"), chromedp.WaitVisible("#search"))
+	if got := eval[string](b, "location.pathname + location.search"); got != "/soundalike/?track=a" {
+		t.Errorf("opening /soundalike?track=a: the page is at %q, want /soundalike/?track=a", got)
+	}
+	b.waitFor("the view of a", `document.body.dataset.loaded === "a"`)
+	ofA := b.resultIDs()
+	if want := similarIDs(t, base, "a", ""); !slices.Equal(ofA, want) || len(want) == 0 {
+		t.Errorf("neighbours of a: page lists %v, GET /soundalike/similar answers %v", ofA, want)
+	}
+	b.waitFor("the map", `document.getElementById("map-panel").dataset.points === "30"`)
+	b.waitFor("the model panel", `document.querySelector("#model dl")`)
+
+	// Search, pick, click a neighbour: the URL stays under the prefix.
+	b.do("type", chromedp.SendKeys("#search", "x song 2"))
+	b.waitFor("suggestions", `document.querySelector('#suggestions li[data-track="x2"]')`)
+	b.do("pick", chromedp.Click(`#suggestions li[data-track="x2"]`))
+	b.waitFor("the view of x2", `document.body.dataset.loaded === "x2"`)
+	next := b.resultIDs()[0]
+	b.do("click a neighbour", chromedp.Click(fmt.Sprintf(`#results li[data-track=%q] button`, next)))
+	b.waitFor("the neighbour's view", fmt.Sprintf(`document.body.dataset.loaded === %q`, next))
+	if got, want := eval[string](b, "location.pathname + location.search"), "/soundalike/?track="+url.QueryEscape(next); got != want {
+		t.Errorf("after clicking %s: the page is at %q, want %q", next, got, want)
+	}
+
+	// The tooltip asks for the track under the pointer.
+	b.do("scroll to the map", chromedp.ScrollIntoView("#map"))
+	pos := eval[struct{ X, Y float64 }](b, `window.soundalikeExplorer.screenOf("t10")`)
+	b.do("hover", chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, pos.X, pos.Y))
+	b.waitFor("the tooltip's name", `!document.getElementById("tooltip").hidden && document.getElementById("tooltip").dataset.name`)
+
+	// A user's view.
+	b.do("a user", chromedp.SetValue("#user-id", "u1"), chromedp.Click(`#user-form button[type="submit"]`))
+	b.waitFor("the user's view", `document.getElementById("user-view").dataset.user === "u1" && document.querySelectorAll("#user-view ol").length === 2`)
+	if got := eval[[]string](b, `[...document.querySelector("#user-view ol").children].map(li => li.dataset.track)`); !slices.Equal(got, []string{"t07", "t03"}) {
+		t.Errorf("u1's history under the prefix: %v, want t07, t03", got)
+	}
+
+	// The heading links to the page under the prefix.
+	if got := eval[string](b, `document.querySelector("header h1 a").href`); got != base+"/" {
+		t.Errorf("the heading links to %q, want %q", got, base+"/")
+	}
+	b.do("follow the heading", chromedp.Click("header h1 a"))
+	b.waitFor("the empty view", `location.pathname === "/soundalike/" && location.search === "" && !document.body.dataset.loaded`)
+	b.waitFor("the map again", `document.getElementById("map-panel").dataset.points === "30"`)
+
+	if out := p.requestsOutside(); len(out) > 0 {
+		t.Errorf("requests outside /soundalike: %v", out)
+	}
+}
+
 // TestExplorerCatalogue opens the explorer on a real database
 // (SOUNDALIKE_EXPLORER_DB, built by import, train and reindex) and
 // measures how long the first view takes: from navigation to the first

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"slices"
@@ -417,5 +418,94 @@ func TestExplorerUserAnswersInOrder(t *testing.T) {
 	history := eval[[]string](b, `[...document.querySelector("#user-view ol").children].map((li) => li.dataset.track)`)
 	if got := eval[string](b, `document.getElementById("user-view").dataset.user`); got != "u1" || !slices.Equal(history, []string{"f2", "f1"}) {
 		t.Errorf("after slow's late answer the view is of %q with history %v, want u1's [f2 f1]", got, history)
+	}
+}
+
+// Given users "." and "..", which a browser cannot name in a URL path
+// (its URL parser resolves them as dot segments, escaped as %2E too),
+// when the explorer is asked for their view, expect it to say why and to
+// send no request; a user "..." is no dot segment and is shown. The API
+// answers "..", escaped, to a client that sends the path as written.
+func TestExplorerDotUserIDs(t *testing.T) {
+	b := newBrowser(t)
+	eng := engineOf(t, hostileCatalogue(), soundalike.ModelRun{}, ready)
+	for _, u := range []string{".", "..", "..."} {
+		addHistory(t, eng, u, "f1", "f2")
+	}
+	var mu sync.Mutex
+	var paths []string
+	srv := server.New(eng, nil)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		paths = append(paths, r.URL.EscapedPath())
+		mu.Unlock()
+		srv.ServeHTTP(w, r)
+	}))
+	defer ts.Close()
+
+	for _, u := range []string{".", ".."} {
+		b.do("open user "+u, chromedp.Navigate(ts.URL+"/?user="+url.QueryEscape(u)))
+		b.waitFor("the view of user "+u, fmt.Sprintf(`document.getElementById("user-view").dataset.user === %q`, u))
+		b.waitFor("the model panel", `document.querySelector("#model dl, #model p")`)
+		msg := eval[string](b, `document.getElementById("user-view").textContent`)
+		if !strings.Contains(msg, "cannot be asked for from a browser") || !strings.Contains(msg, "/users/"+strings.ReplaceAll(u, ".", "%2E")+"/history") {
+			t.Errorf("the view of user %q says %q, want why a browser cannot ask for it", u, msg)
+		}
+	}
+	b.do("ask for user ...", chromedp.SetValue("#user-id", "..."), chromedp.Click(`#user-form button[type="submit"]`))
+	b.waitFor("the view of user ...", `document.getElementById("user-view").dataset.user === "..." && document.querySelector("#user-view ol")`)
+	if got := eval[[]string](b, `[...document.querySelector("#user-view ol").children].map((li) => li.dataset.track)`); !slices.Equal(got, []string{"f2", "f1"}) {
+		t.Errorf("user ...'s history on the page: %v, want [f2 f1]", got)
+	}
+	mu.Lock()
+	for _, p := range paths {
+		if strings.Contains(p, "history") || strings.Contains(p, "recommend") {
+			if p != "/users/.../history" && p != "/users/.../recommend" {
+				t.Errorf("the page asked for %s", p)
+			}
+		}
+	}
+	mu.Unlock()
+
+	resp, err := http.Get(ts.URL + "/users/%2E%2E/history")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var h server.HistoryResponse
+	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil || resp.StatusCode != http.StatusOK || h.User != ".." || len(h.Interactions) != 2 {
+		t.Errorf("GET /users/%%2E%%2E/history = %d %+v %v, want user ..'s 2 interactions", resp.StatusCode, h, err)
+	}
+}
+
+// Given a map whose sample holds no point (the server here answers the
+// page's GET /map?sample=25000 with none), when the explorer opens track
+// "x,y", expect it to fetch the points of the query and its neighbours
+// by id, the comma-holding id whole, and to draw them.
+func TestExplorerMapCommaID(t *testing.T) {
+	b := newBrowser(t)
+	eng := engineOf(t, hostileCatalogue(), soundalike.ModelRun{}, ready)
+	srv := server.New(eng, nil)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/map" && r.URL.Query().Get("sample") == "25000" {
+			r.URL.RawQuery = "sample=0"
+		}
+		srv.ServeHTTP(w, r)
+	}))
+	defer ts.Close()
+
+	b.do("open x,y", chromedp.Navigate(ts.URL+"/?track="+url.QueryEscape("x,y")))
+	b.waitFor("the view of x,y", `document.body.dataset.loaded === "x,y"`)
+	want := append([]string{"x,y"}, b.resultIDs()...)
+	b.waitFor("the map", `document.getElementById("map-panel").dataset.points === "0"`)
+	b.waitFor("the query's point", `window.soundalikeExplorer.mapIDs().includes("x,y")`)
+	got := eval[[]string](b, `window.soundalikeExplorer.mapIDs()`)
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("the map draws %v, want the query and its neighbours %v", got, want)
+	}
+	if p := eval[*struct{ X, Y float64 }](b, `window.soundalikeExplorer.screenOf("x,y")`); p == nil {
+		t.Error("x,y is not drawn on the map")
 	}
 }

@@ -17,6 +17,7 @@
 //	GET  /tracks/{id}   a track by id, spotify:track:ID URI or open.spotify.com link
 //	GET  /tracks?q=TEXT&k=10   tracks by words of their name and artists
 //	GET  /tracks?ids=ID,ID     a batch; ids not in the catalogue are listed in "missing"
+//	GET  /tracks?id=ID&id=ID   the same, each value one whole id (one that holds a comma)
 //	GET  /healthz   200 while the process is up
 //	GET  /readyz    200 when a model and an index are loaded (status "stale", with the
 //	                generation on disk and the error, when the last reload failed and an
@@ -24,8 +25,9 @@
 //	                the server waits for
 //	GET  /model     the current model's version, config and evaluation figures
 //	GET  /metrics   Prometheus
-//	GET  /map?sample=N&ids=ID,ID   points of the 2-D map of the embedding space
-//	GET  /          the explorer: a web page over this API (explore.go)
+//	GET  /map?sample=N&ids=ID,ID   points of the 2-D map of the embedding space (or &id=ID&id=ID)
+//	GET  /          the explorer: a web page over this API, whose URLs are relative to it
+//	                so that it works under a prefix a proxy strips (explore.go)
 //	GET  /openapi.json   the OpenAPI 3 document of these endpoints
 //
 // Every GET endpoint also answers HEAD, as net/http's ServeMux does: the
@@ -308,6 +310,7 @@ func New(s Searcher, opts *Options) *Server {
 	e.Logger.SetOutput(discard{})
 	e.IPExtractor = ipExtractor(o.TrustedProxies)
 	e.HTTPErrorHandler = srv.writeError
+	e.Pre(rootPath)
 	e.Use(srv.observe)
 
 	// Every GET route answers HEAD too, as net/http's ServeMux does (load

@@ -20,7 +20,7 @@ const (
 	MaxTracksK     = soundalike.MaxSearchK
 )
 
-var getTracksParams = []string{"q", "k", "ids"}
+var getTracksParams = []string{"q", "k", "ids", "id"}
 
 // TracksResponse is the body of GET /tracks and what `soundalike search
 // --json` prints: the tracks found, in the form of GET /tracks/{id}.
@@ -46,8 +46,9 @@ func SearchTracks(ctx context.Context, s Searcher, text string, k int) (*TracksR
 	return resp, nil
 }
 
-// LookupTracks answers GET /tracks?ids=…: the tracks of refs in their
-// order, and the refs that name no catalogue track in Missing.
+// LookupTracks answers GET /tracks?ids=… and GET /tracks?id=…: the
+// tracks of refs in their order, and the refs that name no catalogue
+// track in Missing.
 func LookupTracks(ctx context.Context, s Searcher, refs []soundalike.TrackID) (*TracksResponse, error) {
 	resp := &TracksResponse{Results: make([]*TrackJSON, 0, len(refs))}
 	for _, ref := range refs {
@@ -87,7 +88,8 @@ func (r *TracksResponse) AppendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
-// tracksQuery is a parsed GET /tracks query: text and k, or ids.
+// tracksQuery is a parsed GET /tracks query: text and k, or ids (from
+// ids or id).
 type tracksQuery struct {
 	text string
 	k    int
@@ -101,20 +103,26 @@ func parseTracksQuery(q url.Values) (tracksQuery, error) {
 		if !containsString(getTracksParams, name) {
 			return p, badRequest("unknown query parameter %q: accepted are %s", name, strings.Join(getTracksParams, ", "))
 		}
-		if len(vs) > 1 && name != "ids" {
+		if len(vs) > 1 && name != "ids" && name != "id" {
 			return p, badRequest("query parameter %s is given %d times: give it once", name, len(vs))
 		}
 	}
 	_, hasQ := q["q"]
 	_, hasIDs := q["ids"]
+	_, hasID := q["id"]
 	switch {
-	case hasQ && hasIDs:
+	case hasQ && (hasIDs || hasID):
 		return p, badRequest("give q (words of a track's name and artists) or ids (track ids), not both")
-	case hasIDs:
+	case hasIDs && hasID:
+		return p, badRequest("give ids (comma-separated track references) or id (one whole reference each, for ids holding a comma), not both")
+	case hasIDs || hasID:
 		if _, ok := q["k"]; ok {
 			return p, badRequest("k: applies to q; ids answers every id given")
 		}
-		return p, p.parseIDs(q["ids"])
+		if hasID {
+			return p, p.parseIDs("id", q["id"], false)
+		}
+		return p, p.parseIDs("ids", q["ids"], true)
 	case !hasQ:
 		return p, badRequest("missing query parameter q or ids: /tracks?q=blinding+lights+weeknd or /tracks?ids=ID,ID (%s)", soundalike.TrackRefForms)
 	}
@@ -135,27 +143,46 @@ func parseTracksQuery(q url.Values) (tracksQuery, error) {
 	return p, nil
 }
 
-// parseIDs reads the comma-separated track references of ids.
-func (p *tracksQuery) parseIDs(vs []string) error {
-	for _, v := range vs {
-		for _, x := range strings.Split(v, ",") {
-			if x = strings.TrimSpace(x); x == "" {
-				continue
-			}
-			ref, err := trackRef(fmt.Sprintf("ids[%d]", len(p.ids)), x)
-			if err != nil {
-				return err
-			}
-			p.ids = append(p.ids, ref)
+// parseIDs reads the track references of parameter name's values vs:
+// comma-separated when split (ids), one whole reference each otherwise
+// (id, which names ids holding a comma).
+func (p *tracksQuery) parseIDs(name string, vs []string, split bool) error {
+	for _, x := range idParams(vs, split) {
+		ref, err := trackRef(fmt.Sprintf("%s[%d]", name, len(p.ids)), string(x))
+		if err != nil {
+			return err
 		}
+		p.ids = append(p.ids, ref)
 	}
 	switch {
 	case len(p.ids) == 0:
 		return badRequest("ids: empty: give comma-separated track references (%s)", soundalike.TrackRefForms)
 	case len(p.ids) > MaxTracksK:
-		return badRequest("ids: %d tracks: at most %d in one request", len(p.ids), MaxTracksK)
+		return badRequest("%s: %d tracks: at most %d in one request", name, len(p.ids), MaxTracksK)
 	}
 	return nil
+}
+
+// idParams reads the track references of a list parameter's values vs.
+// When split (ids), each value is a comma-separated list whose items are
+// trimmed of spaces and skipped when empty; otherwise (id) each value is
+// one whole reference. A track id holding a comma can be named only
+// unsplit: no escape of the comma is unambiguous for a catalogue whose
+// ids may hold any character, the escape's too.
+func idParams(vs []string, split bool) []soundalike.TrackID {
+	var refs []soundalike.TrackID
+	for _, v := range vs {
+		if !split {
+			refs = append(refs, soundalike.TrackID(v))
+			continue
+		}
+		for x := range strings.SplitSeq(v, ",") {
+			if x = strings.TrimSpace(x); x != "" {
+				refs = append(refs, soundalike.TrackID(x))
+			}
+		}
+	}
+	return refs
 }
 
 func containsString(ss []string, s string) bool {
@@ -167,7 +194,7 @@ func containsString(ss []string, s string) bool {
 	return false
 }
 
-// GET /tracks?q=TEXT&k=10 | GET /tracks?ids=ID,ID
+// GET /tracks?q=TEXT&k=10 | GET /tracks?ids=ID,ID | GET /tracks?id=ID&id=ID
 func (srv *Server) getTracks(c echo.Context) error {
 	r := c.Request()
 	q, err := queryOf(r)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/server"
 )
 
@@ -110,5 +111,43 @@ func TestTracks(t *testing.T) {
 			}
 			checkError(t, w, tc.want)
 		})
+	}
+}
+
+// Given a track id holding a comma, when GET /tracks names it with ids
+// (split at commas) and with id (each value whole), expect ids to look
+// for its halves and id to find it; ids and id together are refused.
+func TestTracksCommaID(t *testing.T) {
+	h := server.New(engineOf(t, hostileCatalogue(), soundalike.ModelRun{}, ready), nil)
+	comma := url.QueryEscape("x,y")
+	for _, c := range []struct {
+		target        string
+		want, missing []string
+	}{
+		{"/tracks?ids=" + comma, nil, []string{"x", "y"}},
+		{"/tracks?id=" + comma, []string{"x,y"}, nil},
+		{"/tracks?id=f1&id=" + comma + "&id=nope&id=" + url.QueryEscape(".."), []string{"f1", "x,y", ".."}, []string{"nope"}},
+	} {
+		w := do(t, h, "GET", c.target, "")
+		if w.Code != 200 {
+			t.Fatalf("GET %s = %d %s, want 200", c.target, w.Code, w.Body)
+		}
+		r := decodeTracks(t, w.Body.Bytes())
+		if got := trackIDs(r); !slices.Equal(got, c.want) || !slices.Equal(r.Missing, c.missing) {
+			t.Errorf("GET %s = %v, missing %v; want %v, missing %v", c.target, got, r.Missing, c.want, c.missing)
+		}
+	}
+	for _, c := range []struct{ target, want string }{
+		{"/tracks?ids=f1&id=f2", "not both"},
+		{"/tracks?id=f1&q=filler", "not both"},
+		{"/tracks?id=f1&k=2", "k: applies to q"},
+		{"/tracks?id=f1&id=", "id[1]: empty track reference"},
+		{"/tracks?id=" + strings.Repeat("a&id=", 100) + "a", "id: 101 tracks: at most 100"},
+	} {
+		w := do(t, h, "GET", c.target, "")
+		if w.Code != 400 {
+			t.Fatalf("GET %s = %d %s, want 400", c.target, w.Code, w.Body)
+		}
+		checkError(t, w, c.want)
 	}
 }

@@ -1,6 +1,8 @@
 // soundalike explorer: the page at /, talking to the server's own API.
 // No framework and no third-party code: the server's Content-Security-Policy
-// allows scripts from this origin only.
+// allows scripts from this origin only. Every URL the page asks for or
+// links to is relative to the page, so that it works under any prefix a
+// reverse proxy strips (https://host/soundalike/) as well as at /.
 "use strict";
 
 (function () {
@@ -113,7 +115,7 @@
     if (state.track) p.set("track", state.track);
     for (const [k, v] of Object.entries(state.options)) p.set(k, v);
     if (state.user) p.set("user", state.user);
-    const url = "/" + (p.toString() ? "?" + p.toString() : "");
+    const url = location.pathname + (p.toString() ? "?" + p.toString() : "");
     if (url === location.pathname + location.search) return;
     if (push) history.pushState(null, "", url); else history.replaceState(null, "", url);
   }
@@ -135,7 +137,7 @@
     const p = new URLSearchParams({ track: state.track, k: state.options.k || "10" });
     for (const [k, v] of Object.entries(state.options)) if (k !== "k") p.set(k, v);
     p.set("fields", SIMILAR_FIELDS);
-    return "/similar?" + p.toString();
+    return "similar?" + p.toString();
   }
 
   // ---- the query and its neighbours ----
@@ -281,7 +283,7 @@
       const seq = ++suggestSeq;
       if (!text || trackRef(text)) { hideSuggestions(); return; }
       try {
-        const res = await api("/tracks?q=" + encodeURIComponent(text) + "&k=10");
+        const res = await api("tracks?q=" + encodeURIComponent(text) + "&k=10");
         if (seq !== suggestSeq) return;
         const list = $("suggestions");
         list.replaceChildren(...res.results.map((t, i) => {
@@ -426,7 +428,7 @@
     async function init() {
       size();
       try {
-        const m = await api("/map?sample=25000");
+        const m = await api("map?sample=25000");
         add(m.points);
         legend();
         ready = true;
@@ -438,13 +440,16 @@
       }
     }
 
-    // highlight rings q and ids, fetching the points the sample lacks.
+    // highlight rings q and ids, fetching the points the sample lacks,
+    // each id as an id= parameter of its own: ids= is split at commas,
+    // which track ids may hold.
     async function highlight(q, ids) {
       query = q; near = new Set(ids);
       if (ready) {
         const want = [q, ...ids].filter((id) => id && !byID.has(id));
         if (want.length) {
-          try { add((await api("/map?sample=0&ids=" + want.map(encodeURIComponent).join(","))).points); } catch (e) { /* drawn without them */ }
+          const p = new URLSearchParams([["sample", "0"], ...want.map((id) => ["id", id])]);
+          try { add((await api("map?" + p.toString())).points); } catch (e) { /* drawn without them */ }
         }
       }
       draw();
@@ -483,8 +488,8 @@
     // goes in the query: the browser would resolve it out of a path,
     // escaped or not, and ask for another resource.
     async function trackOf(id) {
-      if (id !== "." && id !== "..") return api("/tracks/" + encodeURIComponent(id));
-      const res = await api("/tracks?ids=" + encodeURIComponent(id));
+      if (id !== "." && id !== "..") return api("tracks/" + encodeURIComponent(id));
+      const res = await api("tracks?id=" + encodeURIComponent(id));
       if (!res.results.length) throw new Error("track " + id + " not found");
       return res.results[0];
     }
@@ -560,8 +565,20 @@
     const view = $("user-view");
     const seq = ++userSeq, user = state.user;
     if (!user) { view.replaceChildren(); delete view.dataset.user; return; }
+    // A user id "." or ".." cannot be a segment of users/{id}/…: the
+    // browser's URL parser resolves it as a dot segment, escaped as %2E
+    // too, and the request would go to another resource. The page says so
+    // and asks for nothing.
+    if (user === "." || user === "..") {
+      const escaped = user.replace(/\./g, "%2E");
+      view.replaceChildren(el("p", { class: "hint", text: "User id \u201c" + user + "\u201d cannot be asked for from a browser: " +
+        "its URL parser removes \u201c" + user + "\u201d from the path users/" + user + "/history, even escaped as " + escaped +
+        ". The API answers a client that sends the path as written: curl \u2026/users/" + escaped + "/history." }));
+      view.dataset.user = user;
+      return;
+    }
     const u = encodeURIComponent(user);
-    const [hist, rec] = await Promise.allSettled([api("/users/" + u + "/history?limit=50"), api("/users/" + u + "/recommend?k=20")]);
+    const [hist, rec] = await Promise.allSettled([api("users/" + u + "/history?limit=50"), api("users/" + u + "/recommend?k=20")]);
     if (seq !== userSeq) return;
     const col = (title, body) => el("div", {}, el("h3", { text: title }), body);
     const trackItem = (t, extra) => {
@@ -591,7 +608,7 @@
   async function loadModel() {
     const box = $("model");
     let m;
-    try { m = await api("/model"); } catch (e) { box.replaceChildren(el("p", { class: "hint", text: e.message })); return; }
+    try { m = await api("model"); } catch (e) { box.replaceChildren(el("p", { class: "hint", text: e.message })); return; }
     const parts = [el("div", { class: "card" }, el("dl", {},
       el("dt", { text: "Version" }), el("dd", { text: m.version }),
       el("dt", { text: "Trained" }), el("dd", { text: (m.created || "").replace("T", " ").slice(0, 19) }),
