@@ -31,21 +31,57 @@ type publishJSON struct {
 }
 
 func runPublish(ctx context.Context, args []string, stdio stdio) error {
-	var (
-		dbPath, urls string
-		opts         weaviate.PublishOptions
-		timeout      time.Duration
-		asJSON       bool
-	)
-	fs := newFlagSet("publish", stdio, &dbPath)
-	fs.StringVar(&urls, "weaviate", "", "the cluster's node `URLs`, comma-separated, or a file listing them one a line (required)")
-	fs.StringVar(&opts.Alias, "collection", weaviate.DefaultAlias, "`alias` to publish under; each model version gets the collection ALIAS_vN")
-	fs.IntVar(&opts.Shards, "shards", 0, "shards of a new collection (default: one per node)")
-	fs.IntVar(&opts.Replicas, "replication", 0, "replicas of each shard of a new collection (default: 2 on 2 or more nodes, else 1)")
-	fs.IntVar(&opts.BatchSize, "batch-size", 500, "objects sent in one request")
-	fs.IntVar(&opts.InFlight, "in-flight", 4, "batch requests outstanding at once, spread over the nodes")
-	fs.DurationVar(&timeout, "request-timeout", weaviate.DefaultTimeout, "how long each request to a Weaviate node (a batch, a read) may take; a node that has not answered by then counts as failed and the request goes to the next node (not a limit on the whole publish)")
-	fs.BoolVar(&asJSON, "json", false, "print the summary as JSON")
+	a, err := parsePublishArgs(args, stdio)
+	if err != nil {
+		return err
+	}
+	cluster, err := dialWeaviate(a.urls, &weaviate.Options{Timeout: a.timeout})
+	if err != nil {
+		return err
+	}
+	eng, err := soundalike.Open(a.dbPath, stdio.engineOptions(&soundalike.Options{ReadOnly: true}))
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+
+	bar := newProgress(stdio.err, -1, "publish", "tracks")
+	a.opts.Progress = func(done, total int) {
+		if done == 0 {
+			bar.Done()
+			bar = newProgress(stdio.err, int64(total), "publish", "tracks")
+		}
+		bar.Set(int64(done))
+	}
+	start := time.Now()
+	sum, err := weaviate.Publish(ctx, eng, cluster, &a.opts)
+	bar.Done()
+	if err != nil {
+		return withHint(err)
+	}
+	return printPublished(stdio, sum, time.Since(start), a.asJSON)
+}
+
+// publishArgs are publish's flags.
+type publishArgs struct {
+	dbPath, urls string
+	opts         weaviate.PublishOptions
+	timeout      time.Duration // each request's: --request-timeout
+	asJSON       bool
+}
+
+// parsePublishArgs reads and checks publish's flags.
+func parsePublishArgs(args []string, stdio stdio) (publishArgs, error) {
+	var a publishArgs
+	fs := newFlagSet("publish", stdio, &a.dbPath)
+	fs.StringVar(&a.urls, "weaviate", "", "the cluster's node `URLs`, comma-separated, or a file listing them one a line (required)")
+	fs.StringVar(&a.opts.Alias, "collection", weaviate.DefaultAlias, "`alias` to publish under; each model version gets the collection ALIAS_vN")
+	fs.IntVar(&a.opts.Shards, "shards", 0, "shards of a new collection (default: one per node)")
+	fs.IntVar(&a.opts.Replicas, "replication", 0, "replicas of each shard of a new collection (default: 2 on 2 or more nodes, else 1)")
+	fs.IntVar(&a.opts.BatchSize, "batch-size", 500, "objects sent in one request")
+	fs.IntVar(&a.opts.InFlight, "in-flight", 4, "batch requests outstanding at once, spread over the nodes")
+	fs.DurationVar(&a.timeout, "request-timeout", weaviate.DefaultTimeout, "how long each request to a Weaviate node (a batch, a read) may take; a node that has not answered by then counts as failed and the request goes to the next node (not a limit on the whole publish)")
+	fs.BoolVar(&a.asJSON, "json", false, "print the summary as JSON")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `Usage: soundalike publish --weaviate URL[,URL…] [--db PATH] [--collection Tracks] [flags]
 
@@ -57,45 +93,25 @@ run again after a failure. See docs/scaling.md.`)
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
-		return err
+		return a, err
 	}
 	if fs.NArg() > 0 {
-		return usagef("publish takes no arguments, got %q", fs.Args())
+		return a, usagef("publish takes no arguments, got %q", fs.Args())
 	}
-	if timeout <= 0 {
-		return usagef("--request-timeout %v: want a positive duration such as 30s, the time each request to a Weaviate node may take", timeout)
+	if a.timeout <= 0 {
+		return a, usagef("--request-timeout %v: want a positive duration such as 30s, the time each request to a Weaviate node may take", a.timeout)
 	}
-	cluster, err := dialWeaviate(urls, &weaviate.Options{Timeout: timeout})
-	if err != nil {
-		return err
+	if err := weaviate.CheckAlias(a.opts.Alias); err != nil {
+		return a, usagef("--collection: %v", err)
 	}
-	if err := weaviate.CheckAlias(opts.Alias); err != nil {
-		return usagef("--collection: %v", err)
+	if a.opts.Shards < 0 || a.opts.Replicas < 0 || a.opts.BatchSize < 1 || a.opts.InFlight < 1 {
+		return a, usagef("--shards %d, --replication %d, --batch-size %d, --in-flight %d: want positive numbers (0 for the default shards and replication)", a.opts.Shards, a.opts.Replicas, a.opts.BatchSize, a.opts.InFlight)
 	}
-	if opts.Shards < 0 || opts.Replicas < 0 || opts.BatchSize < 1 || opts.InFlight < 1 {
-		return usagef("--shards %d, --replication %d, --batch-size %d, --in-flight %d: want positive numbers (0 for the default shards and replication)", opts.Shards, opts.Replicas, opts.BatchSize, opts.InFlight)
-	}
-	eng, err := soundalike.Open(dbPath, stdio.engineOptions(&soundalike.Options{ReadOnly: true}))
-	if err != nil {
-		return err
-	}
-	defer eng.Close()
+	return a, nil
+}
 
-	bar := newProgress(stdio.err, -1, "publish", "tracks")
-	opts.Progress = func(done, total int) {
-		if done == 0 {
-			bar.Done()
-			bar = newProgress(stdio.err, int64(total), "publish", "tracks")
-		}
-		bar.Set(int64(done))
-	}
-	start := time.Now()
-	sum, err := weaviate.Publish(ctx, eng, cluster, &opts)
-	bar.Done()
-	if err != nil {
-		return withHint(err)
-	}
-	took := time.Since(start)
+// printPublished prints sum, what a publish did in took, as text or JSON.
+func printPublished(stdio stdio, sum weaviate.PublishSummary, took time.Duration, asJSON bool) error {
 	out := publishJSON{Alias: sum.Alias, Collection: sum.Collection, Model: sum.Model, Created: sum.Created,
 		Switched: sum.Switched, Tracks: sum.Tracks, Added: sum.Added, Changed: sum.Changed, Deleted: sum.Deleted,
 		Unchanged: sum.Unchanged, TookMS: took.Milliseconds()}
