@@ -25,7 +25,9 @@ import (
 //	soundalike.ErrLocked                         503 with Retry-After: another process writes the
 //	                                             database the engine has not loaded yet
 //	soundalike.ErrIndexUnavailable               503 with Retry-After, its message: the vector
-//	                                             source (serve --weaviate) did not answer
+//	                                             source (serve --weaviate) did not answer, or
+//	                                             not in time (the error then also wraps
+//	                                             context.DeadlineExceeded: this row wins)
 //	soundalike.ErrDimension, ErrInvalidQuery     400
 //	context.Canceled (the client went away)      499, not logged as an error
 //	context.DeadlineExceeded                     503

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/audotics/soundalike"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -148,7 +149,9 @@ func (l *limiter) take(ctx context.Context, ch chan struct{}) error {
 // limit is the middleware of the routes that search: it gives the request
 // its deadline (Options.RequestTimeout, from the moment it arrives), and
 // answers a search that admit refused (busy, or past its deadline) with
-// 503 and Retry-After.
+// 503 and Retry-After. A search that a vector source failed
+// (soundalike.ErrIndexUnavailable) keeps that error, its deadline passed
+// or not: its message names the source that did not answer.
 func (srv *Server) limit(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
@@ -164,6 +167,10 @@ func (srv *Server) limit(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Response().Header().Set("Retry-After", "1")
 			return &httpError{http.StatusServiceUnavailable, fmt.Sprintf(
 				"busy: every search slot is taken and %d searches wait, the most this server takes: retry after a second", srv.limiter.maxQueue)}
+		case errors.Is(err, soundalike.ErrIndexUnavailable):
+			// The vector source's own 503 (writeError), which names what
+			// did not answer, even when the deadline passed waiting for it.
+			return err
 		case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == context.DeadlineExceeded && r.Context().Err() == nil:
 			srv.limiter.rejected.WithLabelValues("timeout").Inc()
 			c.Response().Header().Set("Retry-After", strconv.Itoa(retryAfter(srv.opts.RequestTimeout)))

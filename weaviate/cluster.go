@@ -41,6 +41,11 @@ type Options struct {
 	// search HedgeDelay, not its whole deadline. Writes and deletes are
 	// never sent twice. A read hedges no later than halfway to its
 	// context's deadline, so the node asked next still has time to answer.
+	// Hedges are capped per Cluster, so that a cluster slow as a whole is
+	// not sent more than it can bear: they add at most a tenth to its
+	// reads, after a burst of ten, and a hedge that its node answers within
+	// HedgeDelay costs nothing (one node was slow, not the cluster). A read
+	// that finds the budget spent waits for the node it asked.
 	// Default DefaultHedgeDelay; negative: never hedge (a read moves to the
 	// next node only when a node fails or its Timeout passes).
 	HedgeDelay time.Duration
@@ -87,9 +92,10 @@ func (o *Options) withDefaults() Options {
 // the next node when the one asked is slow to answer (Options.HedgeDelay).
 // It is safe for concurrent use.
 type Cluster struct {
-	nodes []node
-	next  atomic.Uint32
-	hedge time.Duration // Options.HedgeDelay; negative: never
+	nodes  []node
+	next   atomic.Uint32
+	hedge  time.Duration // Options.HedgeDelay; negative: never
+	budget hedgeBudget   // what hedges may still add (see hedgeCost)
 }
 
 type node struct {
@@ -161,11 +167,12 @@ func (c *Cluster) URLs() []string {
 //
 // A ctx that ends while a node has not answered ends the request. A
 // cancellation is the caller's and is returned as it is. A deadline that
-// passes is the node's failure to answer in time: the error wraps
-// soundalike.ErrIndexUnavailable, not context.DeadlineExceeded, and names
-// the node and the time it had, because a server that sees
-// context.DeadlineExceeded answers with its own timeout message, which
-// does not say that the vector database is what was slow.
+// passes is the node's failure to answer in time: the error wraps both
+// soundalike.ErrIndexUnavailable and context.DeadlineExceeded, and names
+// the node and the time it had, so that a caller can tell its own
+// deadline passed and a server can answer that the vector database is
+// what was slow (the server checks ErrIndexUnavailable before its own
+// timeout).
 func (c *Cluster) do(ctx context.Context, fn func(*client.Client) error) error {
 	began := time.Now()
 	start := int(c.next.Add(1))
@@ -223,11 +230,11 @@ func ended(ctx context.Context, began time.Time, urls ...string) error {
 		had = had.Round(time.Millisecond)
 	}
 	if len(urls) == 1 {
-		return fmt.Errorf("%w: weaviate node %s did not answer within %v, the time it was given: check that node's load and log",
-			soundalike.ErrIndexUnavailable, urls[0], had)
+		return fmt.Errorf("%w: weaviate node %s did not answer within %v, the time it was given (%w): check that node's load and log",
+			soundalike.ErrIndexUnavailable, urls[0], had, context.DeadlineExceeded)
 	}
-	return fmt.Errorf("%w: weaviate nodes %s did not answer within %v, the time the request was given: check those nodes' load and logs",
-		soundalike.ErrIndexUnavailable, strings.Join(urls, ", "), had)
+	return fmt.Errorf("%w: weaviate nodes %s did not answer within %v, the time the request was given (%w): check those nodes' load and logs",
+		soundalike.ErrIndexUnavailable, strings.Join(urls, ", "), had, context.DeadlineExceeded)
 }
 
 // unreachable reports whether err means the node could not answer (a

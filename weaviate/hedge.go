@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	client "github.com/weaviate/weaviate-go-client/v5/weaviate"
@@ -20,6 +21,9 @@ import (
 // When every node fails, or ctx ends first, the error is do's, naming the
 // nodes.
 //
+// Hedges are capped by the cluster's hedgeBudget: when it is spent, a read
+// waits for the node it asked, as with no hedging.
+//
 // fn must send its request with the context it is given, which ends when
 // another request settles the read, and must not write to anything
 // shared: only the settling request's result is returned.
@@ -27,8 +31,9 @@ import (
 // The first request runs on the caller's goroutine, as do's do, with a
 // timer set: a read that the first node answers within the delay starts
 // no goroutine and sends nothing more (it costs a timer and a context,
-// about a microsecond: BenchmarkReadOverhead). A hedge runs on the
-// goroutine of the timer that fired.
+// about a microsecond: BenchmarkReadOverhead), and its deposit in the
+// hedge budget, an atomic load while the budget is full. A hedge runs on
+// the goroutine of the timer that fired.
 func read[T any](ctx context.Context, c *Cluster, fn func(context.Context, *client.Client) (T, error)) (T, error) {
 	if c.hedge < 0 || len(c.nodes) == 1 {
 		var out T
@@ -39,6 +44,7 @@ func read[T any](ctx context.Context, c *Cluster, fn func(context.Context, *clie
 		})
 		return out, err
 	}
+	c.budget.deposit()
 	r := &race[T]{c: c, ctx: ctx, fn: fn, began: time.Now(), start: int(c.next.Add(1))}
 	r.mu.Lock()
 	i, rctx := r.send()
@@ -78,10 +84,11 @@ type race[T any] struct {
 	start int // request i goes to node (start+i) % len(nodes)
 
 	mu     sync.Mutex
-	reqs   []request   // the requests sent, in order
-	timer  *time.Timer // the hedge of the last request sent
-	failed failures    // of the nodes that could not answer
-	over   bool        // settled, with v and err the read's result
+	reqs   []request     // the requests sent, in order
+	timer  *time.Timer   // the hedge of the last request sent
+	hedged time.Duration // since began, when the last request was sent as a hedge (charged to the budget); 0 when it was not
+	failed failures      // of the nodes that could not answer
+	over   bool          // settled, with v and err the read's result
 	v      T
 	err    error
 	done   chan struct{} // closed by settle, when read waits for it
@@ -118,6 +125,7 @@ func (r *race[T]) send() (int, context.Context) {
 		r.timer.Stop()
 		r.timer = nil
 	}
+	r.hedged = 0
 	if r.reqs == nil {
 		r.reqs = make([]request, 0, len(r.c.nodes))
 	}
@@ -133,15 +141,17 @@ func (r *race[T]) send() (int, context.Context) {
 }
 
 // hedge runs when request i has not been answered after the hedge delay:
-// it asks the next node, unless the read is settled or another request
-// went out since.
+// it asks the next node, unless the read is settled, another request went
+// out since, or the hedge budget is spent (then the read waits for the
+// requests in flight).
 func (r *race[T]) hedge(i int) {
 	r.mu.Lock()
-	if r.over || len(r.reqs) != i+1 {
+	if r.over || len(r.reqs) != i+1 || !r.c.budget.spend() {
 		r.mu.Unlock()
 		return
 	}
 	j, ctx := r.send()
+	r.hedged = time.Since(r.began)
 	r.mu.Unlock()
 	r.work(j, ctx)
 }
@@ -154,6 +164,7 @@ func (r *race[T]) take(i int, v T, err error) (next bool) {
 	var zero T
 	switch {
 	case err == nil:
+		r.refund(i)
 		r.settle(v, nil)
 	case r.ctx.Err() != nil:
 		var urls []string
@@ -168,6 +179,7 @@ func (r *race[T]) take(i int, v T, err error) (next bool) {
 		}
 		r.settle(zero, err)
 	case !unreachable(err):
+		r.refund(i)
 		r.settle(zero, fmt.Errorf("weaviate %s: %w", r.node(i).url, err))
 	default:
 		r.reqs[i].answered = true
@@ -185,6 +197,18 @@ func (r *race[T]) take(i int, v T, err error) (next bool) {
 	return false
 }
 
+// refund returns to the budget the cost of request i, with r.mu held and
+// the request settling the read with its node's answer, when it is a hedge
+// that its node answered within the hedge delay: that node was not slow,
+// so the slowness hedged against was one node's, not the cluster's. Only
+// the last request sent can be such a hedge: one sent after it means that
+// it had gone unanswered for a hedge delay already, or failed.
+func (r *race[T]) refund(i int) {
+	if i == len(r.reqs)-1 && r.hedged > 0 && time.Since(r.began)-r.hedged < r.c.hedge {
+		r.c.budget.refund()
+	}
+}
+
 // settle ends the read with its result, with r.mu held: no more hedges,
 // every request still in flight is cancelled, and read returns.
 func (r *race[T]) settle(v T, err error) {
@@ -197,5 +221,56 @@ func (r *race[T]) settle(v T, err error) {
 	}
 	if r.done != nil {
 		close(r.done)
+	}
+}
+
+// The hedge budget (hedgeBudget): each read a Cluster hedges deposits one
+// token, a hedge costs hedgeCost, and the budget holds at most hedgeBurst
+// hedges' worth, which it starts with. So over N reads at most
+// N/hedgeCost + hedgeBurst hedges are charged: when every node is slower
+// than the hedge delay (an overloaded cluster, where asking another node
+// only adds to the load), hedges add at most a tenth to the reads, after
+// a burst of ten. A hedge that its node answers within the hedge delay is
+// refunded: it shows that the node asked first was slow alone, so the
+// reads that meet one slow node among quick ones (a third of them on a
+// 3-node cluster, more than a tenth) all keep being hedged. Finagle's
+// retry budget has the same shape: a fraction of the requests, plus a
+// reserve.
+const (
+	hedgeCost  = 10
+	hedgeBurst = 10
+	hedgeFull  = hedgeBurst * hedgeCost
+)
+
+// hedgeBudget is the tokens a Cluster's hedges spend (see hedgeCost),
+// hedgeFull when Dial makes it. It takes no lock: a read that finds it
+// full only loads it.
+type hedgeBudget struct{ tokens atomic.Int64 }
+
+// deposit adds a read's token, up to the budget's size.
+func (b *hedgeBudget) deposit() { b.add(1) }
+
+// refund returns a hedge's tokens, up to the budget's size.
+func (b *hedgeBudget) refund() { b.add(hedgeCost) }
+
+func (b *hedgeBudget) add(n int64) {
+	for {
+		t := b.tokens.Load()
+		if t >= hedgeFull || b.tokens.CompareAndSwap(t, min(t+n, hedgeFull)) {
+			return
+		}
+	}
+}
+
+// spend takes a hedge's tokens and reports whether the budget held them.
+func (b *hedgeBudget) spend() bool {
+	for {
+		t := b.tokens.Load()
+		if t < hedgeCost {
+			return false
+		}
+		if b.tokens.CompareAndSwap(t, t-hedgeCost) {
+			return true
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -157,6 +158,105 @@ func TestReadNoHedge(t *testing.T) {
 	_, err, asked, _ := play(t, -1, within(t, 100*time.Millisecond), holds, answers, answers)
 	if len(asked) != 1 || !strings.Contains(err.Error(), "node http://node0:1 did not answer within ") {
 		t.Fatalf("read with hedging off and node 0 holding = %v, asked %v; want node 0 alone, timed out", err, asked)
+	}
+}
+
+// TestDeadlineErrorIs: a read that its ctx's deadline ends while nodes
+// hold it fails with an error that is both soundalike.ErrIndexUnavailable
+// (the vector database did not answer) and context.DeadlineExceeded (the
+// caller's deadline passed), hedged or not.
+func TestDeadlineErrorIs(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		hedge time.Duration
+		nodes []behaviour
+	}{
+		{"hedged, every node holds", 10 * time.Millisecond, []behaviour{holds, holds, holds}},
+		{"hedged, the last node fails while a slow one holds", 10 * time.Millisecond, []behaviour{holds, unreachableNode, unreachableNode}},
+		{"not hedged, the node asked holds", -1, []behaviour{holds, answers, answers}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err, _, _ := play(t, tc.hedge, within(t, 100*time.Millisecond), tc.nodes...)
+			t.Logf("%v", err)
+			if !errors.Is(err, soundalike.ErrIndexUnavailable) || !errors.Is(err, context.DeadlineExceeded) ||
+				!strings.Contains(err.Error(), "did not answer within ") {
+				t.Fatalf("read past its deadline = %v; want an error that is ErrIndexUnavailable and context.DeadlineExceeded, naming the nodes", err)
+			}
+		})
+	}
+}
+
+// slowReads runs reads on c, each of workers at once running each in
+// turn with a deadline of d, the nodes behaving as given (answers or
+// holds), and returns how many requests were sent and how many reads
+// failed.
+func slowReads(t *testing.T, c *Cluster, index func(*client.Client) int, workers, each int, d time.Duration, nodes ...behaviour) (sent, failed int64) {
+	var sentN, failedN atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for range each {
+				ctx, cancel := context.WithTimeout(t.Context(), d)
+				_, err := read(ctx, c, func(ctx context.Context, wc *client.Client) (int, error) {
+					sentN.Add(1)
+					if nodes[index(wc)] == answers {
+						return 1, nil
+					}
+					<-ctx.Done()
+					return 0, &fault.WeaviateClientError{DerivedFromError: ctx.Err()}
+				})
+				cancel()
+				if err != nil {
+					failedN.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return sentN.Load(), failedN.Load()
+}
+
+// TestHedgeBudgetEveryNodeSlow: when every node is slower than the hedge
+// delay (an overloaded cluster), hedges add at most a tenth to the reads,
+// after a burst: N reads send at most N + N/hedgeCost + hedgeBurst
+// requests, not up to 3N.
+func TestHedgeBudgetEveryNodeSlow(t *testing.T) {
+	if hedgeCost != 10 || hedgeBurst < 1 {
+		t.Fatalf("hedgeCost %d, hedgeBurst %d: the documented budget is a tenth of the reads plus a burst", hedgeCost, hedgeBurst)
+	}
+	c, index := fakeNodes(t, time.Millisecond)
+	const n = 300
+	sent, failed := slowReads(t, c, index, 30, n/30, 30*time.Millisecond, holds, holds, holds)
+	hedges := sent - n
+	t.Logf("%d reads, every node holding: %d requests, %d hedges, %d failed", n, sent, hedges, failed)
+	if most := int64(n/hedgeCost + hedgeBurst); hedges > most || hedges < hedgeBurst {
+		t.Fatalf("%d reads with every node slow sent %d hedges; want at least the burst, %d, and at most %d (a tenth of the reads plus the burst)",
+			n, hedges, hedgeBurst, most)
+	}
+	if failed != n {
+		t.Errorf("%d of %d reads failed with every node holding, want all", failed, n)
+	}
+}
+
+// TestHedgeBudgetOneSlowNode: with one node slow and the others quick,
+// the reads that ask the slow node first (a third, more than the budget's
+// tenth) are all hedged once the quick reads have put a hedge's worth
+// back into a spent budget, since the node hedged to answers within the
+// delay and the hedge is refunded.
+func TestHedgeBudgetOneSlowNode(t *testing.T) {
+	c, index := fakeNodes(t, 20*time.Millisecond)
+	c.budget.tokens.Store(0) // spent, as by an overload
+	const n = 90
+	sent, failed := slowReads(t, c, index, 1, n, 100*time.Millisecond, holds, answers, answers)
+	hedged := sent - n
+	t.Logf("%d reads, node 0 of 3 holding: %d requests, %d hedges, %d failed", n, sent, hedged, failed)
+	// Reads start at each node in turn: n/3 at the slow one. Until the
+	// budget holds a hedge again, after hedgeCost reads, those wait for
+	// their deadline and fail.
+	slowFirst := int64(n / 3)
+	if most := int64(hedgeCost/3 + 1); failed > most || hedged+failed != slowFirst {
+		t.Fatalf("%d reads, %d asking the slow node first, from a spent budget: %d hedged, %d failed; want all hedged but the first %d at most",
+			n, slowFirst, hedged, failed, most)
 	}
 }
 

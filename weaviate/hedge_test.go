@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -98,7 +99,8 @@ func TestSlowNodeIsHedged(t *testing.T) {
 // TestEveryNodeSlow: when every node takes searches and holds them,
 // GET /similar answers 503 at the request's deadline, as without hedging,
 // naming every node asked (each was, in turn, after the hedge delay), and
-// Nearest's error wraps soundalike.ErrIndexUnavailable.
+// Nearest's error wraps soundalike.ErrIndexUnavailable and
+// context.DeadlineExceeded.
 func TestEveryNodeSlow(t *testing.T) {
 	urls := threeNodes(t)
 	c, _ := dial(t)
@@ -150,8 +152,8 @@ func TestEveryNodeSlow(t *testing.T) {
 	defer cancel()
 	_, err = src.Nearest(ctx, sum.Model, all[0].v, 10, nil)
 	t.Logf("%v", err)
-	if !errors.Is(err, soundalike.ErrIndexUnavailable) || errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Nearest with every node holding searches: %v; want ErrIndexUnavailable", err)
+	if !errors.Is(err, soundalike.ErrIndexUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Nearest with every node holding searches: %v; want ErrIndexUnavailable and context.DeadlineExceeded", err)
 	}
 }
 
@@ -202,5 +204,70 @@ func TestHealthySearchSendsOneRequest(t *testing.T) {
 	if sent < queries || sent > int64(queries+allowed) {
 		t.Fatalf("%d searches through a healthy cluster sent %d requests; want one each (and at most %d more for the searches as slow as the hedge delay)",
 			queries, sent, allowed)
+	}
+}
+
+// TestSimilarPastDeadlineNamesNodes: when every node takes requests and
+// holds them past a search's deadline, Nearest's error is both
+// soundalike.ErrIndexUnavailable and context.DeadlineExceeded, and GET
+// /similar answers the 503 that names the nodes, with the Retry-After of
+// an unavailable index, not the server's own "request timed out". The
+// nodes are stand-ins that hold every request until it is cancelled, so
+// this runs without a cluster.
+func TestSimilarPastDeadlineNamesNodes(t *testing.T) {
+	var urls []string
+	for range 3 {
+		n := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/v1/meta" { // the client asks for the version when it is made (Dial)
+				w.Write([]byte(`{"version":"1.35.2"}`))
+				return
+			}
+			io.Copy(io.Discard, r.Body) // only then does the server notice a client that hangs up
+			select {
+			case <-r.Context().Done():
+			case <-time.After(time.Minute):
+			}
+		}))
+		t.Cleanup(n.Close)
+		urls = append(urls, n.URL)
+	}
+	c, err := weaviate.Dial(urls, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := weaviate.NewSource(c, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	_, err = src.Nearest(ctx, "v1", make([]float32, 64), 10, nil)
+	t.Logf("Nearest: %v", err)
+	if !errors.Is(err, soundalike.ErrIndexUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Nearest past its deadline with every node holding = %v; want ErrIndexUnavailable and context.DeadlineExceeded", err)
+	}
+
+	eng, err := soundalike.Open(catalogue(t), &soundalike.Options{Detached: true, VectorSource: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const timeout = 300 * time.Millisecond
+	h := server.New(eng, &server.Options{RequestTimeout: timeout})
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequestWithContext(t.Context(), "GET", "/similar?track=65RTyZesurf9xxf7FZVL1u", nil)) // the sample's first track
+	var body struct{ Error string }
+	json.Unmarshal(w.Body.Bytes(), &body)
+	t.Logf("GET /similar: %d %s (Retry-After %s)", w.Code, body.Error, w.Header().Get("Retry-After"))
+	if w.Code != http.StatusServiceUnavailable || !strings.Contains(body.Error, "did not answer within "+timeout.String()) {
+		t.Fatalf("GET /similar with every node holding searches: %d %q; want 503 saying the nodes did not answer within %v", w.Code, body.Error, timeout)
+	}
+	for _, u := range urls {
+		if !strings.Contains(body.Error, u) {
+			t.Errorf("GET /similar with every node holding searches: %q does not name node %s", body.Error, u)
+		}
+	}
+	if s, err := strconv.Atoi(w.Header().Get("Retry-After")); err != nil || s < 1 {
+		t.Errorf("Retry-After %q, want whole seconds", w.Header().Get("Retry-After"))
 	}
 }
