@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -104,8 +105,11 @@ type node struct {
 }
 
 // Dial connects to a cluster through the nodes' HTTP URLs
-// (http://host:port). It sends nothing: an unreachable cluster fails the
-// first request, naming the URLs tried.
+// (http://host:port). The Weaviate client asks each node for its version
+// (GET /v1/meta) when it is made; Dial makes them at once, so a node that
+// takes the request and does not answer holds Dial for Options.Timeout,
+// not that for each such node. A node that fails it is not an error here:
+// an unreachable cluster fails the first request, naming the URLs tried.
 func Dial(urls []string, opts *Options) (*Cluster, error) {
 	o := opts.withDefaults()
 	if len(urls) == 0 {
@@ -121,16 +125,30 @@ func Dial(urls []string, opts *Options) (*Cluster, error) {
 		IdleConnTimeout:     90 * time.Second,
 	}}
 	c := &Cluster{hedge: o.HedgeDelay}
-	for _, raw := range urls {
+	c.budget.tokens.Store(hedgeFull)
+	parsed := make([]*url.URL, len(urls))
+	for i, raw := range urls {
 		u, err := url.Parse(strings.TrimSpace(raw))
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
 			return nil, fmt.Errorf("weaviate URL %q: want http://host:port or https://host:port", raw)
 		}
-		wc, err := client.NewClient(client.Config{Host: u.Host, Scheme: u.Scheme, ConnectionClient: hc, Timeout: o.Timeout})
-		if err != nil {
-			return nil, fmt.Errorf("weaviate %s: %w", u, err)
-		}
-		c.nodes = append(c.nodes, node{url: u.Scheme + "://" + u.Host, client: wc})
+		parsed[i] = u
+	}
+	c.nodes = make([]node, len(parsed))
+	errs := make([]error, len(parsed))
+	var wg sync.WaitGroup
+	for i, u := range parsed {
+		wg.Go(func() {
+			wc, err := client.NewClient(client.Config{Host: u.Host, Scheme: u.Scheme, ConnectionClient: hc, Timeout: o.Timeout})
+			if err != nil {
+				errs[i] = fmt.Errorf("weaviate %s: %w", u, err)
+			}
+			c.nodes[i] = node{url: u.Scheme + "://" + u.Host, client: wc}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

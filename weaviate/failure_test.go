@@ -309,3 +309,43 @@ func TestPublishWhenANodeDies(t *testing.T) {
 		t.Fatalf("collection holds %d objects (%v), want %d", n, err, len(all))
 	}
 }
+
+// TestDialAsksTheNodesAtOnce: the Weaviate client asks a node for its
+// version when it is made, and a node that takes the request and does not
+// answer holds it for the request timeout; Dial makes the nodes' clients at
+// once, so such nodes cost one timeout, not one each. The nodes here answer
+// only when all three requests are in flight together.
+func TestDialAsksTheNodesAtOnce(t *testing.T) {
+	const nodes = 3
+	var mu sync.Mutex
+	inFlight, most := 0, 0
+	all := make(chan struct{})
+	var urls []string
+	for range nodes {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			inFlight++
+			most = max(most, inFlight)
+			if inFlight == nodes {
+				close(all)
+			}
+			mu.Unlock()
+			select {
+			case <-all:
+			case <-r.Context().Done():
+			}
+			mu.Lock()
+			inFlight--
+			mu.Unlock()
+			http.Error(w, "not a weaviate node", http.StatusServiceUnavailable)
+		}))
+		t.Cleanup(srv.Close)
+		urls = append(urls, srv.URL)
+	}
+	if _, err := weaviate.Dial(urls, &weaviate.Options{Timeout: 3 * time.Second}); err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	if most != nodes {
+		t.Errorf("Dial had at most %d of the %d nodes' version requests in flight at once, want all", most, nodes)
+	}
+}
