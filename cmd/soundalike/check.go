@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/internal/printable"
 )
 
 func init() {
@@ -47,24 +49,10 @@ func runCheck(ctx context.Context, args []string, stdio stdio) error {
 	if fs.NArg() > 0 {
 		return usagef("check takes no arguments, got %q", fs.Args())
 	}
-	out := checkJSON{DB: dbPath, Problems: []string{}}
-	eng, err := soundalike.Open(dbPath, stdio.engineOptions(&soundalike.Options{ReadOnly: true}))
-	switch {
-	case errors.Is(err, soundalike.ErrDamaged), errors.Is(err, soundalike.ErrNotSoundalike):
-		// Not readable at all: that is the check's finding.
-		out.Problems = append(out.Problems, err.Error())
-	case err != nil:
+	out, err := checkFile(ctx, dbPath, stdio)
+	if err != nil {
 		return err
-	default:
-		defer eng.Close()
-		r, err := eng.Check(ctx)
-		if err != nil {
-			return err
-		}
-		out.Tracks, out.Interactions, out.Models, out.Indexed = r.Tracks, r.Interactions, r.Models, r.Indexed
-		out.Problems, out.Omitted = append(out.Problems, r.Problems...), r.Omitted
 	}
-	out.OK = len(out.Problems) == 0
 	if asJSON {
 		if err := json.NewEncoder(stdio.out).Encode(out); err != nil {
 			return err
@@ -76,6 +64,58 @@ func runCheck(ctx context.Context, args []string, stdio stdio) error {
 		return errSilent
 	}
 	return nil
+}
+
+// maxProblemBytes bounds each problem as check reports it. A problem
+// quotes what it found, and a damaged key or record may be megabytes long
+// (a length field flipped into the millions): the report stays a list of
+// lines a person can read.
+const maxProblemBytes = 400
+
+// checkFile checks the database file at path: its report, or the error
+// for a check that could not run (no file there, the file locked, ctx
+// done). A file too damaged to open is a report of that one problem.
+// Each problem is cut to maxProblemBytes, control characters escaped.
+func checkFile(ctx context.Context, path string, stdio stdio) (checkJSON, error) {
+	out := checkJSON{DB: path, Problems: []string{}}
+	eng, err := soundalike.Open(path, stdio.engineOptions(&soundalike.Options{ReadOnly: true}))
+	switch {
+	case errors.Is(err, soundalike.ErrDamaged), errors.Is(err, soundalike.ErrNotSoundalike):
+		// Not readable at all: that is the check's finding.
+		out.Problems = append(out.Problems, err.Error())
+	case err != nil:
+		return out, err
+	default:
+		r, err := eng.Check(ctx)
+		eng.Close()
+		if err != nil {
+			return out, err
+		}
+		out.Tracks, out.Interactions, out.Models, out.Indexed = r.Tracks, r.Interactions, r.Models, r.Indexed
+		out.Problems, out.Omitted = append(out.Problems, r.Problems...), r.Omitted
+	}
+	for i, p := range out.Problems {
+		out.Problems[i] = cutProblem(p)
+	}
+	out.OK = len(out.Problems) == 0
+	return out, nil
+}
+
+// cutProblem returns p with control characters escaped and, when it is
+// longer than maxProblemBytes, its middle cut out: the start says where
+// the problem is and the end what it is ("...: track record version 0").
+func cutProblem(p string) string {
+	if len(p) <= maxProblemBytes {
+		return printable.String(p)
+	}
+	head, tail := maxProblemBytes*3/4, len(p)-maxProblemBytes/4
+	for head > 0 && !utf8.RuneStart(p[head]) {
+		head--
+	}
+	for tail < len(p) && !utf8.RuneStart(p[tail]) {
+		tail++
+	}
+	return fmt.Sprintf("%s…(%d bytes cut)…%s", printable.String(p[:head]), tail-head, printable.String(p[tail:]))
 }
 
 func printCheck(stdio stdio, r checkJSON) {

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/internal/dbdamage"
+)
+
+// Given a good backup at --out and a database damaged since, when backup
+// runs again to the same file (a nightly backup), expect an error saying
+// the database is damaged and that --out was left as it was, the good
+// backup unchanged and nothing else left beside it; --check=false writes
+// the damaged copy when asked.
+func TestBackupOfDamagedDatabaseKeepsOut(t *testing.T) {
+	db := damageDB(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "nightly.db")
+	if _, _, err := runCmd(t.Context(), "backup", "--db", db, "--out", out); err != nil {
+		t.Fatalf("backup of a sound database: %v", err)
+	}
+	good, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	damaged := filepath.Join(t.TempDir(), "damaged.db")
+	dbdamage.Copy(t, db, damaged)
+	tracks := dbdamage.BucketPages(t, damaged)["tracks"]
+	dbdamage.Flip(t, damaged, int64(tracks[len(tracks)-1])*dbdamage.PageSize, 16)
+
+	_, _, err = runCmd(t.Context(), "backup", "--db", damaged, "--out", out)
+	if !errors.Is(err, soundalike.ErrDamaged) || !strings.Contains(err.Error(), out+" was left as it was") || exitCode(err, io.Discard) != 1 {
+		t.Errorf("backup of a damaged database = %v, want a damage error saying %s was left as it was", err, out)
+	}
+	if after, err := os.ReadFile(out); err != nil || !bytes.Equal(after, good) {
+		t.Errorf("backup of a damaged database replaced the good backup (%v)", err)
+	}
+	if names := dirNames(t, dir); len(names) != 1 {
+		t.Errorf("after the failed backup, %s holds %q, want only nightly.db", dir, names)
+	}
+
+	raw := filepath.Join(dir, "raw.db")
+	if _, _, err := runCmd(t.Context(), "backup", "--db", damaged, "--out", raw, "--check=false"); err != nil {
+		t.Fatalf("backup --check=false of a damaged database: %v, want the copy written", err)
+	}
+	if _, _, code := cli(t, "", "check", "--db", raw); code != 1 {
+		t.Errorf("check of the --check=false copy: exit %d, want 1 (the damage copied)", code)
+	}
+}
+
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	return names
+}
