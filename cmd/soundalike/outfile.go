@@ -11,15 +11,22 @@ import (
 
 // checkOutFile refuses, before any work is done, a file that flag (--out)
 // names for a command to write when the write would fail at the end or
-// destroy data: an empty path, a directory or another file that is not
-// a regular one (a device, a named pipe), a directory that does not
-// exist or cannot be written, or the database file dbPath itself, however
-// it is spelt (./w.db, an absolute path, a symlink, a hard link), which
-// the write would replace. backup, export and train share it, so that
-// each refuses the same files in the same words.
+// destroy data: an empty path, "-" (which reads as standard output), a
+// directory or another file that is not a regular one (a device, a named
+// pipe), a directory that does not exist or cannot be written, or the
+// database file dbPath itself, however it is spelt (./w.db, an absolute
+// path, a symlink, a hard link), which the write would replace. backup,
+// export and train share it, so that each refuses the same files in the
+// same words.
 func checkOutFile(flag, path, dbPath string) error {
 	if path == "" {
 		return usagef("%s is empty: give the file to write, in a directory that exists", flag)
+	}
+	if path == "-" {
+		// "-" is standard output to export, and to a person reading the
+		// help of any command; writing a file named "-" would be a
+		// surprise found later, if ever.
+		return usagef("%s -: this command writes a file, not standard output; name the file (./- for a file named -)", flag)
 	}
 	if paths.Same(path, dbPath) {
 		return usagef("%s %s: that is the database itself; name another file", flag, path)

@@ -109,3 +109,24 @@ func TestExportOutErrors(t *testing.T) {
 		}
 	}
 }
+
+// Given --out -, when backup or train runs, expect a usage error naming
+// --out and saying the command writes a file, and no file named "-": to
+// export "-" is standard output, and backup wrote a file of that name.
+func TestOutDashIsNotAFile(t *testing.T) {
+	db := testDB(t, 20)
+	t.Chdir(t.TempDir())
+	for _, args := range [][]string{
+		{"backup", "--db", db, "--out", "-"},
+		append([]string{"train", "--db", db, "--runs", t.TempDir(), "--out", "-"}, strings.Fields(smallTrain)...),
+	} {
+		_, _, err := runCmd(t.Context(), args...)
+		if err == nil || !strings.Contains(err.Error(), "--out -: this command writes a file, not standard output") || exitCode(err, io.Discard) != 2 {
+			t.Errorf("%s --out - = %v, want a usage error naming --out and saying it writes a file", args[0], err)
+		}
+		if _, err := os.Stat("-"); err == nil {
+			t.Errorf("%s --out - wrote a file named -", args[0])
+			os.Remove("-")
+		}
+	}
+}
