@@ -46,3 +46,23 @@ func TestHumanOutputEscapesControlCharacters(t *testing.T) {
 		}
 	}
 }
+
+// Given a --track holding escape sequences that names no track, when
+// similar fails, expect its error (printed on the terminal) to quote the
+// reference with its control characters escaped.
+func TestSimilarErrorEscapesTrack(t *testing.T) {
+	db := testDB(t, 20)
+	ref := "\x1b]0;pwned\x07\x1b[2Jx"
+	_, _, err := runCmd(t.Context(), "similar", "--db", db, "--track", ref)
+	if err == nil {
+		t.Fatalf("similar --track %q = nil, want not found", ref)
+	}
+	for _, r := range err.Error() {
+		if r < 0x20 || r == 0x7f {
+			t.Fatalf("similar --track %q = %q, want no raw control character in it", ref, err)
+		}
+	}
+	if !strings.Contains(err.Error(), `--track \x1b]0;pwned\a`) && !strings.Contains(err.Error(), `--track \x1b]0;pwned\x07`) {
+		t.Errorf("similar --track %q = %q, want the reference quoted, escaped", ref, err)
+	}
+}

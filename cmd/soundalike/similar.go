@@ -63,7 +63,7 @@ func runSimilar(ctx context.Context, args []string, stdio stdio) error {
 	announceLoad(eng, dbPath, "the index", stdio)
 	resp, err := server.Similar(ctx, eng, soundalike.TrackID(id), k, opts)
 	if err != nil {
-		return fmt.Errorf("similar --track %s: %w", id, withHint(err))
+		return fmt.Errorf("similar --track %s: %w", printable.String(id), withHint(err))
 	}
 	if asJSON {
 		_, err := stdio.out.Write(append(resp.AppendJSON(nil), '\n'))
