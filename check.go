@@ -159,7 +159,8 @@ func (r *CheckReport) checkIndex(tx *storage.Tx) error {
 // meanwhile (another process's writer holds the file's lock, and a
 // Detached engine's backup waits for it up to Options.LockTimeout). The
 // copy is written beside path and renamed into place; it returns its size.
-// path must not be the database itself.
+// path must not be the database itself. A ctx that ends stops the copy,
+// leaving no file under path.
 func (e *Engine) Backup(ctx context.Context, path string) (int64, error) {
 	if err := e.checkOpen(); err != nil {
 		return 0, err
@@ -168,7 +169,7 @@ func (e *Engine) Backup(ctx context.Context, path string) (int64, error) {
 		return 0, fmt.Errorf("backup to %s: that is the database itself; name another file", path)
 	}
 	if e.db != nil {
-		n, err := e.db.Backup(path)
+		n, err := e.db.Backup(ctx, path)
 		return n, e.closedErr(err)
 	}
 	db, err := e.openDB(true)
@@ -176,5 +177,5 @@ func (e *Engine) Backup(ctx context.Context, path string) (int64, error) {
 		return 0, err
 	}
 	defer db.Close()
-	return db.Backup(path)
+	return db.Backup(ctx, path)
 }

@@ -1,7 +1,9 @@
 package soundalike_test
 
 import (
+	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -168,5 +170,31 @@ func TestReadOnlyRefusesWrites(t *testing.T) {
 	err = ro.Import(t.Context(), func(*soundalike.ImportTx) error { return nil })
 	if !errors.Is(err, soundalike.ErrReadOnly) {
 		t.Errorf("Import on read-only engine = %v, want ErrReadOnly", err)
+	}
+}
+
+// TestBackupStopsWhenCtxEnds: a backup whose ctx has ended stops at its
+// next write with ctx's error, leaving no file under the name nor a
+// temporary one beside it; with a live ctx the same engine backs up.
+func TestBackupStopsWhenCtxEnds(t *testing.T) {
+	eng := MustOpen(t)
+	if err := eng.Import(t.Context(), func(tx *soundalike.ImportTx) error {
+		_, _, err := tx.PutTrack(track("a", 0.5))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	out := filepath.Join(dir, "copy.db")
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := eng.Backup(ctx, out); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Backup with a cancelled ctx = %v, want context.Canceled", err)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Fatalf("a cancelled backup left %v in the directory", left)
+	}
+	if n, err := eng.Backup(t.Context(), out); err != nil || n == 0 {
+		t.Fatalf("Backup = %d bytes, %v", n, err)
 	}
 }

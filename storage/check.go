@@ -1,8 +1,10 @@
 package storage
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -91,8 +93,9 @@ func (tx *Tx) ForEachModelBlob(fn func(version uint64, blob []byte, err error)) 
 // transaction (bbolt's hot copy: writers in this process go on meanwhile).
 // It writes a temporary file beside path and renames it into place, so a
 // failed backup leaves no partial file under the name. It returns the
-// copy's size.
-func (db *DB) Backup(path string) (n int64, err error) {
+// copy's size. A ctx that ends stops the copy at its next write, which
+// fails with ctx's error.
+func (db *DB) Backup(ctx context.Context, path string) (n int64, err error) {
 	f, err := os.CreateTemp(filepath.Dir(path), ".backup-*")
 	if err != nil {
 		return 0, fmt.Errorf("backup to %s: %w", path, err)
@@ -105,10 +108,13 @@ func (db *DB) Backup(path string) (n int64, err error) {
 	}()
 	err = db.protect("copying it", func() error {
 		return db.bolt.View(func(btx *bolt.Tx) (err error) {
-			n, err = btx.WriteTo(f)
+			n, err = btx.WriteTo(ctxWriter{ctx, f})
 			return err
 		})
 	})
+	if cerr := ctx.Err(); err != nil && cerr != nil {
+		err = cerr // bbolt's WriteTo words the writer's error as text
+	}
 	if err != nil {
 		return 0, fmt.Errorf("backup to %s: %w", path, err)
 	}
@@ -129,4 +135,18 @@ func (db *DB) Backup(path string) (n int64, err error) {
 		d.Close()
 	}
 	return n, nil
+}
+
+// ctxWriter is w until ctx ends, then a writer that fails with ctx's
+// error.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
 }
