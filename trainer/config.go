@@ -94,7 +94,10 @@ type Config struct {
 	// (VocabMinCount 1; docs/quality.md).
 	Direct []string
 	// EvalK and EvalQueries size the per-epoch validation
-	// precision/recall@k (k, and held-out tracks sampled as queries).
+	// precision/recall@k (k, and held-out tracks sampled as queries). The
+	// train command has no flag for them. A catalogue of fewer than
+	// EvalK+2 tracks trains without validation figures (Result.NoValidation),
+	// as eval refuses a -k that large.
 	EvalK, EvalQueries int
 
 	// Logger receives progress and warnings; nil discards them.
@@ -275,10 +278,10 @@ func (c *Config) validatePairs() error {
 		bad("--max-pairs-per-user: %d is not a positive number", c.MaxPairsPerUser)
 	}
 	if c.EvalK < 1 {
-		bad("-k: %d is not a positive number", c.EvalK)
+		bad("EvalK: %d is not a positive number of neighbours", c.EvalK)
 	}
 	if c.EvalQueries < 1 {
-		bad("eval queries: %d is not a positive number", c.EvalQueries)
+		bad("EvalQueries: %d is not a positive number", c.EvalQueries)
 	}
 	return errors.Join(errs...)
 }

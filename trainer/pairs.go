@@ -83,6 +83,24 @@ func possiblePairs(users [][]uint32) int {
 	return n
 }
 
+// distinctPairs is the number of pairs without a cap whose two tracks
+// differ in signature: the pairs userPairs can draw.
+func distinctPairs(users [][]uint32, sig []uint64) int {
+	n := 0
+	same := map[uint64]int{}
+	for _, u := range users {
+		clear(same)
+		for _, t := range u {
+			same[sig[t]]++
+		}
+		n += len(u) * (len(u) - 1) / 2
+		for _, c := range same {
+			n -= c * (c - 1) / 2
+		}
+	}
+	return n
+}
+
 // syntheticUsers is the original fallback when there are no interactions:
 // one user per 5 tracks, clamped to 10..50 users, each with 5..min(20, n)
 // distinct random tracks (all n when n < 5). The model then learns nothing

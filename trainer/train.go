@@ -108,6 +108,9 @@ type Result struct {
 	Collapsed       bool     // the best epoch's embeddings are collapsed
 	Warnings        []string // everything said at Warn level, in order
 	Duration        time.Duration
+	// NoValidation says why the run has no validation figures (Final.K
+	// is then 0), or is "" when it has them.
+	NoValidation string
 }
 
 // ErrTooFewTracks: training needs at least two tracks.
@@ -141,6 +144,7 @@ func Train(ctx context.Context, tracks []soundalike.Track, interactions []sounda
 	if err := r.splitUsers(interactions); err != nil {
 		return nil, fmt.Errorf("trainer: %w", err)
 	}
+	r.checkEvalK()
 	if err := r.recordConfig(); err != nil {
 		return nil, fmt.Errorf("trainer: %w", err)
 	}
@@ -186,6 +190,9 @@ type run struct {
 	synthetic            bool
 	numUsers             int
 	configJSON           []byte
+	// noFigures is why the run has no validation precision, when it can
+	// have none whatever it learns (checkEvalK).
+	noFigures string
 }
 
 func newRun(tracks []soundalike.Track, cfg *Config) *run {
@@ -311,11 +318,57 @@ func (r *run) splitUsers(interactions []soundalike.Interaction) error {
 	}
 	r.firstPairs = samplePairs(r.train, cfg.MaxPairsPerUser, r.sig, r.rng)
 	if len(r.firstPairs) < 2 {
-		return fmt.Errorf("only %d training pairs from %d training users; need at least 2 (more interactions, or a smaller --validation-split)", len(r.firstPairs), len(r.train))
+		return r.tooFewPairs()
 	}
 	r.log.Info(fmt.Sprintf("pairs: %d training pairs per epoch from %d training users (%d possible; at most %d per user, resampled each epoch: --max-pairs-per-user); %d validation pairs from %d held-out users",
 		len(r.firstPairs), len(r.train), possiblePairs(r.train), cfg.MaxPairsPerUser, len(r.valPairs), len(r.val)))
+	if cfg.BatchSize > len(r.firstPairs) {
+		r.warn(fmt.Sprintf("--batch-size %d is more than the %d training pairs an epoch samples: each epoch is one step on a batch of %d pairs "+
+			"(an epoch that samples fewer repeats some to fill it); give --batch-size %d or less, or sample more pairs (--max-pairs-per-user %d, of %d possible; more interactions)",
+			cfg.BatchSize, len(r.firstPairs), len(r.firstPairs), len(r.firstPairs), cfg.MaxPairsPerUser, possiblePairs(r.train)))
+	}
 	return nil
+}
+
+// tooFewPairs is the error of a run whose first epoch sampled fewer than
+// two training pairs. When the training users' tracks do make pairs, but
+// (almost) all of them join tracks the model cannot tell apart, those
+// pairs were dropped as the same song twice (userPairs): more
+// interactions would not help, tracks that differ would.
+func (r *run) tooFewPairs() error {
+	possible, distinct := possiblePairs(r.train), distinctPairs(r.train, r.sig)
+	if possible >= 2 && distinct < 2 {
+		kinds := map[uint64]bool{}
+		for _, s := range r.sig {
+			kinds[s] = true
+		}
+		alike := fmt.Sprintf("the catalogue's %d tracks have only %d distinct sets of inputs", len(r.tracks), len(kinds))
+		if len(kinds) == 1 {
+			alike = fmt.Sprintf("all the catalogue's %d tracks have the same inputs", len(r.tracks))
+		}
+		return fmt.Errorf("only %d training pairs from %d training users: %d of their %d pairs of tracks join tracks the model cannot tell apart "+
+			"(under --features %s, %s), which teach it nothing and are dropped; "+
+			"more interactions will not help: the tracks' features must differ (soundalike search shows a track's features; check the import file's feature columns)",
+			len(r.firstPairs), len(r.train), possible-distinct, possible, r.cfg.Features, alike)
+	}
+	return fmt.Errorf("only %d training pairs from %d training users; need at least 2 (more interactions, or a smaller --validation-split)", len(r.firstPairs), len(r.train))
+}
+
+// checkEvalK sets noFigures when the catalogue is too small for the
+// validation precision@EvalK to mean anything: with EvalK ≥ n−1 every
+// query's top k holds every other track, so every model, the random
+// one too, scores the same precision and a recall of 1. eval's -k
+// refuses such a k; a run trains without those figures instead (its
+// validation loss still picks the epoch), so that a small catalogue can
+// still be trained on.
+func (r *run) checkEvalK() {
+	n, k := len(r.tracks), r.cfg.EvalK
+	if k <= n-2 {
+		return
+	}
+	r.noFigures = fmt.Sprintf("the catalogue's %d tracks are too few for validation precision@%d: each query's top %d would hold every other track, "+
+		"which every model scores alike (it takes %d tracks or more)", n, k, k, k+2)
+	r.warn(r.noFigures + "; the run has no validation figures, and its validation loss picks the epoch")
 }
 
 // recordConfig fills the run's config record.
@@ -344,7 +397,10 @@ func (r *run) recordConfig() error {
 func (r *run) fit(ctx context.Context, nt *net) (*embedder.Model, error) {
 	cfg := r.cfg
 	mean, std := r.proto.Standardization()
-	valQueries := eval.Sample(r.val, cfg.EvalQueries, cfg.Seed)
+	var valQueries []eval.Query
+	if r.noFigures == "" {
+		valQueries = eval.Sample(r.val, cfg.EvalQueries, cfg.Seed)
+	}
 	var best *embedder.Model
 	var bestM EpochMetrics
 	bestLoss, since := math.Inf(1), 0
@@ -447,8 +503,21 @@ func (r *run) trainEpoch(ctx context.Context, nt *net, epoch int, groups []int) 
 	t0 := time.Now()
 	batch := nt.batch
 	pairs := r.epochPairs(epoch, batch, groups)
+	if len(pairs) == 0 {
+		// Every pair sampled joined two tracks of one signature: the
+		// first epoch's pairs (at least two) stand in.
+		pairs = r.firstPairs
+	}
 	var lossSum float64
-	steps := len(pairs) / batch
+	// The pairs past the last whole batch are not trained on: each epoch
+	// samples afresh. An epoch that sampled fewer pairs than a batch (the
+	// batch is the first epoch's count when --batch-size exceeds it, and a
+	// later sample may drop more same-song pairs) runs one step, its pairs
+	// repeated to fill the batch, rather than none.
+	steps := max(len(pairs)/batch, 1)
+	if len(pairs) < batch {
+		pairs = fillPairs(pairs, batch)
+	}
 	for s := 0; s < steps; s++ {
 		if err := ctx.Err(); err != nil {
 			return EpochMetrics{}, fmt.Errorf("trainer: interrupted in epoch %d of %d, before a model was kept: %w", epoch, r.cfg.Epochs, err)
@@ -463,9 +532,20 @@ func (r *run) trainEpoch(ctx context.Context, nt *net, epoch int, groups []int) 
 		}
 		lossSum += float64(l)
 	}
-	m := EpochMetrics{Epoch: epoch, TotalEpochs: r.cfg.Epochs, Loss: lossSum / float64(max(steps, 1))}
+	m := EpochMetrics{Epoch: epoch, TotalEpochs: r.cfg.Epochs, Loss: lossSum / float64(steps)}
 	m.PairsPerSec = float64(steps*batch) / time.Since(t0).Seconds()
 	return m, nil
+}
+
+// fillPairs returns n pairs: pairs (not empty) repeated in order. A
+// repeated pair's positive is masked as a negative of its twin
+// (setNegatives), so the repeat adds weight, not a contradiction.
+func fillPairs(pairs []pair, n int) []pair {
+	out := make([]pair, n)
+	for i := range out {
+		out[i] = pairs[i%len(pairs)]
+	}
+	return out
 }
 
 // scoreEpoch adds the validation precision, recall and spread of the
@@ -557,16 +637,25 @@ func (r *run) report(m EpochMetrics) {
 func (r *run) finish(best *embedder.Model) error {
 	res, cfg := r.res, r.cfg
 	res.Model = best
-	final, err := eval.Evaluate(best, r.tracks, r.val, &eval.Options{K: cfg.EvalK, Seed: cfg.Seed})
-	if err != nil && !errors.Is(err, eval.ErrNoQueries) {
-		return fmt.Errorf("trainer: final evaluation: %w", err)
-	}
-	if err != nil {
-		r.warn("no validation user has two tracks: no validation precision")
-		vecs, _ := eval.Embed(best, r.tracks)
-		if final.MeanPairwiseCosine, err = eval.MeanPairwiseCosine(vecs, best.Dim(), 10000, cfg.Seed); err != nil {
+	var final eval.Report
+	res.NoValidation = r.noFigures
+	if res.NoValidation == "" {
+		var err error
+		final, err = eval.Evaluate(best, r.tracks, r.val, &eval.Options{K: cfg.EvalK, Seed: cfg.Seed})
+		if errors.Is(err, eval.ErrNoQueries) {
+			res.NoValidation = fmt.Sprintf("%d users held out, none with two tracks in the catalogue (import more users' interactions, or change --validation-split)", len(r.val))
+			r.warn("no validation user has two tracks: no validation precision")
+		} else if err != nil {
 			return fmt.Errorf("trainer: final evaluation: %w", err)
 		}
+	}
+	if res.NoValidation != "" {
+		vecs, _ := eval.Embed(best, r.tracks)
+		spread, err := eval.MeanPairwiseCosine(vecs, best.Dim(), 10000, cfg.Seed)
+		if err != nil {
+			return fmt.Errorf("trainer: final evaluation: %w", err)
+		}
+		final.MeanPairwiseCosine = spread
 	}
 	res.Final = Final{Report: final, BestEpoch: res.BestEpoch}
 	res.Collapsed = final.MeanPairwiseCosine > CollapseThreshold
@@ -582,7 +671,7 @@ func collapseWarning(epoch int, spread float64, loss string) string {
 	if loss == LossCosine {
 		return msg + " The cosine loss has no negatives and its minimum is exactly this; train with --loss contrastive"
 	}
-	return msg + " Try a higher --temperature or --learning-rate lower; --loss contrastive is the loss that prevents this"
+	return msg + " Try a higher --temperature or a lower --learning-rate"
 }
 
 // fill writes the batch's anchors and positives into the graph inputs.

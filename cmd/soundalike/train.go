@@ -93,7 +93,7 @@ func parseTrainArgs(args []string, stdio stdio) (*trainRun, error) {
 	fs.StringVar(&r.out, "out", "", "also write the model to this `file` (the embedder's model file format), in a directory that exists; checked before training")
 	fs.StringVar(&r.runsDir, "runs", "", "`directory` for the run's JSON Lines log and PNG curves, named <database>-<version> (default: runs/ next to the database)")
 	fs.BoolVar(&r.noSave, "no-save", false, "do not store the model in the database (use with --out)")
-	fs.StringVar(&r.promote, "promote", promoteAuto, "whether the new version becomes the current model: auto (when its validation precision@k is not below the current model's), always or never")
+	fs.StringVar(&r.promote, "promote", promoteAuto, "whether the new version becomes the current model: auto (when its validation precision@k is not below the current model's; a run without validation figures never replaces a model with them), always or never")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `Usage: soundalike train [--db PATH] [flags]
 
@@ -254,7 +254,7 @@ func printTrainReport(w io.Writer, res *trainer.Result, summary trainJSON, noSav
 	fmt.Fprintf(w, "trained %s in %s: %d epochs, best epoch %d\n", orDash(summary.Version, "model"), res.Duration.Round(time.Second), len(res.Epochs), res.BestEpoch)
 	if f.Queries == 0 {
 		// The figures below would all be zeros at k=0, which no model scores.
-		fmt.Fprintf(w, "no validation figures: %d users held out, none with two tracks in the catalogue (import more users' interactions, or change --validation-split)\n", len(res.ValidationUsers))
+		fmt.Fprintf(w, "no validation figures: %s\n", orDash(res.NoValidation, "none were computed"))
 		fmt.Fprintf(w, "  spread (mean cosine of random pairs) %.3f\n", f.MeanPairwiseCosine)
 	} else {
 		printValidation(w, len(res.ValidationUsers), f)
@@ -366,6 +366,14 @@ func promotion(policy string, cur *soundalike.ModelInfo, fin trainer.Final) (boo
 	var old trainer.Final
 	if len(cur.Metrics) == 0 || json.Unmarshal(cur.Metrics, &old) != nil || old.K == 0 {
 		return true, fmt.Sprintf("the current model %s has no validation figures to compare", cur.Version)
+	}
+	// A run without figures, or with figures at another k, cannot show
+	// that it is not worse: the model that measured well stays.
+	if fin.K == 0 {
+		return false, fmt.Sprintf("the new model has no validation figures to compare with %s's precision@%d %.4f", cur.Version, old.K, old.Model.Precision)
+	}
+	if fin.K != old.K {
+		return false, fmt.Sprintf("the new validation precision@%d cannot be compared with %s's precision@%d", fin.K, cur.Version, old.K)
 	}
 	p, q := fin.Model.Precision, old.Model.Precision
 	if p >= q {

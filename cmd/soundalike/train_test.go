@@ -225,6 +225,58 @@ func TestPromotion(t *testing.T) {
 	}
 }
 
+// TestPromotionWithoutFigures: under --promote auto a run that has no
+// validation figures (or has them at another k) does not replace a model
+// that has them, and says so rather than compare a precision@0.
+func TestPromotionWithoutFigures(t *testing.T) {
+	cur := &soundalike.ModelInfo{Version: "v3", Metrics: json.RawMessage(`{"k":20,"model":{"precision":0.15}}`)}
+	var none, at10 trainer.Final
+	at10.K, at10.Model.Precision = 10, 0.5
+	for _, tt := range []struct {
+		fin  trainer.Final
+		want string
+	}{
+		{none, "the new model has no validation figures to compare with v3's precision@20 0.1500"},
+		{at10, "the new validation precision@10 cannot be compared with v3's precision@20"},
+	} {
+		got, why := promotion(promoteAuto, cur, tt.fin)
+		if got || why != tt.want {
+			t.Errorf("promotion(auto, k %d) = %v, %q; want false, %q", tt.fin.K, got, why, tt.want)
+		}
+	}
+}
+
+// Given a current model with validation figures, when a run without any
+// (one user, so none held out) is trained under --promote auto, expect the
+// current model kept, and the report saying why and how to promote the new
+// version by hand.
+func TestTrainWithoutFiguresKeepsCurrent(t *testing.T) {
+	db := importFile(t, "../../trainer/testdata/tracks.csv")
+	if _, stderr, err := runCmd(t.Context(), append([]string{"train", "--db", db, "--runs", t.TempDir()}, strings.Fields(smallTrain)...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, stderr)
+	}
+	log := "user_id,track_id,action,timestamp\n"
+	for _, l := range readLines(t, "../../trainer/testdata/tracks.csv")[1:31] {
+		log += fmt.Sprintf("only,%s,like,2024-03-01T12:00:00Z\n", strings.Split(l, ",")[0])
+	}
+	if _, stderr, err := runCmdStdin(t.Context(), log, "import", "--db", db, "-"); err != nil {
+		t.Fatalf("import the likes: %v\n%s", err, stderr)
+	}
+	stdout, stderr, err := runCmd(t.Context(), append([]string{"train", "--db", db, "--runs", t.TempDir(), "--actions", "like"}, strings.Fields(smallTrain)...)...)
+	want := "v1 stays the current model: the new model has no validation figures to compare with v1's precision@20"
+	if err != nil || !strings.Contains(stdout, want) || !strings.Contains(stdout, "soundalike models promote v2 makes v2 current") || strings.Contains(stdout, "@0") {
+		t.Fatalf("train without figures = %v\n%s%s\nwant %q and how to promote v2", err, stdout, stderr, want)
+	}
+	out, _, err := runCmd(t.Context(), "models", "--db", db, "--json")
+	var models []struct {
+		Version string
+		Current bool
+	}
+	if err != nil || json.Unmarshal([]byte(out), &models) != nil || len(models) != 2 || !models[0].Current || models[1].Current {
+		t.Fatalf("models = %s (%v), want v1 current and v2 not", out, err)
+	}
+}
+
 // TestRunFileStem: run files of two databases in one folder differ.
 func TestRunFileStem(t *testing.T) {
 	for db, want := range map[string]string{"/d/dev.db": "dev-v3", "/d/prod.bolt": "prod-v3", "/d/plain": "plain-v3", "/d/.hidden": ".hidden-v3"} {
