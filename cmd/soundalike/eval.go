@@ -25,7 +25,7 @@ func runEval(ctx context.Context, args []string, stdio stdio) error {
 		opts                           eval.Options
 	)
 	fs := newFlagSet("eval", stdio, &dbPath)
-	fs.IntVar(&opts.K, "k", 20, "neighbours scored per query")
+	fs.IntVar(&opts.K, "k", 20, "neighbours scored per query, 1..(the catalogue's tracks − 2)")
 	fs.StringVar(&holdout, "holdout", "", "`file` of held-out users' interactions (any import format; their tracks must already be in the catalogue). Default: the model's validation users")
 	fs.StringVar(&version, "model", "", "model `version` to evaluate (default: the current one)")
 	fs.IntVar(&opts.MaxQueries, "queries", 2000, "held-out tracks sampled as queries")
@@ -82,6 +82,9 @@ over the seeds).`)
 	if err != nil {
 		return err
 	}
+	if err := checkEvalK(opts.K, len(tracks), eng.Path()); err != nil {
+		return err
+	}
 	actions := soundalike.DefaultSimilarityActions()
 	var cfg trainer.RunConfig
 	if json.Unmarshal(info.Config, &cfg) == nil && len(cfg.Actions) > 0 {
@@ -136,6 +139,23 @@ over the seeds).`)
 		fmt.Fprintln(stdio.out, "WARNING: the model's embeddings have collapsed (mean cosine of random pairs above 0.9); retrain with --loss contrastive.")
 	}
 	return nil
+}
+
+// checkEvalK refuses a -k the catalogue of n tracks cannot rank
+// meaningfully: with k ≥ n−1 each query's top k holds every other
+// track, so every model, the random baseline too, scores the same
+// precision and a recall of 1. train's validation precision@k has the
+// same bound (trainer: a catalogue too small for it trains without
+// validation figures).
+func checkEvalK(k, n int, db string) error {
+	if k <= n-2 {
+		return nil
+	}
+	if n < 3 {
+		return usagef("-k %d: the catalogue in %s has %d tracks, too few to rank: eval needs 3 or more", k, db, n)
+	}
+	return usagef("-k %d: the catalogue in %s has %d tracks, so each query's top %d would hold every other track and every model would score alike (recall 1); want 1..%d",
+		k, db, n, k, n-2)
 }
 
 // validationUsers returns the users a stored model held out in training.
