@@ -111,6 +111,9 @@ func runReindex(ctx context.Context, args []string, stdio stdio) error {
 	}
 	sum, err := eng.Reindex(ctx, &opts)
 	bar.Done()
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return interruptedReindex(eng, ctx.Err())
+	}
 	if err != nil {
 		return versionHint(ctx, eng, "--model", opts.Model, err)
 	}
@@ -126,4 +129,22 @@ func runReindex(ctx context.Context, args []string, stdio stdio) error {
 	fmt.Fprintf(stdio.out, "reindexed %d tracks with model %s (%s): %d embedded, %d inserted, %d deleted in %v\n",
 		sum.Tracks, sum.Model, kind, sum.Embedded, sum.Inserted, sum.Deleted, sum.Took.Round(1e6))
 	return nil
+}
+
+// interruptedReindex is the error of a reindex stopped by cause (Ctrl-C).
+// Reindex honours its context only before it stores anything: the save
+// phase, once begun, writes the whole index and switches to it in one
+// transaction. So an error wrapping the context's means the database
+// holds, and a server serves, the index it had before.
+func interruptedReindex(eng *soundalike.Engine, cause error) error {
+	before := "its previous index"
+	st, err := eng.IndexState(context.Background())
+	switch {
+	case err == nil:
+		before = fmt.Sprintf("its previous index (model %s, %d tracks, built %s)", st.Model, st.Tracks, st.Created.Local().Format("2006-01-02 15:04"))
+	case errors.Is(err, soundalike.ErrNoIndex):
+		return fmt.Errorf("reindex: interrupted (%w) before the new index was stored: %s still has no index; run soundalike reindex again to build one", cause, eng.Path())
+	}
+	return fmt.Errorf("reindex: interrupted (%w) before the new index was stored: %s still holds %s, unchanged, and that is the index served; run soundalike reindex again to replace it",
+		cause, eng.Path(), before)
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -274,4 +275,46 @@ func TestReindexIndexFlagErrors(t *testing.T) {
 	if code := exitCode(err, io.Discard); code != 2 {
 		t.Errorf("reindex with bad index flags: exit %d, want 2", code)
 	}
+}
+
+// Given a reindex interrupted (Ctrl-C) before it stored its index, expect
+// an error still wrapping context.Canceled that names the database and
+// says the index it had, the served one, is unchanged (or that it still
+// has none), and that index indeed unchanged.
+func TestReindexInterrupted(t *testing.T) {
+	db := testDB(t, 200)
+	before := indexState(t, db)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, _, err := runCmd(ctx, "reindex", "--db", db, "--full")
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), db+" still holds its previous index (model "+before.Model) ||
+		!strings.Contains(err.Error(), "unchanged, and that is the index served") {
+		t.Fatalf("reindex interrupted = %v, want context.Canceled saying %s still holds and serves its previous index, unchanged", err, db)
+	}
+	if after := indexState(t, db); !after.Created.Equal(before.Created) {
+		t.Fatalf("index built %v after the interrupted reindex, want the one built %v", after.Created, before.Created)
+	}
+
+	db = importFile(t, "../../trainer/testdata/tracks.csv")
+	if _, stderr, err := runCmd(t.Context(), append([]string{"train", "--db", db, "--runs", t.TempDir()}, strings.Fields(smallTrain)...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, stderr)
+	}
+	_, _, err = runCmd(ctx, "reindex", "--db", db)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), db+" still has no index") {
+		t.Fatalf("first reindex interrupted = %v, want context.Canceled saying %s still has no index", err, db)
+	}
+}
+
+func indexState(t *testing.T, db string) soundalike.IndexState {
+	t.Helper()
+	eng, err := soundalike.Open(db, &soundalike.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	st, err := eng.IndexState(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
