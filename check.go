@@ -93,7 +93,7 @@ func (r *CheckReport) checkTracks(ctx context.Context, tx *storage.Tx) error {
 		}
 		t := Track{ID: TrackID(en.ID)}
 		if err := decodeTrack(en.Data, &t); err != nil {
-			r.add(fmt.Errorf("track %q: %w", en.ID, err))
+			r.add(fmt.Errorf("track %q: %w", clip(string(en.ID)), err))
 		}
 		return nil
 	})
@@ -131,7 +131,9 @@ func (r *CheckReport) checkIndex(tx *storage.Tx) error {
 		}
 		if v, err := ParseModelVersion(meta.Model); err != nil {
 			r.add(fmt.Errorf("index %d: metadata: %w", ii.ID, err))
-		} else if _, _, ok, _ := tx.Model(v); !ok {
+		} else if _, _, ok, err := tx.Model(v); err != nil {
+			r.add(fmt.Errorf("index %d: built with model %s, whose record cannot be read: %w", ii.ID, meta.Model, err))
+		} else if !ok {
 			r.add(fmt.Errorf("index %d: built with model %s, which is not stored", ii.ID, meta.Model))
 		}
 		g, err := index.Read(rd)

@@ -123,3 +123,41 @@ func TestCheckFindsDamagedMap(t *testing.T) {
 		t.Error("the map of a damaged layout answered")
 	}
 }
+
+// TestCheckNamesTheIndexModelDamaged: an index whose model's record is
+// damaged is reported as built with a model that cannot be read, not as
+// built with one that is not stored.
+func TestCheckNamesTheIndexModelDamaged(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.db")
+	eng, _ := fixture(t, path, 300)
+	eng.Close()
+	bdb, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flipped := false
+	bdb.Update(func(tx *bolt.Tx) error {
+		models := tx.Bucket([]byte("models"))
+		return models.ForEachBucket(func(k []byte) error {
+			b := models.Bucket(k).Bucket([]byte("blob"))
+			v := append([]byte(nil), b.Get([]byte{0, 0, 0, 0})...)
+			v[100] ^= 0xff
+			flipped = true
+			return b.Put([]byte{0, 0, 0, 0}, v)
+		})
+	})
+	bdb.Close()
+	if !flipped {
+		t.Fatal("no model chunk to damage")
+	}
+	eng, err = soundalike.Open(path, &soundalike.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	rep, err := eng.Check(t.Context())
+	all := strings.Join(rep.Problems, "; ")
+	if err != nil || !strings.Contains(all, "whose record cannot be read") || strings.Contains(all, "not stored") {
+		t.Errorf("check of a damaged model: %q, %v; want the index's model named as unreadable, not missing", rep.Problems, err)
+	}
+}

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
-
-	"github.com/audotics/soundalike/internal/printable"
 )
 
 // SearchOptions refine a similarity search. The zero value (or nil) means:
@@ -77,7 +75,7 @@ const (
 
 // ParseStrategy returns the strategy called name; "" is StrategyAverage.
 // Any other name is an error wrapping ErrInvalidQuery that quotes it
-// (escaped, cut to a line) and names the strategies there are: the one
+// (escaped, clipped) and names the strategies there are: the one
 // check of a strategy, whether it comes from Go, a request or a flag.
 func ParseStrategy(name string) (Strategy, error) {
 	switch st := Strategy(name); st {
@@ -86,7 +84,7 @@ func ParseStrategy(name string) (Strategy, error) {
 	case StrategyAverage, StrategyBestScore:
 		return st, nil
 	}
-	return "", fmt.Errorf("%w: strategy \"%s\": want %q or %q", ErrInvalidQuery, printable.Cut(name, 100), StrategyAverage, StrategyBestScore)
+	return "", fmt.Errorf("%w: strategy %q: want %q or %q", ErrInvalidQuery, clip(name), StrategyAverage, StrategyBestScore)
 }
 
 // Example is one positive or negative example of a RecommendQuery:

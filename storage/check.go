@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/audotics/soundalike/internal/clip"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -60,15 +61,15 @@ func (tx *Tx) checkTracks(b *bolt.Bucket, report func(error)) {
 	b.ForEach(func(k, v []byte) error {
 		n++
 		if len(v) < trackHeader {
-			report(corruptf("track %q: a record of %d bytes, shorter than its header", k, len(v)))
+			report(corruptf("track %q: a record of %d bytes, shorter than its header", clip.String(string(k)), len(v)))
 			return nil
 		}
 		node := binary.BigEndian.Uint32(v[8:12])
 		if node >= limit {
-			report(corruptf("track %q: node %d beyond the node limit %d", k, node, limit))
+			report(corruptf("track %q: node %d beyond the node limit %d", clip.String(string(k)), node, limit))
 		}
 		if other, dup := seen[node]; dup {
-			report(corruptf("tracks %q and %q share node %d", other, k, node))
+			report(corruptf("tracks %q and %q share node %d", clip.String(other), clip.String(string(k)), node))
 		}
 		seen[node] = string(k)
 		return nil

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/audotics/soundalike/internal/clip"
 )
 
 // NewSource starts counting interaction occurrences afresh: call it before
@@ -122,7 +124,7 @@ func (tx *Tx) CheckInteractions(report func(error), each func() error) (int, err
 		records++
 		count, _, _ := decodeInteraction(v)
 		if count == 0 {
-			report(corruptf("interaction of user %q, track %q, action %q: no count in its %d-byte value", u, t, a, len(v)))
+			report(corruptf("interaction of user %q, track %q, action %q: no count in its %d-byte value", clip.String(string(u)), clip.String(string(t)), clip.String(string(a)), len(v)))
 			count = 1
 		}
 		sum += int(min(count, 1<<31))
