@@ -135,20 +135,18 @@ func parseMapQuery(q url.Values) (soundalike.MapQuery, error) {
 // "/soundalike" passes on an empty path: the page answers it with a
 // redirect to the same URL with the slash (see pageRedirect).
 
-// rootPath is a pre-routing middleware: it makes a path that does not
-// begin with "/" begin with one. A proxy that strips a prefix with its
-// trailing slash ("/soundalike/") passes on "" for the page and
-// "similar" for /similar; routes are matched on rooted paths.
-func rootPath(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		u := c.Request().URL
-		if !strings.HasPrefix(u.Path, "/") && u.Path != "*" {
-			u.Path = "/" + u.Path
-			if u.RawPath != "" {
-				u.RawPath = "/" + u.RawPath
-			}
-		}
-		return next(c)
+// rootPath makes a path that does not begin with "/" begin with one,
+// before routing (Server.ServeHTTP). A proxy that strips a prefix with its
+// trailing slash ("/soundalike/") passes on "" for the page and "similar"
+// for /similar; routes are matched on rooted paths. It is not an echo
+// Pre middleware, which would cost every request two allocations.
+func rootPath(u *url.URL) {
+	if strings.HasPrefix(u.Path, "/") || u.Path == "*" {
+		return
+	}
+	u.Path = "/" + u.Path
+	if u.RawPath != "" {
+		u.RawPath = "/" + u.RawPath
 	}
 }
 

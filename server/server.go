@@ -310,7 +310,6 @@ func New(s Searcher, opts *Options) *Server {
 	e.Logger.SetOutput(discard{})
 	e.IPExtractor = ipExtractor(o.TrustedProxies)
 	e.HTTPErrorHandler = srv.writeError
-	e.Pre(rootPath)
 	e.Use(srv.observe)
 
 	// Every GET route answers HEAD too, as net/http's ServeMux does (load
@@ -340,8 +339,11 @@ func New(s Searcher, opts *Options) *Server {
 	return srv
 }
 
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler. A path without its leading "/" (from
+// http.StripPrefix in front of srv) is given one in place: net/http's
+// server never hands over such a path, so only such a copy is changed.
 func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rootPath(r.URL)
 	srv.e.ServeHTTP(w, r)
 }
 
