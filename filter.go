@@ -11,15 +11,19 @@ import (
 	"github.com/audotics/soundalike/index"
 )
 
-// Filters (SearchOptions.Filter) run inside the index search: the index
+// Filters (SearchOptions.Filter) run inside the index search, on one of
+// three paths (candidatesFor). A filter that keeps most tracks: the index
 // calls filter.keep for every candidate it considers, and keep reads the
 // node's facets (one 16-byte entry) besides its keys. A filter that keeps
-// few tracks would make the graph search wander until it found enough of
-// them, so before searching, the filter's matches are estimated from the
-// facets' counts (per genre, year and popularity, assuming the conditions
-// independent), and when an exact scan of them is estimated cheaper than
-// the graph search, the matching tracks are scored one by one instead:
-// k results come back whenever k tracks match.
+// few tracks would make that search wander until it found enough of them,
+// so before searching, the filter's matches are estimated from the facets'
+// counts (per genre, year and popularity, assuming the conditions
+// independent): when an exact scan of them is estimated cheaper than the
+// graph search, the matching tracks are scored one by one instead (k
+// results come back whenever k tracks match); otherwise a graph search
+// moves only through the tracks the condition keeps (filteredGraph),
+// testing the condition alone when the query excludes few tracks and
+// checking the rest of keep on its results.
 
 // facets are the per-node columns and posting lists that filters read,
 // built once per catalogue: a snapshot with the same tracks reuses them.
@@ -674,12 +678,15 @@ func (s *snapshot) filteredGraph(q []float32, ef int, p scanPlan, f *filter) can
 	entries := s.filterEntries(q, p, f)
 	kept := &index.Kept{Filter: f.keep, Range: f.cond.byteRange(), Entries: entries}
 	// When the search excludes few tracks, the walk tests the condition
-	// alone and the results are checked for the rest (f.admits), with room
-	// for the few it drops: f.admits reads a node's keys, a cache miss for
-	// every kept node the walk meets.
-	room := 0
+	// alone and the results are checked for the rest (f.admits: the
+	// exclusions, and that the track was not deleted since the index was
+	// built), with room for the few exclusions it drops: f.admits reads a
+	// node's keys, a cache miss for every kept node the walk meets. A
+	// deleted track the results lose makes them short of n, for which
+	// refine asks again.
+	room, after := 0, false
 	if few := len(f.excluded) + f.songs.len(); f.artists == nil && few <= fewExclusions {
-		kept.Filter, room = f.matches, few
+		kept.Filter, room, after = f.matches, few, true
 	}
 	var scanned candidates
 	return func(n int) ([]index.Result, bool, error) {
@@ -706,7 +713,7 @@ func (s *snapshot) filteredGraph(q []float32, ef int, p scanPlan, f *filter) can
 			return nil, false, fmt.Errorf("%w: %v", ErrInvalidQuery, err)
 		}
 		exhausted := len(res) < m || m >= s.indexLen()
-		if room > 0 {
+		if after {
 			res = slices.DeleteFunc(res, func(r index.Result) bool { return !f.admits(r.ID) })
 			if len(res) > n {
 				res, exhausted = res[:n], false

@@ -408,3 +408,38 @@ func meanPairwise(ns []soundalike.Neighbor, vecs map[soundalike.TrackID][]float3
 	}
 	return sum / float64(pairs)
 }
+
+// TestFilteredSearchSkipsDeletedTracks: a track deleted since the index
+// was built is never a result of a filtered search, whichever path the
+// search takes. A broad filter with no exclusions walks the graph testing
+// the condition alone (a deleted node's attributes are zero, which
+// PopularityMax admits) and must still drop the deleted node after.
+func TestFilteredSearchSkipsDeletedTracks(t *testing.T) {
+	ctx := t.Context()
+	eng, tracks, vecs := facetFixture(t, 3000)
+	victim := tracks[1234]
+	if err := eng.Import(ctx, func(tx *soundalike.ImportTx) error {
+		_, err := tx.DeleteTrack(victim.ID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for name, flt := range map[string]*soundalike.Filter{
+		"popularity at most 100": {PopularityMax: ptr(100)},
+		"popularity at least 0":  {PopularityMin: ptr(0)},
+		"years 1900 to 2100":     {YearMin: ptr(1900), YearMax: ptr(2100)},
+	} {
+		res, err := eng.SimilarTo(ctx, soundalike.Query{Vector: vecs[victim.ID]}, 5, &soundalike.SearchOptions{Filter: flt})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, nb := range res.Neighbors {
+			if nb.ID == "" || nb.ID == victim.ID {
+				t.Errorf("%s: result %q (score %.4f): a track deleted since the reindex", name, nb.ID, nb.Score)
+			}
+		}
+		if len(res.Neighbors) != 5 {
+			t.Errorf("%s: %d results, want 5", name, len(res.Neighbors))
+		}
+	}
+}
