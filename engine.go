@@ -315,20 +315,22 @@ func (e *Engine) Track(ctx context.Context, id TrackID) (*Track, error) {
 		}
 		return s.cat.track(n), nil
 	}
-	ref, err := ParseTrackRef(string(id))
-	if err != nil {
-		return nil, err
-	}
+	// As snapshot.resolve looks a reference up: the id as stored first,
+	// even one that looks like a URI, then the id it names.
 	var t *Track
-	err = e.view(func(tx *storage.Tx) error {
-		key := id // an id as stored, even one that looks like a URI
+	err := e.view(func(tx *storage.Tx) error {
+		key := id
 		_, data, ok := tx.Track(string(key))
 		if !ok {
+			ref, err := ParseTrackRef(string(id))
+			if err != nil {
+				return err
+			}
 			key = ref
 			_, data, ok = tx.Track(string(key))
 		}
 		if !ok {
-			return fmt.Errorf("track %q: %w", id, ErrNotFound)
+			return fmt.Errorf("track %q: %w", clip(string(id)), ErrNotFound)
 		}
 		t = &Track{ID: key}
 		return decodeTrack(data, t)

@@ -198,3 +198,40 @@ func TestBackupStopsWhenCtxEnds(t *testing.T) {
 		t.Fatalf("Backup = %d bytes, %v", n, err)
 	}
 }
+
+// TestTrackByStoredIDLikeAURI: a track whose stored id has the form of a
+// reference to something else (an album URI, a link to another site) is
+// found by that id whether or not the engine has loaded a snapshot, as the
+// queries find it.
+func TestTrackByStoredIDLikeAURI(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "uri.db")
+	eng, err := soundalike.Open(path, &soundalike.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{"spotify:album:abc", "https://music.example.com/t/1"}
+	if err := eng.Import(t.Context(), func(tx *soundalike.ImportTx) error {
+		for _, id := range ids {
+			if _, _, err := tx.PutTrack(track(id, 0.5)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	eng.Close()
+	eng, err = soundalike.Open(path, &soundalike.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	for _, id := range ids {
+		if tr, err := eng.Track(t.Context(), soundalike.TrackID(id)); err != nil || string(tr.ID) != id {
+			t.Errorf("Track(%q) before a snapshot = %v, %v; want the track", id, tr, err)
+		}
+	}
+	if _, err := eng.Track(t.Context(), "spotify:album:nothere"); !errors.Is(err, soundalike.ErrInvalidQuery) {
+		t.Errorf("Track of an album URI stored nowhere = %v, want ErrInvalidQuery", err)
+	}
+}

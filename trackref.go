@@ -114,7 +114,7 @@ func (s *snapshot) resolve(ref TrackID) (uint32, error) {
 	if n, ok := s.bySpotify[string(id)]; ok {
 		return n, nil
 	}
-	return 0, fmt.Errorf("track %q: %w", ref, ErrNotFound)
+	return 0, fmt.Errorf("track %q: %w", clip(string(ref)), ErrNotFound)
 }
 
 // indexSpotifyIDs maps the Spotify ids of tracks whose id is another
