@@ -100,6 +100,23 @@ func TestHTTPServerTimeouts(t *testing.T) {
 	}
 }
 
+// Given a RequestTimeout longer than the default WriteTimeout (serve
+// --request-timeout 30s), when the server is built, expect a write
+// deadline past it: a search allowed 30s must not have its connection cut
+// at 10s, unanswered and logged as the client's fault.
+func TestWriteTimeoutOutlastsRequestTimeout(t *testing.T) {
+	for _, rt := range []time.Duration{30 * time.Second, time.Hour, time.Duration(1<<63 - 1)} {
+		hs := server.New(&canned{}, &server.Options{RequestTimeout: rt}).HTTPServer(":0")
+		if hs.WriteTimeout <= rt && hs.WriteTimeout != time.Duration(1<<63-1) {
+			t.Errorf("HTTPServer with RequestTimeout %v: WriteTimeout %v, want longer", rt, hs.WriteTimeout)
+		}
+	}
+	hs := server.New(&canned{}, &server.Options{RequestTimeout: 30 * time.Second, WriteTimeout: 5 * time.Second}).HTTPServer(":0")
+	if hs.WriteTimeout != 5*time.Second {
+		t.Errorf("HTTPServer with WriteTimeout 5s = %v, want 5s: an explicit value is kept", hs.WriteTimeout)
+	}
+}
+
 // Bad input never gets a 500: whatever the body, POST /similar answers
 // 200, 400, 404 or 413, always as JSON.
 func FuzzPostSimilar(f *testing.F) {

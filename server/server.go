@@ -118,6 +118,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/netip"
@@ -180,11 +181,17 @@ type Options struct {
 	// 0 (or negative) means the default given.
 	ReadHeaderTimeout time.Duration // default 5s
 	ReadTimeout       time.Duration // default 10s
-	WriteTimeout      time.Duration // default 10s
-	IdleTimeout       time.Duration // default 2m
+	// WriteTimeout bounds a request from the end of its headers to the
+	// end of its answer; past it the connection is closed unanswered.
+	// Default 10s, or RequestTimeout plus 8s when that is longer, so that
+	// a search allowed RequestTimeout still gets its answer (or its 503)
+	// written.
+	WriteTimeout time.Duration
+	IdleTimeout  time.Duration // default 2m
 	// ShutdownTimeout bounds the graceful shutdown once the context passed
 	// to ListenAndServe is done; connections still open after it are
-	// closed. Default 10s.
+	// closed. Default 10s, or WriteTimeout when that is longer, so that
+	// every request in flight ends on its own deadline.
 	ShutdownTimeout time.Duration
 
 	// RequestTimeout is the deadline of a search (GET and POST /similar,
@@ -248,6 +255,11 @@ func DefaultOptions() *Options {
 	}
 }
 
+// writeMargin is how much longer than RequestTimeout the default
+// WriteTimeout is: the time to write the answer to a slow client, as the
+// defaults leave it (10s against 2s).
+const writeMargin = DefaultWriteTimeout - DefaultRequestTimeout
+
 // queuePerSlot is the default MaxQueued per MaxInFlight slot.
 const queuePerSlot = 32
 
@@ -268,14 +280,24 @@ func (o *Options) withDefaults() Options {
 	for _, p := range []struct{ v, def *time.Duration }{
 		{&r.ReadHeaderTimeout, &d.ReadHeaderTimeout},
 		{&r.ReadTimeout, &d.ReadTimeout},
-		{&r.WriteTimeout, &d.WriteTimeout},
 		{&r.IdleTimeout, &d.IdleTimeout},
-		{&r.ShutdownTimeout, &d.ShutdownTimeout},
 		{&r.RequestTimeout, &d.RequestTimeout},
 	} {
 		if *p.v <= 0 {
 			*p.v = *p.def
 		}
+	}
+	// A connection's write deadline cuts an answer still being computed:
+	// the client would get no answer at all, and the log would blame it.
+	if r.WriteTimeout <= 0 {
+		w := r.RequestTimeout + writeMargin
+		if w < r.RequestTimeout {
+			w = math.MaxInt64 // a RequestTimeout of centuries
+		}
+		r.WriteTimeout = max(d.WriteTimeout, w)
+	}
+	if r.ShutdownTimeout <= 0 {
+		r.ShutdownTimeout = max(d.ShutdownTimeout, r.WriteTimeout)
 	}
 	if r.MaxInFlight <= 0 {
 		r.MaxInFlight = d.MaxInFlight
