@@ -8,7 +8,9 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/audotics/soundalike"
@@ -37,6 +39,12 @@ func runServe(ctx context.Context, args []string, stdio stdio) error {
 	if err != nil {
 		return err
 	}
+	// SIGHUP asks for a reload now. Caught from the start: its default
+	// action would end the server, unlogged. One sent while the database
+	// loads waits in the channel and is handled once it serves.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	// Listen first: a busy port fails before the catalogue is loaded.
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", r.addr)
@@ -67,12 +75,22 @@ func runServe(ctx context.Context, args []string, stdio stdio) error {
 		reserved = server.ReserveHugeHeap(server.HugeHeapSize(r.dbPath))
 	}
 	eng, err := openDetached(ctx, r.dbPath, stdio, front, soundalike.Options{Logger: r.logger, VectorSource: vectors, HugeTLB: r.hugeTLB})
+	if err == nil {
+		defer eng.Close()
+	}
+	if ctx.Err() != nil {
+		// Stopped while it loaded or waited for the lock: what was asked,
+		// not a failure, and nothing to prepare.
+		stopServing()
+		<-served
+		r.logger.Info("stopped before serving", "db", r.dbPath)
+		return nil
+	}
 	if err != nil {
 		stopServing()
 		<-served
 		return err
 	}
-	defer eng.Close()
 	server.SetServingGC()
 	eng.Prepare() // before the heap is grown: its builds' garbage would outgrow it
 	var prefaulted int64
@@ -87,12 +105,71 @@ func runServe(ctx context.Context, args []string, stdio stdio) error {
 		defer stop()
 		go eng.Watch(wctx, r.reload)
 	}
-	if err := <-served; err != nil {
-		return err
+	go reloadOnHangup(serveCtx, eng, hup, r.logger)
+	select {
+	case err := <-served:
+		return err // serving failed: ctx is not done, so err is not nil
+	case <-ctx.Done():
 	}
-	r.logger.Info("stopped")
-	return nil
+	return r.stop(served)
 }
+
+// stop waits for the graceful shutdown that ctx's end began (requests in
+// flight finish, each within its deadlines, the read and write timeouts)
+// and logs it. A second SIGINT or SIGTERM stops at once, with an error:
+// an operator who sends one does not want to wait.
+func (r *serveRun) stop(served <-chan error) error {
+	// Registered only now, so the signal that began the shutdown is not
+	// taken for a second one.
+	again := make(chan os.Signal, 1)
+	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(again)
+	start := time.Now()
+	r.logger.Info("stopping: no new connections; finishing the requests in flight (a second SIGINT or SIGTERM stops at once)")
+	select {
+	case err := <-served:
+		if err != nil {
+			return err
+		}
+		r.logger.Info("stopped", "took", time.Since(start).Round(time.Millisecond))
+		return nil
+	case sig := <-again:
+		return fmt.Errorf("stopped by a second %v %v after the first, without waiting for the requests in flight", sig, time.Since(start).Round(time.Millisecond))
+	}
+}
+
+// reloadOnHangup reloads the database on each SIGHUP until ctx is done,
+// and logs what came of it: the --reload poll made to happen now (or
+// with --reload 0, the only reload).
+func reloadOnHangup(ctx context.Context, eng *soundalike.Engine, hup <-chan os.Signal, log *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+		}
+		changed, err := eng.Reload(ctx)
+		st := eng.Stats()
+		switch {
+		case errors.Is(err, soundalike.ErrClosed):
+			return
+		case errors.Is(err, soundalike.ErrLocked):
+			log.Warn("SIGHUP: not reloaded: another process holds the database; send SIGHUP again once it is done",
+				"db", eng.Path(), "err", err.Error())
+		case err != nil:
+			log.Warn("SIGHUP: not reloaded; still serving the previous snapshot", "generation", st.Generation, "err", err.Error())
+		case changed:
+			log.Info("reloaded", "on", "SIGHUP", "generation", st.Generation, "model", st.ModelVersion, "indexed", st.Indexed,
+				"read_under_lock", st.LoadRead.Round(time.Millisecond), "decode", st.LoadDecode.Round(time.Millisecond))
+		default:
+			log.Info("SIGHUP: the database is unchanged", "generation", st.Generation)
+		}
+	}
+}
+
+// minReload is the shortest --reload interval: each tick stats the file,
+// and a tick of a few microseconds (--reload 1ns) would spend a core on it.
+const minReload = 10 * time.Millisecond
 
 // parseServeArgs reads serve's flags.
 func parseServeArgs(args []string, stdio stdio) (*serveRun, error) {
@@ -107,7 +184,7 @@ func parseServeArgs(args []string, stdio stdio) (*serveRun, error) {
 	fs.StringVar(&r.addr, "addr", "127.0.0.1:8080", "`address` to listen on (host:port)")
 	fs.DurationVar(&r.reload, "reload", 2*time.Second, "how often to check the database for a new model or index (0: never)")
 	fs.StringVar(&proxies, "trusted-proxies", "", "comma-separated `CIDRs` of reverse proxies whose X-Forwarded-For is believed (default: none)")
-	fs.StringVar(&logFormat, "log", "text", "access log `format` on standard error: text, json or off")
+	fs.StringVar(&logFormat, "log", "text", "log `format` on standard error: text, json, or off (no access log; warnings and errors still as text)")
 	fs.Int64Var(&r.maxBody, "max-body", server.DefaultMaxBodyBytes, "request body limit in `bytes`")
 	fs.DurationVar(&r.requestTimeout, "request-timeout", server.DefaultRequestTimeout, "deadline of a search, from arrival to answer; past it the answer is 503 with Retry-After")
 	fs.StringVar(&r.weaviateURLs, "weaviate", "", "answer the nearest-neighbour step from this Weaviate cluster (node `URLs`, comma-separated, or a file listing them; see docs/scaling.md) instead of the local index")
@@ -124,8 +201,10 @@ GET /tracks/{id}, /healthz, /readyz, /model, /metrics. The database file is
 released after loading, so import, train and reindex can run beside the
 server; it picks up their new model and index every --reload interval
 without a restart. While another process holds the database at start,
-/healthz answers 200 and /readyz 503 saying whom it waits for. SIGINT or
-SIGTERM shuts it down gracefully.`)
+/healthz answers 200 and /readyz 503 saying whom it waits for. SIGHUP
+reloads at once. SIGINT or SIGTERM shuts it down gracefully: requests in
+flight finish within their timeouts; a second SIGINT or SIGTERM stops at
+once.`)
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -134,8 +213,8 @@ SIGTERM shuts it down gracefully.`)
 	if fs.NArg() > 0 {
 		return nil, usagef("serve takes no arguments, got %q", fs.Args())
 	}
-	if r.reload < 0 {
-		return nil, usagef("--reload %v: want 0 (never) or a positive duration such as 2s", r.reload)
+	if r.reload < 0 || r.reload > 0 && r.reload < minReload {
+		return nil, usagef("--reload %v: want 0 (never) or a duration of at least %v, such as 2s", r.reload, minReload)
 	}
 	if r.maxBody < 1 {
 		return nil, usagef("--max-body %d: want a positive number of bytes", r.maxBody)
@@ -159,7 +238,9 @@ SIGTERM shuts it down gracefully.`)
 	case "json":
 		r.logger = slog.New(slog.NewJSONHandler(stdio.err, nil))
 	case "off":
-		r.logger = slog.New(slog.DiscardHandler)
+		// No access log, but what an operator must act on (a failed
+		// reload, a panic, an internal error) still goes to standard error.
+		r.logger = slog.New(slog.NewTextHandler(stdio.err, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	default:
 		return nil, usagef("--log %q: want text, json or off", logFormat)
 	}

@@ -265,6 +265,7 @@ func TestServeCommandFlags(t *testing.T) {
 		{"given a bad proxy CIDR, when serve, expect a usage error naming it", []string{"--trusted-proxies", "10.0.0.0/99"}, "10.0.0.0/99"},
 		{"given a bad log format, when serve, expect a usage error", []string{"--log", "xml"}, "--log"},
 		{"given a negative reload, when serve, expect a usage error", []string{"--reload", "-1s"}, "--reload"},
+		{"given a reload of 1ns, when serve, expect a usage error naming the shortest", []string{"--reload", "1ns"}, "at least 10ms"},
 		{"given a bad address, when serve, expect a usage error naming it", []string{"--addr", "127.0.0.1:notaport"}, "--addr"},
 		{"given an empty address, when serve, expect a usage error naming it with an example", []string{"--addr", ""}, "--addr is empty: give the host:port to listen on, such as 127.0.0.1:8080"},
 		{"given a hedge delay without --weaviate, when serve, expect a usage error", []string{"--weaviate-hedge-delay", "100ms"}, "needs --weaviate"},
