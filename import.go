@@ -22,7 +22,6 @@ var ErrRollback = errors.New("import rolled back")
 // committed together when the Import callback returns nil, or not at all.
 // It satisfies ingest.Sink.
 type ImportTx struct {
-	ctx context.Context
 	tx  *storage.Tx
 	buf []byte
 	// ended is set when the Import callback has returned: the storage
@@ -59,7 +58,7 @@ func (e *Engine) Import(ctx context.Context, fn func(tx *ImportTx) error) error 
 	}
 	defer release()
 	err = db.Update(func(stx *storage.Tx) error {
-		itx := &ImportTx{ctx: ctx, tx: stx}
+		itx := &ImportTx{tx: stx}
 		defer func() { itx.ended = true }()
 		if err := storage.RunCaller(func() error { return fn(itx) }); err != nil {
 			return err

@@ -68,18 +68,13 @@ func computeLayout(ctx context.Context, g *index.HNSW, nodes []uint32, sampleSiz
 	rng := rand.New(rand.NewPCG(layoutSeed, uint64(len(nodes))))
 	order := append([]uint32(nil), nodes...)
 	rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
-	dim := g.Dim()
 	s := min(len(order), sampleSize)
-	sample := make([]float32, s*dim)
-	for i, n := range order[:s] {
-		v, ok := g.Vector(n)
-		if !ok {
-			return nil, fmt.Errorf("layout: node %d has no vector", n)
-		}
-		copy(sample[i*dim:], v)
+	sample, err := sampleVectors(g, order[:s])
+	if err != nil {
+		return nil, err
 	}
 	l := &layout{nodes: order, xy: make([]float32, 2*len(order)), sample: s}
-	if err := tsne(ctx, sample, dim, l.xy[:2*s], rng); err != nil {
+	if err := tsne(ctx, sample, g.Dim(), l.xy[:2*s], rng); err != nil {
 		return nil, err
 	}
 	scaleToUnit(l.xy[:2*s])
@@ -130,29 +125,35 @@ func updateLayout(ctx context.Context, g *index.HNSW, prev *layout, live []uint3
 	added := l.nodes[from:]
 	rng.Shuffle(len(added), func(i, j int) { added[i], added[j] = added[j], added[i] })
 	l.xy = append(l.xy, make([]float32, 2*len(added))...)
+	sample, err := sampleVectors(g, l.nodes[:l.sample])
+	if err != nil {
+		return nil, err
+	}
+	if err := l.place(ctx, g, sample, from); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// sampleVectors returns the vectors of nodes, the layout's t-SNE sample,
+// end to end.
+func sampleVectors(g *index.HNSW, nodes []uint32) ([]float32, error) {
 	dim := g.Dim()
-	sample := make([]float32, l.sample*dim)
-	for i, n := range l.nodes[:l.sample] {
+	sample := make([]float32, len(nodes)*dim)
+	for i, n := range nodes {
 		v, ok := g.Vector(n)
 		if !ok {
 			return nil, fmt.Errorf("layout: node %d has no vector", n)
 		}
 		copy(sample[i*dim:], v)
 	}
-	if err := l.placeFrom(ctx, g, sample, from); err != nil {
-		return nil, err
-	}
-	return l, nil
+	return sample, nil
 }
 
-// place puts every node after the t-SNE sample (whose vectors are sample)
-// at the similarity-weighted mean of its nearest sampled nodes.
-func (l *layout) place(ctx context.Context, g *index.HNSW, sample []float32, s int) error {
-	return l.placeFrom(ctx, g, sample, s)
-}
-
-// placeFrom places the nodes from index from on, as place does.
-func (l *layout) placeFrom(ctx context.Context, g *index.HNSW, sample []float32, from int) error {
+// place puts every node from index from on (the nodes after the t-SNE
+// sample, whose vectors are sample; or those an update adds) at the
+// similarity-weighted mean of its nearest sampled nodes.
+func (l *layout) place(ctx context.Context, g *index.HNSW, sample []float32, from int) error {
 	s := l.sample
 	if from == len(l.nodes) {
 		return nil
