@@ -149,11 +149,12 @@ func (r ModelRun) check() error {
 	return nil
 }
 
-// modelChanged follows a change of the current model. The served index
-// keeps the model that built it; only an engine serving without an index
-// (queries by features) takes the new model.
+// modelChanged follows a change of the current model. The served index,
+// local or a vector source's, keeps the model that built it; only an
+// engine serving without an index (queries by features) takes the new
+// model.
 func (e *Engine) modelChanged(db *storage.DB) {
-	if s := e.snap.Load(); s != nil && s.graph == nil {
+	if s := e.snap.Load(); s != nil && !s.hasIndex() {
 		e.refresh(db)
 	}
 }
@@ -247,7 +248,7 @@ func loadModelTx(tx *storage.Tx, v uint64) (*embedder.Model, ModelInfo, error) {
 	return m, meta.info(v), nil
 }
 
-// ModelVersion is one stored model, as `soundalike runs` lists them.
+// ModelVersion is one stored model, with whether it is the current one.
 type ModelVersion struct {
 	ModelInfo
 	Current bool
