@@ -313,7 +313,7 @@ func (tx *ImportTx) BeginSource() {
 	if tx.ended {
 		return
 	}
-	tx.tx.NewSource()
+	tx.tx.BeginSource()
 }
 
 // PutInteraction stores an interaction. Identical interactions (same user,

@@ -8,9 +8,9 @@ import (
 	"github.com/audotics/soundalike/internal/clip"
 )
 
-// NewSource starts counting interaction occurrences afresh: call it before
+// BeginSource starts counting interaction occurrences afresh: call it before
 // each file (or query) of an import. See PutInteraction.
-func (tx *Tx) NewSource() { tx.scope++ }
+func (tx *Tx) BeginSource() { tx.scope++ }
 
 // occurrenceScope identifies the current source of the current write
 // transaction, uniquely over the database's life: bbolt's transaction id

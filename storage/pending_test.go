@@ -56,7 +56,7 @@ func writesMatchModel(t *testing.T, db *storage.DB, staged bool) {
 		flushes := 0
 		err := db.Update(func(tx *storage.Tx) error {
 			defer func() { flushes = tx.StagedFlushes() }()
-			tx.NewSource()
+			tx.BeginSource()
 			m.seen = map[string]int{}
 			for range 200 {
 				if err := m.step(tx); err != nil {

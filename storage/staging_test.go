@@ -23,7 +23,7 @@ func openStaging(t *testing.T, path string, writeBuffer int) *storage.DB {
 
 // putMany stores n tracks and an interaction with each.
 func putMany(tx *storage.Tx, prefix string, n int) error {
-	tx.NewSource()
+	tx.BeginSource()
 	for i := range n {
 		id := fmt.Sprintf("%s%05d", prefix, i)
 		if _, _, _, err := tx.PutTrack(id, []byte("features of "+id)); err != nil {
@@ -350,7 +350,7 @@ func TestStagedImportLastWritesToUnstagedBuckets(t *testing.T) {
 				if flushes == 0 {
 					t.Fatal("no staged flush")
 				}
-				tx.NewSource()
+				tx.BeginSource()
 				for i := range late {
 					if _, err := tx.PutInteraction("late", fmt.Sprintf("b%05d", i), "play", 0); err != nil {
 						return err
