@@ -21,7 +21,7 @@ func (tx *Tx) occurrenceScope() uint64 { return tx.scopeBase<<16 | tx.scope&0xff
 // PutInteraction stores one occurrence of an interaction. Identical
 // interactions (same user, track, action and time) are counted rather than
 // merged: the stored count is the most times one source (one file or query
-// of an import, see NewSource) held the interaction. So re-importing a
+// of an import, see BeginSource) held the interaction. So re-importing a
 // file, or giving it twice, adds nothing, while a file that lists the same
 // interaction twice (the dev file has playlists listed under two genres,
 // without timestamps) stores it twice. added reports whether the count

@@ -24,7 +24,7 @@ type Tx struct {
 	// row of an import moves several of them.
 	ctr [numCounters]counter
 
-	// scope numbers the sources of this transaction (see NewSource);
+	// scope numbers the sources of this transaction (see BeginSource);
 	// scopeBase is the bolt id of the first transaction of this Update (a
 	// staging import commits several; see occurrenceScope).
 	scope, scopeBase uint64
