@@ -255,7 +255,9 @@ once.`)
 func logServing(r *serveRun, eng *soundalike.Engine, addr net.Addr, reserved, prefaulted int64) {
 	st := eng.Stats()
 	if err := eng.Ready(); err != nil {
-		r.logger.Warn("not ready: /similar answers 503 until this is done; serving anyway", "reason", err.Error())
+		// As /similar words it: the commands to run, not the library calls.
+		_, reason := server.StatusOf(err)
+		r.logger.Warn("not ready: /similar answers 503 until this is done; serving anyway", "reason", reason)
 	}
 	r.logger.Info("serving", "addr", "http://"+addr.String(), "db", r.dbPath,
 		"tracks", st.Tracks, "indexed", st.Indexed, "model", st.ModelVersion, "generation", st.Generation,

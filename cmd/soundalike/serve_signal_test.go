@@ -185,3 +185,33 @@ func TestServeLogOffKeepsWarnings(t *testing.T) {
 		t.Errorf("--log off wrote %q, want the error and no access log", got)
 	}
 }
+
+// Given a database with tracks and no model, when serve starts, expect
+// its not-ready warning to name the command to run, as /similar's 503
+// does, not the library calls.
+func TestServeNotReadyNamesTheCommand(t *testing.T) {
+	db := t.TempDir() + "/nomodel.db"
+	eng, err := soundalike.Open(db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.Import(t.Context(), func(tx *soundalike.ImportTx) error {
+		var tr soundalike.Track
+		synth.Track(1, 0, &tr)
+		_, _, err := tx.PutTrack(&tr)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	eng.Close()
+	var stderr syncBuffer
+	ctx, cancel := context.WithCancel(t.Context())
+	_, done := startServe(t, ctx, db, 503, &stderr, "--reload", "0")
+	waitFor(t, 10*time.Second, func() bool { return strings.Contains(stderr.String(), "not ready") },
+		func() string { return "serve never warned it was not ready; stderr: " + stderr.String() })
+	cancel()
+	<-done
+	if got := stderr.String(); !strings.Contains(got, "soundalike train") || strings.Contains(got, "trainer.Train") {
+		t.Errorf("serve's not-ready warning: %s; want it to name soundalike train, not the library", got)
+	}
+}
