@@ -68,7 +68,13 @@ const insertBatches = 16
 //
 // Its phases: plan (one read transaction: the model, the previous index,
 // the tracks to embed), embed, build (insert, delete, compact), layout
-// (the map, recomputed every time: layout.go), save, and swap.
+// (the map: the previous one updated when the index is, else a fresh one;
+// layout.go), save, and swap. Each phase returns what it produces and
+// Reindex adds it to the summary. A buffer that only one phase reads (the
+// raw inputs for embed, the vectors for build, the live nodes and the
+// previous map for layout) is a local here, passed to that phase and not
+// used after it, so that the collector frees it once that phase is done
+// with it rather than holding it to the end of the reindex.
 func (e *Engine) Reindex(ctx context.Context, opts *ReindexOptions) (ReindexSummary, error) {
 	if err := checkCtx(ctx); err != nil {
 		return ReindexSummary{}, fmt.Errorf("reindex: %w", err)
@@ -89,11 +95,12 @@ func (e *Engine) Reindex(ctx context.Context, opts *ReindexOptions) (ReindexSumm
 	}
 	defer release()
 
-	p, err := planReindex(db, o, e.opts.Logger)
+	p, raws, live, prevMap, err := planReindex(db, o, e.opts.Logger)
 	if err != nil {
 		return ReindexSummary{}, fmt.Errorf("reindex: %w", err)
 	}
-	vecs, err := p.embed(ctx, o.Progress)
+	sum := ReindexSummary{Tracks: p.tracks, Full: p.prev == nil, Model: p.info.Version}
+	vecs, err := p.embed(ctx, raws, o.Progress)
 	var bad *degenerateNode
 	if errors.As(err, &bad) {
 		err = p.nameDegenerate(db, bad)
@@ -101,11 +108,13 @@ func (e *Engine) Reindex(ctx context.Context, opts *ReindexOptions) (ReindexSumm
 	if err != nil {
 		return ReindexSummary{}, fmt.Errorf("reindex: %w", err)
 	}
-	g, err := p.build(ctx, vecs, o.Index.Workers, o.Progress)
+	sum.Embedded = len(p.nodes)
+	g, deleted, err := p.build(ctx, vecs, o.Index.Workers, o.Progress)
 	if err != nil {
 		return ReindexSummary{}, fmt.Errorf("reindex: %w", err)
 	}
-	lay, err := p.layout(ctx, g, o.Progress)
+	sum.Inserted, sum.Deleted = len(p.nodes), deleted
+	lay, err := p.layout(ctx, g, live, prevMap, o.Progress)
 	if err != nil {
 		return ReindexSummary{}, fmt.Errorf("reindex: %w", err)
 	}
@@ -115,8 +124,8 @@ func (e *Engine) Reindex(ctx context.Context, opts *ReindexOptions) (ReindexSumm
 	if err := e.swapIndex(db, g); err != nil {
 		return ReindexSummary{}, fmt.Errorf("reindex: the new index is stored, but this engine still serves the previous one: %w", err)
 	}
-	p.sum.Took = time.Since(start)
-	return p.sum, nil
+	sum.Took = time.Since(start)
+	return sum, nil
 }
 
 // withDefaults returns a copy of o (which may be nil), checked, with a
@@ -138,8 +147,9 @@ func (o *ReindexOptions) withDefaults() (ReindexOptions, error) {
 	return r, nil
 }
 
-// reindexPlan is what the plan phase read, all as of one catalogue seq,
-// and what the later phases add to the summary.
+// reindexPlan is what the plan phase read, all as of one catalogue seq.
+// planReindex fills it; the later phases only read it. The index prev
+// points to is the exception: build updates it in place into the new one.
 type reindexPlan struct {
 	model   *embedder.Model
 	info    ModelInfo
@@ -147,32 +157,35 @@ type reindexPlan struct {
 	prev    *index.HNSW // the index to update; nil for a full build
 	since   uint64      // prev's catalogue seq
 	seq     uint64      // the catalogue seq the new index matches
+	tracks  int         // tracks in the catalogue
 	nodes   []uint32    // tracks to embed, by node
-	raws    []float32   // their raw model inputs, len(model.Inputs()) each
 	deleted []uint32    // nodes deleted since prev
-	live    []uint32    // every track's node: the map layout's points
-	prevMap *layout     // prev's map layout, when it has one
-	sum     ReindexSummary
 }
 
 // planReindex reads, in one read transaction, the model, the previous
 // index (unless the update must be full) and the tracks to embed.
-func planReindex(db *storage.DB, o ReindexOptions, log *slog.Logger) (*reindexPlan, error) {
+//
+// Beside the plan it returns what a single later phase reads, for the
+// caller to pass to that phase and then drop: raws, the raw model inputs
+// of p.nodes (len(model.Inputs()) each), for embed; live, every track's
+// node (the map's points), and prevMap, prev's map layout when it has
+// one, for layout.
+func planReindex(db *storage.DB, o ReindexOptions, log *slog.Logger) (p *reindexPlan, raws []float32, live []uint32, prevMap *layout, err error) {
 	version, _ := ParseModelVersion(o.Model) // checked by withDefaults
-	p := &reindexPlan{params: paramsOf(o.Index)}
-	err := db.View(func(tx *storage.Tx) error {
+	p = &reindexPlan{params: paramsOf(o.Index)}
+	err = db.View(func(tx *storage.Tx) error {
 		var err error
 		if p.model, p.info, err = loadModelTx(tx, version); err != nil {
 			return err
 		}
 		p.seq = tx.CatalogSeq()
-		p.sum.Tracks = tx.Counts().Tracks
+		p.tracks = tx.Counts().Tracks
 		if !o.Full {
-			if err := p.readPrevious(tx, log); err != nil {
+			if prevMap, err = p.readPrevious(tx, log); err != nil {
 				return err
 			}
 		}
-		if err := p.readTracks(tx); err != nil {
+		if raws, live, err = p.readTracks(tx); err != nil {
 			return err
 		}
 		if p.prev == nil {
@@ -181,16 +194,17 @@ func planReindex(db *storage.DB, o ReindexOptions, log *slog.Logger) (*reindexPl
 		return tx.ForEachDeleted(p.since, func(n uint32) error { p.deleted = append(p.deleted, n); return nil })
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, nil, err
 	}
-	p.sum.Model, p.sum.Full = p.info.Version, p.prev == nil
-	return p, nil
+	return p, raws, live, prevMap, nil
 }
 
 // readPrevious decodes the stored index into p.prev when it can be
 // updated in place: built with this model, at this dimension, with the
 // same build parameters. Otherwise p.prev stays nil and the build is full.
-func (p *reindexPlan) readPrevious(tx *storage.Tx, log *slog.Logger) error {
+// With p.prev it returns its map layout, or nil when it has none (or an
+// unreadable one): the layout phase then computes a fresh map.
+func (p *reindexPlan) readPrevious(tx *storage.Tx, log *slog.Logger) (*layout, error) {
 	err := tx.ReadIndex(func(ii storage.IndexInfo, r io.Reader) error {
 		meta, err := decodeIndexMeta(ii.Meta)
 		if err != nil {
@@ -210,31 +224,31 @@ func (p *reindexPlan) readPrevious(tx *storage.Tx, log *slog.Logger) error {
 	})
 	if err != nil {
 		if errors.Is(err, ErrNoIndex) {
-			return nil
+			return nil, nil
 		}
-		return err
+		return nil, err
 	}
 	if p.prev == nil {
-		return nil
+		return nil, nil
 	}
-	p.prevMap, err = readLayoutTx(tx)
+	prevMap, err := readLayoutTx(tx)
 	if err != nil {
 		if !errors.Is(err, ErrNoLayout) {
 			log.Warn("previous map layout unreadable; computing a new one", "err", err)
 		}
-		p.prevMap = nil
+		return nil, nil
 	}
-	return nil
+	return prevMap, nil
 }
 
-// readTracks collects the raw inputs of the tracks to embed: all of them
-// for a full build, else those added or changed since p.since or missing
-// from p.prev.
-func (p *reindexPlan) readTracks(tx *storage.Tx) error {
+// readTracks lists the tracks to embed in p.nodes (all of them for a full
+// build, else those added or changed since p.since or missing from
+// p.prev) and returns their raw inputs, and every track's node.
+func (p *reindexPlan) readTracks(tx *storage.Tx) (raws []float32, live []uint32, err error) {
 	names := p.model.Inputs()
 	var t Track
-	return tx.ForEachTrack(func(en storage.TrackEntry) error {
-		p.live = append(p.live, en.Node)
+	err = tx.ForEachTrack(func(en storage.TrackEntry) error {
+		live = append(live, en.Node)
 		if p.prev != nil && en.Seq <= p.since && p.prev.Contains(en.Node) {
 			return nil
 		}
@@ -243,15 +257,17 @@ func (p *reindexPlan) readTracks(tx *storage.Tx) error {
 			return fmt.Errorf("track %s: %w", en.ID, err)
 		}
 		var err error
-		p.raws, err = RawInputs(&t, names, p.raws)
+		raws, err = RawInputs(&t, names, raws)
 		p.nodes = append(p.nodes, en.Node)
 		return err
 	})
+	return raws, live, err
 }
 
-// embed embeds the planned tracks in batches, so that progress moves and
-// ctx is honoured. It releases the raw inputs.
-func (p *reindexPlan) embed(ctx context.Context, progress func(string, int, int)) ([]float32, error) {
+// embed embeds the planned tracks, whose raw inputs are raws, in batches,
+// so that progress moves and ctx is honoured. It returns their vectors,
+// model.Dim() each, in the order of p.nodes.
+func (p *reindexPlan) embed(ctx context.Context, raws []float32, progress func(string, int, int)) ([]float32, error) {
 	dim, ni := p.model.Dim(), len(p.model.Inputs())
 	vecs := make([]float32, len(p.nodes)*dim)
 	for lo := 0; lo < len(p.nodes); lo += reindexBatch {
@@ -259,7 +275,7 @@ func (p *reindexPlan) embed(ctx context.Context, progress func(string, int, int)
 			return nil, err
 		}
 		hi := min(lo+reindexBatch, len(p.nodes))
-		if _, err := p.model.EmbedBatch(p.raws[lo*ni:hi*ni], vecs[lo*dim:hi*dim]); err != nil {
+		if _, err := p.model.EmbedBatch(raws[lo*ni:hi*ni], vecs[lo*dim:hi*dim]); err != nil {
 			var bad *embedder.DegenerateError
 			if errors.As(err, &bad) {
 				return nil, &degenerateNode{node: p.nodes[lo+bad.Track]}
@@ -268,8 +284,6 @@ func (p *reindexPlan) embed(ctx context.Context, progress func(string, int, int)
 		}
 		progress("embed", hi, len(p.nodes))
 	}
-	p.raws = nil
-	p.sum.Embedded = len(p.nodes)
 	return vecs, nil
 }
 
@@ -307,73 +321,72 @@ func (p *reindexPlan) nameDegenerate(db *storage.DB, bad *degenerateNode) error 
 		id, p.info.Version, embedder.ErrDegenerate)
 }
 
-// build inserts the vectors into the previous index, or a new one, drops
-// the deleted nodes, and compacts when tombstones exceed the new index's
-// MaxTombstoneRatio.
-func (p *reindexPlan) build(ctx context.Context, vecs []float32, workers int, progress func(string, int, int)) (*index.HNSW, error) {
+// build inserts the vectors of p.nodes into the previous index, or a new
+// one, drops the deleted nodes, and compacts when tombstones exceed the new
+// index's MaxTombstoneRatio. It returns the new index, which holds its own
+// copy of the vectors, and how many deleted nodes it dropped from it.
+func (p *reindexPlan) build(ctx context.Context, vecs []float32, workers int, progress func(string, int, int)) (g *index.HNSW, deleted int, err error) {
 	dim := p.model.Dim()
-	g := p.prev
+	g = p.prev
 	if g == nil {
 		if workers == 0 {
 			workers = runtime.GOMAXPROCS(0)
 		}
 		opts := p.params.options(workers)
-		var err error
 		if g, err = index.New(dim, &opts); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
 	batch := max(reindexBatch, (len(p.nodes)+insertBatches-1)/insertBatches)
 	for lo := 0; lo < len(p.nodes); lo += batch {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		hi := min(lo+batch, len(p.nodes))
 		if err := g.AddBatch(p.nodes[lo:hi], vecs[lo*dim:hi*dim]); err != nil {
-			return nil, fmt.Errorf("insert: %w", err)
+			return nil, 0, fmt.Errorf("insert: %w", err)
 		}
 		progress("insert", hi, len(p.nodes))
 	}
-	p.sum.Inserted = len(p.nodes)
 	for _, n := range p.deleted {
 		if g.Delete(n) {
-			p.sum.Deleted++
+			deleted++
 		}
 	}
 	if st := g.Stats(); st.Tombstones > 0 && st.TombstoneRatio > p.params.MaxTombstoneRatio {
 		g.Compact()
 	}
-	return g, nil
+	return g, deleted, nil
 }
 
-// layout computes the map layout of g's tracks (layout.go): an update of
-// the previous one when the index was updated, else a fresh one.
-func (p *reindexPlan) layout(ctx context.Context, g *index.HNSW, progress func(string, int, int)) (*layout, error) {
+// layout computes the map layout (layout.go) of the nodes of live that g
+// holds: an update of prevMap, the previous index's layout, when there is
+// one and it is still worth keeping, else a fresh one. Neither live nor
+// prevMap is read once it has served, so that neither outlasts its use.
+func (p *reindexPlan) layout(ctx context.Context, g *index.HNSW, live []uint32, prevMap *layout, progress func(string, int, int)) (*layout, error) {
 	progress("layout", 0, 1)
-	nodes := p.live[:0:0]
-	for _, n := range p.live {
+	nodes := make([]uint32, 0, len(live))
+	for _, n := range live {
 		if g.Contains(n) {
 			nodes = append(nodes, n)
 		}
 	}
 	var l *layout
 	var err error
-	if p.prevMap != nil {
+	if prevMap != nil {
 		changed := make(map[uint32]bool, len(p.nodes))
 		for _, n := range p.nodes {
 			changed[n] = true
 		}
-		if l, err = updateLayout(ctx, g, p.prevMap, nodes, changed, layoutSample); err != nil {
+		if l, err = updateLayout(ctx, g, prevMap, nodes, changed, layoutSample); err != nil {
 			return nil, err
 		}
-		p.prevMap = nil
 	}
 	if l == nil {
 		if l, err = computeLayout(ctx, g, nodes, layoutSample); err != nil {
 			return nil, err
 		}
 	}
-	p.live = nil
 	progress("layout", 1, 1)
 	return l, nil
 }
@@ -418,7 +431,8 @@ type IndexState struct {
 	Created time.Time     // when the reindex stored it
 	Params  index.Options // the parameters it was built with (Workers is not stored: 0)
 	// Stale is true when tracks were imported, changed or deleted since,
-	// or a newer model exists: Reindex would change it.
+	// or when the current model is not the one it was built with (a newer
+	// one, or an older one promoted back): Reindex would change it.
 	Stale bool
 }
 
