@@ -265,8 +265,9 @@ type condition struct {
 	hasIDs           bool
 }
 
-// compileFilter compiles flt against the snapshot's facets. The filter
-// has been checked (SearchOptions.check).
+// compileFilter compiles flt against the snapshot's facets, waiting for
+// them if they are still being built. The query's entry point has checked
+// flt (checkSearch) before, so a malformed filter never waits.
 func (s *snapshot) compileFilter(flt *Filter) *condition {
 	c := &condition{fa: s.facets()}
 	if len(flt.Genres) > 0 {

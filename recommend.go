@@ -39,12 +39,12 @@ func (e *Engine) Recommend(ctx context.Context, q RecommendQuery) (Results, erro
 	return s.recommend(ctx, &q)
 }
 
-// recommend is Recommend on one snapshot.
+// recommend is Recommend (and RecommendUser) on one snapshot.
 func (s *snapshot) recommend(ctx context.Context, q *RecommendQuery) (Results, error) {
+	if err := checkSearch(q.K, &q.Options); err != nil {
+		return Results{}, err
+	}
 	if q.User != "" {
-		if err := checkK(q.K); err != nil {
-			return Results{}, err
-		}
 		if err := s.takeUserExamples(q); err != nil {
 			return Results{}, err
 		}
@@ -81,12 +81,10 @@ func (s *snapshot) recommend(ctx context.Context, q *RecommendQuery) (Results, e
 	return res, nil
 }
 
-// check reports a query that cannot be answered, and returns its
-// strategy ("" read as StrategyAverage).
+// check reports examples that cannot be answered (K and Options are
+// checkSearch's), and returns the query's strategy ("" read as
+// StrategyAverage).
 func (q *RecommendQuery) check() (Strategy, error) {
-	if err := checkK(q.K); err != nil {
-		return "", err
-	}
 	if len(q.Positive) == 0 {
 		return "", fmt.Errorf("%w: no positive example: give at least one track, vector or feature set to recommend from", ErrInvalidQuery)
 	}
@@ -217,23 +215,25 @@ func weightedMean(exs []example) []float32 {
 	return out
 }
 
-// bestScoreSearch is StrategyBestScore: candidates from index searches
-// around the heaviest positives (probes), rescored against every example
+// bestScoreSearch is StrategyBestScore: candidates from searches around
+// the heaviest positives (probes), rescored against every example
 // (bestScores), then the post-processing every search shares (refine),
-// which asks for more candidates until the page is full or the index has
-// no more.
+// which asks for more candidates until the page is full or no probe has
+// more. Each probe takes its candidates where a search around that
+// positive alone would (candidatesFor), so that a Filter that keeps few
+// tracks is answered by an exact scan of them, as for Similar, rather than
+// by a graph search that wanders until it finds enough. k and opts have
+// been checked (checkSearch).
 func (s *snapshot) bestScoreSearch(ctx context.Context, pos, neg []example, k int, opts *SearchOptions, f *filter) ([]Neighbor, error) {
-	if err := opts.check(k); err != nil {
-		return nil, err
-	}
-	ef := s.indexMeta.Params.EfSearch
-	if opts.EfSearch != 0 {
-		ef = opts.EfSearch
-	}
 	probes := probeOrder(pos)
-	var inside index.Filter
-	if extra := len(f.excluded) + f.songs.len(); f.artists != nil || f.cond != nil || extra > maxDropped {
-		inside = f.keep
+	sources := make([]candidates, len(probes))
+	checked := true // every source's candidates have passed f.keep
+	for i, p := range probes {
+		next, c, err := s.candidatesFor(ctx, pos[p].v, opts, f)
+		if err != nil {
+			return nil, err
+		}
+		sources[i], checked = next, checked && c
 	}
 	next := func(n int) ([]index.Result, bool, error) {
 		n = min(n, s.indexLen())
@@ -241,20 +241,22 @@ func (s *snapshot) bestScoreSearch(ctx context.Context, pos, neg []example, k in
 			n = min(n+n/2, s.indexLen()) // room for candidates closer to a negative
 		}
 		var cands []uint32
-		for _, p := range probes {
-			res, err := s.nearest(ctx, pos[p].v, n, inside, ef, opts) // vectorsource.go
+		exhausted := true // no probe has more
+		for _, src := range sources {
+			res, ex, err := src(n)
 			if err != nil {
 				return nil, false, err
 			}
 			for _, r := range res {
 				cands = append(cands, r.ID)
 			}
+			exhausted = exhausted && ex
 		}
 		slices.Sort(cands)
 		cands = slices.Compact(cands)
-		return s.bestScores(cands, pos, neg), n >= s.indexLen(), nil
+		return s.bestScores(cands, pos, neg), exhausted, nil
 	}
-	return s.refine(ctx, next, inside != nil, k, opts, f)
+	return s.refine(ctx, next, checked, k, opts, f)
 }
 
 // probeOrder returns the indexes of the positives to search around: the

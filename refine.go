@@ -15,18 +15,19 @@ const mmrWindow = 50
 // refine is the post-processing every search shares, whatever ranked its
 // candidates (the index, an exact scan, or another scorer such as
 // Recommend's best score): from next's ranked candidates it drops those
-// the filter rejects (unless filtered says next applied f.keep already),
-// later copies of a song (unless NoDedupe) and those scoring below
-// ScoreThreshold; then it chooses results in rank order, or by MMR when
-// Diversity > 0, skipping tracks by an artist who has MaxPerArtist results
-// already; and it returns choices Offset to Offset+k-1. It asks next for
-// more candidates until the page is full or next has no more.
+// the filter rejects (unless checked: every candidate next yields has
+// passed f.keep), later copies of a song (unless NoDedupe) and those
+// scoring below ScoreThreshold; then it chooses results in rank order, or
+// by MMR when Diversity > 0, skipping tracks by an artist who has
+// MaxPerArtist results already; and it returns choices Offset to
+// Offset+k-1. It asks next for more candidates until the page is full or
+// next has no more.
 //
 // Result i depends only on the candidates ranked above about i+mmrWindow,
 // and the number of candidates asked for depends only on Offset+k, so the
 // page at Offset is exactly that slice of the results of a query for
-// Offset+k from 0. opts has been checked (run does).
-func (s *snapshot) refine(ctx context.Context, next candidates, filtered bool, k int, opts *SearchOptions, f *filter) ([]Neighbor, error) {
+// Offset+k from 0. k and opts have been checked (checkSearch).
+func (s *snapshot) refine(ctx context.Context, next candidates, checked bool, k int, opts *SearchOptions, f *filter) ([]Neighbor, error) {
 	var o SearchOptions
 	if opts != nil {
 		o = *opts
@@ -36,7 +37,7 @@ func (s *snapshot) refine(ctx context.Context, next candidates, filtered bool, k
 	if f.dedupe {
 		want += end/4 + 2 // room for duplicates among the results
 	}
-	if !filtered {
+	if !checked {
 		want += len(f.excluded) + f.songs.len()
 	}
 	if o.Diversity > 0 {
@@ -67,7 +68,7 @@ func (s *snapshot) refine(ctx context.Context, next candidates, filtered bool, k
 				exhausted = true // ranked by score: none further pass
 				break
 			}
-			if !filtered && !f.keep(r.ID) {
+			if !checked && !f.keep(r.ID) {
 				continue
 			}
 			if f.dedupe {

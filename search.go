@@ -16,7 +16,7 @@ const MaxK = 1000
 // Similar returns the k tracks that sound most like the track id, closest
 // first. The track itself never appears, nor (unless opts.NoDedupe) another
 // copy of its song or the same song twice. Scores are cosine similarities.
-// The Results' Query is the track id.
+// The Results' Query is the catalogue's record of the track.
 func (e *Engine) Similar(ctx context.Context, id TrackID, k int, opts *SearchOptions) (Results, error) {
 	if err := checkCtx(ctx); err != nil {
 		return Results{}, fmt.Errorf("similar: %w", err)
@@ -25,7 +25,7 @@ func (e *Engine) Similar(ctx context.Context, id TrackID, k int, opts *SearchOpt
 	if err != nil {
 		return Results{}, err
 	}
-	if err := checkK(k); err != nil {
+	if err := checkSearch(k, opts); err != nil {
 		return Results{}, err
 	}
 	node, err := s.resolve(id)
@@ -57,7 +57,7 @@ func (e *Engine) SimilarTo(ctx context.Context, q Query, k int, opts *SearchOpti
 	if err != nil {
 		return Results{}, err
 	}
-	if err := checkK(k); err != nil {
+	if err := checkSearch(k, opts); err != nil {
 		return Results{}, err
 	}
 	if err := q.check(); err != nil {
@@ -185,6 +185,18 @@ func (e *Engine) Embed(t *Track) (Embedding, error) {
 	return s.embed(t)
 }
 
+// checkSearch reports what makes a search for k results under opts
+// unanswerable. Every query's entry point calls it before it resolves
+// anything of the query, and nothing after it checks again: a Filter is
+// compiled against the facets, which a freshly loaded snapshot is still
+// building, and a malformed query must not wait for them.
+func checkSearch(k int, opts *SearchOptions) error {
+	if err := checkK(k); err != nil {
+		return err
+	}
+	return opts.check(k)
+}
+
 func checkK(k int) error {
 	if k < 1 || k > MaxK {
 		return fmt.Errorf("%w: k = %d: want 1..%d", ErrInvalidQuery, k, MaxK)
@@ -200,6 +212,9 @@ func (o *SearchOptions) check(k int) error {
 	}
 	var bad []string
 	add := func(format string, a ...any) { bad = append(bad, fmt.Sprintf(format, a...)) }
+	if o.EfSearch < 0 || o.EfSearch > index.MaxEf {
+		add("ef_search = %d: want 0 (the index's) or 1..%d", o.EfSearch, index.MaxEf)
+	}
 	if !(o.Diversity >= 0 && o.Diversity <= 1) {
 		add("diversity = %v: want 0..1", o.Diversity)
 	}
@@ -330,8 +345,9 @@ func (s *snapshot) search(ctx context.Context, q []float32, k int, opts *SearchO
 	return s.run(ctx, q, k, opts, s.newFilter(opts, seeds))
 }
 
-// maxDropped is how many excluded tracks run drops from the results rather
-// than filtering them inside the index search.
+// maxDropped is how many excluded tracks and songs a search drops from its
+// results (refine) rather than filtering them inside the index search
+// (insideFilter).
 const maxDropped = 64
 
 // keySet is a set of song and feature keys: a slice scanned for the usual
@@ -486,19 +502,18 @@ type candidates func(n int) (rs []index.Result, exhausted bool, err error)
 
 // run answers a search in two phases: candidates from the index (or, for
 // a filter that keeps few tracks, an exact scan of them), then refine.
+// k and opts have been checked (checkSearch).
 func (s *snapshot) run(ctx context.Context, q []float32, k int, opts *SearchOptions, f *filter) ([]Neighbor, error) {
-	if err := opts.check(k); err != nil {
-		return nil, err
-	}
-	next, filtered, err := s.candidatesFor(ctx, q, opts, f)
+	next, checked, err := s.candidatesFor(ctx, q, opts, f)
 	if err != nil {
 		return nil, err
 	}
-	return s.refine(ctx, next, filtered, k, opts, f)
+	return s.refine(ctx, next, checked, k, opts, f)
 }
 
-// candidatesFor chooses where a search's candidates come from, and reports
-// whether they have passed f.keep already.
+// candidatesFor chooses where the candidates of a search around q come
+// from, and reports whether every candidate they yield has passed f.keep
+// (refine's checked).
 //
 // A few excluded tracks (the seeds, their songs, a short Exclude list) are
 // searched for like any other and dropped by refine: a filter inside the
@@ -511,10 +526,7 @@ func (s *snapshot) run(ctx context.Context, q []float32, k int, opts *SearchOpti
 // tracks it keeps (filter.go). Through a VectorSource the filter goes to
 // the source as well, and keep checks what it returns.
 func (s *snapshot) candidatesFor(ctx context.Context, q []float32, opts *SearchOptions, f *filter) (candidates, bool, error) {
-	ef := s.indexMeta.Params.EfSearch // the index's own beam, as last reindexed
-	if opts != nil && opts.EfSearch != 0 {
-		ef = opts.EfSearch
-	}
+	ef := s.beam(opts)
 	if f.cond != nil && s.graph != nil { // a vector source filters by itself
 		p := f.cond.plan(s)
 		scan := s.chooseScan(q, max(ef, 1), p, f.cond)
@@ -529,10 +541,7 @@ func (s *snapshot) candidatesFor(ctx context.Context, q []float32, opts *SearchO
 			return s.filteredGraph(q, ef, p, f), true, nil
 		}
 	}
-	var inside index.Filter
-	if extra := len(f.excluded) + f.songs.len(); f.artists != nil || f.cond != nil || extra > maxDropped {
-		inside = f.keep
-	}
+	inside := f.insideFilter()
 	return func(n int) ([]index.Result, bool, error) {
 		n = min(n, s.indexLen())
 		// The index widens the beam to n when that is larger.
@@ -542,4 +551,24 @@ func (s *snapshot) candidatesFor(ctx context.Context, q []float32, opts *SearchO
 		}
 		return res, len(res) < n || n >= s.indexLen(), nil
 	}, inside != nil, nil
+}
+
+// beam is the beam width of a search under opts: its EfSearch, or the
+// index's own (as last reindexed) when it sets none.
+func (s *snapshot) beam(opts *SearchOptions) int {
+	if opts != nil && opts.EfSearch != 0 {
+		return opts.EfSearch
+	}
+	return s.indexMeta.Params.EfSearch
+}
+
+// insideFilter is the filter a search of the index applies itself (see
+// candidatesFor): f.keep when f has a condition, excluded artists or more
+// than maxDropped excluded tracks and songs; otherwise nil, and refine
+// drops the few excluded tracks from the results.
+func (f *filter) insideFilter() index.Filter {
+	if f.cond != nil || f.artists != nil || len(f.excluded)+f.songs.len() > maxDropped {
+		return f.keep
+	}
+	return nil
 }
