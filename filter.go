@@ -72,99 +72,122 @@ const (
 	maxYear       = 9999
 )
 
-// buildFacets reads the facets of the snapshot's tracks.
-func buildFacets(s *snapshot) *facets {
+// buildFacets reads the facets of the snapshot's tracks, which byPop
+// orders by popularity.
+func buildFacets(s *snapshot, byPop *popularityOrder) *facets {
 	fa := &facets{attrs: make([]nodeAttrs, s.cat.len())}
-	normal := fa.rankGenres(s)
-	fa.readAttrs(s, normal)
-	fa.sortByYearAndPopularity(s)
+	genres := fa.readAttrs(s, byPop.pops)
+	fa.rankGenres(genres)
+	fa.sortByYear(s)
+	fa.pops, fa.byPopularity, fa.popOff = byPop.pops, byPop.nodes, byPop.off
 	return fa
 }
 
-// rankGenres numbers the catalogue's normalised genres by frequency, most
-// frequent first, in fa.genreIDs, and sizes fa.byGenre. It returns each
-// genre as stored mapped to its normalised form.
-func (fa *facets) rankGenres(s *snapshot) (normal map[string]string) {
-	var t Track // decoded into, node by node
-	normal = make(map[string]string)
-	count := make(map[string]int)
-	for node := range s.cat.len() {
-		if !s.holdsTrack(node) {
-			continue
-		}
-		s.cat.decode(uint32(node), &t)
-		for _, g := range t.Genres {
-			ng, ok := normal[g]
-			if !ok {
-				ng = normalizeText(g)
-				normal[g] = ng
-			}
-			if ng != "" {
-				count[ng]++
-			}
-		}
-	}
-	names := make([]string, 0, len(count))
-	for g := range count {
-		names = append(names, g)
-	}
-	slices.SortFunc(names, func(a, b string) int {
-		return cmp.Or(cmp.Compare(count[b], count[a]), cmp.Compare(a, b))
-	})
-	fa.genreIDs = make(map[string]uint32, len(names))
-	fa.byGenre = make([][]uint32, len(names))
-	for i, g := range names {
-		fa.genreIDs[g] = uint32(i)
-		fa.byGenre[i] = make([]uint32, 0, count[g])
-	}
-	return normal
+// genresRead are the tracks' normalised genres as readAttrs found them,
+// numbered in order of appearance: node n's are num[off[n]:off[n+1]], each
+// once, in the order the track lists them.
+type genresRead struct {
+	names []string // by number
+	count []int    // by number: how many times tracks list it
+	off   []uint32
+	num   []uint32
 }
 
-// readAttrs fills each node's attributes, its rare genres and the nodes of
-// each genre, and counts the tracks. normal is rankGenres's map.
-func (fa *facets) readAttrs(s *snapshot, normal map[string]string) {
-	var t Track
+// readAttrs decodes each track once: it fills the node's year and
+// popularity (pops, by node), counts the tracks, and returns their genres.
+func (fa *facets) readAttrs(s *snapshot, pops []uint8) *genresRead {
+	var t Track // decoded into, node by node
 	n := s.cat.len()
-	fa.rareOff = make([]uint32, n+1)
+	g := &genresRead{off: make([]uint32, n+1)}
+	byStored := make(map[string]int)    // a genre as stored → its number; -1: normalised away
+	byNormal := make(map[string]uint32) // a normalised genre → its number
 	for node := range n {
-		fa.rareOff[node+1] = fa.rareOff[node]
+		g.off[node+1] = g.off[node]
 		if !s.holdsTrack(node) {
 			continue
 		}
 		fa.live++
 		s.cat.decode(uint32(node), &t)
-		a := &fa.attrs[node]
-		for _, g := range t.Genres {
-			id, ok := fa.genreIDs[normal[g]]
+		for _, stored := range t.Genres {
+			num, ok := byStored[stored]
 			if !ok {
+				num = g.number(normalizeText(stored), byNormal)
+				byStored[stored] = num
+			}
+			if num < 0 {
 				continue
 			}
+			g.count[num]++
+			if !slices.Contains(g.num[g.off[node]:], uint32(num)) { // else listed twice
+				g.num = append(g.num, uint32(num))
+				g.off[node+1]++
+			}
+		}
+		a := &fa.attrs[node]
+		if y := t.ReleaseYear(); y > 0 {
+			a.year = uint16(y)
+		}
+		a.popularity = pops[node]
+	}
+	return g
+}
+
+// number returns the number of normalised genre name, numbering it if it
+// is new; -1 for "".
+func (g *genresRead) number(name string, byNormal map[string]uint32) int {
+	if name == "" {
+		return -1
+	}
+	num, ok := byNormal[name]
+	if !ok {
+		num = uint32(len(g.names))
+		byNormal[name] = num
+		g.names, g.count = append(g.names, name), append(g.count, 0)
+	}
+	return int(num)
+}
+
+// rankGenres numbers the genres read by frequency, most frequent first, in
+// fa.genreIDs, and lists each node's: as bits of its attributes or among
+// the rare genres, and in byGenre.
+func (fa *facets) rankGenres(g *genresRead) {
+	order := make([]uint32, len(g.names)) // genre numbers, most frequent first
+	for i := range order {
+		order[i] = uint32(i)
+	}
+	slices.SortFunc(order, func(a, b uint32) int {
+		return cmp.Or(cmp.Compare(g.count[b], g.count[a]), cmp.Compare(g.names[a], g.names[b]))
+	})
+	idOf := make([]uint32, len(g.names)) // by genre number
+	fa.genreIDs = make(map[string]uint32, len(g.names))
+	fa.byGenre = make([][]uint32, len(g.names))
+	for id, num := range order {
+		idOf[num] = uint32(id)
+		fa.genreIDs[g.names[num]] = uint32(id)
+		fa.byGenre[id] = make([]uint32, 0, g.count[num])
+	}
+	n := len(fa.attrs)
+	fa.rareOff = make([]uint32, n+1)
+	for node := range n {
+		fa.rareOff[node+1] = fa.rareOff[node]
+		a := &fa.attrs[node]
+		for _, num := range g.num[g.off[node]:g.off[node+1]] {
+			id := idOf[num]
 			if id < inlineGenres {
-				if a.genres&(1<<id) != 0 {
-					continue // listed twice
-				}
 				a.genres |= 1 << id
 			} else {
-				if slices.Contains(fa.rareGenre[fa.rareOff[node]:], id) {
-					continue
-				}
 				a.rare = true
 				fa.rareGenre = append(fa.rareGenre, id)
 				fa.rareOff[node+1]++
 			}
 			fa.byGenre[id] = append(fa.byGenre[id], uint32(node))
 		}
-		if y := t.ReleaseYear(); y > 0 {
-			a.year = uint16(y)
-		}
-		a.popularity = uint8(min(max(t.Popularity, 0), maxPopularity))
 	}
 }
 
-// sortByYearAndPopularity lists the tracks by year and by popularity
-// (counting sorts, nodes ascending within each) and copies both into the
-// byte-a-node columns pops and years.
-func (fa *facets) sortByYearAndPopularity(s *snapshot) {
+// sortByYear lists the tracks by year (a counting sort, nodes ascending
+// within each) and copies the years into the byte-a-node column years.
+func (fa *facets) sortByYear(s *snapshot) {
 	yearLo, yearHi := maxYear+1, 0
 	for _, a := range fa.attrs {
 		if a.year > 0 {
@@ -182,42 +205,27 @@ func (fa *facets) sortByYearAndPopularity(s *snapshot) {
 		if y := fa.attrs[node].year; y > 0 {
 			fa.yearOff[int(y)-fa.yearLo+1]++
 		}
-		fa.popOff[fa.attrs[node].popularity+1]++
 	}
 	for i := 1; i < len(fa.yearOff); i++ {
 		fa.yearOff[i] += fa.yearOff[i-1]
 	}
-	for i := 1; i < len(fa.popOff); i++ {
-		fa.popOff[i] += fa.popOff[i-1]
-	}
 	if len(fa.yearOff) > 0 {
 		fa.byYear = make([]uint32, fa.yearOff[len(fa.yearOff)-1])
 	}
-	fa.pops = make([]uint8, len(fa.attrs))
 	if yearHi-yearLo < 255 {
 		fa.years = make([]uint8, len(fa.attrs))
 	}
-	for node, a := range fa.attrs {
-		fa.pops[node] = a.popularity
-		if fa.years != nil && a.year > 0 {
-			fa.years[node] = uint8(int(a.year) - fa.yearLo + 1)
-		}
-	}
-	fa.byPopularity = make([]uint32, fa.live)
 	nextYear := slices.Clone(fa.yearOff)
-	nextPop := fa.popOff
-	for node := range fa.attrs {
-		if !s.holdsTrack(node) {
+	for node, a := range fa.attrs {
+		if !s.holdsTrack(node) || a.year == 0 {
 			continue
 		}
-		a := fa.attrs[node]
-		if a.year > 0 {
-			i := int(a.year) - fa.yearLo
-			fa.byYear[nextYear[i]] = uint32(node)
-			nextYear[i]++
+		if fa.years != nil {
+			fa.years[node] = uint8(int(a.year) - fa.yearLo + 1)
 		}
-		fa.byPopularity[nextPop[a.popularity]] = uint32(node)
-		nextPop[a.popularity]++
+		i := int(a.year) - fa.yearLo
+		fa.byYear[nextYear[i]] = uint32(node)
+		nextYear[i]++
 	}
 }
 

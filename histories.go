@@ -14,45 +14,57 @@ import (
 // keep answering while another process holds the file for a write (an
 // import, a reindex: minutes at 1M tracks). Like wordList, it is a few
 // flat arrays: no pointer per user or interaction for the garbage
-// collector to mark.
+// collector to mark. historiesRead.order makes it.
 type histories struct {
 	users wordList // the user ids, sorted
 	// first[u]..first[u+1] are user u's interactions, newest first,
 	// unknown times last (newerFirst); equal times in the file's key
 	// order: by track id, a shorter id first (a key holds each id's
 	// length before its bytes), then by action likewise.
-	first  []uint32
+	first []uint32
+	interactionColumns
+}
+
+// interactionColumns are interactions by column, and the file's counters
+// they were read at.
+type interactionColumns struct {
 	track  []uint32 // by interaction: the track id, an index into names
 	action []uint32 // the action, an index into names
 	time   []int64  // Unix nanoseconds; 0: unknown
 	names  wordList // the distinct track ids and actions, in first-seen order
-	// nUsers and nInteractions are the file's counters the histories were
-	// read at. Interactions are only ever added, each adding to the
+	// nUsers and nInteractions are the file's counters the interactions
+	// were read at. Interactions are only ever added, each adding to the
 	// counter, so a later snapshot whose counters are the same reuses
-	// these histories instead of reading them again.
+	// these instead of reading them again (histories.holds).
 	nUsers, nInteractions int
-	// read holds the users as read, in the file's order, until order
-	// sorts them (and sets first): that happens after the file is
-	// released.
-	read []userSpan
 }
 
-// userSpan is one user's interactions while readHistories collects them.
+// historiesRead are the interactions as readHistories copied them out of
+// the file, in the file's order: by user, then track and action. order
+// sorts them into histories once the file is released.
+type historiesRead struct {
+	users []userSpan // in the file's order
+	interactionColumns
+}
+
+// userSpan is one user's interactions as read.
 type userSpan struct {
 	id     string
 	lo, hi int // in the columns as read
 }
 
-// readHistories copies every interaction of tx into histories, to be
-// sorted by order once the file is released; or returns keep, which
-// holds the same ones. It allocates per user and per distinct track or
-// action, not per interaction (BenchmarkReadHistories).
-func readHistories(tx *storage.Tx, keep *histories) (*histories, error) {
+// holds reports whether h holds the interactions of a file whose counters
+// are c; false for nil h.
+func (h *histories) holds(c storage.Counts) bool {
+	return h != nil && h.nUsers == c.Users && h.nInteractions == c.Interactions
+}
+
+// readHistories copies every interaction of tx, to be sorted by order
+// once the file is released. It allocates per user and per distinct track
+// or action, not per interaction (BenchmarkReadHistories).
+func readHistories(tx *storage.Tx) (*historiesRead, error) {
 	c := tx.Counts()
-	if keep != nil && keep.nUsers == c.Users && keep.nInteractions == c.Interactions {
-		return keep, nil
-	}
-	h := &histories{names: wordList{off: []uint32{0}}, nUsers: c.Users, nInteractions: c.Interactions}
+	r := &historiesRead{interactionColumns: interactionColumns{names: wordList{off: []uint32{0}}, nUsers: c.Users, nInteractions: c.Interactions}}
 	names := make(map[string]uint32)
 	intern := func(b []byte) uint32 {
 		if i, ok := names[string(b)]; ok {
@@ -60,8 +72,8 @@ func readHistories(tx *storage.Tx, keep *histories) (*histories, error) {
 		}
 		i := uint32(len(names))
 		names[string(b)] = i
-		h.names.text = append(h.names.text, b...)
-		h.names.off = append(h.names.off, uint32(len(h.names.text)))
+		r.names.text = append(r.names.text, b...)
+		r.names.off = append(r.names.off, uint32(len(r.names.text)))
 		return i
 	}
 	// The counter counts repeats too: an upper bound, clamped against a
@@ -69,64 +81,60 @@ func readHistories(tx *storage.Tx, keep *histories) (*histories, error) {
 	// so that a damaged positive one costs little. The counters only
 	// size the arrays.
 	n := min(max(c.Interactions, 0), 1<<22)
-	h.track, h.action, h.time = make([]uint32, 0, n), make([]uint32, 0, n), make([]int64, 0, n)
-	spans := make([]userSpan, 0, min(max(c.Users, 0), 1<<20))
+	r.track, r.action, r.time = make([]uint32, 0, n), make([]uint32, 0, n), make([]int64, 0, n)
+	r.users = make([]userSpan, 0, min(max(c.Users, 0), 1<<20))
 	err := tx.ForEachInteractionBytes(func(user, track, action []byte, ts int64) error {
-		if n := len(spans); n == 0 || spans[n-1].id != string(user) {
-			spans = append(spans, userSpan{id: string(user), lo: len(h.time)})
+		if n := len(r.users); n == 0 || r.users[n-1].id != string(user) {
+			r.users = append(r.users, userSpan{id: string(user), lo: len(r.time)})
 		}
-		h.track = append(h.track, intern(track))
-		h.action = append(h.action, intern(action))
-		h.time = append(h.time, ts)
-		spans[len(spans)-1].hi = len(h.time)
+		r.track = append(r.track, intern(track))
+		r.action = append(r.action, intern(action))
+		r.time = append(r.time, ts)
+		r.users[len(r.users)-1].hi = len(r.time)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	if len(h.names.text) > math.MaxUint32 || len(h.time) > math.MaxUint32 {
+	if len(r.names.text) > math.MaxUint32 || len(r.time) > math.MaxUint32 {
 		return nil, fmt.Errorf("interactions: %d of them, %d bytes of distinct tracks and actions: more than a snapshot holds (2³² each)",
-			len(h.time), len(h.names.text))
+			len(r.time), len(r.names.text))
 	}
-	h.read = spans
-	return h, nil
+	return r, nil
 }
 
-// order sorts the users as read by id and each user's interactions
-// newest first, rewriting the columns in that order. Histories reused
-// from an earlier snapshot are sorted already.
-func (h *histories) order() error {
-	if h.first != nil {
-		return nil
-	}
-	spans := h.read
-	h.read = nil
-	slices.SortFunc(spans, func(a, b userSpan) int { return cmp.Compare(a.id, b.id) })
-	n := len(h.time)
-	track, action, time := make([]uint32, 0, n), make([]uint32, 0, n), make([]int64, 0, n)
-	h.first = make([]uint32, 0, len(spans)+1)
-	h.users.off = make([]uint32, 0, len(spans)+1)
+// order returns the histories of the interactions read: the users sorted
+// by id, each user's interactions newest first, the columns rewritten in
+// that order. It takes r's names and sorts r's users in place.
+func (r *historiesRead) order() (*histories, error) {
+	slices.SortFunc(r.users, func(a, b userSpan) int { return cmp.Compare(a.id, b.id) })
+	n := len(r.time)
+	h := &histories{interactionColumns: interactionColumns{
+		track: make([]uint32, 0, n), action: make([]uint32, 0, n), time: make([]int64, 0, n),
+		names: r.names, nUsers: r.nUsers, nInteractions: r.nInteractions,
+	}}
+	h.first = make([]uint32, 0, len(r.users)+1)
+	h.users.off = make([]uint32, 0, len(r.users)+1)
 	h.users.off = append(h.users.off, 0)
 	var idx []int
-	for _, sp := range spans {
+	for _, sp := range r.users {
 		if len(h.users.text)+len(sp.id) > math.MaxUint32 {
-			return fmt.Errorf("interactions: more than 4 GiB of user ids: more than a snapshot holds")
+			return nil, fmt.Errorf("interactions: more than 4 GiB of user ids: more than a snapshot holds")
 		}
 		h.users.text = append(h.users.text, sp.id...)
 		h.users.off = append(h.users.off, uint32(len(h.users.text)))
-		h.first = append(h.first, uint32(len(time)))
+		h.first = append(h.first, uint32(len(h.time)))
 		idx = idx[:0]
 		for i := sp.lo; i < sp.hi; i++ {
 			idx = append(idx, i)
 		}
-		slices.SortStableFunc(idx, func(a, b int) int { return newerFirst(h.time[a], h.time[b]) })
+		slices.SortStableFunc(idx, func(a, b int) int { return newerFirst(r.time[a], r.time[b]) })
 		for _, i := range idx {
-			track, action, time = append(track, h.track[i]), append(action, h.action[i]), append(time, h.time[i])
+			h.track, h.action, h.time = append(h.track, r.track[i]), append(h.action, r.action[i]), append(h.time, r.time[i])
 		}
 	}
-	h.first = append(h.first, uint32(len(time)))
-	h.track, h.action, h.time = track, action, time
-	return nil
+	h.first = append(h.first, uint32(len(h.time)))
+	return h, nil
 }
 
 // newerFirst orders two interaction times newest first, as Time.Compare

@@ -45,12 +45,13 @@ func BenchmarkReadHistories(b *testing.B) {
 	var h *histories
 	b.ReportAllocs()
 	for b.Loop() {
+		var r *historiesRead
 		err := db.View(func(tx *storage.Tx) error {
-			h, err = readHistories(tx, nil)
+			r, err = readHistories(tx)
 			return err
 		})
 		if err == nil {
-			err = h.order()
+			h, err = r.order()
 		}
 		if err != nil {
 			b.Fatal(err)

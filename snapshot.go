@@ -51,12 +51,13 @@ type snapshot struct {
 	// the id (nil when no track has one): track references resolve
 	// through it.
 	bySpotify map[string]uint32
-	// words is the track search's inverted index (tracksearch.go), built
-	// once per catalogue (buildDerived): before load publishes a snapshot
-	// that replaces another, in the background after the first load.
+	// words is the track search's inverted index (tracksearch.go): one
+	// per catalogue (derive), built (buildDerived) before load publishes
+	// a snapshot that replaces another, in the background after the
+	// first load.
 	words func() *wordIndex
 	// facets are the columns and posting lists filters read (filter.go),
-	// built like words.
+	// set up and built like words.
 	facets func() *facets
 	// keys are by node: what the search filter reads for every candidate,
 	// in one 16-byte entry so that a candidate costs one cache miss.
@@ -76,14 +77,19 @@ type snapshot struct {
 	maps      *mapCache // the index's map layout (map.go); nil when it has none
 	// catalogSeq is the catalogue's change sequence the tracks were read
 	// at: two snapshots of one database with the same sequence hold the
-	// same tracks, so the later one reuses the earlier one's word index.
+	// same tracks, so the later one reuses the earlier one's word index
+	// and facets.
 	catalogSeq uint64
-	fileStamp  fileStamp
-	loaded     time.Time // when load published it
-	// loadRead is how long load held the file (its read transaction);
-	// loadDecode how long it then decoded and checked what it copied;
-	// loadDerive how long it built the derived indexes before publishing.
-	loadRead, loadDecode, loadDerive time.Duration
+	times      loadTimes
+}
+
+// loadTimes are when and how fast load made a snapshot (Stats).
+type loadTimes struct {
+	loaded time.Time // when load published the snapshot
+	// read is how long load held the file (its read transaction);
+	// decode how long it then decoded and checked what it copied; derive
+	// how long it built the derived indexes before publishing.
+	read, decode, derive time.Duration
 }
 
 // nodeKeys are a node's song key (hash of normalised name + artists, 0 =
@@ -91,7 +97,8 @@ type snapshot struct {
 // track; 0 where the node has no track).
 type nodeKeys struct{ song, feat uint64 }
 
-// fileStamp is the cheap change check a Detached engine polls.
+// fileStamp is the cheap change check a Detached engine polls
+// (Engine.stamp).
 type fileStamp struct {
 	size  int64
 	mtime time.Time
@@ -108,9 +115,11 @@ func stampOf(path string) fileStamp {
 // loadStatus is how the loads since Open went. It is replaced whole
 // (under loadMu) and read without a lock by Stats.
 type loadStatus struct {
-	failures int    // loads that failed since Open
-	err      error  // the last load's error; nil once a load succeeds
-	failedAt uint64 // the generation the last failed load read; 0 if unknown
+	failures int   // loads that failed since Open
+	err      error // the last load's error; nil once a load succeeds
+	// reloadGeneration is the generation on disk that the last failed
+	// load tried to read (Stats.ReloadGeneration); 0 if unknown.
+	reloadGeneration uint64
 }
 
 // load reads a new snapshot from db and publishes it: the one path by
@@ -130,33 +139,36 @@ func (e *Engine) load(db *storage.DB, built *index.HNSW, release func()) error {
 	start := time.Now()
 	var s *snapshot
 	var graph *index.Unchecked
+	var read *historiesRead
 	err := db.View(func(tx *storage.Tx) (err error) {
-		s, graph, err = readSnapshot(tx, built, keep, &e.opts)
+		s, graph, read, err = readSnapshot(tx, built, keep, &e.opts)
 		return err
 	})
 	if err != nil {
-		onDisk, _ := db.Generation() // for Stats: what the load failed to read
+		reloadGeneration, _ := db.Generation() // what the load failed to read
 		release()
-		return e.loadFailedAt(fmt.Errorf("load %s: %w", e.path, err), onDisk)
+		return e.loadFailed(fmt.Errorf("load %s: %w", e.path, err), reloadGeneration)
 	}
 	release()
-	s.loadRead = time.Since(start)
+	s.times.read = time.Since(start)
 	if graph != nil && graph.PoolError() != nil {
 		e.opts.Logger.Warn("the index's layer 0 is on the heap, not the hugetlb pool that Options.HugeTLB asked for", "err", graph.PoolError())
 	}
-	if err := s.decode(e.path, graph); err != nil {
-		return e.loadFailedAt(fmt.Errorf("load %s: %w", e.path, err), s.gen)
+	pops, err := s.decode(e.path, graph, read)
+	if err != nil {
+		return e.loadFailed(fmt.Errorf("load %s: %w", e.path, err), s.gen)
 	}
 	decoded := time.Now()
-	s.fileStamp, s.loadDecode = stamp, decoded.Sub(start)-s.loadRead
+	s.times.decode = decoded.Sub(start) - s.times.read
+	s.derive(keep, pops)
 	if keep != nil {
 		// keep answers meanwhile; the swap must not leave the queries that
 		// follow it waiting for these builds (seconds at 1M tracks).
 		s.buildDerived()
-		s.loadDerive = time.Since(decoded)
+		s.times.derive = time.Since(decoded)
 	}
-	s.loaded = time.Now()
-	e.publish(s)
+	s.times.loaded = time.Now()
+	e.publish(s, stamp)
 	if keep == nil {
 		// The first load serves at once (a server calls Prepare), with the
 		// builds side by side; a reload's run one after the other, beside
@@ -170,6 +182,61 @@ func (e *Engine) load(db *storage.DB, built *index.HNSW, release func()) error {
 // holdsTrack reports whether node is a track of the catalogue: an index
 // node whose track was deleted since has no keys.
 func (s *snapshot) holdsTrack(node int) bool { return s.keys[node].feat != 0 }
+
+// derive sets s's derived indexes, the track search's word index and the
+// filters' facets: keep's when keep holds the same tracks (a new model or
+// index only), else new ones, built on first use (buildDerived). pops is
+// the popularity column decode returned.
+func (s *snapshot) derive(keep *snapshot, pops []uint8) {
+	if keep != nil && keep.catalogSeq == s.catalogSeq && keep.cat.len() == s.cat.len() {
+		s.words, s.facets = keep.words, keep.facets
+		return
+	}
+	// The closures hold s until they have run (sync.OnceValue then drops
+	// them), and a reload runs them before it publishes (buildDerived),
+	// so a successor that reuses them does not keep s. Both read the one
+	// popularity order, sorted by whichever runs first.
+	byPop := sync.OnceValue(func() *popularityOrder { return orderByPopularity(&s.cat, pops) })
+	s.words = sync.OnceValue(func() *wordIndex { return buildWordIndex(&s.cat, byPop()) })
+	s.facets = sync.OnceValue(func() *facets { return buildFacets(s, byPop()) })
+}
+
+// popularityOrder is the tracks' order by popularity that the word index
+// and the facets sort by.
+type popularityOrder struct {
+	pops []uint8 // by node: the popularity, clamped (clampPopularity)
+	// nodes are the nodes holding a track by popularity, ascending, then
+	// by node: nodes[off[p]:off[p+1]] have popularity p.
+	nodes []uint32
+	off   [maxPopularity + 2]uint32
+}
+
+// orderByPopularity sorts c's tracks by their popularity, pops (a counting
+// sort).
+func orderByPopularity(c *catalog, pops []uint8) *popularityOrder {
+	o := &popularityOrder{pops: pops}
+	for node, p := range pops {
+		if c.loc[node] != locFree {
+			o.off[p+1]++
+		}
+	}
+	for p := 1; p < len(o.off); p++ {
+		o.off[p] += o.off[p-1]
+	}
+	o.nodes = make([]uint32, o.off[maxPopularity+1])
+	next := o.off
+	for node, p := range pops {
+		if c.loc[node] != locFree {
+			o.nodes[next[p]] = uint32(node)
+			next[p]++
+		}
+	}
+	return o
+}
+
+// clampPopularity is a track's popularity as the derived indexes hold it:
+// Track.Popularity is 0..maxPopularity, but a record may hold any int.
+func clampPopularity(p int) uint8 { return uint8(min(max(p, 0), maxPopularity)) }
 
 // buildDerived returns once s's track-search and filter indexes are built.
 func (s *snapshot) buildDerived() {
@@ -186,22 +253,29 @@ func (s *snapshot) buildDerived() {
 // testHookBuildDerived, set by tests only, runs as buildDerived starts.
 var testHookBuildDerived atomic.Pointer[func(*snapshot)]
 
-// publish makes s the served snapshot. The caller holds loadMu.
-func (e *Engine) publish(s *snapshot) {
+// publish makes s, loaded from the file when it had stamp, the served
+// snapshot. The caller holds loadMu.
+func (e *Engine) publish(s *snapshot, stamp fileStamp) {
 	e.snap.Store(s)
+	e.stamp = stamp
+	e.clearLoadError()
+}
+
+// clearLoadError records that the served snapshot is of the file's
+// generation: the last failure, if any, no longer describes the file. The
+// caller holds loadMu.
+func (e *Engine) clearLoadError() {
 	e.status.Store(&loadStatus{failures: e.loadStatus().failures})
 }
 
 // loadFailed records and logs a failed load, keeping the served snapshot,
-// and returns err. The caller holds loadMu. A failure that repeats the
-// last one (Watch retrying a broken file every tick) is logged at debug
-// level, so the log says when the failure began, not every retry.
-func (e *Engine) loadFailed(err error) error { return e.loadFailedAt(err, 0) }
-
-// loadFailedAt is loadFailed of a load that read generation onDisk.
-func (e *Engine) loadFailedAt(err error, onDisk uint64) error {
+// and returns err. reloadGeneration is the generation on disk the load
+// tried to read, 0 if unknown. The caller holds loadMu. A failure that
+// repeats the last one (Watch retrying a broken file every tick) is logged
+// at debug level, so the log says when the failure began, not every retry.
+func (e *Engine) loadFailed(err error, reloadGeneration uint64) error {
 	prev := e.loadStatus()
-	st := loadStatus{failures: prev.failures + 1, err: err, failedAt: onDisk}
+	st := loadStatus{failures: prev.failures + 1, err: err, reloadGeneration: reloadGeneration}
 	e.status.Store(&st)
 	var gen uint64
 	if s := e.snap.Load(); s != nil {
@@ -256,7 +330,7 @@ func (e *Engine) Reload(ctx context.Context) (bool, error) {
 	if e.writing != nil {
 		return e.reloadFrom(e.writing, nil) // this engine's own write holds the file
 	}
-	if old := e.snap.Load(); old != nil && stampOf(e.path) == old.fileStamp {
+	if e.snap.Load() != nil && stampOf(e.path) == e.stamp {
 		return false, nil
 	}
 	db, err := e.openDB(true)
@@ -264,7 +338,7 @@ func (e *Engine) Reload(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	if err != nil {
-		return false, e.loadFailed(err)
+		return false, e.loadFailed(err, 0)
 	}
 	var once sync.Once
 	release := func() { once.Do(func() { db.Close() }) }
@@ -279,7 +353,7 @@ func (e *Engine) reloadFrom(db *storage.DB, release func()) (bool, error) {
 	old := e.snap.Load()
 	g, err := db.Generation()
 	if err != nil {
-		return false, e.loadFailed(fmt.Errorf("load %s: %w", e.path, err))
+		return false, e.loadFailed(fmt.Errorf("load %s: %w", e.path, err), 0)
 	}
 	if old == nil || g != old.gen {
 		if err := e.load(db, nil, release); err != nil {
@@ -289,9 +363,8 @@ func (e *Engine) reloadFrom(db *storage.DB, release func()) (bool, error) {
 	}
 	if e.db == nil {
 		// Touched but unchanged: remember the stamp to skip the next open.
-		cp := *old
-		cp.fileStamp = stampOf(e.path)
-		e.publish(&cp)
+		e.stamp = stampOf(e.path)
+		e.clearLoadError()
 	}
 	return false, nil
 }
@@ -331,14 +404,14 @@ func (e *Engine) Stats() Stats {
 	ls := e.loadStatus()
 	st := Stats{ReloadFailures: ls.failures, ReloadError: ls.err}
 	if ls.err != nil {
-		st.ReloadGeneration = ls.failedAt
+		st.ReloadGeneration = ls.reloadGeneration
 	}
 	s, _ := e.current()
 	if s == nil {
 		return st
 	}
-	st.Tracks, st.Generation, st.Loaded = s.byID.len(), s.gen, s.loaded
-	st.LoadRead, st.LoadDecode, st.LoadDerive = s.loadRead, s.loadDecode, s.loadDerive
+	st.Tracks, st.Generation, st.Loaded = s.byID.len(), s.gen, s.times.loaded
+	st.LoadRead, st.LoadDecode, st.LoadDerive = s.times.read, s.times.decode, s.times.derive
 	if s.model != nil {
 		st.ModelVersion = s.modelInfo.Version
 	}
@@ -423,34 +496,31 @@ func (e *Engine) Model(ctx context.Context) (ModelInfo, error) {
 }
 
 // readSnapshot copies a complete snapshot out of one read transaction:
-// the catalogue's records, the current index's arrays and the model that
-// built it. What it returns refers to no byte of the file, so the caller
-// may release the file before decode finishes it: the catalogue's records
-// are copied but not decoded, and graph is the index read but not checked
-// (nil when there is none to check). built, when set, is the current
-// index already in memory (Reindex has just written it): it is used
-// instead of reading the stored copy. keep, when set, is a previous
-// snapshot whose graph is reused if the current index is still the one it
-// was read from (a catalogue change does not touch the index).
-func readSnapshot(tx *storage.Tx, built *index.HNSW, keep *snapshot, opts *Options) (*snapshot, *index.Unchecked, error) {
-	s := &snapshot{gen: tx.Generation(), byID: newIDTable(tx.Counts().Tracks), catalogSeq: tx.CatalogSeq(), vectors: opts.VectorSource}
+// the catalogue's records, the users' interactions, the current index's
+// arrays and the model that built it. What it returns refers to no byte
+// of the file, so the caller may release the file before decode finishes
+// it: the catalogue's records are copied but not decoded, graph is the
+// index read but not checked (nil when there is none to check), and read
+// the interactions not yet ordered (nil when s reuses keep's histories).
+// built, when set, is the current index already in memory (Reindex has
+// just written it): it is used instead of reading the stored copy. keep,
+// when set, is a previous snapshot whose graph is reused if the current
+// index is still the one it was read from (a catalogue change does not
+// touch the index), and whose histories are reused if the file's
+// interactions are still the ones they hold.
+func readSnapshot(tx *storage.Tx, built *index.HNSW, keep *snapshot, opts *Options) (s *snapshot, graph *index.Unchecked, read *historiesRead, err error) {
+	s = &snapshot{gen: tx.Generation(), byID: newIDTable(tx.Counts().Tracks), catalogSeq: tx.CatalogSeq(), vectors: opts.VectorSource}
 	if err := s.readTracks(tx); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	var kept *histories
-	if keep != nil {
-		kept = keep.histories
+	if keep != nil && keep.histories.holds(tx.Counts()) {
+		s.histories = keep.histories
+	} else if read, err = readHistories(tx); err != nil {
+		return nil, nil, nil, err
 	}
-	var err error
-	if s.histories, err = readHistories(tx, kept); err != nil {
-		return nil, nil, err
-	}
-	if keep != nil && keep.catalogSeq == s.catalogSeq && keep.cat.len() == s.cat.len() {
-		s.words, s.facets = keep.words, keep.facets // the same tracks: a new model or index only
-	}
-	graph, err := s.readIndex(tx, built, keep, &index.ReadOptions{HugeTLB: opts.HugeTLB})
+	graph, err = s.readIndex(tx, built, keep, &index.ReadOptions{HugeTLB: opts.HugeTLB})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	// Serve the index with the model that built it, even when a newer model
 	// has been trained since: the next reindex moves both forward together.
@@ -458,19 +528,19 @@ func readSnapshot(tx *storage.Tx, built *index.HNSW, keep *snapshot, opts *Optio
 	if graph != nil || s.hasIndex() {
 		var err error
 		if version, err = ParseModelVersion(s.indexMeta.Model); err != nil {
-			return nil, nil, fmt.Errorf("index metadata: %w", err)
+			return nil, nil, nil, fmt.Errorf("index metadata: %w", err)
 		}
 	}
 	m, info, err := loadModelTx(tx, version)
 	switch {
 	case errors.Is(err, ErrNoModel):
 		s.graph = nil
-		return s, nil, nil
+		return s, nil, read, nil
 	case err != nil:
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	s.model, s.modelInfo = m, info
-	return s, graph, nil
+	return s, graph, read, nil
 }
 
 // readIndex reads the current index's metadata into s, and its graph:
@@ -536,11 +606,13 @@ func (s *snapshot) readTracks(tx *storage.Tx) error {
 }
 
 // decode finishes a snapshot that readSnapshot copied from the file at
-// path: it checks the index graph on one goroutine and sorts the
-// histories on another while the others decode the catalogue. The bytes
+// path: it checks the index graph on one goroutine and orders the
+// interactions read into s's histories on another while the others decode
+// the catalogue. It returns the tracks' popularity by node, clamped to
+// 0..maxPopularity, which the derived indexes sort by (derive). The bytes
 // came from the file, so a panic decoding them is damage
 // (storage.Protect), as it is inside a transaction.
-func (s *snapshot) decode(path string, graph *index.Unchecked) error {
+func (s *snapshot) decode(path string, graph *index.Unchecked, read *historiesRead) (pops []uint8, err error) {
 	var wg sync.WaitGroup
 	var graphErr error
 	if graph != nil {
@@ -556,40 +628,49 @@ func (s *snapshot) decode(path string, graph *index.Unchecked) error {
 		})
 	}
 	var historiesErr error
-	wg.Go(func() { historiesErr = s.histories.order() })
-	err := s.decodeTracks(path)
+	if read != nil {
+		wg.Go(func() { s.histories, historiesErr = read.order() })
+	}
+	pops, err = s.decodeTracks(path)
 	wg.Wait()
 	if err := errors.Join(err, graphErr, historiesErr); err != nil {
-		return err
+		return nil, err
 	}
 	if s.model != nil && s.graph != nil {
 		s.modelInfo.IndexSize = s.graph.Len()
 	}
-	return nil
+	return pops, nil
 }
 
-// artistKeys are the artist keys one worker found, in order: (node, key)
-// pairs.
-type artistKeys struct {
-	nodes []uint32
-	keys  []uint64
+// workerFinds are what one decoding worker found besides the per-node
+// columns, in node order within each of its blocks.
+type workerFinds struct {
+	// artistNodes[i] has artist key artistKeys[i].
+	artistNodes []uint32
+	artistKeys  []uint64
+	// spotifyNodes[i] is a track whose Spotify id, spotifyIDs[i], differs
+	// from its id.
+	spotifyNodes []uint32
+	spotifyIDs   []string
 }
 
-// decodeTracks decodes the catalog's records into s: byID, and the
-// per-node keys the search filters use. This goroutine fills byID while
+// decodeTracks decodes the catalog's records into s: byID, the per-node
+// keys the search filters use and the map of Spotify ids. It returns the
+// tracks' popularity by node (decode). This goroutine fills byID while
 // workers decode and hash blocks of nodes (decoding is most of the work:
 // at 1M tracks, about a CPU-second).
-func (s *snapshot) decodeTracks(path string) error {
+func (s *snapshot) decodeTracks(path string) ([]uint8, error) {
 	n := s.cat.len()
 	s.keys = make([]nodeKeys, n)
+	pops := make([]uint8, n)
 	workers := max(1, min(runtime.GOMAXPROCS(0), 4))
-	found := make([]artistKeys, workers)
+	found := make([]workerFinds, workers)
 	errs := make([]error, workers)
 	var next atomic.Int64 // the first node of the next block to decode
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
-			errs[w] = storage.Protect(path, "decoding the tracks", func() error { return s.decodeBlocks(&next, &found[w]) })
+			errs[w] = storage.Protect(path, "decoding the tracks", func() error { return s.decodeBlocks(&next, pops, &found[w]) })
 			if errs[w] != nil {
 				next.Store(int64(n)) // the others stop too
 			}
@@ -602,27 +683,21 @@ func (s *snapshot) decodeTracks(path string) error {
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return err
+		return nil, err
 	}
 	s.packArtistKeys(n, found)
-	s.indexSpotifyIDs()
-	if s.words == nil { // else the previous snapshot's, of the same tracks
-		// The closures hold s until they have run (sync.OnceValue then
-		// drops them), and a reload runs them before it publishes
-		// (buildDerived), so a successor that reuses them does not keep s.
-		s.words = sync.OnceValue(func() *wordIndex { return buildWordIndex(&s.cat) })
-		s.facets = sync.OnceValue(func() *facets { return buildFacets(s) })
-	}
-	return nil
+	s.indexSpotifyIDs(found)
+	return pops, nil
 }
 
 // decodeBlock is how many nodes a decoding worker takes at a time.
 const decodeBlock = 4096
 
 // decodeBlocks is one decoding worker: it decodes and hashes the records
-// of the blocks of nodes it takes from next into s, appending artist keys
-// to ak. It stops at the first corrupt record and returns its error.
-func (s *snapshot) decodeBlocks(next *atomic.Int64, ak *artistKeys) error {
+// of the blocks of nodes it takes from next into s's keys and pops,
+// appending artist keys and Spotify ids to found. It stops at the first
+// corrupt record and returns its error.
+func (s *snapshot) decodeBlocks(next *atomic.Int64, pops []uint8, found *workerFinds) error {
 	n := int64(s.cat.len())
 	var t Track
 	for {
@@ -640,11 +715,16 @@ func (s *snapshot) decodeBlocks(next *atomic.Int64, ak *artistKeys) error {
 				return fmt.Errorf("track %s: %w", id, err)
 			}
 			s.keys[node] = nodeKeys{songKeyOf(&t), featKeyOf(&t.Features)}
+			pops[node] = clampPopularity(t.Popularity)
 			for _, a := range t.Artists {
 				if k := artistKeyOf(a); k != 0 {
-					ak.nodes = append(ak.nodes, node)
-					ak.keys = append(ak.keys, k)
+					found.artistNodes = append(found.artistNodes, node)
+					found.artistKeys = append(found.artistKeys, k)
 				}
+			}
+			if t.SpotifyID != "" && t.SpotifyID != id {
+				found.spotifyNodes = append(found.spotifyNodes, node)
+				found.spotifyIDs = append(found.spotifyIDs, t.SpotifyID)
 			}
 		}
 	}
@@ -652,23 +732,23 @@ func (s *snapshot) decodeBlocks(next *atomic.Int64, ak *artistKeys) error {
 
 // packArtistKeys packs the workers' artist keys by node, each node's in its
 // artists' order.
-func (s *snapshot) packArtistKeys(n int, found []artistKeys) {
+func (s *snapshot) packArtistKeys(n int, found []workerFinds) {
 	s.artistOff = make([]uint32, n+1)
 	total := 0
-	for _, ak := range found {
-		for _, node := range ak.nodes {
+	for _, f := range found {
+		for _, node := range f.artistNodes {
 			s.artistOff[node+1]++
 		}
-		total += len(ak.keys)
+		total += len(f.artistKeys)
 	}
 	for i := range n {
 		s.artistOff[i+1] += s.artistOff[i]
 	}
 	s.artistKey = make([]uint64, total)
 	next := slices.Clone(s.artistOff[:n])
-	for _, ak := range found {
-		for i, node := range ak.nodes {
-			s.artistKey[next[node]] = ak.keys[i]
+	for _, f := range found {
+		for i, node := range f.artistNodes {
+			s.artistKey[next[node]] = f.artistKeys[i]
 			next[node]++
 		}
 	}

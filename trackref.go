@@ -117,18 +117,24 @@ func (s *snapshot) resolve(ref TrackID) (uint32, error) {
 	return 0, fmt.Errorf("track %q: %w", clip(string(ref)), ErrNotFound)
 }
 
-// indexSpotifyIDs maps the Spotify ids of tracks whose id is another
-// system's (Track.SpotifyID set and different from ID) to their nodes.
-func (s *snapshot) indexSpotifyIDs() {
-	var t Track
-	for n := range s.cat.len() {
-		s.cat.decode(uint32(n), &t)
-		if t.SpotifyID == "" || t.SpotifyID == string(t.ID) {
-			continue
+// indexSpotifyIDs maps the Spotify ids the decoding workers found, of
+// tracks whose id is another system's (Track.SpotifyID set and different
+// from ID), to their nodes. Where tracks share a Spotify id, the last node
+// keeps it.
+func (s *snapshot) indexSpotifyIDs(found []workerFinds) {
+	total := 0
+	for _, f := range found {
+		total += len(f.spotifyIDs)
+	}
+	if total == 0 {
+		return
+	}
+	s.bySpotify = make(map[string]uint32, total)
+	for _, f := range found {
+		for i, id := range f.spotifyIDs {
+			if node, ok := s.bySpotify[id]; !ok || node < f.spotifyNodes[i] {
+				s.bySpotify[id] = f.spotifyNodes[i]
+			}
 		}
-		if s.bySpotify == nil {
-			s.bySpotify = make(map[string]uint32)
-		}
-		s.bySpotify[t.SpotifyID] = uint32(n)
 	}
 }

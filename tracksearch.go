@@ -70,10 +70,11 @@ type wordIndex struct {
 	byRank []uint32 // the node of each rank
 }
 
-// buildWordIndex indexes the words of every track's name and artists.
-func buildWordIndex(c *catalog) *wordIndex {
+// buildWordIndex indexes the words of every track's name and artists,
+// ranking the tracks by byPop, most popular first.
+func buildWordIndex(c *catalog, byPop *popularityOrder) *wordIndex {
 	x := &wordIndex{}
-	x.byRank = ranksByPopularity(c)
+	x.byRank = byPop.descending()
 	var words []string // by id, in order of appearance
 	ids := make(map[string]uint32)
 	x.fwdOff = make([]uint32, 1, len(x.byRank)+1)
@@ -104,35 +105,15 @@ func buildWordIndex(c *catalog) *wordIndex {
 	return x
 }
 
-// ranksByPopularity returns the nodes that hold a track, most popular
-// first, then by node (a counting sort: popularity is 0..100).
-func ranksByPopularity(c *catalog) []uint32 {
-	var count [102]int
-	pop := make([]int8, c.len()) // -1: a free node
-	var t Track
-	for i := range pop {
-		c.decode(uint32(i), &t)
-		pop[i] = -1
-		if t.ID != "" {
-			pop[i] = int8(clampPopularity(t.Popularity))
-			count[100-int(pop[i])+1]++
-		}
-	}
-	for p := 1; p < len(count); p++ {
-		count[p] += count[p-1]
-	}
-	out := make([]uint32, count[len(count)-1])
-	for i, tp := range pop {
-		if tp >= 0 {
-			p := 100 - int(tp)
-			out[count[p]] = uint32(i)
-			count[p]++
-		}
+// descending returns the nodes most popular first, then by node: the
+// word index's ranks.
+func (o *popularityOrder) descending() []uint32 {
+	out := make([]uint32, 0, len(o.nodes))
+	for p := maxPopularity; p >= 0; p-- {
+		out = append(out, o.nodes[o.off[p]:o.off[p+1]]...)
 	}
 	return out
 }
-
-func clampPopularity(p int) int { return min(max(p, 0), 100) }
 
 // sortWords stores words (by id) sorted, and renumbers the forward index
 // to match.

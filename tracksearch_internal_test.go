@@ -23,7 +23,7 @@ func TestPrefixScanAndMergeAgree(t *testing.T) {
 	for i := range ts {
 		ts[i] = Track{ID: TrackID(fmt.Sprint(i)), Name: word() + " " + word(), Artists: []string{word()}, Popularity: rng.IntN(101)}
 	}
-	x := buildWordIndex(catalogOf(ts))
+	x := wordIndexOf(ts)
 	for _, p := range []string{"l", "la", "lal", "m", "ma", "mon", "n", "r", "s", "sa", "z"} {
 		lo, hi, exact := x.prefixRange(p)
 		if exact {
@@ -50,7 +50,7 @@ func TestPrefixScanAndMergeAgree(t *testing.T) {
 // on queries of one to three words from the catalogue's own tracks.
 func TestSearchAgreesWithBruteForce(t *testing.T) {
 	ts, rng := scaleTracks(5_000)
-	x := buildWordIndex(catalogOf(ts))
+	x := wordIndexOf(ts)
 	brute := func(q []string, k int) []uint32 {
 		var best, rest []uint32
 		last := q[len(q)-1]
@@ -96,4 +96,15 @@ func TestSearchAgreesWithBruteForce(t *testing.T) {
 			}
 		}
 	}
+}
+
+// wordIndexOf builds the word index of a catalogue of ts, as a snapshot's
+// derive does.
+func wordIndexOf(ts []Track) *wordIndex {
+	pops := make([]uint8, len(ts))
+	for i := range ts {
+		pops[i] = clampPopularity(ts[i].Popularity)
+	}
+	c := catalogOf(ts)
+	return buildWordIndex(c, orderByPopularity(c, pops))
 }

@@ -25,11 +25,11 @@ func BenchmarkWordIndex1M(b *testing.B) {
 	var x *wordIndex
 	b.Run("build", func(b *testing.B) {
 		for b.Loop() {
-			x = buildWordIndex(catalogOf(ts))
+			x = wordIndexOf(ts)
 		}
 	})
 	if x == nil {
-		x = buildWordIndex(catalogOf(ts))
+		x = wordIndexOf(ts)
 	}
 	var typed, prefix [][]string
 	for len(typed) < 1000 {
