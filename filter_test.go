@@ -443,3 +443,20 @@ func TestFilteredSearchSkipsDeletedTracks(t *testing.T) {
 		}
 	}
 }
+
+// TestFootprintCountsFacetsAndMap: the snapshot's footprint counts the
+// filters' facets (an attribute entry of 16 bytes a node, at least) and
+// the map (a node, its two coordinates and its position: 16 bytes a
+// track), and its total holds them.
+func TestFootprintCountsFacetsAndMap(t *testing.T) {
+	const n = 3000
+	eng, _, _ := facetFixture(t, n)
+	fp := eng.Footprint()
+	if fp.Facets < 16*n || fp.Map < 16*n {
+		t.Errorf("Footprint: facets %d and map %d bytes for %d tracks, want at least %d each", fp.Facets, fp.Map, n, 16*n)
+	}
+	parts := fp.Vectors + fp.Graph + fp.Catalogue + fp.DedupeKeys + fp.WordIndex + fp.Histories
+	if fp.Total() != parts+fp.Facets+fp.Map {
+		t.Errorf("Footprint.Total() = %d, want the parts' sum %d", fp.Total(), parts+fp.Facets+fp.Map)
+	}
+}

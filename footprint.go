@@ -12,16 +12,20 @@ type Footprint struct {
 	Catalogue  int64 // the tracks' fields and strings, and the maps from ids to nodes
 	DedupeKeys int64 // the song, feature and artist keys the search filter reads
 	WordIndex  int64 // the track search's inverted and forward indexes
+	Facets     int64 // the filters' columns and posting lists (genre, year, popularity)
+	Map        int64 // the index's 2-D map layout and where each node is on it
 	Histories  int64 // the users' interactions
 }
 
 // Total is the sum of the parts.
 func (f Footprint) Total() int64 {
-	return f.Vectors + f.Graph + f.Catalogue + f.DedupeKeys + f.WordIndex + f.Histories
+	return f.Vectors + f.Graph + f.Catalogue + f.DedupeKeys + f.WordIndex + f.Facets + f.Map + f.Histories
 }
 
 // Footprint measures the snapshot being served. It waits for the track
-// search's index when that is still being built.
+// search's index and the facets when they are still being built. The
+// postings by artist that the first filter by artists builds are not
+// counted.
 func (e *Engine) Footprint() Footprint {
 	s := e.snap.Load()
 	if s == nil {
@@ -35,6 +39,12 @@ func (e *Engine) Footprint() Footprint {
 	f.DedupeKeys = int64(cap(s.keys))*int64(unsafe.Sizeof(nodeKeys{})) + int64(cap(s.artistOff))*4 + int64(cap(s.artistKey))*8
 	if s.words != nil {
 		f.WordIndex = s.words().bytes()
+	}
+	if s.facets != nil {
+		f.Facets = s.facets().bytes()
+	}
+	if s.maps != nil {
+		f.Map = s.maps.bytes()
 	}
 	if s.histories != nil {
 		f.Histories = s.histories.bytes()
@@ -62,6 +72,24 @@ func mapBytes(n int, entry int) int64 {
 func (x *wordIndex) bytes() int64 {
 	n := int64(cap(x.words.text)) + 4*int64(cap(x.words.off))
 	return n + 4*int64(cap(x.postOff)+cap(x.post)+cap(x.fwdOff)+cap(x.fwd)+cap(x.byRank))
+}
+
+func (fa *facets) bytes() int64 {
+	n := int64(cap(fa.attrs))*int64(unsafe.Sizeof(nodeAttrs{})) + int64(cap(fa.pops)+cap(fa.years))
+	n += mapBytes(len(fa.genreIDs), int(unsafe.Sizeof(""))+4)
+	for g := range fa.genreIDs {
+		n += int64(len(g))
+	}
+	n += 4 * int64(cap(fa.rareOff)+cap(fa.rareGenre)+cap(fa.byYear)+cap(fa.yearOff)+cap(fa.byPopularity))
+	n += int64(cap(fa.byGenre)) * int64(unsafe.Sizeof([]uint32(nil)))
+	for _, nodes := range fa.byGenre {
+		n += 4 * int64(cap(nodes))
+	}
+	return n + int64(unsafe.Sizeof(*fa))
+}
+
+func (c *mapCache) bytes() int64 {
+	return 4 * int64(cap(c.l.nodes)+cap(c.l.xy)+cap(c.pos))
 }
 
 // ServingGCPercent is the garbage collector's target (GOGC) for a process

@@ -741,8 +741,8 @@ func (r *serveBenchReport) writeTable(w io.Writer) error {
 	fmt.Fprintf(tw, "memory\theap %.0f MiB and RSS %.0f MiB after load, RSS %.0f MiB after the phases%s, peak RSS %.0f MiB\n",
 		r.HeapMiB, r.RSSMiB, r.EndRSSMiB, anon, r.MaxRSSMiB)
 	fp := r.Footprint
-	fmt.Fprintf(tw, "snapshot bytes per track\t%.0f: vectors %.0f, graph %.0f, catalogue %.0f, dedupe keys %.0f, word index %.0f, histories %.0f\n",
-		fp.Total, fp.Vectors, fp.Graph, fp.Catalogue, fp.DedupeKeys, fp.WordIndex, fp.Histories)
+	fmt.Fprintf(tw, "snapshot bytes per track\t%.0f: vectors %.0f, graph %.0f, catalogue %.0f, dedupe keys %.0f, word index %.0f, facets %.0f, map %.0f, histories %.0f\n",
+		fp.Total, fp.Vectors, fp.Graph, fp.Catalogue, fp.DedupeKeys, fp.WordIndex, fp.Facets, fp.Map, fp.Histories)
 	fmt.Fprintf(tw, "baseline: server.Similar in-process, 1 caller\tp50 %.0f µs, p99 %.0f µs\n", r.BaselineP50US, r.BaselineP99US)
 	fmt.Fprintf(tw, "handler in-process (httptest), interleaved\tp50 %.0f µs, p99 %.0f µs\n", r.HandlerP50US, r.HandlerP99US)
 	for _, p := range r.Phases {
@@ -769,6 +769,8 @@ type snapshotFootprint struct {
 	Catalogue  float64 `json:"catalogue"`
 	DedupeKeys float64 `json:"dedupe_keys"`
 	WordIndex  float64 `json:"word_index"`
+	Facets     float64 `json:"facets"`
+	Map        float64 `json:"map"`
 	Histories  float64 `json:"histories"`
 	Total      float64 `json:"total"`
 }
@@ -781,6 +783,8 @@ func footprintOf(f soundalike.Footprint) snapshotFootprint {
 		Catalogue:  float64(f.Catalogue) / n,
 		DedupeKeys: float64(f.DedupeKeys) / n,
 		WordIndex:  float64(f.WordIndex) / n,
+		Facets:     float64(f.Facets) / n,
+		Map:        float64(f.Map) / n,
 		Histories:  float64(f.Histories) / n,
 		Total:      float64(f.Total()) / n,
 	}
