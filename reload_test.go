@@ -146,6 +146,9 @@ func TestFailedReloadKeepsServing(t *testing.T) {
 	if _, err := eng.Track(ctx, added); err != nil {
 		t.Errorf("Track(%s) after the repair: %v", added, err)
 	}
+	if !strings.Contains(logs.String(), "msg=\"the database loads again") {
+		t.Errorf("the log does not say the failure is over:\n%s", logs.String())
+	}
 }
 
 // TestFirstLoadFailureIsReported: an attached engine whose first load

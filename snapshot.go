@@ -265,7 +265,17 @@ func (e *Engine) publish(s *snapshot, stamp fileStamp) {
 // generation: the last failure, if any, no longer describes the file. The
 // caller holds loadMu.
 func (e *Engine) clearLoadError() {
-	e.status.Store(&loadStatus{failures: e.loadStatus().failures})
+	prev := e.loadStatus()
+	e.status.Store(&loadStatus{failures: prev.failures})
+	if prev.err != nil {
+		// The failure was logged when it began (loadFailed): say when it
+		// ends, so that the log does not leave it open.
+		var gen uint64
+		if s := e.snap.Load(); s != nil {
+			gen = s.gen
+		}
+		e.opts.Logger.Info("the database loads again: the last failure to load it is over", "generation", gen, "failures", prev.failures)
+	}
 }
 
 // loadFailed records and logs a failed load, keeping the served snapshot,
