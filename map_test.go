@@ -82,9 +82,11 @@ func TestMapFollowsReindex(t *testing.T) {
 	}
 }
 
-// TestCheckFindsDamagedMap: check verifies the map layout's chunks, and a
-// damaged one fails the snapshot's load like any damage to the index.
-func TestCheckFindsDamagedMap(t *testing.T) {
+// damagedFixture is a fixture of 300 tracks, closed, with a byte of the
+// first chunk flipped in each bucket that chunked returns for a bucket
+// under top, then opened read-only.
+func damagedFixture(t *testing.T, top string, chunked func(*bolt.Bucket) *bolt.Bucket) *soundalike.Engine {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "c.db")
 	eng, _ := fixture(t, path, 300)
 	eng.Close()
@@ -94,27 +96,34 @@ func TestCheckFindsDamagedMap(t *testing.T) {
 	}
 	flipped := false
 	bdb.Update(func(tx *bolt.Tx) error {
-		idx := tx.Bucket([]byte("indexes"))
-		return idx.ForEachBucket(func(k []byte) error {
-			pb := idx.Bucket(k).Bucket([]byte("part:layout"))
-			if pb == nil {
+		parent := tx.Bucket([]byte(top))
+		return parent.ForEachBucket(func(k []byte) error {
+			b := chunked(parent.Bucket(k))
+			if b == nil {
 				return nil
 			}
-			v := append([]byte(nil), pb.Get([]byte{0, 0, 0, 0})...)
+			v := append([]byte(nil), b.Get([]byte{0, 0, 0, 0})...)
 			v[100] ^= 0xff
 			flipped = true
-			return pb.Put([]byte{0, 0, 0, 0}, v)
+			return b.Put([]byte{0, 0, 0, 0}, v)
 		})
 	})
 	bdb.Close()
 	if !flipped {
-		t.Fatal("no map layout chunk to damage")
+		t.Fatalf("no chunk under %s to damage", top)
 	}
 	eng, err = soundalike.Open(path, &soundalike.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer eng.Close()
+	t.Cleanup(func() { eng.Close() })
+	return eng
+}
+
+// TestCheckFindsDamagedMap: check verifies the map layout's chunks, and a
+// damaged one fails the snapshot's load like any damage to the index.
+func TestCheckFindsDamagedMap(t *testing.T) {
+	eng := damagedFixture(t, "indexes", func(b *bolt.Bucket) *bolt.Bucket { return b.Bucket([]byte("part:layout")) })
 	rep, err := eng.Check(t.Context())
 	if err != nil || !strings.Contains(strings.Join(rep.Problems, "; "), "map layout") {
 		t.Errorf("check of a damaged map layout: %+v, %v; want the layout named", rep.Problems, err)
@@ -128,33 +137,7 @@ func TestCheckFindsDamagedMap(t *testing.T) {
 // damaged is reported as built with a model that cannot be read, not as
 // built with one that is not stored.
 func TestCheckNamesTheIndexModelDamaged(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "c.db")
-	eng, _ := fixture(t, path, 300)
-	eng.Close()
-	bdb, err := bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	flipped := false
-	bdb.Update(func(tx *bolt.Tx) error {
-		models := tx.Bucket([]byte("models"))
-		return models.ForEachBucket(func(k []byte) error {
-			b := models.Bucket(k).Bucket([]byte("blob"))
-			v := append([]byte(nil), b.Get([]byte{0, 0, 0, 0})...)
-			v[100] ^= 0xff
-			flipped = true
-			return b.Put([]byte{0, 0, 0, 0}, v)
-		})
-	})
-	bdb.Close()
-	if !flipped {
-		t.Fatal("no model chunk to damage")
-	}
-	eng, err = soundalike.Open(path, &soundalike.Options{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
+	eng := damagedFixture(t, "models", func(b *bolt.Bucket) *bolt.Bucket { return b.Bucket([]byte("blob")) })
 	rep, err := eng.Check(t.Context())
 	all := strings.Join(rep.Problems, "; ")
 	if err != nil || !strings.Contains(all, "whose record cannot be read") || strings.Contains(all, "not stored") {
