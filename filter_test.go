@@ -122,6 +122,42 @@ func filteredBruteForce(tracks []*soundalike.Track, vecs map[soundalike.TrackID]
 
 func ptr[T any](v T) *T { return &v }
 
+// namedFilter is a filter of a recall test, named by the share of
+// facetFixture's catalogue it keeps.
+type namedFilter struct {
+	name   string
+	filter soundalike.Filter
+}
+
+// selectiveFilters keep from half of facetFixture's catalogue to a
+// thousandth.
+var selectiveFilters = []namedFilter{
+	{"50%/popularity", soundalike.Filter{PopularityMin: ptr(50)}},
+	{"10%/years", soundalike.Filter{YearMin: ptr(2011), YearMax: ptr(2016)}},
+	{"1%/genre", soundalike.Filter{Genres: []string{"niche"}}},
+	{"1%/popularity", soundalike.Filter{PopularityMin: ptr(42), PopularityMax: ptr(42)}},
+	{"0.1%/years+popularity", soundalike.Filter{YearMin: ptr(2000), YearMax: ptr(2000), PopularityMin: ptr(10), PopularityMax: ptr(15)}},
+	{"0.1%/genre", soundalike.Filter{Genres: []string{"micro"}}},
+}
+
+// inEachSource runs check as the subtests name/chosen, name/graph and
+// name/scan: with the candidates' source the cost model chooses, then
+// with the filtered graph search and the exact scan forced.
+func inEachSource(t *testing.T, name string, check func(t *testing.T)) {
+	for _, mode := range []string{"chosen", "graph", "scan"} {
+		t.Run(name+"/"+mode, func(t *testing.T) {
+			switch mode {
+			case "graph":
+				soundalike.ForceScan(ptr(false))
+			case "scan":
+				soundalike.ForceScan(ptr(true))
+			}
+			defer soundalike.ForceScan(nil)
+			check(t)
+		})
+	}
+}
+
 // TestFilteredRecall checks filtered searches against an exact filtered
 // brute force at selectivities from half the catalogue to a thousandth:
 // from the source the cost model chooses, and from the graph and the scan
@@ -132,32 +168,12 @@ func TestFilteredRecall(t *testing.T) {
 		n = 10_000
 	}
 	eng, tracks, vecs := facetFixture(t, n)
-	for _, tc := range []struct {
-		name   string
-		filter soundalike.Filter
-	}{
-		{"50%/popularity", soundalike.Filter{PopularityMin: ptr(50)}},
-		{"10%/years", soundalike.Filter{YearMin: ptr(2011), YearMax: ptr(2016)}},
-		{"12%/genres", soundalike.Filter{Genres: []string{"POP", "unknown genre"}}},
-		{"1%/genre", soundalike.Filter{Genres: []string{"niche"}}},
-		{"1%/popularity", soundalike.Filter{PopularityMin: ptr(42), PopularityMax: ptr(42)}},
-		{"0.1%/years+popularity", soundalike.Filter{YearMin: ptr(2000), YearMax: ptr(2000), PopularityMin: ptr(10), PopularityMax: ptr(15)}},
-		{"0.1%/genre", soundalike.Filter{Genres: []string{"micro"}}},
-		{"artists", soundalike.Filter{Artists: []string{"Artist 3", "Artist 1000"}}},
-		{"ids", soundalike.Filter{IDs: []soundalike.TrackID{tracks[5].ID, tracks[50].ID, tracks[500].ID}}},
-	} {
-		for _, mode := range []string{"chosen", "graph", "scan"} {
-			t.Run(tc.name+"/"+mode, func(t *testing.T) {
-				switch mode {
-				case "graph":
-					soundalike.ForceScan(ptr(false))
-				case "scan":
-					soundalike.ForceScan(ptr(true))
-				}
-				defer soundalike.ForceScan(nil)
-				filteredRecall(t, eng, tracks, vecs, tc.filter)
-			})
-		}
+	filters := append(slices.Clone(selectiveFilters),
+		namedFilter{"12%/genres", soundalike.Filter{Genres: []string{"POP", "unknown genre"}}},
+		namedFilter{"artists", soundalike.Filter{Artists: []string{"Artist 3", "Artist 1000"}}},
+		namedFilter{"ids", soundalike.Filter{IDs: []soundalike.TrackID{tracks[5].ID, tracks[50].ID, tracks[500].ID}}})
+	for _, tc := range filters {
+		inEachSource(t, tc.name, func(t *testing.T) { filteredRecall(t, eng, tracks, vecs, tc.filter) })
 	}
 }
 

@@ -111,29 +111,8 @@ func TestBestScoreFilteredRecall(t *testing.T) {
 		n = 10_000
 	}
 	eng, tracks, vecs := facetFixture(t, n)
-	for _, tc := range []struct {
-		name   string
-		filter soundalike.Filter
-	}{
-		{"50%/popularity", soundalike.Filter{PopularityMin: ptr(50)}},
-		{"10%/years", soundalike.Filter{YearMin: ptr(2011), YearMax: ptr(2016)}},
-		{"1%/genre", soundalike.Filter{Genres: []string{"niche"}}},
-		{"1%/popularity", soundalike.Filter{PopularityMin: ptr(42), PopularityMax: ptr(42)}},
-		{"0.1%/years+popularity", soundalike.Filter{YearMin: ptr(2000), YearMax: ptr(2000), PopularityMin: ptr(10), PopularityMax: ptr(15)}},
-		{"0.1%/genre", soundalike.Filter{Genres: []string{"micro"}}},
-	} {
-		for _, mode := range []string{"chosen", "graph", "scan"} {
-			t.Run(tc.name+"/"+mode, func(t *testing.T) {
-				switch mode {
-				case "graph":
-					soundalike.ForceScan(ptr(false))
-				case "scan":
-					soundalike.ForceScan(ptr(true))
-				}
-				defer soundalike.ForceScan(nil)
-				bestScoreRecall(t, eng, tracks, vecs, tc.filter)
-			})
-		}
+	for _, tc := range selectiveFilters {
+		inEachSource(t, tc.name, func(t *testing.T) { bestScoreRecall(t, eng, tracks, vecs, tc.filter) })
 	}
 	// An exact scan answers however poorly the graph would: on a graph of
 	// two links a node, searched with a beam of one, a filter that keeps
@@ -142,14 +121,7 @@ func TestBestScoreFilteredRecall(t *testing.T) {
 	if _, err := eng.Reindex(t.Context(), poor); err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct {
-		name   string
-		filter soundalike.Filter
-	}{
-		{"1%/genre", soundalike.Filter{Genres: []string{"niche"}}},
-		{"1%/popularity", soundalike.Filter{PopularityMin: ptr(42), PopularityMax: ptr(42)}},
-		{"0.1%/years+popularity", soundalike.Filter{YearMin: ptr(2000), YearMax: ptr(2000), PopularityMin: ptr(10), PopularityMax: ptr(15)}},
-	} {
+	for _, tc := range selectiveFilters[2:5] { // 1% and 0.1%
 		t.Run("poor graph/"+tc.name, func(t *testing.T) {
 			bestScoreRecall(t, eng, tracks, vecs, tc.filter)
 		})
