@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"os"
 	"strings"
@@ -73,18 +72,7 @@ func TestServeReloadsOnSIGHUP(t *testing.T) {
 	defer cancel()
 	base, done := startServe(t, ctx, db, 200, &stderr, "--reload", "0")
 
-	w, err := soundalike.Open(db, &soundalike.Options{NoSync: true, LockTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nt := synth.SmallTrack(rand.New(rand.NewPCG(9, 9)), 9999)
-	if err := w.Import(t.Context(), func(tx *soundalike.ImportTx) error { _, _, err := tx.PutTrack(nt); return err }); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Reindex(t.Context(), nil); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
+	addAndReindex(t, db) // t9999
 	if code, _ := get(t, base+"/tracks/t9999"); code != 404 {
 		t.Fatalf("GET /tracks/t9999 = %d before SIGHUP with --reload 0, want 404", code)
 	}

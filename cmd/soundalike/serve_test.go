@@ -207,18 +207,7 @@ func TestServeCommand(t *testing.T) {
 			n++
 		}
 	}()
-	w, err := soundalike.Open(db, &soundalike.Options{NoSync: true, LockTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nt := synth.SmallTrack(rand.New(rand.NewPCG(9, 9)), 9999)
-	if err := w.Import(t.Context(), func(tx *soundalike.ImportTx) error { _, _, err := tx.PutTrack(nt); return err }); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Reindex(t.Context(), nil); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
+	addAndReindex(t, db) // t9999
 	deadline = time.Now().Add(10 * time.Second)
 	for {
 		code, _ := get(t, base+"/similar?track=t9999&k=3")
@@ -290,5 +279,23 @@ func TestServeCommandFlags(t *testing.T) {
 	ps, err := parsePrefixes("10.0.0.0/8, 192.168.1.7,fd00::/8")
 	if err != nil || len(ps) != 3 || ps[1].Bits() != 32 {
 		t.Errorf("parsePrefixes = %v, %v, want 3 prefixes, the bare address as /32", ps, err)
+	}
+}
+
+// addAndReindex adds track t9999 to the database at db, as another
+// process would while serve runs, and reindexes it.
+func addAndReindex(t *testing.T, db string) {
+	t.Helper()
+	w, err := soundalike.Open(db, &soundalike.Options{NoSync: true, LockTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	nt := synth.SmallTrack(rand.New(rand.NewPCG(9, 9)), 9999)
+	if err := w.Import(t.Context(), func(tx *soundalike.ImportTx) error { _, _, err := tx.PutTrack(nt); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Reindex(t.Context(), nil); err != nil {
+		t.Fatal(err)
 	}
 }
