@@ -63,3 +63,39 @@ func TestNewModelKeepsASourcesSnapshot(t *testing.T) {
 			before.Loaded, after.Loaded, before.ModelVersion, after.ModelVersion)
 	}
 }
+
+// TestPromoteCurrentModelWritesNothing: promoting the model that is
+// already current commits nothing, so a server on the file has no new
+// generation to reload.
+func TestPromoteCurrentModelWritesNothing(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "promote.db")
+	w, err := soundalike.Open(path, &soundalike.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if err := w.Import(ctx, func(tx *soundalike.ImportTx) error {
+		_, _, err := tx.PutTrack(track("a", 0.5))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.SaveModel(ctx, randomModel(t, 16), soundalike.ModelRun{}); err != nil {
+		t.Fatal(err)
+	}
+	server, err := soundalike.Open(path, &soundalike.Options{Detached: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	if _, err := server.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, changed, err := w.PromoteModel(ctx, "v1"); err != nil || changed {
+		t.Fatalf("PromoteModel(v1) of the current v1 = changed %v, %v", changed, err)
+	}
+	if changed, err := server.Reload(ctx); err != nil || changed {
+		t.Errorf("a server's Reload after promoting the current model = changed %v, %v; want nothing new", changed, err)
+	}
+}

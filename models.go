@@ -159,6 +159,10 @@ func (e *Engine) modelChanged(db *storage.DB) {
 	}
 }
 
+// errUnchanged ends a write transaction that would change nothing, so
+// that it is rolled back rather than committed as a new generation.
+var errUnchanged = errors.New("unchanged")
+
 // PromoteModel makes a stored model version ("v3" or "3") the current
 // model, for a rollback or to adopt a version saved without becoming
 // current. The next Reindex embeds the catalogue with it. changed is
@@ -193,11 +197,14 @@ func (e *Engine) PromoteModel(ctx context.Context, version string) (info ModelIn
 		}
 		info = meta.info(v)
 		if tx.CurrentModel() == v {
-			return nil
+			return errUnchanged // rolled back: no new generation for servers to reload
 		}
 		changed = true
 		return tx.SetCurrentModel(v)
 	})
+	if errors.Is(err, errUnchanged) {
+		return info, false, nil
+	}
 	if err != nil {
 		return ModelInfo{}, false, fmt.Errorf("promote model: %w", err)
 	}
