@@ -75,8 +75,13 @@ func runServe(ctx context.Context, args []string, stdio stdio) error {
 		reserved = server.ReserveHugeHeap(server.HugeHeapSize(r.dbPath))
 	}
 	eng, err := openDetached(ctx, r.dbPath, stdio, front, soundalike.Options{Logger: r.logger, VectorSource: vectors, HugeTLB: r.hugeTLB})
+	abandoned := false // a second signal: exit without waiting for Close
 	if err == nil {
-		defer eng.Close()
+		defer func() {
+			if !abandoned {
+				eng.Close()
+			}
+		}()
 	}
 	if ctx.Err() != nil {
 		// Stopped while it loaded or waited for the lock: what was asked,
@@ -111,8 +116,16 @@ func runServe(ctx context.Context, args []string, stdio stdio) error {
 		return err // serving failed: ctx is not done, so err is not nil
 	case <-ctx.Done():
 	}
-	return r.stop(served)
+	err = r.stop(served)
+	// After a second signal the process exits at once: Close would wait
+	// for a load in progress (a reload holds the engine for seconds at 1M
+	// tracks), and the engine holds nothing the exit does not release.
+	abandoned = errors.Is(err, errSecondSignal)
+	return err
 }
+
+// errSecondSignal is stop's error when a second signal ended the wait.
+var errSecondSignal = errors.New("stopped by a second")
 
 // stop waits for the graceful shutdown that ctx's end began (requests in
 // flight finish, each within its deadlines, the read and write timeouts)
@@ -134,7 +147,7 @@ func (r *serveRun) stop(served <-chan error) error {
 		r.logger.Info("stopped", "took", time.Since(start).Round(time.Millisecond))
 		return nil
 	case sig := <-again:
-		return fmt.Errorf("stopped by a second %v %v after the first, without waiting for the requests in flight", sig, time.Since(start).Round(time.Millisecond))
+		return fmt.Errorf("%w %v %v after the first, without waiting for the requests in flight", errSecondSignal, sig, time.Since(start).Round(time.Millisecond))
 	}
 }
 
