@@ -87,6 +87,7 @@ type race[T any] struct {
 	reqs   []request     // the requests sent, in order
 	timer  *time.Timer   // the hedge of the last request sent
 	hedged time.Duration // since began, when the last request was sent as a hedge (charged to the budget); 0 when it was not
+	delay  time.Duration // the hedge delay the last request was sent with (hedgeDelay)
 	failed failures      // of the nodes that could not answer
 	over   bool          // settled, with v and err the read's result
 	v      T
@@ -132,10 +133,9 @@ func (r *race[T]) send() (int, context.Context) {
 	i := len(r.reqs)
 	ctx, cancel := context.WithCancel(r.ctx)
 	r.reqs = append(r.reqs, request{cancel: cancel})
-	if i+1 < len(r.c.nodes) {
-		if d := r.c.hedgeDelay(r.ctx); d > 0 {
-			r.timer = time.AfterFunc(d, func() { r.hedge(i) })
-		}
+	r.delay = r.c.hedgeDelay(r.ctx)
+	if i+1 < len(r.c.nodes) && r.delay > 0 {
+		r.timer = time.AfterFunc(r.delay, func() { r.hedge(i) })
 	}
 	return i, ctx
 }
@@ -199,12 +199,13 @@ func (r *race[T]) take(i int, v T, err error) (next bool) {
 
 // refund returns to the budget the cost of request i, with r.mu held and
 // the request settling the read with its node's answer, when it is a hedge
-// that its node answered within the hedge delay: that node was not slow,
+// that its node answered within the hedge delay it was sent with (which
+// a near deadline shortens): that node was not slow,
 // so the slowness hedged against was one node's, not the cluster's. Only
 // the last request sent can be such a hedge: one sent after it means that
 // it had gone unanswered for a hedge delay already, or failed.
 func (r *race[T]) refund(i int) {
-	if i == len(r.reqs)-1 && r.hedged > 0 && time.Since(r.began)-r.hedged < r.c.hedge {
+	if i == len(r.reqs)-1 && r.hedged > 0 && time.Since(r.began)-r.hedged < r.delay {
 		r.c.budget.refund()
 	}
 }
