@@ -150,6 +150,7 @@ type Source struct {
 	err     error  // sticky: the reader's failure
 
 	skipped int64
+	kept    int64 // interaction rows mapped with a chosen action
 	// skippedActions are the distinct actions of the skipped rows, at
 	// most maxActionValues of them, for what the end of the import says.
 	skippedActions map[string]bool
@@ -565,8 +566,9 @@ func (s *Source) Skipped() int64 { return s.skipped }
 // what the filter on actions left out here. The server filters the default
 // query's rows (DefaultInteractionsQuery) unless the table holds more than
 // maxActionValues distinct actions; a custom query's rows are filtered
-// here. Skipped rows are a notice (Options.Logger); when every interaction
-// row was skipped, nothing of them is imported, which storedActions makes
+// here. Skipped rows are a notice (Options.Logger); when no interaction
+// row had a chosen action (the others skipped or rejected), nothing of
+// them is imported, which storedActions makes
 // an error for chosen actions and a warning for the default ones: so is it
 // here, where it is found only at the end.
 func (s *Source) end() error {
@@ -589,7 +591,7 @@ func (s *Source) end() error {
 	}
 	chosen := quotedList(slices.Collect(maps.Keys(s.allow)))
 	switch {
-	case s.skipped < read:
+	case s.kept > 0:
 		s.log.Info(fmt.Sprintf("%s: skipped %d of %d interaction rows, whose actions (%s) are none of those imported (%s)",
 			s.where, s.skipped, read, skipped, chosen))
 	case s.chosen:
@@ -832,6 +834,9 @@ func (s *Source) mapRow(p *phase, row string, ends []int) (rec ingest.Record, ke
 			s.skippedActions[in.Action] = true
 		}
 		return rec, false, nil // rec only for Recycle
+	}
+	if rec.Interaction != nil {
+		s.kept++
 	}
 	return rec, true, nil
 }

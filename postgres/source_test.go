@@ -849,6 +849,9 @@ func TestActionsFilteredHereAreReported(t *testing.T) {
 		t.Errorf("log = %q, want an INFO line saying %q and naming the skipped \"play\"", msg, want)
 	}
 
+	// A row the importer rejects is not one with a chosen action either.
+	db.exec(t, `INSERT INTO "TrackInteraction" (id, "userId", "trackId", type)
+		SELECT 'no-user', '', "trackId", 'plays' FROM "TrackInteraction" LIMIT 1`)
 	src = openSource(t, db.URL, &Options{InteractionsQuery: custom, Actions: []string{"plays"}})
 	_, err := ingest.Run(t.Context(), src, newMemSink(), nil)
 	if err == nil || !strings.Contains(err.Error(), `"plays"`) || !strings.Contains(err.Error(), `"play"`) || !strings.Contains(err.Error(), "--interactions-query") {
@@ -870,6 +873,6 @@ func TestActionsFilteredHereAreReported(t *testing.T) {
 		t.Errorf("log = %q, want a warning that the table holds none of the default actions", msg)
 	}
 	if src.Skipped() != int64(len(fx.Interactions)+1001) {
-		t.Errorf("Skipped() = %d, want every row: %d", src.Skipped(), len(fx.Interactions)+1001)
+		t.Errorf("Skipped() = %d, want every row but the rejected one: %d", src.Skipped(), len(fx.Interactions)+1001)
 	}
 }
