@@ -42,9 +42,9 @@ func runRecommend(ctx context.Context, args []string, stdio stdio) error {
 // parseRecommendArgs reads recommend's flags into the query they ask.
 func parseRecommendArgs(args []string, stdio stdio) (dbPath string, q soundalike.RecommendQuery, asJSON bool, err error) {
 	var (
-		user, positive, negative, strategy, exclude string
-		k                                           int
-		exArtist, noDedupe                          bool
+		user, positive, negative, strategy string
+		k                                  int
+		search                             searchFlags
 	)
 	fs := newFlagSet("recommend", stdio, &dbPath)
 	fs.StringVar(&user, "user", "", "recommend for this user `id` from their history (likes, adds and plays; skips count against)")
@@ -52,9 +52,7 @@ func parseRecommendArgs(args []string, stdio stdio) (dbPath string, q soundalike
 	fs.StringVar(&negative, "negative", "", "comma-separated `tracks` to recommend unlike, with --positive (ids, spotify:track: URIs or open.spotify.com links)")
 	fs.StringVar(&strategy, "strategy", "", "how the examples combine: average (one index search) or best_score (several; it finds more of a user's tracks, docs/quality.md); default average")
 	fs.IntVar(&k, "k", server.DefaultK, fmt.Sprintf("number of results, 1..%d", soundalike.MaxK))
-	fs.StringVar(&exclude, "exclude", "", "comma-separated `tracks` to leave out (ids, spotify:track: URIs or open.spotify.com links)")
-	fs.BoolVar(&exArtist, "exclude-artist", false, "leave out tracks by the examples' artists")
-	fs.BoolVar(&noDedupe, "no-dedupe", false, "keep other copies of the examples' songs and repeated songs")
+	search.add(fs, "the examples'")
 	fs.BoolVar(&asJSON, "json", false, "print the JSON that GET /users/{id}/recommend or POST /recommend answers")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `Usage: soundalike recommend [--db PATH] --user ID [--strategy average|best_score] [-k 20] [--json]
@@ -87,8 +85,8 @@ recommended.`)
 	if err != nil {
 		return "", q, false, usagef("--strategy: %v", err)
 	}
-	opts := soundalike.SearchOptions{ExcludeArtist: exArtist, NoDedupe: noDedupe}
-	if opts.Exclude, err = trackList("--exclude", exclude); err != nil {
+	opts, err := search.options()
+	if err != nil {
 		return "", q, false, err
 	}
 	q = soundalike.RecommendQuery{User: user, Strategy: st, K: k, Options: opts}

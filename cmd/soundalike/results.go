@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -10,6 +11,29 @@ import (
 	"github.com/audotics/soundalike/internal/printable"
 	"github.com/audotics/soundalike/server"
 )
+
+// searchFlags are the search options similar and recommend share:
+// --exclude, --exclude-artist and --no-dedupe.
+type searchFlags struct {
+	exclude            string
+	exArtist, noDedupe bool
+}
+
+// add defines the flags on fs; whose names the tracks whose artists and
+// songs they refer to ("the query track's", "the examples'").
+func (f *searchFlags) add(fs *flag.FlagSet, whose string) {
+	fs.StringVar(&f.exclude, "exclude", "", "comma-separated `tracks` to leave out (ids, spotify:track: URIs or open.spotify.com links)")
+	fs.BoolVar(&f.exArtist, "exclude-artist", false, "leave out tracks by "+whose+" artists")
+	fs.BoolVar(&f.noDedupe, "no-dedupe", false, "keep other copies of "+whose+" songs and repeated songs")
+}
+
+// options returns the search options the flags ask for.
+func (f *searchFlags) options() (soundalike.SearchOptions, error) {
+	opts := soundalike.SearchOptions{ExcludeArtist: f.exArtist, NoDedupe: f.noDedupe}
+	var err error
+	opts.Exclude, err = trackList("--exclude", f.exclude)
+	return opts, err
+}
 
 // trackList parses a comma-separated list of track references given to
 // flag; empty items are skipped.

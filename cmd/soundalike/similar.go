@@ -15,17 +15,15 @@ func init() {
 
 func runSimilar(ctx context.Context, args []string, stdio stdio) error {
 	var (
-		dbPath, id, exclude string
-		k                   int
-		asJSON, exArtist    bool
-		noDedupe            bool
+		dbPath, id string
+		k          int
+		asJSON     bool
+		search     searchFlags
 	)
 	fs := newFlagSet("similar", stdio, &dbPath)
 	fs.StringVar(&id, "track", "", "the catalogue track to start from (required): its `id`, a spotify:track:ID URI or an open.spotify.com/track/ID link")
 	fs.IntVar(&k, "k", server.DefaultK, fmt.Sprintf("number of results, 1..%d", soundalike.MaxK))
-	fs.StringVar(&exclude, "exclude", "", "comma-separated `tracks` to leave out (ids, spotify:track: URIs or open.spotify.com links)")
-	fs.BoolVar(&exArtist, "exclude-artist", false, "leave out tracks by the query track's artists")
-	fs.BoolVar(&noDedupe, "no-dedupe", false, "keep other copies of the query's song and repeated songs")
+	search.add(fs, "the query track's")
 	fs.BoolVar(&asJSON, "json", false, "print the JSON that GET /similar answers")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: soundalike similar [--db PATH] --track ID [-k 20] [--json]\n\nPrints the tracks that sound most like --track, with the same results as\nGET /similar (and, with --json, the same JSON).")
@@ -48,9 +46,8 @@ func runSimilar(ctx context.Context, args []string, stdio stdio) error {
 	if k < 1 || k > soundalike.MaxK {
 		return usagef("-k %d: want 1..%d", k, soundalike.MaxK)
 	}
-	opts := &soundalike.SearchOptions{ExcludeArtist: exArtist, NoDedupe: noDedupe}
-	var err error
-	if opts.Exclude, err = trackList("--exclude", exclude); err != nil {
+	opts, err := search.options()
+	if err != nil {
 		return err
 	}
 	eng, err := soundalike.Open(dbPath, stdio.engineOptions(&soundalike.Options{ReadOnly: true}))
@@ -61,7 +58,7 @@ func runSimilar(ctx context.Context, args []string, stdio stdio) error {
 	// A query loads the whole catalogue and index first: seconds at a
 	// million tracks, so say so on a terminal.
 	announceLoad(eng, dbPath, "the index", stdio)
-	resp, err := server.Similar(ctx, eng, soundalike.TrackID(id), k, opts)
+	resp, err := server.Similar(ctx, eng, soundalike.TrackID(id), k, &opts)
 	if err != nil {
 		return fmt.Errorf("similar --track %s: %w", printable.String(id), withHint(err))
 	}
