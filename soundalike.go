@@ -1,7 +1,6 @@
 package soundalike
 
 import (
-	"slices"
 	"time"
 )
 
@@ -87,15 +86,6 @@ type Neighbor struct {
 	ID    TrackID
 	Score float32
 	Track Track
-}
-
-// cloneTrack returns a copy of t that shares no slice with it.
-func cloneTrack(t *Track) *Track {
-	c := *t
-	c.Artists = slices.Clone(t.Artists)
-	c.Genres = slices.Clone(t.Genres)
-	c.Subgenres = slices.Clone(t.Subgenres)
-	return &c
 }
 
 // detachTracks gives each neighbour's track slices of its own, so that

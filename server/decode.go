@@ -17,11 +17,9 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/labstack/echo/v4"
 )
 
-// decodeJSON reads the JSON body of c's request, at most limit bytes, into
+// decodeBody reads the JSON body of r, at most limit bytes, into
 // dst (a pointer to a struct with json tags). Every POST handler decodes
 // its body with it, so that they all answer the same way:
 //
@@ -45,12 +43,8 @@ import (
 // The key checks are a token pass over the body beside encoding/json's
 // decoding rather than encoding/json/v2 (which is strict about both, but
 // still an experiment in Go 1.26): it keeps encoding/json's errors, which
-// decodeJSON turns into messages, and adds no dependency.
-func decodeJSON(c echo.Context, limit int64, dst any) error {
-	return decodeBody(c.Response(), c.Request(), limit, dst)
-}
-
-// decodeBody is decodeJSON on the plain request and its response writer.
+// decodeBody turns into messages, and adds no dependency. w is r's
+// response writer, which http.MaxBytesReader needs.
 func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, dst any) error {
 	if err := checkContentType(r.Header.Get("Content-Type")); err != nil {
 		return err
@@ -69,7 +63,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, dst any) er
 }
 
 // decodeValue decodes one JSON value (a body, or one query of a batch)
-// into dst with decodeJSON's rules on keys and values.
+// into dst with decodeBody's rules on keys and values.
 func decodeValue(body []byte, dst any) error {
 	t := reflect.TypeOf(dst)
 	path := make(jsonPath, 0, MaxJSONDepth)
