@@ -216,18 +216,27 @@ func (c *Cluster) do(ctx context.Context, fn func(*client.Client) error) error {
 type failures struct {
 	errs     []error
 	answered bool // a node answered, with a failure
+	timedOut bool // a node took the request and did not answer in time
 }
 
 func (f *failures) add(url string, err error) {
 	var we *fault.WeaviateClientError
 	f.answered = f.answered || errors.As(err, &we) && we.DerivedFromError == nil && we.StatusCode > 0
-	f.errs = append(f.errs, fmt.Errorf("%s: %w", url, cause(err)))
+	var ne net.Error
+	c := cause(err)
+	f.timedOut = f.timedOut || errors.As(c, &ne) && ne.Timeout() || errors.Is(c, context.DeadlineExceeded)
+	f.errs = append(f.errs, fmt.Errorf("%s: %w", url, c))
 }
 
-// err is the error of a request that every node failed.
+// err is the error of a request that every node failed. "Unreachable" is
+// said only when no node took it: a node that timed out was reached, and
+// was slow (a coordinator waiting for a replica that died, say).
 func (f *failures) err() error {
-	if f.answered {
+	switch {
+	case f.answered:
 		return fmt.Errorf("%w: every weaviate node failed the request: %w", soundalike.ErrIndexUnavailable, errors.Join(f.errs...))
+	case f.timedOut:
+		return fmt.Errorf("%w: no weaviate node answered the request in time: %w", soundalike.ErrIndexUnavailable, errors.Join(f.errs...))
 	}
 	return fmt.Errorf("%w: weaviate cluster unreachable: %w", soundalike.ErrIndexUnavailable, errors.Join(f.errs...))
 }

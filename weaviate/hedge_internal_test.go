@@ -3,6 +3,7 @@ package weaviate
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -286,4 +287,23 @@ func BenchmarkReadOverhead(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestFailuresSayUnreachableOnlyWhenNoNodeTookIt: a request that every
+// node failed is "unreachable" when no node took it (connections
+// refused); when a node took it and did not answer in time (a
+// coordinator waiting on a replica that died), the error says so.
+func TestFailuresSayUnreachableOnlyWhenNoNodeTookIt(t *testing.T) {
+	refused := &fault.WeaviateClientError{DerivedFromError: errors.New("dial tcp 127.0.0.1:1: connect: connection refused")}
+	slow := &fault.WeaviateClientError{DerivedFromError: fmt.Errorf("Post %q: %w", "http://node1:1/v1/batch/objects", context.DeadlineExceeded)}
+	var all failures
+	all.add("http://node0:1", refused)
+	all.add("http://node2:1", refused)
+	if err := all.err(); !errors.Is(err, soundalike.ErrIndexUnavailable) || !strings.Contains(err.Error(), "cluster unreachable") {
+		t.Errorf("every node refused: %v; want cluster unreachable", err)
+	}
+	all.add("http://node1:1", slow)
+	if err := all.err(); !errors.Is(err, soundalike.ErrIndexUnavailable) || strings.Contains(err.Error(), "unreachable") || !strings.Contains(err.Error(), "in time") {
+		t.Errorf("one node took the request and timed out: %v; want no \"unreachable\", and that no node answered in time", err)
+	}
 }
