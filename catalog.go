@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"math"
 	"unsafe"
+
+	"github.com/audotics/soundalike/index"
+	"github.com/audotics/soundalike/internal/prefetch"
 )
 
 // catalog holds a snapshot's tracks in a flat layout: each node's record
@@ -76,6 +79,25 @@ func (c *catalog) decode(n uint32, t *Track) {
 	}
 	t.ID = TrackID(id)
 	decodeTrackAliased(data, t)
+}
+
+// prefetch brings the records of pool[i] for i in picked towards the cache:
+// first their locations, then the records' first lines, so that the
+// misses of each step overlap where decoding them one by one would take
+// them in turn.
+func (c *catalog) prefetch(pool []index.Result, picked []int) {
+	for _, i := range picked {
+		if n := pool[i].ID; int(n) < len(c.loc) {
+			prefetch.Line(unsafe.Pointer(&c.loc[n]))
+		}
+	}
+	for _, i := range picked {
+		if n := pool[i].ID; int(n) < len(c.loc) {
+			if l := c.loc[n]; l != locFree {
+				prefetch.Line(unsafe.Pointer(&c.chunks[l>>32][uint32(l)]))
+			}
+		}
+	}
 }
 
 // track returns node n's track.

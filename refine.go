@@ -61,6 +61,9 @@ func (s *snapshot) refine(ctx context.Context, next candidates, checked bool, k 
 		}
 		pool = pool[:0]
 		seen.reset()
+		if !checked || f.dedupe {
+			s.prefetchKeys(rs)
+		}
 		for _, r := range rs {
 			// Compared as the float32 scores are, so that a threshold
 			// copied from a result's printed score keeps that result.
@@ -86,8 +89,10 @@ func (s *snapshot) refine(ctx context.Context, next candidates, checked bool, k 
 		ch := chooser{s: s, lambda: o.Diversity, maxPerArtist: o.MaxPerArtist}
 		picked, complete := ch.choose(pool, end, exhausted)
 		if complete {
-			out := make([]Neighbor, 0, max(0, len(picked)-o.Offset))
-			for _, i := range picked[min(o.Offset, len(picked)):] {
+			picked = picked[min(o.Offset, len(picked)):]
+			s.cat.prefetch(pool, picked)
+			out := make([]Neighbor, 0, len(picked))
+			for _, i := range picked {
 				r := pool[i]
 				t := s.cat.track(r.ID)
 				out = append(out, Neighbor{ID: t.ID, Score: r.Score, Track: *t})

@@ -12,9 +12,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/audotics/soundalike/embedder"
 	"github.com/audotics/soundalike/index"
+	"github.com/audotics/soundalike/internal/prefetch"
 	"github.com/audotics/soundalike/storage"
 )
 
@@ -182,6 +184,17 @@ func (e *Engine) load(db *storage.DB, built *index.HNSW, release func()) error {
 // holdsTrack reports whether node is a track of the catalogue: an index
 // node whose track was deleted since has no keys.
 func (s *snapshot) holdsTrack(node int) bool { return s.keys[node].feat != 0 }
+
+// prefetchKeys brings the keys of rs's nodes towards the cache, so that
+// their misses overlap rather than come one at a time in a loop whose
+// every read waits on the branches of the one before.
+func (s *snapshot) prefetchKeys(rs []index.Result) {
+	for _, r := range rs {
+		if int(r.ID) < len(s.keys) {
+			prefetch.Line(unsafe.Pointer(&s.keys[r.ID]))
+		}
+	}
+}
 
 // derive sets s's derived indexes, the track search's word index and the
 // filters' facets: keep's when keep holds the same tracks (a new model or

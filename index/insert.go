@@ -272,6 +272,11 @@ func (g *HNSW) greedy(sc *scratch, qv []float32, cur cand, l int, locked bool) c
 	for changed := true; changed; {
 		changed = false
 		nb := g.neighbours(sc, cur.slot, l, locked)
+		// The neighbours' vectors lie anywhere in layer 0: their
+		// misses overlap when all are asked for before the first dot.
+		for _, s := range nb {
+			prefetch(&g.l0[int(s)*g.stride])
+		}
 		for _, s := range nb {
 			if d := -dotHalf(qv, g.vec(s)); d < cur.dist {
 				cur = cand{d, s}
