@@ -17,6 +17,7 @@ import (
 //	soundalike_http_requests_total{route,method,status}            counter
 //	soundalike_http_request_duration_seconds{route,method,status}  histogram
 //	soundalike_http_panics_total                                   counter
+//	soundalike_http_requests_unhandled_total                       counter, requests net/http ended before a handler (400, 431, slowloris)
 //	soundalike_index_size                                          gauge, live vectors in the index
 //	soundalike_catalogue_tracks                                    gauge, tracks in the catalogue
 //	soundalike_generation                                          gauge, database generation served
@@ -36,8 +37,11 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	panics   prometheus.Counter
-	handler  echo.HandlerFunc
-	reg      prometheus.Registerer // where the server's other metrics go (limits.go)
+	// unhandled counts requests net/http ended before a handler saw
+	// them (connwatch.go).
+	unhandled prometheus.Counter
+	handler   echo.HandlerFunc
+	reg       prometheus.Registerer // where the server's other metrics go (limits.go)
 
 	obs sync.Map // obsKey → *routeObservers
 }
@@ -87,6 +91,10 @@ func newMetrics(s Searcher, reg prometheus.Registerer, g prometheus.Gatherer) *m
 		panics: register(reg, prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "soundalike_http_panics_total",
 			Help: "Panics recovered in HTTP handlers (each answered with a 500).",
+		})),
+		unhandled: register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "soundalike_http_requests_unhandled_total",
+			Help: "Requests net/http ended before any handler saw them: malformed (400), header fields too large (431), headers not complete within the read-header timeout, or the client closed mid-request.",
 		})),
 		reg: reg,
 	}

@@ -21,6 +21,7 @@ import (
 func (srv *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
+		seen(c.Request())
 		// Every answer is sniff-proof: a browser never reads the JSON
 		// API's bodies, which quote catalogue text, as HTML or script.
 		c.Response().Header()["X-Content-Type-Options"] = nosniff

@@ -370,10 +370,14 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // HTTPServer returns an http.Server for srv with the read-header, read,
-// write and idle timeouts of its Options, and its Logger for the server's
-// own errors.
+// write and idle timeouts of its Options, its Logger for the server's own
+// errors, and hooks that log and count the requests net/http ends before
+// any handler sees them (connWatch).
 func (srv *Server) HTTPServer(addr string) *http.Server {
+	w := &connWatch{ended: srv.requestEnded}
 	return &http.Server{
+		ConnContext:       w.connContext,
+		ConnState:         w.connStateChanged,
 		Addr:              addr,
 		Handler:           srv,
 		ReadHeaderTimeout: srv.opts.ReadHeaderTimeout,

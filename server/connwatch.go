@@ -1,0 +1,94 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// connWatch tells the requests net/http ends before any handler sees
+// them: a malformed request (answered 400), header fields over
+// http.DefaultMaxHeaderBytes (431), headers not complete within the
+// read-header timeout (a slowloris), or a client that closed its
+// connection mid-request. net/http answers or drops those itself and logs
+// nothing, so without this they would leave no trace in the log or
+// /metrics.
+//
+// net/http marks a connection active (http.StateActive) once it has read
+// a request, or failed to after reading some of it, and idle once it has
+// answered; the handler chain (observe) marks a request seen, for the
+// answer after which the connection closes. A connection that closes
+// while active and unseen ended such a request: net/http closes the
+// connection after each of them.
+type connWatch struct {
+	conns sync.Map // net.Conn → *connState
+	ended func(remote string, waited time.Duration)
+}
+
+// connState is what connWatch knows of one connection.
+type connState struct {
+	remote string
+	// waiting is when the connection began to wait for its next
+	// request (UnixNano): opened, or idle after an answer.
+	waiting atomic.Int64
+	unseen  atomic.Bool // a request was read (or failed) and no handler saw it
+}
+
+type connStateKey struct{}
+
+// connContext gives a new connection's requests its state (http.Server's
+// ConnContext).
+func (w *connWatch) connContext(ctx context.Context, c net.Conn) context.Context {
+	cs := &connState{remote: c.RemoteAddr().String()}
+	cs.waiting.Store(time.Now().UnixNano())
+	w.conns.Store(c, cs)
+	return context.WithValue(ctx, connStateKey{}, cs)
+}
+
+// connStateChanged follows a connection's states (http.Server's ConnState).
+func (w *connWatch) connStateChanged(c net.Conn, st http.ConnState) {
+	v, ok := w.conns.Load(c)
+	if !ok {
+		return // a connection ConnContext never saw
+	}
+	cs := v.(*connState)
+	switch st {
+	case http.StateActive:
+		cs.unseen.Store(true)
+	case http.StateIdle:
+		// Answered, by a handler or by net/http itself ("OPTIONS *"):
+		// net/http closes the connection after a request it ends.
+		cs.unseen.Store(false)
+		cs.waiting.Store(time.Now().UnixNano())
+	case http.StateClosed, http.StateHijacked:
+		w.conns.Delete(c)
+		if st == http.StateClosed && cs.unseen.Load() {
+			w.ended(cs.remote, time.Since(time.Unix(0, cs.waiting.Load())))
+		}
+	}
+}
+
+// seen marks the request of r's connection as one a handler saw. A
+// request served without a connection (ServeHTTP called directly) has
+// no state.
+func seen(r *http.Request) {
+	if cs, ok := r.Context().Value(connStateKey{}).(*connState); ok {
+		cs.unseen.Store(false)
+	}
+}
+
+// requestEnded counts and logs a request net/http ended before a handler
+// saw it, waited for that long since the connection opened or last went
+// idle. Which of the reasons it was, net/http does not say; a wait of
+// the read-header timeout is a slowloris.
+func (srv *Server) requestEnded(remote string, waited time.Duration) {
+	srv.metrics.unhandled.Inc()
+	srv.log.LogAttrs(context.Background(), slog.LevelInfo, "request ended before a handler",
+		slog.String("reason", "malformed (400), header fields over 1 MiB (431), headers not complete within the read-header timeout, or the client closed the connection mid-request"),
+		slog.Duration("read_header_timeout", srv.opts.ReadHeaderTimeout),
+		slog.Duration("waited", waited.Round(time.Millisecond)), slog.String("client_ip", remote))
+}
