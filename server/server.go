@@ -117,12 +117,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"math"
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/audotics/soundalike"
@@ -388,17 +391,62 @@ func (srv *Server) HTTPServer(addr string) *http.Server {
 	}
 }
 
-// ListenAndServe listens on the TCP address addr and serves until ctx is
+// ListenAndServe listens on addr (see Listen) and serves until ctx is
 // done, then shuts down gracefully: it stops accepting, lets requests in
 // flight finish for up to Options.ShutdownTimeout, and returns nil. It
 // returns an error if it cannot listen or serving fails.
 func (srv *Server) ListenAndServe(ctx context.Context, addr string) error {
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", addr)
+	ln, err := Listen(ctx, addr)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	return srv.Serve(ctx, ln)
+}
+
+// unixPrefix marks an address as a Unix socket's path.
+const unixPrefix = "unix:"
+
+// Listen listens on addr: a TCP host:port, or "unix:PATH" for a Unix
+// socket, the usual way to sit behind a proxy on the same machine. A
+// socket left at PATH by a server that is gone is replaced; any other
+// file there, or a socket a server still answers on, is an error, never
+// removed. Closing the listener removes the socket.
+func Listen(ctx context.Context, addr string) (net.Listener, error) {
+	var lc net.ListenConfig
+	path, ok := strings.CutPrefix(addr, unixPrefix)
+	if !ok {
+		return lc.Listen(ctx, "tcp", addr)
+	}
+	if path == "" {
+		return nil, errors.New(`listen unix: the path is empty: give "unix:PATH"`)
+	}
+	if err := removeStaleSocket(path); err != nil {
+		return nil, err
+	}
+	return lc.Listen(ctx, "unix", path)
+}
+
+// removeStaleSocket removes the socket at path when no server answers on
+// it; it leaves a missing path alone and refuses anything else.
+func removeStaleSocket(path string) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("listen unix %s: %w", path, err)
+	}
+	if fi.Mode()&fs.ModeSocket == 0 {
+		return fmt.Errorf("listen unix %s: the path exists and is not a socket (%s): remove it or choose another path", path, fi.Mode().Type())
+	}
+	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		c.Close()
+		return fmt.Errorf("listen unix %s: another server is listening on it", path)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("listen unix %s: remove the socket a stopped server left: %w", path, err)
+	}
+	return nil
 }
 
 // Serve is ListenAndServe on a listener the caller opened (for example on

@@ -1,0 +1,97 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/audotics/soundalike/server"
+)
+
+// A server listens on "unix:PATH", answers there, and removes the socket
+// when it stops.
+func TestListenUnixSocket(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sa.sock")
+	ln, err := server.Listen(t.Context(), "unix:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- server.New(newEngine(t, ready), nil).Serve(ctx, ln) }()
+
+	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", path)
+	}}}
+	resp, err := client.Get("http://soundalike/similar?track=a&k=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"results"`) {
+		t.Fatalf("GET /similar over the socket = %d %s, want 200 with results", resp.StatusCode, body)
+	}
+
+	// Another server on the same path is refused while this one listens.
+	if ln2, err := server.Listen(t.Context(), "unix:"+path); err == nil {
+		ln2.Close()
+		t.Error("a second Listen on a socket a server answers on succeeded, want an error")
+	} else if !strings.Contains(err.Error(), "another server is listening") {
+		t.Errorf("a second Listen: %v, want it to say another server is listening", err)
+	}
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(path); !os.IsNotExist(err) {
+		t.Errorf("the socket after the server stopped: %v, want it removed", err)
+	}
+}
+
+// A socket a stopped server left is replaced; a file that is not a socket
+// is refused and kept; an empty path is refused.
+func TestListenUnixSocketLeftBehind(t *testing.T) {
+	dir := t.TempDir()
+	stale := filepath.Join(dir, "stale.sock")
+	l, err := net.Listen("unix", stale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.(*net.UnixListener).SetUnlinkOnClose(false) // as a killed server leaves it
+	l.Close()
+	if _, err := os.Lstat(stale); err != nil {
+		t.Fatalf("the stale socket: %v", err)
+	}
+	ln, err := server.Listen(t.Context(), "unix:"+stale)
+	if err != nil {
+		t.Fatalf("Listen over a stale socket: %v, want it replaced", err)
+	}
+	ln.Close()
+
+	file := filepath.Join(dir, "data.db")
+	if err := os.WriteFile(file, []byte("keep me"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if ln, err := server.Listen(t.Context(), "unix:"+file); err == nil {
+		ln.Close()
+		t.Error("Listen on a regular file succeeded, want an error")
+	} else if !strings.Contains(err.Error(), "not a socket") {
+		t.Errorf("Listen on a regular file: %v, want it to say it is not a socket", err)
+	}
+	if b, err := os.ReadFile(file); err != nil || string(b) != "keep me" {
+		t.Errorf("the regular file after Listen: %q, %v, want it kept", b, err)
+	}
+
+	if ln, err := server.Listen(t.Context(), "unix:"); err == nil {
+		ln.Close()
+		t.Error(`Listen("unix:") succeeded, want an error naming the form`)
+	}
+}
