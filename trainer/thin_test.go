@@ -2,6 +2,7 @@ package trainer
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 
@@ -127,8 +128,8 @@ func TestCatalogueTooSmallForEvalK(t *testing.T) {
 		t.Fatalf("final k %d, no validation %q, warnings %q; want k 0 and both saying %q", res.Final.K, res.NoValidation, res.Warnings, want)
 	}
 	for _, m := range res.Epochs {
-		if m.ValPrecision != 0 {
-			t.Errorf("epoch %d: validation precision %v, want none", m.Epoch, m.ValPrecision)
+		if !math.IsNaN(m.ValPrecision) || !math.IsNaN(m.ValRecall) {
+			t.Errorf("epoch %d: validation precision %v, recall %v; want none (NaN)", m.Epoch, m.ValPrecision, m.ValRecall)
 		}
 	}
 	// One more track and the figures are there.

@@ -22,7 +22,10 @@ import (
 	"github.com/audotics/soundalike/eval"
 )
 
-// EpochMetrics are one epoch's figures.
+// EpochMetrics are one epoch's figures. A figure the epoch has none of is
+// NaN: the validation loss of a run without validation pairs, the
+// validation precision and recall of a run without validation queries
+// (Result.NoValidation says why).
 type EpochMetrics struct {
 	Epoch        int     `json:"epoch"` // 1-based
 	Loss         float64 `json:"loss"`
@@ -38,10 +41,9 @@ type EpochMetrics struct {
 	ETA         time.Duration `json:"-"`
 }
 
-// epochJSON is EpochMetrics as JSON: a figure an epoch has none of (NaN:
-// the validation loss of a run without validation pairs) is null, which
-// encoding/json can write, where a NaN would make the whole run's record
-// fail to encode.
+// epochJSON is EpochMetrics as JSON: a figure an epoch has none of (NaN)
+// is null, which encoding/json can write, where a NaN would make the whole
+// run's record fail to encode.
 type epochJSON struct {
 	Epoch        int      `json:"epoch"`
 	Loss         *float64 `json:"loss"`
@@ -472,8 +474,10 @@ func (r *run) fit(ctx context.Context, nt *net) (*embedder.Model, error) {
 // Without any validation figure (no held-out user has a pair: a catalogue
 // of one user) the later epoch wins, having trained longer.
 func better(m, best *EpochMetrics) bool {
-	if m.ValPrecision != best.ValPrecision {
-		return m.ValPrecision > best.ValPrecision
+	// A run has validation queries for every epoch or for none: both
+	// precisions are NaN, or neither is.
+	if p, q := m.ValPrecision, best.ValPrecision; p != q && !math.IsNaN(p) {
+		return p > q
 	}
 	if math.IsNaN(m.ValLoss) && math.IsNaN(best.ValLoss) {
 		return true
@@ -548,10 +552,11 @@ func fillPairs(pairs []pair, n int) []pair {
 	return out
 }
 
-// scoreEpoch adds the validation precision, recall and spread of the
-// epoch's model. It returns the index of the first track the model
-// cannot embed (embedder.ErrDegenerate), or −1 when it embeds them all:
-// such a model could be neither evaluated nor indexed.
+// scoreEpoch adds the validation precision and recall (NaN without
+// validation queries) and the spread of the epoch's model. It returns the
+// index of the first track the model cannot embed
+// (embedder.ErrDegenerate), or −1 when it embeds them all: such a model
+// could be neither evaluated nor indexed.
 func (r *run) scoreEpoch(m *EpochMetrics, model *embedder.Model, valQueries []eval.Query) (int, error) {
 	vecs, err := model.EmbedBatch(r.fs.raw, nil)
 	if bad, ok := errors.AsType[*embedder.DegenerateError](err); ok {
@@ -560,6 +565,7 @@ func (r *run) scoreEpoch(m *EpochMetrics, model *embedder.Model, valQueries []ev
 	if err != nil {
 		return -1, err
 	}
+	m.ValPrecision, m.ValRecall = math.NaN(), math.NaN() // none without queries: a 0 would read as measured
 	if len(valQueries) > 0 {
 		sc, err := eval.Score(vecs, model.Dim(), r.val, valQueries, nil, r.cfg.EvalK)
 		if err != nil {

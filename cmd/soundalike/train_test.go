@@ -471,9 +471,10 @@ func TestTimesWithoutABaseline(t *testing.T) {
 }
 
 // Given a database of one user, when train (no user is left to hold out,
-// so no epoch has a validation loss), expect the run's history stored with
-// the model (its epochs, read back by runs) and its log and plot written,
-// and the last epoch kept.
+// so no epoch has a validation figure), expect each epoch's line and
+// record to show none ("-", null), the run's history stored with the
+// model (its epochs, read back by runs) and its log and plot written, and
+// the last epoch kept.
 func TestTrainWithoutValidation(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "one-user.db")
 	const file = "../../trainer/testdata/tracks.csv"
@@ -499,8 +500,21 @@ func TestTrainWithoutValidation(t *testing.T) {
 	if strings.Contains(stderr, "warning:") || sum.Files["log"] == "" || sum.Files["plot"] == "" {
 		t.Fatalf("train wrote files %v, stderr:\n%s\nwant the run log and plot written without a warning", sum.Files, stderr)
 	}
-	if lines := readLines(t, sum.Files["log"]); len(lines) != 2+3 || !strings.Contains(lines[1], `"val_loss":null`) {
-		t.Fatalf("run log:\n%s\nwant config, 3 epochs with val_loss null, final", strings.Join(lines, "\n"))
+	if lines := readLines(t, sum.Files["log"]); len(lines) != 2+3 || !strings.Contains(lines[1], `"val_loss":null,"val_precision_at_k":null,"val_recall_at_k":null`) {
+		t.Fatalf("run log:\n%s\nwant config, 3 epochs with the validation figures null, final", strings.Join(lines, "\n"))
+	}
+	// Each epoch's line says it has no validation figures: 0.0000 read as measured.
+	epochs := 0
+	for line := range strings.Lines(stderr) {
+		if strings.HasPrefix(line, "epoch ") {
+			epochs++
+			if !strings.Contains(line, "val_loss -  val p@20 -  r@20 -  ") {
+				t.Errorf("train printed %q, want \"val_loss -  val p@20 -  r@20 -\": the epoch has no validation figures", line)
+			}
+		}
+	}
+	if epochs != 3 {
+		t.Errorf("train printed %d epoch lines, want 3:\n%s", epochs, stderr)
 	}
 	// The human report says there are no figures rather than print zeros at k=0.
 	stdout, _, err = runCmd(t.Context(), append([]string{"train", "--db", db, "--runs", dir, "--promote", "never"}, strings.Fields(smallTrain)...)...)
