@@ -44,33 +44,41 @@ func runBackup(ctx context.Context, args []string, stdio stdio) error {
 		return err
 	}
 	defer eng.Close()
+	// The copy goes to a name of its own beside --out (beside its target
+	// when --out is a symlink), is checked there and only then renamed
+	// over --out: a backup of a damaged database must not replace the
+	// last good one (a nightly backup to the same name). --check=false
+	// renames it unchecked.
+	//
+	// A new backup gets the database file's permission (under the umask),
+	// as cp gives a copy: it holds every user's listening history, so it
+	// is no more readable than the database (0600 when bbolt made it). One
+	// that replaces a file keeps that file's permission, as every --out
+	// does: a nightly backup made readable by a backup group stays so.
+	perm := os.FileMode(0o600)
+	if st, err := os.Stat(dbPath); err == nil {
+		perm = st.Mode().Perm()
+	}
+	f, err := createOut(out, perm)
+	if err != nil {
+		return fmt.Errorf("backup to %s: %w", out, err)
+	}
+	defer f.discard()
+	n, err := eng.Backup(ctx, f.Name())
+	if err != nil {
+		return err
+	}
 	if !check {
-		n, err := eng.Backup(ctx, out)
-		if err != nil {
-			return err
+		if err := f.commit(); err != nil {
+			return fmt.Errorf("backup to %s: %w", out, err)
 		}
 		fmt.Fprintf(stdio.err, "backed up %s to %s (%d bytes, not checked)\n", dbPath, out, n)
 		return nil
 	}
-
-	// The copy goes to a name of its own beside --out, is checked there and
-	// only then renamed over --out: a backup of a damaged database must not
-	// replace the last good one (a nightly backup to the same name).
-	f, err := os.CreateTemp(dirOf(out), ".backup-check-*")
-	if err != nil {
-		return fmt.Errorf("backup to %s: %w", out, err)
-	}
-	tmp := f.Name()
-	f.Close()
-	defer os.Remove(tmp) // after the rename, there is nothing there
-	n, err := eng.Backup(ctx, tmp)
-	if err != nil {
-		return err
-	}
 	// The source is not needed while the copy is checked: a writer
 	// waiting for it may go on.
 	eng.Close()
-	r, err := checkFile(ctx, tmp, stdio)
+	r, err := checkFile(ctx, f.Name(), stdio)
 	if err != nil {
 		return fmt.Errorf("backup to %s: checking the copy: %w", out, err)
 	}
@@ -78,12 +86,8 @@ func runBackup(ctx context.Context, args []string, stdio stdio) error {
 		return fmt.Errorf("backup of %s: %w: the copy has %d problem(s), the first: %s; %s was left as it was "+
 			"(--check=false writes the damaged copy)", dbPath, soundalike.ErrDamaged, len(r.Problems)+r.Omitted, r.Problems[0], out)
 	}
-	if err := os.Rename(tmp, out); err != nil {
+	if err := f.commit(); err != nil {
 		return fmt.Errorf("backup to %s: %w", out, err)
-	}
-	if d, err := os.Open(dirOf(out)); err == nil { // make the rename durable
-		d.Sync()
-		d.Close()
 	}
 	fmt.Fprintf(stdio.err, "backed up %s to %s (%d bytes, checked: %d tracks, %d models, an index of %d tracks)\n",
 		dbPath, out, n, r.Tracks, r.Models, r.Indexed)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/audotics/soundalike"
 )
@@ -51,16 +50,15 @@ func runExport(ctx context.Context, args []string, stdio stdio) error {
 	defer eng.Close()
 
 	var w io.Writer = stdio.out
-	var f *os.File
+	var f *outFile
 	if out != "-" {
-		// Write to a temporary file and rename, so a failed export never
-		// leaves a half-written file under the final name.
-		f, err = os.CreateTemp(dirOf(out), ".export-*")
+		// A new file is 0666 under the umask, as a shell's > makes it:
+		// an export is made for other programs to read.
+		f, err = createOut(out, 0o666)
 		if err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
-		defer os.Remove(f.Name())
-		defer f.Close()
+		defer f.discard()
 		w = f
 	}
 	bw := bufio.NewWriterSize(w, 1<<20)
@@ -77,23 +75,10 @@ func runExport(ctx context.Context, args []string, stdio stdio) error {
 		return fmt.Errorf("export: %w", withHint(err))
 	}
 	if f != nil {
-		if err := f.Sync(); err != nil {
-			return fmt.Errorf("export: %w", err)
-		}
-		f.Close()
-		if err := os.Rename(f.Name(), out); err != nil {
+		if err := f.commit(); err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
 		fmt.Fprintf(stdio.err, "exported %d tracks to %s\n", n, out)
 	}
 	return nil
-}
-
-func dirOf(path string) string {
-	for i := len(path) - 1; i >= 0; i-- {
-		if os.IsPathSeparator(path[i]) {
-			return path[:i+1]
-		}
-	}
-	return "."
 }

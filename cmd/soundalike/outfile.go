@@ -2,9 +2,12 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/audotics/soundalike/internal/paths"
 )
@@ -15,9 +18,10 @@ import (
 // directory or another file that is not a regular one (a device, a named
 // pipe), a directory that does not exist or cannot be written, or the
 // database file dbPath itself, however it is spelt (./w.db, an absolute
-// path, a symlink, a hard link), which the write would replace. backup,
-// export and train share it, so that each refuses the same files in the
-// same words.
+// path, a symlink, a hard link), which the write would replace. A
+// symlink is checked as the file it points to, which is what is written
+// (outTarget). backup, export and train share it, so that each refuses the
+// same files in the same words.
 func checkOutFile(flag, path, dbPath string) error {
 	if path == "" {
 		return usagef("%s is empty: give the file to write, in a directory that exists", flag)
@@ -38,7 +42,11 @@ func checkOutFile(flag, path, dbPath string) error {
 		// a device (/dev/null) or a named pipe, not write into it.
 		return usagef("%s %s: is not a regular file (%v); give a file to write", flag, path, st.Mode().Type())
 	}
-	dir := dirOf(path) // as the system resolves it: a/x/../f needs a/x
+	target, err := outTarget(path)
+	if err != nil {
+		return usagef("%s %s: %v", flag, path, err)
+	}
+	dir := dirOf(target) // as the system resolves it: a/x/../f needs a/x
 	st, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -48,8 +56,8 @@ func checkOutFile(flag, path, dbPath string) error {
 	case !st.IsDir():
 		return usagef("%s %s: %s is not a directory", flag, path, dir)
 	}
-	// The file is written beside its final name and renamed: try that.
-	f, err := os.CreateTemp(dir, ".soundalike-*")
+	// The file is written beside its target and renamed: try that.
+	f, err := createTemp(dir, 0o600)
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
@@ -60,4 +68,148 @@ func checkOutFile(flag, path, dbPath string) error {
 	f.Close()
 	os.Remove(f.Name())
 	return nil
+}
+
+// outFile is a file a command writes (--out, a run's files): written
+// under a temporary name beside its target, which commit renames over
+// the target, so that a failed or interrupted write never leaves a
+// half-written file under the final name, nor replaces a good one.
+type outFile struct {
+	*os.File             // the temporary file
+	target   string      // the file commit replaces (outTarget)
+	perm     fs.FileMode // the permission commit gives it
+	done     bool        // committed: nothing to remove
+}
+
+// createOut starts writing the file path names; the caller defers
+// discard. The file commit leaves has the permission of the file it
+// replaces, or, when there is none, newPerm under the umask: what cp and
+// a shell's > leave. A symlink's target is written, the link kept.
+func createOut(path string, newPerm fs.FileMode) (*outFile, error) {
+	target, err := outTarget(path)
+	if err != nil {
+		return nil, err
+	}
+	perm, replaces := newPerm, false
+	if st, err := os.Stat(target); err == nil {
+		perm, replaces = st.Mode().Perm(), true
+	}
+	f, err := createTemp(dirOf(target), perm)
+	if err != nil {
+		return nil, err
+	}
+	if !replaces { // newPerm as the umask left it
+		st, err := f.Stat()
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+			return nil, err
+		}
+		perm = st.Mode().Perm()
+	}
+	return &outFile{File: f, target: target, perm: perm}, nil
+}
+
+// commit makes the temporary file durable and renames it over the
+// target. Whatever is at the temporary name by then is what is renamed:
+// backup has Engine.Backup write its copy there. The permission is set
+// by name for that reason, and because the umask may have narrowed the
+// replaced file's.
+func (o *outFile) commit() error {
+	err := o.Sync()
+	if cerr := o.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(o.Name(), o.perm)
+	}
+	if err == nil {
+		err = os.Rename(o.Name(), o.target)
+	}
+	if err != nil {
+		return err
+	}
+	o.done = true
+	if d, err := os.Open(dirOf(o.target)); err == nil { // make the rename durable
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// discard removes the temporary file unless commit renamed it.
+func (o *outFile) discard() {
+	o.Close()
+	if !o.done {
+		os.Remove(o.Name())
+	}
+}
+
+// writeFileAtomic writes data to path as an outFile, a new file with
+// permission 0666 under the umask.
+func writeFileAtomic(path string, data []byte) error {
+	o, err := createOut(path, 0o666)
+	if err != nil {
+		return err
+	}
+	defer o.discard()
+	if _, err := o.Write(data); err != nil {
+		return err
+	}
+	return o.commit()
+}
+
+// outTarget is the file a write to path lands on: path itself, or, when
+// path is a symlink, the file it points to, through every link, which
+// need not exist yet (a shell's > creates it). Renaming over the link
+// would turn it into a file of its own, and leave the file it points to,
+// which the person meant, as it was.
+func outTarget(path string) (string, error) {
+	for range maxLinks {
+		st, err := os.Lstat(path)
+		if err != nil || st.Mode()&fs.ModeSymlink == 0 {
+			return path, nil // a file, or none yet: written as named
+		}
+		link, err := os.Readlink(path)
+		if err != nil {
+			return "", err
+		}
+		if dir := dirOf(path); !filepath.IsAbs(link) && dir != "." {
+			// Relative to the link's directory, not cleaned: a/x/../f
+			// goes through a/x, as the system resolves it.
+			link = dir + link
+		}
+		path = link
+	}
+	return "", fmt.Errorf("more than %d symlinks, one after another (a loop?)", maxLinks)
+}
+
+// maxLinks is how many symlinks outTarget follows, Linux's limit.
+const maxLinks = 40
+
+// createTemp creates a new file with permission perm (under the umask),
+// named .soundalike-* in dir. os.CreateTemp's are always 0600.
+func createTemp(dir string, perm fs.FileMode) (*os.File, error) {
+	if !os.IsPathSeparator(dir[len(dir)-1]) {
+		dir += string(os.PathSeparator)
+	}
+	for try := 0; ; try++ {
+		f, err := os.OpenFile(dir+".soundalike-"+strconv.FormatUint(rand.Uint64(), 36), os.O_RDWR|os.O_CREATE|os.O_EXCL, perm)
+		if errors.Is(err, fs.ErrExist) && try < 100 {
+			continue
+		}
+		return f, err
+	}
+}
+
+// dirOf is the directory of path with its trailing separator (a/x/../
+// for a/x/../f), or "." when path has none: unlike filepath.Dir, it keeps
+// the path as the system resolves it.
+func dirOf(path string) string {
+	for i := len(path) - 1; i >= 0; i-- {
+		if os.IsPathSeparator(path[i]) {
+			return path[:i+1]
+		}
+	}
+	return "."
 }

@@ -59,8 +59,9 @@ func runFileStem(dbPath, run string) string {
 // and a train writing beside this one must keep its own.
 const staleTempAge = 10 * time.Minute
 
-// removeStaleTemps removes the temporary files (.plot-*, .soundalike-*)
-// that a train killed while saving its run files left in dir.
+// removeStaleTemps removes the temporary files (.soundalike-*, and the
+// .plot-* of earlier versions) that a train killed while saving its run
+// files left in dir.
 func removeStaleTemps(dir string) {
 	for _, pattern := range []string{".plot-*", ".soundalike-*"} {
 		names, _ := filepath.Glob(filepath.Join(dir, pattern))
@@ -152,19 +153,15 @@ func plotRun(path, run string, res *trainer.Result) error {
 	cs := plot.Align([][]*plot.Plot{{top}, {bottom}}, tiles, dc)
 	top.Draw(cs[0][0])
 	bottom.Draw(cs[1][0])
-	f, err := os.CreateTemp(filepath.Dir(path), ".plot-*")
+	f, err := createOut(path, 0o666) // as the run log
 	if err != nil {
 		return err
 	}
-	defer os.Remove(f.Name())
+	defer f.discard()
 	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
-		f.Close()
 		return err
 	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return f.commit()
 }
 
 // runSummary is one row of `soundalike runs`; --json prints a list of them.

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"maps"
 	"math"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -525,26 +524,6 @@ func orDash(s, alt string) string {
 		return alt
 	}
 	return s
-}
-
-// writeFileAtomic writes data to a temporary file beside path and renames
-// it, so a failure never leaves a half-written file under the final name.
-// The temporary file goes in path's directory as the system resolves it
-// (dirOf), which checkOutFile checks.
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(dirOf(path), ".soundalike-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 // lineHandler is a slog.Handler that prints each record's message as one
