@@ -15,6 +15,11 @@ func init() {
 	register(command{name: "search", summary: "find tracks by words of their name and artists, as GET /tracks?q= answers", run: runSearch})
 }
 
+// maxQuotedText bounds how much of a search's TEXT its output and errors
+// quote: more than any name and artist typed to find a track, few enough
+// that a TEXT pasted by mistake (a file's worth) leaves a readable line.
+const maxQuotedText = 128
+
 func runSearch(ctx context.Context, args []string, stdio stdio) error {
 	var (
 		dbPath string
@@ -52,14 +57,14 @@ pass to similar --track.`)
 	announceLoad(eng, dbPath, "", stdio)
 	resp, err := server.SearchTracks(ctx, eng, text, k)
 	if err != nil {
-		return fmt.Errorf("search %q: %w", text, withHint(err))
+		return fmt.Errorf("search \"%s\": %w", printable.Cut(text, maxQuotedText), withHint(err))
 	}
 	if asJSON {
 		_, err := stdio.out.Write(append(resp.AppendJSON(nil), '\n'))
 		return err
 	}
 	if len(resp.Results) == 0 {
-		fmt.Fprintf(stdio.out, "No track holds the words %q.\n", text) // %q escapes
+		fmt.Fprintf(stdio.out, "No track holds the words \"%s\".\n", printable.Cut(text, maxQuotedText))
 		return nil
 	}
 	tw := tabwriter.NewWriter(stdio.out, 0, 0, 2, ' ', 0)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http/httptest"
@@ -160,4 +161,24 @@ func flagUsage(help, name string) string {
 		}
 	}
 	return ""
+}
+
+// Given a TEXT of 100 KB (a file pasted by mistake), when search prints
+// that no track holds it, or fails (no word in it), expect the TEXT the
+// command quotes cut to a readable line saying its length, not echoed
+// whole.
+func TestSearchCutsLongText(t *testing.T) {
+	db := testDB(t, 20)
+	text := strings.Repeat("zzz ", 25000)
+	out, _, err := runCmd(t.Context(), "search", "--db", db, text)
+	if err != nil || !strings.HasPrefix(out, `No track holds the words "zzz zzz`) || !strings.Contains(out, "…(100000 bytes)") || len(out) > 2*maxQuotedText {
+		t.Errorf("search of 100 KB = %v, %d bytes: %.300q; want no track, the text cut to about %d bytes", err, len(out), out, maxQuotedText)
+	}
+	// The engine's error quotes the text too, whole: only the command's
+	// own quote is checked here.
+	text = strings.Repeat("!", 100000)
+	_, _, err = runCmd(t.Context(), "search", "--db", db, "--", text)
+	if want := `search "` + strings.Repeat("!", maxQuotedText) + `…(100000 bytes)": `; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("search of 100 KB without a word = %.300q, want it to start %q", fmt.Sprint(err), want)
+	}
 }
