@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"unicode/utf8"
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/internal/printable"
@@ -66,16 +65,16 @@ func runCheck(ctx context.Context, args []string, stdio stdio) error {
 	return nil
 }
 
-// maxProblemBytes bounds each problem as check reports it. A problem
-// quotes what it found, and a damaged key or record may be megabytes long
-// (a length field flipped into the millions): the report stays a list of
-// lines a person can read.
+// maxProblemBytes bounds each problem as check reports it, counted as
+// printed (escapes included). A problem quotes what it found, and a
+// damaged key or record may be megabytes long (a length field flipped
+// into the millions): the report stays a list of lines a person can read.
 const maxProblemBytes = 400
 
 // checkFile checks the database file at path: its report, or the error
 // for a check that could not run (no file there, the file locked, ctx
 // done). A file too damaged to open is a report of that one problem.
-// Each problem is cut to maxProblemBytes, control characters escaped.
+// Each problem is escaped and cut to about maxProblemBytes.
 func checkFile(ctx context.Context, path string, stdio stdio) (checkJSON, error) {
 	out := checkJSON{DB: path, Problems: []string{}}
 	eng, err := soundalike.Open(path, stdio.engineOptions(&soundalike.Options{ReadOnly: true}))
@@ -95,27 +94,11 @@ func checkFile(ctx context.Context, path string, stdio stdio) (checkJSON, error)
 		out.Problems, out.Omitted = append(out.Problems, r.Problems...), r.Omitted
 	}
 	for i, p := range out.Problems {
-		out.Problems[i] = cutProblem(p)
+		// A problem ends with what is wrong: its middle goes.
+		out.Problems[i] = printable.CutMiddle(p, maxProblemBytes)
 	}
 	out.OK = len(out.Problems) == 0
 	return out, nil
-}
-
-// cutProblem returns p with control characters escaped and, when it is
-// longer than maxProblemBytes, its middle cut out: the start says where
-// the problem is and the end what it is ("...: track record version 0").
-func cutProblem(p string) string {
-	if len(p) <= maxProblemBytes {
-		return printable.String(p)
-	}
-	head, tail := maxProblemBytes*3/4, len(p)-maxProblemBytes/4
-	for head > 0 && !utf8.RuneStart(p[head]) {
-		head--
-	}
-	for tail < len(p) && !utf8.RuneStart(p[tail]) {
-		tail++
-	}
-	return fmt.Sprintf("%s…(%d bytes cut)…%s", printable.String(p[:head]), tail-head, printable.String(p[tail:]))
 }
 
 func printCheck(stdio stdio, r checkJSON) {
