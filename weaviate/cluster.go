@@ -20,7 +20,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -46,9 +45,12 @@ type Options struct {
 	// not sent more than it can bear: they add at most a tenth to its
 	// reads, after a burst of ten, and a hedge that its node answers within
 	// HedgeDelay costs nothing (one node was slow, not the cluster). A read
-	// that finds the budget spent waits for the node it asked.
+	// that finds the budget spent waits for the node it asked. Dial, too,
+	// waits HedgeDelay for the nodes slower than the first to answer the
+	// version request, and no longer (see Dial).
 	// Default DefaultHedgeDelay; negative: never hedge (a read moves to the
-	// next node only when a node fails or its Timeout passes).
+	// next node only when a node fails or its Timeout passes, and Dial waits
+	// for every node).
 	HedgeDelay time.Duration
 }
 
@@ -99,33 +101,83 @@ type Cluster struct {
 	budget hedgeBudget   // what hedges may still add (see hedgeCost)
 }
 
+// node is one node of a Cluster: its URL, and its Weaviate client once
+// made. Making the client asks the node for its version (see Dial), so a
+// node that has not answered that request yet has no client: a request
+// passes it by as one that could not answer (errNoVersionYet).
 type node struct {
-	url    string
-	client *client.Client
+	url  string
+	made atomic.Pointer[nodeClient] // nil until the client is made
+}
+
+// nodeClient is what making a node's Weaviate client gave: the client, or
+// the error that made none.
+type nodeClient struct {
+	wc  *client.Client
+	err error
+}
+
+// errNoVersionYet is the failure of a node asked before it answered the
+// version request that making its client sends.
+var errNoVersionYet = errors.New("has not answered the version request Dial sent it (GET /v1/meta) yet")
+
+// client returns the node's Weaviate client, or errNoVersionYet while it
+// is being made.
+func (n *node) client() (*client.Client, error) {
+	m := n.made.Load()
+	if m == nil {
+		return nil, errNoVersionYet
+	}
+	return m.wc, m.err
 }
 
 // Dial connects to a cluster through the nodes' HTTP URLs
-// (http://host:port). The Weaviate client asks each node for its version
-// (GET /v1/meta) when it is made; Dial makes them at once, so a node that
-// takes the request and does not answer holds Dial for Options.Timeout,
-// not that for each such node. A node that fails it is not an error here:
-// an unreachable cluster fails the first request, naming the URLs tried.
+// (http://host:port). It fails only on a malformed URL: a node that cannot
+// be reached fails the requests sent to it, and a cluster none of whose
+// nodes can be reached fails the first request, naming the URLs tried.
+//
+// The Weaviate client asks a node for its version (GET /v1/meta) when it
+// is made. Dial makes the nodes' clients at once and returns when every
+// node has answered that request or failed it, or, when some node has not,
+// once one node answered with its version and the others have had
+// Options.HedgeDelay more (with hedging off, Dial waits for every node). So
+// a node that takes the request and does not answer holds Dial for
+// Options.Timeout only when no node answers. A node still silent when Dial
+// returns has its client made in the background: until its version
+// request is answered or times out, requests pass it by at once, as a
+// node that could not answer, and then it is asked in turn with the
+// others. (The requests this package sends do not depend on the version:
+// the client uses it only for its object, reference and gRPC APIs.)
 func Dial(urls []string, opts *Options) (*Cluster, error) {
 	o := opts.withDefaults()
-	if len(urls) == 0 {
-		return nil, errors.New("weaviate: no node URL given")
+	parsed, err := parseNodeURLs(urls)
+	if err != nil {
+		return nil, err
 	}
-	// The client carries the timeout: Weaviate's client applies its
-	// Config.Timeout only to a client of its own making. A node that takes
-	// a request and never answers (a coordinator waiting on a replica that
-	// died mid-write) then fails it, and the next node is tried.
-	hc := &http.Client{Timeout: o.Timeout, Transport: &http.Transport{
+	// One transport holds the connections to every node.
+	transport := &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: o.DialTimeout}).DialContext,
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     90 * time.Second,
-	}}
-	c := &Cluster{hedge: o.HedgeDelay}
+	}
+	c := &Cluster{hedge: o.HedgeDelay, nodes: make([]node, len(parsed))}
 	c.budget.tokens.Store(hedgeFull)
+	answered := make(chan bool, len(parsed)) // each node's, when its client is made: whether it answered with its version
+	for i, u := range parsed {
+		n := &c.nodes[i]
+		n.url = u.Scheme + "://" + u.Host
+		go func() { answered <- n.connect(u, transport, o.Timeout) }()
+	}
+	awaitVersions(answered, len(parsed), o.HedgeDelay)
+	return c, nil
+}
+
+// parseNodeURLs parses the nodes' URLs, each http://host:port or
+// https://host:port.
+func parseNodeURLs(urls []string) ([]*url.URL, error) {
+	if len(urls) == 0 {
+		return nil, errors.New("weaviate: no node URL given")
+	}
 	parsed := make([]*url.URL, len(urls))
 	for i, raw := range urls {
 		u, err := url.Parse(strings.TrimSpace(raw))
@@ -134,23 +186,60 @@ func Dial(urls []string, opts *Options) (*Cluster, error) {
 		}
 		parsed[i] = u
 	}
-	c.nodes = make([]node, len(parsed))
-	errs := make([]error, len(parsed))
-	var wg sync.WaitGroup
-	for i, u := range parsed {
-		wg.Go(func() {
-			wc, err := client.NewClient(client.Config{Host: u.Host, Scheme: u.Scheme, ConnectionClient: hc, Timeout: o.Timeout})
-			if err != nil {
-				errs[i] = fmt.Errorf("weaviate %s: %w", u, err)
+	return parsed, nil
+}
+
+// connect makes n's Weaviate client for the node at u, which asks the
+// node for its version before it returns, and reports whether the node
+// answered with one. The client's requests, the version request too, go
+// through transport and are bounded by timeout.
+func (n *node) connect(u *url.URL, transport http.RoundTripper, timeout time.Duration) (answered bool) {
+	// The client carries the timeout: Weaviate's client applies its
+	// Config.Timeout only to a client of its own making. A node that takes
+	// a request and never answers (a coordinator waiting on a replica that
+	// died mid-write) then fails it, and the next node is tried.
+	probe := &versionProbe{RoundTripper: transport}
+	hc := &http.Client{Timeout: timeout, Transport: probe}
+	wc, err := client.NewClient(client.Config{Host: u.Host, Scheme: u.Scheme, ConnectionClient: hc, Timeout: timeout})
+	hc.Transport = transport // the version request is over: the client's later requests skip probe
+	n.made.Store(&nodeClient{wc: wc, err: err})
+	return probe.answered
+}
+
+// versionProbe is a node's transport while its client is made, when the
+// only request sent is the one asking the node for its version. It
+// records whether the node answered with one (200 OK).
+type versionProbe struct {
+	http.RoundTripper
+	answered bool
+}
+
+func (p *versionProbe) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := p.RoundTripper.RoundTrip(req)
+	p.answered = err == nil && resp.StatusCode == http.StatusOK
+	return resp, err
+}
+
+// awaitVersions waits for the nodes' clients to be made (answered gives
+// one value a node, true when it answered with its version) until all
+// of them are, or until grace has passed since the first node answered
+// with its version: a node slower than that to answer is slow, as a read
+// hedges against one slower than the hedge delay. A negative grace waits
+// for all.
+func awaitVersions(answered <-chan bool, nodes int, grace time.Duration) {
+	var graceOver <-chan time.Time
+	for range nodes {
+		select {
+		case ok := <-answered:
+			if ok && graceOver == nil && grace >= 0 {
+				t := time.NewTimer(grace)
+				defer t.Stop()
+				graceOver = t.C
 			}
-			c.nodes[i] = node{url: u.Scheme + "://" + u.Host, client: wc}
-		})
+		case <-graceOver:
+			return
+		}
 	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	return c, nil
 }
 
 // ParseURLs splits a comma-separated list of node URLs (the --weaviate
@@ -169,8 +258,8 @@ func ParseURLs(s string) []string {
 // URLs returns the nodes' URLs.
 func (c *Cluster) URLs() []string {
 	out := make([]string, len(c.nodes))
-	for i, n := range c.nodes {
-		out[i] = n.url
+	for i := range c.nodes {
+		out[i] = c.nodes[i].url
 	}
 	return out
 }
@@ -196,8 +285,11 @@ func (c *Cluster) do(ctx context.Context, fn func(*client.Client) error) error {
 	start := int(c.next.Add(1))
 	var failed failures
 	for i := range c.nodes {
-		n := c.nodes[(start+i)%len(c.nodes)]
-		err := fn(n.client)
+		n := &c.nodes[(start+i)%len(c.nodes)]
+		wc, err := n.client()
+		if err == nil {
+			err = fn(wc)
+		}
 		if err == nil {
 			return nil
 		}
@@ -216,7 +308,7 @@ func (c *Cluster) do(ctx context.Context, fn func(*client.Client) error) error {
 type failures struct {
 	errs     []error
 	answered bool // a node answered, with a failure
-	timedOut bool // a node took the request and did not answer in time
+	timedOut bool // a node took the request, or Dial's version request, and did not answer in time
 }
 
 func (f *failures) add(url string, err error) {
@@ -224,13 +316,15 @@ func (f *failures) add(url string, err error) {
 	f.answered = f.answered || errors.As(err, &we) && we.DerivedFromError == nil && we.StatusCode > 0
 	var ne net.Error
 	c := cause(err)
-	f.timedOut = f.timedOut || errors.As(c, &ne) && ne.Timeout() || errors.Is(c, context.DeadlineExceeded)
+	f.timedOut = f.timedOut || errors.As(c, &ne) && ne.Timeout() || errors.Is(c, context.DeadlineExceeded) || errors.Is(c, errNoVersionYet)
 	f.errs = append(f.errs, fmt.Errorf("%s: %w", url, c))
 }
 
 // err is the error of a request that every node failed. "Unreachable" is
 // said only when no node took it: a node that timed out was reached, and
-// was slow (a coordinator waiting for a replica that died, say).
+// was slow (a coordinator waiting for a replica that died, say), and one
+// that has not answered Dial's version request yet is slow to answer or
+// to connect to.
 func (f *failures) err() error {
 	switch {
 	case f.answered:
@@ -265,9 +359,13 @@ func ended(ctx context.Context, began time.Time, urls ...string) error {
 }
 
 // unreachable reports whether err means the node could not answer (a
-// connection failure, a timeout, or a 5xx of a node that is shutting down
-// or has lost its replicas), so another node should be asked.
+// connection failure, a timeout, a 5xx of a node that is shutting down
+// or has lost its replicas, or a node that has not answered Dial's version
+// request yet), so another node should be asked.
 func unreachable(err error) bool {
+	if errors.Is(err, errNoVersionYet) {
+		return true
+	}
 	var we *fault.WeaviateClientError
 	if errors.As(err, &we) {
 		if we.DerivedFromError != nil {

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/server"
 	"github.com/audotics/soundalike/weaviate"
 )
@@ -348,4 +349,96 @@ func TestDialAsksTheNodesAtOnce(t *testing.T) {
 	if most != nodes {
 		t.Errorf("Dial had at most %d of the %d nodes' version requests in flight at once, want all", most, nodes)
 	}
+}
+
+// TestDialDoesNotWaitForASilentNode: a node that takes the version request
+// (GET /v1/meta) the client sends when it is made, and does not answer it,
+// held Dial for the whole request timeout although the other nodes had
+// answered. Dial returns once they have; until the silent node answers,
+// requests pass it by without sending it anything, a request that every
+// other node fails names it, and once it answers it is asked in turn.
+func TestDialDoesNotWaitForASilentNode(t *testing.T) {
+	const timeout = 5 * time.Second
+	wake := make(chan struct{})
+	answering := make(chan struct{})
+	close(answering)
+	silent := standInNode(t, wake)
+	wakeUp := sync.OnceFunc(func() { close(wake) })
+	t.Cleanup(wakeUp) // before the stand-in closes, which waits for its requests
+	urls := []string{silent.URL, standInNode(t, answering).URL, standInNode(t, answering).URL}
+
+	start := time.Now()
+	c, err := weaviate.Dial(urls, &weaviate.Options{Timeout: timeout})
+	took := time.Since(start)
+	t.Logf("Dial took %v", took)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took > 2*time.Second {
+		t.Fatalf("Dial with node %s silent and 2 nodes answering took %v; want well within the %v request timeout (under 2s)", silent.URL, took, timeout)
+	}
+	if got := c.URLs(); !slices.Equal(got, urls) {
+		t.Errorf("URLs() = %v, want %v", got, urls)
+	}
+
+	for range len(urls) { // each node first once
+		if n, err := c.Nodes(t.Context()); err != nil || n != 3 {
+			t.Fatalf("Nodes with node %s silent = %d, %v; want 3 from the other nodes", silent.URL, n, err)
+		}
+	}
+	_, err = c.Count(t.Context(), "Tracks") // the stand-ins fail searches and counts
+	t.Logf("Count: %v", err)
+	if !errors.Is(err, soundalike.ErrIndexUnavailable) || !strings.Contains(err.Error(), silent.URL+": has not answered the version request") {
+		t.Errorf("Count that every answering node fails = %v; want ErrIndexUnavailable saying that %s has not answered its version request", err, silent.URL)
+	}
+	if n := silent.asked.Load(); n != 0 {
+		t.Fatalf("the silent node was sent %d requests before it answered its version request; want them passed on to the others", n)
+	}
+
+	wakeUp()
+	for until := time.Now().Add(timeout); silent.asked.Load() == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(until) {
+			t.Fatalf("node %s answered its version request, and %v later it has been sent no request", silent.URL, timeout)
+		}
+		if n, err := c.Nodes(t.Context()); err != nil || n != 3 {
+			t.Fatalf("Nodes once node %s answered = %d, %v; want 3", silent.URL, n, err)
+		}
+	}
+}
+
+// standIn is a stand-in for a Weaviate node, for tests of how requests
+// are spread over the nodes.
+type standIn struct {
+	*httptest.Server
+	asked atomic.Int64 // requests received, the version request (GET /v1/meta) aside
+}
+
+// standInNode starts a standIn. It holds each request until hold is
+// closed, then answers the version request and the nodes' status (GET
+// /v1/nodes: 3 nodes), and fails anything else with a 503.
+func standInNode(t *testing.T, hold <-chan struct{}) *standIn {
+	n := &standIn{}
+	n.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/meta" {
+			n.asked.Add(1)
+		}
+		io.Copy(io.Discard, r.Body) // only then does the server notice a client that hangs up
+		select {
+		case <-hold:
+		case <-r.Context().Done():
+			return
+		}
+		switch r.URL.Path {
+		case "/v1/meta":
+			w.Write([]byte(`{"version":"1.33.0"}`))
+		case "/v1/nodes":
+			w.Write([]byte(`{"nodes":[{"name":"node1"},{"name":"node2"},{"name":"node3"}]}`))
+		default:
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte(`{"error":[{"message":"a stand-in answers no search"}]}`))
+		}
+	}))
+	t.Cleanup(n.Close)
+	return n
 }

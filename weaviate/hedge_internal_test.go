@@ -25,8 +25,8 @@ func fakeNodes(t testing.TB, hedge time.Duration) (*Cluster, func(*client.Client
 	}
 	c.next.Store(^uint32(0)) // the first read starts at node 0
 	return c, func(wc *client.Client) int {
-		for i, n := range c.nodes {
-			if n.client == wc {
+		for i := range c.nodes {
+			if nc, _ := c.nodes[i].client(); nc == wc {
 				return i
 			}
 		}

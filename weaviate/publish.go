@@ -190,9 +190,15 @@ func (c *Cluster) silentNodes(ctx context.Context) []string {
 	defer cancel()
 	silent := make([]string, len(c.nodes))
 	var wg sync.WaitGroup
-	for i, n := range c.nodes {
+	for i := range c.nodes {
+		n := &c.nodes[i]
 		wg.Go(func() {
-			live, err := n.client.Misc().LiveChecker().Do(ctx)
+			wc, err := n.client()
+			if err != nil {
+				silent[i] = fmt.Sprintf("%s (%v)", n.url, err)
+				return
+			}
+			live, err := wc.Misc().LiveChecker().Do(ctx)
 			switch {
 			case err != nil:
 				err = cause(err)
