@@ -23,6 +23,18 @@
 // Libraries do the same through Engine.Import (with package ingest),
 // package trainer and Engine.Reindex; server.New mounts the HTTP API.
 //
+// # Track references
+//
+// Wherever a query names a track (Similar's and Track's id, Query.Tracks,
+// an Example's Track, SearchOptions.Exclude, Filter.IDs) it takes a
+// reference: the track's id as stored, whatever its form, or a form
+// ParseTrackRef accepts (a spotify:track:ID URI or an open.spotify.com
+// link, also found through Track.SpotifyID). A reference that is neither
+// fails the query with a *TrackRefError, which wraps ErrInvalidQuery and
+// names the option it was given in; only the catalogue can tell, so
+// callers pass references on as given. A well-formed reference in Exclude
+// or Filter.IDs that names no track is ignored.
+//
 // # Concurrency
 //
 // An Engine is safe for concurrent use. Queries read an immutable snapshot

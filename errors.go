@@ -29,7 +29,9 @@ var errNoIndexYet = fmt.Errorf("%w: build one with Engine.Reindex", ErrNoIndex)
 
 // ErrInvalidQuery: a query is malformed (nothing to search by, missing or
 // non-finite features, an unknown seed track in a multi-track query is
-// ErrNotFound instead). The wrapped message says what is wrong.
+// ErrNotFound instead). The wrapped message says what is wrong; a track
+// reference that is none is a *TrackRefError, which says where it was
+// given.
 var ErrInvalidQuery = errors.New("invalid query")
 
 // Errors of opening the database file, checked with errors.Is. They are

@@ -269,7 +269,7 @@ func TestSearchOptionRefusals(t *testing.T) {
 		opts soundalike.SearchOptions
 		want string
 	}{
-		{soundalike.SearchOptions{Filter: &soundalike.Filter{IDs: []soundalike.TrackID{"t0001", ""}}}, "filter ids[1] is empty"},
+		{soundalike.SearchOptions{Filter: &soundalike.Filter{IDs: []soundalike.TrackID{"t0001", ""}}}, "SearchOptions.Filter.IDs[1]: empty track reference"},
 		{soundalike.SearchOptions{Offset: math.MaxInt}, "offset = 9223372036854775807: want 0..1000"},
 		{soundalike.SearchOptions{Offset: 1 << 40}, "offset = 1099511627776: want 0..1000"},
 	} {

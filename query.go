@@ -9,7 +9,11 @@ import (
 // SearchOptions refine a similarity search. The zero value (or nil) means:
 // no exclusions, deduplication on, the index's default beam width.
 type SearchOptions struct {
-	// Exclude drops these tracks from the results.
+	// Exclude drops these tracks from the results. Each is a track
+	// reference as Similar takes one: a stored id, or a form ParseTrackRef
+	// accepts. One that is neither fails the query with a *TrackRefError;
+	// one that names no track excludes nothing, as a client that excludes
+	// what a user has already heard may name tracks deleted since.
 	Exclude []TrackID
 	// ExcludeArtist drops tracks that share an artist with the query
 	// track(s).
@@ -55,7 +59,9 @@ type Filter struct {
 	// Artists keeps tracks by any of these artists; ExcludeArtists drops
 	// tracks by any of them (both compared normalised, as dedupe does).
 	Artists, ExcludeArtists []string
-	// IDs is an allow-list of tracks (ids, spotify:track: URIs or links).
+	// IDs is an allow-list of tracks, references as Exclude takes them:
+	// one that is no reference fails the query, one that names no track
+	// adds nothing to the list (so a list of unknown tracks keeps none).
 	IDs []TrackID
 }
 
@@ -90,7 +96,7 @@ func ParseStrategy(name string) (Strategy, error) {
 // Example is one positive or negative example of a RecommendQuery:
 // exactly one of Track, Vector or Features.
 type Example struct {
-	Track    TrackID   // a catalogue track: id, spotify:track: URI or link
+	Track    TrackID   // a catalogue track: a stored id, or a form ParseTrackRef accepts
 	Vector   []float32 // a raw vector of the model's dimension
 	Features *Track    // a track described by its features: embedded on the spot
 	// Weight scales the example's pull; 0 means 1. Negative weights are

@@ -11,10 +11,10 @@ import (
 )
 
 // TestMalformedQueryAsksNoFacets: every query's entry point refuses a
-// malformed query (a bad offset, beam or bound beside a genre filter) with
-// ErrInvalidQuery before it compiles the filter, so that it never waits for
-// the facets, which a freshly loaded snapshot builds in the background
-// (seconds at 1M tracks).
+// malformed query (a bad offset, beam, bound or track reference beside a
+// genre filter) with ErrInvalidQuery before it compiles the filter, so
+// that it never waits for the facets, which a freshly loaded snapshot
+// builds in the background (seconds at 1M tracks).
 func TestMalformedQueryAsksNoFacets(t *testing.T) {
 	eng, tracks, vecs := facetFixture(t, 500)
 	ctx := t.Context()
@@ -74,6 +74,8 @@ func TestMalformedQueryAsksNoFacets(t *testing.T) {
 		{"offset", soundalike.SearchOptions{Offset: -1, Filter: genre}},
 		{"ef_search", soundalike.SearchOptions{EfSearch: -1, Filter: genre}},
 		{"years", soundalike.SearchOptions{Filter: &soundalike.Filter{Genres: genre.Genres, YearMin: ptr(2020), YearMax: ptr(2010)}}},
+		{"filter id", soundalike.SearchOptions{Filter: &soundalike.Filter{Genres: genre.Genres, IDs: []soundalike.TrackID{"spotify:album:x"}}}},
+		{"exclusion", soundalike.SearchOptions{Exclude: []soundalike.TrackID{"https://example.com/t/1"}, Filter: genre}},
 	} {
 		for _, q := range queries {
 			before := asks()

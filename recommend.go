@@ -2,6 +2,7 @@ package soundalike
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -41,7 +42,7 @@ func (e *Engine) Recommend(ctx context.Context, q RecommendQuery) (Results, erro
 
 // recommend is Recommend (and RecommendUser) on one snapshot.
 func (s *snapshot) recommend(ctx context.Context, q *RecommendQuery) (Results, error) {
-	if err := checkSearch(q.K, &q.Options); err != nil {
+	if err := s.checkSearch(q.K, &q.Options); err != nil {
 		return Results{}, err
 	}
 	if q.User != "" {
@@ -53,11 +54,11 @@ func (s *snapshot) recommend(ctx context.Context, q *RecommendQuery) (Results, e
 	if err != nil {
 		return Results{}, err
 	}
-	pos, err := s.resolveExamples("positive", q.Positive)
+	pos, err := s.resolveExamples("positive", "RecommendQuery.Positive", q.Positive)
 	if err != nil {
 		return Results{}, err
 	}
-	neg, err := s.resolveExamples("negative", q.Negative)
+	neg, err := s.resolveExamples("negative", "RecommendQuery.Negative", q.Negative)
 	if err != nil {
 		return Results{}, err
 	}
@@ -105,11 +106,15 @@ type example struct {
 }
 
 // resolveExamples resolves the examples of one side (named by side in
-// errors: "positive[2]: …").
-func (s *snapshot) resolveExamples(side string, exs []Example) ([]example, error) {
+// errors: "positive[2]: …"; a track reference that is none, a
+// *TrackRefError, by the side's option: "RecommendQuery.Positive[2]").
+func (s *snapshot) resolveExamples(side, option string, exs []Example) ([]example, error) {
 	out := make([]example, len(exs))
 	for i := range exs {
 		if err := s.resolveExample(&exs[i], &out[i]); err != nil {
+			if _, ok := errors.AsType[*TrackRefError](err); ok {
+				return nil, refAt(err, option, i)
+			}
 			return nil, fmt.Errorf("%s[%d]: %w", side, i, err)
 		}
 	}

@@ -2,6 +2,7 @@ package soundalike
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -25,7 +26,7 @@ func (e *Engine) Similar(ctx context.Context, id TrackID, k int, opts *SearchOpt
 	if err != nil {
 		return Results{}, err
 	}
-	if err := checkSearch(k, opts); err != nil {
+	if err := s.checkSearch(k, opts); err != nil {
 		return Results{}, err
 	}
 	node, err := s.resolve(id)
@@ -57,7 +58,7 @@ func (e *Engine) SimilarTo(ctx context.Context, q Query, k int, opts *SearchOpti
 	if err != nil {
 		return Results{}, err
 	}
-	if err := checkSearch(k, opts); err != nil {
+	if err := s.checkSearch(k, opts); err != nil {
 		return Results{}, err
 	}
 	if err := q.check(); err != nil {
@@ -122,8 +123,11 @@ func (s *snapshot) results(ns []Neighbor, query *Track) Results {
 func (s *snapshot) meanOf(ids []TrackID) ([]float32, []uint32, error) {
 	mean := make([]float32, s.model.Dim())
 	seeds := make([]uint32, 0, len(ids))
-	for _, id := range ids {
+	for i, id := range ids {
 		node, err := s.resolve(id)
+		if _, ok := errors.AsType[*TrackRefError](err); ok {
+			return nil, nil, refAt(err, "Query.Tracks", i)
+		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("seed %w", err)
 		}
@@ -186,15 +190,32 @@ func (e *Engine) Embed(t *Track) (Embedding, error) {
 }
 
 // checkSearch reports what makes a search for k results under opts
-// unanswerable. Every query's entry point calls it before it resolves
-// anything of the query, and nothing after it checks again: a Filter is
-// compiled against the facets, which a freshly loaded snapshot is still
-// building, and a malformed query must not wait for them.
-func checkSearch(k int, opts *SearchOptions) error {
+// unanswerable: a bad k or option value, or a reference of Exclude or
+// Filter.IDs that is neither a stored track id nor a form ParseTrackRef
+// accepts (a *TrackRefError naming it). Every query's entry point calls it
+// before it resolves anything of the query, and nothing after it checks
+// again: a Filter is compiled against the facets, which a freshly loaded
+// snapshot is still building, and a malformed query must not wait for
+// them. The references are checked here, on the options as the caller gave
+// them, and not where the filter resolves them: RecommendQuery.User adds
+// the user's history to Exclude, whose tracks may since have been deleted.
+func (s *snapshot) checkSearch(k int, opts *SearchOptions) error {
 	if err := checkK(k); err != nil {
 		return err
 	}
-	return opts.check(k)
+	if err := opts.check(k); err != nil {
+		return err
+	}
+	if opts == nil {
+		return nil
+	}
+	if err := s.checkRefs("SearchOptions.Exclude", opts.Exclude); err != nil {
+		return err
+	}
+	if opts.Filter != nil {
+		return s.checkRefs("SearchOptions.Filter.IDs", opts.Filter.IDs)
+	}
+	return nil
 }
 
 func checkK(k int) error {
@@ -259,11 +280,6 @@ func (f *Filter) check() []string {
 	}
 	bounds("year", f.YearMin, f.YearMax, 1, maxYear)
 	bounds("popularity", f.PopularityMin, f.PopularityMax, 0, maxPopularity)
-	for i, id := range f.IDs {
-		if id == "" {
-			bad = append(bad, fmt.Sprintf("filter ids[%d] is empty: want a track id, spotify:track: URI or link", i))
-		}
-	}
 	return bad
 }
 

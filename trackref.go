@@ -1,6 +1,7 @@
 package soundalike
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -18,32 +19,114 @@ const TrackRefForms = "a track id, a spotify:track:ID URI or an https://open.spo
 // id.
 //
 // A reference that is neither (a Spotify URI or link to an album, a link to
-// another site, an empty string) is an error wrapping ErrInvalidQuery.
+// another site, an empty string) is a *TrackRefError, which wraps
+// ErrInvalidQuery. The Engine's lookups look a reference up as a stored id
+// before they parse it, so a track whose id has such a form is still found
+// by it.
 func ParseTrackRef(s string) (TrackID, error) {
 	s = strings.TrimSpace(s)
+	id, p := parseTrackRef(s)
+	if p != refOK {
+		return "", &TrackRefError{Reason: p.reason(s)}
+	}
+	return id, nil
+}
+
+// TrackRefError is a track reference that is neither a stored track id
+// nor a form ParseTrackRef accepts. It wraps ErrInvalidQuery.
+//
+// Option names where a query gave the reference, as the Go API spells it,
+// and Index its place there: "SearchOptions.Exclude",
+// "SearchOptions.Filter.IDs", "Query.Tracks", "RecommendQuery.Positive"
+// and "RecommendQuery.Negative" (the Track of the example at Index).
+// Option is "" for the one track a call names itself (ParseTrackRef's s,
+// Similar's and Track's id). Reason says what is wrong with the reference,
+// quoting it escaped and clipped, and what is accepted: a caller that names
+// the reference otherwise (the server by its query parameter or JSON field,
+// the command line by its flag) puts its own name before Reason.
+type TrackRefError struct {
+	Option string
+	Index  int
+	Reason string
+}
+
+func (e *TrackRefError) Error() string {
+	if e.Option == "" {
+		return ErrInvalidQuery.Error() + ": " + e.Reason
+	}
+	return fmt.Sprintf("%v: %s[%d]: %s", ErrInvalidQuery, e.Option, e.Index, e.Reason)
+}
+
+func (e *TrackRefError) Unwrap() error { return ErrInvalidQuery }
+
+// refAt returns err naming its reference as option[i] when it is a
+// *TrackRefError, and err unchanged otherwise.
+func refAt(err error, option string, i int) error {
+	if re, ok := errors.AsType[*TrackRefError](err); ok {
+		return &TrackRefError{Option: option, Index: i, Reason: re.Reason}
+	}
+	return err
+}
+
+// refProblem is why a string, spaces trimmed, is no track reference:
+// refOK when it is one.
+type refProblem uint8
+
+const (
+	refOK refProblem = iota
+	refEmpty
+	refTooLong
+	refNUL
+	refNotURI  // spotify:… but not spotify:track:ID
+	refNotLink // http(s):// or open.spotify.com/… but not a track link
+)
+
+// reason says what is wrong with s, quoting it clipped and escaped, and
+// what is accepted.
+func (p refProblem) reason(s string) string {
+	var what string
+	switch p {
+	case refEmpty:
+		what = "empty track reference"
+	case refTooLong:
+		return fmt.Sprintf("track reference of %d bytes: ids are at most %d", len(s), MaxKeyLen)
+	case refNUL:
+		what = fmt.Sprintf("track reference %q holds a NUL byte", clip(s))
+	case refNotURI:
+		what = fmt.Sprintf("%q is not a Spotify track URI (spotify:track:ID)", clip(s))
+	case refNotLink:
+		what = fmt.Sprintf("%q is not a Spotify track link (https://open.spotify.com/track/ID)", clip(s))
+	}
+	return what + ": give " + TrackRefForms
+}
+
+// parseTrackRef is ParseTrackRef's parse of s (spaces trimmed) without the
+// error: it allocates nothing, so that a query may check every reference
+// it is given.
+func parseTrackRef(s string) (TrackID, refProblem) {
 	switch {
 	case s == "":
-		return "", fmt.Errorf("%w: empty track reference: give %s", ErrInvalidQuery, TrackRefForms)
+		return "", refEmpty
 	case len(s) > MaxKeyLen:
-		return "", fmt.Errorf("%w: track reference of %d bytes: ids are at most %d", ErrInvalidQuery, len(s), MaxKeyLen)
+		return "", refTooLong
 	case strings.IndexByte(s, 0) >= 0:
-		return "", fmt.Errorf("%w: track reference %q holds a NUL byte", ErrInvalidQuery, s)
+		return "", refNUL
 	}
 	if rest, ok := cutPrefixFold(s, "spotify:"); ok {
 		id, ok := cutPrefixFold(rest, "track:")
 		if !ok || !isSpotifyID(id) {
-			return "", fmt.Errorf("%w: %q is not a Spotify track URI (spotify:track:ID): give %s", ErrInvalidQuery, s, TrackRefForms)
+			return "", refNotURI
 		}
-		return TrackID(id), nil
+		return TrackID(id), refOK
 	}
-	if link, ok := trimScheme(s); ok || strings.HasPrefix(strings.ToLower(s), "open.spotify.com/") {
+	if link, ok := trimScheme(s); ok || hasPrefixFold(s, "open.spotify.com/") {
 		id, ok := spotifyLinkID(link)
 		if !ok {
-			return "", fmt.Errorf("%w: %q is not a Spotify track link (https://open.spotify.com/track/ID): give %s", ErrInvalidQuery, s, TrackRefForms)
+			return "", refNotLink
 		}
-		return TrackID(id), nil
+		return TrackID(id), refOK
 	}
-	return TrackID(s), nil
+	return TrackID(s), refOK
 }
 
 // trimScheme removes http:// or https:// from s and reports whether it
@@ -93,13 +176,20 @@ func isSpotifyID(s string) bool {
 }
 
 func cutPrefixFold(s, prefix string) (string, bool) {
-	if len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix) {
+	if hasPrefixFold(s, prefix) {
 		return s[len(prefix):], true
 	}
 	return s, false
 }
 
-// resolve finds the node of a track reference: by id, else by Spotify id.
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+// resolve finds the node of a track reference: by id as stored, else by
+// the id ParseTrackRef reads in it, else by Spotify id. A reference that is
+// neither a stored id nor a form ParseTrackRef accepts is ParseTrackRef's
+// *TrackRefError; a well-formed one that names no track wraps ErrNotFound.
 func (s *snapshot) resolve(ref TrackID) (uint32, error) {
 	if n, ok := s.byID.find(&s.cat, string(ref)); ok {
 		return n, nil // an id as stored, even one that looks like a URI
@@ -115,6 +205,24 @@ func (s *snapshot) resolve(ref TrackID) (uint32, error) {
 		return n, nil
 	}
 	return 0, fmt.Errorf("track %q: %w", clip(string(ref)), ErrNotFound)
+}
+
+// checkRefs refuses a reference of refs, the list option (Option of a
+// TrackRefError) names, that is neither a stored track id nor a form
+// ParseTrackRef accepts. A well-formed reference that names no track
+// passes: see SearchOptions.Exclude and Filter.IDs.
+func (s *snapshot) checkRefs(option string, refs []TrackID) error {
+	for i, ref := range refs {
+		// The parse first: it allocates nothing and passes nearly every
+		// reference, where a lookup hashes the id.
+		trimmed := strings.TrimSpace(string(ref))
+		if _, p := parseTrackRef(trimmed); p != refOK {
+			if _, stored := s.byID.find(&s.cat, string(ref)); !stored {
+				return &TrackRefError{Option: option, Index: i, Reason: p.reason(trimmed)}
+			}
+		}
+	}
+	return nil
 }
 
 // indexSpotifyIDs maps the Spotify ids the decoding workers found, of

@@ -3,8 +3,10 @@ package soundalike_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/audotics/soundalike"
@@ -114,6 +116,136 @@ func TestTrackRefsResolve(t *testing.T) {
 	}
 	if _, err := eng.Similar(ctx, "spotify:track:nope", 3, nil); !errors.Is(err, soundalike.ErrNotFound) {
 		t.Errorf("Similar(unknown URI) = %v, want ErrNotFound", err)
+	}
+}
+
+// TestTrackRefsInOptions: Exclude and Filter.IDs take a track whose
+// stored id ParseTrackRef refuses (a link to another site, an album URI)
+// as they take any id, and ignore a well-formed reference that names no
+// track; a reference that is neither a stored id nor a form ParseTrackRef
+// accepts (a deleted track's id of such a form among them) fails the query
+// with a TrackRefError naming the option, wherever a query takes
+// references, quoting it escaped and clipped. A user whose
+// history holds such an id, of a track deleted since, still gets
+// recommendations: the history's tracks are excluded, unchecked.
+func TestTrackRefsInOptions(t *testing.T) {
+	ctx := t.Context()
+	eng, tracks := fixture(t, filepath.Join(t.TempDir(), "opts.db"), 200)
+	stored := []soundalike.TrackID{"https://example.com/t/1", "spotify:album:x"}
+	const gone = soundalike.TrackID("https://example.com/t/gone")
+	err := eng.Import(ctx, func(tx *soundalike.ImportTx) error {
+		for i, id := range append(slices.Clone(stored), gone) {
+			tr := *tracks[20+i]
+			tr.ID, tr.Name = id, "Odd "+string(id)
+			if _, _, err := tx.PutTrack(&tr); err != nil {
+				return err
+			}
+		}
+		for _, id := range []soundalike.TrackID{gone, tracks[30].ID} {
+			if _, err := tx.PutInteraction(&soundalike.Interaction{User: "u1", Track: id, Action: soundalike.ActionLike}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		err = eng.Import(ctx, func(tx *soundalike.ImportTx) error { _, err := tx.DeleteTrack(gone); return err })
+	}
+	if err == nil {
+		_, err = eng.Reindex(ctx, nil)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := soundalike.Query{Tracks: []soundalike.TrackID{tracks[10].ID}}
+	returned := func(res soundalike.Results) []soundalike.TrackID {
+		var ids []soundalike.TrackID
+		for _, n := range res.Neighbors {
+			ids = append(ids, n.ID)
+		}
+		return ids
+	}
+
+	opts := &soundalike.SearchOptions{NoDedupe: true, Exclude: []soundalike.TrackID{stored[0], "spotify:track:nothere", stored[1], "nothere"}}
+	res, err := eng.SimilarTo(ctx, seed, 250, opts)
+	if err != nil {
+		t.Fatalf("SimilarTo excluding %q: %v", opts.Exclude, err)
+	}
+	// 204 tracks: the fixture's 202 and the two stored above.
+	if ids := returned(res); slices.Contains(ids, stored[0]) || slices.Contains(ids, stored[1]) || len(ids) != 201 {
+		t.Errorf("SimilarTo excluding %q = %d tracks, %q among them: want the 201 others", opts.Exclude, len(ids), ids)
+	}
+	opts = &soundalike.SearchOptions{NoDedupe: true, Filter: &soundalike.Filter{IDs: []soundalike.TrackID{stored[1], "spotify:track:nothere", stored[0], "nothere"}}}
+	res, err = eng.SimilarTo(ctx, seed, 10, opts)
+	if ids := returned(res); err != nil || len(ids) != 2 || !slices.Contains(ids, stored[0]) || !slices.Contains(ids, stored[1]) {
+		t.Errorf("SimilarTo with Filter.IDs %q = %q, %v; want %q", opts.Filter.IDs, ids, err, stored)
+	}
+
+	hostile := "spotify:album:" + strings.Repeat("\x1b", 60)
+	for _, tc := range []struct {
+		name   string
+		query  func() error
+		option string
+		index  int
+		quoted string
+	}{
+		{"Similar", func() error {
+			_, err := eng.Similar(ctx, "https://example.com/t/2", 5, nil)
+			return err
+		}, "", 0, `"https://example.com/t/2"`},
+		{"Similar/Exclude", func() error {
+			_, err := eng.Similar(ctx, tracks[10].ID, 5, &soundalike.SearchOptions{Exclude: []soundalike.TrackID{stored[0], "nothere", "https://example.com/t/2"}})
+			return err
+		}, "SearchOptions.Exclude", 2, `"https://example.com/t/2"`},
+		// No longer stored, the id is no reference either.
+		{"Similar/Exclude/deleted", func() error {
+			_, err := eng.Similar(ctx, tracks[10].ID, 5, &soundalike.SearchOptions{Exclude: []soundalike.TrackID{gone}})
+			return err
+		}, "SearchOptions.Exclude", 0, `"https://example.com/t/gone"`},
+		{"Similar/Exclude/hostile", func() error {
+			_, err := eng.Similar(ctx, tracks[10].ID, 5, &soundalike.SearchOptions{Exclude: []soundalike.TrackID{soundalike.TrackID(hostile)}})
+			return err
+		}, "SearchOptions.Exclude", 0, `"spotify:album:\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b…(74 bytes)"`},
+		{"SimilarTo/Filter.IDs", func() error {
+			_, err := eng.SimilarTo(ctx, seed, 5, &soundalike.SearchOptions{Filter: &soundalike.Filter{IDs: []soundalike.TrackID{stored[1], "spotify:album:y"}}})
+			return err
+		}, "SearchOptions.Filter.IDs", 1, `"spotify:album:y"`},
+		{"SimilarTo/Filter.IDs/empty", func() error {
+			_, err := eng.SimilarTo(ctx, seed, 5, &soundalike.SearchOptions{Filter: &soundalike.Filter{IDs: []soundalike.TrackID{""}}})
+			return err
+		}, "SearchOptions.Filter.IDs", 0, "empty track reference"},
+		{"SimilarTo/Tracks", func() error {
+			_, err := eng.SimilarTo(ctx, soundalike.Query{Tracks: []soundalike.TrackID{stored[0], "spotify:album:y"}}, 5, nil)
+			return err
+		}, "Query.Tracks", 1, `"spotify:album:y"`},
+		{"Recommend/Negative", func() error {
+			_, err := eng.Recommend(ctx, soundalike.RecommendQuery{K: 5,
+				Positive: []soundalike.Example{{Track: stored[0]}}, Negative: []soundalike.Example{{Track: stored[1]}, {Track: "spotify:album:y"}}})
+			return err
+		}, "RecommendQuery.Negative", 1, `"spotify:album:y"`},
+		{"RecommendUser/Exclude", func() error {
+			_, err := eng.RecommendUser(ctx, "u1", 5, &soundalike.SearchOptions{Exclude: []soundalike.TrackID{"spotify:album:y"}})
+			return err
+		}, "SearchOptions.Exclude", 0, `"spotify:album:y"`},
+	} {
+		err := tc.query()
+		re, ok := errors.AsType[*soundalike.TrackRefError](err)
+		if !ok || !errors.Is(err, soundalike.ErrInvalidQuery) || re.Option != tc.option || re.Index != tc.index {
+			t.Errorf("%s = %v, want a TrackRefError wrapping ErrInvalidQuery at %s[%d]", tc.name, err, tc.option, tc.index)
+			continue
+		}
+		msg := err.Error()
+		if tc.option != "" && !strings.Contains(msg, fmt.Sprintf("%s[%d]: ", tc.option, tc.index)) || !strings.Contains(msg, tc.quoted) {
+			t.Errorf("%s = %q, want it to name %s[%d] and hold %s", tc.name, msg, tc.option, tc.index, tc.quoted)
+		}
+		if len(msg) > 320 || strings.Contains(msg, "\x1b") {
+			t.Errorf("%s = %q (%d bytes): want the reference escaped and clipped", tc.name, msg, len(msg))
+		}
+	}
+
+	res, err = eng.RecommendUser(ctx, "u1", 5, &soundalike.SearchOptions{Exclude: []soundalike.TrackID{tracks[40].ID}})
+	if ids := returned(res); err != nil || len(ids) != 5 || slices.Contains(ids, tracks[30].ID) || slices.Contains(ids, tracks[40].ID) {
+		t.Errorf("RecommendUser(u1, a history holding deleted %q) = %q, %v; want 5 tracks, not %s nor %s", gone, ids, err, tracks[30].ID, tracks[40].ID)
 	}
 }
 
