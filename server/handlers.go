@@ -63,7 +63,7 @@ func (srv *Server) getSimilar(c echo.Context) error {
 	start := time.Now()
 	res, err := srv.s.Similar(r.Context(), p.track, p.k, p.opts)
 	if err != nil {
-		return err
+		return refError(err, "track", true)
 	}
 	a := answerPool.Get().(*similarAnswer)
 	defer a.recycle()
@@ -104,7 +104,7 @@ func (srv *Server) postSimilar(c echo.Context) error {
 	defer release()
 	resp, err := srv.similarTo(r.Context(), sq)
 	if err != nil {
-		return err
+		return refError(err, "", false)
 	}
 	return writeSimilar(c, resp)
 }
@@ -120,7 +120,8 @@ func (srv *Server) similarTo(ctx context.Context, sq similarQuery) (*SimilarResp
 
 // POST /similar/batch {"queries":[a POST /similar body, …]}: up to
 // MaxBatch queries, answered in order. Every query is checked before any
-// runs; a query that fails fails the batch, naming its index.
+// runs, except for its track references, which only the engine can judge;
+// a query that fails fails the batch, naming its index.
 func (srv *Server) postSimilarBatch(c echo.Context) error {
 	r := c.Request()
 	qs, err := decodeBatchRequest(c.Response(), r, srv.opts.MaxBodyBytes)
@@ -145,7 +146,7 @@ func (srv *Server) postSimilarBatch(c echo.Context) error {
 		resp, err := srv.similarTo(r.Context(), sq)
 		if err != nil {
 			bufPool.Put(bp)
-			return inQuery(i, err)
+			return inQuery(i, refError(err, "", false))
 		}
 		if i > 0 {
 			b = append(b, ',')
@@ -175,7 +176,7 @@ func (srv *Server) getTrack(c echo.Context) error {
 	}
 	t, err := srv.s.Track(c.Request().Context(), id)
 	if err != nil {
-		return err
+		return refError(err, "the path's track", false)
 	}
 	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, append(NewTrackJSON(t).AppendJSON(nil), '\n'))
 }

@@ -86,8 +86,12 @@ func UserHistory(ctx context.Context, s Searcher, user string, limit int) (*Hist
 	resp := &HistoryResponse{User: user, Interactions: make([]InteractionJSON, len(hist))}
 	for i, in := range hist {
 		t, err := s.Track(ctx, in.Track)
+		// The id is one the database holds, so a reference the engine
+		// refuses is, as one it does not find, a track deleted since
+		// (whose id ParseTrackRef does not accept).
+		_, refused := errors.AsType[*soundalike.TrackRefError](err)
 		switch {
-		case errors.Is(err, soundalike.ErrNotFound):
+		case errors.Is(err, soundalike.ErrNotFound) || refused:
 			t = &soundalike.Track{ID: in.Track}
 		case err != nil:
 			return nil, err
@@ -194,9 +198,8 @@ func parseExample(name string, raw json.RawMessage) (soundalike.Example, error) 
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return ex, badRequest("%s: %v", name, err)
 		}
-		ref, err := trackRef(name, s)
-		ex.Track = ref
-		return ex, err
+		ex.Track = soundalike.TrackID(s)
+		return ex, checkExampleTrack(name, s)
 	}
 	if len(raw) == 0 || raw[0] != '{' {
 		return ex, badRequest("%s: %s is not an example: give %s", name, clipJSON(raw), exampleForms)
@@ -208,11 +211,10 @@ func parseExample(name string, raw json.RawMessage) (soundalike.Example, error) 
 	var given []string
 	if er.Track != nil {
 		given = append(given, "track")
-		ref, err := trackRef(name+".track", *er.Track)
-		if err != nil {
+		if err := checkExampleTrack(name+".track", *er.Track); err != nil {
 			return ex, err
 		}
-		ex.Track = ref
+		ex.Track = soundalike.TrackID(*er.Track)
 	}
 	if er.Vector != nil {
 		given = append(given, "vector")
@@ -245,6 +247,17 @@ func parseExample(name string, raw json.RawMessage) (soundalike.Example, error) 
 	return ex, nil
 }
 
+// checkExampleTrack refuses an empty track reference given as param: the
+// engine reads an example without a track as one without anything
+// (soundalike.Example), so it could not name the reference. Any other
+// reference is the engine's to judge (see refError).
+func checkExampleTrack(param, s string) error {
+	if s == "" {
+		return badRequest("%s: empty track reference: give %s", param, soundalike.TrackRefForms)
+	}
+	return nil
+}
+
 // clipJSON shortens a JSON value for an error message.
 func clipJSON(raw []byte) string {
 	if len(raw) > 40 {
@@ -267,7 +280,7 @@ func (srv *Server) postRecommend(c echo.Context) error {
 	defer release()
 	resp, err := recommend(r.Context(), srv.s, q, fields)
 	if err != nil {
-		return err
+		return refError(err, "", false)
 	}
 	return writeAppended(c, resp)
 }
@@ -310,7 +323,7 @@ func (srv *Server) getUserRecommend(c echo.Context) error {
 	defer release()
 	resp, err := recommend(r.Context(), srv.s, soundalike.RecommendQuery{User: user, Strategy: strategy, K: k, Options: *opts}, fields)
 	if err != nil {
-		return err
+		return refError(err, "", true)
 	}
 	return writeAppended(c, resp)
 }

@@ -50,10 +50,7 @@ func parseSimilarQuery(q url.Values) (similarParams, error) {
 	if id == "" {
 		return p, badRequest("missing query parameter track: give %s, e.g. /similar?track=ID", soundalike.TrackRefForms)
 	}
-	var err error
-	if p.track, err = trackRef("track", id); err != nil {
-		return p, err
-	}
+	p.track = soundalike.TrackID(id)
 	if s, ok := q["k"]; ok {
 		k, err := parseK(s[0])
 		if err != nil {
@@ -61,6 +58,7 @@ func parseSimilarQuery(q url.Values) (similarParams, error) {
 		}
 		p.k = k
 	}
+	var err error
 	p.opts, p.fields, err = parseSearchParams(q)
 	return p, err
 }
@@ -83,16 +81,13 @@ func checkParams(q url.Values, known []string) error {
 // parameters in searchParams; it ignores others, which the caller
 // checks): exclusions, dedupe, the filter, paging, diversity and the
 // result fields. Bad values get a 400 naming the parameter and what is
-// accepted; ranges that depend on k (offset + k) are checked by the search.
+// accepted; ranges that depend on k (offset + k) and the track references
+// are checked by the search (see refError).
 func parseSearchParams(q url.Values) (*soundalike.SearchOptions, fieldSet, error) {
 	opts := &soundalike.SearchOptions{}
 	var fields fieldSet
 	for _, x := range listParam(q, "exclude") {
-		ref, err := trackRef("exclude", x)
-		if err != nil {
-			return nil, 0, err
-		}
-		opts.Exclude = append(opts.Exclude, ref)
+		opts.Exclude = append(opts.Exclude, soundalike.TrackID(x))
 	}
 	var err error
 	if opts.ExcludeArtist, err = parseBool(q, "exclude_artist", false); err != nil {
@@ -275,15 +270,12 @@ type filterBody struct {
 
 // options checks b and returns its search options and result fields. Bad
 // values get a 400 naming the field and what is accepted; ranges that
-// depend on k (offset + k) are checked by the search.
+// depend on k (offset + k) and the track references are checked by the
+// search (see refError).
 func (b *searchBody) options() (*soundalike.SearchOptions, fieldSet, error) {
 	opts := &soundalike.SearchOptions{ExcludeArtist: b.ExcludeArtist, NoDedupe: b.Dedupe != nil && !*b.Dedupe}
-	for i, x := range b.Exclude {
-		ref, err := trackRef(fmt.Sprintf("exclude[%d]", i), x)
-		if err != nil {
-			return nil, 0, err
-		}
-		opts.Exclude = append(opts.Exclude, ref)
+	for _, x := range b.Exclude {
+		opts.Exclude = append(opts.Exclude, soundalike.TrackID(x))
 	}
 	if f := b.Filter; f != nil {
 		flt := &soundalike.Filter{Genres: f.Genres, Artists: f.Artists, ExcludeArtists: f.ExcludeArtists,
@@ -300,12 +292,8 @@ func (b *searchBody) options() (*soundalike.SearchOptions, fieldSet, error) {
 				return nil, 0, badRequest("filter.%s: %d is outside the range %d..%d", c.name, *c.v, c.min, c.max)
 			}
 		}
-		for i, x := range f.IDs {
-			ref, err := trackRef(fmt.Sprintf("filter.ids[%d]", i), x)
-			if err != nil {
-				return nil, 0, err
-			}
-			flt.IDs = append(flt.IDs, ref)
+		for _, x := range f.IDs {
+			flt.IDs = append(flt.IDs, soundalike.TrackID(x))
 		}
 		opts.Filter = flt
 	}
@@ -465,12 +453,8 @@ func (req *similarRequest) query() (similarQuery, error) {
 	var given []string
 	if len(req.Tracks) > 0 {
 		given = append(given, "tracks")
-		for i, id := range req.Tracks {
-			ref, err := trackRef(fmt.Sprintf("tracks[%d]", i), id)
-			if err != nil {
-				return sq, err
-			}
-			q.Tracks = append(q.Tracks, ref)
+		for _, id := range req.Tracks {
+			q.Tracks = append(q.Tracks, soundalike.TrackID(id))
 		}
 	}
 	if req.Features != nil {
@@ -512,7 +496,7 @@ type batchRequest struct {
 
 // decodeBatchRequest reads and checks a POST /similar/batch body: every
 // query is checked before any runs, and a bad one gets a 400 naming its
-// index.
+// index. Its track references are checked as it runs (see refError).
 func decodeBatchRequest(w http.ResponseWriter, r *http.Request, limit int64) ([]similarQuery, error) {
 	var req batchRequest
 	if err := decodeBody(w, r, limit, &req); err != nil {
@@ -559,17 +543,54 @@ func pathID(raw string) (soundalike.TrackID, error) {
 	if err != nil || id == "" {
 		return "", badRequest("track id %s in the path is not a valid escaped path segment (escape %% as %%25)", quoteShort(raw))
 	}
-	return trackRef("the path's track", id)
+	return soundalike.TrackID(id), nil
 }
 
-// trackRef checks the track reference given as param: a 400 naming param
-// and the accepted forms when it is none. It returns the reference as
-// given, not the id ParseTrackRef makes of it: the engine looks a
-// reference up as a stored id first, so that a track whose id has spaces
-// around it or the form of a Spotify URI is found too.
-func trackRef(param, s string) (soundalike.TrackID, error) {
-	if _, err := soundalike.ParseTrackRef(s); err != nil {
-		return "", badRequest("%s: %s", param, strings.TrimPrefix(err.Error(), soundalike.ErrInvalidQuery.Error()+": "))
+// The server passes track references on as given, and the engine judges
+// them: it looks a reference up as a stored id first, so that a track
+// whose id has spaces around it or the form of another reference (a
+// Spotify URI, a link to another site) is found by it too, which only the
+// catalogue can tell. A reference that is neither a stored id nor a form
+// soundalike.ParseTrackRef accepts fails the query with a
+// soundalike.TrackRefError naming the engine's option; refError renames it
+// as the request gave it.
+
+// refFields are the request's names of the engine's options that take
+// track references (soundalike.TrackRefError's Option).
+var refFields = map[string]string{
+	"SearchOptions.Exclude":    "exclude",
+	"SearchOptions.Filter.IDs": "filter.ids",
+	"Query.Tracks":             "tracks",
+	"RecommendQuery.Positive":  "positive",
+	"RecommendQuery.Negative":  "negative",
+}
+
+// refError turns the engine's refusal of a track reference (a
+// soundalike.TrackRefError) into a 400 that names the reference as the
+// request gave it, and says what is wrong and what is accepted: track
+// names the call's own track (Option ""), a JSON body's list item is
+// named with its index (exclude[2]), and a query string's list parameter
+// (fromQuery) without one, its values being split at commas and repeated.
+// Other errors pass unchanged.
+func refError(err error, track string, fromQuery bool) error {
+	re, ok := errors.AsType[*soundalike.TrackRefError](err)
+	if !ok {
+		return err
 	}
-	return soundalike.TrackID(s), nil
+	name := track
+	if re.Option != "" {
+		field, known := refFields[re.Option]
+		switch {
+		case !known:
+			name = ""
+		case fromQuery:
+			name = field
+		default:
+			name = fmt.Sprintf("%s[%d]", field, re.Index)
+		}
+	}
+	if name == "" {
+		return err // a reference the request did not give: the engine's message names it
+	}
+	return badRequest("%s: %s", name, re.Reason)
 }

@@ -155,8 +155,9 @@ type Searcher interface {
 	// hold the words of text, best match first.
 	SearchTracks(ctx context.Context, text string, k int) ([]soundalike.Track, error)
 	// Track returns a catalogue track, or an error wrapping
-	// soundalike.ErrNotFound. id is any reference soundalike.ParseTrackRef
-	// accepts.
+	// soundalike.ErrNotFound. id is a stored id or any reference
+	// soundalike.ParseTrackRef accepts; one that is neither is a
+	// *soundalike.TrackRefError, which the server answers 400.
 	Track(ctx context.Context, id soundalike.TrackID) (*soundalike.Track, error)
 	// Model describes the model being served, or returns an error wrapping
 	// soundalike.ErrNoModel.

@@ -48,16 +48,23 @@ func SearchTracks(ctx context.Context, s Searcher, text string, k int) (*TracksR
 
 // LookupTracks answers GET /tracks?ids=… and GET /tracks?id=…: the
 // tracks of refs in their order, and the refs that name no catalogue
-// track in Missing.
+// track in Missing. A ref that is neither a stored id nor a form
+// soundalike.ParseTrackRef accepts is a 400 naming it ids[i].
 func LookupTracks(ctx context.Context, s Searcher, refs []soundalike.TrackID) (*TracksResponse, error) {
+	return lookupTracks(ctx, s, refs, "ids")
+}
+
+// lookupTracks is LookupTracks with the name of the parameter that gave
+// refs, for the 400 of a ref that is none.
+func lookupTracks(ctx context.Context, s Searcher, refs []soundalike.TrackID, param string) (*TracksResponse, error) {
 	resp := &TracksResponse{Results: make([]*TrackJSON, 0, len(refs))}
-	for _, ref := range refs {
+	for i, ref := range refs {
 		t, err := s.Track(ctx, ref)
 		switch {
 		case errors.Is(err, soundalike.ErrNotFound):
 			resp.Missing = append(resp.Missing, string(ref))
 		case err != nil:
-			return nil, err
+			return nil, refError(err, fmt.Sprintf("%s[%d]", param, i), false)
 		default:
 			resp.Results = append(resp.Results, NewTrackJSON(t))
 		}
@@ -89,11 +96,12 @@ func (r *TracksResponse) AppendJSON(b []byte) []byte {
 }
 
 // tracksQuery is a parsed GET /tracks query: text and k, or ids (from
-// ids or id).
+// the parameter idParam, ids or id).
 type tracksQuery struct {
-	text string
-	k    int
-	ids  []soundalike.TrackID
+	text    string
+	k       int
+	ids     []soundalike.TrackID
+	idParam string
 }
 
 // parseTracksQuery parses and checks GET /tracks's query string.
@@ -147,13 +155,7 @@ func parseTracksQuery(q url.Values) (tracksQuery, error) {
 // comma-separated when split (ids), one whole reference each otherwise
 // (id, which names ids holding a comma).
 func (p *tracksQuery) parseIDs(name string, vs []string, split bool) error {
-	for _, x := range idParams(vs, split) {
-		ref, err := trackRef(fmt.Sprintf("%s[%d]", name, len(p.ids)), string(x))
-		if err != nil {
-			return err
-		}
-		p.ids = append(p.ids, ref)
-	}
+	p.ids, p.idParam = idParams(vs, split), name
 	switch {
 	case len(p.ids) == 0:
 		return badRequest("ids: empty: give comma-separated track references (%s)", soundalike.TrackRefForms)
@@ -212,7 +214,7 @@ func (srv *Server) getTracks(c echo.Context) error {
 	defer release()
 	var resp *TracksResponse
 	if p.ids != nil {
-		resp, err = LookupTracks(r.Context(), srv.s, p.ids)
+		resp, err = lookupTracks(r.Context(), srv.s, p.ids, p.idParam)
 	} else {
 		resp, err = SearchTracks(r.Context(), srv.s, p.text, p.k)
 	}
