@@ -26,6 +26,9 @@ func runRecommend(ctx context.Context, args []string, stdio stdio) error {
 	announceLoad(eng, dbPath, "the index", stdio)
 	resp, err := server.Recommend(ctx, eng, q)
 	if err != nil {
+		if uerr := refUsage(err, ""); uerr != nil {
+			return uerr
+		}
 		if q.User != "" {
 			return fmt.Errorf("recommend --user %s: %w", q.User, withHint(err))
 		}
@@ -85,20 +88,12 @@ recommended.`)
 	if err != nil {
 		return "", q, false, usagef("--strategy: %v", err)
 	}
-	opts, err := search.options()
-	if err != nil {
-		return "", q, false, err
-	}
-	q = soundalike.RecommendQuery{User: user, Strategy: st, K: k, Options: opts}
+	q = soundalike.RecommendQuery{User: user, Strategy: st, K: k, Options: search.options()}
 	for _, side := range []struct {
-		flag, list string
-		exs        *[]soundalike.Example
-	}{{"--positive", positive, &q.Positive}, {"--negative", negative, &q.Negative}} {
-		refs, err := trackList(side.flag, side.list)
-		if err != nil {
-			return "", q, false, err
-		}
-		for _, ref := range refs {
+		list string
+		exs  *[]soundalike.Example
+	}{{positive, &q.Positive}, {negative, &q.Negative}} {
+		for _, ref := range trackList(side.list) {
 			*side.exs = append(*side.exs, soundalike.Example{Track: ref})
 		}
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -28,26 +29,50 @@ func (f *searchFlags) add(fs *flag.FlagSet, whose string) {
 }
 
 // options returns the search options the flags ask for.
-func (f *searchFlags) options() (soundalike.SearchOptions, error) {
-	opts := soundalike.SearchOptions{ExcludeArtist: f.exArtist, NoDedupe: f.noDedupe}
-	var err error
-	opts.Exclude, err = trackList("--exclude", f.exclude)
-	return opts, err
+func (f *searchFlags) options() soundalike.SearchOptions {
+	return soundalike.SearchOptions{ExcludeArtist: f.exArtist, NoDedupe: f.noDedupe, Exclude: trackList(f.exclude)}
 }
 
-// trackList parses a comma-separated list of track references given to
-// flag; empty items are skipped.
-func trackList(flag, list string) ([]soundalike.TrackID, error) {
+// trackList splits a comma-separated list of track references; empty
+// items are skipped. The references are passed on as given, as the server
+// passes them: only the engine can tell a stored id (which may have any
+// form) from a reference that is none, and refUsage names the flag of one
+// it refuses.
+func trackList(list string) []soundalike.TrackID {
 	var out []soundalike.TrackID
 	for _, x := range strings.Split(list, ",") {
 		if x = strings.TrimSpace(x); x != "" {
-			if _, err := soundalike.ParseTrackRef(x); err != nil {
-				return nil, usagef("%s: %v", flag, err)
-			}
-			out = append(out, soundalike.TrackID(x)) // as given, as the server passes it
+			out = append(out, soundalike.TrackID(x))
 		}
 	}
-	return out, nil
+	return out
+}
+
+// optionFlags are the flags that set the engine's options that take track
+// references (soundalike.TrackRefError's Option).
+var optionFlags = map[string]string{
+	"SearchOptions.Exclude":   "--exclude",
+	"RecommendQuery.Positive": "--positive",
+	"RecommendQuery.Negative": "--negative",
+}
+
+// refUsage returns the engine's refusal of a track reference (a
+// soundalike.TrackRefError in err) as a usage error naming the flag that
+// gave it, track for the command's own track (Option ""), and nil when
+// err is no such refusal.
+func refUsage(err error, track string) error {
+	re, ok := errors.AsType[*soundalike.TrackRefError](err)
+	if !ok {
+		return nil
+	}
+	flag := track
+	if re.Option != "" {
+		flag = optionFlags[re.Option]
+	}
+	if flag == "" {
+		return nil
+	}
+	return usagef("%s: %s", flag, re.Reason)
 }
 
 // announceLoad says on a terminal that a query first loads the catalogue

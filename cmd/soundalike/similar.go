@@ -38,18 +38,10 @@ func runSimilar(ctx context.Context, args []string, stdio stdio) error {
 	if id == "" {
 		return usagef("--track is required: give %s", soundalike.TrackRefForms)
 	}
-	// Checked, then passed on as given: the engine finds a stored id
-	// spelt so before it reads the reference as a URI or a link.
-	if _, err := soundalike.ParseTrackRef(id); err != nil {
-		return usagef("--track: %v", err)
-	}
 	if k < 1 || k > soundalike.MaxK {
 		return usagef("-k %d: want 1..%d", k, soundalike.MaxK)
 	}
-	opts, err := search.options()
-	if err != nil {
-		return err
-	}
+	opts := search.options()
 	eng, err := soundalike.Open(dbPath, stdio.engineOptions(&soundalike.Options{ReadOnly: true}))
 	if err != nil {
 		return err
@@ -58,8 +50,14 @@ func runSimilar(ctx context.Context, args []string, stdio stdio) error {
 	// A query loads the whole catalogue and index first: seconds at a
 	// million tracks, so say so on a terminal.
 	announceLoad(eng, dbPath, "the index", stdio)
+	// --track and --exclude are passed on as given: the engine finds a
+	// stored id spelt so before it reads the reference as a URI or a link,
+	// and refuses one that is neither (refUsage).
 	resp, err := server.Similar(ctx, eng, soundalike.TrackID(id), k, &opts)
 	if err != nil {
+		if uerr := refUsage(err, "--track"); uerr != nil {
+			return uerr
+		}
 		return fmt.Errorf("similar --track %s: %w", printable.String(id), withHint(err))
 	}
 	if asJSON {
