@@ -43,7 +43,11 @@
 // come from that one snapshot. Reindex and Reload build a complete new
 // snapshot and swap it in, so no query fails or waits behind them; a load
 // that fails leaves the previous snapshot serving and is reported by the
-// call that asked for it and in Stats. Writes (Import, SaveModel, Reindex)
+// call that asked for it, in Stats and in the log. The ctx of the call
+// that loads (OpenContext of a Detached engine, Reload, Model) stops the
+// load between its phases and every few thousand records within them:
+// the call returns ctx's error, the previous snapshot keeps serving, and
+// the stop is not counted as a failure. Writes (Import, SaveModel, Reindex)
 // are serialised, and each is one atomic change to the database: a crash
 // leaves the previous state intact.
 //
@@ -53,7 +57,14 @@
 // jobs in other processes can write meanwhile, and Watch polls the file and
 // reloads when its generation changes. A ReadOnly engine holds a shared
 // lock until Close. A process that finds the file locked waits up to
-// Options.LockTimeout and then names the process holding it.
+// Options.LockTimeout (which no ctx shortens) and then names the process
+// holding it.
+//
+// Each reload is logged once (Options.Logger), whoever asked for it: a
+// "reloaded" line naming the asker (on=watch for Watch, on=Reload, or what
+// a ReloadFor caller names, such as serve's on=SIGHUP) with the generation,
+// model and index size now served and the load's timings, or a failure
+// saying the previous snapshot still serves.
 //
 // # Scores and embeddings
 //

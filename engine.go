@@ -68,12 +68,32 @@ type Engine struct {
 //
 // Waiting for another process's lock is bounded by Options.LockTimeout;
 // the error names the process holding it.
+//
+// Open is OpenContext with context.Background(): nothing stops its load.
 func Open(path string, opts *Options) (*Engine, error) {
+	return OpenContext(context.Background(), path, opts)
+}
+
+// OpenContext is Open with a ctx that stops the load of a Detached engine
+// (seconds at 1M tracks), between its phases and every few thousand
+// records within them: OpenContext then returns ctx's error, naming the
+// file and what the load was doing, and no engine. ctx is checked before
+// the file is opened; waiting for another process's lock is bounded by
+// Options.LockTimeout, not by ctx. The other modes load nothing at Open:
+// their first load is their first query's, or Reload's, which takes its
+// own ctx.
+func OpenContext(ctx context.Context, path string, opts *Options) (*Engine, error) {
 	if path == "" {
 		return nil, errors.New("open: path is empty: name the database file")
 	}
+	if err := checkCtx(ctx); err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
 	o, err := opts.withDefaults()
 	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if err := checkStop(ctx, "starting"); err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	e := &Engine{path: path, opts: o}
@@ -92,7 +112,7 @@ func Open(path string, opts *Options) (*Engine, error) {
 		return e, nil
 	}
 	e.loadMu.Lock()
-	err = e.load(db, nil, func() { db.Close() }) // released before decoding
+	err = e.load(ctx, onOpen, db, nil, func() { db.Close() }) // released before decoding
 	e.loadMu.Unlock()
 	if err != nil {
 		return nil, err

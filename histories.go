@@ -2,6 +2,7 @@ package soundalike
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"math"
 	"slices"
@@ -61,8 +62,9 @@ func (h *histories) holds(c storage.Counts) bool {
 
 // readHistories copies every interaction of tx, to be sorted by order
 // once the file is released. It allocates per user and per distinct track
-// or action, not per interaction (BenchmarkReadHistories).
-func readHistories(tx *storage.Tx) (*historiesRead, error) {
+// or action, not per interaction (BenchmarkReadHistories). ctx stops it,
+// checked every stopEvery interactions.
+func readHistories(ctx context.Context, tx *storage.Tx) (*historiesRead, error) {
 	c := tx.Counts()
 	r := &historiesRead{interactionColumns: interactionColumns{names: wordList{off: []uint32{0}}, nUsers: c.Users, nInteractions: c.Interactions}}
 	names := make(map[string]uint32)
@@ -84,6 +86,11 @@ func readHistories(tx *storage.Tx) (*historiesRead, error) {
 	r.track, r.action, r.time = make([]uint32, 0, n), make([]uint32, 0, n), make([]int64, 0, n)
 	r.users = make([]userSpan, 0, min(max(c.Users, 0), 1<<20))
 	err := tx.ForEachInteractionBytes(func(user, track, action []byte, ts int64) error {
+		if len(r.time)%stopEvery == 0 {
+			if err := checkStop(ctx, "reading the interactions"); err != nil {
+				return err
+			}
+		}
 		if n := len(r.users); n == 0 || r.users[n-1].id != string(user) {
 			r.users = append(r.users, userSpan{id: string(user), lo: len(r.time)})
 		}

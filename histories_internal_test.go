@@ -47,7 +47,7 @@ func BenchmarkReadHistories(b *testing.B) {
 	for b.Loop() {
 		var r *historiesRead
 		err := db.View(func(tx *storage.Tx) error {
-			r, err = readHistories(tx)
+			r, err = readHistories(b.Context(), tx)
 			return err
 		})
 		if err == nil {

@@ -215,7 +215,10 @@ func (e *Engine) PromoteModel(ctx context.Context, version string) (info ModelIn
 }
 
 // LoadModel returns a stored model ("" = the current one) and its
-// description. It fails with ErrNoModel when there is none.
+// description. It fails with ErrNoModel when there is none. ctx stops
+// nothing: the read is of one model's bytes (milliseconds), and a wait
+// for another process's lock is bounded by Options.LockTimeout, as the
+// storage layer's open takes no ctx.
 func (e *Engine) LoadModel(ctx context.Context, version string) (*embedder.Model, ModelInfo, error) {
 	v, err := ParseModelVersion(version)
 	if err != nil {
@@ -261,7 +264,10 @@ type ModelVersion struct {
 	Current bool
 }
 
-// Models lists the stored model versions, oldest first.
+// Models lists the stored model versions, oldest first. ctx stops
+// nothing: the read is of each version's metadata, not its weights, and
+// a wait for another process's lock is bounded by Options.LockTimeout, as
+// the storage layer's open takes no ctx.
 func (e *Engine) Models(ctx context.Context) ([]ModelVersion, error) {
 	var out []ModelVersion
 	err := e.view(func(tx *storage.Tx) error {

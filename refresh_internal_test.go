@@ -1,6 +1,8 @@
 package soundalike
 
 import (
+	"context"
+	"errors"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -46,7 +48,7 @@ func loadAgain(t *testing.T, eng *Engine) {
 	defer db.Close()
 	eng.loadMu.Lock()
 	defer eng.loadMu.Unlock()
-	if err := eng.load(db, nil, nil); err != nil {
+	if err := eng.load(t.Context(), onReload, db, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -274,5 +276,53 @@ func TestReloadBuildsDerivedBeforeSwap(t *testing.T) {
 	}
 	if d := eng.Stats().LoadDerive; d <= 0 {
 		t.Errorf("Stats().LoadDerive = %v after a reload: want the time its builds took", d)
+	}
+}
+
+// TestReloadStopsDuringDerive: a reload whose ctx ends while it builds the
+// new snapshot's track-search and filter indexes (seconds at 1M tracks)
+// returns at once, without waiting for the builds, and publishes nothing.
+func TestReloadStopsDuringDerive(t *testing.T) {
+	eng, put := openPutEngine(t, "stop.db")
+	put("s1", "First")
+	if _, err := eng.current(); err != nil {
+		t.Fatal(err)
+	}
+	eng.Prepare()
+	served := eng.snap.Load()
+	// Another process's write: this engine does not refresh after it.
+	w, err := Open(eng.Path(), &Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Import(t.Context(), func(tx *ImportTx) error {
+		_, _, err := tx.PutTrack(&Track{ID: "s2", Name: "Second", Features: Features{Danceability: 0.5, Energy: 0.5, Tempo: 120}})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+
+	ctx, cancel := context.WithCancel(t.Context())
+	builds := make(chan struct{}) // closed: the builds may go on
+	hook := func(*snapshot) { cancel(); <-builds }
+	testHookBuildDerived.Store(&hook)
+	t.Cleanup(func() { testHookBuildDerived.Store(nil); close(builds) })
+	type result struct {
+		changed bool
+		err     error
+	}
+	done := make(chan result, 1)
+	go func() { changed, err := eng.Reload(ctx); done <- result{changed, err} }()
+	select {
+	case r := <-done:
+		if r.changed || !errors.Is(r.err, context.Canceled) || !strings.Contains(r.err.Error(), "stopped while building the track search and filter indexes") {
+			t.Errorf("Reload stopped while it builds = %v, %v; want context.Canceled saying so", r.changed, r.err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Reload stopped while it builds still waits for the builds 10s later")
+	}
+	if s := eng.snap.Load(); s != served || eng.Stats().ReloadFailures != 0 {
+		t.Errorf("after a Reload stopped while it builds: generation %d served (want %d), %d failures (want 0)", s.gen, served.gen, eng.Stats().ReloadFailures)
 	}
 }

@@ -414,14 +414,16 @@ func (p *reindexPlan) save(ctx context.Context, db *storage.DB, g *index.HNSW, l
 }
 
 // swapIndex publishes a snapshot serving g, the index just stored. An
-// engine that has not served yet loads it on first use instead.
+// engine that has not served yet loads it on first use instead. Reindex's
+// ctx does not stop it: the index is committed, and the engine should
+// serve what it stored.
 func (e *Engine) swapIndex(db *storage.DB, g *index.HNSW) error {
 	e.loadMu.Lock()
 	defer e.loadMu.Unlock()
 	if e.snap.Load() == nil {
 		return nil
 	}
-	return e.load(db, g, nil)
+	return e.load(context.Background(), onReindex, db, g, nil)
 }
 
 // IndexState describes the stored index, as `soundalike info` shows it.

@@ -1,13 +1,20 @@
 package soundalike_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/internal/synth"
@@ -152,13 +159,15 @@ func TestFailedReloadKeepsServing(t *testing.T) {
 }
 
 // TestFirstLoadFailureIsReported: an attached engine whose first load
-// fails answers queries with that error, never with ErrNoModel.
+// fails answers queries with that error, never with ErrNoModel, and its
+// log does not claim a previous snapshot still serves.
 func TestFirstLoadFailureIsReported(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "first.db")
 	writer, _ := fixture(t, path, 50)
 	writer.Close()
 	setRecord(t, path, "t0003", func(old []byte) []byte { return old[:14] })
-	eng, err := soundalike.Open(path, &soundalike.Options{ReadOnly: true})
+	var logs syncBuilder
+	eng, err := soundalike.Open(path, &soundalike.Options{ReadOnly: true, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,5 +181,308 @@ func TestFirstLoadFailureIsReported(t *testing.T) {
 	}
 	if st := eng.Stats(); st.ReloadFailures == 0 || st.ReloadError == nil {
 		t.Errorf("Stats = %+v, want the failure recorded", st)
+	}
+	if got := logs.String(); strings.Contains(got, "still serving") || !strings.Contains(got, `level=ERROR msg="loading a new snapshot failed; none is served yet" on=query`) {
+		t.Errorf("log of a failed first load:\n%s\nwant an error saying no snapshot is served yet", got)
+	}
+}
+
+// stopCtx is a ctx that a load stops by itself: it is cancelled when the
+// load asks it whether it is done (Err) for the stopAt-th time, so that a
+// test can stop a load at each of the points where it looks in turn. With
+// stopAt 0 it is never cancelled, and only counts.
+type stopCtx struct {
+	context.Context
+	cancel context.CancelFunc
+	stopAt int64
+	asked  atomic.Int64
+}
+
+func newStopCtx(t *testing.T, stopAt int64) *stopCtx {
+	ctx, cancel := context.WithCancel(t.Context())
+	t.Cleanup(cancel)
+	return &stopCtx{Context: ctx, cancel: cancel, stopAt: stopAt}
+}
+
+func (c *stopCtx) Err() error {
+	if c.asked.Add(1) == c.stopAt {
+		c.cancel()
+	}
+	return c.Context.Err()
+}
+
+// loadTestDB writes a database whose load takes a while (tenths of a
+// second): a small fixture's model and index, then n more tracks, each
+// played once. It returns the file's path.
+func loadTestDB(t *testing.T, n int) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "load.db")
+	w, _ := fixture(t, path, 500)
+	err := w.Import(t.Context(), func(tx *soundalike.ImportTx) error {
+		var tr soundalike.Track
+		for i := range n {
+			synth.Track(1, i, &tr)
+			if _, _, err := tx.PutTrack(&tr); err != nil {
+				return err
+			}
+			in := soundalike.Interaction{User: fmt.Sprintf("u%03d", i%500), Track: tr.ID, Action: "play", Time: time.Unix(int64(i), 0)}
+			if _, err := tx.PutInteraction(&in); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	return path
+}
+
+// stoppedWhile returns what a load stopped by ctx said it was doing, or
+// fails the test when err is not such a stop of the load of path.
+func stoppedWhile(t *testing.T, err error, path string) string {
+	t.Helper()
+	_, doing, ok := strings.Cut(fmt.Sprint(err), "stopped while ")
+	doing, _, _ = strings.Cut(doing, ":")
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), path) || !ok {
+		t.Fatalf("a load stopped by its ctx = %v, want context.Canceled naming %s and what it was doing", err, path)
+	}
+	return doing
+}
+
+// TestOpenContextStopsTheLoad: a Detached engine's load (seconds at 1M
+// tracks) looks at OpenContext's ctx in every phase and every few
+// thousand records, and stopped at any of those points returns ctx's
+// error, naming the file and what it was doing, and no engine.
+func TestOpenContextStopsTheLoad(t *testing.T) {
+	n := 60_000
+	if testing.Short() {
+		n = 20_000
+	}
+	path := loadTestDB(t, n)
+	count := newStopCtx(t, 0)
+	eng, err := soundalike.OpenContext(count, path, &soundalike.Options{Detached: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := eng.Stats(); st.Tracks < n || st.Indexed == 0 {
+		t.Fatalf("loaded %+v, want %d tracks and an index", st, n)
+	}
+	eng.Close()
+	checks := count.asked.Load()
+	if want := int64(2 * n / 4096); checks < want {
+		t.Errorf("a load of %d tracks asked its ctx %d times, want at least %d: once every 4096 tracks read and decoded", n, checks, want)
+	}
+
+	phases := map[string]bool{}
+	// Every few checks, and the last one.
+	var at []int64
+	for k := int64(1); k < checks; k += max(1, min(8, checks/16)) {
+		at = append(at, k)
+	}
+	for _, k := range append(at, checks) {
+		eng, err := soundalike.OpenContext(newStopCtx(t, k), path, &soundalike.Options{Detached: true})
+		if eng != nil {
+			eng.Close()
+			t.Fatalf("OpenContext stopped at check %d of %d = an engine, %v; want none", k, checks, err)
+		}
+		phases[stoppedWhile(t, err, path)] = true
+	}
+	for _, want := range []string{"reading the tracks", "reading the interactions", "reading the index", "decoding the tracks"} {
+		if !phases[want] {
+			t.Errorf("loads stopped at every few of their checks said they were %v, never %q", slices.Sorted(maps.Keys(phases)), want)
+		}
+	}
+}
+
+// TestStoppedReloadKeepsServing: a Reload whose ctx ends while it loads
+// returns ctx's error and leaves the engine as it was: the previous
+// snapshot serving, no failure recorded or logged. The next Reload loads
+// the change.
+func TestStoppedReloadKeepsServing(t *testing.T) {
+	n := 60_000
+	if testing.Short() {
+		n = 20_000
+	}
+	path := loadTestDB(t, n)
+	var logs syncBuilder
+	eng, err := soundalike.Open(path, &soundalike.Options{Detached: true, Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	served := eng.Stats()
+	before, err := eng.Similar(t.Context(), "t0005", 5, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	added := importTrack(t, path, 7001)
+
+	stops := 0
+	for k := int64(1); ; k *= 2 {
+		changed, err := eng.Reload(newStopCtx(t, k))
+		if err == nil {
+			if !changed {
+				t.Fatalf("Reload of a changed file let run to its end = unchanged")
+			}
+			break
+		}
+		stoppedWhile(t, err, path)
+		stops++
+		if st := eng.Stats(); changed || st.Generation != served.Generation || !st.Loaded.Equal(served.Loaded) || st.ReloadFailures != 0 || st.ReloadError != nil {
+			t.Fatalf("after a Reload stopped at check %d: changed %v, Stats %+v; want the snapshot served before (%+v) and no failure", k, changed, st, served)
+		}
+		if _, err := eng.Track(t.Context(), added); !errors.Is(err, soundalike.ErrNotFound) {
+			t.Fatalf("Track(%s) after a stopped Reload = %v, want ErrNotFound: the previous snapshot serving", added, err)
+		}
+		if after, err := eng.Similar(t.Context(), "t0005", 5, nil); err != nil || after.Generation != before.Generation {
+			t.Fatalf("Similar after a stopped Reload = %v, %v; want the previous snapshot's answer (generation %d)", after.Generation, err, before.Generation)
+		}
+	}
+	if stops < 4 {
+		t.Errorf("Reload stopped at check 1, 2, 4, … ended by itself after %d stops: it does not look at ctx while it loads", stops)
+	}
+	if _, err := eng.Track(t.Context(), added); err != nil {
+		t.Errorf("Track(%s) after the Reload that ran to its end: %v", added, err)
+	}
+	got := logs.String()
+	if strings.Contains(got, "level=ERROR") || strings.Count(got, "msg=reloaded") != 1 {
+		t.Errorf("log after %d stopped reloads and one whole one:\n%s\nwant no error and one reloaded line", stops, got)
+	}
+}
+
+// syncBuilder is a log written by the engine's goroutines (Watch) and read
+// by the test.
+type syncBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuilder) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuilder) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// reloadedFields are the attributes of the one "reloaded" line, whoever
+// asked for the reload.
+var reloadedFields = []string{"on=", "generation=", "model=", "indexed=", "read_under_lock=", "decode=", "derive="}
+
+// TestReloadLogLines: every reload that changed the snapshot is logged as
+// one "reloaded" line with the same fields, naming what asked (Reload, a
+// tick of Watch, a ReloadFor caller); a failure that a ReloadFor caller
+// asked for is logged at error level each time, even when it repeats the
+// last one (an operator's second SIGHUP gets an answer too), while a
+// Reload's repeat is logged at debug level.
+func TestReloadLogLines(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lines.db")
+	writer, _ := fixture(t, path, 100)
+	writer.Close()
+	var logs syncBuilder
+	eng, err := soundalike.Open(path, &soundalike.Options{Detached: true, Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	reloaded := func(on string) []string {
+		var lines []string
+		for l := range strings.Lines(logs.String()) {
+			if strings.Contains(l, "msg=reloaded on="+on+" ") {
+				lines = append(lines, l)
+			}
+		}
+		return lines
+	}
+	hasFields := func(line string) bool {
+		return !slices.ContainsFunc(reloadedFields, func(f string) bool { return !strings.Contains(line, " "+f) })
+	}
+
+	importTrack(t, path, 7001)
+	if changed, err := eng.ReloadFor(t.Context(), "SIGHUP"); err != nil || !changed {
+		t.Fatalf("ReloadFor = %v, %v; want a change", changed, err)
+	}
+	importTrack(t, path, 7002)
+	if changed, err := eng.Reload(t.Context()); err != nil || !changed {
+		t.Fatalf("Reload = %v, %v; want a change", changed, err)
+	}
+	ctx, stop := context.WithCancel(t.Context())
+	watched := make(chan struct{})
+	go func() { eng.Watch(ctx, 10*time.Millisecond); close(watched) }()
+	gen := eng.Stats().Generation
+	importTrack(t, path, 7003)
+	for deadline := time.Now().Add(10 * time.Second); eng.Stats().Generation == gen; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("Watch did not reload within 10s")
+		}
+	}
+	stop()
+	<-watched
+	for _, on := range []string{"SIGHUP", "Reload", "watch"} {
+		if lines := reloaded(on); len(lines) != 1 || !hasFields(lines[0]) {
+			t.Errorf("reloaded lines on=%s: %q, want one with %v\nlog:\n%s", on, lines, reloadedFields, logs.String())
+		}
+	}
+
+	// A new generation with a corrupt record, reloaded twice by name,
+	// then by Reload.
+	importTrack(t, path, 7004)
+	setRecord(t, path, "t0010", func(old []byte) []byte {
+		bad := append([]byte(nil), old...)
+		bad[12] = 99
+		return bad
+	})
+	for _, on := range []string{"SIGHUP", "SIGHUP", "Reload"} {
+		if _, err := eng.ReloadFor(t.Context(), on); err == nil {
+			t.Fatalf("ReloadFor(%s) over a corrupt record succeeded", on)
+		}
+	}
+	errs := 0
+	for l := range strings.Lines(logs.String()) {
+		if strings.Contains(l, `level=ERROR msg="loading a new snapshot failed; still serving the previous one" on=SIGHUP`) {
+			errs++
+		}
+	}
+	if errs != 2 || !strings.Contains(logs.String(), `level=DEBUG msg="loading a new snapshot failed; still serving the previous one" on=Reload`) {
+		t.Errorf("two failed ReloadFor(SIGHUP) then a Reload, alike: %d error lines on=SIGHUP, want 2, and the Reload's at debug level:\n%s", errs, logs.String())
+	}
+}
+
+// TestModelStopsTheFirstLoad: Model on an attached engine that has not
+// loaded yet loads the snapshot under Model's ctx: a ctx already done
+// stops that load, which is no failure, and the next call loads. A nil ctx
+// is an error, as everywhere, not a panic.
+func TestModelStopsTheFirstLoad(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "model.db")
+	writer, _ := fixture(t, path, 50)
+	writer.Close()
+	eng, err := soundalike.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	var nilCtx context.Context
+	if _, err := eng.Model(nilCtx); err == nil || !strings.Contains(err.Error(), "ctx is nil") {
+		t.Errorf("Model(nil ctx) = %v, want an error saying ctx is nil", err)
+	}
+	if _, err := eng.Reload(nilCtx); err == nil || !strings.Contains(err.Error(), "ctx is nil") {
+		t.Errorf("Reload(nil ctx) = %v, want an error saying ctx is nil", err)
+	}
+	done, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := eng.Model(done); !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), path) {
+		t.Errorf("Model with its ctx done, before the first load = %v, want context.Canceled naming %s", err, path)
+	}
+	if info, err := eng.Model(t.Context()); err != nil || info.Version != "v1" {
+		t.Errorf("Model after a stopped first load = %+v, %v; want v1", info, err)
+	}
+	if st := eng.Stats(); st.ReloadFailures != 0 {
+		t.Errorf("Stats after a stopped first load and a whole one = %+v, want no failure counted", st)
 	}
 }

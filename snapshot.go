@@ -43,6 +43,17 @@ import (
 // caller to return to: its failure is logged and recorded the same way,
 // and the next Reload tries again. An engine that never loaded a snapshot
 // answers queries with the load's error, never with ErrNoModel.
+//
+// A load stopped by its ctx (Open's, Reload's) publishes nothing either,
+// but is no failure: the file is not at fault, so nothing is logged or
+// recorded, and the caller gets ctx's error naming what the load was
+// doing. The load checks ctx between its phases and every few thousand
+// records (stopEvery) within them: a record costs a counter, not a check.
+//
+// What came of a load is logged once, naming what asked for it (on):
+// Open, a Reload, Watch's tick, a query, the refresh after a write,
+// Reindex, or what a ReloadFor caller names (serve's SIGHUP). A reload
+// that published is logged by logReloaded, a failed load by loadFailed.
 
 // snapshot is what an Engine serves: immutable once published.
 type snapshot struct {
@@ -125,16 +136,24 @@ type loadStatus struct {
 }
 
 // load reads a new snapshot from db and publishes it: the one path by
-// which an Engine's snapshot changes. The caller holds loadMu. built, when
-// set, is the index Reindex has just stored, used instead of decoding the
-// stored copy. release, when set, releases db; load calls it once the read
-// transaction has copied what the snapshot needs out of the file, before
-// decoding and checking the copy, so that a batch job waiting for the
-// file's lock waits for the copy only. A failure publishes nothing (see
-// the discipline above).
-func (e *Engine) load(db *storage.DB, built *index.HNSW, release func()) error {
+// which an Engine's snapshot changes. The caller holds loadMu. on names
+// what asked for the load, for its log lines. built, when set, is the
+// index Reindex has just stored, used instead of decoding the stored copy.
+// release, when set, releases db; load calls it once the read transaction
+// has copied what the snapshot needs out of the file, before decoding and
+// checking the copy, so that a batch job waiting for the file's lock waits
+// for the copy only. A failure publishes nothing, nor does a stop (ctx
+// done): see the discipline above.
+func (e *Engine) load(ctx context.Context, on string, db *storage.DB, built *index.HNSW, release func()) error {
 	if release == nil {
 		release = func() {}
+	}
+	failed := func(err error, reloadGeneration uint64) error {
+		err = fmt.Errorf("load %s: %w", e.path, err)
+		if stopped(ctx, err) {
+			return err
+		}
+		return e.loadFailed(err, reloadGeneration, on)
 	}
 	stamp := stampOf(e.path)
 	keep := e.snap.Load()
@@ -143,22 +162,22 @@ func (e *Engine) load(db *storage.DB, built *index.HNSW, release func()) error {
 	var graph *index.Unchecked
 	var read *historiesRead
 	err := db.View(func(tx *storage.Tx) (err error) {
-		s, graph, read, err = readSnapshot(tx, built, keep, &e.opts)
+		s, graph, read, err = readSnapshot(ctx, tx, built, keep, &e.opts)
 		return err
 	})
 	if err != nil {
 		reloadGeneration, _ := db.Generation() // what the load failed to read
 		release()
-		return e.loadFailed(fmt.Errorf("load %s: %w", e.path, err), reloadGeneration)
+		return failed(err, reloadGeneration)
 	}
 	release()
 	s.times.read = time.Since(start)
 	if graph != nil && graph.PoolError() != nil {
 		e.opts.Logger.Warn("the index's layer 0 is on the heap, not the hugetlb pool that Options.HugeTLB asked for", "err", graph.PoolError())
 	}
-	pops, err := s.decode(e.path, graph, read)
+	pops, err := s.decode(ctx, e.path, graph, read)
 	if err != nil {
-		return e.loadFailed(fmt.Errorf("load %s: %w", e.path, err), s.gen)
+		return failed(err, s.gen)
 	}
 	decoded := time.Now()
 	s.times.decode = decoded.Sub(start) - s.times.read
@@ -166,7 +185,9 @@ func (e *Engine) load(db *storage.DB, built *index.HNSW, release func()) error {
 	if keep != nil {
 		// keep answers meanwhile; the swap must not leave the queries that
 		// follow it waiting for these builds (seconds at 1M tracks).
-		s.buildDerived()
+		if err := s.buildDerivedContext(ctx); err != nil {
+			return failed(err, s.gen)
+		}
 		s.times.derive = time.Since(decoded)
 	}
 	s.times.loaded = time.Now()
@@ -266,6 +287,78 @@ func (s *snapshot) buildDerived() {
 // testHookBuildDerived, set by tests only, runs as buildDerived starts.
 var testHookBuildDerived atomic.Pointer[func(*snapshot)]
 
+// buildDerivedContext is buildDerived for a load that ctx may stop: it
+// returns ctx's error as soon as ctx is done. The builds run inside
+// sync.OnceValue, which nothing can interrupt, so a stop leaves them to
+// finish on their own goroutine, and s, which is never published, is
+// dropped when they have.
+func (s *snapshot) buildDerivedContext(ctx context.Context) error {
+	const doing = "building the track search and filter indexes"
+	if err := checkStop(ctx, doing); err != nil {
+		return err
+	}
+	if ctx.Done() == nil { // never stops
+		s.buildDerived()
+		return nil
+	}
+	built := make(chan struct{})
+	go func() { s.buildDerived(); close(built) }()
+	select {
+	case <-built:
+		return nil
+	case <-ctx.Done():
+		return checkStop(ctx, doing)
+	}
+}
+
+// stopEvery is how many records a load reads or decodes between two
+// checks of its ctx: within a phase a stop waits for that many records'
+// work (milliseconds), and no record pays for a check of its own.
+const stopEvery = 4096
+
+// checkStop returns ctx's error, saying what the load was doing, once ctx
+// is done, and nil before.
+func checkStop(ctx context.Context, doing string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("stopped while %s: %w", doing, err)
+	}
+	return nil
+}
+
+// stopped reports whether err is ctx's end (checkStop's) rather than a
+// failure of the load.
+func stopped(ctx context.Context, err error) bool {
+	if err == nil {
+		return false
+	}
+	done := ctx.Err()
+	return done != nil && errors.Is(err, done)
+}
+
+// stopReader is a load's reader of the stored index: it checks ctx before
+// each read (ReadUnchecked reads a frame of at most 64 KiB at a time), so
+// that a stop does not wait for the whole index (hundreds of MB at 1M
+// tracks). It passes on r's Len, by which ReadUnchecked sizes its arrays.
+type stopReader struct {
+	ctx context.Context
+	r   lenReader
+}
+
+// lenReader is storage's chunk reader as ReadUnchecked uses it.
+type lenReader interface {
+	io.Reader
+	Len() int
+}
+
+func (r stopReader) Read(p []byte) (int, error) {
+	if err := checkStop(r.ctx, "reading the index"); err != nil {
+		return 0, err
+	}
+	return r.r.Read(p)
+}
+
+func (r stopReader) Len() int { return r.r.Len() }
+
 // publish makes s, loaded from the file when it had stamp, the served
 // snapshot. The caller holds loadMu.
 func (e *Engine) publish(s *snapshot, stamp fileStamp) {
@@ -291,26 +384,69 @@ func (e *Engine) clearLoadError() {
 	}
 }
 
+// What asks for a load, as the on attribute of its log lines names it.
+// ReloadFor's callers name their own (serve's "SIGHUP").
+const (
+	onOpen    = "Open"    // Open of a Detached engine
+	onReload  = "Reload"  // a call of Reload
+	onWatch   = "watch"   // a tick of Watch
+	onQuery   = "query"   // the first query (or Model, Stats) of an attached engine
+	onRefresh = "refresh" // the refresh after this engine's own write
+	onReindex = "Reindex" // Reindex's swap to the index it built
+)
+
+// repeatsQuietly reports whether a failed load that on asked for, when it
+// repeats the last failure, is logged at debug level: it is when on is
+// one of the engine's own askers, which ask again whatever came of the
+// last load (Watch every tick, every query of an attached engine whose
+// first load failed) or have the error otherwise (returned to Reload,
+// Open and Reindex; in Stats after a refresh). A name that a ReloadFor
+// caller gives (serve's "SIGHUP") is an asker who reads the answer in the
+// log, and gets it at error level every time.
+func repeatsQuietly(on string) bool {
+	switch on {
+	case onOpen, onReload, onWatch, onQuery, onRefresh, onReindex:
+		return true
+	}
+	return false
+}
+
 // loadFailed records and logs a failed load, keeping the served snapshot,
 // and returns err. reloadGeneration is the generation on disk the load
-// tried to read, 0 if unknown. The caller holds loadMu. A failure that
-// repeats the last one (Watch retrying a broken file every tick) is logged
-// at debug level, so the log says when the failure began, not every retry.
-func (e *Engine) loadFailed(err error, reloadGeneration uint64) error {
+// tried to read, 0 if unknown; on is what asked for it. The caller holds
+// loadMu. A failure is logged once, here, at error level, except that one
+// which repeats the last failure is logged at debug level when its asker
+// would otherwise fill the log (repeatsQuietly: Watch retrying a broken
+// file every tick), so the log says when the failure began, not every
+// retry.
+func (e *Engine) loadFailed(err error, reloadGeneration uint64, on string) error {
 	prev := e.loadStatus()
 	st := loadStatus{failures: prev.failures + 1, err: err, reloadGeneration: reloadGeneration}
 	e.status.Store(&st)
+	level := slog.LevelError
+	if repeatsQuietly(on) && prev.err != nil && prev.err.Error() == err.Error() {
+		level = slog.LevelDebug
+	}
+	msg := "loading a new snapshot failed; still serving the previous one"
 	var gen uint64
 	if s := e.snap.Load(); s != nil {
 		gen = s.gen
+	} else {
+		msg = "loading a new snapshot failed; none is served yet"
 	}
-	level := slog.LevelError
-	if prev.err != nil && prev.err.Error() == err.Error() {
-		level = slog.LevelDebug
-	}
-	e.opts.Logger.Log(context.Background(), level, "loading a new snapshot failed; still serving the previous one",
-		"err", err, "generation", gen, "failures", st.failures)
+	e.opts.Logger.Log(context.Background(), level, msg, "on", on, "err", err, "generation", gen, "failures", st.failures)
 	return err
+}
+
+// logReloaded logs a reload that published s, whoever asked for it (on):
+// the one "reloaded" line, with what an operator checks after a reload
+// (what is served now, and what the load cost).
+func (e *Engine) logReloaded(on string, s *snapshot) {
+	var st Stats
+	s.describe(&st)
+	e.opts.Logger.Info("reloaded", "on", on, "generation", st.Generation, "model", st.ModelVersion, "indexed", st.Indexed,
+		"read_under_lock", st.LoadRead.Round(time.Millisecond), "decode", st.LoadDecode.Round(time.Millisecond),
+		"derive", st.LoadDerive.Round(time.Millisecond))
 }
 
 func (e *Engine) loadStatus() loadStatus {
@@ -325,14 +461,16 @@ func (e *Engine) loadStatus() loadStatus {
 // queries meanwhile use the previous snapshot. An unchanged index's graph is
 // reused rather than decoded. An engine that has not served yet stays lazy.
 // A failure is logged and recorded in Stats, not returned: the write it
-// follows has committed.
+// follows has committed. Nothing stops it: the write's ctx asked for the
+// write, which is done, and a stopped refresh would leave the engine
+// serving a catalogue older than its own write until the next Reload.
 func (e *Engine) refresh(db *storage.DB) {
 	if e.snap.Load() == nil {
 		return
 	}
 	e.loadMu.Lock()
 	defer e.loadMu.Unlock()
-	e.load(db, nil, nil)
+	e.load(context.Background(), onRefresh, db, nil, nil)
 }
 
 // Reload loads a new snapshot if the database changed since the last one,
@@ -341,61 +479,102 @@ func (e *Engine) refresh(db *storage.DB) {
 // fails, the old snapshot keeps serving and the error is returned (and
 // recorded in Stats); a database locked by a writer (ErrLocked) is not a
 // failure, just a reason to try again later.
+//
+// ctx stops the load (seconds at 1M tracks) between its phases and every
+// few thousand records within them: Reload then returns ctx's error,
+// naming what the load was doing, and the old snapshot keeps serving. A
+// stopped load is no failure: Stats does not count it. Waiting for a
+// writer's lock is bounded by Options.LockTimeout, not by ctx.
+//
+// The engine logs what came of it (Options.Logger), as ReloadFor does,
+// naming "Reload" as what asked.
 func (e *Engine) Reload(ctx context.Context) (bool, error) {
+	return e.ReloadFor(ctx, onReload)
+}
+
+// ReloadFor is Reload on behalf of an asker who reads the answer in the
+// log, such as an operator's signal: on names it ("SIGHUP") in the lines
+// the reload writes, which are the only ones it needs. A reload that
+// changed the snapshot is logged once, as "reloaded", with on, what is
+// served now (generation, model, indexed) and what the load cost
+// (read_under_lock, decode, derive); a failed one once, at error level
+// even when it repeats the last failure, saying that the previous
+// snapshot still serves. Neither ErrLocked nor a stop by ctx is logged:
+// the caller gets them to act on. Reload and Watch's ticks write the same
+// lines, naming "Reload" and "watch", but log a failure that repeats the
+// last one at debug level.
+func (e *Engine) ReloadFor(ctx context.Context, on string) (bool, error) {
+	if err := checkCtx(ctx); err != nil {
+		return false, fmt.Errorf("reload: %w", err)
+	}
+	s, err := e.reload(ctx, on)
+	if s != nil {
+		e.logReloaded(on, s)
+	}
+	return s != nil, err
+}
+
+// reload loads a new snapshot if the database changed since the last one,
+// and returns the snapshot it published: nil when it published none
+// (unchanged, or an error). on names what asked for it.
+func (e *Engine) reload(ctx context.Context, on string) (*snapshot, error) {
 	e.loadMu.Lock()
 	defer e.loadMu.Unlock()
 	if err := e.checkOpen(); err != nil {
-		return false, err
+		return nil, err
+	}
+	if err := checkStop(ctx, "starting"); err != nil {
+		return nil, fmt.Errorf("load %s: %w", e.path, err)
 	}
 	if e.db != nil {
-		return e.reloadFrom(e.db, nil)
+		return e.reloadFrom(ctx, on, e.db, nil)
 	}
 	if e.writing != nil {
-		return e.reloadFrom(e.writing, nil) // this engine's own write holds the file
+		return e.reloadFrom(ctx, on, e.writing, nil) // this engine's own write holds the file
 	}
 	if e.snap.Load() != nil && stampOf(e.path) == e.stamp {
-		return false, nil
+		return nil, nil
 	}
 	db, err := e.openDB(true)
 	if errors.Is(err, ErrLocked) {
-		return false, err
+		return nil, err
 	}
 	if err != nil {
-		return false, e.loadFailed(err, 0)
+		return nil, e.loadFailed(err, 0, on)
 	}
 	var once sync.Once
 	release := func() { once.Do(func() { db.Close() }) }
 	defer release()
-	return e.reloadFrom(db, release)
+	return e.reloadFrom(ctx, on, db, release)
 }
 
 // reloadFrom loads from db unless the served snapshot is of its
-// generation already; release, when set, releases db (see load). The
-// caller holds loadMu.
-func (e *Engine) reloadFrom(db *storage.DB, release func()) (bool, error) {
+// generation already, and returns the snapshot it published, if any;
+// release, when set, releases db (see load). The caller holds loadMu.
+func (e *Engine) reloadFrom(ctx context.Context, on string, db *storage.DB, release func()) (*snapshot, error) {
 	old := e.snap.Load()
 	g, err := db.Generation()
 	if err != nil {
-		return false, e.loadFailed(fmt.Errorf("load %s: %w", e.path, err), 0)
+		return nil, e.loadFailed(fmt.Errorf("load %s: %w", e.path, err), 0, on)
 	}
 	if old == nil || g != old.gen {
-		if err := e.load(db, nil, release); err != nil {
-			return false, err
+		if err := e.load(ctx, on, db, nil, release); err != nil {
+			return nil, err
 		}
-		return true, nil
+		return e.snap.Load(), nil
 	}
 	if e.db == nil {
 		// Touched but unchanged: remember the stamp to skip the next open.
 		e.stamp = stampOf(e.path)
 		e.clearLoadError()
 	}
-	return false, nil
+	return nil, nil
 }
 
-// Watch calls Reload every interval until ctx is done or the engine is
-// closed. Reload logs and records its failures; a writer holding the lock
-// just means "try again next tick". A nil ctx, or an interval that is not
-// positive, returns at once.
+// Watch calls ReloadFor(ctx, "watch") every interval until ctx is done or
+// the engine is closed: ReloadFor logs what came of each tick that
+// changed or failed. A writer holding the lock just means "try again next
+// tick". A nil ctx, or an interval that is not positive, returns at once.
 func (e *Engine) Watch(ctx context.Context, interval time.Duration) {
 	if ctx == nil || interval <= 0 {
 		e.opts.Logger.Error("watch: want a non-nil ctx and a positive interval", "interval", interval)
@@ -408,15 +587,8 @@ func (e *Engine) Watch(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			changed, err := e.Reload(ctx)
-			if errors.Is(err, ErrClosed) {
+			if _, err := e.ReloadFor(ctx, onWatch); errors.Is(err, ErrClosed) {
 				return
-			}
-			if err == nil && changed {
-				st := e.Stats()
-				e.opts.Logger.Info("reloaded", "generation", st.Generation, "model", st.ModelVersion, "indexed", st.Indexed,
-					"read_under_lock", st.LoadRead.Round(time.Millisecond), "decode", st.LoadDecode.Round(time.Millisecond),
-					"derive", st.LoadDerive.Round(time.Millisecond))
 			}
 		}
 	}
@@ -429,10 +601,15 @@ func (e *Engine) Stats() Stats {
 	if ls.err != nil {
 		st.ReloadGeneration = ls.reloadGeneration
 	}
-	s, _ := e.current()
-	if s == nil {
-		return st
+	if s, _ := e.current(); s != nil {
+		s.describe(&st)
 	}
+	return st
+}
+
+// describe sets the fields of st that describe s: what it serves and what
+// its load cost.
+func (s *snapshot) describe(st *Stats) {
 	st.Tracks, st.Generation, st.Loaded = s.byID.len(), s.gen, s.times.loaded
 	st.LoadRead, st.LoadDecode, st.LoadDerive = s.times.read, s.times.decode, s.times.derive
 	if s.model != nil {
@@ -447,7 +624,6 @@ func (e *Engine) Stats() Stats {
 		// many as its metadata counted (Publish sends them all).
 		st.Indexed = s.indexMeta.Tracks
 	}
-	return st
 }
 
 // Ready reports whether the engine can answer similarity queries: nil,
@@ -466,7 +642,10 @@ func (e *Engine) Ready() error {
 // calls Prepare before it takes queries keeps those builds (hundreds of MB
 // of short-lived memory at 1M tracks) from competing with its first
 // queries for the CPU and the collector. A later load, which replaces a
-// served snapshot, builds them before the swap.
+// served snapshot, builds them before the swap. Prepare takes no ctx: the
+// first load has started the builds on goroutines of their own, so a
+// caller that must be able to stop meanwhile (serve) waits for Prepare on
+// a goroutine and leaves it there, and the builds end by themselves.
 func (e *Engine) Prepare() {
 	if s := e.snap.Load(); s != nil {
 		s.buildDerived()
@@ -486,29 +665,38 @@ func (e *Engine) ready() (*snapshot, error) {
 	return s, nil
 }
 
-// current returns the published snapshot. An attached engine loads it on
-// first use, so commands that never query (import, train) never pay for
-// decoding the index; when that load fails, current returns its error.
-func (e *Engine) current() (*snapshot, error) {
+// current is currentContext for the callers that have no ctx to stop the
+// first load with (Stats, Ready) or do not pass theirs on yet (the queries).
+func (e *Engine) current() (*snapshot, error) { return e.currentContext(context.Background()) }
+
+// currentContext returns the published snapshot. An attached engine loads
+// it on first use, so commands that never query (import, train) never pay
+// for decoding the index; ctx stops that load, and when it fails,
+// currentContext returns its error.
+func (e *Engine) currentContext(ctx context.Context) (*snapshot, error) {
 	if s := e.snap.Load(); s != nil {
 		return s, nil
 	}
-	if _, err := e.Reload(context.Background()); err != nil {
+	if _, err := e.reload(ctx, onQuery); err != nil {
 		return nil, err
 	}
 	if s := e.snap.Load(); s != nil {
 		return s, nil
 	}
-	// A successful Reload publishes: only a Close since takes it away.
+	// A successful reload publishes: only a Close since takes it away.
 	if err := e.checkOpen(); err != nil {
 		return nil, err
 	}
 	return nil, fmt.Errorf("%s: no snapshot loaded", e.path)
 }
 
-// Model describes the model being served.
+// Model describes the model being served. An attached engine that has not
+// loaded its snapshot yet loads it first, and ctx stops that load.
 func (e *Engine) Model(ctx context.Context) (ModelInfo, error) {
-	s, err := e.current()
+	if err := checkCtx(ctx); err != nil {
+		return ModelInfo{}, fmt.Errorf("model: %w", err)
+	}
+	s, err := e.currentContext(ctx)
 	if err != nil {
 		return ModelInfo{}, err
 	}
@@ -530,18 +718,18 @@ func (e *Engine) Model(ctx context.Context) (ModelInfo, error) {
 // when set, is a previous snapshot whose graph is reused if the current
 // index is still the one it was read from (a catalogue change does not
 // touch the index), and whose histories are reused if the file's
-// interactions are still the ones they hold.
-func readSnapshot(tx *storage.Tx, built *index.HNSW, keep *snapshot, opts *Options) (s *snapshot, graph *index.Unchecked, read *historiesRead, err error) {
+// interactions are still the ones they hold. ctx stops it (checkStop).
+func readSnapshot(ctx context.Context, tx *storage.Tx, built *index.HNSW, keep *snapshot, opts *Options) (s *snapshot, graph *index.Unchecked, read *historiesRead, err error) {
 	s = &snapshot{gen: tx.Generation(), byID: newIDTable(tx.Counts().Tracks), catalogSeq: tx.CatalogSeq(), vectors: opts.VectorSource}
-	if err := s.readTracks(tx); err != nil {
+	if err := s.readTracks(ctx, tx); err != nil {
 		return nil, nil, nil, err
 	}
 	if keep != nil && keep.histories.holds(tx.Counts()) {
 		s.histories = keep.histories
-	} else if read, err = readHistories(tx); err != nil {
+	} else if read, err = readHistories(ctx, tx); err != nil {
 		return nil, nil, nil, err
 	}
-	graph, err = s.readIndex(tx, built, keep, &index.ReadOptions{HugeTLB: opts.HugeTLB})
+	graph, err = s.readIndex(ctx, tx, built, keep, &index.ReadOptions{HugeTLB: opts.HugeTLB})
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -553,6 +741,9 @@ func readSnapshot(tx *storage.Tx, built *index.HNSW, keep *snapshot, opts *Optio
 		if version, err = ParseModelVersion(s.indexMeta.Model); err != nil {
 			return nil, nil, nil, fmt.Errorf("index metadata: %w", err)
 		}
+	}
+	if err := checkStop(ctx, "reading the model"); err != nil {
+		return nil, nil, nil, err
 	}
 	m, info, err := loadModelTx(tx, version)
 	switch {
@@ -568,8 +759,9 @@ func readSnapshot(tx *storage.Tx, built *index.HNSW, keep *snapshot, opts *Optio
 
 // readIndex reads the current index's metadata into s, and its graph:
 // built or keep's graph when they are that index (set in s), else read
-// from the file and returned unchecked. No index is not an error.
-func (s *snapshot) readIndex(tx *storage.Tx, built *index.HNSW, keep *snapshot, ro *index.ReadOptions) (*index.Unchecked, error) {
+// from the file and returned unchecked. No index is not an error. ctx
+// stops the read (stopReader).
+func (s *snapshot) readIndex(ctx context.Context, tx *storage.Tx, built *index.HNSW, keep *snapshot, ro *index.ReadOptions) (*index.Unchecked, error) {
 	var graph *index.Unchecked
 	err := tx.ReadIndex(func(ii storage.IndexInfo, r io.Reader) error {
 		meta, err := decodeIndexMeta(ii.Meta)
@@ -587,7 +779,17 @@ func (s *snapshot) readIndex(tx *storage.Tx, built *index.HNSW, keep *snapshot, 
 			s.graph = built
 			return nil
 		}
-		if graph, err = index.ReadUnchecked(r, ro); err != nil {
+		if err := checkStop(ctx, "reading the index"); err != nil {
+			return err
+		}
+		if lr, ok := r.(lenReader); ok && ctx.Done() != nil {
+			r = stopReader{ctx, lr}
+		}
+		graph, err = index.ReadUnchecked(r, ro)
+		switch {
+		case stopped(ctx, err):
+			return err // not damage: no rebuild to advise
+		case err != nil:
 			return indexDamaged(err)
 		}
 		return nil
@@ -612,12 +814,19 @@ func indexDamaged(err error) error {
 }
 
 // readTracks copies the tracks bucket's records into s's catalog, in id
-// order; decodeTracks decodes them once the file is released.
-func (s *snapshot) readTracks(tx *storage.Tx) error {
+// order; decodeTracks decodes them once the file is released. ctx stops
+// it, checked every stopEvery records.
+func (s *snapshot) readTracks(ctx context.Context, tx *storage.Tx) error {
 	n := int(tx.NodeLimit())
 	s.cat = newCatalog(n)
 	w := catalogWriter{c: &s.cat}
+	read := 0
 	return tx.ForEachTrack(func(en storage.TrackEntry) error {
+		if read++; read%stopEvery == 0 {
+			if err := checkStop(ctx, "reading the tracks"); err != nil {
+				return err
+			}
+		}
 		if int(en.Node) >= n {
 			return fmt.Errorf("track %s: node %d beyond the catalogue's %d", en.ID, en.Node, n)
 		}
@@ -634,8 +843,14 @@ func (s *snapshot) readTracks(tx *storage.Tx) error {
 // the catalogue. It returns the tracks' popularity by node, clamped to
 // 0..maxPopularity, which the derived indexes sort by (derive). The bytes
 // came from the file, so a panic decoding them is damage
-// (storage.Protect), as it is inside a transaction.
-func (s *snapshot) decode(path string, graph *index.Unchecked, read *historiesRead) (pops []uint8, err error) {
+// (storage.Protect), as it is inside a transaction. ctx stops the
+// decoding workers (decodeTracks); the graph's check and the histories'
+// order cannot be stopped, so a stop returns without waiting for them, and
+// they finish into s, which is never published.
+func (s *snapshot) decode(ctx context.Context, path string, graph *index.Unchecked, read *historiesRead) (pops []uint8, err error) {
+	if err := checkStop(ctx, "decoding the tracks"); err != nil {
+		return nil, err
+	}
 	var wg sync.WaitGroup
 	var graphErr error
 	if graph != nil {
@@ -654,7 +869,10 @@ func (s *snapshot) decode(path string, graph *index.Unchecked, read *historiesRe
 	if read != nil {
 		wg.Go(func() { s.histories, historiesErr = read.order() })
 	}
-	pops, err = s.decodeTracks(path)
+	pops, err = s.decodeTracks(ctx, path)
+	if stopped(ctx, err) {
+		return nil, err
+	}
 	wg.Wait()
 	if err := errors.Join(err, graphErr, historiesErr); err != nil {
 		return nil, err
@@ -681,8 +899,8 @@ type workerFinds struct {
 // keys the search filters use and the map of Spotify ids. It returns the
 // tracks' popularity by node (decode). This goroutine fills byID while
 // workers decode and hash blocks of nodes (decoding is most of the work:
-// at 1M tracks, about a CPU-second).
-func (s *snapshot) decodeTracks(path string) ([]uint8, error) {
+// at 1M tracks, about a CPU-second). ctx stops the workers between blocks.
+func (s *snapshot) decodeTracks(ctx context.Context, path string) ([]uint8, error) {
 	n := s.cat.len()
 	s.keys = make([]nodeKeys, n)
 	pops := make([]uint8, n)
@@ -693,7 +911,7 @@ func (s *snapshot) decodeTracks(path string) ([]uint8, error) {
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
-			errs[w] = storage.Protect(path, "decoding the tracks", func() error { return s.decodeBlocks(&next, pops, &found[w]) })
+			errs[w] = storage.Protect(path, "decoding the tracks", func() error { return s.decodeBlocks(ctx, &next, pops, &found[w]) })
 			if errs[w] != nil {
 				next.Store(int64(n)) // the others stop too
 			}
@@ -705,6 +923,9 @@ func (s *snapshot) decodeTracks(path string) ([]uint8, error) {
 		}
 	}
 	wg.Wait()
+	if err := checkStop(ctx, "decoding the tracks"); err != nil {
+		return nil, err // once, not once per worker that stopped
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -713,20 +934,25 @@ func (s *snapshot) decodeTracks(path string) ([]uint8, error) {
 	return pops, nil
 }
 
-// decodeBlock is how many nodes a decoding worker takes at a time.
-const decodeBlock = 4096
+// decodeBlock is how many nodes a decoding worker takes at a time: it
+// checks its ctx once a block.
+const decodeBlock = stopEvery
 
 // decodeBlocks is one decoding worker: it decodes and hashes the records
 // of the blocks of nodes it takes from next into s's keys and pops,
 // appending artist keys and Spotify ids to found. It stops at the first
-// corrupt record and returns its error.
-func (s *snapshot) decodeBlocks(next *atomic.Int64, pops []uint8, found *workerFinds) error {
+// corrupt record and returns its error, or before a block once ctx is
+// done.
+func (s *snapshot) decodeBlocks(ctx context.Context, next *atomic.Int64, pops []uint8, found *workerFinds) error {
 	n := int64(s.cat.len())
 	var t Track
 	for {
 		first := next.Add(decodeBlock) - decodeBlock
 		if first >= n {
 			return nil
+		}
+		if err := checkStop(ctx, "decoding the tracks"); err != nil {
+			return err
 		}
 		for node := uint32(first); int64(node) < min(n, first+decodeBlock); node++ {
 			id, data, ok := s.cat.record(node)

@@ -37,7 +37,7 @@ func TestDecodeTracksMatchesTheRecords(t *testing.T) {
 		}
 	}
 	s := &snapshot{cat: *catalogOf(ts), byID: newIDTable(n)}
-	pops, err := s.decodeTracks("test")
+	pops, err := s.decodeTracks(t.Context(), "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestFacetsMatchTheTracks(t *testing.T) {
 		}
 	}
 	s := &snapshot{cat: *catalogOf(ts), byID: newIDTable(n)}
-	pops, err := s.decodeTracks("test")
+	pops, err := s.decodeTracks(t.Context(), "test")
 	if err != nil {
 		t.Fatal(err)
 	}

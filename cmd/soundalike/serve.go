@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -83,12 +84,20 @@ func runServe(ctx context.Context, args []string, stdio stdio) error {
 			}
 		}()
 	}
+	if err == nil && ctx.Err() == nil {
+		// Before the heap is grown: its builds' garbage would outgrow it.
+		err = prepare(ctx, eng)
+	}
 	if ctx.Err() != nil {
-		// Stopped while it loaded or waited for the lock: what was asked,
-		// not a failure, and nothing to prepare.
+		// Stopped while it waited for the lock, loaded (which stops at
+		// once) or prepared: what was asked, not a failure.
 		stopServing()
 		<-served
-		r.logger.Info("stopped before serving", "db", r.dbPath)
+		if err != nil {
+			r.logger.Info("stopped before serving", "db", r.dbPath, "err", err.Error())
+		} else {
+			r.logger.Info("stopped before serving", "db", r.dbPath)
+		}
 		return nil
 	}
 	if err != nil {
@@ -97,7 +106,6 @@ func runServe(ctx context.Context, args []string, stdio stdio) error {
 		return err
 	}
 	server.SetServingGC()
-	eng.Prepare() // before the heap is grown: its builds' garbage would outgrow it
 	var prefaulted int64
 	if r.prefaultHeap {
 		prefaulted = server.PrefaultHeap()
@@ -118,8 +126,9 @@ func runServe(ctx context.Context, args []string, stdio stdio) error {
 	}
 	err = r.stop(served)
 	// After a second signal the process exits at once: Close would wait
-	// for a load in progress (a reload holds the engine for seconds at 1M
-	// tracks), and the engine holds nothing the exit does not release.
+	// for a reload in progress to see ctx's end (within a block of
+	// records, but after a wait for the lock or the index's check), and
+	// the engine holds nothing the exit does not release.
 	abandoned = errors.Is(err, errSecondSignal)
 	return err
 }
@@ -151,9 +160,26 @@ func (r *serveRun) stop(served <-chan error) error {
 	}
 }
 
-// reloadOnHangup reloads the database on each SIGHUP until ctx is done,
-// and logs what came of it: the --reload poll made to happen now (or
-// with --reload 0, the only reload).
+// prepare waits for eng.Prepare (the derived indexes' builds: seconds at
+// 1M tracks) unless ctx is done first: a stop then need not wait for them,
+// and they end on their own.
+func prepare(ctx context.Context, eng *soundalike.Engine) error {
+	prepared := make(chan struct{})
+	go func() { eng.Prepare(); close(prepared) }()
+	select {
+	case <-prepared:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("building the track search and filter indexes: %w", ctx.Err())
+	}
+}
+
+// reloadOnHangup reloads the database on each SIGHUP until ctx is done:
+// the --reload poll made to happen now (or with --reload 0, the only
+// reload). The engine logs a reload or a failure, with on=SIGHUP
+// (ReloadFor), as it does Watch's; this adds a line only for what the
+// engine does not log, a lock held by another process or an unchanged
+// file, so each SIGHUP is answered by one line.
 func reloadOnHangup(ctx context.Context, eng *soundalike.Engine, hup <-chan os.Signal, log *slog.Logger) {
 	for {
 		select {
@@ -161,21 +187,15 @@ func reloadOnHangup(ctx context.Context, eng *soundalike.Engine, hup <-chan os.S
 			return
 		case <-hup:
 		}
-		changed, err := eng.Reload(ctx)
-		st := eng.Stats()
+		changed, err := eng.ReloadFor(ctx, "SIGHUP")
 		switch {
-		case errors.Is(err, soundalike.ErrClosed):
+		case errors.Is(err, soundalike.ErrClosed), ctx.Err() != nil:
 			return
 		case errors.Is(err, soundalike.ErrLocked):
-			log.Warn("SIGHUP: not reloaded: another process holds the database; send SIGHUP again once it is done",
-				"db", eng.Path(), "err", err.Error())
-		case err != nil:
-			log.Warn("SIGHUP: not reloaded; still serving the previous snapshot", "generation", st.Generation, "err", err.Error())
-		case changed:
-			log.Info("reloaded", "on", "SIGHUP", "generation", st.Generation, "model", st.ModelVersion, "indexed", st.Indexed,
-				"read_under_lock", st.LoadRead.Round(time.Millisecond), "decode", st.LoadDecode.Round(time.Millisecond))
-		default:
-			log.Info("SIGHUP: the database is unchanged", "generation", st.Generation)
+			log.Warn("not reloaded: another process holds the database; still serving the previous snapshot; send SIGHUP again once it is done",
+				"on", "SIGHUP", "db", eng.Path(), "generation", eng.Stats().Generation, "err", err.Error())
+		case err == nil && !changed:
+			log.Info("not reloaded: the database is unchanged", "on", "SIGHUP", "generation", eng.Stats().Generation)
 		}
 	}
 }
@@ -215,9 +235,11 @@ released after loading, so import, train and reindex can run beside the
 server; it picks up their new model and index every --reload interval
 without a restart. While another process holds the database at start,
 /healthz answers 200 and /readyz 503 saying whom it waits for. SIGHUP
-reloads at once. SIGINT or SIGTERM shuts it down gracefully: requests in
-flight finish within their timeouts; a second SIGINT or SIGTERM stops at
-once.`)
+reloads at once; each reload, or its failure, is logged in one line (on=SIGHUP
+or on=watch for the --reload poll). SIGINT or SIGTERM before it serves
+(waiting for the database, loading it) stops it at once; once it serves, it
+shuts down gracefully: requests in flight finish within their timeouts, and
+a second SIGINT or SIGTERM stops at once.`)
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -336,19 +358,30 @@ func parsePrefixes(s string) ([]netip.Prefix, error) {
 // lock's handling.
 func openDetached(ctx context.Context, path string, stdio stdio, front *startingSearcher, base soundalike.Options) (*soundalike.Engine, error) {
 	logger := base.Logger
+	// The engine keeps OnLockWait for its reloads, which wait one
+	// LockTimeout and fail with ErrLocked: Watch tries again next tick,
+	// and reloadOnHangup says so. Only the first load's wait is told here
+	// (and on /readyz).
+	var opened atomic.Bool
 	for i := 0; ; i++ {
 		o := base
 		o.Detached = true
 		opts := stdio.engineOptions(&o)
 		opts.LockTimeout = time.Second // each try; the loop waits as long as it takes
 		opts.OnLockWait = func(holders string) {
+			if opened.Load() {
+				return
+			}
 			front.waitFor(fmt.Errorf("%w: waiting to load the database %s, %s", server.ErrStarting, path, holders))
 			if i%15 == 0 {
 				logger.Warn("waiting to load the database: another process holds it", "db", path, "holder", holders)
 			}
 		}
-		eng, err := soundalike.Open(path, opts)
+		eng, err := soundalike.OpenContext(ctx, path, opts)
 		if !errors.Is(err, soundalike.ErrLocked) {
+			if err == nil {
+				opened.Store(true)
+			}
 			return eng, err
 		}
 		select {

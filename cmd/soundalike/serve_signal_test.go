@@ -7,11 +7,14 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/internal/synth"
@@ -77,17 +80,154 @@ func TestServeReloadsOnSIGHUP(t *testing.T) {
 		t.Fatalf("GET /tracks/t9999 = %d before SIGHUP with --reload 0, want 404", code)
 	}
 
-	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
-		t.Fatal(err)
+	// One line, the engine's, with the fields a --reload tick's has.
+	logs := sighup(t, &stderr, "msg=reloaded")
+	if strings.Count(logs, "\n") != 1 || !strings.Contains(logs, "level=INFO msg=reloaded on=SIGHUP ") || !hasReloadedFields(logs) {
+		t.Errorf("serve's log of a reload on SIGHUP:\n%s\nwant one reloaded line on=SIGHUP with %v", logs, reloadedFields)
 	}
-	waitFor(t, 10*time.Second, func() bool { code, _ := get(t, base+"/tracks/t9999"); return code == 200 },
-		func() string { return "GET /tracks/t9999 not 200 10s after SIGHUP; stderr: " + stderr.String() })
-	if !strings.Contains(stderr.String(), "msg=reloaded on=SIGHUP") {
-		t.Errorf("serve's log lacks the reload on SIGHUP:\n%s", stderr.String())
+	if code, body := get(t, base+"/tracks/t9999"); code != 200 {
+		t.Errorf("GET /tracks/t9999 after the reload on SIGHUP = %d %s, want 200", code, body)
 	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("serve = %v after its context was done, want nil", err)
+	}
+}
+
+// reloadedFields are the attributes of the engine's one "reloaded" line,
+// whoever asked for the reload (SIGHUP, a --reload tick).
+var reloadedFields = []string{"on=", "generation=", "model=", "indexed=", "read_under_lock=", "decode=", "derive="}
+
+func hasReloadedFields(line string) bool {
+	for _, f := range reloadedFields {
+		if !strings.Contains(line, " "+f) {
+			return false
+		}
+	}
+	return true
+}
+
+// corruptTrack gives the stored record of track id an unknown codec
+// version, below the engine, as a disk error would.
+func corruptTrack(t *testing.T, path, id string) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte("tracks"))
+		bad := append([]byte(nil), b.Get([]byte(id))...)
+		if len(bad) < 13 {
+			t.Fatalf("no stored track %s", id)
+		}
+		bad[12] = 99 // after [seq u64][node u32]: the track's codec version
+		return b.Put([]byte(id), bad)
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// sighup sends serve (this process) SIGHUP and returns the log written
+// since, once it holds a line matching answered.
+func sighup(t *testing.T, stderr *syncBuffer, answered string) string {
+	t.Helper()
+	from := len(stderr.String())
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, func() bool { return strings.Contains(stderr.String()[from:], answered) },
+		func() string {
+			return fmt.Sprintf("no %q in the log 10s after SIGHUP: %s", answered, stderr.String()[from:])
+		})
+	time.Sleep(200 * time.Millisecond) // room for a second line, if serve wrote one
+	return stderr.String()[from:]
+}
+
+// Given serve with --reload 0, when a SIGHUP's reload fails (a corrupt
+// record, a database another process holds), expect one log record for
+// it, saying that the previous snapshot still serves (and, when locked,
+// to send SIGHUP again), at warning level or above; a second SIGHUP over
+// the same damage is answered the same way, not at debug level.
+func TestServeFailedSIGHUPReloadLoggedOnce(t *testing.T) {
+	db := testDB(t, 100)
+	var stderr syncBuffer
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	_, done := startServe(t, ctx, db, 200, &stderr, "--reload", "0")
+
+	addAndReindex(t, db) // a new generation to load
+	corruptTrack(t, db, "t0010")
+	for i := range 2 {
+		logs := sighup(t, &stderr, "on=SIGHUP")
+		if n := strings.Count(logs, "\n"); n != 1 || !strings.Contains(logs, "level=ERROR") || !strings.Contains(logs, "still serving the previous one") || !strings.Contains(logs, "t0010") {
+			t.Errorf("SIGHUP %d over a corrupt record logged %d records:\n%s\nwant one error saying the previous snapshot still serves, naming the track", i+1, n, logs)
+		}
+	}
+
+	release := holdDB(t, db, "soundalike import")
+	logs := sighup(t, &stderr, "on=SIGHUP")
+	if n := strings.Count(logs, "\n"); n != 1 || !strings.Contains(logs, "level=WARN") || !strings.Contains(logs, "still serving the previous snapshot") || !strings.Contains(logs, "send SIGHUP again") {
+		t.Errorf("SIGHUP with the database held logged %d records:\n%s\nwant one warning saying the previous snapshot still serves and to send SIGHUP again", n, logs)
+	}
+	release()
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("serve = %v after its context was done, want nil", err)
+	}
+}
+
+// tracksDB writes a database of n synthetic tracks, no model: its load,
+// and the derived indexes' builds after it, take a while (tenths of a
+// second at 100,000).
+func tracksDB(t *testing.T, n int) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "tracks.db")
+	eng, err := soundalike.Open(path, &soundalike.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	if err := eng.Import(t.Context(), func(tx *soundalike.ImportTx) error {
+		var tr soundalike.Track
+		for i := range n {
+			synth.Track(1, i, &tr)
+			if _, _, err := tx.PutTrack(&tr); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// Given serve loading a database that takes a while, when it is stopped
+// during that first load, expect it to stop the load, not wait for it:
+// return nil promptly, and say that it stopped before serving and what it
+// was doing.
+func TestServeStoppedDuringTheFirstLoad(t *testing.T) {
+	db := tracksDB(t, 100_000)
+	var stderr syncBuffer
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	_, done := startServe(t, ctx, db, 503, &stderr, "--prefault-heap=false")
+	cancel()
+	stopped := time.Now()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve stopped during its first load = %v, want nil", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("serve still loading 5s after it was stopped")
+	}
+	took := time.Since(stopped)
+	logs := stderr.String()
+	if !strings.Contains(logs, "stopped before serving") || !strings.Contains(logs, "stopped while") || strings.Contains(logs, "msg=serving") {
+		t.Errorf("serve stopped during its first load (returned after %v) logged:\n%s\nwant \"stopped before serving\" saying what the load was doing, and no \"serving\"", took, logs)
 	}
 }
 
