@@ -265,12 +265,13 @@ func (c *Cluster) URLs() []string {
 }
 
 // do runs fn on one node after another, starting with the next in turn,
-// until one answers: fn's error says whether the node was unreachable
-// (then the next is tried) or answered with a failure (returned as it
-// is). When no node answers, or every node answers with a 5xx, the error
-// wraps soundalike.ErrIndexUnavailable and names every URL tried with what
-// went wrong there. A request that only reads goes through read instead,
-// which does not wait for a slow node.
+// until one answers: fn's error says whether the node could not answer
+// (unreachable: then the next is tried) or answered with a failure that
+// any node would give, a 4xx (returned at once, naming the node, the
+// status and what the node said). When no node answers, or every node
+// answers with a 5xx, the error wraps soundalike.ErrIndexUnavailable and
+// names every URL tried with what went wrong there. A request that only
+// reads goes through read instead, which does not wait for a slow node.
 //
 // A ctx that ends while a node has not answered ends the request. A
 // cancellation is the caller's and is returned as it is. A deadline that
@@ -297,7 +298,7 @@ func (c *Cluster) do(ctx context.Context, fn func(*client.Client) error) error {
 			return ended(ctx, began, n.url)
 		}
 		if !unreachable(err) {
-			return fmt.Errorf("weaviate %s: %w", n.url, err)
+			return fmt.Errorf("weaviate %s: %w", n.url, cause(err))
 		}
 		failed.add(n.url, err)
 	}
@@ -312,8 +313,8 @@ type failures struct {
 }
 
 func (f *failures) add(url string, err error) {
-	var we *fault.WeaviateClientError
-	f.answered = f.answered || errors.As(err, &we) && we.DerivedFromError == nil && we.StatusCode > 0
+	we := clientError(err)
+	f.answered = f.answered || we != nil && we.DerivedFromError == nil && we.StatusCode > 0
 	var ne net.Error
 	c := cause(err)
 	f.timedOut = f.timedOut || errors.As(c, &ne) && ne.Timeout() || errors.Is(c, context.DeadlineExceeded) || errors.Is(c, errNoVersionYet)
@@ -361,13 +362,13 @@ func ended(ctx context.Context, began time.Time, urls ...string) error {
 // unreachable reports whether err means the node could not answer (a
 // connection failure, a timeout, a 5xx of a node that is shutting down
 // or has lost its replicas, or a node that has not answered Dial's version
-// request yet), so another node should be asked.
+// request yet), so another node should be asked. A 4xx is the request's
+// fault: any node would answer it so.
 func unreachable(err error) bool {
 	if errors.Is(err, errNoVersionYet) {
 		return true
 	}
-	var we *fault.WeaviateClientError
-	if errors.As(err, &we) {
+	if we := clientError(err); we != nil {
 		if we.DerivedFromError != nil {
 			return true // the request did not get an answer
 		}
@@ -377,28 +378,70 @@ func unreachable(err error) bool {
 	return errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded)
 }
 
+// clientError is the Weaviate client error in err that says how the
+// request ended, nil when there is none: the error of the node's answer
+// (its status and body), or the one holding the failure that got no
+// answer. The client's REST calls return that error itself; its GraphQL
+// calls (searches, counts) wrap it as the DerivedFromError of another,
+// answer or no answer alike (runGraphQLQuery in the client's graphql
+// package), and a client error does not unwrap.
+func clientError(err error) *fault.WeaviateClientError {
+	we, ok := errors.AsType[*fault.WeaviateClientError](err)
+	for ok {
+		inner, isClient := errors.AsType[*fault.WeaviateClientError](we.DerivedFromError)
+		if !isClient {
+			break
+		}
+		we = inner
+	}
+	return we
+}
+
 // cause is the failure behind a client error that carries one (the
-// client's own message only says where to look), or what the node said in
-// the error body of its answer.
+// client's own message only says where to look), or the status of the
+// node's answer with what the node said in its error body.
 func cause(err error) error {
-	var we *fault.WeaviateClientError
-	if !errors.As(err, &we) {
+	we := clientError(err)
+	if we == nil {
 		return err
 	}
 	if we.DerivedFromError != nil {
 		return we.DerivedFromError
 	}
-	var body struct {
-		Error []struct{ Message string }
+	if msg := bodyMessage(we.Msg); msg != "" {
+		return fmt.Errorf("status %d: %s", we.StatusCode, msg)
 	}
-	if json.Unmarshal([]byte(we.Msg), &body) != nil || len(body.Error) == 0 {
-		return err
+	return fmt.Errorf("status %d %s", we.StatusCode, http.StatusText(we.StatusCode))
+}
+
+// bodyMessage is what a node said in the body of a failed answer: the
+// messages of Weaviate's error body ({"error":[{"message":…}]}, which its
+// REST and GraphQL endpoints send with a 4xx or 5xx), of a GraphQL
+// response's errors ({"errors":[{"message":…}]}) or of the API
+// framework's own errors ({"code":…,"message":…}: a request refused before
+// a handler saw it); else the body as it is (a proxy's answer).
+func bodyMessage(body string) string {
+	type message struct{ Message string }
+	var b struct {
+		Error   []message
+		Errors  []message
+		Message string
 	}
-	msgs := make([]string, len(body.Error))
-	for i, e := range body.Error {
-		msgs[i] = e.Message
+	if json.Unmarshal([]byte(body), &b) == nil {
+		var msgs []string
+		for _, m := range append(b.Error, b.Errors...) {
+			if m.Message != "" {
+				msgs = append(msgs, m.Message)
+			}
+		}
+		if b.Message != "" {
+			msgs = append(msgs, b.Message)
+		}
+		if len(msgs) > 0 {
+			return strings.Join(msgs, "; ")
+		}
 	}
-	return fmt.Errorf("status %d: %s", we.StatusCode, strings.Join(msgs, "; "))
+	return strings.TrimSpace(body)
 }
 
 // unavailable wraps err in soundalike.ErrIndexUnavailable once.

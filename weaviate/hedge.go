@@ -15,8 +15,8 @@ import (
 // can answer at once without harm: when the node asked has not answered
 // after the hedge delay (Cluster.hedgeDelay), the next node is asked too,
 // and so on while nodes remain. The first answer that settles the read
-// wins: a result, or a failure that is not the node's (which any node
-// would give); the requests still in flight are then cancelled. A node
+// wins: a result, or a failure that is not the node's (a 4xx, which any
+// node would give); the requests still in flight are then cancelled. A node
 // that fails as unreachable has the next one asked at once, as in do.
 // When every node fails, or ctx ends first, the error is do's, naming the
 // nodes.
@@ -179,9 +179,10 @@ func (r *race[T]) answer(i int, v T, err error) (askNext bool) {
 	case r.ctx.Err() != nil:
 		r.settle(zero, r.ctxEnded())
 	case !unreachable(err):
-		// Any node would fail the request so: it is the read's answer.
+		// Any node would fail the request so (a 4xx): it is the read's
+		// answer, and the requests in flight are cancelled.
 		r.refund(i)
-		r.settle(zero, fmt.Errorf("weaviate %s: %w", r.node(i).url, err))
+		r.settle(zero, fmt.Errorf("weaviate %s: %w", r.node(i).url, cause(err)))
 	default:
 		return r.fail(i, err)
 	}
