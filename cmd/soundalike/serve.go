@@ -47,8 +47,7 @@ func runServe(ctx context.Context, args []string, stdio stdio) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	// Listen first: a busy port fails before the catalogue is loaded.
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", r.addr)
+	ln, err := server.Listen(ctx, r.addr)
 	if err != nil {
 		return usagef("--addr %s: %v", r.addr, err)
 	}
@@ -214,7 +213,7 @@ func parseServeArgs(args []string, stdio stdio) (*serveRun, error) {
 	// /readyz meanwhile), and a reload that finds the file held tries again
 	// at the next --reload tick.
 	fs := newFlagSet("serve", stdio.withoutLockFlag(), &r.dbPath)
-	fs.StringVar(&r.addr, "addr", "127.0.0.1:8080", "`address` to listen on (host:port)")
+	fs.StringVar(&r.addr, "addr", "127.0.0.1:8080", "`address` to listen on: host:port, or unix:PATH for a Unix socket (a proxy on the same machine)")
 	fs.DurationVar(&r.reload, "reload", 2*time.Second, "how often to check the database for a new model or index (0: never)")
 	fs.StringVar(&proxies, "trusted-proxies", "", "comma-separated `CIDRs` of reverse proxies whose X-Forwarded-For is believed (default: none)")
 	fs.StringVar(&logFormat, "log", "text", "log `format` on standard error: text, json, or off (no access log; warnings and errors still as text)")
@@ -294,7 +293,7 @@ func logServing(r *serveRun, eng *soundalike.Engine, addr net.Addr, reserved, pr
 		_, reason := server.StatusOf(err)
 		r.logger.Warn("not ready: /similar answers 503 until this is done; serving anyway", "reason", reason)
 	}
-	r.logger.Info("serving", "addr", "http://"+addr.String(), "db", r.dbPath,
+	r.logger.Info("serving", "addr", servingURL(addr), "db", r.dbPath,
 		"tracks", st.Tracks, "indexed", st.Indexed, "model", st.ModelVersion, "generation", st.Generation,
 		"huge_heap_mib", reserved>>20, "prefaulted_mib", prefaulted>>20, "hugetlb_mib", st.HugeTLB>>20,
 		"read_under_lock", st.LoadRead.Round(time.Millisecond), "decode", st.LoadDecode.Round(time.Millisecond))
@@ -315,12 +314,21 @@ func logServing(r *serveRun, eng *soundalike.Engine, addr net.Addr, reserved, pr
 	}
 }
 
+// servingURL is how a client reaches addr: an http URL, or for a Unix
+// socket unix:PATH (curl --unix-socket PATH http://localhost/).
+func servingURL(addr net.Addr) string {
+	if addr.Network() == "unix" {
+		return "unix:" + addr.String()
+	}
+	return "http://" + addr.String()
+}
+
 // checkAddr refuses an empty --addr, which net.Listen would take for
 // every interface on a random port: a server no one could find, open to
 // the network.
 func checkAddr(addr string) error {
 	if strings.TrimSpace(addr) == "" {
-		return usagef("--addr is empty: give the host:port to listen on, such as 127.0.0.1:8080 (:8080 listens on every interface)")
+		return usagef("--addr is empty: give the host:port to listen on, such as 127.0.0.1:8080 (:8080 listens on every interface), or unix:PATH")
 	}
 	return nil
 }

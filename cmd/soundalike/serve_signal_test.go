@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -341,5 +342,47 @@ func TestServeNotReadyNamesTheCommand(t *testing.T) {
 	<-done
 	if got := stderr.String(); !strings.Contains(got, "soundalike train") || strings.Contains(got, "trainer.Train") {
 		t.Errorf("serve's not-ready warning: %s; want it to name soundalike train, not the library", got)
+	}
+}
+
+// serve --addr unix:PATH answers on the socket, says so in its serving
+// line, and removes the socket when it stops.
+func TestServeOnUnixSocket(t *testing.T) {
+	db := testDB(t, 50)
+	sock := filepath.Join(t.TempDir(), "sa.sock")
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var errw syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--db", db, "--addr", "unix:" + sock, "--log", "json"}, strings.NewReader(""), io.Discard, &errw)
+	}()
+	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", sock)
+	}}}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := client.Get("http://soundalike/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve on unix:%s not ready after 10s (%v); stderr: %s", sock, err, errw.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(errw.String(), `"addr":"unix:`+sock+`"`) {
+		t.Errorf("stderr: %s\nwant the serving line's addr unix:%s", errw.String(), sock)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v; stderr: %s", err, errw.String())
+	}
+	if _, err := os.Lstat(sock); !os.IsNotExist(err) {
+		t.Errorf("the socket after serve stopped: %v, want it removed", err)
 	}
 }
