@@ -324,9 +324,10 @@ func (e *Engine) Tracks(ctx context.Context) ([]Track, error) {
 }
 
 // Track returns one catalogue track, from the loaded snapshot when there is
-// one, else from the database. id may be any reference ParseTrackRef
-// accepts; a Spotify id kept in Track.SpotifyID is found once a snapshot
-// is loaded. The track is the caller's: a copy, sharing
+// one, else from the database. id is a track reference (see the package
+// doc): a stored id, whatever its form, or one ParseTrackRef accepts,
+// else a *TrackRefError; a Spotify id kept in Track.SpotifyID is found
+// once a snapshot is loaded. The track is the caller's: a copy, sharing
 // nothing mutable with the engine.
 func (e *Engine) Track(ctx context.Context, id TrackID) (*Track, error) {
 	if err := e.checkOpen(); err != nil {

@@ -15,7 +15,7 @@ type MapQuery struct {
 	// query on one index, and a larger one holds every smaller one.
 	Sample int
 	// IDs are tracks to return besides the sample (a query and its
-	// neighbours), by any reference ParseTrackRef accepts.
+	// neighbours), by track references as Similar takes them.
 	IDs []TrackID
 }
 
