@@ -11,15 +11,16 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/internal/syncbuf"
 	"github.com/audotics/soundalike/internal/synth"
 	"github.com/audotics/soundalike/server"
-	bolt "go.etcd.io/bbolt"
 )
 
 // setRecord overwrites the stored value of track id, below the engine, as
@@ -166,7 +167,7 @@ func TestFirstLoadFailureIsReported(t *testing.T) {
 	writer, _ := fixture(t, path, 50)
 	writer.Close()
 	setRecord(t, path, "t0003", func(old []byte) []byte { return old[:14] })
-	var logs syncBuilder
+	var logs syncbuf.Buffer
 	eng, err := soundalike.Open(path, &soundalike.Options{ReadOnly: true, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -306,7 +307,7 @@ func TestStoppedReloadKeepsServing(t *testing.T) {
 		n = 20_000
 	}
 	path := loadTestDB(t, n)
-	var logs syncBuilder
+	var logs syncbuf.Buffer
 	eng, err := soundalike.Open(path, &soundalike.Options{Detached: true, Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		t.Fatal(err)
@@ -352,25 +353,6 @@ func TestStoppedReloadKeepsServing(t *testing.T) {
 	}
 }
 
-// syncBuilder is a log written by the engine's goroutines (Watch) and read
-// by the test.
-type syncBuilder struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuilder) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuilder) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // reloadedFields are the attributes of the one "reloaded" line, whoever
 // asked for the reload.
 var reloadedFields = []string{"on=", "generation=", "model=", "indexed=", "read_under_lock=", "decode=", "derive="}
@@ -385,7 +367,7 @@ func TestReloadLogLines(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "lines.db")
 	writer, _ := fixture(t, path, 100)
 	writer.Close()
-	var logs syncBuilder
+	var logs syncbuf.Buffer
 	eng, err := soundalike.Open(path, &soundalike.Options{Detached: true, Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		t.Fatal(err)

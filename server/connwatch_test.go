@@ -2,45 +2,26 @@ package server_test
 
 import (
 	"bufio"
-	"bytes"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/audotics/soundalike/internal/syncbuf"
 	"github.com/audotics/soundalike/server"
 )
-
-// lockedBuffer is a log destination the server's goroutines may share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // Requests net/http ends before any handler (a malformed one, headers too
 // large, a slowloris) are logged and counted; answered requests, idle
 // connections and connections that never sent a byte are not.
 func TestRequestsEndedBeforeAHandler(t *testing.T) {
-	logs := &lockedBuffer{}
+	logs := &syncbuf.Buffer{}
 	reg := prometheus.NewRegistry()
 	h := server.New(newEngine(t, ready), &server.Options{
 		Logger:            slog.New(slog.NewJSONHandler(logs, nil)),

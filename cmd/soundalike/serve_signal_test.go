@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,30 +16,13 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/internal/syncbuf"
 	"github.com/audotics/soundalike/internal/synth"
 )
 
-// syncBuffer is a serve's standard error, read while it runs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // startServe runs serve on db with args until ctx is done, waits until
 // /readyz answers want, and returns the base URL and run's result.
-func startServe(t *testing.T, ctx context.Context, db string, want int, stderr *syncBuffer, args ...string) (string, <-chan error) {
+func startServe(t *testing.T, ctx context.Context, db string, want int, stderr *syncbuf.Buffer, args ...string) (string, <-chan error) {
 	t.Helper()
 	addr := freeAddr(t)
 	done := make(chan error, 1)
@@ -71,7 +52,7 @@ func waitFor(t *testing.T, d time.Duration, ok func() bool, msg func() string) {
 // to die of the signal's default action.
 func TestServeReloadsOnSIGHUP(t *testing.T) {
 	db := testDB(t, 100)
-	var stderr syncBuffer
+	var stderr syncbuf.Buffer
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	base, done := startServe(t, ctx, db, 200, &stderr, "--reload", "0")
@@ -132,7 +113,7 @@ func corruptTrack(t *testing.T, path, id string) {
 
 // sighup sends serve (this process) SIGHUP and returns the log written
 // since, once it holds a line matching answered.
-func sighup(t *testing.T, stderr *syncBuffer, answered string) string {
+func sighup(t *testing.T, stderr *syncbuf.Buffer, answered string) string {
 	t.Helper()
 	from := len(stderr.String())
 	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
@@ -153,7 +134,7 @@ func sighup(t *testing.T, stderr *syncBuffer, answered string) string {
 // the same damage is answered the same way, not at debug level.
 func TestServeFailedSIGHUPReloadLoggedOnce(t *testing.T) {
 	db := testDB(t, 100)
-	var stderr syncBuffer
+	var stderr syncbuf.Buffer
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	_, done := startServe(t, ctx, db, 200, &stderr, "--reload", "0")
@@ -211,7 +192,7 @@ func tracksDB(t *testing.T, n int) string {
 // was doing.
 func TestServeStoppedDuringTheFirstLoad(t *testing.T) {
 	db := tracksDB(t, 100_000)
-	var stderr syncBuffer
+	var stderr syncbuf.Buffer
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	_, done := startServe(t, ctx, db, 503, &stderr, "--prefault-heap=false")
@@ -238,7 +219,7 @@ func TestServeStoppedDuringTheFirstLoad(t *testing.T) {
 // have said that it was stopping.
 func TestServeSecondSignalStopsAtOnce(t *testing.T) {
 	db := testDB(t, 50)
-	var stderr syncBuffer
+	var stderr syncbuf.Buffer
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	base, done := startServe(t, ctx, db, 200, &stderr)
@@ -282,7 +263,7 @@ func TestServeSecondSignalStopsAtOnce(t *testing.T) {
 func TestServeStoppedWhileWaitingForTheLock(t *testing.T) {
 	db := testDB(t, 50)
 	holdDB(t, db, "soundalike reindex")
-	var stderr syncBuffer
+	var stderr syncbuf.Buffer
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	_, done := startServe(t, ctx, db, 503, &stderr)
@@ -303,7 +284,7 @@ func TestServeStoppedWhileWaitingForTheLock(t *testing.T) {
 // Given --log off, expect no access log but warnings and errors still on
 // standard error: a failed reload or a panic must not go unlogged.
 func TestServeLogOffKeepsWarnings(t *testing.T) {
-	var stderr syncBuffer
+	var stderr syncbuf.Buffer
 	r, err := parseServeArgs([]string{"--log", "off"}, stdio{in: strings.NewReader(""), out: io.Discard, err: &stderr})
 	if err != nil {
 		t.Fatal(err)
@@ -333,7 +314,7 @@ func TestServeNotReadyNamesTheCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	eng.Close()
-	var stderr syncBuffer
+	var stderr syncbuf.Buffer
 	ctx, cancel := context.WithCancel(t.Context())
 	_, done := startServe(t, ctx, db, 503, &stderr, "--reload", "0")
 	waitFor(t, 10*time.Second, func() bool { return strings.Contains(stderr.String(), "not ready") },
@@ -352,7 +333,7 @@ func TestServeOnUnixSocket(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "sa.sock")
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	var errw syncBuffer
+	var errw syncbuf.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"serve", "--db", db, "--addr", "unix:" + sock, "--log", "json"}, strings.NewReader(""), io.Discard, &errw)
