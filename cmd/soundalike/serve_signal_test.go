@@ -198,14 +198,7 @@ func TestServeStoppedDuringTheFirstLoad(t *testing.T) {
 	_, done := startServe(t, ctx, db, 503, &stderr, "--prefault-heap=false")
 	cancel()
 	stopped := time.Now()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("serve stopped during its first load = %v, want nil", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("serve still loading 5s after it was stopped")
-	}
+	waitStopped(t, done, "during its first load")
 	took := time.Since(stopped)
 	logs := stderr.String()
 	if !strings.Contains(logs, "stopped before serving") || !strings.Contains(logs, "stopped while") || strings.Contains(logs, "msg=serving") {
@@ -268,14 +261,7 @@ func TestServeStoppedWhileWaitingForTheLock(t *testing.T) {
 	defer cancel()
 	_, done := startServe(t, ctx, db, 503, &stderr)
 	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("serve stopped while waiting for the lock = %v, want nil", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("serve still waiting for the lock 5s after it was stopped")
-	}
+	waitStopped(t, done, "while waiting for the lock")
 	if logs := stderr.String(); strings.Contains(logs, "msg=serving") || !strings.Contains(logs, "stopped before serving") {
 		t.Errorf("serve's log = %s, want \"stopped before serving\" and no \"serving\"", logs)
 	}
@@ -365,5 +351,20 @@ func TestServeOnUnixSocket(t *testing.T) {
 	}
 	if _, err := os.Lstat(sock); !os.IsNotExist(err) {
 		t.Errorf("the socket after serve stopped: %v, want it removed", err)
+	}
+}
+
+// waitStopped waits for serve, stopped when (a phase: "during its first
+// load"), to return nil within 5 s: a stop that waits for what it
+// interrupts fails.
+func waitStopped(t *testing.T, done <-chan error, when string) {
+	t.Helper()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve stopped %s = %v, want nil", when, err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("serve stopped %s had not returned 5s later", when)
 	}
 }
