@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,9 +13,9 @@ import (
 
 // connWatch tells the requests net/http ends before any handler sees
 // them: a malformed request (answered 400), header fields over
-// http.DefaultMaxHeaderBytes (431), headers not complete within the
-// read-header timeout (a slowloris), or a client that closed its
-// connection mid-request. net/http answers or drops those itself and logs
+// http.DefaultMaxHeaderBytes (431), an Expect header it cannot meet (417),
+// headers not complete within the read-header timeout (a slowloris), or a
+// client that closed its connection mid-request. net/http answers or drops those itself and logs
 // nothing, so without this they would leave no trace in the log or
 // /metrics.
 //
@@ -26,12 +27,12 @@ import (
 // connection after each of them.
 type connWatch struct {
 	conns sync.Map // net.Conn → *connState
-	ended func(remote string, waited time.Duration)
+	ended func(peer string, waited time.Duration)
 }
 
 // connState is what connWatch knows of one connection.
 type connState struct {
-	remote string
+	peer string // peerOf
 	// waiting is when the connection began to wait for its next
 	// request (UnixNano): opened, or idle after an answer.
 	waiting atomic.Int64
@@ -43,14 +44,46 @@ type connStateKey struct{}
 // connContext gives a new connection's requests its state (http.Server's
 // ConnContext).
 func (w *connWatch) connContext(ctx context.Context, c net.Conn) context.Context {
-	cs := &connState{remote: c.RemoteAddr().String()}
+	if !hashable(c) {
+		return ctx // a caller's listener of such conns is served unwatched
+	}
+	cs := &connState{peer: peerOf(c)}
 	cs.waiting.Store(time.Now().UnixNano())
 	w.conns.Store(c, cs)
 	return context.WithValue(ctx, connStateKey{}, cs)
 }
 
+// hashable reports whether c can key a map: Serve takes any listener,
+// and one whose conns are values holding a slice would panic the
+// accept loop in the map's hash.
+func hashable(c net.Conn) (ok bool) {
+	if reflect.TypeOf(c).Kind() == reflect.Pointer {
+		return true // every conn of net's listeners, at no cost a request
+	}
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	_ = map[net.Conn]struct{}{c: {}}
+	return true
+}
+
+// peerOf names c's peer for the log: host:port, or "unix" for a Unix
+// socket's, which has no address.
+func peerOf(c net.Conn) string {
+	a := c.RemoteAddr()
+	if a == nil || a.Network() == "unix" {
+		return "unix"
+	}
+	return a.String()
+}
+
 // connStateChanged follows a connection's states (http.Server's ConnState).
 func (w *connWatch) connStateChanged(c net.Conn, st http.ConnState) {
+	if !hashable(c) {
+		return
+	}
 	v, ok := w.conns.Load(c)
 	if !ok {
 		return // a connection ConnContext never saw
@@ -67,7 +100,7 @@ func (w *connWatch) connStateChanged(c net.Conn, st http.ConnState) {
 	case http.StateClosed, http.StateHijacked:
 		w.conns.Delete(c)
 		if st == http.StateClosed && cs.unseen.Load() {
-			w.ended(cs.remote, time.Since(time.Unix(0, cs.waiting.Load())))
+			w.ended(cs.peer, time.Since(time.Unix(0, cs.waiting.Load())))
 		}
 	}
 }
@@ -84,11 +117,12 @@ func seen(r *http.Request) {
 // requestEnded counts and logs a request net/http ended before a handler
 // saw it, waited for that long since the connection opened or last went
 // idle. Which of the reasons it was, net/http does not say; a wait of
-// the read-header timeout is a slowloris.
-func (srv *Server) requestEnded(remote string, waited time.Duration) {
+// the read-header timeout is a slowloris. peer is the connection's
+// address (a proxy's, behind one), not the client IP of the access log.
+func (srv *Server) requestEnded(peer string, waited time.Duration) {
 	srv.metrics.unhandled.Inc()
 	srv.log.LogAttrs(context.Background(), slog.LevelInfo, "request ended before a handler",
-		slog.String("reason", "malformed (400), header fields over 1 MiB (431), headers not complete within the read-header timeout, or the client closed the connection mid-request"),
+		slog.String("reason", "malformed (400), header fields over 1 MiB (431), an Expect header net/http cannot meet (417), headers not complete within the read-header timeout, or the client closed the connection mid-request"),
 		slog.Duration("read_header_timeout", srv.opts.ReadHeaderTimeout),
-		slog.Duration("waited", waited.Round(time.Millisecond)), slog.String("client_ip", remote))
+		slog.Duration("waited", waited.Round(time.Millisecond)), slog.String("peer", peer))
 }

@@ -3,13 +3,16 @@ package server_test
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/audotics/soundalike/internal/syncbuf"
 	"github.com/audotics/soundalike/server"
 )
 
@@ -23,13 +26,19 @@ func TestListenUnixSocket(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- server.New(newEngine(t, ready), nil).Serve(ctx, ln) }()
+	logs := &syncbuf.Buffer{}
+	opts := &server.Options{Logger: slog.New(slog.NewJSONHandler(logs, nil)), TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
+	go func() { done <- server.New(newEngine(t, ready), opts).Serve(ctx, ln) }()
 
 	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, "unix", path)
 	}}}
-	resp, err := client.Get("http://soundalike/similar?track=a&k=1")
+	// Over the socket, the peer is the proxy in front: its
+	// X-Forwarded-For names the client, past the trusted proxies.
+	req, _ := http.NewRequest("GET", "http://soundalike/similar?track=a&k=1", nil)
+	req.Header.Set("X-Forwarded-For", "203.0.113.7, 10.1.2.3")
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,6 +46,10 @@ func TestListenUnixSocket(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || !strings.Contains(string(body), `"results"`) {
 		t.Fatalf("GET /similar over the socket = %d %s, want 200 with results", resp.StatusCode, body)
+	}
+
+	if !strings.Contains(logs.String(), `"client_ip":"203.0.113.7"`) {
+		t.Errorf("access log: %s\nwant client_ip 203.0.113.7 from X-Forwarded-For", logs)
 	}
 
 	// Another server on the same path is refused while this one listens.

@@ -107,7 +107,9 @@
 // with method, route, path (cut to 512 bytes), status, duration and
 // client_ip. The client IP
 // is the peer address unless the peer is one of Options.TrustedProxies, so
-// X-Forwarded-For cannot be spoofed.
+// X-Forwarded-For cannot be spoofed; a peer over a Unix socket (Listen's
+// unix:PATH) is a local process the socket's permissions admitted, taken
+// as the proxy in front, whose X-Forwarded-For is believed.
 //
 // The HTTP framework (echo v4) is private to this package: no echo type
 // appears in its API.
@@ -125,7 +127,9 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/audotics/soundalike"
@@ -380,15 +384,18 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (srv *Server) HTTPServer(addr string) *http.Server {
 	w := &connWatch{ended: srv.requestEnded}
 	return &http.Server{
-		ConnContext:       w.connContext,
-		ConnState:         w.connStateChanged,
-		Addr:              addr,
-		Handler:           srv,
-		ReadHeaderTimeout: srv.opts.ReadHeaderTimeout,
-		ReadTimeout:       srv.opts.ReadTimeout,
-		WriteTimeout:      srv.opts.WriteTimeout,
-		IdleTimeout:       srv.opts.IdleTimeout,
-		ErrorLog:          slog.NewLogLogger(srv.log.Handler(), slog.LevelWarn),
+		// "OPTIONS *" goes to the handler chain, which answers and logs
+		// it, rather than to net/http's own answer, which nothing logs.
+		DisableGeneralOptionsHandler: true,
+		ConnContext:                  w.connContext,
+		ConnState:                    w.connStateChanged,
+		Addr:                         addr,
+		Handler:                      srv,
+		ReadHeaderTimeout:            srv.opts.ReadHeaderTimeout,
+		ReadTimeout:                  srv.opts.ReadTimeout,
+		WriteTimeout:                 srv.opts.WriteTimeout,
+		IdleTimeout:                  srv.opts.IdleTimeout,
+		ErrorLog:                     slog.NewLogLogger(srv.log.Handler(), slog.LevelWarn),
 	}
 }
 
@@ -440,9 +447,16 @@ func removeStaleSocket(path string) error {
 	if fi.Mode()&fs.ModeSocket == 0 {
 		return fmt.Errorf("listen unix %s: the path exists and is not a socket (%s): remove it or choose another path", path, fi.Mode().Type())
 	}
-	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+	// Only a refused connection says no server is there: a dial that
+	// fails otherwise (no permission to the socket, a full backlog) may
+	// be that of a server still answering, whose socket must stay.
+	c, err := net.DialTimeout("unix", path, time.Second)
+	if err == nil {
 		c.Close()
 		return fmt.Errorf("listen unix %s: another server is listening on it", path)
+	}
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		return fmt.Errorf("listen unix %s: a socket is there and whether a server answers on it is unknown (%v): remove it if none does", path, err)
 	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("listen unix %s: remove the socket a stopped server left: %w", path, err)
@@ -479,16 +493,41 @@ func (srv *Server) Serve(ctx context.Context, ln net.Listener) error {
 // X-Forwarded-For. Echo's defaults (which trust loopback, link-local and
 // private addresses) are all turned off so only the ranges given count.
 func ipExtractor(trusted []netip.Prefix) echo.IPExtractor {
-	if len(trusted) == 0 {
-		return echo.ExtractIPDirect()
+	byPeer := echo.ExtractIPDirect()
+	if len(trusted) > 0 {
+		opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+		for _, p := range trusted {
+			p = p.Masked()
+			n := &net.IPNet{IP: net.IP(p.Addr().AsSlice()), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
+			opts = append(opts, echo.TrustIPRange(n))
+		}
+		byPeer = echo.ExtractIPFromXFFHeader(opts...)
 	}
-	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
-	for _, p := range trusted {
-		p = p.Masked()
-		n := &net.IPNet{IP: net.IP(p.Addr().AsSlice()), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
-		opts = append(opts, echo.TrustIPRange(n))
+	return func(r *http.Request) string {
+		if _, _, err := net.SplitHostPort(r.RemoteAddr); err != nil {
+			return forwardedOverUnix(r, trusted)
+		}
+		return byPeer(r)
 	}
-	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+// forwardedOverUnix is the client IP of a request that came over a Unix
+// socket, whose peer has no address: a local process the socket's file
+// permissions admitted, the proxy in front (serve --addr unix:PATH), so
+// X-Forwarded-For is believed, from its nearest entry back past the
+// trusted proxies. "" when the header is missing or malformed.
+func forwardedOverUnix(r *http.Request, trusted []netip.Prefix) string {
+	hops := strings.Split(strings.Join(r.Header.Values(echo.HeaderXForwardedFor), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.Trim(strings.TrimSpace(hops[i]), "[]"))
+		if err != nil {
+			return ""
+		}
+		if !slices.ContainsFunc(trusted, func(p netip.Prefix) bool { return p.Contains(a.Unmap()) }) || i == 0 {
+			return a.Unmap().String()
+		}
+	}
+	return ""
 }
 
 type discard struct{}
