@@ -23,9 +23,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/audotics/soundalike"
 	client "github.com/weaviate/weaviate-go-client/v5/weaviate"
 	"github.com/weaviate/weaviate-go-client/v5/weaviate/fault"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/internal/printable"
 )
 
 // Options configure Dial. A nil *Options or a zero field means the default.
@@ -372,10 +374,26 @@ func unreachable(err error) bool {
 		if we.DerivedFromError != nil {
 			return true // the request did not get an answer
 		}
-		return we.StatusCode >= 500 || we.StatusCode == 0
+		return we.StatusCode >= 500 || we.StatusCode == 0 || nodeRefusal(we)
 	}
 	var ne net.Error
 	return errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// nodeRefusal reports whether a 4xx answer is the node's state, not the
+// request's fault, so another node may answer it: a node shedding load
+// (429), one that timed the request out (408) or is not ready for it
+// (425), and a GraphQL handler that has no schema yet (422 "no graphql
+// provider present": a node just restarted, or one a new collection has
+// not reached).
+func nodeRefusal(we *fault.WeaviateClientError) bool {
+	switch we.StatusCode {
+	case http.StatusTooManyRequests, http.StatusRequestTimeout, http.StatusTooEarly:
+		return true
+	case http.StatusUnprocessableEntity:
+		return strings.Contains(we.Msg, "no graphql provider present")
+	}
+	return false
 }
 
 // clientError is the Weaviate client error in err that says how the
@@ -438,11 +456,15 @@ func bodyMessage(body string) string {
 			msgs = append(msgs, b.Message)
 		}
 		if len(msgs) > 0 {
-			return strings.Join(msgs, "; ")
+			return printable.Cut(strings.Join(msgs, "; "), maxBodyMessage)
 		}
 	}
-	return strings.TrimSpace(body)
+	return printable.Cut(strings.TrimSpace(body), maxBodyMessage)
 }
+
+// maxBodyMessage bounds what a node's answer puts in an error, which a
+// 503 of the server quotes: a proxy's error page is never quoted whole.
+const maxBodyMessage = 300
 
 // unavailable wraps err in soundalike.ErrIndexUnavailable once.
 func unavailable(err error) error {

@@ -3,6 +3,7 @@ package weaviate_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -37,9 +38,17 @@ var (
 	// cannot parse.
 	refused400 = graphQLAnswer{status: http.StatusBadRequest,
 		body: `{"code":400,"message":"parsing body body from \"\" failed, because unexpected EOF"}`}
-	// refused422 is the GraphQL handler's refusal.
+	// refused422 is the GraphQL handler's refusal of a request.
 	refused422 = graphQLAnswer{status: http.StatusUnprocessableEntity,
+		body: `{"error":[{"message":"query cannot be empty"}]}`}
+	// noSchema is the GraphQL handler's 422 while the node has no schema
+	// (just restarted): its state, which another node may not share.
+	noSchema = graphQLAnswer{status: http.StatusUnprocessableEntity,
 		body: `{"error":[{"message":"no graphql provider present, this is most likely because no schema is present. Import a schema first!"}]}`}
+	// shedding is a node refusing for its load, not for the request.
+	shedding = graphQLAnswer{status: http.StatusTooManyRequests, body: `{"error":[{"message":"too many concurrent requests"}]}`}
+	// errorPage is a proxy's page in front of a node: never quoted whole.
+	errorPage = graphQLAnswer{status: http.StatusBadGateway, body: "<html>" + strings.Repeat("x", 1<<20) + "</html>"}
 	// shuttingDown is a 503 with Weaviate's error body: a node that
 	// cannot serve the request now, which another node may.
 	shuttingDown = graphQLAnswer{status: http.StatusServiceUnavailable,
@@ -132,7 +141,7 @@ func TestGraphQLRefusalFailsAtOnce(t *testing.T) {
 		want   string
 	}{
 		{refused400, "status 400: parsing body body from \"\" failed, because unexpected EOF"},
-		{refused422, "status 422: no graphql provider present, this is most likely because no schema is present. Import a schema first!"},
+		{refused422, "status 422: query cannot be empty"},
 	} {
 		for _, tc := range []struct {
 			name  string
@@ -199,7 +208,7 @@ func TestHedgedReadEndsOnARefusal(t *testing.T) {
 	n, err := c.Count(ctx, "Tracks_v1")
 	took := time.Since(start)
 	t.Logf("%d, %v in %v; asked %v", n, err, took, g.askedURLs())
-	if err == nil || !strings.Contains(err.Error(), "status 422: no graphql provider present") {
+	if err == nil || !strings.Contains(err.Error(), "status 422: query cannot be empty") {
 		t.Fatalf("Count whose hedge was refused with 422 = %d, %v; want the refusal", n, err)
 	}
 	if got := g.total.Load(); got != 2 {
@@ -237,15 +246,30 @@ func TestGraphQL5xxSaysTheNodesAnswered(t *testing.T) {
 	}
 
 	// The boundary the refusals of TestGraphQLRefusalFailsAtOnce must not
-	// cross: a 503 is the node's failure, and the next node answers.
-	t.Run("then a healthy node", func(t *testing.T) {
-		g := newGraphQLNodes(t, 3, shuttingDown, healthy)
+	// cross: a 503, a 429 and a 422 of a node without a schema are the
+	// node's failure, and the next node answers.
+	for _, first := range []graphQLAnswer{shuttingDown, shedding, noSchema} {
+		t.Run(fmt.Sprintf("%d then a healthy node", first.status), func(t *testing.T) {
+			g := newGraphQLNodes(t, 3, first, healthy)
+			c, err := weaviate.Dial(g.urls, &weaviate.Options{HedgeDelay: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n, err := c.Count(t.Context(), "Tracks_v1"); err != nil || n != 42 {
+				t.Errorf("Count that one node answered with %d and the next with 42 = %d, %v; want 42", first.status, n, err)
+			}
+		})
+	}
+
+	// A proxy's error page is cut where the error quotes it.
+	t.Run("an error page", func(t *testing.T) {
+		g := newGraphQLNodes(t, 3, errorPage, errorPage, errorPage)
 		c, err := weaviate.Dial(g.urls, &weaviate.Options{HedgeDelay: -1})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n, err := c.Count(t.Context(), "Tracks_v1"); err != nil || n != 42 {
-			t.Errorf("Count that one node answered with 503 and the next with 42 = %d, %v; want 42", n, err)
+		if _, err := c.Count(t.Context(), "Tracks_v1"); err == nil || len(err.Error()) > 3*1024 {
+			t.Errorf("Count that every node answered with a 1 MiB error page: an error of %d bytes; want each node's page cut", len(fmt.Sprint(err)))
 		}
 	})
 }
