@@ -44,11 +44,16 @@ func newCatalog(n int) catalog {
 // len returns the number of nodes (tracks and free nodes).
 func (c *catalog) len() int { return len(c.loc) }
 
+// holdsTrack reports whether node n (below len) holds a track: an index
+// node whose track was deleted since the index was built, or a node never
+// given one, is free.
+func (c *catalog) holdsTrack(n uint32) bool { return c.loc[n] != locFree }
+
 // record returns node n's id and encoded track, or ok false when the node
 // has no track.
 func (c *catalog) record(n uint32) (id string, data []byte, ok bool) {
 	l := c.loc[n]
-	if l == locFree {
+	if l == locFree { // !holdsTrack(n), on the location read once
 		return "", nil, false
 	}
 	b := c.chunks[l>>32][uint32(l):]

@@ -74,7 +74,7 @@ func (e *Engine) Check(ctx context.Context) (CheckReport, error) {
 		if err := ctx.Err(); err != nil {
 			return r, err
 		}
-		err := e.view(phase)
+		err := e.view(ctx, phase)
 		switch {
 		case err == nil:
 		case errors.Is(err, ErrLocked), errors.Is(err, ErrClosed), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
@@ -174,7 +174,7 @@ func (e *Engine) Backup(ctx context.Context, path string) (int64, error) {
 		n, err := e.db.Backup(ctx, path)
 		return n, e.closedErr(err)
 	}
-	db, err := e.openDB(true)
+	db, err := e.openDB(ctx, true)
 	if err != nil {
 		return 0, err
 	}

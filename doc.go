@@ -44,10 +44,13 @@
 // snapshot and swap it in, so no query fails or waits behind them; a load
 // that fails leaves the previous snapshot serving and is reported by the
 // call that asked for it, in Stats and in the log. The ctx of the call
-// that loads (OpenContext of a Detached engine, Reload, Model) stops the
-// load between its phases and every few thousand records within them:
-// the call returns ctx's error, the previous snapshot keeps serving, and
-// the stop is not counted as a failure. Writes (Import, SaveModel, Reindex)
+// that loads (OpenContext of a Detached engine, Reload) stops the load
+// between its phases and every few thousand records within them: the call
+// returns ctx's error, the previous snapshot keeps serving, and the stop
+// is not counted as a failure. The queries (and Model) that an attached
+// engine gets before its first snapshot share one load: a query whose
+// ctx ends returns ctx's error at once, and the load stops once no query
+// waits for it. Writes (Import, SaveModel, Reindex)
 // are serialised, and each is one atomic change to the database: a crash
 // leaves the previous state intact.
 //
@@ -57,8 +60,10 @@
 // jobs in other processes can write meanwhile, and Watch polls the file and
 // reloads when its generation changes. A ReadOnly engine holds a shared
 // lock until Close. A process that finds the file locked waits up to
-// Options.LockTimeout (which no ctx shortens) and then names the process
-// holding it.
+// Options.LockTimeout and then names the process holding it; the ctx of
+// the call that opens the file (OpenContext, Reload, a query's, Import's,
+// Backup's, Check's) ends the wait sooner, with ctx's error naming the
+// holder.
 //
 // Each reload is logged once (Options.Logger), whoever asked for it: a
 // "reloaded" line naming the asker (on=watch for Watch, on=Reload, or what

@@ -16,16 +16,16 @@ func (e *Engine) ForEachEmbedding(ctx context.Context, fn func(t *Track, v Embed
 	if fn == nil {
 		return fmt.Errorf("for each embedding: fn is nil: pass the func to call for each track")
 	}
-	s, err := e.ready()
+	s, err := e.ready(ctx)
 	if err != nil {
 		return err
 	}
-	for n := range s.cat.len() {
-		t := s.cat.track(uint32(n))
-		if t.ID == "" {
+	for n := range uint32(s.cat.len()) {
+		if !s.cat.holdsTrack(n) {
 			continue
 		}
-		v, ok := s.storedVector(uint32(n))
+		t := s.cat.track(n)
+		v, ok := s.storedVector(n)
 		if !ok {
 			continue // imported after the last reindex
 		}

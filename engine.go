@@ -33,6 +33,9 @@ type Engine struct {
 	// loadMu is held by every load and publish of a snapshot (snapshot.go):
 	// one path, one at a time. Taken after writeMu, never before it.
 	loadMu sync.Mutex
+	// first is the first load in flight of an attached engine, which the
+	// queries before it share and wait for (snapshot.go's currentContext).
+	first firstLoads
 	// writing is the database a write of this engine holds open, which a
 	// load reads from meanwhile (a second open would wait for the write's
 	// lock); nil between writes. Guarded by loadMu.
@@ -67,7 +70,7 @@ type Engine struct {
 //     fail. The file must exist.
 //
 // Waiting for another process's lock is bounded by Options.LockTimeout;
-// the error names the process holding it.
+// the error names the process holding it. OpenContext's ctx also ends it.
 //
 // Open is OpenContext with context.Background(): nothing stops its load.
 func Open(path string, opts *Options) (*Engine, error) {
@@ -78,10 +81,10 @@ func Open(path string, opts *Options) (*Engine, error) {
 // (seconds at 1M tracks), between its phases and every few thousand
 // records within them: OpenContext then returns ctx's error, naming the
 // file and what the load was doing, and no engine. ctx is checked before
-// the file is opened; waiting for another process's lock is bounded by
-// Options.LockTimeout, not by ctx. The other modes load nothing at Open:
-// their first load is their first query's, or Reload's, which takes its
-// own ctx.
+// the file is opened, and stops a wait for another process's lock (as
+// Options.LockTimeout does) with ctx's error naming the process holding
+// it. The other modes load nothing at Open: their first load is their
+// first query's, or Reload's, which takes its own ctx.
 func OpenContext(ctx context.Context, path string, opts *Options) (*Engine, error) {
 	if path == "" {
 		return nil, errors.New("open: path is empty: name the database file")
@@ -98,12 +101,12 @@ func OpenContext(ctx context.Context, path string, opts *Options) (*Engine, erro
 	}
 	e := &Engine{path: path, opts: o}
 	if !o.ReadOnly && !o.Detached {
-		if err := e.checkFile(); err != nil {
+		if err := e.checkFile(ctx); err != nil {
 			return nil, err
 		}
 		return e, nil
 	}
-	db, err := e.openDB(true)
+	db, err := e.openDB(ctx, true)
 	if err != nil {
 		return nil, err
 	}
@@ -120,8 +123,11 @@ func OpenContext(ctx context.Context, path string, opts *Options) (*Engine, erro
 	return e, nil
 }
 
-func (e *Engine) openDB(readOnly bool) (*storage.DB, error) {
-	return storage.Open(e.path, &storage.Options{
+// openDB opens the engine's file, waiting for another process's lock up
+// to Options.LockTimeout or until ctx, the ctx of the call that opens, is
+// done.
+func (e *Engine) openDB(ctx context.Context, readOnly bool) (*storage.DB, error) {
+	return storage.OpenContext(ctx, e.path, &storage.Options{
 		Timeout:     e.opts.LockTimeout,
 		ReadOnly:    readOnly,
 		NoSync:      e.opts.NoSync,
@@ -133,12 +139,12 @@ func (e *Engine) openDB(readOnly bool) (*storage.DB, error) {
 // checkFile refuses, at Open, a file at the engine's path that is no
 // soundalike database (or is damaged). A missing or empty file is not
 // checked: the first write creates the database in it.
-func (e *Engine) checkFile() error {
+func (e *Engine) checkFile(ctx context.Context) error {
 	st, err := os.Stat(e.path)
 	if errors.Is(err, os.ErrNotExist) || err == nil && st.Mode().IsRegular() && st.Size() == 0 {
 		return nil
 	}
-	db, err := e.openDB(true)
+	db, err := e.openDB(ctx, true)
 	if err != nil {
 		return err
 	}
@@ -149,13 +155,13 @@ func (e *Engine) checkFile() error {
 // needs what a database holds (Reindex needs a model) when the path holds
 // none (a missing or empty file), rather than lay a new database out at a
 // mistyped path.
-func (e *Engine) needDatabase() error {
+func (e *Engine) needDatabase(ctx context.Context) error {
 	if err := e.checkOpen(); err != nil {
 		return err
 	}
 	st, err := os.Stat(e.path)
 	if errors.Is(err, os.ErrNotExist) || err == nil && st.Mode().IsRegular() && st.Size() == 0 {
-		db, err := e.openDB(true) // refuses it with storage's ErrNoDatabase
+		db, err := e.openDB(ctx, true) // refuses it with storage's ErrNoDatabase
 		if err == nil {
 			db.Close()
 		}
@@ -214,9 +220,10 @@ func checkCtx(ctx context.Context) error {
 func (e *Engine) Path() string { return e.path }
 
 // writable opens the database for a write, and returns the func that
-// closes it. The caller holds writeMu, so the engine's own writes never
-// wait for each other's lock.
-func (e *Engine) writable() (*storage.DB, func(), error) {
+// closes it; ctx stops a wait for another process's lock. The caller
+// holds writeMu, so the engine's own writes never wait for each other's
+// lock.
+func (e *Engine) writable(ctx context.Context) (*storage.DB, func(), error) {
 	if err := e.checkOpen(); err != nil {
 		return nil, nil, err
 	}
@@ -226,7 +233,7 @@ func (e *Engine) writable() (*storage.DB, func(), error) {
 	// Open under loadMu, so that a load of this engine either finished
 	// with its own open before, or reads from this one.
 	e.loadMu.Lock()
-	db, err := e.openDB(false)
+	db, err := e.openDB(ctx, false)
 	if err == nil {
 		e.writing = db
 	}
@@ -245,8 +252,8 @@ func (e *Engine) writable() (*storage.DB, func(), error) {
 // view runs fn on a read transaction: of the file the engine holds
 // (ReadOnly), of the one its own write holds open (a read inside an Import
 // callback, say: a second open would wait for that write's lock), or of
-// the file opened briefly.
-func (e *Engine) view(fn func(tx *storage.Tx) error) error {
+// the file opened briefly; ctx stops a wait for another process's lock.
+func (e *Engine) view(ctx context.Context, fn func(tx *storage.Tx) error) error {
 	if err := e.checkOpen(); err != nil {
 		return err
 	}
@@ -263,7 +270,7 @@ func (e *Engine) view(fn func(tx *storage.Tx) error) error {
 		return w.View(fn)
 	}
 	e.loadMu.Unlock()
-	db, err := e.openDB(true)
+	db, err := e.openDB(ctx, true)
 	if err != nil {
 		return err
 	}
@@ -281,7 +288,7 @@ type Counts struct {
 // Counts returns the catalogue's sizes, read from the database.
 func (e *Engine) Counts() (Counts, error) {
 	var c Counts
-	err := e.view(func(tx *storage.Tx) error {
+	err := e.view(context.Background(), func(tx *storage.Tx) error {
 		sc := tx.Counts()
 		c = Counts{Tracks: sc.Tracks, Users: sc.Users, Interactions: sc.Interactions}
 		return nil
@@ -301,7 +308,7 @@ func (e *Engine) ForEachTrack(ctx context.Context, fn func(t *Track) error) erro
 	if fn == nil {
 		return errors.New("for each track: fn is nil: pass the func to call for each track")
 	}
-	return e.view(func(tx *storage.Tx) error {
+	return e.view(ctx, func(tx *storage.Tx) error {
 		i := 0
 		return tx.ForEachTrack(func(en storage.TrackEntry) error {
 			if i++; i%4096 == 0 && ctx.Err() != nil {
@@ -343,7 +350,7 @@ func (e *Engine) Track(ctx context.Context, id TrackID) (*Track, error) {
 	// As snapshot.resolve looks a reference up: the id as stored first,
 	// even one that looks like a URI, then the id it names.
 	var t *Track
-	err := e.view(func(tx *storage.Tx) error {
+	err := e.view(ctx, func(tx *storage.Tx) error {
 		key := id
 		_, data, ok := tx.Track(string(key))
 		if !ok {
@@ -370,7 +377,7 @@ func (e *Engine) Interactions(ctx context.Context, actions []string) ([]Interact
 		return nil, fmt.Errorf("interactions: %w", err)
 	}
 	var out []Interaction
-	err := e.view(func(tx *storage.Tx) error {
+	err := e.view(ctx, func(tx *storage.Tx) error {
 		return tx.ForEachInteraction(func(user, track, action string, ts int64) error {
 			if len(actions) > 0 && !slices.Contains(actions, action) {
 				return nil

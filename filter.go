@@ -29,10 +29,11 @@ import (
 // built once per catalogue: a snapshot with the same tracks reuses them.
 type facets struct {
 	attrs []nodeAttrs // by node
-	// pops and years are attrs' popularity and release year (as years since
-	// yearLo-1, 0 = unknown; nil when the years span more than 255) again,
-	// a byte a node: small enough to stay in cache when a graph search
-	// checks nodes all over the catalogue.
+	// pops is the popularity by node (clamped: clampPopularity), and years
+	// attrs' release year again, as years since yearLo-1 (0 = unknown; nil
+	// when the years span more than 255): a byte a node, small enough to
+	// stay in cache when a graph search checks nodes all over the
+	// catalogue, and the columns an index.Range tests (byteRange).
 	pops  []uint8
 	years []uint8
 	// genreIDs maps a normalised genre to its id, the most frequent
@@ -58,12 +59,12 @@ type facets struct {
 	byArtistOnce sync.Once
 }
 
-// nodeAttrs are what a filter reads of a node.
+// nodeAttrs are what a filter reads of a node besides the byte columns
+// (facets.pops, facets.years).
 type nodeAttrs struct {
-	genres     uint64 // bit i: the track has genre id i
-	year       uint16 // release year; 0 = unknown
-	popularity uint8
-	rare       bool // the track has a genre of id ≥ 64
+	genres uint64 // bit i: the track has genre id i
+	year   uint16 // release year; 0 = unknown
+	rare   bool   // the track has a genre of id ≥ 64
 }
 
 const (
@@ -76,7 +77,7 @@ const (
 // orders by popularity.
 func buildFacets(s *snapshot, byPop *popularityOrder) *facets {
 	fa := &facets{attrs: make([]nodeAttrs, s.cat.len())}
-	genres := fa.readAttrs(s, byPop.pops)
+	genres := fa.readAttrs(s)
 	fa.rankGenres(genres)
 	fa.sortByYear(s)
 	fa.pops, fa.byPopularity, fa.popOff = byPop.pops, byPop.nodes, byPop.off
@@ -93,9 +94,9 @@ type genresRead struct {
 	num   []uint32
 }
 
-// readAttrs decodes each track once: it fills the node's year and
-// popularity (pops, by node), counts the tracks, and returns their genres.
-func (fa *facets) readAttrs(s *snapshot, pops []uint8) *genresRead {
+// readAttrs decodes each track once: it fills the node's year, counts the
+// tracks, and returns their genres.
+func (fa *facets) readAttrs(s *snapshot) *genresRead {
 	var t Track // decoded into, node by node
 	n := s.cat.len()
 	g := &genresRead{off: make([]uint32, n+1)}
@@ -103,7 +104,7 @@ func (fa *facets) readAttrs(s *snapshot, pops []uint8) *genresRead {
 	byNormal := make(map[string]uint32) // a normalised genre → its number
 	for node := range n {
 		g.off[node+1] = g.off[node]
-		if !s.holdsTrack(node) {
+		if !s.cat.holdsTrack(uint32(node)) {
 			continue
 		}
 		fa.live++
@@ -127,7 +128,6 @@ func (fa *facets) readAttrs(s *snapshot, pops []uint8) *genresRead {
 		if y := t.ReleaseYear(); y > 0 {
 			a.year = uint16(y)
 		}
-		a.popularity = pops[node]
 	}
 	return g
 }
@@ -199,7 +199,7 @@ func (fa *facets) sortByYear(s *snapshot) {
 		fa.yearOff = make([]uint32, yearHi-yearLo+2)
 	}
 	for node := range fa.attrs {
-		if !s.holdsTrack(node) {
+		if !s.cat.holdsTrack(uint32(node)) {
 			continue
 		}
 		if y := fa.attrs[node].year; y > 0 {
@@ -217,7 +217,7 @@ func (fa *facets) sortByYear(s *snapshot) {
 	}
 	nextYear := slices.Clone(fa.yearOff)
 	for node, a := range fa.attrs {
-		if !s.holdsTrack(node) || a.year == 0 {
+		if !s.cat.holdsTrack(uint32(node)) || a.year == 0 {
 			continue
 		}
 		if fa.years != nil {
@@ -238,7 +238,7 @@ func (fa *facets) artistNodes(s *snapshot) map[uint64][]uint32 {
 	fa.byArtistOnce.Do(func() {
 		m := make(map[uint64][]uint32)
 		for node := range s.cat.len() {
-			if !s.holdsTrack(node) {
+			if !s.cat.holdsTrack(uint32(node)) {
 				continue
 			}
 			for _, k := range s.artistKey[s.artistOff[node]:s.artistOff[node+1]] {
@@ -252,7 +252,8 @@ func (fa *facets) artistNodes(s *snapshot) map[uint64][]uint32 {
 	return fa.byArtist
 }
 
-// condition is a compiled Filter: what keep checks of each node.
+// condition is a compiled Filter: what filter.meetsCondition checks of
+// each node.
 type condition struct {
 	fa *facets
 	// genres: a node matches when it has a genre of genreMask or one of
@@ -337,7 +338,10 @@ func (s *snapshot) compileFilter(flt *Filter) *condition {
 	return c
 }
 
-// match reports whether node n passes every condition. n is a live node.
+// match reports whether node n, below the catalogue's length, passes
+// every condition. It reads the facets only: a node without a track may
+// pass (its year and popularity read as 0), which filter.excludes rules
+// out.
 func (c *condition) match(s *snapshot, n uint32) bool {
 	fa := c.fa
 	if c.pops && (int(fa.pops[n]) < c.popMin || int(fa.pops[n]) > c.popMax) {
@@ -549,7 +553,7 @@ func (s *snapshot) chooseScan(q []float32, ef int, p scanPlan, c *condition) boo
 	}
 	pass := 0.5 // as if half a neighbour passed: never a zero rate
 	for _, r := range res {
-		if int(r.ID) < len(s.keys) && s.holdsTrack(int(r.ID)) && c.match(s, r.ID) {
+		if int(r.ID) < s.cat.len() && s.cat.holdsTrack(r.ID) && c.match(s, r.ID) {
 			pass++
 		}
 	}
@@ -561,10 +565,11 @@ func (s *snapshot) chooseScan(q []float32, ef int, p scanPlan, c *condition) boo
 // the graph.
 var forceScan *bool
 
-// scan scores every node of p's lists that f's condition matches: the
-// candidates of an exact search. What else f checks (f.admits) is checked
-// on the best only, as they are asked for: it reads each node's keys, a
-// cache miss a node, and a search wants a few dozen of thousands scanned.
+// scan scores every node of p's lists that meets f's condition: the
+// candidates of an exact search. The query's exclusions (f.excludes) are
+// checked on the best only, as they are asked for: they read each node's
+// keys, a cache miss a node, and a search wants a few dozen of thousands
+// scanned.
 func (s *snapshot) scan(q []float32, p scanPlan, f *filter) (candidates, error) {
 	var nodes []uint32
 	if p.exact && len(p.lists) == 1 {
@@ -573,7 +578,7 @@ func (s *snapshot) scan(q []float32, p scanPlan, f *filter) (candidates, error) 
 		nodes = make([]uint32, 0, min(p.listed, int(1.25*p.matches)+64))
 		for _, l := range p.lists {
 			for _, n := range l {
-				if f.matches(n) {
+				if f.meetsCondition(n) {
 					nodes = append(nodes, n)
 				}
 			}
@@ -608,7 +613,7 @@ func (s *snapshot) scan(q []float32, p scanPlan, f *filter) (candidates, error) 
 			top := best(want)
 			i := 0
 			for ; i < len(top) && len(out) < n; i++ {
-				if f.admits(top[i].ID) {
+				if !f.excludes(top[i].ID) {
 					out = append(out, top[i])
 				}
 			}
@@ -687,15 +692,15 @@ func (s *snapshot) filteredGraph(q []float32, ef int, p scanPlan, f *filter) can
 	entries := s.filterEntries(q, p, f)
 	kept := &index.Kept{Filter: f.keep, Range: f.cond.byteRange(), Entries: entries}
 	// When the search excludes few tracks, the walk tests the condition
-	// alone and the results are checked for the rest (f.admits: the
-	// exclusions, and that the track was not deleted since the index was
-	// built), with room for the few exclusions it drops: f.admits reads a
-	// node's keys, a cache miss for every kept node the walk meets. A
-	// deleted track the results lose makes them short of n, for which
-	// refine asks again.
+	// alone (f.meetsCondition) and the results are checked for the rest
+	// (f.excludes: the exclusions, and that the track was not deleted
+	// since the index was built), with room for the few exclusions it
+	// drops: f.excludes reads a node's keys, a cache miss for every kept
+	// node the walk meets. A deleted track the results lose makes them
+	// short of n, for which refine asks again.
 	room, after := 0, false
-	if few := len(f.excluded) + f.songs.len(); f.artists == nil && few <= fewExclusions {
-		kept.Filter, room, after = f.matches, few, true
+	if few := len(f.excludedNodes) + f.songs.len(); f.artists == nil && few <= fewExclusions {
+		kept.Filter, room, after = f.meetsCondition, few, true
 	}
 	var scanned candidates
 	return func(n int) ([]index.Result, bool, error) {
@@ -723,7 +728,7 @@ func (s *snapshot) filteredGraph(q []float32, ef int, p scanPlan, f *filter) can
 		}
 		exhausted := len(res) < m || m >= s.indexLen()
 		if after {
-			res = slices.DeleteFunc(res, func(r index.Result) bool { return !f.admits(r.ID) })
+			res = slices.DeleteFunc(res, func(r index.Result) bool { return f.excludes(r.ID) })
 			if len(res) > n {
 				res, exhausted = res[:n], false
 			}

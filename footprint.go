@@ -43,8 +43,8 @@ func (e *Engine) Footprint() Footprint {
 	if s.facets != nil {
 		f.Facets = s.facets().bytes()
 	}
-	if s.maps != nil {
-		f.Map = s.maps.bytes()
+	if s.mapLayout != nil {
+		f.Map = s.mapLayout.bytes()
 	}
 	if s.histories != nil {
 		f.Histories = s.histories.bytes()
@@ -88,8 +88,8 @@ func (fa *facets) bytes() int64 {
 	return n + int64(unsafe.Sizeof(*fa))
 }
 
-func (c *mapCache) bytes() int64 {
-	return 4 * int64(cap(c.l.nodes)+cap(c.l.xy)+cap(c.pos))
+func (m *mapLayout) bytes() int64 {
+	return 4 * int64(cap(m.nodes)+cap(m.xy)+cap(m.pos))
 }
 
 // ServingGCPercent is the garbage collector's target (GOGC) for a process

@@ -52,7 +52,7 @@ func (e *Engine) Import(ctx context.Context, fn func(tx *ImportTx) error) error 
 	}
 	e.writeMu.Lock()
 	defer e.writeMu.Unlock()
-	db, release, err := e.writable()
+	db, release, err := e.writable(ctx)
 	if err != nil {
 		return err
 	}

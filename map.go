@@ -36,13 +36,12 @@ type MapView struct {
 	Missing []TrackID
 }
 
-// mapCache is the layout of one index with where each node is in it. A
-// snapshot loads it with its index, so the map always matches the index
-// served.
-type mapCache struct {
-	indexID uint64
-	l       *layout
-	pos     []int32 // by node: its index in l.nodes, -1 when it is not on the map
+// mapLayout is the map layout (layout.go) of the index a snapshot
+// serves, with where each node is on it. The snapshot reads it with its
+// index (loadMapLayout), so the map always matches the index served.
+type mapLayout struct {
+	*layout
+	pos []int32 // by node: its index in nodes, -1 when it is not on the map
 }
 
 // Map returns points of the map of the served index. It fails with
@@ -54,52 +53,55 @@ func (e *Engine) Map(ctx context.Context, q MapQuery) (MapView, error) {
 	if q.Sample < 0 {
 		return MapView{}, fmt.Errorf("map: sample %d: %w", q.Sample, ErrInvalidQuery)
 	}
-	s, err := e.ready()
+	s, err := e.ready(ctx)
 	if err != nil {
 		return MapView{}, err
 	}
-	c := s.maps
-	if c == nil {
+	m := s.mapLayout
+	if m == nil {
 		return MapView{}, ErrNoLayout
 	}
-	n := min(q.Sample, len(c.l.nodes))
-	v := MapView{Total: len(c.l.nodes), Points: make([]MapPoint, 0, n+len(q.IDs))}
+	n := min(q.Sample, len(m.nodes))
+	v := MapView{Total: len(m.nodes), Points: make([]MapPoint, 0, n+len(q.IDs))}
 	for i := range n {
-		if p := c.point(s, i); p.ID != "" { // "": deleted since the index was built
+		if p, ok := m.point(s, i); ok {
 			v.Points = append(v.Points, p)
 		}
 	}
 	for _, ref := range q.IDs {
 		node, err := s.resolve(ref)
-		if err != nil || int(node) >= len(c.pos) || c.pos[node] < 0 {
+		if err != nil || int(node) >= len(m.pos) || m.pos[node] < 0 {
 			v.Missing = append(v.Missing, ref)
 			continue
 		}
-		if i := int(c.pos[node]); i >= n && s.cat.id(node) != "" {
-			v.Points = append(v.Points, c.point(s, i))
+		if i := int(m.pos[node]); i >= n {
+			if p, ok := m.point(s, i); ok {
+				v.Points = append(v.Points, p)
+			}
 		}
 	}
 	return v, nil
 }
 
-// point is the MapPoint of the i-th node of the layout.
-func (c *mapCache) point(s *snapshot, i int) MapPoint {
-	node := c.l.nodes[i]
-	p := MapPoint{X: c.l.xy[2*i], Y: c.l.xy[2*i+1]}
-	if int(node) < s.cat.len() {
-		var t Track
-		s.cat.decode(node, &t)
-		p.ID = t.ID
-		if len(t.Genres) > 0 {
-			p.Genre = t.Genres[0]
-		}
+// point is the MapPoint of the i-th node of the layout, ok false when the
+// node holds no track of s (deleted since the index was built).
+func (m *mapLayout) point(s *snapshot, i int) (p MapPoint, ok bool) {
+	node := m.nodes[i]
+	if int(node) >= s.cat.len() || !s.cat.holdsTrack(node) {
+		return MapPoint{}, false
 	}
-	return p
+	var t Track
+	s.cat.decode(node, &t)
+	p = MapPoint{ID: t.ID, X: m.xy[2*i], Y: m.xy[2*i+1]}
+	if len(t.Genres) > 0 {
+		p.Genre = t.Genres[0]
+	}
+	return p, true
 }
 
-// loadMap reads the map layout of the current index, id; nil when it has
-// none (or one of another version).
-func loadMap(tx *storage.Tx, id uint64) (*mapCache, error) {
+// loadMapLayout reads the map layout of the current index; nil when it
+// has none (or one of another version).
+func loadMapLayout(tx *storage.Tx) (*mapLayout, error) {
 	l, err := readLayoutTx(tx)
 	if errors.Is(err, ErrNoLayout) {
 		return nil, nil
@@ -107,17 +109,17 @@ func loadMap(tx *storage.Tx, id uint64) (*mapCache, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &mapCache{indexID: id, l: l}
+	m := &mapLayout{layout: l}
 	var limit uint32
 	for _, n := range l.nodes {
 		limit = max(limit, n+1)
 	}
-	c.pos = make([]int32, limit)
-	for i := range c.pos {
-		c.pos[i] = -1
+	m.pos = make([]int32, limit)
+	for i := range m.pos {
+		m.pos[i] = -1
 	}
 	for i, n := range l.nodes {
-		c.pos[n] = int32(i)
+		m.pos[n] = int32(i)
 	}
-	return c, nil
+	return m, nil
 }

@@ -78,7 +78,7 @@ func (e *Engine) SaveModelVersion(ctx context.Context, m *embedder.Model, run Mo
 	}
 	e.writeMu.Lock()
 	defer e.writeMu.Unlock()
-	db, release, err := e.writable()
+	db, release, err := e.writable(ctx)
 	if err != nil {
 		return ModelInfo{}, err
 	}
@@ -178,7 +178,7 @@ func (e *Engine) PromoteModel(ctx context.Context, version string) (info ModelIn
 	}
 	e.writeMu.Lock()
 	defer e.writeMu.Unlock()
-	db, release, err := e.writable()
+	db, release, err := e.writable(ctx)
 	if err != nil {
 		return ModelInfo{}, false, err
 	}
@@ -215,10 +215,9 @@ func (e *Engine) PromoteModel(ctx context.Context, version string) (info ModelIn
 }
 
 // LoadModel returns a stored model ("" = the current one) and its
-// description. It fails with ErrNoModel when there is none. ctx stops
-// nothing: the read is of one model's bytes (milliseconds), and a wait
-// for another process's lock is bounded by Options.LockTimeout, as the
-// storage layer's open takes no ctx.
+// description. It fails with ErrNoModel when there is none. ctx stops a
+// wait for another process's lock, not the read: that is of one model's
+// bytes (milliseconds).
 func (e *Engine) LoadModel(ctx context.Context, version string) (*embedder.Model, ModelInfo, error) {
 	v, err := ParseModelVersion(version)
 	if err != nil {
@@ -226,7 +225,7 @@ func (e *Engine) LoadModel(ctx context.Context, version string) (*embedder.Model
 	}
 	var m *embedder.Model
 	var info ModelInfo
-	err = e.view(func(tx *storage.Tx) error {
+	err = e.view(ctx, func(tx *storage.Tx) error {
 		m, info, err = loadModelTx(tx, v)
 		return err
 	})
@@ -264,13 +263,12 @@ type ModelVersion struct {
 	Current bool
 }
 
-// Models lists the stored model versions, oldest first. ctx stops
-// nothing: the read is of each version's metadata, not its weights, and
-// a wait for another process's lock is bounded by Options.LockTimeout, as
-// the storage layer's open takes no ctx.
+// Models lists the stored model versions, oldest first. ctx stops a wait
+// for another process's lock, not the read: that is of each version's
+// metadata, not its weights.
 func (e *Engine) Models(ctx context.Context) ([]ModelVersion, error) {
 	var out []ModelVersion
-	err := e.view(func(tx *storage.Tx) error {
+	err := e.view(ctx, func(tx *storage.Tx) error {
 		cur := tx.CurrentModel()
 		return tx.ForEachModel(func(v uint64, raw []byte) error {
 			var meta modelMeta

@@ -18,7 +18,8 @@ type Options struct {
 	// a load, for a write) waits for another process that holds it before
 	// failing with ErrLocked, which names the holder. Default 1s; the
 	// soundalike commands wait 60s (--lock-timeout), as long as a server's
-	// reload or a batch job can hold it.
+	// reload or a batch job can hold it. The ctx of the call that opens
+	// the file ends the wait sooner.
 	LockTimeout time.Duration
 	// OnLockWait, when set, is called when an open of the file finds it
 	// locked and starts waiting, with who holds it ("held by soundalike

@@ -33,7 +33,7 @@ func (e *Engine) Recommend(ctx context.Context, q RecommendQuery) (Results, erro
 	if err := checkCtx(ctx); err != nil {
 		return Results{}, fmt.Errorf("recommend: %w", err)
 	}
-	s, err := e.ready()
+	s, err := e.ready(ctx)
 	if err != nil {
 		return Results{}, err
 	}

@@ -38,7 +38,7 @@ func (s *snapshot) refine(ctx context.Context, next candidates, checked bool, k 
 		want += end/4 + 2 // room for duplicates among the results
 	}
 	if !checked {
-		want += len(f.excluded) + f.songs.len()
+		want += len(f.excludedNodes) + f.songs.len()
 	}
 	if o.Diversity > 0 {
 		want += mmrWindow

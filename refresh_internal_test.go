@@ -326,3 +326,95 @@ func TestReloadStopsDuringDerive(t *testing.T) {
 		t.Errorf("after a Reload stopped while it builds: generation %d served (want %d), %d failures (want 0)", s.gen, served.gen, eng.Stats().ReloadFailures)
 	}
 }
+
+// TestFirstLoadSharedByItsQueries: the queries that an attached engine
+// gets before its first snapshot share one load. One whose ctx ends
+// returns at once with ctx's error, even while the load waits for loadMu
+// (held here, as a Reload or a write holds it); the load goes on for the
+// queries still waiting, which get its snapshot. A load that no query
+// waits for any more stops, which is no failure, and the next query
+// starts another.
+func TestFirstLoadSharedByItsQueries(t *testing.T) {
+	eng, put := openPutEngine(t, "first.db")
+	put("s1", "First")
+	search := func(eng *Engine, ctx context.Context) error {
+		_, err := eng.SearchTracks(ctx, "first", 5)
+		return err
+	}
+	// stopWaiting runs a search on eng, whose loadMu the caller holds,
+	// calls stop once it waits, ends its ctx and returns its error.
+	stopWaiting := func(eng *Engine, stop func()) error {
+		t.Helper()
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		stopped := make(chan error, 1)
+		go func() { stopped <- search(eng, ctx) }()
+		stop()
+		cancel()
+		select {
+		case err := <-stopped:
+			return err
+		case <-time.After(10 * time.Second):
+			eng.loadMu.Unlock()
+			t.Fatal("a search whose ctx ended while the first load waited for loadMu still waits 10s later")
+			return nil
+		}
+	}
+	wantStopped := func(err error) {
+		t.Helper()
+		if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "stopped while waiting for the first load") {
+			t.Errorf("a search whose ctx ended while it waited for the first load = %v, want context.Canceled saying so", err)
+		}
+	}
+	// inFlight returns eng's first load once one has a waiter.
+	inFlight := func(eng *Engine) *firstLoad {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			eng.first.mu.Lock()
+			f := eng.first.flight
+			eng.first.mu.Unlock()
+			if f != nil {
+				return f
+			}
+		}
+		eng.loadMu.Unlock()
+		t.Fatal("no first load started 10s after a query")
+		return nil
+	}
+
+	eng.loadMu.Lock()
+	waiting := make(chan error, 1)
+	go func() { waiting <- search(eng, t.Context()) }()
+	wantStopped(stopWaiting(eng, func() { time.Sleep(20 * time.Millisecond) }))
+	eng.loadMu.Unlock()
+	if err := <-waiting; err != nil {
+		t.Errorf("a search waiting for the first load while another stopped waiting = %v, want its answer", err)
+	}
+
+	// A second engine on the file, whose first load one query waits for.
+	lone, err := Open(eng.Path(), &Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lone.Close()
+	lone.loadMu.Lock()
+	var abandoned *firstLoad
+	wantStopped(stopWaiting(lone, func() { abandoned = inFlight(lone) }))
+	lone.first.mu.Lock()
+	next := lone.first.flight
+	lone.first.mu.Unlock()
+	lone.loadMu.Unlock()
+	if next != nil {
+		t.Errorf("a first load in flight after its only query stopped waiting: want none, the next query starting one")
+	}
+	<-abandoned.done
+	if !errors.Is(abandoned.err, context.Canceled) || lone.snap.Load() != nil {
+		t.Errorf("a first load that nobody waits for = %v, published %v; want it stopped, nothing published", abandoned.err, lone.snap.Load() != nil)
+	}
+	if err := search(lone, t.Context()); err != nil {
+		t.Errorf("a search after a first load stopped = %v, want its answer", err)
+	}
+	if st := lone.Stats(); st.ReloadFailures != 0 {
+		t.Errorf("Stats after a stopped first load and a whole one = %+v, want no failure counted", st)
+	}
+}

@@ -86,10 +86,10 @@ func (e *Engine) Reindex(ctx context.Context, opts *ReindexOptions) (ReindexSumm
 	}
 	e.writeMu.Lock()
 	defer e.writeMu.Unlock()
-	if err := e.needDatabase(); err != nil {
+	if err := e.needDatabase(ctx); err != nil {
 		return ReindexSummary{}, fmt.Errorf("reindex: %w", err)
 	}
-	db, release, err := e.writable()
+	db, release, err := e.writable(ctx)
 	if err != nil {
 		return ReindexSummary{}, err
 	}
@@ -445,7 +445,7 @@ func (e *Engine) IndexState(ctx context.Context) (IndexState, error) {
 		return IndexState{}, fmt.Errorf("index state: %w", err)
 	}
 	var st IndexState
-	err := e.view(func(tx *storage.Tx) error {
+	err := e.view(ctx, func(tx *storage.Tx) error {
 		ii, ok := tx.CurrentIndex()
 		if !ok {
 			return errNoIndexYet

@@ -468,3 +468,79 @@ func TestModelStopsTheFirstLoad(t *testing.T) {
 		t.Errorf("Stats after a stopped first load and a whole one = %+v, want no failure counted", st)
 	}
 }
+
+// TestQueriesStopTheFirstLoad: every query of an attached engine that has
+// not loaded yet waits for the first load (tenths of a second here,
+// seconds at 1M tracks) under its own ctx: one whose ctx is done, or ends
+// while it waits, returns ctx's error naming the load of the file, at
+// once; another query waiting for the same load meanwhile still gets its
+// answer, and no failure is counted or logged.
+func TestQueriesStopTheFirstLoad(t *testing.T) {
+	n := 60_000
+	if testing.Short() {
+		n = 20_000
+	}
+	path := loadTestDB(t, n)
+	var logs syncbuf.Buffer
+	eng, err := soundalike.Open(path, &soundalike.Options{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+
+	noop := func(*soundalike.Track, soundalike.Embedding) error { return nil }
+	queries := []struct {
+		name  string
+		query func(ctx context.Context) error
+	}{
+		{"Similar", func(ctx context.Context) error { _, err := eng.Similar(ctx, "t0005", 5, nil); return err }},
+		{"SimilarTo", func(ctx context.Context) error {
+			_, err := eng.SimilarTo(ctx, soundalike.Query{Tracks: []soundalike.TrackID{"t0005"}}, 5, nil)
+			return err
+		}},
+		{"Recommend", func(ctx context.Context) error {
+			_, err := eng.Recommend(ctx, soundalike.RecommendQuery{Positive: []soundalike.Example{{Track: "t0005"}}, K: 5})
+			return err
+		}},
+		{"RecommendUser", func(ctx context.Context) error { _, err := eng.RecommendUser(ctx, "u001", 5, nil); return err }},
+		{"UserHistory", func(ctx context.Context) error { _, err := eng.UserHistory(ctx, "u001"); return err }},
+		{"SearchTracks", func(ctx context.Context) error { _, err := eng.SearchTracks(ctx, "a", 5); return err }},
+		{"Map", func(ctx context.Context) error { _, err := eng.Map(ctx, soundalike.MapQuery{Sample: 5}); return err }},
+		{"ForEachEmbedding", func(ctx context.Context) error { return eng.ForEachEmbedding(ctx, noop) }},
+		{"Model", func(ctx context.Context) error { _, err := eng.Model(ctx); return err }},
+	}
+	done, cancel := context.WithCancel(t.Context())
+	cancel()
+	for _, q := range queries {
+		if err := q.query(done); !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "load "+path+": stopped while") {
+			t.Errorf("%s with its ctx done, before the first load = %v, want context.Canceled saying the load of %s stopped", q.name, err, path)
+		}
+	}
+
+	// One query waits with no end, the others each for a millisecond:
+	// they stop waiting, and the load goes on for the first.
+	answered := make(chan error, 1)
+	go func() { answered <- queries[0].query(t.Context()) }()
+	for _, q := range queries {
+		short, cancel := context.WithTimeout(t.Context(), time.Millisecond)
+		err := q.query(short)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "load "+path+": stopped while") {
+			t.Errorf("%s with a 1ms deadline, during the first load = %v, want context.DeadlineExceeded saying the load of %s stopped", q.name, err, path)
+		}
+	}
+	if err := <-answered; err != nil {
+		t.Errorf("Similar waiting for the first load while other queries stopped waiting = %v, want its answer", err)
+	}
+	for _, q := range queries {
+		if err := q.query(t.Context()); err != nil && !errors.Is(err, soundalike.ErrNoLayout) && !errors.Is(err, soundalike.ErrNotFound) {
+			t.Errorf("%s after the first load = %v, want its answer", q.name, err)
+		}
+	}
+	if st := eng.Stats(); st.ReloadFailures != 0 || st.ReloadError != nil {
+		t.Errorf("Stats after stopped waits for the first load = %+v, want no failure counted", st)
+	}
+	if got := logs.String(); strings.Contains(got, "level=ERROR") {
+		t.Errorf("log after stopped waits for the first load:\n%s\nwant no error", got)
+	}
+}

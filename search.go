@@ -22,7 +22,7 @@ func (e *Engine) Similar(ctx context.Context, id TrackID, k int, opts *SearchOpt
 	if err := checkCtx(ctx); err != nil {
 		return Results{}, fmt.Errorf("similar: %w", err)
 	}
-	s, err := e.ready()
+	s, err := e.ready(ctx)
 	if err != nil {
 		return Results{}, err
 	}
@@ -54,7 +54,7 @@ func (e *Engine) SimilarTo(ctx context.Context, q Query, k int, opts *SearchOpti
 	if err := checkCtx(ctx); err != nil {
 		return Results{}, fmt.Errorf("similar to: %w", err)
 	}
-	s, err := e.ready()
+	s, err := e.ready(ctx)
 	if err != nil {
 		return Results{}, err
 	}
@@ -406,15 +406,18 @@ func (s *keySet) reset() {
 	s.small = s.small[:0]
 }
 
-// filter is one query's exclusions and conditions. keep runs for every
-// candidate the index considers (hundreds a query at 1M), so it reads one
-// 16-byte entry of the node's keys, and with a Filter one of its facets,
-// and compares with a few values: no maps unless artists are excluded or
-// asked for.
+// filter is what one query lets through: the condition of its Filter
+// (meetsCondition), and the tracks it rules out whatever the Filter
+// (excludes); keep tests both. keep runs for every candidate the index
+// considers (hundreds a query at 1M), so it reads one 16-byte entry of
+// the node's keys, and with a Filter one of its facets, and compares with
+// a few values: no maps unless artists are excluded or asked for.
 type filter struct {
-	s        *snapshot
-	dedupe   bool
-	excluded []uint32 // sorted
+	s      *snapshot
+	dedupe bool
+	// excludedNodes are the seeds' and SearchOptions.Exclude's nodes,
+	// sorted.
+	excludedNodes []uint32
 	// songs are the song keys and feature keys already taken (the seeds'),
 	// feature keys salted so that the two kinds never match each other.
 	songs   keySet
@@ -423,7 +426,7 @@ type filter struct {
 }
 
 func (s *snapshot) newFilter(opts *SearchOptions, seeds []uint32) *filter {
-	f := &filter{s: s, dedupe: opts == nil || !opts.NoDedupe, excluded: slices.Clone(seeds)}
+	f := &filter{s: s, dedupe: opts == nil || !opts.NoDedupe, excludedNodes: slices.Clone(seeds)}
 	for _, n := range seeds {
 		if f.dedupe {
 			f.addSong(s.keys[n].song, s.keys[n].feat)
@@ -435,7 +438,7 @@ func (s *snapshot) newFilter(opts *SearchOptions, seeds []uint32) *filter {
 	if opts != nil {
 		for _, id := range opts.Exclude {
 			if n, err := s.resolve(id); err == nil {
-				f.excluded = append(f.excluded, n)
+				f.excludedNodes = append(f.excludedNodes, n)
 			}
 		}
 		if opts.Filter != nil {
@@ -445,8 +448,8 @@ func (s *snapshot) newFilter(opts *SearchOptions, seeds []uint32) *filter {
 			}
 		}
 	}
-	slices.Sort(f.excluded)
-	f.excluded = slices.Compact(f.excluded)
+	slices.Sort(f.excludedNodes)
+	f.excludedNodes = slices.Compact(f.excludedNodes)
 	return f
 }
 
@@ -471,43 +474,52 @@ func (f *filter) addArtists(as []string) {
 	}
 }
 
-// keep is the static part, applied inside the index search.
+// keep reports whether the search may return node n: it meets the
+// Filter's condition and the query does not exclude it. It is the
+// index.Filter of a search that filters inside the index (insideFilter).
 func (f *filter) keep(n uint32) bool {
 	// The condition first: its columns are small, and at a low
 	// selectivity it drops most nodes before their keys are read.
-	return f.matches(n) && f.admits(n)
+	return f.meetsCondition(n) && !f.excludes(n)
 }
 
-// matches reports whether node n is in the catalogue's range and passes
-// the condition (SearchOptions.Filter), reading only its columns.
-func (f *filter) matches(n uint32) bool {
+// meetsCondition reports whether node n is below the catalogue's length
+// and meets the condition of SearchOptions.Filter (true without one),
+// reading only the facets' columns, not the node's keys: it does not test
+// that n holds a track (excludes does).
+func (f *filter) meetsCondition(n uint32) bool {
 	return int(n) < len(f.s.keys) && (f.cond == nil || f.cond.match(f.s, n))
 }
 
-// admits reports whether the search may return node n, a node in range:
-// it is still in the catalogue, neither a seed nor a duplicate of one,
-// not excluded, and not by an excluded artist. It reads the node's keys.
-func (f *filter) admits(n uint32) bool {
+// excludes reports whether the query rules node n (below the catalogue's
+// length) out, whatever its Filter: n holds no track (deleted since the
+// index was built), is a seed or in SearchOptions.Exclude, has the song or
+// the features of a seed (unless NoDedupe), or is by an excluded artist.
+// It reads the node's keys, a cache miss a node.
+func (f *filter) excludes(n uint32) bool {
 	k := f.s.keys[n]
+	// !s.cat.holdsTrack(n), on the entry read anyway: a node without a track
+	// has feature key 0 (nodeKeys), and reading its catalogue location
+	// would cost a second miss.
 	if k.feat == 0 {
-		return false // indexed, but deleted from the catalogue since
+		return true
 	}
 	if (k.song != 0 && f.songs.has(k.song)) || f.songs.has(k.feat^featSalt) {
-		return false
+		return true
 	}
-	if len(f.excluded) > 0 {
-		if _, found := slices.BinarySearch(f.excluded, n); found {
-			return false
+	if len(f.excludedNodes) > 0 {
+		if _, found := slices.BinarySearch(f.excludedNodes, n); found {
+			return true
 		}
 	}
 	if f.artists != nil {
 		for _, a := range f.s.artistKey[f.s.artistOff[n]:f.s.artistOff[n+1]] {
 			if f.artists[a] {
-				return false
+				return true
 			}
 		}
 	}
-	return true
+	return false
 }
 
 // candidates is a ranked list of candidates, best first: a call returns
@@ -583,7 +595,7 @@ func (s *snapshot) beam(opts *SearchOptions) int {
 // than maxDropped excluded tracks and songs; otherwise nil, and refine
 // drops the few excluded tracks from the results.
 func (f *filter) insideFilter() index.Filter {
-	if f.cond != nil || f.artists != nil || len(f.excluded)+f.songs.len() > maxDropped {
+	if f.cond != nil || f.artists != nil || len(f.excludedNodes)+f.songs.len() > maxDropped {
 		return f.keep
 	}
 	return nil

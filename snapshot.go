@@ -37,18 +37,24 @@ import (
 //
 // A load that fails publishes nothing. The last good snapshot keeps
 // serving; the error is returned to whoever asked for the load (Reload,
-// Reindex, Open, or the first query of an attached engine), logged, and
-// recorded in Stats (ReloadFailures, ReloadError), which the server
-// exports in /metrics. The refresh after an import or a new model has no
-// caller to return to: its failure is logged and recorded the same way,
-// and the next Reload tries again. An engine that never loaded a snapshot
-// answers queries with the load's error, never with ErrNoModel.
+// Reindex, Open, or the queries waiting for an attached engine's first
+// load), logged, and recorded in Stats (ReloadFailures, ReloadError),
+// which the server exports in /metrics. The refresh after an import or
+// a new model has no caller to return to: its failure is logged and
+// recorded the same way, and the next Reload tries again. An engine that
+// never loaded a snapshot answers queries with the load's error, never
+// with ErrNoModel.
 //
 // A load stopped by its ctx (Open's, Reload's) publishes nothing either,
 // but is no failure: the file is not at fault, so nothing is logged or
 // recorded, and the caller gets ctx's error naming what the load was
 // doing. The load checks ctx between its phases and every few thousand
 // records (stopEvery) within them: a record costs a counter, not a check.
+// An attached engine's first load is shared by the queries that wait for
+// it (firstLoad): a query whose ctx ends stops waiting at once, and the
+// load stops only when no query waits for it any more, so that one
+// query's stop neither fails the others nor throws away the work they
+// wait for.
 //
 // What came of a load is logged once, naming what asked for it (on):
 // Open, a Reload, Watch's tick, a query, the refresh after a write,
@@ -87,7 +93,7 @@ type snapshot struct {
 	vectors   VectorSource // Options.VectorSource; when set, graph stays nil
 	indexID   uint64       // storage's id of the index that graph was read from
 	indexMeta indexMeta
-	maps      *mapCache // the index's map layout (map.go); nil when it has none
+	mapLayout *mapLayout // the index's map layout (map.go); nil when it has none
 	// catalogSeq is the catalogue's change sequence the tracks were read
 	// at: two snapshots of one database with the same sequence hold the
 	// same tracks, so the later one reuses the earlier one's word index
@@ -202,10 +208,6 @@ func (e *Engine) load(ctx context.Context, on string, db *storage.DB, built *ind
 	return nil
 }
 
-// holdsTrack reports whether node is a track of the catalogue: an index
-// node whose track was deleted since has no keys.
-func (s *snapshot) holdsTrack(node int) bool { return s.keys[node].feat != 0 }
-
 // prefetchKeys brings the keys of rs's nodes towards the cache, so that
 // their misses overlap rather than come one at a time in a loop whose
 // every read waits on the branches of the one before.
@@ -250,7 +252,7 @@ type popularityOrder struct {
 func orderByPopularity(c *catalog, pops []uint8) *popularityOrder {
 	o := &popularityOrder{pops: pops}
 	for node, p := range pops {
-		if c.loc[node] != locFree {
+		if c.holdsTrack(uint32(node)) {
 			o.off[p+1]++
 		}
 	}
@@ -260,7 +262,7 @@ func orderByPopularity(c *catalog, pops []uint8) *popularityOrder {
 	o.nodes = make([]uint32, o.off[maxPopularity+1])
 	next := o.off
 	for node, p := range pops {
-		if c.loc[node] != locFree {
+		if c.holdsTrack(uint32(node)) {
 			o.nodes[next[p]] = uint32(node)
 			next[p]++
 		}
@@ -483,8 +485,8 @@ func (e *Engine) refresh(db *storage.DB) {
 // ctx stops the load (seconds at 1M tracks) between its phases and every
 // few thousand records within them: Reload then returns ctx's error,
 // naming what the load was doing, and the old snapshot keeps serving. A
-// stopped load is no failure: Stats does not count it. Waiting for a
-// writer's lock is bounded by Options.LockTimeout, not by ctx.
+// stopped load is no failure: Stats does not count it. ctx also stops a
+// wait for a writer's lock, which Options.LockTimeout bounds.
 //
 // The engine logs what came of it (Options.Logger), as ReloadFor does,
 // naming "Reload" as what asked.
@@ -535,8 +537,8 @@ func (e *Engine) reload(ctx context.Context, on string) (*snapshot, error) {
 	if e.snap.Load() != nil && stampOf(e.path) == e.stamp {
 		return nil, nil
 	}
-	db, err := e.openDB(true)
-	if errors.Is(err, ErrLocked) {
+	db, err := e.openDB(ctx, true)
+	if errors.Is(err, ErrLocked) || stopped(ctx, err) {
 		return nil, err
 	}
 	if err != nil {
@@ -629,7 +631,7 @@ func (s *snapshot) describe(st *Stats) {
 // Ready reports whether the engine can answer similarity queries: nil,
 // ErrNoModel or ErrNoIndex, or the error of a first load that failed.
 func (e *Engine) Ready() error {
-	s, err := e.ready()
+	s, err := e.ready(context.Background())
 	if err != nil {
 		return err
 	}
@@ -652,8 +654,14 @@ func (e *Engine) Prepare() {
 	}
 }
 
-func (e *Engine) ready() (*snapshot, error) {
-	s, err := e.current()
+// current is currentContext for the callers that have no ctx to stop the
+// first load with (Stats, Ready, Embed).
+func (e *Engine) current() (*snapshot, error) { return e.currentContext(context.Background()) }
+
+// ready returns the published snapshot (currentContext) when it can answer
+// similarity queries, else why not: ErrNoModel or ErrNoIndex.
+func (e *Engine) ready(ctx context.Context) (*snapshot, error) {
+	s, err := e.currentContext(ctx)
 	switch {
 	case err != nil:
 		return nil, err
@@ -665,18 +673,103 @@ func (e *Engine) ready() (*snapshot, error) {
 	return s, nil
 }
 
-// current is currentContext for the callers that have no ctx to stop the
-// first load with (Stats, Ready) or do not pass theirs on yet (the queries).
-func (e *Engine) current() (*snapshot, error) { return e.currentContext(context.Background()) }
-
 // currentContext returns the published snapshot. An attached engine loads
-// it on first use, so commands that never query (import, train) never pay
-// for decoding the index; ctx stops that load, and when it fails,
-// currentContext returns its error.
+// it on first use (waitFirstLoad), so commands that never query (import,
+// train) never pay for decoding the index; ctx stops the wait, and when
+// the load fails, currentContext returns its error.
 func (e *Engine) currentContext(ctx context.Context) (*snapshot, error) {
 	if s := e.snap.Load(); s != nil {
 		return s, nil
 	}
+	return e.waitFirstLoad(ctx)
+}
+
+// waitFirstLoad waits for the first load in flight (firstLoad), starting
+// it if none is, and returns what came of it. When ctx ends first, it
+// returns ctx's error at once, even while the load waits for loadMu (a
+// Reload, a write), and leaves the load to the queries still waiting for
+// it.
+func (e *Engine) waitFirstLoad(ctx context.Context) (*snapshot, error) {
+	if err := e.checkOpen(); err != nil {
+		return nil, err // no load to start after Close
+	}
+	if err := checkStop(ctx, "starting"); err != nil {
+		return nil, fmt.Errorf("load %s: %w", e.path, err)
+	}
+	f := e.joinFirstLoad()
+	select {
+	case <-f.done:
+		return f.s, f.err
+	case <-ctx.Done():
+		e.leaveFirstLoad(f)
+		return nil, fmt.Errorf("load %s: %w", e.path, checkStop(ctx, "waiting for the first load"))
+	}
+}
+
+// firstLoad is an attached engine's first load, shared by the queries
+// waiting for it (waitFirstLoad). It runs on a goroutine of its own,
+// under a ctx of its own that ends when the last of its waiters stops
+// waiting: one query's ctx neither stops the load that others wait for
+// nor hands them its error, and a load that nobody waits for any more
+// stops (a stop, no failure: see the discipline above).
+type firstLoad struct {
+	done chan struct{} // closed once s and err are set
+	s    *snapshot     // the snapshot published; nil when err is set
+	err  error
+	// waiters are the queries waiting for done; guarded by
+	// firstLoads.mu. cancel ends the load's ctx.
+	waiters int
+	cancel  context.CancelFunc
+}
+
+// firstLoads is an Engine's first load in flight, if any (Engine.first).
+type firstLoads struct {
+	mu     sync.Mutex // taken only while no snapshot is published
+	flight *firstLoad // nil when no first load runs, or none has waiters
+}
+
+// joinFirstLoad returns the first load in flight, starting one if none
+// is, with the caller counted among its waiters.
+func (e *Engine) joinFirstLoad() *firstLoad {
+	e.first.mu.Lock()
+	defer e.first.mu.Unlock()
+	f := e.first.flight
+	if f == nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		f = &firstLoad{done: make(chan struct{}), cancel: cancel}
+		e.first.flight = f
+		go e.runFirstLoad(ctx, f)
+	}
+	f.waiters++
+	return f
+}
+
+// leaveFirstLoad takes a waiter whose ctx ended off f; the last one to
+// leave stops the load, and the next query starts a new one.
+func (e *Engine) leaveFirstLoad(f *firstLoad) {
+	e.first.mu.Lock()
+	defer e.first.mu.Unlock()
+	if f.waiters--; f.waiters == 0 && e.first.flight == f {
+		e.first.flight = nil
+		f.cancel()
+	}
+}
+
+// runFirstLoad runs f's load and hands its outcome to f's waiters.
+func (e *Engine) runFirstLoad(ctx context.Context, f *firstLoad) {
+	f.s, f.err = e.loadFirst(ctx)
+	e.first.mu.Lock()
+	if e.first.flight == f {
+		e.first.flight = nil
+	}
+	e.first.mu.Unlock()
+	f.cancel()
+	close(f.done)
+}
+
+// loadFirst loads the snapshot of an engine that has none, unless another
+// load published one meanwhile, and returns it.
+func (e *Engine) loadFirst(ctx context.Context) (*snapshot, error) {
 	if _, err := e.reload(ctx, onQuery); err != nil {
 		return nil, err
 	}
@@ -691,7 +784,8 @@ func (e *Engine) currentContext(ctx context.Context) (*snapshot, error) {
 }
 
 // Model describes the model being served. An attached engine that has not
-// loaded its snapshot yet loads it first, and ctx stops that load.
+// loaded its snapshot yet loads it first, and ctx stops the wait for that
+// load, as it does a query's (currentContext).
 func (e *Engine) Model(ctx context.Context) (ModelInfo, error) {
 	if err := checkCtx(ctx); err != nil {
 		return ModelInfo{}, fmt.Errorf("model: %w", err)
@@ -801,10 +895,10 @@ func (s *snapshot) readIndex(ctx context.Context, tx *storage.Tx, built *index.H
 		return nil, err
 	}
 	if keep != nil && keep.indexID == s.indexID {
-		s.maps = keep.maps
+		s.mapLayout = keep.mapLayout
 		return graph, nil
 	}
-	s.maps, err = loadMap(tx, s.indexID)
+	s.mapLayout, err = loadMapLayout(tx)
 	return graph, err
 }
 
@@ -830,7 +924,7 @@ func (s *snapshot) readTracks(ctx context.Context, tx *storage.Tx) error {
 		if int(en.Node) >= n {
 			return fmt.Errorf("track %s: node %d beyond the catalogue's %d", en.ID, en.Node, n)
 		}
-		if s.cat.loc[en.Node] != locFree {
+		if s.cat.holdsTrack(en.Node) {
 			return fmt.Errorf("track %s: node %d is track %s's too", en.ID, en.Node, s.cat.id(en.Node))
 		}
 		return w.add(en.Node, en.ID, en.Data)
@@ -918,7 +1012,7 @@ func (s *snapshot) decodeTracks(ctx context.Context, path string) ([]uint8, erro
 		})
 	}
 	for node := range uint32(n) {
-		if s.cat.loc[node] != locFree {
+		if s.cat.holdsTrack(node) {
 			s.byID.insert(&s.cat, node)
 		}
 	}

@@ -40,7 +40,7 @@ func (e *Engine) SearchTracks(ctx context.Context, text string, k int) ([]Track,
 	if len(words) == 0 {
 		return nil, fmt.Errorf("%w: %q holds no word to search for (letters or digits)", ErrInvalidQuery, text)
 	}
-	s, err := e.current()
+	s, err := e.currentContext(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -47,7 +47,7 @@ func (e *Engine) UserHistory(ctx context.Context, user string) ([]Interaction, e
 	if err := checkCtx(ctx); err != nil {
 		return nil, fmt.Errorf("user history: %w", err)
 	}
-	s, err := e.current()
+	s, err := e.currentContext(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +78,7 @@ func (e *Engine) RecommendUser(ctx context.Context, user string, k int, opts *Se
 	if err := checkCtx(ctx); err != nil {
 		return Results{}, fmt.Errorf("recommend user: %w", err)
 	}
-	s, err := e.ready()
+	s, err := e.ready(ctx)
 	if err != nil {
 		return Results{}, err
 	}

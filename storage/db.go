@@ -36,6 +36,7 @@
 package storage
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -95,6 +96,7 @@ var (
 type Options struct {
 	// Timeout is how long Open waits for another process's lock before it
 	// fails with ErrLocked, naming the holder (see Holders). Default 1s.
+	// OpenContext's ctx ends the wait sooner.
 	Timeout time.Duration
 	// OnWait, when set, is called once when the lock is not free at once
 	// and Open starts waiting for it, with who holds it ("held by
@@ -142,7 +144,21 @@ type DB struct {
 // Open opens or creates the database at path. A file that is not a
 // soundalike database, or has an unknown schema version, is refused without
 // being modified.
+//
+// Open is OpenContext with context.Background(): only Options.Timeout
+// ends a wait for another process's lock.
 func Open(path string, opts *Options) (*DB, error) {
+	return OpenContext(context.Background(), path, opts)
+}
+
+// OpenContext is Open with a ctx that stops a wait for another process's
+// lock: it then returns ctx's error, naming the file and the process
+// holding the lock, as the timeout's ErrLocked does. A lock that is free
+// is taken whatever ctx: ctx bounds the wait, not the open.
+func OpenContext(ctx context.Context, path string, opts *Options) (*DB, error) {
+	if ctx == nil {
+		return nil, fmt.Errorf("open %s: ctx is nil: pass context.Background() when there is no other context", path)
+	}
 	var o Options
 	if opts != nil {
 		o = *opts
@@ -180,11 +196,13 @@ func Open(path string, opts *Options) (*DB, error) {
 	}
 	var bdb *bolt.DB
 	err := protect(path, func() string { return "opening it (its meta pages and freelist)" }, func() (err error) {
-		bdb, err = openWaiting(path, o)
+		bdb, err = openWaiting(ctx, path, o)
 		return err
 	})
 	if err != nil {
 		switch {
+		case ctx.Err() != nil && errors.Is(err, ctx.Err()):
+			return nil, fmt.Errorf("open %s: stopped waiting for the lock, %s: %w", path, describeHolders(Holders(path)), err)
 		case errors.Is(err, berrors.ErrTimeout):
 			return nil, fmt.Errorf("open %s: %w: %s; waited %v: try again when it has finished", path, ErrLocked, describeHolders(Holders(path)), o.Timeout)
 		case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum):
@@ -214,28 +232,48 @@ func Open(path string, opts *Options) (*DB, error) {
 // Options.OnWait that it waits.
 const firstTry = 100 * time.Millisecond
 
-// openWaiting opens the bbolt file, waiting up to o.Timeout for the lock
-// and calling o.OnWait once if it has to wait.
-func openWaiting(path string, o Options) (*bolt.DB, error) {
-	if o.OnWait == nil || o.Timeout <= firstTry {
-		return openBolt(path, o)
+// lockRetry is how often Open tries the lock while it waits: bbolt's own
+// interval, which bbolt sleeps through without a ctx.
+const lockRetry = 50 * time.Millisecond
+
+// openWaiting opens the bbolt file, trying for the lock every lockRetry
+// until it is free, o.Timeout has passed (bbolt's ErrTimeout) or ctx is
+// done (ctx's error), and calling o.OnWait once when it has waited
+// firstTry. Each try is one bolt.Open that tries the lock once, so that
+// the waiting is here, where ctx can end it.
+func openWaiting(ctx context.Context, path string, o Options) (*bolt.DB, error) {
+	start := time.Now()
+	told := o.OnWait == nil
+	for {
+		bdb, err := openBolt(path, o)
+		if !errors.Is(err, berrors.ErrTimeout) {
+			return bdb, err
+		}
+		waited := time.Since(start)
+		if waited >= o.Timeout {
+			return nil, err
+		}
+		if !told && waited >= firstTry {
+			told = true
+			// OnWait is the application's code, run inside protect.
+			RunCaller(func() error { o.OnWait(describeHolders(Holders(path))); return nil })
+		}
+		t := time.NewTimer(min(lockRetry, o.Timeout-waited))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
 	}
-	first := o
-	first.Timeout = firstTry
-	bdb, err := openBolt(path, first)
-	if !errors.Is(err, berrors.ErrTimeout) {
-		return bdb, err
-	}
-	// OnWait is the application's code, run inside protect.
-	RunCaller(func() error { o.OnWait(describeHolders(Holders(path))); return nil })
-	o.Timeout -= firstTry
-	return openBolt(path, o)
 }
 
-// openBolt opens the bbolt file with soundalike's settings.
+// openBolt opens the bbolt file with soundalike's settings, trying for
+// its lock once: bbolt gives up without sleeping when the timeout is
+// shorter than its retry interval (a zero one would wait for ever).
 func openBolt(path string, o Options) (*bolt.DB, error) {
 	return bolt.Open(path, o.Mode, &bolt.Options{
-		Timeout:      o.Timeout,
+		Timeout:      time.Nanosecond,
 		ReadOnly:     o.ReadOnly,
 		NoSync:       o.NoSync,
 		FreelistType: bolt.FreelistMapType,

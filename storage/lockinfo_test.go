@@ -1,6 +1,7 @@
 package storage_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -42,6 +43,37 @@ func TestOpenLockedNamesTheHolder(t *testing.T) {
 	if m, _ := filepath.Glob(path + ".lock-info.*"); len(m) != 0 {
 		t.Errorf("lock-info files after Close = %v, want none", m)
 	}
+}
+
+// Given a process holding the database, when an OpenContext waiting for
+// it (for up to 10s) has its ctx cancelled, expect it to stop at once with
+// ctx's error naming the file and the holder, not ErrLocked; the lock, once
+// free, is taken.
+func TestOpenContextStopsWaitingForTheLock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "held.db")
+	holder, err := storage.Open(path, &storage.Options{Command: "soundalike import"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	opts := &storage.Options{Timeout: 10 * time.Second, ReadOnly: true, OnWait: func(string) { cancel() }}
+	start := time.Now()
+	_, err = storage.OpenContext(ctx, path, opts)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("OpenContext returned %v after it started waiting and its ctx was cancelled, want at once", d)
+	}
+	want := fmt.Sprintf("soundalike import (pid %d, writing since ", os.Getpid())
+	if !errors.Is(err, context.Canceled) || errors.Is(err, storage.ErrLocked) ||
+		!strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), path) {
+		t.Errorf("OpenContext of a held file, cancelled = %v, want context.Canceled (not ErrLocked) naming %s and %q", err, path, want)
+	}
+	holder.Close()
+	db, err := storage.OpenContext(context.Background(), path, opts)
+	if err != nil {
+		t.Fatalf("OpenContext of the released file = %v", err)
+	}
+	db.Close()
 }
 
 // A record left by a process killed before Close is skipped and removed.
