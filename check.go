@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/audotics/soundalike/embedder"
 	"github.com/audotics/soundalike/index"
@@ -158,12 +159,34 @@ func (r *CheckReport) checkIndex(tx *storage.Tx) error {
 
 // Backup writes a consistent copy of the database file to path, as of one
 // read transaction: bbolt's hot copy, so that this engine's writes go on
-// meanwhile (another process's writer holds the file's lock, and a
-// Detached engine's backup waits for it up to Options.LockTimeout). The
-// copy is written beside path and renamed into place; it returns its size.
-// path must not be the database itself. A ctx that ends stops the copy,
-// leaving no file under path.
+// meanwhile (another process's writer holds the file's lock, and the
+// backup of an engine that is not ReadOnly waits for it up to
+// Options.LockTimeout, or until ctx is done). It returns the copy's size.
+//
+// The copy lands as a shell's > or cp would leave it, but never
+// half-written: through a symlink, on the file it points to, the link
+// kept; over a file, with that file's permission; as a new file, with the
+// database file's, under the umask (it holds every user's listening
+// history). It is written to a temporary file beside that file and
+// renamed over it. path must not be the database itself, nor a directory
+// or a device. A ctx that ends stops the copy, leaving path as it was and
+// no temporary file.
 func (e *Engine) Backup(ctx context.Context, path string) (int64, error) {
+	return e.BackupVerified(ctx, path, nil)
+}
+
+// BackupVerified is Backup that calls verify (when not nil) with the
+// temporary file's name once the copy is written and synced, before it is
+// renamed over path: an error from verify leaves path as it was, and
+// BackupVerified returns it as it is. A backup that checks the copy
+// (opening it as a database, say) before it replaces the last good one
+// needs no temporary file of its own. The engine releases the database
+// file before it calls verify, so that a writer waiting for it may go on,
+// unless it is ReadOnly (it holds the file until Close).
+func (e *Engine) BackupVerified(ctx context.Context, path string, verify func(copy string) error) (int64, error) {
+	if err := checkCtx(ctx); err != nil {
+		return 0, fmt.Errorf("backup: %w", err)
+	}
 	if err := e.checkOpen(); err != nil {
 		return 0, err
 	}
@@ -171,13 +194,19 @@ func (e *Engine) Backup(ctx context.Context, path string) (int64, error) {
 		return 0, fmt.Errorf("backup to %s: that is the database itself; name another file", path)
 	}
 	if e.db != nil {
-		n, err := e.db.Backup(ctx, path)
+		n, err := e.db.Backup(ctx, path, verify)
 		return n, e.closedErr(err)
 	}
 	db, err := e.openDB(ctx, true)
 	if err != nil {
 		return 0, err
 	}
-	defer db.Close()
-	return db.Backup(ctx, path)
+	var once sync.Once
+	release := func() { once.Do(func() { db.Close() }) }
+	defer release()
+	if verify != nil {
+		check := verify
+		verify = func(copy string) error { release(); return check(copy) }
+	}
+	return db.Backup(ctx, path, verify)
 }

@@ -1,12 +1,8 @@
 package storage
 
 import (
-	"context"
 	"encoding/binary"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/audotics/soundalike/internal/clip"
 	bolt "go.etcd.io/bbolt"
@@ -88,66 +84,4 @@ func (tx *Tx) ForEachModelBlob(fn func(version uint64, blob []byte, err error)) 
 		fn(v, blob, err)
 		return nil
 	})
-}
-
-// Backup writes a consistent copy of the database to path, as of one read
-// transaction (bbolt's hot copy: writers in this process go on meanwhile).
-// It writes a temporary file beside path and renames it into place, so a
-// failed backup leaves no partial file under the name. It returns the
-// copy's size. A ctx that ends stops the copy at its next write, which
-// fails with ctx's error.
-func (db *DB) Backup(ctx context.Context, path string) (n int64, err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), ".backup-*")
-	if err != nil {
-		return 0, fmt.Errorf("backup to %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	err = db.protect("copying it", func() error {
-		return db.bolt.View(func(btx *bolt.Tx) (err error) {
-			n, err = btx.WriteTo(ctxWriter{ctx, f})
-			return err
-		})
-	})
-	if cerr := ctx.Err(); err != nil && cerr != nil {
-		err = cerr // bbolt's WriteTo words the writer's error as text
-	}
-	if err != nil {
-		return 0, fmt.Errorf("backup to %s: %w", path, err)
-	}
-	if err := f.Chmod(0o600); err != nil {
-		return 0, fmt.Errorf("backup to %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		return 0, fmt.Errorf("backup to %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return 0, fmt.Errorf("backup to %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return 0, fmt.Errorf("backup to %s: %w", path, err)
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil { // make the rename durable
-		d.Sync()
-		d.Close()
-	}
-	return n, nil
-}
-
-// ctxWriter is w until ctx ends, then a writer that fails with ctx's
-// error.
-type ctxWriter struct {
-	ctx context.Context
-	w   io.Writer
-}
-
-func (c ctxWriter) Write(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.w.Write(p)
 }

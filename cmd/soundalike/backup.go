@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/audotics/soundalike"
 )
@@ -39,55 +38,50 @@ func runBackup(ctx context.Context, args []string, stdio stdio) error {
 	if err := checkOutFile("--out", out, dbPath); err != nil {
 		return err
 	}
-	eng, err := soundalike.Open(dbPath, stdio.engineOptions(&soundalike.Options{ReadOnly: true}))
+	// Attached, not ReadOnly: the engine holds the database only while it
+	// copies it, and releases it before the copy is checked, so that a
+	// writer waiting for it may go on.
+	eng, err := soundalike.OpenContext(ctx, dbPath, stdio.engineOptions(nil))
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
-	// The copy goes to a name of its own beside --out (beside its target
+	// The copy goes to a temporary file beside --out (beside its target
 	// when --out is a symlink), is checked there and only then renamed
-	// over --out: a backup of a damaged database must not replace the
-	// last good one (a nightly backup to the same name). --check=false
-	// renames it unchecked.
+	// over --out (Engine.BackupVerified): a backup of a damaged database
+	// must not replace the last good one (a nightly backup to the same
+	// name). --check=false renames it unchecked.
 	//
 	// A new backup gets the database file's permission (under the umask),
 	// as cp gives a copy: it holds every user's listening history, so it
 	// is no more readable than the database (0600 when bbolt made it). One
 	// that replaces a file keeps that file's permission, as every --out
 	// does: a nightly backup made readable by a backup group stays so.
-	perm := os.FileMode(0o600)
-	if st, err := os.Stat(dbPath); err == nil {
-		perm = st.Mode().Perm()
+	// The engine's Backup does both.
+	var (
+		r      checkJSON
+		verify func(copy string) error
+	)
+	if check {
+		verify = func(copy string) error {
+			var err error
+			if r, err = checkFile(ctx, copy, stdio); err != nil {
+				return fmt.Errorf("backup to %s: checking the copy: %w", out, err)
+			}
+			if !r.OK {
+				return fmt.Errorf("backup of %s: %w: the copy has %d problem(s), the first: %s; %s was left as it was "+
+					"(--check=false writes the damaged copy)", dbPath, soundalike.ErrDamaged, len(r.Problems)+r.Omitted, r.Problems[0], out)
+			}
+			return nil
+		}
 	}
-	f, err := createOut(out, perm)
-	if err != nil {
-		return fmt.Errorf("backup to %s: %w", out, err)
-	}
-	defer f.discard()
-	n, err := eng.Backup(ctx, f.Name())
+	n, err := eng.BackupVerified(ctx, out, verify)
 	if err != nil {
 		return err
 	}
 	if !check {
-		if err := f.commit(); err != nil {
-			return fmt.Errorf("backup to %s: %w", out, err)
-		}
 		fmt.Fprintf(stdio.err, "backed up %s to %s (%d bytes, not checked)\n", dbPath, out, n)
 		return nil
-	}
-	// The source is not needed while the copy is checked: a writer
-	// waiting for it may go on.
-	eng.Close()
-	r, err := checkFile(ctx, f.Name(), stdio)
-	if err != nil {
-		return fmt.Errorf("backup to %s: checking the copy: %w", out, err)
-	}
-	if !r.OK {
-		return fmt.Errorf("backup of %s: %w: the copy has %d problem(s), the first: %s; %s was left as it was "+
-			"(--check=false writes the damaged copy)", dbPath, soundalike.ErrDamaged, len(r.Problems)+r.Omitted, r.Problems[0], out)
-	}
-	if err := f.commit(); err != nil {
-		return fmt.Errorf("backup to %s: %w", out, err)
 	}
 	fmt.Fprintf(stdio.err, "backed up %s to %s (%d bytes, checked: %d tracks, %d models, an index of %d tracks)\n",
 		dbPath, out, n, r.Tracks, r.Models, r.Indexed)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -20,7 +19,7 @@ import (
 // database file dbPath itself, however it is spelt (./w.db, an absolute
 // path, a symlink, a hard link), which the write would replace. A
 // symlink is checked as the file it points to, which is what is written
-// (outTarget). backup, export and train share it, so that each refuses the
+// (paths.Target). backup, export and train share it, so that each refuses the
 // same files in the same words.
 func checkOutFile(flag, path, dbPath string) error {
 	if path == "" {
@@ -42,11 +41,11 @@ func checkOutFile(flag, path, dbPath string) error {
 		// a device (/dev/null) or a named pipe, not write into it.
 		return usagef("%s %s: is not a regular file (%v); give a file to write", flag, path, st.Mode().Type())
 	}
-	target, err := outTarget(path)
+	target, err := paths.Target(path)
 	if err != nil {
 		return usagef("%s %s: %v", flag, path, err)
 	}
-	dir := dirOf(target) // as the system resolves it: a/x/../f needs a/x
+	dir := paths.Dir(target) // as the system resolves it: a/x/../f needs a/x
 	st, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -76,7 +75,7 @@ func checkOutFile(flag, path, dbPath string) error {
 // half-written file under the final name, nor replaces a good one.
 type outFile struct {
 	*os.File             // the temporary file
-	target   string      // the file commit replaces (outTarget)
+	target   string      // the file commit replaces (paths.Target)
 	perm     fs.FileMode // the permission commit gives it
 	done     bool        // committed: nothing to remove
 }
@@ -86,7 +85,7 @@ type outFile struct {
 // replaces, or, when there is none, newPerm under the umask: what cp and
 // a shell's > leave. A symlink's target is written, the link kept.
 func createOut(path string, newPerm fs.FileMode) (*outFile, error) {
-	target, err := outTarget(path)
+	target, err := paths.Target(path)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +93,7 @@ func createOut(path string, newPerm fs.FileMode) (*outFile, error) {
 	if st, err := os.Stat(target); err == nil {
 		perm, replaces = st.Mode().Perm(), true
 	}
-	f, err := createTemp(dirOf(target), perm)
+	f, err := createTemp(paths.Dir(target), perm)
 	if err != nil {
 		return nil, err
 	}
@@ -111,10 +110,8 @@ func createOut(path string, newPerm fs.FileMode) (*outFile, error) {
 }
 
 // commit makes the temporary file durable and renames it over the
-// target. Whatever is at the temporary name by then is what is renamed:
-// backup has Engine.Backup write its copy there. The permission is set
-// by name for that reason, and because the umask may have narrowed the
-// replaced file's.
+// target. The permission is set again because the umask may have
+// narrowed the replaced file's.
 func (o *outFile) commit() error {
 	err := o.Sync()
 	if cerr := o.Close(); err == nil {
@@ -130,7 +127,7 @@ func (o *outFile) commit() error {
 		return err
 	}
 	o.done = true
-	if d, err := os.Open(dirOf(o.target)); err == nil { // make the rename durable
+	if d, err := os.Open(paths.Dir(o.target)); err == nil { // make the rename durable
 		d.Sync()
 		d.Close()
 	}
@@ -159,34 +156,6 @@ func writeFileAtomic(path string, data []byte) error {
 	return o.commit()
 }
 
-// outTarget is the file a write to path lands on: path itself, or, when
-// path is a symlink, the file it points to, through every link, which
-// need not exist yet (a shell's > creates it). Renaming over the link
-// would turn it into a file of its own, and leave the file it points to,
-// which the person meant, as it was.
-func outTarget(path string) (string, error) {
-	for range maxLinks {
-		st, err := os.Lstat(path)
-		if err != nil || st.Mode()&fs.ModeSymlink == 0 {
-			return path, nil // a file, or none yet: written as named
-		}
-		link, err := os.Readlink(path)
-		if err != nil {
-			return "", err
-		}
-		if dir := dirOf(path); !filepath.IsAbs(link) && dir != "." {
-			// Relative to the link's directory, not cleaned: a/x/../f
-			// goes through a/x, as the system resolves it.
-			link = dir + link
-		}
-		path = link
-	}
-	return "", fmt.Errorf("more than %d symlinks, one after another (a loop?)", maxLinks)
-}
-
-// maxLinks is how many symlinks outTarget follows, Linux's limit.
-const maxLinks = 40
-
 // createTemp creates a new file with permission perm (under the umask),
 // named .soundalike-* in dir. os.CreateTemp's are always 0600.
 func createTemp(dir string, perm fs.FileMode) (*os.File, error) {
@@ -200,16 +169,4 @@ func createTemp(dir string, perm fs.FileMode) (*os.File, error) {
 		}
 		return f, err
 	}
-}
-
-// dirOf is the directory of path with its trailing separator (a/x/../
-// for a/x/../f), or "." when path has none: unlike filepath.Dir, it keeps
-// the path as the system resolves it.
-func dirOf(path string) string {
-	for i := len(path) - 1; i >= 0; i-- {
-		if os.IsPathSeparator(path[i]) {
-			return path[:i+1]
-		}
-	}
-	return "."
 }
