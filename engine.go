@@ -332,9 +332,10 @@ func (e *Engine) Tracks(ctx context.Context) ([]Track, error) {
 
 // Track returns one catalogue track, from the loaded snapshot when there is
 // one, else from the database. id is a track reference (see the package
-// doc): a stored id, whatever its form, or one ParseTrackRef accepts,
-// else a *TrackRefError; a Spotify id kept in Track.SpotifyID is found
-// once a snapshot is loaded. The track is the caller's: a copy, sharing
+// doc): a stored id, whatever its form, or one ParseTrackRef accepts; a
+// Spotify id kept in Track.SpotifyID is found once a snapshot is loaded.
+// One that names no track wraps ErrNotFound, one that no stored id could
+// be is a *TrackRefError. The track is the caller's: a copy, sharing
 // nothing mutable with the engine.
 func (e *Engine) Track(ctx context.Context, id TrackID) (*Track, error) {
 	if err := e.checkOpen(); err != nil {
@@ -354,15 +355,14 @@ func (e *Engine) Track(ctx context.Context, id TrackID) (*Track, error) {
 		key := id
 		_, data, ok := tx.Track(string(key))
 		if !ok {
-			ref, err := ParseTrackRef(string(id))
+			ref, p, err := refID(id)
 			if err != nil {
 				return err
 			}
 			key = ref
-			_, data, ok = tx.Track(string(key))
-		}
-		if !ok {
-			return fmt.Errorf("track %q: %w", clip(string(id)), ErrNotFound)
+			if _, data, ok = tx.Track(string(key)); !ok {
+				return notFound(id, p)
+			}
 		}
 		t = &Track{ID: key}
 		return decodeTrack(data, t)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -202,7 +203,9 @@ func TestBackupStopsWhenCtxEnds(t *testing.T) {
 // TestTrackByStoredIDLikeAURI: a track whose stored id has the form of a
 // reference to something else (an album URI, a link to another site) is
 // found by that id whether or not the engine has loaded a snapshot, as the
-// queries find it.
+// queries find it; before a snapshot too, such a reference that names no
+// track is a track not found, with a hint of the Spotify forms, and only
+// one no stored id could be is a TrackRefError.
 func TestTrackByStoredIDLikeAURI(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "uri.db")
 	eng, err := soundalike.Open(path, &soundalike.Options{NoSync: true})
@@ -231,7 +234,15 @@ func TestTrackByStoredIDLikeAURI(t *testing.T) {
 			t.Errorf("Track(%q) before a snapshot = %v, %v; want the track", id, tr, err)
 		}
 	}
-	if _, err := eng.Track(t.Context(), "spotify:album:nothere"); !errors.Is(err, soundalike.ErrInvalidQuery) {
-		t.Errorf("Track of an album URI stored nowhere = %v, want ErrInvalidQuery", err)
+	for _, ref := range []soundalike.TrackID{"spotify:album:nothere", "https://music.example.com/t/gone"} {
+		_, err := eng.Track(t.Context(), ref)
+		if !errors.Is(err, soundalike.ErrNotFound) || errors.Is(err, soundalike.ErrInvalidQuery) || !strings.Contains(err.Error(), "spotify:track:ID or https://open.spotify.com/track/ID") {
+			t.Errorf("Track(%q) before a snapshot = %v, want ErrNotFound saying what a Spotify reference must be", ref, err)
+		}
+	}
+	for _, ref := range []soundalike.TrackID{"", "a\x00b"} {
+		if _, err := eng.Track(t.Context(), ref); !errors.Is(err, soundalike.ErrInvalidQuery) {
+			t.Errorf("Track(%q) before a snapshot = %v, want a TrackRefError (ErrInvalidQuery)", ref, err)
+		}
 	}
 }

@@ -30,8 +30,8 @@ var errNoIndexYet = fmt.Errorf("%w: build one with Engine.Reindex", ErrNoIndex)
 // ErrInvalidQuery: a query is malformed (nothing to search by, missing or
 // non-finite features, an unknown seed track in a multi-track query is
 // ErrNotFound instead). The wrapped message says what is wrong; a track
-// reference that is none is a *TrackRefError, which says where it was
-// given.
+// reference that no stored id could be is a *TrackRefError, which says
+// where it was given (one that merely names no track is ErrNotFound).
 var ErrInvalidQuery = errors.New("invalid query")
 
 // Errors of opening the database file, checked with errors.Is. They are

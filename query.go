@@ -11,9 +11,11 @@ import (
 type SearchOptions struct {
 	// Exclude drops these tracks from the results. Each is a track
 	// reference as Similar takes one: a stored id, or a form ParseTrackRef
-	// accepts. One that is neither fails the query with a *TrackRefError;
-	// one that names no track excludes nothing, as a client that excludes
-	// what a user has already heard may name tracks deleted since.
+	// accepts. One that names no track, whatever its form, excludes
+	// nothing, as a client that excludes what a user has already heard
+	// may name tracks deleted since; only one that no stored id could be
+	// (empty, longer than MaxKeyLen bytes, holding a NUL byte) fails the
+	// query, with a *TrackRefError.
 	Exclude []TrackID
 	// ExcludeArtist drops tracks that share an artist with the query
 	// track(s).
@@ -60,8 +62,9 @@ type Filter struct {
 	// tracks by any of them (both compared normalised, as dedupe does).
 	Artists, ExcludeArtists []string
 	// IDs is an allow-list of tracks, references as Exclude takes them:
-	// one that is no reference fails the query, one that names no track
-	// adds nothing to the list (so a list of unknown tracks keeps none).
+	// one that names no track adds nothing to the list (so a list of
+	// unknown tracks keeps none), one that no stored id could be fails the
+	// query.
 	IDs []TrackID
 }
 

@@ -74,8 +74,8 @@ func TestMalformedQueryAsksNoFacets(t *testing.T) {
 		{"offset", soundalike.SearchOptions{Offset: -1, Filter: genre}},
 		{"ef_search", soundalike.SearchOptions{EfSearch: -1, Filter: genre}},
 		{"years", soundalike.SearchOptions{Filter: &soundalike.Filter{Genres: genre.Genres, YearMin: ptr(2020), YearMax: ptr(2010)}}},
-		{"filter id", soundalike.SearchOptions{Filter: &soundalike.Filter{Genres: genre.Genres, IDs: []soundalike.TrackID{"spotify:album:x"}}}},
-		{"exclusion", soundalike.SearchOptions{Exclude: []soundalike.TrackID{"https://example.com/t/1"}, Filter: genre}},
+		{"filter id", soundalike.SearchOptions{Filter: &soundalike.Filter{Genres: genre.Genres, IDs: []soundalike.TrackID{""}}}},
+		{"exclusion", soundalike.SearchOptions{Exclude: []soundalike.TrackID{"a\x00b"}, Filter: genre}},
 	} {
 		for _, q := range queries {
 			before := asks()

@@ -106,7 +106,7 @@ type example struct {
 }
 
 // resolveExamples resolves the examples of one side (named by side in
-// errors: "positive[2]: …"; a track reference that is none, a
+// errors: "positive[2]: …"; a track reference no stored id could be, a
 // *TrackRefError, by the side's option: "RecommendQuery.Positive[2]").
 func (s *snapshot) resolveExamples(side, option string, exs []Example) ([]example, error) {
 	out := make([]example, len(exs))

@@ -191,8 +191,8 @@ func (e *Engine) Embed(t *Track) (Embedding, error) {
 
 // checkSearch reports what makes a search for k results under opts
 // unanswerable: a bad k or option value, or a reference of Exclude or
-// Filter.IDs that is neither a stored track id nor a form ParseTrackRef
-// accepts (a *TrackRefError naming it). Every query's entry point calls it
+// Filter.IDs that no stored track id could be (a *TrackRefError naming
+// it). Every query's entry point calls it
 // before it resolves anything of the query, and nothing after it checks
 // again: a Filter is compiled against the facets, which a freshly loaded
 // snapshot is still building, and a malformed query must not wait for

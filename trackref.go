@@ -20,9 +20,12 @@ const TrackRefForms = "a track id, a spotify:track:ID URI or an https://open.spo
 //
 // A reference that is neither (a Spotify URI or link to an album, a link to
 // another site, an empty string) is a *TrackRefError, which wraps
-// ErrInvalidQuery. The Engine's lookups look a reference up as a stored id
-// before they parse it, so a track whose id has such a form is still found
-// by it.
+// ErrInvalidQuery. The Engine's lookups are not so strict: they look a
+// reference up as a stored id before they parse it, so a track whose id
+// has such a form is found by it, and they refuse only a reference that no
+// stored id could be (see TrackRefError); any other that names no track is
+// a track not found (ErrNotFound), or nothing to exclude or keep in
+// SearchOptions.Exclude and Filter.IDs.
 func ParseTrackRef(s string) (TrackID, error) {
 	s = strings.TrimSpace(s)
 	id, p := parseTrackRef(s)
@@ -32,8 +35,12 @@ func ParseTrackRef(s string) (TrackID, error) {
 	return id, nil
 }
 
-// TrackRefError is a track reference that is neither a stored track id
-// nor a form ParseTrackRef accepts. It wraps ErrInvalidQuery.
+// TrackRefError is a track reference refused for its form. It wraps
+// ErrInvalidQuery. The Engine's lookups refuse only a reference that no
+// stored id could be, as given or with spaces trimmed: what CheckTrack
+// refuses as a track id (empty, longer than MaxKeyLen bytes, holding a
+// NUL byte). ParseTrackRef refuses, besides, whatever is none of its
+// forms.
 //
 // Option names where a query gave the reference, as the Go API spells it,
 // and Index its place there: "SearchOptions.Exclude",
@@ -68,8 +75,10 @@ func refAt(err error, option string, i int) error {
 	return err
 }
 
-// refProblem is why a string, spaces trimmed, is no track reference:
-// refOK when it is one.
+// refProblem is why a string, spaces trimmed, is none of the forms
+// ParseTrackRef accepts: refOK when it is one. The first three are what
+// no stored id could be (refusal); the last two may be a stored id, and
+// are only a hint when none is (notFound).
 type refProblem uint8
 
 const (
@@ -186,40 +195,88 @@ func hasPrefixFold(s, prefix string) bool {
 	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
+// refusal is why no stored track id could be ref: refOK when one could.
+// A reference names a stored id as given or with spaces trimmed, so it is
+// refused only when CheckTrack would refuse both as a track id (empty,
+// longer than MaxKeyLen bytes, holding a NUL byte): no id an import
+// stored, deleted since or not, is refused. It allocates nothing.
+func refusal(ref TrackID) refProblem {
+	s := string(ref)
+	switch {
+	case s == "":
+		return refEmpty
+	case len(s) > MaxKeyLen && len(strings.TrimSpace(s)) > MaxKeyLen:
+		return refTooLong
+	case strings.IndexByte(s, 0) >= 0:
+		return refNUL
+	}
+	return refOK
+}
+
+// refID reads a reference that is no stored id as given. id is the id it
+// may still name: ParseTrackRef's (the reference trimmed, or a Spotify
+// URI's or link's track id) when p is refOK, and id may then be a Spotify
+// id too; else the reference trimmed, as a stored id may have any form, p
+// saying why it is none of ParseTrackRef's forms. A reference no stored id
+// could be (refusal) is a *TrackRefError.
+func refID(ref TrackID) (id TrackID, p refProblem, err error) {
+	if p := refusal(ref); p != refOK {
+		return "", p, &TrackRefError{Reason: p.reason(strings.TrimSpace(string(ref)))}
+	}
+	trimmed := strings.TrimSpace(string(ref))
+	if id, p = parseTrackRef(trimmed); p != refOK {
+		id = TrackID(trimmed) // "" for spaces only: an id no track has
+	}
+	return id, p, nil
+}
+
+// spotifyFormHint is what a reference of a Spotify form, or a link, that
+// names no track is told: such a reference is likely a mistyped one.
+const spotifyFormHint = "a Spotify reference must be spotify:track:ID or https://open.spotify.com/track/ID"
+
+// notFound is the ErrNotFound of a reference that names no track, p its
+// refProblem: one that looks like a Spotify URI or a link but is no
+// Spotify track's gets spotifyFormHint.
+func notFound(ref TrackID, p refProblem) error {
+	if p == refNotURI || p == refNotLink {
+		return fmt.Errorf("track %q: %w; %s", clip(string(ref)), ErrNotFound, spotifyFormHint)
+	}
+	return fmt.Errorf("track %q: %w", clip(string(ref)), ErrNotFound)
+}
+
 // resolve finds the node of a track reference: by id as stored, else by
-// the id ParseTrackRef reads in it, else by Spotify id. A reference that is
-// neither a stored id nor a form ParseTrackRef accepts is ParseTrackRef's
-// *TrackRefError; a well-formed one that names no track wraps ErrNotFound.
+// the id refID reads in it, else, when that is ParseTrackRef's, by
+// Spotify id. A reference no stored id could be is a *TrackRefError
+// (refusal); any other that names no track wraps ErrNotFound (notFound).
 func (s *snapshot) resolve(ref TrackID) (uint32, error) {
 	if n, ok := s.byID.find(&s.cat, string(ref)); ok {
 		return n, nil // an id as stored, even one that looks like a URI
 	}
-	id, err := ParseTrackRef(string(ref))
+	id, p, err := refID(ref)
 	if err != nil {
 		return 0, err
 	}
 	if n, ok := s.byID.find(&s.cat, string(id)); ok {
 		return n, nil
 	}
-	if n, ok := s.bySpotify[string(id)]; ok {
-		return n, nil
+	if p == refOK {
+		if n, ok := s.bySpotify[string(id)]; ok {
+			return n, nil
+		}
 	}
-	return 0, fmt.Errorf("track %q: %w", clip(string(ref)), ErrNotFound)
+	return 0, notFound(ref, p)
 }
 
 // checkRefs refuses a reference of refs, the list option (Option of a
-// TrackRefError) names, that is neither a stored track id nor a form
-// ParseTrackRef accepts. A well-formed reference that names no track
-// passes: see SearchOptions.Exclude and Filter.IDs.
+// TrackRefError) names, that no stored track id could be (refusal). Any
+// other passes, found or not: one that names no track excludes nothing
+// and keeps nothing (see SearchOptions.Exclude and Filter.IDs), since a
+// client may name tracks deleted since, whatever the form of their ids.
+// No lookup is needed: a reference refusal refuses is stored nowhere.
 func (s *snapshot) checkRefs(option string, refs []TrackID) error {
 	for i, ref := range refs {
-		// The parse first: it allocates nothing and passes nearly every
-		// reference, where a lookup hashes the id.
-		trimmed := strings.TrimSpace(string(ref))
-		if _, p := parseTrackRef(trimmed); p != refOK {
-			if _, stored := s.byID.find(&s.cat, string(ref)); !stored {
-				return &TrackRefError{Option: option, Index: i, Reason: p.reason(trimmed)}
-			}
+		if p := refusal(ref); p != refOK {
+			return &TrackRefError{Option: option, Index: i, Reason: p.reason(strings.TrimSpace(string(ref)))}
 		}
 	}
 	return nil

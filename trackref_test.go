@@ -111,8 +111,10 @@ func TestTrackRefsResolve(t *testing.T) {
 			}
 		}
 	}
-	if _, err := eng.Track(ctx, "spotify:album:"+spotifyID); !errors.Is(err, soundalike.ErrInvalidQuery) {
-		t.Errorf("Track(album URI) = %v, want ErrInvalidQuery", err)
+	// An album URI may be a stored id: one that is none names no track,
+	// with a hint of the forms that name one.
+	if _, err := eng.Track(ctx, "spotify:album:"+spotifyID); !errors.Is(err, soundalike.ErrNotFound) || errors.Is(err, soundalike.ErrInvalidQuery) || !strings.Contains(err.Error(), "spotify:track:ID or https://open.spotify.com/track/ID") {
+		t.Errorf("Track(album URI) = %v, want ErrNotFound saying what a Spotify reference must be", err)
 	}
 	if _, err := eng.Similar(ctx, "spotify:track:nope", 3, nil); !errors.Is(err, soundalike.ErrNotFound) {
 		t.Errorf("Similar(unknown URI) = %v, want ErrNotFound", err)
@@ -121,13 +123,16 @@ func TestTrackRefsResolve(t *testing.T) {
 
 // TestTrackRefsInOptions: Exclude and Filter.IDs take a track whose
 // stored id ParseTrackRef refuses (a link to another site, an album URI)
-// as they take any id, and ignore a well-formed reference that names no
-// track; a reference that is neither a stored id nor a form ParseTrackRef
-// accepts (a deleted track's id of such a form among them) fails the query
-// with a TrackRefError naming the option, wherever a query takes
-// references, quoting it escaped and clipped. A user whose
-// history holds such an id, of a track deleted since, still gets
-// recommendations: the history's tracks are excluded, unchecked.
+// as they take any id, and ignore a reference that names no track,
+// whatever its form: a deleted track's id of such a form among them, as
+// the API returned it. Where a query names one track (Similar's, Track's,
+// a seed, an example), such a reference is a track not found, with a hint
+// of the Spotify forms when it has the look of one. Only a reference that
+// no stored id could be (empty, too long, holding a NUL byte) fails the
+// query, with a TrackRefError naming the option, wherever a query takes
+// references, quoting it escaped and clipped. A user whose history holds
+// a deleted track's id still gets recommendations: the history's tracks
+// are excluded, unchecked.
 func TestTrackRefsInOptions(t *testing.T) {
 	ctx := t.Context()
 	eng, tracks := fixture(t, filepath.Join(t.TempDir(), "opts.db"), 200)
@@ -166,7 +171,7 @@ func TestTrackRefsInOptions(t *testing.T) {
 		return ids
 	}
 
-	opts := &soundalike.SearchOptions{NoDedupe: true, Exclude: []soundalike.TrackID{stored[0], "spotify:track:nothere", stored[1], "nothere"}}
+	opts := &soundalike.SearchOptions{NoDedupe: true, Exclude: []soundalike.TrackID{stored[0], "spotify:track:nothere", gone, stored[1], "nothere", "spotify:album:y", "  "}}
 	res, err := eng.SimilarTo(ctx, seed, 250, opts)
 	if err != nil {
 		t.Fatalf("SimilarTo excluding %q: %v", opts.Exclude, err)
@@ -175,13 +180,53 @@ func TestTrackRefsInOptions(t *testing.T) {
 	if ids := returned(res); slices.Contains(ids, stored[0]) || slices.Contains(ids, stored[1]) || len(ids) != 201 {
 		t.Errorf("SimilarTo excluding %q = %d tracks, %q among them: want the 201 others", opts.Exclude, len(ids), ids)
 	}
-	opts = &soundalike.SearchOptions{NoDedupe: true, Filter: &soundalike.Filter{IDs: []soundalike.TrackID{stored[1], "spotify:track:nothere", stored[0], "nothere"}}}
+	opts = &soundalike.SearchOptions{NoDedupe: true, Filter: &soundalike.Filter{IDs: []soundalike.TrackID{stored[1], "spotify:track:nothere", gone, stored[0], "nothere", "https://open.spotify.com/album/y"}}}
 	res, err = eng.SimilarTo(ctx, seed, 10, opts)
 	if ids := returned(res); err != nil || len(ids) != 2 || !slices.Contains(ids, stored[0]) || !slices.Contains(ids, stored[1]) {
 		t.Errorf("SimilarTo with Filter.IDs %q = %q, %v; want %q", opts.Filter.IDs, ids, err, stored)
 	}
 
-	hostile := "spotify:album:" + strings.Repeat("\x1b", 60)
+	// Spaces around such an id are trimmed, as around any reference.
+	for _, id := range stored {
+		if tr, err := eng.Track(ctx, " "+id+"\n"); err != nil || tr.ID != id {
+			t.Errorf("Track(%q) = %v, %v; want track %q", " "+id+"\n", tr, err, id)
+		}
+	}
+
+	const hint = "a Spotify reference must be spotify:track:ID or https://open.spotify.com/track/ID"
+	for _, tc := range []struct {
+		name  string
+		query func() error
+		hint  bool
+	}{
+		{"Similar/deleted", func() error { _, err := eng.Similar(ctx, gone, 5, nil); return err }, true},
+		{"Similar/album", func() error { _, err := eng.Similar(ctx, "spotify:album:y", 5, nil); return err }, true},
+		{"Similar/album link", func() error { _, err := eng.Similar(ctx, "https://open.spotify.com/album/y", 5, nil); return err }, true},
+		{"Similar/plain", func() error { _, err := eng.Similar(ctx, "nothere", 5, nil); return err }, false},
+		{"Similar/spaces", func() error { _, err := eng.Similar(ctx, "  ", 5, nil); return err }, false},
+		{"Track/deleted", func() error { _, err := eng.Track(ctx, gone); return err }, true},
+		{"SimilarTo/Tracks", func() error {
+			_, err := eng.SimilarTo(ctx, soundalike.Query{Tracks: []soundalike.TrackID{stored[0], "spotify:album:y"}}, 5, nil)
+			return err
+		}, true},
+		{"Recommend/Negative", func() error {
+			_, err := eng.Recommend(ctx, soundalike.RecommendQuery{K: 5,
+				Positive: []soundalike.Example{{Track: stored[0]}}, Negative: []soundalike.Example{{Track: stored[1]}, {Track: gone}}})
+			return err
+		}, true},
+	} {
+		err := tc.query()
+		if !errors.Is(err, soundalike.ErrNotFound) || errors.Is(err, soundalike.ErrInvalidQuery) {
+			t.Errorf("%s = %v, want ErrNotFound, not ErrInvalidQuery", tc.name, err)
+			continue
+		}
+		if got := strings.Contains(err.Error(), hint); got != tc.hint {
+			t.Errorf("%s = %q: holds %q = %v, want %v", tc.name, err, hint, got, tc.hint)
+		}
+	}
+
+	hostile := "spotify:album:\x00" + strings.Repeat("\x1b", 60)
+	long := soundalike.TrackID(strings.Repeat("x", soundalike.MaxKeyLen+1))
 	for _, tc := range []struct {
 		name   string
 		query  func() error
@@ -189,44 +234,39 @@ func TestTrackRefsInOptions(t *testing.T) {
 		index  int
 		quoted string
 	}{
-		{"Similar", func() error {
-			_, err := eng.Similar(ctx, "https://example.com/t/2", 5, nil)
+		{"Similar/empty", func() error {
+			_, err := eng.Similar(ctx, "", 5, nil)
 			return err
-		}, "", 0, `"https://example.com/t/2"`},
-		{"Similar/Exclude", func() error {
-			_, err := eng.Similar(ctx, tracks[10].ID, 5, &soundalike.SearchOptions{Exclude: []soundalike.TrackID{stored[0], "nothere", "https://example.com/t/2"}})
+		}, "", 0, "empty track reference"},
+		{"Track/NUL", func() error {
+			_, err := eng.Track(ctx, "a\x00b")
 			return err
-		}, "SearchOptions.Exclude", 2, `"https://example.com/t/2"`},
-		// No longer stored, the id is no reference either.
-		{"Similar/Exclude/deleted", func() error {
-			_, err := eng.Similar(ctx, tracks[10].ID, 5, &soundalike.SearchOptions{Exclude: []soundalike.TrackID{gone}})
+		}, "", 0, `"a\x00b" holds a NUL byte`},
+		{"Similar/Exclude/empty", func() error {
+			_, err := eng.Similar(ctx, tracks[10].ID, 5, &soundalike.SearchOptions{Exclude: []soundalike.TrackID{stored[0], gone, ""}})
 			return err
-		}, "SearchOptions.Exclude", 0, `"https://example.com/t/gone"`},
+		}, "SearchOptions.Exclude", 2, "empty track reference"},
 		{"Similar/Exclude/hostile", func() error {
 			_, err := eng.Similar(ctx, tracks[10].ID, 5, &soundalike.SearchOptions{Exclude: []soundalike.TrackID{soundalike.TrackID(hostile)}})
 			return err
-		}, "SearchOptions.Exclude", 0, `"spotify:album:\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b…(74 bytes)"`},
-		{"SimilarTo/Filter.IDs", func() error {
-			_, err := eng.SimilarTo(ctx, seed, 5, &soundalike.SearchOptions{Filter: &soundalike.Filter{IDs: []soundalike.TrackID{stored[1], "spotify:album:y"}}})
+		}, "SearchOptions.Exclude", 0, `"spotify:album:\x00\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b…(75 bytes)"`},
+		{"SimilarTo/Filter.IDs/long", func() error {
+			_, err := eng.SimilarTo(ctx, seed, 5, &soundalike.SearchOptions{Filter: &soundalike.Filter{IDs: []soundalike.TrackID{stored[1], " " + long + " "}}})
 			return err
-		}, "SearchOptions.Filter.IDs", 1, `"spotify:album:y"`},
-		{"SimilarTo/Filter.IDs/empty", func() error {
-			_, err := eng.SimilarTo(ctx, seed, 5, &soundalike.SearchOptions{Filter: &soundalike.Filter{IDs: []soundalike.TrackID{""}}})
-			return err
-		}, "SearchOptions.Filter.IDs", 0, "empty track reference"},
+		}, "SearchOptions.Filter.IDs", 1, "track reference of 1025 bytes: ids are at most 1024"},
 		{"SimilarTo/Tracks", func() error {
-			_, err := eng.SimilarTo(ctx, soundalike.Query{Tracks: []soundalike.TrackID{stored[0], "spotify:album:y"}}, 5, nil)
+			_, err := eng.SimilarTo(ctx, soundalike.Query{Tracks: []soundalike.TrackID{stored[0], "a\x00"}}, 5, nil)
 			return err
-		}, "Query.Tracks", 1, `"spotify:album:y"`},
+		}, "Query.Tracks", 1, `"a\x00" holds a NUL byte`},
 		{"Recommend/Negative", func() error {
 			_, err := eng.Recommend(ctx, soundalike.RecommendQuery{K: 5,
-				Positive: []soundalike.Example{{Track: stored[0]}}, Negative: []soundalike.Example{{Track: stored[1]}, {Track: "spotify:album:y"}}})
+				Positive: []soundalike.Example{{Track: stored[0]}}, Negative: []soundalike.Example{{Track: stored[1]}, {Track: long}}})
 			return err
-		}, "RecommendQuery.Negative", 1, `"spotify:album:y"`},
+		}, "RecommendQuery.Negative", 1, "track reference of 1025 bytes"},
 		{"RecommendUser/Exclude", func() error {
-			_, err := eng.RecommendUser(ctx, "u1", 5, &soundalike.SearchOptions{Exclude: []soundalike.TrackID{"spotify:album:y"}})
+			_, err := eng.RecommendUser(ctx, "u1", 5, &soundalike.SearchOptions{Exclude: []soundalike.TrackID{""}})
 			return err
-		}, "SearchOptions.Exclude", 0, `"spotify:album:y"`},
+		}, "SearchOptions.Exclude", 0, "empty track reference"},
 	} {
 		err := tc.query()
 		re, ok := errors.AsType[*soundalike.TrackRefError](err)
@@ -238,7 +278,7 @@ func TestTrackRefsInOptions(t *testing.T) {
 		if tc.option != "" && !strings.Contains(msg, fmt.Sprintf("%s[%d]: ", tc.option, tc.index)) || !strings.Contains(msg, tc.quoted) {
 			t.Errorf("%s = %q, want it to name %s[%d] and hold %s", tc.name, msg, tc.option, tc.index, tc.quoted)
 		}
-		if len(msg) > 320 || strings.Contains(msg, "\x1b") {
+		if len(msg) > 320 || strings.Contains(msg, "\x1b") || strings.Contains(msg, "\x00") {
 			t.Errorf("%s = %q (%d bytes): want the reference escaped and clipped", tc.name, msg, len(msg))
 		}
 	}
@@ -246,6 +286,33 @@ func TestTrackRefsInOptions(t *testing.T) {
 	res, err = eng.RecommendUser(ctx, "u1", 5, &soundalike.SearchOptions{Exclude: []soundalike.TrackID{tracks[40].ID}})
 	if ids := returned(res); err != nil || len(ids) != 5 || slices.Contains(ids, tracks[30].ID) || slices.Contains(ids, tracks[40].ID) {
 		t.Errorf("RecommendUser(u1, a history holding deleted %q) = %q, %v; want 5 tracks, not %s nor %s", gone, ids, err, tracks[30].ID, tracks[40].ID)
+	}
+}
+
+// TestTrackRefRefusalIsCheckTracks: the queries refuse a reference (a
+// TrackRefError) exactly when the import refuses it as a track id
+// (CheckTrack) both as given and with spaces trimmed, the two ways a
+// reference names a stored id: so that no id an import stored, deleted
+// since, fails a query. The others are tracks not found.
+func TestTrackRefRefusalIsCheckTracks(t *testing.T) {
+	ctx := t.Context()
+	eng, tracks := fixture(t, filepath.Join(t.TempDir(), "refusal.db"), 50)
+	longest := strings.Repeat("x", soundalike.MaxKeyLen)
+	for _, ref := range []string{
+		"", " ", "\t\n", "a\x00b", " \x00 ", longest, longest + "x", " " + longest + "\n", " " + longest + "x ",
+		"spotify:album:x", "https://example.com/t/gone", "spotify:track:", "http://", "nothere",
+	} {
+		importRefuses := true
+		for _, id := range []string{ref, strings.TrimSpace(ref)} {
+			tr := *tracks[0]
+			tr.ID = soundalike.TrackID(id)
+			importRefuses = importRefuses && soundalike.CheckTrack(&tr) != nil
+		}
+		_, err := eng.Similar(ctx, soundalike.TrackID(ref), 5, &soundalike.SearchOptions{Exclude: []soundalike.TrackID{soundalike.TrackID(ref)}})
+		_, refused := errors.AsType[*soundalike.TrackRefError](err)
+		if refused != importRefuses || !refused && !errors.Is(err, soundalike.ErrNotFound) {
+			t.Errorf("Similar(%.40q…) = %v; want a TrackRefError = %v (CheckTrack refuses it as an id), else ErrNotFound", ref, err, importRefuses)
+		}
 	}
 }
 

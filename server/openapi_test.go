@@ -64,7 +64,8 @@ func apiCases() []apiCase {
 		{name: "GET similar k not a number", method: "GET", target: "/similar?track=a&k=ten", want: 400, rejected: true},
 		{name: "GET similar bad boolean", method: "GET", target: "/similar?track=a&exclude_artist=maybe", want: 400, rejected: true},
 		{name: "GET similar unknown parameter", method: "GET", target: "/similar?track=a&colour=red", want: 400},
-		{name: "GET similar bad reference", method: "GET", target: "/similar?track=spotify:album:4uLU6hMCjMI75M1A2tKUQC", want: 400},
+		{name: "GET similar album URI", method: "GET", target: "/similar?track=spotify:album:4uLU6hMCjMI75M1A2tKUQC", want: 404},
+		{name: "GET similar NUL reference", method: "GET", target: "/similar?track=a%00b", want: 400},
 		{name: "GET similar unknown track", method: "GET", target: "/similar?track=nope", want: 404},
 		{name: "GET similar without a model", server: srvNoModel, method: "GET", target: "/similar?track=a", want: 503},
 
@@ -95,7 +96,8 @@ func apiCases() []apiCase {
 		{name: "GET tracks ids and id", method: "GET", target: "/tracks?ids=a&id=x1", want: 400},
 		{name: "GET track", method: "GET", target: "/tracks/a", want: 200},
 		{name: "GET track by URI", method: "GET", target: "/tracks/spotify:track:" + spotifyOfT22, want: 200},
-		{name: "GET track bad reference", method: "GET", target: "/tracks/spotify:album:4uLU6hMCjMI75M1A2tKUQC", want: 400},
+		{name: "GET track album URI", method: "GET", target: "/tracks/spotify:album:4uLU6hMCjMI75M1A2tKUQC", want: 404},
+		{name: "GET track NUL reference", method: "GET", target: "/tracks/a%00b", want: 400},
 		{name: "GET track unknown", method: "GET", target: "/tracks/nope", want: 404},
 
 		{name: "GET healthz", method: "GET", target: "/healthz", want: 200},

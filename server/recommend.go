@@ -86,12 +86,8 @@ func UserHistory(ctx context.Context, s Searcher, user string, limit int) (*Hist
 	resp := &HistoryResponse{User: user, Interactions: make([]InteractionJSON, len(hist))}
 	for i, in := range hist {
 		t, err := s.Track(ctx, in.Track)
-		// The id is one the database holds, so a reference the engine
-		// refuses is, as one it does not find, a track deleted since
-		// (whose id ParseTrackRef does not accept).
-		_, refused := errors.AsType[*soundalike.TrackRefError](err)
 		switch {
-		case errors.Is(err, soundalike.ErrNotFound) || refused:
+		case errors.Is(err, soundalike.ErrNotFound): // deleted since
 			t = &soundalike.Track{ID: in.Track}
 		case err != nil:
 			return nil, err

@@ -550,10 +550,13 @@ func pathID(raw string) (soundalike.TrackID, error) {
 // them: it looks a reference up as a stored id first, so that a track
 // whose id has spaces around it or the form of another reference (a
 // Spotify URI, a link to another site) is found by it too, which only the
-// catalogue can tell. A reference that is neither a stored id nor a form
-// soundalike.ParseTrackRef accepts fails the query with a
-// soundalike.TrackRefError naming the engine's option; refError renames it
-// as the request gave it.
+// catalogue can tell. One that names no track, whatever its form, is
+// ignored in exclude and filter.ids and is a 404 elsewhere (the engine's
+// soundalike.ErrNotFound, whose message says what a Spotify reference must
+// be when it looks like one). Only a reference that no stored id could be
+// (empty, over soundalike.MaxKeyLen bytes, holding a NUL byte) fails the
+// query with a soundalike.TrackRefError naming the engine's option;
+// refError renames it as the request gave it.
 
 // refFields are the request's names of the engine's options that take
 // track references (soundalike.TrackRefError's Option).

@@ -138,7 +138,7 @@ func TestSimilarSearchParametersRefused(t *testing.T) {
 		{"/similar", `{"tracks":["a"],"fields":["all"]}`, []string{"fields", "metadata, features"}},
 		{"/similar", `{"tracks":["a"],"filter":{"year_max":100000}}`, []string{"filter.year_max", "1..9999"}},
 		{"/similar", `{"tracks":["a"],"filter":{"popularity_min":90,"popularity_max":10}}`, []string{"popularity_min = 90 is above popularity_max = 10"}},
-		{"/similar", `{"tracks":["a"],"filter":{"ids":["spotify:album:x"]}}`, []string{"filter.ids[0]"}},
+		{"/similar", `{"tracks":["a"],"filter":{"ids":["a\u0000b"]}}`, []string{"filter.ids[0]"}},
 		{"/similar", `{"tracks":["a"],"filter":{"decade":1990}}`, []string{"unknown field", "decade"}},
 		{"/similar/batch", `{"queries":[{"tracks":["a"]},{"tracks":["a"]},{"tracks":["a"]},{"tracks":["a"],"k":0}]}`, []string{"queries[3].k", "1..1000"}},
 		{"/similar/batch", `{"queries":[{"tracks":["a"]},{"tracks":["a"],"filter":{"year_min":-5}}]}`, []string{"queries[1].filter.year_min"}},

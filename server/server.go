@@ -160,7 +160,8 @@ type Searcher interface {
 	SearchTracks(ctx context.Context, text string, k int) ([]soundalike.Track, error)
 	// Track returns a catalogue track, or an error wrapping
 	// soundalike.ErrNotFound. id is a stored id or any reference
-	// soundalike.ParseTrackRef accepts; one that is neither is a
+	// soundalike.ParseTrackRef accepts; one that names no track wraps
+	// ErrNotFound, one that no stored id could be is a
 	// *soundalike.TrackRefError, which the server answers 400.
 	Track(ctx context.Context, id soundalike.TrackID) (*soundalike.Track, error)
 	// Model describes the model being served, or returns an error wrapping

@@ -55,17 +55,46 @@ func TestTrackRefs(t *testing.T) {
 			}
 		}
 	})
-	bad := "spotify:album:" + spotifyOfT22
+	// An album URI or link, or a link to another site, may be a stored
+	// id: one that is none names no track, ignored where it excludes,
+	// a 404 with a hint of the Spotify forms where it is the one track.
+	album := "spotify:album:" + spotifyOfT22
+	albumLink := "https://open.spotify.com/album/" + spotifyOfT22
+	for _, tc := range []struct{ method, target, body string }{
+		{"GET", "/similar?track=" + url.QueryEscape(album), ""},
+		{"GET", "/tracks/" + url.PathEscape(albumLink), ""},
+		{"GET", "/tracks/" + url.PathEscape(album), ""},
+		{"POST", "/similar", `{"tracks":["a","` + album + `"]}`},
+	} {
+		t.Run("given an album reference, when "+tc.method+" "+tc.target+" "+tc.body+", expect 404 with the Spotify forms", func(t *testing.T) {
+			w := do(t, h, tc.method, tc.target, tc.body)
+			if w.Code != 404 {
+				t.Fatalf("= %d %s, want 404", w.Code, w.Body)
+			}
+			checkError(t, w, "not found", "a Spotify reference must be spotify:track:ID or https://open.spotify.com/track/ID")
+		})
+	}
+	all := ids(decodeSimilar(t, do(t, h, "GET", "/similar?k=40&track=a", "").Body.Bytes()))
+	for _, tc := range []struct{ method, target, body string }{
+		{"GET", "/similar?k=40&track=a&exclude=" + url.QueryEscape("https://example.com/track/x") + "," + url.QueryEscape(album), ""},
+		{"POST", "/similar", `{"tracks":["a"],"k":40,"exclude":["` + album + `","` + albumLink + `"]}`},
+	} {
+		t.Run("given album references in exclude, when "+tc.method+" "+tc.target+" "+tc.body+", expect them ignored", func(t *testing.T) {
+			w := do(t, h, tc.method, tc.target, tc.body)
+			if w.Code != 200 || !slices.Equal(ids(decodeSimilar(t, w.Body.Bytes())), all) {
+				t.Fatalf("= %d %s, want 200 with every track but a (%q)", w.Code, w.Body, all)
+			}
+		})
+	}
 	cases := []struct{ method, target, body, param string }{
-		{"GET", "/similar?track=" + url.QueryEscape(bad), "", "track:"},
-		{"GET", "/similar?track=a&exclude=" + url.QueryEscape("https://example.com/track/x"), "", "exclude:"},
-		{"GET", "/tracks/" + url.PathEscape("https://open.spotify.com/album/"+spotifyOfT22), "", "track"},
-		{"POST", "/similar", `{"tracks":["a","` + bad + `"]}`, "tracks[1]:"},
+		{"GET", "/similar?track=" + url.QueryEscape("a\x00b"), "", "track:"},
+		{"GET", "/similar?track=a&exclude=" + url.QueryEscape("b\x00"), "", "exclude:"},
+		{"GET", "/tracks/" + url.PathEscape("a\x00b"), "", "the path's track:"},
 		{"POST", "/similar", `{"tracks":["a",""]}`, "tracks[1]:"},
-		{"POST", "/similar", `{"tracks":["a"],"exclude":["` + bad + `"]}`, "exclude[0]:"},
+		{"POST", "/similar", `{"tracks":["a"],"exclude":["x1",""]}`, "exclude[1]:"},
 	}
 	for _, tc := range cases {
-		t.Run("given a bad reference, when "+tc.method+" "+tc.target+" "+tc.body+", expect 400 naming "+tc.param, func(t *testing.T) {
+		t.Run("given a reference no id could be, when "+tc.method+" "+tc.target+" "+tc.body+", expect 400 naming "+tc.param, func(t *testing.T) {
 			w := do(t, h, tc.method, tc.target, tc.body)
 			if w.Code != 400 {
 				t.Fatalf("= %d %s, want 400", w.Code, w.Body)
@@ -111,9 +140,13 @@ func TestStoredIDsThatLookLikeReferences(t *testing.T) {
 // Given tracks whose stored ids are references ParseTrackRef refuses (a
 // link to another site, an album URI), when a request names them wherever
 // it takes a track, expect those tracks: the server passes references on
-// and the engine finds a stored id first. A reference that is neither a
-// stored id nor an accepted form still gets a 400 naming the parameter or
-// field as the request gave it, now from the engine's refusal.
+// and the engine finds a stored id first. Once such a track is deleted,
+// its id (one the API returned) names no track, as any deleted id: ignored
+// in exclude and filter.ids, missing from GET /tracks?id=, a 404 where it
+// is the one track asked for, with a hint of the Spotify forms, as
+// "spotify:album:y" gets. Only a reference that no stored id could be
+// (empty, holding a NUL byte) gets a 400 naming the parameter or field as
+// the request gave it, from the engine's refusal.
 func TestStoredIDsParseTrackRefRefuses(t *testing.T) {
 	odd := []string{"https://example.com/t/1", "spotify:album:x"}
 	const gone = "https://example.com/t/gone"
@@ -150,12 +183,16 @@ func TestStoredIDsParseTrackRefRefuses(t *testing.T) {
 			t.Errorf("GET /tracks/%s = %d %s, want track %q", url.PathEscape(id), w.Code, w.Body, id)
 		}
 	}
+	// The deleted track's id and an album URI stored nowhere name no
+	// track: among the exclusions or the allowed ids, they change nothing.
+	none := []string{gone, "spotify:album:y"}
+	excluded := `"` + strings.Join(append(slices.Clone(odd), none...), `","`) + `"`
 	answers := []struct{ method, target, body string }{
-		{"GET", "/similar?k=100&track=a&exclude=" + both, ""},
-		{"POST", "/similar", `{"tracks":["a"],"k":100,"exclude":["` + odd[0] + `","` + odd[1] + `"]}`},
-		{"POST", "/similar/batch", `{"queries":[{"tracks":["a"],"k":100,"exclude":["` + odd[0] + `","` + odd[1] + `"]}]}`},
-		{"POST", "/recommend", `{"positive":["a"],"k":100,"exclude":["` + odd[0] + `","` + odd[1] + `"]}`},
-		{"GET", "/users/u1/recommend?k=100&exclude=" + both, ""},
+		{"GET", "/similar?k=100&track=a&exclude=" + both + "," + q(gone) + "," + q(none[1]), ""},
+		{"POST", "/similar", `{"tracks":["a"],"k":100,"exclude":[` + excluded + `]}`},
+		{"POST", "/similar/batch", `{"queries":[{"tracks":["a"],"k":100,"exclude":[` + excluded + `]}]}`},
+		{"POST", "/recommend", `{"positive":["a"],"k":100,"exclude":[` + excluded + `]}`},
+		{"GET", "/users/u1/recommend?k=100&exclude=" + q(gone) + "," + both, ""},
 	}
 	for _, a := range answers {
 		w := do(t, h, a.method, a.target, a.body)
@@ -169,8 +206,8 @@ func TestStoredIDsParseTrackRefRefuses(t *testing.T) {
 		}
 	}
 	for _, a := range []struct{ method, target, body string }{
-		{"POST", "/similar", `{"tracks":["` + odd[0] + `"],"filter":{"ids":["` + odd[1] + `","a"]}}`},
-		{"POST", "/recommend", `{"positive":[{"track":"` + odd[0] + `"}],"negative":["x1"],"filter":{"ids":["` + odd[1] + `","a"]}}`},
+		{"POST", "/similar", `{"tracks":["` + odd[0] + `"],"filter":{"ids":["` + gone + `","` + odd[1] + `","a","` + none[1] + `"]}}`},
+		{"POST", "/recommend", `{"positive":[{"track":"` + odd[0] + `"}],"negative":["x1"],"filter":{"ids":["` + odd[1] + `","` + gone + `","a"]}}`},
 	} {
 		w := do(t, h, a.method, a.target, a.body)
 		if w.Code != 200 {
@@ -191,23 +228,44 @@ func TestStoredIDsParseTrackRefRefuses(t *testing.T) {
 	if w.Code != 200 || !strings.Contains(w.Body.String(), `{"track":{"track_id":"`+gone+`"`) {
 		t.Errorf("GET /users/u1/history = %d %s, want the deleted %s by its id", w.Code, w.Body, gone)
 	}
+	// Named alone, they are tracks not found, with the Spotify forms.
+	w = do(t, h, "GET", "/tracks?id=a&id="+q(gone)+"&id="+q(none[1]), "")
+	if w.Code != 200 || !strings.Contains(w.Body.String(), `"missing":["`+gone+`","`+none[1]+`"]`) {
+		t.Errorf("GET /tracks?id=a&id=%s&id=%s = %d %s, want both missing", gone, none[1], w.Code, w.Body)
+	}
+	const hint = "a Spotify reference must be spotify:track:ID or https://open.spotify.com/track/ID"
+	for _, tc := range []struct{ method, target, body string }{
+		{"GET", "/tracks/" + url.PathEscape(gone), ""},
+		{"GET", "/similar?track=" + q(gone), ""},
+		{"GET", "/similar?track=" + q("spotify:album:y"), ""},
+		{"GET", "/tracks/" + url.PathEscape("spotify:album:y"), ""},
+		{"POST", "/similar", `{"tracks":["a","spotify:album:y"]}`},
+		{"POST", "/recommend", `{"positive":["a"],"negative":[{"track":"` + gone + `"}]}`},
+	} {
+		w := do(t, h, tc.method, tc.target, tc.body)
+		if w.Code != 404 {
+			t.Errorf("%s %s %s = %d %s, want 404 saying what a Spotify reference must be", tc.method, tc.target, tc.body, w.Code, w.Body)
+			continue
+		}
+		checkError(t, w, "not found", hint)
+	}
 
-	bad := "spotify:album:y"
 	for _, tc := range []struct{ method, target, body, param string }{
-		{"GET", "/similar?track=" + q(bad), "", "track: "},
-		{"GET", "/similar?track=a&exclude=" + q(odd[0]) + "," + q(bad), "", "exclude: "},
-		{"GET", "/users/u1/recommend?exclude=" + q(bad), "", "exclude: "},
-		{"GET", "/tracks/" + url.PathEscape(gone), "", "the path's track: "},
-		{"GET", "/tracks?id=a&id=" + q(bad), "", "id[1]: "},
-		{"POST", "/similar", `{"tracks":["a","` + bad + `"]}`, "tracks[1]: "},
-		{"POST", "/similar", `{"tracks":["a"],"exclude":["` + odd[0] + `","` + gone + `"]}`, "exclude[1]: "},
-		{"POST", "/similar", `{"tracks":["a"],"filter":{"ids":["` + odd[1] + `","` + bad + `"]}}`, "filter.ids[1]: "},
+		{"GET", "/similar?track=" + q("a\x00"), "", "track: "},
+		{"GET", "/similar?track=a&exclude=" + q(odd[0]) + "," + q("b\x00"), "", "exclude: "},
+		{"GET", "/users/u1/recommend?exclude=" + q("b\x00"), "", "exclude: "},
+		{"GET", "/tracks/" + url.PathEscape(gone+"\x00"), "", "the path's track: "},
+		{"GET", "/tracks?id=a&id=" + q("b\x00"), "", "id[1]: "},
+		{"POST", "/similar", `{"tracks":["a",""]}`, "tracks[1]: "},
+		{"POST", "/similar", `{"tracks":["a"],"exclude":["` + odd[0] + `",""]}`, "exclude[1]: "},
+		{"POST", "/similar", `{"tracks":["a"],"exclude":["` + gone + `","b\u0000"]}`, "exclude[1]: "},
+		{"POST", "/similar", `{"tracks":["a"],"filter":{"ids":["` + odd[1] + `","b\u0000"]}}`, "filter.ids[1]: "},
 		{"POST", "/similar", `{"tracks":["a"],"filter":{"ids":[""]}}`, "filter.ids[0]: "},
-		{"POST", "/similar/batch", `{"queries":[{"tracks":["a"]},{"tracks":["a"],"exclude":["` + bad + `"]}]}`, "queries[1].exclude[0]: "},
-		{"POST", "/recommend", `{"positive":["a","` + bad + `"]}`, "positive[1]: "},
-		{"POST", "/recommend", `{"positive":["a"],"negative":[{"track":"` + bad + `"}]}`, "negative[0]: "},
+		{"POST", "/similar/batch", `{"queries":[{"tracks":["a"]},{"tracks":["a"],"exclude":[""]}]}`, "queries[1].exclude[0]: "},
+		{"POST", "/recommend", `{"positive":["a","b\u0000"]}`, "positive[1]: "},
+		{"POST", "/recommend", `{"positive":["a"],"negative":[{"track":"b\u0000"}]}`, "negative[0]: "},
 		{"POST", "/recommend", `{"positive":["a"],"negative":[{"track":""}]}`, "negative[0].track: "},
-		{"POST", "/recommend", `{"positive":["a"],"filter":{"ids":["` + bad + `"]}}`, "filter.ids[0]: "},
+		{"POST", "/recommend", `{"positive":["a"],"filter":{"ids":[""]}}`, "filter.ids[0]: "},
 	} {
 		w := do(t, h, tc.method, tc.target, tc.body)
 		if w.Code != 400 {

@@ -48,14 +48,15 @@ func SearchTracks(ctx context.Context, s Searcher, text string, k int) (*TracksR
 
 // LookupTracks answers GET /tracks?ids=… and GET /tracks?id=…: the
 // tracks of refs in their order, and the refs that name no catalogue
-// track in Missing. A ref that is neither a stored id nor a form
-// soundalike.ParseTrackRef accepts is a 400 naming it ids[i].
+// track in Missing, whatever their form. A ref that no stored id could be
+// (a soundalike.TrackRefError: empty, too long, holding a NUL byte) is a
+// 400 naming it ids[i].
 func LookupTracks(ctx context.Context, s Searcher, refs []soundalike.TrackID) (*TracksResponse, error) {
 	return lookupTracks(ctx, s, refs, "ids")
 }
 
 // lookupTracks is LookupTracks with the name of the parameter that gave
-// refs, for the 400 of a ref that is none.
+// refs, for the 400 of a ref that no stored id could be.
 func lookupTracks(ctx context.Context, s Searcher, refs []soundalike.TrackID, param string) (*TracksResponse, error) {
 	resp := &TracksResponse{Results: make([]*TrackJSON, 0, len(refs))}
 	for i, ref := range refs {

@@ -99,7 +99,7 @@ func TestTracks(t *testing.T) {
 		{"/tracks?q=a&ids=b", "not both"},
 		{"/tracks?ids=a&k=3", "k: applies to q"},
 		{"/tracks?ids=", "ids: empty"},
-		{"/tracks?ids=a," + url.QueryEscape("spotify:album:x"), "ids[1]: "},
+		{"/tracks?ids=a," + url.QueryEscape("b\x00"), "ids[1]: "},
 		{"/tracks?ids=" + many, "ids: 101 tracks: at most 100"},
 		{"/tracks?query=a", `unknown query parameter "query"`},
 	}

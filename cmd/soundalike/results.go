@@ -35,9 +35,9 @@ func (f *searchFlags) options() soundalike.SearchOptions {
 
 // trackList splits a comma-separated list of track references; empty
 // items are skipped. The references are passed on as given, as the server
-// passes them: only the engine can tell a stored id (which may have any
-// form) from a reference that is none, and refUsage names the flag of one
-// it refuses.
+// passes them: a stored id may have any form, which only the engine can
+// tell, and refUsage names the flag of one it refuses (one that no stored
+// id could be).
 func trackList(list string) []soundalike.TrackID {
 	var out []soundalike.TrackID
 	for _, x := range strings.Split(list, ",") {

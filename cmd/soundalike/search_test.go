@@ -110,8 +110,8 @@ func TestSearchCommandErrors(t *testing.T) {
 		{"given -k 0, when search, expect the range", []string{"search", "--db", db, "song", "-k", "0"}, true, "1..100"},
 		{"given -k 101, when search, expect the range", []string{"search", "--db", db, "-k", "101", "song"}, true, "1..100"},
 		{"given only punctuation, when search, expect no word", []string{"search", "--db", db, "--", "!!"}, false, "no word"},
-		{"given an album URI, when similar, expect a usage error naming --track", []string{"similar", "--db", db, "--track", "spotify:album:abc"}, true, "--track"},
-		{"given a bad exclusion, when similar, expect a usage error naming --exclude", []string{"similar", "--db", db, "--track", "t0001", "--exclude", "https://example.com/x"}, true, "--exclude"},
+		{"given an album URI, when similar, expect not found saying what a Spotify reference must be", []string{"similar", "--db", db, "--track", "spotify:album:abc"}, false, "not found; a Spotify reference must be spotify:track:ID"},
+		{"given an exclusion over 1024 bytes, when similar, expect a usage error naming --exclude", []string{"similar", "--db", db, "--track", "t0001", "--exclude", strings.Repeat("x", soundalike.MaxKeyLen+1)}, true, "--exclude"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

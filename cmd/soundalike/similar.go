@@ -52,7 +52,7 @@ func runSimilar(ctx context.Context, args []string, stdio stdio) error {
 	announceLoad(eng, dbPath, "the index", stdio)
 	// --track and --exclude are passed on as given: the engine finds a
 	// stored id spelt so before it reads the reference as a URI or a link,
-	// and refuses one that is neither (refUsage).
+	// and refuses only one that no stored id could be (refUsage).
 	resp, err := server.Similar(ctx, eng, soundalike.TrackID(id), k, &opts)
 	if err != nil {
 		if uerr := refUsage(err, "--track"); uerr != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"io"
 	"math/rand/v2"
 	"strings"
@@ -13,9 +14,12 @@ import (
 // TestTrackFlagsTakeStoredIDs: --track, --exclude, --positive and
 // --negative find tracks whose stored ids ParseTrackRef refuses (a link to
 // another site, an album URI): the command passes references on as the
-// server does, and the engine finds a stored id first. A reference that is
-// neither a stored id nor an accepted form is a usage error naming its
-// flag, from the engine's refusal.
+// server does, and the engine finds a stored id first. A reference of such
+// a form that names no track (a deleted track's id) is ignored in
+// --exclude and is a track not found, saying what a Spotify reference must
+// be, as --track, --positive or --negative. Only a reference no stored id
+// could be (over 1024 bytes) is a usage error naming its flag, from the
+// engine's refusal.
 func TestTrackFlagsTakeStoredIDs(t *testing.T) {
 	db := testDB(t, 50)
 	odd := []string{"https://example.com/t/1", "spotify:album:x"}
@@ -54,21 +58,42 @@ func TestTrackFlagsTakeStoredIDs(t *testing.T) {
 		t.Errorf("recommend --positive %s --negative %s = %.300s, %v; want recommendations", odd[0], odd[1], out, err)
 	}
 
-	bad := "spotify:album:y"
+	// A deleted track's id, or an album URI stored nowhere, names no track.
+	for _, none := range []string{"https://example.com/t/gone", "spotify:album:y"} {
+		out, _, err := runCmd(t.Context(), "similar", "--db", db, "--track", odd[0], "-k", "51", "--exclude", odd[1]+","+none, "--json")
+		if err != nil || strings.Contains(out, `"`+odd[1]+`"`) || !strings.Contains(out, `"t0001"`) {
+			t.Errorf("similar --track %s --exclude %s,%s = %.300s, %v; want %s's answer without %s", odd[0], odd[1], none, out, err, odd[0], odd[1])
+		}
+		for _, args := range [][]string{
+			{"similar", "--track", none},
+			{"recommend", "--positive", odd[0] + "," + none},
+			{"recommend", "--positive", odd[0], "--negative", none},
+		} {
+			_, _, err := runCmd(t.Context(), append(args, "--db", db)...)
+			if !errors.Is(err, soundalike.ErrNotFound) || !strings.Contains(err.Error(), "a Spotify reference must be spotify:track:ID or https://open.spotify.com/track/ID") {
+				t.Errorf("%v = %v, want a track not found saying what a Spotify reference must be", args, err)
+			}
+			if exitCode(err, io.Discard) != 1 {
+				t.Errorf("%v: exit code %d, want 1", args, exitCode(err, io.Discard))
+			}
+		}
+	}
+
+	long := strings.Repeat("x", soundalike.MaxKeyLen+1)
 	for _, tc := range []struct {
 		args []string
 		flag string
 	}{
-		{[]string{"similar", "--track", bad}, "--track: "},
-		{[]string{"similar", "--track", odd[0], "--exclude", odd[1] + "," + bad}, "--exclude: "},
-		{[]string{"recommend", "--positive", odd[0] + "," + bad}, "--positive: "},
-		{[]string{"recommend", "--positive", odd[0], "--negative", bad}, "--negative: "},
-		{[]string{"recommend", "--positive", odd[0], "--exclude", bad}, "--exclude: "},
+		{[]string{"similar", "--track", long}, "--track: "},
+		{[]string{"similar", "--track", odd[0], "--exclude", odd[1] + "," + long}, "--exclude: "},
+		{[]string{"recommend", "--positive", odd[0] + "," + long}, "--positive: "},
+		{[]string{"recommend", "--positive", odd[0], "--negative", long}, "--negative: "},
+		{[]string{"recommend", "--positive", odd[0], "--exclude", long}, "--exclude: "},
 	} {
 		args := append(tc.args, "--db", db)
 		_, _, err := runCmd(t.Context(), args...)
-		if err == nil || !strings.Contains(err.Error(), tc.flag+`"`+bad+`"`) || !strings.Contains(err.Error(), "spotify:track:ID") {
-			t.Errorf("%v = %v, want an error naming %s%q and the accepted forms", tc.args, err, tc.flag, bad)
+		if err == nil || !strings.Contains(err.Error(), tc.flag+"track reference of 1025 bytes: ids are at most 1024") {
+			t.Errorf("%v = %v, want an error naming %s and the longest id", tc.args, err, tc.flag)
 		}
 		if exitCode(err, io.Discard) != 2 {
 			t.Errorf("%v: exit code %d, want 2 (usage)", tc.args, exitCode(err, io.Discard))
