@@ -33,6 +33,10 @@ type Engine struct {
 	// loadMu is held by every load and publish of a snapshot (snapshot.go):
 	// one path, one at a time. Taken after writeMu, never before it.
 	loadMu sync.Mutex
+	// unfinished is the work a stopped load left running (snapshot.go's
+	// snapshot.running), which the next load waits for, so that stopped
+	// loads never pile up snapshots in memory. Guarded by loadMu.
+	unfinished *sync.WaitGroup
 	// first is the first load in flight of an attached engine, which the
 	// queries before it share and wait for (snapshot.go's currentContext).
 	first firstLoads

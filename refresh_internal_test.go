@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -305,9 +306,16 @@ func TestReloadStopsDuringDerive(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(t.Context())
 	builds := make(chan struct{}) // closed: the builds may go on
-	hook := func(*snapshot) { cancel(); <-builds }
+	var entered atomic.Int32
+	hook := func(*snapshot) {
+		if entered.Add(1) == 1 {
+			cancel()
+			<-builds
+		}
+	}
 	testHookBuildDerived.Store(&hook)
-	t.Cleanup(func() { testHookBuildDerived.Store(nil); close(builds) })
+	var release sync.Once
+	t.Cleanup(func() { testHookBuildDerived.Store(nil); release.Do(func() { close(builds) }) })
 	type result struct {
 		changed bool
 		err     error
@@ -324,6 +332,24 @@ func TestReloadStopsDuringDerive(t *testing.T) {
 	}
 	if s := eng.snap.Load(); s != served || eng.Stats().ReloadFailures != 0 {
 		t.Errorf("after a Reload stopped while it builds: generation %d served (want %d), %d failures (want 0)", s.gen, served.gen, eng.Stats().ReloadFailures)
+	}
+
+	// The next loads wait for the stopped one's builds rather than start
+	// their own beside them: stopped loads never pile up snapshots.
+	for range 3 {
+		short, stop := context.WithTimeout(t.Context(), 50*time.Millisecond)
+		_, err := eng.Reload(short)
+		stop()
+		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "waiting for the work of a stopped load to end") {
+			t.Errorf("Reload while a stopped load's builds run = %v; want it to wait for them until its deadline", err)
+		}
+	}
+	if n := entered.Load(); n != 1 {
+		t.Errorf("%d derived builds began while the stopped load's ran; want only that one", n)
+	}
+	release.Do(func() { close(builds) })
+	if changed, err := eng.Reload(t.Context()); !changed || err != nil {
+		t.Errorf("Reload once the stopped load's builds ended = %v, %v; want the new snapshot", changed, err)
 	}
 }
 

@@ -56,16 +56,22 @@ import (
 // query's stop neither fails the others nor throws away the work they
 // wait for.
 //
-// What came of a load is logged once, naming what asked for it (on):
-// Open, a Reload, Watch's tick, a query, the refresh after a write,
-// Reindex, or what a ReloadFor caller names (serve's SIGHUP). A reload
-// that published is logged by logReloaded, a failed load by loadFailed.
+// A failed load is logged once (loadFailed), naming what asked for it
+// (on): Open, a Reload, Watch's tick, a query, the refresh after a write,
+// Reindex, or what a ReloadFor caller names (serve's SIGHUP). A load that
+// published is logged (logReloaded) when a Reload, Watch's tick or a
+// ReloadFor caller asked for it: the other askers see what came of it in
+// what they asked for (Open returns, a query answers).
 
 // snapshot is what an Engine serves: immutable once published.
 type snapshot struct {
-	gen  uint64
-	cat  catalog // the tracks by node (catalog.go)
-	byID idTable // track id → node, over cat
+	gen uint64
+	// running is the load's work on goroutines of their own (the index's
+	// check, the histories' order, the derived builds of a reload), which
+	// a stop leaves to finish: the Engine's next load waits for it.
+	running sync.WaitGroup
+	cat     catalog // the tracks by node (catalog.go)
+	byID    idTable // track id → node, over cat
 	// bySpotify maps Track.SpotifyID to the node where it differs from
 	// the id (nil when no track has one): track references resolve
 	// through it.
@@ -161,6 +167,10 @@ func (e *Engine) load(ctx context.Context, on string, db *storage.DB, built *ind
 		}
 		return e.loadFailed(err, reloadGeneration, on)
 	}
+	if err := e.awaitUnfinished(ctx); err != nil {
+		release()
+		return failed(err, 0)
+	}
 	stamp := stampOf(e.path)
 	keep := e.snap.Load()
 	start := time.Now()
@@ -183,6 +193,7 @@ func (e *Engine) load(ctx context.Context, on string, db *storage.DB, built *ind
 	}
 	pops, err := s.decode(ctx, e.path, graph, read)
 	if err != nil {
+		e.leaveUnfinished(ctx, err, s)
 		return failed(err, s.gen)
 	}
 	decoded := time.Now()
@@ -192,6 +203,7 @@ func (e *Engine) load(ctx context.Context, on string, db *storage.DB, built *ind
 		// keep answers meanwhile; the swap must not leave the queries that
 		// follow it waiting for these builds (seconds at 1M tracks).
 		if err := s.buildDerivedContext(ctx); err != nil {
+			e.leaveUnfinished(ctx, err, s)
 			return failed(err, s.gen)
 		}
 		s.times.derive = time.Since(decoded)
@@ -292,8 +304,8 @@ var testHookBuildDerived atomic.Pointer[func(*snapshot)]
 // buildDerivedContext is buildDerived for a load that ctx may stop: it
 // returns ctx's error as soon as ctx is done. The builds run inside
 // sync.OnceValue, which nothing can interrupt, so a stop leaves them to
-// finish on their own goroutine, and s, which is never published, is
-// dropped when they have.
+// finish on their own goroutine (s.running, which the next load waits
+// for), and s, which is never published, is dropped when they have.
 func (s *snapshot) buildDerivedContext(ctx context.Context) error {
 	const doing = "building the track search and filter indexes"
 	if err := checkStop(ctx, doing); err != nil {
@@ -304,12 +316,40 @@ func (s *snapshot) buildDerivedContext(ctx context.Context) error {
 		return nil
 	}
 	built := make(chan struct{})
-	go func() { s.buildDerived(); close(built) }()
+	s.running.Go(func() { s.buildDerived(); close(built) })
 	select {
 	case <-built:
 		return nil
 	case <-ctx.Done():
 		return checkStop(ctx, doing)
+	}
+}
+
+// leaveUnfinished records, when err is ctx's stop, the work s's load left
+// running, for the next load to wait for (awaitUnfinished). The caller
+// holds loadMu.
+func (e *Engine) leaveUnfinished(ctx context.Context, err error, s *snapshot) {
+	if stopped(ctx, err) {
+		e.unfinished = &s.running
+	}
+}
+
+// awaitUnfinished waits, until ctx is done, for the work a stopped load
+// left running: a second stopped load would otherwise hold a second
+// snapshot's memory (a gigabyte at 1M tracks) beside the first's. The
+// caller holds loadMu.
+func (e *Engine) awaitUnfinished(ctx context.Context) error {
+	if e.unfinished == nil {
+		return nil
+	}
+	done := make(chan struct{})
+	go func(wg *sync.WaitGroup) { wg.Wait(); close(done) }(e.unfinished)
+	select {
+	case <-done:
+		e.unfinished = nil
+		return nil
+	case <-ctx.Done():
+		return checkStop(ctx, "waiting for the work of a stopped load to end")
 	}
 }
 
@@ -939,16 +979,16 @@ func (s *snapshot) readTracks(ctx context.Context, tx *storage.Tx) error {
 // came from the file, so a panic decoding them is damage
 // (storage.Protect), as it is inside a transaction. ctx stops the
 // decoding workers (decodeTracks); the graph's check and the histories'
-// order cannot be stopped, so a stop returns without waiting for them, and
-// they finish into s, which is never published.
+// order cannot be stopped, so a stop returns without waiting for them
+// (s.running, which the next load waits for), and they finish into s,
+// which is never published.
 func (s *snapshot) decode(ctx context.Context, path string, graph *index.Unchecked, read *historiesRead) (pops []uint8, err error) {
 	if err := checkStop(ctx, "decoding the tracks"); err != nil {
 		return nil, err
 	}
-	var wg sync.WaitGroup
 	var graphErr error
 	if graph != nil {
-		wg.Go(func() {
+		s.running.Go(func() {
 			graphErr = storage.Protect(path, "checking the index", func() error {
 				g, err := graph.Check()
 				if err != nil {
@@ -961,13 +1001,13 @@ func (s *snapshot) decode(ctx context.Context, path string, graph *index.Uncheck
 	}
 	var historiesErr error
 	if read != nil {
-		wg.Go(func() { s.histories, historiesErr = read.order() })
+		s.running.Go(func() { s.histories, historiesErr = read.order() })
 	}
 	pops, err = s.decodeTracks(ctx, path)
 	if stopped(ctx, err) {
 		return nil, err
 	}
-	wg.Wait()
+	s.running.Wait()
 	if err := errors.Join(err, graphErr, historiesErr); err != nil {
 		return nil, err
 	}
