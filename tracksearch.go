@@ -38,7 +38,7 @@ func (e *Engine) SearchTracks(ctx context.Context, text string, k int) ([]Track,
 	}
 	words := appendWords(nil, nil, text)
 	if len(words) == 0 {
-		return nil, fmt.Errorf("%w: %q holds no word to search for (letters or digits)", ErrInvalidQuery, text)
+		return nil, fmt.Errorf("%w: %q holds no word to search for (letters or digits)", ErrInvalidQuery, clip(text))
 	}
 	s, err := e.currentContext(ctx)
 	if err != nil {
