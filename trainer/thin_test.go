@@ -72,9 +72,9 @@ func TestShortEpochRunsAStep(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// A step ran when pairs went through; its loss may be 0 (a
-			// batch of one pair repeated, which a margin can leave
-			// with nothing to learn), but never NaN.
+			// A step ran when pairs went through. Its loss may be 0: in
+			// a batch of one pair repeated every in-batch negative is
+			// the same song, masked, once the net has taken a step.
 			if m.PairsPerSec == 0 || math.IsNaN(m.Loss) {
 				t.Fatalf("epoch 2 of %s: loss %v, %v pairs/s; want a step run", c.name, m.Loss, m.PairsPerSec)
 			}
