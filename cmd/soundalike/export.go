@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/internal/outfile"
 )
 
 func init() {
@@ -50,15 +51,15 @@ func runExport(ctx context.Context, args []string, stdio stdio) error {
 	defer eng.Close()
 
 	var w io.Writer = stdio.out
-	var f *outFile
+	var f *outfile.File
 	if out != "-" {
 		// A new file is 0666 under the umask, as a shell's > makes it:
 		// an export is made for other programs to read.
-		f, err = createOut(out, 0o666)
+		f, err = outfile.Create(out, 0o666)
 		if err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
-		defer f.discard()
+		defer f.Discard()
 		w = f
 	}
 	bw := bufio.NewWriterSize(w, 1<<20)
@@ -75,7 +76,7 @@ func runExport(ctx context.Context, args []string, stdio stdio) error {
 		return fmt.Errorf("export: %w", withHint(err))
 	}
 	if f != nil {
-		if err := f.commit(); err != nil {
+		if err := f.Commit(); err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
 		fmt.Fprintf(stdio.err, "exported %d tracks to %s\n", n, out)

@@ -12,13 +12,15 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/audotics/soundalike"
-	"github.com/audotics/soundalike/trainer"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/internal/outfile"
+	"github.com/audotics/soundalike/trainer"
 )
 
 func init() {
@@ -153,15 +155,15 @@ func plotRun(path, run string, res *trainer.Result) error {
 	cs := plot.Align([][]*plot.Plot{{top}, {bottom}}, tiles, dc)
 	top.Draw(cs[0][0])
 	bottom.Draw(cs[1][0])
-	f, err := createOut(path, 0o666) // as the run log
+	f, err := outfile.Create(path, 0o666) // as the run log
 	if err != nil {
 		return err
 	}
-	defer f.discard()
+	defer f.Discard()
 	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
 		return err
 	}
-	return f.commit()
+	return f.Commit()
 }
 
 // runSummary is one row of `soundalike runs`; --json prints a list of them.
