@@ -42,7 +42,7 @@ func (e *Engine) Recommend(ctx context.Context, q RecommendQuery) (Results, erro
 
 // recommend is Recommend (and RecommendUser) on one snapshot.
 func (s *snapshot) recommend(ctx context.Context, q *RecommendQuery) (Results, error) {
-	if err := s.checkSearch(q.K, &q.Options); err != nil {
+	if err := checkSearch(q.K, &q.Options); err != nil {
 		return Results{}, err
 	}
 	if q.User != "" {

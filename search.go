@@ -26,7 +26,7 @@ func (e *Engine) Similar(ctx context.Context, id TrackID, k int, opts *SearchOpt
 	if err != nil {
 		return Results{}, err
 	}
-	if err := s.checkSearch(k, opts); err != nil {
+	if err := checkSearch(k, opts); err != nil {
 		return Results{}, err
 	}
 	node, err := s.resolve(id)
@@ -58,7 +58,7 @@ func (e *Engine) SimilarTo(ctx context.Context, q Query, k int, opts *SearchOpti
 	if err != nil {
 		return Results{}, err
 	}
-	if err := s.checkSearch(k, opts); err != nil {
+	if err := checkSearch(k, opts); err != nil {
 		return Results{}, err
 	}
 	if err := q.check(); err != nil {
@@ -199,7 +199,7 @@ func (e *Engine) Embed(t *Track) (Embedding, error) {
 // them. The references are checked here, on the options as the caller gave
 // them, and not where the filter resolves them: RecommendQuery.User adds
 // the user's history to Exclude, whose tracks may since have been deleted.
-func (s *snapshot) checkSearch(k int, opts *SearchOptions) error {
+func checkSearch(k int, opts *SearchOptions) error {
 	if err := checkK(k); err != nil {
 		return err
 	}
@@ -209,11 +209,11 @@ func (s *snapshot) checkSearch(k int, opts *SearchOptions) error {
 	if opts == nil {
 		return nil
 	}
-	if err := s.checkRefs("SearchOptions.Exclude", opts.Exclude); err != nil {
+	if err := checkRefs("SearchOptions.Exclude", opts.Exclude); err != nil {
 		return err
 	}
 	if opts.Filter != nil {
-		return s.checkRefs("SearchOptions.Filter.IDs", opts.Filter.IDs)
+		return checkRefs("SearchOptions.Filter.IDs", opts.Filter.IDs)
 	}
 	return nil
 }

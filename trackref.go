@@ -273,7 +273,7 @@ func (s *snapshot) resolve(ref TrackID) (uint32, error) {
 // and keeps nothing (see SearchOptions.Exclude and Filter.IDs), since a
 // client may name tracks deleted since, whatever the form of their ids.
 // No lookup is needed: a reference refusal refuses is stored nowhere.
-func (s *snapshot) checkRefs(option string, refs []TrackID) error {
+func checkRefs(option string, refs []TrackID) error {
 	for i, ref := range refs {
 		if p := refusal(ref); p != refOK {
 			return &TrackRefError{Option: option, Index: i, Reason: p.reason(strings.TrimSpace(string(ref)))}
