@@ -336,8 +336,8 @@ func (e *Engine) leaveUnfinished(ctx context.Context, err error, s *snapshot) {
 
 // awaitUnfinished waits, until ctx is done, for the work a stopped load
 // left running: a second stopped load would otherwise hold a second
-// snapshot's memory (a gigabyte at 1M tracks) beside the first's. The
-// caller holds loadMu.
+// snapshot's memory (560 bytes a track, 560 MB at 1M: docs/benchmarks.md)
+// beside the first's. The caller holds loadMu.
 func (e *Engine) awaitUnfinished(ctx context.Context) error {
 	if e.unfinished == nil {
 		return nil
