@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -14,7 +13,6 @@ import (
 	"os"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -37,6 +35,7 @@ type clientConfig struct {
 	Seed     uint64
 	Slowest  int    // how many of the slowest requests to report with their times
 	Timeline string // file for every request's times as CSV, when set
+	IO       string // the driver: ioEpoll or ioGoroutines
 }
 
 // clientReport is what one client run saw. Latency is from the request's
@@ -44,6 +43,7 @@ type clientConfig struct {
 // slow one counts the wait, as wrk2 does: no coordinated omission), from
 // its actual send time in the closed loop.
 type clientReport struct {
+	IO       string  `json:"io"` // the driver: ioEpoll or ioGoroutines
 	Conns    int     `json:"conns"`
 	Rate     float64 `json:"rate"` // asked for; 0: closed loop
 	Requests int     `json:"requests"`
@@ -91,6 +91,7 @@ func runBenchClient(ctx context.Context, args []string, stdio stdio) error {
 	seed := fs.Int64("seed", 1, "seed of the track choice")
 	fs.IntVar(&cfg.Slowest, "slowest", 20, "report this many of the slowest requests with their send times")
 	fs.StringVar(&cfg.Timeline, "timeline", "", "write every request, warm-up included, to `FILE` as CSV: connection, its local address, whether measured, and when it was due, sent and answered (Unix ns)")
+	fs.StringVar(&cfg.IO, "io", defaultIO, "how connections wait: "+ioEpoll+" (one thread, every socket and its timer in one epoll set: a few system calls a request, as wrk2's threads; Linux only) or "+ioGoroutines+" (a goroutine a connection)")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a line")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -110,6 +111,8 @@ func runBenchClient(ctx context.Context, args []string, stdio stdio) error {
 		return usagef("client: --duration must be positive and --warmup not negative")
 	case cfg.Slowest < 0:
 		return usagef("client: --slowest %d: want ≥ 0", cfg.Slowest)
+	case !slices.Contains(ioDrivers(), cfg.IO):
+		return usagef("client: --io %q: want %s", cfg.IO, strings.Join(ioDrivers(), " or "))
 	}
 	if _, err := url.Parse(cfg.URL); err != nil {
 		return usagef("client: --url: %v", err)
@@ -153,113 +156,53 @@ func runClient(ctx context.Context, cfg clientConfig) (*clientReport, error) {
 	if u.Port() == "" {
 		host = net.JoinHostPort(u.Hostname(), "80")
 	}
-	conns := make([]*clientConn, cfg.Conns)
-	for i := range conns {
-		c, err := dialClient(ctx, host, u)
-		if err != nil {
-			return nil, err
-		}
-		defer c.conn.Close()
-		conns[i] = c
+	req := requestText{prefix: "GET " + u.RequestURI(), suffix: " HTTP/1.1\r\nHost: " + u.Host + "\r\nUser-Agent: soundalike-bench\r\n\r\n"}
+	var d clientDriver
+	switch cfg.IO {
+	case ioEpoll:
+		d = &epollDriver{cfg: &cfg, req: req}
+	case ioGoroutines:
+		d = &goroutineDriver{cfg: &cfg, req: req}
+	default:
+		return nil, fmt.Errorf("--io %q: want %s or %s", cfg.IO, ioEpoll, ioGoroutines)
 	}
-	pacers := make([]*pacer, cfg.Conns)
-	if cfg.Rate > 0 {
-		for i := range pacers {
-			p, err := newPacer()
-			if err != nil {
-				return nil, err
-			}
-			defer p.close()
-			pacers[i] = p
-		}
+	defer d.close()
+	if err := d.dial(ctx, host); err != nil {
+		return nil, err
 	}
 	start := time.Now()
-	measureFrom := start.Add(cfg.Warmup)
+	times := clientTimes{start: start, measureFrom: start.Add(cfg.Warmup), end: start.Add(cfg.Warmup + cfg.Duration)}
 	var gc0, gc1 runtime.MemStats
 	var cpu0 time.Duration
 	gcAt := time.AfterFunc(cfg.Warmup, func() { runtime.ReadMemStats(&gc0); cpu0 = cputime.Process() })
-	end := measureFrom.Add(cfg.Duration)
-	var wg sync.WaitGroup
-	recs := make([][]clientRequest, cfg.Conns)
-	timelines := make([][]timelineRow, cfg.Conns)
-	errs := make([]int, cfg.Conns)
-	var firstErr error
-	var errOnce sync.Once
-	paceErrs := make([]error, cfg.Conns)
-	for i, c := range conns {
-		wg.Go(func() {
-			rng := rand.New(rand.NewPCG(cfg.Seed, uint64(i)))
-			var next func() time.Time // the intended send time of the next request
-			if cfg.Rate > 0 {
-				interval := time.Duration(float64(cfg.Conns) / cfg.Rate * float64(time.Second))
-				at := start.Add(time.Duration(i) * interval / time.Duration(cfg.Conns))
-				next = func() time.Time { t := at; at = at.Add(interval); return t }
-			}
-			out := make([]clientRequest, 0, 1<<14)
-			var tl []timelineRow
-			if cfg.Timeline != "" {
-				tl = make([]timelineRow, 0, 1<<14)
-			}
-			var free time.Time // when the connection answered its last request
-			for ctx.Err() == nil {
-				intended := time.Now()
-				if next != nil {
-					intended = next()
-					if err := pacers[i].sleepUntil(intended); err != nil {
-						paceErrs[i] = err
-						break
-					}
-				}
-				if !intended.Before(end) {
-					break
-				}
-				id := cfg.IDs[rng.IntN(len(cfg.IDs))]
-				sent := time.Now()
-				err := c.get(id)
-				done := time.Now()
-				busy := max(free.Sub(intended), 0)
-				free = done
-				if cfg.Timeline != "" {
-					tl = append(tl, timelineRow{due: intended.UnixNano(), sent: sent.UnixNano(), answered: done.UnixNano(), measured: !intended.Before(measureFrom), ok: err == nil})
-				}
-				if err != nil {
-					errs[i]++
-					errOnce.Do(func() { firstErr = err })
-					if errors.Is(err, errConnBroken) {
-						break
-					}
-					continue
-				}
-				if intended.Before(measureFrom) {
-					continue
-				}
-				out = append(out, clientRequest{Start: sent.UnixNano(), LatencyUS: float64(done.Sub(intended)) / 1e3, LagUS: float64(sent.Sub(intended)) / 1e3, BusyUS: float64(busy) / 1e3, Track: id})
-			}
-			recs[i], timelines[i] = out, tl
-		})
-	}
-	wg.Wait()
+	runs, err := d.run(ctx, times)
 	var cpu time.Duration
 	if !gcAt.Stop() {
 		runtime.ReadMemStats(&gc1)
 		cpu = cputime.Process() - cpu0
 	}
+	if err != nil {
+		return nil, err
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := errors.Join(paceErrs...); err != nil {
-		return nil, err
-	}
 	if cfg.Timeline != "" {
-		if err := writeClientTimeline(cfg.Timeline, conns, timelines); err != nil {
+		if err := writeClientTimeline(cfg.Timeline, runs); err != nil {
 			return nil, err
 		}
 	}
-	all := slices.Concat(recs...)
-	rep := &clientReport{Conns: cfg.Conns, Rate: cfg.Rate, Requests: len(all), Seconds: cfg.Duration.Seconds()}
-	for _, e := range errs {
-		rep.Errors += e
+	rep := &clientReport{IO: cfg.IO, Conns: cfg.Conns, Rate: cfg.Rate, Seconds: cfg.Duration.Seconds()}
+	var all []clientRequest
+	var firstErr error
+	for _, r := range runs {
+		all = append(all, r.out...)
+		rep.Errors += r.errs
+		if firstErr == nil {
+			firstErr = r.firstErr
+		}
 	}
+	rep.Requests = len(all)
 	if len(all) == 0 {
 		return nil, fmt.Errorf("no request succeeded (first error: %v)", firstErr)
 	}
@@ -288,6 +231,185 @@ func runClient(ctx context.Context, cfg clientConfig) (*clientReport, error) {
 	return rep, nil
 }
 
+// The client's drivers: how its connections wait for their answers and
+// their send times.
+const (
+	ioEpoll      = "epoll"      // one OS thread, every socket and its timer in one epoll set (Linux)
+	ioGoroutines = "goroutines" // a goroutine a connection, blocking reads through the runtime's poller
+)
+
+// A clientDriver opens the client's connections and runs its requests
+// over them.
+type clientDriver interface {
+	dial(ctx context.Context, host string) error // opens cfg.Conns keep-alive connections
+	run(ctx context.Context, t clientTimes) ([]*connRun, error)
+	close()
+}
+
+// clientTimes are a run's times: its start, when the measured phase
+// begins (the warm-up before it), and its end.
+type clientTimes struct{ start, measureFrom, end time.Time }
+
+// schedule gives one connection's intended send times in the open loop:
+// the connections share the rate, each offset by its share of the
+// interval.
+type schedule struct {
+	at       time.Time
+	interval time.Duration
+}
+
+// newSchedule returns connection i's schedule, nil in the closed loop.
+func newSchedule(cfg *clientConfig, i int, start time.Time) *schedule {
+	if cfg.Rate <= 0 {
+		return nil
+	}
+	interval := time.Duration(float64(cfg.Conns) / cfg.Rate * float64(time.Second))
+	return &schedule{at: start.Add(time.Duration(i) * interval / time.Duration(cfg.Conns)), interval: interval}
+}
+
+// next returns the next request's intended send time.
+func (s *schedule) next() time.Time {
+	t := s.at
+	s.at = s.at.Add(s.interval)
+	return t
+}
+
+// requestText is a request's text around its track id.
+type requestText struct {
+	prefix string // "GET /path?query="
+	suffix string // " HTTP/1.1\r\nHost: …\r\n\r\n"
+}
+
+// append appends the request for track id to b.
+func (r requestText) append(b []byte, id string) []byte {
+	b = append(b, r.prefix...)
+	b = append(b, url.QueryEscape(id)...)
+	return append(b, r.suffix...)
+}
+
+// connRun is what one connection did: its measured requests, the rows
+// of its timeline, and its failed requests.
+type connRun struct {
+	addr     string // the connection's local address, by which bench serve pairs the timeline with its handler calls
+	rng      *rand.Rand
+	out      []clientRequest
+	tl       []timelineRow
+	errs     int
+	firstErr error
+	free     time.Time // when the connection answered its last request
+}
+
+func newConnRun(cfg *clientConfig, i int, addr string) *connRun {
+	r := &connRun{addr: addr, rng: rand.New(rand.NewPCG(cfg.Seed, uint64(i))), out: make([]clientRequest, 0, 1<<14)}
+	if cfg.Timeline != "" {
+		r.tl = make([]timelineRow, 0, 1<<14)
+	}
+	return r
+}
+
+// pick returns the track of the connection's next request.
+func (r *connRun) pick(cfg *clientConfig) string { return cfg.IDs[r.rng.IntN(len(cfg.IDs))] }
+
+// done records a request for track id that was due at intended, sent at
+// sent and answered (or failed) at answered.
+func (r *connRun) done(cfg *clientConfig, t clientTimes, id string, intended, sent, answered time.Time, err error) {
+	busy := max(r.free.Sub(intended), 0)
+	r.free = answered
+	measured := !intended.Before(t.measureFrom)
+	if cfg.Timeline != "" {
+		r.tl = append(r.tl, timelineRow{due: intended.UnixNano(), sent: sent.UnixNano(), answered: answered.UnixNano(), measured: measured, ok: err == nil})
+	}
+	if err != nil {
+		r.failed(err)
+		return
+	}
+	if measured {
+		r.out = append(r.out, clientRequest{Start: sent.UnixNano(), LatencyUS: float64(answered.Sub(intended)) / 1e3,
+			LagUS: float64(sent.Sub(intended)) / 1e3, BusyUS: float64(busy) / 1e3, Track: id})
+	}
+}
+
+// failed counts a failed request.
+func (r *connRun) failed(err error) {
+	r.errs++
+	if r.firstErr == nil {
+		r.firstErr = err
+	}
+}
+
+// goroutineDriver runs each connection on its own goroutine, reading
+// through the runtime's poller and paced by a pacer each.
+type goroutineDriver struct {
+	cfg    *clientConfig
+	req    requestText
+	conns  []*clientConn
+	pacers []*pacer
+}
+
+func (d *goroutineDriver) dial(ctx context.Context, host string) error {
+	for range d.cfg.Conns {
+		var nd net.Dialer
+		conn, err := nd.DialContext(ctx, "tcp", host)
+		if err != nil {
+			return err
+		}
+		d.conns = append(d.conns, &clientConn{conn: conn, req: d.req})
+		if d.cfg.Rate > 0 {
+			p, err := newPacer()
+			if err != nil {
+				return err
+			}
+			d.pacers = append(d.pacers, p)
+		}
+	}
+	return nil
+}
+
+func (d *goroutineDriver) close() {
+	for _, c := range d.conns {
+		c.conn.Close()
+	}
+	for _, p := range d.pacers {
+		p.close()
+	}
+}
+
+func (d *goroutineDriver) run(ctx context.Context, t clientTimes) ([]*connRun, error) {
+	cfg := d.cfg
+	runs := make([]*connRun, len(d.conns))
+	paceErrs := make([]error, len(d.conns))
+	var wg sync.WaitGroup
+	for i, c := range d.conns {
+		run := newConnRun(cfg, i, c.conn.LocalAddr().String())
+		runs[i] = run
+		sched := newSchedule(cfg, i, t.start)
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				intended := time.Now()
+				if sched != nil {
+					intended = sched.next()
+					if err := d.pacers[i].sleepUntil(intended); err != nil {
+						paceErrs[i] = err
+						return
+					}
+				}
+				if !intended.Before(t.end) {
+					return
+				}
+				id := run.pick(cfg)
+				sent := time.Now()
+				err := c.get(id)
+				run.done(cfg, t, id, intended, sent, time.Now(), err)
+				if errors.Is(err, errConnBroken) {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return runs, errors.Join(paceErrs...)
+}
+
 // timelineRow is one request's times for --timeline.
 type timelineRow struct {
 	due, sent, answered int64 // Unix ns
@@ -297,13 +419,12 @@ type timelineRow struct {
 // writeClientTimeline writes each connection's requests in the order they
 // were sent, with the connection's local address, by which the server
 // side (bench serve) pairs them with its handler calls.
-func writeClientTimeline(path string, conns []*clientConn, timelines [][]timelineRow) error {
+func writeClientTimeline(path string, runs []*connRun) error {
 	var b bytes.Buffer
 	b.WriteString("conn,local_addr,measured,due_unix_ns,sent_unix_ns,answered_unix_ns,ok\n")
-	for i, rows := range timelines {
-		addr := conns[i].conn.LocalAddr().String()
-		for _, r := range rows {
-			fmt.Fprintf(&b, "%d,%s,%t,%d,%d,%d,%t\n", i, addr, r.measured, r.due, r.sent, r.answered, r.ok)
+	for i, run := range runs {
+		for _, r := range run.tl {
+			fmt.Fprintf(&b, "%d,%s,%t,%d,%d,%d,%t\n", i, run.addr, r.measured, r.due, r.sent, r.answered, r.ok)
 		}
 	}
 	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
@@ -332,145 +453,56 @@ func pct(sorted []float64, p float64) float64 {
 }
 
 // clientConn is one keep-alive HTTP/1.1 connection with a request written
-// by hand: the client's own work per request stays a few allocations, so
-// that its garbage collection does not show up as server latency.
+// by hand and its answer parsed by hand (answerBuf): the client's own work
+// per request stays without allocations, so that its garbage collection
+// does not show up as server latency (http.ReadResponse cost the client
+// about 60 µs of CPU and a garbage collection every 2 s).
 type clientConn struct {
-	conn   net.Conn
-	r      *bufio.Reader
-	w      *bufio.Writer
-	prefix string // "GET /path?query"
-	suffix string // " HTTP/1.1\r\nHost: …\r\n\r\n"
+	conn net.Conn
+	req  requestText
+	w    []byte
+	ans  answerBuf
 }
 
 // errConnBroken ends a connection's run: the server closed it or answered
 // something that is not HTTP.
 var errConnBroken = errors.New("connection broken")
 
-func dialClient(ctx context.Context, host string, u *url.URL) (*clientConn, error) {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", host)
-	if err != nil {
-		return nil, err
-	}
-	return &clientConn{
-		conn:   conn,
-		r:      bufio.NewReaderSize(conn, 64<<10),
-		w:      bufio.NewWriter(conn),
-		prefix: "GET " + u.RequestURI(),
-		suffix: " HTTP/1.1\r\nHost: " + u.Host + "\r\nUser-Agent: soundalike-bench\r\n\r\n",
-	}, nil
-}
-
-// get sends one request for track id and reads the whole answer. The
-// answer is parsed by hand (status line, Content-Length, body discarded)
-// without allocating: http.ReadResponse cost the client about 60 µs of
-// CPU and a garbage collection every 2 s, time a single-connection run
-// counts as the server's latency.
+// get sends one request for track id and reads its whole answer.
 func (c *clientConn) get(id string) error {
-	c.w.WriteString(c.prefix)
-	c.w.WriteString(url.QueryEscape(id))
-	c.w.WriteString(c.suffix)
-	if err := c.w.Flush(); err != nil {
+	c.w = c.req.append(c.w[:0], id)
+	if _, err := c.conn.Write(c.w); err != nil {
 		return fmt.Errorf("%w: %v", errConnBroken, err)
 	}
-	status, n, err := c.readHead()
-	if err == nil {
-		if n >= 0 {
-			_, err = c.r.Discard(n)
-		} else {
-			err = c.discardChunks()
+	for {
+		k, err := c.conn.Read(c.ans.space())
+		c.ans.added(k)
+		status, ok, perr := c.ans.next()
+		if perr != nil {
+			return fmt.Errorf("%w: %v", errConnBroken, perr)
+		}
+		if ok {
+			return answerStatus(id, status)
+		}
+		if err != nil {
+			return fmt.Errorf("%w: %v", errConnBroken, err)
 		}
 	}
-	if err != nil {
-		return fmt.Errorf("%w: %v", errConnBroken, err)
-	}
+}
+
+// answerStatus is the error of an answer with status for track id: nil
+// for a 200.
+func answerStatus(id string, status int) error {
 	if status != http.StatusOK {
 		return fmt.Errorf("track %s: status %d", id, status)
 	}
 	return nil
 }
 
-// readHead reads an answer's status line and headers, and returns its
-// status and Content-Length (-1 for a chunked answer).
-func (c *clientConn) readHead() (status, length int, err error) {
-	line, err := c.r.ReadSlice('\n')
-	if err != nil {
-		return 0, 0, err
+// ioDrivers lists the drivers this system has.
+func ioDrivers() []string {
+	if haveEpoll {
+		return []string{ioEpoll, ioGoroutines}
 	}
-	// "HTTP/1.1 200 OK\r\n"
-	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) {
-		return 0, 0, fmt.Errorf("not an HTTP status line: %q", line)
-	}
-	if status, err = atoiBytes(line[9:12]); err != nil {
-		return 0, 0, fmt.Errorf("status line %q: %v", line, err)
-	}
-	length = -1
-	chunked := false
-	for {
-		line, err = c.r.ReadSlice('\n')
-		if err != nil {
-			return 0, 0, err
-		}
-		h := bytes.TrimRight(line, "\r\n")
-		if len(h) == 0 {
-			break
-		}
-		name, value, ok := bytes.Cut(h, []byte(":"))
-		if ok && bytes.EqualFold(name, []byte("Content-Length")) {
-			if length, err = atoiBytes(bytes.TrimSpace(value)); err != nil {
-				return 0, 0, fmt.Errorf("Content-Length %q: %v", value, err)
-			}
-		}
-		if ok && bytes.EqualFold(name, []byte("Transfer-Encoding")) {
-			chunked = bytes.EqualFold(bytes.TrimSpace(value), []byte("chunked"))
-		}
-	}
-	if length < 0 && !chunked {
-		return 0, 0, errors.New("answer with neither Content-Length nor chunked encoding")
-	}
-	return status, length, nil
-}
-
-// discardChunks reads a chunked body up to its last chunk and trailer.
-func (c *clientConn) discardChunks() error {
-	for {
-		line, err := c.r.ReadSlice('\n')
-		if err != nil {
-			return err
-		}
-		size, _, _ := bytes.Cut(bytes.TrimRight(line, "\r\n"), []byte(";"))
-		n, err := strconv.ParseUint(string(size), 16, 40)
-		if err != nil {
-			return fmt.Errorf("chunk size %q: %v", line, err)
-		}
-		if n == 0 {
-			for { // the trailer, up to its blank line
-				line, err := c.r.ReadSlice('\n')
-				if err != nil {
-					return err
-				}
-				if len(bytes.TrimRight(line, "\r\n")) == 0 {
-					return nil
-				}
-			}
-		}
-		if _, err := c.r.Discard(int(n) + 2); err != nil { // and its CRLF
-			return err
-		}
-	}
-}
-
-// atoiBytes parses a non-negative decimal number of at most 18 digits.
-func atoiBytes(b []byte) (int, error) {
-	if len(b) == 0 || len(b) > 18 {
-		return 0, fmt.Errorf("want 1 to 18 digits")
-	}
-	n := 0
-	for _, d := range b {
-		if d < '0' || d > '9' {
-			return 0, fmt.Errorf("not a number")
-		}
-		n = n*10 + int(d-'0')
-	}
-	return n, nil
+	return []string{ioGoroutines}
 }

@@ -47,6 +47,7 @@ type serveBenchConfig struct {
 	N        int           // synthetic catalogue size
 	Dim      int           // synthetic model's dimension
 	Conns    int           // client connections of the peak and open-loop phases
+	IO       string        // the client's driver: ioEpoll or ioGoroutines
 	Rate     float64       // open-loop rate; 0: half the measured peak
 	K        int           // results per query
 	Duration time.Duration // each measured phase
@@ -176,6 +177,7 @@ func runBenchServe(ctx context.Context, args []string, stdio stdio) error {
 	fs.StringVar(&cfg.Timeline, "timeline", "", "write every request of the phases, warm-up included, to `FILE` as CSV: the phase, the connection, and when the request was due, sent, entered and left the handler and was answered (Unix ns)")
 	fs.StringVar(&cfg.Trace, "trace", "", "write a runtime/trace of the measured phases to `FILE` (go tool trace)")
 	fs.StringVar(&cfg.Weaviate, "weaviate", "", "search through the Weaviate cluster at these node `URLs` (comma-separated; the catalogue published there with `soundalike publish`) instead of the local index")
+	fs.StringVar(&cfg.IO, "io", defaultIO, "the client's driver: "+strings.Join(ioDrivers(), " or ")+" (see the client mode's --io)")
 	fs.StringVar(&cfg.Phases, "phases", "one,peak,open", "client `phases` to run, comma-separated: one (1 connection, closed loop), peak (--conns, closed loop), open (--conns at --rate; without peak, --rate is required)")
 	fs.StringVar(&cfg.MemProf, "memprofile", "", "write the server's allocation profile, taken after the phases, to `FILE` (go tool pprof -sample_index=alloc_space)")
 	fs.StringVar(&cfg.CPUProf, "cpuprofile", "", "write the server's CPU profile of the phases to `FILE` (go tool pprof)")
@@ -222,6 +224,8 @@ reports the medians: on a machine whose speed drifts, one run says little.`)
 		return usagef("serve: --baseline must not be negative")
 	case cfg.Duration <= 0 || cfg.Warmup < 0 || cfg.Reload < 0:
 		return usagef("serve: --duration must be positive, --warmup and --reload not negative")
+	case !slices.Contains(ioDrivers(), cfg.IO):
+		return usagef("serve: --io %q: want %s", cfg.IO, strings.Join(ioDrivers(), " or "))
 	}
 	phases := map[string]bool{}
 	for _, p := range strings.Split(cfg.Phases, ",") {
@@ -367,7 +371,7 @@ func benchServe(ctx context.Context, cfg serveBenchConfig, progress io.Writer) (
 	}
 	phase := func(key, name string, conns int, rate float64) (*servePhase, error) {
 		say("%s: %v…", name, cfg.Warmup+cfg.Duration)
-		return runPhase(ctx, timed, name, clientConfig{URL: url, Conns: conns, Rate: rate, Duration: cfg.Duration, Warmup: cfg.Warmup, Slowest: 10}, idsFile, tl, key)
+		return runPhase(ctx, timed, name, clientConfig{URL: url, Conns: conns, Rate: rate, Duration: cfg.Duration, Warmup: cfg.Warmup, Slowest: 10, IO: cfg.IO}, idsFile, tl, key)
 	}
 	run := func(p *servePhase, err error) error {
 		if err == nil {
@@ -457,7 +461,7 @@ func runPhase(ctx context.Context, timed *timedHandler, name string, cc clientCo
 	}
 	args := []string{"client", "--url", cc.URL, "--ids", idsFile, "--conns", strconv.Itoa(cc.Conns),
 		"--rate", strconv.FormatFloat(cc.Rate, 'f', -1, 64), "--duration", cc.Duration.String(),
-		"--warmup", cc.Warmup.String(), "--slowest", strconv.Itoa(cc.Slowest), "--json"}
+		"--warmup", cc.Warmup.String(), "--slowest", strconv.Itoa(cc.Slowest), "--io", cc.IO, "--json"}
 	clientTimeline := filepath.Join(filepath.Dir(idsFile), "timeline.csv")
 	if tl != nil {
 		args = append(args, "--timeline", clientTimeline)
@@ -748,7 +752,7 @@ func (r *serveBenchReport) writeTable(w io.Writer) error {
 	for _, p := range r.Phases {
 		c := p.Client
 		fmt.Fprintf(tw, "%s\t%d requests, %.0f/s, %d errors\n", p.Name, c.Requests, c.QPS, c.Errors)
-		fmt.Fprintf(tw, "  client (own process)\tp50 %.0f µs, p99 %.0f µs, p99.9 %.0f µs, max %.0f µs; %d GCs, %.0f µs CPU a request\n", c.P50US, c.P99US, c.P999US, c.MaxUS, c.GCs, c.CPUPerReqUS)
+		fmt.Fprintf(tw, "  client (own process, %s)\tp50 %.0f µs, p99 %.0f µs, p99.9 %.0f µs, max %.0f µs; %d GCs, %.0f µs CPU a request\n", c.IO, c.P50US, c.P99US, c.P999US, c.MaxUS, c.GCs, c.CPUPerReqUS)
 		if c.Rate > 0 {
 			fmt.Fprintf(tw, "  client's send lag p99\t%.0f µs: %.0f waiting for the connection's previous answer, %.0f its own wake-up\n", c.LagP99US, c.BusyP99US, c.WakeP99US)
 		}
