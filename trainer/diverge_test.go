@@ -3,12 +3,14 @@ package trainer
 import (
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"math"
 	"strings"
 	"testing"
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/eval"
+	"github.com/audotics/soundalike/internal/syncbuf"
 )
 
 // TestDivergedFirstEpoch: a learning rate that blows the weights up in the
@@ -92,6 +94,25 @@ func TestNoValidationKeepsLastEpoch(t *testing.T) {
 	}
 	if res.BestEpoch != len(res.Epochs) || len(res.Epochs) != cfg.Epochs {
 		t.Fatalf("kept epoch %d of %d run, want the last, %d", res.BestEpoch, len(res.Epochs), cfg.Epochs)
+	}
+}
+
+// TestEpochLogWithoutValidation: without a Progress callback each epoch
+// is logged, and a run without validation figures prints them as "-",
+// not as NaN.
+func TestEpochLogWithoutValidation(t *testing.T) {
+	tracks, ins := loadSample(t)
+	cfg := smallConfig()
+	cfg.Epochs = 2
+	var logged syncbuf.Buffer
+	cfg.Logger = slog.New(slog.NewTextHandler(&logged, nil))
+	cfg.Progress = nil
+	if _, err := Train(t.Context(), tracks, oneUser(ins), cfg); err != nil {
+		t.Fatal(err)
+	}
+	out := logged.String()
+	if strings.Count(out, "epoch 2/2: loss ") != 1 || !strings.Contains(out, "val_loss -, val precision@") || strings.Contains(out, "NaN") {
+		t.Fatalf("log of a run without validation:\n%s\nwant each epoch's line, its validation figures as -, no NaN", out)
 	}
 }
 

@@ -634,8 +634,18 @@ func (r *run) report(m EpochMetrics) {
 		r.cfg.Progress(m)
 		return
 	}
-	r.log.Info(fmt.Sprintf("epoch %d/%d: loss %.4f, val_loss %.4f, val precision@%d %.4f, spread %.3f, %.0f pairs/s, ETA %s",
-		m.Epoch, r.cfg.Epochs, m.Loss, m.ValLoss, r.cfg.EvalK, m.ValPrecision, m.Spread, m.PairsPerSec, m.ETA.Round(time.Second)))
+	r.log.Info(fmt.Sprintf("epoch %d/%d: loss %.4f, val_loss %s, val precision@%d %s, spread %.3f, %.0f pairs/s, ETA %s",
+		m.Epoch, r.cfg.Epochs, m.Loss, Figure(m.ValLoss), r.cfg.EvalK, Figure(m.ValPrecision), m.Spread, m.PairsPerSec, m.ETA.Round(time.Second)))
+}
+
+// Figure prints an epoch's validation figure to four places, or "-" when
+// the epoch has none (NaN: the run has no validation pairs or queries):
+// a 0.0000 or a NaN would read as measured.
+func Figure(v float64) string {
+	if math.IsNaN(v) {
+		return "-"
+	}
+	return fmt.Sprintf("%.4f", v)
 }
 
 // finish evaluates the best model on the validation users beside the

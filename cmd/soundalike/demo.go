@@ -148,7 +148,7 @@ func demoTrain(ctx context.Context, eng *soundalike.Engine, epochs int, say func
 	}
 	cfg.Progress = func(m trainer.EpochMetrics) {
 		if m.Epoch == 1 || m.Epoch%10 == 0 || m.Epoch == m.TotalEpochs {
-			say("      epoch %d/%d  loss %.4f  val_loss %s  val precision@20 %s", m.Epoch, m.TotalEpochs, m.Loss, figure(m.ValLoss), figure(m.ValPrecision))
+			say("      epoch %d/%d  loss %.4f  val_loss %s  val precision@20 %s", m.Epoch, m.TotalEpochs, m.Loss, trainer.Figure(m.ValLoss), trainer.Figure(m.ValPrecision))
 		}
 	}
 	res, err := trainer.Train(ctx, tracks, inter, cfg)

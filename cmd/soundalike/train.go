@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"maps"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -167,7 +166,7 @@ func runTrain(ctx context.Context, args []string, stdio stdio) error {
 	cfg.Logger = slog.New(&lineHandler{w: stdio.err})
 	cfg.Progress = func(m trainer.EpochMetrics) {
 		fmt.Fprintf(stdio.err, "epoch %3d/%d  loss %.4f  val_loss %s  val p@%d %s  r@%d %s  spread %.3f  %6.0f pairs/s  ETA %s\n",
-			m.Epoch, m.TotalEpochs, m.Loss, figure(m.ValLoss), cfg.EvalK, figure(m.ValPrecision), cfg.EvalK, figure(m.ValRecall), m.Spread, m.PairsPerSec, m.ETA.Round(time.Second))
+			m.Epoch, m.TotalEpochs, m.Loss, trainer.Figure(m.ValLoss), cfg.EvalK, trainer.Figure(m.ValPrecision), cfg.EvalK, trainer.Figure(m.ValRecall), m.Spread, m.PairsPerSec, m.ETA.Round(time.Second))
 	}
 	res, err := trainer.Train(ctx, tracks, ins, cfg)
 	if err != nil && ctx.Err() != nil {
@@ -506,17 +505,6 @@ func times(a, b float64) string {
 		return "—"
 	}
 	return fmt.Sprintf("%.2f×", a/b)
-}
-
-// figure prints an epoch's validation figure to four places, or "-" when
-// the epoch has none (NaN: the run has no validation pairs or queries,
-// and its report says "no validation figures"): a 0.0000 would read as
-// measured.
-func figure(v float64) string {
-	if math.IsNaN(v) {
-		return "-"
-	}
-	return fmt.Sprintf("%.4f", v)
 }
 
 func orDash(s, alt string) string {
