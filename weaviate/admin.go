@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	client "github.com/weaviate/weaviate-go-client/v5/weaviate"
-	"github.com/weaviate/weaviate-go-client/v5/weaviate/fault"
 	"github.com/weaviate/weaviate-go-client/v5/weaviate/graphql"
 )
 
@@ -17,8 +16,8 @@ func (c *Cluster) Count(ctx context.Context, collection string) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		if len(res.Errors) > 0 {
-			return 0, &fault.WeaviateClientError{StatusCode: 500, Msg: res.Errors[0].Message}
+		if err := answerErrors(res, collection); err != nil {
+			return 0, err
 		}
 		agg, _ := res.Data["Aggregate"].(map[string]any)
 		list, _ := agg[collection].([]any)

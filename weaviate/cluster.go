@@ -25,6 +25,7 @@ import (
 
 	client "github.com/weaviate/weaviate-go-client/v5/weaviate"
 	"github.com/weaviate/weaviate-go-client/v5/weaviate/fault"
+	"github.com/weaviate/weaviate/entities/models"
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/internal/printable"
@@ -134,8 +135,9 @@ func (n *node) client() (*client.Client, error) {
 }
 
 // Dial connects to a cluster through the nodes' HTTP URLs
-// (http://host:port). It fails only on a malformed URL: a node that cannot
-// be reached fails the requests sent to it, and a cluster none of whose
+// (http://host:port). It fails only on malformed URLs, naming each with its
+// position in urls, before it sends anything: a node that cannot be
+// reached fails the requests sent to it, and a cluster none of whose
 // nodes can be reached fails the first request, naming the URLs tried.
 //
 // The Weaviate client asks a node for its version (GET /v1/meta) when it
@@ -175,18 +177,25 @@ func Dial(urls []string, opts *Options) (*Cluster, error) {
 }
 
 // parseNodeURLs parses the nodes' URLs, each http://host:port or
-// https://host:port.
+// https://host:port. It reports every malformed URL in one error, each
+// with its position in urls, so that a list with several is fixed in one
+// go.
 func parseNodeURLs(urls []string) ([]*url.URL, error) {
 	if len(urls) == 0 {
 		return nil, errors.New("weaviate: no node URL given")
 	}
 	parsed := make([]*url.URL, len(urls))
+	var errs []error
 	for i, raw := range urls {
 		u, err := url.Parse(strings.TrimSpace(raw))
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
-			return nil, fmt.Errorf("weaviate URL %q: want http://host:port or https://host:port", raw)
+			errs = append(errs, fmt.Errorf("weaviate URL %d of %d, %q: want http://host:port or https://host:port", i+1, len(urls), raw))
+			continue
 		}
 		parsed[i] = u
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	return parsed, nil
 }
@@ -269,11 +278,12 @@ func (c *Cluster) URLs() []string {
 // do runs fn on one node after another, starting with the next in turn,
 // until one answers: fn's error says whether the node could not answer
 // (unreachable: then the next is tried) or answered with a failure that
-// any node would give, a 4xx (returned at once, naming the node, the
-// status and what the node said). When no node answers, or every node
-// answers with a 5xx, the error wraps soundalike.ErrIndexUnavailable and
-// names every URL tried with what went wrong there. A request that only
-// reads goes through read instead, which does not wait for a slow node.
+// any node would give, a 4xx or a GraphQL answer's missing collection
+// (answerErrors), returned at once, naming the node and what it said
+// (with a 4xx's status). When no node answers, or every node answers with a 5xx, the
+// error wraps soundalike.ErrIndexUnavailable and names every URL tried
+// with what went wrong there. A request that only reads goes through read
+// instead, which does not wait for a slow node.
 //
 // A ctx that ends while a node has not answered ends the request. A
 // cancellation is the caller's and is returned as it is. A deadline that
@@ -316,7 +326,8 @@ type failures struct {
 
 func (f *failures) add(url string, err error) {
 	we := clientError(err)
-	f.answered = f.answered || we != nil && we.DerivedFromError == nil && we.StatusCode > 0
+	_, searchFailed := errors.AsType[*searchFailure](err)
+	f.answered = f.answered || searchFailed || we != nil && we.DerivedFromError == nil && we.StatusCode > 0
 	var ne net.Error
 	c := cause(err)
 	f.timedOut = f.timedOut || errors.As(c, &ne) && ne.Timeout() || errors.Is(c, context.DeadlineExceeded) || errors.Is(c, errNoVersionYet)
@@ -364,10 +375,16 @@ func ended(ctx context.Context, began time.Time, urls ...string) error {
 // unreachable reports whether err means the node could not answer (a
 // connection failure, a timeout, a 5xx of a node that is shutting down
 // or has lost its replicas, or a node that has not answered Dial's version
-// request yet), so another node should be asked. A 4xx is the request's
-// fault: any node would answer it so.
+// request yet, or a GraphQL answer whose search failed there: a
+// *searchFailure), so another node should be asked. A 4xx is the
+// request's fault, and a GraphQL answer's missing collection
+// (answerErrors) what the schema every node holds makes of it: any node
+// would answer it so.
 func unreachable(err error) bool {
 	if errors.Is(err, errNoVersionYet) {
+		return true
+	}
+	if _, ok := errors.AsType[*searchFailure](err); ok {
 		return true
 	}
 	if we := clientError(err); we != nil {
@@ -456,11 +473,61 @@ func bodyMessage(body string) string {
 			msgs = append(msgs, b.Message)
 		}
 		if len(msgs) > 0 {
-			return printable.Cut(strings.Join(msgs, "; "), maxBodyMessage)
+			return joinMessages(msgs)
 		}
 	}
 	return printable.Cut(strings.TrimSpace(body), maxBodyMessage)
 }
+
+// joinMessages is the messages of a node's answer as an error quotes
+// them: joined, escaped and cut at maxBodyMessage.
+func joinMessages(msgs []string) string {
+	return printable.Cut(strings.Join(msgs, "; "), maxBodyMessage)
+}
+
+// errNoCollection is the failure of a GraphQL query of a collection that
+// the node's schema does not hold (see answerErrors).
+var errNoCollection = errors.New("no collection")
+
+// answerErrors is the failure of a GraphQL answer of status 200 that
+// carries errors (a query of collection), nil when it carries none, with
+// what the node said, cut as the body of a failed answer is. Weaviate
+// answers so a query it took and could not run, in whole or in part; the
+// client passes such an answer on as a result, not an error. An answer
+// saying that the collection is no field of the schema (`Cannot query
+// field "Tracks_v1" on type "GetObjectsObj".`: it was deleted, or never
+// published) wraps errNoCollection and is the cluster's answer: every
+// node holds the same schema, so no other is asked. Any other is a
+// *searchFailure, the node's state (a shard still loading, replicas it
+// cannot reach), and another node is asked (unreachable).
+func answerErrors(res *models.GraphQLResponse, collection string) error {
+	if len(res.Errors) == 0 {
+		return nil
+	}
+	missing := `Cannot query field "` + collection + `" on type "`
+	var msgs []string
+	noCollection := false
+	for _, e := range res.Errors {
+		if e == nil || e.Message == "" {
+			continue
+		}
+		msgs = append(msgs, e.Message)
+		noCollection = noCollection || strings.HasPrefix(e.Message, missing)
+	}
+	switch {
+	case noCollection:
+		return fmt.Errorf("%w %s (the node answered: %s)", errNoCollection, collection, joinMessages(msgs))
+	case len(msgs) == 0:
+		return &searchFailure{fmt.Sprintf("graphql query of %s: an answer with %d errors and no message", collection, len(res.Errors))}
+	}
+	return &searchFailure{fmt.Sprintf("graphql query of %s: %s", collection, joinMessages(msgs))}
+}
+
+// searchFailure is a GraphQL answer's errors that are the node's state,
+// not the schema's (see answerErrors): another node may run the query.
+type searchFailure struct{ msg string }
+
+func (e *searchFailure) Error() string { return e.msg }
 
 // maxBodyMessage bounds what a node's answer puts in an error, which a
 // 503 of the server quotes: a proxy's error page is never quoted whole.

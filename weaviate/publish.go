@@ -312,14 +312,11 @@ func (c *Cluster) publishedState(ctx context.Context, collection string) (map[st
 	}
 }
 
-// getResults extracts the objects of a GraphQL Get of one collection.
+// getResults extracts the objects of a GraphQL Get of one collection, or
+// the failure its errors say (answerErrors).
 func getResults(res *models.GraphQLResponse, collection string) ([]map[string]any, error) {
-	if len(res.Errors) > 0 {
-		msgs := make([]string, len(res.Errors))
-		for i, e := range res.Errors {
-			msgs[i] = e.Message
-		}
-		return nil, &fault.WeaviateClientError{StatusCode: 500, Msg: strings.Join(msgs, "; ")}
+	if err := answerErrors(res, collection); err != nil {
+		return nil, err
 	}
 	get, _ := res.Data["Get"].(map[string]any)
 	list, _ := get[collection].([]any)

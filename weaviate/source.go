@@ -2,6 +2,7 @@ package weaviate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -51,7 +52,8 @@ func NewSource(c *Cluster, alias string) (*Source, error) {
 // Ready does (whose answer holds for a few seconds), that the collection
 // is completely published: a server's queries do not wait for its
 // /readyz, and a collection still being published would answer without
-// the tracks not yet sent.
+// the tracks not yet sent. A collection deleted since Ready saw it fails
+// the query at once, saying so, and the next query checks it again.
 func (s *Source) Nearest(ctx context.Context, model string, q []float32, k int, f *soundalike.Filter) ([]soundalike.Neighbor, error) {
 	if err := s.Ready(ctx, model); err != nil {
 		return nil, err
@@ -84,6 +86,11 @@ func (s *Source) Nearest(ctx context.Context, model string, q []float32, k int, 
 		}
 		return out, nil
 	})
+	if errors.Is(err, errNoCollection) {
+		// Deleted since Ready saw it: the next query checks again.
+		s.forget(collection)
+		return nil, fmt.Errorf("%w: %w: publish model %s with `soundalike publish`", soundalike.ErrIndexUnavailable, err, model)
+	}
 	if err != nil {
 		return nil, unavailable(fmt.Errorf("query %s: %w", collection, err))
 	}
@@ -116,6 +123,14 @@ func (s *Source) Ready(ctx context.Context, model string) error {
 	s.ready[collection] = time.Now()
 	s.mu.Unlock()
 	return nil
+}
+
+// forget drops what Ready saw of collection, so that the next query
+// checks it again.
+func (s *Source) forget(collection string) {
+	s.mu.Lock()
+	delete(s.ready, collection)
+	s.mu.Unlock()
 }
 
 // whereOf translates a soundalike.Filter into a where clause: nil when it

@@ -54,6 +54,17 @@ var (
 	shuttingDown = graphQLAnswer{status: http.StatusServiceUnavailable,
 		body: `{"error":[{"message":"node is shutting down"}]}`}
 	holds = graphQLAnswer{hold: true}
+	// deleted is the answer of a node whose schema has no Tracks_v1 (deleted
+	// since a Source's Ready saw it): a 200 whose errors say so (the
+	// GraphQL library's validation: tailor-inc/graphql's
+	// UndefinedFieldMessage).
+	deleted = graphQLAnswer{status: http.StatusOK,
+		body: `{"errors":[{"locations":[{"column":7,"line":1}],"message":"Cannot query field \"Tracks_v1\" on type \"GetObjectsObj\". Did you mean \"Tracks_v2\"?","path":null}]}`}
+	// searchFailed is a 200 whose errors say the search failed, with a
+	// message longer than an error should quote.
+	searchFailed = graphQLAnswer{status: http.StatusOK,
+		body: `{"data":{"Get":{"Tracks_v1":null}},"errors":[{"locations":[{"column":6,"line":1}],"message":"explorer: get class: vector search: ` +
+			strings.Repeat("x", 1<<20) + `","path":["Get","Tracks_v1"]}]}`}
 )
 
 // graphQLNodes are stand-ins for the nodes of a cluster, which answer the
@@ -65,6 +76,9 @@ type graphQLNodes struct {
 	urls  []string
 	asked []*atomic.Int64 // each node's GraphQL requests
 	total atomic.Int64    // GraphQL requests, all nodes together
+	// schemaAsked counts the requests for Tracks_v1's schema (a Source's
+	// Ready check), all nodes together.
+	schemaAsked atomic.Int64
 }
 
 func newGraphQLNodes(t *testing.T, nodes int, answers ...graphQLAnswer) *graphQLNodes {
@@ -82,6 +96,7 @@ func newGraphQLNodes(t *testing.T, nodes int, answers ...graphQLAnswer) *graphQL
 				w.Write([]byte(`{"version":"1.35.2"}`))
 				return
 			case r.URL.Path == "/v1/schema/Tracks_v1":
+				g.schemaAsked.Add(1)
 				w.Write([]byte(`{"class":"Tracks_v1","description":"soundalike track embeddings of model v1"}`))
 				return
 			case r.URL.Path != "/v1/graphql":
@@ -100,6 +115,7 @@ func newGraphQLNodes(t *testing.T, nodes int, answers ...graphQLAnswer) *graphQL
 			case a.hold:
 				<-r.Context().Done()
 				return
+			case a.status == http.StatusOK && a.body != "":
 			case a.status == http.StatusOK && strings.Contains(string(body), "Aggregate"):
 				a.body = `{"data":{"Aggregate":{"Tracks_v1":[{"meta":{"count":42}}]}}}`
 			case a.status == http.StatusOK:
@@ -289,5 +305,180 @@ func TestGraphQLTimeoutSaysTheNodeWasSlow(t *testing.T) {
 	if !errors.Is(err, soundalike.ErrIndexUnavailable) || !strings.Contains(err.Error(), "no weaviate node answered the request in time") ||
 		strings.Contains(err.Error(), "unreachable") || !strings.Contains(err.Error(), g.urls[0]+": Post ") {
 		t.Fatalf("Count that the node held past its timeout = %v; want ErrIndexUnavailable saying no node answered in time, naming %s and the request", err, g.urls[0])
+	}
+}
+
+// TestGraphQLErrors: Weaviate answers a query it cannot run (one of a
+// collection its schema does not hold, or whose search failed) with 200
+// and the errors in the body. Every node holds the same schema, so a
+// missing collection fails the query at once, naming the node and what it
+// said, cut, and the other nodes are not asked; a query of a collection
+// deleted since the Source's Ready saw it is ErrIndexUnavailable saying to
+// publish the model. A failed search is the node's state (a shard still
+// loading, replicas it cannot reach): the next node is asked, and when
+// every node fails, each is quoted. (Such answers were taken for a node's
+// 500: the error said each node had failed with a status no node sent.)
+func TestGraphQLErrors(t *testing.T) {
+	nearest := func(ctx context.Context, c *weaviate.Cluster) error {
+		src, err := weaviate.NewSource(c, "Tracks")
+		if err != nil {
+			return err
+		}
+		_, err = src.Nearest(ctx, "v1", make([]float32, 64), 10, nil)
+		return err
+	}
+	count := func(ctx context.Context, c *weaviate.Cluster) error {
+		_, err := c.Count(ctx, "Tracks_v1")
+		return err
+	}
+	for _, tc := range []struct {
+		name   string
+		answer graphQLAnswer
+		hedge  time.Duration
+		call   func(context.Context, *weaviate.Cluster) error
+		want   []string // in the error, the first after "weaviate URL: "
+	}{
+		// A hedged read settles on the first answer through race.answer,
+		// an unhedged one through do; the hedge delay is long enough
+		// that no hedge goes out before the node asked answers.
+		{"Nearest of a deleted collection", deleted, -1, nearest,
+			[]string{`no collection Tracks_v1 (the node answered: Cannot query field "Tracks_v1" on type "GetObjectsObj".`, "publish model v1 with `soundalike publish`"}},
+		{"hedged Nearest of a deleted collection", deleted, time.Second, nearest,
+			[]string{`no collection Tracks_v1 (the node answered: Cannot query field "Tracks_v1"`, "publish model v1 with `soundalike publish`"}},
+		{"Count of a deleted collection", deleted, -1, count,
+			[]string{`no collection Tracks_v1 (the node answered: Cannot query field "Tracks_v1"`}},
+		{"Nearest whose search failed", searchFailed, time.Second, nearest,
+			[]string{"graphql query of Tracks_v1: explorer: get class: vector search: xxx"}},
+		{"Count whose search failed", searchFailed, -1, count,
+			[]string{"graphql query of Tracks_v1: explorer: get class: vector search: xxx"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := newGraphQLNodes(t, 3, tc.answer, tc.answer, tc.answer)
+			c, err := weaviate.Dial(g.urls, &weaviate.Options{HedgeDelay: tc.hedge})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = tc.call(t.Context(), c)
+			t.Logf("%.400v", err)
+			asked := g.askedURLs()
+			everyNode := tc.answer == searchFailed
+			if everyNode && len(asked) != len(g.urls) || !everyNode && len(asked) != 1 {
+				t.Fatalf("%s: nodes %v were asked (err %.400v); want every node (%t), else the one first asked", tc.name, asked, err, everyNode)
+			}
+			if err == nil {
+				t.Fatalf("%s = nil error; want the node's errors", tc.name)
+			}
+			msg := err.Error()
+			for i, want := range tc.want {
+				wants := []string{want}
+				switch {
+				case i == 0 && everyNode: // each node quoted
+					wants = nil
+					for _, u := range asked {
+						wants = append(wants, u+": "+want)
+					}
+				case i == 0:
+					wants = []string{"weaviate " + asked[0] + ": " + want}
+				}
+				for _, want := range wants {
+					if !strings.Contains(msg, want) {
+						t.Errorf("%s = %.400v; want %q in it", tc.name, err, want)
+					}
+				}
+			}
+			if everyNode && !strings.Contains(msg, "every weaviate node failed the request") {
+				t.Errorf("%s = %.400v; want every weaviate node failed the request", tc.name, err)
+			}
+			for _, not := range []string{"unreachable", "every weaviate node", "status 500", "status code:"} {
+				if strings.Contains(msg, not) && (!everyNode || not != "every weaviate node") {
+					t.Errorf("%s = %.400v; want no %q: the node answered 200", tc.name, err, not)
+				}
+			}
+			if len(msg) > 1024*len(asked) {
+				t.Errorf("%s: an error of %d bytes; want the node's message cut", tc.name, len(msg))
+			}
+			// Nearest's failures are ErrIndexUnavailable (soundalike.VectorSource),
+			// and so is a request every node failed.
+			if want := everyNode || strings.HasPrefix(tc.name, "Nearest") || strings.HasPrefix(tc.name, "hedged Nearest"); want != errors.Is(err, soundalike.ErrIndexUnavailable) {
+				t.Errorf("%s = %.400v: ErrIndexUnavailable %v; want %v", tc.name, err, !want, want)
+			}
+		})
+	}
+}
+
+// TestSearchFailedOnANodeMovesOn: a node whose search failed (a 200 with
+// errors) has the next node asked, whose answer is the query's.
+func TestSearchFailedOnANodeMovesOn(t *testing.T) {
+	g := newGraphQLNodes(t, 2, searchFailed, healthy)
+	c, err := weaviate.Dial(g.urls, &weaviate.Options{HedgeDelay: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := weaviate.NewSource(c, "Tracks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Nearest(t.Context(), "v1", make([]float32, 64), 10, nil); err != nil {
+		t.Fatalf("Nearest with the first node's search failed and the second healthy = %.400v; want the second's answer", err)
+	}
+	if asked := g.askedURLs(); len(asked) != 2 {
+		t.Fatalf("nodes %v were asked; want both", asked)
+	}
+}
+
+// TestNearestOfADeletedCollectionChecksAgain: a Source trusts a
+// collection Ready saw for a few seconds; a query that finds it deleted
+// drops that, so the next query asks for its schema again rather than
+// query a collection known to be gone (here it was published again, and
+// the query is answered).
+func TestNearestOfADeletedCollectionChecksAgain(t *testing.T) {
+	g := newGraphQLNodes(t, 3, deleted, healthy)
+	c, err := weaviate.Dial(g.urls, &weaviate.Options{HedgeDelay: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := weaviate.NewSource(c, "Tracks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := make([]float32, 64)
+	if ns, err := src.Nearest(t.Context(), "v1", q, 10, nil); !errors.Is(err, soundalike.ErrIndexUnavailable) {
+		t.Fatalf("Nearest of a deleted collection = %v, %v; want ErrIndexUnavailable", ns, err)
+	}
+	if got := g.schemaAsked.Load(); got != 1 {
+		t.Fatalf("the first Nearest asked for the schema %d times; want 1", got)
+	}
+	ns, err := src.Nearest(t.Context(), "v1", q, 10, nil)
+	if err != nil || len(ns) != 1 || ns[0].ID != "t1" {
+		t.Fatalf("Nearest once the collection is back = %v, %v; want t1", ns, err)
+	}
+	if got := g.schemaAsked.Load(); got != 2 {
+		t.Errorf("the Nearest after one that found the collection deleted asked for the schema %d times in all; want 2: Ready checks it again", got)
+	}
+}
+
+// TestDialNamesEveryMalformedURL: Dial checks every URL before it asks
+// any node, and names each malformed one with its position and what is
+// accepted, not only the first.
+func TestDialNamesEveryMalformedURL(t *testing.T) {
+	g := newGraphQLNodes(t, 2)
+	urls := []string{g.urls[0], "localhost:8080", g.urls[1], "http://10.0.0.3:8080/v1"}
+	c, err := weaviate.Dial(urls, nil)
+	if err == nil {
+		t.Fatalf("Dial(%q) = %v, nil; want an error", urls, c)
+	}
+	t.Logf("%v", err)
+	for _, want := range []string{
+		`weaviate URL 2 of 4, "localhost:8080": want http://host:port or https://host:port`,
+		`weaviate URL 4 of 4, "http://10.0.0.3:8080/v1": want http://host:port or https://host:port`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Dial(%q) = %v; want %q in it", urls, err, want)
+		}
+	}
+	for _, good := range g.urls {
+		if strings.Contains(err.Error(), good) {
+			t.Errorf("Dial(%q) = %v; want the good URL %s not named", urls, err, good)
+		}
 	}
 }
