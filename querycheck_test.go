@@ -2,8 +2,11 @@ package soundalike_test
 
 import (
 	"errors"
+	"fmt"
+	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/audotics/soundalike"
@@ -223,4 +226,112 @@ func exampleWeight(w float64) float64 {
 		return 1
 	}
 	return w
+}
+
+// TestMalformedQueryWaitsForNoLoad: every query's entry point of an
+// attached engine refuses a malformed query (k, an option, a track
+// reference no stored id could be, the query's shape) with its own error
+// before it waits for the first load, which it neither starts nor waits
+// for: on a database whose load fails, it gets ErrInvalidQuery (a
+// *TrackRefError naming the reference), not the load's error, and no load
+// has failed. A well-formed query then gets the load's error.
+func TestMalformedQueryWaitsForNoLoad(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "unloadable.db")
+	writer, tracks := fixture(t, path, 50)
+	writer.Close()
+	setRecord(t, path, string(tracks[10].ID), func(old []byte) []byte {
+		bad := slices.Clone(old)
+		bad[12] = 99
+		return bad
+	})
+	eng, err := soundalike.Open(path, &soundalike.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	ctx := t.Context()
+	id := tracks[0].ID
+	seed := soundalike.Query{Tracks: []soundalike.TrackID{id}}
+	vec := make([]float32, 16)
+	vec[0] = 1
+	pos := []soundalike.Example{{Track: id}}
+	many := make([]soundalike.Example, soundalike.MaxExamples+1)
+	for i := range many {
+		many[i] = soundalike.Example{Track: id}
+	}
+	similar := func(id soundalike.TrackID, k int, o *soundalike.SearchOptions) func() error {
+		return func() error { _, err := eng.Similar(ctx, id, k, o); return err }
+	}
+	similarTo := func(q soundalike.Query, k int, o *soundalike.SearchOptions) func() error {
+		return func() error { _, err := eng.SimilarTo(ctx, q, k, o); return err }
+	}
+	recommend := func(q soundalike.RecommendQuery) func() error {
+		return func() error { _, err := eng.Recommend(ctx, q); return err }
+	}
+	recommendUser := func(user string, k int, o *soundalike.SearchOptions) func() error {
+		return func() error { _, err := eng.RecommendUser(ctx, user, k, o); return err }
+	}
+	for _, tc := range []struct {
+		name  string
+		query func() error
+		want  string // in the message
+		ref   string // the *TrackRefError's Option[Index] ("[0]": the call's own track), or "" for none
+	}{
+		{"Similar k", similar(id, 0, nil), "k = 0", ""},
+		{"Similar offset", similar(id, 5, &soundalike.SearchOptions{Offset: -1}), "offset = -1", ""},
+		{"Similar empty id", similar("", 5, nil), "empty track reference", "[0]"},
+		{"Similar NUL id", similar("t\x00", 5, nil), "NUL byte", "[0]"},
+		{"Similar exclude", similar(id, 5, &soundalike.SearchOptions{Exclude: []soundalike.TrackID{"gone", ""}}), "empty track reference", "SearchOptions.Exclude[1]"},
+		{"Similar filter ids", similar(id, 5, &soundalike.SearchOptions{Filter: &soundalike.Filter{IDs: []soundalike.TrackID{"a\x00"}}}), "NUL byte", "SearchOptions.Filter.IDs[0]"},
+		{"SimilarTo k", similarTo(seed, soundalike.MaxK+1, nil), "k = 1001", ""},
+		{"SimilarTo nothing", similarTo(soundalike.Query{}, 5, nil), "give exactly one of tracks, features or vector (got 0)", ""},
+		{"SimilarTo tracks and vector", similarTo(soundalike.Query{Tracks: seed.Tracks, Vector: vec}, 5, nil), "(got 2)", ""},
+		{"SimilarTo seed", similarTo(soundalike.Query{Tracks: []soundalike.TrackID{id, "gone", ""}}, 5, nil), "empty track reference", "Query.Tracks[2]"},
+		{"SimilarTo exclude", similarTo(seed, 5, &soundalike.SearchOptions{Exclude: []soundalike.TrackID{"\x00"}}), "NUL byte", "SearchOptions.Exclude[0]"},
+		{"Recommend k", recommend(soundalike.RecommendQuery{Positive: pos}), "k = 0", ""},
+		{"Recommend no positive", recommend(soundalike.RecommendQuery{Negative: pos, K: 5}), "no positive example", ""},
+		{"Recommend too many", recommend(soundalike.RecommendQuery{Positive: many, K: 5}), "1001 examples", ""},
+		{"Recommend strategy", recommend(soundalike.RecommendQuery{Positive: pos, K: 5, Strategy: "best"}), `"best"`, ""},
+		{"Recommend example shape", recommend(soundalike.RecommendQuery{Positive: pos, Negative: []soundalike.Example{{}}, K: 5}), "negative[0]: invalid query: give exactly one of a track, a vector or features (got 0)", ""},
+		{"Recommend weight", recommend(soundalike.RecommendQuery{Positive: []soundalike.Example{{Vector: vec, Weight: -1}}, K: 5}), "positive[0]: invalid query: weight -1", ""},
+		{"Recommend positive ref", recommend(soundalike.RecommendQuery{Positive: []soundalike.Example{{Track: id}, {Track: "a\x00"}}, K: 5}), "NUL byte", "RecommendQuery.Positive[1]"},
+		{"Recommend negative ref", recommend(soundalike.RecommendQuery{Positive: pos, Negative: []soundalike.Example{{Track: " \x00 "}}, K: 5}), "NUL byte", "RecommendQuery.Negative[0]"},
+		{"Recommend filter ids", recommend(soundalike.RecommendQuery{Positive: pos, K: 5, Options: soundalike.SearchOptions{Filter: &soundalike.Filter{IDs: []soundalike.TrackID{""}}}}), "empty track reference", "SearchOptions.Filter.IDs[0]"},
+		{"Recommend user and examples", recommend(soundalike.RecommendQuery{User: "u1", Positive: pos, K: 5}), `user "u1" takes its examples from the history`, ""},
+		{"Recommend user strategy", recommend(soundalike.RecommendQuery{User: "u1", K: 5, Strategy: "best"}), `"best"`, ""},
+		{"Recommend user exclude", recommend(soundalike.RecommendQuery{User: "u1", K: 5, Options: soundalike.SearchOptions{Exclude: []soundalike.TrackID{""}}}), "empty track reference", "SearchOptions.Exclude[0]"},
+		{"RecommendUser k", recommendUser("u1", -1, nil), "k = -1", ""},
+		{"RecommendUser diversity", recommendUser("u1", 5, &soundalike.SearchOptions{Diversity: 2}), "diversity = 2", ""},
+		{"RecommendUser exclude", recommendUser("u1", 5, &soundalike.SearchOptions{Exclude: []soundalike.TrackID{"\x00"}}), "NUL byte", "SearchOptions.Exclude[0]"},
+	} {
+		err := tc.query()
+		if !errors.Is(err, soundalike.ErrInvalidQuery) || !strings.Contains(fmt.Sprint(err), tc.want) {
+			t.Errorf("%s, before a first load that fails = %v, want ErrInvalidQuery saying %q", tc.name, err, tc.want)
+			continue
+		}
+		re, isRef := errors.AsType[*soundalike.TrackRefError](err)
+		if got := ""; isRef != (tc.ref != "") || isRef && fmt.Sprintf("%s[%d]", re.Option, re.Index) != tc.ref {
+			if isRef {
+				got = fmt.Sprintf("%s[%d]", re.Option, re.Index)
+			}
+			t.Errorf("%s = %v: TrackRefError naming %q, want %q", tc.name, err, got, tc.ref)
+		}
+	}
+	if st := eng.Stats(); st.ReloadFailures != 0 || !st.Loaded.IsZero() {
+		t.Errorf("Stats after malformed queries only = %+v, want no load, failed or not", st)
+	}
+	// The database's load does fail: a well-formed query gets its error.
+	for name, query := range map[string]func() error{
+		"Similar":       similar(id, 5, nil),
+		"SimilarTo":     similarTo(seed, 5, nil),
+		"Recommend":     recommend(soundalike.RecommendQuery{Positive: pos, K: 5}),
+		"RecommendUser": recommendUser("u1", 5, nil),
+	} {
+		if err := query(); err == nil || errors.Is(err, soundalike.ErrInvalidQuery) {
+			t.Errorf("well-formed %s, on a database whose load fails = %v, want the load's error", name, err)
+		}
+	}
+	if st := eng.Stats(); st.ReloadFailures == 0 {
+		t.Errorf("Stats after well-formed queries = %+v, want the failed load counted", st)
+	}
 }

@@ -2,7 +2,6 @@ package soundalike
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -28,37 +27,37 @@ const maxProbes = 8
 // results and, unless Options.NoDedupe, so are other copies of its song;
 // with Options.ExcludeArtist, so are the examples' artists. At least one
 // positive is required, and at most MaxExamples examples in all. Results
-// name the strategy and the model that answered.
+// name the strategy and the model that answered. A malformed query
+// (RecommendQuery.check) is refused before Recommend waits for the
+// snapshot.
 func (e *Engine) Recommend(ctx context.Context, q RecommendQuery) (Results, error) {
 	if err := checkCtx(ctx); err != nil {
 		return Results{}, fmt.Errorf("recommend: %w", err)
-	}
-	s, err := e.ready(ctx)
-	if err != nil {
-		return Results{}, err
-	}
-	return s.recommend(ctx, &q)
-}
-
-// recommend is Recommend (and RecommendUser) on one snapshot.
-func (s *snapshot) recommend(ctx context.Context, q *RecommendQuery) (Results, error) {
-	if err := checkSearch(q.K, &q.Options); err != nil {
-		return Results{}, err
-	}
-	if q.User != "" {
-		if err := s.takeUserExamples(q); err != nil {
-			return Results{}, err
-		}
 	}
 	strategy, err := q.check()
 	if err != nil {
 		return Results{}, err
 	}
-	pos, err := s.resolveExamples("positive", "RecommendQuery.Positive", q.Positive)
+	s, err := e.ready(ctx)
 	if err != nil {
 		return Results{}, err
 	}
-	neg, err := s.resolveExamples("negative", "RecommendQuery.Negative", q.Negative)
+	return s.recommend(ctx, &q, strategy)
+}
+
+// recommend is Recommend (and RecommendUser) of a checked query
+// (RecommendQuery.check, which returned strategy) on one snapshot.
+func (s *snapshot) recommend(ctx context.Context, q *RecommendQuery, strategy Strategy) (Results, error) {
+	if q.User != "" {
+		if err := s.takeUserExamples(q); err != nil {
+			return Results{}, err
+		}
+	}
+	pos, err := s.resolveExamples("positive", q.Positive)
+	if err != nil {
+		return Results{}, err
+	}
+	neg, err := s.resolveExamples("negative", q.Negative)
 	if err != nil {
 		return Results{}, err
 	}
@@ -82,17 +81,76 @@ func (s *snapshot) recommend(ctx context.Context, q *RecommendQuery) (Results, e
 	return res, nil
 }
 
-// check reports examples that cannot be answered (K and Options are
-// checkSearch's), and returns the query's strategy ("" read as
-// StrategyAverage).
+// check reports what Recommend (and RecommendUser) refuses of q without
+// reading the catalogue, and returns the query's strategy ("" read as
+// StrategyAverage): checkSearch's, examples beside a User, no positive
+// example or more than MaxExamples, an unknown strategy, and an example
+// that is malformed (checkExamples). With a User the examples come from
+// the history once the snapshot is there (takeUserExamples), which
+// refuses a history without a positive and takes at most
+// UserHistoryCap of it, so only the examples' absence is judged here.
 func (q *RecommendQuery) check() (Strategy, error) {
-	if len(q.Positive) == 0 {
-		return "", fmt.Errorf("%w: no positive example: give at least one track, vector or feature set to recommend from", ErrInvalidQuery)
+	if err := checkSearch(q.K, &q.Options); err != nil {
+		return "", err
 	}
-	if n := len(q.Positive) + len(q.Negative); n > MaxExamples {
-		return "", fmt.Errorf("%w: %d examples (%d positive, %d negative): at most %d in all", ErrInvalidQuery, n, len(q.Positive), len(q.Negative), MaxExamples)
+	if q.User != "" {
+		if len(q.Positive) > 0 || len(q.Negative) > 0 {
+			return "", fmt.Errorf("%w: a query by user %q takes its examples from the history: give no positive or negative examples", ErrInvalidQuery, q.User)
+		}
+	} else {
+		if len(q.Positive) == 0 {
+			return "", fmt.Errorf("%w: no positive example: give at least one track, vector or feature set to recommend from", ErrInvalidQuery)
+		}
+		if n := len(q.Positive) + len(q.Negative); n > MaxExamples {
+			return "", fmt.Errorf("%w: %d examples (%d positive, %d negative): at most %d in all", ErrInvalidQuery, n, len(q.Positive), len(q.Negative), MaxExamples)
+		}
 	}
-	return ParseStrategy(string(q.Strategy))
+	strategy, err := ParseStrategy(string(q.Strategy))
+	if err != nil {
+		return "", err
+	}
+	if err := checkExamples("positive", "RecommendQuery.Positive", q.Positive); err != nil {
+		return "", err
+	}
+	if err := checkExamples("negative", "RecommendQuery.Negative", q.Negative); err != nil {
+		return "", err
+	}
+	return strategy, nil
+}
+
+// A user's history gives at most UserHistoryCap examples: never more
+// than a RecommendQuery may hold.
+const _ uint = MaxExamples - UserHistoryCap
+
+// checkExamples reports the first malformed example of one side (named
+// by side in errors: "positive[2]: …"): one that gives not exactly one of
+// a track, a vector or features, or whose weight is not a finite number
+// ≥ 0; or whose track reference no stored id could be, a *TrackRefError
+// named by the side's option ("RecommendQuery.Positive[2]"). Whether the
+// track is in the catalogue, and the vector or features fit the model,
+// is the snapshot's to say (resolveExample).
+func checkExamples(side, option string, exs []Example) error {
+	for i := range exs {
+		ex := &exs[i]
+		given := 0
+		for _, b := range []bool{ex.Track != "", ex.Vector != nil, ex.Features != nil} {
+			if b {
+				given++
+			}
+		}
+		if given != 1 {
+			return fmt.Errorf("%s[%d]: %w: give exactly one of a track, a vector or features (got %d)", side, i, ErrInvalidQuery, given)
+		}
+		if w := ex.Weight; math.IsNaN(w) || math.IsInf(w, 0) || w < 0 {
+			return fmt.Errorf("%s[%d]: %w: weight %v: want a finite number ≥ 0 (0 means 1)", side, i, ErrInvalidQuery, w)
+		}
+		if ex.Track != "" {
+			if err := checkRef(option, i, ex.Track); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // example is a resolved Example: its unit vector and weight, and what the
@@ -105,39 +163,24 @@ type example struct {
 	cold  *Track // the track a Features example describes
 }
 
-// resolveExamples resolves the examples of one side (named by side in
-// errors: "positive[2]: …"; a track reference no stored id could be, a
-// *TrackRefError, by the side's option: "RecommendQuery.Positive[2]").
-func (s *snapshot) resolveExamples(side, option string, exs []Example) ([]example, error) {
+// resolveExamples resolves the checked examples (checkExamples) of one
+// side, named by side in errors: "positive[2]: …".
+func (s *snapshot) resolveExamples(side string, exs []Example) ([]example, error) {
 	out := make([]example, len(exs))
 	for i := range exs {
 		if err := s.resolveExample(&exs[i], &out[i]); err != nil {
-			if _, ok := errors.AsType[*TrackRefError](err); ok {
-				return nil, refAt(err, option, i)
-			}
 			return nil, fmt.Errorf("%s[%d]: %w", side, i, err)
 		}
 	}
 	return out, nil
 }
 
+// resolveExample resolves a checked example: its track in the
+// catalogue, or its vector or features for the model.
 func (s *snapshot) resolveExample(ex *Example, r *example) error {
-	given := 0
-	for _, b := range []bool{ex.Track != "", ex.Vector != nil, ex.Features != nil} {
-		if b {
-			given++
-		}
-	}
-	if given != 1 {
-		return fmt.Errorf("%w: give exactly one of a track, a vector or features (got %d)", ErrInvalidQuery, given)
-	}
-	switch w := ex.Weight; {
-	case math.IsNaN(w) || math.IsInf(w, 0) || w < 0:
-		return fmt.Errorf("%w: weight %v: want a finite number ≥ 0 (0 means 1)", ErrInvalidQuery, w)
-	case w == 0:
+	r.w = ex.Weight
+	if r.w == 0 {
 		r.w = 1
-	default:
-		r.w = w
 	}
 	var err error
 	switch {

@@ -2,7 +2,6 @@ package soundalike
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -17,16 +16,17 @@ const MaxK = 1000
 // Similar returns the k tracks that sound most like the track id, closest
 // first. The track itself never appears, nor (unless opts.NoDedupe) another
 // copy of its song or the same song twice. Scores are cosine similarities.
-// The Results' Query is the catalogue's record of the track.
+// The Results' Query is the catalogue's record of the track. A malformed
+// query (checkSimilar) is refused before Similar waits for the snapshot.
 func (e *Engine) Similar(ctx context.Context, id TrackID, k int, opts *SearchOptions) (Results, error) {
 	if err := checkCtx(ctx); err != nil {
 		return Results{}, fmt.Errorf("similar: %w", err)
 	}
-	s, err := e.ready(ctx)
-	if err != nil {
+	if err := checkSimilar(id, k, opts); err != nil {
 		return Results{}, err
 	}
-	if err := checkSearch(k, opts); err != nil {
+	s, err := e.ready(ctx)
+	if err != nil {
 		return Results{}, err
 	}
 	node, err := s.resolve(id)
@@ -47,21 +47,31 @@ func (e *Engine) Similar(ctx context.Context, id TrackID, k int, opts *SearchOpt
 	return s.results(ns, s.cat.track(node)), nil
 }
 
+// checkSimilar reports what Similar refuses of a query without reading
+// the catalogue: checkSearch's, and an id that no stored track id could
+// be (a *TrackRefError). Whether the id names a track is the snapshot's
+// to say.
+func checkSimilar(id TrackID, k int, opts *SearchOptions) error {
+	if err := checkSearch(k, opts); err != nil {
+		return err
+	}
+	return checkRef("", 0, id)
+}
+
 // SimilarTo searches by a Query: seed tracks (the mean of their
 // embeddings; the seeds are excluded), a track's features (cold start:
-// embedded on the spot), or a raw vector of the model's dimension.
+// embedded on the spot), or a raw vector of the model's dimension. A
+// malformed query (CheckSimilarTo) is refused before SimilarTo waits for
+// the snapshot.
 func (e *Engine) SimilarTo(ctx context.Context, q Query, k int, opts *SearchOptions) (Results, error) {
 	if err := checkCtx(ctx); err != nil {
 		return Results{}, fmt.Errorf("similar to: %w", err)
 	}
+	if err := CheckSimilarTo(q, k, opts); err != nil {
+		return Results{}, err
+	}
 	s, err := e.ready(ctx)
 	if err != nil {
-		return Results{}, err
-	}
-	if err := checkSearch(k, opts); err != nil {
-		return Results{}, err
-	}
-	if err := q.check(); err != nil {
 		return Results{}, err
 	}
 	v, seeds, err := s.queryVector(&q)
@@ -97,6 +107,26 @@ func (s *snapshot) queryVector(q *Query) ([]float32, []uint32, error) {
 	return v, nil, err
 }
 
+// CheckSimilarTo reports what SimilarTo refuses of the query without
+// reading the catalogue, as SimilarTo would report it: a k or option
+// value out of range, a Query that gives not exactly one of tracks,
+// features or vector, and a track reference (of Query.Tracks,
+// SearchOptions.Exclude or Filter.IDs) that no stored id could be, a
+// *TrackRefError naming it. SimilarTo checks this first, so a caller that
+// runs several queries may check them all before it runs any. What needs
+// the snapshot is left to SimilarTo: a seed that names no track
+// (ErrNotFound), a vector not of the model's dimension, features the model
+// cannot embed.
+func CheckSimilarTo(q Query, k int, opts *SearchOptions) error {
+	if err := checkSearch(k, opts); err != nil {
+		return err
+	}
+	if err := q.check(); err != nil {
+		return err
+	}
+	return checkRefs("Query.Tracks", q.Tracks)
+}
+
 // check reports a Query that does not give exactly one thing to search by.
 func (q *Query) check() error {
 	given := 0
@@ -119,15 +149,13 @@ func (s *snapshot) results(ns []Neighbor, query *Track) Results {
 }
 
 // meanOf returns the normalised mean of the seed tracks' vectors and their
-// nodes.
+// nodes. The references have been checked (CheckSimilarTo): one that
+// names no track is ErrNotFound.
 func (s *snapshot) meanOf(ids []TrackID) ([]float32, []uint32, error) {
 	mean := make([]float32, s.model.Dim())
 	seeds := make([]uint32, 0, len(ids))
-	for i, id := range ids {
+	for _, id := range ids {
 		node, err := s.resolve(id)
-		if _, ok := errors.AsType[*TrackRefError](err); ok {
-			return nil, nil, refAt(err, "Query.Tracks", i)
-		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("seed %w", err)
 		}
@@ -192,13 +220,15 @@ func (e *Engine) Embed(t *Track) (Embedding, error) {
 // checkSearch reports what makes a search for k results under opts
 // unanswerable: a bad k or option value, or a reference of Exclude or
 // Filter.IDs that no stored track id could be (a *TrackRefError naming
-// it). Every query's entry point calls it
-// before it resolves anything of the query, and nothing after it checks
-// again: a Filter is compiled against the facets, which a freshly loaded
-// snapshot is still building, and a malformed query must not wait for
-// them. The references are checked here, on the options as the caller gave
-// them, and not where the filter resolves them: RecommendQuery.User adds
-// the user's history to Exclude, whose tracks may since have been deleted.
+// it). Every query's entry point calls it (in its own check of the
+// query) before it waits for the snapshot, and nothing after it checks
+// again: an attached engine's first load takes seconds at 1M tracks, and
+// a Filter is compiled against the facets, which a freshly loaded
+// snapshot is still building; a malformed query waits for neither, and
+// gets its own error, not a failed load's. The references are checked
+// here, on the options as the caller gave them, and not where the filter
+// resolves them: RecommendQuery.User adds the user's history to Exclude,
+// whose tracks may since have been deleted.
 func checkSearch(k int, opts *SearchOptions) error {
 	if err := checkK(k); err != nil {
 		return err

@@ -1,7 +1,6 @@
 package soundalike
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 )
@@ -65,15 +64,6 @@ func (e *TrackRefError) Error() string {
 }
 
 func (e *TrackRefError) Unwrap() error { return ErrInvalidQuery }
-
-// refAt returns err naming its reference as option[i] when it is a
-// *TrackRefError, and err unchanged otherwise.
-func refAt(err error, option string, i int) error {
-	if re, ok := errors.AsType[*TrackRefError](err); ok {
-		return &TrackRefError{Option: option, Index: i, Reason: re.Reason}
-	}
-	return err
-}
 
 // refProblem is why a string, spaces trimmed, is none of the forms
 // ParseTrackRef accepts: refOK when it is one. The first three are what
@@ -218,10 +208,10 @@ func refusal(ref TrackID) refProblem {
 // URI's or link's track id) when p is refOK, and id may then be a Spotify
 // id too; else the reference trimmed, as a stored id may have any form, p
 // saying why it is none of ParseTrackRef's forms. A reference no stored id
-// could be (refusal) is a *TrackRefError.
+// could be is checkRef's *TrackRefError (id and p then zero).
 func refID(ref TrackID) (id TrackID, p refProblem, err error) {
-	if p := refusal(ref); p != refOK {
-		return "", p, &TrackRefError{Reason: p.reason(strings.TrimSpace(string(ref)))}
+	if err := checkRef("", 0, ref); err != nil {
+		return "", refOK, err
 	}
 	trimmed := strings.TrimSpace(string(ref))
 	if id, p = parseTrackRef(trimmed); p != refOK {
@@ -268,16 +258,29 @@ func (s *snapshot) resolve(ref TrackID) (uint32, error) {
 }
 
 // checkRefs refuses a reference of refs, the list option (Option of a
-// TrackRefError) names, that no stored track id could be (refusal). Any
+// TrackRefError) names, that no stored track id could be (checkRef). Any
 // other passes, found or not: one that names no track excludes nothing
 // and keeps nothing (see SearchOptions.Exclude and Filter.IDs), since a
-// client may name tracks deleted since, whatever the form of their ids.
-// No lookup is needed: a reference refusal refuses is stored nowhere.
+// client may name tracks deleted since, whatever the form of their ids,
+// and one a query searches from is looked up once the snapshot is there.
 func checkRefs(option string, refs []TrackID) error {
 	for i, ref := range refs {
-		if p := refusal(ref); p != refOK {
-			return &TrackRefError{Option: option, Index: i, Reason: p.reason(strings.TrimSpace(string(ref)))}
+		if err := checkRef(option, i, ref); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// checkRef refuses a reference that no stored track id could be
+// (refusal): a *TrackRefError naming it option[i], or by Reason alone
+// when option is "" (the one track a call names itself). It needs no
+// lookup, as a reference refusal refuses is stored nowhere, so a query
+// checks its references before it waits for the snapshot. It allocates
+// nothing for a reference it passes.
+func checkRef(option string, i int, ref TrackID) error {
+	if p := refusal(ref); p != refOK {
+		return &TrackRefError{Option: option, Index: i, Reason: p.reason(strings.TrimSpace(string(ref)))}
 	}
 	return nil
 }

@@ -73,28 +73,32 @@ func (s *snapshot) userHistory(user string) ([]Interaction, error) {
 // with RecommendQuery.User can ask for StrategyBestScore, which finds
 // more of a user's tracks for several searches (docs/quality.md). A user
 // with no history, or with no positive interaction with a catalogue
-// track, gets an error wrapping ErrNotFound that names them.
+// track, gets an error wrapping ErrNotFound that names them. A malformed
+// query (k or opts; RecommendQuery.check) is refused before RecommendUser
+// waits for the snapshot.
 func (e *Engine) RecommendUser(ctx context.Context, user string, k int, opts *SearchOptions) (Results, error) {
 	if err := checkCtx(ctx); err != nil {
 		return Results{}, fmt.Errorf("recommend user: %w", err)
-	}
-	s, err := e.ready(ctx)
-	if err != nil {
-		return Results{}, err
 	}
 	q := RecommendQuery{User: user, K: k}
 	if opts != nil {
 		q.Options = *opts
 	}
-	return s.recommend(ctx, &q)
+	strategy, err := q.check()
+	if err != nil {
+		return Results{}, err
+	}
+	s, err := e.ready(ctx)
+	if err != nil {
+		return Results{}, err
+	}
+	return s.recommend(ctx, &q, strategy)
 }
 
-// takeUserExamples fills q's examples from q.User's history and excludes
-// the history's tracks (see RecommendQuery.User).
+// takeUserExamples fills the examples of q, which gives none
+// (RecommendQuery.check), from q.User's history and excludes the
+// history's tracks (see RecommendQuery.User).
 func (s *snapshot) takeUserExamples(q *RecommendQuery) error {
-	if len(q.Positive) > 0 || len(q.Negative) > 0 {
-		return fmt.Errorf("%w: a query by user %q takes its examples from the history: give no positive or negative examples", ErrInvalidQuery, q.User)
-	}
 	hist, err := s.userHistory(q.User)
 	if err != nil {
 		return err
