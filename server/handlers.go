@@ -120,8 +120,9 @@ func (srv *Server) similarTo(ctx context.Context, sq similarQuery) (*SimilarResp
 
 // POST /similar/batch {"queries":[a POST /similar body, …]}: up to
 // MaxBatch queries, answered in order. Every query is checked before any
-// runs, except for its track references, which only the engine can judge;
-// a query that fails fails the batch, naming its index.
+// runs, track references included, as far as that needs no catalogue
+// (decodeBatchRequest); a query that fails as it runs (a track not found)
+// fails the batch, naming its index.
 func (srv *Server) postSimilarBatch(c echo.Context) error {
 	r := c.Request()
 	qs, err := decodeBatchRequest(c.Response(), r, srv.opts.MaxBodyBytes)
@@ -146,7 +147,7 @@ func (srv *Server) postSimilarBatch(c echo.Context) error {
 		resp, err := srv.similarTo(r.Context(), sq)
 		if err != nil {
 			bufPool.Put(bp)
-			return inQuery(i, refError(err, "", false))
+			return inQuery(i, err) // no TrackRefError: decodeBatchRequest refused those
 		}
 		if i > 0 {
 			b = append(b, ',')

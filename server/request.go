@@ -495,8 +495,13 @@ type batchRequest struct {
 }
 
 // decodeBatchRequest reads and checks a POST /similar/batch body: every
-// query is checked before any runs, and a bad one gets a 400 naming its
-// index. Its track references are checked as it runs (see refError).
+// query is checked before any runs, as far as it can be without the
+// catalogue (its body, then soundalike.CheckSimilarTo: k with offset, the
+// query's shape, a track reference no stored id could be), and a bad one
+// gets the 400 the same body gets from POST /similar, its message
+// prefixed with the query's index (inQuery): "queries[2].tracks[1]: …".
+// What only the catalogue can judge, a track not found, is left to the
+// run.
 func decodeBatchRequest(w http.ResponseWriter, r *http.Request, limit int64) ([]similarQuery, error) {
 	var req batchRequest
 	if err := decodeBody(w, r, limit, &req); err != nil {
@@ -514,6 +519,9 @@ func decodeBatchRequest(w http.ResponseWriter, r *http.Request, limit int64) ([]
 		err := decodeValue(raw, &sr)
 		if err == nil {
 			qs[i], err = sr.query()
+		}
+		if err == nil {
+			err = refError(soundalike.CheckSimilarTo(qs[i].q, qs[i].k, qs[i].opts), "", false)
 		}
 		if err != nil {
 			return nil, inQuery(i, err)

@@ -6,8 +6,10 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
+	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/server"
 )
 
@@ -201,6 +203,48 @@ func TestSimilarBatch(t *testing.T) {
 			if (a.Results[j].ResultMetadata == nil) != (i != 1) {
 				t.Errorf("batch result %d: metadata %v, want it only where fields asks", i, a.Results[j].ResultMetadata)
 			}
+		}
+	}
+}
+
+// Given a batch whose query 2 is malformed in a way only the engine's
+// check sees (a track reference no stored id could be, offset + k), when
+// POST /similar/batch, expect the 400 that the query gets from POST
+// /similar, naming queries[2], before the engine ran any query of the
+// batch.
+func TestSimilarBatchChecksEveryQueryFirst(t *testing.T) {
+	var ran atomic.Int64
+	h := server.New(&hooked{Engine: newEngine(t, ready), hook: func(soundalike.Query) error { ran.Add(1); return nil }}, nil)
+	good := []string{`{"tracks":["a"]}`, `{"tracks":["t05"],"k":3}`, `{"vector":` + vector16 + `}`}
+	batch := func(bad string) string {
+		return `{"queries":[` + good[0] + `,` + good[1] + `,` + bad + `,` + good[2] + `]}`
+	}
+	if w := do(t, h, "POST", "/similar/batch", batch(good[0])); w.Code != 200 || ran.Load() != 4 {
+		t.Fatalf("POST /similar/batch of 4 good queries = %d %s, the engine ran %d; want 200 and 4", w.Code, w.Body, ran.Load())
+	}
+	for _, tc := range []struct{ bad, prefix string }{
+		{`{"tracks":["a",""]}`, "queries[2]."},
+		{`{"tracks":["a","t05\u0000"]}`, "queries[2]."},
+		{`{"tracks":["a"],"exclude":["t05","b\u0000"]}`, "queries[2]."},
+		{`{"tracks":["a"],"filter":{"ids":[""]}}`, "queries[2]."},
+		{`{"tracks":["a"],"k":900,"offset":200}`, "queries[2]: "},
+	} {
+		one := do(t, h, "POST", "/similar", tc.bad)
+		if one.Code != 400 {
+			t.Fatalf("POST /similar %s = %d %s, want 400", tc.bad, one.Code, one.Body)
+		}
+		ran.Store(0)
+		w := do(t, h, "POST", "/similar/batch", batch(tc.bad))
+		if w.Code != 400 {
+			t.Errorf("POST /similar/batch with query 2 %s = %d %s, want 400", tc.bad, w.Code, w.Body)
+			continue
+		}
+		var got, want struct{ Error string }
+		if json.Unmarshal(w.Body.Bytes(), &got) != nil || json.Unmarshal(one.Body.Bytes(), &want) != nil || got.Error != tc.prefix+want.Error {
+			t.Errorf("POST /similar/batch with query 2 %s = %s, want the error of POST /similar (%s) after %q", tc.bad, w.Body, one.Body, tc.prefix)
+		}
+		if n := ran.Load(); n != 0 {
+			t.Errorf("POST /similar/batch with query 2 %s: the engine ran %d queries before the batch was refused, want none", tc.bad, n)
 		}
 	}
 }

@@ -53,7 +53,7 @@
 //	     search by, a search parameter out of its range, naming it
 //	     (ErrInvalidQuery), more than MaxSeeds seeds or MaxExclude
 //	     exclusions, a body nesting deeper than MaxJSONDepth; in a batch,
-//	     naming the query: queries[3].k
+//	     any query's, before any runs, naming the query: queries[3].k
 //	404  unknown track, a user with no history (soundalike.ErrNotFound), or
 //	     an unknown endpoint
 //	405  a method the endpoint does not take
