@@ -84,15 +84,7 @@ func (e *Engine) RecommendUser(ctx context.Context, user string, k int, opts *Se
 	if opts != nil {
 		q.Options = *opts
 	}
-	strategy, err := q.check()
-	if err != nil {
-		return Results{}, err
-	}
-	s, err := e.ready(ctx)
-	if err != nil {
-		return Results{}, err
-	}
-	return s.recommend(ctx, &q, strategy)
+	return e.Recommend(ctx, q)
 }
 
 // takeUserExamples fills the examples of q, which gives none

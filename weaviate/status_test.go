@@ -406,10 +406,11 @@ func TestGraphQLErrors(t *testing.T) {
 	}
 }
 
-// TestSearchFailedOnANodeMovesOn: a node whose search failed (a 200 with
-// errors) has the next node asked, whose answer is the query's.
-func TestSearchFailedOnANodeMovesOn(t *testing.T) {
-	g := newGraphQLNodes(t, 2, searchFailed, healthy)
+// graphQLSource is a Source of alias Tracks over stand-in nodes
+// answering as newGraphQLNodes does, without hedging.
+func graphQLSource(t *testing.T, nodes int, answers ...graphQLAnswer) (*graphQLNodes, *weaviate.Source) {
+	t.Helper()
+	g := newGraphQLNodes(t, nodes, answers...)
 	c, err := weaviate.Dial(g.urls, &weaviate.Options{HedgeDelay: -1})
 	if err != nil {
 		t.Fatal(err)
@@ -418,6 +419,13 @@ func TestSearchFailedOnANodeMovesOn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return g, src
+}
+
+// TestSearchFailedOnANodeMovesOn: a node whose search failed (a 200 with
+// errors) has the next node asked, whose answer is the query's.
+func TestSearchFailedOnANodeMovesOn(t *testing.T) {
+	g, src := graphQLSource(t, 2, searchFailed, healthy)
 	if _, err := src.Nearest(t.Context(), "v1", make([]float32, 64), 10, nil); err != nil {
 		t.Fatalf("Nearest with the first node's search failed and the second healthy = %.400v; want the second's answer", err)
 	}
@@ -432,15 +440,7 @@ func TestSearchFailedOnANodeMovesOn(t *testing.T) {
 // query a collection known to be gone (here it was published again, and
 // the query is answered).
 func TestNearestOfADeletedCollectionChecksAgain(t *testing.T) {
-	g := newGraphQLNodes(t, 3, deleted, healthy)
-	c, err := weaviate.Dial(g.urls, &weaviate.Options{HedgeDelay: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := weaviate.NewSource(c, "Tracks")
-	if err != nil {
-		t.Fatal(err)
-	}
+	g, src := graphQLSource(t, 3, deleted, healthy)
 	q := make([]float32, 64)
 	if ns, err := src.Nearest(t.Context(), "v1", q, 10, nil); !errors.Is(err, soundalike.ErrIndexUnavailable) {
 		t.Fatalf("Nearest of a deleted collection = %v, %v; want ErrIndexUnavailable", ns, err)
