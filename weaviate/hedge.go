@@ -15,11 +15,11 @@ import (
 // can answer at once without harm: when the node asked has not answered
 // after the hedge delay (Cluster.hedgeDelay), the next node is asked too,
 // and so on while nodes remain. The first answer that settles the read
-// wins: a result, or a failure that is not the node's (a 4xx or a
-// GraphQL answer's missing collection, which any node would give); the
-// requests still in flight are then cancelled. A node that fails as
-// unreachable has the next one asked at once, as in do. When every node
-// fails, or ctx ends first, the error is do's, naming the nodes.
+// wins: a result, or a failure that is not the node's (a 4xx, which any
+// node would give); the requests still in flight are then cancelled. A node
+// that fails as unreachable has the next one asked at once, as in do.
+// When every node fails, or ctx ends first, the error is do's, naming the
+// nodes.
 //
 // Hedges are capped by the cluster's hedgeBudget: when it is spent, a read
 // waits for the node it asked, as with no hedging.
@@ -179,9 +179,8 @@ func (r *race[T]) answer(i int, v T, err error) (askNext bool) {
 	case r.ctx.Err() != nil:
 		r.settle(zero, r.ctxEnded())
 	case !unreachable(err):
-		// Any node would fail the request so (a 4xx, a GraphQL answer's
-		// missing collection): it is the read's answer, and the requests in flight are
-		// cancelled.
+		// Any node would fail the request so (a 4xx): it is the read's
+		// answer, and the requests in flight are cancelled.
 		r.refund(i)
 		r.settle(zero, fmt.Errorf("weaviate %s: %w", r.node(i).url, cause(err)))
 	default:

@@ -91,7 +91,7 @@ func runBenchClient(ctx context.Context, args []string, stdio stdio) error {
 	seed := fs.Int64("seed", 1, "seed of the track choice")
 	fs.IntVar(&cfg.Slowest, "slowest", 20, "report this many of the slowest requests with their send times")
 	fs.StringVar(&cfg.Timeline, "timeline", "", "write every request, warm-up included, to `FILE` as CSV: connection, its local address, whether measured, and when it was due, sent and answered (Unix ns)")
-	fs.StringVar(&cfg.IO, "io", defaultIO, "how connections wait: "+ioEpoll+" (one thread, every socket and its timer in one epoll set: a few system calls a request, as wrk2's threads; Linux only) or "+ioGoroutines+" (a goroutine a connection)")
+	fs.StringVar(&cfg.IO, "io", defaultIO, "how connections wait: "+strings.Join(ioDrivers(), " or ")+"; "+ioEpoll+": one thread, every socket and its timer in one epoll set, a few system calls a request, as wrk2's threads (Linux only); "+ioGoroutines+": a goroutine a connection")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a line")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -174,10 +174,12 @@ func runClient(ctx context.Context, cfg clientConfig) (*clientReport, error) {
 	times := clientTimes{start: start, measureFrom: start.Add(cfg.Warmup), end: start.Add(cfg.Warmup + cfg.Duration)}
 	var gc0, gc1 runtime.MemStats
 	var cpu0 time.Duration
-	gcAt := time.AfterFunc(cfg.Warmup, func() { runtime.ReadMemStats(&gc0); cpu0 = cputime.Process() })
+	warm := make(chan struct{}) // closed once gc0 and cpu0 are set
+	gcAt := time.AfterFunc(cfg.Warmup, func() { runtime.ReadMemStats(&gc0); cpu0 = cputime.Process(); close(warm) })
 	runs, err := d.run(ctx, times)
 	var cpu time.Duration
-	if !gcAt.Stop() {
+	if !gcAt.Stop() { // the warm-up ended: its figures are being taken, or were
+		<-warm
 		runtime.ReadMemStats(&gc1)
 		cpu = cputime.Process() - cpu0
 	}

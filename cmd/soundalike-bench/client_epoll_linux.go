@@ -49,10 +49,7 @@ type epollConn struct {
 
 func (d *epollDriver) dial(ctx context.Context, host string) error {
 	d.ep, d.timer = -1, -1 // for close, whatever fails
-	addr, err := net.ResolveTCPAddr("tcp", host)
-	if err != nil {
-		return err
-	}
+	var err error
 	if d.ep, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
 		d.ep = -1
 		return fmt.Errorf("epoll_create1: %w", err)
@@ -62,10 +59,7 @@ func (d *epollDriver) dial(ctx context.Context, host string) error {
 		return fmt.Errorf("timerfd_create: %w", err)
 	}
 	for i := range d.cfg.Conns {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		fd, local, err := dialNonblocking(addr)
+		fd, local, err := dialSocket(ctx, host)
 		if err != nil {
 			return err
 		}
@@ -81,44 +75,29 @@ func (d *epollDriver) dial(ctx context.Context, host string) error {
 	return nil
 }
 
-// dialNonblocking connects a TCP socket to addr (a blocking connect, then
-// non-blocking with Nagle off) and returns it with its local address.
-func dialNonblocking(addr *net.TCPAddr) (fd int, local string, err error) {
-	family, sa := unix.AF_INET, unix.Sockaddr(nil)
-	if ip4 := addr.IP.To4(); ip4 != nil {
-		sa = &unix.SockaddrInet4{Port: addr.Port, Addr: [4]byte(ip4)}
-	} else {
-		family = unix.AF_INET6
-		sa = &unix.SockaddrInet6{Port: addr.Port, Addr: [16]byte(addr.IP.To16())}
-	}
-	fd, err = unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+// dialSocket connects to host as the goroutine driver does (net.Dialer:
+// ctx ends the connect, each of the host's addresses is tried) and returns
+// a duplicate of the connection's socket, which the runtime's poller left
+// non-blocking and without Nagle's delay, with its local address.
+func dialSocket(ctx context.Context, host string) (fd int, local string, err error) {
+	var nd net.Dialer
+	conn, err := nd.DialContext(ctx, "tcp", host)
 	if err != nil {
-		return -1, "", fmt.Errorf("socket: %w", err)
+		return -1, "", err
 	}
-	if err := unix.Connect(fd, sa); err != nil {
-		unix.Close(fd)
-		return -1, "", fmt.Errorf("connect %v: %w", addr, err)
-	}
-	if err := unix.SetNonblock(fd, true); err != nil {
-		unix.Close(fd)
-		return -1, "", fmt.Errorf("set non-blocking: %w", err)
-	}
-	if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1); err != nil {
-		unix.Close(fd)
-		return -1, "", fmt.Errorf("TCP_NODELAY: %w", err)
-	}
-	sn, err := unix.Getsockname(fd)
+	defer conn.Close()
+	rc, err := conn.(*net.TCPConn).SyscallConn()
 	if err != nil {
-		unix.Close(fd)
-		return -1, "", fmt.Errorf("getsockname: %w", err)
+		return -1, "", err
 	}
-	switch a := sn.(type) {
-	case *unix.SockaddrInet4:
-		local = net.JoinHostPort(net.IP(a.Addr[:]).String(), fmt.Sprint(a.Port))
-	case *unix.SockaddrInet6:
-		local = net.JoinHostPort(net.IP(a.Addr[:]).String(), fmt.Sprint(a.Port))
+	fd = -1
+	if cerr := rc.Control(func(s uintptr) { fd, err = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0) }); cerr != nil {
+		return -1, "", cerr
 	}
-	return fd, local, nil
+	if err != nil {
+		return -1, "", fmt.Errorf("dup: %w", err)
+	}
+	return fd, conn.LocalAddr().String(), nil
 }
 
 func (d *epollDriver) close() {

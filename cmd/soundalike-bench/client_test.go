@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -128,10 +129,14 @@ func TestClientDrivers(t *testing.T) {
 
 			open := base
 			open.Rate = 200
+			open.Timeline = filepath.Join(t.TempDir(), "open.csv")
 			before := answered.Load()
 			rep, err = runClient(t.Context(), open)
 			if err != nil {
 				t.Fatalf("open loop: %v", err)
+			}
+			if early := sentEarly(t, open.Timeline); early != 0 {
+				t.Errorf("open loop at 200/s: %d requests sent before they were due", early)
 			}
 			// Requests due in the measured 300 ms at 200/s: 60, give or take
 			// one a connection at the edges.
@@ -140,6 +145,34 @@ func TestClientDrivers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sentEarly counts the requests of a --timeline file sent before they
+// were due.
+func sentEarly(t *testing.T, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := strings.Split(strings.TrimSpace(string(b)), "\n")[1:]
+	if len(rows) == 0 {
+		t.Fatalf("timeline %s holds no request", path)
+	}
+	early := 0
+	for _, row := range rows {
+		// conn,local_addr,measured,due_unix_ns,sent_unix_ns,answered_unix_ns,ok
+		f := strings.Split(row, ",")
+		due, err1 := strconv.ParseInt(f[3], 10, 64)
+		sent, err2 := strconv.ParseInt(f[4], 10, 64)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("timeline row %q: %v %v", row, err1, err2)
+		}
+		if sent < due {
+			early++
+		}
+	}
+	return early
 }
 
 // A server that closes every connection fails each driver's run with the
