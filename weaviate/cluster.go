@@ -278,9 +278,8 @@ func (c *Cluster) URLs() []string {
 // do runs fn on one node after another, starting with the next in turn,
 // until one answers: fn's error says whether the node could not answer
 // (unreachable: then the next is tried) or answered with a failure that
-// any node would give, a 4xx or a GraphQL answer's missing collection
-// (answerErrors), returned at once, naming the node and what it said
-// (with a 4xx's status). When no node answers, or every node answers with a 5xx, the
+// any node would give, a 4xx, returned at once, naming the node, the
+// status and what the node said. When no node answers, or every node answers with a 5xx, the
 // error wraps soundalike.ErrIndexUnavailable and names every URL tried
 // with what went wrong there. A request that only reads goes through read
 // instead, which does not wait for a slow node.
@@ -326,8 +325,8 @@ type failures struct {
 
 func (f *failures) add(url string, err error) {
 	we := clientError(err)
-	_, searchFailed := errors.AsType[*searchFailure](err)
-	f.answered = f.answered || searchFailed || we != nil && we.DerivedFromError == nil && we.StatusCode > 0
+	_, graphqlFailed := errors.AsType[*graphqlFailure](err)
+	f.answered = f.answered || graphqlFailed || we != nil && we.DerivedFromError == nil && we.StatusCode > 0
 	var ne net.Error
 	c := cause(err)
 	f.timedOut = f.timedOut || errors.As(c, &ne) && ne.Timeout() || errors.Is(c, context.DeadlineExceeded) || errors.Is(c, errNoVersionYet)
@@ -375,16 +374,14 @@ func ended(ctx context.Context, began time.Time, urls ...string) error {
 // unreachable reports whether err means the node could not answer (a
 // connection failure, a timeout, a 5xx of a node that is shutting down
 // or has lost its replicas, or a node that has not answered Dial's version
-// request yet, or a GraphQL answer whose search failed there: a
-// *searchFailure), so another node should be asked. A 4xx is the
-// request's fault, and a GraphQL answer's missing collection
-// (answerErrors) what the schema every node holds makes of it: any node
+// request yet, or a GraphQL answer with errors: a *graphqlFailure), so
+// another node should be asked. A 4xx is the request's fault: any node
 // would answer it so.
 func unreachable(err error) bool {
 	if errors.Is(err, errNoVersionYet) {
 		return true
 	}
-	if _, ok := errors.AsType[*searchFailure](err); ok {
+	if _, ok := errors.AsType[*graphqlFailure](err); ok {
 		return true
 	}
 	if we := clientError(err); we != nil {
@@ -490,16 +487,16 @@ func joinMessages(msgs []string) string {
 var errNoCollection = errors.New("no collection")
 
 // answerErrors is the failure of a GraphQL answer of status 200 that
-// carries errors (a query of collection), nil when it carries none, with
-// what the node said, cut as the body of a failed answer is. Weaviate
-// answers so a query it took and could not run, in whole or in part; the
-// client passes such an answer on as a result, not an error. An answer
-// saying that the collection is no field of the schema (`Cannot query
-// field "Tracks_v1" on type "GetObjectsObj".`: it was deleted, or never
-// published) wraps errNoCollection and is the cluster's answer: every
-// node holds the same schema, so no other is asked. Any other is a
-// *searchFailure, the node's state (a shard still loading, replicas it
-// cannot reach), and another node is asked (unreachable).
+// carries errors (a query of collection), nil when it carries none: a
+// *graphqlFailure quoting what the node said, cut as the body of a failed
+// answer is. Weaviate answers so a query it took and could not run, in
+// whole or in part; the client passes such an answer on as a result, not
+// an error. It is the node's state (a shard still loading, replicas it
+// cannot reach, a schema a new collection has not reached yet), so the
+// next node is asked (unreachable). An answer saying that the collection
+// is no field of the schema (`Cannot query field "Tracks_v1" on type
+// "GetObjectsObj".`: deleted, or never published) wraps errNoCollection,
+// by which Source.Nearest tells a collection every node lacks.
 func answerErrors(res *models.GraphQLResponse, collection string) error {
 	if len(res.Errors) == 0 {
 		return nil
@@ -516,18 +513,22 @@ func answerErrors(res *models.GraphQLResponse, collection string) error {
 	}
 	switch {
 	case noCollection:
-		return fmt.Errorf("%w %s (the node answered: %s)", errNoCollection, collection, joinMessages(msgs))
+		return &graphqlFailure{fmt.Sprintf("no collection %s (the node answered: %s)", collection, joinMessages(msgs)), errNoCollection}
 	case len(msgs) == 0:
-		return &searchFailure{fmt.Sprintf("graphql query of %s: an answer with %d errors and no message", collection, len(res.Errors))}
+		return &graphqlFailure{fmt.Sprintf("graphql query of %s: an answer with %d errors and no message", collection, len(res.Errors)), nil}
 	}
-	return &searchFailure{fmt.Sprintf("graphql query of %s: %s", collection, joinMessages(msgs))}
+	return &graphqlFailure{fmt.Sprintf("graphql query of %s: %s", collection, joinMessages(msgs)), nil}
 }
 
-// searchFailure is a GraphQL answer's errors that are the node's state,
-// not the schema's (see answerErrors): another node may run the query.
-type searchFailure struct{ msg string }
+// graphqlFailure is the errors of a GraphQL answer (see answerErrors);
+// kind is errNoCollection or nil.
+type graphqlFailure struct {
+	msg  string
+	kind error
+}
 
-func (e *searchFailure) Error() string { return e.msg }
+func (e *graphqlFailure) Error() string { return e.msg }
+func (e *graphqlFailure) Unwrap() error { return e.kind }
 
 // maxBodyMessage bounds what a node's answer puts in an error, which a
 // 503 of the server quotes: a proxy's error page is never quoted whole.

@@ -52,8 +52,9 @@ func NewSource(c *Cluster, alias string) (*Source, error) {
 // Ready does (whose answer holds for a few seconds), that the collection
 // is completely published: a server's queries do not wait for its
 // /readyz, and a collection still being published would answer without
-// the tracks not yet sent. A collection deleted since Ready saw it fails
-// the query at once, saying so, and the next query checks it again.
+// the tracks not yet sent. A collection deleted since Ready saw it (no
+// node holds it) fails the query saying so, and the next query checks it
+// again.
 func (s *Source) Nearest(ctx context.Context, model string, q []float32, k int, f *soundalike.Filter) ([]soundalike.Neighbor, error) {
 	if err := s.Ready(ctx, model); err != nil {
 		return nil, err
@@ -89,7 +90,7 @@ func (s *Source) Nearest(ctx context.Context, model string, q []float32, k int, 
 	if errors.Is(err, errNoCollection) {
 		// Deleted since Ready saw it: the next query checks again.
 		s.forget(collection)
-		return nil, fmt.Errorf("%w: %w: publish model %s with `soundalike publish`", soundalike.ErrIndexUnavailable, err, model)
+		return nil, unavailable(fmt.Errorf("query %s: %w: publish model %s with `soundalike publish`", collection, err, model))
 	}
 	if err != nil {
 		return nil, unavailable(fmt.Errorf("query %s: %w", collection, err))
