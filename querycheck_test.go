@@ -3,6 +3,7 @@ package soundalike_test
 import (
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -288,6 +289,11 @@ func TestMalformedQueryWaitsForNoLoad(t *testing.T) {
 		{"SimilarTo tracks and vector", similarTo(soundalike.Query{Tracks: seed.Tracks, Vector: vec}, 5, nil), "(got 2)", ""},
 		{"SimilarTo seed", similarTo(soundalike.Query{Tracks: []soundalike.TrackID{id, "gone", ""}}, 5, nil), "empty track reference", "Query.Tracks[2]"},
 		{"SimilarTo exclude", similarTo(seed, 5, &soundalike.SearchOptions{Exclude: []soundalike.TrackID{"\x00"}}), "NUL byte", "SearchOptions.Exclude[0]"},
+		{"SimilarTo NaN vector", similarTo(soundalike.Query{Vector: []float32{1, float32(math.NaN())}}, 5, nil), "vector[1] is NaN", ""},
+		{"SimilarTo zero vector", similarTo(soundalike.Query{Vector: make([]float32, 16)}, 5, nil), "the vector is all zeros", ""},
+		{"SimilarTo features", similarTo(soundalike.Query{Track: &soundalike.Track{Features: soundalike.Features{Danceability: 2}}}, 5, nil), "danceability", ""},
+		{"Recommend example vector", recommend(soundalike.RecommendQuery{Positive: []soundalike.Example{{Track: id}, {Vector: []float32{float32(math.Inf(1))}}}, K: 5}), "positive[1]: invalid query: vector[0] is +Inf", ""},
+		{"Recommend example features", recommend(soundalike.RecommendQuery{Positive: pos, Negative: []soundalike.Example{{Features: &soundalike.Track{Features: soundalike.Features{Tempo: -1}}}}, K: 5}), "negative[0]: invalid query: tempo", ""},
 		{"Recommend k", recommend(soundalike.RecommendQuery{Positive: pos}), "k = 0", ""},
 		{"Recommend no positive", recommend(soundalike.RecommendQuery{Negative: pos, K: 5}), "no positive example", ""},
 		{"Recommend too many", recommend(soundalike.RecommendQuery{Positive: many, K: 5}), "1001 examples", ""},

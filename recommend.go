@@ -125,10 +125,12 @@ const _ uint = MaxExamples - UserHistoryCap
 // checkExamples reports the first malformed example of one side (named
 // by side in errors: "positive[2]: …"): one that gives not exactly one of
 // a track, a vector or features, or whose weight is not a finite number
-// ≥ 0; or whose track reference no stored id could be, a *TrackRefError
-// named by the side's option ("RecommendQuery.Positive[2]"). Whether the
-// track is in the catalogue, and the vector or features fit the model,
-// is the snapshot's to say (resolveExample).
+// ≥ 0, or whose vector no model could search for (checkVectorValues) or
+// features are out of their ranges; or whose track reference no stored
+// id could be, a *TrackRefError named by the side's option
+// ("RecommendQuery.Positive[2]"). Whether the track is in the catalogue,
+// and the vector or track fit the model, is the snapshot's to say
+// (resolveExample).
 func checkExamples(side, option string, exs []Example) error {
 	for i := range exs {
 		ex := &exs[i]
@@ -144,10 +146,19 @@ func checkExamples(side, option string, exs []Example) error {
 		if w := ex.Weight; math.IsNaN(w) || math.IsInf(w, 0) || w < 0 {
 			return fmt.Errorf("%s[%d]: %w: weight %v: want a finite number ≥ 0 (0 means 1)", side, i, ErrInvalidQuery, w)
 		}
-		if ex.Track != "" {
+		var err error
+		switch {
+		case ex.Track != "":
 			if err := checkRef(option, i, ex.Track); err != nil {
 				return err
 			}
+		case ex.Vector != nil:
+			err = checkVectorValues(ex.Vector)
+		case ex.Features != nil:
+			err = checkQueryTrack(ex.Features)
+		}
+		if err != nil {
+			return fmt.Errorf("%s[%d]: %w", side, i, err)
 		}
 	}
 	return nil

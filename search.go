@@ -110,19 +110,26 @@ func (s *snapshot) queryVector(q *Query) ([]float32, []uint32, error) {
 // CheckSimilarTo reports what SimilarTo refuses of the query without
 // reading the catalogue, as SimilarTo would report it: a k or option
 // value out of range, a Query that gives not exactly one of tracks,
-// features or vector, and a track reference (of Query.Tracks,
-// SearchOptions.Exclude or Filter.IDs) that no stored id could be, a
-// *TrackRefError naming it. SimilarTo checks this first, so a caller that
-// runs several queries may check them all before it runs any. What needs
-// the snapshot is left to SimilarTo: a seed that names no track
-// (ErrNotFound), a vector not of the model's dimension, features the model
-// cannot embed.
+// features or vector, a vector no model could search for
+// (checkVectorValues), features out of their ranges, and a track
+// reference (of Query.Tracks, SearchOptions.Exclude or Filter.IDs) that
+// no stored id could be, a *TrackRefError naming it. SimilarTo checks this
+// first, so a caller that runs several queries may check them all before
+// it runs any. What needs the snapshot is left to SimilarTo: a seed that
+// names no track (ErrNotFound), a vector not of the model's dimension, a
+// track the model cannot embed.
 func CheckSimilarTo(q Query, k int, opts *SearchOptions) error {
 	if err := checkSearch(k, opts); err != nil {
 		return err
 	}
 	if err := q.check(); err != nil {
 		return err
+	}
+	switch {
+	case q.Vector != nil:
+		return checkVectorValues(q.Vector)
+	case q.Track != nil:
+		return checkQueryTrack(q.Track)
 	}
 	return checkRefs("Query.Tracks", q.Tracks)
 }
@@ -174,26 +181,43 @@ func (s *snapshot) meanOf(ids []TrackID) ([]float32, []uint32, error) {
 	return mean, seeds, nil
 }
 
-// checkVector returns a normalised copy of a query vector, or why it cannot
-// be searched for.
+// checkVector returns a normalised copy of a query vector whose values
+// passed checkVectorValues, or why the model cannot search for it: a
+// dimension not its own.
 func (s *snapshot) checkVector(vec []float32) ([]float32, error) {
 	if dim := s.model.Dim(); len(vec) != dim {
 		return nil, fmt.Errorf("%w: vector has %d values, the model's dimension is %d", ErrDimension, len(vec), dim)
 	}
 	v := slices.Clone(vec)
-	for i, x := range v {
-		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-			return nil, fmt.Errorf("%w: vector[%d] is %v", ErrInvalidQuery, i, x)
-		}
-	}
-	switch n := vectorLength(v); {
-	case n == 0:
-		return nil, fmt.Errorf("%w: the vector is all zeros", ErrInvalidQuery)
-	case n < minNorm:
-		return nil, fmt.Errorf("%w: vector: its length %.3g is too small to normalise: give one of length at least %.3g", ErrInvalidQuery, n, minNorm)
-	}
 	normalize(v)
 	return v, nil
+}
+
+// checkVectorValues reports a query vector no model could search for,
+// whatever its dimension: a NaN or infinite value, all zeros, or a length
+// too small to normalise.
+func checkVectorValues(vec []float32) error {
+	for i, x := range vec {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return fmt.Errorf("%w: vector[%d] is %v", ErrInvalidQuery, i, x)
+		}
+	}
+	switch n := vectorLength(vec); {
+	case n == 0:
+		return fmt.Errorf("%w: the vector is all zeros", ErrInvalidQuery)
+	case n < minNorm:
+		return fmt.Errorf("%w: vector: its length %.3g is too small to normalise: give one of length at least %.3g", ErrInvalidQuery, n, minNorm)
+	}
+	return nil
+}
+
+// checkQueryTrack reports a track to search by (cold start) whose features
+// no model could embed.
+func checkQueryTrack(t *Track) error {
+	if err := t.Features.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidQuery, err)
+	}
+	return nil
 }
 
 // minNorm is the shortest vector normalize can scale to unit length: the
@@ -314,8 +338,8 @@ func (f *Filter) check() []string {
 }
 
 func (s *snapshot) embed(t *Track) ([]float32, error) {
-	if err := t.Features.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidQuery, err)
+	if err := checkQueryTrack(t); err != nil {
+		return nil, err
 	}
 	raw, err := RawInputs(t, s.model.Inputs(), nil)
 	if err != nil {
