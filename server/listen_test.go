@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/audotics/soundalike/internal/syncbuf"
@@ -106,5 +107,51 @@ func TestListenUnixSocketLeftBehind(t *testing.T) {
 	if ln, err := server.Listen(t.Context(), "unix:"); err == nil {
 		ln.Close()
 		t.Error(`Listen("unix:") succeeded, want an error naming the form`)
+	}
+}
+
+// Servers starting at once on one stale socket take turns: exactly one
+// listens, and its socket is the one at the path (without the turns, the
+// second removed the first's new socket and both "listened").
+func TestListenUnixSocketStartsAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "s.sock")
+	for round := range 100 {
+		l, err := net.Listen("unix", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.(*net.UnixListener).SetUnlinkOnClose(false) // a stale socket, as a killed server leaves it
+		l.Close()
+		lns := make([]net.Listener, 2)
+		var wg sync.WaitGroup
+		for i := range lns {
+			wg.Go(func() { lns[i], _ = server.Listen(t.Context(), "unix:"+path) })
+		}
+		wg.Wait()
+		var up []net.Listener
+		for _, ln := range lns {
+			if ln != nil {
+				up = append(up, ln)
+			}
+		}
+		if len(up) != 1 {
+			for _, ln := range up {
+				ln.Close()
+			}
+			t.Fatalf("round %d: %d of 2 servers starting at once on a stale socket listen, want 1", round, len(up))
+		}
+		// The one listening is reachable at the path.
+		go func() {
+			if c, err := up[0].Accept(); err == nil {
+				c.Close()
+			}
+		}()
+		c, err := net.Dial("unix", path)
+		if err != nil {
+			t.Fatalf("round %d: dial the listening server's socket: %v", round, err)
+		}
+		c.Close()
+		up[0].Close()
 	}
 }

@@ -419,7 +419,8 @@ const unixPrefix = "unix:"
 // socket, the usual way to sit behind a proxy on the same machine. A
 // socket left at PATH by a server that is gone is replaced; any other
 // file there, or a socket a server still answers on, is an error, never
-// removed. Closing the listener removes the socket.
+// removed; servers starting at once on one path take turns (see
+// lockSocketDir). Closing the listener removes the socket.
 func Listen(ctx context.Context, addr string) (net.Listener, error) {
 	var lc net.ListenConfig
 	path, ok := strings.CutPrefix(addr, unixPrefix)
@@ -429,6 +430,11 @@ func Listen(ctx context.Context, addr string) (net.Listener, error) {
 	if path == "" {
 		return nil, errors.New(`listen unix: the path is empty: give "unix:PATH"`)
 	}
+	unlock, err := lockSocketDir(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	if err := removeStaleSocket(path); err != nil {
 		return nil, err
 	}
