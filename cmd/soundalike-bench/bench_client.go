@@ -183,10 +183,10 @@ func runClient(ctx context.Context, cfg clientConfig) (*clientReport, error) {
 		runtime.ReadMemStats(&gc1)
 		cpu = cputime.Process() - cpu0
 	}
-	if err != nil {
-		return nil, err
-	}
 	if err := ctx.Err(); err != nil {
+		return nil, err // first: a stop closes what the run was waiting on
+	}
+	if err != nil {
 		return nil, err
 	}
 	if cfg.Timeline != "" {
@@ -380,6 +380,11 @@ func (d *goroutineDriver) run(ctx context.Context, t clientTimes) ([]*connRun, e
 	cfg := d.cfg
 	runs := make([]*connRun, len(d.conns))
 	paceErrs := make([]error, len(d.conns))
+	// A request whose answer never comes would hold its goroutine past a
+	// cancelled ctx: its connection is closed then (and its pacer's
+	// timerfd, which a sleeping goroutine reads).
+	stop := context.AfterFunc(ctx, d.close)
+	defer stop()
 	var wg sync.WaitGroup
 	for i, c := range d.conns {
 		run := newConnRun(cfg, i, c.conn.LocalAddr().String())

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -207,5 +209,57 @@ func TestClientDriversBrokenServer(t *testing.T) {
 				t.Fatal("the run went on after its connections broke")
 			}
 		})
+	}
+}
+
+// A server that takes requests and never answers: a cancelled ctx ends
+// each driver's run at once.
+func TestClientDriversStopWhileWaiting(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var held []net.Conn
+	var mu sync.Mutex
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c) // read nothing, answer nothing
+			mu.Unlock()
+		}
+	}()
+	for _, io := range ioDrivers() {
+		for _, rate := range []float64{0, 100} {
+			t.Run(fmt.Sprintf("%s/rate %v", io, rate), func(t *testing.T) {
+				ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+				defer cancel()
+				done := make(chan error, 1)
+				go func() {
+					_, err := runClient(ctx, clientConfig{URL: "http://" + ln.Addr().String() + "/similar?track=", IDs: []string{"a"},
+						Conns: 2, Rate: rate, Duration: time.Minute, IO: io})
+					done <- err
+				}()
+				select {
+				case err := <-done:
+					if !errors.Is(err, context.DeadlineExceeded) {
+						t.Fatalf("runClient stopped by its ctx = %v, want the ctx's error", err)
+					}
+				case <-time.After(10 * time.Second):
+					t.Fatal("runClient still waiting for an answer 10 s after its ctx ended (0.3 s)")
+				}
+			})
+		}
 	}
 }
