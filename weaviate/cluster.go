@@ -321,11 +321,15 @@ type failures struct {
 	errs     []error
 	answered bool // a node answered, with a failure
 	timedOut bool // a node took the request, or Dial's version request, and did not answer in time
+	lacking  int  // nodes that said the collection is no field of their schema
 }
 
 func (f *failures) add(url string, err error) {
 	we := clientError(err)
-	_, graphqlFailed := errors.AsType[*graphqlFailure](err)
+	gf, graphqlFailed := errors.AsType[*graphqlFailure](err)
+	if graphqlFailed && gf.noCollection {
+		f.lacking++
+	}
 	f.answered = f.answered || graphqlFailed || we != nil && we.DerivedFromError == nil && we.StatusCode > 0
 	var ne net.Error
 	c := cause(err)
@@ -337,9 +341,12 @@ func (f *failures) add(url string, err error) {
 // said only when no node took it: a node that timed out was reached, and
 // was slow (a coordinator waiting for a replica that died, say), and one
 // that has not answered Dial's version request yet is slow to answer or
-// to connect to.
+// to connect to. When every node said the collection is no field of its
+// schema, the error wraps errNoCollection.
 func (f *failures) err() error {
 	switch {
+	case f.lacking > 0 && f.lacking == len(f.errs):
+		return fmt.Errorf("%w: every weaviate node failed the request (%w): %w", soundalike.ErrIndexUnavailable, errNoCollection, errors.Join(f.errs...))
 	case f.answered:
 		return fmt.Errorf("%w: every weaviate node failed the request: %w", soundalike.ErrIndexUnavailable, errors.Join(f.errs...))
 	case f.timedOut:
@@ -483,7 +490,7 @@ func joinMessages(msgs []string) string {
 }
 
 // errNoCollection is the failure of a GraphQL query of a collection that
-// the node's schema does not hold (see answerErrors).
+// no node's schema holds (see answerErrors and failures.err).
 var errNoCollection = errors.New("no collection")
 
 // answerErrors is the failure of a GraphQL answer of status 200 that
@@ -495,8 +502,10 @@ var errNoCollection = errors.New("no collection")
 // cannot reach, a schema a new collection has not reached yet), so the
 // next node is asked (unreachable). An answer saying that the collection
 // is no field of the schema (`Cannot query field "Tracks_v1" on type
-// "GetObjectsObj".`: deleted, or never published) wraps errNoCollection,
-// by which Source.Nearest tells a collection every node lacks.
+// "GetObjectsObj".`: deleted, or never published) is noCollection; when
+// every node says so, the request's error wraps errNoCollection
+// (failures.err), by which Source.Nearest tells a collection every node
+// lacks.
 func answerErrors(res *models.GraphQLResponse, collection string) error {
 	if len(res.Errors) == 0 {
 		return nil
@@ -513,22 +522,20 @@ func answerErrors(res *models.GraphQLResponse, collection string) error {
 	}
 	switch {
 	case noCollection:
-		return &graphqlFailure{fmt.Sprintf("no collection %s (the node answered: %s)", collection, joinMessages(msgs)), errNoCollection}
+		return &graphqlFailure{fmt.Sprintf("no collection %s (the node answered: %s)", collection, joinMessages(msgs)), true}
 	case len(msgs) == 0:
-		return &graphqlFailure{fmt.Sprintf("graphql query of %s: an answer with %d errors and no message", collection, len(res.Errors)), nil}
+		return &graphqlFailure{fmt.Sprintf("graphql query of %s: an answer with %d errors and no message", collection, len(res.Errors)), false}
 	}
-	return &graphqlFailure{fmt.Sprintf("graphql query of %s: %s", collection, joinMessages(msgs)), nil}
+	return &graphqlFailure{fmt.Sprintf("graphql query of %s: %s", collection, joinMessages(msgs)), false}
 }
 
-// graphqlFailure is the errors of a GraphQL answer (see answerErrors);
-// kind is errNoCollection or nil.
+// graphqlFailure is the errors of a GraphQL answer (see answerErrors).
 type graphqlFailure struct {
-	msg  string
-	kind error
+	msg          string
+	noCollection bool // the node's schema has no such collection
 }
 
 func (e *graphqlFailure) Error() string { return e.msg }
-func (e *graphqlFailure) Unwrap() error { return e.kind }
 
 // maxBodyMessage bounds what a node's answer puts in an error, which a
 // 503 of the server quotes: a proxy's error page is never quoted whole.

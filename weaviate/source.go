@@ -90,7 +90,7 @@ func (s *Source) Nearest(ctx context.Context, model string, q []float32, k int, 
 	if errors.Is(err, errNoCollection) {
 		// Deleted since Ready saw it: the next query checks again.
 		s.forget(collection)
-		return nil, unavailable(fmt.Errorf("query %s: %w: publish model %s with `soundalike publish`", collection, err, model))
+		return nil, unavailable(fmt.Errorf("query %s: no weaviate node holds it: publish model %s with `soundalike publish`: %w", collection, model, err))
 	}
 	if err != nil {
 		return nil, unavailable(fmt.Errorf("query %s: %w", collection, err))

@@ -417,6 +417,18 @@ func TestSearchFailedOnANodeMovesOn(t *testing.T) {
 	}
 }
 
+// TestNearestOfACollectionSomeNodesLack: a node the collection's schema
+// has not reached says it has no such collection; when the other nodes
+// fail otherwise, the error quotes each and does not say to publish.
+func TestNearestOfACollectionSomeNodesLack(t *testing.T) {
+	_, src := graphQLSource(t, 3, deleted, shuttingDown, shuttingDown)
+	_, err := src.Nearest(t.Context(), "v1", make([]float32, 64), 10, nil)
+	if !errors.Is(err, soundalike.ErrIndexUnavailable) || !strings.Contains(fmt.Sprint(err), "no collection Tracks_v1") ||
+		!strings.Contains(fmt.Sprint(err), "node is shutting down") || strings.Contains(fmt.Sprint(err), "publish") {
+		t.Fatalf("Nearest with one node lacking the collection and two shutting down = %.600v; want ErrIndexUnavailable quoting each, not saying to publish", err)
+	}
+}
+
 // TestNearestOfADeletedCollectionChecksAgain: a Source trusts a
 // collection Ready saw for a few seconds; a query that finds it deleted
 // on every node drops that, so the next query asks for its schema again rather than
