@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -125,10 +126,16 @@ func TestListenUnixSocketStartsAtOnce(t *testing.T) {
 		l.Close()
 		lns := make([]net.Listener, 2)
 		var wg sync.WaitGroup
+		errs := make([]error, len(lns))
 		for i := range lns {
-			wg.Go(func() { lns[i], _ = server.Listen(t.Context(), "unix:"+path) })
+			wg.Go(func() { lns[i], errs[i] = server.Listen(t.Context(), "unix:"+path) })
 		}
 		wg.Wait()
+		for _, err := range errs {
+			if err != nil && !strings.Contains(err.Error(), "another server is listening on it") {
+				t.Fatalf("round %d: the server that did not listen: %v, want it to say another server is listening", round, err)
+			}
+		}
 		var up []net.Listener
 		for _, ln := range lns {
 			if ln != nil {
@@ -153,5 +160,20 @@ func TestListenUnixSocketStartsAtOnce(t *testing.T) {
 		}
 		c.Close()
 		up[0].Close()
+	}
+}
+
+// An abstract socket name (Linux), "/" in it or not, has no file to judge
+// or lock: it is listened on as it is.
+func TestListenAbstractSocket(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("abstract socket names are Linux's")
+	}
+	for _, name := range []string{"@soundalike-test/" + t.Name(), "@soundalike-test-" + t.Name()} {
+		ln, err := server.Listen(t.Context(), "unix:"+name)
+		if err != nil {
+			t.Fatalf("Listen(unix:%s): %v", name, err)
+		}
+		ln.Close()
 	}
 }

@@ -430,6 +430,9 @@ func Listen(ctx context.Context, addr string) (net.Listener, error) {
 	if path == "" {
 		return nil, errors.New(`listen unix: the path is empty: give "unix:PATH"`)
 	}
+	if path[0] == '@' { // Linux's abstract namespace: no file to judge or lock
+		return lc.Listen(ctx, "unix", path)
+	}
 	unlock, err := lockSocketDir(ctx, path)
 	if err != nil {
 		return nil, err
