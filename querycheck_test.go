@@ -323,6 +323,9 @@ func TestMalformedQueryWaitsForNoLoad(t *testing.T) {
 			t.Errorf("%s = %v: TrackRefError naming %q, want %q", tc.name, err, got, tc.ref)
 		}
 	}
+	if err := similarTo(soundalike.Query{Vector: []float32{}}, 5, nil)(); !errors.Is(err, soundalike.ErrDimension) || !strings.Contains(err.Error(), "the vector is empty") {
+		t.Errorf("SimilarTo an empty vector, before a first load that fails = %v, want ErrDimension saying it is empty", err)
+	}
 	if st := eng.Stats(); st.ReloadFailures != 0 || !st.Loaded.IsZero() {
 		t.Errorf("Stats after malformed queries only = %+v, want no load, failed or not", st)
 	}

@@ -194,9 +194,12 @@ func (s *snapshot) checkVector(vec []float32) ([]float32, error) {
 }
 
 // checkVectorValues reports a query vector no model could search for,
-// whatever its dimension: a NaN or infinite value, all zeros, or a length
-// too small to normalise.
+// whatever its dimension: an empty one (ErrDimension), a NaN or infinite
+// value, all zeros, or a length too small to normalise.
 func checkVectorValues(vec []float32) error {
+	if len(vec) == 0 {
+		return fmt.Errorf("%w: the vector is empty: give one of the model's dimension", ErrDimension)
+	}
 	for i, x := range vec {
 		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
 			return fmt.Errorf("%w: vector[%d] is %v", ErrInvalidQuery, i, x)

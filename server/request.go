@@ -497,7 +497,8 @@ type batchRequest struct {
 // decodeBatchRequest reads and checks a POST /similar/batch body: every
 // query is checked before any runs, as far as it can be without the
 // catalogue (its body, then soundalike.CheckSimilarTo: k with offset, the
-// query's shape, a track reference no stored id could be), and a bad one
+// query's shape, a vector's values, features out of range, a track
+// reference no stored id could be), and a bad one
 // gets the 400 the same body gets from POST /similar, its message
 // prefixed with the query's index (inQuery): "queries[2].tracks[1]: …".
 // What only the catalogue can judge, a track not found, is left to the
