@@ -20,6 +20,8 @@ import (
 // had just bound (which then listens on a name no client can reach); under
 // the lock the second finds the first answering. ctx ends the wait. The
 // directory itself is locked, so no lock file is left beside the socket.
+// Another server holds the lock for milliseconds; one held longer
+// (lockWait) is some other program's, and Listen goes on without it.
 func lockSocketDir(ctx context.Context, path string) (unlock func(), err error) {
 	dir, err := os.Open(filepath.Dir(path))
 	if errors.Is(err, fs.ErrPermission) {
@@ -29,10 +31,15 @@ func lockSocketDir(ctx context.Context, path string) (unlock func(), err error) 
 		return nil, fmt.Errorf("listen unix %s: %w", path, err)
 	}
 	fd := int(dir.Fd())
+	giveUp := time.Now().Add(lockWait)
 	for {
 		err = syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB)
 		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
 			break
+		}
+		if time.Now().After(giveUp) {
+			dir.Close()
+			return func() {}, nil
 		}
 		select {
 		case <-ctx.Done():
@@ -47,3 +54,6 @@ func lockSocketDir(ctx context.Context, path string) (unlock func(), err error) 
 	}
 	return func() { dir.Close() }, nil // closing the last descriptor releases the lock
 }
+
+// lockWait is how long Listen waits for the lock on a socket's directory.
+const lockWait = 2 * time.Second
