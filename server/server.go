@@ -132,9 +132,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/audotics/soundalike"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/audotics/soundalike"
 )
 
 // Searcher is what the server needs from an engine. *soundalike.Engine
@@ -430,7 +431,7 @@ func Listen(ctx context.Context, addr string) (net.Listener, error) {
 	if path == "" {
 		return nil, errors.New(`listen unix: the path is empty: give "unix:PATH"`)
 	}
-	if path[0] == '@' { // Linux's abstract namespace: no file to judge or lock
+	if path[0] == '@' && runtime.GOOS == "linux" { // the abstract namespace: no file to judge or lock
 		return lc.Listen(ctx, "unix", path)
 	}
 	unlock, err := lockSocketDir(ctx, path)

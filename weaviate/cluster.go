@@ -278,11 +278,11 @@ func (c *Cluster) URLs() []string {
 // do runs fn on one node after another, starting with the next in turn,
 // until one answers: fn's error says whether the node could not answer
 // (unreachable: then the next is tried) or answered with a failure that
-// any node would give, a 4xx, returned at once, naming the node, the
-// status and what the node said. When no node answers, or every node answers with a 5xx, the
-// error wraps soundalike.ErrIndexUnavailable and names every URL tried
-// with what went wrong there. A request that only reads goes through read
-// instead, which does not wait for a slow node.
+// any node would give, a 4xx (returned at once, naming the node, the
+// status and what the node said). When no node answers, or every node
+// answers with a 5xx, the error wraps soundalike.ErrIndexUnavailable and
+// names every URL tried with what went wrong there. A request that only
+// reads goes through read instead, which does not wait for a slow node.
 //
 // A ctx that ends while a node has not answered ends the request. A
 // cancellation is the caller's and is returned as it is. A deadline that

@@ -475,24 +475,27 @@ type clientConn struct {
 // something that is not HTTP.
 var errConnBroken = errors.New("connection broken")
 
+// broken is the error of a connection that cannot go on because of err.
+func broken(err error) error { return fmt.Errorf("%w: %v", errConnBroken, err) }
+
 // get sends one request for track id and reads its whole answer.
 func (c *clientConn) get(id string) error {
 	c.w = c.req.append(c.w[:0], id)
 	if _, err := c.conn.Write(c.w); err != nil {
-		return fmt.Errorf("%w: %v", errConnBroken, err)
+		return broken(err)
 	}
 	for {
 		k, err := c.conn.Read(c.ans.space())
 		c.ans.added(k)
 		status, ok, perr := c.ans.next()
 		if perr != nil {
-			return fmt.Errorf("%w: %v", errConnBroken, perr)
+			return broken(perr)
 		}
 		if ok {
 			return answerStatus(id, status)
 		}
 		if err != nil {
-			return fmt.Errorf("%w: %v", errConnBroken, err)
+			return broken(err)
 		}
 	}
 }

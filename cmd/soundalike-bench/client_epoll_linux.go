@@ -209,7 +209,7 @@ func (d *epollDriver) send(c *epollConn) {
 		err = fmt.Errorf("wrote %d of %d bytes", n, len(c.w))
 	}
 	if err != nil {
-		d.finish(c, fmt.Errorf("%w: %v", errConnBroken, err))
+		d.finish(c, broken(err))
 	}
 }
 
@@ -225,19 +225,19 @@ func (d *epollDriver) receive(c *epollConn) {
 	case errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR):
 		return
 	case err != nil:
-		d.finish(c, fmt.Errorf("%w: %v", errConnBroken, err))
+		d.finish(c, broken(err))
 		return
 	case k == 0:
-		d.finish(c, fmt.Errorf("%w: the server closed the connection", errConnBroken))
+		d.finish(c, broken(errors.New("the server closed the connection")))
 		return
 	}
 	c.ans.added(k)
 	status, ok, err := c.ans.next()
 	switch {
 	case err != nil:
-		d.finish(c, fmt.Errorf("%w: %v", errConnBroken, err))
+		d.finish(c, broken(err))
 	case ok && !c.inFlight:
-		d.finish(c, fmt.Errorf("%w: an answer to no request", errConnBroken))
+		d.finish(c, broken(errors.New("an answer to no request")))
 	case ok:
 		d.finish(c, answerStatus(c.id, status))
 	}
