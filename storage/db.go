@@ -159,40 +159,9 @@ func OpenContext(ctx context.Context, path string, opts *Options) (*DB, error) {
 	if ctx == nil {
 		return nil, fmt.Errorf("open %s: ctx is nil: pass context.Background() when there is no other context", path)
 	}
-	var o Options
-	if opts != nil {
-		o = *opts
-	}
-	if o.Timeout <= 0 {
-		o.Timeout = time.Second
-	}
-	if o.Mode == 0 {
-		o.Mode = 0o600
-	}
-	st, statErr := os.Stat(path)
-	if statErr != nil && !errors.Is(statErr, os.ErrNotExist) {
-		return nil, fmt.Errorf("open %s: %w", path, statErr)
-	}
-	exists := statErr == nil
-	// An empty file is no database yet, as a missing one is: a reader
-	// refuses it, a writer lays a new database out in it.
-	if o.ReadOnly && (!exists || !st.IsDir() && st.Size() == 0) {
-		what := "there yet"
-		if exists {
-			what = "there yet (the file is empty)"
-		}
-		return nil, fmt.Errorf("open %s: %w %s: run `soundalike import` to create it, or check the path", path, ErrNoDatabase, what)
-	}
-	if exists && st.IsDir() {
-		return nil, fmt.Errorf("open %s: is a directory, want a database file", path)
-	}
-	if exists && st.Size() > 0 && st.Size() < 4096 {
-		return nil, fmt.Errorf("open %s: %w (file too small to be a bbolt database)", path, ErrNotSoundalike)
-	}
-	if exists {
-		if err := checkSize(path); err != nil {
-			return nil, fmt.Errorf("open %w", err)
-		}
+	o := opts.withDefaults()
+	if err := checkFile(path, o.ReadOnly); err != nil {
+		return nil, err
 	}
 	var bdb *bolt.DB
 	err := protect(path, func() string { return "opening it (its meta pages and freelist)" }, func() (err error) {
@@ -200,20 +169,7 @@ func OpenContext(ctx context.Context, path string, opts *Options) (*DB, error) {
 		return err
 	})
 	if err != nil {
-		switch {
-		case ctx.Err() != nil && errors.Is(err, ctx.Err()):
-			return nil, fmt.Errorf("open %s: stopped waiting for the lock, %s: %w", path, describeHolders(Holders(path)), err)
-		case errors.Is(err, berrors.ErrTimeout):
-			return nil, fmt.Errorf("open %s: %w: %s; waited %v: try again when it has finished", path, ErrLocked, describeHolders(Holders(path)), o.Timeout)
-		case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum):
-			return nil, fmt.Errorf("open %s: %w (%v)", path, ErrNotSoundalike, err)
-		case errors.Is(err, ErrDamaged):
-			return nil, fmt.Errorf("open %w", err)
-		}
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	if o.WriteBuffer == 0 {
-		o.WriteBuffer = DefaultWriteBuffer
+		return nil, openFailed(ctx, path, o, err)
 	}
 	db := &DB{bolt: bdb, path: path, writeBuffer: o.WriteBuffer}
 	db.lockInfo = writeLockInfo(path, o.Command, !o.ReadOnly)
@@ -226,6 +182,74 @@ func OpenContext(ctx context.Context, path string, opts *Options) (*DB, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// withDefaults returns a copy of o (nil: the zero Options) with every
+// unset field at its default.
+func (o *Options) withDefaults() Options {
+	var d Options
+	if o != nil {
+		d = *o
+	}
+	if d.Timeout <= 0 {
+		d.Timeout = time.Second
+	}
+	if d.Mode == 0 {
+		d.Mode = 0o600
+	}
+	if d.WriteBuffer == 0 {
+		d.WriteBuffer = DefaultWriteBuffer
+	}
+	return d
+}
+
+// checkFile refuses, before bbolt maps it, a path that holds no database
+// Open could use: a directory, a file too small or too large to be one,
+// and, for a reader, a missing or empty file. An empty file is no
+// database yet, as a missing one is: a reader refuses it, a writer lays a
+// new database out in it.
+func checkFile(path string, readOnly bool) error {
+	st, statErr := os.Stat(path)
+	if statErr != nil && !errors.Is(statErr, os.ErrNotExist) {
+		return fmt.Errorf("open %s: %w", path, statErr)
+	}
+	exists := statErr == nil
+	if readOnly && (!exists || !st.IsDir() && st.Size() == 0) {
+		what := "there yet"
+		if exists {
+			what = "there yet (the file is empty)"
+		}
+		return fmt.Errorf("open %s: %w %s: run `soundalike import` to create it, or check the path", path, ErrNoDatabase, what)
+	}
+	switch {
+	case !exists:
+		return nil
+	case st.IsDir():
+		return fmt.Errorf("open %s: is a directory, want a database file", path)
+	case st.Size() > 0 && st.Size() < 4096:
+		return fmt.Errorf("open %s: %w (file too small to be a bbolt database)", path, ErrNotSoundalike)
+	}
+	if err := checkSize(path); err != nil {
+		return fmt.Errorf("open %w", err)
+	}
+	return nil
+}
+
+// openFailed is Open's error for err, openWaiting's: a wait ctx stopped
+// or that timed out names who holds the lock; a file bbolt cannot read
+// is ErrNotSoundalike.
+func openFailed(ctx context.Context, path string, o Options, err error) error {
+	switch {
+	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
+		return fmt.Errorf("open %s: stopped waiting for the lock, %s: %w", path, describeHolders(Holders(path)), err)
+	case errors.Is(err, berrors.ErrTimeout):
+		return fmt.Errorf("open %s: %w: %s; waited %v: try again when it has finished", path, ErrLocked, describeHolders(Holders(path)), o.Timeout)
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum):
+		return fmt.Errorf("open %s: %w (%v)", path, ErrNotSoundalike, err)
+	case errors.Is(err, ErrDamaged):
+		return fmt.Errorf("open %w", err)
+	}
+	return fmt.Errorf("open %s: %w", path, err)
 }
 
 // firstTry is how long Open tries for the lock before it tells
