@@ -267,66 +267,15 @@ func benchServe(ctx context.Context, cfg serveBenchConfig, progress io.Writer) (
 	if cfg.DB == "" {
 		cfg.DB = filepath.Join(dir, "bench.db")
 	}
-	if _, err := os.Stat(cfg.DB); errors.Is(err, os.ErrNotExist) {
-		say("building a synthetic catalogue of %d tracks in %s…", cfg.N, cfg.DB)
-		if err := buildSyntheticDB(ctx, cfg.DB, cfg.N, cfg.Dim, say); err != nil {
-			return nil, err
-		}
-	}
-
-	// The ids to query, read before the serving engine loads.
-	ids, err := sampleIDs(ctx, cfg.DB, 100_000)
+	ids, idsFile, err := prepareCatalogue(ctx, cfg, dir, say)
 	if err != nil {
 		return nil, err
 	}
-	idsFile := filepath.Join(dir, "ids.txt")
-	if err := writeIDs(idsFile, ids); err != nil {
-		return nil, err
-	}
-	runtime.GC()
-	debug.FreeOSMemory()
-	hugeHeap := server.ReserveHugeHeap(server.HugeHeapSize(cfg.DB)) // as serve does
-	say("loading %s…", cfg.DB)
-	start := time.Now()
-	opts := &soundalike.Options{Detached: true, HugeTLB: cfg.HugeTLB}
-	if cfg.Weaviate != "" {
-		if opts.VectorSource, err = weaviateSource(cfg.Weaviate); err != nil {
-			return nil, err
-		}
-	}
-	eng, err := soundalike.Open(cfg.DB, opts)
+	eng, rep, err := loadServing(cfg, say)
 	if err != nil {
 		return nil, err
 	}
 	defer eng.Close()
-	if err := eng.Ready(); err != nil {
-		return nil, err
-	}
-	loadSeconds := time.Since(start).Seconds()
-	gogc := server.SetServingGC() // as serve does
-	eng.Prepare()                 // as serve does
-	rep := &serveBenchReport{K: cfg.K, GOMAXPROCS: runtime.GOMAXPROCS(0), GOGC: gogc, LoadSeconds: loadSeconds,
-		HugeHeapMiB: float64(hugeHeap.Size()) / (1 << 20)}
-	st := eng.Stats()
-	rep.Tracks, rep.Indexed, rep.Model = st.Tracks, st.Indexed, st.ModelVersion
-	rep.HugeTLBMiB = float64(st.HugeTLB) / (1 << 20)
-	if cfg.HugeTLB && st.HugeTLB == 0 {
-		return nil, fmt.Errorf("--hugetlb: the index is on the heap, not the hugetlb pool (the engine's log says why; HugePages_Free in /proc/meminfo)")
-	}
-	rep.Footprint = footprintOf(eng.Footprint())
-	rep.RSSMiB = procStatusMiB("VmRSS")
-	cpu0 := cputime.Process()
-	runtime.GC()
-	rep.GCCPUMS = float64(cputime.Process()-cpu0) / 1e6
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	rep.HeapMiB = float64(ms.HeapInuse) / (1 << 20)
-	say("loaded %d tracks, %d indexed, model %s in %.1fs; heap %.0f MiB, RSS %.0f MiB",
-		rep.Tracks, rep.Indexed, rep.Model, rep.LoadSeconds, rep.HeapMiB, rep.RSSMiB)
-	if cfg.Prefault { // as serve does, after the forced cycle above (PrefaultHeap says why)
-		rep.PrefaultMiB = float64(server.PrefaultHeap()) / (1 << 20)
-	}
-	hugeHeap.Seal()
 	if cfg.Reload > 0 {
 		wctx, stop := context.WithCancel(ctx)
 		defer stop()
@@ -369,34 +318,8 @@ func benchServe(ctx context.Context, cfg serveBenchConfig, progress io.Writer) (
 		}
 		defer tl.Close()
 	}
-	phase := func(key, name string, conns int, rate float64) (*servePhase, error) {
-		say("%s: %v…", name, cfg.Warmup+cfg.Duration)
-		return runPhase(ctx, timed, name, clientConfig{URL: url, Conns: conns, Rate: rate, Duration: cfg.Duration, Warmup: cfg.Warmup, Slowest: 10, IO: cfg.IO}, idsFile, tl, key)
-	}
-	run := func(p *servePhase, err error) error {
-		if err == nil {
-			rep.Phases = append(rep.Phases, *p)
-		}
-		return err
-	}
-	if strings.Contains(cfg.Phases, "one") {
-		if err := run(phase("one", "1 connection, closed loop", 1, 0)); err != nil {
-			return nil, err
-		}
-	}
-	rate := cfg.Rate
-	if strings.Contains(cfg.Phases, "peak") {
-		if err := run(phase("peak", fmt.Sprintf("%d connections, closed loop (peak)", cfg.Conns), cfg.Conns, 0)); err != nil {
-			return nil, err
-		}
-		if rate == 0 {
-			rate = rep.Phases[len(rep.Phases)-1].Client.QPS / 2
-		}
-	}
-	if strings.Contains(cfg.Phases, "open") {
-		if err := run(phase("open", fmt.Sprintf("%d connections at %.0f/s, open loop", cfg.Conns, rate), cfg.Conns, rate)); err != nil {
-			return nil, err
-		}
+	if err := runPhases(ctx, timed, url, idsFile, tl, cfg, rep, say); err != nil {
+		return nil, err
 	}
 	if cfg.MemProf != "" {
 		if err := writeAllocProfile(cfg.MemProf); err != nil {
@@ -415,6 +338,118 @@ func benchServe(ctx context.Context, cfg serveBenchConfig, progress io.Writer) (
 	}
 	rep.MaxRSSMiB = procStatusMiB("VmHWM")
 	return rep, nil
+}
+
+// prepareCatalogue builds the synthetic catalogue when cfg.DB is not
+// there yet and writes the ids the client asks for to a file in dir. The
+// ids are read before the serving engine loads.
+func prepareCatalogue(ctx context.Context, cfg serveBenchConfig, dir string, say func(string, ...any)) ([]soundalike.TrackID, string, error) {
+	if _, err := os.Stat(cfg.DB); errors.Is(err, os.ErrNotExist) {
+		say("building a synthetic catalogue of %d tracks in %s…", cfg.N, cfg.DB)
+		if err := buildSyntheticDB(ctx, cfg.DB, cfg.N, cfg.Dim, say); err != nil {
+			return nil, "", err
+		}
+	}
+	ids, err := sampleIDs(ctx, cfg.DB, 100_000)
+	if err != nil {
+		return nil, "", err
+	}
+	idsFile := filepath.Join(dir, "ids.txt")
+	if err := writeIDs(idsFile, ids); err != nil {
+		return nil, "", err
+	}
+	return ids, idsFile, nil
+}
+
+// loadServing loads cfg.DB as serve does (the huge heap reserved, the
+// collector set, the derived indexes built, the heap prefaulted and
+// sealed) and starts the report with what the load cost.
+func loadServing(cfg serveBenchConfig, say func(string, ...any)) (eng *soundalike.Engine, rep *serveBenchReport, err error) {
+	runtime.GC()
+	debug.FreeOSMemory()
+	hugeHeap := server.ReserveHugeHeap(server.HugeHeapSize(cfg.DB)) // as serve does
+	say("loading %s…", cfg.DB)
+	start := time.Now()
+	opts := &soundalike.Options{Detached: true, HugeTLB: cfg.HugeTLB}
+	if cfg.Weaviate != "" {
+		if opts.VectorSource, err = weaviateSource(cfg.Weaviate); err != nil {
+			return nil, nil, err
+		}
+	}
+	eng, err = soundalike.Open(cfg.DB, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer func() {
+		if err != nil {
+			eng.Close()
+		}
+	}()
+	if err := eng.Ready(); err != nil {
+		return nil, nil, err
+	}
+	loadSeconds := time.Since(start).Seconds()
+	gogc := server.SetServingGC() // as serve does
+	eng.Prepare()                 // as serve does
+	rep = &serveBenchReport{K: cfg.K, GOMAXPROCS: runtime.GOMAXPROCS(0), GOGC: gogc, LoadSeconds: loadSeconds,
+		HugeHeapMiB: float64(hugeHeap.Size()) / (1 << 20)}
+	st := eng.Stats()
+	rep.Tracks, rep.Indexed, rep.Model = st.Tracks, st.Indexed, st.ModelVersion
+	rep.HugeTLBMiB = float64(st.HugeTLB) / (1 << 20)
+	if cfg.HugeTLB && st.HugeTLB == 0 {
+		return nil, nil, fmt.Errorf("--hugetlb: the index is on the heap, not the hugetlb pool (the engine's log says why; HugePages_Free in /proc/meminfo)")
+	}
+	rep.Footprint = footprintOf(eng.Footprint())
+	rep.RSSMiB = procStatusMiB("VmRSS")
+	cpu0 := cputime.Process()
+	runtime.GC()
+	rep.GCCPUMS = float64(cputime.Process()-cpu0) / 1e6
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	rep.HeapMiB = float64(ms.HeapInuse) / (1 << 20)
+	say("loaded %d tracks, %d indexed, model %s in %.1fs; heap %.0f MiB, RSS %.0f MiB",
+		rep.Tracks, rep.Indexed, rep.Model, rep.LoadSeconds, rep.HeapMiB, rep.RSSMiB)
+	if cfg.Prefault { // as serve does, after the forced cycle above (PrefaultHeap says why)
+		rep.PrefaultMiB = float64(server.PrefaultHeap()) / (1 << 20)
+	}
+	hugeHeap.Seal()
+	return eng, rep, nil
+}
+
+// runPhases runs the client phases cfg.Phases names against the server at
+// url, in order (one connection; the closed-loop peak; the open loop at
+// cfg.Rate or half the peak), appending each to rep.
+func runPhases(ctx context.Context, timed *timedHandler, url, idsFile string, tl *timelineFile, cfg serveBenchConfig, rep *serveBenchReport, say func(string, ...any)) error {
+	phase := func(key, name string, conns int, rate float64) (*servePhase, error) {
+		say("%s: %v…", name, cfg.Warmup+cfg.Duration)
+		return runPhase(ctx, timed, name, clientConfig{URL: url, Conns: conns, Rate: rate, Duration: cfg.Duration, Warmup: cfg.Warmup, Slowest: 10, IO: cfg.IO}, idsFile, tl, key)
+	}
+	run := func(p *servePhase, err error) error {
+		if err == nil {
+			rep.Phases = append(rep.Phases, *p)
+		}
+		return err
+	}
+	if strings.Contains(cfg.Phases, "one") {
+		if err := run(phase("one", "1 connection, closed loop", 1, 0)); err != nil {
+			return err
+		}
+	}
+	rate := cfg.Rate
+	if strings.Contains(cfg.Phases, "peak") {
+		if err := run(phase("peak", fmt.Sprintf("%d connections, closed loop (peak)", cfg.Conns), cfg.Conns, 0)); err != nil {
+			return err
+		}
+		if rate == 0 {
+			rate = rep.Phases[len(rep.Phases)-1].Client.QPS / 2
+		}
+	}
+	if strings.Contains(cfg.Phases, "open") {
+		if err := run(phase("open", fmt.Sprintf("%d connections at %.0f/s, open loop", cfg.Conns, rate), cfg.Conns, rate)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // baseline measures the answer in-process without HTTP (server.Similar,
