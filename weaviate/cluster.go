@@ -318,19 +318,24 @@ func (c *Cluster) do(ctx context.Context, fn func(*client.Client) error) error {
 
 // failures are the errors of the nodes that could not answer a request.
 type failures struct {
-	errs     []error
-	answered bool // a node answered, with a failure
-	timedOut bool // a node took the request, or Dial's version request, and did not answer in time
-	lacking  int  // nodes that said the collection is no field of their schema
+	errs         []error
+	answered     bool     // a node answered, with a failure
+	timedOut     bool     // a node took the request, or Dial's version request, and did not answer in time
+	noCollection int      // nodes that said the collection is no field of their schema
+	lacking      []string // the URLs of the nodes that failed because they lack the collection (lacksCollection)
 }
 
 func (f *failures) add(url string, err error) {
 	we := clientError(err)
 	gf, graphqlFailed := errors.AsType[*graphqlFailure](err)
 	if graphqlFailed && gf.noCollection {
-		f.lacking++
+		f.noCollection++
 	}
-	f.answered = f.answered || graphqlFailed || we != nil && we.DerivedFromError == nil && we.StatusCode > 0
+	if lacksCollection(err) {
+		f.lacking = append(f.lacking, url)
+	}
+	_, refused := errors.AsType[*objectsRefused](err)
+	f.answered = f.answered || graphqlFailed || refused || we != nil && we.DerivedFromError == nil && we.StatusCode > 0
 	var ne net.Error
 	c := cause(err)
 	f.timedOut = f.timedOut || errors.As(c, &ne) && ne.Timeout() || errors.Is(c, context.DeadlineExceeded) || errors.Is(c, errNoVersionYet)
@@ -342,10 +347,20 @@ func (f *failures) add(url string, err error) {
 // was slow (a coordinator waiting for a replica that died, say), and one
 // that has not answered Dial's version request yet is slow to answer or
 // to connect to. When every node said the collection is no field of its
-// schema, the error wraps errNoCollection.
+// schema, the error wraps errNoCollection. When every node failed because
+// it lacks the collection, the error is a *collectionLacking naming them.
 func (f *failures) err() error {
+	err := f.why()
+	if len(f.lacking) > 0 && len(f.lacking) == len(f.errs) {
+		return &collectionLacking{nodes: f.lacking, err: err}
+	}
+	return err
+}
+
+// why is err's error, before it names the nodes that lack the collection.
+func (f *failures) why() error {
 	switch {
-	case f.lacking > 0 && f.lacking == len(f.errs):
+	case f.noCollection > 0 && f.noCollection == len(f.errs):
 		return fmt.Errorf("%w: every weaviate node failed the request (%w): %w", soundalike.ErrIndexUnavailable, errNoCollection, errors.Join(f.errs...))
 	case f.answered:
 		return fmt.Errorf("%w: every weaviate node failed the request: %w", soundalike.ErrIndexUnavailable, errors.Join(f.errs...))
@@ -353,6 +368,38 @@ func (f *failures) err() error {
 		return fmt.Errorf("%w: no weaviate node answered the request in time: %w", soundalike.ErrIndexUnavailable, errors.Join(f.errs...))
 	}
 	return fmt.Errorf("%w: weaviate cluster unreachable: %w", soundalike.ErrIndexUnavailable, errors.Join(f.errs...))
+}
+
+// collectionLacking is the failure of a request that every node failed
+// because it lacks the collection (lacksCollection): the schema of a
+// collection just created has not reached them yet, or the collection is
+// gone. Its message is err's; it adds the nodes, for a publish that waits
+// for them to learn a collection it created (Cluster.doOnCollection).
+type collectionLacking struct {
+	nodes []string // their URLs
+	err   error
+}
+
+func (e *collectionLacking) Error() string { return e.err.Error() }
+func (e *collectionLacking) Unwrap() error { return e.err }
+
+// lacksCollection reports whether a node's failure says that the node, or
+// a node it asked for a shard, does not hold the collection the request
+// names, which is what a node that has not applied the collection's
+// creation yet answers (the schema reaches the nodes through Raft, one
+// after another): a GraphQL answer saying so (graphqlFailure), the
+// GraphQL handler's 422 of a node with no schema at all, a batch whose
+// every refused object the node refused for want of the collection
+// (objectsRefused).
+func lacksCollection(err error) bool {
+	if gf, ok := errors.AsType[*graphqlFailure](err); ok {
+		return gf.noCollection || gf.noIndex
+	}
+	if r, ok := errors.AsType[*objectsRefused](err); ok {
+		return r.noCollection
+	}
+	we := clientError(err)
+	return we != nil && we.DerivedFromError == nil && noSchema(we)
 }
 
 // ended is the error of a request, begun at began, that ctx ended while
@@ -365,11 +412,7 @@ func ended(ctx context.Context, began time.Time, urls ...string) error {
 	if dl, ok := ctx.Deadline(); ok {
 		had = max(0, dl.Sub(began))
 	}
-	if had >= time.Second {
-		had = had.Round(100 * time.Millisecond)
-	} else {
-		had = had.Round(time.Millisecond)
-	}
+	had = roundWait(had)
 	if len(urls) == 1 {
 		return fmt.Errorf("%w: weaviate node %s did not answer within %v, the time it was given (%w): check that node's load and log",
 			soundalike.ErrIndexUnavailable, urls[0], had, context.DeadlineExceeded)
@@ -378,18 +421,31 @@ func ended(ctx context.Context, began time.Time, urls ...string) error {
 		soundalike.ErrIndexUnavailable, strings.Join(urls, ", "), had, context.DeadlineExceeded)
 }
 
+// roundWait rounds a time waited for an error message: to 100 ms from a
+// second up, to the millisecond below.
+func roundWait(d time.Duration) time.Duration {
+	if d >= time.Second {
+		return d.Round(100 * time.Millisecond)
+	}
+	return d.Round(time.Millisecond)
+}
+
 // unreachable reports whether err means the node could not answer (a
 // connection failure, a timeout, a 5xx of a node that is shutting down
 // or has lost its replicas, or a node that has not answered Dial's version
-// request yet, or a GraphQL answer with errors: a *graphqlFailure), so
-// another node should be asked. A 4xx is the request's fault: any node
-// would answer it so.
+// request yet, a GraphQL answer with errors: a *graphqlFailure, or a batch
+// whose objects the node refused for want of the collection), so another
+// node should be asked. A 4xx is the request's fault: any node would
+// answer it so.
 func unreachable(err error) bool {
 	if errors.Is(err, errNoVersionYet) {
 		return true
 	}
 	if _, ok := errors.AsType[*graphqlFailure](err); ok {
 		return true
+	}
+	if r, ok := errors.AsType[*objectsRefused](err); ok {
+		return r.noCollection
 	}
 	if we := clientError(err); we != nil {
 		if we.DerivedFromError != nil {
@@ -412,9 +468,15 @@ func nodeRefusal(we *fault.WeaviateClientError) bool {
 	case http.StatusTooManyRequests, http.StatusRequestTimeout, http.StatusTooEarly:
 		return true
 	case http.StatusUnprocessableEntity:
-		return strings.Contains(we.Msg, "no graphql provider present")
+		return noSchema(we)
 	}
 	return false
+}
+
+// noSchema reports whether a node's answer is the GraphQL handler's 422
+// of a node with no schema yet.
+func noSchema(we *fault.WeaviateClientError) bool {
+	return we.StatusCode == http.StatusUnprocessableEntity && strings.Contains(we.Msg, "no graphql provider present")
 }
 
 // clientError is the Weaviate client error in err that says how the
@@ -502,37 +564,45 @@ var errNoCollection = errors.New("no collection")
 // cannot reach, a schema a new collection has not reached yet), so the
 // next node is asked (unreachable). An answer saying that the collection
 // is no field of the schema (`Cannot query field "Tracks_v1" on type
-// "GetObjectsObj".`: deleted, or never published) is noCollection; when
-// every node says so, the request's error wraps errNoCollection
-// (failures.err), by which Source.Nearest tells a collection every node
-// lacks.
+// "GetObjectsObj".`: deleted, never published, or created and not applied
+// on that node yet) is noCollection; when every node says so, the
+// request's error wraps errNoCollection (failures.err), by which
+// Source.Nearest tells a collection every node lacks. One whose every
+// message says that a node the node asked for a shard holds no index of
+// the collection (`local index "Tracks_v1" not found`: a replica that
+// has not applied the collection's creation yet) is noIndex.
 func answerErrors(res *models.GraphQLResponse, collection string) error {
 	if len(res.Errors) == 0 {
 		return nil
 	}
 	missing := `Cannot query field "` + collection + `" on type "`
+	noIndexOf := `local index "` + collection + `" not found`
 	var msgs []string
-	noCollection := false
+	noCollection, noIndex := false, true
 	for _, e := range res.Errors {
 		if e == nil || e.Message == "" {
 			continue
 		}
 		msgs = append(msgs, e.Message)
 		noCollection = noCollection || strings.HasPrefix(e.Message, missing)
+		noIndex = noIndex && strings.Contains(e.Message, noIndexOf)
 	}
 	switch {
 	case noCollection:
-		return &graphqlFailure{fmt.Sprintf("no collection %s (the node answered: %s)", collection, joinMessages(msgs)), true}
+		return &graphqlFailure{msg: fmt.Sprintf("no collection %s (the node answered: %s)", collection, joinMessages(msgs)), noCollection: true}
 	case len(msgs) == 0:
-		return &graphqlFailure{fmt.Sprintf("graphql query of %s: an answer with %d errors and no message", collection, len(res.Errors)), false}
+		return &graphqlFailure{msg: fmt.Sprintf("graphql query of %s: an answer with %d errors and no message", collection, len(res.Errors))}
+	case noIndex:
+		return &graphqlFailure{msg: fmt.Sprintf("a node holding a shard of %s has no index of it (the node answered: %s)", collection, joinMessages(msgs)), noIndex: true}
 	}
-	return &graphqlFailure{fmt.Sprintf("graphql query of %s: %s", collection, joinMessages(msgs)), false}
+	return &graphqlFailure{msg: fmt.Sprintf("graphql query of %s: %s", collection, joinMessages(msgs))}
 }
 
 // graphqlFailure is the errors of a GraphQL answer (see answerErrors).
 type graphqlFailure struct {
 	msg          string
 	noCollection bool // the node's schema has no such collection
+	noIndex      bool // a node the node asked for a shard holds no index of the collection
 }
 
 func (e *graphqlFailure) Error() string { return e.msg }

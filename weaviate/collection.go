@@ -211,7 +211,7 @@ func (c *Cluster) ensureCollection(ctx context.Context, name string, m soundalik
 	if err != nil {
 		return st, fmt.Errorf("create collection %s: %w", name, err)
 	}
-	st.created, st.incomplete = true, true
+	st.created, st.incomplete = time.Now(), true
 	return st, nil
 }
 

@@ -79,6 +79,12 @@ const (
 // half published. A collection that holds another model of the same
 // version is refused.
 //
+// A collection it creates reaches the cluster's nodes one after another
+// (Weaviate replicates its schema through Raft): a read or a batch that
+// every node fails for want of it is sent again, for up to 5 s from the
+// creation, and then fails naming those nodes. Another failure is not
+// waited on.
+//
 // An error once the collection exists says what state the collection is
 // left in and that a re-run completes it. A publish stopped by ctx wraps
 // ctx.Err() and names context.Cause (the signal). A failure of the
@@ -102,15 +108,15 @@ func Publish(ctx context.Context, eng *soundalike.Engine, c *Cluster, opts *Publ
 	if st, err = c.ensureCollection(ctx, sum.Collection, info, o.Shards, o.Replicas); err != nil {
 		return sum, c.publishFailed(ctx, err, nil)
 	}
-	sum.Created = st.created
+	sum.Created = !st.created.IsZero()
 	fail := func(err error) (PublishSummary, error) {
 		return sum, c.publishFailed(ctx, fmt.Errorf("publish to %s: %w", sum.Collection, err), &st)
 	}
-	published, err := c.publishedState(ctx, sum.Collection)
+	published, err := c.publishedState(ctx, &st)
 	if err != nil {
 		return fail(err)
 	}
-	deletes, err := c.upload(ctx, eng, published, o, &sum)
+	deletes, err := c.upload(ctx, eng, &st, published, o, &sum)
 	if err != nil {
 		return fail(err)
 	}
@@ -167,8 +173,8 @@ func (c *Cluster) publishFailed(ctx context.Context, err error, st *collectionSt
 // collectionState is what Publish knows of the collection it publishes to.
 type collectionState struct {
 	name       string
-	created    bool // by this publish
-	incomplete bool // its description marks it incomplete
+	created    time.Time // when this publish created it; zero when it did not
+	incomplete bool      // its description marks it incomplete
 }
 
 // rerun says what state a publish that failed leaves the collection in,
@@ -273,15 +279,65 @@ func (c *Cluster) publishDefaults(ctx context.Context, opts *PublishOptions) (Pu
 	return o, nil
 }
 
+// schemaSpread bounds how long a publish waits, from its creation of a
+// collection, for the nodes to hold the collection. Weaviate's schema
+// reaches the nodes through Raft: the creation returns once the leader has
+// applied it, and each other node applies it when the leader's next
+// message reaches it, on a healthy cluster within a heartbeat (tens of
+// milliseconds; longer under load). A node without it after a few seconds
+// is behind for another reason (cut off from the leader, overloaded), and
+// waiting longer only delays the error that says so.
+const schemaSpread = 5 * time.Second
+
+// doOnCollection runs fn, a request to st's collection, as do does. When
+// this publish created the collection, a request that every node failed
+// because it lacks the collection (a *collectionLacking: the creation has
+// not reached them yet) is sent again after a pause, 50 ms doubling up to
+// a second, until schemaSpread has passed since the creation; the error
+// then says which nodes lacked it, how long after the creation, and for
+// how long the request was sent again. Any other failure, and a lack of a
+// collection this publish did not create (deleted since it was read), is
+// returned at once. ctx ends the wait.
+func (c *Cluster) doOnCollection(ctx context.Context, st *collectionState, fn func(*client.Client) error) error {
+	began := time.Now()
+	pause := 50 * time.Millisecond
+	for {
+		err := c.do(ctx, fn)
+		lacking, ok := errors.AsType[*collectionLacking](err)
+		if !ok || st.created.IsZero() {
+			return err
+		}
+		which, logs := "node "+lacking.nodes[0]+" lacks", "that node's log"
+		if len(lacking.nodes) > 1 {
+			which, logs = "nodes "+strings.Join(lacking.nodes, ", ")+" lack", "those nodes' logs"
+		}
+		left := schemaSpread - time.Since(st.created)
+		if left <= 0 {
+			return fmt.Errorf("%s collection %s %v after this publish created it (the request was sent again for %v), "+
+				"longer than a node that keeps up with the cluster's Raft leader takes to apply it: check %s: %w",
+				which, st.name, roundWait(time.Since(st.created)), roundWait(time.Since(began)), logs, err)
+		}
+		t := time.NewTimer(min(pause, left))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%s collection %s, created by this publish: stopped waiting for it after %v: %w", which, st.name, roundWait(time.Since(began)), ctx.Err())
+		case <-t.C:
+		}
+		pause = min(2*pause, time.Second)
+	}
+}
+
 // publishedState reads the track id and content hash of every object in
 // the collection, by cursor.
-func (c *Cluster) publishedState(ctx context.Context, collection string) (map[string]string, error) {
+func (c *Cluster) publishedState(ctx context.Context, st *collectionState) (map[string]string, error) {
+	collection := st.name
 	state := make(map[string]string)
 	const page = 5000
 	after := ""
 	for {
 		var objs []map[string]any
-		err := c.do(ctx, func(wc *client.Client) error {
+		err := c.doOnCollection(ctx, st, func(wc *client.Client) error {
 			get := wc.GraphQL().Get().WithClassName(collection).WithLimit(page).
 				WithConsistencyLevel(stateConsistency).
 				WithFields(graphql.Field{Name: propTrackID}, graphql.Field{Name: propContentHash},
@@ -338,9 +394,11 @@ func getResults(res *models.GraphQLResponse, collection string) ([]map[string]an
 // content come from its track alone, and a failed run leaves the alias
 // where it was, so the next run re-reads the state and sends what is
 // still missing or stale.
-func (c *Cluster) upload(ctx context.Context, eng *soundalike.Engine, published map[string]string, o PublishOptions, sum *PublishSummary) ([]string, error) {
+func (c *Cluster) upload(ctx context.Context, eng *soundalike.Engine, st *collectionState, published map[string]string, o PublishOptions, sum *PublishSummary) ([]string, error) {
 	total := eng.Stats().Indexed
-	s := newSender(ctx, o.InFlight, c.upsert)
+	s := newSender(ctx, o.InFlight, func(ctx context.Context, batch []*models.Object) error {
+		return c.upsert(ctx, st, batch)
+	})
 	batch := make([]*models.Object, 0, o.BatchSize)
 	report := func() {
 		if o.Progress != nil {
@@ -455,12 +513,14 @@ func (c *Cluster) deleteAll(ctx context.Context, collection string, ids []string
 	return nil
 }
 
-// upsert writes a batch of objects. Objects the cluster refuses one by
-// one (a replica that did not take the write, a vector of another
-// dimension) fail the batch with what the cluster said, and are not sent
-// to another node: any node coordinates the write to the same replicas.
-func (c *Cluster) upsert(ctx context.Context, batch []*models.Object) error {
-	return c.do(ctx, func(wc *client.Client) error {
+// upsert writes a batch of objects to st's collection. Objects the
+// cluster refuses one by one (a replica that did not take the write, a
+// vector of another dimension) fail the batch with what the cluster said,
+// and are not sent to another node: any node coordinates the write to the
+// same replicas. Only a batch whose every refused object the node refused
+// for want of the collection goes to the next node (objectsRefused).
+func (c *Cluster) upsert(ctx context.Context, st *collectionState, batch []*models.Object) error {
+	return c.doOnCollection(ctx, st, func(wc *client.Client) error {
 		res, err := wc.Batch().ObjectsBatcher().WithObjects(batch...).WithConsistencyLevel(writeConsistency).Do(ctx)
 		if err != nil {
 			return err
@@ -470,7 +530,7 @@ func (c *Cluster) upsert(ctx context.Context, batch []*models.Object) error {
 			props, _ := o.Properties.(map[string]any) // as trackObject builds it
 			track[o.ID] = props[propTrackID]
 		}
-		var r refusals
+		r := refusals{collection: st.name}
 		for _, o := range res {
 			if o.Result != nil {
 				r.add(track[o.ID], o.Result.Errors)
@@ -497,7 +557,7 @@ func (c *Cluster) deleteTracks(ctx context.Context, collection string, ids []str
 		for _, id := range ids {
 			track[objectID(soundalike.TrackID(id))] = id
 		}
-		var r refusals
+		r := refusals{collection: collection}
 		for _, o := range res.Results.Objects {
 			if o.Status != nil && *o.Status == models.BatchDeleteResponseResultsObjectsItems0StatusFAILED {
 				errs := o.Errors
@@ -508,17 +568,19 @@ func (c *Cluster) deleteTracks(ctx context.Context, collection string, ids []str
 			}
 		}
 		if r.n == 0 { // no object listed: the count is all there is
-			return &objectsRefused{fmt.Sprintf("the cluster failed %d of the %d deletes of a batch", res.Results.Failed, res.Results.Matches)}
+			return &objectsRefused{msg: fmt.Sprintf("the cluster failed %d of the %d deletes of a batch", res.Results.Failed, res.Results.Matches)}
 		}
 		return r.err("deletes", int(res.Results.Matches))
 	})
 }
 
-// refusals collects the objects of a batch request that the cluster
-// refused, with what it said of the first few.
+// refusals collects the objects of a batch request to a collection that
+// the cluster refused, with what it said of the first few.
 type refusals struct {
-	n    int
-	msgs []string
+	collection   string
+	n            int
+	noCollection int // of the n, those refused for want of the collection only
+	msgs         []string
 }
 
 // add counts the object of a track as refused when errs holds a message.
@@ -526,7 +588,11 @@ func (r *refusals) add(track any, errs *models.ErrorResponse) {
 	if errs == nil || len(errs.Error) == 0 {
 		return
 	}
-	if r.n++; len(r.msgs) < 3 {
+	r.n++
+	if saysNoCollection(r.collection, errs) {
+		r.noCollection++
+	}
+	if len(r.msgs) < 3 {
 		said := make([]string, len(errs.Error))
 		for i, e := range errs.Error {
 			// Weaviate ends some messages with the nil error it wrapped.
@@ -546,12 +612,36 @@ func (r *refusals) err(what string, total int) error {
 	if r.n > len(r.msgs) {
 		more = fmt.Sprintf("; and %d more", r.n-len(r.msgs))
 	}
-	return &objectsRefused{fmt.Sprintf("the cluster refused %d of the %d %s of a batch: %s%s", r.n, total, what, strings.Join(r.msgs, "; "), more)}
+	return &objectsRefused{msg: fmt.Sprintf("the cluster refused %d of the %d %s of a batch: %s%s", r.n, total, what, strings.Join(r.msgs, "; "), more),
+		noCollection: r.noCollection == r.n}
+}
+
+// saysNoCollection reports whether every message of an object's refusal says
+// that the node holds no such collection: what Weaviate answers for the
+// objects of a collection whose creation the node has not applied yet
+// when it reads the schema locally (COLLECTION_RETRIEVAL_STRATEGY
+// LocalOnly: `class 'Tracks_v1' not present in schema`) or has not
+// created the collection's index yet (`could not find index for class
+// Tracks_v1. It might have been deleted in the meantime`).
+func saysNoCollection(collection string, errs *models.ErrorResponse) bool {
+	for _, e := range errs.Error {
+		if e == nil || !strings.Contains(e.Message, "class '"+collection+"' not present in schema") &&
+			!strings.Contains(e.Message, "could not find index for class "+collection+".") {
+			return false
+		}
+	}
+	return true
 }
 
 // objectsRefused is a batch request the cluster took but of which it
 // refused some objects.
-type objectsRefused struct{ msg string }
+type objectsRefused struct {
+	msg string
+	// noCollection: the node refused every one of them for want of the
+	// collection (a node the collection's creation has not reached yet),
+	// so the next node is asked (unreachable).
+	noCollection bool
+}
 
 func (e *objectsRefused) Error() string { return e.msg }
 
