@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/audotics/soundalike"
@@ -31,6 +32,11 @@ func runRecommend(ctx context.Context, args []string, stdio stdio) error {
 		}
 		if q.User != "" {
 			return fmt.Errorf("recommend --user %s: %w", q.User, withHint(err))
+		}
+		if errors.Is(err, soundalike.ErrNotFound) {
+			if merr := missingExample(ctx, eng, q); merr != nil {
+				return merr
+			}
 		}
 		return fmt.Errorf("recommend: %w", withHint(err))
 	}
@@ -73,20 +79,22 @@ recommended.`)
 	if fs.NArg() > 0 {
 		return "", q, false, usagef("recommend takes no arguments, got %q (give --user ID or --positive ID,...)", fs.Args())
 	}
+	// From the most particular mistake to the least: --negative alone
+	// would otherwise read as nothing given.
 	switch {
-	case user == "" && positive == "":
-		return "", q, false, usagef("give --user ID (a user's history) or --positive ID,... (example tracks)")
 	case user != "" && (positive != "" || negative != ""):
 		return "", q, false, usagef("--user and --positive/--negative are alternatives: give one")
 	case negative != "" && positive == "":
 		return "", q, false, usagef("--negative needs --positive: at least one positive example")
+	case user == "" && positive == "":
+		return "", q, false, usagef("give --user ID (a user's history) or --positive ID,... (example tracks)")
 	}
 	if k < 1 || k > soundalike.MaxK {
 		return "", q, false, usagef("-k %d: want 1..%d", k, soundalike.MaxK)
 	}
 	st, err := soundalike.ParseStrategy(strategy)
 	if err != nil {
-		return "", q, false, usagef("--strategy: %v", err)
+		return "", q, false, usagef("--strategy %q: want %q or %q", strategy, soundalike.StrategyAverage, soundalike.StrategyBestScore)
 	}
 	q = soundalike.RecommendQuery{User: user, Strategy: st, K: k, Options: search.options()}
 	for _, side := range []struct {
@@ -113,4 +121,26 @@ func recommendTitle(q soundalike.RecommendQuery) string {
 		title += fmt.Sprintf(" and unlike %d", len(q.Negative))
 	}
 	return title
+}
+
+// missingExample returns the error of the first example of q, positive
+// then negative as Recommend resolves them, that names no catalogue
+// track, named by its flag and reference as given ("recommend --positive
+// nope: track "nope": track not found"); nil when Track finds every
+// example (Recommend's ErrNotFound was then about something else). The
+// engine's own error names the example by its place in the query
+// ("positive[0]"), which is the JSON body's name for it, not the
+// command line's.
+func missingExample(ctx context.Context, eng *soundalike.Engine, q soundalike.RecommendQuery) error {
+	for _, side := range []struct {
+		flag string
+		exs  []soundalike.Example
+	}{{"--positive", q.Positive}, {"--negative", q.Negative}} {
+		for _, ex := range side.exs {
+			if _, err := eng.Track(ctx, ex.Track); errors.Is(err, soundalike.ErrNotFound) {
+				return fmt.Errorf("recommend %s %s: %w", side.flag, printable.String(string(ex.Track)), err)
+			}
+		}
+	}
+	return nil
 }

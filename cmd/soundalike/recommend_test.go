@@ -127,20 +127,29 @@ func TestRecommendCommandErrors(t *testing.T) {
 		{"given nothing to recommend from, expect a usage error", []string{"--db", db}, true, "--user"},
 		{"given --user and --positive, expect a usage error", []string{"--db", db, "--user", "u1", "--positive", "t0001"}, true, "alternatives"},
 		{"given --user and an unknown strategy, expect a usage error", []string{"--db", db, "--user", "u1", "--strategy", "max"}, true, "--strategy"},
-		{"given --negative alone, expect a usage error", []string{"--db", db, "--negative", "t0001"}, true, "--positive"},
-		{"given an unknown strategy, expect a usage error naming both", []string{"--db", db, "--positive", "t0001", "--strategy", "best"}, true, `"average" or "best_score"`},
+		{"given --negative alone, expect a usage error saying it needs --positive", []string{"--db", db, "--negative", "t0001"}, true, "--negative needs --positive"},
+		{"given an unknown strategy, expect a usage error naming the flag, the value and both strategies", []string{"--db", db, "--positive", "t0001", "--strategy", "best"}, true, `--strategy "best": want "average" or "best_score"`},
 		{"given -k 0, expect a usage error naming the range", []string{"--db", db, "--user", "u1", "-k", "0"}, true, "1..1000"},
 		{"given an album URI, expect not found saying what a Spotify reference must be", []string{"--db", db, "--positive", "spotify:album:x"}, false, "not found; a Spotify reference must be spotify:track:ID"},
 		{"given a reference over 1024 bytes, expect a usage error naming the flag", []string{"--db", db, "--positive", strings.Repeat("x", soundalike.MaxKeyLen+1)}, true, "--positive"},
 		{"given only commas, expect a usage error", []string{"--db", db, "--positive", ",,"}, true, "names no track"},
 		{"given an unknown user, expect not found naming them", []string{"--db", db, "--user", "nobody"}, false, `"nobody" has no interactions`},
-		{"given an unknown track, expect not found", []string{"--db", db, "--positive", "nope"}, false, "not found"},
+		{"given an unknown track, expect not found naming the flag", []string{"--db", db, "--positive", "nope"}, false, `recommend --positive nope: track "nope": track not found`},
+		{"given an unknown track second in the list, expect not found naming the flag and that track", []string{"--db", db, "--positive", "t0001,nope"}, false, `recommend --positive nope: track "nope"`},
+		{"given an unknown negative track, expect not found naming --negative", []string{"--db", db, "--positive", "t0001", "--negative", "t0002,nope"}, false, `recommend --negative nope: track "nope"`},
 		{"given a stray argument, expect a usage error", []string{"--db", db, "u1"}, true, "--user"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := runCmd(t.Context(), append([]string{"recommend"}, tc.args...)...)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("recommend %v = %v, want an error mentioning %q", tc.args, err, tc.want)
+			}
+			// The command line names flags, not the JSON body's fields
+			// or the library's error class.
+			for _, not := range []string{"positive[", "negative[", "invalid query"} {
+				if strings.Contains(err.Error(), not) {
+					t.Errorf("recommend %v = %v, which says %q", tc.args, err, not)
+				}
 			}
 			if got := exitCode(err, io.Discard) == 2; got != tc.usage {
 				t.Errorf("recommend %v: usage error = %v, want %v", tc.args, got, tc.usage)
