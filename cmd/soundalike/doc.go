@@ -1,7 +1,8 @@
 package main
 
-// manual is printed by `soundalike help`: the whole manual in one screen,
-// each command's flags under `soundalike COMMAND -h`.
+// manual is printed by `soundalike help` (and, on standard error, by
+// `soundalike` alone, a usage error): the whole manual in one screen, each
+// command's flags under `soundalike COMMAND -h`.
 const manual = `soundalike: which tracks sound like this one?
 
 Usage: soundalike COMMAND [flags] [args]
@@ -24,7 +25,9 @@ The usual order:
   soundalike backup --out FILE           a consistent copy of the database
   soundalike check                       what is damaged in the file, if anything
 
-Every command takes --db PATH (default $SOUNDALIKE_DB, else soundalike.db).
+Every command that uses a database takes --db PATH (default $SOUNDALIKE_DB,
+else soundalike.db); demo builds a fresh one, in a temporary file unless
+its --db names a new file to keep.
 Flags may come before or after a command's arguments; after -- every
 argument is taken as one (a file named -x).
 One database file holds the catalogue, the interactions, every model version

@@ -53,7 +53,7 @@ const bufferMiBUsage = "size of the write buffer in MiB: an import whose writes 
 func (f *importFlags) addBufferFlags(fs *flag.FlagSet, stderr io.Writer) {
 	f.bufferMiB, f.bufferFlag = soundalike.DefaultImportBuffer>>20, "--buffer-mib"
 	fs.IntVar(&f.bufferMiB, "buffer-mib", f.bufferMiB, fmt.Sprintf("%s; 1..%d", bufferMiBUsage, maxBufferMiB))
-	fs.Func("memory", "`MiB`: deprecated, the former name of --buffer-mib", func(s string) error {
+	fs.Func("memory", "deprecated, the former name of --buffer-mib: the write buffer in `MiB`", func(s string) error {
 		n, err := strconv.Atoi(s)
 		if err != nil {
 			return errors.New("want a whole number of MiB")

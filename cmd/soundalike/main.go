@@ -13,7 +13,10 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 	"syscall"
+
+	"github.com/audotics/soundalike/internal/printable"
 )
 
 func main() {
@@ -73,33 +76,67 @@ func run(ctx context.Context, args []string, in io.Reader, out, errw io.Writer) 
 	return err
 }
 
-// runCommand runs the command args name, or prints the manual.
+// runCommand runs the command args name, or prints the manual: on
+// standard output when asked for (help, -h, --help; exit 0), and on
+// standard error, as a usage error, when no command is given. A command
+// that does not exist is named in one line with the commands that do.
 func runCommand(ctx context.Context, args []string, stdio stdio) error {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		if len(args) > 1 {
-			if c, ok := commands[args[1]]; ok {
-				if err := c.run(ctx, []string{"-h"}, stdio); !errors.Is(err, flag.ErrHelp) {
-					return err
-				}
-				return nil
-			}
+	if len(args) == 0 {
+		printUsage(stdio.err)
+		return usagef("no command given")
+	}
+	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		if len(args) == 1 {
+			printUsage(stdio.out)
+			return nil
 		}
-		printUsage(stdio.out)
-		if len(args) == 0 {
-			return usagef("no command given")
+		c, ok := commands[args[1]]
+		if !ok {
+			return unknownCommand(args[1:])
+		}
+		if err := c.run(ctx, []string{"-h"}, stdio); !errors.Is(err, flag.ErrHelp) {
+			return err
 		}
 		return nil
 	}
 	c, ok := commands[args[0]]
 	if !ok {
-		printUsage(stdio.err)
-		return usagef("unknown command %q", args[0])
+		return unknownCommand(args)
 	}
 	err := c.run(ctx, args[1:], stdio)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
 	return lockHint(damageHint(err))
+}
+
+// unknownCommand is the usage error for args, whose first is not a
+// command: a flag given before the command is shown after it, where
+// flags go (soundalike info --db x); anything else is named with the
+// commands there are.
+func unknownCommand(args []string) error {
+	name := args[0]
+	if strings.HasPrefix(name, "-") {
+		for i, a := range args {
+			if _, ok := commands[a]; ok {
+				line := append([]string{"soundalike", a}, args[:i]...)
+				line = append(line, args[i+1:]...)
+				return usagef("%s: flags follow the command: %s", printable.String(name), printable.String(strings.Join(line, " ")))
+			}
+		}
+		return usagef("%s: flags follow the command: soundalike COMMAND [flags]; the commands are %s", printable.String(name), strings.Join(commandNames(), ", "))
+	}
+	return usagef("unknown command %q; the commands are %s (soundalike help prints the manual)", name, strings.Join(commandNames(), ", "))
+}
+
+// commandNames returns the names of the commands in order.
+func commandNames() []string {
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // reportWriter is a command's standard output. It remembers the first
@@ -126,12 +163,7 @@ func (r *reportWriter) Write(p []byte) (int, error) {
 func printUsage(w io.Writer) {
 	fmt.Fprint(w, manual)
 	fmt.Fprintln(w, "\nCommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range commandNames() {
 		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(w, "\nRun `soundalike COMMAND -h` for a command's flags.")
@@ -152,16 +184,19 @@ func exitCode(err error, stderr io.Writer) int {
 }
 
 // newFlagSet returns a flag set for a subcommand that reports errors
-// instead of exiting, with the --db flag every command shares.
+// instead of exiting, with the --db flag of every command that uses a
+// database (db non-nil).
 func newFlagSet(name string, stdio stdio, db *string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stdio.err)
 	if db != nil {
-		def := os.Getenv("SOUNDALIKE_DB")
+		// The flag package shows the default after the usage, so the
+		// usage says only where it comes from.
+		def, usage := os.Getenv("SOUNDALIKE_DB"), "database `path`; the default is $SOUNDALIKE_DB"
 		if def == "" {
-			def = "soundalike.db"
+			def, usage = "soundalike.db", "database `path`; set $SOUNDALIKE_DB to change the default"
 		}
-		fs.StringVar(db, "db", def, "database `path` (default from $SOUNDALIKE_DB, else soundalike.db)")
+		fs.StringVar(db, "db", def, usage)
 		if stdio.lock != nil {
 			stdio.lock.timeout = defaultLockTimeout
 			fs.Var(stdio.lock, "lock-timeout",
