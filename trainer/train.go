@@ -107,9 +107,12 @@ type Result struct {
 	BestEpoch       int      // 1-based epoch whose weights Model holds
 	ValidationUsers []string // held-out users (names as in the interactions)
 	Final           Final
-	Collapsed       bool     // the best epoch's embeddings are collapsed
-	Warnings        []string // everything said at Warn level, in order
-	Duration        time.Duration
+	Collapsed       bool // the best epoch's embeddings are collapsed
+	// EarlyStop says why the run stopped before its last epoch (Config's
+	// Patience), or is "" when it ran them all.
+	EarlyStop string
+	Warnings  []string // everything said at Warn level, in order
+	Duration  time.Duration
 	// NoValidation says why the run has no validation figures (Final.K
 	// is then 0), or is "" when it has them.
 	NoValidation string
@@ -458,7 +461,8 @@ func (r *run) fit(ctx context.Context, nt *net) (*embedder.Model, error) {
 		if m.ValLoss < bestLoss || math.IsNaN(m.ValLoss) {
 			bestLoss, since = m.ValLoss, 0
 		} else if since++; cfg.Patience > 0 && since >= cfg.Patience {
-			r.log.Info(fmt.Sprintf("early stop: no lower validation loss for %d epochs (--patience); keeping epoch %d", since, r.res.BestEpoch))
+			r.res.EarlyStop = fmt.Sprintf("no lower validation loss for %d epochs", since)
+			r.log.Info(fmt.Sprintf("early stop: %s (--patience); keeping epoch %d", r.res.EarlyStop, r.res.BestEpoch))
 			break
 		}
 	}

@@ -212,6 +212,9 @@ func TestKeepsBestPrecision(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(res.Epochs) != cfg.Epochs || res.EarlyStop != "" {
+		t.Fatalf("without patience the run stopped after %d of %d epochs, EarlyStop %q: want every epoch and no reason", len(res.Epochs), cfg.Epochs, res.EarlyStop)
+	}
 	kept := res.Epochs[res.BestEpoch-1]
 	lowest := kept
 	for _, e := range res.Epochs {

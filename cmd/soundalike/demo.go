@@ -155,6 +155,9 @@ func demoTrain(ctx context.Context, eng *soundalike.Engine, epochs int, say func
 	if err != nil {
 		return nil, fmt.Errorf("demo: train: %w", err)
 	}
+	if res.EarlyStop != "" {
+		say("      early stop after epoch %d of %d: %s; keeping epoch %d", len(res.Epochs), epochs, res.EarlyStop, res.BestEpoch)
+	}
 	info, err := eng.SaveModel(ctx, res.Model, modelRun(res))
 	if err != nil {
 		return nil, err
