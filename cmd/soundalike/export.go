@@ -40,7 +40,7 @@ func runExport(ctx context.Context, args []string, stdio stdio) error {
 		return usagef("--out is empty: give a file to write, or - for standard output")
 	}
 	if out != "-" {
-		if err := checkOutFile("--out", out, dbPath); err != nil {
+		if err := checkOut("--out", out, dbPath, "omit --out"); err != nil {
 			return err
 		}
 	}

@@ -18,9 +18,20 @@ import (
 // database file dbPath itself, however it is spelt (./w.db, an absolute
 // path, a symlink, a hard link), which the write would replace. A
 // symlink is checked as the file it points to, which is what is written
-// (paths.Target). backup, export and train share it, so that each refuses the
-// same files in the same words.
+// (paths.Target). backup and train call it, and export checkOut, so that
+// each refuses the same files in the same words.
 func checkOutFile(flag, path, dbPath string) error {
+	return checkOut(flag, path, dbPath, "")
+}
+
+// checkOut is checkOutFile for a command that can also write to standard
+// output, which orStdout says how to ask for ("omit --out"): a refusal
+// of a file it will not write then says so too.
+func checkOut(flag, path, dbPath, orStdout string) error {
+	accepted := "give the path of a regular file to write"
+	if orStdout != "" {
+		accepted += ", or " + orStdout + " to write to standard output"
+	}
 	if path == "" {
 		return usagef("%s is empty: give the file to write, in a directory that exists", flag)
 	}
@@ -38,7 +49,7 @@ func checkOutFile(flag, path, dbPath string) error {
 	} else if err == nil && !st.Mode().IsRegular() {
 		// The write renames a new file over the name: it would replace
 		// a device (/dev/null) or a named pipe, not write into it.
-		return usagef("%s %s: is not a regular file (%v); give a file to write", flag, path, st.Mode().Type())
+		return usagef("%s %s: is %s, not a regular file; %s", flag, path, fileKind(st.Mode()), accepted)
 	}
 	target, err := paths.Target(path)
 	if err != nil {
@@ -66,6 +77,22 @@ func checkOutFile(flag, path, dbPath string) error {
 	f.Close()
 	os.Remove(f.Name())
 	return nil
+}
+
+// fileKind names, in words, the kind of file that is not a regular one
+// and not a directory that mode describes.
+func fileKind(mode fs.FileMode) string {
+	switch t := mode.Type(); {
+	case t&fs.ModeNamedPipe != 0:
+		return "a pipe" // a named one, or a shell's (/dev/stdout in a pipeline)
+	case t&fs.ModeCharDevice != 0:
+		return "a character device (such as a terminal or /dev/null)"
+	case t&fs.ModeDevice != 0:
+		return "a block device"
+	case t&fs.ModeSocket != 0:
+		return "a socket"
+	}
+	return "a special file"
 }
 
 // writeFileAtomic writes data to path as an outfile.File, a new file

@@ -107,12 +107,40 @@ func TestExportOutErrors(t *testing.T) {
 		{"", "--out is empty: give a file to write, or - for standard output"},
 		{dir, "--out " + dir + ": is a directory"},
 		{filepath.Join(dir, "no", "e.jsonl"), "does not exist"},
-		{pipe, "--out " + pipe + ": is not a regular file"},
+		{pipe, "--out " + pipe + ": is a pipe, not a regular file; give the path of a regular file to write, or omit --out to write to standard output"},
 		{link, "--out " + link + ": the directory " + dir + "/gone/ does not exist"},
 	} {
 		_, _, err := runCmd(t.Context(), "export", "--db", db, "--out", tc.out)
 		if err == nil || !strings.Contains(err.Error(), tc.want) || exitCode(err, io.Discard) != 2 {
 			t.Errorf("export --out %q = %v, want a usage error saying %q", tc.out, err, tc.want)
+		}
+	}
+}
+
+// Given --out naming a file that is not a regular one (a device, a pipe),
+// when export or backup runs, expect a usage error saying in words what
+// the file is and what is accepted: standard output too for export,
+// which writes there without --out; backup, which does not, says only a
+// regular file.
+func TestOutNotRegularSaysWhat(t *testing.T) {
+	db := testDB(t, 20)
+	pipe := filepath.Join(t.TempDir(), "pipe")
+	if err := syscall.Mkfifo(pipe, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const regular = "not a regular file; give the path of a regular file to write"
+	const stdout = ", or omit --out to write to standard output"
+	for _, tc := range []struct {
+		cmd, out, want string
+	}{
+		{"export", os.DevNull, "--out " + os.DevNull + ": is a character device (such as a terminal or /dev/null), " + regular + stdout},
+		{"export", pipe, "--out " + pipe + ": is a pipe, " + regular + stdout},
+		{"backup", os.DevNull, "--out " + os.DevNull + ": is a character device (such as a terminal or /dev/null), " + regular},
+		{"backup", pipe, "--out " + pipe + ": is a pipe, " + regular},
+	} {
+		_, _, err := runCmd(t.Context(), tc.cmd, "--db", db, "--out", tc.out)
+		if err == nil || exitCode(err, io.Discard) != 2 || !strings.HasSuffix(err.Error(), tc.want) {
+			t.Errorf("%s --out %s = %v, want a usage error ending %q", tc.cmd, tc.out, err, tc.want)
 		}
 	}
 }
