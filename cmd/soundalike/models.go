@@ -59,8 +59,8 @@ version the current model (a rollback, or a version train kept aside under
 }
 
 func promoteModel(ctx context.Context, dbPath, version string, stdio stdio) error {
-	if _, err := soundalike.ParseModelVersion(version); err != nil {
-		return usagef("models promote: %v", err)
+	if err := checkModelVersion("models promote", version); err != nil {
+		return err
 	}
 	eng, err := soundalike.Open(dbPath, stdio.engineOptions(nil))
 	if err != nil {

@@ -90,8 +90,8 @@ func runReindex(ctx context.Context, args []string, stdio stdio) error {
 	if err := opts.Index.Validate(); err != nil { // what checkIndexFlags does not know of
 		return usageError{err}
 	}
-	if _, err := soundalike.ParseModelVersion(opts.Model); err != nil {
-		return usagef("--model: %v", err)
+	if err := checkModelVersion("--model", opts.Model); err != nil {
+		return err
 	}
 	eng, err := soundalike.Open(dbPath, stdio.engineOptions(nil))
 	if err != nil {

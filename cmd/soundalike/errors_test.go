@@ -1,0 +1,115 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/internal/synth"
+)
+
+// noIndexDB builds a database of n random tracks with a model and no
+// index yet, closes it and returns its path.
+func noIndexDB(t *testing.T, n int) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "test.db")
+	eng, err := soundalike.Open(path, &soundalike.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	rng := rand.New(rand.NewPCG(1, 2))
+	err = eng.Import(t.Context(), func(tx *soundalike.ImportTx) error {
+		for i := range n {
+			if _, _, err := tx.PutTrack(synth.SmallTrack(rng, i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := synth.Model(1, []int{32}, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.SaveModel(t.Context(), m, soundalike.ModelRun{}); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// libraryCalls are the names the library's errors give and the command
+// line's must not.
+var libraryCalls = []string{"trainer.Train", "Engine.", "SaveModel"}
+
+// Given a database with no model, or a model and no index, when a command
+// needs them, expect an error that names the command to run in place of
+// the library calls the library's message names (docs/architecture.md,
+// "Errors"), and that still is the library's sentinel.
+func TestErrorsNameCommands(t *testing.T) {
+	noModel := importFile(t, "../../trainer/testdata/tracks.csv")
+	noIndex := noIndexDB(t, 30)
+	const track = "0Wk1soCBUANdaVPHMOYBQt" // in noModel's catalogue
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		want     string
+		sentinel error
+	}{
+		{"given no model, when similar, expect soundalike train", []string{"similar", "--db", noModel, "--track", track},
+			"similar --track " + track + ": no model: run `soundalike train` first", soundalike.ErrNoModel},
+		{"given no model, when export, expect soundalike train", []string{"export", "--db", noModel},
+			"export: no model: run `soundalike train` first", soundalike.ErrNoModel},
+		{"given no model, when recommend, expect soundalike train", []string{"recommend", "--db", noModel, "--positive", track},
+			"recommend: no model: run `soundalike train` first", soundalike.ErrNoModel},
+		{"given no model, when eval, expect soundalike train", []string{"eval", "--db", noModel},
+			"no model: run `soundalike train` first", soundalike.ErrNoModel},
+		{"given no model, when reindex, expect soundalike train", []string{"reindex", "--db", noModel},
+			"no model: run `soundalike train` first", soundalike.ErrNoModel},
+		{"given no index, when similar, expect soundalike reindex", []string{"similar", "--db", noIndex, "--track", "t0001"},
+			"similar --track t0001: no index: run `soundalike reindex` first", soundalike.ErrNoIndex},
+		{"given no index, when export, expect soundalike reindex", []string{"export", "--db", noIndex},
+			"export: no index: run `soundalike reindex` first", soundalike.ErrNoIndex},
+		{"given no index, when recommend, expect soundalike reindex", []string{"recommend", "--db", noIndex, "--positive", "t0001"},
+			"recommend: no index: run `soundalike reindex` first", soundalike.ErrNoIndex},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := runCmd(t.Context(), tc.args...)
+			if err == nil || !strings.HasSuffix(err.Error(), tc.want) || !errors.Is(err, tc.sentinel) {
+				t.Fatalf("%s = %v, want an error ending %q, wrapping %v", tc.args[0], err, tc.want, tc.sentinel)
+			}
+			for _, call := range libraryCalls {
+				if strings.Contains(err.Error(), call) {
+					t.Errorf("%s = %v, names the library's %s", tc.args[0], err, call)
+				}
+			}
+		})
+	}
+}
+
+// Given a model version that is no version (bogus), when reindex --model
+// or models promote, expect a usage error naming the flag or argument and
+// what a version is, in the command line's terms.
+func TestModelVersionNamesCommands(t *testing.T) {
+	db := noIndexDB(t, 30)
+	for _, args := range [][]string{
+		{"reindex", "--db", db, "--model", "bogus"},
+		{"models", "promote", "bogus", "--db", db},
+	} {
+		_, _, err := runCmd(t.Context(), args...)
+		what := "--model"
+		if args[0] == "models" {
+			what = "models promote"
+		}
+		want := what + ` "bogus": want a model version such as v1 or v2 (` + "`soundalike models`" + ` lists them)`
+		if err == nil || err.Error() != want || exitCode(err, io.Discard) != 2 {
+			t.Errorf("%q = %v, want the usage error %q", args, err, want)
+		}
+	}
+}
