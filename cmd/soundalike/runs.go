@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image/color"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -20,6 +23,7 @@ import (
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/internal/outfile"
+	"github.com/audotics/soundalike/internal/paths"
 	"github.com/audotics/soundalike/trainer"
 )
 
@@ -75,10 +79,39 @@ func removeStaleTemps(dir string) {
 	}
 }
 
+// checkRunsDir refuses, before training, a --runs directory that the run
+// files could not be written in: a file that is not a directory, or a
+// directory that does not exist in one that does not either. train
+// creates only the last level, as mkdir does, so that a mistyped path is
+// refused as --out's is rather than grown into a tree of directories.
+func checkRunsDir(dir string) error {
+	st, err := os.Stat(dir)
+	switch {
+	case err == nil && !st.IsDir():
+		return usagef("--runs %s: is not a directory; give the directory for the run files", dir)
+	case err == nil:
+		return nil
+	case !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR):
+		return usagef("--runs %s: %v", dir, err)
+	}
+	parent := paths.Dir(strings.TrimRight(dir, string(os.PathSeparator))) // as the system resolves it
+	st, err = os.Stat(parent)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return usagef("--runs %s: the directory %s does not exist; create it first, or name a directory in one that exists (train creates only the last level)", dir, parent)
+	case errors.Is(err, syscall.ENOTDIR) || err == nil && !st.IsDir():
+		return usagef("--runs %s: %s is not a directory", dir, parent)
+	case err != nil:
+		return usagef("--runs %s: %v", dir, err)
+	}
+	return nil
+}
+
 // writeRunFiles writes dir/<stem>.jsonl (config, one line per epoch, the
-// final figures) and dir/<stem>.png (the curves) of the run.
+// final figures) and dir/<stem>.png (the curves) of the run. It creates
+// dir, but not its parent (checkRunsDir).
 func writeRunFiles(dir, stem, run string, res *trainer.Result) (logPath, plotPath string, err error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 		return "", "", err
 	}
 	removeStaleTemps(dir)

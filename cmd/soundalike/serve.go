@@ -256,6 +256,9 @@ a second SIGINT or SIGTERM stops at once.`)
 	if r.requestTimeout <= 0 {
 		return nil, usagef("--request-timeout %v: want a positive duration such as 2s", r.requestTimeout)
 	}
+	if isFlagSet(fs, "collection") && r.weaviateURLs == "" {
+		return nil, usagef("--collection needs --weaviate: it names the alias the catalogue was published under in a Weaviate cluster")
+	}
 	if isFlagSet(fs, "weaviate-hedge-delay") && r.weaviateURLs == "" {
 		return nil, usagef("--weaviate-hedge-delay needs --weaviate: it applies to searches through a Weaviate cluster")
 	}

@@ -271,11 +271,15 @@ func TestServeCommandFlags(t *testing.T) {
 		{"given a bad address, when serve, expect a usage error naming it", []string{"--addr", "127.0.0.1:notaport"}, "--addr"},
 		{"given an empty address, when serve, expect a usage error naming it with an example", []string{"--addr", ""}, "--addr is empty: give the host:port to listen on, such as 127.0.0.1:8080"},
 		{"given a hedge delay without --weaviate, when serve, expect a usage error", []string{"--weaviate-hedge-delay", "100ms"}, "needs --weaviate"},
+		{"given a collection without --weaviate, when serve, expect a usage error", []string{"--addr", "127.0.0.1:0", "--collection", "Songs"}, "--collection needs --weaviate"},
 		{"given a hedge delay of 0, when serve, expect a usage error saying what it takes", []string{"--weaviate", "http://127.0.0.1:1", "--weaviate-hedge-delay", "0"}, "negative one (-1s) to never hedge"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, _, err := runCmd(t.Context(), append([]string{"serve", "--db", filepath.Join(t.TempDir(), "x.db")}, tc.args...)...)
+			// Bounded: a flag taken by mistake would serve until stopped.
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			_, _, err := runCmd(ctx, append([]string{"serve", "--db", filepath.Join(t.TempDir(), "x.db")}, tc.args...)...)
 			if err == nil || !strings.Contains(err.Error(), tc.want) || exitCode(err, io.Discard) != 2 {
 				t.Fatalf("serve %v = %v, want a usage error mentioning %q", tc.args, err, tc.want)
 			}

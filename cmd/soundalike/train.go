@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -73,16 +74,16 @@ func parseTrainArgs(args []string, stdio stdio) (*trainRun, error) {
 	fs.StringVar(&layers, "hidden-layers", "128,64", "hidden layer sizes, comma-separated")
 	fs.Float64Var(&cfg.DropoutRate, "dropout-rate", cfg.DropoutRate, "dropout after each hidden layer, in [0,1)")
 	fs.StringVar(&cfg.Loss, "loss", cfg.Loss, "contrastive (in-batch softmax) or cosine (the original; collapses)")
-	fs.Float64Var(&cfg.Temperature, "temperature", cfg.Temperature, "softmax temperature of the contrastive loss; 0: the feature set's (0.03 for auto, 0.1 for audio+extras and spotify11)")
+	fs.Float64Var(&cfg.Temperature, "temperature", cfg.Temperature, "with --loss contrastive: the softmax temperature; 0: the feature set's (0.03 for auto, 0.1 for audio+extras and spotify11)")
 	fs.StringVar(&cfg.Features, "features", cfg.Features, "auto (audio+extras plus learned embeddings of artists and album; see --name-tokens), audio+extras (the 11 audio features plus duration, release year, popularity) or spotify11")
-	fs.IntVar(&cfg.TokenDim, "token-dim", cfg.TokenDim, "dimensions of each metadata embedding table (auto features)")
-	fs.IntVar(&cfg.TokenBuckets, "token-buckets", cfg.TokenBuckets, "hashed rows per metadata table for rare and unseen artists, albums and name tokens")
-	fs.IntVar(&cfg.NameTokens, "name-tokens", cfg.NameTokens, "track-name tokens (words, then character 3-grams) the auto features read; 0: none")
-	fs.Float64Var(&cfg.TableRateScale, "table-rate-scale", cfg.TableRateScale, "the metadata tables' learning rate as a multiple of --learning-rate")
-	fs.Float64Var(&cfg.TableWeightDecay, "table-weight-decay", cfg.TableWeightDecay, "decoupled weight decay of the metadata tables: each step shrinks their weights by this × their learning rate")
+	fs.IntVar(&cfg.TokenDim, "token-dim", cfg.TokenDim, "with --features auto: dimensions of each metadata embedding table")
+	fs.IntVar(&cfg.TokenBuckets, "token-buckets", cfg.TokenBuckets, "with --features auto: hashed rows per metadata table for rare and unseen artists, albums and name tokens")
+	fs.IntVar(&cfg.NameTokens, "name-tokens", cfg.NameTokens, "with --features auto: track-name tokens (words, then character 3-grams) read, in a name table; 0: none")
+	fs.Float64Var(&cfg.TableRateScale, "table-rate-scale", cfg.TableRateScale, "with --features auto: the metadata tables' learning rate as a multiple of --learning-rate")
+	fs.Float64Var(&cfg.TableWeightDecay, "table-weight-decay", cfg.TableWeightDecay, "with --features auto: decoupled weight decay of the metadata tables: each step shrinks their weights by this × their learning rate")
 	fs.IntVar(&cfg.AverageEpochs, "average-epochs", cfg.AverageEpochs, "each epoch's model is the mean of the last this many epochs' weights (1: its own; 0: the feature set's, 3 for auto, 1 for audio+extras and spotify11)")
-	fs.StringVar(&direct, "direct", strings.Join(cfg.Direct, ","), "metadata tables (artists, album, name) whose rows are also added straight to the embedding, comma-separated; empty for none")
-	fs.IntVar(&cfg.VocabMinCount, "vocab-min-count", cfg.VocabMinCount, "occurrences in the catalogue a token needs for a row of its own")
+	fs.StringVar(&direct, "direct", strings.Join(cfg.Direct, ","), "with --features auto: metadata tables (artists, album, name: the last with --name-tokens) whose rows are also added straight to the embedding, comma-separated; empty for none")
+	fs.IntVar(&cfg.VocabMinCount, "vocab-min-count", cfg.VocabMinCount, "with --features auto: occurrences in the catalogue a token needs for a row of its own")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random `seed`: the same seed, data and flags give the same model")
 	fs.IntVar(&cfg.Patience, "patience", cfg.Patience, "stop after this many epochs without a lower validation loss (0: never)")
 	fs.StringVar(&actions, "actions", strings.Join(cfg.Actions, ","), "interactions that count as similarity, comma-separated, spelt as import accepts them (skips never count); another action must be one the database holds")
@@ -90,7 +91,7 @@ func parseTrainArgs(args []string, stdio stdio) (*trainRun, error) {
 	fs.BoolVar(&cfg.HardNegatives, "hard-negatives", cfg.HardNegatives, "build batches from users of one genre, so the negatives are same-genre tracks")
 	fs.BoolVar(&r.asJSON, "json", false, "print the run summary as JSON")
 	fs.StringVar(&r.out, "out", "", "also write the model to this `file` (the embedder's model file format), in a directory that exists; checked before training")
-	fs.StringVar(&r.runsDir, "runs", "", "`directory` for the run's JSON Lines log and PNG curves, named <database>-<version> (default: runs/ next to the database)")
+	fs.StringVar(&r.runsDir, "runs", "", "`directory` for the run's JSON Lines log and PNG curves, named <database>-<version>; created if missing, in a directory that exists (default: runs/ next to the database)")
 	fs.BoolVar(&r.noSave, "no-save", false, "do not store the model in the database (use with --out)")
 	fs.StringVar(&r.promote, "promote", promoteAuto, "whether the new version becomes the current model: auto (when its validation precision@k is not below the current model's; a run without validation figures never replaces a model with them), always or never")
 	fs.Usage = func() {
@@ -129,6 +130,9 @@ Ctrl-C gives the model up.`)
 	if err := cfg.Validate(); err != nil {
 		return nil, usageError{err}
 	}
+	if err := checkTrainFlagsApply(fs, cfg); err != nil {
+		return nil, err
+	}
 	if r.promote != promoteAuto && r.promote != promoteAlways && r.promote != promoteNever {
 		return nil, usagef("--promote: %q is not auto, always or never", r.promote)
 	}
@@ -143,8 +147,39 @@ Ctrl-C gives the model up.`)
 	}
 	if r.runsDir == "" {
 		r.runsDir = defaultRunsDir(r.dbPath)
+	} else if err := checkRunsDir(r.runsDir); err != nil {
+		return nil, err
 	}
 	return r, nil
+}
+
+// metadataTableFlags are train's flags that set the metadata tables
+// (artists, album, name tokens), which only --features auto has.
+var metadataTableFlags = []string{"token-dim", "token-buckets", "vocab-min-count", "name-tokens", "table-rate-scale", "table-weight-decay", "direct"}
+
+// checkTrainFlagsApply refuses flags given for what the run does not
+// have, which training would otherwise ignore without a word: a metadata
+// table flag under --features audio+extras or spotify11, --temperature
+// under --loss cosine, and --direct name without the name table that
+// --name-tokens above 0 adds.
+func checkTrainFlagsApply(fs *flag.FlagSet, cfg *trainer.Config) error {
+	var errs []error
+	if cfg.Features != trainer.FeaturesAuto {
+		for _, name := range metadataTableFlags {
+			if isFlagSet(fs, name) {
+				errs = append(errs, fmt.Errorf("--%s needs --features auto: it sets the metadata tables, and --features %s has none", name, cfg.Features))
+			}
+		}
+	} else if slices.Contains(cfg.Direct, "name") && cfg.NameTokens == 0 {
+		errs = append(errs, errors.New("--direct name needs --name-tokens above 0: without name tokens there is no name table"))
+	}
+	if cfg.Loss == trainer.LossCosine && isFlagSet(fs, "temperature") {
+		errs = append(errs, fmt.Errorf("--temperature needs --loss %s: the %s loss has no temperature", trainer.LossContrastive, trainer.LossCosine))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return usageError{err}
+	}
+	return nil
 }
 
 func runTrain(ctx context.Context, args []string, stdio stdio) error {

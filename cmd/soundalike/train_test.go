@@ -579,3 +579,75 @@ func TestCollapseAdvice(t *testing.T) {
 		}
 	}
 }
+
+// Given a flag for what the run does not have (a metadata table flag
+// under --features spotify11 or audio+extras, --temperature under --loss
+// cosine, --direct name without name tokens), when train, expect a usage
+// error naming the flag and what it needs, before any training.
+func TestTrainRefusesFlagsThatDoNotApply(t *testing.T) {
+	db := importFile(t, "../../trainer/testdata/tracks.csv")
+	out := filepath.Join(t.TempDir(), "t.bin")
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--features", "spotify11", "--direct", "artists,album", "--name-tokens", "8", "--token-dim", "16"},
+			[]string{"--direct needs --features auto", "--name-tokens needs --features auto", "--token-dim needs --features auto", "--features spotify11 has none"}},
+		{[]string{"--features", "audio+extras", "--token-buckets", "64", "--vocab-min-count", "2", "--table-rate-scale", "2", "--table-weight-decay", "0.1"},
+			[]string{"--token-buckets needs --features auto", "--vocab-min-count needs --features auto", "--table-rate-scale needs --features auto", "--table-weight-decay needs --features auto"}},
+		{[]string{"--loss", "cosine", "--temperature", "0.2"}, []string{"--temperature needs --loss contrastive"}},
+		{[]string{"--direct", "artists,name"}, []string{"--direct name needs --name-tokens above 0"}},
+	} {
+		args := append([]string{"train", "--db", db, "--no-save", "--out", out, "--runs", t.TempDir(), "--epochs", "1"}, tc.args...)
+		_, stderr, code := cli(t, "", args...)
+		if code != 2 {
+			t.Errorf("train %q: exit %d, want 2\n%s", tc.args, code, stderr)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(stderr, w) {
+				t.Errorf("train %q: %q lacks %q", tc.args, stderr, w)
+			}
+		}
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("%s after refused runs: %v, want no model written", out, err)
+	}
+	// What does apply is taken: the auto features' flags, name tokens
+	// with the name table.
+	args := append([]string{"train", "--db", db, "--no-save", "--out", out, "--runs", t.TempDir(), "--direct", "artists,name", "--name-tokens", "2", "--token-dim", "4"}, strings.Fields(smallTrain)...)
+	if _, stderr, code := cli(t, "", args...); code != 0 {
+		t.Errorf("train --direct artists,name --name-tokens 2 --token-dim 4: exit %d, want 0\n%s", code, stderr)
+	}
+}
+
+// Given --runs in a directory that does not exist, when train, expect a
+// usage error naming --runs and the missing directory, before training,
+// and nothing created; given a new directory in one that exists, expect
+// it created with the run files in it.
+func TestTrainRunsDirectory(t *testing.T) {
+	db := importFile(t, "../../trainer/testdata/tracks.csv")
+	tmp := t.TempDir()
+	runs := filepath.Join(tmp, "missing", "runs")
+	_, stderr, code := cli(t, "", append([]string{"train", "--db", db, "--runs", runs}, strings.Fields(smallTrain)...)...)
+	want := "--runs " + runs + ": the directory " + filepath.Join(tmp, "missing") + "/ does not exist"
+	if code != 2 || !strings.Contains(stderr, want) {
+		t.Errorf("train --runs %s: exit %d, %q; want 2 and %q", runs, code, stderr, want)
+	}
+	if _, err := os.Stat(filepath.Join(tmp, "missing")); !os.IsNotExist(err) {
+		t.Errorf("%s after a refused --runs: %v, want it not created", filepath.Join(tmp, "missing"), err)
+	}
+	file := filepath.Join(tmp, "file")
+	os.WriteFile(file, nil, 0o600)
+	for _, dir := range []string{file, filepath.Join(file, "runs")} {
+		if _, stderr, code := cli(t, "", append([]string{"train", "--db", db, "--runs", dir}, strings.Fields(smallTrain)...)...); code != 2 || !strings.Contains(stderr, "is not a directory") {
+			t.Errorf("train --runs %s: exit %d, %q; want 2 and not a directory", dir, code, stderr)
+		}
+	}
+	runs = filepath.Join(tmp, "runs")
+	stdout, stderr, code := cli(t, "", append([]string{"train", "--db", db, "--runs", runs, "--json"}, strings.Fields(smallTrain)...)...)
+	var sum trainJSON
+	if code != 0 || json.Unmarshal([]byte(stdout), &sum) != nil || filepath.Dir(sum.Files["log"]) != runs {
+		t.Errorf("train --runs %s: exit %d, files %v; want the run log in %s\n%s", runs, code, sum.Files, runs, stderr)
+	}
+}
