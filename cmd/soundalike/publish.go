@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -35,15 +36,20 @@ func runPublish(ctx context.Context, args []string, stdio stdio) error {
 	if err != nil {
 		return err
 	}
-	cluster, err := dialWeaviate(a.urls, &weaviate.Options{Timeout: a.timeout})
-	if err != nil {
-		return err
-	}
 	eng, err := soundalike.Open(a.dbPath, stdio.engineOptions(&soundalike.Options{ReadOnly: true}))
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
+	// The database before the cluster: a database with nothing to publish
+	// says so without a request, whatever state the cluster is in.
+	if err := checkPublishable(ctx, eng); err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	cluster, err := dialWeaviate(a.nodes, &weaviate.Options{Timeout: a.timeout})
+	if err != nil {
+		return err
+	}
 
 	bar := newProgress(stdio.err, -1, "publish", "tracks")
 	a.opts.Progress = func(done, total int) {
@@ -62,19 +68,33 @@ func runPublish(ctx context.Context, args []string, stdio stdio) error {
 	return printPublished(stdio, sum, time.Since(start), a.asJSON)
 }
 
+// checkPublishable returns why eng has nothing to publish, if it has not:
+// no model, or no index, in the command line's terms. Model loads the
+// snapshot (ctx stops that); Ready then only looks at it.
+func checkPublishable(ctx context.Context, eng *soundalike.Engine) error {
+	if _, err := eng.Model(ctx); err != nil {
+		return withHint(err)
+	}
+	return withHint(eng.Ready())
+}
+
 // publishArgs are publish's flags.
 type publishArgs struct {
-	dbPath, urls string
-	opts         weaviate.PublishOptions
-	timeout      time.Duration // each request's: --request-timeout
-	asJSON       bool
+	dbPath  string
+	nodes   []string // --weaviate's URLs (weaviateNodes)
+	opts    weaviate.PublishOptions
+	timeout time.Duration // each request's: --request-timeout
+	asJSON  bool
 }
 
 // parsePublishArgs reads and checks publish's flags.
 func parsePublishArgs(args []string, stdio stdio) (publishArgs, error) {
-	var a publishArgs
+	var (
+		a    publishArgs
+		urls string
+	)
 	fs := newFlagSet("publish", stdio, &a.dbPath)
-	fs.StringVar(&a.urls, "weaviate", "", "the cluster's node `URLs`, comma-separated, or a file listing them one a line (required)")
+	fs.StringVar(&urls, "weaviate", "", "the cluster's node `URLs`, comma-separated, or a file listing them one a line (required)")
 	fs.StringVar(&a.opts.Alias, "collection", weaviate.DefaultAlias, "`alias` to publish under; each model version gets the collection ALIAS_vN")
 	fs.IntVar(&a.opts.Shards, "shards", 0, "shards of a new collection (default: one per node)")
 	fs.IntVar(&a.opts.Replicas, "replication", 0, "replicas of each shard of a new collection (default: 2 on 2 or more nodes, else 1)")
@@ -104,10 +124,34 @@ run again after a failure. See docs/scaling.md.`)
 	if err := weaviate.CheckAlias(a.opts.Alias); err != nil {
 		return a, usagef("--collection: %v", err)
 	}
-	if a.opts.Shards < 0 || a.opts.Replicas < 0 || a.opts.BatchSize < 1 || a.opts.InFlight < 1 {
-		return a, usagef("--shards %d, --replication %d, --batch-size %d, --in-flight %d: want positive numbers (0 for the default shards and replication)", a.opts.Shards, a.opts.Replicas, a.opts.BatchSize, a.opts.InFlight)
+	if err := checkPublishSizes(a.opts); err != nil {
+		return a, err
 	}
-	return a, nil
+	var err error
+	a.nodes, err = weaviateNodes(urls)
+	return a, err
+}
+
+// checkPublishSizes reports every one of publish's numeric flags out of
+// its range, naming the flag and what it takes.
+func checkPublishSizes(o weaviate.PublishOptions) error {
+	var errs []error
+	if o.Shards < 0 {
+		errs = append(errs, fmt.Errorf("--shards %d: want a positive number of shards, or 0 for one per node", o.Shards))
+	}
+	if o.Replicas < 0 {
+		errs = append(errs, fmt.Errorf("--replication %d: want a positive number of replicas, or 0 for the default (2 on 2 or more nodes, else 1)", o.Replicas))
+	}
+	if o.BatchSize < 1 {
+		errs = append(errs, fmt.Errorf("--batch-size %d: want a positive number of objects a request", o.BatchSize))
+	}
+	if o.InFlight < 1 {
+		errs = append(errs, fmt.Errorf("--in-flight %d: want a positive number of requests", o.InFlight))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return usageError{err}
+	}
+	return nil
 }
 
 // printPublished prints sum, what a publish did in took, as text or JSON.
@@ -129,10 +173,9 @@ func printPublished(stdio stdio, sum weaviate.PublishSummary, took time.Duration
 	return nil
 }
 
-// dialWeaviate connects to the cluster named by --weaviate: node URLs,
-// comma-separated, or a file listing them one a line. nil opts means the
-// defaults.
-func dialWeaviate(flag string, opts *weaviate.Options) (*weaviate.Cluster, error) {
+// weaviateNodes reads --weaviate: node URLs, comma-separated, or a file
+// listing them one a line. It sends no request.
+func weaviateNodes(flag string) ([]string, error) {
 	if flag == "" {
 		return nil, usagef("--weaviate: give the cluster's node URLs (http://host:port,…) or a file listing them")
 	}
@@ -148,7 +191,13 @@ func dialWeaviate(flag string, opts *weaviate.Options) (*weaviate.Cluster, error
 	if len(urls) == 0 {
 		return nil, usagef("--weaviate %s: no URL in it", flag)
 	}
-	c, err := weaviate.Dial(urls, opts)
+	return urls, nil
+}
+
+// dialWeaviate connects to the cluster of nodes (weaviateNodes). nil opts
+// means the defaults.
+func dialWeaviate(nodes []string, opts *weaviate.Options) (*weaviate.Cluster, error) {
+	c, err := weaviate.Dial(nodes, opts)
 	if err != nil {
 		return nil, usagef("--weaviate: %v", err)
 	}
@@ -162,7 +211,11 @@ func dialWeaviate(flag string, opts *weaviate.Options) (*weaviate.Cluster, error
 // search's deadline (serve's --request-timeout, and the engine's 5 s bound
 // on a call to its vector source), well before weaviate.DefaultTimeout.
 func weaviateSource(urls, alias string, hedgeDelay time.Duration) (soundalike.VectorSource, error) {
-	c, err := dialWeaviate(urls, &weaviate.Options{HedgeDelay: hedgeDelay})
+	nodes, err := weaviateNodes(urls)
+	if err != nil {
+		return nil, err
+	}
+	c, err := dialWeaviate(nodes, &weaviate.Options{HedgeDelay: hedgeDelay})
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -38,5 +39,52 @@ func TestPublishRequestTimeout(t *testing.T) {
 	t.Logf("%v: %v", time.Since(start).Round(time.Millisecond), err)
 	if err == nil || !strings.Contains(err.Error(), held.URL) || !strings.Contains(err.Error(), "Client.Timeout exceeded") {
 		t.Fatalf("publish --request-timeout 200ms to a node that never answers: %v; want the client's timeout, naming %s", err, held.URL)
+	}
+}
+
+// Given one of publish's numeric flags out of range, when publish, expect
+// a usage error naming that flag alone and what it takes.
+func TestPublishNamesTheFlagAtFault(t *testing.T) {
+	flags := []string{"--shards", "--replication", "--batch-size", "--in-flight"}
+	for _, tc := range []struct{ flag, value, want string }{
+		{"--shards", "-1", "--shards -1: want a positive number of shards, or 0 for one per node"},
+		{"--replication", "-1", "--replication -1: want a positive number of replicas, or 0 for the default"},
+		{"--batch-size", "0", "--batch-size 0: want a positive number of objects a request"},
+		{"--in-flight", "0", "--in-flight 0: want a positive number of requests"},
+	} {
+		_, stderr, code := cli(t, "", "publish", "--weaviate", "http://127.0.0.1:1", tc.flag, tc.value)
+		if code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("publish %s %s: exit %d, %q; want 2 and %q", tc.flag, tc.value, code, stderr, tc.want)
+		}
+		for _, other := range flags {
+			if other != tc.flag && strings.Contains(stderr, other) {
+				t.Errorf("publish %s %s: %q names %s too, which is not at fault", tc.flag, tc.value, stderr, other)
+			}
+		}
+	}
+}
+
+// Given a database without a model, or with a model and no index, when
+// publish to a cluster, expect the error to say what the database lacks
+// and the command to run, before any request reaches the cluster.
+func TestPublishChecksTheDatabaseFirst(t *testing.T) {
+	var requests atomic.Int64
+	cluster := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		http.Error(w, "unavailable", http.StatusServiceUnavailable)
+	}))
+	defer cluster.Close()
+	for _, tc := range []struct{ name, db, want string }{
+		{"no model", importFile(t, "../../trainer/testdata/tracks.csv"), "publish: no model: run `soundalike train` first"},
+		{"no index", noIndexDB(t, 30), "publish: no index: run `soundalike reindex` first"},
+	} {
+		requests.Store(0)
+		_, _, err := runCmd(t.Context(), "publish", "--db", tc.db, "--weaviate", cluster.URL)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("publish with %s = %v, want %q", tc.name, err, tc.want)
+		}
+		if n := requests.Load(); n != 0 {
+			t.Errorf("publish with %s sent %d requests to the cluster, want none", tc.name, n)
+		}
 	}
 }
