@@ -15,17 +15,17 @@ import (
 // command line names its commands instead, as the server's 503 answers
 // do (server/errors.go):
 //
-//	soundalike.ErrNoModel     "no model: run `soundalike train` first" (withHint)
+//	soundalike.ErrNoModel     "no model: run `soundalike train` first" (reword)
 //	soundalike.ErrNoModel     for a version given by --model or models
 //	                          promote: that version does not exist, and the
-//	                          ones stored (versionHint)
-//	soundalike.ErrNoIndex     "no index: run `soundalike reindex` first" (withHint)
+//	                          ones stored (rewordVersion)
+//	soundalike.ErrNoIndex     "no index: run `soundalike reindex` first" (reword)
 //	a malformed version       the flag or argument, and what a version is
 //	                          (checkModelVersion)
 //	soundalike.ErrDamaged     adds `soundalike check` (damageHint)
 //	soundalike.ErrLocked      adds --lock-timeout (lockHint)
 //
-// withHint and versionHint replace the library's message: the commands
+// reword and rewordVersion replace the library's message: the commands
 // wrap what they return in their own context (similar --track X: …).
 // damageHint and lockHint add to it, as its file and holder are the
 // operator's business. Errors keep their chain, so errors.Is still finds
@@ -47,11 +47,11 @@ type reworded struct {
 func (e reworded) Error() string { return e.msg }
 func (e reworded) Unwrap() error { return e.err }
 
-// withHint returns err in the command line's terms when it is one the
+// reword returns err in the command line's terms when it is one the
 // library reports in terms of library calls (no model, no index): the
 // command that resolves it replaces the library's message. Other errors
 // are returned as they are.
-func withHint(err error) error {
+func reword(err error) error {
 	switch {
 	case err == nil:
 		return nil
@@ -65,7 +65,7 @@ func withHint(err error) error {
 
 // checkModelVersion refuses, as a usage error, a model version that what
 // (--model, models promote) gives and that is no version at all; which
-// versions exist is the database's to say (versionHint).
+// versions exist is the database's to say (rewordVersion).
 func checkModelVersion(what, version string) error {
 	if _, err := soundalike.ParseModelVersion(version); err != nil {
 		return usagef("%s %q: want a model version such as v1 or v2 (`soundalike models` lists them)", what, version)
@@ -90,14 +90,14 @@ func damageHint(err error) error {
 	return err
 }
 
-// versionHint turns err, when it is the library's ErrNoModel for a model
+// rewordVersion turns err, when it is the library's ErrNoModel for a model
 // version named by what (--model, models promote), into the command
 // line's terms: that version does not exist, and the versions that do.
-// Other errors, and ErrNoModel for the current model, are withHint's.
-func versionHint(ctx context.Context, eng *soundalike.Engine, what, version string, err error) error {
+// Other errors, and ErrNoModel for the current model, are reword's.
+func rewordVersion(ctx context.Context, eng *soundalike.Engine, what, version string, err error) error {
 	v, perr := soundalike.ParseModelVersion(version)
 	if perr != nil || v == 0 || !errors.Is(err, soundalike.ErrNoModel) {
-		return withHint(err)
+		return reword(err)
 	}
 	models, lerr := eng.Models(ctx)
 	if lerr != nil {

@@ -93,13 +93,14 @@ func TestErrorsNameCommands(t *testing.T) {
 	}
 }
 
-// Given a model version that is no version (bogus), when reindex --model
-// or models promote, expect a usage error naming the flag or argument and
+// Given a model version that is no version (bogus), when reindex --model,
+// eval --model or models promote, expect a usage error naming the flag or argument and
 // what a version is, in the command line's terms.
 func TestModelVersionNamesCommands(t *testing.T) {
 	db := noIndexDB(t, 30)
 	for _, args := range [][]string{
 		{"reindex", "--db", db, "--model", "bogus"},
+		{"eval", "--db", db, "--model", "bogus"},
 		{"models", "promote", "bogus", "--db", db},
 	} {
 		_, _, err := runCmd(t.Context(), args...)

@@ -63,8 +63,8 @@ over the seeds).`)
 	if opts.MaxQueries < 1 {
 		return usagef("--queries: %d is not a positive number", opts.MaxQueries)
 	}
-	if _, err := soundalike.ParseModelVersion(version); err != nil {
-		return usagef("--model: %v", err)
+	if err := checkModelVersion("--model", version); err != nil {
+		return err
 	}
 	if mode != "tracks" && mode != "user" {
 		return usagef("--mode %q: want tracks or user", mode)
@@ -76,7 +76,7 @@ over the seeds).`)
 	defer eng.Close()
 	m, info, err := eng.LoadModel(ctx, version)
 	if err != nil {
-		return versionHint(ctx, eng, "--model", version, err)
+		return rewordVersion(ctx, eng, "--model", version, err)
 	}
 	tracks, err := eng.Tracks(ctx)
 	if err != nil {

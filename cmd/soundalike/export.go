@@ -73,7 +73,7 @@ func runExport(ctx context.Context, args []string, stdio stdio) error {
 		err = bw.Flush()
 	}
 	if err != nil {
-		return fmt.Errorf("export: %w", withHint(err))
+		return fmt.Errorf("export: %w", reword(err))
 	}
 	if f != nil {
 		if err := f.Commit(); err != nil {

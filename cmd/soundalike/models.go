@@ -69,7 +69,7 @@ func promoteModel(ctx context.Context, dbPath, version string, stdio stdio) erro
 	defer eng.Close()
 	info, changed, err := eng.PromoteModel(ctx, version)
 	if err != nil {
-		return versionHint(ctx, eng, "models promote", version, err)
+		return rewordVersion(ctx, eng, "models promote", version, err)
 	}
 	if !changed {
 		fmt.Fprintf(stdio.out, "%s is already the current model: nothing changed\n", info.Version)

@@ -63,7 +63,7 @@ func runPublish(ctx context.Context, args []string, stdio stdio) error {
 	sum, err := weaviate.Publish(ctx, eng, cluster, &a.opts)
 	bar.Done()
 	if err != nil {
-		return withHint(err)
+		return reword(err)
 	}
 	return printPublished(stdio, sum, time.Since(start), a.asJSON)
 }
@@ -73,9 +73,9 @@ func runPublish(ctx context.Context, args []string, stdio stdio) error {
 // snapshot (ctx stops that); Ready then only looks at it.
 func checkPublishable(ctx context.Context, eng *soundalike.Engine) error {
 	if _, err := eng.Model(ctx); err != nil {
-		return withHint(err)
+		return reword(err)
 	}
-	return withHint(eng.Ready())
+	return reword(eng.Ready())
 }
 
 // publishArgs are publish's flags.

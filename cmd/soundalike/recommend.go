@@ -31,14 +31,14 @@ func runRecommend(ctx context.Context, args []string, stdio stdio) error {
 			return uerr
 		}
 		if q.User != "" {
-			return fmt.Errorf("recommend --user %s: %w", q.User, withHint(err))
+			return fmt.Errorf("recommend --user %s: %w", q.User, reword(err))
 		}
 		if errors.Is(err, soundalike.ErrNotFound) {
 			if merr := missingExample(ctx, eng, q); merr != nil {
 				return merr
 			}
 		}
-		return fmt.Errorf("recommend: %w", withHint(err))
+		return fmt.Errorf("recommend: %w", reword(err))
 	}
 	if asJSON {
 		_, err := stdio.out.Write(append(resp.AppendJSON(nil), '\n'))

@@ -115,7 +115,7 @@ func runReindex(ctx context.Context, args []string, stdio stdio) error {
 		return interruptedReindex(eng, ctx.Err())
 	}
 	if err != nil {
-		return versionHint(ctx, eng, "--model", opts.Model, err)
+		return rewordVersion(ctx, eng, "--model", opts.Model, err)
 	}
 	out := reindexJSON{Tracks: sum.Tracks, Embedded: sum.Embedded, Inserted: sum.Inserted,
 		Deleted: sum.Deleted, TookMS: sum.Took.Milliseconds(), Full: sum.Full, Model: sum.Model}

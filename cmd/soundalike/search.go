@@ -57,7 +57,7 @@ pass to similar --track.`)
 	announceLoad(eng, dbPath, "", stdio)
 	resp, err := server.SearchTracks(ctx, eng, text, k)
 	if err != nil {
-		return fmt.Errorf("search \"%s\": %w", printable.Cut(text, maxQuotedText), withHint(err))
+		return fmt.Errorf("search \"%s\": %w", printable.Cut(text, maxQuotedText), reword(err))
 	}
 	if asJSON {
 		_, err := stdio.out.Write(append(resp.AppendJSON(nil), '\n'))

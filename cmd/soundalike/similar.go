@@ -58,7 +58,7 @@ func runSimilar(ctx context.Context, args []string, stdio stdio) error {
 		if uerr := refUsage(err, "--track"); uerr != nil {
 			return uerr
 		}
-		return fmt.Errorf("similar --track %s: %w", printable.String(id), withHint(err))
+		return fmt.Errorf("similar --track %s: %w", printable.String(id), reword(err))
 	}
 	if asJSON {
 		_, err := stdio.out.Write(append(resp.AppendJSON(nil), '\n'))
