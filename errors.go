@@ -8,7 +8,8 @@ import (
 )
 
 // Sentinel errors, checked with errors.Is. Their messages name the library
-// call that resolves them; the command line adds its own hints.
+// call that resolves them; the command line (cmd/soundalike/errors.go) and
+// the server (server/errors.go) put them in terms of their commands.
 var (
 	// ErrNotFound: the track is not in the catalogue (or, from UserHistory
 	// and RecommendUser, the user has no interactions). It is
