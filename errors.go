@@ -58,6 +58,27 @@ var ErrClosed = errors.New("engine is closed")
 // file from a backup (Engine.Backup), and Engine.Check lists the damage.
 var ErrDamaged = storage.ErrDamaged
 
+// IndexDamagedError is the error of a stored index (or its map layout)
+// that fails to read or to check: Err says what was found, and wraps
+// ErrDamaged when the file's bytes are at fault. The tracks and models
+// are not affected, so the remedy is not a backup: a full reindex
+// (Engine.Reindex with ReindexOptions.Full) rebuilds the index from them.
+type IndexDamagedError struct {
+	Err error
+}
+
+func (e *IndexDamagedError) Error() string {
+	return "the stored index is damaged (" + e.Err.Error() + "): " + e.Remedy()
+}
+
+func (e *IndexDamagedError) Unwrap() error { return e.Err }
+
+// Remedy is what the error tells its reader to do. A damaged file's error
+// gets the storage's remedy (restore a backup) unless it says its own.
+func (e *IndexDamagedError) Remedy() string {
+	return "rebuild it with Engine.Reindex and ReindexOptions.Full"
+}
+
 // unknownUserError is ErrNotFound for a user with nothing to go by: its
 // message names the user and why, and says nothing of tracks.
 type unknownUserError struct{ user, why string }

@@ -107,7 +107,7 @@ func loadMapLayout(tx *storage.Tx) (*mapLayout, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, indexDamaged(fmt.Errorf("its map layout: %w", err))
 	}
 	m := &mapLayout{layout: l}
 	var limit uint32

@@ -1,14 +1,16 @@
 package soundalike_test
 
 import (
+	"errors"
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/internal/synth"
-	bolt "go.etcd.io/bbolt"
 )
 
 // mapOf is the whole map, by track.
@@ -128,8 +130,29 @@ func TestCheckFindsDamagedMap(t *testing.T) {
 	if err != nil || !strings.Contains(strings.Join(rep.Problems, "; "), "map layout") {
 		t.Errorf("check of a damaged map layout: %+v, %v; want the layout named", rep.Problems, err)
 	}
-	if _, err := eng.Map(t.Context(), soundalike.MapQuery{Sample: 10}); err == nil {
-		t.Error("the map of a damaged layout answered")
+	if _, err := eng.Map(t.Context(), soundalike.MapQuery{Sample: 10}); !isIndexDamaged(err) {
+		t.Errorf("the map of a damaged layout: %v, want an *IndexDamagedError", err)
+	}
+}
+
+// isIndexDamaged reports whether err is a damaged index's error as the
+// library gives it: an *IndexDamagedError, still ErrDamaged, whose one
+// remedy is the rebuild (not the backup a damaged file's other records
+// need), naming the index once.
+func isIndexDamaged(err error) bool {
+	_, ok := errors.AsType[*soundalike.IndexDamagedError](err)
+	return ok && errors.Is(err, soundalike.ErrDamaged) &&
+		strings.HasSuffix(err.Error(), ": rebuild it with Engine.Reindex and ReindexOptions.Full") &&
+		!strings.Contains(err.Error(), "restore it from a backup") && !strings.Contains(err.Error(), "index: index:")
+}
+
+// TestDamagedIndexSaysRebuild: a damaged index chunk fails a query with
+// the index's own error and remedy.
+func TestDamagedIndexSaysRebuild(t *testing.T) {
+	eng := damagedFixture(t, "indexes", func(b *bolt.Bucket) *bolt.Bucket { return b.Bucket([]byte("chunks")) })
+	_, err := eng.Similar(t.Context(), "x", 5, nil)
+	if !isIndexDamaged(err) || strings.Count(err.Error(), eng.Path()) != 1 {
+		t.Errorf("similar on a damaged index: %v, want an *IndexDamagedError naming the file once", err)
 	}
 }
 

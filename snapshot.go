@@ -943,9 +943,7 @@ func (s *snapshot) readIndex(ctx context.Context, tx *storage.Tx, built *index.H
 }
 
 // indexDamaged is the error of a stored index that fails to read or check.
-func indexDamaged(err error) error {
-	return fmt.Errorf("index: %w; rebuild it with Engine.Reindex and ReindexOptions.Full", err)
-}
+func indexDamaged(err error) error { return &IndexDamagedError{Err: err} }
 
 // readTracks copies the tracks bucket's records into s's catalog, in id
 // order; decodeTracks decodes them once the file is released. ctx stops

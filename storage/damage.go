@@ -49,7 +49,9 @@ func corruptf(format string, a ...any) error {
 // callback's panic through.
 //
 // An error of fn that wraps ErrDamaged (a record failing this package's own
-// checks, see corruptf) gets the file's name and the remedy too.
+// checks, see corruptf) gets the file's name and the remedy too, unless it
+// says a remedy of its own (a Remedy method: a derived part of the file,
+// such as an index, is rebuilt rather than restored).
 func protect(path string, what func() string, fn func() error) (err error) {
 	old := debug.SetPanicOnFault(true)
 	defer func() {
@@ -65,7 +67,8 @@ func protect(path string, what func() string, fn func() error) (err error) {
 		}
 	}()
 	err = fn()
-	if errors.Is(err, ErrDamaged) && !strings.Contains(err.Error(), remedy) {
+	var own interface{ Remedy() string }
+	if errors.Is(err, ErrDamaged) && !errors.As(err, &own) && !strings.Contains(err.Error(), remedy) {
 		err = fmt.Errorf("%s: %w: %s", path, err, remedy)
 	}
 	return err

@@ -359,7 +359,9 @@ func TestEmptyDatabaseFile(t *testing.T) {
 	}
 }
 
-// A corrupt index chunk is damage, never "no model" (issue 14, item 5).
+// A corrupt index chunk is damage, never "no model" (issue 14, item 5),
+// and its remedy is the command that rebuilds the index: the tracks and
+// models are whole, so no backup is to be restored.
 func TestCorruptIndexIsNotNoModel(t *testing.T) {
 	db := damageDB(t)
 	bdb, err := bolt.Open(db, 0o600, nil)
@@ -386,8 +388,27 @@ func TestCorruptIndexIsNotNoModel(t *testing.T) {
 		if !errors.Is(err, soundalike.ErrDamaged) || errors.Is(err, soundalike.ErrNoModel) || !strings.Contains(err.Error(), "checksum") {
 			t.Errorf("%s with a corrupt index chunk: %v, want a damage error naming the checksum", args[0], err)
 		}
+		if err == nil {
+			continue
+		}
+		msg := err.Error()
+		if !strings.HasSuffix(msg, ": rebuild it with `soundalike reindex --full`") || strings.Count(msg, db) != 1 {
+			t.Errorf("%s with a corrupt index chunk: %q, want the file named once and the rebuild as its remedy", args[0], msg)
+		}
+		for _, wrong := range []string{"Engine.", "restore it from a backup", "soundalike check", "index: index:"} {
+			if strings.Contains(msg, wrong) {
+				t.Errorf("%s with a corrupt index chunk: %q says %q", args[0], msg, wrong)
+			}
+		}
 	}
 	if out, _, code := cli(t, "", "check", "--db", db); code != 1 || !strings.Contains(out, "checksum") || !strings.Contains(out, "DAMAGED: 1 problem\n") {
 		t.Errorf("check with a corrupt index chunk: exit %d\n%s", code, out)
+	}
+	// The remedy the errors give mends it.
+	if _, _, err := runCmd(t.Context(), "reindex", "--full", "--db", db); err != nil {
+		t.Fatalf("reindex --full of a corrupt index: %v", err)
+	}
+	if _, _, err := runCmd(t.Context(), "similar", "--track", firstTrack(t, db), "--db", db); err != nil {
+		t.Errorf("similar after reindex --full: %v", err)
 	}
 }

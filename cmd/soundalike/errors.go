@@ -22,13 +22,17 @@ import (
 //	soundalike.ErrNoIndex     "no index: run `soundalike reindex` first" (reword)
 //	a malformed version       the flag or argument, and what a version is
 //	                          (checkModelVersion)
+//	*soundalike.IndexDamagedError
+//	                          its remedy is `soundalike reindex --full`
+//	                          (indexRemedy)
 //	soundalike.ErrDamaged     adds `soundalike check` (damageHint)
 //	soundalike.ErrLocked      adds --lock-timeout (lockHint)
 //
 // reword and rewordVersion replace the library's message: the commands
 // wrap what they return in their own context (similar --track X: …).
 // damageHint and lockHint add to it, as its file and holder are the
-// operator's business. Errors keep their chain, so errors.Is still finds
+// operator's business, and indexRemedy changes only its remedy; the
+// three apply to every command's error (runCommand). Errors keep their chain, so errors.Is still finds
 // the library's sentinel.
 
 // The command line's words for the library's "no model" and "no index".
@@ -63,6 +67,17 @@ func reword(err error) error {
 	return err
 }
 
+// indexRemedy gives a damaged index's error the command that rebuilds the
+// index in place of the library call; only the remedy changes: what was
+// damaged, and where, stays.
+func indexRemedy(err error) error {
+	d, ok := errors.AsType[*soundalike.IndexDamagedError](err)
+	if !ok {
+		return err
+	}
+	return reworded{strings.Replace(err.Error(), d.Remedy(), "rebuild it with `soundalike reindex --full`", 1), err}
+}
+
 // checkModelVersion refuses, as a usage error, a model version that what
 // (--model, models promote) gives and that is no version at all; which
 // versions exist is the database's to say (rewordVersion).
@@ -84,6 +99,9 @@ func lockHint(err error) error {
 // damageHint adds what to do about a damaged database file, whichever
 // command met it.
 func damageHint(err error) error {
+	if _, index := errors.AsType[*soundalike.IndexDamagedError](err); index {
+		return err // a rebuild mends it (indexRemedy): no file to restore
+	}
 	if errors.Is(err, soundalike.ErrDamaged) {
 		return fmt.Errorf("%w; `soundalike check` on the file lists what is damaged", err)
 	}

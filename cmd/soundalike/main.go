@@ -107,7 +107,7 @@ func runCommand(ctx context.Context, args []string, stdio stdio) error {
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
-	return lockHint(damageHint(err))
+	return lockHint(damageHint(indexRemedy(err)))
 }
 
 // unknownCommand is the usage error for args, whose first is not a
