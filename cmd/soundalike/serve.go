@@ -262,6 +262,9 @@ a second SIGINT or SIGTERM stops at once.`)
 	if isFlagSet(fs, "weaviate-hedge-delay") && r.weaviateURLs == "" {
 		return nil, usagef("--weaviate-hedge-delay needs --weaviate: it applies to searches through a Weaviate cluster")
 	}
+	if r.hugeTLB && r.weaviateURLs != "" {
+		return nil, usagef("--hugetlb and --weaviate are alternatives: --hugetlb places the local index, and with --weaviate the cluster searches, with no local index loaded")
+	}
 	if r.hedgeDelay == 0 {
 		return nil, usagef("--weaviate-hedge-delay 0: want a positive duration such as 250ms, or a negative one (-1s) to never hedge")
 	}

@@ -272,6 +272,7 @@ func TestServeCommandFlags(t *testing.T) {
 		{"given an empty address, when serve, expect a usage error naming it with an example", []string{"--addr", ""}, "--addr is empty: give the host:port to listen on, such as 127.0.0.1:8080"},
 		{"given a hedge delay without --weaviate, when serve, expect a usage error", []string{"--weaviate-hedge-delay", "100ms"}, "needs --weaviate"},
 		{"given a collection without --weaviate, when serve, expect a usage error", []string{"--addr", "127.0.0.1:0", "--collection", "Songs"}, "--collection needs --weaviate"},
+		{"given --hugetlb with --weaviate, when serve, expect a usage error", []string{"--addr", "127.0.0.1:0", "--weaviate", "http://127.0.0.1:1", "--hugetlb"}, "--hugetlb and --weaviate are alternatives"},
 		{"given a hedge delay of 0, when serve, expect a usage error saying what it takes", []string{"--weaviate", "http://127.0.0.1:1", "--weaviate-hedge-delay", "0"}, "negative one (-1s) to never hedge"},
 	}
 	for _, tc := range cases {
