@@ -49,7 +49,7 @@ func checkOut(flag, path, dbPath, orStdout string) error {
 	} else if err == nil && !st.Mode().IsRegular() {
 		// The write renames a new file over the name: it would replace
 		// a device (/dev/null) or a named pipe, not write into it.
-		return usagef("%s %s: is %s, not a regular file; %s", flag, path, fileKind(st.Mode()), accepted)
+		return usagef("%s %s: is %s, not a regular file; %s", flag, path, outfile.Kind(st.Mode()), accepted)
 	}
 	target, err := paths.Target(path)
 	if err != nil {
@@ -77,22 +77,6 @@ func checkOut(flag, path, dbPath, orStdout string) error {
 	f.Close()
 	os.Remove(f.Name())
 	return nil
-}
-
-// fileKind names, in words, the kind of file that is not a regular one
-// and not a directory that mode describes.
-func fileKind(mode fs.FileMode) string {
-	switch t := mode.Type(); {
-	case t&fs.ModeNamedPipe != 0:
-		return "a pipe" // a named one, or a shell's (/dev/stdout in a pipeline)
-	case t&fs.ModeCharDevice != 0:
-		return "a character device (such as a terminal or /dev/null)"
-	case t&fs.ModeDevice != 0:
-		return "a block device"
-	case t&fs.ModeSocket != 0:
-		return "a socket"
-	}
-	return "a special file"
 }
 
 // writeFileAtomic writes data to path as an outfile.File, a new file

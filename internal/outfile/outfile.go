@@ -41,7 +41,7 @@ func Create(path string, newPerm fs.FileMode) (*File, error) {
 	case err == nil && st.IsDir():
 		return nil, fmt.Errorf("%s is a directory; name a file to write", target)
 	case err == nil && !st.Mode().IsRegular():
-		return nil, fmt.Errorf("%s is not a regular file (%v); name a file to write", target, st.Mode().Type())
+		return nil, fmt.Errorf("%s is %s, not a regular file; name a file to write", target, Kind(st.Mode()))
 	case err == nil:
 		perm, replaces = st.Mode().Perm(), true
 	case !errors.Is(err, fs.ErrNotExist):
@@ -123,4 +123,22 @@ func Temp(dir string, perm fs.FileMode) (*os.File, error) {
 		}
 		return f, err
 	}
+}
+
+// Kind says in words what a file that is not a regular one or a
+// directory is, for an error refusing it.
+func Kind(mode fs.FileMode) string {
+	switch t := mode.Type(); {
+	case t&fs.ModeNamedPipe != 0:
+		return "a pipe" // a named one, or a shell's (/dev/stdout in a pipeline)
+	case t&fs.ModeCharDevice != 0:
+		return "a character device (such as a terminal or /dev/null)"
+	case t&fs.ModeDevice != 0:
+		return "a block device"
+	case t&fs.ModeSocket != 0:
+		return "a socket"
+	case t&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	}
+	return "a special file"
 }
