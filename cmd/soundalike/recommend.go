@@ -31,7 +31,7 @@ func runRecommend(ctx context.Context, args []string, stdio stdio) error {
 			return uerr
 		}
 		if q.User != "" {
-			return fmt.Errorf("recommend --user %s: %w", q.User, reword(err))
+			return fmt.Errorf("recommend --user %s: %w", printable.String(q.User), reword(err))
 		}
 		if errors.Is(err, soundalike.ErrNotFound) {
 			if merr := missingExample(ctx, eng, q); merr != nil {
