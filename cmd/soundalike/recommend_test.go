@@ -138,6 +138,7 @@ func TestRecommendCommandErrors(t *testing.T) {
 		{"given an unknown track second in the list, expect not found naming the flag and that track", []string{"--db", db, "--positive", "t0001,nope"}, false, `recommend --positive nope: track "nope"`},
 		{"given an unknown negative track, expect not found naming --negative", []string{"--db", db, "--positive", "t0001", "--negative", "t0002,nope"}, false, `recommend --negative nope: track "nope"`},
 		{"given a stray argument, expect a usage error", []string{"--db", db, "u1"}, true, "--user"},
+		{"given an unknown user with a control character, expect it escaped", []string{"--db", db, "--user", "no\x1bbody"}, false, `recommend --user no\x1bbody: `},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := runCmd(t.Context(), append([]string{"recommend"}, tc.args...)...)
