@@ -5,8 +5,10 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -82,7 +84,7 @@ func TestLineLimit(t *testing.T) {
 				t.Fatalf("err = %v, want ErrLineTooLong", err)
 			}
 			msg := err.Error()
-			for _, want := range []string{tc.name + tc.line, "64 KiB", "--max-line-bytes"} {
+			for _, want := range []string{tc.name + tc.line, "64 KiB", "FileOptions.MaxLineBytes"} {
 				if !strings.Contains(msg, want) {
 					t.Errorf("error %q does not say %q", msg, want)
 				}
@@ -158,5 +160,113 @@ func TestLongHeaderClipped(t *testing.T) {
 	}
 	if len(err.Error()) > 2000 {
 		t.Errorf("the refusal is %d bytes: the header is echoed", len(err.Error()))
+	}
+}
+
+// TestLineLimitEveryLine: a line over the limit stops the import in every
+// format and on every path a row takes (CSV's plain lines, its quoted
+// fields, TSV, JSON Lines), however short it is beside a read; the error
+// names the file, the line, its length, the limit, and what to raise to
+// what. A limit of the line's length accepts it: the line end is not
+// counted. A CSV record whose quoted fields span lines counts whole.
+func TestLineLimitEveryLine(t *testing.T) {
+	const long = 1041
+	pad := func(prefix, suffix string) string {
+		return prefix + strings.Repeat("x", long-len(prefix)-len(suffix)) + suffix
+	}
+	tsv := func(s string) string { return strings.ReplaceAll(s, ",", "\t") }
+	jsonRow := func(id, name string) string {
+		return `{"track_id":"` + id + `","acousticness":0.1,"danceability":0.2,"energy":0.3,"instrumentalness":0.4,"key":5,"liveness":0.6,"loudness":-7,"mode":1,"speechiness":0.08,"tempo":120,"valence":0.9,"track_name":"` + name + `"}`
+	}
+	const features = "0.1,0.2,0.3,0.4,5,0.6,-7,1,0.08,120,0.9,"
+	record := "t3," + features + "\"" + strings.Repeat("y", 300) + "\n" + strings.Repeat("y", 300) + "\n" + strings.Repeat("y", 300) + "\""
+	for _, tc := range []struct {
+		name   string
+		lines  []string // the file's lines; the over-long one is the third
+		length int      // the third's length
+		record bool
+	}{
+		{"plain.csv", []string{featuresHeader, row1, pad("t3,"+features, ""), row2}, long, false},
+		{"quoted.csv", []string{featuresHeader, row1, pad("t3,"+features+`"a ""b`, `"`), row2}, long, false},
+		{"record.csv", []string{featuresHeader, row1, record, row2}, len(record), true},
+		{"rows.tsv", []string{tsv(featuresHeader), tsv(row1), tsv(pad("t3,"+features, "")), tsv(row2)}, long, false},
+		{"rows.jsonl", []string{jsonRow("t1", "one"), jsonRow("t2", "two"), pad(jsonRow("t3", "")[:len(jsonRow("t3", ""))-2], `"}`), jsonRow("t4", "four")}, long, false},
+	} {
+		for _, end := range []string{"\n", "\r\n"} {
+			lines := slices.Clone(tc.lines)
+			length := tc.length
+			if tc.record {
+				lines[2] = strings.ReplaceAll(lines[2], "\n", end)
+				length = len(lines[2]) + len(end) // its line ends counted
+			}
+			file := strings.Join(lines, end) + end
+			t.Run(fmt.Sprintf("%s %q", tc.name, end), func(t *testing.T) {
+				err := importLimited(tc.name, strings.NewReader(file), &ingest.FileOptions{MaxLineBytes: length - 1})
+				lt, ok := errors.AsType[*ingest.LineTooLongError](err)
+				if !ok {
+					t.Fatalf("limit %d: err = %v, want a *LineTooLongError", length-1, err)
+				}
+				if lt.Line != 3 || lt.Length != int64(length) || lt.Record != tc.record || !strings.HasPrefix(lines[2], lt.Head) || len(lt.Head) < 50 {
+					t.Errorf("limit %d: %+v, want line 3, length %d, record %v, the line's head", length-1, lt, length, tc.record)
+				}
+				what := fmt.Sprintf("line of %d bytes", length)
+				if tc.record {
+					what = fmt.Sprintf("record of %d bytes", length)
+				}
+				msg := err.Error()
+				for _, want := range []string{tc.name + ":3: " + what, fmt.Sprintf("over the limit of %d bytes", length-1), fmt.Sprintf("raise FileOptions.MaxLineBytes to %d or more", length)} {
+					if !strings.Contains(msg, want) {
+						t.Errorf("error %q does not say %q", msg, want)
+					}
+				}
+				if err := importLimited(tc.name, strings.NewReader(file), &ingest.FileOptions{MaxLineBytes: length}); err != nil {
+					t.Errorf("limit %d, the line's length: %v", length, err)
+				}
+			})
+		}
+	}
+}
+
+// TestLineLimitHeader: a header over the limit is a line, quoted from its
+// start, not a record; a caller that names the limit otherwise (the
+// command line by its flag) sets Option.
+func TestLineLimitHeader(t *testing.T) {
+	file := featuresHeader + "\n" + row1 + "\n"
+	err := importLimited("h.csv", strings.NewReader(file), &ingest.FileOptions{MaxLineBytes: 100})
+	lt, ok := errors.AsType[*ingest.LineTooLongError](err)
+	if !ok {
+		t.Fatalf("err = %v, want a *LineTooLongError", err)
+	}
+	if lt.Line != 1 || lt.Record || lt.Length != int64(len(featuresHeader)) || lt.Head != featuresHeader[:100] {
+		t.Errorf("%+v, want line 1 of %d bytes, not a record, quoted from its start", lt, len(featuresHeader))
+	}
+	lt.Option = "--max-line-bytes"
+	if msg := err.Error(); !strings.Contains(msg, fmt.Sprintf("raise --max-line-bytes to %d or more", len(featuresHeader))) || strings.Contains(msg, "FileOptions") {
+		t.Errorf("with Option set: %q, want it named alone", msg)
+	}
+}
+
+// TestLineLimitAcrossReads: a line over the limit that starts in one read
+// of the buffer and ends in the next, neither part over the limit, is
+// caught wherever it falls; the limit is larger than a read.
+func TestLineLimitAcrossReads(t *testing.T) {
+	const limit = 300 << 10
+	filler := strings.Repeat(row2+"\n", 40)
+	for _, before := range []int{100 << 10, 150 << 10, 200 << 10, 250 << 10} {
+		var b strings.Builder
+		b.WriteString(featuresHeader + "\n")
+		for b.Len() < before {
+			b.WriteString(filler)
+		}
+		line := strings.Count(b.String(), "\n") + 1
+		b.WriteString("t3," + strings.Repeat("x", limit+10<<10) + "\n")
+		for range 200 {
+			b.WriteString(filler)
+		}
+		err := importLimited("big.csv", strings.NewReader(b.String()), &ingest.FileOptions{MaxLineBytes: limit})
+		lt, ok := errors.AsType[*ingest.LineTooLongError](err)
+		if !ok || lt.Line != line {
+			t.Errorf("a %d KiB line on line %d, after %d KiB: err = %v, want it refused", (limit+10<<10)>>10, line, before>>10, err)
+		}
 	}
 }

@@ -147,7 +147,8 @@ func mayBeJoined(rec []string) bool {
 func (c *csvRows) joinedRows() (n, first int) { return c.joined, c.firstJoined }
 
 // readRecord reads a record with encoding/csv, failing with a
-// *LineTooLongError when it is over the limit (see lineLimiter).
+// *LineTooLongError when its quoted fields span lines and it is over the
+// limit (see lineLimiter, which checks each line).
 func (c *csvRows) readRecord() ([]string, error) {
 	if c.lim == nil {
 		return c.r.Read()
@@ -159,7 +160,13 @@ func (c *csvRows) readRecord() ([]string, error) {
 	head, _ := c.br.Peek(min(c.br.Buffered(), headBytes))
 	c.lim.startRecord(c.lim.n-int64(c.br.Buffered()), line, head)
 	rec, err := c.r.Read()
-	if lerr := c.lim.endRecord(c.lim.n - int64(c.br.Buffered())); lerr != nil && err == nil {
+	first, last := 0, 0
+	if err == nil {
+		first, _ = c.r.FieldPos(0)
+		last, _ = c.r.FieldPos(len(rec) - 1)
+		last += strings.Count(rec[len(rec)-1], "\n")
+	}
+	if lerr := c.lim.endRecord(c.lim.n-int64(c.br.Buffered()), first+c.own, last+c.own); lerr != nil && err == nil {
 		return nil, lerr
 	}
 	return rec, err

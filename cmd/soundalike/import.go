@@ -147,7 +147,7 @@ func importFiles(ctx context.Context, f *importFlags, names []string, stdio stdi
 		if ctx.Err() != nil {
 			return fmt.Errorf("import: nothing was written: %w", ctx.Err())
 		}
-		return err
+		return lineLimitFlag(err)
 	}
 
 	eng, err := soundalike.Open(f.db, stdio.engineOptions(f.engineOptions()))
@@ -179,7 +179,7 @@ func importFiles(ctx context.Context, f *importFlags, names []string, stdio stdi
 	})
 	bar.done()
 	if err != nil {
-		return fmt.Errorf("import: nothing was written: %w", err)
+		return fmt.Errorf("import: nothing was written: %w", lineLimitFlag(err))
 	}
 	if rolledBack {
 		total.TracksAdded, total.TracksUpdated, total.InteractionsAdded = 0, 0, 0
@@ -307,3 +307,12 @@ func (p *importProgress) update(i int, pr ingest.Progress) {
 }
 
 func (p *importProgress) done() { p.bar.Done() }
+
+// lineLimitFlag names --max-line-bytes in err's *ingest.LineTooLongError,
+// which names the library's FileOptions.MaxLineBytes.
+func lineLimitFlag(err error) error {
+	if lt, ok := errors.AsType[*ingest.LineTooLongError](err); ok {
+		lt.Option = "--max-line-bytes"
+	}
+	return err
+}
