@@ -83,6 +83,15 @@ type Sink interface {
 
 // Summary counts what an import did. Its JSON form is what
 // `soundalike import --json` prints.
+//
+// TracksAdded and TracksUpdated count tracks, not rows: a track is added
+// when the sink did not hold it, and updated when the sink held it and a
+// row changed it. A row that repeats a track id an earlier row of the
+// same source has counts no track again, so that a file listing a track
+// once per playlist (the public Spotify set does) adds it once and
+// updates nothing; RepeatedIDs counts those repeats whose values differ.
+// A Run stopped by an error returns the rows' counts so far, repeats
+// included.
 type Summary struct {
 	TracksAdded       int        `json:"tracks_added"`
 	TracksUpdated     int        `json:"tracks_updated"`
@@ -261,7 +270,7 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 	if err := ctx.Err(); err != nil {
 		return sum, err
 	}
-	repeats.warn(&sum)
+	repeats.finish(&sum)
 	if w, ok := joinedRowsWarning(src, name); ok {
 		sum.Warnings = append(sum.Warnings, w)
 	}
@@ -312,12 +321,13 @@ func joinedRowsWarning(src Source, name string) (RowError, bool) {
 		Reason: fmt.Sprintf(`%s a quoted field holding a line end and then commas, as when a stray quote (") joins the rows of several lines into one: one track gets another's values and the others are lost; check %s`, rs, them)}, true
 }
 
-// repeatTracker finds rows that repeat an earlier row's track id with
-// other values (genres aside, which accumulate): the dev file lists a
+// repeatTracker finds rows that repeat an earlier row's track id: those
+// with other values (genres aside, which accumulate) are warned about, and
+// none counts its track as added or updated again. The dev file lists a
 // track once per playlist, with the same values, which is no conflict. It
-// notes 24 bytes a stored track (hashes of the id and of the values, and
-// where the row was) and compares them when the source ends: appending is
-// a fraction of what a map lookup per row costs.
+// notes 32 bytes a stored track (hashes of the id and of the values, where
+// the row was and what the sink did with it) and compares them when the
+// source ends: appending is a fraction of what a map lookup per row costs.
 type repeatTracker struct {
 	seed   maphash.Seed
 	rows   []trackSeen
@@ -327,8 +337,19 @@ type repeatTracker struct {
 
 type trackSeen struct {
 	id, values uint64
-	at         int // Record.Line, or the row's ordinal when rows have no lines
+	at         int       // Record.Line, or the row's ordinal when rows have no lines
+	put        putResult // what the sink did with the row's track
 }
+
+// putResult is what a Sink's PutTrack did with a track, as Summary counts
+// it.
+type putResult uint8
+
+const (
+	putUnchanged putResult = iota
+	putAdded
+	putUpdated
+)
 
 func newRepeatTracker() *repeatTracker {
 	return &repeatTracker{seed: maphash.MakeSeed()}
@@ -360,14 +381,15 @@ func (h *trackHasher) hash(t *soundalike.Track) (id, values uint64) {
 }
 
 // add notes a stored track read at rec, by the hashes of its id and
-// values (trackHasher.hash with the tracker's seed).
-func (r *repeatTracker) add(rec Record, id, values uint64) {
+// values (trackHasher.hash with the tracker's seed), and what the sink did
+// with it.
+func (r *repeatTracker) add(rec Record, id, values uint64, put putResult) {
 	r.source, r.byLine = rec.Source, rec.Line > 0
 	at := rec.Line
 	if at <= 0 {
 		at = len(r.rows) + 1
 	}
-	r.rows = append(r.rows, trackSeen{id: id, values: values, at: at})
+	r.rows = append(r.rows, trackSeen{id: id, values: values, at: at, put: put})
 }
 
 // reserve makes room for the tracks of about n more rows, read rows
@@ -382,17 +404,33 @@ func (r *repeatTracker) reserve(n, read int) {
 	r.rows = slices.Grow(r.rows, int(float64(n)*float64(len(r.rows))/float64(read)))
 }
 
-// warn adds the source's repeats to sum: each row whose values differ
-// from the previous row with its id.
-func (r *repeatTracker) warn(sum *Summary) {
+// finish adds the source's repeats to sum, once it is read: it warns of
+// each row whose values differ from the previous row with its id, and
+// takes back what put counted for rows that repeat a track it had counted
+// (see Summary).
+func (r *repeatTracker) finish(sum *Summary) {
 	r.rows = sortByID(r.rows)
 	count, first := 0, 0
-	for i := 1; i < len(r.rows); i++ {
-		if a, b := r.rows[i-1], r.rows[i]; a.id == b.id && a.values != b.values {
+	counted := false // the track of the rows' id is counted
+	for i, b := range r.rows {
+		if i == 0 || r.rows[i-1].id != b.id {
+			counted = b.put != putUnchanged
+			continue
+		}
+		if a := r.rows[i-1]; a.values != b.values {
 			count++
 			if first == 0 || b.at < first {
 				first = b.at
 			}
+		}
+		switch {
+		case b.put == putUnchanged:
+		case !counted:
+			counted = true // a stored track that a repeat changed
+		case b.put == putAdded:
+			sum.TracksAdded--
+		default:
+			sum.TracksUpdated--
 		}
 	}
 	r.rows = nil
@@ -621,13 +659,16 @@ func put(sum *Summary, it readItem, sink Sink, noInteractions bool, repeats *rep
 		if err != nil {
 			return fmt.Errorf("%s: store track %s: %w", where(rec), t.ID, err)
 		}
+		res := putUnchanged
 		switch {
 		case added:
 			sum.TracksAdded++
+			res = putAdded
 		case changed:
 			sum.TracksUpdated++
+			res = putUpdated
 		}
-		repeats.add(rec, it.idHash, it.valueHash)
+		repeats.add(rec, it.idHash, it.valueHash, res)
 	}
 	if in != nil {
 		added, err := sink.PutInteraction(in)

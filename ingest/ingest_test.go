@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -94,8 +95,8 @@ func TestSample(t *testing.T) {
 		users[r["playlist_id"]] = true
 		genres[r["track_id"]] = merge(genres[r["track_id"]], []string{r["playlist_genre"]})
 	}
-	if sum.TracksAdded != len(ids) || sum.InteractionsAdded != len(rows) || sum.Rejected != 0 {
-		t.Errorf("summary = %+v, want %d tracks added, %d interactions, 0 rejected", sum, len(ids), len(rows))
+	if sum.TracksAdded != len(ids) || sum.TracksUpdated != 0 || sum.InteractionsAdded != len(rows) || sum.Rejected != 0 {
+		t.Errorf("summary = %+v, want %d tracks added, none updated, %d interactions, 0 rejected", sum, len(ids), len(rows))
 	}
 	if got := db.users(); got != len(users) {
 		t.Errorf("users = %d, want %d", got, len(users))
@@ -512,5 +513,75 @@ func TestDetect(t *testing.T) {
 				t.Errorf("read %d records, want %d", len(recs), tc.wantRecs)
 			}
 		})
+	}
+}
+
+// TestRepeatedRowsCountTracks: the summary counts tracks, not rows, into a
+// real engine. The sample lists some tracks once per playlist, with other
+// genres: a fresh import adds each once and updates none. A track stored
+// before is updated once however many of its rows change it; a row that
+// only repeats it changes nothing; rows of a new track with other values
+// add it once and are counted as repeated ids.
+func TestRepeatedRowsCountTracks(t *testing.T) {
+	eng, err := soundalike.Open(filepath.Join(t.TempDir(), "s.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	run := func(name string, src func() (*ingest.FileSource, error)) ingest.Summary {
+		t.Helper()
+		var sum ingest.Summary
+		err := eng.Import(t.Context(), func(tx *soundalike.ImportTx) error {
+			s, err := src()
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			sum, err = ingest.Run(t.Context(), s, tx, nil)
+			return err
+		})
+		if err != nil {
+			t.Fatalf("import %s: %v", name, err)
+		}
+		return sum
+	}
+
+	_, rows := readCSV(t, sample)
+	ids := map[string]bool{}
+	for _, r := range rows {
+		ids[r["track_id"]] = true
+	}
+	if len(ids) == len(rows) {
+		t.Fatalf("the sample has no repeated track id: the test needs some")
+	}
+	sum := run(sample, func() (*ingest.FileSource, error) { return ingest.Open(sample) })
+	if sum.TracksAdded != len(ids) || sum.TracksUpdated != 0 || sum.RepeatedIDs != 0 {
+		t.Errorf("fresh import of %d rows, %d track ids: added %d, updated %d, repeated ids %d; want %d, 0, 0",
+			len(rows), len(ids), sum.TracksAdded, sum.TracksUpdated, sum.RepeatedIDs, len(ids))
+	}
+
+	rename := func(row, name string) string { return strings.Replace(row, ",one", ","+name, 1) }
+	csvFile := func(name string, rows []string) func() (*ingest.FileSource, error) {
+		return func() (*ingest.FileSource, error) {
+			return ingest.NewReader(name, strings.NewReader(featuresHeader+"\n"+strings.Join(rows, "\n")+"\n"))
+		}
+	}
+	for _, tc := range []struct {
+		name                    string
+		stored, rows            []string // stored: imported first, on its own
+		added, updated, repeats int
+	}{
+		{"stored, then changed twice", []string{row1}, []string{row1, rename(row1, "uno"), rename(row1, "eins")}, 0, 1, 2},
+		{"changed, then repeated", []string{row1}, []string{rename(row1, "un"), rename(row1, "un")}, 0, 1, 0},
+		{"new, with other values", nil, []string{"t9" + row1[2:], rename("t9"+row1[2:], "nine")}, 1, 0, 1},
+	} {
+		if tc.stored != nil {
+			run("stored.csv", csvFile("stored.csv", tc.stored))
+		}
+		sum := run(tc.name, csvFile("rep.csv", tc.rows))
+		if sum.TracksAdded != tc.added || sum.TracksUpdated != tc.updated || sum.RepeatedIDs != tc.repeats {
+			t.Errorf("%s: added %d, updated %d, repeated ids %d; want %d, %d, %d",
+				tc.name, sum.TracksAdded, sum.TracksUpdated, sum.RepeatedIDs, tc.added, tc.updated, tc.repeats)
+		}
 	}
 }

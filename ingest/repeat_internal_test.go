@@ -43,7 +43,7 @@ func TestRepeatReserve(t *testing.T) {
 		t.Errorf("an interaction log reserved room for %d tracks, want 0", cap(r.rows))
 	}
 	for i := range 100 {
-		r.add(Record{Source: "f.csv", Line: i + 2}, uint64(i), 0)
+		r.add(Record{Source: "f.csv", Line: i + 2}, uint64(i), 0, putAdded)
 	}
 	r.reserve(10_000, 200) // half the rows read had tracks
 	if c := cap(r.rows); c < 100+5000 || c > 2*(100+5000) {
