@@ -124,13 +124,23 @@ func target(cfg *pgconn.Config) string {
 	return cfg.User + "@" + host + "/" + cfg.Database
 }
 
-// parseError explains a connection string that pgx cannot parse. pgx's own
-// message quotes the string with a best-effort redaction, so it is not
-// used; nor is the cause of a syntax error, which may quote part of the
-// string (a mislaid password). A TLS parameter that pgx cannot use is
-// named, from the cause's start in tlsParseErrors, since the URL then
-// parsed and the advice to check its syntax would mislead.
-func parseError(err error) *Error {
+// urlName names the connection string in an error, with where it came
+// from (Options.URLFrom) when the caller said.
+func urlName(from string) string {
+	if from == "" {
+		return "the connection URL"
+	}
+	return "the connection URL from " + from
+}
+
+// parseError explains a connection string that pgx cannot parse, naming
+// where it came from (Options.URLFrom). pgx's own message quotes the
+// string with a best-effort redaction, so it is not used; nor is the
+// cause of a syntax error, which may quote part of the string (a mislaid
+// password). A TLS parameter that pgx cannot use is named, from the
+// cause's start in tlsParseErrors, since the URL then parsed and the
+// advice to check its syntax would mislead.
+func parseError(err error, from string) *Error {
 	var pce *pgconn.ParseConfigError
 	if errors.As(err, &pce) && pce.Unwrap() != nil {
 		cause := pce.Unwrap().Error()
@@ -143,10 +153,10 @@ func parseError(err error) *Error {
 			if errors.As(pce.Unwrap(), &pathErr) { // an op, a file name and an errno
 				what += " (" + pathErr.Error() + ")"
 			}
-			return &Error{Kind: ErrURL, Msg: "postgres: the connection URL's TLS settings cannot be used: " + what}
+			return &Error{Kind: ErrURL, Msg: "postgres: the TLS settings of " + urlName(from) + " cannot be used: " + what}
 		}
 	}
-	return &Error{Kind: ErrURL, Msg: "postgres: the connection URL cannot be parsed: " +
+	return &Error{Kind: ErrURL, Msg: "postgres: " + urlName(from) + " cannot be parsed: " +
 		"use postgres://user:password@host:port/database?sslmode=... or key=value pairs " +
 		"(host=... user=... dbname=...), percent-encoding special characters in the password"}
 }
@@ -167,14 +177,15 @@ var tlsParseErrors = []struct{ prefix, what string }{
 	{"unable to load cert", "sslcert and sslkey are not a certificate and its key"},
 }
 
-// connectError turns a failed connection into one clear sentence.
-func connectError(err error, cfg *pgconn.Config, sec secrets, timeout string) *Error {
+// connectError turns a failed connection into one clear sentence; from is
+// where the URL came from (Options.URLFrom).
+func connectError(err error, cfg *pgconn.Config, sec secrets, timeout, from string) *Error {
 	where := target(cfg)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch pgErr.Code {
 		case "28P01":
-			return sec.errorf(ErrAuth, "password authentication failed for user %q at %s: check the password in the URL (or DATABASE_URL)", cfg.User, where)
+			return sec.errorf(ErrAuth, "password authentication failed for user %q at %s: check the password in %s", cfg.User, where, urlName(from))
 		case "28000":
 			return sec.errorf(ErrAuth, "the server at %s refused user %q: %s (check the user name and the server's pg_hba.conf)", where, cfg.User, pgErr.Message)
 		case "3D000":

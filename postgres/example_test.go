@@ -25,6 +25,7 @@ func ExampleOpen() {
 	err = eng.Import(ctx, func(tx *soundalike.ImportTx) error {
 		src, err := postgres.Open(ctx, os.Getenv("DATABASE_URL"), &postgres.Options{
 			Actions: []string{"play", "like", "addToPlaylist"},
+			URLFrom: "$DATABASE_URL", // named in an error about the URL
 		})
 		if err != nil {
 			return err // one sentence, never the password

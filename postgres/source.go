@@ -116,6 +116,11 @@ type Options struct {
 	// Open or Next with ErrStalled. 0 means DefaultStallTimeout; a negative
 	// value waits for as long as it takes (ctx still ends the wait).
 	StallTimeout time.Duration
+	// URLFrom names where connString came from, in the errors about what
+	// it holds (one that cannot be parsed, ErrURL; a password the server
+	// refuses, ErrAuth): "$DATABASE_URL", "--postgres", never the URL.
+	// "" calls it the connection URL alone.
+	URLFrom string
 	// Logger receives notices, each message a sentence that names the
 	// server: the fall-back to "UserInteraction", interaction rows read
 	// and skipped for their action (Source.Skipped), and interactions
@@ -226,7 +231,7 @@ func Open(ctx context.Context, connString string, opts *Options) (*Source, error
 	}
 	cfg, err := pgx.ParseConfig(connString)
 	if err != nil {
-		return nil, parseError(err)
+		return nil, parseError(err, o.URLFrom)
 	}
 	s := &Source{sec: newSecrets(cfg.Password), where: target(&cfg.Config), batch: o.BatchSize, stall: o.StallTimeout, log: log, chosen: chosen}
 	for _, a := range o.Actions {
@@ -257,7 +262,7 @@ func Open(ctx context.Context, connString string, opts *Options) (*Source, error
 
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
-		return nil, connectError(err, &cfg.Config, s.sec, timeout)
+		return nil, connectError(err, &cfg.Config, s.sec, timeout, o.URLFrom)
 	}
 	s.conn = conn
 	wctx, w := watch(ctx, s.stall)

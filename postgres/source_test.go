@@ -294,7 +294,7 @@ func TestConnectionErrors(t *testing.T) {
 		// The password is scrubbed from the values in a message, not from
 		// its words: a wrong password that is a common word left
 		// "******** authentication failed".
-		{"a common word as password", db.withPassword(t, "password"), nil, ErrAuth, []string{"postgres: password authentication failed", "check the password in the URL"}, nil},
+		{"a common word as password", db.withPassword(t, "password"), nil, ErrAuth, []string{"postgres: password authentication failed", "check the password in the connection URL"}, nil},
 		{"postgres as password", db.withPassword(t, "postgres"), nil, ErrAuth, []string{"postgres: password authentication failed"}, nil},
 		// With sslmode=prefer, a refused TLS request is followed by an
 		// attempt without TLS: that one's failure is the error, not the

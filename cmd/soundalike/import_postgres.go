@@ -119,6 +119,10 @@ func (p *postgresFlags) resolve(fs *flag.FlagSet, noInteractions bool, getenv fu
 		InteractionsQuery: p.interactionsQuery,
 		NoInteractions:    noInteractions,
 		StallTimeout:      p.stallTimeout,
+		URLFrom:           "$DATABASE_URL",
+	}
+	if p.urlInArgs {
+		opts.URLFrom = "--postgres"
 	}
 	if p.stallTimeout == 0 {
 		opts.StallTimeout = -1 // the option's 0 is the default
