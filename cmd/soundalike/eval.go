@@ -22,18 +22,20 @@ func runEval(ctx context.Context, args []string, stdio stdio) error {
 	var (
 		dbPath, holdout, version, mode string
 		asJSON                         bool
+		maxLineBytes                   int
 		opts                           eval.Options
 	)
 	fs := newFlagSet("eval", stdio, &dbPath)
 	fs.IntVar(&opts.K, "k", 20, "neighbours scored per query, 1..(the catalogue's tracks − 2)")
 	fs.StringVar(&holdout, "holdout", "", "`file` of held-out users' interactions (any import format; their tracks must already be in the catalogue). Default: the model's validation users")
+	fs.IntVar(&maxLineBytes, "max-line-bytes", ingest.DefaultMaxLineBytes, "with --holdout: longest line (or CSV record) the file may have, in bytes, as for import")
 	fs.StringVar(&version, "model", "", "model `version` to evaluate (default: the current one)")
 	fs.IntVar(&opts.MaxQueries, "queries", 2000, "held-out tracks sampled as queries")
 	fs.Uint64Var(&opts.Seed, "seed", 1, "`seed` of the query sample and the random baseline")
 	fs.StringVar(&mode, "mode", "tracks", "`tracks`: each held-out track a query, against the baselines; user: each held-out user seeded with half their tracks, Recommend's strategies against the single-seed mean")
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), `Usage: soundalike eval [--db PATH] [-k 20] [--holdout FILE] [--model VERSION] [--mode tracks|user] [--json]
+		fmt.Fprintln(fs.Output(), `Usage: soundalike eval [--db PATH] [-k 20] [--holdout FILE [--max-line-bytes N]] [--model VERSION] [--mode tracks|user] [--json]
 
 For each held-out user's tracks (a seeded sample), ranks every other catalogue
 track by exact cosine and reports precision@k, recall@k (hits / min(k, n-1))
@@ -66,6 +68,12 @@ over the seeds).`)
 	if err := checkModelVersion("--model", version); err != nil {
 		return err
 	}
+	if maxLineBytes < 1 {
+		return usagef("--max-line-bytes %d: want at least 1 (bytes)", maxLineBytes)
+	}
+	if isFlagSet(fs, "max-line-bytes") && holdout == "" {
+		return usagef("--max-line-bytes needs --holdout: it limits the lines of the held-out file")
+	}
 	if mode != "tracks" && mode != "user" {
 		return usagef("--mode %q: want tracks or user", mode)
 	}
@@ -93,7 +101,7 @@ over the seeds).`)
 
 	var users [][]uint32
 	if holdout != "" {
-		ins, err := readHoldout(ctx, holdout, stdio.err)
+		ins, err := readHoldout(ctx, holdout, maxLineBytes, stdio.err)
 		if err != nil {
 			return err
 		}
@@ -172,12 +180,12 @@ func validationUsers(ctx context.Context, eng *soundalike.Engine, version string
 	return h.ValidationUsers, nil
 }
 
-// readHoldout reads the interactions of an import file. Rejected rows are
-// reported and skipped.
-func readHoldout(ctx context.Context, path string, errw io.Writer) ([]soundalike.Interaction, error) {
-	src, err := ingest.Open(path)
+// readHoldout reads the interactions of an import file, whose lines may
+// be maxLineBytes long. Rejected rows are reported and skipped.
+func readHoldout(ctx context.Context, path string, maxLineBytes int, errw io.Writer) ([]soundalike.Interaction, error) {
+	src, err := ingest.OpenFile(path, &ingest.FileOptions{MaxLineBytes: maxLineBytes, Context: ctx})
 	if err != nil {
-		return nil, fmt.Errorf("--holdout: %w", err)
+		return nil, fmt.Errorf("--holdout: %w", lineLimitFlag(err))
 	}
 	defer src.Close()
 	var ins []soundalike.Interaction
@@ -194,7 +202,7 @@ func readHoldout(ctx context.Context, path string, errw io.Writer) ([]soundalike
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("--holdout: %w", err)
+			return nil, fmt.Errorf("--holdout: %w", lineLimitFlag(err))
 		}
 		if rec.Interaction != nil {
 			in := *rec.Interaction

@@ -159,6 +159,14 @@ func checkEval(t *testing.T, db string, sum trainJSON) {
 	if err != nil || !strings.Contains(stdout, "raw_features") || !strings.Contains(stdout, "k=5") {
 		t.Fatalf("eval --holdout: %v\n%s\n%s", err, stdout, stderr)
 	}
+	// The file's lines are limited as import's are, by the same flag.
+	_, _, err = runCmd(t.Context(), "eval", "--db", db, "--holdout", "../../trainer/testdata/tracks.csv", "--max-line-bytes", "50")
+	if !errors.Is(err, ingest.ErrLineTooLong) || !strings.Contains(err.Error(), "raise --max-line-bytes to ") {
+		t.Errorf("eval --holdout of lines over --max-line-bytes 50: %v, want the line named and the flag to raise", err)
+	}
+	if _, _, err := runCmd(t.Context(), "eval", "--db", db, "--max-line-bytes", "50"); err == nil || !strings.Contains(err.Error(), "--max-line-bytes needs --holdout") {
+		t.Errorf("eval --max-line-bytes without --holdout: %v, want a usage error", err)
+	}
 }
 
 // checkModels trains a second version under --promote never, then lists,
