@@ -170,7 +170,7 @@ func TestBackupRefusesNonFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range []struct{ path, want string }{
-		{pipe, "is not a regular file"},
+		{pipe, "is a pipe, not a regular file"},
 		{sub, "is a directory"},
 	} {
 		_, err := eng.Backup(t.Context(), c.path)
