@@ -26,14 +26,15 @@
 // # Track references
 //
 // Wherever a query names a track (Similar's and Track's id, Query.Tracks,
-// an Example's Track, SearchOptions.Exclude, Filter.IDs) it takes a
-// reference: the track's id as stored, whatever its form, or a form
-// ParseTrackRef accepts (a spotify:track:ID URI or an open.spotify.com
-// link, also found through Track.SpotifyID); only the catalogue can tell
-// the two apart, so callers pass references on as given. A reference that
-// names no track, whatever its form (a deleted track's id among them), is
-// ignored in Exclude and Filter.IDs, and wraps ErrNotFound where a query
-// names one track; the message says what a Spotify reference must be
+// an Example's Track, SearchOptions.Exclude, Filter.IDs, MapQuery.IDs) it
+// takes a reference: the track's id as stored, whatever its form, or a
+// form ParseTrackRef accepts (a spotify:track:ID URI or an
+// open.spotify.com link, also found through Track.SpotifyID); only the
+// catalogue can tell the two apart, so callers pass references on as
+// given. A reference that names no track, whatever its form (a deleted
+// track's id among them), is ignored in Exclude and Filter.IDs, listed in
+// MapView.Missing, and wraps ErrNotFound where a query names one track;
+// the message says what a Spotify reference must be
 // when the reference looks like a Spotify URI or a link. Only a reference
 // that no stored id could be (what CheckTrack refuses as an id, as given
 // and with spaces trimmed: empty, longer than MaxKeyLen bytes, holding a

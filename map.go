@@ -15,7 +15,10 @@ type MapQuery struct {
 	// query on one index, and a larger one holds every smaller one.
 	Sample int
 	// IDs are tracks to return besides the sample (a query and its
-	// neighbours), by track references as Similar takes them.
+	// neighbours), by track references as Similar takes them: one that
+	// names no track on the map is listed in MapView.Missing, one that no
+	// stored id could be fails the query (a *TrackRefError naming
+	// MapQuery.IDs and its index).
 	IDs []TrackID
 }
 
@@ -45,13 +48,18 @@ type mapLayout struct {
 }
 
 // Map returns points of the map of the served index. It fails with
-// ErrNoLayout when the index was stored without one.
+// ErrNoLayout when the index was stored without one. A negative Sample, or
+// a reference of IDs that no stored id could be, is refused before Map
+// waits for the snapshot.
 func (e *Engine) Map(ctx context.Context, q MapQuery) (MapView, error) {
 	if err := checkCtx(ctx); err != nil {
 		return MapView{}, fmt.Errorf("map: %w", err)
 	}
 	if q.Sample < 0 {
 		return MapView{}, fmt.Errorf("map: sample %d: %w", q.Sample, ErrInvalidQuery)
+	}
+	if err := checkRefs("MapQuery.IDs", q.IDs); err != nil {
+		return MapView{}, err
 	}
 	s, err := e.ready(ctx)
 	if err != nil {

@@ -272,6 +272,9 @@ func TestMalformedQueryWaitsForNoLoad(t *testing.T) {
 	recommendUser := func(user string, k int, o *soundalike.SearchOptions) func() error {
 		return func() error { _, err := eng.RecommendUser(ctx, user, k, o); return err }
 	}
+	mapOf := func(q soundalike.MapQuery) func() error {
+		return func() error { _, err := eng.Map(ctx, q); return err }
+	}
 	for _, tc := range []struct {
 		name  string
 		query func() error
@@ -289,10 +292,10 @@ func TestMalformedQueryWaitsForNoLoad(t *testing.T) {
 		{"SimilarTo tracks and vector", similarTo(soundalike.Query{Tracks: seed.Tracks, Vector: vec}, 5, nil), "(got 2)", ""},
 		{"SimilarTo seed", similarTo(soundalike.Query{Tracks: []soundalike.TrackID{id, "gone", ""}}, 5, nil), "empty track reference", "Query.Tracks[2]"},
 		{"SimilarTo exclude", similarTo(seed, 5, &soundalike.SearchOptions{Exclude: []soundalike.TrackID{"\x00"}}), "NUL byte", "SearchOptions.Exclude[0]"},
-		{"SimilarTo NaN vector", similarTo(soundalike.Query{Vector: []float32{1, float32(math.NaN())}}, 5, nil), "vector[1] is NaN", ""},
-		{"SimilarTo zero vector", similarTo(soundalike.Query{Vector: make([]float32, 16)}, 5, nil), "the vector is all zeros", ""},
+		{"SimilarTo NaN vector", similarTo(soundalike.Query{Vector: []float32{1, float32(math.NaN())}}, 5, nil), "vector[1]: NaN is not a finite number", ""},
+		{"SimilarTo zero vector", similarTo(soundalike.Query{Vector: make([]float32, 16)}, 5, nil), "invalid query: vector: all zeros", ""},
 		{"SimilarTo features", similarTo(soundalike.Query{Track: &soundalike.Track{Features: soundalike.Features{Danceability: 2}}}, 5, nil), "danceability", ""},
-		{"Recommend example vector", recommend(soundalike.RecommendQuery{Positive: []soundalike.Example{{Track: id}, {Vector: []float32{float32(math.Inf(1))}}}, K: 5}), "positive[1]: invalid query: vector[0] is +Inf", ""},
+		{"Recommend example vector", recommend(soundalike.RecommendQuery{Positive: []soundalike.Example{{Track: id}, {Vector: []float32{float32(math.Inf(1))}}}, K: 5}), "positive[1]: invalid query: vector[0]: +Inf is not a finite number", ""},
 		{"Recommend example features", recommend(soundalike.RecommendQuery{Positive: pos, Negative: []soundalike.Example{{Features: &soundalike.Track{Features: soundalike.Features{Tempo: -1}}}}, K: 5}), "negative[0]: invalid query: tempo", ""},
 		{"Recommend k", recommend(soundalike.RecommendQuery{Positive: pos}), "k = 0", ""},
 		{"Recommend no positive", recommend(soundalike.RecommendQuery{Negative: pos, K: 5}), "no positive example", ""},
@@ -309,6 +312,10 @@ func TestMalformedQueryWaitsForNoLoad(t *testing.T) {
 		{"RecommendUser k", recommendUser("u1", -1, nil), "k = -1", ""},
 		{"RecommendUser diversity", recommendUser("u1", 5, &soundalike.SearchOptions{Diversity: 2}), "diversity = 2", ""},
 		{"RecommendUser exclude", recommendUser("u1", 5, &soundalike.SearchOptions{Exclude: []soundalike.TrackID{"\x00"}}), "NUL byte", "SearchOptions.Exclude[0]"},
+		{"Map sample", mapOf(soundalike.MapQuery{Sample: -1}), "sample -1", ""},
+		{"Map ids NUL", mapOf(soundalike.MapQuery{Sample: 1, IDs: []soundalike.TrackID{id, "gone", "a\x00"}}), "NUL byte", "MapQuery.IDs[2]"},
+		{"Map ids long", mapOf(soundalike.MapQuery{IDs: []soundalike.TrackID{soundalike.TrackID(strings.Repeat("a", soundalike.MaxKeyLen+1))}}), "1025 bytes", "MapQuery.IDs[0]"},
+		{"Map ids empty", mapOf(soundalike.MapQuery{IDs: []soundalike.TrackID{""}}), "empty track reference", "MapQuery.IDs[0]"},
 	} {
 		err := tc.query()
 		if !errors.Is(err, soundalike.ErrInvalidQuery) || !strings.Contains(fmt.Sprint(err), tc.want) {

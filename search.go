@@ -2,6 +2,7 @@ package soundalike
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -194,22 +195,40 @@ func (s *snapshot) checkVector(vec []float32) ([]float32, error) {
 }
 
 // checkVectorValues reports a query vector no model could search for,
-// whatever its dimension: an empty one (ErrDimension), a NaN or infinite
-// value, all zeros, or a length too small to normalise.
+// whatever its dimension: an empty one (ErrDimension), or one
+// ValidateVector refuses (ErrInvalidQuery).
 func checkVectorValues(vec []float32) error {
 	if len(vec) == 0 {
 		return fmt.Errorf("%w: the vector is empty: give one of the model's dimension", ErrDimension)
 	}
+	if err := ValidateVector(vec); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidQuery, err)
+	}
+	return nil
+}
+
+// ValidateVector checks a query vector's values, whatever its dimension:
+// not empty, no NaN or infinite value, not all zeros (a vector searches by
+// its direction, which zeros lack), and not too short to normalise. The error
+// names the vector ("vector: …", "vector[3]: …") and says what would be
+// accepted, as ValidateFeature names a feature: a caller that took the
+// vector from a field of its own puts the field's place before it
+// ("positive[0]." + the error). Whether the dimension is the model's is
+// the search's to say (ErrDimension).
+func ValidateVector(vec []float32) error {
+	if len(vec) == 0 {
+		return errors.New("vector: empty: give one of the model's dimension")
+	}
 	for i, x := range vec {
 		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-			return fmt.Errorf("%w: vector[%d] is %v", ErrInvalidQuery, i, x)
+			return fmt.Errorf("vector[%d]: %v is not a finite number", i, x)
 		}
 	}
 	switch n := vectorLength(vec); {
 	case n == 0:
-		return fmt.Errorf("%w: the vector is all zeros", ErrInvalidQuery)
+		return errors.New("vector: all zeros: give one with a value other than 0 (a vector searches by its direction)")
 	case n < minNorm:
-		return fmt.Errorf("%w: vector: its length %.3g is too small to normalise: give one of length at least %.3g", ErrInvalidQuery, n, minNorm)
+		return fmt.Errorf("vector: its length %.3g is too small to normalise: give one of length at least %.3g", n, minNorm)
 	}
 	return nil
 }

@@ -44,7 +44,8 @@ func ParseTrackRef(s string) (TrackID, error) {
 // Option names where a query gave the reference, as the Go API spells it,
 // and Index its place there: "SearchOptions.Exclude",
 // "SearchOptions.Filter.IDs", "Query.Tracks", "RecommendQuery.Positive"
-// and "RecommendQuery.Negative" (the Track of the example at Index).
+// and "RecommendQuery.Negative" (the Track of the example at Index), and
+// "MapQuery.IDs".
 // Option is "" for the one track a call names itself (ParseTrackRef's s,
 // Similar's and Track's id). Reason says what is wrong with the reference,
 // quoting it escaped and clipped, and what is accepted: a caller that names

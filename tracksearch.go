@@ -28,7 +28,9 @@ const MaxSearchK = 100
 //
 // k is 1..MaxSearchK. A text without a word is an error wrapping
 // ErrInvalidQuery. The tracks are copies, the caller's to keep. Track
-// search needs no model or index.
+// search needs no model or index. ctx ends a wait for the first load, and
+// a search whose ctx is done once the snapshot is there, or once the
+// word index is built, returns ctx's error instead of its tracks.
 func (e *Engine) SearchTracks(ctx context.Context, text string, k int) ([]Track, error) {
 	if err := checkCtx(ctx); err != nil {
 		return nil, fmt.Errorf("search tracks: %w", err)
@@ -44,7 +46,13 @@ func (e *Engine) SearchTracks(ctx context.Context, text string, k int) ([]Track,
 	if err != nil {
 		return nil, err
 	}
-	x := s.words()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("search tracks: %w", err) // the caller's deadline passed while it waited
+	}
+	x := s.words() // built on first use: seconds at a million tracks
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("search tracks: %w", err)
+	}
 	ranks := x.search(words, k)
 	out := make([]Track, len(ranks))
 	for i, r := range ranks {

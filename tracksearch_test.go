@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/audotics/soundalike"
 )
@@ -111,6 +112,18 @@ func TestSearchTracks(t *testing.T) {
 			t.Errorf("SearchTracks(%q, %d) = %v, want ErrInvalidQuery", bad.q, bad.k, err)
 		}
 	}
+	t.Run("given a loaded catalogue, when SearchTracks with its ctx done, expect ctx's error and no tracks", func(t *testing.T) {
+		canceled, cancel := context.WithCancel(ctx)
+		cancel()
+		if got, err := eng.SearchTracks(canceled, "halo", 10); !errors.Is(err, context.Canceled) || got != nil {
+			t.Errorf("SearchTracks(canceled ctx) = %v, %v; want context.Canceled", got, err)
+		}
+		expired, cancel := context.WithDeadline(ctx, time.Unix(1, 0))
+		defer cancel()
+		if got, err := eng.SearchTracks(expired, "halo", 10); !errors.Is(err, context.DeadlineExceeded) || got != nil {
+			t.Errorf("SearchTracks(expired ctx) = %v, %v; want context.DeadlineExceeded", got, err)
+		}
+	})
 	t.Run("given an import, when SearchTracks, expect the new track found", func(t *testing.T) {
 		err := eng.Import(ctx, func(tx *soundalike.ImportTx) error {
 			_, _, err := tx.PutTrack(named("new", "Levitating", 99, "Dua Lipa"))

@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/audotics/soundalike"
 )
 
 // decodeBody reads the JSON body of r, at most limit bytes, into
@@ -24,7 +26,8 @@ import (
 // its body with it, so that they all answer the same way:
 //
 //   - a Content-Type other than application/json (a charset other than
-//     utf-8, or none at all) is a 415;
+//     utf-8, or none at all) is a 415, and so is a Content-Encoding other
+//     than identity (a gzipped body): bodies are read as sent;
 //   - a body over limit is a 413 (*http.MaxBytesError), before any of it
 //     is decoded;
 //   - arrays and objects nested deeper than MaxJSONDepth are a 400 naming
@@ -47,6 +50,9 @@ import (
 // response writer, which http.MaxBytesReader needs.
 func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, dst any) error {
 	if err := checkContentType(r.Header.Get("Content-Type")); err != nil {
+		return err
+	}
+	if err := checkContentEncoding(w, r.Header.Values("Content-Encoding")); err != nil {
 		return err
 	}
 	if r.ContentLength > limit {
@@ -98,6 +104,25 @@ func checkContentType(ct string) error {
 	for k, v := range params {
 		if k != "charset" || !strings.EqualFold(v, "utf-8") {
 			return &httpError{http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type %s: JSON is UTF-8; %s (charset=utf-8 may be given)", quoteShort(ct), want)}
+		}
+	}
+	return nil
+}
+
+// checkContentEncoding refuses a body sent encoded (a Content-Encoding
+// other than identity, such as gzip), which would otherwise be read as
+// bad JSON: a 415 naming the encoding, with the Accept-Encoding RFC 7694
+// gives such an answer, saying that only identity is read. The server
+// decompresses nothing: a body is at most Options.MaxBodyBytes (1 MiB),
+// small enough to send as it is.
+func checkContentEncoding(w http.ResponseWriter, values []string) error {
+	for _, v := range values {
+		for enc := range strings.SplitSeq(v, ",") {
+			if enc = strings.TrimSpace(enc); enc != "" && !strings.EqualFold(enc, "identity") {
+				w.Header().Set("Accept-Encoding", "identity")
+				return &httpError{http.StatusUnsupportedMediaType, fmt.Sprintf(
+					"Content-Encoding %s: request bodies are read as identity (uncompressed) JSON: send the body uncompressed, without Content-Encoding", quoteShort(enc))}
+			}
 		}
 	}
 	return nil
@@ -324,8 +349,13 @@ func typeError(te *json.UnmarshalTypeError, t reflect.Type) error {
 		return badRequest("bad JSON: the body must be a JSON object, not %s", withArticle(te.Value))
 	}
 	key, accepts := bodyKey(t, te.Field)
-	if num, ok := strings.CutPrefix(te.Value, "number "); ok && outOfRange(num, te.Type) {
-		return badRequest("bad JSON: field %s: the number %s is out of range for %s", key, quoteShort(num), key)
+	if num, ok := strings.CutPrefix(te.Value, "number "); ok {
+		if outOfRange(num, te.Type) {
+			return badRequest("bad JSON: field %s: the number %s is out of range for %s: want %s", key, quoteShort(num), key, numberRange(key, te.Type))
+		}
+		if digits, how, ok := wholeWritten(num); ok {
+			return badRequest("bad JSON: field %s: the number %s is a whole number written with %s: write it as %s", key, quoteShort(num), how, digits)
+		}
 	}
 	if accepts == "" {
 		accepts = describeType(te.Type)
@@ -402,6 +432,101 @@ func outOfRange(num string, t reflect.Type) bool {
 		return err != nil || f == math.Trunc(f) && math.Abs(f) >= math.Ldexp(1, t.Bits()-1)
 	}
 	return false
+}
+
+// numberRange says what a body's number field key, of Go type t, takes,
+// for a number beyond any value of t: the field's own range where the
+// server checks one (the spans of request.go, a feature's range), else
+// t's.
+func numberRange(key string, t reflect.Type) string {
+	switch key {
+	case "k":
+		return kSpan.String()
+	case "offset":
+		return offsetSpan.String()
+	case "max_per_artist":
+		return maxPerArtistSpan.String()
+	case "score_threshold":
+		return scoreSpan.String()
+	case "diversity":
+		return diversitySpan.String()
+	case "filter.year_min", "filter.year_max":
+		return yearSpan.String()
+	case "filter.popularity_min", "filter.popularity_max", "features.popularity":
+		return popularitySpan.String()
+	case "features.release_year":
+		return releaseYearSpan.String()
+	case "features.duration_ms":
+		return fmt.Sprintf("0..%d", math.MaxInt)
+	case "weight":
+		return "a number ≥ 0"
+	case "vector":
+		return "finite 32-bit floats"
+	}
+	if name, ok := strings.CutPrefix(key, "features."); ok {
+		if i := slices.Index(soundalike.FeatureNames(), name); i >= 0 {
+			r := soundalike.FeatureRanges()[i]
+			return span{r.Min, r.Max}.String()
+		}
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		lo := int64(-1) << (t.Bits() - 1)
+		return fmt.Sprintf("%d..%d", lo, ^lo)
+	}
+	return "a finite number"
+}
+
+// wholeWritten reads a JSON number (valid, as encoding/json decoded it)
+// that encoding/json refused for a whole-number field: when it is a whole
+// number written with a fraction or an exponent (100.0, 1e2), which
+// encoding/json takes only as digits alone, it returns those digits
+// ("100") and how the number was written. The reading is exact, on the
+// number's decimal text: 1.0000000000000001 is no whole number, though
+// it rounds to one as a float64. A number beyond an int64 is not read
+// (outOfRange judges those first).
+func wholeWritten(num string) (digits, how string, ok bool) {
+	mant, exp, hasExp := strings.Cut(strings.ToLower(num), "e")
+	intPart, frac, hasFrac := strings.Cut(mant, ".")
+	switch {
+	case hasFrac && hasExp:
+		how = "a fraction and an exponent"
+	case hasFrac:
+		how = "a fraction"
+	case hasExp:
+		how = "an exponent"
+	default:
+		return "", "", false // digits alone: refused for being out of range
+	}
+	neg := strings.HasPrefix(intPart, "-")
+	d := strings.TrimLeft(strings.TrimPrefix(intPart, "-")+frac, "0")
+	e := 0
+	if hasExp {
+		var err error
+		if e, err = strconv.Atoi(exp); err != nil {
+			return "", "", false
+		}
+	}
+	e -= len(frac) // the value is d × 10^e
+	trimmed := strings.TrimRight(d, "0")
+	e += len(d) - len(trimmed)
+	switch {
+	case trimmed == "":
+		return "0", how, true
+	case e < 0 || len(trimmed)+e > 19:
+		return "", "", false // a fraction, or beyond an int64
+	}
+	digits = trimmed + strings.Repeat("0", e)
+	if neg {
+		digits = "-" + digits
+	}
+	if _, err := strconv.ParseInt(digits, 10, 64); err != nil {
+		return "", "", false
+	}
+	return digits, how, true
 }
 
 // withArticle puts "a" or "an" before encoding/json's name of a JSON

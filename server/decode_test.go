@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -75,6 +76,52 @@ func TestPostStrictJSON(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Given a body sent with a Content-Encoding other than identity (gzip),
+// when POST to any endpoint that reads one, expect 415 naming the encoding
+// and saying bodies are read uncompressed, with Accept-Encoding: identity
+// (RFC 7694), not "bad JSON" about its first compressed byte; identity
+// is read as no encoding at all.
+func TestPostContentEncoding(t *testing.T) {
+	h := server.New(newEngine(t, ready), nil)
+	bodies := map[string]string{
+		"/similar":       `{"tracks":["a"]}`,
+		"/similar/batch": `{"queries":[{"tracks":["a"]}]}`,
+		"/recommend":     `{"positive":["a"]}`,
+	}
+	send := func(target string, body []byte, encodings ...string) *httptest.ResponseRecorder {
+		req := httptest.NewRequestWithContext(t.Context(), "POST", target, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		for _, e := range encodings {
+			req.Header.Add("Content-Encoding", e)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return w
+	}
+	for target, body := range bodies {
+		var gz bytes.Buffer
+		zw := gzip.NewWriter(&gz)
+		zw.Write([]byte(body))
+		zw.Close()
+		for _, enc := range [][]string{{"gzip"}, {"identity, br"}, {"identity", "deflate"}} {
+			w := send(target, gz.Bytes(), enc...)
+			if w.Code != http.StatusUnsupportedMediaType || w.Header().Get("Accept-Encoding") != "identity" {
+				t.Errorf("POST %s with Content-Encoding %q = %d (Accept-Encoding %q) %s, want 415 with Accept-Encoding identity",
+					target, enc, w.Code, w.Header().Get("Accept-Encoding"), w.Body)
+				continue
+			}
+			checkError(t, w, "Content-Encoding", "identity (uncompressed) JSON")
+			if strings.Contains(w.Body.String(), "bad JSON") {
+				t.Errorf("POST %s with Content-Encoding %q = %s, want no bad JSON", target, enc, w.Body)
+			}
+		}
+		checkError(t, send(target, gz.Bytes(), "gzip"), `Content-Encoding "gzip"`)
+		if w := send(target, []byte(body), "identity"); w.Code != 200 {
+			t.Errorf("POST %s with Content-Encoding identity = %d %s, want 200", target, w.Code, w.Body)
+		}
 	}
 }
 
@@ -301,14 +348,28 @@ func TestPostTypeErrors(t *testing.T) {
 			"/similar/batch", `{"queries":{}}`, []string{"field queries: an object is not an array of query objects"}},
 		{"given a string list of genres, when POST /similar, expect an array of strings",
 			"/similar", `{"tracks":["a"],"filter":{"genres":"pop"}}`, []string{"field filter.genres: a string is not an array of strings"}},
-		{"given diversity beyond float64, when POST /similar, expect out of range",
-			"/similar", `{"tracks":["a"],"diversity":1e400}`, []string{"field diversity", `"1e400" is out of range for diversity`}},
-		{"given k beyond int64, when POST /similar, expect out of range",
-			"/similar", `{"tracks":["a"],"k":1e30}`, []string{"field k", `"1e30" is out of range for k`}},
-		{"given an offset beyond int64, when POST /recommend, expect out of range",
-			"/recommend", `{"positive":["a"],"offset":1e400}`, []string{"field offset", "out of range for offset"}},
+		{"given diversity beyond float64, when POST /similar, expect out of range and the range",
+			"/similar", `{"tracks":["a"],"diversity":1e400}`, []string{"field diversity", `"1e400" is out of range for diversity: want 0..1`}},
+		{"given k beyond int64, when POST /similar, expect out of range and the range",
+			"/similar", `{"tracks":["a"],"k":1e30}`, []string{"field k", `"1e30" is out of range for k: want 1..1000`}},
+		{"given k beyond int64, when POST /similar/batch, expect the query and the range",
+			"/similar/batch", `{"queries":[{"tracks":["a"],"k":1e20}]}`, []string{"queries[0]", `"1e20" is out of range for k: want 1..1000`}},
+		{"given an offset beyond int64, when POST /recommend, expect out of range and the range",
+			"/recommend", `{"positive":["a"],"offset":1e400}`, []string{"field offset", "out of range for offset: want 0..999"}},
+		{"given a year beyond int64, when POST /similar, expect the filter's range",
+			"/similar", `{"tracks":["a"],"filter":{"year_max":-1e19}}`, []string{"field filter.year_max", "out of range for filter.year_max: want 1..9999"}},
+		{"given a feature beyond float64, when POST /recommend, expect the feature's range",
+			"/recommend", `{"positive":[{"features":{"tempo":1e999}}]}`, []string{"positive[0]", "out of range for features.tempo: want 0..400"}},
 		{"given a fractional k, when POST /similar, expect not a whole number",
 			"/similar", `{"tracks":["a"],"k":2.5}`, []string{"field k: a number 2.5 is not a whole number"}},
+		{"given k a hair above a whole number, when POST /similar, expect not a whole number",
+			"/similar", `{"tracks":["a"],"k":1.0000000000000001}`, []string{"field k: a number 1.0000000000000001 is not a whole number"}},
+		{"given k as a whole number with an exponent, when POST /similar, expect how to write it",
+			"/similar", `{"tracks":["a"],"k":1e2}`, []string{`field k: the number "1e2" is a whole number written with an exponent: write it as 100`}},
+		{"given k as a whole number with a fraction, when POST /recommend, expect how to write it",
+			"/recommend", `{"positive":["a"],"k":100.0}`, []string{`field k: the number "100.0" is a whole number written with a fraction: write it as 100`}},
+		{"given a year with both, when POST /similar, expect how to write it",
+			"/similar", `{"tracks":["a"],"filter":{"year_min":2.0100e3}}`, []string{`field filter.year_min: the number "2.0100e3" is a whole number written with a fraction and an exponent: write it as 2010`}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			w := do(t, h, "POST", c.target, c.body)

@@ -100,7 +100,8 @@ func statusOf(err error) (status int, msg string, internal bool) {
 	case errors.As(err, &he):
 		return he.status, he.msg, false
 	case errors.As(err, &mbe):
-		return http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is over the limit of %d bytes", mbe.Limit), false
+		return http.StatusRequestEntityTooLarge, fmt.Sprintf(
+			"request body is over the limit of %d bytes (the server's serve --max-body, or Options.MaxBodyBytes where a program mounts it): send a smaller body", mbe.Limit), false
 	case errors.As(err, &ee):
 		m := http.StatusText(ee.Code)
 		if s, ok := ee.Message.(string); ok {

@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"io/fs"
-	"maps"
 	"math"
 	"net/http"
 	"net/url"
 	"path"
-	"strconv"
 	"strings"
 
 	"github.com/audotics/soundalike"
@@ -30,7 +28,10 @@ const explorerCSP = "default-src 'self'; script-src 'self'; style-src 'self'; im
 
 // mapper is what GET /map needs besides a Searcher: *soundalike.Engine
 // has it. A Searcher without it answers 501, so Searchers that predate
-// the map keep working.
+// the map keep working. A reference of q.IDs that no stored id could be
+// is a *soundalike.TrackRefError naming MapQuery.IDs, which the server
+// answers 400 naming it by the request's parameter (ids[2]), as GET
+// /tracks does.
 type mapper interface {
 	Map(ctx context.Context, q soundalike.MapQuery) (soundalike.MapView, error)
 }
@@ -50,10 +51,12 @@ type MapPointJSON struct {
 	Genre   string  `json:"genre"`
 }
 
-// Map sample sizes: the default, and the most one request may ask for.
+// Map sample sizes: the default, and the most one request may ask for;
+// and the most tracks one request may name besides.
 const (
 	DefaultMapSample = 25000
 	MaxMapSample     = 200000
+	MaxMapIDs        = 1000
 )
 
 // GET /map?sample=N&ids=ID,ID | GET /map?sample=N&id=ID&id=ID
@@ -66,13 +69,16 @@ func (srv *Server) getMap(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	q, err := parseMapQuery(params)
+	q, ids, err := parseMapQuery(params)
 	if err != nil {
 		return err
 	}
 	v, err := m.Map(c.Request().Context(), q)
 	if errors.Is(err, soundalike.ErrNoLayout) {
 		return &httpError{http.StatusServiceUnavailable, "no map: run `soundalike reindex` to compute it"}
+	}
+	if re, ok := errors.AsType[*soundalike.TrackRefError](err); ok && re.Option == "MapQuery.IDs" {
+		return ids.refError(err, re.Index)
 	}
 	if err != nil {
 		return err
@@ -94,36 +100,24 @@ func round4(v float32) float32 { return float32(math.Round(float64(v)*1e4) / 1e4
 var getMapParams = []string{"sample", "ids", "id"}
 
 // parseMapQuery reads sample (0..MaxMapSample, default DefaultMapSample)
-// and ids (comma-separated or repeated) or id (one whole reference each,
-// repeated: for ids holding a comma), at most 1000 tracks; other
-// parameters, sample given twice, and ids with id are refused.
-func parseMapQuery(q url.Values) (soundalike.MapQuery, error) {
+// and the tracks to add, named by ids or id as GET /tracks names them
+// (parseIDList), at most MaxMapIDs; other parameters and sample given
+// twice are refused.
+func parseMapQuery(q url.Values) (soundalike.MapQuery, idList, error) {
 	mq := soundalike.MapQuery{Sample: DefaultMapSample}
-	whole, hasID := q["id"]
-	rest := maps.Clone(q)
-	delete(rest, "id") // repeatable here, which checkParams does not know
-	if err := checkParams(rest, getMapParams); err != nil {
-		return mq, err
+	if err := checkParams(q, getMapParams); err != nil {
+		return mq, idList{}, err
 	}
-	if s := q.Get("sample"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 || n > MaxMapSample {
-			return mq, badRequest("sample %q: want a whole number from 0 to %d", s, MaxMapSample)
+	if s, ok := q["sample"]; ok {
+		n, err := parseWhole("sample", s[0], span{0, MaxMapSample})
+		if err != nil {
+			return mq, idList{}, err
 		}
 		mq.Sample = n
 	}
-	switch _, hasIDs := q["ids"]; {
-	case hasIDs && hasID:
-		return mq, badRequest("give ids (comma-separated track references) or id (one whole reference each, for ids holding a comma), not both")
-	case hasID:
-		mq.IDs = idParams(whole, false)
-	default:
-		mq.IDs = idParams(q["ids"], true)
-	}
-	if len(mq.IDs) > 1000 {
-		return mq, badRequest("ids: %d ids: want at most 1000", len(mq.IDs))
-	}
-	return mq, nil
+	ids, err := parseIDList(q, MaxMapIDs)
+	mq.IDs = ids.refs
+	return mq, ids, err
 }
 
 // The page's URLs (its files, the API it calls, its own links) are all

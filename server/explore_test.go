@@ -172,3 +172,38 @@ func TestMapCommaID(t *testing.T) {
 		t.Errorf("GET /map?ids=f1&id=f2 = %d %s, want 400 not both", code, body)
 	}
 }
+
+// Given track references that no stored id could be (a NUL byte, over
+// 1024 bytes, empty), or an ids that names none, when GET /map names them,
+// expect the 400 that GET /tracks answers to the same ids or id, naming
+// the reference by its place (ids[1], id[0]), and never the reference
+// echoed whole; not a 200 listing it as missing.
+func TestMapChecksIDsAsTracksDoes(t *testing.T) {
+	srv := server.New(newEngine(t, ready), nil)
+	long := strings.Repeat("a", soundalike.MaxKeyLen+76)
+	for _, c := range []struct{ ids, want string }{
+		{"ids=a,%00", "ids[1]: "},
+		{"ids=" + long, "ids[0]: track reference of 1100 bytes"},
+		{"ids=", "ids: empty"},
+		{"ids=,%20,", "ids: empty"},
+		{"id=", "id[0]: empty track reference"},
+		{"id=a&id=b%00", "id[1]: "},
+		{"ids=" + strings.Repeat("a,", server.MaxMapIDs) + "a", "ids: 1001 tracks: at most 1000"},
+	} {
+		m := do(t, srv, "GET", "/map?sample=1&"+c.ids, "")
+		if m.Code != http.StatusBadRequest {
+			t.Errorf("GET /map?sample=1&%.60s = %d %.200s, want 400", c.ids, m.Code, m.Body)
+			continue
+		}
+		checkError(t, m, c.want)
+		if strings.Contains(m.Body.String(), long) {
+			t.Errorf("GET /map?ids=<%d bytes> echoes the reference whole: %.100s…", len(long), m.Body)
+		}
+		if strings.Count(c.ids, "a,") > server.MaxTracksK {
+			continue // more than GET /tracks takes
+		}
+		if tr := do(t, srv, "GET", "/tracks?"+c.ids, ""); tr.Body.String() != m.Body.String() {
+			t.Errorf("GET /map?sample=1&%.60s = %s, GET /tracks?%.60s = %s: want one answer", c.ids, m.Body, c.ids, tr.Body)
+		}
+	}
+}

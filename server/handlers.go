@@ -175,6 +175,9 @@ func (srv *Server) getTrack(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := checkNoParams(c.Request(), "GET /tracks/{id}"); err != nil {
+		return err
+	}
 	t, err := srv.s.Track(c.Request().Context(), id)
 	if err != nil {
 		return refError(err, "the path's track", false)
@@ -248,6 +251,9 @@ func rawOrNull(r json.RawMessage) json.RawMessage {
 
 // GET /model
 func (srv *Server) model(c echo.Context) error {
+	if err := checkNoParams(c.Request(), "GET /model"); err != nil {
+		return err
+	}
 	m, err := srv.s.Model(c.Request().Context())
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -67,6 +68,44 @@ func TestRequestTimeout(t *testing.T) {
 	}
 	if m := do(t, h, "GET", "/metrics", "").Body.String(); !strings.Contains(m, `soundalike_searches_rejected_total{reason="timeout"} 2`) {
 		t.Errorf("metrics lack 2 timeouts:\n%s", grepLines(m, "searches"))
+	}
+}
+
+// slowLookups passes track search and lookups on to a real engine after
+// a pause, as a large catalogue's first word index or a loaded machine
+// would take.
+type slowLookups struct {
+	*soundalike.Engine
+	pause time.Duration
+}
+
+func (s slowLookups) SearchTracks(ctx context.Context, text string, k int) ([]soundalike.Track, error) {
+	time.Sleep(s.pause)
+	return s.Engine.SearchTracks(ctx, text, k)
+}
+
+func (s slowLookups) Track(ctx context.Context, id soundalike.TrackID) (*soundalike.Track, error) {
+	time.Sleep(s.pause)
+	return s.Engine.Track(ctx, id)
+}
+
+// GET /tracks is a search too: past Options.RequestTimeout it is answered
+// 503 with Retry-After, by words (the engine checks the deadline before
+// it searches) and by ids (the server checks it between lookups), not 200
+// however late.
+func TestTracksRequestTimeout(t *testing.T) {
+	eng := newEngine(t, ready)
+	if _, err := eng.SearchTracks(t.Context(), "song", 1); err != nil { // the snapshot and its word index, loaded
+		t.Fatal(err)
+	}
+	h := server.New(slowLookups{eng, 60 * time.Millisecond}, &server.Options{RequestTimeout: 20 * time.Millisecond})
+	for _, target := range []string{"/tracks?q=song&k=100", "/tracks?ids=a,x1", "/tracks?id=a&id=x1"} {
+		w := do(t, h, "GET", target, "")
+		if w.Code != 503 || w.Header().Get("Retry-After") == "" {
+			t.Errorf("GET %s past the deadline = %d (Retry-After %q) %.200s, want 503 with Retry-After", target, w.Code, w.Header().Get("Retry-After"), w.Body)
+			continue
+		}
+		checkError(t, w, "timed out", "20ms")
 	}
 }
 

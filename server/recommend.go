@@ -9,7 +9,6 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -140,6 +139,9 @@ func decodeRecommendRequest(w http.ResponseWriter, r *http.Request, limit int64)
 	if err != nil {
 		return q, 0, err
 	}
+	if err := checkOffsetK(opts.Offset, q.K); err != nil {
+		return q, 0, err
+	}
 	q.Options = *opts
 	return q, fields, nil
 }
@@ -155,7 +157,7 @@ func (req *recommendRequest) query() (soundalike.RecommendQuery, error) {
 		}
 	}
 	var err error
-	if q.Strategy, err = soundalike.ParseStrategy(req.Strategy); err != nil {
+	if q.Strategy, err = parseStrategy(req.Strategy); err != nil {
 		return q, err
 	}
 	if len(req.Positive) == 0 {
@@ -169,6 +171,17 @@ func (req *recommendRequest) query() (soundalike.RecommendQuery, error) {
 	}
 	q.Negative, err = parseExamples("negative", req.Negative)
 	return q, err
+}
+
+// parseStrategy reads the strategy parameter or field with
+// soundalike.ParseStrategy, the one check of a strategy, naming the
+// parameter in its refusal as every other parameter's is named.
+func parseStrategy(name string) (soundalike.Strategy, error) {
+	st, err := soundalike.ParseStrategy(name)
+	if err != nil {
+		return "", badRequest("strategy: %s is not a strategy: want %q or %q", quoteShort(name), soundalike.StrategyAverage, soundalike.StrategyBestScore)
+	}
+	return st, nil
 }
 
 // parseExamples parses the examples of one side, named by side in errors
@@ -222,6 +235,9 @@ func parseExample(name string, raw json.RawMessage) (soundalike.Example, error) 
 			}
 			ex.Vector[i] = f
 		}
+		if err := soundalike.ValidateVector(ex.Vector); err != nil {
+			return ex, badRequest("%s.%v", name, err)
+		}
 	}
 	if er.Features != nil {
 		given = append(given, "features")
@@ -231,8 +247,12 @@ func parseExample(name string, raw json.RawMessage) (soundalike.Example, error) 
 		}
 		ex.Features = t
 	}
-	if len(given) != 1 {
-		return ex, badRequest("%s: give exactly one of track, vector or features (got %d: %s)", name, len(given), strings.Join(given, ", "))
+	switch len(given) {
+	case 0:
+		return ex, badRequest("%s: the example gives none of track, vector or features: give exactly one", name)
+	case 1:
+	default:
+		return ex, badRequest("%s: give exactly one of track, vector or features, not %s", name, strings.Join(given, " and "))
 	}
 	if er.Weight != nil {
 		if w := *er.Weight; w < 0 || math.IsNaN(w) || math.IsInf(w, 0) {
@@ -301,12 +321,15 @@ func (srv *Server) getUserRecommend(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	strategy, err := soundalike.ParseStrategy(q.Get("strategy"))
+	strategy, err := parseStrategy(q.Get("strategy"))
 	if err != nil {
 		return err
 	}
 	opts, fields, err := parseSearchParams(q)
 	if err != nil {
+		return err
+	}
+	if err := checkOffsetK(opts.Offset, k); err != nil {
 		return err
 	}
 	// The history's examples are capped (soundalike.UserHistoryCap): the
@@ -360,14 +383,7 @@ func takeInt(q url.Values, name string, def, max int) (int, error) {
 	if len(vs) > 1 {
 		return 0, badRequest("query parameter %s is given %d times: give it once", name, len(vs))
 	}
-	n, err := strconv.Atoi(vs[0])
-	if err != nil {
-		return 0, badRequest("%s: %q is not a whole number: %s ranges over 1..%d", name, vs[0], name, max)
-	}
-	if n < 1 || n > max {
-		return 0, badRequest("%s: %d is outside the range 1..%d", name, n, max)
-	}
-	return n, nil
+	return parseWhole(name, vs[0], span{1, float64(max)})
 }
 
 // pathUser unescapes the user id of r's path, /users/{id}/…, once from
@@ -376,9 +392,12 @@ func takeInt(q url.Values, name string, def, max int) (int, error) {
 // already, except when the path escapes a slash: unescaping it again
 // would read "a%2541" as "aA".)
 func pathUser(r *http.Request) (string, error) {
-	raw, _, _ := strings.Cut(strings.TrimPrefix(r.URL.EscapedPath(), "/users/"), "/")
+	raw, rest, _ := strings.Cut(strings.TrimPrefix(r.URL.EscapedPath(), "/users/"), "/")
+	if raw == "" {
+		return "", badRequest("user id in the path is empty: give /users/{id}/%s with the user's id", rest)
+	}
 	u, err := url.PathUnescape(raw)
-	if err != nil || u == "" {
+	if err != nil {
 		return "", badRequest("user id %s in the path is not a valid escaped path segment (escape %% as %%25 and / as %%2F)", quoteShort(raw))
 	}
 	if len(u) > soundalike.MaxKeyLen || strings.IndexByte(u, 0) >= 0 {

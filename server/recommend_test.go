@@ -131,8 +131,10 @@ func TestPostRecommendRefuses(t *testing.T) {
 		{`{"positive":[5]}`, 400, []string{"positive[0]", "not an example"}},
 		{`{"positive":["a",null]}`, 400, []string{"positive[1]", "not an example"}},
 		{`{"positive":["a"],"negative":[""]}`, 400, []string{"negative[0]"}},
-		{`{"positive":[{"track":"a","vector":[1]}]}`, 400, []string{"positive[0]", "exactly one", "track, vector"}},
-		{`{"positive":[{}]}`, 400, []string{"positive[0]", "exactly one"}},
+		{`{"positive":[{"track":"a","vector":[1]}]}`, 400, []string{"positive[0]: give exactly one of track, vector or features, not track and vector"}},
+		{`{"positive":["a"],"negative":[{"track":"b","vector":[1],"features":` + fullFeatures() + `}]}`, 400, []string{"negative[0]: give exactly one of track, vector or features, not track and vector and features"}},
+		{`{"positive":[{}]}`, 400, []string{"positive[0]: the example gives none of track, vector or features: give exactly one"}},
+		{`{"positive":[{"weight":2}]}`, 400, []string{"positive[0]: the example gives none of track, vector or features"}},
 		{`{"positive":[{"track":"a","weight":-1}]}`, 400, []string{"positive[0].weight", "-1", "≥ 0"}},
 		{`{"positive":[{"track":"a","id":"b"}]}`, 400, []string{"positive[0]", `unknown field "id"`}},
 		{`{"positive":[{"vector":"x"}]}`, 400, []string{"positive[0]", "vector"}},
@@ -291,6 +293,22 @@ func FuzzPostRecommend(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body string) {
 		fuzzPost(t, h, "/recommend", body, new(server.RecommendResponse))
 	})
+}
+
+// Given an empty user id, when GET /users//history or /users//recommend,
+// expect a 400 saying the id is empty, not that it is badly escaped.
+func TestEmptyUserID(t *testing.T) {
+	h := server.New(userEngine(t), nil)
+	for _, target := range []string{"/users//history", "/users//recommend?k=3"} {
+		w := do(t, h, "GET", target, "")
+		if w.Code != 400 {
+			t.Fatalf("GET %s = %d %s, want 400", target, w.Code, w.Body)
+		}
+		checkError(t, w, "user id in the path is empty")
+		if strings.Contains(w.Body.String(), "escape") {
+			t.Errorf("GET %s = %s: an empty id is no bad escape", target, w.Body)
+		}
+	}
 }
 
 // Given user ids holding "%" and "/", when their path segments are

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
@@ -27,8 +28,9 @@ var searchParams = []string{"exclude", "exclude_artist", "dedupe", "offset", "sc
 	"year_min", "year_max", "popularity_min", "popularity_max", "max_per_artist", "diversity", "fields"}
 
 // repeatable are the list parameters that may be given more than once
-// (their values add up) besides comma-separated.
-var repeatable = []string{"exclude", "genre", "fields", "ids"}
+// (their values add up): besides comma-separated, and id (GET /tracks and
+// GET /map), whose every value is one whole reference.
+var repeatable = []string{"exclude", "genre", "fields", "ids", "id"}
 
 var getSimilarParams = append([]string{"track", "k"}, searchParams...)
 
@@ -52,15 +54,17 @@ func parseSimilarQuery(q url.Values) (similarParams, error) {
 	}
 	p.track = soundalike.TrackID(id)
 	if s, ok := q["k"]; ok {
-		k, err := parseK(s[0])
+		k, err := parseWhole("k", s[0], kSpan)
 		if err != nil {
 			return p, err
 		}
 		p.k = k
 	}
 	var err error
-	p.opts, p.fields, err = parseSearchParams(q)
-	return p, err
+	if p.opts, p.fields, err = parseSearchParams(q); err != nil {
+		return p, err
+	}
+	return p, checkOffsetK(p.opts.Offset, p.k)
 }
 
 // checkParams refuses parameters not in known, and parameters given more
@@ -77,12 +81,29 @@ func checkParams(q url.Values, known []string) error {
 	return nil
 }
 
+// checkNoParams refuses a query string on endpoint, which takes no
+// parameters (GET /tracks/{id}, GET /model), naming the first parameter
+// given: a client that sends one believes it does something. (The
+// probes, /metrics, /openapi.json and the explorer's files take none
+// either but ignore what they are given: see Server.)
+func checkNoParams(r *http.Request, endpoint string) error {
+	if r.URL.RawQuery == "" {
+		return nil
+	}
+	q, err := queryOf(r)
+	if err != nil || len(q) == 0 {
+		return err
+	}
+	name := slices.Sorted(maps.Keys(q))[0]
+	return badRequest("unknown query parameter %s: %s takes no query parameters", quoteShort(name), endpoint)
+}
+
 // parseSearchParams parses the search options of a GET query (the
 // parameters in searchParams; it ignores others, which the caller
 // checks): exclusions, dedupe, the filter, paging, diversity and the
 // result fields. Bad values get a 400 naming the parameter and what is
-// accepted; ranges that depend on k (offset + k) and the track references
-// are checked by the search (see refError).
+// accepted; the caller checks offset + k (checkOffsetK), and the track
+// references are checked by the search (see refError).
 func parseSearchParams(q url.Values) (*soundalike.SearchOptions, fieldSet, error) {
 	opts := &soundalike.SearchOptions{}
 	var fields fieldSet
@@ -101,34 +122,37 @@ func parseSearchParams(q url.Values) (*soundalike.SearchOptions, fieldSet, error
 	var flt soundalike.Filter
 	flt.Genres = listParam(q, "genre")
 	for _, b := range []struct {
-		name     string
-		dst      **int
-		min, max int
+		name string
+		dst  **int
+		span span
 	}{
-		{"year_min", &flt.YearMin, 1, 9999}, {"year_max", &flt.YearMax, 1, 9999},
-		{"popularity_min", &flt.PopularityMin, 0, 100}, {"popularity_max", &flt.PopularityMax, 0, 100},
+		{"year_min", &flt.YearMin, yearSpan}, {"year_max", &flt.YearMax, yearSpan},
+		{"popularity_min", &flt.PopularityMin, popularitySpan}, {"popularity_max", &flt.PopularityMax, popularitySpan},
 	} {
-		if *b.dst, err = intParam(q, b.name, b.min, b.max); err != nil {
+		if *b.dst, err = intParam(q, b.name, b.span); err != nil {
 			return nil, 0, err
 		}
+	}
+	if err := checkFilterBounds("", &flt); err != nil {
+		return nil, 0, err
 	}
 	if len(flt.Genres) > 0 || flt.YearMin != nil || flt.YearMax != nil || flt.PopularityMin != nil || flt.PopularityMax != nil {
 		opts.Filter = &flt
 	}
-	if v, err := intParam(q, "offset", 0, MaxK-1); err != nil {
+	if v, err := intParam(q, "offset", offsetSpan); err != nil {
 		return nil, 0, err
 	} else if v != nil {
 		opts.Offset = *v
 	}
-	if v, err := intParam(q, "max_per_artist", 0, MaxK); err != nil {
+	if v, err := intParam(q, "max_per_artist", maxPerArtistSpan); err != nil {
 		return nil, 0, err
 	} else if v != nil {
 		opts.MaxPerArtist = *v
 	}
-	if opts.ScoreThreshold, err = floatParam(q, "score_threshold", -1, 1); err != nil {
+	if opts.ScoreThreshold, err = floatParam(q, "score_threshold", scoreSpan); err != nil {
 		return nil, 0, err
 	}
-	if v, err := floatParam(q, "diversity", 0, 1); err != nil {
+	if v, err := floatParam(q, "diversity", diversitySpan); err != nil {
 		return nil, 0, err
 	} else if v != nil {
 		opts.Diversity = *v
@@ -153,36 +177,98 @@ func listParam(q url.Values, name string) []string {
 	return out
 }
 
-// intParam parses an optional whole-number parameter in lo..hi.
-func intParam(q url.Values, name string, lo, hi int) (*int, error) {
+// span is the range of a number parameter or field, both ends included.
+type span struct{ lo, hi float64 }
+
+func (r span) String() string { return fmt.Sprintf("%v..%v", r.lo, r.hi) }
+
+func (r span) holds(v float64) bool { return v >= r.lo && v <= r.hi }
+
+// The ranges of the numbers a request gives: the query parameters, the
+// body's fields after decoding, and decoding's refusal of a number no
+// field could hold (numberRange) all name these.
+var (
+	kSpan            = span{1, MaxK}
+	offsetSpan       = span{0, MaxK - 1}
+	maxPerArtistSpan = span{0, MaxK}
+	scoreSpan        = span{-1, 1}
+	diversitySpan    = span{0, 1}
+	yearSpan         = span{1, 9999}
+	popularitySpan   = span{0, 100}
+	releaseYearSpan  = span{1000, 9999}
+)
+
+// parseWhole parses s, the value of parameter name, as a whole number in
+// r: a 400 naming the parameter and r otherwise, saying whether s is no
+// whole number or one outside r (however many digits it has).
+func parseWhole(name, s string, r span) (int, error) {
+	v, err := strconv.Atoi(s)
+	switch {
+	case errors.Is(err, strconv.ErrRange):
+		return 0, badRequest("%s: %s is outside the range %v", name, quoteShort(s), r)
+	case err != nil:
+		return 0, badRequest("%s: %s is not a whole number: want %v", name, quoteShort(s), r)
+	case !r.holds(float64(v)):
+		return 0, badRequest("%s: %d is outside the range %v", name, v, r)
+	}
+	return v, nil
+}
+
+// intParam parses an optional whole-number parameter in r (parseWhole).
+func intParam(q url.Values, name string, r span) (*int, error) {
 	s, ok := q[name]
 	if !ok {
 		return nil, nil
 	}
-	v, err := strconv.Atoi(s[0])
+	v, err := parseWhole(name, s[0], r)
 	if err != nil {
-		return nil, badRequest("%s: %q is not a whole number: want %d..%d", name, s[0], lo, hi)
-	}
-	if v < lo || v > hi {
-		return nil, badRequest("%s: %d is outside the range %d..%d", name, v, lo, hi)
+		return nil, err
 	}
 	return &v, nil
 }
 
-// floatParam parses an optional number parameter in lo..hi.
-func floatParam(q url.Values, name string, lo, hi float64) (*float64, error) {
+// floatParam parses an optional number parameter in r.
+func floatParam(q url.Values, name string, r span) (*float64, error) {
 	s, ok := q[name]
 	if !ok {
 		return nil, nil
 	}
 	v, err := strconv.ParseFloat(s[0], 64)
-	if err != nil || math.IsNaN(v) {
-		return nil, badRequest("%s: %q is not a number: want %v..%v", name, s[0], lo, hi)
-	}
-	if v < lo || v > hi {
-		return nil, badRequest("%s: %v is outside the range %v..%v", name, v, lo, hi)
+	switch {
+	case errors.Is(err, strconv.ErrRange):
+		return nil, badRequest("%s: %s is outside the range %v", name, quoteShort(s[0]), r)
+	case err != nil || math.IsNaN(v):
+		return nil, badRequest("%s: %s is not a number: want %v", name, quoteShort(s[0]), r)
+	case !r.holds(v):
+		return nil, badRequest("%s: %v is outside the range %v", name, v, r)
 	}
 	return &v, nil
+}
+
+// checkFilterBounds refuses a filter whose lower bound is above its upper
+// one, naming the bounds as the request does: prefix is "" for the query
+// parameters, "filter." for a body's fields.
+func checkFilterBounds(prefix string, f *soundalike.Filter) error {
+	for _, b := range []struct {
+		name   string
+		lo, hi *int
+	}{{"year", f.YearMin, f.YearMax}, {"popularity", f.PopularityMin, f.PopularityMax}} {
+		if b.lo != nil && b.hi != nil && *b.lo > *b.hi {
+			lo, hi := prefix+b.name+"_min", prefix+b.name+"_max"
+			return badRequest("%s: %d is above %s %d: want %s ≤ %s", lo, *b.lo, hi, *b.hi, lo, hi)
+		}
+	}
+	return nil
+}
+
+// checkOffsetK refuses an offset whose page of k results ends past the
+// MaxK-th, the most a search ranks: offset and k are each in range (the
+// callers check them first).
+func checkOffsetK(offset, k int) error {
+	if offset+k > MaxK {
+		return badRequest("offset: %d with k %d asks for results %d to %d: want offset + k ≤ %d", offset, k, offset+1, offset+k, MaxK)
+	}
+	return nil
 }
 
 // fieldSet is what a response adds to each result besides its id, name,
@@ -213,17 +299,10 @@ func parseFields(param string, vs []string) (fieldSet, error) {
 	return fs, nil
 }
 
-func parseK(s string) (int, error) {
-	k, err := strconv.Atoi(s)
-	if err != nil {
-		return 0, badRequest("k: %q is not a whole number: k ranges over 1..%d", s, MaxK)
-	}
-	return k, checkK(k)
-}
-
+// checkK refuses a body's k outside kSpan.
 func checkK(k int) error {
-	if k < 1 || k > MaxK {
-		return badRequest("k: %d is outside the range 1..%d", k, MaxK)
+	if !kSpan.holds(float64(k)) {
+		return badRequest("k: %d is outside the range %v", k, kSpan)
 	}
 	return nil
 }
@@ -269,9 +348,9 @@ type filterBody struct {
 }
 
 // options checks b and returns its search options and result fields. Bad
-// values get a 400 naming the field and what is accepted; ranges that
-// depend on k (offset + k) and the track references are checked by the
-// search (see refError).
+// values get a 400 naming the field and what is accepted; the caller
+// checks offset + k (checkOffsetK), and the track references are checked
+// by the search (see refError).
 func (b *searchBody) options() (*soundalike.SearchOptions, fieldSet, error) {
 	opts := &soundalike.SearchOptions{ExcludeArtist: b.ExcludeArtist, NoDedupe: b.Dedupe != nil && !*b.Dedupe}
 	for _, x := range b.Exclude {
@@ -281,16 +360,19 @@ func (b *searchBody) options() (*soundalike.SearchOptions, fieldSet, error) {
 		flt := &soundalike.Filter{Genres: f.Genres, Artists: f.Artists, ExcludeArtists: f.ExcludeArtists,
 			YearMin: f.YearMin, YearMax: f.YearMax, PopularityMin: f.PopularityMin, PopularityMax: f.PopularityMax}
 		for _, c := range []struct {
-			name     string
-			v        *int
-			min, max int
+			name string
+			v    *int
+			span span
 		}{
-			{"year_min", f.YearMin, 1, 9999}, {"year_max", f.YearMax, 1, 9999},
-			{"popularity_min", f.PopularityMin, 0, 100}, {"popularity_max", f.PopularityMax, 0, 100},
+			{"year_min", f.YearMin, yearSpan}, {"year_max", f.YearMax, yearSpan},
+			{"popularity_min", f.PopularityMin, popularitySpan}, {"popularity_max", f.PopularityMax, popularitySpan},
 		} {
-			if c.v != nil && (*c.v < c.min || *c.v > c.max) {
-				return nil, 0, badRequest("filter.%s: %d is outside the range %d..%d", c.name, *c.v, c.min, c.max)
+			if c.v != nil && !c.span.holds(float64(*c.v)) {
+				return nil, 0, badRequest("filter.%s: %d is outside the range %v", c.name, *c.v, c.span)
 			}
+		}
+		if err := checkFilterBounds("filter.", flt); err != nil {
+			return nil, 0, err
 		}
 		for _, x := range f.IDs {
 			flt.IDs = append(flt.IDs, soundalike.TrackID(x))
@@ -298,26 +380,26 @@ func (b *searchBody) options() (*soundalike.SearchOptions, fieldSet, error) {
 		opts.Filter = flt
 	}
 	if b.Offset != nil {
-		if *b.Offset < 0 || *b.Offset >= MaxK {
-			return nil, 0, badRequest("offset: %d is outside the range 0..%d", *b.Offset, MaxK-1)
+		if !offsetSpan.holds(float64(*b.Offset)) {
+			return nil, 0, badRequest("offset: %d is outside the range %v", *b.Offset, offsetSpan)
 		}
 		opts.Offset = *b.Offset
 	}
 	if b.MaxPerArtist != nil {
-		if *b.MaxPerArtist < 0 || *b.MaxPerArtist > MaxK {
-			return nil, 0, badRequest("max_per_artist: %d is outside the range 0..%d (0: no cap)", *b.MaxPerArtist, MaxK)
+		if !maxPerArtistSpan.holds(float64(*b.MaxPerArtist)) {
+			return nil, 0, badRequest("max_per_artist: %d is outside the range %v (0: no cap)", *b.MaxPerArtist, maxPerArtistSpan)
 		}
 		opts.MaxPerArtist = *b.MaxPerArtist
 	}
 	if t := b.ScoreThreshold; t != nil {
-		if *t < -1 || *t > 1 {
-			return nil, 0, badRequest("score_threshold: %v is outside the range -1..1", *t)
+		if !scoreSpan.holds(*t) {
+			return nil, 0, badRequest("score_threshold: %v is outside the range %v", *t, scoreSpan)
 		}
 		opts.ScoreThreshold = t
 	}
 	if d := b.Diversity; d != nil {
-		if *d < 0 || *d > 1 {
-			return nil, 0, badRequest("diversity: %v is outside the range 0..1", *d)
+		if !diversitySpan.holds(*d) {
+			return nil, 0, badRequest("diversity: %v is outside the range %v", *d, diversitySpan)
 		}
 		opts.Diversity = *d
 	}
@@ -396,8 +478,8 @@ func (f *featuresRequest) track() (*soundalike.Track, error) {
 		t.DurationMS = *f.DurationMS
 	}
 	if f.Popularity != nil {
-		if *f.Popularity < 0 || *f.Popularity > 100 {
-			return nil, badRequest("features.popularity: %d is outside 0..100", *f.Popularity)
+		if !popularitySpan.holds(float64(*f.Popularity)) {
+			return nil, badRequest("features.popularity: %d is outside the range %v", *f.Popularity, popularitySpan)
 		}
 		t.Popularity = *f.Popularity
 	}
@@ -410,8 +492,8 @@ func (f *featuresRequest) track() (*soundalike.Track, error) {
 		}
 		t.ReleaseDate = *f.ReleaseDate
 	case f.ReleaseYear != nil:
-		if *f.ReleaseYear < 1000 || *f.ReleaseYear > 9999 {
-			return nil, badRequest("features.release_year: %d is not a four-digit year", *f.ReleaseYear)
+		if !releaseYearSpan.holds(float64(*f.ReleaseYear)) {
+			return nil, badRequest("features.release_year: %d is not a four-digit year: want %v", *f.ReleaseYear, releaseYearSpan)
 		}
 		t.ReleaseDate = strconv.Itoa(*f.ReleaseYear)
 	}
@@ -449,6 +531,9 @@ func (req *similarRequest) query() (similarQuery, error) {
 	if sq.opts, sq.fields, err = req.options(); err != nil {
 		return sq, err
 	}
+	if err := checkOffsetK(sq.opts.Offset, sq.k); err != nil {
+		return sq, err
+	}
 	q := &sq.q
 	var given []string
 	if len(req.Tracks) > 0 {
@@ -474,6 +559,9 @@ func (req *similarRequest) query() (similarQuery, error) {
 				return sq, badRequest("vector[%d]: %v is not a finite 32-bit float", i, v)
 			}
 			q.Vector[i] = f
+		}
+		if err := soundalike.ValidateVector(q.Vector); err != nil {
+			return sq, badRequest("%v", err)
 		}
 	}
 	switch len(given) {
@@ -548,8 +636,11 @@ func inQuery(i int, err error) error {
 // pathID unescapes a track reference from the path's escaped segment,
 // once: an id holding "%" arrives as "%25".
 func pathID(raw string) (soundalike.TrackID, error) {
+	if raw == "" {
+		return "", badRequest("track id in the path is empty: give /tracks/{id} with %s", soundalike.TrackRefForms)
+	}
 	id, err := url.PathUnescape(raw)
-	if err != nil || id == "" {
+	if err != nil {
 		return "", badRequest("track id %s in the path is not a valid escaped path segment (escape %% as %%25)", quoteShort(raw))
 	}
 	return soundalike.TrackID(id), nil

@@ -121,30 +121,30 @@ func TestSimilarSearchParametersRefused(t *testing.T) {
 	}{
 		{"/similar?track=a&offset=-1", "", []string{"offset", "0..999"}},
 		{"/similar?track=a&offset=x", "", []string{"offset", "not a whole number"}},
-		{"/similar?track=a&k=10&offset=995", "", []string{"offset + k = 1005", "1000"}},
+		{"/similar?track=a&k=10&offset=995", "", []string{"offset: 995 with k 10 asks for results 996 to 1005: want offset + k ≤ 1000"}},
 		{"/similar?track=a&score_threshold=2", "", []string{"score_threshold", "-1..1"}},
 		{"/similar?track=a&score_threshold=NaN", "", []string{"score_threshold", "not a number"}},
 		{"/similar?track=a&diversity=1.01", "", []string{"diversity", "0..1"}},
 		{"/similar?track=a&max_per_artist=-1", "", []string{"max_per_artist", "0..1000"}},
 		{"/similar?track=a&year_min=0", "", []string{"year_min", "1..9999"}},
-		{"/similar?track=a&year_min=2020&year_max=2010", "", []string{"year_min = 2020 is above year_max = 2010"}},
+		{"/similar?track=a&year_min=2020&year_max=2010", "", []string{"year_min: 2020 is above year_max 2010: want year_min ≤ year_max"}},
 		{"/similar?track=a&popularity_max=101", "", []string{"popularity_max", "0..100"}},
 		{"/similar?track=a&popularity_min=60&popularity_max=50", "", []string{"popularity_min", "popularity_max"}},
 		{"/similar?track=a&fields=lyrics", "", []string{"fields", `"lyrics"`, "metadata, features"}},
 		{"/similar?track=a&offset=1&offset=2", "", []string{"offset is given 2 times"}},
 		{"/similar", `{"tracks":["a"],"offset":-3}`, []string{"offset", "0..999"}},
-		{"/similar", `{"tracks":["a"],"k":900,"offset":200}`, []string{"offset + k = 1100"}},
+		{"/similar", `{"tracks":["a"],"k":900,"offset":200}`, []string{"offset: 200 with k 900 asks for results 201 to 1100: want offset + k ≤ 1000"}},
 		{"/similar", `{"tracks":["a"],"diversity":-1}`, []string{"diversity", "0..1"}},
 		{"/similar", `{"tracks":["a"],"score_threshold":1.5}`, []string{"score_threshold", "-1..1"}},
 		{"/similar", `{"tracks":["a"],"max_per_artist":-2}`, []string{"max_per_artist"}},
 		{"/similar", `{"tracks":["a"],"fields":["all"]}`, []string{"fields", "metadata, features"}},
 		{"/similar", `{"tracks":["a"],"filter":{"year_max":100000}}`, []string{"filter.year_max", "1..9999"}},
-		{"/similar", `{"tracks":["a"],"filter":{"popularity_min":90,"popularity_max":10}}`, []string{"popularity_min = 90 is above popularity_max = 10"}},
+		{"/similar", `{"tracks":["a"],"filter":{"popularity_min":90,"popularity_max":10}}`, []string{"filter.popularity_min: 90 is above filter.popularity_max 10: want filter.popularity_min ≤ filter.popularity_max"}},
 		{"/similar", `{"tracks":["a"],"filter":{"ids":["a\u0000b"]}}`, []string{"filter.ids[0]"}},
 		{"/similar", `{"tracks":["a"],"filter":{"decade":1990}}`, []string{"unknown field", "decade"}},
 		{"/similar/batch", `{"queries":[{"tracks":["a"]},{"tracks":["a"]},{"tracks":["a"]},{"tracks":["a"],"k":0}]}`, []string{"queries[3].k", "1..1000"}},
 		{"/similar/batch", `{"queries":[{"tracks":["a"]},{"tracks":["a"],"filter":{"year_min":-5}}]}`, []string{"queries[1].filter.year_min"}},
-		{"/similar/batch", `{"queries":[{"tracks":["a"],"offset":999}]}`, []string{"queries[0]", "offset + k"}},
+		{"/similar/batch", `{"queries":[{"tracks":["a"],"offset":999}]}`, []string{"queries[0].offset: 999 with k 20", "offset + k ≤ 1000"}},
 		{"/similar/batch", `{"queries":[{"nope":1}]}`, []string{"queries[0]", "unknown field"}},
 		{"/similar/batch", `{"queries":[]}`, []string{"queries", "1..100"}},
 		{"/similar/batch", `{}`, []string{"queries", "missing"}},
@@ -167,6 +167,77 @@ func TestSimilarSearchParametersRefused(t *testing.T) {
 		t.Errorf("batch with an unknown track = %d %s, want 404", w.Code, w.Body)
 	}
 	checkError(t, w, "queries[1]")
+}
+
+// Given a whole-number parameter that is no number, or one of more digits
+// than any int holds, expect every endpoint to answer in one form, naming
+// the parameter and its range: "name: "x" is not a whole number: want
+// lo..hi", "name: "999…" is outside the range lo..hi" (not "not a whole
+// number", as overflowing digits are one).
+func TestWholeNumberParameters(t *testing.T) {
+	h := server.New(userEngine(t), nil)
+	const huge = "99999999999999999999999"
+	for _, c := range []struct{ target, want string }{
+		{"/similar?track=a&k=" + huge, `k: "` + huge + `" is outside the range 1..1000`},
+		{"/similar?track=a&k=-" + huge, `k: "-` + huge + `" is outside the range 1..1000`},
+		{"/similar?track=a&k=ten", `k: "ten" is not a whole number: want 1..1000`},
+		{"/similar?track=a&offset=" + huge, `offset: "` + huge + `" is outside the range 0..999`},
+		{"/similar?track=a&year_min=" + huge, `year_min: "` + huge + `" is outside the range 1..9999`},
+		{"/similar?track=a&score_threshold=1e400", `score_threshold: "1e400" is outside the range -1..1`},
+		{"/tracks?q=a&k=" + huge, `k: "` + huge + `" is outside the range 1..100`},
+		{"/tracks?q=a&k=ten", `k: "ten" is not a whole number: want 1..100`},
+		{"/users/alice/recommend?k=" + huge, `k: "` + huge + `" is outside the range 1..1000`},
+		{"/users/alice/recommend?k=x", `k: "x" is not a whole number: want 1..1000`},
+		{"/users/alice/history?limit=" + huge, `limit: "` + huge + `" is outside the range 1..1000`},
+		{"/map?sample=abc", `sample: "abc" is not a whole number: want 0..200000`},
+		{"/map?sample=", `sample: "" is not a whole number: want 0..200000`},
+		{"/map?sample=" + huge, `sample: "` + huge + `" is outside the range 0..200000`},
+		{"/map?sample=200001", `sample: 200001 is outside the range 0..200000`},
+	} {
+		w := do(t, h, "GET", c.target, "")
+		var e struct{ Error string }
+		json.Unmarshal(w.Body.Bytes(), &e)
+		if w.Code != 400 || e.Error != c.want {
+			t.Errorf("GET %s = %d %s, want 400 %q", c.target, w.Code, w.Body, c.want)
+		}
+	}
+}
+
+// Given a value the engine's own checks would refuse as "invalid query:
+// …" (bounds the wrong way round, offset + k past MaxK, an unknown
+// strategy, a vector of zeros or too short to normalise), expect the 400
+// to begin with the parameter or field as the request spelled it, as every
+// other parameter's does, and to say nothing of "invalid query".
+func TestErrorsNameTheParameter(t *testing.T) {
+	h := server.New(userEngine(t), nil)
+	zeros := "[" + strings.TrimSuffix(strings.Repeat("0,", modelDim), ",") + "]"
+	for _, c := range []struct{ method, target, body, prefix string }{
+		{"GET", "/similar?track=a&year_min=2020&year_max=2010", "", "year_min: 2020 is above year_max 2010"},
+		{"GET", "/similar?track=a&popularity_min=60&popularity_max=50", "", "popularity_min: 60 is above popularity_max 50"},
+		{"GET", "/users/alice/recommend?year_min=2020&year_max=2010", "", "year_min: "},
+		{"POST", "/similar", `{"tracks":["a"],"filter":{"year_min":2020,"year_max":2010}}`, "filter.year_min: 2020 is above filter.year_max 2010"},
+		{"POST", "/recommend", `{"positive":["a"],"filter":{"popularity_min":9,"popularity_max":1}}`, "filter.popularity_min: "},
+		{"GET", "/similar?track=a&offset=999&k=10", "", "offset: 999 with k 10"},
+		{"GET", "/users/alice/recommend?offset=990&k=20", "", "offset: 990 with k 20"},
+		{"POST", "/similar", `{"tracks":["a"],"offset":999,"k":10}`, "offset: 999 with k 10"},
+		{"POST", "/recommend", `{"positive":["a"],"offset":999}`, "offset: 999 with k 20"},
+		{"POST", "/similar/batch", `{"queries":[{"tracks":["a"]},{"tracks":["a"],"offset":999}]}`, "queries[1].offset: 999 with k 20"},
+		{"GET", "/users/alice/recommend?strategy=foo", "", `strategy: "foo" is not a strategy: want "average" or "best_score"`},
+		{"POST", "/recommend", `{"positive":["a"],"strategy":"foo"}`, `strategy: "foo" is not a strategy`},
+		{"POST", "/similar", `{"vector":` + zeros + `}`, "vector: all zeros"},
+		{"POST", "/similar", `{"vector":` + tinyVector + `}`, "vector: its length"},
+		{"POST", "/similar/batch", `{"queries":[{"vector":` + zeros + `}]}`, "queries[0].vector: all zeros"},
+		{"POST", "/recommend", `{"positive":["a",{"vector":` + zeros + `}]}`, "positive[1].vector: all zeros"},
+		{"POST", "/recommend", `{"positive":["a"],"negative":[{"vector":` + tinyVector + `}]}`, "negative[0].vector: its length"},
+		{"POST", "/recommend", `{"positive":[{"vector":[]}]}`, "positive[0].vector: empty"},
+	} {
+		w := do(t, h, c.method, c.target, c.body)
+		var e struct{ Error string }
+		json.Unmarshal(w.Body.Bytes(), &e)
+		if w.Code != 400 || !strings.HasPrefix(e.Error, c.prefix) || strings.Contains(e.Error, "invalid query") {
+			t.Errorf("%s %s %.60s = %d %s, want 400 beginning %q", c.method, c.target, c.body, w.Code, w.Body, c.prefix)
+		}
+	}
 }
 
 // Given a batch, expect each query's answer, in order, as its own POST
@@ -208,7 +279,8 @@ func TestSimilarBatch(t *testing.T) {
 }
 
 // Given a batch whose query 2 is malformed in a way only the engine's
-// check sees (a track reference no stored id could be, offset + k), when
+// check sees (a track reference no stored id could be), or that depends on
+// two fields (offset + k), when
 // POST /similar/batch, expect the 400 that the query gets from POST
 // /similar, naming queries[2], before the engine ran any query of the
 // batch.
@@ -227,7 +299,7 @@ func TestSimilarBatchChecksEveryQueryFirst(t *testing.T) {
 		{`{"tracks":["a","t05\u0000"]}`, "queries[2]."},
 		{`{"tracks":["a"],"exclude":["t05","b\u0000"]}`, "queries[2]."},
 		{`{"tracks":["a"],"filter":{"ids":[""]}}`, "queries[2]."},
-		{`{"tracks":["a"],"k":900,"offset":200}`, "queries[2]: "},
+		{`{"tracks":["a"],"k":900,"offset":200}`, "queries[2]."},
 	} {
 		one := do(t, h, "POST", "/similar", tc.bad)
 		if one.Code != 400 {

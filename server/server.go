@@ -33,6 +33,12 @@
 // Every GET endpoint also answers HEAD, as net/http's ServeMux does: the
 // same status and headers, no body.
 //
+// A query parameter an endpoint does not take is a 400 naming it (GET
+// /tracks/{id} and GET /model take none), except on /healthz, /readyz,
+// /metrics, /openapi.json and the explorer's files, which ignore them: a
+// load balancer's probe or a scraper may add its own, and the page reads
+// its own query string.
+//
 // The search parameters: offset skips results (a page is that slice of
 // the longer query's results), score_threshold drops results scoring
 // below it (-1..1), genre keeps tracks of any of the genres, year_* and
@@ -52,14 +58,19 @@
 //	     wrong vector length (ErrDimension), missing features, nothing to
 //	     search by, a search parameter out of its range, naming it
 //	     (ErrInvalidQuery), more than MaxSeeds seeds or MaxExclude
-//	     exclusions, a body nesting deeper than MaxJSONDepth; in a batch,
+//	     exclusions, a body nesting deeper than MaxJSONDepth, a filter's
+//	     bounds the wrong way round, offset + k past MaxK, an unknown
+//	     query parameter; each named as the request spelled it
+//	     (year_min, filter.year_min, positive[1].vector); in a batch,
 //	     any query's, before any runs, naming the query: queries[3].k
 //	404  unknown track, a user with no history (soundalike.ErrNotFound), or
 //	     an unknown endpoint
 //	405  a method the endpoint does not take
 //	408  a body not received within Options.ReadTimeout
-//	413  a body over Options.MaxBodyBytes
-//	415  a POST body that is not Content-Type application/json
+//	413  a body over Options.MaxBodyBytes (serve --max-body)
+//	415  a POST body that is not Content-Type application/json, or that
+//	     has a Content-Encoding other than identity (bodies are read as
+//	     sent, never decompressed)
 //	503  no model or no index yet (ErrNoModel, ErrNoIndex), naming the
 //	     command to run: soundalike train, soundalike reindex; or, with
 //	     Retry-After, a search refused because Options.MaxInFlight run and
@@ -69,8 +80,10 @@
 //	500  anything else: logged, and the message hides the details
 //
 // POST bodies are decoded strictly: Content-Type application/json (with
-// charset=utf-8 at most), keys exactly as documented (case counts), each
-// key once, no unknown keys, one JSON value.
+// charset=utf-8 at most), no Content-Encoding but identity, keys exactly
+// as documented (case counts), each key once, no unknown keys, one JSON
+// value, whole numbers as digits alone (1e2 is refused, saying to write
+// 100).
 //
 // # Bounded work
 //
@@ -157,7 +170,8 @@ type Searcher interface {
 	// wrapping soundalike.ErrNotFound when there are none.
 	UserHistory(ctx context.Context, user string) ([]soundalike.Interaction, error)
 	// SearchTracks returns up to k catalogue tracks whose name and artists
-	// hold the words of text, best match first.
+	// hold the words of text, best match first, or ctx's error when ctx is
+	// done before it searches (the request's deadline: a 503).
 	SearchTracks(ctx context.Context, text string, k int) ([]soundalike.Track, error)
 	// Track returns a catalogue track, or an error wrapping
 	// soundalike.ErrNotFound. id is a stored id or any reference

@@ -423,7 +423,15 @@ func TestPostSimilarBodyLimit(t *testing.T) {
 			if w.Code != tc.want {
 				t.Fatalf("POST /similar (%d bytes) = %d %.200s, want %d", len(body), w.Code, w.Body, tc.want)
 			}
-			checkError(t, w)
+			if tc.want != 413 {
+				checkError(t, w)
+				return
+			}
+			limit := tc.limit
+			if limit == 0 {
+				limit = server.DefaultMaxBodyBytes
+			}
+			checkError(t, w, fmt.Sprintf("over the limit of %d bytes", limit), "serve --max-body", "Options.MaxBodyBytes")
 		})
 	}
 }
@@ -465,6 +473,45 @@ func TestTrack(t *testing.T) {
 		}
 		checkError(t, w, "nope")
 	})
+}
+
+// Given a query parameter on an endpoint that takes none, expect GET
+// /tracks/{id} and GET /model to answer 400 naming it, as every endpoint
+// with parameters answers an unknown one, and the probes, /metrics,
+// /openapi.json and the explorer's files to ignore it: a load balancer or
+// scraper may add parameters of its own, and the explorer's page reads its
+// own query string.
+func TestParametersOnEndpointsThatTakeNone(t *testing.T) {
+	h := server.New(newEngine(t, ready), nil)
+	for _, c := range []struct {
+		method, target string
+		status         int
+		want           []string
+	}{
+		{"GET", "/tracks/a?bogus=1", 400, []string{`unknown query parameter "bogus"`, "GET /tracks/{id} takes no query parameters"}},
+		{"HEAD", "/tracks/a?bogus=1", 400, nil},
+		{"GET", "/tracks/nope?k=1&b=2", 400, []string{`"b"`, "GET /tracks/{id}"}},
+		{"GET", "/tracks/a?%ZZ=1", 400, []string{"badly escaped"}},
+		{"GET", "/model?version=v1", 400, []string{`unknown query parameter "version"`, "GET /model takes no query parameters"}},
+		{"GET", "/tracks/a?", 200, nil},
+		{"GET", "/model?&", 200, nil},
+		{"GET", "/healthz?probe=lb", 200, nil},
+		{"HEAD", "/healthz?probe=lb", 200, nil},
+		{"GET", "/readyz?probe=lb", 200, nil},
+		{"GET", "/metrics?name[]=x", 200, nil},
+		{"GET", "/openapi.json?v=2", 200, nil},
+		{"GET", "/?track=a", 200, nil},
+		{"GET", "/explorer/explorer.js?v=2", 200, nil},
+	} {
+		w := do(t, h, c.method, c.target, "")
+		if w.Code != c.status {
+			t.Errorf("%s %s = %d %.200s, want %d", c.method, c.target, w.Code, w.Body, c.status)
+			continue
+		}
+		if c.want != nil {
+			checkError(t, w, c.want...)
+		}
+	}
 }
 
 func TestHealthReadyModel(t *testing.T) {

@@ -3,10 +3,8 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/audotics/soundalike"
@@ -52,20 +50,24 @@ func SearchTracks(ctx context.Context, s Searcher, text string, k int) (*TracksR
 // (a soundalike.TrackRefError: empty, too long, holding a NUL byte) is a
 // 400 naming it ids[i].
 func LookupTracks(ctx context.Context, s Searcher, refs []soundalike.TrackID) (*TracksResponse, error) {
-	return lookupTracks(ctx, s, refs, "ids")
+	return lookupTracks(ctx, s, idList{refs, "ids"})
 }
 
-// lookupTracks is LookupTracks with the name of the parameter that gave
-// refs, for the 400 of a ref that no stored id could be.
-func lookupTracks(ctx context.Context, s Searcher, refs []soundalike.TrackID, param string) (*TracksResponse, error) {
-	resp := &TracksResponse{Results: make([]*TrackJSON, 0, len(refs))}
-	for i, ref := range refs {
+// lookupTracks is LookupTracks of the references l holds, naming a ref
+// that no stored id could be by l's parameter. A ctx done before a lookup
+// ends them with its error (a request past its deadline).
+func lookupTracks(ctx context.Context, s Searcher, l idList) (*TracksResponse, error) {
+	resp := &TracksResponse{Results: make([]*TrackJSON, 0, len(l.refs))}
+	for i, ref := range l.refs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		t, err := s.Track(ctx, ref)
 		switch {
 		case errors.Is(err, soundalike.ErrNotFound):
 			resp.Missing = append(resp.Missing, string(ref))
 		case err != nil:
-			return nil, refError(err, fmt.Sprintf("%s[%d]", param, i), false)
+			return nil, l.refError(err, i)
 		default:
 			resp.Results = append(resp.Results, NewTrackJSON(t))
 		}
@@ -96,25 +98,18 @@ func (r *TracksResponse) AppendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
-// tracksQuery is a parsed GET /tracks query: text and k, or ids (from
-// the parameter idParam, ids or id).
+// tracksQuery is a parsed GET /tracks query: text and k, or ids.
 type tracksQuery struct {
-	text    string
-	k       int
-	ids     []soundalike.TrackID
-	idParam string
+	text string
+	k    int
+	ids  idList
 }
 
 // parseTracksQuery parses and checks GET /tracks's query string.
 func parseTracksQuery(q url.Values) (tracksQuery, error) {
 	p := tracksQuery{k: DefaultTracksK}
-	for name, vs := range q {
-		if !containsString(getTracksParams, name) {
-			return p, badRequest("unknown query parameter %q: accepted are %s", name, strings.Join(getTracksParams, ", "))
-		}
-		if len(vs) > 1 && name != "ids" && name != "id" {
-			return p, badRequest("query parameter %s is given %d times: give it once", name, len(vs))
-		}
+	if err := checkParams(q, getTracksParams); err != nil {
+		return p, err
 	}
 	_, hasQ := q["q"]
 	_, hasIDs := q["ids"]
@@ -122,16 +117,13 @@ func parseTracksQuery(q url.Values) (tracksQuery, error) {
 	switch {
 	case hasQ && (hasIDs || hasID):
 		return p, badRequest("give q (words of a track's name and artists) or ids (track ids), not both")
-	case hasIDs && hasID:
-		return p, badRequest("give ids (comma-separated track references) or id (one whole reference each, for ids holding a comma), not both")
 	case hasIDs || hasID:
 		if _, ok := q["k"]; ok {
 			return p, badRequest("k: applies to q; ids answers every id given")
 		}
-		if hasID {
-			return p, p.parseIDs("id", q["id"], false)
-		}
-		return p, p.parseIDs("ids", q["ids"], true)
+		var err error
+		p.ids, err = parseIDList(q, MaxTracksK)
+		return p, err
 	case !hasQ:
 		return p, badRequest("missing query parameter q or ids: /tracks?q=blinding+lights+weeknd or /tracks?ids=ID,ID (%s)", soundalike.TrackRefForms)
 	}
@@ -140,30 +132,63 @@ func parseTracksQuery(q url.Values) (tracksQuery, error) {
 		return p, badRequest("q: empty: give words of a track's name and artists, e.g. q=blinding+lights+weeknd")
 	}
 	if s, ok := q["k"]; ok {
-		k, err := strconv.Atoi(s[0])
+		k, err := parseWhole("k", s[0], span{1, MaxTracksK})
 		if err != nil {
-			return p, badRequest("k: %q is not a whole number: k ranges over 1..%d", s[0], MaxTracksK)
-		}
-		if k < 1 || k > MaxTracksK {
-			return p, badRequest("k: %d is outside the range 1..%d", k, MaxTracksK)
+			return p, err
 		}
 		p.k = k
 	}
 	return p, nil
 }
 
-// parseIDs reads the track references of parameter name's values vs:
-// comma-separated when split (ids), one whole reference each otherwise
-// (id, which names ids holding a comma).
-func (p *tracksQuery) parseIDs(name string, vs []string, split bool) error {
-	p.ids, p.idParam = idParams(vs, split), name
+// idList is the track references a GET query names (GET /tracks and GET
+// /map read them alike, with parseIDList), and the parameter that named
+// them: ids or id, which a refusal of the i-th names as ids[i] or id[i]
+// (refError).
+type idList struct {
+	refs  []soundalike.TrackID
+	param string // "" when the query names none
+}
+
+// parseIDList reads the track references of q's ids parameter
+// (comma-separated, repeatable) or id parameter (one whole reference each,
+// repeated: for ids holding a comma), at most max of them. Neither given
+// is an empty list; both, ids that hold no reference, or more than max
+// references are a 400 naming the parameter. The references themselves
+// are the engine's to judge: one that no stored id could be is a
+// *soundalike.TrackRefError, which refError names by its place in the
+// list.
+func parseIDList(q url.Values, max int) (idList, error) {
+	_, hasIDs := q["ids"]
+	_, hasID := q["id"]
+	var l idList
 	switch {
-	case len(p.ids) == 0:
-		return badRequest("ids: empty: give comma-separated track references (%s)", soundalike.TrackRefForms)
-	case len(p.ids) > MaxTracksK:
-		return badRequest("%s: %d tracks: at most %d in one request", name, len(p.ids), MaxTracksK)
+	case hasIDs && hasID:
+		return l, badRequest("give ids (comma-separated track references) or id (one whole reference each, for ids holding a comma), not both")
+	case hasID:
+		l = idList{idParams(q["id"], false), "id"}
+	case hasIDs:
+		l = idList{idParams(q["ids"], true), "ids"}
+		if len(l.refs) == 0 {
+			return l, badRequest("ids: empty: give comma-separated track references (%s)", soundalike.TrackRefForms)
+		}
 	}
-	return nil
+	if len(l.refs) > max {
+		return l, badRequest("%s: %d tracks: at most %d in one request", l.param, len(l.refs), max)
+	}
+	return l, nil
+}
+
+// refError names the engine's refusal of the reference at index i of l
+// (a soundalike.TrackRefError: Option names where the engine was given
+// it, which is l's list) as l's parameter gave it: ids[2]. Other errors
+// pass unchanged.
+func (l idList) refError(err error, i int) error {
+	re, ok := errors.AsType[*soundalike.TrackRefError](err)
+	if !ok {
+		return err
+	}
+	return badRequest("%s[%d]: %s", l.param, i, re.Reason)
 }
 
 // idParams reads the track references of a list parameter's values vs.
@@ -188,15 +213,6 @@ func idParams(vs []string, split bool) []soundalike.TrackID {
 	return refs
 }
 
-func containsString(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // GET /tracks?q=TEXT&k=10 | GET /tracks?ids=ID,ID | GET /tracks?id=ID&id=ID
 func (srv *Server) getTracks(c echo.Context) error {
 	r := c.Request()
@@ -208,14 +224,14 @@ func (srv *Server) getTracks(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	release, err := srv.admit(c, work{k: max(p.k, len(p.ids))})
+	release, err := srv.admit(c, work{k: max(p.k, len(p.ids.refs))})
 	if err != nil {
 		return err
 	}
 	defer release()
 	var resp *TracksResponse
-	if p.ids != nil {
-		resp, err = lookupTracks(r.Context(), srv.s, p.ids, p.idParam)
+	if p.ids.param != "" {
+		resp, err = lookupTracks(r.Context(), srv.s, p.ids)
 	} else {
 		resp, err = SearchTracks(r.Context(), srv.s, p.text, p.k)
 	}
