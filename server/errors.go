@@ -21,6 +21,8 @@ import (
 //	soundalike.ErrNoModel                        503 "… run `soundalike train` first"
 //	soundalike.ErrNoIndex                        503 "… run `soundalike reindex` first"
 //	soundalike.ErrNoDatabase                     503 "… run `soundalike import` first"
+//	*soundalike.IndexDamagedError                503 "… run `soundalike reindex --full`" (the
+//	                                             engine logs what was damaged, and where)
 //	ErrStarting                                  503, saying what it waits for
 //	soundalike.ErrLocked                         503 with Retry-After: another process writes the
 //	                                             database the engine has not loaded yet
@@ -65,6 +67,7 @@ const (
 	msgNoModel    = "no model: run `soundalike train` first"
 	msgNoIndex    = "no index: run `soundalike reindex` first"
 	msgNoDatabase = "no database yet: run `soundalike import` first"
+	msgDamaged    = "the stored index is damaged: run `soundalike reindex --full` to rebuild it"
 )
 
 // ErrStarting is what a Searcher returns while it cannot answer yet
@@ -122,6 +125,8 @@ func statusOf(err error) (status int, msg string, internal bool) {
 		return http.StatusServiceUnavailable, msgNoIndex, false
 	case errors.Is(err, soundalike.ErrNoDatabase):
 		return http.StatusServiceUnavailable, msgNoDatabase, false
+	case isIndexDamaged(err):
+		return http.StatusServiceUnavailable, msgDamaged, false
 	case errors.Is(err, soundalike.ErrIndexUnavailable):
 		return http.StatusServiceUnavailable, err.Error(), false
 	case errors.Is(err, soundalike.ErrDimension), errors.Is(err, soundalike.ErrInvalidQuery):
@@ -143,6 +148,11 @@ func statusOf(err error) (status int, msg string, internal bool) {
 		return http.StatusInternalServerError, "internal server error", false // logged with its stack where recovered
 	}
 	return http.StatusInternalServerError, "internal server error", true
+}
+
+func isIndexDamaged(err error) bool {
+	_, ok := errors.AsType[*soundalike.IndexDamagedError](err)
+	return ok
 }
 
 // retryAfterOf is the Retry-After, in seconds, of the answer to err: 0

@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/server"
 	"github.com/audotics/soundalike/storage"
 )
@@ -54,5 +57,42 @@ func TestReadyzSaysStale(t *testing.T) {
 	}
 	if w := do(t, h, "GET", "/similar?track=a", ""); w.Code != 200 {
 		t.Errorf("GET /similar while stale = %d, want 200 from the old snapshot", w.Code)
+	}
+}
+
+// Given a database whose stored index is damaged, when the engine's first
+// load meets it, expect /similar and /readyz to answer 503 naming the
+// command that rebuilds the index, not a 500 or the file's path.
+func TestDamagedIndexIs503(t *testing.T) {
+	path := newEngine(t, ready).Path()
+	bdb, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = bdb.Update(func(tx *bolt.Tx) error {
+		idx := tx.Bucket([]byte("indexes"))
+		return idx.ForEachBucket(func(k []byte) error {
+			chunks := idx.Bucket(k).Bucket([]byte("chunks"))
+			ck, v := chunks.Cursor().First()
+			bad := append([]byte(nil), v...)
+			bad[len(bad)/2] ^= 0xff
+			return chunks.Put(ck, bad)
+		})
+	})
+	bdb.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := soundalike.Open(path, &soundalike.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	h := server.New(eng, nil)
+	for _, target := range []string{"/similar?track=a", "/readyz"} {
+		w := do(t, h, "GET", target, "")
+		if w.Code != 503 || !strings.Contains(w.Body.String(), "soundalike reindex --full") || strings.Contains(w.Body.String(), path) {
+			t.Errorf("GET %s with a damaged index = %d %s, want 503 naming soundalike reindex --full", target, w.Code, w.Body)
+		}
 	}
 }
