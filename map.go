@@ -115,7 +115,7 @@ func loadMapLayout(tx *storage.Tx) (*mapLayout, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, indexDamaged(fmt.Errorf("its map layout: %w", err))
+		return nil, indexDamaged(err) // readLayoutTx's error names the map layout
 	}
 	m := &mapLayout{layout: l}
 	var limit uint32

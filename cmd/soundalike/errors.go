@@ -31,9 +31,9 @@ import (
 // reword and rewordVersion replace the library's message: the commands
 // wrap what they return in their own context (similar --track X: …).
 // damageHint and lockHint add to it, as its file and holder are the
-// operator's business, and indexRemedy changes only its remedy; the
-// three apply to every command's error (runCommand). Errors keep their chain, so errors.Is still finds
-// the library's sentinel.
+// operator's business, and indexRemedy changes only its remedy; these
+// three apply to every command's error (runCommand). Errors keep their
+// chain, so errors.Is still finds the library's sentinel.
 
 // The command line's words for the library's "no model" and "no index".
 const (
@@ -99,9 +99,6 @@ func lockHint(err error) error {
 // damageHint adds what to do about a damaged database file, whichever
 // command met it.
 func damageHint(err error) error {
-	if _, index := errors.AsType[*soundalike.IndexDamagedError](err); index {
-		return err // a rebuild mends it (indexRemedy): no file to restore
-	}
 	if errors.Is(err, soundalike.ErrDamaged) {
 		return fmt.Errorf("%w; `soundalike check` on the file lists what is damaged", err)
 	}
