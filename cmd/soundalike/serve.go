@@ -290,8 +290,9 @@ a second SIGINT or SIGTERM stops at once.`)
 	return r, nil
 }
 
-// logServing logs what the server serves and warns about what will cost
-// its queries latency: a heap on 4 KiB pages, the kernel's DAMON monitor.
+// logServing warns about what will cost the server's queries latency (a
+// heap on 4 KiB pages, the kernel's DAMON monitor), then logs what it
+// serves: the "serving" line is the last of its start.
 func logServing(r *serveRun, eng *soundalike.Engine, addr net.Addr, reserved, prefaulted int64) {
 	st := eng.Stats()
 	if err := eng.Ready(); err != nil {
@@ -299,10 +300,6 @@ func logServing(r *serveRun, eng *soundalike.Engine, addr net.Addr, reserved, pr
 		_, reason := server.StatusOf(err)
 		r.logger.Warn("not ready: /similar answers 503 until this is done; serving anyway", "reason", reason)
 	}
-	r.logger.Info("serving", "addr", servingURL(addr), "db", r.dbPath,
-		"tracks", st.Tracks, "indexed", st.Indexed, "model", st.ModelVersion, "generation", st.Generation,
-		"huge_heap_mib", reserved>>20, "prefaulted_mib", prefaulted>>20, "hugetlb_mib", st.HugeTLB>>20,
-		"read_under_lock", st.LoadRead.Round(time.Millisecond), "decode", st.LoadDecode.Round(time.Millisecond))
 	if hp, err := server.ReadHeapPages(); err != nil && !errors.Is(err, os.ErrNotExist) {
 		r.logger.Debug("heap pages unknown", "err", err.Error())
 	} else if err == nil && hp.OnBasePages() {
@@ -318,6 +315,10 @@ func logServing(r *serveRun, eng *soundalike.Engine, addr net.Addr, reserved, pr
 		}
 		r.logger.Warn("the kernel's DAMON monitor (kdamond) is running: its samples of the pages a query reads can stall queries for milliseconds, which clients see in the latency tail" + hint + " (docs/scaling.md)")
 	}
+	r.logger.Info("serving", "addr", servingURL(addr), "db", r.dbPath,
+		"tracks", st.Tracks, "indexed", st.Indexed, "model", st.ModelVersion, "generation", st.Generation,
+		"huge_heap_mib", reserved>>20, "prefaulted_mib", prefaulted>>20, "hugetlb_mib", st.HugeTLB>>20,
+		"read_under_lock", st.LoadRead.Round(time.Millisecond), "decode", st.LoadDecode.Round(time.Millisecond))
 }
 
 // servingURL is how a client reaches addr: an http URL, or for a Unix

@@ -21,7 +21,9 @@ import (
 )
 
 // startServe runs serve on db with args until ctx is done, waits until
-// /readyz answers want, and returns the base URL and run's result.
+// /readyz answers want (and, for 200, until serve has logged the last
+// line of its start, "serving", which may come after the first answers),
+// and returns the base URL and run's result.
 func startServe(t *testing.T, ctx context.Context, db string, want int, stderr *syncbuf.Buffer, args ...string) (string, <-chan error) {
 	t.Helper()
 	addr := freeAddr(t)
@@ -32,6 +34,10 @@ func startServe(t *testing.T, ctx context.Context, db string, want int, stderr *
 	base := "http://" + addr
 	waitFor(t, 10*time.Second, func() bool { code, _ := get(t, base+"/readyz"); return code == want },
 		func() string { return fmt.Sprintf("GET /readyz never answered %d; stderr: %s", want, stderr) })
+	if want == 200 {
+		waitFor(t, 10*time.Second, func() bool { return strings.Contains(stderr.String(), "msg=serving ") },
+			func() string { return fmt.Sprintf("serve never logged that it serves; stderr: %s", stderr) })
+	}
 	return base, done
 }
 
