@@ -126,12 +126,18 @@ func target(cfg *pgconn.Config) string {
 
 // urlName names the connection string in an error, with where it came
 // from (Options.URLFrom) when the caller said.
-func urlName(from string) string {
+func urlName(from string) ownText {
 	if from == "" {
 		return "the connection URL"
 	}
-	return "the connection URL from " + from
+	return ownText("the connection URL from " + from)
 }
+
+// ownText is this package's own words (and the caller's Options.URLFrom),
+// which hold no password: errorf formats it unscrubbed, as it does its
+// format, so that a password that is a common word ("postgres") does not
+// mask it.
+type ownText string
 
 // parseError explains a connection string that pgx cannot parse, naming
 // where it came from (Options.URLFrom). pgx's own message quotes the
@@ -153,10 +159,10 @@ func parseError(err error, from string) *Error {
 			if errors.As(pce.Unwrap(), &pathErr) { // an op, a file name and an errno
 				what += " (" + pathErr.Error() + ")"
 			}
-			return &Error{Kind: ErrURL, Msg: "postgres: the TLS settings of " + urlName(from) + " cannot be used: " + what}
+			return &Error{Kind: ErrURL, Msg: "postgres: the TLS settings of " + string(urlName(from)) + " cannot be used: " + what}
 		}
 	}
-	return &Error{Kind: ErrURL, Msg: "postgres: " + urlName(from) + " cannot be parsed: " +
+	return &Error{Kind: ErrURL, Msg: "postgres: " + string(urlName(from)) + " cannot be parsed: " +
 		"use postgres://user:password@host:port/database?sslmode=... or key=value pairs " +
 		"(host=... user=... dbname=...), percent-encoding special characters in the password"}
 }

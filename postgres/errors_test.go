@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // TestURLErrorsNameTheirSource: a connection URL that cannot be parsed, or
@@ -32,6 +34,24 @@ func TestURLErrorsNameTheirSource(t *testing.T) {
 			if from == "" && strings.Contains(msg, " from ") {
 				t.Errorf("%s, no URLFrom: %q names a source", tc.name, msg)
 			}
+		}
+	}
+}
+
+// Given a refused password that is a word of the message ("postgres",
+// "connection", "DATABASE_URL"), when the error names where the URL came
+// from, expect those words whole: only the values from the server and
+// the URL are scrubbed, not this package's own text.
+func TestPasswordRefusedNamesTheSourceWhole(t *testing.T) {
+	cfg := &pgconn.Config{Host: "db.example", Port: 5432, User: "app", Database: "music"}
+	for _, tc := range []struct{ password, from, want string }{
+		{"postgres", "--postgres", "check the password in the connection URL from --postgres"},
+		{"DATABASE_URL", "$DATABASE_URL", "check the password in the connection URL from $DATABASE_URL"},
+		{"connection", "", "check the password in the connection URL"},
+	} {
+		err := connectError(&pgconn.PgError{Code: "28P01"}, cfg, newSecrets(tc.password), "", tc.from)
+		if !strings.HasSuffix(err.Error(), tc.want) {
+			t.Errorf("password %q, URLFrom %q: %q, want it to end %q", tc.password, tc.from, err, tc.want)
 		}
 	}
 }
