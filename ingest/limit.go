@@ -184,6 +184,12 @@ func (l *lineLimiter) Read(p []byte) (int, error) {
 // deliver: all, or, when a line is over the limit (l.err is then set),
 // those before it.
 func (l *lineLimiter) observe(b []byte) int {
+	if len(b) == 0 {
+		// Nothing new: the line going on was checked when its last
+		// byte came, a \r then not counted; counted now, that \r
+		// would put a line of the limit's length over it.
+		return 0
+	}
 	start := l.n // the offset of b[0]
 	if l.recordStart >= 0 && len(l.recordHead) < headBytes && l.recordStart+int64(len(l.recordHead)) == start {
 		l.recordHead = append(l.recordHead, b[:min(len(b), headBytes-len(l.recordHead))]...)
@@ -214,7 +220,7 @@ func (l *lineLimiter) observe(b []byte) int {
 	// The line going on after b's last newline; a \r ending b may be
 	// the start of its line end.
 	n := start + int64(len(b)) - l.lineStart
-	if len(b) > 0 && b[len(b)-1] == '\r' {
+	if b[len(b)-1] == '\r' {
 		n--
 	}
 	if n > l.limit {
@@ -222,9 +228,7 @@ func (l *lineLimiter) observe(b []byte) int {
 	}
 	l.head = l.lineHead(b, start, len(b))
 	l.n += int64(len(b))
-	if len(b) > 0 {
-		l.cr = b[len(b)-1] == '\r'
-	}
+	l.cr = b[len(b)-1] == '\r'
 	if l.recordStart >= 0 && l.n-l.recordStart > l.limit+bufSize {
 		l.err = l.recordError(l.recordLine, 0)
 	}

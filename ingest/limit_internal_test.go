@@ -16,6 +16,8 @@ import (
 // count its \n, nor a \r before it or at the end of the text, as the row
 // readers drop those too.
 func TestLineLimiterEveryLine(t *testing.T) {
+	// (The reads come through emptyReads: an io.Reader may return 0
+	// bytes and no error.)
 	rng := rand.New(rand.NewPCG(3, 4))
 	const limit = 50
 	for iter := range 3000 {
@@ -33,6 +35,9 @@ func TestLineLimiterEveryLine(t *testing.T) {
 		}
 		if rng.IntN(2) == 0 {
 			text.WriteString(strings.Repeat("y", rng.IntN(limit+3)))
+			if rng.IntN(3) == 0 {
+				text.WriteString("\r")
+			}
 		}
 		data := text.String()
 
@@ -47,7 +52,7 @@ func TestLineLimiterEveryLine(t *testing.T) {
 			off += len(line) + 1
 		}
 
-		lim := newLineLimiter("f", bytes.NewReader([]byte(data)), limit)
+		lim := newLineLimiter("f", &emptyReads{bytes.NewReader([]byte(data)), rng}, limit)
 		var got []byte
 		var err error
 		for err == nil {
@@ -79,4 +84,18 @@ func TestLineLimiterEveryLine(t *testing.T) {
 			t.Errorf("text %d %q: delivered %d bytes of the over-long line %d, want none or, once it is known to be over the limit, at most %d", iter, data, n, badLine, limit+1)
 		}
 	}
+}
+
+// emptyReads is r, answering one read in four with 0 bytes and no error,
+// as an io.Reader may.
+type emptyReads struct {
+	r   *bytes.Reader
+	rng *rand.Rand
+}
+
+func (e *emptyReads) Read(p []byte) (int, error) {
+	if e.rng.IntN(4) == 0 {
+		return 0, nil
+	}
+	return e.r.Read(p)
 }
