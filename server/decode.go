@@ -354,7 +354,8 @@ func typeError(te *json.UnmarshalTypeError, t reflect.Type) error {
 			return badRequest("bad JSON: field %s: the number %s is out of range for %s: want %s", key, quoteShort(num), key, numberRange(key, te.Type))
 		}
 		if digits, how, ok := wholeWritten(num); ok {
-			return badRequest("bad JSON: field %s: the number %s is a whole number written with %s: write it as %s", key, quoteShort(num), how, digits)
+			// The range too: the digits may be outside it (1e4 for k).
+			return badRequest("bad JSON: field %s: the number %s is a whole number written with %s: write it as %s (%s takes %s)", key, quoteShort(num), how, digits, key, numberRange(key, te.Type))
 		}
 	}
 	if accepts == "" {

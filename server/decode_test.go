@@ -369,7 +369,9 @@ func TestPostTypeErrors(t *testing.T) {
 		{"given k as a whole number with a fraction, when POST /recommend, expect how to write it",
 			"/recommend", `{"positive":["a"],"k":100.0}`, []string{`field k: the number "100.0" is a whole number written with a fraction: write it as 100`}},
 		{"given a year with both, when POST /similar, expect how to write it",
-			"/similar", `{"tracks":["a"],"filter":{"year_min":2.0100e3}}`, []string{`field filter.year_min: the number "2.0100e3" is a whole number written with a fraction and an exponent: write it as 2010`}},
+			"/similar", `{"tracks":["a"],"filter":{"year_min":2.0100e3}}`, []string{`field filter.year_min: the number "2.0100e3" is a whole number written with a fraction and an exponent: write it as 2010 (filter.year_min takes 1..9999)`}},
+		{"given k with an exponent beyond its range, when POST /similar, expect the range beside the digits",
+			"/similar", `{"tracks":["a"],"k":1e4}`, []string{`write it as 10000 (k takes 1..1000)`}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			w := do(t, h, "POST", c.target, c.body)
