@@ -85,8 +85,9 @@ func runCommand(ctx context.Context, args []string, stdio stdio) error {
 		printUsage(stdio.err)
 		return usagef("no command given")
 	}
-	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		if len(args) == 1 {
+	if isHelp(args[0]) {
+		// help help, help -h: the manual as well.
+		if len(args) == 1 || isHelp(args[1]) {
 			printUsage(stdio.out)
 			return nil
 		}
@@ -109,6 +110,9 @@ func runCommand(ctx context.Context, args []string, stdio stdio) error {
 	}
 	return lockHint(damageHint(indexRemedy(err)))
 }
+
+// isHelp reports whether arg asks for the manual.
+func isHelp(arg string) bool { return arg == "help" || arg == "-h" || arg == "--help" }
 
 // unknownCommand is the usage error for args, whose first is not a
 // command: a flag given before the command is shown after it, where

@@ -22,6 +22,8 @@ func TestTopLevelUsage(t *testing.T) {
 		{"given no arguments, expect the manual on standard error and exit 2", nil, 2, false, true, "soundalike: no command given"},
 		{"given help, expect the manual on standard output and exit 0", []string{"help"}, 0, true, false, ""},
 		{"given --help, expect the manual on standard output and exit 0", []string{"--help"}, 0, true, false, ""},
+		{"given help help, expect the manual on standard output and exit 0", []string{"help", "help"}, 0, true, false, ""},
+		{"given help -h, expect the manual on standard output and exit 0", []string{"help", "-h"}, 0, true, false, ""},
 		{"given help and an unknown command, expect unknown command and exit 2", []string{"help", "nosuch"}, 2, false, false, `unknown command "nosuch"; the commands are backup, `},
 		{"given an unknown command, expect one line naming the commands", []string{"nosuch"}, 2, false, false, `unknown command "nosuch"; the commands are backup, `},
 		{"given --db before the command, expect the command line with the flags after it", []string{"--db", "x.db", "info"}, 2, false, false, "soundalike: --db: flags follow the command: soundalike info --db x.db"},
