@@ -68,6 +68,9 @@ type IndexDamagedError struct {
 }
 
 func (e *IndexDamagedError) Error() string {
+	if e.Err == nil {
+		return "the stored index is damaged: " + e.Remedy()
+	}
 	return "the stored index is damaged (" + e.Err.Error() + "): " + e.Remedy()
 }
 

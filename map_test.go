@@ -147,12 +147,16 @@ func isIndexDamaged(err error) bool {
 }
 
 // TestDamagedIndexSaysRebuild: a damaged index chunk fails a query with
-// the index's own error and remedy.
+// the index's own error and remedy; the zero IndexDamagedError says so
+// too.
 func TestDamagedIndexSaysRebuild(t *testing.T) {
 	eng := damagedFixture(t, "indexes", func(b *bolt.Bucket) *bolt.Bucket { return b.Bucket([]byte("chunks")) })
 	_, err := eng.Similar(t.Context(), "x", 5, nil)
 	if !isIndexDamaged(err) || strings.Count(err.Error(), eng.Path()) != 1 {
 		t.Errorf("similar on a damaged index: %v, want an *IndexDamagedError naming the file once", err)
+	}
+	if got := (&soundalike.IndexDamagedError{}).Error(); got != "the stored index is damaged: rebuild it with Engine.Reindex and ReindexOptions.Full" {
+		t.Errorf("the zero IndexDamagedError says %q", got)
 	}
 }
 

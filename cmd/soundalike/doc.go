@@ -35,7 +35,8 @@ and the index. import, train and reindex may run while serve is up: the
 server answers from memory and reloads when they are done.
 
 A damaged file (a corrupt page, a truncated file) is an error, never a crash:
-restore a backup; check lists the damage.
+restore a backup; check lists the damage. A damaged index alone is rebuilt
+from the tracks and models by reindex --full.
 
 Exit codes: 0 success; 1 failure, rows rejected by import, or damage found by
 check; 2 usage error.
