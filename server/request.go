@@ -72,7 +72,7 @@ func parseSimilarQuery(q url.Values) (similarParams, error) {
 func checkParams(q url.Values, known []string) error {
 	for name, vs := range q {
 		if !slices.Contains(known, name) {
-			return badRequest("unknown query parameter %q: accepted are %s", name, strings.Join(known, ", "))
+			return badRequest("unknown query parameter %s: accepted are %s", quoteShort(name), strings.Join(known, ", "))
 		}
 		if len(vs) > 1 && !slices.Contains(repeatable, name) {
 			return badRequest("query parameter %s is given %d times: give it once", name, len(vs))
