@@ -3,46 +3,11 @@ package main
 import (
 	"errors"
 	"io"
-	"math/rand/v2"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/audotics/soundalike"
-	"github.com/audotics/soundalike/internal/synth"
 )
-
-// noIndexDB builds a database of n random tracks with a model and no
-// index yet, closes it and returns its path.
-func noIndexDB(t *testing.T, n int) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "test.db")
-	eng, err := soundalike.Open(path, &soundalike.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
-	rng := rand.New(rand.NewPCG(1, 2))
-	err = eng.Import(t.Context(), func(tx *soundalike.ImportTx) error {
-		for i := range n {
-			if _, _, err := tx.PutTrack(synth.SmallTrack(rng, i)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := synth.Model(1, []int{32}, 16)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := eng.SaveModel(t.Context(), m, soundalike.ModelRun{}); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
 
 // libraryCalls are the names the library's errors give and the command
 // line's must not.

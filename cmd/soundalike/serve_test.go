@@ -24,6 +24,22 @@ import (
 // closes it and returns its path.
 func testDB(t testing.TB, n int) string {
 	t.Helper()
+	path := noIndexDB(t, n)
+	eng, err := soundalike.Open(path, &soundalike.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	if _, err := eng.Reindex(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// noIndexDB builds a database of n random tracks with a model and no
+// index yet, closes it and returns its path.
+func noIndexDB(t testing.TB, n int) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "test.db")
 	eng, err := soundalike.Open(path, &soundalike.Options{NoSync: true})
 	if err != nil {
@@ -48,9 +64,6 @@ func testDB(t testing.TB, n int) string {
 		t.Fatal(err)
 	}
 	if _, err := eng.SaveModel(ctx, m, soundalike.ModelRun{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := eng.Reindex(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	return path
