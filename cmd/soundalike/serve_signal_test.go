@@ -348,6 +348,9 @@ func TestServeOnUnixSocket(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	// The serving line may come after the first answers (startServe).
+	waitFor(t, 10*time.Second, func() bool { return strings.Contains(errw.String(), `"msg":"serving"`) },
+		func() string { return "serve never logged that it serves; stderr: " + errw.String() })
 	if !strings.Contains(errw.String(), `"addr":"unix:`+sock+`"`) {
 		t.Errorf("stderr: %s\nwant the serving line's addr unix:%s", errw.String(), sock)
 	}
