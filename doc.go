@@ -12,7 +12,7 @@
 //	eng, err := soundalike.Open("soundalike.db", nil)
 //	if err != nil { ... }
 //	defer eng.Close()
-//	res, err := eng.Similar(ctx, "6f807x0ima9a1j3VPbc7VN", 20, nil)
+//	res, err := eng.Similar(ctx, "0sf12qNH5qcw8qpgymFOqD", 20, nil)
 //	for _, n := range res.Neighbors {
 //		fmt.Println(n.ID, n.Track.Name, n.Score) // Score is cosine similarity: higher is closer
 //	}

@@ -188,6 +188,8 @@ type Results struct {
 	// Strategy is the strategy that answered a Recommend; "" for Similar
 	// and SimilarTo.
 	Strategy Strategy
-	// Neighbors are the results, closest first.
+	// Neighbors are the results, closest first; with
+	// SearchOptions.Diversity, in MMR's order, which trades closeness for
+	// difference from the results before.
 	Neighbors []Neighbor
 }

@@ -79,7 +79,11 @@ func DefaultSimilarityActions() []string {
 type Embedding []float32
 
 // Neighbor is one search result. Score is the cosine similarity between the
-// query and the result, in [-1, 1]: higher is closer. Track is the
+// query and the result, in [-1, 1]: higher is closer. Under
+// StrategyBestScore it is the result's best (weighted) similarity to a
+// positive example, or, for a result closer to a negative than to every
+// positive, minus its similarity to that negative: those rank last, and a
+// SearchOptions.ScoreThreshold of 0 or more drops them. Track is the
 // catalogue track (its ID is ID), a copy taken from the snapshot that
 // answered.
 type Neighbor struct {
