@@ -309,6 +309,7 @@ func TestMalformedQueryWaitsForNoLoad(t *testing.T) {
 		{"Recommend user and examples", recommend(soundalike.RecommendQuery{User: "u1", Positive: pos, K: 5}), `user "u1" takes its examples from the history`, ""},
 		{"Recommend user strategy", recommend(soundalike.RecommendQuery{User: "u1", K: 5, Strategy: "best"}), `"best"`, ""},
 		{"Recommend user exclude", recommend(soundalike.RecommendQuery{User: "u1", K: 5, Options: soundalike.SearchOptions{Exclude: []soundalike.TrackID{""}}}), "empty track reference", "SearchOptions.Exclude[0]"},
+		{"RecommendUser empty user", recommendUser("", 5, nil), "the user id is empty", ""},
 		{"RecommendUser k", recommendUser("u1", -1, nil), "k = -1", ""},
 		{"RecommendUser diversity", recommendUser("u1", 5, &soundalike.SearchOptions{Diversity: 2}), "diversity = 2", ""},
 		{"RecommendUser exclude", recommendUser("u1", 5, &soundalike.SearchOptions{Exclude: []soundalike.TrackID{"\x00"}}), "NUL byte", "SearchOptions.Exclude[0]"},

@@ -65,7 +65,8 @@ func (s *snapshot) userHistory(user string) ([]Interaction, error) {
 
 // RecommendUser recommends k tracks for user from their history: likes,
 // playlist adds and plays are positive examples, skips negative ones,
-// each weighted by its action (actionWeight) and its age (UserHalfLife),
+// each weighted by its action (a like or a playlist add 2, a play 1, a
+// skip −1; other actions 0) and its age (UserHalfLife),
 // summed per track (a track with more skips than weight for it becomes a
 // negative). Only the newest UserHistoryCap interactions are read as
 // examples; every track the user has interacted with is excluded from the
@@ -74,11 +75,15 @@ func (s *snapshot) userHistory(user string) ([]Interaction, error) {
 // more of a user's tracks for several searches (docs/quality.md). A user
 // with no history, or with no positive interaction with a catalogue
 // track, gets an error wrapping ErrNotFound that names them. A malformed
-// query (k or opts; RecommendQuery.check) is refused before RecommendUser
-// waits for the snapshot.
+// query (an empty user, k or opts; RecommendQuery.check) is refused before
+// RecommendUser waits for the snapshot.
 func (e *Engine) RecommendUser(ctx context.Context, user string, k int, opts *SearchOptions) (Results, error) {
 	if err := checkCtx(ctx); err != nil {
 		return Results{}, fmt.Errorf("recommend user: %w", err)
+	}
+	if user == "" {
+		// Recommend would read it as no user and ask for examples.
+		return Results{}, fmt.Errorf("recommend user: %w: the user id is empty", ErrInvalidQuery)
 	}
 	q := RecommendQuery{User: user, K: k}
 	if opts != nil {
