@@ -23,6 +23,8 @@ import (
 //	soundalike.ErrNoDatabase                     503 "… run `soundalike import` first"
 //	*soundalike.IndexDamagedError                503 "… run `soundalike reindex --full`" (the
 //	                                             engine logs what was damaged, and where)
+//	soundalike.ErrClosed                         503: the engine was closed (the program is
+//	                                             shutting down)
 //	ErrStarting                                  503, saying what it waits for
 //	soundalike.ErrLocked                         503 with Retry-After: another process writes the
 //	                                             database the engine has not loaded yet
@@ -127,6 +129,8 @@ func statusOf(err error) (status int, msg string, internal bool) {
 		return http.StatusServiceUnavailable, msgNoDatabase, false
 	case isIndexDamaged(err):
 		return http.StatusServiceUnavailable, msgDamaged, false
+	case errors.Is(err, soundalike.ErrClosed):
+		return http.StatusServiceUnavailable, "the engine is closed: the server is shutting down", false
 	case errors.Is(err, soundalike.ErrIndexUnavailable):
 		return http.StatusServiceUnavailable, err.Error(), false
 	case errors.Is(err, soundalike.ErrDimension), errors.Is(err, soundalike.ErrInvalidQuery):

@@ -96,3 +96,18 @@ func TestDamagedIndexIs503(t *testing.T) {
 		}
 	}
 }
+
+// Given an engine its program has closed (shutting down) while the server
+// still takes requests, when GET /readyz or /similar, expect 503 saying
+// so, not a 500.
+func TestClosedEngineIs503(t *testing.T) {
+	eng := newEngine(t, ready)
+	h := server.New(eng, nil)
+	eng.Close()
+	for _, target := range []string{"/similar?track=a", "/readyz"} {
+		w := do(t, h, "GET", target, "")
+		if w.Code != 503 || !strings.Contains(w.Body.String(), "the engine is closed") {
+			t.Errorf("GET %s after the engine closed = %d %s, want 503 saying it is closed", target, w.Code, w.Body)
+		}
+	}
+}
