@@ -112,7 +112,8 @@ func (s *snapshot) queryVector(q *Query) ([]float32, []uint32, error) {
 // reading the catalogue, as SimilarTo would report it: a k or option
 // value out of range, a Query that gives not exactly one of tracks,
 // features or vector, a vector no model could search for
-// (checkVectorValues), features out of their ranges, and a track
+// (checkVectorValues), a track whose features or metadata an import
+// would refuse (checkQueryTrack), and a track
 // reference (of Query.Tracks, SearchOptions.Exclude or Filter.IDs) that
 // no stored id could be, a *TrackRefError naming it. SimilarTo checks this
 // first, so a caller that runs several queries may check them all before
@@ -233,10 +234,19 @@ func ValidateVector(vec []float32) error {
 	return nil
 }
 
-// checkQueryTrack reports a track to search by (cold start) whose features
-// no model could embed.
+// checkQueryTrack reports a track to search by (cold start) that an import
+// would refuse (CheckTrack): features or metadata out of their ranges, a
+// release date that is no date. Its id may be empty: it is searched by,
+// not stored.
 func checkQueryTrack(t *Track) error {
-	if err := t.Features.Validate(); err != nil {
+	q := *t
+	if q.ID == "" {
+		q.ID = "query"
+	}
+	if err := q.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidQuery, err)
+	}
+	if err := CheckReleaseDate(t.ReleaseDate); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalidQuery, err)
 	}
 	return nil
