@@ -17,7 +17,8 @@ import (
 var ErrReadOnly = errors.New("engine is read-only")
 
 // Engine is soundalike's library entry point: a catalogue database plus the
-// model and index loaded from it. It is safe for concurrent use. Queries
+// model and index loaded from it, made by Open (the zero Engine is not
+// usable). It is safe for concurrent use. Queries
 // read an immutable snapshot through an atomic pointer, so a reload or
 // reindex never blocks or fails a query in flight.
 type Engine struct {

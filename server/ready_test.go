@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -109,5 +110,20 @@ func TestClosedEngineIs503(t *testing.T) {
 		if w.Code != 503 || !strings.Contains(w.Body.String(), "the engine is closed") {
 			t.Errorf("GET %s after the engine closed = %d %s, want 503 saying it is closed", target, w.Code, w.Body)
 		}
+	}
+}
+
+// Given a nil Searcher or a nil *Engine, when New, expect it to panic
+// there, naming the mistake, not to answer every request 500.
+func TestNewRefusesNilSearcher(t *testing.T) {
+	for name, s := range map[string]server.Searcher{"nil": nil, "nil engine": (*soundalike.Engine)(nil)} {
+		func() {
+			defer func() {
+				if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "nil Searcher") {
+					t.Errorf("New(%s) recovered %v, want a panic naming the nil Searcher", name, r)
+				}
+			}()
+			server.New(s, nil)
+		}()
 	}
 }

@@ -343,8 +343,20 @@ type Server struct {
 	limiter *limiter
 }
 
+// isNilEngine reports whether s is a nil *soundalike.Engine: a non-nil
+// interface holding a nil pointer.
+func isNilEngine(s Searcher) bool {
+	e, ok := s.(*soundalike.Engine)
+	return ok && e == nil
+}
+
 // New returns a Server answering from s. opts may be nil for the defaults.
+// A nil s (or a nil *soundalike.Engine) panics here, as http.Handle does
+// with a nil handler, rather than in every request.
 func New(s Searcher, opts *Options) *Server {
+	if s == nil || isNilEngine(s) {
+		panic("server.New: nil Searcher")
+	}
 	o := opts.withDefaults()
 	srv := &Server{s: s, opts: o, log: o.Logger}
 	srv.metrics = newMetrics(s, o.Registerer, o.Gatherer)
