@@ -49,7 +49,8 @@ type SearchOptions struct {
 }
 
 // Filter restricts a search to tracks that match every condition given.
-// A nil bound or an empty list places no condition.
+// A nil bound or an empty list places no condition; an empty name in
+// Genres, Artists or ExcludeArtists is refused (ErrInvalidQuery).
 type Filter struct {
 	// Genres: a track matches when it has any of them (case-insensitive).
 	Genres []string

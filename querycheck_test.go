@@ -283,6 +283,8 @@ func TestMalformedQueryWaitsForNoLoad(t *testing.T) {
 	}{
 		{"Similar k", similar(id, 0, nil), "k = 0", ""},
 		{"Similar offset", similar(id, 5, &soundalike.SearchOptions{Offset: -1}), "offset = -1", ""},
+		{"Similar empty genre", similar(id, 5, &soundalike.SearchOptions{Filter: &soundalike.Filter{Genres: []string{"pop", ""}}}), "genres[1] is empty", ""},
+		{"Similar empty excluded artist", similar(id, 5, &soundalike.SearchOptions{Filter: &soundalike.Filter{ExcludeArtists: []string{""}}}), "exclude_artists[0] is empty", ""},
 		{"Similar empty id", similar("", 5, nil), "empty track reference", "[0]"},
 		{"Similar NUL id", similar("t\x00", 5, nil), "NUL byte", "[0]"},
 		{"Similar exclude", similar(id, 5, &soundalike.SearchOptions{Exclude: []soundalike.TrackID{"gone", ""}}), "empty track reference", "SearchOptions.Exclude[1]"},

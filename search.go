@@ -348,7 +348,8 @@ func (o *SearchOptions) check(k int) error {
 	return nil
 }
 
-// check returns the filter's bad bounds.
+// check returns the filter's bad bounds, and its empty names: no track
+// has an empty genre or artist, so one would keep (or drop) nothing.
 func (f *Filter) check() []string {
 	var bad []string
 	bounds := func(name string, lo, hi *int, min, max int) {
@@ -366,6 +367,14 @@ func (f *Filter) check() []string {
 	}
 	bounds("year", f.YearMin, f.YearMax, 1, maxYear)
 	bounds("popularity", f.PopularityMin, f.PopularityMax, 0, maxPopularity)
+	for _, l := range [...]struct {
+		name  string
+		names []string
+	}{{"genres", f.Genres}, {"artists", f.Artists}, {"exclude_artists", f.ExcludeArtists}} {
+		if i := slices.Index(l.names, ""); i >= 0 {
+			bad = append(bad, fmt.Sprintf("%s[%d] is empty: name one, or leave it out", l.name, i))
+		}
+	}
 	return bad
 }
 
