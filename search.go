@@ -243,10 +243,7 @@ func checkQueryTrack(t *Track) error {
 	if q.ID == "" {
 		q.ID = "query"
 	}
-	if err := q.Validate(); err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalidQuery, err)
-	}
-	if err := CheckReleaseDate(t.ReleaseDate); err != nil {
+	if err := CheckTrack(&q); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalidQuery, err)
 	}
 	return nil
