@@ -239,8 +239,12 @@ func (c *Config) validateInputs() error {
 		bad("--table-weight-decay: %v is outside [0, 1/(--learning-rate × --table-rate-scale))", c.TableWeightDecay)
 	}
 	for _, d := range c.Direct {
-		if d != "artists" && d != "album" && d != "name" {
+		switch {
+		case d != "artists" && d != "album" && d != "name":
 			bad("--direct: %q is not a metadata table (artists, album, name)", d)
+		case d == "name" && c.Features == FeaturesAuto && c.NameTokens == 0:
+			// Training would leave it out without a word.
+			bad("--direct name needs --name-tokens above 0: without name tokens there is no name table")
 		}
 	}
 	if c.VocabMinCount < 1 {

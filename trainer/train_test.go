@@ -342,6 +342,7 @@ func TestConfigValidate(t *testing.T) {
 		{"--table-weight-decay", func(c *Config) { c.TableWeightDecay = -1 }},
 		{"--average-epochs", func(c *Config) { c.AverageEpochs = -1 }},
 		{"--features", func(c *Config) { c.Features = "all" }},
+		{"--direct name needs --name-tokens", func(c *Config) { c.Direct, c.NameTokens = []string{"artists", "name"}, 0 }},
 		{"--patience", func(c *Config) { c.Patience = -2 }},
 		{"--actions", func(c *Config) { c.Actions = []string{"play", "skip"} }},
 		{"--actions", func(c *Config) { c.Actions = nil }},

@@ -159,9 +159,9 @@ var metadataTableFlags = []string{"token-dim", "token-buckets", "vocab-min-count
 
 // checkTrainFlagsApply refuses flags given for what the run does not
 // have, which training would otherwise ignore without a word: a metadata
-// table flag under --features audio+extras or spotify11, --temperature
-// under --loss cosine, and --direct name without the name table that
-// --name-tokens above 0 adds.
+// table flag under --features audio+extras or spotify11, and --temperature
+// under --loss cosine. (--direct name without --name-tokens is
+// trainer.Config's to refuse: a library caller would meet it too.)
 func checkTrainFlagsApply(fs *flag.FlagSet, cfg *trainer.Config) error {
 	var errs []error
 	if cfg.Features != trainer.FeaturesAuto {
@@ -170,8 +170,6 @@ func checkTrainFlagsApply(fs *flag.FlagSet, cfg *trainer.Config) error {
 				errs = append(errs, fmt.Errorf("--%s needs --features auto: it sets the metadata tables, and --features %s has none", name, cfg.Features))
 			}
 		}
-	} else if slices.Contains(cfg.Direct, "name") && cfg.NameTokens == 0 {
-		errs = append(errs, errors.New("--direct name needs --name-tokens above 0: without name tokens there is no name table"))
 	}
 	if cfg.Loss == trainer.LossCosine && isFlagSet(fs, "temperature") {
 		errs = append(errs, fmt.Errorf("--temperature needs --loss %s: the %s loss has no temperature", trainer.LossContrastive, trainer.LossCosine))
