@@ -66,6 +66,44 @@ func BenchmarkSearch50k(b *testing.B) {
 
 var g50k *HNSW
 
+// BenchmarkSearchStored50k asks BenchmarkSearch50k's graph for stored
+// vectors' neighbours, as a query by a stored track does: from the entry
+// point (into) and from the vector's own node (from, SearchFrom).
+func BenchmarkSearchStored50k(b *testing.B) {
+	const dim = 64
+	if g50k == nil {
+		g50k = mustHNSW(b, dim, nil, clustered(50000, dim, 42, 1))
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	ids := make([]uint32, 1000)
+	queries := make([][]float32, len(ids))
+	for i := range ids {
+		ids[i] = uint32(r.IntN(50000))
+		queries[i], _ = g50k.Vector(ids[i])
+	}
+	for _, from := range []bool{false, true} {
+		name := map[bool]string{false: "into", true: "from"}[from]
+		b.Run(name, func(b *testing.B) {
+			dst := make([]Result, 0, 20)
+			var err error
+			i := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				j := i % len(ids)
+				if from {
+					dst, err = g50k.SearchFrom(dst, queries[j], ids[j], 20, nil, 0)
+				} else {
+					dst, err = g50k.SearchInto(dst, queries[j], 20, nil, 0)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}
+
 // BenchmarkFlatSearchInto is the exact scan of 20,000 vectors.
 func BenchmarkFlatSearchInto(b *testing.B) {
 	const dim = 64

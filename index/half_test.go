@@ -326,3 +326,66 @@ func TestSearchPrefixOfLarger(t *testing.T) {
 		}
 	}
 }
+
+// SearchFrom starts layer 0 at the node it is given: from a stored
+// vector's own node a beam of one finds that node, which a descent from
+// the entry point does not always reach; its results match the exact scan
+// as SearchInto's do; a node that is not live (unknown, deleted) gives
+// SearchInto's results.
+func TestSearchFrom(t *testing.T) {
+	const n, dim, k = 3000, 16, 20
+	data := clustered(n, dim, 7, 8)
+	g := mustHNSW(t, dim, &Options{Workers: 2}, data)
+	x := mustFlat(t, dim, data)
+	intoMissed := 0
+	var fromRecall, intoRecall float64
+	for id := range uint32(n) {
+		q, _ := g.Vector(id)
+		one, err := g.SearchFrom(nil, q, id, 1, nil, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(one) != 1 || one[0].ID != id {
+			t.Fatalf("SearchFrom(node %d's vector, from %d, k 1, ef 1) = %v, want node %d", id, id, one, id)
+		}
+		if into, _ := g.SearchInto(nil, q, 1, nil, 1); len(into) != 1 || into[0].ID != id {
+			intoMissed++
+		}
+		want, _ := x.Search(q, k, nil)
+		got, err := g.SearchFrom(nil, q, id, k, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fromRecall += recall(got, want)
+		into, _ := g.SearchInto(nil, q, k, nil, 0)
+		intoRecall += recall(into, want)
+	}
+	fromRecall /= n
+	intoRecall /= n
+	t.Logf("ef 1: SearchInto missed %d of %d nodes' own; recall@%d from the node %.4f, from the entry point %.4f", intoMissed, n, k, fromRecall, intoRecall)
+	if fromRecall < 0.99 || fromRecall < intoRecall-0.002 {
+		t.Errorf("recall@%d of SearchFrom = %.4f, want ≥ 0.99 and no less than SearchInto's %.4f", k, fromRecall, intoRecall)
+	}
+
+	q, _ := g.Vector(5)
+	odd := func(id uint32) bool { return id%2 == 1 }
+	got, err := g.SearchFrom(nil, q, 4, k, odd, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != k || slices.ContainsFunc(got, func(r Result) bool { return !odd(r.ID) }) {
+		t.Errorf("SearchFrom with a filter of odd ids from node 4 = %v, want %d odd ids", got, k)
+	}
+	if !g.Delete(5) {
+		t.Fatal("Delete(5) = false")
+	}
+	for _, from := range []uint32{5, n + 7} { // deleted, unknown
+		got, err := g.SearchFrom(nil, q, from, k, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want, _ := g.SearchInto(nil, q, k, nil, 0); !slices.Equal(got, want) {
+			t.Errorf("SearchFrom from %d (not live) = %v, want SearchInto's %v", from, got, want)
+		}
+	}
+}

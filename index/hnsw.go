@@ -146,7 +146,7 @@ func (g *HNSW) Len() int {
 func (g *HNSW) Contains(id uint32) bool {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
-	_, ok := g.slots[id]
+	_, ok := g.slotOf(id)
 	return ok
 }
 
@@ -156,7 +156,7 @@ func (g *HNSW) Contains(id uint32) bool {
 func (g *HNSW) Vector(id uint32) ([]float32, bool) {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
-	s, ok := g.slots[id]
+	s, ok := g.slotOf(id) // not the map: a miss or two at a million ids
 	if !ok {
 		return nil, false
 	}
