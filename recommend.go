@@ -69,7 +69,7 @@ func (s *snapshot) recommend(ctx context.Context, q *RecommendQuery, strategy St
 		if verr != nil {
 			return Results{}, verr
 		}
-		ns, err = s.run(ctx, v, q.K, &q.Options, f)
+		ns, err = s.run(ctx, v, noNode, q.K, &q.Options, f)
 	case StrategyBestScore:
 		ns, err = s.bestScoreSearch(ctx, pos, neg, q.K, &q.Options, f)
 	}
@@ -172,6 +172,15 @@ type example struct {
 	node  uint32 // the catalogue track's node, when inCat
 	inCat bool
 	cold  *Track // the track a Features example describes
+}
+
+// from is where a search around the example starts in the index: its
+// track's node when it has one, whose vector is the example's.
+func (r *example) from() uint32 {
+	if r.inCat {
+		return r.node
+	}
+	return noNode
 }
 
 // resolveExamples resolves the checked examples (checkExamples) of one
@@ -288,7 +297,7 @@ func (s *snapshot) bestScoreSearch(ctx context.Context, pos, neg []example, k in
 	sources := make([]candidates, len(probes))
 	checked := true // every source's candidates have passed f.keep
 	for i, p := range probes {
-		next, c, err := s.candidatesFor(ctx, pos[p].v, opts, f)
+		next, c, err := s.candidatesFor(ctx, pos[p].v, pos[p].from(), opts, f)
 		if err != nil {
 			return nil, err
 		}

@@ -444,14 +444,23 @@ func (s *snapshot) searchFor(ctx context.Context, q []float32, k int, opts *Sear
 	if t != nil && opts != nil && opts.ExcludeArtist {
 		f.addArtists(t.Artists)
 	}
-	return s.run(ctx, q, k, opts, f)
+	return s.run(ctx, q, noNode, k, opts, f)
 }
 
-// search searches around q, excluding the seed nodes, their songs (unless
-// NoDedupe) and, with ExcludeArtist, their artists.
+// search searches around q, the seed nodes' mean, excluding them, their
+// songs (unless NoDedupe) and, with ExcludeArtist, their artists. The mean
+// of one seed is its own vector, so the index search starts at its node.
 func (s *snapshot) search(ctx context.Context, q []float32, k int, opts *SearchOptions, seeds []uint32) ([]Neighbor, error) {
-	return s.run(ctx, q, k, opts, s.newFilter(opts, seeds))
+	from := uint32(noNode)
+	if len(seeds) == 1 {
+		from = seeds[0]
+	}
+	return s.run(ctx, q, from, k, opts, s.newFilter(opts, seeds))
 }
+
+// noNode is the from of a search around a vector that is no stored
+// track's own: the index search descends from its entry point.
+const noNode = math.MaxUint32
 
 // maxDropped is how many excluded tracks and songs a search drops from its
 // results (refine) rather than filtering them inside the index search
@@ -623,8 +632,8 @@ type candidates func(n int) (rs []index.Result, exhausted bool, err error)
 // run answers a search in two phases: candidates from the index (or, for
 // a filter that keeps few tracks, an exact scan of them), then refine.
 // k and opts have been checked (checkSearch).
-func (s *snapshot) run(ctx context.Context, q []float32, k int, opts *SearchOptions, f *filter) ([]Neighbor, error) {
-	next, checked, err := s.candidatesFor(ctx, q, opts, f)
+func (s *snapshot) run(ctx context.Context, q []float32, from uint32, k int, opts *SearchOptions, f *filter) ([]Neighbor, error) {
+	next, checked, err := s.candidatesFor(ctx, q, from, opts, f)
 	if err != nil {
 		return nil, err
 	}
@@ -645,7 +654,7 @@ func (s *snapshot) run(ctx context.Context, q []float32, k int, opts *SearchOpti
 // A Filter estimated to keep few tracks is answered by an exact scan of the
 // tracks it keeps (filter.go). Through a VectorSource the filter goes to
 // the source as well, and keep checks what it returns.
-func (s *snapshot) candidatesFor(ctx context.Context, q []float32, opts *SearchOptions, f *filter) (candidates, bool, error) {
+func (s *snapshot) candidatesFor(ctx context.Context, q []float32, from uint32, opts *SearchOptions, f *filter) (candidates, bool, error) {
 	ef := s.beam(opts)
 	if f.cond != nil && s.graph != nil { // a vector source filters by itself
 		p := f.cond.plan(s)
@@ -665,7 +674,7 @@ func (s *snapshot) candidatesFor(ctx context.Context, q []float32, opts *SearchO
 	return func(n int) ([]index.Result, bool, error) {
 		n = min(n, s.indexLen())
 		// The index widens the beam to n when that is larger.
-		res, err := s.nearest(ctx, q, n, inside, ef, opts) // vectorsource.go
+		res, err := s.nearest(ctx, q, from, n, inside, ef, opts) // vectorsource.go
 		if err != nil {
 			return nil, false, err
 		}

@@ -66,10 +66,18 @@ func (s *snapshot) storedVector(node uint32) ([]float32, bool) {
 
 // nearest is the search's nearest-neighbour step: up to want nodes that
 // pass keep (nil keeps all), closest to q, from the graph or the vector
-// source. Fewer than want mean the index has no more.
-func (s *snapshot) nearest(ctx context.Context, q []float32, want int, keep index.Filter, ef int, opts *SearchOptions) ([]index.Result, error) {
+// source. When q is the stored vector of node from, the graph's search
+// starts there (noNode: it descends from the entry point). Fewer than want
+// mean the index has no more.
+func (s *snapshot) nearest(ctx context.Context, q []float32, from uint32, want int, keep index.Filter, ef int, opts *SearchOptions) ([]index.Result, error) {
 	if s.graph != nil {
-		res, err := s.graph.SearchInto(nil, q, want, keep, ef)
+		var res []index.Result
+		var err error
+		if from == noNode {
+			res, err = s.graph.SearchInto(nil, q, want, keep, ef)
+		} else {
+			res, err = s.graph.SearchFrom(nil, q, from, want, keep, ef)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrInvalidQuery, err)
 		}
