@@ -77,13 +77,16 @@ func (g *HNSW) passes(s uint32, f Filter) bool {
 	if g.dead[s] {
 		return false
 	}
-	if f == nil {
-		return true
-	}
+	return f == nil || f(g.idOf(s))
+}
+
+// idOf returns slot s's id: s itself when every slot holds its own id
+// (idSlots), which spares a read of ids, a cache miss in a large index.
+func (g *HNSW) idOf(s uint32) uint32 {
 	if g.idSlots {
-		return f(s) // spares a read of ids, a miss in a large index
+		return s
 	}
-	return f(g.ids[s])
+	return g.ids[s]
 }
 
 // Search returns the k live vectors most similar to q that f keeps (nil
@@ -210,10 +213,10 @@ func (g *HNSW) appendResults(dst []Result, sc *scratch, k int) []Result {
 		if a.dist != b.dist {
 			return cmp.Compare(a.dist, b.dist)
 		}
-		return cmp.Compare(g.ids[a.slot], g.ids[b.slot])
+		return cmp.Compare(g.idOf(a.slot), g.idOf(b.slot))
 	})
 	for _, c := range cs[:min(k, len(cs))] {
-		dst = append(dst, Result{ID: g.ids[c.slot], Score: -c.dist})
+		dst = append(dst, Result{ID: g.idOf(c.slot), Score: -c.dist})
 	}
 	return dst
 }

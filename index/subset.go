@@ -30,7 +30,7 @@ func (g *HNSW) ScoreIDs(dst []Result, q []float32, ids []uint32) ([]Result, erro
 			}
 		}
 		for _, s := range slots[:n] {
-			dst = append(dst, Result{ID: g.ids[s], Score: g.cosine(sc.q, s)})
+			dst = append(dst, Result{ID: g.idOf(s), Score: g.cosine(sc.q, s)})
 		}
 	}
 	return dst, nil
