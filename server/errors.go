@@ -70,6 +70,7 @@ const (
 	msgNoIndex    = "no index: run `soundalike reindex` first"
 	msgNoDatabase = "no database yet: run `soundalike import` first"
 	msgDamaged    = "the stored index is damaged: run `soundalike reindex --full` to rebuild it"
+	msgNoLayout   = "no map: run `soundalike reindex` to compute it"
 )
 
 // ErrStarting is what a Searcher returns while it cannot answer yet
@@ -129,6 +130,8 @@ func statusOf(err error) (status int, msg string, internal bool) {
 		return http.StatusServiceUnavailable, msgNoDatabase, false
 	case isIndexDamaged(err):
 		return http.StatusServiceUnavailable, msgDamaged, false
+	case errors.Is(err, soundalike.ErrNoLayout):
+		return http.StatusServiceUnavailable, msgNoLayout, false
 	case errors.Is(err, soundalike.ErrClosed):
 		return http.StatusServiceUnavailable, "the engine is closed: the server is shutting down", false
 	case errors.Is(err, soundalike.ErrIndexUnavailable):

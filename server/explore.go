@@ -74,9 +74,6 @@ func (srv *Server) getMap(c echo.Context) error {
 		return err
 	}
 	v, err := m.Map(c.Request().Context(), q)
-	if errors.Is(err, soundalike.ErrNoLayout) {
-		return &httpError{http.StatusServiceUnavailable, "no map: run `soundalike reindex` to compute it"}
-	}
 	if re, ok := errors.AsType[*soundalike.TrackRefError](err); ok && re.Option == "MapQuery.IDs" {
 		return ids.refError(err, re.Index)
 	}

@@ -18,6 +18,7 @@ func ExampleStatusOf() {
 	for _, err := range []error{
 		fmt.Errorf("playlist 7: track %q: %w", "abc", soundalike.ErrNotFound),
 		soundalike.ErrNoModel,
+		fmt.Errorf("map: %w", soundalike.ErrNoLayout),
 		context.DeadlineExceeded,
 		errors.New("disk on fire"),
 	} {
@@ -26,6 +27,7 @@ func ExampleStatusOf() {
 	// Output:
 	// 404 playlist 7: track "abc": track not found
 	// 503 no model: run `soundalike train` first
+	// 503 no map: run `soundalike reindex` to compute it
 	// 503 request timed out
 	// 500 internal server error
 }
