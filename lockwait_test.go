@@ -81,7 +81,23 @@ func TestCtxStopsTheLockWait(t *testing.T) {
 			}
 		})
 	}
-	holder.Close() // Stats loads a snapshot
+	// Stats does not wait for the held lock (nor start a load): a
+	// metrics scrape answers at once. Ready waits for the first load, as a
+	// query does, until its ctx ends.
+	start := time.Now()
+	if st := attached.Stats(); time.Since(start) > 3*time.Second || st.Tracks != 0 {
+		t.Errorf("Stats() while another process writes took %v and describes %d tracks, want at once and none loaded", time.Since(start), st.Tracks)
+	}
+	ctx, stop := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer stop()
+	start = time.Now()
+	if err := attached.Ready(ctx); !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 3*time.Second {
+		t.Errorf("Ready(ctx of 200 ms) while another process writes = %v after %v, want context.DeadlineExceeded at once", err, time.Since(start))
+	}
+	holder.Close()
+	if err := attached.Ready(t.Context()); err != nil {
+		t.Errorf("Ready once the writer is gone = %v, want nil", err)
+	}
 	if st := attached.Stats(); st.ReloadFailures != 0 {
 		t.Errorf("Stats().ReloadFailures = %d (%v) after stopped loads, want 0: a stop is no failure", st.ReloadFailures, st.ReloadError)
 	}

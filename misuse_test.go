@@ -319,7 +319,7 @@ func TestCloseEndsTheEngine(t *testing.T) {
 			"Reload":   func() error { _, err := eng.Reload(ctx); return err },
 			"Check":    func() error { _, err := eng.Check(ctx); return err },
 			"Embed":    func() error { _, err := eng.Embed(track("x", 0.5)); return err },
-			"Ready":    eng.Ready,
+			"Ready":    func() error { return eng.Ready(ctx) },
 			"Search":   func() error { _, err := eng.SearchTracks(ctx, "song", 3); return err },
 			"History":  func() error { _, err := eng.UserHistory(ctx, "u"); return err },
 			"IndexSt.": func() error { _, err := eng.IndexState(ctx); return err },

@@ -63,7 +63,8 @@ func TestImportRefreshesLoadedSnapshot(t *testing.T) {
 	if eng.snap.Load() != nil {
 		t.Fatal("an engine that has not served loaded a snapshot on import")
 	}
-	if st := eng.Stats(); st.Tracks != 1 { // loads it
+	mustLoad(t, eng)
+	if st := eng.Stats(); st.Tracks != 1 {
 		t.Fatalf("Stats = %+v, want 1 track", st)
 	}
 	put("b", "b")
@@ -95,7 +96,8 @@ func TestFailedRefreshKeepsSnapshot(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	served := eng.Stats() // loads the snapshot
+	mustLoad(t, eng)
+	served := eng.Stats()
 	// A corrupt record written below the engine, then an import.
 	db, err := storage.Open(eng.Path(), nil)
 	if err != nil {
@@ -145,7 +147,7 @@ func TestReloadReusesWordIndex(t *testing.T) {
 		}
 	}
 	put("a")
-	eng.Stats() // loads the first snapshot
+	mustLoad(t, eng)
 	first := eng.snap.Load()
 	loadAgain(t, eng)
 	second := eng.snap.Load()
@@ -178,8 +180,8 @@ func TestReloadReleasesTheOldSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng.Stats()   // loads the first snapshot
-	eng.Prepare() // and builds its word index and facets
+	mustLoad(t, eng)
+	eng.Prepare() // builds its word index and facets
 	first := eng.snap.Load()
 	fa := first.facets()
 	freed := make(chan struct{})
@@ -442,5 +444,14 @@ func TestFirstLoadSharedByItsQueries(t *testing.T) {
 	}
 	if st := lone.Stats(); st.ReloadFailures != 0 {
 		t.Errorf("Stats after a stopped first load and a whole one = %+v, want no failure counted", st)
+	}
+}
+
+// mustLoad runs eng's first load (its snapshot may serve no queries yet:
+// no model).
+func mustLoad(t *testing.T, eng *Engine) {
+	t.Helper()
+	if _, err := eng.current(); err != nil {
+		t.Fatal(err)
 	}
 }

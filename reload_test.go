@@ -177,7 +177,7 @@ func TestFirstLoadFailureIsReported(t *testing.T) {
 	if err == nil || errors.Is(err, soundalike.ErrNoModel) || !strings.Contains(err.Error(), "t0003") {
 		t.Errorf("Similar with a corrupt catalogue = %v, want the load's error naming t0003", err)
 	}
-	if err := eng.Ready(); err == nil || errors.Is(err, soundalike.ErrNoModel) {
+	if err := eng.Ready(t.Context()); err == nil || errors.Is(err, soundalike.ErrNoModel) {
 		t.Errorf("Ready = %v, want the load's error", err)
 	}
 	if st := eng.Stats(); st.ReloadFailures == 0 || st.ReloadError == nil {

@@ -256,7 +256,7 @@ func TestSimilarToAndErrors(t *testing.T) {
 func TestNotReady(t *testing.T) {
 	ctx := t.Context()
 	eng := MustOpen(t)
-	if err := eng.Ready(); !errors.Is(err, soundalike.ErrNoDatabase) || !strings.Contains(err.Error(), eng.Path()) {
+	if err := eng.Ready(t.Context()); !errors.Is(err, soundalike.ErrNoDatabase) || !strings.Contains(err.Error(), eng.Path()) {
 		t.Errorf("Ready before any write = %v, want ErrNoDatabase naming %s", err, eng.Path())
 	}
 	if _, err := os.Stat(eng.Path()); !errors.Is(err, os.ErrNotExist) {
@@ -265,12 +265,12 @@ func TestNotReady(t *testing.T) {
 	if err := eng.Import(ctx, func(*soundalike.ImportTx) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if err := eng.Ready(); !errors.Is(err, soundalike.ErrNoModel) {
+	if err := eng.Ready(t.Context()); !errors.Is(err, soundalike.ErrNoModel) {
 		t.Errorf("Ready on empty db = %v, want ErrNoModel", err)
 	}
 	eng.Import(ctx, func(tx *soundalike.ImportTx) error { _, _, err := tx.PutTrack(track("a", 0.5)); return err })
 	eng.SaveModel(ctx, randomModel(t, 8), soundalike.ModelRun{})
-	if err := eng.Ready(); !errors.Is(err, soundalike.ErrNoIndex) {
+	if err := eng.Ready(t.Context()); !errors.Is(err, soundalike.ErrNoIndex) {
 		t.Errorf("Ready without index = %v, want ErrNoIndex", err)
 	}
 	if _, err := eng.Similar(ctx, "a", 5, nil); !errors.Is(err, soundalike.ErrNoIndex) {

@@ -636,14 +636,17 @@ func (e *Engine) Watch(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// Stats describes the snapshot being served and how loading went.
+// Stats describes the snapshot being served and how loading went. It
+// does not wait: before the first load has published a snapshot, it
+// describes none (no tracks, no model) and does not start the load, so
+// that a metrics scrape or a status page never waits for one.
 func (e *Engine) Stats() Stats {
 	ls := e.loadStatus()
 	st := Stats{ReloadFailures: ls.failures, ReloadError: ls.err}
 	if ls.err != nil {
 		st.ReloadGeneration = ls.reloadGeneration
 	}
-	if s, _ := e.current(); s != nil {
+	if s := e.snap.Load(); s != nil {
 		s.describe(&st)
 	}
 	return st
@@ -669,13 +672,19 @@ func (s *snapshot) describe(st *Stats) {
 }
 
 // Ready reports whether the engine can answer similarity queries: nil,
-// ErrNoModel or ErrNoIndex, or the error of a first load that failed.
-func (e *Engine) Ready() error {
-	s, err := e.ready(context.Background())
+// ErrNoModel or ErrNoIndex, or the error of a first load that failed. As
+// a query does, it runs an attached engine's first load when none has,
+// and stops waiting for it (and for a VectorSource's answer) when ctx
+// ends.
+func (e *Engine) Ready(ctx context.Context) error {
+	if err := checkCtx(ctx); err != nil {
+		return fmt.Errorf("ready: %w", err)
+	}
+	s, err := e.ready(ctx)
 	if err != nil {
 		return err
 	}
-	return s.readySource()
+	return s.readySource(ctx)
 }
 
 // Prepare returns once the served snapshot's track-search and filter
@@ -694,8 +703,8 @@ func (e *Engine) Prepare() {
 	}
 }
 
-// current is currentContext for the callers that have no ctx to stop the
-// first load with (Stats, Ready, Embed).
+// current is currentContext for Embed, which has no ctx to stop the first
+// load with.
 func (e *Engine) current() (*snapshot, error) { return e.currentContext(context.Background()) }
 
 // ready returns the published snapshot (currentContext) when it can answer

@@ -120,11 +120,11 @@ func (s *snapshot) nearest(ctx context.Context, q []float32, from uint32, want i
 const maxSourceAsk = 10000
 
 // readySource checks the vector source of a snapshot that has one.
-func (s *snapshot) readySource() error {
+func (s *snapshot) readySource(ctx context.Context) error {
 	if s.vectors == nil {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), sourceTimeout)
+	ctx, cancel := context.WithTimeout(ctx, sourceTimeout)
 	defer cancel()
 	return s.vectors.Ready(ctx, s.modelInfo.Version)
 }

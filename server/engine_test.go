@@ -203,5 +203,5 @@ func (c *canned) Track(ctx context.Context, id soundalike.TrackID) (*soundalike.
 func (c *canned) Model(context.Context) (soundalike.ModelInfo, error) {
 	return soundalike.ModelInfo{Version: c.res.Model}, nil
 }
-func (c *canned) Stats() soundalike.Stats { return c.stats }
-func (c *canned) Ready() error            { return nil }
+func (c *canned) Stats() soundalike.Stats     { return c.stats }
+func (c *canned) Ready(context.Context) error { return nil }

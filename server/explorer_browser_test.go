@@ -494,7 +494,7 @@ func TestExplorerCatalogue(t *testing.T) {
 		}
 		query = string(ts[0].ID)
 	}
-	if err := eng.Ready(); err != nil { // load the snapshot before timing
+	if err := eng.Ready(t.Context()); err != nil { // load the snapshot before timing
 		t.Fatal(err)
 	}
 	if _, err := server.Similar(context.Background(), eng, soundalike.TrackID(query), 10, nil); err != nil {

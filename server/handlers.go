@@ -205,7 +205,7 @@ func (srv *Server) healthz(c echo.Context) error {
 
 // GET /readyz: a model and an index are loaded.
 func (srv *Server) readyz(c echo.Context) error {
-	if err := srv.s.Ready(); err != nil {
+	if err := srv.s.Ready(c.Request().Context()); err != nil {
 		return err
 	}
 	st := srv.s.Stats()

@@ -182,11 +182,13 @@ type Searcher interface {
 	// Model describes the model being served, or returns an error wrapping
 	// soundalike.ErrNoModel.
 	Model(ctx context.Context) (soundalike.ModelInfo, error)
-	// Stats is a cheap snapshot of what is being served.
+	// Stats is a cheap snapshot of what is being served; it does not
+	// wait for a load.
 	Stats() soundalike.Stats
 	// Ready returns nil when queries can be answered, else an error
-	// wrapping soundalike.ErrNoModel or soundalike.ErrNoIndex.
-	Ready() error
+	// wrapping soundalike.ErrNoModel or soundalike.ErrNoIndex, or ctx's
+	// when it ends first.
+	Ready(ctx context.Context) error
 }
 
 // Options configure a Server. The zero value (or nil) means the defaults

@@ -638,11 +638,11 @@ func counterValue(t *testing.T, g prometheus.Gatherer, name string, labels map[s
 
 func TestMetrics(t *testing.T) {
 	eng := newEngine(t, ready)
-	st := eng.Stats()
 	h := server.New(eng, nil)
 	for _, target := range []string{"/similar?track=a", "/similar?track=a", "/similar?track=nope", "/tracks/a", "/tracks/x1", "/nope/deeper"} {
 		do(t, h, "GET", target, "")
 	}
+	st := eng.Stats() // of the snapshot the queries loaded
 	w := do(t, h, "GET", "/metrics", "")
 	if w.Code != 200 {
 		t.Fatalf("GET /metrics = %d, want 200", w.Code)

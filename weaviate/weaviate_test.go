@@ -148,7 +148,7 @@ func served(t testing.TB, path string, c *weaviate.Cluster, alias string) *sound
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := eng.Ready(); err != nil {
+	if err := eng.Ready(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	return eng
@@ -680,7 +680,7 @@ func TestUnreachableCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	err = remote.Ready()
+	err = remote.Ready(t.Context())
 	if !errors.Is(err, soundalike.ErrIndexUnavailable) || !strings.Contains(err.Error(), url) {
 		t.Fatalf("Ready with no cluster: %v, want ErrIndexUnavailable naming %s", err, url)
 	}

@@ -385,7 +385,7 @@ func loadServing(cfg serveBenchConfig, say func(string, ...any)) (eng *soundalik
 			eng.Close()
 		}
 	}()
-	if err := eng.Ready(); err != nil {
+	if err := eng.Ready(context.Background()); err != nil {
 		return nil, nil, err
 	}
 	loadSeconds := time.Since(start).Seconds()

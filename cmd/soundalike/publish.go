@@ -75,7 +75,7 @@ func checkPublishable(ctx context.Context, eng *soundalike.Engine) error {
 	if _, err := eng.Model(ctx); err != nil {
 		return reword(err)
 	}
-	return reword(eng.Ready())
+	return reword(eng.Ready(ctx))
 }
 
 // publishArgs are publish's flags.

@@ -111,7 +111,7 @@ func runServe(ctx context.Context, args []string, stdio stdio) error {
 	}
 	reserved.Seal()
 	front.serve(eng)
-	logServing(r, eng, ln.Addr(), reserved.Size(), prefaulted)
+	logServing(ctx, r, eng, ln.Addr(), reserved.Size(), prefaulted)
 	if r.reload > 0 {
 		wctx, stop := context.WithCancel(ctx)
 		defer stop()
@@ -293,9 +293,9 @@ a second SIGINT or SIGTERM stops at once.`)
 // logServing warns about what will cost the server's queries latency (a
 // heap on 4 KiB pages, the kernel's DAMON monitor), then logs what it
 // serves: the "serving" line is the last of its start.
-func logServing(r *serveRun, eng *soundalike.Engine, addr net.Addr, reserved, prefaulted int64) {
+func logServing(ctx context.Context, r *serveRun, eng *soundalike.Engine, addr net.Addr, reserved, prefaulted int64) {
 	st := eng.Stats()
-	if err := eng.Ready(); err != nil {
+	if err := eng.Ready(ctx); err != nil {
 		// As /similar words it: the commands to run, not the library calls.
 		_, reason := server.StatusOf(err)
 		r.logger.Warn("not ready: /similar answers 503 until this is done; serving anyway", "reason", reason)

@@ -68,9 +68,9 @@ func (s *startingSearcher) Stats() soundalike.Stats {
 	return soundalike.Stats{}
 }
 
-func (s *startingSearcher) Ready() error {
+func (s *startingSearcher) Ready(ctx context.Context) error {
 	if e := s.eng.Load(); e != nil {
-		return e.Ready()
+		return e.Ready(ctx)
 	}
 	return s.why()
 }
