@@ -11,19 +11,19 @@ import (
 	"github.com/audotics/soundalike/index"
 )
 
-// Filters (SearchOptions.Filter) run inside the index search, on one of
-// three paths (candidatesFor). A filter that keeps most tracks: the index
-// calls filter.keep for every candidate it considers, and keep reads the
-// node's facets (one 16-byte entry) besides its keys. A filter that keeps
-// few tracks would make that search wander until it found enough of them,
-// so before searching, the filter's matches are estimated from the facets'
-// counts (per genre, year and popularity, assuming the conditions
-// independent): when an exact scan of them is estimated cheaper than the
-// graph search, the matching tracks are scored one by one instead (k
-// results come back whenever k tracks match); otherwise a graph search
-// moves only through the tracks the condition keeps (filteredGraph),
-// testing the condition alone when the query excludes few tracks and
-// checking the rest of keep on its results.
+// Filters (SearchOptions.Filter) take one of three paths (candidatesFor
+// chooses, in this order). Before searching, the filter's matches are
+// estimated from the facets' counts (per genre, year and popularity,
+// assuming the conditions independent). When an exact scan of the
+// matching tracks is estimated cheaper than the graph search, they are
+// scored one by one (scan; k results come back whenever k tracks match).
+// Otherwise, from keptOnlyAbove estimated selectivity, a graph search moves
+// only through the tracks the condition keeps (filteredGraph), testing
+// the condition alone when the query excludes few tracks and checking the
+// rest of keep on its results. Below it the kept tracks are too sparse to
+// stay connected: the ordinary graph search calls filter.keep for every
+// candidate it considers (keep reads the node's facets, one 16-byte entry,
+// besides its keys), and dropped tracks still guide it.
 
 // facets are the per-node columns and posting lists that filters read,
 // built once per catalogue: a snapshot with the same tracks reuses them.

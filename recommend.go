@@ -69,7 +69,7 @@ func (s *snapshot) recommend(ctx context.Context, q *RecommendQuery, strategy St
 		if verr != nil {
 			return Results{}, verr
 		}
-		ns, err = s.run(ctx, v, noNode, q.K, &q.Options, f)
+		ns, err = s.run(ctx, aroundVector(v), q.K, &q.Options, f)
 	case StrategyBestScore:
 		ns, err = s.bestScoreSearch(ctx, pos, neg, q.K, &q.Options, f)
 	}
@@ -164,24 +164,17 @@ func checkExamples(side, option string, exs []Example) error {
 	return nil
 }
 
-// example is a resolved Example: its unit vector and weight, and what the
-// results must not offer again.
+// example is a resolved Example: where a search around it looks (its
+// unit vector, and its catalogue track's node if it has one), its weight,
+// and what the results must not offer again.
 type example struct {
-	v     []float32
-	w     float64
-	node  uint32 // the catalogue track's node, when inCat
-	inCat bool
-	cold  *Track // the track a Features example describes
+	at   around
+	w    float64
+	cold *Track // the track a Features example describes
 }
 
-// from is where a search around the example starts in the index: its
-// track's node when it has one, whose vector is the example's.
-func (r *example) from() uint32 {
-	if r.inCat {
-		return r.node
-	}
-	return noNode
-}
+// inCatalogue reports whether the example is a catalogue track.
+func (r *example) inCatalogue() bool { return r.at.node != noNode }
 
 // resolveExamples resolves the checked examples (checkExamples) of one
 // side, named by side in errors: "positive[2]: …".
@@ -202,20 +195,22 @@ func (s *snapshot) resolveExample(ex *Example, r *example) error {
 	if r.w == 0 {
 		r.w = 1
 	}
-	var err error
 	switch {
 	case ex.Track != "":
-		if r.node, err = s.resolve(ex.Track); err != nil {
+		node, err := s.resolve(ex.Track)
+		if err != nil {
 			return err
 		}
-		r.inCat = true
-		r.v, err = s.vectorOf(r.node)
+		r.at, err = s.aroundNode(node)
+		return err
 	case ex.Features != nil:
 		r.cold = ex.Features
-		r.v, err = s.embed(ex.Features)
-	default:
-		r.v, err = s.checkVector(ex.Vector)
+		v, err := s.embed(ex.Features)
+		r.at = aroundVector(v)
+		return err
 	}
+	v, err := s.checkVector(ex.Vector)
+	r.at = aroundVector(v)
 	return err
 }
 
@@ -226,8 +221,8 @@ func (s *snapshot) exampleFilter(opts *SearchOptions, sides ...[]example) *filte
 	var nodes []uint32
 	for _, exs := range sides {
 		for i := range exs {
-			if exs[i].inCat {
-				nodes = append(nodes, exs[i].node)
+			if exs[i].inCatalogue() {
+				nodes = append(nodes, exs[i].at.node)
 			}
 		}
 	}
@@ -268,10 +263,10 @@ func averageVector(pos, neg []example) ([]float32, error) {
 // weights over the heaviest's (so that no weight, however large,
 // overflows).
 func weightedMean(exs []example) []float32 {
-	sum := make([]float64, len(exs[0].v))
+	sum := make([]float64, len(exs[0].at.q))
 	var total float64
 	for i, scale := range weightScales(exs) {
-		for j, x := range exs[i].v {
+		for j, x := range exs[i].at.q {
 			sum[j] += float64(scale) * float64(x)
 		}
 		total += float64(scale)
@@ -297,7 +292,7 @@ func (s *snapshot) bestScoreSearch(ctx context.Context, pos, neg []example, k in
 	sources := make([]candidates, len(probes))
 	checked := true // every source's candidates have passed f.keep
 	for i, p := range probes {
-		next, c, err := s.candidatesFor(ctx, pos[p].v, pos[p].from(), opts, f)
+		next, c, err := s.candidatesFor(ctx, pos[p].at, opts, f)
 		if err != nil {
 			return nil, err
 		}
@@ -407,7 +402,7 @@ func weightScales(exs []example) []float32 {
 func bestSim(v []float32, exs []example, scale []float32) float32 {
 	best := float32(math.Inf(-1))
 	for i := range exs {
-		best = max(best, scale[i]*index.Dot(v, exs[i].v))
+		best = max(best, scale[i]*index.Dot(v, exs[i].at.q))
 	}
 	return best
 }

@@ -34,14 +34,14 @@ func (e *Engine) Similar(ctx context.Context, id TrackID, k int, opts *SearchOpt
 	if err != nil {
 		return Results{}, err
 	}
-	q, err := s.vectorOf(node)
+	at, err := s.aroundNode(node)
 	if err != nil {
 		return Results{}, err
 	}
 	if err := ctx.Err(); err != nil {
 		return Results{}, err // the caller's deadline passed while it waited
 	}
-	ns, err := s.search(ctx, q, k, opts, []uint32{node})
+	ns, err := s.search(ctx, at, k, opts, []uint32{node})
 	if err != nil {
 		return Results{}, err
 	}
@@ -75,7 +75,7 @@ func (e *Engine) SimilarTo(ctx context.Context, q Query, k int, opts *SearchOpti
 	if err != nil {
 		return Results{}, err
 	}
-	v, seeds, err := s.queryVector(&q)
+	at, seeds, err := s.queryAround(&q)
 	if err != nil {
 		return Results{}, err
 	}
@@ -84,9 +84,9 @@ func (e *Engine) SimilarTo(ctx context.Context, q Query, k int, opts *SearchOpti
 	}
 	var ns []Neighbor
 	if q.Track != nil {
-		ns, err = s.searchFor(ctx, v, k, opts, q.Track)
+		ns, err = s.searchFor(ctx, at, k, opts, q.Track)
 	} else {
-		ns, err = s.search(ctx, v, k, opts, seeds)
+		ns, err = s.search(ctx, at, k, opts, seeds)
 	}
 	if err != nil {
 		return Results{}, err
@@ -94,18 +94,48 @@ func (e *Engine) SimilarTo(ctx context.Context, q Query, k int, opts *SearchOpti
 	return s.results(ns, q.Track), nil
 }
 
-// queryVector returns the unit vector a Query searches around and, for
-// seed tracks, their nodes.
-func (s *snapshot) queryVector(q *Query) ([]float32, []uint32, error) {
+// around is where a search looks: the unit vector q and, when q is a
+// catalogue track's own vector, that track's node, where the index search
+// starts (index.HNSW.SearchFrom: the descent through the upper layers
+// would only lead there); noNode otherwise.
+type around struct {
+	q    []float32
+	node uint32
+}
+
+// noNode is the node of a search around a vector that is no catalogue
+// track's own: the index search descends from its entry point.
+const noNode uint32 = math.MaxUint32
+
+// aroundVector is a search around q, no catalogue track's own vector.
+func aroundVector(q []float32) around { return around{q: q, node: noNode} }
+
+// aroundNode is a search around catalogue track node's own vector.
+func (s *snapshot) aroundNode(node uint32) (around, error) {
+	q, err := s.vectorOf(node)
+	return around{q: q, node: node}, err
+}
+
+// queryAround returns where a Query searches and, for seed tracks, their
+// nodes: one seed's own vector (and node), or the seeds' mean.
+func (s *snapshot) queryAround(q *Query) (around, []uint32, error) {
 	switch {
+	case len(q.Tracks) == 1:
+		node, err := s.resolve(q.Tracks[0])
+		if err != nil {
+			return around{}, nil, fmt.Errorf("seed %w", err)
+		}
+		at, err := s.aroundNode(node)
+		return at, []uint32{node}, err
 	case len(q.Tracks) > 0:
-		return s.meanOf(q.Tracks)
+		v, seeds, err := s.meanOf(q.Tracks)
+		return aroundVector(v), seeds, err
 	case q.Track != nil:
 		v, err := s.embed(q.Track)
-		return v, nil, err
+		return aroundVector(v), nil, err
 	}
 	v, err := s.checkVector(q.Vector)
-	return v, nil, err
+	return aroundVector(v), nil, err
 }
 
 // CheckSimilarTo reports what SimilarTo refuses of the query without
@@ -436,7 +466,7 @@ func vectorLength(v []float32) float64 {
 
 // searchFor searches for a track that is not (necessarily) in the
 // catalogue, deduplicating against its song.
-func (s *snapshot) searchFor(ctx context.Context, q []float32, k int, opts *SearchOptions, t *Track) ([]Neighbor, error) {
+func (s *snapshot) searchFor(ctx context.Context, at around, k int, opts *SearchOptions, t *Track) ([]Neighbor, error) {
 	f := s.newFilter(opts, nil)
 	if t != nil && (opts == nil || !opts.NoDedupe) {
 		f.addSong(songKeyOf(t), featKeyOf(&t.Features))
@@ -444,23 +474,14 @@ func (s *snapshot) searchFor(ctx context.Context, q []float32, k int, opts *Sear
 	if t != nil && opts != nil && opts.ExcludeArtist {
 		f.addArtists(t.Artists)
 	}
-	return s.run(ctx, q, noNode, k, opts, f)
+	return s.run(ctx, at, k, opts, f)
 }
 
-// search searches around q, the seed nodes' mean, excluding them, their
-// songs (unless NoDedupe) and, with ExcludeArtist, their artists. The mean
-// of one seed is its own vector, so the index search starts at its node.
-func (s *snapshot) search(ctx context.Context, q []float32, k int, opts *SearchOptions, seeds []uint32) ([]Neighbor, error) {
-	from := uint32(noNode)
-	if len(seeds) == 1 {
-		from = seeds[0]
-	}
-	return s.run(ctx, q, from, k, opts, s.newFilter(opts, seeds))
+// search searches around the seed nodes (at), excluding them, their songs
+// (unless NoDedupe) and, with ExcludeArtist, their artists.
+func (s *snapshot) search(ctx context.Context, at around, k int, opts *SearchOptions, seeds []uint32) ([]Neighbor, error) {
+	return s.run(ctx, at, k, opts, s.newFilter(opts, seeds))
 }
-
-// noNode is the from of a search around a vector that is no stored
-// track's own: the index search descends from its entry point.
-const noNode = math.MaxUint32
 
 // maxDropped is how many excluded tracks and songs a search drops from its
 // results (refine) rather than filtering them inside the index search
@@ -632,15 +653,15 @@ type candidates func(n int) (rs []index.Result, exhausted bool, err error)
 // run answers a search in two phases: candidates from the index (or, for
 // a filter that keeps few tracks, an exact scan of them), then refine.
 // k and opts have been checked (checkSearch).
-func (s *snapshot) run(ctx context.Context, q []float32, from uint32, k int, opts *SearchOptions, f *filter) ([]Neighbor, error) {
-	next, checked, err := s.candidatesFor(ctx, q, from, opts, f)
+func (s *snapshot) run(ctx context.Context, at around, k int, opts *SearchOptions, f *filter) ([]Neighbor, error) {
+	next, checked, err := s.candidatesFor(ctx, at, opts, f)
 	if err != nil {
 		return nil, err
 	}
 	return s.refine(ctx, next, checked, k, opts, f)
 }
 
-// candidatesFor chooses where the candidates of a search around q come
+// candidatesFor chooses where the candidates of a search around at come
 // from, and reports whether every candidate they yield has passed f.keep
 // (refine's checked).
 //
@@ -648,13 +669,14 @@ func (s *snapshot) run(ctx context.Context, q []float32, from uint32, k int, opt
 // searched for like any other and dropped by refine: a filter inside the
 // index runs for every candidate, and at 1M tracks its lookups were a fifth
 // of a query. Many exclusions (more than maxDropped, or artists, which can
-// drop many tracks) and every Filter go inside the search instead, which
-// then keeps looking until the beam holds enough tracks that pass: widening
-// the beam by each of them would let a long Exclude list buy a huge search.
-// A Filter estimated to keep few tracks is answered by an exact scan of the
-// tracks it keeps (filter.go). Through a VectorSource the filter goes to
-// the source as well, and keep checks what it returns.
-func (s *snapshot) candidatesFor(ctx context.Context, q []float32, from uint32, opts *SearchOptions, f *filter) (candidates, bool, error) {
+// drop many tracks) go inside the search instead, which then keeps
+// looking until the beam holds enough tracks that pass: widening the beam
+// by each of them would let a long Exclude list buy a huge search. A
+// Filter takes one of three paths (filter.go says which). Through a
+// VectorSource the filter goes to the source as well, and keep checks what
+// it returns.
+func (s *snapshot) candidatesFor(ctx context.Context, at around, opts *SearchOptions, f *filter) (candidates, bool, error) {
+	q := at.q
 	ef := s.beam(opts)
 	if f.cond != nil && s.graph != nil { // a vector source filters by itself
 		p := f.cond.plan(s)
@@ -674,7 +696,7 @@ func (s *snapshot) candidatesFor(ctx context.Context, q []float32, from uint32, 
 	return func(n int) ([]index.Result, bool, error) {
 		n = min(n, s.indexLen())
 		// The index widens the beam to n when that is larger.
-		res, err := s.nearest(ctx, q, from, n, inside, ef, opts) // vectorsource.go
+		res, err := s.nearest(ctx, at, n, inside, ef, opts) // vectorsource.go
 		if err != nil {
 			return nil, false, err
 		}

@@ -65,19 +65,13 @@ func (s *snapshot) storedVector(node uint32) ([]float32, bool) {
 }
 
 // nearest is the search's nearest-neighbour step: up to want nodes that
-// pass keep (nil keeps all), closest to q, from the graph or the vector
-// source. When q is the stored vector of node from, the graph's search
-// starts there (noNode: it descends from the entry point). Fewer than want
-// mean the index has no more.
-func (s *snapshot) nearest(ctx context.Context, q []float32, from uint32, want int, keep index.Filter, ef int, opts *SearchOptions) ([]index.Result, error) {
+// pass keep (nil keeps all), closest to at.q, from the graph (starting at
+// at.node when it is one) or the vector source. Fewer than want mean the
+// index has no more.
+func (s *snapshot) nearest(ctx context.Context, at around, want int, keep index.Filter, ef int, opts *SearchOptions) ([]index.Result, error) {
+	q := at.q
 	if s.graph != nil {
-		var res []index.Result
-		var err error
-		if from == noNode {
-			res, err = s.graph.SearchInto(nil, q, want, keep, ef)
-		} else {
-			res, err = s.graph.SearchFrom(nil, q, from, want, keep, ef)
-		}
+		res, err := s.graph.SearchFrom(nil, q, at.node, want, keep, ef)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrInvalidQuery, err)
 		}

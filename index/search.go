@@ -112,8 +112,8 @@ func (g *HNSW) SearchInto(dst []Result, q []float32, k int, f Filter, ef int) ([
 // own, as when asking for a stored track's neighbours): layer 0's search
 // starts at from's node instead of the node the descent through the upper
 // layers reaches. From a query's own node that descent has nothing to
-// find, and at a million nodes it is a sixth of a query, each of its nodes
-// a cache miss. When from is not a live node, it is SearchInto.
+// find, and in a large index each of its nodes is a cache miss
+// (docs/benchmarks.md). When from is not a live node, it is SearchInto.
 func (g *HNSW) SearchFrom(dst []Result, q []float32, from uint32, k int, f Filter, ef int) ([]Result, error) {
 	return g.search(dst, q, k, ef, func(sc *scratch, ef int) error {
 		var start cand
