@@ -42,7 +42,10 @@ type SearchOptions struct {
 	// difference from the results already chosen alone.
 	Diversity float64
 	// Offset skips this many results (after filtering, dedupe and
-	// diversity), for paging: K results from Offset on are returned.
+	// diversity), for paging: K results from Offset on are returned, the
+	// slice of a query for Offset+K from 0. Under best_score, whose
+	// rescoring can rank a probe's deeper candidates first, that holds
+	// while Offset+K stays within the beam (EfSearch).
 	Offset int
 	// ScoreThreshold, when set, drops results scoring below it.
 	ScoreThreshold *float64

@@ -370,3 +370,39 @@ func TestParseStrategy(t *testing.T) {
 		}
 	}
 }
+
+// TestRecommendBestScorePages: best_score's results for k are the first k
+// of those for a larger k, and a page at an offset is that slice of them,
+// with more positives than it searches around (maxProbes): a candidate
+// that a probe finds deep in its list, near another positive, must rank
+// the same whatever the page asks for.
+func TestRecommendBestScorePages(t *testing.T) {
+	ctx := t.Context()
+	eng, tracks := fixture(t, filepath.Join(t.TempDir(), "p.db"), 600)
+	ids := func(rs soundalike.Results) []soundalike.TrackID {
+		var out []soundalike.TrackID
+		for _, n := range rs.Neighbors {
+			out = append(out, n.ID)
+		}
+		return out
+	}
+	for q := range 20 {
+		rq := soundalike.RecommendQuery{Strategy: soundalike.StrategyBestScore}
+		for i := range 12 { // the first 8 are searched around (equal weights)
+			rq.Positive = append(rq.Positive, trackEx(tracks[(q*29+i*47)%600].ID, 1))
+		}
+		page := func(k, offset int) []soundalike.TrackID {
+			r := rq
+			r.K, r.Options.Offset = k, offset
+			got, err := eng.Recommend(ctx, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ids(got)
+		}
+		long := page(40, 0)
+		if first, second := page(4, 0), page(4, 4); !slices.Equal(first, long[:4]) || !slices.Equal(second, long[4:8]) {
+			t.Fatalf("query %d: k 4 gives %v and k 4 at offset 4 %v, want the slices of k 40's %v", q, first, second, long[:8])
+		}
+	}
+}
