@@ -41,7 +41,7 @@ func randomResponse(rng *rand.Rand) *SimilarResponse {
 	r := &SimilarResponse{Model: str(), TookUS: rng.Int64N(1e6)}
 	if rng.IntN(2) == 0 {
 		r.Track = &TrackJSON{
-			TrackID: str(), Name: str(), Artists: strs(), Album: str(), Popularity: rng.IntN(101),
+			TrackID: str(), SpotifyID: str(), Name: str(), Artists: strs(), Album: str(), Popularity: rng.IntN(101),
 			DurationMS: rng.IntN(1e6), ReleaseDate: str(), Genres: strs(), Subgenres: strs(),
 			Features: FeaturesJSON{fl(), fl(), fl(), fl(), rng.IntN(13) - 1, fl(), fl(), rng.IntN(2), fl(), fl(), fl()},
 		}
@@ -55,7 +55,7 @@ func randomResponse(rng *rand.Rand) *SimilarResponse {
 			}
 			r.Results[i] = Result{TrackID: str(), Name: str(), Artists: strs(), Score: score}
 			if rng.IntN(2) == 0 {
-				r.Results[i].ResultMetadata = &ResultMetadata{Album: str(), ReleaseDate: str(), Popularity: rng.IntN(101), Genres: strs()}
+				r.Results[i].ResultMetadata = &ResultMetadata{SpotifyID: str(), Album: str(), ReleaseDate: str(), Popularity: rng.IntN(101), Genres: strs()}
 			}
 			if rng.IntN(2) == 0 {
 				r.Results[i].Features = &FeaturesJSON{fl(), fl(), fl(), fl(), rng.IntN(13) - 1, fl(), fl(), rng.IntN(2), fl(), fl(), fl()}

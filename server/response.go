@@ -42,7 +42,11 @@ type Result struct {
 }
 
 // ResultMetadata is the metadata fields=metadata adds to a Result.
+// SpotifyID is the track's Spotify id when the catalogue stores one
+// besides its id (as a catalogue keyed by an app's own ids does), and
+// omitted otherwise.
 type ResultMetadata struct {
+	SpotifyID   string   `json:"spotify_id,omitempty"`
 	Album       string   `json:"album"`
 	ReleaseDate string   `json:"release_date"`
 	Popularity  int      `json:"popularity"`
@@ -50,9 +54,11 @@ type ResultMetadata struct {
 }
 
 // TrackJSON is a catalogue track as the API shows it. Unknown metadata is
-// a zero value; lists are [] rather than null.
+// a zero value; lists are [] rather than null. SpotifyID is omitted when
+// unknown (see ResultMetadata).
 type TrackJSON struct {
 	TrackID     string       `json:"track_id"`
+	SpotifyID   string       `json:"spotify_id,omitempty"`
 	Name        string       `json:"name"`
 	Artists     []string     `json:"artists"`
 	Album       string       `json:"album"`
@@ -89,6 +95,7 @@ func NewTrackJSON(t *soundalike.Track) *TrackJSON {
 func trackJSON(t *soundalike.Track) TrackJSON {
 	return TrackJSON{
 		TrackID:     string(t.ID),
+		SpotifyID:   t.SpotifyID,
 		Name:        t.Name,
 		Artists:     nonNil(t.Artists),
 		Album:       t.Album,
@@ -172,7 +179,7 @@ func (r *SimilarResponse) fill(start time.Time, res soundalike.Results, fields f
 		n, out := &res.Neighbors[i], &r.Results[i]
 		*out = Result{TrackID: string(n.ID), Name: n.Track.Name, Artists: nonNil(n.Track.Artists), Score: n.Score}
 		if fields&fieldMetadata != 0 {
-			out.ResultMetadata = &ResultMetadata{Album: n.Track.Album, ReleaseDate: n.Track.ReleaseDate, Popularity: n.Track.Popularity, Genres: nonNil(n.Track.Genres)}
+			out.ResultMetadata = &ResultMetadata{SpotifyID: n.Track.SpotifyID, Album: n.Track.Album, ReleaseDate: n.Track.ReleaseDate, Popularity: n.Track.Popularity, Genres: nonNil(n.Track.Genres)}
 		}
 		if fields&fieldFeatures != 0 {
 			f := newFeaturesJSON(&n.Track.Features)
@@ -211,6 +218,10 @@ func (r *SimilarResponse) AppendJSON(b []byte) []byte {
 			b = append(b, `,"score":`...)
 			b = appendFloat(b, float64(x.Score), 32)
 			if m := x.ResultMetadata; m != nil {
+				if m.SpotifyID != "" {
+					b = append(b, `,"spotify_id":`...)
+					b = appendString(b, m.SpotifyID)
+				}
 				b = append(b, `,"album":`...)
 				b = appendString(b, m.Album)
 				b = append(b, `,"release_date":`...)
@@ -240,6 +251,10 @@ func (r *SimilarResponse) AppendJSON(b []byte) []byte {
 func (t *TrackJSON) AppendJSON(b []byte) []byte {
 	b = append(b, `{"track_id":`...)
 	b = appendString(b, t.TrackID)
+	if t.SpotifyID != "" {
+		b = append(b, `,"spotify_id":`...)
+		b = appendString(b, t.SpotifyID)
+	}
 	b = append(b, `,"name":`...)
 	b = appendString(b, t.Name)
 	b = append(b, `,"artists":`...)

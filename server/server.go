@@ -45,7 +45,8 @@
 // popularity_* bound the release year (1..9999) and popularity (0..100)
 // inclusively, max_per_artist caps the results one artist may have,
 // diversity is MMR's λ (0..1: 0 ranks by similarity alone), and fields adds
-// to each result its metadata (album, release_date, popularity, genres)
+// to each result its metadata (spotify_id when stored, album, release_date,
+// popularity, genres)
 // and/or its features; without fields a result is track_id, name, artists
 // and score.
 //

@@ -303,3 +303,21 @@ func trackOfBody(t *testing.T, body []byte) server.TrackJSON {
 	}
 	return tr
 }
+
+// A track's Spotify id, stored beside the catalogue's own id, is in its
+// API form: /tracks/{id}, and a result's metadata (fields=metadata); a
+// track without one has no spotify_id.
+func TestSpotifyIDShown(t *testing.T) {
+	h := server.New(newEngine(t, ready), nil)
+	want := `"spotify_id":"` + spotifyOfT22 + `"`
+	if w := do(t, h, "GET", "/tracks/t22", ""); w.Code != 200 || !strings.Contains(w.Body.String(), want) {
+		t.Errorf("GET /tracks/t22 = %d %s, want 200 with %s", w.Code, w.Body, want)
+	}
+	if w := do(t, h, "GET", "/tracks/t21", ""); w.Code != 200 || strings.Contains(w.Body.String(), "spotify_id") {
+		t.Errorf("GET /tracks/t21 = %d %s, want 200 without spotify_id", w.Code, w.Body)
+	}
+	w := do(t, h, "GET", "/similar?track=t21&k=50&fields=metadata", "")
+	if w.Code != 200 || strings.Count(w.Body.String(), "spotify_id") != 1 || !strings.Contains(w.Body.String(), want) {
+		t.Errorf("GET /similar?track=t21&k=50&fields=metadata = %d %s, want t22's %s and no other spotify_id", w.Code, w.Body, want)
+	}
+}
