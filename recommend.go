@@ -299,18 +299,22 @@ func (s *snapshot) bestScoreSearch(ctx context.Context, pos, neg []example, k in
 		sources[i], checked = next, checked && c
 	}
 	// Each probe yields at least its beam's worth of candidates (and room
-	// for the exclusions refine drops), whatever the page: a search for
-	// fewer costs the same, and a candidate the rescoring ranks high (one
-	// near another positive) may lie deep in a probe's list, so that a
-	// candidate set grown with Offset+k would rank the first results
-	// differently for each page. Pages whose Offset+k needs more than that
-	// are slices of one another only as far as the deeper lists agree.
-	depth := s.beam(opts) + len(f.excludedNodes) + f.songs.len()
+	// for the exclusions refine drops when the search has not), whatever
+	// the page: a search for fewer costs the same, and a candidate the
+	// rescoring ranks high (one near another positive) may lie deep in a
+	// probe's list, so that a candidate set grown with Offset+k would rank
+	// the first results differently for each page. Pages whose Offset+k
+	// needs more than that are slices of one another only as far as the
+	// deeper lists agree.
+	depth := s.beam(opts)
+	if !checked {
+		depth += len(f.excludedNodes) + f.songs.len()
+	}
 	next := func(n int) ([]index.Result, bool, error) {
-		n = min(max(n, depth), s.indexLen())
 		if len(neg) > 0 {
-			n = min(n+n/2, s.indexLen()) // room for candidates closer to a negative
+			n += n / 2 // room for candidates closer to a negative
 		}
+		n = min(max(n, depth), s.indexLen())
 		var cands []uint32
 		exhausted := true // no probe has more
 		for _, src := range sources {
