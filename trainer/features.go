@@ -207,18 +207,36 @@ func (fs *featureSet) numericInput(name string, j, ni, n int) embedder.Input {
 			col = append(col, float64(v))
 		}
 	}
-	if len(col) < n {
-		in.Indicator = true
-		fs.notes = append(fs.notes, fmt.Sprintf("features: %s missing for %d of %d tracks: imputed with the median, plus a missing-value indicator", name, n-len(col), n))
-	}
+	imputed := "with the median"
 	if len(col) > 0 {
 		slices.Sort(col)
 		in.Impute = float32(col[len(col)/2])
 	}
 	if name == "key" {
-		in.Impute = 0
+		in.Impute, imputed = 0, "as 0"
+	}
+	if len(col) < n {
+		in.Indicator = true
+		fs.notes = append(fs.notes, fmt.Sprintf("features: %s for %d of %d tracks: imputed %s, plus a missing-value indicator", unknownValue(name), n-len(col), n, imputed))
 	}
 	return in
+}
+
+// unknownValue is what a track holds, in the catalogue file's terms, when
+// soundalike.RawInputs reports its input name unknown (NaN): a note that
+// said "missing" would send a user to the file to find a value there.
+func unknownValue(name string) string {
+	switch name {
+	case soundalike.InputPopularity:
+		return "popularity 0 or empty (0 is unknown in Spotify's data)"
+	case soundalike.InputDurationMS:
+		return "duration_ms 0 or empty"
+	case soundalike.InputReleaseYear:
+		return "release_year unknown (no release date)"
+	case "key":
+		return "key -1 (no key detected)"
+	}
+	return name + " missing"
 }
 
 // table builds the table of the slots columns from col: the vocabulary of

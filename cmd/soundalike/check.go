@@ -39,7 +39,9 @@ func runCheck(ctx context.Context, args []string, stdio stdio) error {
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: soundalike check [--db PATH] [--json]\n\n"+
 			"Verifies the database: bbolt's page check, the schema, every record's decoding,\n"+
-			"the models' and the index chunks' checksums. Prints what is wrong; exit 1 when anything is.")
+			"the models' and the index chunks' checksums. Prints what is wrong; exit 1 when anything is.\n"+
+			"A path that holds no soundalike database (another file, a newer soundalike's) is an\n"+
+			"error, as for every command, not damage.")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -72,14 +74,16 @@ func runCheck(ctx context.Context, args []string, stdio stdio) error {
 const maxProblemBytes = 400
 
 // checkFile checks the database file at path: its report, or the error
-// for a check that could not run (no file there, the file locked, ctx
-// done). A file too damaged to open is a report of that one problem.
-// Each problem is escaped and cut to about maxProblemBytes.
+// for a check that could not run, as every command reports it (no file
+// there, a file that is no soundalike database or has a newer schema, the
+// file locked, ctx done): those are no damage, and a backup is not their
+// remedy. A soundalike database too damaged to open is a report of that
+// one problem. Each problem is escaped and cut to about maxProblemBytes.
 func checkFile(ctx context.Context, path string, stdio stdio) (checkJSON, error) {
 	out := checkJSON{DB: path, Problems: []string{}}
 	eng, err := soundalike.Open(path, stdio.engineOptions(&soundalike.Options{ReadOnly: true}))
 	switch {
-	case errors.Is(err, soundalike.ErrDamaged), errors.Is(err, soundalike.ErrNotSoundalike):
+	case errors.Is(err, soundalike.ErrDamaged):
 		// Not readable at all: that is the check's finding.
 		out.Problems = append(out.Problems, err.Error())
 	case err != nil:

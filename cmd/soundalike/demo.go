@@ -33,7 +33,7 @@ func runDemo(ctx context.Context, args []string, stdio stdio) error {
 	// Listen first: a busy port should fail before a minute of work.
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return usagef("--addr %s: %v (choose another with --addr 127.0.0.1:PORT)", addr, err)
+		return fmt.Errorf("%w (choose another with --addr 127.0.0.1:PORT)", listenError(addr, err))
 	}
 	defer ln.Close()
 

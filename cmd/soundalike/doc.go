@@ -38,6 +38,7 @@ A damaged file (a corrupt page, a truncated file) is an error, never a crash:
 restore a backup; check lists the damage. A damaged index alone is rebuilt
 from the tracks and models by reindex --full.
 
-Exit codes: 0 success; 1 failure, rows rejected by import, or damage found by
-check; 2 usage error.
+Exit codes: 0 success; 1 failure (a busy --addr port, a file that is no
+soundalike database), rows rejected by import, or damage found by check;
+2 usage error (a flag or argument wrong in itself).
 `

@@ -244,6 +244,24 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+// splitList splits list, the value of flag, a comma-separated list of
+// what (such as "track references"), into its entries, spaces trimmed;
+// an empty value gives none. An empty entry (a,,b, a trailing comma) is a
+// usage error naming the flag and the entry's place: dropping it would
+// run a command other than the one typed.
+func splitList(flag, list, what string) ([]string, error) {
+	if list == "" {
+		return nil, nil
+	}
+	entries := strings.Split(list, ",")
+	for i, e := range entries {
+		if entries[i] = strings.TrimSpace(e); entries[i] == "" {
+			return nil, usagef("%s: entry %d of %d is empty: give comma-separated %s, none empty", flag, i+1, len(entries), what)
+		}
+	}
+	return entries, nil
+}
+
 // printIndentedJSON writes v to w as indented JSON: the --json output of
 // the commands whose answer a person reads as often as a program.
 func printIndentedJSON(w io.Writer, v any) error {

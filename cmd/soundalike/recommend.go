@@ -57,7 +57,7 @@ func parseRecommendArgs(args []string, stdio stdio) (dbPath string, q soundalike
 	)
 	fs := newFlagSet("recommend", stdio, &dbPath)
 	fs.StringVar(&user, "user", "", "recommend for this user `id` from their history (likes, adds and plays; skips count against)")
-	fs.StringVar(&positive, "positive", "", "comma-separated `tracks` to recommend like (ids, spotify:track: URIs or open.spotify.com links)")
+	fs.StringVar(&positive, "positive", "", fmt.Sprintf("comma-separated `tracks` to recommend like (ids, spotify:track: URIs or open.spotify.com links); at most %d examples, --negative's included", server.MaxSeeds))
 	fs.StringVar(&negative, "negative", "", "comma-separated `tracks` to recommend unlike, with --positive (ids, spotify:track: URIs or open.spotify.com links)")
 	fs.StringVar(&strategy, "strategy", "", "how the examples combine: average (one index search) or best_score (several; it finds more of a user's tracks, docs/quality.md); default average")
 	fs.IntVar(&k, "k", server.DefaultK, fmt.Sprintf("number of results, 1..%d", soundalike.MaxK))
@@ -96,17 +96,26 @@ recommended.`)
 	if err != nil {
 		return "", q, false, usagef("--strategy %q: want %q or %q", strategy, soundalike.StrategyAverage, soundalike.StrategyBestScore)
 	}
-	q = soundalike.RecommendQuery{User: user, Strategy: st, K: k, Options: search.options()}
+	opts, err := search.options()
+	if err != nil {
+		return "", q, false, err
+	}
+	q = soundalike.RecommendQuery{User: user, Strategy: st, K: k, Options: opts}
 	for _, side := range []struct {
-		list string
-		exs  *[]soundalike.Example
-	}{{positive, &q.Positive}, {negative, &q.Negative}} {
-		for _, ref := range trackList(side.list) {
+		flag, list string
+		exs        *[]soundalike.Example
+	}{{"--positive", positive, &q.Positive}, {"--negative", negative, &q.Negative}} {
+		refs, err := trackList(side.flag, side.list)
+		if err != nil {
+			return "", q, false, err
+		}
+		for _, ref := range refs {
 			*side.exs = append(*side.exs, soundalike.Example{Track: ref})
 		}
 	}
-	if positive != "" && len(q.Positive) == 0 {
-		return "", q, false, usagef("--positive %q names no track", positive)
+	// POST /recommend's limit: the command answers what it answers.
+	if n := len(q.Positive) + len(q.Negative); n > server.MaxSeeds {
+		return "", q, false, usagef("--positive, --negative: %d examples: at most %d in one query", n, server.MaxSeeds)
 	}
 	return dbPath, q, asJSON, nil
 }

@@ -132,7 +132,13 @@ func TestRecommendCommandErrors(t *testing.T) {
 		{"given -k 0, expect a usage error naming the range", []string{"--db", db, "--user", "u1", "-k", "0"}, true, "1..1000"},
 		{"given an album URI, expect not found saying what a Spotify reference must be", []string{"--db", db, "--positive", "spotify:album:x"}, false, "not found; a Spotify reference must be spotify:track:ID"},
 		{"given a reference over 1024 bytes, expect a usage error naming the flag", []string{"--db", db, "--positive", strings.Repeat("x", soundalike.MaxKeyLen+1)}, true, "--positive"},
-		{"given only commas, expect a usage error", []string{"--db", db, "--positive", ",,"}, true, "names no track"},
+		{"given only commas, expect a usage error naming the first empty entry", []string{"--db", db, "--positive", ",,"}, true, "--positive: entry 1 of 3 is empty: give comma-separated track references"},
+		{"given a trailing comma, expect a usage error naming the empty entry", []string{"--db", db, "--positive", "t0001,,"}, true, "--positive: entry 2 of 3 is empty"},
+		{"given an empty negative between two, expect a usage error naming --negative", []string{"--db", db, "--positive", "t0001", "--negative", "t0002, ,t0003"}, true, "--negative: entry 2 of 3 is empty"},
+		{"given an empty exclusion, expect a usage error naming --exclude", []string{"--db", db, "--user", "u1", "--exclude", ","}, true, "--exclude: entry 1 of 2 is empty"},
+		{"given one example over POST /recommend's limit, expect a usage error naming both flags", []string{"--db", db, "--positive", refs(server.MaxSeeds + 1)}, true, fmt.Sprintf("--positive, --negative: %d examples: at most %d in one query", server.MaxSeeds+1, server.MaxSeeds)},
+		{"given examples over the limit together, expect a usage error naming both flags", []string{"--db", db, "--positive", refs(60), "--negative", refs(server.MaxSeeds - 59)}, true, "--positive, --negative: 101 examples"},
+		{"given one exclusion over the API's limit, expect a usage error naming --exclude", []string{"--db", db, "--user", "u1", "--exclude", refs(server.MaxExclude + 1)}, true, fmt.Sprintf("--exclude: %d tracks: at most %d in one query", server.MaxExclude+1, server.MaxExclude)},
 		{"given an unknown user, expect not found naming them", []string{"--db", db, "--user", "nobody"}, false, `"nobody" has no interactions`},
 		{"given an unknown track, expect not found naming the flag", []string{"--db", db, "--positive", "nope"}, false, `recommend --positive nope: track "nope": track not found`},
 		{"given an unknown track second in the list, expect not found naming the flag and that track", []string{"--db", db, "--positive", "t0001,nope"}, false, `recommend --positive nope: track "nope"`},
@@ -157,6 +163,22 @@ func TestRecommendCommandErrors(t *testing.T) {
 			}
 		})
 	}
+	// At the limits, the query is answered (exclusions of no track are
+	// ignored).
+	exclude := strings.TrimSuffix(strings.Repeat("gone,", server.MaxExclude), ",")
+	if _, _, err := runCmd(t.Context(), "recommend", "--db", db, "--positive", refs(server.MaxSeeds-1), "--negative", "t0299", "--exclude", exclude, "-k", "3"); err != nil {
+		t.Errorf("recommend with %d examples and %d exclusions = %v, want an answer", server.MaxSeeds, server.MaxExclude, err)
+	}
+}
+
+// refs is a --positive, --negative or --exclude value of n references
+// to tracks of the test database.
+func refs(n int) string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("t%04d", i%300)
+	}
+	return strings.Join(ids, ",")
 }
 
 // eval --mode user runs Recommend's strategies and the single-seed mean on

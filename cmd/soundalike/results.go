@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/audotics/soundalike"
@@ -23,29 +22,41 @@ type searchFlags struct {
 // add defines the flags on fs; whose names the tracks whose artists and
 // songs they refer to ("the query track's", "the examples'").
 func (f *searchFlags) add(fs *flag.FlagSet, whose string) {
-	fs.StringVar(&f.exclude, "exclude", "", "comma-separated `tracks` to leave out (ids, spotify:track: URIs or open.spotify.com links)")
+	fs.StringVar(&f.exclude, "exclude", "", fmt.Sprintf("comma-separated `tracks` to leave out (ids, spotify:track: URIs or open.spotify.com links), at most %d", server.MaxExclude))
 	fs.BoolVar(&f.exArtist, "exclude-artist", false, "leave out tracks by "+whose+" artists")
 	fs.BoolVar(&f.noDedupe, "no-dedupe", false, "keep other copies of "+whose+" songs and repeated songs")
 }
 
-// options returns the search options the flags ask for.
-func (f *searchFlags) options() soundalike.SearchOptions {
-	return soundalike.SearchOptions{ExcludeArtist: f.exArtist, NoDedupe: f.noDedupe, Exclude: trackList(f.exclude)}
+// options returns the search options the flags ask for, or a usage
+// error for an --exclude that the API would refuse: one with an empty
+// entry (trackList), or more than server.MaxExclude references.
+func (f *searchFlags) options() (soundalike.SearchOptions, error) {
+	exclude, err := trackList("--exclude", f.exclude)
+	if err != nil {
+		return soundalike.SearchOptions{}, err
+	}
+	if len(exclude) > server.MaxExclude {
+		return soundalike.SearchOptions{}, usagef("--exclude: %d tracks: at most %d in one query", len(exclude), server.MaxExclude)
+	}
+	return soundalike.SearchOptions{ExcludeArtist: f.exArtist, NoDedupe: f.noDedupe, Exclude: exclude}, nil
 }
 
-// trackList splits a comma-separated list of track references; empty
-// items are skipped. The references are passed on as given, as the server
-// passes them: a stored id may have any form, which only the engine can
-// tell, and refUsage names the flag of one it refuses (one that no stored
-// id could be).
-func trackList(list string) []soundalike.TrackID {
-	var out []soundalike.TrackID
-	for _, x := range strings.Split(list, ",") {
-		if x = strings.TrimSpace(x); x != "" {
-			out = append(out, soundalike.TrackID(x))
-		}
+// trackList splits list, the comma-separated track references flag
+// gives (splitList: an empty entry is a usage error, as the API refuses
+// an empty reference). The references are passed on as given, spaces
+// trimmed, as the server passes them: a stored id may have any form,
+// which only the engine can tell, and refUsage names the flag of one it
+// refuses (one that no stored id could be).
+func trackList(flag, list string) ([]soundalike.TrackID, error) {
+	entries, err := splitList(flag, list, "track references ("+soundalike.TrackRefForms+")")
+	if err != nil {
+		return nil, err
 	}
-	return out
+	out := make([]soundalike.TrackID, len(entries))
+	for i, e := range entries {
+		out[i] = soundalike.TrackID(e)
+	}
+	return out, nil
 }
 
 // optionFlags are the flags that set the engine's options that take track

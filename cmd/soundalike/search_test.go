@@ -112,6 +112,8 @@ func TestSearchCommandErrors(t *testing.T) {
 		{"given only punctuation, when search, expect no word", []string{"search", "--db", db, "--", "!!"}, false, "no word"},
 		{"given an album URI, when similar, expect not found saying what a Spotify reference must be", []string{"similar", "--db", db, "--track", "spotify:album:abc"}, false, "not found; a Spotify reference must be spotify:track:ID"},
 		{"given an exclusion over 1024 bytes, when similar, expect a usage error naming --exclude", []string{"similar", "--db", db, "--track", "t0001", "--exclude", strings.Repeat("x", soundalike.MaxKeyLen+1)}, true, "--exclude"},
+		{"given an empty exclusion, when similar, expect a usage error naming --exclude and the entry", []string{"similar", "--db", db, "--track", "t0001", "--exclude", "t0002,,t0003"}, true, "--exclude: entry 2 of 3 is empty"},
+		{"given one exclusion over the API's limit, when similar, expect a usage error naming --exclude", []string{"similar", "--db", db, "--track", "t0001", "--exclude", refs(server.MaxExclude + 1)}, true, fmt.Sprintf("--exclude: %d tracks: at most %d in one query", server.MaxExclude+1, server.MaxExclude)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

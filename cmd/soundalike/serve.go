@@ -49,7 +49,7 @@ func runServe(ctx context.Context, args []string, stdio stdio) error {
 	// Listen first: a busy port fails before the catalogue is loaded.
 	ln, err := server.Listen(ctx, r.addr)
 	if err != nil {
-		return usagef("--addr %s: %v", r.addr, err)
+		return listenError(r.addr, err)
 	}
 	defer ln.Close()
 
@@ -337,17 +337,37 @@ func checkAddr(addr string) error {
 	if strings.TrimSpace(addr) == "" {
 		return usagef("--addr is empty: give the host:port to listen on, such as 127.0.0.1:8080 (:8080 listens on every interface), or unix:PATH")
 	}
+	if addr == "unix:" {
+		return usagef("--addr unix: names no socket: give unix:PATH, such as unix:/run/soundalike.sock")
+	}
 	return nil
+}
+
+// listenError is the error of listening on addr (--addr): a usage error
+// (exit 2) when the address itself is wrong (no port, a port out of
+// range, a port or host name that names nothing), and otherwise the
+// machine's refusal (the port busy, a port the user may not bind, an
+// address not on this machine, a file where the socket goes), exit 1: the
+// command line is right, and works once the machine's state changes.
+func listenError(addr string, err error) error {
+	var (
+		bad *net.AddrError
+		dns *net.DNSError
+	)
+	if errors.As(err, &bad) || errors.As(err, &dns) && dns.IsNotFound {
+		return usagef("--addr %s: %w", addr, err)
+	}
+	return fmt.Errorf("--addr %s: %w", addr, err)
 }
 
 // parsePrefixes parses --trusted-proxies: CIDRs or single addresses.
 func parsePrefixes(s string) ([]netip.Prefix, error) {
+	fields, err := splitList("--trusted-proxies", s, "addresses or CIDRs (e.g. 10.0.0.0/8)")
+	if err != nil {
+		return nil, err
+	}
 	var ps []netip.Prefix
-	for _, f := range strings.Split(s, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
+	for _, f := range fields {
 		if !strings.Contains(f, "/") {
 			a, err := netip.ParseAddr(f)
 			if err != nil {

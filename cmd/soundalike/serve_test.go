@@ -278,6 +278,7 @@ func TestServeCommandFlags(t *testing.T) {
 		want string
 	}{
 		{"given a bad proxy CIDR, when serve, expect a usage error naming it", []string{"--trusted-proxies", "10.0.0.0/99"}, "10.0.0.0/99"},
+		{"given a trailing comma in the proxies, when serve, expect a usage error naming the empty entry", []string{"--trusted-proxies", "10.0.0.0/8,"}, "--trusted-proxies: entry 2 of 2 is empty"},
 		{"given a bad log format, when serve, expect a usage error", []string{"--log", "xml"}, "--log"},
 		{"given a negative reload, when serve, expect a usage error", []string{"--reload", "-1s"}, "--reload"},
 		{"given a reload of 1ns, when serve, expect a usage error naming the shortest", []string{"--reload", "1ns"}, "at least 10ms"},
@@ -310,6 +311,38 @@ func TestServeCommandFlags(t *testing.T) {
 	ps, err := parsePrefixes("10.0.0.0/8, 192.168.1.7,fd00::/8")
 	if err != nil || len(ps) != 3 || ps[1].Bits() != 32 {
 		t.Errorf("parsePrefixes = %v, %v, want 3 prefixes, the bare address as /32", ps, err)
+	}
+}
+
+// Given a port another program listens on, when serve or demo is run on
+// it, expect exit 1 (the machine's state, not the command line, is at
+// fault) and an error naming --addr and the address; given an address
+// that is wrong in itself, expect a usage error (exit 2).
+func TestServeListenErrors(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	addr := busy.Addr().String()
+	// Stopped already: a command that got the port would not serve on.
+	stopped, stop := context.WithCancel(t.Context())
+	stop()
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"serve", "--addr", addr}, 1, "--addr " + addr + ": listen tcp " + addr + ": bind: address already in use"},
+		{[]string{"demo", "--addr", addr, "--epochs", "1"}, 1, "--addr " + addr + ": listen tcp " + addr + ": bind: address already in use (choose another with --addr 127.0.0.1:PORT)"},
+		{[]string{"serve", "--addr", "127.0.0.1"}, 2, "--addr 127.0.0.1: listen tcp: address 127.0.0.1: missing port in address"},
+		{[]string{"demo", "--addr", "127.0.0.1:99999", "--epochs", "1"}, 2, "--addr 127.0.0.1:99999: listen tcp: address 99999: invalid port"},
+		{[]string{"serve", "--addr", "unix:"}, 2, "--addr unix: names no socket: give unix:PATH"},
+	} {
+		_, _, err := runCmd(stopped, append(tc.args, "--db", filepath.Join(t.TempDir(), "x.db"))...)
+		if code := exitCode(err, io.Discard); code != tc.code || err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v = %v (exit %d), want exit %d and %q", tc.args, err, code, tc.code, tc.want)
+		}
 	}
 }
 

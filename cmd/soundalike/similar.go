@@ -41,7 +41,10 @@ func runSimilar(ctx context.Context, args []string, stdio stdio) error {
 	if k < 1 || k > soundalike.MaxK {
 		return usagef("-k %d: want 1..%d", k, soundalike.MaxK)
 	}
-	opts := search.options()
+	opts, err := search.options()
+	if err != nil {
+		return err
+	}
 	eng, err := soundalike.Open(dbPath, stdio.engineOptions(&soundalike.Options{ReadOnly: true}))
 	if err != nil {
 		return err

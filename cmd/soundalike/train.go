@@ -71,7 +71,7 @@ func parseTrainArgs(args []string, stdio stdio) (*trainRun, error) {
 	fs.Float64Var(&cfg.ValidationSplit, "validation-split", cfg.ValidationSplit, "fraction of users held out for validation, in (0,1)")
 	fs.Float64Var(&cfg.LearningRate, "learning-rate", cfg.LearningRate, "Adam learning rate")
 	fs.IntVar(&cfg.EmbeddingSize, "embedding-size", cfg.EmbeddingSize, "embedding dimension")
-	fs.StringVar(&layers, "hidden-layers", "128,64", "hidden layer sizes, comma-separated")
+	fs.StringVar(&layers, "hidden-layers", "128,64", "hidden layer sizes, comma-separated (each 1..4096, at most 16 layers); an empty value trains a model with none, a linear map from the inputs to the embedding")
 	fs.Float64Var(&cfg.DropoutRate, "dropout-rate", cfg.DropoutRate, "dropout after each hidden layer, in [0,1)")
 	fs.StringVar(&cfg.Loss, "loss", cfg.Loss, "contrastive (in-batch softmax) or cosine (the original; collapses)")
 	fs.Float64Var(&cfg.Temperature, "temperature", cfg.Temperature, "with --loss contrastive: the softmax temperature; 0: the feature set's (0.03 for auto, 0.1 for audio+extras and spotify11)")
@@ -118,11 +118,8 @@ Ctrl-C gives the model up.`)
 	if cfg.HiddenLayers, err = trainer.ParseLayers(layers); err != nil {
 		return nil, usageError{err}
 	}
-	cfg.Direct = nil
-	for _, d := range strings.Split(direct, ",") {
-		if d = strings.TrimSpace(d); d != "" {
-			cfg.Direct = append(cfg.Direct, d)
-		}
+	if cfg.Direct, err = splitList("--direct", direct, "metadata tables (artists, album, name)"); err != nil {
+		return nil, err
 	}
 	if cfg.Actions, err = parseActions(actions); err != nil {
 		return nil, err
@@ -442,11 +439,13 @@ func loadTrainingData(ctx context.Context, dbPath string, actions []string, stdi
 // import stores (ingest.CanonicalAction), duplicates dropped. A skip is
 // refused: it says the tracks do not belong together.
 func parseActions(list string) ([]string, error) {
+	// An empty name is refused: CanonicalAction would take it for a play.
+	names, err := splitList("--actions", list, "action names such as play,like,addToPlaylist")
+	if err != nil {
+		return nil, err
+	}
 	var out []string
-	for _, a := range strings.Split(list, ",") {
-		if a = strings.TrimSpace(a); a == "" {
-			continue // CanonicalAction would take it for a play
-		}
+	for _, a := range names {
 		c := ingest.CanonicalAction(a)
 		if c == soundalike.ActionSkip {
 			return nil, usagef("--actions: %q is a skip, which never counts as similarity; want one or more of %s, or another action the database holds", a, similarityActions)

@@ -313,6 +313,8 @@ func TestTrainFlagErrors(t *testing.T) {
 		{"--loss=mse", "--loss"},
 		{"--features=everything", "--features"},
 		{"--actions=skip", "--actions"},
+		{"--actions=like,,play", "--actions: entry 2 of 3 is empty"},
+		{"--direct=artists,", "--direct: entry 2 of 2 is empty"},
 		{"--max-pairs-per-user=0", "--max-pairs-per-user"},
 		{"--dropout-rate=1", "--dropout-rate"},
 		{"--batch-size=1", "--batch-size"},
