@@ -73,7 +73,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, dst any) er
 func decodeValue(body []byte, dst any) error {
 	t := reflect.TypeOf(dst)
 	path := make(jsonPath, 0, MaxJSONDepth)
-	if err := checkKeys(json.NewDecoder(bytes.NewReader(body)), t, &path); err != nil {
+	if err := checkKeys(json.NewDecoder(bytes.NewReader(body)), t, "", &path); err != nil {
 		if _, ok := errors.AsType[*httpError](err); ok {
 			return err
 		}
@@ -182,17 +182,29 @@ func (p jsonPath) String() string {
 
 // checkKeys walks one JSON value with dec, checking the keys of every
 // object against t, the Go type it decodes into: each key once, and
-// exactly one of the struct's json names; and the nesting, at most
-// MaxJSONDepth levels. path is where the value sits; checkKeys leaves it
-// as it found it. It returns an *httpError for a key or a level at fault,
-// and the decoder's error for bad syntax.
-func checkKeys(dec *json.Decoder, t reflect.Type, path *jsonPath) error {
-	for t != nil && t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
+// exactly one of the struct's json names; the kind of every element of
+// an array (checkElem); and the nesting, at most MaxJSONDepth levels.
+// path is where the value sits; checkKeys leaves it as it found it.
+// accepts is what the value's field takes, from its accepts tag ("" when
+// it has none), for an element's refusal to say. It returns an
+// *httpError for a key, an element or a level at fault, and the
+// decoder's error for bad syntax.
+func checkKeys(dec *json.Decoder, t reflect.Type, accepts string, path *jsonPath) error {
 	tok, err := dec.Token()
 	if err != nil {
 		return err
+	}
+	return checkValue(dec, tok, t, accepts, path)
+}
+
+// checkValue is checkKeys of the value whose first token, tok, dec has
+// read.
+func checkValue(dec *json.Decoder, tok json.Token, t reflect.Type, accepts string, path *jsonPath) error {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == reflect.TypeFor[json.RawMessage]() {
+		t = nil // any value, checked where it is decoded (an example, a batch's query)
 	}
 	switch tok {
 	case json.Delim('{'), json.Delim('['):
@@ -202,7 +214,7 @@ func checkKeys(dec *json.Decoder, t reflect.Type, path *jsonPath) error {
 	}
 	switch tok {
 	case json.Delim('{'):
-		var fields map[string]reflect.Type
+		var fields map[string]reflect.StructField
 		var elem reflect.Type
 		switch {
 		case t != nil && t.Kind() == reflect.Struct:
@@ -221,16 +233,16 @@ func checkKeys(dec *json.Decoder, t reflect.Type, path *jsonPath) error {
 				return badRequest("duplicate key %s: give each key once", quoteShort(append(*path, pathStep{key: key, isKey: true}).String()))
 			}
 			seen[key] = true
-			vt := elem
+			vt, vAccepts := elem, ""
 			if fields != nil {
-				ft, ok := fields[key]
+				f, ok := fields[key]
 				if !ok {
 					return unknownKey(*path, key, fields)
 				}
-				vt = ft
+				vt, vAccepts = f.Type, f.Tag.Get("accepts")
 			}
 			*path = append(*path, pathStep{key: key, isKey: true})
-			err = checkKeys(dec, vt, path)
+			err = checkKeys(dec, vt, vAccepts, path)
 			*path = (*path)[:len(*path)-1]
 			if err != nil {
 				return err
@@ -245,7 +257,15 @@ func checkKeys(dec *json.Decoder, t reflect.Type, path *jsonPath) error {
 		}
 		for i := 0; dec.More(); i++ {
 			*path = append(*path, pathStep{index: i})
-			err := checkKeys(dec, elem, path)
+			tok, err := dec.Token()
+			if err == nil {
+				err = checkValue(dec, tok, elem, "", path)
+			}
+			if err == nil {
+				// After the walk of the element: nesting too deep is
+				// reported first, wherever it is.
+				err = checkElem(tok, elem, *path, t, accepts)
+			}
 			*path = (*path)[:len(*path)-1]
 			if err != nil {
 				return err
@@ -257,9 +277,65 @@ func checkKeys(dec *json.Decoder, t reflect.Type, path *jsonPath) error {
 	return nil
 }
 
+// checkElem refuses an element of an array, whose first token is tok,
+// of a kind its Go type t cannot hold (an object where t is a string), or
+// null where t is no pointer. encoding/json would name the array, not the
+// element ("field tracks: an object is not a string"), and decodes null
+// as a zero value (0 in a vector, "" in a list of genres). The 400 names
+// the element by path (tracks[0]) and says what the array takes: accepts,
+// its field's accepts tag, or else what its type list holds. An element
+// whose type takes any value (a json.RawMessage: an example, a batch's
+// query, each checked on its own) passes.
+func checkElem(tok json.Token, t reflect.Type, path jsonPath, list reflect.Type, accepts string) error {
+	if t == nil || t.Kind() == reflect.Pointer || t.Kind() == reflect.Interface || t == reflect.TypeFor[json.RawMessage]() {
+		return nil
+	}
+	var got string
+	switch tok.(type) {
+	case json.Delim:
+		got = "an array"
+		if tok == json.Delim('{') {
+			got = "an object"
+		}
+	case string:
+		got = "a string"
+	case float64:
+		got = "a number"
+	case bool:
+		got = "a bool"
+	case nil:
+		got = "null"
+	}
+	want, _ := nounOf(t)
+	fits := false
+	switch t.Kind() {
+	case reflect.String:
+		fits = got == "a string"
+	case reflect.Bool:
+		fits = got == "a bool"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		fits = got == "a number" // a number out of t's range is encoding/json's to refuse
+	case reflect.Struct, reflect.Map:
+		fits = got == "an object"
+	case reflect.Slice, reflect.Array:
+		fits = got == "an array"
+	default:
+		return nil
+	}
+	if fits {
+		return nil
+	}
+	if accepts == "" {
+		accepts = describeType(list)
+	}
+	return badRequest("bad JSON: field %s: %s is not %s: %s takes %s", path, got, want, path[:len(path)-1], accepts)
+}
+
 // unknownKey is the 400 of a key that names no field of the object at
 // at, pointing out a field that differs only in case.
-func unknownKey(at jsonPath, key string, fields map[string]reflect.Type) error {
+func unknownKey(at jsonPath, key string, fields map[string]reflect.StructField) error {
 	path := at.String()
 	names := make([]string, 0, len(fields))
 	for n := range fields {
@@ -276,11 +352,11 @@ func unknownKey(at jsonPath, key string, fields map[string]reflect.Type) error {
 	return badRequest("unknown field %s%s: accepted are %s", quoteShort(key), where, strings.Join(names, ", "))
 }
 
-// jsonFields returns the json names of t's exported fields and their
-// types, as encoding/json sees them (embedded structs are not used in
-// request types and are not followed).
-func jsonFields(t reflect.Type) map[string]reflect.Type {
-	fields := make(map[string]reflect.Type, t.NumField())
+// jsonFields returns t's exported fields by their json names, as
+// encoding/json sees them: an untagged embedded struct's fields as the
+// outer object's own.
+func jsonFields(t reflect.Type) map[string]reflect.StructField {
+	fields := make(map[string]reflect.StructField, t.NumField())
 	for i := range t.NumField() {
 		f := t.Field(i)
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
@@ -299,7 +375,7 @@ func jsonFields(t reflect.Type) map[string]reflect.Type {
 		case "":
 			name = f.Name
 		}
-		fields[name] = f.Type
+		fields[name] = f
 	}
 	return fields
 }

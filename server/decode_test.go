@@ -392,3 +392,32 @@ func TestPostTypeErrors(t *testing.T) {
 		})
 	}
 }
+
+// Given an element of a list of the wrong kind (an object among track
+// references, as POST /recommend's {"track": ID} form, a number among
+// genres, null in a vector), expect a 400 naming the element by its index
+// as the body spells it and saying what the list takes: encoding/json
+// names only the list, and reads null as "" or 0.
+func TestPostListElementTypes(t *testing.T) {
+	h := server.New(newEngine(t, ready), nil)
+	nullAt1 := `[0.5,null` + strings.Repeat(",0.5", modelDim-2) + `]`
+	for _, c := range []struct{ target, body, want string }{
+		{"/similar", `{"tracks":[{"track":"a"}]}`, "bad JSON: field tracks[0]: an object is not a string: tracks takes an array of track references (strings)"},
+		{"/similar", `{"tracks":["a","x1",["x2"]]}`, "bad JSON: field tracks[2]: an array is not a string: tracks takes"},
+		{"/similar", `{"tracks":["a"],"exclude":["x1",5]}`, "bad JSON: field exclude[1]: a number is not a string: exclude takes an array of track references (strings)"},
+		{"/similar", `{"tracks":["a"],"filter":{"ids":[true]}}`, "bad JSON: field filter.ids[0]: a bool is not a string: filter.ids takes an array of track references (strings)"},
+		{"/similar", `{"tracks":["a"],"filter":{"genres":["pop",{}]}}`, "bad JSON: field filter.genres[1]: an object is not a string: filter.genres takes an array of strings"},
+		{"/similar", `{"tracks":["a"],"fields":["metadata",null]}`, "bad JSON: field fields[1]: null is not a string: fields takes an array of strings"},
+		{"/similar", `{"vector":` + nullAt1 + `}`, "bad JSON: field vector[1]: null is not a number: vector takes an array of numbers"},
+		{"/similar", `{"features":{"artists":["Me",1]}}`, "bad JSON: field features.artists[1]: a number is not a string"},
+		{"/similar/batch", `{"queries":[{"tracks":["a"]},{"tracks":["a",{"track":"x1"}]}]}`, "queries[1]: bad JSON: field tracks[1]: an object is not a string"},
+		{"/recommend", `{"positive":[{"vector":["0.5"]}]}`, "positive[0]: bad JSON: field vector[0]: a string is not a number"},
+	} {
+		w := do(t, h, "POST", c.target, c.body)
+		var e struct{ Error string }
+		json.Unmarshal(w.Body.Bytes(), &e)
+		if w.Code != 400 || !strings.HasPrefix(e.Error, c.want) {
+			t.Errorf("POST %s %s = %d %s, want 400 beginning %q", c.target, c.body, w.Code, w.Body, c.want)
+		}
+	}
+}

@@ -108,7 +108,7 @@ func TestMap(t *testing.T) {
 			t.Errorf("GET /map?%s = %d %s, want 400 naming sample and its range", q, code, body)
 		}
 	}
-	if _, code, body := get("/map?sample=1&ids=" + strings.Repeat("a,", 1001)); code != http.StatusBadRequest || !strings.Contains(body, "at most 1000") {
+	if _, code, body := get("/map?sample=1&ids=" + strings.Repeat("a,", 1000) + "a"); code != http.StatusBadRequest || !strings.Contains(body, "at most 1000") {
 		t.Errorf("1001 ids: %d %s", code, body)
 	}
 	noIndex := server.New(newEngine(t, noIndex), nil)
@@ -185,7 +185,7 @@ func TestMapChecksIDsAsTracksDoes(t *testing.T) {
 		{"ids=a,%00", "ids[1]: "},
 		{"ids=" + long, "ids[0]: track reference of 1100 bytes"},
 		{"ids=", "ids: empty"},
-		{"ids=,%20,", "ids: empty"},
+		{"ids=,%20,", "ids[0]: empty entry"},
 		{"id=", "id[0]: empty track reference"},
 		{"id=a&id=b%00", "id[1]: "},
 		{"ids=" + strings.Repeat("a,", server.MaxMapIDs) + "a", "ids: 1001 tracks: at most 1000"},

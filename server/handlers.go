@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -63,7 +65,7 @@ func (srv *Server) getSimilar(c echo.Context) error {
 	start := time.Now()
 	res, err := srv.s.Similar(r.Context(), p.track, p.k, p.opts)
 	if err != nil {
-		return refError(err, "track", true)
+		return refError(err, "track")
 	}
 	a := answerPool.Get().(*similarAnswer)
 	defer a.recycle()
@@ -104,18 +106,44 @@ func (srv *Server) postSimilar(c echo.Context) error {
 	defer release()
 	resp, err := srv.similarTo(r.Context(), sq)
 	if err != nil {
-		return refError(err, "", false)
+		return refError(err, "")
 	}
 	return writeSimilar(c, resp)
 }
 
+// similarTo answers one POST /similar query (or a batch's). A seed that
+// names no track is a 404 naming it by its index, tracks[1] (seedError).
 func (srv *Server) similarTo(ctx context.Context, sq similarQuery) (*SimilarResponse, error) {
 	start := time.Now()
 	res, err := srv.s.SimilarTo(ctx, sq.q, sq.k, sq.opts)
 	if err != nil {
-		return nil, err
+		return nil, srv.seedError(ctx, sq.q.Tracks, err)
 	}
 	return respond(start, res, sq.fields), nil
+}
+
+// seedError names the seed of seeds that a search by them failed on for
+// naming no track (err wraps soundalike.ErrNotFound), as the request gave
+// it (tracks[1]: track "nope": track not found), as POST /recommend's
+// examples are named (positive[1]). The engine's error names the
+// reference but not its place, so the seeds are looked up in order, on
+// this failed request's path alone, and the first one not found is the
+// one the search stopped at. Other errors pass unchanged, and so does err
+// when every seed is found now (a reload in between added it).
+func (srv *Server) seedError(ctx context.Context, seeds []soundalike.TrackID, err error) error {
+	if len(seeds) == 0 || !errors.Is(err, soundalike.ErrNotFound) {
+		return err
+	}
+	for i, ref := range seeds {
+		_, terr := srv.s.Track(ctx, ref)
+		switch {
+		case errors.Is(terr, soundalike.ErrNotFound):
+			return fmt.Errorf("tracks[%d]: %w", i, terr)
+		case terr != nil:
+			return err
+		}
+	}
+	return err
 }
 
 // POST /similar/batch {"queries":[a POST /similar body, …]}: up to
@@ -180,7 +208,7 @@ func (srv *Server) getTrack(c echo.Context) error {
 	}
 	t, err := srv.s.Track(c.Request().Context(), id)
 	if err != nil {
-		return refError(err, "the path's track", false)
+		return refError(err, "the path's track")
 	}
 	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, append(NewTrackJSON(t).AppendJSON(nil), '\n'))
 }

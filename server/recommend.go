@@ -299,7 +299,7 @@ func (srv *Server) postRecommend(c echo.Context) error {
 	defer release()
 	resp, err := recommend(r.Context(), srv.s, q, fields)
 	if err != nil {
-		return refError(err, "", false)
+		return refError(err, "")
 	}
 	return writeAppended(c, resp)
 }
@@ -345,7 +345,7 @@ func (srv *Server) getUserRecommend(c echo.Context) error {
 	defer release()
 	resp, err := recommend(r.Context(), srv.s, soundalike.RecommendQuery{User: user, Strategy: strategy, K: k, Options: *opts}, fields)
 	if err != nil {
-		return refError(err, "", true)
+		return refError(err, "")
 	}
 	return writeAppended(c, resp)
 }

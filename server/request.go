@@ -106,11 +106,13 @@ func checkNoParams(r *http.Request, endpoint string) error {
 // references are checked by the search (see refError).
 func parseSearchParams(q url.Values) (*soundalike.SearchOptions, fieldSet, error) {
 	opts := &soundalike.SearchOptions{}
-	var fields fieldSet
-	for _, x := range listParam(q, "exclude") {
+	exclude, err := listParam(q, "exclude", trackRefs)
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, x := range exclude {
 		opts.Exclude = append(opts.Exclude, soundalike.TrackID(x))
 	}
-	var err error
 	if opts.ExcludeArtist, err = parseBool(q, "exclude_artist", false); err != nil {
 		return nil, 0, err
 	}
@@ -120,7 +122,9 @@ func parseSearchParams(q url.Values) (*soundalike.SearchOptions, fieldSet, error
 	}
 	opts.NoDedupe = !dedupe
 	var flt soundalike.Filter
-	flt.Genres = listParam(q, "genre")
+	if flt.Genres, err = listParam(q, "genre", "genres"); err != nil {
+		return nil, 0, err
+	}
 	for _, b := range []struct {
 		name string
 		dst  **int
@@ -157,24 +161,50 @@ func parseSearchParams(q url.Values) (*soundalike.SearchOptions, fieldSet, error
 	} else if v != nil {
 		opts.Diversity = *v
 	}
-	if fields, err = parseFields("fields", listParam(q, "fields")); err != nil {
+	names, err := listParam(q, "fields", "fields ("+fieldNames+")")
+	if err != nil {
+		return nil, 0, err
+	}
+	fields, err := parseFields("fields", names)
+	if err != nil {
 		return nil, 0, err
 	}
 	return opts, fields, nil
 }
 
-// listParam returns the comma-separated values of a parameter, over all
-// its occurrences, blanks dropped.
-func listParam(q url.Values, name string) []string {
+// trackRefs is what a list parameter of track references (exclude, ids)
+// holds, as listParam's refusal of an empty entry says it.
+const trackRefs = "track references (" + soundalike.TrackRefForms + ")"
+
+// listParam returns the entries of the list parameter name (exclude,
+// genre, fields, ids): its values split at commas, in order over all its
+// occurrences, each entry trimmed of spaces. Every comma-separated
+// parameter of the API is read with it, so that an entry's index is the
+// same everywhere: the one listParam's refusals name, and the one the
+// engine's refusal of a track reference names (refError), since no entry
+// is dropped before it.
+//
+// A value that is blank (empty or spaces) gives no entry: an HTML form
+// sends a text input left empty as "genre=", meaning none. An empty entry
+// in a value that holds others ("a,,b", a comma leading or trailing) is a
+// 400 naming the parameter and the entry's index (exclude[1]) and saying
+// that the parameter takes comma-separated of, as an empty element of a
+// JSON list is: dropping it would hide a client's mistake, a list joined
+// with an empty item.
+func listParam(q url.Values, name, of string) ([]string, error) {
 	var out []string
-	for _, s := range q[name] {
-		for _, x := range strings.Split(s, ",") {
-			if x = strings.TrimSpace(x); x != "" {
-				out = append(out, x)
+	for _, v := range q[name] {
+		if strings.TrimSpace(v) == "" {
+			continue
+		}
+		for x := range strings.SplitSeq(v, ",") {
+			if x = strings.TrimSpace(x); x == "" {
+				return nil, badRequest("%s[%d]: empty entry: %s takes comma-separated %s, none empty", name, len(out), name, of)
 			}
+			out = append(out, x)
 		}
 	}
-	return out
+	return out, nil
 }
 
 // span is the range of a number parameter or field, both ends included.
@@ -282,18 +312,18 @@ const (
 
 const fieldNames = "metadata, features"
 
-// parseFields parses the values of the fields parameter (or JSON field)
-// param.
+// parseFields parses the entries of the fields parameter (or JSON field)
+// param, naming a bad one by its index: fields[1].
 func parseFields(param string, vs []string) (fieldSet, error) {
 	var fs fieldSet
-	for _, v := range vs {
+	for i, v := range vs {
 		switch strings.ToLower(strings.TrimSpace(v)) {
 		case "metadata":
 			fs |= fieldMetadata
 		case "features":
 			fs |= fieldFeatures
 		default:
-			return 0, badRequest("%s: %q is not a field: accepted are %s", param, v, fieldNames)
+			return 0, badRequest("%s[%d]: %s is not a field: accepted are %s", param, i, quoteShort(v), fieldNames)
 		}
 	}
 	return fs, nil
@@ -322,7 +352,7 @@ func parseBool(q url.Values, name string, def bool) (bool, error) {
 // searchBody is the search options of a POST body: POST /similar (and
 // each query of /similar/batch) and POST /recommend embed it.
 type searchBody struct {
-	Exclude        []string    `json:"exclude"`
+	Exclude        []string    `json:"exclude" accepts:"an array of track references (strings)"`
 	ExcludeArtist  bool        `json:"exclude_artist"`
 	Dedupe         *bool       `json:"dedupe"`
 	Filter         *filterBody `json:"filter"`
@@ -344,7 +374,7 @@ type filterBody struct {
 	PopularityMax  *int     `json:"popularity_max"`
 	Artists        []string `json:"artists"`
 	ExcludeArtists []string `json:"exclude_artists"`
-	IDs            []string `json:"ids"`
+	IDs            []string `json:"ids" accepts:"an array of track references (strings)"`
 }
 
 // options checks b and returns its search options and result fields. Bad
@@ -373,6 +403,16 @@ func (b *searchBody) options() (*soundalike.SearchOptions, fieldSet, error) {
 		}
 		if err := checkFilterBounds("filter.", flt); err != nil {
 			return nil, 0, err
+		}
+		// The engine refuses an empty name too (it would keep or drop
+		// nothing), but names it as its Filter does: genres[1].
+		for _, l := range [...]struct {
+			name  string
+			names []string
+		}{{"genres", f.Genres}, {"artists", f.Artists}, {"exclude_artists", f.ExcludeArtists}} {
+			if i := slices.Index(l.names, ""); i >= 0 {
+				return nil, 0, badRequest("filter.%s[%d]: empty: name one, or leave it out", l.name, i)
+			}
 		}
 		for _, x := range f.IDs {
 			flt.IDs = append(flt.IDs, soundalike.TrackID(x))
@@ -413,7 +453,7 @@ func (b *searchBody) options() (*soundalike.SearchOptions, fieldSet, error) {
 // similarRequest is the body of POST /similar and of each query of POST
 // /similar/batch.
 type similarRequest struct {
-	Tracks   []string         `json:"tracks"`
+	Tracks   []string         `json:"tracks" accepts:"an array of track references (strings)"`
 	Features *featuresRequest `json:"features"`
 	Vector   []float64        `json:"vector"`
 	K        *int             `json:"k"`
@@ -610,7 +650,7 @@ func decodeBatchRequest(w http.ResponseWriter, r *http.Request, limit int64) ([]
 			qs[i], err = sr.query()
 		}
 		if err == nil {
-			err = refError(soundalike.CheckSimilarTo(qs[i].q, qs[i].k, qs[i].opts), "", false)
+			err = refError(soundalike.CheckSimilarTo(qs[i].q, qs[i].k, qs[i].opts), "")
 		}
 		if err != nil {
 			return nil, inQuery(i, err)
@@ -619,18 +659,19 @@ func decodeBatchRequest(w http.ResponseWriter, r *http.Request, limit int64) ([]
 	return qs, nil
 }
 
-// inQuery prefixes a query's error with its place in the batch:
-// "queries[3].k: …" or "queries[3]: …", keeping its status.
+// inQuery prefixes a query's error with its place in the batch,
+// "queries[3].k: …" (or "queries[3].tracks[1]: …") when the message
+// begins with a field's name, else "queries[3]: …", keeping its status.
 func inQuery(i int, err error) error {
 	msg := err.Error()
+	sep := ": "
+	if j := strings.IndexAny(msg, ":[. "); j > 0 && msg[j] != ' ' {
+		sep = "."
+	}
 	if he, ok := errors.AsType[*httpError](err); ok {
-		sep := ": "
-		if j := strings.IndexAny(msg, ":[. "); j > 0 && msg[j] != ' ' {
-			sep = "."
-		}
 		return &httpError{he.status, fmt.Sprintf("queries[%d]%s%s", i, sep, msg)}
 	}
-	return fmt.Errorf("queries[%d]: %w", i, err)
+	return fmt.Errorf("queries[%d]%s%w", i, sep, err)
 }
 
 // pathID unescapes a track reference from the path's escaped segment,
@@ -671,24 +712,20 @@ var refFields = map[string]string{
 // refError turns the engine's refusal of a track reference (a
 // soundalike.TrackRefError) into a 400 that names the reference as the
 // request gave it, and says what is wrong and what is accepted: track
-// names the call's own track (Option ""), a JSON body's list item is
-// named with its index (exclude[2]), and a query string's list parameter
-// (fromQuery) without one, its values being split at commas and repeated.
-// Other errors pass unchanged.
-func refError(err error, track string, fromQuery bool) error {
+// names the call's own track (Option ""), and a list's entry is named
+// with its index, a JSON body's list item (exclude[2]) and a list
+// parameter's entry alike: listParam drops no entry, so the engine's
+// index is the entry's over all the parameter's occurrences. Other errors
+// pass unchanged.
+func refError(err error, track string) error {
 	re, ok := errors.AsType[*soundalike.TrackRefError](err)
 	if !ok {
 		return err
 	}
 	name := track
 	if re.Option != "" {
-		field, known := refFields[re.Option]
-		switch {
-		case !known:
-			name = ""
-		case fromQuery:
-			name = field
-		default:
+		name = ""
+		if field, known := refFields[re.Option]; known {
 			name = fmt.Sprintf("%s[%d]", field, re.Index)
 		}
 	}

@@ -230,6 +230,9 @@ func TestErrorsNameTheParameter(t *testing.T) {
 		{"POST", "/recommend", `{"positive":["a",{"vector":` + zeros + `}]}`, "positive[1].vector: all zeros"},
 		{"POST", "/recommend", `{"positive":["a"],"negative":[{"vector":` + tinyVector + `}]}`, "negative[0].vector: its length"},
 		{"POST", "/recommend", `{"positive":[{"vector":[]}]}`, "positive[0].vector: empty"},
+		{"POST", "/similar", `{"tracks":["a"],"filter":{"genres":["pop",""]}}`, "filter.genres[1]: empty"},
+		{"POST", "/recommend", `{"positive":["a"],"filter":{"artists":[""]}}`, "filter.artists[0]: empty"},
+		{"POST", "/similar/batch", `{"queries":[{"tracks":["a"],"filter":{"exclude_artists":["X",""]}}]}`, "queries[0].filter.exclude_artists[1]: empty"},
 	} {
 		w := do(t, h, c.method, c.target, c.body)
 		var e struct{ Error string }
@@ -358,4 +361,58 @@ func FuzzPostSimilarBatch(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Given an empty entry in a comma-separated list parameter (a doubled,
+// leading or trailing comma, an entry of spaces), on any endpoint that
+// takes one, expect a 400 naming the parameter and the entry's index over
+// all the parameter's values, as an empty item of a JSON list is named;
+// given a parameter whose whole value is blank (a form's empty input),
+// expect it to name nothing, as if it were not given.
+func TestListParamsRefuseEmptyEntries(t *testing.T) {
+	h := server.New(userEngine(t), nil)
+	for _, c := range []struct{ target, want string }{
+		{"/similar?track=a&exclude=x1,,x2", "exclude[1]: empty entry: exclude takes comma-separated track references (a track id, "},
+		{"/similar?track=a&exclude=x1,", "exclude[1]: empty entry"},
+		{"/similar?track=a&exclude=,x1", "exclude[0]: empty entry"},
+		{"/similar?track=a&exclude=x1,%20,x2", "exclude[1]: empty entry"},
+		{"/similar?track=a&exclude=x1&exclude=x2,,x3", "exclude[2]: empty entry"},
+		{"/similar?track=a&exclude=&exclude=x1,", "exclude[1]: empty entry"},
+		{"/similar?track=a&genre=pop,,rock", "genre[1]: empty entry: genre takes comma-separated genres, none empty"},
+		{"/similar?track=a&fields=metadata,", "fields[1]: empty entry: fields takes comma-separated fields (metadata, features), none empty"},
+		{"/users/alice/recommend?exclude=x1,,x2", "exclude[1]: empty entry"},
+		{"/users/alice/recommend?genre=,pop", "genre[0]: empty entry"},
+		{"/users/alice/recommend?fields=features,,metadata", "fields[1]: empty entry"},
+		{"/tracks?ids=a,,x1", "ids[1]: empty entry: ids takes comma-separated track references"},
+		{"/tracks?ids=a&ids=,", "ids[1]: empty entry"},
+		{"/map?sample=1&ids=a,", "ids[1]: empty entry"},
+		// A bad entry of fields is named by its index too, in a body as
+		// in the query string.
+		{"/similar?track=a&fields=metadata,lyrics", `fields[1]: "lyrics" is not a field: accepted are metadata, features`},
+		{"/similar?track=a&fields=features&fields=lyrics", `fields[1]: "lyrics" is not a field`},
+	} {
+		w := do(t, h, "GET", c.target, "")
+		var e struct{ Error string }
+		json.Unmarshal(w.Body.Bytes(), &e)
+		if w.Code != 400 || !strings.HasPrefix(e.Error, c.want) {
+			t.Errorf("GET %s = %d %s, want 400 beginning %q", c.target, w.Code, w.Body, c.want)
+		}
+	}
+	w := do(t, h, "POST", "/similar", `{"tracks":["a"],"fields":["metadata","lyrics"]}`)
+	checkError(t, w, `fields[1]: "lyrics" is not a field`)
+
+	all := do(t, h, "GET", "/similar?track=a&k=20", "").Body.String()
+	for _, target := range []string{
+		"/similar?track=a&k=20&genre=", "/similar?track=a&k=20&genre=%20",
+		"/similar?track=a&k=20&exclude=&fields=", "/similar?track=a&k=20&exclude=&exclude=%20",
+	} {
+		w := do(t, h, "GET", target, "")
+		if w.Code != 200 || ids(decodeSimilar(t, w.Body.Bytes())) == nil ||
+			!slices.Equal(ids(decodeSimilar(t, w.Body.Bytes())), ids(decodeSimilar(t, []byte(all)))) {
+			t.Errorf("GET %s = %d %.200s, want the answer of GET /similar?track=a&k=20", target, w.Code, w.Body)
+		}
+	}
+	if w := do(t, h, "GET", "/users/alice/recommend?genre=&exclude=&fields=", ""); w.Code != 200 {
+		t.Errorf("GET /users/alice/recommend?genre=&exclude=&fields= = %d %s, want 200", w.Code, w.Body)
+	}
 }

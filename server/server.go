@@ -61,11 +61,13 @@
 //	     (ErrInvalidQuery), more than MaxSeeds seeds or MaxExclude
 //	     exclusions, a body nesting deeper than MaxJSONDepth, a filter's
 //	     bounds the wrong way round, offset + k past MaxK, an unknown
-//	     query parameter; each named as the request spelled it
-//	     (year_min, filter.year_min, positive[1].vector); in a batch,
+//	     query parameter, an empty entry of a comma-separated one, an
+//	     array element of the wrong kind; each named as the request
+//	     spelled it (year_min, filter.year_min, positive[1].vector,
+//	     exclude[1], tracks[0]); in a batch,
 //	     any query's, before any runs, naming the query: queries[3].k
-//	404  unknown track, a user with no history (soundalike.ErrNotFound), or
-//	     an unknown endpoint
+//	404  unknown track (a seed named by its index, tracks[1]), a user with
+//	     no history (soundalike.ErrNotFound), or an unknown endpoint
 //	405  a method the endpoint does not take
 //	408  a body not received within Options.ReadTimeout
 //	413  a body over Options.MaxBodyBytes (serve --max-body)
@@ -83,8 +85,16 @@
 // POST bodies are decoded strictly: Content-Type application/json (with
 // charset=utf-8 at most), no Content-Encoding but identity, keys exactly
 // as documented (case counts), each key once, no unknown keys, one JSON
-// value, whole numbers as digits alone (1e2 is refused, saying to write
-// 100).
+// value, an array's elements of the kind it takes and never null (an
+// object in tracks is refused, naming tracks[0]: {"track": ID} is POST
+// /recommend's example form), whole numbers as digits alone (1e2 is
+// refused, saying to write 100).
+//
+// A comma-separated query parameter (exclude, genre, fields, ids) may be
+// repeated; its entries are counted over all its values. An empty entry
+// (a comma doubled, leading or trailing) is a 400 naming it by that
+// count (exclude[1]), as a refused track reference in it is; a value
+// that is blank (a form's empty input, genre=) names none.
 //
 // # Bounded work
 //

@@ -857,3 +857,25 @@ func TestAnswersAreNosniff(t *testing.T) {
 		}
 	}
 }
+
+// Given seeds of which one names no track, when POST /similar or a batch
+// searches by them, expect a 404 naming the seed by its index, as POST
+// /recommend names its examples (positive[1]): the first seed not found,
+// wherever it is and however often it is given.
+func TestSimilarSeedNotFoundNamesIt(t *testing.T) {
+	h := server.New(newEngine(t, ready), nil)
+	for _, c := range []struct{ target, body, want string }{
+		{"/similar", `{"tracks":["a","nope"]}`, `tracks[1]: track "nope": track not found`},
+		{"/similar", `{"tracks":["nope","a","gone","nope"]}`, `tracks[0]: track "nope": track not found`},
+		{"/similar", `{"tracks":["a","x1","gone","nope"]}`, `tracks[2]: track "gone": track not found`},
+		{"/similar", `{"tracks":["a","spotify:album:y"]}`, `tracks[1]: track "spotify:album:y": track not found; a Spotify reference must be`},
+		{"/similar/batch", `{"queries":[{"tracks":["a"]},{"tracks":["a","nope"]}]}`, `queries[1].tracks[1]: track "nope": track not found`},
+	} {
+		w := do(t, h, "POST", c.target, c.body)
+		var e struct{ Error string }
+		json.Unmarshal(w.Body.Bytes(), &e)
+		if w.Code != 404 || !strings.HasPrefix(e.Error, c.want) {
+			t.Errorf("POST %s %s = %d %s, want 404 beginning %q", c.target, c.body, w.Code, w.Body, c.want)
+		}
+	}
+}

@@ -88,7 +88,7 @@ func TestTrackRefs(t *testing.T) {
 	}
 	cases := []struct{ method, target, body, param string }{
 		{"GET", "/similar?track=" + url.QueryEscape("a\x00b"), "", "track:"},
-		{"GET", "/similar?track=a&exclude=" + url.QueryEscape("b\x00"), "", "exclude:"},
+		{"GET", "/similar?track=a&exclude=" + url.QueryEscape("b\x00"), "", "exclude[0]:"},
 		{"GET", "/tracks/" + url.PathEscape("a\x00b"), "", "the path's track:"},
 		{"POST", "/similar", `{"tracks":["a",""]}`, "tracks[1]:"},
 		{"POST", "/similar", `{"tracks":["a"],"exclude":["x1",""]}`, "exclude[1]:"},
@@ -252,8 +252,8 @@ func TestStoredIDsParseTrackRefRefuses(t *testing.T) {
 
 	for _, tc := range []struct{ method, target, body, param string }{
 		{"GET", "/similar?track=" + q("a\x00"), "", "track: "},
-		{"GET", "/similar?track=a&exclude=" + q(odd[0]) + "," + q("b\x00"), "", "exclude: "},
-		{"GET", "/users/u1/recommend?exclude=" + q("b\x00"), "", "exclude: "},
+		{"GET", "/similar?track=a&exclude=" + q(odd[0]) + "," + q("b\x00"), "", "exclude[1]: "},
+		{"GET", "/users/u1/recommend?exclude=" + q("b\x00"), "", "exclude[0]: "},
 		{"GET", "/tracks/" + url.PathEscape(gone+"\x00"), "", "the path's track: "},
 		{"GET", "/tracks?id=a&id=" + q("b\x00"), "", "id[1]: "},
 		{"POST", "/similar", `{"tracks":["a",""]}`, "tracks[1]: "},

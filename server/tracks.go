@@ -151,30 +151,42 @@ type idList struct {
 }
 
 // parseIDList reads the track references of q's ids parameter
-// (comma-separated, repeatable) or id parameter (one whole reference each,
-// repeated: for ids holding a comma), at most max of them. Neither given
-// is an empty list; both, ids that hold no reference, or more than max
-// references are a 400 naming the parameter. The references themselves
-// are the engine's to judge: one that no stored id could be is a
-// *soundalike.TrackRefError, which refError names by its place in the
-// list.
+// (comma-separated, repeatable: listParam) or id parameter (one whole
+// reference each, repeated), at most max of them. A track id holding a
+// comma can be named only by id: no escape of the comma is unambiguous
+// for a catalogue whose ids may hold any character, the escape's too.
+// Neither given is an empty list; both, ids that hold no reference, an
+// empty entry of ids, or more than max references are a 400 naming the
+// parameter. The references themselves are the engine's to judge: one
+// that no stored id could be is a *soundalike.TrackRefError, which
+// refError names by its place in the list.
 func parseIDList(q url.Values, max int) (idList, error) {
 	_, hasIDs := q["ids"]
 	_, hasID := q["id"]
-	var l idList
+	var (
+		l    idList
+		refs []string
+	)
 	switch {
 	case hasIDs && hasID:
 		return l, badRequest("give ids (comma-separated track references) or id (one whole reference each, for ids holding a comma), not both")
 	case hasID:
-		l = idList{idParams(q["id"], false), "id"}
+		l.param, refs = "id", q["id"]
 	case hasIDs:
-		l = idList{idParams(q["ids"], true), "ids"}
-		if len(l.refs) == 0 {
+		var err error
+		if refs, err = listParam(q, "ids", trackRefs); err != nil {
+			return l, err
+		}
+		if len(refs) == 0 {
 			return l, badRequest("ids: empty: give comma-separated track references (%s)", soundalike.TrackRefForms)
 		}
+		l.param = "ids"
 	}
-	if len(l.refs) > max {
-		return l, badRequest("%s: %d tracks: at most %d in one request", l.param, len(l.refs), max)
+	if len(refs) > max {
+		return l, badRequest("%s: %d tracks: at most %d in one request", l.param, len(refs), max)
+	}
+	for _, r := range refs {
+		l.refs = append(l.refs, soundalike.TrackID(r))
 	}
 	return l, nil
 }
@@ -189,28 +201,6 @@ func (l idList) refError(err error, i int) error {
 		return err
 	}
 	return badRequest("%s[%d]: %s", l.param, i, re.Reason)
-}
-
-// idParams reads the track references of a list parameter's values vs.
-// When split (ids), each value is a comma-separated list whose items are
-// trimmed of spaces and skipped when empty; otherwise (id) each value is
-// one whole reference. A track id holding a comma can be named only
-// unsplit: no escape of the comma is unambiguous for a catalogue whose
-// ids may hold any character, the escape's too.
-func idParams(vs []string, split bool) []soundalike.TrackID {
-	var refs []soundalike.TrackID
-	for _, v := range vs {
-		if !split {
-			refs = append(refs, soundalike.TrackID(v))
-			continue
-		}
-		for x := range strings.SplitSeq(v, ",") {
-			if x = strings.TrimSpace(x); x != "" {
-				refs = append(refs, soundalike.TrackID(x))
-			}
-		}
-	}
-	return refs
 }
 
 // GET /tracks?q=TEXT&k=10 | GET /tracks?ids=ID,ID | GET /tracks?id=ID&id=ID
