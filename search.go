@@ -121,9 +121,9 @@ func (s *snapshot) aroundNode(node uint32) (around, error) {
 func (s *snapshot) queryAround(q *Query) (around, []uint32, error) {
 	switch {
 	case len(q.Tracks) == 1:
-		node, err := s.resolve(q.Tracks[0])
+		node, err := s.resolveSeed(0, q.Tracks[0])
 		if err != nil {
-			return around{}, nil, fmt.Errorf("seed %w", err)
+			return around{}, nil, err
 		}
 		at, err := s.aroundNode(node)
 		return at, []uint32{node}, err
@@ -187,16 +187,27 @@ func (s *snapshot) results(ns []Neighbor, query *Track) Results {
 	return Results{Model: s.modelInfo.Version, Generation: s.gen, Query: query, Neighbors: ns}
 }
 
+// resolveSeed resolves Query.Tracks[i], naming it by its place as a
+// request's JSON does (tracks[1]: track "x": track not found), as a
+// RecommendQuery's examples are (positive[1]).
+func (s *snapshot) resolveSeed(i int, id TrackID) (uint32, error) {
+	node, err := s.resolve(id)
+	if err != nil {
+		return 0, fmt.Errorf("tracks[%d]: %w", i, err)
+	}
+	return node, nil
+}
+
 // meanOf returns the normalised mean of the seed tracks' vectors and their
 // nodes. The references have been checked (CheckSimilarTo): one that
-// names no track is ErrNotFound.
+// names no track is ErrNotFound, named by its place (resolveSeed).
 func (s *snapshot) meanOf(ids []TrackID) ([]float32, []uint32, error) {
 	mean := make([]float32, s.model.Dim())
 	seeds := make([]uint32, 0, len(ids))
-	for _, id := range ids {
-		node, err := s.resolve(id)
+	for i, id := range ids {
+		node, err := s.resolveSeed(i, id)
 		if err != nil {
-			return nil, nil, fmt.Errorf("seed %w", err)
+			return nil, nil, err
 		}
 		v, err := s.vectorOf(node)
 		if err != nil {

@@ -3,16 +3,15 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/audotics/soundalike"
 	"github.com/labstack/echo/v4"
+
+	"github.com/audotics/soundalike"
 )
 
 // bufPool recycles response buffers of the /similar hot path.
@@ -112,38 +111,15 @@ func (srv *Server) postSimilar(c echo.Context) error {
 }
 
 // similarTo answers one POST /similar query (or a batch's). A seed that
-// names no track is a 404 naming it by its index, tracks[1] (seedError).
+// names no track is a 404 naming it by its index, tracks[1] (the engine
+// names it so).
 func (srv *Server) similarTo(ctx context.Context, sq similarQuery) (*SimilarResponse, error) {
 	start := time.Now()
 	res, err := srv.s.SimilarTo(ctx, sq.q, sq.k, sq.opts)
 	if err != nil {
-		return nil, srv.seedError(ctx, sq.q.Tracks, err)
+		return nil, err
 	}
 	return respond(start, res, sq.fields), nil
-}
-
-// seedError names the seed of seeds that a search by them failed on for
-// naming no track (err wraps soundalike.ErrNotFound), as the request gave
-// it (tracks[1]: track "nope": track not found), as POST /recommend's
-// examples are named (positive[1]). The engine's error names the
-// reference but not its place, so the seeds are looked up in order, on
-// this failed request's path alone, and the first one not found is the
-// one the search stopped at. Other errors pass unchanged, and so does err
-// when every seed is found now (a reload in between added it).
-func (srv *Server) seedError(ctx context.Context, seeds []soundalike.TrackID, err error) error {
-	if len(seeds) == 0 || !errors.Is(err, soundalike.ErrNotFound) {
-		return err
-	}
-	for i, ref := range seeds {
-		_, terr := srv.s.Track(ctx, ref)
-		switch {
-		case errors.Is(terr, soundalike.ErrNotFound):
-			return fmt.Errorf("tracks[%d]: %w", i, terr)
-		case terr != nil:
-			return err
-		}
-	}
-	return err
 }
 
 // POST /similar/batch {"queries":[a POST /similar body, …]}: up to
