@@ -145,6 +145,8 @@ func (c *chooser) mmr(pool []index.Result, n int, exhausted bool) ([]int, bool) 
 		upto   = make([]int, len(pool)) // picked[:upto[i]] are in maxSim[i]
 		window []int
 	)
+	// vec is candidate i's embedding, read once; nil when it has none
+	// to compare (as bestScores, MMR then skips the candidate).
 	vec := func(i int) []float32 {
 		if vecs[i] == nil {
 			vecs[i], _ = c.s.vectorOf(pool[i].ID)
@@ -157,7 +159,7 @@ func (c *chooser) mmr(pool []index.Result, n int, exhausted bool) ([]int, bool) 
 			if out[i] {
 				continue
 			}
-			if c.capped(pool[i].ID) {
+			if c.capped(pool[i].ID) || vec(i) == nil {
 				out[i] = true
 				continue
 			}
@@ -172,7 +174,7 @@ func (c *chooser) mmr(pool []index.Result, n int, exhausted bool) ([]int, bool) 
 		best, bestScore := -1, math.Inf(-1)
 		for _, i := range window {
 			for _, j := range picked[upto[i]:] {
-				if d := dot32(vec(i), vec(j)); upto[i] == 0 || d > maxSim[i] {
+				if d := index.Dot(vecs[i], vecs[j]); upto[i] == 0 || d > maxSim[i] {
 					maxSim[i] = d
 				}
 				upto[i]++
@@ -216,15 +218,4 @@ func (c *chooser) take(node uint32) {
 	for _, a := range c.s.artistKey[c.s.artistOff[node]:c.s.artistOff[node+1]] {
 		c.perArtist[a]++
 	}
-}
-
-func dot32(a, b []float32) float32 {
-	if len(a) != len(b) {
-		return 0
-	}
-	var d float32
-	for i := range a {
-		d += a[i] * b[i]
-	}
-	return d
 }
