@@ -44,7 +44,7 @@ func (s *snapshot) refine(ctx context.Context, next candidates, checked bool, k 
 		want += mmrWindow
 	}
 	var (
-		seen keySet // the pool's song and (salted) feature keys
+		seen keySet // the pool's songs (keySet.addSong)
 		pool []index.Result
 	)
 	for {
@@ -75,14 +75,11 @@ func (s *snapshot) refine(ctx context.Context, next candidates, checked bool, k 
 				continue
 			}
 			if f.dedupe {
-				song, feat := s.keys[r.ID].song, s.keys[r.ID].feat^featSalt
-				if (song != 0 && seen.has(song)) || seen.has(feat) {
+				k := s.keys[r.ID]
+				if seen.hasSong(k.song, k.feat) {
 					continue
 				}
-				if song != 0 {
-					seen.add(song)
-				}
-				seen.add(feat)
+				seen.addSong(k.song, k.feat)
 			}
 			pool = append(pool, r)
 		}

@@ -551,8 +551,8 @@ type filter struct {
 	// excludedNodes are the seeds' and SearchOptions.Exclude's nodes,
 	// sorted.
 	excludedNodes []uint32
-	// songs are the song keys and feature keys already taken (the seeds'),
-	// feature keys salted so that the two kinds never match each other.
+	// songs are the songs already taken (keySet.addSong): the seeds' and
+	// the examples', and a cold-start query track's.
 	songs   keySet
 	artists map[uint64]bool // artist keys to drop
 	cond    *condition      // the compiled SearchOptions.Filter; nil = none
@@ -586,11 +586,21 @@ func (s *snapshot) newFilter(opts *SearchOptions, seeds []uint32) *filter {
 	return f
 }
 
-func (f *filter) addSong(song, feat uint64) {
+func (f *filter) addSong(song, feat uint64) { f.songs.addSong(song, feat) }
+
+// addSong adds a track's song: its song key (when it has one) and its
+// feature key, salted so that the two kinds never match each other.
+func (s *keySet) addSong(song, feat uint64) {
 	if song != 0 {
-		f.songs.add(song)
+		s.add(song)
 	}
-	f.songs.add(feat ^ featSalt)
+	s.add(feat ^ featSalt)
+}
+
+// hasSong reports whether a track with these keys is of a song in s: its
+// song key or its feature key is (see addSong).
+func (s *keySet) hasSong(song, feat uint64) bool {
+	return (song != 0 && s.has(song)) || s.has(feat^featSalt)
 }
 
 // featSalt keeps feature keys and song keys apart in one set.
@@ -637,7 +647,7 @@ func (f *filter) excludes(n uint32) bool {
 	if k.feat == 0 {
 		return true
 	}
-	if (k.song != 0 && f.songs.has(k.song)) || f.songs.has(k.feat^featSalt) {
+	if f.songs.hasSong(k.song, k.feat) {
 		return true
 	}
 	if len(f.excludedNodes) > 0 {
