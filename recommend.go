@@ -16,9 +16,8 @@ const MaxExamples = 1000
 // maxProbes is how many positives best_score searches around: the
 // heaviest ones (ties: the first given). Each probe is an index search,
 // so a history of 200 tracks costs maxProbes searches, not 200; the
-// candidates they find are rescored against every example. On the dev
-// file's held-out users (eval --mode user), 8 probes found more of a
-// user's other tracks than 4, 16 or 32.
+// candidates they find are rescored against every example. 8 found the
+// most of held-out users' other tracks (docs/quality.md).
 const maxProbes = 8
 
 // Recommend answers tracks like q's positive examples and unlike its

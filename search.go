@@ -688,8 +688,8 @@ func (s *snapshot) run(ctx context.Context, at around, k int, opts *SearchOption
 //
 // A few excluded tracks (the seeds, their songs, a short Exclude list) are
 // searched for like any other and dropped by refine: a filter inside the
-// index runs for every candidate, and at 1M tracks its lookups were a fifth
-// of a query. Many exclusions (more than maxDropped, or artists, which can
+// index runs for every candidate, a cache miss each in a large catalogue.
+// Many exclusions (more than maxDropped, or artists, which can
 // drop many tracks) go inside the search instead, which then keeps
 // looking until the beam holds enough tracks that pass: widening the beam
 // by each of them would let a long Exclude list buy a huge search. A

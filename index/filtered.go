@@ -44,9 +44,8 @@ type Range struct {
 // node it expands it scores the neighbours the filter keeps; when fewer
 // than half of them are kept, it also takes the kept neighbours of the
 // dropped ones (two hops, as ACORN-1 does), up to m in all (ACORN's
-// truncation of a filtered neighbour list to M; 2m cost a third more time
-// at 10% selectivity for 0.001 more recall), so that the kept nodes stay
-// connected. It expands at most kept.Budget nodes and
+// truncation of a filtered neighbour list to M; more cost time for
+// little recall), so that the kept nodes stay connected. It expands at most kept.Budget nodes and
 // returns ErrBudget beyond them. ef = 0 means Options.EfSearch; the beam
 // is max(ef, k).
 func (g *HNSW) SearchFiltered(dst []Result, q []float32, k, ef int, kept *Kept) ([]Result, error) {
