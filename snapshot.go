@@ -92,14 +92,14 @@ type snapshot struct {
 	artistOff []uint32
 	artistKey []uint64
 	// histories are the users' interactions (histories.go).
-	histories *histories
-	model     *embedder.Model
-	modelInfo ModelInfo
-	graph     *index.HNSW
-	vectors   VectorSource // Options.VectorSource; when set, graph stays nil
-	indexID   uint64       // storage's id of the index that graph was read from
-	indexMeta indexMeta
-	mapLayout *mapLayout // the index's map layout (map.go); nil when it has none
+	histories    *histories
+	model        *embedder.Model
+	modelInfo    ModelInfo
+	graph        *index.HNSW
+	vectorSource VectorSource // Options.VectorSource; when set, graph stays nil
+	indexID      uint64       // storage's id of the index that graph was read from
+	indexMeta    indexMeta
+	mapLayout    *mapLayout // the index's map layout (map.go); nil when it has none
 	// catalogSeq is the catalogue's change sequence the tracks were read
 	// at: two snapshots of one database with the same sequence hold the
 	// same tracks, so the later one reuses the earlier one's word index
@@ -664,7 +664,7 @@ func (s *snapshot) describe(st *Stats) {
 	case s.graph != nil:
 		st.Indexed = s.graph.Len()
 		st.HugeTLB = s.graph.Stats().PoolBytes
-	case s.vectors != nil && s.hasIndex():
+	case s.vectorSource != nil && s.hasIndex():
 		// The source holds the vectors the index was built with: as
 		// many as its metadata counted (Publish sends them all).
 		st.Indexed = s.indexMeta.Tracks
@@ -863,7 +863,7 @@ func (e *Engine) Model(ctx context.Context) (ModelInfo, error) {
 // touch the index), and whose histories are reused if the file's
 // interactions are still the ones they hold. ctx stops it (checkStop).
 func readSnapshot(ctx context.Context, tx *storage.Tx, built *index.HNSW, keep *snapshot, opts *Options) (s *snapshot, graph *index.Unchecked, read *historiesRead, err error) {
-	s = &snapshot{gen: tx.Generation(), byID: newIDTable(tx.Counts().Tracks), catalogSeq: tx.CatalogSeq(), vectors: opts.VectorSource}
+	s = &snapshot{gen: tx.Generation(), byID: newIDTable(tx.Counts().Tracks), catalogSeq: tx.CatalogSeq(), vectorSource: opts.VectorSource}
 	if err := s.readTracks(ctx, tx); err != nil {
 		return nil, nil, nil, err
 	}
@@ -912,7 +912,7 @@ func (s *snapshot) readIndex(ctx context.Context, tx *storage.Tx, built *index.H
 			return err
 		}
 		s.indexMeta, s.indexID = meta, ii.ID
-		if s.vectors != nil {
+		if s.vectorSource != nil {
 			return nil // the source holds the vectors: no graph in memory
 		}
 		if built == nil && keep != nil && keep.graph != nil && keep.indexID == ii.ID {

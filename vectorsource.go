@@ -41,7 +41,7 @@ const sourceTimeout = 5 * time.Second
 // in memory, or a vector source and the metadata of the index whose model
 // it serves.
 func (s *snapshot) hasIndex() bool {
-	return s.graph != nil || (s.vectors != nil && s.indexMeta.Model != "")
+	return s.graph != nil || (s.vectorSource != nil && s.indexMeta.Model != "")
 }
 
 // indexLen is how many vectors a search may find at most: the graph's
@@ -87,7 +87,7 @@ func (s *snapshot) nearest(ctx context.Context, at around, want int, keep index.
 	// catalogue since the publish: ask for more until want survive.
 	ask := want
 	for {
-		ns, err := s.vectors.Nearest(ctx, s.modelInfo.Version, q, ask, f)
+		ns, err := s.vectorSource.Nearest(ctx, s.modelInfo.Version, q, ask, f)
 		if err != nil {
 			return nil, err
 		}
@@ -115,12 +115,12 @@ const maxSourceAsk = 10000
 
 // readySource checks the vector source of a snapshot that has one.
 func (s *snapshot) readySource(ctx context.Context) error {
-	if s.vectors == nil {
+	if s.vectorSource == nil {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, sourceTimeout)
 	defer cancel()
-	return s.vectors.Ready(ctx, s.modelInfo.Version)
+	return s.vectorSource.Ready(ctx, s.modelInfo.Version)
 }
 
 // NormalizeArtist returns an artist name in the form Filter.Artists and
