@@ -32,7 +32,11 @@ func importInto(t *testing.T, eng *soundalike.Engine, url string) ingest.Summary
 }
 
 // TestEndToEndThroughStorage imports the app's database into a real
-// soundalike database file, twice.
+// soundalike database file, twice. Every interaction is stored, skips too,
+// as a file import stores them: a user's skipped tracks are then in their
+// history, which recommendations take as negatives and leave out. The
+// default import dropped them, and a user's skipped tracks were
+// recommended back to them.
 func TestEndToEndThroughStorage(t *testing.T) {
 	db := newTestDB(t)
 	fx := loadSample(t, db)
@@ -42,17 +46,25 @@ func TestEndToEndThroughStorage(t *testing.T) {
 	}
 	defer eng.Close()
 
-	similar := fx.countAction(soundalike.DefaultSimilarityActions()...)
+	all := len(fx.Interactions)
 	first := importInto(t, eng, db.URL)
-	if first.TracksAdded != len(fx.Tracks) || first.InteractionsAdded != similar || first.Rejected != 0 {
-		t.Errorf("first import = %+v, want %d tracks, %d interactions added", first, len(fx.Tracks), similar)
+	if first.TracksAdded != len(fx.Tracks) || first.InteractionsAdded != all || first.Rejected != 0 {
+		t.Errorf("first import = %+v, want %d tracks, %d interactions added", first, len(fx.Tracks), all)
 	}
 	counts, err := eng.Counts()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (soundalike.Counts{Tracks: len(fx.Tracks), Users: fx.Playlists + 1, Interactions: similar}); counts != want {
+	// The playlists, listener-1 (plays and likes) and listener-2 (skips).
+	if want := (soundalike.Counts{Tracks: len(fx.Tracks), Users: fx.Playlists + 2, Interactions: all}); counts != want {
 		t.Errorf("Counts() = %+v, want %+v", counts, want)
+	}
+	history, err := eng.UserHistory(t.Context(), "listener-2")
+	if err != nil {
+		t.Fatalf("UserHistory(listener-2): %v", err)
+	}
+	if want := fx.countAction(soundalike.ActionSkip); len(history) != want || want == 0 || history[0].Action != soundalike.ActionSkip {
+		t.Errorf("UserHistory(listener-2) = %d interactions (first %+v), want the %d skips", len(history), history, want)
 	}
 	stored, err := eng.Tracks(t.Context())
 	if err != nil {

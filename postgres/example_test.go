@@ -24,7 +24,8 @@ func ExampleOpen() {
 	var sum ingest.Summary
 	err = eng.Import(ctx, func(tx *soundalike.ImportTx) error {
 		src, err := postgres.Open(ctx, os.Getenv("DATABASE_URL"), &postgres.Options{
-			Actions: []string{"play", "like", "addToPlaylist"},
+			// Actions left nil imports every action, skips too, which
+			// recommendations take as negatives and leave out.
 			URLFrom: "$DATABASE_URL", // named in an error about the URL
 		})
 		if err != nil {

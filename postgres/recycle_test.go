@@ -23,7 +23,7 @@ func (m *fakeMapper) Recycle(ingest.Record) { m.recycled++ }
 
 // TestRecycleGoesToThePhaseBeingRead: records come back to the mapper of the
 // phase Next is reading (it maps the next rows), and a row whose action is
-// filtered out is given back at once. Giving interactions' rows to the
+// not among the chosen ones is given back at once. Giving interactions' rows to the
 // tracks' mapper left them there for good: memory grew with the rows.
 func TestRecycleGoesToThePhaseBeingRead(t *testing.T) {
 	tracks := &fakeMapper{action: "play"}
@@ -31,6 +31,7 @@ func TestRecycleGoesToThePhaseBeingRead(t *testing.T) {
 	s := &Source{
 		phases:  []*phase{{which: "tracks", mapper: tracks, rowID: -1}, {which: "interactions", mapper: inter, rowID: -1}},
 		allow:   map[string]bool{"play": true},
+		chosen:  true,
 		started: true,
 		batches: make(chan *batch, 2),
 		log:     slog.New(slog.DiscardHandler),
@@ -45,7 +46,7 @@ func TestRecycleGoesToThePhaseBeingRead(t *testing.T) {
 	if inter.recycled != 1 || tracks.recycled != 0 {
 		t.Errorf("an interaction's record went back to the tracks mapper %d times and the interactions mapper %d times, want 0 and 1", tracks.recycled, inter.recycled)
 	}
-	inter.action = "skip" // not allowed: Next drops the row
+	inter.action = "skip" // not chosen: Next drops the row
 	if _, err := s.Next(t.Context()); err == nil {
 		t.Fatal("Next after the last row: want io.EOF")
 	}

@@ -3,8 +3,9 @@
 //
 // A Source is an ingest.Source: it yields the tracks first (by default
 // "Track" joined with "TrackFeatures"), then the interactions (by default
-// "TrackInteraction" filtered to the similarity actions, or the older
-// "UserInteraction" table when "TrackInteraction" does not exist). Both are
+// every row of "TrackInteraction", or of the older "UserInteraction" table
+// when "TrackInteraction" does not exist, as a file import reads every
+// row; Options.Actions keeps some actions only). Both are
 // read in one read-only, repeatable-read transaction through a server-side
 // cursor, a batch at a time, so memory stays flat however many rows there
 // are. Rows are mapped by column name with the same rules as file import;
@@ -21,6 +22,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,7 +39,9 @@ import (
 
 // DefaultTracksQuery reads the app's tracks with their audio features. The
 // track id is "Track".id (the app's own id); the Spotify id, name, artists,
-// album and popularity come along as metadata.
+// album and popularity come along as metadata. The app's "Track" has no
+// genre, release date or duration, so it reads none: Open says so
+// (Options.Logger), and a TracksQuery returning them imports them.
 const DefaultTracksQuery = `SELECT t.id, t."spotifyId", t.name, t.artists, t.album, t.popularity,
   f.acousticness, f.danceability, f.energy, f.instrumentalness, f.key,
   f.liveness, f.loudness, f.mode, f.speechiness, f.tempo, f.valence
@@ -52,11 +56,12 @@ const (
 
 // DefaultInteractionsQuery returns the query that reads interactions from
 // table (TableTrackInteraction or TableUserInteraction) whose action column
-// holds one of values, exactly as stored; nil values reads every row. Open
-// passes the stored spellings that ingest.CanonicalAction maps to the
-// chosen actions, so the server drops the rest (skips, usually most rows).
-// The value "" also matches NULL: the source reads a NULL action as "",
-// which is a play, as an empty action in a file is.
+// holds one of values, exactly as stored; nil values reads every row, which
+// Open asks for unless Options.Actions chooses some. With chosen actions,
+// Open passes the stored spellings that ingest.CanonicalAction maps to
+// them, so the server drops the rest. The value "" also matches NULL: the
+// source reads a NULL action as "", which is a play, as an empty action in
+// a file is.
 func DefaultInteractionsQuery(table string, values []string) string {
 	col, q := "i.type", `SELECT i.id, i."userId", i."trackId", i.type, i."timestamp"
 FROM "TrackInteraction" i`
@@ -90,16 +95,26 @@ func quoteLiteral(s string) string {
 // Options control a Source. The zero value (or nil) means the defaults.
 type Options struct {
 	// TracksQuery replaces DefaultTracksQuery. It only needs to return
-	// columns named as file import expects them (id or track_id, the eleven
-	// feature names, and any metadata columns).
+	// columns named as a file's (ingest's names, case and _ ignored): a
+	// track id (track_id, trackId or id), the eleven feature names, and any
+	// metadata (name, artists, album, popularity, genre, release_date,
+	// duration_ms, …); a text[] column of artists or genres is read
+	// element by element.
 	TracksQuery string
-	// InteractionsQuery replaces the default interactions query. It needs a
-	// user column (userId, user_id), a track column (trackId, track_id) and
-	// optionally action/type, timestamp and id (the row id for errors). Its
-	// rows are filtered to Actions too.
+	// InteractionsQuery replaces the default interactions query, which
+	// reads "TrackInteraction"(id, "userId", "trackId", type, "timestamp")
+	// or "UserInteraction"("userId", "trackId", action). It needs a user
+	// column (userId, user_id), a track column (trackId, track_id) and
+	// optionally the action (a column named action, type or event), the
+	// time (timestamp, time, created_at, …) and id (the row id for
+	// errors). Its rows are filtered to Actions too.
 	InteractionsQuery string
-	// Actions are the interaction actions to import; nil or empty means
-	// soundalike.DefaultSimilarityActions() (skips are not similarity).
+	// Actions are the interaction actions to import (the usual spellings
+	// of each are matched: ingest.CanonicalAction); nil or empty means
+	// every action, as a file import reads every row. Skips are worth
+	// importing: recommendations take a user's skips as negatives and
+	// leave out every track the user heard, while training ignores them
+	// (it reads soundalike.DefaultSimilarityActions).
 	Actions []string
 	// NoInteractions reads tracks only.
 	NoInteractions bool
@@ -122,9 +137,9 @@ type Options struct {
 	// "" calls it the connection URL alone.
 	URLFrom string
 	// Logger receives notices, each message a sentence that names the
-	// server: the fall-back to "UserInteraction", interaction rows read
-	// and skipped for their action (Source.Skipped), and interactions
-	// that hold none of the default actions. nil means discard.
+	// server: the metadata the default tracks query does not read, the
+	// fall-back to "UserInteraction", and interaction rows read and
+	// skipped for their action (Source.Skipped). nil means discard.
 	Logger *slog.Logger
 }
 
@@ -143,7 +158,7 @@ type Source struct {
 	watch  *stallWatch   // of the requests being made: Open's, then the reader's
 	log    *slog.Logger
 	allow  map[string]bool
-	chosen bool // Options.Actions was given, not the default
+	chosen bool // Options.Actions was given: rows of other actions are skipped
 	phases []*phase
 	table  string
 
@@ -222,9 +237,6 @@ func Open(ctx context.Context, connString string, opts *Options) (*Source, error
 		o.StallTimeout = DefaultStallTimeout
 	}
 	chosen := len(o.Actions) > 0
-	if !chosen {
-		o.Actions = soundalike.DefaultSimilarityActions()
-	}
 	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -239,9 +251,11 @@ func Open(ctx context.Context, connString string, opts *Options) (*Source, error
 			return nil, s.sec.errorf(nil, "invalid action %q: want names such as play, like, addToPlaylist", a)
 		}
 	}
-	s.allow = map[string]bool{}
-	for _, a := range o.Actions {
-		s.allow[ingest.CanonicalAction(a)] = true
+	if chosen {
+		s.allow = map[string]bool{}
+		for _, a := range o.Actions {
+			s.allow[ingest.CanonicalAction(a)] = true
+		}
 	}
 	timeout := o.ConnectTimeout.String()
 	if cfg.ConnectTimeout == 0 {
@@ -284,16 +298,11 @@ func (s *Source) start(ctx context.Context, o *Options) error {
 	}
 	tracks := &phase{which: "tracks", flag: "--tracks-query", query: trimQuery(o.TracksQuery), source: "postgres:tracks", cursor: "soundalike_tracks"}
 	if tracks.query == "" {
-		if missing, err := s.missingTables(ctx, `"Track"`, `"TrackFeatures"`); err != nil {
+		if err := s.tracksTables(ctx); err != nil {
 			return err
-		} else if len(missing) > 0 {
-			what := "no table " + missing[0]
-			if len(missing) > 1 {
-				what = "no tables " + strings.Join(missing, " and ")
-			}
-			return s.sec.errorf(ErrMissingTable, "%s: %s, which the default tracks query reads (give --tracks-query to read tracks from elsewhere)", s.where, what)
 		}
 		tracks.query, tracks.flag = DefaultTracksQuery, ""
+		s.log.Info(fmt.Sprintf("%s: %s", s.where, unreadMetadata))
 	}
 	s.phases = append(s.phases, tracks)
 	if !o.NoInteractions {
@@ -304,9 +313,11 @@ func (s *Source) start(ctx context.Context, o *Options) error {
 				return err
 			}
 			s.table = table
-			values, err := s.storedActions(ctx, table)
-			if err != nil {
-				return err
+			var values []string // nil: every row
+			if s.chosen {
+				if values, err = s.storedActions(ctx, table); err != nil {
+					return err
+				}
 			}
 			in.query, in.flag = DefaultInteractionsQuery(table, values), ""
 		}
@@ -320,6 +331,34 @@ func (s *Source) start(ctx context.Context, o *Options) error {
 	return nil
 }
 
+// unreadMetadata is the notice Open gives when it reads the default tracks
+// query: what that query does not read, what goes without it, and how to
+// import it. Without it, genre and year filters matched none of the
+// imported tracks and the model trained without release year or duration,
+// and nothing said why.
+const unreadMetadata = `the default tracks query reads no genre, release date or duration (the app's "Track" has no such columns): ` +
+	`genre and year filters match none of these tracks, and train learns without release year or duration; ` +
+	`if your tables hold them, give --tracks-query returning them as genre (text or text[]), release_date and duration_ms`
+
+// tracksTables checks that the tables the default tracks query reads
+// exist.
+func (s *Source) tracksTables(ctx context.Context) error {
+	missing, err := s.missingTables(ctx, `"Track"`, `"TrackFeatures"`)
+	if err != nil || len(missing) == 0 {
+		return err
+	}
+	what := "no table " + missing[0]
+	if len(missing) > 1 {
+		what = "no tables " + strings.Join(missing, " and ")
+	}
+	where, err := s.elsewhere(ctx, missing, len(missing))
+	if err != nil {
+		return err
+	}
+	return s.sec.errorf(ErrMissingTable, "%s: %s (which the default tracks query reads) %s; or give --tracks-query to read tracks from other tables",
+		s.where, what, where)
+}
+
 // interactionsTable picks "TrackInteraction", or "UserInteraction" when only
 // that one exists, and says so.
 func (s *Source) interactionsTable(ctx context.Context) (string, error) {
@@ -331,7 +370,12 @@ func (s *Source) interactionsTable(ctx context.Context) (string, error) {
 	case 0:
 		return TableTrackInteraction, nil
 	case 2:
-		return "", s.sec.errorf(ErrMissingTable, "%s: neither %s nor %s exists, so there are no interactions to read (give --interactions-query, or --no-interactions to import tracks only)", s.where, TableTrackInteraction, TableUserInteraction)
+		where, err := s.elsewhere(ctx, missing, 1)
+		if err != nil {
+			return "", err
+		}
+		return "", s.sec.errorf(ErrMissingTable, "%s: neither %s nor %s (which the default interactions query reads) exists %s; or give --interactions-query to read interactions from other tables, or --no-interactions to import tracks only",
+			s.where, TableTrackInteraction, TableUserInteraction, where)
 	}
 	if missing[0] == TableUserInteraction {
 		return TableTrackInteraction, nil
@@ -350,11 +394,8 @@ const maxActionValues = 1000
 // "", the action the source reads it as (see DefaultInteractionsQuery).
 //
 // When the table holds actions but none of the chosen ones, nothing of it
-// would be imported, without a word. Actions given in Options are then an
-// error naming the stored ones: a misspelt action ("plays") is the likely
-// cause. The default actions are a warning (Options.Logger) instead: they
-// are nobody's typing mistake, and the tracks are still worth importing,
-// as they are from a table without rows.
+// would be imported, without a word: that is an error naming the stored
+// ones, since a misspelt action ("plays") is the likely cause.
 func (s *Source) storedActions(ctx context.Context, table string) ([]string, error) {
 	col := "type"
 	if table == TableUserInteraction {
@@ -396,14 +437,8 @@ func (s *Source) storedActions(ctx context.Context, table string) ([]string, err
 	case len(values) > 0 || n == 0:
 		return values, nil
 	}
-	chosen := slices.Collect(maps.Keys(s.allow))
-	if s.chosen {
-		return nil, s.sec.errorf(nil, "%s: none of the chosen actions (%s) is among those %s holds (%s): choose from those",
-			s.where, quotedList(chosen), table, quotedList(stored))
-	}
-	s.log.Warn(fmt.Sprintf("%s: %s holds none of the default actions (%s), only (%s): no interaction is imported from it; give --actions (Options.Actions) to import some of those",
-		s.where, table, quotedList(chosen), quotedList(stored)))
-	return values, nil
+	return nil, s.sec.errorf(nil, "%s: none of the chosen actions (%s) is among those %s holds (%s): choose from those",
+		s.where, quotedList(slices.Collect(maps.Keys(s.allow))), table, quotedList(stored))
 }
 
 // maxListed bounds the values quotedList lists.
@@ -438,6 +473,81 @@ WHERE to_regclass(t) IS NULL`, tables).Scan(&missing)
 		return nil, s.queryError(ctx, err, "the table list", "")
 	}
 	return missing, nil
+}
+
+// maxSchemas bounds the schemas elsewhere names.
+const maxSchemas = 5
+
+// elsewhere says, for tables (quoted identifiers) that missingTables found
+// missing, where they were looked for and where they may be: the search
+// path, then the schemas the role may use that hold at least want of
+// them, or, when none does, how to name another schema. A Prisma app
+// whose schema is not public (?schema=app in its URL) keeps its tables
+// there, and the search path does not reach them; pgx sends a URL's
+// search_path parameter to the server as the session's setting, as libpq
+// does options=-csearch_path=SCHEMA.
+func (s *Source) elsewhere(ctx context.Context, tables []string, want int) (string, error) {
+	names := make([]string, len(tables))
+	for i, t := range tables {
+		names[i] = strings.ReplaceAll(strings.TrimSuffix(strings.TrimPrefix(t, `"`), `"`), `""`, `"`)
+	}
+	var (
+		path    string
+		schemas []string
+	)
+	s.watch.begin()
+	defer s.watch.end()
+	err := s.conn.QueryRow(ctx, `SELECT current_setting('search_path'), coalesce(array_agg(nspname::text ORDER BY nspname), '{}') FROM (
+  SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relname = ANY($1) AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND has_schema_privilege(n.oid, 'USAGE')
+  GROUP BY n.nspname HAVING count(DISTINCT c.relname) >= $2
+  ORDER BY n.nspname LIMIT $3) s`, names, want, maxSchemas+1).Scan(&path, &schemas)
+	if err != nil {
+		return "", s.queryError(ctx, err, "the schemas", "")
+	}
+	in := "in the search path (" + printable.String(path) + ")"
+	if len(schemas) == 0 {
+		return in + ": if the app's tables are in another schema, add search_path=SCHEMA to the URL " +
+			"(postgres://…/db?search_path=SCHEMA, or options=-csearch_path%3DSCHEMA, which psql takes too)", nil
+	}
+	subject := "they are"
+	switch {
+	case want < len(tables):
+		subject = "one is"
+	case len(tables) == 1:
+		subject = "it is"
+	}
+	listed := make([]string, 0, len(schemas))
+	for i, n := range schemas {
+		if i == maxSchemas {
+			listed = append(listed, "…")
+			break
+		}
+		listed = append(listed, strconv.Quote(n))
+	}
+	which, other := "schema", ""
+	if len(schemas) > 1 {
+		which, other = "schemas", " (or another of those)"
+	}
+	p := printable.String(url.QueryEscape(searchPathName(schemas[0])))
+	return fmt.Sprintf("%s; %s in %s %s: add search_path=%s%s to the URL (postgres://…/db?search_path=%[5]s, or options=-csearch_path%%3D%[5]s, which psql takes too)",
+		in, subject, which, strings.Join(listed, ", "), p, other), nil
+}
+
+// searchPathName returns schema as search_path names it: as it is when
+// the server would read it unchanged (lower case, digits, _), else as a
+// quoted identifier, since the server lowers an unquoted name.
+func searchPathName(schema string) string {
+	plain := schema != "" && (schema[0] < '0' || schema[0] > '9')
+	for _, c := range schema {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
+			plain = false
+		}
+	}
+	if plain {
+		return schema
+	}
+	return `"` + strings.ReplaceAll(schema, `"`, `""`) + `"`
 }
 
 // missingColumnError explains the failure of a default query (of which,
@@ -568,14 +678,14 @@ func (s *Source) Rows() int64 { return s.rowsRead }
 func (s *Source) Skipped() int64 { return s.skipped }
 
 // end is what Next returns after the last row: io.EOF, once it has said
-// what the filter on actions left out here. The server filters the default
-// query's rows (DefaultInteractionsQuery) unless the table holds more than
-// maxActionValues distinct actions; a custom query's rows are filtered
-// here. Skipped rows are a notice (Options.Logger); when no interaction
-// row had a chosen action (the others skipped or rejected), nothing of
-// them is imported, which storedActions makes
-// an error for chosen actions and a warning for the default ones: so is it
-// here, where it is found only at the end.
+// what the filter on chosen actions (Options.Actions) left out here. The
+// server filters the default query's rows (DefaultInteractionsQuery)
+// unless the table holds more than maxActionValues distinct actions; a
+// custom query's rows are filtered here. Skipped rows are a notice
+// (Options.Logger); when no interaction row had a chosen action (the
+// others skipped or rejected), nothing of them is imported, which
+// storedActions makes an error: so is it here, where it is found only at
+// the end.
 func (s *Source) end() error {
 	if s.skipped == 0 {
 		return io.EOF
@@ -595,17 +705,12 @@ func (s *Source) end() error {
 		skipped += " and maybe more"
 	}
 	chosen := quotedList(slices.Collect(maps.Keys(s.allow)))
-	switch {
-	case s.kept > 0:
-		s.log.Info(fmt.Sprintf("%s: skipped %d of %d interaction rows, whose actions (%s) are none of those imported (%s)",
-			s.where, s.skipped, read, skipped, chosen))
-	case s.chosen:
+	if s.kept == 0 {
 		return s.sec.errorf(nil, "%s: none of the chosen actions (%s) is among those of %s (%s): choose from those",
 			s.where, chosen, from, skipped)
-	default:
-		s.log.Warn(fmt.Sprintf("%s: %s hold none of the default actions (%s), only (%s): no interaction is imported from them; give --actions (Options.Actions) to import some of those",
-			s.where, from, chosen, skipped))
 	}
+	s.log.Info(fmt.Sprintf("%s: skipped %d of %d interaction rows, whose actions (%s) are none of those chosen (%s)",
+		s.where, s.skipped, read, skipped, chosen))
 	return io.EOF
 }
 
@@ -763,7 +868,7 @@ func dropBlank(elems []string) []string {
 }
 
 // mapRow maps one row. keep is false for an interaction whose action is
-// filtered out.
+// not among the chosen ones.
 func (s *Source) mapRow(p *phase, row string, ends []int) (rec ingest.Record, keep bool, err error) {
 	vals := s.vals[:0]
 	var arrays [len(listFields)][]string // the array columns' elements
@@ -830,7 +935,7 @@ func (s *Source) mapRow(p *phase, row string, ends []int) (rec ingest.Record, ke
 			}
 		}
 	}
-	if in := rec.Interaction; in != nil && p.which == "interactions" && !s.allow[in.Action] {
+	if in := rec.Interaction; in != nil && p.which == "interactions" && s.chosen && !s.allow[in.Action] {
 		s.skipped++
 		if len(s.skippedActions) < maxActionValues {
 			if s.skippedActions == nil {

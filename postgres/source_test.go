@@ -25,20 +25,23 @@ import (
 func TestImportCounts(t *testing.T) {
 	db := newTestDB(t)
 	fx := loadSample(t, db)
-	similar := fx.countAction(soundalike.DefaultSimilarityActions()...)
+	all := len(fx.Interactions) // skips too, as a file import reads them
 	for _, batch := range []int{0, 7} {
 		t.Run("batch="+strconv.Itoa(batch), func(t *testing.T) {
 			src := openSource(t, db.URL, &Options{BatchSize: batch})
 			sink := newMemSink()
 			sum := importAll(t, src, sink)
-			if sum.TracksAdded != len(fx.Tracks) || sum.InteractionsAdded != similar || sum.Rejected != 0 {
-				t.Errorf("import = %+v, want %d tracks, %d interactions, 0 rejected", sum, len(fx.Tracks), similar)
+			if sum.TracksAdded != len(fx.Tracks) || sum.InteractionsAdded != all || sum.Rejected != 0 {
+				t.Errorf("import = %+v, want %d tracks, %d interactions, 0 rejected", sum, len(fx.Tracks), all)
 			}
-			if got, want := sink.users(), fx.Playlists+1; got != want { // the playlists and listener-1 (play, like); listener-2 only skips
+			if got, want := sink.users(), fx.Playlists+2; got != want { // the playlists, listener-1 (play, like) and listener-2 (skips)
 				t.Errorf("users = %d, want %d", got, want)
 			}
-			if got, want := src.Rows(), int64(len(fx.Tracks)+similar); got != want {
-				t.Errorf("Rows() = %d, want %d (the default query filters skips on the server)", got, want)
+			if got, want := src.Rows(), int64(len(fx.Tracks)+all); got != want {
+				t.Errorf("Rows() = %d, want %d", got, want)
+			}
+			if src.Skipped() != 0 {
+				t.Errorf("Skipped() = %d, want 0", src.Skipped())
 			}
 			if got := src.InteractionsTable(); got != TableTrackInteraction {
 				t.Errorf("InteractionsTable() = %q, want %q", got, TableTrackInteraction)
@@ -85,7 +88,8 @@ func TestActionFilter(t *testing.T) {
 		actions []string
 		want    []string
 	}{
-		{"default", nil, soundalike.DefaultSimilarityActions()},
+		{"default: every action", nil, []string{soundalike.ActionPlay, soundalike.ActionLike, soundalike.ActionAddToPlaylist, soundalike.ActionSkip}},
+		{"similarity actions", soundalike.DefaultSimilarityActions(), soundalike.DefaultSimilarityActions()},
 		{"like only", []string{"like"}, []string{soundalike.ActionLike}},
 		{"other spelling", []string{"add_to_playlist"}, []string{soundalike.ActionAddToPlaylist}},
 		{"skips too", []string{"play", "skip"}, []string{soundalike.ActionPlay, soundalike.ActionSkip}},
@@ -110,7 +114,7 @@ func TestActionFilter(t *testing.T) {
 					}
 				}
 				wantSkipped := int64(0)
-				if query != "" {
+				if query != "" && tt.actions != nil {
 					wantSkipped = int64(len(fx.Interactions) - fx.countAction(tt.want...))
 				}
 				if src.Skipped() != wantSkipped {
@@ -151,12 +155,13 @@ func TestUserInteractionFallback(t *testing.T) {
 	noSecret(t, "log", logs.String(), db.Password)
 	sink := newMemSink()
 	sum := importAll(t, src, sink)
-	if want := fx.countAction(soundalike.DefaultSimilarityActions()...); sum.InteractionsAdded != want || sum.Rejected != 0 {
+	if want := len(fx.Interactions); sum.InteractionsAdded != want || sum.Rejected != 0 {
 		t.Errorf("import = %+v, want %d interactions, 0 rejected", sum, want)
 	}
 	for _, in := range sink.interactions {
-		if in.Action == soundalike.ActionSkip || !in.Time.IsZero() {
-			t.Fatalf("imported %+v, want no skips and no time (the old table has none)", in)
+		if !in.Time.IsZero() {
+			t.Errorf("imported %+v, want no time (the old table has none)", in)
+			break
 		}
 	}
 	if err := src.Close(); err != nil {
@@ -215,7 +220,7 @@ func TestCustomQueries(t *testing.T) {
 	}
 	wantInteractions := 0
 	for _, in := range fx.Interactions {
-		if _, ok := bySpotify[in.Track]; ok && contains(soundalike.DefaultSimilarityActions(), in.Action) {
+		if _, ok := bySpotify[in.Track]; ok {
 			wantInteractions++
 		}
 	}
@@ -354,7 +359,7 @@ func TestTLS(t *testing.T) {
 	other := selfSignedCert(t)
 	// Without sslrootcert in the URL, only the system's roots are trusted.
 	t.Setenv("PGSSLROOTCERT", "")
-	similar := fx.countAction(soundalike.DefaultSimilarityActions()...)
+	all := len(fx.Interactions)
 	localhost := setQuery(t, db.withHost(t, net.JoinHostPort("localhost", db.port(t))), "sslmode", "verify-full", "sslrootcert", cert)
 
 	trusted := []struct {
@@ -369,8 +374,8 @@ func TestTLS(t *testing.T) {
 	for _, tt := range trusted {
 		t.Run(tt.name, func(t *testing.T) {
 			sum := importAll(t, openSource(t, tt.url, nil), newMemSink())
-			if sum.TracksAdded != len(fx.Tracks) || sum.InteractionsAdded != similar || sum.Rejected != 0 {
-				t.Errorf("import = %+v, want %d tracks, %d interactions, 0 rejected", sum, len(fx.Tracks), similar)
+			if sum.TracksAdded != len(fx.Tracks) || sum.InteractionsAdded != all || sum.Rejected != 0 {
+				t.Errorf("import = %+v, want %d tracks, %d interactions, 0 rejected", sum, len(fx.Tracks), all)
 			}
 			conn, err := pgx.Connect(t.Context(), tt.url)
 			if err != nil {
@@ -477,12 +482,14 @@ func TestMissingColumnSaysWhatIsRead(t *testing.T) {
 		{"no timestamp", []string{`ALTER TABLE "TrackInteraction" RENAME COLUMN "timestamp" TO "createdAt"`}, nil,
 			[]string{"timestamp does not exist", `"TrackInteraction"(id, "userId", "trackId", type, "timestamp")`, "--interactions-query"}},
 		{"no type", []string{`ALTER TABLE "TrackInteraction" RENAME COLUMN type TO action`}, nil,
+			[]string{`i.type does not exist`, `"TrackInteraction"(id, "userId", "trackId", type, "timestamp")`, "--interactions-query"}},
+		{"no type, chosen actions", []string{`ALTER TABLE "TrackInteraction" RENAME COLUMN type TO action`}, &Options{Actions: []string{"play"}},
 			[]string{`"type" does not exist`, `"TrackInteraction"(id, "userId", "trackId", type, "timestamp")`, "--interactions-query"}},
 		{"no tempo", []string{`ALTER TABLE "TrackFeatures" RENAME COLUMN tempo TO bpm`}, &Options{NoInteractions: true},
 			[]string{"tempo does not exist", `"TrackFeatures"("trackId", acousticness,`, "--tracks-query"}},
 		{"old table without action", []string{`DROP TABLE "TrackInteraction"`,
 			`CREATE TABLE "UserInteraction" ("userId" text NOT NULL, "trackId" text NOT NULL, kind text)`}, nil,
-			[]string{`"action" does not exist`, `"UserInteraction"("userId", "trackId", action)`, "--interactions-query"}},
+			[]string{`u.action does not exist`, `"UserInteraction"("userId", "trackId", action)`, "--interactions-query"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -566,20 +573,22 @@ func TestBlankListElementsDropped(t *testing.T) {
 }
 
 // TestNullActionIsAPlay: a NULL action is read as an empty one, a play, as
-// in a file; the default query's filter on the server keeps those rows too,
-// so that it imports what a custom query returning every row imports.
+// in a file; the default query's filter on the server (with chosen
+// actions) keeps those rows too, so that it imports what a custom query
+// returning every row imports.
 func TestNullActionIsAPlay(t *testing.T) {
 	db := newTestDB(t)
 	fx := loadSample(t, db)
 	db.exec(t, `ALTER TABLE "TrackInteraction" ALTER COLUMN type DROP NOT NULL`)
 	db.exec(t, `UPDATE "TrackInteraction" SET type = NULL WHERE type = 'play'`)
-	want := fx.countAction(soundalike.DefaultSimilarityActions()...)
+	similar := soundalike.DefaultSimilarityActions()
+	want := fx.countAction(similar...)
 	if fx.countAction(soundalike.ActionPlay) == 0 {
 		t.Fatal("the sample has no plays")
 	}
 	custom := `SELECT id, "userId", "trackId", type AS action, "timestamp" FROM "TrackInteraction"`
 	for _, query := range []string{"", custom} {
-		sum := importAll(t, openSource(t, db.URL, &Options{InteractionsQuery: query}), newMemSink())
+		sum := importAll(t, openSource(t, db.URL, &Options{InteractionsQuery: query, Actions: similar}), newMemSink())
 		if sum.InteractionsAdded != want || sum.Rejected != 0 {
 			t.Errorf("query %q: import = %+v, want %d interactions (NULL actions are plays)", query, sum, want)
 		}
@@ -652,9 +661,8 @@ func TestRowIDFromURIColumn(t *testing.T) {
 // TestActionsMatchingNoStoredAction: actions given in Options that match
 // none of the interactions table's stored actions (a misspelling) fail
 // Open naming the stored ones, instead of importing no interaction
-// without a word. The default actions never fail so: they warn, naming
-// the server, the table, the default actions and the stored ones, and the
-// tracks are imported.
+// without a word. Without Options.Actions, every stored action is
+// imported, whatever it is, with no word about actions.
 func TestActionsMatchingNoStoredAction(t *testing.T) {
 	db := newTestDB(t)
 	fx := loadSample(t, db)
@@ -666,30 +674,17 @@ func TestActionsMatchingNoStoredAction(t *testing.T) {
 		t.Fatalf("Open(--actions plays) = %v, want an error naming the chosen and the stored actions", err)
 	}
 
-	var logs bytes.Buffer
-	logger := slog.New(slog.NewTextHandler(&logs, nil))
-	src = openSource(t, db.URL, &Options{Logger: logger})
-	if logs.Len() > 0 {
-		t.Errorf("Open over a table holding the default actions logged %q, want nothing", logs.String())
-	}
-	src.Close()
-
 	db.exec(t, `UPDATE "TrackInteraction" SET type = 'skip'`)
 	db.exec(t, `UPDATE "TrackInteraction" SET type = 'pause' WHERE id IN (SELECT id FROM "TrackInteraction" LIMIT 1)`)
-	src = openSource(t, db.URL, &Options{Logger: logger})
+	var logs bytes.Buffer
+	src = openSource(t, db.URL, &Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	sum := importAll(t, src, newMemSink())
-	if sum.InteractionsAdded != 0 || sum.TracksAdded != len(fx.Tracks) {
-		t.Errorf("the default actions over a table of skips and pauses imported %+v, want the %d tracks and no interaction", sum, len(fx.Tracks))
+	if sum.InteractionsAdded != len(fx.Interactions) || sum.TracksAdded != len(fx.Tracks) {
+		t.Errorf("every action over a table of skips and pauses imported %+v, want the %d tracks and %d interactions", sum, len(fx.Tracks), len(fx.Interactions))
 	}
-	msg := logs.String()
-	t.Logf("log: %s", msg)
-	for _, want := range []string{"level=WARN", "soundalike@", `\"TrackInteraction\" holds none of the default actions`,
-		`\"addToPlaylist\", \"like\", \"play\"`, `only (\"pause\", \"skip\")`, "--actions"} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("log = %q, want it to contain %q", msg, want)
-		}
+	if msg := logs.String(); strings.Contains(msg, "action") {
+		t.Errorf("log = %q, want no word about actions", msg)
 	}
-	noSecret(t, "log", msg, db.Password)
 }
 
 // TestOpenDeclaresTheCursors: Open declares each query's cursor, which
@@ -707,7 +702,7 @@ func TestOpenDeclaresTheCursors(t *testing.T) {
 		t.Errorf("cursors after Open = %q, want %q", names, want)
 	}
 	sum := importAll(t, src, newMemSink())
-	if want := fx.countAction(soundalike.DefaultSimilarityActions()...); sum.TracksAdded != len(fx.Tracks) || sum.InteractionsAdded != want {
+	if want := len(fx.Interactions); sum.TracksAdded != len(fx.Tracks) || sum.InteractionsAdded != want {
 		t.Errorf("import = %+v, want %d tracks and %d interactions", sum, len(fx.Tracks), want)
 	}
 }
@@ -737,7 +732,8 @@ func TestStallTimeout(t *testing.T) {
 	t.Run("open", func(t *testing.T) {
 		db := newTestDB(t)
 		loadSample(t, db)
-		// Another session's lock keeps Open's reading of the actions waiting.
+		// Another session's lock keeps Open's reading of the stored
+		// actions (with chosen ones), or of the query's columns, waiting.
 		lock, err := pgx.Connect(t.Context(), db.URL)
 		if err != nil {
 			t.Fatal(err)
@@ -746,12 +742,17 @@ func TestStallTimeout(t *testing.T) {
 		if _, err := lock.Exec(t.Context(), `BEGIN; LOCK TABLE "TrackInteraction" IN ACCESS EXCLUSIVE MODE`); err != nil {
 			t.Fatal(err)
 		}
-		src, err := Open(t.Context(), db.URL, &Options{StallTimeout: stall})
-		if err == nil {
-			src.Close()
+		for _, tt := range []struct {
+			actions []string
+			what    string
+		}{{[]string{"play"}, "reading the interaction actions from"}, {nil, "reading interactions from"}} {
+			src, err := Open(t.Context(), db.URL, &Options{StallTimeout: stall, Actions: tt.actions})
+			if err == nil {
+				src.Close()
+			}
+			wantErr(t, err, tt.what)
+			waitNoImport(t, db, "Lock")
 		}
-		wantErr(t, err, "reading the interaction actions from")
-		waitNoImport(t, db, "Lock")
 	})
 
 	t.Run("rows", func(t *testing.T) {
@@ -829,9 +830,8 @@ func waitNoImport(t *testing.T, db *testDB, waitEvent string) {
 // TestActionsFilteredHereAreReported: rows whose action is not chosen,
 // when the filter runs here (a custom query; a table of more distinct
 // actions than the server-side filter lists), are counted in a notice;
-// when they are every interaction row, chosen actions are an error and
-// the default ones a warning, as when the server filters
-// (TestActionsMatchingNoStoredAction).
+// when they are every interaction row, that is an error, as when the
+// server filters (TestActionsMatchingNoStoredAction).
 func TestActionsFilteredHereAreReported(t *testing.T) {
 	db := newTestDB(t)
 	fx := loadSample(t, db)
@@ -859,18 +859,14 @@ func TestActionsFilteredHereAreReported(t *testing.T) {
 	}
 
 	// More distinct actions than the server-side filter lists: the
-	// default query reads every row, and none is a default action.
+	// default query reads every row, and none is a chosen action.
 	db.exec(t, `UPDATE "TrackInteraction" SET type = 'kind' || (random() * 3000)::int`)
 	db.exec(t, `INSERT INTO "TrackInteraction" (id, "userId", "trackId", type)
 		SELECT 'extra' || g, "userId", "trackId", 'extra' || g FROM (SELECT * FROM "TrackInteraction" LIMIT 1) r, generate_series(1, 1001) g`)
-	logs.Reset()
-	src = openSource(t, db.URL, &Options{Logger: logger})
-	sum = importAll(t, src, newMemSink())
-	if sum.InteractionsAdded != 0 || sum.TracksAdded != len(fx.Tracks) {
-		t.Errorf("the default actions over %d+ distinct others imported %+v, want the %d tracks and no interaction", maxActionValues, sum, len(fx.Tracks))
-	}
-	if msg := logs.String(); !strings.Contains(msg, "level=WARN") || !strings.Contains(msg, `\"TrackInteraction\" hold none of the default actions`) || !strings.Contains(msg, "--actions") {
-		t.Errorf("log = %q, want a warning that the table holds none of the default actions", msg)
+	src = openSource(t, db.URL, &Options{Actions: []string{"like"}})
+	_, err = ingest.Run(t.Context(), src, newMemSink(), nil)
+	if err == nil || !strings.Contains(err.Error(), `"like"`) || !strings.Contains(err.Error(), `"kind`) || !strings.Contains(err.Error(), `"TrackInteraction"`) {
+		t.Errorf("import with --actions like over %d+ distinct others = %v, want an error naming the chosen and the read actions and the table", maxActionValues, err)
 	}
 	if src.Skipped() != int64(len(fx.Interactions)+1001) {
 		t.Errorf("Skipped() = %d, want every row but the rejected one: %d", src.Skipped(), len(fx.Interactions)+1001)

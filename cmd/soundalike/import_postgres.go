@@ -65,10 +65,14 @@ func (u *postgresURL) Set(s string) error {
 // addPostgresFlags adds the PostgreSQL flags to import's flag set.
 func addPostgresFlags(fs *flag.FlagSet) *postgresFlags {
 	p := &postgresFlags{}
-	fs.Var(&p.url, "postgres", "import from the app's PostgreSQL database at `URL` (postgres://user:password@host:port/db or a key=value DSN); without a value, $DATABASE_URL")
-	fs.StringVar(&p.tracksQuery, "tracks-query", "", "with --postgres: the `SQL` that reads tracks (default: \"Track\" joined with \"TrackFeatures\"); it returns columns named as in files")
-	fs.StringVar(&p.interactionsQuery, "interactions-query", "", "with --postgres: the `SQL` that reads interactions (default: \"TrackInteraction\", else \"UserInteraction\"); columns userId, trackId, action/type, timestamp, id")
-	fs.Func("actions", "with --postgres: the interaction actions to import, comma-separated `LIST` (default play,like,addToPlaylist; skips are not similarity)", func(s string) error {
+	fs.Var(&p.url, "postgres", "import from the app's PostgreSQL database at `URL` (postgres://user:password@host:port/db or a key=value DSN; add ?search_path=SCHEMA when the app's tables are not in public); without a value, $DATABASE_URL")
+	fs.StringVar(&p.tracksQuery, "tracks-query", "", "with --postgres: the `SQL` that reads tracks, returning columns named as a file's: a track id (track_id or id), the eleven features, "+
+		"and any of name, artists, album, popularity, genre, release_date, duration_ms "+
+		"(default: \"Track\"(id, \"spotifyId\", name, artists, album, popularity) joined with \"TrackFeatures\"(\"trackId\" and the eleven features), which reads no genre, release date or duration)")
+	fs.StringVar(&p.interactionsQuery, "interactions-query", "", "with --postgres: the `SQL` that reads interactions, returning a user (userId or user_id), a track id (trackId or track_id) and optionally the action (a column named action, type or event), timestamp and id "+
+		"(default: \"TrackInteraction\"(id, \"userId\", \"trackId\", type, \"timestamp\"), else \"UserInteraction\"(\"userId\", \"trackId\", action))")
+	fs.Func("actions", "with --postgres: import only the interactions of these actions, a comma-separated `LIST` such as play,like,addToPlaylist "+
+		"(default: every action, as a file import: skips too, which recommendations take as negatives and leave out, and training ignores)", func(s string) error {
 		p.actions, p.actionsSet = s, true
 		return nil
 	})

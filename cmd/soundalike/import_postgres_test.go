@@ -99,8 +99,11 @@ func TestImportPostgres(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &sum); err != nil {
 		t.Fatalf("--json output %q: %v", out, err)
 	}
-	if sum.TracksAdded != 3 || sum.InteractionsAdded != 3 || sum.Rejected != 0 || sum.Errors == nil {
-		t.Errorf("import = %+v, want 3 tracks and 3 interactions (the skip left out)", sum)
+	if sum.TracksAdded != 3 || sum.InteractionsAdded != 4 || sum.Rejected != 0 || sum.Errors == nil {
+		t.Errorf("import = %+v, want 3 tracks and 4 interactions (the skip too, as from a file)", sum)
+	}
+	if want := "the default tracks query reads no genre, release date or duration"; !strings.Contains(stderr, want) {
+		t.Errorf("stderr = %q, want it to say %q", stderr, want)
 	}
 	eng, err := soundalike.Open(dbPath, nil)
 	if err != nil {
@@ -118,13 +121,22 @@ func TestImportPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatalf("import --postgres with DATABASE_URL: %v\n%s", err, stderr)
 	}
-	if want := "tracks: 0 added, 0 updated; interactions: 1 added; rejected rows: 0\n"; out != want {
-		t.Errorf("re-import with skips = %q, want %q", out, want)
+	if want := "tracks: 0 added, 0 updated; interactions: 0 added; rejected rows: 0\n"; out != want {
+		t.Errorf("re-import = %q, want %q", out, want)
 	}
 	for _, s := range []string{out, stderr} {
 		if strings.Contains(s, password) {
 			t.Errorf("output contains the password: %q", s)
 		}
+	}
+
+	// --actions keeps those actions only.
+	out, stderr, err = runCmd(t.Context(), "import", "--postgres", "--db", filepath.Join(t.TempDir(), "s.db"), "--actions", "play,like,addToPlaylist")
+	if err != nil {
+		t.Fatalf("import --postgres --actions: %v\n%s", err, stderr)
+	}
+	if want := "tracks: 3 added, 0 updated; interactions: 3 added; rejected rows: 0\n"; out != want {
+		t.Errorf("import --actions play,like,addToPlaylist = %q, want %q", out, want)
 	}
 }
 
@@ -207,26 +219,39 @@ func TestImportPostgresErrors(t *testing.T) {
 	}
 }
 
-// TestImportPostgresDefaultActionsMatchNothing: an interactions table that
-// holds none of the default actions imports its tracks, and no
-// interaction, with a warning naming the server, the table, the default
-// actions, those it holds and --actions. It said nothing.
-func TestImportPostgresDefaultActionsMatchNothing(t *testing.T) {
+// TestImportPostgresKeepsSkips: without --actions, import --postgres
+// stores every interaction, as a file import does: a user's skips are in
+// their history, which recommendations take as negatives and leave out.
+// It kept plays, likes and adds only, and a user's skipped tracks were
+// recommended back to them. --actions naming no stored action is refused.
+func TestImportPostgresKeepsSkips(t *testing.T) {
 	u, _ := pgTestDB(t)
 	psqlRun(t, u, `UPDATE "TrackInteraction" SET type = 'skip'`)
 	t.Setenv("DATABASE_URL", u)
-	out, stderr, err := runCmd(t.Context(), "import", "--db", filepath.Join(t.TempDir(), "s.db"), "--postgres")
+	dbPath := filepath.Join(t.TempDir(), "s.db")
+	out, stderr, err := runCmd(t.Context(), "import", "--db", dbPath, "--postgres")
 	if err != nil {
 		t.Fatalf("import: %v\n%s", err, stderr)
 	}
-	if want := "tracks: 3 added, 0 updated; interactions: 0 added; rejected rows: 0\n"; out != want {
+	if want := "tracks: 3 added, 0 updated; interactions: 4 added; rejected rows: 0\n"; out != want {
 		t.Errorf("stdout = %q, want %q", out, want)
 	}
-	for _, want := range []string{"import: warning: soundalike@127.0.0.1:",
-		`"TrackInteraction" holds none of the default actions ("addToPlaylist", "like", "play"), only ("skip")`, "--actions"} {
-		if !strings.Contains(stderr, want) {
-			t.Errorf("stderr = %q, want it to contain %q", stderr, want)
-		}
+	if strings.Contains(stderr, "action") {
+		t.Errorf("stderr = %q, want no word about actions", stderr)
+	}
+	eng, err := soundalike.Open(dbPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	history, err := eng.UserHistory(t.Context(), "u2")
+	eng.Close()
+	if err != nil || len(history) != 2 || history[0].Action != soundalike.ActionSkip || history[1].Action != soundalike.ActionSkip {
+		t.Errorf("UserHistory(u2) = %+v, %v, want its two skips", history, err)
+	}
+
+	_, stderr, err = runCmd(t.Context(), "import", "--db", filepath.Join(t.TempDir(), "s.db"), "--postgres", "--actions", "play")
+	if err == nil || !strings.Contains(err.Error(), `none of the chosen actions ("play") is among those "TrackInteraction" holds ("skip")`) {
+		t.Errorf("import --actions play over skips only = %v, want an error naming the chosen and the stored actions\n%s", err, stderr)
 	}
 }
 
