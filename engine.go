@@ -142,18 +142,37 @@ func (e *Engine) openDB(ctx context.Context, readOnly bool) (*storage.DB, error)
 }
 
 // checkFile refuses, at Open, a file at the engine's path that is no
-// soundalike database (or is damaged). A missing or empty file is not
-// checked: the first write creates the database in it.
+// soundalike database (or is damaged). A path that holds no database yet
+// is not checked: the first write creates the database in it. Nor is a
+// file that the check found gone or empty (ErrNoDatabase) where the stat
+// found it laid out: an import in another process that created it and
+// committed nothing removed it, and another may be creating it anew.
 func (e *Engine) checkFile(ctx context.Context) error {
-	st, err := os.Stat(e.path)
-	if errors.Is(err, os.ErrNotExist) || err == nil && st.Mode().IsRegular() && st.Size() == 0 {
+	if noDatabaseYet(e.path) {
 		return nil
 	}
 	db, err := e.openDB(ctx, true)
+	if errors.Is(err, storage.ErrNoDatabase) && !specialFile(e.path) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
 	return db.Close()
+}
+
+// specialFile reports whether path names something other than a regular
+// file (a device, a FIFO), which no write could lay a database out in.
+func specialFile(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && !st.Mode().IsRegular()
+}
+
+// noDatabaseYet reports whether path holds no database yet: no file, or
+// an empty one, in which the first write lays the database out.
+func noDatabaseYet(path string) bool {
+	st, err := os.Stat(path)
+	return errors.Is(err, os.ErrNotExist) || err == nil && st.Mode().IsRegular() && st.Size() == 0
 }
 
 // needDatabase refuses, with ErrNoDatabase naming the path, a write that
@@ -164,8 +183,7 @@ func (e *Engine) needDatabase(ctx context.Context) error {
 	if err := e.checkOpen(); err != nil {
 		return err
 	}
-	st, err := os.Stat(e.path)
-	if errors.Is(err, os.ErrNotExist) || err == nil && st.Mode().IsRegular() && st.Size() == 0 {
+	if noDatabaseYet(e.path) {
 		db, err := e.openDB(ctx, true) // refuses it with storage's ErrNoDatabase
 		if err == nil {
 			db.Close()

@@ -96,25 +96,63 @@ func (f *Features) Set(i int, v float64) {
 	}
 }
 
+// FieldError is the error of a check of one field of a track or an
+// interaction (ValidateFeature, Track.Validate, CheckTrack,
+// CheckReleaseDate, CheckInteraction). Its message is the field's name
+// followed by what is wrong with the value and what is accepted
+// ("popularity: 101 is outside 0..100", "name is 70000 bytes long; at
+// most 65536 are accepted"). A caller that read the value from a field
+// of its own that is named otherwise (a file's column) names that field
+// instead with Named, as package ingest does.
+type FieldError struct {
+	// Field is the field's name: for a track, a feature's (FeatureNames),
+	// "popularity", "duration_ms", "name", "album", "release_date",
+	// "spotify_id", "artists", "genres", "subgenres" or "track id"; for
+	// an interaction, "user", "track id", "action" or "time".
+	Field string
+	// Entry is the entry of a list field (artists, genres, subgenres)
+	// that the error is about, from 0; -1 when it is about the field.
+	Entry int
+	// rest is the message after the field's name, separator included.
+	rest string
+}
+
+// fieldError returns the FieldError of field (entry -1: the field
+// itself) whose message goes on with rest, formatted as fmt.Sprintf does.
+func fieldError(field string, entry int, rest string, a ...any) *FieldError {
+	return &FieldError{Field: field, Entry: entry, rest: fmt.Sprintf(rest, a...)}
+}
+
+func (e *FieldError) Error() string {
+	if e.Entry >= 0 {
+		return e.Named(fmt.Sprintf("%s[%d]", e.Field, e.Entry))
+	}
+	return e.Named(e.Field)
+}
+
+// Named returns the error's message with name in place of the field's
+// name (and entry).
+func (e *FieldError) Named(name string) string { return name + e.rest }
+
 // ValidateFeature checks one raw feature value (index i into FeatureNames).
-// The error names the feature and what would be accepted.
+// The error, a *FieldError, names the feature and what would be accepted.
 func ValidateFeature(i int, v float64) error {
 	name := featureNames[i]
 	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return fmt.Errorf("%s: %v is not a finite number", name, v)
+		return fieldError(name, -1, ": %v is not a finite number", v)
 	}
 	r := featureRanges[i]
 	if v < r.Min || v > r.Max {
 		switch name {
 		case "key":
-			return fmt.Errorf("key: %v is outside -1..11 (pitch class, -1 = unknown)", v)
+			return fieldError(name, -1, ": %v is outside -1..11 (pitch class, -1 = unknown)", v)
 		case "mode":
-			return fmt.Errorf("mode: %v is not 0 (minor) or 1 (major)", v)
+			return fieldError(name, -1, ": %v is not 0 (minor) or 1 (major)", v)
 		}
-		return fmt.Errorf("%s: %v is outside [%g, %g]", name, v, r.Min, r.Max)
+		return fieldError(name, -1, ": %v is outside [%g, %g]", v, r.Min, r.Max)
 	}
 	if (name == "key" || name == "mode") && v != math.Trunc(v) {
-		return fmt.Errorf("%s: %v is not a whole number", name, v)
+		return fieldError(name, -1, ": %v is not a whole number", v)
 	}
 	return nil
 }
@@ -152,7 +190,8 @@ const (
 // sane metadata: popularity 0..100, duration_ms 0..MaxDurationMS, text
 // of valid UTF-8 without NUL bytes and at most MaxTextLen bytes, lists of
 // at most MaxListLen entries. Every track it accepts is stored and read
-// back unchanged. The error names the field and what is accepted.
+// back unchanged. The error names the field and what is accepted: a
+// *FieldError, but for a missing id.
 func (t *Track) Validate() error {
 	if t.ID == "" {
 		return fmt.Errorf("missing track id")
@@ -161,15 +200,15 @@ func (t *Track) Validate() error {
 		return err
 	}
 	if t.Popularity < 0 || t.Popularity > 100 {
-		return fmt.Errorf("popularity: %d is outside 0..100", t.Popularity)
+		return fieldError("popularity", -1, ": %d is outside 0..100", t.Popularity)
 	}
 	if t.DurationMS < 0 || t.DurationMS > MaxDurationMS {
-		return fmt.Errorf("duration_ms: %d is outside 0..%d (milliseconds; 0 means unknown)", t.DurationMS, MaxDurationMS)
+		return fieldError("duration_ms", -1, ": %d is outside 0..%d (milliseconds; 0 means unknown)", t.DurationMS, MaxDurationMS)
 	}
 	for _, f := range [...]struct{ name, s string }{
 		{"name", t.Name}, {"album", t.Album}, {"release_date", t.ReleaseDate}, {"spotify_id", t.SpotifyID},
 	} {
-		if err := checkText(f.name, f.s); err != nil {
+		if err := checkText(f.name, -1, f.s); err != nil {
 			return err
 		}
 	}
@@ -184,29 +223,29 @@ func (t *Track) Validate() error {
 	return nil
 }
 
-// checkText refuses a text field that is not valid UTF-8, holds a NUL
-// byte or is longer than MaxTextLen bytes: what an import from a file
-// refuses too.
-func checkText(name, s string) error {
+// checkText refuses a text field (entry of a list field; -1: the field)
+// that is not valid UTF-8, holds a NUL byte or is longer than MaxTextLen
+// bytes: what an import from a file refuses too.
+func checkText(field string, entry int, s string) error {
 	switch {
 	case len(s) > MaxTextLen:
-		return fmt.Errorf("%s is %d bytes long; at most %d are accepted", name, len(s), MaxTextLen)
+		return fieldError(field, entry, " is %d bytes long; at most %d are accepted", len(s), MaxTextLen)
 	case !utf8.ValidString(s):
-		return fmt.Errorf("%s %q is not valid UTF-8 (text must be UTF-8 encoded)", name, clip(s))
+		return fieldError(field, entry, " %q is not valid UTF-8 (text must be UTF-8 encoded)", clip(s))
 	case strings.IndexByte(s, 0) >= 0:
-		return fmt.Errorf("%s %q contains a NUL byte", name, clip(s))
+		return fieldError(field, entry, " %q contains a NUL byte", clip(s))
 	}
 	return nil
 }
 
 // checkList applies checkText to every entry of a list field, and bounds
 // its length by MaxListLen.
-func checkList(name string, ss []string) error {
+func checkList(field string, ss []string) error {
 	if len(ss) > MaxListLen {
-		return fmt.Errorf("%s has %d entries; at most %d are accepted", name, len(ss), MaxListLen)
+		return fieldError(field, -1, " has %d entries; at most %d are accepted", len(ss), MaxListLen)
 	}
 	for i, s := range ss {
-		if err := checkText(fmt.Sprintf("%s[%d]", name, i), s); err != nil {
+		if err := checkText(field, i, s); err != nil {
 			return err
 		}
 	}

@@ -34,8 +34,11 @@ type ImportTx struct {
 var errImportEnded = errors.New("import tx: the import has ended (an ImportTx is valid only inside its Import callback)")
 
 // Import runs fn in one write transaction: a failed, cancelled or
-// interrupted import leaves the database exactly as it was. The file
-// readers in package ingest feed it:
+// interrupted import leaves the database exactly as it was, and one that
+// commits nothing (failed, or rolled back with ErrRollback) into a file it
+// created removes the file, so that a mistyped path holds no database
+// afterwards (storage.DB.RemoveCreated says why that never removes
+// another process's file). The file readers in package ingest feed it:
 //
 //	err := eng.Import(ctx, func(tx *soundalike.ImportTx) error {
 //		src, err := ingest.Open("tracks.csv")
@@ -65,11 +68,18 @@ func (e *Engine) Import(ctx context.Context, fn func(tx *ImportTx) error) error 
 		}
 		return ctx.Err()
 	})
-	if errors.Is(err, ErrRollback) {
-		return nil
-	}
 	if err == nil {
 		e.refresh(db)
+		return nil
+	}
+	if _, rmErr := db.RemoveCreated(); rmErr != nil {
+		if errors.Is(err, ErrRollback) {
+			return rmErr
+		}
+		return fmt.Errorf("%w; and %w", err, rmErr)
+	}
+	if errors.Is(err, ErrRollback) {
+		return nil
 	}
 	return err
 }
@@ -84,7 +94,7 @@ const MaxKeyLen = storage.MaxKeyLen
 // validation of an imported track: ImportTx.PutTrack calls it, and so do
 // ingest's Mapper and ingest.Run, so that a bad row is rejected on its
 // own (see docs/architecture.md, "The import path"). The error names the
-// field and what is accepted.
+// field and what is accepted: a *FieldError, but for a missing id.
 func CheckTrack(t *Track) error {
 	if t == nil {
 		return errors.New("track is nil")
@@ -167,7 +177,7 @@ func daysIn(year, month int) int {
 }
 
 func badReleaseDate(s, why string) error {
-	return fmt.Errorf("release_date: %q %s (accepted: YYYY, YYYY-MM or YYYY-MM-DD, e.g. 2019, 2019-06 or 2019-06-14)", clip(s), why)
+	return fieldError("release_date", -1, ": %q %s (accepted: YYYY, YYYY-MM or YYYY-MM-DD, e.g. 2019, 2019-06 or 2019-06-14)", clip(s), why)
 }
 
 // CheckInteraction reports why an import refuses in, or nil when it
@@ -175,8 +185,9 @@ func badReleaseDate(s, why string) error {
 // most MaxKeyLen bytes without NUL bytes (an empty action means
 // ActionPlay), and a time that is zero (unknown) or within
 // 1677-09-21T00:12:43.145224192Z..2262-04-11T23:47:16.854775807Z, what
-// 64-bit nanoseconds since 1970 hold. It is the one validation of an imported interaction, called
-// by ImportTx.PutInteraction and ingest.Run. Whether the track is stored
+// 64-bit nanoseconds since 1970 hold. It is the one validation of an
+// imported interaction, called by ImportTx.PutInteraction and ingest.Run;
+// the error about one of those fields wraps a *FieldError. Whether the track is stored
 // is checked when the interaction is written (ErrNotFound).
 func CheckInteraction(in *Interaction) error {
 	switch {
@@ -193,8 +204,8 @@ func CheckInteraction(in *Interaction) error {
 		}
 	}
 	if !in.Time.IsZero() && (in.Time.Before(minTime) || in.Time.After(maxTime)) {
-		return fmt.Errorf("interaction: time %s is outside %s..%s (it is stored as nanoseconds since 1970 in 64 bits); leave it zero when unknown",
-			in.Time.UTC().Format(time.RFC3339Nano), minTime.Format(time.RFC3339Nano), maxTime.Format(time.RFC3339Nano))
+		return fmt.Errorf("interaction: %w", fieldError("time", -1, " %s is outside %s..%s (it is stored as nanoseconds since 1970 in 64 bits); leave it zero when unknown",
+			in.Time.UTC().Format(time.RFC3339Nano), minTime.Format(time.RFC3339Nano), maxTime.Format(time.RFC3339Nano)))
 	}
 	return nil
 }
@@ -208,14 +219,14 @@ var (
 	maxTime = time.Unix(0, math.MaxInt64).UTC()
 )
 
-// checkKey refuses a value that cannot be part of a database key: more
-// than MaxKeyLen bytes, or a NUL byte.
-func checkKey(what, s string) error {
+// checkKey refuses the value of field that cannot be part of a database
+// key: more than MaxKeyLen bytes, or a NUL byte.
+func checkKey(field, s string) error {
 	if len(s) > MaxKeyLen {
-		return fmt.Errorf("%s is %d bytes long; at most %d are accepted", what, len(s), MaxKeyLen)
+		return fieldError(field, -1, " is %d bytes long; at most %d are accepted", len(s), MaxKeyLen)
 	}
 	if strings.IndexByte(s, 0) >= 0 {
-		return fmt.Errorf("%s %q contains a NUL byte", what, clip(s))
+		return fieldError(field, -1, " %q contains a NUL byte", clip(s))
 	}
 	return nil
 }

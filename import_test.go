@@ -1,10 +1,14 @@
 package soundalike_test
 
 import (
+	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/storage"
@@ -111,5 +115,92 @@ func TestReadsInsideAnImport(t *testing.T) {
 	}
 	if tr, err := eng.Track(t.Context(), "a"); err != nil || tr.Name != "renamed" {
 		t.Fatalf("after the import: %+v, %v; want the renamed track", tr, err)
+	}
+}
+
+// TestImportCommittingNothingLeavesNoNewFile: an import into a path that
+// held nothing, which commits nothing (it fails, is cancelled or rolls
+// back), leaves no file there: a mistyped path still holds no database
+// (ErrNoDatabase). A file that was there, or that an import committed
+// to, stays.
+func TestImportCommittingNothingLeavesNoNewFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "new.db")
+	eng, err := soundalike.Open(path, &soundalike.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	errRefused := errors.New("refused")
+	put := func(tx *soundalike.ImportTx) error { _, _, err := tx.PutTrack(track("a", 0.5)); return err }
+	exists := func() bool { _, err := os.Stat(path); return err == nil }
+	cancelled, cancel := context.WithCancel(t.Context())
+	cancel()
+	for _, tc := range []struct {
+		name string
+		ctx  context.Context
+		fn   func(tx *soundalike.ImportTx) error
+		want error
+	}{
+		{"failed", t.Context(), func(tx *soundalike.ImportTx) error { put(tx); return errRefused }, errRefused},
+		{"rolled back", t.Context(), func(tx *soundalike.ImportTx) error { put(tx); return soundalike.ErrRollback }, nil},
+		{"cancelled", cancelled, put, context.Canceled},
+	} {
+		if err := eng.Import(tc.ctx, tc.fn); !errors.Is(err, tc.want) {
+			t.Errorf("%s import = %v, want %v", tc.name, err, tc.want)
+		}
+		if exists() {
+			t.Errorf("after a %s import into a new path, the file is there; want none", tc.name)
+		}
+	}
+	if _, err := eng.Counts(); !errors.Is(err, storage.ErrNoDatabase) {
+		t.Errorf("Counts() = %v, want ErrNoDatabase: there is still no database", err)
+	}
+	if err := eng.Import(t.Context(), put); err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.Import(t.Context(), func(*soundalike.ImportTx) error { return errRefused }); !errors.Is(err, errRefused) {
+		t.Fatalf("import = %v, want %v", err, errRefused)
+	}
+	if c, err := eng.Counts(); err != nil || c.Tracks != 1 {
+		t.Errorf("after a failed import into a database: Counts() = %+v, %v; want the 1 track committed before", c, err)
+	}
+}
+
+// TestOpenWhileANewFileComesAndGoes: Open at a path where another
+// process's import creates a file and removes it again (it committed
+// nothing) succeeds: a file gone by the time Open checks it is no
+// database yet, as a missing one is, not ErrNoDatabase, which would fail
+// an import racing with that one. The race is microseconds wide, so the
+// test runs it for half a second (from the command line, one import in
+// three racing with two failing ones into a new path failed).
+func TestOpenWhileANewFileComesAndGoes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "new.db")
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer close(stop)
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			db, err := storage.Open(path, &storage.Options{NoSync: true, Timeout: 10 * time.Second})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			db.RemoveCreated()
+			db.Close()
+		}
+	})
+	opens := 0
+	for deadline := time.Now().Add(500 * time.Millisecond); time.Now().Before(deadline); opens++ {
+		eng, err := soundalike.Open(path, &soundalike.Options{NoSync: true, LockTimeout: 10 * time.Second})
+		if err != nil {
+			t.Fatalf("Open after %d opens: %v, want the engine: the path holds no database yet", opens, err)
+		}
+		eng.Close()
 	}
 }

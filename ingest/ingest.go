@@ -32,6 +32,9 @@ type Record struct {
 	// checked is the track the Mapper passed through soundalike.CheckTrack,
 	// which Run then need not check again.
 	checked *soundalike.Track
+	// mapper is the Mapper that made the record, which names the columns
+	// in Run's errors about its fields; nil for a record made otherwise.
+	mapper *Mapper
 }
 
 // RowError is one rejected row: where it was and why. It is what import
@@ -650,8 +653,11 @@ func put(sum *Summary, it readItem, sink Sink, noInteractions bool, repeats *rep
 		}
 		return nil // an interaction, and NoInteractions
 	}
-	if reason := checkRecord(rec.Track, rec.Track != rec.checked, in); reason != "" {
-		reject(reason)
+	if err := checkRecord(rec.Track, rec.Track != rec.checked, in); err != nil {
+		if rec.mapper != nil {
+			err = rec.mapper.named(err, rec.Track)
+		}
+		reject(err.Error())
 		return nil
 	}
 	if t := rec.Track; t != nil {
@@ -686,23 +692,23 @@ func put(sum *Summary, it readItem, sink Sink, noInteractions bool, repeats *rep
 }
 
 // checkRecord returns why a row of track t and interaction in (either may
-// be nil, not both) is rejected, or "". checkTrack is false for a track
+// be nil, not both) is rejected, or nil. checkTrack is false for a track
 // that the Mapper has checked.
-func checkRecord(t *soundalike.Track, checkTrack bool, in *soundalike.Interaction) string {
+func checkRecord(t *soundalike.Track, checkTrack bool, in *soundalike.Interaction) error {
 	if t != nil && checkTrack {
 		if err := soundalike.CheckTrack(t); err != nil {
-			return err.Error()
+			return err
 		}
 	}
 	if in != nil {
 		if err := soundalike.CheckInteraction(in); err != nil {
-			return err.Error()
+			return err
 		}
 		if t != nil && in.Track != t.ID {
-			return fmt.Sprintf("interaction is for track %q but the row's track is %q", in.Track, t.ID)
+			return fmt.Errorf("interaction is for track %q but the row's track is %q", in.Track, t.ID)
 		}
 	}
-	return ""
+	return nil
 }
 
 // where names a record's position for an error message.

@@ -185,9 +185,9 @@ func TestRejects(t *testing.T) {
 		21: "valence: -0.01 is outside [0, 1]",
 		22: "tempo: -5 is outside [0, 400]",
 		23: "tempo: 401 is outside [0, 400]",
-		24: "popularity: 101 is outside 0..100",
+		24: "track_popularity: 101 is outside 0..100",
 		25: `track_popularity: "high" is not a number`,
-		26: "duration_ms: -5 is ", // the wording is soundalike.Track.Validate's
+		26: "duration_ms: -5 is ", // soundalike.Track.Validate's wording, naming the column
 		27: "row has 14 fields, the header has 16",
 		28: `stray quote (") inside an unquoted field`,
 		29: "track_name: invalid UTF-8",

@@ -414,3 +414,66 @@ func TestHeaderNamesEscapedInErrors(t *testing.T) {
 		t.Errorf("NewReader error %q, want the found columns escaped (unprintable %U)", err, r)
 	}
 }
+
+// TestFieldErrorsNameTheColumn: an error about a field of a row names the
+// file's column for it, under whichever accepted name, whether the reader
+// or soundalike's checks (CheckTrack, CheckInteraction) refused the value.
+// The checks' errors named the field as soundalike does ("popularity",
+// "duration_ms", "artists[1]", "interaction: user").
+func TestFieldErrorsNameTheColumn(t *testing.T) {
+	header := "trackId,uri,Acousticness,DANCEABILITY,En-ergy,instrumentalness,key,liveness,loudness,mode,speechiness,tempo,valence," +
+		"durationMs,Popularity,title,artist_name,album_name,album_release_date,track_genre,subgenres,userId,event,created_at\n"
+	row := func(id, energy, rest string) string {
+		return id + ",," + "0.1,0.2," + energy + ",0.4,5,0.6,-7,1,0.08,120,0.9," + rest + "\n"
+	}
+	ok := "1000,50,T,A,B,2019,pop,dance,u1,play,2020-01-01"
+	long := strings.Repeat("x", soundalike.MaxKeyLen+1)
+	want := []string{
+		`f.csv:2: En-ergy: 1.5 is outside [0, 1]`,
+		`f.csv:3: En-ergy: "high" is not a number`,
+		`f.csv:4: En-ergy: missing value`,
+		`f.csv:5: durationMs: -5 is outside 0..2147483647 (milliseconds; 0 means unknown)`,
+		`f.csv:6: Popularity: 101 is outside 0..100`,
+		`f.csv:7: title "T\x00" contains a NUL byte`,
+		`f.csv:8: artist_name[1] "B\x00" contains a NUL byte`,
+		`f.csv:9: artist_name "A\x00" contains a NUL byte`,
+		`f.csv:10: album_name "B\x00" contains a NUL byte`,
+		`f.csv:11: album_release_date: "2019-13" has no month 13`,
+		`f.csv:12: track_genre "p\x00" contains a NUL byte`,
+		`f.csv:13: subgenres[0] "d\x00" contains a NUL byte`,
+		`f.csv:14: trackId is 1025 bytes long; at most 1024 are accepted`,
+		`f.csv:15: userId "u\x00" contains a NUL byte`,
+		`f.csv:16: event is 1025 bytes long; at most 1024 are accepted`,
+		`f.csv:17: created_at 2300-01-01T00:00:00Z is outside`,
+		`f.csv:18: uri "s\x00" contains a NUL byte`,
+	}
+	file := header +
+		row("t2", "1.5", ok) + row("t3", "high", ok) + row("t4", "", ok) +
+		row("t5", "0.3", "-5,50,T,A,B,2019,pop,dance,u1,play,2020-01-01") +
+		row("t6", "0.3", "1000,101,T,A,B,2019,pop,dance,u1,play,2020-01-01") +
+		row("t7", "0.3", "1000,50,T\x00,A,B,2019,pop,dance,u1,play,2020-01-01") +
+		row("t8", "0.3", "1000,50,T,A;B\x00,B,2019,pop,dance,u1,play,2020-01-01") +
+		row("t9", "0.3", "1000,50,T,A\x00,B,2019,pop,dance,u1,play,2020-01-01") +
+		row("t10", "0.3", "1000,50,T,A,B\x00,2019,pop,dance,u1,play,2020-01-01") +
+		row("t11", "0.3", "1000,50,T,A,B,2019-13,pop,dance,u1,play,2020-01-01") +
+		row("t12", "0.3", "1000,50,T,A,B,2019,p\x00,dance,u1,play,2020-01-01") +
+		row("t13", "0.3", "1000,50,T,A,B,2019,pop,d\x00;e,u1,play,2020-01-01") +
+		row(long, "0.3", ok) +
+		row("t15", "0.3", "1000,50,T,A,B,2019,pop,dance,u\x00,play,2020-01-01") +
+		row("t16", "0.3", "1000,50,T,A,B,2019,pop,dance,u1,"+long+",2020-01-01") +
+		row("t17", "0.3", "1000,50,T,A,B,2019,pop,dance,u1,play,2300-01-01") +
+		strings.Replace(row("t18", "0.3", ok), "t18,,", "t18,s\x00,", 1) +
+		row("t19", "0.3", ok)
+	sum, db := importText(t, "f.csv", file)
+	if sum.TracksAdded != 1 || len(db.tracks) != 1 {
+		t.Errorf("%d tracks added, want only t19's", sum.TracksAdded)
+	}
+	if len(sum.Errors) != len(want) {
+		t.Fatalf("%d rows rejected, want %d: %v", len(sum.Errors), len(want), sum.Errors)
+	}
+	for i, e := range sum.Errors {
+		if got := e.Error(); !strings.HasPrefix(got, want[i]) {
+			t.Errorf("rejection %q, want %q…", got, want[i])
+		}
+	}
+}

@@ -327,6 +327,7 @@ func (m *Mapper) Recycle(rec Record) {
 }
 
 func (m *Mapper) mapRow(rec Record, values []string) (Record, error) {
+	rec.mapper = m
 	fail := func(err error) (Record, error) {
 		return Record{}, &RowError{File: rec.Source, Line: rec.Line, Row: rec.RowID, Reason: err.Error()}
 	}
@@ -437,25 +438,28 @@ func (m *Mapper) readTrack(values []string, id string, r *row) error {
 			t.Subgenres = oneOrList(v, &r.subgnre)
 		}
 	}
-	return soundalike.CheckTrack(t)
+	if err := soundalike.CheckTrack(t); err != nil {
+		return m.named(err, t)
+	}
+	return nil
 }
 
 // readFeatures reads the eleven audio features into f.
 func (m *Mapper) readFeatures(values []string, f *soundalike.Features) error {
 	for i := range soundalike.NumFeatures {
-		s := values[m.col[fFeature+field(i)]]
-		name := soundalike.FeatureName(i)
+		c := m.col[fFeature+field(i)]
+		s := values[c]
 		v, err := parseNumber(s)
 		switch {
 		case err != nil && strings.TrimSpace(s) == "":
-			return fmt.Errorf("%s: missing value", name)
+			return fmt.Errorf("%s: missing value", m.column(c))
 		case err != nil:
-			return fmt.Errorf("%s: %q is not a number", name, clip(s))
+			return fmt.Errorf("%s: %q is not a number", m.column(c), clip(s))
 		}
 		// Checked as read: the typed field may not hold the value (Set
 		// rounds a key of 5.5).
 		if err := soundalike.ValidateFeature(i, v); err != nil {
-			return err
+			return m.named(err, nil)
 		}
 		f.Set(i, v)
 	}
@@ -531,6 +535,64 @@ func (m *Mapper) wholeNumber(values []string, f field, round bool) (int, error) 
 		return 0, fmt.Errorf("%s: %v is too large", m.column(c), v)
 	}
 	return int(v), nil
+}
+
+// checkedFields are the fields of soundalike's checks, by the name their
+// errors give them (soundalike.FieldError.Field); "track id" is not
+// among them: it is whichever of fTrackID and fSpotifyID is m.idField.
+var checkedFields = func() map[string]field {
+	fs := map[string]field{
+		"popularity": fPopularity, "duration_ms": fDuration, "name": fName, "album": fAlbum,
+		"release_date": fRelease, "spotify_id": fSpotifyID, "artists": fArtists,
+		"genres": fGenre, "subgenres": fSubgenre, "user": fUser, "action": fAction, "time": fTime,
+	}
+	for i, n := range soundalike.FeatureNames() {
+		fs[n] = fFeature + field(i)
+	}
+	return fs
+}()
+
+// named returns err, the error of one of soundalike's checks of a value
+// the Mapper read (t is its track, or nil), with the column the value
+// came from named as the rows name it ("track_popularity: 101 is outside
+// 0..100", not soundalike's "popularity: …"), so that every error about
+// a field of a row names its column. An entry of a list column is named
+// with its index when the column held more than one. An error that is
+// not about one field, or about one no column feeds, is returned as it is.
+func (m *Mapper) named(err error, t *soundalike.Track) error {
+	fe, ok := errors.AsType[*soundalike.FieldError](err)
+	if !ok {
+		return err
+	}
+	f, ok := checkedFields[fe.Field]
+	if fe.Field == "track id" {
+		f, ok = m.idField, true
+	}
+	if !ok || m.col[f] < 0 {
+		return err
+	}
+	name := m.column(m.col[f])
+	if fe.Entry >= 0 && listLen(t, f) > 1 {
+		name = fmt.Sprintf("%s[%d]", name, fe.Entry)
+	}
+	return errors.New(fe.Named(name))
+}
+
+// listLen returns the number of entries of t's list field f; 0 for any
+// other field, or a nil t.
+func listLen(t *soundalike.Track, f field) int {
+	if t == nil {
+		return 0
+	}
+	switch f {
+	case fArtists:
+		return len(t.Artists)
+	case fGenre:
+		return len(t.Genres)
+	case fSubgenre:
+		return len(t.Subgenres)
+	}
+	return 0
 }
 
 // clip shortens a value quoted in an error message.

@@ -40,8 +40,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -90,6 +92,14 @@ var (
 	ErrSchema = errors.New("unknown schema version")
 	// ErrNoDatabase: a read-only open of a file that does not exist.
 	ErrNoDatabase = errors.New("no database")
+	// errEmptyFile: a reader's try opened an empty file: a new one a
+	// writer has not laid out yet, which replaced the file checkFile
+	// found (see RemoveCreated).
+	errEmptyFile = errors.New("the file is empty")
+	// errReplaced: the path no longer named the file Open had locked
+	// (another process removed it meanwhile, see RemoveCreated), for as
+	// long as Options.Timeout.
+	errReplaced = errors.New("the file was removed or replaced each time this process had opened it")
 )
 
 // Options configure Open. The zero value means the documented defaults.
@@ -139,11 +149,16 @@ type DB struct {
 	// lockInfo is the file recording this open as a holder of the lock
 	// (lockinfo.go), removed at Close; "" if it could not be written.
 	lockInfo string
+	// file is the file this open locked, as it was when it was locked:
+	// RemoveCreated removes the path only while it still names it.
+	file os.FileInfo
+	// created is set when this open created the file (see Created).
+	created bool
 }
 
-// Open opens or creates the database at path. A file that is not a
-// soundalike database, or has an unknown schema version, is refused without
-// being modified.
+// Open opens or creates the database at path (Created says which). A
+// file that is not a soundalike database, or has an unknown schema
+// version, is refused without being modified.
 //
 // Open is OpenContext with context.Background(): only Options.Timeout
 // ends a wait for another process's lock.
@@ -163,15 +178,18 @@ func OpenContext(ctx context.Context, path string, opts *Options) (*DB, error) {
 	if err := checkFile(path, o.ReadOnly); err != nil {
 		return nil, err
 	}
-	var bdb *bolt.DB
+	var (
+		bdb  *bolt.DB
+		file lockedFile
+	)
 	err := protect(path, func() string { return "opening it (its meta pages and freelist)" }, func() (err error) {
-		bdb, err = openWaiting(ctx, path, o)
+		bdb, file, err = openWaiting(ctx, path, o)
 		return err
 	})
 	if err != nil {
 		return nil, openFailed(ctx, path, o, err)
 	}
-	db := &DB{bolt: bdb, path: path, writeBuffer: o.WriteBuffer}
+	db := &DB{bolt: bdb, path: path, writeBuffer: o.WriteBuffer, file: file.info, created: file.created}
 	db.lockInfo = writeLockInfo(path, o.Command, !o.ReadOnly)
 	if err := db.init(o.ReadOnly); err != nil {
 		db.removeLockInfo()
@@ -215,11 +233,7 @@ func checkFile(path string, readOnly bool) error {
 	}
 	exists := statErr == nil
 	if readOnly && (!exists || !st.IsDir() && st.Size() == 0) {
-		what := "there yet"
-		if exists {
-			what = "there yet (the file is empty)"
-		}
-		return fmt.Errorf("open %s: %w %s: run `soundalike import` to create it, or check the path", path, ErrNoDatabase, what)
+		return noDatabase(path, exists)
 	}
 	switch {
 	case !exists:
@@ -235,6 +249,16 @@ func checkFile(path string, readOnly bool) error {
 	return nil
 }
 
+// noDatabase is a reader's error for path, which holds no database yet:
+// no file, or an empty one (empty).
+func noDatabase(path string, empty bool) error {
+	what := "there yet"
+	if empty {
+		what = "there yet (the file is empty)"
+	}
+	return fmt.Errorf("open %s: %w %s: run `soundalike import` to create it, or check the path", path, ErrNoDatabase, what)
+}
+
 // openFailed is Open's error for err, openWaiting's: a wait ctx stopped
 // or that timed out names who holds the lock; a file bbolt cannot read
 // is ErrNotSoundalike.
@@ -248,6 +272,12 @@ func openFailed(ctx context.Context, path string, o Options, err error) error {
 		return fmt.Errorf("open %s: %w (%v)", path, ErrNotSoundalike, err)
 	case errors.Is(err, ErrDamaged):
 		return fmt.Errorf("open %w", err)
+	case o.ReadOnly && errors.Is(err, fs.ErrNotExist):
+		return noDatabase(path, false) // removed since checkFile found it (see RemoveCreated)
+	case errors.Is(err, errEmptyFile):
+		return noDatabase(path, true)
+	case errors.Is(err, errReplaced):
+		return fmt.Errorf("open %s: %w, for %v: another process is creating and removing it; try again", path, err, o.Timeout)
 	}
 	return fmt.Errorf("open %s: %w", path, err)
 }
@@ -264,18 +294,36 @@ const lockRetry = 50 * time.Millisecond
 // until it is free, o.Timeout has passed (bbolt's ErrTimeout) or ctx is
 // done (ctx's error), and calling o.OnWait once when it has waited
 // firstTry. Each try is one bolt.Open that tries the lock once, so that
-// the waiting is here, where ctx can end it.
-func openWaiting(ctx context.Context, path string, o Options) (*bolt.DB, error) {
+// the waiting is here, where ctx can end it. A try whose file the path no
+// longer names once it is locked (another process removed it meanwhile,
+// see RemoveCreated) is let go and tried again, as a lock not free is:
+// the lock of a removed file guards nothing.
+func openWaiting(ctx context.Context, path string, o Options) (*bolt.DB, lockedFile, error) {
 	start := time.Now()
 	told := o.OnWait == nil
+	// made is the file a try created, which a later try may be the one
+	// to lock (a process that opened it meanwhile held its lock first).
+	var made os.FileInfo
 	for {
-		bdb, err := openBolt(path, o)
-		if !errors.Is(err, berrors.ErrTimeout) {
-			return bdb, err
+		bdb, f, err := openBolt(path, o)
+		if f.created {
+			made = f.info
+		}
+		switch {
+		case err == nil && pathNames(path, f.info):
+			f.created = made != nil && os.SameFile(made, f.info)
+			return bdb, f, nil
+		case err == nil:
+			bdb.Close()
+			err = errReplaced
+		case !o.ReadOnly && errors.Is(err, fs.ErrNotExist):
+			err = errReplaced // removed between bbolt's open and ours
+		case !errors.Is(err, berrors.ErrTimeout):
+			return nil, lockedFile{}, err
 		}
 		waited := time.Since(start)
 		if waited >= o.Timeout {
-			return nil, err
+			return nil, lockedFile{}, err
 		}
 		if !told && waited >= firstTry {
 			told = true
@@ -286,17 +334,73 @@ func openWaiting(ctx context.Context, path string, o Options) (*bolt.DB, error) 
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil, ctx.Err()
+			return nil, lockedFile{}, ctx.Err()
 		case <-t.C:
 		}
 	}
 }
 
+// lockedFile is the file one bolt.Open opened.
+type lockedFile struct {
+	info os.FileInfo // as it was when opened; nil if it was not
+	// created is set when the open created the file. The open knows,
+	// rather than guesses from a stat before it: a writer creates a
+	// missing file itself, exclusively (O_EXCL), so that of two
+	// processes opening a new path at once only one is told it created
+	// the file.
+	created bool
+}
+
+// openFile is bbolt's Options.OpenFile for one try: it opens the file as
+// bbolt asks, creating it exclusively when bbolt would create it, and
+// records it in f.
+func (f *lockedFile) openFile(name string, flag int, mode os.FileMode) (*os.File, error) {
+	create := flag&os.O_CREATE != 0
+	if create {
+		flag |= os.O_EXCL
+	}
+	file, err := os.OpenFile(name, flag, mode)
+	created := create && err == nil
+	if create && errors.Is(err, fs.ErrExist) {
+		// There already: open it, and fail rather than create it again
+		// if it is removed meanwhile.
+		file, err = os.OpenFile(name, flag&^(os.O_CREATE|os.O_EXCL), mode)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if hook := testHookOpened.Load(); hook != nil {
+		(*hook)(name)
+	}
+	info, err := file.Stat()
+	if err == nil && flag&(os.O_WRONLY|os.O_RDWR) == 0 && info.Size() == 0 {
+		err = errEmptyFile // bbolt would lay it out, which a reader cannot
+	}
+	if err != nil {
+		file.Close()
+		return nil, err
+	}
+	f.info, f.created = info, created
+	return file, nil
+}
+
+// testHookOpened, set by tests only, runs when a try has opened the file,
+// before bbolt reads or locks it.
+var testHookOpened atomic.Pointer[func(path string)]
+
+// pathNames reports whether path names file now: whether no process has
+// removed or replaced it since it was opened.
+func pathNames(path string, file os.FileInfo) bool {
+	st, err := os.Stat(path)
+	return err == nil && file != nil && os.SameFile(st, file)
+}
+
 // openBolt opens the bbolt file with soundalike's settings, trying for
 // its lock once: bbolt gives up without sleeping when the timeout is
-// shorter than its retry interval (a zero one would wait for ever).
-func openBolt(path string, o Options) (*bolt.DB, error) {
-	return bolt.Open(path, o.Mode, &bolt.Options{
+// shorter than its retry interval (a zero one would wait for ever). It
+// returns the file it opened (f.info is nil when it opened none).
+func openBolt(path string, o Options) (bdb *bolt.DB, f lockedFile, err error) {
+	bdb, err = bolt.Open(path, o.Mode, &bolt.Options{
 		Timeout:      time.Nanosecond,
 		ReadOnly:     o.ReadOnly,
 		NoSync:       o.NoSync,
@@ -305,7 +409,9 @@ func openBolt(path string, o Options) (*bolt.DB, error) {
 		// write transaction outgrows the mapping, bbolt remaps and copies
 		// every key and value it holds in memory to the heap.
 		InitialMmapSize: 256 << 20,
+		OpenFile:        f.openFile,
 	})
+	return bdb, f, err
 }
 
 // init checks the magic and schema of an existing file, or lays out a new
@@ -369,7 +475,7 @@ func (db *DB) init(readOnly bool) error {
 		if err := meta.Put(keySchema, s[:]); err != nil {
 			return err
 		}
-		return putU64(meta, keyGeneration, 1)
+		return putU64(meta, keyGeneration, initialGeneration)
 	})
 }
 
@@ -389,6 +495,45 @@ func (db *DB) removeLockInfo() {
 		os.Remove(db.lockInfo)
 		db.lockInfo = ""
 	}
+}
+
+// Created reports whether this open created the database's file: the
+// path named nothing when Open ran, and this open made the file it holds.
+// Of processes opening a new path at once, one at most is told so.
+func (db *DB) Created() bool { return db.created }
+
+// initialGeneration is the generation of a new database: nothing has been
+// committed to it (Update, WriteIndex) since it was laid out.
+const initialGeneration = 1
+
+// RemoveCreated removes the database's file when this open created it
+// (Created) and nothing has been committed to it since it was laid out:
+// so that a first write that failed, or was rolled back, leaves the path
+// as it was, with no file. It reports whether it removed the file; the
+// caller must still Close db, which removes this open's lock-info file.
+//
+// It removes the file while it holds its lock, and every Open checks,
+// once it holds a file's lock, that the path still names that file,
+// opening again when it does not (see openWaiting): a process that opened
+// the new file meanwhile and waits for its lock then creates a file of
+// its own rather than write to the removed one. So RemoveCreated never
+// removes a file that existed before this open, nor one that a write
+// committed to, whoever wrote it.
+func (db *DB) RemoveCreated() (bool, error) {
+	db.writeMu.Lock() // no write of this process commits meanwhile
+	defer db.writeMu.Unlock()
+	if !db.created {
+		return false, nil
+	}
+	g, err := db.Generation()
+	if err != nil || g != initialGeneration || !pathNames(db.path, db.file) {
+		return false, err
+	}
+	if err := os.Remove(db.path); err != nil {
+		return false, fmt.Errorf("remove %s, which this open created and nothing was committed to: %w", db.path, err)
+	}
+	db.created = false
+	return true, nil
 }
 
 // Path returns the file the database was opened from.

@@ -7,7 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
+	"os"
 	"strconv"
 	"time"
 
@@ -79,15 +81,21 @@ count). Rejected rows are listed with file, line and reason; the exit code
 is then 1. Warnings (repeated column names, a track id repeated with other
 values, where the last row wins; a file without rows; a CSV row that a
 stray quote may have joined with the next) are listed too, and --strict
-writes nothing when there is any. Files with CR, LF, CRLF or CR CR LF line
-ends are read alike. The import is all or nothing; one whose writes outgrow
-the write buffer (--buffer-mib) stages them in the database file as it goes,
-which keeps its memory flat. A line longer than --max-line-bytes (1 MiB)
-stops the import: it is almost always a damaged or wrong file.
+writes nothing when there is any. Errors name a field by the file's own
+column. Files with CR, LF, CRLF or CR CR LF line ends are read alike. The
+import is all or nothing: one that fails, is refused by --strict or is
+interrupted (Ctrl-C) writes nothing, and leaves no file at a --db path
+that had none. One whose writes outgrow the write buffer (--buffer-mib)
+stages them in the database file as it goes, which keeps its memory flat.
+A line longer than --max-line-bytes (1 MiB) stops the import: it is almost
+always a damaged or wrong file.
 
 With --postgres, reads the app's PostgreSQL database instead (URL, or
-$DATABASE_URL when none is given): "Track" joined with "TrackFeatures", then
-"TrackInteraction" (or the older "UserInteraction") filtered to --actions.
+$DATABASE_URL when none is given; ?search_path=SCHEMA in the URL for tables
+outside public): "Track" joined with "TrackFeatures" (no genre, release date
+or duration: see --tracks-query), then every row of "TrackInteraction" (or
+the older "UserInteraction"), skips too as from a file, or only those of
+--actions. docs/postgres.md lists the tables and columns read.
 Rejected rows are listed with their id. A server that sends nothing for
 --stall-timeout (10m) stops the import. The password is never printed;
 give it through $DATABASE_URL (--postgres alone), ~/.pgpass or $PGPASSWORD,
@@ -145,7 +153,7 @@ func importFiles(ctx context.Context, f *importFlags, names []string, stdio stdi
 	}()
 	if err != nil {
 		if ctx.Err() != nil {
-			return fmt.Errorf("import: nothing was written: %w", ctx.Err())
+			return interruptedImport(f.db, ctx.Err())
 		}
 		return lineLimitFlag(err)
 	}
@@ -178,6 +186,9 @@ func importFiles(ctx context.Context, f *importFlags, names []string, stdio stdi
 		return nil
 	})
 	bar.done()
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return interruptedImport(f.db, ctx.Err())
+	}
 	if err != nil {
 		return fmt.Errorf("import: nothing was written: %w", lineLimitFlag(err))
 	}
@@ -191,6 +202,18 @@ func importFiles(ctx context.Context, f *importFlags, names []string, stdio stdi
 		return errSilent
 	}
 	return nil
+}
+
+// interruptedImport is the error of an import stopped by cause (Ctrl-C),
+// worded as train's and reindex's are. Import commits all or nothing, and
+// honours its context only before it commits, so nothing was written: db
+// holds what it held, or is still missing (Engine.Import removes a file
+// it created and committed nothing to).
+func interruptedImport(db string, cause error) error {
+	if _, err := os.Stat(db); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("import: interrupted (%w) before anything was committed: nothing was written, and there is still no database at %s", cause, db)
+	}
+	return fmt.Errorf("import: interrupted (%w) before anything was committed: nothing was written, %s is unchanged", cause, db)
 }
 
 // openSources opens each named file ("-" is in), closing what it opened

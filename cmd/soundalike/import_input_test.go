@@ -90,8 +90,8 @@ func TestImportWarnings(t *testing.T) {
 			t.Errorf("stderr does not say %q:\n%s", want, errOut)
 		}
 	}
-	if got := info(t, strictDB); got.Tracks != 0 {
-		t.Errorf("--strict wrote %d tracks", got.Tracks)
+	if _, err := os.Stat(strictDB); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("--strict left the database file it created (%v), want none: nothing was written", err)
 	}
 	out, errOut, code = cli(t, "", "import", "--db", filepath.Join(dir, "lax.db"), file)
 	if code != 0 || !strings.Contains(errOut, "warning: ") || !strings.Contains(out, "added") {
@@ -119,13 +119,66 @@ func TestImportInterruptedWhileFIFOWaits(t *testing.T) {
 	importEndsOnInterrupt(t, "waits for a writer of the FIFO", fifo, strings.NewReader(""))
 }
 
+// TestImportInterruptedWhileImporting: an interrupt part-way through the
+// rows writes nothing, removes the database file the import created, and
+// says so as train and reindex do, without Go's bare "context canceled";
+// a database that was there is unchanged, and said to be.
+func TestImportInterruptedWhileImporting(t *testing.T) {
+	rows, err := os.ReadFile(testdata + "spotify_sample.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A pipe that sends the header and some rows, then nothing: the
+	// import is reading rows when it is interrupted.
+	stalled := func() io.Reader {
+		pr, pw := io.Pipe()
+		go pw.Write(rows[:bytes.LastIndexByte(rows[:4096], '\n')+1])
+		t.Cleanup(func() { pw.Close() })
+		return pr
+	}
+	db := filepath.Join(t.TempDir(), "w.db")
+	err = importInterrupted(t, "waits for rows on stdin", db, "-", stalled())
+	if want := "import: interrupted (context canceled) before anything was committed: nothing was written, and there is still no database at " + db; err == nil || err.Error() != want {
+		t.Errorf("import = %v, want %q", err, want)
+	}
+	if _, err := os.Stat(db); !os.IsNotExist(err) {
+		t.Errorf("the database file is there (%v), want it removed: the import created it and committed nothing", err)
+	}
+
+	if _, errOut, code := cli(t, "", "import", "--db", db, testdata+"tracks.tsv"); code != 1 {
+		t.Fatalf("import tracks.tsv: exit %d, %s", code, errOut)
+	}
+	before := info(t, db)
+	err = importInterrupted(t, "waits for rows on stdin", db, "-", stalled())
+	if want := "import: interrupted (context canceled) before anything was committed: nothing was written, " + db + " is unchanged"; err == nil || err.Error() != want {
+		t.Errorf("import = %v, want %q", err, want)
+	}
+	if after := info(t, db); after != before {
+		t.Errorf("after the interrupted import: %+v, want %+v", after, before)
+	}
+}
+
 // importEndsOnInterrupt runs `import FILE` with stdin, interrupted after
 // 50 ms, and fails t unless it ends within 10 s with context.Canceled,
-// saying that nothing was written, and creates no database. waits says
-// what the import was waiting on.
+// saying that it was interrupted and nothing was written, and creates no
+// database. waits says what the import was waiting on.
 func importEndsOnInterrupt(t *testing.T, waits, file string, stdin io.Reader) {
 	t.Helper()
 	db := filepath.Join(t.TempDir(), "w.db")
+	err := importInterrupted(t, waits, db, file, stdin)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "import: interrupted") || !strings.Contains(err.Error(), "nothing was written") {
+		t.Errorf("import = %v, want interrupted, nothing was written and context.Canceled", err)
+	}
+	if _, err := os.Stat(db); !os.IsNotExist(err) {
+		t.Errorf("the database was created (%v), want nothing written", err)
+	}
+}
+
+// importInterrupted runs `import --db db FILE` with stdin, interrupted
+// after 50 ms, and returns its error; it fails t unless the import ends
+// within 10 s. waits says what the import was waiting on.
+func importInterrupted(t *testing.T, waits, db, file string, stdin io.Reader) error {
+	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	time.AfterFunc(50*time.Millisecond, cancel)
 	done := make(chan error, 1)
@@ -135,13 +188,9 @@ func importEndsOnInterrupt(t *testing.T, waits, file string, stdin io.Reader) {
 	}()
 	select {
 	case err := <-done:
-		if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "nothing was written") {
-			t.Errorf("import = %v, want nothing was written and context.Canceled", err)
-		}
+		return err
 	case <-time.After(10 * time.Second):
 		t.Fatalf("import still %s 10s after the interrupt", waits)
 	}
-	if _, err := os.Stat(db); !os.IsNotExist(err) {
-		t.Errorf("the database was created (%v), want nothing written", err)
-	}
+	return nil
 }

@@ -157,13 +157,8 @@ func TestImportPostgresStrictAndRejects(t *testing.T) {
 	if !strings.Contains(stderr, "postgres:tracks: row a0000000-0000-4000-8000-000000000001: danceability") {
 		t.Errorf("stderr = %q, want each rejected row with its id", stderr)
 	}
-	eng, err := soundalike.Open(dbPath, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
-	if c, err := eng.Counts(); err != nil || c.Tracks != 0 {
-		t.Errorf("Counts() after --strict = %+v, %v, want nothing written", c, err)
+	if _, err := os.Stat(dbPath); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("--strict left the database file it created (%v), want none: nothing was written", err)
 	}
 }
 

@@ -83,6 +83,7 @@ func TestImportRejects(t *testing.T) {
 	for _, want := range []string{
 		"rejects.csv:3: missing track id (column track_id is empty)\n",
 		"rejects.csv:13: key: 5.5 is not a whole number\n",
+		"rejects.csv:24: track_popularity: 101 is outside 0..100\n", // the file's column, not soundalike's "popularity"
 		"rejects.csv:27: row has 14 fields, the header has 16\n",
 	} {
 		if !strings.Contains(errOut, want) {
@@ -100,14 +101,25 @@ func TestImportRejects(t *testing.T) {
 	}
 }
 
+// TestImportStrictWritesNothing: --strict with rejected rows writes
+// nothing: into a new path, not even the database file, so that the path
+// still holds no database; into a database, it leaves it unchanged.
 func TestImportStrictWritesNothing(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "strict.db")
 	out, _, code := cli(t, "", "import", "--db", db, "--strict", testdata+"spotify_sample.csv", testdata+"rejects.csv")
 	if code != 1 || !strings.Contains(out, "--strict: 27 rows rejected, nothing was written") {
 		t.Errorf("exit %d, stdout %q; want 1 and the strict message", code, out)
 	}
-	if got := info(t, db); got.Tracks != 0 || got.Interactions != 0 {
-		t.Errorf("after a strict import with rejections: %+v, want an empty catalogue", got)
+	if _, errOut, code := cli(t, "", "info", "--db", db); code != 1 || !strings.Contains(errOut, "no database there yet") {
+		t.Errorf("info after a strict import into a new path: exit %d, %q; want 1 and no database there yet", code, errOut)
+	}
+	if _, errOut, code := cli(t, "", "import", "--db", db, testdata+"tracks.tsv"); code != 1 {
+		t.Fatalf("import tracks.tsv: exit %d, %s", code, errOut)
+	}
+	before := info(t, db)
+	cli(t, "", "import", "--db", db, "--strict", testdata+"spotify_sample.csv", testdata+"rejects.csv")
+	if got := info(t, db); got != before {
+		t.Errorf("after a strict import with rejections: %+v, want %+v, as before", got, before)
 	}
 	out, _, _ = cli(t, "", "import", "--db", db, "--strict", "--json", testdata+"rejects.csv")
 	var sum struct {
@@ -143,7 +155,9 @@ func TestImportJSON(t *testing.T) {
 }
 
 // TestImportFailuresWriteNothing: a refused file stops the import before
-// the database is touched; a fatal error part-way rolls everything back.
+// the database is touched; a fatal error part-way rolls everything back,
+// and removes the database file the import created, so that the path
+// still holds no database.
 func TestImportFailuresWriteNothing(t *testing.T) {
 	for _, tc := range []struct {
 		files []string
@@ -163,10 +177,8 @@ func TestImportFailuresWriteNothing(t *testing.T) {
 			if code != 1 || !strings.Contains(errOut, tc.want) {
 				t.Errorf("exit %d, stderr %q; want 1 and %q", code, errOut, tc.want)
 			}
-			if _, err := os.Stat(db); err == nil {
-				if got := info(t, db); got.Tracks != 0 {
-					t.Errorf("%d tracks written, want none", got.Tracks)
-				}
+			if _, err := os.Stat(db); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("the database file is there (%v), want none: nothing was written", err)
 			}
 		})
 	}

@@ -1,0 +1,78 @@
+package storage_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/audotics/soundalike/storage"
+)
+
+// TestRemoveCreated: RemoveCreated removes the file of an open that
+// created it when nothing was committed to it, and Close then its
+// lock-info file, leaving the directory as it was; it never removes a
+// file that was there before the open (empty, or a database), nor one a
+// write committed to.
+func TestRemoveCreated(t *testing.T) {
+	errRefused := errors.New("refused")
+	emptyFile := func(p string) error { return os.WriteFile(p, nil, 0o600) }
+	database := func(p string) error {
+		db, err := storage.Open(p, nil)
+		if err != nil {
+			return err
+		}
+		return db.Close()
+	}
+	for _, tc := range []struct {
+		name    string
+		before  func(path string) error // what the path holds before; nil: nothing
+		writes  []error                 // what each write returns: nil commits
+		created bool
+		left    []string // the directory's files afterwards
+	}{
+		{"new file, no write", nil, nil, true, nil},
+		{"new file, failed write", nil, []error{errRefused}, true, nil},
+		{"new file, committed write", nil, []error{nil, errRefused}, true, []string{"f.db"}},
+		{"empty file", emptyFile, []error{errRefused}, false, []string{"f.db"}},
+		{"database", database, []error{errRefused}, false, []string{"f.db"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "f.db")
+			if tc.before != nil {
+				if err := tc.before(path); err != nil {
+					t.Fatal(err)
+				}
+			}
+			db, err := storage.Open(path, &storage.Options{NoSync: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if db.Created() != tc.created {
+				t.Errorf("Created = %v, want %v", db.Created(), tc.created)
+			}
+			for _, w := range tc.writes {
+				if err := db.Update(func(*storage.Tx) error { return w }); !errors.Is(err, w) {
+					t.Fatalf("Update = %v, want %v", err, w)
+				}
+			}
+			removed, err := db.RemoveCreated()
+			if err != nil || removed != (tc.left == nil) {
+				t.Errorf("RemoveCreated = %v, %v; want %v", removed, err, tc.left == nil)
+			}
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			entries, _ := os.ReadDir(dir)
+			var left []string
+			for _, e := range entries {
+				left = append(left, e.Name())
+			}
+			if !slices.Equal(left, tc.left) {
+				t.Errorf("left in the directory: %q, want %q", left, tc.left)
+			}
+		})
+	}
+}
