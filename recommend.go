@@ -64,11 +64,11 @@ func (s *snapshot) recommend(ctx context.Context, q *RecommendQuery, strategy St
 	var ns []Neighbor
 	switch strategy {
 	case StrategyAverage:
-		v, verr := averageVector(pos, neg)
+		at, verr := averageAround(pos, neg)
 		if verr != nil {
 			return Results{}, verr
 		}
-		ns, err = s.run(ctx, aroundVector(v), q.K, &q.Options, f)
+		ns, err = s.run(ctx, at, q.K, &q.Options, f)
 	case StrategyBestScore:
 		ns, err = s.bestScoreSearch(ctx, pos, neg, q.K, &q.Options, f)
 	}
@@ -241,10 +241,15 @@ func (s *snapshot) exampleFilter(opts *SearchOptions, sides ...[]example) *filte
 	return f
 }
 
-// averageVector is Qdrant's average_vector: avg⁺ + (avg⁺ − avg⁻), the
-// weighted means of the positives and the negatives, normalised; avg⁺
-// alone when there are no negatives.
-func averageVector(pos, neg []example) ([]float32, error) {
+// averageAround is where StrategyAverage searches: Qdrant's
+// average_vector, avg⁺ + (avg⁺ − avg⁻), the weighted means of the
+// positives and the negatives, normalised; avg⁺ alone when there are no
+// negatives. One positive alone is its own average, and its search
+// starts where Similar's of it does.
+func averageAround(pos, neg []example) (around, error) {
+	if len(pos) == 1 && len(neg) == 0 {
+		return pos[0].at, nil
+	}
 	v := weightedMean(pos)
 	if len(neg) > 0 {
 		n := weightedMean(neg)
@@ -253,9 +258,9 @@ func averageVector(pos, neg []example) ([]float32, error) {
 		}
 	}
 	if normalize(v) == 0 {
-		return nil, fmt.Errorf("%w: the examples' vectors cancel out", ErrInvalidQuery)
+		return around{}, fmt.Errorf("%w: the examples' vectors cancel out", ErrInvalidQuery)
 	}
-	return v, nil
+	return aroundVector(v), nil
 }
 
 // weightedMean is the mean of the examples' vectors weighted by their
