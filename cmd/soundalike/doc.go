@@ -40,5 +40,6 @@ from the tracks and models by reindex --full.
 
 Exit codes: 0 success; 1 failure (a busy --addr port, a file that is no
 soundalike database), rows rejected by import, or damage found by check;
-2 usage error (a flag or argument wrong in itself).
+2 usage error (a flag or argument wrong in itself); 141 standard output
+closed before the answer was written (| head), said nowhere.
 `

@@ -44,7 +44,10 @@ func runExport(ctx context.Context, args []string, stdio stdio) error {
 			return err
 		}
 	}
-	eng, err := soundalike.Open(dbPath, stdio.engineOptions(&soundalike.Options{ReadOnly: true}))
+	// Detached: the engine loads the index and catalogue, then lets go of
+	// the file before the first line is written, so that a reader that
+	// takes its time (| less) holds up no import, train or reindex.
+	eng, err := soundalike.OpenContext(ctx, dbPath, stdio.engineOptions(&soundalike.Options{ReadOnly: true, Detached: true}))
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,12 @@ import (
 )
 
 func main() {
+	// A write to a closed pipe fails with EPIPE instead of killing the
+	// process (Go's default for standard output and error), so that a
+	// reader that stops early (| head) never leaves the database's
+	// lock-info file behind, or a training run unsaved; run turns the
+	// closed standard output into exitBrokenPipe.
+	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
@@ -65,12 +71,26 @@ func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format
 // (e.g. import printed its rejected rows) and only the exit code is left.
 var errSilent = errors.New("")
 
+// errStdoutClosed is run's error when standard output is a pipe whose
+// reader went away (soundalike similar … | head -1): the reader has all
+// it wanted, so the command stops without a word, with exitBrokenPipe.
+var errStdoutClosed = errors.New("standard output closed")
+
+// exitBrokenPipe is the exit status of a command whose standard output
+// was closed: 128 + SIGPIPE, what a shell reports for a process the
+// signal killed, so that scripts (set -o pipefail) see what they saw of
+// programs that do not catch it.
+const exitBrokenPipe = 128 + int(syscall.SIGPIPE)
+
 func run(ctx context.Context, args []string, in io.Reader, out, errw io.Writer) error {
 	report := &reportWriter{w: out}
 	err := runCommand(ctx, args, stdio{in, report, errw, &lockFlag{}})
 	if report.err != nil && (err == nil || err == errSilent || errors.Is(err, report.err)) {
-		// The report, or part of it, never arrived: a full disk or a
-		// closed pipe must not pass for success, and says where it was.
+		if errors.Is(report.err, syscall.EPIPE) {
+			return errStdoutClosed
+		}
+		// The report, or part of it, never arrived: a full disk must not
+		// pass for success, and says where it was.
 		return fmt.Errorf("write the report to standard output: %w", report.err)
 	}
 	return err
@@ -176,6 +196,9 @@ func printUsage(w io.Writer) {
 func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return 0
+	}
+	if err == errStdoutClosed {
+		return exitBrokenPipe
 	}
 	if err != errSilent {
 		fmt.Fprintln(stderr, "soundalike:", err)

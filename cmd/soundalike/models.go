@@ -89,6 +89,9 @@ func listModels(ctx context.Context, dbPath string, asJSON bool, stdio stdio) er
 	if err != nil {
 		return err
 	}
+	if err := closeBeforePrinting(eng, dbPath); err != nil {
+		return err
+	}
 	rows := make([]modelRow, 0, len(models))
 	for _, m := range models {
 		r := modelRow{Version: m.Version, Current: m.Current, Created: m.Created.Format("2006-01-02 15:04")}

@@ -40,6 +40,9 @@ func runRecommend(ctx context.Context, args []string, stdio stdio) error {
 		}
 		return fmt.Errorf("recommend: %w", reword(err))
 	}
+	if err := closeBeforePrinting(eng, dbPath); err != nil {
+		return err
+	}
 	if asJSON {
 		_, err := stdio.out.Write(append(resp.AppendJSON(nil), '\n'))
 		return err

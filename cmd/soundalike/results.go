@@ -99,6 +99,21 @@ func announceLoad(eng *soundalike.Engine, dbPath, also string, stdio stdio) {
 	fmt.Fprintf(stdio.err, "loading %d tracks%s from %s…\n", c.Tracks, also, dbPath)
 }
 
+// closeBeforePrinting closes eng, the read-only engine a command has
+// its whole answer from, before the command prints it: the answer is a
+// copy (its strings point into the catalogue the engine copied from the
+// file onto the heap, kept alive by the garbage collector while they are
+// used; none into the file's mapped pages), and the shared lock on dbPath
+// must not last as long as the reader of standard output takes. A pager
+// (| less) or a pipe nobody drains would otherwise hold up every import,
+// train and reindex. The deferred Close that follows does nothing.
+func closeBeforePrinting(eng *soundalike.Engine, dbPath string) error {
+	if err := eng.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", dbPath, err)
+	}
+	return nil
+}
+
 // writeResults prints the results of similar and recommend as a table,
 // control characters escaped.
 func writeResults(w io.Writer, rs []server.Result) error {

@@ -259,6 +259,9 @@ func runRuns(ctx context.Context, args []string, stdio stdio) error {
 	if err != nil {
 		return err
 	}
+	if err := closeBeforePrinting(eng, dbPath); err != nil {
+		return err
+	}
 	rows := make([]runSummary, 0, len(models))
 	for _, m := range models {
 		rows = append(rows, summarise(m))

@@ -59,6 +59,9 @@ pass to similar --track.`)
 	if err != nil {
 		return fmt.Errorf("search \"%s\": %w", printable.Cut(text, maxQuotedText), reword(err))
 	}
+	if err := closeBeforePrinting(eng, dbPath); err != nil {
+		return err
+	}
 	if asJSON {
 		_, err := stdio.out.Write(append(resp.AppendJSON(nil), '\n'))
 		return err

@@ -63,6 +63,9 @@ func runSimilar(ctx context.Context, args []string, stdio stdio) error {
 		}
 		return fmt.Errorf("similar --track %s: %w", printable.String(id), reword(err))
 	}
+	if err := closeBeforePrinting(eng, dbPath); err != nil {
+		return err
+	}
 	if asJSON {
 		_, err := stdio.out.Write(append(resp.AppendJSON(nil), '\n'))
 		return err
