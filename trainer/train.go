@@ -116,6 +116,47 @@ type Result struct {
 	// NoValidation says why the run has no validation figures (Final.K
 	// is then 0), or is "" when it has them.
 	NoValidation string
+
+	// val is the validation users as indices into the tracks Train was
+	// given, and valOpts what Final was measured with: Evaluate measures
+	// another model so.
+	val     [][]uint32
+	valOpts eval.Options
+}
+
+// Evaluate measures m on the run's validation users that keep accepts
+// (nil: every one; ValidationUsers names them) as Final measured the
+// run's own model on all of them: the same sample of their tracks as
+// queries (the run's seed), the same k, beside the same baselines. With
+// keep nil and the run's own model it gives Final again. Two models'
+// precision compares only on the same users, and only on users neither
+// trained on: another seed, or users imported since, hold out other
+// users, on whom even the raw features score differently, and a model
+// scores high on users it trained on (train --promote auto measures both
+// models on the users both runs held out). tracks must be the catalogue
+// Train was given, in its order. It returns an error, before any work,
+// when the run has no validation figures (NoValidation) or tracks is not
+// that catalogue; eval.ErrNoQueries when no kept user has two tracks;
+// and eval.Evaluate's error when m cannot embed the tracks.
+func (res *Result) Evaluate(m *embedder.Model, tracks []soundalike.Track, keep func(user string) bool) (eval.Report, error) {
+	switch {
+	case res.NoValidation != "":
+		return eval.Report{}, fmt.Errorf("trainer: the run has no validation figures to measure another model beside: %s", res.NoValidation)
+	case res.valOpts.K == 0:
+		return eval.Report{}, errors.New("trainer: the result holds no validation users: want a Result from Train")
+	case len(tracks) != res.Config.NumTracks:
+		return eval.Report{}, fmt.Errorf("trainer: %d tracks given; the run trained on %d: want the catalogue Train was given", len(tracks), res.Config.NumTracks)
+	}
+	users := res.val
+	if keep != nil {
+		users = nil
+		for i, u := range res.ValidationUsers {
+			if keep(u) {
+				users = append(users, res.val[i])
+			}
+		}
+	}
+	return eval.Evaluate(m, tracks, users, &res.valOpts)
 }
 
 // ErrTooFewTracks: training needs at least two tracks.
@@ -659,9 +700,10 @@ func (r *run) finish(best *embedder.Model) error {
 	res.Model = best
 	var final eval.Report
 	res.NoValidation = r.noFigures
+	res.val, res.valOpts = r.val, eval.Options{K: cfg.EvalK, Seed: cfg.Seed}
 	if res.NoValidation == "" {
 		var err error
-		final, err = eval.Evaluate(best, r.tracks, r.val, &eval.Options{K: cfg.EvalK, Seed: cfg.Seed})
+		final, err = res.Evaluate(best, r.tracks, nil)
 		if errors.Is(err, eval.ErrNoQueries) {
 			res.NoValidation = fmt.Sprintf("%d users held out, none with two tracks in the catalogue (import more users' interactions, or change --validation-split)", len(r.val))
 			r.warn("no validation user has two tracks: no validation precision")

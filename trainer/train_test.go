@@ -195,6 +195,62 @@ func TestTrainReproducible(t *testing.T) {
 	}
 }
 
+// TestEvaluateOnTheRunsUsers: Result.Evaluate measures a model as Final
+// measured the run's own: the run's model scores its Final to the bit;
+// another run's model, measured on this run's users, beside this run's
+// baselines on the same queries. A catalogue other than the run's, a run
+// without validation figures or a Result not from Train is an error.
+func TestEvaluateOnTheRunsUsers(t *testing.T) {
+	tracks, ins := loadSample(t)
+	a, err := Train(t.Context(), tracks, ins, smallConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := smallConfig()
+	cfg.Seed = 1
+	b, err := Train(t.Context(), tracks, ins, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Equal(a.ValidationUsers, b.ValidationUsers) {
+		t.Fatalf("seeds %d and %d held out the same users %q: pick seeds that tell the runs apart", smallConfig().Seed, cfg.Seed, a.ValidationUsers)
+	}
+	for _, keep := range []func(string) bool{nil, func(string) bool { return true }} {
+		if got, err := a.Evaluate(a.Model, tracks, keep); err != nil || got != a.Final.Report {
+			t.Errorf("run A's Evaluate(its own model, all its users) = %+v, %v; want its Final %+v", got, err, a.Final.Report)
+		}
+	}
+	if _, err := a.Evaluate(a.Model, tracks, func(string) bool { return false }); !errors.Is(err, eval.ErrNoQueries) {
+		t.Errorf("Evaluate on none of the users = %v, want eval.ErrNoQueries", err)
+	}
+	got, err := b.Evaluate(a.Model, tracks, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := b.Final.Report
+	if got.K != f.K || got.Queries != f.Queries || got.RawFeatures != f.RawFeatures || got.SameArtist != f.SameArtist || got.Random != f.Random {
+		t.Errorf("run B's Evaluate(A's model) = %+v; want B's k, queries and baselines, %+v", got, f)
+	}
+	if got.Model == a.Final.Model {
+		t.Errorf("A's model scores %+v on B's users as on its own: the users were not B's", got.Model)
+	}
+
+	for _, c := range []struct {
+		name   string
+		res    *Result
+		tracks []soundalike.Track
+		want   string
+	}{
+		{"another catalogue", a, tracks[:len(tracks)-1], "want the catalogue Train was given"},
+		{"a Result not from Train", &Result{}, tracks, "want a Result from Train"},
+		{"a run without figures", &Result{NoValidation: "1 user, none held out"}, tracks, "the run has no validation figures"},
+	} {
+		if _, err := c.res.Evaluate(a.Model, c.tracks, nil); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: Evaluate = %v, want an error saying %q", c.name, err, c.want)
+		}
+	}
+}
+
 // TestKeepsBestPrecision: the kept epoch is the one with the highest
 // validation precision (the lowest validation loss among ties), on a run
 // where the lowest validation loss is at another epoch.

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/embedder"
+	"github.com/audotics/soundalike/eval"
 	"github.com/audotics/soundalike/ingest"
 	"github.com/audotics/soundalike/trainer"
 )
@@ -25,7 +27,8 @@ func init() {
 }
 
 // runHistory is the per-run document stored with a model version (the
-// ModelRun History) and read back by `runs` and `eval`.
+// ModelRun History) and read back by `runs`, `eval` and a later train's
+// --promote auto (the validation users).
 type runHistory struct {
 	Epochs          []trainer.EpochMetrics `json:"epochs"`
 	BestEpoch       int                    `json:"best_epoch"`
@@ -93,7 +96,7 @@ func parseTrainArgs(args []string, stdio stdio) (*trainRun, error) {
 	fs.StringVar(&r.out, "out", "", "also write the model to this `file` (the embedder's model file format), in a directory that exists; checked before training")
 	fs.StringVar(&r.runsDir, "runs", "", "`directory` for the run's JSON Lines log and PNG curves, named <database>-<version>; created if missing, in a directory that exists (default: runs/ next to the database)")
 	fs.BoolVar(&r.noSave, "no-save", false, "do not store the model in the database (use with --out)")
-	fs.StringVar(&r.promote, "promote", promoteAuto, "whether the new version becomes the current model: auto (when its validation precision@k is not below the current model's; a run without validation figures never replaces a model with them), always or never")
+	fs.StringVar(&r.promote, "promote", promoteAuto, "whether the new version becomes the current model: auto (when its validation precision@k is not below the current model's, both measured on the validation users both runs held out; when the runs share none, or the current model cannot be measured on them, by the figures each run stored, which the reason then says are on different users; a run without validation figures never replaces a model with them), always or never")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `Usage: soundalike train [--db PATH] [flags]
 
@@ -205,7 +208,7 @@ func runTrain(ctx context.Context, args []string, stdio stdio) error {
 	if err != nil {
 		return err
 	}
-	summary, outErr, err := keepModel(ctx, r, res, stdio)
+	summary, outErr, err := keepModel(ctx, r, res, tracks, stdio)
 	if err != nil {
 		return err
 	}
@@ -223,8 +226,10 @@ func runTrain(ctx context.Context, args []string, stdio stdio) error {
 // database, then the run's log and curves) and returns the run's summary.
 // The model goes to --out first and to the database whatever became of
 // that: a run is lost only if both fail. outErr is --out's failure when
-// the database kept the model; err ends the command.
-func keepModel(ctx context.Context, r *trainRun, res *trainer.Result, stdio stdio) (summary trainJSON, outErr, err error) {
+// the database kept the model; err ends the command. tracks is the
+// catalogue the run trained on, on which --promote auto measures the
+// current model.
+func keepModel(ctx context.Context, r *trainRun, res *trainer.Result, tracks []soundalike.Track, stdio stdio) (summary trainJSON, outErr, err error) {
 	hist := runHistory{Epochs: res.Epochs, BestEpoch: res.BestEpoch, ValidationUsers: res.ValidationUsers,
 		Warnings: res.Warnings, Seconds: res.Duration.Seconds()}
 	if hist.Warnings == nil {
@@ -254,7 +259,8 @@ func keepModel(ctx context.Context, r *trainRun, res *trainer.Result, stdio stdi
 		}
 	}
 	if !r.noSave {
-		info, current, why, err := saveWhenFree(ctx, r.dbPath, r.promote, res, soundalike.ModelRun{Config: cj, Metrics: mj, History: hj}, stdio)
+		run := newVersion{res: res, tracks: tracks, run: soundalike.ModelRun{Config: cj, Metrics: mj, History: hj}}
+		info, current, why, err := saveWhenFree(ctx, r.dbPath, r.promote, &run, stdio)
 		if err != nil {
 			if outErr == nil && r.out != "" {
 				err = fmt.Errorf("%w (the model is in --out %s)", err, r.out)
@@ -334,14 +340,108 @@ const (
 	promoteNever  = "never"
 )
 
+// newVersion is a finished run on its way into the database: the run,
+// the catalogue it trained on, its record, and (once made) its comparison
+// with the current model, which saveWhenFree's tries share.
+type newVersion struct {
+	res    *trainer.Result
+	tracks []soundalike.Track
+	run    soundalike.ModelRun
+	cmp    *comparison
+}
+
+// comparison is the new model and the current one measured on the same
+// users: the validation users both their runs held out, so that neither
+// model trained on them (a model scores high on users it trained on, and
+// another seed, or users imported since, hold out others). err says why
+// they could not be measured so.
+type comparison struct {
+	version    string // the current model's
+	users      int    // the users both were measured on
+	newP, curP float64
+	err        error
+}
+
+// compare returns the run's comparison with the current model cur, whose
+// weights are m: made at the first call for that version, kept for
+// saveWhenFree's later tries (seconds of work at a million tracks).
+func (v *newVersion) compare(cur *soundalike.ModelInfo, m *embedder.Model, stdio stdio) *comparison {
+	if v.cmp == nil || v.cmp.version != cur.Version {
+		v.cmp = &comparison{version: cur.Version}
+		v.cmp.users, v.cmp.newP, v.cmp.curP, v.cmp.err = v.measure(cur, m, stdio)
+	}
+	return v.cmp
+}
+
+// measure measures the run's model and the current model cur (weights
+// m) on the validation users both runs held out (trainer.Result.Evaluate:
+// the run's query sample and k): their number and precision@k, or why
+// there are none to measure on.
+func (v *newVersion) measure(cur *soundalike.ModelInfo, m *embedder.Model, stdio stdio) (users int, newP, curP float64, err error) {
+	shared, err := sharedValidationUsers(cur, v.res)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	fmt.Fprintf(stdio.err, "train: measuring the new model and the current model %s on the %d validation %s both runs held out, to compare (--promote auto)\n", cur.Version, len(shared), pluralUsers(len(shared)))
+	keep := func(u string) bool { return shared[u] }
+	mine := v.res.Final.Report // all of the run's validation users
+	if len(shared) < len(v.res.ValidationUsers) {
+		mine, err = v.res.Evaluate(v.res.Model, v.tracks, keep)
+	}
+	var theirs eval.Report
+	if err == nil {
+		theirs, err = v.res.Evaluate(m, v.tracks, keep)
+	}
+	switch {
+	case errors.Is(err, eval.ErrNoQueries):
+		return 0, 0, 0, fmt.Errorf("none of the %d validation %s both runs held out has two tracks in the catalogue", len(shared), pluralUsers(len(shared)))
+	case err != nil:
+		return 0, 0, 0, fmt.Errorf("%s cannot be measured on this catalogue: %w", cur.Version, err)
+	}
+	return len(shared), mine.Model.Precision, theirs.Model.Precision, nil
+}
+
+// sharedValidationUsers returns the run's validation users that cur's
+// run held out too, or why there are none: cur's run recorded none,
+// either run's users are synthetic (random groups each run draws for
+// itself, whose names mean nothing to the other), or the runs' splits
+// share no user.
+func sharedValidationUsers(cur *soundalike.ModelInfo, res *trainer.Result) (map[string]bool, error) {
+	var cfg trainer.RunConfig
+	var h runHistory
+	switch {
+	case res.Config.Synthetic:
+		return nil, errors.New("this run's validation users are synthetic")
+	case json.Unmarshal(cur.Config, &cfg) == nil && cfg.Synthetic:
+		return nil, fmt.Errorf("%s's validation users were synthetic", cur.Version)
+	case json.Unmarshal(cur.History, &h) != nil || len(h.ValidationUsers) == 0:
+		return nil, fmt.Errorf("%s's run recorded no validation users", cur.Version)
+	}
+	held := make(map[string]bool, len(h.ValidationUsers))
+	for _, u := range h.ValidationUsers {
+		held[u] = true
+	}
+	shared := make(map[string]bool)
+	for _, u := range res.ValidationUsers {
+		if held[u] {
+			shared[u] = true
+		}
+	}
+	if len(shared) == 0 {
+		n := len(res.ValidationUsers)
+		return nil, fmt.Errorf("%s's run held out none of this run's %d validation %s: another seed, or users imported since, split the users otherwise", cur.Version, n, pluralUsers(n))
+	}
+	return shared, nil
+}
+
 // saveWhenFree is saveModel tried again for as long as another process
 // holds the database (an import, a reindex, a server's reload): the run
 // has finished, and its minutes or hours must not be thrown away over a
 // lock that will be released. Each try waits --lock-timeout, the wait
 // saying whom for; only ctx (Ctrl-C) gives up.
-func saveWhenFree(ctx context.Context, dbPath, promote string, res *trainer.Result, run soundalike.ModelRun, stdio stdio) (soundalike.ModelInfo, bool, string, error) {
+func saveWhenFree(ctx context.Context, dbPath, promote string, v *newVersion, stdio stdio) (soundalike.ModelInfo, bool, string, error) {
 	for {
-		info, current, why, err := saveModel(ctx, dbPath, promote, res, run, stdio)
+		info, current, why, err := saveModel(ctx, dbPath, promote, v, stdio)
 		if !errors.Is(err, soundalike.ErrLocked) {
 			return info, current, why, err
 		}
@@ -354,20 +454,25 @@ func saveWhenFree(ctx context.Context, dbPath, promote string, res *trainer.Resu
 
 // saveModel stores the run's model as a new version and makes it current
 // as --promote says; it returns whether it did and why.
-func saveModel(ctx context.Context, dbPath, promote string, res *trainer.Result, run soundalike.ModelRun, stdio stdio) (soundalike.ModelInfo, bool, string, error) {
+func saveModel(ctx context.Context, dbPath, promote string, v *newVersion, stdio stdio) (soundalike.ModelInfo, bool, string, error) {
 	eng, err := soundalike.Open(dbPath, stdio.engineOptions(nil))
 	if err != nil {
 		return soundalike.ModelInfo{}, false, "", fmt.Errorf("train: save the model: %w", err)
 	}
 	defer eng.Close()
 	var cur *soundalike.ModelInfo
-	if _, info, err := eng.LoadModel(ctx, ""); err == nil {
+	curModel, info, err := eng.LoadModel(ctx, "")
+	if err == nil {
 		cur = &info
 	} else if !errors.Is(err, soundalike.ErrNoModel) {
 		return soundalike.ModelInfo{}, false, "", fmt.Errorf("train: read the current model: %w", err)
 	}
-	makeCurrent, why := promotion(promote, cur, res.Final)
-	info, err := eng.SaveModelVersion(ctx, res.Model, run, makeCurrent)
+	var cmp *comparison
+	if cur != nil && promote == promoteAuto && v.res.Final.K > 0 {
+		cmp = v.compare(cur, curModel, stdio)
+	}
+	makeCurrent, why := promotion(promote, cur, v.res.Final, cmp)
+	saved, err := eng.SaveModelVersion(ctx, v.res.Model, v.run, makeCurrent)
 	if err != nil {
 		return soundalike.ModelInfo{}, false, "", err
 	}
@@ -375,14 +480,18 @@ func saveModel(ctx context.Context, dbPath, promote string, res *trainer.Result,
 		makeCurrent = true
 	}
 	if makeCurrent {
-		return info, true, fmt.Sprintf("%s is now the current model: %s", info.Version, why), nil
+		return saved, true, fmt.Sprintf("%s is now the current model: %s", saved.Version, why), nil
 	}
-	return info, false, fmt.Sprintf("%s stays the current model: %s (soundalike models promote %s makes %s current)", cur.Version, why, info.Version, info.Version), nil
+	return saved, false, fmt.Sprintf("%s stays the current model: %s (soundalike models promote %s makes %s current)", cur.Version, why, saved.Version, saved.Version), nil
 }
 
 // promotion decides whether a new model with the validation figures fin
 // replaces the current model cur (nil: none) under the --promote policy.
-func promotion(policy string, cur *soundalike.ModelInfo, fin trainer.Final) (bool, string) {
+// cmp is the two measured on the same users (nil: not measured): only
+// when they could not be (cmp's err) does the decision fall back to
+// fin and the figures stored with cur, which are on other users (each
+// run's own), and then the reason says why.
+func promotion(policy string, cur *soundalike.ModelInfo, fin trainer.Final, cmp *comparison) (bool, string) {
 	if cur == nil {
 		return true, "there was no current model"
 	}
@@ -392,6 +501,32 @@ func promotion(policy string, cur *soundalike.ModelInfo, fin trainer.Final) (boo
 	case promoteNever:
 		return false, "--promote never"
 	}
+	if cmp != nil && cmp.err == nil {
+		same := fmt.Sprintf("both measured on the same %d validation %s, held out by both runs", cmp.users, pluralUsers(cmp.users))
+		if cmp.newP >= cmp.curP {
+			return true, fmt.Sprintf("validation precision@%d %.4f is not below %s's %.4f, %s", fin.K, cmp.newP, cur.Version, cmp.curP, same)
+		}
+		return false, fmt.Sprintf("the new validation precision@%d %.4f is below %s's %.4f, %s", fin.K, cmp.newP, cur.Version, cmp.curP, same)
+	}
+	promote, why := promotionByStoredFigures(cur, fin)
+	if cmp != nil {
+		why += fmt.Sprintf(" (on different users, each run's own, since %v)", cmp.err)
+	}
+	return promote, why
+}
+
+// pluralUsers is "user" or "users", after a count of n.
+func pluralUsers(n int) string {
+	if n == 1 {
+		return "user"
+	}
+	return "users"
+}
+
+// promotionByStoredFigures is --promote auto's decision by the
+// validation figures stored with cur, measured on the users its own run
+// held out: the fallback when cur cannot be measured on the new run's.
+func promotionByStoredFigures(cur *soundalike.ModelInfo, fin trainer.Final) (bool, string) {
 	var old trainer.Final
 	if len(cur.Metrics) == 0 || json.Unmarshal(cur.Metrics, &old) != nil || old.K == 0 {
 		return true, fmt.Sprintf("the current model %s has no validation figures to compare", cur.Version)

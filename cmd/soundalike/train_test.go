@@ -205,7 +205,10 @@ func checkModels(t *testing.T, db, dir string) {
 }
 
 // TestPromotion: under --promote auto a new model becomes current only
-// when its validation precision is not below the current one's.
+// when its validation precision is not below the current one's, both
+// measured on the same users (the validation users both runs held out);
+// by the figures stored with each, from each run's own users, only when
+// the two could not be measured so, and then the reason says why.
 func TestPromotion(t *testing.T) {
 	cur := &soundalike.ModelInfo{Version: "v3", Metrics: json.RawMessage(`{"k":20,"model":{"precision":0.15}}`)}
 	fin := func(p float64) trainer.Final {
@@ -213,22 +216,35 @@ func TestPromotion(t *testing.T) {
 		f.K, f.Model.Precision = 20, p
 		return f
 	}
+	same := func(newP, curP float64) *comparison {
+		return &comparison{version: "v3", users: 9, newP: newP, curP: curP}
+	}
+	apart := &comparison{version: "v3", err: errors.New("v3's run held out none of this run's 9 validation users")}
 	for _, tt := range []struct {
 		policy string
 		cur    *soundalike.ModelInfo
 		p      float64
+		cmp    *comparison
 		want   bool
+		why    string
 	}{
-		{promoteAuto, cur, 0.16, true},
-		{promoteAuto, cur, 0.15, true},
-		{promoteAuto, cur, 0.14, false},
-		{promoteAlways, cur, 0.01, true},
-		{promoteNever, cur, 0.99, false},
-		{promoteNever, nil, 0.01, true}, // the first model is always current
-		{promoteAuto, &soundalike.ModelInfo{Version: "v1"}, 0.01, true},
+		{promoteAuto, cur, 0.16, nil, true, "validation precision@20 0.1600 is not below v3's 0.1500"},
+		{promoteAuto, cur, 0.15, nil, true, "validation precision@20 0.1500 is not below v3's 0.1500"},
+		{promoteAuto, cur, 0.14, nil, false, "the new validation precision@20 0.1400 is below v3's 0.1500"},
+		// On the users both runs held out the two score otherwise than
+		// each on its own run's.
+		{promoteAuto, cur, 0.16, same(0.18, 0.20), false, "the new validation precision@20 0.1800 is below v3's 0.2000, both measured on the same 9 validation users, held out by both runs"},
+		{promoteAuto, cur, 0.14, same(0.12, 0.10), true, "validation precision@20 0.1200 is not below v3's 0.1000, both measured on the same 9 validation users, held out by both runs"},
+		{promoteAuto, cur, 0.14, same(0.14, 0.14), true, "validation precision@20 0.1400 is not below v3's 0.1400, both measured on the same 9 validation users, held out by both runs"},
+		{promoteAuto, &soundalike.ModelInfo{Version: "v3"}, 0.01, same(0.01, 0.30), false, "the new validation precision@20 0.0100 is below v3's 0.3000, both measured on the same 9 validation users, held out by both runs"},
+		{promoteAuto, cur, 0.16, apart, true, "validation precision@20 0.1600 is not below v3's 0.1500 (on different users, each run's own, since v3's run held out none of this run's 9 validation users)"},
+		{promoteAlways, cur, 0.01, same(0.01, 0.30), true, "--promote always"},
+		{promoteNever, cur, 0.99, same(0.99, 0.01), false, "--promote never"},
+		{promoteNever, nil, 0.01, nil, true, "there was no current model"}, // the first model is always current
+		{promoteAuto, &soundalike.ModelInfo{Version: "v1"}, 0.01, nil, true, "the current model v1 has no validation figures to compare"},
 	} {
-		if got, why := promotion(tt.policy, tt.cur, fin(tt.p)); got != tt.want {
-			t.Errorf("promotion(%s, precision %v) = %v (%s), want %v", tt.policy, tt.p, got, why, tt.want)
+		if got, why := promotion(tt.policy, tt.cur, fin(tt.p), tt.cmp); got != tt.want || why != tt.why {
+			t.Errorf("promotion(%s, precision %v, %+v) = %v, %q; want %v, %q", tt.policy, tt.p, tt.cmp, got, why, tt.want, tt.why)
 		}
 	}
 }
@@ -247,7 +263,7 @@ func TestPromotionWithoutFigures(t *testing.T) {
 		{none, "the new model has no validation figures to compare with v3's precision@20 0.1500"},
 		{at10, "the new validation precision@10 cannot be compared with v3's precision@20"},
 	} {
-		got, why := promotion(promoteAuto, cur, tt.fin)
+		got, why := promotion(promoteAuto, cur, tt.fin, nil)
 		if got || why != tt.want {
 			t.Errorf("promotion(auto, k %d) = %v, %q; want false, %q", tt.fin.K, got, why, tt.want)
 		}
@@ -282,6 +298,81 @@ func TestTrainWithoutFiguresKeepsCurrent(t *testing.T) {
 	}
 	if err != nil || json.Unmarshal([]byte(out), &models) != nil || len(models) != 2 || !models[0].Current || models[1].Current {
 		t.Fatalf("models = %s (%v), want v1 current and v2 not", out, err)
+	}
+}
+
+// Given a current model v1 and a run whose seed holds out other
+// validation users (a few of them v1's too), when the run is trained
+// under --promote auto, expect the decision made by the two models'
+// precision on the users both runs held out, as eval measures a model on
+// given users, and the reason saying how many users both were measured
+// on. The seeds are chosen so that the figures stored with each, from
+// each run's own users, decide otherwise: the comparison this replaced
+// promoted v2 here.
+func TestPromotionComparesOnTheSameUsers(t *testing.T) {
+	db := importFile(t, "../../testdata/spotify_sample.csv")
+	train := func(seed string) trainJSON {
+		t.Helper()
+		stdout, stderr, err := runCmd(t.Context(), append([]string{"train", "--db", db, "--runs", t.TempDir(), "--seed", seed, "--json"}, strings.Fields(smallTrain)...)...)
+		var out trainJSON
+		if err != nil || json.Unmarshal([]byte(stdout), &out) != nil || out.Metrics.K == 0 {
+			t.Fatalf("train --seed %s = %v\n%s%s\nwant a run with validation figures", seed, err, stdout, stderr)
+		}
+		return out
+	}
+	v1, v2 := train("5"), train("3")
+
+	// Both models on the users both runs held out, measured as eval
+	// measures a model on the users it is given.
+	eng, err := soundalike.Open(db, &soundalike.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	held := make(map[string]int)
+	for _, v := range []string{"v1", "v2"} {
+		users, err := validationUsers(t.Context(), eng, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range users {
+			held[u]++
+		}
+	}
+	tracks, err := eng.Tracks(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ins, err := eng.Interactions(t.Context(), v2.Config.Actions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, users, _ := eval.GroupUsers(tracks, ins, v2.Config.Actions, func(u string) bool { return held[u] == 2 })
+	precision := func(version string) float64 {
+		m, _, err := eng.LoadModel(t.Context(), version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := eval.Evaluate(m, tracks, users, &eval.Options{K: v2.Metrics.K, Seed: v2.Config.Seed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep.Model.Precision
+	}
+	p2, p1 := precision("v2"), precision("v1")
+
+	own2, own1 := v2.Metrics.Model.Precision, v1.Metrics.Model.Precision
+	if len(names) == 0 || len(names) == v2.Config.NumValUsers || (own2 >= own1) == (p2 >= p1) {
+		t.Fatalf("%d of v2's %d validation users held out by both runs; v2 %.4f and v1 %.4f on them, %.4f and %.4f each on its own: this case cannot tell the comparisons apart (pick other seeds)",
+			len(names), v2.Config.NumValUsers, p2, p1, own2, own1)
+	}
+	want := fmt.Sprintf("%.4f is below v1's %.4f, both measured on the same %d validation users, held out by both runs", p2, p1, len(names))
+	if p2 >= p1 {
+		want = fmt.Sprintf("%.4f is not below v1's %.4f, both measured on the same %d validation users, held out by both runs", p2, p1, len(names))
+	}
+	if v2.Current != (p2 >= p1) || !strings.Contains(v2.Promotion, want) {
+		t.Errorf("train --promote auto: current %v, %q; want current %v and the reason saying %q (each on its own run's users: v2 %.4f, v1 %.4f)",
+			v2.Current, v2.Promotion, p2 >= p1, want, own2, own1)
 	}
 }
 
