@@ -2,10 +2,12 @@ package storage_test
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/audotics/soundalike/storage"
 )
@@ -74,5 +76,18 @@ func TestRemoveCreated(t *testing.T) {
 				t.Errorf("left in the directory: %q, want %q", left, tc.left)
 			}
 		})
+	}
+}
+
+// A writer's open of a path whose directory does not exist fails at once,
+// saying so: only a file removed as it is opened is waited for.
+func TestOpenInAMissingDirectory(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "no", "x.db")
+	start := time.Now()
+	_, err := storage.Open(path, &storage.Options{Timeout: 5 * time.Second, OnWait: func(string) {
+		t.Error("OnWait called: the open waited for a lock")
+	}})
+	if !errors.Is(err, fs.ErrNotExist) || time.Since(start) > 2*time.Second {
+		t.Errorf("Open(%s) = %v after %v, want fs.ErrNotExist at once", path, err, time.Since(start))
 	}
 }

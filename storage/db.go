@@ -100,6 +100,9 @@ var (
 	// (another process removed it meanwhile, see RemoveCreated), for as
 	// long as Options.Timeout.
 	errReplaced = errors.New("the file was removed or replaced each time this process had opened it")
+	// errRemovedMeanwhile: a writer's try found the file there, then gone
+	// when it opened it (see RemoveCreated): openWaiting tries again.
+	errRemovedMeanwhile = errors.New("the file was removed as it was opened")
 )
 
 // Options configure Open. The zero value means the documented defaults.
@@ -316,8 +319,8 @@ func openWaiting(ctx context.Context, path string, o Options) (*bolt.DB, lockedF
 		case err == nil:
 			bdb.Close()
 			err = errReplaced
-		case !o.ReadOnly && errors.Is(err, fs.ErrNotExist):
-			err = errReplaced // removed between bbolt's open and ours
+		case errors.Is(err, errRemovedMeanwhile):
+			err = errReplaced
 		case !errors.Is(err, berrors.ErrTimeout):
 			return nil, lockedFile{}, err
 		}
@@ -363,8 +366,12 @@ func (f *lockedFile) openFile(name string, flag int, mode os.FileMode) (*os.File
 	created := create && err == nil
 	if create && errors.Is(err, fs.ErrExist) {
 		// There already: open it, and fail rather than create it again
-		// if it is removed meanwhile.
+		// if it is removed meanwhile (openWaiting tries again). Any other
+		// missing file (a missing directory) fails the open.
 		file, err = os.OpenFile(name, flag&^(os.O_CREATE|os.O_EXCL), mode)
+		if errors.Is(err, fs.ErrNotExist) {
+			err = fmt.Errorf("%w: %w", errRemovedMeanwhile, err)
+		}
 	}
 	if err != nil {
 		return nil, err
