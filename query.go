@@ -45,7 +45,10 @@ type SearchOptions struct {
 	// diversity), for paging: K results from Offset on are returned, the
 	// slice of a query for Offset+K from 0. Under best_score, whose
 	// rescoring can rank a probe's deeper candidates first, that holds
-	// while Offset+K stays within the beam (EfSearch).
+	// while the candidates a page asks each probe for stay within the
+	// beam (EfSearch): Offset+K with a quarter more for duplicates, the
+	// diversity window's 50 with Diversity, and half again with
+	// negatives.
 	Offset int
 	// ScoreThreshold, when set, drops results scoring below it.
 	ScoreThreshold *float64
