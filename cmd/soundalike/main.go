@@ -87,6 +87,9 @@ func run(ctx context.Context, args []string, in io.Reader, out, errw io.Writer) 
 	err := runCommand(ctx, args, stdio{in, report, errw, &lockFlag{}})
 	if report.err != nil && (err == nil || err == errSilent || errors.Is(err, report.err)) {
 		if errors.Is(report.err, syscall.EPIPE) {
+			if err == errSilent {
+				return err // the command's own failure (rejected rows): exit 1
+			}
 			return errStdoutClosed
 		}
 		// The report, or part of it, never arrived: a full disk must not

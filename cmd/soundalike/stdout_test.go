@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -159,5 +160,11 @@ func TestBrokenPipeExitsQuietly(t *testing.T) {
 	var stderr bytes.Buffer
 	if code := exitCode(err, &stderr); err != errStdoutClosed || code != exitBrokenPipe || stderr.Len() > 0 {
 		t.Errorf("info into a closed pipe = %v, exit %d, stderr %q; want %v, exit %d and nothing said", err, code, stderr.String(), errStdoutClosed, exitBrokenPipe)
+	}
+	// A command that failed on its own (an import with rejected rows)
+	// keeps its exit status.
+	err = run(t.Context(), []string{"import", "--db", filepath.Join(t.TempDir(), "r.db"), "../../testdata/rejects.csv"}, strings.NewReader(""), w, io.Discard)
+	if code := exitCode(err, &stderr); code != 1 {
+		t.Errorf("import of rejected rows into a closed pipe = %v, exit %d; want exit 1", err, code)
 	}
 }
