@@ -142,15 +142,12 @@ func (e *Engine) openDB(ctx context.Context, readOnly bool) (*storage.DB, error)
 }
 
 // checkFile refuses, at Open, a file at the engine's path that is no
-// soundalike database (or is damaged). A path that holds no database yet
-// is not checked: the first write creates the database in it. Nor is a
-// file that the check found gone or empty (ErrNoDatabase) where the stat
-// found it laid out: an import in another process that created it and
-// committed nothing removed it, and another may be creating it anew.
+// soundalike database (or is damaged). A regular file or path that holds
+// no database yet (a reader's ErrNoDatabase: none, or an empty file; also
+// one that an import in another process created and, committing nothing,
+// removed as this open read it) is not checked: the first write creates
+// the database in it.
 func (e *Engine) checkFile(ctx context.Context) error {
-	if noDatabaseYet(e.path) {
-		return nil
-	}
 	db, err := e.openDB(ctx, true)
 	if errors.Is(err, storage.ErrNoDatabase) && !specialFile(e.path) {
 		return nil
