@@ -19,6 +19,7 @@ The usual order:
   soundalike similar --track ID          the same answer on the command line
                                          (ID, spotify:track:ID or an open.spotify.com link)
   soundalike recommend --user ID         tracks for a user's history (or --positive ID,...)
+  soundalike delete ID...                remove tracks (a takedown; --from FILE: one a line)
 
   soundalike demo                        all of it on the built-in sample
 
@@ -31,8 +32,8 @@ its --db names a new file to keep.
 Flags may come before or after a command's arguments; after -- every
 argument is taken as one (a file named -x).
 One database file holds the catalogue, the interactions, every model version
-and the index. import, train and reindex may run while serve is up: the
-server answers from memory and reloads when they are done.
+and the index. import, delete, train and reindex may run while serve is up:
+the server answers from memory and reloads when they are done.
 
 A damaged file (a corrupt page, a truncated file) is an error, never a crash:
 restore a backup; check lists the damage. A damaged index alone is rebuilt

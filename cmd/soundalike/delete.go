@@ -1,0 +1,370 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/internal/printable"
+)
+
+func init() {
+	register(command{name: "delete", summary: "remove tracks from the catalogue (a takedown), all or nothing", run: runDelete})
+}
+
+// deleteUsage is delete's help text, before its flags.
+const deleteUsage = `Usage: soundalike delete [--db PATH] [--missing-ok] [--json] ID...
+       soundalike delete [--db PATH] [--missing-ok] [--json] --from FILE [ID...]
+
+Removes tracks from the catalogue in one transaction: all of them or, when
+anything fails or is interrupted (Ctrl-C), or the database is held by
+another process beyond --lock-timeout, none. Each ID is a track reference
+as queries take it: the id as stored, a spotify:track:ID URI or an
+open.spotify.com/track/ID link, or the Spotify id of a track whose id is
+another system's (its spotify_id column); a reference that names no track
+by id costs one pass over the catalogue. --from reads references from
+FILE ("-" is stdin), one a line; blank lines and lines starting with # are
+skipped.
+
+A reference that names no track is an error naming it (the argument, or
+FILE:LINE), and nothing is deleted: it may be a typo, or the wrong system's
+id, and the track it meant would go on being recommended. --missing-ok
+deletes the others and counts it as not found instead, so that a takedown
+list can be run again.
+
+A running serve stops returning the deleted tracks at its next reload
+(every --reload, or on SIGHUP), before any reindex: searches skip them.
+The index keeps their vectors until the next soundalike reindex, which
+drops them. Their interactions stay, as history: a user's history still
+lists them, while recommendations and train leave them out. A later
+import of a file that holds a deleted track adds it back.
+
+`
+
+// deleteRef is a track reference to delete and where it was given, for
+// errors: "argument 2", or "takedowns.txt:3" for --from.
+type deleteRef struct {
+	ref   string
+	where string
+}
+
+// deleteJSON is what `delete --json` prints: Deleted holds the deleted
+// tracks' ids as stored, NotFound the references (as given) that named no
+// track, with --missing-ok.
+type deleteJSON struct {
+	References int      `json:"references"`
+	Deleted    []string `json:"deleted"`
+	NotFound   []string `json:"not_found"`
+}
+
+// maxListed is how many references not found delete lists on standard
+// error; the rest are counted.
+const maxListed = 20
+
+func runDelete(ctx context.Context, args []string, stdio stdio) error {
+	var (
+		dbPath, from      string
+		missingOK, asJSON bool
+	)
+	fs := newFlagSet("delete", stdio, &dbPath)
+	fs.StringVar(&from, "from", "", "read track references from `FILE`, one a line (- for stdin); blank lines and # comments are skipped")
+	fs.BoolVar(&missingOK, "missing-ok", false, "count a reference that names no track as not found, and delete the others, instead of deleting nothing")
+	fs.BoolVar(&asJSON, "json", false, "print the summary as JSON")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), deleteUsage)
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	var refs []deleteRef
+	for i, a := range fs.Args() {
+		if strings.TrimSpace(a) == "" {
+			return usagef("delete: argument %d is empty: give %s", i+1, soundalike.TrackRefForms)
+		}
+		refs = append(refs, deleteRef{a, fmt.Sprintf("argument %d", i+1)})
+	}
+	if from != "" {
+		listed, err := readRefsContext(ctx, from, stdio.in)
+		if err != nil {
+			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+				return interruptedDelete(dbPath, ctx.Err())
+			}
+			return err
+		}
+		refs = append(refs, listed...)
+	}
+	if len(refs) == 0 {
+		if from != "" {
+			return usagef("delete: --from %s holds no track reference (only blank lines or # comments)", printable.String(from))
+		}
+		return usagef("delete: no track given: give one or more IDs, or --from FILE")
+	}
+
+	eng, err := soundalike.Open(dbPath, stdio.engineOptions(nil))
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	// A path with no database holds no track to delete: say so, rather
+	// than call every reference not found.
+	if _, err := eng.Counts(); err != nil {
+		return err
+	}
+	out, err := deleteTracks(ctx, eng, refs, missingOK, stdio)
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return interruptedDelete(dbPath, ctx.Err())
+	}
+	if err != nil {
+		return err
+	}
+	return printDelete(ctx, eng, stdio, out, asJSON)
+}
+
+// deleteTracks deletes the tracks refs name in one import transaction,
+// which it rolls back when any reference names no track (unless
+// missingOK), and when there is nothing to delete: a run that deletes
+// nothing commits nothing, and its catalogue (and index) stay up to date.
+func deleteTracks(ctx context.Context, eng *soundalike.Engine, refs []deleteRef, missingOK bool, stdio stdio) (deleteJSON, error) {
+	out := deleteJSON{References: len(refs), Deleted: []string{}, NotFound: []string{}}
+	err := eng.Import(ctx, func(tx *soundalike.ImportTx) error {
+		// Resolved inside the transaction, which holds the write lock:
+		// no other process changes the catalogue between the lookup and
+		// the delete.
+		ids, missing, err := resolveRefs(ctx, eng, refs)
+		if err != nil {
+			return err
+		}
+		if len(missing) > 0 {
+			listMissing(stdio.err, missing, missingOK)
+			if !missingOK {
+				return missingError(missing)
+			}
+		}
+		for _, id := range ids {
+			deleted, err := tx.DeleteTrack(id)
+			if err != nil {
+				return fmt.Errorf("delete %s: %w", printable.String(string(id)), err)
+			}
+			if deleted {
+				out.Deleted = append(out.Deleted, string(id))
+			}
+		}
+		for _, m := range missing {
+			out.NotFound = append(out.NotFound, m.ref)
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if len(out.Deleted) == 0 {
+			return soundalike.ErrRollback // nothing to write
+		}
+		return nil
+	})
+	if err != nil {
+		return deleteJSON{}, err
+	}
+	return out, nil
+}
+
+// resolveRefs finds the stored id of each reference's track, each track
+// once, as the engine's queries find it: by id as stored, by the id of a
+// Spotify URI or link, and, for the references found so by none, by the
+// Spotify id of a track whose id is another system's (Track.SpotifyID),
+// in one pass over the catalogue. A Spotify id that several tracks share
+// names them all. missing holds the references that name no track.
+func resolveRefs(ctx context.Context, eng *soundalike.Engine, refs []deleteRef) (ids []soundalike.TrackID, missing []deleteRef, err error) {
+	seen := make(map[soundalike.TrackID]bool)
+	add := func(id soundalike.TrackID) {
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	bySpotify := make(map[string][]int) // Spotify id → refs left to find by it
+	for i, r := range refs {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		t, err := eng.Track(ctx, soundalike.TrackID(r.ref))
+		if re, ok := errors.AsType[*soundalike.TrackRefError](err); ok {
+			return nil, nil, usagef("delete: %s: %s", r.where, re.Reason)
+		}
+		switch {
+		case err == nil:
+			add(t.ID)
+		case errors.Is(err, soundalike.ErrNotFound):
+			if id, perr := soundalike.ParseTrackRef(r.ref); perr == nil {
+				bySpotify[string(id)] = append(bySpotify[string(id)], i)
+			} else {
+				missing = append(missing, r)
+			}
+		default:
+			return nil, nil, err
+		}
+	}
+	if len(bySpotify) == 0 {
+		return ids, missing, nil
+	}
+	found := make(map[string]bool)
+	err = eng.ForEachTrack(ctx, func(t *soundalike.Track) error {
+		if t.SpotifyID != "" && t.SpotifyID != string(t.ID) && bySpotify[t.SpotifyID] != nil {
+			found[t.SpotifyID] = true
+			add(t.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	left := make([]bool, len(refs))
+	for sid, is := range bySpotify {
+		for _, i := range is {
+			left[i] = !found[sid]
+		}
+	}
+	// In the order given, as the references not found are reported.
+	for i, r := range refs {
+		if left[i] {
+			missing = append(missing, r)
+		}
+	}
+	return ids, missing, nil
+}
+
+// listMissing lists on w the references that name no track, up to
+// maxListed of them, when there is more than one (missingError names the
+// one).
+func listMissing(w io.Writer, missing []deleteRef, missingOK bool) {
+	if len(missing) < 2 && !missingOK {
+		return
+	}
+	for i, m := range missing {
+		if i == maxListed {
+			fmt.Fprintf(w, "… and %d more references not found\n", len(missing)-maxListed)
+			break
+		}
+		fmt.Fprintf(w, "%s: track %s: not in the catalogue\n", m.where, quoteRef(m.ref))
+	}
+}
+
+// missingError is the error of references that name no track, without
+// --missing-ok: nothing was deleted.
+func missingError(missing []deleteRef) error {
+	first := missing[0]
+	more := ""
+	if len(missing) > 1 {
+		more = fmt.Sprintf(", nor are %d more references listed above", len(missing)-1)
+	}
+	return fmt.Errorf("delete: %s: track %s is not in the catalogue%s; nothing was deleted: check the reference (%s), or give --missing-ok to delete the others and count it as not found (a takedown list run again)",
+		first.where, quoteRef(first.ref), more, soundalike.TrackRefForms)
+}
+
+// quoteRef quotes a reference for a message, escaped and clipped.
+func quoteRef(ref string) string { return `"` + printable.Cut(ref, 200) + `"` }
+
+// printDelete prints the summary, and what is left to do: the index keeps
+// the deleted tracks' vectors until the next reindex.
+func printDelete(ctx context.Context, eng *soundalike.Engine, stdio stdio, out deleteJSON, asJSON bool) error {
+	if asJSON {
+		return json.NewEncoder(stdio.out).Encode(out)
+	}
+	fmt.Fprintf(stdio.out, "deleted %d of %d track references; not found: %d\n", len(out.Deleted), out.References, len(out.NotFound))
+	if len(out.Deleted) == 0 {
+		fmt.Fprintln(stdio.out, "nothing was deleted")
+		return nil
+	}
+	if _, err := eng.IndexState(ctx); errors.Is(err, soundalike.ErrNoIndex) {
+		return nil
+	}
+	fmt.Fprintln(stdio.out, "a running serve stops returning the deleted tracks at its next reload (--reload, SIGHUP); run `soundalike reindex` to drop them from the index")
+	return nil
+}
+
+// interruptedDelete is the error of a delete stopped by cause (Ctrl-C).
+// Import commits all or nothing, and honours its context only before it
+// commits, so nothing was deleted.
+func interruptedDelete(db string, cause error) error {
+	return fmt.Errorf("delete: interrupted (%w) before anything was committed: nothing was deleted, %s is unchanged", cause, db)
+}
+
+// readRefsContext is readRefs, given up on when ctx is done first: a
+// stdin or a FIFO that sends nothing does not hold Ctrl-C up. A read given
+// up on is left to end with the process.
+func readRefsContext(ctx context.Context, name string, stdin io.Reader) ([]deleteRef, error) {
+	type result struct {
+		refs []deleteRef
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		refs, err := readRefs(name, stdin)
+		done <- result{refs, err}
+	}()
+	select {
+	case r := <-done:
+		return r.refs, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// maxRefLine is the longest line --from reads: room for the longest
+// track id with spaces around it.
+const maxRefLine = 64 << 10
+
+// readRefs reads --from name ("-" is stdin): one track reference a line,
+// spaces around it trimmed, blank lines and lines starting with # skipped,
+// and a UTF-8 byte order mark at the start ignored. A line that no stored
+// id could be (longer than soundalike.MaxKeyLen, or holding a NUL byte)
+// is a usage error naming the file and the line.
+func readRefs(name string, stdin io.Reader) ([]deleteRef, error) {
+	display, r := name, stdin
+	if name == "-" {
+		display = "stdin"
+	} else {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, fmt.Errorf("delete: --from: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	display = printable.String(display)
+	sc := bufio.NewScanner(r)
+	sc.Buffer(nil, maxRefLine)
+	var refs []deleteRef
+	line := 0
+	for sc.Scan() {
+		line++
+		b := sc.Bytes()
+		if line == 1 {
+			b = bytes.TrimPrefix(b, []byte("\uFEFF"))
+		}
+		ref := strings.TrimSpace(string(b))
+		where := fmt.Sprintf("%s:%d", display, line)
+		switch {
+		case ref == "" || strings.HasPrefix(ref, "#"):
+			continue
+		case len(ref) > soundalike.MaxKeyLen:
+			return nil, usagef("delete: %s: a reference of %d bytes: track ids are at most %d; give one %s a line", where, len(ref), soundalike.MaxKeyLen, soundalike.TrackRefForms)
+		case strings.IndexByte(ref, 0) >= 0:
+			return nil, usagef("delete: %s: the line holds a NUL byte, which no track id does: is %s a text file of one track reference a line?", where, display)
+		}
+		refs = append(refs, deleteRef{ref, where})
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return nil, usagef("delete: %s:%d: a line longer than %d bytes: track ids are at most %d; is %s a text file of one track reference a line?", display, line+1, maxRefLine, soundalike.MaxKeyLen, display)
+		}
+		return nil, fmt.Errorf("delete: --from %s: line %d: %w", display, line+1, err)
+	}
+	return refs, nil
+}
