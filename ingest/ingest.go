@@ -80,7 +80,8 @@ type Sink interface {
 	PutTrack(t *soundalike.Track) (added, changed bool, err error)
 	// PutInteraction stores an interaction once: re-importing it adds
 	// nothing. It fails with an error wrapping soundalike.ErrNotFound when
-	// the track is not stored; Run rejects that row.
+	// the track is not stored; Run rejects that row, or counts it as
+	// waiting (Options.WaitForTracks).
 	PutInteraction(in *soundalike.Interaction) (added bool, err error)
 }
 
@@ -96,11 +97,16 @@ type Sink interface {
 // A Run stopped by an error returns the rows' counts so far, repeats
 // included.
 type Summary struct {
-	TracksAdded       int        `json:"tracks_added"`
-	TracksUpdated     int        `json:"tracks_updated"`
-	InteractionsAdded int        `json:"interactions_added"`
-	Rejected          int        `json:"rejected"`
-	Errors            []RowError `json:"errors"` // the first MaxErrors
+	TracksAdded       int `json:"tracks_added"`
+	TracksUpdated     int `json:"tracks_updated"`
+	InteractionsAdded int `json:"interactions_added"`
+	// InteractionsWaiting counts the interactions whose track the sink
+	// does not hold, with Options.WaitForTracks: not stored, not
+	// rejected, added by a later import once their track is there. The
+	// JSON leaves it out when 0, as it always is without WaitForTracks.
+	InteractionsWaiting int        `json:"interactions_waiting,omitempty"`
+	Rejected            int        `json:"rejected"`
+	Errors              []RowError `json:"errors"` // the first MaxErrors
 	// RepeatedIDs counts rows whose track id an earlier row of the same
 	// source has, with other values: the last row's values are stored.
 	RepeatedIDs int `json:"repeated_ids"`
@@ -119,6 +125,13 @@ const MaxErrors = 100
 type Options struct {
 	// NoInteractions imports tracks only.
 	NoInteractions bool
+	// WaitForTracks counts an interaction whose track the sink does not
+	// hold in Summary.InteractionsWaiting instead of rejecting its row.
+	// It is for a source read whole again by every import (a database):
+	// the first import after the track is stored adds the interaction, so
+	// it waits rather than being lost. A file is read once: leave it false,
+	// and its row is rejected.
+	WaitForTracks bool
 	// Progress, when set, is called every ProgressEvery rows and once at
 	// the end.
 	Progress func(Progress)
@@ -163,6 +176,7 @@ func (s *Summary) Add(o Summary) {
 	s.TracksAdded += o.TracksAdded
 	s.TracksUpdated += o.TracksUpdated
 	s.InteractionsAdded += o.InteractionsAdded
+	s.InteractionsWaiting += o.InteractionsWaiting
 	s.Rejected += o.Rejected
 	s.RepeatedIDs += o.RepeatedIDs
 	s.Warnings = append(s.Warnings, o.Warnings...)
@@ -191,7 +205,8 @@ func (s *Summary) reject(e *RowError) {
 // CheckInteraction), and writes the good ones to sink: PutTrack for a
 // record's track, then PutInteraction for its interaction (unless
 // NoInteractions). A rejected row (a *RowError from src, a record that
-// fails a check, an interaction whose track the sink does not know) is counted and the first MaxErrors are kept; reading goes
+// fails a check, an interaction whose track the sink does not know unless
+// Options.WaitForTracks) is counted and the first MaxErrors are kept; reading goes
 // on. Any other error from src or sink stops Run, which returns the summary
 // so far and the error; so does ctx being done.
 //
@@ -260,7 +275,7 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 				sum.reject(re)
 			} else if it.err != nil {
 				return sum, it.err
-			} else if err := put(&sum, it, sink, opts.NoInteractions, repeats); err != nil {
+			} else if err := put(&sum, it, sink, opts, repeats); err != nil {
 				return sum, err
 			}
 			rows++
@@ -638,13 +653,13 @@ func (rd *readAhead) stop() {
 // soundalike.CheckTrack and CheckInteraction, the checks the Engine's
 // import transaction makes; they run here first so that a row whose
 // interaction is refused is rejected whole, its track included.
-func put(sum *Summary, it readItem, sink Sink, noInteractions bool, repeats *repeatTracker) error {
+func put(sum *Summary, it readItem, sink Sink, opts *Options, repeats *repeatTracker) error {
 	rec := it.rec
 	reject := func(reason string) {
 		sum.reject(&RowError{File: rec.Source, Line: rec.Line, Row: rec.RowID, Reason: reason})
 	}
 	in := rec.Interaction
-	if noInteractions {
+	if opts.NoInteractions {
 		in = nil
 	}
 	if rec.Track == nil && in == nil {
@@ -679,6 +694,9 @@ func put(sum *Summary, it readItem, sink Sink, noInteractions bool, repeats *rep
 	if in != nil {
 		added, err := sink.PutInteraction(in)
 		switch {
+		case errors.Is(err, soundalike.ErrNotFound) && opts.WaitForTracks:
+			sum.InteractionsWaiting++
+			return nil
 		case errors.Is(err, soundalike.ErrNotFound):
 			reject(fmt.Sprintf("track %q is not in the catalogue: import its features first", in.Track))
 			return nil

@@ -182,15 +182,39 @@ func TestRunRejectsAndErrorCap(t *testing.T) {
 	}
 }
 
+// TestRunWaitForTracks: with Options.WaitForTracks an interaction whose
+// track the sink does not hold is counted as waiting, not rejected; one
+// that fails its check is still rejected.
+func TestRunWaitForTracks(t *testing.T) {
+	db := newFakeDB()
+	db.tracks["known"] = &soundalike.Track{ID: "known"}
+	items := []sourceItem{
+		{rec: ingest.Record{Source: "pg", RowID: "1", Interaction: &soundalike.Interaction{User: "u", Track: "unknown", Action: "play"}}},
+		{rec: ingest.Record{Source: "pg", RowID: "2", Interaction: &soundalike.Interaction{User: "u", Track: "known", Action: "play"}}},
+		{rec: ingest.Record{Source: "pg", RowID: "3", Interaction: &soundalike.Interaction{User: "v", Track: "unknown", Action: "like"}}},
+		{rec: ingest.Record{Source: "pg", RowID: "4", Interaction: &soundalike.Interaction{Track: "unknown"}}},
+	}
+	sum, err := ingest.Run(t.Context(), &sliceSource{items: items}, db.begin(), &ingest.Options{WaitForTracks: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.InteractionsWaiting != 2 || sum.InteractionsAdded != 1 || sum.Rejected != 1 {
+		t.Errorf("summary = %+v, want 2 interactions waiting, 1 added and 1 rejected (the one without a user)", sum)
+	}
+	if len(sum.Errors) != 1 || sum.Errors[0].Row != "4" {
+		t.Errorf("errors = %+v, want row 4's alone", sum.Errors)
+	}
+}
+
 func TestSummaryAdd(t *testing.T) {
 	var total ingest.Summary
-	a := ingest.Summary{TracksAdded: 1, TracksUpdated: 2, InteractionsAdded: 3, Rejected: 60}
+	a := ingest.Summary{TracksAdded: 1, TracksUpdated: 2, InteractionsAdded: 3, InteractionsWaiting: 4, Rejected: 60}
 	for i := range 60 {
 		a.Errors = append(a.Errors, ingest.RowError{File: "a", Line: i})
 	}
 	total.Add(a)
 	total.Add(a)
-	if total.TracksAdded != 2 || total.TracksUpdated != 4 || total.InteractionsAdded != 6 || total.Rejected != 120 || len(total.Errors) != ingest.MaxErrors {
+	if total.TracksAdded != 2 || total.TracksUpdated != 4 || total.InteractionsAdded != 6 || total.InteractionsWaiting != 8 || total.Rejected != 120 || len(total.Errors) != ingest.MaxErrors {
 		t.Errorf("total = %+v counts, %d errors; want doubled counts and %d errors", total, len(total.Errors), ingest.MaxErrors)
 	}
 }

@@ -69,7 +69,7 @@ func (f *importFlags) addBufferFlags(fs *flag.FlagSet, stderr io.Writer) {
 // importUsage is import's help text, before its flags.
 const importUsage = `Usage: soundalike import [--db PATH] [--strict] [--no-interactions] [--json] [--buffer-mib MiB] [--max-line-bytes N] FILE...
        soundalike import [--db PATH] [--strict] [--no-interactions] [--json] [--buffer-mib MiB] --postgres [URL]
-                         [--tracks-query SQL] [--interactions-query SQL] [--actions LIST] [--stall-timeout D]
+                         [--tracks-query SQL] [--interactions-query SQL] [--actions LIST] [--stall-timeout D] [--prune]
 
 Imports CSV, TSV or JSON Lines files, each optionally gzip-compressed ("-" is
 stdin). Columns are found by name: the track id (track_id, id, spotify_id,
@@ -96,7 +96,19 @@ outside public): "Track" joined with "TrackFeatures" (no genre, release date
 or duration: see --tracks-query), then every row of "TrackInteraction" (or
 the older "UserInteraction"), skips too as from a file, or only those of
 --actions. docs/postgres.md lists the tables and columns read.
-Rejected rows are listed with their id. A server that sends nothing for
+Rejected rows are listed with their id. An interaction of a track the
+tracks query does not return (its features are not computed yet) is not
+rejected: it is counted as waiting ("N interactions wait for their
+tracks' features"; --json: interactions_waiting), since every import
+from the database reads it again and the first one after its track
+arrives adds it; --strict does not refuse it. --prune also deletes the
+catalogue's tracks that the tracks query no longer returns, files' too,
+in the same all-or-nothing import ("N tracks deleted"; --json:
+tracks_deleted); their interactions are kept. It is refused, writing
+nothing, when the tracks query returns no rows (an empty or wrong table
+would delete the whole catalogue), and deletes nothing after a rejected
+row. A running serve stops returning a deleted track at its next reload;
+the next reindex drops it from the index. A server that sends nothing for
 --stall-timeout (10m) stops the import. The password is never printed;
 give it through $DATABASE_URL (--postgres alone), ~/.pgpass or $PGPASSWORD,
 since other local users can read a command line.
@@ -126,8 +138,8 @@ func runImport(ctx context.Context, args []string, stdio stdio) error {
 		return usagef("import: --max-line-bytes %d: want at least 1 (bytes)", f.maxLineBytes)
 	}
 	if pg.given() {
-		return runImportPostgres(ctx, pg, fs, f.db, stdio.engineOptions(f.engineOptions()), f.strict, f.noInteractions, stdio, func(sum ingest.Summary, rolledBack bool) error {
-			return printImport(stdio, sum, f.asJSON, rolledBack)
+		return runImportPostgres(ctx, pg, fs, f.db, stdio.engineOptions(f.engineOptions()), f.strict, f.noInteractions, stdio, func(rep importReport, rolledBack bool) error {
+			return printImport(stdio, rep, f.asJSON, rolledBack)
 		})
 	}
 	if err := pg.checkUnused(fs); err != nil {
@@ -195,7 +207,7 @@ func importFiles(ctx context.Context, f *importFlags, names []string, stdio stdi
 	if rolledBack {
 		total.TracksAdded, total.TracksUpdated, total.InteractionsAdded = 0, 0, 0
 	}
-	if err := printImport(stdio, total, f.asJSON, rolledBack); err != nil {
+	if err := printImport(stdio, importReport{Summary: total}, f.asJSON, rolledBack); err != nil {
 		return err
 	}
 	if total.Rejected > 0 || rolledBack {
@@ -254,10 +266,21 @@ func strictRefuses(sum ingest.Summary) bool {
 	return sum.Rejected > 0 || len(sum.Warnings) > 0
 }
 
-func printImport(stdio stdio, sum ingest.Summary, asJSON, rolledBack bool) error {
+// importReport is what import prints: the ingest summary, and with
+// --prune (import_postgres.go) the tracks it deleted. Its JSON form is
+// --json's.
+type importReport struct {
+	ingest.Summary
+	// TracksDeleted counts the tracks --prune deleted; nil (and left out
+	// of the JSON) without --prune.
+	TracksDeleted *int `json:"tracks_deleted,omitempty"`
+}
+
+func printImport(stdio stdio, rep importReport, asJSON, rolledBack bool) error {
 	if asJSON {
-		return json.NewEncoder(stdio.out).Encode(sum)
+		return json.NewEncoder(stdio.out).Encode(rep)
 	}
+	sum := rep.Summary
 	for _, w := range sum.Warnings {
 		fmt.Fprintln(stdio.err, "warning: "+w.Error())
 	}
@@ -277,6 +300,19 @@ func printImport(stdio stdio, sum ingest.Summary, asJSON, rolledBack bool) error
 	}
 	fmt.Fprintf(stdio.out, "tracks: %d added, %d updated; interactions: %d added; rejected rows: %d\n",
 		sum.TracksAdded, sum.TracksUpdated, sum.InteractionsAdded, sum.Rejected)
+	switch n := sum.InteractionsWaiting; {
+	case n == 1:
+		fmt.Fprintln(stdio.out, "1 interaction waits for its track's features; a later import adds it")
+	case n > 1:
+		fmt.Fprintf(stdio.out, "%d interactions wait for their tracks' features; a later import adds them\n", n)
+	}
+	if d := rep.TracksDeleted; d != nil {
+		tracks := "tracks"
+		if *d == 1 {
+			tracks = "track"
+		}
+		fmt.Fprintf(stdio.out, "--prune: %d %s deleted\n", *d, tracks)
+	}
 	return nil
 }
 

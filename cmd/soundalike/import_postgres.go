@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	neturl "net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,7 +22,7 @@ import (
 // postgresFlags are import's flags for reading straight from the app's
 // PostgreSQL database:
 //
-//	--postgres [URL] [--tracks-query SQL] [--interactions-query SQL] [--actions LIST] [--stall-timeout D]
+//	--postgres [URL] [--tracks-query SQL] [--interactions-query SQL] [--actions LIST] [--stall-timeout D] [--prune]
 //
 // --postgres is a boolean-style flag so that it can be given without a
 // value, which means $DATABASE_URL, as the app does. Go's flag package does
@@ -36,6 +38,7 @@ type postgresFlags struct {
 	actions           string
 	actionsSet        bool
 	stallTimeout      time.Duration
+	prune             bool
 	// urlInArgs is set by resolve when the URL came from the command
 	// line rather than $DATABASE_URL.
 	urlInArgs bool
@@ -76,6 +79,8 @@ func addPostgresFlags(fs *flag.FlagSet) *postgresFlags {
 		p.actions, p.actionsSet = s, true
 		return nil
 	})
+	fs.BoolVar(&p.prune, "prune", false, "with --postgres: delete the catalogue's tracks that the tracks query no longer returns, in the same all-or-nothing import "+
+		"(their interactions are kept; refused when the tracks query returns no rows; nothing is deleted when a row is rejected)")
 	fs.DurationVar(&p.stallTimeout, "stall-timeout", postgres.DefaultStallTimeout, "with --postgres: how long the server may send nothing (no answer, no row) before import stops waiting, e.g. 30m; it restarts at every row, so a long import is not cut short; 0 waits for ever")
 	return p
 }
@@ -85,7 +90,7 @@ func (p *postgresFlags) given() bool { return p.url.given }
 
 // checkUnused refuses the PostgreSQL-only flags without --postgres.
 func (p *postgresFlags) checkUnused(fs *flag.FlagSet) error {
-	for _, name := range []string{"tracks-query", "interactions-query", "actions", "stall-timeout"} {
+	for _, name := range []string{"tracks-query", "interactions-query", "actions", "stall-timeout", "prune"} {
 		if isFlagSet(fs, name) {
 			return usagef("import: --%s needs --postgres (it applies to the PostgreSQL source, not to files)", name)
 		}
@@ -188,32 +193,52 @@ func isFlagSet(fs *flag.FlagSet, name string) bool {
 
 // importPostgres imports the database at url into the soundalike database
 // at dbPath in one transaction. With strict, nothing is written when a row
-// was rejected (rolledBack is then true and the counts are zeroed).
+// was rejected (rolledBack is then true and the counts are zeroed). With
+// prune, the same transaction deletes the catalogue's tracks that the
+// tracks query did not return (see pruner).
+//
+// An interaction whose track is not in the catalogue waits
+// (ingest.Options.WaitForTracks) rather than being rejected: the app logs
+// plays of tracks whose features are not computed yet, and every import
+// from the database reads every interaction again, so the first one after
+// the features arrive adds it. --strict does not refuse these either: they
+// are neither wrong nor lost, and a sync run by cron would fail every time.
 // Notices and progress go to stdio.err; nothing printed holds the password.
-func importPostgres(ctx context.Context, dbPath string, engOpts *soundalike.Options, url string, opts *postgres.Options, strict bool, stdio stdio) (sum ingest.Summary, rolledBack bool, err error) {
+func importPostgres(ctx context.Context, dbPath string, engOpts *soundalike.Options, url string, opts *postgres.Options, strict, prune bool, stdio stdio) (rep importReport, rolledBack bool, err error) {
 	// Connect and check both queries before touching the soundalike
 	// database: a bad URL, password or query writes nothing.
 	o := *opts
 	o.Logger = slog.New(noticeHandler{stdio.err})
 	src, err := postgres.Open(ctx, url, &o)
 	if err != nil {
-		return sum, false, fmt.Errorf("import: %w", err)
+		return rep, false, fmt.Errorf("import: %w", err)
 	}
 	defer src.Close()
 
 	eng, err := soundalike.Open(dbPath, engOpts)
 	if err != nil {
-		return sum, false, err
+		return rep, false, err
 	}
 	defer eng.Close()
+	var pr *pruner
+	if prune {
+		if pr, err = newPruner(ctx, eng); err != nil {
+			return rep, false, fmt.Errorf("import: nothing was written: --prune: %w", err)
+		}
+	}
 
 	where := postgres.Describe(url)
 	bar := newProgress(stdio.err, -1, "import "+where, "rows")
 	start := time.Now()
 	err = eng.Import(ctx, func(tx *soundalike.ImportTx) error {
+		var sink ingest.Sink = tx
+		if pr != nil {
+			sink = pr.sink(tx)
+		}
 		var err error
-		sum, err = ingest.Run(ctx, src, tx, &ingest.Options{
+		rep.Summary, err = ingest.Run(ctx, src, sink, &ingest.Options{
 			NoInteractions: opts.NoInteractions,
+			WaitForTracks:  true,
 			Progress: func(p ingest.Progress) {
 				rate := float64(p.Rows) / max(time.Since(start).Seconds(), 1e-3)
 				bar.Describe(fmt.Sprintf("import %s: %d rows, %.0f rows/s", where, p.Rows, rate))
@@ -223,20 +248,116 @@ func importPostgres(ctx context.Context, dbPath string, engOpts *soundalike.Opti
 		if err != nil {
 			return err
 		}
-		if strict && strictRefuses(sum) {
+		if pr != nil {
+			if err := pr.checkRead(&rep.Summary); err != nil {
+				return err
+			}
+		}
+		if strict && strictRefuses(rep.Summary) {
 			rolledBack = true
 			return soundalike.ErrRollback
+		}
+		if pr != nil {
+			deleted, err := pr.prune(tx, &rep.Summary)
+			rep.TracksDeleted = &deleted
+			return err
 		}
 		return nil
 	})
 	bar.Done()
 	if err != nil {
-		return sum, false, fmt.Errorf("import: nothing was written: %w", err)
+		return rep, false, fmt.Errorf("import: nothing was written: %w", err)
 	}
 	if rolledBack {
-		sum.TracksAdded, sum.TracksUpdated, sum.InteractionsAdded = 0, 0, 0
+		rep.TracksAdded, rep.TracksUpdated, rep.InteractionsAdded = 0, 0, 0
 	}
-	return sum, rolledBack, nil
+	return rep, rolledBack, nil
+}
+
+// pruner is --prune's state: the catalogue's tracks that no row of the
+// tracks query has named yet. Those left once the source is read are the
+// tracks to delete.
+//
+// The catalogue is listed before the import's transaction begins. A track
+// that another process imports in between is not listed, so not deleted
+// (the next --prune deletes it if the query does not return it); one it
+// deletes in between is not deleted twice (DeleteTrack reports it gone).
+// Nothing the query returned is ever deleted.
+type pruner struct {
+	unnamed map[soundalike.TrackID]struct{}
+	listed  int // the catalogue's tracks when listed
+	stored  int // tracks the query returned and the import stored
+}
+
+func newPruner(ctx context.Context, eng *soundalike.Engine) (*pruner, error) {
+	p := &pruner{unnamed: map[soundalike.TrackID]struct{}{}}
+	err := eng.ForEachTrack(ctx, func(t *soundalike.Track) error {
+		p.unnamed[t.ID] = struct{}{}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list the catalogue: %w", err)
+	}
+	p.listed = len(p.unnamed)
+	return p, nil
+}
+
+// sink returns tx as an ingest.Sink that strikes each track it stores
+// from p.unnamed. The embedded *ImportTx keeps the rest of the Sink and
+// the optional methods ingest.Run looks for (BeginSource, Reserve).
+func (p *pruner) sink(tx *soundalike.ImportTx) ingest.Sink {
+	return pruneSink{tx, p}
+}
+
+type pruneSink struct {
+	*soundalike.ImportTx
+	p *pruner
+}
+
+func (s pruneSink) PutTrack(t *soundalike.Track) (added, changed bool, err error) {
+	added, changed, err = s.ImportTx.PutTrack(t)
+	if err == nil {
+		delete(s.p.unnamed, t.ID)
+		s.p.stored++
+	}
+	return added, changed, err
+}
+
+// checkRead refuses to prune after a tracks query that returned no rows
+// (none stored, none rejected in sum): an empty or wrong table (another
+// database or schema, a query that reads the wrong thing) would otherwise
+// delete the whole catalogue. It refuses whatever the catalogue holds, so
+// that the mistake shows on the first run.
+func (p *pruner) checkRead(sum *ingest.Summary) error {
+	if p.stored > 0 || sum.Rejected > 0 {
+		return nil
+	}
+	return fmt.Errorf("--prune: the tracks query returned no rows, and pruning would delete every track of the catalogue (%d); "+
+		"check that the URL, its ?search_path= and any --tracks-query read the app's tracks, or leave out --prune to import without deleting", p.listed)
+}
+
+// prune deletes the listed tracks that no row of the tracks query named,
+// and returns how many it deleted. After a rejected row it deletes none
+// and says why in sum's warnings: the track of a rejected row (a value out
+// of range, say) cannot be told from a track the query no longer returns,
+// and must be kept.
+func (p *pruner) prune(tx *soundalike.ImportTx, sum *ingest.Summary) (int, error) {
+	if sum.Rejected > 0 {
+		sum.Warnings = append(sum.Warnings, ingest.RowError{File: "--prune",
+			Reason: fmt.Sprintf("deleted no track, as rows were rejected (%d): the track of a rejected row cannot be told from one the tracks query no longer returns; the first import without rejected rows prunes", sum.Rejected)})
+		return 0, nil
+	}
+	deleted := 0
+	for _, id := range slices.Sorted(maps.Keys(p.unnamed)) {
+		ok, err := tx.DeleteTrack(id)
+		if err != nil {
+			return deleted, fmt.Errorf("--prune: delete track \"%s\": %w", printable.Cut(string(id), 128), err)
+		}
+		if ok {
+			deleted++
+		}
+	}
+	return deleted, nil
 }
 
 // noticeHandler prints the PostgreSQL source's notices (Options.Logger)
@@ -259,7 +380,7 @@ func (h noticeHandler) WithGroup(string) slog.Handler      { return h }
 // runImportPostgres is import with --postgres, after flag parsing: print
 // is import's summary printer, so the output is the same as for files.
 func runImportPostgres(ctx context.Context, p *postgresFlags, fs *flag.FlagSet, dbPath string, engOpts *soundalike.Options, strict, noInteractions bool, stdio stdio,
-	print func(sum ingest.Summary, rolledBack bool) error) error {
+	print func(rep importReport, rolledBack bool) error) error {
 	url, opts, err := p.resolve(fs, noInteractions, os.Getenv)
 	if err != nil {
 		return err
@@ -267,14 +388,14 @@ func runImportPostgres(ctx context.Context, p *postgresFlags, fs *flag.FlagSet, 
 	if p.urlInArgs && hasPassword(url) {
 		fmt.Fprintln(stdio.err, passwordInArgsWarning)
 	}
-	sum, rolledBack, err := importPostgres(ctx, dbPath, engOpts, url, opts, strict, stdio)
+	rep, rolledBack, err := importPostgres(ctx, dbPath, engOpts, url, opts, strict, p.prune, stdio)
 	if err != nil {
 		return err
 	}
-	if err := print(sum, rolledBack); err != nil {
+	if err := print(rep, rolledBack); err != nil {
 		return err
 	}
-	if sum.Rejected > 0 || rolledBack {
+	if rep.Rejected > 0 || rolledBack {
 		return errSilent
 	}
 	return nil

@@ -183,6 +183,7 @@ func TestImportPostgresErrors(t *testing.T) {
 		{"files too", "", []string{"--postgres", u, "tracks.csv"}, true, `unexpected argument "tracks.csv"`},
 		{"query without --postgres", "", []string{"--tracks-query", "SELECT 1", "x.csv"}, true, "--tracks-query needs --postgres"},
 		{"stall timeout without --postgres", "", []string{"--stall-timeout", "1m", "x.csv"}, true, "--stall-timeout needs --postgres"},
+		{"prune without --postgres", "", []string{"--prune", "x.csv"}, true, "--prune needs --postgres"},
 		{"negative stall timeout", "", []string{"--postgres", u, "--stall-timeout", "-1s"}, true, "--stall-timeout -1s: want a duration such as 10m"},
 		{"empty action", "", []string{"--postgres", u, "--actions", "play,,like"}, true, "--actions"},
 		{"bad query", "", []string{"--postgres", u, "--interactions-query", "SELECT nope FROM \"TrackInteraction\""}, false, "--interactions-query"},
@@ -405,5 +406,206 @@ func TestPostgresExtraArgumentHidesPassword(t *testing.T) {
 	_, errOut, _ := cli(t, "", "import", "--postgres=postgres://a@h/db", "tracks.csv")
 	if !strings.Contains(errOut, `(got "tracks.csv")`) {
 		t.Errorf("a FILE with --postgres=URL: %s, want the file quoted", errOut)
+	}
+}
+
+// importReportJSON runs import --json with args and decodes its report.
+func importReportJSON(t *testing.T, args ...string) (importReport, string, error) {
+	t.Helper()
+	out, stderr, err := runCmd(t.Context(), append([]string{"import", "--json"}, args...)...)
+	var rep importReport
+	if jerr := json.Unmarshal([]byte(out), &rep); jerr != nil {
+		t.Fatalf("import %q: --json output %q: %v\n%s", args, out, jerr, stderr)
+	}
+	return rep, stderr, err
+}
+
+// TestImportPostgresInteractionsWaitForTracks: an interaction of a track
+// the tracks query does not return (its features are not computed yet) is
+// not a rejected row: import --postgres counts it as waiting and exits 0,
+// --strict too, and the import after the features arrive adds it. From a
+// file, which a later import does not read again, such a row is still
+// rejected (TestImportInteractionLog).
+func TestImportPostgresInteractionsWaitForTracks(t *testing.T) {
+	u, _ := pgTestDB(t)
+	psqlRun(t, u, `
+INSERT INTO "Track" VALUES ('a0000000-0000-4000-8000-000000000004', '4y4spB9m0Q6026KfkAvy9Q', 'New', '{Someone}', 'New', 10);
+INSERT INTO "TrackInteraction" VALUES
+  ('i5', 'u1', 'a0000000-0000-4000-8000-000000000004', 'play', '2025-01-02 10:00:00'),
+  ('i6', 'u3', 'a0000000-0000-4000-8000-000000000004', 'like', '2025-01-02 10:01:00');`)
+	t.Setenv("DATABASE_URL", u)
+	dbPath := filepath.Join(t.TempDir(), "s.db")
+
+	out, stderr, err := runCmd(t.Context(), "import", "--db", dbPath, "--postgres", "--strict")
+	if err != nil {
+		t.Fatalf("import --strict with interactions of a track without features: %v, want success\n%s%s", err, out, stderr)
+	}
+	want := "tracks: 3 added, 0 updated; interactions: 4 added; rejected rows: 0\n" +
+		"2 interactions wait for their tracks' features; a later import adds them\n"
+	if out != want {
+		t.Errorf("stdout = %q, want %q", out, want)
+	}
+	if strings.Contains(stderr, "not in the catalogue") {
+		t.Errorf("stderr = %q, want no rejected row", stderr)
+	}
+
+	rep, stderr, err := importReportJSON(t, "--db", dbPath, "--postgres")
+	if err != nil || rep.InteractionsWaiting != 2 || rep.Rejected != 0 || len(rep.Errors) != 0 {
+		t.Errorf("import --json = %+v, %v, want 2 interactions waiting and nothing rejected\n%s", rep, err, stderr)
+	}
+
+	// The features arrive: the next import adds the interactions.
+	psqlRun(t, u, `INSERT INTO "TrackFeatures" VALUES
+  ('f4', 'a0000000-0000-4000-8000-000000000004', 0.5, 0.5, -5, 0.05, 0.1, 0, 0.1, 0.5, 120, 5, 1)`)
+	rep, stderr, err = importReportJSON(t, "--db", dbPath, "--postgres")
+	if err != nil || rep.TracksAdded != 1 || rep.InteractionsAdded != 2 || rep.InteractionsWaiting != 0 {
+		t.Errorf("import after the features = %+v, %v, want 1 track and 2 interactions added, none waiting\n%s", rep, err, stderr)
+	}
+}
+
+// pgCatalogue returns the ids of the tracks in the soundalike database at
+// dbPath and its interaction count.
+func pgCatalogue(t *testing.T, dbPath string) (ids []string, interactions int) {
+	t.Helper()
+	eng, err := soundalike.Open(dbPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	err = eng.ForEachTrack(t.Context(), func(tr *soundalike.Track) error {
+		ids = append(ids, string(tr.ID))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := eng.Counts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids, c.Interactions
+}
+
+// TestImportPostgresPrune: --prune deletes the catalogue's tracks that the
+// tracks query no longer returns, a file's too, keeping their
+// interactions; without it nothing is deleted.
+func TestImportPostgresPrune(t *testing.T) {
+	u, _ := pgTestDB(t)
+	t.Setenv("DATABASE_URL", u)
+	dbPath := filepath.Join(t.TempDir(), "s.db")
+	if _, stderr, err := runCmd(t.Context(), "import", "--db", dbPath, "--postgres"); err != nil {
+		t.Fatalf("import: %v\n%s", err, stderr)
+	}
+	csv := filepath.Join(t.TempDir(), "extra.csv")
+	if err := os.WriteFile(csv, []byte("track_id,danceability,energy,key,loudness,mode,speechiness,acousticness,instrumentalness,liveness,valence,tempo\n"+
+		"from-a-file,0.5,0.5,5,-5,1,0.05,0.1,0,0.1,0.5,120\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, err := runCmd(t.Context(), "import", "--db", dbPath, csv); err != nil {
+		t.Fatalf("import %s: %v\n%s", csv, err, stderr)
+	}
+	// The app drops track 3's features: the tracks query no longer returns it.
+	psqlRun(t, u, `DELETE FROM "TrackFeatures" WHERE "trackId" = 'a0000000-0000-4000-8000-000000000003'`)
+	const one, two = "a0000000-0000-4000-8000-000000000001", "a0000000-0000-4000-8000-000000000002"
+
+	out, stderr, err := runCmd(t.Context(), "import", "--db", dbPath, "--postgres")
+	if err != nil || strings.Contains(out, "deleted") {
+		t.Fatalf("import without --prune: %q, %v, want nothing deleted\n%s", out, err, stderr)
+	}
+	if ids, _ := pgCatalogue(t, dbPath); len(ids) != 4 {
+		t.Errorf("catalogue after an import without --prune = %q, want all 4 tracks", ids)
+	}
+
+	out, stderr, err = runCmd(t.Context(), "import", "--db", dbPath, "--postgres", "--prune")
+	if err != nil {
+		t.Fatalf("import --prune: %v\n%s", err, stderr)
+	}
+	want := "tracks: 0 added, 0 updated; interactions: 0 added; rejected rows: 0\n" +
+		"--prune: 2 tracks deleted\n"
+	if out != want {
+		t.Errorf("import --prune: stdout %q, want %q", out, want)
+	}
+	ids, interactions := pgCatalogue(t, dbPath)
+	if strings.Join(ids, " ") != one+" "+two || interactions != 4 {
+		t.Errorf("after --prune: tracks %q, %d interactions; want %s and %s, and the 4 interactions kept", ids, interactions, one, two)
+	}
+
+	// --json has the count, 0 when nothing is left to prune; --no-interactions
+	// prunes alike.
+	rep, stderr, err := importReportJSON(t, "--db", dbPath, "--postgres", "--prune", "--no-interactions")
+	if err != nil || rep.TracksDeleted == nil || *rep.TracksDeleted != 0 {
+		t.Errorf("import --prune --json again = %+v, %v, want tracks_deleted 0\n%s", rep, err, stderr)
+	}
+	psqlRun(t, u, `DELETE FROM "TrackFeatures" WHERE "trackId" = '`+two+`'`)
+	rep, stderr, err = importReportJSON(t, "--db", dbPath, "--postgres", "--prune", "--no-interactions")
+	if err != nil || rep.TracksDeleted == nil || *rep.TracksDeleted != 1 {
+		t.Errorf("import --prune --no-interactions --json = %+v, %v, want tracks_deleted 1\n%s", rep, err, stderr)
+	}
+	if ids, _ := pgCatalogue(t, dbPath); strings.Join(ids, " ") != one {
+		t.Errorf("after --prune --no-interactions: tracks %q, want %s", ids, one)
+	}
+	// The interactions of pruned tracks the app still holds wait, as
+	// those of a track whose features are not computed yet.
+	rep, stderr, err = importReportJSON(t, "--db", dbPath, "--postgres")
+	if err != nil || rep.TracksDeleted != nil || rep.InteractionsWaiting != 3 || rep.Rejected != 0 {
+		t.Errorf("import --json without --prune = %+v, %v, want no tracks_deleted and the 3 interactions of tracks 2 and 3 waiting\n%s", rep, err, stderr)
+	}
+}
+
+// TestImportPostgresPruneRefusesNoRows: --prune after a tracks query that
+// returned no rows (an empty table, the wrong schema or query) writes
+// nothing, saying why, rather than deleting the catalogue.
+func TestImportPostgresPruneRefusesNoRows(t *testing.T) {
+	u, _ := pgTestDB(t)
+	t.Setenv("DATABASE_URL", u)
+	dbPath := filepath.Join(t.TempDir(), "s.db")
+	if _, stderr, err := runCmd(t.Context(), "import", "--db", dbPath, "--postgres"); err != nil {
+		t.Fatalf("import: %v\n%s", err, stderr)
+	}
+	empty := `SELECT t.id, f.danceability, f.energy, f.key, f.loudness, f.mode, f.speechiness, f.acousticness,
+	  f.instrumentalness, f.liveness, f.valence, f.tempo
+	  FROM "Track" t JOIN "TrackFeatures" f ON f."trackId" = t.id WHERE false`
+	for _, args := range [][]string{
+		{"--tracks-query", empty},
+		{"--tracks-query", empty, "--no-interactions"},
+	} {
+		_, stderr, err := runCmd(t.Context(), append([]string{"import", "--db", dbPath, "--postgres", "--prune"}, args...)...)
+		if err == nil || exitCode(err, io.Discard) != 1 {
+			t.Fatalf("import --prune %q over an empty tracks query: %v, want exit 1\n%s", args, err, stderr)
+		}
+		for _, want := range []string{"nothing was written", "the tracks query returned no rows", "would delete every track of the catalogue (3)", "leave out --prune"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("import --prune %q: %q, want it to contain %q", args, err, want)
+			}
+		}
+		if ids, _ := pgCatalogue(t, dbPath); len(ids) != 3 {
+			t.Errorf("after the refused --prune %q: tracks %q, want the 3", args, ids)
+		}
+	}
+}
+
+// TestImportPostgresPruneKeepsRejectedTracks: after a rejected row
+// --prune deletes nothing, since the track of a rejected row cannot be
+// told from one the query no longer returns, and warns why.
+func TestImportPostgresPruneKeepsRejectedTracks(t *testing.T) {
+	u, _ := pgTestDB(t)
+	t.Setenv("DATABASE_URL", u)
+	dbPath := filepath.Join(t.TempDir(), "s.db")
+	if _, stderr, err := runCmd(t.Context(), "import", "--db", dbPath, "--postgres"); err != nil {
+		t.Fatalf("import: %v\n%s", err, stderr)
+	}
+	// Track 2 leaves the query; track 3's row is rejected (danceability 5).
+	q := `SELECT t.id, CASE WHEN t.id LIKE '%3' THEN 5 ELSE f.danceability END AS danceability, f.energy, f.key,
+	  f.loudness, f.mode, f.speechiness, f.acousticness, f.instrumentalness, f.liveness, f.valence, f.tempo
+	  FROM "Track" t JOIN "TrackFeatures" f ON f."trackId" = t.id WHERE t.id NOT LIKE '%2'`
+	out, stderr, err := runCmd(t.Context(), "import", "--db", dbPath, "--postgres", "--prune", "--no-interactions", "--tracks-query", q)
+	if !errors.Is(err, errSilent) {
+		t.Fatalf("import --prune with a rejected row: %v, want the silent exit 1 of rejected rows\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr, "warning: --prune: deleted no track, as rows were rejected (1)") || !strings.Contains(out, "--prune: 0 tracks deleted") {
+		t.Errorf("stdout %q, stderr %q: want the warning and 0 tracks deleted", out, stderr)
+	}
+	if ids, _ := pgCatalogue(t, dbPath); len(ids) != 3 {
+		t.Errorf("after --prune with a rejected row: tracks %q, want the 3", ids)
 	}
 }
