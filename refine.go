@@ -67,9 +67,14 @@ func (s *snapshot) refine(ctx context.Context, next candidates, checked bool, k 
 		for _, r := range rs {
 			// Compared as the float32 scores are, so that a threshold
 			// copied from a result's printed score keeps that result.
+			// A score below the threshold ends the search's growth: the
+			// candidates come ranked by score, and none further would
+			// pass, except under best_score, whose losers follow all of
+			// its winners whatever their scores (bestScores). So the rest
+			// of this round's candidates are still checked.
 			if o.ScoreThreshold != nil && r.Score < float32(*o.ScoreThreshold) {
-				exhausted = true // ranked by score: none further pass
-				break
+				exhausted = true
+				continue
 			}
 			if !checked && !f.keep(r.ID) {
 				continue

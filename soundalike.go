@@ -82,10 +82,11 @@ type Embedding []float32
 // query and the result, in [-1, 1]: higher is closer. Under
 // StrategyBestScore it is the result's best (weighted) similarity to a
 // positive example, or, for a result closer to a negative than to every
-// positive, minus its similarity to that negative: those rank last, and a
-// SearchOptions.ScoreThreshold of 0 or more drops them. Track is the
-// catalogue track (its ID is ID), a copy taken from the snapshot that
-// answered.
+// positive, minus its similarity to that negative: those rank last, and
+// a SearchOptions.ScoreThreshold of 0 or more drops those whose negative
+// similarity is positive (where every similarity is negative, one can
+// score above a result ranked before it). Track is the catalogue track
+// (its ID is ID), a copy taken from the snapshot that answered.
 type Neighbor struct {
 	ID    TrackID
 	Score float32
