@@ -183,7 +183,8 @@ type Stats struct {
 
 // Results answer one similarity query. Everything in them comes from the
 // one snapshot that answered: the model, the neighbours and their tracks.
-// They share no memory with the engine.
+// Their slices are their own; their strings point into the snapshot's
+// catalogue, which is never written, so a Results kept keeps that memory.
 type Results struct {
 	// Model is the version of the model whose index answered.
 	Model string

@@ -180,10 +180,8 @@ func (q *Query) check() error {
 	return nil
 }
 
-// results wraps a search's neighbours with the snapshot's context,
-// detaching their tracks from the snapshot.
+// results wraps a search's neighbours with the snapshot's context.
 func (s *snapshot) results(ns []Neighbor, query *Track) Results {
-	detachTracks(ns)
 	return Results{Model: s.modelInfo.Version, Generation: s.gen, Query: query, Neighbors: ns}
 }
 

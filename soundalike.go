@@ -92,31 +92,3 @@ type Neighbor struct {
 	Score float32
 	Track Track
 }
-
-// detachTracks gives each neighbour's track slices of its own, so that
-// they share nothing with the snapshot. All the strings' headers go into
-// one allocation; each slice is capped, so that appending to one
-// reallocates rather than overwrites the next.
-func detachTracks(ns []Neighbor) {
-	n := 0
-	for i := range ns {
-		t := &ns[i].Track
-		n += len(t.Artists) + len(t.Genres) + len(t.Subgenres)
-	}
-	if n == 0 {
-		return
-	}
-	buf := make([]string, 0, n)
-	take := func(ss []string) []string {
-		if ss == nil {
-			return nil
-		}
-		lo := len(buf)
-		buf = append(buf, ss...)
-		return buf[lo:len(buf):len(buf)]
-	}
-	for i := range ns {
-		t := &ns[i].Track
-		t.Artists, t.Genres, t.Subgenres = take(t.Artists), take(t.Genres), take(t.Subgenres)
-	}
-}
