@@ -299,6 +299,9 @@ func (e *Engine) Embed(t *Track) (Embedding, error) {
 	if t == nil {
 		return nil, fmt.Errorf("embed: %w: track is nil", ErrInvalidQuery)
 	}
+	if err := checkQueryTrack(t); err != nil {
+		return nil, err
+	}
 	s, err := e.current()
 	if err != nil {
 		return nil, err
@@ -414,10 +417,11 @@ func (f *Filter) check() []string {
 	return bad
 }
 
+// embed runs the model on t. A query's track has been checked
+// (checkQueryTrack) before it gets here; a stored track is embedded as it
+// is, since a rule added to CheckTrack since its import must not make a
+// query by it a bad request.
 func (s *snapshot) embed(t *Track) ([]float32, error) {
-	if err := checkQueryTrack(t); err != nil {
-		return nil, err
-	}
 	raw, err := RawInputs(t, s.model.Inputs(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", s.modelInfo.Version, err)
