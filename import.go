@@ -24,6 +24,10 @@ var ErrRollback = errors.New("import rolled back")
 type ImportTx struct {
 	tx  *storage.Tx
 	buf []byte
+	// refs resolves an interaction's track that is stored under no id
+	// the interaction names, by the Spotify id a track keeps (see
+	// PutInteraction).
+	refs txRefs
 	// ended is set when the Import callback has returned: the storage
 	// transaction is gone, and every method refuses with errImportEnded.
 	ended bool
@@ -61,7 +65,7 @@ func (e *Engine) Import(ctx context.Context, fn func(tx *ImportTx) error) error 
 	}
 	defer release()
 	err = db.Update(func(stx *storage.Tx) error {
-		itx := &ImportTx{tx: stx}
+		itx := &ImportTx{tx: stx, refs: txRefs{tx: stx}}
 		defer func() { itx.ended = true }()
 		if err := storage.RunCaller(func() error { return fn(itx) }); err != nil {
 			return err
@@ -249,8 +253,8 @@ func (tx *ImportTx) PutTrack(t *Track) (added, changed bool, err error) {
 		return false, false, fmt.Errorf("track %q: %w", clip(string(t.ID)), err)
 	}
 	merged := *t
+	var prev Track
 	if _, old, ok := tx.tx.Track(string(t.ID)); ok {
-		var prev Track
 		if err := decodeTrack(old, &prev); err != nil {
 			return false, false, fmt.Errorf("track %q: stored record: %w", t.ID, err)
 		}
@@ -264,7 +268,10 @@ func (tx *ImportTx) PutTrack(t *Track) (added, changed bool, err error) {
 		}
 	}
 	tx.buf = encodeTrack(tx.buf[:0], &merged)
-	_, added, changed, err = tx.tx.PutTrack(string(t.ID), tx.buf)
+	node, added, changed, err := tx.tx.PutTrack(string(t.ID), tx.buf)
+	if err == nil {
+		tx.refs.putTrack(node, &merged, prev.SpotifyID)
+	}
 	return added, changed, err
 }
 
@@ -332,7 +339,16 @@ func (tx *ImportTx) BeginSource() {
 // one source (file or query) held it, so importing the same rows again, in
 // this import or a later one, adds nothing. An interaction
 // CheckInteraction refuses is refused with its error. The track must
-// already be stored; otherwise the error wraps ErrNotFound.
+// already be stored, in this import or before; otherwise the error wraps
+// ErrNotFound. in.Track is a track reference, resolved as a query
+// resolves one (see Track references in the package doc): the id a track
+// is stored under, else a Spotify URI or link to it, else, for a
+// catalogue keyed by another system's ids, the Spotify id it keeps in
+// Track.SpotifyID (where tracks share one, the track stored last). The
+// interaction is stored under the id the track is stored under. The
+// first interaction that needs the Spotify ids reads them from every
+// stored track, once an import (again only after this import deletes a
+// track holding one or changes its Spotify id).
 func (tx *ImportTx) PutInteraction(in *Interaction) (added bool, err error) {
 	if tx.ended {
 		return false, errImportEnded
@@ -352,6 +368,13 @@ func (tx *ImportTx) PutInteraction(in *Interaction) (added bool, err error) {
 	}
 	added, err = tx.tx.PutInteraction(in.User, string(in.Track), action, ts)
 	if errors.Is(err, ErrNotFound) {
+		// No track is stored under in.Track: under the id it names?
+		var id TrackID
+		if id, err = tx.refs.resolve(in.Track); err == nil {
+			added, err = tx.tx.PutInteraction(in.User, string(id), action, ts)
+		}
+	}
+	if errors.Is(err, ErrNotFound) {
 		return false, fmt.Errorf("interaction of user %q: track %q: %w", clip(in.User), in.Track, ErrNotFound)
 	}
 	return added, err
@@ -363,7 +386,28 @@ func (tx *ImportTx) DeleteTrack(id TrackID) (bool, error) {
 	if tx.ended {
 		return false, errImportEnded
 	}
+	if err := tx.forgetSpotifyID(id); err != nil {
+		return false, err
+	}
 	return tx.tx.DeleteTrack(string(id))
+}
+
+// forgetSpotifyID tells tx.refs, when it holds the Spotify ids, of the
+// deletion of the track id.
+func (tx *ImportTx) forgetSpotifyID(id TrackID) error {
+	if tx.refs.spotify == nil {
+		return nil
+	}
+	node, data, ok := tx.tx.Track(string(id))
+	if !ok {
+		return nil
+	}
+	var t Track
+	if err := decodeTrack(data, &t); err != nil {
+		return fmt.Errorf("track %q: stored record: %w", id, err)
+	}
+	tx.refs.deleteTrack(node, t.SpotifyID)
+	return nil
 }
 
 func unixNanoTime(ts int64) time.Time {

@@ -1,8 +1,12 @@
 package soundalike
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/audotics/soundalike/storage"
 )
 
 // TrackRefForms says which references to a track ParseTrackRef accepts; the
@@ -235,27 +239,40 @@ func notFound(ref TrackID, p refProblem) error {
 	return fmt.Errorf("track %q: %w", clip(string(ref)), ErrNotFound)
 }
 
-// resolve finds the node of a track reference: by id as stored, else by
-// the id refID reads in it, else, when that is ParseTrackRef's, by
-// Spotify id. A reference no stored id could be is a *TrackRefError
-// (refusal); any other that names no track wraps ErrNotFound (notFound).
+// resolve finds the node of a track reference in the snapshot
+// (resolveRef).
 func (s *snapshot) resolve(ref TrackID) (uint32, error) {
-	if n, ok := s.byID.find(&s.cat, string(ref)); ok {
-		return n, nil // an id as stored, even one that looks like a URI
+	return resolveRef(ref,
+		func(id string) (uint32, bool) { return s.byID.find(&s.cat, id) },
+		func(id string) (uint32, bool) { n, ok := s.bySpotify[id]; return n, ok })
+}
+
+// resolveRef finds the track a reference names, in the order every
+// lookup of a track reference takes (a query's in the snapshot, an
+// import's and ResolveTracks' in the database): by id as stored
+// (byID), else by the id refID reads in it, else, when that is
+// ParseTrackRef's, by the Spotify id a track keeps in Track.SpotifyID
+// (bySpotify). A reference no stored id could be is a *TrackRefError
+// (refusal); any other that names no track wraps ErrNotFound
+// (notFound).
+func resolveRef[T any](ref TrackID, byID, bySpotify func(id string) (T, bool)) (T, error) {
+	if t, ok := byID(string(ref)); ok {
+		return t, nil // an id as stored, even one that looks like a URI
 	}
+	var none T
 	id, p, err := refID(ref)
 	if err != nil {
-		return 0, err
+		return none, err
 	}
-	if n, ok := s.byID.find(&s.cat, string(id)); ok {
-		return n, nil
+	if t, ok := byID(string(id)); ok {
+		return t, nil
 	}
 	if p == refOK {
-		if n, ok := s.bySpotify[string(id)]; ok {
-			return n, nil
+		if t, ok := bySpotify(string(id)); ok {
+			return t, nil
 		}
 	}
-	return 0, notFound(ref, p)
+	return none, notFound(ref, p)
 }
 
 // checkRefs refuses a reference of refs, the list option (Option of a
@@ -288,8 +305,8 @@ func checkRef(option string, i int, ref TrackID) error {
 
 // indexSpotifyIDs maps the Spotify ids the decoding workers found, of
 // tracks whose id is another system's (Track.SpotifyID set and different
-// from ID), to their nodes. Where tracks share a Spotify id, the last node
-// keeps it.
+// from ID), to their nodes. Where tracks share a Spotify id, the one
+// takesSpotifyID prefers keeps it.
 func (s *snapshot) indexSpotifyIDs(found []workerFinds) {
 	total := 0
 	for _, f := range found {
@@ -301,9 +318,150 @@ func (s *snapshot) indexSpotifyIDs(found []workerFinds) {
 	s.bySpotify = make(map[string]uint32, total)
 	for _, f := range found {
 		for i, id := range f.spotifyIDs {
-			if node, ok := s.bySpotify[id]; !ok || node < f.spotifyNodes[i] {
+			if node, ok := s.bySpotify[id]; !ok || takesSpotifyID(f.spotifyNodes[i], node) {
 				s.bySpotify[id] = f.spotifyNodes[i]
 			}
 		}
 	}
+}
+
+// takesSpotifyID reports whether the track at node takes a Spotify id
+// from held, the node of the track that holds it so far: where tracks
+// share a Spotify id, the highest node, the track stored last (nodes are
+// given in order and never reused), keeps it. It is the one rule of every
+// lookup by Spotify id: the snapshot's (indexSpotifyIDs) and the
+// database's (spotifyHolders).
+func takesSpotifyID(node, held uint32) bool { return node > held }
+
+// spotifyHolders maps the Spotify ids of a catalogue in the database to
+// the tracks holding them, as the snapshot's bySpotify does a snapshot's:
+// only tracks whose Spotify id differs from their id have entries.
+type spotifyHolders map[string]spotifyHolder
+
+// spotifyHolder is a track holding a Spotify id: its node and its id.
+type spotifyHolder struct {
+	node uint32
+	id   TrackID
+}
+
+// readSpotifyHolders reads the Spotify ids of every track tx holds. It
+// decodes the whole catalogue (about a CPU-second at 1M tracks), so a
+// caller reads them once, when a reference first needs them, and keeps
+// them up to date with its own writes (txRefs).
+func readSpotifyHolders(tx *storage.Tx) (spotifyHolders, error) {
+	m := spotifyHolders{}
+	var t Track
+	err := tx.ForEachTrack(func(en storage.TrackEntry) error {
+		if err := decodeTrackAliased(en.Data, &t); err != nil {
+			return fmt.Errorf("track %s: %w", en.ID, err)
+		}
+		if t.SpotifyID != "" && t.SpotifyID != en.ID {
+			m.add(strings.Clone(t.SpotifyID), spotifyHolder{en.Node, TrackID(en.ID)})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading the catalogue's Spotify ids: %w", err)
+	}
+	return m, nil
+}
+
+// add records that h holds spotifyID, unless a track takesSpotifyID
+// prefers holds it already.
+func (m spotifyHolders) add(spotifyID string, h spotifyHolder) {
+	if held, ok := m[spotifyID]; !ok || takesSpotifyID(h.node, held.node) {
+		m[spotifyID] = h
+	}
+}
+
+// txRefs resolves track references in a transaction (resolveRef), to the
+// id the track is stored under. The Spotify ids are read when a
+// reference first needs them (readSpotifyHolders); a write transaction
+// tells it of its track writes (putTrack, deleteTrack) so that they
+// resolve as they would once committed.
+type txRefs struct {
+	tx *storage.Tx
+	// spotify is nil until a reference needs it, and again after a
+	// write that may have changed which track holds a Spotify id.
+	spotify spotifyHolders
+}
+
+// resolve returns the id of the track ref names, or resolveRef's error;
+// an error reading the catalogue's Spotify ids is returned as it is.
+func (r *txRefs) resolve(ref TrackID) (TrackID, error) {
+	var readErr error
+	id, err := resolveRef(ref,
+		func(id string) (TrackID, bool) {
+			_, _, ok := r.tx.Track(id)
+			return TrackID(id), ok
+		},
+		func(id string) (TrackID, bool) {
+			if r.spotify == nil {
+				if r.spotify, readErr = readSpotifyHolders(r.tx); readErr != nil {
+					return "", false
+				}
+			}
+			h, ok := r.spotify[id]
+			return h.id, ok
+		})
+	if readErr != nil {
+		return "", readErr
+	}
+	return id, err
+}
+
+// putTrack keeps the Spotify ids up to date with t, stored at node, whose
+// Spotify id was prevSpotifyID before ("" for a new track).
+func (r *txRefs) putTrack(node uint32, t *Track, prevSpotifyID string) {
+	if r.spotify == nil {
+		return
+	}
+	if h, ok := r.spotify[prevSpotifyID]; ok && h.node == node && prevSpotifyID != t.SpotifyID {
+		r.spotify = nil // another track may hold it: read them again
+		return
+	}
+	if t.SpotifyID != "" && t.SpotifyID != string(t.ID) {
+		r.spotify.add(t.SpotifyID, spotifyHolder{node, t.ID})
+	}
+}
+
+// deleteTrack keeps the Spotify ids up to date with the deletion of the
+// track at node whose Spotify id is spotifyID.
+func (r *txRefs) deleteTrack(node uint32, spotifyID string) {
+	if h, ok := r.spotify[spotifyID]; ok && h.node == node {
+		r.spotify = nil // another track may hold it: read them again
+	}
+}
+
+// ResolveTracks returns the id of the catalogue track each of refs names,
+// "" for one that names none: it looks a reference up as queries do (see
+// Track references in the package doc: by id as stored, by the id
+// ParseTrackRef reads in it, then by Track.SpotifyID, where tracks
+// sharing one resolve to the track stored last), but in the database, so
+// it needs no snapshot. It reads the whole catalogue when a reference
+// needs the Spotify ids. eval --holdout resolves its file's tracks with
+// it, as an import resolves an interaction's.
+func (e *Engine) ResolveTracks(ctx context.Context, refs []TrackID) ([]TrackID, error) {
+	if err := checkCtx(ctx); err != nil {
+		return nil, fmt.Errorf("resolve tracks: %w", err)
+	}
+	out := make([]TrackID, len(refs))
+	err := e.view(ctx, func(tx *storage.Tx) error {
+		r := txRefs{tx: tx}
+		for i, ref := range refs {
+			if i%4096 == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			id, err := r.resolve(ref)
+			if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrInvalidQuery) {
+				return err
+			}
+			out[i] = id
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("resolve tracks: %w", err)
+	}
+	return out, nil
 }
