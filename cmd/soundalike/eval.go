@@ -27,7 +27,7 @@ func runEval(ctx context.Context, args []string, stdio stdio) error {
 	)
 	fs := newFlagSet("eval", stdio, &dbPath)
 	fs.IntVar(&opts.K, "k", 20, "neighbours scored per query, 1..(the catalogue's tracks − 2)")
-	fs.StringVar(&holdout, "holdout", "", "`file` of held-out users' interactions (any import format; their tracks must already be in the catalogue). Default: the model's validation users")
+	fs.StringVar(&holdout, "holdout", "", "`file` of held-out users' interactions (any import format; their tracks must already be in the catalogue, named by id, Spotify id, URI or link as for import). Default: the model's validation users")
 	fs.IntVar(&maxLineBytes, "max-line-bytes", ingest.DefaultMaxLineBytes, "with --holdout: longest line (or CSV record) the file may have, in bytes, as for import")
 	fs.StringVar(&version, "model", "", "model `version` to evaluate (default: the current one)")
 	fs.IntVar(&opts.MaxQueries, "queries", 2000, "held-out tracks sampled as queries")
@@ -103,6 +103,9 @@ over the seeds).`)
 	if holdout != "" {
 		ins, err := readHoldout(ctx, holdout, maxLineBytes, stdio.err)
 		if err != nil {
+			return err
+		}
+		if err := resolveHoldout(ctx, eng, ins); err != nil {
 			return err
 		}
 		var missing int
@@ -217,6 +220,28 @@ func readHoldout(ctx context.Context, path string, maxLineBytes int, errw io.Wri
 		return nil, fmt.Errorf("--holdout %s: no interactions (the file needs a user column, e.g. playlist_id or user_id)", path)
 	}
 	return ins, nil
+}
+
+// resolveHoldout names each held-out interaction's track by the id the
+// catalogue stores it under, as an import stores an interaction
+// (Engine.ResolveTracks): a file that names tracks by Spotify id counts
+// for a catalogue keyed by the app's own ids. A track that names none is
+// left as it is, for GroupUsers to count as missing.
+func resolveHoldout(ctx context.Context, eng *soundalike.Engine, ins []soundalike.Interaction) error {
+	refs := make([]soundalike.TrackID, len(ins))
+	for i := range ins {
+		refs[i] = ins[i].Track
+	}
+	ids, err := eng.ResolveTracks(ctx, refs)
+	if err != nil {
+		return fmt.Errorf("--holdout: %w", err)
+	}
+	for i, id := range ids {
+		if id != "" {
+			ins[i].Track = id
+		}
+	}
+	return nil
 }
 
 // evalUsers is eval --mode user: Recommend's strategies and the
