@@ -214,7 +214,8 @@ func TestImportTxResolvesSpotifyIDsAfterWrites(t *testing.T) {
 
 // Given a catalogue keyed by the app's own ids, ResolveTracks finds a
 // track as a query does: by its id, its Spotify id, URI or link, and ""
-// for a reference naming none.
+// for a reference naming none; one no stored id could be is a
+// *TrackRefError naming its index.
 func TestResolveTracks(t *testing.T) {
 	ctx := t.Context()
 	eng := MustOpen(t)
@@ -229,11 +230,15 @@ func TestResolveTracks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	refs := []soundalike.TrackID{"uuid-a", spotifyA, "spotify:track:" + spotifyB, "https://open.spotify.com/track/" + spotifyA, spotifyC, "spotify:album:" + spotifyA, ""}
+	refs := []soundalike.TrackID{"uuid-a", spotifyA, "spotify:track:" + spotifyB, "https://open.spotify.com/track/" + spotifyA, spotifyC, "spotify:album:" + spotifyA}
 	got, err := eng.ResolveTracks(ctx, refs)
-	want := []soundalike.TrackID{"uuid-a", "uuid-a", "uuid-b2", "uuid-a", "", "", ""}
+	want := []soundalike.TrackID{"uuid-a", "uuid-a", "uuid-b2", "uuid-a", "", ""}
 	if err != nil || !slices.Equal(got, want) {
 		t.Errorf("ResolveTracks(%q) = %q, %v; want %q", refs, got, err, want)
+	}
+	_, err = eng.ResolveTracks(ctx, []soundalike.TrackID{"uuid-a", ""})
+	if re, ok := errors.AsType[*soundalike.TrackRefError](err); !ok || re.Index != 1 {
+		t.Errorf("ResolveTracks of an empty reference: %v, want a *TrackRefError naming refs[1]", err)
 	}
 	loadSnapshot(t, eng)
 	for i, ref := range refs {

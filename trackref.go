@@ -434,7 +434,8 @@ func (r *txRefs) deleteTrack(node uint32, spotifyID string) {
 }
 
 // ResolveTracks returns the id of the catalogue track each of refs names,
-// "" for one that names none: it looks a reference up as queries do (see
+// "" for one that names none; a reference no stored id could be is a
+// *TrackRefError naming its index (Option "refs"). It looks a reference up as queries do (see
 // Track references in the package doc: by id as stored, by the id
 // ParseTrackRef reads in it, then by Track.SpotifyID, where tracks
 // sharing one resolve to the track stored last), but in the database, so
@@ -453,7 +454,11 @@ func (e *Engine) ResolveTracks(ctx context.Context, refs []TrackID) ([]TrackID, 
 				return ctx.Err()
 			}
 			id, err := r.resolve(ref)
-			if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrInvalidQuery) {
+			if re, ok := errors.AsType[*TrackRefError](err); ok {
+				re.Option, re.Index = "refs", i
+				return re
+			}
+			if err != nil && !errors.Is(err, ErrNotFound) {
 				return err
 			}
 			out[i] = id

@@ -28,8 +28,9 @@ anything fails or is interrupted (Ctrl-C), or the database is held by
 another process beyond --lock-timeout, none. Each ID is a track reference
 as queries take it: the id as stored, a spotify:track:ID URI or an
 open.spotify.com/track/ID link, or the Spotify id of a track whose id is
-another system's (its spotify_id column); a reference that names no track
-by id costs one pass over the catalogue. --from reads references from
+another system's (its spotify_id column; where tracks share one, the
+track stored last); a reference that names no track by id costs one
+pass over the catalogue. --from reads references from
 FILE ("-" is stdin), one a line; blank lines and lines starting with # are
 skipped.
 
@@ -175,65 +176,30 @@ func deleteTracks(ctx context.Context, eng *soundalike.Engine, refs []deleteRef,
 }
 
 // resolveRefs finds the stored id of each reference's track, each track
-// once, as the engine's queries find it: by id as stored, by the id of a
-// Spotify URI or link, and, for the references found so by none, by the
-// Spotify id of a track whose id is another system's (Track.SpotifyID),
-// in one pass over the catalogue. A Spotify id that several tracks share
-// names them all. missing holds the references that name no track.
+// once, as an import finds an interaction's (Engine.ResolveTracks): by
+// id as stored, by the id of a Spotify URI or link, then by the Spotify
+// id of a track whose id is another system's (where tracks share one, the
+// track stored last). missing holds the references that name no track.
 func resolveRefs(ctx context.Context, eng *soundalike.Engine, refs []deleteRef) (ids []soundalike.TrackID, missing []deleteRef, err error) {
-	seen := make(map[soundalike.TrackID]bool)
-	add := func(id soundalike.TrackID) {
-		if !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
-		}
-	}
-	bySpotify := make(map[string][]int) // Spotify id → refs left to find by it
+	list := make([]soundalike.TrackID, len(refs))
 	for i, r := range refs {
-		if err := ctx.Err(); err != nil {
-			return nil, nil, err
-		}
-		t, err := eng.Track(ctx, soundalike.TrackID(r.ref))
-		if re, ok := errors.AsType[*soundalike.TrackRefError](err); ok {
-			return nil, nil, usagef("delete: %s: %s", r.where, re.Reason)
-		}
-		switch {
-		case err == nil:
-			add(t.ID)
-		case errors.Is(err, soundalike.ErrNotFound):
-			if id, perr := soundalike.ParseTrackRef(r.ref); perr == nil {
-				bySpotify[string(id)] = append(bySpotify[string(id)], i)
-			} else {
-				missing = append(missing, r)
-			}
-		default:
-			return nil, nil, err
-		}
+		list[i] = soundalike.TrackID(r.ref)
 	}
-	if len(bySpotify) == 0 {
-		return ids, missing, nil
+	found, err := eng.ResolveTracks(ctx, list)
+	if re, ok := errors.AsType[*soundalike.TrackRefError](err); ok {
+		return nil, nil, usagef("delete: %s: %s", refs[re.Index].where, re.Reason)
 	}
-	found := make(map[string]bool)
-	err = eng.ForEachTrack(ctx, func(t *soundalike.Track) error {
-		if t.SpotifyID != "" && t.SpotifyID != string(t.ID) && bySpotify[t.SpotifyID] != nil {
-			found[t.SpotifyID] = true
-			add(t.ID)
-		}
-		return nil
-	})
 	if err != nil {
 		return nil, nil, err
 	}
-	left := make([]bool, len(refs))
-	for sid, is := range bySpotify {
-		for _, i := range is {
-			left[i] = !found[sid]
-		}
-	}
-	// In the order given, as the references not found are reported.
-	for i, r := range refs {
-		if left[i] {
-			missing = append(missing, r)
+	seen := make(map[soundalike.TrackID]bool)
+	for i, id := range found {
+		switch {
+		case id == "":
+			missing = append(missing, refs[i])
+		case !seen[id]:
+			seen[id] = true
+			ids = append(ids, id)
 		}
 	}
 	return ids, missing, nil

@@ -260,7 +260,7 @@ func TestDeleteBySpotifyID(t *testing.T) {
 	}
 	var got deleteJSON
 	json.Unmarshal([]byte(out), &got)
-	if want := []string{"app-4", "app-1", "app-2", "app-3"}; !slices.Equal(got.Deleted, want) {
+	if want := []string{"app-1", "app-2", "app-3", "app-4"}; !slices.Equal(got.Deleted, want) {
 		t.Errorf("deleted %v, want %v", got.Deleted, want)
 	}
 	_, errOut, code = cli(t, "", "delete", "--db", db, "spotify:track:sp0001")
