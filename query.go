@@ -3,6 +3,8 @@ package soundalike
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -94,13 +96,34 @@ const (
 // (escaped, clipped) and names the strategies there are: the one
 // check of a strategy, whether it comes from Go, a request or a flag.
 func ParseStrategy(name string) (Strategy, error) {
-	switch st := Strategy(name); st {
-	case "":
+	if name == "" {
 		return StrategyAverage, nil
-	case StrategyAverage, StrategyBestScore:
+	}
+	if st := Strategy(name); slices.Contains(Strategies(), st) {
 		return st, nil
 	}
-	return "", fmt.Errorf("%w: strategy %q: want %q or %q", ErrInvalidQuery, clip(name), StrategyAverage, StrategyBestScore)
+	return "", fmt.Errorf("%w: strategy %q: want %s", ErrInvalidQuery, clip(name), StrategyList())
+}
+
+// Strategies lists the strategies a RecommendQuery takes, the default
+// (StrategyAverage) first.
+func Strategies() []Strategy { return []Strategy{StrategyAverage, StrategyBestScore} }
+
+// StrategyList names the strategies for a message saying what is
+// accepted: "average" or "best_score".
+func StrategyList() string {
+	var b strings.Builder
+	for i, st := range Strategies() {
+		switch {
+		case i == 0:
+		case i == len(Strategies())-1:
+			b.WriteString(" or ")
+		default:
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%q", st)
+	}
+	return b.String()
 }
 
 // Example is one positive or negative example of a RecommendQuery:

@@ -534,7 +534,7 @@ func numberRange(key string, t reflect.Type) string {
 	case "features.release_year":
 		return releaseYearSpan.String()
 	case "features.duration_ms":
-		return fmt.Sprintf("0..%d", math.MaxInt)
+		return fmt.Sprintf("0..%d", soundalike.MaxDurationMS)
 	case "weight":
 		return "a number ≥ 0"
 	case "vector":

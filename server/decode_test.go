@@ -360,6 +360,8 @@ func TestPostTypeErrors(t *testing.T) {
 			"/similar", `{"tracks":["a"],"filter":{"year_max":-1e19}}`, []string{"field filter.year_max", "out of range for filter.year_max: want 1..9999"}},
 		{"given a feature beyond float64, when POST /recommend, expect the feature's range",
 			"/recommend", `{"positive":[{"features":{"tempo":1e999}}]}`, []string{"positive[0]", "out of range for features.tempo: want 0..400"}},
+		{"given duration_ms beyond int64, when POST /similar, expect the bound a track's duration has",
+			"/similar", `{"features":{"duration_ms":1e19}}`, []string{"field features.duration_ms", `"1e19" is out of range for features.duration_ms: want 0..2147483647`}},
 		{"given a fractional k, when POST /similar, expect not a whole number",
 			"/similar", `{"tracks":["a"],"k":2.5}`, []string{"field k: a number 2.5 is not a whole number"}},
 		{"given k a hair above a whole number, when POST /similar, expect not a whole number",

@@ -14,17 +14,15 @@ import (
 	"github.com/audotics/soundalike"
 )
 
-// bufPool recycles response buffers of the /similar hot path.
+// bufPool recycles the buffers writeAppended encodes answers in.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
 
-// writeSimilar encodes resp with its hand-rolled encoder.
-func writeSimilar(c echo.Context, resp *SimilarResponse) error { return writeAppended(c, resp) }
-
-// writeAppended answers 200 with the JSON a hand-rolled encoder appends
-// (a /similar or /recommend response), in a pooled buffer.
-func writeAppended(c echo.Context, resp interface{ AppendJSON([]byte) []byte }) error {
+// writeAppended answers 200 with the JSON that appendJSON appends (a
+// hand-rolled encoder's: a /similar, /similar/batch or /recommend answer)
+// and a newline, in a pooled buffer.
+func writeAppended(c echo.Context, appendJSON func([]byte) []byte) error {
 	bp := bufPool.Get().(*[]byte)
-	b := resp.AppendJSON((*bp)[:0])
+	b := appendJSON((*bp)[:0])
 	b = append(b, '\n')
 	// With its length set, net/http writes the answer whole instead of
 	// in chunks (it chunks a body over 2 KiB whose length it was not told).
@@ -69,7 +67,7 @@ func (srv *Server) getSimilar(c echo.Context) error {
 	a := answerPool.Get().(*similarAnswer)
 	defer a.recycle()
 	a.resp.fill(start, res, p.fields, &a.track)
-	return writeSimilar(c, &a.resp)
+	return writeAppended(c, a.resp.AppendJSON)
 }
 
 // similarAnswer is the storage of one GET /similar answer, recycled once
@@ -107,7 +105,7 @@ func (srv *Server) postSimilar(c echo.Context) error {
 	if err != nil {
 		return refError(err, "")
 	}
-	return writeSimilar(c, resp)
+	return writeAppended(c, resp.AppendJSON)
 }
 
 // similarTo answers one POST /similar query (or a batch's). A seed that
@@ -145,30 +143,27 @@ func (srv *Server) postSimilarBatch(c echo.Context) error {
 		return err
 	}
 	defer release()
-	bp := bufPool.Get().(*[]byte)
-	b := append((*bp)[:0], `{"results":[`...)
+	resps := make([]*SimilarResponse, len(qs))
 	for i, sq := range qs {
-		resp, err := srv.similarTo(r.Context(), sq)
-		if err != nil {
-			bufPool.Put(bp)
+		if resps[i], err = srv.similarTo(r.Context(), sq); err != nil {
 			return inQuery(i, err) // no TrackRefError: decodeBatchRequest refused those
 		}
-		if i > 0 {
-			b = append(b, ',')
+	}
+	return writeAppended(c, func(b []byte) []byte {
+		b = append(b, `{"results":[`...)
+		for i, resp := range resps {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = resp.AppendJSON(b)
 		}
-		b = resp.AppendJSON(b)
-	}
-	b = append(b, "]}\n"...)
-	err = c.Blob(http.StatusOK, echo.MIMEApplicationJSON, b)
-	if cap(b) <= 1<<20 {
-		*bp = b
-		bufPool.Put(bp)
-	}
-	return err
+		return append(b, "]}"...)
+	})
 }
 
 // BatchResponse is the body of POST /similar/batch: one response per
-// query, in the order of the queries.
+// query, in the order of the queries. postSimilarBatch writes it with
+// SimilarResponse's encoder; a Go client decodes it.
 type BatchResponse struct {
 	Results []SimilarResponse `json:"results"`
 }

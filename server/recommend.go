@@ -12,8 +12,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/audotics/soundalike"
 	"github.com/labstack/echo/v4"
+
+	"github.com/audotics/soundalike"
 )
 
 // Limits of GET /users/{id}/history: limit is how many interactions,
@@ -177,12 +178,13 @@ func (req *recommendRequest) query() (soundalike.RecommendQuery, error) {
 }
 
 // parseStrategy reads the strategy parameter or field with
-// soundalike.ParseStrategy, the one check of a strategy, naming the
-// parameter in its refusal as every other parameter's is named.
+// soundalike.ParseStrategy, the one check of a strategy; its refusal
+// names the parameter, as every other refusal begins ("strategy: …"),
+// and the library's list of strategies (soundalike.StrategyList).
 func parseStrategy(name string) (soundalike.Strategy, error) {
 	st, err := soundalike.ParseStrategy(name)
 	if err != nil {
-		return "", badRequest("strategy: %s is not a strategy: want %q or %q", quoteShort(name), soundalike.StrategyAverage, soundalike.StrategyBestScore)
+		return "", badRequest("strategy: %s is not a strategy: want %s", quoteShort(name), soundalike.StrategyList())
 	}
 	return st, nil
 }
@@ -230,16 +232,9 @@ func parseExample(name string, raw json.RawMessage) (soundalike.Example, error) 
 	}
 	if er.Vector != nil {
 		given = append(given, "vector")
-		ex.Vector = make([]float32, len(er.Vector))
-		for i, v := range er.Vector {
-			f := float32(v)
-			if math.IsNaN(v) || math.IsInf(float64(f), 0) {
-				return ex, badRequest("%s.vector[%d]: %v is not a finite 32-bit float", name, i, v)
-			}
-			ex.Vector[i] = f
-		}
-		if err := soundalike.ValidateVector(ex.Vector); err != nil {
-			return ex, badRequest("%s.%v", name, err)
+		var err error
+		if ex.Vector, err = vector32(name+".", er.Vector); err != nil {
+			return ex, err
 		}
 	}
 	if er.Features != nil {
@@ -301,7 +296,7 @@ func (srv *Server) postRecommend(c echo.Context) error {
 	if err != nil {
 		return refError(err, "")
 	}
-	return writeAppended(c, resp)
+	return writeAppended(c, resp.AppendJSON)
 }
 
 var userRecommendParams = append([]string{"k", "strategy"}, searchParams...)
@@ -347,7 +342,7 @@ func (srv *Server) getUserRecommend(c echo.Context) error {
 	if err != nil {
 		return refError(err, "")
 	}
-	return writeAppended(c, resp)
+	return writeAppended(c, resp.AppendJSON)
 }
 
 // GET /users/:id/history?limit=50

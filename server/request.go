@@ -493,7 +493,14 @@ func (f *featuresRequest) values() [soundalike.NumFeatures]*float64 {
 	}
 }
 
-// track checks f and builds the query track.
+// track builds the query track from f and checks it as the engine will:
+// what only the JSON shows here (every feature given, each raw value,
+// before a whole-number feature is stored as an int; release_date or
+// release_year, not both; a release_year of four digits), then the rest
+// with soundalike.CheckTrack, the check of an imported track that the
+// engine applies to a query's (popularity, duration_ms, release_date,
+// name, artists). A refusal names the field as the body does,
+// features.duration_ms.
 func (f *featuresRequest) track() (*soundalike.Track, error) {
 	t := &soundalike.Track{Name: f.Name, Artists: f.Artists}
 	var missing []string
@@ -512,30 +519,30 @@ func (f *featuresRequest) track() (*soundalike.Track, error) {
 			strings.Join(missing, ", "), strings.Join(soundalike.FeatureNames(), ", "))
 	}
 	if f.DurationMS != nil {
-		if *f.DurationMS < 0 {
-			return nil, badRequest("features.duration_ms: %d is negative", *f.DurationMS)
-		}
 		t.DurationMS = *f.DurationMS
 	}
 	if f.Popularity != nil {
-		if !popularitySpan.holds(float64(*f.Popularity)) {
-			return nil, badRequest("features.popularity: %d is outside the range %v", *f.Popularity, popularitySpan)
-		}
 		t.Popularity = *f.Popularity
 	}
 	switch {
 	case f.ReleaseDate != nil && f.ReleaseYear != nil:
 		return nil, badRequest("features: give release_date or release_year, not both")
 	case f.ReleaseDate != nil:
-		if err := soundalike.CheckReleaseDate(*f.ReleaseDate); err != nil {
-			return nil, badRequest("features.%v", err)
-		}
 		t.ReleaseDate = *f.ReleaseDate
 	case f.ReleaseYear != nil:
 		if !releaseYearSpan.holds(float64(*f.ReleaseYear)) {
 			return nil, badRequest("features.release_year: %d is not a four-digit year: want %v", *f.ReleaseYear, releaseYearSpan)
 		}
 		t.ReleaseDate = strconv.Itoa(*f.ReleaseYear)
+	}
+	// CheckTrack wants the id a stored track has; a query's has none.
+	stored := *t
+	stored.ID = "query"
+	if err := soundalike.CheckTrack(&stored); err != nil {
+		if fe, ok := errors.AsType[*soundalike.FieldError](err); ok {
+			return nil, badRequest("features.%v", fe)
+		}
+		return nil, badRequest("features: %v", err)
 	}
 	return t, nil
 }
@@ -590,18 +597,10 @@ func (req *similarRequest) query() (similarQuery, error) {
 		}
 		q.Track = t
 	}
-	if len(req.Vector) > 0 {
+	if req.Vector != nil {
 		given = append(given, "vector")
-		q.Vector = make([]float32, len(req.Vector))
-		for i, v := range req.Vector {
-			f := float32(v)
-			if math.IsNaN(v) || math.IsInf(float64(f), 0) {
-				return sq, badRequest("vector[%d]: %v is not a finite 32-bit float", i, v)
-			}
-			q.Vector[i] = f
-		}
-		if err := soundalike.ValidateVector(q.Vector); err != nil {
-			return sq, badRequest("%v", err)
+		if q.Vector, err = vector32("", req.Vector); err != nil {
+			return sq, err
 		}
 	}
 	switch len(given) {
@@ -612,6 +611,27 @@ func (req *similarRequest) query() (similarQuery, error) {
 		return sq, badRequest("give exactly one of tracks, features or vector, not %s", strings.Join(given, " and "))
 	}
 	return sq, nil
+}
+
+// vector32 converts a vector of the JSON (field place+"vector": "vector",
+// "positive[0].vector") to the float32s the engine searches by, refusing
+// what soundalike.ValidateVector refuses and a value beyond float32.
+// A vector is given when its field is present, as the engine's Query
+// counts a non-nil Vector: "vector": [] is an empty vector, refused, not
+// a vector left out.
+func vector32(place string, vs []float64) ([]float32, error) {
+	vec := make([]float32, len(vs))
+	for i, v := range vs {
+		f := float32(v)
+		if math.IsNaN(v) || math.IsInf(float64(f), 0) {
+			return nil, badRequest("%svector[%d]: %v is not a finite 32-bit float", place, i, v)
+		}
+		vec[i] = f
+	}
+	if err := soundalike.ValidateVector(vec); err != nil {
+		return nil, badRequest("%s%v", place, err)
+	}
+	return vec, nil
 }
 
 // MaxBatch is the most queries one POST /similar/batch may hold.

@@ -230,6 +230,12 @@ func TestErrorsNameTheParameter(t *testing.T) {
 		{"POST", "/recommend", `{"positive":["a",{"vector":` + zeros + `}]}`, "positive[1].vector: all zeros"},
 		{"POST", "/recommend", `{"positive":["a"],"negative":[{"vector":` + tinyVector + `}]}`, "negative[0].vector: its length"},
 		{"POST", "/recommend", `{"positive":[{"vector":[]}]}`, "positive[0].vector: empty"},
+		{"POST", "/recommend", `{"positive":[{"track":"a","vector":[]}]}`, "positive[0].vector: empty"},
+		{"POST", "/similar", `{"tracks":["a"],"vector":[]}`, "vector: empty"},
+		{"POST", "/similar/batch", `{"queries":[{"tracks":["a"],"vector":[]}]}`, "queries[0].vector: empty"},
+		{"POST", "/similar", `{"features":` + strings.TrimSuffix(fullFeatures(), "}") + `,"duration_ms":3000000000}}`, "features.duration_ms: 3000000000 is outside"},
+		{"POST", "/recommend", `{"positive":[{"features":` + strings.TrimSuffix(fullFeatures(), "}") + `,"duration_ms":3000000000}}]}`, "positive[0].features.duration_ms: 3000000000 is outside"},
+		{"POST", "/similar/batch", `{"queries":[{"features":` + strings.TrimSuffix(fullFeatures(), "}") + `,"name":"a\u0000b"}}]}`, "queries[0].features.name"},
 		{"POST", "/similar", `{"tracks":["a"],"filter":{"genres":["pop",""]}}`, "filter.genres[1]: empty"},
 		{"POST", "/recommend", `{"positive":["a"],"filter":{"artists":[""]}}`, "filter.artists[0]: empty"},
 		{"POST", "/similar/batch", `{"queries":[{"tracks":["a"],"filter":{"exclude_artists":["X",""]}}]}`, "queries[0].filter.exclude_artists[1]: empty"},
@@ -239,6 +245,29 @@ func TestErrorsNameTheParameter(t *testing.T) {
 		json.Unmarshal(w.Body.Bytes(), &e)
 		if w.Code != 400 || !strings.HasPrefix(e.Error, c.prefix) || strings.Contains(e.Error, "invalid query") {
 			t.Errorf("%s %s %.60s = %d %s, want 400 beginning %q", c.method, c.target, c.body, w.Code, w.Body, c.prefix)
+		}
+	}
+}
+
+// Given an unknown strategy, expect the 400 to list the strategies
+// soundalike.ParseStrategy lists, so that a strategy the library adds is
+// offered without a change to the server.
+func TestStrategyRefusalListsTheLibrarys(t *testing.T) {
+	h := server.New(userEngine(t), nil)
+	for _, c := range []struct{ method, target, body string }{
+		{"GET", "/users/alice/recommend?strategy=foo", ""},
+		{"POST", "/recommend", `{"positive":["a"],"strategy":"foo"}`},
+	} {
+		w := do(t, h, c.method, c.target, c.body)
+		var e struct{ Error string }
+		json.Unmarshal(w.Body.Bytes(), &e)
+		if w.Code != 400 || !strings.HasPrefix(e.Error, `strategy: "foo" is not a strategy: want `) {
+			t.Errorf("%s %s %s = %d %s, want 400 saying strategy is not one", c.method, c.target, c.body, w.Code, w.Body)
+		}
+		for _, st := range soundalike.Strategies() {
+			if !strings.Contains(e.Error, fmt.Sprintf("%q", st)) {
+				t.Errorf("%s %s: %q does not list strategy %q", c.method, c.target, e.Error, st)
+			}
 		}
 	}
 }
@@ -257,7 +286,7 @@ func TestSimilarBatch(t *testing.T) {
 	if w.Code != 200 {
 		t.Fatalf("POST /similar/batch = %d %s", w.Code, w.Body)
 	}
-	var got struct{ Results []json.RawMessage }
+	var got server.BatchResponse
 	dec := json.NewDecoder(strings.NewReader(w.Body.String()))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&got); err != nil || len(got.Results) != len(queries) {
@@ -268,7 +297,7 @@ func TestSimilarBatch(t *testing.T) {
 		if one.Code != 200 {
 			t.Fatalf("POST /similar %s = %d %s", q, one.Code, one.Body)
 		}
-		a, b := decodeSimilar(t, got.Results[i]), decodeSimilar(t, one.Body.Bytes())
+		a, b := got.Results[i], decodeSimilar(t, one.Body.Bytes())
 		a.TookUS, b.TookUS = 0, 0
 		if !slices.Equal(ids(a), ids(b)) || (a.Track == nil) != (b.Track == nil) || len(a.Results) == 0 {
 			t.Errorf("batch result %d = %v, want %v as POST /similar gives", i, ids(a), ids(b))

@@ -250,6 +250,35 @@ func TestGetSimilarContentLength(t *testing.T) {
 	}
 }
 
+// A POST /similar/batch answer, the largest the server gives, goes out
+// whole with its Content-Length as a GET /similar answer does.
+func TestSimilarBatchContentLength(t *testing.T) {
+	ts := httptest.NewServer(server.New(fixed(20), nil))
+	defer ts.Close()
+	q := `{"tracks":["a"],"k":20,"fields":["metadata","features"]}`
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, ts.URL+"/similar/batch",
+		strings.NewReader(`{"queries":[`+q+`,`+q+`]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 || len(body) <= 2048 {
+		t.Fatalf("POST /similar/batch = %d, %d bytes: want 200 and over 2 KiB", resp.StatusCode, len(body))
+	}
+	if resp.ContentLength != int64(len(body)) || len(resp.TransferEncoding) > 0 {
+		t.Errorf("Content-Length %d, Transfer-Encoding %v for a %d-byte body: want the length, not chunks", resp.ContentLength, resp.TransferEncoding, len(body))
+	}
+}
+
 // Given any GET route, when asked with HEAD over HTTP (curl -I), expect
 // GET's status and Content-Type and no body, as net/http's ServeMux
 // answers.

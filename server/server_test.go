@@ -323,9 +323,14 @@ func similarPOSTCases() []similarCase {
 					t.Errorf("query track = %+v, want release_date 2020-02-29", q.Track)
 				}
 			}},
+		{name: "given duration_ms beyond the stored bound, when POST /similar, expect 400 naming features.duration_ms", method: "POST", target: "/similar", body: `{"features":` + strings.TrimSuffix(fullFeatures(), "}") + `,"duration_ms":3000000000}}`, status: 400, errs: []string{"features.duration_ms: 3000000000 is outside 0..2147483647"}},
+		{name: "given a NUL byte in the name, when POST /similar, expect 400 naming features.name", method: "POST", target: "/similar", body: `{"features":` + strings.TrimSuffix(fullFeatures(), "}") + `,"name":"a\u0000b"}}`, status: 400, errs: []string{"features.name", "NUL byte"}},
+		{name: "given an artist too long, when POST /similar, expect 400 naming the entry of features.artists", method: "POST", target: "/similar", body: `{"features":` + strings.TrimSuffix(fullFeatures(), "}") + `,"artists":["A","` + strings.Repeat("x", soundalike.MaxTextLen+1) + `"]}}`, status: 400, errs: []string{"features.artists[1] is 65537 bytes long"}},
 		{name: "given popularity 101, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"features":` + strings.TrimSuffix(fullFeatures(), "}") + `,"popularity":101}}`, status: 400, errs: []string{"popularity"}},
 		{name: "given nothing to search by, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"k":5}`, status: 400, errs: []string{"nothing to search by"}},
-		{name: "given empty lists only, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"tracks":[],"vector":[]}`, status: 400, errs: []string{"nothing to search by"}},
+		{name: "given no tracks and an empty vector, when POST /similar, expect 400 refusing the vector", method: "POST", target: "/similar", body: `{"tracks":[],"vector":[]}`, status: 400, errs: []string{"vector: empty", "the model's dimension"}},
+		{name: "given tracks and an empty vector, when POST /similar, expect 400 refusing the vector", method: "POST", target: "/similar", body: `{"tracks":["a"],"vector":[]}`, status: 400, errs: []string{"vector: empty", "the model's dimension"}},
+		{name: "given empty tracks only, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"tracks":[]}`, status: 400, errs: []string{"nothing to search by"}},
 		{name: "given tracks and vector, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"tracks":["a"],"vector":` + vector16 + `}`, status: 400, errs: []string{"exactly one", "tracks and vector"}},
 		{name: "given an empty seed id, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"tracks":["a",""]}`, status: 400, errs: []string{"tracks[1]"}},
 		{name: "given k=0 in the body, when POST /similar, expect 400", method: "POST", target: "/similar", body: `{"tracks":["a"],"k":0}`, status: 400, errs: []string{"k", "1..1000"}},

@@ -97,7 +97,7 @@ recommended.`)
 	}
 	st, err := soundalike.ParseStrategy(strategy)
 	if err != nil {
-		return "", q, false, usagef("--strategy %q: want %q or %q", strategy, soundalike.StrategyAverage, soundalike.StrategyBestScore)
+		return "", q, false, usagef("--strategy %q: want %s", strategy, soundalike.StrategyList())
 	}
 	opts, err := search.options()
 	if err != nil {
