@@ -54,7 +54,7 @@ func (srv *Server) getSimilar(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	release, err := srv.admit(c, work{k: p.opts.Offset + p.k, exclude: len(p.opts.Exclude)})
+	release, err := srv.admit(c, searchWork(p.k, 0, p.opts, false))
 	if err != nil {
 		return err
 	}
@@ -136,7 +136,7 @@ func (srv *Server) postSimilarBatch(c echo.Context) error {
 	for _, sq := range qs {
 		qw := sq.work()
 		w.k += qw.k
-		w.seeds, w.exclude = max(w.seeds, qw.seeds), max(w.exclude, qw.exclude)
+		w.seeds, w.exclude, w.filterIDs = max(w.seeds, qw.seeds), max(w.exclude, qw.exclude), max(w.filterIDs, qw.filterIDs)
 	}
 	release, err := srv.admit(c, w)
 	if err != nil {

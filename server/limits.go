@@ -22,46 +22,64 @@ const (
 	MaxSeeds = 100
 	// MaxExclude is the most track references a query may exclude.
 	MaxExclude = 1000
+	// MaxFilterIDs is the most track references a query's filter.ids may
+	// restrict it to: each is looked up, as an excluded one is.
+	MaxFilterIDs = 10000
 )
 
 // A heavy search is one that asks for more than heavyK results, heavySeeds
-// seeds or heavyExclude exclusions: it costs tens of times a plain one, so
-// heavy searches run in at most half the slots (see limiter).
+// seeds, heavyExclude exclusions or heavyFilterIDs filter.ids: it costs
+// many times a plain one, so heavy searches run in at most half the slots
+// (see limiter).
 const (
-	heavyK       = 100
-	heavySeeds   = 10
-	heavyExclude = 100
+	heavyK         = 100
+	heavySeeds     = 10
+	heavyExclude   = 100
+	heavyFilterIDs = 1000
 )
 
 // work is what one search asks for. probes marks a query answered by
 // several index searches (StrategyBestScore).
 type work struct {
-	k, seeds, exclude int
-	probes            bool
+	k, seeds, exclude, filterIDs int
+	probes                       bool
+}
+
+// searchWork is the work of a search for k results under opts, from
+// seeds examples (or seed tracks).
+func searchWork(k, seeds int, opts *soundalike.SearchOptions, probes bool) work {
+	w := work{k: opts.Offset + k, seeds: seeds, exclude: len(opts.Exclude), probes: probes}
+	if opts.Filter != nil {
+		w.filterIDs = len(opts.Filter.IDs)
+	}
+	return w
 }
 
 func (w work) heavy() bool {
-	return w.probes || w.k > heavyK || w.seeds > heavySeeds || w.exclude > heavyExclude
+	return w.probes || w.k > heavyK || w.seeds > heavySeeds || w.exclude > heavyExclude || w.filterIDs > heavyFilterIDs
 }
 
 // admit checks w against the limits and waits for a slot for it (see
 // limiter); the caller calls release when its search is done. Every
 // handler that searches calls it once its request is parsed.
 func (srv *Server) admit(c echo.Context, w work) (release func(), err error) {
-	if err := checkWork(w.seeds, w.exclude); err != nil {
+	if err := checkWork(w); err != nil {
 		return nil, err
 	}
 	return srv.limiter.acquire(c.Request().Context(), w.heavy())
 }
 
 // checkWork refuses a query that asks for more work than the limits
-// allow: seeds seed tracks and exclude excluded references.
-func checkWork(seeds, exclude int) error {
-	if seeds > MaxSeeds {
-		return badRequest("tracks: %d seed tracks: at most %d in one query", seeds, MaxSeeds)
+// allow: seed tracks, excluded references and filter.ids.
+func checkWork(w work) error {
+	if w.seeds > MaxSeeds {
+		return badRequest("tracks: %d seed tracks: at most %d in one query", w.seeds, MaxSeeds)
 	}
-	if exclude > MaxExclude {
-		return badRequest("exclude: %d tracks: at most %d in one query", exclude, MaxExclude)
+	if w.exclude > MaxExclude {
+		return badRequest("exclude: %d tracks: at most %d in one query", w.exclude, MaxExclude)
+	}
+	if w.filterIDs > MaxFilterIDs {
+		return badRequest("filter.ids: %d tracks: at most %d in one query", w.filterIDs, MaxFilterIDs)
 	}
 	return nil
 }
@@ -188,5 +206,5 @@ func retryAfter(d time.Duration) int {
 
 // work is the size of a checked POST /similar query, for admit.
 func (sq *similarQuery) work() work {
-	return work{k: sq.opts.Offset + sq.k, seeds: len(sq.q.Tracks), exclude: len(sq.opts.Exclude)}
+	return searchWork(sq.k, len(sq.q.Tracks), sq.opts, false)
 }

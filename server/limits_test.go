@@ -38,6 +38,9 @@ func TestWorkLimits(t *testing.T) {
 		{"given one seed over MaxSeeds, when POST /similar, expect 400 naming the limit", "POST", "/similar", `{"tracks":[` + strings.Join(refs(server.MaxSeeds+1), ",") + `]}`, 400, []string{"tracks", fmt.Sprint(server.MaxSeeds)}},
 		{"given MaxExclude exclusions, when POST /similar, expect 200", "POST", "/similar", `{"tracks":["a"],"exclude":[` + strings.Join(refs(server.MaxExclude), ",") + `]}`, 200, nil},
 		{"given one exclusion over MaxExclude, when POST /similar, expect 400 naming the limit", "POST", "/similar", `{"tracks":["a"],"exclude":[` + strings.Join(refs(server.MaxExclude+1), ",") + `]}`, 400, []string{"exclude", fmt.Sprint(server.MaxExclude)}},
+		{"given MaxFilterIDs filter.ids, when POST /similar, expect 200", "POST", "/similar", `{"tracks":["a"],"filter":{"ids":[` + strings.Join(refs(server.MaxFilterIDs), ",") + `]}}`, 200, nil},
+		{"given one filter.ids over MaxFilterIDs, when POST /similar, expect 400 naming the limit", "POST", "/similar", `{"tracks":["a"],"filter":{"ids":[` + strings.Join(refs(server.MaxFilterIDs+1), ",") + `]}}`, 400, []string{"filter.ids", fmt.Sprint(server.MaxFilterIDs)}},
+		{"given one filter.ids over MaxFilterIDs in a batch's query, when POST /similar/batch, expect 400 naming the limit", "POST", "/similar/batch", `{"queries":[{"tracks":["a"],"filter":{"ids":[` + strings.Join(refs(server.MaxFilterIDs+1), ",") + `]}}]}`, 400, []string{"filter.ids", fmt.Sprint(server.MaxFilterIDs)}},
 		{"given MaxExclude exclusions, when GET /similar, expect 200", "GET", "/similar?track=a&exclude=" + excl(server.MaxExclude), "", 200, nil},
 		{"given one exclusion over MaxExclude, when GET /similar, expect 400", "GET", "/similar?track=a&exclude=" + excl(server.MaxExclude+1), "", 400, []string{"exclude", fmt.Sprint(server.MaxExclude)}},
 	}

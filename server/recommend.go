@@ -287,7 +287,7 @@ func (srv *Server) postRecommend(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	release, err := srv.admit(c, work{k: q.Options.Offset + q.K, seeds: len(q.Positive) + len(q.Negative), exclude: len(q.Options.Exclude), probes: q.Strategy == soundalike.StrategyBestScore})
+	release, err := srv.admit(c, searchWork(q.K, len(q.Positive)+len(q.Negative), &q.Options, q.Strategy == soundalike.StrategyBestScore))
 	if err != nil {
 		return err
 	}
@@ -333,7 +333,7 @@ func (srv *Server) getUserRecommend(c echo.Context) error {
 	// The history's examples are capped (soundalike.UserHistoryCap): the
 	// query's weight is known only once it is read, so average counts as
 	// plain; best_score searches around several examples, so it is heavy.
-	release, err := srv.admit(c, work{k: opts.Offset + k, exclude: len(opts.Exclude), probes: strategy == soundalike.StrategyBestScore})
+	release, err := srv.admit(c, searchWork(k, 0, opts, strategy == soundalike.StrategyBestScore))
 	if err != nil {
 		return err
 	}
