@@ -328,7 +328,7 @@ func (s *snapshot) compileFilter(flt *Filter) *condition {
 	if len(flt.IDs) > 0 {
 		c.hasIDs = true
 		for _, id := range flt.IDs {
-			if n, err := s.resolve(id); err == nil {
+			if n, ok := s.lookup(id); ok {
 				c.ids = append(c.ids, n)
 			}
 		}

@@ -242,37 +242,58 @@ func notFound(ref TrackID, p refProblem) error {
 // resolve finds the node of a track reference in the snapshot
 // (resolveRef).
 func (s *snapshot) resolve(ref TrackID) (uint32, error) {
-	return resolveRef(ref,
-		func(id string) (uint32, bool) { return s.byID.find(&s.cat, id) },
-		func(id string) (uint32, bool) { n, ok := s.bySpotify[id]; return n, ok })
+	return resolveRef(ref, s.nodeByID, s.nodeBySpotifyID)
 }
 
-// resolveRef finds the track a reference names, in the order every
-// lookup of a track reference takes (a query's in the snapshot, an
-// import's and ResolveTracks' in the database): by id as stored
-// (byID), else by the id refID reads in it, else, when that is
-// ParseTrackRef's, by the Spotify id a track keeps in Track.SpotifyID
-// (bySpotify). A reference no stored id could be is a *TrackRefError
-// (refusal); any other that names no track wraps ErrNotFound
-// (notFound).
+// lookup is resolve for a caller that only asks whether the reference
+// names a track (an exclusion, filter.ids, a user's history): it builds
+// no error for one that names none.
+func (s *snapshot) lookup(ref TrackID) (uint32, bool) {
+	n, _, ok, err := findRef(ref, s.nodeByID, s.nodeBySpotifyID)
+	return n, ok && err == nil
+}
+
+func (s *snapshot) nodeByID(id string) (uint32, bool) { return s.byID.find(&s.cat, id) }
+
+func (s *snapshot) nodeBySpotifyID(id string) (uint32, bool) {
+	n, ok := s.bySpotify[id]
+	return n, ok
+}
+
+// resolveRef finds the track a reference names (findRef); one that names
+// no track wraps ErrNotFound (notFound).
 func resolveRef[T any](ref TrackID, byID, bySpotify func(id string) (T, bool)) (T, error) {
-	if t, ok := byID(string(ref)); ok {
-		return t, nil // an id as stored, even one that looks like a URI
+	t, p, ok, err := findRef(ref, byID, bySpotify)
+	if err != nil || ok {
+		return t, err
 	}
-	var none T
+	return t, notFound(ref, p)
+}
+
+// findRef finds the track a reference names, in the order every lookup
+// of a track reference takes (a query's in the snapshot, an import's and
+// ResolveTracks' in the database): by id as stored (byID), else by the
+// id refID reads in it, else, when that is ParseTrackRef's, by the
+// Spotify id a track keeps in Track.SpotifyID (bySpotify). ok reports
+// whether one does; p is what refID found wrong with a reference that
+// names none. A reference no stored id could be is a *TrackRefError.
+func findRef[T any](ref TrackID, byID, bySpotify func(id string) (T, bool)) (t T, p refProblem, ok bool, err error) {
+	if t, ok := byID(string(ref)); ok {
+		return t, refOK, true, nil // an id as stored, even one that looks like a URI
+	}
 	id, p, err := refID(ref)
 	if err != nil {
-		return none, err
+		return t, p, false, err
 	}
 	if t, ok := byID(string(id)); ok {
-		return t, nil
+		return t, refOK, true, nil
 	}
 	if p == refOK {
 		if t, ok := bySpotify(string(id)); ok {
-			return t, nil
+			return t, refOK, true, nil
 		}
 	}
-	return none, notFound(ref, p)
+	return t, p, false, nil
 }
 
 // checkRefs refuses a reference of refs, the list option (Option of a

@@ -128,7 +128,7 @@ func (s *snapshot) userQuery(user string, hist []Interaction) (RecommendQuery, e
 	}
 	var q RecommendQuery
 	for _, id := range order {
-		if _, err := s.resolve(id); err != nil {
+		if _, ok := s.lookup(id); !ok {
 			continue // deleted from the catalogue since
 		}
 		switch w := weights[id]; {
