@@ -103,7 +103,7 @@ func FuzzRoundTrip(f *testing.F) {
 			return utf8.ValidString(s) && s == strings.TrimSpace(s) && !strings.ContainsRune(s, '\r')
 		}
 		if !clean(id) || !clean(name) || !clean(artist) || !clean(user) || id == "" ||
-			strings.HasPrefix(id, "spotify:track:") || strings.Contains(id, "open.spotify.com/track/") ||
+			isReducedRef(id) ||
 			strings.ContainsAny(artist, "[{;") {
 			t.Skip()
 		}
@@ -176,4 +176,11 @@ func FuzzRoundTrip(f *testing.F) {
 			src.Close()
 		}
 	})
+}
+
+// isReducedRef reports whether an id cell holds a Spotify URI or link,
+// which an import stores as the bare id it names.
+func isReducedRef(id string) bool {
+	ref, err := soundalike.ParseTrackRef(id)
+	return err == nil && string(ref) != id
 }

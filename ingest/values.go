@@ -231,21 +231,13 @@ func skipSpaces(s string, i int) int {
 	return i
 }
 
-// trackID cleans an id cell: spaces trimmed, and a Spotify URI or URL
-// (spotify:track:ID, https://open.spotify.com/track/ID?si=…) reduced to the
-// bare id.
+// trackID cleans an id cell: spaces trimmed, and a Spotify URI or link
+// reduced to the bare id, as the engine reduces a query's reference
+// (soundalike.ParseTrackRef). A cell of no such form is the id as it is.
 func trackID(s string) string {
 	s = strings.TrimSpace(s)
-	if rest, ok := strings.CutPrefix(s, "spotify:track:"); ok {
-		return rest
-	}
-	for _, p := range [...]string{"https://open.spotify.com/track/", "http://open.spotify.com/track/", "open.spotify.com/track/"} {
-		if rest, ok := strings.CutPrefix(s, p); ok {
-			if i := strings.IndexAny(rest, "?#/"); i >= 0 {
-				rest = rest[:i]
-			}
-			return rest
-		}
+	if id, err := soundalike.ParseTrackRef(s); err == nil {
+		return string(id)
 	}
 	return s
 }
