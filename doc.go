@@ -39,7 +39,10 @@
 // that no stored id could be (what CheckTrack refuses as an id, as given
 // and with spaces trimmed: empty, longer than MaxKeyLen bytes, holding a
 // NUL byte) fails the query with a *TrackRefError, which wraps
-// ErrInvalidQuery and names the option it was given in.
+// ErrInvalidQuery and names the option it was given in. An interaction's
+// track (ImportTx.PutInteraction) and Engine.ResolveTracks are looked up
+// the same way, in the database; where tracks share a Spotify id, every
+// lookup finds the one stored last.
 //
 // # Concurrency
 //

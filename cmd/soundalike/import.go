@@ -77,7 +77,8 @@ uri), the eleven Spotify audio features, metadata (track_name, track_artist,
 …) and, for interactions, a user (user_id, playlist_id) with action and
 timestamp. A file of only a track id, a user, an action and a timestamp adds
 interactions to tracks already imported (earlier files of the same command
-count). Rejected rows are listed with file, line and reason; the exit code
+count), named by their ids or, in a catalogue keyed by another system's
+ids, by Spotify id, URI or link. Rejected rows are listed with file, line and reason; the exit code
 is then 1. Warnings (repeated column names, a track id repeated with other
 values, where the last row wins; a file without rows; a CSV row that a
 stray quote may have joined with the next) are listed too, and --strict
