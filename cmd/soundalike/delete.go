@@ -28,10 +28,10 @@ anything fails or is interrupted (Ctrl-C), or the database is held by
 another process beyond --lock-timeout, none. Each ID is a track reference
 as queries take it: the id as stored, a spotify:track:ID URI or an
 open.spotify.com/track/ID link, or the Spotify id of a track whose id is
-another system's (its spotify_id column; where tracks share one, the
-track stored last); a reference that names no track by id costs one
-pass over the catalogue. --from reads references from
-FILE ("-" is stdin), one a line; blank lines and lines starting with # are
+another system's (its spotify_id column): a takedown is of a song, so every
+track sharing that Spotify id is deleted. A reference that names no track
+by id costs one pass over the catalogue. --from reads references from FILE
+("-" is stdin), one a line; blank lines and lines starting with # are
 skipped.
 
 A reference that names no track is an error naming it (the argument, or
@@ -45,7 +45,9 @@ A running serve stops returning the deleted tracks at its next reload
 The index keeps their vectors until the next soundalike reindex, which
 drops them. Their interactions stay, as history: a user's history still
 lists them, while recommendations and train leave them out. A later
-import of a file that holds a deleted track adds it back.
+import of a file that holds a deleted track adds it back, and so does
+import --postgres while the app still has it: there, take a track down
+in the app, and import --postgres --prune removes it here.
 
 `
 
@@ -178,8 +180,12 @@ func deleteTracks(ctx context.Context, eng *soundalike.Engine, refs []deleteRef,
 // resolveRefs finds the stored id of each reference's track, each track
 // once, as an import finds an interaction's (Engine.ResolveTracks): by
 // id as stored, by the id of a Spotify URI or link, then by the Spotify
-// id of a track whose id is another system's (where tracks share one, the
-// track stored last). missing holds the references that name no track.
+// id of a track whose id is another system's. A takedown is of a song:
+// a reference found by a Spotify id that several tracks share names them
+// all (one pass over the catalogue finds the others), so that a list run
+// again deletes nothing more. missing holds the references that name no
+// track; one that holds a space or a comma is refused instead, being
+// likely a reference with a note beside it.
 func resolveRefs(ctx context.Context, eng *soundalike.Engine, refs []deleteRef) (ids []soundalike.TrackID, missing []deleteRef, err error) {
 	list := make([]soundalike.TrackID, len(refs))
 	for i, r := range refs {
@@ -193,16 +199,37 @@ func resolveRefs(ctx context.Context, eng *soundalike.Engine, refs []deleteRef) 
 		return nil, nil, err
 	}
 	seen := make(map[soundalike.TrackID]bool)
-	for i, id := range found {
-		switch {
-		case id == "":
-			missing = append(missing, refs[i])
-		case !seen[id]:
+	add := func(id soundalike.TrackID) {
+		if !seen[id] {
 			seen[id] = true
 			ids = append(ids, id)
 		}
 	}
-	return ids, missing, nil
+	bySpotify := make(map[string]bool) // Spotify ids a reference was found by
+	for i, id := range found {
+		r := refs[i]
+		if id == "" {
+			if strings.ContainsAny(strings.TrimSpace(r.ref), " \t,") {
+				return nil, nil, usagef("delete: %s: %s names no track, and holds a space or a comma: give one reference a line (%s), and a note on a line of its own starting with #", r.where, quoteRef(r.ref), soundalike.TrackRefForms)
+			}
+			missing = append(missing, r)
+			continue
+		}
+		add(id)
+		if sid, err := soundalike.ParseTrackRef(r.ref); err == nil && sid != id {
+			bySpotify[string(sid)] = true
+		}
+	}
+	if len(bySpotify) == 0 {
+		return ids, missing, nil
+	}
+	err = eng.ForEachTrack(ctx, func(t *soundalike.Track) error {
+		if t.SpotifyID != string(t.ID) && bySpotify[t.SpotifyID] {
+			add(t.ID)
+		}
+		return nil
+	})
+	return ids, missing, err
 }
 
 // listMissing lists on w the references that name no track, up to

@@ -244,6 +244,9 @@ func TestDeleteBySpotifyID(t *testing.T) {
 		for i := range 10 {
 			tr := synth.SmallTrack(rng, i)
 			tr.ID, tr.SpotifyID = soundalike.TrackID(fmt.Sprintf("app-%d", i)), fmt.Sprintf("sp%04d", i)
+			if i == 9 {
+				tr.SpotifyID = "sp0005" // a second copy of app-5's song
+			}
 			if _, _, err := tx.PutTrack(tr); err != nil {
 				return err
 			}
@@ -267,8 +270,28 @@ func TestDeleteBySpotifyID(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, `argument 1: track "spotify:track:sp0001" is not in the catalogue`) {
 		t.Errorf("delete of a deleted Spotify id = exit %d, %q; want it not found", code, errOut)
 	}
-	if got := info(t, db); got.Tracks != 6 {
-		t.Errorf("%d tracks left, want 6", got.Tracks)
+	// A takedown is of a song: every track sharing the Spotify id goes,
+	// and the list run again deletes nothing more.
+	for run := range 2 {
+		out, errOut, code = cli(t, "", "delete", "--db", db, "--json", "--missing-ok", "sp0005")
+		json.Unmarshal([]byte(out), &got)
+		want := []string{"app-5", "app-9"}
+		if run == 1 {
+			want = []string{}
+		}
+		slices.Sort(got.Deleted)
+		if code != 0 || !slices.Equal(got.Deleted, want) {
+			t.Errorf("run %d: delete sp0005 shared by app-5 and app-9 = exit %d, deleted %v; want %v (%s)", run+1, code, got.Deleted, want, errOut)
+		}
+	}
+	if got := info(t, db); got.Tracks != 4 {
+		t.Errorf("%d tracks left, want 4", got.Tracks)
+	}
+	// A reference with a note beside it names no track: refused, even
+	// with --missing-ok, since the track it meant would stay up.
+	_, errOut, code = cli(t, "sp0006  # label request 12\n", "delete", "--db", db, "--missing-ok", "--from", "-")
+	if code != 2 || !strings.Contains(errOut, "stdin:1:") || !strings.Contains(errOut, "a note on a line of its own") {
+		t.Errorf("delete of a reference with a note = exit %d, %q; want a usage error naming stdin:1", code, errOut)
 	}
 }
 
