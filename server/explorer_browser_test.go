@@ -344,6 +344,16 @@ func TestExplorer(t *testing.T) {
 	if want := userRecommendIDs(t, ts.URL, "u1"); !slices.Equal(lists[1], want) || len(want) == 0 {
 		t.Errorf("u1's recommendations: page lists %v, GET /users/u1/recommend answers %v", lists[1], want)
 	}
+	// A track deleted since stays in the history, named by its id.
+	if err := eng.Import(t.Context(), func(tx *soundalike.ImportTx) error { _, err := tx.DeleteTrack("t03"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	eval[bool](b, `document.getElementById("user-view").dataset.user = ""; true`)
+	b.do("the user again", chromedp.Click(`#user-form button[type="submit"]`))
+	b.waitFor("the user's view after t03's deletion", `document.getElementById("user-view").dataset.user === "u1" && document.querySelectorAll("#user-view ol").length === 2`)
+	if got := eval[string](b, `document.querySelector('#user-view ol li[data-track="t03"]')?.textContent ?? ""`); !strings.Contains(got, "deleted") {
+		t.Errorf("u1's history on the page after t03's deletion: t03's item %q, want it named as deleted", got)
+	}
 
 	// Hover a point of the map: the tooltip names the track under the
 	// pointer.

@@ -68,13 +68,15 @@ type HistoryResponse struct {
 	Interactions []InteractionJSON `json:"interactions"`
 }
 
-// InteractionJSON is one interaction of a user. Time is RFC 3339, or ""
-// when the interaction's time is unknown. A track deleted from the
-// catalogue since shows only its track_id.
+// InteractionJSON is one interaction of a user. TrackID names its track,
+// and Track describes it; Track is nil (absent from the JSON) for a track
+// deleted from the catalogue since. Time is RFC 3339, or "" when the
+// interaction's time is unknown.
 type InteractionJSON struct {
-	Track  *TrackJSON `json:"track"`
-	Action string     `json:"action"`
-	Time   string     `json:"time"`
+	TrackID string     `json:"track_id"`
+	Track   *TrackJSON `json:"track,omitempty"`
+	Action  string     `json:"action"`
+	Time    string     `json:"time"`
 }
 
 // UserHistory answers GET /users/{id}/history: the newest limit
@@ -88,14 +90,14 @@ func UserHistory(ctx context.Context, s Searcher, user string, limit int) (*Hist
 	hist = hist[:min(len(hist), limit)]
 	resp := &HistoryResponse{User: user, Interactions: make([]InteractionJSON, len(hist))}
 	for i, in := range hist {
+		ij := InteractionJSON{TrackID: string(in.Track), Action: in.Action}
 		t, err := s.Track(ctx, in.Track)
 		switch {
-		case errors.Is(err, soundalike.ErrNotFound): // deleted since
-			t = &soundalike.Track{ID: in.Track}
-		case err != nil:
+		case err == nil:
+			ij.Track = NewTrackJSON(t)
+		case !errors.Is(err, soundalike.ErrNotFound): // not deleted since
 			return nil, err
 		}
-		ij := InteractionJSON{Track: NewTrackJSON(t), Action: in.Action}
 		if !in.Time.IsZero() {
 			ij.Time = in.Time.UTC().Format(time.RFC3339Nano)
 		}

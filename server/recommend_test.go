@@ -238,9 +238,10 @@ func TestUserHistoryEndpoint(t *testing.T) {
 	var r struct {
 		User         string `json:"user"`
 		Interactions []struct {
-			Track  json.RawMessage `json:"track"`
-			Action string          `json:"action"`
-			Time   string          `json:"time"`
+			TrackID string          `json:"track_id"`
+			Track   json.RawMessage `json:"track"`
+			Action  string          `json:"action"`
+			Time    string          `json:"time"`
 		} `json:"interactions"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(w.Body.Bytes()))
@@ -254,6 +255,9 @@ func TestUserHistoryEndpoint(t *testing.T) {
 			TrackID string `json:"track_id"`
 		}
 		json.Unmarshal(in.Track, &tr)
+		if tr.TrackID != in.TrackID {
+			t.Errorf("interaction of track_id %s holds track %s", in.TrackID, tr.TrackID)
+		}
 		got = append(got, fmt.Sprintf("%s %s %s", tr.TrackID, in.Action, in.Time))
 		// The track is what GET /tracks/{id} answers.
 		if want := do(t, h, "GET", "/tracks/"+tr.TrackID, "").Body.Bytes(); !bytes.Equal(append(in.Track, '\n'), want) {
@@ -272,6 +276,17 @@ func TestUserHistoryEndpoint(t *testing.T) {
 	w = do(t, h, "GET", "/users/alice/history?limit=2", "")
 	if err := json.Unmarshal(w.Body.Bytes(), &r); err != nil || len(r.Interactions) != 2 {
 		t.Errorf("limit=2: %d interactions (%v), want 2", len(r.Interactions), err)
+	}
+
+	// A track deleted since is named by its id, with no made-up track
+	// (zero features would read as a real track in C minor).
+	err := eng.Import(t.Context(), func(tx *soundalike.ImportTx) error { _, err := tx.DeleteTrack("t07"); return err })
+	if err != nil {
+		t.Fatal(err)
+	}
+	w = do(t, h, "GET", "/users/alice/history", "")
+	if want := `{"track_id":"t07","action":"play","time":""}`; w.Code != 200 || !strings.Contains(w.Body.String(), want) {
+		t.Errorf("history after t07's deletion = %d %s, want %s among the interactions", w.Code, w.Body, want)
 	}
 }
 

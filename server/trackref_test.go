@@ -225,7 +225,7 @@ func TestStoredIDsParseTrackRefRefuses(t *testing.T) {
 	// The history's own ids are the database's: the deleted track is
 	// shown by its id alone, as any deleted track is.
 	w = do(t, h, "GET", "/users/u1/history", "")
-	if w.Code != 200 || !strings.Contains(w.Body.String(), `{"track":{"track_id":"`+gone+`"`) {
+	if w.Code != 200 || !strings.Contains(w.Body.String(), `{"track_id":"`+gone+`","action"`) {
 		t.Errorf("GET /users/u1/history = %d %s, want the deleted %s by its id", w.Code, w.Body, gone)
 	}
 	// Named alone, they are tracks not found, with the Spotify forms.

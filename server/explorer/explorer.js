@@ -587,7 +587,9 @@
       return el("li", { "data-track": t.track_id }, b, " — ", ...isoList(t.artists || []), extra ? " · " + extra : null);
     };
     const histBody = hist.status === "fulfilled"
-      ? el("ol", {}, ...hist.value.interactions.map((i) => trackItem(i.track, i.action + " " + (i.time || "").slice(0, 10))))
+      ? el("ol", {}, ...hist.value.interactions.map((i) => i.track
+        ? trackItem(i.track, i.action + " " + (i.time || "").slice(0, 10))
+        : el("li", { "data-track": i.track_id, text: i.track_id + " (deleted from the catalogue) · " + i.action + " " + (i.time || "").slice(0, 10) })))
       : el("p", { class: "hint", text: hist.reason.message });
     const recBody = rec.status === "fulfilled"
       ? el("ol", {}, ...rec.value.results.map((r) => trackItem(r, "score " + r.score.toFixed(3))))
