@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,8 +126,9 @@ func TestDemo(t *testing.T) {
 	defer cancel()
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
+	db := filepath.Join(t.TempDir(), "demo.db")
 	go func() {
-		done <- run(ctx, []string{"demo", "--addr", "127.0.0.1:0", "--epochs", "2"}, strings.NewReader(""), pw, io.Discard)
+		done <- run(ctx, []string{"demo", "--addr", "127.0.0.1:0", "--epochs", "2", "--db", db}, strings.NewReader(""), pw, io.Discard)
 		pw.Close()
 	}()
 	sc := bufio.NewScanner(pr)
@@ -145,6 +147,7 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("demo printed no example (err %v)", <-done)
 	}
 	client := &http.Client{Timeout: 10 * time.Second}
+	var gone, base string // a track the first example answers, and the demo's URL
 	for i, args := range curls {
 		req, err := curlRequest(args)
 		if err != nil {
@@ -162,14 +165,37 @@ func TestDemo(t *testing.T) {
 		if i == 0 { // a similar track: five named results
 			var body struct {
 				Results []struct {
-					Name string `json:"name"`
+					TrackID string `json:"track_id"`
+					Name    string `json:"name"`
 				} `json:"results"`
 			}
 			json.Unmarshal(b, &body)
 			if len(body.Results) != 5 || body.Results[0].Name == "" {
-				t.Errorf("%q answers %d results, want 5 named ones: %s", args, len(body.Results), b)
+				t.Fatalf("%q answers %d results, want 5 named ones: %s", args, len(body.Results), b)
 			}
+			gone = body.Results[0].TrackID
+			base = req.URL.Scheme + "://" + req.URL.Host
 		}
+	}
+	// The demo reloads its database as serve does: a track deleted by
+	// another command is soon gone from its answers.
+	if _, errOut, err := runCmd(ctx, "delete", "--db", db, gone); err != nil {
+		t.Fatalf("delete %s from the demo's database: %v %s", gone, err, errOut)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := client.Get(base + "/tracks/" + url.PathEscape(gone))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == 404 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET /tracks/%s = %d 15 s after its deletion, want 404: the demo does not reload", gone, resp.StatusCode)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	cancel()
 	if err := <-done; err != nil {
