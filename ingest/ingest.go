@@ -102,8 +102,10 @@ type Summary struct {
 	InteractionsAdded int `json:"interactions_added"`
 	// InteractionsWaiting counts the interactions whose track the sink
 	// does not hold, with Options.WaitForTracks: not stored, not
-	// rejected, added by a later import once their track is there. The
-	// JSON leaves it out when 0, as it always is without WaitForTracks.
+	// rejected, read again by the next import, which adds those whose
+	// track is stored by then. Their track may never be (it was deleted,
+	// or the id is not a track's at all): nothing here tells. The JSON
+	// leaves it out when 0, as it always is without WaitForTracks.
 	InteractionsWaiting int        `json:"interactions_waiting,omitempty"`
 	Rejected            int        `json:"rejected"`
 	Errors              []RowError `json:"errors"` // the first MaxErrors
@@ -112,9 +114,18 @@ type Summary struct {
 	RepeatedIDs int `json:"repeated_ids"`
 	// Warnings are what was read but may not be what was meant: a source
 	// without rows, repeated column names, repeated track ids, CSV rows
-	// that a stray quote may have joined (one warning per source, with
+	// that a stray quote may have joined, interactions none of which names
+	// a stored track (Options.WaitForTracks) (one warning per source, with
 	// counts). --strict refuses them.
 	Warnings []RowError `json:"warnings"`
+	// RejectedBySource counts Rejected by source, the RowError.File
+	// (Record.Source) of each rejected row, listed or past MaxErrors
+	// alike; nil when none was rejected. It tells apart the rows of a
+	// source that yields several kinds under different names: package
+	// postgres names the tracks query's rows "postgres:tracks" and the
+	// interactions query's "postgres:interactions". The JSON leaves it
+	// out: Errors name each listed row's source.
+	RejectedBySource map[string]int `json:"-"`
 }
 
 // MaxErrors is how many row errors a Summary keeps.
@@ -131,6 +142,12 @@ type Options struct {
 	// the first import after the track is stored adds the interaction, so
 	// it waits rather than being lost. A file is read once: leave it false,
 	// and its row is rejected.
+	//
+	// When a source's interactions all wait (none names a track the sink
+	// holds, so none is added or found stored already), Run adds a
+	// warning: the likelier cause is a source whose track ids are not the
+	// catalogue's (a query reading the wrong column or kind of id), not
+	// tracks still without features.
 	WaitForTracks bool
 	// Progress, when set, is called every ProgressEvery rows and once at
 	// the end.
@@ -179,6 +196,9 @@ func (s *Summary) Add(o Summary) {
 	s.InteractionsWaiting += o.InteractionsWaiting
 	s.Rejected += o.Rejected
 	s.RepeatedIDs += o.RepeatedIDs
+	for source, n := range o.RejectedBySource {
+		s.countRejected(source, n)
+	}
 	s.Warnings = append(s.Warnings, o.Warnings...)
 	for _, e := range o.Errors {
 		if len(s.Errors) >= MaxErrors {
@@ -194,8 +214,16 @@ func (s *Summary) Add(o Summary) {
 	}
 }
 
+func (s *Summary) countRejected(source string, n int) {
+	if s.RejectedBySource == nil {
+		s.RejectedBySource = map[string]int{}
+	}
+	s.RejectedBySource[source] += n
+}
+
 func (s *Summary) reject(e *RowError) {
 	s.Rejected++
+	s.countRejected(e.File, 1)
 	if len(s.Errors) < MaxErrors {
 		s.Errors = append(s.Errors, *e)
 	}
@@ -247,6 +275,7 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 		b.BeginSource()
 	}
 	repeats := newRepeatTracker()
+	var waits waitCheck
 	res, _ := sink.(reserver)
 	rd := startReadAhead(ctx, src, pos, repeats.seed)
 	defer rd.stop()
@@ -275,7 +304,7 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 				sum.reject(re)
 			} else if it.err != nil {
 				return sum, it.err
-			} else if err := put(&sum, it, sink, opts, repeats); err != nil {
+			} else if err := put(&sum, it, sink, opts, repeats, &waits); err != nil {
 				return sum, err
 			}
 			rows++
@@ -289,6 +318,9 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 		return sum, err
 	}
 	repeats.finish(&sum)
+	if w, ok := waits.allWaitWarning(&sum); ok {
+		sum.Warnings = append(sum.Warnings, w)
+	}
 	if w, ok := joinedRowsWarning(src, name); ok {
 		sum.Warnings = append(sum.Warnings, w)
 	}
@@ -298,6 +330,34 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 	}
 	progress()
 	return sum, nil
+}
+
+// waitCheck notes what Options.WaitForTracks needs to tell interactions
+// that wait for tracks still to come from interactions that name no track
+// at all.
+type waitCheck struct {
+	found  int    // interactions whose track the sink holds: added, or stored already
+	source string // Record.Source of the first interaction that waits
+}
+
+// allWaitWarning is the warning of a source whose interactions all wait
+// (sum.InteractionsWaiting) while none named a track the sink holds, if
+// that is so. One interaction of a track with features is enough to
+// silence it, so a catalogue being filled goes unwarned; a source whose
+// track ids are not the catalogue's never does.
+func (w *waitCheck) allWaitWarning(sum *Summary) (RowError, bool) {
+	n := sum.InteractionsWaiting
+	if n == 0 || w.found > 0 {
+		return RowError{}, false
+	}
+	names := fmt.Sprintf("all %d interactions read name tracks", n)
+	if n == 1 {
+		names = "the 1 interaction read names a track"
+	}
+	return RowError{File: w.source, Reason: names + " not in the catalogue, so none was stored: " +
+		"their track ids are likely not the catalogue's (a query reading another column as the track id, such as the user id; " +
+		"ids of another kind, such as Spotify ids where the catalogue holds the app's ids; " +
+		"tracks read from another database, schema or table), unless none of their tracks has its features yet or all were deleted"}, true
 }
 
 // repeatedColumnWarnings are the warnings of a source whose header names a
@@ -653,7 +713,7 @@ func (rd *readAhead) stop() {
 // soundalike.CheckTrack and CheckInteraction, the checks the Engine's
 // import transaction makes; they run here first so that a row whose
 // interaction is refused is rejected whole, its track included.
-func put(sum *Summary, it readItem, sink Sink, opts *Options, repeats *repeatTracker) error {
+func put(sum *Summary, it readItem, sink Sink, opts *Options, repeats *repeatTracker, waits *waitCheck) error {
 	rec := it.rec
 	reject := func(reason string) {
 		sum.reject(&RowError{File: rec.Source, Line: rec.Line, Row: rec.RowID, Reason: reason})
@@ -695,6 +755,9 @@ func put(sum *Summary, it readItem, sink Sink, opts *Options, repeats *repeatTra
 		added, err := sink.PutInteraction(in)
 		switch {
 		case errors.Is(err, soundalike.ErrNotFound) && opts.WaitForTracks:
+			if sum.InteractionsWaiting == 0 {
+				waits.source = rec.Source
+			}
 			sum.InteractionsWaiting++
 			return nil
 		case errors.Is(err, soundalike.ErrNotFound):
@@ -702,7 +765,9 @@ func put(sum *Summary, it readItem, sink Sink, opts *Options, repeats *repeatTra
 			return nil
 		case err != nil:
 			return fmt.Errorf("%s: store interaction: %w", where(rec), err)
-		case added:
+		}
+		waits.found++
+		if added {
 			sum.InteractionsAdded++
 		}
 	}

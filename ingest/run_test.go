@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -203,6 +204,73 @@ func TestRunWaitForTracks(t *testing.T) {
 	}
 	if len(sum.Errors) != 1 || sum.Errors[0].Row != "4" {
 		t.Errorf("errors = %+v, want row 4's alone", sum.Errors)
+	}
+}
+
+// TestRunWarnsWhenAllInteractionsWait: with Options.WaitForTracks, a
+// source none of whose interactions names a stored track (a query reading
+// the user id as the track id) is warned about, which --strict refuses;
+// one interaction whose track is stored, added or already there, is
+// enough to silence it.
+func TestRunWarnsWhenAllInteractionsWait(t *testing.T) {
+	in := func(row, track string) sourceItem {
+		return sourceItem{rec: ingest.Record{Source: "pg:interactions", RowID: row, Interaction: &soundalike.Interaction{User: "u", Track: soundalike.TrackID(track), Action: "play"}}}
+	}
+	db := newFakeDB()
+	db.tracks["known"] = &soundalike.Track{ID: "known"}
+	for _, tc := range []struct {
+		name  string
+		items []sourceItem
+		warn  bool
+	}{
+		{"given interactions of unknown tracks only, expect a warning", []sourceItem{in("1", "u1"), in("2", "u2")}, true},
+		{"given one of a stored track, expect none", []sourceItem{in("1", "u1"), in("2", "known")}, false},
+		{"given no interaction, expect none", nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for round := range 2 { // the second finds the stored interaction already there
+				sum, err := ingest.Run(t.Context(), &sliceSource{items: tc.items}, db.begin(), &ingest.Options{WaitForTracks: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := len(sum.Warnings) == 1 && sum.Warnings[0].File == "pg:interactions" &&
+					strings.HasPrefix(sum.Warnings[0].Reason, "all 2 interactions read name tracks not in the catalogue, so none was stored: their track ids are likely not the catalogue's")
+				if got != tc.warn || (!tc.warn && len(sum.Warnings) > 0) {
+					t.Errorf("round %d: warnings = %+v, want the all-wait warning: %v", round, sum.Warnings, tc.warn)
+				}
+			}
+		})
+	}
+	// Without WaitForTracks such rows are rejected, and not warned about.
+	sum, _ := ingest.Run(t.Context(), &sliceSource{items: []sourceItem{in("1", "u1")}}, db.begin(), nil)
+	if sum.Rejected != 1 || len(sum.Warnings) != 0 {
+		t.Errorf("without WaitForTracks: %+v, want 1 row rejected and no warning", sum)
+	}
+}
+
+// TestSummaryRejectedBySource: rejected rows are counted by source, past
+// MaxErrors too and across Add.
+func TestSummaryRejectedBySource(t *testing.T) {
+	var items []sourceItem
+	for i := range ingest.MaxErrors + 5 {
+		items = append(items, sourceItem{err: &ingest.RowError{File: "pg:tracks", Row: strconv.Itoa(i), Reason: "bad"}})
+	}
+	items = append(items,
+		sourceItem{rec: ingest.Record{Source: "pg:interactions", RowID: "i1", Interaction: &soundalike.Interaction{Track: "t"}}},
+		sourceItem{rec: ingest.Record{Source: "pg:tracks", RowID: "t1", Track: &soundalike.Track{ID: "t", Features: soundalike.Features{Danceability: 2}}}},
+	)
+	sum, err := ingest.Run(t.Context(), &sliceSource{items: items}, newFakeDB().begin(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]int{"pg:tracks": ingest.MaxErrors + 6, "pg:interactions": 1}, sum.RejectedBySource); diff != "" {
+		t.Errorf("RejectedBySource (-want +got):\n%s", diff)
+	}
+	var total ingest.Summary
+	total.Add(sum)
+	total.Add(sum)
+	if got, want := total.RejectedBySource["pg:interactions"], 2; got != want {
+		t.Errorf("RejectedBySource[pg:interactions] after Add twice = %d, want %d", got, want)
 	}
 }
 

@@ -97,19 +97,28 @@ outside public): "Track" joined with "TrackFeatures" (no genre, release date
 or duration: see --tracks-query), then every row of "TrackInteraction" (or
 the older "UserInteraction"), skips too as from a file, or only those of
 --actions. docs/postgres.md lists the tables and columns read.
-Rejected rows are listed with their id. An interaction of a track the
-tracks query does not return (its features are not computed yet) is not
-rejected: it is counted as waiting ("N interactions wait for their
-tracks' features"; --json: interactions_waiting), since every import
-from the database reads it again and the first one after its track
-arrives adds it; --strict does not refuse it. --prune also deletes the
-catalogue's tracks that the tracks query no longer returns, files' too,
-in the same all-or-nothing import ("N tracks deleted"; --json:
-tracks_deleted); their interactions are kept. It is refused, writing
-nothing, when the tracks query returns no rows (an empty or wrong table
-would delete the whole catalogue), and deletes nothing after a rejected
-row. A running serve stops returning a deleted track at its next reload;
-the next reindex drops it from the index. A server that sends nothing for
+Rejected rows are listed with their id. An interaction that names a
+track not in the catalogue is not rejected: the track's features may not
+be computed yet (the tracks query returns only tracks with features), or
+the track was deleted, and import cannot tell which. It is left out and
+counted ("N interactions name tracks not in the catalogue"; --json:
+interactions_waiting); every import from the database reads it again and
+adds it once its track is there. --strict does not refuse it, unless
+every interaction read names such a track: that is warned about as a
+likely wrong --interactions-query (one reading the user id, or Spotify
+ids where the catalogue holds the app's), and --strict refuses it.
+--prune also deletes the catalogue's tracks that the tracks query no
+longer returns, files' too, in the same all-or-nothing import ("N tracks
+deleted"; --json: tracks_deleted); their interactions are kept. It is
+refused, writing nothing, when the tracks query returns no rows (an empty
+or wrong table would delete the whole catalogue), and deletes nothing
+after a rejected row of the tracks query (a rejected interaction does not
+stop it). A running serve stops returning a deleted track at its next
+reload; the next reindex drops it from the index. A track taken down
+with soundalike delete comes back at the next import --postgres while
+the app still has it: take a track down in the app (remove it, or leave
+it out of the tracks query), and --prune then deletes it here; delete
+suits catalogues fed by files. A server that sends nothing for
 --stall-timeout (10m) stops the import. The password is never printed;
 give it through $DATABASE_URL (--postgres alone), ~/.pgpass or $PGPASSWORD,
 since other local users can read a command line.
@@ -303,9 +312,9 @@ func printImport(stdio stdio, rep importReport, asJSON, rolledBack bool) error {
 		sum.TracksAdded, sum.TracksUpdated, sum.InteractionsAdded, sum.Rejected)
 	switch n := sum.InteractionsWaiting; {
 	case n == 1:
-		fmt.Fprintln(stdio.out, "1 interaction waits for its track's features; a later import adds it")
+		fmt.Fprintln(stdio.out, "1 interaction names a track not in the catalogue (its features not computed yet, or the track deleted): left out; each import reads it again")
 	case n > 1:
-		fmt.Fprintf(stdio.out, "%d interactions wait for their tracks' features; a later import adds them\n", n)
+		fmt.Fprintf(stdio.out, "%d interactions name tracks not in the catalogue (their features not computed yet, or the track deleted): left out; each import reads them again\n", n)
 	}
 	if d := rep.TracksDeleted; d != nil {
 		tracks := "tracks"

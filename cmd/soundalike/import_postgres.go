@@ -80,7 +80,7 @@ func addPostgresFlags(fs *flag.FlagSet) *postgresFlags {
 		return nil
 	})
 	fs.BoolVar(&p.prune, "prune", false, "with --postgres: delete the catalogue's tracks that the tracks query no longer returns, in the same all-or-nothing import "+
-		"(their interactions are kept; refused when the tracks query returns no rows; nothing is deleted when a row is rejected)")
+		"(their interactions are kept; refused when the tracks query returns no rows; nothing is deleted when a row of the tracks query is rejected)")
 	fs.DurationVar(&p.stallTimeout, "stall-timeout", postgres.DefaultStallTimeout, "with --postgres: how long the server may send nothing (no answer, no row) before import stops waiting, e.g. 30m; it restarts at every row, so a long import is not cut short; 0 waits for ever")
 	return p
 }
@@ -201,8 +201,13 @@ func isFlagSet(fs *flag.FlagSet, name string) bool {
 // (ingest.Options.WaitForTracks) rather than being rejected: the app logs
 // plays of tracks whose features are not computed yet, and every import
 // from the database reads every interaction again, so the first one after
-// the features arrive adds it. --strict does not refuse these either: they
-// are neither wrong nor lost, and a sync run by cron would fail every time.
+// the features arrive adds it. Its track may also be one deleted (--prune,
+// soundalike delete) or no track at all: nothing read tells these apart,
+// and the summary says so. --strict does not refuse these either, since a
+// sync run by cron would fail every time, unless every interaction read
+// waits (none names a stored track): ingest then warns that the
+// interactions query likely reads the wrong ids, and --strict refuses that
+// warning as any other.
 // Notices and progress go to stdio.err; nothing printed holds the password.
 func importPostgres(ctx context.Context, dbPath string, engOpts *soundalike.Options, url string, opts *postgres.Options, strict, prune bool, stdio stdio) (rep importReport, rolledBack bool, err error) {
 	// Connect and check both queries before touching the soundalike
@@ -323,13 +328,20 @@ func (s pruneSink) PutTrack(t *soundalike.Track) (added, changed bool, err error
 	return added, changed, err
 }
 
+// tracksSource is the source name (ingest.Record.Source, RowError.File)
+// that package postgres gives the rows of the tracks query, as its
+// rejected rows print ("postgres:tracks: row ID: …"); the interactions
+// query's are "postgres:interactions".
+const tracksSource = "postgres:tracks"
+
 // checkRead refuses to prune after a tracks query that returned no rows
-// (none stored, none rejected in sum): an empty or wrong table (another
-// database or schema, a query that reads the wrong thing) would otherwise
-// delete the whole catalogue. It refuses whatever the catalogue holds, so
-// that the mistake shows on the first run.
+// (none stored, none of its rows rejected in sum): an empty or wrong table
+// (another database or schema, a query that reads the wrong thing) would
+// otherwise delete the whole catalogue. It refuses whatever the catalogue
+// holds, so that the mistake shows on the first run. Rejected rows of the
+// interactions query are no rows of the tracks query.
 func (p *pruner) checkRead(sum *ingest.Summary) error {
-	if p.stored > 0 || sum.Rejected > 0 {
+	if p.stored > 0 || sum.RejectedBySource[tracksSource] > 0 {
 		return nil
 	}
 	return fmt.Errorf("--prune: the tracks query returned no rows, and pruning would delete every track of the catalogue (%d); "+
@@ -337,14 +349,21 @@ func (p *pruner) checkRead(sum *ingest.Summary) error {
 }
 
 // prune deletes the listed tracks that no row of the tracks query named,
-// and returns how many it deleted. After a rejected row it deletes none
-// and says why in sum's warnings: the track of a rejected row (a value out
-// of range, say) cannot be told from a track the query no longer returns,
-// and must be kept.
+// and returns how many it deleted. After a rejected row of the tracks
+// query it deletes none and says why in sum's warnings: the track of such
+// a row (a value out of range, say) cannot be told from a track the query
+// no longer returns, and must be kept. A rejected row of the interactions
+// query (an anonymous play, without a user) names no track that the
+// tracks query returns or drops, so it does not stop the pruning: the
+// import still exits 1 for it.
 func (p *pruner) prune(tx *soundalike.ImportTx, sum *ingest.Summary) (int, error) {
-	if sum.Rejected > 0 {
+	if n := sum.RejectedBySource[tracksSource]; n > 0 {
+		rows := fmt.Sprintf("%d rows of the tracks query were", n)
+		if n == 1 {
+			rows = "1 row of the tracks query was"
+		}
 		sum.Warnings = append(sum.Warnings, ingest.RowError{File: "--prune",
-			Reason: fmt.Sprintf("deleted no track, as rows were rejected (%d): the track of a rejected row cannot be told from one the tracks query no longer returns; the first import without rejected rows prunes", sum.Rejected)})
+			Reason: fmt.Sprintf("deleted no track, as %s rejected: the track of a rejected row cannot be told from one the tracks query no longer returns; the first import whose tracks query has no rejected row prunes", rows)})
 		return 0, nil
 	}
 	deleted := 0

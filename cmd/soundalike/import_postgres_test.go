@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -441,12 +442,12 @@ INSERT INTO "TrackInteraction" VALUES
 		t.Fatalf("import --strict with interactions of a track without features: %v, want success\n%s%s", err, out, stderr)
 	}
 	want := "tracks: 3 added, 0 updated; interactions: 4 added; rejected rows: 0\n" +
-		"2 interactions wait for their tracks' features; a later import adds them\n"
+		"2 interactions name tracks not in the catalogue (their features not computed yet, or the track deleted): left out; each import reads them again\n"
 	if out != want {
 		t.Errorf("stdout = %q, want %q", out, want)
 	}
 	if strings.Contains(stderr, "not in the catalogue") {
-		t.Errorf("stderr = %q, want no rejected row", stderr)
+		t.Errorf("stderr = %q, want no rejected row nor warning", stderr)
 	}
 
 	rep, stderr, err := importReportJSON(t, "--db", dbPath, "--postgres")
@@ -602,10 +603,88 @@ func TestImportPostgresPruneKeepsRejectedTracks(t *testing.T) {
 	if !errors.Is(err, errSilent) {
 		t.Fatalf("import --prune with a rejected row: %v, want the silent exit 1 of rejected rows\n%s", err, stderr)
 	}
-	if !strings.Contains(stderr, "warning: --prune: deleted no track, as rows were rejected (1)") || !strings.Contains(out, "--prune: 0 tracks deleted") {
+	if !strings.Contains(stderr, "warning: --prune: deleted no track, as 1 row of the tracks query was rejected") || !strings.Contains(out, "--prune: 0 tracks deleted") {
 		t.Errorf("stdout %q, stderr %q: want the warning and 0 tracks deleted", out, stderr)
 	}
 	if ids, _ := pgCatalogue(t, dbPath); len(ids) != 3 {
 		t.Errorf("after --prune with a rejected row: tracks %q, want the 3", ids)
+	}
+}
+
+// TestImportPostgresPruneDespiteRejectedInteractions: a rejected row of
+// the interactions query (an anonymous play, its userId empty) names no
+// track the tracks query returns or drops, so --prune still deletes the
+// tracks the query no longer returns; the import exits 1 for the row. It
+// does not count as a row of the tracks query either: an empty tracks
+// query is still refused.
+func TestImportPostgresPruneDespiteRejectedInteractions(t *testing.T) {
+	u, _ := pgTestDB(t)
+	t.Setenv("DATABASE_URL", u)
+	dbPath := filepath.Join(t.TempDir(), "s.db")
+	psqlRun(t, u, `INSERT INTO "TrackInteraction" VALUES ('i9', '', 'a0000000-0000-4000-8000-000000000001', 'play', '2025-01-03 10:00:00')`)
+	if _, stderr, err := runCmd(t.Context(), "import", "--db", dbPath, "--postgres"); !errors.Is(err, errSilent) {
+		t.Fatalf("import with an anonymous play: %v, want the silent exit 1 of a rejected row\n%s", err, stderr)
+	}
+	psqlRun(t, u, `DELETE FROM "TrackFeatures" WHERE "trackId" = 'a0000000-0000-4000-8000-000000000003'`)
+
+	out, stderr, err := runCmd(t.Context(), "import", "--db", dbPath, "--postgres", "--prune")
+	if !errors.Is(err, errSilent) {
+		t.Fatalf("import --prune with an anonymous play: %v, want the silent exit 1 of a rejected row\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr, "postgres:interactions: row i9: missing user (column userId is empty)") || strings.Contains(stderr, "deleted no track") {
+		t.Errorf("stderr = %q, want the rejected interaction and no pruning warning", stderr)
+	}
+	if !strings.Contains(out, "--prune: 1 track deleted") {
+		t.Errorf("stdout = %q, want track 3 deleted", out)
+	}
+	if ids, _ := pgCatalogue(t, dbPath); len(ids) != 2 || slices.Contains(ids, "a0000000-0000-4000-8000-000000000003") {
+		t.Errorf("after --prune: tracks %q, want tracks 1 and 2", ids)
+	}
+
+	empty := `SELECT t.id, f.danceability, f.energy, f.key, f.loudness, f.mode, f.speechiness, f.acousticness,
+	  f.instrumentalness, f.liveness, f.valence, f.tempo
+	  FROM "Track" t JOIN "TrackFeatures" f ON f."trackId" = t.id WHERE false`
+	_, stderr, err = runCmd(t.Context(), "import", "--db", dbPath, "--postgres", "--prune", "--tracks-query", empty)
+	if err == nil || !strings.Contains(err.Error(), "the tracks query returned no rows") {
+		t.Errorf("import --prune over an empty tracks query with a rejected interaction: %v, want the refusal\n%s", err, stderr)
+	}
+	if ids, _ := pgCatalogue(t, dbPath); len(ids) != 2 {
+		t.Errorf("after the refused --prune: tracks %q, want the 2", ids)
+	}
+}
+
+// TestImportPostgresAllInteractionsWait: an --interactions-query that
+// reads the wrong ids (the user id as the track id) names no track of
+// the catalogue: import warns that the query is likely wrong, and --strict
+// refuses it, writing nothing. Interactions of which one names a stored
+// track are not warned about (TestImportPostgresInteractionsWaitForTracks).
+func TestImportPostgresAllInteractionsWait(t *testing.T) {
+	u, _ := pgTestDB(t)
+	t.Setenv("DATABASE_URL", u)
+	wrong := `SELECT id, "userId" AS user_id, "userId" AS track_id, type AS action FROM "TrackInteraction"`
+	const warning = "warning: postgres:interactions: all 4 interactions read name tracks not in the catalogue, so none was stored: their track ids are likely not the catalogue's (a query reading another column as the track id, such as the user id;"
+
+	dbPath := filepath.Join(t.TempDir(), "s.db")
+	out, stderr, err := runCmd(t.Context(), "import", "--db", dbPath, "--postgres", "--interactions-query", wrong)
+	if err != nil {
+		t.Fatalf("import with the wrong interactions query: %v, want exit 0 (a warning)\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr, warning) {
+		t.Errorf("stderr = %q, want %q", stderr, warning)
+	}
+	if want := "4 interactions name tracks not in the catalogue"; !strings.Contains(out, want) {
+		t.Errorf("stdout = %q, want %q", out, want)
+	}
+
+	dbPath = filepath.Join(t.TempDir(), "s.db")
+	out, stderr, err = runCmd(t.Context(), "import", "--db", dbPath, "--postgres", "--strict", "--interactions-query", wrong)
+	if !errors.Is(err, errSilent) {
+		t.Fatalf("import --strict with the wrong interactions query: %v, want the silent exit 1\n%s%s", err, out, stderr)
+	}
+	if !strings.Contains(out, "--strict: 0 rows rejected, 1 warnings, nothing was written") || !strings.Contains(stderr, warning) {
+		t.Errorf("stdout %q, stderr %q: want the warning and nothing written", out, stderr)
+	}
+	if _, err := os.Stat(dbPath); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("--strict refused, yet %s exists: %v", dbPath, err)
 	}
 }
