@@ -34,8 +34,11 @@ type MapPoint struct {
 // the IDs not already in it; Missing are the IDs that name no track on the
 // map.
 type MapView struct {
-	Points  []MapPoint
-	Total   int // points on the whole map
+	Points []MapPoint
+	// Total is the points on the whole map: the tracks laid out by the
+	// last reindex that the catalogue still holds (a track deleted since
+	// is no point; one imported since is on no map until the next reindex).
+	Total   int
 	Missing []TrackID
 }
 
@@ -70,7 +73,7 @@ func (e *Engine) Map(ctx context.Context, q MapQuery) (MapView, error) {
 		return MapView{}, ErrNoLayout
 	}
 	n := min(q.Sample, len(m.nodes))
-	v := MapView{Total: len(m.nodes), Points: make([]MapPoint, 0, n+len(q.IDs))}
+	v := MapView{Total: m.points(s), Points: make([]MapPoint, 0, n+len(q.IDs))}
 	for i := range n {
 		if p, ok := m.point(s, i); ok {
 			v.Points = append(v.Points, p)
@@ -91,11 +94,29 @@ func (e *Engine) Map(ctx context.Context, q MapQuery) (MapView, error) {
 	return v, nil
 }
 
+// points counts the nodes of the layout that hold a track of s: the
+// layout keeps the nodes of tracks deleted since the index was built,
+// which are no points (point).
+func (m *mapLayout) points(s *snapshot) int {
+	n := 0
+	for _, node := range m.nodes {
+		if m.onMap(s, node) {
+			n++
+		}
+	}
+	return n
+}
+
+// onMap reports whether node, one of the layout's, holds a track of s.
+func (m *mapLayout) onMap(s *snapshot, node uint32) bool {
+	return int(node) < s.cat.len() && s.cat.holdsTrack(node)
+}
+
 // point is the MapPoint of the i-th node of the layout, ok false when the
 // node holds no track of s (deleted since the index was built).
 func (m *mapLayout) point(s *snapshot, i int) (p MapPoint, ok bool) {
 	node := m.nodes[i]
-	if int(node) >= s.cat.len() || !s.cat.holdsTrack(node) {
+	if !m.onMap(s, node) {
 		return MapPoint{}, false
 	}
 	var t Track

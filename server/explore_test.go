@@ -207,3 +207,30 @@ func TestMapChecksIDsAsTracksDoes(t *testing.T) {
 		}
 	}
 }
+
+// Given an index with a map and two of its tracks deleted since (no
+// reindex: the map still holds their nodes), when GET /map, expect total
+// to count the tracks left on the map, as many as its points and as
+// /readyz's tracks, not the nodes laid out.
+func TestMapTotalLeavesDeletedTracksOut(t *testing.T) {
+	eng := newEngine(t, ready)
+	gone := []soundalike.TrackID{"a", "t22"}
+	err := eng.Import(t.Context(), func(tx *soundalike.ImportTx) error {
+		for _, id := range gone {
+			if _, err := tx.DeleteTrack(id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := do(t, server.New(eng, nil), "GET", "/map", "")
+	var m server.MapJSON
+	json.Unmarshal(w.Body.Bytes(), &m)
+	want := len(catalogue()) - len(gone)
+	if w.Code != http.StatusOK || len(m.Points) != want || m.Total != want {
+		t.Errorf("GET /map after deleting %v = %d, total %d, %d points; want total and points %d", gone, w.Code, m.Total, len(m.Points), want)
+	}
+}
