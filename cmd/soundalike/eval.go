@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/eval"
@@ -101,18 +102,16 @@ over the seeds).`)
 
 	var users [][]uint32
 	if holdout != "" {
-		ins, err := readHoldout(ctx, holdout, maxLineBytes, stdio.err)
+		hf, err := readHoldout(ctx, holdout, maxLineBytes, stdio.err)
 		if err != nil {
 			return err
 		}
-		if err := resolveHoldout(ctx, eng, ins); err != nil {
+		unresolved, err := resolveHoldout(ctx, eng, hf.ins)
+		if err != nil {
 			return err
 		}
-		var missing int
-		_, users, missing = eval.GroupUsers(tracks, ins, actions, nil)
-		if missing > 0 {
-			fmt.Fprintf(stdio.err, "warning: --holdout %s: %d interactions name tracks that are not in the catalogue; they are left out (import the file with --no-interactions first)\n", holdout, missing)
-		}
+		_, users, _ = eval.GroupUsers(tracks, hf.ins, actions, nil)
+		warnLeftOut(stdio.err, hf, leftOut(hf.ins, unresolved, actions))
 	} else {
 		if cfg.Synthetic {
 			return fmt.Errorf("eval: model %s was trained on synthetic users (the database had no usable interactions), so it has no real held-out users; give --holdout FILE", info.Version)
@@ -183,15 +182,27 @@ func validationUsers(ctx context.Context, eng *soundalike.Engine, version string
 	return h.ValidationUsers, nil
 }
 
+// holdoutFile is what eval --holdout reads of its file.
+type holdoutFile struct {
+	path string
+	ins  []soundalike.Interaction
+	// lines[i] is the line of ins[i] in the file, 0 when its format has
+	// no lines.
+	lines []int
+	// tracks is whether any row held a track (the file has feature
+	// columns), so that an import of the file adds tracks.
+	tracks bool
+}
+
 // readHoldout reads the interactions of an import file, whose lines may
 // be maxLineBytes long. Rejected rows are reported and skipped.
-func readHoldout(ctx context.Context, path string, maxLineBytes int, errw io.Writer) ([]soundalike.Interaction, error) {
+func readHoldout(ctx context.Context, path string, maxLineBytes int, errw io.Writer) (*holdoutFile, error) {
 	src, err := ingest.OpenFile(path, &ingest.FileOptions{MaxLineBytes: maxLineBytes, Context: ctx})
 	if err != nil {
 		return nil, fmt.Errorf("--holdout: %w", lineLimitFlag(err))
 	}
 	defer src.Close()
-	var ins []soundalike.Interaction
+	hf := &holdoutFile{path: path}
 	rejected := 0
 	for {
 		rec, err := src.Next(ctx)
@@ -207,41 +218,95 @@ func readHoldout(ctx context.Context, path string, maxLineBytes int, errw io.Wri
 		if err != nil {
 			return nil, fmt.Errorf("--holdout: %w", lineLimitFlag(err))
 		}
+		hf.tracks = hf.tracks || rec.Track != nil
 		if rec.Interaction != nil {
 			in := *rec.Interaction
 			in.Action = ingest.CanonicalAction(in.Action)
-			ins = append(ins, in)
+			hf.ins = append(hf.ins, in)
+			hf.lines = append(hf.lines, rec.Line)
 		}
 	}
 	if rejected > 5 {
 		fmt.Fprintf(errw, "warning: --holdout: %d rows skipped in all\n", rejected)
 	}
-	if len(ins) == 0 {
+	if len(hf.ins) == 0 {
 		return nil, fmt.Errorf("--holdout %s: no interactions (the file needs a user column, e.g. playlist_id or user_id)", path)
 	}
-	return ins, nil
+	return hf, nil
 }
 
 // resolveHoldout names each held-out interaction's track by the id the
 // catalogue stores it under, as an import stores an interaction
 // (Engine.ResolveTracks): a file that names tracks by Spotify id counts
 // for a catalogue keyed by the app's own ids. A track that names none is
-// left as it is, for GroupUsers to count as missing.
-func resolveHoldout(ctx context.Context, eng *soundalike.Engine, ins []soundalike.Interaction) error {
+// left as it is, for GroupUsers to count as missing; unresolved are the
+// indices of those interactions.
+func resolveHoldout(ctx context.Context, eng *soundalike.Engine, ins []soundalike.Interaction) (unresolved []int, err error) {
 	refs := make([]soundalike.TrackID, len(ins))
 	for i := range ins {
 		refs[i] = ins[i].Track
 	}
 	ids, err := eng.ResolveTracks(ctx, refs)
 	if err != nil {
-		return fmt.Errorf("--holdout: %w", err)
+		return nil, fmt.Errorf("--holdout: %w", err)
 	}
 	for i, id := range ids {
-		if id != "" {
-			ins[i].Track = id
+		if id == "" {
+			unresolved = append(unresolved, i)
+			continue
+		}
+		ins[i].Track = id
+	}
+	return unresolved, nil
+}
+
+// leftOut returns the indices of the interactions eval.GroupUsers leaves
+// out for naming no catalogue track: those of unresolved whose action
+// counts (actions), as GroupUsers skips the others before it looks their
+// track up.
+func leftOut(ins []soundalike.Interaction, unresolved []int, actions []string) []int {
+	var out []int
+	for _, i := range unresolved {
+		if slices.Contains(actions, ins[i].Action) {
+			out = append(out, i)
 		}
 	}
-	return nil
+	return out
+}
+
+// maxLeftOutListed is how many of the interactions left out warnLeftOut
+// names by their line.
+const maxLeftOutListed = 5
+
+// warnLeftOut warns of the held-out interactions left out (the indices
+// of hf.ins in left) for naming a track not in the catalogue: how many,
+// the first few by line and track reference, and what would add the
+// tracks. An import of the file adds them only when it has feature
+// columns; otherwise they were deleted or never imported.
+func warnLeftOut(w io.Writer, hf *holdoutFile, left []int) {
+	if len(left) == 0 {
+		return
+	}
+	what := fmt.Sprintf("%d interactions name tracks that are not in the catalogue", len(left))
+	them := "they are"
+	if len(left) == 1 {
+		what, them = "1 interaction names a track that is not in the catalogue", "it is"
+	}
+	if hf.tracks {
+		fmt.Fprintf(w, "warning: --holdout %s: %s; %s left out (import %s with --no-interactions first to add the file's tracks):\n", hf.path, what, them, hf.path)
+	} else {
+		fmt.Fprintf(w, "warning: --holdout %s: %s (deleted, or never imported: the file has no feature columns to import tracks from); %s left out:\n", hf.path, what, them)
+	}
+	for _, i := range left[:min(len(left), maxLeftOutListed)] {
+		at := hf.path
+		if hf.lines[i] > 0 {
+			at += ":" + strconv.Itoa(hf.lines[i])
+		}
+		fmt.Fprintf(w, "  %s: track %q\n", at, hf.ins[i].Track)
+	}
+	if more := len(left) - maxLeftOutListed; more > 0 {
+		fmt.Fprintf(w, "  and %d more\n", more)
+	}
 }
 
 // evalUsers is eval --mode user: Recommend's strategies and the

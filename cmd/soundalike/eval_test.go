@@ -109,3 +109,98 @@ func appKeyed(t *testing.T, sample string) string {
 	}
 	return path
 }
+
+// Given a trained catalogue of the sample's tracks, when eval --holdout
+// is given a file whose interactions name tracks not in the catalogue,
+// expect the warning to count them with the right plural, to name the
+// first five by line and track reference, and to advise an import of the
+// file with --no-interactions only when the file has feature columns to
+// import the tracks from: an interactions-only file's missing tracks were
+// deleted or never imported.
+func TestEvalHoldoutNamesTracksLeftOut(t *testing.T) {
+	const sample = "../../trainer/testdata/tracks.csv"
+	db := importFile(t, sample)
+	if _, stderr, err := runCmd(t.Context(), append([]string{"train", "--db", db, "--runs", t.TempDir()}, strings.Fields(smallTrain)...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, stderr)
+	}
+	rows := readCSV(t, sample)
+	col := slices.Index(rows[0], "track_id")
+	// plays writes an interactions-only file: two users playing the
+	// sample's first ten tracks, then plays of the missing tracks, and
+	// returns its path.
+	plays := func(missing ...string) string {
+		var b strings.Builder
+		b.WriteString("user_id,track_id,action\n")
+		for i, r := range rows[1:11] {
+			fmt.Fprintf(&b, "u%d,%s,play\n", i%2, r[col])
+		}
+		for _, id := range missing {
+			fmt.Fprintf(&b, "u0,%s,play\n", id)
+		}
+		path := filepath.Join(t.TempDir(), "plays.csv")
+		if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+
+	one := plays("gone1")
+	_, stderr, err := runCmd(t.Context(), "eval", "--db", db, "--holdout", one, "-k", "5")
+	if want := "1 interaction names a track that is not in the catalogue (deleted, or never imported"; err != nil || !strings.Contains(stderr, want) ||
+		!strings.Contains(stderr, "; it is left out:") || !strings.Contains(stderr, one+`:12: track "gone1"`) || strings.Contains(stderr, "--no-interactions") {
+		t.Errorf("eval --holdout with 1 track missing = %v\n%s\nwant %q, it is left out, %s:12 named and no --no-interactions advice", err, stderr, want, one)
+	}
+
+	seven := plays("g1", "g2", "g3", "g4", "g5", "g6", "g7")
+	_, stderr, err = runCmd(t.Context(), "eval", "--db", db, "--holdout", seven, "-k", "5")
+	if err != nil || !strings.Contains(stderr, "7 interactions name tracks that are not in the catalogue") || !strings.Contains(stderr, "they are left out:") ||
+		!strings.Contains(stderr, seven+`:16: track "g5"`) || strings.Contains(stderr, `"g6"`) || !strings.Contains(stderr, "and 2 more") {
+		t.Errorf("eval --holdout with 7 tracks missing = %v\n%s\nwant the 7 counted, g1..g5 named by line, and 2 more", err, stderr)
+	}
+
+	// A file with feature columns: the sample with ten tracks the
+	// catalogue lacks, which an import of the file would add.
+	extra := slices.Clone(rows)
+	for i := range 10 {
+		r := slices.Clone(rows[1+i])
+		r[col] = fmt.Sprintf("new%d", i)
+		extra = append(extra, r)
+	}
+	withTracks := writeCSV(t, extra)
+	_, stderr, err = runCmd(t.Context(), "eval", "--db", db, "--holdout", withTracks, "-k", "5")
+	if want := fmt.Sprintf("(import %s with --no-interactions first", withTracks); err != nil || !strings.Contains(stderr, "10 interactions name tracks") ||
+		!strings.Contains(stderr, want) || strings.Contains(stderr, "never imported") || !strings.Contains(stderr, fmt.Sprintf("%s:%d: track \"new0\"", withTracks, len(rows)+1)) {
+		t.Errorf("eval --holdout of a file with feature columns and 10 new tracks = %v\n%s\nwant %q and new0 named by its line", err, stderr, want)
+	}
+}
+
+// readCSV reads a whole CSV file.
+func readCSV(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// writeCSV writes rows to a CSV file and returns its path.
+func writeCSV(t *testing.T, rows [][]string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "holdout.csv")
+	out, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := csv.NewWriter(out)
+	w.WriteAll(rows)
+	if err := errors.Join(w.Error(), out.Close()); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
