@@ -77,6 +77,7 @@ func apiCases() []apiCase {
 		{name: "POST similar unknown field", method: "POST", target: "/similar", body: `{"tracks":["a"],"colour":"red"}`, want: 400, rejected: true},
 		{name: "POST similar missing feature", method: "POST", target: "/similar", body: `{"features":` + fullFeatures("tempo") + `}`, want: 400, rejected: true},
 		{name: "POST similar key out of range", method: "POST", target: "/similar", body: `{"features":` + strings.Replace(feats, `"key":5`, `"key":12`, 1) + `}`, want: 400, rejected: true},
+		{name: "POST similar empty tracks", method: "POST", target: "/similar", body: `{"tracks":[]}`, want: 400, rejected: true},
 		{name: "POST similar tracks and an empty vector", method: "POST", target: "/similar", body: `{"tracks":["a"],"vector":[]}`, want: 400, rejected: true},
 		{name: "POST similar duration_ms beyond a track's", method: "POST", target: "/similar", body: `{"features":` + feats[:len(feats)-1] + `,"duration_ms":3000000000}}`, want: 400, rejected: true},
 		{name: "POST similar k=0", method: "POST", target: "/similar", body: `{"tracks":["a"],"k":0}`, want: 400, rejected: true},

@@ -582,9 +582,15 @@ func (req *similarRequest) query() (similarQuery, error) {
 		return sq, err
 	}
 	q := &sq.q
+	// A field is given when present, empty or not ("tracks": [] is given
+	// and refused, as "vector": [] is): each given field is checked, in
+	// the order tracks, features, vector, before the rule of exactly one.
 	var given []string
-	if len(req.Tracks) > 0 {
+	if req.Tracks != nil {
 		given = append(given, "tracks")
+		if len(req.Tracks) == 0 {
+			return sq, badRequest("tracks: empty: give 1..%d track references", MaxSeeds)
+		}
 		for _, id := range req.Tracks {
 			q.Tracks = append(q.Tracks, soundalike.TrackID(id))
 		}
