@@ -303,9 +303,9 @@ func printImport(stdio stdio, rep importReport, asJSON, rolledBack bool) error {
 	if rolledBack {
 		warnings := ""
 		if len(sum.Warnings) > 0 {
-			warnings = fmt.Sprintf(", %d warnings", len(sum.Warnings))
+			warnings = ", " + countOf(len(sum.Warnings), "warning")
 		}
-		fmt.Fprintf(stdio.out, "--strict: %d rows rejected%s, nothing was written\n", sum.Rejected, warnings)
+		fmt.Fprintf(stdio.out, "--strict: %s rejected%s, nothing was written\n", countOf(sum.Rejected, "row"), warnings)
 		return nil
 	}
 	fmt.Fprintf(stdio.out, "tracks: %d added, %d updated; interactions: %d added; rejected rows: %d\n",

@@ -681,7 +681,7 @@ func TestImportPostgresAllInteractionsWait(t *testing.T) {
 	if !errors.Is(err, errSilent) {
 		t.Fatalf("import --strict with the wrong interactions query: %v, want the silent exit 1\n%s%s", err, out, stderr)
 	}
-	if !strings.Contains(out, "--strict: 0 rows rejected, 1 warnings, nothing was written") || !strings.Contains(stderr, warning) {
+	if !strings.Contains(out, "--strict: 0 rows rejected, 1 warning, nothing was written") || !strings.Contains(stderr, warning) {
 		t.Errorf("stdout %q, stderr %q: want the warning and nothing written", out, stderr)
 	}
 	if _, err := os.Stat(dbPath); !errors.Is(err, os.ErrNotExist) {

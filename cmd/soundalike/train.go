@@ -382,7 +382,7 @@ func (v *newVersion) measure(cur *soundalike.ModelInfo, m *embedder.Model, stdio
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	fmt.Fprintf(stdio.err, "train: measuring the new model and the current model %s on the %d validation %s both runs held out, to compare (--promote auto)\n", cur.Version, len(shared), pluralUsers(len(shared)))
+	fmt.Fprintf(stdio.err, "train: measuring the new model and the current model %s on the %s both runs held out, to compare (--promote auto)\n", cur.Version, countOf(len(shared), "validation user"))
 	keep := func(u string) bool { return shared[u] }
 	mine := v.res.Final.Report // all of the run's validation users
 	if len(shared) < len(v.res.ValidationUsers) {
@@ -394,7 +394,7 @@ func (v *newVersion) measure(cur *soundalike.ModelInfo, m *embedder.Model, stdio
 	}
 	switch {
 	case errors.Is(err, eval.ErrNoQueries):
-		return 0, 0, 0, fmt.Errorf("none of the %d validation %s both runs held out has two tracks in the catalogue", len(shared), pluralUsers(len(shared)))
+		return 0, 0, 0, fmt.Errorf("none of the %s both runs held out has two tracks in the catalogue", countOf(len(shared), "validation user"))
 	case err != nil:
 		return 0, 0, 0, fmt.Errorf("%s cannot be measured on this catalogue: %w", cur.Version, err)
 	}
@@ -429,7 +429,7 @@ func sharedValidationUsers(cur *soundalike.ModelInfo, res *trainer.Result) (map[
 	}
 	if len(shared) == 0 {
 		n := len(res.ValidationUsers)
-		return nil, fmt.Errorf("%s's run held out none of this run's %d validation %s: another seed, or users imported since, split the users otherwise", cur.Version, n, pluralUsers(n))
+		return nil, fmt.Errorf("%s's run held out none of this run's %s: another seed, or users imported since, split the users otherwise", cur.Version, countOf(n, "validation user"))
 	}
 	return shared, nil
 }
@@ -502,7 +502,7 @@ func promotion(policy string, cur *soundalike.ModelInfo, fin trainer.Final, cmp 
 		return false, "--promote never"
 	}
 	if cmp != nil && cmp.err == nil {
-		same := fmt.Sprintf("both measured on the same %d validation %s, held out by both runs", cmp.users, pluralUsers(cmp.users))
+		same := fmt.Sprintf("both measured on the same %s, held out by both runs", countOf(cmp.users, "validation user"))
 		if cmp.newP >= cmp.curP {
 			return true, fmt.Sprintf("validation precision@%d %.4f is not below %s's %.4f, %s", fin.K, cmp.newP, cur.Version, cmp.curP, same)
 		}
@@ -515,12 +515,13 @@ func promotion(policy string, cur *soundalike.ModelInfo, fin trainer.Final, cmp 
 	return promote, why
 }
 
-// pluralUsers is "user" or "users", after a count of n.
-func pluralUsers(n int) string {
+// countOf is n and the noun, plural (noun+"s") unless n is 1: "1 user",
+// "3 users".
+func countOf(n int, noun string) string {
 	if n == 1 {
-		return "user"
+		return "1 " + noun
 	}
-	return "users"
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // promotionByStoredFigures is --promote auto's decision by the
