@@ -60,18 +60,7 @@ func (s *snapshot) recommend(ctx context.Context, q *RecommendQuery, strategy St
 	if err != nil {
 		return Results{}, err
 	}
-	f := s.exampleFilter(&q.Options, pos, neg)
-	var ns []Neighbor
-	switch strategy {
-	case StrategyAverage:
-		at, verr := averageAround(pos, neg)
-		if verr != nil {
-			return Results{}, verr
-		}
-		ns, err = s.run(ctx, at, q.K, &q.Options, f)
-	case StrategyBestScore:
-		ns, err = s.bestScoreSearch(ctx, pos, neg, q.K, &q.Options, f)
-	}
+	ns, err := s.searchExamples(ctx, pos, neg, strategy, q.K, &q.Options)
 	if err != nil {
 		return Results{}, err
 	}
@@ -213,34 +202,6 @@ func (s *snapshot) resolveExample(ex *Example, r *example) error {
 	return err
 }
 
-// exampleFilter excludes the examples' catalogue tracks (and, as for seed
-// tracks, their songs and, with ExcludeArtist, their artists) and the
-// songs of the tracks that Features examples describe.
-func (s *snapshot) exampleFilter(opts *SearchOptions, sides ...[]example) *filter {
-	var nodes []uint32
-	for _, exs := range sides {
-		for i := range exs {
-			if exs[i].inCatalogue() {
-				nodes = append(nodes, exs[i].at.node)
-			}
-		}
-	}
-	f := s.newFilter(opts, nodes)
-	for _, exs := range sides {
-		for i := range exs {
-			if t := exs[i].cold; t != nil {
-				if f.dedupe {
-					f.addSong(songKeyOf(t), featKeyOf(&t.Features))
-				}
-				if opts.ExcludeArtist {
-					f.addArtists(t.Artists)
-				}
-			}
-		}
-	}
-	return f
-}
-
 // averageAround is where StrategyAverage searches: Qdrant's
 // average_vector, avg⁺ + (avg⁺ − avg⁻), the weighted means of the
 // positives and the negatives, normalised; avg⁺ alone when there are no
@@ -258,22 +219,31 @@ func averageAround(pos, neg []example) (around, error) {
 		}
 	}
 	if normalize(v) == 0 {
-		return around{}, fmt.Errorf("%w: the examples' vectors cancel out", ErrInvalidQuery)
+		return around{}, fmt.Errorf("%w: the examples' vectors cancel out: their weighted mean has no direction to search in", ErrInvalidQuery)
 	}
 	return aroundVector(v), nil
 }
 
 // weightedMean is the mean of the examples' vectors weighted by their
-// weights over the heaviest's (so that no weight, however large,
-// overflows).
+// weights over the heaviest's (weightScales: so that no weight, however
+// large, overflows), summed in float64: a SimilarTo's seed tracks are
+// averaged here too, each of weight 1.
 func weightedMean(exs []example) []float32 {
-	sum := make([]float64, len(exs[0].at.q))
+	var small [256]float64 // the sum for a model of up to 256 dimensions, without an allocation
+	var sum []float64
+	if d := len(exs[0].at.q); d <= len(small) {
+		sum = small[:d]
+	} else {
+		sum = make([]float64, d)
+	}
+	top := heaviest(exs)
 	var total float64
-	for i, scale := range weightScales(exs) {
+	for i := range exs {
+		scale := float64(float32(exs[i].w / top)) // as weightScales
 		for j, x := range exs[i].at.q {
-			sum[j] += float64(scale) * float64(x)
+			sum[j] += scale * float64(x)
 		}
-		total += float64(scale)
+		total += scale
 	}
 	out := make([]float32, len(sum))
 	for j := range sum {
@@ -293,10 +263,22 @@ func weightedMean(exs []example) []float32 {
 // been checked (checkSearch).
 func (s *snapshot) bestScoreSearch(ctx context.Context, pos, neg []example, k int, opts *SearchOptions, f *filter) ([]Neighbor, error) {
 	probes := probeOrder(pos)
+	// room widens a request for n candidates with room for those closer
+	// to a negative, which the rescoring ranks after the rest.
+	room := func(n int) int {
+		if len(neg) > 0 {
+			n += n / 2
+		}
+		return n
+	}
+	// What each probe is first asked for (below), as far as a Filter's
+	// choice of source reads it: refine's first request, whose candidates
+	// a Filter's source has always checked.
+	first := room(firstWant(k, opts, f, true))
 	sources := make([]candidates, len(probes))
 	checked := true // every source's candidates have passed f.keep
 	for i, p := range probes {
-		next, c, err := s.candidatesFor(ctx, pos[p].at, opts, f)
+		next, c, err := s.candidatesFor(ctx, pos[p].at, first, opts, f)
 		if err != nil {
 			return nil, err
 		}
@@ -312,13 +294,10 @@ func (s *snapshot) bestScoreSearch(ctx context.Context, pos, neg []example, k in
 	// deeper lists agree.
 	depth := s.beam(opts)
 	if !checked {
-		depth += len(f.excludedNodes) + f.songs.len()
+		depth += f.dropCount()
 	}
 	next := func(n int) ([]index.Result, bool, error) {
-		if len(neg) > 0 {
-			n += n / 2 // room for candidates closer to a negative
-		}
-		n = min(max(n, depth), s.indexLen())
+		n = min(max(room(n), depth), s.indexLen())
 		var cands []uint32
 		exhausted := true // no probe has more
 		for _, src := range sources {
@@ -403,15 +382,21 @@ func (s *snapshot) bestScores(cands []uint32, pos, neg []example) []index.Result
 
 // weightScales returns each example's weight over the heaviest's.
 func weightScales(exs []example) []float32 {
-	var top float64
-	for i := range exs {
-		top = max(top, exs[i].w)
-	}
+	top := heaviest(exs)
 	out := make([]float32, len(exs))
 	for i := range exs {
 		out[i] = float32(exs[i].w / top)
 	}
 	return out
+}
+
+// heaviest is the largest of the examples' weights.
+func heaviest(exs []example) float64 {
+	var top float64
+	for i := range exs {
+		top = max(top, exs[i].w)
+	}
+	return top
 }
 
 // bestSim is the highest scaled similarity of v to the examples.

@@ -33,16 +33,7 @@ func (s *snapshot) refine(ctx context.Context, next candidates, checked bool, k 
 		o = *opts
 	}
 	end := o.Offset + k
-	want := end
-	if f.dedupe {
-		want += end/4 + 2 // room for duplicates among the results
-	}
-	if !checked {
-		want += len(f.excludedNodes) + f.songs.len()
-	}
-	if o.Diversity > 0 {
-		want += mmrWindow
-	}
+	want := firstWant(k, opts, f, checked)
 	var (
 		seen keySet // the pool's songs (keySet.addSong)
 		pool []index.Result
@@ -103,6 +94,30 @@ func (s *snapshot) refine(ctx context.Context, next candidates, checked bool, k 
 		}
 		want *= 2
 	}
+}
+
+// firstWant is how many candidates refine first asks for, for a page of
+// k under opts: Offset+k, with room for later copies of a song among them
+// (unless NoDedupe), for the exclusions refine drops itself when its
+// candidates are not checked (dropCount), and for MMR's window. The
+// sources of a Filter's candidates size their first search by it
+// (sourceFor).
+func firstWant(k int, opts *SearchOptions, f *filter, checked bool) int {
+	end, diversity := k, 0.0
+	if opts != nil {
+		end, diversity = opts.Offset+k, opts.Diversity
+	}
+	want := end
+	if f.dedupe {
+		want += end/4 + 2 // room for duplicates among the results
+	}
+	if !checked {
+		want += f.dropCount()
+	}
+	if diversity > 0 {
+		want += mmrWindow
+	}
+	return want
 }
 
 // chooser picks results from a pool of candidates, best first: in rank

@@ -38,10 +38,8 @@ func (e *Engine) Similar(ctx context.Context, id TrackID, k int, opts *SearchOpt
 	if err != nil {
 		return Results{}, err
 	}
-	if err := ctx.Err(); err != nil {
-		return Results{}, err // the caller's deadline passed while it waited
-	}
-	ns, err := s.search(ctx, at, k, opts, []uint32{node})
+	pos := [1]example{{at: at, w: 1}}
+	ns, err := s.searchExamples(ctx, pos[:], nil, StrategyAverage, k, opts)
 	if err != nil {
 		return Results{}, err
 	}
@@ -61,9 +59,10 @@ func checkSimilar(id TrackID, k int, opts *SearchOptions) error {
 
 // SimilarTo searches by a Query: seed tracks (the mean of their
 // embeddings; the seeds are excluded), a track's features (cold start:
-// embedded on the spot), or a raw vector of the model's dimension. A
-// malformed query (CheckSimilarTo) is refused before SimilarTo waits for
-// the snapshot.
+// embedded on the spot), or a raw vector of the model's dimension. It is
+// Recommend's average of the same examples as positives (queryExamples),
+// with the same results. A malformed query (CheckSimilarTo) is refused
+// before SimilarTo waits for the snapshot.
 func (e *Engine) SimilarTo(ctx context.Context, q Query, k int, opts *SearchOptions) (Results, error) {
 	if err := checkCtx(ctx); err != nil {
 		return Results{}, fmt.Errorf("similar to: %w", err)
@@ -75,23 +74,56 @@ func (e *Engine) SimilarTo(ctx context.Context, q Query, k int, opts *SearchOpti
 	if err != nil {
 		return Results{}, err
 	}
-	at, seeds, err := s.queryAround(&q)
+	var few [8]example // a query's usual seeds, without an allocation
+	pos, err := s.queryExamples(few[:0], &q)
 	if err != nil {
 		return Results{}, err
 	}
-	if err := ctx.Err(); err != nil {
-		return Results{}, err // the caller's deadline passed while it waited
-	}
-	var ns []Neighbor
-	if q.Track != nil {
-		ns, err = s.searchFor(ctx, at, k, opts, q.Track)
-	} else {
-		ns, err = s.search(ctx, at, k, opts, seeds)
-	}
+	ns, err := s.searchExamples(ctx, pos, nil, StrategyAverage, k, opts)
 	if err != nil {
 		return Results{}, err
 	}
 	return s.results(ns, q.Track), nil
+}
+
+// queryExamples resolves a checked Query (CheckSimilarTo) into the
+// positive examples it searches around, appended to dst: its seed tracks,
+// named by their place in errors as a request's JSON names them
+// ("tracks[1]: track "x": track not found"), or its one track to embed (a
+// Features example) or vector.
+func (s *snapshot) queryExamples(dst []example, q *Query) ([]example, error) {
+	if len(q.Tracks) == 0 {
+		dst = append(dst, example{})
+		return dst, s.resolveExample(&Example{Features: q.Track, Vector: q.Vector}, &dst[len(dst)-1])
+	}
+	for i, id := range q.Tracks {
+		dst = append(dst, example{})
+		if err := s.resolveExample(&Example{Track: id}, &dst[len(dst)-1]); err != nil {
+			return nil, fmt.Errorf("tracks[%d]: %w", i, err)
+		}
+	}
+	return dst, nil
+}
+
+// searchExamples is the search every query runs once its examples are
+// resolved (Similar's track, SimilarTo's Query, Recommend's positives and
+// negatives): it excludes what the examples rule out (newFilter), then
+// searches around their average (averageAround: one catalogue track alone
+// is searched from its own node) or, for StrategyBestScore, around the
+// heaviest positives (bestScoreSearch). k and opts have been checked
+// (checkSearch).
+func (s *snapshot) searchExamples(ctx context.Context, pos, neg []example, strategy Strategy, k int, opts *SearchOptions) ([]Neighbor, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err // the caller's deadline passed while it waited
+	}
+	if strategy == StrategyBestScore {
+		return s.bestScoreSearch(ctx, pos, neg, k, opts, s.newFilter(opts, pos, neg))
+	}
+	at, err := averageAround(pos, neg)
+	if err != nil {
+		return nil, err
+	}
+	return s.run(ctx, at, k, opts, s.newFilter(opts, pos, neg))
 }
 
 // around is where a search looks: the unit vector q and, when q is a
@@ -114,28 +146,6 @@ func aroundVector(q []float32) around { return around{q: q, node: noNode} }
 func (s *snapshot) aroundNode(node uint32) (around, error) {
 	q, err := s.vectorOf(node)
 	return around{q: q, node: node}, err
-}
-
-// queryAround returns where a Query searches and, for seed tracks, their
-// nodes: one seed's own vector (and node), or the seeds' mean.
-func (s *snapshot) queryAround(q *Query) (around, []uint32, error) {
-	switch {
-	case len(q.Tracks) == 1:
-		node, err := s.resolveSeed(0, q.Tracks[0])
-		if err != nil {
-			return around{}, nil, err
-		}
-		at, err := s.aroundNode(node)
-		return at, []uint32{node}, err
-	case len(q.Tracks) > 0:
-		v, seeds, err := s.meanOf(q.Tracks)
-		return aroundVector(v), seeds, err
-	case q.Track != nil:
-		v, err := s.embed(q.Track)
-		return aroundVector(v), nil, err
-	}
-	v, err := s.checkVector(q.Vector)
-	return aroundVector(v), nil, err
 }
 
 // CheckSimilarTo reports what SimilarTo refuses of the query without
@@ -183,43 +193,6 @@ func (q *Query) check() error {
 // results wraps a search's neighbours with the snapshot's context.
 func (s *snapshot) results(ns []Neighbor, query *Track) Results {
 	return Results{Model: s.modelInfo.Version, Generation: s.gen, Query: query, Neighbors: ns}
-}
-
-// resolveSeed resolves Query.Tracks[i], naming it by its place as a
-// request's JSON does (tracks[1]: track "x": track not found), as a
-// RecommendQuery's examples are (positive[1]).
-func (s *snapshot) resolveSeed(i int, id TrackID) (uint32, error) {
-	node, err := s.resolve(id)
-	if err != nil {
-		return 0, fmt.Errorf("tracks[%d]: %w", i, err)
-	}
-	return node, nil
-}
-
-// meanOf returns the normalised mean of the seed tracks' vectors and their
-// nodes. The references have been checked (CheckSimilarTo): one that
-// names no track is ErrNotFound, named by its place (resolveSeed).
-func (s *snapshot) meanOf(ids []TrackID) ([]float32, []uint32, error) {
-	mean := make([]float32, s.model.Dim())
-	seeds := make([]uint32, 0, len(ids))
-	for i, id := range ids {
-		node, err := s.resolveSeed(i, id)
-		if err != nil {
-			return nil, nil, err
-		}
-		v, err := s.vectorOf(node)
-		if err != nil {
-			return nil, nil, err
-		}
-		for i, x := range v {
-			mean[i] += x
-		}
-		seeds = append(seeds, node)
-	}
-	if normalize(mean) == 0 {
-		return nil, nil, fmt.Errorf("%w: the seed tracks' embeddings cancel out", ErrInvalidQuery)
-	}
-	return mean, seeds, nil
 }
 
 // checkVector returns a normalised copy of a query vector whose values
@@ -283,7 +256,7 @@ func checkQueryTrack(t *Track) error {
 		q.ID = "query"
 	}
 	if err := CheckTrack(&q); err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalidQuery, err)
+		return fmt.Errorf("%w: %w", ErrInvalidQuery, err)
 	}
 	return nil
 }
@@ -477,30 +450,6 @@ func vectorLength(v []float32) float64 {
 	return math.Sqrt(n)
 }
 
-// searchFor searches for a track that is not (necessarily) in the
-// catalogue, deduplicating against its song.
-func (s *snapshot) searchFor(ctx context.Context, at around, k int, opts *SearchOptions, t *Track) ([]Neighbor, error) {
-	f := s.newFilter(opts, nil)
-	if t != nil && (opts == nil || !opts.NoDedupe) {
-		f.addSong(songKeyOf(t), featKeyOf(&t.Features))
-	}
-	if t != nil && opts != nil && opts.ExcludeArtist {
-		f.addArtists(t.Artists)
-	}
-	return s.run(ctx, at, k, opts, f)
-}
-
-// search searches around the seed nodes (at), excluding them, their songs
-// (unless NoDedupe) and, with ExcludeArtist, their artists.
-func (s *snapshot) search(ctx context.Context, at around, k int, opts *SearchOptions, seeds []uint32) ([]Neighbor, error) {
-	return s.run(ctx, at, k, opts, s.newFilter(opts, seeds))
-}
-
-// maxDropped is how many excluded tracks and songs a search drops from its
-// results (refine) rather than filtering them inside the index search
-// (insideFilter).
-const maxDropped = 64
-
 // keySet is a set of song and feature keys: a slice scanned for the usual
 // handful, a map once it holds more than smallKeys. The zero value is
 // empty.
@@ -550,24 +499,60 @@ func (s *keySet) reset() {
 type filter struct {
 	s      *snapshot
 	dedupe bool
-	// excludedNodes are the seeds' and SearchOptions.Exclude's nodes,
+	// excludedNodes are the examples' catalogue tracks' (a Similar's
+	// track, a SimilarTo's seeds) and SearchOptions.Exclude's nodes,
 	// sorted.
 	excludedNodes []uint32
-	// songs are the songs already taken (keySet.addSong): the seeds' and
-	// the examples', and a cold-start query track's.
+	// songs are the songs already taken (keySet.addSong): the examples'
+	// catalogue tracks' and those their Features describe (a cold-start
+	// query track).
 	songs   keySet
 	artists map[uint64]bool // artist keys to drop
 	cond    *condition      // the compiled SearchOptions.Filter; nil = none
 }
 
-func (s *snapshot) newFilter(opts *SearchOptions, seeds []uint32) *filter {
-	f := &filter{s: s, dedupe: opts == nil || !opts.NoDedupe, excludedNodes: slices.Clone(seeds)}
-	for _, n := range seeds {
-		if f.dedupe {
-			f.addSong(s.keys[n].song, s.keys[n].feat)
+// newFilter is what a query of the examples pos and neg lets through
+// under opts: it excludes the examples' catalogue tracks; unless
+// NoDedupe, their songs and the songs of the tracks Features examples
+// describe; with ExcludeArtist, the artists of both; and what opts
+// excludes (Exclude, Filter.ExcludeArtists) or filters (Filter).
+func (s *snapshot) newFilter(opts *SearchOptions, pos, neg []example) *filter {
+	f := &filter{s: s, dedupe: opts == nil || !opts.NoDedupe}
+	excludeArtist := opts != nil && opts.ExcludeArtist
+	n := 0 // the excluded nodes' count, for one allocation
+	for _, ex := range [2][]example{pos, neg} {
+		for i := range ex {
+			if ex[i].inCatalogue() {
+				n++
+			}
 		}
-		if opts != nil && opts.ExcludeArtist {
-			f.addArtists(s.cat.track(n).Artists)
+	}
+	if opts != nil {
+		n += len(opts.Exclude)
+	}
+	if n > 0 {
+		f.excludedNodes = make([]uint32, 0, n)
+	}
+	for _, ex := range [2][]example{pos, neg} {
+		for i := range ex {
+			node, t := ex[i].at.node, ex[i].cold
+			switch {
+			case ex[i].inCatalogue():
+				f.excludedNodes = append(f.excludedNodes, node)
+				if f.dedupe {
+					f.addSong(s.keys[node].song, s.keys[node].feat)
+				}
+				if excludeArtist {
+					f.addArtists(s.cat.track(node).Artists)
+				}
+			case t != nil:
+				if f.dedupe {
+					f.addSong(songKeyOf(t), featKeyOf(&t.Features))
+				}
+				if excludeArtist {
+					f.addArtists(t.Artists)
+				}
+			}
 		}
 	}
 	if opts != nil {
@@ -677,43 +662,83 @@ type candidates func(n int) (rs []index.Result, exhausted bool, err error)
 // a filter that keeps few tracks, an exact scan of them), then refine.
 // k and opts have been checked (checkSearch).
 func (s *snapshot) run(ctx context.Context, at around, k int, opts *SearchOptions, f *filter) ([]Neighbor, error) {
-	next, checked, err := s.candidatesFor(ctx, at, opts, f)
+	// Only a Filter's choice of source reads refine's first request, and
+	// a Filter's candidates are always checked.
+	next, checked, err := s.candidatesFor(ctx, at, firstWant(k, opts, f, true), opts, f)
 	if err != nil {
 		return nil, err
 	}
 	return s.refine(ctx, next, checked, k, opts, f)
 }
 
-// candidatesFor chooses where the candidates of a search around at come
-// from, and reports whether every candidate they yield has passed f.keep
-// (refine's checked).
+// source is where the candidates of a search come from (sourceFor).
+type source uint8
+
+const (
+	fromIndex source = iota // the index search, with f.keep inside it or not (insideFilter)
+	fromScan                // an exact scan of the Filter's matches (scan)
+	fromKept                // a graph search through kept tracks only (filteredGraph)
+)
+
+// sourceFor chooses where the candidates of a search around q under opts
+// come from, for a search that first asks for first candidates: its beam
+// is the wider of its ef and first (the index widens it to the number
+// asked for), and a graph search's cost grows with its beam (graphCost),
+// so a deep page can make the exact scan the cheaper. Without a Filter, or
+// through a VectorSource (which filters by itself): fromIndex. With one
+// (filter.go says how): an exact scan of its matches when the cost model
+// estimates it cheaper (chooseScan); else, from keptOnlyAbove estimated
+// selectivity, the graph through kept tracks only; else the index search
+// with the filter inside it. p is the Filter's plan, which fromScan and
+// fromKept read.
+func (s *snapshot) sourceFor(q []float32, first int, opts *SearchOptions, f *filter) (src source, p scanPlan) {
+	if f.cond == nil || s.graph == nil {
+		return fromIndex, p
+	}
+	p = f.cond.plan(s)
+	scan := s.chooseScan(q, max(s.beam(opts), first, 1), p, f.cond)
+	if forceScan != nil {
+		scan = p.complete && *forceScan
+	}
+	switch {
+	case scan:
+		return fromScan, p
+	case forceScan == nil && f.cond.share(p) >= keptOnlyAbove:
+		return fromKept, p
+	}
+	return fromIndex, p
+}
+
+// sourceChosen, when set (by tests only), is told each choice of
+// sourceFor that a search acts on.
+var sourceChosen func(source)
+
+// candidatesFor returns the candidates of a search around at from where
+// sourceFor chooses (first is how many the search first asks for), and
+// reports whether every candidate they yield has passed f.keep (refine's
+// checked).
 //
-// A few excluded tracks (the seeds, their songs, a short Exclude list) are
-// searched for like any other and dropped by refine: a filter inside the
-// index runs for every candidate, a cache miss each in a large catalogue.
-// Many exclusions (more than maxDropped, or artists, which can
+// A few excluded tracks (the examples, their songs, a short Exclude list)
+// are searched for like any other and dropped by refine: a filter inside
+// the index runs for every candidate, a cache miss each in a large
+// catalogue. Many exclusions (more than maxDropped, or artists, which can
 // drop many tracks) go inside the search instead, which then keeps
 // looking until the beam holds enough tracks that pass: widening the beam
-// by each of them would let a long Exclude list buy a huge search. A
-// Filter takes one of three paths (filter.go says which). Through a
-// VectorSource the filter goes to the source as well, and keep checks what
-// it returns.
-func (s *snapshot) candidatesFor(ctx context.Context, at around, opts *SearchOptions, f *filter) (candidates, bool, error) {
-	q := at.q
+// by each of them would let a long Exclude list buy a huge search. Through
+// a VectorSource the filter goes to the source as well, and keep checks
+// what it returns.
+func (s *snapshot) candidatesFor(ctx context.Context, at around, first int, opts *SearchOptions, f *filter) (candidates, bool, error) {
 	ef := s.beam(opts)
-	if f.cond != nil && s.graph != nil { // a vector source filters by itself
-		p := f.cond.plan(s)
-		scan := s.chooseScan(q, max(ef, 1), p, f.cond)
-		if forceScan != nil {
-			scan = p.complete && *forceScan
-		}
-		if scan {
-			next, err := s.scan(q, p, f)
-			return next, true, err
-		}
-		if forceScan == nil && f.cond.share(p) >= keptOnlyAbove {
-			return s.filteredGraph(q, ef, p, f), true, nil
-		}
+	src, p := s.sourceFor(at.q, first, opts, f)
+	if sourceChosen != nil {
+		sourceChosen(src)
+	}
+	switch src {
+	case fromScan:
+		next, err := s.scan(at.q, p, f)
+		return next, true, err
+	case fromKept:
+		return s.filteredGraph(at.q, ef, p, f), true, nil
 	}
 	inside := f.insideFilter()
 	return func(n int) ([]index.Result, bool, error) {
@@ -738,10 +763,10 @@ func (s *snapshot) beam(opts *SearchOptions) int {
 
 // insideFilter is the filter a search of the index applies itself (see
 // candidatesFor): f.keep when f has a condition, excluded artists or more
-// than maxDropped excluded tracks and songs; otherwise nil, and refine
-// drops the few excluded tracks from the results.
+// than maxDropped exclusions (dropCount); otherwise nil, and refine drops
+// the few excluded tracks from the results.
 func (f *filter) insideFilter() index.Filter {
-	if f.cond != nil || f.artists != nil || len(f.excludedNodes)+f.songs.len() > maxDropped {
+	if f.cond != nil || f.artists != nil || f.dropCount() > maxDropped {
 		return f.keep
 	}
 	return nil
