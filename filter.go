@@ -699,7 +699,7 @@ func (s *snapshot) filteredGraph(q []float32, ef int, p scanPlan, f *filter) can
 	// node the walk meets. A deleted track the results lose makes them
 	// short of n, for which refine asks again.
 	room, after := 0, false
-	if few := len(f.excludedNodes) + f.songs.len(); f.artists == nil && few <= fewExclusions {
+	if few := f.dropCount(); f.artists == nil && few <= fewExclusions {
 		kept.Filter, room, after = f.meetsCondition, few, true
 	}
 	var scanned candidates
@@ -736,10 +736,6 @@ func (s *snapshot) filteredGraph(q []float32, ef int, p scanPlan, f *filter) can
 		return res, exhausted, nil
 	}
 }
-
-// fewExclusions is how many seeds, duplicate keys and excluded tracks a
-// filtered graph search checks on its results rather than on every node.
-const fewExclusions = 16
 
 // filterEntries returns the best-scoring of a sample of the tracks f
 // keeps from p's lists.

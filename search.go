@@ -557,7 +557,7 @@ func (s *snapshot) newFilter(opts *SearchOptions, pos, neg []example) *filter {
 	}
 	if opts != nil {
 		for _, id := range opts.Exclude {
-			if n, err := s.resolve(id); err == nil {
+			if n, ok := s.lookup(id); ok {
 				f.excludedNodes = append(f.excludedNodes, n)
 			}
 		}

@@ -14,7 +14,7 @@ package soundalike
 //     widens its beam by up to 64 nodes, where keep inside it would miss
 //     on every one of the hundreds of nodes it considers; past that, a
 //     long Exclude list would buy a beam as long as itself.
-//   - fewExclusions (16, filter.go): a graph search through kept tracks
+//   - fewExclusions (16): a graph search through kept tracks
 //     only (filteredGraph) checks up to 16 on its results. Each result of
 //     room costs it about 1/selectivity expanded nodes (graphCost: ef/sel
 //     for ef results), up to 20 times an unfiltered search's at
@@ -27,6 +27,10 @@ package soundalike
 // search drops from its results (refine) rather than checking on every
 // node inside the search (insideFilter); see above.
 const maxDropped = 64
+
+// fewExclusions is the most exclusions (dropCount) a graph search through
+// kept tracks only (filteredGraph) checks on its results; see above.
+const fewExclusions = 16
 
 // dropCount is how many results f's exclusions may drop from a search
 // that checks them on its results, the room it asks for: the excluded
