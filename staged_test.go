@@ -22,26 +22,7 @@ func importSample(t *testing.T, opts *soundalike.Options, files ...string) (*sou
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { eng.Close() })
-	var total ingest.Summary
-	err = eng.Import(t.Context(), func(tx *soundalike.ImportTx) error {
-		for _, f := range files {
-			src, err := ingest.Open(f)
-			if err != nil {
-				return err
-			}
-			sum, err := ingest.Run(t.Context(), src, tx, nil)
-			src.Close()
-			if err != nil {
-				return err
-			}
-			total.Add(sum)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return eng, total
+	return eng, importFiles(t, eng, files...)
 }
 
 // TestStagedImportMatchesInMemory: an import whose buffers are too small

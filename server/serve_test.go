@@ -241,7 +241,7 @@ func TestGetSimilarRecycledAnswer(t *testing.T) {
 func TestGetSimilarContentLength(t *testing.T) {
 	ts := httptest.NewServer(server.New(fixed(20), nil))
 	defer ts.Close()
-	resp, body := send(t, http.MethodGet, ts.URL+"/similar?track=a&k=20&fields=metadata,features")
+	resp, body := send(t, http.MethodGet, ts.URL+"/similar?track=a&k=20&fields=metadata,features", "")
 	if resp.StatusCode != 200 || len(body) <= 2048 {
 		t.Fatalf("GET /similar = %d, %d bytes: want 200 and over 2 KiB", resp.StatusCode, len(body))
 	}
@@ -256,21 +256,7 @@ func TestSimilarBatchContentLength(t *testing.T) {
 	ts := httptest.NewServer(server.New(fixed(20), nil))
 	defer ts.Close()
 	q := `{"tracks":["a"],"k":20,"fields":["metadata","features"]}`
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, ts.URL+"/similar/batch",
-		strings.NewReader(`{"queries":[`+q+`,`+q+`]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, body := send(t, http.MethodPost, ts.URL+"/similar/batch", `{"queries":[`+q+`,`+q+`]}`)
 	if resp.StatusCode != 200 || len(body) <= 2048 {
 		t.Fatalf("POST /similar/batch = %d, %d bytes: want 200 and over 2 KiB", resp.StatusCode, len(body))
 	}
@@ -297,8 +283,8 @@ func TestHeadAnswersEveryGet(t *testing.T) {
 		"/tracks?q=song", "/tracks/a", "/healthz", "/readyz", "/model", "/metrics", "/openapi.json", "/map?sample=3", "/",
 		"/explorer/explorer.js",
 	} {
-		get, getBody := send(t, "GET", ts.URL+target)
-		head, headBody := send(t, "HEAD", ts.URL+target)
+		get, getBody := send(t, "GET", ts.URL+target, "")
+		head, headBody := send(t, "HEAD", ts.URL+target, "")
 		if head.StatusCode != get.StatusCode || head.Header.Get("Content-Type") != get.Header.Get("Content-Type") || len(getBody) == 0 {
 			t.Errorf("HEAD %s = %d %q, GET = %d %q: want the same status and Content-Type", target,
 				head.StatusCode, head.Header.Get("Content-Type"), get.StatusCode, get.Header.Get("Content-Type"))
@@ -309,21 +295,25 @@ func TestHeadAnswersEveryGet(t *testing.T) {
 	}
 }
 
-// send makes one request and reads the whole answer.
-func send(t *testing.T, method, url string) (*http.Response, []byte) {
+// send makes one request, with body as JSON unless it is "", and reads
+// the whole answer.
+func send(t *testing.T, method, url, body string) (*http.Response, []byte) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, url, nil)
+	req, err := http.NewRequestWithContext(t.Context(), method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	answer, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp, body
+	return resp, answer
 }

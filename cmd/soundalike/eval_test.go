@@ -73,15 +73,7 @@ func TestEvalHoldoutBySpotifyID(t *testing.T) {
 // returns its path.
 func appKeyed(t *testing.T, sample string) string {
 	t.Helper()
-	f, err := os.Open(sample)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := readCSV(t, sample)
 	col := slices.Index(rows[0], "track_id")
 	if col < 0 {
 		t.Fatalf("%s: no track_id column", sample)
@@ -97,17 +89,7 @@ func appKeyed(t *testing.T, sample string) string {
 		rows[i+1] = append(r, r[col])
 		rows[i+1][col] = id
 	}
-	path := filepath.Join(t.TempDir(), "app.csv")
-	out, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := csv.NewWriter(out)
-	w.WriteAll(rows)
-	if err := errors.Join(w.Error(), out.Close()); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return writeCSV(t, rows)
 }
 
 // Given a trained catalogue of the sample's tracks, when eval --holdout
@@ -189,10 +171,10 @@ func readCSV(t *testing.T, path string) [][]string {
 	return rows
 }
 
-// writeCSV writes rows to a CSV file and returns its path.
+// writeCSV writes rows to a CSV file of its own and returns its path.
 func writeCSV(t *testing.T, rows [][]string) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "holdout.csv")
+	path := filepath.Join(t.TempDir(), "rows.csv")
 	out, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
