@@ -29,10 +29,10 @@ another process beyond --lock-timeout, none. Each ID is a track reference
 as queries take it: the id as stored, a spotify:track:ID URI or an
 open.spotify.com/track/ID link, or the Spotify id of a track whose id is
 another system's (its spotify_id column): a takedown is of a song, so every
-track sharing that Spotify id is deleted. A reference that names no track
-by id costs one pass over the catalogue. --from reads references from FILE
-("-" is stdin), one a line; blank lines and lines starting with # are
-skipped.
+track sharing that Spotify id is deleted. A reference of a Spotify id's
+form costs a pass over the catalogue, to find them. --from reads references
+from FILE ("-" is stdin), one a line; blank lines and lines starting with #
+are skipped.
 
 A reference that names no track is an error naming it (the argument, or
 FILE:LINE), and nothing is deleted: it may be a typo, or the wrong system's
@@ -137,20 +137,22 @@ func runDelete(ctx context.Context, args []string, stdio stdio) error {
 // nothing commits nothing, and its catalogue (and index) stay up to date.
 func deleteTracks(ctx context.Context, eng *soundalike.Engine, refs []deleteRef, missingOK bool, stdio stdio) (deleteJSON, error) {
 	out := deleteJSON{References: len(refs), Deleted: []string{}, NotFound: []string{}}
-	err := eng.Import(ctx, func(tx *soundalike.ImportTx) error {
-		// Resolved inside the transaction, which holds the write lock:
-		// no other process changes the catalogue between the lookup and
-		// the delete.
-		ids, missing, err := resolveRefs(ctx, eng, refs)
-		if err != nil {
-			return err
+	// Resolved before the write transaction, in read transactions of
+	// their own: bbolt must not hold a read transaction open in the
+	// goroutine of a write one, whose remap would wait for it. A track
+	// that another process deletes in between is reported as not deleted
+	// (DeleteTrack says it is gone); one it adds is not deleted.
+	ids, missing, err := resolveRefs(ctx, eng, refs)
+	if err != nil {
+		return deleteJSON{}, err
+	}
+	if len(missing) > 0 {
+		listMissing(stdio.err, missing, missingOK)
+		if !missingOK {
+			return deleteJSON{}, missingError(missing)
 		}
-		if len(missing) > 0 {
-			listMissing(stdio.err, missing, missingOK)
-			if !missingOK {
-				return missingError(missing)
-			}
-		}
+	}
+	err = eng.Import(ctx, func(tx *soundalike.ImportTx) error {
 		for _, id := range ids {
 			deleted, err := tx.DeleteTrack(id)
 			if err != nil {
@@ -181,8 +183,8 @@ func deleteTracks(ctx context.Context, eng *soundalike.Engine, refs []deleteRef,
 // once, as an import finds an interaction's (Engine.ResolveTracks): by
 // id as stored, by the id of a Spotify URI or link, then by the Spotify
 // id of a track whose id is another system's. A takedown is of a song:
-// a reference found by a Spotify id that several tracks share names them
-// all (one pass over the catalogue finds the others), so that a list run
+// a reference of a Spotify id's form names every track stored under it or
+// holding it (one pass over the catalogue finds them), so that a list run
 // again deletes nothing more. missing holds the references that name no
 // track; one that holds a space or a comma is refused instead, being
 // likely a reference with a note beside it.
@@ -216,20 +218,34 @@ func resolveRefs(ctx context.Context, eng *soundalike.Engine, refs []deleteRef) 
 			continue
 		}
 		add(id)
-		if sid, err := soundalike.ParseTrackRef(r.ref); err == nil && sid != id {
-			bySpotify[string(sid)] = true
+		if sid, ok := spotifyIDOf(r.ref); ok {
+			bySpotify[sid] = true
 		}
 	}
 	if len(bySpotify) == 0 {
 		return ids, missing, nil
 	}
 	err = eng.ForEachTrack(ctx, func(t *soundalike.Track) error {
-		if t.SpotifyID != string(t.ID) && bySpotify[t.SpotifyID] {
+		if bySpotify[t.SpotifyID] {
 			add(t.ID)
 		}
 		return nil
 	})
 	return ids, missing, err
+}
+
+// spotifyIDOf returns the Spotify id a reference names, when it has the
+// form of one (bare, a URI or a link): a track stored under it or holding
+// it may share it with others.
+func spotifyIDOf(ref string) (string, bool) {
+	id, err := soundalike.ParseTrackRef(ref)
+	if err != nil {
+		return "", false
+	}
+	if _, err := soundalike.ParseTrackRef("spotify:track:" + string(id)); err != nil {
+		return "", false // not a Spotify id's form: a catalogue's own id
+	}
+	return string(id), true
 }
 
 // listMissing lists on w the references that name no track, up to

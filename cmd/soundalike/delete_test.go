@@ -244,8 +244,13 @@ func TestDeleteBySpotifyID(t *testing.T) {
 		for i := range 10 {
 			tr := synth.SmallTrack(rng, i)
 			tr.ID, tr.SpotifyID = soundalike.TrackID(fmt.Sprintf("app-%d", i)), fmt.Sprintf("sp%04d", i)
-			if i == 9 {
+			switch i {
+			case 9:
 				tr.SpotifyID = "sp0005" // a second copy of app-5's song
+			case 8:
+				tr.ID, tr.SpotifyID = "4uLU6hMCjMI75M1A2tKUQC", "4uLU6hMCjMI75M1A2tKUQC" // stored under its Spotify id
+			case 7:
+				tr.SpotifyID = "4uLU6hMCjMI75M1A2tKUQC" // a copy of it under the app's id
 			}
 			if _, _, err := tx.PutTrack(tr); err != nil {
 				return err
@@ -284,8 +289,15 @@ func TestDeleteBySpotifyID(t *testing.T) {
 			t.Errorf("run %d: delete sp0005 shared by app-5 and app-9 = exit %d, deleted %v; want %v (%s)", run+1, code, got.Deleted, want, errOut)
 		}
 	}
-	if got := info(t, db); got.Tracks != 4 {
-		t.Errorf("%d tracks left, want 4", got.Tracks)
+	// The same when one copy is stored under the Spotify id itself.
+	out, errOut, code = cli(t, "", "delete", "--db", db, "--json", "4uLU6hMCjMI75M1A2tKUQC")
+	json.Unmarshal([]byte(out), &got)
+	slices.Sort(got.Deleted)
+	if want := []string{"4uLU6hMCjMI75M1A2tKUQC", "app-7"}; code != 0 || !slices.Equal(got.Deleted, want) {
+		t.Errorf("delete of a Spotify id one copy is stored under = exit %d, deleted %v; want %v (%s)", code, got.Deleted, want, errOut)
+	}
+	if got := info(t, db); got.Tracks != 2 {
+		t.Errorf("%d tracks left, want 2", got.Tracks)
 	}
 	// A reference with a note beside it names no track: refused, even
 	// with --missing-ok, since the track it meant would stay up.
