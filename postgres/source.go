@@ -218,6 +218,14 @@ type phase struct {
 	n      int64
 }
 
+// The names of a Source's two queries as their records give them
+// (ingest.Record.Source) and their rejected rows print them
+// ("postgres:tracks: row ID: …").
+const (
+	TracksSource       = "postgres:tracks"
+	InteractionsSource = "postgres:interactions"
+)
+
 // Open connects to the database at connString (a postgres:// URL or a
 // key=value DSN), starts a read-only snapshot and checks both queries, so
 // that a missing table, a bad custom query, a missing column or a table
@@ -296,7 +304,7 @@ func (s *Source) start(ctx context.Context, o *Options) error {
 	if err := s.exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
 		return s.queryError(ctx, err, "the database", "")
 	}
-	tracks := &phase{which: "tracks", flag: "--tracks-query", query: trimQuery(o.TracksQuery), source: "postgres:tracks", cursor: "soundalike_tracks"}
+	tracks := &phase{which: "tracks", flag: "--tracks-query", query: trimQuery(o.TracksQuery), source: TracksSource, cursor: "soundalike_tracks"}
 	if tracks.query == "" {
 		if err := s.tracksTables(ctx); err != nil {
 			return err
@@ -306,7 +314,7 @@ func (s *Source) start(ctx context.Context, o *Options) error {
 	}
 	s.phases = append(s.phases, tracks)
 	if !o.NoInteractions {
-		in := &phase{which: "interactions", flag: "--interactions-query", query: trimQuery(o.InteractionsQuery), source: "postgres:interactions", cursor: "soundalike_interactions"}
+		in := &phase{which: "interactions", flag: "--interactions-query", query: trimQuery(o.InteractionsQuery), source: InteractionsSource, cursor: "soundalike_interactions"}
 		if in.query == "" {
 			table, err := s.interactionsTable(ctx)
 			if err != nil {

@@ -69,7 +69,8 @@ func (f *importFlags) addBufferFlags(fs *flag.FlagSet, stderr io.Writer) {
 // importUsage is import's help text, before its flags.
 const importUsage = `Usage: soundalike import [--db PATH] [--strict] [--no-interactions] [--json] [--buffer-mib MiB] [--max-line-bytes N] FILE...
        soundalike import [--db PATH] [--strict] [--no-interactions] [--json] [--buffer-mib MiB] --postgres [URL]
-                         [--tracks-query SQL] [--interactions-query SQL] [--actions LIST] [--stall-timeout D] [--prune]
+                         [--tracks-query SQL] [--interactions-query SQL] [--actions LIST] [--stall-timeout D]
+                         [--prune [--prune-max PERCENT]]
 
 Imports CSV, TSV or JSON Lines files, each optionally gzip-compressed ("-" is
 stdin). Columns are found by name: the track id (track_id, id, spotify_id,
@@ -111,7 +112,8 @@ ids where the catalogue holds the app's), and --strict refuses it.
 longer returns, files' too, in the same all-or-nothing import ("N tracks
 deleted"; --json: tracks_deleted); their interactions are kept. It is
 refused, writing nothing, when the tracks query returns no rows (an empty
-or wrong table would delete the whole catalogue), and deletes nothing
+or wrong table would delete the whole catalogue) or when it would delete
+more than --prune-max (10%) of the catalogue, and deletes nothing
 after a rejected row of the tracks query (a rejected interaction does not
 stop it). A running serve stops returning a deleted track at its next
 reload; the next reindex drops it from the index. A track taken down

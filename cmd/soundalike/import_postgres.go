@@ -39,6 +39,7 @@ type postgresFlags struct {
 	actionsSet        bool
 	stallTimeout      time.Duration
 	prune             bool
+	pruneMax          int // percent of the catalogue one --prune may delete
 	// urlInArgs is set by resolve when the URL came from the command
 	// line rather than $DATABASE_URL.
 	urlInArgs bool
@@ -81,6 +82,7 @@ func addPostgresFlags(fs *flag.FlagSet) *postgresFlags {
 	})
 	fs.BoolVar(&p.prune, "prune", false, "with --postgres: delete the catalogue's tracks that the tracks query no longer returns, in the same all-or-nothing import "+
 		"(their interactions are kept; refused when the tracks query returns no rows; nothing is deleted when a row of the tracks query is rejected)")
+	fs.IntVar(&p.pruneMax, "prune-max", 10, "with --prune: the most of the catalogue one import may delete, in `PERCENT` (1..100); more is refused, writing nothing, as a tracks query gone wrong (a LIMIT, another schema) is likelier than an app that dropped that much since the last sync")
 	fs.DurationVar(&p.stallTimeout, "stall-timeout", postgres.DefaultStallTimeout, "with --postgres: how long the server may send nothing (no answer, no row) before import stops waiting, e.g. 30m; it restarts at every row, so a long import is not cut short; 0 waits for ever")
 	return p
 }
@@ -90,7 +92,7 @@ func (p *postgresFlags) given() bool { return p.url.given }
 
 // checkUnused refuses the PostgreSQL-only flags without --postgres.
 func (p *postgresFlags) checkUnused(fs *flag.FlagSet) error {
-	for _, name := range []string{"tracks-query", "interactions-query", "actions", "stall-timeout", "prune"} {
+	for _, name := range []string{"tracks-query", "interactions-query", "actions", "stall-timeout", "prune", "prune-max"} {
 		if isFlagSet(fs, name) {
 			return usagef("import: --%s needs --postgres (it applies to the PostgreSQL source, not to files)", name)
 		}
@@ -119,6 +121,12 @@ func (p *postgresFlags) resolve(fs *flag.FlagSet, noInteractions bool, getenv fu
 		if url == "" {
 			return "", nil, usagef("import: --postgres was given without a URL and $DATABASE_URL is not set (export DATABASE_URL=postgres://user:password@host:port/db; a URL given on the command line is readable by other local users)")
 		}
+	}
+	if p.pruneMax < 1 || p.pruneMax > 100 {
+		return "", nil, usagef("import: --prune-max %d: want a percent of the catalogue, 1..100", p.pruneMax)
+	}
+	if isFlagSet(fs, "prune-max") && !p.prune {
+		return "", nil, usagef("import: --prune-max bounds --prune: give --prune too")
 	}
 	if p.stallTimeout < 0 {
 		return "", nil, usagef("import: --stall-timeout %s: want a duration such as 10m or 1h, or 0 to wait for ever", p.stallTimeout)
@@ -209,7 +217,7 @@ func isFlagSet(fs *flag.FlagSet, name string) bool {
 // interactions query likely reads the wrong ids, and --strict refuses that
 // warning as any other.
 // Notices and progress go to stdio.err; nothing printed holds the password.
-func importPostgres(ctx context.Context, dbPath string, engOpts *soundalike.Options, url string, opts *postgres.Options, strict, prune bool, stdio stdio) (rep importReport, rolledBack bool, err error) {
+func importPostgres(ctx context.Context, dbPath string, engOpts *soundalike.Options, url string, opts *postgres.Options, strict, prune bool, pruneMax int, stdio stdio) (rep importReport, rolledBack bool, err error) {
 	// Connect and check both queries before touching the soundalike
 	// database: a bad URL, password or query writes nothing.
 	o := *opts
@@ -227,7 +235,7 @@ func importPostgres(ctx context.Context, dbPath string, engOpts *soundalike.Opti
 	defer eng.Close()
 	var pr *pruner
 	if prune {
-		if pr, err = newPruner(ctx, eng); err != nil {
+		if pr, err = newPruner(ctx, eng, pruneMax); err != nil {
 			return rep, false, fmt.Errorf("import: nothing was written: --prune: %w", err)
 		}
 	}
@@ -292,10 +300,11 @@ type pruner struct {
 	unnamed map[soundalike.TrackID]struct{}
 	listed  int // the catalogue's tracks when listed
 	stored  int // tracks the query returned and the import stored
+	max     int // --prune-max: the percent of listed it may delete
 }
 
-func newPruner(ctx context.Context, eng *soundalike.Engine) (*pruner, error) {
-	p := &pruner{unnamed: map[soundalike.TrackID]struct{}{}}
+func newPruner(ctx context.Context, eng *soundalike.Engine, max int) (*pruner, error) {
+	p := &pruner{unnamed: map[soundalike.TrackID]struct{}{}, max: max}
 	err := eng.ForEachTrack(ctx, func(t *soundalike.Track) error {
 		p.unnamed[t.ID] = struct{}{}
 		return nil
@@ -328,12 +337,6 @@ func (s pruneSink) PutTrack(t *soundalike.Track) (added, changed bool, err error
 	return added, changed, err
 }
 
-// tracksSource is the source name (ingest.Record.Source, RowError.File)
-// that package postgres gives the rows of the tracks query, as its
-// rejected rows print ("postgres:tracks: row ID: …"); the interactions
-// query's are "postgres:interactions".
-const tracksSource = "postgres:tracks"
-
 // checkRead refuses to prune after a tracks query that returned no rows
 // (none stored, none of its rows rejected in sum): an empty or wrong table
 // (another database or schema, a query that reads the wrong thing) would
@@ -341,7 +344,7 @@ const tracksSource = "postgres:tracks"
 // holds, so that the mistake shows on the first run. Rejected rows of the
 // interactions query are no rows of the tracks query.
 func (p *pruner) checkRead(sum *ingest.Summary) error {
-	if p.stored > 0 || sum.RejectedBySource[tracksSource] > 0 {
+	if p.stored > 0 || sum.RejectedBySource[postgres.TracksSource] > 0 {
 		return nil
 	}
 	return fmt.Errorf("--prune: the tracks query returned no rows, and pruning would delete every track of the catalogue (%d); "+
@@ -357,7 +360,7 @@ func (p *pruner) checkRead(sum *ingest.Summary) error {
 // tracks query returns or drops, so it does not stop the pruning: the
 // import still exits 1 for it.
 func (p *pruner) prune(tx *soundalike.ImportTx, sum *ingest.Summary) (int, error) {
-	if n := sum.RejectedBySource[tracksSource]; n > 0 {
+	if n := sum.RejectedBySource[postgres.TracksSource]; n > 0 {
 		rows := fmt.Sprintf("%d rows of the tracks query were", n)
 		if n == 1 {
 			rows = "1 row of the tracks query was"
@@ -365,6 +368,10 @@ func (p *pruner) prune(tx *soundalike.ImportTx, sum *ingest.Summary) (int, error
 		sum.Warnings = append(sum.Warnings, ingest.RowError{File: "--prune",
 			Reason: fmt.Sprintf("deleted no track, as %s rejected: the track of a rejected row cannot be told from one the tracks query no longer returns; the first import whose tracks query has no rejected row prunes", rows)})
 		return 0, nil
+	}
+	if n := len(p.unnamed); n*100 > p.max*p.listed {
+		return 0, fmt.Errorf("--prune would delete %d of the catalogue's %d tracks (%.1f%%), more than --prune-max %d%%: a tracks query gone wrong (a LIMIT, a WHERE, another database or schema) is likelier than an app that dropped that many since the last sync; check the URL, its search_path and --tracks-query, or give --prune-max 100 to delete them",
+			n, p.listed, 100*float64(n)/float64(p.listed), p.max)
 	}
 	deleted := 0
 	for _, id := range slices.Sorted(maps.Keys(p.unnamed)) {
@@ -407,7 +414,7 @@ func runImportPostgres(ctx context.Context, p *postgresFlags, fs *flag.FlagSet, 
 	if p.urlInArgs && hasPassword(url) {
 		fmt.Fprintln(stdio.err, passwordInArgsWarning)
 	}
-	rep, rolledBack, err := importPostgres(ctx, dbPath, engOpts, url, opts, strict, p.prune, stdio)
+	rep, rolledBack, err := importPostgres(ctx, dbPath, engOpts, url, opts, strict, p.prune, p.pruneMax, stdio)
 	if err != nil {
 		return err
 	}

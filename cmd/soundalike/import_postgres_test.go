@@ -517,9 +517,21 @@ func TestImportPostgresPrune(t *testing.T) {
 		t.Errorf("catalogue after an import without --prune = %q, want all 4 tracks", ids)
 	}
 
+	// Half the catalogue is over --prune-max's 10%: refused, nothing written.
 	out, stderr, err = runCmd(t.Context(), "import", "--db", dbPath, "--postgres", "--prune")
+	if err == nil || !strings.Contains(err.Error(), "--prune would delete 2 of the catalogue's 4 tracks (50.0%), more than --prune-max 10%") {
+		t.Errorf("import --prune of half the catalogue: %q, %v, want it refused over --prune-max", out, err)
+	}
+	if ids, _ := pgCatalogue(t, dbPath); len(ids) != 4 {
+		t.Errorf("catalogue after a refused --prune = %q, want all 4 tracks", ids)
+	}
+	if _, _, err := runCmd(t.Context(), "import", "--db", dbPath, "--postgres", "--prune-max", "50"); err == nil || !strings.Contains(err.Error(), "give --prune too") {
+		t.Errorf("import --prune-max without --prune: %v, want a usage error", err)
+	}
+
+	out, stderr, err = runCmd(t.Context(), "import", "--db", dbPath, "--postgres", "--prune", "--prune-max", "50")
 	if err != nil {
-		t.Fatalf("import --prune: %v\n%s", err, stderr)
+		t.Fatalf("import --prune --prune-max 50: %v\n%s", err, stderr)
 	}
 	want := "tracks: 0 added, 0 updated; interactions: 0 added; rejected rows: 0\n" +
 		"--prune: 2 tracks deleted\n"
@@ -538,7 +550,7 @@ func TestImportPostgresPrune(t *testing.T) {
 		t.Errorf("import --prune --json again = %+v, %v, want tracks_deleted 0\n%s", rep, err, stderr)
 	}
 	psqlRun(t, u, `DELETE FROM "TrackFeatures" WHERE "trackId" = '`+two+`'`)
-	rep, stderr, err = importReportJSON(t, "--db", dbPath, "--postgres", "--prune", "--no-interactions")
+	rep, stderr, err = importReportJSON(t, "--db", dbPath, "--postgres", "--prune", "--prune-max", "50", "--no-interactions")
 	if err != nil || rep.TracksDeleted == nil || *rep.TracksDeleted != 1 {
 		t.Errorf("import --prune --no-interactions --json = %+v, %v, want tracks_deleted 1\n%s", rep, err, stderr)
 	}
@@ -627,7 +639,7 @@ func TestImportPostgresPruneDespiteRejectedInteractions(t *testing.T) {
 	}
 	psqlRun(t, u, `DELETE FROM "TrackFeatures" WHERE "trackId" = 'a0000000-0000-4000-8000-000000000003'`)
 
-	out, stderr, err := runCmd(t.Context(), "import", "--db", dbPath, "--postgres", "--prune")
+	out, stderr, err := runCmd(t.Context(), "import", "--db", dbPath, "--postgres", "--prune", "--prune-max", "100")
 	if !errors.Is(err, errSilent) {
 		t.Fatalf("import --prune with an anonymous play: %v, want the silent exit 1 of a rejected row\n%s", err, stderr)
 	}
