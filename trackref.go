@@ -273,10 +273,12 @@ func resolveRef[T any](ref TrackID, byID, bySpotify func(id string) (T, bool)) (
 // findRef finds the track a reference names, in the order every lookup
 // of a track reference takes (a query's in the snapshot, an import's and
 // ResolveTracks' in the database): by id as stored (byID), else by the
-// id refID reads in it, else, when that is ParseTrackRef's, by the
-// Spotify id a track keeps in Track.SpotifyID (bySpotify). ok reports
-// whether one does; p is what refID found wrong with a reference that
-// names none. A reference no stored id could be is a *TrackRefError.
+// id refID reads in it, else, when that is ParseTrackRef's and has a
+// Spotify id's form (isSpotifyID: a UUID has not), by the Spotify id a
+// track keeps in Track.SpotifyID (bySpotify), which an import's lookup
+// reads the whole catalogue for. ok reports whether one does; p is what
+// refID found wrong with a reference that names none. A reference no
+// stored id could be is a *TrackRefError.
 func findRef[T any](ref TrackID, byID, bySpotify func(id string) (T, bool)) (t T, p refProblem, ok bool, err error) {
 	if t, ok := byID(string(ref)); ok {
 		return t, refOK, true, nil // an id as stored, even one that looks like a URI
@@ -285,10 +287,12 @@ func findRef[T any](ref TrackID, byID, bySpotify func(id string) (T, bool)) (t T
 	if err != nil {
 		return t, p, false, err
 	}
-	if t, ok := byID(string(id)); ok {
-		return t, refOK, true, nil
+	if id != ref {
+		if t, ok := byID(string(id)); ok {
+			return t, refOK, true, nil
+		}
 	}
-	if p == refOK {
+	if p == refOK && isSpotifyID(string(id)) {
 		if t, ok := bySpotify(string(id)); ok {
 			return t, refOK, true, nil
 		}
