@@ -42,7 +42,7 @@
 // ErrInvalidQuery and names the option it was given in. An interaction's
 // track (ImportTx.PutInteraction) and Engine.ResolveTracks are looked up
 // the same way, in the database; where tracks share a Spotify id, every
-// lookup finds the one stored last.
+// lookup finds the one added last (an update keeps its place).
 //
 // # Concurrency
 //

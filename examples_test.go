@@ -110,8 +110,8 @@ func TestQueryTrackErrorKeepsItsField(t *testing.T) {
 // for duplicates), so the cost model weighs the graph search at that
 // beam: a filter that keeps half the catalogue is walked through its kept
 // tracks for a first page, and scanned exactly for a page at offset 900,
-// whose graph search would expand about 15 times as many nodes. As much
-// for each probe of best_score.
+// whose graph search would expand many times as many nodes. As much for
+// each probe of best_score.
 func TestDeepPageScansWhenTheBeamCostsMore(t *testing.T) {
 	ctx := t.Context()
 	eng, tracks, _ := facetFixture(t, 8000)

@@ -344,7 +344,7 @@ func (tx *ImportTx) BeginSource() {
 // resolves one (see Track references in the package doc): the id a track
 // is stored under, else a Spotify URI or link to it, else, for a
 // catalogue keyed by another system's ids, the Spotify id it keeps in
-// Track.SpotifyID (where tracks share one, the track stored last). The
+// Track.SpotifyID (where tracks share one, the track added last). The
 // interaction is stored under the id the track is stored under. The
 // first interaction that needs the Spotify ids reads them from every
 // stored track, once an import (again only after this import deletes a

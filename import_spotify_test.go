@@ -130,7 +130,7 @@ func TestImportInteractionsBySpotifyID(t *testing.T) {
 // Given a catalogue keyed by the app's own ids, when one import resolves
 // an interaction by Spotify id, then writes tracks, expect its later
 // interactions to resolve as its writes left the catalogue: to a track
-// added since, to the track stored last of those sharing a Spotify id (as
+// added since, to the track added last of those sharing a Spotify id (as
 // a query resolves it), to the other again once that one is deleted, and
 // not by a Spotify id a track no longer holds.
 func TestImportTxResolvesSpotifyIDsAfterWrites(t *testing.T) {
@@ -196,7 +196,7 @@ func TestImportTxResolvesSpotifyIDsAfterWrites(t *testing.T) {
 	}
 	loadSnapshot(t, eng)
 	if tr, err := eng.Track(ctx, spotifyA); err != nil || tr.ID != "uuid-a3" {
-		t.Errorf("Track(%s) = %v, %v; want uuid-a3, the track stored last", spotifyA, tr, err)
+		t.Errorf("Track(%s) = %v, %v; want uuid-a3, the track added last", spotifyA, tr, err)
 	}
 	ins, err := eng.Interactions(ctx, nil)
 	if err != nil {

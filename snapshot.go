@@ -1039,8 +1039,8 @@ type workerFinds struct {
 // decodeTracks decodes the catalog's records into s: byID, the per-node
 // keys the search filters use and the map of Spotify ids. It returns the
 // tracks' popularity by node (decode). This goroutine fills byID while
-// workers decode and hash blocks of nodes (decoding is most of the work:
-// at 1M tracks, about a CPU-second). ctx stops the workers between blocks.
+// workers decode and hash blocks of nodes (decoding is most of the
+// work). ctx stops the workers between blocks.
 func (s *snapshot) decodeTracks(ctx context.Context, path string) ([]uint8, error) {
 	n := s.cat.len()
 	s.keys = make([]nodeKeys, n)

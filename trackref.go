@@ -352,7 +352,7 @@ func (s *snapshot) indexSpotifyIDs(found []workerFinds) {
 
 // takesSpotifyID reports whether the track at node takes a Spotify id
 // from held, the node of the track that holds it so far: where tracks
-// share a Spotify id, the highest node, the track stored last (nodes are
+// share a Spotify id, the highest node, the track added last (nodes are
 // given in order and never reused), keeps it. It is the one rule of every
 // lookup by Spotify id: the snapshot's (indexSpotifyIDs) and the
 // database's (spotifyHolders).
@@ -370,9 +370,9 @@ type spotifyHolder struct {
 }
 
 // readSpotifyHolders reads the Spotify ids of every track tx holds. It
-// decodes the whole catalogue (about a CPU-second at 1M tracks), so a
-// caller reads them once, when a reference first needs them, and keeps
-// them up to date with its own writes (txRefs).
+// decodes the whole catalogue, so a caller reads them once, when a
+// reference first needs them, and keeps them up to date with its own
+// writes (txRefs).
 func readSpotifyHolders(tx *storage.Tx) (spotifyHolders, error) {
 	m := spotifyHolders{}
 	var t Track
@@ -463,7 +463,7 @@ func (r *txRefs) deleteTrack(node uint32, spotifyID string) {
 // *TrackRefError naming its index (Option "refs"). It looks a reference up as queries do (see
 // Track references in the package doc: by id as stored, by the id
 // ParseTrackRef reads in it, then by Track.SpotifyID, where tracks
-// sharing one resolve to the track stored last), but in the database, so
+// sharing one resolve to the track added last), but in the database, so
 // it needs no snapshot. It reads the whole catalogue when a reference
 // needs the Spotify ids. eval --holdout resolves its file's tracks with
 // it, as an import resolves an interaction's.
