@@ -10,13 +10,13 @@ import (
 	"github.com/audotics/soundalike"
 )
 
-// TestQueriesAreRecommendsOfTheirExamples: Similar, SimilarTo and
-// Recommend run one search of examples, so a Similar(id) and each form
+// TestQueriesAreRecommendsOfTheirExamples: a Similar(id) and each form
 // of Query answer exactly (same tracks, same scores to the bit) what
 // Recommend answers for the same examples as positives, with and without
-// ExcludeArtist: the seeds' mean is the examples' weighted mean (summed
-// alike: three seeds summed in float32 round otherwise), and the
-// exclusions are the examples' own.
+// ExcludeArtist. Both run one search of examples, so what this checks is
+// how each turns its query into examples: a seed resolved as an example
+// is, the same exclusions, and three seeds averaged as Recommend weighs
+// them (summed in float32, they rounded otherwise).
 func TestQueriesAreRecommendsOfTheirExamples(t *testing.T) {
 	ctx := t.Context()
 	eng, tracks := fixture(t, filepath.Join(t.TempDir(), "x.db"), 2000)

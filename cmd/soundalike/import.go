@@ -319,11 +319,7 @@ func printImport(stdio stdio, rep importReport, asJSON, rolledBack bool) error {
 		fmt.Fprintf(stdio.out, "%d interactions name tracks not in the catalogue (their features not computed yet, or the track deleted): left out; each import reads them again\n", n)
 	}
 	if d := rep.TracksDeleted; d != nil {
-		tracks := "tracks"
-		if *d == 1 {
-			tracks = "track"
-		}
-		fmt.Fprintf(stdio.out, "--prune: %d %s deleted\n", *d, tracks)
+		fmt.Fprintf(stdio.out, "--prune: %s deleted\n", countOf(*d, "track"))
 	}
 	return nil
 }
