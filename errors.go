@@ -30,10 +30,65 @@ var errNoIndexYet = fmt.Errorf("%w: build one with Engine.Reindex", ErrNoIndex)
 
 // ErrInvalidQuery: a query is malformed (nothing to search by, missing or
 // non-finite features, an unknown seed track in a multi-track query is
-// ErrNotFound instead). The wrapped message says what is wrong; a track
-// reference that no stored id could be is a *TrackRefError, which says
-// where it was given (one that merely names no track is ErrNotFound).
+// ErrNotFound instead). The wrapped message says what is wrong; a bad k or
+// option value is an *OptionError, several joined (errors.Join), and a
+// track reference that no stored id could be is a *TrackRefError, each
+// naming where it was given (a reference that merely names no track is
+// ErrNotFound).
 var ErrInvalidQuery = errors.New("invalid query")
+
+// OptionError is a bad value of a search's k or of one of its options
+// (CheckSearch), found before the search waits for anything. It wraps
+// ErrInvalidQuery.
+//
+// Option names the value as the Go API spells it, as TrackRefError's
+// Option does: "k" (the results asked for: Similar's k, RecommendQuery.K),
+// "SearchOptions.Offset", "SearchOptions.Filter.YearMin", and so on, and
+// Index its entry when it is a list's (SearchOptions.Filter.Genres,
+// Artists, ExcludeArtists), -1 otherwise. Other is the option its value is
+// judged against, "" for none: SearchOptions.Filter.YearMax for a YearMin
+// above it, "k" for an Offset whose page ends past MaxK.
+//
+// Its message is the option's name, then what is wrong with the value and
+// what is accepted: "SearchOptions.Filter.YearMin: 2030 is above
+// SearchOptions.Filter.YearMax 2010: want SearchOptions.Filter.YearMin ≤
+// SearchOptions.Filter.YearMax". A caller that takes the options under
+// names of its own (the server's query parameters and JSON fields) says
+// it with Named.
+type OptionError struct {
+	Option string
+	Index  int
+	Other  string
+	// reason is the message after the option's name and ": ", given the
+	// names of Option and Other.
+	reason func(option, other string) string
+}
+
+// optionError returns the OptionError of option (entry -1: the option
+// itself) judged against other ("" for none), whose message reason
+// writes.
+func optionError(option string, entry int, other string, reason func(option, other string) string) *OptionError {
+	return &OptionError{Option: option, Index: entry, Other: other, reason: reason}
+}
+
+func (e *OptionError) Error() string { return e.Named(func(option string) string { return option }) }
+
+func (e *OptionError) Unwrap() error { return ErrInvalidQuery }
+
+// Named returns the error's message with name(option) in place of each
+// option's Go name: Option's (with its entry) and Other's.
+func (e *OptionError) Named(name func(option string) string) string {
+	option := name(e.Option)
+	head := option
+	if e.Index >= 0 {
+		head = fmt.Sprintf("%s[%d]", option, e.Index)
+	}
+	other := ""
+	if e.Other != "" {
+		other = name(e.Other)
+	}
+	return head + ": " + e.reason(option, other)
+}
 
 // Errors of opening the database file, checked with errors.Is. They are
 // storage's sentinels, so callers need not import storage.

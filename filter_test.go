@@ -266,16 +266,17 @@ func TestSearchOptionsValidation(t *testing.T) {
 		k    int
 		want string
 	}{
-		{soundalike.SearchOptions{Diversity: 1.5}, 10, "diversity = 1.5: want 0..1"},
-		{soundalike.SearchOptions{Diversity: -0.1}, 10, "diversity"},
-		{soundalike.SearchOptions{Offset: -1}, 10, "offset = -1"},
-		{soundalike.SearchOptions{Offset: 995}, 10, "offset + k = 1005: want at most 1000"},
-		{soundalike.SearchOptions{MaxPerArtist: -2}, 10, "max_per_artist = -2"},
-		{soundalike.SearchOptions{ScoreThreshold: ptr(1.5)}, 10, "score_threshold = 1.5: want -1..1"},
-		{soundalike.SearchOptions{Filter: &soundalike.Filter{YearMin: ptr(2020), YearMax: ptr(2010)}}, 10, "year_min = 2020 is above year_max = 2010"},
-		{soundalike.SearchOptions{Filter: &soundalike.Filter{YearMax: ptr(12345)}}, 10, "year_max = 12345: want 1..9999"},
-		{soundalike.SearchOptions{Filter: &soundalike.Filter{PopularityMin: ptr(-1)}}, 10, "popularity_min = -1: want 0..100"},
-		{soundalike.SearchOptions{Filter: &soundalike.Filter{PopularityMin: ptr(90), PopularityMax: ptr(10)}}, 10, "popularity_min = 90 is above popularity_max = 10"},
+		{soundalike.SearchOptions{Diversity: 1.5}, 10, "SearchOptions.Diversity: 1.5 is outside 0..1"},
+		{soundalike.SearchOptions{Diversity: -0.1}, 10, "SearchOptions.Diversity: -0.1"},
+		{soundalike.SearchOptions{Offset: -1}, 10, "SearchOptions.Offset: -1 is outside 0..999"},
+		{soundalike.SearchOptions{Offset: 995}, 10, "SearchOptions.Offset: 995 with k 10 asks for results 996 to 1005: want SearchOptions.Offset + k ≤ 1000"},
+		{soundalike.SearchOptions{MaxPerArtist: -2}, 10, "SearchOptions.MaxPerArtist: -2 is outside 0..1000 (0: no cap)"},
+		{soundalike.SearchOptions{MaxPerArtist: soundalike.MaxK + 1}, 10, "SearchOptions.MaxPerArtist: 1001 is outside 0..1000 (0: no cap)"},
+		{soundalike.SearchOptions{ScoreThreshold: ptr(1.5)}, 10, "SearchOptions.ScoreThreshold: 1.5 is outside -1..1"},
+		{soundalike.SearchOptions{Filter: &soundalike.Filter{YearMin: ptr(2020), YearMax: ptr(2010)}}, 10, "SearchOptions.Filter.YearMin: 2020 is above SearchOptions.Filter.YearMax 2010: want SearchOptions.Filter.YearMin ≤ SearchOptions.Filter.YearMax"},
+		{soundalike.SearchOptions{Filter: &soundalike.Filter{YearMax: ptr(12345)}}, 10, "SearchOptions.Filter.YearMax: 12345 is outside 1..9999"},
+		{soundalike.SearchOptions{Filter: &soundalike.Filter{PopularityMin: ptr(-1)}}, 10, "SearchOptions.Filter.PopularityMin: -1 is outside 0..100"},
+		{soundalike.SearchOptions{Filter: &soundalike.Filter{PopularityMin: ptr(90), PopularityMax: ptr(10)}}, 10, "SearchOptions.Filter.PopularityMin: 90 is above SearchOptions.Filter.PopularityMax 10"},
 	} {
 		t.Run(tc.want, func(t *testing.T) {
 			_, err := eng.Similar(ctx, tracks[0].ID, tc.k, &tc.opts)
@@ -287,6 +288,65 @@ func TestSearchOptionsValidation(t *testing.T) {
 				t.Errorf("SimilarTo(%+v) = nil error", tc.opts)
 			}
 		})
+	}
+}
+
+// TestSearchOptionErrors: CheckSearch reports every bad value, each an
+// *OptionError wrapping ErrInvalidQuery that names its option by its Go
+// path (and the option it is judged against), so that a caller can name
+// each its own way with Named; and it reports none for good options.
+func TestSearchOptionErrors(t *testing.T) {
+	opts := &soundalike.SearchOptions{
+		Offset:    995,
+		Diversity: 2,
+		Filter:    &soundalike.Filter{YearMin: ptr(2030), YearMax: ptr(2010), Artists: []string{"a", ""}},
+	}
+	err := soundalike.CheckSearch(10, opts)
+	if !errors.Is(err, soundalike.ErrInvalidQuery) {
+		t.Fatalf("CheckSearch = %v, want ErrInvalidQuery", err)
+	}
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		t.Fatalf("CheckSearch = %T %v, want the errors joined", err, err)
+	}
+	var got []string
+	for _, e := range joined.Unwrap() {
+		oe, ok := e.(*soundalike.OptionError)
+		if !ok || !errors.Is(oe, soundalike.ErrInvalidQuery) {
+			t.Fatalf("CheckSearch joined %T %v, want *OptionErrors wrapping ErrInvalidQuery", e, e)
+		}
+		got = append(got, fmt.Sprintf("%s[%d]/%s", oe.Option, oe.Index, oe.Other))
+		if oe.Option == "SearchOptions.Filter.YearMin" {
+			lower := func(option string) string {
+				return strings.ToLower(strings.TrimPrefix(option, "SearchOptions.Filter."))
+			}
+			if msg, want := oe.Named(lower), "yearmin: 2030 is above yearmax 2010: want yearmin ≤ yearmax"; msg != want {
+				t.Errorf("Named = %q, want %q", msg, want)
+			}
+		}
+	}
+	want := []string{
+		"SearchOptions.Diversity[-1]/",
+		"SearchOptions.Offset[-1]/k",
+		"SearchOptions.Filter.YearMin[-1]/SearchOptions.Filter.YearMax",
+		"SearchOptions.Filter.Artists[1]/",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("CheckSearch's errors name %q, want %q", got, want)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "SearchOptions.Filter.YearMin: 2030 is above SearchOptions.Filter.YearMax 2010: want SearchOptions.Filter.YearMin ≤ SearchOptions.Filter.YearMax") {
+		t.Errorf("CheckSearch = %q, want it to name the year bounds", msg)
+	}
+	if err := soundalike.CheckSearch(0, nil); !strings.HasPrefix(fmt.Sprint(err), "k: 0 is outside 1..1000") {
+		t.Errorf("CheckSearch(0, nil) = %v, want k named", err)
+	}
+	good := &soundalike.SearchOptions{Offset: 990, MaxPerArtist: soundalike.MaxK, Diversity: 1,
+		Filter: &soundalike.Filter{YearMin: ptr(1), YearMax: ptr(1), PopularityMin: ptr(0), PopularityMax: ptr(100), Genres: []string{"pop"}}}
+	if err := soundalike.CheckSearch(10, good); err != nil {
+		t.Errorf("CheckSearch(10, %+v) = %v, want nil", good, err)
+	}
+	if n := testing.AllocsPerRun(100, func() { soundalike.CheckSearch(10, good) }); n != 0 {
+		t.Errorf("CheckSearch of good options allocates %v times, want 0", n)
 	}
 }
 

@@ -270,8 +270,8 @@ func TestSearchOptionRefusals(t *testing.T) {
 		want string
 	}{
 		{soundalike.SearchOptions{Filter: &soundalike.Filter{IDs: []soundalike.TrackID{"t0001", ""}}}, "SearchOptions.Filter.IDs[1]: empty track reference"},
-		{soundalike.SearchOptions{Offset: math.MaxInt}, "offset = 9223372036854775807: want 0..1000"},
-		{soundalike.SearchOptions{Offset: 1 << 40}, "offset = 1099511627776: want 0..1000"},
+		{soundalike.SearchOptions{Offset: math.MaxInt}, "SearchOptions.Offset: 9223372036854775807 is outside 0..999"},
+		{soundalike.SearchOptions{Offset: 1 << 40}, "SearchOptions.Offset: 1099511627776 is outside 0..999"},
 	} {
 		_, err := eng.Similar(t.Context(), "t0000", 5, &c.opts)
 		if !errors.Is(err, soundalike.ErrInvalidQuery) || !strings.Contains(err.Error(), c.want) {

@@ -29,7 +29,7 @@ type SearchOptions struct {
 	// EfSearch overrides the index's beam width for this query: 1 to
 	// index.MaxEf; 0 means the index's own (set at reindex, default 80).
 	// The beam is never narrower than the results asked for. Other values
-	// fail with ErrInvalidQuery.
+	// fail with an *OptionError (ErrInvalidQuery).
 	EfSearch int
 
 	// Filter keeps only the tracks that match it. It is applied inside the
@@ -37,28 +37,30 @@ type SearchOptions struct {
 	// the matching ones), so k results come back whenever k tracks match.
 	// nil keeps every track.
 	Filter *Filter
-	// MaxPerArtist caps how many results may share one artist; 0 means no
-	// cap.
+	// MaxPerArtist caps how many results may share one artist: 1 to MaxK
+	// (no page ranks more results than that); 0 means no cap.
 	MaxPerArtist int
 	// Diversity is MMR's λ in [0, 1]: 0 ranks by similarity alone, 1 by
 	// difference from the results already chosen alone.
 	Diversity float64
 	// Offset skips this many results (after filtering, dedupe and
 	// diversity), for paging: K results from Offset on are returned, the
-	// slice of a query for Offset+K from 0. Under best_score, whose
-	// rescoring can rank a probe's deeper candidates first, that holds
-	// while the candidates a page asks each probe for stay within the
-	// beam (EfSearch): Offset+K with a quarter more for duplicates, the
-	// diversity window's 50 with Diversity, and half again with
-	// negatives.
+	// slice of a query for Offset+K from 0, which is at most MaxK. Under
+	// best_score, whose rescoring can rank a probe's deeper candidates
+	// first, that holds while the candidates a page asks each probe for
+	// stay within the beam (EfSearch): Offset+K with a quarter more for
+	// duplicates, the diversity window's 50 with Diversity, and half again
+	// with negatives.
 	Offset int
 	// ScoreThreshold, when set, drops results scoring below it.
 	ScoreThreshold *float64
 }
 
 // Filter restricts a search to tracks that match every condition given.
-// A nil bound or an empty list places no condition; an empty name in
-// Genres, Artists or ExcludeArtists is refused (ErrInvalidQuery).
+// A nil bound or an empty list places no condition; a year outside
+// 1..9999, a popularity outside 0..100, a minimum above its maximum and an
+// empty name in Genres, Artists or ExcludeArtists are refused (an
+// *OptionError).
 type Filter struct {
 	// Genres: a track matches when it has any of them (case-insensitive).
 	Genres []string

@@ -307,7 +307,7 @@ func TestRecommendRefuses(t *testing.T) {
 		says string
 	}{
 		{"no positive", soundalike.RecommendQuery{Negative: []soundalike.Example{ok}, K: 5}, soundalike.ErrInvalidQuery, "positive"},
-		{"k", soundalike.RecommendQuery{Positive: []soundalike.Example{ok}, K: 0}, soundalike.ErrInvalidQuery, "k = 0"},
+		{"k", soundalike.RecommendQuery{Positive: []soundalike.Example{ok}, K: 0}, soundalike.ErrInvalidQuery, "k: 0 is outside 1..1000"},
 		{"strategy", soundalike.RecommendQuery{Positive: []soundalike.Example{ok}, K: 5, Strategy: "best"}, soundalike.ErrInvalidQuery, `"best_score"`},
 		{"too many", soundalike.RecommendQuery{Positive: many, K: 5}, soundalike.ErrInvalidQuery, "at most 1000"},
 		{"negative weight", soundalike.RecommendQuery{Positive: []soundalike.Example{ok, trackEx(tracks[4].ID, -1)}, K: 5}, soundalike.ErrInvalidQuery, "positive[1]: invalid query: weight -1"},

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 
 	"github.com/audotics/soundalike/index"
 )
@@ -285,6 +284,18 @@ func (e *Engine) Embed(t *Track) (Embedding, error) {
 	return s.embed(t)
 }
 
+// CheckSearch reports what Similar, SimilarTo, Recommend and
+// RecommendUser refuse of a search for k results under opts without
+// reading the catalogue, as they would report it: every bad value of k
+// and of the options, each an *OptionError naming it (joined with
+// errors.Join when there are several), else the first reference of
+// SearchOptions.Exclude or Filter.IDs that no stored track id could be, a
+// *TrackRefError naming it. Both wrap ErrInvalidQuery. A caller that names
+// k and the options otherwise (the server, by its query parameters and
+// JSON fields) checks with it before it accepts a search, and renames the
+// options through the errors' Option.
+func CheckSearch(k int, opts *SearchOptions) error { return checkSearch(k, opts) }
+
 // checkSearch reports what makes a search for k results under opts
 // unanswerable: a bad k or option value, or a reference of Exclude or
 // Filter.IDs that no stored track id could be (a *TrackRefError naming
@@ -296,13 +307,12 @@ func (e *Engine) Embed(t *Track) (Embedding, error) {
 // gets its own error, not a failed load's. The references are checked
 // here, on the options as the caller gave them, and not where the filter
 // resolves them: RecommendQuery.User adds the user's history to Exclude,
-// whose tracks may since have been deleted.
+// whose tracks may since have been deleted. It allocates nothing for a
+// search it passes.
 func checkSearch(k int, opts *SearchOptions) error {
-	if err := checkK(k); err != nil {
-		return err
-	}
-	if err := opts.check(k); err != nil {
-		return err
+	bad := opts.check(k, checkK(k, nil))
+	if len(bad) > 0 {
+		return errors.Join(bad...)
 	}
 	if opts == nil {
 		return nil
@@ -316,75 +326,93 @@ func checkSearch(k int, opts *SearchOptions) error {
 	return nil
 }
 
-func checkK(k int) error {
+// checkK appends to bad the error of a k outside 1..MaxK.
+func checkK(k int, bad []error) []error {
 	if k < 1 || k > MaxK {
-		return fmt.Errorf("%w: k = %d: want 1..%d", ErrInvalidQuery, k, MaxK)
+		bad = append(bad, outside("k", -1, k, 1, MaxK, ""))
 	}
-	return nil
+	return bad
 }
 
-// check reports every bad value of o for a search of k results in one
-// ErrInvalidQuery, naming the fields as the HTTP API does.
-func (o *SearchOptions) check(k int) error {
+// outside returns the OptionError of a value v of option (entry -1: the
+// option itself) outside lo..hi; note, when not "", says more of what is
+// accepted: "0: no cap".
+func outside[T int | float64](option string, entry int, v, lo, hi T, note string) *OptionError {
+	return optionError(option, entry, "", func(string, string) string {
+		if note != "" {
+			return fmt.Sprintf("%v is outside %v..%v (%s)", v, lo, hi, note)
+		}
+		return fmt.Sprintf("%v is outside %v..%v", v, lo, hi)
+	})
+}
+
+// check appends to bad every bad value of o for a search of k results,
+// each an *OptionError naming the option by its Go path.
+func (o *SearchOptions) check(k int, bad []error) []error {
 	if o == nil {
-		return nil
+		return bad
 	}
-	var bad []string
-	add := func(format string, a ...any) { bad = append(bad, fmt.Sprintf(format, a...)) }
 	if o.EfSearch < 0 || o.EfSearch > index.MaxEf {
-		add("ef_search = %d: want 0 (the index's) or 1..%d", o.EfSearch, index.MaxEf)
+		bad = append(bad, outside("SearchOptions.EfSearch", -1, o.EfSearch, 0, index.MaxEf, "0: the index's own"))
 	}
 	if !(o.Diversity >= 0 && o.Diversity <= 1) {
-		add("diversity = %v: want 0..1", o.Diversity)
+		bad = append(bad, outside("SearchOptions.Diversity", -1, o.Diversity, 0, 1, ""))
 	}
-	switch {
-	case o.Offset < 0:
-		add("offset = %d: want 0 or more", o.Offset)
-	case o.Offset > MaxK:
-		add("offset = %d: want 0..%d", o.Offset, MaxK)
-	case k > MaxK-o.Offset && k <= MaxK: // a larger k is checkK's to refuse
-		add("offset + k = %d: want at most %d", o.Offset+k, MaxK)
+	// A page starts at most at the MaxK-th result, and ends there
+	// (offset + k ≤ MaxK); a k out of range is checkK's to refuse.
+	switch offset := o.Offset; {
+	case offset < 0 || offset > MaxK-1:
+		bad = append(bad, outside("SearchOptions.Offset", -1, offset, 0, MaxK-1, ""))
+	case k > MaxK-offset && k >= 1 && k <= MaxK:
+		bad = append(bad, optionError("SearchOptions.Offset", -1, "k", func(name, kName string) string {
+			return fmt.Sprintf("%d with %s %d asks for results %d to %d: want %s + %s ≤ %d",
+				offset, kName, k, offset+1, offset+k, name, kName, MaxK)
+		}))
 	}
-	if o.MaxPerArtist < 0 {
-		add("max_per_artist = %d: want 0 (no cap) or more", o.MaxPerArtist)
+	if o.MaxPerArtist < 0 || o.MaxPerArtist > MaxK {
+		bad = append(bad, outside("SearchOptions.MaxPerArtist", -1, o.MaxPerArtist, 0, MaxK, "0: no cap"))
 	}
 	if t := o.ScoreThreshold; t != nil && !(*t >= -1 && *t <= 1) {
-		add("score_threshold = %v: want -1..1", *t)
+		bad = append(bad, outside("SearchOptions.ScoreThreshold", -1, *t, -1, 1, ""))
 	}
 	if o.Filter != nil {
-		bad = append(bad, o.Filter.check()...)
+		bad = o.Filter.check(bad)
 	}
-	if len(bad) > 0 {
-		return fmt.Errorf("%w: %s", ErrInvalidQuery, strings.Join(bad, "; "))
-	}
-	return nil
+	return bad
 }
 
-// check returns the filter's bad bounds, and its empty names: no track
-// has an empty genre or artist, so one would keep (or drop) nothing.
-func (f *Filter) check() []string {
-	var bad []string
-	bounds := func(name string, lo, hi *int, min, max int) {
-		for _, b := range []struct {
-			name string
-			v    *int
-		}{{name + "_min", lo}, {name + "_max", hi}} {
-			if b.v != nil && (*b.v < min || *b.v > max) {
-				bad = append(bad, fmt.Sprintf("%s = %d: want %d..%d", b.name, *b.v, min, max))
-			}
+// check appends to bad the filter's bounds out of range or the wrong way
+// round, and its empty names: no track has an empty genre or artist, so
+// one would keep (or drop) nothing.
+func (f *Filter) check(bad []error) []error {
+	bounds := func(min, max string, lo, hi *int, from, to int) {
+		if lo != nil && (*lo < from || *lo > to) {
+			bad = append(bad, outside(min, -1, *lo, from, to, ""))
+		}
+		if hi != nil && (*hi < from || *hi > to) {
+			bad = append(bad, outside(max, -1, *hi, from, to, ""))
 		}
 		if lo != nil && hi != nil && *lo > *hi {
-			bad = append(bad, fmt.Sprintf("%s_min = %d is above %s_max = %d: want min ≤ max", name, *lo, name, *hi))
+			l, h := *lo, *hi
+			bad = append(bad, optionError(min, -1, max, func(min, max string) string {
+				return fmt.Sprintf("%d is above %s %d: want %s ≤ %s", l, max, h, min, max)
+			}))
 		}
 	}
-	bounds("year", f.YearMin, f.YearMax, 1, maxYear)
-	bounds("popularity", f.PopularityMin, f.PopularityMax, 0, maxPopularity)
+	bounds("SearchOptions.Filter.YearMin", "SearchOptions.Filter.YearMax", f.YearMin, f.YearMax, 1, maxYear)
+	bounds("SearchOptions.Filter.PopularityMin", "SearchOptions.Filter.PopularityMax", f.PopularityMin, f.PopularityMax, 0, maxPopularity)
 	for _, l := range [...]struct {
-		name  string
-		names []string
-	}{{"genres", f.Genres}, {"artists", f.Artists}, {"exclude_artists", f.ExcludeArtists}} {
+		option string
+		names  []string
+	}{
+		{"SearchOptions.Filter.Genres", f.Genres},
+		{"SearchOptions.Filter.Artists", f.Artists},
+		{"SearchOptions.Filter.ExcludeArtists", f.ExcludeArtists},
+	} {
 		if i := slices.Index(l.names, ""); i >= 0 {
-			bad = append(bad, fmt.Sprintf("%s[%d] is empty: name one, or leave it out", l.name, i))
+			bad = append(bad, optionError(l.option, i, "", func(string, string) string {
+				return "empty: name one, or leave it out"
+			}))
 		}
 	}
 	return bad

@@ -145,22 +145,20 @@ func decodeRecommendRequest(w http.ResponseWriter, r *http.Request, limit int64)
 	if err != nil {
 		return q, 0, err
 	}
-	if err := checkOffsetK(opts.Offset, q.K); err != nil {
+	if err := checkSearch(q.K, opts, asFields); err != nil {
 		return q, 0, err
 	}
 	q.Options = *opts
 	return q, fields, nil
 }
 
-// query checks req's examples, strategy and k.
+// query checks req's examples and strategy, and takes its k, which
+// decodeRecommendRequest checks with the options (checkSearch).
 func (req *recommendRequest) query() (soundalike.RecommendQuery, error) {
 	var q soundalike.RecommendQuery
 	q.K = DefaultK
 	if req.K != nil {
 		q.K = *req.K
-		if err := checkK(q.K); err != nil {
-			return q, err
-		}
 	}
 	var err error
 	if q.Strategy, err = parseStrategy(req.Strategy); err != nil {
@@ -329,7 +327,7 @@ func (srv *Server) getUserRecommend(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := checkOffsetK(opts.Offset, k); err != nil {
+	if err := checkSearch(k, opts, asParams); err != nil {
 		return err
 	}
 	// The history's examples are capped (soundalike.UserHistoryCap): the

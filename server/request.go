@@ -54,7 +54,7 @@ func parseSimilarQuery(q url.Values) (similarParams, error) {
 	}
 	p.track = soundalike.TrackID(id)
 	if s, ok := q["k"]; ok {
-		k, err := parseWhole("k", s[0], kSpan)
+		k, err := wholeNumber("k", s[0], kSpan)
 		if err != nil {
 			return p, err
 		}
@@ -64,7 +64,7 @@ func parseSimilarQuery(q url.Values) (similarParams, error) {
 	if p.opts, p.fields, err = parseSearchParams(q); err != nil {
 		return p, err
 	}
-	return p, checkOffsetK(p.opts.Offset, p.k)
+	return p, checkSearch(p.k, p.opts, asParams)
 }
 
 // checkParams refuses parameters not in known, and parameters given more
@@ -101,9 +101,9 @@ func checkNoParams(r *http.Request, endpoint string) error {
 // parseSearchParams parses the search options of a GET query (the
 // parameters in searchParams; it ignores others, which the caller
 // checks): exclusions, dedupe, the filter, paging, diversity and the
-// result fields. Bad values get a 400 naming the parameter and what is
-// accepted; the caller checks offset + k (checkOffsetK), and the track
-// references are checked by the search (see refError).
+// result fields. A value that is no number, or no boolean, gets a 400
+// naming the parameter and what is accepted; the caller checks the
+// values with k (checkSearch).
 func parseSearchParams(q url.Values) (*soundalike.SearchOptions, fieldSet, error) {
 	opts := &soundalike.SearchOptions{}
 	exclude, err := listParam(q, "exclude", trackRefs)
@@ -136,9 +136,6 @@ func parseSearchParams(q url.Values) (*soundalike.SearchOptions, fieldSet, error
 		if *b.dst, err = intParam(q, b.name, b.span); err != nil {
 			return nil, 0, err
 		}
-	}
-	if err := checkFilterBounds("", &flt); err != nil {
-		return nil, 0, err
 	}
 	if len(flt.Genres) > 0 || flt.YearMin != nil || flt.YearMax != nil || flt.PopularityMin != nil || flt.PopularityMax != nil {
 		opts.Filter = &flt
@@ -214,9 +211,13 @@ func (r span) String() string { return fmt.Sprintf("%v..%v", r.lo, r.hi) }
 
 func (r span) holds(v float64) bool { return v >= r.lo && v <= r.hi }
 
-// The ranges of the numbers a request gives: the query parameters, the
-// body's fields after decoding, and decoding's refusal of a number no
-// field could hold (numberRange) all name these.
+// The ranges of the numbers a request gives, as the server names them
+// where it refuses a value before there is one to check: a parameter that
+// is no number (wholeNumber, floatParam), a number of more digits than
+// any value holds (those and decoding's numberRange). A search's values
+// are checked by the library (checkSearch), whose errors name the same
+// ranges (TestSpansAreTheLibrarys keeps them equal); the server checks
+// releaseYearSpan itself.
 var (
 	kSpan            = span{1, MaxK}
 	offsetSpan       = span{0, MaxK - 1}
@@ -232,32 +233,46 @@ var (
 // r: a 400 naming the parameter and r otherwise, saying whether s is no
 // whole number or one outside r (however many digits it has).
 func parseWhole(name, s string, r span) (int, error) {
+	v, err := wholeNumber(name, s, r)
+	if err == nil && !r.holds(float64(v)) {
+		return 0, badRequest("%s: %d is outside the range %v", name, v, r)
+	}
+	return v, err
+}
+
+// wholeNumber parses s, the value of parameter name, as a whole number,
+// whatever its range: a 400 naming the parameter and r, the range it
+// takes, when s is no whole number or has more digits than any int. A
+// search's k and options are checked by the library (checkSearch).
+func wholeNumber(name, s string, r span) (int, error) {
 	v, err := strconv.Atoi(s)
 	switch {
 	case errors.Is(err, strconv.ErrRange):
 		return 0, badRequest("%s: %s is outside the range %v", name, quoteShort(s), r)
 	case err != nil:
 		return 0, badRequest("%s: %s is not a whole number: want %v", name, quoteShort(s), r)
-	case !r.holds(float64(v)):
-		return 0, badRequest("%s: %d is outside the range %v", name, v, r)
 	}
 	return v, nil
 }
 
-// intParam parses an optional whole-number parameter in r (parseWhole).
+// intParam parses an optional whole-number parameter of the search
+// options, which takes r (wholeNumber).
 func intParam(q url.Values, name string, r span) (*int, error) {
 	s, ok := q[name]
 	if !ok {
 		return nil, nil
 	}
-	v, err := parseWhole(name, s[0], r)
+	v, err := wholeNumber(name, s[0], r)
 	if err != nil {
 		return nil, err
 	}
 	return &v, nil
 }
 
-// floatParam parses an optional number parameter in r.
+// floatParam parses an optional number parameter of the search options,
+// which takes r: a 400 naming the parameter and r when it is no number
+// (NaN is none) or beyond any float64. Its range is the library's to
+// check (checkSearch).
 func floatParam(q url.Values, name string, r span) (*float64, error) {
 	s, ok := q[name]
 	if !ok {
@@ -269,36 +284,8 @@ func floatParam(q url.Values, name string, r span) (*float64, error) {
 		return nil, badRequest("%s: %s is outside the range %v", name, quoteShort(s[0]), r)
 	case err != nil || math.IsNaN(v):
 		return nil, badRequest("%s: %s is not a number: want %v", name, quoteShort(s[0]), r)
-	case !r.holds(v):
-		return nil, badRequest("%s: %v is outside the range %v", name, v, r)
 	}
 	return &v, nil
-}
-
-// checkFilterBounds refuses a filter whose lower bound is above its upper
-// one, naming the bounds as the request does: prefix is "" for the query
-// parameters, "filter." for a body's fields.
-func checkFilterBounds(prefix string, f *soundalike.Filter) error {
-	for _, b := range []struct {
-		name   string
-		lo, hi *int
-	}{{"year", f.YearMin, f.YearMax}, {"popularity", f.PopularityMin, f.PopularityMax}} {
-		if b.lo != nil && b.hi != nil && *b.lo > *b.hi {
-			lo, hi := prefix+b.name+"_min", prefix+b.name+"_max"
-			return badRequest("%s: %d is above %s %d: want %s ≤ %s", lo, *b.lo, hi, *b.hi, lo, hi)
-		}
-	}
-	return nil
-}
-
-// checkOffsetK refuses an offset whose page of k results ends past the
-// MaxK-th, the most a search ranks: offset and k are each in range (the
-// callers check them first).
-func checkOffsetK(offset, k int) error {
-	if offset+k > MaxK {
-		return badRequest("offset: %d with k %d asks for results %d to %d: want offset + k ≤ %d", offset, k, offset+1, offset+k, MaxK)
-	}
-	return nil
 }
 
 // fieldSet is what a response adds to each result besides its id, name,
@@ -327,14 +314,6 @@ func parseFields(param string, vs []string) (fieldSet, error) {
 		}
 	}
 	return fs, nil
-}
-
-// checkK refuses a body's k outside kSpan.
-func checkK(k int) error {
-	if !kSpan.holds(float64(k)) {
-		return badRequest("k: %d is outside the range %v", k, kSpan)
-	}
-	return nil
 }
 
 func parseBool(q url.Values, name string, def bool) (bool, error) {
@@ -377,10 +356,9 @@ type filterBody struct {
 	IDs            []string `json:"ids" accepts:"an array of track references (strings)"`
 }
 
-// options checks b and returns its search options and result fields. Bad
-// values get a 400 naming the field and what is accepted; the caller
-// checks offset + k (checkOffsetK), and the track references are checked
-// by the search (see refError).
+// options returns b's search options and result fields. A bad entry of
+// fields gets a 400 naming it and what is accepted; the caller checks
+// the options' values with k (checkSearch).
 func (b *searchBody) options() (*soundalike.SearchOptions, fieldSet, error) {
 	opts := &soundalike.SearchOptions{ExcludeArtist: b.ExcludeArtist, NoDedupe: b.Dedupe != nil && !*b.Dedupe}
 	for _, x := range b.Exclude {
@@ -389,59 +367,20 @@ func (b *searchBody) options() (*soundalike.SearchOptions, fieldSet, error) {
 	if f := b.Filter; f != nil {
 		flt := &soundalike.Filter{Genres: f.Genres, Artists: f.Artists, ExcludeArtists: f.ExcludeArtists,
 			YearMin: f.YearMin, YearMax: f.YearMax, PopularityMin: f.PopularityMin, PopularityMax: f.PopularityMax}
-		for _, c := range []struct {
-			name string
-			v    *int
-			span span
-		}{
-			{"year_min", f.YearMin, yearSpan}, {"year_max", f.YearMax, yearSpan},
-			{"popularity_min", f.PopularityMin, popularitySpan}, {"popularity_max", f.PopularityMax, popularitySpan},
-		} {
-			if c.v != nil && !c.span.holds(float64(*c.v)) {
-				return nil, 0, badRequest("filter.%s: %d is outside the range %v", c.name, *c.v, c.span)
-			}
-		}
-		if err := checkFilterBounds("filter.", flt); err != nil {
-			return nil, 0, err
-		}
-		// The engine refuses an empty name too (it would keep or drop
-		// nothing), but names it as its Filter does: genres[1].
-		for _, l := range [...]struct {
-			name  string
-			names []string
-		}{{"genres", f.Genres}, {"artists", f.Artists}, {"exclude_artists", f.ExcludeArtists}} {
-			if i := slices.Index(l.names, ""); i >= 0 {
-				return nil, 0, badRequest("filter.%s[%d]: empty: name one, or leave it out", l.name, i)
-			}
-		}
 		for _, x := range f.IDs {
 			flt.IDs = append(flt.IDs, soundalike.TrackID(x))
 		}
 		opts.Filter = flt
 	}
 	if b.Offset != nil {
-		if !offsetSpan.holds(float64(*b.Offset)) {
-			return nil, 0, badRequest("offset: %d is outside the range %v", *b.Offset, offsetSpan)
-		}
 		opts.Offset = *b.Offset
 	}
 	if b.MaxPerArtist != nil {
-		if !maxPerArtistSpan.holds(float64(*b.MaxPerArtist)) {
-			return nil, 0, badRequest("max_per_artist: %d is outside the range %v (0: no cap)", *b.MaxPerArtist, maxPerArtistSpan)
-		}
 		opts.MaxPerArtist = *b.MaxPerArtist
 	}
-	if t := b.ScoreThreshold; t != nil {
-		if !scoreSpan.holds(*t) {
-			return nil, 0, badRequest("score_threshold: %v is outside the range %v", *t, scoreSpan)
-		}
-		opts.ScoreThreshold = t
-	}
-	if d := b.Diversity; d != nil {
-		if !diversitySpan.holds(*d) {
-			return nil, 0, badRequest("diversity: %v is outside the range %v", *d, diversitySpan)
-		}
-		opts.Diversity = *d
+	opts.ScoreThreshold = b.ScoreThreshold
+	if b.Diversity != nil {
+		opts.Diversity = *b.Diversity
 	}
 	fields, err := parseFields("fields", b.Fields)
 	if err != nil {
@@ -570,15 +509,12 @@ func (req *similarRequest) query() (similarQuery, error) {
 	sq := similarQuery{k: DefaultK}
 	if req.K != nil {
 		sq.k = *req.K
-		if err := checkK(sq.k); err != nil {
-			return sq, err
-		}
 	}
 	var err error
 	if sq.opts, sq.fields, err = req.options(); err != nil {
 		return sq, err
 	}
-	if err := checkOffsetK(sq.opts.Offset, sq.k); err != nil {
+	if err := checkSearch(sq.k, sq.opts, asFields); err != nil {
 		return sq, err
 	}
 	q := &sq.q
@@ -650,8 +586,8 @@ type batchRequest struct {
 
 // decodeBatchRequest reads and checks a POST /similar/batch body: every
 // query is checked before any runs, as far as it can be without the
-// catalogue (its body, then soundalike.CheckSimilarTo: k with offset, the
-// query's shape, a vector's values, features out of range, a track
+// catalogue (its body with checkSearch, then soundalike.CheckSimilarTo:
+// the query's shape, a vector's values, features out of range, a seed
 // reference no stored id could be), and a bad one
 // gets the 400 the same body gets from POST /similar, its message
 // prefixed with the query's index (inQuery): "queries[2].tracks[1]: …".
@@ -725,14 +661,100 @@ func pathID(raw string) (soundalike.TrackID, error) {
 // query with a soundalike.TrackRefError naming the engine's option;
 // refError renames it as the request gave it.
 
-// refFields are the request's names of the engine's options that take
-// track references (soundalike.TrackRefError's Option).
-var refFields = map[string]string{
-	"SearchOptions.Exclude":    "exclude",
-	"SearchOptions.Filter.IDs": "filter.ids",
-	"Query.Tracks":             "tracks",
-	"RecommendQuery.Positive":  "positive",
-	"RecommendQuery.Negative":  "negative",
+// requestForm is how a request spells the engine's options: as a GET's
+// query parameters or as a POST body's JSON fields.
+type requestForm uint8
+
+const (
+	asParams requestForm = iota // year_min
+	asFields                    // filter.year_min
+)
+
+// optionNames are the request's names of the engine's k and options, and
+// of its lists of track references (soundalike.OptionError's and
+// TrackRefError's Option), in each requestForm; "" where that form has
+// none. The one table of them: every 400 about an option the engine
+// refused names it through here (requestError, refError).
+var optionNames = map[string][2]string{
+	"k":                                   {"k", "k"},
+	"SearchOptions.Exclude":               {"exclude", "exclude"},
+	"SearchOptions.Offset":                {"offset", "offset"},
+	"SearchOptions.MaxPerArtist":          {"max_per_artist", "max_per_artist"},
+	"SearchOptions.ScoreThreshold":        {"score_threshold", "score_threshold"},
+	"SearchOptions.Diversity":             {"diversity", "diversity"},
+	"SearchOptions.Filter.Genres":         {"genre", "filter.genres"},
+	"SearchOptions.Filter.YearMin":        {"year_min", "filter.year_min"},
+	"SearchOptions.Filter.YearMax":        {"year_max", "filter.year_max"},
+	"SearchOptions.Filter.PopularityMin":  {"popularity_min", "filter.popularity_min"},
+	"SearchOptions.Filter.PopularityMax":  {"popularity_max", "filter.popularity_max"},
+	"SearchOptions.Filter.Artists":        {"", "filter.artists"},
+	"SearchOptions.Filter.ExcludeArtists": {"", "filter.exclude_artists"},
+	"SearchOptions.Filter.IDs":            {"", "filter.ids"},
+	"Query.Tracks":                        {"", "tracks"},
+	"RecommendQuery.Positive":             {"", "positive"},
+	"RecommendQuery.Negative":             {"", "negative"},
+}
+
+// name returns the request's name of the engine's option in form f, and
+// whether the request has one.
+func (f requestForm) name(option string) (string, bool) {
+	name := optionNames[option][f]
+	return name, name != ""
+}
+
+// checkSearch checks a search of k results under opts, as parsed from a
+// request of form f, with the engine's own check (soundalike.CheckSearch)
+// before the server admits it: a bad value of k or of an option, or a
+// reference of exclude or filter.ids that no stored id could be, is a 400
+// naming it as the request does (requestError). It allocates nothing for
+// a search it passes.
+func checkSearch(k int, opts *soundalike.SearchOptions, f requestForm) error {
+	if err := soundalike.CheckSearch(k, opts); err != nil {
+		return f.requestError(err)
+	}
+	return nil
+}
+
+// requestError turns the engine's refusal of a search's k or options (one
+// or more soundalike.OptionError, joined) or of a reference in its lists
+// (a soundalike.TrackRefError) into a 400 that names each as a request of
+// form f gives it, and says what is wrong and what is accepted:
+// "year_min: 2020 is above year_max 2010: want year_min ≤ year_max",
+// several joined with "; ". An error naming an option the request cannot
+// give passes unchanged, as refError passes one.
+func (f requestForm) requestError(err error) error {
+	var msgs []string
+	for _, e := range joined(err) {
+		switch e := e.(type) {
+		case *soundalike.OptionError:
+			known := true
+			msgs = append(msgs, e.Named(func(option string) string {
+				name, ok := f.name(option)
+				known = known && ok
+				return name
+			}))
+			if !known {
+				return err
+			}
+		case *soundalike.TrackRefError:
+			name, ok := f.name(e.Option)
+			if !ok {
+				return err
+			}
+			msgs = append(msgs, fmt.Sprintf("%s[%d]: %s", name, e.Index, e.Reason))
+		default:
+			return err
+		}
+	}
+	return badRequest("%s", strings.Join(msgs, "; "))
+}
+
+// joined returns the errors err joins (errors.Join), or err alone.
+func joined(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 // refError turns the engine's refusal of a track reference (a
@@ -741,8 +763,10 @@ var refFields = map[string]string{
 // names the call's own track (Option ""), and a list's entry is named
 // with its index, a JSON body's list item (exclude[2]) and a list
 // parameter's entry alike: listParam drops no entry, so the engine's
-// index is the entry's over all the parameter's occurrences. Other errors
-// pass unchanged.
+// index is the entry's over all the parameter's occurrences. The list is
+// named as a body's field (optionNames): the only list a GET gives,
+// exclude, is spelled alike, and checkSearch refused its references
+// before the search ran. Other errors pass unchanged.
 func refError(err error, track string) error {
 	re, ok := errors.AsType[*soundalike.TrackRefError](err)
 	if !ok {
@@ -751,7 +775,7 @@ func refError(err error, track string) error {
 	name := track
 	if re.Option != "" {
 		name = ""
-		if field, known := refFields[re.Option]; known {
+		if field, known := asFields.name(re.Option); known {
 			name = fmt.Sprintf("%s[%d]", field, re.Index)
 		}
 	}

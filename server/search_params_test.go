@@ -252,6 +252,36 @@ func TestErrorsNameTheParameter(t *testing.T) {
 	}
 }
 
+// Given several bad search values at once, expect one 400 naming every
+// one as the request spells it (a GET's parameter, a POST body's field),
+// each saying what is accepted, in the library's order: the server
+// renames the library's check (soundalike.CheckSearch) and has none of
+// its own.
+func TestErrorsNameEveryBadOption(t *testing.T) {
+	h := server.New(userEngine(t), nil)
+	for _, c := range []struct{ method, target, body, want string }{
+		{"GET", "/similar?track=a&k=0&diversity=2&offset=-1&max_per_artist=1001&score_threshold=-2&year_min=2020&year_max=2010&popularity_max=101", "",
+			"k: 0 is outside 1..1000; diversity: 2 is outside 0..1; offset: -1 is outside 0..999; max_per_artist: 1001 is outside 0..1000 (0: no cap); " +
+				"score_threshold: -2 is outside -1..1; year_min: 2020 is above year_max 2010: want year_min ≤ year_max; popularity_max: 101 is outside 0..100"},
+		{"GET", "/users/alice/recommend?offset=995&k=10&popularity_min=-1", "",
+			"offset: 995 with k 10 asks for results 996 to 1005: want offset + k ≤ 1000; popularity_min: -1 is outside 0..100"},
+		{"POST", "/similar", `{"tracks":["a"],"k":10,"offset":995,"filter":{"year_min":0,"year_max":1,"genres":[""],"exclude_artists":["x",""]}}`,
+			"offset: 995 with k 10 asks for results 996 to 1005: want offset + k ≤ 1000; filter.year_min: 0 is outside 1..9999; " +
+				"filter.genres[0]: empty: name one, or leave it out; filter.exclude_artists[1]: empty: name one, or leave it out"},
+		{"POST", "/recommend", `{"positive":["a"],"k":1001,"filter":{"popularity_min":9,"popularity_max":1}}`,
+			"k: 1001 is outside 1..1000; filter.popularity_min: 9 is above filter.popularity_max 1: want filter.popularity_min ≤ filter.popularity_max"},
+		{"POST", "/similar/batch", `{"queries":[{"tracks":["a"]},{"tracks":["a"],"diversity":-1,"filter":{"artists":[""]}}]}`,
+			"queries[1].diversity: -1 is outside 0..1; filter.artists[0]: empty: name one, or leave it out"},
+	} {
+		w := do(t, h, c.method, c.target, c.body)
+		var e struct{ Error string }
+		json.Unmarshal(w.Body.Bytes(), &e)
+		if w.Code != 400 || e.Error != c.want {
+			t.Errorf("%s %s %s = %d %s, want 400 %q", c.method, c.target, c.body, w.Code, w.Body, c.want)
+		}
+	}
+}
+
 // Given an unknown strategy, expect the 400 to list the strategies
 // soundalike.ParseStrategy lists, so that a strategy the library adds is
 // offered without a change to the server.
