@@ -129,9 +129,10 @@ func score(vecs []float32, dim int, tracks []soundalike.Track, users [][]uint32,
 // GroupUsers collects, for each user that keep accepts (nil: every user),
 // the distinct catalogue indices of the tracks they interacted with through
 // one of actions (nil: soundalike.DefaultSimilarityActions). Users come out
-// sorted by name, tracks in first-interaction order. Interactions with
-// tracks that are not in the catalogue are counted in missing.
-func GroupUsers(tracks []soundalike.Track, interactions []soundalike.Interaction, actions []string, keep func(user string) bool) (names []string, users [][]uint32, missing int) {
+// sorted by name, tracks in first-interaction order. missing holds the
+// indices of the interactions (of those actions and kept users) whose
+// tracks are not in the catalogue.
+func GroupUsers(tracks []soundalike.Track, interactions []soundalike.Interaction, actions []string, keep func(user string) bool) (names []string, users [][]uint32, missing []int) {
 	if actions == nil {
 		actions = soundalike.DefaultSimilarityActions()
 	}
@@ -151,7 +152,7 @@ func GroupUsers(tracks []soundalike.Track, interactions []soundalike.Interaction
 		}
 		t, ok := index[in.Track]
 		if !ok {
-			missing++
+			missing = append(missing, i)
 			continue
 		}
 		k := struct {

@@ -325,8 +325,8 @@ func tableDims(ts []tableInput) int {
 func (r *run) splitUsers(interactions []soundalike.Interaction) error {
 	cfg := r.cfg
 	names, users, missing := eval.GroupUsers(r.tracks, interactions, cfg.Actions, nil)
-	if missing > 0 {
-		r.warn(fmt.Sprintf("%d interactions name tracks that are not in the catalogue; they are ignored", missing))
+	if len(missing) > 0 {
+		r.warn(fmt.Sprintf("%d interactions name tracks that are not in the catalogue; they are ignored", len(missing)))
 	}
 	usable := 0
 	for _, u := range users {

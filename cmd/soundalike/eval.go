@@ -106,12 +106,12 @@ over the seeds).`)
 		if err != nil {
 			return err
 		}
-		unresolved, err := resolveHoldout(ctx, eng, hf.ins)
-		if err != nil {
+		if err := resolveHoldout(ctx, eng, hf.ins); err != nil {
 			return err
 		}
-		_, users, _ = eval.GroupUsers(tracks, hf.ins, actions, nil)
-		warnLeftOut(stdio.err, hf, leftOut(hf.ins, unresolved, actions))
+		var left []int
+		_, users, left = eval.GroupUsers(tracks, hf.ins, actions, nil)
+		warnLeftOut(stdio.err, hf, left)
 	} else {
 		if cfg.Synthetic {
 			return fmt.Errorf("eval: model %s was trained on synthetic users (the database had no usable interactions), so it has no real held-out users; give --holdout FILE", info.Version)
@@ -239,39 +239,22 @@ func readHoldout(ctx context.Context, path string, maxLineBytes int, errw io.Wri
 // catalogue stores it under, as an import stores an interaction
 // (Engine.ResolveTracks): a file that names tracks by Spotify id counts
 // for a catalogue keyed by the app's own ids. A track that names none is
-// left as it is, for GroupUsers to count as missing; unresolved are the
-// indices of those interactions.
-func resolveHoldout(ctx context.Context, eng *soundalike.Engine, ins []soundalike.Interaction) (unresolved []int, err error) {
+// left as it is, for GroupUsers to list as missing.
+func resolveHoldout(ctx context.Context, eng *soundalike.Engine, ins []soundalike.Interaction) error {
 	refs := make([]soundalike.TrackID, len(ins))
 	for i := range ins {
 		refs[i] = ins[i].Track
 	}
 	ids, err := eng.ResolveTracks(ctx, refs)
 	if err != nil {
-		return nil, fmt.Errorf("--holdout: %w", err)
+		return fmt.Errorf("--holdout: %w", err)
 	}
 	for i, id := range ids {
-		if id == "" {
-			unresolved = append(unresolved, i)
-			continue
-		}
-		ins[i].Track = id
-	}
-	return unresolved, nil
-}
-
-// leftOut returns the indices of the interactions eval.GroupUsers leaves
-// out for naming no catalogue track: those of unresolved whose action
-// counts (actions), as GroupUsers skips the others before it looks their
-// track up.
-func leftOut(ins []soundalike.Interaction, unresolved []int, actions []string) []int {
-	var out []int
-	for _, i := range unresolved {
-		if slices.Contains(actions, ins[i].Action) {
-			out = append(out, i)
+		if id != "" {
+			ins[i].Track = id
 		}
 	}
-	return out
+	return nil
 }
 
 // maxLeftOutListed is how many of the interactions left out warnLeftOut
