@@ -26,9 +26,9 @@ const maxProbes = 8
 // results and, unless Options.NoDedupe, so are other copies of its song;
 // with Options.ExcludeArtist, so are the examples' artists. At least one
 // positive is required, and at most MaxExamples examples in all. Results
-// name the strategy and the model that answered. A malformed query
-// (RecommendQuery.check) is refused before Recommend waits for the
-// snapshot.
+// name the strategy and the model that answered. A malformed query (a
+// bad k, option, example or reference) is refused before Recommend waits
+// for the snapshot.
 func (e *Engine) Recommend(ctx context.Context, q RecommendQuery) (Results, error) {
 	if err := checkCtx(ctx); err != nil {
 		return Results{}, fmt.Errorf("recommend: %w", err)

@@ -17,7 +17,8 @@ const MaxK = 1000
 // first. The track itself never appears, nor (unless opts.NoDedupe) another
 // copy of its song or the same song twice. Scores are cosine similarities.
 // The Results' Query is the catalogue's record of the track. A malformed
-// query (checkSimilar) is refused before Similar waits for the snapshot.
+// query (a bad id, k or option) is refused before Similar waits for the
+// snapshot.
 func (e *Engine) Similar(ctx context.Context, id TrackID, k int, opts *SearchOptions) (Results, error) {
 	if err := checkCtx(ctx); err != nil {
 		return Results{}, fmt.Errorf("similar: %w", err)
@@ -150,9 +151,9 @@ func (s *snapshot) aroundNode(node uint32) (around, error) {
 // CheckSimilarTo reports what SimilarTo refuses of the query without
 // reading the catalogue, as SimilarTo would report it: a k or option
 // value out of range, a Query that gives not exactly one of tracks,
-// features or vector, a vector no model could search for
-// (checkVectorValues), a track whose features or metadata an import
-// would refuse (checkQueryTrack), and a track
+// features or vector, a vector no model could search for (not finite, or
+// of no length), a track whose features or metadata an import would
+// refuse, and a track
 // reference (of Query.Tracks, SearchOptions.Exclude or Filter.IDs) that
 // no stored id could be, a *TrackRefError naming it. SimilarTo checks this
 // first, so a caller that runs several queries may check them all before
