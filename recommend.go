@@ -239,7 +239,7 @@ func weightedMean(exs []example) []float32 {
 	top := heaviest(exs)
 	var total float64
 	for i := range exs {
-		scale := float64(float32(exs[i].w / top)) // as weightScales
+		scale := float64(weightScale(exs[i].w, top))
 		for j, x := range exs[i].at.q {
 			sum[j] += scale * float64(x)
 		}
@@ -385,10 +385,14 @@ func weightScales(exs []example) []float32 {
 	top := heaviest(exs)
 	out := make([]float32, len(exs))
 	for i := range exs {
-		out[i] = float32(exs[i].w / top)
+		out[i] = weightScale(exs[i].w, top)
 	}
 	return out
 }
+
+// weightScale is an example's weight w over its side's heaviest, top:
+// the one scale of an example's pull, in the average and in best_score.
+func weightScale(w, top float64) float32 { return float32(w / top) }
 
 // heaviest is the largest of the examples' weights.
 func heaviest(exs []example) float64 {
