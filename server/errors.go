@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
 
 	"github.com/audotics/soundalike"
-	"github.com/labstack/echo/v4"
 )
 
 // This file is the one place where errors become HTTP statuses:
@@ -40,10 +42,13 @@ import (
 // The body is always {"error":"…"}. Errors are matched with errors.Is and
 // errors.As, so handlers and the Searcher may wrap them freely.
 
-// httpError is bad input detected by the server itself.
+// httpError is bad input detected by the server itself. A 400 that names
+// several fields keeps each one's message in parts (msg joins them with
+// "; "), so that a batch can say which query each field is of (inQuery).
 type httpError struct {
 	status int
 	msg    string
+	parts  []string
 }
 
 func (e *httpError) Error() string { return e.msg }
@@ -51,7 +56,12 @@ func (e *httpError) Error() string { return e.msg }
 // badRequest returns a 400 whose message says what is wrong and what would
 // be accepted.
 func badRequest(format string, a ...any) error {
-	return &httpError{http.StatusBadRequest, fmt.Sprintf(format, a...)}
+	return &httpError{status: http.StatusBadRequest, msg: fmt.Sprintf(format, a...)}
+}
+
+// badFields returns a 400 of one message for each field at fault.
+func badFields(msgs []string) error {
+	return &httpError{status: http.StatusBadRequest, msg: strings.Join(msgs, "; "), parts: msgs}
 }
 
 // statusClientClosed is nginx's status for a client that closed the

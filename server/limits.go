@@ -183,7 +183,7 @@ func (srv *Server) limit(next echo.HandlerFunc) echo.HandlerFunc {
 		case errors.Is(err, errBusy):
 			srv.limiter.rejected.WithLabelValues("busy").Inc()
 			c.Response().Header().Set("Retry-After", "1")
-			return &httpError{http.StatusServiceUnavailable, fmt.Sprintf(
+			return &httpError{status: http.StatusServiceUnavailable, msg: fmt.Sprintf(
 				"busy: every search slot is taken and %d searches wait, the most this server takes: retry after a second", srv.limiter.maxQueue)}
 		case errors.Is(err, soundalike.ErrIndexUnavailable):
 			// The vector source's own 503 (writeError), which names what
@@ -192,7 +192,7 @@ func (srv *Server) limit(next echo.HandlerFunc) echo.HandlerFunc {
 		case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == context.DeadlineExceeded && r.Context().Err() == nil:
 			srv.limiter.rejected.WithLabelValues("timeout").Inc()
 			c.Response().Header().Set("Retry-After", strconv.Itoa(retryAfter(srv.opts.RequestTimeout)))
-			return &httpError{http.StatusServiceUnavailable, fmt.Sprintf(
+			return &httpError{status: http.StatusServiceUnavailable, msg: fmt.Sprintf(
 				"request timed out: over the server's limit of %v per request (waiting for a slot included); ask for fewer seeds, exclusions or results, or retry", srv.opts.RequestTimeout)}
 		}
 		return err

@@ -625,15 +625,26 @@ func decodeBatchRequest(w http.ResponseWriter, r *http.Request, limit int64) ([]
 // "queries[3].k: …" (or "queries[3].tracks[1]: …") when the message
 // begins with a field's name, else "queries[3]: …", keeping its status.
 func inQuery(i int, err error) error {
-	msg := err.Error()
-	sep := ": "
-	if j := strings.IndexAny(msg, ":[. "); j > 0 && msg[j] != ' ' {
-		sep = "."
+	in := func(msg string) string {
+		sep := ": "
+		if j := strings.IndexAny(msg, ":[. "); j > 0 && msg[j] != ' ' {
+			sep = "."
+		}
+		return fmt.Sprintf("queries[%d]%s%s", i, sep, msg)
 	}
-	if he, ok := errors.AsType[*httpError](err); ok {
-		return &httpError{he.status, fmt.Sprintf("queries[%d]%s%s", i, sep, msg)}
+	he, ok := errors.AsType[*httpError](err)
+	switch {
+	case ok && he.parts != nil:
+		parts := make([]string, len(he.parts))
+		for j, p := range he.parts {
+			parts[j] = in(p)
+		}
+		return &httpError{status: he.status, msg: strings.Join(parts, "; "), parts: parts}
+	case ok:
+		return &httpError{status: he.status, msg: in(he.msg)}
 	}
-	return fmt.Errorf("queries[%d]%s%w", i, sep, err)
+	msg := in(err.Error())
+	return fmt.Errorf("%s%w", msg[:len(msg)-len(err.Error())], err)
 }
 
 // pathID unescapes a track reference from the path's escaped segment,
@@ -746,7 +757,7 @@ func (f requestForm) requestError(err error) error {
 			return err
 		}
 	}
-	return badRequest("%s", strings.Join(msgs, "; "))
+	return badFields(msgs)
 }
 
 // joined returns the errors err joins (errors.Join), or err alone.

@@ -271,7 +271,7 @@ func TestErrorsNameEveryBadOption(t *testing.T) {
 		{"POST", "/recommend", `{"positive":["a"],"k":1001,"filter":{"popularity_min":9,"popularity_max":1}}`,
 			"k: 1001 is outside 1..1000; filter.popularity_min: 9 is above filter.popularity_max 1: want filter.popularity_min ≤ filter.popularity_max"},
 		{"POST", "/similar/batch", `{"queries":[{"tracks":["a"]},{"tracks":["a"],"diversity":-1,"filter":{"artists":[""]}}]}`,
-			"queries[1].diversity: -1 is outside 0..1; filter.artists[0]: empty: name one, or leave it out"},
+			"queries[1].diversity: -1 is outside 0..1; queries[1].filter.artists[0]: empty: name one, or leave it out"},
 	} {
 		w := do(t, h, c.method, c.target, c.body)
 		var e struct{ Error string }
