@@ -761,7 +761,7 @@ func put(sum *Summary, it readItem, sink Sink, opts *Options, repeats *repeatTra
 			sum.InteractionsWaiting++
 			return nil
 		case errors.Is(err, soundalike.ErrNotFound):
-			reject(fmt.Sprintf("track %q is not in the catalogue: import its features first", in.Track))
+			reject(notInCatalogue(in.Track))
 			return nil
 		case err != nil:
 			return fmt.Errorf("%s: store interaction: %w", where(rec), err)
@@ -772,6 +772,19 @@ func put(sum *Summary, it readItem, sink Sink, opts *Options, repeats *repeatTra
 		}
 	}
 	return nil
+}
+
+// notInCatalogue is why an interaction whose track names no catalogue
+// track is rejected: a reference of no track's form (a Spotify album's
+// URI, another site's link) is told what a reference must be; any other
+// names a track never imported, or deleted since.
+func notInCatalogue(ref soundalike.TrackID) string {
+	if _, err := soundalike.ParseTrackRef(string(ref)); err != nil {
+		if re, ok := errors.AsType[*soundalike.TrackRefError](err); ok {
+			return "track " + re.Reason
+		}
+	}
+	return fmt.Sprintf("track %q is not in the catalogue (never imported, or deleted since): import its features first", ref)
 }
 
 // checkRecord returns why a row of track t and interaction in (either may

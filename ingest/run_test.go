@@ -63,7 +63,7 @@ func TestInteractionLog(t *testing.T) {
 		t.Errorf("after the sample: %+v, want 5 interactions (one twice), 3 rejected", sum)
 	}
 	want := map[int]string{
-		7: `track "0000000000000000000000" is not in the catalogue: import its features first`,
+		7: `track "0000000000000000000000" is not in the catalogue (never imported, or deleted since): import its features first`,
 		8: "missing user (column user_id is empty)",
 		9: `timestamp: "tomorrow" is not a time`,
 	}
@@ -171,7 +171,7 @@ func TestRunRejectsAndErrorCap(t *testing.T) {
 		got = append(got, e.Error())
 	}
 	want := []string{
-		`pg: row 7: track "unknown" is not in the catalogue: import its features first`,
+		`pg: row 7: track "unknown" is not in the catalogue (never imported, or deleted since): import its features first`,
 		`pg: row 9: interaction: missing user`,
 		`f.csv:200: danceability: 2 is outside [0, 1]`,
 		`f.csv:201: track id "a\x00b" contains a NUL byte`,

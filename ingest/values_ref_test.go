@@ -1,6 +1,11 @@
 package ingest
 
-import "testing"
+import (
+	"strings"
+	"testing"
+
+	"github.com/audotics/soundalike"
+)
 
 // An id cell in any form a query takes names the track a query by it
 // would: a Spotify URI or link, in any of the forms soundalike.
@@ -17,6 +22,20 @@ func TestTrackIDCell(t *testing.T) {
 	} {
 		if got := trackID(cell); got != want {
 			t.Errorf("trackID(%q) = %q, want %q", cell, got, want)
+		}
+	}
+}
+
+// An interaction's track that names no catalogue track is rejected
+// saying what a reference must be when it has no track's form, and that
+// the track was never imported, or deleted, when it has.
+func TestNotInCatalogue(t *testing.T) {
+	for ref, want := range map[soundalike.TrackID]string{
+		"spotify:album:4uLU6hMCjMI75M1A2tKUQC": `track "spotify:album:4uLU6hMCjMI75M1A2tKUQC" is not a Spotify track URI (spotify:track:ID): give a track id`,
+		"4uLU6hMCjMI75M1A2tKUQC":               `track "4uLU6hMCjMI75M1A2tKUQC" is not in the catalogue (never imported, or deleted since): import its features first`,
+	} {
+		if got := notInCatalogue(ref); !strings.HasPrefix(got, want) {
+			t.Errorf("notInCatalogue(%q) = %q, want it to begin %q", ref, got, want)
 		}
 	}
 }
