@@ -276,7 +276,7 @@ type condition struct {
 
 // compileFilter compiles flt against the snapshot's facets, waiting for
 // them if they are still being built. The query's entry point has checked
-// flt (checkSearch) before, so a malformed filter never waits.
+// flt (CheckSearch) before, so a malformed filter never waits.
 func (s *snapshot) compileFilter(flt *Filter) *condition {
 	c := &condition{fa: s.facets()}
 	if len(flt.Genres) > 0 {

@@ -115,10 +115,11 @@ func Strategies() []Strategy { return []Strategy{StrategyAverage, StrategyBestSc
 // accepted: "average" or "best_score".
 func StrategyList() string {
 	var b strings.Builder
-	for i, st := range Strategies() {
+	sts := Strategies()
+	for i, st := range sts {
 		switch {
 		case i == 0:
-		case i == len(Strategies())-1:
+		case i == len(sts)-1:
 			b.WriteString(" or ")
 		default:
 			b.WriteString(", ")

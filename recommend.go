@@ -71,14 +71,14 @@ func (s *snapshot) recommend(ctx context.Context, q *RecommendQuery, strategy St
 
 // check reports what Recommend (and RecommendUser) refuses of q without
 // reading the catalogue, and returns the query's strategy ("" read as
-// StrategyAverage): checkSearch's, examples beside a User, no positive
+// StrategyAverage): CheckSearch's, examples beside a User, no positive
 // example or more than MaxExamples, an unknown strategy, and an example
 // that is malformed (checkExamples). With a User the examples come from
 // the history once the snapshot is there (takeUserExamples), which
 // refuses a history without a positive and takes at most
 // UserHistoryCap of it, so only the examples' absence is judged here.
 func (q *RecommendQuery) check() (Strategy, error) {
-	if err := checkSearch(q.K, &q.Options); err != nil {
+	if err := CheckSearch(q.K, &q.Options); err != nil {
 		return "", err
 	}
 	if q.User != "" {
@@ -260,7 +260,7 @@ func weightedMean(exs []example) []float32 {
 // positive alone would (candidatesFor), so that a Filter that keeps few
 // tracks is answered by an exact scan of them, as for Similar, rather than
 // by a graph search that wanders until it finds enough. k and opts have
-// been checked (checkSearch).
+// been checked (CheckSearch).
 func (s *snapshot) bestScoreSearch(ctx context.Context, pos, neg []example, k int, opts *SearchOptions, f *filter) ([]Neighbor, error) {
 	probes := probeOrder(pos)
 	// room widens a request for n candidates with room for those closer

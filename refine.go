@@ -26,7 +26,7 @@ const mmrWindow = 50
 // Result i depends only on the candidates ranked above about i+mmrWindow,
 // and the number of candidates asked for depends only on Offset+k, so the
 // page at Offset is exactly that slice of the results of a query for
-// Offset+k from 0. k and opts have been checked (checkSearch).
+// Offset+k from 0. k and opts have been checked (CheckSearch).
 func (s *snapshot) refine(ctx context.Context, next candidates, checked bool, k int, opts *SearchOptions, f *filter) ([]Neighbor, error) {
 	var o SearchOptions
 	if opts != nil {

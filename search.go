@@ -47,11 +47,11 @@ func (e *Engine) Similar(ctx context.Context, id TrackID, k int, opts *SearchOpt
 }
 
 // checkSimilar reports what Similar refuses of a query without reading
-// the catalogue: checkSearch's, and an id that no stored track id could
+// the catalogue: CheckSearch's, and an id that no stored track id could
 // be (a *TrackRefError). Whether the id names a track is the snapshot's
 // to say.
 func checkSimilar(id TrackID, k int, opts *SearchOptions) error {
-	if err := checkSearch(k, opts); err != nil {
+	if err := CheckSearch(k, opts); err != nil {
 		return err
 	}
 	return checkRef("", 0, id)
@@ -111,7 +111,7 @@ func (s *snapshot) queryExamples(dst []example, q *Query) ([]example, error) {
 // searches around their average (averageAround: one catalogue track alone
 // is searched from its own node) or, for StrategyBestScore, around the
 // heaviest positives (bestScoreSearch). k and opts have been checked
-// (checkSearch).
+// (CheckSearch).
 func (s *snapshot) searchExamples(ctx context.Context, pos, neg []example, strategy Strategy, k int, opts *SearchOptions) ([]Neighbor, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err // the caller's deadline passed while it waited
@@ -161,7 +161,7 @@ func (s *snapshot) aroundNode(node uint32) (around, error) {
 // names no track (ErrNotFound), a vector not of the model's dimension, a
 // track the model cannot embed.
 func CheckSimilarTo(q Query, k int, opts *SearchOptions) error {
-	if err := checkSearch(k, opts); err != nil {
+	if err := CheckSearch(k, opts); err != nil {
 		return err
 	}
 	if err := q.check(); err != nil {
@@ -295,22 +295,18 @@ func (e *Engine) Embed(t *Track) (Embedding, error) {
 // k and the options otherwise (the server, by its query parameters and
 // JSON fields) checks with it before it accepts a search, and renames the
 // options through the errors' Option.
-func CheckSearch(k int, opts *SearchOptions) error { return checkSearch(k, opts) }
-
-// checkSearch reports what makes a search for k results under opts
-// unanswerable: a bad k or option value, or a reference of Exclude or
-// Filter.IDs that no stored track id could be (a *TrackRefError naming
-// it). Every query's entry point calls it (in its own check of the
-// query) before it waits for the snapshot, and nothing after it checks
-// again: an attached engine's first load takes seconds at 1M tracks, and
-// a Filter is compiled against the facets, which a freshly loaded
-// snapshot is still building; a malformed query waits for neither, and
-// gets its own error, not a failed load's. The references are checked
-// here, on the options as the caller gave them, and not where the filter
-// resolves them: RecommendQuery.User adds the user's history to Exclude,
-// whose tracks may since have been deleted. It allocates nothing for a
-// search it passes.
-func checkSearch(k int, opts *SearchOptions) error {
+//
+// Every query's entry point calls it (in its own check of the query)
+// before it waits for the snapshot, and nothing after it checks again: an
+// attached engine's first load takes seconds at 1M tracks, and a Filter
+// is compiled against the facets, which a freshly loaded snapshot is
+// still building; a malformed query waits for neither, and gets its own
+// error, not a failed load's. The references are checked here, on the
+// options as the caller gave them, and not where the filter resolves
+// them: RecommendQuery.User adds the user's history to Exclude, whose
+// tracks may since have been deleted. It allocates nothing for a search
+// it passes.
+func CheckSearch(k int, opts *SearchOptions) error {
 	bad := opts.check(k, checkK(k, nil))
 	if len(bad) > 0 {
 		return errors.Join(bad...)
@@ -689,7 +685,7 @@ type candidates func(n int) (rs []index.Result, exhausted bool, err error)
 
 // run answers a search in two phases: candidates from the index (or, for
 // a filter that keeps few tracks, an exact scan of them), then refine.
-// k and opts have been checked (checkSearch).
+// k and opts have been checked (CheckSearch).
 func (s *snapshot) run(ctx context.Context, at around, k int, opts *SearchOptions, f *filter) ([]Neighbor, error) {
 	// Only a Filter's choice of source reads refine's first request, and
 	// a Filter's candidates are always checked.

@@ -460,11 +460,11 @@ func (r *txRefs) deleteTrack(node uint32, spotifyID string) {
 
 // ResolveTracks returns the id of the catalogue track each of refs names,
 // "" for one that names none; a reference no stored id could be is a
-// *TrackRefError naming its index (Option "refs"). It looks a reference up as queries do (see
-// Track references in the package doc: by id as stored, by the id
-// ParseTrackRef reads in it, then by Track.SpotifyID, where tracks
-// sharing one resolve to the track added last), but in the database, so
-// it needs no snapshot. It reads the whole catalogue when a reference
+// *TrackRefError naming its index (Option "refs"). It looks a reference
+// up as queries do (see Track references in the package doc: by id as
+// stored, by the id ParseTrackRef reads in it, then by Track.SpotifyID,
+// where tracks sharing one resolve to the track added last), but in the
+// database, so it needs no snapshot. It reads the whole catalogue when a reference
 // needs the Spotify ids. eval --holdout resolves its file's tracks with
 // it, as an import resolves an interaction's.
 func (e *Engine) ResolveTracks(ctx context.Context, refs []TrackID) ([]TrackID, error) {
