@@ -110,9 +110,10 @@ type FieldError struct {
 	// "spotify_id", "artists", "genres", "subgenres" or "track id"; for
 	// an interaction, "user", "track id", "action" or "time".
 	Field string
-	// Entry is the entry of a list field (artists, genres, subgenres)
-	// that the error is about, from 0; -1 when it is about the field.
-	Entry int
+	// Index is the entry of a list field (artists, genres, subgenres)
+	// that the error is about, from 0; -1 when it is about the field (as
+	// TrackRefError's and OptionError's Index).
+	Index int
 	// rest is the message after the field's name, separator included.
 	rest string
 }
@@ -120,12 +121,12 @@ type FieldError struct {
 // fieldError returns the FieldError of field (entry -1: the field
 // itself) whose message goes on with rest, formatted as fmt.Sprintf does.
 func fieldError(field string, entry int, rest string, a ...any) *FieldError {
-	return &FieldError{Field: field, Entry: entry, rest: fmt.Sprintf(rest, a...)}
+	return &FieldError{Field: field, Index: entry, rest: fmt.Sprintf(rest, a...)}
 }
 
 func (e *FieldError) Error() string {
-	if e.Entry >= 0 {
-		return e.Named(fmt.Sprintf("%s[%d]", e.Field, e.Entry))
+	if e.Index >= 0 {
+		return e.Named(fmt.Sprintf("%s[%d]", e.Field, e.Index))
 	}
 	return e.Named(e.Field)
 }

@@ -572,8 +572,8 @@ func (m *Mapper) named(err error, t *soundalike.Track) error {
 		return err
 	}
 	name := m.column(m.col[f])
-	if fe.Entry >= 0 && listLen(t, f) > 1 {
-		name = fmt.Sprintf("%s[%d]", name, fe.Entry)
+	if fe.Index >= 0 && listLen(t, f) > 1 {
+		name = fmt.Sprintf("%s[%d]", name, fe.Index)
 	}
 	return errors.New(fe.Named(name))
 }
