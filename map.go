@@ -73,7 +73,8 @@ func (e *Engine) Map(ctx context.Context, q MapQuery) (MapView, error) {
 		return MapView{}, ErrNoLayout
 	}
 	n := min(q.Sample, len(m.nodes))
-	v := MapView{Total: m.points(s), Points: make([]MapPoint, 0, n+len(q.IDs))}
+	s.mapPoints.once.Do(func() { s.mapPoints.n = m.points(s) })
+	v := MapView{Total: s.mapPoints.n, Points: make([]MapPoint, 0, n+len(q.IDs))}
 	for i := range n {
 		if p, ok := m.point(s, i); ok {
 			v.Points = append(v.Points, p)

@@ -100,6 +100,13 @@ type snapshot struct {
 	indexID      uint64       // storage's id of the index that graph was read from
 	indexMeta    indexMeta
 	mapLayout    *mapLayout // the index's map layout (map.go); nil when it has none
+	// mapPoints counts mapLayout's nodes that hold one of this snapshot's
+	// tracks, once a Map asks (mapLayout.points): a layout is shared by
+	// the snapshots of one index, whose catalogues may differ.
+	mapPoints struct {
+		once sync.Once
+		n    int
+	}
 	// catalogSeq is the catalogue's change sequence the tracks were read
 	// at: two snapshots of one database with the same sequence hold the
 	// same tracks, so the later one reuses the earlier one's word index
