@@ -31,7 +31,6 @@ func TestRecycleGoesToThePhaseBeingRead(t *testing.T) {
 	s := &Source{
 		phases:  []*phase{{which: "tracks", mapper: tracks, rowID: -1}, {which: "interactions", mapper: inter, rowID: -1}},
 		allow:   map[string]bool{"play": true},
-		chosen:  true,
 		started: true,
 		batches: make(chan *batch, 2),
 		log:     slog.New(slog.DiscardHandler),

@@ -150,15 +150,16 @@ type Options struct {
 // from the cursor while Next maps the current one, so that the server and
 // the mapping work at the same time. At most three batches exist at once.
 type Source struct {
-	conn   *pgx.Conn
-	sec    secrets
-	where  string
-	batch  int
-	stall  time.Duration // Options.StallTimeout; ≤ 0: none
-	watch  *stallWatch   // of the requests being made: Open's, then the reader's
-	log    *slog.Logger
+	conn  *pgx.Conn
+	sec   secrets
+	where string
+	batch int
+	stall time.Duration // Options.StallTimeout; ≤ 0: none
+	watch *stallWatch   // of the requests being made: Open's, then the reader's
+	log   *slog.Logger
+	// allow holds the actions Options.Actions chose (canonical), or is
+	// nil when it chose none: rows of other actions are skipped.
 	allow  map[string]bool
-	chosen bool // Options.Actions was given: rows of other actions are skipped
 	phases []*phase
 	table  string
 
@@ -244,7 +245,6 @@ func Open(ctx context.Context, connString string, opts *Options) (*Source, error
 	if o.StallTimeout == 0 {
 		o.StallTimeout = DefaultStallTimeout
 	}
-	chosen := len(o.Actions) > 0
 	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -253,13 +253,13 @@ func Open(ctx context.Context, connString string, opts *Options) (*Source, error
 	if err != nil {
 		return nil, parseError(err, o.URLFrom)
 	}
-	s := &Source{sec: newSecrets(cfg.Password), where: target(&cfg.Config), batch: o.BatchSize, stall: o.StallTimeout, log: log, chosen: chosen}
+	s := &Source{sec: newSecrets(cfg.Password), where: target(&cfg.Config), batch: o.BatchSize, stall: o.StallTimeout, log: log}
 	for _, a := range o.Actions {
 		if strings.TrimSpace(a) == "" || strings.ContainsRune(a, 0) {
 			return nil, s.sec.errorf(nil, "invalid action %q: want names such as play, like, addToPlaylist", a)
 		}
 	}
-	if chosen {
+	if len(o.Actions) > 0 {
 		s.allow = map[string]bool{}
 		for _, a := range o.Actions {
 			s.allow[ingest.CanonicalAction(a)] = true
@@ -322,7 +322,7 @@ func (s *Source) start(ctx context.Context, o *Options) error {
 			}
 			s.table = table
 			var values []string // nil: every row
-			if s.chosen {
+			if s.allow != nil {
 				if values, err = s.storedActions(ctx, table); err != nil {
 					return err
 				}
@@ -943,7 +943,7 @@ func (s *Source) mapRow(p *phase, row string, ends []int) (rec ingest.Record, ke
 			}
 		}
 	}
-	if in := rec.Interaction; in != nil && p.which == "interactions" && s.chosen && !s.allow[in.Action] {
+	if in := rec.Interaction; in != nil && p.which == "interactions" && s.allow != nil && !s.allow[in.Action] {
 		s.skipped++
 		if len(s.skippedActions) < maxActionValues {
 			if s.skippedActions == nil {
