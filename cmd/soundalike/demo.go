@@ -83,7 +83,7 @@ func runDemo(ctx context.Context, args []string, stdio stdio) error {
 
 	// Reloaded as serve reloads by default, so that import, delete, train
 	// and reindex on its --db show in its answers.
-	go eng.Watch(ctx, demoReload)
+	go eng.Watch(ctx, defaultReload)
 	logger := slog.New(slog.NewTextHandler(stdio.err, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	srv := server.New(eng, &server.Options{Logger: logger})
 	if err := srv.Serve(ctx, ln); err != nil && !errors.Is(err, context.Canceled) {
@@ -92,9 +92,9 @@ func runDemo(ctx context.Context, args []string, stdio stdio) error {
 	return nil
 }
 
-// demoReload is how often the demo's server reloads its database: serve's
-// default --reload.
-const demoReload = 2 * time.Second
+// defaultReload is how often a server checks its database for changes:
+// serve's default --reload, and the demo's.
+const defaultReload = 2 * time.Second
 
 // parseDemoArgs reads demo's flags: the address to serve on, the
 // database to build ("" for a temporary one) and the training epochs.
@@ -104,7 +104,7 @@ func parseDemoArgs(args []string, stdio stdio) (addr, keep string, epochs int, e
 	fs.StringVar(&keep, "db", "", "database `path` to build (default: a temporary file, deleted on exit)")
 	fs.IntVar(&epochs, "epochs", trainer.DefaultConfig().Epochs, "training epochs")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: soundalike demo [--addr 127.0.0.1:8080] [--db PATH] [--epochs N]\n\nImports the sample built into the binary (whole playlists of the public Spotify\nsongs set) into a fresh database, trains a model, builds the index and serves it,\nreloading the database every 2 s as serve does.")
+		fmt.Fprintf(fs.Output(), "Usage: soundalike demo [--addr 127.0.0.1:8080] [--db PATH] [--epochs N]\n\nImports the sample built into the binary (whole playlists of the public Spotify\nsongs set) into a fresh database, trains a model, builds the index and serves it,\nreloading the database every %v as serve does.\n", defaultReload)
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {

@@ -214,7 +214,7 @@ func parseServeArgs(args []string, stdio stdio) (*serveRun, error) {
 	// at the next --reload tick.
 	fs := newFlagSet("serve", stdio.withoutLockFlag(), &r.dbPath)
 	fs.StringVar(&r.addr, "addr", "127.0.0.1:8080", "`address` to listen on: host:port, or unix:PATH for a Unix socket (a proxy on the same machine)")
-	fs.DurationVar(&r.reload, "reload", 2*time.Second, "how often to check the database for a new model or index (0: never)")
+	fs.DurationVar(&r.reload, "reload", defaultReload, "how often to check the database for a new model or index (0: never)")
 	fs.StringVar(&proxies, "trusted-proxies", "", "comma-separated `CIDRs` of reverse proxies whose X-Forwarded-For is believed (default: none)")
 	fs.StringVar(&logFormat, "log", "text", "log `format` on standard error: text, json, or off (no access log; warnings and errors still as text)")
 	fs.Int64Var(&r.maxBody, "max-body", server.DefaultMaxBodyBytes, "request body limit in `bytes`")
