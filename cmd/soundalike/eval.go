@@ -106,7 +106,7 @@ over the seeds).`)
 		if err != nil {
 			return err
 		}
-		if err := resolveHoldout(ctx, eng, hf.ins); err != nil {
+		if err := resolveHoldout(ctx, eng, tracks, hf.ins); err != nil {
 			return err
 		}
 		var left []int
@@ -236,22 +236,35 @@ func readHoldout(ctx context.Context, path string, maxLineBytes int, errw io.Wri
 }
 
 // resolveHoldout names each held-out interaction's track by the id the
-// catalogue stores it under, as an import stores an interaction
+// catalogue (tracks) stores it under, as an import stores an interaction
 // (Engine.ResolveTracks): a file that names tracks by Spotify id counts
-// for a catalogue keyed by the app's own ids. A track that names none is
-// left as it is, for GroupUsers to list as missing.
-func resolveHoldout(ctx context.Context, eng *soundalike.Engine, ins []soundalike.Interaction) error {
-	refs := make([]soundalike.TrackID, len(ins))
+// for a catalogue keyed by the app's own ids. Only the distinct
+// references that are no catalogue id are looked up. A track that names
+// none is left as it is, for GroupUsers to list as missing.
+func resolveHoldout(ctx context.Context, eng *soundalike.Engine, tracks []soundalike.Track, ins []soundalike.Interaction) error {
+	stored := make(map[soundalike.TrackID]bool, len(tracks))
+	for i := range tracks {
+		stored[tracks[i].ID] = true
+	}
+	var refs []soundalike.TrackID
+	asked := map[soundalike.TrackID]int{} // a reference's place in refs
 	for i := range ins {
-		refs[i] = ins[i].Track
+		ref := ins[i].Track
+		if _, ok := asked[ref]; !ok && !stored[ref] {
+			asked[ref] = len(refs)
+			refs = append(refs, ref)
+		}
+	}
+	if len(refs) == 0 {
+		return nil
 	}
 	ids, err := eng.ResolveTracks(ctx, refs)
 	if err != nil {
 		return fmt.Errorf("--holdout: %w", err)
 	}
-	for i, id := range ids {
-		if id != "" {
-			ins[i].Track = id
+	for i := range ins {
+		if j, ok := asked[ins[i].Track]; ok && ids[j] != "" {
+			ins[i].Track = ids[j]
 		}
 	}
 	return nil
