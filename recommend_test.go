@@ -379,13 +379,6 @@ func TestParseStrategy(t *testing.T) {
 func TestRecommendBestScorePages(t *testing.T) {
 	ctx := t.Context()
 	eng, tracks := fixture(t, filepath.Join(t.TempDir(), "p.db"), 600)
-	ids := func(rs soundalike.Results) []soundalike.TrackID {
-		var out []soundalike.TrackID
-		for _, n := range rs.Neighbors {
-			out = append(out, n.ID)
-		}
-		return out
-	}
 	for q := range 20 {
 		rq := soundalike.RecommendQuery{Strategy: soundalike.StrategyBestScore}
 		for i := range 12 { // the first 8 are searched around (equal weights)
@@ -398,7 +391,7 @@ func TestRecommendBestScorePages(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			return ids(got)
+			return ids(got.Neighbors)
 		}
 		long := page(40, 0)
 		if first, second := page(4, 0), page(4, 4); !slices.Equal(first, long[:4]) || !slices.Equal(second, long[4:8]) {

@@ -111,19 +111,14 @@ func TestEvalHoldoutNamesTracksLeftOut(t *testing.T) {
 	// sample's first ten tracks, then plays of the missing tracks, and
 	// returns its path.
 	plays := func(missing ...string) string {
-		var b strings.Builder
-		b.WriteString("user_id,track_id,action\n")
+		out := [][]string{{"user_id", "track_id", "action"}}
 		for i, r := range rows[1:11] {
-			fmt.Fprintf(&b, "u%d,%s,play\n", i%2, r[col])
+			out = append(out, []string{fmt.Sprintf("u%d", i%2), r[col], "play"})
 		}
 		for _, id := range missing {
-			fmt.Fprintf(&b, "u0,%s,play\n", id)
+			out = append(out, []string{"u0", id, "play"})
 		}
-		path := filepath.Join(t.TempDir(), "plays.csv")
-		if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return path
+		return writeCSV(t, out)
 	}
 
 	one := plays("gone1")

@@ -497,11 +497,10 @@ func TestImportPostgresPrune(t *testing.T) {
 	if _, stderr, err := runCmd(t.Context(), "import", "--db", dbPath, "--postgres"); err != nil {
 		t.Fatalf("import: %v\n%s", err, stderr)
 	}
-	csv := filepath.Join(t.TempDir(), "extra.csv")
-	if err := os.WriteFile(csv, []byte("track_id,danceability,energy,key,loudness,mode,speechiness,acousticness,instrumentalness,liveness,valence,tempo\n"+
-		"from-a-file,0.5,0.5,5,-5,1,0.05,0.1,0,0.1,0.5,120\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	csv := writeCSV(t, [][]string{
+		strings.Split("track_id,danceability,energy,key,loudness,mode,speechiness,acousticness,instrumentalness,liveness,valence,tempo", ","),
+		strings.Split("from-a-file,0.5,0.5,5,-5,1,0.05,0.1,0,0.1,0.5,120", ","),
+	})
 	if _, stderr, err := runCmd(t.Context(), "import", "--db", dbPath, csv); err != nil {
 		t.Fatalf("import %s: %v\n%s", csv, err, stderr)
 	}
