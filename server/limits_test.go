@@ -41,6 +41,7 @@ func TestWorkLimits(t *testing.T) {
 		{"given MaxFilterIDs filter.ids, when POST /similar, expect 200", "POST", "/similar", `{"tracks":["a"],"filter":{"ids":[` + strings.Join(refs(server.MaxFilterIDs), ",") + `]}}`, 200, nil},
 		{"given one filter.ids over MaxFilterIDs, when POST /similar, expect 400 naming the limit", "POST", "/similar", `{"tracks":["a"],"filter":{"ids":[` + strings.Join(refs(server.MaxFilterIDs+1), ",") + `]}}`, 400, []string{"filter.ids", fmt.Sprint(server.MaxFilterIDs)}},
 		{"given one filter.ids over MaxFilterIDs in a batch's query, when POST /similar/batch, expect 400 naming the limit", "POST", "/similar/batch", `{"queries":[{"tracks":["a"],"filter":{"ids":[` + strings.Join(refs(server.MaxFilterIDs+1), ",") + `]}}]}`, 400, []string{"filter.ids", fmt.Sprint(server.MaxFilterIDs)}},
+		{"given one exclusion over MaxExclude, the last one empty, when POST /similar, expect 400 naming the limit, checked before the references", "POST", "/similar", `{"tracks":["a"],"exclude":[` + strings.Join(refs(server.MaxExclude), ",") + `,""]}`, 400, []string{"exclude: 1001 tracks", fmt.Sprint(server.MaxExclude)}},
 		{"given MaxExclude exclusions, when GET /similar, expect 200", "GET", "/similar?track=a&exclude=" + excl(server.MaxExclude), "", 200, nil},
 		{"given one exclusion over MaxExclude, when GET /similar, expect 400", "GET", "/similar?track=a&exclude=" + excl(server.MaxExclude+1), "", 400, []string{"exclude", fmt.Sprint(server.MaxExclude)}},
 	}

@@ -44,7 +44,7 @@ func (r *RecommendResponse) AppendJSON(b []byte) []byte {
 
 // Recommend answers a RecommendQuery with the response POST /recommend
 // gives. It does not apply the API's request limits (MaxSeeds,
-// MaxExclude): a caller that takes queries from outside checks them, or
+// MaxExclude, MaxFilterIDs): a caller that takes queries from outside checks them, or
 // mounts the Server.
 func Recommend(ctx context.Context, s Searcher, q soundalike.RecommendQuery) (*RecommendResponse, error) {
 	return recommend(ctx, s, q, 0)

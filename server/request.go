@@ -720,6 +720,13 @@ func (f requestForm) name(option string) (string, bool) {
 // naming it as the request does (requestError). It allocates nothing for
 // a search it passes.
 func checkSearch(k int, opts *soundalike.SearchOptions, f requestForm) error {
+	// The lists' lengths first: CheckSearch looks at each reference, and
+	// a body may hold hundreds of thousands.
+	if opts != nil {
+		if err := checkWork(searchWork(k, 0, opts, false)); err != nil {
+			return err
+		}
+	}
 	if err := soundalike.CheckSearch(k, opts); err != nil {
 		return f.requestError(err)
 	}

@@ -140,7 +140,7 @@ func Similar(ctx context.Context, s Searcher, id soundalike.TrackID, k int, opts
 // SimilarTo answers a query by seed tracks, features or vector with the
 // response POST /similar gives. The response's Track is set only for a
 // query by features (q.Track). As Recommend, it does not apply the API's
-// request limits (MaxSeeds, MaxExclude).
+// request limits (MaxSeeds, MaxExclude, MaxFilterIDs).
 func SimilarTo(ctx context.Context, s Searcher, q soundalike.Query, k int, opts *soundalike.SearchOptions) (*SimilarResponse, error) {
 	start := time.Now()
 	res, err := s.SimilarTo(ctx, q, k, opts)

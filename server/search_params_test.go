@@ -282,29 +282,6 @@ func TestErrorsNameEveryBadOption(t *testing.T) {
 	}
 }
 
-// Given an unknown strategy, expect the 400 to list the strategies
-// soundalike.ParseStrategy lists, so that a strategy the library adds is
-// offered without a change to the server.
-func TestStrategyRefusalListsTheLibrarys(t *testing.T) {
-	h := server.New(userEngine(t), nil)
-	for _, c := range []struct{ method, target, body string }{
-		{"GET", "/users/alice/recommend?strategy=foo", ""},
-		{"POST", "/recommend", `{"positive":["a"],"strategy":"foo"}`},
-	} {
-		w := do(t, h, c.method, c.target, c.body)
-		var e struct{ Error string }
-		json.Unmarshal(w.Body.Bytes(), &e)
-		if w.Code != 400 || !strings.HasPrefix(e.Error, `strategy: "foo" is not a strategy: want `) {
-			t.Errorf("%s %s %s = %d %s, want 400 saying strategy is not one", c.method, c.target, c.body, w.Code, w.Body)
-		}
-		for _, st := range soundalike.Strategies() {
-			if !strings.Contains(e.Error, fmt.Sprintf("%q", st)) {
-				t.Errorf("%s %s: %q does not list strategy %q", c.method, c.target, e.Error, st)
-			}
-		}
-	}
-}
-
 // Given a batch, expect each query's answer, in order, as its own POST
 // /similar would give.
 func TestSimilarBatch(t *testing.T) {

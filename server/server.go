@@ -58,8 +58,8 @@
 //	     or link, bad JSON, unknown, duplicate or miscased keys, NaN/Inf, a
 //	     wrong vector length (ErrDimension), missing features, nothing to
 //	     search by, a search parameter out of its range, naming it
-//	     (ErrInvalidQuery), more than MaxSeeds seeds or MaxExclude
-//	     exclusions, a body nesting deeper than MaxJSONDepth, a filter's
+//	     (ErrInvalidQuery), more than MaxSeeds seeds, MaxExclude
+//	     exclusions or MaxFilterIDs filter.ids, a body nesting deeper than MaxJSONDepth, a filter's
 //	     bounds the wrong way round, offset + k past MaxK, an unknown
 //	     query parameter, an empty entry of a comma-separated one, an
 //	     array element of the wrong kind; each named as the request
@@ -99,9 +99,9 @@
 // # Bounded work
 //
 // A search (GET and POST /similar, GET /tracks) asks for at most MaxK
-// results, MaxSeeds seed tracks and MaxExclude exclusions, in a body of at
-// most Options.MaxBodyBytes nesting at most MaxJSONDepth levels (both
-// checked before the body is decoded). It has Options.RequestTimeout (2s) from its
+// results, MaxSeeds seed tracks, MaxExclude exclusions and MaxFilterIDs
+// filter.ids, in a body of at most Options.MaxBodyBytes nesting at most
+// MaxJSONDepth levels (both checked before the body is decoded). It has Options.RequestTimeout (2s) from its
 // arrival to its answer, and runs in one of Options.MaxInFlight slots
 // (GOMAXPROCS: a search is CPU work), with Options.MaxQueued more waiting
 // their turn; beyond that it is refused at once. A heavy search (more
