@@ -189,7 +189,9 @@ func (e *Engine) load(ctx context.Context, on string, db *storage.DB, built *ind
 		return err
 	})
 	if err != nil {
-		reloadGeneration, _ := db.Generation() // what the load failed to read
+		// What the load failed to read: 0, unknown, when the generation
+		// cannot be read either (loadStatus.reloadGeneration).
+		reloadGeneration, _ := db.Generation()
 		release()
 		return failed(err, reloadGeneration)
 	}
@@ -343,8 +345,8 @@ func (e *Engine) leaveUnfinished(ctx context.Context, err error, s *snapshot) {
 
 // awaitUnfinished waits, until ctx is done, for the work a stopped load
 // left running: a second stopped load would otherwise hold a second
-// snapshot's memory (560 bytes a track, 560 MB at 1M: docs/benchmarks.md)
-// beside the first's. The caller holds loadMu.
+// snapshot's memory (docs/benchmarks.md gives its bytes a track) beside
+// the first's. The caller holds loadMu.
 func (e *Engine) awaitUnfinished(ctx context.Context) error {
 	if e.unfinished == nil {
 		return nil
@@ -841,7 +843,7 @@ func (e *Engine) loadFirst(ctx context.Context) (*snapshot, error) {
 
 // Model describes the model being served. An attached engine that has not
 // loaded its snapshot yet loads it first, and ctx stops the wait for that
-// load, as it does a query's (currentContext).
+// load, as it does a query's.
 func (e *Engine) Model(ctx context.Context) (ModelInfo, error) {
 	if err := checkCtx(ctx); err != nil {
 		return ModelInfo{}, fmt.Errorf("model: %w", err)

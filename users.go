@@ -75,7 +75,7 @@ func (s *snapshot) userHistory(user string) ([]Interaction, error) {
 // more of a user's tracks for several searches (docs/quality.md). A user
 // with no history, or with no positive interaction with a catalogue
 // track, gets an error wrapping ErrNotFound that names them. A malformed
-// query (an empty user, k or opts; RecommendQuery.check) is refused before
+// query (an empty user, a bad k or opts) is refused before
 // RecommendUser waits for the snapshot.
 func (e *Engine) RecommendUser(ctx context.Context, user string, k int, opts *SearchOptions) (Results, error) {
 	if err := checkCtx(ctx); err != nil {
