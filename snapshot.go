@@ -63,7 +63,10 @@ import (
 // ReloadFor caller asked for it: the other askers see what came of it in
 // what they asked for (Open returns, a query answers).
 
-// snapshot is what an Engine serves: immutable once published.
+// snapshot is what an Engine serves. What queries read is immutable once
+// published, but for the parts built once on first use, each behind its
+// own synchronisation (words, facets, mapPoints); running and times are
+// the load's record of how the snapshot was made.
 type snapshot struct {
 	gen uint64
 	// running is the load's work on goroutines of their own (the index's
