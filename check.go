@@ -210,3 +210,36 @@ func (e *Engine) BackupVerified(ctx context.Context, path string, verify func(co
 	}
 	return db.Backup(ctx, path, verify)
 }
+
+// CheckQueryTrack reports a track to search by (cold start: Query.Track,
+// Example.Features) that an import would refuse (CheckTrack): features or
+// metadata out of their ranges, a release date that is no date. Its id may
+// be empty, as the track is searched by, not stored: an empty id is
+// checked as "query", one every store accepts. The error wraps
+// ErrInvalidQuery and CheckTrack's *FieldError, whose Named lets a caller
+// that took the track from fields of its own name the field as it does
+// (the server: features.duration_ms). A nil track is refused, not a
+// panic. SimilarTo, Recommend and Embed check their query tracks with it.
+func CheckQueryTrack(t *Track) error {
+	if t == nil {
+		return fmt.Errorf("%w: track is nil", ErrInvalidQuery)
+	}
+	q := *t
+	if q.ID == "" {
+		q.ID = "query"
+	}
+	if err := CheckTrack(&q); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidQuery, err)
+	}
+	return nil
+}
+
+// CheckSeeds reports the first of a query's seed references
+// (Query.Tracks) that no stored track id could be: a *TrackRefError
+// naming it Query.Tracks[i], which wraps ErrInvalidQuery. A seed that
+// names no track is the snapshot's to report (ErrNotFound). CheckSimilarTo
+// checks a query's seeds with it; a caller that checks a query's other
+// parts where it reads them (the server) checks its seeds with it alone.
+func CheckSeeds(seeds []TrackID) error {
+	return checkRefs("Query.Tracks", seeds)
+}

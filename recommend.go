@@ -143,7 +143,7 @@ func checkExamples(side, option string, exs []Example) error {
 		case ex.Vector != nil:
 			err = checkVectorValues(ex.Vector)
 		case ex.Features != nil:
-			err = checkQueryTrack(ex.Features)
+			err = CheckQueryTrack(ex.Features)
 		}
 		if err != nil {
 			return fmt.Errorf("%s[%d]: %w", side, i, err)

@@ -171,9 +171,9 @@ func CheckSimilarTo(q Query, k int, opts *SearchOptions) error {
 	case q.Vector != nil:
 		return checkVectorValues(q.Vector)
 	case q.Track != nil:
-		return checkQueryTrack(q.Track)
+		return CheckQueryTrack(q.Track)
 	}
-	return checkRefs("Query.Tracks", q.Tracks)
+	return CheckSeeds(q.Tracks)
 }
 
 // check reports a Query that does not give exactly one thing to search by.
@@ -246,21 +246,6 @@ func ValidateVector(vec []float32) error {
 	return nil
 }
 
-// checkQueryTrack reports a track to search by (cold start) that an import
-// would refuse (CheckTrack): features or metadata out of their ranges, a
-// release date that is no date. Its id may be empty: it is searched by,
-// not stored.
-func checkQueryTrack(t *Track) error {
-	q := *t
-	if q.ID == "" {
-		q.ID = "query"
-	}
-	if err := CheckTrack(&q); err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalidQuery, err)
-	}
-	return nil
-}
-
 // minNorm is the shortest vector normalize can scale to unit length: the
 // reciprocal of a shorter one's length overflows float32, and its values
 // would become infinite.
@@ -272,7 +257,7 @@ func (e *Engine) Embed(t *Track) (Embedding, error) {
 	if t == nil {
 		return nil, fmt.Errorf("embed: %w: track is nil", ErrInvalidQuery)
 	}
-	if err := checkQueryTrack(t); err != nil {
+	if err := CheckQueryTrack(t); err != nil {
 		return nil, err
 	}
 	s, err := e.current()
@@ -416,7 +401,7 @@ func (f *Filter) check(bad []error) []error {
 }
 
 // embed runs the model on t. A query's track has been checked
-// (checkQueryTrack) before it gets here; a stored track is embedded as it
+// (CheckQueryTrack) before it gets here; a stored track is embedded as it
 // is, since a rule added to CheckTrack since its import must not make a
 // query by it a bad request.
 func (s *snapshot) embed(t *Track) ([]float32, error) {

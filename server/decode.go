@@ -95,15 +95,15 @@ func decodeValue(body []byte, dst any) error {
 func checkContentType(ct string) error {
 	const want = "send the body as JSON with Content-Type: application/json"
 	if ct == "" {
-		return &httpError{status: http.StatusUnsupportedMediaType, msg: "no Content-Type: " + want}
+		return statusError(http.StatusUnsupportedMediaType, "no Content-Type: "+want)
 	}
 	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil || mt != "application/json" {
-		return &httpError{status: http.StatusUnsupportedMediaType, msg: fmt.Sprintf("Content-Type %s: %s", quoteShort(ct), want)}
+		return statusError(http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type %s: %s", quoteShort(ct), want))
 	}
 	for k, v := range params {
 		if k != "charset" || !strings.EqualFold(v, "utf-8") {
-			return &httpError{status: http.StatusUnsupportedMediaType, msg: fmt.Sprintf("Content-Type %s: JSON is UTF-8; %s (charset=utf-8 may be given)", quoteShort(ct), want)}
+			return statusError(http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type %s: JSON is UTF-8; %s (charset=utf-8 may be given)", quoteShort(ct), want))
 		}
 	}
 	return nil
@@ -120,8 +120,8 @@ func checkContentEncoding(w http.ResponseWriter, values []string) error {
 		for enc := range strings.SplitSeq(v, ",") {
 			if enc = strings.TrimSpace(enc); enc != "" && !strings.EqualFold(enc, "identity") {
 				w.Header().Set("Accept-Encoding", "identity")
-				return &httpError{status: http.StatusUnsupportedMediaType, msg: fmt.Sprintf(
-					"Content-Encoding %s: request bodies are read as identity (uncompressed) JSON: send the body uncompressed, without Content-Encoding", quoteShort(enc))}
+				return statusError(http.StatusUnsupportedMediaType, fmt.Sprintf(
+					"Content-Encoding %s: request bodies are read as identity (uncompressed) JSON: send the body uncompressed, without Content-Encoding", quoteShort(enc)))
 			}
 		}
 	}
@@ -135,7 +135,7 @@ func bodyReadError(err error) error {
 		return mbe
 	}
 	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
-		return &httpError{status: http.StatusRequestTimeout, msg: "reading the request body timed out: send the whole body within the server's read timeout"}
+		return statusError(http.StatusRequestTimeout, "reading the request body timed out: send the whole body within the server's read timeout")
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		return badRequest("the request body ended before its Content-Length")

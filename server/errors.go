@@ -16,7 +16,7 @@ import (
 
 // This file is the one place where errors become HTTP statuses:
 //
-//	*httpError (bad input found by the server)   its own status, 400 or 413
+//	*httpError (found by the server)             its own status: 400, 408, 415, 501, 503
 //	*http.MaxBytesError (body over MaxBodyBytes) 413
 //	*echo.HTTPError (echo's own, e.g. 405)       its status
 //	soundalike.ErrNotFound                       404
@@ -42,26 +42,31 @@ import (
 // The body is always {"error":"…"}. Errors are matched with errors.Is and
 // errors.As, so handlers and the Searcher may wrap them freely.
 
-// httpError is bad input detected by the server itself. A 400 that names
-// several fields keeps each one's message in parts (msg joins them with
-// "; "), so that a batch can say which query each field is of (inQuery).
+// httpError is an answer the server decides itself: bad input, mostly.
+// Its message is kept as one part for each field at fault, joined with
+// "; " (most have one), so that a batch can say which query each field is
+// of (inQuery).
 type httpError struct {
 	status int
-	msg    string
 	parts  []string
 }
 
-func (e *httpError) Error() string { return e.msg }
+func (e *httpError) Error() string { return strings.Join(e.parts, "; ") }
+
+// statusError returns an answer of status with one message.
+func statusError(status int, msg string) error {
+	return &httpError{status: status, parts: []string{msg}}
+}
 
 // badRequest returns a 400 whose message says what is wrong and what would
 // be accepted.
 func badRequest(format string, a ...any) error {
-	return &httpError{status: http.StatusBadRequest, msg: fmt.Sprintf(format, a...)}
+	return statusError(http.StatusBadRequest, fmt.Sprintf(format, a...))
 }
 
 // badFields returns a 400 of one message for each field at fault.
 func badFields(msgs []string) error {
-	return &httpError{status: http.StatusBadRequest, msg: strings.Join(msgs, "; "), parts: msgs}
+	return &httpError{status: http.StatusBadRequest, parts: msgs}
 }
 
 // statusClientClosed is nginx's status for a client that closed the
@@ -114,7 +119,7 @@ func statusOf(err error) (status int, msg string, internal bool) {
 	var ee *echo.HTTPError
 	switch {
 	case errors.As(err, &he):
-		return he.status, he.msg, false
+		return he.status, he.Error(), false
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge, fmt.Sprintf(
 			"request body is over the limit of %d bytes (the server's serve --max-body, or Options.MaxBodyBytes where a program mounts it): send a smaller body", mbe.Limit), false

@@ -63,7 +63,7 @@ const (
 func (srv *Server) getMap(c echo.Context) error {
 	m, ok := srv.s.(mapper)
 	if !ok {
-		return &httpError{status: http.StatusNotImplemented, msg: "this server's engine draws no map"}
+		return statusError(http.StatusNotImplemented, "this server's engine draws no map")
 	}
 	params, err := queryOf(c.Request())
 	if err != nil {

@@ -92,7 +92,7 @@ func (a *similarAnswer) recycle() {
 // k and the search options (searchBody)
 func (srv *Server) postSimilar(c echo.Context) error {
 	r := c.Request()
-	sq, err := decodeSimilarRequest(c.Response(), r, srv.opts.MaxBodyBytes)
+	sq, err := decodeSimilarRequest(c.Response(), r, srv.opts.MaxBodyBytes, srv.modelDim(r.Context()))
 	if err != nil {
 		return err
 	}
@@ -127,7 +127,7 @@ func (srv *Server) similarTo(ctx context.Context, sq similarQuery) (*SimilarResp
 // fails the batch, naming its index.
 func (srv *Server) postSimilarBatch(c echo.Context) error {
 	r := c.Request()
-	qs, err := decodeBatchRequest(c.Response(), r, srv.opts.MaxBodyBytes)
+	qs, err := decodeBatchRequest(c.Response(), r, srv.opts.MaxBodyBytes, srv.modelDim(r.Context()))
 	if err != nil {
 		return err
 	}

@@ -183,8 +183,8 @@ func (srv *Server) limit(next echo.HandlerFunc) echo.HandlerFunc {
 		case errors.Is(err, errBusy):
 			srv.limiter.rejected.WithLabelValues("busy").Inc()
 			c.Response().Header().Set("Retry-After", "1")
-			return &httpError{status: http.StatusServiceUnavailable, msg: fmt.Sprintf(
-				"busy: every search slot is taken and %d searches wait, the most this server takes: retry after a second", srv.limiter.maxQueue)}
+			return statusError(http.StatusServiceUnavailable, fmt.Sprintf(
+				"busy: every search slot is taken and %d searches wait, the most this server takes: retry after a second", srv.limiter.maxQueue))
 		case errors.Is(err, soundalike.ErrIndexUnavailable):
 			// The vector source's own 503 (writeError), which names what
 			// did not answer, even when the deadline passed waiting for it.
@@ -192,8 +192,8 @@ func (srv *Server) limit(next echo.HandlerFunc) echo.HandlerFunc {
 		case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == context.DeadlineExceeded && r.Context().Err() == nil:
 			srv.limiter.rejected.WithLabelValues("timeout").Inc()
 			c.Response().Header().Set("Retry-After", strconv.Itoa(retryAfter(srv.opts.RequestTimeout)))
-			return &httpError{status: http.StatusServiceUnavailable, msg: fmt.Sprintf(
-				"request timed out: over the server's limit of %v per request (waiting for a slot included); ask for fewer seeds, exclusions or results, or retry", srv.opts.RequestTimeout)}
+			return statusError(http.StatusServiceUnavailable, fmt.Sprintf(
+				"request timed out: over the server's limit of %v per request (waiting for a slot included); ask for fewer seeds, exclusions or results, or retry", srv.opts.RequestTimeout))
 		}
 		return err
 	}

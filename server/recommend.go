@@ -129,7 +129,7 @@ const exampleForms = `a track id (or spotify:track: URI or open.spotify.com link
 
 // decodeRecommendRequest reads and checks a POST /recommend body of at
 // most limit bytes.
-func decodeRecommendRequest(w http.ResponseWriter, r *http.Request, limit int64) (soundalike.RecommendQuery, fieldSet, error) {
+func decodeRecommendRequest(w http.ResponseWriter, r *http.Request, limit int64, dim modelDim) (soundalike.RecommendQuery, fieldSet, error) {
 	var (
 		q   soundalike.RecommendQuery
 		req recommendRequest
@@ -137,7 +137,7 @@ func decodeRecommendRequest(w http.ResponseWriter, r *http.Request, limit int64)
 	if err := decodeBody(w, r, limit, &req); err != nil {
 		return q, 0, err
 	}
-	q, err := req.query()
+	q, err := req.query(dim)
 	if err != nil {
 		return q, 0, err
 	}
@@ -154,7 +154,7 @@ func decodeRecommendRequest(w http.ResponseWriter, r *http.Request, limit int64)
 
 // query checks req's examples and strategy, and takes its k, which
 // decodeRecommendRequest checks with the options (checkSearch).
-func (req *recommendRequest) query() (soundalike.RecommendQuery, error) {
+func (req *recommendRequest) query(dim modelDim) (soundalike.RecommendQuery, error) {
 	var q soundalike.RecommendQuery
 	q.K = DefaultK
 	if req.K != nil {
@@ -170,10 +170,10 @@ func (req *recommendRequest) query() (soundalike.RecommendQuery, error) {
 	if n := len(req.Positive) + len(req.Negative); n > MaxSeeds {
 		return q, badRequest("positive, negative: %d examples: at most %d in one query", n, MaxSeeds)
 	}
-	if q.Positive, err = parseExamples("positive", req.Positive); err != nil {
+	if q.Positive, err = parseExamples("positive", req.Positive, dim); err != nil {
 		return q, err
 	}
-	q.Negative, err = parseExamples("negative", req.Negative)
+	q.Negative, err = parseExamples("negative", req.Negative, dim)
 	return q, err
 }
 
@@ -190,12 +190,12 @@ func parseStrategy(name string) (soundalike.Strategy, error) {
 }
 
 // parseExamples parses the examples of one side, named by side in errors
-// ("positive[2]: …").
-func parseExamples(side string, raws []json.RawMessage) ([]soundalike.Example, error) {
+// ("positive[2]: …"); dim tells the model's dimension (vector32).
+func parseExamples(side string, raws []json.RawMessage, dim modelDim) ([]soundalike.Example, error) {
 	out := make([]soundalike.Example, len(raws))
 	for i, raw := range raws {
 		name := fmt.Sprintf("%s[%d]", side, i)
-		ex, err := parseExample(name, raw)
+		ex, err := parseExample(name, raw, dim)
 		if err != nil {
 			return nil, err
 		}
@@ -204,7 +204,7 @@ func parseExamples(side string, raws []json.RawMessage) ([]soundalike.Example, e
 	return out, nil
 }
 
-func parseExample(name string, raw json.RawMessage) (soundalike.Example, error) {
+func parseExample(name string, raw json.RawMessage, dim modelDim) (soundalike.Example, error) {
 	var ex soundalike.Example
 	raw = bytes.TrimSpace(raw)
 	if len(raw) > 0 && raw[0] == '"' {
@@ -233,7 +233,7 @@ func parseExample(name string, raw json.RawMessage) (soundalike.Example, error) 
 	if er.Vector != nil {
 		given = append(given, "vector")
 		var err error
-		if ex.Vector, err = vector32(name+".", er.Vector); err != nil {
+		if ex.Vector, err = vector32(name+".", er.Vector, dim); err != nil {
 			return ex, err
 		}
 	}
@@ -283,7 +283,7 @@ func clipJSON(raw []byte) string {
 // POST /recommend
 func (srv *Server) postRecommend(c echo.Context) error {
 	r := c.Request()
-	q, fields, err := decodeRecommendRequest(c.Response(), r, srv.opts.MaxBodyBytes)
+	q, fields, err := decodeRecommendRequest(c.Response(), r, srv.opts.MaxBodyBytes, srv.modelDim(r.Context()))
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -110,9 +111,7 @@ func parseSearchParams(q url.Values) (*soundalike.SearchOptions, fieldSet, error
 	if err != nil {
 		return nil, 0, err
 	}
-	for _, x := range exclude {
-		opts.Exclude = append(opts.Exclude, soundalike.TrackID(x))
-	}
+	opts.Exclude = trackIDs(exclude)
 	if opts.ExcludeArtist, err = parseBool(q, "exclude_artist", false); err != nil {
 		return nil, 0, err
 	}
@@ -172,6 +171,20 @@ func parseSearchParams(q url.Values) (*soundalike.SearchOptions, fieldSet, error
 // trackRefs is what a list parameter of track references (exclude, ids)
 // holds, as listParam's refusal of an empty entry says it.
 const trackRefs = "track references (" + soundalike.TrackRefForms + ")"
+
+// trackIDs returns a request's list of track references as the engine
+// takes them, each as given (the engine judges them: see refError), in
+// order: nil for none, as a list left out.
+func trackIDs(refs []string) []soundalike.TrackID {
+	if len(refs) == 0 {
+		return nil
+	}
+	ids := make([]soundalike.TrackID, len(refs))
+	for i, r := range refs {
+		ids[i] = soundalike.TrackID(r)
+	}
+	return ids
+}
 
 // listParam returns the entries of the list parameter name (exclude,
 // genre, fields, ids): its values split at commas, in order over all its
@@ -360,17 +373,10 @@ type filterBody struct {
 // fields gets a 400 naming it and what is accepted; the caller checks
 // the options' values with k (checkSearch).
 func (b *searchBody) options() (*soundalike.SearchOptions, fieldSet, error) {
-	opts := &soundalike.SearchOptions{ExcludeArtist: b.ExcludeArtist, NoDedupe: b.Dedupe != nil && !*b.Dedupe}
-	for _, x := range b.Exclude {
-		opts.Exclude = append(opts.Exclude, soundalike.TrackID(x))
-	}
+	opts := &soundalike.SearchOptions{Exclude: trackIDs(b.Exclude), ExcludeArtist: b.ExcludeArtist, NoDedupe: b.Dedupe != nil && !*b.Dedupe}
 	if f := b.Filter; f != nil {
-		flt := &soundalike.Filter{Genres: f.Genres, Artists: f.Artists, ExcludeArtists: f.ExcludeArtists,
+		opts.Filter = &soundalike.Filter{Genres: f.Genres, Artists: f.Artists, ExcludeArtists: f.ExcludeArtists, IDs: trackIDs(f.IDs),
 			YearMin: f.YearMin, YearMax: f.YearMax, PopularityMin: f.PopularityMin, PopularityMax: f.PopularityMax}
-		for _, x := range f.IDs {
-			flt.IDs = append(flt.IDs, soundalike.TrackID(x))
-		}
-		opts.Filter = flt
 	}
 	if b.Offset != nil {
 		opts.Offset = *b.Offset
@@ -436,10 +442,9 @@ func (f *featuresRequest) values() [soundalike.NumFeatures]*float64 {
 // what only the JSON shows here (every feature given, each raw value,
 // before a whole-number feature is stored as an int; release_date or
 // release_year, not both; a release_year of four digits), then the rest
-// with soundalike.CheckTrack, the check of an imported track that the
-// engine applies to a query's (popularity, duration_ms, release_date,
-// name, artists). A refusal names the field as the body does,
-// features.duration_ms.
+// with soundalike.CheckQueryTrack, the engine's check of a query's track
+// (popularity, duration_ms, release_date, name, artists). A refusal
+// names the field as the body does, features.duration_ms.
 func (f *featuresRequest) track() (*soundalike.Track, error) {
 	t := &soundalike.Track{Name: f.Name, Artists: f.Artists}
 	var missing []string
@@ -474,10 +479,7 @@ func (f *featuresRequest) track() (*soundalike.Track, error) {
 		}
 		t.ReleaseDate = strconv.Itoa(*f.ReleaseYear)
 	}
-	// CheckTrack wants the id a stored track has; a query's has none.
-	stored := *t
-	stored.ID = "query"
-	if err := soundalike.CheckTrack(&stored); err != nil {
+	if err := soundalike.CheckQueryTrack(t); err != nil {
 		if fe, ok := errors.AsType[*soundalike.FieldError](err); ok {
 			return nil, badRequest("features.%v", fe)
 		}
@@ -496,16 +498,24 @@ type similarQuery struct {
 
 // decodeSimilarRequest reads and checks a POST /similar body of at most
 // limit bytes.
-func decodeSimilarRequest(w http.ResponseWriter, r *http.Request, limit int64) (similarQuery, error) {
+func decodeSimilarRequest(w http.ResponseWriter, r *http.Request, limit int64, dim modelDim) (similarQuery, error) {
 	var req similarRequest
 	if err := decodeBody(w, r, limit, &req); err != nil {
 		return similarQuery{}, err
 	}
-	return req.query()
+	return req.query(dim)
 }
 
-// query checks req and builds the query it asks for.
-func (req *similarRequest) query() (similarQuery, error) {
+// query checks req and builds the query it asks for, as far as that needs
+// no catalogue: each part with the engine's own check of it, where the
+// body gives it, so that a refusal names the field (the options with
+// checkSearch, features with soundalike.CheckQueryTrack, a vector with
+// soundalike.ValidateVector, the seeds with soundalike.CheckSeeds), once
+// each: soundalike.CheckSimilarTo is those checks and the rule of exactly
+// one, which SimilarTo makes again for its library callers. What needs
+// the catalogue, a seed that names no track or a vector not of the
+// model's dimension, is left to the search.
+func (req *similarRequest) query(dim modelDim) (similarQuery, error) {
 	sq := similarQuery{k: DefaultK}
 	if req.K != nil {
 		sq.k = *req.K
@@ -527,9 +537,7 @@ func (req *similarRequest) query() (similarQuery, error) {
 		if len(req.Tracks) == 0 {
 			return sq, badRequest("tracks: empty: give 1..%d track references", MaxSeeds)
 		}
-		for _, id := range req.Tracks {
-			q.Tracks = append(q.Tracks, soundalike.TrackID(id))
-		}
+		q.Tracks = trackIDs(req.Tracks)
 	}
 	if req.Features != nil {
 		given = append(given, "features")
@@ -541,7 +549,7 @@ func (req *similarRequest) query() (similarQuery, error) {
 	}
 	if req.Vector != nil {
 		given = append(given, "vector")
-		if q.Vector, err = vector32("", req.Vector); err != nil {
+		if q.Vector, err = vector32("", req.Vector, dim); err != nil {
 			return sq, err
 		}
 	}
@@ -552,7 +560,23 @@ func (req *similarRequest) query() (similarQuery, error) {
 	default:
 		return sq, badRequest("give exactly one of tracks, features or vector, not %s", strings.Join(given, " and "))
 	}
-	return sq, nil
+	return sq, refError(soundalike.CheckSeeds(q.Tracks), "")
+}
+
+// modelDim looks up the dimension of the model being served
+// (Searcher.Model), which the 400 for an empty vector states as what
+// would be accepted; ok is false when there is no model to tell it (a
+// search would fail on that anyway). Only that refusal calls it: the
+// lookup waits for the engine's first load.
+type modelDim func() (dim int, ok bool)
+
+// modelDim is the lookup of the dimension of the model srv serves, under
+// ctx.
+func (srv *Server) modelDim(ctx context.Context) modelDim {
+	return func() (int, bool) {
+		m, err := srv.s.Model(ctx)
+		return m.Dim, err == nil && m.Dim > 0
+	}
 }
 
 // vector32 converts a vector of the JSON (field place+"vector": "vector",
@@ -560,8 +584,15 @@ func (req *similarRequest) query() (similarQuery, error) {
 // what soundalike.ValidateVector refuses and a value beyond float32.
 // A vector is given when its field is present, as the engine's Query
 // counts a non-nil Vector: "vector": [] is an empty vector, refused, not
-// a vector left out.
-func vector32(place string, vs []float64) ([]float32, error) {
+// a vector left out, with the model's dimension (dim) as what would be
+// accepted.
+func vector32(place string, vs []float64, dim modelDim) ([]float32, error) {
+	if len(vs) == 0 {
+		if n, ok := dim(); ok {
+			return nil, badRequest("%svector: empty: give a vector of %d numbers (the model's dimension)", place, n)
+		}
+		return nil, badRequest("%svector: empty: give a vector of the model's dimension (GET /model's dim)", place)
+	}
 	vec := make([]float32, len(vs))
 	for i, v := range vs {
 		f := float32(v)
@@ -585,15 +616,13 @@ type batchRequest struct {
 }
 
 // decodeBatchRequest reads and checks a POST /similar/batch body: every
-// query is checked before any runs, as far as it can be without the
-// catalogue (its body with checkSearch, then soundalike.CheckSimilarTo:
-// the query's shape, a vector's values, features out of range, a seed
-// reference no stored id could be), and a bad one
-// gets the 400 the same body gets from POST /similar, its message
-// prefixed with the query's index (inQuery): "queries[2].tracks[1]: …".
+// query is checked before any runs, as POST /similar checks its body
+// (similarRequest.query: as far as it can be without the catalogue), and
+// a bad one gets the 400 the same body gets from POST /similar, its
+// message prefixed with the query's index (inQuery): "queries[2].tracks[1]: …".
 // What only the catalogue can judge, a track not found, is left to the
 // run.
-func decodeBatchRequest(w http.ResponseWriter, r *http.Request, limit int64) ([]similarQuery, error) {
+func decodeBatchRequest(w http.ResponseWriter, r *http.Request, limit int64, dim modelDim) ([]similarQuery, error) {
 	var req batchRequest
 	if err := decodeBody(w, r, limit, &req); err != nil {
 		return nil, err
@@ -609,10 +638,7 @@ func decodeBatchRequest(w http.ResponseWriter, r *http.Request, limit int64) ([]
 		var sr similarRequest
 		err := decodeValue(raw, &sr)
 		if err == nil {
-			qs[i], err = sr.query()
-		}
-		if err == nil {
-			err = refError(soundalike.CheckSimilarTo(qs[i].q, qs[i].k, qs[i].opts), "")
+			qs[i], err = sr.query(dim)
 		}
 		if err != nil {
 			return nil, inQuery(i, err)
@@ -632,16 +658,12 @@ func inQuery(i int, err error) error {
 		}
 		return fmt.Sprintf("queries[%d]%s%s", i, sep, msg)
 	}
-	he, ok := errors.AsType[*httpError](err)
-	switch {
-	case ok && he.parts != nil:
+	if he, ok := errors.AsType[*httpError](err); ok {
 		parts := make([]string, len(he.parts))
 		for j, p := range he.parts {
 			parts[j] = in(p)
 		}
-		return &httpError{status: he.status, msg: strings.Join(parts, "; "), parts: parts}
-	case ok:
-		return &httpError{status: he.status, msg: in(he.msg)}
+		return &httpError{status: he.status, parts: parts}
 	}
 	msg := in(err.Error())
 	return fmt.Errorf("%s%w", msg[:len(msg)-len(err.Error())], err)

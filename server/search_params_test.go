@@ -282,6 +282,52 @@ func TestErrorsNameEveryBadOption(t *testing.T) {
 	}
 }
 
+// Given an empty vector ("vector": []) in POST /similar, a batch's query
+// or a /recommend example, expect a 400 naming the field and saying what
+// would be accepted: a vector of the served model's dimension, as a
+// number; without a model to tell it, where GET /model gives it.
+func TestEmptyVectorStatesTheDimension(t *testing.T) {
+	want := fmt.Sprintf("vector: empty: give a vector of %d numbers (the model's dimension)", modelDim)
+	for _, c := range []struct {
+		stage              int
+		target, body, want string
+	}{
+		{ready, "/similar", `{"vector":[]}`, want},
+		{ready, "/similar", `{"tracks":["a"],"vector":[]}`, want},
+		{ready, "/similar/batch", `{"queries":[{"tracks":["a"]},{"vector":[]}]}`, "queries[1]." + want},
+		{ready, "/recommend", `{"positive":["a",{"vector":[]}]}`, "positive[1]." + want},
+		{noModel, "/similar", `{"vector":[]}`, "vector: empty: give a vector of the model's dimension (GET /model's dim)"},
+	} {
+		h := server.New(newEngine(t, c.stage), nil)
+		w := do(t, h, "POST", c.target, c.body)
+		var e struct{ Error string }
+		json.Unmarshal(w.Body.Bytes(), &e)
+		if w.Code != 400 || e.Error != c.want {
+			t.Errorf("POST %s %s = %d %s, want 400 %q", c.target, c.body, w.Code, w.Body, c.want)
+		}
+	}
+}
+
+// Given a POST /similar whose seed reference no stored id could be,
+// expect the 400 naming it (tracks[1]) before the engine runs the query,
+// as a batch's query gets it and as exclude's references get theirs.
+func TestSimilarChecksSeedsFirst(t *testing.T) {
+	var ran atomic.Int64
+	h := server.New(&hooked{Engine: newEngine(t, ready), hook: func(soundalike.Query) error { ran.Add(1); return nil }}, nil)
+	for _, body := range []string{`{"tracks":["a",""]}`, `{"tracks":["a","t05\u0000"]}`} {
+		ran.Store(0)
+		w := do(t, h, "POST", "/similar", body)
+		var e struct{ Error string }
+		json.Unmarshal(w.Body.Bytes(), &e)
+		if w.Code != 400 || !strings.HasPrefix(e.Error, "tracks[1]: ") {
+			t.Errorf("POST /similar %s = %d %s, want 400 beginning %q", body, w.Code, w.Body, "tracks[1]: ")
+		}
+		if n := ran.Load(); n != 0 {
+			t.Errorf("POST /similar %s: the engine ran %d queries, want none", body, n)
+		}
+	}
+}
+
 // Given a batch, expect each query's answer, in order, as its own POST
 // /similar would give.
 func TestSimilarBatch(t *testing.T) {

@@ -185,9 +185,7 @@ func parseIDList(q url.Values, max int) (idList, error) {
 	if len(refs) > max {
 		return l, badRequest("%s: %d tracks: at most %d in one request", l.param, len(refs), max)
 	}
-	for _, r := range refs {
-		l.refs = append(l.refs, soundalike.TrackID(r))
-	}
+	l.refs = trackIDs(refs)
 	return l, nil
 }
 
