@@ -18,7 +18,7 @@ import (
 // matching tracks is estimated cheaper than the graph search, they are
 // scored one by one (scan; k results come back whenever k tracks match).
 // Otherwise, from keptOnlyAbove estimated selectivity, a graph search moves
-// only through the tracks the condition keeps (filteredGraph), testing
+// only through the tracks the condition keeps (keptGraph), testing
 // the condition alone when the query excludes few tracks and checking the
 // rest of keep on its results. Below it the kept tracks are too sparse to
 // stay connected: the ordinary graph search calls filter.keep for every
@@ -667,7 +667,7 @@ func topResults(rs []index.Result, n int) []index.Result {
 }
 
 // keptOnlyAbove is the estimated selectivity from which a filtered graph
-// search moves only through kept tracks (filteredGraph): below it the kept
+// search moves only through kept tracks (keptGraph): below it the kept
 // tracks are too sparse in the graph to stay connected, and the search
 // lets dropped tracks guide it (index.HNSW.SearchInto with the filter).
 const keptOnlyAbove = 0.05
@@ -684,11 +684,11 @@ const (
 // node of its beam, before it gives way to an exact scan.
 const expandBudget = 20
 
-// filteredGraph is the candidates of a graph search that moves only
-// through tracks f keeps (index.HNSW.SearchFiltered), from the usual entry
+// keptGraph is the candidates of a graph search that moves only
+// through tracks f keeps (index.HNSW.SearchKept), from the usual entry
 // point and the best of a sample of kept tracks. A search that spends its
 // budget is answered by an exact scan of p's lists instead.
-func (s *snapshot) filteredGraph(q []float32, ef int, p scanPlan, f *filter) candidates {
+func (s *snapshot) keptGraph(q []float32, ef int, p scanPlan, f *filter) candidates {
 	entries := s.filterEntries(q, p, f)
 	kept := &index.Kept{Filter: f.keep, Range: f.cond.byteRange(), Entries: entries}
 	// When the search excludes few tracks, the walk tests the condition
@@ -710,7 +710,7 @@ func (s *snapshot) filteredGraph(q []float32, ef int, p scanPlan, f *filter) can
 		n = min(n, s.indexLen())
 		m := min(n+room, s.indexLen())
 		kept.Budget = expandBudget * max(m, ef)
-		res, err := s.graph.SearchFiltered(nil, q, m, ef, kept)
+		res, err := s.graph.SearchKept(nil, q, m, ef, kept)
 		// Fewer than m results means the kept tracks the search reached
 		// were cut off from the rest: the scan finds them all.
 		short := err == nil && len(res) < m && m < s.indexLen()

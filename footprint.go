@@ -1,6 +1,10 @@
 package soundalike
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/audotics/soundalike/internal/memsize"
+)
 
 // Footprint is the memory a served snapshot holds, in bytes, by part.
 // Maps are estimated from their entry size and load factor; the rest is
@@ -54,18 +58,11 @@ func (e *Engine) Footprint() Footprint {
 
 // catalogueBytes counts the catalog and the maps from ids to nodes.
 func (s *snapshot) catalogueBytes() int64 {
-	n := s.cat.bytes() + s.byID.bytes() + mapBytes(len(s.bySpotify), int(unsafe.Sizeof(""))+4)
+	n := s.cat.bytes() + s.byID.bytes() + memsize.Map(len(s.bySpotify), int(unsafe.Sizeof(""))+4)
 	for k := range s.bySpotify {
 		n += int64(len(k))
 	}
 	return n
-}
-
-// mapBytes estimates the memory of a Go map of n entries of entry bytes
-// each (key and value): Go's swiss tables keep a control byte per slot and
-// fill their groups to at most 7/8.
-func mapBytes(n int, entry int) int64 {
-	return int64(n) * int64(entry+1) * 8 / 7
 }
 
 // bytes counts the word index's arrays and words.
@@ -76,7 +73,7 @@ func (x *wordIndex) bytes() int64 {
 
 func (fa *facets) bytes() int64 {
 	n := int64(cap(fa.attrs))*int64(unsafe.Sizeof(nodeAttrs{})) + int64(cap(fa.pops)+cap(fa.years))
-	n += mapBytes(len(fa.genreIDs), int(unsafe.Sizeof(""))+4)
+	n += memsize.Map(len(fa.genreIDs), int(unsafe.Sizeof(""))+4)
 	for g := range fa.genreIDs {
 		n += int64(len(g))
 	}

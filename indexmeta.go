@@ -46,28 +46,15 @@ type indexParams struct {
 
 // paramsOf returns the stored form of o, defaults filled in.
 func paramsOf(o index.Options) indexParams {
-	d := index.DefaultOptions()
-	pick := func(v, def int) int {
-		if v == 0 {
-			return def
-		}
-		return v
-	}
-	p := indexParams{
+	d := o.WithDefaults()
+	return indexParams{
 		Version:           indexParamsVersion,
-		M:                 pick(o.M, d.M),
-		EfConstruction:    pick(o.EfConstruction, d.EfConstruction),
-		EfSearch:          pick(o.EfSearch, d.EfSearch),
-		Seed:              o.Seed,
-		MaxTombstoneRatio: o.MaxTombstoneRatio,
+		M:                 d.M,
+		EfConstruction:    d.EfConstruction,
+		EfSearch:          d.EfSearch,
+		Seed:              d.Seed,
+		MaxTombstoneRatio: d.MaxTombstoneRatio,
 	}
-	if p.Seed == 0 {
-		p.Seed = d.Seed
-	}
-	if p.MaxTombstoneRatio == 0 {
-		p.MaxTombstoneRatio = d.MaxTombstoneRatio
-	}
-	return p
 }
 
 // options returns p as index options building with workers goroutines
@@ -80,7 +67,7 @@ func (p indexParams) options(workers int) index.Options {
 // sameBuild reports whether an index built with p can be updated in place
 // into one with q's parameters: the graph's shape (M, EfConstruction) and
 // level draws (Seed) agree. EfSearch and MaxTombstoneRatio may differ:
-// they apply to the updated index.
+// the build sets them on the updated index (index.HNSW.SetOptions).
 func (p indexParams) sameBuild(q indexParams) bool {
 	return p.M == q.M && p.EfConstruction == q.EfConstruction && p.Seed == q.Seed
 }

@@ -321,21 +321,24 @@ func (p *reindexPlan) nameDegenerate(db *storage.DB, bad *degenerateNode) error 
 		id, p.info.Version, embedder.ErrDegenerate)
 }
 
-// build inserts the vectors of p.nodes into the previous index, or a new
-// one, drops the deleted nodes, and compacts when tombstones exceed the new
-// index's MaxTombstoneRatio. It returns the new index, which holds its own
-// copy of the vectors, and how many deleted nodes it dropped from it.
+// build inserts the vectors of p.nodes into the previous index, given the
+// new parameters (its shape is theirs: sameBuild), or into a new one, drops
+// the deleted nodes, and compacts when tombstones exceed the new index's
+// MaxTombstoneRatio. It returns the new index, which holds its own copy of
+// the vectors, and how many deleted nodes it dropped from it.
 func (p *reindexPlan) build(ctx context.Context, vecs []float32, workers int, progress func(string, int, int)) (g *index.HNSW, deleted int, err error) {
 	dim := p.model.Dim()
-	g = p.prev
-	if g == nil {
-		if workers == 0 {
-			workers = runtime.GOMAXPROCS(0)
-		}
-		opts := p.params.options(workers)
-		if g, err = index.New(dim, &opts); err != nil {
-			return nil, 0, err
-		}
+	if workers == 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	opts := p.params.options(workers)
+	if g = p.prev; g != nil {
+		err = g.SetOptions(&opts)
+	} else {
+		g, err = index.New(dim, &opts)
+	}
+	if err != nil {
+		return nil, 0, err
 	}
 	batch := max(reindexBatch, (len(p.nodes)+insertBatches-1)/insertBatches)
 	for lo := 0; lo < len(p.nodes); lo += batch {
@@ -353,7 +356,7 @@ func (p *reindexPlan) build(ctx context.Context, vecs []float32, workers int, pr
 			deleted++
 		}
 	}
-	if st := g.Stats(); st.Tombstones > 0 && st.TombstoneRatio > p.params.MaxTombstoneRatio {
+	if g.NeedsCompact() {
 		g.Compact()
 	}
 	return g, deleted, nil

@@ -687,7 +687,7 @@ type source uint8
 const (
 	fromIndex source = iota // the index search, with f.keep inside it or not (insideFilter)
 	fromScan                // an exact scan of the Filter's matches (scan)
-	fromKept                // a graph search through kept tracks only (filteredGraph)
+	fromKept                // a graph search through kept tracks only (keptGraph)
 )
 
 // sourceFor chooses where the candidates of a search around q under opts
@@ -748,7 +748,7 @@ func (s *snapshot) candidatesFor(ctx context.Context, at around, first int, opts
 		next, err := s.scan(at.q, p, f)
 		return next, true, err
 	case fromKept:
-		return s.filteredGraph(at.q, ef, p, f), true, nil
+		return s.keptGraph(at.q, ef, p, f), true, nil
 	}
 	inside := f.insideFilter()
 	return func(n int) ([]index.Result, bool, error) {

@@ -15,7 +15,7 @@ package soundalike
 //     on every one of the hundreds of nodes it considers; past that, a
 //     long Exclude list would buy a beam as long as itself.
 //   - fewExclusions (16): a graph search through kept tracks
-//     only (filteredGraph) checks up to 16 on its results. Each result of
+//     only (keptGraph) checks up to 16 on its results. Each result of
 //     room costs it about 1/selectivity expanded nodes (graphCost: ef/sel
 //     for ef results), up to 20 times an unfiltered search's at
 //     keptOnlyAbove, so its bound is lower: enough for a Similar's track,
@@ -29,7 +29,7 @@ package soundalike
 const maxDropped = 64
 
 // fewExclusions is the most exclusions (dropCount) a graph search through
-// kept tracks only (filteredGraph) checks on its results; see above.
+// kept tracks only (keptGraph) checks on its results; see above.
 const fewExclusions = 16
 
 // dropCount is how many results f's exclusions may drop from a search

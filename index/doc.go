@@ -11,9 +11,11 @@
 // selection of its Algorithm 4, M neighbours per node on the upper layers
 // and 2·M on layer 0. Flat is exact: it scores every vector. Both have the
 // same methods (Add, AddBatch, Delete, Search, SearchInto, Vector, Len,
-// Contains, Stats, WriteTo), so Flat is the ground truth in tests and
-// benchmarks (internal/coderhnsw puts github.com/coder/hnsw behind the same
-// methods, for the benchmark only).
+// Contains, Stats), so Flat is the ground truth in tests and benchmarks
+// (internal/coderhnsw puts github.com/coder/hnsw behind the same methods,
+// for the benchmark only). Only HNSW is saved and read back (WriteTo,
+// Read), and only it has the searches for selective filters (SearchKept,
+// ScoreIDs) and the graph's upkeep (SetOptions, NeedsCompact, Compact).
 //
 // Flat is the right choice for small catalogues: it needs no build, is
 // exact, and a scan of a few thousand vectors is cheap. Its cost grows
@@ -43,7 +45,8 @@
 // graph but are never returned, and a search still returns k results while
 // k live vectors pass. Tombstones cost memory and, past about a fifth of
 // the graph, recall; NeedsCompact reports when they pass
-// Options.MaxTombstoneRatio (default 0.2) and Compact rebuilds the graph
+// Options.MaxTombstoneRatio (default 0.2; SetOptions changes it on a built
+// or read index, as it does EfSearch) and Compact rebuilds the graph
 // without them. Compaction is explicit: the index never stalls a caller with
 // a rebuild it did not ask for.
 //
@@ -54,8 +57,8 @@
 // traversed, and the beam widens past ef until ef passing results are found
 // or the reachable graph is exhausted, so a search returns k results that
 // pass whenever k exist. A very selective filter (keeping a few ids out of
-// many) therefore costs up to a full scan; for those, search Flat over the
-// kept ids.
+// many) therefore costs up to a full scan; for those, SearchKept moves only
+// through the kept ids, and ScoreIDs scores a list of them exactly.
 //
 // # Concurrency
 //
@@ -68,10 +71,10 @@
 //
 // # Persistence
 //
-// WriteTo writes a versioned stream of frames of at most 64 KiB, each with
-// its own CRC-32C, so that storage can cut the stream into bounded chunks
-// anywhere and a damaged chunk is caught on load. Read and ReadFlat decode
-// it; a truncated or corrupt stream gives an error wrapping ErrCorrupt,
+// HNSW's WriteTo writes a versioned stream of frames of at most 64 KiB,
+// each with its own CRC-32C, so that storage can cut the stream into
+// bounded chunks anywhere and a damaged chunk is caught on load. Read
+// decodes it; a truncated or corrupt stream gives an error wrapping ErrCorrupt,
 // never a panic, and arrays are allocated only as their bytes arrive. A
 // reloaded index returns exactly the results of the saved one. The layout is
 // documented in encode.go; testdata/graph_v1.bin is a version-1 stream that

@@ -25,7 +25,8 @@ import (
 // trusts more than one frame of unchecked bytes. Concatenated, the payloads
 // hold, all little-endian:
 //
-//	version uint32 (1), kind uint32 (1 = HNSW, 2 = Flat), dim uint32
+//	version uint32 (1), kind uint32 (1, an HNSW index: Read refuses any
+//	other kind), dim uint32
 //	HNSW: M, EfConstruction, EfSearch uint32, Seed int64,
 //	      MaxTombstoneRatio float64, nodes, live uint32, maxLevel int32,
 //	      entry, upperLen uint32;
@@ -34,7 +35,6 @@ import (
 //	      layer-0 lists [nodes·(2M+1)]uint32 (count, then neighbour slots),
 //	      upper lists [upperLen]uint32 (per node with level L > 0, in slot
 //	      order, L lists of M+1)
-//	Flat: n uint32; ids [n]uint32, vectors [n·dim]float32
 //
 // Every count in the header is checked against what the arrays hold, every
 // link against the node count, and arrays are allocated as their bytes
@@ -43,14 +43,13 @@ const (
 	magic       = "SNDLKIDX"
 	formatV1    = 1
 	kindHNSW    = 1
-	kindFlat    = 2
 	frameMax    = 64 << 10
 	growElems   = 1 << 20 // allocate arrays at most this many elements ahead of the data
 	maxReadDim  = MaxDim
 	maxReadNode = math.MaxUint32 - 1
 )
 
-// ErrCorrupt is wrapped by every error that Read and ReadFlat return for a
+// ErrCorrupt is wrapped by every error that Read returns for a
 // stream that is truncated, damaged, or not an index: check it with
 // errors.Is.
 var ErrCorrupt = errors.New("corrupt or truncated index")
@@ -183,24 +182,6 @@ func (g *HNSW) WriteTo(w io.Writer) (int64, error) {
 		writeArray(fw, lst)
 	}
 	writeArray(fw, g.upper)
-	err := fw.close()
-	if err != nil {
-		err = fmt.Errorf("index: write: %w", err)
-	}
-	return fw.n, err
-}
-
-// WriteTo writes the index in the persisted format.
-func (x *Flat) WriteTo(w io.Writer) (int64, error) {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	fw := newFrameWriter(w)
-	fw.u32(formatV1)
-	fw.u32(kindFlat)
-	fw.u32(uint32(x.dim))
-	fw.u32(uint32(len(x.ids)))
-	writeArray(fw, x.ids)
-	writeArray(fw, x.vecs)
 	err := fw.close()
 	if err != nil {
 		err = fmt.Errorf("index: write: %w", err)
@@ -387,16 +368,6 @@ func readHeader(r io.Reader) (*frameReader, uint32, int, error) {
 	return fr, kind, int(dim), nil
 }
 
-func kindName(k uint32) string {
-	switch k {
-	case kindHNSW:
-		return "an HNSW index"
-	case kindFlat:
-		return "a flat index"
-	}
-	return fmt.Sprintf("unknown kind %d", k)
-}
-
 // Read decodes an HNSW written by (*HNSW).WriteTo. A damaged or truncated
 // stream gives an error wrapping ErrCorrupt, never a panic. The loaded index
 // returns exactly the results the saved one did. Options.Workers takes its
@@ -452,7 +423,7 @@ func ReadUnchecked(r io.Reader, opts *ReadOptions) (*Unchecked, error) {
 		return nil, err
 	}
 	if kind != kindHNSW {
-		return nil, corruptf("stream holds %s, want an HNSW index", kindName(kind))
+		return nil, corruptf("stream holds index kind %d, want %d (an HNSW index)", kind, kindHNSW)
 	}
 	o, err := readOptions(fr)
 	if err != nil {
@@ -463,7 +434,7 @@ func ReadUnchecked(r io.Reader, opts *ReadOptions) (*Unchecked, error) {
 		return nil, err
 	}
 	g := &HNSW{dim: dim}
-	g.init(o.withDefaults())
+	g.init(o.WithDefaults())
 	g.rng = rand.New(rand.NewPCG(uint64(o.Seed), uint64(h.nodes)))
 	var ro ReadOptions
 	if opts != nil {
@@ -768,44 +739,4 @@ func checkVectors(vecs []float32, dim, first int) error {
 		}
 	}
 	return nil
-}
-
-// ReadFlat decodes a Flat written by (*Flat).WriteTo, with the same
-// guarantees as Read.
-func ReadFlat(r io.Reader) (*Flat, error) {
-	fr, kind, dim, err := readHeader(r)
-	if err != nil {
-		return nil, err
-	}
-	if kind != kindFlat {
-		return nil, corruptf("stream holds %s, want a flat index", kindName(kind))
-	}
-	n32, err := fr.u32("count")
-	if err != nil {
-		return nil, err
-	}
-	if n32 > maxReadNode {
-		return nil, corruptf("count %d", n32)
-	}
-	n := int(n32)
-	x := &Flat{dim: dim, slots: make(map[uint32]uint32)}
-	if x.ids, err = readArray[uint32](fr, n, "ids"); err != nil {
-		return nil, err
-	}
-	if x.vecs, err = readArray[float32](fr, n*dim, "vectors"); err != nil {
-		return nil, err
-	}
-	if err := fr.end(); err != nil {
-		return nil, err
-	}
-	for s, id := range x.ids {
-		if prev, dup := x.slots[id]; dup {
-			return nil, corruptf("id %d at positions %d and %d", id, prev, s)
-		}
-		x.slots[id] = uint32(s)
-	}
-	if err := checkVectors(x.vecs, dim, 0); err != nil {
-		return nil, err
-	}
-	return x, nil
 }

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -86,23 +87,6 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 			t.Errorf("Search after Add on reloaded index = %v, %v; want id 5000 first", r, err)
 		}
 	})
-	t.Run("flat", func(t *testing.T) {
-		data := clustered(500, 16, 1, 2)
-		x := mustFlat(t, 16, data)
-		x.Delete(7)
-		var buf bytes.Buffer
-		if _, err := x.WriteTo(&buf); err != nil {
-			t.Fatal(err)
-		}
-		y, err := ReadFlat(&buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		queries := clustered(20, 16, 1, 3)
-		if d := cmp.Diff(searchAll(t, y, queries, 16, 10), searchAll(t, x, queries, 16, 10)); d != "" {
-			t.Errorf("results after reload differ (-got +want):\n%s", d)
-		}
-	})
 	t.Run("empty", func(t *testing.T) {
 		g, _ := New(4, nil)
 		var buf bytes.Buffer
@@ -126,9 +110,6 @@ func TestReadCorrupt(t *testing.T) {
 		t.Fatal(err)
 	}
 	good := buf.Bytes()
-	x := mustFlat(t, 4, clustered(10, 4, 1, 1))
-	var fbuf bytes.Buffer
-	x.WriteTo(&fbuf)
 
 	t.Run("every truncation", func(t *testing.T) {
 		// Every cut in the header and the first frames, then a stride.
@@ -158,13 +139,11 @@ func TestReadCorrupt(t *testing.T) {
 		}
 	})
 	t.Run("wrong kind", func(t *testing.T) {
-		_, err := Read(bytes.NewReader(fbuf.Bytes()))
-		if !errors.Is(err, ErrCorrupt) {
-			t.Errorf("Read(flat stream) = %v, want ErrCorrupt", err)
-		}
-		_, err = ReadFlat(bytes.NewReader(good))
-		if !errors.Is(err, ErrCorrupt) {
-			t.Errorf("ReadFlat(hnsw stream) = %v, want ErrCorrupt", err)
+		p := bytes.Clone(unframe(good))
+		binary.LittleEndian.PutUint32(p[4:], 2) // the kind
+		_, err := Read(bytes.NewReader(stream(p)))
+		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "kind 2") {
+			t.Errorf("Read(stream of kind 2) = %v, want ErrCorrupt naming the kind", err)
 		}
 	})
 	t.Run("huge counts", func(t *testing.T) {
@@ -296,21 +275,12 @@ func FuzzRead(f *testing.F) {
 	g.WriteTo(&buf)
 	f.Add(buf.Bytes())
 	f.Add(buf.Bytes()[:100])
-	x := mustFlat(f, 4, clustered(10, 4, 1, 1))
-	var fb bytes.Buffer
-	x.WriteTo(&fb)
-	f.Add(fb.Bytes())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if h, err := Read(bytes.NewReader(b)); err == nil {
 			h.Search(make([]float32, h.Dim())[:0:0], 3, nil)
 			q := make([]float32, h.Dim())
 			q[0] = 1
 			h.Search(q, 3, nil)
-		}
-		if y, err := ReadFlat(bytes.NewReader(b)); err == nil {
-			q := make([]float32, y.Dim())
-			q[0] = 1
-			y.Search(q, 3, nil)
 		}
 	})
 }
@@ -323,19 +293,8 @@ func FuzzReadPayload(f *testing.F) {
 	var buf bytes.Buffer
 	g.WriteTo(&buf)
 	f.Add(unframe(buf.Bytes()))
-	x := mustFlat(f, 4, clustered(10, 4, 1, 1))
-	var fb bytes.Buffer
-	x.WriteTo(&fb)
-	f.Add(unframe(fb.Bytes()))
 	f.Fuzz(func(t *testing.T, p []byte) {
-		s := []byte(magic)
-		for len(p) > 0 {
-			k := min(len(p), frameMax)
-			s = append(s, frameOf(p[:k])...)
-			p = p[k:]
-		}
-		s = append(s, make([]byte, 8)...)
-		if h, err := Read(bytes.NewReader(s)); err == nil {
+		if h, err := Read(bytes.NewReader(stream(p))); err == nil {
 			q := make([]float32, h.Dim())
 			q[0] = 1
 			h.Search(q, 5, nil)
@@ -344,12 +303,19 @@ func FuzzReadPayload(f *testing.F) {
 		} else if !errors.Is(err, ErrCorrupt) {
 			t.Fatalf("Read = %v, want nil or ErrCorrupt", err)
 		}
-		if y, err := ReadFlat(bytes.NewReader(s)); err == nil {
-			q := make([]float32, y.Dim())
-			q[0] = 1
-			y.Search(q, 5, nil)
-		}
 	})
+}
+
+// stream frames payload p into a stream with valid checksums, the
+// inverse of unframe.
+func stream(p []byte) []byte {
+	s := []byte(magic)
+	for len(p) > 0 {
+		k := min(len(p), frameMax)
+		s = append(s, frameOf(p[:k])...)
+		p = p[k:]
+	}
+	return append(s, make([]byte, 8)...)
 }
 
 // unframe returns the concatenated payloads of a valid stream.

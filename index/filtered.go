@@ -2,14 +2,15 @@ package index
 
 import "errors"
 
-// ErrBudget is returned by SearchFiltered when the search expanded its
+// ErrBudget is returned by SearchKept when the search expanded its
 // budget of nodes before it converged: the caller should answer from an
 // exact scan of what the filter keeps instead.
-var ErrBudget = errors.New("index: filtered search: node budget spent")
+var ErrBudget = errors.New("index: search kept: node budget spent")
 
-// Kept is what SearchFiltered needs beyond the query.
+// Kept is what SearchKept needs beyond the query.
 type Kept struct {
-	// Filter decides which ids the search may visit and return; required.
+	// Filter decides which ids the search may visit and return; nil
+	// keeps every id.
 	Filter Filter
 	// Range, when not nil, is a test Filter implies, applied first.
 	Range *Range
@@ -34,21 +35,24 @@ type Range struct {
 	Lo, Hi uint8
 }
 
-// SearchFiltered is SearchInto for a filter that may keep few of the
+// SearchKept is SearchInto for a filter that may keep few of the
 // query's neighbours. Search lets dropped nodes guide the beam, so when
 // the query lies far from every node the filter keeps (a filter on a
 // quantity the vectors encode, such as a year range the query is not in),
 // it expands every node nearer the query than the nearest kept ones before
-// it finds any. SearchFiltered instead moves only through kept nodes: it
+// it finds any. SearchKept instead moves only through kept nodes: it
 // starts from kept.Entries and from the usual entry point, and from each
 // node it expands it scores the neighbours the filter keeps; when fewer
 // than half of them are kept, it also takes the kept neighbours of the
 // dropped ones (two hops, as ACORN-1 does), up to m in all (ACORN's
 // truncation of a filtered neighbour list to M; more cost time for
-// little recall), so that the kept nodes stay connected. It expands at most kept.Budget nodes and
-// returns ErrBudget beyond them. ef = 0 means Options.EfSearch; the beam
-// is max(ef, k).
-func (g *HNSW) SearchFiltered(dst []Result, q []float32, k, ef int, kept *Kept) ([]Result, error) {
+// little recall), so that the kept nodes stay connected. It expands at
+// most kept.Budget nodes and returns ErrBudget beyond them. ef = 0 means
+// Options.EfSearch; the beam is max(ef, k). A nil kept is an error.
+func (g *HNSW) SearchKept(dst []Result, q []float32, k, ef int, kept *Kept) ([]Result, error) {
+	if kept == nil {
+		return dst[:0], errors.New("index: search kept: kept is nil: want a *Kept holding the Filter")
+	}
 	return g.search(dst, q, k, ef, func(sc *scratch, ef int) error {
 		ks := keptSearch{f: kept.Filter, budget: kept.Budget}
 		if r := kept.Range; r != nil && r.Lo <= r.Hi && g.idSlots && len(r.Col) >= len(g.ids) {
@@ -59,7 +63,7 @@ func (g *HNSW) SearchFiltered(dst []Result, q []float32, k, ef int, kept *Kept) 
 	})
 }
 
-// keptSearch is one SearchFiltered's tests.
+// keptSearch is one SearchKept's tests.
 type keptSearch struct {
 	f        Filter
 	col      []uint8 // Range.Col by slot; nil: no range test
@@ -78,7 +82,7 @@ func (g *HNSW) passesKept(s uint32, ks *keptSearch) bool {
 	return !ks.outside(s) && g.passes(s, ks.f)
 }
 
-// seedKept starts SearchFiltered's beam: the nodes among the greedy
+// seedKept starts SearchKept's beam: the nodes among the greedy
 // descent's end and the entries that f keeps, and the descent's end even
 // when f drops it, expanded like a kept node so that its kept neighbours
 // join the beam.
@@ -110,7 +114,7 @@ func (g *HNSW) seedKept(sc *scratch, ks *keptSearch, ef int, entries []uint32) {
 	}
 }
 
-// searchKept is the layer-0 search of SearchFiltered from the seeds in
+// searchKept is the layer-0 search of SearchKept from the seeds in
 // sc.cands and sc.res.
 func (g *HNSW) searchKept(sc *scratch, qv []float32, ef int, ks *keptSearch) error {
 	visited := &sc.visited
@@ -196,7 +200,7 @@ func (g *HNSW) slotOf(id uint32) (uint32, bool) {
 	return s, ok
 }
 
-// hopLimit is how many dropped neighbours of a node SearchFiltered looks
+// hopLimit is how many dropped neighbours of a node SearchKept looks
 // through for two-hop neighbours.
 const hopLimit = 16
 

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+
+	"github.com/audotics/soundalike/internal/memsize"
 )
 
 // Flat is an exact index: a search scores every vector. It has the same
@@ -138,12 +140,14 @@ func (x *Flat) Search(q []float32, k int, f Filter) ([]Result, error) {
 	return x.SearchInto(nil, q, k, f, 0)
 }
 
-// SearchInto is Search appending to dst[:0]; ef is ignored (Flat is exact)
-// and exists so that Flat and HNSW have the same method set.
+// SearchInto is Search appending to dst[:0]. ef is checked as HNSW checks
+// it (0 or 1..MaxEf) and otherwise ignored (Flat is exact): it exists so
+// that Flat and HNSW have the same method set and refuse the same
+// arguments.
 func (x *Flat) SearchInto(dst []Result, q []float32, k int, f Filter, ef int) ([]Result, error) {
 	dst = dst[:0]
-	if k < 0 {
-		return dst, fmt.Errorf("index: search: k = %d: want k ≥ 0", k)
+	if err := checkSearch(k, ef); err != nil {
+		return dst, err
 	}
 	x.mu.RLock()
 	defer x.mu.RUnlock()
@@ -179,8 +183,9 @@ func (x *Flat) SearchInto(dst []Result, q []float32, k int, f Filter, ef int) ([
 	return dst, nil
 }
 
-// Stats describes the index; Flat has no graph, so only Len, Nodes, Dim
-// and MemoryBytes are set.
+// Stats describes the index. Flat has no graph and no tombstones: Len,
+// Nodes, Dim and MemoryBytes are set, MaxLevel is -1 (as for an empty
+// graph), and the rest are zero.
 func (x *Flat) Stats() Stats {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
@@ -189,7 +194,7 @@ func (x *Flat) Stats() Stats {
 		Nodes:       len(x.ids),
 		MaxLevel:    -1,
 		Dim:         x.dim,
-		MemoryBytes: int64(4*cap(x.vecs)+4*cap(x.ids)) + idMapBytes(len(x.ids)),
+		MemoryBytes: int64(4*cap(x.vecs)+4*cap(x.ids)) + memsize.Map(len(x.ids), 4+4),
 	}
 }
 

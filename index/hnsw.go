@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"unsafe"
 )
@@ -32,9 +33,10 @@ const nStripes = 1 << 12
 // arXiv:1603.09320) over unit vectors, searched by cosine similarity.
 //
 // HNSW is safe for concurrent use. Searches share a read lock and run in
-// parallel. Add, AddBatch, Delete and Compact take the write lock: a search
-// waits for at most the one write in progress (an Add links one node; a
-// batch or a Compact links every node it holds, which takes far longer). To
+// parallel. Add, AddBatch, Delete, Compact and SetOptions take the write
+// lock: a search waits for at most the one write in progress (an Add links
+// one node; a batch or a Compact links every node it holds, which takes far
+// longer). To
 // rebuild a large index while serving, build a new one and swap it in.
 type HNSW struct {
 	mu sync.RWMutex
@@ -103,7 +105,7 @@ func New(dim int, opts *Options) (*HNSW, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	o := opts.withDefaults()
+	o := opts.WithDefaults()
 	g := &HNSW{dim: dim}
 	g.init(o)
 	return g, nil
@@ -133,6 +135,40 @@ func (g *HNSW) Options() Options {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	return g.opt
+}
+
+// SetOptions sets the options that do not shape the graph, EfSearch,
+// Workers and MaxTombstoneRatio, to o's (a zero field: its default), so
+// that an index built or read earlier is searched, updated, compacted and
+// saved with new ones. M, EfConstruction and Seed shaped the graph: o's,
+// defaults filled in, must equal the index's, or SetOptions returns an
+// error naming each that differs and changes nothing. o may be nil (every
+// default).
+func (g *HNSW) SetOptions(o *Options) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	n := o.WithDefaults()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var errs []string
+	for _, f := range []struct {
+		name      string
+		got, want int64
+	}{
+		{"M", int64(n.M), int64(g.opt.M)},
+		{"EfConstruction", int64(n.EfConstruction), int64(g.opt.EfConstruction)},
+		{"Seed", n.Seed, g.opt.Seed},
+	} {
+		if f.got != f.want {
+			errs = append(errs, fmt.Sprintf("%s = %d: the graph was built with %d", f.name, f.got, f.want))
+		}
+	}
+	if len(errs) > 0 {
+		return errors.New("index: set options: " + strings.Join(errs, "; ") + " (a new value needs a new index)")
+	}
+	g.opt.EfSearch, g.opt.Workers, g.opt.MaxTombstoneRatio = n.EfSearch, n.Workers, n.MaxTombstoneRatio
+	return nil
 }
 
 // Len returns the number of live (not deleted) vectors.
@@ -432,7 +468,8 @@ type Stats struct {
 	MaxLevel       int     // top layer, -1 when empty
 	Dim, M         int
 	// MemoryBytes is the size of the vector and graph arrays (capacity,
-	// not length) plus an estimate of the id map.
+	// not length) plus an estimate of the id map: HNSW.Footprint's two
+	// parts together.
 	MemoryBytes int64
 	// PoolBytes is the part of MemoryBytes on the hugetlb pool
 	// (ReadOptions.HugeTLB): layer 0's, or 0 when it is on the heap.
@@ -454,18 +491,13 @@ func (g *HNSW) Stats() Stats {
 	if st.Nodes > 0 {
 		st.TombstoneRatio = float64(st.Tombstones) / float64(st.Nodes)
 	}
-	st.MemoryBytes = int64(4*cap(g.l0) + 4*cap(g.ids) + cap(g.levels) + cap(g.dead) +
-		4*cap(g.upperOff) + 4*cap(g.upper))
-	st.MemoryBytes += idMapBytes(len(g.slots))
+	vectors, graph := g.memory()
+	st.MemoryBytes = vectors + graph
 	if g.l0m != nil {
 		st.PoolBytes = int64(4 * cap(g.l0))
 	}
 	return st
 }
-
-// idMapBytes estimates a map[uint32]uint32 of n entries: 8 bytes per slot
-// plus a control byte, at a load factor of about 7/8.
-func idMapBytes(n int) int64 { return int64(n) * 9 * 8 / 7 }
 
 func (g *HNSW) getScratch() *scratch {
 	sc, _ := g.pool.Get().(*scratch)

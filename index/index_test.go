@@ -1,7 +1,9 @@
 package index
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -87,9 +89,11 @@ type graphIndex interface {
 	AddBatch([]uint32, []float32) error
 	Delete(uint32) bool
 	Search([]float32, int, Filter) ([]Result, error)
+	SearchInto([]Result, []float32, int, Filter, int) ([]Result, error)
 	Vector(uint32) ([]float32, bool)
 	Contains(uint32) bool
 	Len() int
+	Stats() Stats
 }
 
 var (
@@ -382,6 +386,15 @@ func TestBadInput(t *testing.T) {
 	if _, err := g.Search([]float32{1, 0, 0, 0}, -1, nil); err == nil {
 		t.Errorf("Search(k = -1) = nil error")
 	}
+	// Both kinds refuse the same ef, though Flat does not use it.
+	for _, idx := range []graphIndex{g, x} {
+		for _, ef := range []int{-1, MaxEf + 1} {
+			_, err := idx.SearchInto(nil, []float32{1, 0, 0, 0}, 3, nil, ef)
+			if want := fmt.Sprintf("ef = %d: want 0 (default) or 1..%d", ef, MaxEf); err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("%T.SearchInto(ef %d) = %v, want an error containing %q", idx, ef, err, want)
+			}
+		}
+	}
 	if r, err := g.Search([]float32{1, 0, 0, 0}, 5, nil); err != nil || len(r) != 0 {
 		t.Errorf("Search on an empty index = %v, %v; want no results", r, err)
 	}
@@ -422,6 +435,67 @@ func TestOptionsValidate(t *testing.T) {
 	g, _ := New(3, &Options{EfSearch: 17})
 	if o := g.Options(); o.M != DefaultM || o.EfSearch != 17 || o.EfConstruction != DefaultEfConstruction {
 		t.Errorf("Options() = %+v, want defaults with EfSearch 17", o)
+	}
+}
+
+// SetOptions changes the options that do not shape the graph, and the
+// index works, compacts and saves by them; it refuses a change of the
+// others and then changes nothing.
+func TestSetOptions(t *testing.T) {
+	const dim = 8
+	g := mustHNSW(t, dim, &Options{M: 6, EfConstruction: 40, EfSearch: 30, Seed: 9, Workers: 1, MaxTombstoneRatio: 0.5}, clustered(100, dim, 1, 2))
+	for id := range uint32(30) {
+		g.Delete(id)
+	}
+	if g.NeedsCompact() {
+		t.Fatalf("NeedsCompact() = true with %v tombstones under MaxTombstoneRatio 0.5", g.Stats().TombstoneRatio)
+	}
+	if err := g.SetOptions(&Options{M: 6, EfConstruction: 40, EfSearch: 7, Seed: 9, Workers: 2, MaxTombstoneRatio: 0.25}); err != nil {
+		t.Fatal(err)
+	}
+	if !g.NeedsCompact() {
+		t.Errorf("NeedsCompact() = false with %v tombstones after SetOptions(MaxTombstoneRatio 0.25)", g.Stats().TombstoneRatio)
+	}
+	want := Options{M: 6, EfConstruction: 40, EfSearch: 7, Seed: 9, Workers: 2, MaxTombstoneRatio: 0.25}
+	if o := g.Options(); o != want {
+		t.Errorf("Options() after SetOptions = %+v, want %+v", o, want)
+	}
+	var buf bytes.Buffer
+	if _, err := g.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	h, err := Read(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := h.Options(); o.EfSearch != 7 || o.MaxTombstoneRatio != 0.25 {
+		t.Errorf("Options() of the saved index = %+v, want EfSearch 7 and MaxTombstoneRatio 0.25", o)
+	}
+
+	err = g.SetOptions(&Options{EfSearch: 99})
+	for _, name := range []string{"M = 16", "EfConstruction = 200", "Seed = 1"} {
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("SetOptions(defaults) on a graph of M 6, EfConstruction 40, seed 9 = %v, want an error naming %q", err, name)
+		}
+	}
+	if err := g.SetOptions(&Options{M: 6, EfConstruction: 40, Seed: 9, EfSearch: -1}); err == nil || !strings.Contains(err.Error(), "EfSearch = -1") {
+		t.Errorf("SetOptions(EfSearch -1) = %v, want Validate's error", err)
+	}
+	if o := g.Options(); o != want {
+		t.Errorf("Options() after refused SetOptions = %+v, want %+v unchanged", o, want)
+	}
+}
+
+// Stats.MemoryBytes and Footprint are one estimate: its parts sum to it,
+// and the vectors are the nodes' halves.
+func TestStatsMemoryIsFootprint(t *testing.T) {
+	const dim = 8
+	g := mustHNSW(t, dim, nil, clustered(200, dim, 1, 2))
+	g.Delete(3)
+	vectors, graph := g.Footprint()
+	if st := g.Stats(); st.MemoryBytes != vectors+graph || vectors != int64(st.Nodes)*dim*2 || graph <= 0 {
+		t.Errorf("Footprint() = %d, %d with Stats().MemoryBytes %d for %d nodes of %d halves, want parts summing to it, vectors %d",
+			vectors, graph, st.MemoryBytes, st.Nodes, dim, st.Nodes*dim*2)
 	}
 }
 

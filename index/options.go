@@ -18,9 +18,10 @@ type Options struct {
 	// Default 200.
 	EfConstruction int
 
-	// EfSearch is the default beam width of a search; a search uses
-	// max(EfSearch, k). Default 80 (its recall is in docs/benchmarks.md).
-	// SearchInto overrides it per query.
+	// EfSearch is the beam width of a search that passes ef = 0; a search
+	// uses max(ef, k). Default 80 (its recall is in docs/benchmarks.md).
+	// It does not shape the graph: SetOptions changes it on a built or
+	// read index, and WriteTo saves the value in effect.
 	EfSearch int
 
 	// Seed drives the level draws. With Workers = 1 a build is fully
@@ -28,12 +29,14 @@ type Options struct {
 	// order depends on scheduling. Default 1 (zero means 1).
 	Seed int64
 
-	// Workers is the number of goroutines AddBatch links with. Default
-	// runtime.GOMAXPROCS(0).
+	// Workers is the number of goroutines AddBatch and Compact link with.
+	// Default runtime.GOMAXPROCS(0). It is not saved: Read gives the
+	// default, SetOptions another.
 	Workers int
 
 	// MaxTombstoneRatio is the share of deleted (or superseded) nodes above
-	// which NeedsCompact reports true. Default 0.2.
+	// which NeedsCompact reports true. Default 0.2. Like EfSearch, it does
+	// not shape the graph: SetOptions changes it.
 	MaxTombstoneRatio float64
 }
 
@@ -95,9 +98,9 @@ func (o *Options) Validate() error {
 	return errors.New("index options: " + strings.Join(errs, "; "))
 }
 
-// withDefaults returns a copy of o with zero fields set to their defaults.
-// o must be valid.
-func (o *Options) withDefaults() Options {
+// WithDefaults returns a copy of o (which may be nil) with every zero
+// field set to its default. It does not validate o: Validate does.
+func (o *Options) WithDefaults() Options {
 	d := *DefaultOptions()
 	if o == nil {
 		return d

@@ -35,21 +35,3 @@ func (g *HNSW) ScoreIDs(dst []Result, q []float32, ids []uint32) ([]Result, erro
 	}
 	return dst, nil
 }
-
-// ScoreIDs is HNSW.ScoreIDs for Flat.
-func (x *Flat) ScoreIDs(dst []Result, q []float32, ids []uint32) ([]Result, error) {
-	dst = dst[:0]
-	qv := make([]float32, x.dim)
-	if err := normalizeInto(qv, q, x.dim); err != nil {
-		return dst, fmt.Errorf("index: score: %w", err)
-	}
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	for _, id := range ids {
-		if s, ok := x.slots[id]; ok {
-			o := int(s) * x.dim
-			dst = append(dst, Result{ID: id, Score: dot(qv, x.vecs[o:o+x.dim:o+x.dim])})
-		}
-	}
-	return dst, nil
-}

@@ -15,46 +15,35 @@ func TestScoreIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x, err := NewFlat(dim)
+	if err := g.AddBatch(seqIDs(n), vecs); err != nil {
+		t.Fatal(err)
+	}
+	g.Delete(7)
+	q := vecs[3*dim : 4*dim]
+	ids := []uint32{9, 7, 1_000_000, 3, 499, 9}
+	got, err := g.ScoreIDs(nil, q, ids)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, idx := range []interface {
-		AddBatch([]uint32, []float32) error
-		Delete(uint32) bool
-		Vector(uint32) ([]float32, bool)
-		ScoreIDs([]Result, []float32, []uint32) ([]Result, error)
-	}{g, x} {
-		if err := idx.AddBatch(seqIDs(n), vecs); err != nil {
-			t.Fatal(err)
+	want := []uint32{9, 3, 499, 9}
+	if len(got) != len(want) {
+		t.Fatalf("ScoreIDs(%v) = %v, want ids %v", ids, got, want)
+	}
+	qn := make([]float32, dim) // the query as searched: normalised, not stored
+	normalizeInto(qn, q, dim)
+	for i, r := range got {
+		v, _ := g.Vector(want[i])
+		var d, vv float32 // the cosine of the query and the stored vector
+		for j := range v {
+			d += v[j] * qn[j]
+			vv += v[j] * v[j]
 		}
-		idx.Delete(7)
-		q := vecs[3*dim : 4*dim]
-		ids := []uint32{9, 7, 1_000_000, 3, 499, 9}
-		got, err := idx.ScoreIDs(nil, q, ids)
-		if err != nil {
-			t.Fatal(err)
+		d /= float32(math.Sqrt(float64(vv)))
+		if r.ID != want[i] || math.Abs(float64(r.Score-d)) > 1e-5 {
+			t.Errorf("ScoreIDs result %d = %+v, want {%d %v}", i, r, want[i], d)
 		}
-		want := []uint32{9, 3, 499, 9}
-		if len(got) != len(want) {
-			t.Fatalf("%T.ScoreIDs(%v) = %v, want ids %v", idx, ids, got, want)
-		}
-		qn := make([]float32, dim) // the query as searched: normalised, not stored
-		normalizeInto(qn, q, dim)
-		for i, r := range got {
-			v, _ := idx.Vector(want[i])
-			var d, vv float32 // the cosine of the query and the stored vector
-			for j := range v {
-				d += v[j] * qn[j]
-				vv += v[j] * v[j]
-			}
-			d /= float32(math.Sqrt(float64(vv)))
-			if r.ID != want[i] || math.Abs(float64(r.Score-d)) > 1e-5 {
-				t.Errorf("%T.ScoreIDs result %d = %+v, want {%d %v}", idx, i, r, want[i], d)
-			}
-		}
-		if _, err := idx.ScoreIDs(nil, make([]float32, dim), ids); err == nil {
-			t.Errorf("%T.ScoreIDs(zero vector) = nil error", idx)
-		}
+	}
+	if _, err := g.ScoreIDs(nil, make([]float32, dim), ids); err == nil {
+		t.Errorf("ScoreIDs(zero vector) = nil error")
 	}
 }

@@ -16,9 +16,11 @@ type visitedSet struct {
 	list  bool     // len(bits) ≥ listFrom
 }
 
-// listFrom is the bitset size, in words, from which reset clears the
-// listed words: 8,192 words (64 KB, 512Ki slots) take about as long to
-// clear as listing a search's few thousand adds costs.
+// listFrom is the bitset size, in words (64 KB, 512Ki slots), from which
+// reset clears the listed words. A sequential clear costs in proportion
+// to the set's size; listing costs every add an append, in proportion to
+// a search's adds, which grow little with the graph. Below this size the
+// clear is the cheaper.
 const listFrom = 8192
 
 // fit makes room for slots 0..n-1 (with headroom for growth), emptying
