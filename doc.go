@@ -42,7 +42,9 @@
 // ErrInvalidQuery and names the option it was given in. An interaction's
 // track (ImportTx.PutInteraction) and Engine.ResolveTracks are looked up
 // the same way, in the database; where tracks share a Spotify id, every
-// lookup finds the one added last (an update keeps its place).
+// lookup finds the one added last (an update keeps its place), and
+// Engine.ResolveAllTracks, for a caller acting on the song, the others
+// too.
 //
 // # Concurrency
 //

@@ -271,10 +271,11 @@ func resolveRef[T any](ref TrackID, byID, bySpotify func(id string) (T, bool)) (
 }
 
 // findRef finds the track a reference names, in the order every lookup
-// of a track reference takes (a query's in the snapshot, an import's and
-// ResolveTracks' in the database): by id as stored (byID), else by the
-// id refID reads in it, else, when that is ParseTrackRef's and has a
-// Spotify id's form (isSpotifyID: a UUID has not), by the Spotify id a
+// of a track reference takes (a query's in the snapshot, an import's,
+// ResolveTracks' and ResolveAllTracks' in the database): by id as stored
+// (byID), else by the id refID reads in it, else, when that is
+// ParseTrackRef's and has a Spotify id's form (spotifyForm: a UUID has
+// not), by the Spotify id a
 // track keeps in Track.SpotifyID (bySpotify), which an import's lookup
 // reads the whole catalogue for. ok reports whether one does; p is what
 // refID found wrong with a reference that names none. A reference no
@@ -292,7 +293,7 @@ func findRef[T any](ref TrackID, byID, bySpotify func(id string) (T, bool)) (t T
 			return t, refOK, true, nil
 		}
 	}
-	if p == refOK && isSpotifyID(string(id)) {
+	if spotifyForm(id, p) {
 		if t, ok := bySpotify(string(id)); ok {
 			return t, refOK, true, nil
 		}
@@ -375,20 +376,38 @@ type spotifyHolder struct {
 // writes (txRefs).
 func readSpotifyHolders(tx *storage.Tx) (spotifyHolders, error) {
 	m := spotifyHolders{}
-	var t Track
-	err := tx.ForEachTrack(func(en storage.TrackEntry) error {
-		if err := decodeTrackAliased(en.Data, &t); err != nil {
-			return fmt.Errorf("track %s: %w", en.ID, err)
+	// An import's lookup (txRefs) has no ctx at hand: its pass runs to the end.
+	err := forEachSpotifyID(context.Background(), tx, func(spotifyID string, h spotifyHolder) {
+		if spotifyID != string(h.id) {
+			m.add(strings.Clone(spotifyID), h)
 		}
-		if t.SpotifyID != "" && t.SpotifyID != en.ID {
-			m.add(strings.Clone(t.SpotifyID), spotifyHolder{en.Node, TrackID(en.ID)})
-		}
-		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading the catalogue's Spotify ids: %w", err)
 	}
 	return m, nil
+}
+
+// forEachSpotifyID calls fn, in id order, for every track tx holds that
+// keeps a Spotify id (Track.SpotifyID, whether or not it is the track's
+// own id), with that id, which points into the database: fn copies what
+// it keeps. It decodes the whole catalogue, and stops with ctx's error
+// when ctx is done.
+func forEachSpotifyID(ctx context.Context, tx *storage.Tx, fn func(spotifyID string, h spotifyHolder)) error {
+	var t Track
+	i := 0
+	return tx.ForEachTrack(func(en storage.TrackEntry) error {
+		if i++; i%4096 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err := decodeTrackAliased(en.Data, &t); err != nil {
+			return fmt.Errorf("track %s: %w", en.ID, err)
+		}
+		if t.SpotifyID != "" {
+			fn(t.SpotifyID, spotifyHolder{en.Node, TrackID(en.ID)})
+		}
+		return nil
+	})
 }
 
 // add records that h holds spotifyID, unless a track takesSpotifyID
@@ -495,3 +514,120 @@ func (e *Engine) ResolveTracks(ctx context.Context, refs []TrackID) ([]TrackID, 
 	}
 	return out, nil
 }
+
+// ResolveAllTracks is ResolveTracks for a caller that acts on a song
+// rather than on one track (a takedown: soundalike delete). It returns
+// every catalogue track each of refs names, none for one that names none:
+// the track ResolveTracks finds, first, and, when the reference reads as
+// a Spotify id (bare, or a URI's or link's, as ResolveTracks reads it),
+// every other track whose Track.SpotifyID is that id, in id order. A
+// reference no stored id could be is a *TrackRefError naming its index
+// (Option "refs").
+//
+// It reads the catalogue's Spotify ids in one pass, in the transaction of
+// the lookups by id, when a reference reads as a Spotify id (an id such
+// as t0001 may, being of base-62), and never otherwise.
+func (e *Engine) ResolveAllTracks(ctx context.Context, refs []TrackID) ([][]TrackID, error) {
+	if err := checkCtx(ctx); err != nil {
+		return nil, fmt.Errorf("resolve tracks: %w", err)
+	}
+	out := make([][]TrackID, len(refs))
+	err := e.view(ctx, func(tx *storage.Tx) error {
+		byID := func(id string) (TrackID, bool) {
+			_, _, ok := tx.Track(id)
+			return TrackID(id), ok
+		}
+		// songs maps the Spotify ids references read as to every track
+		// holding them, once the catalogue is read; bySong holds the
+		// references that read as one, resolved then.
+		songs := map[string]*song{}
+		var bySong []songRef
+		for i, ref := range refs {
+			if i%4096 == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if sid, ok := refSpotifyID(ref); ok {
+				if songs[sid] == nil {
+					songs[sid] = &song{spotifyID: sid}
+				}
+				bySong = append(bySong, songRef{i, songs[sid]})
+				continue
+			}
+			// Not of a Spotify id's form: findRef looks it up by id alone.
+			id, _, ok, err := findRef(ref, byID, func(string) (TrackID, bool) { return "", false })
+			if re, isRef := errors.AsType[*TrackRefError](err); isRef {
+				re.Option, re.Index = "refs", i
+				return re
+			}
+			if ok {
+				out[i] = []TrackID{id}
+			}
+		}
+		if len(bySong) == 0 {
+			return nil
+		}
+		held := spotifyHolders{}
+		err := forEachSpotifyID(ctx, tx, func(spotifyID string, h spotifyHolder) {
+			if s := songs[spotifyID]; s != nil {
+				s.tracks = append(s.tracks, h.id)
+				if spotifyID != string(h.id) {
+					held.add(s.spotifyID, h) // the reference's string, not the database's
+				}
+			}
+		})
+		if err != nil {
+			return fmt.Errorf("reading the catalogue's Spotify ids: %w", err)
+		}
+		bySpotify := func(sid string) (TrackID, bool) {
+			h, ok := held[sid]
+			return h.id, ok
+		}
+		for _, r := range bySong {
+			id, _, ok, _ := findRef(refs[r.ref], byID, bySpotify) // refSpotifyID passed it: no refusal
+			if !ok {
+				continue
+			}
+			out[r.ref] = []TrackID{id}
+			for _, other := range r.song.tracks {
+				if other != id {
+					out[r.ref] = append(out[r.ref], other)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("resolve tracks: %w", err)
+	}
+	return out, nil
+}
+
+// song is a Spotify id that references of ResolveAllTracks read as, and
+// the tracks holding it (Track.SpotifyID), in id order.
+type song struct {
+	spotifyID string
+	tracks    []TrackID
+}
+
+// songRef is a reference of ResolveAllTracks, by its index, and the
+// song it reads as.
+type songRef struct {
+	ref  int
+	song *song
+}
+
+// refSpotifyID returns the Spotify id ref reads as, when findRef would
+// look it up by one (spotifyForm).
+func refSpotifyID(ref TrackID) (string, bool) {
+	id, p, err := refID(ref)
+	if err != nil || !spotifyForm(id, p) {
+		return "", false
+	}
+	return string(id), true
+}
+
+// spotifyForm reports whether id, what refID read in a reference (p its
+// refProblem), is a Spotify id for findRef to look up in
+// Track.SpotifyID: ParseTrackRef's id, of a Spotify id's form
+// (isSpotifyID; a UUID is not).
+func spotifyForm(id TrackID, p refProblem) bool { return p == refOK && isSpotifyID(string(id)) }

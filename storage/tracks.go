@@ -136,6 +136,27 @@ type TrackEntry struct {
 
 // ForEachTrack calls fn for every track, in id order.
 func (tx *Tx) ForEachTrack(fn func(e TrackEntry) error) error {
+	return tx.scanTracks(func(k, v []byte) error {
+		return fn(TrackEntry{
+			ID:   string(k),
+			Seq:  binary.BigEndian.Uint64(v[0:8]),
+			Node: binary.BigEndian.Uint32(v[8:12]),
+			Data: v[trackHeader:],
+		})
+	})
+}
+
+// ForEachTrackID calls fn with the id of every track, in id order:
+// ForEachTrack for a caller that needs only the ids, which reads the
+// tracks bucket's keys and no record beyond its header.
+func (tx *Tx) ForEachTrackID(fn func(id string) error) error {
+	return tx.scanTracks(func(k, _ []byte) error { return fn(string(k)) })
+}
+
+// scanTracks calls fn with the key and value of every track, in id
+// order, once the buffered writes are out; a value shorter than its
+// header is damage.
+func (tx *Tx) scanTracks(fn func(k, v []byte) error) error {
 	if err := tx.flush(); err != nil {
 		return err
 	}
@@ -146,12 +167,7 @@ func (tx *Tx) ForEachTrack(fn func(e TrackEntry) error) error {
 		if len(v) < trackHeader {
 			return corruptf("track %q: a record of %d bytes, shorter than its header", k, len(v))
 		}
-		return fn(TrackEntry{
-			ID:   string(k),
-			Seq:  binary.BigEndian.Uint64(v[0:8]),
-			Node: binary.BigEndian.Uint32(v[8:12]),
-			Data: v[trackHeader:],
-		})
+		return fn(k, v)
 	})
 }
 

@@ -29,8 +29,8 @@ another process beyond --lock-timeout, none. Each ID is a track reference
 as queries take it: the id as stored, a spotify:track:ID URI or an
 open.spotify.com/track/ID link, or the Spotify id of a track whose id is
 another system's (its spotify_id column): a takedown is of a song, so every
-track sharing that Spotify id is deleted. A reference of a Spotify id's
-form costs a pass over the catalogue, to find them. --from reads references
+track sharing that Spotify id is deleted. References of a Spotify id's
+form cost one pass over the catalogue, to find them. --from reads references
 from FILE ("-" is stdin), one a line; blank lines and lines starting with #
 are skipped.
 
@@ -116,11 +116,9 @@ func runDelete(ctx context.Context, args []string, stdio stdio) error {
 		return err
 	}
 	defer eng.Close()
-	// A path with no database holds no track to delete: say so, rather
-	// than call every reference not found.
-	if _, err := eng.Counts(); err != nil {
-		return err
-	}
+	// Open reads nothing yet: the lookup of the references is the first
+	// read, and a path with no database fails it with ErrNoDatabase
+	// naming the path, before any reference is called not found.
 	out, err := deleteTracks(ctx, eng, refs, missingOK, stdio)
 	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 		return interruptedDelete(dbPath, ctx.Err())
@@ -179,73 +177,46 @@ func deleteTracks(ctx context.Context, eng *soundalike.Engine, refs []deleteRef,
 	return out, nil
 }
 
-// resolveRefs finds the stored id of each reference's track, each track
-// once, as an import finds an interaction's (Engine.ResolveTracks): by
+// resolveRefs finds the stored ids of the tracks each reference names,
+// each track once, in the order of the references, with
+// Engine.ResolveAllTracks: as an import finds an interaction's track (by
 // id as stored, by the id of a Spotify URI or link, then by the Spotify
-// id of a track whose id is another system's. A takedown is of a song:
-// a reference of a Spotify id's form names every track stored under it or
-// holding it (one pass over the catalogue finds them), so that a list run
-// again deletes nothing more. missing holds the references that name no
-// track; one that holds a space or a comma is refused instead, being
-// likely a reference with a note beside it.
+// id of a track whose id is another system's), and, a takedown being of
+// a song, every other track stored under or holding the Spotify id a
+// reference reads as, so that a list run again deletes nothing more.
+// missing holds the references that name no track; one that holds a
+// space or a comma is refused instead, being likely a reference with a
+// note beside it.
 func resolveRefs(ctx context.Context, eng *soundalike.Engine, refs []deleteRef) (ids []soundalike.TrackID, missing []deleteRef, err error) {
 	list := make([]soundalike.TrackID, len(refs))
 	for i, r := range refs {
 		list[i] = soundalike.TrackID(r.ref)
 	}
-	found, err := eng.ResolveTracks(ctx, list)
+	found, err := eng.ResolveAllTracks(ctx, list)
 	if re, ok := errors.AsType[*soundalike.TrackRefError](err); ok {
 		return nil, nil, usagef("delete: %s: %s", refs[re.Index].where, re.Reason)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("delete: %w", err)
 	}
 	seen := make(map[soundalike.TrackID]bool)
-	add := func(id soundalike.TrackID) {
-		if !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
-		}
-	}
-	bySpotify := make(map[string]bool) // Spotify ids a reference was found by
-	for i, id := range found {
+	for i, named := range found {
 		r := refs[i]
-		if id == "" {
+		if len(named) == 0 {
 			if strings.ContainsAny(strings.TrimSpace(r.ref), " \t,") {
 				return nil, nil, usagef("delete: %s: %s names no track, and holds a space or a comma: give one reference a line (%s), and a note on a line of its own starting with #", r.where, quoteRef(r.ref), soundalike.TrackRefForms)
 			}
 			missing = append(missing, r)
 			continue
 		}
-		add(id)
-		if sid, ok := spotifyIDOf(r.ref); ok {
-			bySpotify[sid] = true
+		for _, id := range named {
+			if !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
 		}
 	}
-	if len(bySpotify) == 0 {
-		return ids, missing, nil
-	}
-	err = eng.ForEachTrack(ctx, func(t *soundalike.Track) error {
-		if bySpotify[t.SpotifyID] {
-			add(t.ID)
-		}
-		return nil
-	})
-	return ids, missing, err
-}
-
-// spotifyIDOf returns the Spotify id a reference names, when it has the
-// form of one (bare, a URI or a link): a track stored under it or holding
-// it may share it with others.
-func spotifyIDOf(ref string) (string, bool) {
-	id, err := soundalike.ParseTrackRef(ref)
-	if err != nil {
-		return "", false
-	}
-	if _, err := soundalike.ParseTrackRef("spotify:track:" + string(id)); err != nil {
-		return "", false // not a Spotify id's form: a catalogue's own id
-	}
-	return string(id), true
+	return ids, missing, nil
 }
 
 // listMissing lists on w the references that name no track, up to

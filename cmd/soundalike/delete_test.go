@@ -341,7 +341,8 @@ func TestDeleteLockedOrInterrupted(t *testing.T) {
 }
 
 // Given no reference, an empty one, or a --db with no database, expect an
-// error saying so, and no database created.
+// error saying so (naming the path, as other commands do), and no
+// database created.
 func TestDeleteUsage(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
@@ -350,11 +351,11 @@ func TestDeleteUsage(t *testing.T) {
 	}{
 		{[]string{"delete"}, 2, "no track given"},
 		{[]string{"delete", "t0001", " "}, 2, "argument 2 is empty"},
-		{[]string{"delete", "t0001", "--missing-ok"}, 1, "no database"},
+		{[]string{"delete", "t0001", "--missing-ok"}, 1, "no database there yet: run `soundalike import`"},
 	} {
 		db := filepath.Join(t.TempDir(), "none.db")
 		_, errOut, code := cli(t, "", append(tc.args, "--db", db)...)
-		if code != tc.code || !strings.Contains(errOut, tc.want) {
+		if code != tc.code || !strings.Contains(errOut, tc.want) || code == 1 && !strings.Contains(errOut, db) {
 			t.Errorf("%q = exit %d, %q; want exit %d, %q", tc.args, code, errOut, tc.code, tc.want)
 		}
 		if _, err := os.Stat(db); !os.IsNotExist(err) {

@@ -291,7 +291,8 @@ func importPostgres(ctx context.Context, dbPath string, engOpts *soundalike.Opti
 // tracks query has named yet. Those left once the source is read are the
 // tracks to delete.
 //
-// The catalogue is listed before the import's transaction begins. A track
+// The catalogue's ids are listed (Engine.ForEachTrackID: no track is
+// decoded) before the import's transaction begins. A track
 // that another process imports in between is not listed, so not deleted
 // (the next --prune deletes it if the query does not return it); one it
 // deletes in between is not deleted twice (DeleteTrack reports it gone).
@@ -305,8 +306,8 @@ type pruner struct {
 
 func newPruner(ctx context.Context, eng *soundalike.Engine, max int) (*pruner, error) {
 	p := &pruner{unnamed: map[soundalike.TrackID]struct{}{}, max: max}
-	err := eng.ForEachTrack(ctx, func(t *soundalike.Track) error {
-		p.unnamed[t.ID] = struct{}{}
+	err := eng.ForEachTrackID(ctx, func(id soundalike.TrackID) error {
+		p.unnamed[id] = struct{}{}
 		return nil
 	})
 	if err != nil {
