@@ -2,10 +2,11 @@ package soundalike
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"math"
 	"unsafe"
+
+	"github.com/audotics/soundalike/storage"
 )
 
 // trackCodecVersion is the first byte of every encoded track.
@@ -48,7 +49,11 @@ func appendStrings(dst []byte, ss []string) []byte {
 	return dst
 }
 
-var errCorruptTrack = errors.New("corrupt track record")
+// errCorruptTrack is a track record that does not decode: damage, as
+// storage's own checks find it (the file's schema version says which
+// record version a track must have). ImportTx.PutTrack replaces such a
+// record rather than merge with it.
+var errCorruptTrack = fmt.Errorf("%w: corrupt track record (importing the track again replaces it)", storage.ErrDamaged)
 
 type decoder struct {
 	b   []byte
@@ -140,7 +145,7 @@ func decodeTrackWith(d decoder, b []byte, t *Track) error {
 		return errCorruptTrack
 	}
 	if b[0] != trackCodecVersion {
-		return fmt.Errorf("track record version %d: this soundalike reads version %d", b[0], trackCodecVersion)
+		return fmt.Errorf("%w (record version %d, where the schema has %d)", errCorruptTrack, b[0], trackCodecVersion)
 	}
 	d.b = b[1:]
 	f := &t.Features

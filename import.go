@@ -256,15 +256,13 @@ func (tx *ImportTx) PutTrack(t *Track) (added, changed bool, err error) {
 	var prev Track
 	if _, old, ok := tx.tx.Track(string(t.ID)); ok {
 		if err := decodeTrack(old, &prev); err != nil {
-			return false, false, fmt.Errorf("track %q: stored record: %w", t.ID, err)
-		}
-		mergeTrack(&merged, &prev)
-		// Genres accumulate: the union must still fit a record.
-		if err := checkList("genres", merged.Genres); err != nil {
-			return false, false, fmt.Errorf("track %q: with the stored genres: %w", clip(string(t.ID)), err)
-		}
-		if err := checkList("subgenres", merged.Subgenres); err != nil {
-			return false, false, fmt.Errorf("track %q: with the stored subgenres: %w", clip(string(t.ID)), err)
+			// A damaged record is replaced, not merged with: importing
+			// the track again is how it is repaired. Its Spotify id is
+			// unknown, so the Spotify ids are read again when asked for.
+			prev = Track{}
+			tx.refs.spotify = nil
+		} else if err := tx.merge(&merged, &prev); err != nil {
+			return false, false, err
 		}
 	}
 	tx.buf = encodeTrack(tx.buf[:0], &merged)
@@ -386,28 +384,39 @@ func (tx *ImportTx) DeleteTrack(id TrackID) (bool, error) {
 	if tx.ended {
 		return false, errImportEnded
 	}
-	if err := tx.forgetSpotifyID(id); err != nil {
-		return false, err
-	}
+	tx.forgetSpotifyID(id)
 	return tx.tx.DeleteTrack(string(id))
+}
+
+// merge merges the stored track prev into t, to be stored in its place.
+func (tx *ImportTx) merge(t, prev *Track) error {
+	mergeTrack(t, prev)
+	// Genres accumulate: the union must still fit a record.
+	if err := checkList("genres", t.Genres); err != nil {
+		return fmt.Errorf("track %q: with the stored genres: %w", clip(string(t.ID)), err)
+	}
+	if err := checkList("subgenres", t.Subgenres); err != nil {
+		return fmt.Errorf("track %q: with the stored subgenres: %w", clip(string(t.ID)), err)
+	}
+	return nil
 }
 
 // forgetSpotifyID tells tx.refs, when it holds the Spotify ids, of the
 // deletion of the track id.
-func (tx *ImportTx) forgetSpotifyID(id TrackID) error {
+func (tx *ImportTx) forgetSpotifyID(id TrackID) {
 	if tx.refs.spotify == nil {
-		return nil
+		return
 	}
 	node, data, ok := tx.tx.Track(string(id))
 	if !ok {
-		return nil
+		return
 	}
 	var t Track
 	if err := decodeTrack(data, &t); err != nil {
-		return fmt.Errorf("track %q: stored record: %w", id, err)
+		tx.refs.spotify = nil // its Spotify id is unknown: read them again
+		return
 	}
 	tx.refs.deleteTrack(node, t.SpotifyID)
-	return nil
 }
 
 func unixNanoTime(ts int64) time.Time {

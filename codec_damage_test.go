@@ -1,0 +1,97 @@
+package soundalike_test
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/storage"
+	bolt "go.etcd.io/bbolt"
+)
+
+// corruptTrackRecord gives the stored record of track id an unknown codec
+// version, below the engine, as a disk error would.
+func corruptTrackRecord(t *testing.T, path, id string) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte("tracks"))
+		bad := append([]byte(nil), b.Get([]byte(id))...)
+		if len(bad) < 13 {
+			t.Fatalf("no stored track %s", id)
+		}
+		bad[12] = 99 // after [seq u64][node u32]: the track's codec version
+		return b.Put([]byte(id), bad)
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCorruptTrackRecordIsDamageImportRepairs: a track record that does
+// not decode is damage (storage.ErrDamaged, naming the file and saying
+// that importing the track again replaces it), and importing the track
+// again replaces the record instead of failing to merge with it; a
+// corrupt track can be deleted.
+func TestCorruptTrackRecordIsDamageImportRepairs(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "c.db")
+	eng, err := soundalike.Open(path, &soundalike.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := track("a", 0.5, "pop"), track("b", 0.6, "rock")
+	b.SpotifyID = "4uLU6hMCjMI75M1A2tKUQC"
+	if err := eng.Import(ctx, func(tx *soundalike.ImportTx) error {
+		for _, tr := range []*soundalike.Track{a, b} {
+			if _, _, err := tx.PutTrack(tr); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	eng.Close()
+	corruptTrackRecord(t, path, "a")
+	corruptTrackRecord(t, path, "b")
+
+	eng, err = soundalike.Open(path, &soundalike.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	_, err = eng.Track(ctx, "a")
+	if !errors.Is(err, storage.ErrDamaged) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "importing the track again replaces it") {
+		t.Errorf("Track of a corrupt record = %v, want storage.ErrDamaged naming %s and the repair", err, path)
+	}
+
+	again := track("a", 0.7, "edm")
+	err = eng.Import(ctx, func(tx *soundalike.ImportTx) error {
+		if added, changed, err := tx.PutTrack(again); err != nil || added || !changed {
+			t.Errorf("PutTrack over a corrupt record = %v %v %v, want an update", added, changed, err)
+		}
+		if ok, err := tx.DeleteTrack("b"); !ok || err != nil {
+			t.Errorf("DeleteTrack of a corrupt record = %v %v, want it deleted", ok, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := eng.Track(ctx, "a")
+	if err != nil || got.Features.Danceability != 0.7 || len(got.Genres) != 1 || got.Genres[0] != "edm" {
+		t.Errorf("Track after the import = %+v, %v; want the imported track alone (danceability 0.7, genres [edm])", got, err)
+	}
+	if _, err := eng.Track(ctx, "b"); !errors.Is(err, soundalike.ErrNotFound) {
+		t.Errorf("Track of the deleted corrupt track = %v, want ErrNotFound", err)
+	}
+	if report, err := eng.Check(ctx); err != nil || len(report.Problems) != 0 {
+		t.Errorf("Check after the repair = %+v, %v; want no problem", report, err)
+	}
+}
