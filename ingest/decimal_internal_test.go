@@ -1,8 +1,11 @@
 package ingest
 
 import (
+	"errors"
 	"math"
+	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -42,12 +45,57 @@ func TestParseDecimal(t *testing.T) {
 			t.Errorf("parseDecimal(%q) = %v, want it left to ParseFloat", s, f)
 		}
 	}
-	// parseNumber, with the fast path, still gives what it gave before.
-	for s, want := range map[string]float64{"  0.5 ": 0.5, "1e400": math.Inf(1), "-1e400": math.Inf(-1), "1.06e-05": 1.06e-05} {
+}
+
+// parseNumber reads plain decimals, spaces around them allowed, as
+// strconv.ParseFloat does, and refuses the other forms ParseFloat reads
+// (Go's hex and _ separators, Inf and NaN spellings).
+func TestParseNumber(t *testing.T) {
+	for s, want := range map[string]float64{
+		"0.5": 0.5, "  0.5 ": 0.5, "\t-7.25": -7.25, "1.06e-05": 1.06e-05, "120": 120, "+1": 1, ".5": 0.5, "1.": 1,
+		"194754.0": 194754, "2E3": 2000, "1e-400": 0, "12345678901234567890": 12345678901234567890,
+	} {
 		if got, err := parseNumber(s); err != nil || got != want {
 			t.Errorf("parseNumber(%q) = %v, %v; want %v", s, got, err, want)
 		}
 	}
+	for s, want := range map[string]float64{"1e400": math.Inf(1), " -1e400": math.Inf(-1)} {
+		if got, err := parseNumber(s); !errors.Is(err, errOverflow) || got != want {
+			t.Errorf("parseNumber(%q) = %v, %v; want %v, errOverflow", s, got, err, want)
+		}
+	}
+	for _, s := range []string{
+		"0x1p-2", "0x10", "0X1P2", "1_20", "5_0", "1_000.5", "0b101", "0o17", // Go literals
+		"Inf", "+Inf", "-inf", "Infinity", "-Infinity", "NaN", "nan", // Inf and NaN spellings
+		"", " ", "-", ".", "e5", "1e", "1e+", "1.5x", "1 2", "--1", "1.2.3", "١٢", "1,5",
+	} {
+		if got, err := parseNumber(s); !errors.Is(err, errNotNumber) {
+			t.Errorf("parseNumber(%q) = %v, %v; want errNotNumber", s, got, err)
+		}
+	}
+}
+
+// FuzzParseNumber: parseNumber accepts exactly the plain decimals, with
+// spaces around them, and reads them as strconv.ParseFloat does.
+func FuzzParseNumber(f *testing.F) {
+	for _, s := range []string{"0.0123", " -5.738 ", "1.06e-05", "1e400", ".5", "1.", "0x1p-2", "1_20", "Inf", "NaN", "+.e1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := parseNumber(s)
+		trimmed := strings.TrimSpace(s)
+		plain := regexp.MustCompile(`^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$`).MatchString(trimmed)
+		if (err != errNotNumber) != plain {
+			t.Fatalf("parseNumber(%q) = %v, %v; plain decimal: %v", s, got, err, plain)
+		}
+		if !plain {
+			return
+		}
+		want, werr := strconv.ParseFloat(trimmed, 64)
+		if math.Float64bits(got) != math.Float64bits(want) || (err == errOverflow) != (werr != nil) {
+			t.Errorf("parseNumber(%q) = %v, %v; ParseFloat = %v, %v", s, got, err, want, werr)
+		}
+	})
 }
 
 // FuzzParseDecimal: whatever the fast path accepts, it parses exactly as

@@ -307,7 +307,7 @@ func TestCRCRLFLineEnds(t *testing.T) {
 			if sum.TracksAdded != 2 || sum.Rejected != 1 {
 				t.Fatalf("summary %+v, want 2 tracks added, 1 row rejected", sum)
 			}
-			want := tc.name + `:4: valence: "x" is not a number`
+			want := tc.name + `:4: valence: "x" is not a number (accepted: plain decimals such as 120, -7.25 or 1.06e-05)`
 			if got := sum.Errors[0].Error(); got != want {
 				t.Errorf("error %q, want %q", got, want)
 			}

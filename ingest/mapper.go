@@ -412,10 +412,10 @@ func (m *Mapper) readTrack(values []string, id string, r *row) error {
 		return err
 	}
 	var err error
-	if t.Popularity, err = m.wholeNumber(values, fPopularity, false); err != nil {
+	if t.Popularity, err = m.wholeNumber(values, fPopularity, popularityRange); err != nil {
 		return err
 	}
-	if t.DurationMS, err = m.wholeNumber(values, fDuration, true); err != nil {
+	if t.DurationMS, err = m.wholeNumber(values, fDuration, durationRange); err != nil {
 		return err
 	}
 	for _, f := range [...]field{fName, fArtists, fAlbum, fRelease, fGenre, fSubgenre} {
@@ -451,10 +451,13 @@ func (m *Mapper) readFeatures(values []string, f *soundalike.Features) error {
 		s := values[c]
 		v, err := parseNumber(s)
 		switch {
+		case errors.Is(err, errOverflow):
+			r := soundalike.FeatureRanges()[i]
+			return fmt.Errorf("%s: %q is outside [%g, %g]", m.column(c), clip(s), r.Min, r.Max)
 		case err != nil && strings.TrimSpace(s) == "":
 			return fmt.Errorf("%s: missing value", m.column(c))
 		case err != nil:
-			return fmt.Errorf("%s: %q is not a number", m.column(c), clip(s))
+			return fmt.Errorf("%s: %q is not a number (accepted: %s)", m.column(c), clip(s), numberAccepted)
 		}
 		// Checked as read: the typed field may not hold the value (Set
 		// rounds a key of 5.5).
@@ -508,31 +511,44 @@ func oneOrList(v string, one *[1]string) []string {
 	return splitList(v)
 }
 
-// wholeNumber parses an optional integer metadata field; "" is 0. A
-// fraction is an error unless round is set (durations in float ms).
-func (m *Mapper) wholeNumber(values []string, f field, round bool) (int, error) {
+// popularityRange and durationRange are the values Track.Validate
+// accepts for a track's popularity and duration, in its words, for
+// wholeNumber's errors about the cells it never sees.
+var (
+	popularityRange = "0..100"
+	durationRange   = fmt.Sprintf("0..%d (milliseconds; 0 means unknown)", soundalike.MaxDurationMS)
+)
+
+// wholeAccepted describes the cells wholeNumber accepts, for error
+// messages.
+const wholeAccepted = "whole numbers such as 50 or 50.0"
+
+// wholeNumber parses an optional whole-number metadata field (popularity,
+// duration_ms); accepted states the values Track.Validate takes for it.
+// "" is 0. The cell is a plain decimal (parseNumber) of a whole value,
+// with or without a zero fraction or an exponent: pandas writes 194754.0
+// for an integer column with gaps. A fraction is refused, not rounded, in
+// every such column, as soundalike refuses a fractional key: exports
+// write these fields as integers, so a fraction is a mistake. A value
+// outside int32, and so outside both fields' ranges, is refused here,
+// with the cell quoted as written; Track.Validate checks the range of
+// the others.
+func (m *Mapper) wholeNumber(values []string, f field, accepted string) (int, error) {
 	c := m.col[f]
 	if c < 0 {
 		return 0, nil
 	}
 	s := values[c]
 	v, err := parseNumber(s)
-	if err != nil {
-		if strings.TrimSpace(s) == "" {
-			return 0, nil
-		}
-		return 0, fmt.Errorf("%s: %q is not a number", m.column(c), clip(s))
-	}
-	if round {
-		v = math.Round(v)
-	}
 	switch {
-	case math.IsNaN(v) || math.IsInf(v, 0):
-		return 0, fmt.Errorf("%s: %v is not a finite number", m.column(c), v)
+	case err != nil && strings.TrimSpace(s) == "":
+		return 0, nil
+	case errors.Is(err, errOverflow) || (err == nil && (v < math.MinInt32 || v > math.MaxInt32)):
+		return 0, fmt.Errorf("%s: %q is outside %s", m.column(c), clip(s), accepted)
+	case err != nil:
+		return 0, fmt.Errorf("%s: %q is not a number (accepted: %s)", m.column(c), clip(s), wholeAccepted)
 	case v != math.Trunc(v):
-		return 0, fmt.Errorf("%s: %v is not a whole number", m.column(c), v)
-	case math.Abs(v) > 1<<53:
-		return 0, fmt.Errorf("%s: %v is too large", m.column(c), v)
+		return 0, fmt.Errorf("%s: %q is not a whole number in %s", m.column(c), clip(s), accepted)
 	}
 	return int(v), nil
 }

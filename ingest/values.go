@@ -242,26 +242,73 @@ func trackID(s string) string {
 	return s
 }
 
-// parseNumber parses a numeric cell. Surrounding spaces are allowed.
-// Overflow gives ±Inf, which validation then reports.
+// numberAccepted describes the cells parseNumber accepts, for error
+// messages.
+const numberAccepted = "plain decimals such as 120, -7.25 or 1.06e-05"
+
+// errNotNumber and errOverflow are parseNumber's errors.
+var (
+	errNotNumber = errors.New("not a plain decimal")
+	errOverflow  = errors.New("beyond the range of a float64")
+)
+
+// parseNumber parses a numeric cell: a plain decimal, that is an optional
+// sign, digits with an optional decimal point (120, -7.25, .5, 1.), and an
+// optional exponent (1.06e-05, 2E3), with spaces around it allowed. The
+// other forms strconv.ParseFloat reads (hex, _ between digits, Inf,
+// Infinity, NaN) give errNotNumber: no export writes them, so a cell
+// holding one is a mistake, and reading it as Go would store a value
+// nobody meant ("1_20" as 120). A decimal beyond float64's range gives
+// ±Inf and errOverflow; one too small for it gives 0, as in ParseFloat.
 func parseNumber(s string) (float64, error) {
 	if f, ok := parseDecimal(s); ok {
 		return f, nil
 	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err == nil {
-		return f, nil
+	t := strings.TrimSpace(s)
+	if !isDecimal(t) {
+		return 0, errNotNumber
 	}
-	if t := strings.TrimSpace(s); t != s {
-		f, err = strconv.ParseFloat(t, 64)
-		if err == nil {
-			return f, nil
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil { // only ErrRange: t is well formed
+		return f, errOverflow
+	}
+	return f, nil
+}
+
+// isDecimal reports whether s is a plain decimal, as parseNumber defines
+// it: sign, digits (at least one, on either side of an optional point),
+// exponent.
+func isDecimal(s string) bool {
+	i := 0
+	if i < len(s) && (s[i] == '-' || s[i] == '+') {
+		i++
+	}
+	start := i
+	i = skipDigits(s, i)
+	if i < len(s) && s[i] == '.' {
+		i = skipDigits(s, i+1)
+	}
+	if i == start || (i == start+1 && s[start] == '.') {
+		return false // no digit
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '-' || s[i] == '+') {
+			i++
+		}
+		e := i
+		if i = skipDigits(s, i); i == e {
+			return false
 		}
 	}
-	if errors.Is(err, strconv.ErrRange) {
-		return f, nil
+	return i == len(s)
+}
+
+func skipDigits(s string, i int) int {
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
 	}
-	return 0, err
+	return i
 }
 
 // releaseDate keeps a release date as given, except that a timestamp
@@ -299,8 +346,8 @@ var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 // parseDecimal parses the common cells of a features file, such as
 // "0.0123", "-7.25", "120" and "1.06e-05", as strconv.ParseFloat would,
 // to the bit, in a third of the time. It reports false for anything else
-// (spaces, hex, inf, more than 19 digits, ...), which ParseFloat then
-// handles.
+// (spaces, more than 19 digits, and what parseNumber refuses: hex, inf,
+// ...), which parseNumber then checks and hands to ParseFloat.
 //
 // It is Clinger's fast path, as in strconv: when the digits m are at most
 // 2^53 and the power of ten p at most 22 in size, m and 10^p are exact

@@ -146,7 +146,7 @@ func TestImportJSON(t *testing.T) {
 		"repeated_ids": 0.0, "warnings": []any{},
 		"errors": []any{
 			map[string]any{"file": testdata + "tracks.tsv", "line": 5.0, "reason": "row has 4 fields, the header has 16"},
-			map[string]any{"file": testdata + "tracks.tsv", "line": 6.0, "reason": `tempo: "fast" is not a number`},
+			map[string]any{"file": testdata + "tracks.tsv", "line": 6.0, "reason": `tempo: "fast" is not a number (accepted: plain decimals such as 120, -7.25 or 1.06e-05)`},
 		},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
