@@ -159,7 +159,7 @@ func TestReadOnlyRefusesWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := eng.Import(t.Context(), func(*soundalike.ImportTx) error { return nil }); err != nil {
+	if err := eng.Import(t.Context(), func(tx *soundalike.ImportTx) error { _, _, err := tx.PutTrack(track("a", 0.5)); return err }); err != nil {
 		t.Fatal(err) // the first write creates the database
 	}
 	eng.Close()

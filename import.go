@@ -31,18 +31,27 @@ type ImportTx struct {
 	// ended is set when the Import callback has returned: the storage
 	// transaction is gone, and every method refuses with errImportEnded.
 	ended bool
+	// wrote is set once a method has changed what is stored: an import
+	// that changed nothing is rolled back (see Import).
+	wrote bool
 }
+
+// errNothingWritten rolls back an import whose callback changed nothing.
+var errNothingWritten = errors.New("import changed nothing")
 
 // errImportEnded is the error of an ImportTx used after its Import
 // callback returned.
 var errImportEnded = errors.New("import tx: the import has ended (an ImportTx is valid only inside its Import callback)")
 
 // Import runs fn in one write transaction: a failed, cancelled or
-// interrupted import leaves the database exactly as it was, and one that
-// commits nothing (failed, or rolled back with ErrRollback) into a file it
-// created removes the file, so that a mistyped path holds no database
-// afterwards (storage.DB.RemoveCreated says why that never removes
-// another process's file). The file readers in package ingest feed it:
+// interrupted import leaves the database exactly as it was. One that
+// changed nothing (every row rejected, or all already stored) commits
+// nothing, so the database's generation stays and no engine reloads. One
+// that commits nothing (failed, rolled back with ErrRollback, or changed
+// nothing) into a file it created removes the file, so that a mistyped
+// path, or a file none of whose rows was accepted, leaves no database
+// (storage.DB.RemoveCreated says why that never removes another
+// process's file). The file readers in package ingest feed it:
 //
 //	err := eng.Import(ctx, func(tx *soundalike.ImportTx) error {
 //		src, err := ingest.Open("tracks.csv")
@@ -70,19 +79,25 @@ func (e *Engine) Import(ctx context.Context, fn func(tx *ImportTx) error) error 
 		if err := storage.RunCaller(func() error { return fn(itx) }); err != nil {
 			return err
 		}
-		return ctx.Err()
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if !itx.wrote {
+			return errNothingWritten
+		}
+		return nil
 	})
 	if err == nil {
 		e.refresh(db)
 		return nil
 	}
 	if _, rmErr := db.RemoveCreated(); rmErr != nil {
-		if errors.Is(err, ErrRollback) {
+		if errors.Is(err, ErrRollback) || errors.Is(err, errNothingWritten) {
 			return rmErr
 		}
 		return fmt.Errorf("%w; and %w", err, rmErr)
 	}
-	if errors.Is(err, ErrRollback) {
+	if errors.Is(err, ErrRollback) || errors.Is(err, errNothingWritten) {
 		return nil
 	}
 	return err
@@ -269,6 +284,7 @@ func (tx *ImportTx) PutTrack(t *Track) (added, changed bool, err error) {
 	node, added, changed, err := tx.tx.PutTrack(string(t.ID), tx.buf)
 	if err == nil {
 		tx.refs.putTrack(node, &merged, prev.SpotifyID)
+		tx.wrote = tx.wrote || added || changed
 	}
 	return added, changed, err
 }
@@ -375,6 +391,7 @@ func (tx *ImportTx) PutInteraction(in *Interaction) (added bool, err error) {
 	if errors.Is(err, ErrNotFound) {
 		return false, fmt.Errorf("interaction of user %q: track %q: %w", clip(in.User), in.Track, ErrNotFound)
 	}
+	tx.wrote = tx.wrote || added
 	return added, err
 }
 
@@ -385,7 +402,9 @@ func (tx *ImportTx) DeleteTrack(id TrackID) (bool, error) {
 		return false, errImportEnded
 	}
 	tx.forgetSpotifyID(id)
-	return tx.tx.DeleteTrack(string(id))
+	deleted, err := tx.tx.DeleteTrack(string(id))
+	tx.wrote = tx.wrote || deleted
+	return deleted, err
 }
 
 // merge merges the stored track prev into t, to be stored in its place.

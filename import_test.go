@@ -119,8 +119,8 @@ func TestReadsInsideAnImport(t *testing.T) {
 }
 
 // TestImportCommittingNothingLeavesNoNewFile: an import into a path that
-// held nothing, which commits nothing (it fails, is cancelled or rolls
-// back), leaves no file there: a mistyped path still holds no database
+// held nothing, which commits nothing (it fails, is cancelled, rolls
+// back, or changes nothing: every row rejected), leaves no file there: a mistyped path still holds no database
 // (ErrNoDatabase). A file that was there, or that an import committed
 // to, stays.
 func TestImportCommittingNothingLeavesNoNewFile(t *testing.T) {
@@ -144,6 +144,14 @@ func TestImportCommittingNothingLeavesNoNewFile(t *testing.T) {
 		{"failed", t.Context(), func(tx *soundalike.ImportTx) error { put(tx); return errRefused }, errRefused},
 		{"rolled back", t.Context(), func(tx *soundalike.ImportTx) error { put(tx); return soundalike.ErrRollback }, nil},
 		{"cancelled", cancelled, put, context.Canceled},
+		{"changing nothing", t.Context(), func(tx *soundalike.ImportTx) error {
+			bad := track("bad", 0.5)
+			bad.Features.Tempo = -1
+			if _, _, err := tx.PutTrack(bad); err == nil { // refused, as a rejected row is
+				t.Error("PutTrack of a track with a negative tempo succeeded")
+			}
+			return nil
+		}, nil},
 	} {
 		if err := eng.Import(tc.ctx, tc.fn); !errors.Is(err, tc.want) {
 			t.Errorf("%s import = %v, want %v", tc.name, err, tc.want)
@@ -163,6 +171,53 @@ func TestImportCommittingNothingLeavesNoNewFile(t *testing.T) {
 	}
 	if c, err := eng.Counts(); err != nil || c.Tracks != 1 {
 		t.Errorf("after a failed import into a database: Counts() = %+v, %v; want the 1 track committed before", c, err)
+	}
+}
+
+// TestImportChangingNothingCommitsNothing: an import that stores only
+// what is stored already leaves the database's generation as it was, so
+// that a serving engine does not reload for it; one that changes a track
+// moves it on.
+func TestImportChangingNothingCommitsNothing(t *testing.T) {
+	ctx := t.Context()
+	eng := MustOpen(t)
+	put := func(dance float64) func(tx *soundalike.ImportTx) error {
+		return func(tx *soundalike.ImportTx) error {
+			if _, _, err := tx.PutTrack(track("a", dance)); err != nil {
+				return err
+			}
+			_, err := tx.PutInteraction(&soundalike.Interaction{User: "u", Track: "a", Action: "play"})
+			return err
+		}
+	}
+	generation := func() uint64 {
+		t.Helper()
+		db, err := storage.Open(eng.Path(), &storage.Options{ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		g, err := db.Generation()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	if err := eng.Import(ctx, put(0.5)); err != nil {
+		t.Fatal(err)
+	}
+	first := generation()
+	if err := eng.Import(ctx, put(0.5)); err != nil {
+		t.Fatal(err)
+	}
+	if g := generation(); g != first {
+		t.Errorf("generation after an import that changed nothing = %d, want %d", g, first)
+	}
+	if err := eng.Import(ctx, put(0.6)); err != nil {
+		t.Fatal(err)
+	}
+	if g := generation(); g == first {
+		t.Errorf("generation after an import that changed a track = %d, want it moved on from %d", g, first)
 	}
 }
 

@@ -262,13 +262,12 @@ func TestNotReady(t *testing.T) {
 	if _, err := os.Stat(eng.Path()); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("Open and a query created %s (%v), want nothing created before a write", eng.Path(), err)
 	}
-	if err := eng.Import(ctx, func(*soundalike.ImportTx) error { return nil }); err != nil {
+	if err := eng.Import(ctx, func(tx *soundalike.ImportTx) error { _, _, err := tx.PutTrack(track("a", 0.5)); return err }); err != nil {
 		t.Fatal(err)
 	}
 	if err := eng.Ready(t.Context()); !errors.Is(err, soundalike.ErrNoModel) {
-		t.Errorf("Ready on empty db = %v, want ErrNoModel", err)
+		t.Errorf("Ready on a database without a model = %v, want ErrNoModel", err)
 	}
-	eng.Import(ctx, func(tx *soundalike.ImportTx) error { _, _, err := tx.PutTrack(track("a", 0.5)); return err })
 	eng.SaveModel(ctx, randomModel(t, 8), soundalike.ModelRun{})
 	if err := eng.Ready(t.Context()); !errors.Is(err, soundalike.ErrNoIndex) {
 		t.Errorf("Ready without index = %v, want ErrNoIndex", err)
