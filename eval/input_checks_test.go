@@ -160,3 +160,12 @@ func TestScoreUsersRefuses(t *testing.T) {
 	_, err = ScoreSingleSeed(splits, 0, func(uint32, []uint32, int) ([]uint32, error) { return nil, nil })
 	wantErr(t, "ScoreSingleSeed(k 0)", err, "k = 0")
 }
+
+// TestEvaluateCountsUsers: the report counts the held-out users given,
+// one without a second track to query with included.
+func TestEvaluateCountsUsers(t *testing.T) {
+	r, err := Evaluate(checkModel(t), checkTracks(10), [][]uint32{{0, 1, 2}, {3, 4, 5}, {6}}, nil)
+	if err != nil || r.Users != 3 || r.Queries != 6 {
+		t.Fatalf("Evaluate(3 users, one of one track) = %d users, %d queries, %v; want 3 users, 6 queries", r.Users, r.Queries, err)
+	}
+}

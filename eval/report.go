@@ -10,9 +10,16 @@ import (
 	"github.com/audotics/soundalike/embedder"
 )
 
-// Report is what `soundalike eval --json` prints.
+// Report is what `soundalike eval --json` prints, beside the version of
+// the model it measured.
 type Report struct {
-	K                  int     `json:"k"`
+	K int `json:"k"`
+	// Users is the number of held-out users Evaluate was given, those
+	// with fewer than two tracks to query (a pair to score) included;
+	// Queries are sampled from the others' tracks. It is zero, and left
+	// out of the JSON, in the figures of a stored run that did not
+	// record it.
+	Users              int     `json:"users,omitempty"`
 	Queries            int     `json:"queries"`
 	Model              Scores  `json:"model"`
 	RawFeatures        Scores  `json:"raw_features"`
@@ -99,7 +106,7 @@ func Evaluate(m *embedder.Model, tracks []soundalike.Track, users [][]uint32, op
 // score fills the report of Evaluate from the model's vectors.
 func score(vecs []float32, dim int, tracks []soundalike.Track, users [][]uint32, qs []Query, o *Options) (Report, error) {
 	lab := &Labels{Genres: GenreSets(tracks), Artists: ArtistSets(tracks)}
-	r := Report{K: o.K, Queries: len(qs)}
+	r := Report{K: o.K, Users: len(users), Queries: len(qs)}
 	raw := RawFeatures(tracks)
 	random, err := Random(len(tracks), dim, o.Seed)
 	if err != nil {

@@ -36,7 +36,8 @@ func runEval(ctx context.Context, args []string, stdio stdio) error {
 	fs.StringVar(&mode, "mode", "tracks", "`tracks`: each held-out track a query, against the baselines; user: each held-out user seeded with half their tracks, Recommend's strategies against the single-seed mean")
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), `Usage: soundalike eval [--db PATH] [-k 20] [--holdout FILE [--max-line-bytes N]] [--model VERSION] [--mode tracks|user] [--json]
+		fmt.Fprintln(fs.Output(), `Usage: soundalike eval [--db PATH] [-k 20] [--holdout FILE [--max-line-bytes N]] [--model VERSION]
+                      [--mode tracks|user] [--queries 2000] [--seed 1] [--json]
 
 For each held-out user's tracks (a seeded sample), ranks every other catalogue
 track by exact cosine and reports precision@k, recall@k (hits / min(k, n-1))
@@ -141,14 +142,28 @@ over the seeds).`)
 		return err
 	}
 	if asJSON {
-		return json.NewEncoder(stdio.out).Encode(rep)
+		return json.NewEncoder(stdio.out).Encode(evalJSON{info.Version, &rep})
 	}
-	fmt.Fprintf(stdio.out, "model %s, %d held-out users\n%s", info.Version, len(users), rep)
+	fmt.Fprintf(stdio.out, "model %s, %d held-out users\n%s", info.Version, rep.Users, rep)
 	fmt.Fprintf(stdio.out, "model precision@%d is %s raw_features and %s same_artist\n", rep.K, times(rep.Model.Precision, rep.RawFeatures.Precision), times(rep.Model.Precision, rep.SameArtist.Precision))
 	if rep.MeanPairwiseCosine > trainer.CollapseThreshold {
 		fmt.Fprintln(stdio.out, "WARNING: the model's embeddings have collapsed (mean cosine of random pairs above 0.9); retrain with --loss contrastive.")
 	}
 	return nil
+}
+
+// evalJSON is what eval --json prints: the report and, as the text's
+// first line names it, the version of the model measured (model_version:
+// the report's "model" is that model's scores beside the baselines').
+type evalJSON struct {
+	ModelVersion string `json:"model_version"`
+	*eval.Report
+}
+
+// evalUsersJSON is what eval --mode user --json prints, named as evalJSON.
+type evalUsersJSON struct {
+	ModelVersion string `json:"model_version"`
+	*eval.UserReport
 }
 
 // checkEvalK refuses a -k the catalogue of n tracks cannot rank
@@ -373,7 +388,7 @@ func evalUserSplits(ctx context.Context, eng *soundalike.Engine, info soundalike
 		return err
 	}
 	if asJSON {
-		return json.NewEncoder(stdio.out).Encode(rep)
+		return json.NewEncoder(stdio.out).Encode(evalUsersJSON{info.Version, &rep})
 	}
 	fmt.Fprintf(stdio.out, "model %s, user mode\n%s", info.Version, rep)
 	fmt.Fprintf(stdio.out, "precision@%d: average %s and best_score %s the single-seed mean\n", rep.K, times(rep.Average.Precision, rep.SingleSeed.Precision), times(rep.BestScore.Precision, rep.SingleSeed.Precision))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -180,4 +181,35 @@ func writeCSV(t *testing.T, rows [][]string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// Given a trained and indexed catalogue, when eval --json in either mode,
+// expect the version of the model measured and the held-out users, as
+// the text output's first line names them.
+func TestEvalJSONNamesModel(t *testing.T) {
+	db := importFile(t, "../../trainer/testdata/tracks.csv")
+	if _, stderr, err := runCmd(t.Context(), append([]string{"train", "--db", db, "--runs", t.TempDir()}, strings.Fields(smallTrain)...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, stderr)
+	}
+	if _, stderr, err := runCmd(t.Context(), "reindex", "--db", db); err != nil {
+		t.Fatalf("reindex: %v\n%s", err, stderr)
+	}
+	for _, mode := range []string{"tracks", "user"} {
+		text, stderr, err := runCmd(t.Context(), "eval", "--db", db, "--mode", mode)
+		if err != nil {
+			t.Fatalf("eval --mode %s: %v\n%s", mode, err, stderr)
+		}
+		stdout, stderr, err := runCmd(t.Context(), "eval", "--db", db, "--mode", mode, "--json")
+		var got struct {
+			ModelVersion string `json:"model_version"`
+			Users        int    `json:"users"`
+		}
+		if err != nil || json.Unmarshal([]byte(stdout), &got) != nil {
+			t.Fatalf("eval --mode %s --json: %v\n%s%s", mode, err, stdout, stderr)
+		}
+		want := fmt.Sprintf("%d held-out users", got.Users)
+		if got.ModelVersion != "v1" || got.Users == 0 || !strings.Contains(text, want) {
+			t.Errorf("eval --mode %s --json: model_version %q, users %d; want v1 and the users of the text output:\n%s", mode, got.ModelVersion, got.Users, text)
+		}
+	}
 }

@@ -50,7 +50,14 @@ func runInfo(ctx context.Context, args []string, stdio stdio) error {
 	fs := newFlagSet("info", stdio, &dbPath)
 	fs.BoolVar(&asJSON, "json", false, "print as JSON")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: soundalike info [--db PATH] [--json]")
+		fmt.Fprintln(fs.Output(), `Usage: soundalike info [--db PATH] [--json]
+
+Prints the catalogue's counts (tracks, users, interactions), the current
+model (its version, dimension, inputs and when it was trained, and how many
+versions are stored) and the index (its tracks, the model it was built with,
+when, and whether it is stale: the catalogue or the current model changed
+since, which soundalike reindex brings up to date). It only reads the
+database. With --json, a model or index not there yet is null.`)
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {

@@ -236,40 +236,6 @@ func newFlagSet(name string, stdio stdio, db *string) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args, turning a flag error into a usage error. Flags
-// may come before, between or after the positional arguments (soundalike
-// import plays.csv --db w.db), as people type them; after "--" every
-// argument is positional. fs.Args then holds the positional arguments in
-// their order.
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return err
-			}
-			return usageError{err}
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			break
-		}
-		// Parse stops at the first positional argument, or consumes a
-		// "--" and stops after it.
-		if parsed := args[:len(args)-len(rest)]; len(parsed) > 0 && parsed[len(parsed)-1] == "--" {
-			positional = append(positional, rest...)
-			break
-		}
-		positional = append(positional, rest[0])
-		args = rest[1:]
-	}
-	if len(positional) > 0 {
-		// Parsing "--" and the positional arguments sets fs.Args to them.
-		return fs.Parse(append([]string{"--"}, positional...))
-	}
-	return nil
-}
-
 // splitList splits list, the value of flag, a comma-separated list of
 // what (such as "track references"), into its entries, spaces trimmed;
 // an empty value gives none. An empty entry (a,,b, a trailing comma) is a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"text/tabwriter"
+	"time"
 
 	"github.com/audotics/soundalike"
 )
@@ -14,16 +15,16 @@ func init() {
 
 // modelRow is one version as `models --json` prints it.
 type modelRow struct {
-	Version              string  `json:"version"`
-	Current              bool    `json:"current"`
-	Created              string  `json:"created"`
-	Features             string  `json:"features,omitempty"`
-	Seed                 uint64  `json:"seed"`
-	K                    int     `json:"k,omitempty"`
-	Precision            float64 `json:"precision"`
-	PrecisionCrossArtist float64 `json:"precision_cross_artist"`
-	GenrePrecision       float64 `json:"genre_precision"`
-	SameArtistPrecision  float64 `json:"same_artist_precision"`
+	Version              string    `json:"version"`
+	Current              bool      `json:"current"`
+	Created              time.Time `json:"created"` // RFC 3339, as runs --json and GET /model
+	Features             string    `json:"features,omitempty"`
+	Seed                 uint64    `json:"seed"`
+	K                    int       `json:"k,omitempty"`
+	Precision            float64   `json:"precision"`
+	PrecisionCrossArtist float64   `json:"precision_cross_artist"`
+	GenrePrecision       float64   `json:"genre_precision"`
+	SameArtistPrecision  float64   `json:"same_artist_precision"`
 }
 
 func runModels(ctx context.Context, args []string, stdio stdio) error {
@@ -94,7 +95,7 @@ func listModels(ctx context.Context, dbPath string, asJSON bool, stdio stdio) er
 	}
 	rows := make([]modelRow, 0, len(models))
 	for _, m := range models {
-		r := modelRow{Version: m.Version, Current: m.Current, Created: m.Created.Format("2006-01-02 15:04")}
+		r := modelRow{Version: m.Version, Current: m.Current, Created: m.Created}
 		s := summarise(m)
 		if s.Config != nil {
 			r.Features, r.Seed = s.Config.Features, s.Config.Seed
@@ -120,7 +121,7 @@ func listModels(ctx context.Context, dbPath string, asJSON bool, stdio stdio) er
 		if r.Current {
 			v += "*"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%.4f\t%.4f\t%.3f\t%.4f\n", v, r.Created, orDash(r.Features, "-"), r.Seed,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%.4f\t%.4f\t%.3f\t%.4f\n", v, r.Created.Format("2006-01-02 15:04"), orDash(r.Features, "-"), r.Seed,
 			r.Precision, r.PrecisionCrossArtist, r.GenrePrecision, r.SameArtistPrecision)
 	}
 	if err := tw.Flush(); err != nil {

@@ -14,15 +14,18 @@ func init() {
 	register(command{name: "reindex", summary: "embed every track with the model and build the HNSW index", run: runReindex})
 }
 
-// indexFlags binds the HNSW parameters onto o.
+// indexFlags binds the HNSW parameters onto o. Each usage gives the
+// flag's range and what 0 means, as checkIndexFlags checks them. --workers
+// defaults to 0 (all cores), not to this machine's count, so that -h says
+// what the default is rather than a number true here only.
 func indexFlags(fs interface {
 	IntVar(*int, string, int, string)
 }, o *index.Options) {
 	d := index.DefaultOptions()
-	fs.IntVar(&o.M, "m", d.M, "HNSW `M`: neighbours per node (2M on layer 0)")
-	fs.IntVar(&o.EfConstruction, "ef-construction", d.EfConstruction, "HNSW beam width while building")
-	fs.IntVar(&o.EfSearch, "ef-search", d.EfSearch, "HNSW default beam width of a search")
-	fs.IntVar(&o.Workers, "workers", d.Workers, "goroutines that build the index")
+	fs.IntVar(&o.M, "m", d.M, fmt.Sprintf("HNSW `M`: neighbours per node (2M on layer 0), 2..%d or 0 for the default", index.MaxM))
+	fs.IntVar(&o.EfConstruction, "ef-construction", d.EfConstruction, fmt.Sprintf("HNSW beam width while building, 1..%d or 0 for the default", index.MaxEf))
+	fs.IntVar(&o.EfSearch, "ef-search", d.EfSearch, fmt.Sprintf("HNSW beam width of a search that sets none (stored with the index), 1..%d or 0 for the default", index.MaxEf))
+	fs.IntVar(&o.Workers, "workers", 0, fmt.Sprintf("goroutines that build the index, 1..%d or 0 for all cores", maxIndexWorkers))
 }
 
 // maxIndexWorkers is index's limit on Options.Workers, which it does not
@@ -38,7 +41,7 @@ func checkIndexFlags(o index.Options) error {
 		v, min, max int
 		zero        string
 	}{
-		{"--m", o.M, 2, index.MaxM, fmt.Sprintf("the default, %d", index.DefaultM)},
+		{"-m", o.M, 2, index.MaxM, fmt.Sprintf("the default, %d", index.DefaultM)},
 		{"--ef-construction", o.EfConstruction, 1, index.MaxEf, fmt.Sprintf("the default, %d", index.DefaultEfConstruction)},
 		{"--ef-search", o.EfSearch, 1, index.MaxEf, fmt.Sprintf("the default, %d", index.DefaultEfSearch)},
 		{"--workers", o.Workers, 1, maxIndexWorkers, "all cores"},
@@ -75,7 +78,16 @@ func runReindex(ctx context.Context, args []string, stdio stdio) error {
 	fs.BoolVar(&asJSON, "json", false, "print the summary as JSON")
 	indexFlags(fs, &opts.Index)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: soundalike reindex [--db PATH] [--model VERSION] [--full] [--json] [index flags]")
+		fmt.Fprintln(fs.Output(), `Usage: soundalike reindex [--db PATH] [--model VERSION] [--full] [--json]
+                         [-m 16] [--ef-construction 200] [--ef-search 80] [--workers N]
+
+Embeds every track with the model (--model, or the current one) and stores
+the HNSW index that similar, recommend and serve answer from. It updates the
+stored index: only the tracks imported, changed or deleted since it was
+built are embedded and inserted or removed, unless the model, -m or
+--ef-construction changed, which rebuilds it, as --full always does. The new
+index replaces the old in one transaction: an interrupted reindex leaves the
+previous one, and a running serve picks the new one up at its next reload.`)
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {

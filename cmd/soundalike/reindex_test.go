@@ -293,7 +293,7 @@ func TestUnknownModelVersion(t *testing.T) {
 func TestReindexIndexFlagErrors(t *testing.T) {
 	db := testDB(t, 20)
 	_, _, err := runCmd(t.Context(), "reindex", "--db", db, "--m", "-1", "--ef-construction", "-1", "--ef-search", "70000", "--workers", "-2")
-	for _, want := range []string{"--m -1: want 2..256", "--ef-construction -1: want 1..65536", "--ef-search 70000: want 1..65536", "--workers -2: want 1..1024"} {
+	for _, want := range []string{"-m -1: want 2..256", "--ef-construction -1: want 1..65536", "--ef-search 70000: want 1..65536", "--workers -2: want 1..1024"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("reindex with bad index flags = %v, want %q", err, want)
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -56,6 +57,11 @@ pass to similar --track.`)
 	defer eng.Close()
 	announceLoad(eng, dbPath, "", stdio)
 	resp, err := server.SearchTracks(ctx, eng, text, k)
+	if errors.Is(err, soundalike.ErrInvalidQuery) {
+		// -k is checked above, so the TEXT is at fault: it holds no
+		// word (🎵, "!!"), as GET /tracks?q= answers 400.
+		return usageError{fmt.Errorf("search \"%s\": %w", printable.Cut(text, maxQuotedText), err)}
+	}
 	if err != nil {
 		return fmt.Errorf("search \"%s\": %w", printable.Cut(text, maxQuotedText), reword(err))
 	}

@@ -229,16 +229,19 @@ func parseServeArgs(args []string, stdio stdio) (*serveRun, error) {
 		fmt.Fprintln(fs.Output(), `Usage: soundalike serve [--db PATH] [--addr 127.0.0.1:8080] [flags]
 
 Serves the HTTP API from memory: GET /similar?track=ID&k=20, POST /similar,
-GET /tracks/{id}, /healthz, /readyz, /model, /metrics. The database file is
-released after loading, so import, train and reindex can run beside the
-server; it picks up their new model and index every --reload interval
-without a restart. While another process holds the database at start,
-/healthz answers 200 and /readyz 503 saying whom it waits for. SIGHUP
-reloads at once; each reload, or its failure, is logged in one line (on=SIGHUP
-or on=watch for the --reload poll). SIGINT or SIGTERM before it serves
-(waiting for the database, loading it) stops it at once; once it serves, it
-shuts down gracefully: requests in flight finish within their timeouts, and
-a second SIGINT or SIGTERM stops at once.`)
+POST /similar/batch, POST /recommend, GET /users/{id}/recommend,
+GET /users/{id}/history, GET /tracks?q=TEXT, GET /tracks?ids=ID,ID,
+GET /tracks/{id}, GET /map, GET /healthz, GET /readyz, GET /model,
+GET /metrics, GET /openapi.json (the OpenAPI document of them all) and the
+explorer at GET /. The database file is released after loading, so import,
+train and reindex can run beside the server; it picks up their new model and
+index every --reload interval without a restart. While another process
+holds the database at start, /healthz answers 200 and /readyz 503 saying
+whom it waits for. SIGHUP reloads at once; each reload, or its failure, is
+logged in one line (on=SIGHUP or on=watch for the --reload poll). SIGINT or
+SIGTERM before it serves (waiting for the database, loading it) stops it at
+once; once it serves, it shuts down gracefully: requests in flight finish
+within their timeouts, and a second SIGINT or SIGTERM stops at once.`)
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {

@@ -140,12 +140,13 @@ func checkEval(t *testing.T, db string, sum trainJSON) {
 	if err := json.Unmarshal([]byte(stdout), &shape); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"k", "queries", "model", "raw_features", "same_artist", "random", "mean_pairwise_cosine"} {
+	keys := []string{"model_version", "k", "users", "queries", "model", "raw_features", "same_artist", "random", "mean_pairwise_cosine"}
+	for _, k := range keys {
 		if _, ok := shape[k]; !ok {
 			t.Fatalf("eval --json has no %q: %s", k, stdout)
 		}
 	}
-	if len(shape) != 7 {
+	if len(shape) != len(keys) {
 		t.Fatalf("eval --json has extra keys: %s", stdout)
 	}
 	var rep eval.Report

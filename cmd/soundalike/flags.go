@@ -1,0 +1,225 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/audotics/soundalike/internal/printable"
+)
+
+// parseFlags parses args, turning a flag error into a usage error. Flags
+// may come before, between or after the positional arguments (soundalike
+// import plays.csv --db w.db), as people type them; after "--" every
+// argument is positional. fs.Args then holds the positional arguments in
+// their order.
+//
+// Each flag may be given once: a second --track would otherwise quietly
+// replace the first, and the HTTP API refuses a repeated parameter too.
+// A refused flag value is reported in one line naming the flag, the value
+// and what the flag takes, with a pointer to the command's -h; the usage
+// is printed only when asked for (-h), not under an error it would bury.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	p := watchFlags(fs)
+	defer p.restore()
+	// Parse prints its error and the usage on every error, and the usage
+	// on -h: parseFlags reports the error, and prints the usage for -h.
+	usage, output := fs.Usage, fs.Output()
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				p.restore() // PrintDefaults shows each flag's own Value
+				fs.Usage = usage
+				fs.SetOutput(output)
+				printFlagUsage(fs)
+				return err
+			}
+			return p.usageError(err)
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		// Parse stops at the first positional argument, or consumes a
+		// "--" and stops after it.
+		if parsed := args[:len(args)-len(rest)]; len(parsed) > 0 && parsed[len(parsed)-1] == "--" {
+			positional = append(positional, rest...)
+			break
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+	fs.Usage = usage
+	fs.SetOutput(output)
+	if len(positional) > 0 {
+		// Parsing "--" and the positional arguments sets fs.Args to them.
+		return fs.Parse(append([]string{"--"}, positional...))
+	}
+	return nil
+}
+
+// printFlagUsage prints fs's usage as Parse would have: fs.Usage, or
+// the flag package's default when it has none.
+func printFlagUsage(fs *flag.FlagSet) {
+	if fs.Usage != nil {
+		fs.Usage()
+		return
+	}
+	fmt.Fprintf(fs.Output(), "Usage of %s:\n", fs.Name())
+	fs.PrintDefaults()
+}
+
+// flagParse is one parseFlags call's watch over fs's flags: while it
+// lasts, each flag's Value is a onceValue wrapping the flag's own.
+type flagParse struct {
+	fs *flag.FlagSet
+	// values are the flags' own Values, by name.
+	values map[string]flag.Value
+	// refused is the error of the flag whose Set failed, in the words
+	// parseFlags reports; Parse stops at that flag.
+	refused error
+}
+
+// watchFlags wraps each of fs's flags in a onceValue.
+func watchFlags(fs *flag.FlagSet) *flagParse {
+	p := &flagParse{fs: fs, values: map[string]flag.Value{}}
+	fs.VisitAll(func(f *flag.Flag) {
+		p.values[f.Name] = f.Value
+		f.Value = &onceValue{Value: f.Value, flag: f, parse: p}
+	})
+	return p
+}
+
+// restore gives each flag its own Value back, so that code after
+// parseFlags sees the Values it defined; a second call changes nothing.
+func (p *flagParse) restore() {
+	p.fs.VisitAll(func(f *flag.Flag) {
+		if v, ok := p.values[f.Name]; ok {
+			f.Value = v
+		}
+	})
+}
+
+// usageError returns the usage error of err, Parse's error: the refusal
+// a onceValue recorded, or else Parse's own words (an undefined flag, a
+// flag without its value), then where the command's flags are listed.
+func (p *flagParse) usageError(err error) error {
+	if p.refused != nil {
+		err = p.refused
+	}
+	return usagef("%v\nRun `soundalike %s -h` for the command's flags.", err, p.fs.Name())
+}
+
+// onceValue is a flag's Value while parseFlags parses: it refuses the
+// flag a second time, and words the refusal of a value the flag's own
+// Value refuses.
+type onceValue struct {
+	flag.Value
+	flag  *flag.Flag
+	parse *flagParse
+	given bool
+}
+
+// IsBoolFlag is the wrapped Value's, so that a boolean flag still needs
+// no value (--json).
+func (v *onceValue) IsBoolFlag() bool {
+	b, ok := v.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
+func (v *onceValue) Set(s string) error {
+	name := flagName(v.flag.Name)
+	if v.given {
+		v.parse.refused = fmt.Errorf("%s is given twice: give it once", name)
+		if strings.Contains(v.flag.Usage, "comma-separated") {
+			v.parse.refused = fmt.Errorf("%w, its entries comma-separated (%s A,B)", v.parse.refused, name)
+		}
+		return v.parse.refused
+	}
+	v.given = true
+	if err := v.Value.Set(s); err != nil {
+		v.parse.refused = fmt.Errorf("%s %s: %s", name, quoteValue(s), refusal(v.Value, s, err))
+		if _, usage := flag.UnquoteUsage(v.flag); usage != "" && isBuiltin(v.Value) {
+			v.parse.refused = fmt.Errorf("%w (%s: %s)", v.parse.refused, name, usage)
+		}
+		return v.parse.refused
+	}
+	return nil
+}
+
+// flagName is name as the manual and errors spell it: -k, --track.
+func flagName(name string) string {
+	if len(name) == 1 {
+		return "-" + name
+	}
+	return "--" + name
+}
+
+// quoteValue is s, a refused flag value, quoted (an empty value shows
+// as "") and cut to a readable length.
+func quoteValue(s string) string {
+	return `"` + printable.Cut(s, maxQuotedText) + `"`
+}
+
+// isBuiltin reports whether v is one of the flag package's own Values
+// (IntVar, DurationVar, …: the ones with a Get), whose errors say only
+// "parse error": the command's own Values (--lock-timeout) say what they
+// take themselves.
+func isBuiltin(v flag.Value) bool {
+	g, ok := v.(flag.Getter)
+	if !ok {
+		return false
+	}
+	switch g.Get().(type) {
+	case bool, int, int64, uint, uint64, float64, time.Duration:
+		return true
+	}
+	return false
+}
+
+// refusal says why v refused s (with err): for the flag package's own
+// Values, what kind of value the flag takes; for the command's, its
+// own error.
+func refusal(v flag.Value, s string, err error) string {
+	if !isBuiltin(v) {
+		return err.Error()
+	}
+	switch v.(flag.Getter).Get().(type) {
+	case bool:
+		return "want true or false"
+	case int, int64:
+		if _, perr := strconv.ParseInt(s, 0, 64); errors.Is(perr, strconv.ErrRange) || perr == nil {
+			return tooLarge(s)
+		}
+		return "want a whole number"
+	case uint, uint64:
+		if _, perr := strconv.ParseUint(s, 0, 64); errors.Is(perr, strconv.ErrRange) || perr == nil {
+			return tooLarge(s)
+		}
+		return "want a whole number, 0 or more"
+	case float64:
+		if _, perr := strconv.ParseFloat(s, 64); errors.Is(perr, strconv.ErrRange) {
+			return tooLarge(s)
+		}
+		return "want a number such as 0.5"
+	case time.Duration:
+		return "want a duration such as 500ms, 5s, 1m30s or 2h"
+	}
+	return err.Error()
+}
+
+// tooLarge says why a number flag refused s, a number of its syntax: it
+// is too large, or too far below zero, for the flag's type.
+func tooLarge(s string) string {
+	if strings.HasPrefix(s, "-") {
+		return "too far below zero"
+	}
+	return "too large"
+}

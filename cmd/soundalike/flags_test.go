@@ -1,0 +1,131 @@
+package main
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/audotics/soundalike/server"
+)
+
+// Given a flag value its flag refuses, when any command parses it, expect
+// a usage error (exit 2) of one line naming the flag, the value and what
+// the flag takes, then a pointer to the command's -h, and no usage.
+func TestFlagValueRefused(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"similar", "-k", "abc"}, `-k "abc": want a whole number (-k: number of results, 1..1000)`},
+		{[]string{"similar", "-k", "99999999999999999999"}, `-k "99999999999999999999": too large (-k: number of results, 1..1000)`},
+		{[]string{"search", "x", "-k", "-99999999999999999999"}, `-k "-99999999999999999999": too far below zero (-k: number of results, 1..`},
+		{[]string{"eval", "--seed", "-1"}, `--seed "-1": want a whole number, 0 or more (--seed: seed of the query sample`},
+		{[]string{"serve", "--reload", "5"}, `--reload "5": want a duration such as 500ms, 5s, 1m30s or 2h (--reload: how often`},
+		{[]string{"similar", "--json=maybe"}, `--json "maybe": want true or false (--json: print the JSON`},
+		{[]string{"import", "--lock-timeout", "0", "x.csv"}, `--lock-timeout "0": want a positive duration such as 60s or 5m (how long to wait while another process holds the database)`},
+		{[]string{"import", "--bogus", "x.csv"}, "flag provided but not defined: -bogus"},
+	} {
+		_, stderr, code := cli(t, "", tc.args...)
+		want := "soundalike: " + tc.want
+		lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
+		if code != 2 || len(lines) != 2 || !strings.HasPrefix(lines[0], want) ||
+			lines[1] != "Run `soundalike "+tc.args[0]+" -h` for the command's flags." {
+			t.Errorf("%q: exit %d, stderr\n%s\nwant exit 2, a line starting %q and the pointer to -h", tc.args, code, stderr, want)
+		}
+	}
+}
+
+// Given a flag twice, when any command parses it (delete's --from
+// included, which its file does not check itself), expect a usage error
+// naming the flag, not the last value quietly taken; a list flag's says
+// how to give several entries.
+func TestFlagGivenTwice(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"similar", "--track", "A", "--track", "B"}, "--track is given twice: give it once\n"},
+		{[]string{"similar", "--track", "A", "-k", "5", "-k=6"}, "-k is given twice: give it once\n"},
+		{[]string{"delete", "--from", "a.txt", "--from", "b.txt"}, "--from is given twice: give it once\n"},
+		{[]string{"import", "--db", "a.db", "x.csv", "--db", "b.db"}, "--db is given twice: give it once\n"},
+		{[]string{"info", "--json", "--json"}, "--json is given twice: give it once\n"},
+		{[]string{"recommend", "--positive", "A", "--exclude", "B", "--exclude", "C"}, "--exclude is given twice: give it once, its entries comma-separated (--exclude A,B)\n"},
+	} {
+		_, stderr, code := cli(t, "", tc.args...)
+		if want := "soundalike: " + tc.want; code != 2 || !strings.HasPrefix(stderr, want) {
+			t.Errorf("%q: exit %d, stderr %q; want exit 2 and %q", tc.args, code, stderr, want)
+		}
+	}
+}
+
+// Given -h of each command, expect a description under the usage lines,
+// and usage lines that name every flag, unless they end in [flags]:
+// all but --lock-timeout, which every command that opens the database
+// takes, and a deprecated flag.
+func TestUsageNamesFlags(t *testing.T) {
+	flagLine := regexp.MustCompile(`(?m)^  -([\w-]+)[^\n]*\n\s+(.*)$`)
+	for _, name := range commandNames() {
+		if name == "bench" { // only points to soundalike-bench
+			continue
+		}
+		stdout, stderr, code := cli(t, "", "help", name)
+		help := stdout + stderr
+		usage, rest, _ := strings.Cut(help, "\n\n")
+		if code != 0 || !strings.HasPrefix(usage, "Usage: soundalike "+name) {
+			t.Errorf("help %s: exit %d, output\n%s\nwant exit 0 and the usage lines first", name, code, help)
+			continue
+		}
+		if desc, _, _ := strings.Cut(rest, "\n  -"); strings.TrimSpace(desc) == "" {
+			t.Errorf("help %s has no description under its usage lines:\n%s", name, help)
+		}
+		if strings.Contains(usage, "[flags]") {
+			continue
+		}
+		for _, m := range flagLine.FindAllStringSubmatch(help, -1) {
+			f, desc := m[1], m[2]
+			if f == "lock-timeout" || strings.HasPrefix(desc, "deprecated") {
+				continue
+			}
+			if !regexp.MustCompile(`(^|[\s\[])` + regexp.QuoteMeta(flagName(f)) + `([\s\]=]|$)`).MatchString(usage) {
+				t.Errorf("help %s: the usage lines do not name %s:\n%s", name, flagName(f), usage)
+			}
+		}
+	}
+}
+
+// Given serve -h, expect it to name every endpoint the server answers, as
+// the server's own 404 lists them.
+func TestServeHelpNamesEndpoints(t *testing.T) {
+	rec := httptest.NewRecorder()
+	server.New(&startingSearcher{}, nil).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/no-such-endpoint", nil))
+	_, list, ok := strings.Cut(rec.Body.String(), "the endpoints are ")
+	if !ok {
+		t.Fatalf("GET /no-such-endpoint = %d %s, want the list of endpoints", rec.Code, rec.Body)
+	}
+	list, _, _ = strings.Cut(list, `"`)
+	_, help, _ := cli(t, "", "serve", "-h")
+	help = strings.Join(strings.Fields(help), " ") // as one line: an endpoint may wrap
+	for _, e := range strings.Split(list, ", ") {
+		e, _, _ = strings.Cut(e, " (") // GET / (the explorer)
+		if !strings.Contains(help, e) {
+			t.Errorf("serve -h does not name %s", e)
+		}
+	}
+}
+
+// Given reindex -h, expect each HNSW flag's range and what 0 means.
+func TestReindexHelpZero(t *testing.T) {
+	_, help, _ := cli(t, "", "reindex", "-h")
+	for _, want := range []string{
+		"2..256 or 0 for the default (default 16)",
+		"1..65536 or 0 for the default (default 200)",
+		"1..65536 or 0 for the default (default 80)",
+		"goroutines that build the index, 1..1024 or 0 for all cores\n",
+	} {
+		if !strings.Contains(help, want) {
+			t.Errorf("reindex -h does not say %q:\n%s", want, help)
+		}
+	}
+}

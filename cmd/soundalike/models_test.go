@@ -1,0 +1,32 @@
+package main
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+// Given a stored model, when models --json and runs --json, expect its
+// created time in RFC 3339 in both, the same instant.
+func TestModelsJSONCreated(t *testing.T) {
+	db := testDB(t, 20)
+	var got [2][]struct {
+		Version string `json:"version"`
+		Created string `json:"created"`
+	}
+	for i, cmd := range []string{"models", "runs"} {
+		stdout, stderr, err := runCmd(t.Context(), cmd, "--db", db, "--json")
+		if err != nil {
+			t.Fatalf("%s --json: %v\n%s", cmd, err, stderr)
+		}
+		if err := json.Unmarshal([]byte(stdout), &got[i]); err != nil || len(got[i]) != 1 {
+			t.Fatalf("%s --json = %s (%v), want one version", cmd, stdout, err)
+		}
+		if _, err := time.Parse(time.RFC3339, got[i][0].Created); err != nil {
+			t.Errorf("%s --json: created %q is not RFC 3339: %v", cmd, got[i][0].Created, err)
+		}
+	}
+	if got[0][0].Created != got[1][0].Created {
+		t.Errorf("models --json created %q, runs --json %q; want the same", got[0][0].Created, got[1][0].Created)
+	}
+}
