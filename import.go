@@ -32,12 +32,9 @@ type ImportTx struct {
 	// transaction is gone, and every method refuses with errImportEnded.
 	ended bool
 	// wrote is set once a method has changed what is stored: an import
-	// that changed nothing is rolled back (see Import).
+	// that changed nothing is rolled back (errUnchanged, see Import).
 	wrote bool
 }
-
-// errNothingWritten rolls back an import whose callback changed nothing.
-var errNothingWritten = errors.New("import changed nothing")
 
 // errImportEnded is the error of an ImportTx used after its Import
 // callback returned.
@@ -83,7 +80,7 @@ func (e *Engine) Import(ctx context.Context, fn func(tx *ImportTx) error) error 
 			return err
 		}
 		if !itx.wrote {
-			return errNothingWritten
+			return errUnchanged
 		}
 		return nil
 	})
@@ -92,12 +89,12 @@ func (e *Engine) Import(ctx context.Context, fn func(tx *ImportTx) error) error 
 		return nil
 	}
 	if _, rmErr := db.RemoveCreated(); rmErr != nil {
-		if errors.Is(err, ErrRollback) || errors.Is(err, errNothingWritten) {
+		if errors.Is(err, ErrRollback) || errors.Is(err, errUnchanged) {
 			return rmErr
 		}
 		return fmt.Errorf("%w; and %w", err, rmErr)
 	}
-	if errors.Is(err, ErrRollback) || errors.Is(err, errNothingWritten) {
+	if errors.Is(err, ErrRollback) || errors.Is(err, errUnchanged) {
 		return nil
 	}
 	return err

@@ -167,7 +167,8 @@ var errUnchanged = errors.New("unchanged")
 // model, for a rollback or to adopt a version saved without becoming
 // current. The next Reindex embeds the catalogue with it. changed is
 // false when the version was already the current model, and nothing
-// else changed.
+// else changed. A path that holds no database is refused with
+// ErrNoDatabase, as Reindex refuses it: no file is laid out there.
 func (e *Engine) PromoteModel(ctx context.Context, version string) (info ModelInfo, changed bool, err error) {
 	v, err := ParseModelVersion(version)
 	if err != nil {
@@ -178,6 +179,9 @@ func (e *Engine) PromoteModel(ctx context.Context, version string) (info ModelIn
 	}
 	e.writeMu.Lock()
 	defer e.writeMu.Unlock()
+	if err := e.needDatabase(ctx); err != nil {
+		return ModelInfo{}, false, fmt.Errorf("promote model: %w", err)
+	}
 	db, release, err := e.writable(ctx)
 	if err != nil {
 		return ModelInfo{}, false, err

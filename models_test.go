@@ -2,6 +2,8 @@ package soundalike_test
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -184,5 +186,23 @@ func TestReindexQuotesTheTrackItCannotEmbed(t *testing.T) {
 	_, err := eng.Reindex(ctx, nil)
 	if !errors.Is(err, embedder.ErrDegenerate) || !strings.Contains(err.Error(), `track "fast: one\x1b[2J": model v1`) || strings.ContainsRune(err.Error(), 0x1b) {
 		t.Fatalf("Reindex = %q, want ErrDegenerate naming the track quoted, with no ESC byte", err)
+	}
+}
+
+// TestPromoteModelNeedsADatabase: promoting a model at a path that holds
+// no database is ErrNoDatabase naming the path, and lays no file out
+// there (a mistyped --db), as Reindex does.
+func TestPromoteModelNeedsADatabase(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "missing.db")
+	eng, err := soundalike.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	if _, _, err := eng.PromoteModel(t.Context(), "v1"); !errors.Is(err, soundalike.ErrNoDatabase) || !strings.Contains(err.Error(), path) {
+		t.Errorf("PromoteModel at a missing path = %v, want ErrNoDatabase naming %s", err, path)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("after PromoteModel at a missing path: stat = %v, want no file", err)
 	}
 }
