@@ -143,6 +143,9 @@ func runImport(ctx context.Context, args []string, stdio stdio) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if isFlagSet(fs, "memory") && isFlagSet(fs, "buffer-mib") {
+		return usagef("import: --memory is the deprecated name of --buffer-mib: give --buffer-mib alone")
+	}
 	if f.bufferMiB < 1 || f.bufferMiB > maxBufferMiB {
 		return usagef("import: %s %d: want 1..%d (MiB)", f.bufferFlag, f.bufferMiB, maxBufferMiB)
 	}

@@ -348,4 +348,9 @@ func TestImportBufferFlag(t *testing.T) {
 			}
 		}
 	}
+	// Both names at once: neither silently wins.
+	const both = "--memory is the deprecated name of --buffer-mib: give --buffer-mib alone"
+	if _, errOut, code := cli(t, "", "import", "--db", filepath.Join(dir, "x.db"), "--memory", "64", "--buffer-mib", "32", testdata+"spotify_sample.csv"); code != 2 || !strings.Contains(errOut, both) {
+		t.Errorf("--memory 64 --buffer-mib 32: exit %d, %q; want a usage error saying %q", code, errOut, both)
+	}
 }
