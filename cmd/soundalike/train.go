@@ -195,7 +195,11 @@ func runTrain(ctx context.Context, args []string, stdio stdio) error {
 		return fmt.Errorf("train: the catalogue in %s has %d tracks; import tracks first (soundalike import FILE)", r.dbPath, len(tracks))
 	}
 	cfg := r.cfg
-	fmt.Fprintf(stdio.err, "training on %d tracks and %d interactions (%s loss, %s features)\n", len(tracks), len(ins), cfg.Loss, cfg.Features)
+	// Interactions lists each stored interaction once, of the chosen
+	// actions only, where info counts every occurrence of every action:
+	// the line says so, so that the two numbers do not seem to disagree.
+	fmt.Fprintf(stdio.err, "training on %d tracks and %d distinct interactions of %s (%s loss, %s features)\n",
+		len(tracks), len(ins), strings.Join(cfg.Actions, ", "), cfg.Loss, cfg.Features)
 	cfg.Logger = slog.New(&lineHandler{w: stdio.err})
 	cfg.Progress = func(m trainer.EpochMetrics) {
 		fmt.Fprintf(stdio.err, "epoch %3d/%d  loss %.4f  val_loss %s  val p@%d %s  r@%d %s  spread %.3f  %6.0f pairs/s  ETA %s\n",
