@@ -108,6 +108,9 @@ func runCommand(ctx context.Context, args []string, stdio stdio) error {
 		printUsage(stdio.err)
 		return usagef("no command given")
 	}
+	if args[0] == "--version" || args[0] == "-version" {
+		args = append([]string{"version"}, args[1:]...)
+	}
 	if isHelp(args[0]) {
 		// help help, help -h: the manual as well.
 		if len(args) == 1 || isHelp(args[1]) {
