@@ -38,8 +38,9 @@ var errNoIndexYet = fmt.Errorf("%w: build one with Engine.Reindex", ErrNoIndex)
 var ErrInvalidQuery = errors.New("invalid query")
 
 // OptionError is a bad value of a search's k or of one of its options
-// (CheckSearch), found before the search waits for anything. It wraps
-// ErrInvalidQuery.
+// (CheckSearch), found before the search waits for anything, or a filter
+// genre no track of the catalogue has (Filter.Genres), found once the
+// search has the catalogue. It wraps ErrInvalidQuery.
 //
 // Option names the value as the Go API spells it, as TrackRefError's
 // Option does: "k" (the results asked for: Similar's k, RecommendQuery.K),

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/audotics/soundalike/index"
@@ -40,6 +41,7 @@ type facets struct {
 	// genres first: ids below 64 are bits of nodeAttrs.genres, the rest
 	// (rare) are listed by node in rareGenre[rareOff[n]:rareOff[n+1]].
 	genreIDs  map[string]uint32
+	genreList []string // by id: each genre as a track first spelt it, for errors
 	rareOff   []uint32
 	rareGenre []uint32
 	byGenre   [][]uint32 // the nodes of each genre, ascending
@@ -89,6 +91,7 @@ func buildFacets(s *snapshot, byPop *popularityOrder) *facets {
 // once, in the order the track lists them.
 type genresRead struct {
 	names []string // by number
+	spelt []string // by number: the genre as the first track to list it spells it
 	count []int    // by number: how many times tracks list it
 	off   []uint32
 	num   []uint32
@@ -112,7 +115,7 @@ func (fa *facets) readAttrs(s *snapshot) *genresRead {
 		for _, stored := range t.Genres {
 			num, ok := byStored[stored]
 			if !ok {
-				num = g.number(normalizeText(stored), byNormal)
+				num = g.number(normalizeText(stored), stored, byNormal)
 				byStored[stored] = num
 			}
 			if num < 0 {
@@ -133,8 +136,8 @@ func (fa *facets) readAttrs(s *snapshot) *genresRead {
 }
 
 // number returns the number of normalised genre name, numbering it if it
-// is new; -1 for "".
-func (g *genresRead) number(name string, byNormal map[string]uint32) int {
+// is new (stored is its spelling then); -1 for "".
+func (g *genresRead) number(name, stored string, byNormal map[string]uint32) int {
 	if name == "" {
 		return -1
 	}
@@ -142,7 +145,10 @@ func (g *genresRead) number(name string, byNormal map[string]uint32) int {
 	if !ok {
 		num = uint32(len(g.names))
 		byNormal[name] = num
+		// A copy: stored points into the catalogue's chunks, which facets
+		// reused by a reload of the same tracks must not keep.
 		g.names, g.count = append(g.names, name), append(g.count, 0)
+		g.spelt = append(g.spelt, strings.Clone(stored))
 	}
 	return int(num)
 }
@@ -160,10 +166,12 @@ func (fa *facets) rankGenres(g *genresRead) {
 	})
 	idOf := make([]uint32, len(g.names)) // by genre number
 	fa.genreIDs = make(map[string]uint32, len(g.names))
+	fa.genreList = make([]string, len(g.names))
 	fa.byGenre = make([][]uint32, len(g.names))
 	for id, num := range order {
 		idOf[num] = uint32(id)
 		fa.genreIDs[g.names[num]] = uint32(id)
+		fa.genreList[id] = g.spelt[num]
 		fa.byGenre[id] = make([]uint32, 0, g.count[num])
 	}
 	n := len(fa.attrs)
@@ -257,8 +265,8 @@ func (fa *facets) artistNodes(s *snapshot) map[uint64][]uint32 {
 type condition struct {
 	fa *facets
 	// genres: a node matches when it has a genre of genreMask or one of
-	// rare. Unknown genres compile to nothing, so a filter of unknown
-	// genres matches no track.
+	// rare. Every genre asked for is one of the catalogue's
+	// (compileFilter refuses others).
 	genres    bool
 	genreMask uint64
 	rare      []uint32
@@ -276,15 +284,20 @@ type condition struct {
 
 // compileFilter compiles flt against the snapshot's facets, waiting for
 // them if they are still being built. The query's entry point has checked
-// flt (CheckSearch) before, so a malformed filter never waits.
-func (s *snapshot) compileFilter(flt *Filter) *condition {
+// flt (CheckSearch) before, so a malformed filter never waits. What only
+// the catalogue can judge is refused here: a genre no track has (see
+// unknownGenre), each an *OptionError, joined.
+func (s *snapshot) compileFilter(flt *Filter) (*condition, error) {
 	c := &condition{fa: s.facets()}
 	if len(flt.Genres) > 0 {
 		c.genres = true
-		for _, g := range flt.Genres {
+		var bad []error
+		for i, g := range flt.Genres {
 			id, ok := c.fa.genreIDs[normalizeText(g)]
 			switch {
-			case !ok || slices.Contains(c.genreIDs, id):
+			case !ok:
+				bad = append(bad, c.fa.unknownGenre(i, g))
+			case slices.Contains(c.genreIDs, id):
 			case id < inlineGenres:
 				c.genreMask |= 1 << id
 				c.genreIDs = append(c.genreIDs, id)
@@ -292,6 +305,9 @@ func (s *snapshot) compileFilter(flt *Filter) *condition {
 				c.rare = append(c.rare, id)
 				c.genreIDs = append(c.genreIDs, id)
 			}
+		}
+		if len(bad) > 0 {
+			return nil, errors.Join(bad...)
 		}
 	}
 	if flt.YearMin != nil || flt.YearMax != nil {
@@ -335,7 +351,44 @@ func (s *snapshot) compileFilter(flt *Filter) *condition {
 		slices.Sort(c.ids)
 		c.ids = slices.Compact(c.ids)
 	}
-	return c
+	return c, nil
+}
+
+// maxGenresListed is how many of the catalogue's genres the refusal of an
+// unknown one lists, the most frequent first.
+const maxGenresListed = 20
+
+// unknownGenre is the *OptionError of genre, entry i of
+// SearchOptions.Filter.Genres, which no track of the catalogue has: it
+// would keep no track, and a query that names it (a typo, a subgenre, a
+// genre of another catalogue) would get no results and no reason. It says
+// which genres the catalogue has: few, as genres go (a catalogue of
+// thousands lists its maxGenresListed most frequent). Whether a genre is
+// one is the catalogue's to say, so CheckSearch, which runs without it,
+// cannot refuse it; Filter.IDs is not checked so, as a client may keep
+// tracks deleted since by the ids the API returned.
+func (fa *facets) unknownGenre(i int, genre string) *OptionError {
+	return optionError("SearchOptions.Filter.Genres", i, "", func(option, _ string) string {
+		head := fmt.Sprintf("no track has genre %q", clip(genre))
+		n := len(fa.genreList)
+		if n == 0 {
+			return head + ": the catalogue's tracks have no genres: leave " + option + " out"
+		}
+		var b strings.Builder
+		b.WriteString(head + ": want one of ")
+		for j, g := range fa.genreList[:min(n, maxGenresListed)] {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "%q", clip(g))
+		}
+		if n > maxGenresListed {
+			fmt.Fprintf(&b, " (the %d most frequent of the catalogue's %d; matched case-insensitively)", maxGenresListed, n)
+		} else {
+			b.WriteString(" (matched case-insensitively)")
+		}
+		return b.String()
+	})
 }
 
 // match reports whether node n, below the catalogue's length, passes

@@ -169,7 +169,7 @@ func TestFilteredRecall(t *testing.T) {
 	}
 	eng, tracks, vecs := facetFixture(t, n)
 	filters := append(slices.Clone(selectiveFilters),
-		namedFilter{"12%/genres", soundalike.Filter{Genres: []string{"POP", "unknown genre"}}},
+		namedFilter{"12%/genres", soundalike.Filter{Genres: []string{"POP", "micro"}}},
 		namedFilter{"artists", soundalike.Filter{Artists: []string{"Artist 3", "Artist 1000"}}},
 		namedFilter{"ids", soundalike.Filter{IDs: []soundalike.TrackID{tracks[5].ID, tracks[50].ID, tracks[500].ID}}})
 	for _, tc := range filters {
@@ -232,19 +232,90 @@ func filteredRecall(t *testing.T, eng *soundalike.Engine, tracks []*soundalike.T
 	}
 }
 
-func TestFilterExcludeArtistsAndUnknownGenres(t *testing.T) {
+// TestFilterRefusesUnknownGenres: a genre filter naming a genre no track
+// has (a typo, a subgenre) is refused, naming the entry and listing the
+// catalogue's genres, rather than answering nothing; the catalogue's own
+// genres pass in any case.
+func TestFilterRefusesUnknownGenres(t *testing.T) {
 	eng, tracks, _ := facetFixture(t, 2000)
 	ctx := t.Context()
-	got, err := neighbors(eng.Similar(ctx, tracks[0].ID, 50, &soundalike.SearchOptions{Filter: &soundalike.Filter{Genres: []string{"no such genre"}}}))
-	if err != nil || len(got) != 0 {
-		t.Errorf("Similar(genre unknown) = %d results, %v; want none, no error", len(got), err)
+	genres := func(gs ...string) *soundalike.SearchOptions {
+		return &soundalike.SearchOptions{Filter: &soundalike.Filter{Genres: gs}}
 	}
+	for _, tc := range []struct {
+		name string
+		run  func(*soundalike.SearchOptions) (soundalike.Results, error)
+	}{
+		{"Similar", func(o *soundalike.SearchOptions) (soundalike.Results, error) {
+			return eng.Similar(ctx, tracks[0].ID, 10, o)
+		}},
+		{"Recommend/best_score", func(o *soundalike.SearchOptions) (soundalike.Results, error) {
+			return eng.Recommend(ctx, soundalike.RecommendQuery{Positive: []soundalike.Example{{Track: tracks[0].ID}}, Strategy: soundalike.StrategyBestScore, K: 10, Options: *o})
+		}},
+	} {
+		_, err := tc.run(genres("popp"))
+		oe, ok := errors.AsType[*soundalike.OptionError](err)
+		if !errors.Is(err, soundalike.ErrInvalidQuery) || !ok || oe.Option != "SearchOptions.Filter.Genres" || oe.Index != 0 {
+			t.Fatalf("%s(genre popp) = %v, want an OptionError naming SearchOptions.Filter.Genres[0]", tc.name, err)
+		}
+		for _, want := range []string{`SearchOptions.Filter.Genres[0]: no track has genre "popp": want one of `, `"pop"`, `"r&b"`, `"Niche"`} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("%s(genre popp) = %v, want it to say %s", tc.name, err, want)
+			}
+		}
+		// One unknown genre among known ones is refused too: it would
+		// narrow the results silently.
+		if _, err := tc.run(genres("pop", "dance pop", "rock", "polka")); err == nil ||
+			!strings.Contains(err.Error(), `Genres[1]: no track has genre "dance pop"`) || !strings.Contains(err.Error(), `Genres[3]: no track has genre "polka"`) {
+			t.Errorf("%s(genres pop, dance pop, rock, polka) = %v, want entries 1 and 3 refused", tc.name, err)
+		}
+		if res, err := tc.run(genres("POP", "niche", "R&B")); err != nil || len(res.Neighbors) == 0 {
+			t.Errorf("%s(genres POP, niche, R&B) = %d results, %v; want results", tc.name, len(res.Neighbors), err)
+		}
+	}
+}
+
+// TestUnknownGenreListsTheCatalogues: the refusal lists the most
+// frequent of many genres, and says so of a catalogue without any.
+func TestUnknownGenreListsTheCatalogues(t *testing.T) {
+	ctx := t.Context()
+	eng, tracks := fixture(t, filepath.Join(t.TempDir(), "g.db"), 60)
+	_, err := eng.Similar(ctx, tracks[0].ID, 5, &soundalike.SearchOptions{Filter: &soundalike.Filter{Genres: []string{"pop"}}})
+	if want := `SearchOptions.Filter.Genres[0]: no track has genre "pop": the catalogue's tracks have no genres: leave SearchOptions.Filter.Genres out`; !errors.Is(err, soundalike.ErrInvalidQuery) || err.Error() != want {
+		t.Errorf("Similar(genre pop) of a catalogue without genres = %v, want %q", err, want)
+	}
+	err = eng.Import(ctx, func(tx *soundalike.ImportTx) error {
+		for i, tr := range tracks[:50] {
+			g := *tr
+			g.Genres = []string{fmt.Sprintf("g%02d", i%25)}
+			if i < 10 {
+				g.Genres = append(g.Genres, "Common")
+			}
+			if _, _, err := tx.PutTrack(&g); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = eng.Similar(ctx, tracks[0].ID, 5, &soundalike.SearchOptions{Filter: &soundalike.Filter{Genres: []string{"pop"}}})
+	want := `no track has genre "pop": want one of "Common", "g00", "g01", `
+	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), `"g18" (the 20 most frequent of the catalogue's 26;`) {
+		t.Errorf("Similar(genre pop) of 26 genres = %v, want %q… \"g18\" (the 20 most frequent of the catalogue's 26", err, want)
+	}
+}
+
+func TestFilterExcludeArtists(t *testing.T) {
+	eng, tracks, _ := facetFixture(t, 2000)
+	ctx := t.Context()
 	all, err := neighbors(eng.Similar(ctx, tracks[0].ID, 50, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
 	drop := all[0].Track.Artists[0]
-	got, err = neighbors(eng.Similar(ctx, tracks[0].ID, 50, &soundalike.SearchOptions{Filter: &soundalike.Filter{ExcludeArtists: []string{strings.ToUpper(drop)}}}))
+	got, err := neighbors(eng.Similar(ctx, tracks[0].ID, 50, &soundalike.SearchOptions{Filter: &soundalike.Filter{ExcludeArtists: []string{strings.ToUpper(drop)}}}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -62,7 +62,12 @@ type SearchOptions struct {
 // empty name in Genres, Artists or ExcludeArtists are refused (an
 // *OptionError).
 type Filter struct {
-	// Genres: a track matches when it has any of them (case-insensitive).
+	// Genres: a track matches when it has any of them in Track.Genres
+	// (compared normalised, as dedupe compares names; Subgenres are not
+	// matched). Each must be a genre some track of the catalogue has:
+	// one that none has (a typo, a subgenre) would keep no track, and is
+	// refused once the query has the catalogue, with an *OptionError
+	// listing the catalogue's genres.
 	Genres []string
 	// YearMin and YearMax bound Track.ReleaseYear, inclusive; a track of
 	// unknown year matches no year bound.

@@ -256,6 +256,11 @@ func TestMalformedQueryWaitsForNoLoad(t *testing.T) {
 	vec := make([]float32, 16)
 	vec[0] = 1
 	pos := []soundalike.Example{{Track: id}}
+	underflowed := make([]float32, 16) // a JSON body's 1e-300s, converted
+	for i := range underflowed {
+		tiny := 1e-300
+		underflowed[i] = float32(tiny)
+	}
 	many := make([]soundalike.Example, soundalike.MaxExamples+1)
 	for i := range many {
 		many[i] = soundalike.Example{Track: id}
@@ -312,6 +317,10 @@ func TestMalformedQueryWaitsForNoLoad(t *testing.T) {
 		{"Recommend positive ref", recommend(soundalike.RecommendQuery{Positive: []soundalike.Example{{Track: id}, {Track: "a\x00"}}, K: 5}), "NUL byte", "RecommendQuery.Positive[1]"},
 		{"Recommend negative ref", recommend(soundalike.RecommendQuery{Positive: pos, Negative: []soundalike.Example{{Track: " \x00 "}}, K: 5}), "NUL byte", "RecommendQuery.Negative[0]"},
 		{"Recommend filter ids", recommend(soundalike.RecommendQuery{Positive: pos, K: 5, Options: soundalike.SearchOptions{Filter: &soundalike.Filter{IDs: []soundalike.TrackID{""}}}}), "empty track reference", "SearchOptions.Filter.IDs[0]"},
+		{"Recommend track on both sides", recommend(soundalike.RecommendQuery{Positive: []soundalike.Example{{Vector: vec}, {Track: id}}, Negative: []soundalike.Example{{Track: id, Weight: 2}}, K: 5}), fmt.Sprintf("negative[0]: track %q is also positive[1]: give each example on one side only", id), ""},
+		{"Recommend vector on both sides", recommend(soundalike.RecommendQuery{Positive: []soundalike.Example{{Track: id}, {Vector: vec}}, Negative: []soundalike.Example{{Track: tracks[1].ID}, {Vector: slices.Clone(vec)}}, Strategy: soundalike.StrategyBestScore, K: 5}), "negative[1]: its vector is also positive[1]'s", ""},
+		{"SimilarTo vector underflowing float32", similarTo(soundalike.Query{Vector: underflowed}, 5, nil), "vector: all zeros as float32 (a value below about 1e-45 in magnitude rounds to 0)", ""},
+		{"Recommend features on both sides", recommend(soundalike.RecommendQuery{Positive: []soundalike.Example{{Features: &soundalike.Track{Features: soundalike.Features{Tempo: 120}, Genres: []string{"pop"}}}}, Negative: []soundalike.Example{{Features: &soundalike.Track{Features: soundalike.Features{Tempo: 120}, Genres: []string{"pop"}}}}, K: 5}), "negative[0]: its features are also positive[0]'s", ""},
 		{"Recommend user and examples", recommend(soundalike.RecommendQuery{User: "u1", Positive: pos, K: 5}), `user "u1" takes its examples from the history`, ""},
 		{"Recommend user strategy", recommend(soundalike.RecommendQuery{User: "u1", K: 5, Strategy: "best"}), `"best"`, ""},
 		{"Recommend user exclude", recommend(soundalike.RecommendQuery{User: "u1", K: 5, Options: soundalike.SearchOptions{Exclude: []soundalike.TrackID{""}}}), "empty track reference", "SearchOptions.Exclude[0]"},
@@ -337,7 +346,7 @@ func TestMalformedQueryWaitsForNoLoad(t *testing.T) {
 			t.Errorf("%s = %v: TrackRefError naming %q, want %q", tc.name, err, got, tc.ref)
 		}
 	}
-	if err := similarTo(soundalike.Query{Vector: []float32{}}, 5, nil)(); !errors.Is(err, soundalike.ErrDimension) || !strings.Contains(err.Error(), "the vector is empty") {
+	if err := similarTo(soundalike.Query{Vector: []float32{}}, 5, nil)(); !errors.Is(err, soundalike.ErrDimension) || !strings.Contains(err.Error(), "vector: empty") {
 		t.Errorf("SimilarTo an empty vector, before a first load that fails = %v, want ErrDimension saying it is empty", err)
 	}
 	if st := eng.Stats(); st.ReloadFailures != 0 || !st.Loaded.IsZero() {

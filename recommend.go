@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 
 	"github.com/audotics/soundalike/index"
@@ -25,10 +26,13 @@ const maxProbes = 8
 // StrategyBestScore). Every example's catalogue track is excluded from the
 // results and, unless Options.NoDedupe, so are other copies of its song;
 // with Options.ExcludeArtist, so are the examples' artists. At least one
-// positive is required, and at most MaxExamples examples in all. Results
-// name the strategy and the model that answered. A malformed query (a
-// bad k, option, example or reference) is refused before Recommend waits
-// for the snapshot.
+// positive is required, and at most MaxExamples examples in all, and no
+// example may be a negative as well as a positive (an
+// *ExampleConflictError). Results name the strategy and the model that
+// answered. A malformed query (a bad k, option, example or reference, an
+// example given on both sides) is refused before Recommend waits for the
+// snapshot; two references to one track in different forms, and a filter
+// genre no track has, are refused once the snapshot is there.
 func (e *Engine) Recommend(ctx context.Context, q RecommendQuery) (Results, error) {
 	if err := checkCtx(ctx); err != nil {
 		return Results{}, fmt.Errorf("recommend: %w", err)
@@ -60,6 +64,14 @@ func (s *snapshot) recommend(ctx context.Context, q *RecommendQuery, strategy St
 	if err != nil {
 		return Results{}, err
 	}
+	// A user's history sums each track's interactions into one example,
+	// and two tracks alike in it (copies of a song, both played and
+	// skipped) are the user's data, not a malformed query.
+	if q.User == "" {
+		if err := checkResolvedOpposed(q, pos, neg); err != nil {
+			return Results{}, err
+		}
+	}
 	ns, err := s.searchExamples(ctx, pos, neg, strategy, q.K, &q.Options)
 	if err != nil {
 		return Results{}, err
@@ -72,8 +84,9 @@ func (s *snapshot) recommend(ctx context.Context, q *RecommendQuery, strategy St
 // check reports what Recommend (and RecommendUser) refuses of q without
 // reading the catalogue, and returns the query's strategy ("" read as
 // StrategyAverage): CheckSearch's, examples beside a User, no positive
-// example or more than MaxExamples, an unknown strategy, and an example
-// that is malformed (checkExamples). With a User the examples come from
+// example or more than MaxExamples, an unknown strategy, an example
+// that is malformed (checkExamples), and one given on both sides
+// (checkOpposed). With a User the examples come from
 // the history once the snapshot is there (takeUserExamples), which
 // refuses a history without a positive and takes at most
 // UserHistoryCap of it, so only the examples' absence is judged here.
@@ -103,7 +116,87 @@ func (q *RecommendQuery) check() (Strategy, error) {
 	if err := checkExamples("negative", "RecommendQuery.Negative", q.Negative); err != nil {
 		return "", err
 	}
+	if err := checkOpposed(q.Positive, q.Negative); err != nil {
+		return "", err
+	}
 	return strategy, nil
+}
+
+// ExampleConflictError is a RecommendQuery that gives one example as both
+// a positive and a negative: the negative at index Negative is the
+// positive at index Positive. Recommend finds that without the catalogue
+// when the two are the same track reference, vector or features, and
+// once it has resolved them when two references name the same catalogue
+// track (a Spotify URI and the bare id) or the model places the two at
+// the same vector. Such a query asks for nothing: under StrategyAverage
+// the negative only takes back its own pull (2v − v = v), and the answer
+// would be that of the other examples, silently. It wraps
+// ErrInvalidQuery. Its message names the examples as a RecommendQuery
+// (and POST /recommend's body) places them, "negative[0]" and
+// "positive[0]"; a caller that names them otherwise (the command line, by
+// its flags) says it with the indexes.
+type ExampleConflictError struct {
+	Positive, Negative int
+	what               string // what makes them one: `track "x" is also positive[0]`
+}
+
+func (e *ExampleConflictError) Error() string {
+	return fmt.Sprintf("negative[%d]: %s: give each example on one side only", e.Negative, e.what)
+}
+
+func (e *ExampleConflictError) Unwrap() error { return ErrInvalidQuery }
+
+// checkOpposed reports the first negative example that is also a
+// positive one as given (an *ExampleConflictError): the same track
+// reference, vector or features. Two references to one track in other
+// forms, and examples the model embeds alike, are the snapshot's to find
+// (checkResolvedOpposed).
+func checkOpposed(pos, neg []Example) error {
+	for j := range neg {
+		n := &neg[j]
+		for i := range pos {
+			p := &pos[i]
+			var what string
+			switch {
+			case n.Track != "" && p.Track == n.Track:
+				what = fmt.Sprintf("track %q is also positive[%d]", clip(string(n.Track)), i)
+			case n.Vector != nil && p.Vector != nil && slices.Equal(p.Vector, n.Vector):
+				what = fmt.Sprintf("its vector is also positive[%d]'s", i)
+			case n.Features != nil && p.Features != nil && reflect.DeepEqual(p.Features, n.Features):
+				what = fmt.Sprintf("its features are also positive[%d]'s", i)
+			default:
+				continue
+			}
+			return &ExampleConflictError{Positive: i, Negative: j, what: what}
+		}
+	}
+	return nil
+}
+
+// checkResolvedOpposed reports the first negative example that the
+// snapshot resolved (resolveExamples) to a positive one, when
+// checkOpposed found none as given: two references to the same catalogue
+// track, or examples at the same vector (a vector and a scaled copy of
+// it, features the model reads alike, a vector that is a track's), which
+// the search cannot tell apart. pos and neg are the resolved Positive and
+// Negative of q.
+func checkResolvedOpposed(q *RecommendQuery, pos, neg []example) error {
+	for j := range neg {
+		for i := range pos {
+			var what string
+			switch {
+			case neg[j].inCatalogue() && neg[j].at.node == pos[i].at.node:
+				what = fmt.Sprintf("track %q names the track of positive[%d] (%q)",
+					clip(string(q.Negative[j].Track)), i, clip(string(q.Positive[i].Track)))
+			case slices.Equal(neg[j].at.q, pos[i].at.q):
+				what = fmt.Sprintf("the model places it where positive[%d] is (the same vector)", i)
+			default:
+				continue
+			}
+			return &ExampleConflictError{Positive: i, Negative: j, what: what}
+		}
+	}
+	return nil
 }
 
 // A user's history gives at most UserHistoryCap examples: never more

@@ -2,6 +2,7 @@ package soundalike_test
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"path/filepath"
 	"slices"
@@ -397,5 +398,53 @@ func TestRecommendBestScorePages(t *testing.T) {
 		if first, second := page(4, 0), page(4, 4); !slices.Equal(first, long[:4]) || !slices.Equal(second, long[4:8]) {
 			t.Fatalf("query %d: k 4 gives %v and k 4 at offset 4 %v, want the slices of k 40's %v", q, first, second, long[:8])
 		}
+	}
+}
+
+// TestRecommendRefusesExampleOnBothSides: an example given as a positive
+// and a negative is refused, naming both, where the two are one only as
+// the catalogue and the model read them: a Spotify URI and the bare id
+// of a track, a vector and a scaled copy, features that differ only in
+// what the model does not read. Under average the pair would answer as
+// the positive alone.
+func TestRecommendRefusesExampleOnBothSides(t *testing.T) {
+	ctx := t.Context()
+	eng, tracks := fixture(t, filepath.Join(t.TempDir(), "b.db"), 50)
+	id := tracks[3].ID
+	v, err := eng.Embed(tracks[7])
+	if err != nil {
+		t.Fatal(err)
+	}
+	twice := make([]float32, len(v))
+	for i := range v {
+		twice[i] = 2 * v[i]
+	}
+	renamed := *tracks[9]
+	renamed.ID = "not in the catalogue"
+	other := trackEx(tracks[20].ID, 0)
+	for _, c := range []struct {
+		name               string
+		pos, neg           []soundalike.Example
+		positive, negative int
+		says               string
+	}{
+		{"a URI and the bare id", []soundalike.Example{other, {Track: "spotify:track:" + id}}, []soundalike.Example{{Track: id}},
+			1, 0, fmt.Sprintf("negative[0]: track %q names the track of positive[1] (\"spotify:track:%s\"): give each example on one side only", id, id)},
+		{"a vector and twice it", []soundalike.Example{{Vector: v}}, []soundalike.Example{other, {Vector: twice}},
+			0, 1, "negative[1]: the model places it where positive[0] is (the same vector)"},
+		{"features under another id", []soundalike.Example{other, {Features: tracks[9]}}, []soundalike.Example{{Features: &renamed}},
+			1, 0, "negative[0]: the model places it where positive[1] is"},
+	} {
+		for _, st := range soundalike.Strategies() {
+			_, err := eng.Recommend(ctx, soundalike.RecommendQuery{Positive: c.pos, Negative: c.neg, Strategy: st, K: 5})
+			ce, ok := errors.AsType[*soundalike.ExampleConflictError](err)
+			if !errors.Is(err, soundalike.ErrInvalidQuery) || !ok || ce.Positive != c.positive || ce.Negative != c.negative || !strings.Contains(err.Error(), c.says) {
+				t.Errorf("%s, %s: Recommend = %v, want an ExampleConflictError of positive[%d] and negative[%d] saying %q", c.name, st, err, c.positive, c.negative, c.says)
+			}
+		}
+	}
+	// Two different tracks on either side still answer.
+	if _, err := eng.Recommend(ctx, soundalike.RecommendQuery{Positive: []soundalike.Example{{Track: id}}, Negative: []soundalike.Example{other}, K: 5}); err != nil {
+		t.Errorf("Recommend(positive %s, negative %s) = %v, want results", id, other.Track, err)
 	}
 }

@@ -116,14 +116,18 @@ func (s *snapshot) searchExamples(ctx context.Context, pos, neg []example, strat
 	if err := ctx.Err(); err != nil {
 		return nil, err // the caller's deadline passed while it waited
 	}
+	f, err := s.newFilter(opts, pos, neg)
+	if err != nil {
+		return nil, err
+	}
 	if strategy == StrategyBestScore {
-		return s.bestScoreSearch(ctx, pos, neg, k, opts, s.newFilter(opts, pos, neg))
+		return s.bestScoreSearch(ctx, pos, neg, k, opts, f)
 	}
 	at, err := averageAround(pos, neg)
 	if err != nil {
 		return nil, err
 	}
-	return s.run(ctx, at, k, opts, s.newFilter(opts, pos, neg))
+	return s.run(ctx, at, k, opts, f)
 }
 
 // around is where a search looks: the unit vector q and, when q is a
@@ -208,21 +212,26 @@ func (s *snapshot) checkVector(vec []float32) ([]float32, error) {
 }
 
 // checkVectorValues reports a query vector no model could search for,
-// whatever its dimension: an empty one (ErrDimension), or one
-// ValidateVector refuses (ErrInvalidQuery).
+// whatever its dimension: what ValidateVector refuses, wrapping
+// ErrDimension for an empty vector (no model has dimension 0) and
+// ErrInvalidQuery for its values.
 func checkVectorValues(vec []float32) error {
-	if len(vec) == 0 {
-		return fmt.Errorf("%w: the vector is empty: give one of the model's dimension", ErrDimension)
+	err := ValidateVector(vec)
+	switch {
+	case err == nil:
+		return nil
+	case len(vec) == 0:
+		return fmt.Errorf("%w: %v", ErrDimension, err)
 	}
-	if err := ValidateVector(vec); err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalidQuery, err)
-	}
-	return nil
+	return fmt.Errorf("%w: %v", ErrInvalidQuery, err)
 }
 
 // ValidateVector checks a query vector's values, whatever its dimension:
 // not empty, no NaN or infinite value, not all zeros (a vector searches by
-// its direction, which zeros lack), and not too short to normalise. The error
+// its direction, which zeros lack), and not too short to normalise. The
+// values are float32s: a caller that converts from float64 (a JSON body)
+// passes values below about 1e-45 in magnitude on as zeros, and the
+// refusal of an all-zero vector says so. The error
 // names the vector ("vector: …", "vector[3]: …") and says what would be
 // accepted, as ValidateFeature names a feature: a caller that took the
 // vector from a field of its own puts the field's place before it
@@ -239,7 +248,8 @@ func ValidateVector(vec []float32) error {
 	}
 	switch n := vectorLength(vec); {
 	case n == 0:
-		return errors.New("vector: all zeros: give one with a value other than 0 (a vector searches by its direction)")
+		return errors.New("vector: all zeros as float32 (a value below about 1e-45 in magnitude rounds to 0): " +
+			"give one with a value other than 0 (a vector searches by its direction)")
 	case n < minNorm:
 		return fmt.Errorf("vector: its length %.3g is too small to normalise: give one of length at least %.3g", n, minNorm)
 	}
@@ -525,8 +535,9 @@ type filter struct {
 // under opts: it excludes the examples' catalogue tracks; unless
 // NoDedupe, their songs and the songs of the tracks Features examples
 // describe; with ExcludeArtist, the artists of both; and what opts
-// excludes (Exclude, Filter.ExcludeArtists) or filters (Filter).
-func (s *snapshot) newFilter(opts *SearchOptions, pos, neg []example) *filter {
+// excludes (Exclude, Filter.ExcludeArtists) or filters (Filter). It
+// fails when the Filter names what the catalogue lacks (compileFilter).
+func (s *snapshot) newFilter(opts *SearchOptions, pos, neg []example) (*filter, error) {
 	f := &filter{s: s, dedupe: opts == nil || !opts.NoDedupe}
 	excludeArtist := opts != nil && opts.ExcludeArtist
 	n := 0 // the excluded nodes' count, for one allocation
@@ -550,14 +561,14 @@ func (s *snapshot) newFilter(opts *SearchOptions, pos, neg []example) *filter {
 			case ex[i].inCatalogue():
 				f.excludedNodes = append(f.excludedNodes, node)
 				if f.dedupe {
-					f.addSong(s.keys[node].song, s.keys[node].feat)
+					f.songs.addSong(s.keys[node].song, s.keys[node].feat)
 				}
 				if excludeArtist {
 					f.addArtists(s.cat.track(node).Artists)
 				}
 			case t != nil:
 				if f.dedupe {
-					f.addSong(songKeyOf(t), featKeyOf(&t.Features))
+					f.songs.addSong(songKeyOf(t), featKeyOf(&t.Features))
 				}
 				if excludeArtist {
 					f.addArtists(t.Artists)
@@ -572,7 +583,10 @@ func (s *snapshot) newFilter(opts *SearchOptions, pos, neg []example) *filter {
 			}
 		}
 		if opts.Filter != nil {
-			f.cond = s.compileFilter(opts.Filter)
+			var err error
+			if f.cond, err = s.compileFilter(opts.Filter); err != nil {
+				return nil, err
+			}
 			if len(opts.Filter.ExcludeArtists) > 0 {
 				f.addArtists(opts.Filter.ExcludeArtists)
 			}
@@ -580,10 +594,8 @@ func (s *snapshot) newFilter(opts *SearchOptions, pos, neg []example) *filter {
 	}
 	slices.Sort(f.excludedNodes)
 	f.excludedNodes = slices.Compact(f.excludedNodes)
-	return f
+	return f, nil
 }
-
-func (f *filter) addSong(song, feat uint64) { f.songs.addSong(song, feat) }
 
 // addSong adds a track's song: its song key (when it has one) and its
 // feature key, salted so that the two kinds never match each other.

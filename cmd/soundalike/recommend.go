@@ -27,6 +27,9 @@ func runRecommend(ctx context.Context, args []string, stdio stdio) error {
 	announceLoad(eng, dbPath, "the index", stdio)
 	resp, err := server.Recommend(ctx, eng, q)
 	if err != nil {
+		if cerr, ok := errors.AsType[*soundalike.ExampleConflictError](err); ok {
+			return conflictUsage(q, cerr)
+		}
 		if uerr := refUsage(err, ""); uerr != nil {
 			return uerr
 		}
@@ -135,6 +138,18 @@ func recommendTitle(q soundalike.RecommendQuery) string {
 		title += fmt.Sprintf(" and unlike %d", len(q.Negative))
 	}
 	return title
+}
+
+// conflictUsage is the usage error of a negative example that is also a
+// positive one, named by the flags and references as given (Recommend's
+// names them as the JSON body places them).
+func conflictUsage(q soundalike.RecommendQuery, e *soundalike.ExampleConflictError) error {
+	neg := printable.String(string(q.Negative[e.Negative].Track))
+	pos := printable.String(string(q.Positive[e.Positive].Track))
+	if neg == pos {
+		return usagef("--negative %s is also given in --positive: give each track on one side only", neg)
+	}
+	return usagef("--negative %s and --positive %s name one track: give each track on one side only", neg, pos)
 }
 
 // missingExample returns the error of the first example of q, positive

@@ -143,6 +143,7 @@ func TestRecommendCommandErrors(t *testing.T) {
 		{"given an unknown track, expect not found naming the flag", []string{"--db", db, "--positive", "nope"}, false, `recommend --positive nope: track "nope": track not found`},
 		{"given an unknown track second in the list, expect not found naming the flag and that track", []string{"--db", db, "--positive", "t0001,nope"}, false, `recommend --positive nope: track "nope"`},
 		{"given an unknown negative track, expect not found naming --negative", []string{"--db", db, "--positive", "t0001", "--negative", "t0002,nope"}, false, `recommend --negative nope: track "nope"`},
+		{"given a track as a positive and a negative, expect a usage error naming both flags", []string{"--db", db, "--positive", "t0001,t0002", "--negative", "t0002"}, true, "--negative t0002 is also given in --positive"},
 		{"given a stray argument, expect a usage error", []string{"--db", db, "u1"}, true, "--user"},
 		{"given an unknown user with a control character, expect it escaped", []string{"--db", db, "--user", "no\x1bbody"}, false, `recommend --user no\x1bbody: `},
 	} {
