@@ -45,7 +45,7 @@ import (
 // httpError is an answer the server decides itself: bad input, mostly.
 // Its message is kept as one part for each field at fault, joined with
 // "; " (most have one), so that a batch can say which query each field is
-// of (inQuery).
+// of (place.in).
 type httpError struct {
 	status int
 	parts  []string

@@ -62,7 +62,7 @@ func (srv *Server) getSimilar(c echo.Context) error {
 	start := time.Now()
 	res, err := srv.s.Similar(r.Context(), p.track, p.k, p.opts)
 	if err != nil {
-		return refError(err, "track")
+		return asParams.runError(err, "", "track")
 	}
 	a := answerPool.Get().(*similarAnswer)
 	defer a.recycle()
@@ -103,7 +103,7 @@ func (srv *Server) postSimilar(c echo.Context) error {
 	defer release()
 	resp, err := srv.similarTo(r.Context(), sq)
 	if err != nil {
-		return refError(err, "")
+		return asFields.runError(err, "", "")
 	}
 	return writeAppended(c, resp.AppendJSON)
 }
@@ -123,8 +123,9 @@ func (srv *Server) similarTo(ctx context.Context, sq similarQuery) (*SimilarResp
 // POST /similar/batch {"queries":[a POST /similar body, …]}: up to
 // MaxBatch queries, answered in order. Every query is checked before any
 // runs, track references included, as far as that needs no catalogue
-// (decodeBatchRequest); a query that fails as it runs (a track not found)
-// fails the batch, naming its index.
+// (decodeBatchRequest); a query that fails as it runs (a track not found,
+// a filter genre no track has) fails the batch, naming its index
+// (runError).
 func (srv *Server) postSimilarBatch(c echo.Context) error {
 	r := c.Request()
 	qs, err := decodeBatchRequest(c.Response(), r, srv.opts.MaxBodyBytes, srv.modelDim(r.Context()))
@@ -146,7 +147,7 @@ func (srv *Server) postSimilarBatch(c echo.Context) error {
 	resps := make([]*SimilarResponse, len(qs))
 	for i, sq := range qs {
 		if resps[i], err = srv.similarTo(r.Context(), sq); err != nil {
-			return inQuery(i, err) // no TrackRefError: decodeBatchRequest refused those
+			return asFields.runError(err, queryPlace(i), "")
 		}
 	}
 	return writeAppended(c, func(b []byte) []byte {
@@ -168,7 +169,7 @@ type BatchResponse struct {
 	Results []SimilarResponse `json:"results"`
 }
 
-// GET /tracks/:id
+// GET /tracks/{id}
 func (srv *Server) getTrack(c echo.Context) error {
 	id, err := pathID(strings.TrimPrefix(c.Request().URL.EscapedPath(), "/tracks/"))
 	if err != nil {

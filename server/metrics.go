@@ -30,9 +30,9 @@ import (
 // go_gc_gogc_percent) and the process's (process_*, e.g.
 // process_resident_memory_bytes, the RSS).
 //
-// route is the route pattern ("/tracks/:id"), never the raw URL, so the
-// number of series stays bounded; requests that match no route share the
-// route "unmatched".
+// route is the route pattern as the OpenAPI document and the docs write
+// it ("/tracks/{id}"), never the raw URL, so the number of series stays
+// bounded; requests that match no route share the route "unmatched".
 type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec

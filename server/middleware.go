@@ -38,10 +38,7 @@ func (srv *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		if clientErr != "" {
 			status = statusClientClosed // not the 200 whose writing failed
 		}
-		route := c.Path()
-		if route == "" || route == "/*" {
-			route = "unmatched"
-		}
+		route := srv.route(c)
 		method := metricMethod(r.Method)
 		srv.metrics.observe(route, method, status, d)
 		if !srv.log.Enabled(r.Context(), slog.LevelInfo) {

@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -19,6 +21,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // The OpenAPI document (openapi.json, served at GET /openapi.json) is
@@ -43,7 +46,7 @@ type apiCase struct {
 type apiServer int
 
 const (
-	srvReady     apiServer = iota // a model, an index, and user u1's history
+	srvReady     apiServer = iota // a model, an index, user u1's history and u2's of unknown times
 	srvNoModel                    // the catalogue only: 503s
 	srvSmallBody                  // ready, with MaxBodyBytes 256
 )
@@ -135,7 +138,7 @@ func apiSearchCases() []apiCase {
 	return []apiCase{
 		{name: "GET similar offset", method: "GET", target: "/similar?track=a&k=3&offset=2", want: 200},
 		{name: "GET similar score_threshold", method: "GET", target: "/similar?track=a&score_threshold=-0.5", want: 200},
-		{name: "GET similar filters", method: "GET", target: "/similar?track=a&genre=pop,rock&year_min=2015&year_max=2020&popularity_min=10&popularity_max=90", want: 200},
+		{name: "GET similar filters", method: "GET", target: "/similar?track=a&genre=pop,POP&year_min=2015&year_max=2020&popularity_min=10&popularity_max=90", want: 200},
 		{name: "GET similar diversity", method: "GET", target: "/similar?track=a&k=5&max_per_artist=1&diversity=0.3", want: 200},
 		{name: "GET similar fields", method: "GET", target: "/similar?track=a&k=3&fields=metadata,features", want: 200},
 		{name: "GET similar offset negative", method: "GET", target: "/similar?track=a&offset=-1", want: 400, rejected: true},
@@ -148,7 +151,8 @@ func apiSearchCases() []apiCase {
 		{name: "GET similar year_max 0", method: "GET", target: "/similar?track=a&year_max=0", want: 400, rejected: true},
 		{name: "GET similar offset 999", method: "GET", target: "/similar?track=a&k=1&offset=999", want: 200},
 		{name: "GET similar offset 1000", method: "GET", target: "/similar?track=a&k=1&offset=1000", want: 400, rejected: true},
-		{name: "GET similar nothing matches", method: "GET", target: "/similar?track=a&genre=nope", want: 200},
+		{name: "GET similar nothing matches", method: "GET", target: "/similar?track=a&year_max=1900", want: 200},
+		{name: "GET similar unknown genre", method: "GET", target: "/similar?track=a&genre=pop,nope", want: 400},
 
 		{name: "POST similar filter", method: "POST", target: "/similar", body: `{"tracks":["a"],"k":3,"offset":1,"score_threshold":-1,"filter":{"genres":["pop"],"year_min":2015,"year_max":2020,"popularity_min":10,"popularity_max":100,"artists":["Artist 3","Artist 4"],"exclude_artists":["Artist X"],"ids":["t03","t04","t05"]},"max_per_artist":1,"diversity":0.3,"fields":["metadata","features"]}`, want: 200},
 		{name: "POST similar filter year not a number", method: "POST", target: "/similar", body: `{"tracks":["a"],"filter":{"year_min":"2015"}}`, want: 400, rejected: true},
@@ -156,12 +160,16 @@ func apiSearchCases() []apiCase {
 		{name: "POST similar diversity -0.1", method: "POST", target: "/similar", body: `{"tracks":["a"],"diversity":-0.1}`, want: 400, rejected: true},
 		{name: "POST similar filter year_min 0", method: "POST", target: "/similar", body: `{"tracks":["a"],"filter":{"year_min":0}}`, want: 400, rejected: true},
 		{name: "POST similar offset 1000", method: "POST", target: "/similar", body: `{"tracks":["a"],"k":1,"offset":1000}`, want: 400, rejected: true},
-		{name: "POST similar nothing matches", method: "POST", target: "/similar", body: `{"tracks":["a"],"filter":{"genres":["nope"]}}`, want: 200},
-		{name: "POST batch nothing matches", method: "POST", target: "/similar/batch", body: `{"queries":[{"tracks":["a"],"filter":{"genres":["nope"]}}]}`, want: 200},
-		{name: "POST recommend nothing matches", method: "POST", target: "/recommend", body: `{"positive":["a"],"filter":{"genres":["nope"]}}`, want: 200},
+		{name: "POST similar nothing matches", method: "POST", target: "/similar", body: `{"tracks":["a"],"filter":{"year_max":1900}}`, want: 200},
+		{name: "POST similar unknown genre", method: "POST", target: "/similar", body: `{"tracks":["a"],"filter":{"genres":["nope"]}}`, want: 400},
+		{name: "POST batch nothing matches", method: "POST", target: "/similar/batch", body: `{"queries":[{"tracks":["a"],"filter":{"year_max":1900}}]}`, want: 200},
+		{name: "POST batch unknown genre", method: "POST", target: "/similar/batch", body: `{"queries":[{"tracks":["a"]},{"tracks":["a"],"filter":{"genres":["nope"]}}]}`, want: 400},
+		{name: "POST recommend nothing matches", method: "POST", target: "/recommend", body: `{"positive":["a"],"filter":{"year_max":1900}}`, want: 200},
+		{name: "POST recommend unknown genre", method: "POST", target: "/recommend", body: `{"positive":["a"],"filter":{"genres":["nope"]}}`, want: 400},
 		{name: "POST recommend offset 1000", method: "POST", target: "/recommend", body: `{"positive":["a"],"k":1,"offset":1000}`, want: 400, rejected: true},
 		{name: "POST recommend filter year_max 0", method: "POST", target: "/recommend", body: `{"positive":["a"],"filter":{"year_max":0}}`, want: 400, rejected: true},
-		{name: "GET user recommend nothing matches", method: "GET", target: "/users/u1/recommend?genre=nope", want: 200},
+		{name: "GET user recommend nothing matches", method: "GET", target: "/users/u1/recommend?year_max=1900", want: 200},
+		{name: "GET user recommend unknown genre", method: "GET", target: "/users/u1/recommend?genre=nope", want: 400},
 
 		{name: "POST batch", method: "POST", target: "/similar/batch", body: `{"queries":[{"tracks":["a"],"k":2},{"vector":` + vec + `,"k":1},{"features":` + fullFeatures() + `}]}`, want: 200},
 		{name: "POST batch empty", method: "POST", target: "/similar/batch", body: `{"queries":[]}`, want: 400, rejected: true},
@@ -188,6 +196,7 @@ func apiSearchCases() []apiCase {
 
 		{name: "GET user history", method: "GET", target: "/users/u1/history", want: 200},
 		{name: "GET user history limit", method: "GET", target: "/users/u1/history?limit=2", want: 200},
+		{name: "GET user history of unknown times", method: "GET", target: "/users/u2/history", want: 200},
 		{name: "GET user history limit=0", method: "GET", target: "/users/u1/history?limit=0", want: 400, rejected: true},
 		{name: "GET user history unknown user", method: "GET", target: "/users/nobody/history", want: 404},
 
@@ -237,6 +246,17 @@ func apiServers(t *testing.T) map[apiServer]*server.Server {
 		} {
 			it := &soundalike.Interaction{User: "u1", Track: soundalike.TrackID(in.track), Action: in.action, Time: day.Add(time.Duration(i) * time.Hour)}
 			if _, err := tx.PutInteraction(it); err != nil {
+				return err
+			}
+		}
+		// u2's history mixes a time with interactions the data gives
+		// none for.
+		for _, it := range []soundalike.Interaction{
+			{User: "u2", Track: "a", Action: soundalike.ActionPlay},
+			{User: "u2", Track: "x1", Action: soundalike.ActionLike, Time: day},
+			{User: "u2", Track: "t03", Action: soundalike.ActionPlay},
+		} {
+			if _, err := tx.PutInteraction(&it); err != nil {
 				return err
 			}
 		}
@@ -391,6 +411,37 @@ func TestOpenAPIRoutes(t *testing.T) {
 			t.Errorf("no case answers %s with success", op)
 		case hasErrors && !c.failed:
 			t.Errorf("no case answers %s with an error", op)
+		}
+	}
+}
+
+// Given a request to each operation of the document, expect the metrics
+// and the access log to name its route as the document writes it
+// (/tracks/{id}), whatever the answer: one spelling of a route in the
+// document, the docs, the metrics and the logs.
+func TestRouteLabelsAreTheDocumentsPaths(t *testing.T) {
+	doc := openAPIDoc(t)
+	reg := prometheus.NewRegistry()
+	var logs bytes.Buffer
+	srv := server.New(newEngine(t, ready), &server.Options{Registerer: reg, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	for _, op := range operations(doc) {
+		method, path, _ := strings.Cut(op, " ")
+		target := regexp.MustCompile(`\{[^}]*\}`).ReplaceAllString(path, "a")
+		body := ""
+		if method == "POST" {
+			body = "{}"
+		}
+		logs.Reset()
+		do(t, srv, method, target, body)
+		if got := counterValue(t, reg, "soundalike_http_requests_total", map[string]string{"route": path, "method": method}); got != 1 {
+			t.Errorf("%s %s: soundalike_http_requests_total{route=%q,method=%q} = %v, want 1", method, target, path, method, got)
+		}
+		var rec map[string]any
+		if err := json.Unmarshal(logs.Bytes(), &rec); err != nil {
+			t.Fatalf("%s %s: access log %q: %v", method, target, logs.String(), err)
+		}
+		if rec["route"] != path {
+			t.Errorf("%s %s: access log route = %v, want %s", method, target, rec["route"], path)
 		}
 	}
 }

@@ -70,13 +70,14 @@ type HistoryResponse struct {
 
 // InteractionJSON is one interaction of a user. TrackID names its track,
 // and Track describes it; Track is nil (absent from the JSON) for a track
-// deleted from the catalogue since. Time is RFC 3339, or "" when the
-// interaction's time is unknown.
+// deleted from the catalogue since. Time is RFC 3339, and "" (absent
+// from the JSON, as the OpenAPI document has it: an optional date-time)
+// when the interaction's time is unknown.
 type InteractionJSON struct {
 	TrackID string     `json:"track_id"`
 	Track   *TrackJSON `json:"track,omitempty"`
 	Action  string     `json:"action"`
-	Time    string     `json:"time"`
+	Time    string     `json:"time,omitempty"`
 }
 
 // UserHistory answers GET /users/{id}/history: the newest limit
@@ -145,7 +146,7 @@ func decodeRecommendRequest(w http.ResponseWriter, r *http.Request, limit int64,
 	if err != nil {
 		return q, 0, err
 	}
-	if err := checkSearch(q.K, opts, asFields); err != nil {
+	if err := checkSearch(q.K, opts, asFields, ""); err != nil {
 		return q, 0, err
 	}
 	q.Options = *opts
@@ -294,14 +295,14 @@ func (srv *Server) postRecommend(c echo.Context) error {
 	defer release()
 	resp, err := recommend(r.Context(), srv.s, q, fields)
 	if err != nil {
-		return refError(err, "")
+		return asFields.runError(err, "", "")
 	}
 	return writeAppended(c, resp.AppendJSON)
 }
 
 var userRecommendParams = append([]string{"k", "strategy"}, searchParams...)
 
-// GET /users/:id/recommend?k=20 and the search parameters of GET /similar
+// GET /users/{id}/recommend?k=20 and the search parameters of GET /similar
 func (srv *Server) getUserRecommend(c echo.Context) error {
 	r := c.Request()
 	user, err := pathUser(r)
@@ -327,7 +328,7 @@ func (srv *Server) getUserRecommend(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := checkSearch(k, opts, asParams); err != nil {
+	if err := checkSearch(k, opts, asParams, ""); err != nil {
 		return err
 	}
 	// The history's examples are capped (soundalike.UserHistoryCap): the
@@ -340,12 +341,12 @@ func (srv *Server) getUserRecommend(c echo.Context) error {
 	defer release()
 	resp, err := recommend(r.Context(), srv.s, soundalike.RecommendQuery{User: user, Strategy: strategy, K: k, Options: *opts}, fields)
 	if err != nil {
-		return refError(err, "")
+		return asParams.runError(err, "", "")
 	}
 	return writeAppended(c, resp.AppendJSON)
 }
 
-// GET /users/:id/history?limit=50
+// GET /users/{id}/history?limit=50
 func (srv *Server) getUserHistory(c echo.Context) error {
 	r := c.Request()
 	user, err := pathUser(r)

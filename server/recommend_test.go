@@ -74,6 +74,7 @@ func TestPostRecommend(t *testing.T) {
 	eng := newEngine(t, ready)
 	h := server.New(eng, nil)
 	sim := decodeSimilar(t, do(t, h, "GET", "/similar?track=a&k=5", "").Body.Bytes())
+	simT22 := decodeSimilar(t, do(t, h, "GET", "/similar?track=t22&k=3", "").Body.Bytes())
 	vec, err := eng.Embed(trackOf(t, "t03"))
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +88,10 @@ func TestPostRecommend(t *testing.T) {
 		{"one id is /similar", `{"positive":["a"],"k":5}`, "average", ids(sim)},
 		{"best_score, one id", `{"positive":["a"],"k":5,"strategy":"best_score"}`, "best_score", ids(sim)},
 		{"an object with a weight", `{"positive":[{"track":"a","weight":3}],"k":5,"strategy":"average"}`, "average", ids(sim)},
-		{"a link", `{"positive":["https://open.spotify.com/track/` + spotifyOfT22 + `"],"negative":["spotify:track:` + spotifyOfT22 + `"],"k":3}`, "", nil},
+		// A Spotify link or URI is an example of the track it names.
+		{"a link", `{"positive":["https://open.spotify.com/track/` + spotifyOfT22 + `"],"k":3}`, "average", ids(simT22)},
+		{"a URI", `{"positive":["spotify:track:` + spotifyOfT22 + `"],"k":3}`, "average", ids(simT22)},
+		{"a URI as a negative", `{"positive":["a"],"negative":["spotify:track:` + spotifyOfT22 + `"],"k":3}`, "average", nil},
 		{"all kinds", `{"positive":["a",{"vector":` + string(vecJSON) + `},{"features":` + fullFeatures() + `,"weight":0.5}],"negative":["t10"],"k":7,"strategy":"best_score","exclude":["t11"],"exclude_artist":true,"dedupe":false}`, "best_score", nil},
 	} {
 		w := do(t, h, "POST", "/recommend", c.body)
@@ -145,6 +149,11 @@ func TestPostRecommendRefuses(t *testing.T) {
 		{`{"positive":["a"],"exclude":[""]}`, 400, []string{"exclude[0]"}},
 		{`{"positive":["nope"]}`, 404, []string{`"nope"`}},
 		{`{"positive":["a"]} {}`, 400, []string{"more than one JSON value"}},
+		// An example on both sides asks for nothing: a 400 naming both.
+		{`{"positive":["t10","a"],"negative":["a"]}`, 400, []string{`negative[0]: `, `track "a" is also positive[1]`, "one side only"}},
+		{`{"positive":["https://open.spotify.com/track/` + spotifyOfT22 + `"],"negative":["t10","spotify:track:` + spotifyOfT22 + `"]}`, 400,
+			[]string{"negative[1]: ", "positive[0]", "one side only"}},
+		{`{"positive":["a",{"vector":` + vector16 + `}],"negative":[{"vector":` + vector16 + `}]}`, 400, []string{"negative[0]: ", "positive[1]", "one side only"}},
 		{`{"positive":[` + many + `]}`, 400, []string{"1001 examples", "at most 100 "}},
 	} {
 		w := do(t, h, "POST", "/recommend", c.body)
@@ -241,7 +250,7 @@ func TestUserHistoryEndpoint(t *testing.T) {
 			TrackID string          `json:"track_id"`
 			Track   json.RawMessage `json:"track"`
 			Action  string          `json:"action"`
-			Time    string          `json:"time"`
+			Time    *string         `json:"time"`
 		} `json:"interactions"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(w.Body.Bytes()))
@@ -258,7 +267,12 @@ func TestUserHistoryEndpoint(t *testing.T) {
 		if tr.TrackID != in.TrackID {
 			t.Errorf("interaction of track_id %s holds track %s", in.TrackID, tr.TrackID)
 		}
-		got = append(got, fmt.Sprintf("%s %s %s", tr.TrackID, in.Action, in.Time))
+		// A time is RFC 3339, and absent (not "") when unknown.
+		when := "(no time)"
+		if in.Time != nil {
+			when = *in.Time
+		}
+		got = append(got, fmt.Sprintf("%s %s %s", tr.TrackID, in.Action, when))
 		// The track is what GET /tracks/{id} answers.
 		if want := do(t, h, "GET", "/tracks/"+tr.TrackID, "").Body.Bytes(); !bytes.Equal(append(in.Track, '\n'), want) {
 			t.Errorf("track %s = %s, want GET /tracks/%s's %s", tr.TrackID, in.Track, tr.TrackID, want)
@@ -268,7 +282,7 @@ func TestUserHistoryEndpoint(t *testing.T) {
 		"t05 skip 2026-05-01T14:00:00Z",
 		"x1 like 2026-05-01T13:00:00Z",
 		"a play 2026-05-01T12:00:00Z",
-		"t07 play ",
+		"t07 play (no time)",
 	}
 	if r.User != "alice" || !slices.Equal(got, want) {
 		t.Errorf("history = %s %v, want alice %v", r.User, got, want)
@@ -285,7 +299,7 @@ func TestUserHistoryEndpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	w = do(t, h, "GET", "/users/alice/history", "")
-	if want := `{"track_id":"t07","action":"play","time":""}`; w.Code != 200 || !strings.Contains(w.Body.String(), want) {
+	if want := `{"track_id":"t07","action":"play"}`; w.Code != 200 || !strings.Contains(w.Body.String(), want) {
 		t.Errorf("history after t07's deletion = %d %s, want %s among the interactions", w.Code, w.Body, want)
 	}
 }
@@ -456,11 +470,11 @@ func TestUserEndpointsWhileTheDatabaseIsWritten(t *testing.T) {
 func TestEmptyResultsAreArrays(t *testing.T) {
 	h := server.New(userEngine(t), nil)
 	for _, c := range []struct{ method, target, body string }{
-		{"GET", "/similar?track=a&genre=nope", ""},
-		{"POST", "/similar", `{"tracks":["a"],"filter":{"genres":["nope"]}}`},
-		{"POST", "/similar/batch", `{"queries":[{"tracks":["a"],"filter":{"genres":["nope"]}},{"vector":` + vector16 + `,"filter":{"genres":["nope"]}}]}`},
-		{"POST", "/recommend", `{"positive":["a"],"filter":{"genres":["nope"]}}`},
-		{"GET", "/users/alice/recommend?genre=nope", ""},
+		{"GET", "/similar?track=a&year_max=1900", ""},
+		{"POST", "/similar", `{"tracks":["a"],"filter":{"year_max":1900}}`},
+		{"POST", "/similar/batch", `{"queries":[{"tracks":["a"],"filter":{"year_max":1900}},{"vector":` + vector16 + `,"filter":{"year_max":1900}}]}`},
+		{"POST", "/recommend", `{"positive":["a"],"filter":{"year_max":1900}}`},
+		{"GET", "/users/alice/recommend?year_max=1900", ""},
 		{"GET", "/tracks?q=nothing+like+this", ""},
 	} {
 		w := do(t, h, c.method, c.target, c.body)

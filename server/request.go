@@ -65,7 +65,7 @@ func parseSimilarQuery(q url.Values) (similarParams, error) {
 	if p.opts, p.fields, err = parseSearchParams(q); err != nil {
 		return p, err
 	}
-	return p, checkSearch(p.k, p.opts, asParams)
+	return p, checkSearch(p.k, p.opts, asParams, "")
 }
 
 // checkParams refuses parameters not in known, and parameters given more
@@ -191,8 +191,8 @@ func trackIDs(refs []string) []soundalike.TrackID {
 // occurrences, each entry trimmed of spaces. Every comma-separated
 // parameter of the API is read with it, so that an entry's index is the
 // same everywhere: the one listParam's refusals name, and the one the
-// engine's refusal of a track reference names (refError), since no entry
-// is dropped before it.
+// engine's refusal of an entry names (a track reference of exclude, a
+// genre no track has: runError), since no entry is dropped before it.
 //
 // A value that is blank (empty or spaces) gives no entry: an HTML form
 // sends a text input left empty as "genre=", meaning none. An empty entry
@@ -248,7 +248,7 @@ var (
 func parseWhole(name, s string, r span) (int, error) {
 	v, err := wholeNumber(name, s, r)
 	if err == nil && !r.holds(float64(v)) {
-		return 0, badRequest("%s: %d is outside the range %v", name, v, r)
+		return 0, badRequest("%s: %d is outside %v", name, v, r)
 	}
 	return v, err
 }
@@ -261,7 +261,7 @@ func wholeNumber(name, s string, r span) (int, error) {
 	v, err := strconv.Atoi(s)
 	switch {
 	case errors.Is(err, strconv.ErrRange):
-		return 0, badRequest("%s: %s is outside the range %v", name, quoteShort(s), r)
+		return 0, badRequest("%s: %s is outside %v", name, quoteShort(s), r)
 	case err != nil:
 		return 0, badRequest("%s: %s is not a whole number: want %v", name, quoteShort(s), r)
 	}
@@ -294,7 +294,7 @@ func floatParam(q url.Values, name string, r span) (*float64, error) {
 	v, err := strconv.ParseFloat(s[0], 64)
 	switch {
 	case errors.Is(err, strconv.ErrRange):
-		return nil, badRequest("%s: %s is outside the range %v", name, quoteShort(s[0]), r)
+		return nil, badRequest("%s: %s is outside %v", name, quoteShort(s[0]), r)
 	case err != nil || math.IsNaN(v):
 		return nil, badRequest("%s: %s is not a number: want %v", name, quoteShort(s[0]), r)
 	}
@@ -503,7 +503,7 @@ func decodeSimilarRequest(w http.ResponseWriter, r *http.Request, limit int64, d
 	if err := decodeBody(w, r, limit, &req); err != nil {
 		return similarQuery{}, err
 	}
-	return req.query(dim)
+	return req.query(dim, "")
 }
 
 // query checks req and builds the query it asks for, as far as that needs
@@ -514,20 +514,32 @@ func decodeSimilarRequest(w http.ResponseWriter, r *http.Request, limit int64, d
 // each: soundalike.CheckSimilarTo is those checks and the rule of exactly
 // one, which SimilarTo makes again for its library callers. What needs
 // the catalogue, a seed that names no track or a vector not of the
-// model's dimension, is left to the search.
-func (req *similarRequest) query(dim modelDim) (similarQuery, error) {
+// model's dimension, is left to the search. Every refusal names the
+// body's fields at the body's place in its request, at.
+func (req *similarRequest) query(dim modelDim, at place) (similarQuery, error) {
 	sq := similarQuery{k: DefaultK}
 	if req.K != nil {
 		sq.k = *req.K
 	}
 	var err error
 	if sq.opts, sq.fields, err = req.options(); err != nil {
+		return sq, at.in(err)
+	}
+	// checkSearch names every field at its place itself: a value judged
+	// against another's names both there.
+	if err := checkSearch(sq.k, sq.opts, asFields, at); err != nil {
 		return sq, err
 	}
-	if err := checkSearch(sq.k, sq.opts, asFields); err != nil {
-		return sq, err
+	if err := req.searchBy(&sq.q, dim); err != nil {
+		return sq, at.in(err)
 	}
-	q := &sq.q
+	return sq, nil
+}
+
+// searchBy checks what req searches by, its tracks, features or vector,
+// and sets q to it.
+func (req *similarRequest) searchBy(q *soundalike.Query, dim modelDim) error {
+	var err error
 	// A field is given when present, empty or not ("tracks": [] is given
 	// and refused, as "vector": [] is): each given field is checked, in
 	// the order tracks, features, vector, before the rule of exactly one.
@@ -535,7 +547,7 @@ func (req *similarRequest) query(dim modelDim) (similarQuery, error) {
 	if req.Tracks != nil {
 		given = append(given, "tracks")
 		if len(req.Tracks) == 0 {
-			return sq, badRequest("tracks: empty: give 1..%d track references", MaxSeeds)
+			return badRequest("tracks: empty: give 1..%d track references", MaxSeeds)
 		}
 		q.Tracks = trackIDs(req.Tracks)
 	}
@@ -543,24 +555,24 @@ func (req *similarRequest) query(dim modelDim) (similarQuery, error) {
 		given = append(given, "features")
 		t, err := req.Features.track()
 		if err != nil {
-			return sq, err
+			return err
 		}
 		q.Track = t
 	}
 	if req.Vector != nil {
 		given = append(given, "vector")
 		if q.Vector, err = vector32("", req.Vector, dim); err != nil {
-			return sq, err
+			return err
 		}
 	}
 	switch len(given) {
 	case 0:
-		return sq, badRequest("nothing to search by: give exactly one of tracks (seed track ids), features (a track's eleven Spotify features) or vector (the model's dimension)")
+		return badRequest("nothing to search by: give exactly one of tracks (seed track ids), features (a track's eleven Spotify features) or vector (the model's dimension)")
 	case 1:
 	default:
-		return sq, badRequest("give exactly one of tracks, features or vector, not %s", strings.Join(given, " and "))
+		return badRequest("give exactly one of tracks, features or vector, not %s", strings.Join(given, " and "))
 	}
-	return sq, refError(soundalike.CheckSeeds(q.Tracks), "")
+	return refError(soundalike.CheckSeeds(q.Tracks), "")
 }
 
 // modelDim looks up the dimension of the model being served
@@ -619,7 +631,7 @@ type batchRequest struct {
 // query is checked before any runs, as POST /similar checks its body
 // (similarRequest.query: as far as it can be without the catalogue), and
 // a bad one gets the 400 the same body gets from POST /similar, its
-// message prefixed with the query's index (inQuery): "queries[2].tracks[1]: …".
+// message naming its fields at the query's place (place): "queries[2].tracks[1]: …".
 // What only the catalogue can judge, a track not found, is left to the
 // run.
 func decodeBatchRequest(w http.ResponseWriter, r *http.Request, limit int64, dim modelDim) ([]similarQuery, error) {
@@ -638,30 +650,55 @@ func decodeBatchRequest(w http.ResponseWriter, r *http.Request, limit int64, dim
 		var sr similarRequest
 		err := decodeValue(raw, &sr)
 		if err == nil {
-			qs[i], err = sr.query(dim)
+			qs[i], err = sr.query(dim, queryPlace(i))
+		} else {
+			err = queryPlace(i).in(err)
 		}
 		if err != nil {
-			return nil, inQuery(i, err)
+			return nil, err
 		}
 	}
 	return qs, nil
 }
 
-// inQuery prefixes a query's error with its place in the batch,
-// "queries[3].k: …" (or "queries[3].tracks[1]: …") when the message
-// begins with a field's name, else "queries[3]: …", keeping its status.
-func inQuery(i int, err error) error {
+// place is where a POST /similar body sits in its request, what every
+// field a refusal of it names is prefixed with: "" for POST /similar's
+// own body, "queries[3]" for a batch's query (queryPlace).
+type place string
+
+// queryPlace is the place of a batch's query i.
+func queryPlace(i int) place { return place(fmt.Sprintf("queries[%d]", i)) }
+
+// name returns the body's field name (as a message names it: "k",
+// "filter.year_max", "tracks[1]") at p: "queries[3].filter.year_max".
+func (p place) name(field string) string {
+	if p == "" {
+		return field
+	}
+	return string(p) + "." + field
+}
+
+// in prefixes each message of err, which names the body's fields as POST
+// /similar's own body would, with p: "queries[3].k: …" (or
+// "queries[3].tracks[1]: …") when the message begins with a field's name,
+// else "queries[3]: …", keeping its status. Only the message's head is
+// prefixed: a message that names a second field is written at its place
+// (checkSearch).
+func (p place) in(err error) error {
+	if p == "" || err == nil {
+		return err
+	}
 	in := func(msg string) string {
 		sep := ": "
 		if j := strings.IndexAny(msg, ":[. "); j > 0 && msg[j] != ' ' {
 			sep = "."
 		}
-		return fmt.Sprintf("queries[%d]%s%s", i, sep, msg)
+		return string(p) + sep + msg
 	}
 	if he, ok := errors.AsType[*httpError](err); ok {
 		parts := make([]string, len(he.parts))
-		for j, p := range he.parts {
-			parts[j] = in(p)
+		for j, part := range he.parts {
+			parts[j] = in(part)
 		}
 		return &httpError{status: he.status, parts: parts}
 	}
@@ -707,7 +744,8 @@ const (
 // of its lists of track references (soundalike.OptionError's and
 // TrackRefError's Option), in each requestForm; "" where that form has
 // none. The one table of them: every 400 about an option the engine
-// refused names it through here (requestError, refError).
+// refused, before a search or as it ran, names it through here
+// (requestError, refError, runError).
 var optionNames = map[string][2]string{
 	"k":                                   {"k", "k"},
 	"SearchOptions.Exclude":               {"exclude", "exclude"},
@@ -739,18 +777,19 @@ func (f requestForm) name(option string) (string, bool) {
 // request of form f, with the engine's own check (soundalike.CheckSearch)
 // before the server admits it: a bad value of k or of an option, or a
 // reference of exclude or filter.ids that no stored id could be, is a 400
-// naming it as the request does (requestError). It allocates nothing for
-// a search it passes.
-func checkSearch(k int, opts *soundalike.SearchOptions, f requestForm) error {
+// naming it as the request does (requestError), at the body's place in
+// its request, at ("" but in a batch). It allocates nothing for a search
+// it passes.
+func checkSearch(k int, opts *soundalike.SearchOptions, f requestForm, at place) error {
 	// The lists' lengths first: CheckSearch looks at each reference, and
 	// a body may hold hundreds of thousands.
 	if opts != nil {
 		if err := checkWork(searchWork(k, 0, opts, false)); err != nil {
-			return err
+			return at.in(err)
 		}
 	}
 	if err := soundalike.CheckSearch(k, opts); err != nil {
-		return f.requestError(err)
+		return f.requestError(err, at)
 	}
 	return nil
 }
@@ -760,9 +799,12 @@ func checkSearch(k int, opts *soundalike.SearchOptions, f requestForm) error {
 // (a soundalike.TrackRefError) into a 400 that names each as a request of
 // form f gives it, and says what is wrong and what is accepted:
 // "year_min: 2020 is above year_max 2010: want year_min ≤ year_max",
-// several joined with "; ". An error naming an option the request cannot
-// give passes unchanged, as refError passes one.
-func (f requestForm) requestError(err error) error {
+// several joined with "; ". Each name is at the body's place at, the
+// first and the one it is judged against alike:
+// "queries[0].filter.year_min: 2020 is above queries[0].filter.year_max 2010: …".
+// An error naming an option the request cannot give passes unchanged but
+// for at's prefix, as refError passes one.
+func (f requestForm) requestError(err error, at place) error {
 	var msgs []string
 	for _, e := range joined(err) {
 		switch e := e.(type) {
@@ -771,19 +813,19 @@ func (f requestForm) requestError(err error) error {
 			msgs = append(msgs, e.Named(func(option string) string {
 				name, ok := f.name(option)
 				known = known && ok
-				return name
+				return at.name(name)
 			}))
 			if !known {
-				return err
+				return at.in(err)
 			}
 		case *soundalike.TrackRefError:
 			name, ok := f.name(e.Option)
 			if !ok {
-				return err
+				return at.in(err)
 			}
-			msgs = append(msgs, fmt.Sprintf("%s[%d]: %s", name, e.Index, e.Reason))
+			msgs = append(msgs, fmt.Sprintf("%s[%d]: %s", at.name(name), e.Index, e.Reason))
 		default:
-			return err
+			return at.in(err)
 		}
 	}
 	return badFields(msgs)
@@ -795,6 +837,21 @@ func joined(err error) []error {
 		return j.Unwrap()
 	}
 	return []error{err}
+}
+
+// runError turns what the engine refused of a query as it ran, with the
+// catalogue, into the 400 that names it as a request of form f gave it,
+// at the body's place at ("" but in a batch): an option only the
+// catalogue can judge (a soundalike.OptionError: a filter genre no track
+// has, genre[0] or filter.genres[0]) as checkSearch names those refused
+// before (requestError), a track reference as refError names it, track
+// being the call's own. Other errors (a track not found, no index) pass
+// unchanged but for at's prefix: statusOf gives their status.
+func (f requestForm) runError(err error, at place, track string) error {
+	if _, ok := errors.AsType[*soundalike.OptionError](err); ok {
+		return f.requestError(err, at)
+	}
+	return at.in(refError(err, track))
 }
 
 // refError turns the engine's refusal of a track reference (a

@@ -16,8 +16,9 @@ import (
 // GET and POST /similar, and what `soundalike similar --json` prints.
 type SimilarResponse struct {
 	// Track is the query track: the catalogue track of GET /similar, or the
-	// track built from the features of POST /similar. It is nil (omitted)
-	// for queries by seed tracks or by vector.
+	// track built from the features of POST /similar, which is no stored
+	// track: its TrackID is "" (omitted). It is nil (omitted) for queries
+	// by seed tracks or by vector.
 	Track *TrackJSON `json:"track,omitempty"`
 	// Results are the similar tracks, closest first: [] when none
 	// matched (the responses the server builds never hold nil).
@@ -55,9 +56,11 @@ type ResultMetadata struct {
 
 // TrackJSON is a catalogue track as the API shows it. Unknown metadata is
 // a zero value; lists are [] rather than null. SpotifyID is omitted when
-// unknown (see ResultMetadata).
+// unknown (see ResultMetadata). TrackID is omitted only for the track a
+// query by features builds (SimilarResponse.Track), which is not stored:
+// a stored track's id is never "".
 type TrackJSON struct {
-	TrackID     string       `json:"track_id"`
+	TrackID     string       `json:"track_id,omitempty"`
 	SpotifyID   string       `json:"spotify_id,omitempty"`
 	Name        string       `json:"name"`
 	Artists     []string     `json:"artists"`
@@ -249,13 +252,18 @@ func (r *SimilarResponse) AppendJSON(b []byte) []byte {
 // AppendJSON appends t's JSON encoding to b, exactly as encoding/json
 // would.
 func (t *TrackJSON) AppendJSON(b []byte) []byte {
-	b = append(b, `{"track_id":`...)
-	b = appendString(b, t.TrackID)
-	if t.SpotifyID != "" {
-		b = append(b, `,"spotify_id":`...)
-		b = appendString(b, t.SpotifyID)
+	b = append(b, '{')
+	if t.TrackID != "" {
+		b = append(b, `"track_id":`...)
+		b = appendString(b, t.TrackID)
+		b = append(b, ',')
 	}
-	b = append(b, `,"name":`...)
+	if t.SpotifyID != "" {
+		b = append(b, `"spotify_id":`...)
+		b = appendString(b, t.SpotifyID)
+		b = append(b, ',')
+	}
+	b = append(b, `"name":`...)
 	b = appendString(b, t.Name)
 	b = append(b, `,"artists":`...)
 	b = appendStrings(b, t.Artists)

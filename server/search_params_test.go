@@ -30,8 +30,8 @@ func TestSimilarSearchParameters(t *testing.T) {
 		{"given offset, expect the later results", "GET", "/similar?track=a&k=5&offset=5", "", ids(all)[5:10]},
 		{"given offset in a body, expect the same", "POST", "/similar", `{"tracks":["a"],"k":5,"offset":5}`, ids(all)[5:10]},
 		{"given a threshold, expect the results above it", "GET", fmt.Sprintf("/similar?track=a&k=20&score_threshold=%v", all.Results[7].Score), "", ids(all)[:8]},
-		{"given a genre no track has, expect none", "GET", "/similar?track=a&genre=polka", "", nil},
-		{"given the catalogue's genre, expect all", "GET", "/similar?track=a&k=20&genre=POP,polka&year_min=2019&year_max=2019&popularity_min=50&popularity_max=50", "", ids(all)},
+		{"given popularities above the catalogue's, expect none", "GET", "/similar?track=a&popularity_min=51", "", nil},
+		{"given the catalogue's genre, expect all", "GET", "/similar?track=a&k=20&genre=POP&year_min=2019&year_max=2019&popularity_min=50&popularity_max=50", "", ids(all)},
 		{"given years before the catalogue's, expect none", "GET", "/similar?track=a&year_max=2000", "", nil},
 		{"given a filter body, expect its matches", "POST", "/similar", `{"tracks":["a"],"k":20,"filter":{"genres":["pop"],"ids":["t01","t02","x1"],"exclude_artists":["artist x"]}}`, nil},
 		{"given max_per_artist 1, expect one track of Artist X", "GET", "/similar?track=t05&k=20&max_per_artist=1&dedupe=false", "", nil},
@@ -144,7 +144,7 @@ func TestSimilarSearchParametersRefused(t *testing.T) {
 		{"/similar", `{"tracks":["a"],"filter":{"decade":1990}}`, []string{"unknown field", "decade"}},
 		{"/similar/batch", `{"queries":[{"tracks":["a"]},{"tracks":["a"]},{"tracks":["a"]},{"tracks":["a"],"k":0}]}`, []string{"queries[3].k", "1..1000"}},
 		{"/similar/batch", `{"queries":[{"tracks":["a"]},{"tracks":["a"],"filter":{"year_min":-5}}]}`, []string{"queries[1].filter.year_min"}},
-		{"/similar/batch", `{"queries":[{"tracks":["a"],"offset":999}]}`, []string{"queries[0].offset: 999 with k 20", "offset + k ≤ 1000"}},
+		{"/similar/batch", `{"queries":[{"tracks":["a"],"offset":999}]}`, []string{"queries[0].offset: 999 with queries[0].k 20", "queries[0].offset + queries[0].k ≤ 1000"}},
 		{"/similar/batch", `{"queries":[{"nope":1}]}`, []string{"queries[0]", "unknown field"}},
 		{"/similar/batch", `{"queries":[]}`, []string{"queries", "1..100"}},
 		{"/similar/batch", `{}`, []string{"queries", "missing"}},
@@ -172,27 +172,27 @@ func TestSimilarSearchParametersRefused(t *testing.T) {
 // Given a whole-number parameter that is no number, or one of more digits
 // than any int holds, expect every endpoint to answer in one form, naming
 // the parameter and its range: "name: "x" is not a whole number: want
-// lo..hi", "name: "999…" is outside the range lo..hi" (not "not a whole
+// lo..hi", "name: "999…" is outside lo..hi" (not "not a whole
 // number", as overflowing digits are one).
 func TestWholeNumberParameters(t *testing.T) {
 	h := server.New(userEngine(t), nil)
 	const huge = "99999999999999999999999"
 	for _, c := range []struct{ target, want string }{
-		{"/similar?track=a&k=" + huge, `k: "` + huge + `" is outside the range 1..1000`},
-		{"/similar?track=a&k=-" + huge, `k: "-` + huge + `" is outside the range 1..1000`},
+		{"/similar?track=a&k=" + huge, `k: "` + huge + `" is outside 1..1000`},
+		{"/similar?track=a&k=-" + huge, `k: "-` + huge + `" is outside 1..1000`},
 		{"/similar?track=a&k=ten", `k: "ten" is not a whole number: want 1..1000`},
-		{"/similar?track=a&offset=" + huge, `offset: "` + huge + `" is outside the range 0..999`},
-		{"/similar?track=a&year_min=" + huge, `year_min: "` + huge + `" is outside the range 1..9999`},
-		{"/similar?track=a&score_threshold=1e400", `score_threshold: "1e400" is outside the range -1..1`},
-		{"/tracks?q=a&k=" + huge, `k: "` + huge + `" is outside the range 1..100`},
+		{"/similar?track=a&offset=" + huge, `offset: "` + huge + `" is outside 0..999`},
+		{"/similar?track=a&year_min=" + huge, `year_min: "` + huge + `" is outside 1..9999`},
+		{"/similar?track=a&score_threshold=1e400", `score_threshold: "1e400" is outside -1..1`},
+		{"/tracks?q=a&k=" + huge, `k: "` + huge + `" is outside 1..100`},
 		{"/tracks?q=a&k=ten", `k: "ten" is not a whole number: want 1..100`},
-		{"/users/alice/recommend?k=" + huge, `k: "` + huge + `" is outside the range 1..1000`},
+		{"/users/alice/recommend?k=" + huge, `k: "` + huge + `" is outside 1..1000`},
 		{"/users/alice/recommend?k=x", `k: "x" is not a whole number: want 1..1000`},
-		{"/users/alice/history?limit=" + huge, `limit: "` + huge + `" is outside the range 1..1000`},
+		{"/users/alice/history?limit=" + huge, `limit: "` + huge + `" is outside 1..1000`},
 		{"/map?sample=abc", `sample: "abc" is not a whole number: want 0..200000`},
 		{"/map?sample=", `sample: "" is not a whole number: want 0..200000`},
-		{"/map?sample=" + huge, `sample: "` + huge + `" is outside the range 0..200000`},
-		{"/map?sample=200001", `sample: 200001 is outside the range 0..200000`},
+		{"/map?sample=" + huge, `sample: "` + huge + `" is outside 0..200000`},
+		{"/map?sample=200001", `sample: 200001 is outside 0..200000`},
 	} {
 		w := do(t, h, "GET", c.target, "")
 		var e struct{ Error string }
@@ -221,7 +221,7 @@ func TestErrorsNameTheParameter(t *testing.T) {
 		{"GET", "/users/alice/recommend?offset=990&k=20", "", "offset: 990 with k 20"},
 		{"POST", "/similar", `{"tracks":["a"],"offset":999,"k":10}`, "offset: 999 with k 10"},
 		{"POST", "/recommend", `{"positive":["a"],"offset":999}`, "offset: 999 with k 20"},
-		{"POST", "/similar/batch", `{"queries":[{"tracks":["a"]},{"tracks":["a"],"offset":999}]}`, "queries[1].offset: 999 with k 20"},
+		{"POST", "/similar/batch", `{"queries":[{"tracks":["a"]},{"tracks":["a"],"offset":999}]}`, "queries[1].offset: 999 with queries[1].k 20"},
 		{"GET", "/users/alice/recommend?strategy=foo", "", `strategy: "foo" is not a strategy: want "average" or "best_score"`},
 		{"POST", "/recommend", `{"positive":["a"],"strategy":"foo"}`, `strategy: "foo" is not a strategy`},
 		{"POST", "/similar", `{"vector":` + zeros + `}`, "vector: all zeros"},
@@ -272,6 +272,39 @@ func TestErrorsNameEveryBadOption(t *testing.T) {
 			"k: 1001 is outside 1..1000; filter.popularity_min: 9 is above filter.popularity_max 1: want filter.popularity_min ≤ filter.popularity_max"},
 		{"POST", "/similar/batch", `{"queries":[{"tracks":["a"]},{"tracks":["a"],"diversity":-1,"filter":{"artists":[""]}}]}`,
 			"queries[1].diversity: -1 is outside 0..1; queries[1].filter.artists[0]: empty: name one, or leave it out"},
+		{"POST", "/similar/batch", `{"queries":[{"tracks":["a"],"filter":{"year_min":2020,"year_max":2010}}]}`,
+			"queries[0].filter.year_min: 2020 is above queries[0].filter.year_max 2010: want queries[0].filter.year_min ≤ queries[0].filter.year_max"},
+		{"POST", "/similar/batch", `{"queries":[{"tracks":["a"]},{"tracks":["a"],"k":10,"offset":995}]}`,
+			"queries[1].offset: 995 with queries[1].k 10 asks for results 996 to 1005: want queries[1].offset + queries[1].k ≤ 1000"},
+	} {
+		w := do(t, h, c.method, c.target, c.body)
+		var e struct{ Error string }
+		json.Unmarshal(w.Body.Bytes(), &e)
+		if w.Code != 400 || e.Error != c.want {
+			t.Errorf("%s %s %s = %d %s, want 400 %q", c.method, c.target, c.body, w.Code, w.Body, c.want)
+		}
+	}
+}
+
+// Given a filter genre no track of the catalogue has, which only the
+// engine can judge once it has the catalogue, expect a 400 naming each
+// such genre as the request gave it (a GET's genre[i], a body's
+// filter.genres[i], at a batch's query), as the refusals of the search's
+// other values do, and listing the catalogue's genres; not "no results".
+func TestUnknownGenreNamesTheParameter(t *testing.T) {
+	h := server.New(userEngine(t), nil)
+	const noNope = `no track has genre "nope": want one of "pop" (matched case-insensitively)`
+	for _, c := range []struct{ method, target, body, want string }{
+		{"GET", "/similar?track=a&genre=nope", "", "genre[0]: " + noNope},
+		{"GET", "/similar?track=a&genre=pop&genre=nope", "", "genre[1]: " + noNope},
+		{"GET", "/similar?track=a&genre=nope,POP,polka", "", "genre[0]: " + noNope +
+			`; genre[2]: no track has genre "polka": want one of "pop" (matched case-insensitively)`},
+		{"GET", "/users/alice/recommend?genre=nope", "", "genre[0]: " + noNope},
+		{"POST", "/similar", `{"tracks":["a"],"filter":{"genres":["pop","nope"]}}`, "filter.genres[1]: " + noNope},
+		{"POST", "/similar", `{"vector":` + vector16 + `,"filter":{"genres":["nope"]}}`, "filter.genres[0]: " + noNope},
+		{"POST", "/similar/batch", `{"queries":[{"tracks":["a"],"filter":{"genres":["pop"]}},{"tracks":["a"],"filter":{"genres":["nope"]}}]}`,
+			"queries[1].filter.genres[0]: " + noNope},
+		{"POST", "/recommend", `{"positive":["a"],"filter":{"genres":["nope"]}}`, "filter.genres[0]: " + noNope},
 	} {
 		w := do(t, h, c.method, c.target, c.body)
 		var e struct{ Error string }
@@ -382,12 +415,14 @@ func TestSimilarBatchChecksEveryQueryFirst(t *testing.T) {
 	if w := do(t, h, "POST", "/similar/batch", batch(good[0])); w.Code != 200 || ran.Load() != 4 {
 		t.Fatalf("POST /similar/batch of 4 good queries = %d %s, the engine ran %d; want 200 and 4", w.Code, w.Body, ran.Load())
 	}
-	for _, tc := range []struct{ bad, prefix string }{
-		{`{"tracks":["a",""]}`, "queries[2]."},
-		{`{"tracks":["a","t05\u0000"]}`, "queries[2]."},
-		{`{"tracks":["a"],"exclude":["t05","b\u0000"]}`, "queries[2]."},
-		{`{"tracks":["a"],"filter":{"ids":[""]}}`, "queries[2]."},
-		{`{"tracks":["a"],"k":900,"offset":200}`, "queries[2]."},
+	// want is the batch's error where it names more than the field at
+	// its head: each name at queries[2], not only the first.
+	for _, tc := range []struct{ bad, prefix, want string }{
+		{`{"tracks":["a",""]}`, "queries[2].", ""},
+		{`{"tracks":["a","t05\u0000"]}`, "queries[2].", ""},
+		{`{"tracks":["a"],"exclude":["t05","b\u0000"]}`, "queries[2].", ""},
+		{`{"tracks":["a"],"filter":{"ids":[""]}}`, "queries[2].", ""},
+		{`{"tracks":["a"],"k":900,"offset":200}`, "", "queries[2].offset: 200 with queries[2].k 900 asks for results 201 to 1100: want queries[2].offset + queries[2].k ≤ 1000"},
 	} {
 		one := do(t, h, "POST", "/similar", tc.bad)
 		if one.Code != 400 {
@@ -400,7 +435,14 @@ func TestSimilarBatchChecksEveryQueryFirst(t *testing.T) {
 			continue
 		}
 		var got, want struct{ Error string }
-		if json.Unmarshal(w.Body.Bytes(), &got) != nil || json.Unmarshal(one.Body.Bytes(), &want) != nil || got.Error != tc.prefix+want.Error {
+		if json.Unmarshal(w.Body.Bytes(), &got) != nil || json.Unmarshal(one.Body.Bytes(), &want) != nil {
+			t.Fatalf("POST /similar/batch with query 2 %s = %s, POST /similar = %s: want JSON errors", tc.bad, w.Body, one.Body)
+		}
+		if tc.want != "" {
+			if got.Error != tc.want {
+				t.Errorf("POST /similar/batch with query 2 %s = %q, want %q", tc.bad, got.Error, tc.want)
+			}
+		} else if got.Error != tc.prefix+want.Error {
 			t.Errorf("POST /similar/batch with query 2 %s = %s, want the error of POST /similar (%s) after %q", tc.bad, w.Body, one.Body, tc.prefix)
 		}
 		if n := ran.Load(); n != 0 {

@@ -354,6 +354,31 @@ type Server struct {
 	e       *echo.Echo
 	metrics *metrics
 	limiter *limiter
+	// routes maps each route as echo has it (/tracks/:id) to the route as
+	// the OpenAPI document writes it (/tracks/{id}); written by New only.
+	routes map[string]string
+}
+
+// echoPath writes a route's path as echo takes it: each OpenAPI path
+// parameter, {id}, as echo's :id.
+func echoPath(path string) string {
+	segs := strings.Split(path, "/")
+	for i, s := range segs {
+		if name, ok := strings.CutPrefix(s, "{"); ok {
+			segs[i] = ":" + strings.TrimSuffix(name, "}")
+		}
+	}
+	return strings.Join(segs, "/")
+}
+
+// route is the route that answered c, as the OpenAPI document writes it,
+// or "unmatched" for a request no route matched: the metrics' and the
+// access log's route, from a bounded set.
+func (srv *Server) route(c echo.Context) string {
+	if r, ok := srv.routes[c.Path()]; ok {
+		return r
+	}
+	return "unmatched"
 }
 
 // isNilEngine reports whether s is a nil *soundalike.Engine: a non-nil
@@ -383,21 +408,33 @@ func New(s Searcher, opts *Options) *Server {
 	e.HTTPErrorHandler = srv.writeError
 	e.Use(srv.observe)
 
+	// Routes are written as OpenAPI writes them, /tracks/{id}, and
+	// registered with echo as /tracks/:id; srv.routes maps back, so that
+	// metrics and the access log name a route as the document does.
+	srv.routes = map[string]string{}
+	handle := func(methods []string, path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
+		ep := echoPath(path)
+		srv.routes[ep] = path
+		e.Match(methods, ep, h, m...)
+	}
 	// Every GET route answers HEAD too, as net/http's ServeMux does (load
 	// balancers probe /healthz with it, curl -I asks for any resource):
 	// the same handler, whose body net/http drops.
 	get := func(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
-		e.Match([]string{http.MethodGet, http.MethodHead}, path, h, m...)
+		handle([]string{http.MethodGet, http.MethodHead}, path, h, m...)
+	}
+	post := func(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
+		handle([]string{http.MethodPost}, path, h, m...)
 	}
 	// Routes that search take srv.limit: a deadline and a slot.
 	get("/similar", srv.getSimilar, srv.limit)
-	e.POST("/similar", srv.postSimilar, srv.limit)
-	e.POST("/similar/batch", srv.postSimilarBatch, srv.limit)
-	e.POST("/recommend", srv.postRecommend, srv.limit)
-	get("/users/:id/recommend", srv.getUserRecommend, srv.limit)
-	get("/users/:id/history", srv.getUserHistory)
+	post("/similar", srv.postSimilar, srv.limit)
+	post("/similar/batch", srv.postSimilarBatch, srv.limit)
+	post("/recommend", srv.postRecommend, srv.limit)
+	get("/users/{id}/recommend", srv.getUserRecommend, srv.limit)
+	get("/users/{id}/history", srv.getUserHistory)
 	get("/tracks", srv.getTracks, srv.limit)
-	get("/tracks/:id", srv.getTrack)
+	get("/tracks/{id}", srv.getTrack)
 	get("/healthz", srv.healthz)
 	get("/readyz", srv.readyz)
 	get("/model", srv.model)
@@ -405,7 +442,7 @@ func New(s Searcher, opts *Options) *Server {
 	get("/openapi.json", srv.openAPI)
 	get("/map", srv.getMap)
 	get("/", srv.explorerFile)
-	get("/explorer/:file", srv.explorerFile)
+	get("/explorer/{file}", srv.explorerFile)
 	srv.e = e
 	return srv
 }

@@ -642,6 +642,48 @@ func counterValue(t *testing.T, g prometheus.Gatherer, name string, labels map[s
 	return -1
 }
 
+// Given a query by features, when POST /similar (alone or in a batch),
+// expect the track built from them echoed without a track_id: it is no
+// stored track. A catalogue track's is there (GET /similar).
+func TestQueryTrackByFeaturesHasNoID(t *testing.T) {
+	h := server.New(newEngine(t, ready), nil)
+	queryTrack := func(body []byte) map[string]json.RawMessage {
+		t.Helper()
+		var r struct {
+			Track   map[string]json.RawMessage
+			Results []struct{ Track map[string]json.RawMessage }
+		}
+		if err := json.Unmarshal(body, &r); err != nil {
+			t.Fatalf("decode %s: %v", body, err)
+		}
+		if len(r.Results) > 0 && r.Results[0].Track != nil { // a batch
+			return r.Results[0].Track
+		}
+		return r.Track
+	}
+	for _, c := range []struct{ method, target, body, wantID string }{
+		{"POST", "/similar", `{"features":` + fullFeatures() + `,"k":2}`, ""},
+		{"POST", "/similar", `{"features":` + strings.TrimSuffix(fullFeatures(), "}") + `,"name":"New","artists":["Me"]},"k":2}`, ""},
+		{"POST", "/similar/batch", `{"queries":[{"features":` + fullFeatures() + `,"k":2}]}`, ""},
+		{"GET", "/similar?track=a&k=2", "", `"a"`},
+	} {
+		w := do(t, h, c.method, c.target, c.body)
+		if w.Code != 200 {
+			t.Fatalf("%s %s %s = %d %s, want 200", c.method, c.target, c.body, w.Code, w.Body)
+		}
+		tr := queryTrack(w.Body.Bytes())
+		if tr == nil {
+			t.Fatalf("%s %s %s = %s, want the query track", c.method, c.target, c.body, w.Body)
+		}
+		if got := string(tr["track_id"]); got != c.wantID {
+			t.Errorf("%s %s %s: track.track_id = %q, want %q (\"\": absent)", c.method, c.target, c.body, got, c.wantID)
+		}
+		if _, ok := tr["name"]; !ok {
+			t.Errorf("%s %s %s: track has no name, want the field as every track has it", c.method, c.target, c.body)
+		}
+	}
+}
+
 func TestMetrics(t *testing.T) {
 	eng := newEngine(t, ready)
 	h := server.New(eng, nil)
@@ -657,7 +699,7 @@ func TestMetrics(t *testing.T) {
 	for _, want := range []string{
 		`soundalike_http_requests_total{method="GET",route="/similar",status="200"} 2`,
 		`soundalike_http_requests_total{method="GET",route="/similar",status="404"} 1`,
-		`soundalike_http_requests_total{method="GET",route="/tracks/:id",status="200"} 2`,
+		`soundalike_http_requests_total{method="GET",route="/tracks/{id}",status="200"} 2`,
 		`soundalike_http_requests_total{method="GET",route="unmatched",status="404"} 1`,
 		`soundalike_http_request_duration_seconds_bucket{method="GET",route="/similar",status="200",le="0.001"}`,
 		`soundalike_http_request_duration_seconds_count{method="GET",route="/similar",status="200"} 2`,
@@ -735,7 +777,7 @@ func TestAccessLogClientIP(t *testing.T) {
 			if rec["client_ip"] != tc.want {
 				t.Errorf("client_ip = %v, want %s", rec["client_ip"], tc.want)
 			}
-			for k, v := range map[string]any{"msg": "request", "method": "GET", "route": "/tracks/:id", "path": "/tracks/a", "status": 200.0} {
+			for k, v := range map[string]any{"msg": "request", "method": "GET", "route": "/tracks/{id}", "path": "/tracks/a", "status": 200.0} {
 				if rec[k] != v {
 					t.Errorf("access log %s = %v, want %v", k, rec[k], v)
 				}

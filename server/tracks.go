@@ -201,6 +201,18 @@ func (l idList) refError(err error, i int) error {
 	return badRequest("%s[%d]: %s", l.param, i, re.Reason)
 }
 
+// textError names the engine's refusal of GET /tracks's text by its
+// parameter, as every refusal of a parameter begins: "q: "!!" holds no
+// word to search for (letters or digits)". parseTracksQuery checked k
+// within the engine's bounds (MaxTracksK is soundalike.MaxSearchK), so a
+// soundalike.ErrInvalidQuery is the text's. Other errors pass unchanged.
+func textError(err error) error {
+	if !errors.Is(err, soundalike.ErrInvalidQuery) {
+		return err
+	}
+	return badRequest("q: %s", strings.TrimPrefix(err.Error(), soundalike.ErrInvalidQuery.Error()+": "))
+}
+
 // GET /tracks?q=TEXT&k=10 | GET /tracks?ids=ID,ID | GET /tracks?id=ID&id=ID
 func (srv *Server) getTracks(c echo.Context) error {
 	r := c.Request()
@@ -222,6 +234,7 @@ func (srv *Server) getTracks(c echo.Context) error {
 		resp, err = lookupTracks(r.Context(), srv.s, p.ids)
 	} else {
 		resp, err = SearchTracks(r.Context(), srv.s, p.text, p.k)
+		err = textError(err)
 	}
 	if err != nil {
 		return err
