@@ -7,31 +7,9 @@ import (
 	"testing"
 
 	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/internal/dbdamage"
 	"github.com/audotics/soundalike/storage"
-	bolt "go.etcd.io/bbolt"
 )
-
-// corruptTrackRecord gives the stored record of track id an unknown codec
-// version, below the engine, as a disk error would.
-func corruptTrackRecord(t *testing.T, path, id string) {
-	t.Helper()
-	db, err := bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket([]byte("tracks"))
-		bad := append([]byte(nil), b.Get([]byte(id))...)
-		if len(bad) < 13 {
-			t.Fatalf("no stored track %s", id)
-		}
-		bad[12] = 99 // after [seq u64][node u32]: the track's codec version
-		return b.Put([]byte(id), bad)
-	}); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // TestCorruptTrackRecordIsDamageImportRepairs: a track record that does
 // not decode is damage (storage.ErrDamaged, naming the file and saying
@@ -58,8 +36,8 @@ func TestCorruptTrackRecordIsDamageImportRepairs(t *testing.T) {
 		t.Fatal(err)
 	}
 	eng.Close()
-	corruptTrackRecord(t, path, "a")
-	corruptTrackRecord(t, path, "b")
+	dbdamage.CorruptTrack(t, path, "a")
+	dbdamage.CorruptTrack(t, path, "b")
 
 	eng, err = soundalike.Open(path, &soundalike.Options{NoSync: true})
 	if err != nil {

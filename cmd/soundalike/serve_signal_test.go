@@ -13,9 +13,8 @@ import (
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/internal/dbdamage"
 	"github.com/audotics/soundalike/internal/syncbuf"
 	"github.com/audotics/soundalike/internal/synth"
 )
@@ -95,28 +94,6 @@ func hasReloadedFields(line string) bool {
 	return true
 }
 
-// corruptTrack gives the stored record of track id an unknown codec
-// version, below the engine, as a disk error would.
-func corruptTrack(t *testing.T, path, id string) {
-	t.Helper()
-	db, err := bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket([]byte("tracks"))
-		bad := append([]byte(nil), b.Get([]byte(id))...)
-		if len(bad) < 13 {
-			t.Fatalf("no stored track %s", id)
-		}
-		bad[12] = 99 // after [seq u64][node u32]: the track's codec version
-		return b.Put([]byte(id), bad)
-	}); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // sighup sends serve (this process) SIGHUP and returns the log written
 // since, once it holds a line matching answered.
 func sighup(t *testing.T, stderr *syncbuf.Buffer, answered string) string {
@@ -146,7 +123,7 @@ func TestServeFailedSIGHUPReloadLoggedOnce(t *testing.T) {
 	_, done := startServe(t, ctx, db, 200, &stderr, "--reload", "0")
 
 	addAndReindex(t, db) // a new generation to load
-	corruptTrack(t, db, "t0010")
+	dbdamage.CorruptTrack(t, db, "t0010")
 	for i := range 2 {
 		logs := sighup(t, &stderr, "on=SIGHUP")
 		if n := strings.Count(logs, "\n"); n != 1 || !strings.Contains(logs, "level=ERROR") || !strings.Contains(logs, "still serving the previous one") || !strings.Contains(logs, "t0010") {

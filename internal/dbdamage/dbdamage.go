@@ -113,3 +113,26 @@ func Copy(t testing.TB, src, dst string) {
 		t.Fatal(err)
 	}
 }
+
+// CorruptTrack gives the stored record of track id an unknown codec
+// version, below the engine, as a disk error would: the record no longer
+// decodes, while the file's pages stay sound.
+func CorruptTrack(t testing.TB, path, id string) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte("tracks"))
+		bad := append([]byte(nil), b.Get([]byte(id))...)
+		if len(bad) < 13 {
+			t.Fatalf("no stored track %s", id)
+		}
+		bad[12] = 99 // after [seq u64][node u32]: the track's codec version
+		return b.Put([]byte(id), bad)
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
