@@ -89,14 +89,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	})
 	t.Run("empty", func(t *testing.T) {
 		g, _ := New(4, nil)
-		var buf bytes.Buffer
-		if _, err := g.WriteTo(&buf); err != nil {
-			t.Fatal(err)
-		}
-		h, err := Read(&buf)
-		if err != nil {
-			t.Fatal(err)
-		}
+		h := reread(t, g)
 		if h.Len() != 0 || h.Dim() != 4 {
 			t.Errorf("reloaded empty index: Len %d Dim %d, want 0 and 4", h.Len(), h.Dim())
 		}

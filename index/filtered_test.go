@@ -1,7 +1,6 @@
 package index
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"slices"
@@ -112,14 +111,7 @@ func TestSearchKeptRange(t *testing.T) {
 	}
 
 	// A graph read back knows its slots hold their ids.
-	var buf bytes.Buffer
-	if _, err := g.WriteTo(&buf); err != nil {
-		t.Fatal(err)
-	}
-	read, err := Read(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	read := reread(t, g)
 	got, err := read.SearchKept(nil, vecs[:dim], k, 64, &Kept{Filter: all, Range: rng})
 	if err != nil {
 		t.Fatal(err)

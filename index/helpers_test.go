@@ -1,6 +1,7 @@
 package index
 
 import (
+	"bytes"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -105,4 +106,18 @@ func nearVector(v, want []float32) bool {
 		}
 	}
 	return true
+}
+
+// reread returns g written by WriteTo and read back by Read.
+func reread(t testing.TB, g *HNSW) *HNSW {
+	t.Helper()
+	var buf bytes.Buffer
+	if _, err := g.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	h, err := Read(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }

@@ -1,7 +1,6 @@
 package index
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -460,19 +459,11 @@ func TestSetOptions(t *testing.T) {
 	if o := g.Options(); o != want {
 		t.Errorf("Options() after SetOptions = %+v, want %+v", o, want)
 	}
-	var buf bytes.Buffer
-	if _, err := g.WriteTo(&buf); err != nil {
-		t.Fatal(err)
-	}
-	h, err := Read(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if o := h.Options(); o.EfSearch != 7 || o.MaxTombstoneRatio != 0.25 {
+	if o := reread(t, g).Options(); o.EfSearch != 7 || o.MaxTombstoneRatio != 0.25 {
 		t.Errorf("Options() of the saved index = %+v, want EfSearch 7 and MaxTombstoneRatio 0.25", o)
 	}
 
-	err = g.SetOptions(&Options{EfSearch: 99})
+	err := g.SetOptions(&Options{EfSearch: 99})
 	for _, name := range []string{"M = 16", "EfConstruction = 200", "Seed = 1"} {
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("SetOptions(defaults) on a graph of M 6, EfConstruction 40, seed 9 = %v, want an error naming %q", err, name)
