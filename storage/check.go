@@ -2,19 +2,30 @@ package storage
 
 import (
 	"encoding/binary"
-	"fmt"
+	"strings"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/audotics/soundalike/internal/clip"
-	bolt "go.etcd.io/bbolt"
 )
 
 // CheckPages runs bbolt's page check on the file as tx sees it: pages
 // reachable twice or freed and in use, pages out of bounds, keys out of
-// order. It calls report for each problem found.
+// order. It calls report for each problem found, each wrapping
+// ErrDamaged.
 func (tx *Tx) CheckPages(report func(error)) {
 	tx.setReading("checking its pages")
 	for err := range tx.tx.Check() {
-		report(fmt.Errorf("page check: %w", err))
+		msg, stopped := strings.CutPrefix(err.Error(), "panic: ")
+		if !stopped {
+			report(corruptf("page check: %s", msg))
+			continue
+		}
+		// bbolt's check stops at a page it cannot read, and reports the
+		// assertion that stopped it as a recovered panic.
+		msg = strings.TrimPrefix(msg, "assertion failed: ")
+		msg = strings.Replace(msg, "Page expected to be: ", "page expected to be ", 1)
+		report(corruptf("page check stopped at a page it cannot read: %s", msg))
 	}
 }
 

@@ -48,3 +48,38 @@ func TestBothMetaPagesDamaged(t *testing.T) {
 		})
 	}
 }
+
+// Given a database whose first meta page names itself another page (its
+// header damaged, its contents sound, so the file still opens), when its
+// pages are checked, expect the problem reported as damage, in words
+// rather than as bbolt's recovered panic.
+func TestCheckPagesStoppedIsDamage(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.db")
+	db, err := storage.Open(path, &storage.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(b, []byte{0xff, 0xfe, 0xfd, 0xfc, 0, 1, 2, 3}) // page 0's id
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err = storage.Open(path, &storage.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var problems []error
+	db.View(func(tx *storage.Tx) error {
+		tx.CheckPages(func(err error) { problems = append(problems, err) })
+		return nil
+	})
+	if len(problems) != 1 || !errors.Is(problems[0], storage.ErrDamaged) || strings.Contains(problems[0].Error(), "panic") ||
+		!strings.Contains(problems[0].Error(), "page check stopped at a page it cannot read: page expected to be 0") {
+		t.Errorf("CheckPages reported %v, want one damage saying the check stopped at page 0", problems)
+	}
+}
