@@ -19,23 +19,27 @@ import (
 // their order.
 //
 // Each flag may be given once: a second --track would otherwise quietly
-// replace the first, and the HTTP API refuses a repeated parameter too.
+// replace the first (a list flag takes its entries comma-separated).
 // A refused flag value is reported in one line naming the flag, the value
 // and what the flag takes, with a pointer to the command's -h; the usage
 // is printed only when asked for (-h), not under an error it would bury.
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	p := watchFlags(fs)
-	defer p.restore()
 	// Parse prints its error and the usage on every error, and the usage
 	// on -h: parseFlags reports the error, and prints the usage for -h.
 	usage, output := fs.Usage, fs.Output()
 	fs.Usage = func() {}
 	fs.SetOutput(io.Discard)
+	defer func() {
+		p.restore() // PrintDefaults shows each flag's own Value
+		fs.Usage = usage
+		fs.SetOutput(output)
+	}()
 	var positional []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				p.restore() // PrintDefaults shows each flag's own Value
+				p.restore()
 				fs.Usage = usage
 				fs.SetOutput(output)
 				printFlagUsage(fs)
@@ -56,8 +60,6 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		positional = append(positional, rest[0])
 		args = rest[1:]
 	}
-	fs.Usage = usage
-	fs.SetOutput(output)
 	if len(positional) > 0 {
 		// Parsing "--" and the positional arguments sets fs.Args to them.
 		return fs.Parse(append([]string{"--"}, positional...))
@@ -108,13 +110,24 @@ func (p *flagParse) restore() {
 }
 
 // usageError returns the usage error of err, Parse's error: the refusal
-// a onceValue recorded, or else Parse's own words (an undefined flag, a
-// flag without its value), then where the command's flags are listed.
+// a onceValue recorded, or else Parse's own (an undefined flag, a flag
+// without its value) with the flag spelt as the manual spells it, then
+// where the command's flags are listed.
 func (p *flagParse) usageError(err error) error {
+	msg := err.Error()
 	if p.refused != nil {
-		err = p.refused
+		msg = p.refused.Error()
+	} else if name, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
+		msg = flagName(name) + " needs a value"
+		if f := p.fs.Lookup(name); f != nil {
+			if _, usage := flag.UnquoteUsage(f); usage != "" {
+				msg += " (" + usage + ")"
+			}
+		}
+	} else if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		msg = fmt.Sprintf("%s is not a flag of soundalike %s", flagName(name), p.fs.Name())
 	}
-	return usagef("%v\nRun `soundalike %s -h` for the command's flags.", err, p.fs.Name())
+	return usagef("%s\nRun `soundalike %s -h` for the command's flags.", msg, p.fs.Name())
 }
 
 // onceValue is a flag's Value while parseFlags parses: it refuses the
@@ -202,6 +215,9 @@ func refusal(v flag.Value, s string, err error) string {
 	case uint, uint64:
 		if _, perr := strconv.ParseUint(s, 0, 64); errors.Is(perr, strconv.ErrRange) || perr == nil {
 			return tooLarge(s)
+		}
+		if strings.HasPrefix(s, "+") {
+			return "want a whole number, 0 or more, without a sign"
 		}
 		return "want a whole number, 0 or more"
 	case float64:

@@ -25,7 +25,9 @@ func TestFlagValueRefused(t *testing.T) {
 		{[]string{"serve", "--reload", "5"}, `--reload "5": want a duration such as 500ms, 5s, 1m30s or 2h (--reload: how often`},
 		{[]string{"similar", "--json=maybe"}, `--json "maybe": want true or false (--json: print the JSON`},
 		{[]string{"import", "--lock-timeout", "0", "x.csv"}, `--lock-timeout "0": want a positive duration such as 60s or 5m (how long to wait while another process holds the database)`},
-		{[]string{"import", "--bogus", "x.csv"}, "flag provided but not defined: -bogus"},
+		{[]string{"import", "--bogus", "x.csv"}, "--bogus is not a flag of soundalike import"},
+		{[]string{"similar", "--track"}, "--track needs a value (the catalogue track to start from"},
+		{[]string{"eval", "--seed", "+1"}, `--seed "+1": want a whole number, 0 or more, without a sign`},
 	} {
 		_, stderr, code := cli(t, "", tc.args...)
 		want := "soundalike: " + tc.want
@@ -51,6 +53,7 @@ func TestFlagGivenTwice(t *testing.T) {
 		{[]string{"delete", "--from", "a.txt", "--from", "b.txt"}, "--from is given twice: give it once\n"},
 		{[]string{"import", "--db", "a.db", "x.csv", "--db", "b.db"}, "--db is given twice: give it once\n"},
 		{[]string{"info", "--json", "--json"}, "--json is given twice: give it once\n"},
+		{[]string{"version", "--json=false", "--json"}, "--json is given twice: give it once\n"},
 		{[]string{"recommend", "--positive", "A", "--exclude", "B", "--exclude", "C"}, "--exclude is given twice: give it once, its entries comma-separated (--exclude A,B)\n"},
 	} {
 		_, stderr, code := cli(t, "", tc.args...)

@@ -52,7 +52,7 @@ const bufferMiBUsage = "size of the write buffer in MiB: an import whose writes 
 
 // addBufferFlags binds --buffer-mib, and --memory, its deprecated alias,
 // to f.bufferMiB.
-func (f *importFlags) addBufferFlags(fs *flag.FlagSet, stderr io.Writer) {
+func (f *importFlags) addBufferFlags(fs *flag.FlagSet) {
 	f.bufferMiB, f.bufferFlag = soundalike.DefaultImportBuffer>>20, "--buffer-mib"
 	fs.IntVar(&f.bufferMiB, "buffer-mib", f.bufferMiB, fmt.Sprintf("%s; 1..%d", bufferMiBUsage, maxBufferMiB))
 	fs.Func("memory", "deprecated, the former name of --buffer-mib: the write buffer in `MiB`", func(s string) error {
@@ -60,7 +60,6 @@ func (f *importFlags) addBufferFlags(fs *flag.FlagSet, stderr io.Writer) {
 		if err != nil {
 			return errors.New("want a whole number of MiB")
 		}
-		fmt.Fprintln(stderr, "import: --memory is deprecated: use --buffer-mib (it sizes the write buffer; the process peaks at several times it)")
 		f.bufferMiB, f.bufferFlag = n, "--memory"
 		return nil
 	})
@@ -133,7 +132,7 @@ func runImport(ctx context.Context, args []string, stdio stdio) error {
 	fs.BoolVar(&f.strict, "strict", false, "write nothing if any row is rejected or any warning is given (repeated track ids or column names, a file without rows, rows a stray quote may have joined)")
 	fs.BoolVar(&f.noInteractions, "no-interactions", false, "import tracks only, ignoring user columns")
 	fs.BoolVar(&f.asJSON, "json", false, "print the summary as JSON")
-	f.addBufferFlags(fs, stdio.err)
+	f.addBufferFlags(fs)
 	fs.IntVar(&f.maxLineBytes, "max-line-bytes", ingest.DefaultMaxLineBytes, "longest line (or CSV record) a file may have, in bytes; a longer one stops the import")
 	pg := addPostgresFlags(fs) // import_postgres.go
 	fs.Usage = func() {
@@ -143,8 +142,11 @@ func runImport(ctx context.Context, args []string, stdio stdio) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if isFlagSet(fs, "memory") && isFlagSet(fs, "buffer-mib") {
-		return usagef("import: --memory is the deprecated name of --buffer-mib: give --buffer-mib alone")
+	if isFlagSet(fs, "memory") {
+		if isFlagSet(fs, "buffer-mib") {
+			return usagef("import: --memory is the deprecated name of --buffer-mib: give --buffer-mib alone")
+		}
+		fmt.Fprintln(stdio.err, "import: --memory is deprecated: use --buffer-mib (it sizes the write buffer; the process peaks at several times it)")
 	}
 	if f.bufferMiB < 1 || f.bufferMiB > maxBufferMiB {
 		return usagef("import: %s %d: want 1..%d (MiB)", f.bufferFlag, f.bufferMiB, maxBufferMiB)

@@ -235,7 +235,7 @@ func TestImportUsage(t *testing.T) {
 		want string
 	}{
 		{[]string{"import"}, "no FILE given"},
-		{[]string{"import", "--bogus", "x.csv"}, "flag provided but not defined: -bogus"},
+		{[]string{"import", "--bogus", "x.csv"}, "--bogus is not a flag of soundalike import"},
 		{[]string{"import", "-", "-"}, "- (stdin) given 2 times"},
 		{[]string{"info", "extra"}, "info takes no arguments"},
 	} {

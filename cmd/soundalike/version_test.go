@@ -28,8 +28,10 @@ func TestVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if flag, _, err := runCmd(t.Context(), "--version"); err != nil || flag != text {
-		t.Errorf("--version = %q, %v; want version's %q", flag, err, text)
+	for _, args := range [][]string{{"--version"}, {"-version"}, {"version", "--json=false"}} {
+		if got, _, err := runCmd(t.Context(), args...); err != nil || got != text {
+			t.Errorf("%q = %q, %v; want version's %q", args, got, err, text)
+		}
 	}
 	if _, _, err := runCmd(t.Context(), "version", "x"); exitCode(err, io.Discard) != 2 {
 		t.Errorf("version x = %v, want a usage error", err)
