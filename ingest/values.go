@@ -277,7 +277,9 @@ func parseNumber(s string) (float64, error) {
 
 // isDecimal reports whether s is a plain decimal, as parseNumber defines
 // it: sign, digits (at least one, on either side of an optional point),
-// exponent.
+// exponent. parseDecimal scans the same grammar for speed (it gives up on
+// what it cannot read exactly, such as more than 19 digits); the two are
+// held to the one grammar by FuzzParseNumber.
 func isDecimal(s string) bool {
 	i := 0
 	if i < len(s) && (s[i] == '-' || s[i] == '+') {
