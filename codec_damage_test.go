@@ -15,7 +15,9 @@ import (
 // not decode is damage (storage.ErrDamaged, naming the file and saying
 // that importing the track again replaces it), and importing the track
 // again replaces the record instead of failing to merge with it; a
-// corrupt track can be deleted.
+// corrupt track can be deleted. Neither is stopped by the damage when
+// references need the catalogue's Spotify ids: a record that does not
+// decode holds none anyone can know.
 func TestCorruptTrackRecordIsDamageImportRepairs(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "c.db")
@@ -49,8 +51,16 @@ func TestCorruptTrackRecordIsDamageImportRepairs(t *testing.T) {
 		t.Errorf("Track of a corrupt record = %v, want storage.ErrDamaged naming %s and the repair", err, path)
 	}
 
+	if got, err := eng.ResolveAllTracks(ctx, []soundalike.TrackID{"a"}); err != nil || len(got) != 1 || len(got[0]) != 1 || got[0][0] != "a" {
+		t.Errorf("ResolveAllTracks(a), a corrupt track = %v, %v; want [[a]]", got, err)
+	}
+
 	again := track("a", 0.7, "edm")
 	err = eng.Import(ctx, func(tx *soundalike.ImportTx) error {
+		// A Spotify id to look up makes the import read every track's.
+		if _, err := tx.PutInteraction(&soundalike.Interaction{User: "u", Track: "spotify:track:4uLU6hMCjMI75M1A2tKUQD", Action: "play"}); !errors.Is(err, soundalike.ErrNotFound) {
+			t.Errorf("interaction of an unknown Spotify id = %v, want ErrNotFound", err)
+		}
 		if added, changed, err := tx.PutTrack(again); err != nil || added || !changed {
 			t.Errorf("PutTrack over a corrupt record = %v %v %v, want an update", added, changed, err)
 		}

@@ -252,8 +252,10 @@ func clip(s string) string { return clippkg.String(s) }
 
 // PutTrack inserts t, or updates the stored track with the same id: its
 // features and the metadata t gives are replaced, genres and subgenres
-// accumulate. It reports whether the track was new and whether anything
-// changed. A track CheckTrack refuses is refused with its error.
+// accumulate. A stored record that does not decode (damage) is replaced
+// by t alone: importing a track again repairs it. It reports whether the
+// track was new and whether anything changed. A track CheckTrack refuses
+// is refused with its error.
 func (tx *ImportTx) PutTrack(t *Track) (added, changed bool, err error) {
 	if tx.ended {
 		return false, false, errImportEnded
@@ -270,9 +272,8 @@ func (tx *ImportTx) PutTrack(t *Track) (added, changed bool, err error) {
 		if err := decodeTrack(old, &prev); err != nil {
 			// A damaged record is replaced, not merged with: importing
 			// the track again is how it is repaired. Its Spotify id is
-			// unknown, so the Spotify ids are read again when asked for.
+			// unknown, as it was to tx.refs (forEachSpotifyID).
 			prev = Track{}
-			tx.refs.spotify = nil
 		} else if err := tx.merge(&merged, &prev); err != nil {
 			return false, false, err
 		}
@@ -428,9 +429,8 @@ func (tx *ImportTx) forgetSpotifyID(id TrackID) {
 		return
 	}
 	var t Track
-	if err := decodeTrack(data, &t); err != nil {
-		tx.refs.spotify = nil // its Spotify id is unknown: read them again
-		return
+	if decodeTrack(data, &t) != nil {
+		return // damaged: tx.refs never knew its Spotify id (forEachSpotifyID)
 	}
 	tx.refs.deleteTrack(node, t.SpotifyID)
 }

@@ -392,7 +392,10 @@ func readSpotifyHolders(tx *storage.Tx) (spotifyHolders, error) {
 // keeps a Spotify id (Track.SpotifyID, whether or not it is the track's
 // own id), with that id, which points into the database: fn copies what
 // it keeps. It decodes the whole catalogue, and stops with ctx's error
-// when ctx is done.
+// when ctx is done. A record that does not decode (damage) holds no
+// Spotify id anyone can know, and is passed over: a lookup must not fail
+// for it, since deleting that track, or importing it again to repair it,
+// looks references up (check reports the record).
 func forEachSpotifyID(ctx context.Context, tx *storage.Tx, fn func(spotifyID string, h spotifyHolder)) error {
 	var t Track
 	i := 0
@@ -400,8 +403,8 @@ func forEachSpotifyID(ctx context.Context, tx *storage.Tx, fn func(spotifyID str
 		if i++; i%4096 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if err := decodeTrackAliased(en.Data, &t); err != nil {
-			return fmt.Errorf("track %s: %w", en.ID, err)
+		if decodeTrackAliased(en.Data, &t) != nil {
+			return nil
 		}
 		if t.SpotifyID != "" {
 			fn(t.SpotifyID, spotifyHolder{en.Node, TrackID(en.ID)})
