@@ -286,17 +286,18 @@ type condition struct {
 // them if they are still being built. The query's entry point has checked
 // flt (CheckSearch) before, so a malformed filter never waits. What only
 // the catalogue can judge is refused here: a genre no track has (see
-// unknownGenre), each an *OptionError, joined.
+// unknownGenre), each an *OptionError, joined, the last listing the
+// catalogue's genres.
 func (s *snapshot) compileFilter(flt *Filter) (*condition, error) {
 	c := &condition{fa: s.facets()}
 	if len(flt.Genres) > 0 {
 		c.genres = true
-		var bad []error
+		var unknown []int // entries of flt.Genres no track has
 		for i, g := range flt.Genres {
 			id, ok := c.fa.genreIDs[normalizeText(g)]
 			switch {
 			case !ok:
-				bad = append(bad, c.fa.unknownGenre(i, g))
+				unknown = append(unknown, i)
 			case slices.Contains(c.genreIDs, id):
 			case id < inlineGenres:
 				c.genreMask |= 1 << id
@@ -306,7 +307,11 @@ func (s *snapshot) compileFilter(flt *Filter) (*condition, error) {
 				c.genreIDs = append(c.genreIDs, id)
 			}
 		}
-		if len(bad) > 0 {
+		if len(unknown) > 0 {
+			bad := make([]error, len(unknown))
+			for j, i := range unknown {
+				bad[j] = c.fa.unknownGenre(i, flt.Genres[i], j == len(unknown)-1)
+			}
 			return nil, errors.Join(bad...)
 		}
 	}
@@ -361,17 +366,21 @@ const maxGenresListed = 20
 // unknownGenre is the *OptionError of genre, entry i of
 // SearchOptions.Filter.Genres, which no track of the catalogue has: it
 // would keep no track, and a query that names it (a typo, a subgenre, a
-// genre of another catalogue) would get no results and no reason. It says
-// which genres the catalogue has: few, as genres go (a catalogue of
-// thousands lists its maxGenresListed most frequent). Whether a genre is
+// genre of another catalogue) would get no results and no reason. With
+// list, it says which genres the catalogue has: few, as genres go (a
+// catalogue of thousands lists its maxGenresListed most frequent); of
+// several unknown genres, the last error lists them, once. Whether a genre is
 // one is the catalogue's to say, so CheckSearch, which runs without it,
 // cannot refuse it; Filter.IDs is not checked so, as a client may keep
 // tracks deleted since by the ids the API returned.
-func (fa *facets) unknownGenre(i int, genre string) *OptionError {
+func (fa *facets) unknownGenre(i int, genre string, list bool) *OptionError {
 	return optionError("SearchOptions.Filter.Genres", i, "", func(option, _ string) string {
 		head := fmt.Sprintf("no track has genre %q", clip(genre))
 		n := len(fa.genreList)
-		if n == 0 {
+		switch {
+		case !list:
+			return head
+		case n == 0:
 			return head + ": the catalogue's tracks have no genres: leave " + option + " out"
 		}
 		var b strings.Builder
