@@ -127,11 +127,13 @@ func (q *RecommendQuery) check() (Strategy, error) {
 // positive at index Positive. Recommend finds that without the catalogue
 // when the two are the same track reference, vector or features, and
 // once it has resolved them when two references name the same catalogue
-// track (a Spotify URI and the bare id) or the model places the two at
-// the same vector. Such a query asks for nothing: under StrategyAverage
-// the negative only takes back its own pull (2v − v = v), and the answer
-// would be that of the other examples, silently. It wraps
-// ErrInvalidQuery. Its message names the examples as a RecommendQuery
+// track (a Spotify URI and the bare id) or two examples come to the same
+// unit vector (a vector and a scaled copy of it, two feature sets the
+// model embeds alike). Such a query contradicts itself, asking for the
+// example and away from it: its answer would depend on how the two
+// weights and the other examples happen to balance (with one positive,
+// 2v − v = v: the negative is silently ignored), so it is refused rather
+// than guessed at, whatever the weights. It wraps ErrInvalidQuery. Its message names the examples as a RecommendQuery
 // (and POST /recommend's body) places them, "negative[0]" and
 // "positive[0]"; a caller that names them otherwise (the command line, by
 // its flags) says it with the indexes.
@@ -176,10 +178,11 @@ func checkOpposed(pos, neg []Example) error {
 // checkResolvedOpposed reports the first negative example that the
 // snapshot resolved (resolveExamples) to a positive one, when
 // checkOpposed found none as given: two references to the same catalogue
-// track, or examples at the same vector (a vector and a scaled copy of
-// it, features the model reads alike, a vector that is a track's), which
-// the search cannot tell apart. pos and neg are the resolved Positive and
-// Negative of q.
+// track, or two examples normalised to the bit-identical unit vector (a
+// vector and a scaled copy of it, two feature sets the model embeds
+// alike). A vector near a stored track's is not caught: the index holds
+// float16 vectors, so equality is not the test of the same place. pos and
+// neg are the resolved Positive and Negative of q.
 func checkResolvedOpposed(q *RecommendQuery, pos, neg []example) error {
 	for j := range neg {
 		for i := range pos {
