@@ -1,6 +1,7 @@
 package soundalike_test
 
 import (
+	"encoding/json"
 	"io"
 	"path/filepath"
 	"testing"
@@ -54,4 +55,70 @@ func storedIndexOptions(t *testing.T, path string) index.Options {
 		t.Fatal(err)
 	}
 	return o
+}
+
+// TestReindexRebuildsWhenTheGraphDisagreesWithItsMetadata: a stored index
+// whose metadata says another build shape (M) than its graph holds, as a
+// damaged or hand-edited file may, is rebuilt by the next reindex rather
+// than updated (which the graph refuses): the reindex succeeds and stores
+// a graph of the shape asked for.
+func TestReindexRebuildsWhenTheGraphDisagreesWithItsMetadata(t *testing.T) {
+	ctx := t.Context()
+	eng, _ := fixture(t, filepath.Join(t.TempDir(), "p.db"), 100)
+	opts := index.Options{M: 8, EfConstruction: 40}
+	if _, err := eng.Reindex(ctx, &soundalike.ReindexOptions{Full: true, Index: opts}); err != nil {
+		t.Fatal(err)
+	}
+	eng.Close()
+	rewriteIndexMeta(t, eng.Path(), func(meta map[string]any) { meta["params"].(map[string]any)["m"] = 12 })
+
+	eng, err := soundalike.Open(eng.Path(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	opts.M = 12
+	if _, err := eng.Reindex(ctx, &soundalike.ReindexOptions{Index: opts}); err != nil {
+		t.Fatalf("Reindex over a graph of M 8 whose metadata says M 12 = %v, want a rebuild", err)
+	}
+	if got := storedIndexOptions(t, eng.Path()); got.M != 12 {
+		t.Errorf("stored index's options = %+v, want M 12", got)
+	}
+}
+
+// rewriteIndexMeta stores the current index of the database at path again
+// with its metadata document changed by edit, below the engine.
+func rewriteIndexMeta(t *testing.T, path string, edit func(map[string]any)) {
+	t.Helper()
+	db, err := storage.Open(path, &storage.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var (
+		info  storage.IndexInfo
+		graph []byte
+	)
+	err = db.View(func(tx *storage.Tx) error {
+		return tx.ReadIndex(func(ii storage.IndexInfo, r io.Reader) (err error) {
+			info = ii
+			graph, err = io.ReadAll(r)
+			return err
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta map[string]any
+	if err := json.Unmarshal(info.Meta, &meta); err != nil {
+		t.Fatal(err)
+	}
+	edit(meta)
+	b, err := json.Marshal(meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.WriteIndex(b, info.CatalogSeq, func(w io.Writer) error { _, err := w.Write(graph); return err }); err != nil {
+		t.Fatal(err)
+	}
 }
