@@ -345,6 +345,45 @@ func TestOpenAPI(t *testing.T) {
 	}
 }
 
+// Track is defined as QueryTrack with its track_id required (allOf):
+// given a catalogue track's JSON as the server writes it, expect both
+// schemas to take it; without its track_id, QueryTrack only; with a
+// property QueryTrack does not list, neither.
+func TestOpenAPITrackIsQueryTrackWithItsID(t *testing.T) {
+	schemas := openAPIDoc(t).Components.Schemas
+	tr := track("a", "A Song", "An Artist", 0.5, 120)
+	tr.Genres, tr.Subgenres = []string{"pop"}, []string{}
+	whole := func() map[string]any {
+		var v map[string]any
+		if err := json.Unmarshal(server.NewTrackJSON(tr).AppendJSON(nil), &v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	noID, extra := whole(), whole()
+	delete(noID, "track_id")
+	extra["colour"] = "red"
+	for _, c := range []struct {
+		name           string
+		v              map[string]any
+		track, queryTr bool // whether each schema takes it
+	}{
+		{"a catalogue track", whole(), true, true},
+		{"without track_id", noID, false, true},
+		{"with a property not listed", extra, false, false},
+	} {
+		for _, s := range []struct {
+			schema string
+			want   bool
+		}{{"Track", c.track}, {"QueryTrack", c.queryTr}} {
+			err := schemas[s.schema].Value.VisitJSON(c.v)
+			if (err == nil) != s.want {
+				t.Errorf("%s against %s: error %v, want taken %v", c.name, s.schema, err, s.want)
+			}
+		}
+	}
+}
+
 // operations lists the document's operations as "METHOD /path".
 func operations(doc *openapi3.T) []string {
 	var ops []string

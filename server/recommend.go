@@ -190,13 +190,13 @@ func parseStrategy(name string) (soundalike.Strategy, error) {
 	return st, nil
 }
 
-// parseExamples parses the examples of one side, named by side in errors
-// ("positive[2]: …"); dim tells the model's dimension (vector32).
+// parseExamples parses the examples of one side, each named in errors at
+// its place in the body ("positive[2]: …", "positive[2].weight: …"); dim
+// tells the model's dimension (vector32).
 func parseExamples(side string, raws []json.RawMessage, dim modelDim) ([]soundalike.Example, error) {
 	out := make([]soundalike.Example, len(raws))
 	for i, raw := range raws {
-		name := fmt.Sprintf("%s[%d]", side, i)
-		ex, err := parseExample(name, raw, dim)
+		ex, err := parseExample(place(fmt.Sprintf("%s[%d]", side, i)), raw, dim)
 		if err != nil {
 			return nil, err
 		}
@@ -205,28 +205,30 @@ func parseExamples(side string, raws []json.RawMessage, dim modelDim) ([]soundal
 	return out, nil
 }
 
-func parseExample(name string, raw json.RawMessage, dim modelDim) (soundalike.Example, error) {
+// parseExample parses the example at at, a track reference or an object
+// giving exactly one of track, vector or features.
+func parseExample(at place, raw json.RawMessage, dim modelDim) (soundalike.Example, error) {
 	var ex soundalike.Example
 	raw = bytes.TrimSpace(raw)
 	if len(raw) > 0 && raw[0] == '"' {
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return ex, badRequest("%s: %v", name, err)
+			return ex, badRequest("%s: %v", at, err)
 		}
 		ex.Track = soundalike.TrackID(s)
-		return ex, checkExampleTrack(name, s)
+		return ex, checkExampleTrack(string(at), s)
 	}
 	if len(raw) == 0 || raw[0] != '{' {
-		return ex, badRequest("%s: %s is not an example: give %s", name, clipJSON(raw), exampleForms)
+		return ex, badRequest("%s: %s is not an example: give %s", at, clipJSON(raw), exampleForms)
 	}
 	var er exampleRequest
 	if err := decodeValue(raw, &er); err != nil {
-		return ex, badRequest("%s: %v", name, err)
+		return ex, badRequest("%s: %v", at, err)
 	}
 	var given []string
 	if er.Track != nil {
 		given = append(given, "track")
-		if err := checkExampleTrack(name+".track", *er.Track); err != nil {
+		if err := checkExampleTrack(at.name("track"), *er.Track); err != nil {
 			return ex, err
 		}
 		ex.Track = soundalike.TrackID(*er.Track)
@@ -234,7 +236,7 @@ func parseExample(name string, raw json.RawMessage, dim modelDim) (soundalike.Ex
 	if er.Vector != nil {
 		given = append(given, "vector")
 		var err error
-		if ex.Vector, err = vector32(name+".", er.Vector, dim); err != nil {
+		if ex.Vector, err = vector32(at, er.Vector, dim); err != nil {
 			return ex, err
 		}
 	}
@@ -242,20 +244,20 @@ func parseExample(name string, raw json.RawMessage, dim modelDim) (soundalike.Ex
 		given = append(given, "features")
 		t, err := er.Features.track()
 		if err != nil {
-			return ex, badRequest("%s.%v", name, err)
+			return ex, at.in(err)
 		}
 		ex.Features = t
 	}
 	switch len(given) {
 	case 0:
-		return ex, badRequest("%s: the example gives none of track, vector or features: give exactly one", name)
+		return ex, badRequest("%s: the example gives none of track, vector or features: give exactly one", at)
 	case 1:
 	default:
-		return ex, badRequest("%s: give exactly one of track, vector or features, not %s", name, strings.Join(given, " and "))
+		return ex, badRequest("%s: give exactly one of track, vector or features, not %s", at, strings.Join(given, " and "))
 	}
 	if er.Weight != nil {
 		if w := *er.Weight; w < 0 || math.IsNaN(w) || math.IsInf(w, 0) {
-			return ex, badRequest("%s.weight: %v: want a number ≥ 0 (0 or none means 1)", name, w)
+			return ex, badRequest("%s: %v: want a number ≥ 0 (0 or none means 1)", at.name("weight"), w)
 		}
 		ex.Weight = *er.Weight
 	}

@@ -507,15 +507,16 @@ func decodeSimilarRequest(w http.ResponseWriter, r *http.Request, limit int64, d
 }
 
 // query checks req and builds the query it asks for, as far as that needs
-// no catalogue: each part with the engine's own check of it, where the
-// body gives it, so that a refusal names the field (the options with
-// checkSearch, features with soundalike.CheckQueryTrack, a vector with
-// soundalike.ValidateVector, the seeds with soundalike.CheckSeeds), once
-// each: soundalike.CheckSimilarTo is those checks and the rule of exactly
-// one, which SimilarTo makes again for its library callers. What needs
-// the catalogue, a seed that names no track or a vector not of the
-// model's dimension, is left to the search. Every refusal names the
-// body's fields at the body's place in its request, at.
+// no catalogue: each part with the engine's own check of it, where it
+// reads the part, so that a refusal names the field as the body spells
+// it (the options with checkSearch, features with
+// soundalike.CheckQueryTrack, a vector with soundalike.ValidateVector,
+// the seeds with soundalike.CheckSeeds), and every query of a batch is
+// checked before any runs. soundalike.CheckSimilarTo is those checks and
+// the rule of exactly one; SimilarTo makes it again on every call, which
+// is cheap. What needs the catalogue, a seed that names no track or a
+// vector not of the model's dimension, is left to the search. Every
+// refusal names the body's fields at the body's place in its request, at.
 func (req *similarRequest) query(dim modelDim, at place) (similarQuery, error) {
 	sq := similarQuery{k: DefaultK}
 	if req.K != nil {
@@ -561,7 +562,7 @@ func (req *similarRequest) searchBy(q *soundalike.Query, dim modelDim) error {
 	}
 	if req.Vector != nil {
 		given = append(given, "vector")
-		if q.Vector, err = vector32("", req.Vector, dim); err != nil {
+		if q.Vector, err = vector32(place(""), req.Vector, dim); err != nil {
 			return err
 		}
 	}
@@ -591,30 +592,32 @@ func (srv *Server) modelDim(ctx context.Context) modelDim {
 	}
 }
 
-// vector32 converts a vector of the JSON (field place+"vector": "vector",
-// "positive[0].vector") to the float32s the engine searches by, refusing
-// what soundalike.ValidateVector refuses and a value beyond float32.
-// A vector is given when its field is present, as the engine's Query
-// counts a non-nil Vector: "vector": [] is an empty vector, refused, not
-// a vector left out, with the model's dimension (dim) as what would be
-// accepted.
-func vector32(place string, vs []float64, dim modelDim) ([]float32, error) {
+// vector32 converts the vector field of the JSON object at at
+// (at.name("vector"): "vector", "positive[0].vector") to the float32s the
+// engine searches by, refusing what soundalike.ValidateVector refuses and
+// a value beyond float32. A vector is given when its field is present, as
+// the engine's Query counts a non-nil Vector: "vector": [] is an empty
+// vector, refused, not a vector left out, with the model's dimension
+// (dim) as what would be accepted.
+func vector32(at place, vs []float64, dim modelDim) ([]float32, error) {
 	if len(vs) == 0 {
 		if n, ok := dim(); ok {
-			return nil, badRequest("%svector: empty: give a vector of %d numbers (the model's dimension)", place, n)
+			return nil, badRequest("%s: empty: give a vector of %d numbers (the model's dimension)", at.name("vector"), n)
 		}
-		return nil, badRequest("%svector: empty: give a vector of the model's dimension (GET /model's dim)", place)
+		return nil, badRequest("%s: empty: give a vector of the model's dimension (GET /model's dim)", at.name("vector"))
 	}
 	vec := make([]float32, len(vs))
 	for i, v := range vs {
 		f := float32(v)
 		if math.IsNaN(v) || math.IsInf(float64(f), 0) {
-			return nil, badRequest("%svector[%d]: %v is not a finite 32-bit float", place, i, v)
+			return nil, badRequest("%s: %v is not a finite 32-bit float", at.name(fmt.Sprintf("vector[%d]", i)), v)
 		}
 		vec[i] = f
 	}
 	if err := soundalike.ValidateVector(vec); err != nil {
-		return nil, badRequest("%s%v", place, err)
+		// Its message begins with the field it names: "vector: …",
+		// "vector[3]: …".
+		return nil, at.in(badRequest("%v", err))
 	}
 	return vec, nil
 }
@@ -661,9 +664,10 @@ func decodeBatchRequest(w http.ResponseWriter, r *http.Request, limit int64, dim
 	return qs, nil
 }
 
-// place is where a POST /similar body sits in its request, what every
+// place is where a JSON object sits in its request body, what every
 // field a refusal of it names is prefixed with: "" for POST /similar's
-// own body, "queries[3]" for a batch's query (queryPlace).
+// own body, "queries[3]" for a batch's query (queryPlace), "positive[2]"
+// for a POST /recommend example (parseExamples).
 type place string
 
 // queryPlace is the place of a batch's query i.
@@ -688,22 +692,28 @@ func (p place) in(err error) error {
 	if p == "" || err == nil {
 		return err
 	}
-	in := func(msg string) string {
-		sep := ": "
-		if j := strings.IndexAny(msg, ":[. "); j > 0 && msg[j] != ' ' {
-			sep = "."
-		}
-		return string(p) + sep + msg
-	}
 	if he, ok := errors.AsType[*httpError](err); ok {
 		parts := make([]string, len(he.parts))
 		for j, part := range he.parts {
-			parts[j] = in(part)
+			parts[j] = p.prefix(part)
 		}
 		return &httpError{status: he.status, parts: parts}
 	}
-	msg := in(err.Error())
+	msg := p.prefix(err.Error())
 	return fmt.Errorf("%s%w", msg[:len(msg)-len(err.Error())], err)
+}
+
+// prefix prefixes msg, which names the body's fields as POST /similar's
+// own body would, with p (in).
+func (p place) prefix(msg string) string {
+	if p == "" {
+		return msg
+	}
+	sep := ": "
+	if j := strings.IndexAny(msg, ":[. "); j > 0 && msg[j] != ' ' {
+		sep = "."
+	}
+	return string(p) + sep + msg
 }
 
 // pathID unescapes a track reference from the path's escaped segment,
@@ -789,46 +799,108 @@ func checkSearch(k int, opts *soundalike.SearchOptions, f requestForm, at place)
 		}
 	}
 	if err := soundalike.CheckSearch(k, opts); err != nil {
-		return f.requestError(err, at)
+		return f.requestError(err, at, "")
 	}
 	return nil
 }
 
 // requestError turns the engine's refusal of a search's k or options (one
 // or more soundalike.OptionError, joined) or of a reference in its lists
-// (a soundalike.TrackRefError) into a 400 that names each as a request of
-// form f gives it, and says what is wrong and what is accepted:
+// (a soundalike.TrackRefError; one of the call's own track, Option "", is
+// named track) into a 400 that names each as a request of form f gives
+// it, and says what is wrong and what is accepted:
 // "year_min: 2020 is above year_max 2010: want year_min ≤ year_max",
 // several joined with "; ". Each name is at the body's place at, the
 // first and the one it is judged against alike:
 // "queries[0].filter.year_min: 2020 is above queries[0].filter.year_max 2010: …".
-// An error naming an option the request cannot give passes unchanged but
-// for at's prefix, as refError passes one.
-func (f requestForm) requestError(err error, at place) error {
-	var msgs []string
-	for _, e := range joined(err) {
-		switch e := e.(type) {
-		case *soundalike.OptionError:
-			known := true
-			msgs = append(msgs, e.Named(func(option string) string {
-				name, ok := f.name(option)
-				known = known && ok
-				return at.name(name)
-			}))
-			if !known {
-				return at.in(err)
-			}
-		case *soundalike.TrackRefError:
-			name, ok := f.name(e.Option)
-			if !ok {
-				return at.in(err)
-			}
-			msgs = append(msgs, fmt.Sprintf("%s[%d]: %s", at.name(name), e.Index, e.Reason))
-		default:
+// They are named so wherever they sit in err's tree (named): a Searcher
+// may wrap the engine's error, or join it with others, and then the rest
+// of the message is kept ("shard 2: genre[0]: …"), each joined error
+// that names no option at at's prefix, and the status is the one statusOf
+// gives err. An error naming an option the request cannot give passes
+// unchanged but for at's prefix, as refError passes one.
+func (f requestForm) requestError(err error, at place, track string) error {
+	parts := joined(err)
+	msgs := make([]string, len(parts))
+	bare := true // every part is an OptionError or a TrackRefError itself
+	for i, e := range parts {
+		msg, found, ok := f.named(e, at, track)
+		if !ok {
 			return at.in(err)
 		}
+		if !found {
+			msg = at.prefix(msg)
+		}
+		msgs[i] = msg
+		switch e.(type) {
+		case *soundalike.OptionError, *soundalike.TrackRefError:
+		default:
+			bare = false
+		}
 	}
-	return badFields(msgs)
+	if bare {
+		return badFields(msgs)
+	}
+	return &renamedError{msg: strings.Join(msgs, "; "), err: err}
+}
+
+// named returns e's message with each soundalike.OptionError and
+// TrackRefError in its tree named as a request of form f gives its option
+// (requestError), at at; found says whether there was one, and ok is
+// false when one names an option the request cannot give. A wrapper's own
+// words are kept: the message of each error it wraps is renamed where its
+// own message holds it, as fmt.Errorf's %w and errors.Join's do.
+func (f requestForm) named(e error, at place, track string) (msg string, found, ok bool) {
+	switch e := e.(type) {
+	case *soundalike.OptionError:
+		ok = true
+		msg = e.Named(func(option string) string {
+			name, known := f.name(option)
+			ok = ok && known
+			return at.name(name)
+		})
+		return msg, true, ok
+	case *soundalike.TrackRefError:
+		name, known := track, track != ""
+		if e.Option != "" {
+			name, known = f.name(e.Option)
+			name = fmt.Sprintf("%s[%d]", name, e.Index)
+		}
+		return at.name(name) + ": " + e.Reason, true, known
+	}
+	var inner []error
+	switch u := e.(type) {
+	case interface{ Unwrap() error }:
+		if w := u.Unwrap(); w != nil {
+			inner = []error{w}
+		}
+	case interface{ Unwrap() []error }:
+		inner = u.Unwrap()
+	}
+	msg = e.Error()
+	olds, news := make([]string, len(inner)), make([]string, len(inner))
+	for i, w := range inner {
+		wmsg, wfound, wok := f.named(w, at, track)
+		if !wok {
+			return msg, found, false
+		}
+		olds[i], news[i] = w.Error(), wmsg
+		found = found || wfound
+	}
+	if !found {
+		return msg, false, true
+	}
+	if len(inner) > 1 && msg == strings.Join(olds, "\n") {
+		// errors.Join's message: joined as the request's parts are.
+		return strings.Join(news, "; "), true, true
+	}
+	found = false
+	for i, old := range olds {
+		if news[i] != old && strings.Contains(msg, old) {
+			msg, found = strings.Replace(msg, old, news[i], 1), true
+		}
+	}
+	return msg, found, true
 }
 
 // joined returns the errors err joins (errors.Join), or err alone.
@@ -839,17 +911,29 @@ func joined(err error) []error {
 	return []error{err}
 }
 
+// renamedError is err under a message that names its options as the
+// request gave them (requestError): statusOf finds in it what it finds in
+// err, and answers with its message where it answers with err's.
+type renamedError struct {
+	msg string
+	err error
+}
+
+func (e *renamedError) Error() string { return e.msg }
+func (e *renamedError) Unwrap() error { return e.err }
+
 // runError turns what the engine refused of a query as it ran, with the
 // catalogue, into the 400 that names it as a request of form f gave it,
 // at the body's place at ("" but in a batch): an option only the
 // catalogue can judge (a soundalike.OptionError: a filter genre no track
-// has, genre[0] or filter.genres[0]) as checkSearch names those refused
-// before (requestError), a track reference as refError names it, track
-// being the call's own. Other errors (a track not found, no index) pass
-// unchanged but for at's prefix: statusOf gives their status.
+// has, genre[0] or filter.genres[0]), however the Searcher wrapped or
+// joined it, as checkSearch names those refused before (requestError), a
+// track reference as refError names it, track being the call's own.
+// Other errors (a track not found, no index) pass unchanged but for at's
+// prefix: statusOf gives their status.
 func (f requestForm) runError(err error, at place, track string) error {
 	if _, ok := errors.AsType[*soundalike.OptionError](err); ok {
-		return f.requestError(err, at)
+		return f.requestError(err, at, track)
 	}
 	return at.in(refError(err, track))
 }

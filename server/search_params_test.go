@@ -1,7 +1,9 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http/httptest"
 	"slices"
@@ -297,7 +299,7 @@ func TestUnknownGenreNamesTheParameter(t *testing.T) {
 	for _, c := range []struct{ method, target, body, want string }{
 		{"GET", "/similar?track=a&genre=nope", "", "genre[0]: " + noNope},
 		{"GET", "/similar?track=a&genre=pop&genre=nope", "", "genre[1]: " + noNope},
-		{"GET", "/similar?track=a&genre=nope,POP,polka", "", "genre[0]: " + noNope +
+		{"GET", "/similar?track=a&genre=nope,POP,polka", "", `genre[0]: no track has genre "nope"` +
 			`; genre[2]: no track has genre "polka": want one of "pop" (matched case-insensitively)`},
 		{"GET", "/users/alice/recommend?genre=nope", "", "genre[0]: " + noNope},
 		{"POST", "/similar", `{"tracks":["a"],"filter":{"genres":["pop","nope"]}}`, "filter.genres[1]: " + noNope},
@@ -311,6 +313,85 @@ func TestUnknownGenreNamesTheParameter(t *testing.T) {
 		json.Unmarshal(w.Body.Bytes(), &e)
 		if w.Code != 400 || e.Error != c.want {
 			t.Errorf("%s %s %s = %d %s, want 400 %q", c.method, c.target, c.body, w.Code, w.Body, c.want)
+		}
+	}
+}
+
+// wrapping passes every search on to a real engine and hands back the
+// engine's error as wrap makes it, as a Searcher that shards or retries
+// might.
+type wrapping struct {
+	*soundalike.Engine
+	wrap func(error) error
+}
+
+var _ server.Searcher = wrapping{}
+
+func (w wrapping) Similar(ctx context.Context, id soundalike.TrackID, k int, opts *soundalike.SearchOptions) (soundalike.Results, error) {
+	res, err := w.Engine.Similar(ctx, id, k, opts)
+	if err != nil {
+		err = w.wrap(err)
+	}
+	return res, err
+}
+
+func (w wrapping) SimilarTo(ctx context.Context, q soundalike.Query, k int, opts *soundalike.SearchOptions) (soundalike.Results, error) {
+	res, err := w.Engine.SimilarTo(ctx, q, k, opts)
+	if err != nil {
+		err = w.wrap(err)
+	}
+	return res, err
+}
+
+func (w wrapping) Recommend(ctx context.Context, q soundalike.RecommendQuery) (soundalike.Results, error) {
+	res, err := w.Engine.Recommend(ctx, q)
+	if err != nil {
+		err = w.wrap(err)
+	}
+	return res, err
+}
+
+// Given a Searcher that wraps the engine's refusal of a filter genre no
+// track has, or joins it with an error of its own, expect the genre still
+// named as the request gave it (genre[0], filter.genres[0], at a batch's
+// query), not by the engine's Go name, with the Searcher's own words kept
+// and the status the whole error has.
+func TestWrappedOptionErrorNamesTheParameter(t *testing.T) {
+	eng := userEngine(t)
+	const noNope = `no track has genre "nope": want one of "pop" (matched case-insensitively)`
+	wrapped := wrapping{eng, func(err error) error { return fmt.Errorf("shard 2: %w", err) }}
+	nested := wrapping{eng, func(err error) error {
+		return fmt.Errorf("shard 2: %w", errors.Join(err, errors.New("shard 3: no answer")))
+	}}
+	joinedWith := func(other error) wrapping {
+		return wrapping{eng, func(err error) error { return errors.Join(err, other) }}
+	}
+	missing := fmt.Errorf("replica b: track zz: %w", soundalike.ErrNotFound)
+	for _, c := range []struct {
+		s                    server.Searcher
+		method, target, body string
+		status               int
+		want                 string
+	}{
+		{wrapped, "GET", "/similar?track=a&genre=nope", "", 400, "shard 2: genre[0]: " + noNope},
+		{nested, "GET", "/similar?track=a&genre=nope", "", 400, "shard 2: genre[0]: " + noNope + "; shard 3: no answer"},
+		{wrapped, "GET", "/users/alice/recommend?genre=nope", "", 400, "shard 2: genre[0]: " + noNope},
+		{wrapped, "POST", "/similar", `{"tracks":["a"],"filter":{"genres":["nope"]}}`, 400, "shard 2: filter.genres[0]: " + noNope},
+		{wrapped, "POST", "/similar/batch", `{"queries":[{"tracks":["a"]},{"tracks":["a"],"filter":{"genres":["nope"]}}]}`, 400,
+			"shard 2: queries[1].filter.genres[0]: " + noNope},
+		{wrapped, "POST", "/recommend", `{"positive":["a"],"filter":{"genres":["nope"]}}`, 400, "shard 2: filter.genres[0]: " + noNope},
+		{joinedWith(errors.New("replica b: no answer")), "GET", "/similar?track=a&genre=nope", "", 400,
+			"genre[0]: " + noNope + "; replica b: no answer"},
+		{joinedWith(errors.New("replica b: no answer")), "POST", "/similar/batch", `{"queries":[{"tracks":["a"]},{"tracks":["a"],"filter":{"genres":["nope"]}}]}`, 400,
+			"queries[1].filter.genres[0]: " + noNope + "; queries[1]: replica b: no answer"},
+		{joinedWith(missing), "POST", "/similar", `{"tracks":["a"],"filter":{"genres":["nope"]}}`, 404,
+			"filter.genres[0]: " + noNope + "; " + missing.Error()},
+	} {
+		w := do(t, server.New(c.s, nil), c.method, c.target, c.body)
+		var e struct{ Error string }
+		json.Unmarshal(w.Body.Bytes(), &e)
+		if w.Code != c.status || e.Error != c.want {
+			t.Errorf("%s %s %s = %d %s, want %d %q", c.method, c.target, c.body, w.Code, w.Body, c.status, c.want)
 		}
 	}
 }
