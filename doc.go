@@ -43,8 +43,8 @@
 // track (ImportTx.PutInteraction) and Engine.ResolveTracks are looked up
 // the same way, in the database; where tracks share a Spotify id, every
 // lookup finds the one added last (an update keeps its place), and
-// Engine.ResolveAllTracks, for a caller acting on the song, the others
-// too.
+// Engine.ResolveAllTracks, for a caller acting on every track sharing
+// the Spotify id, the others too.
 //
 // # Concurrency
 //

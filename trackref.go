@@ -518,14 +518,14 @@ func (e *Engine) ResolveTracks(ctx context.Context, refs []TrackID) ([]TrackID, 
 	return out, nil
 }
 
-// ResolveAllTracks is ResolveTracks for a caller that acts on a song
-// rather than on one track (a takedown: soundalike delete). It returns
-// every catalogue track each of refs names, none for one that names none:
-// the track ResolveTracks finds, first, and, when the reference reads as
-// a Spotify id (bare, or a URI's or link's, as ResolveTracks reads it),
-// every other track whose Track.SpotifyID is that id, in id order. A
-// reference no stored id could be is a *TrackRefError naming its index
-// (Option "refs").
+// ResolveAllTracks is ResolveTracks for a caller that acts on every track
+// sharing a Spotify id rather than on one track (a takedown: soundalike
+// delete). It returns every catalogue track each of refs names, none for
+// one that names none: the track ResolveTracks finds, first, and, when the
+// reference reads as a Spotify id (bare, or a URI's or link's, as
+// ResolveTracks reads it), every other track whose Track.SpotifyID is that
+// id, in id order. A reference no stored id could be is a *TrackRefError
+// naming its index (Option "refs").
 //
 // It reads the catalogue's Spotify ids in one pass, in the transaction of
 // the lookups by id, when a reference reads as a Spotify id (an id such
@@ -536,64 +536,56 @@ func (e *Engine) ResolveAllTracks(ctx context.Context, refs []TrackID) ([][]Trac
 	}
 	out := make([][]TrackID, len(refs))
 	err := e.view(ctx, func(tx *storage.Tx) error {
+		// sids[i] is the Spotify id refs[i] reads as, "" for none;
+		// shares holds the tracks sharing each, once the catalogue is read.
+		sids := make([]string, len(refs))
+		shares := map[string]*spotifyShare{}
+		for i, ref := range refs {
+			id, p, err := refID(ref)
+			if re, ok := errors.AsType[*TrackRefError](err); ok {
+				re.Option, re.Index = "refs", i
+				return re
+			}
+			if spotifyForm(id, p) {
+				sids[i] = string(id)
+				shares[sids[i]] = &spotifyShare{}
+			}
+		}
+		if len(shares) > 0 {
+			err := forEachSpotifyID(ctx, tx, func(spotifyID string, h spotifyHolder) {
+				if s := shares[spotifyID]; s != nil {
+					s.add(spotifyID, h)
+				}
+			})
+			if err != nil {
+				return fmt.Errorf("reading the catalogue's Spotify ids: %w", err)
+			}
+		}
 		byID := func(id string) (TrackID, bool) {
 			_, _, ok := tx.Track(id)
 			return TrackID(id), ok
 		}
-		// songs maps the Spotify ids references read as to every track
-		// holding them, once the catalogue is read; bySong holds the
-		// references that read as one, resolved then.
-		songs := map[string]*song{}
-		var bySong []songRef
+		bySpotify := func(sid string) (TrackID, bool) {
+			if s := shares[sid]; s != nil && s.holder.id != "" {
+				return s.holder.id, true
+			}
+			return "", false
+		}
 		for i, ref := range refs {
 			if i%4096 == 0 && ctx.Err() != nil {
 				return ctx.Err()
 			}
-			if sid, ok := refSpotifyID(ref); ok {
-				if songs[sid] == nil {
-					songs[sid] = &song{spotifyID: sid}
-				}
-				bySong = append(bySong, songRef{i, songs[sid]})
-				continue
-			}
-			// Not of a Spotify id's form: findRef looks it up by id alone.
-			id, _, ok, err := findRef(ref, byID, func(string) (TrackID, bool) { return "", false })
-			if re, isRef := errors.AsType[*TrackRefError](err); isRef {
-				re.Option, re.Index = "refs", i
-				return re
-			}
-			if ok {
-				out[i] = []TrackID{id}
-			}
-		}
-		if len(bySong) == 0 {
-			return nil
-		}
-		held := spotifyHolders{}
-		err := forEachSpotifyID(ctx, tx, func(spotifyID string, h spotifyHolder) {
-			if s := songs[spotifyID]; s != nil {
-				s.tracks = append(s.tracks, h.id)
-				if spotifyID != string(h.id) {
-					held.add(s.spotifyID, h) // the reference's string, not the database's
-				}
-			}
-		})
-		if err != nil {
-			return fmt.Errorf("reading the catalogue's Spotify ids: %w", err)
-		}
-		bySpotify := func(sid string) (TrackID, bool) {
-			h, ok := held[sid]
-			return h.id, ok
-		}
-		for _, r := range bySong {
-			id, _, ok, _ := findRef(refs[r.ref], byID, bySpotify) // refSpotifyID passed it: no refusal
+			id, _, ok, _ := findRef(ref, byID, bySpotify) // refID passed it: no refusal
 			if !ok {
 				continue
 			}
-			out[r.ref] = []TrackID{id}
-			for _, other := range r.song.tracks {
+			out[i] = []TrackID{id}
+			if sids[i] == "" {
+				continue
+			}
+			for _, other := range shares[sids[i]].tracks {
 				if other != id {
-					out[r.ref] = append(out[r.ref], other)
+					out[i] = append(out[i], other)
 				}
 			}
 		}
@@ -605,28 +597,23 @@ func (e *Engine) ResolveAllTracks(ctx context.Context, refs []TrackID) ([][]Trac
 	return out, nil
 }
 
-// song is a Spotify id that references of ResolveAllTracks read as, and
-// the tracks holding it (Track.SpotifyID), in id order.
-type song struct {
-	spotifyID string
-	tracks    []TrackID
+// spotifyShare is the tracks sharing a Spotify id (Track.SpotifyID) that
+// references of ResolveAllTracks read as: all of them, in id order, and
+// the one a lookup by the Spotify id finds.
+type spotifyShare struct {
+	tracks []TrackID
+	// holder is the track takesSpotifyID prefers among those whose id is
+	// not the Spotify id (as spotifyHolders.add picks); its id is "",
+	// which no track has, while there is none.
+	holder spotifyHolder
 }
 
-// songRef is a reference of ResolveAllTracks, by its index, and the
-// song it reads as.
-type songRef struct {
-	ref  int
-	song *song
-}
-
-// refSpotifyID returns the Spotify id ref reads as, when findRef would
-// look it up by one (spotifyForm).
-func refSpotifyID(ref TrackID) (string, bool) {
-	id, p, err := refID(ref)
-	if err != nil || !spotifyForm(id, p) {
-		return "", false
+// add records that h shares spotifyID.
+func (s *spotifyShare) add(spotifyID string, h spotifyHolder) {
+	s.tracks = append(s.tracks, h.id)
+	if spotifyID != string(h.id) && (s.holder.id == "" || takesSpotifyID(h.node, s.holder.node)) {
+		s.holder = h
 	}
-	return string(id), true
 }
 
 // spotifyForm reports whether id, what refID read in a reference (p its

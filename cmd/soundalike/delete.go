@@ -28,8 +28,8 @@ anything fails or is interrupted (Ctrl-C), or the database is held by
 another process beyond --lock-timeout, none. Each ID is a track reference
 as queries take it: the id as stored, a spotify:track:ID URI or an
 open.spotify.com/track/ID link, or the Spotify id of a track whose id is
-another system's (its spotify_id column): a takedown is of a song, so every
-track sharing that Spotify id is deleted. References of a Spotify id's
+another system's (its spotify_id column): a takedown is of what Spotify
+names by that id, so every track sharing that Spotify id is deleted. References of a Spotify id's
 form cost one pass over the catalogue, to find them. --from reads references
 from FILE ("-" is stdin), one a line; blank lines and lines starting with #
 are skipped.
@@ -182,8 +182,9 @@ func deleteTracks(ctx context.Context, eng *soundalike.Engine, refs []deleteRef,
 // Engine.ResolveAllTracks: as an import finds an interaction's track (by
 // id as stored, by the id of a Spotify URI or link, then by the Spotify
 // id of a track whose id is another system's), and, a takedown being of
-// a song, every other track stored under or holding the Spotify id a
-// reference reads as, so that a list run again deletes nothing more.
+// every track sharing a Spotify id, every other track stored under or
+// holding the Spotify id a reference reads as, so that a list run again
+// deletes nothing more.
 // missing holds the references that name no track; one that holds a
 // space or a comma is refused instead, being likely a reference with a
 // note beside it.

@@ -246,7 +246,7 @@ func TestDeleteBySpotifyID(t *testing.T) {
 			tr.ID, tr.SpotifyID = soundalike.TrackID(fmt.Sprintf("app-%d", i)), fmt.Sprintf("sp%04d", i)
 			switch i {
 			case 9:
-				tr.SpotifyID = "sp0005" // a second copy of app-5's song
+				tr.SpotifyID = "sp0005" // a second track sharing app-5's Spotify id
 			case 8:
 				tr.ID, tr.SpotifyID = "4uLU6hMCjMI75M1A2tKUQC", "4uLU6hMCjMI75M1A2tKUQC" // stored under its Spotify id
 			case 7:
@@ -275,7 +275,7 @@ func TestDeleteBySpotifyID(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, `argument 1: track "spotify:track:sp0001" is not in the catalogue`) {
 		t.Errorf("delete of a deleted Spotify id = exit %d, %q; want it not found", code, errOut)
 	}
-	// A takedown is of a song: every track sharing the Spotify id goes,
+	// A takedown is of what the Spotify id names: every track sharing it goes,
 	// and the list run again deletes nothing more.
 	for run := range 2 {
 		out, errOut, code = cli(t, "", "delete", "--db", db, "--json", "--missing-ok", "sp0005")
