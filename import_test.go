@@ -213,11 +213,26 @@ func TestImportChangingNothingCommitsNothing(t *testing.T) {
 	if g := generation(); g != first {
 		t.Errorf("generation after an import that changed nothing = %d, want %d", g, first)
 	}
-	if err := eng.Import(ctx, put(0.6)); err != nil {
-		t.Fatal(err)
-	}
-	if g := generation(); g == first {
-		t.Errorf("generation after an import that changed a track = %d, want it moved on from %d", g, first)
+	// Each kind of change commits: a track changed, an interaction
+	// added alone, a track deleted alone.
+	for _, c := range []struct {
+		name string
+		fn   func(tx *soundalike.ImportTx) error
+	}{
+		{"changed a track", put(0.6)},
+		{"added an interaction", func(tx *soundalike.ImportTx) error {
+			_, err := tx.PutInteraction(&soundalike.Interaction{User: "v", Track: "a", Action: "like"})
+			return err
+		}},
+		{"deleted a track", func(tx *soundalike.ImportTx) error { _, err := tx.DeleteTrack("a"); return err }},
+	} {
+		before := generation()
+		if err := eng.Import(ctx, c.fn); err != nil {
+			t.Fatal(err)
+		}
+		if g := generation(); g == before {
+			t.Errorf("generation after an import that %s = %d, want it moved on from %d", c.name, g, before)
+		}
 	}
 }
 

@@ -477,19 +477,6 @@ func TestSetOptions(t *testing.T) {
 	}
 }
 
-// Stats.MemoryBytes and Footprint are one estimate: its parts sum to it,
-// and the vectors are the nodes' halves.
-func TestStatsMemoryIsFootprint(t *testing.T) {
-	const dim = 8
-	g := mustHNSW(t, dim, nil, clustered(200, dim, 1, 2))
-	g.Delete(3)
-	vectors, graph := g.Footprint()
-	if st := g.Stats(); st.MemoryBytes != vectors+graph || vectors != int64(st.Nodes)*dim*2 || graph <= 0 {
-		t.Errorf("Footprint() = %d, %d with Stats().MemoryBytes %d for %d nodes of %d halves, want parts summing to it, vectors %d",
-			vectors, graph, st.MemoryBytes, st.Nodes, dim, st.Nodes*dim*2)
-	}
-}
-
 // TestConcurrentSearchAndWrite runs searches while other goroutines add,
 // update and delete; run it with -race.
 func TestConcurrentSearchAndWrite(t *testing.T) {
