@@ -237,7 +237,7 @@ func filteredRecall(t *testing.T, eng *soundalike.Engine, tracks []*soundalike.T
 // catalogue's genres, rather than answering nothing; the catalogue's own
 // genres pass in any case.
 func TestFilterRefusesUnknownGenres(t *testing.T) {
-	eng, tracks, _ := facetFixture(t, 2000)
+	eng, tracks, _ := facetFixture(t, 300)
 	ctx := t.Context()
 	genres := func(gs ...string) *soundalike.SearchOptions {
 		return &soundalike.SearchOptions{Filter: &soundalike.Filter{Genres: gs}}
