@@ -126,6 +126,8 @@ func (p *flagParse) usageError(err error) error {
 		}
 	} else if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
 		msg = fmt.Sprintf("%s is not a flag of soundalike %s", flagName(name), p.fs.Name())
+	} else if arg, ok := strings.CutPrefix(msg, "bad flag syntax: "); ok {
+		msg = fmt.Sprintf("%s: a flag is -NAME or --NAME (and =VALUE, or VALUE next)", quoteValue(arg))
 	}
 	return usagef("%s\nRun `soundalike %s -h` for the command's flags.", msg, p.fs.Name())
 }
@@ -157,6 +159,12 @@ func (v *onceValue) Set(s string) error {
 		return v.parse.refused
 	}
 	v.given = true
+	if other, ok := v.parse.flagNamed(s); ok && !v.IsBoolFlag() {
+		// `--db --strict`: the flag package takes the next argument as
+		// the value, and the user meant two flags.
+		v.parse.refused = fmt.Errorf("%s needs a value: it is followed by %s, a flag (give %s VALUE)", name, flagName(other), name)
+		return v.parse.refused
+	}
 	if err := v.Value.Set(s); err != nil {
 		v.parse.refused = fmt.Errorf("%s %s: %s", name, quoteValue(s), refusal(v.Value, s, err))
 		if _, usage := flag.UnquoteUsage(v.flag); usage != "" && isBuiltin(v.Value) {
@@ -165,6 +173,21 @@ func (v *onceValue) Set(s string) error {
 		return v.parse.refused
 	}
 	return nil
+}
+
+// flagNamed reports the flag of the command that arg names, as an
+// argument would set it (-k, --strict, --db=x), if any.
+func (p *flagParse) flagNamed(arg string) (string, bool) {
+	name, ok := strings.CutPrefix(arg, "-")
+	if !ok {
+		return "", false
+	}
+	name = strings.TrimPrefix(name, "-")
+	name, _, _ = strings.Cut(name, "=")
+	if p.fs.Lookup(name) == nil {
+		return "", false
+	}
+	return name, true
 }
 
 // flagName is name as the manual and errors spell it: -k, --track.

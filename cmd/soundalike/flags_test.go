@@ -28,6 +28,10 @@ func TestFlagValueRefused(t *testing.T) {
 		{[]string{"import", "--bogus", "x.csv"}, "--bogus is not a flag of soundalike import"},
 		{[]string{"similar", "--track"}, "--track needs a value (the catalogue track to start from"},
 		{[]string{"eval", "--seed", "+1"}, `--seed "+1": want a whole number, 0 or more, without a sign`},
+		// A flag left without its value would take the next flag as it.
+		{[]string{"import", "--db", "--strict", "x.csv"}, "--db needs a value: it is followed by --strict, a flag (give --db VALUE)"},
+		{[]string{"backup", "--out", "--check=false"}, "--out needs a value: it is followed by --check, a flag"},
+		{[]string{"similar", "--track", "x", "---k=2"}, `"---k=2": a flag is -NAME or --NAME`},
 	} {
 		_, stderr, code := cli(t, "", tc.args...)
 		want := "soundalike: " + tc.want
