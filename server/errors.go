@@ -40,7 +40,10 @@ import (
 //	anything else                                500 "internal server error", logged
 //
 // The body is always {"error":"…"}. Errors are matched with errors.Is and
-// errors.As, so handlers and the Searcher may wrap them freely.
+// errors.As, so handlers and the Searcher may wrap them freely. A query of
+// a POST /similar/batch that fails as it runs for a reason of its own (a
+// 404 or 400 only the snapshot could tell: failedQuery) is answered
+// in its slot of the batch's 200 instead, as {"error":"…","status":N}.
 
 // httpError is an answer the server decides itself: bad input, mostly.
 // Its message is kept as one part for each field at fault, joined with
@@ -213,6 +216,46 @@ func (srv *Server) writeError(err error, c echo.Context) {
 	if err := c.Blob(status, echo.MIMEApplicationJSON, b); err != nil {
 		srv.log.LogAttrs(c.Request().Context(), slog.LevelDebug, "write error response", slog.String("error", err.Error()))
 	}
+}
+
+// failedQuery returns the answer, in its slot of the batch, of the
+// batch's query at at that failed with err as it ran, and whether err is
+// that query's own: a seed track not found (soundalike.ErrNotFound), a
+// value the engine refused once it had the catalogue
+// (soundalike.ErrInvalidQuery: a filter genre no track has) or a vector
+// not of the served model's dimension (soundalike.ErrDimension). The
+// answer is the status and message the query alone would get from POST
+// /similar (statusOf), its fields named at at (runError). Any other error
+// fails the whole batch, the one place that decides so: the request's end
+// (cancelled, timed out), even where a query's own error comes with it,
+// since every later query would fail alike; the engine's state (no model,
+// a damaged index); the server's fault.
+func failedQuery(err error, at place) (queryError, bool) {
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return queryError{}, false
+	case errors.Is(err, soundalike.ErrNotFound), errors.Is(err, soundalike.ErrInvalidQuery), errors.Is(err, soundalike.ErrDimension):
+		status, msg, _ := statusOf(asFields.runError(err, at, ""))
+		return queryError{status: status, msg: shorten(msg)}, true
+	}
+	return queryError{}, false
+}
+
+// queryError is a batch's answer to one query that failed as it ran
+// (failedQuery): the body and status the query alone would get.
+type queryError struct {
+	status int
+	msg    string
+}
+
+// appendJSON appends e as its slot of the batch's results:
+// {"error":"…","status":404}, the error body plus the status.
+func (e queryError) appendJSON(b []byte) []byte {
+	b = append(b, `{"error":`...)
+	b = appendString(b, e.msg)
+	b = append(b, `,"status":`...)
+	b = strconv.AppendInt(b, int64(e.status), 10)
+	return append(b, '}')
 }
 
 func appendErrorJSON(b []byte, msg string) []byte {

@@ -123,9 +123,13 @@ func (srv *Server) similarTo(ctx context.Context, sq similarQuery) (*SimilarResp
 // POST /similar/batch {"queries":[a POST /similar body, …]}: up to
 // MaxBatch queries, answered in order. Every query is checked before any
 // runs, track references included, as far as that needs no catalogue
-// (decodeBatchRequest); a query that fails as it runs (a track not found,
-// a filter genre no track has) fails the batch, naming its index
-// (runError).
+// (decodeBatchRequest): a malformed one fails the batch with its 400,
+// naming its index. A query that fails as it runs for a reason of its own
+// (a seed track not found, a filter genre no track has: failedQuery) is
+// answered in its slot with the error and status it alone would get, and
+// the others are answered as usual, so that one deleted track does not
+// lose a recommender the other answers; any other failure (the request
+// cancelled or timed out, no model, the server's fault) fails the batch.
 func (srv *Server) postSimilarBatch(c echo.Context) error {
 	r := c.Request()
 	qs, err := decodeBatchRequest(c.Response(), r, srv.opts.MaxBodyBytes, srv.modelDim(r.Context()))
@@ -144,29 +148,66 @@ func (srv *Server) postSimilarBatch(c echo.Context) error {
 		return err
 	}
 	defer release()
-	resps := make([]*SimilarResponse, len(qs))
+	answers := make([]batchAnswer, len(qs))
+	failed := 0
 	for i, sq := range qs {
-		if resps[i], err = srv.similarTo(r.Context(), sq); err != nil {
-			return asFields.runError(err, queryPlace(i), "")
+		a := &answers[i]
+		if a.resp, err = srv.similarTo(r.Context(), sq); err != nil {
+			var own bool
+			if a.failed, own = failedQuery(err, queryPlace(i)); !own {
+				return asFields.runError(err, queryPlace(i), "")
+			}
+			failed++
 		}
+	}
+	if failed > 0 {
+		c.Set(failedQueriesKey, failed) // for the access log (observe)
 	}
 	return writeAppended(c, func(b []byte) []byte {
 		b = append(b, `{"results":[`...)
-		for i, resp := range resps {
+		for i, a := range answers {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = resp.AppendJSON(b)
+			if a.resp == nil {
+				b = a.failed.appendJSON(b)
+			} else {
+				b = a.resp.AppendJSON(b)
+			}
 		}
 		return append(b, "]}"...)
 	})
 }
 
-// BatchResponse is the body of POST /similar/batch: one response per
+// batchAnswer is a batch's answer to one query: its response, or, when
+// resp is nil, the error it failed with as it ran (failedQuery).
+type batchAnswer struct {
+	resp   *SimilarResponse
+	failed queryError
+}
+
+// failedQueriesKey is where postSimilarBatch leaves, in the request's
+// echo context, how many of the batch's queries failed in their slots:
+// the access log's failed_queries.
+const failedQueriesKey = "failed_queries"
+
+// BatchResponse is the body of POST /similar/batch: one result per
 // query, in the order of the queries. postSimilarBatch writes it with
 // SimilarResponse's encoder; a Go client decodes it.
 type BatchResponse struct {
-	Results []SimilarResponse `json:"results"`
+	Results []BatchResult `json:"results"`
+}
+
+// BatchResult is one query's answer in a POST /similar/batch: its
+// SimilarResponse, or, for a query that failed as it ran for a reason of
+// its own (a seed track not found, a filter genre no track has), nil and
+// Error and Status: the error body POST /similar gives the query alone,
+// its fields named at the query (queries[1].tracks[0]), and that answer's
+// status (404, 400).
+type BatchResult struct {
+	*SimilarResponse
+	Error  string `json:"error,omitempty"`
+	Status int    `json:"status,omitempty"`
 }
 
 // GET /tracks/{id}

@@ -55,6 +55,9 @@ func (srv *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		if clientErr != "" {
 			attrs = append(attrs, slog.String("client_error", clientErr))
 		}
+		if n, ok := c.Get(failedQueriesKey).(int); ok {
+			attrs = append(attrs, slog.Int("failed_queries", n))
+		}
 		srv.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 		return nil
 	}

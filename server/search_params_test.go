@@ -1,15 +1,19 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/server"
@@ -163,12 +167,12 @@ func TestSimilarSearchParametersRefused(t *testing.T) {
 		}
 		checkError(t, w, tc.want...)
 	}
-	// An unknown track in a batch is a 404 naming the query.
+	// An unknown track in a batch is a 404 in its query's slot, naming
+	// the query.
 	w := do(t, h, "POST", "/similar/batch", `{"queries":[{"tracks":["a"]},{"tracks":["nope"]}]}`)
-	if w.Code != 404 {
-		t.Errorf("batch with an unknown track = %d %s, want 404", w.Code, w.Body)
+	if status, msg := failedSlot(t, w, 2); status != 404 || !strings.HasPrefix(msg, "queries[1].tracks[0]: ") {
+		t.Errorf("batch with an unknown track: slot %d %q, want 404 naming queries[1].tracks[0]", status, msg)
 	}
-	checkError(t, w, "queries[1]")
 }
 
 // Given a whole-number parameter that is no number, or one of more digits
@@ -291,8 +295,9 @@ func TestErrorsNameEveryBadOption(t *testing.T) {
 // Given a filter genre no track of the catalogue has, which only the
 // engine can judge once it has the catalogue, expect a 400 naming each
 // such genre as the request gave it (a GET's genre[i], a body's
-// filter.genres[i], at a batch's query), as the refusals of the search's
-// other values do, and listing the catalogue's genres; not "no results".
+// filter.genres[i], at a batch's query, in its slot), as the refusals of
+// the search's other values do, and listing the catalogue's genres; not
+// "no results".
 func TestUnknownGenreNamesTheParameter(t *testing.T) {
 	h := server.New(userEngine(t), nil)
 	const noNope = `no track has genre "nope": want one of "pop" (matched case-insensitively)`
@@ -311,8 +316,12 @@ func TestUnknownGenreNamesTheParameter(t *testing.T) {
 		w := do(t, h, c.method, c.target, c.body)
 		var e struct{ Error string }
 		json.Unmarshal(w.Body.Bytes(), &e)
-		if w.Code != 400 || e.Error != c.want {
-			t.Errorf("%s %s %s = %d %s, want 400 %q", c.method, c.target, c.body, w.Code, w.Body, c.want)
+		status := w.Code
+		if c.target == "/similar/batch" { // the query's slot of a 200
+			status, e.Error = failedSlot(t, w, 2)
+		}
+		if status != 400 || e.Error != c.want {
+			t.Errorf("%s %s %s = %d %s, want 400 %q", c.method, c.target, c.body, status, w.Body, c.want)
 		}
 	}
 }
@@ -354,8 +363,8 @@ func (w wrapping) Recommend(ctx context.Context, q soundalike.RecommendQuery) (s
 // Given a Searcher that wraps the engine's refusal of a filter genre no
 // track has, or joins it with an error of its own, expect the genre still
 // named as the request gave it (genre[0], filter.genres[0], at a batch's
-// query), not by the engine's Go name, with the Searcher's own words kept
-// and the status the whole error has.
+// query, in its slot), not by the engine's Go name, with the Searcher's
+// own words kept and the status the whole error has.
 func TestWrappedOptionErrorNamesTheParameter(t *testing.T) {
 	eng := userEngine(t)
 	const noNope = `no track has genre "nope": want one of "pop" (matched case-insensitively)`
@@ -390,8 +399,12 @@ func TestWrappedOptionErrorNamesTheParameter(t *testing.T) {
 		w := do(t, server.New(c.s, nil), c.method, c.target, c.body)
 		var e struct{ Error string }
 		json.Unmarshal(w.Body.Bytes(), &e)
-		if w.Code != c.status || e.Error != c.want {
-			t.Errorf("%s %s %s = %d %s, want %d %q", c.method, c.target, c.body, w.Code, w.Body, c.status, c.want)
+		status := w.Code
+		if c.target == "/similar/batch" { // the query's slot of a 200
+			status, e.Error = failedSlot(t, w, 2)
+		}
+		if status != c.status || e.Error != c.want {
+			t.Errorf("%s %s %s = %d %s, want %d %q", c.method, c.target, c.body, status, w.Body, c.status, c.want)
 		}
 	}
 }
@@ -456,18 +469,16 @@ func TestSimilarBatch(t *testing.T) {
 	if w.Code != 200 {
 		t.Fatalf("POST /similar/batch = %d %s", w.Code, w.Body)
 	}
-	var got server.BatchResponse
-	dec := json.NewDecoder(strings.NewReader(w.Body.String()))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&got); err != nil || len(got.Results) != len(queries) {
-		t.Fatalf("POST /similar/batch: %s (%v), want %d results", w.Body, err, len(queries))
-	}
+	got := decodeBatch(t, w, len(queries))
 	for i, q := range queries {
 		one := do(t, h, "POST", "/similar", q)
 		if one.Code != 200 {
 			t.Fatalf("POST /similar %s = %d %s", q, one.Code, one.Body)
 		}
-		a, b := got.Results[i], decodeSimilar(t, one.Body.Bytes())
+		if got[i].SimilarResponse == nil {
+			t.Fatalf("batch result %d = %+v, want the answer POST /similar gives", i, got[i])
+		}
+		a, b := *got[i].SimilarResponse, decodeSimilar(t, one.Body.Bytes())
 		a.TookUS, b.TookUS = 0, 0
 		if !slices.Equal(ids(a), ids(b)) || (a.Track == nil) != (b.Track == nil) || len(a.Results) == 0 {
 			t.Errorf("batch result %d = %v, want %v as POST /similar gives", i, ids(a), ids(b))
@@ -477,6 +488,152 @@ func TestSimilarBatch(t *testing.T) {
 				t.Errorf("batch result %d: metadata %v, want it only where fields asks", i, a.Results[j].ResultMetadata)
 			}
 		}
+	}
+}
+
+// Given a batch of three whose second query's seed track was deleted
+// since the client took its id, when POST /similar/batch, expect a 200
+// whose answers 1 and 3 are the ones POST /similar gives them, and whose
+// slot 2 holds the 404 POST /similar gives query 2 alone, its field named
+// at the query ({"error":"queries[1].tracks[0]: …","status":404}); and
+// the access log's failed_queries saying one query failed.
+func TestSimilarBatchAnswersAFailedQueryInItsSlot(t *testing.T) {
+	eng := newEngine(t, ready)
+	err := eng.Import(t.Context(), func(tx *soundalike.ImportTx) error {
+		_, err := tx.DeleteTrack("t05")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	h := server.New(eng, &server.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	queries := []string{`{"tracks":["a"],"k":3}`, `{"tracks":["t05"],"k":3}`, `{"tracks":["x1"],"k":4,"fields":["metadata"]}`}
+	w := do(t, h, "POST", "/similar/batch", `{"queries":[`+strings.Join(queries, ",")+`]}`)
+	got := decodeBatch(t, w, len(queries))
+	for i, q := range queries {
+		one := do(t, h, "POST", "/similar", q)
+		if i == 1 {
+			var e struct{ Error string }
+			json.Unmarshal(one.Body.Bytes(), &e)
+			if one.Code != 404 || e.Error == "" {
+				t.Fatalf("POST /similar %s = %d %s, want 404 (its seed was deleted)", q, one.Code, one.Body)
+			}
+			want := server.BatchResult{Error: "queries[1]." + e.Error, Status: 404}
+			if diff := cmp.Diff(want, got[i]); diff != "" {
+				t.Errorf("batch result %d differs from POST /similar's 404 at queries[1] (-want +got):\n%s", i, diff)
+			}
+			continue
+		}
+		if one.Code != 200 || got[i].SimilarResponse == nil {
+			t.Fatalf("POST /similar %s = %d %s, batch result %d = %+v: want both answered", q, one.Code, one.Body, i, got[i])
+		}
+		a, b := *got[i].SimilarResponse, decodeSimilar(t, one.Body.Bytes())
+		a.TookUS, b.TookUS = 0, 0
+		if diff := cmp.Diff(b, a); diff != "" || len(a.Results) == 0 {
+			t.Errorf("batch result %d differs from POST /similar's answer (-want +got):\n%s", i, diff)
+		}
+	}
+	var rec map[string]any
+	for line := range strings.Lines(logs.String()) {
+		var r map[string]any
+		if json.Unmarshal([]byte(line), &r) == nil && r["msg"] == "request" && r["route"] == "/similar/batch" {
+			rec = r
+		}
+	}
+	if rec["status"] != 200.0 || rec["failed_queries"] != 1.0 {
+		t.Errorf("access log of the batch = %v, want status 200 and failed_queries 1", rec)
+	}
+	logs.Reset()
+	do(t, h, "POST", "/similar/batch", `{"queries":[`+queries[0]+`]}`)
+	if strings.Contains(logs.String(), "failed_queries") {
+		t.Errorf("access log of a batch with no failed query = %s, want no failed_queries", logs.String())
+	}
+}
+
+// Given a batch with one query that fails as it runs for a reason of its
+// own, expect that query's slot to hold the error and status POST
+// /similar gives it alone, at the query's place, and the other queries
+// answered: a filter genre no track has and a vector not of the model's
+// dimension are 400s only the catalogue and the model can tell.
+func TestSimilarBatchFailedQueryStatus(t *testing.T) {
+	h := server.New(newEngine(t, ready), nil)
+	for _, c := range []struct{ name, bad, sep string }{
+		{"unknown seed", `{"tracks":["a","nope"]}`, "."},
+		{"unknown genre", `{"tracks":["a"],"filter":{"genres":["pop","nope"]}}`, "."},
+		{"vector of another dimension", `{"vector":[0.5,0.5]}`, ": "},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			one := do(t, h, "POST", "/similar", c.bad)
+			var e struct{ Error string }
+			if json.Unmarshal(one.Body.Bytes(), &e) != nil || one.Code < 400 || one.Code > 499 {
+				t.Fatalf("POST /similar %s = %d %s, want a 4xx error", c.bad, one.Code, one.Body)
+			}
+			w := do(t, h, "POST", "/similar/batch", `{"queries":[{"tracks":["a"]},`+c.bad+`,{"tracks":["x1"]}]}`)
+			got := decodeBatch(t, w, 3)
+			want := server.BatchResult{Error: "queries[1]" + c.sep + e.Error, Status: one.Code}
+			if diff := cmp.Diff(want, got[1]); diff != "" {
+				t.Errorf("batch slot 1 differs from POST /similar's %d at queries[1] (-want +got):\n%s", one.Code, diff)
+			}
+			if got[0].SimilarResponse == nil || got[2].SimilarResponse == nil {
+				t.Errorf("batch results 0 and 2 = %+v, %+v: want both answered", got[0], got[2])
+			}
+		})
+	}
+}
+
+// Given a batch with a query that fails for a reason not its own, or a
+// malformed one, expect the whole batch to fail, as it did before any
+// query's failure was answered in its slot: a malformed query (beside a
+// seed not found) is a 400 naming it before any runs; a search that
+// finds no index is the 503 of the server's state; a query's own error
+// that comes with the request's deadline is the request's end.
+func TestSimilarBatchFailsWhole(t *testing.T) {
+	var ran atomic.Int64
+	var fail func(q soundalike.Query) error
+	h := server.New(&hooked{Engine: newEngine(t, ready), hook: func(q soundalike.Query) error {
+		ran.Add(1)
+		if fail != nil {
+			return fail(q)
+		}
+		return nil
+	}}, nil)
+	on := func(id soundalike.TrackID, err error) func(soundalike.Query) error {
+		return func(q soundalike.Query) error {
+			if slices.Contains(q.Tracks, id) {
+				return err
+			}
+			return nil
+		}
+	}
+	for _, c := range []struct {
+		name, body string
+		fail       func(soundalike.Query) error
+		status     int
+		want       string // the error's beginning
+		runs       int64  // queries run before the batch failed
+	}{
+		{"malformed", `{"queries":[{"tracks":["a"]},{"tracks":["nope"]},{"tracks":["a"],"k":0}]}`, nil, 400, "queries[2].k: ", 0},
+		{"no index", `{"queries":[{"tracks":["a"]},{"tracks":["x1"]},{"tracks":["a"]}]}`,
+			on("x1", fmt.Errorf("search: %w", soundalike.ErrNoIndex)), 503, "no index", 2},
+		{"deadline with a track not found", `{"queries":[{"tracks":["a"]},{"tracks":["x1"]},{"tracks":["a"]}]}`,
+			on("x1", errors.Join(fmt.Errorf("shard 1: track %q: %w", "x1", soundalike.ErrNotFound), fmt.Errorf("shard 2: %w", context.DeadlineExceeded))),
+			404, "queries[1]: ", 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ran.Store(0)
+			fail = c.fail
+			w := do(t, h, "POST", "/similar/batch", c.body)
+			var e map[string]any
+			json.Unmarshal(w.Body.Bytes(), &e)
+			msg, _ := e["error"].(string)
+			if w.Code != c.status || len(e) != 1 || !strings.HasPrefix(msg, c.want) {
+				t.Errorf("POST /similar/batch %s = %d %s, want %d {\"error\": %q…}", c.body, w.Code, w.Body, c.status, c.want)
+			}
+			if n := ran.Load(); n != c.runs {
+				t.Errorf("POST /similar/batch %s: the engine ran %d queries, want %d", c.body, n, c.runs)
+			}
+		})
 	}
 }
 

@@ -10,7 +10,8 @@
 //	POST /similar   {"tracks":[…]} | {"features":{…}} | {"vector":[…]}, plus "k", "exclude", "exclude_artist",
 //	     "dedupe", "filter":{"genres","year_min","year_max","popularity_min","popularity_max","artists",
 //	     "exclude_artists","ids"}, "offset", "score_threshold", "max_per_artist", "diversity", "fields":[…]
-//	POST /similar/batch   {"queries":[a POST /similar body, …]}: up to 100, answered {"results":[…]} in order
+//	POST /similar/batch   {"queries":[a POST /similar body, …]}: up to 100, answered {"results":[…]} in order,
+//	     a query that failed as it ran for a reason of its own (a seed not found) as {"error":"…","status":404}
 //	POST /recommend {"positive":[…],"negative":[…],"strategy":"average"|"best_score","k":20}, plus the search options of POST /similar
 //	GET  /users/{id}/recommend?k=20[&…the search parameters of GET /similar]
 //	GET  /users/{id}/history?limit=50   a user's interactions, newest first
@@ -129,7 +130,8 @@
 //
 // Access logs go to Options.Logger at Info level, one record per request
 // with method, route, path (cut to 512 bytes), status, duration and
-// client_ip. The client IP
+// client_ip, and for a POST /similar/batch whose queries failed in their
+// slots, failed_queries, how many. The client IP
 // is the peer address unless the peer is one of Options.TrustedProxies, so
 // X-Forwarded-For cannot be spoofed; a peer over a Unix socket (Listen's
 // unix:PATH) is a local process the socket's permissions admitted, taken
@@ -206,8 +208,9 @@ type Searcher interface {
 // documented on each field; DefaultOptions returns them filled in.
 type Options struct {
 	// Logger receives access logs (one Info record per request: method,
-	// route, path, status, duration, client_ip), recovered panics and
-	// internal errors. nil discards.
+	// route, path, status, duration, client_ip; failed_queries for a
+	// batch with failed queries), recovered panics and internal errors.
+	// nil discards.
 	Logger *slog.Logger
 
 	// MaxBodyBytes limits request bodies; a larger body gets 413.

@@ -77,6 +77,48 @@ func checkError(t *testing.T, w *httptest.ResponseRecorder, want ...string) {
 	}
 }
 
+// decodeBatch decodes w, a POST /similar/batch answer, strictly,
+// failing t unless it is a 200 of n results, each an answer or a failed
+// query's slot (Error and Status, nothing else).
+func decodeBatch(t *testing.T, w *httptest.ResponseRecorder, n int) []server.BatchResult {
+	t.Helper()
+	if w.Code != 200 {
+		t.Fatalf("POST /similar/batch = %d %s, want 200", w.Code, w.Body)
+	}
+	var got server.BatchResponse
+	dec := json.NewDecoder(bytes.NewReader(w.Body.Bytes()))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&got); err != nil || len(got.Results) != n {
+		t.Fatalf("POST /similar/batch = %s (%v), want %d results", w.Body, err, n)
+	}
+	for i, r := range got.Results {
+		answer := r.SimilarResponse != nil && r.Error == "" && r.Status == 0
+		failed := r.SimilarResponse == nil && r.Error != "" && r.Status != 0
+		if !answer && !failed {
+			t.Fatalf("POST /similar/batch result %d = %+v in %s, want an answer or {\"error\", \"status\"}", i, r, w.Body)
+		}
+	}
+	return got.Results
+}
+
+// failedSlot returns the status and error of the one query of w, a POST
+// /similar/batch answer of n results, that failed in its slot, failing t
+// unless w is a 200 with exactly one such slot.
+func failedSlot(t *testing.T, w *httptest.ResponseRecorder, n int) (status int, msg string) {
+	t.Helper()
+	failed := 0
+	for _, r := range decodeBatch(t, w, n) {
+		if r.SimilarResponse == nil {
+			failed++
+			status, msg = r.Status, r.Error
+		}
+	}
+	if failed != 1 {
+		t.Fatalf("POST /similar/batch = %s: %d failed queries, want 1", w.Body, failed)
+	}
+	return status, msg
+}
+
 func fullFeatures(except ...string) string {
 	vals := map[string]string{
 		"acousticness": "0.1", "danceability": "0.7", "energy": "0.5", "instrumentalness": "0",
@@ -909,7 +951,8 @@ func TestAnswersAreNosniff(t *testing.T) {
 // Given seeds of which one names no track, when POST /similar or a batch
 // searches by them, expect a 404 naming the seed by its index, as POST
 // /recommend names its examples (positive[1]): the first seed not found,
-// wherever it is and however often it is given.
+// wherever it is and however often it is given (a batch's query's 404 in
+// its slot, at the query: queries[1].tracks[1]).
 func TestSimilarSeedNotFoundNamesIt(t *testing.T) {
 	h := server.New(newEngine(t, ready), nil)
 	for _, c := range []struct{ target, body, want string }{
@@ -922,8 +965,12 @@ func TestSimilarSeedNotFoundNamesIt(t *testing.T) {
 		w := do(t, h, "POST", c.target, c.body)
 		var e struct{ Error string }
 		json.Unmarshal(w.Body.Bytes(), &e)
-		if w.Code != 404 || !strings.HasPrefix(e.Error, c.want) {
-			t.Errorf("POST %s %s = %d %s, want 404 beginning %q", c.target, c.body, w.Code, w.Body, c.want)
+		status := w.Code
+		if c.target == "/similar/batch" { // the query's slot of a 200
+			status, e.Error = failedSlot(t, w, 2)
+		}
+		if status != 404 || !strings.HasPrefix(e.Error, c.want) {
+			t.Errorf("POST %s %s = %d %s, want 404 beginning %q", c.target, c.body, status, w.Body, c.want)
 		}
 	}
 }
