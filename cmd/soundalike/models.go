@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -33,10 +34,10 @@ func runModels(ctx context.Context, args []string, stdio stdio) error {
 		asJSON bool
 	)
 	fs := newFlagSet("models", stdio, &dbPath)
-	fs.BoolVar(&asJSON, "json", false, "print the versions as a JSON array")
+	fs.BoolVar(&asJSON, "json", false, `print the versions as a JSON array; with promote, {"version":…,"changed":…}`)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `Usage: soundalike models [--db PATH] [--json]
-       soundalike models [--db PATH] promote VERSION
+       soundalike models [--db PATH] [--json] promote VERSION
 
 Lists the stored model versions, oldest first, with their validation figures
 (precision@k, cross-artist precision@k, genre precision@k, and the same_artist
@@ -52,14 +53,20 @@ version the current model (a rollback, or a version train kept aside under
 	case fs.NArg() == 0:
 		return listModels(ctx, dbPath, asJSON, stdio)
 	case fs.Arg(0) == "promote" && fs.NArg() == 2:
-		return promoteModel(ctx, dbPath, fs.Arg(1), stdio)
+		return promoteModel(ctx, dbPath, fs.Arg(1), asJSON, stdio)
 	case fs.Arg(0) == "promote":
 		return usagef("models promote takes one version, like v2; got %q", fs.Args()[1:])
 	}
 	return usagef("models: unknown subcommand %q; want none (list) or promote VERSION", fs.Arg(0))
 }
 
-func promoteModel(ctx context.Context, dbPath, version string, stdio stdio) error {
+// promoteJSON is what `models promote --json` prints.
+type promoteJSON struct {
+	Version string `json:"version"`
+	Changed bool   `json:"changed"` // false when it was the current model already
+}
+
+func promoteModel(ctx context.Context, dbPath, version string, asJSON bool, stdio stdio) error {
 	if err := checkModelVersion("models promote", version); err != nil {
 		return err
 	}
@@ -71,6 +78,9 @@ func promoteModel(ctx context.Context, dbPath, version string, stdio stdio) erro
 	info, changed, err := eng.PromoteModel(ctx, version)
 	if err != nil {
 		return rewordVersion(ctx, eng, "models promote", version, err)
+	}
+	if asJSON {
+		return json.NewEncoder(stdio.out).Encode(promoteJSON{Version: info.Version, Changed: changed})
 	}
 	if !changed {
 		fmt.Fprintf(stdio.out, "%s is already the current model: nothing changed\n", info.Version)

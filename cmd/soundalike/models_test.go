@@ -30,3 +30,14 @@ func TestModelsJSONCreated(t *testing.T) {
 		t.Errorf("models --json created %q, runs --json %q; want the same", got[0][0].Created, got[1][0].Created)
 	}
 }
+
+// Given models promote with --json, expect the version and whether it
+// changed as JSON, not the sentence.
+func TestModelsPromoteJSON(t *testing.T) {
+	db := testDB(t, 20)
+	stdout, stderr, err := runCmd(t.Context(), "models", "promote", "v1", "--db", db, "--json")
+	var got promoteJSON
+	if err != nil || json.Unmarshal([]byte(stdout), &got) != nil || got != (promoteJSON{Version: "v1", Changed: false}) {
+		t.Errorf("models promote v1 --json = %v, %q (%s); want {v1 false}", err, stdout, stderr)
+	}
+}
