@@ -42,6 +42,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -225,16 +226,21 @@ func (o *Options) withDefaults() Options {
 }
 
 // checkFile refuses, before bbolt maps it, a path that holds no database
-// Open could use: a directory, a file too small or too large to be one,
-// and, for a reader, a missing or empty file. An empty file is no
-// database yet, as a missing one is: a reader refuses it, a writer lays a
-// new database out in it.
+// Open could use: a directory, a file too small or too large to be one, a
+// path in a directory that does not exist, and, for a reader, a missing
+// or empty file. An empty file is no database yet, as a missing one is:
+// a reader refuses it, a writer lays a new database out in it.
 func checkFile(path string, readOnly bool) error {
 	st, statErr := os.Stat(path)
 	if statErr != nil && !errors.Is(statErr, os.ErrNotExist) {
 		return fmt.Errorf("open %s: %w", path, statErr)
 	}
 	exists := statErr == nil
+	if !exists {
+		if err := checkDir(path, readOnly); err != nil {
+			return err
+		}
+	}
 	if readOnly && (!exists || !st.IsDir() && st.Size() == 0) {
 		return noDatabase(path, exists)
 	}
@@ -250,6 +256,36 @@ func checkFile(path string, readOnly bool) error {
 		return fmt.Errorf("open %w", err)
 	}
 	return nil
+}
+
+// checkDir refuses a path whose directory does not exist, which a writer
+// cannot create a file in and a reader finds no database in.
+func checkDir(path string, readOnly bool) error {
+	dir := filepath.Dir(path)
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		return nil // there, or not readable: the open says why
+	}
+	return &missingDirError{path: path, dir: dir, readOnly: readOnly}
+}
+
+// missingDirError is Open's error for a path whose directory does not
+// exist. It is fs.ErrNotExist, and for a reader also ErrNoDatabase, as a
+// missing file is; its message names the path once and says what is
+// missing, which bbolt's "open P: no such file or directory" does not.
+type missingDirError struct {
+	path, dir string
+	readOnly  bool
+}
+
+func (e *missingDirError) Error() string {
+	if e.readOnly {
+		return fmt.Sprintf("open %s: %v there: directory %s does not exist: check the path", e.path, ErrNoDatabase, e.dir)
+	}
+	return fmt.Sprintf("open %s: directory %s does not exist: create it, or check the path", e.path, e.dir)
+}
+
+func (e *missingDirError) Is(target error) bool {
+	return target == fs.ErrNotExist || e.readOnly && target == ErrNoDatabase
 }
 
 // noDatabase is a reader's error for path, which holds no database yet:
@@ -446,15 +482,22 @@ func (db *DB) init(readOnly bool) error {
 		}
 		return false, nil
 	}
-	var fresh bool
+	var fresh, left bool
 	err := db.protect("reading the meta bucket", func() error {
-		return db.bolt.View(func(tx *bolt.Tx) (err error) { fresh, err = check(tx); return err })
+		return db.bolt.View(func(tx *bolt.Tx) (err error) {
+			fresh, err = check(tx)
+			left = err == nil && !fresh && leftBehind(tx)
+			return err
+		})
 	})
 	if err != nil {
 		return err
 	}
 	if !fresh {
-		if !readOnly {
+		// Only when there is something to drop: an open that writes
+		// nothing leaves the file as it was (its bytes, its mtime), so
+		// that a command that changed nothing does not modify it.
+		if !readOnly && left {
 			return db.protectedUpdate("dropping what a failed import or reindex left", func(btx *bolt.Tx) error {
 				if err := dropStaging(btx); err != nil {
 					return err
@@ -484,6 +527,12 @@ func (db *DB) init(readOnly bool) error {
 		}
 		return putU64(meta, keyGeneration, initialGeneration)
 	})
+}
+
+// leftBehind reports whether btx holds what a failed import or reindex
+// left, which a writer's open drops: a staging bucket or a pending index.
+func leftBehind(btx *bolt.Tx) bool {
+	return btx.Bucket(bucketStaging) != nil || len(pendingIndexes(btx)) > 0
 }
 
 // Close releases the database file and its lock. It waits for a write in

@@ -387,3 +387,105 @@ func TestFailedIndexWriteLeavesNoPending(t *testing.T) {
 		return nil
 	})
 }
+
+// TestWritableOpenLeavesTheFile: a writable Open and Close that write
+// nothing leave an existing file as it was, bytes and mtime, so that a
+// command that changed nothing does not show it as modified; an Open
+// that finds what a failed import or reindex left (a staging bucket, a
+// pending index) still drops it.
+func TestWritableOpenLeavesTheFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "d.db")
+	db, err := storage.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustPutMany(t, db, "a", 3)
+	db.Close()
+	before, st := readFile(t, path)
+
+	db, err = storage.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	after, st2 := readFile(t, path)
+	if !bytes.Equal(before, after) || !st.ModTime().Equal(st2.ModTime()) {
+		t.Errorf("an Open and Close that wrote nothing modified the file (mtime %v → %v)", st.ModTime(), st2.ModTime())
+	}
+
+	bdb, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = bdb.Update(func(btx *bolt.Tx) error {
+		if _, err := btx.CreateBucket([]byte("import_staging")); err != nil {
+			return err
+		}
+		b, err := btx.Bucket([]byte("indexes")).CreateBucket([]byte{0, 0, 0, 0, 0, 0, 0, 42})
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte("pending"), []byte{1})
+	})
+	bdb.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err = storage.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	checkNoStaging(t, path)
+	bdb, err = bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bdb.Close()
+	bdb.View(func(btx *bolt.Tx) error {
+		if btx.Bucket([]byte("indexes")).Bucket([]byte{0, 0, 0, 0, 0, 0, 0, 42}) != nil {
+			t.Error("a pending index is left in the file after a writable Open")
+		}
+		return nil
+	})
+}
+
+func readFile(t *testing.T, path string) ([]byte, os.FileInfo) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, st
+}
+
+// TestOpenMissingDirectory: a path whose directory does not exist fails
+// Open with an error that says so once, naming the path and the
+// directory; it is os.ErrNotExist, and a reader's is still ErrNoDatabase.
+func TestOpenMissingDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "nope", "dir")
+	path := filepath.Join(dir, "x.db")
+	for _, readOnly := range []bool{false, true} {
+		_, err := storage.Open(path, &storage.Options{ReadOnly: readOnly})
+		if err == nil {
+			t.Fatalf("read-only %v: Open of a path in a missing directory succeeded", readOnly)
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, "directory "+dir+" does not exist") || strings.Count(msg, path) != 1 {
+			t.Errorf("read-only %v: error %q, want it to name %s once and say directory %s does not exist", readOnly, msg, path, dir)
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("read-only %v: error %v is not os.ErrNotExist", readOnly, err)
+		}
+		if got := errors.Is(err, storage.ErrNoDatabase); got != readOnly {
+			t.Errorf("read-only %v: errors.Is(err, ErrNoDatabase) = %v, want %v", readOnly, got, readOnly)
+		}
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Open made %s (stat: %v)", dir, err)
+	}
+}

@@ -252,21 +252,27 @@ func (tx *Tx) ReadIndexPart(name string, fn func(info IndexInfo, r io.Reader) er
 
 // dropPendingIndexes removes index entries left pending by a crashed write.
 func dropPendingIndexes(btx *bolt.Tx) error {
-	idx := btx.Bucket(bucketIndexes)
-	if idx == nil {
-		return nil
-	}
-	var drop [][]byte
-	idx.ForEachBucket(func(k []byte) error {
-		if idx.Bucket(k).Get(keyPending) != nil {
-			drop = append(drop, append([]byte(nil), k...))
-		}
-		return nil
-	})
-	for _, k := range drop {
-		if err := idx.DeleteBucket(k); err != nil {
+	for _, k := range pendingIndexes(btx) {
+		if err := btx.Bucket(bucketIndexes).DeleteBucket(k); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// pendingIndexes returns the keys of the index entries still pending: a
+// crashed or failing write's, which no reader sees.
+func pendingIndexes(btx *bolt.Tx) [][]byte {
+	idx := btx.Bucket(bucketIndexes)
+	if idx == nil {
+		return nil
+	}
+	var keys [][]byte
+	idx.ForEachBucket(func(k []byte) error {
+		if idx.Bucket(k).Get(keyPending) != nil {
+			keys = append(keys, append([]byte(nil), k...))
+		}
+		return nil
+	})
+	return keys
 }
