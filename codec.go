@@ -49,11 +49,17 @@ func appendStrings(dst []byte, ss []string) []byte {
 	return dst
 }
 
-// errCorruptTrack is a track record that does not decode: damage, as
-// storage's own checks find it (the file's schema version says which
-// record version a track must have). ImportTx.PutTrack replaces such a
-// record rather than merge with it.
-var errCorruptTrack = fmt.Errorf("%w: corrupt track record (importing the track again replaces it)", storage.ErrDamaged)
+// errCorruptTrack is a track record whose fields do not decode (cut
+// short, a length past its end, bytes after its last field): damage, as
+// storage's own checks find it. ImportTx.PutTrack replaces such a record
+// rather than merge with it.
+var errCorruptTrack = corruptTrack("its fields do not decode")
+
+// corruptTrack returns the error of a track record that does not decode,
+// for the reason why: one sentence, the repair last.
+func corruptTrack(why string) error {
+	return fmt.Errorf("%w: corrupt track record (%s); importing the track again replaces it", storage.ErrDamaged, why)
+}
 
 type decoder struct {
 	b   []byte
@@ -145,7 +151,9 @@ func decodeTrackWith(d decoder, b []byte, t *Track) error {
 		return errCorruptTrack
 	}
 	if b[0] != trackCodecVersion {
-		return fmt.Errorf("%w (record version %d, where the schema has %d)", errCorruptTrack, b[0], trackCodecVersion)
+		// The file's schema version says which record version a track
+		// must have.
+		return corruptTrack(fmt.Sprintf("record version %d, where the schema has %d", b[0], trackCodecVersion))
 	}
 	d.b = b[1:]
 	f := &t.Features

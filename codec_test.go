@@ -1,11 +1,14 @@
 package soundalike
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/audotics/soundalike/storage"
 )
 
 func sampleTrack() Track {
@@ -33,19 +36,24 @@ func TestTrackCodecRoundTrip(t *testing.T) {
 	}
 }
 
+// TestTrackCodecCorrupt: a record cut short, or of another record
+// version, does not decode; the error is damage, one sentence saying
+// what is wrong with the record and then, once, the repair.
 func TestTrackCodecCorrupt(t *testing.T) {
 	tr := sampleTrack()
 	b := encodeTrack(nil, &tr)
+	const short = "database file is damaged: corrupt track record (its fields do not decode); importing the track again replaces it"
 	for i := range len(b) {
 		var got Track
-		if err := decodeTrack(b[:i], &got); err == nil {
-			t.Errorf("decode of %d/%d bytes succeeded", i, len(b))
+		if err := decodeTrack(b[:i], &got); err == nil || !errors.Is(err, storage.ErrDamaged) || err.Error() != short {
+			t.Errorf("decode of %d/%d bytes = %v, want %q", i, len(b), err, short)
 		}
 	}
 	b2 := append([]byte{}, b...)
 	b2[0] = 9
-	if err := decodeTrack(b2, new(Track)); err == nil {
-		t.Error("decode of unknown version succeeded")
+	const version = "database file is damaged: corrupt track record (record version 9, where the schema has 1); importing the track again replaces it"
+	if err := decodeTrack(b2, new(Track)); err == nil || !errors.Is(err, storage.ErrDamaged) || err.Error() != version {
+		t.Errorf("decode of an unknown version = %v, want %q", err, version)
 	}
 }
 

@@ -143,20 +143,27 @@ func ValidateFeature(i int, v float64) error {
 		return fieldError(name, -1, ": %v is not a finite number", v)
 	}
 	r := featureRanges[i]
-	if v < r.Min || v > r.Max {
-		switch name {
-		case "key":
-			return fieldError(name, -1, ": %v is outside -1..11 (pitch class, -1 = unknown)", v)
-		case "mode":
-			return fieldError(name, -1, ": %v is not 0 (minor) or 1 (major)", v)
-		}
+	outside := v < r.Min || v > r.Max
+	switch {
+	case name == "key" && outside:
+		return fieldError(name, -1, ": %v is outside %s", v, keyAccepted)
+	case name == "key" && v != math.Trunc(v):
+		return fieldError(name, -1, ": %v is not a whole number in %s", v, keyAccepted)
+	case name == "mode" && v != 0 && v != 1:
+		return fieldError(name, -1, ": %v is not %s", v, modeAccepted)
+	case outside:
 		return fieldError(name, -1, ": %v is outside [%g, %g]", v, r.Min, r.Max)
-	}
-	if (name == "key" || name == "mode") && v != math.Trunc(v) {
-		return fieldError(name, -1, ": %v is not a whole number", v)
 	}
 	return nil
 }
+
+// keyAccepted and modeAccepted are the values ValidateFeature accepts
+// for key and mode, in the words of every error about them: a key out of
+// range or with a fraction, a mode of any other value.
+const (
+	keyAccepted  = "-1..11 (pitch class, -1 = unknown)"
+	modeAccepted = "0 (minor) or 1 (major)"
+)
 
 // Validate checks every feature against FeatureRanges() and returns the
 // first problem.

@@ -220,7 +220,11 @@ func CheckInteraction(in *Interaction) error {
 		}
 	}
 	if !in.Time.IsZero() && (in.Time.Before(minTime) || in.Time.After(maxTime)) {
-		return fmt.Errorf("interaction: %w", fieldError("time", -1, " %s is outside %s..%s (it is stored as nanoseconds since 1970 in 64 bits); leave it zero when unknown",
+		// How to say the time is unknown is Interaction.Time's (the zero
+		// time), so it wraps the FieldError rather than end it: a caller
+		// that read the time from a field of its own says it as that
+		// field does (ingest: an empty cell).
+		return fmt.Errorf("interaction: %w; leave it zero when unknown", fieldError("time", -1, ": %s is outside %s..%s (it is stored as nanoseconds since 1970 in 64 bits)",
 			in.Time.UTC().Format(time.RFC3339Nano), minTime.Format(time.RFC3339Nano), maxTime.Format(time.RFC3339Nano)))
 	}
 	return nil

@@ -98,8 +98,8 @@ func TestInteractionTimes(t *testing.T) {
 		in, want time.Time
 		err      string
 	}{
-		{in: time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), err: "time 3000-01-01T00:00:00Z is outside"},
-		{in: time.Date(1500, 1, 1, 0, 0, 0, 0, time.UTC), err: "time 1500-01-01T00:00:00Z is outside"},
+		{in: time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), err: "interaction: time: 3000-01-01T00:00:00Z is outside 1677-09-21T00:12:43.145224192Z..2262-04-11T23:47:16.854775807Z (it is stored as nanoseconds since 1970 in 64 bits); leave it zero when unknown"},
+		{in: time.Date(1500, 1, 1, 0, 0, 0, 0, time.UTC), err: "interaction: time: 1500-01-01T00:00:00Z is outside"},
 		{in: latest.Add(time.Nanosecond), err: "time"},
 		{in: latest, want: latest},
 		{in: earliest, want: earliest},

@@ -419,7 +419,8 @@ func TestHeaderNamesEscapedInErrors(t *testing.T) {
 // file's column for it, under whichever accepted name, whether the reader
 // or soundalike's checks (CheckTrack, CheckInteraction) refused the value.
 // The checks' errors named the field as soundalike does ("popularity",
-// "duration_ms", "artists[1]", "interaction: user").
+// "duration_ms", "artists[1]", "interaction: user"); a time out of range
+// says to leave the cell empty when unknown, not Go's zero time.
 func TestFieldErrorsNameTheColumn(t *testing.T) {
 	header := "trackId,uri,Acousticness,DANCEABILITY,En-ergy,instrumentalness,key,liveness,loudness,mode,speechiness,tempo,valence," +
 		"durationMs,Popularity,title,artist_name,album_name,album_release_date,track_genre,subgenres,userId,event,created_at\n"
@@ -444,7 +445,7 @@ func TestFieldErrorsNameTheColumn(t *testing.T) {
 		`f.csv:14: trackId is 1025 bytes long; at most 1024 are accepted`,
 		`f.csv:15: userId "u\x00" contains a NUL byte`,
 		`f.csv:16: event is 1025 bytes long; at most 1024 are accepted`,
-		`f.csv:17: created_at 2300-01-01T00:00:00Z is outside`,
+		`f.csv:17: created_at: 2300-01-01T00:00:00Z is outside 1677-09-21T00:12:43.145224192Z..2262-04-11T23:47:16.854775807Z (it is stored as nanoseconds since 1970 in 64 bits); leave the cell empty when unknown`,
 		`f.csv:18: uri "s\x00" contains a NUL byte`,
 	}
 	file := header +

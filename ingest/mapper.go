@@ -573,8 +573,10 @@ var checkedFields = func() map[string]field {
 // came from named as the rows name it ("track_popularity: 101 is outside
 // 0..100", not soundalike's "popularity: …"), so that every error about
 // a field of a row names its column. An entry of a list column is named
-// with its index when the column held more than one. An error that is
-// not about one field, or about one no column feeds, is returned as it is.
+// with its index when the column held more than one; a time out of range
+// ends saying to leave the cell empty when the time is unknown. An error
+// that is not about one field, or about one no column feeds, is returned
+// as it is.
 func (m *Mapper) named(err error, t *soundalike.Track) error {
 	fe, ok := errors.AsType[*soundalike.FieldError](err)
 	if !ok {
@@ -590,6 +592,12 @@ func (m *Mapper) named(err error, t *soundalike.Track) error {
 	name := m.column(m.col[f])
 	if fe.Index >= 0 && listLen(t, f) > 1 {
 		name = fmt.Sprintf("%s[%d]", name, fe.Index)
+	}
+	if f == fTime {
+		// soundalike's one error about a time, out of range, says how to
+		// leave a time unknown in Go (the zero time) outside its
+		// FieldError; a row leaves it unknown with an empty cell.
+		return errors.New(fe.Named(name) + "; leave the cell empty when unknown")
 	}
 	return errors.New(fe.Named(name))
 }

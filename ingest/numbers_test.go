@@ -60,16 +60,18 @@ func TestNumberCellsArePlainDecimals(t *testing.T) {
 
 // The whole-number columns share one rule: a whole value, written with
 // or without a zero fraction or an exponent; a fraction is refused in
-// each (duration_ms is not rounded), and a value too large for any of
-// them is quoted as written with the accepted range, as a value in range
-// of an int is by soundalike's check.
+// each, naming the values the column accepts (duration_ms is not
+// rounded; key and mode in soundalike's words), and a value too large
+// for any of them is quoted as written with the accepted range, as a
+// value in range of an int is by soundalike's check.
 func TestWholeNumberCells(t *testing.T) {
 	const durations = "0..2147483647 (milliseconds; 0 means unknown)"
 	for _, tc := range []struct{ col, cell, want string }{
 		{"duration_ms", "1.5", `duration_ms: "1.5" is not a whole number in ` + durations},
 		{"duration_ms", "194754.5", `duration_ms: "194754.5" is not a whole number in ` + durations},
 		{"track_popularity", "50.5", `track_popularity: "50.5" is not a whole number in 0..100`},
-		{"key", "5.5", "key: 5.5 is not a whole number"},
+		{"key", "5.5", "key: 5.5 is not a whole number in -1..11 (pitch class, -1 = unknown)"},
+		{"mode", "0.5", "mode: 0.5 is not 0 (minor) or 1 (major)"},
 		{"track_popularity", "99999999999999999999", `track_popularity: "99999999999999999999" is outside 0..100`},
 		{"track_popularity", "1e400", `track_popularity: "1e400" is outside 0..100`},
 		{"track_popularity", "-3000000000", `track_popularity: "-3000000000" is outside 0..100`},

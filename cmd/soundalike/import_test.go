@@ -82,7 +82,7 @@ func TestImportRejects(t *testing.T) {
 	}
 	for _, want := range []string{
 		"rejects.csv:3: missing track id (column track_id is empty)\n",
-		"rejects.csv:13: key: 5.5 is not a whole number\n",
+		"rejects.csv:13: key: 5.5 is not a whole number in -1..11 (pitch class, -1 = unknown)\n",
 		"rejects.csv:24: track_popularity: 101 is outside 0..100\n", // the file's column, not soundalike's "popularity"
 		"rejects.csv:27: row has 14 fields, the header has 16\n",
 	} {
