@@ -24,10 +24,10 @@ type checkJSON struct {
 	Indexed      int      `json:"indexed"`
 	Problems     []string `json:"problems"`
 	Omitted      int      `json:"omitted,omitempty"`
+	// opened is set when the file opened and was read record by record:
+	// a file too damaged to open has no counts to show.
+	opened bool
 }
-
-// errCheckFailed: check found problems (it has printed them): exit 1.
-var errCheckFailed = errors.New("check found problems")
 
 func runCheck(ctx context.Context, args []string, stdio stdio) error {
 	var (
@@ -94,6 +94,7 @@ func checkFile(ctx context.Context, path string, stdio stdio) (checkJSON, error)
 		if err != nil {
 			return out, err
 		}
+		out.opened = true
 		out.Tracks, out.Interactions, out.Models, out.Indexed = r.Tracks, r.Interactions, r.Models, r.Indexed
 		out.Problems, out.Omitted = append(out.Problems, r.Problems...), r.Omitted
 	}
@@ -108,8 +109,12 @@ func checkFile(ctx context.Context, path string, stdio stdio) (checkJSON, error)
 func printCheck(stdio stdio, r checkJSON) {
 	w := stdio.out
 	fmt.Fprintf(w, "database      %s\n", r.DB)
-	fmt.Fprintf(w, "checked       %d tracks, %d interactions, %d models, an index of %d tracks\n",
-		r.Tracks, r.Interactions, r.Models, r.Indexed)
+	if r.opened {
+		fmt.Fprintf(w, "checked       %s, %s, %s, an index of %s\n", countOf(r.Tracks, "track"),
+			countOf(r.Interactions, "interaction"), countOf(r.Models, "model"), countOf(r.Indexed, "track"))
+	} else {
+		fmt.Fprintln(w, "checked       nothing more: the file does not open")
+	}
 	if r.OK {
 		fmt.Fprintln(w, "result        ok: no damage found")
 		return

@@ -412,3 +412,24 @@ func TestCorruptIndexIsNotNoModel(t *testing.T) {
 		t.Errorf("similar after reindex --full: %v", err)
 	}
 }
+
+// Given a file too damaged to open, when checked, expect no counts of
+// what was never read; given a sound one, counts in words ("1 model").
+func TestCheckCountsOnlyWhatItRead(t *testing.T) {
+	db := damageDB(t)
+	if out, _, code := cli(t, "", "check", "--db", db); code != 0 || !strings.Contains(out, " tracks, 600 interactions, 1 model, an index of ") {
+		t.Errorf("check of a sound file: exit %d\n%s\nwant its counts, 1 model in the singular", code, out)
+	}
+	cut := filepath.Join(t.TempDir(), "cut.db")
+	b, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cut, b[:100000], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, _, code := cli(t, "", "check", "--db", cut)
+	if code != 1 || !strings.Contains(out, "checked       nothing more: the file does not open\n") || strings.Contains(out, "0 tracks") {
+		t.Errorf("check of a truncated file: exit %d\n%s\nwant exit 1 and no counts", code, out)
+	}
+}
