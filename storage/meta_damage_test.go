@@ -22,25 +22,14 @@ func TestBothMetaPagesDamaged(t *testing.T) {
 		{"magic, version and checksum", 16, 16 + 64},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "m.db")
-			db, err := storage.Open(path, &storage.Options{NoSync: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			db.Close()
-			b, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, page := range []int{0, os.Getpagesize()} {
-				for i := page + tc.from; i < page+tc.to; i++ {
-					b[i] ^= 0x5a
+			path := damagedNewDB(t, func(b []byte) {
+				for _, page := range []int{0, os.Getpagesize()} {
+					for i := page + tc.from; i < page+tc.to; i++ {
+						b[i] ^= 0x5a
+					}
 				}
-			}
-			if err := os.WriteFile(path, b, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			_, err = storage.Open(path, &storage.Options{ReadOnly: true})
+			})
+			_, err := storage.Open(path, &storage.Options{ReadOnly: true})
 			if !errors.Is(err, storage.ErrDamaged) || errors.Is(err, storage.ErrNotSoundalike) ||
 				!strings.Contains(err.Error(), "meta pages") || !strings.Contains(err.Error(), path) {
 				t.Errorf("Open = %v, want ErrDamaged naming %s and its meta pages", err, path)
@@ -54,21 +43,10 @@ func TestBothMetaPagesDamaged(t *testing.T) {
 // pages are checked, expect the problem reported as damage, in words
 // rather than as bbolt's recovered panic.
 func TestCheckPagesStoppedIsDamage(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "m.db")
-	db, err := storage.Open(path, &storage.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	copy(b, []byte{0xff, 0xfe, 0xfd, 0xfc, 0, 1, 2, 3}) // page 0's id
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	db, err = storage.Open(path, &storage.Options{ReadOnly: true})
+	path := damagedNewDB(t, func(b []byte) {
+		copy(b, []byte{0xff, 0xfe, 0xfd, 0xfc, 0, 1, 2, 3}) // page 0's id
+	})
+	db, err := storage.Open(path, &storage.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,4 +60,25 @@ func TestCheckPagesStoppedIsDamage(t *testing.T) {
 		!strings.Contains(problems[0].Error(), "page check stopped at a page it cannot read: page expected to be 0") {
 		t.Errorf("CheckPages reported %v, want one damage saying the check stopped at page 0", problems)
 	}
+}
+
+// damagedNewDB lays a new database out in a temporary file, applies
+// damage to its bytes and returns its path.
+func damagedNewDB(t *testing.T, damage func(b []byte)) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "m.db")
+	db, err := storage.Open(path, &storage.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	damage(b)
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
