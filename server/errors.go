@@ -14,12 +14,12 @@ import (
 	"github.com/audotics/soundalike"
 )
 
-// This file is the one place where errors become HTTP statuses:
+// This file is the one place where errors become HTTP statuses, the first
+// row an error matches deciding:
 //
 //	*httpError (found by the server)             its own status: 400, 408, 415, 501, 503
 //	*http.MaxBytesError (body over MaxBodyBytes) 413
 //	*echo.HTTPError (echo's own, e.g. 405)       its status
-//	soundalike.ErrNotFound                       404
 //	soundalike.ErrNoModel                        503 "… run `soundalike train` first"
 //	soundalike.ErrNoIndex                        503 "… run `soundalike reindex` first"
 //	soundalike.ErrNoDatabase                     503 "… run `soundalike import` first"
@@ -34,9 +34,10 @@ import (
 //	                                             source (serve --weaviate) did not answer, or
 //	                                             not in time (the error then also wraps
 //	                                             context.DeadlineExceeded: this row wins)
-//	soundalike.ErrDimension, ErrInvalidQuery     400
 //	context.Canceled (the client went away)      499, not logged as an error
 //	context.DeadlineExceeded                     503
+//	soundalike.ErrNotFound                       404
+//	soundalike.ErrDimension, ErrInvalidQuery     400
 //	anything else                                500 "internal server error", logged
 //
 // The body is always {"error":"…"}. Errors are matched with errors.Is and
@@ -138,8 +139,6 @@ func statusOf(err error) (status int, msg string, internal bool) {
 			m = "method not allowed: " + endpoints
 		}
 		return ee.Code, m, ee.Code >= 500
-	case errors.Is(err, soundalike.ErrNotFound):
-		return http.StatusNotFound, err.Error(), false
 	case errors.Is(err, soundalike.ErrNoModel):
 		return http.StatusServiceUnavailable, msgNoModel, false
 	case errors.Is(err, soundalike.ErrNoIndex):
@@ -154,8 +153,6 @@ func statusOf(err error) (status int, msg string, internal bool) {
 		return http.StatusServiceUnavailable, "the engine is closed: the server is shutting down", false
 	case errors.Is(err, soundalike.ErrIndexUnavailable):
 		return http.StatusServiceUnavailable, err.Error(), false
-	case errors.Is(err, soundalike.ErrDimension), errors.Is(err, soundalike.ErrInvalidQuery):
-		return http.StatusBadRequest, err.Error(), false
 	case errors.Is(err, ErrStarting):
 		return http.StatusServiceUnavailable, err.Error(), false
 	case errors.Is(err, soundalike.ErrLocked):
@@ -167,6 +164,13 @@ func statusOf(err error) (status int, msg string, internal bool) {
 		return statusClientClosed, "request canceled", false
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable, "request timed out", false
+	// The client's errors come last: a request that also ran out of time
+	// (a Searcher merging its shards' errors) was cut short, whatever else
+	// it found.
+	case errors.Is(err, soundalike.ErrNotFound):
+		return http.StatusNotFound, err.Error(), false
+	case errors.Is(err, soundalike.ErrDimension), errors.Is(err, soundalike.ErrInvalidQuery):
+		return http.StatusBadRequest, err.Error(), false
 	}
 	var p errPanic
 	if errors.As(err, &p) {
@@ -226,9 +230,10 @@ func (srv *Server) writeError(err error, c echo.Context) {
 // not of the served model's dimension (soundalike.ErrDimension). The
 // answer is the status and message the query alone would get from POST
 // /similar (statusOf), its fields named at at (runError). Any other error
-// fails the whole batch, the one place that decides so: the request's end
-// (cancelled, timed out), even where a query's own error comes with it,
-// since every later query would fail alike; the engine's state (no model,
+// fails the whole batch, the one place that decides so: a cancellation or
+// a deadline (the request's, or a Searcher's own), even where a query's
+// own error comes with it, since the query's answer was cut short and
+// statusOf answers it as the timeout it is; the engine's state (no model,
 // a damaged index); the server's fault.
 func failedQuery(err error, at place) (queryError, bool) {
 	switch {

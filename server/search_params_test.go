@@ -618,7 +618,7 @@ func TestSimilarBatchFailsWhole(t *testing.T) {
 			on("x1", fmt.Errorf("search: %w", soundalike.ErrNoIndex)), 503, "no index", 2},
 		{"deadline with a track not found", `{"queries":[{"tracks":["a"]},{"tracks":["x1"]},{"tracks":["a"]}]}`,
 			on("x1", errors.Join(fmt.Errorf("shard 1: track %q: %w", "x1", soundalike.ErrNotFound), fmt.Errorf("shard 2: %w", context.DeadlineExceeded))),
-			404, "queries[1]: ", 2},
+			503, "request timed out", 2},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ran.Store(0)
