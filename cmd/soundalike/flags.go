@@ -25,6 +25,10 @@ import (
 // is printed only when asked for (-h), not under an error it would bury.
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	p := watchFlags(fs)
+	if err := p.checkValues(args); err != nil {
+		p.restore()
+		return err
+	}
 	// Parse prints its error and the usage on every error, and the usage
 	// on -h: parseFlags reports the error, and prints the usage for -h.
 	usage, output := fs.Usage, fs.Output()
@@ -159,18 +163,36 @@ func (v *onceValue) Set(s string) error {
 		return v.parse.refused
 	}
 	v.given = true
-	if other, ok := v.parse.flagNamed(s); ok && !v.IsBoolFlag() {
-		// `--db --strict`: the flag package takes the next argument as
-		// the value, and the user meant two flags.
-		v.parse.refused = fmt.Errorf("%s needs a value: it is followed by %s, a flag (give %s VALUE)", name, flagName(other), name)
-		return v.parse.refused
-	}
 	if err := v.Value.Set(s); err != nil {
 		v.parse.refused = fmt.Errorf("%s %s: %s", name, quoteValue(s), refusal(v.Value, s, err))
 		if _, usage := flag.UnquoteUsage(v.flag); usage != "" && isBuiltin(v.Value) {
 			v.parse.refused = fmt.Errorf("%w (%s: %s)", v.parse.refused, name, usage)
 		}
 		return v.parse.refused
+	}
+	return nil
+}
+
+// checkValues refuses a flag that takes a value given without one: one
+// followed by another of the command's flags (import --db --strict),
+// which the flag package would take as its value while the user meant two
+// flags. A value that looks like a flag can still be given as --db=-x.
+func (p *flagParse) checkValues(args []string) error {
+	for i, arg := range args {
+		if arg == "--" {
+			return nil
+		}
+		name, ok := p.flagNamed(arg)
+		if !ok || strings.Contains(arg, "=") || i+1 == len(args) {
+			continue
+		}
+		if b, isBool := p.values[name].(interface{ IsBoolFlag() bool }); isBool && b.IsBoolFlag() {
+			continue
+		}
+		if next, ok := p.flagNamed(args[i+1]); ok {
+			return p.usageError(fmt.Errorf("%s needs a value: it is followed by %s, a flag (give %s VALUE, or %s=VALUE for a value that starts with -)",
+				flagName(name), flagName(next), flagName(name), flagName(name)))
+		}
 	}
 	return nil
 }

@@ -29,7 +29,7 @@ func TestFlagValueRefused(t *testing.T) {
 		{[]string{"similar", "--track"}, "--track needs a value (the catalogue track to start from"},
 		{[]string{"eval", "--seed", "+1"}, `--seed "+1": want a whole number, 0 or more, without a sign`},
 		// A flag left without its value would take the next flag as it.
-		{[]string{"import", "--db", "--strict", "x.csv"}, "--db needs a value: it is followed by --strict, a flag (give --db VALUE)"},
+		{[]string{"import", "--db", "--strict", "x.csv"}, "--db needs a value: it is followed by --strict, a flag (give --db VALUE, or --db=VALUE for a value that starts with -)"},
 		{[]string{"backup", "--out", "--check=false"}, "--out needs a value: it is followed by --check, a flag"},
 		{[]string{"similar", "--track", "x", "---k=2"}, `"---k=2": a flag is -NAME or --NAME`},
 	} {
@@ -47,6 +47,17 @@ func TestFlagValueRefused(t *testing.T) {
 // included, which its file does not check itself), expect a usage error
 // naming the flag, not the last value quietly taken; a list flag's says
 // how to give several entries.
+// Given a value that starts as one of the command's flags does, joined
+// to its flag by =, expect it taken as the value, not refused as a flag
+// left without one.
+func TestFlagValueLikeAFlag(t *testing.T) {
+	db := testDB(t, 20)
+	_, stderr, code := cli(t, "", "similar", "--db", db, "--track=-k")
+	if code != 1 || !strings.Contains(stderr, `track "-k"`) {
+		t.Errorf("similar --track=-k: exit %d, %q; want the track -k looked up (not found)", code, stderr)
+	}
+}
+
 func TestFlagGivenTwice(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
