@@ -86,6 +86,37 @@ func TestReindexRebuildsWhenTheGraphDisagreesWithItsMetadata(t *testing.T) {
 	}
 }
 
+// TestReindexRebuildsAGraphOfAnotherDimension: a stored index whose
+// metadata names the current model and its dimension while its graph
+// holds vectors of another dimension is rebuilt, not added to.
+func TestReindexRebuildsAGraphOfAnotherDimension(t *testing.T) {
+	ctx := t.Context()
+	eng, tracks := fixture(t, filepath.Join(t.TempDir(), "d.db"), 100) // a model of dim 16, indexed
+	info, err := eng.SaveModel(ctx, randomModel(t, 8), soundalike.ModelRun{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng.Close()
+	rewriteIndexMeta(t, eng.Path(), func(meta map[string]any) { meta["model"], meta["dim"] = info.Version, 8 })
+
+	eng, err = soundalike.Open(eng.Path(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	if _, err := eng.Reindex(ctx, nil); err != nil {
+		t.Fatalf("Reindex over a graph of dimension 16 whose metadata says 8 = %v, want a rebuild", err)
+	}
+	// A query of the model's dimension needs an index of it.
+	v, err := eng.Embed(tracks[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := eng.SimilarTo(ctx, soundalike.Query{Vector: v}, 5, nil); err != nil || len(res.Neighbors) != 5 {
+		t.Errorf("SimilarTo(a vector of dimension %d) after the reindex = %d results, %v; want 5 from a rebuilt index", len(v), len(res.Neighbors), err)
+	}
+}
+
 // rewriteIndexMeta stores the current index of the database at path again
 // with its metadata document changed by edit, below the engine.
 func rewriteIndexMeta(t *testing.T, path string, edit func(map[string]any)) {

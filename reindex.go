@@ -222,9 +222,9 @@ func (p *reindexPlan) readPrevious(tx *storage.Tx, log *slog.Logger) (*layout, e
 		// The graph keeps its own shape, which build cannot change: one
 		// that differs from what its metadata says (damaged or edited
 		// metadata) is rebuilt rather than refused.
-		if own := paramsOf(g.Options()); !own.sameBuild(p.params) {
+		if own := paramsOf(g.Options()); !own.sameBuild(p.params) || g.Dim() != p.model.Dim() {
 			log.Warn("previous index's graph was built with other parameters than its metadata says; rebuilding",
-				"graph_m", own.M, "graph_ef_construction", own.EfConstruction, "graph_seed", own.Seed)
+				"graph_m", own.M, "graph_ef_construction", own.EfConstruction, "graph_seed", own.Seed, "graph_dim", g.Dim())
 			return nil
 		}
 		p.prev, p.since = g, ii.CatalogSeq

@@ -203,7 +203,8 @@ type BatchResponse struct {
 // its own (a seed track not found, a filter genre no track has), nil and
 // Error and Status: the error body POST /similar gives the query alone,
 // its fields named at the query (queries[1].tracks[0]), and that answer's
-// status (404, 400).
+// status (404, 400). It embeds the SimilarResponse for the JSON's flat
+// shape: its methods (AppendJSON) are for a slot that holds an answer.
 type BatchResult struct {
 	*SimilarResponse
 	Error  string `json:"error,omitempty"`

@@ -24,9 +24,10 @@ type checkJSON struct {
 	Indexed      int      `json:"indexed"`
 	Problems     []string `json:"problems"`
 	Omitted      int      `json:"omitted,omitempty"`
-	// opened is set when the file opened and was read record by record:
-	// a file too damaged to open has no counts to show.
-	opened bool
+	// Opened is set when the file opened and was read record by record:
+	// the counts are of what was read, all 0 for a file too damaged to
+	// open.
+	Opened bool `json:"opened"`
 }
 
 func runCheck(ctx context.Context, args []string, stdio stdio) error {
@@ -94,7 +95,7 @@ func checkFile(ctx context.Context, path string, stdio stdio) (checkJSON, error)
 		if err != nil {
 			return out, err
 		}
-		out.opened = true
+		out.Opened = true
 		out.Tracks, out.Interactions, out.Models, out.Indexed = r.Tracks, r.Interactions, r.Models, r.Indexed
 		out.Problems, out.Omitted = append(out.Problems, r.Problems...), r.Omitted
 	}
@@ -109,7 +110,7 @@ func checkFile(ctx context.Context, path string, stdio stdio) (checkJSON, error)
 func printCheck(stdio stdio, r checkJSON) {
 	w := stdio.out
 	fmt.Fprintf(w, "database      %s\n", r.DB)
-	if r.opened {
+	if r.Opened {
 		fmt.Fprintf(w, "checked       %s, %s, %s, an index of %s\n", countOf(r.Tracks, "track"),
 			countOf(r.Interactions, "interaction"), countOf(r.Models, "model"), countOf(r.Indexed, "track"))
 	} else {

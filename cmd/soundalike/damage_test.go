@@ -432,4 +432,11 @@ func TestCheckCountsOnlyWhatItRead(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "checked       nothing more: the file does not open\n") || strings.Contains(out, "0 tracks") {
 		t.Errorf("check of a truncated file: exit %d\n%s\nwant exit 1 and no counts", code, out)
 	}
+	for path, opened := range map[string]bool{db: true, cut: false} {
+		out, _, _ := cli(t, "", "check", "--db", path, "--json")
+		var got checkJSON
+		if err := json.Unmarshal([]byte(out), &got); err != nil || got.Opened != opened {
+			t.Errorf("check --json of %s = %s (%v), want opened %v", path, out, err, opened)
+		}
+	}
 }

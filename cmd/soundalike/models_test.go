@@ -35,9 +35,14 @@ func TestModelsJSONCreated(t *testing.T) {
 // changed as JSON, not the sentence.
 func TestModelsPromoteJSON(t *testing.T) {
 	db := testDB(t, 20)
-	stdout, stderr, err := runCmd(t.Context(), "models", "promote", "v1", "--db", db, "--json")
-	var got promoteJSON
-	if err != nil || json.Unmarshal([]byte(stdout), &got) != nil || got != (promoteJSON{Version: "v1", Changed: false}) {
-		t.Errorf("models promote v1 --json = %v, %q (%s); want {v1 false}", err, stdout, stderr)
+	if _, _, err := runCmd(t.Context(), "train", "--db", db, "--epochs", "1", "--promote", "never", "--runs", t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []promoteJSON{{"v2", true}, {"v2", false}} {
+		stdout, stderr, err := runCmd(t.Context(), "models", "promote", want.Version, "--db", db, "--json")
+		var got promoteJSON
+		if err != nil || json.Unmarshal([]byte(stdout), &got) != nil || got != want {
+			t.Errorf("models promote %s --json = %v, %q (%s); want %+v", want.Version, err, stdout, stderr, want)
+		}
 	}
 }
