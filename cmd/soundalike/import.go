@@ -100,10 +100,10 @@ the older "UserInteraction"), skips too as from a file, or only those of
 Rejected rows are listed with their id. An interaction that names a
 track not in the catalogue is not rejected: the track's features may not
 be computed yet (the tracks query returns only tracks with features), or
-the track was deleted, and import cannot tell which. It is left out and
-counted ("N interactions name tracks not in the catalogue"; --json:
-interactions_waiting); every import from the database reads it again and
-adds it once its track is there. --strict does not refuse it, unless
+the track was deleted, and import cannot tell which. It waits: it is not
+stored, and is counted ("N interactions wait for tracks not in the
+catalogue"; --json: interactions_waiting); every import from the
+database reads it again and adds it once its track is there. --strict does not refuse it, unless
 every interaction read names such a track: that is warned about as a
 likely wrong --interactions-query (one reading the user id, or Spotify
 ids where the catalogue holds the app's), and --strict refuses it.
@@ -319,9 +319,9 @@ func printImport(stdio stdio, rep importReport, asJSON, rolledBack bool) error {
 		sum.TracksAdded, sum.TracksUpdated, sum.InteractionsAdded, sum.Rejected)
 	switch n := sum.InteractionsWaiting; {
 	case n == 1:
-		fmt.Fprintln(stdio.out, "1 interaction names a track not in the catalogue (its features not computed yet, or the track deleted): left out; each import reads it again")
+		fmt.Fprintln(stdio.out, "1 interaction waits for a track not in the catalogue (its features not computed yet, or the track deleted): not stored; each import reads it again")
 	case n > 1:
-		fmt.Fprintf(stdio.out, "%d interactions name tracks not in the catalogue (their features not computed yet, or the track deleted): left out; each import reads them again\n", n)
+		fmt.Fprintf(stdio.out, "%d interactions wait for tracks not in the catalogue (their features not computed yet, or the track deleted): not stored; each import reads them again\n", n)
 	}
 	if d := rep.TracksDeleted; d != nil {
 		fmt.Fprintf(stdio.out, "--prune: %s deleted\n", countOf(*d, "track"))

@@ -442,7 +442,7 @@ INSERT INTO "TrackInteraction" VALUES
 		t.Fatalf("import --strict with interactions of a track without features: %v, want success\n%s%s", err, out, stderr)
 	}
 	want := "tracks: 3 added, 0 updated; interactions: 4 added; rejected rows: 0\n" +
-		"2 interactions name tracks not in the catalogue (their features not computed yet, or the track deleted): left out; each import reads them again\n"
+		"2 interactions wait for tracks not in the catalogue (their features not computed yet, or the track deleted): not stored; each import reads them again\n"
 	if out != want {
 		t.Errorf("stdout = %q, want %q", out, want)
 	}
@@ -683,7 +683,7 @@ func TestImportPostgresAllInteractionsWait(t *testing.T) {
 	if !strings.Contains(stderr, warning) {
 		t.Errorf("stderr = %q, want %q", stderr, warning)
 	}
-	if want := "4 interactions name tracks not in the catalogue"; !strings.Contains(out, want) {
+	if want := "4 interactions wait for tracks not in the catalogue"; !strings.Contains(out, want) {
 		t.Errorf("stdout = %q, want %q", out, want)
 	}
 
