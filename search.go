@@ -264,11 +264,8 @@ const minNorm = 1 / math.MaxFloat32
 // Embed returns the current model's embedding of a track's features and
 // metadata (a unit vector). It does not need the track to be stored.
 func (e *Engine) Embed(t *Track) (Embedding, error) {
-	if t == nil {
-		return nil, fmt.Errorf("embed: %w: track is nil", ErrInvalidQuery)
-	}
 	if err := CheckQueryTrack(t); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("embed: %w", err)
 	}
 	s, err := e.current()
 	if err != nil {

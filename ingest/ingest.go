@@ -336,7 +336,7 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 // that wait for tracks still to come from interactions that name no track
 // at all.
 type waitCheck struct {
-	found  int    // interactions whose track the sink holds: added, or stored already
+	found  bool   // an interaction's track was one the sink holds: added, or stored already
 	source string // Record.Source of the first interaction that waits
 }
 
@@ -347,7 +347,7 @@ type waitCheck struct {
 // track ids are not the catalogue's never does.
 func (w *waitCheck) allWaitWarning(sum *Summary) (RowError, bool) {
 	n := sum.InteractionsWaiting
-	if n == 0 || w.found > 0 {
+	if n == 0 || w.found {
 		return RowError{}, false
 	}
 	names := fmt.Sprintf("all %d interactions read name tracks", n)
@@ -766,7 +766,7 @@ func put(sum *Summary, it readItem, sink Sink, opts *Options, repeats *repeatTra
 		case err != nil:
 			return fmt.Errorf("%s: store interaction: %w", where(rec), err)
 		}
-		waits.found++
+		waits.found = true
 		if added {
 			sum.InteractionsAdded++
 		}

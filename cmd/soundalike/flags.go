@@ -34,19 +34,20 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	usage, output := fs.Usage, fs.Output()
 	fs.Usage = func() {}
 	fs.SetOutput(io.Discard)
+	help := false
 	defer func() {
 		p.restore() // PrintDefaults shows each flag's own Value
 		fs.Usage = usage
 		fs.SetOutput(output)
+		if help {
+			usage()
+		}
 	}()
 	var positional []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				p.restore()
-				fs.Usage = usage
-				fs.SetOutput(output)
-				printFlagUsage(fs)
+				help = true // printed once restored (the deferred func)
 				return err
 			}
 			return p.usageError(err)
@@ -69,17 +70,6 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		return fs.Parse(append([]string{"--"}, positional...))
 	}
 	return nil
-}
-
-// printFlagUsage prints fs's usage as Parse would have: fs.Usage, or
-// the flag package's default when it has none.
-func printFlagUsage(fs *flag.FlagSet) {
-	if fs.Usage != nil {
-		fs.Usage()
-		return
-	}
-	fmt.Fprintf(fs.Output(), "Usage of %s:\n", fs.Name())
-	fs.PrintDefaults()
 }
 
 // flagParse is one parseFlags call's watch over fs's flags: while it
