@@ -51,7 +51,7 @@ func TestCheckSeeds(t *testing.T) {
 	if !ok || re.Option != "Query.Tracks" || re.Index != 1 || !errors.Is(err, soundalike.ErrInvalidQuery) {
 		t.Fatalf("CheckSeeds(%q) = %v, want a TrackRefError of Query.Tracks[1]", seeds, err)
 	}
-	if got := soundalike.CheckSimilarTo(soundalike.Query{Tracks: seeds}, 10, nil); got == nil || !strings.HasPrefix(got.Error(), "Query.Tracks[1]: ") {
+	if got := soundalike.CheckSimilarTo(soundalike.Query{Tracks: seeds}, 10, nil); got == nil || !strings.Contains(got.Error(), "Query.Tracks[1]: empty track reference") {
 		t.Errorf("CheckSimilarTo(seeds %q) = %v, want Query.Tracks[1] refused", seeds, got)
 	}
 }
