@@ -6,6 +6,7 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"unsafe"
 
 	"github.com/audotics/soundalike/index"
 )
@@ -154,25 +155,47 @@ func (e *ExampleConflictError) Unwrap() error { return ErrInvalidQuery }
 // forms, and examples the model embeds alike, are the snapshot's to find
 // (checkResolvedOpposed).
 func checkOpposed(pos, neg []Example) error {
+	// Up to MaxExamples a side: references and vectors are looked up,
+	// not compared pair by pair; features examples are few.
+	tracks := map[TrackID]int{}
+	vectors := map[string]int{}
+	var features []int
+	for i := len(pos) - 1; i >= 0; i-- { // the first of equal positives is kept
+		switch p := &pos[i]; {
+		case p.Track != "":
+			tracks[p.Track] = i
+		case p.Vector != nil:
+			vectors[vectorKey(p.Vector)] = i
+		case p.Features != nil:
+			features = append(features, i)
+		}
+	}
+	slices.Reverse(features)
 	for j := range neg {
 		n := &neg[j]
-		for i := range pos {
-			p := &pos[i]
-			var what string
-			switch {
-			case n.Track != "" && p.Track == n.Track:
-				what = fmt.Sprintf("track %q is also positive[%d]", clip(string(n.Track)), i)
-			case n.Vector != nil && p.Vector != nil && slices.Equal(p.Vector, n.Vector):
-				what = fmt.Sprintf("its vector is also positive[%d]'s", i)
-			case n.Features != nil && p.Features != nil && reflect.DeepEqual(p.Features, n.Features):
-				what = fmt.Sprintf("its features are also positive[%d]'s", i)
-			default:
-				continue
+		switch {
+		case n.Track != "":
+			if i, ok := tracks[n.Track]; ok {
+				return &ExampleConflictError{Positive: i, Negative: j, what: fmt.Sprintf("track %q is also positive[%d]", clip(string(n.Track)), i)}
 			}
-			return &ExampleConflictError{Positive: i, Negative: j, what: what}
+		case n.Vector != nil:
+			if i, ok := vectors[vectorKey(n.Vector)]; ok {
+				return &ExampleConflictError{Positive: i, Negative: j, what: fmt.Sprintf("its vector is also positive[%d]'s", i)}
+			}
+		case n.Features != nil:
+			for _, i := range features {
+				if reflect.DeepEqual(pos[i].Features, n.Features) {
+					return &ExampleConflictError{Positive: i, Negative: j, what: fmt.Sprintf("its features are also positive[%d]'s", i)}
+				}
+			}
 		}
 	}
 	return nil
+}
+
+// vectorKey is v's bits as a map key: equal keys, equal vectors.
+func vectorKey(v []float32) string {
+	return unsafe.String((*byte)(unsafe.Pointer(unsafe.SliceData(v))), len(v)*4)
 }
 
 // checkResolvedOpposed reports the first negative example that the
@@ -184,19 +207,21 @@ func checkOpposed(pos, neg []Example) error {
 // float16 vectors, so equality is not the test of the same place. pos and
 // neg are the resolved Positive and Negative of q.
 func checkResolvedOpposed(q *RecommendQuery, pos, neg []example) error {
+	nodes := map[uint32]int{}
+	vectors := make(map[string]int, len(pos))
+	for i := len(pos) - 1; i >= 0; i-- { // the first of equal positives is kept
+		if pos[i].inCatalogue() {
+			nodes[pos[i].at.node] = i
+		}
+		vectors[vectorKey(pos[i].at.q)] = i
+	}
 	for j := range neg {
-		for i := range pos {
-			var what string
-			switch {
-			case neg[j].inCatalogue() && neg[j].at.node == pos[i].at.node:
-				what = fmt.Sprintf("track %q names the track of positive[%d] (%q)",
-					clip(string(q.Negative[j].Track)), i, clip(string(q.Positive[i].Track)))
-			case slices.Equal(neg[j].at.q, pos[i].at.q):
-				what = fmt.Sprintf("the model places it where positive[%d] is (the same vector)", i)
-			default:
-				continue
-			}
-			return &ExampleConflictError{Positive: i, Negative: j, what: what}
+		if i, ok := nodes[neg[j].at.node]; ok && neg[j].inCatalogue() {
+			return &ExampleConflictError{Positive: i, Negative: j, what: fmt.Sprintf("track %q names the track of positive[%d] (%q)",
+				clip(string(q.Negative[j].Track)), i, clip(string(q.Positive[i].Track)))}
+		}
+		if i, ok := vectors[vectorKey(neg[j].at.q)]; ok {
+			return &ExampleConflictError{Positive: i, Negative: j, what: fmt.Sprintf("the model places it where positive[%d] is (the same vector)", i)}
 		}
 	}
 	return nil
