@@ -155,6 +155,9 @@ func (e *ExampleConflictError) Unwrap() error { return ErrInvalidQuery }
 // forms, and examples the model embeds alike, are the snapshot's to find
 // (checkResolvedOpposed).
 func checkOpposed(pos, neg []Example) error {
+	if len(neg) == 0 {
+		return nil // the usual query: nothing to look up
+	}
 	// Up to MaxExamples a side: references and vectors are looked up,
 	// not compared pair by pair; features examples are few.
 	tracks := map[TrackID]int{}
@@ -207,6 +210,9 @@ func vectorKey(v []float32) string {
 // float16 vectors, so equality is not the test of the same place. pos and
 // neg are the resolved Positive and Negative of q.
 func checkResolvedOpposed(q *RecommendQuery, pos, neg []example) error {
+	if len(neg) == 0 {
+		return nil // the usual query: nothing to look up
+	}
 	nodes := map[uint32]int{}
 	vectors := make(map[string]int, len(pos))
 	for i := len(pos) - 1; i >= 0; i-- { // the first of equal positives is kept
