@@ -118,14 +118,20 @@ type Summary struct {
 	// a stored track (Options.WaitForTracks) (one warning per source, with
 	// counts). --strict refuses them.
 	Warnings []RowError `json:"warnings"`
-	// RejectedBySource counts Rejected by source, the RowError.File
-	// (Record.Source) of each rejected row, listed or past MaxErrors
-	// alike; nil when none was rejected. It tells apart the rows of a
-	// source that yields several kinds under different names: package
-	// postgres names the tracks query's rows "postgres:tracks" and the
-	// interactions query's "postgres:interactions". The JSON leaves it
-	// out: Errors name each listed row's source.
-	RejectedBySource map[string]int `json:"-"`
+	// rejectedBySource counts Rejected by source (see RejectedFrom);
+	// nil when none was rejected. The JSON leaves it out: Errors name
+	// each listed row's source.
+	rejectedBySource map[string]int
+}
+
+// RejectedFrom returns how many of the rows counted in Rejected came
+// from source, the RowError.File (Record.Source) of each rejected row,
+// listed in Errors or past MaxErrors alike. It tells apart the rows of a
+// source that yields several kinds under different names: package
+// postgres names the tracks query's rows "postgres:tracks" and the
+// interactions query's "postgres:interactions".
+func (s *Summary) RejectedFrom(source string) int {
+	return s.rejectedBySource[source]
 }
 
 // MaxErrors is how many row errors a Summary keeps.
@@ -196,7 +202,7 @@ func (s *Summary) Add(o Summary) {
 	s.InteractionsWaiting += o.InteractionsWaiting
 	s.Rejected += o.Rejected
 	s.RepeatedIDs += o.RepeatedIDs
-	for source, n := range o.RejectedBySource {
+	for source, n := range o.rejectedBySource {
 		s.countRejected(source, n)
 	}
 	s.Warnings = append(s.Warnings, o.Warnings...)
@@ -215,10 +221,10 @@ func (s *Summary) Add(o Summary) {
 }
 
 func (s *Summary) countRejected(source string, n int) {
-	if s.RejectedBySource == nil {
-		s.RejectedBySource = map[string]int{}
+	if s.rejectedBySource == nil {
+		s.rejectedBySource = map[string]int{}
 	}
-	s.RejectedBySource[source] += n
+	s.rejectedBySource[source] += n
 }
 
 func (s *Summary) reject(e *RowError) {

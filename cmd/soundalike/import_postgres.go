@@ -345,7 +345,7 @@ func (s pruneSink) PutTrack(t *soundalike.Track) (added, changed bool, err error
 // holds, so that the mistake shows on the first run. Rejected rows of the
 // interactions query are no rows of the tracks query.
 func (p *pruner) checkRead(sum *ingest.Summary) error {
-	if p.stored > 0 || sum.RejectedBySource[postgres.TracksSource] > 0 {
+	if p.stored > 0 || sum.RejectedFrom(postgres.TracksSource) > 0 {
 		return nil
 	}
 	return fmt.Errorf("--prune: the tracks query returned no rows, and pruning would delete every track of the catalogue (%d); "+
@@ -361,7 +361,7 @@ func (p *pruner) checkRead(sum *ingest.Summary) error {
 // tracks query returns or drops, so it does not stop the pruning: the
 // import still exits 1 for it.
 func (p *pruner) prune(tx *soundalike.ImportTx, sum *ingest.Summary) (int, error) {
-	if n := sum.RejectedBySource[postgres.TracksSource]; n > 0 {
+	if n := sum.RejectedFrom(postgres.TracksSource); n > 0 {
 		rows := fmt.Sprintf("%d rows of the tracks query were", n)
 		if n == 1 {
 			rows = "1 row of the tracks query was"
