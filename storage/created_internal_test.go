@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -37,8 +38,8 @@ func TestOpenLocksWhatThePathNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !second.Created() {
-		t.Errorf("Created = false, want true: the second Open created the file at the path")
+	if !second.created {
+		t.Errorf("created = false, want true: the second Open created the file at the path")
 	}
 	if err := second.Update(func(*Tx) error { return nil }); err != nil { // commits: the generation goes up
 		t.Fatal(err)
@@ -94,6 +95,49 @@ func TestReaderOfAFileGoneMeanwhile(t *testing.T) {
 			_, err = Open(path, &Options{ReadOnly: true})
 			if !errors.Is(err, ErrNoDatabase) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("read-only Open = %v, want ErrNoDatabase: %s", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestFailedLayoutLeavesNoFile: an open that created the file and could
+// not lay it out (a full disk, say) removes it, leaving the directory as
+// it was; an empty file that was there before the open is left there.
+func TestFailedLayoutLeavesNoFile(t *testing.T) {
+	errFull := errors.New("no space left on device (injected)")
+	hook := func() error { return errFull }
+	testHookLayOut.Store(&hook)
+	defer testHookLayOut.Store(nil)
+	for _, tc := range []struct {
+		name  string
+		empty bool     // an empty file is there before the open
+		left  []string // the directory's files afterwards
+	}{
+		{"new file", false, nil},
+		{"empty file", true, []string{"f.db"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "f.db")
+			if tc.empty {
+				if err := os.WriteFile(path, nil, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			db, err := Open(path, &Options{NoSync: true})
+			if !errors.Is(err, errFull) {
+				if err == nil {
+					db.Close()
+				}
+				t.Fatalf("Open = %v, want the layout's error %v", err, errFull)
+			}
+			entries, _ := os.ReadDir(dir)
+			var left []string
+			for _, e := range entries {
+				left = append(left, e.Name())
+			}
+			if !slices.Equal(left, tc.left) {
+				t.Errorf("left in the directory after the failed Open: %q, want %q", left, tc.left)
 			}
 		})
 	}

@@ -156,13 +156,17 @@ type DB struct {
 	// file is the file this open locked, as it was when it was locked:
 	// RemoveCreated removes the path only while it still names it.
 	file os.FileInfo
-	// created is set when this open created the file (see Created).
+	// created is set when this open created the file: the path named
+	// nothing when Open ran, and this open made the file it holds. Of
+	// processes opening a new path at once, one at most created it (see
+	// lockedFile). RemoveCreated clears it when it removes the file.
 	created bool
 }
 
-// Open opens or creates the database at path (Created says which). A
-// file that is not a soundalike database, or has an unknown schema
-// version, is refused without being modified.
+// Open opens or creates the database at path. A file that is not a
+// soundalike database, or has an unknown schema version, is refused
+// without being modified; a file the open created and could not lay out
+// (a full disk) is removed.
 //
 // Open is OpenContext with context.Background(): only Options.Timeout
 // ends a wait for another process's lock.
@@ -196,6 +200,7 @@ func OpenContext(ctx context.Context, path string, opts *Options) (*DB, error) {
 	db := &DB{bolt: bdb, path: path, writeBuffer: o.WriteBuffer, file: file.info, created: file.created}
 	db.lockInfo = writeLockInfo(path, o.Command, !o.ReadOnly)
 	if err := db.init(o.ReadOnly); err != nil {
+		err = db.removeUnlaid(err)
 		db.removeLockInfo()
 		bdb.Close()
 		if errors.Is(err, ErrDamaged) {
@@ -482,11 +487,16 @@ func (db *DB) init(readOnly bool) error {
 		}
 		return false, nil
 	}
-	var fresh, left bool
+	var (
+		fresh bool
+		left  leftovers
+	)
 	err := db.protect("reading the meta bucket", func() error {
 		return db.bolt.View(func(tx *bolt.Tx) (err error) {
 			fresh, err = check(tx)
-			left = err == nil && !fresh && leftBehind(tx)
+			if err == nil && !fresh && !readOnly {
+				left = leftBehind(tx)
+			}
 			return err
 		})
 	})
@@ -497,42 +507,70 @@ func (db *DB) init(readOnly bool) error {
 		// Only when there is something to drop: an open that writes
 		// nothing leaves the file as it was (its bytes, its mtime), so
 		// that a command that changed nothing does not modify it.
-		if !readOnly && left {
-			return db.protectedUpdate("dropping what a failed import or reindex left", func(btx *bolt.Tx) error {
-				if err := dropStaging(btx); err != nil {
-					return err
-				}
-				return dropPendingIndexes(btx)
-			})
+		if left.any() {
+			return db.protectedUpdate("dropping what a failed import or reindex left", left.drop)
 		}
 		return nil
 	}
 	if readOnly {
 		return fmt.Errorf("%w: the file is empty", ErrNotSoundalike)
 	}
-	return db.protectedUpdate("creating the buckets", func(tx *bolt.Tx) error {
-		for _, name := range allBuckets {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return err
-			}
-		}
-		meta := tx.Bucket(bucketMeta)
-		var s [4]byte
-		binary.BigEndian.PutUint32(s[:], SchemaVersion)
-		if err := meta.Put(keyMagic, []byte(magic)); err != nil {
-			return err
-		}
-		if err := meta.Put(keySchema, s[:]); err != nil {
-			return err
-		}
-		return putU64(meta, keyGeneration, initialGeneration)
-	})
+	return db.protectedUpdate("creating the buckets", layOut)
 }
 
-// leftBehind reports whether btx holds what a failed import or reindex
-// left, which a writer's open drops: a staging bucket or a pending index.
-func leftBehind(btx *bolt.Tx) bool {
-	return btx.Bucket(bucketStaging) != nil || len(pendingIndexes(btx)) > 0
+// layOut lays a new database out in tx: its buckets, and the meta
+// bucket's magic, schema version and generation.
+func layOut(tx *bolt.Tx) error {
+	if hook := testHookLayOut.Load(); hook != nil {
+		if err := (*hook)(); err != nil {
+			return err
+		}
+	}
+	for _, name := range allBuckets {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return err
+		}
+	}
+	meta := tx.Bucket(bucketMeta)
+	var s [4]byte
+	binary.BigEndian.PutUint32(s[:], SchemaVersion)
+	if err := meta.Put(keyMagic, []byte(magic)); err != nil {
+		return err
+	}
+	if err := meta.Put(keySchema, s[:]); err != nil {
+		return err
+	}
+	return putU64(meta, keyGeneration, initialGeneration)
+}
+
+// testHookLayOut, set by tests only, runs as layOut begins: an error it
+// returns fails the layout, as a full disk would.
+var testHookLayOut atomic.Pointer[func() error]
+
+// leftovers is what a failed import or reindex left in a file, which a
+// writer's open drops.
+type leftovers struct {
+	staging bool     // a staging bucket (staging.go)
+	pending [][]byte // the keys of the pending index entries
+}
+
+// leftBehind returns what a failed import or reindex left in btx. A
+// writer's open finds it in a read transaction and drops it in a write
+// transaction: no other process writes in between, as the open holds
+// the file's exclusive lock.
+func leftBehind(btx *bolt.Tx) leftovers {
+	return leftovers{staging: btx.Bucket(bucketStaging) != nil, pending: pendingIndexes(btx)}
+}
+
+// any reports whether there is anything to drop.
+func (l leftovers) any() bool { return l.staging || len(l.pending) > 0 }
+
+// drop deletes l from btx.
+func (l leftovers) drop(btx *bolt.Tx) error {
+	if err := dropStaging(btx); err != nil {
+		return err
+	}
+	return dropIndexes(btx, l.pending)
 }
 
 // Close releases the database file and its lock. It waits for a write in
@@ -553,19 +591,14 @@ func (db *DB) removeLockInfo() {
 	}
 }
 
-// Created reports whether this open created the database's file: the
-// path named nothing when Open ran, and this open made the file it holds.
-// Of processes opening a new path at once, one at most is told so.
-func (db *DB) Created() bool { return db.created }
-
 // initialGeneration is the generation of a new database: nothing has been
 // committed to it (Update, WriteIndex) since it was laid out.
 const initialGeneration = 1
 
 // RemoveCreated removes the database's file when this open created it
-// (Created) and nothing has been committed to it since it was laid out:
-// so that a first write that failed, or was rolled back, leaves the path
-// as it was, with no file. It reports whether it removed the file; the
+// and nothing has been committed to it since it was laid out: so that a
+// first write that failed, or was rolled back, leaves the path as it
+// was, with no file. It reports whether it removed the file; the
 // caller must still Close db, which removes this open's lock-info file.
 //
 // It removes the file while it holds its lock, and every Open checks,
@@ -582,14 +615,36 @@ func (db *DB) RemoveCreated() (bool, error) {
 		return false, nil
 	}
 	g, err := db.Generation()
-	if err != nil || g != initialGeneration || !pathNames(db.path, db.file) {
+	if err != nil || g != initialGeneration {
 		return false, err
 	}
+	return db.removeCreated("nothing was committed to")
+}
+
+// removeCreated removes the file this open created, which holds no
+// database or nothing committed to (what says which, for the error),
+// while the path still names it: see RemoveCreated. The caller holds the
+// file's lock (db is open) and writeMu, or is Open.
+func (db *DB) removeCreated(what string) (bool, error) {
+	if !db.created || !pathNames(db.path, db.file) {
+		return false, nil
+	}
 	if err := os.Remove(db.path); err != nil {
-		return false, fmt.Errorf("remove %s, which this open created and nothing was committed to: %w", db.path, err)
+		return false, fmt.Errorf("remove %s, which this open created and %s: %w", db.path, what, err)
 	}
 	db.created = false
 	return true, nil
+}
+
+// removeUnlaid returns init's failure, err, having removed the file when
+// this open created it: it holds no database (the layout failed, say for
+// a full disk), and the failed open leaves the path as it was. The error
+// says so when the file could not be removed.
+func (db *DB) removeUnlaid(err error) error {
+	if _, rmErr := db.removeCreated("could not lay out"); rmErr != nil {
+		return fmt.Errorf("%w; %w", err, rmErr)
+	}
+	return err
 }
 
 // Path returns the file the database was opened from.

@@ -250,9 +250,10 @@ func (tx *Tx) ReadIndexPart(name string, fn func(info IndexInfo, r io.Reader) er
 	return fn(info, newChunkReader(pb))
 }
 
-// dropPendingIndexes removes index entries left pending by a crashed write.
-func dropPendingIndexes(btx *bolt.Tx) error {
-	for _, k := range pendingIndexes(btx) {
+// dropIndexes removes the index entries keys (pendingIndexes' keys, left
+// pending by a crashed write).
+func dropIndexes(btx *bolt.Tx, keys [][]byte) error {
+	for _, k := range keys {
 		if err := btx.Bucket(bucketIndexes).DeleteBucket(k); err != nil {
 			return err
 		}
