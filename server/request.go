@@ -861,12 +861,8 @@ func (f requestForm) named(e error, at place, track string) (msg string, found, 
 		})
 		return msg, true, ok
 	case *soundalike.TrackRefError:
-		name, known := track, track != ""
-		if e.Option != "" {
-			name, known = f.name(e.Option)
-			name = fmt.Sprintf("%s[%d]", name, e.Index)
-		}
-		return at.name(name) + ": " + e.Reason, true, known
+		msg, ok = f.refMessage(e, at, track)
+		return msg, true, ok
 	}
 	var inner []error
 	switch u := e.(type) {
@@ -953,15 +949,26 @@ func refError(err error, track string) error {
 	if !ok {
 		return err
 	}
-	name := track
-	if re.Option != "" {
-		name = ""
-		if field, known := asFields.name(re.Option); known {
-			name = fmt.Sprintf("%s[%d]", field, re.Index)
-		}
-	}
-	if name == "" {
+	msg, ok := asFields.refMessage(re, "", track)
+	if !ok {
 		return err // a reference the request did not give: the engine's message names it
 	}
-	return badRequest("%s: %s", name, re.Reason)
+	return badRequest("%s", msg)
+}
+
+// refMessage is the one wording of the engine's refusal re of a track
+// reference, named as a request of form f gave it, at the body's place
+// at: "exclude[2]: …", "queries[1].tracks[0]: …", or track's own name for
+// the call's own track (Option ""), then the engine's reason. ok is false
+// when the request gave no such reference (an option form f cannot give,
+// or the call's own track where track is ""): the engine's message names
+// it then.
+func (f requestForm) refMessage(re *soundalike.TrackRefError, at place, track string) (msg string, ok bool) {
+	name, ok := track, track != ""
+	if re.Option != "" {
+		var list string
+		list, ok = f.name(re.Option)
+		name = fmt.Sprintf("%s[%d]", list, re.Index)
+	}
+	return at.name(name) + ": " + re.Reason, ok
 }
