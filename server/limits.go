@@ -59,27 +59,32 @@ func (w work) heavy() bool {
 	return w.probes || w.k > heavyK || w.seeds > heavySeeds || w.exclude > heavyExclude || w.filterIDs > heavyFilterIDs
 }
 
-// admit checks w against the limits and waits for a slot for it (see
-// limiter); the caller calls release when its search is done. Every
-// handler that searches calls it once its request is parsed.
+// admit waits for a slot for w (see limiter); the caller calls release
+// when its search is done. Every handler that searches calls it once its
+// request is parsed. w is within the limits: they are the request's
+// validity, a 400 naming the field, so parsing refused a request over one
+// (checkSeeds, checkLists) before it checked each entry, and admit only
+// weighs w for its slot.
 func (srv *Server) admit(c echo.Context, w work) (release func(), err error) {
-	if err := checkWork(w); err != nil {
-		return nil, err
-	}
 	return srv.limiter.acquire(c.Request().Context(), w.heavy())
 }
 
-// checkWork refuses a query that asks for more work than the limits
-// allow: seed tracks, excluded references and filter.ids.
-func checkWork(w work) error {
-	if w.seeds > MaxSeeds {
-		return badRequest("tracks: %d seed tracks: at most %d in one query", w.seeds, MaxSeeds)
+// checkSeeds refuses a query by more than MaxSeeds seed tracks.
+func checkSeeds(n int) error {
+	if n > MaxSeeds {
+		return badRequest("tracks: %d seed tracks: at most %d in one query", n, MaxSeeds)
 	}
-	if w.exclude > MaxExclude {
-		return badRequest("exclude: %d tracks: at most %d in one query", w.exclude, MaxExclude)
+	return nil
+}
+
+// checkLists refuses search options whose lists are longer than the
+// limits allow: excluded references and filter.ids.
+func checkLists(opts *soundalike.SearchOptions) error {
+	if n := len(opts.Exclude); n > MaxExclude {
+		return badRequest("exclude: %d tracks: at most %d in one query", n, MaxExclude)
 	}
-	if w.filterIDs > MaxFilterIDs {
-		return badRequest("filter.ids: %d tracks: at most %d in one query", w.filterIDs, MaxFilterIDs)
+	if opts.Filter != nil && len(opts.Filter.IDs) > MaxFilterIDs {
+		return badRequest("filter.ids: %d tracks: at most %d in one query", len(opts.Filter.IDs), MaxFilterIDs)
 	}
 	return nil
 }

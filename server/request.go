@@ -550,6 +550,11 @@ func (req *similarRequest) searchBy(q *soundalike.Query, dim modelDim) error {
 		if len(req.Tracks) == 0 {
 			return badRequest("tracks: empty: give 1..%d track references", MaxSeeds)
 		}
+		// Their number first: CheckSeeds looks at each seed, and a body
+		// may hold hundreds of thousands.
+		if err := checkSeeds(len(req.Tracks)); err != nil {
+			return err
+		}
 		q.Tracks = trackIDs(req.Tracks)
 	}
 	if req.Features != nil {
@@ -785,7 +790,8 @@ func (f requestForm) name(option string) (string, bool) {
 
 // checkSearch checks a search of k results under opts, as parsed from a
 // request of form f, with the engine's own check (soundalike.CheckSearch)
-// before the server admits it: a bad value of k or of an option, or a
+// before the server admits it: a bad value of k or of an option, a list
+// of exclude or filter.ids longer than the limits allow (checkLists), or a
 // reference of exclude or filter.ids that no stored id could be, is a 400
 // naming it as the request does (requestError), at the body's place in
 // its request, at ("" but in a batch). It allocates nothing for a search
@@ -794,7 +800,7 @@ func checkSearch(k int, opts *soundalike.SearchOptions, f requestForm, at place)
 	// The lists' lengths first: CheckSearch looks at each reference, and
 	// a body may hold hundreds of thousands.
 	if opts != nil {
-		if err := checkWork(searchWork(k, 0, opts, false)); err != nil {
+		if err := checkLists(opts); err != nil {
 			return at.in(err)
 		}
 	}
