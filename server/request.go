@@ -597,10 +597,17 @@ func (srv *Server) modelDim(ctx context.Context) modelDim {
 	}
 }
 
+// maxBadValues is the most values of a vector that its 400 names one by
+// one (vector32), after the count of all that are bad.
+const maxBadValues = 3
+
 // vector32 converts the vector field of the JSON object at at
 // (at.name("vector"): "vector", "positive[0].vector") to the float32s the
 // engine searches by, refusing what soundalike.ValidateVector refuses and
-// a value beyond float32. A vector is given when its field is present, as
+// a value beyond float32: the 400 for several such values says how many
+// and names the first maxBadValues, each at its index ("vector[3]: …"),
+// so that a client fixing its input sees the extent of it, and stays
+// short whatever the vector. A vector is given when its field is present, as
 // the engine's Query counts a non-nil Vector: "vector": [] is an empty
 // vector, refused, not a vector left out, with the model's dimension
 // (dim) as what would be accepted.
@@ -612,12 +619,25 @@ func vector32(at place, vs []float64, dim modelDim) ([]float32, error) {
 		return nil, badRequest("%s: empty: give a vector of the model's dimension (GET /model's dim)", at.name("vector"))
 	}
 	vec := make([]float32, len(vs))
+	bad, nbad := []string(nil), 0
 	for i, v := range vs {
 		f := float32(v)
 		if math.IsNaN(v) || math.IsInf(float64(f), 0) {
-			return nil, badRequest("%s: %v is not a finite 32-bit float", at.name(fmt.Sprintf("vector[%d]", i)), v)
+			if nbad < maxBadValues {
+				bad = append(bad, fmt.Sprintf("%s: %v is not a finite 32-bit float", at.name(fmt.Sprintf("vector[%d]", i)), v))
+			}
+			nbad++
 		}
 		vec[i] = f
+	}
+	if nbad > 1 {
+		// How many, then the first few: a client fixing its input sees
+		// the extent, and the message stays short whatever the vector.
+		bad = slices.Insert(bad, 0, fmt.Sprintf("%s: %d of %d values are not finite 32-bit floats (want each within ±%v)",
+			at.name("vector"), nbad, len(vs), float32(math.MaxFloat32)))
+	}
+	if nbad > 0 {
+		return nil, badFields(bad)
 	}
 	if err := soundalike.ValidateVector(vec); err != nil {
 		// Its message begins with the field it names: "vector: …",

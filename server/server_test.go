@@ -974,3 +974,30 @@ func TestSimilarSeedNotFoundNamesIt(t *testing.T) {
 		}
 	}
 }
+
+// A vector with several values beyond float32 is a 400 that says how
+// many and names the first three at their indexes, wherever the vector
+// sits; one such value is named alone.
+func TestVectorBadValues(t *testing.T) {
+	h := server.New(newEngine(t, ready), nil)
+	bad := `[1e39,0,-2e39,0.5,3e39,0,4e39,0,1,0,0,0,0,0,0,0]`
+	want := func(at string) string {
+		return at + "vector: 4 of 16 values are not finite 32-bit floats (want each within ±3.4028235e+38); " +
+			at + "vector[0]: 1e+39 is not a finite 32-bit float; " +
+			at + "vector[2]: -2e+39 is not a finite 32-bit float; " +
+			at + "vector[4]: 3e+39 is not a finite 32-bit float"
+	}
+	cases := []struct{ target, body, want string }{
+		{"/similar", `{"vector":` + bad + `}`, want("")},
+		{"/similar/batch", `{"queries":[{"tracks":["a"]},{"vector":` + bad + `}]}`, want("queries[1].")},
+		{"/recommend", `{"positive":[{"vector":` + bad + `}]}`, want("positive[0].")},
+		{"/similar", `{"vector":[1,0,-2e39,0,0,0,0,0,0,0,0,0,0,0,0,0]}`, "vector[2]: -2e+39 is not a finite 32-bit float"},
+	}
+	for _, tc := range cases {
+		w := do(t, h, "POST", tc.target, tc.body)
+		var e struct{ Error string }
+		if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || w.Code != 400 || e.Error != tc.want {
+			t.Errorf("POST %s %s = %d %s, want 400 %q", tc.target, tc.body, w.Code, w.Body, tc.want)
+		}
+	}
+}
