@@ -288,17 +288,27 @@ func findRef[T any](ref TrackID, byID, bySpotify func(id string) (T, bool)) (t T
 	if err != nil {
 		return t, p, false, err
 	}
+	if t, ok := findRead(ref, id, p, byID, bySpotify); ok {
+		return t, refOK, true, nil
+	}
+	return t, p, false, nil
+}
+
+// findRead is findRef's lookup of a reference past ref as stored, which
+// names no track: by id, what refID read in ref (p its refProblem), then,
+// when spotifyForm, by that id as a Spotify id.
+func findRead[T any](ref, id TrackID, p refProblem, byID, bySpotify func(id string) (T, bool)) (t T, ok bool) {
 	if id != ref {
 		if t, ok := byID(string(id)); ok {
-			return t, refOK, true, nil
+			return t, true
 		}
 	}
 	if spotifyForm(id, p) {
 		if t, ok := bySpotify(string(id)); ok {
-			return t, refOK, true, nil
+			return t, true
 		}
 	}
-	return t, p, false, nil
+	return t, false
 }
 
 // checkRefs refuses a reference of refs, the list option (Option of a
@@ -377,11 +387,7 @@ type spotifyHolder struct {
 func readSpotifyHolders(tx *storage.Tx) (spotifyHolders, error) {
 	m := spotifyHolders{}
 	// An import's lookup (txRefs) has no ctx at hand: its pass runs to the end.
-	err := forEachSpotifyID(context.Background(), tx, func(spotifyID string, h spotifyHolder) {
-		if spotifyID != string(h.id) {
-			m.add(strings.Clone(spotifyID), h)
-		}
-	})
+	err := forEachSpotifyID(context.Background(), tx, m.add)
 	if err != nil {
 		return nil, fmt.Errorf("reading the catalogue's Spotify ids: %w", err)
 	}
@@ -413,11 +419,17 @@ func forEachSpotifyID(ctx context.Context, tx *storage.Tx, fn func(spotifyID str
 	})
 }
 
-// add records that h holds spotifyID, unless a track takesSpotifyID
-// prefers holds it already.
+// add records that h holds spotifyID, unless it is h's own id (a lookup
+// by id finds h first: findRef) or a track takesSpotifyID prefers holds
+// it already: every lookup in the database by a Spotify id (txRefs,
+// ResolveAllTracks) finds the track it keeps. It keeps a copy of
+// spotifyID, which may point into the database (forEachSpotifyID).
 func (m spotifyHolders) add(spotifyID string, h spotifyHolder) {
+	if spotifyID == string(h.id) {
+		return
+	}
 	if held, ok := m[spotifyID]; !ok || takesSpotifyID(h.node, held.node) {
-		m[spotifyID] = h
+		m[strings.Clone(spotifyID)] = h
 	}
 }
 
@@ -467,7 +479,7 @@ func (r *txRefs) putTrack(node uint32, t *Track, prevSpotifyID string) {
 		r.spotify = nil // another track may hold it: read them again
 		return
 	}
-	if t.SpotifyID != "" && t.SpotifyID != string(t.ID) {
+	if t.SpotifyID != "" {
 		r.spotify.add(t.SpotifyID, spotifyHolder{node, t.ID})
 	}
 }
@@ -536,25 +548,33 @@ func (e *Engine) ResolveAllTracks(ctx context.Context, refs []TrackID) ([][]Trac
 	}
 	out := make([][]TrackID, len(refs))
 	err := e.view(ctx, func(tx *storage.Tx) error {
-		// sids[i] is the Spotify id refs[i] reads as, "" for none;
-		// shares holds the tracks sharing each, once the catalogue is read.
-		sids := make([]string, len(refs))
-		shares := map[string]*spotifyShare{}
+		// reads[i] is what refID read in refs[i]. Once the catalogue is
+		// read, shares holds the tracks sharing each Spotify id a
+		// reference reads as (spotifyForm), in id order, and holders the
+		// one a lookup by it finds.
+		type read struct {
+			id TrackID
+			p  refProblem
+		}
+		reads := make([]read, len(refs))
+		shares := map[string]*[]TrackID{}
+		holders := spotifyHolders{}
 		for i, ref := range refs {
 			id, p, err := refID(ref)
 			if re, ok := errors.AsType[*TrackRefError](err); ok {
 				re.Option, re.Index = "refs", i
 				return re
 			}
+			reads[i] = read{id, p}
 			if spotifyForm(id, p) {
-				sids[i] = string(id)
-				shares[sids[i]] = &spotifyShare{}
+				shares[string(id)] = new([]TrackID)
 			}
 		}
 		if len(shares) > 0 {
 			err := forEachSpotifyID(ctx, tx, func(spotifyID string, h spotifyHolder) {
-				if s := shares[spotifyID]; s != nil {
-					s.add(spotifyID, h)
+				if tracks := shares[spotifyID]; tracks != nil {
+					*tracks = append(*tracks, h.id)
+					holders.add(spotifyID, h)
 				}
 			})
 			if err != nil {
@@ -566,24 +586,27 @@ func (e *Engine) ResolveAllTracks(ctx context.Context, refs []TrackID) ([][]Trac
 			return TrackID(id), ok
 		}
 		bySpotify := func(sid string) (TrackID, bool) {
-			if s := shares[sid]; s != nil && s.holder.id != "" {
-				return s.holder.id, true
-			}
-			return "", false
+			h, ok := holders[sid]
+			return h.id, ok
 		}
 		for i, ref := range refs {
 			if i%4096 == 0 && ctx.Err() != nil {
 				return ctx.Err()
 			}
-			id, _, ok, _ := findRef(ref, byID, bySpotify) // refID passed it: no refusal
+			// findRef's lookup, on what refID read above.
+			r := reads[i]
+			id, ok := byID(string(ref))
+			if !ok {
+				id, ok = findRead(ref, r.id, r.p, byID, bySpotify)
+			}
 			if !ok {
 				continue
 			}
 			out[i] = []TrackID{id}
-			if sids[i] == "" {
+			if !spotifyForm(r.id, r.p) {
 				continue
 			}
-			for _, other := range shares[sids[i]].tracks {
+			for _, other := range *shares[string(r.id)] {
 				if other != id {
 					out[i] = append(out[i], other)
 				}
@@ -595,25 +618,6 @@ func (e *Engine) ResolveAllTracks(ctx context.Context, refs []TrackID) ([][]Trac
 		return nil, fmt.Errorf("resolve tracks: %w", err)
 	}
 	return out, nil
-}
-
-// spotifyShare is the tracks sharing a Spotify id (Track.SpotifyID) that
-// references of ResolveAllTracks read as: all of them, in id order, and
-// the one a lookup by the Spotify id finds.
-type spotifyShare struct {
-	tracks []TrackID
-	// holder is the track takesSpotifyID prefers among those whose id is
-	// not the Spotify id (as spotifyHolders.add picks); its id is "",
-	// which no track has, while there is none.
-	holder spotifyHolder
-}
-
-// add records that h shares spotifyID.
-func (s *spotifyShare) add(spotifyID string, h spotifyHolder) {
-	s.tracks = append(s.tracks, h.id)
-	if spotifyID != string(h.id) && (s.holder.id == "" || takesSpotifyID(h.node, s.holder.node)) {
-		s.holder = h
-	}
 }
 
 // spotifyForm reports whether id, what refID read in a reference (p its
