@@ -537,20 +537,6 @@ type filter struct {
 func (s *snapshot) newFilter(opts *SearchOptions, pos, neg []example) (*filter, error) {
 	f := &filter{s: s, dedupe: opts == nil || !opts.NoDedupe}
 	excludeArtist := opts != nil && opts.ExcludeArtist
-	n := 0 // the excluded nodes' count, for one allocation
-	for _, ex := range [2][]example{pos, neg} {
-		for i := range ex {
-			if ex[i].inCatalogue() {
-				n++
-			}
-		}
-	}
-	if opts != nil {
-		n += len(opts.Exclude)
-	}
-	if n > 0 {
-		f.excludedNodes = make([]uint32, 0, n)
-	}
 	for _, ex := range [2][]example{pos, neg} {
 		for i := range ex {
 			node, t := ex[i].at.node, ex[i].cold
