@@ -140,12 +140,29 @@ func score(vecs []float32, dim int, tracks []soundalike.Track, users [][]uint32,
 // indices of the interactions (of those actions and kept users) whose
 // tracks are not in the catalogue.
 func GroupUsers(tracks []soundalike.Track, interactions []soundalike.Interaction, actions []string, keep func(user string) bool) (names []string, users [][]uint32, missing []int) {
-	if actions == nil {
-		actions = soundalike.DefaultSimilarityActions()
-	}
-	index := make(map[soundalike.TrackID]uint32, len(tracks))
+	return IndexTracks(tracks).GroupUsers(interactions, actions, keep)
+}
+
+// TrackIndex is each catalogue track's index in the catalogue, by id: how
+// GroupUsers numbers the tracks. A caller that looks tracks up by id too
+// (eval --holdout names a held-out file's tracks by their stored ids)
+// builds it once, a map as large as the catalogue, and groups with its
+// GroupUsers.
+type TrackIndex map[soundalike.TrackID]uint32
+
+// IndexTracks returns the TrackIndex of the catalogue tracks.
+func IndexTracks(tracks []soundalike.Track) TrackIndex {
+	index := make(TrackIndex, len(tracks))
 	for i := range tracks {
 		index[tracks[i].ID] = uint32(i)
+	}
+	return index
+}
+
+// GroupUsers is the package's GroupUsers of the catalogue index indexes.
+func (index TrackIndex) GroupUsers(interactions []soundalike.Interaction, actions []string, keep func(user string) bool) (names []string, users [][]uint32, missing []int) {
+	if actions == nil {
+		actions = soundalike.DefaultSimilarityActions()
 	}
 	byUser := map[string][]uint32{}
 	seen := map[struct {

@@ -101,17 +101,20 @@ over the seeds).`)
 		actions = cfg.Actions
 	}
 
+	// One index of the catalogue for all that looks tracks up by id:
+	// resolveHoldout, GroupUsers and evalUserSplits.
+	index := eval.IndexTracks(tracks)
 	var users [][]uint32
 	if holdout != "" {
 		hf, err := readHoldout(ctx, holdout, maxLineBytes, stdio.err)
 		if err != nil {
 			return err
 		}
-		if err := resolveHoldout(ctx, eng, tracks, hf.ins); err != nil {
+		if err := resolveHoldout(ctx, eng, index, hf.ins); err != nil {
 			return err
 		}
 		var left []int
-		_, users, left = eval.GroupUsers(tracks, hf.ins, actions, nil)
+		_, users, left = index.GroupUsers(hf.ins, actions, nil)
 		warnLeftOut(stdio.err, hf, left)
 	} else {
 		if cfg.Synthetic {
@@ -129,10 +132,10 @@ over the seeds).`)
 		if err != nil {
 			return err
 		}
-		_, users, _ = eval.GroupUsers(tracks, ins, actions, func(u string) bool { return keep[u] })
+		_, users, _ = index.GroupUsers(ins, actions, func(u string) bool { return keep[u] })
 	}
 	if mode == "user" {
-		return evalUsers(ctx, eng, info, tracks, users, &opts, asJSON, stdio)
+		return evalUsers(ctx, eng, info, tracks, index, users, &opts, asJSON, stdio)
 	}
 	rep, err := eval.Evaluate(m, tracks, users, &opts)
 	if errors.Is(err, eval.ErrNoQueries) {
@@ -256,16 +259,15 @@ func readHoldout(ctx context.Context, path string, maxLineBytes int, errw io.Wri
 // for a catalogue keyed by the app's own ids. Only the distinct
 // references that are no catalogue id are looked up. A track that names
 // none is left as it is, for GroupUsers to list as missing.
-func resolveHoldout(ctx context.Context, eng *soundalike.Engine, tracks []soundalike.Track, ins []soundalike.Interaction) error {
-	stored := make(map[soundalike.TrackID]bool, len(tracks))
-	for i := range tracks {
-		stored[tracks[i].ID] = true
-	}
+func resolveHoldout(ctx context.Context, eng *soundalike.Engine, index eval.TrackIndex, ins []soundalike.Interaction) error {
 	var refs []soundalike.TrackID
 	asked := map[soundalike.TrackID]int{} // a reference's place in refs
 	for i := range ins {
 		ref := ins[i].Track
-		if _, ok := asked[ref]; !ok && !stored[ref] {
+		if _, ok := asked[ref]; ok {
+			continue
+		}
+		if _, stored := index[ref]; !stored {
 			asked[ref] = len(refs)
 			refs = append(refs, ref)
 		}
@@ -322,7 +324,7 @@ func warnLeftOut(w io.Writer, hf *holdoutFile, left []int) {
 
 // evalUsers is eval --mode user: Recommend's strategies and the
 // single-seed mean on the held-out users, through the served index.
-func evalUsers(ctx context.Context, eng *soundalike.Engine, info soundalike.ModelInfo, tracks []soundalike.Track, users [][]uint32, opts *eval.Options, asJSON bool, stdio stdio) error {
+func evalUsers(ctx context.Context, eng *soundalike.Engine, info soundalike.ModelInfo, tracks []soundalike.Track, index eval.TrackIndex, users [][]uint32, opts *eval.Options, asJSON bool, stdio stdio) error {
 	served, err := eng.Model(ctx)
 	if err != nil {
 		return err
@@ -334,7 +336,7 @@ func evalUsers(ctx context.Context, eng *soundalike.Engine, info soundalike.Mode
 	if len(splits) == 0 {
 		return fmt.Errorf("eval: no held-out user has two or more of their tracks in the catalogue (model %s)", info.Version)
 	}
-	err = evalUserSplits(ctx, eng, info, tracks, splits, opts, asJSON, stdio)
+	err = evalUserSplits(ctx, eng, info, tracks, index, splits, opts, asJSON, stdio)
 	if errors.Is(err, soundalike.ErrNoIndex) {
 		return fmt.Errorf("eval --mode user: %s has no index, and user mode measures the served index: run soundalike reindex first (or eval without --mode user)", eng.Path())
 	}
@@ -343,15 +345,11 @@ func evalUsers(ctx context.Context, eng *soundalike.Engine, info soundalike.Mode
 
 // evalUserSplits scores the held-out users' splits through the served
 // index and prints the report.
-func evalUserSplits(ctx context.Context, eng *soundalike.Engine, info soundalike.ModelInfo, tracks []soundalike.Track, splits []eval.UserSplit, opts *eval.Options, asJSON bool, stdio stdio) error {
-	node := make(map[soundalike.TrackID]uint32, len(tracks))
-	for i := range tracks {
-		node[tracks[i].ID] = uint32(i)
-	}
+func evalUserSplits(ctx context.Context, eng *soundalike.Engine, info soundalike.ModelInfo, tracks []soundalike.Track, index eval.TrackIndex, splits []eval.UserSplit, opts *eval.Options, asJSON bool, stdio stdio) error {
 	indices := func(ns []soundalike.Neighbor) []uint32 {
 		out := make([]uint32, len(ns))
 		for i := range ns {
-			out[i] = node[ns[i].ID]
+			out[i] = index[ns[i].ID]
 		}
 		return out
 	}
