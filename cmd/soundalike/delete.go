@@ -205,7 +205,7 @@ func resolveRefs(ctx context.Context, eng *soundalike.Engine, refs []deleteRef) 
 		r := refs[i]
 		if len(named) == 0 {
 			if strings.ContainsAny(strings.TrimSpace(r.ref), " \t,") {
-				return nil, nil, usagef("delete: %s: %s names no track, and holds a space or a comma: give one reference a line (%s), and a note on a line of its own starting with #", r.where, quoteRef(r.ref), soundalike.TrackRefForms)
+				return nil, nil, usagef("delete: %s: %s names no track, and holds a space or a comma: give one reference a line (%s), and a note on a line of its own starting with #", r.where, quoteText(r.ref), soundalike.TrackRefForms)
 			}
 			missing = append(missing, r)
 			continue
@@ -232,7 +232,7 @@ func listMissing(w io.Writer, missing []deleteRef, missingOK bool) {
 			fmt.Fprintf(w, "… and %d more references not found\n", len(missing)-maxListed)
 			break
 		}
-		fmt.Fprintf(w, "%s: track %s: not in the catalogue\n", m.where, quoteRef(m.ref))
+		fmt.Fprintf(w, "%s: track %s: not in the catalogue\n", m.where, quoteText(m.ref))
 	}
 }
 
@@ -245,11 +245,8 @@ func missingError(missing []deleteRef) error {
 		more = fmt.Sprintf(", nor are %d more references listed above", len(missing)-1)
 	}
 	return fmt.Errorf("delete: %s: track %s is not in the catalogue%s; nothing was deleted: check the reference (%s), or give --missing-ok to delete the others and count it as not found (a takedown list run again)",
-		first.where, quoteRef(first.ref), more, soundalike.TrackRefForms)
+		first.where, quoteText(first.ref), more, soundalike.TrackRefForms)
 }
-
-// quoteRef quotes a reference for a message, escaped and clipped.
-func quoteRef(ref string) string { return `"` + printable.Cut(ref, 200) + `"` }
 
 // printDelete prints the summary, and what is left to do: the index keeps
 // the deleted tracks' vectors until the next reindex.

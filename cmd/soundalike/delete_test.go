@@ -166,6 +166,17 @@ func TestDeleteMissing(t *testing.T) {
 	}
 }
 
+// Given a long reference that names no track, expect the error to quote
+// it cut as every quoted text is (quoteText): its start, then its length.
+func TestDeleteMissingQuotesLongReference(t *testing.T) {
+	db := testDB(t, 20)
+	long := strings.Repeat("x", 300)
+	_, errOut, code := cli(t, "", "delete", "--db", db, long)
+	if want := `track "` + long[:maxQuotedText] + `…(300 bytes)" is not in the catalogue`; code != 1 || !strings.Contains(errOut, want) {
+		t.Errorf("delete of a 300-byte reference = exit %d, %q; want %q", code, errOut, want)
+	}
+}
+
 // Given --from FILE with comments, blank lines, a byte order mark, CRLF
 // line ends and a Spotify URI, expect each reference deleted once; a bad
 // line or a missing reference is named by file and line, with nothing

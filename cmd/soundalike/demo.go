@@ -114,7 +114,7 @@ func parseDemoArgs(args []string, stdio stdio) (addr, keep string, epochs int, e
 	case fs.NArg() > 0:
 		return "", "", 0, usagef("demo takes no arguments, got %q", fs.Args())
 	case epochs < 1:
-		return "", "", 0, usagef("--epochs %d: want at least 1", epochs)
+		return "", "", 0, refuseFlag(fs, "epochs", epochs, "want at least 1")
 	}
 	return addr, keep, epochs, checkAddr(addr)
 }

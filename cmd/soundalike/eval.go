@@ -62,22 +62,22 @@ over the seeds).`)
 		return usagef("eval takes no arguments, got %q", fs.Args())
 	}
 	if opts.K < 1 {
-		return usagef("-k: %d is not a positive number of neighbours", opts.K)
+		return refuseFlag(fs, "k", opts.K, "want at least 1 (neighbours)")
 	}
 	if opts.MaxQueries < 1 {
-		return usagef("--queries: %d is not a positive number", opts.MaxQueries)
+		return refuseFlag(fs, "queries", opts.MaxQueries, "want at least 1 (queries)")
 	}
 	if err := checkModelVersion("--model", version); err != nil {
 		return err
 	}
 	if maxLineBytes < 1 {
-		return usagef("--max-line-bytes %d: want at least 1 (bytes)", maxLineBytes)
+		return refuseFlag(fs, "max-line-bytes", maxLineBytes, "want at least 1 (bytes)")
 	}
 	if isFlagSet(fs, "max-line-bytes") && holdout == "" {
 		return usagef("--max-line-bytes needs --holdout: it limits the lines of the held-out file")
 	}
 	if mode != "tracks" && mode != "user" {
-		return usagef("--mode %q: want tracks or user", mode)
+		return refuseFlag(fs, "mode", mode, "want tracks or user")
 	}
 	eng, err := soundalike.Open(dbPath, stdio.engineOptions(&soundalike.Options{ReadOnly: true}))
 	if err != nil {
@@ -254,7 +254,7 @@ func readHoldout(ctx context.Context, path string, maxLineBytes int, errw io.Wri
 }
 
 // resolveHoldout names each held-out interaction's track by the id the
-// catalogue (tracks) stores it under, as an import stores an interaction
+// catalogue (index) stores it under, as an import stores an interaction
 // (Engine.ResolveTracks): a file that names tracks by Spotify id counts
 // for a catalogue keyed by the app's own ids. Only the distinct
 // references that are no catalogue id are looked up. A track that names

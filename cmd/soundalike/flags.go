@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/audotics/soundalike/internal/printable"
 )
 
 // parseFlags parses args, turning a flag error into a usage error. Flags
@@ -121,9 +119,26 @@ func (p *flagParse) usageError(err error) error {
 	} else if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
 		msg = fmt.Sprintf("%s is not a flag of soundalike %s", flagName(name), p.fs.Name())
 	} else if arg, ok := strings.CutPrefix(msg, "bad flag syntax: "); ok {
-		msg = fmt.Sprintf("%s: a flag is -NAME or --NAME (and =VALUE, or VALUE next)", quoteValue(arg))
+		msg = fmt.Sprintf("%s: a flag is -NAME or --NAME (and =VALUE, or VALUE next)", quoteText(arg))
 	}
-	return usagef("%s\nRun `soundalike %s -h` for the command's flags.", msg, p.fs.Name())
+	return usagef("%s\n%s", msg, flagsPointer(p.fs))
+}
+
+// flagsPointer is the line that ends a usage error about a flag: where
+// the flags of fs's command are listed.
+func flagsPointer(fs *flag.FlagSet) string {
+	return fmt.Sprintf("Run `soundalike %s -h` for the command's flags.", fs.Name())
+}
+
+// refuseFlag returns the usage error of value, the value of fs's flag
+// name (as the command holds it: a flag.Func's Value does not say it),
+// that parsed but that the command refuses once parsed (a number out of
+// its range, a word not among its choices), want saying what the flag
+// takes ("want 1..1000"): worded as parseFlags words a value the flag's
+// Value refuses, the flag, its value quoted and what it takes, then the
+// same pointer to the command's flags.
+func refuseFlag(fs *flag.FlagSet, name string, value any, want string, a ...any) error {
+	return usagef("%s %s: %s\n%s", flagName(name), quoteText(fmt.Sprint(value)), fmt.Sprintf(want, a...), flagsPointer(fs))
 }
 
 // onceValue is a flag's Value while parseFlags parses: it refuses the
@@ -154,7 +169,7 @@ func (v *onceValue) Set(s string) error {
 	}
 	v.given = true
 	if err := v.Value.Set(s); err != nil {
-		v.parse.refused = fmt.Errorf("%s %s: %s", name, quoteValue(s), refusal(v.Value, s, err))
+		v.parse.refused = fmt.Errorf("%s %s: %s", name, quoteText(s), refusal(v.Value, s, err))
 		if _, usage := flag.UnquoteUsage(v.flag); usage != "" && isBuiltin(v.Value) {
 			v.parse.refused = fmt.Errorf("%w (%s: %s)", v.parse.refused, name, usage)
 		}
@@ -208,12 +223,6 @@ func flagName(name string) string {
 		return "-" + name
 	}
 	return "--" + name
-}
-
-// quoteValue is s, a refused flag value, quoted (an empty value shows
-// as "") and cut to a readable length.
-func quoteValue(s string) string {
-	return `"` + printable.Cut(s, maxQuotedText) + `"`
 }
 
 // isBuiltin reports whether v is one of the flag package's own Values

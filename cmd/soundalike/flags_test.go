@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -43,10 +44,49 @@ func TestFlagValueRefused(t *testing.T) {
 	}
 }
 
-// Given a flag twice, when any command parses it (delete's --from
-// included, which its file does not check itself), expect a usage error
-// naming the flag, not the last value quietly taken; a list flag's says
-// how to give several entries.
+// Given a flag value that parses but that the command refuses once
+// parsed (a number out of its range, a word not among its choices), expect
+// the error worded as a refused flag value is (TestFlagValueRefused): one
+// line naming the flag, the value quoted and what it takes, then the
+// pointer to the command's -h; and nothing opened or run. The database
+// named does not exist: the value is refused before it is looked for.
+func TestFlagRangeRefused(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "missing.db")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"similar", "--db", db, "--track", "t1", "-k", "-1"}, `-k "-1": want 1..1000`},
+		{[]string{"search", "--db", db, "song", "-k", "101"}, `-k "101": want 1..100`},
+		{[]string{"recommend", "--db", db, "--positive", "t1", "-k", "0"}, `-k "0": want 1..1000`},
+		{[]string{"recommend", "--db", db, "--positive", "t1", "--strategy", "best"}, `--strategy "best": want "average" or "best_score"`},
+		{[]string{"eval", "--db", db, "-k", "0"}, `-k "0": want at least 1 (neighbours)`},
+		{[]string{"eval", "--db", db, "--queries", "0"}, `--queries "0": want at least 1 (queries)`},
+		{[]string{"eval", "--db", db, "--holdout", "h.csv", "--max-line-bytes", "0"}, `--max-line-bytes "0": want at least 1 (bytes)`},
+		{[]string{"eval", "--db", db, "--mode", "users"}, `--mode "users": want tracks or user`},
+		{[]string{"demo", "--db", db, "--epochs", "0"}, `--epochs "0": want at least 1`},
+		{[]string{"import", "--db", db, "--buffer-mib", "0", "x.csv"}, `--buffer-mib "0": want 1..1048576 (MiB)`},
+		{[]string{"import", "--db", db, "--max-line-bytes", "0", "x.csv"}, `--max-line-bytes "0": want at least 1 (bytes)`},
+		{[]string{"import", "--db", db, "--postgres", "postgres://h/d", "--prune", "--prune-max", "0"}, `--prune-max "0": want a percent of the catalogue, 1..100`},
+		{[]string{"import", "--db", db, "--postgres", "postgres://h/d", "--stall-timeout", "-1s"}, `--stall-timeout "-1s": want a duration such as 10m or 1h, or 0 to wait for ever`},
+		{[]string{"publish", "--db", db, "--weaviate", "http://h:1", "--request-timeout", "0s"}, `--request-timeout "0s": want a positive duration such as 30s`},
+		{[]string{"serve", "--db", db, "--reload", "1ms"}, `--reload "1ms": want 0 (never) or a duration of at least`},
+		{[]string{"serve", "--db", db, "--max-body", "0"}, `--max-body "0": want at least 1 (bytes)`},
+		{[]string{"serve", "--db", db, "--request-timeout", "0s"}, `--request-timeout "0s": want a positive duration such as 2s`},
+		{[]string{"serve", "--db", db, "--weaviate", "http://h:1", "--weaviate-hedge-delay", "0s"}, `--weaviate-hedge-delay "0s": want a positive duration such as 250ms`},
+		{[]string{"serve", "--db", db, "--log", "xml"}, `--log "xml": want text, json or off`},
+		{[]string{"train", "--db", db, "--promote", "sometimes"}, `--promote "sometimes": want auto, always or never`},
+	} {
+		_, stderr, code := cli(t, "", tc.args...)
+		want := "soundalike: " + tc.want
+		lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
+		if code != 2 || len(lines) != 2 || !strings.HasPrefix(lines[0], want) ||
+			lines[1] != "Run `soundalike "+tc.args[0]+" -h` for the command's flags." {
+			t.Errorf("%q: exit %d, stderr\n%s\nwant exit 2, a line starting %q and the pointer to -h", tc.args, code, stderr, want)
+		}
+	}
+}
+
 // Given a value that starts as one of the command's flags does, joined
 // to its flag by =, expect it taken as the value, not refused as a flag
 // left without one.

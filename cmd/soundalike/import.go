@@ -29,8 +29,8 @@ type importFlags struct {
 	asJSON         bool
 	bufferMiB      int
 	maxLineBytes   int
-	// bufferFlag is the flag that set bufferMiB: --buffer-mib, or its
-	// deprecated alias --memory.
+	// bufferFlag is the name of the flag that set bufferMiB: buffer-mib,
+	// or its deprecated alias memory.
 	bufferFlag string
 }
 
@@ -53,14 +53,14 @@ const bufferMiBUsage = "size of the write buffer in MiB: an import whose writes 
 // addBufferFlags binds --buffer-mib, and --memory, its deprecated alias,
 // to f.bufferMiB.
 func (f *importFlags) addBufferFlags(fs *flag.FlagSet) {
-	f.bufferMiB, f.bufferFlag = soundalike.DefaultImportBuffer>>20, "--buffer-mib"
+	f.bufferMiB, f.bufferFlag = soundalike.DefaultImportBuffer>>20, "buffer-mib"
 	fs.IntVar(&f.bufferMiB, "buffer-mib", f.bufferMiB, fmt.Sprintf("%s; 1..%d", bufferMiBUsage, maxBufferMiB))
 	fs.Func("memory", "deprecated, the former name of --buffer-mib: the write buffer in `MiB`", func(s string) error {
 		n, err := strconv.Atoi(s)
 		if err != nil {
 			return errors.New("want a whole number of MiB")
 		}
-		f.bufferMiB, f.bufferFlag = n, "--memory"
+		f.bufferMiB, f.bufferFlag = n, "memory"
 		return nil
 	})
 }
@@ -149,10 +149,10 @@ func runImport(ctx context.Context, args []string, stdio stdio) error {
 		fmt.Fprintln(stdio.err, "import: --memory is deprecated: use --buffer-mib (it sizes the write buffer; the process peaks at several times it)")
 	}
 	if f.bufferMiB < 1 || f.bufferMiB > maxBufferMiB {
-		return usagef("import: %s %d: want 1..%d (MiB)", f.bufferFlag, f.bufferMiB, maxBufferMiB)
+		return refuseFlag(fs, f.bufferFlag, f.bufferMiB, "want 1..%d (MiB)", maxBufferMiB)
 	}
 	if f.maxLineBytes < 1 {
-		return usagef("import: --max-line-bytes %d: want at least 1 (bytes)", f.maxLineBytes)
+		return refuseFlag(fs, "max-line-bytes", f.maxLineBytes, "want at least 1 (bytes)")
 	}
 	if pg.given() {
 		return runImportPostgres(ctx, pg, fs, f.db, stdio.engineOptions(f.engineOptions()), f.strict, f.noInteractions, stdio, func(rep importReport, rolledBack bool) error {

@@ -123,13 +123,13 @@ func (p *postgresFlags) resolve(fs *flag.FlagSet, noInteractions bool, getenv fu
 		}
 	}
 	if p.pruneMax < 1 || p.pruneMax > 100 {
-		return "", nil, usagef("import: --prune-max %d: want a percent of the catalogue, 1..100", p.pruneMax)
+		return "", nil, refuseFlag(fs, "prune-max", p.pruneMax, "want a percent of the catalogue, 1..100")
 	}
 	if isFlagSet(fs, "prune-max") && !p.prune {
 		return "", nil, usagef("import: --prune-max bounds --prune: give --prune too")
 	}
 	if p.stallTimeout < 0 {
-		return "", nil, usagef("import: --stall-timeout %s: want a duration such as 10m or 1h, or 0 to wait for ever", p.stallTimeout)
+		return "", nil, refuseFlag(fs, "stall-timeout", p.stallTimeout, "want a duration such as 10m or 1h, or 0 to wait for ever")
 	}
 	opts := &postgres.Options{
 		TracksQuery:       p.tracksQuery,
@@ -378,7 +378,7 @@ func (p *pruner) prune(tx *soundalike.ImportTx, sum *ingest.Summary) (int, error
 	for _, id := range slices.Sorted(maps.Keys(p.unnamed)) {
 		ok, err := tx.DeleteTrack(id)
 		if err != nil {
-			return deleted, fmt.Errorf("--prune: delete track \"%s\": %w", printable.Cut(string(id), 128), err)
+			return deleted, fmt.Errorf("--prune: delete track %s: %w", quoteText(string(id)), err)
 		}
 		if ok {
 			deleted++

@@ -185,7 +185,7 @@ func TestImportPostgresErrors(t *testing.T) {
 		{"query without --postgres", "", []string{"--tracks-query", "SELECT 1", "x.csv"}, true, "--tracks-query needs --postgres"},
 		{"stall timeout without --postgres", "", []string{"--stall-timeout", "1m", "x.csv"}, true, "--stall-timeout needs --postgres"},
 		{"prune without --postgres", "", []string{"--prune", "x.csv"}, true, "--prune needs --postgres"},
-		{"negative stall timeout", "", []string{"--postgres", u, "--stall-timeout", "-1s"}, true, "--stall-timeout -1s: want a duration such as 10m"},
+		{"negative stall timeout", "", []string{"--postgres", u, "--stall-timeout", "-1s"}, true, `--stall-timeout "-1s": want a duration such as 10m`},
 		{"empty action", "", []string{"--postgres", u, "--actions", "play,,like"}, true, "--actions"},
 		{"bad query", "", []string{"--postgres", u, "--interactions-query", "SELECT nope FROM \"TrackInteraction\""}, false, "--interactions-query"},
 		{"bad password from DATABASE_URL", wrong.String(), []string{"--postgres"}, false, "password authentication failed"},

@@ -340,7 +340,7 @@ func TestImportBufferFlag(t *testing.T) {
 		for _, v := range []string{"0", "1048577", "8796093022208", "17592186044416"} {
 			db := filepath.Join(dir, "x.db")
 			_, errOut, code := cli(t, "", "import", "--db", db, flag, v, testdata+"spotify_sample.csv")
-			if want := flag + " " + v + ": want 1..1048576 (MiB)"; code != 2 || !strings.Contains(errOut, want) {
+			if want := flag + ` "` + v + `": want 1..1048576 (MiB)`; code != 2 || !strings.Contains(errOut, want) {
 				t.Errorf("%s %s: exit %d, %q; want a usage error saying %q", flag, v, code, errOut, want)
 			}
 			if _, err := os.Stat(db); !os.IsNotExist(err) {

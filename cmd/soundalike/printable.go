@@ -14,3 +14,16 @@ func printableJoin(ss []string, sep string) string {
 	}
 	return strings.Join(out, sep)
 }
+
+// maxQuotedText bounds how much of a text a message quotes (quoteText):
+// more than any track reference, flag value, or name and artists typed to
+// find a track, few enough that a text pasted by mistake (a file's worth)
+// leaves a readable line.
+const maxQuotedText = 128
+
+// quoteText is s, a text given to the command (a flag value, a search's
+// TEXT, a track reference, a row's id), quoted for a message: escaped, cut
+// to about maxQuotedText bytes, an empty s showing as "".
+func quoteText(s string) string {
+	return `"` + printable.Cut(s, maxQuotedText) + `"`
+}

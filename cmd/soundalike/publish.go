@@ -119,7 +119,7 @@ run again after a failure. See docs/scaling.md.`)
 		return a, usagef("publish takes no arguments, got %q", fs.Args())
 	}
 	if a.timeout <= 0 {
-		return a, usagef("--request-timeout %v: want a positive duration such as 30s, the time each request to a Weaviate node may take", a.timeout)
+		return a, refuseFlag(fs, "request-timeout", a.timeout, "want a positive duration such as 30s, the time each request to a Weaviate node may take")
 	}
 	if err := weaviate.CheckAlias(a.opts.Alias); err != nil {
 		return a, usagef("--collection: %v", err)

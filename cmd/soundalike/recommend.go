@@ -98,11 +98,11 @@ recommended.`)
 		return "", q, false, usagef("give --user ID (a user's history) or --positive ID,... (example tracks)")
 	}
 	if k < 1 || k > soundalike.MaxK {
-		return "", q, false, usagef("-k %d: want 1..%d", k, soundalike.MaxK)
+		return "", q, false, refuseFlag(fs, "k", k, "want 1..%d", soundalike.MaxK)
 	}
 	st, err := soundalike.ParseStrategy(strategy)
 	if err != nil {
-		return "", q, false, usagef("--strategy %q: want %s", strategy, soundalike.StrategyList())
+		return "", q, false, refuseFlag(fs, "strategy", strategy, "want %s", soundalike.StrategyList())
 	}
 	opts, err := search.options()
 	if err != nil {

@@ -16,11 +16,6 @@ func init() {
 	register(command{name: "search", summary: "find tracks by words of their name and artists, as GET /tracks?q= answers", run: runSearch})
 }
 
-// maxQuotedText bounds how much of a search's TEXT its output and errors
-// quote: more than any name and artist typed to find a track, few enough
-// that a TEXT pasted by mistake (a file's worth) leaves a readable line.
-const maxQuotedText = 128
-
 func runSearch(ctx context.Context, args []string, stdio stdio) error {
 	var (
 		dbPath string
@@ -48,7 +43,7 @@ pass to similar --track.`)
 		return usagef("search needs TEXT: words of a track's name and artists, e.g. soundalike search blinding lights weeknd")
 	}
 	if k < 1 || k > soundalike.MaxSearchK {
-		return usagef("-k %d: want 1..%d", k, soundalike.MaxSearchK)
+		return refuseFlag(fs, "k", k, "want 1..%d", soundalike.MaxSearchK)
 	}
 	eng, err := soundalike.Open(dbPath, stdio.engineOptions(&soundalike.Options{ReadOnly: true}))
 	if err != nil {
@@ -60,10 +55,10 @@ pass to similar --track.`)
 	if errors.Is(err, soundalike.ErrInvalidQuery) {
 		// -k is checked above, so the TEXT is at fault: it holds no
 		// word (🎵, "!!"), as GET /tracks?q= answers 400.
-		return usageError{fmt.Errorf("search \"%s\": %w", printable.Cut(text, maxQuotedText), err)}
+		return usageError{fmt.Errorf("search %s: %w", quoteText(text), err)}
 	}
 	if err != nil {
-		return fmt.Errorf("search \"%s\": %w", printable.Cut(text, maxQuotedText), reword(err))
+		return fmt.Errorf("search %s: %w", quoteText(text), reword(err))
 	}
 	if err := closeBeforePrinting(eng, dbPath); err != nil {
 		return err
@@ -73,7 +68,7 @@ pass to similar --track.`)
 		return err
 	}
 	if len(resp.Results) == 0 {
-		fmt.Fprintf(stdio.out, "No track holds the words \"%s\".\n", printable.Cut(text, maxQuotedText))
+		fmt.Fprintf(stdio.out, "No track holds the words %s.\n", quoteText(text))
 		return nil
 	}
 	tw := tabwriter.NewWriter(stdio.out, 0, 0, 2, ' ', 0)

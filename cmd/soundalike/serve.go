@@ -251,13 +251,13 @@ within their timeouts, and a second SIGINT or SIGTERM stops at once.`)
 		return nil, usagef("serve takes no arguments, got %q", fs.Args())
 	}
 	if r.reload < 0 || r.reload > 0 && r.reload < minReload {
-		return nil, usagef("--reload %v: want 0 (never) or a duration of at least %v, such as 2s", r.reload, minReload)
+		return nil, refuseFlag(fs, "reload", r.reload, "want 0 (never) or a duration of at least %v, such as 2s", minReload)
 	}
 	if r.maxBody < 1 {
-		return nil, usagef("--max-body %d: want a positive number of bytes", r.maxBody)
+		return nil, refuseFlag(fs, "max-body", r.maxBody, "want at least 1 (bytes)")
 	}
 	if r.requestTimeout <= 0 {
-		return nil, usagef("--request-timeout %v: want a positive duration such as 2s", r.requestTimeout)
+		return nil, refuseFlag(fs, "request-timeout", r.requestTimeout, "want a positive duration such as 2s")
 	}
 	if isFlagSet(fs, "collection") && r.weaviateURLs == "" {
 		return nil, usagef("--collection needs --weaviate: it names the alias the catalogue was published under in a Weaviate cluster")
@@ -269,7 +269,7 @@ within their timeouts, and a second SIGINT or SIGTERM stops at once.`)
 		return nil, usagef("--hugetlb and --weaviate are alternatives: --hugetlb places the local index, and with --weaviate the cluster searches, with no local index loaded")
 	}
 	if r.hedgeDelay == 0 {
-		return nil, usagef("--weaviate-hedge-delay 0: want a positive duration such as 250ms, or a negative one (-1s) to never hedge")
+		return nil, refuseFlag(fs, "weaviate-hedge-delay", r.hedgeDelay, "want a positive duration such as 250ms, or a negative one (-1s) to never hedge")
 	}
 	var err error
 	if r.trusted, err = parsePrefixes(proxies); err != nil {
@@ -285,7 +285,7 @@ within their timeouts, and a second SIGINT or SIGTERM stops at once.`)
 		// reload, a panic, an internal error) still goes to standard error.
 		r.logger = slog.New(slog.NewTextHandler(stdio.err, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	default:
-		return nil, usagef("--log %q: want text, json or off", logFormat)
+		return nil, refuseFlag(fs, "log", logFormat, "want text, json or off")
 	}
 	if err := checkAddr(r.addr); err != nil {
 		return nil, err

@@ -39,7 +39,7 @@ func runSimilar(ctx context.Context, args []string, stdio stdio) error {
 		return usagef("--track is required: give %s", soundalike.TrackRefForms)
 	}
 	if k < 1 || k > soundalike.MaxK {
-		return usagef("-k %d: want 1..%d", k, soundalike.MaxK)
+		return refuseFlag(fs, "k", k, "want 1..%d", soundalike.MaxK)
 	}
 	opts, err := search.options()
 	if err != nil {

@@ -134,7 +134,7 @@ Ctrl-C gives the model up.`)
 		return nil, err
 	}
 	if r.promote != promoteAuto && r.promote != promoteAlways && r.promote != promoteNever {
-		return nil, usagef("--promote: %q is not auto, always or never", r.promote)
+		return nil, refuseFlag(fs, "promote", r.promote, "want auto, always or never")
 	}
 	if r.noSave && r.out == "" {
 		return nil, usagef("--no-save: the model would be thrown away; give --out FILE too")
