@@ -17,7 +17,9 @@ import (
 // their order.
 //
 // Each flag may be given once: a second --track would otherwise quietly
-// replace the first (a list flag takes its entries comma-separated).
+// replace the first (a list flag takes its entries comma-separated). A
+// flag whose Value is a listValue (--exclude) is the exception: each time
+// adds its entries to the list, as the HTTP API repeats a parameter.
 // A refused flag value is reported in one line naming the flag, the value
 // and what the flag takes, with a pointer to the command's -h; the usage
 // is printed only when asked for (-h), not under an error it would bury.
@@ -160,7 +162,7 @@ func (v *onceValue) IsBoolFlag() bool {
 
 func (v *onceValue) Set(s string) error {
 	name := flagName(v.flag.Name)
-	if v.given {
+	if _, list := v.Value.(*listValue); v.given && !list {
 		v.parse.refused = fmt.Errorf("%s is given twice: give it once", name)
 		if strings.Contains(v.flag.Usage, "comma-separated") {
 			v.parse.refused = fmt.Errorf("%w, its entries comma-separated (%s A,B)", v.parse.refused, name)
@@ -223,6 +225,26 @@ func flagName(name string) string {
 		return "-" + name
 	}
 	return "--" + name
+}
+
+// listValue is the Value of a list flag that may be given more than once,
+// each time with one or more comma-separated entries (--exclude A,B
+// --exclude C), as the HTTP API repeats a parameter (exclude=A&exclude=B):
+// its String is every entry given, in order, comma-separated, for the
+// command to split (splitList). parseFlags lets it be given again, and
+// only it: any other flag given twice would replace its first value.
+type listValue struct{ given []string }
+
+func (l *listValue) String() string {
+	if l == nil {
+		return ""
+	}
+	return strings.Join(l.given, ",")
+}
+
+func (l *listValue) Set(s string) error {
+	l.given = append(l.given, s)
+	return nil
 }
 
 // isBuiltin reports whether v is one of the flag package's own Values

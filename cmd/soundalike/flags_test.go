@@ -98,6 +98,11 @@ func TestFlagValueLikeAFlag(t *testing.T) {
 	}
 }
 
+// Given a flag twice, when any command parses it (delete's --from
+// included, which its file does not check itself), expect a usage error
+// naming the flag, not the last value quietly taken; a list flag's says
+// how to give several entries. A listValue flag (--exclude) may be given
+// again: TestExcludeRepeated.
 func TestFlagGivenTwice(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
@@ -109,7 +114,7 @@ func TestFlagGivenTwice(t *testing.T) {
 		{[]string{"import", "--db", "a.db", "x.csv", "--db", "b.db"}, "--db is given twice: give it once\n"},
 		{[]string{"info", "--json", "--json"}, "--json is given twice: give it once\n"},
 		{[]string{"version", "--json=false", "--json"}, "--json is given twice: give it once\n"},
-		{[]string{"recommend", "--positive", "A", "--exclude", "B", "--exclude", "C"}, "--exclude is given twice: give it once, its entries comma-separated (--exclude A,B)\n"},
+		{[]string{"recommend", "--positive", "A", "--positive", "B", "--exclude", "C"}, "--positive is given twice: give it once, its entries comma-separated (--positive A,B)\n"},
 	} {
 		_, stderr, code := cli(t, "", tc.args...)
 		if want := "soundalike: " + tc.want; code != 2 || !strings.HasPrefix(stderr, want) {

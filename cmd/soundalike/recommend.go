@@ -71,9 +71,9 @@ func parseRecommendArgs(args []string, stdio stdio) (dbPath string, q soundalike
 	fs.BoolVar(&asJSON, "json", false, "print the JSON that GET /users/{id}/recommend or POST /recommend answers")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `Usage: soundalike recommend [--db PATH] --user ID [--strategy average|best_score] [-k 20] [--json]
-                            [--exclude ID,...] [--exclude-artist] [--no-dedupe]
+                            [--exclude ID,...]... [--exclude-artist] [--no-dedupe]
        soundalike recommend [--db PATH] --positive ID,... [--negative ID,...] [--strategy average|best_score] [-k 20] [--json]
-                            [--exclude ID,...] [--exclude-artist] [--no-dedupe]
+                            [--exclude ID,...]... [--exclude-artist] [--no-dedupe]
 
 Prints the tracks recommended for a user's history (as GET /users/{id}/recommend
 answers) or for positive and negative example tracks (as POST /recommend answers;

@@ -15,14 +15,14 @@ import (
 // searchFlags are the search options similar and recommend share:
 // --exclude, --exclude-artist and --no-dedupe.
 type searchFlags struct {
-	exclude            string
+	exclude            listValue
 	exArtist, noDedupe bool
 }
 
 // add defines the flags on fs; whose names the tracks whose artists and
 // songs they refer to ("the query track's", "the examples'").
 func (f *searchFlags) add(fs *flag.FlagSet, whose string) {
-	fs.StringVar(&f.exclude, "exclude", "", fmt.Sprintf("comma-separated `tracks` to leave out (ids, spotify:track: URIs or open.spotify.com links), at most %d", server.MaxExclude))
+	fs.Var(&f.exclude, "exclude", fmt.Sprintf("comma-separated `tracks` to leave out (ids, spotify:track: URIs or open.spotify.com links); give it more than once to leave out more (--exclude A,B --exclude C), as the API repeats exclude=; at most %d in all", server.MaxExclude))
 	fs.BoolVar(&f.exArtist, "exclude-artist", false, "leave out tracks by "+whose+" artists")
 	fs.BoolVar(&f.noDedupe, "no-dedupe", false, "keep other copies of "+whose+" songs and repeated songs")
 }
@@ -31,7 +31,7 @@ func (f *searchFlags) add(fs *flag.FlagSet, whose string) {
 // error for an --exclude that the API would refuse: one with an empty
 // entry (trackList), or more than server.MaxExclude references.
 func (f *searchFlags) options() (soundalike.SearchOptions, error) {
-	exclude, err := trackList("--exclude", f.exclude)
+	exclude, err := trackList("--exclude", f.exclude.String())
 	if err != nil {
 		return soundalike.SearchOptions{}, err
 	}

@@ -26,7 +26,7 @@ func runSimilar(ctx context.Context, args []string, stdio stdio) error {
 	search.add(fs, "the query track's")
 	fs.BoolVar(&asJSON, "json", false, "print the JSON that GET /similar answers")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: soundalike similar [--db PATH] --track ID [-k 20] [--exclude ID,...] [--exclude-artist] [--no-dedupe] [--json]\n\nPrints the tracks that sound most like --track, with the same results as\nGET /similar (and, with --json, the same JSON).")
+		fmt.Fprintln(fs.Output(), "Usage: soundalike similar [--db PATH] --track ID [-k 20] [--exclude ID,...]... [--exclude-artist] [--no-dedupe] [--json]\n\nPrints the tracks that sound most like --track, with the same results as\nGET /similar (and, with --json, the same JSON).")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {

@@ -2,13 +2,16 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/internal/synth"
+	"github.com/audotics/soundalike/server"
 )
 
 // TestTrackFlagsTakeStoredIDs: --track, --exclude, --positive and
@@ -99,4 +102,54 @@ func TestTrackFlagsTakeStoredIDs(t *testing.T) {
 			t.Errorf("%v: exit code %d, want 2 (usage)", tc.args, exitCode(err, io.Discard))
 		}
 	}
+}
+
+// Given --exclude more than once, each comma-separated, as the API repeats
+// exclude=, when similar and recommend run, expect every entry left out:
+// the same answer as one --exclude listing them all. The limit and the
+// empty-entry check count the entries of every --exclude together.
+func TestExcludeRepeated(t *testing.T) {
+	db := testDB(t, 50)
+	for _, cmd := range [][]string{
+		{"similar", "--db", db, "--track", "t0001", "-k", "49", "--json"},
+		{"recommend", "--db", db, "--positive", "t0001", "-k", "48", "--json"},
+	} {
+		once, _, err := runCmd(t.Context(), append(cmd, "--exclude", "t0002,t0003,t0004")...)
+		if err != nil {
+			t.Fatalf("%s --exclude t0002,t0003,t0004: %v", cmd[0], err)
+		}
+		repeated, _, err := runCmd(t.Context(), append(cmd, "--exclude", "t0002,t0003", "--exclude=t0004")...)
+		if err != nil {
+			t.Fatalf("%s --exclude t0002,t0003 --exclude=t0004: %v", cmd[0], err)
+		}
+		if resultIDs(once) == "[]" {
+			t.Fatalf("%s --exclude answered no results: %.300s", cmd[0], once)
+		}
+		if resultIDs(repeated) != resultIDs(once) {
+			t.Errorf("%s: --exclude repeated answered\n%.400s\nwant what one --exclude listing them all answers\n%.400s", cmd[0], repeated, once)
+		}
+		for _, id := range []string{"t0002", "t0003", "t0004"} {
+			if strings.Contains(repeated, `"`+id+`"`) {
+				t.Errorf("%s --exclude repeated: %s in the answer, want it left out", cmd[0], id)
+			}
+		}
+	}
+	entries := strings.Split(refs(server.MaxExclude+1), ",")
+	half := len(entries) / 2
+	_, _, err := runCmd(t.Context(), "similar", "--db", db, "--track", "t0001", "--exclude", strings.Join(entries[:half], ","), "--exclude", strings.Join(entries[half:], ","))
+	if want := fmt.Sprintf("--exclude: %d tracks: at most %d in one query", server.MaxExclude+1, server.MaxExclude); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("similar with %d entries over two --exclude = %v, want %q", server.MaxExclude+1, err, want)
+	}
+	_, _, err = runCmd(t.Context(), "similar", "--db", db, "--track", "t0001", "--exclude", "t0002", "--exclude", "")
+	if want := "--exclude: entry 2 of 2 is empty"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("similar --exclude t0002 --exclude '' = %v, want %q", err, want)
+	}
+}
+
+// resultIDs is the track ids of the results in out, the --json answer of
+// similar or recommend, in order (what else it says, such as timings, may
+// differ from one run to the next).
+func resultIDs(out string) string {
+	_, results, _ := strings.Cut(out, `"results"`)
+	return fmt.Sprint(regexp.MustCompile(`"track_id":"([^"]*)"`).FindAllStringSubmatch(results, -1))
 }
