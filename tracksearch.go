@@ -17,6 +17,22 @@ import (
 // MaxSearchK is the most tracks SearchTracks returns for one query.
 const MaxSearchK = 100
 
+// CheckSearchText returns the error SearchTracks returns for text when
+// text holds no word to search for (🎵, "!!"), nil otherwise: a program
+// can refuse such a text before it opens a database (the CLI's search
+// does). The error wraps ErrInvalidQuery.
+func CheckSearchText(text string) error {
+	if len(appendWords(nil, nil, text)) == 0 {
+		return noWords(text)
+	}
+	return nil
+}
+
+// noWords is the error of a search text that holds no word.
+func noWords(text string) error {
+	return fmt.Errorf("%w: %q holds no word to search for (letters or digits)", ErrInvalidQuery, clip(text))
+}
+
 // SearchTracks finds catalogue tracks by words of their name and artists:
 // "blinding lights weeknd". Words are compared lower-cased and without
 // accents ("Beyoncé" matches "beyonce"); apostrophes and dots join
@@ -40,7 +56,7 @@ func (e *Engine) SearchTracks(ctx context.Context, text string, k int) ([]Track,
 	}
 	words := appendWords(nil, nil, text)
 	if len(words) == 0 {
-		return nil, fmt.Errorf("%w: %q holds no word to search for (letters or digits)", ErrInvalidQuery, clip(text))
+		return nil, noWords(text)
 	}
 	s, err := e.currentContext(ctx)
 	if err != nil {

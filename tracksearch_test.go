@@ -112,6 +112,14 @@ func TestSearchTracks(t *testing.T) {
 			t.Errorf("SearchTracks(%q, %d) = %v, want ErrInvalidQuery", bad.q, bad.k, err)
 		}
 	}
+	t.Run("given texts with and without words, when CheckSearchText, expect SearchTracks' own refusal and no other", func(t *testing.T) {
+		for _, q := range []string{"", " -- !! ", "🎵", "\u0301", "halo", "É", "٣", "don't"} {
+			_, searchErr := eng.SearchTracks(ctx, q, 10)
+			if err := soundalike.CheckSearchText(q); fmt.Sprint(err) != fmt.Sprint(searchErr) {
+				t.Errorf("CheckSearchText(%q) = %v; SearchTracks says %v", q, err, searchErr)
+			}
+		}
+	})
 	t.Run("given a loaded catalogue, when SearchTracks with its ctx done, expect ctx's error and no tracks", func(t *testing.T) {
 		canceled, cancel := context.WithCancel(ctx)
 		cancel()

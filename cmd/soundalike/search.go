@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -42,6 +41,11 @@ pass to similar --track.`)
 	if strings.TrimSpace(text) == "" {
 		return usagef("search needs TEXT: words of a track's name and artists, e.g. soundalike search blinding lights weeknd")
 	}
+	// Before the database is opened: a text without a word is the
+	// user's to fix whether or not the database exists.
+	if err := soundalike.CheckSearchText(text); err != nil {
+		return usageError{fmt.Errorf("search: %w: give words of a track's name and artists", err)}
+	}
 	if k < 1 || k > soundalike.MaxSearchK {
 		return refuseFlag(fs, "k", k, "want 1..%d", soundalike.MaxSearchK)
 	}
@@ -52,11 +56,6 @@ pass to similar --track.`)
 	defer eng.Close()
 	announceLoad(eng, dbPath, "", stdio)
 	resp, err := server.SearchTracks(ctx, eng, text, k)
-	if errors.Is(err, soundalike.ErrInvalidQuery) {
-		// -k is checked above, so the TEXT is at fault: it holds no
-		// word (🎵, "!!"), as GET /tracks?q= answers 400.
-		return usageError{fmt.Errorf("search %s: %w", quoteText(text), err)}
-	}
 	if err != nil {
 		return fmt.Errorf("search %s: %w", quoteText(text), reword(err))
 	}

@@ -2,10 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -129,6 +132,29 @@ func TestSearchCommandErrors(t *testing.T) {
 	}
 }
 
+// Given a TEXT without a word and a database that does not exist, when
+// search runs, expect the usage error about the TEXT, not about the
+// database: the TEXT is checked before the database is opened.
+func TestSearchChecksTextBeforeOpening(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing.db")
+	for _, text := range []string{"!!", "🎵", "' . '", "\u0301"} {
+		_, _, err := runCmd(t.Context(), "search", "--db", missing, "--", text)
+		if err == nil || !strings.Contains(err.Error(), "holds no word") || exitCode(err, io.Discard) != 2 {
+			t.Errorf("search %q on a missing database = %v; want a usage error saying the text holds no word", text, err)
+		}
+	}
+	if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("search without a word left %s: %v; want no database opened", missing, err)
+	}
+	// Texts with words, of any script, are searched.
+	db := testDB(t, 20)
+	for _, text := range []string{"zzz", "É", "٣", "don't"} {
+		if _, _, err := runCmd(t.Context(), "search", "--db", db, "--", text); err != nil {
+			t.Errorf("search %q = %v, want it searched", text, err)
+		}
+	}
+}
+
 // Given the flags that name tracks, when similar -h and recommend -h
 // describe them, expect each to say it takes every form of a track
 // reference, as it does (trackList, ParseTrackRef): --exclude said "track
@@ -177,10 +203,10 @@ func TestSearchCutsLongText(t *testing.T) {
 	if err != nil || !strings.HasPrefix(out, `No track holds the words "zzz zzz`) || !strings.Contains(out, "…(100000 bytes)") || len(out) > 2*maxQuotedText {
 		t.Errorf("search of 100 KB = %v, %d bytes: %.300q; want no track, the text cut to about %d bytes", err, len(out), out, maxQuotedText)
 	}
-	// The engine's error quotes the text too, cut as well.
+	// The library's error quotes the text too, cut as well.
 	text = strings.Repeat("!", 100000)
 	_, _, err = runCmd(t.Context(), "search", "--db", db, "--", text)
-	if want := `search "` + strings.Repeat("!", maxQuotedText) + `…(100000 bytes)": `; err == nil || !strings.HasPrefix(err.Error(), want) || len(err.Error()) > 1024 {
-		t.Errorf("search of 100 KB without a word = %.300q (%d bytes), want it to start %q and be a line", fmt.Sprint(err), len(fmt.Sprint(err)), want)
+	if want := `…(100000 bytes)" holds no word`; err == nil || !strings.Contains(err.Error(), want) || len(err.Error()) > 1024 {
+		t.Errorf("search of 100 KB without a word = %.300q (%d bytes), want it to hold %q and be a line", fmt.Sprint(err), len(fmt.Sprint(err)), want)
 	}
 }
