@@ -21,13 +21,58 @@ import (
 //
 // net/http marks a connection active (http.StateActive) once it has read
 // a request, or failed to after reading some of it, and idle once it has
-// answered; the handler chain (observe) marks a request seen, for the
-// answer after which the connection closes. A connection that closes
-// while active and unseen ended such a request: net/http closes the
-// connection after each of them.
+// answered; the handler chain (observe), or the Handler WatchConns
+// wraps, marks a request seen, for the answer after which the connection
+// closes. A connection that closes while active and unseen ended such a
+// request: net/http closes the connection after each of them.
 type connWatch struct {
 	conns sync.Map // net.Conn → *connState
 	ended func(peer string, waited time.Duration)
+}
+
+// WatchConns makes hs log and count
+// (soundalike_http_requests_unhandled_total) the requests net/http ends
+// on its connections before any handler sees them, as the http.Server of
+// HTTPServer, Serve and ListenAndServe does (which needs no call): for a
+// program that serves srv, alone or among handlers of its own, from an
+// http.Server it builds. It sets hs.ConnContext and hs.ConnState,
+// keeping those hs had (its ConnContext's context is the one watched, its
+// ConnState is told after the watch), and wraps hs.Handler (nil:
+// http.DefaultServeMux) so that a request any of its handlers saw is not
+// counted; call it once, after setting hs.Handler and before hs serves.
+//
+// An "OPTIONS *" request that net/http answers itself (unless
+// hs.DisableGeneralOptionsHandler) on a connection it then closes
+// (Connection: close) is counted too: no handler sees it.
+func (srv *Server) WatchConns(hs *http.Server) {
+	h := hs.Handler
+	if h == nil {
+		h = http.DefaultServeMux
+	}
+	hs.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen(r)
+		h.ServeHTTP(w, r)
+	})
+	srv.watchConns(hs)
+}
+
+// watchConns sets hs's connection hooks to those of a new connWatch,
+// chained with any hs had.
+func (srv *Server) watchConns(hs *http.Server) {
+	w := &connWatch{ended: srv.requestEnded}
+	prevContext, prevState := hs.ConnContext, hs.ConnState
+	hs.ConnContext, hs.ConnState = w.connContext, w.connStateChanged
+	if prevContext != nil {
+		hs.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+			return w.connContext(prevContext(ctx, c), c)
+		}
+	}
+	if prevState != nil {
+		hs.ConnState = func(c net.Conn, st http.ConnState) {
+			w.connStateChanged(c, st)
+			prevState(c, st)
+		}
+	}
 }
 
 // connState is what connWatch knows of one connection.

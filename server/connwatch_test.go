@@ -2,12 +2,14 @@ package server_test
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -150,5 +152,72 @@ func TestServeListenerOfUnhashableConns(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Fatalf("GET /healthz through a listener of value conns = %d, want 200", resp.StatusCode)
+	}
+}
+
+// A program serving srv from an http.Server of its own, among handlers of
+// its own, counts the requests net/http ends there once WatchConns wired
+// it, and not those its other handlers answered; the hooks it had still
+// run.
+func TestWatchConnsOfAnEmbeddersServer(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	srv := server.New(newEngine(t, ready), &server.Options{
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Registerer: reg,
+	})
+	type ownKey struct{}
+	mux := http.NewServeMux()
+	mux.Handle("/api/", http.StripPrefix("/api", srv))
+	mux.HandleFunc("/own", func(w http.ResponseWriter, r *http.Request) {
+		if r.Context().Value(ownKey{}) != "own" {
+			t.Error("the embedder's ConnContext value is lost")
+		}
+		io.WriteString(w, "own")
+	})
+	var closed atomic.Int32
+	hs := &http.Server{
+		Handler: mux,
+		ConnContext: func(ctx context.Context, _ net.Conn) context.Context {
+			return context.WithValue(ctx, ownKey{}, "own")
+		},
+		ConnState: func(_ net.Conn, st http.ConnState) {
+			if st == http.StateClosed {
+				closed.Add(1)
+			}
+		},
+	}
+	srv.WatchConns(hs)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go hs.Serve(ln)
+	t.Cleanup(func() { hs.Close() })
+
+	reqs := []string{
+		"GET /api/healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", // srv's
+		"GET /own HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",         // the embedder's
+		"NOT HTTP\r\n\r\n", // net/http's 400: counted
+	}
+	for _, req := range reqs {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(c, req)
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		io.ReadAll(c) // to the server's close
+		c.Close()
+	}
+	// The embedder's ConnState is told of a close after the watch.
+	deadline := time.Now().Add(10 * time.Second)
+	for closed.Load() < int32(len(reqs)) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := closed.Load(); n != int32(len(reqs)) {
+		t.Fatalf("the embedder's ConnState saw %d connections close, want %d", n, len(reqs))
+	}
+	if got := counterValue(t, reg, "soundalike_http_requests_unhandled_total", nil); got != 1 {
+		t.Errorf("soundalike_http_requests_unhandled_total = %v, want 1 (the 400)", got)
 	}
 }

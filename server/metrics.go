@@ -17,7 +17,8 @@ import (
 //	soundalike_http_requests_total{route,method,status}            counter
 //	soundalike_http_request_duration_seconds{route,method,status}  histogram
 //	soundalike_http_panics_total                                   counter
-//	soundalike_http_requests_unhandled_total                       counter, requests net/http ended before a handler (400, 431, slowloris)
+//	soundalike_http_requests_unhandled_total                       counter, requests net/http ended before a handler (400, 431, slowloris),
+//	                                                               on an http.Server of HTTPServer (Serve, ListenAndServe) or WatchConns
 //	soundalike_index_size                                          gauge, live vectors in the index
 //	soundalike_catalogue_tracks                                    gauge, tracks in the catalogue
 //	soundalike_generation                                          gauge, database generation served
@@ -38,7 +39,7 @@ type metrics struct {
 	duration *prometheus.HistogramVec
 	panics   prometheus.Counter
 	// unhandled counts requests net/http ended before a handler saw
-	// them (connwatch.go).
+	// them, on the http.Servers whose hooks watchConns set (connwatch.go).
 	unhandled prometheus.Counter
 	handler   echo.HandlerFunc
 	reg       prometheus.Registerer // where the server's other metrics go (limits.go)
@@ -94,7 +95,7 @@ func newMetrics(s Searcher, reg prometheus.Registerer, g prometheus.Gatherer) *m
 		})),
 		unhandled: register(reg, prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "soundalike_http_requests_unhandled_total",
-			Help: "Requests net/http ended before any handler saw them: malformed (400), header fields too large (431), headers not complete within the read-header timeout, or the client closed mid-request.",
+			Help: "Requests net/http ended before any handler saw them: malformed (400), header fields too large (431), headers not complete within the read-header timeout, or the client closed mid-request. Counted on the http.Server of HTTPServer, Serve or ListenAndServe, or one WatchConns wired; on no other.",
 		})),
 		reg: reg,
 	}

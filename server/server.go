@@ -117,8 +117,13 @@
 // Metrics (GET /metrics): soundalike_http_requests_total and
 // soundalike_http_request_duration_seconds by route pattern (never the raw
 // URL), method and status; soundalike_http_panics_total;
-// soundalike_index_size, soundalike_catalogue_tracks,
-// soundalike_generation; soundalike_model_info{version};
+// soundalike_http_requests_unhandled_total, the requests net/http ended
+// before any handler saw them (malformed, headers too large, a slowloris),
+// counted on the http.Server of HTTPServer, Serve or ListenAndServe, or
+// on one of the caller's that WatchConns wired, and on no other (net/http
+// tells a handler nothing of them); soundalike_index_size,
+// soundalike_catalogue_tracks, soundalike_generation;
+// soundalike_model_info{version};
 // soundalike_reload_failures_total and
 // soundalike_reload_last_success_timestamp_seconds (a failed reload keeps
 // the previous snapshot serving: see soundalike.Engine.Reload);
@@ -461,15 +466,17 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // HTTPServer returns an http.Server for srv with the read-header, read,
 // write and idle timeouts of its Options, its Logger for the server's own
 // errors, and hooks that log and count the requests net/http ends before
-// any handler sees them (connWatch).
+// any handler sees them (connWatch). Its Handler may be replaced by one
+// that passes every request to srv (a timing wrapper, http.StripPrefix);
+// one that answers some requests itself needs an http.Server of the
+// caller's that WatchConns wired, not this one, whose hooks would then
+// count those requests' closing connections (and WatchConns on it, each
+// request twice).
 func (srv *Server) HTTPServer(addr string) *http.Server {
-	w := &connWatch{ended: srv.requestEnded}
-	return &http.Server{
+	hs := &http.Server{
 		// "OPTIONS *" goes to the handler chain, which answers and logs
 		// it, rather than to net/http's own answer, which nothing logs.
 		DisableGeneralOptionsHandler: true,
-		ConnContext:                  w.connContext,
-		ConnState:                    w.connStateChanged,
 		Addr:                         addr,
 		Handler:                      srv,
 		ReadHeaderTimeout:            srv.opts.ReadHeaderTimeout,
@@ -478,6 +485,8 @@ func (srv *Server) HTTPServer(addr string) *http.Server {
 		IdleTimeout:                  srv.opts.IdleTimeout,
 		ErrorLog:                     slog.NewLogLogger(srv.log.Handler(), slog.LevelWarn),
 	}
+	srv.watchConns(hs)
+	return hs
 }
 
 // ListenAndServe listens on addr (see Listen) and serves until ctx is
