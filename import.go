@@ -239,6 +239,12 @@ var (
 	maxTime = time.Unix(0, math.MaxInt64).UTC()
 )
 
+// InteractionTimes returns the earliest and latest Interaction.Time that
+// CheckInteraction accepts besides the zero time (unknown), in UTC: for a
+// reader that refuses a time out of range where it reads it (ingest quotes
+// the cell as written).
+func InteractionTimes() (earliest, latest time.Time) { return minTime, maxTime }
+
 // checkKey refuses the value of field that cannot be part of a database
 // key: more than MaxKeyLen bytes, or a NUL byte.
 func checkKey(field, s string) error {

@@ -274,3 +274,22 @@ func TestOpenWhileANewFileComesAndGoes(t *testing.T) {
 		eng.Close()
 	}
 }
+
+// Given the range InteractionTimes returns, when CheckInteraction checks
+// a time at its ends and a nanosecond beyond each, expect the ends
+// accepted and the times beyond refused: the range is the check's own.
+func TestInteractionTimesAreCheckInteractions(t *testing.T) {
+	earliest, latest := soundalike.InteractionTimes()
+	for _, tc := range []struct {
+		when time.Time
+		ok   bool
+	}{
+		{earliest, true}, {latest, true},
+		{earliest.Add(-time.Nanosecond), false}, {latest.Add(time.Nanosecond), false},
+	} {
+		err := soundalike.CheckInteraction(&soundalike.Interaction{User: "u", Track: "t", Time: tc.when})
+		if (err == nil) != tc.ok {
+			t.Errorf("CheckInteraction at %s: %v, want accepted %v", tc.when.Format(time.RFC3339Nano), err, tc.ok)
+		}
+	}
+}

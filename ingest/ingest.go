@@ -29,12 +29,11 @@ type Record struct {
 	Interaction *soundalike.Interaction
 
 	row *row // the memory Track and Interaction point into, for Recycle
-	// checked is the track the Mapper passed through soundalike.CheckTrack,
-	// which Run then need not check again.
-	checked *soundalike.Track
-	// mapper is the Mapper that made the record, which names the columns
-	// in Run's errors about its fields; nil for a record made otherwise.
-	mapper *Mapper
+	// checked and checkedIn are the track and interaction the Mapper
+	// passed through soundalike.CheckTrack and CheckInteraction, which Run
+	// then need not check again.
+	checked   *soundalike.Track
+	checkedIn *soundalike.Interaction
 }
 
 // RowError is one rejected row: where it was and why. It is what import
@@ -734,10 +733,7 @@ func put(sum *Summary, it readItem, sink Sink, opts *Options, repeats *repeatTra
 		}
 		return nil // an interaction, and NoInteractions
 	}
-	if err := checkRecord(rec.Track, rec.Track != rec.checked, in); err != nil {
-		if rec.mapper != nil {
-			err = rec.mapper.named(err, rec.Track)
-		}
+	if err := checkRecord(rec.Track, rec.Track != rec.checked, in, in != rec.checkedIn); err != nil {
 		reject(err.Error())
 		return nil
 	}
@@ -794,17 +790,19 @@ func notInCatalogue(ref soundalike.TrackID) string {
 }
 
 // checkRecord returns why a row of track t and interaction in (either may
-// be nil, not both) is rejected, or nil. checkTrack is false for a track
-// that the Mapper has checked.
-func checkRecord(t *soundalike.Track, checkTrack bool, in *soundalike.Interaction) error {
+// be nil, not both) is rejected, or nil. checkTrack and checkIn are false
+// for a track and an interaction that the Mapper has checked.
+func checkRecord(t *soundalike.Track, checkTrack bool, in *soundalike.Interaction, checkIn bool) error {
 	if t != nil && checkTrack {
 		if err := soundalike.CheckTrack(t); err != nil {
 			return err
 		}
 	}
 	if in != nil {
-		if err := soundalike.CheckInteraction(in); err != nil {
-			return err
+		if checkIn {
+			if err := soundalike.CheckInteraction(in); err != nil {
+				return err
+			}
 		}
 		if t != nil && in.Track != t.ID {
 			return fmt.Errorf("interaction is for track %q but the row's track is %q", in.Track, t.ID)

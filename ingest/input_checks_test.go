@@ -420,7 +420,7 @@ func TestHeaderNamesEscapedInErrors(t *testing.T) {
 // or soundalike's checks (CheckTrack, CheckInteraction) refused the value.
 // The checks' errors named the field as soundalike does ("popularity",
 // "duration_ms", "artists[1]", "interaction: user"); a time out of range
-// says to leave the cell empty when unknown, not Go's zero time.
+// was quoted as soundalike formats it, not as the cell has it.
 func TestFieldErrorsNameTheColumn(t *testing.T) {
 	header := "trackId,uri,Acousticness,DANCEABILITY,En-ergy,instrumentalness,key,liveness,loudness,mode,speechiness,tempo,valence," +
 		"durationMs,Popularity,title,artist_name,album_name,album_release_date,track_genre,subgenres,userId,event,created_at\n"
@@ -445,7 +445,7 @@ func TestFieldErrorsNameTheColumn(t *testing.T) {
 		`f.csv:14: trackId is 1025 bytes long; at most 1024 are accepted`,
 		`f.csv:15: userId "u\x00" contains a NUL byte`,
 		`f.csv:16: event is 1025 bytes long; at most 1024 are accepted`,
-		`f.csv:17: created_at: 2300-01-01T00:00:00Z is outside 1677-09-21T00:12:43.145224192Z..2262-04-11T23:47:16.854775807Z (it is stored as nanoseconds since 1970 in 64 bits); leave the cell empty when unknown`,
+		`f.csv:17: created_at: "2300-01-01" is outside ` + timeRange + `; leave the cell empty when unknown`,
 		`f.csv:18: uri "s\x00" contains a NUL byte`,
 	}
 	file := header +
@@ -475,6 +475,67 @@ func TestFieldErrorsNameTheColumn(t *testing.T) {
 	for i, e := range sum.Errors {
 		if got := e.Error(); !strings.HasPrefix(got, want[i]) {
 			t.Errorf("rejection %q, want %q…", got, want[i])
+		}
+	}
+}
+
+// timeRange is what an interaction's time may be, as errors say it.
+const timeRange = "1677-09-21T00:12:43.145224192Z..2262-04-11T23:47:16.854775807Z (a time is stored as nanoseconds since 1970 in 64 bits)"
+
+// TestTimeCellOutOfRange: a timestamp cell of an accepted form whose
+// time an interaction cannot hold is quoted as written, cut as other
+// cells are, with the range accepted and how to leave the time unknown.
+// It was quoted re-formatted as RFC 3339 (soundalike's words); a unix
+// time past the range was "not a time", as if its form were refused, or,
+// at 2⁶³ ns, wrapped to 1677 and stored.
+func TestTimeCellOutOfRange(t *testing.T) {
+	longFraction := "2300-01-01T00:00:00." + strings.Repeat("0", 60) + "Z"
+	for _, tc := range []struct{ cell, quoted string }{
+		{"2300-01-01", `"2300-01-01"`},
+		{"1600-06-30 12:00:00+02", `"1600-06-30 12:00:00+02"`},
+		{"32503680000", `"32503680000"`}, // unix seconds: the year 3000
+		{"-99999999999999999999", `"-99999999999999999999"`},
+		{"9223372036.9", `"9223372036.9"`},               // seconds, past the range by less than one
+		{"9223372036854775808", `"9223372036854775808"`}, // 2⁶³ ns: int64 wrapped it to 1677
+		{longFraction, fmt.Sprintf("%q", longFraction[:40]+"…(81 bytes)")},
+	} {
+		sum, db := importText(t, "i.csv", "user_id,track_id,timestamp\nu1,t1,"+tc.cell+"\n")
+		want := "i.csv:2: timestamp: " + tc.quoted + " is outside " + timeRange + "; leave the cell empty when unknown"
+		if len(sum.Errors) != 1 || sum.Errors[0].Error() != want || len(db.interactions) != 0 {
+			t.Errorf("timestamp %.30q: errors %v, want [%s]", tc.cell, sum.Errors, want)
+		}
+	}
+}
+
+// TestTimeCellNotATimeIsCut: a timestamp cell of no accepted form is
+// quoted cut, as other cells are; it was quoted whole.
+func TestTimeCellNotATimeIsCut(t *testing.T) {
+	cell := strings.Repeat("x", 5000)
+	sum, _ := importText(t, "i.csv", "user_id,track_id,timestamp\nu1,t1,"+cell+"\n")
+	want := `i.csv:2: timestamp: "` + cell[:40] + `…(5000 bytes)" is not a time (accepted: `
+	if len(sum.Errors) != 1 || !strings.HasPrefix(sum.Errors[0].Error(), want) {
+		t.Errorf("errors %.200s; want one starting %s", fmt.Sprint(sum.Errors), want)
+	}
+}
+
+// TestMapChecksInteractions: Map refuses a row whose interaction
+// soundalike.CheckInteraction refuses, as it does one whose track
+// CheckTrack refuses, naming the column; it passed it on to Run's check.
+func TestMapChecksInteractions(t *testing.T) {
+	m, err := ingest.NewMapper("i.csv", []string{"userId", "track_id", "event"}, &ingest.MapperOptions{InteractionsOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		row  []string
+		want string
+	}{
+		{[]string{"u\x00", "t1", "play"}, `i.csv:2: userId "u\x00" contains a NUL byte`},
+		{[]string{"u1", "t1", strings.Repeat("x", soundalike.MaxKeyLen+1)}, "i.csv:2: event is 1025 bytes long; at most 1024 are accepted"},
+	} {
+		_, err := m.Map(2, tc.row)
+		if re, ok := errors.AsType[*ingest.RowError](err); !ok || re.Error() != tc.want {
+			t.Errorf("Map(%.20q) = %v, want the *RowError %s", tc.row, err, tc.want)
 		}
 	}
 }

@@ -296,8 +296,8 @@ func fieldName(f field) string {
 
 // Map turns the values of the row on the given line (1-based) into a
 // Record. A row that cannot become a track or interaction that
-// soundalike.CheckTrack accepts gives a *RowError naming the source, the
-// line, the column and the reason.
+// soundalike.CheckTrack and CheckInteraction accept gives a *RowError
+// naming the source, the line, the column and the reason.
 func (m *Mapper) Map(line int, values []string) (Record, error) {
 	return m.mapRow(Record{Source: m.source, Line: line}, values)
 }
@@ -327,7 +327,6 @@ func (m *Mapper) Recycle(rec Record) {
 }
 
 func (m *Mapper) mapRow(rec Record, values []string) (Record, error) {
-	rec.mapper = m
 	fail := func(err error) (Record, error) {
 		return Record{}, &RowError{File: rec.Source, Line: rec.Line, Row: rec.RowID, Reason: err.Error()}
 	}
@@ -351,7 +350,7 @@ func (m *Mapper) mapRow(rec Record, values []string) (Record, error) {
 		if err != nil {
 			return fail(err)
 		}
-		rec.Interaction = in
+		rec.Interaction, rec.checkedIn = in, in
 	}
 	return rec, nil
 }
@@ -469,8 +468,10 @@ func (m *Mapper) readFeatures(values []string, f *soundalike.Features) error {
 	return nil
 }
 
-// readInteraction reads the row's interaction into r.in; nil when the
-// row has no user and may have none.
+// readInteraction reads the row's interaction into r.in and checks it
+// with soundalike.CheckInteraction; nil when the row has no user and may
+// have none. A time outside what an interaction can hold is refused here,
+// before that check, so that the error quotes the cell as written.
 func (m *Mapper) readInteraction(values []string, id string, r *row) (*soundalike.Interaction, error) {
 	user, err := m.text(values, fUser)
 	if err != nil {
@@ -494,7 +495,13 @@ func (m *Mapper) readInteraction(values []string, id string, r *row) (*soundalik
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s", m.column(m.col[fTime]), err)
 	}
+	if !when.IsZero() && (when.Before(minTime) || when.After(maxTime)) {
+		return nil, fmt.Errorf("%s: %q is outside %s; leave the cell empty when unknown", m.column(m.col[fTime]), clip(ts), timeRange)
+	}
 	r.in = soundalike.Interaction{User: user, Track: soundalike.TrackID(id), Action: CanonicalAction(action), Time: when}
+	if err := soundalike.CheckInteraction(&r.in); err != nil {
+		return nil, m.named(err, nil)
+	}
 	return &r.in, nil
 }
 
@@ -573,10 +580,8 @@ var checkedFields = func() map[string]field {
 // came from named as the rows name it ("track_popularity: 101 is outside
 // 0..100", not soundalike's "popularity: …"), so that every error about
 // a field of a row names its column. An entry of a list column is named
-// with its index when the column held more than one; a time out of range
-// ends saying to leave the cell empty when the time is unknown. An error
-// that is not about one field, or about one no column feeds, is returned
-// as it is.
+// with its index when the column held more than one. An error that is
+// not about one field, or about one no column feeds, is returned as it is.
 func (m *Mapper) named(err error, t *soundalike.Track) error {
 	fe, ok := errors.AsType[*soundalike.FieldError](err)
 	if !ok {
@@ -592,12 +597,6 @@ func (m *Mapper) named(err error, t *soundalike.Track) error {
 	name := m.column(m.col[f])
 	if fe.Index >= 0 && listLen(t, f) > 1 {
 		name = fmt.Sprintf("%s[%d]", name, fe.Index)
-	}
-	if f == fTime {
-		// soundalike's one error about a time, out of range, says how to
-		// leave a time unknown in Go (the zero time) outside its
-		// FieldError; a row leaves it unknown with an empty cell.
-		return errors.New(fe.Named(name) + "; leave the cell empty when unknown")
 	}
 	return errors.New(fe.Named(name))
 }

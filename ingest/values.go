@@ -67,11 +67,22 @@ var timeLayouts = []string{
 // timeAccepted describes what ParseTime accepts, for error messages.
 const timeAccepted = "RFC 3339, YYYY-MM-DD HH:MM:SS[.fff][±hh[:mm]], YYYY-MM-DD, or unix seconds/milliseconds"
 
+// minTime and maxTime are the earliest and latest times an interaction
+// can hold (soundalike.InteractionTimes): the Mapper refuses a cell
+// outside them itself, to quote the cell as written.
+var minTime, maxTime = soundalike.InteractionTimes()
+
+// timeRange describes minTime..maxTime, for error messages.
+var timeRange = minTime.Format(time.RFC3339Nano) + ".." + maxTime.Format(time.RFC3339Nano) +
+	" (a time is stored as nanoseconds since 1970 in 64 bits)"
+
 // ParseTime parses an interaction's timestamp: RFC 3339, "YYYY-MM-DD
 // HH:MM:SS[.fff]" with or without a zone offset (no offset means UTC), a
 // bare date, or a unix time in seconds or milliseconds (microseconds and
 // nanoseconds are recognised by magnitude; a fraction is allowed). "" is
-// the zero time. Times are returned in UTC.
+// the zero time. Times are returned in UTC, any that the form holds: one
+// outside what an interaction can hold (minTime..maxTime) is the Mapper's
+// to refuse.
 func ParseTime(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -85,7 +96,7 @@ func ParseTime(s string) (time.Time, error) {
 			return t.UTC(), nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("%q is not a time (accepted: %s)", s, timeAccepted)
+	return time.Time{}, fmt.Errorf("%q is not a time (accepted: %s)", clip(s), timeAccepted)
 }
 
 // parseUnix parses an all-digit time (optionally signed, with a fraction)
@@ -121,8 +132,18 @@ func parseUnix(s string) (time.Time, bool) {
 	default:
 		ns = f
 	}
-	if math.Abs(ns) > math.MaxInt64 {
-		return time.Time{}, false
+	if ns >= math.MaxInt64 || ns < math.MinInt64 { // ±2⁶³: int64(ns) would wrap
+		// A unix time all the same, outside what an interaction can hold
+		// (minTime..maxTime), for the Mapper to refuse as such: to the
+		// second away from that range, and within ±1e15 s, which int64
+		// seconds hold.
+		sec := max(-1e15, min(1e15, ns/1e9))
+		if sec > 0 {
+			sec = math.Ceil(sec)
+		} else {
+			sec = math.Floor(sec)
+		}
+		return time.Unix(int64(sec), 0).UTC(), true
 	}
 	return time.Unix(0, int64(ns)).UTC(), true
 }
