@@ -148,16 +148,7 @@ func (srv *Server) postSimilarBatch(c echo.Context) error {
 		return err
 	}
 	defer release()
-	// A batch of a few queries, the usual one, keeps its answers on the
-	// stack: the compiler's own stack buffer for a make of unknown length
-	// is 32 bytes, one answer.
-	var few [4]batchAnswer
-	var answers []batchAnswer
-	if len(qs) <= len(few) {
-		answers = few[:len(qs)]
-	} else {
-		answers = make([]batchAnswer, len(qs))
-	}
+	answers := make([]batchAnswer, len(qs))
 	failed := 0
 	for i, sq := range qs {
 		a := &answers[i]

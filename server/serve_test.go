@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -317,27 +316,4 @@ func send(t *testing.T, method, url, body string) (*http.Response, []byte) {
 		t.Fatal(err)
 	}
 	return resp, answer
-}
-
-// BenchmarkServeHTTPSimilarBatch is the server's overhead per POST
-// /similar/batch of four queries (k=20 each) around an instant Searcher,
-// as BenchmarkServeHTTPSimilar measures GET /similar's.
-func BenchmarkServeHTTPSimilarBatch(b *testing.B) {
-	h := server.New(fixed(20), nil)
-	body := []byte(`{"queries":[{"tracks":["a"],"k":20},{"tracks":["b"],"k":20},{"tracks":["a","b"],"k":20},{"tracks":["c"],"k":20}]}`)
-	req := httptest.NewRequest("POST", "/similar/batch", nil)
-	req.Header.Set("Content-Type", "application/json")
-	r := bytes.NewReader(body)
-	rc := io.NopCloser(r)
-	w := httptest.NewRecorder()
-	b.ReportAllocs()
-	for b.Loop() {
-		r.Reset(body)
-		req.Body = rc
-		w.Body.Reset()
-		h.ServeHTTP(w, req)
-	}
-	if w.Code != 200 {
-		b.Fatalf("POST /similar/batch = %d %s", w.Code, w.Body)
-	}
 }
