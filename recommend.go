@@ -398,14 +398,14 @@ func (s *snapshot) bestScoreSearch(ctx context.Context, pos, neg []example, k in
 		}
 		return n
 	}
-	// refine's first request, which each probe is first asked for with
-	// room (next, below), as far as a Filter's choice of source reads it
-	// (a Filter's candidates are always checked).
-	first := firstWant(k, opts, f)
+	// What each probe is first asked for (below), as far as a Filter's
+	// choice of source reads it: refine's first request, whose candidates
+	// a Filter's source has always checked.
+	first := room(firstWant(k, opts, f, true))
 	sources := make([]candidates, len(probes))
 	checked := true // every source's candidates have passed f.keep
 	for i, p := range probes {
-		next, c, err := s.candidatesFor(ctx, pos[p].at, room(first), opts, f)
+		next, c, err := s.candidatesFor(ctx, pos[p].at, first, opts, f)
 		if err != nil {
 			return nil, err
 		}
@@ -441,7 +441,7 @@ func (s *snapshot) bestScoreSearch(ctx context.Context, pos, neg []example, k in
 		cands = slices.Compact(cands)
 		return s.bestScores(cands, pos, neg), exhausted, nil
 	}
-	return s.refine(ctx, next, checked, first, k, opts, f)
+	return s.refine(ctx, next, checked, k, opts, f)
 }
 
 // probeOrder returns the indexes of the positives to search around: the

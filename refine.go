@@ -26,18 +26,14 @@ const mmrWindow = 50
 // Result i depends only on the candidates ranked above about i+mmrWindow,
 // and the number of candidates asked for depends only on Offset+k, so the
 // page at Offset is exactly that slice of the results of a query for
-// Offset+k from 0. k and opts have been checked (CheckSearch); first is
-// firstWant(k, opts, f), which the caller sized its sources by.
-func (s *snapshot) refine(ctx context.Context, next candidates, checked bool, first, k int, opts *SearchOptions, f *filter) ([]Neighbor, error) {
+// Offset+k from 0. k and opts have been checked (CheckSearch).
+func (s *snapshot) refine(ctx context.Context, next candidates, checked bool, k int, opts *SearchOptions, f *filter) ([]Neighbor, error) {
 	var o SearchOptions
 	if opts != nil {
 		o = *opts
 	}
 	end := o.Offset + k
-	want := first
-	if !checked {
-		want += f.dropCount() // room for the exclusions refine drops itself
-	}
+	want := firstWant(k, opts, f, checked)
 	var (
 		seen keySet // the pool's songs (keySet.addSong)
 		pool []index.Result
@@ -101,12 +97,12 @@ func (s *snapshot) refine(ctx context.Context, next candidates, checked bool, fi
 }
 
 // firstWant is how many candidates refine first asks for, for a page of
-// k under opts, when its candidates are checked: Offset+k, with room for
-// later copies of a song among them (unless NoDedupe) and for MMR's
-// window. Unchecked, refine adds room for the exclusions it drops itself
-// (dropCount). A search computes it once, for refine and for the choice
-// of its Filter's source (sourceFor), whose candidates are checked.
-func firstWant(k int, opts *SearchOptions, f *filter) int {
+// k under opts: Offset+k, with room for later copies of a song among them
+// (unless NoDedupe), for the exclusions refine drops itself when its
+// candidates are not checked (dropCount), and for MMR's window. The
+// sources of a Filter's candidates size their first search by it
+// (sourceFor).
+func firstWant(k int, opts *SearchOptions, f *filter, checked bool) int {
 	end, diversity := k, 0.0
 	if opts != nil {
 		end, diversity = opts.Offset+k, opts.Diversity
@@ -114,6 +110,9 @@ func firstWant(k int, opts *SearchOptions, f *filter) int {
 	want := end
 	if f.dedupe {
 		want += end/4 + 2 // room for duplicates among the results
+	}
+	if !checked {
+		want += f.dropCount()
 	}
 	if diversity > 0 {
 		want += mmrWindow

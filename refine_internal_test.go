@@ -23,8 +23,7 @@ func TestRefineKeepsEveryScoreOverTheThreshold(t *testing.T) {
 		return rs, false, nil
 	}
 	threshold := 0.1
-	opts, f := &SearchOptions{ScoreThreshold: &threshold}, &filter{}
-	got, err := s.refine(t.Context(), next, true, firstWant(10, opts, f), 10, opts, f)
+	got, err := s.refine(t.Context(), next, true, 10, &SearchOptions{ScoreThreshold: &threshold}, &filter{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -667,14 +667,13 @@ type candidates func(n int) (rs []index.Result, exhausted bool, err error)
 // a filter that keeps few tracks, an exact scan of them), then refine.
 // k and opts have been checked (CheckSearch).
 func (s *snapshot) run(ctx context.Context, at around, k int, opts *SearchOptions, f *filter) ([]Neighbor, error) {
-	// refine's first request, which a Filter's choice of source reads
-	// (a Filter's candidates are always checked).
-	first := firstWant(k, opts, f)
-	next, checked, err := s.candidatesFor(ctx, at, first, opts, f)
+	// Only a Filter's choice of source reads refine's first request, and
+	// a Filter's candidates are always checked.
+	next, checked, err := s.candidatesFor(ctx, at, firstWant(k, opts, f, true), opts, f)
 	if err != nil {
 		return nil, err
 	}
-	return s.refine(ctx, next, checked, first, k, opts, f)
+	return s.refine(ctx, next, checked, k, opts, f)
 }
 
 // source is where the candidates of a search come from (sourceFor).
