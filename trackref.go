@@ -288,27 +288,17 @@ func findRef[T any](ref TrackID, byID, bySpotify func(id string) (T, bool)) (t T
 	if err != nil {
 		return t, p, false, err
 	}
-	if t, ok := findRead(ref, id, p, byID, bySpotify); ok {
-		return t, refOK, true, nil
-	}
-	return t, p, false, nil
-}
-
-// findRead is findRef's lookup of a reference past ref as stored, which
-// names no track: by id, what refID read in ref (p its refProblem), then,
-// when spotifyForm, by that id as a Spotify id.
-func findRead[T any](ref, id TrackID, p refProblem, byID, bySpotify func(id string) (T, bool)) (t T, ok bool) {
 	if id != ref {
 		if t, ok := byID(string(id)); ok {
-			return t, true
+			return t, refOK, true, nil
 		}
 	}
 	if spotifyForm(id, p) {
 		if t, ok := bySpotify(string(id)); ok {
-			return t, true
+			return t, refOK, true, nil
 		}
 	}
-	return t, false
+	return t, p, false, nil
 }
 
 // checkRefs refuses a reference of refs, the list option (Option of a
@@ -548,15 +538,10 @@ func (e *Engine) ResolveAllTracks(ctx context.Context, refs []TrackID) ([][]Trac
 	}
 	out := make([][]TrackID, len(refs))
 	err := e.view(ctx, func(tx *storage.Tx) error {
-		// reads[i] is what refID read in refs[i]. Once the catalogue is
-		// read, shares holds the tracks sharing each Spotify id a
-		// reference reads as (spotifyForm), in id order, and holders the
-		// one a lookup by it finds.
-		type read struct {
-			id TrackID
-			p  refProblem
-		}
-		reads := make([]read, len(refs))
+		// sids[i] is the Spotify id refs[i] reads as, "" for none. Once
+		// the catalogue is read, shares holds the tracks sharing each, in
+		// id order, and holders the one a lookup by it finds.
+		sids := make([]string, len(refs))
 		shares := map[string]*[]TrackID{}
 		holders := spotifyHolders{}
 		for i, ref := range refs {
@@ -565,9 +550,9 @@ func (e *Engine) ResolveAllTracks(ctx context.Context, refs []TrackID) ([][]Trac
 				re.Option, re.Index = "refs", i
 				return re
 			}
-			reads[i] = read{id, p}
 			if spotifyForm(id, p) {
-				shares[string(id)] = new([]TrackID)
+				sids[i] = string(id)
+				shares[sids[i]] = new([]TrackID)
 			}
 		}
 		if len(shares) > 0 {
@@ -593,20 +578,15 @@ func (e *Engine) ResolveAllTracks(ctx context.Context, refs []TrackID) ([][]Trac
 			if i%4096 == 0 && ctx.Err() != nil {
 				return ctx.Err()
 			}
-			// findRef's lookup, on what refID read above.
-			r := reads[i]
-			id, ok := byID(string(ref))
-			if !ok {
-				id, ok = findRead(ref, r.id, r.p, byID, bySpotify)
-			}
+			id, _, ok, _ := findRef(ref, byID, bySpotify) // refID passed it: no refusal
 			if !ok {
 				continue
 			}
 			out[i] = []TrackID{id}
-			if !spotifyForm(r.id, r.p) {
+			if sids[i] == "" {
 				continue
 			}
-			for _, other := range *shares[string(r.id)] {
+			for _, other := range *shares[sids[i]] {
 				if other != id {
 					out[i] = append(out[i], other)
 				}
