@@ -39,7 +39,8 @@ type connWatch struct {
 // keeping those hs had (its ConnContext's context is the one watched, its
 // ConnState is told after the watch), and wraps hs.Handler (nil:
 // http.DefaultServeMux) so that a request any of its handlers saw is not
-// counted; call it once, after setting hs.Handler and before hs serves.
+// counted; call it once for each Server hs serves, after setting
+// hs.Handler and before hs serves.
 //
 // An "OPTIONS *" request that net/http answers itself (unless
 // hs.DisableGeneralOptionsHandler) on a connection it then closes
@@ -87,15 +88,21 @@ type connState struct {
 type connStateKey struct{}
 
 // connContext gives a new connection's requests its state (http.Server's
-// ConnContext).
+// ConnContext). A connection another watch of the same http.Server has
+// given a state (two Servers, each wired by WatchConns) keeps it: seen
+// marks one state, which every watch of the connection reads.
 func (w *connWatch) connContext(ctx context.Context, c net.Conn) context.Context {
 	if !hashable(c) {
 		return ctx // a caller's listener of such conns is served unwatched
 	}
-	cs := &connState{peer: peerOf(c)}
-	cs.waiting.Store(time.Now().UnixNano())
+	cs, ok := ctx.Value(connStateKey{}).(*connState)
+	if !ok {
+		cs = &connState{peer: peerOf(c)}
+		cs.waiting.Store(time.Now().UnixNano())
+		ctx = context.WithValue(ctx, connStateKey{}, cs)
+	}
 	w.conns.Store(c, cs)
-	return context.WithValue(ctx, connStateKey{}, cs)
+	return ctx
 }
 
 // hashable reports whether c can key a map: Serve takes any listener,

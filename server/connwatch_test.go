@@ -194,13 +194,23 @@ func TestWatchConnsOfAnEmbeddersServer(t *testing.T) {
 	go hs.Serve(ln)
 	t.Cleanup(func() { hs.Close() })
 
-	reqs := []string{
+	sendEach(t, ln.Addr().String(), &closed,
 		"GET /api/healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", // srv's
 		"GET /own HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",         // the embedder's
 		"NOT HTTP\r\n\r\n", // net/http's 400: counted
+	)
+	if got := counterValue(t, reg, "soundalike_http_requests_unhandled_total", nil); got != 1 {
+		t.Errorf("soundalike_http_requests_unhandled_total = %v, want 1 (the 400)", got)
 	}
+}
+
+// sendEach sends each raw request on a connection of its own and reads to
+// the server's close; then waits until closed, which the server's
+// ConnState hook counts after the watches', has counted every connection.
+func sendEach(t *testing.T, addr string, closed *atomic.Int32, reqs ...string) {
+	t.Helper()
 	for _, req := range reqs {
-		c, err := net.Dial("tcp", ln.Addr().String())
+		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -209,15 +219,50 @@ func TestWatchConnsOfAnEmbeddersServer(t *testing.T) {
 		io.ReadAll(c) // to the server's close
 		c.Close()
 	}
-	// The embedder's ConnState is told of a close after the watch.
 	deadline := time.Now().Add(10 * time.Second)
 	for closed.Load() < int32(len(reqs)) && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if n := closed.Load(); n != int32(len(reqs)) {
-		t.Fatalf("the embedder's ConnState saw %d connections close, want %d", n, len(reqs))
+		t.Fatalf("the server's ConnState saw %d connections close, want %d", n, len(reqs))
 	}
-	if got := counterValue(t, reg, "soundalike_http_requests_unhandled_total", nil); got != 1 {
-		t.Errorf("soundalike_http_requests_unhandled_total = %v, want 1 (the 400)", got)
+}
+
+// Given two Servers behind one http.Server, each wired by WatchConns,
+// when each answers a request on a connection it closes and net/http
+// ends a malformed one, expect each Server to count the malformed request
+// only: a request either Server saw is seen by both watches.
+func TestWatchConnsOfTwoServers(t *testing.T) {
+	regA, regB := prometheus.NewRegistry(), prometheus.NewRegistry()
+	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
+	a := server.New(newEngine(t, ready), &server.Options{Logger: discard, Registerer: regA})
+	b := server.New(newEngine(t, ready), &server.Options{Logger: discard, Registerer: regB})
+	mux := http.NewServeMux()
+	mux.Handle("/a/", http.StripPrefix("/a", a))
+	mux.Handle("/b/", http.StripPrefix("/b", b))
+	var closed atomic.Int32
+	hs := &http.Server{Handler: mux, ConnState: func(_ net.Conn, st http.ConnState) {
+		if st == http.StateClosed {
+			closed.Add(1)
+		}
+	}}
+	a.WatchConns(hs)
+	b.WatchConns(hs)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go hs.Serve(ln)
+	t.Cleanup(func() { hs.Close() })
+
+	sendEach(t, ln.Addr().String(), &closed,
+		"GET /a/healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+		"GET /b/healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+		"NOT HTTP\r\n\r\n",
+	)
+	for name, reg := range map[string]*prometheus.Registry{"a": regA, "b": regB} {
+		if got := counterValue(t, reg, "soundalike_http_requests_unhandled_total", nil); got != 1 {
+			t.Errorf("server %s: soundalike_http_requests_unhandled_total = %v, want 1 (the 400)", name, got)
+		}
 	}
 }

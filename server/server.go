@@ -469,9 +469,9 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // any handler sees them (connWatch). Its Handler may be replaced by one
 // that passes every request to srv (a timing wrapper, http.StripPrefix);
 // one that answers some requests itself needs an http.Server of the
-// caller's that WatchConns wired, not this one, whose hooks would then
-// count those requests' closing connections (and WatchConns on it, each
-// request twice).
+// caller's that WatchConns wired, not this one, whose hooks would count
+// the requests it answers on connections it closes (WatchConns on this
+// one would count each request net/http ends twice).
 func (srv *Server) HTTPServer(addr string) *http.Server {
 	hs := &http.Server{
 		// "OPTIONS *" goes to the handler chain, which answers and logs
