@@ -30,8 +30,8 @@ Every command that uses a database takes --db PATH (default $SOUNDALIKE_DB,
 else soundalike.db); demo builds a fresh one, in a temporary file unless
 its --db names a new file to keep.
 Flags may come before or after a command's arguments; after -- every
-argument is taken as one (a file named -x). Each flag is given once, but
---exclude, which may be repeated, as the API repeats exclude=.
+argument is taken as one (a file named -x). Each flag is given once, except
+--exclude, which may be repeated as the API repeats exclude=.
 One database file holds the catalogue, the interactions, every model version
 and the index. import, delete, train and reindex may run while serve is up:
 the server answers from memory and reloads when they are done.
