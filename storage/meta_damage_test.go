@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"errors"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,6 +36,55 @@ func TestBothMetaPagesDamaged(t *testing.T) {
 				t.Errorf("Open = %v, want ErrDamaged naming %s and its meta pages", err, path)
 			}
 		})
+	}
+}
+
+// Given files that are not databases but mention soundalike (notes with
+// random bytes after them, a README), when opened, expect
+// ErrNotSoundalike, not ErrDamaged with advice to restore a backup: only
+// bbolt's layout is evidence that a file was a database.
+func TestTextMentioningSoundalikeIsForeign(t *testing.T) {
+	random := make([]byte, 70000)
+	rand.NewChaCha8([32]byte{1}).Read(random)
+	readme := strings.Repeat("# soundalike\n\nsoundalike finds tracks that sound alike: "+
+		"`soundalike import`, then `soundalike similar --db soundalike.db`. magic soundalike magicsoundalike\n", 100)
+	for name, content := range map[string][]byte{
+		"notes and random bytes": append([]byte("this is my soundalike playlist notes\n"), random...),
+		"README":                 []byte(readme),
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "x.txt")
+			if err := os.WriteFile(path, content, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := storage.Open(path, &storage.Options{ReadOnly: true})
+			if !errors.Is(err, storage.ErrNotSoundalike) || errors.Is(err, storage.ErrDamaged) {
+				t.Errorf("Open = %v, want ErrNotSoundalike and not ErrDamaged", err)
+			}
+		})
+	}
+}
+
+// Given a database with tracks, a model and an index, its meta bucket on
+// a leaf page among many, whose two meta pages have lost bbolt's magic,
+// when opened, expect ErrDamaged: the meta bucket's magic key is found.
+func TestBothMetaPagesDamagedInAFullDatabase(t *testing.T) {
+	path := buildSmall(t)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, page := range []int{0, os.Getpagesize()} {
+		for i := page + 16; i < page+16+64; i++ {
+			b[i] ^= 0x5a
+		}
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = storage.Open(path, &storage.Options{ReadOnly: true})
+	if !errors.Is(err, storage.ErrDamaged) || errors.Is(err, storage.ErrNotSoundalike) {
+		t.Errorf("Open = %v, want ErrDamaged", err)
 	}
 }
 
