@@ -968,7 +968,10 @@ func indexDamaged(err error) error { return &IndexDamagedError{Err: err} }
 
 // readTracks copies the tracks bucket's records into s's catalog, in id
 // order; decodeTracks decodes them once the file is released. ctx stops
-// it, checked every stopEvery records.
+// it, checked every stopEvery records. A record whose node is beyond the
+// catalogue or another track's is damage (storage.ErrDamaged: the
+// transaction names the file and the remedy); the ids, which came from
+// the file, are quoted and clipped.
 func (s *snapshot) readTracks(ctx context.Context, tx *storage.Tx) error {
 	n := int(tx.NodeLimit())
 	s.cat = newCatalog(n)
@@ -981,10 +984,10 @@ func (s *snapshot) readTracks(ctx context.Context, tx *storage.Tx) error {
 			}
 		}
 		if int(en.Node) >= n {
-			return fmt.Errorf("track %s: node %d beyond the catalogue's %d", en.ID, en.Node, n)
+			return fmt.Errorf("%w: track %q: node %d beyond the catalogue's %d", storage.ErrDamaged, clip(en.ID), en.Node, n)
 		}
 		if s.cat.holdsTrack(en.Node) {
-			return fmt.Errorf("track %s: node %d is track %s's too", en.ID, en.Node, s.cat.id(en.Node))
+			return fmt.Errorf("%w: track %q: node %d is track %q's too", storage.ErrDamaged, clip(en.ID), en.Node, clip(string(s.cat.id(en.Node))))
 		}
 		return w.add(en.Node, en.ID, en.Data)
 	})

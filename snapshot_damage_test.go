@@ -1,0 +1,96 @@
+package soundalike_test
+
+import (
+	"encoding/binary"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/storage"
+)
+
+// Given a file whose track record names a node beyond the catalogue, or
+// another track's node, under an id of raw bytes (as a disk error leaves
+// it), when the engine loads it, expect storage.ErrDamaged naming the
+// file and the remedy, with the id escaped: no raw non-UTF-8 byte.
+func TestTrackNodeDamageIsErrDamaged(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		node func(nodeOf map[string]uint32) uint32
+		want string
+	}{
+		{"node beyond the catalogue", func(map[string]uint32) uint32 { return 0xdeadbeef }, "beyond the catalogue's"},
+		{"another track's node", func(nodeOf map[string]uint32) uint32 { return nodeOf["b"] }, `is track "b"'s too`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "n.db")
+			eng, err := soundalike.Open(path, &soundalike.Options{NoSync: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := eng.Import(t.Context(), func(tx *soundalike.ImportTx) error {
+				for _, tr := range []*soundalike.Track{track("a", 0.5, "pop"), track("b", 0.6, "rock")} {
+					if _, _, err := tx.PutTrack(tr); err != nil {
+						return err
+					}
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			eng.Close()
+			moveTrackRecord(t, path, "a", "\xff\xfe\xbe\xef", tc.node)
+
+			eng, err = soundalike.Open(path, &soundalike.Options{NoSync: true})
+			if err == nil {
+				defer eng.Close()
+				_, err = eng.Reload(t.Context())
+			}
+			if !errors.Is(err, storage.ErrDamaged) || !strings.Contains(err.Error(), path) ||
+				!strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), `\xff\xfe`) {
+				t.Errorf("loading = %v, want storage.ErrDamaged naming %s, the escaped id and %q", err, path, tc.want)
+			}
+			if err != nil && !utf8.ValidString(err.Error()) {
+				t.Errorf("error %q holds raw non-UTF-8 bytes", err)
+			}
+		})
+	}
+}
+
+// moveTrackRecord stores the record of track id under the key to instead,
+// its node replaced by node(the tracks' nodes), below the engine, as a
+// disk error would.
+func moveTrackRecord(t *testing.T, path, id, to string, node func(nodeOf map[string]uint32) uint32) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte("tracks"))
+		nodeOf := map[string]uint32{}
+		if err := b.ForEach(func(k, v []byte) error {
+			nodeOf[string(k)] = binary.BigEndian.Uint32(v[8:12]) // after [seq u64]
+			return nil
+		}); err != nil {
+			return err
+		}
+		rec := append([]byte(nil), b.Get([]byte(id))...)
+		if len(rec) < 12 {
+			t.Fatalf("no stored track %s", id)
+		}
+		binary.BigEndian.PutUint32(rec[8:12], node(nodeOf))
+		if err := b.Delete([]byte(id)); err != nil {
+			return err
+		}
+		return b.Put([]byte(to), rec)
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
