@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -171,7 +172,7 @@ func (e *Engine) load(ctx context.Context, on string, db *storage.DB, built *ind
 		release = func() {}
 	}
 	failed := func(err error, reloadGeneration uint64) error {
-		err = fmt.Errorf("load %s: %w", e.path, err)
+		err = e.loadError(err)
 		if stopped(ctx, err) {
 			return err
 		}
@@ -602,6 +603,16 @@ func (e *Engine) reload(ctx context.Context, on string) (*snapshot, error) {
 	return e.reloadFrom(ctx, on, db, release)
 }
 
+// loadError is err, the failure of a load of e's file, said to be one:
+// naming the file, unless err names it already (storage's, such as
+// ErrDamaged's) and would then repeat it.
+func (e *Engine) loadError(err error) error {
+	if strings.Contains(err.Error(), e.path) {
+		return fmt.Errorf("load: %w", err)
+	}
+	return fmt.Errorf("load %s: %w", e.path, err)
+}
+
 // reloadFrom loads from db unless the served snapshot is of its
 // generation already, and returns the snapshot it published, if any;
 // release, when set, releases db (see load). The caller holds loadMu.
@@ -609,7 +620,7 @@ func (e *Engine) reloadFrom(ctx context.Context, on string, db *storage.DB, rele
 	old := e.snap.Load()
 	g, err := db.Generation()
 	if err != nil {
-		return nil, e.loadFailed(fmt.Errorf("load %s: %w", e.path, err), 0, on)
+		return nil, e.loadFailed(e.loadError(err), 0, on)
 	}
 	if old == nil || g != old.gen {
 		if err := e.load(ctx, on, db, nil, release); err != nil {

@@ -17,7 +17,7 @@ import (
 // Given a file whose track record names a node beyond the catalogue, or
 // another track's node, under an id of raw bytes (as a disk error leaves
 // it), when the engine loads it, expect storage.ErrDamaged naming the
-// file and the remedy, with the id escaped: no raw non-UTF-8 byte.
+// file once and the remedy, with the id escaped: no raw non-UTF-8 byte.
 func TestTrackNodeDamageIsErrDamaged(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -51,9 +51,9 @@ func TestTrackNodeDamageIsErrDamaged(t *testing.T) {
 				defer eng.Close()
 				_, err = eng.Reload(t.Context())
 			}
-			if !errors.Is(err, storage.ErrDamaged) || !strings.Contains(err.Error(), path) ||
+			if !errors.Is(err, storage.ErrDamaged) || strings.Count(err.Error(), path) != 1 ||
 				!strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), `\xff\xfe`) {
-				t.Errorf("loading = %v, want storage.ErrDamaged naming %s, the escaped id and %q", err, path, tc.want)
+				t.Errorf("loading = %v, want storage.ErrDamaged naming %s once, the escaped id and %q", err, path, tc.want)
 			}
 			if err != nil && !utf8.ValidString(err.Error()) {
 				t.Errorf("error %q holds raw non-UTF-8 bytes", err)
