@@ -85,7 +85,7 @@ func OpenFile(path string, opts *FileOptions) (*FileSource, error) {
 	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
 		size = fi.Size()
 	}
-	s, err := newSource(path, f, size, opts, nil)
+	s, err := newSource(path, f, size, opts, opts.mapperOptions())
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -105,7 +105,7 @@ func NewFileReader(name string, r io.Reader, opts *FileOptions) (*FileSource, er
 	if l, ok := r.(interface{ Len() int }); ok { // bytes.Reader, strings.Reader
 		size = int64(l.Len())
 	}
-	return newSource(name, r, size, opts, nil)
+	return newSource(name, r, size, opts, opts.mapperOptions())
 }
 
 func newSource(name string, r io.Reader, size int64, opts *FileOptions, mo *MapperOptions) (*FileSource, error) {

@@ -34,6 +34,9 @@ type Record struct {
 	// then need not check again.
 	checked   *soundalike.Track
 	checkedIn *soundalike.Interaction
+	// ignored marks a row that carries nothing to store and is no error:
+	// a row of an interaction log mapped with MapperOptions.NoInteractions.
+	ignored bool
 }
 
 // RowError is one rejected row: where it was and why. It is what import
@@ -139,7 +142,10 @@ const MaxErrors = 100
 // Options control Run. The zero value (or nil) imports tracks and
 // interactions without progress reports.
 type Options struct {
-	// NoInteractions imports tracks only.
+	// NoInteractions imports tracks only. A source still reads the user
+	// columns, and rejects a row for a bad cell there, unless it was
+	// opened with FileOptions.NoInteractions (its Mapper built with
+	// MapperOptions.NoInteractions).
 	NoInteractions bool
 	// WaitForTracks counts an interaction whose track the sink does not
 	// hold in Summary.InteractionsWaiting instead of rejecting its row.
@@ -728,10 +734,10 @@ func put(sum *Summary, it readItem, sink Sink, opts *Options, repeats *repeatTra
 		in = nil
 	}
 	if rec.Track == nil && in == nil {
-		if rec.Interaction == nil {
+		if rec.Interaction == nil && !rec.ignored {
 			reject("row has neither a track nor an interaction")
 		}
-		return nil // an interaction, and NoInteractions
+		return nil // an interaction, and NoInteractions; or a row ignored
 	}
 	if err := checkRecord(rec.Track, rec.Track != rec.checked, in, in != rec.checkedIn); err != nil {
 		reject(err.Error())

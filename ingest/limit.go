@@ -34,6 +34,13 @@ type FileOptions struct {
 	// read given up on goes on until the stream sends or is closed. nil
 	// waits.
 	Context context.Context
+	// NoInteractions reads tracks alone (MapperOptions.NoInteractions):
+	// the user, action and timestamp columns are not read, so that a bad
+	// cell there rejects no row. An interaction log is still opened, and
+	// its rows store nothing and reject nothing. Run's
+	// Options.NoInteractions alone stores no interaction but still has
+	// the columns read: a tracks-only import sets both.
+	NoInteractions bool
 }
 
 // check reports a negative MaxLineBytes; nil options are the defaults.
@@ -42,6 +49,14 @@ func (o *FileOptions) check() error {
 		return fmt.Errorf("FileOptions.MaxLineBytes = %d: want ≥ 1 bytes, or 0 for the default %d", o.MaxLineBytes, DefaultMaxLineBytes)
 	}
 	return nil
+}
+
+// mapperOptions are the Mapper's options the file options ask for.
+func (o *FileOptions) mapperOptions() *MapperOptions {
+	if o == nil {
+		return nil
+	}
+	return &MapperOptions{NoInteractions: o.NoInteractions}
 }
 
 func (o *FileOptions) context() context.Context {

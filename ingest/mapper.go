@@ -84,6 +84,12 @@ type MapperOptions struct {
 	// optionally an action and a timestamp, but no features: Record.Track
 	// stays nil. The track must already be in the catalogue.
 	InteractionsOnly bool
+	// NoInteractions maps tracks alone: the user, action and timestamp
+	// columns are not read, so a bad cell there rejects nothing, and
+	// Record.Interaction stays nil. A file that is an interaction log
+	// (see Open) is still opened, and its rows map to records that carry
+	// nothing, which Run passes over.
+	NoInteractions bool
 }
 
 // Mapper turns rows of string values into Records, by column name. It is
@@ -278,7 +284,7 @@ func (m *Mapper) Columns() []string { return m.columns }
 func (m *Mapper) Mapping() []string {
 	var out []string
 	for f := field(0); f < numFields; f++ {
-		if m.col[f] < 0 {
+		if m.col[f] < 0 || (m.opts.NoInteractions && f >= fUser && f <= fTime) {
 			continue
 		}
 		out = append(out, fieldName(f)+"←"+m.columns[m.col[f]])
@@ -299,13 +305,24 @@ func fieldName(f field) string {
 // soundalike.CheckTrack and CheckInteraction accept gives a *RowError
 // naming the source, the line, the column and the reason.
 func (m *Mapper) Map(line int, values []string) (Record, error) {
-	return m.mapRow(Record{Source: m.source, Line: line}, values)
+	return m.mapRow(Record{Source: m.source, Line: line}, values, nil)
 }
 
 // MapRow is Map for rows that have an id rather than a line (database
 // rows): errors carry RowError.Row instead of Line.
 func (m *Mapper) MapRow(rowID string, values []string) (Record, error) {
-	return m.mapRow(Record{Source: m.source, RowID: rowID}, values)
+	return m.mapRow(Record{Source: m.source, RowID: rowID}, values, nil)
+}
+
+// MapRowLists is MapRow for rows whose list columns may come as lists
+// already (a database's array columns): where lists[i] is not nil, the
+// artists, genres or subgenres that column i feeds are its elements, as
+// they are, instead of values[i] split. lists is nil or as long as
+// values. The elements are checked with the rest of the track, and an
+// error names the one refused by its column and index (artists[2]).
+// The Record's track keeps the lists' element slices.
+func (m *Mapper) MapRowLists(rowID string, values []string, lists [][]string) (Record, error) {
+	return m.mapRow(Record{Source: m.source, RowID: rowID}, values, lists)
 }
 
 // row holds everything one row allocates, so that mapping a row costs one
@@ -326,12 +343,19 @@ func (m *Mapper) Recycle(rec Record) {
 	}
 }
 
-func (m *Mapper) mapRow(rec Record, values []string) (Record, error) {
+func (m *Mapper) mapRow(rec Record, values []string, lists [][]string) (Record, error) {
 	fail := func(err error) (Record, error) {
 		return Record{}, &RowError{File: rec.Source, Line: rec.Line, Row: rec.RowID, Reason: err.Error()}
 	}
 	if len(values) != len(m.columns) {
 		return fail(fmt.Errorf("row has %d fields, the header has %d", len(values), len(m.columns)))
+	}
+	if lists != nil && len(lists) != len(values) {
+		return fail(fmt.Errorf("row has %d lists for %d fields", len(lists), len(values)))
+	}
+	if m.opts.InteractionsOnly && m.opts.NoInteractions {
+		rec.ignored = true // a row of an interaction log, whose interactions are not read
+		return rec, nil
 	}
 	r := m.newRow()
 	rec.row = r
@@ -340,12 +364,12 @@ func (m *Mapper) mapRow(rec Record, values []string) (Record, error) {
 		return fail(err)
 	}
 	if !m.opts.InteractionsOnly {
-		if err := m.readTrack(values, id, r); err != nil {
+		if err := m.readTrack(values, lists, id, r); err != nil {
 			return fail(err)
 		}
 		rec.Track, rec.checked = &r.track, &r.track
 	}
-	if m.col[fUser] >= 0 {
+	if m.col[fUser] >= 0 && !m.opts.NoInteractions {
 		in, err := m.readInteraction(values, id, r)
 		if err != nil {
 			return fail(err)
@@ -402,9 +426,9 @@ func (m *Mapper) readID(values []string, r *row) (string, error) {
 	return id, nil
 }
 
-// readTrack reads the row's track into r.track and checks it with
-// soundalike.CheckTrack.
-func (m *Mapper) readTrack(values []string, id string, r *row) error {
+// readTrack reads the row's track into r.track, its lists from lists
+// where MapRowLists gave them, and checks it with soundalike.CheckTrack.
+func (m *Mapper) readTrack(values []string, lists [][]string, id string, r *row) error {
 	t := &r.track
 	t.ID = soundalike.TrackID(id)
 	if err := m.readFeatures(values, &t.Features); err != nil {
@@ -426,15 +450,15 @@ func (m *Mapper) readTrack(values []string, id string, r *row) error {
 		case fName:
 			t.Name = v
 		case fArtists:
-			t.Artists = oneOrList(v, &r.artist)
+			t.Artists = m.list(v, lists, f, &r.artist)
 		case fAlbum:
 			t.Album = v
 		case fRelease:
 			t.ReleaseDate = releaseDate(v)
 		case fGenre:
-			t.Genres = oneOrList(v, &r.genre)
+			t.Genres = m.list(v, lists, f, &r.genre)
 		case fSubgenre:
-			t.Subgenres = oneOrList(v, &r.subgnre)
+			t.Subgenres = m.list(v, lists, f, &r.subgnre)
 		}
 	}
 	if err := soundalike.CheckTrack(t); err != nil {
@@ -503,6 +527,15 @@ func (m *Mapper) readInteraction(values []string, id string, r *row) (*soundalik
 		return nil, m.named(err, nil)
 	}
 	return &r.in, nil
+}
+
+// list returns the entries of list field f: the elements lists gives for
+// its column (MapRowLists), or else its cell v split.
+func (m *Mapper) list(v string, lists [][]string, f field, one *[1]string) []string {
+	if c := m.col[f]; c >= 0 && lists != nil && lists[c] != nil {
+		return lists[c]
+	}
+	return oneOrList(v, one)
 }
 
 // oneOrList splits a list cell, storing a single element in *one to spare

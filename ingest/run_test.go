@@ -95,6 +95,44 @@ func TestRunNoInteractions(t *testing.T) {
 	}
 }
 
+// Given a file opened with FileOptions.NoInteractions, when rows have a
+// user, action or timestamp cell an interaction cannot hold (a NUL byte,
+// more than MaxKeyLen bytes, a time of no accepted form or out of range),
+// expect their tracks stored and no row rejected: a tracks-only import
+// does not read those columns. The Mapper refused those rows, though
+// their interactions would not have been stored. An interaction log
+// opened so is read, stores nothing and rejects nothing, not even a row
+// without a user.
+func TestNoInteractionsLeavesUserColumnsUnread(t *testing.T) {
+	long := strings.Repeat("u", soundalike.MaxKeyLen+1)
+	file := featuresHeader + ",user_id,action,timestamp\n" +
+		"t1,0.1,0.2,0.3,0.4,5,0.6,-7,1,0.08,120,0.9,one,u\x00,play,2024-01-01\n" +
+		"t2,0.1,0.2,0.3,0.4,5,0.6,-7,1,0.08,120,0.9,two," + long + ",play,2024-01-01\n" +
+		"t3,0.1,0.2,0.3,0.4,5,0.6,-7,1,0.08,120,0.9,three,u1," + long + ",2024-01-01\n" +
+		"t4,0.1,0.2,0.3,0.4,5,0.6,-7,1,0.08,120,0.9,four,u1,play,tomorrow\n" +
+		"t5,0.1,0.2,0.3,0.4,5,0.6,-7,1,0.08,120,0.9,five,u1,play,2300-01-01\n" +
+		"t6,0.1,0.2,0.3,0.4,5,0.6,-7,1,0.08,120,0.9,six,u1,play,\xff\n"
+	logFile := "user_id,track_id,action,timestamp\nu\x00,t1,play,2024-01-01\n,t2,play,tomorrow\nu1,t3,play,2024-01-01\n"
+	db := newFakeDB()
+	for _, f := range []struct{ name, text string }{{"tracks.csv", file}, {"plays.csv", logFile}} {
+		src, err := ingest.NewFileReader(f.name, strings.NewReader(f.text), &ingest.FileOptions{NoInteractions: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum, err := ingest.Run(t.Context(), src, db.begin(), &ingest.Options{NoInteractions: true})
+		src.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.name == "tracks.csv" && sum.TracksAdded != 6 || sum.Rejected != 0 || sum.InteractionsAdded != 0 || len(sum.Warnings) != 0 {
+			t.Errorf("%s: %+v, want every track added (6 in tracks.csv), no row rejected, no interaction, no warning", f.name, sum)
+		}
+	}
+	if len(db.tracks) != 6 || db.interactionCount() != 0 {
+		t.Errorf("stored %d tracks and %d interactions, want 6 and 0", len(db.tracks), db.interactionCount())
+	}
+}
+
 func TestRunProgress(t *testing.T) {
 	fi, err := os.Stat(sample)
 	if err != nil {
@@ -403,6 +441,35 @@ func TestArtistLists(t *testing.T) {
 		if diff := cmp.Diff(tc.want, rec.Track.Artists); diff != "" {
 			t.Errorf("artists %q (-want +got):\n%s", tc.in, diff)
 		}
+	}
+}
+
+// Given a row whose list columns come as lists (MapRowLists, a
+// database's arrays), expect the artists and genres to be the elements as
+// they are, not the cells split; a column without a list read from its
+// cell; an element soundalike refuses named by its column and index; and
+// lists not as long as the values refused.
+func TestMapRowLists(t *testing.T) {
+	m, err := ingest.NewMapper("postgres", append([]string{"track_id", "artist", "genre", "subgenre"}, features...), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	values := append([]string{"x", "", "", "a;b"}, "0.1", "0.2", "0.3", "0", "5", "0.1", "-5", "1", "0.1", "120", "0.5")
+	lists := make([][]string, len(values))
+	lists[1], lists[2] = []string{"Tyler, The Creator", " a; b "}, []string{}
+	rec, err := m.MapRowLists("x", values, lists)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr := rec.Track; !slices.Equal(tr.Artists, lists[1]) || len(tr.Genres) != 0 || !slices.Equal(tr.Subgenres, []string{"a", "b"}) {
+		t.Errorf("artists %q, genres %q, subgenres %q; want %q, none, [a b]", tr.Artists, tr.Genres, tr.Subgenres, lists[1])
+	}
+	lists[1] = []string{"ok", "b\x00"}
+	if _, err := m.MapRowLists("x", values, lists); err == nil || err.Error() != `postgres: row x: artist[1] "b\x00" contains a NUL byte` {
+		t.Errorf("MapRowLists with a NUL byte in artist[1]: %v", err)
+	}
+	if _, err := m.MapRowLists("x", values, lists[:2]); err == nil || !strings.Contains(err.Error(), "row has 2 lists for 15 fields") {
+		t.Errorf("MapRowLists with 2 lists: %v", err)
 	}
 }
 

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -84,5 +85,38 @@ func TestEndToEndThroughStorage(t *testing.T) {
 	}
 	if again, _ := eng.Counts(); again != counts {
 		t.Errorf("Counts() after re-import = %+v, want %+v", again, counts)
+	}
+}
+
+// Given a track whose artists array has an element longer than
+// soundalike.MaxTextLen, when the database is imported into a real
+// soundalike database, expect that track's row rejected, naming the
+// element by its column and index, and the other tracks stored. The
+// elements were set on the track after the mapper had checked it, so no
+// check of the reader's saw them: the import transaction refused the
+// track, and that stopped the whole import.
+func TestArrayElementsChecked(t *testing.T) {
+	db := newTestDB(t)
+	fx := loadSample(t, db)
+	some := fx.anyTrack()
+	db.exec(t, `UPDATE "Track" SET artists = ARRAY['ok', repeat('x', $2::int)] WHERE id = $1`, string(some), soundalike.MaxTextLen+1)
+	eng, err := soundalike.Open(filepath.Join(t.TempDir(), "soundalike.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	sum := importInto(t, eng, db.URL)
+	want := fmt.Sprintf("artists[1] is %d bytes long; at most %d are accepted", soundalike.MaxTextLen+1, soundalike.MaxTextLen)
+	var errs []ingest.RowError // the tracks query's: its interactions are rejected too
+	for _, e := range sum.Errors {
+		if e.File == TracksSource {
+			errs = append(errs, e)
+		}
+	}
+	if sum.RejectedFrom(TracksSource) != 1 || len(errs) != 1 || errs[0].Row != string(some) || errs[0].Reason != want {
+		t.Errorf("import = %+v, want row %s of the tracks rejected: %s", sum, some, want)
+	}
+	if sum.TracksAdded != len(fx.Tracks)-1 {
+		t.Errorf("%d tracks added, want %d: all but %s", sum.TracksAdded, len(fx.Tracks)-1, some)
 	}
 }

@@ -5,18 +5,19 @@ import (
 )
 
 // rowMapper is what the source needs from ingest.Mapper: turn one row of
-// named text values into a Record, or a *ingest.RowError carrying the row's
-// id.
+// named text values, its list fields' arrays given element by element,
+// into a Record, or a *ingest.RowError carrying the row's id.
 type rowMapper interface {
-	MapRow(rowID string, values []string) (ingest.Record, error)
+	MapRowLists(rowID string, values []string, lists [][]string) (ingest.Record, error)
 	Recycle(rec ingest.Record)
 }
 
 // newRowMapper builds the mapper for a query's columns, with the same
-// column names and validation as file import. interactionsOnly maps rows to
-// interactions alone (the interactions query).
-func newRowMapper(source string, columns []string, interactionsOnly bool) (rowMapper, error) {
-	return ingest.NewMapper(source, columns, &ingest.MapperOptions{InteractionsOnly: interactionsOnly})
+// column names and validation as file import: opts.InteractionsOnly for
+// the interactions query, opts.NoInteractions (Options.NoInteractions)
+// to leave a tracks query's user columns unread.
+func newRowMapper(source string, columns []string, opts *ingest.MapperOptions) (rowMapper, error) {
+	return ingest.NewMapper(source, columns, opts)
 }
 
 // normalizeColumn lowers s and drops every character that is not a letter

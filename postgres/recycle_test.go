@@ -15,7 +15,7 @@ type fakeMapper struct {
 	recycled int
 }
 
-func (m *fakeMapper) MapRow(rowID string, _ []string) (ingest.Record, error) {
+func (m *fakeMapper) MapRowLists(rowID string, _ []string, _ [][]string) (ingest.Record, error) {
 	return ingest.Record{RowID: rowID, Interaction: &soundalike.Interaction{User: "u", Track: "t", Action: m.action}}, nil
 }
 

@@ -116,7 +116,9 @@ type Options struct {
 	// leave out every track the user heard, while training ignores them
 	// (it reads soundalike.DefaultSimilarityActions).
 	Actions []string
-	// NoInteractions reads tracks only.
+	// NoInteractions reads tracks only: the interactions query is not
+	// run, and the tracks query's user, action and timestamp columns, if
+	// it has any, are not read.
 	NoInteractions bool
 	// BatchSize is the number of rows fetched from the cursor at a time;
 	// 0 means 10,000.
@@ -159,9 +161,10 @@ type Source struct {
 	log   *slog.Logger
 	// allow holds the actions Options.Actions chose (canonical), or is
 	// nil when it chose none: rows of other actions are skipped.
-	allow  map[string]bool
-	phases []*phase
-	table  string
+	allow          map[string]bool
+	noInteractions bool // Options.NoInteractions: the tracks query's user columns are not read
+	phases         []*phase
+	table          string
 
 	started bool
 	stop    context.CancelFunc
@@ -176,8 +179,9 @@ type Source struct {
 	// most maxActionValues of them, for what the end of the import says.
 	skippedActions map[string]bool
 	rowsRead       int64
-	vals           []string
-	mapping        int // the phase whose rows Next maps now: see Recycle
+	vals           []string   // mapRow's buffer for a row's values
+	lists          [][]string // and for its list fields' arrays
+	mapping        int        // the phase whose rows Next maps now: see Recycle
 }
 
 // batch is one FETCH worth of rows of one phase, copied out of the driver's
@@ -202,8 +206,8 @@ const (
 type column struct {
 	name  string
 	kind  int
-	drop  bool // not given to the mapper (an interaction's row id)
-	field string
+	drop  bool   // not given to the mapper (an interaction's row id)
+	field string // an array's list field (artists, genres, subgenres): the mapper gets its elements
 }
 
 // phase is one query: tracks or interactions.
@@ -253,7 +257,8 @@ func Open(ctx context.Context, connString string, opts *Options) (*Source, error
 	if err != nil {
 		return nil, parseError(err, o.URLFrom)
 	}
-	s := &Source{sec: newSecrets(cfg.Password), where: target(&cfg.Config), batch: o.BatchSize, stall: o.StallTimeout, log: log}
+	s := &Source{sec: newSecrets(cfg.Password), where: target(&cfg.Config), batch: o.BatchSize, stall: o.StallTimeout, log: log,
+		noInteractions: o.NoInteractions}
 	for _, a := range o.Actions {
 		if strings.TrimSpace(a) == "" || strings.ContainsRune(a, 0) {
 			return nil, s.sec.errorf(nil, "invalid action %q: want names such as play, like, addToPlaylist", a)
@@ -652,7 +657,7 @@ func (s *Source) describe(ctx context.Context, p *phase) error {
 			mapped = append(mapped, names[i])
 		}
 	}
-	m, err := newRowMapper(p.source, mapped, p.which == "interactions")
+	m, err := newRowMapper(p.source, mapped, &ingest.MapperOptions{InteractionsOnly: p.which == "interactions", NoInteractions: s.noInteractions})
 	if err != nil {
 		what := "the default " + p.which + " query"
 		if p.flag != "" {
@@ -848,20 +853,6 @@ const maxRowLabel = 128
 // must not inject escape sequences or break the line.
 func rowLabel(id string) string { return printable.Cut(id, maxRowLabel) }
 
-// listFields are the track fields an array column sets element by
-// element.
-var listFields = [...]string{"artists", "genres", "subgenres"}
-
-// listField returns field's index in listFields, -1 when it is not one.
-func listField(field string) int {
-	for j, f := range listFields {
-		if f == field {
-			return j
-		}
-	}
-	return -1
-}
-
 // dropBlank drops the elements of a list that are empty or only spaces,
 // in place: an empty artist or genre names nobody, and file import drops it
 // too. The others are kept as stored, spaces included.
@@ -878,9 +869,7 @@ func dropBlank(elems []string) []string {
 // mapRow maps one row. keep is false for an interaction whose action is
 // not among the chosen ones.
 func (s *Source) mapRow(p *phase, row string, ends []int) (rec ingest.Record, keep bool, err error) {
-	vals := s.vals[:0]
-	var arrays [len(listFields)][]string // the array columns' elements
-	var set [len(listFields)]bool        // which arrays a column gave
+	vals, lists := s.vals[:0], s.lists[:0]
 	value := func(i int) string {
 		start := 0
 		if i > 0 {
@@ -900,6 +889,7 @@ func (s *Source) mapRow(p *phase, row string, ends []int) (rec ingest.Record, ke
 			continue
 		}
 		v := value(i)
+		var elems []string // a list field's array: the mapper takes it as it is
 		switch c.kind {
 		case colTimestamp:
 			// 2025-01-02 03:04:05.678 (UTC: the session's zone) as RFC 3339,
@@ -913,35 +903,25 @@ func (s *Source) mapRow(p *phase, row string, ends []int) (rec ingest.Record, ke
 			if v == "" { // NULL
 				break
 			}
-			elems, err := pgarray.Parse(v)
+			parsed, err := pgarray.Parse(v)
 			if err != nil {
 				return ingest.Record{}, true, &ingest.RowError{File: p.source, Row: rowID, Reason: fmt.Sprintf("%s: %v", printable.String(c.name), err)}
 			}
-			if j := listField(c.field); j >= 0 {
-				arrays[j], set[j] = dropBlank(elems), true
-			}
-			v = "" // set on the track below, element by element
-			if c.field == "" {
-				v = strings.Join(elems, ", ")
+			if c.field != "" {
+				elems, v = dropBlank(parsed), ""
+			} else {
+				v = strings.Join(parsed, ", ")
 			}
 		}
-		vals = append(vals, v)
+		vals, lists = append(vals, v), append(lists, elems)
 	}
-	s.vals = vals
-	rec, err = p.mapper.MapRow(rowID, vals)
+	s.vals, s.lists = vals, lists
+	rec, err = p.mapper.MapRowLists(rowID, vals, lists)
 	if err != nil {
 		if _, ok := errors.AsType[*ingest.RowError](err); ok {
 			return ingest.Record{}, true, err
 		}
 		return ingest.Record{}, true, &ingest.RowError{File: p.source, Row: rowID, Reason: err.Error()}
-	}
-	if t := rec.Track; t != nil {
-		lists := [...]*[]string{&t.Artists, &t.Genres, &t.Subgenres}
-		for j := range set {
-			if set[j] {
-				*lists[j] = arrays[j]
-			}
-		}
 	}
 	if in := rec.Interaction; in != nil && p.which == "interactions" && s.allow != nil && !s.allow[in.Action] {
 		s.skipped++

@@ -572,6 +572,23 @@ func TestBlankListElementsDropped(t *testing.T) {
 	}
 }
 
+// Given a tracks query with a user and a timestamp column whose cells an
+// interaction cannot hold (a user longer than soundalike.MaxKeyLen, a
+// time out of range), when it is read with NoInteractions, expect every
+// track and no row rejected: those columns are not read. The mapper read
+// them, and rejected every track for cells it was told to ignore.
+func TestNoInteractionsLeavesTracksQueryUserUnread(t *testing.T) {
+	db := newTestDB(t)
+	fx := loadSample(t, db)
+	tracks := fmt.Sprintf(`SELECT t.id, f.*, repeat('u', %d) AS user_id, timestamp '2300-01-01' AS "timestamp" FROM "Track" t JOIN "TrackFeatures" f ON f."trackId" = t.id`,
+		soundalike.MaxKeyLen+1)
+	sink := newMemSink()
+	sum := importAll(t, openSource(t, db.URL, &Options{TracksQuery: tracks, NoInteractions: true}), sink)
+	if sum.Rejected != 0 || sum.TracksAdded != len(fx.Tracks) || len(sink.interactions) != 0 {
+		t.Errorf("import = %+v, want %d tracks, no interaction, none rejected", sum, len(fx.Tracks))
+	}
+}
+
 // TestNullActionIsAPlay: a NULL action is read as an empty one, a play, as
 // in a file; the default query's filter on the server (with chosen
 // actions) keeps those rows too, so that it imports what a custom query

@@ -173,8 +173,9 @@ func runImport(ctx context.Context, args []string, stdio stdio) error {
 func importFiles(ctx context.Context, f *importFlags, names []string, stdio stdio) error {
 	// Open every file first: one whose columns cannot make tracks is
 	// refused before anything is written. ctx ends the wait for a header
-	// that a pipe or a terminal does not send.
-	srcs, err := openSources(names, stdio.in, &ingest.FileOptions{MaxLineBytes: f.maxLineBytes, Context: ctx})
+	// that a pipe or a terminal does not send. --no-interactions leaves
+	// the user columns unread: a bad cell there rejects no track.
+	srcs, err := openSources(names, stdio.in, &ingest.FileOptions{MaxLineBytes: f.maxLineBytes, Context: ctx, NoInteractions: f.noInteractions})
 	defer func() {
 		for _, s := range srcs {
 			s.Close()

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/audotics/soundalike"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -197,6 +198,40 @@ func TestImportNoInteractionsAndStdin(t *testing.T) {
 	got := info(t, db)
 	if got.Tracks != 4 || got.Interactions != 0 || got.Users != 0 {
 		t.Errorf("info = %+v, want 4 tracks (3 from the TSV, 3 from the JSONL, 2 ids shared) and no interactions", got)
+	}
+}
+
+// Given a file whose rows have a user, action or timestamp cell an
+// interaction cannot hold (a NUL byte, one too many bytes, a time of no
+// accepted form or out of range), and an interaction log with such cells,
+// when import --no-interactions reads them, expect every track stored,
+// nothing rejected and exit 0: the flag ignores user columns. The rows
+// were rejected, and import exited 1, for cells it was told to ignore.
+func TestImportNoInteractionsIgnoresBadUserCells(t *testing.T) {
+	dir := t.TempDir()
+	features := ",0.1,0.2,0.3,0.4,5,0.6,-7,1,0.08,120,0.9,"
+	long := strings.Repeat("u", soundalike.MaxKeyLen+1)
+	tracks := filepath.Join(dir, "tracks.csv")
+	plays := filepath.Join(dir, "plays.csv")
+	for name, text := range map[string]string{
+		tracks: "track_id,acousticness,danceability,energy,instrumentalness,key,liveness,loudness,mode,speechiness,tempo,valence,track_name,user_id,action,timestamp\n" +
+			"t1" + features + "one,u\x00,play,2024-01-01\n" +
+			"t2" + features + "two," + long + ",play,2024-01-01\n" +
+			"t3" + features + "three,u1,play,tomorrow\n" +
+			"t4" + features + "four,u1,play,2300-01-01\n",
+		plays: "user_id,track_id,action,timestamp\nu\x00,t1,play,2024-01-01\n,t2,play,tomorrow\n",
+	} {
+		if err := os.WriteFile(name, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db := filepath.Join(dir, "n.db")
+	out, errOut, code := cli(t, "", "import", "--db", db, "--strict", "--no-interactions", tracks, plays)
+	if code != 0 || !strings.Contains(out, "tracks: 4 added, 0 updated; interactions: 0 added; rejected rows: 0") {
+		t.Errorf("import --no-interactions: exit %d\n%s%s\nwant exit 0, 4 tracks added, none rejected", code, out, errOut)
+	}
+	if got := info(t, db); got.Tracks != 4 || got.Interactions != 0 {
+		t.Errorf("info = %+v, want 4 tracks and no interactions", got)
 	}
 }
 
