@@ -480,7 +480,7 @@ func TestFieldErrorsNameTheColumn(t *testing.T) {
 }
 
 // timeRange is what an interaction's time may be, as errors say it.
-const timeRange = "1677-09-21T00:12:43.145224192Z..2262-04-11T23:47:16.854775807Z (a time is stored as nanoseconds since 1970 in 64 bits)"
+const timeRange = "1677-09-21T00:12:43.145224192Z..2262-04-11T23:47:16.854775807Z (it is stored as nanoseconds since 1970 in 64 bits)"
 
 // TestTimeCellOutOfRange: a timestamp cell of an accepted form whose
 // time an interaction cannot hold is quoted as written, cut as other
@@ -497,6 +497,9 @@ func TestTimeCellOutOfRange(t *testing.T) {
 		{"-99999999999999999999", `"-99999999999999999999"`},
 		{"9223372036.9", `"9223372036.9"`},               // seconds, past the range by less than one
 		{"9223372036854775808", `"9223372036854775808"`}, // 2⁶³ ns: int64 wrapped it to 1677
+		{"-62135596800", `"-62135596800"`},               // unix seconds of the year 1: the zero time, not unknown
+		{"-62135596800000", `"-62135596800000"`},         // the same in milliseconds
+		{"0001-01-01", `"0001-01-01"`},
 		{longFraction, fmt.Sprintf("%q", longFraction[:40]+"…(81 bytes)")},
 	} {
 		sum, db := importText(t, "i.csv", "user_id,track_id,timestamp\nu1,t1,"+tc.cell+"\n")

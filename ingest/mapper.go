@@ -519,7 +519,9 @@ func (m *Mapper) readInteraction(values []string, id string, r *row) (*soundalik
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s", m.column(m.col[fTime]), err)
 	}
-	if !when.IsZero() && (when.Before(minTime) || when.After(maxTime)) {
+	// By the cell, not the time: a cell may read as the zero time (unix
+	// -62135596800 is the year 1), which is not "unknown".
+	if ts != "" && (when.Before(minTime) || when.After(maxTime)) {
 		return nil, fmt.Errorf("%s: %q is outside %s; leave the cell empty when unknown", m.column(m.col[fTime]), clip(ts), timeRange)
 	}
 	r.in = soundalike.Interaction{User: user, Track: soundalike.TrackID(id), Action: CanonicalAction(action), Time: when}

@@ -74,7 +74,7 @@ var minTime, maxTime = soundalike.InteractionTimes()
 
 // timeRange describes minTime..maxTime, for error messages.
 var timeRange = minTime.Format(time.RFC3339Nano) + ".." + maxTime.Format(time.RFC3339Nano) +
-	" (a time is stored as nanoseconds since 1970 in 64 bits)"
+	" (it is stored as nanoseconds since 1970 in 64 bits)"
 
 // ParseTime parses an interaction's timestamp: RFC 3339, "YYYY-MM-DD
 // HH:MM:SS[.fff]" with or without a zone offset (no offset means UTC), a
