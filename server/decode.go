@@ -62,10 +62,26 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, dst any) er
 	if err != nil {
 		return bodyReadError(err)
 	}
+	blankBOM(body)
 	if len(bytes.TrimSpace(body)) == 0 {
 		return badRequest("empty body: send a JSON object")
 	}
 	return decodeValue(body, dst)
+}
+
+// utf8BOM is the UTF-8 byte order mark, which some clients (Windows
+// tools, PowerShell's older versions) put before a body.
+const utf8BOM = "\xef\xbb\xbf"
+
+// blankBOM overwrites a UTF-8 byte order mark at the start of body with
+// spaces, which JSON ignores: RFC 8259 (section 8.1) lets a parser ignore
+// the mark, and encoding/json does not. Blanking it in place rather than
+// cutting it off keeps the byte offsets of bad JSON counting the bytes the
+// client sent, the mark's too.
+func blankBOM(body []byte) {
+	if bytes.HasPrefix(body, []byte(utf8BOM)) {
+		copy(body, "   ")
+	}
 }
 
 // decodeValue decodes one JSON value (a body, or one query of a batch)

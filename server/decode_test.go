@@ -423,3 +423,37 @@ func TestPostListElementTypes(t *testing.T) {
 		}
 	}
 }
+
+// Given a body that begins with a UTF-8 byte order mark (RFC 8259 lets a
+// parser ignore it), when POST to any endpoint that reads one, expect the
+// answer of the body without it; a body bad after it is refused at the
+// byte the client sent, counted from 1 as every "bad JSON at byte" is,
+// the mark's three bytes included.
+func TestPostByteOrderMark(t *testing.T) {
+	h := server.New(newEngine(t, ready), nil)
+	const bom = "\xef\xbb\xbf"
+	for _, c := range []struct{ target, body string }{
+		{"/similar", `{"tracks":["a"]}`},
+		{"/similar/batch", `{"queries":[{"tracks":["a"]}]}`},
+		{"/recommend", `{"positive":["a"]}`},
+	} {
+		if w := do(t, h, "POST", c.target, bom+c.body); w.Code != 200 {
+			t.Errorf("POST %s with a byte order mark = %d %s, want 200", c.target, w.Code, w.Body)
+		}
+	}
+	for _, c := range []struct{ body, want string }{
+		{`x`, "bad JSON at byte 1: "},
+		{bom + `x`, "bad JSON at byte 4: "},
+		{`{"tracks":["a"]]`, "bad JSON at byte 16: "},
+		{bom + `{"tracks":["a"]]`, "bad JSON at byte 19: "},
+		{bom + nested("tracks", server.MaxJSONDepth+1), "bad JSON at byte 23: arrays and objects nest deeper"},
+		{bom, "empty body"},
+	} {
+		w := do(t, h, "POST", "/similar", c.body)
+		var e struct{ Error string }
+		json.Unmarshal(w.Body.Bytes(), &e)
+		if w.Code != 400 || !strings.HasPrefix(e.Error, c.want) {
+			t.Errorf("POST /similar %q = %d %s, want 400 beginning %q", c.body, w.Code, w.Body, c.want)
+		}
+	}
+}
