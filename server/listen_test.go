@@ -98,8 +98,14 @@ func TestListenUnixSocketLeftBehind(t *testing.T) {
 	if ln, err := server.Listen(t.Context(), "unix:"+file); err == nil {
 		ln.Close()
 		t.Error("Listen on a regular file succeeded, want an error")
-	} else if !strings.Contains(err.Error(), "not a socket") {
-		t.Errorf("Listen on a regular file: %v, want it to say it is not a socket", err)
+	} else if want := "the path is a regular file, not a socket"; !strings.Contains(err.Error(), want) {
+		t.Errorf("Listen on a regular file: %v, want it to say %q", err, want)
+	}
+	if ln, err := server.Listen(t.Context(), "unix:"+dir); err == nil {
+		ln.Close()
+		t.Error("Listen on a directory succeeded, want an error")
+	} else if want := "the path is a directory, not a socket"; !strings.Contains(err.Error(), want) {
+		t.Errorf("Listen on a directory: %v, want it to say %q", err, want)
 	}
 	if b, err := os.ReadFile(file); err != nil || string(b) != "keep me" {
 		t.Errorf("the regular file after Listen: %q, %v, want it kept", b, err)
