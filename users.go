@@ -139,9 +139,20 @@ func (s *snapshot) userQuery(user string, hist []Interaction) (RecommendQuery, e
 		}
 	}
 	if len(q.Positive) == 0 {
-		return q, unknownUserError{user, fmt.Sprintf("has no like, playlist add or play of a catalogue track among their newest %d interactions", len(hist))}
+		return q, unknownUserError{user, fmt.Sprintf("has no %s, %s or %s of a catalogue track (outweighing its skips) %s",
+			ActionLike, ActionAddToPlaylist, ActionPlay, amongNewest(len(hist)))}
 	}
 	return q, nil
+}
+
+// amongNewest names the n newest interactions of a history that
+// userQuery read: "in their only interaction", "among their newest 5
+// interactions".
+func amongNewest(n int) string {
+	if n == 1 {
+		return "in their only interaction"
+	}
+	return fmt.Sprintf("among their newest %d interactions", n)
 }
 
 // historyTracks returns the distinct tracks of a history, in id order.

@@ -104,6 +104,11 @@ func TestRecommendUserByConstruction(t *testing.T) {
 		{User: "w", Track: id(35), Action: "share", Time: t0},
 
 		{User: "skipper", Track: id(40), Action: soundalike.ActionSkip, Time: t0},
+
+		{User: "skips", Track: id(41), Action: soundalike.ActionSkip, Time: t0},
+		{User: "skips", Track: id(42), Action: soundalike.ActionLike, Time: t0.Add(-2 * time.Hour)},
+		{User: "skips", Track: id(42), Action: soundalike.ActionSkip, Time: t0.Add(-2 * time.Hour)},
+		{User: "skips", Track: id(42), Action: soundalike.ActionSkip, Time: t0.Add(-time.Hour)},
 	}
 	for i := range 250 {
 		in := soundalike.Interaction{User: "big", Track: id(100 + i), Action: soundalike.ActionPlay, Time: t0.Add(-time.Duration(i) * time.Hour)}
@@ -203,6 +208,16 @@ func TestRecommendUserByConstruction(t *testing.T) {
 	_, err = eng.RecommendUser(ctx, "skipper", 10, nil)
 	if !errors.Is(err, soundalike.ErrNotFound) || !strings.Contains(err.Error(), `"skipper"`) || strings.Contains(err.Error(), "track not found") {
 		t.Errorf("a user with only skips: error %v, want ErrNotFound naming them", err)
+	}
+	// The refusal names the positive actions by their constants, and
+	// counts the interactions it read in words that fit their number.
+	for user, want := range map[string]string{
+		"skipper": `user "skipper" has no like, addToPlaylist or play of a catalogue track (outweighing its skips) in their only interaction`,
+		"skips":   `user "skips" has no like, addToPlaylist or play of a catalogue track (outweighing its skips) among their newest 4 interactions`,
+	} {
+		if _, err := eng.RecommendUser(ctx, user, 10, nil); !errors.Is(err, soundalike.ErrNotFound) || err.Error() != want {
+			t.Errorf("RecommendUser(%q) = %v, want ErrNotFound %q", user, err, want)
+		}
 	}
 }
 
