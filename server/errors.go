@@ -27,7 +27,7 @@ import (
 //	                                             engine logs what was damaged, and where)
 //	soundalike.ErrClosed                         503: the engine was closed (the program is
 //	                                             shutting down)
-//	ErrStarting                                  503, saying what it waits for
+//	ErrStarting                                  503 with Retry-After, saying what it waits for
 //	soundalike.ErrLocked                         503 with Retry-After: another process writes the
 //	                                             database the engine has not loaded yet
 //	soundalike.ErrIndexUnavailable               503 with Retry-After, its message: the vector
@@ -94,9 +94,15 @@ const (
 
 // ErrStarting is what a Searcher returns while it cannot answer yet
 // because it is still loading (its message says what it waits for, e.g.
-// the process holding the database): a 503 with that message, while
-// /healthz answers 200.
+// the process holding the database): a 503 with that message and
+// Retry-After, while /healthz answers 200.
 var ErrStarting = errors.New("starting")
+
+// startingRetryAfter is the Retry-After, in seconds, of the 503 of a
+// Searcher still starting (ErrStarting): loading a database takes seconds,
+// waiting for another process to release it seconds to minutes, and the
+// answer tells a client or load balancer to come back rather than give up.
+const startingRetryAfter = 5
 
 // lockedRetryAfter is the Retry-After, in seconds, of the 503 for a
 // database file another process holds: an import, train or reindex holds
@@ -189,7 +195,9 @@ func isIndexDamaged(err error) bool {
 // The limiter sets its own (busy, timed out) in the limit middleware.
 func retryAfterOf(err error) int {
 	switch {
-	case errors.Is(err, soundalike.ErrLocked) && !errors.Is(err, ErrStarting):
+	case errors.Is(err, ErrStarting):
+		return startingRetryAfter
+	case errors.Is(err, soundalike.ErrLocked):
 		return lockedRetryAfter
 	case errors.Is(err, soundalike.ErrIndexUnavailable):
 		return unavailableRetryAfter

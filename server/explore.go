@@ -105,8 +105,8 @@ func parseMapQuery(q url.Values) (soundalike.MapQuery, idList, error) {
 	if err := checkParams(q, getMapParams); err != nil {
 		return mq, idList{}, err
 	}
-	if s, ok := q["sample"]; ok {
-		n, err := parseWhole("sample", s[0], span{0, MaxMapSample})
+	if s, ok := given(q, "sample"); ok {
+		n, err := parseWhole("sample", s, span{0, MaxMapSample})
 		if err != nil {
 			return mq, idList{}, err
 		}

@@ -1,8 +1,11 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -111,6 +114,41 @@ func TestClosedEngineIs503(t *testing.T) {
 			t.Errorf("GET %s after the engine closed = %d %s, want 503 saying it is closed", target, w.Code, w.Body)
 		}
 	}
+}
+
+// startingSearcher answers as serve's does while it waits to load the
+// database another process holds: every search and /readyz get err.
+type startingSearcher struct {
+	*soundalike.Engine
+	err error
+}
+
+func (s startingSearcher) Similar(context.Context, soundalike.TrackID, int, *soundalike.SearchOptions) (soundalike.Results, error) {
+	return soundalike.Results{}, s.err
+}
+
+func (s startingSearcher) Ready(context.Context) error { return s.err }
+
+// Given a Searcher still starting (a server.ErrStarting saying what it
+// waits for), when GET /similar or /readyz, or WriteError, expect 503
+// with that message and a Retry-After in whole seconds, so that a client
+// or load balancer knows to come back, as the OpenAPI document says.
+func TestStartingIs503WithRetryAfter(t *testing.T) {
+	err := fmt.Errorf("%w: waiting to load the database db, held by soundalike reindex (pid 42)", server.ErrStarting)
+	h := server.New(startingSearcher{newEngine(t, ready), err}, nil)
+	check := func(what string, w *httptest.ResponseRecorder) {
+		t.Helper()
+		s, aerr := strconv.Atoi(w.Header().Get("Retry-After"))
+		if w.Code != 503 || aerr != nil || s < 1 || !strings.Contains(w.Body.String(), "held by soundalike reindex") {
+			t.Errorf("%s while starting = %d (Retry-After %q) %s, want 503 with Retry-After in seconds, saying what it waits for", what, w.Code, w.Header().Get("Retry-After"), w.Body)
+		}
+	}
+	for _, target := range []string{"/similar?track=a", "/readyz"} {
+		check("GET "+target, do(t, h, "GET", target, ""))
+	}
+	w := httptest.NewRecorder()
+	server.WriteError(w, err)
+	check("WriteError", w)
 }
 
 // Given a nil Searcher or a nil *Engine, when New, expect it to panic

@@ -322,7 +322,8 @@ func (srv *Server) getUserRecommend(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	strategy, err := parseStrategy(q.Get("strategy"))
+	name, _ := given(q, "strategy")
+	strategy, err := parseStrategy(name)
 	if err != nil {
 		return err
 	}
@@ -374,17 +375,19 @@ func (srv *Server) getUserHistory(c echo.Context) error {
 }
 
 // takeInt removes parameter name from q and returns its value in 1..max
-// (def when absent): a 400 naming it and the range otherwise.
+// (def when not given, a blank value too: given): a 400 naming it and the range
+// otherwise.
 func takeInt(q url.Values, name string, def, max int) (int, error) {
-	vs, ok := q[name]
-	if !ok {
+	vs := q[name]
+	s, ok := given(q, name)
+	delete(q, name)
+	switch {
+	case len(vs) > 1:
+		return 0, badRequest("query parameter %s is given %d times: give it once", name, len(vs))
+	case !ok:
 		return def, nil
 	}
-	delete(q, name)
-	if len(vs) > 1 {
-		return 0, badRequest("query parameter %s is given %d times: give it once", name, len(vs))
-	}
-	return parseWhole(name, vs[0], span{1, float64(max)})
+	return parseWhole(name, s, span{1, float64(max)})
 }
 
 // pathUser unescapes the user id of r's path, /users/{id}/…, once from

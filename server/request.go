@@ -54,8 +54,8 @@ func parseSimilarQuery(q url.Values) (similarParams, error) {
 		return p, badRequest("missing query parameter track: give %s, e.g. /similar?track=ID", soundalike.TrackRefForms)
 	}
 	p.track = soundalike.TrackID(id)
-	if s, ok := q["k"]; ok {
-		k, err := wholeNumber("k", s[0], kSpan)
+	if s, ok := given(q, "k"); ok {
+		k, err := wholeNumber("k", s, kSpan)
 		if err != nil {
 			return p, err
 		}
@@ -268,14 +268,27 @@ func wholeNumber(name, s string, r span) (int, error) {
 	return v, nil
 }
 
+// given returns the value of the optional query parameter name and
+// whether it is given. A blank value (empty or spaces) is none, as it is
+// for a list parameter (listParam): an HTML form sends a text input left
+// empty as "k=", meaning the default. Every optional parameter is read
+// with it, so that a blank value means the same for each.
+func given(q url.Values, name string) (string, bool) {
+	vs := q[name]
+	if len(vs) == 0 || strings.TrimSpace(vs[0]) == "" {
+		return "", false
+	}
+	return vs[0], true
+}
+
 // intParam parses an optional whole-number parameter of the search
 // options, which takes r (wholeNumber).
 func intParam(q url.Values, name string, r span) (*int, error) {
-	s, ok := q[name]
+	s, ok := given(q, name)
 	if !ok {
 		return nil, nil
 	}
-	v, err := wholeNumber(name, s[0], r)
+	v, err := wholeNumber(name, s, r)
 	if err != nil {
 		return nil, err
 	}
@@ -287,16 +300,16 @@ func intParam(q url.Values, name string, r span) (*int, error) {
 // (NaN is none) or beyond any float64. Its range is the library's to
 // check (checkSearch).
 func floatParam(q url.Values, name string, r span) (*float64, error) {
-	s, ok := q[name]
+	s, ok := given(q, name)
 	if !ok {
 		return nil, nil
 	}
-	v, err := strconv.ParseFloat(s[0], 64)
+	v, err := strconv.ParseFloat(s, 64)
 	switch {
 	case errors.Is(err, strconv.ErrRange):
-		return nil, badRequest("%s: %s is outside %v", name, quoteShort(s[0]), r)
+		return nil, badRequest("%s: %s is outside %v", name, quoteShort(s), r)
 	case err != nil || math.IsNaN(v):
-		return nil, badRequest("%s: %s is not a number: want %v", name, quoteShort(s[0]), r)
+		return nil, badRequest("%s: %s is not a number: want %v", name, quoteShort(s), r)
 	}
 	return &v, nil
 }
@@ -329,14 +342,21 @@ func parseFields(param string, vs []string) (fieldSet, error) {
 	return fs, nil
 }
 
+// booleans is what a boolean parameter takes, as its refusal names it:
+// strconv.ParseBool's words, which clients may rely on (1 and 0 above
+// all), the other cases of true and false too (TRUE, False).
+const booleans = "want true or false (also 1, 0, t, f)"
+
+// parseBool parses the optional boolean parameter name (def when not
+// given): a 400 naming it and what it takes otherwise.
 func parseBool(q url.Values, name string, def bool) (bool, error) {
-	s, ok := q[name]
+	s, ok := given(q, name)
 	if !ok {
 		return def, nil
 	}
-	v, err := strconv.ParseBool(s[0])
+	v, err := strconv.ParseBool(s)
 	if err != nil {
-		return def, badRequest("%s: %q is not a boolean: use true or false", name, s[0])
+		return def, badRequest("%s: %s is not a boolean: %s", name, quoteShort(s), booleans)
 	}
 	return v, nil
 }

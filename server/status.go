@@ -9,7 +9,8 @@ import (
 // with, so that handlers mounted beside a Server answer the library's
 // errors as it does: 404 for soundalike.ErrNotFound; 503 for ErrNoModel,
 // ErrNoIndex, ErrNoLayout and an *IndexDamagedError, the message naming
-// the command to run; 503 for
+// the command to run; 503 for an ErrStarting (a Searcher still loading;
+// WriteError adds Retry-After), with its message; 503 for
 // ErrLocked (another process writes the database; WriteError adds
 // Retry-After), the message naming neither file nor process; 400 for
 // ErrDimension and ErrInvalidQuery; 503 for context.DeadlineExceeded; 499

@@ -118,7 +118,7 @@ func parseTracksQuery(q url.Values) (tracksQuery, error) {
 	case hasQ && (hasIDs || hasID):
 		return p, badRequest("give q (words of a track's name and artists) or ids (track ids), not both")
 	case hasIDs || hasID:
-		if _, ok := q["k"]; ok {
+		if _, ok := given(q, "k"); ok {
 			return p, badRequest("k: applies to q; ids answers every id given")
 		}
 		var err error
@@ -131,8 +131,8 @@ func parseTracksQuery(q url.Values) (tracksQuery, error) {
 	if strings.TrimSpace(p.text) == "" {
 		return p, badRequest("q: empty: give words of a track's name and artists, e.g. q=blinding+lights+weeknd")
 	}
-	if s, ok := q["k"]; ok {
-		k, err := parseWhole("k", s[0], span{1, MaxTracksK})
+	if s, ok := given(q, "k"); ok {
+		k, err := parseWhole("k", s, span{1, MaxTracksK})
 		if err != nil {
 			return p, err
 		}
