@@ -204,12 +204,27 @@ func (s *snapshot) results(ns []Neighbor, query *Track) Results {
 // dimension not its own.
 func (s *snapshot) checkVector(vec []float32) ([]float32, error) {
 	if dim := s.model.Dim(); len(vec) != dim {
-		return nil, fmt.Errorf("%w: vector has %d values, the model's dimension is %d", ErrDimension, len(vec), dim)
+		return nil, dimensionError{len(vec), dim}
 	}
 	v := slices.Clone(vec)
 	normalize(v)
 	return v, nil
 }
+
+// dimensionError is the ErrDimension of a query vector of n values where
+// the model's dimension is dim. It names the vector as ValidateVector's
+// errors do ("vector: …"), for a caller to put the field's place before.
+type dimensionError struct{ n, dim int }
+
+func (e dimensionError) Error() string {
+	values := "values"
+	if e.n == 1 {
+		values = "value"
+	}
+	return fmt.Sprintf("vector: %d %s, want the model's dimension, %d", e.n, values, e.dim)
+}
+
+func (e dimensionError) Is(target error) bool { return target == ErrDimension }
 
 // checkVectorValues reports a query vector no model could search for,
 // whatever its dimension: what ValidateVector refuses, wrapping

@@ -203,6 +203,20 @@ func TestSimilarToAndErrors(t *testing.T) {
 	if err != nil || byFeat[0].ID != tracks[10].ID {
 		t.Errorf("SimilarTo(features of t0010) = %v, %v; want t0010 first", byFeat, err)
 	}
+	if len(v) != 16 {
+		t.Fatalf("the test model's dimension is %d, the messages below say 16", len(v))
+	}
+	for _, tc := range []struct {
+		vec  []float32
+		want string
+	}{
+		{[]float32{1}, "vector: 1 value, want the model's dimension, 16"},
+		{[]float32{1, 2}, "vector: 2 values, want the model's dimension, 16"},
+	} {
+		if _, err := eng.SimilarTo(ctx, soundalike.Query{Vector: tc.vec}, 5, nil); !errors.Is(err, soundalike.ErrDimension) || err.Error() != tc.want {
+			t.Errorf("SimilarTo(%v) = %v, want ErrDimension %q", tc.vec, err, tc.want)
+		}
+	}
 	seeds := []soundalike.TrackID{"t0010", "t0011"}
 	bySeeds, err := neighbors(eng.SimilarTo(ctx, soundalike.Query{Tracks: seeds}, 10, nil))
 	if err != nil || len(bySeeds) != 10 {
