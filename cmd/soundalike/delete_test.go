@@ -62,8 +62,8 @@ func TestDeleteCommand(t *testing.T) {
 		t.Errorf("similar --track t0007 after deleting %s and t0010 = %v, want 10 results without them", gone, after)
 	}
 	_, errOut, code = cli(t, "", "similar", "--db", db, "--track", gone)
-	if code != 1 || !strings.Contains(errOut, "not found") {
-		t.Errorf("similar --track %s (deleted) = exit %d, %q; want exit 1, not found", gone, code, errOut)
+	if code != 1 || !strings.Contains(errOut, "is not in the catalogue (never imported, or deleted since)") {
+		t.Errorf("similar --track %s (deleted) = exit %d, %q; want exit 1, not in the catalogue", gone, code, errOut)
 	}
 	got := info(t, db)
 	if got.Tracks != 298 || got.Interactions != 3 || got.Index == nil || !got.Index.Stale {

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/audotics/soundalike"
@@ -21,7 +23,7 @@ import (
 //	                          ones stored (rewordVersion)
 //	soundalike.ErrNoIndex     "no index: run `soundalike reindex` first" (reword)
 //	a malformed version       the flag or argument, and what a version is
-//	                          (checkModelVersion)
+//	                          (checkModelFlag, modelVersionArg)
 //	*soundalike.IndexDamagedError
 //	                          its remedy is `soundalike reindex --full`
 //	                          (indexRemedy)
@@ -78,14 +80,41 @@ func indexRemedy(err error) error {
 	return reworded{strings.Replace(err.Error(), d.Remedy(), "rebuild it with `soundalike reindex --full`", 1), err}
 }
 
-// checkModelVersion refuses, as a usage error, a model version that what
-// (--model, models promote) gives and that is no version at all; which
-// versions exist is the database's to say (rewordVersion).
-func checkModelVersion(what, version string) error {
-	if _, err := soundalike.ParseModelVersion(version); err != nil {
-		return usagef("%s %q: want a model version such as v1 or v2 (`soundalike models` lists them)", what, version)
+// modelVersionForms says what modelVersionArg takes: the forms of a
+// model version on the command line.
+const modelVersionForms = "v2, V2 or 2"
+
+// modelVersionArg returns version, a model version as the command line
+// takes it (vN, VN or N, N a whole number from 1: v01 is v1), in the
+// form the library and `soundalike models` write it, vN; ok is false for
+// anything else. The command line takes one rule of its own, so that a
+// version it refuses is refused by every command alike, and each error
+// lists what it accepts (modelVersionForms).
+func modelVersionArg(version string) (canonical string, ok bool) {
+	n := version
+	if n != "" && (n[0] == 'v' || n[0] == 'V') {
+		n = n[1:]
 	}
-	return nil
+	v, err := strconv.ParseUint(n, 10, 64) // digits only: no sign, no spaces
+	if err != nil || v == 0 {
+		return "", false
+	}
+	return "v" + strconv.FormatUint(v, 10), true
+}
+
+// checkModelFlag returns the version --model of fs gives, in the
+// library's form: "" (the flag's default) or "current" for the current
+// model, or a version as modelVersionArg takes it; anything else is
+// refused as a usage error naming the flag and what it takes.
+func checkModelFlag(fs *flag.FlagSet, version string) (string, error) {
+	if version == "" || version == "current" {
+		return "", nil
+	}
+	canonical, ok := modelVersionArg(version)
+	if !ok {
+		return "", refuseFlag(fs, "model", version, "want a model version: %s, or current (`soundalike models` lists them)", modelVersionForms)
+	}
+	return canonical, nil
 }
 
 // lockHint adds how to wait longer for a database another process holds.
@@ -110,16 +139,16 @@ func damageHint(err error) error {
 // line's terms: that version does not exist, and the versions that do.
 // Other errors, and ErrNoModel for the current model, are reword's.
 func rewordVersion(ctx context.Context, eng *soundalike.Engine, what, version string, err error) error {
-	v, perr := soundalike.ParseModelVersion(version)
-	if perr != nil || v == 0 || !errors.Is(err, soundalike.ErrNoModel) {
+	v, ok := modelVersionArg(version)
+	if !ok || !errors.Is(err, soundalike.ErrNoModel) {
 		return reword(err)
 	}
 	models, lerr := eng.Models(ctx)
 	if lerr != nil {
-		return reworded{fmt.Sprintf("%s %s: model version v%d does not exist (the stored versions could not be listed: %v)", what, version, v, lerr), err}
+		return reworded{fmt.Sprintf("%s %s: model version %s does not exist (the stored versions could not be listed: %v)", what, version, v, lerr), err}
 	}
 	if len(models) == 0 {
-		return reworded{fmt.Sprintf("%s %s: model version v%d does not exist: %s holds no model yet; run `soundalike train` first", what, version, v, eng.Path()), err}
+		return reworded{fmt.Sprintf("%s %s: model version %s does not exist: %s holds no model yet; run `soundalike train` first", what, version, v, eng.Path()), err}
 	}
 	names := make([]string, len(models))
 	for i, m := range models {
@@ -128,5 +157,5 @@ func rewordVersion(ctx context.Context, eng *soundalike.Engine, what, version st
 			names[i] += " (current)"
 		}
 	}
-	return reworded{fmt.Sprintf("%s %s: model version v%d does not exist; %s holds %s", what, version, v, eng.Path(), strings.Join(names, ", ")), err}
+	return reworded{fmt.Sprintf("%s %s: model version %s does not exist; %s holds %s", what, version, v, eng.Path(), strings.Join(names, ", ")), err}
 }

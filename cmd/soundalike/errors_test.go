@@ -59,8 +59,8 @@ func TestErrorsNameCommands(t *testing.T) {
 }
 
 // Given a model version that is no version (bogus), when reindex --model,
-// eval --model or models promote, expect a usage error naming the flag or argument and
-// what a version is, in the command line's terms.
+// eval --model or models promote, expect a usage error naming the flag or
+// argument and the forms a version takes, in the command line's terms.
 func TestModelVersionNamesCommands(t *testing.T) {
 	db := noIndexDB(t, 30)
 	for _, args := range [][]string{
@@ -69,11 +69,11 @@ func TestModelVersionNamesCommands(t *testing.T) {
 		{"models", "promote", "bogus", "--db", db},
 	} {
 		_, _, err := runCmd(t.Context(), args...)
-		what := "--model"
+		want := `--model "bogus": want a model version: v2, V2 or 2, or current (` + "`soundalike models`" + ` lists them)` +
+			"\nRun `soundalike " + args[0] + " -h` for the command's flags."
 		if args[0] == "models" {
-			what = "models promote"
+			want = `models promote "bogus": want a model version: v2, V2 or 2 (` + "`soundalike models`" + ` lists them)`
 		}
-		want := what + ` "bogus": want a model version such as v1 or v2 (` + "`soundalike models`" + ` lists them)`
 		if err == nil || err.Error() != want || exitCode(err, io.Discard) != 2 {
 			t.Errorf("%q = %v, want the usage error %q", args, err, want)
 		}

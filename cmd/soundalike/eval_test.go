@@ -29,8 +29,9 @@ func TestEvalUserModeWithoutIndex(t *testing.T) {
 
 // Given a catalogue of 160 tracks, when eval -k is 159 or more (each
 // query's top k would then hold every other track, and every model score
-// alike), expect a usage error naming -k, the catalogue's size and the
-// range accepted, in both modes; -k 158 is scored.
+// alike), expect a usage error naming -k and its value, quoted as
+// refuseFlag quotes it, the catalogue's size and the range accepted, in
+// both modes; -k 158 is scored.
 func TestEvalKBeyondCatalogue(t *testing.T) {
 	db := importFile(t, "../../trainer/testdata/tracks.csv")
 	if _, stderr, err := runCmd(t.Context(), append([]string{"train", "--db", db, "--runs", t.TempDir()}, strings.Fields(smallTrain)...)...); err != nil {
@@ -38,7 +39,7 @@ func TestEvalKBeyondCatalogue(t *testing.T) {
 	}
 	for _, args := range [][]string{{"-k", "100000000"}, {"-k", "159"}, {"-k", "100000000", "--mode", "user"}} {
 		stdout, stderr, code := cli(t, "", append([]string{"eval", "--db", db}, args...)...)
-		if code != 2 || stdout != "" || !strings.Contains(stderr, "-k "+args[1]) || !strings.Contains(stderr, "has 160 tracks") || !strings.Contains(stderr, "want 1..158") {
+		if code != 2 || stdout != "" || !strings.Contains(stderr, `-k "`+args[1]+`"`) || !strings.Contains(stderr, "has 160 tracks") || !strings.Contains(stderr, "want 1..158") {
 			t.Errorf("eval %v = exit %d\n%s%s\nwant exit 2 naming -k, the 160 tracks and 1..158, and no report", args, code, stdout, stderr)
 		}
 	}
@@ -210,6 +211,28 @@ func TestEvalJSONNamesModel(t *testing.T) {
 		want := fmt.Sprintf("%d held-out users", got.Users)
 		if got.ModelVersion != "v1" || got.Users == 0 || !strings.Contains(text, want) {
 			t.Errorf("eval --mode %s --json: model_version %q, users %d; want v1 and the users of the text output:\n%s", mode, got.ModelVersion, got.Users, text)
+		}
+	}
+}
+
+// Given a baseline that scored 0 (a small held-out set), when eval words
+// the model's precision beside the baselines', expect that baseline said
+// to score 0, not a ratio of "—" in the sentence, and the model's
+// precision as a number when no baseline has a ratio.
+func TestComparePrecision(t *testing.T) {
+	raw, same := "raw_features", "same_artist"
+	for _, tc := range []struct {
+		p, raw, same float64
+		want         string
+	}{
+		{0.3, 0.1, 0.2, "model precision@5 is 3.00× raw_features and 1.50× same_artist"},
+		{0.3, 0, 0.2, "model precision@5 is 1.50× same_artist; raw_features scores 0"},
+		{0.04, 0, 0, "model precision@5 is 0.0400; raw_features and same_artist score 0"},
+		{0, 0.1, 0, "model precision@5 is 0.00× raw_features; same_artist scores 0"},
+	} {
+		got := comparePrecision("model precision@5", tc.p, baseline{raw, tc.raw}, baseline{same, tc.same})
+		if got != tc.want || strings.Contains(got, "—") {
+			t.Errorf("comparePrecision(%v, raw %v, same %v) = %q, want %q", tc.p, tc.raw, tc.same, got, tc.want)
 		}
 	}
 }

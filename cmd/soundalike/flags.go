@@ -23,6 +23,7 @@ import (
 // A refused flag value is reported in one line naming the flag, the value
 // and what the flag takes, with a pointer to the command's -h; the usage
 // is printed only when asked for (-h), not under an error it would bury.
+// An empty --db is refused for every command that has one (checkDBFlag).
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	p := watchFlags(fs)
 	if err := p.checkValues(args); err != nil {
@@ -67,9 +68,11 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	}
 	if len(positional) > 0 {
 		// Parsing "--" and the positional arguments sets fs.Args to them.
-		return fs.Parse(append([]string{"--"}, positional...))
+		if err := fs.Parse(append([]string{"--"}, positional...)); err != nil {
+			return err
+		}
 	}
-	return nil
+	return checkDBFlag(fs)
 }
 
 // flagParse is one parseFlags call's watch over fs's flags: while it
@@ -140,7 +143,24 @@ func flagsPointer(fs *flag.FlagSet) string {
 // Value refuses, the flag, its value quoted and what it takes, then the
 // same pointer to the command's flags.
 func refuseFlag(fs *flag.FlagSet, name string, value any, want string, a ...any) error {
-	return usagef("%s %s: %s\n%s", flagName(name), quoteText(fmt.Sprint(value)), fmt.Sprintf(want, a...), flagsPointer(fs))
+	return refuseFlags(fs, []string{flagRefusal(name, value, want, a...)})
+}
+
+// flagRefusal is the line of refuseFlag's error that names the flag,
+// its value and what it takes, for refuseFlags.
+func flagRefusal(name string, value any, want string, a ...any) string {
+	return fmt.Sprintf("%s %s: %s", flagName(name), quoteText(fmt.Sprint(value)), fmt.Sprintf(want, a...))
+}
+
+// refuseFlags is refuseFlag of several flags at once, for a command that
+// reports every flag out of range rather than the first: the refusals
+// (flagRefusal), one a line, then the pointer to the command's flags; nil
+// when there are none.
+func refuseFlags(fs *flag.FlagSet, refusals []string) error {
+	if len(refusals) == 0 {
+		return nil
+	}
+	return usagef("%s\n%s", strings.Join(refusals, "\n"), flagsPointer(fs))
 }
 
 // onceValue is a flag's Value while parseFlags parses: it refuses the

@@ -192,3 +192,16 @@ func TestReindexHelpZero(t *testing.T) {
 		}
 	}
 }
+
+// Given --db "" (a script's unset variable), when any command that opens
+// a database parses it, expect a usage error (exit 2) naming the flag and
+// what it takes, not the library's "path is empty" (exit 1).
+func TestEmptyDBRefused(t *testing.T) {
+	for _, cmd := range []string{"backup", "check", "delete", "eval", "export", "import", "info", "models", "publish", "recommend", "reindex", "runs", "search", "serve", "similar", "train"} {
+		_, stderr, code := cli(t, "", cmd, "--db", "")
+		want := `--db "": want a path` + "\nRun `soundalike " + cmd + " -h` for the command's flags."
+		if code != 2 || !strings.Contains(stderr, want) {
+			t.Errorf("%s --db \"\": exit %d, %q; want 2 and %q", cmd, code, stderr, want)
+		}
+	}
+}

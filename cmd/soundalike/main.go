@@ -239,6 +239,18 @@ func newFlagSet(name string, stdio stdio, db *string) *flag.FlagSet {
 	return fs
 }
 
+// checkDBFlag refuses an empty --db, newFlagSet's database path (a
+// script's unset variable, --db ""): it names no file, and is the
+// command line's mistake, not the database's. A --db whose default is
+// empty (demo's: a temporary file) takes "" as that default.
+func checkDBFlag(fs *flag.FlagSet) error {
+	f := fs.Lookup("db")
+	if f == nil || f.DefValue == "" || f.Value.String() != "" {
+		return nil
+	}
+	return refuseFlag(fs, "db", "", "want a path")
+}
+
 // splitList splits list, the value of flag, a comma-separated list of
 // what (such as "track references"), into its entries, spaces trimmed;
 // an empty value gives none. An empty entry (a,,b, a trailing comma) is a

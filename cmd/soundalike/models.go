@@ -54,8 +54,10 @@ version the current model (a rollback, or a version train kept aside under
 		return listModels(ctx, dbPath, asJSON, stdio)
 	case fs.Arg(0) == "promote" && fs.NArg() == 2:
 		return promoteModel(ctx, dbPath, fs.Arg(1), asJSON, stdio)
+	case fs.Arg(0) == "promote" && fs.NArg() == 1:
+		return usagef("models promote needs the version to make current: give one as %s (`soundalike models` lists them)", modelVersionForms)
 	case fs.Arg(0) == "promote":
-		return usagef("models promote takes one version, like v2; got %q", fs.Args()[1:])
+		return usagef("models promote takes one version; got %d: %s", fs.NArg()-1, quoteList(fs.Args()[1:]))
 	}
 	return usagef("models: unknown subcommand %q; want none (list) or promote VERSION", fs.Arg(0))
 }
@@ -67,15 +69,16 @@ type promoteJSON struct {
 }
 
 func promoteModel(ctx context.Context, dbPath, version string, asJSON bool, stdio stdio) error {
-	if err := checkModelVersion("models promote", version); err != nil {
-		return err
+	canonical, ok := modelVersionArg(version)
+	if !ok {
+		return usagef("models promote %s: want a model version: %s (`soundalike models` lists them)", quoteText(version), modelVersionForms)
 	}
 	eng, err := soundalike.Open(dbPath, stdio.engineOptions(nil))
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
-	info, changed, err := eng.PromoteModel(ctx, version)
+	info, changed, err := eng.PromoteModel(ctx, canonical)
 	if err != nil {
 		return rewordVersion(ctx, eng, "models promote", version, err)
 	}

@@ -27,3 +27,14 @@ const maxQuotedText = 128
 func quoteText(s string) string {
 	return `"` + printable.Cut(s, maxQuotedText) + `"`
 }
+
+// quoteList is the texts given to the command, each quoted as quoteText
+// quotes it, separated by spaces: how a message shows the arguments it
+// refuses.
+func quoteList(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = quoteText(s)
+	}
+	return strings.Join(q, " ")
+}

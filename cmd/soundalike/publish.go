@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"time"
@@ -124,7 +124,7 @@ run again after a failure. See docs/scaling.md.`)
 	if err := weaviate.CheckAlias(a.opts.Alias); err != nil {
 		return a, usagef("--collection: %v", err)
 	}
-	if err := checkPublishSizes(a.opts); err != nil {
+	if err := checkPublishSizes(fs, a.opts); err != nil {
 		return a, err
 	}
 	var err error
@@ -134,24 +134,21 @@ run again after a failure. See docs/scaling.md.`)
 
 // checkPublishSizes reports every one of publish's numeric flags out of
 // its range, naming the flag and what it takes.
-func checkPublishSizes(o weaviate.PublishOptions) error {
-	var errs []error
+func checkPublishSizes(fs *flag.FlagSet, o weaviate.PublishOptions) error {
+	var refusals []string
 	if o.Shards < 0 {
-		errs = append(errs, fmt.Errorf("--shards %d: want a positive number of shards, or 0 for one per node", o.Shards))
+		refusals = append(refusals, flagRefusal("shards", o.Shards, "want a positive number of shards, or 0 for one per node"))
 	}
 	if o.Replicas < 0 {
-		errs = append(errs, fmt.Errorf("--replication %d: want a positive number of replicas, or 0 for the default (2 on 2 or more nodes, else 1)", o.Replicas))
+		refusals = append(refusals, flagRefusal("replication", o.Replicas, "want a positive number of replicas, or 0 for the default (2 on 2 or more nodes, else 1)"))
 	}
 	if o.BatchSize < 1 {
-		errs = append(errs, fmt.Errorf("--batch-size %d: want a positive number of objects a request", o.BatchSize))
+		refusals = append(refusals, flagRefusal("batch-size", o.BatchSize, "want a positive number of objects a request"))
 	}
 	if o.InFlight < 1 {
-		errs = append(errs, fmt.Errorf("--in-flight %d: want a positive number of requests", o.InFlight))
+		refusals = append(refusals, flagRefusal("in-flight", o.InFlight, "want a positive number of requests"))
 	}
-	if err := errors.Join(errs...); err != nil {
-		return usageError{err}
-	}
-	return nil
+	return refuseFlags(fs, refusals)
 }
 
 // printPublished prints sum, what a publish did in took, as text or JSON.

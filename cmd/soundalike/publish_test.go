@@ -43,18 +43,19 @@ func TestPublishRequestTimeout(t *testing.T) {
 }
 
 // Given one of publish's numeric flags out of range, when publish, expect
-// a usage error naming that flag alone and what it takes.
+// a usage error naming that flag alone and what it takes, worded as
+// refuseFlag words it.
 func TestPublishNamesTheFlagAtFault(t *testing.T) {
 	flags := []string{"--shards", "--replication", "--batch-size", "--in-flight"}
 	for _, tc := range []struct{ flag, value, want string }{
-		{"--shards", "-1", "--shards -1: want a positive number of shards, or 0 for one per node"},
-		{"--replication", "-1", "--replication -1: want a positive number of replicas, or 0 for the default"},
-		{"--batch-size", "0", "--batch-size 0: want a positive number of objects a request"},
-		{"--in-flight", "0", "--in-flight 0: want a positive number of requests"},
+		{"--shards", "-1", `--shards "-1": want a positive number of shards, or 0 for one per node`},
+		{"--replication", "-1", `--replication "-1": want a positive number of replicas, or 0 for the default`},
+		{"--batch-size", "0", `--batch-size "0": want a positive number of objects a request`},
+		{"--in-flight", "0", `--in-flight "0": want a positive number of requests`},
 	} {
 		_, stderr, code := cli(t, "", "publish", "--weaviate", "http://127.0.0.1:1", tc.flag, tc.value)
-		if code != 2 || !strings.Contains(stderr, tc.want) {
-			t.Errorf("publish %s %s: exit %d, %q; want 2 and %q", tc.flag, tc.value, code, stderr, tc.want)
+		if code != 2 || !strings.Contains(stderr, tc.want) || !strings.Contains(stderr, "Run `soundalike publish -h`") {
+			t.Errorf("publish %s %s: exit %d, %q; want 2, %q and the pointer to publish -h", tc.flag, tc.value, code, stderr, tc.want)
 		}
 		for _, other := range flags {
 			if other != tc.flag && strings.Contains(stderr, other) {

@@ -25,6 +25,7 @@ func runRecommend(ctx context.Context, args []string, stdio stdio) error {
 	}
 	defer eng.Close()
 	announceLoad(eng, dbPath, "the index", stdio)
+	loadBeforeQuery(ctx, eng)
 	resp, err := server.Recommend(ctx, eng, q)
 	if err != nil {
 		if cerr, ok := errors.AsType[*soundalike.ExampleConflictError](err); ok {
@@ -155,7 +156,8 @@ func conflictUsage(q soundalike.RecommendQuery, e *soundalike.ExampleConflictErr
 // missingExample returns the error of the first example of q, positive
 // then negative as Recommend resolves them, that names no catalogue
 // track, named by its flag and reference as given ("recommend --positive
-// nope: track "nope": track not found"); nil when Track finds every
+// nope: track "nope" is not in the catalogue (never imported, or deleted
+// since)", notInCatalogue); nil when Track finds every
 // example (Recommend's ErrNotFound was then about something else). The
 // engine's own error names the example by its place in the query
 // ("positive[0]"), which is the JSON body's name for it, not the
@@ -167,7 +169,7 @@ func missingExample(ctx context.Context, eng *soundalike.Engine, q soundalike.Re
 	}{{"--positive", q.Positive}, {"--negative", q.Negative}} {
 		for _, ex := range side.exs {
 			if _, err := eng.Track(ctx, ex.Track); errors.Is(err, soundalike.ErrNotFound) {
-				return fmt.Errorf("recommend %s %s: %w", side.flag, printable.String(string(ex.Track)), err)
+				return notInCatalogue("recommend "+side.flag, string(ex.Track), err)
 			}
 		}
 	}

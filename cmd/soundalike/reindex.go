@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 
 	"github.com/audotics/soundalike"
@@ -34,26 +35,23 @@ const maxIndexWorkers = 1024
 
 // checkIndexFlags reports every HNSW flag out of its range, naming the
 // flag and the range (index.Options.Validate names the option fields).
-func checkIndexFlags(o index.Options) error {
-	var errs []error
+func checkIndexFlags(fs *flag.FlagSet, o index.Options) error {
+	var refusals []string
 	for _, f := range []struct {
 		flag        string
 		v, min, max int
 		zero        string
 	}{
-		{"-m", o.M, 2, index.MaxM, fmt.Sprintf("the default, %d", index.DefaultM)},
-		{"--ef-construction", o.EfConstruction, 1, index.MaxEf, fmt.Sprintf("the default, %d", index.DefaultEfConstruction)},
-		{"--ef-search", o.EfSearch, 1, index.MaxEf, fmt.Sprintf("the default, %d", index.DefaultEfSearch)},
-		{"--workers", o.Workers, 1, maxIndexWorkers, "all cores"},
+		{"m", o.M, 2, index.MaxM, fmt.Sprintf("the default, %d", index.DefaultM)},
+		{"ef-construction", o.EfConstruction, 1, index.MaxEf, fmt.Sprintf("the default, %d", index.DefaultEfConstruction)},
+		{"ef-search", o.EfSearch, 1, index.MaxEf, fmt.Sprintf("the default, %d", index.DefaultEfSearch)},
+		{"workers", o.Workers, 1, maxIndexWorkers, "all cores"},
 	} {
 		if f.v != 0 && (f.v < f.min || f.v > f.max) {
-			errs = append(errs, fmt.Errorf("%s %d: want %d..%d (0: %s)", f.flag, f.v, f.min, f.max, f.zero))
+			refusals = append(refusals, flagRefusal(f.flag, f.v, "want %d..%d (0: %s)", f.min, f.max, f.zero))
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return usageError{err}
-	}
-	return nil
+	return refuseFlags(fs, refusals)
 }
 
 type reindexJSON struct {
@@ -96,15 +94,17 @@ previous one, and a running serve picks the new one up at its next reload.`)
 	if fs.NArg() > 0 {
 		return usagef("reindex takes no arguments, got %q", fs.Args())
 	}
-	if err := checkIndexFlags(opts.Index); err != nil {
+	if err := checkIndexFlags(fs, opts.Index); err != nil {
 		return err
 	}
 	if err := opts.Index.Validate(); err != nil { // what checkIndexFlags does not know of
-		return usageError{err}
+		return usagef("%v\n%s", err, flagsPointer(fs))
 	}
-	if err := checkModelVersion("--model", opts.Model); err != nil {
+	model, err := checkModelFlag(fs, opts.Model)
+	if err != nil {
 		return err
 	}
+	opts.Model = model
 	eng, err := soundalike.Open(dbPath, stdio.engineOptions(nil))
 	if err != nil {
 		return err

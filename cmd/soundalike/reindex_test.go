@@ -289,14 +289,18 @@ func TestUnknownModelVersion(t *testing.T) {
 }
 
 // Given HNSW flags out of range, when reindex, expect a usage error naming
-// each flag and its range.
+// each flag, its value quoted and its range, as refuseFlag words them, then
+// the pointer to reindex -h once.
 func TestReindexIndexFlagErrors(t *testing.T) {
 	db := testDB(t, 20)
 	_, _, err := runCmd(t.Context(), "reindex", "--db", db, "--m", "-1", "--ef-construction", "-1", "--ef-search", "70000", "--workers", "-2")
-	for _, want := range []string{"-m -1: want 2..256", "--ef-construction -1: want 1..65536", "--ef-search 70000: want 1..65536", "--workers -2: want 1..1024"} {
+	for _, want := range []string{`-m "-1": want 2..256`, `--ef-construction "-1": want 1..65536`, `--ef-search "70000": want 1..65536`, `--workers "-2": want 1..1024`, "Run `soundalike reindex -h`"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("reindex with bad index flags = %v, want %q", err, want)
 		}
+	}
+	if err != nil && strings.Count(err.Error(), "Run `soundalike") != 1 {
+		t.Errorf("reindex with bad index flags = %v, want the pointer to reindex -h once, after them all", err)
 	}
 	if code := exitCode(err, io.Discard); code != 2 {
 		t.Errorf("reindex with bad index flags: exit %d, want 2", code)

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/audotics/soundalike"
@@ -86,6 +88,20 @@ func refUsage(err error, track string) error {
 	return usagef("%s: %s", flag, re.Reason)
 }
 
+// notInCatalogue is err, the library's ErrNotFound for ref, a track
+// reference given to what (a command and its flag: "similar --track"), in
+// the words import has for a track it cannot find: not in the catalogue,
+// because it was never imported or was deleted since. What the library
+// adds after its "track not found" (what a Spotify reference must be) is
+// kept; so is err's chain (errors.Is finds ErrNotFound).
+func notInCatalogue(what, ref string, err error) error {
+	msg := fmt.Sprintf("%s %s: track %s is not in the catalogue (never imported, or deleted since)", what, printable.String(ref), quoteText(ref))
+	if _, hint, ok := strings.Cut(err.Error(), soundalike.ErrNotFound.Error()+"; "); ok {
+		msg += "; " + hint
+	}
+	return reworded{msg, err}
+}
+
 // announceLoad says on a terminal that a query first loads the catalogue
 // (and what else, e.g. "the index"): seconds at a million tracks.
 func announceLoad(eng *soundalike.Engine, dbPath, also string, stdio stdio) {
@@ -97,6 +113,16 @@ func announceLoad(eng *soundalike.Engine, dbPath, also string, stdio stdio) {
 		also = " and " + also
 	}
 	fmt.Fprintf(stdio.err, "loading %d tracks%s from %s…\n", c.Tracks, also, dbPath)
+}
+
+// loadBeforeQuery runs eng's first load (the catalogue, the model and
+// the index) before the command's query, so that the query's took_us is
+// the search's time, as a server's answer's is (a server has loaded before
+// its requests), not the load's as well: seconds at a million tracks
+// against a search's microseconds. A load that fails is the query's to
+// report: it meets the same error, and words it as the command does.
+func loadBeforeQuery(ctx context.Context, eng *soundalike.Engine) {
+	_ = eng.Ready(ctx)
 }
 
 // closeBeforePrinting closes eng, the read-only engine a command has

@@ -28,7 +28,7 @@ import (
 )
 
 func init() {
-	register(command{name: "runs", summary: "list and compare training runs (model versions)", run: runRuns})
+	register(command{name: "runs", summary: "list training runs (model versions) with their config and validation figures", run: runRuns})
 }
 
 // runLine is one line of a run's JSON Lines log.

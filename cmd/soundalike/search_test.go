@@ -114,7 +114,7 @@ func TestSearchCommandErrors(t *testing.T) {
 		{"given -k 101, when search, expect the range", []string{"search", "--db", db, "-k", "101", "song"}, true, "1..100"},
 		{"given only punctuation, when search, expect a usage error saying it holds no word", []string{"search", "--db", db, "--", "!!"}, true, "no word"},
 		{"given only an emoji, when search, expect a usage error saying it holds no word", []string{"search", "--db", db, "🎵"}, true, "no word"},
-		{"given an album URI, when similar, expect not found saying what a Spotify reference must be", []string{"similar", "--db", db, "--track", "spotify:album:abc"}, false, "not found; a Spotify reference must be spotify:track:ID"},
+		{"given an album URI, when similar, expect not found saying what a Spotify reference must be", []string{"similar", "--db", db, "--track", "spotify:album:abc"}, false, "not in the catalogue (never imported, or deleted since); a Spotify reference must be spotify:track:ID"},
 		{"given an exclusion over 1024 bytes, when similar, expect a usage error naming --exclude", []string{"similar", "--db", db, "--track", "t0001", "--exclude", strings.Repeat("x", soundalike.MaxKeyLen+1)}, true, "--exclude"},
 		{"given an empty exclusion, when similar, expect a usage error naming --exclude and the entry", []string{"similar", "--db", db, "--track", "t0001", "--exclude", "t0002,,t0003"}, true, "--exclude: entry 2 of 3 is empty"},
 		{"given one exclusion over the API's limit, when similar, expect a usage error naming --exclude", []string{"similar", "--db", db, "--track", "t0001", "--exclude", refs(server.MaxExclude + 1)}, true, fmt.Sprintf("--exclude: %d tracks: at most %d in one query", server.MaxExclude+1, server.MaxExclude)},

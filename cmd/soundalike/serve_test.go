@@ -131,7 +131,7 @@ func TestSimilarCommandErrors(t *testing.T) {
 		{"given no --track, when similar, expect a usage error", []string{"--db", db}, true, "--track"},
 		{"given -k 0, when similar, expect a usage error naming the range", []string{"--db", db, "--track", "t0001", "-k", "0"}, true, "1..1000"},
 		{"given -k 1001, when similar, expect a usage error", []string{"--db", db, "--track", "t0001", "-k", "1001"}, true, "-k"},
-		{"given an unknown track, when similar, expect not found", []string{"--db", db, "--track", "nope"}, false, "not found"},
+		{"given an unknown track, when similar, expect not found", []string{"--db", db, "--track", "nope"}, false, `track "nope" is not in the catalogue (never imported, or deleted since)`},
 		{"given a stray argument, when similar, expect a usage error", []string{"--db", db, "t0001"}, true, "--track"},
 	}
 	for _, tc := range cases {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/audotics/soundalike"
@@ -53,6 +54,7 @@ func runSimilar(ctx context.Context, args []string, stdio stdio) error {
 	// A query loads the whole catalogue and index first: seconds at a
 	// million tracks, so say so on a terminal.
 	announceLoad(eng, dbPath, "the index", stdio)
+	loadBeforeQuery(ctx, eng)
 	// --track and --exclude are passed on as given: the engine finds a
 	// stored id spelt so before it reads the reference as a URI or a link,
 	// and refuses only one that no stored id could be (refUsage).
@@ -60,6 +62,9 @@ func runSimilar(ctx context.Context, args []string, stdio stdio) error {
 	if err != nil {
 		if uerr := refUsage(err, "--track"); uerr != nil {
 			return uerr
+		}
+		if errors.Is(err, soundalike.ErrNotFound) {
+			return notInCatalogue("similar --track", id, err)
 		}
 		return fmt.Errorf("similar --track %s: %w", printable.String(id), reword(err))
 	}

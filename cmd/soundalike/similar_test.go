@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/internal/synth"
@@ -152,4 +154,50 @@ func TestExcludeRepeated(t *testing.T) {
 func resultIDs(out string) string {
 	_, results, _ := strings.Cut(out, `"results"`)
 	return fmt.Sprint(regexp.MustCompile(`"track_id":"([^"]*)"`).FindAllStringSubmatch(results, -1))
+}
+
+// Given a track id the catalogue does not hold (never imported, or
+// deleted since), when similar --track or recommend --positive names it,
+// expect import's words for it: the track quoted, not in the catalogue,
+// never imported or deleted since; still the library's ErrNotFound, exit 1.
+func TestMissingTrackWording(t *testing.T) {
+	db := testDB(t, 20)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"similar", "--track", "gone"}, `similar --track gone: track "gone" is not in the catalogue (never imported, or deleted since)`},
+		{[]string{"recommend", "--positive", "t0001,gone"}, `recommend --positive gone: track "gone" is not in the catalogue (never imported, or deleted since)`},
+	} {
+		_, _, err := runCmd(t.Context(), append(tc.args, "--db", db)...)
+		if err == nil || err.Error() != tc.want || !errors.Is(err, soundalike.ErrNotFound) || exitCode(err, io.Discard) != 1 {
+			t.Errorf("%v = %v, want %q (ErrNotFound, exit 1)", tc.args, err, tc.want)
+		}
+	}
+}
+
+// Given a catalogue that takes far longer to load than to search, when
+// similar --json, expect took_us to be the search's time, as the server's
+// answer's is ("from the start of the search"), not the load's as well.
+func TestSimilarTookUSIsTheSearch(t *testing.T) {
+	db := testDB(t, 300) // loaded in milliseconds, searched in tens of microseconds
+	for range 3 {
+		start := time.Now()
+		out, stderr, err := runCmd(t.Context(), "similar", "--db", db, "--track", "t0001", "-k", "5", "--json")
+		elapsed := time.Since(start)
+		if err != nil {
+			t.Fatalf("similar --json: %v\n%s", err, stderr)
+		}
+		var resp struct {
+			TookUS int64 `json:"took_us"`
+		}
+		if err := json.Unmarshal([]byte(out), &resp); err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Duration(resp.TookUS) * time.Microsecond; took < elapsed/4 {
+			return
+		}
+		t.Logf("took_us %d of %v in all", resp.TookUS, elapsed)
+	}
+	t.Errorf("similar --json: took_us counts the load of the catalogue, not the search alone")
 }
