@@ -650,13 +650,17 @@ func vector32(at place, vs []float64, dim modelDim) ([]float32, error) {
 		}
 		vec[i] = f
 	}
-	if nbad > 1 {
-		// How many, then the first few: a client fixing its input sees
-		// the extent, and the message stays short whatever the vector.
-		bad = slices.Insert(bad, 0, fmt.Sprintf("%s: %d of %d values are not finite 32-bit floats (want each within ±%v)",
-			at.name("vector"), nbad, len(vs), float32(math.MaxFloat32)))
-	}
 	if nbad > 0 {
+		want := fmt.Sprintf("want each within ±%v", float32(math.MaxFloat32))
+		if nbad == 1 {
+			bad[0] += " (" + want + ")"
+		} else {
+			// How many, then the first few: a client fixing its input
+			// sees the extent, and the message stays short whatever the
+			// vector.
+			bad = slices.Insert(bad, 0, fmt.Sprintf("%s: %d of %d values are not finite 32-bit floats (%s)",
+				at.name("vector"), nbad, len(vs), want))
+		}
 		return nil, badFields(bad)
 	}
 	if err := soundalike.ValidateVector(vec); err != nil {

@@ -991,7 +991,7 @@ func TestVectorBadValues(t *testing.T) {
 		{"/similar", `{"vector":` + bad + `}`, want("")},
 		{"/similar/batch", `{"queries":[{"tracks":["a"]},{"vector":` + bad + `}]}`, want("queries[1].")},
 		{"/recommend", `{"positive":[{"vector":` + bad + `}]}`, want("positive[0].")},
-		{"/similar", `{"vector":[1,0,-2e39,0,0,0,0,0,0,0,0,0,0,0,0,0]}`, "vector[2]: -2e+39 is not a finite 32-bit float"},
+		{"/similar", `{"vector":[1,0,-2e39,0,0,0,0,0,0,0,0,0,0,0,0,0]}`, "vector[2]: -2e+39 is not a finite 32-bit float (want each within ±3.4028235e+38)"},
 	}
 	for _, tc := range cases {
 		w := do(t, h, "POST", tc.target, tc.body)
