@@ -8,6 +8,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -542,5 +543,40 @@ func TestQueriesStopTheFirstLoad(t *testing.T) {
 	}
 	if got := logs.String(); strings.Contains(got, "level=ERROR") {
 		t.Errorf("log after stopped waits for the first load:\n%s\nwant no error", got)
+	}
+}
+
+// Given a detached engine (serve's) serving a file, when the file is moved away
+// (a reload fails: no database there) and then moved back unchanged,
+// expect the next reload to clear the failure: the served snapshot is of
+// the file as it stands, and Stats (which /readyz reports) no longer
+// says the last load failed.
+func TestFailureClearsWhenTheFileComesBackUnchanged(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "back.db")
+	writer, _ := fixture(t, path, 50)
+	writer.Close()
+	eng, err := soundalike.Open(path, &soundalike.Options{ReadOnly: true, Detached: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	if err := eng.Ready(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	away := path + ".away"
+	if err := os.Rename(path, away); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.Reload(t.Context()); err == nil {
+		t.Fatal("Reload of a moved-away file = nil, want its failure")
+	}
+	if err := os.Rename(away, path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.Reload(t.Context()); err != nil {
+		t.Fatalf("Reload of the file moved back = %v", err)
+	}
+	if st := eng.Stats(); st.ReloadError != nil || st.ReloadFailures != 1 {
+		t.Errorf("Stats after the file came back: failures %d, error %v; want 1 and none now", st.ReloadFailures, st.ReloadError)
 	}
 }

@@ -587,7 +587,10 @@ func (e *Engine) reload(ctx context.Context, on string) (*snapshot, error) {
 	if e.writing != nil {
 		return e.reloadFrom(ctx, on, e.writing, nil) // this engine's own write holds the file
 	}
-	if e.snap.Load() != nil && stampOf(e.path) == e.stamp {
+	// Unchanged since the served snapshot was loaded: nothing to read,
+	// unless the last load failed, which only an open that succeeds
+	// clears (a file moved away and back unchanged).
+	if e.snap.Load() != nil && stampOf(e.path) == e.stamp && e.loadStatus().err == nil {
 		return nil, nil
 	}
 	db, err := e.openDB(ctx, true)
