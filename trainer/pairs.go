@@ -1,9 +1,13 @@
 package trainer
 
 import (
+	"cmp"
+	"encoding/binary"
+	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 )
 
 // pair is two catalogue indices that belong together: A is the anchor, B
@@ -122,19 +126,62 @@ func syntheticUsers(n int, rng *rand.Rand) [][]uint32 {
 	return users
 }
 
-// splitUsers puts a seeded random fraction of the users (at least one, and
-// at least one left for training) into validation. It returns the indices
-// of the training and validation users.
-func splitUsers(n int, fraction float64, rng *rand.Rand) (train, val []int) {
-	perm := rng.Perm(n)
-	nv := int(math.Round(fraction * float64(n)))
-	nv = max(1, min(nv, n-1))
-	if n < 2 {
-		nv = 0
+// splitUsers holds out for validation the round(fraction·n) users with
+// the lowest keys (userKey of seed and name; ties, which 53-bit keys all
+// but never have, by name) and returns the indices into names of the
+// training and validation users, each in index order. Of two or more
+// users at least one is held out and one trained on; a single user is
+// trained on.
+//
+// A user's key depends on the seed and its name alone, so the users of
+// two runs with the same seed and fraction stand in one order and each
+// run's cut falls somewhere in it: k users imported since an earlier run
+// move at most k of the earlier users across the cut (44 users, then 3
+// more: the cut stays at 9, and each new user below it pushes one earlier
+// user out), and the two runs' validation users overlap in all the others
+// (train --promote auto compares models on those). A split by a
+// permutation of the users' positions kept about a fifth of them.
+func splitUsers(names []string, fraction float64, seed uint64) (train, val []int) {
+	n := len(names)
+	keys := make([]float64, n)
+	order := make([]int, n)
+	for i, name := range names {
+		keys[i], order[i] = userKey(seed, name), i
 	}
-	val = append(val, perm[:nv]...)
-	train = append(train, perm[nv:]...)
+	slices.SortFunc(order, func(a, b int) int {
+		if c := cmp.Compare(keys[a], keys[b]); c != 0 {
+			return c
+		}
+		return strings.Compare(names[a], names[b])
+	})
+	nv := 0
+	if n >= 2 {
+		nv = max(1, min(int(math.Round(fraction*float64(n))), n-1))
+	}
+	val, train = slices.Clone(order[:nv]), slices.Clone(order[nv:])
+	slices.Sort(val)
+	slices.Sort(train)
 	return train, val
+}
+
+// userKey maps a seed and a user name to a number in [0, 1), uniform and
+// the same in every process and Go version: FNV-64a of the seed (8 bytes,
+// little-endian) and the name, then mixed (the SplitMix64 finaliser), since
+// FNV alone leaves the top bits of names that differ only in their last
+// byte ("user-1", "user-2") nearly equal. The top 53 bits make the number.
+func userKey(seed uint64, name string) float64 {
+	h := fnv.New64a()
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], seed)
+	h.Write(b[:])
+	h.Write([]byte(name))
+	x := h.Sum64()
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return float64(x>>11) / (1 << 53)
 }
 
 // genreBatches reorders pairs so that most batches hold pairs of users of

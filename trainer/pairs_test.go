@@ -1,7 +1,11 @@
 package trainer
 
 import (
+	"fmt"
+	"maps"
+	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -133,22 +137,131 @@ func TestSyntheticUsers(t *testing.T) {
 	}
 }
 
-func TestSplitUsers(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 6))
-	train, val := splitUsers(100, 0.2, rng)
-	if len(val) != 20 || len(train) != 80 {
-		t.Fatalf("splitUsers(100, 0.2) = %d train, %d val; want 80, 20", len(train), len(val))
+// userNames is n user names, "user-<first>" to "user-<first+n−1>".
+func userNames(first, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("user-%d", first+i)
 	}
-	seen := map[int]bool{}
-	for _, u := range append(train, val...) {
-		if seen[u] {
-			t.Fatalf("user %d is in both sets", u)
+	return out
+}
+
+// sides maps each name to whether splitUsers held it out.
+func sides(t *testing.T, names []string, fraction float64, seed uint64) map[string]bool {
+	t.Helper()
+	train, val := splitUsers(names, fraction, seed)
+	if len(train)+len(val) != len(names) {
+		t.Fatalf("splitUsers(%d names) = %d train + %d val", len(names), len(train), len(val))
+	}
+	out := map[string]bool{}
+	for _, u := range train {
+		out[names[u]] = false
+	}
+	for _, u := range val {
+		if _, dup := out[names[u]]; dup {
+			t.Fatalf("user %s is in both sets", names[u])
 		}
-		seen[u] = true
+		out[names[u]] = true
 	}
-	train, val = splitUsers(2, 0.01, rng)
-	if len(val) != 1 || len(train) != 1 {
-		t.Fatalf("splitUsers(2, 0.01) = %d train, %d val; want 1, 1", len(train), len(val))
+	if len(out) != len(names) {
+		t.Fatalf("splitUsers(%d names) placed %d distinct users", len(names), len(out))
+	}
+	return out
+}
+
+// TestSplitUsersKeepsSidesWhenUsersAreAdded: k users imported since a run
+// move at most k of the earlier users to the other side, so two runs share
+// nearly all the earlier validation users (train --promote auto compares
+// on those). A split by a permutation of positions kept about a fifth of
+// them: of 1000 users then 50 more, it moved about 320.
+func TestSplitUsersKeepsSidesWhenUsersAreAdded(t *testing.T) {
+	for _, tt := range []struct{ before, added int }{{44, 3}, {1000, 50}, {10, 1}, {1, 1}, {2, 5}} {
+		for seed := range uint64(20) {
+			old := userNames(0, tt.before)
+			// The new users sort among the old ones, as imported names do.
+			grown := append(slices.Clone(old), userNames(100000, tt.added)...)
+			slices.Sort(grown)
+			was, now := sides(t, old, 0.2, seed), sides(t, grown, 0.2, seed)
+			moved, kept := 0, 0
+			for _, u := range old {
+				if was[u] != now[u] {
+					moved++
+				} else if was[u] {
+					kept++
+				}
+			}
+			if moved > tt.added {
+				t.Errorf("seed %d: %d users, then %d added: %d of the earlier users changed sides; want at most %d", seed, tt.before, tt.added, moved, tt.added)
+			}
+			// 44 users hold out 9 and 47 hold out 9: the new users
+			// below the cut push as many earlier ones out.
+			if tt.before == 44 && kept < 9-tt.added {
+				t.Errorf("seed %d: 44 users, then 3 added: %d of the 9 earlier validation users still held out; want at least 6", seed, kept)
+			}
+		}
+	}
+}
+
+// TestSplitUsersCount: the split holds out round(fraction·n) users, as
+// --validation-split says, not a number that varies with the seed.
+func TestSplitUsersCount(t *testing.T) {
+	for _, n := range []int{5, 44, 377, 10000} {
+		names := userNames(0, n)
+		for _, f := range []float64{0.05, 0.2, 0.5, 0.9} {
+			want := max(1, min(int(math.Round(f*float64(n))), n-1))
+			for seed := range uint64(5) {
+				if _, val := splitUsers(names, f, seed); len(val) != want {
+					t.Errorf("splitUsers(%d users, %v, seed %d) held out %d; want %d", n, f, seed, len(val), want)
+				}
+			}
+		}
+	}
+	// A larger fraction holds out the same users and more.
+	names := userNames(0, 10000)
+	a, b := sides(t, names, 0.1, 7), sides(t, names, 0.2, 7)
+	for u, held := range a {
+		if held && !b[u] {
+			t.Fatalf("%s is held out at 0.1 and not at 0.2", u)
+		}
+	}
+}
+
+func TestSplitUsersDeterministic(t *testing.T) {
+	names := userNames(0, 500)
+	a, b := sides(t, names, 0.2, 3), sides(t, names, 0.2, 3)
+	if !maps.Equal(a, b) {
+		t.Fatal("splitUsers gave two splits for one seed")
+	}
+	if maps.Equal(a, sides(t, names, 0.2, 4)) {
+		t.Error("seeds 3 and 4 split 500 users alike; want the seed to choose the split")
+	}
+	// A user's side follows its name, not its position among the names.
+	shuffled := slices.Clone(names)
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+	if !maps.Equal(a, sides(t, shuffled, 0.2, 3)) {
+		t.Error("splitUsers split 500 users and the same users shuffled differently; want each user's side to follow its name")
+	}
+	// The keys are pinned: the split must not change with the Go version
+	// or the process (a stored run's validation users are compared with a
+	// later run's).
+	if got := userKey(42, "user-1"); got != userKeyUser1Seed42 {
+		t.Errorf("userKey(42, \"user-1\") = %v; want %v, as every earlier run computed", got, userKeyUser1Seed42)
+	}
+}
+
+// userKeyUser1Seed42 is userKey(42, "user-1").
+const userKeyUser1Seed42 = 0.4207533622662384
+
+func TestSplitUsersSmall(t *testing.T) {
+	for _, tt := range []struct {
+		n          int
+		fraction   float64
+		train, val int
+	}{{0, 0.2, 0, 0}, {1, 0.2, 1, 0}, {1, 0.99, 1, 0}, {2, 0.01, 1, 1}, {2, 0.99, 1, 1}, {3, 0.001, 2, 1}, {3, 0.999, 1, 2}} {
+		train, val := splitUsers(userNames(0, tt.n), tt.fraction, 5)
+		if len(train) != tt.train || len(val) != tt.val {
+			t.Errorf("splitUsers(%d users, %v) = %d train, %d val; want %d, %d", tt.n, tt.fraction, len(train), len(val), tt.train, tt.val)
+		}
 	}
 }
 

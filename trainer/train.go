@@ -84,6 +84,18 @@ func (m *EpochMetrics) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// finalQueries is the most validation queries Final (and Evaluate) is
+// measured on: eval.Options' default.
+const finalQueries = 2000
+
+// plural is n and the singular or plural noun: "1 query", "300 queries".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
 // maxValPairs caps the validation pairs the validation loss is computed on
 // each epoch.
 const maxValPairs = 2048
@@ -116,6 +128,15 @@ type Result struct {
 	// NoValidation says why the run has no validation figures (Final.K
 	// is then 0), or is "" when it has them.
 	NoValidation string
+	// EpochQueries is how many validation queries each epoch's precision
+	// (EpochMetrics.ValPrecision) was measured on: at most Config's
+	// EvalQueries, for speed. Final measures the kept model on up to
+	// eval's default 2000 of the same users' tracks, of which these are
+	// the first (the same seed's shuffle), so its precision differs from
+	// the kept epoch's when Final.Queries is larger: another sample, and
+	// the kept epoch's figure is the best of the epochs', which selection
+	// makes read high. With as many queries, the two are equal.
+	EpochQueries int
 
 	// val is the validation users as indices into the tracks Train was
 	// given, and valOpts what Final was measured with: Evaluate measures
@@ -346,7 +367,7 @@ func (r *run) splitUsers(interactions []soundalike.Interaction) error {
 		}
 	}
 	r.numUsers = len(users)
-	trainIdx, valIdx := splitUsers(len(users), cfg.ValidationSplit, r.rng)
+	trainIdx, valIdx := splitUsers(names, cfg.ValidationSplit, cfg.Seed)
 	// Users in name order, as eval.GroupUsers gives them, so that `eval`
 	// on the recorded validation users samples the same queries.
 	slices.Sort(trainIdx)
@@ -446,6 +467,9 @@ func (r *run) fit(ctx context.Context, nt *net) (*embedder.Model, error) {
 	var valQueries []eval.Query
 	if r.noFigures == "" {
 		valQueries = eval.Sample(r.val, cfg.EvalQueries, cfg.Seed)
+		r.res.EpochQueries = len(valQueries)
+		r.log.Info(fmt.Sprintf("validation: each epoch's precision@%d on %s sampled from the tracks of %s; the kept model is measured again at the end on up to %d",
+			cfg.EvalK, plural(len(valQueries), "query", "queries"), plural(len(r.val), "held-out user", "held-out users"), finalQueries))
 	}
 	var best *embedder.Model
 	var bestM EpochMetrics
@@ -700,7 +724,7 @@ func (r *run) finish(best *embedder.Model) error {
 	res.Model = best
 	var final eval.Report
 	res.NoValidation = r.noFigures
-	res.val, res.valOpts = r.val, eval.Options{K: cfg.EvalK, Seed: cfg.Seed}
+	res.val, res.valOpts = r.val, eval.Options{K: cfg.EvalK, MaxQueries: finalQueries, Seed: cfg.Seed}
 	if res.NoValidation == "" {
 		var err error
 		final, err = res.Evaluate(best, r.tracks, nil)

@@ -71,7 +71,7 @@ func parseTrainArgs(args []string, stdio stdio) (*trainRun, error) {
 	fs := newFlagSet("train", stdio, &r.dbPath)
 	fs.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "training epochs (passes over the sampled pairs)")
 	fs.IntVar(&cfg.BatchSize, "batch-size", cfg.BatchSize, "pairs per batch (the contrastive loss's negatives are the batch's other pairs)")
-	fs.Float64Var(&cfg.ValidationSplit, "validation-split", cfg.ValidationSplit, "fraction of users held out for validation, in (0,1)")
+	fs.Float64Var(&cfg.ValidationSplit, "validation-split", cfg.ValidationSplit, "fraction of users held out for validation, in (0,1): those whose hash of --seed and name is lowest, so k users imported since a run with the same seed move at most k of the others to the other side")
 	fs.Float64Var(&cfg.LearningRate, "learning-rate", cfg.LearningRate, "Adam learning rate")
 	fs.IntVar(&cfg.EmbeddingSize, "embedding-size", cfg.EmbeddingSize, "embedding dimension")
 	fs.StringVar(&layers, "hidden-layers", "128,64", "hidden layer sizes, comma-separated (each 1..4096, at most 16 layers); an empty value trains a model with none, a linear map from the inputs to the embedding")
@@ -290,7 +290,8 @@ func keepModel(ctx context.Context, r *trainRun, res *trainer.Result, tracks []s
 // figures against the baselines, the files written and what to do next.
 func printTrainReport(w io.Writer, res *trainer.Result, summary trainJSON, noSave bool) {
 	f := res.Final
-	fmt.Fprintf(w, "trained %s in %s: %d epochs, best epoch %d\n", orDash(summary.Version, "model"), res.Duration.Round(time.Second), len(res.Epochs), res.BestEpoch)
+	figure, note := bestEpochFigure(res)
+	fmt.Fprintf(w, "trained %s in %s: %d epochs, best epoch %d%s\n%s", orDash(summary.Version, "model"), res.Duration.Round(time.Second), len(res.Epochs), res.BestEpoch, figure, note)
 	if f.Queries == 0 {
 		// The figures below would all be zeros at k=0, which no model scores.
 		fmt.Fprintf(w, "no validation figures: %s\n", orDash(res.NoValidation, "none were computed"))
@@ -312,6 +313,26 @@ func printTrainReport(w io.Writer, res *trainer.Result, summary trainJSON, noSav
 			fmt.Fprintln(w, "next: soundalike reindex")
 		}
 	}
+}
+
+// bestEpochFigure is the kept epoch's validation precision, which picked
+// it, and, when the figures printed next are on more queries, a line
+// saying why those differ from it: each epoch is scored on a sample of
+// the validation queries (trainer.Result.EpochQueries), the kept model
+// again on more of them, and the best of the epochs' figures reads high.
+// Both are "" when the run has no validation figures.
+func bestEpochFigure(res *trainer.Result) (figure, note string) {
+	f := res.Final
+	if f.Queries == 0 || res.BestEpoch < 1 || res.BestEpoch > len(res.Epochs) {
+		return "", ""
+	}
+	p := trainer.Figure(res.Epochs[res.BestEpoch-1].ValPrecision)
+	if res.EpochQueries >= f.Queries {
+		return fmt.Sprintf(" (val p@%d %s)", f.K, p), ""
+	}
+	return fmt.Sprintf(" (val p@%d %s on the %d queries each epoch is scored on)", f.K, p, res.EpochQueries),
+		fmt.Sprintf("below, the kept model on %d queries, those %d and more: another sample than its epoch's figure, which, the best of %d epochs', reads high\n",
+			f.Queries, res.EpochQueries, len(res.Epochs))
 }
 
 // collapseAdvice says what to change after a collapse under loss: the

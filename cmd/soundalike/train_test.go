@@ -308,8 +308,8 @@ func TestTrainWithoutFiguresKeepsCurrent(t *testing.T) {
 // precision on the users both runs held out, as eval measures a model on
 // given users, and the reason saying how many users both were measured
 // on. The seeds are chosen so that the figures stored with each, from
-// each run's own users, decide otherwise: the comparison this replaced
-// promoted v2 here.
+// each run's own users, decide otherwise: on those v2 is below v1, and
+// the comparison this replaced kept v1 here.
 func TestPromotionComparesOnTheSameUsers(t *testing.T) {
 	db := importFile(t, "../../testdata/spotify_sample.csv")
 	train := func(seed string) trainJSON {
@@ -321,7 +321,7 @@ func TestPromotionComparesOnTheSameUsers(t *testing.T) {
 		}
 		return out
 	}
-	v1, v2 := train("5"), train("3")
+	v1, v2 := train("2"), train("3")
 
 	// Both models on the users both runs held out, measured as eval
 	// measures a model on the users it is given.
@@ -367,6 +367,8 @@ func TestPromotionComparesOnTheSameUsers(t *testing.T) {
 		t.Fatalf("%d of v2's %d validation users held out by both runs; v2 %.4f and v1 %.4f on them, %.4f and %.4f each on its own: this case cannot tell the comparisons apart (pick other seeds)",
 			len(names), v2.Config.NumValUsers, p2, p1, own2, own1)
 	}
+	t.Logf("of the %d users the run of seed 3 held out, the run of seed 2 held out %d and trained on %d: v2 %.4f and v1 %.4f on those %d, %.4f and %.4f each on its own",
+		v2.Config.NumValUsers, len(names), v2.Config.NumValUsers-len(names), p2, p1, len(names), own2, own1)
 	want := fmt.Sprintf("%.4f is below v1's %.4f, both measured on the same %d validation users, held out by both runs", p2, p1, len(names))
 	if p2 >= p1 {
 		want = fmt.Sprintf("%.4f is not below v1's %.4f, both measured on the same %d validation users, held out by both runs", p2, p1, len(names))
@@ -678,6 +680,35 @@ func TestCollapseAdvice(t *testing.T) {
 		printTrainReport(&b, res, trainJSON{}, true)
 		if !strings.Contains(b.String(), "collapsed") || !strings.Contains(b.String(), want) || loss == trainer.LossContrastive && strings.Contains(b.String(), "--loss") {
 			t.Errorf("report of a collapsed %s run:\n%s\nwant advice naming %s", loss, b.String(), want)
+		}
+	}
+}
+
+// The report gives the kept epoch's validation precision beside the
+// final one and, when the final is on more queries, says why they differ:
+// 0.5643 on the epochs' 300 queries, 0.5456 on 1234.
+func TestTrainReportExplainsTwoPrecisions(t *testing.T) {
+	epochs := []trainer.EpochMetrics{{Epoch: 1, ValPrecision: 0.41}, {Epoch: 2, ValPrecision: 0.5643}}
+	for _, tc := range []struct {
+		epochQueries, finalQueries int
+		want, not                  []string
+	}{
+		{300, 1234, []string{"best epoch 2 (val p@20 0.5643 on the 300 queries each epoch is scored on)\n", "the kept model on 1234 queries, those 300 and more", "another sample", "1234 queries, k=20", "model 0.5456"}, nil},
+		{85, 85, []string{"best epoch 2 (val p@20 0.5643)\n"}, []string{"another sample"}},
+	} {
+		res := &trainer.Result{Epochs: epochs, BestEpoch: 2, EpochQueries: tc.epochQueries, ValidationUsers: []string{"a", "b"}}
+		res.Final.K, res.Final.Queries, res.Final.Model.Precision = 20, tc.finalQueries, 0.5456
+		var b strings.Builder
+		printTrainReport(&b, res, trainJSON{}, true)
+		for _, w := range tc.want {
+			if !strings.Contains(b.String(), w) {
+				t.Errorf("report with %d epoch queries, %d final:\n%s\nwant %q", tc.epochQueries, tc.finalQueries, b.String(), w)
+			}
+		}
+		for _, w := range tc.not {
+			if strings.Contains(b.String(), w) {
+				t.Errorf("report with %d epoch queries, %d final:\n%s\nwant no %q: the figures are on the same queries", tc.epochQueries, tc.finalQueries, b.String(), w)
+			}
 		}
 	}
 }
