@@ -356,7 +356,7 @@ func TestStoppedReloadKeepsServing(t *testing.T) {
 
 // reloadedFields are the attributes of the one "reloaded" line, whoever
 // asked for the reload.
-var reloadedFields = []string{"on=", "generation=", "model=", "indexed=", "read_under_lock=", "decode=", "derive="}
+var reloadedFields = []string{"on=", "generation=", "model=", "tracks=", "indexed=", "read_under_lock=", "decode=", "derive="}
 
 // TestReloadLogLines: every reload that changed the snapshot is logged as
 // one "reloaded" line with the same fields, naming what asked (Reload, a

@@ -499,7 +499,7 @@ func (e *Engine) loadFailed(err error, reloadGeneration uint64, on string) error
 func (e *Engine) logReloaded(on string, s *snapshot) {
 	var st Stats
 	s.describe(&st)
-	e.opts.Logger.Info("reloaded", "on", on, "generation", st.Generation, "model", st.ModelVersion, "indexed", st.Indexed,
+	e.opts.Logger.Info("reloaded", "on", on, "generation", st.Generation, "model", st.ModelVersion, "tracks", st.Tracks, "indexed", st.Indexed,
 		"read_under_lock", st.LoadRead.Round(time.Millisecond), "decode", st.LoadDecode.Round(time.Millisecond),
 		"derive", st.LoadDerive.Round(time.Millisecond))
 }
@@ -551,7 +551,7 @@ func (e *Engine) Reload(ctx context.Context) (bool, error) {
 // log, such as an operator's signal: on names it ("SIGHUP") in the lines
 // the reload writes, which are the only ones it needs. A reload that
 // changed the snapshot is logged once, as "reloaded", with on, what is
-// served now (generation, model, indexed) and what the load cost
+// served now (generation, model, tracks, indexed) and what the load cost
 // (read_under_lock, decode, derive); a failed one once, at error level
 // even when it repeats the last failure, saying that the previous
 // snapshot still serves. Neither ErrLocked nor a stop by ctx is logged:
