@@ -216,7 +216,7 @@ func parseServeArgs(args []string, stdio stdio) (*serveRun, error) {
 	fs.StringVar(&r.addr, "addr", "127.0.0.1:8080", "`address` to listen on: host:port, or unix:PATH for a Unix socket (a proxy on the same machine)")
 	fs.DurationVar(&r.reload, "reload", defaultReload, "how often to check the database for a new model or index (0: never)")
 	fs.StringVar(&proxies, "trusted-proxies", "", "comma-separated `CIDRs` of reverse proxies whose X-Forwarded-For is believed (default: none)")
-	fs.StringVar(&logFormat, "log", "text", "log `format` on standard error: text, json, or off (no access log; warnings and errors still as text)")
+	fs.StringVar(&logFormat, "log", "text", "log `format` on standard error: text, json (durations as text writes them: 88ms), or off (no access log; warnings and errors still as text)")
 	fs.Int64Var(&r.maxBody, "max-body", server.DefaultMaxBodyBytes, "request body limit in `bytes`")
 	fs.DurationVar(&r.requestTimeout, "request-timeout", server.DefaultRequestTimeout, "deadline of a search, from arrival to answer; past it the answer is 503 with Retry-After")
 	fs.StringVar(&r.weaviateURLs, "weaviate", "", "answer the nearest-neighbour step from this Weaviate cluster (node `URLs`, comma-separated, or a file listing them; see docs/scaling.md) instead of the local index")
@@ -279,7 +279,7 @@ within their timeouts, and a second SIGINT or SIGTERM stops at once.`)
 	case "text":
 		r.logger = slog.New(slog.NewTextHandler(stdio.err, nil))
 	case "json":
-		r.logger = slog.New(slog.NewJSONHandler(stdio.err, nil))
+		r.logger = slog.New(slog.NewJSONHandler(stdio.err, &slog.HandlerOptions{ReplaceAttr: durationText}))
 	case "off":
 		// No access log, but what an operator must act on (a failed
 		// reload, a panic, an internal error) still goes to standard error.
@@ -386,6 +386,16 @@ func parsePrefixes(s string) ([]netip.Prefix, error) {
 		ps = append(ps, p)
 	}
 	return ps, nil
+}
+
+// durationText writes a duration as the text log does ("88ms"), not as
+// slog's JSON handler would, a bare number of nanoseconds that names no
+// unit (--log json).
+func durationText(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
 }
 
 // openDetached opens the engine for serving. A batch job (import, train,

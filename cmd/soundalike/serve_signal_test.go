@@ -83,7 +83,7 @@ func TestServeReloadsOnSIGHUP(t *testing.T) {
 
 // reloadedFields are the attributes of the engine's one "reloaded" line,
 // whoever asked for the reload (SIGHUP, a --reload tick).
-var reloadedFields = []string{"on=", "generation=", "model=", "indexed=", "read_under_lock=", "decode=", "derive="}
+var reloadedFields = []string{"on=", "generation=", "model=", "tracks=", "indexed=", "read_under_lock=", "decode=", "derive="}
 
 func hasReloadedFields(line string) bool {
 	for _, f := range reloadedFields {

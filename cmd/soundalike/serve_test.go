@@ -247,7 +247,7 @@ func TestServeCommand(t *testing.T) {
 		}
 	}
 	hasFields := func(l string) bool {
-		return strings.Contains(l, `"on":"watch"`) &&
+		return strings.Contains(l, `"on":"watch"`) && strings.Contains(l, `"read_under_lock":"`) && // a duration as text: 88ms
 			!slices.ContainsFunc(reloadedFields, func(f string) bool { return !strings.Contains(l, `"`+strings.TrimSuffix(f, "=")+`":`) })
 	}
 	if len(reloaded) == 0 || slices.ContainsFunc(reloaded, func(l string) bool { return !hasFields(l) }) {
