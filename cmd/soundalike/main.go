@@ -26,10 +26,11 @@ func main() {
 	// lock-info file behind, or a training run unsaved; run turns the
 	// closed standard output into exitBrokenPipe.
 	signal.Ignore(syscall.SIGPIPE)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := notifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	code := exitStatus(ctx, err, os.Stderr)
 	stop()
-	os.Exit(exitCode(err, os.Stderr))
+	os.Exit(code)
 }
 
 // command is one subcommand. Each lives in its own file and registers itself
