@@ -112,7 +112,7 @@ func parseTracksQuery(q url.Values) (tracksQuery, error) {
 		return p, err
 	}
 	_, hasQ := q["q"]
-	_, hasIDs := q["ids"]
+	hasIDs := listGiven(q, "ids")
 	_, hasID := q["id"]
 	switch {
 	case hasQ && (hasIDs || hasID):
@@ -155,13 +155,14 @@ type idList struct {
 // reference each, repeated), at most max of them. A track id holding a
 // comma can be named only by id: no escape of the comma is unambiguous
 // for a catalogue whose ids may hold any character, the escape's too.
-// Neither given is an empty list; both, ids that hold no reference, an
-// empty entry of ids, or more than max references are a 400 naming the
-// parameter. The references themselves are the engine's to judge: one
-// that no stored id could be is a *soundalike.TrackRefError, which
-// refError names by its place in the list.
+// Neither given is an empty list, ids given only blank being none
+// (listGiven); both, an empty entry of ids, or more than max references
+// are a 400 naming the parameter. The references themselves are the
+// engine's to judge: one that no stored id could be is a
+// *soundalike.TrackRefError, which refError names by its place in the
+// list.
 func parseIDList(q url.Values, max int) (idList, error) {
-	_, hasIDs := q["ids"]
+	hasIDs := listGiven(q, "ids")
 	_, hasID := q["id"]
 	var (
 		l    idList
@@ -177,9 +178,6 @@ func parseIDList(q url.Values, max int) (idList, error) {
 		if refs, err = listParam(q, "ids", trackRefs); err != nil {
 			return l, err
 		}
-		if len(refs) == 0 {
-			return l, badRequest("ids: empty: give comma-separated track references (%s)", soundalike.TrackRefForms)
-		}
 		l.param = "ids"
 	}
 	if len(refs) > max {
@@ -187,6 +185,19 @@ func parseIDList(q url.Values, max int) (idList, error) {
 	}
 	l.refs = trackIDs(refs)
 	return l, nil
+}
+
+// listGiven reports whether the list parameter name is given: a value of
+// it is not blank. A blank value gives no entry (listParam), so a list
+// given only blank ("ids=", as an HTML form sends a text input left
+// empty) is none given, as a blank optional parameter is (given).
+func listGiven(q url.Values, name string) bool {
+	for _, v := range q[name] {
+		if strings.TrimSpace(v) != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // refError names the engine's refusal of the reference at index i of l

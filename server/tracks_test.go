@@ -46,6 +46,8 @@ func TestTracks(t *testing.T) {
 		{"given an accent-free query, expect the accented artist", "/tracks?q=unicode", []string{"esc"}, nil},
 		{"given k, expect at most k", "/tracks?q=fill&k=3", []string{"t00", "t01", "t02"}, nil},
 		{"given no match, expect no results", "/tracks?q=zzz", []string{}, nil},
+		{"given a blank ids beside q, expect q searched: a blank value names none", "/tracks?ids=&q=fill&k=1", []string{"t00"}, nil},
+		{"given a blank ids beside id, expect id looked up", "/tracks?ids=%20&id=a", []string{"a"}, nil},
 		{"given ids, URIs and links, expect the tracks in order and the unknown ones missing", "/tracks?ids=" + url.QueryEscape("a,spotify:track:"+spotifyOfT22+", nope ,https://open.spotify.com/track/t01?si=1") + "&ids=x2",
 			[]string{"a", "t22", "t01", "x2"}, []string{"nope"}},
 	}
@@ -98,7 +100,7 @@ func TestTracks(t *testing.T) {
 		{"/tracks?q=a&k=1&k=2", "k is given 2 times"},
 		{"/tracks?q=a&ids=b", "not both"},
 		{"/tracks?ids=a&k=3", "k: applies to q"},
-		{"/tracks?ids=", "ids: empty"},
+		{"/tracks?ids=", "q or ids"}, // a blank ids names none
 		{"/tracks?ids=a," + url.QueryEscape("b\x00"), "ids[1]: "},
 		{"/tracks?ids=" + many, "ids: 101 tracks: at most 100"},
 		{"/tracks?query=a", `unknown query parameter "query"`},
