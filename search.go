@@ -89,7 +89,7 @@ func (e *Engine) SimilarTo(ctx context.Context, q Query, k int, opts *SearchOpti
 // queryExamples resolves a checked Query (CheckSimilarTo) into the
 // positive examples it searches around, appended to dst: its seed tracks,
 // named by their place in errors as a request's JSON names them
-// ("tracks[1]: track "x": track not found"), or its one track to embed (a
+// ("tracks[1]: track "x" is not in the catalogue …"), or its one track to embed (a
 // Features example) or vector.
 func (s *snapshot) queryExamples(dst []example, q *Query) ([]example, error) {
 	if len(q.Tracks) == 0 {

@@ -233,11 +233,30 @@ const spotifyFormHint = "a Spotify reference must be spotify:track:ID or https:/
 // refProblem: one that looks like a Spotify URI or a link but is no
 // Spotify track's gets spotifyFormHint.
 func notFound(ref TrackID, p refProblem) error {
+	e := notFoundError{ref: clip(string(ref))}
 	if p == refNotURI || p == refNotLink {
-		return fmt.Errorf("track %q: %w; %s", clip(string(ref)), ErrNotFound, spotifyFormHint)
+		e.hint = spotifyFormHint
 	}
-	return fmt.Errorf("track %q: %w", clip(string(ref)), ErrNotFound)
+	return e
 }
+
+// notFoundError is the ErrNotFound of a reference that names no track,
+// quoted clipped. It says so in the words the command line and an
+// import have for a track they cannot find, once ("track "x" is not in
+// the catalogue", not "track "x": track not found"), and why it may not
+// be; hint, when not "", is what else the reference is told
+// (spotifyFormHint).
+type notFoundError struct{ ref, hint string }
+
+func (e notFoundError) Error() string {
+	msg := fmt.Sprintf("track %q is not in the catalogue (never imported, or deleted since)", e.ref)
+	if e.hint != "" {
+		msg += "; " + e.hint
+	}
+	return msg
+}
+
+func (e notFoundError) Is(target error) bool { return target == ErrNotFound }
 
 // resolve finds the node of a track reference in the snapshot
 // (resolveRef).

@@ -116,6 +116,15 @@ func TestTrackRefsResolve(t *testing.T) {
 	if _, err := eng.Track(ctx, "spotify:album:"+spotifyID); !errors.Is(err, soundalike.ErrNotFound) || errors.Is(err, soundalike.ErrInvalidQuery) || !strings.Contains(err.Error(), "spotify:track:ID or https://open.spotify.com/track/ID") {
 		t.Errorf("Track(album URI) = %v, want ErrNotFound saying what a Spotify reference must be", err)
 	}
+	// A track not found is said so once, in the command line's words.
+	for ref, want := range map[soundalike.TrackID]string{
+		"nope":               `track "nope" is not in the catalogue (never imported, or deleted since)`,
+		"spotify:album:nope": `track "spotify:album:nope" is not in the catalogue (never imported, or deleted since); a Spotify reference must be spotify:track:ID or https://open.spotify.com/track/ID`,
+	} {
+		if _, err := eng.Track(ctx, ref); !errors.Is(err, soundalike.ErrNotFound) || err.Error() != want {
+			t.Errorf("Track(%q) = %v, want ErrNotFound: %s", ref, err, want)
+		}
+	}
 	if _, err := eng.Similar(ctx, "spotify:track:nope", 3, nil); !errors.Is(err, soundalike.ErrNotFound) {
 		t.Errorf("Similar(unknown URI) = %v, want ErrNotFound", err)
 	}

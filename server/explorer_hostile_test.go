@@ -308,8 +308,8 @@ func TestExplorerUnknownTrack(t *testing.T) {
 	const unknown = "AAAAAAAAAAAAAAAAAAAAAA" // a Spotify id, of no track here
 	b.do("ask for "+unknown, chromedp.SendKeys("#search", unknown+"\r"))
 	b.waitFor("the error", `document.getElementById("status").classList.contains("error")`)
-	if got := eval[string](b, `document.getElementById("status").textContent`); !strings.Contains(got, "not found") {
-		t.Errorf("status = %q, want the track not found", got)
+	if got := eval[string](b, `document.getElementById("status").textContent`); !strings.Contains(got, "not in the catalogue") {
+		t.Errorf("status = %q, want the track not in the catalogue", got)
 	}
 	if got := eval[string](b, `document.getElementById("card").textContent`); strings.Contains(got, "evil") {
 		t.Errorf("after asking for %s the card still shows rlo: %q", unknown, got)

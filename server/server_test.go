@@ -266,7 +266,7 @@ func similarGETCases() []similarCase {
 		{name: "given exclude_artist=maybe, when GET /similar, expect 400", target: "/similar?track=a&exclude_artist=maybe", status: 400, errs: []string{"exclude_artist", "true or false"}},
 		{name: "given dedupe=nah, when GET /similar, expect 400", target: "/similar?track=a&dedupe=nah", status: 400, errs: []string{"dedupe"}},
 		{name: "given a misspelt parameter, when GET /similar, expect 400 naming it", target: "/similar?track=a&exclude_artists=true", status: 400, errs: []string{"exclude_artists", "exclude_artist"}},
-		{name: "given an unknown track, when GET /similar, expect 404", target: "/similar?track=nope", status: 404, errs: []string{"nope", "not found"}},
+		{name: "given an unknown track, when GET /similar, expect 404", target: "/similar?track=nope", status: 404, errs: []string{"nope", "is not in the catalogue"}},
 		{
 			name: "given no model, when GET /similar, expect 503 naming soundalike train", target: "/similar?track=a",
 			stage:  noModel,
@@ -956,11 +956,11 @@ func TestAnswersAreNosniff(t *testing.T) {
 func TestSimilarSeedNotFoundNamesIt(t *testing.T) {
 	h := server.New(newEngine(t, ready), nil)
 	for _, c := range []struct{ target, body, want string }{
-		{"/similar", `{"tracks":["a","nope"]}`, `tracks[1]: track "nope": track not found`},
-		{"/similar", `{"tracks":["nope","a","gone","nope"]}`, `tracks[0]: track "nope": track not found`},
-		{"/similar", `{"tracks":["a","x1","gone","nope"]}`, `tracks[2]: track "gone": track not found`},
-		{"/similar", `{"tracks":["a","spotify:album:y"]}`, `tracks[1]: track "spotify:album:y": track not found; a Spotify reference must be`},
-		{"/similar/batch", `{"queries":[{"tracks":["a"]},{"tracks":["a","nope"]}]}`, `queries[1].tracks[1]: track "nope": track not found`},
+		{"/similar", `{"tracks":["a","nope"]}`, `tracks[1]: track "nope" is not in the catalogue (never imported, or deleted since)`},
+		{"/similar", `{"tracks":["nope","a","gone","nope"]}`, `tracks[0]: track "nope" is not in the catalogue (never imported, or deleted since)`},
+		{"/similar", `{"tracks":["a","x1","gone","nope"]}`, `tracks[2]: track "gone" is not in the catalogue (never imported, or deleted since)`},
+		{"/similar", `{"tracks":["a","spotify:album:y"]}`, `tracks[1]: track "spotify:album:y" is not in the catalogue (never imported, or deleted since); a Spotify reference must be`},
+		{"/similar/batch", `{"queries":[{"tracks":["a"]},{"tracks":["a","nope"]}]}`, `queries[1].tracks[1]: track "nope" is not in the catalogue (never imported, or deleted since)`},
 	} {
 		w := do(t, h, "POST", c.target, c.body)
 		var e struct{ Error string }
@@ -971,6 +971,31 @@ func TestSimilarSeedNotFoundNamesIt(t *testing.T) {
 		}
 		if status != 404 || !strings.HasPrefix(e.Error, c.want) {
 			t.Errorf("POST %s %s = %d %s, want 404 beginning %q", c.target, c.body, status, w.Body, c.want)
+		}
+	}
+}
+
+// Given a reference that names no track, when a request names it as its
+// one track, expect a 404 that says so once, in the command line's words
+// and with why it may not be there ("track "x" is not in the catalogue
+// (never imported, or deleted since)"), not "track "x": track not found";
+// one of a Spotify form but no track's is told what such a reference must
+// be, after.
+func TestNotFoundSaysItOnce(t *testing.T) {
+	h := server.New(newEngine(t, ready), nil)
+	const (
+		nope  = `{"error":"track \"nope\" is not in the catalogue (never imported, or deleted since)"}`
+		album = `{"error":"track \"spotify:album:y\" is not in the catalogue (never imported, or deleted since); a Spotify reference must be spotify:track:ID or https://open.spotify.com/track/ID"}`
+	)
+	for _, c := range []struct{ target, want string }{
+		{"/tracks/nope", nope},
+		{"/similar?track=nope", nope},
+		{"/tracks/spotify:album:y", album},
+		{"/similar?track=spotify:album:y", album},
+	} {
+		w := do(t, h, "GET", c.target, "")
+		if got := strings.TrimSpace(w.Body.String()); w.Code != 404 || got != c.want {
+			t.Errorf("GET %s = %d %s, want 404 %s", c.target, w.Code, got, c.want)
 		}
 	}
 }

@@ -71,7 +71,7 @@ func TestTrackRefs(t *testing.T) {
 			if w.Code != 404 {
 				t.Fatalf("= %d %s, want 404", w.Code, w.Body)
 			}
-			checkError(t, w, "not found", "a Spotify reference must be spotify:track:ID or https://open.spotify.com/track/ID")
+			checkError(t, w, "is not in the catalogue", "a Spotify reference must be spotify:track:ID or https://open.spotify.com/track/ID")
 		})
 	}
 	all := ids(decodeSimilar(t, do(t, h, "GET", "/similar?k=40&track=a", "").Body.Bytes()))
@@ -247,7 +247,7 @@ func TestStoredIDsParseTrackRefRefuses(t *testing.T) {
 			t.Errorf("%s %s %s = %d %s, want 404 saying what a Spotify reference must be", tc.method, tc.target, tc.body, w.Code, w.Body)
 			continue
 		}
-		checkError(t, w, "not found", hint)
+		checkError(t, w, "is not in the catalogue", hint)
 	}
 
 	for _, tc := range []struct{ method, target, body, param string }{

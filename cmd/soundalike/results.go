@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/audotics/soundalike"
@@ -89,17 +88,12 @@ func refUsage(err error, track string) error {
 }
 
 // notInCatalogue is err, the library's ErrNotFound for ref, a track
-// reference given to what (a command and its flag: "similar --track"), in
-// the words import has for a track it cannot find: not in the catalogue,
-// because it was never imported or was deleted since. What the library
-// adds after its "track not found" (what a Spotify reference must be) is
-// kept; so is err's chain (errors.Is finds ErrNotFound).
+// reference given to what (a command and its flag: "similar --track"),
+// after what and ref: the library says why, in the words import has for a
+// track it cannot find (not in the catalogue, never imported or deleted
+// since), and what a Spotify reference must be where that applies.
 func notInCatalogue(what, ref string, err error) error {
-	msg := fmt.Sprintf("%s %s: track %s is not in the catalogue (never imported, or deleted since)", what, printable.String(ref), quoteText(ref))
-	if _, hint, ok := strings.Cut(err.Error(), soundalike.ErrNotFound.Error()+"; "); ok {
-		msg += "; " + hint
-	}
-	return reworded{msg, err}
+	return fmt.Errorf("%s %s: %w", what, printable.String(ref), err)
 }
 
 // announceLoad says on a terminal that a query first loads the catalogue
