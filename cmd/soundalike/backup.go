@@ -83,7 +83,7 @@ func runBackup(ctx context.Context, args []string, stdio stdio) error {
 		fmt.Fprintf(stdio.err, "backed up %s to %s (%d bytes, not checked)\n", dbPath, out, n)
 		return nil
 	}
-	fmt.Fprintf(stdio.err, "backed up %s to %s (%d bytes, checked: %d tracks, %d models, an index of %d tracks)\n",
-		dbPath, out, n, r.Tracks, r.Models, r.Indexed)
+	fmt.Fprintf(stdio.err, "backed up %s to %s (%d bytes, checked: %s, %s, an index of %s)\n",
+		dbPath, out, n, countOf(r.Tracks, "track"), countOf(r.Models, "model"), countOf(r.Indexed, "track"))
 	return nil
 }

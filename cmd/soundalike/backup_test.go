@@ -67,3 +67,17 @@ func dirNames(t *testing.T, dir string) []string {
 	}
 	return names
 }
+
+// Given a database of one model, expect backup and info to say "1
+// model" and "1 version", as check does, not "1 models".
+func TestBackupAndInfoCountOneInTheSingular(t *testing.T) {
+	db := testDB(t, 20)
+	_, stderr, err := runCmd(t.Context(), "backup", "--db", db, "--out", filepath.Join(t.TempDir(), "b.db"))
+	if want := "checked: 20 tracks, 1 model, an index of 20 tracks)"; err != nil || !strings.Contains(stderr, want) {
+		t.Errorf("backup = %v, %q; want %q", err, stderr, want)
+	}
+	out, _, err := runCmd(t.Context(), "info", "--db", db)
+	if want := "; 1 version stored)"; err != nil || !strings.Contains(out, want) || !strings.Contains(out, "index         20 tracks, model") {
+		t.Errorf("info = %v, %q; want %q", err, out, want)
+	}
+}

@@ -58,13 +58,21 @@ type deleteRef struct {
 	where string
 }
 
-// deleteJSON is what `delete --json` prints: Deleted holds the deleted
-// tracks' ids as stored, NotFound the references (as given) that named no
-// track, with --missing-ok.
+// deleteJSON is what `delete --json` prints: References counts the
+// references given, Deleted holds the deleted tracks' ids as stored,
+// NotFound the references (as given) that named no track, with
+// --missing-ok, and Repeated counts the references that named only tracks
+// an earlier reference named (given twice, or as an id and as its URI).
+// A reference of a Spotify id names every track sharing it, so Deleted
+// may hold more tracks than there are references.
 type deleteJSON struct {
 	References int      `json:"references"`
 	Deleted    []string `json:"deleted"`
 	NotFound   []string `json:"not_found"`
+	Repeated   int      `json:"repeated"`
+	// shared is whether a reference named more than one track (a
+	// Spotify id that tracks share), for the summary's note.
+	shared bool
 }
 
 // maxListed is how many references not found delete lists on standard
@@ -140,10 +148,12 @@ func deleteTracks(ctx context.Context, eng *soundalike.Engine, refs []deleteRef,
 	// goroutine of a write one, whose remap would wait for it. A track
 	// that another process deletes in between is reported as not deleted
 	// (DeleteTrack says it is gone); one it adds is not deleted.
-	ids, missing, err := resolveRefs(ctx, eng, refs)
+	res, err := resolveRefs(ctx, eng, refs)
 	if err != nil {
 		return deleteJSON{}, err
 	}
+	ids, missing := res.ids, res.missing
+	out.Repeated, out.shared = res.repeated, res.shared
 	if len(missing) > 0 {
 		listMissing(stdio.err, missing, missingOK)
 		if !missingOK {
@@ -188,36 +198,54 @@ func deleteTracks(ctx context.Context, eng *soundalike.Engine, refs []deleteRef,
 // missing holds the references that name no track; one that holds a
 // space or a comma is refused instead, being likely a reference with a
 // note beside it.
-func resolveRefs(ctx context.Context, eng *soundalike.Engine, refs []deleteRef) (ids []soundalike.TrackID, missing []deleteRef, err error) {
+func resolveRefs(ctx context.Context, eng *soundalike.Engine, refs []deleteRef) (resolvedRefs, error) {
 	list := make([]soundalike.TrackID, len(refs))
 	for i, r := range refs {
 		list[i] = soundalike.TrackID(r.ref)
 	}
 	found, err := eng.ResolveAllTracks(ctx, list)
 	if re, ok := errors.AsType[*soundalike.TrackRefError](err); ok {
-		return nil, nil, usagef("delete: %s: %s", refs[re.Index].where, re.Reason)
+		return resolvedRefs{}, usagef("delete: %s: %s", refs[re.Index].where, re.Reason)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("delete: %w", err)
+		return resolvedRefs{}, fmt.Errorf("delete: %w", err)
 	}
+	var res resolvedRefs
 	seen := make(map[soundalike.TrackID]bool)
 	for i, named := range found {
 		r := refs[i]
 		if len(named) == 0 {
 			if strings.ContainsAny(strings.TrimSpace(r.ref), " \t,") {
-				return nil, nil, usagef("delete: %s: %s names no track, and holds a space or a comma: give one reference a line (%s), and a note on a line of its own starting with #", r.where, quoteText(r.ref), soundalike.TrackRefForms)
+				return resolvedRefs{}, usagef("delete: %s: %s names no track, and holds a space or a comma: give one reference a line (%s), and a note on a line of its own starting with #", r.where, quoteText(r.ref), soundalike.TrackRefForms)
 			}
-			missing = append(missing, r)
+			res.missing = append(res.missing, r)
 			continue
 		}
+		res.shared = res.shared || len(named) > 1
+		repeated := true
 		for _, id := range named {
 			if !seen[id] {
 				seen[id] = true
-				ids = append(ids, id)
+				res.ids = append(res.ids, id)
+				repeated = false
 			}
 		}
+		if repeated {
+			res.repeated++
+		}
 	}
-	return ids, missing, nil
+	return res, nil
+}
+
+// resolvedRefs is what resolveRefs finds: the ids of the tracks to delete,
+// each once; the references that name no track; how many references
+// named only tracks an earlier one named; and whether any reference named
+// more than one track (a Spotify id that tracks share).
+type resolvedRefs struct {
+	ids      []soundalike.TrackID
+	missing  []deleteRef
+	repeated int
+	shared   bool
 }
 
 // listMissing lists on w the references that name no track, up to
@@ -229,7 +257,7 @@ func listMissing(w io.Writer, missing []deleteRef, missingOK bool) {
 	}
 	for i, m := range missing {
 		if i == maxListed {
-			fmt.Fprintf(w, "… and %d more references not found\n", len(missing)-maxListed)
+			fmt.Fprintf(w, "… and %s not found\n", countOf(len(missing)-maxListed, "more reference"))
 			break
 		}
 		fmt.Fprintf(w, "%s: track %s: not in the catalogue\n", m.where, quoteText(m.ref))
@@ -242,7 +270,11 @@ func missingError(missing []deleteRef) error {
 	first := missing[0]
 	more := ""
 	if len(missing) > 1 {
-		more = fmt.Sprintf(", nor are %d more references listed above", len(missing)-1)
+		verb := "are"
+		if len(missing) == 2 {
+			verb = "is"
+		}
+		more = fmt.Sprintf(", nor %s %s listed above", verb, countOf(len(missing)-1, "more reference"))
 	}
 	return fmt.Errorf("delete: %s: track %s is not in the catalogue%s; nothing was deleted: check the reference (%s), or give --missing-ok to delete the others and count it as not found (a takedown list run again)",
 		first.where, quoteText(first.ref), more, soundalike.TrackRefForms)
@@ -254,7 +286,7 @@ func printDelete(ctx context.Context, eng *soundalike.Engine, stdio stdio, out d
 	if asJSON {
 		return json.NewEncoder(stdio.out).Encode(out)
 	}
-	fmt.Fprintf(stdio.out, "deleted %d of %d track references; not found: %d\n", len(out.Deleted), out.References, len(out.NotFound))
+	fmt.Fprintln(stdio.out, deleteSummary(out))
 	if len(out.Deleted) == 0 {
 		fmt.Fprintln(stdio.out, "nothing was deleted")
 		return nil
@@ -264,6 +296,29 @@ func printDelete(ctx context.Context, eng *soundalike.Engine, stdio stdio, out d
 	}
 	fmt.Fprintln(stdio.out, "a running serve stops returning the deleted tracks at its next reload (--reload, SIGHUP); run `soundalike reindex` to drop them from the index")
 	return nil
+}
+
+// deleteSummary is the line that counts what delete did: the tracks
+// deleted, then the references given, of which how many were repeated
+// and how many named no track. The two counts differ when references
+// repeat, or one names every track sharing a Spotify id, which the line
+// says.
+func deleteSummary(out deleteJSON) string {
+	refs := countOf(out.References, "reference")
+	var of []string
+	if out.Repeated > 0 {
+		of = append(of, fmt.Sprintf("%d repeated", out.Repeated))
+	}
+	if len(out.NotFound) > 0 {
+		of = append(of, fmt.Sprintf("%d not found", len(out.NotFound)))
+	}
+	if len(of) > 0 {
+		refs += ", " + strings.Join(of, ", ")
+	}
+	if out.shared && len(out.Deleted) > 0 {
+		refs += "; a Spotify id names every track sharing it"
+	}
+	return fmt.Sprintf("deleted %s (%s)", countOf(len(out.Deleted), "track"), refs)
 }
 
 // interruptedDelete is the error of a delete stopped by cause (Ctrl-C).
@@ -332,7 +387,7 @@ func readRefs(name string, stdin io.Reader) ([]deleteRef, error) {
 		case ref == "" || strings.HasPrefix(ref, "#"):
 			continue
 		case len(ref) > soundalike.MaxKeyLen:
-			return nil, usagef("delete: %s: a reference of %d bytes: track ids are at most %d; give one %s a line", where, len(ref), soundalike.MaxKeyLen, soundalike.TrackRefForms)
+			return nil, usagef("delete: %s: a reference of %d bytes: track ids are at most %d; give one reference a line: %s", where, len(ref), soundalike.MaxKeyLen, soundalike.TrackRefForms)
 		case strings.IndexByte(ref, 0) >= 0:
 			return nil, usagef("delete: %s: the line holds a NUL byte, which no track id does: is %s a text file of one track reference a line?", where, display)
 		}

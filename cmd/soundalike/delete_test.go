@@ -53,7 +53,7 @@ func TestDeleteCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("delete %s t0010: exit %d: %s", gone, code, errOut)
 	}
-	if want := "deleted 2 of 2 track references; not found: 0"; !strings.Contains(out, want) || !strings.Contains(out, "soundalike reindex") || !strings.Contains(out, "next reload") {
+	if want := "deleted 2 tracks (2 references)\n"; !strings.Contains(out, want) || !strings.Contains(out, "soundalike reindex") || !strings.Contains(out, "next reload") {
 		t.Errorf("delete printed %q, want %q and what a running serve and reindex do", out, want)
 	}
 
@@ -132,7 +132,7 @@ func TestDeleteMissing(t *testing.T) {
 
 	// Two missing: both listed, the error names the first.
 	_, errOut, code = cli(t, "", "delete", "--db", db, "t0001", "nope", "gone")
-	if code != 1 || !strings.Contains(errOut, `argument 3: track "gone": not in the catalogue`) || !strings.Contains(errOut, "nor are 1 more") {
+	if code != 1 || !strings.Contains(errOut, `argument 3: track "gone": not in the catalogue`) || !strings.Contains(errOut, "nor is 1 more reference listed") {
 		t.Errorf("delete t0001 nope gone = exit %d, %q; want both listed", code, errOut)
 	}
 
@@ -148,7 +148,7 @@ func TestDeleteMissing(t *testing.T) {
 		if err := json.Unmarshal([]byte(out), &got); err != nil {
 			t.Fatalf("delete --json: %v: %s", err, out)
 		}
-		if got.References != want.References || !slices.Equal(got.Deleted, want.Deleted) || !slices.Equal(got.NotFound, want.NotFound) {
+		if got.References != want.References || got.Repeated != 0 || !slices.Equal(got.Deleted, want.Deleted) || !slices.Equal(got.NotFound, want.NotFound) {
 			t.Errorf("run %d: delete --missing-ok = %+v, want %+v", run+1, got, want)
 		}
 		if got := info(t, db); got.Tracks != 48 || got.Index.Stale != (run == 0) {
@@ -161,8 +161,30 @@ func TestDeleteMissing(t *testing.T) {
 		}
 	}
 	out, _, code := cli(t, "", "delete", "--db", db, "--missing-ok", "t0001")
-	if code != 0 || !strings.Contains(out, "deleted 0 of 1") || !strings.Contains(out, "nothing was deleted") {
+	if code != 0 || !strings.Contains(out, "deleted 0 tracks (1 reference, 1 not found)\n") || !strings.Contains(out, "nothing was deleted") {
 		t.Errorf("delete --missing-ok t0001 again = exit %d, %q; want 0 deleted, nothing deleted", code, out)
+	}
+}
+
+// Given a track named twice, by the same reference and by its id and its
+// URI, expect the summary to count one track deleted of two references,
+// one repeated, and --json to count the repeated one.
+func TestDeleteSummaryCountsRepeats(t *testing.T) {
+	db := testDB(t, 20)
+	out, errOut, code := cli(t, "", "delete", "--db", db, "t0003", "t0003")
+	if want := "deleted 1 track (2 references, 1 repeated)\n"; code != 0 || !strings.HasPrefix(out, want) {
+		t.Errorf("delete t0003 t0003 = exit %d, %q; want %q (%s)", code, out, want, errOut)
+	}
+	out, errOut, code = cli(t, "", "delete", "--db", db, "--missing-ok", "--json", "t0004", "spotify:track:t0004", "t0003")
+	var got deleteJSON
+	if err := json.Unmarshal([]byte(out), &got); err != nil || code != 0 {
+		t.Fatalf("delete --json: exit %d, %v: %s %s", code, err, out, errOut)
+	}
+	if got.References != 3 || got.Repeated != 1 || !slices.Equal(got.Deleted, []string{"t0004"}) || !slices.Equal(got.NotFound, []string{"t0003"}) {
+		t.Errorf("delete --json t0004, its URI and t0003 deleted = %+v; want 3 references, 1 repeated, t0004 deleted, t0003 not found", got)
+	}
+	if !strings.Contains(out, `"repeated":1`) {
+		t.Errorf("delete --json = %s, want a repeated field", out)
 	}
 }
 
@@ -198,7 +220,7 @@ func TestDeleteFrom(t *testing.T) {
 	}
 	long := write("long.txt", "# takedowns\n"+strings.Repeat("x", 1025)+"\n")
 	_, errOut, code = cli(t, "", "delete", "--db", db, "--from", long)
-	if code != 2 || !strings.Contains(errOut, long+":2:") || !strings.Contains(errOut, "at most 1024") {
+	if code != 2 || !strings.Contains(errOut, long+":2:") || !strings.Contains(errOut, "at most 1024; give one reference a line: "+soundalike.TrackRefForms+"\n") {
 		t.Errorf("delete --from with a long line 2 = exit %d, %q; want a usage error naming %s:2", code, errOut, long)
 	}
 	missing := write("missing.txt", "t0001\n\n# gone already\nnope\n")
@@ -225,11 +247,11 @@ func TestDeleteFrom(t *testing.T) {
 	}
 	var got deleteJSON
 	json.Unmarshal([]byte(out), &got)
-	if want := []string{"t0004", "t0001", "t0002", "t0003"}; got.References != 5 || !slices.Equal(got.Deleted, want) {
-		t.Errorf("delete --from takedowns.txt t0004 = %+v, want 5 references, %v deleted", got, want)
+	if want := []string{"t0004", "t0001", "t0002", "t0003"}; got.References != 5 || got.Repeated != 1 || !slices.Equal(got.Deleted, want) {
+		t.Errorf("delete --from takedowns.txt t0004 = %+v, want 5 references, 1 repeated, %v deleted", got, want)
 	}
 	out, errOut, code = cli(t, "t0005\n# stdin\nt0006\n", "delete", "--db", db, "--from", "-")
-	if code != 0 || !strings.Contains(out, "deleted 2 of 2") {
+	if code != 0 || !strings.Contains(out, "deleted 2 tracks (2 references)\n") {
 		t.Errorf("delete --from - = exit %d, %q %q; want 2 deleted", code, out, errOut)
 	}
 	if got := info(t, db); got.Tracks != 44 {
@@ -300,12 +322,17 @@ func TestDeleteBySpotifyID(t *testing.T) {
 			t.Errorf("run %d: delete sp0005 shared by app-5 and app-9 = exit %d, deleted %v; want %v (%s)", run+1, code, got.Deleted, want, errOut)
 		}
 	}
-	// The same when one copy is stored under the Spotify id itself.
-	out, errOut, code = cli(t, "", "delete", "--db", db, "--json", "4uLU6hMCjMI75M1A2tKUQC")
+	// The same when one copy is stored under the Spotify id itself; the
+	// summary says why one reference deleted two tracks.
+	out, errOut, code = cli(t, "", "delete", "--db", db, "spotify:track:4uLU6hMCjMI75M1A2tKUQC")
+	if want := "deleted 2 tracks (1 reference; a Spotify id names every track sharing it)\n"; code != 0 || !strings.HasPrefix(out, want) {
+		t.Errorf("delete of a Spotify id two tracks share = exit %d, %q; want %q (%s)", code, out, want, errOut)
+	}
+	out, errOut, code = cli(t, "", "delete", "--db", db, "--json", "--missing-ok", "4uLU6hMCjMI75M1A2tKUQC")
 	json.Unmarshal([]byte(out), &got)
 	slices.Sort(got.Deleted)
-	if want := []string{"4uLU6hMCjMI75M1A2tKUQC", "app-7"}; code != 0 || !slices.Equal(got.Deleted, want) {
-		t.Errorf("delete of a Spotify id one copy is stored under = exit %d, deleted %v; want %v (%s)", code, got.Deleted, want, errOut)
+	if want := []string{"4uLU6hMCjMI75M1A2tKUQC"}; code != 0 || !slices.Equal(got.NotFound, want) || len(got.Deleted) != 0 {
+		t.Errorf("delete of a Spotify id deleted already = exit %d, %+v; want it not found (%s)", code, got, errOut)
 	}
 	if got := info(t, db); got.Tracks != 2 {
 		t.Errorf("%d tracks left, want 2", got.Tracks)

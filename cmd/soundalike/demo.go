@@ -61,7 +61,7 @@ func runDemo(ctx context.Context, args []string, stdio stdio) error {
 	if err := demoImport(ctx, eng, say); err != nil {
 		return err
 	}
-	say("[2/4] training the embedding model (%d epochs)…", epochs)
+	say("[2/4] training the embedding model (%s)…", countOf(epochs, "epoch"))
 	tracks, err := demoTrain(ctx, eng, epochs, say)
 	if err != nil {
 		return err

@@ -30,7 +30,7 @@ func runEval(ctx context.Context, args []string, stdio stdio) error {
 	)
 	fs := newFlagSet("eval", stdio, &dbPath)
 	fs.IntVar(&opts.K, "k", 20, "neighbours scored per query, 1..(the catalogue's tracks − 2)")
-	fs.StringVar(&holdout, "holdout", "", "`file` of held-out users' interactions (any import format; their tracks must already be in the catalogue, named by id, Spotify id, URI or link as for import). Default: the model's validation users")
+	fs.StringVar(&holdout, "holdout", "", "`file` of held-out users' interactions (- for stdin; any import format; their tracks must already be in the catalogue, named by id, Spotify id, URI or link as for import). Default: the model's validation users")
 	fs.IntVar(&maxLineBytes, "max-line-bytes", ingest.DefaultMaxLineBytes, "with --holdout: longest line (or CSV record) the file may have, in bytes, as for import")
 	fs.StringVar(&version, "model", "", "model `version` to evaluate (default: the current one)")
 	fs.IntVar(&opts.MaxQueries, "queries", 2000, "held-out tracks sampled as queries")
@@ -54,7 +54,11 @@ artist with the query is removed before taking the top k.
 counts the hits among the other half: precision@k and recall@k for
 Recommend's average and best_score strategies and for the single-seed mean
 (each seed's own Similar answer, the user's other seeds left out, averaged
-over the seeds).`)
+over the seeds).
+
+The held-out users are the model's validation users, or those of the
+interactions --holdout reads from FILE ("-" is stdin), in any format import
+takes.`)
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -109,7 +113,7 @@ over the seeds).`)
 	index := eval.IndexTracks(tracks)
 	var users [][]uint32
 	if holdout != "" {
-		hf, err := readHoldout(ctx, holdout, maxLineBytes, stdio.err)
+		hf, err := readHoldout(ctx, holdout, stdio.in, maxLineBytes, stdio.err)
 		if err != nil {
 			return err
 		}
@@ -219,7 +223,7 @@ func checkEvalK(fs *flag.FlagSet, k, n int, db string) error {
 		return nil
 	}
 	if n < 3 {
-		return refuseFlag(fs, "k", k, "the catalogue in %s has %d tracks, too few to rank: eval needs 3 or more", db, n)
+		return refuseFlag(fs, "k", k, "the catalogue in %s has %s, too few to rank: eval needs 3 or more", db, countOf(n, "track"))
 	}
 	return refuseFlag(fs, "k", k, "the catalogue in %s has %d tracks, so each query's top %d would hold every other track and every model would score alike (recall 1); want 1..%d",
 		db, n, k, n-2)
@@ -241,8 +245,9 @@ func validationUsers(ctx context.Context, eng *soundalike.Engine, version string
 
 // holdoutFile is what eval --holdout reads of its file.
 type holdoutFile struct {
-	path string
-	ins  []soundalike.Interaction
+	path  string // the file's name in messages: "stdin" for -
+	stdin bool
+	ins   []soundalike.Interaction
 	// lines[i] is the line of ins[i] in the file, 0 when its format has
 	// no lines.
 	lines []int
@@ -251,15 +256,26 @@ type holdoutFile struct {
 	tracks bool
 }
 
-// readHoldout reads the interactions of an import file, whose lines may
-// be maxLineBytes long. Rejected rows are reported and skipped.
-func readHoldout(ctx context.Context, path string, maxLineBytes int, errw io.Writer) (*holdoutFile, error) {
-	src, err := ingest.OpenFile(path, &ingest.FileOptions{MaxLineBytes: maxLineBytes, Context: ctx})
+// readHoldout reads the interactions of an import file ("-" is stdin, as
+// for import), whose lines may be maxLineBytes long. Rejected rows are
+// reported and skipped.
+func readHoldout(ctx context.Context, path string, stdin io.Reader, maxLineBytes int, errw io.Writer) (*holdoutFile, error) {
+	opts := &ingest.FileOptions{MaxLineBytes: maxLineBytes, Context: ctx}
+	hf := &holdoutFile{path: path, stdin: path == "-"}
+	var (
+		src *ingest.FileSource
+		err error
+	)
+	if hf.stdin {
+		hf.path = "stdin"
+		src, err = ingest.NewFileReader(hf.path, stdin, opts)
+	} else {
+		src, err = ingest.OpenFile(path, opts)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("--holdout: %w", lineLimitFlag(err))
 	}
 	defer src.Close()
-	hf := &holdoutFile{path: path}
 	rejected := 0
 	for {
 		rec, err := src.Next(ctx)
@@ -287,7 +303,7 @@ func readHoldout(ctx context.Context, path string, maxLineBytes int, errw io.Wri
 		fmt.Fprintf(errw, "warning: --holdout: %d rows skipped in all\n", rejected)
 	}
 	if len(hf.ins) == 0 {
-		return nil, fmt.Errorf("--holdout %s: no interactions (the file needs a user column, e.g. playlist_id or user_id)", path)
+		return nil, fmt.Errorf("--holdout %s: no interactions (the file needs a user column, e.g. playlist_id or user_id)", hf.path)
 	}
 	return hf, nil
 }
@@ -345,7 +361,11 @@ func warnLeftOut(w io.Writer, hf *holdoutFile, left []int) {
 		what, them = "1 interaction names a track that is not in the catalogue", "it is"
 	}
 	if hf.tracks {
-		fmt.Fprintf(w, "warning: --holdout %s: %s; %s left out (import %s with --no-interactions first to add the file's tracks):\n", hf.path, what, them, hf.path)
+		file := hf.path
+		if hf.stdin {
+			file = "the file"
+		}
+		fmt.Fprintf(w, "warning: --holdout %s: %s; %s left out (import %s with --no-interactions first to add the file's tracks):\n", hf.path, what, them, file)
 	} else {
 		fmt.Fprintf(w, "warning: --holdout %s: %s (deleted, or never imported: the file has no feature columns to import tracks from); %s left out:\n", hf.path, what, them)
 	}

@@ -68,6 +68,15 @@ func TestEvalHoldoutBySpotifyID(t *testing.T) {
 	if err != nil || stderr != "" || got != want {
 		t.Errorf("eval --holdout of Spotify ids = %v\n%s%s\nwant no warning and the report of the catalogue's ids\n%s", err, got, stderr, want)
 	}
+	// The same file on stdin (--holdout -), as import reads it.
+	file, err := os.ReadFile(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, stderr, err = runCmdStdin(t.Context(), string(file), "eval", "--db", db, "--holdout", "-", "-k", "5", "--json")
+	if err != nil || stderr != "" || got != want {
+		t.Errorf("eval --holdout - of the file = %v\n%s%s\nwant no warning and the report of the file named\n%s", err, got, stderr, want)
+	}
 }
 
 // appKeyed writes the CSV file sample with its track ids replaced by

@@ -82,7 +82,7 @@ func runExport(ctx context.Context, args []string, stdio stdio) error {
 		if err := f.Commit(); err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
-		fmt.Fprintf(stdio.err, "exported %d tracks to %s\n", n, out)
+		fmt.Fprintf(stdio.err, "exported %s to %s\n", countOf(n, "track"), out)
 	}
 	return nil
 }

@@ -104,8 +104,8 @@ database. With --json, a model or index not there yet is null.`)
 	fmt.Fprintf(w, "interactions  %d\n", out.Interactions)
 	switch m := out.Model; {
 	case m != nil:
-		fmt.Fprintf(w, "model         %s (dim %d, %d inputs, trained %s; %d version(s) stored)\n",
-			m.Version, m.Dim, len(m.Inputs), m.Created.UTC().Format(time.RFC3339), out.Models)
+		fmt.Fprintf(w, "model         %s (dim %d, %d inputs, trained %s; %s stored)\n",
+			m.Version, m.Dim, len(m.Inputs), m.Created.UTC().Format(time.RFC3339), countOf(out.Models, "version"))
 	case out.Tracks == 0:
 		fmt.Fprintln(w, "model         none: run `soundalike import`, then `soundalike train`")
 	default:
@@ -124,8 +124,8 @@ database. With --json, a model or index not there yet is null.`)
 		if out.Model != nil && ix.Model != out.Model.Version {
 			state = fmt.Sprintf("built with model %s, not the current %s; run `soundalike reindex`", ix.Model, out.Model.Version)
 		}
-		fmt.Fprintf(w, "index         %d tracks, model %s, built %s (%s)\n",
-			ix.Tracks, ix.Model, ix.Created.UTC().Format(time.RFC3339), state)
+		fmt.Fprintf(w, "index         %s, model %s, built %s (%s)\n",
+			countOf(ix.Tracks, "track"), ix.Model, ix.Created.UTC().Format(time.RFC3339), state)
 	}
 	return nil
 }

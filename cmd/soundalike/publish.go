@@ -162,8 +162,8 @@ func printPublished(stdio stdio, sum weaviate.PublishSummary, took time.Duration
 	if asJSON {
 		return json.NewEncoder(stdio.out).Encode(out)
 	}
-	fmt.Fprintf(stdio.out, "published %d tracks of model %s to %s: %d added, %d changed, %d deleted, %d unchanged in %v\n",
-		sum.Tracks, sum.Model, sum.Collection, sum.Added, sum.Changed, sum.Deleted, sum.Unchanged, took.Round(time.Millisecond))
+	fmt.Fprintf(stdio.out, "published %s of model %s to %s: %d added, %d changed, %d deleted, %d unchanged in %v\n",
+		countOf(sum.Tracks, "track"), sum.Model, sum.Collection, sum.Added, sum.Changed, sum.Deleted, sum.Unchanged, took.Round(time.Millisecond))
 	if sum.Switched {
 		fmt.Fprintf(stdio.out, "alias %s now points to %s\n", sum.Alias, sum.Collection)
 	}

@@ -138,8 +138,8 @@ previous one, and a running serve picks the new one up at its next reload.`)
 	if sum.Full {
 		kind = "full"
 	}
-	fmt.Fprintf(stdio.out, "reindexed %d tracks with model %s (%s): %d embedded, %d inserted, %d deleted in %v\n",
-		sum.Tracks, sum.Model, kind, sum.Embedded, sum.Inserted, sum.Deleted, sum.Took.Round(1e6))
+	fmt.Fprintf(stdio.out, "reindexed %s with model %s (%s): %d embedded, %d inserted, %d deleted in %v\n",
+		countOf(sum.Tracks, "track"), sum.Model, kind, sum.Embedded, sum.Inserted, sum.Deleted, sum.Took.Round(1e6))
 	return nil
 }
 
@@ -153,7 +153,7 @@ func interruptedReindex(eng *soundalike.Engine, cause error) error {
 	st, err := eng.IndexState(context.Background())
 	switch {
 	case err == nil:
-		before = fmt.Sprintf("its previous index (model %s, %d tracks, built %s)", st.Model, st.Tracks, st.Created.Local().Format("2006-01-02 15:04"))
+		before = fmt.Sprintf("its previous index (model %s, %s, built %s)", st.Model, countOf(st.Tracks, "track"), st.Created.Local().Format("2006-01-02 15:04"))
 	case errors.Is(err, soundalike.ErrNoIndex):
 		return fmt.Errorf("reindex: interrupted (%w) before the new index was stored: %s still has no index; run soundalike reindex again to build one", cause, eng.Path())
 	}
