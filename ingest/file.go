@@ -280,6 +280,15 @@ func (s *FileSource) joinedRows() (n, first int) {
 	return 0, 0
 }
 
+// repeatedKeys reports, for JSON Lines, the objects that give a key twice,
+// the line of the first and its key.
+func (s *FileSource) repeatedKeys() (n, first int, key string) {
+	if j, ok := s.rows.(*jsonlRows); ok {
+		return j.repeatedKeys()
+	}
+	return 0, 0, ""
+}
+
 // Recycle implements Recycler.
 func (s *FileSource) Recycle(rec Record) { s.mapper.Recycle(rec) }
 

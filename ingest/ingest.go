@@ -93,9 +93,11 @@ type Sink interface {
 // TracksAdded and TracksUpdated count tracks, not rows: a track is added
 // when the sink did not hold it, and updated when the sink held it and a
 // row changed it. A row that repeats a track id an earlier row of the
-// same source has counts no track again, so that a file listing a track
-// once per playlist (the public Spotify set does) adds it once and
-// updates nothing; RepeatedIDs counts those repeats whose values differ.
+// same source has (or of an earlier source, with Options.Repeats) counts
+// no track again, so that a file listing a track once per playlist (the
+// public Spotify set does) adds it once and updates nothing, and a track
+// added by one file and changed by the next is counted once, as added;
+// RepeatedIDs counts those repeats whose values differ.
 // A Run stopped by an error returns the rows' counts so far, repeats
 // included.
 type Summary struct {
@@ -112,7 +114,8 @@ type Summary struct {
 	Rejected            int        `json:"rejected"`
 	Errors              []RowError `json:"errors"` // the first MaxErrors
 	// RepeatedIDs counts rows whose track id an earlier row of the same
-	// source has, with other values: the last row's values are stored.
+	// source has (or of an earlier source, with Options.Repeats), with
+	// other values: the last row's values are stored.
 	RepeatedIDs int `json:"repeated_ids"`
 	// Warnings are what was read but may not be what was meant: a source
 	// without rows, repeated column names, repeated track ids, CSV rows
@@ -166,6 +169,33 @@ type Options struct {
 	// ProgressEvery is how many rows pass between Progress calls; 0 means
 	// 10,000. A negative value is refused.
 	ProgressEvery int64
+	// Repeats, when set, holds the track ids that earlier Runs into the
+	// same sink stored (the other files of one import command), so that
+	// a row repeating one of them is warned about when its values differ
+	// and counts its track no second time, as a repeat within one source
+	// does. nil compares the rows of this source alone.
+	Repeats *Repeats
+}
+
+// Repeats is what Options.Repeats carries from Run to Run: per track id
+// stored, hashes of the id and of its last values, the source that
+// stored them and whether a Run counted the track, in 24 bytes, sorted
+// by id. It is for the Runs of one import, one after the other.
+type Repeats struct {
+	seed    maphash.Seed
+	ids     []idSeen
+	sources []string
+}
+
+type idSeen struct {
+	id, values uint64
+	source     int32 // index in Repeats.sources
+	counted    bool  // a Run counted the track as added or updated
+}
+
+// NewRepeats returns an empty Repeats, for the first Run of an import.
+func NewRepeats() *Repeats {
+	return &Repeats{seed: maphash.MakeSeed()}
 }
 
 // Progress is a snapshot of a running import, passed to Options.Progress.
@@ -282,10 +312,16 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 		opts.Progress(p)
 	}
 	sum.Warnings = append(sum.Warnings, repeatedColumnWarnings(src, name)...)
+	if w, ok := ignoredLogWarning(src, name, opts); ok {
+		sum.Warnings = append(sum.Warnings, w)
+	}
 	if b, ok := sink.(sourceBeginner); ok {
 		b.BeginSource()
 	}
 	repeats := newRepeatTracker()
+	if opts.Repeats != nil {
+		repeats.seed = opts.Repeats.seed
+	}
 	var waits waitCheck
 	res, _ := sink.(reserver)
 	rd := startReadAhead(ctx, src, pos, repeats.seed)
@@ -328,11 +364,14 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 	if err := ctx.Err(); err != nil {
 		return sum, err
 	}
-	repeats.finish(&sum)
+	repeats.finish(&sum, opts.Repeats)
 	if w, ok := waits.allWaitWarning(&sum); ok {
 		sum.Warnings = append(sum.Warnings, w)
 	}
 	if w, ok := joinedRowsWarning(src, name); ok {
+		sum.Warnings = append(sum.Warnings, w)
+	}
+	if w, ok := repeatedKeysWarning(src, name); ok {
 		sum.Warnings = append(sum.Warnings, w)
 	}
 	if rows == 0 && name != "" {
@@ -389,6 +428,41 @@ func repeatedColumnWarnings(src Source, name string) []RowError {
 			Reason: "column " + r + "; the first is read, the others are ignored"})
 	}
 	return out
+}
+
+// ignoredLogWarning is the warning of a source that is an interaction log
+// (its Mapper maps InteractionsOnly) read with NoInteractions, in Options
+// or in its MapperOptions: none of its rows is read into anything, so the
+// source imports nothing, which was likely not meant.
+func ignoredLogWarning(src Source, name string, opts *Options) (RowError, bool) {
+	ms, ok := src.(interface{ Mapper() *Mapper })
+	if !ok {
+		return RowError{}, false
+	}
+	o := ms.Mapper().opts
+	if !o.InteractionsOnly || !(o.NoInteractions || opts.NoInteractions) {
+		return RowError{}, false
+	}
+	return RowError{File: name, Reason: "is an interaction log (a track id and a user, no features), and interactions are not imported (--no-interactions): nothing is imported from it"}, true
+}
+
+// repeatedKeysWarning is the warning of a JSON Lines source some of whose
+// objects give a key twice (the first value is read), if it has any.
+func repeatedKeysWarning(src Source, name string) (RowError, bool) {
+	r, ok := src.(interface{ repeatedKeys() (int, int, string) })
+	if !ok {
+		return RowError{}, false
+	}
+	n, first, key := r.repeatedKeys()
+	if n == 0 {
+		return RowError{}, false
+	}
+	objs := fmt.Sprintf("%d objects give", n)
+	if n == 1 {
+		objs = "1 object gives"
+	}
+	return RowError{File: name, Line: first,
+		Reason: fmt.Sprintf("%s a key twice (the first: %q); the first value is read, the others are ignored, as for a column named twice", objs, clip(key))}, true
 }
 
 // joinedRowsWarning is the warning of a CSV source some of whose rows may have
@@ -497,8 +571,11 @@ func (r *repeatTracker) reserve(n, read int) {
 // each row whose values differ from the previous row with its id, and
 // takes back what put counted for rows that repeat a track it had counted
 // (see Summary).
-func (r *repeatTracker) finish(sum *Summary) {
+func (r *repeatTracker) finish(sum *Summary, across *Repeats) {
 	r.rows = sortByID(r.rows)
+	if across != nil {
+		defer func() { across.add(sum, r) }()
+	}
 	count, first := 0, 0
 	counted := false // the track of the rows' id is counted
 	for i, b := range r.rows {
@@ -522,7 +599,9 @@ func (r *repeatTracker) finish(sum *Summary) {
 			sum.TracksUpdated--
 		}
 	}
-	r.rows = nil
+	if across == nil {
+		r.rows = nil
+	}
 	if count == 0 {
 		return
 	}
@@ -536,6 +615,80 @@ func (r *repeatTracker) finish(sum *Summary) {
 		w.Line = first
 	} else {
 		w.Reason = fmt.Sprintf("%s the track id of an earlier row with other values, the first at row %d read; the last row's values are kept", rows, first)
+	}
+	sum.Warnings = append(sum.Warnings, w)
+}
+
+// add compares the tracks that r, a source's tracker that has finished,
+// noted (sorted by id) with those of the earlier sources: it warns of
+// the rows whose values differ from the last an earlier source stored
+// for their id, and takes back what the source counted for a track an
+// earlier source counted. It then keeps the source's tracks, last values
+// first, with the earlier ones.
+func (a *Repeats) add(sum *Summary, r *repeatTracker) {
+	src := int32(len(a.sources))
+	a.sources = append(a.sources, r.source)
+	merged := make([]idSeen, 0, len(a.ids)+len(r.rows))
+	count, first, firstOf := 0, 0, int32(0)
+	j := 0
+	rows := r.rows
+	for i := 0; i < len(rows); {
+		// The rows of one id: rows[i:k].
+		k := i + 1
+		for k < len(rows) && rows[k].id == rows[i].id {
+			k++
+		}
+		g := rows[i:k]
+		counted := false
+		var kind putResult
+		for _, b := range g {
+			if b.put != putUnchanged {
+				counted, kind = true, b.put
+				break
+			}
+		}
+		for j < len(a.ids) && a.ids[j].id < g[0].id {
+			merged = append(merged, a.ids[j])
+			j++
+		}
+		if j < len(a.ids) && a.ids[j].id == g[0].id {
+			e := a.ids[j]
+			j++
+			if e.values != g[0].values {
+				count++
+				if first == 0 || g[0].at < first {
+					first, firstOf = g[0].at, e.source
+				}
+			}
+			if e.counted && counted {
+				if kind == putAdded {
+					sum.TracksAdded--
+				} else {
+					sum.TracksUpdated--
+				}
+			}
+			counted = counted || e.counted
+		}
+		merged = append(merged, idSeen{id: g[0].id, values: g[len(g)-1].values, source: src, counted: counted})
+		i = k
+	}
+	merged = append(merged, a.ids[j:]...)
+	a.ids = merged
+	r.rows = nil
+	if count == 0 {
+		return
+	}
+	sum.RepeatedIDs += count
+	repeat := fmt.Sprintf("%d rows repeat", count)
+	if count == 1 {
+		repeat = "1 row repeats"
+	}
+	what := fmt.Sprintf("%s the track id of a row of an earlier file of this import (%s) with other values; the last row's values are kept", repeat, a.sources[firstOf])
+	w := RowError{File: r.source, Reason: what}
+	if r.byLine {
+		w.Line = first
+	} else {
+		w.Reason = fmt.Sprintf("%s the track id of a row of an earlier source of this import (%s) with other values, the first at row %d read; the last row's values are kept", repeat, a.sources[firstOf], first)
 	}
 	sum.Warnings = append(sum.Warnings, w)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -109,6 +110,9 @@ type Mapper struct {
 	// addColumn.
 	seen    map[string]int
 	repeats map[int]int
+	// firstObjectLine is, for JSON Lines, the line of the object whose
+	// keys are the columns; 0 for other sources.
+	firstObjectLine int
 }
 
 // NewMapper builds a Mapper for rows with the given column names. source
@@ -228,6 +232,11 @@ func (m *Mapper) check() error {
 		return m.columnsError("no audio feature columns", "the eleven Spotify audio features "+strings.Join(soundalike.FeatureNames(), ", ")+
 			"; or, for a file of interactions alone, a track id and a user column ("+strings.Join(fieldAliases[fUser], ", ")+
 			") with optional action and timestamp, and no other track columns")
+	case len(missing) > 0 && m.firstObjectLine > 0:
+		// A serializer that leaves out null values leaves out the key.
+		return m.columnsError(fmt.Sprintf("line %[1]d's object (which sets the columns) lacks feature key(s) %[2]s: give line %[1]d's object every feature key, null where a value is unknown (that row alone is then rejected), or put first an object that has them all",
+			m.firstObjectLine, strings.Join(missing, ", ")),
+			"all eleven Spotify audio features "+strings.Join(soundalike.FeatureNames(), ", "))
 	case len(missing) > 0:
 		return m.columnsError("missing feature column(s) "+strings.Join(missing, ", "),
 			"all eleven Spotify audio features "+strings.Join(soundalike.FeatureNames(), ", "))
@@ -250,8 +259,12 @@ func (m *Mapper) columnsError(what, accepted string) error {
 	if len(found) == 0 {
 		list = "(none)"
 	}
+	where := m.source
+	if m.firstObjectLine > 0 {
+		where += ":" + strconv.Itoa(m.firstObjectLine)
+	}
 	return fmt.Errorf("%s: %w: %s; found columns: %s%s; accepted: %s (case, _ and - are ignored)",
-		m.source, ErrColumns, what, list, more, accepted)
+		where, ErrColumns, what, list, more, accepted)
 }
 
 func acceptedNames(fs ...field) string {

@@ -317,7 +317,10 @@ func unquoteTSV(s string) string {
 
 // jsonlRows reads JSON Lines. The first object's keys are the columns; a
 // later object may add a column the Mapper knows, and keys it does not
-// know are ignored. A key missing from an object reads as "".
+// know are ignored. A key missing from an object reads as "". A key
+// given twice in one object is read as a column named twice in a CSV
+// header is: its first value is read, the others are ignored, and the
+// file is warned about once (repeatedKeys).
 type jsonlRows struct {
 	name    string
 	lr      lineReader
@@ -327,6 +330,29 @@ type jsonlRows struct {
 	keys    []string // reused by decodeObject
 	vals    []string
 	pending *pendingRow
+	// setIn holds, per column, the last object (its ordinal, objects)
+	// that gave it a value, so that a key's second value in one object
+	// is told from its first.
+	setIn   []int
+	objects int
+	// repeated counts the objects that give a key twice; firstRepeat is
+	// the line of the first, and repeatedKey its key.
+	repeated, firstRepeat int
+	repeatedKey           string
+}
+
+// noteRepeat counts an object, at line, that gives key twice.
+func (j *jsonlRows) noteRepeat(line int, key string) {
+	if j.repeated == 0 {
+		j.firstRepeat, j.repeatedKey = line, strings.Clone(key) // key may point into the line buffer
+	}
+	j.repeated++
+}
+
+// repeatedKeys reports the objects that give a key twice, the line of the
+// first and its key.
+func (j *jsonlRows) repeatedKeys() (n, first int, key string) {
+	return j.repeated, j.firstRepeat, j.repeatedKey
 }
 
 type pendingRow struct {
@@ -358,12 +384,18 @@ func newJSONLRows(name string, br *bufio.Reader, mo *MapperOptions) (rowReader, 
 		break
 	}
 	// The mapper is built key by key so that a duplicate key keeps one
-	// column (the last value wins, as in encoding/json).
+	// column, and its first value, as a CSV header's repeated column does
+	// (encoding/json keeps the last: a column's first occurrence is what
+	// import reads everywhere else).
 	m := newMapper(name, mo)
+	m.firstObjectLine = j.lr.line
 	first := make([]string, 0, len(keys))
+	repeat := ""
 	for i, k := range keys {
-		if c, dup := j.index[k]; dup {
-			first[c] = vals[i]
+		if _, dup := j.index[k]; dup {
+			if repeat == "" {
+				repeat = k
+			}
 			continue
 		}
 		j.index[k] = len(first)
@@ -372,6 +404,9 @@ func newJSONLRows(name string, br *bufio.Reader, mo *MapperOptions) (rowReader, 
 	}
 	if err := m.checkFile(); err != nil {
 		return nil, nil, err
+	}
+	if repeat != "" {
+		j.noteRepeat(j.lr.line, repeat)
 	}
 	j.m = m
 	j.pending = &pendingRow{line: j.lr.line, values: first}
@@ -407,6 +442,8 @@ func (j *jsonlRows) next() (int, []string, error) {
 		for range j.m.columns {
 			j.values = append(j.values, "")
 		}
+		j.objects++
+		repeat := ""
 		for i, k := range keys {
 			c, ok := j.index[k]
 			if !ok {
@@ -421,7 +458,20 @@ func (j *jsonlRows) next() (int, []string, error) {
 				j.index[k] = c
 				j.values = append(j.values, "")
 			}
+			for len(j.setIn) <= c {
+				j.setIn = append(j.setIn, 0)
+			}
+			if j.setIn[c] == j.objects {
+				if repeat == "" {
+					repeat = k
+				}
+				continue // the key's first value is read
+			}
+			j.setIn[c] = j.objects
 			j.values[c] = vals[i]
+		}
+		if repeat != "" {
+			j.noteRepeat(line, repeat)
 		}
 		return line, j.values, nil
 	}

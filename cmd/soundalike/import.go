@@ -75,14 +75,20 @@ Imports CSV, TSV or JSON Lines files, each optionally gzip-compressed ("-" is
 stdin). Columns are found by name: the track id (track_id, id, spotify_id,
 uri), the eleven Spotify audio features, metadata (track_name, track_artist,
 …) and, for interactions, a user (user_id, playlist_id) with action and
-timestamp. A file of only a track id, a user, an action and a timestamp adds
-interactions to tracks already imported (earlier files of the same command
+timestamp. In JSON Lines, the first object's keys are the columns: give it
+every key, null where a value is unknown. A file of only a track id, a
+user, an action and a timestamp adds interactions to tracks already
+imported (earlier files of the same command
 count), named by their ids or, in a catalogue keyed by another system's
 ids, by Spotify id, URI or link. Rejected rows are listed with file, line and reason; the exit code
-is then 1. Warnings (repeated column names, a track id repeated with other
-values, where the last row wins; a file without rows; a CSV row that a
-stray quote may have joined with the next) are listed too, and --strict
-writes nothing when there is any. Errors name a field by the file's own
+is then 1. Warnings (repeated column names or JSON keys, where the first
+is read; a track id repeated with other values, in one file or across the
+files of the command, where the last row wins; a file without rows; a CSV
+row that a stray quote may have joined with the next; an interaction log
+given with --no-interactions, which imports nothing from it) are listed
+too, and --strict writes nothing when there is any. A track is counted
+once however many rows give it: added if the import added it, else
+updated if a row changed it. Errors name a field by the file's own
 column. Files with CR, LF, CRLF or CR CR LF line ends are read alike. The
 import is all or nothing: one that fails, is refused by --strict or is
 interrupted (Ctrl-C) writes nothing, and leaves no file at a --db path
@@ -129,7 +135,7 @@ since other local users can read a command line.
 func runImport(ctx context.Context, args []string, stdio stdio) error {
 	var f importFlags
 	fs := newFlagSet("import", stdio, &f.db)
-	fs.BoolVar(&f.strict, "strict", false, "write nothing if any row is rejected or any warning is given (repeated track ids or column names, a file without rows, rows a stray quote may have joined)")
+	fs.BoolVar(&f.strict, "strict", false, "write nothing if any row is rejected or any warning is given (repeated track ids, column names or JSON keys, a file without rows, rows a stray quote may have joined, an interaction log with --no-interactions)")
 	fs.BoolVar(&f.noInteractions, "no-interactions", false, "import tracks only, ignoring user columns")
 	fs.BoolVar(&f.asJSON, "json", false, "print the summary as JSON")
 	f.addBufferFlags(fs)
@@ -199,10 +205,14 @@ func importFiles(ctx context.Context, f *importFlags, names []string, stdio stdi
 	total.Errors = []ingest.RowError{}
 	rolledBack := false
 	err = eng.Import(ctx, func(tx *soundalike.ImportTx) error {
+		// The files are one import: a track id repeated across them is
+		// warned about, and counted once, as within one file.
+		repeats := ingest.NewRepeats()
 		for i, src := range srcs {
 			sum, err := ingest.Run(ctx, src, tx, &ingest.Options{
 				NoInteractions: f.noInteractions,
 				Progress:       func(p ingest.Progress) { bar.update(i, p) },
+				Repeats:        repeats,
 			})
 			total.Add(sum)
 			if err != nil {

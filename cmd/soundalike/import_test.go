@@ -108,7 +108,9 @@ func TestImportRejects(t *testing.T) {
 func TestImportStrictWritesNothing(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "strict.db")
 	out, _, code := cli(t, "", "import", "--db", db, "--strict", testdata+"spotify_sample.csv", testdata+"rejects.csv")
-	if code != 1 || !strings.Contains(out, "--strict: 27 rows rejected, nothing was written") {
+	// The warning: rejects.csv:30 repeats a track of the sample with
+	// other values, across the files of the command.
+	if code != 1 || !strings.Contains(out, "--strict: 27 rows rejected, 1 warning, nothing was written") {
 		t.Errorf("exit %d, stdout %q; want 1 and the strict message", code, out)
 	}
 	if _, errOut, code := cli(t, "", "info", "--db", db); code != 1 || !strings.Contains(errOut, "no database there yet") {
@@ -226,7 +228,9 @@ func TestImportNoInteractionsIgnoresBadUserCells(t *testing.T) {
 		}
 	}
 	db := filepath.Join(dir, "n.db")
-	out, errOut, code := cli(t, "", "import", "--db", db, "--strict", "--no-interactions", tracks, plays)
+	// Not --strict: the interaction log is warned about (it imports
+	// nothing); a rejected row would still exit 1.
+	out, errOut, code := cli(t, "", "import", "--db", db, "--no-interactions", tracks, plays)
 	if code != 0 || !strings.Contains(out, "tracks: 4 added, 0 updated; interactions: 0 added; rejected rows: 0") {
 		t.Errorf("import --no-interactions: exit %d\n%s%s\nwant exit 0, 4 tracks added, none rejected", code, out, errOut)
 	}
@@ -387,5 +391,58 @@ func TestImportBufferFlag(t *testing.T) {
 	const both = "--memory is the deprecated name of --buffer-mib: give --buffer-mib alone"
 	if _, errOut, code := cli(t, "", "import", "--db", filepath.Join(dir, "x.db"), "--memory", "64", "--buffer-mib", "32", testdata+"spotify_sample.csv"); code != 2 || !strings.Contains(errOut, both) {
 		t.Errorf("--memory 64 --buffer-mib 32: exit %d, %q; want a usage error saying %q", code, errOut, both)
+	}
+}
+
+// Given an interaction log (testdata/plays.csv), when import
+// --no-interactions reads it, expect a warning naming the file (it
+// imports nothing from it), and with --strict nothing written and exit 1.
+// The file was dropped silently, and --strict accepted it.
+func TestImportNoInteractionsWarnsOfInteractionLog(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "n.db")
+	out, errOut, code := cli(t, "", "import", "--db", db, "--no-interactions", testdata+"plays.csv")
+	if code != 0 || !strings.Contains(errOut, "warning: "+testdata+"plays.csv: is an interaction log") ||
+		!strings.Contains(errOut, "nothing is imported from it") {
+		t.Errorf("import --no-interactions plays.csv: exit %d\n%s%s\nwant exit 0 and a warning naming plays.csv as an interaction log", code, out, errOut)
+	}
+	out, errOut, code = cli(t, "", "import", "--db", db, "--no-interactions", "--strict", testdata+"plays.csv")
+	if code != 1 || !strings.Contains(out, "--strict: 0 rows rejected, 1 warning, nothing was written") {
+		t.Errorf("import --no-interactions --strict plays.csv: exit %d\n%s%s\nwant exit 1, refused for the warning", code, out, errOut)
+	}
+}
+
+// Given two files that give the same two tracks, one with other values,
+// when one import command reads both, expect the tracks counted once each
+// (2 added, 0 updated), a warning naming the second file's line and the
+// first file, and --strict refusing it. Repeats across files were not
+// warned about, and the count read "2 added, 2 updated".
+func TestImportRepeatAcrossFiles(t *testing.T) {
+	dir := t.TempDir()
+	header := "track_id,acousticness,danceability,energy,instrumentalness,key,liveness,loudness,mode,speechiness,tempo,valence\n"
+	features := ",0.1,0.2,0.3,0.4,5,0.6,-7,1,0.08,120,"
+	a, b := filepath.Join(dir, "a.csv"), filepath.Join(dir, "b.csv")
+	for name, text := range map[string]string{
+		a: header + "t1" + features + "0.9\n" + "t2" + features + "0.9\n",
+		b: header + "t2" + features + "0.9\n" + "t1" + features + "0.5\n",
+	} {
+		if err := os.WriteFile(name, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db := filepath.Join(dir, "r.db")
+	out, errOut, code := cli(t, "", "import", "--db", db, a, b)
+	want := "warning: " + b + ":3: 1 row repeats the track id of a row of an earlier file of this import (" + a + ") with other values; the last row's values are kept"
+	if code != 0 || !strings.Contains(out, "tracks: 2 added, 0 updated;") || !strings.Contains(errOut, want) {
+		t.Errorf("import a.csv b.csv: exit %d\n%s%s\nwant exit 0, 2 added, 0 updated, and the warning\n%s", code, out, errOut, want)
+	}
+	out, errOut, code = cli(t, "", "import", "--db", filepath.Join(dir, "s.db"), "--strict", a, b)
+	if code != 1 || !strings.Contains(out, "nothing was written") {
+		t.Errorf("import --strict a.csv b.csv: exit %d\n%s%s\nwant exit 1, refused for the repeat", code, out, errOut)
+	}
+	// The same file twice repeats its tracks with the same values: no
+	// warning, and each track counted once.
+	out, errOut, code = cli(t, "", "import", "--db", filepath.Join(dir, "t.db"), "--strict", a, a)
+	if code != 0 || !strings.Contains(out, "tracks: 2 added, 0 updated;") || strings.Contains(errOut, "warning") {
+		t.Errorf("import --strict a.csv a.csv: exit %d\n%s%s\nwant exit 0, 2 added, no warning", code, out, errOut)
 	}
 }
