@@ -28,11 +28,15 @@ type Report struct {
 	MeanPairwiseCosine float64 `json:"mean_pairwise_cosine"`
 }
 
+// DefaultMaxQueries is how many queries Evaluate samples from the
+// held-out tracks when Options.MaxQueries is 0.
+const DefaultMaxQueries = 2000
+
 // Options control Evaluate. Zero fields mean the defaults; negative ones
 // are refused.
 type Options struct {
 	K          int    // neighbours scored per query; default 20
-	MaxQueries int    // queries sampled from the held-out tracks; default 2000
+	MaxQueries int    // queries sampled from the held-out tracks; default DefaultMaxQueries
 	Pairs      int    // random pairs for the collapse metric; default 10000
 	Seed       uint64 // sampling and the random baseline
 }
@@ -44,7 +48,7 @@ func (o *Options) check() error {
 		name string
 		v    int
 		def  int
-	}{{"K", o.K, 20}, {"MaxQueries", o.MaxQueries, 2000}, {"Pairs", o.Pairs, 10000}} {
+	}{{"K", o.K, 20}, {"MaxQueries", o.MaxQueries, DefaultMaxQueries}, {"Pairs", o.Pairs, 10000}} {
 		if f.v < 0 {
 			bad = append(bad, fmt.Sprintf("Options.%s = %d: want ≥ 1, or 0 for the default %d", f.name, f.v, f.def))
 		}
@@ -60,7 +64,7 @@ func (o *Options) defaults() {
 		o.K = 20
 	}
 	if o.MaxQueries <= 0 {
-		o.MaxQueries = 2000
+		o.MaxQueries = DefaultMaxQueries
 	}
 	if o.Pairs <= 0 {
 		o.Pairs = 10000
@@ -159,7 +163,7 @@ func IndexTracks(tracks []soundalike.Track) TrackIndex {
 	return index
 }
 
-// GroupUsers is the package's GroupUsers of the catalogue index indexes.
+// GroupUsers is GroupUsers over the catalogue that index indexes.
 func (index TrackIndex) GroupUsers(interactions []soundalike.Interaction, actions []string, keep func(user string) bool) (names []string, users [][]uint32, missing []int) {
 	if actions == nil {
 		actions = soundalike.DefaultSimilarityActions()

@@ -136,11 +136,10 @@ func syntheticUsers(n int, rng *rand.Rand) [][]uint32 {
 // A user's key depends on the seed and its name alone, so the users of
 // two runs with the same seed and fraction stand in one order and each
 // run's cut falls somewhere in it: k users imported since an earlier run
-// move at most k of the earlier users across the cut (44 users, then 3
-// more: the cut stays at 9, and each new user below it pushes one earlier
-// user out), and the two runs' validation users overlap in all the others
-// (train --promote auto compares models on those). A split by a
-// permutation of the users' positions kept about a fifth of them.
+// move at most k of the earlier users across the cut (at 0.2, 44 users
+// then 3 more: the cut stays at 9, and each new user below it pushes one
+// earlier user out), and the two runs' validation users overlap in all
+// the others (train --promote auto compares models on those).
 func splitUsers(names []string, fraction float64, seed uint64) (train, val []int) {
 	n := len(names)
 	keys := make([]float64, n)

@@ -172,8 +172,7 @@ func sides(t *testing.T, names []string, fraction float64, seed uint64) map[stri
 // TestSplitUsersKeepsSidesWhenUsersAreAdded: k users imported since a run
 // move at most k of the earlier users to the other side, so two runs share
 // nearly all the earlier validation users (train --promote auto compares
-// on those). A split by a permutation of positions kept about a fifth of
-// them: of 1000 users then 50 more, it moved about 320.
+// on those).
 func TestSplitUsersKeepsSidesWhenUsersAreAdded(t *testing.T) {
 	for _, tt := range []struct{ before, added int }{{44, 3}, {1000, 50}, {10, 1}, {1, 1}, {2, 5}} {
 		for seed := range uint64(20) {

@@ -84,10 +84,6 @@ func (m *EpochMetrics) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// finalQueries is the most validation queries Final (and Evaluate) is
-// measured on: eval.Options' default.
-const finalQueries = 2000
-
 // plural is n and the singular or plural noun: "1 query", "300 queries".
 func plural(n int, one, many string) string {
 	if n == 1 {
@@ -131,7 +127,7 @@ type Result struct {
 	// EpochQueries is how many validation queries each epoch's precision
 	// (EpochMetrics.ValPrecision) was measured on: at most Config's
 	// EvalQueries, for speed. Final measures the kept model on up to
-	// eval's default 2000 of the same users' tracks, of which these are
+	// eval.DefaultMaxQueries of the same users' tracks, of which these are
 	// the first (the same seed's shuffle), so its precision differs from
 	// the kept epoch's when Final.Queries is larger: another sample, and
 	// the kept epoch's figure is the best of the epochs', which selection
@@ -367,11 +363,10 @@ func (r *run) splitUsers(interactions []soundalike.Interaction) error {
 		}
 	}
 	r.numUsers = len(users)
+	// In index order (splitUsers'), the order eval.GroupUsers gives the
+	// users in, so that `eval` on the recorded validation users samples
+	// the same queries.
 	trainIdx, valIdx := splitUsers(names, cfg.ValidationSplit, cfg.Seed)
-	// Users in name order, as eval.GroupUsers gives them, so that `eval`
-	// on the recorded validation users samples the same queries.
-	slices.Sort(trainIdx)
-	slices.Sort(valIdx)
 	for _, u := range trainIdx {
 		r.train = append(r.train, users[u])
 	}
@@ -469,7 +464,7 @@ func (r *run) fit(ctx context.Context, nt *net) (*embedder.Model, error) {
 		valQueries = eval.Sample(r.val, cfg.EvalQueries, cfg.Seed)
 		r.res.EpochQueries = len(valQueries)
 		r.log.Info(fmt.Sprintf("validation: each epoch's precision@%d on %s sampled from the tracks of %s; the kept model is measured again at the end on up to %d",
-			cfg.EvalK, plural(len(valQueries), "query", "queries"), plural(len(r.val), "held-out user", "held-out users"), finalQueries))
+			cfg.EvalK, plural(len(valQueries), "query", "queries"), plural(len(r.val), "held-out user", "held-out users"), eval.DefaultMaxQueries))
 	}
 	var best *embedder.Model
 	var bestM EpochMetrics
@@ -724,7 +719,7 @@ func (r *run) finish(best *embedder.Model) error {
 	res.Model = best
 	var final eval.Report
 	res.NoValidation = r.noFigures
-	res.val, res.valOpts = r.val, eval.Options{K: cfg.EvalK, MaxQueries: finalQueries, Seed: cfg.Seed}
+	res.val, res.valOpts = r.val, eval.Options{K: cfg.EvalK, Seed: cfg.Seed}
 	if res.NoValidation == "" {
 		var err error
 		final, err = res.Evaluate(best, r.tracks, nil)

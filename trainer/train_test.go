@@ -482,10 +482,11 @@ func TestEpochAndFinalPrecision(t *testing.T) {
 		if want := min(q, res.Final.Queries); res.EpochQueries != want {
 			t.Errorf("EvalQueries %d: EpochQueries = %d; want %d (Final has %d)", q, res.EpochQueries, want, res.Final.Queries)
 		}
-		same := res.EpochQueries == res.Final.Queries
-		if same != (kept == res.Final.Model.Precision) {
-			t.Errorf("EvalQueries %d: epoch %d precision %v on %d queries, Final %v on %d: want equal exactly when the query counts are",
-				q, res.BestEpoch, kept, res.EpochQueries, res.Final.Model.Precision, res.Final.Queries)
+		// On the same queries the two figures are one measurement; on
+		// more, another sample, which may or may not score the same.
+		if res.EpochQueries == res.Final.Queries && kept != res.Final.Model.Precision {
+			t.Errorf("EvalQueries %d: epoch %d precision %v, Final %v, both on %d queries: want equal",
+				q, res.BestEpoch, kept, res.Final.Model.Precision, res.Final.Queries)
 		}
 	}
 }
