@@ -1,12 +1,14 @@
 package storage
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strings"
 )
 
@@ -178,10 +180,10 @@ func readMeta(f *os.File, off int64) (m metaPage, ok bool) {
 
 // looksLikeBolt reports whether f, whose meta pages are both invalid, was
 // a bbolt database all the same: a meta page still carries bbolt's magic
-// at its fixed place, or a leaf page in the first MiB holds soundalike's
-// magic as the meta bucket's "magic" key and value. Such a file is
-// damaged, not foreign. Only bbolt's layout counts as evidence: a text
-// that merely mentions the word "soundalike" is foreign.
+// at its fixed place, or the first MiB holds the meta bucket's "magic" key
+// next to soundalike's magic, its value, as a bbolt leaf page stores a key
+// and its value. Such a file is damaged, not foreign; a text that merely
+// mentions the word "soundalike" is foreign.
 func looksLikeBolt(f *os.File) bool {
 	var b [4]byte
 	for _, off := range []int64{0, 4096, 8192, 16384, 65536} {
@@ -191,76 +193,7 @@ func looksLikeBolt(f *os.File) bool {
 	}
 	head := make([]byte, 1<<20)
 	n, _ := f.ReadAt(head, 0)
-	head = head[:n]
-	// Pages start at multiples of the page size, itself a power of two of
-	// at least minPageSize; with the meta pages gone it is unknown, so
-	// every multiple of the smallest is tried.
-	scan := magicScan{budget: maxScannedElements}
-	for off := 0; off+pageHeaderSize <= len(head) && scan.budget > 0; off += minPageSize {
-		if scan.leaf(head[off:], 0) {
-			return true
-		}
-	}
-	return false
-}
-
-// bbolt's leaf page, as laid out in the file (little-endian): the 16-byte
-// page header (id u64, flags u16, count u16, overflow u32), then count
-// elements of 16 bytes (flags u32, pos u32, ksize u32, vsize u32), pos
-// counting from the element itself to its key, the value following the
-// key. A nested bucket small enough is inline: its element's value is the
-// bucket header (root pgid u64 = 0, sequence u64) followed by a page.
-// (leafPageFlag and bucketLeafFlag are pagewalk.go's.)
-const (
-	minPageSize       = 512
-	pageFlagsOff      = 8
-	pageCountOff      = 10
-	leafElementSize   = 16
-	bucketHeaderSize  = 16
-	maxInlineNestings = 4
-	// maxScannedElements bounds looksLikeBolt's work on crafted bytes
-	// (elements sharing one inline page at every nesting); a real first
-	// MiB holds far fewer: at most one per 16 bytes, per nesting.
-	maxScannedElements = 1 << 22
-)
-
-// magicScan looks for soundalike's magic in leaf pages, visiting at most
-// budget elements in all.
-type magicScan struct{ budget int }
-
-// leaf reports whether p starts with a bbolt leaf page holding the key
-// "magic" with soundalike's magic as its value, directly or in an inline
-// bucket (up to maxInlineNestings deep). Every length is checked against
-// p, so any bytes are safe to try; once the budget is spent it reports
-// false.
-func (s *magicScan) leaf(p []byte, depth int) bool {
-	le := binary.LittleEndian
-	if len(p) < pageHeaderSize || le.Uint16(p[pageFlagsOff:]) != leafPageFlag {
-		return false
-	}
-	count := int(le.Uint16(p[pageCountOff:]))
-	for i := range count {
-		e := pageHeaderSize + i*leafElementSize
-		if s.budget--; s.budget < 0 || e+leafElementSize > len(p) {
-			return false
-		}
-		flags := le.Uint32(p[e:])
-		k := uint64(e) + uint64(le.Uint32(p[e+4:]))
-		v := k + uint64(le.Uint32(p[e+8:]))
-		end := v + uint64(le.Uint32(p[e+12:]))
-		if end > uint64(len(p)) {
-			continue
-		}
-		key, val := p[k:v], p[v:end]
-		if flags&bucketLeafFlag == 0 && string(key) == string(keyMagic) && string(val) == magic {
-			return true
-		}
-		if flags&bucketLeafFlag != 0 && depth < maxInlineNestings && len(val) > bucketHeaderSize &&
-			le.Uint64(val) == 0 && s.leaf(val[bucketHeaderSize:], depth+1) {
-			return true
-		}
-	}
-	return false
+	return bytes.Contains(head[:n], append(slices.Clone(keyMagic), magic...))
 }
 
 // checkSize finds truncation before bbolt maps the file: the file must

@@ -47,7 +47,7 @@ func TestTextMentioningSoundalikeIsForeign(t *testing.T) {
 	random := make([]byte, 70000)
 	rand.NewChaCha8([32]byte{1}).Read(random)
 	readme := strings.Repeat("# soundalike\n\nsoundalike finds tracks that sound alike: "+
-		"`soundalike import`, then `soundalike similar --db soundalike.db`. magic soundalike magicsoundalike\n", 100)
+		"`soundalike import`, then `soundalike similar --db soundalike.db`. magic soundalike, magic: soundalike\n", 100)
 	for name, content := range map[string][]byte{
 		"notes and random bytes": append([]byte("this is my soundalike playlist notes\n"), random...),
 		"README":                 []byte(readme),
