@@ -607,10 +607,10 @@ func (e *Engine) reload(ctx context.Context, on string) (*snapshot, error) {
 }
 
 // loadError is err, the failure of a load of e's file, said to be one:
-// naming the file, unless err names it already (storage's, such as
-// ErrDamaged's) and would then repeat it.
+// naming the file, unless err begins with it as storage's errors (such as
+// ErrDamaged's) do, and would then repeat it.
 func (e *Engine) loadError(err error) error {
-	if strings.Contains(err.Error(), e.path) {
+	if strings.HasPrefix(err.Error(), e.path+": ") {
 		return fmt.Errorf("load: %w", err)
 	}
 	return fmt.Errorf("load %s: %w", e.path, err)
