@@ -43,5 +43,7 @@ from the tracks and models by reindex --full.
 Exit codes: 0 success; 1 failure (a busy --addr port, a file that is no
 soundalike database), rows rejected by import, or damage found by check;
 2 usage error (a flag or argument wrong in itself); 141 standard output
-closed before the answer was written (| head), said nowhere.
+closed before the answer was written (| head), said nowhere; 130 (143)
+stopped by SIGINT (SIGTERM), except serve, which then shuts down and
+exits 0.
 `
