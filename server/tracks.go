@@ -111,7 +111,7 @@ func parseTracksQuery(q url.Values) (tracksQuery, error) {
 	if err := checkParams(q, getTracksParams); err != nil {
 		return p, err
 	}
-	_, hasQ := q["q"]
+	_, hasQ := given(q, "q") // blank, as a form sends it: not given
 	hasIDs := listGiven(q, "ids")
 	_, hasID := q["id"]
 	switch {
@@ -128,9 +128,6 @@ func parseTracksQuery(q url.Values) (tracksQuery, error) {
 		return p, badRequest("missing query parameter q or ids: /tracks?q=blinding+lights+weeknd or /tracks?ids=ID,ID (%s)", soundalike.TrackRefForms)
 	}
 	p.text = q.Get("q")
-	if strings.TrimSpace(p.text) == "" {
-		return p, badRequest("q: empty: give words of a track's name and artists, e.g. q=blinding+lights+weeknd")
-	}
 	if s, ok := given(q, "k"); ok {
 		k, err := parseWhole("k", s, span{1, MaxTracksK})
 		if err != nil {

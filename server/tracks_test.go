@@ -47,6 +47,7 @@ func TestTracks(t *testing.T) {
 		{"given k, expect at most k", "/tracks?q=fill&k=3", []string{"t00", "t01", "t02"}, nil},
 		{"given no match, expect no results", "/tracks?q=zzz", []string{}, nil},
 		{"given a blank ids beside q, expect q searched: a blank value names none", "/tracks?ids=&q=fill&k=1", []string{"t00"}, nil},
+		{"given a blank q beside ids, expect the ids answered: a blank value names none", "/tracks?q=&ids=t00", []string{"t00"}, nil},
 		{"given a blank ids beside id, expect id looked up", "/tracks?ids=%20&id=a", []string{"a"}, nil},
 		{"given ids, URIs and links, expect the tracks in order and the unknown ones missing", "/tracks?ids=" + url.QueryEscape("a,spotify:track:"+spotifyOfT22+", nope ,https://open.spotify.com/track/t01?si=1") + "&ids=x2",
 			[]string{"a", "t22", "t01", "x2"}, []string{"nope"}},
@@ -91,8 +92,8 @@ func TestTracks(t *testing.T) {
 	many := strings.TrimSuffix(strings.Repeat("a,", 101), ",")
 	bad := []struct{ target, want string }{
 		{"/tracks", "q or ids"},
-		{"/tracks?q=", "q: empty"},
-		{"/tracks?q=%20", "q: empty"},
+		{"/tracks?q=", "missing query parameter q or ids"}, // a blank value names none
+		{"/tracks?q=%20", "missing query parameter q or ids"},
 		{"/tracks?q=" + url.QueryEscape("!! --"), `q: "!! --" holds no word to search for`},
 		{"/tracks?q=a&k=0", "k: 0 is outside 1..100"},
 		{"/tracks?q=a&k=101", "k: 101 is outside 1..100"},
