@@ -157,8 +157,7 @@ func conflictUsage(q soundalike.RecommendQuery, e *soundalike.ExampleConflictErr
 // then negative as Recommend resolves them, that names no catalogue
 // track, named by its flag and reference as given ("recommend --positive
 // nope: track "nope" is not in the catalogue (never imported, or deleted
-// since)", notInCatalogue); nil when Track finds every
-// example (Recommend's ErrNotFound was then about something else). The
+// since)"); nil when Track finds every example (Recommend's ErrNotFound was then about something else). The
 // engine's own error names the example by its place in the query
 // ("positive[0]"), which is the JSON body's name for it, not the
 // command line's.
@@ -169,7 +168,7 @@ func missingExample(ctx context.Context, eng *soundalike.Engine, q soundalike.Re
 	}{{"--positive", q.Positive}, {"--negative", q.Negative}} {
 		for _, ex := range side.exs {
 			if _, err := eng.Track(ctx, ex.Track); errors.Is(err, soundalike.ErrNotFound) {
-				return notInCatalogue("recommend "+side.flag, string(ex.Track), err)
+				return fmt.Errorf("recommend %s %s: %w", side.flag, printable.String(string(ex.Track)), err)
 			}
 		}
 	}

@@ -87,15 +87,6 @@ func refUsage(err error, track string) error {
 	return usagef("%s: %s", flag, re.Reason)
 }
 
-// notInCatalogue is err, the library's ErrNotFound for ref, a track
-// reference given to what (a command and its flag: "similar --track"),
-// after what and ref: the library says why, in the words import has for a
-// track it cannot find (not in the catalogue, never imported or deleted
-// since), and what a Spotify reference must be where that applies.
-func notInCatalogue(what, ref string, err error) error {
-	return fmt.Errorf("%s %s: %w", what, printable.String(ref), err)
-}
-
 // announceLoad says on a terminal that a query first loads the catalogue
 // (and what else, e.g. "the index"): seconds at a million tracks.
 func announceLoad(eng *soundalike.Engine, dbPath, also string, stdio stdio) {

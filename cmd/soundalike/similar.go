@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/audotics/soundalike"
@@ -62,9 +61,6 @@ func runSimilar(ctx context.Context, args []string, stdio stdio) error {
 	if err != nil {
 		if uerr := refUsage(err, "--track"); uerr != nil {
 			return uerr
-		}
-		if errors.Is(err, soundalike.ErrNotFound) {
-			return notInCatalogue("similar --track", id, err)
 		}
 		return fmt.Errorf("similar --track %s: %w", printable.String(id), reword(err))
 	}

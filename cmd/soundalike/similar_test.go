@@ -180,7 +180,7 @@ func TestMissingTrackWording(t *testing.T) {
 // similar --json, expect took_us to be the search's time, as the server's
 // answer's is ("from the start of the search"), not the load's as well.
 func TestSimilarTookUSIsTheSearch(t *testing.T) {
-	db := testDB(t, 300) // loaded in milliseconds, searched in tens of microseconds
+	db := testDB(t, 300)
 	for range 3 {
 		start := time.Now()
 		out, stderr, err := runCmd(t.Context(), "similar", "--db", db, "--track", "t0001", "-k", "5", "--json")
