@@ -418,9 +418,6 @@ func TestHeaderNamesEscapedInErrors(t *testing.T) {
 // TestFieldErrorsNameTheColumn: an error about a field of a row names the
 // file's column for it, under whichever accepted name, whether the reader
 // or soundalike's checks (CheckTrack, CheckInteraction) refused the value.
-// The checks' errors named the field as soundalike does ("popularity",
-// "duration_ms", "artists[1]", "interaction: user"); a time out of range
-// was quoted as soundalike formats it, not as the cell has it.
 func TestFieldErrorsNameTheColumn(t *testing.T) {
 	header := "trackId,uri,Acousticness,DANCEABILITY,En-ergy,instrumentalness,key,liveness,loudness,mode,speechiness,tempo,valence," +
 		"durationMs,Popularity,title,artist_name,album_name,album_release_date,track_genre,subgenres,userId,event,created_at\n"
@@ -484,10 +481,9 @@ const timeRange = "1677-09-21T00:12:43.145224192Z..2262-04-11T23:47:16.854775807
 
 // TestTimeCellOutOfRange: a timestamp cell of an accepted form whose
 // time an interaction cannot hold is quoted as written, cut as other
-// cells are, with the range accepted and how to leave the time unknown.
-// It was quoted re-formatted as RFC 3339 (soundalike's words); a unix
-// time past the range was "not a time", as if its form were refused, or,
-// at 2⁶³ ns, wrapped to 1677 and stored.
+// cells are, with the range accepted and how to leave the time unknown:
+// a unix time past the range too, at 2⁶³ ns as well (int64 nanoseconds
+// would wrap it to 1677), and one that reads as the zero time.
 func TestTimeCellOutOfRange(t *testing.T) {
 	longFraction := "2300-01-01T00:00:00." + strings.Repeat("0", 60) + "Z"
 	for _, tc := range []struct{ cell, quoted string }{

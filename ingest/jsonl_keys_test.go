@@ -31,7 +31,7 @@ func TestJSONLFirstObjectLacksKey(t *testing.T) {
 // Given JSON Lines objects that give a key twice, in the first object and
 // in a later one, when they are imported, expect each key's first value
 // read (as for a CSV column named twice) and one warning for the file,
-// at the first such object's line. The last value was read, silently.
+// at the first such object's line.
 func TestJSONLRepeatedKey(t *testing.T) {
 	file := `{"id":"J1","id":"J9",` + jsonlFeatures + `,"tempo":120}` + "\n" +
 		`{"id":"J4","id":"J5",` + jsonlFeatures + `,"tempo":120,"tempo":99}` + "\n" +

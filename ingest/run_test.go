@@ -99,8 +99,7 @@ func TestRunNoInteractions(t *testing.T) {
 // user, action or timestamp cell an interaction cannot hold (a NUL byte,
 // more than MaxKeyLen bytes, a time of no accepted form or out of range),
 // expect their tracks stored and no row rejected: a tracks-only import
-// does not read those columns. The Mapper refused those rows, though
-// their interactions would not have been stored. An interaction log
+// does not read those columns. An interaction log
 // opened so is read, stores nothing and rejects nothing, not even a row
 // without a user; it is warned about, as a file that imports nothing.
 func TestNoInteractionsLeavesUserColumnsUnread(t *testing.T) {

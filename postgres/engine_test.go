@@ -91,10 +91,9 @@ func TestEndToEndThroughStorage(t *testing.T) {
 // Given a track whose artists array has an element longer than
 // soundalike.MaxTextLen, when the database is imported into a real
 // soundalike database, expect that track's row rejected, naming the
-// element by its column and index, and the other tracks stored. The
-// elements were set on the track after the mapper had checked it, so no
-// check of the reader's saw them: the import transaction refused the
-// track, and that stopped the whole import.
+// element by its column and index, and the other tracks stored: the
+// Mapper checks the elements with their row, and one refused does not
+// stop the import.
 func TestArrayElementsChecked(t *testing.T) {
 	db := newTestDB(t)
 	fx := loadSample(t, db)

@@ -575,8 +575,7 @@ func TestBlankListElementsDropped(t *testing.T) {
 // Given a tracks query with a user and a timestamp column whose cells an
 // interaction cannot hold (a user longer than soundalike.MaxKeyLen, a
 // time out of range), when it is read with NoInteractions, expect every
-// track and no row rejected: those columns are not read. The mapper read
-// them, and rejected every track for cells it was told to ignore.
+// track and no row rejected: those columns are not read.
 func TestNoInteractionsLeavesTracksQueryUserUnread(t *testing.T) {
 	db := newTestDB(t)
 	fx := loadSample(t, db)
