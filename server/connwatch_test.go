@@ -187,14 +187,7 @@ func TestWatchConnsOfAnEmbeddersServer(t *testing.T) {
 		},
 	}
 	srv.WatchConns(hs)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go hs.Serve(ln)
-	t.Cleanup(func() { hs.Close() })
-
-	sendEach(t, ln.Addr().String(), &closed,
+	sendEach(t, serveLocal(t, hs), &closed,
 		"GET /api/healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", // srv's
 		"GET /own HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",         // the embedder's
 		"NOT HTTP\r\n\r\n", // net/http's 400: counted
@@ -202,6 +195,19 @@ func TestWatchConnsOfAnEmbeddersServer(t *testing.T) {
 	if got := counterValue(t, reg, "soundalike_http_requests_unhandled_total", nil); got != 1 {
 		t.Errorf("soundalike_http_requests_unhandled_total = %v, want 1 (the 400)", got)
 	}
+}
+
+// serveLocal serves hs on a loopback port until the test ends and
+// returns its address.
+func serveLocal(t *testing.T, hs *http.Server) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go hs.Serve(ln)
+	t.Cleanup(func() { hs.Close() })
+	return ln.Addr().String()
 }
 
 // sendEach sends each raw request on a connection of its own and reads to
@@ -248,14 +254,7 @@ func TestWatchConnsOfTwoServers(t *testing.T) {
 	}}
 	a.WatchConns(hs)
 	b.WatchConns(hs)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go hs.Serve(ln)
-	t.Cleanup(func() { hs.Close() })
-
-	sendEach(t, ln.Addr().String(), &closed,
+	sendEach(t, serveLocal(t, hs), &closed,
 		"GET /a/healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
 		"GET /b/healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
 		"NOT HTTP\r\n\r\n",

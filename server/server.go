@@ -167,6 +167,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/internal/outfile"
 )
 
 // Searcher is what the server needs from an engine. *soundalike.Engine
@@ -533,28 +534,6 @@ func Listen(ctx context.Context, addr string) (net.Listener, error) {
 	return lc.Listen(ctx, "unix", path)
 }
 
-// fileKind names the kind of file of mode, as a refusal to listen on it
-// says what is there: "a regular file", "a directory", ….
-func fileKind(mode fs.FileMode) string {
-	switch t := mode.Type(); {
-	case t == 0:
-		return "a regular file"
-	case t&fs.ModeDir != 0:
-		return "a directory"
-	case t&fs.ModeSymlink != 0:
-		return "a symbolic link"
-	case t&fs.ModeNamedPipe != 0:
-		return "a named pipe"
-	case t&fs.ModeCharDevice != 0:
-		return "a character device"
-	case t&fs.ModeDevice != 0:
-		return "a device"
-	case t&fs.ModeSocket != 0:
-		return "a socket"
-	}
-	return "a file of an unusual kind"
-}
-
 // removeStaleSocket removes the socket at path when no server answers on
 // it; it leaves a missing path alone and refuses anything else.
 func removeStaleSocket(path string) error {
@@ -566,7 +545,7 @@ func removeStaleSocket(path string) error {
 		return fmt.Errorf("listen unix %s: %w", path, err)
 	}
 	if fi.Mode()&fs.ModeSocket == 0 {
-		return fmt.Errorf("listen unix %s: the path is %s, not a socket: choose another path, or remove it if nothing needs it", path, fileKind(fi.Mode()))
+		return fmt.Errorf("listen unix %s: the path is %s, not a socket: choose another path, or remove it if nothing needs it", path, outfile.Kind(fi.Mode()))
 	}
 	// Only a refused connection says no server is there: a dial that
 	// fails otherwise (no permission to the socket, a full backlog) may

@@ -136,3 +136,36 @@ func CorruptTrack(t testing.TB, path, id string) {
 		t.Fatal(err)
 	}
 }
+
+// MoveTrack stores the record of track id under the key to instead,
+// its node replaced by node(the tracks' nodes), below the engine, as a
+// disk error would.
+func MoveTrack(t testing.TB, path, id, to string, node func(nodeOf map[string]uint32) uint32) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte("tracks"))
+		nodeOf := map[string]uint32{}
+		if err := b.ForEach(func(k, v []byte) error {
+			nodeOf[string(k)] = binary.BigEndian.Uint32(v[8:12]) // after [seq u64]
+			return nil
+		}); err != nil {
+			return err
+		}
+		rec := append([]byte(nil), b.Get([]byte(id))...)
+		if len(rec) < 12 {
+			t.Fatalf("no stored track %s", id)
+		}
+		binary.BigEndian.PutUint32(rec[8:12], node(nodeOf))
+		if err := b.Delete([]byte(id)); err != nil {
+			return err
+		}
+		return b.Put([]byte(to), rec)
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -125,10 +125,14 @@ func Temp(dir string, perm fs.FileMode) (*os.File, error) {
 	}
 }
 
-// Kind says in words what a file that is not a regular one or a
-// directory is, for an error refusing it.
+// Kind says in words what kind of file mode is, for an error refusing
+// it: "a regular file", "a directory", "a pipe", ….
 func Kind(mode fs.FileMode) string {
 	switch t := mode.Type(); {
+	case t == 0:
+		return "a regular file"
+	case t&fs.ModeDir != 0:
+		return "a directory"
 	case t&fs.ModeNamedPipe != 0:
 		return "a pipe" // a named one, or a shell's (/dev/stdout in a pipeline)
 	case t&fs.ModeCharDevice != 0:
