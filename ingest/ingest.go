@@ -602,6 +602,13 @@ func (r *repeatTracker) finish(sum *Summary, across *Repeats) {
 	if across == nil {
 		r.rows = nil
 	}
+	r.warnRepeats(sum, count, first, "an earlier row")
+}
+
+// warnRepeats adds to sum the count rows of r's source, the first at line
+// (or row) first, that repeat the track id of what ("an earlier row")
+// with other values: one warning, none when count is 0.
+func (r *repeatTracker) warnRepeats(sum *Summary, count, first int, what string) {
 	if count == 0 {
 		return
 	}
@@ -610,11 +617,11 @@ func (r *repeatTracker) finish(sum *Summary, across *Repeats) {
 	if count == 1 {
 		rows = "1 row repeats"
 	}
-	w := RowError{File: r.source, Reason: rows + " the track id of an earlier row with other values; the last row's values are kept"}
+	w := RowError{File: r.source, Reason: rows + " the track id of " + what + " with other values; the last row's values are kept"}
 	if r.byLine {
 		w.Line = first
 	} else {
-		w.Reason = fmt.Sprintf("%s the track id of an earlier row with other values, the first at row %d read; the last row's values are kept", rows, first)
+		w.Reason = fmt.Sprintf("%s the track id of %s with other values, the first at row %d read; the last row's values are kept", rows, what, first)
 	}
 	sum.Warnings = append(sum.Warnings, w)
 }
@@ -678,19 +685,11 @@ func (a *Repeats) add(sum *Summary, r *repeatTracker) {
 	if count == 0 {
 		return
 	}
-	sum.RepeatedIDs += count
-	repeat := fmt.Sprintf("%d rows repeat", count)
-	if count == 1 {
-		repeat = "1 row repeats"
+	earlier := "file"
+	if !r.byLine {
+		earlier = "source"
 	}
-	what := fmt.Sprintf("%s the track id of a row of an earlier file of this import (%s) with other values; the last row's values are kept", repeat, a.sources[firstOf])
-	w := RowError{File: r.source, Reason: what}
-	if r.byLine {
-		w.Line = first
-	} else {
-		w.Reason = fmt.Sprintf("%s the track id of a row of an earlier source of this import (%s) with other values, the first at row %d read; the last row's values are kept", repeat, a.sources[firstOf], first)
-	}
-	sum.Warnings = append(sum.Warnings, w)
+	r.warnRepeats(sum, count, first, fmt.Sprintf("a row of an earlier %s of this import (%s)", earlier, a.sources[firstOf]))
 }
 
 // sortByID sorts rows by id, rows of one id staying in the order added
