@@ -27,16 +27,7 @@ func TestCorruptTrackRecordIsDamageImportRepairs(t *testing.T) {
 	}
 	a, b := track("a", 0.5, "pop"), track("b", 0.6, "rock")
 	b.SpotifyID = "4uLU6hMCjMI75M1A2tKUQC"
-	if err := eng.Import(ctx, func(tx *soundalike.ImportTx) error {
-		for _, tr := range []*soundalike.Track{a, b} {
-			if _, _, err := tx.PutTrack(tr); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	putTracks(t, eng, a, b)
 	eng.Close()
 	dbdamage.CorruptTrack(t, path, "a")
 	dbdamage.CorruptTrack(t, path, "b")

@@ -31,16 +31,7 @@ func TestTrackNodeDamageIsErrDamaged(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := eng.Import(t.Context(), func(tx *soundalike.ImportTx) error {
-				for _, tr := range []*soundalike.Track{track("a", 0.5, "pop"), track("b", 0.6, "rock")} {
-					if _, _, err := tx.PutTrack(tr); err != nil {
-						return err
-					}
-				}
-				return nil
-			}); err != nil {
-				t.Fatal(err)
-			}
+			putTracks(t, eng, track("a", 0.5, "pop"), track("b", 0.6, "rock"))
 			eng.Close()
 			dbdamage.MoveTrack(t, path, "a", "\xff\xfe\xbe\xef", tc.node)
 

@@ -21,7 +21,14 @@ func searchEngine(t testing.TB, tracks []*soundalike.Track) *soundalike.Engine {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { eng.Close() })
-	err = eng.Import(context.Background(), func(tx *soundalike.ImportTx) error {
+	putTracks(t, eng, tracks...)
+	return eng
+}
+
+// putTracks imports tracks into eng in one transaction.
+func putTracks(t testing.TB, eng *soundalike.Engine, tracks ...*soundalike.Track) {
+	t.Helper()
+	err := eng.Import(context.Background(), func(tx *soundalike.ImportTx) error {
 		for _, tr := range tracks {
 			if _, _, err := tx.PutTrack(tr); err != nil {
 				return err
@@ -32,7 +39,6 @@ func searchEngine(t testing.TB, tracks []*soundalike.Track) *soundalike.Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return eng
 }
 
 func named(id, name string, popularity int, artists ...string) *soundalike.Track {

@@ -34,13 +34,7 @@ func TestFlagValueRefused(t *testing.T) {
 		{[]string{"backup", "--out", "--check=false"}, "--out needs a value: it is followed by --check, a flag"},
 		{[]string{"similar", "--track", "x", "---k=2"}, `"---k=2": a flag is -NAME or --NAME`},
 	} {
-		_, stderr, code := cli(t, "", tc.args...)
-		want := "soundalike: " + tc.want
-		lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
-		if code != 2 || len(lines) != 2 || !strings.HasPrefix(lines[0], want) ||
-			lines[1] != "Run `soundalike "+tc.args[0]+" -h` for the command's flags." {
-			t.Errorf("%q: exit %d, stderr\n%s\nwant exit 2, a line starting %q and the pointer to -h", tc.args, code, stderr, want)
-		}
+		wantFlagRefused(t, tc.args, tc.want)
 	}
 }
 
@@ -77,13 +71,7 @@ func TestFlagRangeRefused(t *testing.T) {
 		{[]string{"serve", "--db", db, "--log", "xml"}, `--log "xml": want text, json or off`},
 		{[]string{"train", "--db", db, "--promote", "sometimes"}, `--promote "sometimes": want auto, always or never`},
 	} {
-		_, stderr, code := cli(t, "", tc.args...)
-		want := "soundalike: " + tc.want
-		lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
-		if code != 2 || len(lines) != 2 || !strings.HasPrefix(lines[0], want) ||
-			lines[1] != "Run `soundalike "+tc.args[0]+" -h` for the command's flags." {
-			t.Errorf("%q: exit %d, stderr\n%s\nwant exit 2, a line starting %q and the pointer to -h", tc.args, code, stderr, want)
-		}
+		wantFlagRefused(t, tc.args, tc.want)
 	}
 }
 
@@ -203,5 +191,19 @@ func TestEmptyDBRefused(t *testing.T) {
 		if code != 2 || !strings.Contains(stderr, want) {
 			t.Errorf("%s --db \"\": exit %d, %q; want 2 and %q", cmd, code, stderr, want)
 		}
+	}
+}
+
+// wantFlagRefused runs the command args and expects exit 2 and two lines
+// on standard error: one starting "soundalike: " + want, then the pointer
+// to the command's -h.
+func wantFlagRefused(t *testing.T, args []string, want string) {
+	t.Helper()
+	_, stderr, code := cli(t, "", args...)
+	want = "soundalike: " + want
+	lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
+	if code != 2 || len(lines) != 2 || !strings.HasPrefix(lines[0], want) ||
+		lines[1] != "Run `soundalike "+args[0]+" -h` for the command's flags." {
+		t.Errorf("%q: exit %d, stderr\n%s\nwant exit 2, a line starting %q and the pointer to -h", args, code, stderr, want)
 	}
 }

@@ -119,22 +119,14 @@ func Copy(t testing.TB, src, dst string) {
 // decodes, while the file's pages stay sound.
 func CorruptTrack(t testing.TB, path, id string) {
 	t.Helper()
-	db, err := bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket([]byte("tracks"))
+	updateTracks(t, path, func(b *bolt.Bucket) error {
 		bad := append([]byte(nil), b.Get([]byte(id))...)
 		if len(bad) < 13 {
 			t.Fatalf("no stored track %s", id)
 		}
 		bad[12] = 99 // after [seq u64][node u32]: the track's codec version
 		return b.Put([]byte(id), bad)
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 }
 
 // MoveTrack stores the record of track id under the key to instead,
@@ -142,13 +134,7 @@ func CorruptTrack(t testing.TB, path, id string) {
 // disk error would.
 func MoveTrack(t testing.TB, path, id, to string, node func(nodeOf map[string]uint32) uint32) {
 	t.Helper()
-	db, err := bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket([]byte("tracks"))
+	updateTracks(t, path, func(b *bolt.Bucket) error {
 		nodeOf := map[string]uint32{}
 		if err := b.ForEach(func(k, v []byte) error {
 			nodeOf[string(k)] = binary.BigEndian.Uint32(v[8:12]) // after [seq u64]
@@ -165,7 +151,19 @@ func MoveTrack(t testing.TB, path, id, to string, node func(nodeOf map[string]ui
 			return err
 		}
 		return b.Put([]byte(to), rec)
-	}); err != nil {
+	})
+}
+
+// updateTracks runs fn on the tracks bucket of the database at path in a
+// write transaction of bbolt's own, below the engine.
+func updateTracks(t testing.TB, path string, fn func(b *bolt.Bucket) error) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Update(func(tx *bolt.Tx) error { return fn(tx.Bucket([]byte("tracks"))) }); err != nil {
 		t.Fatal(err)
 	}
 }
