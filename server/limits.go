@@ -102,9 +102,7 @@ type limiter struct {
 	maxQueue int64
 	queued   atomic.Int64
 
-	inFlightGauge prometheus.GaugeFunc
-	queuedGauge   prometheus.GaugeFunc
-	rejected      *prometheus.CounterVec // by reason: busy, timeout
+	rejected *prometheus.CounterVec // by reason: busy, timeout
 }
 
 func newLimiter(inFlight, queued int, reg prometheus.Registerer) *limiter {

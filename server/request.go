@@ -375,8 +375,6 @@ type searchBody struct {
 	Fields         []string    `json:"fields"`
 }
 
-const searchBodyFields = "exclude, exclude_artist, dedupe, filter, offset, score_threshold, max_per_artist, diversity, fields"
-
 // filterBody is a searchBody's filter.
 type filterBody struct {
 	Genres         []string `json:"genres"`
@@ -424,8 +422,6 @@ type similarRequest struct {
 	K        *int             `json:"k"`
 	searchBody
 }
-
-const postSimilarFields = "tracks, features, vector, k, " + searchBodyFields
 
 // featuresRequest is a track that need not be in the catalogue: the eleven
 // Spotify features (all required) and optional metadata the model may use.

@@ -345,7 +345,6 @@ func printImport(stdio stdio, rep importReport, asJSON, rolledBack bool) error {
 // the rows read and their rate.
 type importProgress struct {
 	bar    *progress
-	sizes  []int64
 	offset []int64 // bytes of the files before each one
 	byRows bool
 	start  time.Time
