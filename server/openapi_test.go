@@ -199,6 +199,9 @@ func apiSearchCases() []apiCase {
 		{name: "GET user history limit", method: "GET", target: "/users/u1/history?limit=2", want: 200},
 		{name: "GET user history of unknown times", method: "GET", target: "/users/u2/history", want: 200},
 		{name: "GET user history limit=0", method: "GET", target: "/users/u1/history?limit=0", want: 400, rejected: true},
+		{name: "GET user history page", method: "GET", target: "/users/u1/history?limit=2&offset=2", want: 200},
+		{name: "GET user history offset past the end", method: "GET", target: "/users/u1/history?offset=5", want: 200},
+		{name: "GET user history offset=-1", method: "GET", target: "/users/u1/history?offset=-1", want: 400, rejected: true},
 		{name: "GET user history unknown user", method: "GET", target: "/users/nobody/history", want: 404},
 
 		{name: "POST similar as text/plain", method: "POST", target: "/similar", body: `{"tracks":["a"]}`, ctype: "text/plain", want: 415, rejected: true},

@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,7 +19,8 @@ import (
 )
 
 // Limits of GET /users/{id}/history: limit is how many interactions,
-// newest first.
+// newest first, after the offset newest ones (any offset ≥ 0: one past
+// the history's end reads none).
 const (
 	DefaultHistoryLimit = 50
 	MaxHistoryLimit     = 1000
@@ -61,10 +63,17 @@ func recommend(ctx context.Context, s Searcher, q soundalike.RecommendQuery, fie
 	return &RecommendResponse{SimilarResponse: *respond(start, res, fields), Strategy: string(res.Strategy)}, nil
 }
 
-// HistoryResponse is the body of GET /users/{id}/history: the user's
-// interactions, newest first.
+// HistoryResponse is the body of GET /users/{id}/history: a page of the
+// user's interactions, newest first, and how many there are to page
+// through.
 type HistoryResponse struct {
-	User         string            `json:"user"`
+	User string `json:"user"`
+	// Total is how many interactions the user has in the served
+	// snapshot: all of them, not only the newest
+	// soundalike.UserHistoryCap that GET /users/{id}/recommend reads. An
+	// interaction (track, action and time) that a source listed twice is
+	// one, as the pages list it (soundalike.UserHistory).
+	Total        int               `json:"total"`
 	Interactions []InteractionJSON `json:"interactions"`
 }
 
@@ -80,16 +89,19 @@ type InteractionJSON struct {
 	Time    string     `json:"time,omitempty"`
 }
 
-// UserHistory answers GET /users/{id}/history: the newest limit
-// interactions of user, with their tracks. A user with no interaction is
-// an error wrapping soundalike.ErrNotFound.
-func UserHistory(ctx context.Context, s Searcher, user string, limit int) (*HistoryResponse, error) {
+// UserHistory answers GET /users/{id}/history: limit interactions of
+// user, with their tracks, after the offset newest (none when offset is
+// past the end), and the user's total. A user with no interaction is an
+// error wrapping soundalike.ErrNotFound.
+func UserHistory(ctx context.Context, s Searcher, user string, offset, limit int) (*HistoryResponse, error) {
 	hist, err := s.UserHistory(ctx, user)
 	if err != nil {
 		return nil, err
 	}
-	hist = hist[:min(len(hist), limit)]
-	resp := &HistoryResponse{User: user, Interactions: make([]InteractionJSON, len(hist))}
+	total := len(hist)
+	hist = hist[min(max(offset, 0), total):]
+	hist = hist[:min(len(hist), max(limit, 0))]
+	resp := &HistoryResponse{User: user, Total: total, Interactions: make([]InteractionJSON, len(hist))}
 	for i, in := range hist {
 		ij := InteractionJSON{TrackID: string(in.Track), Action: in.Action}
 		t, err := s.Track(ctx, in.Track)
@@ -349,7 +361,7 @@ func (srv *Server) getUserRecommend(c echo.Context) error {
 	return writeAppended(c, resp.AppendJSON)
 }
 
-// GET /users/{id}/history?limit=50
+// GET /users/{id}/history?limit=50&offset=0
 func (srv *Server) getUserHistory(c echo.Context) error {
 	r := c.Request()
 	user, err := pathUser(r)
@@ -364,10 +376,14 @@ func (srv *Server) getUserHistory(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	for name := range q {
-		return badRequest("unknown query parameter %q: GET /users/{id}/history takes only limit (1..%d)", name, MaxHistoryLimit)
+	offset, err := takeOffset(q, "offset")
+	if err != nil {
+		return err
 	}
-	resp, err := UserHistory(r.Context(), srv.s, user, limit)
+	for name := range q {
+		return badRequest("unknown query parameter %q: GET /users/{id}/history takes only limit (1..%d) and offset (0 or more)", name, MaxHistoryLimit)
+	}
+	resp, err := UserHistory(r.Context(), srv.s, user, offset, limit)
 	if err != nil {
 		return err
 	}
@@ -378,16 +394,45 @@ func (srv *Server) getUserHistory(c echo.Context) error {
 // (def when not given, a blank value too: given): a 400 naming it and the range
 // otherwise.
 func takeInt(q url.Values, name string, def, max int) (int, error) {
+	s, ok, err := takeOnce(q, name)
+	if err != nil || !ok {
+		return def, err
+	}
+	return parseWhole(name, s, span{1, float64(max)})
+}
+
+// takeOffset removes parameter name from q and returns its value, a whole
+// number ≥ 0 (0 when not given, a blank value too: given): a 400 naming
+// it otherwise. It has no upper bound, so no span: an offset past the
+// end is the caller's to read as none.
+func takeOffset(q url.Values, name string) (int, error) {
+	s, ok, err := takeOnce(q, name)
+	if err != nil || !ok {
+		return 0, err
+	}
+	v, err := strconv.Atoi(s)
+	switch {
+	case errors.Is(err, strconv.ErrRange):
+		return 0, badRequest("%s: %s has too many digits: want a whole number, 0 or more", name, quoteShort(s))
+	case err != nil:
+		return 0, badRequest("%s: %s is not a whole number: want 0 or more", name, quoteShort(s))
+	case v < 0:
+		return 0, badRequest("%s: %d is negative: want 0 or more (0 starts at the newest)", name, v)
+	}
+	return v, nil
+}
+
+// takeOnce removes the optional parameter name from q and returns its
+// value and whether it is given (given); a 400 when it is given more
+// than once.
+func takeOnce(q url.Values, name string) (string, bool, error) {
 	vs := q[name]
 	s, ok := given(q, name)
 	delete(q, name)
-	switch {
-	case len(vs) > 1:
-		return 0, badRequest("query parameter %s is given %d times: give it once", name, len(vs))
-	case !ok:
-		return def, nil
+	if len(vs) > 1 {
+		return "", false, badRequest("query parameter %s is given %d times: give it once", name, len(vs))
 	}
-	return parseWhole(name, s, span{1, float64(max)})
+	return s, ok, nil
 }
 
 // pathUser unescapes the user id of r's path, /users/{id}/…, once from

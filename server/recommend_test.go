@@ -225,7 +225,11 @@ func TestUserRecommend(t *testing.T) {
 		{"/users/alice/recommend?strategy=max", 400, []string{"strategy", `"max"`, "best_score"}},
 		{"/users/" + strings.Repeat("u", soundalike.MaxKeyLen+1) + "/recommend", 400, []string{"user id", "at most"}},
 		{"/users/alice/history?limit=0", 400, []string{"limit", "1..1000"}},
-		{"/users/alice/history?k=3", 400, []string{`"k"`, "limit"}},
+		{"/users/alice/history?k=3", 400, []string{`"k"`, "limit", "offset"}},
+		{"/users/alice/history?offset=-1", 400, []string{"offset", "-1", "0 or more"}},
+		{"/users/alice/history?offset=x", 400, []string{"offset", `"x"`, "0 or more"}},
+		{"/users/alice/history?offset=99999999999999999999", 400, []string{"offset", "0 or more"}},
+		{"/users/alice/history?offset=1&offset=2", 400, []string{"offset", "once"}},
 		{"/users/nobody/history", 404, []string{`"nobody"`}},
 	} {
 		w := do(t, h, "GET", c.target, "")
@@ -246,6 +250,7 @@ func TestUserHistoryEndpoint(t *testing.T) {
 	}
 	var r struct {
 		User         string `json:"user"`
+		Total        int    `json:"total"`
 		Interactions []struct {
 			TrackID string          `json:"track_id"`
 			Track   json.RawMessage `json:"track"`
@@ -284,12 +289,36 @@ func TestUserHistoryEndpoint(t *testing.T) {
 		"a play 2026-05-01T12:00:00Z",
 		"t07 play (no time)",
 	}
-	if r.User != "alice" || !slices.Equal(got, want) {
-		t.Errorf("history = %s %v, want alice %v", r.User, got, want)
+	if r.User != "alice" || r.Total != 4 || !slices.Equal(got, want) {
+		t.Errorf("history = %s, total %d, %v; want alice, total 4, %v", r.User, r.Total, got, want)
 	}
-	w = do(t, h, "GET", "/users/alice/history?limit=2", "")
-	if err := json.Unmarshal(w.Body.Bytes(), &r); err != nil || len(r.Interactions) != 2 {
-		t.Errorf("limit=2: %d interactions (%v), want 2", len(r.Interactions), err)
+	// Pages: limit interactions after the offset newest, each with the
+	// user's total; an offset at or past it gives none.
+	for _, c := range []struct {
+		query string
+		want  []string // track ids
+	}{
+		{"limit=2", []string{"t05", "x1"}},
+		{"limit=2&offset=2", []string{"a", "t07"}},
+		{"offset=1&limit=2", []string{"x1", "a"}},
+		{"offset=3", []string{"t07"}},
+		{"offset=", []string{"t05", "x1", "a", "t07"}}, // blank: the default, 0
+		{"offset=4", nil},
+		{"offset=1000&limit=1000", nil},
+	} {
+		w = do(t, h, "GET", "/users/alice/history?"+c.query, "")
+		var page server.HistoryResponse
+		if err := json.Unmarshal(w.Body.Bytes(), &page); err != nil || w.Code != 200 {
+			t.Errorf("%s: %d %s (%v)", c.query, w.Code, w.Body, err)
+			continue
+		}
+		var ids []string
+		for _, in := range page.Interactions {
+			ids = append(ids, in.TrackID)
+		}
+		if page.Total != 4 || !slices.Equal(ids, c.want) || page.Interactions == nil {
+			t.Errorf("%s: total %d, %v (%s); want total 4, %v", c.query, page.Total, ids, w.Body, c.want)
+		}
 	}
 
 	// A track deleted since is named by its id, with no made-up track

@@ -14,7 +14,7 @@
 //	     a query that failed as it ran for a reason of its own (a seed not found) as {"error":"…","status":404}
 //	POST /recommend {"positive":[…],"negative":[…],"strategy":"average"|"best_score","k":20}, plus the search options of POST /similar
 //	GET  /users/{id}/recommend?k=20[&…the search parameters of GET /similar]
-//	GET  /users/{id}/history?limit=50   a user's interactions, newest first
+//	GET  /users/{id}/history?limit=50&offset=0   a page of a user's interactions, newest first, and their total
 //	GET  /tracks/{id}   a track by id, spotify:track:ID URI or open.spotify.com link
 //	GET  /tracks?q=TEXT&k=10   tracks by words of their name and artists
 //	GET  /tracks?ids=ID,ID     a batch; ids not in the catalogue are listed in "missing"
