@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -291,5 +292,55 @@ func TestInteractionTimesAreCheckInteractions(t *testing.T) {
 		if (err == nil) != tc.ok {
 			t.Errorf("CheckInteraction at %s: %v, want accepted %v", tc.when.Format(time.RFC3339Nano), err, tc.ok)
 		}
+	}
+}
+
+// TestImportingInteractionsAgain: given an interaction file imported
+// again, alone or twice in one import, expect the summary to count none
+// added and the histories unchanged. Given a file that lists one
+// interaction twice, expect the summary to count what Counts (info)
+// counts, two occurrences of one record (storage.Tx.PutInteraction),
+// and the history to list it once.
+func TestImportingInteractionsAgain(t *testing.T) {
+	eng, tracks := fixture(t, filepath.Join(t.TempDir(), "again.db"), 5)
+	write := func(name, text string) string {
+		path := filepath.Join(t.TempDir(), name)
+		if err := os.WriteFile(path, []byte("user_id,track_id,action,timestamp\n"+text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	a, b := string(tracks[0].ID), string(tracks[1].ID)
+	plays := write("plays.csv", "u,"+a+",play,2024-03-01T12:00:00Z\nu,"+b+",like,2024-03-01T12:05:00Z\n")
+	if sum := importFiles(t, eng, plays); sum.InteractionsAdded != 2 || sum.Rejected != 0 {
+		t.Fatalf("first import of plays.csv: %+v, want 2 interactions added", sum)
+	}
+	counts, err := eng.Counts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, files := range [][]string{{plays}, {plays, plays}} {
+		if sum := importFiles(t, eng, files...); sum.InteractionsAdded != 0 || sum.Rejected != 0 {
+			t.Errorf("import of %d× plays.csv again: %+v, want no interaction added", len(files), sum)
+		}
+	}
+	if c, _ := eng.Counts(); c != counts {
+		t.Errorf("Counts after importing plays.csv again = %+v, want %+v", c, counts)
+	}
+	if got := historyTracks(t, eng, "u"); len(got) != 2 {
+		t.Errorf("u's history after importing plays.csv again: %v, want its 2 interactions", got)
+	}
+
+	twice := write("twice.csv", "v,"+a+",play,\nv,"+a+",play,\n")
+	sum := importFiles(t, eng, twice)
+	c, err := eng.Counts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if added := c.Interactions - counts.Interactions; sum.InteractionsAdded != added || added != 2 {
+		t.Errorf("twice.csv: the summary counts %d interactions added, Counts %d more; want both 2 (one record of count 2)", sum.InteractionsAdded, added)
+	}
+	if got := historyTracks(t, eng, "v"); !slices.Equal(got, []soundalike.TrackID{tracks[0].ID}) {
+		t.Errorf("v's history after twice.csv: %v, want its one interaction once", got)
 	}
 }

@@ -41,8 +41,12 @@ func actionWeight(action string) float64 {
 // those of unknown time last (equal times by track id, a shorter id
 // first, then by action), as of the served snapshot, like every
 // query: it reads memory, not the file, so it answers while another
-// process writes the database. A user with no interaction gets an error
-// wrapping ErrNotFound that names them.
+// process writes the database. It is not capped: UserHistoryCap caps
+// only RecommendUser's examples. An interaction that a source listed
+// twice (same track, action and time) is one record of count 2
+// (ImportTx.PutInteraction): Counts and an import's count of added
+// interactions count it twice, the history lists it once. A user with
+// no interaction gets an error wrapping ErrNotFound that names them.
 func (e *Engine) UserHistory(ctx context.Context, user string) ([]Interaction, error) {
 	if err := checkCtx(ctx); err != nil {
 		return nil, fmt.Errorf("user history: %w", err)
