@@ -9,7 +9,6 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -330,7 +329,7 @@ func (srv *Server) getUserRecommend(c echo.Context) error {
 	if err := checkParams(q, userRecommendParams); err != nil {
 		return err
 	}
-	k, err := takeInt(q, "k", DefaultK, MaxK)
+	k, err := takeInt(q, "k", DefaultK, kSpan)
 	if err != nil {
 		return err
 	}
@@ -372,16 +371,16 @@ func (srv *Server) getUserHistory(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	limit, err := takeInt(q, "limit", DefaultHistoryLimit, MaxHistoryLimit)
+	limit, err := takeInt(q, "limit", DefaultHistoryLimit, historyLimitSpan)
 	if err != nil {
 		return err
 	}
-	offset, err := takeOffset(q, "offset")
+	offset, err := takeInt(q, "offset", 0, historyOffsetSpan)
 	if err != nil {
 		return err
 	}
 	for name := range q {
-		return badRequest("unknown query parameter %q: GET /users/{id}/history takes only limit (1..%d) and offset (0 or more)", name, MaxHistoryLimit)
+		return badRequest("unknown query parameter %q: GET /users/{id}/history takes only limit (%v) and offset (%v)", name, historyLimitSpan, historyOffsetSpan)
 	}
 	resp, err := UserHistory(r.Context(), srv.s, user, offset, limit)
 	if err != nil {
@@ -390,36 +389,15 @@ func (srv *Server) getUserHistory(c echo.Context) error {
 	return writeJSON(c, http.StatusOK, resp)
 }
 
-// takeInt removes parameter name from q and returns its value in 1..max
-// (def when not given, a blank value too: given): a 400 naming it and the range
-// otherwise.
-func takeInt(q url.Values, name string, def, max int) (int, error) {
+// takeInt removes parameter name from q and returns its value in r (def
+// when not given, a blank value too: given): a 400 naming it and the
+// range otherwise.
+func takeInt(q url.Values, name string, def int, r span) (int, error) {
 	s, ok, err := takeOnce(q, name)
 	if err != nil || !ok {
 		return def, err
 	}
-	return parseWhole(name, s, span{1, float64(max)})
-}
-
-// takeOffset removes parameter name from q and returns its value, a whole
-// number ≥ 0 (0 when not given, a blank value too: given): a 400 naming
-// it otherwise. It has no upper bound, so no span: an offset past the
-// end is the caller's to read as none.
-func takeOffset(q url.Values, name string) (int, error) {
-	s, ok, err := takeOnce(q, name)
-	if err != nil || !ok {
-		return 0, err
-	}
-	v, err := strconv.Atoi(s)
-	switch {
-	case errors.Is(err, strconv.ErrRange):
-		return 0, badRequest("%s: %s has too many digits: want a whole number, 0 or more", name, quoteShort(s))
-	case err != nil:
-		return 0, badRequest("%s: %s is not a whole number: want 0 or more", name, quoteShort(s))
-	case v < 0:
-		return 0, badRequest("%s: %d is negative: want 0 or more (0 starts at the newest)", name, v)
-	}
-	return v, nil
+	return parseWhole(name, s, r)
 }
 
 // takeOnce removes the optional parameter name from q and returns its

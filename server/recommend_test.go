@@ -226,9 +226,9 @@ func TestUserRecommend(t *testing.T) {
 		{"/users/" + strings.Repeat("u", soundalike.MaxKeyLen+1) + "/recommend", 400, []string{"user id", "at most"}},
 		{"/users/alice/history?limit=0", 400, []string{"limit", "1..1000"}},
 		{"/users/alice/history?k=3", 400, []string{`"k"`, "limit", "offset"}},
-		{"/users/alice/history?offset=-1", 400, []string{"offset", "-1", "0 or more"}},
-		{"/users/alice/history?offset=x", 400, []string{"offset", `"x"`, "0 or more"}},
-		{"/users/alice/history?offset=99999999999999999999", 400, []string{"offset", "0 or more"}},
+		{"/users/alice/history?offset=-1", 400, []string{"offset", "-1", "0..2147483647"}},
+		{"/users/alice/history?offset=x", 400, []string{"offset", `"x"`, "0..2147483647"}},
+		{"/users/alice/history?offset=99999999999999999999", 400, []string{"offset", "0..2147483647"}},
 		{"/users/alice/history?offset=1&offset=2", 400, []string{"offset", "once"}},
 		{"/users/nobody/history", 404, []string{`"nobody"`}},
 	} {

@@ -220,7 +220,11 @@ func listParam(q url.Values, name, of string) ([]string, error) {
 // span is the range of a number parameter or field, both ends included.
 type span struct{ lo, hi float64 }
 
-func (r span) String() string { return fmt.Sprintf("%v..%v", r.lo, r.hi) }
+// String writes the bounds in full ("0..2147483647"), as %v would not
+// from a million on.
+func (r span) String() string {
+	return strconv.FormatFloat(r.lo, 'f', -1, 64) + ".." + strconv.FormatFloat(r.hi, 'f', -1, 64)
+}
 
 func (r span) holds(v float64) bool { return v >= r.lo && v <= r.hi }
 
@@ -240,6 +244,9 @@ var (
 	yearSpan         = span{1, 9999}
 	popularitySpan   = span{0, 100}
 	releaseYearSpan  = span{1000, 9999}
+	// A user's history is not capped: its offset takes any int32.
+	historyLimitSpan  = span{1, MaxHistoryLimit}
+	historyOffsetSpan = span{0, math.MaxInt32}
 )
 
 // parseWhole parses s, the value of parameter name, as a whole number in
