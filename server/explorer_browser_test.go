@@ -341,6 +341,9 @@ func TestExplorer(t *testing.T) {
 	if !slices.Equal(lists[0], []string{"t07", "t03"}) {
 		t.Errorf("u1's history on the page: %v, want t07, t03 (newest first)", lists[0])
 	}
+	if got := eval[string](b, `document.querySelector("#user-view h3").textContent`); got != "History (2)" {
+		t.Errorf("u1's history title: %q, want History (2)", got)
+	}
 	if want := userRecommendIDs(t, ts.URL, "u1"); !slices.Equal(lists[1], want) || len(want) == 0 {
 		t.Errorf("u1's recommendations: page lists %v, GET /users/u1/recommend answers %v", lists[1], want)
 	}
@@ -353,6 +356,19 @@ func TestExplorer(t *testing.T) {
 	b.waitFor("the user's view after t03's deletion", `document.getElementById("user-view").dataset.user === "u1" && document.querySelectorAll("#user-view ol").length === 2`)
 	if got := eval[string](b, `document.querySelector('#user-view ol li[data-track="t03"]')?.textContent ?? ""`); !strings.Contains(got, "deleted") {
 		t.Errorf("u1's history on the page after t03's deletion: t03's item %q, want it named as deleted", got)
+	}
+
+	// A history longer than the page shows: the title says how many of
+	// how many.
+	long := make([]string, 51)
+	for i := range long {
+		long[i] = "t07" // each at its own hour: 51 interactions
+	}
+	addHistory(t, eng, "u2", long...)
+	b.do("a user with a long history", chromedp.SetValue("#user-id", "u2"), chromedp.Click(`#user-form button[type="submit"]`))
+	b.waitFor("u2's view", `document.getElementById("user-view").dataset.user === "u2"`)
+	if got := eval[string](b, `document.querySelector("#user-view h3").textContent`); got != "Recent history (newest 50 of 51)" {
+		t.Errorf("u2's history title: %q, want Recent history (newest 50 of 51)", got)
 	}
 
 	// Hover a point of the map: the tooltip names the track under the

@@ -594,7 +594,12 @@
     const recBody = rec.status === "fulfilled"
       ? el("ol", {}, ...rec.value.results.map((r) => trackItem(r, "score " + r.score.toFixed(3))))
       : el("p", { class: "hint", text: rec.reason.message });
-    view.replaceChildren(el("div", { class: "cols" }, col("Recent history", histBody), col("Recommended" + (rec.status === "fulfilled" && rec.value.strategy ? " (" + rec.value.strategy + ")" : ""), recBody)));
+    // The page shows the newest 50; the title says when there are more.
+    const histTitle = hist.status !== "fulfilled" ? "History"
+      : hist.value.total > hist.value.interactions.length
+        ? "Recent history (newest " + hist.value.interactions.length + " of " + hist.value.total + ")"
+        : "History (" + hist.value.total + ")";
+    view.replaceChildren(el("div", { class: "cols" }, col(histTitle, histBody), col("Recommended" + (rec.status === "fulfilled" && rec.value.strategy ? " (" + rec.value.strategy + ")" : ""), recBody)));
     view.dataset.user = user;
   }
 
