@@ -78,6 +78,16 @@ type fieldRank struct {
 	rank int
 }
 
+// IsListColumn reports whether a column of this name feeds one of a
+// track's lists (artists, genres, subgenres), by the names a Mapper
+// accepts (case and any character not a letter or digit ignored). A
+// source whose list columns may come as lists already (a database's
+// arrays) gives such a column's elements to MapRowLists.
+func IsListColumn(name string) bool {
+	fr, ok := aliasIndex[normalizeName(name)]
+	return ok && (fr.f == fArtists || fr.f == fGenre || fr.f == fSubgenre)
+}
+
 // MapperOptions change what a Mapper expects. The zero value (or nil)
 // means rows are tracks, and interactions too when there is a user column.
 type MapperOptions struct {
@@ -288,6 +298,20 @@ func (m *Mapper) RepeatedColumns() []string {
 	}
 	return out
 }
+
+// InteractionsOnly reports whether the Mapper maps interactions alone: it
+// was built with MapperOptions.InteractionsOnly, or its file is an
+// interaction log (see Open). Its records carry no Track.
+func (m *Mapper) InteractionsOnly() bool { return m.opts.InteractionsOnly }
+
+// ignoresRows reports whether the Mapper's rows carry nothing to import:
+// interactions alone, which NoInteractions leaves unread.
+func (m *Mapper) ignoresRows() bool { return m.opts.InteractionsOnly && m.opts.NoInteractions }
+
+// IDColumn returns the index, in Columns, of the column the track id is
+// read from: the best-named track id column, else the best-named Spotify
+// id or URI column.
+func (m *Mapper) IDColumn() int { return m.col[m.idField] }
 
 // Columns returns the column names the Mapper was built with, in order.
 func (m *Mapper) Columns() []string { return m.columns }

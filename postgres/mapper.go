@@ -16,7 +16,7 @@ type rowMapper interface {
 // column names and validation as file import: opts.InteractionsOnly for
 // the interactions query, opts.NoInteractions (Options.NoInteractions)
 // to leave a tracks query's user columns unread.
-func newRowMapper(source string, columns []string, opts *ingest.MapperOptions) (rowMapper, error) {
+func newRowMapper(source string, columns []string, opts *ingest.MapperOptions) (*ingest.Mapper, error) {
 	return ingest.NewMapper(source, columns, opts)
 }
 

@@ -204,10 +204,10 @@ const (
 )
 
 type column struct {
-	name  string
-	kind  int
-	drop  bool   // not given to the mapper (an interaction's row id)
-	field string // an array's list field (artists, genres, subgenres): the mapper gets its elements
+	name string
+	kind int
+	drop bool // not given to the mapper (an interaction's row id)
+	list bool // an array feeding a list field (ingest.IsListColumn): the mapper gets its elements
 }
 
 // phase is one query: tracks or interactions.
@@ -617,17 +617,8 @@ func (s *Source) describe(ctx context.Context, p *phase) error {
 			idx[n] = i
 		}
 		c := column{name: f.Name}
-		switch {
-		case isTextArray(f.DataTypeOID):
-			c.kind = colArray
-			switch n {
-			case "artists", "artist", "trackartist", "trackartists", "artistname", "artistnames":
-				c.field = "artists"
-			case "genres", "genre", "playlistgenre", "trackgenre":
-				c.field = "genres"
-			case "subgenres", "subgenre", "playlistsubgenre":
-				c.field = "subgenres"
-			}
+		if isTextArray(f.DataTypeOID) {
+			c.kind, c.list = colArray, ingest.IsListColumn(f.Name)
 		}
 		if f.DataTypeOID == oidTimestamp {
 			c.kind = colTimestamp
@@ -635,17 +626,7 @@ func (s *Source) describe(ctx context.Context, p *phase) error {
 		p.cols[i] = c
 	}
 	has := func(n string) (int, bool) { i, ok := idx[n]; return i, ok }
-	if p.which == "tracks" {
-		// The row id is the track id, from the column the mapper takes it
-		// from: track_id/trackId before id, and without those the Spotify
-		// id or URI (ingest's aliases, in its order).
-		for _, n := range [...]string{"trackid", "id", "spotifyid", "uri", "trackuri", "spotifyuri"} {
-			if i, ok := has(n); ok {
-				p.rowID = i
-				break
-			}
-		}
-	} else if i, ok := has("id"); ok {
+	if i, ok := has("id"); ok && p.which == "interactions" {
 		if _, ok := has("trackid"); ok {
 			p.rowID = i
 			p.cols[i].drop = true
@@ -666,6 +647,11 @@ func (s *Source) describe(ctx context.Context, p *phase) error {
 		return s.sec.errorf(ErrBadQuery, "%s returns columns import cannot use: %v", what, err)
 	}
 	p.mapper = m
+	if p.which == "tracks" {
+		// The row id is the track id, from the column the mapper reads
+		// it from (no tracks column is dropped: the indexes agree).
+		p.rowID = m.IDColumn()
+	}
 	// The cursor is declared here, and read fetches from it. Declaring it
 	// checks what preparing does not: the privileges on the tables read.
 	// A role that may not read one fails here, before the caller opens
@@ -907,7 +893,7 @@ func (s *Source) mapRow(p *phase, row string, ends []int) (rec ingest.Record, ke
 			if err != nil {
 				return ingest.Record{}, true, &ingest.RowError{File: p.source, Row: rowID, Reason: fmt.Sprintf("%s: %v", printable.String(c.name), err)}
 			}
-			if c.field != "" {
+			if c.list {
 				elems, v = dropBlank(parsed), ""
 			} else {
 				v = strings.Join(parsed, ", ")

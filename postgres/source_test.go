@@ -572,6 +572,27 @@ func TestBlankListElementsDropped(t *testing.T) {
 	}
 }
 
+// Given a tracks query that returns a track a second time, with other
+// values, a batch after the first (BatchSize 1), when one Run reads it,
+// expect the repeat warned about and the track counted once: the Run's
+// own repeat check spans every batch of the source, so import --postgres,
+// one Run, needs no ingest.Repeats (that is for the Runs of several files).
+func TestTracksQueryRepeatAcrossBatches(t *testing.T) {
+	db := newTestDB(t)
+	fx := loadSample(t, db)
+	some := fx.anyTrack()
+	cols := `t.id, f.acousticness, f.danceability, f.energy, f.instrumentalness, f.key, f.liveness, f.loudness, f.mode, f.speechiness, f.tempo`
+	from := ` FROM "Track" t JOIN "TrackFeatures" f ON f."trackId" = t.id`
+	tracks := `SELECT * FROM (SELECT ` + cols + `, f.valence, 0 AS ord` + from +
+		` UNION ALL SELECT ` + cols + `, CASE WHEN f.valence < 0.5 THEN 0.9 ELSE 0.1 END, 1` + from + ` WHERE t.id = ` + quoteLiteral(string(some)) +
+		`) u ORDER BY ord`
+	sum := importAll(t, openSource(t, db.URL, &Options{TracksQuery: tracks, NoInteractions: true, BatchSize: 1}), newMemSink())
+	if sum.TracksAdded != len(fx.Tracks) || sum.TracksUpdated != 0 || sum.RepeatedIDs != 1 || len(sum.Warnings) != 1 ||
+		!strings.Contains(sum.Warnings[0].Error(), TracksSource+": 1 row repeats the track id of an earlier row with other values") {
+		t.Errorf("import = %+v, want %d tracks added, 0 updated, RepeatedIDs 1 and its warning", sum, len(fx.Tracks))
+	}
+}
+
 // Given a tracks query with a user and a timestamp column whose cells an
 // interaction cannot hold (a user longer than soundalike.MaxKeyLen, a
 // time out of range), when it is read with NoInteractions, expect every
