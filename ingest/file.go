@@ -252,8 +252,12 @@ func detectFormat(name string, head []byte, crOnly bool) (Format, error) {
 	return CSV, nil
 }
 
-// Next returns the next record. See Source.
+// Next returns the next record. See Source. An interaction log opened
+// with FileOptions.NoInteractions has none: its rows are not read.
 func (s *FileSource) Next(ctx context.Context) (Record, error) {
+	if s.mapper.ignoresRows() {
+		return Record{}, io.EOF
+	}
 	if s.stream != nil {
 		s.stream.ctx = ctx
 	}

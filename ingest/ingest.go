@@ -34,9 +34,6 @@ type Record struct {
 	// then need not check again.
 	checked   *soundalike.Track
 	checkedIn *soundalike.Interaction
-	// ignored marks a row that carries nothing to store and is no error:
-	// a row of an interaction log mapped with MapperOptions.NoInteractions.
-	ignored bool
 }
 
 // RowError is one rejected row: where it was and why. It is what import
@@ -142,14 +139,11 @@ func (s *Summary) RejectedFrom(source string) int {
 // MaxErrors is how many row errors a Summary keeps.
 const MaxErrors = 100
 
-// Options control Run. The zero value (or nil) imports tracks and
-// interactions without progress reports.
+// Options control Run. The zero value (or nil) imports what the source
+// yields, tracks and interactions, without progress reports. What a
+// source reads is the source's option: FileOptions.NoInteractions for a
+// file, MapperOptions.NoInteractions for a Mapper's rows.
 type Options struct {
-	// NoInteractions imports tracks only. A source still reads the user
-	// columns, and rejects a row for a bad cell there, unless it was
-	// opened with FileOptions.NoInteractions (its Mapper built with
-	// MapperOptions.NoInteractions).
-	NoInteractions bool
 	// WaitForTracks counts an interaction whose track the sink does not
 	// hold in Summary.InteractionsWaiting instead of rejecting its row.
 	// It is for a source read whole again by every import (a database):
@@ -272,10 +266,10 @@ func (s *Summary) reject(e *RowError) {
 
 // Run reads src to the end, checks each record (soundalike.CheckTrack and
 // CheckInteraction), and writes the good ones to sink: PutTrack for a
-// record's track, then PutInteraction for its interaction (unless
-// NoInteractions). A rejected row (a *RowError from src, a record that
-// fails a check, an interaction whose track the sink does not know unless
-// Options.WaitForTracks) is counted and the first MaxErrors are kept; reading goes
+// record's track, then PutInteraction for its interaction. A rejected
+// row (a *RowError from src, a record that fails a check, an interaction
+// whose track the sink does not know unless Options.WaitForTracks) is
+// counted and the first MaxErrors are kept; reading goes
 // on. Any other error from src or sink stops Run, which returns the summary
 // so far and the error; so does ctx being done.
 //
@@ -312,7 +306,8 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 		opts.Progress(p)
 	}
 	sum.Warnings = append(sum.Warnings, repeatedColumnWarnings(src, name)...)
-	if w, ok := ignoredLogWarning(src, name, opts); ok {
+	w, ignored := ignoredLogWarning(src, name)
+	if ignored {
 		sum.Warnings = append(sum.Warnings, w)
 	}
 	if b, ok := sink.(sourceBeginner); ok {
@@ -374,7 +369,7 @@ func Run(ctx context.Context, src Source, sink Sink, opts *Options) (Summary, er
 	if w, ok := repeatedKeysWarning(src, name); ok {
 		sum.Warnings = append(sum.Warnings, w)
 	}
-	if rows == 0 && name != "" {
+	if rows == 0 && name != "" && !ignored {
 		sum.Warnings = append(sum.Warnings, RowError{File: name,
 			Reason: "no rows after the header (is it the file meant? lines must end with LF, CRLF or CR)"})
 	}
@@ -430,20 +425,21 @@ func repeatedColumnWarnings(src Source, name string) []RowError {
 	return out
 }
 
+// IgnoredLogReason is the reason of the warning Run gives for a file that
+// is an interaction log opened with FileOptions.NoInteractions: its rows
+// are not read, so it imports nothing, which was likely not meant. A
+// command line may name its own flag in its place.
+const IgnoredLogReason = "is an interaction log (a track id and a user, no features), opened to read tracks alone: nothing is imported from it"
+
 // ignoredLogWarning is the warning of a source that is an interaction log
-// (its Mapper maps InteractionsOnly) read with NoInteractions, in Options
-// or in its MapperOptions: none of its rows is read into anything, so the
-// source imports nothing, which was likely not meant.
-func ignoredLogWarning(src Source, name string, opts *Options) (RowError, bool) {
+// (its Mapper maps InteractionsOnly) read with NoInteractions
+// (MapperOptions): it yields no row (FileSource.Next), if src is one.
+func ignoredLogWarning(src Source, name string) (RowError, bool) {
 	ms, ok := src.(interface{ Mapper() *Mapper })
-	if !ok {
+	if !ok || !ms.Mapper().ignoresRows() {
 		return RowError{}, false
 	}
-	o := ms.Mapper().opts
-	if !o.InteractionsOnly || !(o.NoInteractions || opts.NoInteractions) {
-		return RowError{}, false
-	}
-	return RowError{File: name, Reason: "is an interaction log (a track id and a user, no features), and interactions are not imported (--no-interactions): nothing is imported from it"}, true
+	return RowError{File: name, Reason: IgnoredLogReason}, true
 }
 
 // repeatedKeysWarning is the warning of a JSON Lines source some of whose
@@ -882,14 +878,9 @@ func put(sum *Summary, it readItem, sink Sink, opts *Options, repeats *repeatTra
 		sum.reject(&RowError{File: rec.Source, Line: rec.Line, Row: rec.RowID, Reason: reason})
 	}
 	in := rec.Interaction
-	if opts.NoInteractions {
-		in = nil
-	}
 	if rec.Track == nil && in == nil {
-		if rec.Interaction == nil && !rec.ignored {
-			reject("row has neither a track nor an interaction")
-		}
-		return nil // an interaction, and NoInteractions; or a row ignored
+		reject("row has neither a track nor an interaction")
+		return nil
 	}
 	if err := checkRecord(rec.Track, rec.Track != rec.checked, in, in != rec.checkedIn); err != nil {
 		reject(err.Error())

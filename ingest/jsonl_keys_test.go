@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -64,10 +65,12 @@ func TestJSONLRepeatedKey(t *testing.T) {
 	}
 }
 
-// Given two sources run into one sink with one Repeats, the second
+// Given three sources run into one sink with one Repeats, the second
 // repeating a track of the first with other values and one with the
-// same, expect one warning on the second naming the first, RepeatedIDs 1
-// and each track counted once, as added.
+// same, the third a track of the first alone with other values and one
+// with the second's values, expect a warning on the second and one on
+// the third, each naming the first, RepeatedIDs 2 and each track counted
+// once, as added.
 func TestRunRepeatsAcrossSources(t *testing.T) {
 	header := "track_id,acousticness,danceability,energy,instrumentalness,key,liveness,loudness,mode,speechiness,tempo,valence\n"
 	features := ",0.1,0.2,0.3,0.4,5,0.6,-7,1,0.08,120,"
@@ -76,8 +79,11 @@ func TestRunRepeatsAcrossSources(t *testing.T) {
 	reps := ingest.NewRepeats()
 	var total ingest.Summary
 	for _, f := range []struct{ name, text string }{
-		{"a.csv", header + "t1" + features + "0.9\nt2" + features + "0.9\n"},
+		{"a.csv", header + "t1" + features + "0.9\nt2" + features + "0.9\nt0" + features + "0.9\n"},
 		{"b.csv", header + "t2" + features + "0.9\nt3" + features + "0.9\nt1" + features + "0.5\n"},
+		// t0 is a.csv's alone: b.csv's Run must carry it through. t1
+		// repeats b.csv's values, the last stored: no warning.
+		{"c.csv", header + "t5" + features + "0.9\nt0" + features + "0.3\nt1" + features + "0.5\n"},
 	} {
 		src, err := ingest.NewFileReader(f.name, strings.NewReader(f.text), nil)
 		if err != nil {
@@ -89,9 +95,15 @@ func TestRunRepeatsAcrossSources(t *testing.T) {
 		}
 		total.Add(sum)
 	}
-	want := "b.csv:4: 1 row repeats the track id of a row of an earlier file of this import (a.csv) with other values; the last row's values are kept"
-	if total.TracksAdded != 3 || total.TracksUpdated != 0 || total.RepeatedIDs != 1 ||
-		len(total.Warnings) != 1 || total.Warnings[0].Error() != want {
-		t.Errorf("summary = %+v\nwant 3 added, 0 updated, RepeatedIDs 1, the warning %s", total, want)
+	want := []string{
+		"b.csv:4: 1 row repeats the track id of a row of an earlier file of this import (a.csv) with other values; the last row's values are kept",
+		"c.csv:3: 1 row repeats the track id of a row of an earlier file of this import (a.csv) with other values; the last row's values are kept",
+	}
+	var got []string
+	for _, w := range total.Warnings {
+		got = append(got, w.Error())
+	}
+	if total.TracksAdded != 5 || total.TracksUpdated != 0 || total.RepeatedIDs != 2 || !slices.Equal(got, want) {
+		t.Errorf("summary = %+v\nwant 5 added, 0 updated, RepeatedIDs 2, the warnings\n%s", total, strings.Join(want, "\n"))
 	}
 }

@@ -36,10 +36,9 @@ type FileOptions struct {
 	Context context.Context
 	// NoInteractions reads tracks alone (MapperOptions.NoInteractions):
 	// the user, action and timestamp columns are not read, so that a bad
-	// cell there rejects no row. An interaction log is still opened, and
-	// its rows store nothing and reject nothing. Run's
-	// Options.NoInteractions alone stores no interaction but still has
-	// the columns read: a tracks-only import sets both.
+	// cell there rejects no row. An interaction log is still opened, but
+	// its rows are not read: Next returns io.EOF at once, and Run warns
+	// that the file imports nothing (IgnoredLogReason).
 	NoInteractions bool
 }
 

@@ -98,8 +98,8 @@ type MapperOptions struct {
 	// NoInteractions maps tracks alone: the user, action and timestamp
 	// columns are not read, so a bad cell there rejects nothing, and
 	// Record.Interaction stays nil. A file that is an interaction log
-	// (see Open) is still opened, and its rows map to records that carry
-	// nothing, which Run passes over.
+	// (see Open) is still opened, but none of its rows is read: it has
+	// nothing to import, and Run warns of it (IgnoredLogReason).
 	NoInteractions bool
 }
 
@@ -389,10 +389,6 @@ func (m *Mapper) mapRow(rec Record, values []string, lists [][]string) (Record, 
 	}
 	if lists != nil && len(lists) != len(values) {
 		return fail(fmt.Errorf("row has %d lists for %d fields", len(lists), len(values)))
-	}
-	if m.opts.InteractionsOnly && m.opts.NoInteractions {
-		rec.ignored = true // a row of an interaction log, whose interactions are not read
-		return rec, nil
 	}
 	r := m.newRow()
 	rec.row = r

@@ -60,7 +60,7 @@ func TestInteractionLog(t *testing.T) {
 		t.Errorf("into an empty catalogue: %+v, want every row rejected", sum)
 	}
 
-	importFile(t, db, sample, &ingest.Options{NoInteractions: true})
+	importTracksOnly(t, db, sample)
 	sum = importFile(t, db, "../testdata/plays.csv", nil)
 	if sum.InteractionsAdded != 5 || sum.TracksAdded != 0 || sum.Rejected != 3 {
 		t.Errorf("after the sample: %+v, want 5 interactions (one twice), 3 rejected", sum)
@@ -84,9 +84,25 @@ func TestInteractionLog(t *testing.T) {
 	}
 }
 
+// importTracksOnly imports the file at path opened with
+// FileOptions.NoInteractions into db.
+func importTracksOnly(t *testing.T, db *fakeDB, path string) ingest.Summary {
+	t.Helper()
+	src, err := ingest.OpenFile(path, &ingest.FileOptions{NoInteractions: true})
+	if err != nil {
+		t.Fatalf("OpenFile(%s): %v", path, err)
+	}
+	defer src.Close()
+	sum, err := ingest.Run(t.Context(), src, db.begin(), nil)
+	if err != nil {
+		t.Fatalf("Run(%s): %v", path, err)
+	}
+	return sum
+}
+
 func TestRunNoInteractions(t *testing.T) {
 	db := newFakeDB()
-	sum := importFile(t, db, sample, &ingest.Options{NoInteractions: true})
+	sum := importTracksOnly(t, db, sample)
 	if sum.InteractionsAdded != 0 || db.interactionCount() != 0 {
 		t.Errorf("interactions added %d (stored %d), want 0", sum.InteractionsAdded, db.interactionCount())
 	}
@@ -99,9 +115,10 @@ func TestRunNoInteractions(t *testing.T) {
 // user, action or timestamp cell an interaction cannot hold (a NUL byte,
 // more than MaxKeyLen bytes, a time of no accepted form or out of range),
 // expect their tracks stored and no row rejected: a tracks-only import
-// does not read those columns. An interaction log
-// opened so is read, stores nothing and rejects nothing, not even a row
-// without a user; it is warned about, as a file that imports nothing.
+// does not read those columns. An interaction log opened so stores
+// nothing and rejects nothing, not even a row without a user or one of
+// too few fields: its rows are not read. It is warned about, as a file
+// that imports nothing, in the library's words (no command's flag).
 func TestNoInteractionsLeavesUserColumnsUnread(t *testing.T) {
 	long := strings.Repeat("u", soundalike.MaxKeyLen+1)
 	file := featuresHeader + ",user_id,action,timestamp\n" +
@@ -111,14 +128,14 @@ func TestNoInteractionsLeavesUserColumnsUnread(t *testing.T) {
 		"t4,0.1,0.2,0.3,0.4,5,0.6,-7,1,0.08,120,0.9,four,u1,play,tomorrow\n" +
 		"t5,0.1,0.2,0.3,0.4,5,0.6,-7,1,0.08,120,0.9,five,u1,play,2300-01-01\n" +
 		"t6,0.1,0.2,0.3,0.4,5,0.6,-7,1,0.08,120,0.9,six,u1,play,\xff\n"
-	logFile := "user_id,track_id,action,timestamp\nu\x00,t1,play,2024-01-01\n,t2,play,tomorrow\nu1,t3,play,2024-01-01\n"
+	logFile := "user_id,track_id,action,timestamp\nu\x00,t1,play,2024-01-01\n,t2,play,tomorrow\nu1,t3,play,2024-01-01\nu1,t4\n"
 	db := newFakeDB()
 	for _, f := range []struct{ name, text string }{{"tracks.csv", file}, {"plays.csv", logFile}} {
 		src, err := ingest.NewFileReader(f.name, strings.NewReader(f.text), &ingest.FileOptions{NoInteractions: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		sum, err := ingest.Run(t.Context(), src, db.begin(), &ingest.Options{NoInteractions: true})
+		sum, err := ingest.Run(t.Context(), src, db.begin(), nil)
 		src.Close()
 		if err != nil {
 			t.Fatal(err)
@@ -130,6 +147,9 @@ func TestNoInteractionsLeavesUserColumnsUnread(t *testing.T) {
 		}
 		if f.name == "tracks.csv" && sum.TracksAdded != 6 || sum.Rejected != 0 || sum.InteractionsAdded != 0 || len(sum.Warnings) != wantWarnings {
 			t.Errorf("%s: %+v, want every track added (6 in tracks.csv), no row rejected, no interaction, %d warnings", f.name, sum, wantWarnings)
+		}
+		if w := sum.Warnings; wantWarnings == 1 && len(w) == 1 && (w[0].Reason != ingest.IgnoredLogReason || strings.Contains(w[0].Reason, "--")) {
+			t.Errorf("%s: warning %q, want ingest.IgnoredLogReason, naming no flag", f.name, w[0].Reason)
 		}
 	}
 	if len(db.tracks) != 6 || db.interactionCount() != 0 {

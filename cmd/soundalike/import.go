@@ -77,10 +77,10 @@ uri), the eleven Spotify audio features, metadata (track_name, track_artist,
 …) and, for interactions, a user (user_id, playlist_id) with action and
 timestamp. In JSON Lines, the first object's keys are the columns: give it
 every key, null where a value is unknown. A file of only a track id, a
-user, an action and a timestamp adds interactions to tracks already
-imported (earlier files of the same command
-count), named by their ids or, in a catalogue keyed by another system's
-ids, by Spotify id, URI or link. Rejected rows are listed with file, line and reason; the exit code
+user, an action and a timestamp (an interaction log) adds interactions
+to tracks already imported or given by the command's other files (it is
+read after them), named by their ids or, in a catalogue keyed by
+another system's ids, by Spotify id, URI or link. Rejected rows are listed with file, line and reason; the exit code
 is then 1. Warnings (repeated column names or JSON keys, where the first
 is read; a track id repeated with other values, in one file or across the
 files of the command, where the last row wins; a file without rows; a CSV
@@ -137,7 +137,7 @@ func runImport(ctx context.Context, args []string, stdio stdio) error {
 	fs := newFlagSet("import", stdio, &f.db)
 	fs.BoolVar(&f.strict, "strict", false, "write nothing if any row is rejected or any warning is given (repeated track ids, column names or JSON keys, a file without rows, rows a stray quote may have joined, an interaction log with --no-interactions)")
 	fs.BoolVar(&f.noInteractions, "no-interactions", false, "import tracks only, ignoring user columns")
-	fs.BoolVar(&f.asJSON, "json", false, "print the summary as JSON")
+	fs.BoolVar(&f.asJSON, "json", false, `print the summary as JSON; an import that fails prints it too, with its "error"`)
 	f.addBufferFlags(fs)
 	fs.IntVar(&f.maxLineBytes, "max-line-bytes", ingest.DefaultMaxLineBytes, "longest line (or CSV record) a file may have, in bytes; a longer one stops the import")
 	pg := addPostgresFlags(fs) // import_postgres.go
@@ -161,9 +161,7 @@ func runImport(ctx context.Context, args []string, stdio stdio) error {
 		return refuseFlag(fs, "max-line-bytes", f.maxLineBytes, "want at least 1 (bytes)")
 	}
 	if pg.given() {
-		return runImportPostgres(ctx, pg, fs, f.db, stdio.engineOptions(f.engineOptions()), f.strict, f.noInteractions, stdio, func(rep importReport, rolledBack bool) error {
-			return printImport(stdio, rep, f.asJSON, rolledBack)
-		})
+		return runImportPostgres(ctx, pg, fs, &f, stdio)
 	}
 	if err := pg.checkUnused(fs); err != nil {
 		return err
@@ -180,7 +178,10 @@ func importFiles(ctx context.Context, f *importFlags, names []string, stdio stdi
 	// Open every file first: one whose columns cannot make tracks is
 	// refused before anything is written. ctx ends the wait for a header
 	// that a pipe or a terminal does not send. --no-interactions leaves
-	// the user columns unread: a bad cell there rejects no track.
+	// the user columns unread, so that a bad cell there rejects no track,
+	// and an interaction log's rows unread.
+	var total ingest.Summary
+	failed := func(err error) error { return importFailed(stdio, f.asJSON, importReport{Summary: total}, err) }
 	srcs, err := openSources(names, stdio.in, &ingest.FileOptions{MaxLineBytes: f.maxLineBytes, Context: ctx, NoInteractions: f.noInteractions})
 	defer func() {
 		for _, s := range srcs {
@@ -189,19 +190,19 @@ func importFiles(ctx context.Context, f *importFlags, names []string, stdio stdi
 	}()
 	if err != nil {
 		if ctx.Err() != nil {
-			return interruptedImport(f.db, ctx.Err())
+			return failed(interruptedImport(f.db, ctx.Err()))
 		}
-		return lineLimitFlag(err)
+		return failed(lineLimitFlag(err))
 	}
 
 	eng, err := soundalike.Open(f.db, stdio.engineOptions(f.engineOptions()))
 	if err != nil {
-		return err
+		return failed(err)
 	}
 	defer eng.Close()
 
+	srcs = tracksFirst(srcs)
 	bar := newImportProgress(stdio.err, srcs)
-	var total ingest.Summary
 	total.Errors = []ingest.RowError{}
 	rolledBack := false
 	err = eng.Import(ctx, func(tx *soundalike.ImportTx) error {
@@ -210,10 +211,10 @@ func importFiles(ctx context.Context, f *importFlags, names []string, stdio stdi
 		repeats := ingest.NewRepeats()
 		for i, src := range srcs {
 			sum, err := ingest.Run(ctx, src, tx, &ingest.Options{
-				NoInteractions: f.noInteractions,
-				Progress:       func(p ingest.Progress) { bar.update(i, p) },
-				Repeats:        repeats,
+				Progress: func(p ingest.Progress) { bar.update(i, p) },
+				Repeats:  repeats,
 			})
+			noInteractionsFlag(sum.Warnings)
 			total.Add(sum)
 			if err != nil {
 				return err
@@ -227,10 +228,10 @@ func importFiles(ctx context.Context, f *importFlags, names []string, stdio stdi
 	})
 	bar.done()
 	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-		return interruptedImport(f.db, ctx.Err())
+		return failed(interruptedImport(f.db, ctx.Err()))
 	}
 	if err != nil {
-		return fmt.Errorf("import: nothing was written: %w", lineLimitFlag(err))
+		return failed(fmt.Errorf("import: nothing was written: %w", lineLimitFlag(err)))
 	}
 	if rolledBack {
 		total.TracksAdded, total.TracksUpdated, total.InteractionsAdded = 0, 0, 0
@@ -242,6 +243,43 @@ func importFiles(ctx context.Context, f *importFlags, names []string, stdio stdi
 		return errSilent
 	}
 	return nil
+}
+
+// importFailed returns err, the error of an import that wrote nothing,
+// once it has printed, under --json, rep with the error: a script reading
+// standard output gets one JSON object whether the import ran or failed.
+// What rep counts as written is zeroed, since nothing was; the rows
+// rejected and the warnings given before the failure are kept. A usage
+// error (exit 2: the command line is wrong) prints nothing: the command
+// line may not even have been read as asking for --json.
+func importFailed(stdio stdio, asJSON bool, rep importReport, err error) error {
+	if _, usage := errors.AsType[usageError](err); !asJSON || usage {
+		return err
+	}
+	rep.TracksAdded, rep.TracksUpdated, rep.InteractionsAdded, rep.TracksDeleted = 0, 0, 0, nil
+	if rep.Errors == nil {
+		rep.Errors = []ingest.RowError{}
+	}
+	if rep.Warnings == nil {
+		rep.Warnings = []ingest.RowError{}
+	}
+	rep.Error = withHints(err).Error() // as runCommand shows it on stderr
+	printImport(stdio, rep, true, false) // a write error is run's to report
+	return err
+}
+
+// ignoredLogReason is ingest.IgnoredLogReason in the command line's
+// words: the flag that leaves the file unread.
+const ignoredLogReason = "is an interaction log (a track id and a user, no features), and --no-interactions imports no interactions: nothing is imported from it"
+
+// noInteractionsFlag names --no-interactions in the warnings of the
+// interaction logs it leaves unread, which the library words without it.
+func noInteractionsFlag(warnings []ingest.RowError) {
+	for i := range warnings {
+		if warnings[i].Reason == ingest.IgnoredLogReason {
+			warnings[i].Reason = ignoredLogReason
+		}
+	}
 }
 
 // interruptedImport is the error of an import stopped by cause (Ctrl-C),
@@ -287,6 +325,24 @@ func openSources(names []string, in io.Reader, opts *ingest.FileOptions) ([]*ing
 	return srcs, nil
 }
 
+// tracksFirst orders srcs for import: the interaction logs after the
+// files that give tracks, each kind in the order given. An interaction
+// log adds interactions to tracks already stored, so one given before the
+// file of its tracks (import plays.csv tracks.csv) had every row rejected;
+// the order of the files that give tracks is kept, since the last row of
+// a repeated track id wins.
+func tracksFirst(srcs []*ingest.FileSource) []*ingest.FileSource {
+	var tracks, logs []*ingest.FileSource
+	for _, s := range srcs {
+		if s.Mapper().InteractionsOnly() {
+			logs = append(logs, s)
+		} else {
+			tracks = append(tracks, s)
+		}
+	}
+	return append(tracks, logs...)
+}
+
 // strictRefuses reports whether --strict writes nothing after sum: a row
 // was rejected, or something was read that may not be what was meant
 // (Summary.Warnings).
@@ -302,6 +358,10 @@ type importReport struct {
 	// TracksDeleted counts the tracks --prune deleted; nil (and left out
 	// of the JSON) without --prune.
 	TracksDeleted *int `json:"tracks_deleted,omitempty"`
+	// Error is why the import failed, writing nothing, as stderr says it
+	// too (importFailed); "" (and left out of the JSON) for an import that
+	// ran to its end, rejected rows and --strict included.
+	Error string `json:"error,omitempty"`
 }
 
 func printImport(stdio stdio, rep importReport, asJSON, rolledBack bool) error {

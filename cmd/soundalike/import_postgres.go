@@ -250,8 +250,7 @@ func importPostgres(ctx context.Context, dbPath string, engOpts *soundalike.Opti
 		}
 		var err error
 		rep.Summary, err = ingest.Run(ctx, src, sink, &ingest.Options{
-			NoInteractions: opts.NoInteractions,
-			WaitForTracks:  true,
+			WaitForTracks: true,
 			Progress: func(p ingest.Progress) {
 				rate := float64(p.Rows) / max(time.Since(start).Seconds(), 1e-3)
 				bar.Describe(fmt.Sprintf("import %s: %d rows, %.0f rows/s", where, p.Rows, rate))
@@ -404,22 +403,22 @@ func (h noticeHandler) Handle(_ context.Context, r slog.Record) error {
 func (h noticeHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
 func (h noticeHandler) WithGroup(string) slog.Handler      { return h }
 
-// runImportPostgres is import with --postgres, after flag parsing: print
-// is import's summary printer, so the output is the same as for files.
-func runImportPostgres(ctx context.Context, p *postgresFlags, fs *flag.FlagSet, dbPath string, engOpts *soundalike.Options, strict, noInteractions bool, stdio stdio,
-	print func(rep importReport, rolledBack bool) error) error {
-	url, opts, err := p.resolve(fs, noInteractions, os.Getenv)
+// runImportPostgres is import with --postgres, after flag parsing, with
+// import's flags f: its summary and its failures print as for files.
+func runImportPostgres(ctx context.Context, p *postgresFlags, fs *flag.FlagSet, f *importFlags, stdio stdio) error {
+	url, opts, err := p.resolve(fs, f.noInteractions, os.Getenv)
 	if err != nil {
 		return err
 	}
 	if p.urlInArgs && hasPassword(url) {
 		fmt.Fprintln(stdio.err, passwordInArgsWarning)
 	}
-	rep, rolledBack, err := importPostgres(ctx, dbPath, engOpts, url, opts, strict, p.prune, p.pruneMax, stdio)
+	engOpts := stdio.engineOptions(f.engineOptions())
+	rep, rolledBack, err := importPostgres(ctx, f.db, engOpts, url, opts, f.strict, p.prune, p.pruneMax, stdio)
 	if err != nil {
-		return err
+		return importFailed(stdio, f.asJSON, rep, err)
 	}
-	if err := print(rep, rolledBack); err != nil {
+	if err := printImport(stdio, rep, f.asJSON, rolledBack); err != nil {
 		return err
 	}
 	if rep.Rejected > 0 || rolledBack {

@@ -211,6 +211,13 @@ func TestImportPostgresErrors(t *testing.T) {
 			}
 		})
 	}
+	// --json prints the failure as the summary with its error, as for
+	// files, and without the password.
+	t.Setenv("DATABASE_URL", "")
+	rep, stderr, err := importReportJSON(t, "--db", dbPath, "--postgres", wrong.String())
+	if err == nil || rep.Error != err.Error() || !strings.Contains(rep.Error, "password authentication failed") || strings.Contains(rep.Error+stderr, password) {
+		t.Errorf("import --json with a bad password: %v, error %q; want the error in the JSON, without the password", err, rep.Error)
+	}
 	if _, err := os.Stat(dbPath); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a failed import created %s (%v): want nothing touched", dbPath, err)
 	}

@@ -157,6 +157,55 @@ func TestImportJSON(t *testing.T) {
 	}
 }
 
+// Given an import that fails (a file that does not exist, a header with
+// no track id column, a gzip file truncated after rows were stored), when
+// it runs with --json, expect exit 1, stderr's error, and on stdout one
+// JSON object of the summary's shape whose "error" is that message and
+// whose counts of what was written are 0. A usage error (exit 2) prints
+// no JSON.
+func TestImportJSONFailure(t *testing.T) {
+	for _, tc := range []struct {
+		files []string
+		want  string
+	}{
+		{[]string{"missing.csv"}, "missing.csv: no such file or directory"},
+		{[]string{"no_id_column.csv"}, "no_id_column.csv: unusable columns: no track id column"},
+		{[]string{"spotify_sample.csv", "truncated.csv.gz"}, "import: nothing was written: " + testdata + "truncated.csv.gz: after line"},
+	} {
+		t.Run(tc.files[len(tc.files)-1], func(t *testing.T) {
+			args := []string{"import", "--json", "--db", filepath.Join(t.TempDir(), "f.db")}
+			for _, f := range tc.files {
+				args = append(args, testdata+f)
+			}
+			out, errOut, code := cli(t, "", args...)
+			if code != 1 || !strings.Contains(errOut, tc.want) {
+				t.Errorf("exit %d, stderr %q; want 1 and %q", code, errOut, tc.want)
+			}
+			var got map[string]any
+			if err := json.Unmarshal([]byte(out), &got); err != nil {
+				t.Fatalf("--json output %q: %v; want the summary with the error", out, err)
+			}
+			if e, _ := got["error"].(string); !strings.Contains(e, tc.want) || !strings.Contains(errOut, e) {
+				t.Errorf(`"error" = %q, want stderr's message, with %q`, got["error"], tc.want)
+			}
+			for _, k := range []string{"tracks_added", "tracks_updated", "interactions_added"} {
+				if got[k] != 0.0 {
+					t.Errorf("%s = %v, want 0: nothing was written", k, got[k])
+				}
+			}
+			for _, k := range []string{"errors", "warnings"} {
+				if _, ok := got[k].([]any); !ok {
+					t.Errorf("%s = %v, want a list, as a successful import gives", k, got[k])
+				}
+			}
+		})
+	}
+	out, _, code := cli(t, "", "import", "--json", "-", "-")
+	if code != 2 || out != "" {
+		t.Errorf("import --json - -: exit %d, stdout %q; want 2 and no JSON (a usage error)", code, out)
+	}
+}
+
 // TestImportFailuresWriteNothing: a refused file stops the import before
 // the database is touched; a fatal error part-way rolls everything back,
 // and removes the database file the import created, so that the path
@@ -264,6 +313,32 @@ func TestImportInteractionLog(t *testing.T) {
 	}
 	if got := info(t, db); got.Tracks != tracks || got.Users != users+2 || got.Interactions != rows+5 {
 		t.Errorf("info = %+v, want %d tracks, %d users, %d interactions", got, tracks, users+2, rows+5)
+	}
+}
+
+// Given an interaction log named before the file of its tracks (import
+// plays.csv tracks.csv), when one import command reads both, expect every
+// interaction added and none rejected: the log is read after the files
+// that give tracks.
+func TestImportInteractionLogBeforeItsTracks(t *testing.T) {
+	dir := t.TempDir()
+	tracks, plays := filepath.Join(dir, "tracks.csv"), filepath.Join(dir, "plays.csv")
+	for name, text := range map[string]string{
+		tracks: "track_id,acousticness,danceability,energy,instrumentalness,key,liveness,loudness,mode,speechiness,tempo,valence\n" +
+			"t1,0.1,0.2,0.3,0.4,5,0.6,-7,1,0.08,120,0.9\n" + "t2,0.1,0.2,0.3,0.4,5,0.6,-7,1,0.08,120,0.5\n",
+		plays: "user_id,track_id,action,timestamp\nu1,t1,play,2024-01-01\nu2,t2,like,2024-01-02\n",
+	} {
+		if err := os.WriteFile(name, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db := filepath.Join(dir, "o.db")
+	out, errOut, code := cli(t, "", "import", "--db", db, plays, tracks)
+	if want := "tracks: 2 added, 0 updated; interactions: 2 added; rejected rows: 0\n"; code != 0 || out != want {
+		t.Errorf("import plays.csv tracks.csv: exit %d\n%s%s\nwant exit 0 and %q", code, out, errOut, want)
+	}
+	if got := info(t, db); got.Tracks != 2 || got.Interactions != 2 {
+		t.Errorf("info = %+v, want 2 tracks and 2 interactions", got)
 	}
 }
 
@@ -394,13 +469,14 @@ func TestImportBufferFlag(t *testing.T) {
 }
 
 // Given an interaction log (testdata/plays.csv), when import
-// --no-interactions reads it, expect a warning naming the file (it
-// imports nothing from it), and with --strict nothing written and exit 1.
+// --no-interactions reads it, expect a warning naming the file and the
+// flag (it imports nothing from it), and with --strict nothing written
+// and exit 1.
 func TestImportNoInteractionsWarnsOfInteractionLog(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "n.db")
 	out, errOut, code := cli(t, "", "import", "--db", db, "--no-interactions", testdata+"plays.csv")
 	if code != 0 || !strings.Contains(errOut, "warning: "+testdata+"plays.csv: is an interaction log") ||
-		!strings.Contains(errOut, "nothing is imported from it") {
+		!strings.Contains(errOut, "--no-interactions imports no interactions: nothing is imported from it") {
 		t.Errorf("import --no-interactions plays.csv: exit %d\n%s%s\nwant exit 0 and a warning naming plays.csv as an interaction log", code, out, errOut)
 	}
 	out, errOut, code = cli(t, "", "import", "--db", db, "--no-interactions", "--strict", testdata+"plays.csv")

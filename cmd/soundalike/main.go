@@ -135,8 +135,12 @@ func runCommand(ctx context.Context, args []string, stdio stdio) error {
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
-	return lockHint(damageHint(indexRemedy(err)))
+	return withHints(err)
 }
+
+// withHints adds to err what its reader can do about it: reindex, wait
+// longer for the lock, or repair a damaged file (errors.go).
+func withHints(err error) error { return lockHint(damageHint(indexRemedy(err))) }
 
 // isHelp reports whether arg asks for the manual.
 func isHelp(arg string) bool { return arg == "help" || arg == "-h" || arg == "--help" }
