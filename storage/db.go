@@ -489,13 +489,13 @@ func (db *DB) init(readOnly bool) error {
 	}
 	var (
 		fresh bool
-		left  leftovers
+		drop  func(*bolt.Tx) error
 	)
 	err := db.protect("reading the meta bucket", func() error {
 		return db.bolt.View(func(tx *bolt.Tx) (err error) {
 			fresh, err = check(tx)
 			if err == nil && !fresh && !readOnly {
-				left = leftBehind(tx)
+				drop = leftBehind(tx)
 			}
 			return err
 		})
@@ -507,8 +507,8 @@ func (db *DB) init(readOnly bool) error {
 		// Only when there is something to drop: an open that writes
 		// nothing leaves the file as it was (its bytes, its mtime), so
 		// that a command that changed nothing does not modify it.
-		if left.any() {
-			return db.protectedUpdate("dropping what a failed import or reindex left", left.drop)
+		if drop != nil {
+			return db.protectedUpdate("dropping what a failed import or reindex left", drop)
 		}
 		return nil
 	}
@@ -547,30 +547,23 @@ func layOut(tx *bolt.Tx) error {
 // returns fails the layout, as a full disk would.
 var testHookLayOut atomic.Pointer[func() error]
 
-// leftovers is what a failed import or reindex left in a file, which a
-// writer's open drops.
-type leftovers struct {
-	staging bool     // a staging bucket (staging.go)
-	pending [][]byte // the keys of the pending index entries
-}
-
-// leftBehind returns what a failed import or reindex left in btx. A
-// writer's open finds it in a read transaction and drops it in a write
-// transaction: no other process writes in between, as the open holds
-// the file's exclusive lock.
-func leftBehind(btx *bolt.Tx) leftovers {
-	return leftovers{staging: btx.Bucket(bucketStaging) != nil, pending: pendingIndexes(btx)}
-}
-
-// any reports whether there is anything to drop.
-func (l leftovers) any() bool { return l.staging || len(l.pending) > 0 }
-
-// drop deletes l from btx.
-func (l leftovers) drop(btx *bolt.Tx) error {
-	if err := dropStaging(btx); err != nil {
-		return err
+// leftBehind returns the drop, for a write transaction, of what a failed
+// import or reindex left in btx: a staging bucket (staging.go) and the
+// index entries still pending; nil when they left nothing. A writer's
+// open finds them in a read transaction and drops them in a write
+// transaction: no other process writes in between, as the open holds the
+// file's exclusive lock.
+func leftBehind(btx *bolt.Tx) func(*bolt.Tx) error {
+	staging, pending := btx.Bucket(bucketStaging) != nil, pendingIndexes(btx)
+	if !staging && len(pending) == 0 {
+		return nil
 	}
-	return dropIndexes(btx, l.pending)
+	return func(btx *bolt.Tx) error {
+		if err := dropStaging(btx); err != nil {
+			return err
+		}
+		return dropIndexes(btx, pending)
+	}
 }
 
 // Close releases the database file and its lock. It waits for a write in
