@@ -363,7 +363,7 @@ func openWaiting(ctx context.Context, path string, o Options) (*bolt.DB, lockedF
 		case errors.Is(err, errRemovedMeanwhile):
 			err = errReplaced
 		case !errors.Is(err, berrors.ErrTimeout):
-			return nil, lockedFile{}, err
+			return nil, lockedFile{}, removeUnopened(path, f, err)
 		}
 		waited := time.Since(start)
 		if waited >= o.Timeout {
@@ -619,14 +619,48 @@ func (db *DB) RemoveCreated() (bool, error) {
 // while the path still names it: see RemoveCreated. The caller holds the
 // file's lock (db is open) and writeMu, or is Open.
 func (db *DB) removeCreated(what string) (bool, error) {
-	if !db.created || !pathNames(db.path, db.file) {
+	if !db.created {
 		return false, nil
 	}
-	if err := os.Remove(db.path); err != nil {
-		return false, fmt.Errorf("remove %s, which this open created and %s: %w", db.path, what, err)
+	removed, err := removeMade(db.path, db.file, what)
+	if removed {
+		db.created = false
 	}
-	db.created = false
+	return removed, err
+}
+
+// removeMade removes path while it names file, which this open created
+// and what (for the error): it reports whether it removed it.
+func removeMade(path string, file os.FileInfo, what string) (bool, error) {
+	if !pathNames(path, file) {
+		return false, nil
+	}
+	if err := os.Remove(path); err != nil {
+		return false, fmt.Errorf("remove %s, which this open created and %s: %w", path, what, err)
+	}
 	return true, nil
+}
+
+// removeUnopened returns the failure of a try, err, having removed the
+// file f when the try created it: bbolt failed on the new file, most
+// likely as it wrote its first pages (a full disk, a file size limit),
+// and the failed open leaves the path as it was, as removeUnlaid does
+// when the layout after bbolt's fails. The error says so when the file
+// could not be removed.
+//
+// Unlike RemoveCreated, it removes the file without its lock, which
+// bbolt let go of as it failed: a process that has the file open could,
+// in that moment, take the lock, lay the file out where this try could
+// not, and find the path still naming it. Taking the lock back would
+// need a file lock of our own (flock, LockFileEx): bbolt exports none.
+func removeUnopened(path string, f lockedFile, err error) error {
+	if !f.created {
+		return err
+	}
+	if _, rmErr := removeMade(path, f.info, "bbolt could not open"); rmErr != nil {
+		return fmt.Errorf("%w; %w", err, rmErr)
+	}
+	return err
 }
 
 // removeUnlaid returns init's failure, err, having removed the file when
