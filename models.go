@@ -34,14 +34,27 @@ type modelMeta struct {
 
 func formatVersion(v uint64) string { return "v" + strconv.FormatUint(v, 10) }
 
-// ParseModelVersion accepts "v3" or "3"; "" means the current model (0).
+// ModelVersionForms says what ParseModelVersion takes for a stored
+// model version, for messages that list it: the command line's errors
+// list these forms too, so that the library and its commands word one
+// rule alike.
+const ModelVersionForms = "v2, V2 or 2"
+
+// ParseModelVersion returns the number of the model version s names: vN,
+// VN or N, N a whole number from 1 (v01 is v1), the version Models lists
+// as vN; "" and "current" name the current model, 0. Anything else (v0,
+// a sign, a space, vv1) is refused with an error that lists the forms.
 func ParseModelVersion(s string) (uint64, error) {
 	if s == "" || s == "current" {
 		return 0, nil
 	}
-	v, err := strconv.ParseUint(strings.TrimPrefix(s, "v"), 10, 64)
+	n := s
+	if n[0] == 'v' || n[0] == 'V' {
+		n = n[1:]
+	}
+	v, err := strconv.ParseUint(n, 10, 64) // digits only: no sign, no space
 	if err != nil || v == 0 {
-		return 0, fmt.Errorf("model version %q: want v1, v2, … (see Engine.Models)", s)
+		return 0, fmt.Errorf("model version %q: want %s, or current (Engine.Models lists the stored versions)", s, ModelVersionForms)
 	}
 	return v, nil
 }
@@ -163,19 +176,20 @@ func (e *Engine) modelChanged(db *storage.DB) {
 // that it is rolled back rather than committed as a new generation.
 var errUnchanged = errors.New("unchanged")
 
-// PromoteModel makes a stored model version ("v3" or "3") the current
-// model, for a rollback or to adopt a version saved without becoming
-// current. The next Reindex embeds the catalogue with it. changed is
-// false when the version was already the current model, and nothing
-// else changed. A path that holds no database is refused with
-// ErrNoDatabase, as Reindex refuses it: no file is laid out there.
+// PromoteModel makes a stored model version (as ParseModelVersion takes
+// it: "v3", "V3" or "3") the current model, for a rollback or to adopt a
+// version saved without becoming current. The next Reindex embeds the
+// catalogue with it. changed is false when the version was already the
+// current model, and nothing else changed. A path that holds no
+// database is refused with ErrNoDatabase, as Reindex refuses it: no file
+// is laid out there.
 func (e *Engine) PromoteModel(ctx context.Context, version string) (info ModelInfo, changed bool, err error) {
 	v, err := ParseModelVersion(version)
 	if err != nil {
 		return ModelInfo{}, false, err
 	}
 	if v == 0 {
-		return ModelInfo{}, false, fmt.Errorf("promote model: name a version, like v2")
+		return ModelInfo{}, false, fmt.Errorf("promote model: %q names the current model: name a stored version: %s", version, ModelVersionForms)
 	}
 	e.writeMu.Lock()
 	defer e.writeMu.Unlock()

@@ -206,3 +206,23 @@ func TestPromoteModelNeedsADatabase(t *testing.T) {
 		t.Errorf("after PromoteModel at a missing path: stat = %v, want no file", err)
 	}
 }
+
+// Given a model version in each form the command line takes (vN, VN, N,
+// leading zeros) and "" or "current", expect its number; given anything
+// else, expect an error quoting it and listing the forms.
+func TestParseModelVersion(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want uint64
+	}{{"v3", 3}, {"V3", 3}, {"3", 3}, {"v012", 12}, {"", 0}, {"current", 0}} {
+		if got, err := soundalike.ParseModelVersion(tc.in); err != nil || got != tc.want {
+			t.Errorf("ParseModelVersion(%q) = %d, %v; want %d", tc.in, got, err, tc.want)
+		}
+	}
+	for _, in := range []string{"v0", "0", "vv1", "+1", "v-1", " 1", "1 ", "v", "V", "x1", "Current", "v1.5"} {
+		_, err := soundalike.ParseModelVersion(in)
+		if err == nil || !strings.Contains(err.Error(), `"`+in+`"`) || !strings.Contains(err.Error(), soundalike.ModelVersionForms) {
+			t.Errorf("ParseModelVersion(%q) = %v, want an error quoting it and listing %s", in, err, soundalike.ModelVersionForms)
+		}
+	}
+}

@@ -80,22 +80,15 @@ func indexRemedy(err error) error {
 	return reworded{strings.Replace(err.Error(), d.Remedy(), "rebuild it with `soundalike reindex --full`", 1), err}
 }
 
-// modelVersionForms says what modelVersionArg takes: the forms of a
-// model version on the command line.
-const modelVersionForms = "v2, V2 or 2"
-
-// modelVersionArg returns version, a model version as the command line
-// takes it (vN, VN or N, N a whole number from 1: v01 is v1), in the
-// form the library and `soundalike models` write it, vN; ok is false for
-// anything else. The command line takes one rule of its own, so that a
-// version it refuses is refused by every command alike, and each error
-// lists what it accepts (modelVersionForms).
+// modelVersionArg returns version, a stored model's version as the
+// command line takes it, in the form the library and `soundalike models`
+// write it, vN; ok is false for anything soundalike.ParseModelVersion
+// refuses, and for "" and "current", which name no stored version. The
+// library's rule is the command line's, so that a version one refuses
+// the other refuses too, and each error lists the same forms
+// (soundalike.ModelVersionForms).
 func modelVersionArg(version string) (canonical string, ok bool) {
-	n := version
-	if n != "" && (n[0] == 'v' || n[0] == 'V') {
-		n = n[1:]
-	}
-	v, err := strconv.ParseUint(n, 10, 64) // digits only: no sign, no spaces
+	v, err := soundalike.ParseModelVersion(version)
 	if err != nil || v == 0 {
 		return "", false
 	}
@@ -112,7 +105,7 @@ func checkModelFlag(fs *flag.FlagSet, version string) (string, error) {
 	}
 	canonical, ok := modelVersionArg(version)
 	if !ok {
-		return "", refuseFlag(fs, "model", version, "want a model version: %s, or current (`soundalike models` lists them)", modelVersionForms)
+		return "", refuseFlag(fs, "model", version, "want a model version: %s, or current (`soundalike models` lists them)", soundalike.ModelVersionForms)
 	}
 	return canonical, nil
 }

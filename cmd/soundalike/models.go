@@ -55,7 +55,7 @@ version the current model (a rollback, or a version train kept aside under
 	case fs.Arg(0) == "promote" && fs.NArg() == 2:
 		return promoteModel(ctx, dbPath, fs.Arg(1), asJSON, stdio)
 	case fs.Arg(0) == "promote" && fs.NArg() == 1:
-		return usagef("models promote needs the version to make current: give one as %s (`soundalike models` lists them)", modelVersionForms)
+		return usagef("models promote needs the version to make current: give one as %s (`soundalike models` lists them)", soundalike.ModelVersionForms)
 	case fs.Arg(0) == "promote":
 		return usagef("models promote takes one version; got %d: %s", fs.NArg()-1, quoteList(fs.Args()[1:]))
 	}
@@ -71,7 +71,7 @@ type promoteJSON struct {
 func promoteModel(ctx context.Context, dbPath, version string, asJSON bool, stdio stdio) error {
 	canonical, ok := modelVersionArg(version)
 	if !ok {
-		return usagef("models promote %s: want a model version: %s (`soundalike models` lists them)", quoteText(version), modelVersionForms)
+		return usagef("models promote %s: want a model version: %s (`soundalike models` lists them)", quoteText(version), soundalike.ModelVersionForms)
 	}
 	eng, err := soundalike.Open(dbPath, stdio.engineOptions(nil))
 	if err != nil {
