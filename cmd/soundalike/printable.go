@@ -1,7 +1,11 @@
 package main
 
 import (
+	"io"
 	"strings"
+	"unicode"
+
+	"golang.org/x/text/width"
 
 	"github.com/audotics/soundalike/internal/printable"
 )
@@ -37,4 +41,60 @@ func quoteList(ss []string) string {
 		q[i] = quoteText(s)
 	}
 	return strings.Join(q, " ")
+}
+
+// displayWidth is the number of columns s takes on a terminal: two for a
+// wide or fullwidth East Asian character (a CJK ideograph, kana, Hangul,
+// a fullwidth form), none for a combining mark, one for any other.
+// text/tabwriter counts one for every rune instead, which misaligns the
+// columns after a CJK name (writeTable).
+func displayWidth(s string) int {
+	n := 0
+	for _, r := range s {
+		switch {
+		case unicode.In(r, unicode.Mn, unicode.Me):
+		case isWide(r):
+			n += 2
+		default:
+			n++
+		}
+	}
+	return n
+}
+
+// isWide reports whether r takes two columns on a terminal: its East
+// Asian Width is wide or fullwidth.
+func isWide(r rune) bool {
+	k := width.LookupRune(r).Kind()
+	return k == width.EastAsianWide || k == width.EastAsianFullwidth
+}
+
+// writeTable writes rows, each a line of printable cells, as
+// text/tabwriter writes them with a padding of 2 spaces, but measuring
+// cells by displayWidth: every cell but a line's last is padded with
+// spaces to the widest cell of its column and two more, so that the
+// columns line up on a terminal after names in any script. It is for the
+// tables that print a catalogue's names (similar, recommend, search).
+func writeTable(w io.Writer, rows [][]string) error {
+	var widths []int // of each column but the last
+	for _, row := range rows {
+		for i, cell := range row[:max(len(row)-1, 0)] {
+			if i == len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[i] = max(widths[i], displayWidth(cell))
+		}
+	}
+	var b strings.Builder
+	for _, row := range rows {
+		for i, cell := range row {
+			b.WriteString(cell)
+			if i < len(row)-1 {
+				b.WriteString(strings.Repeat(" ", widths[i]-displayWidth(cell)+2))
+			}
+		}
+		b.WriteByte('\n')
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }

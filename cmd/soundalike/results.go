@@ -6,7 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"text/tabwriter"
+	"strconv"
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/internal/printable"
@@ -126,12 +126,12 @@ func closeBeforePrinting(eng *soundalike.Engine, dbPath string) error {
 }
 
 // writeResults prints the results of similar and recommend as a table,
-// control characters escaped.
+// control characters escaped, its columns aligned by display width
+// (writeTable).
 func writeResults(w io.Writer, rs []server.Result) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "#\tSCORE\tTRACK\tNAME\tARTISTS")
+	rows := [][]string{{"#", "SCORE", "TRACK", "NAME", "ARTISTS"}}
 	for i, r := range rs {
-		fmt.Fprintf(tw, "%d\t%.4f\t%s\t%s\t%s\n", i+1, r.Score, printable.String(r.TrackID), printable.String(r.Name), printableJoin(r.Artists, ", "))
+		rows = append(rows, []string{strconv.Itoa(i + 1), fmt.Sprintf("%.4f", r.Score), printable.String(r.TrackID), printable.String(r.Name), printableJoin(r.Artists, ", ")})
 	}
-	return tw.Flush()
+	return writeTable(w, rows)
 }

@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/internal/printable"
@@ -70,10 +70,9 @@ pass to similar --track.`)
 		fmt.Fprintf(stdio.out, "No track holds the words %s.\n", quoteText(text))
 		return nil
 	}
-	tw := tabwriter.NewWriter(stdio.out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "#\tTRACK\tNAME\tARTISTS\tPOPULARITY")
+	rows := [][]string{{"#", "TRACK", "NAME", "ARTISTS", "POPULARITY"}}
 	for i, t := range resp.Results {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\n", i+1, printable.String(t.TrackID), printable.String(t.Name), printableJoin(t.Artists, ", "), t.Popularity)
+		rows = append(rows, []string{strconv.Itoa(i + 1), printable.String(t.TrackID), printable.String(t.Name), printableJoin(t.Artists, ", "), strconv.Itoa(t.Popularity)})
 	}
-	return tw.Flush()
+	return writeTable(stdio.out, rows)
 }
