@@ -20,6 +20,7 @@ import (
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/embedder"
 	"github.com/audotics/soundalike/eval"
+	"github.com/audotics/soundalike/internal/words"
 )
 
 // EpochMetrics are one epoch's figures. A figure the epoch has none of is
@@ -82,14 +83,6 @@ func (m *EpochMetrics) UnmarshalJSON(b []byte) error {
 	*m = EpochMetrics{Epoch: j.Epoch, Loss: num(j.Loss), ValLoss: num(j.ValLoss), ValPrecision: num(j.ValPrecision),
 		ValRecall: num(j.ValRecall), Spread: num(j.Spread), PairsPerSec: num(j.PairsPerSec), Seconds: num(j.Seconds)}
 	return nil
-}
-
-// plural is n and the singular or plural noun: "1 query", "300 queries".
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }
 
 // maxValPairs caps the validation pairs the validation loss is computed on
@@ -464,7 +457,7 @@ func (r *run) fit(ctx context.Context, nt *net) (*embedder.Model, error) {
 		valQueries = eval.Sample(r.val, cfg.EvalQueries, cfg.Seed)
 		r.res.EpochQueries = len(valQueries)
 		r.log.Info(fmt.Sprintf("validation: each epoch's precision@%d on %s sampled from the tracks of %s; the kept model is measured again at the end on up to %d",
-			cfg.EvalK, plural(len(valQueries), "query", "queries"), plural(len(r.val), "held-out user", "held-out users"), eval.DefaultMaxQueries))
+			cfg.EvalK, words.Count(len(valQueries), "query"), words.Count(len(r.val), "held-out user"), eval.DefaultMaxQueries))
 	}
 	var best *embedder.Model
 	var bestM EpochMetrics

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/internal/words"
 )
 
 func init() {
@@ -84,6 +85,6 @@ func runBackup(ctx context.Context, args []string, stdio stdio) error {
 		return nil
 	}
 	fmt.Fprintf(stdio.err, "backed up %s to %s (%d bytes, checked: %s, %s, an index of %s)\n",
-		dbPath, out, n, countOf(r.Tracks, "track"), countOf(r.Models, "model"), countOf(r.Indexed, "track"))
+		dbPath, out, n, words.Count(r.Tracks, "track"), words.Count(r.Models, "model"), words.Count(r.Indexed, "track"))
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/internal/printable"
+	"github.com/audotics/soundalike/internal/words"
 )
 
 func init() {
@@ -111,8 +112,8 @@ func printCheck(stdio stdio, r checkJSON) {
 	w := stdio.out
 	fmt.Fprintf(w, "database      %s\n", r.DB)
 	if r.Opened {
-		fmt.Fprintf(w, "checked       %s, %s, %s, an index of %s\n", countOf(r.Tracks, "track"),
-			countOf(r.Interactions, "interaction"), countOf(r.Models, "model"), countOf(r.Indexed, "track"))
+		fmt.Fprintf(w, "checked       %s, %s, %s, an index of %s\n", words.Count(r.Tracks, "track"),
+			words.Count(r.Interactions, "interaction"), words.Count(r.Models, "model"), words.Count(r.Indexed, "track"))
 	} else {
 		fmt.Fprintln(w, "checked       nothing more: the file does not open")
 	}

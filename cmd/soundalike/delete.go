@@ -13,6 +13,7 @@ import (
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/internal/printable"
+	"github.com/audotics/soundalike/internal/words"
 )
 
 func init() {
@@ -257,7 +258,7 @@ func listMissing(w io.Writer, missing []deleteRef, missingOK bool) {
 	}
 	for i, m := range missing {
 		if i == maxListed {
-			fmt.Fprintf(w, "… and %s not found\n", countOf(len(missing)-maxListed, "more reference"))
+			fmt.Fprintf(w, "… and %s not found\n", words.Count(len(missing)-maxListed, "more reference"))
 			break
 		}
 		fmt.Fprintf(w, "%s: track %s: not in the catalogue\n", m.where, quoteText(m.ref))
@@ -274,7 +275,7 @@ func missingError(missing []deleteRef) error {
 		if len(missing) == 2 {
 			verb = "is"
 		}
-		more = fmt.Sprintf(", nor %s %s listed above", verb, countOf(len(missing)-1, "more reference"))
+		more = fmt.Sprintf(", nor %s %s listed above", verb, words.Count(len(missing)-1, "more reference"))
 	}
 	return fmt.Errorf("delete: %s: track %s is not in the catalogue%s; nothing was deleted: check the reference (%s), or give --missing-ok to delete the others and count it as not found (a takedown list run again)",
 		first.where, quoteText(first.ref), more, soundalike.TrackRefForms)
@@ -304,7 +305,7 @@ func printDelete(ctx context.Context, eng *soundalike.Engine, stdio stdio, out d
 // repeat, or one names every track sharing a Spotify id, which the line
 // says.
 func deleteSummary(out deleteJSON) string {
-	refs := countOf(out.References, "reference")
+	refs := words.Count(out.References, "reference")
 	var of []string
 	if out.Repeated > 0 {
 		of = append(of, fmt.Sprintf("%d repeated", out.Repeated))
@@ -318,7 +319,7 @@ func deleteSummary(out deleteJSON) string {
 	if out.shared && len(out.Deleted) > 0 {
 		refs += "; a Spotify id names every track sharing it"
 	}
-	return fmt.Sprintf("deleted %s (%s)", countOf(len(out.Deleted), "track"), refs)
+	return fmt.Sprintf("deleted %s (%s)", words.Count(len(out.Deleted), "track"), refs)
 }
 
 // interruptedDelete is the error of a delete stopped by cause (Ctrl-C).

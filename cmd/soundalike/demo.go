@@ -17,6 +17,7 @@ import (
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/ingest"
+	"github.com/audotics/soundalike/internal/words"
 	"github.com/audotics/soundalike/server"
 	"github.com/audotics/soundalike/trainer"
 )
@@ -61,7 +62,7 @@ func runDemo(ctx context.Context, args []string, stdio stdio) error {
 	if err := demoImport(ctx, eng, say); err != nil {
 		return err
 	}
-	say("[2/4] training the embedding model (%s)…", countOf(epochs, "epoch"))
+	say("[2/4] training the embedding model (%s)…", words.Count(epochs, "epoch"))
 	tracks, err := demoTrain(ctx, eng, epochs, say)
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/eval"
 	"github.com/audotics/soundalike/ingest"
+	"github.com/audotics/soundalike/internal/words"
 	"github.com/audotics/soundalike/trainer"
 )
 
@@ -223,7 +224,7 @@ func checkEvalK(fs *flag.FlagSet, k, n int, db string) error {
 		return nil
 	}
 	if n < 3 {
-		return refuseFlag(fs, "k", k, "the catalogue in %s has %s, too few to rank: eval needs 3 or more", db, countOf(n, "track"))
+		return refuseFlag(fs, "k", k, "the catalogue in %s has %s, too few to rank: eval needs 3 or more", db, words.Count(n, "track"))
 	}
 	return refuseFlag(fs, "k", k, "the catalogue in %s has %d tracks, so each query's top %d would hold every other track and every model would score alike (recall 1); want 1..%d",
 		db, n, k, n-2)

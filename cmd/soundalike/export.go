@@ -9,6 +9,7 @@ import (
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/internal/outfile"
+	"github.com/audotics/soundalike/internal/words"
 )
 
 func init() {
@@ -82,7 +83,7 @@ func runExport(ctx context.Context, args []string, stdio stdio) error {
 		if err := f.Commit(); err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
-		fmt.Fprintf(stdio.err, "exported %s to %s\n", countOf(n, "track"), out)
+		fmt.Fprintf(stdio.err, "exported %s to %s\n", words.Count(n, "track"), out)
 	}
 	return nil
 }

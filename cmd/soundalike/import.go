@@ -15,6 +15,7 @@ import (
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/ingest"
+	"github.com/audotics/soundalike/internal/words"
 )
 
 func init() {
@@ -263,7 +264,7 @@ func importFailed(stdio stdio, asJSON bool, rep importReport, err error) error {
 	if rep.Warnings == nil {
 		rep.Warnings = []ingest.RowError{}
 	}
-	rep.Error = withHints(err).Error() // as runCommand shows it on stderr
+	rep.Error = withHints(err).Error()   // as runCommand shows it on stderr
 	printImport(stdio, rep, true, false) // a write error is run's to report
 	return err
 }
@@ -381,9 +382,9 @@ func printImport(stdio stdio, rep importReport, asJSON, rolledBack bool) error {
 	if rolledBack {
 		warnings := ""
 		if len(sum.Warnings) > 0 {
-			warnings = ", " + countOf(len(sum.Warnings), "warning")
+			warnings = ", " + words.Count(len(sum.Warnings), "warning")
 		}
-		fmt.Fprintf(stdio.out, "--strict: %s rejected%s, nothing was written\n", countOf(sum.Rejected, "row"), warnings)
+		fmt.Fprintf(stdio.out, "--strict: %s rejected%s, nothing was written\n", words.Count(sum.Rejected, "row"), warnings)
 		return nil
 	}
 	fmt.Fprintf(stdio.out, "tracks: %d added, %d updated; interactions: %d added; rejected rows: %d\n",
@@ -395,7 +396,7 @@ func printImport(stdio stdio, rep importReport, asJSON, rolledBack bool) error {
 		fmt.Fprintf(stdio.out, "%d interactions wait for tracks not in the catalogue (their features not computed yet, or the track deleted): not stored; each import reads them again\n", n)
 	}
 	if d := rep.TracksDeleted; d != nil {
-		fmt.Fprintf(stdio.out, "--prune: %s deleted\n", countOf(*d, "track"))
+		fmt.Fprintf(stdio.out, "--prune: %s deleted\n", words.Count(*d, "track"))
 	}
 	return nil
 }

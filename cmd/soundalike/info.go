@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/internal/words"
 )
 
 func init() {
@@ -105,7 +106,7 @@ database. With --json, a model or index not there yet is null.`)
 	switch m := out.Model; {
 	case m != nil:
 		fmt.Fprintf(w, "model         %s (dim %d, %d inputs, trained %s; %s stored)\n",
-			m.Version, m.Dim, len(m.Inputs), m.Created.UTC().Format(time.RFC3339), countOf(out.Models, "version"))
+			m.Version, m.Dim, len(m.Inputs), m.Created.UTC().Format(time.RFC3339), words.Count(out.Models, "version"))
 	case out.Tracks == 0:
 		fmt.Fprintln(w, "model         none: run `soundalike import`, then `soundalike train`")
 	default:
@@ -125,7 +126,7 @@ database. With --json, a model or index not there yet is null.`)
 			state = fmt.Sprintf("built with model %s, not the current %s; run `soundalike reindex`", ix.Model, out.Model.Version)
 		}
 		fmt.Fprintf(w, "index         %s, model %s, built %s (%s)\n",
-			countOf(ix.Tracks, "track"), ix.Model, ix.Created.UTC().Format(time.RFC3339), state)
+			words.Count(ix.Tracks, "track"), ix.Model, ix.Created.UTC().Format(time.RFC3339), state)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/internal/words"
 	"github.com/audotics/soundalike/weaviate"
 )
 
@@ -163,7 +164,7 @@ func printPublished(stdio stdio, sum weaviate.PublishSummary, took time.Duration
 		return json.NewEncoder(stdio.out).Encode(out)
 	}
 	fmt.Fprintf(stdio.out, "published %s of model %s to %s: %d added, %d changed, %d deleted, %d unchanged in %v\n",
-		countOf(sum.Tracks, "track"), sum.Model, sum.Collection, sum.Added, sum.Changed, sum.Deleted, sum.Unchanged, took.Round(time.Millisecond))
+		words.Count(sum.Tracks, "track"), sum.Model, sum.Collection, sum.Added, sum.Changed, sum.Deleted, sum.Unchanged, took.Round(time.Millisecond))
 	if sum.Switched {
 		fmt.Fprintf(stdio.out, "alias %s now points to %s\n", sum.Alias, sum.Collection)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/index"
+	"github.com/audotics/soundalike/internal/words"
 )
 
 func init() {
@@ -139,7 +140,7 @@ previous one, and a running serve picks the new one up at its next reload.`)
 		kind = "full"
 	}
 	fmt.Fprintf(stdio.out, "reindexed %s with model %s (%s): %d embedded, %d inserted, %d deleted in %v\n",
-		countOf(sum.Tracks, "track"), sum.Model, kind, sum.Embedded, sum.Inserted, sum.Deleted, sum.Took.Round(1e6))
+		words.Count(sum.Tracks, "track"), sum.Model, kind, sum.Embedded, sum.Inserted, sum.Deleted, sum.Took.Round(1e6))
 	return nil
 }
 
@@ -153,7 +154,7 @@ func interruptedReindex(eng *soundalike.Engine, cause error) error {
 	st, err := eng.IndexState(context.Background())
 	switch {
 	case err == nil:
-		before = fmt.Sprintf("its previous index (model %s, %s, built %s)", st.Model, countOf(st.Tracks, "track"), st.Created.Local().Format("2006-01-02 15:04"))
+		before = fmt.Sprintf("its previous index (model %s, %s, built %s)", st.Model, words.Count(st.Tracks, "track"), st.Created.Local().Format("2006-01-02 15:04"))
 	case errors.Is(err, soundalike.ErrNoIndex):
 		return fmt.Errorf("reindex: interrupted (%w) before the new index was stored: %s still has no index; run soundalike reindex again to build one", cause, eng.Path())
 	}

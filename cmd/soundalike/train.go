@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"github.com/audotics/soundalike/embedder"
 	"github.com/audotics/soundalike/eval"
 	"github.com/audotics/soundalike/ingest"
+	"github.com/audotics/soundalike/internal/words"
 	"github.com/audotics/soundalike/trainer"
 )
 
@@ -58,6 +58,11 @@ type trainRun struct {
 	cfg                           trainer.Config
 	dbPath, out, runsDir, promote string
 	asJSON, noSave                bool
+	// flags are train's and actions is --actions as given, for the
+	// refusal of an action the database does not hold (checkSelection),
+	// which can be told only once it is open.
+	flags   *flag.FlagSet
+	actions string
 }
 
 // parseTrainArgs reads train's flags and refuses what would waste a run:
@@ -124,7 +129,8 @@ Ctrl-C gives the model up.`)
 	if cfg.Direct, err = splitList("--direct", direct, "metadata tables (artists, album, name)"); err != nil {
 		return nil, err
 	}
-	if cfg.Actions, err = parseActions(actions); err != nil {
+	r.flags, r.actions = fs, actions
+	if cfg.Actions, err = parseActions(fs, actions); err != nil {
 		return nil, err
 	}
 	if err := cfg.Validate(); err != nil {
@@ -187,19 +193,19 @@ func runTrain(ctx context.Context, args []string, stdio stdio) error {
 	}
 	// Read the data and let go of the database while training, so that
 	// `runs`, `eval` or a server's reload are not locked out for minutes.
-	tracks, ins, err := loadTrainingData(ctx, r.dbPath, r.cfg.Actions, stdio)
+	tracks, ins, err := loadTrainingData(ctx, r, stdio)
 	if err != nil {
 		return err
 	}
 	if len(tracks) < 2 {
-		return fmt.Errorf("train: the catalogue in %s has %d tracks; import tracks first (soundalike import FILE)", r.dbPath, len(tracks))
+		return fmt.Errorf("train: the catalogue in %s has %s; import tracks first (soundalike import FILE)", r.dbPath, words.Count(len(tracks), "track"))
 	}
 	cfg := r.cfg
 	// Interactions lists each stored interaction once, of the chosen
 	// actions only, where info counts every occurrence of every action:
 	// the line says so, so that the two numbers do not seem to disagree.
-	fmt.Fprintf(stdio.err, "training on %d tracks and %d distinct interactions of %s (%s loss, %s features)\n",
-		len(tracks), len(ins), strings.Join(cfg.Actions, ", "), cfg.Loss, cfg.Features)
+	fmt.Fprintf(stdio.err, "training on %s and %s of %s (%s loss, %s features)\n",
+		words.Count(len(tracks), "track"), words.Count(len(ins), "distinct interaction"), strings.Join(cfg.Actions, ", "), cfg.Loss, cfg.Features)
 	cfg.Logger = slog.New(&lineHandler{w: stdio.err})
 	cfg.Progress = func(m trainer.EpochMetrics) {
 		fmt.Fprintf(stdio.err, "epoch %3d/%d  loss %.4f  val_loss %s  val p@%d %s  r@%d %s  spread %.3f  %6.0f pairs/s  ETA %s\n",
@@ -291,7 +297,7 @@ func keepModel(ctx context.Context, r *trainRun, res *trainer.Result, tracks []s
 func printTrainReport(w io.Writer, res *trainer.Result, summary trainJSON, noSave bool) {
 	f := res.Final
 	figure, note := bestEpochFigure(res)
-	fmt.Fprintf(w, "trained %s in %s: %d epochs, best epoch %d%s\n%s", orDash(summary.Version, "model"), res.Duration.Round(time.Second), len(res.Epochs), res.BestEpoch, figure, note)
+	fmt.Fprintf(w, "trained %s in %s: %s, best epoch %d%s\n%s", orDash(summary.Version, "model"), res.Duration.Round(time.Second), words.Count(len(res.Epochs), "epoch"), res.BestEpoch, figure, note)
 	if f.Queries == 0 {
 		// The figures below would all be zeros at k=0, which no model scores.
 		fmt.Fprintf(w, "no validation figures: %s\n", orDash(res.NoValidation, "none were computed"))
@@ -330,9 +336,9 @@ func bestEpochFigure(res *trainer.Result) (figure, note string) {
 	if res.EpochQueries >= f.Queries {
 		return fmt.Sprintf(" (val p@%d %s)", f.K, p), ""
 	}
-	return fmt.Sprintf(" (val p@%d %s on the %d queries each epoch is scored on)", f.K, p, res.EpochQueries),
-		fmt.Sprintf("below, the kept model on %d queries, those %d and more: another sample than its epoch's figure, which, the best of %d epochs', reads high\n",
-			f.Queries, res.EpochQueries, len(res.Epochs))
+	return fmt.Sprintf(" (val p@%d %s on the %s each epoch is scored on)", f.K, p, words.Count(res.EpochQueries, "query")),
+		fmt.Sprintf("below, the kept model on %s, those %d and more: another sample than its epoch's figure, which, the best of %d epochs', reads high\n",
+			words.Count(f.Queries, "query"), res.EpochQueries, len(res.Epochs))
 }
 
 // collapseAdvice says what to change after a collapse under loss: the
@@ -348,7 +354,7 @@ func collapseAdvice(loss string) string {
 // printValidation prints a run's validation figures on its held-out
 // users against the baselines.
 func printValidation(w io.Writer, users int, f trainer.Final) {
-	fmt.Fprintf(w, "validation users: %d, %d queries, k=%d\n", users, f.Queries, f.K)
+	fmt.Fprintf(w, "validation users: %d, %s, k=%d\n", users, words.Count(f.Queries, "query"), f.K)
 	fmt.Fprintf(w, "  precision@%d  model %.4f  raw_features %.4f  same_artist %.4f  random %.4f  (%s raw_features, %s same_artist)\n",
 		f.K, f.Model.Precision, f.RawFeatures.Precision, f.SameArtist.Precision, f.Random.Precision, times(f.Model.Precision, f.RawFeatures.Precision), times(f.Model.Precision, f.SameArtist.Precision))
 	fmt.Fprintf(w, "  recall@%d     model %.4f  raw_features %.4f  same_artist %.4f  random %.4f\n", f.K, f.Model.Recall, f.RawFeatures.Recall, f.SameArtist.Recall, f.Random.Recall)
@@ -407,7 +413,7 @@ func (v *newVersion) measure(cur *soundalike.ModelInfo, m *embedder.Model, stdio
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	fmt.Fprintf(stdio.err, "train: measuring the new model and the current model %s on the %s both runs held out, to compare (--promote auto)\n", cur.Version, countOf(len(shared), "validation user"))
+	fmt.Fprintf(stdio.err, "train: measuring the new model and the current model %s on the %s both runs held out, to compare (--promote auto)\n", cur.Version, words.Count(len(shared), "validation user"))
 	keep := func(u string) bool { return shared[u] }
 	mine := v.res.Final.Report // all of the run's validation users
 	if len(shared) < len(v.res.ValidationUsers) {
@@ -419,7 +425,7 @@ func (v *newVersion) measure(cur *soundalike.ModelInfo, m *embedder.Model, stdio
 	}
 	switch {
 	case errors.Is(err, eval.ErrNoQueries):
-		return 0, 0, 0, fmt.Errorf("none of the %s both runs held out has two tracks in the catalogue", countOf(len(shared), "validation user"))
+		return 0, 0, 0, fmt.Errorf("none of the %s both runs held out has two tracks in the catalogue", words.Count(len(shared), "validation user"))
 	case err != nil:
 		return 0, 0, 0, fmt.Errorf("%s cannot be measured on this catalogue: %w", cur.Version, err)
 	}
@@ -454,7 +460,7 @@ func sharedValidationUsers(cur *soundalike.ModelInfo, res *trainer.Result) (map[
 	}
 	if len(shared) == 0 {
 		n := len(res.ValidationUsers)
-		return nil, fmt.Errorf("%s's run held out none of this run's %s: another seed, or users imported since, split the users otherwise", cur.Version, countOf(n, "validation user"))
+		return nil, fmt.Errorf("%s's run held out none of this run's %s: another seed, or users imported since, split the users otherwise", cur.Version, words.Count(n, "validation user"))
 	}
 	return shared, nil
 }
@@ -527,7 +533,7 @@ func promotion(policy string, cur *soundalike.ModelInfo, fin trainer.Final, cmp 
 		return false, "--promote never"
 	}
 	if cmp != nil && cmp.err == nil {
-		same := fmt.Sprintf("both measured on the same %s, held out by both runs", countOf(cmp.users, "validation user"))
+		same := fmt.Sprintf("both measured on the same %s, held out by both runs", words.Count(cmp.users, "validation user"))
 		if cmp.newP >= cmp.curP {
 			return true, fmt.Sprintf("validation precision@%d %.4f is not below %s's %.4f, %s", fin.K, cmp.newP, cur.Version, cmp.curP, same)
 		}
@@ -538,15 +544,6 @@ func promotion(policy string, cur *soundalike.ModelInfo, fin trainer.Final, cmp 
 		why += fmt.Sprintf(" (on different users, each run's own, since %v)", cmp.err)
 	}
 	return promote, why
-}
-
-// countOf is n and the noun, plural (noun+"s") unless n is 1: "1 user",
-// "3 users".
-func countOf(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // promotionByStoredFigures is --promote auto's decision by the
@@ -575,8 +572,8 @@ func promotionByStoredFigures(cur *soundalike.ModelInfo, fin trainer.Final) (boo
 // loadTrainingData reads the catalogue and the similarity interactions
 // under a brief read-only open, and refuses actions that select nothing
 // the database holds.
-func loadTrainingData(ctx context.Context, dbPath string, actions []string, stdio stdio) ([]soundalike.Track, []soundalike.Interaction, error) {
-	eng, err := soundalike.Open(dbPath, stdio.engineOptions(&soundalike.Options{ReadOnly: true}))
+func loadTrainingData(ctx context.Context, r *trainRun, stdio stdio) ([]soundalike.Track, []soundalike.Interaction, error) {
+	eng, err := soundalike.Open(r.dbPath, stdio.engineOptions(&soundalike.Options{ReadOnly: true}))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -585,21 +582,22 @@ func loadTrainingData(ctx context.Context, dbPath string, actions []string, stdi
 	if err != nil {
 		return nil, nil, err
 	}
-	ins, err := eng.Interactions(ctx, actions)
+	ins, err := eng.Interactions(ctx, r.cfg.Actions)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := checkSelection(ctx, eng, actions, ins); err != nil {
+	if err := checkSelection(ctx, eng, r, ins); err != nil {
 		return nil, nil, err
 	}
 	return tracks, ins, nil
 }
 
-// parseActions reads --actions: comma-separated names, each spelt as
-// import accepts it (liked, add_to_playlist, …) and turned into the name
-// import stores (ingest.CanonicalAction), duplicates dropped. A skip is
-// refused: it says the tracks do not belong together.
-func parseActions(list string) ([]string, error) {
+// parseActions reads list, --actions of fs: comma-separated names, each
+// spelt as import accepts it (liked, add_to_playlist, …) and turned into
+// the name import stores (ingest.CanonicalAction), duplicates dropped. A
+// skip is refused as refuseFlag refuses a value: it says the tracks do
+// not belong together.
+func parseActions(fs *flag.FlagSet, list string) ([]string, error) {
 	// An empty name is refused: CanonicalAction would take it for a play.
 	names, err := splitList("--actions", list, "action names such as play,like,addToPlaylist")
 	if err != nil {
@@ -609,7 +607,7 @@ func parseActions(list string) ([]string, error) {
 	for _, a := range names {
 		c := ingest.CanonicalAction(a)
 		if c == soundalike.ActionSkip {
-			return nil, usagef("--actions: %q is a skip, which never counts as similarity; want one or more of %s, or another action the database holds", a, similarityActions)
+			return nil, refuseFlag(fs, "actions", list, "%s is a skip, which never counts as similarity; want one or more of %s, or another action the database holds", quoteText(a), similarityActions)
 		}
 		if !slices.Contains(out, c) {
 			out = append(out, c)
@@ -621,15 +619,17 @@ func parseActions(list string) ([]string, error) {
 // similarityActions names the actions --actions accepts in any database.
 const similarityActions = "play, like and addToPlaylist (or import's spellings of them, such as played, liked, add_to_playlist)"
 
-// checkSelection refuses the --actions whose interactions ins are: a name
-// that is no similarity action and that no stored interaction has (a
-// typo, or an action the app does not record), or, in a database that
-// holds interactions, names that select none of them. Training on them
-// would fall back to random synthetic users, a model that learns nothing
-// real, which --actions did not ask for. A database without any
-// interactions still trains on synthetic users, with a loud warning: that
-// is train's documented fallback.
-func checkSelection(ctx context.Context, eng *soundalike.Engine, actions []string, ins []soundalike.Interaction) error {
+// checkSelection refuses the --actions of r whose interactions ins are:
+// a name that is no similarity action and that no stored interaction has
+// (a typo, or an action the app does not record), refused as refuseFlag
+// refuses a value, or, in a database that holds interactions, names that
+// select none of them. Training on them would fall back to random
+// synthetic users, a model that learns nothing real, which --actions did
+// not ask for. A database without any interactions still trains on
+// synthetic users, with a loud warning: that is train's documented
+// fallback.
+func checkSelection(ctx context.Context, eng *soundalike.Engine, r *trainRun, ins []soundalike.Interaction) error {
+	actions := r.cfg.Actions
 	standard := soundalike.DefaultSimilarityActions()
 	var unknown []string
 	for _, a := range actions {
@@ -654,13 +654,13 @@ func checkSelection(ctx context.Context, eng *soundalike.Engine, actions []strin
 	if len(unknown) > 0 {
 		quoted := make([]string, len(unknown))
 		for i, a := range unknown {
-			quoted[i] = strconv.Quote(a)
+			quoted[i] = quoteText(a)
 		}
-		return usagef("--actions: no such action %s; want one or more of %s, or another action that %s holds (its interactions: %s)",
+		return refuseFlag(r.flags, "actions", r.actions, "no such action %s; want one or more of %s, or another action that %s holds (its interactions: %s)",
 			strings.Join(quoted, ", "), similarityActions, eng.Path(), orDash(stored, "none"))
 	}
-	return fmt.Errorf("train: --actions %s selects none of the %d interactions in %s (their actions: %s); name the actions to learn from, or import interactions with them (train falls back to synthetic users only when a database has no interactions at all)",
-		strings.Join(actions, ","), c.Interactions, eng.Path(), stored)
+	return fmt.Errorf("train: --actions %s selects none of the %s in %s (their actions: %s); name the actions to learn from, or import interactions with them (train falls back to synthetic users only when a database has no interactions at all)",
+		strings.Join(actions, ","), words.Count(c.Interactions, "interaction"), eng.Path(), stored)
 }
 
 // storedActions lists the actions of the stored interactions with their

@@ -491,6 +491,11 @@ func TestTrainActions(t *testing.T) {
 			if tc.usage && (!strings.Contains(err.Error(), "play, like and addToPlaylist") || exitCode(err, io.Discard) != 2) {
 				t.Errorf("train --actions %q = %v, want a usage error listing play, like and addToPlaylist", tc.actions, err)
 			}
+			// Refused as a flag's value is: the flag and its value as
+			// given, then the pointer to train -h.
+			if tc.usage && (!strings.HasPrefix(err.Error(), "--actions "+quoteText(tc.actions)+": ") || !strings.HasSuffix(err.Error(), "\nRun `soundalike train -h` for the command's flags.")) {
+				t.Errorf("train --actions %q = %v, want it refused as a flag value, with the pointer to train -h", tc.actions, err)
+			}
 			if !tc.usage && !strings.Contains(err.Error(), "play 160, share 40") {
 				t.Errorf("train --actions %q = %v, want the actions the database holds", tc.actions, err)
 			}
