@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -272,7 +273,7 @@ within their timeouts, and a second SIGINT or SIGTERM stops at once.`)
 		return nil, refuseFlag(fs, "weaviate-hedge-delay", r.hedgeDelay, "want a positive duration such as 250ms, or a negative one (-1s) to never hedge")
 	}
 	var err error
-	if r.trusted, err = parsePrefixes(proxies); err != nil {
+	if r.trusted, err = parsePrefixes(fs, proxies); err != nil {
 		return nil, err
 	}
 	switch logFormat {
@@ -363,29 +364,39 @@ func listenError(addr string, err error) error {
 	return fmt.Errorf("--addr %s: %w", addr, err)
 }
 
-// parsePrefixes parses --trusted-proxies: CIDRs or single addresses.
-func parsePrefixes(s string) ([]netip.Prefix, error) {
-	fields, err := splitList("--trusted-proxies", s, "addresses or CIDRs (e.g. 10.0.0.0/8)")
+// proxyForms says what --trusted-proxies takes.
+const proxyForms = "addresses or CIDRs (e.g. 10.0.0.0/8)"
+
+// parsePrefixes parses s, --trusted-proxies of fs: CIDRs or single
+// addresses. An entry that is neither is refused as refuseFlag refuses
+// a value, the entry named.
+func parsePrefixes(fs *flag.FlagSet, s string) ([]netip.Prefix, error) {
+	fields, err := splitList("--trusted-proxies", s, proxyForms)
 	if err != nil {
 		return nil, err
 	}
 	var ps []netip.Prefix
 	for _, f := range fields {
-		if !strings.Contains(f, "/") {
-			a, err := netip.ParseAddr(f)
-			if err != nil {
-				return nil, usagef("--trusted-proxies: %q is not an address or CIDR (e.g. 10.0.0.0/8)", f)
-			}
-			ps = append(ps, netip.PrefixFrom(a, a.BitLen()))
-			continue
-		}
-		p, err := netip.ParsePrefix(f)
+		p, err := parsePrefix(f)
 		if err != nil {
-			return nil, usagef("--trusted-proxies: %q is not an address or CIDR (e.g. 10.0.0.0/8)", f)
+			return nil, refuseFlag(fs, "trusted-proxies", s, "entry %s is not an address or CIDR; want comma-separated %s", quoteText(f), proxyForms)
 		}
 		ps = append(ps, p)
 	}
 	return ps, nil
+}
+
+// parsePrefix parses one entry of --trusted-proxies: a CIDR, or an
+// address, which is the CIDR of that address alone.
+func parsePrefix(f string) (netip.Prefix, error) {
+	if strings.Contains(f, "/") {
+		return netip.ParsePrefix(f)
+	}
+	a, err := netip.ParseAddr(f)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 // durationText writes a duration as the text log does ("88ms"), not as

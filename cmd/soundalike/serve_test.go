@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -308,9 +309,21 @@ func TestServeCommandFlags(t *testing.T) {
 	if _, _, err := runCmd(stopped, "demo", "--addr", "", "--epochs", "1"); err == nil || !strings.Contains(err.Error(), "--addr is empty") || exitCode(err, io.Discard) != 2 {
 		t.Errorf("demo --addr '' = %v, want a usage error naming --addr", err)
 	}
-	ps, err := parsePrefixes("10.0.0.0/8, 192.168.1.7,fd00::/8")
+	ps, err := parsePrefixes(flag.NewFlagSet("serve", flag.ContinueOnError), "10.0.0.0/8, 192.168.1.7,fd00::/8")
 	if err != nil || len(ps) != 3 || ps[1].Bits() != 32 {
 		t.Errorf("parsePrefixes = %v, %v, want 3 prefixes, the bare address as /32", ps, err)
+	}
+}
+
+// Given an entry of --trusted-proxies that is neither an address nor a
+// CIDR, when serve, expect it refused as a flag's value is: the flag, its
+// value, the entry and what the flag takes, then the pointer to serve -h.
+func TestTrustedProxiesEntryRefused(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "x.db")
+	for _, entry := range []string{"10.0.0.0/99", "proxy.local"} {
+		value := "10.0.0.0/8," + entry
+		wantFlagRefused(t, []string{"serve", "--db", db, "--trusted-proxies", value},
+			`--trusted-proxies "`+value+`": entry "`+entry+`" is not an address or CIDR; want comma-separated addresses or CIDRs (e.g. 10.0.0.0/8)`)
 	}
 }
 
