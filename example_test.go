@@ -84,7 +84,13 @@ func trainAndIndex(ctx context.Context, eng *soundalike.Engine, epochs int) erro
 	if err != nil {
 		return err
 	}
-	if _, err := eng.SaveModel(ctx, res.Model, soundalike.ModelRun{}); err != nil {
+	// The run's record (its config, figures and epochs) is stored beside
+	// the model: GET /model and the explorer show it.
+	run, err := res.ModelRun()
+	if err != nil {
+		return err
+	}
+	if _, err := eng.SaveModel(ctx, res.Model, run); err != nil {
 		return err
 	}
 	_, err = eng.Reindex(ctx, nil)

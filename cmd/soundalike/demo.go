@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -166,20 +165,16 @@ func demoTrain(ctx context.Context, eng *soundalike.Engine, epochs int, say func
 	if res.EarlyStop != "" {
 		say("      early stop after epoch %d of %d: %s; keeping epoch %d", len(res.Epochs), epochs, res.EarlyStop, res.BestEpoch)
 	}
-	info, err := eng.SaveModel(ctx, res.Model, modelRun(res))
+	run, err := res.ModelRun() // a part that does not encode is left out
+	if err != nil {
+		say("      warning: %v", err)
+	}
+	info, err := eng.SaveModel(ctx, res.Model, run)
 	if err != nil {
 		return nil, err
 	}
 	say("      model %s (best epoch %d)", info.Version, res.BestEpoch)
 	return tracks, nil
-}
-
-// modelRun is the run record stored beside a trained model.
-func modelRun(res *trainer.Result) soundalike.ModelRun {
-	cfg, _ := json.Marshal(res.Config)
-	fin, _ := json.Marshal(res.Final)
-	hist, _ := json.Marshal(res.Epochs)
-	return soundalike.ModelRun{Config: cfg, Metrics: fin, History: hist}
 }
 
 // printExamples prints ready-to-paste requests about real tracks: the most

@@ -47,4 +47,18 @@ func TestDemoTrainSaysEarlyStop(t *testing.T) {
 	if strings.Contains(out, "--patience") {
 		t.Errorf("demo training said:\n%s\nwhich names --patience, a flag the demo does not have", out)
 	}
+
+	// The demo's model carries the run's record as train stores it:
+	// eval finds its held-out users, runs and the explorer its epochs.
+	users, err := validationUsers(t.Context(), eng, "v1")
+	if err != nil || len(users) == 0 {
+		t.Errorf("the demo's model: validation users %v, %v; want the run's", users, err)
+	}
+	models, err := eng.Models(t.Context())
+	if err != nil || len(models) != 1 {
+		t.Fatalf("the demo's models: %v, %v; want one", models, err)
+	}
+	if r := summarise(models[0]); r.EpochsRun == 0 || r.Config == nil || r.Metrics == nil {
+		t.Errorf("the demo's model as runs reads it: %+v; want its epochs, config and figures", r)
+	}
 }

@@ -237,7 +237,7 @@ func validationUsers(ctx context.Context, eng *soundalike.Engine, version string
 		return nil, err
 	}
 	i := slices.IndexFunc(models, func(m soundalike.ModelVersion) bool { return m.Version == version })
-	var h runHistory
+	var h trainer.RunHistory
 	if i < 0 || len(models[i].History) == 0 || json.Unmarshal(models[i].History, &h) != nil || len(h.ValidationUsers) == 0 {
 		return nil, fmt.Errorf("eval: model %s has no recorded validation users; give --holdout FILE", version)
 	}

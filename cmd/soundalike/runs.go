@@ -226,7 +226,7 @@ func summarise(m soundalike.ModelVersion) runSummary {
 		r.Metrics = &fin
 		r.ImprovementOverRaw = ratio(fin.Model.Precision, fin.RawFeatures.Precision)
 	}
-	var h runHistory
+	var h trainer.RunHistory
 	if len(m.History) > 0 && json.Unmarshal(m.History, &h) == nil {
 		r.EpochsRun, r.BestEpoch, r.Seconds, r.Warnings = len(h.Epochs), h.BestEpoch, h.Seconds, h.Warnings
 	}

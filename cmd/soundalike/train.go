@@ -26,17 +26,6 @@ func init() {
 	register(command{name: "train", summary: "train the track embedding model on the catalogue's interactions", run: runTrain})
 }
 
-// runHistory is the per-run document stored with a model version (the
-// ModelRun History) and read back by `runs`, `eval` and a later train's
-// --promote auto (the validation users).
-type runHistory struct {
-	Epochs          []trainer.EpochMetrics `json:"epochs"`
-	BestEpoch       int                    `json:"best_epoch"`
-	ValidationUsers []string               `json:"validation_users"`
-	Warnings        []string               `json:"warnings"`
-	Seconds         float64                `json:"seconds"`
-}
-
 // trainJSON is what `train --json` prints.
 type trainJSON struct {
 	Version   string            `json:"version,omitempty"`
@@ -240,23 +229,14 @@ func runTrain(ctx context.Context, args []string, stdio stdio) error {
 // catalogue the run trained on, on which --promote auto measures the
 // current model.
 func keepModel(ctx context.Context, r *trainRun, res *trainer.Result, tracks []soundalike.Track, stdio stdio) (summary trainJSON, outErr, err error) {
-	hist := runHistory{Epochs: res.Epochs, BestEpoch: res.BestEpoch, ValidationUsers: res.ValidationUsers,
-		Warnings: res.Warnings, Seconds: res.Duration.Seconds()}
-	if hist.Warnings == nil {
-		hist.Warnings = []string{}
-	}
 	// A record that does not encode is stored empty, with a warning: the
 	// model matters more than its record.
-	record := func(what string, v any) []byte {
-		b, err := json.Marshal(v)
-		if err != nil {
-			fmt.Fprintf(stdio.err, "warning: the run's %s is not stored with the model: %v\n", what, err)
-		}
-		return b
+	mrun, recErr := res.ModelRun()
+	if recErr != nil {
+		fmt.Fprintf(stdio.err, "warning: not all of the run's record is stored with the model: %v\n", recErr)
 	}
-	cj, mj, hj := record("config", res.Config), record("figures", res.Final), record("history", hist)
 	summary = trainJSON{Config: res.Config, Metrics: res.Final, Epochs: len(res.Epochs), Collapsed: res.Collapsed,
-		Warnings: hist.Warnings, Seconds: res.Duration.Seconds(), Files: map[string]string{}}
+		Warnings: res.History().Warnings, Seconds: res.Duration.Seconds(), Files: map[string]string{}}
 	runID := time.Now().UTC().Format("20060102T150405Z")
 	if r.out != "" {
 		if outErr = writeFileAtomic(r.out, res.Model.Marshal()); outErr != nil {
@@ -269,7 +249,7 @@ func keepModel(ctx context.Context, r *trainRun, res *trainer.Result, tracks []s
 		}
 	}
 	if !r.noSave {
-		run := newVersion{res: res, tracks: tracks, run: soundalike.ModelRun{Config: cj, Metrics: mj, History: hj}}
+		run := newVersion{res: res, tracks: tracks, run: mrun}
 		info, current, why, err := saveWhenFree(ctx, r.dbPath, r.promote, &run, stdio)
 		if err != nil {
 			if outErr == nil && r.out != "" {
@@ -439,7 +419,7 @@ func (v *newVersion) measure(cur *soundalike.ModelInfo, m *embedder.Model, stdio
 // share no user.
 func sharedValidationUsers(cur *soundalike.ModelInfo, res *trainer.Result) (map[string]bool, error) {
 	var cfg trainer.RunConfig
-	var h runHistory
+	var h trainer.RunHistory
 	switch {
 	case res.Config.Synthetic:
 		return nil, errors.New("this run's validation users are synthetic")
