@@ -34,9 +34,12 @@ type interactionColumns struct {
 	time   []int64  // Unix nanoseconds; 0: unknown
 	names  wordList // the distinct track ids and actions, in first-seen order
 	// nUsers and nInteractions are the file's counters the interactions
-	// were read at. Interactions are only ever added, each adding to the
-	// counter, so a later snapshot whose counters are the same reuses
-	// these instead of reading them again (histories.holds).
+	// were read at. Within one file, interactions are only ever added,
+	// each adding to the counter, so a later snapshot that continues the
+	// file (snapshot.continues: the same file, a generation no earlier)
+	// and finds the same counters reuses these instead of reading them
+	// again (histories.holds). Another file's counters, or an earlier
+	// generation's, say nothing of its interactions.
 	nUsers, nInteractions int
 }
 
@@ -55,7 +58,9 @@ type userSpan struct {
 }
 
 // holds reports whether h holds the interactions of a file whose counters
-// are c; false for nil h.
+// are c, when that file is the one h was read from, at h's generation or
+// a later one (snapshot.continues, which the caller checks); false for
+// nil h.
 func (h *histories) holds(c storage.Counts) bool {
 	return h != nil && h.nUsers == c.Users && h.nInteractions == c.Interactions
 }

@@ -70,6 +70,11 @@ import (
 // the load's record of how the snapshot was made.
 type snapshot struct {
 	gen uint64
+	// file is the file the snapshot was read from, as a stat of the path
+	// found it before the read (fileStamp.file); nil when unknown. With
+	// gen, it tells whether a later load reads on from the same file
+	// (continues).
+	file os.FileInfo
 	// running is the load's work on goroutines of their own (the index's
 	// check, the histories' order, the derived builds of a reload), which
 	// a stop leaves to finish: the Engine's next load waits for it.
@@ -133,9 +138,11 @@ type loadTimes struct {
 // track; 0 where the node has no track).
 type nodeKeys struct{ song, feat uint64 }
 
-// fileStamp is the cheap change check a Detached engine polls
-// (Engine.stamp).
+// fileStamp is what the engine's path names, as a stat found it: which
+// file, and the cheap change check an engine that does not hold the file
+// polls (Engine.stamp).
 type fileStamp struct {
+	file  os.FileInfo // nil when the stat failed
 	size  int64
 	mtime time.Time
 }
@@ -145,7 +152,25 @@ func stampOf(path string) fileStamp {
 	if err != nil {
 		return fileStamp{}
 	}
-	return fileStamp{st.Size(), st.ModTime()}
+	// Windows reads a stat's file id at its first SameFile, from the path:
+	// read it now, while the path names the file stat found.
+	os.SameFile(st, st)
+	return fileStamp{st, st.Size(), st.ModTime()}
+}
+
+// unchanged reports whether a and b found the same file at the same size
+// and mtime: a reload that finds the stamp it last recorded skips opening
+// the file. A stamp of no file is never unchanged: the open says why.
+func (a fileStamp) unchanged(b fileStamp) bool {
+	return sameFile(a.file, b.file) && a.size == b.size && a.mtime.Equal(b.mtime)
+}
+
+// sameFile reports whether a and b are stats of one file (os.SameFile:
+// device and inode on Unix), false when either is nil. A file renamed into
+// place (a restored backup, a copy) is another file, whatever its
+// generation; one written in place by bbolt's commits stays the same.
+func sameFile(a, b os.FileInfo) bool {
+	return a != nil && b != nil && os.SameFile(a, b)
 }
 
 // loadStatus is how the loads since Open went. It is replaced whole
@@ -168,6 +193,17 @@ type loadStatus struct {
 // for the copy only. A failure publishes nothing, nor does a stop (ctx
 // done): see the discipline above.
 func (e *Engine) load(ctx context.Context, on string, db *storage.DB, built *index.HNSW, release func()) error {
+	return e.loadFound(ctx, on, db, built, release, stampOf(e.path))
+}
+
+// loadFound is load with found, the stamp of the path naming db's file:
+// the snapshot's file (snapshot.file) and, once it is published,
+// Engine.stamp. Taken before db was opened, as reload takes it, a file
+// renamed into place meanwhile costs one more load, as the next reload
+// finds a file other than the snapshot's; taken after, it could name the
+// file renamed in, which would then pass for the one read. load, whose db
+// is open already (Open's, a write's), takes it at once.
+func (e *Engine) loadFound(ctx context.Context, on string, db *storage.DB, built *index.HNSW, release func(), found fileStamp) error {
 	if release == nil {
 		release = func() {}
 	}
@@ -182,14 +218,13 @@ func (e *Engine) load(ctx context.Context, on string, db *storage.DB, built *ind
 		release()
 		return failed(err, 0)
 	}
-	stamp := stampOf(e.path)
 	keep := e.snap.Load()
 	start := time.Now()
 	var s *snapshot
 	var graph *index.Unchecked
 	var read *historiesRead
 	err := db.View(func(tx *storage.Tx) (err error) {
-		s, graph, read, err = readSnapshot(ctx, tx, built, keep, &e.opts)
+		s, graph, read, err = readSnapshot(ctx, tx, found.file, built, keep, &e.opts)
 		return err
 	})
 	if err != nil {
@@ -222,7 +257,7 @@ func (e *Engine) load(ctx context.Context, on string, db *storage.DB, built *ind
 		s.times.derive = time.Since(decoded)
 	}
 	s.times.loaded = time.Now()
-	e.publish(s, stamp)
+	e.publish(s, found)
 	if keep == nil {
 		// The first load serves at once (a server calls Prepare), with the
 		// builds side by side; a reload's run one after the other, beside
@@ -246,10 +281,11 @@ func (s *snapshot) prefetchKeys(rs []index.Result) {
 
 // derive sets s's derived indexes, the track search's word index and the
 // filters' facets: keep's when keep holds the same tracks (a new model or
-// index only), else new ones, built on first use (buildDerived). pops is
-// the popularity column decode returned.
+// index only: s continues keep's file at its catalogue sequence), else new
+// ones, built on first use (buildDerived). pops is the popularity column
+// decode returned.
 func (s *snapshot) derive(keep *snapshot, pops []uint8) {
-	if keep != nil && keep.catalogSeq == s.catalogSeq && keep.cat.len() == s.cat.len() {
+	if s.continues(keep) && keep.catalogSeq == s.catalogSeq && keep.cat.len() == s.cat.len() {
 		s.words, s.facets = keep.words, keep.facets
 		return
 	}
@@ -582,15 +618,20 @@ func (e *Engine) reload(ctx context.Context, on string) (*snapshot, error) {
 		return nil, fmt.Errorf("load %s: %w", e.path, err)
 	}
 	if e.db != nil {
-		return e.reloadFrom(ctx, on, e.db, nil)
+		// A ReadOnly engine reads the file it holds, whatever the path
+		// names now: no stamp describes it.
+		return e.reloadFrom(ctx, on, e.db, nil, fileStamp{})
 	}
 	if e.writing != nil {
-		return e.reloadFrom(ctx, on, e.writing, nil) // this engine's own write holds the file
+		// This engine's own write holds the file the path names.
+		return e.reloadFrom(ctx, on, e.writing, nil, stampOf(e.path))
 	}
 	// Unchanged since the served snapshot was loaded: nothing to read,
 	// unless the last load failed, which only an open that succeeds
-	// clears (a file moved away and back unchanged).
-	if e.snap.Load() != nil && stampOf(e.path) == e.stamp && e.loadStatus().err == nil {
+	// clears (a file moved away and back unchanged). The stamp is taken
+	// before the open: see loadFound.
+	found := stampOf(e.path)
+	if e.snap.Load() != nil && found.unchanged(e.stamp) && e.loadStatus().err == nil {
 		return nil, nil
 	}
 	db, err := e.openDB(ctx, true)
@@ -603,7 +644,7 @@ func (e *Engine) reload(ctx context.Context, on string) (*snapshot, error) {
 	var once sync.Once
 	release := func() { once.Do(func() { db.Close() }) }
 	defer release()
-	return e.reloadFrom(ctx, on, db, release)
+	return e.reloadFrom(ctx, on, db, release, found)
 }
 
 // loadError is err, the failure of a load of e's file, said to be one:
@@ -616,24 +657,40 @@ func (e *Engine) loadError(err error) error {
 	return fmt.Errorf("load %s: %w", e.path, err)
 }
 
-// reloadFrom loads from db unless the served snapshot is of its
+// reloadFrom loads from db unless the served snapshot is of its file and
 // generation already, and returns the snapshot it published, if any;
-// release, when set, releases db (see load). The caller holds loadMu.
-func (e *Engine) reloadFrom(ctx context.Context, on string, db *storage.DB, release func()) (*snapshot, error) {
+// release, when set, releases db (see load), and found is the stamp of
+// the path taken before db was opened (loadFound). The caller holds
+// loadMu.
+//
+// The generation alone does not tell: it counts the commits to one file,
+// and another file renamed into place (a restored backup, then a write)
+// may have reached the served one's. So a file that is not the served
+// snapshot's (sameFile) is loaded whatever its generation. The file's
+// identity and generation together are the smallest rule that tells
+// every replacement by rename, which is how a backup or a repaired copy
+// is put in place whole; size and mtime tell less (a copy keeps both
+// with cp -p) and change without a commit (a writer's open dropping what
+// a failed import left), and no id in the meta bucket tells a file from
+// its backup. A ReadOnly engine reads the one file it holds (e.db),
+// whatever the path names now.
+func (e *Engine) reloadFrom(ctx context.Context, on string, db *storage.DB, release func(), found fileStamp) (*snapshot, error) {
 	old := e.snap.Load()
 	g, err := db.Generation()
 	if err != nil {
 		return nil, e.loadFailed(e.loadError(err), 0, on)
 	}
-	if old == nil || g != old.gen {
-		if err := e.load(ctx, on, db, nil, release); err != nil {
+	if old == nil || g != old.gen || e.db == nil && !sameFile(found.file, old.file) {
+		if err := e.loadFound(ctx, on, db, nil, release, found); err != nil {
 			return nil, err
 		}
 		return e.snap.Load(), nil
 	}
 	if e.db == nil {
-		// Touched but unchanged: remember the stamp to skip the next open.
-		e.stamp = stampOf(e.path)
+		// Touched but unchanged: remember the stamp to skip the next
+		// open. It is the one taken before the open, so that a commit
+		// since (after db is released) changes it again.
+		e.stamp = found
 		e.clearLoadError()
 	}
 	return nil, nil
@@ -875,6 +932,21 @@ func (e *Engine) Model(ctx context.Context) (ModelInfo, error) {
 	return s.modelInfo, nil
 }
 
+// continues reports whether s was read from the file keep was read from
+// (sameFile), at keep's generation or a later one: then what keep holds
+// of the file is s's too wherever the counters and ids that describe it
+// are the same (the catalogue sequence, the interaction counters, the
+// index id), as within one file they only ever grow, each write moving
+// them on. Another file renamed into place (a restored backup, a damaged
+// copy), or this one written back to an earlier generation (a backup
+// copied over it), may hold anything under the same counters and ids, so
+// nothing of keep is reused. Only a file rewritten in place at the same
+// or a later generation goes unseen: no stamp tells its bytes from a
+// commit's. False for nil keep, and for a file of unknown identity.
+func (s *snapshot) continues(keep *snapshot) bool {
+	return keep != nil && sameFile(s.file, keep.file) && s.gen >= keep.gen
+}
+
 // readSnapshot copies a complete snapshot out of one read transaction:
 // the catalogue's records, the users' interactions, the current index's
 // arrays and the model that built it. What it returns refers to no byte
@@ -882,14 +954,19 @@ func (e *Engine) Model(ctx context.Context) (ModelInfo, error) {
 // it: the catalogue's records are copied but not decoded, graph is the
 // index read but not checked (nil when there is none to check), and read
 // the interactions not yet ordered (nil when s reuses keep's histories).
-// built, when set, is the current index already in memory (Reindex has
-// just written it): it is used instead of reading the stored copy. keep,
-// when set, is a previous snapshot whose graph is reused if the current
-// index is still the one it was read from (a catalogue change does not
-// touch the index), and whose histories are reused if the file's
-// interactions are still the ones they hold. ctx stops it (checkStop).
-func readSnapshot(ctx context.Context, tx *storage.Tx, built *index.HNSW, keep *snapshot, opts *Options) (s *snapshot, graph *index.Unchecked, read *historiesRead, err error) {
-	s = &snapshot{gen: tx.Generation(), byID: newIDTable(tx.Counts().Tracks), catalogSeq: tx.CatalogSeq(), vectorSource: opts.VectorSource}
+// file is the file tx reads (snapshot.file). built, when set, is the
+// current index already in memory (Reindex has just written it): it is
+// used instead of reading the stored copy. keep, when set, is a previous
+// snapshot; when s continues it (the same file, a generation no earlier),
+// keep's graph is reused if the current index is still the one it was
+// read from (a catalogue change does not touch the index), and its
+// histories if the file's interactions are still the ones they hold.
+// ctx stops it (checkStop).
+func readSnapshot(ctx context.Context, tx *storage.Tx, file os.FileInfo, built *index.HNSW, keep *snapshot, opts *Options) (s *snapshot, graph *index.Unchecked, read *historiesRead, err error) {
+	s = &snapshot{gen: tx.Generation(), file: file, byID: newIDTable(tx.Counts().Tracks), catalogSeq: tx.CatalogSeq(), vectorSource: opts.VectorSource}
+	if !s.continues(keep) {
+		keep = nil // another file's, or an earlier generation's: reuse nothing
+	}
 	if err := s.readTracks(ctx, tx); err != nil {
 		return nil, nil, nil, err
 	}
