@@ -17,8 +17,10 @@ import (
 var ErrReadOnly = errors.New("engine is read-only")
 
 // Engine is soundalike's library entry point: a catalogue database plus the
-// model and index loaded from it, made by Open (the zero Engine is not
-// usable). It is safe for concurrent use. Queries
+// model and index loaded from it, made by Open. It is safe for concurrent
+// use. An Engine Open did not make (the zero Engine, a nil *Engine) is
+// not usable: its calls fail with an error wrapping ErrClosed, and its
+// Close returns nil. Queries
 // read an immutable snapshot through an atomic pointer, so a reload or
 // reindex never blocks or fails a query in flight.
 type Engine struct {
@@ -30,9 +32,13 @@ type Engine struct {
 	// for the write (see Open).
 	db *storage.DB
 
-	writeMu sync.Mutex // serialises Import, SaveModel, Reindex
+	// writes is the engine's write slot (lockWrite): Import,
+	// SaveModelVersion, PromoteModel, Reindex and Close each hold it, one
+	// at a time. Open makes it; it is nil in an Engine Open did not make,
+	// which checkOpen refuses.
+	writes *writeSlot
 	// loadMu is held by every load and publish of a snapshot (snapshot.go):
-	// one path, one at a time. Taken after writeMu, never before it.
+	// one path, one at a time. Taken after writes, never before it.
 	loadMu sync.Mutex
 	// unfinished is the work a stopped load left running (snapshot.go's
 	// snapshot.running), which the next load waits for, so that stopped
@@ -51,7 +57,7 @@ type Engine struct {
 	stamp  fileStamp
 	snap   atomic.Pointer[snapshot]
 	status atomic.Pointer[loadStatus] // how the loads since Open went
-	// closed is set by Close, holding writeMu and loadMu: no write or
+	// closed is set by Close, holding writes and loadMu: no write or
 	// load starts after it, and every method returns ErrClosed.
 	closed atomic.Bool
 }
@@ -104,7 +110,7 @@ func OpenContext(ctx context.Context, path string, opts *Options) (*Engine, erro
 	if err := checkStop(ctx, "starting"); err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	e := &Engine{path: path, opts: o}
+	e := &Engine{path: path, opts: o, writes: newWriteSlot()}
 	if !o.ReadOnly && !o.Detached {
 		if err := e.checkFile(ctx); err != nil {
 			return nil, err
@@ -192,12 +198,20 @@ func (e *Engine) needDatabase(ctx context.Context) error {
 
 // Close releases the database and the snapshot the engine serves. It
 // waits for a write in progress (Import, SaveModel, Reindex, …) to finish:
-// cancel its context to end it sooner. Queries already running finish on
-// their snapshot; every call after Close returns an error wrapping
-// ErrClosed. Closing a closed engine does nothing and returns nil.
+// cancel its context to end it sooner. Calling Close from inside a
+// write's callback (Import's fn, ReindexOptions.Progress) therefore never
+// returns: that write waits for its callback, and Close for the write.
+// Queries already running finish on their snapshot; every call after
+// Close returns an error wrapping ErrClosed. Closing a closed engine does
+// nothing and returns nil, and so does Close of a nil *Engine or of one
+// Open did not make, so that `defer eng.Close()` is harmless even after
+// Open failed.
 func (e *Engine) Close() error {
-	e.writeMu.Lock()
-	defer e.writeMu.Unlock()
+	if e == nil || e.writes == nil {
+		return nil
+	}
+	e.writes.wait("close")
+	defer e.writes.release()
 	e.loadMu.Lock()
 	defer e.loadMu.Unlock()
 	if e.closed.Swap(true) {
@@ -210,12 +224,93 @@ func (e *Engine) Close() error {
 	return e.db.Close()
 }
 
-// checkOpen returns an error wrapping ErrClosed once Close has begun.
+// errNotOpened is checkOpen's error for an Engine Open did not make: it
+// wraps ErrClosed, as the engine's calls after Close do, since a caller
+// treats both alike (open an engine, and use that one).
+var errNotOpened = fmt.Errorf("%w: this Engine was not made by Open (a zero or nil Engine): use the one Open or OpenContext returns", ErrClosed)
+
+// checkOpen returns an error wrapping ErrClosed once Close has begun, or
+// when Open did not make e: a nil *Engine, or the zero Engine, whose
+// calls would otherwise panic (some on a goroutine of a load, out of the
+// caller's reach).
 func (e *Engine) checkOpen() error {
+	if e == nil || e.writes == nil {
+		return errNotOpened
+	}
 	if e.closed.Load() {
 		return fmt.Errorf("%s: %w", e.path, ErrClosed)
 	}
 	return nil
+}
+
+// writeSlot is an engine's one slot for its writes: a write waits for the
+// write in progress, until its ctx ends (lockWrite), and Close waits for
+// it however long it takes. A one-token channel rather than a mutex, so
+// that a wait can end with a ctx.
+type writeSlot struct {
+	token chan struct{} // holds the token while a write or Close runs
+	// holder names what holds the token (as lockWrite's op), for the
+	// error of a write that stopped waiting for it; nil while nothing
+	// holds it, and for the moment after a write takes the token and
+	// before it stores its name.
+	holder atomic.Pointer[string]
+}
+
+func newWriteSlot() *writeSlot { return &writeSlot{token: make(chan struct{}, 1)} }
+
+// wait takes the token on behalf of op, however long that takes.
+func (w *writeSlot) wait(op string) {
+	w.token <- struct{}{}
+	w.holder.Store(&op)
+}
+
+// waitContext takes the token on behalf of op, or returns ctx's error
+// naming what holds it once ctx ends. A free token is taken even when ctx
+// has ended, as storage.OpenContext takes a free file lock: ctx ends a
+// wait, and what else it stops is the write's to say.
+func (w *writeSlot) waitContext(ctx context.Context, op string) error {
+	select {
+	case w.token <- struct{}{}:
+	default:
+		select {
+		case w.token <- struct{}{}:
+		case <-ctx.Done():
+			holder := "write in progress"
+			if h := w.holder.Load(); h != nil {
+				holder = *h
+			}
+			return fmt.Errorf("stopped waiting for this engine's %s to finish: %w", holder, ctx.Err())
+		}
+	}
+	w.holder.Store(&op)
+	return nil
+}
+
+// release gives the token back: the holder's name is cleared first, so
+// that a waiter names only the write that holds it, or none.
+func (w *writeSlot) release() {
+	w.holder.Store(nil)
+	<-w.token
+}
+
+// lockWrite waits for this engine's write in progress, if any, to finish
+// and takes the write slot for op (the write's name in its errors:
+// "import", "reindex"), returning the func that releases it. When ctx
+// ends first it returns ctx's error, naming op, the file and the write
+// waited for; a write called from inside another's callback (the two
+// can never both run) waits so until its ctx ends. A nil ctx, or an
+// engine Open did not make, is refused before any wait.
+func (e *Engine) lockWrite(ctx context.Context, op string) (func(), error) {
+	if err := e.checkOpen(); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	if err := checkCtx(ctx); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	if err := e.writes.waitContext(ctx, op); err != nil {
+		return nil, fmt.Errorf("%s %s: %w", op, e.path, err)
+	}
+	return e.writes.release, nil
 }
 
 // closedErr returns err, or ErrClosed in its place when the engine was
@@ -236,13 +331,18 @@ func checkCtx(ctx context.Context) error {
 	return nil
 }
 
-// Path returns the database file's path.
-func (e *Engine) Path() string { return e.path }
+// Path returns the database file's path ("" for a nil *Engine).
+func (e *Engine) Path() string {
+	if e == nil {
+		return ""
+	}
+	return e.path
+}
 
 // writable opens the database for a write, and returns the func that
 // closes it; ctx stops a wait for another process's lock. The caller
-// holds writeMu, so the engine's own writes never wait for each other's
-// lock.
+// holds the write slot (lockWrite), so the engine's own writes never wait
+// for each other's lock.
 func (e *Engine) writable(ctx context.Context) (*storage.DB, func(), error) {
 	if err := e.checkOpen(); err != nil {
 		return nil, nil, err

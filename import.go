@@ -56,6 +56,13 @@ var errImportEnded = errors.New("import tx: the import has ended (an ImportTx is
 //		sum, err = ingest.Run(ctx, src, tx, nil)
 //		return err
 //	})
+//
+// The engine's writes (Import, SaveModel, PromoteModel, Reindex) run one
+// at a time: Import waits for the one in progress until ctx ends, and
+// then returns ctx's error naming the write it waited for. A write called
+// from inside fn therefore waits for this Import, which waits for fn: it
+// returns only when its ctx ends. Close, which has no ctx, called from
+// inside fn never returns.
 func (e *Engine) Import(ctx context.Context, fn func(tx *ImportTx) error) error {
 	if err := checkCtx(ctx); err != nil {
 		return fmt.Errorf("import: %w", err)
@@ -63,8 +70,11 @@ func (e *Engine) Import(ctx context.Context, fn func(tx *ImportTx) error) error 
 	if fn == nil {
 		return errors.New("import: fn is nil: pass the func that writes the import")
 	}
-	e.writeMu.Lock()
-	defer e.writeMu.Unlock()
+	unlock, err := e.lockWrite(ctx, "import")
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	db, release, err := e.writable(ctx)
 	if err != nil {
 		return err

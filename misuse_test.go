@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"sync"
@@ -448,4 +449,88 @@ func inEachMode(t *testing.T, path string, fn func(opts *soundalike.Options, eng
 		}
 		fn(opts, eng)
 	}
+}
+
+// TestZeroEngineRefusesEveryCall: every method of the zero Engine
+// returns an error (wrapping ErrClosed, unless an argument is refused
+// first) or, for one that returns none, does nothing, rather than panic
+// on the caller's goroutine or on one of a load's (the zero Engine's nil
+// Logger); its Close returns nil.
+func TestZeroEngineRefusesEveryCall(t *testing.T) {
+	v := reflect.ValueOf(new(soundalike.Engine))
+	for i := range v.NumMethod() {
+		m := v.Type().Method(i)
+		args := make([]reflect.Value, m.Type.NumIn()-1)
+		for j := range args {
+			args[j] = argFor(m.Type.In(j + 1))
+		}
+		var out []reflect.Value
+		if r := recovered(func() { out = v.Method(i).Call(args) }); r != nil {
+			t.Errorf("zero Engine.%s panicked: %v", m.Name, r)
+			continue
+		}
+		if len(out) == 0 || out[len(out)-1].Type() != reflect.TypeFor[error]() {
+			continue
+		}
+		err, _ := out[len(out)-1].Interface().(error)
+		if m.Name == "Close" {
+			if err != nil {
+				t.Errorf("zero Engine.Close() = %v, want nil", err)
+			}
+		} else if err == nil {
+			t.Errorf("zero Engine.%s = nil error, want one wrapping ErrClosed", m.Name)
+		}
+	}
+	var e soundalike.Engine
+	_, err := e.Similar(t.Context(), "t0000", 3, nil)
+	if !errors.Is(err, soundalike.ErrClosed) || !strings.Contains(err.Error(), "not made by Open") {
+		t.Errorf("zero Engine.Similar = %v, want ErrClosed saying the Engine was not made by Open", err)
+	}
+}
+
+// TestNilEngineClose: Close of a nil *Engine returns nil, so that a
+// deferred Close after a failed Open is harmless; its writes and reads
+// here return an error wrapping ErrClosed.
+func TestNilEngineClose(t *testing.T) {
+	var eng *soundalike.Engine
+	if r := recovered(func() {
+		if err := eng.Close(); err != nil {
+			t.Errorf("nil *Engine.Close() = %v, want nil", err)
+		}
+		errs := map[string]error{
+			"Import": eng.Import(t.Context(), func(*soundalike.ImportTx) error { return nil }),
+			"Tracks": func() error { _, err := eng.Tracks(t.Context()); return err }(),
+			"Counts": func() error { _, err := eng.Counts(); return err }(),
+		}
+		for name, err := range errs {
+			if !errors.Is(err, soundalike.ErrClosed) {
+				t.Errorf("nil *Engine.%s = %v, want an error wrapping ErrClosed", name, err)
+			}
+		}
+	}); r != nil {
+		t.Errorf("a call of a nil *Engine panicked: %v", r)
+	}
+}
+
+// argFor returns an argument of type typ that no method refuses on its
+// own: a live ctx, a func that does nothing, a positive count, else the
+// zero value.
+func argFor(typ reflect.Type) reflect.Value {
+	switch {
+	case typ == reflect.TypeFor[context.Context]():
+		return reflect.ValueOf(context.Background())
+	case typ.Kind() == reflect.Func:
+		return reflect.MakeFunc(typ, func([]reflect.Value) []reflect.Value {
+			out := make([]reflect.Value, typ.NumOut())
+			for i := range out {
+				out[i] = reflect.Zero(typ.Out(i))
+			}
+			return out
+		})
+	case typ.Kind() == reflect.Int, typ == reflect.TypeFor[time.Duration]():
+		return reflect.ValueOf(1).Convert(typ)
+	case typ.Kind() == reflect.String:
+		return reflect.ValueOf("t0000").Convert(typ)
+	}
+	return reflect.Zero(typ)
 }

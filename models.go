@@ -89,8 +89,11 @@ func (e *Engine) SaveModelVersion(ctx context.Context, m *embedder.Model, run Mo
 	if err != nil {
 		return ModelInfo{}, fmt.Errorf("save model: %w", err)
 	}
-	e.writeMu.Lock()
-	defer e.writeMu.Unlock()
+	unlock, err := e.lockWrite(ctx, "save model")
+	if err != nil {
+		return ModelInfo{}, err
+	}
+	defer unlock()
 	db, release, err := e.writable(ctx)
 	if err != nil {
 		return ModelInfo{}, err
@@ -191,8 +194,11 @@ func (e *Engine) PromoteModel(ctx context.Context, version string) (info ModelIn
 	if v == 0 {
 		return ModelInfo{}, false, fmt.Errorf("promote model: %q names the current model: name a stored version: %s", version, ModelVersionForms)
 	}
-	e.writeMu.Lock()
-	defer e.writeMu.Unlock()
+	unlock, err := e.lockWrite(ctx, "promote model")
+	if err != nil {
+		return ModelInfo{}, false, err
+	}
+	defer unlock()
 	if err := e.needDatabase(ctx); err != nil {
 		return ModelInfo{}, false, fmt.Errorf("promote model: %w", err)
 	}

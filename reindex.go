@@ -75,6 +75,13 @@ const insertBatches = 16
 // previous map for layout) is a local here, passed to that phase and not
 // used after it, so that the collector frees it once that phase is done
 // with it rather than holding it to the end of the reindex.
+//
+// The engine's writes (Import, SaveModel, PromoteModel, Reindex) run one
+// at a time: Reindex waits for the one in progress until ctx ends, and
+// then returns ctx's error naming the write it waited for. A write called
+// from inside Progress therefore waits for this Reindex, which waits for
+// Progress: it returns only when its ctx ends. Close, which has no ctx,
+// called from inside Progress never returns.
 func (e *Engine) Reindex(ctx context.Context, opts *ReindexOptions) (ReindexSummary, error) {
 	if err := checkCtx(ctx); err != nil {
 		return ReindexSummary{}, fmt.Errorf("reindex: %w", err)
@@ -84,8 +91,11 @@ func (e *Engine) Reindex(ctx context.Context, opts *ReindexOptions) (ReindexSumm
 	if err != nil {
 		return ReindexSummary{}, fmt.Errorf("reindex: %w", err)
 	}
-	e.writeMu.Lock()
-	defer e.writeMu.Unlock()
+	unlock, err := e.lockWrite(ctx, "reindex")
+	if err != nil {
+		return ReindexSummary{}, err
+	}
+	defer unlock()
 	if err := e.needDatabase(ctx); err != nil {
 		return ReindexSummary{}, fmt.Errorf("reindex: %w", err)
 	}

@@ -185,8 +185,17 @@ var ErrDiverged = errors.New("training diverged")
 // lower validation loss; when an epoch diverges (non-finite weights, or a
 // track the network cannot embed), keeping the best earlier epoch with a
 // warning, or failing with ErrDiverged when there is none; and when ctx is
-// done (returning an error wrapping ctx's).
+// done (returning an error wrapping ctx's). A nil ctx is refused.
+//
+// With no usable interactions (no user with two or more tracks of the
+// catalogue under cfg.Actions) Train trains on synthetic users, random
+// groups of tracks, and returns a model that learned nothing real about
+// which tracks belong together, with a nil error: only Result.Warnings
+// (and Result.Config.Synthetic) say so.
 func Train(ctx context.Context, tracks []soundalike.Track, interactions []soundalike.Interaction, cfg Config) (*Result, error) {
+	if ctx == nil {
+		return nil, errors.New("trainer: ctx is nil: pass context.Background() when there is no other context")
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
