@@ -41,8 +41,10 @@ func (r *CheckReport) add(err error) {
 }
 
 // Check verifies the database file, in phases that each read it in a
-// transaction of their own: the page structure (read from the file, so
-// that a page out of bounds is found without faulting), then bbolt's page
+// transaction of their own: bbolt's two meta pages (a damaged one is
+// damage, though the file opens: bbolt reads the other, and the last
+// write may be lost), the page structure (read from the file, so that a
+// page out of bounds is found without faulting), then bbolt's page
 // check; the schema (storage's
 // buckets, counters and track headers); every track's and interaction's
 // decoding; every model's chunk checksums and decoding; the current index's
@@ -60,6 +62,7 @@ func (e *Engine) Check(ctx context.Context) (CheckReport, error) {
 	}
 	phases := []func(tx *storage.Tx) error{
 		func(tx *storage.Tx) error {
+			tx.CheckMetaPages(r.add)
 			if tx.CheckStructure(r.add) {
 				tx.CheckPages(r.add)
 			}

@@ -2,11 +2,60 @@ package storage
 
 import (
 	"encoding/binary"
+	"fmt"
+	"os"
 	"strings"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/audotics/soundalike/internal/clip"
+)
+
+// CheckMetaPages checks bbolt's two meta pages, read from the file: each
+// must pass bbolt's validation (its magic, its version, its checksum). It
+// calls report for each that does not, wrapping ErrDamaged: bbolt opens a
+// file with one valid meta page without a word, reading that one, and
+// when the damaged one was the newer, the last write is silently undone
+// (see metaPageDamage). A healthy file's meta pages are both valid, of
+// consecutive transactions.
+func (tx *Tx) CheckMetaPages(report func(error)) {
+	tx.setReading("checking its meta pages")
+	f, err := os.Open(tx.path)
+	if err != nil {
+		report(fmt.Errorf("meta page check: %w", err))
+		return
+	}
+	defer f.Close()
+	ps := int64(tx.tx.DB().Info().PageSize)
+	var m [2]metaPage
+	var fault [2]string
+	// A write of this process that commits meanwhile rewrites a meta page,
+	// and a read during that write may see it half written: a fault must
+	// still be there a moment later to be damage.
+	for try := range metaReads {
+		if try > 0 {
+			time.Sleep(metaReread)
+		}
+		for id := range m {
+			m[id], fault[id] = readMeta(f, int64(id)*ps)
+		}
+		if fault[0] == "" && fault[1] == "" {
+			return
+		}
+	}
+	for id := range m {
+		if fault[id] != "" {
+			report(metaPageDamage(int64(id), fault[id], m[1-id], fault[1-id]))
+		}
+	}
+}
+
+// metaReads is how many times CheckMetaPages reads the meta pages before
+// it takes a fault for damage, metaReread apart.
+const (
+	metaReads  = 3
+	metaReread = 10 * time.Millisecond
 )
 
 // CheckPages runs bbolt's page check on the file as tx sees it: pages

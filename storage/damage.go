@@ -144,6 +144,7 @@ func (tx *Tx) doing() string {
 const (
 	pageHeaderSize = 16
 	metaMagic      = 0xED0CDAED
+	metaVersion    = 2
 	metaFreeOff    = pageHeaderSize + 32
 	metaPgidOff    = pageHeaderSize + 40
 	metaTxidOff    = pageHeaderSize + 48
@@ -157,25 +158,48 @@ type metaPage struct {
 	freelist, pgid, txid uint64
 }
 
-// readMeta decodes the meta page at off in f; ok is false when it is not a
-// valid one (short, wrong magic or checksum).
-func readMeta(f *os.File, off int64) (m metaPage, ok bool) {
+// readMeta decodes the meta page at off in f. fault says why it is not a
+// valid one, "" when it is: bbolt's validation (its magic, its version,
+// its checksum), then a page size bbolt could have written, or why it
+// could not be read (a short file).
+func readMeta(f *os.File, off int64) (m metaPage, fault string) {
 	var b [metaSize]byte
 	if _, err := f.ReadAt(b[:], off); err != nil {
-		return m, false
+		return m, fmt.Sprintf("it cannot be read: %v", err)
 	}
 	le := binary.LittleEndian
-	if le.Uint32(b[pageHeaderSize:]) != metaMagic {
-		return m, false
-	}
 	h := fnv.New64a()
 	h.Write(b[pageHeaderSize:metaSumOff])
-	if h.Sum64() != le.Uint64(b[metaSumOff:]) {
-		return m, false
-	}
 	m.pageSize = int64(le.Uint32(b[pageHeaderSize+8:]))
 	m.freelist, m.pgid, m.txid = le.Uint64(b[metaFreeOff:]), le.Uint64(b[metaPgidOff:]), le.Uint64(b[metaTxidOff:])
-	return m, m.pageSize >= 512 && m.pageSize&(m.pageSize-1) == 0
+	switch {
+	case le.Uint32(b[pageHeaderSize:]) != metaMagic:
+		return m, "it lacks bbolt's magic"
+	case le.Uint32(b[pageHeaderSize+4:]) != metaVersion:
+		return m, fmt.Sprintf("its version is %d, not bbolt's %d", le.Uint32(b[pageHeaderSize+4:]), metaVersion)
+	case h.Sum64() != le.Uint64(b[metaSumOff:]):
+		return m, "its checksum does not match its contents"
+	case m.pageSize < 512 || m.pageSize&(m.pageSize-1) != 0:
+		return m, fmt.Sprintf("its page size %d is not a power of two of at least 512", m.pageSize)
+	}
+	return m, ""
+}
+
+// metaPageDamage is the finding of meta page id failing validation (fault
+// says how), other being the other meta page and otherFault its fault.
+// bbolt opens a file with one valid meta page without a word, reading
+// that one; when the damaged page was the newer, the file reads as of the
+// write before: the last committed write is undone, silently. Which of
+// the two was newer cannot be told (the damaged page's txid is not to be
+// trusted), so the finding says what may be lost.
+func metaPageDamage(id int64, fault string, other metaPage, otherFault string) error {
+	if otherFault != "" {
+		return corruptf("meta page %d fails bbolt's validation (%s), and so does meta page %d (%s): bbolt will not open the file again", id, fault, 1-id, otherFault)
+	}
+	return corruptf("meta page %d fails bbolt's validation (%s): bbolt reads the other meta page, of transaction %d: "+
+		"the last write(s) after it may be lost: restore the file from a backup, "+
+		"or back it up as it reads now (`soundalike backup`, whose copy has both meta pages whole) to keep it",
+		id, fault, other.txid)
 }
 
 // looksLikeBolt reports whether f, whose meta pages are both invalid, was
@@ -211,18 +235,22 @@ func checkSize(path string) error {
 	if err != nil || st.Size() == 0 {
 		return nil
 	}
-	m0, ok0 := readMeta(f, 0)
+	m0, fault0 := readMeta(f, 0)
+	ok0 := fault0 == ""
 	var m1 metaPage
 	ok1 := false
 	if ok0 {
-		m1, ok1 = readMeta(f, m0.pageSize)
+		var fault1 string
+		m1, fault1 = readMeta(f, m0.pageSize)
+		ok1 = fault1 == ""
 	} else {
 		// Meta 0 is damaged: try meta 1 at the usual page sizes.
 		for _, ps := range []int64{4096, 8192, 16384, 65536} {
-			if m1, ok1 = readMeta(f, ps); ok1 && m1.pageSize == ps {
+			var fault1 string
+			if m1, fault1 = readMeta(f, ps); fault1 == "" && m1.pageSize == ps {
+				ok1 = true
 				break
 			}
-			ok1 = false
 		}
 	}
 	m := m0
@@ -231,7 +259,7 @@ func checkSize(path string) error {
 		m = m1
 	case !ok0 && !ok1:
 		if looksLikeBolt(f) {
-			return damaged(path, "reading its meta pages", "both meta pages are damaged (neither has bbolt's magic and a valid checksum)")
+			return damaged(path, "reading its meta pages", "both meta pages are damaged (neither passes bbolt's check of its magic, version and checksum)")
 		}
 		return nil // not a bbolt file: bbolt refuses it
 	}

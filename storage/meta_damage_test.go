@@ -1,13 +1,17 @@
 package storage_test
 
 import (
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/audotics/soundalike/internal/dbdamage"
 	"github.com/audotics/soundalike/storage"
 )
 
@@ -131,4 +135,183 @@ func damagedNewDB(t *testing.T, damage func(b []byte)) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// Given a database of a few writes whose meta page 0 or 1 fails bbolt's
+// validation (its magic, its version, its txid or its checksum flipped),
+// when its meta pages are checked, expect that page reported as damage,
+// naming the transaction bbolt reads instead and what to do: bbolt opens
+// the file without a word, and the write the damaged page recorded may be
+// undone.
+func TestCheckMetaPagesReportsADamagedMetaPage(t *testing.T) {
+	healthy := writtenDB(t)
+	ps, txids := metaTxids(t, healthy)
+	for page := range int64(2) {
+		for _, tc := range []struct {
+			name      string
+			from, to  int64 // bytes of the meta page to flip
+			wantFault string
+		}{
+			{"magic", 16, 32, "it lacks bbolt's magic"},
+			{"version", 20, 24, "its version is"},
+			{"txid", 64, 72, "its checksum does not match"},
+			{"checksum", 72, 80, "its checksum does not match"},
+		} {
+			t.Run(fmt.Sprintf("page %d %s", page, tc.name), func(t *testing.T) {
+				path := filepath.Join(t.TempDir(), "d.db")
+				dbdamage.Copy(t, healthy, path)
+				dbdamage.Flip(t, path, page*ps+tc.from, int(tc.to-tc.from))
+				problems := checkMetaPages(t, path)
+				want := []string{fmt.Sprintf("meta page %d fails bbolt's validation (%s", page, tc.wantFault),
+					fmt.Sprintf("bbolt reads the other meta page, of transaction %d: the last write(s) after it may be lost", txids[1-page]),
+					"restore the file from a backup", "`soundalike backup`"}
+				if len(problems) != 1 || !errors.Is(problems[0], storage.ErrDamaged) || !containsAll(problems[0].Error(), want) {
+					t.Errorf("CheckMetaPages reported %v, want one damage saying %q", problems, want)
+				}
+			})
+		}
+	}
+}
+
+// Given healthy files (new, after writes, a backup of one), when their
+// meta pages are checked, expect nothing reported: both meta pages pass
+// bbolt's validation, of consecutive transactions.
+func TestCheckMetaPagesHealthy(t *testing.T) {
+	written := writtenDB(t)
+	db, err := storage.Open(written, &storage.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	backup := filepath.Join(t.TempDir(), "b.db")
+	_, err = db.Backup(t.Context(), backup, nil)
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, path := range map[string]string{
+		"new":     damagedNewDB(t, func([]byte) {}),
+		"written": written,
+		"backup":  backup,
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, txids := metaTxids(t, path); txids[0]+1 != txids[1] && txids[1]+1 != txids[0] {
+				t.Fatalf("meta pages of transactions %d, want consecutive ones", txids)
+			}
+			if problems := checkMetaPages(t, path); len(problems) != 0 {
+				t.Errorf("CheckMetaPages reported %v, want nothing", problems)
+			}
+		})
+	}
+}
+
+// Given a database that a goroutine of the same process writes without
+// pause, when its meta pages are checked over and over meanwhile, expect
+// nothing reported: a meta page read while a commit writes it may read
+// half written, which is no damage.
+func TestCheckMetaPagesDuringWrites(t *testing.T) {
+	db, err := storage.Open(filepath.Join(t.TempDir(), "w.db"), &storage.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	stop, done := make(chan struct{}), make(chan error)
+	go func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			if err := db.Update(func(tx *storage.Tx) error {
+				_, _, _, err := tx.PutTrack(fmt.Sprint(i%64), []byte("x"))
+				return err
+			}); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	var problems []error
+	for end := time.Now().Add(2 * time.Second); time.Now().Before(end) && len(problems) == 0; {
+		if err := db.View(func(tx *storage.Tx) error {
+			tx.CheckMetaPages(func(err error) { problems = append(problems, err) })
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if len(problems) != 0 {
+		t.Errorf("CheckMetaPages during writes reported %v, want nothing", problems)
+	}
+}
+
+// writtenDB returns the path of a database of three writes (two tracks
+// put, one deleted), closed.
+func writtenDB(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "w.db")
+	db, err := storage.Open(path, &storage.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, write := range []func(tx *storage.Tx) error{
+		func(tx *storage.Tx) error { _, _, _, err := tx.PutTrack("a", []byte("A")); return err },
+		func(tx *storage.Tx) error { _, _, _, err := tx.PutTrack("b", []byte("B")); return err },
+		func(tx *storage.Tx) error { _, err := tx.DeleteTrack("a"); return err },
+	} {
+		if err := db.Update(write); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return path
+}
+
+// checkMetaPages opens the database at path read-only and returns what
+// CheckMetaPages reports.
+func checkMetaPages(t *testing.T, path string) []error {
+	t.Helper()
+	db, err := storage.Open(path, &storage.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var problems []error
+	if err := db.View(func(tx *storage.Tx) error {
+		tx.CheckMetaPages(func(err error) { problems = append(problems, err) })
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return problems
+}
+
+// metaTxids reads the page size (from meta page 0) and the transaction
+// ids of the two meta pages of the bbolt file at path.
+func metaTxids(t *testing.T, path string) (pageSize int64, txids [2]uint64) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	le := binary.LittleEndian
+	pageSize = int64(le.Uint32(b[16+8:]))
+	for page := range int64(2) {
+		txids[page] = le.Uint64(b[page*pageSize+16+48:])
+	}
+	return pageSize, txids
+}
+
+func containsAll(s string, subs []string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
 }

@@ -166,7 +166,7 @@ func (w *pageWalker) freelist(txid uint64) {
 	var m metaPage
 	found := false
 	for _, off := range []int64{0, w.pageSize} {
-		if mm, ok := readMeta(w.f, off); ok && mm.txid == txid {
+		if mm, fault := readMeta(w.f, off); fault == "" && mm.txid == txid {
 			m, found = mm, true
 		}
 	}
