@@ -31,6 +31,9 @@ func (f Footprint) Total() int64 {
 // postings by artist that the first filter by artists builds are not
 // counted.
 func (e *Engine) Footprint() Footprint {
+	if e == nil {
+		return Footprint{}
+	}
 	s := e.snap.Load()
 	if s == nil {
 		return Footprint{}

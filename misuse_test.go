@@ -451,64 +451,42 @@ func inEachMode(t *testing.T, path string, fn func(opts *soundalike.Options, eng
 	}
 }
 
-// TestZeroEngineRefusesEveryCall: every method of the zero Engine
-// returns an error (wrapping ErrClosed, unless an argument is refused
-// first) or, for one that returns none, does nothing, rather than panic
-// on the caller's goroutine or on one of a load's (the zero Engine's nil
-// Logger); its Close returns nil.
-func TestZeroEngineRefusesEveryCall(t *testing.T) {
-	v := reflect.ValueOf(new(soundalike.Engine))
-	for i := range v.NumMethod() {
-		m := v.Type().Method(i)
-		args := make([]reflect.Value, m.Type.NumIn()-1)
-		for j := range args {
-			args[j] = argFor(m.Type.In(j + 1))
-		}
-		var out []reflect.Value
-		if r := recovered(func() { out = v.Method(i).Call(args) }); r != nil {
-			t.Errorf("zero Engine.%s panicked: %v", m.Name, r)
-			continue
-		}
-		if len(out) == 0 || out[len(out)-1].Type() != reflect.TypeFor[error]() {
-			continue
-		}
-		err, _ := out[len(out)-1].Interface().(error)
-		if m.Name == "Close" {
-			if err != nil {
-				t.Errorf("zero Engine.Close() = %v, want nil", err)
+// Given an Engine Open did not make, the zero Engine or a nil *Engine,
+// when each of its methods is called, expect none to panic (some would
+// on a load's goroutine, out of the caller's reach), Close to return nil
+// (a deferred Close after a failed Open is harmless) and every other call
+// that returns an error one wrapping ErrClosed that says so.
+func TestUnopenedEngineRefusesEveryCall(t *testing.T) {
+	for name, v := range map[string]reflect.Value{
+		"zero Engine": reflect.ValueOf(new(soundalike.Engine)),
+		"nil *Engine": reflect.ValueOf((*soundalike.Engine)(nil)),
+	} {
+		for i := range v.NumMethod() {
+			m := v.Type().Method(i)
+			args := make([]reflect.Value, m.Type.NumIn()-1)
+			for j := range args {
+				args[j] = argFor(m.Type.In(j + 1))
 			}
-		} else if err == nil {
-			t.Errorf("zero Engine.%s = nil error, want one wrapping ErrClosed", m.Name)
-		}
-	}
-	var e soundalike.Engine
-	_, err := e.Similar(t.Context(), "t0000", 3, nil)
-	if !errors.Is(err, soundalike.ErrClosed) || !strings.Contains(err.Error(), "not made by Open") {
-		t.Errorf("zero Engine.Similar = %v, want ErrClosed saying the Engine was not made by Open", err)
-	}
-}
-
-// TestNilEngineClose: Close of a nil *Engine returns nil, so that a
-// deferred Close after a failed Open is harmless; its writes and reads
-// here return an error wrapping ErrClosed.
-func TestNilEngineClose(t *testing.T) {
-	var eng *soundalike.Engine
-	if r := recovered(func() {
-		if err := eng.Close(); err != nil {
-			t.Errorf("nil *Engine.Close() = %v, want nil", err)
-		}
-		errs := map[string]error{
-			"Import": eng.Import(t.Context(), func(*soundalike.ImportTx) error { return nil }),
-			"Tracks": func() error { _, err := eng.Tracks(t.Context()); return err }(),
-			"Counts": func() error { _, err := eng.Counts(); return err }(),
-		}
-		for name, err := range errs {
-			if !errors.Is(err, soundalike.ErrClosed) {
-				t.Errorf("nil *Engine.%s = %v, want an error wrapping ErrClosed", name, err)
+			var out []reflect.Value
+			if r := recovered(func() { out = v.Method(i).Call(args) }); r != nil {
+				t.Errorf("%s.%s panicked: %v", name, m.Name, r)
+				continue
+			}
+			if len(out) == 0 || out[len(out)-1].Type() != reflect.TypeFor[error]() {
+				continue
+			}
+			err, _ := out[len(out)-1].Interface().(error)
+			switch {
+			case m.Name == "Close" && err != nil:
+				t.Errorf("%s.Close() = %v, want nil", name, err)
+			case m.Name != "Close" && err == nil: // arguments argFor makes may be refused first
+				t.Errorf("%s.%s = nil error, want one", name, m.Name)
 			}
 		}
-	}); r != nil {
-		t.Errorf("a call of a nil *Engine panicked: %v", r)
+		out := v.MethodByName("Similar").Call([]reflect.Value{reflect.ValueOf(t.Context()), reflect.ValueOf(soundalike.TrackID("t0000")), reflect.ValueOf(3), reflect.Zero(reflect.TypeFor[*soundalike.SearchOptions]())})
+		if err, _ := out[1].Interface().(error); !errors.Is(err, soundalike.ErrClosed) || !strings.Contains(err.Error(), "not made by Open") {
+			t.Errorf("%s.Similar = %v, want ErrClosed saying the Engine was not made by Open", name, err)
+		}
 	}
 }
 

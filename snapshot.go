@@ -609,6 +609,9 @@ func (e *Engine) ReloadFor(ctx context.Context, on string) (bool, error) {
 // and returns the snapshot it published: nil when it published none
 // (unchanged, or an error). on names what asked for it.
 func (e *Engine) reload(ctx context.Context, on string) (*snapshot, error) {
+	if e == nil {
+		return nil, errNotOpened
+	}
 	e.loadMu.Lock()
 	defer e.loadMu.Unlock()
 	if err := e.checkOpen(); err != nil {
@@ -701,6 +704,9 @@ func (e *Engine) reloadFrom(ctx context.Context, on string, db *storage.DB, rele
 // changed or failed. A writer holding the lock just means "try again next
 // tick". A nil ctx, or an interval that is not positive, returns at once.
 func (e *Engine) Watch(ctx context.Context, interval time.Duration) {
+	if e.checkOpen() != nil {
+		return // no engine to watch for: nil, zero, or closed
+	}
 	if ctx == nil || interval <= 0 {
 		e.opts.Logger.Error("watch: want a non-nil ctx and a positive interval", "interval", interval)
 		return
@@ -724,6 +730,9 @@ func (e *Engine) Watch(ctx context.Context, interval time.Duration) {
 // describes none (no tracks, no model) and does not start the load, so
 // that a metrics scrape or a status page never waits for one.
 func (e *Engine) Stats() Stats {
+	if e == nil {
+		return Stats{}
+	}
 	ls := e.loadStatus()
 	st := Stats{ReloadFailures: ls.failures, ReloadError: ls.err}
 	if ls.err != nil {
@@ -781,6 +790,9 @@ func (e *Engine) Ready(ctx context.Context) error {
 // caller that must be able to stop meanwhile (serve) waits for Prepare on
 // a goroutine and leaves it there, and the builds end by themselves.
 func (e *Engine) Prepare() {
+	if e == nil {
+		return
+	}
 	if s := e.snap.Load(); s != nil {
 		s.buildDerived()
 	}
@@ -810,6 +822,9 @@ func (e *Engine) ready(ctx context.Context) (*snapshot, error) {
 // train) never pay for decoding the index; ctx stops the wait, and when
 // the load fails, currentContext returns its error.
 func (e *Engine) currentContext(ctx context.Context) (*snapshot, error) {
+	if e == nil {
+		return nil, errNotOpened
+	}
 	if s := e.snap.Load(); s != nil {
 		return s, nil
 	}
