@@ -107,19 +107,31 @@ type limiter struct {
 
 func newLimiter(inFlight, queued int, reg prometheus.Registerer) *limiter {
 	l := &limiter{slots: make(chan struct{}, inFlight), heavy: make(chan struct{}, max(1, inFlight/2)), maxQueue: int64(queued)}
-	register(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "soundalike_searches_in_flight",
-		Help: "Searches running now (at most Options.MaxInFlight).",
-	}, func() float64 { return float64(len(l.slots)) }))
-	register(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "soundalike_searches_queued",
-		Help: "Searches waiting for a slot (at most Options.MaxQueued).",
-	}, func() float64 { return float64(l.queued.Load()) }))
+	registerNewest(reg, limiterMetrics(), l)
 	l.rejected = register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "soundalike_searches_rejected_total",
-		Help: "Searches answered 503: busy (every slot and queue place taken) or timeout (over Options.RequestTimeout).",
+		Help: "Searches answered 503: busy (every slot and queue place taken) or timeout (over serve --request-timeout, Options.RequestTimeout).",
 	}, []string{"reason"}))
 	return l
+}
+
+// The limiter's gauges; their help names serve's flag and the option
+// that set each bound, for an operator reading /metrics.
+var (
+	inFlightDesc = prometheus.NewDesc("soundalike_searches_in_flight",
+		"Searches running now: at most serve --max-in-flight (Options.MaxInFlight; default one a CPU, GOMAXPROCS).", nil, nil)
+	queuedDesc = prometheus.NewDesc("soundalike_searches_queued",
+		"Searches waiting for a slot: at most serve --max-queued (Options.MaxQueued; default 32 a slot); past it a search is answered 503 busy.", nil, nil)
+)
+
+// limiterMetrics is the collector of a limiter's gauges.
+func limiterMetrics() *newest[*limiter] {
+	return &newest[*limiter]{descs: []*prometheus.Desc{inFlightDesc, queuedDesc}, collect: collectLimiter}
+}
+
+func collectLimiter(l *limiter, ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(inFlightDesc, prometheus.GaugeValue, float64(len(l.slots)))
+	ch <- prometheus.MustNewConstMetric(queuedDesc, prometheus.GaugeValue, float64(l.queued.Load()))
 }
 
 // errBusy is a search refused because every slot and queue place is

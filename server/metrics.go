@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -99,36 +100,7 @@ func newMetrics(s Searcher, reg prometheus.Registerer, g prometheus.Gatherer) *m
 		})),
 		reg: reg,
 	}
-	register(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "soundalike_index_size",
-		Help: "Live vectors in the similarity index being served.",
-	}, func() float64 { return float64(s.Stats().Indexed) }))
-	register(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "soundalike_index_hugetlb_bytes",
-		Help: "Bytes of the served index on the hugetlb pool (serve --hugetlb), which process_resident_memory_bytes does not count.",
-	}, func() float64 { return float64(s.Stats().HugeTLB) }))
-	register(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "soundalike_catalogue_tracks",
-		Help: "Tracks in the catalogue snapshot being served.",
-	}, func() float64 { return float64(s.Stats().Tracks) }))
-	register(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "soundalike_generation",
-		Help: "Database generation the served snapshot was loaded from.",
-	}, func() float64 { return float64(s.Stats().Generation) }))
-	register(reg, prometheus.NewCounterFunc(prometheus.CounterOpts{
-		Name: "soundalike_reload_failures_total",
-		Help: "Snapshot loads (reloads, refreshes after writes) that failed; the previous snapshot kept serving.",
-	}, func() float64 { return float64(s.Stats().ReloadFailures) }))
-	register(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "soundalike_reload_last_success_timestamp_seconds",
-		Help: "When the snapshot being served was loaded, in Unix seconds (0 before the first load).",
-	}, func() float64 {
-		if t := s.Stats().Loaded; !t.IsZero() {
-			return float64(t.UnixNano()) / 1e9
-		}
-		return 0
-	}))
-	register[prometheus.Collector](reg, modelInfo{s})
+	registerNewest(reg, engineMetrics(), s)
 
 	h := promhttp.HandlerFor(g, promhttp.HandlerOpts{})
 	m.handler = echo.WrapHandler(h)
@@ -136,8 +108,8 @@ func newMetrics(s Searcher, reg prometheus.Registerer, g prometheus.Gatherer) *m
 }
 
 // register registers c, or returns the collector already registered under
-// the same description (so two Servers on one Registerer share metrics
-// rather than panic).
+// the same description, so that Servers on one Registerer share their
+// counters (each adds to them) rather than panic.
 func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 	if err := reg.Register(c); err != nil {
 		if are, ok := errors.AsType[prometheus.AlreadyRegisteredError](err); ok {
@@ -148,6 +120,37 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 		panic("server: register metric: " + err.Error())
 	}
 	return c
+}
+
+// newest is a collector of metrics read from one source at each scrape:
+// the engine served (Searcher.Stats) or the searches' slots (limiter).
+// A gauge has one value: on a Registerer several Servers share, it reads
+// the newest Server's source, as registerNewest points the collector
+// registered first at each new Server's. An embedder that replaces a
+// Server (and its engine) with a new one on the same Registerer thus
+// exports the new engine's figures, never the closed one's.
+type newest[S any] struct {
+	src     atomic.Pointer[S]
+	descs   []*prometheus.Desc
+	collect func(src S, ch chan<- prometheus.Metric)
+}
+
+func (c *newest[S]) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range c.descs {
+		ch <- d
+	}
+}
+
+func (c *newest[S]) Collect(ch chan<- prometheus.Metric) {
+	if p := c.src.Load(); p != nil {
+		c.collect(*p, ch)
+	}
+}
+
+// registerNewest registers c reading src, or, when a Server registered
+// its like on reg before, points that one at src.
+func registerNewest[S any](reg prometheus.Registerer, c *newest[S], src S) {
+	register(reg, c).src.Store(&src)
 }
 
 // observe records one answered request.
@@ -166,17 +169,48 @@ func (m *metrics) observe(route, method string, status int, d time.Duration) {
 	o.duration.Observe(d.Seconds())
 }
 
-// modelInfo exports the served model version as a label:
-// soundalike_model_info{version="…"} 1, or nothing when there is no model.
-type modelInfo struct{ s Searcher }
+// The metrics of the engine served, read from one Searcher.Stats call a
+// scrape.
+var (
+	indexSizeDesc = prometheus.NewDesc("soundalike_index_size",
+		"Live vectors in the similarity index being served.", nil, nil)
+	hugeTLBDesc = prometheus.NewDesc("soundalike_index_hugetlb_bytes",
+		"Bytes of the served index on the hugetlb pool (serve --hugetlb), which process_resident_memory_bytes does not count.", nil, nil)
+	tracksDesc = prometheus.NewDesc("soundalike_catalogue_tracks",
+		"Tracks in the catalogue snapshot being served.", nil, nil)
+	generationDesc = prometheus.NewDesc("soundalike_generation",
+		"Database generation the served snapshot was loaded from.", nil, nil)
+	reloadFailuresDesc = prometheus.NewDesc("soundalike_reload_failures_total",
+		"Snapshot loads (reloads, refreshes after writes) that failed; the previous snapshot kept serving.", nil, nil)
+	loadedDesc = prometheus.NewDesc("soundalike_reload_last_success_timestamp_seconds",
+		"When the snapshot being served was loaded, in Unix seconds (0 before the first load).", nil, nil)
+	// soundalike_model_info{version="…"} 1, or nothing when there is no model.
+	modelInfoDesc = prometheus.NewDesc("soundalike_model_info",
+		"The model being served: 1, with its version as a label.", []string{"version"}, nil)
+)
 
-var modelInfoDesc = prometheus.NewDesc("soundalike_model_info",
-	"The model being served: 1, with its version as a label.", []string{"version"}, nil)
+// engineMetrics is the collector of the engine's metrics.
+func engineMetrics() *newest[Searcher] {
+	return &newest[Searcher]{
+		descs:   []*prometheus.Desc{indexSizeDesc, hugeTLBDesc, tracksDesc, generationDesc, reloadFailuresDesc, loadedDesc, modelInfoDesc},
+		collect: collectEngine,
+	}
+}
 
-func (m modelInfo) Describe(ch chan<- *prometheus.Desc) { ch <- modelInfoDesc }
-
-func (m modelInfo) Collect(ch chan<- prometheus.Metric) {
-	if v := m.s.Stats().ModelVersion; v != "" {
-		ch <- prometheus.MustNewConstMetric(modelInfoDesc, prometheus.GaugeValue, 1, v)
+func collectEngine(s Searcher, ch chan<- prometheus.Metric) {
+	st := s.Stats()
+	gauge := func(d *prometheus.Desc, v float64) { ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v) }
+	gauge(indexSizeDesc, float64(st.Indexed))
+	gauge(hugeTLBDesc, float64(st.HugeTLB))
+	gauge(tracksDesc, float64(st.Tracks))
+	gauge(generationDesc, float64(st.Generation))
+	ch <- prometheus.MustNewConstMetric(reloadFailuresDesc, prometheus.CounterValue, float64(st.ReloadFailures))
+	loaded := 0.0
+	if !st.Loaded.IsZero() {
+		loaded = float64(st.Loaded.UnixNano()) / 1e9
+	}
+	gauge(loadedDesc, loaded)
+	if st.ModelVersion != "" {
+		ch <- prometheus.MustNewConstMetric(modelInfoDesc, prometheus.GaugeValue, 1, st.ModelVersion)
 	}
 }

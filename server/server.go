@@ -259,7 +259,13 @@ type Options struct {
 
 	// Registerer receives the server's metrics. nil means a registry of the
 	// server's own, which also holds the Go runtime and process collectors.
-	// One Registerer serves one Server.
+	// Servers may share one Registerer: the request counters and
+	// histograms add up every Server's requests, and the gauges (the
+	// engine's soundalike_index_size, soundalike_catalogue_tracks,
+	// soundalike_generation, soundalike_model_info, the reload metrics,
+	// soundalike_searches_in_flight and soundalike_searches_queued) read
+	// the Server made last, so that a new Server replacing one on a new
+	// engine exports the new engine's figures.
 	Registerer prometheus.Registerer
 	// Gatherer is what GET /metrics serves. nil means the server's own
 	// registry when Registerer is nil, else Registerer itself if it is a
