@@ -211,7 +211,9 @@ func exitCode(err error, stderr io.Writer) int {
 	if err == errStdoutClosed {
 		return exitBrokenPipe
 	}
-	if err != errSilent {
+	if le, ok := errors.AsType[loggedError](err); ok {
+		le.log.Error(err.Error()) // serve --log json: its log is all JSON
+	} else if err != errSilent {
 		fmt.Fprintln(stderr, "soundalike:", err)
 	}
 	var ue usageError

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -31,16 +32,20 @@ type serveRun struct {
 	reload, requestTimeout          time.Duration
 	hedgeDelay                      time.Duration // with --weaviate
 	maxBody                         int64
+	maxInFlight, maxQueued          int // 0: server's defaults
+	socketMode                      os.FileMode
 	hugeHeap, prefaultHeap, hugeTLB bool
 	trusted                         []netip.Prefix
 	logger                          *slog.Logger
+	logJSON                         bool // --log json
 }
 
-func runServe(ctx context.Context, args []string, stdio stdio) error {
+func runServe(ctx context.Context, args []string, stdio stdio) (err error) {
 	r, err := parseServeArgs(args, stdio)
 	if err != nil {
 		return err
 	}
+	defer func() { err = r.logged(err) }()
 	// SIGHUP asks for a reload now. Caught from the start: its default
 	// action would end the server, unlogged. One sent while the database
 	// loads waits in the channel and is handled once it serves.
@@ -53,6 +58,9 @@ func runServe(ctx context.Context, args []string, stdio stdio) error {
 		return listenError(r.addr, err)
 	}
 	defer ln.Close()
+	if err := chmodSocket(ln, r.socketMode); err != nil {
+		return err
+	}
 
 	var vectors soundalike.VectorSource
 	if r.weaviateURLs != "" {
@@ -65,7 +73,7 @@ func runServe(ctx context.Context, args []string, stdio stdio) error {
 	// 503 saying what the server waits for.
 	front := &startingSearcher{}
 	front.waitFor(fmt.Errorf("%w: loading the database %s", server.ErrStarting, r.dbPath))
-	srv := server.New(front, &server.Options{Logger: r.logger, TrustedProxies: r.trusted, MaxBodyBytes: r.maxBody, RequestTimeout: r.requestTimeout})
+	srv := server.New(front, r.serverOptions())
 	serveCtx, stopServing := context.WithCancel(ctx)
 	defer stopServing()
 	served := make(chan error, 1)
@@ -132,6 +140,56 @@ func runServe(ctx context.Context, args []string, stdio stdio) error {
 	abandoned = errors.Is(err, errSecondSignal)
 	return err
 }
+
+// serverOptions are the server's options the flags set.
+func (r *serveRun) serverOptions() *server.Options {
+	return &server.Options{Logger: r.logger, TrustedProxies: r.trusted, MaxBodyBytes: r.maxBody, RequestTimeout: r.requestTimeout,
+		MaxInFlight: r.maxInFlight, MaxQueued: r.maxQueued}
+}
+
+// loggedError is an error of serve --log json. main writes it to log, as
+// a JSON object at level ERROR whose msg is the line it would have
+// printed after "soundalike: " (exitCode), and prints no plain line: a
+// pipeline reading standard error as JSON would drop a line that is not
+// (or stop at it), and this is the line that says why the server stopped.
+type loggedError struct {
+	error
+	log *slog.Logger
+}
+
+func (e loggedError) Unwrap() error { return e.error }
+
+// logged is err, the error serve ends with, marked for its log when that
+// is JSON. Errors of the command line itself (parseServeArgs) are
+// printed as every command's are, before the log's format is known.
+func (r *serveRun) logged(err error) error {
+	if err == nil || !r.logJSON {
+		return err
+	}
+	return loggedError{err, r.logger}
+}
+
+// chmodSocket gives the socket ln listens on, when it is a file (--addr
+// unix:PATH, not an abstract @name), the mode --socket-mode says, before
+// the server accepts on it: a client needs write permission to connect,
+// which the umask would otherwise decide (under umask 022, 0755: the
+// owner alone).
+func chmodSocket(ln net.Listener, mode os.FileMode) error {
+	a, ok := ln.Addr().(*net.UnixAddr)
+	if !ok || a.Name == "" || a.Name[0] == '@' {
+		return nil
+	}
+	if err := os.Chmod(a.Name, mode); err != nil {
+		return fmt.Errorf("--socket-mode %04o: %w", mode, err)
+	}
+	return nil
+}
+
+// defaultSocketMode is --socket-mode's default: the owner and the
+// socket's group may connect, no one else whatever the umask. A proxy
+// running as another user is let in by group (serve's group, or the
+// group of a setgid directory the socket is in).
+const defaultSocketMode = 0o660
 
 // errSecondSignal is stop's error when a second signal ended the wait.
 var errSecondSignal = errors.New("stopped by a second")
@@ -209,6 +267,7 @@ func parseServeArgs(args []string, stdio stdio) (*serveRun, error) {
 	var (
 		r                  = &serveRun{}
 		proxies, logFormat string
+		socketMode         string
 	)
 	// No --lock-timeout: serve waits at start as long as it takes (answering
 	// /readyz meanwhile), and a reload that finds the file held tries again
@@ -216,10 +275,13 @@ func parseServeArgs(args []string, stdio stdio) (*serveRun, error) {
 	fs := newFlagSet("serve", stdio.withoutLockFlag(), &r.dbPath)
 	fs.StringVar(&r.addr, "addr", "127.0.0.1:8080", "`address` to listen on: host:port, or unix:PATH for a Unix socket (a proxy on the same machine)")
 	fs.DurationVar(&r.reload, "reload", defaultReload, "how often to check the database for a new model or index (0: never)")
+	fs.StringVar(&socketMode, "socket-mode", fmt.Sprintf("%04o", defaultSocketMode), "with --addr unix:PATH: the socket's permissions, in `octal`; connecting takes write permission, so 0660 lets the owner and the socket's group connect (serve's group, or the directory's when it is setgid), 0600 the owner alone")
 	fs.StringVar(&proxies, "trusted-proxies", "", "comma-separated `CIDRs` of reverse proxies whose X-Forwarded-For is believed (default: none)")
-	fs.StringVar(&logFormat, "log", "text", "log `format` on standard error: text, json (durations as text writes them: 88ms), or off (no access log; warnings and errors still as text)")
+	fs.StringVar(&logFormat, "log", "text", "log `format` on standard error: text, json (every line, the error serve exits with too; durations as text writes them: 88ms), or off (no access log; warnings and errors still as text)")
 	fs.Int64Var(&r.maxBody, "max-body", server.DefaultMaxBodyBytes, "request body limit in `bytes`")
 	fs.DurationVar(&r.requestTimeout, "request-timeout", server.DefaultRequestTimeout, "deadline of a search, from arrival to answer; past it the answer is 503 with Retry-After")
+	fs.IntVar(&r.maxInFlight, "max-in-flight", 0, "`searches` that run at once; 0: one a CPU (GOMAXPROCS), as a search is CPU work and more at once only makes each slower")
+	fs.IntVar(&r.maxQueued, "max-queued", 0, "`searches` that wait for a slot beyond --max-in-flight, each at most --request-timeout; 0: 32 a slot. One beyond both is answered 503 busy, with Retry-After, at once")
 	fs.StringVar(&r.weaviateURLs, "weaviate", "", "answer the nearest-neighbour step from this Weaviate cluster (node `URLs`, comma-separated, or a file listing them; see docs/scaling.md) instead of the local index")
 	fs.StringVar(&r.collection, "collection", "Tracks", "with --weaviate: the `alias` the catalogue was published under")
 	fs.DurationVar(&r.hedgeDelay, "weaviate-hedge-delay", weaviate.DefaultHedgeDelay, "with --weaviate: how long a search waits for the node it asked before it asks the next node too (the first answer wins); negative: never")
@@ -260,6 +322,12 @@ within their timeouts, and a second SIGINT or SIGTERM stops at once.`)
 	if r.requestTimeout <= 0 {
 		return nil, refuseFlag(fs, "request-timeout", r.requestTimeout, "want a positive duration such as 2s")
 	}
+	if r.maxInFlight < 0 {
+		return nil, refuseFlag(fs, "max-in-flight", r.maxInFlight, "want 0 (one a CPU) or a positive number of searches")
+	}
+	if r.maxQueued < 0 {
+		return nil, refuseFlag(fs, "max-queued", r.maxQueued, "want 0 (32 a slot) or a positive number of searches")
+	}
 	if isFlagSet(fs, "collection") && r.weaviateURLs == "" {
 		return nil, usagef("--collection needs --weaviate: it names the alias the catalogue was published under in a Weaviate cluster")
 	}
@@ -281,6 +349,7 @@ within their timeouts, and a second SIGINT or SIGTERM stops at once.`)
 		r.logger = slog.New(slog.NewTextHandler(stdio.err, nil))
 	case "json":
 		r.logger = slog.New(slog.NewJSONHandler(stdio.err, &slog.HandlerOptions{ReplaceAttr: durationText}))
+		r.logJSON = true
 	case "off":
 		// No access log, but what an operator must act on (a failed
 		// reload, a panic, an internal error) still goes to standard error.
@@ -291,7 +360,24 @@ within their timeouts, and a second SIGINT or SIGTERM stops at once.`)
 	if err := checkAddr(r.addr); err != nil {
 		return nil, err
 	}
+	if r.socketMode, err = parseSocketMode(fs, socketMode, r.addr); err != nil {
+		return nil, err
+	}
 	return r, nil
+}
+
+// parseSocketMode parses --socket-mode of fs, s, for --addr addr: an
+// octal mode of at most 0777. Given with an address that is no socket
+// file (host:port, unix:@name), it is refused: it would set nothing.
+func parseSocketMode(fs *flag.FlagSet, s, addr string) (os.FileMode, error) {
+	m, err := strconv.ParseUint(s, 8, 32)
+	if err != nil || m > 0o777 {
+		return 0, refuseFlag(fs, "socket-mode", s, "want an octal mode of at most 0777, such as 0660 (the owner and the socket's group may connect) or 0600 (the owner alone)")
+	}
+	if path, ok := strings.CutPrefix(addr, "unix:"); isFlagSet(fs, "socket-mode") && (!ok || strings.HasPrefix(path, "@")) {
+		return 0, usagef("--socket-mode needs --addr unix:PATH: it sets the permissions of the socket's file, and --addr %s makes none", addr)
+	}
+	return os.FileMode(m), nil
 }
 
 // logServing warns about what will cost the server's queries latency (a

@@ -289,6 +289,11 @@ func TestServeCommandFlags(t *testing.T) {
 		{"given a collection without --weaviate, when serve, expect a usage error", []string{"--addr", "127.0.0.1:0", "--collection", "Songs"}, "--collection needs --weaviate"},
 		{"given --hugetlb with --weaviate, when serve, expect a usage error", []string{"--addr", "127.0.0.1:0", "--weaviate", "http://127.0.0.1:1", "--hugetlb"}, "--hugetlb and --weaviate are alternatives"},
 		{"given a hedge delay of 0, when serve, expect a usage error saying what it takes", []string{"--weaviate", "http://127.0.0.1:1", "--weaviate-hedge-delay", "0"}, "negative one (-1s) to never hedge"},
+		{"given a negative --max-in-flight, when serve, expect a usage error", []string{"--max-in-flight", "-1"}, "--max-in-flight"},
+		{"given a negative --max-queued, when serve, expect a usage error", []string{"--max-queued", "-1"}, "--max-queued"},
+		{"given a socket mode that is not octal, when serve, expect a usage error saying what it takes", []string{"--addr", "unix:x.sock", "--socket-mode", "0999"}, "want an octal mode of at most 0777"},
+		{"given a socket mode over 0777, when serve, expect a usage error", []string{"--addr", "unix:x.sock", "--socket-mode", "4777"}, "--socket-mode"},
+		{"given a socket mode with a TCP address, when serve, expect a usage error", []string{"--addr", "127.0.0.1:0", "--socket-mode", "0600"}, "--socket-mode needs --addr unix:PATH"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
