@@ -119,6 +119,12 @@ var ErrDamaged = storage.ErrDamaged
 // ErrDamaged when the file's bytes are at fault. The tracks and models
 // are not affected, so the remedy is not a backup: a full reindex
 // (Engine.Reindex with ReindexOptions.Full) rebuilds the index from them.
+//
+// Unlike the sentinels above, its message names the command as well as
+// the library call (Remedy): a failed load is logged by the engine
+// (Options.Logger) and shown by the server's /readyz (reload_error) as
+// it is, to the operator of `soundalike serve` and of a program that
+// embeds the engine alike.
 type IndexDamagedError struct {
 	Err error
 }
@@ -135,7 +141,7 @@ func (e *IndexDamagedError) Unwrap() error { return e.Err }
 // Remedy is what the error tells its reader to do. A damaged file's error
 // gets the storage's remedy (restore a backup) unless it says its own.
 func (e *IndexDamagedError) Remedy() string {
-	return "rebuild it with Engine.Reindex and ReindexOptions.Full"
+	return "rebuild it with `soundalike reindex --full` (Engine.Reindex with ReindexOptions.Full)"
 }
 
 // unknownUserError is ErrNotFound for a user with nothing to go by: its

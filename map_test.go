@@ -135,6 +135,11 @@ func TestCheckFindsDamagedMap(t *testing.T) {
 	}
 }
 
+// rebuildRemedy is a damaged index's remedy: the command for the operator
+// of `soundalike serve`, who reads it in the log and on /readyz, and the
+// library call for a program's.
+const rebuildRemedy = "rebuild it with `soundalike reindex --full` (Engine.Reindex with ReindexOptions.Full)"
+
 // isIndexDamaged reports whether err is a damaged index's error as the
 // library gives it: an *IndexDamagedError, still ErrDamaged, whose one
 // remedy is the rebuild (not the backup a damaged file's other records
@@ -142,7 +147,7 @@ func TestCheckFindsDamagedMap(t *testing.T) {
 func isIndexDamaged(err error) bool {
 	_, ok := errors.AsType[*soundalike.IndexDamagedError](err)
 	return ok && errors.Is(err, soundalike.ErrDamaged) &&
-		strings.HasSuffix(err.Error(), ": rebuild it with Engine.Reindex and ReindexOptions.Full") &&
+		strings.HasSuffix(err.Error(), ": "+rebuildRemedy) &&
 		!strings.Contains(err.Error(), "restore it from a backup") && !strings.Contains(err.Error(), "index: index:")
 }
 
@@ -155,7 +160,7 @@ func TestDamagedIndexSaysRebuild(t *testing.T) {
 	if !isIndexDamaged(err) || strings.Count(err.Error(), eng.Path()) != 1 {
 		t.Errorf("similar on a damaged index: %v, want an *IndexDamagedError naming the file once", err)
 	}
-	if got := (&soundalike.IndexDamagedError{}).Error(); got != "the stored index is damaged: rebuild it with Engine.Reindex and ReindexOptions.Full" {
+	if got := (&soundalike.IndexDamagedError{}).Error(); got != "the stored index is damaged: "+rebuildRemedy {
 		t.Errorf("the zero IndexDamagedError says %q", got)
 	}
 }

@@ -26,7 +26,8 @@ import (
 //	                          (checkModelFlag, modelVersionArg)
 //	*soundalike.IndexDamagedError
 //	                          its remedy is `soundalike reindex --full`
-//	                          (indexRemedy)
+//	                          alone, without the library call the
+//	                          library's remedy also names (indexRemedy)
 //	soundalike.ErrDamaged     adds `soundalike check` (damageHint)
 //	soundalike.ErrLocked      adds --lock-timeout (lockHint)
 //
@@ -70,7 +71,10 @@ func reword(err error) error {
 }
 
 // indexRemedy gives a damaged index's error the command that rebuilds the
-// index in place of the library call; only the remedy changes: what was
+// index as its whole remedy. The library's remedy (Remedy) names that
+// command and the library call beside it, for the log and /readyz that
+// serve's operator and an embedding program's both read; a command's
+// reader needs only the command. Only the remedy changes: what was
 // damaged, and where, stays.
 func indexRemedy(err error) error {
 	d, ok := errors.AsType[*soundalike.IndexDamagedError](err)
