@@ -76,11 +76,17 @@
 // Backup's, Check's) ends the wait sooner, with ctx's error naming the
 // holder.
 //
-// Each reload is logged once (Options.Logger), whoever asked for it: a
-// "reloaded" line naming the asker (on=watch for Watch, on=Reload, or what
-// a ReloadFor caller names, such as serve's on=SIGHUP) with the generation,
-// model and index size now served and the load's timings, or a failure
-// saying the previous snapshot still serves.
+// A reload that Reload, ReloadFor or Watch asked for is logged once
+// (Options.Logger) when it publishes a new snapshot: a "reloaded" line
+// naming the asker (on=Reload, on=watch for Watch, or what a ReloadFor
+// caller names, such as serve's on=SIGHUP) with the generation, model and
+// index size now served and the load's timings. The engine's other loads
+// (Open of a Detached engine, an attached engine's first query, the
+// refresh after a write, Reindex's swap) log nothing when they succeed:
+// their caller sees the result. A load that fails (not one stopped by
+// ctx, nor a wait for another process's lock) is logged whoever asked for
+// it, naming the asker and saying whether a previous snapshot still
+// serves, and the next load that succeeds logs that the failure is over.
 //
 // # Scores and embeddings
 //

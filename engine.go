@@ -419,6 +419,13 @@ func (e *Engine) Counts() (Counts, error) {
 // ForEachTrack calls fn for every catalogue track, in id order. The track
 // is fn's to keep.
 //
+// fn runs inside one read transaction of the database file, which holds
+// the file's shared lock until the last call returns: every writer, this
+// engine's and other processes', waits for it. A write of this engine
+// from inside fn (Import, SaveModel, Reindex) therefore fails after
+// Options.LockTimeout with ErrLocked, naming this very process as the
+// holder: collect what to write, and write it once ForEachTrack returns.
+//
 // A panic in fn is fn's own: it reaches the caller as a panic, not as an
 // error (the read transaction is released first).
 func (e *Engine) ForEachTrack(ctx context.Context, fn func(t *Track) error) error {

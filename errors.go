@@ -101,7 +101,11 @@ var (
 	ErrNotSoundalike = storage.ErrNotSoundalike
 	// ErrSchema: the file has a schema version this build does not know.
 	ErrSchema = storage.ErrSchema
-	// ErrNoDatabase: a read-only open of a file that does not exist.
+	// ErrNoDatabase: the path holds no database (no file, or an empty
+	// one) where a call must read one: Open of a ReadOnly or Detached
+	// engine, and of a default engine its first query (or Model, Reload,
+	// ForEachTrack, Backup), Reindex and PromoteModel. Import and
+	// SaveModel create the database instead.
 	ErrNoDatabase = storage.ErrNoDatabase
 )
 

@@ -2,6 +2,50 @@
 // interactions checked by soundalike.CheckTrack and CheckInteraction, and
 // hands them to a Sink (the Engine's import transaction). File formats live here; the PostgreSQL source lives in
 // package postgres and reuses Mapper and Run.
+//
+// # Files
+//
+// A file is CSV, TSV or JSON Lines, gzipped or not, its format read from
+// its content (Open says how). The first line of a CSV or TSV file names
+// its columns; in JSON Lines, the first object's keys do (a later object
+// may add a known one).
+//
+// A tracks file has a track id column and the eleven feature columns; a
+// row of it that also names a user is an interaction too. A file whose
+// only known columns are a track id and a user (and optionally an action
+// and a time) is an interaction log of tracks in the catalogue.
+//
+// # Columns
+//
+// A column is known by its name, case and every character but ASCII
+// letters and digits ignored (Track ID, trackId and track_id are one
+// name). Where two columns feed one field, the name listed first below
+// is read; of two columns of one name, the first; a column of any other
+// name is ignored. The names, best first:
+//
+//   - track id: track_id, trackId, id; or, when there is none of these,
+//     spotify_id, uri, track_uri, spotify_uri. A spotify_id (or uri, …)
+//     column beside a track id is the track's Spotify id.
+//   - name: track_name, name, title
+//   - artists: track_artist, track_artists, artists, artist, artist_name,
+//     artist_names
+//   - album: track_album_name, album, album_name
+//   - popularity (0..100): track_popularity, popularity
+//   - duration: duration_ms, track_duration_ms
+//   - release date: track_album_release_date, release_date,
+//     album_release_date
+//   - genres: playlist_genre, genre, genres, track_genre
+//   - subgenres: playlist_subgenre, subgenre, subgenres
+//   - the features, each by its Spotify name (soundalike.FeatureNames):
+//     acousticness, danceability, energy, instrumentalness, key, liveness,
+//     loudness, mode, speechiness, tempo, valence
+//   - user: user_id, userId, user, playlist_id (so each playlist of the
+//     public Spotify songs set is read as one user's tracks)
+//   - action: action, type, event (CanonicalAction; none is a play)
+//   - time: timestamp, time, ts, played_at, created_at (ParseTime)
+//
+// A list cell (artists, genres, subgenres) is one name, commas included,
+// or a JSON, Python or PostgreSQL array, or names separated by semicolons.
 package ingest
 
 import (

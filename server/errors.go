@@ -25,8 +25,8 @@ import (
 //	soundalike.ErrNoDatabase                     503 "… run `soundalike import` first"
 //	*soundalike.IndexDamagedError                503 "… run `soundalike reindex --full`" (the
 //	                                             engine logs what was damaged, and where)
-//	soundalike.ErrClosed                         503: the engine was closed (the program is
-//	                                             shutting down)
+//	soundalike.ErrClosed                         503 "the engine is closed: the server is shutting
+//	                                             down" (the program closed the engine)
 //	ErrStarting                                  503 with Retry-After, saying what it waits for
 //	soundalike.ErrLocked                         503 with Retry-After: another process writes the
 //	                                             database the engine has not loaded yet

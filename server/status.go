@@ -8,11 +8,15 @@ import (
 // StatusOf returns the HTTP status and the message the server answers err
 // with, so that handlers mounted beside a Server answer the library's
 // errors as it does: 404 for soundalike.ErrNotFound; 503 for ErrNoModel,
-// ErrNoIndex, ErrNoLayout and an *IndexDamagedError, the message naming
-// the command to run; 503 for an ErrStarting (a Searcher still loading;
+// ErrNoIndex, ErrNoDatabase ("run `soundalike import` first"),
+// ErrNoLayout and an *IndexDamagedError, the message naming the command
+// to run; 503 for ErrClosed, "the engine is closed: the server is
+// shutting down"; 503 for an ErrStarting (a Searcher still loading;
 // WriteError adds Retry-After), with its message; 503 for
 // ErrLocked (another process writes the database; WriteError adds
-// Retry-After), the message naming neither file nor process; 400 for
+// Retry-After), the message naming neither file nor process; 503 for
+// ErrIndexUnavailable (a vector source that did not answer; WriteError
+// adds Retry-After), with its message; 400 for
 // ErrDimension and ErrInvalidQuery; 503 for context.DeadlineExceeded; 499
 // for context.Canceled (the client went away); and 500 "internal server
 // error" for anything else, the message hiding the details. err may be

@@ -37,13 +37,18 @@ and the index. import, delete, train and reindex may run while serve is up:
 the server answers from memory and reloads when they are done.
 
 A damaged file (a corrupt page, a truncated file) is an error, never a crash:
-restore a backup; check lists the damage. A damaged index alone is rebuilt
-from the tracks and models by reindex --full.
+restore a backup by renaming it over the file (backup --db BACKUP --out FILE
+does, checking it first; never copy onto the live file); check lists the
+damage. A damaged index alone is rebuilt from the tracks and models by
+reindex --full.
 
 Exit codes: 0 success; 1 failure (a busy --addr port, a file that is no
 soundalike database), rows rejected by import, or damage found by check;
 2 usage error (a flag or argument wrong in itself); 141 standard output
 closed before the answer was written (| head), said nowhere; 130 (143)
-stopped by SIGINT (SIGTERM), except serve, which then shuts down and
-exits 0.
+stopped by SIGINT (SIGTERM), said nowhere when the signal comes in the
+moment after start before the command runs. serve stopped by one exits 0:
+at once while it waits for or loads the database, once serving when the
+requests in flight have finished; a second signal stops that wait at once,
+with 130 (143) as the first signal gives.
 `
