@@ -61,8 +61,9 @@
 // is not counted as a failure. The queries (and Model) that an attached
 // engine gets before its first snapshot share one load: a query whose
 // ctx ends returns ctx's error at once, and the load stops once no query
-// waits for it. Writes (Import, SaveModel, Reindex)
-// are serialised, and each is one atomic change to the database: a crash
+// waits for it. An engine's writes (Import, SaveModel, PromoteModel,
+// Reindex) run one at a time, a write waiting for the one in progress
+// until its ctx ends, and each is one atomic change to the database: a crash
 // leaves the previous state intact.
 //
 // bbolt lets one process write at a time. An engine opened with nil

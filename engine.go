@@ -51,9 +51,10 @@ type Engine struct {
 	// load reads from meanwhile (a second open would wait for the write's
 	// lock); nil between writes. Guarded by loadMu.
 	writing *storage.DB
-	// stamp is the file's size and mtime when it was last found at the
-	// served snapshot's generation (loaded, or checked unchanged): Reload
-	// skips opening a file whose stamp is still that. Guarded by loadMu.
+	// stamp is which file the path named, and its size and mtime, when
+	// it was last found at the served snapshot's generation (loaded, or
+	// checked unchanged): Reload skips opening a file whose stamp is
+	// still that (fileStamp.unchanged). Guarded by loadMu.
 	stamp  fileStamp
 	snap   atomic.Pointer[snapshot]
 	status atomic.Pointer[loadStatus] // how the loads since Open went

@@ -109,7 +109,8 @@ var (
 	ErrNoDatabase = storage.ErrNoDatabase
 )
 
-// ErrClosed: the engine was closed (Engine.Close); open a new one.
+// ErrClosed: the engine was closed (Engine.Close), or was not made by
+// Open (a zero or nil Engine); open a new one.
 var ErrClosed = errors.New("engine is closed")
 
 // ErrDamaged: the database file is damaged (a corrupt page, a file shorter

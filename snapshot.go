@@ -529,8 +529,8 @@ func (e *Engine) loadFailed(err error, reloadGeneration uint64, on string) error
 	return err
 }
 
-// logReloaded logs a reload that published s, whoever asked for it (on):
-// the one "reloaded" line, with what an operator checks after a reload
+// logReloaded logs a reload that published s, asked for by Reload,
+// ReloadFor or Watch (on): the one "reloaded" line, with what an operator checks after a reload
 // (what is served now, and what the load cost).
 func (e *Engine) logReloaded(on string, s *snapshot) {
 	var st Stats
