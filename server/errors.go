@@ -208,6 +208,12 @@ func retryAfterOf(err error) int {
 // writeError answers err as JSON. It is also echo's HTTPErrorHandler.
 func (srv *Server) writeError(err error, c echo.Context) {
 	status, msg, internal := statusOf(err)
+	if msg == noSuchEndpoint {
+		// Say what was asked for: a client's typo, or a Server mounted
+		// under a prefix it was not stripped of (/music/similar).
+		r := c.Request()
+		msg = "no such endpoint " + r.Method + " " + quoteShort(r.URL.Path) + ": " + endpoints
+	}
 	if internal {
 		r := c.Request()
 		srv.log.LogAttrs(r.Context(), slog.LevelError, "internal error",

@@ -583,7 +583,7 @@ func TestHealthReadyModel(t *testing.T) {
 		{"given no index, when GET /readyz, expect 503 naming soundalike reindex", noIndex, "/readyz", 503, []string{"soundalike reindex"}},
 		{"given a model, when GET /model, expect its version, config and figures", ready, "/model", 200, []string{`"version":"v1"`, `"config":{"epochs":3}`, `"metrics":{"precision_at_20":0.31}`, `"dim":16`, `"index_size":30`, created}},
 		{"given no model, when GET /model, expect 503", noModel, "/model", 503, []string{"soundalike train"}},
-		{"given an unknown path, when GET, expect 404 JSON", ready, "/nope", 404, []string{"no such endpoint"}},
+		{"given an unknown path, when GET, expect 404 JSON naming it", ready, "/nope", 404, []string{`no such endpoint GET \"/nope\": the endpoints are GET /similar`}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
