@@ -41,7 +41,8 @@ func (srv *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		route := srv.route(c)
 		method := metricMethod(r.Method)
 		srv.metrics.observe(route, method, status, d)
-		if !srv.log.Enabled(r.Context(), slog.LevelInfo) {
+		level := accessLevel(route, status)
+		if !srv.log.Enabled(r.Context(), level) {
 			return nil // serve --log off: no access log to build
 		}
 		attrs := []slog.Attr{
@@ -58,9 +59,24 @@ func (srv *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		if n, ok := c.Get(failedQueriesKey).(int); ok {
 			attrs = append(attrs, slog.Int("failed_queries", n))
 		}
-		srv.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+		srv.log.LogAttrs(r.Context(), level, "request", attrs...)
 		return nil
 	}
+}
+
+// accessLevel is the level of a request's access log record: Info, but
+// Debug for a probe answered 200 (GET /healthz, /readyz, /metrics), which
+// a load balancer, an orchestrator and Prometheus send every few seconds
+// and would drown the log in; a probe that fails is Info, as it says
+// something.
+func accessLevel(route string, status int) slog.Level {
+	switch route {
+	case "/healthz", "/readyz", "/metrics":
+		if status == http.StatusOK {
+			return slog.LevelDebug
+		}
+	}
+	return slog.LevelInfo
 }
 
 // nosniff is the X-Content-Type-Options value, shared: set as a header's

@@ -133,7 +133,8 @@
 // hung up on, is counted and logged with status 499 and a client_error,
 // not as the 200 it started as.
 //
-// Access logs go to Options.Logger at Info level, one record per request
+// Access logs go to Options.Logger at Info level (a probe of /healthz,
+// /readyz or /metrics answered 200 at Debug), one record per request
 // with method, route, path (cut to 512 bytes), status, duration and
 // client_ip, and for a POST /similar/batch whose queries failed in their
 // slots, failed_queries, how many. The client IP
@@ -213,7 +214,8 @@ type Searcher interface {
 // Options configure a Server. The zero value (or nil) means the defaults
 // documented on each field; DefaultOptions returns them filled in.
 type Options struct {
-	// Logger receives access logs (one Info record per request: method,
+	// Logger receives access logs (one Info record per request, Debug
+	// for a probe answered 200: method,
 	// route, path, status, duration, client_ip; failed_queries for a
 	// batch with failed queries), recovered panics and internal errors.
 	// nil discards.

@@ -831,6 +831,35 @@ func TestAccessLogClientIP(t *testing.T) {
 	}
 }
 
+// Given a Logger at Info, when probes are answered 200 (/healthz, /readyz,
+// /metrics), expect no access log record for them, and one for a probe
+// that fails (/readyz without a model: 503) and for any other request; at
+// Debug, a record for the probes too.
+func TestAccessLogProbesAtDebug(t *testing.T) {
+	engines := map[int]*soundalike.Engine{ready: newEngine(t, ready), noModel: newEngine(t, noModel)}
+	for _, level := range []slog.Level{slog.LevelInfo, slog.LevelDebug} {
+		for _, tc := range []struct {
+			stage  int
+			target string
+			logged bool // at Info
+		}{
+			{ready, "/healthz", false},
+			{ready, "/readyz", false},
+			{ready, "/metrics", false},
+			{noModel, "/readyz", true},
+			{ready, "/tracks/a", true},
+		} {
+			var logs bytes.Buffer
+			h := server.New(engines[tc.stage], &server.Options{Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: level})), Registerer: prometheus.NewRegistry()})
+			do(t, h, "GET", tc.target, "")
+			want := tc.logged || level == slog.LevelDebug
+			if got := strings.Contains(logs.String(), `"msg":"request"`); got != want {
+				t.Errorf("at %v, GET %s (stage %d): access log %q, want a record: %v", level, tc.target, tc.stage, logs.String(), want)
+			}
+		}
+	}
+}
+
 func mustPrefix(t *testing.T, s string) netip.Prefix {
 	t.Helper()
 	p, err := netip.ParsePrefix(s)

@@ -277,7 +277,7 @@ func parseServeArgs(args []string, stdio stdio) (*serveRun, error) {
 	fs.DurationVar(&r.reload, "reload", defaultReload, "how often to check the database for a new model or index (0: never)")
 	fs.StringVar(&socketMode, "socket-mode", fmt.Sprintf("%04o", defaultSocketMode), "with --addr unix:PATH: the socket's permissions, in `octal`; connecting takes write permission, so 0660 lets the owner and the socket's group connect (serve's group, or the directory's when it is setgid), 0600 the owner alone")
 	fs.StringVar(&proxies, "trusted-proxies", "", "comma-separated `CIDRs` of reverse proxies whose X-Forwarded-For is believed (default: none)")
-	fs.StringVar(&logFormat, "log", "text", "log `format` on standard error: text, json (every line, the error serve exits with too; durations as text writes them: 88ms), or off (no access log; warnings and errors still as text)")
+	fs.StringVar(&logFormat, "log", "text", "log `format` on standard error: text, json (every line, the error serve exits with too; durations as text writes them: 88ms), or off (no access log; warnings and errors still as text). The access log leaves out probes answered 200 (/healthz, /readyz, /metrics)")
 	fs.Int64Var(&r.maxBody, "max-body", server.DefaultMaxBodyBytes, "request body limit in `bytes`")
 	fs.DurationVar(&r.requestTimeout, "request-timeout", server.DefaultRequestTimeout, "deadline of a search, from arrival to answer; past it the answer is 503 with Retry-After")
 	fs.IntVar(&r.maxInFlight, "max-in-flight", 0, "`searches` that run at once; 0: one a CPU (GOMAXPROCS), as a search is CPU work and more at once only makes each slower")
