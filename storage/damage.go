@@ -36,6 +36,37 @@ func corruptf(format string, a ...any) error {
 	return fmt.Errorf("%w: %s", ErrDamaged, fmt.Sprintf(format, a...))
 }
 
+// changedError is the error of a file that changed under this process as
+// it began or rolled back a transaction, doing what (see DB.begin): it
+// became shorter than the meta pages bbolt reads there, or they faulted
+// or failed bbolt's check. It wraps ErrDamaged, but the file need not be
+// damaged: one written over in place (cp, scp, rsync --inplace) is whole
+// again once the copy has finished, so its remedy is to try again rather
+// than to restore it. broken says the fault broke the open, which can no
+// longer read the file: the remedy is then to open it again.
+type changedError struct {
+	path, what string
+	cause      any // what was found, or what the runtime or bbolt panicked with
+	broken     bool
+}
+
+func (e *changedError) Error() string {
+	return fmt.Sprintf("%s: %v: %s: %v: %s", e.path, ErrDamaged, e.what, e.cause, e.Remedy())
+}
+
+func (e *changedError) Unwrap() error { return ErrDamaged }
+
+// Remedy says what to do about the file (see protect).
+func (e *changedError) Remedy() string {
+	again := "try again once it is whole"
+	if e.broken {
+		again = "this open can no longer read it: open it again once it is whole"
+	}
+	return "the file changed under this process: it was truncated, or is being written over in place " +
+		"(as cp, scp and rsync --inplace do; a copy moved into place with mv replaces it whole): " +
+		again + ", or restore it from a backup"
+}
+
 // protect runs fn so that damage cannot crash the process: a fault on the
 // memory map panics instead of killing the process (SetPanicOnFault, for
 // this goroutine and only while fn runs), and a panic of fn becomes an

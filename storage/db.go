@@ -161,6 +161,19 @@ type DB struct {
 	// processes opening a new path at once, one at most created it (see
 	// lockedFile). RemoveCreated clears it when it removes the file.
 	created bool
+	// osFile is the file bbolt opened and locked (lockedFile.file): Close
+	// of a broken open closes it itself, which lets go of its lock.
+	osFile *os.File
+	// pageSize is bbolt's page size in the file: its two meta pages are
+	// the first two pages.
+	pageSize int
+	// beginMu serialises beginning a transaction and closing with
+	// broken: none enters bbolt once a fault has left bbolt's locks held.
+	beginMu sync.Mutex
+	// broken is set when a fault left bbolt's locks held (see begin):
+	// every later transaction fails with it at once, and Close lets go of
+	// the file without bbolt, which would wait on those locks for ever.
+	broken error
 }
 
 // Open opens or creates the database at path. A file that is not a
@@ -197,12 +210,13 @@ func OpenContext(ctx context.Context, path string, opts *Options) (*DB, error) {
 	if err != nil {
 		return nil, openFailed(ctx, path, o, err)
 	}
-	db := &DB{bolt: bdb, path: path, writeBuffer: o.WriteBuffer, file: file.info, created: file.created}
+	db := &DB{bolt: bdb, path: path, writeBuffer: o.WriteBuffer, file: file.info, created: file.created,
+		osFile: file.file, pageSize: bdb.Info().PageSize}
 	db.lockInfo = writeLockInfo(path, o.Command, !o.ReadOnly)
 	if err := db.init(o.ReadOnly); err != nil {
 		err = db.removeUnlaid(err)
 		db.removeLockInfo()
-		bdb.Close()
+		db.closeBolt()
 		if errors.Is(err, ErrDamaged) {
 			return nil, fmt.Errorf("open %w", err)
 		}
@@ -387,6 +401,7 @@ func openWaiting(ctx context.Context, path string, o Options) (*bolt.DB, lockedF
 // lockedFile is the file one bolt.Open opened.
 type lockedFile struct {
 	info os.FileInfo // as it was when opened; nil if it was not
+	file *os.File    // the open file, which bbolt owns
 	// created is set when the open created the file. The open knows,
 	// rather than guesses from a stat before it: a writer creates a
 	// missing file itself, exclusively (O_EXCL), so that of two
@@ -428,7 +443,7 @@ func (f *lockedFile) openFile(name string, flag int, mode os.FileMode) (*os.File
 		file.Close()
 		return nil, err
 	}
-	f.info, f.created = info, created
+	f.info, f.created, f.file = info, created, file
 	return file, nil
 }
 
@@ -447,7 +462,21 @@ func pathNames(path string, file os.FileInfo) bool {
 // its lock once: bbolt gives up without sleeping when the timeout is
 // shorter than its retry interval (a zero one would wait for ever). It
 // returns the file it opened (f.info is nil when it opened none).
+//
+// A fault as bbolt reads the file (truncated since checkFile) panics out
+// of bolt.Open, which then closes nothing: openBolt lets go of the file's
+// lock and closes it, so that the lock does not outlive the failed open.
+// (bbolt's memory map stays, as it does for a broken open: see Close.)
 func openBolt(path string, o Options) (bdb *bolt.DB, f lockedFile, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if f.file != nil {
+				unlockFile(f.file)
+				f.file.Close()
+			}
+			panic(r) // protect's, as damage
+		}
+	}()
 	bdb, err = bolt.Open(path, o.Mode, &bolt.Options{
 		Timeout:      time.Nanosecond,
 		ReadOnly:     o.ReadOnly,
@@ -492,7 +521,7 @@ func (db *DB) init(readOnly bool) error {
 		drop  func(*bolt.Tx) error
 	)
 	err := db.protect("reading the meta bucket", func() error {
-		return db.bolt.View(func(tx *bolt.Tx) (err error) {
+		return db.view(func(tx *bolt.Tx) (err error) {
 			fresh, err = check(tx)
 			if err == nil && !fresh && !readOnly {
 				drop = leftBehind(tx)
@@ -569,12 +598,117 @@ func leftBehind(btx *bolt.Tx) func(*bolt.Tx) error {
 // Close releases the database file and its lock. It waits for a write in
 // progress (a staging import releases bbolt's writer lock between its
 // commits, and must not lose its file there).
+//
+// An open broken by a fault (see begin) is closed without bbolt, whose
+// Close would wait for ever on the locks the fault left held: Close lets
+// go of the file's lock and closes it, and leaves bbolt's memory map of
+// it mapped, as bbolt exports no way to unmap it: the process keeps that
+// address space, and the file stays open (its disk space held, if it is
+// removed) until the process exits.
 func (db *DB) Close() error {
 	db.writeMu.Lock()
 	defer db.writeMu.Unlock()
-	err := db.bolt.Close()
+	err := db.closeBolt()
 	db.removeLockInfo()
 	return err
+}
+
+// closeBolt closes bbolt's database, or, when a fault broke this open
+// (see begin), lets go of the lock on the file bbolt opened and closes it.
+func (db *DB) closeBolt() error {
+	db.beginMu.Lock()
+	defer db.beginMu.Unlock()
+	if db.broken == nil {
+		return db.bolt.Close()
+	}
+	if db.osFile == nil {
+		return nil
+	}
+	err := errors.Join(unlockFile(db.osFile), db.osFile.Close())
+	db.osFile = nil
+	return err
+}
+
+// begin begins a bbolt transaction, inside protect.
+//
+// bbolt's Begin reads the meta pages from the memory map while it holds
+// its locks (a reader's: the meta lock and the map's read lock; a
+// writer's: the writer lock), and does not let go of them when that read
+// panics: a fault, as the file was truncated under the map (cp, scp and
+// rsync --inplace over a live database truncate it, then write it again),
+// or meta pages that fail bbolt's check, caught half written. Every later
+// transaction, and Close, would then wait on those locks for ever.
+// So begin breaks the open instead: this transaction and every later one
+// fail at once with a damage error (changedError), and Close lets go of
+// the file without bbolt. The next open maps the file as it is then.
+//
+// A file too short for its meta pages fails the transaction before bbolt
+// reads them (checkMetaPages), without breaking the open: the fault, and
+// the break, are then left to a truncation in the moment between that
+// check and bbolt's read. A transaction of this open that another
+// goroutine has open at a break still waits for ever as it ends (bbolt's
+// rollback takes the meta lock): only bbolt letting go of its locks as
+// Begin panics would end that.
+func (db *DB) begin(writable bool) (btx *bolt.Tx, err error) {
+	db.beginMu.Lock()
+	defer db.beginMu.Unlock()
+	if db.broken != nil {
+		return nil, db.broken
+	}
+	if err := db.checkMetaPages(); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			db.broken = &changedError{path: db.path, what: "beginning a transaction", cause: r, broken: true}
+			btx, err = nil, db.broken
+		}
+	}()
+	return db.bolt.Begin(writable)
+}
+
+// checkMetaPages returns the error of a file now too short to hold its two
+// meta pages, which bbolt's Begin reads from the map: cp truncates a file
+// it writes over, then writes its first pages.
+func (db *DB) checkMetaPages() error {
+	if db.osFile == nil || db.pageSize == 0 {
+		return nil
+	}
+	st, err := db.osFile.Stat()
+	if err != nil || st.Size() >= 2*int64(db.pageSize) {
+		return nil // a Stat that fails leaves it to bbolt
+	}
+	return &changedError{path: db.path, what: "beginning a transaction",
+		cause: fmt.Sprintf("the file is %d bytes, too short for its two meta pages of %d bytes each", st.Size(), db.pageSize)}
+}
+
+// rollBack runs rollback, which rolls a write transaction back. bbolt's
+// rollback of one reads the meta page and the freelist from the map
+// again, and when that faults its writer lock stays held: the fault
+// breaks the open, as one in begin does, and goes on as damage.
+func (db *DB) rollBack(rollback func() error) {
+	defer func() {
+		if r := recover(); r != nil {
+			db.beginMu.Lock()
+			if db.broken == nil {
+				db.broken = &changedError{path: db.path, what: "rolling a transaction back", cause: r, broken: true}
+			}
+			db.beginMu.Unlock()
+			panic(r)
+		}
+	}()
+	rollback()
+}
+
+// view runs fn in a bbolt read transaction (begin), rolled back when fn
+// returns or panics.
+func (db *DB) view(fn func(*bolt.Tx) error) error {
+	btx, err := db.begin(false)
+	if err != nil {
+		return err
+	}
+	defer btx.Rollback() // a reader's rollback reads nothing from the map
+	return fn(btx)
 }
 
 func (db *DB) removeLockInfo() {
@@ -682,7 +816,7 @@ func (db *DB) Path() string { return db.path }
 func (db *DB) View(fn func(*Tx) error) error {
 	var tx *Tx
 	return protect(db.path, func() string { return tx.doing() }, func() error {
-		return db.bolt.View(func(btx *bolt.Tx) error {
+		return db.view(func(btx *bolt.Tx) error {
 			tx = &Tx{tx: btx, path: db.path}
 			return fn(tx)
 		})
@@ -695,10 +829,30 @@ func (db *DB) protect(what string, fn func() error) error {
 	return protect(db.path, func() string { return what }, fn)
 }
 
-// protectedUpdate is bbolt's Update protected from damage; bbolt rolls the
-// transaction back when fn panics.
+// protectedUpdate is bbolt's Update protected from damage: fn runs in a
+// write transaction (begin), committed when fn succeeds and rolled back
+// when it fails or panics.
 func (db *DB) protectedUpdate(what string, fn func(*bolt.Tx) error) error {
-	return db.protect(what, func() error { return db.bolt.Update(fn) })
+	return db.protect(what, func() error {
+		btx, err := db.begin(true)
+		if err != nil {
+			return err
+		}
+		committed := false
+		defer func() {
+			if !committed {
+				db.rollBack(btx.Rollback)
+			}
+		}()
+		if err := fn(btx); err != nil {
+			return err
+		}
+		if err := btx.Commit(); err != nil {
+			return err // bbolt rolled it back
+		}
+		committed = true
+		return nil
+	})
 }
 
 // Update runs fn in a read-write transaction. If fn returns an error,
@@ -717,7 +871,7 @@ func (db *DB) Update(fn func(*Tx) error) error {
 func (db *DB) update(fn func(*Tx) error) error {
 	var tx *Tx
 	return protect(db.path, func() string { return tx.doing() }, func() error {
-		btx, err := db.bolt.Begin(true)
+		btx, err := db.begin(true)
 		if err != nil {
 			return err
 		}
@@ -733,7 +887,7 @@ func (db *DB) run(tx *Tx, fn func(*Tx) error) error {
 	defer func() {
 		stop()
 		if !committed {
-			tx.abort() // also when fn panics
+			db.rollBack(tx.abort) // also when fn panics
 		}
 	}()
 	if err := fn(tx); err != nil {
