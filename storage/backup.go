@@ -66,7 +66,7 @@ func (db *DB) Backup(ctx context.Context, path string, verify func(copy string) 
 // copyTo writes the database's hot copy to w.
 func (db *DB) copyTo(ctx context.Context, w io.Writer) (n int64, err error) {
 	err = db.protect("copying it", func() error {
-		return db.bolt.View(func(btx *bolt.Tx) (err error) {
+		return db.view(func(btx *bolt.Tx) (err error) {
 			n, err = btx.WriteTo(ctxWriter{ctx, w})
 			return err
 		})

@@ -308,7 +308,7 @@ func (tx *Tx) commitAndBegin() error {
 	if err := tx.tx.Commit(); err != nil {
 		return err
 	}
-	btx, err := tx.db.bolt.Begin(true)
+	btx, err := tx.db.begin(true)
 	if err != nil {
 		return err
 	}
@@ -403,7 +403,7 @@ func (tx *Tx) abort() error {
 	if !tx.stage.committed() {
 		return nil
 	}
-	return tx.db.bolt.Update(dropStaging)
+	return tx.db.protectedUpdate("dropping a failed import's staging bucket", dropStaging)
 }
 
 // dropStaging deletes a staging bucket left by an import that failed or
