@@ -91,7 +91,8 @@ var (
 	ErrNotSoundalike = errors.New("not a soundalike database")
 	// ErrSchema: the file has a schema version this build does not know.
 	ErrSchema = errors.New("unknown schema version")
-	// ErrNoDatabase: a read-only open of a file that does not exist.
+	// ErrNoDatabase: a reader's open of a path that holds no database
+	// (no file, or an empty one).
 	ErrNoDatabase = errors.New("no database")
 	// errEmptyFile: a reader's try opened an empty file: a new one a
 	// writer has not laid out yet, which replaced the file checkFile
@@ -336,6 +337,17 @@ func openFailed(ctx context.Context, path string, o Options, err error) error {
 		return noDatabase(path, true)
 	case errors.Is(err, errReplaced):
 		return fmt.Errorf("open %s: %w, for %v: another process is creating and removing it; try again", path, err, o.Timeout)
+	}
+	// The os's error names the path too: say it once.
+	if pe, ok := errors.AsType[*fs.PathError](err); ok && pe.Path == path {
+		err = pe.Err
+	}
+	if errors.Is(err, fs.ErrPermission) {
+		need := "read and write"
+		if o.ReadOnly {
+			need = "read"
+		}
+		return fmt.Errorf("open %s: %w: this user may not %s it: check the owner and mode of the file and its directory (ls -l)", path, err, need)
 	}
 	return fmt.Errorf("open %s: %w", path, err)
 }
