@@ -213,6 +213,7 @@ func OpenContext(ctx context.Context, path string, opts *Options) (*DB, error) {
 	}
 	db := &DB{bolt: bdb, path: path, writeBuffer: o.WriteBuffer, file: file.info, created: file.created,
 		osFile: file.file, pageSize: bdb.Info().PageSize}
+	removeDeadHolders(path)
 	db.lockInfo = writeLockInfo(path, o.Command, !o.ReadOnly)
 	if err := db.init(o.ReadOnly); err != nil {
 		err = db.removeUnlaid(err)

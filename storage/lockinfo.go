@@ -21,8 +21,8 @@ import (
 //
 // holding one line, "COMMAND\tMODE\tSINCE" (MODE "reading" or "writing",
 // SINCE in RFC 3339), and Close removes it. A process killed before Close
-// leaves its file behind; readers skip (and remove) the files of processes
-// that are gone. The files are advice for messages only: the lock itself
+// leaves its file behind; Holders skips the files of processes that are
+// gone, and it and the next Open remove them. The files are advice for messages only: the lock itself
 // is bbolt's, and a directory where they cannot be written just gives
 // messages without a holder.
 
@@ -109,6 +109,12 @@ func Holders(path string) []Holder {
 	}
 	return hs
 }
+
+// removeDeadHolders removes the lock-info files of path that processes
+// killed before Close left (Holders does, as it reads them): an open
+// that got the lock does, so that they do not pile up beside a database
+// no process ever waits for. It costs a glob of the directory an open.
+func removeDeadHolders(path string) { Holders(path) }
 
 // alive reports whether process pid exists.
 func alive(pid int) bool {

@@ -79,6 +79,41 @@ func TestOpenContextStopsWaitingForTheLock(t *testing.T) {
 // A record left by a process killed before Close is skipped and removed.
 func TestHoldersSkipsTheDead(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "x.db")
+	stale := writeDeadRecord(t, path)
+	if hs := storage.Holders(path); len(hs) != 0 {
+		t.Errorf("Holders = %+v, want none: the recorded process is gone", hs)
+	}
+	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("stale record still there (%v), want it removed", err)
+	}
+}
+
+// Given a record left by a process killed before Close, when the database
+// is opened (for reading, as check and info open it), expect the record
+// removed: the lock-info files of dead processes do not pile up beside a
+// database that no process ever waits for.
+func TestOpenRemovesTheRecordsOfTheDead(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.db")
+	db, err := storage.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	stale := writeDeadRecord(t, path)
+	db, err = storage.Open(path, &storage.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("stale record still there after an open (%v), want it removed", err)
+	}
+}
+
+// writeDeadRecord writes a lock-info record for path of a process that
+// has exited, as one killed before Close leaves it, and returns its name.
+func writeDeadRecord(t *testing.T, path string) string {
+	t.Helper()
 	cmd := exec.Command("true")
 	if err := cmd.Run(); err != nil {
 		t.Skip("no true command:", err)
@@ -87,10 +122,5 @@ func TestHoldersSkipsTheDead(t *testing.T) {
 	if err := os.WriteFile(stale, []byte("soundalike reindex\twriting\t2026-01-01T00:00:00Z\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if hs := storage.Holders(path); len(hs) != 0 {
-		t.Errorf("Holders = %+v, want none: the recorded process is gone", hs)
-	}
-	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("stale record still there (%v), want it removed", err)
-	}
+	return stale
 }
