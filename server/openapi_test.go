@@ -466,7 +466,7 @@ func TestRouteLabelsAreTheDocumentsPaths(t *testing.T) {
 	doc := openAPIDoc(t)
 	reg := prometheus.NewRegistry()
 	var logs bytes.Buffer
-	srv := server.New(newEngine(t, ready), &server.Options{Registerer: reg, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	srv := server.New(newEngine(t, ready), &server.Options{Registerer: reg, Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	for _, op := range operations(doc) {
 		method, path, _ := strings.Cut(op, " ")
 		target := regexp.MustCompile(`\{[^}]*\}`).ReplaceAllString(path, "a")
