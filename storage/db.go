@@ -339,11 +339,14 @@ func openFailed(ctx context.Context, path string, o Options, err error) error {
 	case errors.Is(err, errReplaced):
 		return fmt.Errorf("open %s: %w, for %v: another process is creating and removing it; try again", path, err, o.Timeout)
 	}
-	// The os's error names the path too: say it once.
-	if pe, ok := errors.AsType[*fs.PathError](err); ok && pe.Path == path {
-		err = pe.Err
+	// The os's error opening the file names the path too: say it once.
+	// Only the open's own: a write's, or one joined to a cleanup's
+	// (removeUnopened), says more than its cause.
+	pe, ok := err.(*fs.PathError)
+	if !ok || pe.Op != "open" || pe.Path != path {
+		return fmt.Errorf("open %s: %w", path, err)
 	}
-	if errors.Is(err, fs.ErrPermission) {
+	if errors.Is(pe.Err, fs.ErrPermission) {
 		need := "read and write"
 		if o.ReadOnly {
 			need = "read"

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"strings"
 	"syscall"
@@ -27,5 +28,12 @@ func TestOpenFailedPermission(t *testing.T) {
 	other := &fs.PathError{Op: "open", Path: path, Err: syscall.EIO}
 	if err := openFailed(context.Background(), path, Options{}, other); !errors.Is(err, syscall.EIO) || strings.Count(err.Error(), path) != 1 {
 		t.Errorf("EIO: %v; want it naming %s once", err, path)
+	}
+	// A write's failure, joined to a cleanup's that was denied: the
+	// cause stays first and whole, and is not taken for a permission.
+	full := fmt.Errorf("%w; %w", &fs.PathError{Op: "write", Path: path, Err: syscall.ENOSPC},
+		&fs.PathError{Op: "remove", Path: path, Err: syscall.EACCES})
+	if err := openFailed(context.Background(), path, Options{}, full); !strings.Contains(err.Error(), "write "+path+": no space left on device; remove") || strings.Contains(err.Error(), "may not") {
+		t.Errorf("a full disk and a denied cleanup: %v; want both, the write's first, and no permission advice", err)
 	}
 }
