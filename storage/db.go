@@ -163,8 +163,12 @@ type DB struct {
 	// lockedFile). RemoveCreated clears it when it removes the file.
 	created bool
 	// osFile is the file bbolt opened and locked (lockedFile.file): Close
-	// of a broken open closes it itself, which lets go of its lock.
+	// of a broken open closes it itself, which lets go of its lock. It is
+	// set once, at open, so that begin may stat it without beginMu.
 	osFile *os.File
+	// fileClosed is set when Close of a broken open has closed osFile.
+	// Guarded by beginMu.
+	fileClosed bool
 	// pageSize is bbolt's page size in the file: its two meta pages are
 	// the first two pages.
 	pageSize int
@@ -310,13 +314,16 @@ func (e *missingDirError) Is(target error) bool {
 }
 
 // noDatabase is a reader's error for path, which holds no database yet:
-// no file, or an empty one (empty).
+// no file, or an empty one (empty). An empty file may be a database
+// that something emptied (truncated, or written over by a copy that
+// failed): its remedy, a backup, comes first, and import, for a new
+// database, second.
 func noDatabase(path string, empty bool) error {
-	what := "there yet"
 	if empty {
-		what = "there yet (the file is empty)"
+		return fmt.Errorf("open %s: %w there yet (the file is empty): restore it from a backup if it held one (something emptied it), "+
+			"or run `soundalike import` to create it", path, ErrNoDatabase)
 	}
-	return fmt.Errorf("open %s: %w %s: run `soundalike import` to create it, or check the path", path, ErrNoDatabase, what)
+	return fmt.Errorf("open %s: %w there yet: run `soundalike import` to create it, or check the path", path, ErrNoDatabase)
 }
 
 // openFailed is Open's error for err, openWaiting's: a wait ctx stopped
@@ -351,9 +358,9 @@ func openFailed(ctx context.Context, path string, o Options, err error) error {
 		if o.ReadOnly {
 			need = "read"
 		}
-		return fmt.Errorf("open %s: %w: this user may not %s it: check the owner and mode of the file and its directory (ls -l)", path, err, need)
+		return fmt.Errorf("open %s: %w: this user may not %s it: check the owner and mode of the file and its directory (ls -l)", path, pe.Err, need)
 	}
-	return fmt.Errorf("open %s: %w", path, err)
+	return fmt.Errorf("open %s: %w", path, pe.Err)
 }
 
 // firstTry is how long Open tries for the lock before it tells
@@ -637,12 +644,11 @@ func (db *DB) closeBolt() error {
 	if db.broken == nil {
 		return db.bolt.Close()
 	}
-	if db.osFile == nil {
+	if db.osFile == nil || db.fileClosed {
 		return nil
 	}
-	err := errors.Join(unlockFile(db.osFile), db.osFile.Close())
-	db.osFile = nil
-	return err
+	db.fileClosed = true
+	return errors.Join(unlockFile(db.osFile), db.osFile.Close())
 }
 
 // begin begins a bbolt transaction, inside protect.
@@ -666,13 +672,15 @@ func (db *DB) closeBolt() error {
 // rollback takes the meta lock): only bbolt letting go of its locks as
 // Begin panics would end that.
 func (db *DB) begin(writable bool) (btx *bolt.Tx, err error) {
+	// Before beginMu: a stat need not hold every other begin up, and the
+	// check is a guess whenever it runs (the recover below is the guard).
+	if err := db.checkMetaPages(); err != nil {
+		return nil, err
+	}
 	db.beginMu.Lock()
 	defer db.beginMu.Unlock()
 	if db.broken != nil {
 		return nil, db.broken
-	}
-	if err := db.checkMetaPages(); err != nil {
-		return nil, err
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -692,7 +700,7 @@ func (db *DB) checkMetaPages() error {
 	}
 	st, err := db.osFile.Stat()
 	if err != nil || st.Size() >= 2*int64(db.pageSize) {
-		return nil // a Stat that fails leaves it to bbolt
+		return nil // a Stat that fails (a closed file) leaves it to bbolt
 	}
 	return &changedError{path: db.path, what: "beginning a transaction",
 		cause: fmt.Sprintf("the file is %d bytes, too short for its two meta pages of %d bytes each", st.Size(), db.pageSize)}

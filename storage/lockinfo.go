@@ -122,8 +122,11 @@ func alive(pid int) bool {
 	if err != nil {
 		return false
 	}
+	// Only "no such process" is dead: EPERM is another user's process,
+	// and Windows, whose processes take no signal 0, answers EWINDOWS for
+	// a live one (FindProcess has failed for a gone one).
 	err = p.Signal(syscall.Signal(0))
-	return err == nil || errors.Is(err, syscall.EPERM)
+	return !errors.Is(err, os.ErrProcessDone) && !errors.Is(err, syscall.ESRCH)
 }
 
 // globEscape escapes the glob metacharacters of a literal path.
