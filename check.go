@@ -18,7 +18,10 @@ type CheckReport struct {
 	Tracks       int // track records read and decoded
 	Interactions int // interactions read and decoded, counted as Counts counts them: a record of count 2 is two
 	Models       int // model versions read and decoded
-	Indexed      int // nodes of the current index, 0 when there is none
+	Indexed      int // nodes of the current index, 0 when there is none or IndexUnreadable
+	// IndexUnreadable is set when the current index could not be read
+	// through (a problem says why): Indexed then counts nothing.
+	IndexUnreadable bool
 	// Problems says what is wrong, each naming where; empty when the file
 	// is sound. At most maxProblems are kept; Omitted counts the rest.
 	Problems []string
@@ -74,6 +77,9 @@ func (e *Engine) Check(ctx context.Context) (CheckReport, error) {
 		r.checkModels,
 		r.checkIndex,
 	}
+	// Until checkIndex has read the index, or found none: a phase that
+	// fails before (a damaged page faulting the read) read nothing of it.
+	r.IndexUnreadable = true
 	for _, phase := range phases {
 		if err := ctx.Err(); err != nil {
 			return r, err
@@ -127,6 +133,10 @@ func (r *CheckReport) checkModels(tx *storage.Tx) error {
 	})
 }
 
+// checkIndex reads the current index. An index that does not read is an
+// IndexDamagedError, as a load's is: its remedy is a full reindex, which
+// rebuilds it from the tracks and the model, not a backup (the storage's
+// remedy for the damaged file it would otherwise be).
 func (r *CheckReport) checkIndex(tx *storage.Tx) error {
 	err := tx.ReadIndex(func(ii storage.IndexInfo, rd io.Reader) error {
 		meta, err := decodeIndexMeta(ii.Meta)
@@ -144,18 +154,20 @@ func (r *CheckReport) checkIndex(tx *storage.Tx) error {
 		if err != nil {
 			return fmt.Errorf("index %d: %w", ii.ID, err)
 		}
-		r.Indexed = g.Len()
+		r.Indexed, r.IndexUnreadable = g.Len(), false
 		return nil
 	})
 	if errors.Is(err, ErrNoIndex) {
+		r.IndexUnreadable = false
 		return nil
 	}
 	if err != nil {
-		return err
+		return indexDamaged(err)
 	}
-	// The map layout stored with it (none is no damage: reindex adds it).
+	// The map layout stored with it (none is no damage: reindex adds it),
+	// rebuilt with the index as a load's error says (loadMapLayout).
 	if _, err := readLayoutTx(tx); err != nil && !errors.Is(err, ErrNoLayout) {
-		r.add(fmt.Errorf("index map layout: %w", err))
+		r.add(indexDamaged(fmt.Errorf("index map layout: %w", err)))
 	}
 	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/internal/printable"
@@ -17,14 +19,17 @@ func init() {
 
 // checkJSON is what `check --json` prints.
 type checkJSON struct {
-	DB           string   `json:"db"`
-	OK           bool     `json:"ok"`
-	Tracks       int      `json:"tracks"`
-	Interactions int      `json:"interactions"`
-	Models       int      `json:"models"`
-	Indexed      int      `json:"indexed"`
-	Problems     []string `json:"problems"`
-	Omitted      int      `json:"omitted,omitempty"`
+	DB           string `json:"db"`
+	OK           bool   `json:"ok"`
+	Tracks       int    `json:"tracks"`
+	Interactions int    `json:"interactions"`
+	Models       int    `json:"models"`
+	Indexed      int    `json:"indexed"`
+	// IndexUnreadable is set when the current index could not be read
+	// (a problem says why): indexed is then 0, counting nothing.
+	IndexUnreadable bool     `json:"index_unreadable,omitempty"`
+	Problems        []string `json:"problems"`
+	Omitted         int      `json:"omitted,omitempty"`
 	// Opened is set when the file opened and was read record by record:
 	// the counts are of what was read, all 0 for a file too damaged to
 	// open.
@@ -98,22 +103,44 @@ func checkFile(ctx context.Context, path string, stdio stdio) (checkJSON, error)
 		}
 		out.Opened = true
 		out.Tracks, out.Interactions, out.Models, out.Indexed = r.Tracks, r.Interactions, r.Models, r.Indexed
+		out.IndexUnreadable = r.IndexUnreadable
 		out.Problems, out.Omitted = append(out.Problems, r.Problems...), r.Omitted
 	}
 	for i, p := range out.Problems {
 		// A problem ends with what is wrong: its middle goes.
-		out.Problems[i] = printable.CutMiddle(p, maxProblemBytes)
+		out.Problems[i] = printable.CutMiddle(indexProblemRemedy(p), maxProblemBytes)
 	}
 	out.OK = len(out.Problems) == 0
 	return out, nil
 }
 
+// cliIndexRemedy is a damaged index's remedy in the command line's words,
+// as indexRemedy gives it.
+const cliIndexRemedy = "rebuild it with `soundalike reindex --full`"
+
+// indexProblemRemedy is problem p with a damaged index's remedy in the
+// command line's words: the library's names the library call beside the
+// command (soundalike.IndexDamagedError.Remedy), as indexRemedy rewords it
+// in an error. The check's problems come as strings, so the remedy is
+// found by its text.
+func indexProblemRemedy(p string) string {
+	return strings.Replace(p, (&soundalike.IndexDamagedError{}).Remedy(), cliIndexRemedy, 1)
+}
+
+// isIndexProblem reports whether p, as indexProblemRemedy left it, is a
+// damaged index's, whose remedy is a full reindex, not a backup.
+func isIndexProblem(p string) bool { return strings.HasSuffix(p, cliIndexRemedy) }
+
 func printCheck(stdio stdio, r checkJSON) {
 	w := stdio.out
 	fmt.Fprintf(w, "database      %s\n", r.DB)
 	if r.Opened {
-		fmt.Fprintf(w, "checked       %s, %s, %s, an index of %s\n", words.Count(r.Tracks, "track"),
-			words.Count(r.Interactions, "interaction"), words.Count(r.Models, "model"), words.Count(r.Indexed, "track"))
+		index := "an index of " + words.Count(r.Indexed, "track")
+		if r.IndexUnreadable {
+			index = "an index that could not be read"
+		}
+		fmt.Fprintf(w, "checked       %s, %s, %s, %s\n", words.Count(r.Tracks, "track"),
+			words.Count(r.Interactions, "interaction"), words.Count(r.Models, "model"), index)
 	} else {
 		fmt.Fprintln(w, "checked       nothing more: the file does not open")
 	}
@@ -121,16 +148,16 @@ func printCheck(stdio stdio, r checkJSON) {
 		fmt.Fprintln(w, "result        ok: no damage found")
 		return
 	}
-	if n := len(r.Problems) + r.Omitted; n == 1 {
-		fmt.Fprintln(w, "result        DAMAGED: 1 problem")
-	} else {
-		fmt.Fprintf(w, "result        DAMAGED: %d problems\n", n)
-	}
+	fmt.Fprintf(w, "result        DAMAGED: %s\n", words.Count(len(r.Problems)+r.Omitted, "problem"))
 	for _, p := range r.Problems {
 		fmt.Fprintf(w, "  %s\n", p)
 	}
 	if r.Omitted > 0 {
 		fmt.Fprintf(w, "  ... and %d more\n", r.Omitted)
+	}
+	if r.Omitted == 0 && !slices.ContainsFunc(r.Problems, func(p string) bool { return !isIndexProblem(p) }) {
+		fmt.Fprintln(w, "Only the index is damaged: `soundalike reindex --full` rebuilds it from the tracks and the model; no backup is needed.")
+		return
 	}
 	fmt.Fprintln(w, "Restore the file from a backup (`soundalike backup` makes them). A damaged index alone is rebuilt by `soundalike reindex --full`.")
 }

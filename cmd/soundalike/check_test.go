@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -119,4 +120,109 @@ func TestCheckOpenErrors(t *testing.T) {
 			t.Errorf("check of a file whose meta pages are damaged: exit %d, want 1 and a damage report:\n%s", code, out)
 		}
 	})
+}
+
+// corruptIndexChunk flips a byte in the middle of the first chunk of the
+// current index of the database at path, which fails its checksum.
+func corruptIndexChunk(t *testing.T, path string) {
+	t.Helper()
+	bdb, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bdb.Close()
+	err = bdb.Update(func(tx *bolt.Tx) error {
+		var chunks *bolt.Bucket
+		indexes := tx.Bucket([]byte("indexes"))
+		indexes.ForEachBucket(func(k []byte) error {
+			chunks = indexes.Bucket(k).Bucket([]byte("chunks"))
+			return nil
+		})
+		k, v := chunks.Cursor().First()
+		bad := append([]byte(nil), v...)
+		bad[len(bad)/2] ^= 0xff
+		return chunks.Put(k, bad)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Given a database whose stored index fails its checksum (tracks and
+// models sound), when checked, expect the index's problem line to give
+// the index's remedy (a full reindex, not a backup, in the command
+// line's words), the counts to say the index could not be read rather
+// than that it has 0 tracks, in the text report and in --json, and the
+// closing advice to be the reindex alone. Given a sound database and one
+// without an index, expect their counts as before.
+func TestCheckDamagedIndex(t *testing.T) {
+	db := damageDB(t)
+	corruptIndexChunk(t, db)
+	out, _, code := cli(t, "", "check", "--db", db)
+	if code != 1 || !strings.Contains(out, "DAMAGED: 1 problem\n") {
+		t.Fatalf("check with a corrupt index chunk: exit %d, want 1 and one problem:\n%s", code, out)
+	}
+	problem := ""
+	for line := range strings.Lines(out) {
+		if strings.Contains(line, "checksum") {
+			problem = line
+		}
+	}
+	if !strings.HasSuffix(problem, ": rebuild it with `soundalike reindex --full`\n") {
+		t.Errorf("check with a corrupt index chunk: problem %q, want it to end with the reindex as its remedy", problem)
+	}
+	for _, wrong := range []string{"restore it from a backup", "Engine.Reindex", "an index of 0 tracks", "Restore the file from a backup"} {
+		if strings.Contains(out, wrong) {
+			t.Errorf("check with a corrupt index chunk says %q:\n%s", wrong, out)
+		}
+	}
+	for _, want := range []string{
+		" 1 model, an index that could not be read\n",
+		"Only the index is damaged: `soundalike reindex --full` rebuilds it",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check with a corrupt index chunk: want %q in:\n%s", want, out)
+		}
+	}
+	out, _, _ = cli(t, "", "check", "--db", db, "--json")
+	var r checkJSON
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("check --json: %v\n%s", err, out)
+	}
+	if !r.IndexUnreadable || r.Indexed != 0 || len(r.Problems) != 1 || strings.Contains(r.Problems[0], "backup") || !isIndexProblem(r.Problems[0]) {
+		t.Errorf("check --json with a corrupt index chunk = %s, want index_unreadable and the one problem's remedy the reindex", out)
+	}
+
+	for name, path := range map[string]string{"sound": damageDB(t), "without an index": noIndexDB(t, 20)} {
+		out, _, code := cli(t, "", "check", "--db", path)
+		if code != 0 || strings.Contains(out, "could not be read") || !strings.Contains(out, ", an index of ") {
+			t.Errorf("check of a %s database: exit %d, want 0 and the index's count:\n%s", name, code, out)
+		}
+		out, _, _ = cli(t, "", "check", "--db", path, "--json")
+		if strings.Contains(out, "index_unreadable") {
+			t.Errorf("check --json of a %s database = %s, want no index_unreadable", name, out)
+		}
+	}
+}
+
+// Given a zero-byte database file (a production file truncated), when
+// checked, expect the first remedy to be restoring a backup, since
+// something emptied the file, and import second, for a new database. A
+// missing file is no database yet: import alone.
+func TestCheckEmptyFile(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty.db")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := runCmd(t.Context(), "check", "--db", empty)
+	msg := fmt.Sprint(err)
+	restore, imp := strings.Index(msg, "restore it from a backup"), strings.Index(msg, "run `soundalike import` to create it")
+	if !errors.Is(err, soundalike.ErrNoDatabase) || restore < 0 || imp < restore || !strings.Contains(msg, "the file is empty") {
+		t.Errorf("check of an empty file = %v, want ErrNoDatabase saying the file is empty, restoring a backup first, then import", err)
+	}
+	_, _, err = runCmd(t.Context(), "check", "--db", filepath.Join(dir, "missing.db"))
+	if msg := fmt.Sprint(err); !errors.Is(err, soundalike.ErrNoDatabase) || strings.Contains(msg, "backup") || !strings.Contains(msg, "run `soundalike import` to create it") {
+		t.Errorf("check of a missing file = %v, want ErrNoDatabase with import alone", err)
+	}
 }
