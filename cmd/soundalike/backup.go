@@ -70,8 +70,8 @@ func runBackup(ctx context.Context, args []string, stdio stdio) error {
 				return fmt.Errorf("backup to %s: checking the copy: %w", out, err)
 			}
 			if !r.OK {
-				return fmt.Errorf("backup of %s: %w: the copy has %d problem(s), the first: %s; %s was left as it was "+
-					"(--check=false writes the damaged copy)", dbPath, soundalike.ErrDamaged, len(r.Problems)+r.Omitted, r.Problems[0], out)
+				return fmt.Errorf("backup of %s: %w: the copy has %s, the first: %s; %s was left as it was "+
+					"(--check=false writes the damaged copy)", dbPath, soundalike.ErrDamaged, words.Count(len(r.Problems)+r.Omitted, "problem"), r.Problems[0], out)
 			}
 			return nil
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -79,5 +80,21 @@ func TestBackupAndInfoCountOneInTheSingular(t *testing.T) {
 	out, _, err := runCmd(t.Context(), "info", "--db", db)
 	if want := "; 1 version stored)"; err != nil || !strings.Contains(out, want) || !strings.Contains(out, "index         20 tracks, model") {
 		t.Errorf("info = %v, %q; want %q", err, out, want)
+	}
+}
+
+// Given a database whose one problem is a damaged index, when backed up,
+// expect the refusal to count it in words ("1 problem", not "1
+// problem(s)") and to quote it with the index's remedy, the reindex.
+func TestBackupCountsProblemsInWords(t *testing.T) {
+	db := damageDB(t)
+	corruptIndexChunk(t, db)
+	_, _, err := runCmd(t.Context(), "backup", "--db", db, "--out", filepath.Join(t.TempDir(), "b.db"))
+	msg := fmt.Sprint(err)
+	if !errors.Is(err, soundalike.ErrDamaged) || !strings.Contains(msg, "the copy has 1 problem, the first: ") {
+		t.Errorf("backup of a database with a damaged index = %v, want ErrDamaged counting 1 problem in words", err)
+	}
+	if strings.Contains(msg, "(s)") || !strings.Contains(msg, "rebuild it with `soundalike reindex --full`;") {
+		t.Errorf("backup of a database with a damaged index = %v, want no (s) plural and the problem's remedy the reindex", err)
 	}
 }
