@@ -191,7 +191,7 @@ func importFiles(ctx context.Context, f *importFlags, names []string, stdio stdi
 	}()
 	if err != nil {
 		if ctx.Err() != nil {
-			return failed(interruptedImport(f.db, ctx.Err()))
+			return failed(interruptedImport(f.db, context.Cause(ctx)))
 		}
 		return failed(lineLimitFlag(err))
 	}
@@ -229,7 +229,7 @@ func importFiles(ctx context.Context, f *importFlags, names []string, stdio stdi
 	})
 	bar.done()
 	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-		return failed(interruptedImport(f.db, ctx.Err()))
+		return failed(interruptedImport(f.db, context.Cause(ctx)))
 	}
 	if err != nil {
 		return failed(fmt.Errorf("import: nothing was written: %w", lineLimitFlag(err)))
@@ -283,8 +283,10 @@ func noInteractionsFlag(warnings []ingest.RowError) {
 	}
 }
 
-// interruptedImport is the error of an import stopped by cause (Ctrl-C),
-// worded as train's and reindex's are. Import commits all or nothing, and
+// interruptedImport is the error of an import stopped by cause, its
+// context's: main's names the signal (Ctrl-C's SIGINT, or SIGTERM: see
+// notifyContext) and is context.Canceled to errors.Is. It is worded as
+// train's and reindex's are. Import commits all or nothing, and
 // honours its context only before it commits, so nothing was written: db
 // holds what it held, or is still missing (Engine.Import removes a file
 // it created and committed nothing to).

@@ -1,14 +1,20 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/audotics/soundalike"
 	"github.com/google/go-cmp/cmp"
@@ -517,5 +523,40 @@ func TestImportRepeatAcrossFiles(t *testing.T) {
 	out, errOut, code = cli(t, "", "import", "--db", filepath.Join(dir, "t.db"), "--strict", a, a)
 	if code != 0 || !strings.Contains(out, "tracks: 2 added, 0 updated;") || strings.Contains(errOut, "warning") {
 		t.Errorf("import --strict a.csv a.csv: exit %d\n%s%s\nwant exit 0, 2 added, no warning", code, out, errOut)
+	}
+}
+
+// Given an import stopped by a signal (main's context cancelled with a
+// stopSignal cause) while it reads rows, expect its error to name the
+// signal, SIGTERM's as SIGINT's, rather than Go's bare "context
+// canceled", and still to be context.Canceled and exit 128 plus the
+// signal's number.
+func TestImportInterruptedNamesTheSignal(t *testing.T) {
+	rows, err := os.ReadFile(testdata + "spotify_sample.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		sig  syscall.Signal
+		want string
+		code int
+	}{
+		{syscall.SIGTERM, "import: interrupted (terminated signal received) before anything was committed", 143},
+		{syscall.SIGINT, "import: interrupted (interrupt signal received) before anything was committed", 130},
+	} {
+		// A pipe that sends the header and some rows, then nothing.
+		pr, pw := io.Pipe()
+		go pw.Write(rows[:bytes.LastIndexByte(rows[:4096], '\n')+1])
+		ctx, cancel := context.WithCancelCause(t.Context())
+		time.AfterFunc(50*time.Millisecond, func() { cancel(stopSignal{tc.sig}) })
+		db := filepath.Join(t.TempDir(), "w.db")
+		err := run(ctx, []string{"import", "--db", db, "-"}, pr, io.Discard, io.Discard)
+		pw.Close()
+		if !errors.Is(err, context.Canceled) || !strings.HasPrefix(fmt.Sprint(err), tc.want) {
+			t.Errorf("import stopped by %v = %v, want context.Canceled and %q", tc.sig, err, tc.want)
+		}
+		if code := exitStatus(ctx, err, io.Discard); code != tc.code {
+			t.Errorf("import stopped by %v: exit %d, want %d", tc.sig, code, tc.code)
+		}
 	}
 }
