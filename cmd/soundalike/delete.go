@@ -107,7 +107,7 @@ func runDelete(ctx context.Context, args []string, stdio stdio) error {
 		listed, err := readRefsContext(ctx, from, stdio.in)
 		if err != nil {
 			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-				return interruptedDelete(dbPath, ctx.Err())
+				return interruptedDelete(dbPath, context.Cause(ctx))
 			}
 			return err
 		}
@@ -130,7 +130,7 @@ func runDelete(ctx context.Context, args []string, stdio stdio) error {
 	// naming the path, before any reference is called not found.
 	out, err := deleteTracks(ctx, eng, refs, missingOK, stdio)
 	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-		return interruptedDelete(dbPath, ctx.Err())
+		return interruptedDelete(dbPath, context.Cause(ctx))
 	}
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -359,16 +360,16 @@ func TestDeleteLockedOrInterrupted(t *testing.T) {
 
 	pr, pw := io.Pipe()
 	defer pw.Close()
-	ctx, cancel := context.WithCancel(t.Context())
-	time.AfterFunc(50*time.Millisecond, cancel)
+	ctx, cancel := context.WithCancelCause(t.Context())
+	time.AfterFunc(50*time.Millisecond, func() { cancel(stopSignal{syscall.SIGTERM}) })
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"delete", "--db", db, "--from", "-", "t0002"}, pr, io.Discard, io.Discard)
 	}()
 	select {
 	case err := <-done:
-		if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "delete: interrupted") || !strings.Contains(err.Error(), "nothing was deleted") {
-			t.Errorf("interrupted delete = %v, want interrupted, nothing deleted", err)
+		if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "delete: interrupted (terminated signal received)") || !strings.Contains(err.Error(), "nothing was deleted") {
+			t.Errorf("interrupted delete = %v, want interrupted by the signal named, nothing deleted", err)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("delete still waits for stdin 10s after the interrupt")

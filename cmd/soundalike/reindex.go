@@ -125,7 +125,7 @@ previous one, and a running serve picks the new one up at its next reload.`)
 	sum, err := eng.Reindex(ctx, &opts)
 	bar.Done()
 	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-		return interruptedReindex(eng, ctx.Err())
+		return interruptedReindex(eng, context.Cause(ctx))
 	}
 	if err != nil {
 		return rewordVersion(ctx, eng, "--model", opts.Model, err)

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -314,10 +315,10 @@ func TestReindexIndexFlagErrors(t *testing.T) {
 func TestReindexInterrupted(t *testing.T) {
 	db := testDB(t, 200)
 	before := indexState(t, db)
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
+	ctx, cancel := context.WithCancelCause(t.Context())
+	cancel(stopSignal{syscall.SIGINT})
 	_, _, err := runCmd(ctx, "reindex", "--db", db, "--full")
-	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), db+" still holds its previous index (model "+before.Model) ||
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "reindex: interrupted (interrupt signal received)") || !strings.Contains(err.Error(), db+" still holds its previous index (model "+before.Model) ||
 		!strings.Contains(err.Error(), "unchanged, and that is the index served") {
 		t.Fatalf("reindex interrupted = %v, want context.Canceled saying %s still holds and serves its previous index, unchanged", err, db)
 	}
