@@ -7,6 +7,7 @@ import (
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/internal/printable"
+	"github.com/audotics/soundalike/internal/words"
 	"github.com/audotics/soundalike/server"
 )
 
@@ -134,7 +135,7 @@ func recommendTitle(q soundalike.RecommendQuery) string {
 	if q.User != "" {
 		return fmt.Sprintf("Recommended for user %s", q.User)
 	}
-	title := fmt.Sprintf("Recommended like %d track(s)", len(q.Positive))
+	title := "Recommended like " + words.Count(len(q.Positive), "track")
 	if len(q.Negative) > 0 {
 		title += fmt.Sprintf(" and unlike %d", len(q.Negative))
 	}

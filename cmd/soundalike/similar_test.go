@@ -59,7 +59,7 @@ func TestTrackFlagsTakeStoredIDs(t *testing.T) {
 		}
 	}
 	out, _, err := runCmd(t.Context(), "recommend", "--db", db, "--positive", odd[0], "--negative", odd[1], "-k", "5")
-	if err != nil || !strings.Contains(out, "Recommended like 1 track(s) and unlike 1") {
+	if err != nil || !strings.Contains(out, "Recommended like 1 track and unlike 1") {
 		t.Errorf("recommend --positive %s --negative %s = %.300s, %v; want recommendations", odd[0], odd[1], out, err)
 	}
 
