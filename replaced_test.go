@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/audotics/soundalike"
 	"github.com/audotics/soundalike/internal/dbdamage"
@@ -83,6 +84,79 @@ func TestReloadServesABackupRenamedIntoPlaceAtTheServedGeneration(t *testing.T) 
 	found, err := eng.SearchTracks(ctx, "Song 7002", 1)
 	if err != nil || len(found) != 1 || found[0].ID != restored {
 		t.Errorf(`SearchTracks("Song 7002") = %v, %v; want track %s: the word index of the restored file`, found, err, restored)
+	}
+}
+
+// Given a served file, when a backup at the served generation with other
+// tracks is renamed into place while a reload waits for the served
+// file's lock (after the reload's stat of the path, before its open),
+// expect that reload to serve the file it opened, not to take it for the
+// served one, unchanged; and, when the file replaced is moved back as it
+// was, the next reload to serve it again, not to take the stat the
+// first reload made of it for the file it read.
+func TestReloadServesAFileRenamedInBetweenItsStatAndItsOpen(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "st.db")
+	writer, _ := fixture(t, path, 50)
+	writer.Close()
+	backup, replaced := path+".bak", path+".replaced"
+	dbdamage.Copy(t, path, backup)
+	var holder *storage.DB
+	renamed := false
+	eng, err := soundalike.Open(path, &soundalike.Options{ReadOnly: true, Detached: true, LockTimeout: 10 * time.Second,
+		OnLockWait: func(string) {
+			// The reload has stat'ed the path and waits for the lock:
+			// put the backup in place, and let go of the file replaced
+			// (kept under another name).
+			if err := os.Link(path, replaced); err != nil {
+				t.Error(err)
+			}
+			if err := os.Rename(backup, path); err != nil {
+				t.Error(err)
+			}
+			renamed = true
+			holder.Close()
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+
+	dropped := importTrack(t, path, 7001)
+	mustReload(t, eng, "after an import")
+	served := eng.Stats()
+	restored := importTrack(t, backup, 7002) // the backup at the served generation
+	if holder, err = storage.Open(path, &storage.Options{NoSync: true}); err != nil {
+		t.Fatal(err)
+	}
+	// Touched, so that the reload opens the file rather than skip it.
+	later := time.Now().Add(time.Minute)
+	if err := os.Chtimes(path, later, later); err != nil {
+		t.Fatal(err)
+	}
+	mustReload(t, eng, "of a backup renamed into place as the reload waited to open")
+	if !renamed {
+		t.Fatal("the reload did not wait for the lock: the test wants the rename in that wait")
+	}
+	if st := eng.Stats(); st.Generation != served.Generation {
+		t.Fatalf("generation after the rename = %d, want %d: the test wants the renamed file at the served generation", st.Generation, served.Generation)
+	}
+	if _, err := eng.Track(ctx, dropped); !errors.Is(err, soundalike.ErrNotFound) {
+		t.Errorf("Track(%s), only in the file replaced: %v, want ErrNotFound", dropped, err)
+	}
+	if _, err := eng.Track(ctx, restored); err != nil {
+		t.Errorf("Track(%s) of the file renamed in: %v", restored, err)
+	}
+
+	if err := os.Rename(replaced, path); err != nil {
+		t.Fatal(err)
+	}
+	mustReload(t, eng, "of the file replaced, moved back")
+	if _, err := eng.Track(ctx, dropped); err != nil {
+		t.Errorf("Track(%s) of the file moved back: %v", dropped, err)
+	}
+	if changed, err := eng.Reload(ctx); changed || err != nil {
+		t.Errorf("Reload after = %v, %v; want nothing new", changed, err)
 	}
 }
 

@@ -70,10 +70,9 @@ import (
 // the load's record of how the snapshot was made.
 type snapshot struct {
 	gen uint64
-	// file is the file the snapshot was read from, as a stat of the path
-	// found it before the read (fileStamp.file); nil when unknown. With
-	// gen, it tells whether a later load reads on from the same file
-	// (continues).
+	// file is the file the snapshot was read from: the open's
+	// (storage.DB.File), whatever the path named. With gen, it tells
+	// whether a later load reads on from the same file (continues).
 	file os.FileInfo
 	// running is the load's work on goroutines of their own (the index's
 	// check, the histories' order, the derived builds of a reload), which
@@ -158,6 +157,16 @@ func stampOf(path string) fileStamp {
 	return fileStamp{st, st.Size(), st.ModTime()}
 }
 
+// of returns a when it found file (sameFile), else the stamp of no file:
+// a stamp recorded for a load must describe the file the load read, and
+// the path may have named another by the time of the stat (a rename).
+func (a fileStamp) of(file os.FileInfo) fileStamp {
+	if !sameFile(a.file, file) {
+		return fileStamp{}
+	}
+	return a
+}
+
 // unchanged reports whether a and b found the same file at the same size
 // and mtime: a reload that finds the stamp it last recorded skips opening
 // the file. A stamp of no file is never unchanged: the open says why.
@@ -196,13 +205,14 @@ func (e *Engine) load(ctx context.Context, on string, db *storage.DB, built *ind
 	return e.loadFound(ctx, on, db, built, release, stampOf(e.path))
 }
 
-// loadFound is load with found, the stamp of the path naming db's file:
-// the snapshot's file (snapshot.file) and, once it is published,
-// Engine.stamp. Taken before db was opened, as reload takes it, a file
-// renamed into place meanwhile costs one more load, as the next reload
-// finds a file other than the snapshot's; taken after, it could name the
-// file renamed in, which would then pass for the one read. load, whose db
-// is open already (Open's, a write's), takes it at once.
+// loadFound is load with found, a stamp of the path: once the snapshot is
+// published, Engine.stamp, if found names db's file (fileStamp.of). The
+// snapshot's file is db's own (storage.DB.File), not the stamp's: with a
+// rename between the stat and the open, the stat found another file than
+// the one read. Taken before db was opened, as reload takes it, a
+// commit meanwhile costs one more load (the next reload finds another
+// mtime); load, whose db is open already (Open's, a write's), takes it at
+// once.
 func (e *Engine) loadFound(ctx context.Context, on string, db *storage.DB, built *index.HNSW, release func(), found fileStamp) error {
 	if release == nil {
 		release = func() {}
@@ -224,7 +234,7 @@ func (e *Engine) loadFound(ctx context.Context, on string, db *storage.DB, built
 	var graph *index.Unchecked
 	var read *historiesRead
 	err := db.View(func(tx *storage.Tx) (err error) {
-		s, graph, read, err = readSnapshot(ctx, tx, found.file, built, keep, &e.opts)
+		s, graph, read, err = readSnapshot(ctx, tx, db.File(), built, keep, &e.opts)
 		return err
 	})
 	if err != nil {
@@ -257,7 +267,7 @@ func (e *Engine) loadFound(ctx context.Context, on string, db *storage.DB, built
 		s.times.derive = time.Since(decoded)
 	}
 	s.times.loaded = time.Now()
-	e.publish(s, found)
+	e.publish(s, found.of(s.file))
 	if keep == nil {
 		// The first load serves at once (a server calls Prepare), with the
 		// builds side by side; a reload's run one after the other, beside
@@ -626,7 +636,8 @@ func (e *Engine) reload(ctx context.Context, on string) (*snapshot, error) {
 		return e.reloadFrom(ctx, on, e.db, nil, fileStamp{})
 	}
 	if e.writing != nil {
-		// This engine's own write holds the file the path names.
+		// This engine's own write holds the file; the stamp is kept only
+		// if the path still names it (fileStamp.of).
 		return e.reloadFrom(ctx, on, e.writing, nil, stampOf(e.path))
 	}
 	// Unchanged since the served snapshot was loaded: nothing to read,
@@ -662,8 +673,8 @@ func (e *Engine) loadError(err error) error {
 
 // reloadFrom loads from db unless the served snapshot is of its file and
 // generation already, and returns the snapshot it published, if any;
-// release, when set, releases db (see load), and found is the stamp of
-// the path taken before db was opened (loadFound). The caller holds
+// release, when set, releases db (see load), and found is a stamp of the
+// path (loadFound), recorded only if it names db's file. The caller holds
 // loadMu.
 //
 // The generation alone does not tell: it counts the commits to one file,
@@ -683,7 +694,7 @@ func (e *Engine) reloadFrom(ctx context.Context, on string, db *storage.DB, rele
 	if err != nil {
 		return nil, e.loadFailed(e.loadError(err), 0, on)
 	}
-	if old == nil || g != old.gen || e.db == nil && !sameFile(found.file, old.file) {
+	if old == nil || g != old.gen || !sameFile(db.File(), old.file) {
 		if err := e.loadFound(ctx, on, db, nil, release, found); err != nil {
 			return nil, err
 		}
@@ -693,7 +704,7 @@ func (e *Engine) reloadFrom(ctx context.Context, on string, db *storage.DB, rele
 		// Touched but unchanged: remember the stamp to skip the next
 		// open. It is the one taken before the open, so that a commit
 		// since (after db is released) changes it again.
-		e.stamp = found
+		e.stamp = found.of(db.File())
 		e.clearLoadError()
 	}
 	return nil, nil

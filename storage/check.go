@@ -3,7 +3,6 @@ package storage
 import (
 	"encoding/binary"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -19,14 +18,17 @@ import (
 // when the damaged one was the newer, the last write is silently undone
 // (see metaPageDamage). A healthy file's meta pages are both valid, of
 // consecutive transactions.
+//
+// It reads the file the open reads (with ReadAt: the file is shared),
+// not whatever the path names now, which may be another file renamed
+// into place since.
 func (tx *Tx) CheckMetaPages(report func(error)) {
 	tx.setReading("checking its meta pages")
-	f, err := os.Open(tx.path)
-	if err != nil {
-		report(fmt.Errorf("meta page check: %w", err))
+	f := tx.file
+	if f == nil {
+		report(fmt.Errorf("meta page check of %s: the transaction does not know the file its open reads", tx.path))
 		return
 	}
-	defer f.Close()
 	ps := int64(tx.tx.DB().Info().PageSize)
 	var m [2]metaPage
 	var fault [2]string

@@ -149,8 +149,11 @@ type DB struct {
 	writeBuffer int // see Options.WriteBuffer; ≤ 0: never stage
 	// writeMu serialises Update and WriteIndex: a staging import commits
 	// several bolt transactions, and another writer must not slip in
-	// between them.
-	writeMu sync.Mutex
+	// between them. It is a writeLock, not a sync.Mutex, so that a wait
+	// for it (Close's, Update's, RemoveCreated's) can end when the open
+	// breaks: a write whose commit had begun then holds it for ever
+	// (see Close).
+	writeMu writeLock
 	// lockInfo is the file recording this open as a holder of the lock
 	// (lockinfo.go), removed at Close; "" if it could not be written.
 	lockInfo string
@@ -175,10 +178,39 @@ type DB struct {
 	// beginMu serialises beginning a transaction and closing with
 	// broken: none enters bbolt once a fault has left bbolt's locks held.
 	beginMu sync.Mutex
-	// broken is set when a fault left bbolt's locks held (see begin):
-	// every later transaction fails with it at once, and Close lets go of
-	// the file without bbolt, which would wait on those locks for ever.
+	// broken is set when a fault left bbolt's locks held (see begin),
+	// or its state unknown (see commit), by breakOpen: every later
+	// transaction fails with it at once, and Close lets go of the file
+	// without bbolt, which would wait on those locks for ever. Guarded by
+	// beginMu; readable without it once brokenCh is closed.
 	broken error
+	// brokenCh is closed when broken is set: Close, and a write waiting
+	// for writeMu, stop waiting then (a write in progress may wait on
+	// bbolt's locks for ever).
+	brokenCh chan struct{}
+}
+
+// writeLock is a mutex made of a one-token channel: unlike a sync.Mutex,
+// a wait for it can end on something else too (lockUnless).
+type writeLock chan struct{}
+
+func (l writeLock) Lock()   { l <- struct{}{} }
+func (l writeLock) Unlock() { <-l }
+
+// lockUnless takes l, or gives up once done is closed: it reports which.
+// l, when free, is taken whatever done.
+func (l writeLock) lockUnless(done <-chan struct{}) bool {
+	select {
+	case l <- struct{}{}:
+		return true
+	default:
+	}
+	select {
+	case l <- struct{}{}:
+		return true
+	case <-done:
+		return false
+	}
 }
 
 // Open opens or creates the database at path. A file that is not a
@@ -216,7 +248,7 @@ func OpenContext(ctx context.Context, path string, opts *Options) (*DB, error) {
 		return nil, openFailed(ctx, path, o, err)
 	}
 	db := &DB{bolt: bdb, path: path, writeBuffer: o.WriteBuffer, file: file.info, created: file.created,
-		osFile: file.file, pageSize: bdb.Info().PageSize}
+		osFile: file.file, pageSize: bdb.Info().PageSize, writeMu: make(writeLock, 1), brokenCh: make(chan struct{})}
 	removeDeadHolders(path)
 	db.lockInfo = writeLockInfo(path, o.Command, !o.ReadOnly)
 	if err := db.init(o.ReadOnly); err != nil {
@@ -620,17 +652,22 @@ func leftBehind(btx *bolt.Tx) func(*bolt.Tx) error {
 
 // Close releases the database file and its lock. It waits for a write in
 // progress (a staging import releases bbolt's writer lock between its
-// commits, and must not lose its file there).
+// commits, and must not lose its file there), unless the open is broken.
 //
 // An open broken by a fault (see begin) is closed without bbolt, whose
 // Close would wait for ever on the locks the fault left held: Close lets
 // go of the file's lock and closes it, and leaves bbolt's memory map of
 // it mapped, as bbolt exports no way to unmap it: the process keeps that
 // address space, and the file stays open (its disk space held, if it is
-// removed) until the process exits.
+// removed) until the process exits. Nor does it wait for a write in
+// progress then: one whose commit had begun at the break waits for ever
+// on those locks (bbolt's commit takes the meta lock to write its meta
+// page), holding writeMu, and its goroutine is lost; every other write
+// fails at once with the broken open's error.
 func (db *DB) Close() error {
-	db.writeMu.Lock()
-	defer db.writeMu.Unlock()
+	if db.writeMu.lockUnless(db.brokenCh) {
+		defer db.writeMu.Unlock()
+	}
 	err := db.closeBolt()
 	db.removeLockInfo()
 	return err
@@ -667,9 +704,10 @@ func (db *DB) closeBolt() error {
 // A file too short for its meta pages fails the transaction before bbolt
 // reads them (checkMetaPages), without breaking the open: the fault, and
 // the break, are then left to a truncation in the moment between that
-// check and bbolt's read. A transaction of this open that another
+// check and bbolt's read. A read transaction of this open that another
 // goroutine has open at a break still waits for ever as it ends (bbolt's
-// rollback takes the meta lock): only bbolt letting go of its locks as
+// rollback of one takes the meta lock), and so does a write whose commit
+// had begun (see commit and Close): only bbolt letting go of its locks as
 // Begin panics would end that.
 func (db *DB) begin(writable bool) (btx *bolt.Tx, err error) {
 	// Before beginMu: a stat need not hold every other begin up, and the
@@ -684,11 +722,32 @@ func (db *DB) begin(writable bool) (btx *bolt.Tx, err error) {
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			db.broken = &changedError{path: db.path, what: "beginning a transaction", cause: r, broken: true}
-			btx, err = nil, db.broken
+			btx, err = nil, db.breakOpen("beginning a transaction", r)
 		}
 	}()
 	return db.bolt.Begin(writable)
+}
+
+// breakOpen breaks the open, for a fault met doing what (cause: what it
+// panicked with), unless it is broken already, and returns the broken
+// open's error: see begin and commit. The caller holds beginMu.
+func (db *DB) breakOpen(what string, cause any) error {
+	if db.broken == nil {
+		db.broken = &changedError{path: db.path, what: what, cause: cause, broken: true}
+		close(db.brokenCh)
+	}
+	return db.broken
+}
+
+// brokenErr returns the broken open's error, nil when it is not broken.
+// It takes no lock: brokenCh is closed only once broken is set.
+func (db *DB) brokenErr() error {
+	select {
+	case <-db.brokenCh:
+		return db.broken
+	default:
+		return nil
+	}
 }
 
 // checkMetaPages returns the error of a file now too short to hold its two
@@ -706,23 +765,38 @@ func (db *DB) checkMetaPages() error {
 		cause: fmt.Sprintf("the file is %d bytes, too short for its two meta pages of %d bytes each", st.Size(), db.pageSize)}
 }
 
-// rollBack runs rollback, which rolls a write transaction back. bbolt's
-// rollback of one reads the meta page and the freelist from the map
-// again, and when that faults its writer lock stays held: the fault
-// breaks the open, as one in begin does, and goes on as damage.
-func (db *DB) rollBack(rollback func() error) {
+// commit commits btx, a write transaction begun by begin.
+//
+// An open broken meanwhile (see begin) fails it before bbolt's Commit,
+// which would wait for ever on the meta lock the fault left held: the
+// caller's rollback then ends it, which takes no lock of those.
+//
+// bbolt's Commit reads the map (the pages it frees, and, when a write
+// fails, the meta page and freelist its rollback reloads) and does not
+// let go of its writer lock, nor finish its freelist, when that read
+// panics: a fault, as the file was truncated under the map, or meta pages
+// failing bbolt's check. That breaks the open, as one in begin does: this
+// commit fails with the broken open's error, and the caller's rollback
+// lets go of the writer lock.
+func (db *DB) commit(btx *bolt.Tx) (err error) {
+	if err := db.brokenErr(); err != nil {
+		return err
+	}
+	if hook := testHookCommit.Load(); hook != nil {
+		(*hook)()
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			db.beginMu.Lock()
-			if db.broken == nil {
-				db.broken = &changedError{path: db.path, what: "rolling a transaction back", cause: r, broken: true}
-			}
-			db.beginMu.Unlock()
-			panic(r)
+			defer db.beginMu.Unlock()
+			err = db.breakOpen("committing a transaction", r)
 		}
 	}()
-	rollback()
+	return btx.Commit()
 }
+
+// testHookCommit, set by tests only, runs as commit calls bbolt's Commit.
+var testHookCommit atomic.Pointer[func()]
 
 // view runs fn in a bbolt read transaction (begin), rolled back when fn
 // returns or panics.
@@ -760,7 +834,9 @@ const initialGeneration = 1
 // removes a file that existed before this open, nor one that a write
 // committed to, whoever wrote it.
 func (db *DB) RemoveCreated() (bool, error) {
-	db.writeMu.Lock() // no write of this process commits meanwhile
+	if !db.writeMu.lockUnless(db.brokenCh) { // no write of this process commits meanwhile
+		return false, db.broken // a write wedged at the break holds writeMu (see Close)
+	}
 	defer db.writeMu.Unlock()
 	if !db.created {
 		return false, nil
@@ -835,13 +911,19 @@ func (db *DB) removeUnlaid(err error) error {
 // Path returns the file the database was opened from.
 func (db *DB) Path() string { return db.path }
 
+// File returns the file this open locked and reads, as a stat of it found
+// it when it was locked: its identity (os.SameFile) is the file's, read
+// from the open descriptor, whatever the path names now; its size and
+// modification time are as they were then.
+func (db *DB) File() os.FileInfo { return db.file }
+
 // View runs fn in a read-only transaction. Damage met in it is an error
 // wrapping ErrDamaged (see protect).
 func (db *DB) View(fn func(*Tx) error) error {
 	var tx *Tx
 	return protect(db.path, func() string { return tx.doing() }, func() error {
 		return db.view(func(btx *bolt.Tx) error {
-			tx = &Tx{tx: btx, path: db.path}
+			tx = &Tx{tx: btx, path: db.path, file: db.osFile}
 			return fn(tx)
 		})
 	})
@@ -865,14 +947,14 @@ func (db *DB) protectedUpdate(what string, fn func(*bolt.Tx) error) error {
 		committed := false
 		defer func() {
 			if !committed {
-				db.rollBack(btx.Rollback)
+				btx.Rollback() // bbolt's Rollback reads nothing from the map
 			}
 		}()
 		if err := fn(btx); err != nil {
 			return err
 		}
-		if err := btx.Commit(); err != nil {
-			return err // bbolt rolled it back
+		if err := db.commit(btx); err != nil {
+			return err
 		}
 		committed = true
 		return nil
@@ -885,7 +967,9 @@ func (db *DB) protectedUpdate(what string, fn func(*bolt.Tx) error) error {
 // under the hood (see staging.go); it is still all or nothing. fn must not
 // hold a read transaction of the same database (View) while it writes.
 func (db *DB) Update(fn func(*Tx) error) error {
-	db.writeMu.Lock()
+	if !db.writeMu.lockUnless(db.brokenCh) {
+		return db.broken // a write wedged at the break holds writeMu (see Close)
+	}
 	defer db.writeMu.Unlock()
 	return db.update(fn)
 }
@@ -899,7 +983,7 @@ func (db *DB) update(fn func(*Tx) error) error {
 		if err != nil {
 			return err
 		}
-		tx = &Tx{tx: btx, db: db, path: db.path, scopeBase: uint64(btx.ID())}
+		tx = &Tx{tx: btx, db: db, path: db.path, file: db.osFile, scopeBase: uint64(btx.ID())}
 		return db.run(tx, fn)
 	})
 }
@@ -911,7 +995,7 @@ func (db *DB) run(tx *Tx, fn func(*Tx) error) error {
 	defer func() {
 		stop()
 		if !committed {
-			db.rollBack(tx.abort) // also when fn panics
+			tx.abort() // also when fn panics; bbolt's Rollback reads nothing from the map
 		}
 	}()
 	if err := fn(tx); err != nil {
@@ -930,7 +1014,7 @@ func (db *DB) run(tx *Tx, fn func(*Tx) error) error {
 	if n >= writebackAfter && !db.bolt.NoSync {
 		stop = startWriteback(db.path)
 	}
-	if err := tx.tx.Commit(); err != nil {
+	if err := db.commit(tx.tx); err != nil {
 		return err
 	}
 	committed = true

@@ -173,6 +173,50 @@ func TestCheckMetaPagesReportsADamagedMetaPage(t *testing.T) {
 	}
 }
 
+// Given a database opened for reading, when a copy with a damaged meta
+// page is renamed over its path and its meta pages are then checked in a
+// transaction of the open, expect nothing reported, and the other way
+// round the damage reported: the check reads the file the open reads,
+// not whatever the path names now.
+func TestCheckMetaPagesReadsTheOpenFile(t *testing.T) {
+	healthy := writtenDB(t)
+	damaged := filepath.Join(t.TempDir(), "damaged.db")
+	dbdamage.Copy(t, healthy, damaged)
+	dbdamage.Flip(t, damaged, 16, 16) // meta page 0's magic
+	for _, tc := range []struct {
+		name, open, renamed string
+		want                int
+	}{
+		{"healthy open, damaged renamed in", healthy, damaged, 0},
+		{"damaged open, healthy renamed in", damaged, healthy, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "x.db")
+			dbdamage.Copy(t, tc.open, path)
+			db, err := storage.Open(path, &storage.Options{ReadOnly: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			other := filepath.Join(t.TempDir(), "other.db")
+			dbdamage.Copy(t, tc.renamed, other)
+			if err := os.Rename(other, path); err != nil {
+				t.Fatal(err)
+			}
+			var problems []error
+			if err := db.View(func(tx *storage.Tx) error {
+				tx.CheckMetaPages(func(err error) { problems = append(problems, err) })
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if len(problems) != tc.want {
+				t.Errorf("CheckMetaPages reported %v, want %d problem(s), of the file the open reads", problems, tc.want)
+			}
+		})
+	}
+}
+
 // Given healthy files (new, after writes, a backup of one), when their
 // meta pages are checked, expect nothing reported: both meta pages pass
 // bbolt's validation, of consecutive transactions.

@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"encoding/binary"
+	"os"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -34,6 +35,9 @@ type Tx struct {
 	// path is the file's, and reading what the transaction reads now:
 	// the error of damage met there names both (damage.go).
 	path, reading string
+	// file is the file the open reads (DB.osFile), whatever the path
+	// names now: CheckMetaPages reads its meta pages. nil when unknown.
+	file *os.File
 
 	// err is the first failure of a flush: every later write and Update
 	// return it, so that an import cannot go on past lost writes.
