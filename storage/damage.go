@@ -37,7 +37,7 @@ func corruptf(format string, a ...any) error {
 }
 
 // changedError is the error of a file that changed under this process as
-// it began or rolled back a transaction, doing what (see DB.begin): it
+// it began or committed a transaction, doing what (see DB.begin): it
 // became shorter than the meta pages bbolt reads there, or they faulted
 // or failed bbolt's check. It wraps ErrDamaged, but the file need not be
 // damaged: one written over in place (cp, scp, rsync --inplace) is whole

@@ -54,7 +54,9 @@ func partBucket(name string) []byte { return []byte("part:" + name) }
 // database is opened for writing.
 // The parts are stored the same way before the switch.
 func (db *DB) WriteIndex(meta []byte, catalogSeq uint64, write func(w io.Writer) error, parts ...IndexPart) (id uint64, err error) {
-	db.writeMu.Lock()
+	if !db.writeMu.lockUnless(db.brokenCh) {
+		return 0, db.broken // a write wedged at the break holds writeMu (see Close)
+	}
 	defer db.writeMu.Unlock()
 	pending, err := db.createPendingIndex()
 	if err != nil {

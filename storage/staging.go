@@ -305,7 +305,7 @@ func (tx *Tx) stagedCheckpoint(b *bolt.Bucket, name []byte) (*bolt.Bucket, error
 
 // commitAndBegin commits the bolt transaction and begins the next.
 func (tx *Tx) commitAndBegin() error {
-	if err := tx.tx.Commit(); err != nil {
+	if err := tx.db.commit(tx.tx); err != nil {
 		return err
 	}
 	btx, err := tx.db.begin(true)
