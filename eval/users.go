@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+
+	"github.com/audotics/soundalike/internal/words"
 )
 
 // User mode measures recommendation from a history rather than from one
@@ -148,7 +150,7 @@ type UserReport struct {
 
 // String formats a user report as a small table.
 func (r UserReport) String() string {
-	s := fmt.Sprintf("k=%d, %d held-out users (seeded with half their tracks)\n%-12s %9s %9s\n", r.K, r.Users, "", "precision", "recall")
+	s := fmt.Sprintf("k=%d, %s, each seeded with half their tracks\n%-12s %9s %9s\n", r.K, words.Count(r.Users, "user"), "", "precision", "recall")
 	for _, row := range []struct {
 		name string
 		s    UserScores

@@ -59,7 +59,10 @@ over the seeds).
 
 The held-out users are the model's validation users, or those of the
 interactions --holdout reads from FILE ("-" is stdin), in any format import
-takes.`)
+takes. FILE's users that the database holds interactions for and that are
+not among the model's validation users were (very likely) trained on: eval
+warns of them, the report does not call them held out, and --json counts
+them in users_trained_on.`)
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -112,7 +115,10 @@ takes.`)
 	// One index of the catalogue for all that looks tracks up by id:
 	// resolveHoldout, GroupUsers and evalUserSplits.
 	index := eval.IndexTracks(tracks)
-	var users [][]uint32
+	var (
+		users [][]uint32
+		who   measured
+	)
 	if holdout != "" {
 		hf, err := readHoldout(ctx, holdout, stdio.in, maxLineBytes, stdio.err)
 		if err != nil {
@@ -122,8 +128,11 @@ takes.`)
 			return err
 		}
 		var left []int
-		_, users, left = index.GroupUsers(hf.ins, actions, nil)
+		who.names, users, left = index.GroupUsers(hf.ins, actions, nil)
 		warnLeftOut(stdio.err, hf, left)
+		if err := checkHoldoutUsers(ctx, eng, index, info, &cfg, actions, hf, &who, stdio.err); err != nil {
+			return err
+		}
 	} else {
 		if cfg.Synthetic {
 			return fmt.Errorf("eval: model %s was trained on synthetic users (the database had no usable interactions), so it has no real held-out users; give --holdout FILE", info.Version)
@@ -140,10 +149,10 @@ takes.`)
 		if err != nil {
 			return err
 		}
-		_, users, _ = index.GroupUsers(ins, actions, func(u string) bool { return keep[u] })
+		who.names, users, _ = index.GroupUsers(ins, actions, func(u string) bool { return keep[u] })
 	}
 	if mode == "user" {
-		return evalUsers(ctx, eng, info, tracks, index, users, &opts, asJSON, stdio)
+		return evalUsers(ctx, eng, info, tracks, index, users, &who, &opts, asJSON, stdio)
 	}
 	rep, err := eval.Evaluate(m, tracks, users, &opts)
 	if errors.Is(err, eval.ErrNoQueries) {
@@ -153,9 +162,9 @@ takes.`)
 		return err
 	}
 	if asJSON {
-		return json.NewEncoder(stdio.out).Encode(evalJSON{info.Version, &rep})
+		return json.NewEncoder(stdio.out).Encode(evalJSON{info.Version, &rep, who.trainedCount(who.names)})
 	}
-	fmt.Fprintf(stdio.out, "model %s, %d held-out users\n%s", info.Version, rep.Users, rep)
+	fmt.Fprintf(stdio.out, "model %s, %s\n%s", info.Version, who.label(who.names), rep)
 	fmt.Fprintln(stdio.out, comparePrecision(fmt.Sprintf("model precision@%d", rep.K), rep.Model.Precision,
 		baseline{"raw_features", rep.RawFeatures.Precision}, baseline{"same_artist", rep.SameArtist.Precision}))
 	if rep.MeanPairwiseCosine > trainer.CollapseThreshold {
@@ -202,15 +211,23 @@ func comparePrecision(what string, p float64, baselines ...baseline) string {
 // evalJSON is what eval --json prints: the report and, as the text's
 // first line names it, the version of the model measured (model_version:
 // the report's "model" is that model's scores beside the baselines').
+//
+// users_trained_on is, with --holdout, how many of the report's users
+// the model trained on (checkHoldoutUsers), 0 when none, and at most so
+// many when the database holds users imported since; it is left out
+// when there was nothing to check (the model's validation users) or no
+// way to (a model that recorded none).
 type evalJSON struct {
 	ModelVersion string `json:"model_version"`
 	*eval.Report
+	UsersTrainedOn *int `json:"users_trained_on,omitempty"`
 }
 
 // evalUsersJSON is what eval --mode user --json prints, named as evalJSON.
 type evalUsersJSON struct {
 	ModelVersion string `json:"model_version"`
 	*eval.UserReport
+	UsersTrainedOn *int `json:"users_trained_on,omitempty"`
 }
 
 // checkEvalK refuses a -k the catalogue of n tracks cannot rank
@@ -232,16 +249,144 @@ func checkEvalK(fs *flag.FlagSet, k, n int, db string) error {
 
 // validationUsers returns the users a stored model held out in training.
 func validationUsers(ctx context.Context, eng *soundalike.Engine, version string) ([]string, error) {
+	users, err := recordedValidationUsers(ctx, eng, version)
+	if err == nil && len(users) == 0 {
+		return nil, fmt.Errorf("eval: model %s has no recorded validation users; give --holdout FILE", version)
+	}
+	return users, err
+}
+
+// recordedValidationUsers returns the users a stored model held out in
+// training, none when its history does not record them (a model trained
+// before it did).
+func recordedValidationUsers(ctx context.Context, eng *soundalike.Engine, version string) ([]string, error) {
 	models, err := eng.Models(ctx)
 	if err != nil {
 		return nil, err
 	}
 	i := slices.IndexFunc(models, func(m soundalike.ModelVersion) bool { return m.Version == version })
 	var h trainer.RunHistory
-	if i < 0 || len(models[i].History) == 0 || json.Unmarshal(models[i].History, &h) != nil || len(h.ValidationUsers) == 0 {
-		return nil, fmt.Errorf("eval: model %s has no recorded validation users; give --holdout FILE", version)
+	if i < 0 || len(models[i].History) == 0 || json.Unmarshal(models[i].History, &h) != nil {
+		return nil, nil
 	}
 	return h.ValidationUsers, nil
+}
+
+// measured is who eval measures: the users' names, in GroupUsers' order,
+// and which of them the model trained on.
+type measured struct {
+	names []string
+	// holdout is whether the users are --holdout's, checked against the
+	// model's record (checkHoldoutUsers); the model's own validation
+	// users need no check.
+	holdout bool
+	// unchecked is whether the model recorded no validation users, so
+	// that which of --holdout's users it trained on is unknown.
+	unchecked bool
+	trained   map[string]bool // the users the model trained on
+	// grown is whether the database holds more users than the model
+	// trained with: users imported since are among trained, which then
+	// holds those the model trained on at most.
+	grown bool
+}
+
+// trainedCount is how many of names the model trained on, for the JSON
+// report: nil when there was nothing to check or no way to.
+func (m *measured) trainedCount(names []string) *int {
+	if !m.holdout || m.unchecked {
+		return nil
+	}
+	n := 0
+	for _, u := range names {
+		if m.trained[u] {
+			n++
+		}
+	}
+	return &n
+}
+
+// label names the users measured (names) as the report's first line
+// does: "302 held-out users" only when none of them was trained on, and
+// otherwise how many were.
+func (m *measured) label(names []string) string {
+	n := len(names)
+	trained := m.trainedCount(names)
+	on, all := "trained on", "all trained on (not held out)"
+	if m.grown {
+		on = "trained on or imported since training"
+		all = "all " + on
+	}
+	switch {
+	case m.unchecked:
+		return words.Count(n, "user") + ", not checked as held out"
+	case trained == nil || *trained == 0:
+		return words.Count(n, "held-out user")
+	case *trained == n:
+		return words.Count(n, "user") + ", " + all
+	}
+	return fmt.Sprintf("%s: %d %s, %d held out", words.Count(n, "user"), *trained, on, n-*trained)
+}
+
+// checkHoldoutUsers marks the users of --holdout's file (who.names) that
+// model info (its config cfg, its actions) very likely trained on, and
+// warns of them: those the database holds interactions of the model's
+// actions with catalogue tracks for that are not among its validation
+// users, since train splits the users it finds so (trainer's
+// splitUsers). Users imported since training are counted too, though the
+// model never saw them; the warning says so when the database holds more
+// users than the model trained with. A model that recorded no validation
+// users cannot be checked, and one trained on synthetic users trained on
+// no real user.
+func checkHoldoutUsers(ctx context.Context, eng *soundalike.Engine, index eval.TrackIndex, info soundalike.ModelInfo, cfg *trainer.RunConfig, actions []string,
+	hf *holdoutFile, who *measured, errw io.Writer) error {
+	who.holdout = true
+	if cfg.Synthetic {
+		return nil
+	}
+	val, err := recordedValidationUsers(ctx, eng, info.Version)
+	if err != nil {
+		return err
+	}
+	if len(val) == 0 {
+		who.unchecked = true
+		fmt.Fprintf(errw, "warning: --holdout %s: model %s recorded no validation users (it was trained before they were recorded), so whether it trained on the file's users cannot be checked\n", hf.path, info.Version)
+		return nil
+	}
+	ins, err := eng.Interactions(ctx, actions)
+	if err != nil {
+		return err
+	}
+	stored, _, _ := index.GroupUsers(ins, actions, nil)
+	held := make(map[string]bool, len(val))
+	for _, u := range val {
+		held[u] = true
+	}
+	file := make(map[string]bool, len(who.names))
+	for _, u := range who.names {
+		file[u] = true
+	}
+	who.trained = map[string]bool{}
+	for _, u := range stored {
+		if file[u] && !held[u] {
+			who.trained[u] = true
+		}
+	}
+	if len(who.trained) == 0 {
+		return nil
+	}
+	have, are := "have", "are"
+	if len(who.trained) == 1 {
+		have, are = "has", "is"
+	}
+	fmt.Fprintf(errw, "warning: --holdout %s: %d of its %s %s interactions in %s and %s not among model %s's validation users: the model trained on them, so their figures read high; "+
+		"give held-out users (a file of users the database did not hold when the model trained, or the model's validation users: eval without --holdout)\n",
+		hf.path, len(who.trained), words.Count(len(who.names), "user"), have, eng.Path(), are, info.Version)
+	if since := len(stored) - cfg.NumUsers; cfg.NumUsers > 0 && since > 0 {
+		who.grown = true
+		fmt.Fprintf(errw, "warning: --holdout %s: %s holds %d more users than model %s trained with: those of the file's users imported since it trained are counted above, but it never saw them\n",
+			hf.path, eng.Path(), since, info.Version)
+	}
+	return nil
 }
 
 // holdoutFile is what eval --holdout reads of its file.
@@ -384,7 +529,7 @@ func warnLeftOut(w io.Writer, hf *holdoutFile, left []int) {
 
 // evalUsers is eval --mode user: Recommend's strategies and the
 // single-seed mean on the held-out users, through the served index.
-func evalUsers(ctx context.Context, eng *soundalike.Engine, info soundalike.ModelInfo, tracks []soundalike.Track, index eval.TrackIndex, users [][]uint32, opts *eval.Options, asJSON bool, stdio stdio) error {
+func evalUsers(ctx context.Context, eng *soundalike.Engine, info soundalike.ModelInfo, tracks []soundalike.Track, index eval.TrackIndex, users [][]uint32, who *measured, opts *eval.Options, asJSON bool, stdio stdio) error {
 	served, err := eng.Model(ctx)
 	if err != nil {
 		return err
@@ -396,7 +541,7 @@ func evalUsers(ctx context.Context, eng *soundalike.Engine, info soundalike.Mode
 	if len(splits) == 0 {
 		return fmt.Errorf("eval: no held-out user has two or more of their tracks in the catalogue (model %s)", info.Version)
 	}
-	err = evalUserSplits(ctx, eng, info, tracks, index, splits, opts, asJSON, stdio)
+	err = evalUserSplits(ctx, eng, info, tracks, index, splits, who, opts, asJSON, stdio)
 	if errors.Is(err, soundalike.ErrNoIndex) {
 		return fmt.Errorf("eval --mode user: %s has no index, and user mode measures the served index: run soundalike reindex first (or eval without --mode user)", eng.Path())
 	}
@@ -405,7 +550,7 @@ func evalUsers(ctx context.Context, eng *soundalike.Engine, info soundalike.Mode
 
 // evalUserSplits scores the held-out users' splits through the served
 // index and prints the report.
-func evalUserSplits(ctx context.Context, eng *soundalike.Engine, info soundalike.ModelInfo, tracks []soundalike.Track, index eval.TrackIndex, splits []eval.UserSplit, opts *eval.Options, asJSON bool, stdio stdio) error {
+func evalUserSplits(ctx context.Context, eng *soundalike.Engine, info soundalike.ModelInfo, tracks []soundalike.Track, index eval.TrackIndex, splits []eval.UserSplit, who *measured, opts *eval.Options, asJSON bool, stdio stdio) error {
 	indices := func(ns []soundalike.Neighbor) []uint32 {
 		out := make([]uint32, len(ns))
 		for i := range ns {
@@ -445,10 +590,15 @@ func evalUserSplits(ctx context.Context, eng *soundalike.Engine, info soundalike
 	if err != nil {
 		return err
 	}
-	if asJSON {
-		return json.NewEncoder(stdio.out).Encode(evalUsersJSON{info.Version, &rep})
+	// The users measured are those with a split (two tracks or more).
+	names := make([]string, len(splits))
+	for i, sp := range splits {
+		names[i] = who.names[sp.User]
 	}
-	fmt.Fprintf(stdio.out, "model %s, user mode\n%s", info.Version, rep)
+	if asJSON {
+		return json.NewEncoder(stdio.out).Encode(evalUsersJSON{info.Version, &rep, who.trainedCount(names)})
+	}
+	fmt.Fprintf(stdio.out, "model %s, user mode, %s\n%s", info.Version, who.label(names), rep)
 	if rep.SingleSeed.Precision == 0 {
 		// No ratio to a mean of 0: the precisions themselves.
 		fmt.Fprintf(stdio.out, "precision@%d: average %.4f and best_score %.4f; the single-seed mean scores 0\n", rep.K, rep.Average.Precision, rep.BestScore.Precision)

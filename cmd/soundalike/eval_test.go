@@ -10,6 +10,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/audotics/soundalike"
+	"github.com/audotics/soundalike/internal/words"
 )
 
 // Given a trained model and no index yet, when eval --mode user (which
@@ -60,13 +63,17 @@ func TestEvalHoldoutBySpotifyID(t *testing.T) {
 	if _, stderr, err := runCmd(t.Context(), append([]string{"train", "--db", db, "--runs", t.TempDir()}, strings.Fields(smallTrain)...)...); err != nil {
 		t.Fatalf("train: %v\n%s", err, stderr)
 	}
+	// The file's users are the model's own (trained on, or held out), which
+	// eval warns of; no interaction may be left out as naming a track not
+	// in the catalogue.
+	const leftOut = "not in the catalogue"
 	want, stderr, err := runCmd(t.Context(), "eval", "--db", db, "--holdout", app, "-k", "5", "--json")
-	if err != nil || stderr != "" {
+	if err != nil || strings.Contains(stderr, leftOut) {
 		t.Fatalf("eval --holdout of the catalogue's ids: %v\n%s", err, stderr)
 	}
 	got, stderr, err := runCmd(t.Context(), "eval", "--db", db, "--holdout", sample, "-k", "5", "--json")
-	if err != nil || stderr != "" || got != want {
-		t.Errorf("eval --holdout of Spotify ids = %v\n%s%s\nwant no warning and the report of the catalogue's ids\n%s", err, got, stderr, want)
+	if err != nil || strings.Contains(stderr, leftOut) || got != want {
+		t.Errorf("eval --holdout of Spotify ids = %v\n%s%s\nwant none left out and the report of the catalogue's ids\n%s", err, got, stderr, want)
 	}
 	// The same file on stdin (--holdout -), as import reads it.
 	file, err := os.ReadFile(app)
@@ -74,8 +81,8 @@ func TestEvalHoldoutBySpotifyID(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, stderr, err = runCmdStdin(t.Context(), string(file), "eval", "--db", db, "--holdout", "-", "-k", "5", "--json")
-	if err != nil || stderr != "" || got != want {
-		t.Errorf("eval --holdout - of the file = %v\n%s%s\nwant no warning and the report of the file named\n%s", err, got, stderr, want)
+	if err != nil || strings.Contains(stderr, leftOut) || got != want {
+		t.Errorf("eval --holdout - of the file = %v\n%s%s\nwant none left out and the report of the file named\n%s", err, got, stderr, want)
 	}
 }
 
@@ -217,7 +224,7 @@ func TestEvalJSONNamesModel(t *testing.T) {
 		if err != nil || json.Unmarshal([]byte(stdout), &got) != nil {
 			t.Fatalf("eval --mode %s --json: %v\n%s%s", mode, err, stdout, stderr)
 		}
-		want := fmt.Sprintf("%d held-out users", got.Users)
+		want := words.Count(got.Users, "held-out user")
 		if got.ModelVersion != "v1" || got.Users == 0 || !strings.Contains(text, want) {
 			t.Errorf("eval --mode %s --json: model_version %q, users %d; want v1 and the users of the text output:\n%s", mode, got.ModelVersion, got.Users, text)
 		}
@@ -243,5 +250,145 @@ func TestComparePrecision(t *testing.T) {
 		if got != tc.want || strings.Contains(got, "—") {
 			t.Errorf("comparePrecision(%v, raw %v, same %v) = %q, want %q", tc.p, tc.raw, tc.same, got, tc.want)
 		}
+	}
+}
+
+// Given a model trained on the sample's users (playlists), when eval
+// --holdout is given a file of its training users, expect a warning that
+// counts them as trained on and names the database and the model, a
+// report that does not call them held out, in both modes, and their count
+// in --json's users_trained_on; given the sample itself, the users split
+// into those trained on and those held out; given a file of the model's
+// validation users, no warning, held-out users and the report eval gives
+// without --holdout. A model that recorded no validation users cannot be
+// checked: one warning line, users "not checked as held out", and no
+// users_trained_on.
+func TestEvalHoldoutOfTrainingUsers(t *testing.T) {
+	const sample = "../../trainer/testdata/tracks.csv"
+	db := importFile(t, sample)
+	if _, stderr, err := runCmd(t.Context(), append([]string{"train", "--db", db, "--runs", t.TempDir()}, strings.Fields(smallTrain)...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, stderr)
+	}
+	if _, stderr, err := runCmd(t.Context(), "reindex", "--db", db); err != nil {
+		t.Fatalf("reindex: %v\n%s", err, stderr)
+	}
+	eng, err := soundalike.Open(db, &soundalike.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	val, err := validationUsers(t.Context(), eng, "v1")
+	eng.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := map[string]bool{}
+	for _, u := range val {
+		held[u] = true
+	}
+	rows := readCSV(t, sample)
+	col := slices.Index(rows[0], "playlist_id")
+	// users writes the sample's rows of the users trained on (or of
+	// those held out) and returns its path and how many users it has.
+	users := func(heldOut bool) (string, int) {
+		out, seen := [][]string{rows[0]}, map[string]bool{}
+		for _, r := range rows[1:] {
+			if held[r[col]] == heldOut {
+				out, seen[r[col]] = append(out, r), true
+			}
+		}
+		return writeCSV(t, out), len(seen)
+	}
+	eval := func(args ...string) (stdout, stderr string) {
+		t.Helper()
+		stdout, stderr, err := runCmd(t.Context(), append([]string{"eval", "--db", db, "-k", "5"}, args...)...)
+		if err != nil {
+			t.Fatalf("eval %v: %v\n%s", args, err, stderr)
+		}
+		return stdout, stderr
+	}
+	trainedOn := func(stdout string) *int {
+		t.Helper()
+		var got struct {
+			Users *int `json:"users_trained_on"`
+		}
+		if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+			t.Fatalf("eval --json: %v\n%s", err, stdout)
+		}
+		return got.Users
+	}
+
+	train, n := users(false)
+	warning := fmt.Sprintf("warning: --holdout %s: %d of its %d users have interactions in %s and are not among model v1's validation users: the model trained on them", train, n, n, db)
+	for _, mode := range []string{"tracks", "user"} {
+		stdout, stderr := eval("--holdout", train, "--mode", mode)
+		if !strings.Contains(stderr, warning) || !strings.Contains(stderr, "eval without --holdout") ||
+			!strings.Contains(stdout, "all trained on (not held out)") || strings.Contains(stdout, "held-out users") {
+			t.Errorf("eval --mode %s --holdout of the training users:\n%s%s\nwant the warning %q and no held-out users in the report", mode, stdout, stderr, warning)
+		}
+		stdout, _ = eval("--holdout", train, "--mode", mode, "--json")
+		if got := trainedOn(stdout); got == nil || *got == 0 {
+			t.Errorf("eval --mode %s --holdout of the training users --json: users_trained_on %v, want their count\n%s", mode, got, stdout)
+		}
+	}
+	stdout, _ := eval("--holdout", train, "--json")
+	if got := trainedOn(stdout); got == nil || *got != n {
+		t.Errorf("eval --holdout of the %d training users --json: users_trained_on %v\n%s", n, got, stdout)
+	}
+
+	stdout, stderr := eval("--holdout", sample)
+	if want := fmt.Sprintf("%d users: %d trained on, %d held out", n+len(val), n, len(val)); !strings.Contains(stdout, want) ||
+		!strings.Contains(stderr, fmt.Sprintf("%d of its %d users have", n, n+len(val))) {
+		t.Errorf("eval --holdout of the sample:\n%s%s\nwant %q and the %d trained on counted", stdout, stderr, want, n)
+	}
+
+	heldOut, nv := users(true)
+	want, _ := eval()
+	stdout, stderr = eval("--holdout", heldOut)
+	if stderr != "" || stdout != want || !strings.Contains(stdout, "model v1, "+words.Count(nv, "held-out user")+"\n") {
+		t.Errorf("eval --holdout of the validation users:\n%s%s\nwant no warning and the report of eval without --holdout:\n%s", stdout, stderr, want)
+	}
+	stdout, _ = eval("--holdout", heldOut, "--json")
+	if got := trainedOn(stdout); got == nil || *got != 0 {
+		t.Errorf("eval --holdout of the validation users --json: users_trained_on %v, want 0\n%s", got, stdout)
+	}
+
+	// The same model stored again without its validation users, as a
+	// model trained before they were recorded was.
+	eng, err = soundalike.Open(db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, info, err := eng.LoadModel(t.Context(), "v1")
+	if err == nil {
+		_, err = eng.SaveModelVersion(t.Context(), m, soundalike.ModelRun{Config: info.Config, Metrics: info.Metrics, History: json.RawMessage(`{"epochs":[]}`)}, false)
+	}
+	eng.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr = eval("--holdout", train, "--model", "v2")
+	if want := "model v2 recorded no validation users"; strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, want) ||
+		!strings.Contains(stdout, "users, not checked as held out") || strings.Contains(stdout, "held-out users") {
+		t.Errorf("eval --holdout of a model without validation users:\n%s%s\nwant one warning line %q and the users not called held out", stdout, stderr, want)
+	}
+	if stdout, _ = eval("--holdout", train, "--model", "v2", "--json"); trainedOn(stdout) != nil {
+		t.Errorf("eval --holdout of a model without validation users --json: want no users_trained_on\n%s", stdout)
+	}
+
+	// Users imported since training are no validation users either: the
+	// warning says the database has grown, and the report counts them
+	// with those trained on, not as trained on.
+	fresh := [][]string{{"user_id", "track_id", "action"}}
+	for i, r := range rows[1:41] {
+		fresh = append(fresh, []string{fmt.Sprintf("new%d", i%4), r[slices.Index(rows[0], "track_id")], "play"})
+	}
+	later := writeCSV(t, fresh)
+	if _, stderr, err := runCmd(t.Context(), "import", "--db", db, later); err != nil {
+		t.Fatalf("import: %v\n%s", err, stderr)
+	}
+	stdout, stderr = eval("--holdout", later, "--model", "v1")
+	if want := "holds 4 more users than model v1 trained with"; !strings.Contains(stderr, want) ||
+		!strings.Contains(stdout, "4 users, all trained on or imported since training\n") || strings.Contains(stdout, "not held out") {
+		t.Errorf("eval --holdout of users imported since training:\n%s%s\nwant %q and the users not called trained on only", stdout, stderr, want)
 	}
 }
