@@ -52,15 +52,13 @@ func runServe(ctx context.Context, args []string, stdio stdio) (err error) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	// Listen first: a busy port fails before the catalogue is loaded.
-	ln, err := server.Listen(ctx, r.addr)
+	// Listen first: a busy port fails before the catalogue is loaded. A
+	// socket file has --socket-mode before any client can connect.
+	ln, err := server.ListenSocketMode(ctx, r.addr, r.socketMode)
 	if err != nil {
 		return listenError(r.addr, err)
 	}
 	defer ln.Close()
-	if err := chmodSocket(ln, r.socketMode); err != nil {
-		return err
-	}
 
 	var vectors soundalike.VectorSource
 	if r.weaviateURLs != "" {
@@ -167,22 +165,6 @@ func (r *serveRun) logged(err error) error {
 		return err
 	}
 	return loggedError{err, r.logger}
-}
-
-// chmodSocket gives the socket ln listens on, when it is a file (--addr
-// unix:PATH, not an abstract @name), the mode --socket-mode says, before
-// the server accepts on it: a client needs write permission to connect,
-// which the umask would otherwise decide (under umask 022, 0755: the
-// owner alone).
-func chmodSocket(ln net.Listener, mode os.FileMode) error {
-	a, ok := ln.Addr().(*net.UnixAddr)
-	if !ok || a.Name == "" || a.Name[0] == '@' {
-		return nil
-	}
-	if err := os.Chmod(a.Name, mode); err != nil {
-		return fmt.Errorf("--socket-mode %04o: %w", mode, err)
-	}
-	return nil
 }
 
 // defaultSocketMode is --socket-mode's default: the owner and the
