@@ -258,6 +258,12 @@ type run struct {
 	// noFigures is why the run has no validation precision, when it can
 	// have none whatever it learns (checkEvalK).
 	noFigures string
+
+	// mapUnknown: per table, each row's bucket and the rows training reads
+	unknown []unknownRows
+	// tokenRng draws the token dropout apart from rng, so that the pairs
+	// and the dropout masks do not depend on its rate
+	tokenRng *rand.Rand
 }
 
 func newRun(tracks []soundalike.Track, cfg *Config) *run {
@@ -265,7 +271,7 @@ func newRun(tracks []soundalike.Track, cfg *Config) *run {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &run{cfg: cfg, tracks: tracks, log: log, rng: rand.New(rand.NewPCG(cfg.Seed, 0x7ea1)), start: time.Now(), res: &Result{}}
+	return &run{cfg: cfg, tracks: tracks, log: log, rng: rand.New(rand.NewPCG(cfg.Seed, 0x7ea1)), tokenRng: rand.New(rand.NewPCG(cfg.Seed, 0x70d2)), start: time.Now(), res: &Result{}}
 }
 
 func (r *run) warn(msg string) {
@@ -339,7 +345,8 @@ func tableDims(ts []tableInput) int {
 }
 
 // splitUsers groups the interactions by user (or falls back to synthetic
-// users), holds whole users out for validation and samples the first
+// users), holds whole users out for validation, reads the token rows no
+// training track has as unknown tokens (mapUnknown) and samples the first
 // epoch's pairs and the validation pairs.
 func (r *run) splitUsers(interactions []soundalike.Interaction) error {
 	cfg := r.cfg
@@ -376,6 +383,7 @@ func (r *run) splitUsers(interactions []soundalike.Interaction) error {
 		r.val = append(r.val, users[u])
 		r.res.ValidationUsers = append(r.res.ValidationUsers, names[u])
 	}
+	r.mapUnknown()
 	r.valPairs = samplePairs(r.val, cfg.MaxPairsPerUser, r.sig, rand.New(rand.NewPCG(cfg.Seed, 0x7a1)))
 	if len(r.valPairs) > maxValPairs {
 		r.valPairs = r.valPairs[:maxValPairs] // already shuffled
@@ -445,7 +453,7 @@ func (r *run) recordConfig() error {
 		Loss: cfg.Loss, Temperature: cfg.LossTemperature(), Features: cfg.Features, Inputs: r.proto.Inputs(), Seed: cfg.Seed,
 		Patience: cfg.Patience, Actions: append([]string{}, cfg.Actions...), MaxPairsPerUser: cfg.MaxPairsPerUser, HardNegatives: cfg.HardNegatives,
 		NumUsers: r.numUsers, NumValUsers: len(r.val), Synthetic: r.synthetic, NameTokens: cfg.NameTokens,
-		TableRateScale: cfg.TableRateScale, TableDecay: cfg.TableWeightDecay, AverageEpochs: cfg.EpochsAveraged(), Direct: slices.Clone(cfg.Direct),
+		TableRateScale: cfg.TableRateScale, TableDecay: cfg.TableWeightDecay, TokenDropout: cfg.TokenDropout, AverageEpochs: cfg.EpochsAveraged(), Direct: slices.Clone(cfg.Direct),
 	}
 	for _, t := range r.fs.tables {
 		rc.Tables = append(rc.Tables, TableRecord{Name: t.Name, Slots: t.Slots, Vocab: len(t.Vocab), Buckets: t.Buckets, Dim: t.Dim, OutDim: t.OutDim})
@@ -490,6 +498,7 @@ func (r *run) fit(ctx context.Context, nt *net) (*embedder.Model, error) {
 			return nil, fmt.Errorf("trainer: epoch %d: validation: %w", epoch, err)
 		}
 		tables, layers := window.add(nt.tableWeights(), nt.layers())
+		r.fillUnknown(tables)
 		if why := nonFinite(m, tables, layers); why != "" {
 			return r.diverged(epoch, why, best)
 		}
@@ -594,6 +603,7 @@ func (r *run) trainEpoch(ctx context.Context, nt *net, epoch int, groups []int) 
 		}
 		bp := pairs[s*batch : (s+1)*batch]
 		r.fill(nt, bp)
+		dropTokens(nt, r.unknown, r.cfg.TokenDropout, r.tokenRng)
 		nt.setNegatives(bp, r.sig)
 		nt.setDropout(true, r.rng)
 		l, err := nt.run(true)

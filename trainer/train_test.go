@@ -391,6 +391,9 @@ func TestConfigValidate(t *testing.T) {
 		{"--dropout-rate", func(c *Config) { c.DropoutRate = 1 }},
 		{"--dropout-rate", func(c *Config) { c.DropoutRate = 0.99999999 }}, // 1 as a float32
 		{"--loss", func(c *Config) { c.Loss = "mse" }},
+		{"--token-dropout", func(c *Config) { c.TokenDropout = 1 }},
+		{"--token-dropout", func(c *Config) { c.TokenDropout = -0.1 }},
+		{"--token-dropout", func(c *Config) { c.TokenDropout = math.NaN() }},
 		{"--temperature", func(c *Config) { c.Temperature = -0.1 }},
 		// Beyond float32, where the loss and the steps are computed: no
 		// step at all, or infinite ones.

@@ -78,6 +78,7 @@ func parseTrainArgs(args []string, stdio stdio) (*trainRun, error) {
 	fs.IntVar(&cfg.NameTokens, "name-tokens", cfg.NameTokens, "with --features auto: track-name tokens (words, then character 3-grams) read, in a name table; 0: none")
 	fs.Float64Var(&cfg.TableRateScale, "table-rate-scale", cfg.TableRateScale, "with --features auto: the metadata tables' learning rate as a multiple of --learning-rate")
 	fs.Float64Var(&cfg.TableWeightDecay, "table-weight-decay", cfg.TableWeightDecay, "with --features auto: decoupled weight decay of the metadata tables: each step shrinks their weights by this × their learning rate")
+	fs.Float64Var(&cfg.TokenDropout, "token-dropout", cfg.TokenDropout, "with --features auto: the probability, in [0,1), that a training track's artist, album or name token is read as its hashed bucket; above 0, the tokens no training track has (held-out users' and new tracks' artists) read their buckets too, so that the validation figures do not reward recognising them (docs/quality.md, \"Held-out artists\")")
 	fs.IntVar(&cfg.AverageEpochs, "average-epochs", cfg.AverageEpochs, "each epoch's model is the mean of the last this many epochs' weights (1: its own; 0: the feature set's, 3 for auto, 1 for audio+extras and spotify11)")
 	fs.StringVar(&direct, "direct", strings.Join(cfg.Direct, ","), "with --features auto: metadata tables (artists, album, name: the last with --name-tokens) whose rows are also added straight to the embedding, comma-separated; empty for none")
 	fs.IntVar(&cfg.VocabMinCount, "vocab-min-count", cfg.VocabMinCount, "with --features auto: occurrences in the catalogue a token needs for a row of its own")
@@ -150,7 +151,7 @@ Ctrl-C gives the model up.`)
 
 // metadataTableFlags are train's flags that set the metadata tables
 // (artists, album, name tokens), which only --features auto has.
-var metadataTableFlags = []string{"token-dim", "token-buckets", "vocab-min-count", "name-tokens", "table-rate-scale", "table-weight-decay", "direct"}
+var metadataTableFlags = []string{"token-dim", "token-buckets", "vocab-min-count", "name-tokens", "table-rate-scale", "table-weight-decay", "token-dropout", "direct"}
 
 // checkTrainFlagsApply refuses flags given for what the run does not
 // have, which training would otherwise ignore without a word: a metadata
