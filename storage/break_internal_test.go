@@ -181,3 +181,30 @@ func TestFaultCommittingBreaksTheOpen(t *testing.T) {
 	}
 	openAgain(t, path)
 }
+
+// Given a panic of bbolt's own as it commits (a page freed twice: the
+// file's bytes are inconsistent, not changing under the process), expect
+// the open broken as for a fault, but the error's remedy the backup, not
+// trying again once a copy has finished: the file is damaged.
+func TestInconsistencyCommittingIsDamage(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.db")
+	db, err := Open(path, &Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hook := func() { panic("page 7 already freed") } // as bbolt's freelist panics
+	testHookCommit.Store(&hook)
+	defer testHookCommit.Store(nil)
+	err = returnsWithin(t, "the write", func() error {
+		return db.Update(func(tx *Tx) error { _, err := tx.PutModel([]byte("m"), nil); return err })
+	})
+	testHookCommit.Store(nil)
+	var ce *changedError
+	if !errors.As(err, &ce) || !ce.broken || !errors.Is(err, ErrDamaged) ||
+		!strings.Contains(err.Error(), "inconsistent") || strings.Contains(err.Error(), "written over in place") {
+		t.Errorf("write whose commit bbolt found inconsistent: %v, want the broken open's error saying the file is damaged", err)
+	}
+	if err := returnsWithin(t, "Close", db.Close); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+}

@@ -48,6 +48,9 @@ type changedError struct {
 	path, what string
 	cause      any // what was found, or what the runtime or bbolt panicked with
 	broken     bool
+	// damaged says bbolt found the file inconsistent (a panic of its own,
+	// not a fault of the map): damage, which trying again will not mend.
+	damaged bool
 }
 
 func (e *changedError) Error() string {
@@ -58,6 +61,9 @@ func (e *changedError) Unwrap() error { return ErrDamaged }
 
 // Remedy says what to do about the file (see protect).
 func (e *changedError) Remedy() string {
+	if e.damaged {
+		return "bbolt found the file inconsistent, and this open can no longer write it: restore it from a backup"
+	}
 	again := "try again once it is whole"
 	if e.broken {
 		again = "this open can no longer read it: open it again once it is whole"

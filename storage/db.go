@@ -43,6 +43,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -722,7 +723,7 @@ func (db *DB) begin(writable bool) (btx *bolt.Tx, err error) {
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			btx, err = nil, db.breakOpen("beginning a transaction", r)
+			btx, err = nil, db.breakOpen("beginning a transaction", r, false)
 		}
 	}()
 	return db.bolt.Begin(writable)
@@ -731,9 +732,9 @@ func (db *DB) begin(writable bool) (btx *bolt.Tx, err error) {
 // breakOpen breaks the open, for a fault met doing what (cause: what it
 // panicked with), unless it is broken already, and returns the broken
 // open's error: see begin and commit. The caller holds beginMu.
-func (db *DB) breakOpen(what string, cause any) error {
+func (db *DB) breakOpen(what string, cause any, damaged bool) error {
 	if db.broken == nil {
-		db.broken = &changedError{path: db.path, what: what, cause: cause, broken: true}
+		db.broken = &changedError{path: db.path, what: what, cause: cause, broken: true, damaged: damaged}
 		close(db.brokenCh)
 	}
 	return db.broken
@@ -782,17 +783,29 @@ func (db *DB) commit(btx *bolt.Tx) (err error) {
 	if err := db.brokenErr(); err != nil {
 		return err
 	}
-	if hook := testHookCommit.Load(); hook != nil {
-		(*hook)()
-	}
 	defer func() {
 		if r := recover(); r != nil {
 			db.beginMu.Lock()
 			defer db.beginMu.Unlock()
-			err = db.breakOpen("committing a transaction", r)
+			// A panic that is no fault of the map is bbolt's own check
+			// of the file (a page freed twice): the file is damaged, not
+			// changing under this process.
+			_, fault := r.(runtime.Error)
+			err = db.breakOpen("committing a transaction", r, !fault)
 		}
 	}()
-	return btx.Commit()
+	if hook := testHookCommit.Load(); hook != nil {
+		(*hook)() // as bbolt's Commit begins: its panics are Commit's
+	}
+	if err := btx.Commit(); err != nil {
+		// A write that began before a break fails on the closed file:
+		// the broken open's error says why.
+		if berr := db.brokenErr(); berr != nil {
+			return berr
+		}
+		return err
+	}
+	return nil
 }
 
 // testHookCommit, set by tests only, runs as commit calls bbolt's Commit.
@@ -912,7 +925,7 @@ func (db *DB) removeUnlaid(err error) error {
 func (db *DB) Path() string { return db.path }
 
 // File returns the file this open locked and reads, as a stat of it found
-// it when it was locked: its identity (os.SameFile) is the file's, read
+// it when it was opened, just before the lock: its identity (os.SameFile) is the file's, read
 // from the open descriptor, whatever the path names now; its size and
 // modification time are as they were then.
 func (db *DB) File() os.FileInfo { return db.file }
