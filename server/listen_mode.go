@@ -37,7 +37,31 @@ func ListenSocketMode(ctx context.Context, addr string, mode fs.FileMode) (net.L
 	if err := removeStaleSocket(path); err != nil {
 		return nil, err
 	}
+	if len(filepath.Dir(path))+len("/.sXXXX/s") > maxSocketPath {
+		return listenThenChmod(ctx, path, mode)
+	}
 	return listenPrivately(ctx, path, mode)
+}
+
+// maxSocketPath is the longest path a socket address holds, its NUL
+// aside: 108 bytes on Linux, 104 on the BSDs and macOS.
+var maxSocketPath = map[bool]int{true: 107, false: 103}[runtime.GOOS == "linux"]
+
+// listenThenChmod binds the socket at path and then gives it mode: for a
+// path whose private name (listenPrivately) would not fit in a socket
+// address where path does (a short name in a long directory). Until the
+// chmod, the umask decides who may connect.
+func listenThenChmod(ctx context.Context, path string, mode fs.FileMode) (net.Listener, error) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "unix", path)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("listen unix %s: give the socket mode %04o: %w", path, mode, err)
+	}
+	return ln, nil
 }
 
 // listenPrivately listens on a socket bound in a new private directory

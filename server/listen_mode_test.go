@@ -191,6 +191,16 @@ func TestListenSocketModeLongPath(t *testing.T) {
 	}
 	checkListening(t, ln, path, 0o600)
 	ln.Close()
+
+	// A short socket name in a long directory: the private name would
+	// not fit in a socket address where the path does.
+	short := filepath.Join(dir, "s")
+	ln, err = server.ListenSocketMode(t.Context(), "unix:"+short, 0o600)
+	if err != nil {
+		t.Fatalf("ListenSocketMode on a path of %d bytes, named s: %v", len(short), err)
+	}
+	checkListening(t, ln, short, 0o600)
+	ln.Close()
 }
 
 // Servers starting at once on one stale socket take turns, as Listen's
