@@ -194,7 +194,11 @@ func TestListenSocketModeLongPath(t *testing.T) {
 
 	// A short socket name in a long directory: the private name would
 	// not fit in a socket address where the path does.
-	short := filepath.Join(dir, "s")
+	long := dir + strings.Repeat("e", longest-len(dir)-len("/s"))
+	if err := os.Mkdir(long, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	short := filepath.Join(long, "s")
 	ln, err = server.ListenSocketMode(t.Context(), "unix:"+short, 0o600)
 	if err != nil {
 		t.Fatalf("ListenSocketMode on a path of %d bytes, named s: %v", len(short), err)
