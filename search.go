@@ -700,33 +700,28 @@ const (
 	fromKept                // a graph search through kept tracks only (keptGraph)
 )
 
-// sourceFor chooses where the candidates of a search around q under opts
+// sourceFor chooses where the candidates of a search around at under opts
 // come from, for a search that first asks for first candidates: its beam
 // is the wider of its ef and first (the index widens it to the number
 // asked for), and a graph search's cost grows with its beam (graphCost),
 // so a deep page can make the exact scan the cheaper. Without a Filter, or
-// through a VectorSource (which filters by itself): fromIndex. With one
-// (filter.go says how): an exact scan of its matches when the cost model
-// estimates it cheaper (chooseScan); else, from keptOnlyAbove estimated
-// selectivity, the graph through kept tracks only; else the index search
-// with the filter inside it. p is the Filter's plan, which fromScan and
-// fromKept read.
-func (s *snapshot) sourceFor(q []float32, first int, opts *SearchOptions, f *filter) (src source, p scanPlan) {
+// through a VectorSource (which filters by itself): fromIndex. With one,
+// chooseSource chooses (filter.go says how). p is the Filter's plan, which
+// fromScan and fromKept read; near are the kept nodes nearest at that
+// chooseSource found, where fromKept starts.
+func (s *snapshot) sourceFor(at around, first int, opts *SearchOptions, f *filter) (src source, p scanPlan, near []uint32) {
 	if f.cond == nil || s.graph == nil {
-		return fromIndex, p
+		return fromIndex, p, nil
 	}
 	p = f.cond.plan(s)
-	scan := s.chooseScan(q, max(s.beam(opts), first, 1), p, f.cond)
 	if forceScan != nil {
-		scan = p.complete && *forceScan
+		if p.complete && *forceScan {
+			return fromScan, p, nil
+		}
+		return fromIndex, p, nil
 	}
-	switch {
-	case scan:
-		return fromScan, p
-	case forceScan == nil && f.cond.share(p) >= keptOnlyAbove:
-		return fromKept, p
-	}
-	return fromIndex, p
+	src, near = s.chooseSource(at, max(s.beam(opts), first, 1), p, f.cond)
+	return src, p, near
 }
 
 // sourceChosen, when set (by tests only), is told each choice of
@@ -749,7 +744,7 @@ var sourceChosen func(source)
 // what it returns.
 func (s *snapshot) candidatesFor(ctx context.Context, at around, first int, opts *SearchOptions, f *filter) (candidates, bool, error) {
 	ef := s.beam(opts)
-	src, p := s.sourceFor(at.q, first, opts, f)
+	src, p, near := s.sourceFor(at, first, opts, f)
 	if sourceChosen != nil {
 		sourceChosen(src)
 	}
@@ -758,7 +753,7 @@ func (s *snapshot) candidatesFor(ctx context.Context, at around, first int, opts
 		next, err := s.scan(at.q, p, f)
 		return next, true, err
 	case fromKept:
-		return s.keptGraph(at.q, ef, p, f), true, nil
+		return s.keptGraph(at.q, ef, p, f, near), true, nil
 	}
 	inside := f.insideFilter()
 	return func(n int) ([]index.Result, bool, error) {
