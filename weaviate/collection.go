@@ -203,6 +203,7 @@ func (c *Cluster) ensureCollection(ctx context.Context, name string, m soundalik
 				name, strings.TrimPrefix(have, descriptionPrefix), strings.TrimPrefix(modelDescription(m), descriptionPrefix), name)
 		}
 		st.incomplete = strings.HasSuffix(cl.Description, publishingMark)
+		st.replicated = replicated(cl)
 		return st, nil
 	}
 	err = c.do(ctx, func(wc *client.Client) error {
@@ -211,8 +212,26 @@ func (c *Cluster) ensureCollection(ctx context.Context, name string, m soundalik
 	if err != nil {
 		return st, fmt.Errorf("create collection %s: %w", name, err)
 	}
-	st.created, st.incomplete = time.Now(), true
+	st.created, st.incomplete, st.replicated = time.Now(), true, replicas > 1
 	return st, nil
+}
+
+// replicated reports whether a collection has more than one replica of
+// each shard. Weaviate takes a consistency level only on a read of such a
+// collection: a GraphQL Get of one with a single replica fails (`Unknown
+// argument "consistencyLevel"`), so reads send one only when this holds
+// (consistency).
+func replicated(cl *models.Class) bool {
+	return cl.ReplicationConfig != nil && cl.ReplicationConfig.Factor > 1
+}
+
+// consistency is the consistency level a read of a collection sends:
+// level when the collection is replicated, none ("") when it is not.
+func consistency(isReplicated bool, level string) string {
+	if !isReplicated {
+		return ""
+	}
+	return level
 }
 
 // collection returns the schema of a collection, nil when there is none.

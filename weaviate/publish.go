@@ -58,7 +58,8 @@ type PublishSummary struct {
 
 // Consistency levels: writes reach every replica (ALL) so that a read at
 // ONE sees them; publish reads the collection's state at QUORUM, which
-// repairs replicas that a crashed run left out of step.
+// repairs replicas that a crashed run left out of step. Reads of a
+// collection with one replica of each shard send no level (consistency).
 const (
 	writeConsistency = "ALL"
 	stateConsistency = "QUORUM"
@@ -175,6 +176,7 @@ type collectionState struct {
 	name       string
 	created    time.Time // when this publish created it; zero when it did not
 	incomplete bool      // its description marks it incomplete
+	replicated bool      // it has more than one replica of each shard (see consistency)
 }
 
 // rerun says what state a publish that failed leaves the collection in,
@@ -339,7 +341,7 @@ func (c *Cluster) publishedState(ctx context.Context, st *collectionState) (map[
 		var objs []map[string]any
 		err := c.doOnCollection(ctx, st, func(wc *client.Client) error {
 			get := wc.GraphQL().Get().WithClassName(collection).WithLimit(page).
-				WithConsistencyLevel(stateConsistency).
+				WithConsistencyLevel(consistency(st.replicated, stateConsistency)).
 				WithFields(graphql.Field{Name: propTrackID}, graphql.Field{Name: propContentHash},
 					graphql.Field{Name: "_additional", Fields: []graphql.Field{{Name: "id"}}})
 			if after != "" {

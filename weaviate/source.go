@@ -20,13 +20,23 @@ import (
 // still on the previous model keeps getting that model's neighbours while
 // another has moved on, and every answer comes from a complete
 // collection. Reads are at consistency level ONE, so a query answers
-// while any replica of each shard is up.
+// while any replica of each shard is up; while a shard has no live
+// replica, queries and Ready fail naming it (shards.go) rather than
+// answer without its tracks.
 type Source struct {
 	cluster *Cluster
 	alias   string
 
-	mu    sync.Mutex
-	ready map[string]time.Time // collection → when it was last seen to exist
+	mu       sync.Mutex
+	ready    map[string]seen      // collection → when it was last seen complete, and how
+	coverage map[string]*coverage // collection → what its shard checks found (shards.go)
+}
+
+// seen is what Ready last saw of a complete collection.
+type seen struct {
+	at         time.Time
+	replicated bool // more than one replica of each shard: reads send a consistency level
+	shards     int  // its number of shards, 0 when the schema does not say
 }
 
 var _ soundalike.VectorSource = (*Source)(nil)
@@ -43,7 +53,7 @@ func NewSource(c *Cluster, alias string) (*Source, error) {
 	if err := CheckAlias(alias); err != nil {
 		return nil, err
 	}
-	return &Source{cluster: c, alias: alias, ready: make(map[string]time.Time)}, nil
+	return &Source{cluster: c, alias: alias, ready: make(map[string]seen), coverage: make(map[string]*coverage)}, nil
 }
 
 // Nearest implements soundalike.VectorSource with a nearVector query
@@ -56,14 +66,16 @@ func NewSource(c *Cluster, alias string) (*Source, error) {
 // node holds it) fails the query saying so, and the next query checks it
 // again.
 func (s *Source) Nearest(ctx context.Context, model string, q []float32, k int, f *soundalike.Filter) ([]soundalike.Neighbor, error) {
-	if err := s.Ready(ctx, model); err != nil {
+	cl, err := s.check(ctx, model, false)
+	if err != nil {
 		return nil, err
 	}
 	collection := CollectionName(s.alias, model)
+	level := consistency(cl.replicated, readConsistency)
 	where := whereOf(f)
 	out, err := read(ctx, s.cluster, func(ctx context.Context, wc *client.Client) ([]soundalike.Neighbor, error) {
 		get := wc.GraphQL().Get().WithClassName(collection).WithLimit(k).
-			WithConsistencyLevel(readConsistency).
+			WithConsistencyLevel(level).
 			WithNearVector(wc.GraphQL().NearVectorArgBuilder().WithVector(q)).
 			WithFields(graphql.Field{Name: propTrackID},
 				graphql.Field{Name: "_additional", Fields: []graphql.Field{{Name: "distance"}}})
@@ -99,31 +111,42 @@ func (s *Source) Nearest(ctx context.Context, model string, q []float32, k int, 
 }
 
 // Ready implements soundalike.VectorSource: the cluster answers and holds
-// the model version's collection, completely published.
+// the model version's collection, completely published, and each of its
+// shards has a replica on a live node (as the last shard check found:
+// shards.go).
 func (s *Source) Ready(ctx context.Context, model string) error {
+	_, err := s.check(ctx, model, true)
+	return err
+}
+
+// check is Ready, returning what it saw of the collection. wait says
+// whether a shard check found old is waited for (Ready) or run in the
+// background (Nearest: see covered).
+func (s *Source) check(ctx context.Context, model string, wait bool) (seen, error) {
 	collection := CollectionName(s.alias, model)
 	s.mu.Lock()
-	seen, ok := s.ready[collection]
+	last, ok := s.ready[collection]
 	s.mu.Unlock()
-	if ok && time.Since(seen) < readyFor {
-		return nil
+	if ok && time.Since(last.at) < readyFor {
+		return last, s.covered(ctx, collection, last.shards, wait)
 	}
 	cl, err := s.cluster.collection(ctx, collection)
 	if err != nil {
-		return unavailable(err)
+		return seen{}, unavailable(err)
 	}
 	if cl == nil {
-		return fmt.Errorf("%w: weaviate %s has no collection %s: publish model %s with `soundalike publish`",
+		return seen{}, fmt.Errorf("%w: weaviate %s has no collection %s: publish model %s with `soundalike publish`",
 			soundalike.ErrIndexUnavailable, strings.Join(s.cluster.URLs(), ","), collection, model)
 	}
 	if strings.HasSuffix(cl.Description, publishingMark) {
-		return fmt.Errorf("%w: weaviate %s: collection %s holds only part of model %s's tracks, a publish is under way or stopped: "+
+		return seen{}, fmt.Errorf("%w: weaviate %s: collection %s holds only part of model %s's tracks, a publish is under way or stopped: "+
 			"run `soundalike publish` to complete it", soundalike.ErrIndexUnavailable, strings.Join(s.cluster.URLs(), ","), collection, model)
 	}
+	last = seen{at: time.Now(), replicated: replicated(cl), shards: shardCount(cl)}
 	s.mu.Lock()
-	s.ready[collection] = time.Now()
+	s.ready[collection] = last
 	s.mu.Unlock()
-	return nil
+	return last, s.covered(ctx, collection, last.shards, wait)
 }
 
 // forget drops what Ready saw of collection, so that the next query

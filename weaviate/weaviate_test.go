@@ -825,3 +825,91 @@ func TestUnpublishKeepsOtherAliases(t *testing.T) {
 		t.Fatalf("alias %s_v2 accepted: it is the name of %s's collection of model v2", alias, alias)
 	}
 }
+
+// TestPublishWithOneReplica: a collection with one replica of each shard
+// (publish --replication 1, the default on a 1-node cluster) publishes,
+// publishes again incrementally and answers searches. Weaviate refuses a
+// consistency level on a read of such a collection (`Unknown argument
+// "consistencyLevel"`), which publish's read of the published state and
+// every search sent.
+func TestPublishWithOneReplica(t *testing.T) {
+	c, _ := dial(t)
+	alias := newAlias(t, c)
+	path := catalogue(t)
+	eng := local(t, path)
+	all := embeddings(t, eng)
+	sum := publish(t, eng, c, &weaviate.PublishOptions{Alias: alias, Replicas: 1})
+	again := publish(t, eng, c, &weaviate.PublishOptions{Alias: alias, Replicas: 1})
+	if again.Unchanged != len(all) || again.Added+again.Changed+again.Deleted != 0 {
+		t.Fatalf("a re-run with nothing changed: %+v", again)
+	}
+	src, err := weaviate.NewSource(c, alias)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns, err := src.Nearest(context.Background(), sum.Model, all[3].v, 1, nil)
+	if err != nil || len(ns) != 1 || ns[0].ID != all[3].id {
+		t.Fatalf("nearest to %s's vector in %s: %+v, %v; want %s", all[3].id, sum.Collection, ns, err, all[3].id)
+	}
+}
+
+// TestShardWithoutALiveReplica: a collection of 3 shards with one replica
+// each loses the node holding one of them. Weaviate would answer a search
+// from the other two shards as if complete; Ready instead fails within a
+// few seconds naming a shard with no live replica, and answers again once
+// the node is back.
+func TestShardWithoutALiveReplica(t *testing.T) {
+	c, dir := dial(t)
+	if dir == "" || len(c.URLs()) != 3 {
+		t.Skip("needs the 3-node cluster of scripts/weaviate-test-cluster (SOUNDALIKE_TEST_WEAVIATE=DIR/urls)")
+	}
+	alias := newAlias(t, c)
+	path := catalogue(t)
+	eng := local(t, path)
+	all := embeddings(t, eng)
+	sum := publish(t, eng, c, &weaviate.PublishOptions{Alias: alias, Shards: 3, Replicas: 1})
+	src, err := weaviate.NewSource(c, alias)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := src.Ready(t.Context(), sum.Model); err != nil {
+		t.Fatalf("Ready with every node up: %v", err)
+	}
+	script, err := filepath.Abs("../scripts/weaviate-test-cluster")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cluster := func(cmd string) {
+		out, err := exec.Command(script, cmd, dir, "3").CombinedOutput()
+		if err != nil {
+			t.Errorf("%s %s: %v\n%s", script, cmd, err, out)
+		}
+	}
+	t.Cleanup(func() { cluster("start-node") }) // whatever happens, the next test gets 3 nodes
+	cluster("stop-node")
+
+	// Within a check or two (a few seconds), Ready and Nearest say so.
+	var readyErr error
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if readyErr = src.Ready(t.Context(), sum.Model); readyErr != nil {
+			break
+		}
+	}
+	if !errors.Is(readyErr, soundalike.ErrIndexUnavailable) || !strings.Contains(readyErr.Error(), "no live node holds a replica of shard ") {
+		t.Fatalf("Ready with node 3 down: %v; want ErrIndexUnavailable naming the shard with no live replica", readyErr)
+	}
+	t.Logf("Ready: %v", readyErr)
+	if _, err := src.Nearest(t.Context(), sum.Model, all[0].v, 5, nil); !errors.Is(err, soundalike.ErrIndexUnavailable) {
+		t.Fatalf("Nearest with node 3 down: %v; want ErrIndexUnavailable", err)
+	}
+
+	cluster("start-node")
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if readyErr = src.Ready(t.Context(), sum.Model); readyErr == nil {
+			break
+		}
+	}
+	if readyErr != nil {
+		t.Fatalf("Ready after node 3 came back: %v", readyErr)
+	}
+}
