@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/audotics/soundalike"
@@ -178,12 +180,24 @@ func weaviateNodes(flag string) ([]string, error) {
 		return nil, usagef("--weaviate: give the cluster's node URLs (http://host:port,…) or a file listing them")
 	}
 	list := flag
-	if st, err := os.Stat(flag); err == nil && st.Mode().IsRegular() {
+	st, err := os.Stat(flag)
+	switch {
+	case err == nil && st.Mode().IsRegular():
 		b, err := os.ReadFile(flag)
 		if err != nil {
 			return nil, usagef("--weaviate %s: %v", flag, err)
 		}
 		list = string(b)
+	case !strings.Contains(flag, "://"):
+		// Not a URL list: a file that is not there (or not a file) is
+		// the mistake to name, not the URLs it is not.
+		why := "no such file"
+		if err == nil {
+			why = "not a regular file"
+		} else if !errors.Is(err, os.ErrNotExist) {
+			why = err.Error()
+		}
+		return nil, usagef("--weaviate %s: %s; want node URLs (http://host:port,…) or a file listing them", flag, why)
 	}
 	urls := weaviate.ParseURLs(list)
 	if len(urls) == 0 {

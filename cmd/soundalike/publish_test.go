@@ -89,3 +89,15 @@ func TestPublishChecksTheDatabaseFirst(t *testing.T) {
 		}
 	}
 }
+
+// Given --weaviate naming a file that does not exist, when publish,
+// expect a usage error saying there is no such file and what the flag
+// takes, not that the path is a malformed URL.
+func TestPublishWeaviateFileMissing(t *testing.T) {
+	db := testDB(t, 30)
+	missing := t.TempDir() + "/urls"
+	_, stderr, code := cli(t, "", "publish", "--db", db, "--weaviate", missing)
+	if code != 2 || !strings.Contains(stderr, "--weaviate "+missing+": no such file") || strings.Contains(stderr, "weaviate URL 1 of 1") {
+		t.Errorf("publish --weaviate %s (no such file): exit %d, %q; want 2 and an error saying there is no such file", missing, code, stderr)
+	}
+}
